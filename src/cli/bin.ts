@@ -1,0 +1,22 @@
+import { main } from './main.js';
+
+// The entry file only wires the process to main(): environment, streams, signals, exit code.
+const controller = new AbortController();
+let interrupts = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  interrupts += 1;
+  if (interrupts > 1) process.exit(130);
+  process.stderr.write(`\nparallel-executor: ${signal} received, stopping agents (again to force)…\n`);
+  controller.abort(signal);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+const code = await main(process.argv.slice(2), {
+  cwd: process.cwd(),
+  env: process.env,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signal: controller.signal,
+});
+process.exitCode = code;

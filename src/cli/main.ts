@@ -1,0 +1,78 @@
+import { parseArgs } from 'node:util';
+import { ParallelExecutorError, UsageError } from '../engine/errors.js';
+import { EXIT_FAILED, EXIT_USAGE, type CliIo, type Command } from './io.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  validate: {
+    summary: 'parse and check a plan',
+    load: async () => (await import('./commands/validate.js')).validateCommand,
+  },
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(
+    ([name, { summary }]) => `  ${name.padEnd(width)}  ${summary}`,
+  );
+  return [
+    'Usage: parallel-executor <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `parallel-executor <command> --help` for the options of one command.',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${usage()}\n`);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === '--version') {
+    io.stdout.write('parallel-executor 0.1.0\n');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.stderr.write(`parallel-executor: unknown command "${name}"\n\n${usage()}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    const command = await entry.load();
+    return await command(rest, io);
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+/** The one place errors become words and exit codes. */
+export function reportError(error: unknown, io: CliIo): number {
+  if (isParseArgsError(error)) {
+    io.stderr.write(`parallel-executor: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (error instanceof ParallelExecutorError) {
+    io.stderr.write(`parallel-executor: ${error.message}\n`);
+    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
+  }
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.stderr.write(`parallel-executor: unexpected error: ${message}\n`);
+  return EXIT_FAILED;
+}
+
+function isParseArgsError(error: unknown): error is Error {
+  if (!(error instanceof Error)) return false;
+  const code: unknown = (error as Error & { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+/** Strict option parsing shared by the commands: unknown flags are usage errors (exit 2). */
+export function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[0]>['options']>(
+  argv: string[],
+  options: T,
+) {
+  return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+}

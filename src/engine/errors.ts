@@ -1,0 +1,45 @@
+/**
+ * Typed errors with stable messages and a hint on what to do. They are thrown by the engine and
+ * caught only in the shells, which decide how to show them and which exit code to use.
+ */
+export class ParallelExecutorError extends Error {
+  readonly hint: string | null;
+  constructor(message: string, hint: string | null = null, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.hint = hint;
+  }
+}
+
+/** The user's input is wrong: a flag, a config file, a plan that cannot be run. Exit code 2. */
+export class UsageError extends ParallelExecutorError {}
+
+/** A settings file failed validation; `file` and `line` say where. */
+export class ConfigurationError extends ParallelExecutorError {
+  readonly file: string;
+  readonly line: number | null;
+  constructor(file: string, line: number | null, message: string, hint: string | null = null) {
+    super(`${file}${line === null ? '' : `:${line}`}: ${message}`, hint);
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/** The environment is not ready: dirty tree, missing binary, no disk. Nothing was started. */
+export class PreflightError extends ParallelExecutorError {}
+
+/** A git command failed; carries the command, exit code and stderr. */
+export class GitError extends ParallelExecutorError {
+  readonly args: readonly string[];
+  readonly exitCode: number | null;
+  readonly stderr: string;
+  constructor(args: readonly string[], exitCode: number | null, stderr: string, cwd: string) {
+    super(
+      `git ${args.join(' ')} failed in ${cwd} (exit ${exitCode ?? 'signal'}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      null,
+    );
+    this.args = args;
+    this.exitCode = exitCode;
+    this.stderr = stderr;
+  }
+}

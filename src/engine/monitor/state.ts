@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { IntegrationResult } from '../integrate/schema.js';
+import { ValidationReport } from '../validate/schema.js';
+
+/**
+ * PARALLEL_EXECUTION_STATUS.json: the seed's shape (snake_case, per-agent view kept), extended
+ * with one record per task, because a task, not an agent, is the unit that runs, retries and merges.
+ */
+
+export const TaskRunStatus = z.enum([
+  'pending', // waiting for dependencies or a free agent
+  'preparing', // worktree, config replication, setup command
+  'in_progress', // agent running
+  'collecting', // committing leftovers, writing the output bundle
+  'validating',
+  'completed',
+  'failed',
+  'skipped', // a dependency failed, or already completed in the plan
+  'cancelled',
+]);
+export type TaskRunStatus = z.infer<typeof TaskRunStatus>;
+
+export const TaskMetrics = z.object({
+  lines_added: z.number().int(),
+  lines_removed: z.number().int(),
+  files_modified: z.number().int(),
+  files_changed: z.array(z.string()),
+  duration_ms: z.number().nonnegative(),
+  input_tokens: z.number().int().nullable(),
+  output_tokens: z.number().int().nullable(),
+  cost_usd: z.number().nullable(),
+});
+export type TaskMetrics = z.infer<typeof TaskMetrics>;
+
+export const TaskRun = z.object({
+  task_id: z.string(),
+  task: z.string(),
+  agent: z.string(),
+  agents: z.array(z.string()),
+  group: z.string().nullable(),
+  depends_on: z.array(z.string()),
+  estimate_hours: z.number().nullable(),
+  status: TaskRunStatus,
+  progress_percent: z.number().min(0).max(100),
+  current_step: z.string().nullable(),
+  started_at: z.string().nullable(),
+  finished_at: z.string().nullable(),
+  worktree: z.string(),
+  branch: z.string(),
+  /** The commit the task's branch started from (base, or base with dependencies merged). */
+  start_sha: z.string().nullable(),
+  /** The branch head when the agent's work was collected. */
+  head_sha: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  attempts: z.number().int().nonnegative(),
+  exit_code: z.number().int().nullable(),
+  reason: z.string().nullable(),
+  log_file: z.string(),
+  output_dir: z.string(),
+  port: z.number().int(),
+  metrics: TaskMetrics.nullable(),
+  validation: ValidationReport.nullable(),
+});
+export type TaskRun = z.infer<typeof TaskRun>;
+
+export const AgentMessage = z.object({
+  message_id: z.string(),
+  timestamp: z.string(),
+  from_agent: z.string(),
+  to_agent: z.string(),
+  message_type: z.string(),
+  payload: z.unknown(),
+  acknowledged_at: z.string().nullable(),
+});
+export type AgentMessage = z.infer<typeof AgentMessage>;
+
+export const ExecutionStatus = z.enum(['pending', 'in_progress', 'completed', 'failed', 'cancelled']);
+export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
+
+export const ExecutionState = z.object({
+  version: z.literal(1),
+  execution_id: z.string(),
+  plan_file: z.string(),
+  plan_title: z.string().nullable(),
+  /** Which groups this execution runs: a group id, or `all`. */
+  parallel_group: z.string(),
+  repo_root: z.string(),
+  base_ref: z.string(),
+  base_sha: z.string(),
+  started_at: z.string(),
+  finished_at: z.string().nullable(),
+  status: ExecutionStatus,
+  /** Pid of the orchestrator that owns this execution; resume checks it is gone. */
+  orchestrator_pid: z.number().int().nullable(),
+  tasks: z.record(z.string(), TaskRun),
+  /** Task ids in plan order (records do not keep order reliably across tools). */
+  task_order: z.array(z.string()),
+  completed_tasks: z.array(z.string()),
+  failed_tasks: z.array(z.string()),
+  messages: z.array(AgentMessage),
+  integration: IntegrationResult.nullable(),
+  report_path: z.string().nullable(),
+});
+export type ExecutionState = z.infer<typeof ExecutionState>;

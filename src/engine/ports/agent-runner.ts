@@ -1,0 +1,63 @@
+/**
+ * The AgentRunner port: start one agent on one task in one workspace, stream what it does, stop it.
+ * Adapters: `command` (any trusted shell command) and `claude-code` (the real Claude Code CLI).
+ */
+
+export interface AgentLaunch {
+  executionId: string;
+  taskId: string;
+  taskTitle: string;
+  /** The lead agent's name as the plan writes it (`Builder-1`). */
+  agent: string;
+  branch: string;
+  /** Absolute path of the task's worktree; the agent's working directory. */
+  worktree: string;
+  /** Absolute path of AGENT_CONTEXT.md: the agent's prompt. */
+  contextFile: string;
+  /** Absolute path of the JSON status file the agent may write progress to. */
+  statusFile: string;
+  /** Absolute path of the log file the adapter appends the agent's output to. */
+  logFile: string;
+  /** First port of the range reserved for this agent (dev servers, etc.). */
+  port: number;
+  /** Environment the agent gets, already filtered by the shell; the adapter adds PE_* variables. */
+  env: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+/** What an adapter reports while the agent works; the monitor turns these into state and dashboard. */
+export type AgentEvent =
+  | { type: 'started'; pid: number }
+  | { type: 'progress'; percent: number | null; step: string | null }
+  | { type: 'output'; line: string }
+  | { type: 'usage'; inputTokens: number; outputTokens: number; costUsd: number | null }
+  | { type: 'error'; message: string };
+
+export interface AgentOutcome {
+  exitCode: number | null;
+  signal: string | null;
+  /** Null when the agent ended on its own; otherwise why it was stopped. */
+  stoppedBecause: 'timeout' | 'idle' | 'cancelled' | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  /** The agent's own last words (Claude Code's `result`), when it gives them. */
+  summary: string | null;
+  lastLines: string[];
+}
+
+export interface AgentHandle {
+  pid: number;
+  events: AsyncIterable<AgentEvent>;
+  /** Resolves when the process tree is gone. */
+  done: Promise<AgentOutcome>;
+  /** SIGTERM the process group, then SIGKILL after the grace period. */
+  stop(reason: 'timeout' | 'idle' | 'cancelled', graceMs?: number): Promise<void>;
+}
+
+export interface AgentRunner {
+  readonly kind: string;
+  /** Fails fast with an actionable error when the agent cannot run here (binary or key missing). */
+  preflight(): Promise<void>;
+  start(launch: AgentLaunch): Promise<AgentHandle>;
+}

@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { GitError } from '../errors.js';
+
+export interface GitResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export interface GitOptions {
+  /** Accept these non-zero exit codes instead of throwing (e.g. merge conflicts answer 1). */
+  allowExitCodes?: number[];
+  input?: string;
+  /** The child's whole environment; omitted, git inherits the process's (the shell decides). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Run real git with an argument vector (never a shell line, so plan text cannot inject commands).
+ * Prompts and pagers are off so a run never hangs waiting for a terminal.
+ */
+export function git(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', [...NON_INTERACTIVE, ...args], {
+      cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.on('error', (error) => reject(new GitError(args, null, String(error), cwd)));
+    child.on('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      const exitCode = code ?? -1;
+      if (exitCode === 0 || options.allowExitCodes?.includes(exitCode)) {
+        resolve({ stdout, stderr, exitCode });
+        return;
+      }
+      reject(new GitError(args, code, stderr || stdout, cwd));
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Whatever the environment holds, git never waits for a pager, an editor or a password prompt. */
+const NON_INTERACTIVE = [
+  '-c',
+  'core.pager=cat',
+  '-c',
+  'core.editor=true',
+  '-c',
+  'credential.interactive=never',
+  '-c',
+  'core.quotePath=false',
+];
