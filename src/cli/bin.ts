@@ -6,7 +6,9 @@ let interrupts = 0;
 const onSignal = (signal: NodeJS.Signals) => {
   interrupts += 1;
   if (interrupts > 1) process.exit(130);
-  process.stderr.write(`\nparallel-executor: ${signal} received, stopping agents (again to force)…\n`);
+  process.stderr.write(
+    `\nparallel-executor: ${signal} received, stopping agents (again to force)…\n`,
+  );
   controller.abort(signal);
 };
 process.on('SIGINT', onSignal);

@@ -17,7 +17,9 @@ export const IntegrationResult = z.object({
   ),
   dropped: z.array(z.object({ taskId: z.string(), reason: z.string() })),
   /** Pairs of task branches that `git merge-tree` says collide, found before merging. */
-  predictedConflicts: z.array(z.object({ a: z.string(), b: z.string(), files: z.array(z.string()) })),
+  predictedConflicts: z.array(
+    z.object({ a: z.string(), b: z.string(), files: z.array(z.string()) }),
+  ),
   testRuns: z.number().int().nonnegative(),
   /** Null when no test command was configured or detected. */
   testsPassed: z.boolean().nullable(),

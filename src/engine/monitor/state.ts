@@ -74,7 +74,13 @@ export const AgentMessage = z.object({
 });
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
-export const ExecutionStatus = z.enum(['pending', 'in_progress', 'completed', 'failed', 'cancelled']);
+export const ExecutionStatus = z.enum([
+  'pending',
+  'in_progress',
+  'completed',
+  'failed',
+  'cancelled',
+]);
 export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
 
 export const ExecutionState = z.object({

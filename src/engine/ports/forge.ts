@@ -28,13 +28,7 @@ export interface CheckRunInput {
   externalId?: string;
   status: 'queued' | 'in_progress' | 'completed';
   conclusion?:
-    | 'success'
-    | 'failure'
-    | 'neutral'
-    | 'cancelled'
-    | 'skipped'
-    | 'timed_out'
-    | 'action_required';
+    'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required';
   detailsUrl?: string;
   output?: CheckRunOutput;
   actions?: Array<{ label: string; identifier: string; description: string }>;
@@ -49,7 +43,11 @@ export interface PullRequestInput {
 
 export interface Forge {
   /** Create or edit the one comment on an issue/PR that carries `marker` (a hidden HTML comment). */
-  upsertComment(issueNumber: number, marker: string, body: string): Promise<{ id: number; url: string }>;
+  upsertComment(
+    issueNumber: number,
+    marker: string,
+    body: string,
+  ): Promise<{ id: number; url: string }>;
   createCheckRun(input: CheckRunInput): Promise<{ id: number }>;
   updateCheckRun(id: number, input: Partial<CheckRunInput>): Promise<void>;
   /** Open the PR, or update the open one with the same head. */

@@ -19,7 +19,11 @@ export interface GitOptions {
  * Run real git with an argument vector (never a shell line, so plan text cannot inject commands).
  * Prompts and pagers are off so a run never hangs waiting for a terminal.
  */
-export function git(cwd: string, args: readonly string[], options: GitOptions = {}): Promise<GitResult> {
+export function git(
+  cwd: string,
+  args: readonly string[],
+  options: GitOptions = {},
+): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', [...NON_INTERACTIVE, ...args], {
       cwd,
