@@ -124,13 +124,19 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
       ...base,
     };
   }
-  if (outcome.exitCode === 0) return { kind: 'ok', reason: null, ...base };
+  const agentError = outcome.agentError ?? null;
+  if (outcome.exitCode === 0 && agentError === null) return { kind: 'ok', reason: null, ...base };
+  if (outcome.exitCode === 0) {
+    // Exit 0 but its last word was an error (status file `has_error`, Claude's `is_error`).
+    return { kind: 'failed', reason: `the agent reported an error: ${agentError}`, ...base };
+  }
   const how =
     outcome.exitCode === null
       ? `was killed by ${outcome.signal ?? 'a signal'}`
       : `exited with code ${outcome.exitCode}`;
   const tail = lastLines(outcome.lastLines);
-  const said = seen.error !== null ? `; it reported: ${seen.error}` : '';
+  const error = agentError ?? seen.error;
+  const said = error !== null ? `; it reported: ${error}` : '';
   return { kind: 'failed', reason: `agent ${how}${said}${tail}`, ...base };
 }
 

@@ -1,31 +1,23 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { readFileSync } from 'node:fs';
+import { signalGroup, waitForGroupExit } from '../agents/process-group.js';
 
-/** Whether a process exists (EPERM: it exists but belongs to someone else). */
+/**
+ * Whether a process exists and is not a zombie (EPERM: it exists but belongs to someone else).
+ * A killed agent's children linger as zombies until pid 1 reaps them; they are gone for us.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function groupAlive(pgid: number): boolean {
   try {
-    process.kill(-pgid, 0);
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    // No /proc (macOS): the signal probe is all there is.
     return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
-  for (const target of [-pgid, pgid]) {
-    try {
-      process.kill(target, signal);
-    } catch {
-      // gone, or not a group leader: the other target covers it
-    }
   }
 }
 
@@ -34,13 +26,8 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * SIGKILL after the grace period. Agents are started as group leaders, so the pid is the group id.
  */
 export async function killProcessGroup(pgid: number, graceMs: number): Promise<void> {
-  if (!groupAlive(pgid) && !isAlive(pgid)) return;
-  signalGroup(pgid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!groupAlive(pgid) && !isAlive(pgid)) return;
-    await delay(50);
-  }
+  if (!signalGroup(pgid, 'SIGTERM')) return;
+  if (await waitForGroupExit(pgid, graceMs)) return;
   signalGroup(pgid, 'SIGKILL');
-  for (let i = 0; i < 40 && (groupAlive(pgid) || isAlive(pgid)); i += 1) await delay(50);
+  await waitForGroupExit(pgid, 5_000);
 }
