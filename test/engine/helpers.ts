@@ -77,7 +77,11 @@ export async function scratch(): Promise<Scratch> {
 }
 
 export function agentEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...extra };
+  return {
+    PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+    HOME: process.env['HOME'] ?? '/tmp',
+    ...extra,
+  };
 }
 
 export interface Recorded {
@@ -109,7 +113,12 @@ export async function runPlan(
       options.onEvent?.(event, state);
     },
   });
-  return { state: result.state, events, stateFile: result.stateFile, executionDir: result.executionDir };
+  return {
+    state: result.state,
+    events,
+    stateFile: result.stateFile,
+    executionDir: result.executionDir,
+  };
 }
 
 /** Intervals `[start, end]` per task from lines `<id> start|end <ns>` an agent appended. */

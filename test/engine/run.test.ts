@@ -55,10 +55,16 @@ describe('runExecution with the command runner', () => {
       const files = await repo.git(['ls-tree', '-r', '--name-only', run.branch]);
       expect(files).not.toContain('AGENT_CONTEXT.md');
       expect(run.head_sha).toBe(await repo.git(['rev-parse', run.branch]));
-      expect(run.metrics).toMatchObject({ lines_added: 1, files_modified: 1, files_changed: [`out-${id}.txt`] });
+      expect(run.metrics).toMatchObject({
+        lines_added: 1,
+        files_modified: 1,
+        files_changed: [`out-${id}.txt`],
+      });
       const bundle = (await readdir(run.output_dir)).sort();
       expect(bundle).toEqual(['agent.log', 'changes.diff', 'files_changed.txt', 'metrics.json']);
-      expect(await readFile(join(run.output_dir, 'changes.diff'), 'utf8')).toContain(`+work of ${id}`);
+      expect(await readFile(join(run.output_dir, 'changes.diff'), 'utf8')).toContain(
+        `+work of ${id}`,
+      );
     }
     // The saved state is the final one and passes its own schema.
     const saved = ExecutionState.parse(JSON.parse(await readFile(stateFile, 'utf8')));
@@ -144,7 +150,10 @@ describe('runExecution with the command runner', () => {
     expect(a.reason).toContain('boom: out of cheese');
     expect(await readFile(join(a.output_dir, 'agent.log'), 'utf8')).toContain('compiling');
     expect(state.tasks['b']).toMatchObject({ status: 'skipped', reason: 'dependency a failed' });
-    expect(state.tasks['c']).toMatchObject({ status: 'skipped', reason: 'dependency b was skipped' });
+    expect(state.tasks['c']).toMatchObject({
+      status: 'skipped',
+      reason: 'dependency b was skipped',
+    });
     expect(state.tasks['d']!.status).toBe('completed');
     expect(state.failed_tasks).toEqual(['a']);
     // A failed task's worktree and branch are kept for inspection.
@@ -153,7 +162,8 @@ describe('runExecution with the command runner', () => {
   });
 
   it('stops a hung agent at the idle limit and kills its whole process tree', async () => {
-    const command = 'echo $$ > "$PIDS"; sleep 30 & echo $! >> "$PIDS"; sh -c "sleep 30" & echo $! >> "$PIDS"; wait';
+    const command =
+      'echo $$ > "$PIDS"; sleep 30 & echo $! >> "$PIDS"; sh -c "sleep 30" & echo $! >> "$PIDS"; wait';
     const { state, events } = await runPlan(repo.dir, plan([task('a')]), command, {
       env: agentEnv({ PIDS: box.file('pids') }),
       settings: { idleTimeoutMs: 700 },
@@ -201,7 +211,7 @@ describe('runExecution with the command runner', () => {
     const titles = [
       '$(touch "$PWNED")',
       '`touch "$PWNED"`; rm -rf ~ #',
-      "'; touch \"$PWNED\"; echo '",
+      '\'; touch "$PWNED"; echo \'',
       '../../.. --force -rf',
       'Ünïcödé 日本語 タスク',
       'x'.repeat(200),
@@ -249,14 +259,19 @@ describe('runExecution with the command runner', () => {
   it('stops every agent on abort and leaves a resumable state', async () => {
     const controller = new AbortController();
     const command = 'echo $$ >> "$PIDS"; sleep 20';
-    const result = runPlan(repo.dir, plan([task('a'), task('b'), task('c', { dependsOn: ['a'] })]), command, {
-      env: agentEnv({ PIDS: box.file('pids') }),
-      signal: controller.signal,
-      onEvent: (event, state) => {
-        const running = Object.values(state.tasks).filter((t) => t.status === 'in_progress');
-        if (event.type === 'task-status' && running.length === 2) controller.abort();
+    const result = runPlan(
+      repo.dir,
+      plan([task('a'), task('b'), task('c', { dependsOn: ['a'] })]),
+      command,
+      {
+        env: agentEnv({ PIDS: box.file('pids') }),
+        signal: controller.signal,
+        onEvent: (event, state) => {
+          const running = Object.values(state.tasks).filter((t) => t.status === 'in_progress');
+          if (event.type === 'task-status' && running.length === 2) controller.abort();
+        },
       },
-    });
+    );
     const { state } = await result;
     expect(state.status).toBe('cancelled');
     expect(state.tasks['a']!.status).toBe('cancelled');

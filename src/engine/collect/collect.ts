@@ -66,9 +66,7 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
     writeFile(join(input.outputDir, 'files_changed.txt'), files.map((f) => `${f}\n`).join('')),
     writeFile(join(input.outputDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`),
     copyLog(input.logFile, input.outputDir),
-    summary === null
-      ? Promise.resolve()
-      : writeFile(join(input.outputDir, SUMMARY_FILE), summary),
+    summary === null ? Promise.resolve() : writeFile(join(input.outputDir, SUMMARY_FILE), summary),
   ]);
   return { headSha, committedLeftovers, metrics, summary };
 }
@@ -80,11 +78,10 @@ export async function copyLog(logFile: string, outputDir: string): Promise<void>
 }
 
 async function commitLeftovers(input: CollectInput): Promise<boolean> {
+  // Ignored files are never added anyway, and git refuses pathspecs that name them: leave them out.
+  const keepOut = await notIgnored(input.worktree, [CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
   // Pathspecs through stdin: no argv length limit, and `literal` so odd file names stay inert.
-  const pathspecs = [
-    '.',
-    ...[CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut].map((p) => `:(top,exclude,literal)${p}`),
-  ];
+  const pathspecs = ['.', ...keepOut.map((p) => `:(top,exclude,literal)${p}`)];
   await git(input.worktree, ['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {
     input: `${pathspecs.join('\0')}\0`,
   });
@@ -104,6 +101,15 @@ async function commitLeftovers(input: CollectInput): Promise<boolean> {
     `Work left uncommitted by agent ${oneLine(input.agent)}, committed by parallel-executor.`,
   ]);
   return true;
+}
+
+async function notIgnored(worktree: string, paths: string[]): Promise<string[]> {
+  const result = await git(worktree, ['check-ignore', '--stdin', '-z'], {
+    input: `${paths.join('\0')}\0`,
+    allowExitCodes: [1],
+  });
+  const ignored = new Set(result.stdout.split('\0'));
+  return paths.filter((path) => !ignored.has(path));
 }
 
 function oneLine(text: string): string {

@@ -5,7 +5,11 @@ import type { ExecutionState } from './state.js';
  * One line per event, for logs and terminals that are not a TTY. Output lines are left out
  * (they are in the task's log); null means "nothing to print".
  */
-export function formatEventLine(event: ExecutionEvent, state: ExecutionState, now: Date): string | null {
+export function formatEventLine(
+  event: ExecutionEvent,
+  state: ExecutionState,
+  now: Date,
+): string | null {
   const time = now.toISOString().slice(11, 19);
   const label = (taskId: string) => {
     const run = state.tasks[taskId];

@@ -47,7 +47,12 @@ export function setStatus(
   run.status = status;
   run.reason = reason;
   const now = ctx.clock.now().toISOString();
-  if (status === 'completed' || status === 'failed' || status === 'skipped' || status === 'cancelled') {
+  if (
+    status === 'completed' ||
+    status === 'failed' ||
+    status === 'skipped' ||
+    status === 'cancelled'
+  ) {
     run.finished_at = now;
     run.pid = null;
   }

@@ -66,27 +66,29 @@ function skipStranded(ctx: RunContext): void {
 function watchMessages(ctx: RunContext): () => Promise<void> {
   let scanning: Promise<void> = Promise.resolve();
   const scan = () => {
-    scanning = scanning.then(async () => {
-      const events = await scanMessages({
-        messagesDir: ctx.paths.messagesDir,
-        messages: ctx.state.messages,
-        now: ctx.clock.now(),
-        ackTimeoutMs: ctx.settings.messageAckTimeoutMs,
-      });
-      if (events.length === 0) return;
-      save(ctx);
-      for (const event of events) {
-        if (event.type === 'message-escalated') {
-          ctx.logger.warn('message unacknowledged', {
-            message: event.message.message_id,
-            to: event.message.to_agent,
-          });
+    scanning = scanning
+      .then(async () => {
+        const events = await scanMessages({
+          messagesDir: ctx.paths.messagesDir,
+          messages: ctx.state.messages,
+          now: ctx.clock.now(),
+          ackTimeoutMs: ctx.settings.messageAckTimeoutMs,
+        });
+        if (events.length === 0) return;
+        save(ctx);
+        for (const event of events) {
+          if (event.type === 'message-escalated') {
+            ctx.logger.warn('message unacknowledged', {
+              message: event.message.message_id,
+              to: event.message.to_agent,
+            });
+          }
+          ctx.emit(event);
         }
-        ctx.emit(event);
-      }
-    }).catch((error: unknown) => {
-      ctx.logger.warn('could not scan the message inboxes', { error: String(error) });
-    });
+      })
+      .catch((error: unknown) => {
+        ctx.logger.warn('could not scan the message inboxes', { error: String(error) });
+      });
   };
   const timer = setInterval(scan, ctx.settings.messagePollMs);
   return async () => {

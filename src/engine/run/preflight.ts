@@ -59,7 +59,8 @@ function planCheck(input: PreflightInput): PreflightCheck {
   if (input.taskCount === 0) {
     return check('plan', 'fail', 'no task to run', 'Every selected task is already completed.');
   }
-  const done = input.completedCount > 0 ? `, ${input.completedCount} already completed (not re-run)` : '';
+  const done =
+    input.completedCount > 0 ? `, ${input.completedCount} already completed (not re-run)` : '';
   return check('plan', 'ok', `${input.taskCount} task(s) to run${done}`);
 }
 

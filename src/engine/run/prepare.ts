@@ -107,7 +107,9 @@ async function contextFor(ctx: RunContext, run: TaskRun): Promise<string> {
     }
   }
   const inbox = agentKey(run.agent);
-  const everyone = [...new Set(Object.values(ctx.state.tasks).flatMap((t) => t.agents.map(agentKey)))];
+  const everyone = [
+    ...new Set(Object.values(ctx.state.tasks).flatMap((t) => t.agents.map(agentKey))),
+  ];
   return renderAgentContext({
     executionId: ctx.state.execution_id,
     task,

@@ -74,7 +74,11 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     run.validation = report;
     if (report?.status === 'FAILED') {
       const failed = report.checks.filter((c) => !c.passed && !c.skipped && c.critical);
-      return fail(ctx, run, `validation failed: ${failed.map((c) => c.name).join(', ') || 'see the validation report'}`);
+      return fail(
+        ctx,
+        run,
+        `validation failed: ${failed.map((c) => c.name).join(', ') || 'see the validation report'}`,
+      );
     }
   }
   setStatus(ctx, run, 'completed');

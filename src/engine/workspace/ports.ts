@@ -10,12 +10,14 @@ export function assignPorts(
   base: number,
   perAgent: number,
 ): Map<string, number> {
-  const agents = agentsOf(taskAgents.map((agents, i) => ({
-    id: String(i),
-    status: 'pending' as const,
-    dependsOn: [],
-    agents,
-  })));
+  const agents = agentsOf(
+    taskAgents.map((agents, i) => ({
+      id: String(i),
+      status: 'pending' as const,
+      dependsOn: [],
+      agents,
+    })),
+  );
   const ports = new Map<string, number>();
   agents.forEach((agent, index) => ports.set(agent, base + index * perAgent));
   ports.set('all', base + agents.length * perAgent);

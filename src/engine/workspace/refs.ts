@@ -43,6 +43,7 @@ export function sanitizeBranchName(text: string): string | null {
     .map((part) =>
       part
         .replace(/[^A-Za-z0-9._-]+/g, '-')
+        .replace(/-{2,}/g, '-')
         .replace(/\.{2,}/g, '.')
         .replace(/^[.-]+/, '')
         .replace(/(\.lock)+$/i, '')
@@ -80,8 +81,11 @@ export async function localBranches(cwd: string): Promise<Set<string>> {
  * directory/file clashes (`a/b` exists, so `a` cannot be a branch, and vice versa).
  */
 export function uniqueName(wanted: string, taken: Set<string>): string {
-  let candidate = wanted;
-  for (let n = 2; clashes(candidate, taken); n += 1) candidate = `${wanted}-${n}`;
+  // Under an existing branch `feat`, no `feat/...` can exist whatever the suffix: flatten it.
+  const underBranch = [...taken].some((other) => wanted.startsWith(`${other}/`));
+  const stem = underBranch ? wanted.replaceAll('/', '-') : wanted;
+  let candidate = stem;
+  for (let n = 2; clashes(candidate, taken); n += 1) candidate = `${stem}-${n}`;
   taken.add(candidate);
   return candidate;
 }
