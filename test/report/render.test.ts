@@ -1,3 +1,7 @@
+import type { Root, RootContent } from 'mdast';
+import remarkGfm from 'remark-gfm';
+import remarkParse from 'remark-parse';
+import { unified } from 'unified';
 import { describe, expect, it } from 'vitest';
 import type { ExecutionState } from '../../src/engine/monitor/state.js';
 import { computeMetrics } from '../../src/engine/report/metrics.js';
@@ -208,6 +212,36 @@ describe('renderReport with hostile text', () => {
     );
   });
 
+  it('parses, with a real GFM parser, into the structure the renderer meant', () => {
+    const tree = unified()
+      .use(remarkParse)
+      .use(remarkGfm)
+      .parse(renderReport(hostileState())) as Root;
+    const nodes: RootContent[] = [];
+    const walk = (node: Root | RootContent) => {
+      if (node.type !== 'root') nodes.push(node);
+      if ('children' in node) for (const child of node.children) walk(child);
+    };
+    walk(tree);
+    const headings = nodes.filter((n) => n.type === 'heading');
+    expect(headings.filter((h) => h.type === 'heading' && h.depth === 1)).toHaveLength(1);
+    expect(headings.filter((h) => h.type === 'heading' && h.depth === 2)).toHaveLength(7);
+    expect(nodes.filter((n) => n.type === 'html')).toEqual([]);
+    expect(nodes.filter((n) => n.type === 'link' || n.type === 'image')).toEqual([]);
+    const tables = nodes.filter((n) => n.type === 'table');
+    expect(tables).toHaveLength(1);
+    for (const row of tables[0]?.type === 'table' ? tables[0].children : []) {
+      expect(row.children).toHaveLength(10);
+    }
+    const code = nodes.filter((n) => n.type === 'code');
+    expect(code.map((n) => (n.type === 'code' ? n.lang : null))).toEqual(['mermaid']);
+    // The one real task list is Next Steps; the hostile "- [x] fake item" stayed text.
+    const checked = nodes.filter(
+      (n) => n.type === 'listItem' && n.checked !== null && n.checked !== undefined,
+    );
+    expect(checked.every((n) => n.type === 'listItem' && n.checked === false)).toBe(true);
+  });
+
   it('quotes untrusted arguments in the suggested commands', () => {
     const report = renderReport(hostileState());
     expect(report).toContain("parallel-executor run --plan 'plans/my plan; rm -rf ~.md' --group 2");
@@ -218,5 +252,37 @@ describe('renderReport with hostile text', () => {
     expect(report).toContain('`src/a\\|b.ts`');
     expect(report).toContain('``src/`tick`.ts``');
     expect(report).toContain('`x y.ts`');
+  });
+});
+
+describe('renderReport on edge states', () => {
+  it('renders an execution that has not started any task', () => {
+    const state = withTasks(reportFixture(), (s) => {
+      s.status = 'pending';
+      s.finished_at = null;
+      s.tasks = {};
+      s.task_order = [];
+      s.completed_tasks = [];
+      s.failed_tasks = [];
+      s.messages = [];
+      s.integration = null;
+    });
+    const report = renderReport(state);
+    expect(report).toContain('- **Status**: 🔄 IN PROGRESS');
+    expect(report).toContain('No tasks ran.');
+    expect(report).toContain('Integration has not run yet.');
+    expect(report).toContain('## Timeline\n\nNo task started.');
+    expect(report).toContain('## Issues Encountered\n\nNone.');
+    expect(report).not.toContain('parallel-executor clean');
+    expect(report).not.toMatch(/NaN|Infinity|undefined|null/);
+  });
+
+  it('suggests resume for a cancelled execution', () => {
+    const state = withTasks(reportFixture(), (s) => {
+      s.status = 'cancelled';
+    });
+    expect(renderReport(state)).toContain(
+      '- [ ] Resume the interrupted execution: `parallel-executor resume exec_20251129_143052`',
+    );
   });
 });
