@@ -45,6 +45,9 @@ export function git(
       }
       reject(new GitError(args, code, stderr || stdout, cwd));
     });
+    // Most git commands read no stdin and may exit before it is closed: EPIPE then is harmless
+    // (the exit code tells the real story), but unhandled it would crash the process.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input ?? '');
   });
 }
