@@ -70,9 +70,15 @@ describe('integrate, batch-bisect', () => {
   it('finds one breaking branch among 8 in at most 7 runs, wherever it is', async () => {
     const before = await userCheckout(repo);
     const counts: number[] = [];
+    const clean = await taskBranches(repo, 8);
     for (let culprit = 1; culprit <= 8; culprit++) {
-      const candidates = await taskBranches(repo, 8, [culprit], `c${culprit}`);
-      const result = await integrate(options(candidates));
+      // The same clean branches each round, one replaced by a breaking version of itself.
+      const broken = `culprit/T${culprit}`;
+      await repo.branch(broken, { [`src/T${culprit}.txt`]: 'BROKEN\n' });
+      const candidates = clean.map((candidate, index) =>
+        index + 1 === culprit ? { ...candidate, branch: broken } : candidate,
+      );
+      const result = await integrate(options(candidates, { detectConflicts: false }));
       const id = `T${culprit}`;
       expect(result.dropped.map((entry) => entry.taskId)).toEqual([id]);
       expect(result.merged).toEqual(candidates.map((c) => c.taskId).filter((t) => t !== id));
@@ -198,18 +204,46 @@ describe('integrate, batch-bisect', () => {
     await expectWholeBranch(repo, result, agentsOf(candidates));
   });
 
-  it('merges without testing when there is no test command, and drops a missing branch', async () => {
+  it('merges without testing when there is no test command; drops a missing or unrelated branch', async () => {
     const candidates = await taskBranches(repo, 3);
-    const missing = { taskId: 'T9', agent: 'builder-9', branch: 'task/nope', dependsOn: [] };
+    const missing = { taskId: 'T8', agent: 'builder-8', branch: 'task/nope', dependsOn: [] };
+    // A root commit of its own: git refuses to merge unrelated histories (a failure, not a conflict).
+    const orphan = await repo.git(['commit-tree', 'main^{tree}', '-m', 'unrelated']);
+    await repo.git(['update-ref', 'refs/heads/task/T9', orphan]);
+    const unrelated = { taskId: 'T9', agent: 'builder-9', branch: 'task/T9', dependsOn: [] };
     const result = await integrate(
-      options([...candidates, missing], { testCommand: null, detectConflicts: false }),
+      options([candidates[0]!, missing, unrelated, ...candidates.slice(1)], { testCommand: null }),
     );
     expect(result).toMatchObject({
       merged: ['T1', 'T2', 'T3'],
-      dropped: [{ taskId: 'T9', reason: 'branch task/nope not found' }],
+      conflicts: [],
+      predictedConflicts: [],
       testRuns: 0,
       testsPassed: null,
     });
+    expect(result.dropped).toEqual([
+      { taskId: 'T8', reason: 'branch task/nope not found' },
+      { taskId: 'T9', reason: expect.stringContaining('refusing to merge unrelated histories') },
+    ]);
+    await expectWholeBranch(repo, result, agentsOf(candidates));
+  });
+
+  it('runs the setup command once in the integration worktree before testing', async () => {
+    await repo.branch('task/T1', { 'src/T1.txt': 'work\n' });
+    const candidates = [{ taskId: 'T1', agent: 'builder-1', branch: 'task/T1', dependsOn: [] }];
+    // The test needs what setup installed (an ignored folder, as node_modules would be).
+    const result = await integrate(
+      options(candidates, {
+        setupCommand: 'mkdir -p node_modules && echo installed > node_modules/dep.txt',
+        testCommand: 'test -f node_modules/dep.txt && sh test.sh',
+      }),
+    );
+    expect(result).toMatchObject({ merged: ['T1'], testRuns: 1, testsPassed: true });
+    await expect(
+      integrate(options(candidates, { setupCommand: 'echo no network >&2; exit 7' })),
+    ).rejects.toThrow('the setup command failed in the integration worktree (exit 7)');
+    const worktrees = await repo.git(['worktree', 'list', '--porcelain']);
+    expect(worktrees.match(/^worktree /gm)).toHaveLength(1);
   });
 });
 

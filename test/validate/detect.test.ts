@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { detectChecks } from '../../src/engine/validate/detect.js';
+import { describeChecks, detectChecks } from '../../src/engine/validate/detect.js';
 import { packageJson, tempDir, validationConfig, writeFiles } from './helpers.js';
 
 describe('detectChecks', () => {
@@ -28,6 +28,13 @@ describe('detectChecks', () => {
       ['build', 'npm run build', true],
     ]);
     expect(checks[0]!.note).toBe('package.json script "lint"');
+    expect(describeChecks(checks)).toEqual([
+      'lint: npm run lint (package.json script "lint")',
+      'tests: npm test (package.json script "test", critical)',
+      'coverage: npm run test:coverage (package.json script "test:coverage")',
+      'security: npm audit --json (package-lock.json found: npm audit --json)',
+      'build: npm run build (package.json script "build", critical)',
+    ]);
   });
 
   it('says why each missing check is skipped', async () => {

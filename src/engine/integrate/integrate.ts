@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PreflightError, UsageError } from '../errors.js';
+import { runCommand } from '../exec/run-command.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import { batchBisect } from './batch-bisect.js';
 import { orderCandidates, type IntegrationCandidate } from './candidates.js';
@@ -36,6 +37,12 @@ export interface IntegrateOptions {
   logDir: string;
   /** Per test run; none by default. A run that times out counts as failing. */
   testTimeoutMs?: number;
+  /**
+   * Run once in the fresh integration worktree before any merge (e.g. `npm ci`, the config's
+   * `workspace.setup`): a new worktree has no dependencies installed. What it creates should be
+   * git-ignored, since untracked files are cleaned between test runs.
+   */
+  setupCommand?: string | null;
   logger?: Logger;
 }
 
@@ -68,6 +75,7 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
   await root.run(['worktree', 'add', '-q', '-b', options.branchName, worktree, baseSha]);
   const repo = repoGit(worktree, options.env, identity);
   try {
+    await setUp(repo.cwd, options);
     const session = new IntegrationSession(repo, baseSha, ordered, logger, options.signal);
     await session.resolveTips();
     const predictedConflicts = options.detectConflicts
@@ -117,6 +125,24 @@ async function run(
     return null;
   }
   return strategy === 'serial' ? serial(session, tests) : batchBisect(session, tests);
+}
+
+async function setUp(worktree: string, options: IntegrateOptions): Promise<void> {
+  if (options.setupCommand === undefined || options.setupCommand === null) return;
+  const outputFile = join(options.logDir, 'integration-setup.txt');
+  const result = await runCommand({
+    command: options.setupCommand,
+    cwd: worktree,
+    env: options.env,
+    outputFile,
+    signal: options.signal,
+  });
+  options.signal?.throwIfAborted();
+  if (result.exitCode === 0) return;
+  throw new PreflightError(
+    `the setup command failed in the integration worktree (exit ${result.exitCode ?? result.signal})`,
+    `See ${outputFile}.`,
+  );
 }
 
 async function checkBranchName(root: RepoGit, branch: string): Promise<void> {

@@ -27,6 +27,7 @@ export async function mergeCandidate(
   }
   const unmerged = await repo.run(['diff', '--name-only', '--diff-filter=U']);
   const files = [...new Set(unmerged.stdout.split('\n').filter(Boolean))];
+  await repo.run(['merge', '--abort'], [128]); // 128: there was no merge to abort (refused early)
   await resetTo(repo, before);
   if (files.length > 0) return { kind: 'conflict', files };
   const reason = (merge.stderr || merge.stdout).trim().split('\n').slice(-2).join(' ');

@@ -53,8 +53,7 @@ export async function resolveCommit(repo: RepoGit, ref: string): Promise<string 
  * files (ignored ones such as node_modules stay), then check that it is so.
  */
 export async function resetTo(repo: RepoGit, commit: string): Promise<void> {
-  const merging = await repo.run(['rev-parse', '-q', '--verify', 'MERGE_HEAD'], [1]);
-  if (merging.exitCode === 0) await repo.run(['merge', '--abort'], [128]);
+  // `reset --hard` also ends a merge in progress (MERGE_HEAD goes with it).
   await repo.run(['reset', '-q', '--hard', commit]);
   await repo.run(['clean', '-q', '-fd']);
   await assertClean(repo, commit);

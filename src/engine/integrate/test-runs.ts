@@ -50,10 +50,12 @@ export class IntegrationTests {
 
   async test(tasks: readonly string[]): Promise<TestRunRecord> {
     const { repo } = this.options;
-    const tree = await repo.text(['rev-parse', 'HEAD^{tree}']);
+    const [commit, tree] = (await repo.text(['rev-parse', 'HEAD', 'HEAD^{tree}'])).split('\n') as [
+      string,
+      string,
+    ];
     const known = this.verdicts.get(tree);
     if (known !== undefined) return known;
-    const commit = await repo.text(['rev-parse', 'HEAD']);
     const run = this.records.length + 1;
     const outputFile = join(
       this.options.logDir,

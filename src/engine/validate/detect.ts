@@ -117,3 +117,12 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+/** One line per check, for the shells to print: what runs and where it came from, or why not. */
+export function describeChecks(checks: readonly DetectedCheck[]): string[] {
+  return checks.map((check) =>
+    check.command === null
+      ? `${check.name}: ${check.note}`
+      : `${check.name}: ${check.command} (${check.note}${check.critical ? ', critical' : ''})`,
+  );
+}
