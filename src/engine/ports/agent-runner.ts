@@ -43,6 +43,12 @@ export interface AgentOutcome {
   costUsd: number | null;
   /** The agent's own last words (Claude Code's `result`), when it gives them. */
   summary: string | null;
+  /**
+   * The agent's own report that it failed, when it gives one: Claude Code's `is_error` result, or
+   * `has_error` with its message in the last status the agent wrote. Optional for compatibility.
+   */
+  agentError?: string | null;
+  /** The last lines of output (stdout and stderr, as in `output` events), oldest first. */
   lastLines: string[];
 }
 
