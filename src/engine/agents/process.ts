@@ -100,6 +100,14 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     detached: true,
     stdio: [launch.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  let leaderExited = false;
+  // Listening from the start: no exit can slip by, and a failed spawn leaves no rejected promise.
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, signal) => {
+      leaderExited = true;
+      resolve([code, signal]);
+    }),
+  );
   // An agent that exits without reading its input must not crash us with EPIPE.
   child.stdin?.on('error', () => undefined);
   child.stdin?.end(launch.stdin);
@@ -152,7 +160,6 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   };
 
   const lifetime = new AbortController();
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const done: Promise<AgentOutcome> = (async () => {
     const [exitCode, signal] = await exited;
     clearInterval(watchTree);
@@ -186,7 +193,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     graceMs = defaultGrace,
   ): Promise<void> => {
     if (finished) return;
-    stoppedBecause ??= reason;
+    // An agent that already ended by itself was not stopped, whatever is still being cleaned up.
+    if (!leaderExited) stoppedBecause ??= reason;
     await terminate(graceMs);
     await done;
   };
