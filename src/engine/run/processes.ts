@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { signalGroup, waitForGroupExit } from '../agents/process-group.js';
+import { createProcessTree } from '../agents/process-group.js';
 
 /**
  * Whether a process exists and is not a zombie (EPERM: it exists but belongs to someone else).
@@ -22,12 +22,15 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * End an agent left behind by an orchestrator that died: its process group gets SIGTERM, then
- * SIGKILL after the grace period. Agents are started as group leaders, so the pid is the group id.
+ * End an agent left behind by an orchestrator that died: its process tree (its group, and the
+ * groups its descendants moved into) gets SIGTERM, then SIGKILL after the grace period. Agents
+ * are started as group leaders, so the recorded pid is the group id.
  */
 export async function killProcessGroup(pgid: number, graceMs: number): Promise<void> {
-  if (!signalGroup(pgid, 'SIGTERM')) return;
-  if (await waitForGroupExit(pgid, graceMs)) return;
-  signalGroup(pgid, 'SIGKILL');
-  await waitForGroupExit(pgid, 5_000);
+  const tree = createProcessTree(pgid);
+  tree.refresh();
+  if (!tree.signal('SIGTERM')) return;
+  if (await tree.waitForExit(graceMs)) return;
+  tree.signal('SIGKILL');
+  await tree.waitForExit(5_000);
 }

@@ -35,6 +35,8 @@ export function git(
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => reject(new GitError(args, null, String(error), cwd)));
+    // git may exit before reading stdin (EPIPE); its exit code already says what happened.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
@@ -45,9 +47,6 @@ export function git(
       }
       reject(new GitError(args, code, stderr || stdout, cwd));
     });
-    // git may exit without reading its input (a failed check, a quick refusal): the exit code
-    // tells the story, so a broken pipe here is not an error of its own.
-    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);
   });
 }
