@@ -18,6 +18,7 @@ import { initialState, planLayout, worktreeRootOf, type TaskLayout } from './lay
 import { executeTasks, settledStatus } from './loop.js';
 import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
 import { runPreflight, type PreflightReport } from './preflight.js';
+import { writeRunRecord } from './record.js';
 import { resolveSettings, type ExecutionSettings } from './settings.js';
 import { worktreeRootCheck } from './worktree-root.js';
 
@@ -48,6 +49,8 @@ export interface RunOptions extends EngineOptions {
   group: string;
   /** Called with the go/no-go report before anything is created. */
   onPreflight?: (report: PreflightReport) => void;
+  /** Kept in the execution's run.json for the shell to read back on resume (e.g. its agent). */
+  shellRecord?: Record<string, unknown>;
 }
 
 export interface ExecutionResult {
@@ -154,6 +157,7 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
   const paths = executionPaths(repo.root, executionId);
   await mkdir(paths.logsDir, { recursive: true });
   await writeFile(paths.planSnapshot, `${JSON.stringify(options.plan, null, 2)}\n`);
+  await writeRunRecord(paths, { settings, shell: options.shellRecord ?? {} });
   const state = initialState({
     executionId,
     plan: options.plan,

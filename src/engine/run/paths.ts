@@ -1,4 +1,4 @@
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { STATE_FILE } from '../monitor/state-store.js';
 import { TOOL_DIR } from '../workspace/repo.js';
@@ -14,6 +14,8 @@ export interface ExecutionPaths {
   outputsDir: string;
   statusDir: string;
   messagesDir: string;
+  /** How the execution was started (settings, and what the shell chose to keep); resume reads it. */
+  runRecord: string;
 }
 
 export function executionsDir(repoRoot: string): string {
@@ -30,6 +32,7 @@ export function executionPaths(repoRoot: string, executionId: string): Execution
     outputsDir: join(dir, 'outputs'),
     statusDir: join(dir, 'status'),
     messagesDir: join(dir, 'messages'),
+    runRecord: join(dir, 'run.json'),
   };
 }
 
@@ -81,27 +84,4 @@ export async function claimExecutionId(repoRoot: string, date: Date): Promise<st
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-}
-
-/** Execution ids of the repository, oldest first (ids sort by time). */
-export async function listExecutionIds(repoRoot: string): Promise<string[]> {
-  const entries = await readdir(executionsDir(repoRoot), { withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((entry) => entry.isDirectory() && entry.name.startsWith('exec_'))
-    .map((entry) => entry.name)
-    .sort(compareExecutionIds);
-}
-
-function compareExecutionIds(a: string, b: string): number {
-  const [baseA, nA] = splitSuffix(a);
-  const [baseB, nB] = splitSuffix(b);
-  if (baseA !== baseB) return baseA < baseB ? -1 : 1;
-  return Number(nA) - Number(nB);
-}
-
-/** `exec_20250101_120000_3` → [`exec_20250101_120000`, `3`]. */
-function splitSuffix(id: string): [string, string] {
-  const match = /^(exec_\d{8}_\d{6})(?:_(\d+))?$/.exec(id);
-  if (!match) return [id, '1'];
-  return [match[1]!, match[2] ?? '1'];
 }

@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
+import { findExecution } from '../cleanup/executions.js';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { ExecutionState, TaskRun } from '../monitor/state.js';
-import { readState } from '../monitor/state-store.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { findRepoRoot } from '../workspace/repo.js';
 import { deleteBranch, pathExists, removeWorktree } from '../workspace/worktree.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
-import { executionPaths, listExecutionIds } from './paths.js';
+import { executionPaths } from './paths.js';
+import { readRunRecord } from './record.js';
 import { isAlive, killProcessGroup } from './processes.js';
 import { resolveSettings } from './settings.js';
 
@@ -18,26 +19,6 @@ export interface ResumeOptions extends EngineOptions {
   retryFailed?: boolean;
 }
 
-/** The id given, or the newest execution; a clear error when there is none. */
-export async function findExecution(cwd: string, executionId?: string | null) {
-  const root = await findRepoRoot(cwd);
-  const ids = await listExecutionIds(root);
-  const id = executionId ?? ids.at(-1);
-  if (id === undefined) {
-    throw new ParallelExecutorError(
-      'no execution found in this repository',
-      'Start one with `parallel-executor run`.',
-    );
-  }
-  if (!ids.includes(id)) {
-    throw new ParallelExecutorError(
-      `no execution "${id}" in this repository`,
-      `Known executions: ${ids.slice(-5).join(', ') || 'none'}.`,
-    );
-  }
-  return { root, id, paths: executionPaths(root, id) };
-}
-
 /**
  * `parallel-executor resume [ID]`: continue an execution whose orchestrator stopped — Ctrl-C, a
  * crash, even SIGKILL. Agents the dead orchestrator left running are killed first (their process
@@ -45,9 +26,14 @@ export async function findExecution(cwd: string, executionId?: string | null) {
  * and their branches are left exactly as they are.
  */
 export async function resumeExecution(options: ResumeOptions): Promise<ExecutionResult> {
-  const { paths } = await findExecution(options.cwd, options.executionId);
-  const state = await readState(paths.stateFile);
-  const settings = resolveSettings(options.settings);
+  const root = await findRepoRoot(options.cwd);
+  const found = await findExecution(root, options.executionId ?? undefined);
+  const paths = executionPaths(root, found.state.execution_id);
+  const state = found.state;
+  const settings = resolveSettings({
+    ...(await readRunRecord(paths))?.settings,
+    ...options.settings,
+  });
   const ownPid = options.orchestratorPid ?? process.pid;
   const owner = state.orchestrator_pid;
   if (state.status === 'in_progress' && owner !== null && owner !== ownPid && isAlive(owner)) {
