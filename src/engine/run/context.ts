@@ -28,6 +28,8 @@ export interface RunContext {
   repoLock: Mutex;
   /** Per task, the untracked files replicated into its worktree (never committed). */
   replicated: Map<string, string[]>;
+  /** Files tracked in the user's checkout, listed once per execution. */
+  tracked(): Promise<Set<string>>;
   emit(event: ExecutionEvent): void;
 }
 

@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Plan } from '../plan/schema.js';
 import { selectTasks, type Selection } from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
+import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { save, type RunContext } from './context.js';
@@ -197,6 +198,7 @@ export async function execute(
     writer: createStateWriter(paths.stateFile),
     repoLock: createMutex(),
     replicated: new Map(),
+    tracked: memo(() => trackedFiles(state.repo_root)),
     emit: (event) => options.onEvent?.(event, state),
   };
   await ctx.writer.save(state);
@@ -212,4 +214,9 @@ export async function execute(
   await ctx.writer.flush();
   ctx.emit({ type: 'execution-finished', status: state.status });
   return { state, stateFile: paths.stateFile, executionDir: paths.dir };
+}
+
+function memo<T>(make: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | null = null;
+  return () => (value ??= make());
 }

@@ -20,9 +20,7 @@ export class TaskPreparationError extends Error {}
 export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> {
   await mkdir(dirname(run.log_file), { recursive: true });
   await mkdir(dirname(run.worktree), { recursive: true });
-  await ctx.repoLock.run(() =>
-    addWorktree(ctx.state.repo_root, run.worktree, run.branch, ctx.state.base_sha),
-  );
+  await addWorktree(ctx.state.repo_root, run.worktree, run.branch, ctx.state.base_sha, ctx.repoLock);
   const deps = run.depends_on
     .map((id) => ctx.state.tasks[id])
     .filter((dep): dep is TaskRun => dep !== undefined && dep.status === 'completed');
@@ -36,7 +34,10 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
       `merging the work of dependency ${conflict.taskId} conflicts in: ${conflict.files.join(', ') || '(unknown files)'}`,
     );
   }
-  run.start_sha = (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
+  run.start_sha =
+    deps.length === 0
+      ? ctx.state.base_sha
+      : (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
   await populateWorktree(ctx, run);
   if (ctx.settings.setupCommand !== null) {
     const result = await runSetupCommand(
@@ -62,7 +63,12 @@ export async function resetTaskWorkspace(ctx: RunContext, run: TaskRun): Promise
 }
 
 async function populateWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
-  const copied = await replicateConfig(ctx.state.repo_root, run.worktree, ctx.settings.replicate);
+  const copied = await replicateConfig(
+    ctx.state.repo_root,
+    run.worktree,
+    ctx.settings.replicate,
+    await ctx.tracked(),
+  );
   ctx.replicated.set(run.task_id, copied);
   await writeFile(join(run.worktree, CONTEXT_FILE), await contextFor(ctx, run));
   await rm(statusFileOf(ctx, run), { force: true });

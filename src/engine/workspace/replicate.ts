@@ -13,8 +13,10 @@ export async function replicateConfig(
   repoRoot: string,
   worktree: string,
   extraPaths: readonly string[],
+  tracked?: Set<string>,
 ): Promise<string[]> {
-  const tracked = await trackedFiles(repoRoot);
+  tracked ??= await trackedFiles(repoRoot);
+  const known = tracked;
   const entries = await readdir(repoRoot);
   const roots = [
     ...entries.filter((name) => name.startsWith('.env')),
@@ -36,7 +38,7 @@ export async function replicateConfig(
           return false;
         const info = await stat(src).catch(() => null);
         if (info?.isDirectory()) return true;
-        if (tracked.has(rel)) return false;
+        if (known.has(rel)) return false;
         copied.push(rel);
         return true;
       },
@@ -45,7 +47,8 @@ export async function replicateConfig(
   return copied.sort();
 }
 
-async function trackedFiles(repoRoot: string): Promise<Set<string>> {
+/** Files git tracks in the user's checkout (they reach worktrees by checkout, not by copy). */
+export async function trackedFiles(repoRoot: string): Promise<Set<string>> {
   const { stdout } = await git(repoRoot, ['ls-files', '-z']);
   return new Set(stdout.split('\0').filter(Boolean));
 }

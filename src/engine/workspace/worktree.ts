@@ -1,14 +1,24 @@
 import { rm, stat } from 'node:fs/promises';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
+import { createMutex, type Mutex } from './mutex.js';
 
+/**
+ * Create a worktree on a new branch at `startSha`. Registering a worktree is not safe to run
+ * concurrently (git reads the other worktrees' half-written admin files), so only that quick step
+ * runs under `lock`; the checkout itself — the slow part — runs in parallel with the others.
+ */
 export async function addWorktree(
   repoRoot: string,
   path: string,
   branch: string,
   startSha: string,
+  lock: Mutex = createMutex(),
 ): Promise<void> {
-  await git(repoRoot, ['worktree', 'add', '--quiet', '-b', branch, '--', path, startSha]);
+  await lock.run(() =>
+    git(repoRoot, ['worktree', 'add', '--quiet', '--no-checkout', '-b', branch, '--', path, startSha]),
+  );
+  await git(path, ['reset', '--quiet', '--hard']);
 }
 
 export interface DependencyBranch {
