@@ -76,7 +76,17 @@ async function baseline(): Promise<{ run: number; worktrees: number }> {
     const started = performance.now();
     const child = spawn(
       'xargs',
-      ['-0', '-P', String(TASKS), '-I{}', 'sh', '-c', `cd "$1" && sleep ${sleepSeconds}`, '_', '{}'],
+      [
+        '-0',
+        '-P',
+        String(TASKS),
+        '-I{}',
+        'sh',
+        '-c',
+        `cd "$1" && sleep ${sleepSeconds}`,
+        '_',
+        '{}',
+      ],
       { stdio: ['pipe', 'inherit', 'inherit'] },
     );
     child.stdin.end(`${dirs.join('\0')}\0`);
@@ -95,7 +105,8 @@ function sampleFiles(): Record<string, string> {
   return files;
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 const ours: number[] = [];
 const theirs: number[] = [];
@@ -113,4 +124,6 @@ console.log(`${TASKS} agents sleeping ${sleepSeconds}s each, ${rounds} rounds (m
 console.log(`  xargs -P ${TASKS} in pre-made worktrees  ${(b / 1000).toFixed(2)} s`);
 console.log(`  parallel-executor run               ${(a / 1000).toFixed(2)} s`);
 console.log(`  ratio ${(a / b).toFixed(2)}x, overhead ${((a - b) / 1000).toFixed(2)} s`);
-console.log(`  of which making ${TASKS} worktrees of ${Object.keys(sampleFiles()).length} files: ${(w / 1000).toFixed(2)} s (measured apart); the rest (pre-flight, context, state, collection): ${((a - b - w) / 1000).toFixed(2)} s`);
+console.log(
+  `  of which making ${TASKS} worktrees of ${Object.keys(sampleFiles()).length} files: ${(w / 1000).toFixed(2)} s (measured apart); the rest (pre-flight, context, state, collection): ${((a - b - w) / 1000).toFixed(2)} s`,
+);

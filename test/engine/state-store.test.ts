@@ -8,11 +8,7 @@ import {
 } from '../../src/engine/monitor/state-store.js';
 import type { ExecutionState } from '../../src/engine/monitor/state.js';
 import { initialState } from '../../src/engine/run/layout.js';
-import {
-  claimExecutionId,
-  executionIdFor,
-  taskFileKeys,
-} from '../../src/engine/run/paths.js';
+import { claimExecutionId, executionIdFor, taskFileKeys } from '../../src/engine/run/paths.js';
 import { formatDurationMs, parseDurationMs } from '../../src/engine/run/duration.js';
 import { plan, scratch, task, type Scratch } from './helpers.js';
 

@@ -20,7 +20,13 @@ export class TaskPreparationError extends Error {}
 export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> {
   await mkdir(dirname(run.log_file), { recursive: true });
   await mkdir(dirname(run.worktree), { recursive: true });
-  await addWorktree(ctx.state.repo_root, run.worktree, run.branch, ctx.state.base_sha, ctx.repoLock);
+  await addWorktree(
+    ctx.state.repo_root,
+    run.worktree,
+    run.branch,
+    ctx.state.base_sha,
+    ctx.repoLock,
+  );
   const deps = run.depends_on
     .map((id) => ctx.state.tasks[id])
     .filter((dep): dep is TaskRun => dep !== undefined && dep.status === 'completed');

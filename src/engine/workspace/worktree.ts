@@ -16,7 +16,17 @@ export async function addWorktree(
   lock: Mutex = createMutex(),
 ): Promise<void> {
   await lock.run(() =>
-    git(repoRoot, ['worktree', 'add', '--quiet', '--no-checkout', '-b', branch, '--', path, startSha]),
+    git(repoRoot, [
+      'worktree',
+      'add',
+      '--quiet',
+      '--no-checkout',
+      '-b',
+      branch,
+      '--',
+      path,
+      startSha,
+    ]),
   );
   await git(path, ['reset', '--quiet', '--hard']);
 }
