@@ -199,7 +199,7 @@ describe('github-api mock', () => {
         repo: 'r',
         issue_number: 1,
         bodyy: 'x',
-      })
+      } as never)
       .catch(() => undefined);
     expect(gh.requests[0]?.body).toEqual({ body: 'x' });
     expect(() => gh?.assertDone()).toThrow(/must have required property 'body'/);
