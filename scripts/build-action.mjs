@@ -5,6 +5,7 @@
  * builds elsewhere; the test that compares a fresh build with the committed one uses that.
  */
 import { build } from 'esbuild';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 
