@@ -8,7 +8,13 @@ describe('github-api mock', () => {
   afterEach(() => gh?.close());
 
   function octokit(baseUrl: string): Octokit {
-    return new Octokit({ auth: 'test', baseUrl, request: { retries: 0 } });
+    const quiet = () => undefined;
+    return new Octokit({
+      auth: 'test',
+      baseUrl,
+      request: { retries: 0 },
+      log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
+    });
   }
 
   it('answers a documented request, records it with its operation, and passes assertDone', async () => {
