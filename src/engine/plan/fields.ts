@@ -136,7 +136,7 @@ export function listItems(list: List): string[] {
   return list.children
     .map((item) => {
       const first = item.children[0];
-      return first ? collapse(textOf(first as Nodes)).replace(/^[✅✔☑️\uFE0F\s]+/u, '') : '';
+      return first ? collapse(textOf(first as Nodes)).replace(/^(?:✅|✔|☑|\uFE0F|\s)+/u, '') : '';
     })
     .filter((text) => text !== '');
 }
