@@ -40,7 +40,7 @@ export function parseDependencyText(raw: string, scope: DependencyScope): Parsed
     allPreviousGroups: false,
     unresolved: [],
   };
-  const text = raw.replace(/[*`_]/g, '').trim();
+  const text = raw.replace(/[*`]/g, '').trim();
   if (isEmptyValue(text) || /^(none|nenhuma?|ninguna?|no dependencies|sem dependências|无)\b/iu.test(text)) {
     return result;
   }

@@ -70,6 +70,14 @@ export function paragraphFields(
   return fields;
 }
 
+/** Lines of a paragraph that are not fields: the prose around them. */
+export function proseLines(paragraph: Paragraph, body: string): string[] {
+  return splitLines(paragraph.children)
+    .filter((nodes) => lineField(nodes, body, false) === null)
+    .map((nodes) => collapse(nodes.map((node) => textOf(node)).join('')))
+    .filter((text) => text !== '');
+}
+
 function lineField(nodes: PhrasingContent[], body: string, inList: boolean): Field | null {
   const [first, second] = nodes;
   if (first?.type !== 'strong') return null;

@@ -74,3 +74,9 @@ export function ownEnd(section: Section): number {
   if (last) return endOffset(last);
   return section.heading ? endOffset(section.heading) : 0;
 }
+
+/** What a heading says about itself: its blocks up to a thematic break (`---` ends a section). */
+export function ownBlocks(section: Section): RootContent[] {
+  const end = section.own.findIndex((block) => block.type === 'thematicBreak');
+  return end === -1 ? section.own : section.own.slice(0, end);
+}

@@ -16,7 +16,7 @@ import { fieldsOf, type Field } from './fields.js';
 import { resolvePlan, type GroupBuild } from './resolve.js';
 import { expandRange } from './ids.js';
 import { readSource } from './markdown.js';
-import { buildOutline, type Section } from './outline.js';
+import { buildOutline, ownBlocks, type Section } from './outline.js';
 import type { Diagnostic, Plan } from './schema.js';
 import { parseStatus } from './status.js';
 
@@ -143,7 +143,7 @@ function blockCandidates(sections: Section[], context: DialectContext): BlockCan
     .filter((section) => section.heading && section.depth >= 2)
     .map((section) => {
       const head = readHeading(section.title, context.knownAgents);
-      const fields = fieldsOf(section.own, context.body);
+      const fields = fieldsOf(ownBlocks(section), context.body);
       return { section, head, fields, isTask: isTaskBlock(section, head, fields) };
     })
     .filter((block) => block.isTask || block.head.id !== null || block.head.range !== null);

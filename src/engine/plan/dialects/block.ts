@@ -9,11 +9,12 @@ import {
   type TaskDraft,
 } from '../draft.js';
 import { parseDuration } from '../estimates.js';
-import { fieldMap, fieldsOf, type Field } from '../fields.js';
+import { fieldMap, proseLines, type Field } from '../fields.js';
 import { idRange, isIdLike } from '../ids.js';
 import { TASK_FIELD_KEYS } from '../labels.js';
-import { endOffset, flatText, lineEndAt, startOffset } from '../markdown.js';
-import type { Section } from '../outline.js';
+import type { Paragraph } from 'mdast';
+import { endOffset, lineEndAt, startOffset } from '../markdown.js';
+import { ownBlocks, type Section } from '../outline.js';
 import { parseStatus } from '../status.js';
 import { readParens } from './seed.js';
 
@@ -161,13 +162,11 @@ function filesOfField(field: Field): string[] {
     .filter((file) => file !== '');
 }
 
-/** Paragraphs under the heading that are not fields. */
+/** Paragraph text under the heading that is not a field. */
 function proseOf(section: Section, body: string): string[] {
-  return section.own
-    .filter((block) => block.type === 'paragraph')
-    .filter((block) => fieldsOf([block], body).length === 0)
-    .map((block) => flatText(block))
-    .filter((text) => text !== '');
+  return ownBlocks(section)
+    .filter((block): block is Paragraph => block.type === 'paragraph')
+    .flatMap((block) => proseLines(block, body));
 }
 
 /** A block that defines its task. */
