@@ -33,13 +33,34 @@ export function taskById(tasks: Task[], id: string): Task {
   return task;
 }
 
-/** Lines of `after` that differ from `before`, compared line by line (same line count expected). */
-export function changedLines(before: string, after: string): number[] {
+/**
+ * A line diff (longest common subsequence): the lines only in `before` and only in `after`, in
+ * order. Every other line is byte-identical, including its line ending.
+ */
+export function lineDiff(before: string, after: string): { removed: string[]; added: string[] } {
   const a = before.split('\n');
   const b = after.split('\n');
-  const changed: number[] = [];
-  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
-    if (a[index] !== b[index]) changed.push(index + 1);
+  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i -= 1) {
+    for (let j = b.length - 1; j >= 0; j -= 1) {
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+    }
   }
-  return changed;
+  const removed: string[] = [];
+  const added: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      i += 1;
+      j += 1;
+    } else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+      added.push(b[j]!);
+      j += 1;
+    } else {
+      removed.push(a[i]!);
+      i += 1;
+    }
+  }
+  return { removed, added };
 }
