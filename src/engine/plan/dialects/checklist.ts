@@ -49,7 +49,7 @@ function readItem(
   const title = titleOf(paragraph, named).replace(/\s(?:✅|⚠️?|❌|⏭️?).*$/u, '').trim();
   if (title === '') return null;
   const line = item.position?.start.line ?? 1;
-  const markStart = markOffset(paragraph, dialect.body);
+  const markStart = markOffset(paragraph, dialect.body, dialect.knownAgents);
   const markStatus = markStart === null ? null : parseStatus(dialect.body.slice(markStart, endOffset(paragraph)));
   return {
     id: null,

@@ -102,7 +102,7 @@ function readTaskLine(
       itemStart: startOffset(item),
       checkbox,
       textEnd: endOffset(paragraph),
-      markStart: hadMark ? markOffset(paragraph, dialect.body) : null,
+      markStart: hadMark ? markOffset(paragraph, dialect.body, dialect.knownAgents) : null,
       listEnd: endOffset(list),
       sectionIndex: context.sectionIndex,
     },
@@ -145,7 +145,7 @@ interface Rest {
 
 /** `Implement JWT service (Builder-1, 6h) ✅ 1h 32min` → title, agents, estimate, status. */
 export function readRest(rest: string, known: ReadonlyMap<string, string>): Rest {
-  const markAt = markIndex(rest);
+  const markAt = markIndex(rest, known);
   const before = markAt === -1 ? rest : rest.slice(0, markAt);
   const mark = markAt === -1 ? '' : rest.slice(markAt);
   const status = mark ? parseStatus(mark) : null;
@@ -195,7 +195,20 @@ export function readParens(
   return { agents, estimate };
 }
 
-function markIndex(text: string): number {
+/**
+ * Where the status mark starts (`✅ 1h 32min` after `(Builder-1, 6h)`), or -1. After an agent
+ * parenthesis, only what follows it can be a mark (a title may hold ⛔, a mark may hold
+ * "(warnings)"); without one, the first mark emoji after a space.
+ */
+function markIndex(text: string, known: ReadonlyMap<string, string>): number {
+  const groups = [...text.matchAll(/\(([^()]*)\)/gu)].reverse();
+  for (const group of groups) {
+    if (!readParens(group[1]!, known)) continue;
+    const end = group.index + group[0].length;
+    const after = text.slice(end);
+    const lead = after.length - after.trimStart().length;
+    return new RegExp(`^${STATUS_MARK.source}`, 'u').test(after.trimStart()) ? end + lead : -1;
+  }
   const match = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(text);
   return match ? match.index + 1 : -1;
 }
@@ -205,11 +218,14 @@ function cleanTitle(text: string): string {
 }
 
 /** Offset of the status mark written after the task text (`✅ 1h 32min`), or null. */
-export function markOffset(paragraph: Paragraph, body: string): number | null {
+export function markOffset(
+  paragraph: Paragraph,
+  body: string,
+  known: ReadonlyMap<string, string>,
+): number | null {
   const start = startOffset(paragraph);
-  const raw = body.slice(start, endOffset(paragraph));
-  const match = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(raw);
-  return match ? start + match.index + 1 : null;
+  const index = markIndex(body.slice(start, endOffset(paragraph)), known);
+  return index === -1 ? null : start + index;
 }
 
 /** `[ ]` / `[x]` after the list marker; micromark does not give the checkbox a node. */
