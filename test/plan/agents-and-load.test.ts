@@ -51,9 +51,16 @@ describe('agent definitions', () => {
   });
 
   it('accepts a file without front matter by its file name', () => {
-    const { definition, diagnostics } = parseAgentFile('# Reviewer\nReview code.\n', '/x/reviewer.md');
+    const { definition, diagnostics } = parseAgentFile(
+      '# Reviewer\nReview code.\n',
+      '/x/reviewer.md',
+    );
     expect(diagnostics).toEqual([]);
-    expect(definition).toMatchObject({ name: 'reviewer', description: null, prompt: '# Reviewer\nReview code.\n' });
+    expect(definition).toMatchObject({
+      name: 'reviewer',
+      description: null,
+      prompt: '# Reviewer\nReview code.\n',
+    });
   });
 
   it('reports front matter that fails the schema with its file and line', () => {
@@ -100,7 +107,12 @@ describe('loadPlan', () => {
     const file = path.join(dir, 'MULTI_AGENT_PLAN.md');
     await writeFile(file, PLAN);
     const loaded = await loadPlan(file);
-    expect(loaded).toMatchObject({ valid: true, diagnostics: [], agentsDir: null, agentDefinitions: null });
+    expect(loaded).toMatchObject({
+      valid: true,
+      diagnostics: [],
+      agentsDir: null,
+      agentDefinitions: null,
+    });
     expect(loaded.plan.tasks).toHaveLength(2);
     expect(loaded.text).toBe(PLAN);
   });

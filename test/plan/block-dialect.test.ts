@@ -128,10 +128,12 @@ describe('checklist boards (only when nothing more structured exists)', () => {
 ### Completed
 - [x] **Old fix** — **DB Agent**
 `);
-    expect(plan.tasks.map((task) => [task.title, task.agents[0], task.status, task.files])).toEqual([
-      ['Add index', 'DB Agent', 'in_progress', ['prisma/schema.prisma']],
-      ['Old fix', 'DB Agent', 'completed', []],
-    ]);
+    expect(plan.tasks.map((task) => [task.title, task.agents[0], task.status, task.files])).toEqual(
+      [
+        ['Add index', 'DB Agent', 'in_progress', ['prisma/schema.prisma']],
+        ['Old fix', 'DB Agent', 'completed', []],
+      ],
+    );
   });
 
   it('leaves checklists alone in a plan that has task lines', () => {

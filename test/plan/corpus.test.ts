@@ -122,7 +122,9 @@ describe('the corpus of real plans', () => {
       dialect: 'block',
       line: 94,
     });
-    expect(taskById(plan.tasks, 'Workstream 1').criteria).toContain('2 new tools fully implemented');
+    expect(taskById(plan.tasks, 'Workstream 1').criteria).toContain(
+      '2 new tools fully implemented',
+    );
     // "All parallel workstreams complete" names Phase 1's title; "Integration complete" a task's.
     expect(taskById(plan.tasks, 'Sequential Task 1').dependsOn).toEqual([
       'Workstream 1',
@@ -163,7 +165,10 @@ describe('the corpus of real plans', () => {
       line: 86,
     });
     expect(taskById(plan.tasks, 'T5').dependsOn).toEqual(['T2', 'T3', 'T4']);
-    expect(taskById(plan.tasks, 'T7')).toMatchObject({ dependsOn: ['T5', 'T6'], estimateHours: 1.5 });
+    expect(taskById(plan.tasks, 'T7')).toMatchObject({
+      dependsOn: ['T5', 'T6'],
+      estimateHours: 1.5,
+    });
     expect(plan.groups.map((group) => group.id)).toEqual(['A', 'B', 'C', 'D']);
     expect(computeWaves(plan.tasks)).toEqual([['T1'], ['T2', 'T3', 'T4'], ['T5', 'T6'], ['T7']]);
     // The fenced "### T2 - builder-oauth-001" example and the execution log add nothing.
@@ -239,7 +244,11 @@ describe('the corpus of real plans', () => {
     expect(taskById(plan.tasks, '1A').criteria[0]).toMatch(/^generate\(\) over 100 seeds/);
     expect(taskById(plan.tasks, '2C').dependsOn).toContain('2D');
     expect(taskById(plan.tasks, '3C').dependsOn.slice(0, 2)).toEqual(['2C', '3B']);
-    expect(taskById(plan.tasks, '4E')).toMatchObject({ agents: ['codex'], group: '4', dialect: 'seed' });
+    expect(taskById(plan.tasks, '4E')).toMatchObject({
+      agents: ['codex'],
+      group: '4',
+      dialect: 'seed',
+    });
     expect(errors).toEqual([]);
     expect(findings.filter((d) => d.code === 'file-conflict').map((d) => d.message)).toContain(
       'tasks 1D and 1F in group 1 both claim aria_core/bindings/bindings.cpp: a merge conflict waiting to happen',
@@ -268,7 +277,16 @@ describe('the corpus of real plans', () => {
       line: 41,
     });
     expect(taskById(plan.tasks, 'A0').dependsOn).toEqual([]);
-    expect(taskById(plan.tasks, 'A8').dependsOn).toEqual(['A0', 'A1', 'A2', 'A3', 'A4', 'A5', 'A6', 'A7']);
+    expect(taskById(plan.tasks, 'A8').dependsOn).toEqual([
+      'A0',
+      'A1',
+      'A2',
+      'A3',
+      'A4',
+      'A5',
+      'A6',
+      'A7',
+    ]);
     expect(taskById(plan.tasks, 'B0')).toMatchObject({ dependsOn: ['A0'], group: 'WS-B' });
     // Lanes name no agent: every one is reported.
     expect(errors).toEqual(Array(11).fill('missing-agent'));
@@ -301,7 +319,10 @@ describe('the corpus of real plans', () => {
       line: 60,
     });
     expect(taskById(plan.tasks, 'G0-T3').agents).toEqual(['Docs', 'Backend', 'AI']);
-    expect(taskById(plan.tasks, 'G2-T5')).toMatchObject({ title: '文档/测试同步', priority: 'P0-P1' });
+    expect(taskById(plan.tasks, 'G2-T5')).toMatchObject({
+      title: '文档/测试同步',
+      priority: 'P0-P1',
+    });
     expect(errors).toEqual([]);
     // "依赖" cells name inputs ("当前文档"), not tasks: each is reported, none guessed.
     expect(warnings.filter((code) => code === 'dependency-not-understood')).toHaveLength(7);

@@ -26,7 +26,13 @@ function task(id: string, dependsOn: string[] = [], status: TaskStatus = 'pendin
 
 describe('computeWaves', () => {
   it('layers the graph: each wave waits only for earlier waves', () => {
-    const tasks = [task('a'), task('b'), task('c', ['a']), task('d', ['a', 'b']), task('e', ['c', 'd'])];
+    const tasks = [
+      task('a'),
+      task('b'),
+      task('c', ['a']),
+      task('d', ['a', 'b']),
+      task('e', ['c', 'd']),
+    ];
     expect(computeWaves(tasks)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
   });
 
@@ -42,12 +48,20 @@ describe('computeWaves', () => {
   });
 
   it('leaves tasks in a cycle, and what waits for them, out of every wave', () => {
-    const tasks = [task('a'), task('b', ['c']), task('c', ['b']), task('d', ['b']), task('e', ['a'])];
+    const tasks = [
+      task('a'),
+      task('b', ['c']),
+      task('c', ['b']),
+      task('d', ['b']),
+      task('e', ['a']),
+    ];
     expect(computeWaves(tasks)).toEqual([['a'], ['e']]);
   });
 
   it('handles 5,000 tasks in a chain', () => {
-    const tasks = Array.from({ length: 5000 }, (_, index) => task(`t${index}`, index ? [`t${index - 1}`] : []));
+    const tasks = Array.from({ length: 5000 }, (_, index) =>
+      task(`t${index}`, index ? [`t${index - 1}`] : []),
+    );
     expect(computeWaves(tasks)).toHaveLength(5000);
     expect(findCycle(tasks)).toBeNull();
   });

@@ -124,7 +124,9 @@ describe('seed dialect', () => {
 
   it('reads groups: ids, durations, statuses and group-level dependencies on every task', () => {
     const { plan } = parsePlan(SEED_PLAN);
-    expect(plan.groups.map((group) => [group.id, group.title, group.status, group.dependsOn])).toEqual([
+    expect(
+      plan.groups.map((group) => [group.id, group.title, group.status, group.dependsOn]),
+    ).toEqual([
       ['1', 'Foundation (Days 1-2)', 'in_progress', []],
       ['2', 'Core Auth', 'completed', ['1']],
       ['3', 'API Endpoints', 'pending', ['1']], // "can overlap with Group 2" is not a dependency
@@ -169,7 +171,11 @@ describe('seed dialect', () => {
       ['2.3', 'skipped'],
       ['2.4', 'completed'],
     ]);
-    expect(writeBack!.groups[0]).toMatchObject({ id: '2', status: 'completed', durationText: '3 days' });
+    expect(writeBack!.groups[0]).toMatchObject({
+      id: '2',
+      status: 'completed',
+      durationText: '3 days',
+    });
     expect(api!.tasks.map((task) => `${task.id}:${task.agents.join('+')}`)).toEqual([
       '3.1:Builder-1',
       '3.2:Builder-2',
@@ -209,7 +215,11 @@ describe('seed dialect', () => {
 
   it('does not take a parenthesised note for an agent', () => {
     const { plan } = parsePlan('## Parallel Group 1: X\n- Task 1.1: Tag the release (optional)\n');
-    expect(plan.tasks[0]).toMatchObject({ id: '1.1', title: 'Tag the release (optional)', agents: [] });
+    expect(plan.tasks[0]).toMatchObject({
+      id: '1.1',
+      title: 'Tag the release (optional)',
+      agents: [],
+    });
   });
 
   it('reads a plan with CRLF line endings and a byte-order mark', () => {

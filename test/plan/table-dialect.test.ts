@@ -51,8 +51,12 @@ describe('table boards', () => {
       ['Review', 'review'],
       ['Skipped', 'skipped'],
     ];
-    const table = rows.map(([cell], index) => `| T${index + 1} | Task ${index + 1} | Builder-1 | ${cell} |`);
-    const { plan } = parsePlan(`| ID | Task | Agent | Status |\n|---|---|---|---|\n${table.join('\n')}\n`);
+    const table = rows.map(
+      ([cell], index) => `| T${index + 1} | Task ${index + 1} | Builder-1 | ${cell} |`,
+    );
+    const { plan } = parsePlan(
+      `| ID | Task | Agent | Status |\n|---|---|---|---|\n${table.join('\n')}\n`,
+    );
     expect(plan.tasks.map((task) => task.status)).toEqual(rows.map(([, status]) => status));
   });
 
@@ -98,8 +102,16 @@ describe('table boards', () => {
       const id = `T-0${index + 1}`;
       return `| ${id} | task ${index + 1} | B-1 | ${index === 7 ? 'T-03 – T-07' : '—'} |`;
     });
-    const { plan } = parsePlan(`| Task ID | Description | Agent | Dependencies |\n|--|--|--|--|\n${rows.join('\n')}\n`);
-    expect(taskById(plan.tasks, 'T-08').dependsOn).toEqual(['T-03', 'T-04', 'T-05', 'T-06', 'T-07']);
+    const { plan } = parsePlan(
+      `| Task ID | Description | Agent | Dependencies |\n|--|--|--|--|\n${rows.join('\n')}\n`,
+    );
+    expect(taskById(plan.tasks, 'T-08').dependsOn).toEqual([
+      'T-03',
+      'T-04',
+      'T-05',
+      'T-06',
+      'T-07',
+    ]);
   });
 
   it('a later table or detail heading that repeats ids enriches, never duplicates', () => {
@@ -128,7 +140,10 @@ Checks the client against the live API.
       status: 'completed',
       details: 'Checks the client against the live API.',
     });
-    expect(taskById(plan.tasks, 'T1')).toMatchObject({ agents: ['Builder-1'], files: ['src/stats.ts'] });
+    expect(taskById(plan.tasks, 'T1')).toMatchObject({
+      agents: ['Builder-1'],
+      files: ['src/stats.ts'],
+    });
     expect(taskById(plan.tasks, 'T2').files).toEqual(['src/stats.ts']);
   });
 

@@ -60,7 +60,11 @@ describe('validatePlan', () => {
 | T1 | a | B-1 | T9 |
 `).filter((d) => d.code === 'unknown-dependency');
     expect(found).toEqual([
-      expect.objectContaining({ severity: 'error', line: 3, message: expect.stringContaining('"T9"') }),
+      expect.objectContaining({
+        severity: 'error',
+        line: 3,
+        message: expect.stringContaining('"T9"'),
+      }),
     ]);
   });
 
@@ -86,12 +90,18 @@ describe('validatePlan', () => {
       (d) => d.code === 'duplicate-id',
     );
     expect(found).toEqual([
-      expect.objectContaining({ severity: 'error', line: 7, message: 'task id "1.1" is used twice (first at line 3)' }),
+      expect.objectContaining({
+        severity: 'error',
+        line: 7,
+        message: 'task id "1.1" is used twice (first at line 3)',
+      }),
     ]);
   });
 
   it('empty-group: a Parallel Group heading with no tasks', () => {
-    const found = check(`${GOOD}\n## Parallel Group 2: Later\nTBD\n`).filter((d) => d.code === 'empty-group');
+    const found = check(`${GOOD}\n## Parallel Group 2: Later\nTBD\n`).filter(
+      (d) => d.code === 'empty-group',
+    );
     expect(found).toEqual([expect.objectContaining({ severity: 'error', line: 8 })]);
   });
 
@@ -100,7 +110,9 @@ describe('validatePlan', () => {
       expect.objectContaining({ severity: 'warning', code: 'missing-criteria', line: 2 }),
     ]);
     expect(
-      check('## Parallel Group 1: A\n**Success Criteria**:\n- tests pass\n\n- [ ] 1.1: One (Builder-1)\n'),
+      check(
+        '## Parallel Group 1: A\n**Success Criteria**:\n- tests pass\n\n- [ ] 1.1: One (Builder-1)\n',
+      ),
     ).toEqual([]);
   });
 
@@ -126,8 +138,16 @@ describe('validatePlan', () => {
   - [ ] ok
 `).filter((d) => d.code === 'file-conflict');
     expect(found.map((d) => [d.severity, d.line, d.message])).toEqual([
-      ['warning', 5, 'tasks 1.1 and 1.2 in group 1 both claim ./src/app.ts: a merge conflict waiting to happen'],
-      ['warning', 11, 'tasks 1.3 and 1.4 in group 1 both claim docs/api.md: a merge conflict waiting to happen'],
+      [
+        'warning',
+        5,
+        'tasks 1.1 and 1.2 in group 1 both claim ./src/app.ts: a merge conflict waiting to happen',
+      ],
+      [
+        'warning',
+        11,
+        'tasks 1.3 and 1.4 in group 1 both claim docs/api.md: a merge conflict waiting to happen',
+      ],
     ]);
   });
 

@@ -23,9 +23,12 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(hours);
   });
 
-  it.each(['', 'soon', 'Days 3-5', '3 tools', 'Day 1 - 4 hours', '12'])('%j is not an estimate', (text) => {
-    expect(parseDuration(text)).toBeNull();
-  });
+  it.each(['', 'soon', 'Days 3-5', '3 tools', 'Day 1 - 4 hours', '12'])(
+    '%j is not an estimate',
+    (text) => {
+      expect(parseDuration(text)).toBeNull();
+    },
+  );
 });
 
 describe('formatDuration', () => {
@@ -87,15 +90,18 @@ describe('parseDependencyText', () => {
   };
   const read = (text: string) => parseDependencyText(text, scope);
 
-  it.each(['None', '—', '-', '', 'None (can start immediately)', 'N/A'])('%j means no dependency', (text) => {
-    expect(read(text)).toEqual({
-      ids: [],
-      groups: [],
-      allPrevious: false,
-      allPreviousGroups: false,
-      unresolved: [],
-    });
-  });
+  it.each(['None', '—', '-', '', 'None (can start immediately)', 'N/A'])(
+    '%j means no dependency',
+    (text) => {
+      expect(read(text)).toEqual({
+        ids: [],
+        groups: [],
+        allPrevious: false,
+        allPreviousGroups: false,
+        unresolved: [],
+      });
+    },
+  );
 
   it('reads ids, lists and ranges, matching case-insensitively', () => {
     expect(read('T1, T3').ids).toEqual(['T1', 'T3']);

@@ -25,7 +25,8 @@ function applyTwice(text: string, update: PlanWriteBack): string {
 function seedStep53(): string {
   const tree = unified().use(remarkParse).parse(readFileSync(seedSkillFile, 'utf8'));
   const block = tree.children.find(
-    (node): node is Code => node.type === 'code' && node.value.startsWith('### Parallel Group 2: Core Auth ✅'),
+    (node): node is Code =>
+      node.type === 'code' && node.value.startsWith('### Parallel Group 2: Core Auth ✅'),
   );
   return `${block!.value}\n`;
 }
@@ -113,7 +114,11 @@ describe('write-back, seed dialect', () => {
     });
     const { plan } = parsePlan(after);
     expect(plan.groups[0]).toMatchObject({ status: 'completed', durationText: '1 day' });
-    expect(plan.tasks.map((task) => task.status).slice(0, 3)).toEqual(['completed', 'skipped', 'pending']);
+    expect(plan.tasks.map((task) => task.status).slice(0, 3)).toEqual([
+      'completed',
+      'skipped',
+      'pending',
+    ]);
   });
 
   it('keeps CRLF line endings and a byte-order mark', () => {
@@ -126,7 +131,9 @@ describe('write-back, seed dialect', () => {
 
   it('marks checklist-board lines too (Baddy)', () => {
     const before = readSharedPlan('csarunkarthik__Baddy__MULTI_AGENT_PLAN.md');
-    const after = applyTwice(before, { tasks: [{ id: 'T-1', outcome: 'completed', actualMs: minutes(12) }] });
+    const after = applyTwice(before, {
+      tasks: [{ id: 'T-1', outcome: 'completed', actualMs: minutes(12) }],
+    });
     const diff = lineDiff(before, after);
     expect(diff.removed).toHaveLength(1);
     expect(diff.added).toEqual([diff.removed[0]!.replace('- [ ]', '- [x]').concat(' ✅ 12min')]);
@@ -135,7 +142,9 @@ describe('write-back, seed dialect', () => {
 
 describe('write-back, table boards', () => {
   it('rewrites status cells only, and links the report after the table', () => {
-    const before = readSharedPlan('Ryno-Crypto-Mining-Services__braiins-os-mcp-server__MULTI_AGENT_PLAN.md');
+    const before = readSharedPlan(
+      'Ryno-Crypto-Mining-Services__braiins-os-mcp-server__MULTI_AGENT_PLAN.md',
+    );
     const after = applyTwice(before, {
       tasks: [
         { id: 'T2', outcome: 'completed', actualMs: minutes(40) },
@@ -154,7 +163,13 @@ describe('write-back, table boards', () => {
       '**Execution Report**: reports/exec_9.md',
     ]);
     const { plan } = parsePlan(after);
-    expect(plan.tasks.map((task) => task.status)).toEqual(['completed', 'completed', 'failed', 'pending', 'pending']);
+    expect(plan.tasks.map((task) => task.status)).toEqual([
+      'completed',
+      'completed',
+      'failed',
+      'pending',
+      'pending',
+    ]);
   });
 
   it('keeps an aligned table aligned when the new status fits', () => {
@@ -179,7 +194,9 @@ describe('write-back, table boards', () => {
 
 describe('write-back, task blocks', () => {
   it('rewrites an existing status field and adds the report below it', () => {
-    const before = readSharedPlan('gabrielteoodoro__workflow-configs---Bable-PET__MULTI_AGENT_PLAN.md');
+    const before = readSharedPlan(
+      'gabrielteoodoro__workflow-configs---Bable-PET__MULTI_AGENT_PLAN.md',
+    );
     const after = applyTwice(before, {
       tasks: [{ id: 'T-1', outcome: 'completed', actualMs: minutes(92) }],
       reportPath: 'reports/exec_3.md',
@@ -210,7 +227,9 @@ describe('write-back, task blocks', () => {
 
 describe('write-back errors', () => {
   it('refuses an id the plan does not have', () => {
-    expect(() => apply(BEFORE_53, { tasks: [{ id: '9.9', outcome: 'completed' }] })).toThrow(UsageError);
+    expect(() => apply(BEFORE_53, { tasks: [{ id: '9.9', outcome: 'completed' }] })).toThrow(
+      UsageError,
+    );
     expect(() => apply(BEFORE_53, { tasks: [], groups: [{ id: '7', completed: true }] })).toThrow(
       /group "7" is not in the plan/,
     );

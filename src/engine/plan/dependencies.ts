@@ -24,7 +24,8 @@ export interface ParsedDependencies {
 const NOT_A_DEPENDENCY = /\b(overlap|in parallel|concurrently|can start|anytime|any time)\b/iu;
 const DONE_SUFFIX =
   /\s+(?:is\s+|are\s+)?(?:complete|completed|done|finished|merged|ready|landed|concluíd[oa]s?)\.?$/iu;
-const LEADING_VERB = /^(?:after|requires?|needs?|waits?\s+for|depends\s+on|blocked\s+by|following)\s+/iu;
+const LEADING_VERB =
+  /^(?:after|requires?|needs?|waits?\s+for|depends\s+on|blocked\s+by|following)\s+/iu;
 
 /**
  * Read a dependency cell or field: ids (`T1, T3`, `T1 and T3`), ranges (`T1-T9`, `T-03 – T-07`,
@@ -41,7 +42,10 @@ export function parseDependencyText(raw: string, scope: DependencyScope): Parsed
     unresolved: [],
   };
   const text = raw.replace(/[*`]/g, '').trim();
-  if (isEmptyValue(text) || /^(none|nenhuma?|ninguna?|no dependencies|sem dependências|无)\b/iu.test(text)) {
+  if (
+    isEmptyValue(text) ||
+    /^(none|nenhuma?|ninguna?|no dependencies|sem dependências|无)\b/iu.test(text)
+  ) {
     return result;
   }
   const withoutNotes = text.replace(/\([^()]*\)/g, ' ');
@@ -63,7 +67,9 @@ function readClause(clause: string, scope: DependencyScope, result: ParsedDepend
     result.allPreviousGroups = true;
     return;
   }
-  if (/^all(?:\s+(?:tasks\s+)?(?:above|previous|prior|preceding|earlier)(?:\s+tasks)?)$/iu.test(core)) {
+  if (
+    /^all(?:\s+(?:tasks\s+)?(?:above|previous|prior|preceding|earlier)(?:\s+tasks)?)$/iu.test(core)
+  ) {
     result.allPrevious = true;
     return;
   }

@@ -90,10 +90,7 @@ function lineField(nodes: PhrasingContent[], body: string, inList: boolean): Fie
     // `**Status**: ready`: the colon is outside the bold.
     const colon = body.indexOf(second.value.includes(':') ? ':' : '：', startOffset(second));
     valueStart = colon + 1;
-    valueNodes = [
-      { ...second, value: second.value.replace(/^\s*[:：]/u, '') },
-      ...nodes.slice(2),
-    ];
+    valueNodes = [{ ...second, value: second.value.replace(/^\s*[:：]/u, '') }, ...nodes.slice(2)];
   } else {
     return null;
   }

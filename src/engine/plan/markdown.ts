@@ -36,7 +36,9 @@ export function textOf(node: Nodes): string {
     case 'yaml':
       return '';
     default:
-      return 'children' in node ? node.children.map((child) => textOf(child as Nodes)).join('') : '';
+      return 'children' in node
+        ? node.children.map((child) => textOf(child as Nodes)).join('')
+        : '';
   }
 }
 
@@ -86,7 +88,7 @@ export function lineStartAt(body: string, offset: number): number {
 /** 1-based line number of an offset. */
 export function lineAt(body: string, offset: number): number {
   let line = 1;
-  for (let index = body.indexOf('\n'); index !== -1 && index < offset; ) {
+  for (let index = body.indexOf('\n'); index !== -1 && index < offset;) {
     line += 1;
     index = body.indexOf('\n', index + 1);
   }

@@ -40,7 +40,10 @@ export interface HeadingParts {
 }
 
 const SEP = String.raw`\s*(?:[:：]|\.(?=\s)|\s[-–—])\s*`;
-const TASK_NO_ID = new RegExp(String.raw`^(?:task|tarefa|tarea|tâche|aufgabe|任务)\s*[:：\-–—]\s*(.+)$`, 'iu');
+const TASK_NO_ID = new RegExp(
+  String.raw`^(?:task|tarefa|tarea|tâche|aufgabe|任务)\s*[:：\-–—]\s*(.+)$`,
+  'iu',
+);
 const TASK_WITH_ID = new RegExp(String.raw`^(?:task|tarefa|tarea)\s+([\w.-]+)${SEP}(.+)$`, 'iu');
 const LEADING_ID = new RegExp(
   String.raw`^([A-Za-z0-9][\w.-]*(?:\s*[-–—]\s*[A-Za-z0-9][\w.-]*)?)${SEP}(.+)$`,
@@ -84,7 +87,8 @@ export function readHeading(rawTitle: string, known: ReadonlyMap<string, string>
     const simple = LEADING_WORD.exec(text);
     if (range) Object.assign(parts, { range, title: leading[2]! });
     else if (isIdLike(word)) Object.assign(parts, { id: word, title: leading[2]! });
-    else if (simple && isIdLike(simple[1]!)) Object.assign(parts, { id: simple[1]!, title: simple[2]! });
+    else if (simple && isIdLike(simple[1]!))
+      Object.assign(parts, { id: simple[1]!, title: simple[2]! });
   }
   const parens = /^(.*?)\s*\(([^()]*)\)\s*$/su.exec(parts.title);
   const inside = parens ? readParens(parens[2]!, known) : null;
@@ -206,8 +210,12 @@ export function blockDraft(
     order: startOffset(heading),
     source: {
       dialect: 'block',
-      statusValue: statusField ? { start: statusField.valueStart, end: statusField.valueEnd } : null,
-      insertAfter: anchor ? lineEndAt(body, anchor.valueStart) : lineEndAt(body, endOffset(heading) - 1),
+      statusValue: statusField
+        ? { start: statusField.valueStart, end: statusField.valueEnd }
+        : null,
+      insertAfter: anchor
+        ? lineEndAt(body, anchor.valueStart)
+        : lineEndAt(body, endOffset(heading) - 1),
       fieldPrefix: anchor ? body.slice(anchor.lineStart, labelOffset(anchor, body)) : '',
       colonInsideBold: anchor ? colonInside(anchor, body) : false,
       reportValue: report ? { start: report.valueStart, end: report.valueEnd } : null,

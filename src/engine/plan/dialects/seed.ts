@@ -37,7 +37,11 @@ const TASK_NO_ID = new RegExp(String.raw`^${TASK_WORD}\s*[:：\-–—]\s*(.+)$`
 const DOTTED_ID = /^(\d+(?:\.\d+)+)\s*[:：.]?\s+(.+)$/u;
 const LABELLED_ID = /^([A-Za-z][\w.-]*\d[\w.-]*)\s*[:：]\s+(.+)$/u;
 
-export function readTaskLines(list: List, context: LineContext, dialect: DialectContext): TaskDraft[] {
+export function readTaskLines(
+  list: List,
+  context: LineContext,
+  dialect: DialectContext,
+): TaskDraft[] {
   const drafts: TaskDraft[] = [];
   for (const item of list.children) {
     const draft = readTaskLine(item, list, context, dialect);
@@ -62,16 +66,23 @@ function readTaskLine(
   if (paragraph?.type !== 'paragraph') return null;
   const head = readHead(paragraph);
   if (!head) return null;
-  const { title, agents: parenAgents, estimate, status: markStatus, hadMark } = readRest(
-    head.rest,
-    dialect.knownAgents,
-  );
+  const {
+    title,
+    agents: parenAgents,
+    estimate,
+    status: markStatus,
+    hadMark,
+  } = readRest(head.rest, dialect.knownAgents);
   if (title === '') return null;
   const agents = parenAgents.length > 0 ? parenAgents : context.agent ? [context.agent] : [];
+  // An id with an agent in parentheses is a task line, and so is a seed number (`2.1:`) with an
+  // estimate only (its agent is missing, which validation reports); "Task: …" needs an agent
+  // (templates write "- TASK: [Task ID]"); a bold id needs an agent heading above it.
   const accepted =
     (head.explicit && (head.id !== null || agents.length > 0)) ||
     parenAgents.length > 0 ||
-    (head.id !== null && context.agent !== null && (head.boldId || estimate !== null));
+    (head.id !== null && /^\d+(\.\d+)+$/u.test(head.id) && estimate !== null) ||
+    (head.id !== null && head.boldId && context.agent !== null);
   if (!accepted) return null;
 
   const checkbox = checkboxSpan(item, dialect.body);
@@ -116,14 +127,19 @@ function readHead(paragraph: Paragraph): Head | null {
     const bold = collapse(textOf(first)).replace(/^task\s+/iu, '');
     const word = bold.replace(/[.:：]$/u, '');
     if (isIdLike(word)) {
-      const rest = collapse(text.slice(collapse(textOf(first)).length)).replace(/^[:：.\-–—]\s*/u, '');
+      const rest = collapse(text.slice(collapse(textOf(first)).length)).replace(
+        /^[:：.\-–—]\s*/u,
+        '',
+      );
       return { id: word, rest, explicit: /^task\s/iu.test(textOf(first)), boldId: true };
     }
   }
   const withId = TASK_WITH_ID.exec(text);
-  if (withId && isIdLike(withId[1]!) ) return { id: withId[1]!, rest: withId[2]!, explicit: true, boldId: false };
+  if (withId && isIdLike(withId[1]!))
+    return { id: withId[1]!, rest: withId[2]!, explicit: true, boldId: false };
   const withNumber = /^(?:task|tarefa|tarea)\s+(\d+)\s*[:：.\-–—]\s+(.+)$/iu.exec(text);
-  if (withNumber) return { id: withNumber[1]!, rest: withNumber[2]!, explicit: true, boldId: false };
+  if (withNumber)
+    return { id: withNumber[1]!, rest: withNumber[2]!, explicit: true, boldId: false };
   const noId = TASK_NO_ID.exec(text);
   if (noId) return { id: null, rest: noId[1]!, explicit: true, boldId: false };
   const dotted = DOTTED_ID.exec(text);
@@ -173,7 +189,9 @@ export function readParens(
   for (const raw of inside.split(/\s*[,;]\s*/u)) {
     const part = raw.trim();
     if (part === '') continue;
-    const labelled = /^(agents?|owner|assigned to|est|estimate|eta|effort)\s*[:=]\s*(.+)$/iu.exec(part);
+    const labelled = /^(agents?|owner|assigned to|est|estimate|eta|effort)\s*[:=]\s*(.+)$/iu.exec(
+      part,
+    );
     if (labelled) {
       if (/^(est|estimate|eta|effort)$/iu.test(labelled[1]!)) {
         estimate = parseDuration(labelled[2]!);
