@@ -73,7 +73,7 @@ export function groupOf(
 }
 
 /** A heading that names an agent (`### claude-opus — Grammar`, `### Agent 1 Tasks`). */
-export function agentOfHeading(title: string, known: ReadonlyMap<string, string>): string | null {
+function agentOfHeading(title: string, known: ReadonlyMap<string, string>): string | null {
   let best: string | null = null;
   const lower = title.toLowerCase();
   for (const name of known.values()) {

@@ -122,10 +122,23 @@ function readRange(
   result.ids.push(from, to);
 }
 
+/** Exact and lower-case lookups, built once per id list (a plan does thousands of lookups). */
+const indexes = new WeakMap<
+  readonly string[],
+  { exact: Set<string>; lower: Map<string, string> }
+>();
+
 function findId(word: string, ids: readonly string[]): string | null {
-  if (ids.includes(word)) return word;
-  const lower = word.toLowerCase();
-  return ids.find((id) => id.toLowerCase() === lower) ?? null;
+  let index = indexes.get(ids);
+  if (!index) {
+    index = { exact: new Set(ids), lower: new Map() };
+    for (const id of ids) {
+      if (!index.lower.has(id.toLowerCase())) index.lower.set(id.toLowerCase(), id);
+    }
+    indexes.set(ids, index);
+  }
+  if (index.exact.has(word)) return word;
+  return index.lower.get(word.toLowerCase()) ?? null;
 }
 
 /** `Integration complete` → the one task whose title holds the phrase, else the one group. */

@@ -40,7 +40,7 @@ export function fieldsOf(blocks: RootContent[], body: string): Field[] {
 }
 
 /** Fields written as list items (`- **Files**: …`), one level deep. */
-export function listFields(list: List, body: string): Field[] {
+function listFields(list: List, body: string): Field[] {
   return list.children.flatMap((item) => itemFields(item, body));
 }
 

@@ -261,7 +261,7 @@ function knownIds(text: string, byId: ReadonlyMap<string, TaskDraft>): TaskDraft
 
 function asEnrichment(draft: TaskDraft): Enrichment {
   return {
-    ...emptyEnrichment([]),
+    ...emptyEnrichment(),
     agents: draft.agents,
     dependencies: draft.dependencies,
     estimateHours: draft.estimateHours,

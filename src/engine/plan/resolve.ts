@@ -53,10 +53,12 @@ export function resolvePlan(input: ResolveInput): { plan: Plan; groups: GroupBui
     }
   }
   const ids = assignIds(drafts, groups);
+  const titles = new Map(ids.map((id, index) => [id, drafts[index]!.title] as const).reverse());
+  const groupTitles = groups.map((group) => ({ id: group.id, title: group.title }));
   const scope = (selfId: string | null, selfGroup: string | null): DependencyScope => ({
     ids,
-    titles: new Map(ids.map((id, index) => [id, drafts[index]!.title] as const).reverse()),
-    groups: groups.map((group) => ({ id: group.id, title: group.title })),
+    titles,
+    groups: groupTitles,
     selfId,
     selfGroup,
   });

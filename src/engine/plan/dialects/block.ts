@@ -1,3 +1,4 @@
+import type { Paragraph } from 'mdast';
 import { splitAgents } from '../agent-names.js';
 import { stripStatusMark } from '../context.js';
 import {
@@ -12,7 +13,6 @@ import { parseDuration } from '../estimates.js';
 import { fieldMap, proseLines, type Field } from '../fields.js';
 import { idRange, isIdLike } from '../ids.js';
 import { TASK_FIELD_KEYS } from '../labels.js';
-import type { Paragraph } from 'mdast';
 import { endOffset, lineEndAt, startOffset } from '../markdown.js';
 import { ownBlocks, type Section } from '../outline.js';
 import { parseStatus } from '../status.js';
@@ -116,7 +116,7 @@ export function blockFacts(
   fields: Field[],
   context: DialectContext,
 ): Enrichment {
-  const facts = emptyEnrichment([]);
+  const facts = emptyEnrichment();
   const byKey = fieldMap(fields);
   const agentField = byKey.get('agent');
   facts.agents = agentField ? splitAgents(agentField.text) : head.agents;

@@ -253,7 +253,7 @@ function unknownStatus(text: string, cell: TableCell) {
   );
 }
 
-export function nullIfEmpty(text: string): string | null {
+function nullIfEmpty(text: string): string | null {
   const trimmed = text.replace(/[*`]/g, '').trim();
   return trimmed === '' || isEmptyValue(trimmed) ? null : trimmed;
 }
