@@ -64,11 +64,12 @@ export const runCommand: Command = async (argv, io) => {
   const agent = agentSettings(config, values, settings.graceMs);
   const env = agentEnvironment(io.env);
   const runner = runnerFor(agent, env, repoRoot);
-  const { file, plan } = await loadPlanForRun(
+  const { file, plan, warnings } = await loadPlanForRun(
     values.plan ?? config.plan,
     values.plan ? io.cwd : repoRoot,
   );
   const human = humanStream(io, json);
+  for (const warning of warnings) human.write(`warning: ${warning}\n`);
   const options = {
     cwd: io.cwd,
     plan,
