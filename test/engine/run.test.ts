@@ -120,6 +120,44 @@ describe('runExecution with the command runner', () => {
     for (const other of ['x', 'y', 'z']) expect(overlaps(t.get('w')!, t.get(other)!)).toBe(false);
   });
 
+  it('carries the agent’s status file to the state file within a second', async () => {
+    const command =
+      'printf \'{"progress_percent": 40, "current_step": "Writing unit tests", "has_error": false}\' > "$PE_STATUS_FILE"; ' +
+      'date +%s%N > "$WROTE"; sleep 1.5';
+    let seenAt = 0;
+    let onDisk: string | null = null;
+    const { state } = await runPlan(repo.dir, plan([task('a')]), command, {
+      env: agentEnv({ WROTE: box.file('wrote') }),
+      onEvent: (event, current) => {
+        if (event.type !== 'task-progress' || seenAt !== 0) return;
+        seenAt = Date.now();
+        const file = join(
+          repo.dir,
+          '.parallel-executor',
+          'executions',
+          current.execution_id,
+          'PARALLEL_EXECUTION_STATUS.json',
+        );
+        setTimeout(() => {
+          readFile(file, 'utf8').then(
+            (text) => (onDisk = text),
+            () => undefined,
+          );
+        }, 200);
+      },
+    });
+    expect(state.status).toBe('completed');
+    const wroteAt = Number(BigInt((await box.read('wrote')).trim()) / 1000000n);
+    expect(seenAt - wroteAt).toBeLessThan(1000);
+    const saved = JSON.parse(onDisk!) as {
+      tasks: Record<string, { progress_percent: number; current_step: string }>;
+    };
+    expect(saved.tasks['a']).toMatchObject({
+      progress_percent: 40,
+      current_step: 'Writing unit tests',
+    });
+  });
+
   it('caps concurrent agents with concurrency', async () => {
     const thePlan = plan([task('a'), task('b'), task('c')]);
     await runPlan(repo.dir, thePlan, TIMED_AGENT, {

@@ -56,6 +56,12 @@ describe('readyTasks', () => {
     expect([...occupiedAgents(['All'], ['x', 'y'])].sort()).toEqual(['all', 'x', 'y']);
   });
 
+  it('frees an agent while its task is validated, still counting the task against the cap', () => {
+    const tasks = [t('a', 'validating', ['A']), t('b', 'pending', ['A']), t('c', 'pending', ['C'])];
+    expect(readyTasks(tasks, { concurrency: null })).toEqual(['b', 'c']);
+    expect(readyTasks(tasks, { concurrency: 2 })).toEqual(['b']);
+  });
+
   it('lets tasks without an agent run side by side', () => {
     expect(
       readyTasks([t('a', 'pending', []), t('b', 'pending', [])], { concurrency: null }),

@@ -205,13 +205,17 @@ export async function execute(
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   await executeTasks(ctx);
   state.status = settledStatus(state, signal.aborted);
-  if (state.status !== 'cancelled' && ctx.hooks.onAllSettled !== undefined) {
-    await ctx.writer.save(state);
-    await ctx.hooks.onAllSettled(state);
+  try {
+    if (state.status !== 'cancelled' && ctx.hooks.onAllSettled !== undefined) {
+      await ctx.writer.save(state);
+      await ctx.hooks.onAllSettled(state);
+    }
+  } finally {
+    // Even when a hook throws, the state on disk says the tasks are settled.
+    state.finished_at = ctx.clock.now().toISOString();
+    save(ctx);
+    await ctx.writer.flush();
   }
-  state.finished_at = ctx.clock.now().toISOString();
-  save(ctx);
-  await ctx.writer.flush();
   ctx.emit({ type: 'execution-finished', status: state.status });
   return { state, stateFile: paths.stateFile, executionDir: paths.dir };
 }

@@ -42,11 +42,22 @@ export async function resumeExecution(options: ResumeOptions): Promise<Execution
       'Stop it first (Ctrl-C in its terminal, or kill it), then resume.',
     );
   }
+  const retryFailed = options.retryFailed ?? false;
+  const restartable = Object.values(state.tasks).filter((run) => needsRestart(run, retryFailed));
+  if (restartable.length === 0 && state.status !== 'in_progress') {
+    if (state.status === 'completed') {
+      return { state, stateFile: paths.stateFile, executionDir: paths.dir };
+    }
+    throw new ParallelExecutorError(
+      `execution ${state.execution_id} is ${state.status}: no task is left to run`,
+      'Pass --retry-failed to run its failed tasks (and those skipped because of them) again.',
+    );
+  }
   await options.runner.preflight();
   const plan = await readPlanSnapshot(paths.planSnapshot);
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
-    if (!needsRestart(run, options.retryFailed ?? false)) continue;
+    if (!restartable.includes(run)) continue;
     await discardWork(state, run);
     restart(run);
   }

@@ -64,6 +64,8 @@ export function readyTasks(tasks: readonly SchedulerTask[], options: SchedulerOp
   for (const task of tasks) {
     if (!isActive(task.status)) continue;
     running += 1;
+    // A task being validated counts against the cap, but its agent has finished: free it.
+    if (task.status === 'validating') continue;
     for (const agent of occupiedAgents(task.agents, allAgents)) busy.add(agent);
   }
   const ready: string[] = [];
