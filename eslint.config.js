@@ -8,7 +8,10 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -19,15 +22,28 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['probot', 'probot/*'], message: 'The engine must not depend on probot; put it in src/app.' },
-            { group: ['@actions/*'], message: 'The engine must not depend on @actions/*; put it in src/action.' },
-            { group: ['**/cli/**', '**/action/**', '**/app/**'], message: 'The engine must not import a shell.' },
+            {
+              group: ['probot', 'probot/*'],
+              message: 'The engine must not depend on probot; put it in src/app.',
+            },
+            {
+              group: ['@actions/*'],
+              message: 'The engine must not depend on @actions/*; put it in src/action.',
+            },
+            {
+              group: ['**/cli/**', '**/action/**', '**/app/**'],
+              message: 'The engine must not import a shell.',
+            },
           ],
         },
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'The engine reads no process.env: take settings as parameters.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'The engine reads no process.env: take settings as parameters.',
+        },
       ],
     },
   },

@@ -3,6 +3,10 @@ import { ParallelExecutorError, UsageError } from '../engine/errors.js';
 import { EXIT_FAILED, EXIT_USAGE, type CliIo, type Command } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  clean: {
+    summary: 'archive logs, remove worktrees and merged branches of a finished execution',
+    load: async () => (await import('./commands/clean.js')).cleanCommand,
+  },
   validate: {
     summary: 'parse and check a plan',
     load: async () => (await import('./commands/validate.js')).validateCommand,

@@ -25,7 +25,13 @@ export interface AgentLaunch {
   signal?: AbortSignal;
 }
 
-/** What an adapter reports while the agent works; the monitor turns these into state and dashboard. */
+/**
+ * What an adapter reports while the agent works; the monitor turns these into state and dashboard.
+ * Every line the agent prints yields at least one event, so "no event for N minutes" means idle.
+ * `progress` comes from the status file or the adapter's own reading (percent 0–100);
+ * `usage` carries running totals for the attempt, the last one being final; `error` is the agent
+ * reporting a problem (it may still go on), not the end of the run: that is `done`.
+ */
 export type AgentEvent =
   | { type: 'started'; pid: number }
   | { type: 'progress'; percent: number | null; step: string | null }
@@ -43,15 +49,26 @@ export interface AgentOutcome {
   costUsd: number | null;
   /** The agent's own last words (Claude Code's `result`), when it gives them. */
   summary: string | null;
+  /**
+   * The agent's own report that it failed, when it gives one: Claude Code's `is_error` result, or
+   * `has_error` with its message in the last status the agent wrote. Optional for compatibility.
+   */
+  agentError?: string | null;
+  /** The last lines of output (stdout and stderr, as in `output` events), oldest first. */
   lastLines: string[];
 }
 
 export interface AgentHandle {
+  /** The agent's pid, which is also its process group id. */
   pid: number;
+  /** One reader only; buffered until read; ends when the agent is done. */
   events: AsyncIterable<AgentEvent>;
   /** Resolves when the process tree is gone. */
   done: Promise<AgentOutcome>;
-  /** SIGTERM the process group, then SIGKILL after the grace period. */
+  /**
+   * SIGTERM the process tree, then SIGKILL after the grace period (default 10 s); resolves when
+   * the tree is gone and `done` has resolved. The first reason given is the one reported.
+   */
   stop(reason: 'timeout' | 'idle' | 'cancelled', graceMs?: number): Promise<void>;
 }
 

@@ -45,7 +45,10 @@ export function git(
       }
       reject(new GitError(args, code, stderr || stdout, cwd));
     });
-    child.stdin.end(options.input ?? '');
+    // git may exit without reading its input (a failed check, a quick refusal): the exit code
+    // tells the story, so a broken pipe here is not an error of its own.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input);
   });
 }
 

@@ -1,0 +1,146 @@
+import path from 'node:path';
+import {
+  cleanupExecution,
+  type CleanupItem,
+  type CleanupResult,
+} from '../../engine/cleanup/cleanup.js';
+import {
+  findExecution,
+  isExecutionFinished,
+  isExecutionRunning,
+  listExecutions,
+} from '../../engine/cleanup/executions.js';
+import { mainWorktree } from '../../engine/cleanup/worktrees.js';
+import { GitError, ParallelExecutorError, UsageError } from '../../engine/errors.js';
+import type { ExecutionState } from '../../engine/monitor/state.js';
+import { EXIT_FAILED, EXIT_OK, type CliIo, type Command } from '../io.js';
+import { parseOptions } from '../main.js';
+
+const HELP = `Usage: parallel-executor clean [ID] [--all-finished] [--force] [--only-merged] [--json]
+
+Remove what a finished execution left: archive each task's log and outputs under
+.parallel-executor/executions/ID/archives/, remove its worktree, delete its branch when merged.
+Tasks that failed, were cancelled, conflicted or were dropped keep their worktree, branch and log.
+
+  ID               the execution (default: the latest)
+  --all-finished   every completed, failed or cancelled execution
+  --force          also remove kept worktrees and logs, and delete unmerged branches
+  --only-merged    clean only tasks whose branch is merged
+  --json           print the result as JSON
+`;
+
+interface Skipped {
+  id: string;
+  reason: string;
+}
+
+export const cleanCommand: Command = async (argv, io) => {
+  const { values, positionals } = parseOptions(argv, {
+    'all-finished': { type: 'boolean' },
+    force: { type: 'boolean' },
+    'only-merged': { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length > 1)
+    throw new UsageError(`clean takes one execution id, got ${positionals.length}`);
+  const id = positionals[0];
+  const allFinished = values['all-finished'] ?? false;
+  if (id !== undefined && allFinished)
+    throw new UsageError('give an execution id or --all-finished, not both');
+  const repoRoot = await repositoryRoot(io.cwd);
+  const options = { force: values.force ?? false, onlyMerged: values['only-merged'] ?? false };
+
+  const targets: { dir: string; state: ExecutionState }[] = [];
+  const skipped: Skipped[] = [];
+  if (allFinished) {
+    for (const entry of await listExecutions(repoRoot)) {
+      if (entry.state === null) skipped.push({ id: entry.id, reason: entry.error ?? 'unreadable' });
+      else if (!isExecutionFinished(entry.state) || isExecutionRunning(entry.state)) {
+        skipped.push({ id: entry.id, reason: `not finished (${entry.state.status})` });
+      } else targets.push({ dir: entry.dir, state: entry.state });
+    }
+  } else {
+    const found = await findExecution(repoRoot, id);
+    if (isExecutionRunning(found.state)) {
+      const pid = found.state.orchestrator_pid ?? '?';
+      throw new ParallelExecutorError(
+        `execution ${found.state.execution_id} is still running (orchestrator pid ${pid})`,
+        `wait for it to finish, or stop it (Ctrl-C in its terminal, or kill ${pid}), then clean again`,
+      );
+    }
+    targets.push(found);
+  }
+
+  const results: CleanupResult[] = [];
+  for (const target of targets) {
+    results.push(
+      await cleanupExecution(target.state, { repoRoot, executionDir: target.dir, ...options }),
+    );
+  }
+  if (values.json)
+    io.stdout.write(`${JSON.stringify({ executions: results, skipped }, null, 2)}\n`);
+  else writeText(io, results, skipped, repoRoot);
+  return results.some((result) => result.errors > 0) ? EXIT_FAILED : EXIT_OK;
+};
+
+/** The main worktree: executions live there even when the command runs in a linked worktree. */
+async function repositoryRoot(cwd: string): Promise<string> {
+  try {
+    return await mainWorktree(cwd);
+  } catch (error) {
+    if (error instanceof GitError) {
+      throw new UsageError(
+        `${cwd} is not inside a git repository`,
+        'run clean from the repository the execution ran in',
+      );
+    }
+    throw error;
+  }
+}
+
+function writeText(
+  io: CliIo,
+  results: CleanupResult[],
+  skipped: Skipped[],
+  repoRoot: string,
+): void {
+  const out = (line: string) => io.stdout.write(`${line}\n`);
+  if (results.length === 0) out('Nothing to clean.');
+  for (const result of results) {
+    out(`Execution ${result.executionId}:`);
+    const shown = result.items.filter((item) => item.action !== 'absent');
+    for (const item of shown) out(`  ${itemLine(item, repoRoot)}`);
+    const absent = result.items.length - shown.length;
+    const archives = result.archives.filter((entry) => entry.archive !== null).length;
+    const removed = result.items.filter((item) => item.action === 'removed').length;
+    const kept = result.items.filter((item) => item.action === 'kept').length;
+    const summary = [`${removed} removed`, `${kept} kept`];
+    if (absent > 0) summary.push(`${absent} already gone`);
+    if (result.errors > 0) summary.push(`${result.errors} failed`);
+    out(
+      `  ${summary.join(', ')}${archives > 0 ? `; ${archives} archive(s) in ${path.join(result.executionDir, 'archives')}` : ''}`,
+    );
+    if (kept > 0)
+      out(
+        `  Kept items are listed with the reason; \`parallel-executor clean ${result.executionId} --force\` removes them too.`,
+      );
+  }
+  for (const entry of skipped) out(`Skipped ${entry.id}: ${entry.reason}`);
+}
+
+function itemLine(item: CleanupItem, repoRoot: string): string {
+  const target = item.kind === 'branch' ? item.target : displayPath(item.target, repoRoot);
+  return `${item.action.padEnd(7)} ${item.kind.padEnd(8)} ${target} (${item.taskId}: ${item.reason})`;
+}
+
+function displayPath(file: string, repoRoot: string): string {
+  const relative = path.relative(repoRoot, file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative)
+    ? file
+    : relative;
+}

@@ -1,0 +1,56 @@
+import { access, constants } from 'node:fs/promises';
+import { PreflightError } from '../errors.js';
+import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
+import { agentEnvironment } from './agent-env.js';
+import { startAgentProcess } from './process.js';
+
+export interface CommandRunnerOptions {
+  /** The user's own command (config or `--agent-command`): trusted text, run with `<shell> -c`. */
+  command: string;
+  /** Default `/bin/sh`. */
+  shell?: string;
+  /** Grace between SIGTERM and SIGKILL when `stop()` is given none (default 10 s). */
+  graceMs?: number;
+  /** Output lines kept for the outcome (default 20). */
+  lastLines?: number;
+}
+
+/**
+ * The `command` adapter: runs the user's command in the task's worktree. The task reaches it only
+ * through PE_* variables and the files they name; the command string is never built from plan text.
+ */
+export function createCommandRunner(options: CommandRunnerOptions): AgentRunner {
+  const shell = options.shell ?? '/bin/sh';
+  return {
+    kind: 'command',
+    async preflight() {
+      if (options.command.trim() === '') {
+        throw new PreflightError(
+          'the agent command is empty',
+          'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.',
+        );
+      }
+      try {
+        await access(shell, constants.X_OK);
+      } catch {
+        throw new PreflightError(
+          `the shell ${shell} that runs the agent command is not executable here`,
+          'Install a POSIX shell or configure another one.',
+        );
+      }
+    },
+    start(launch: AgentLaunch): Promise<AgentHandle> {
+      return startAgentProcess({
+        file: shell,
+        args: ['-c', options.command],
+        cwd: launch.worktree,
+        env: agentEnvironment(launch),
+        logFile: launch.logFile,
+        statusFile: launch.statusFile,
+        signal: launch.signal,
+        graceMs: options.graceMs,
+        lastLines: options.lastLines,
+      });
+    },
+  };
+}

@@ -1,0 +1,240 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { once } from 'node:events';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ParallelExecutorError } from '../errors.js';
+import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
+import { createEventQueue } from './event-queue.js';
+import { createLineSplitter } from './line-splitter.js';
+import { createProcessTree } from './process-group.js';
+import { watchStatusFile } from './status-file.js';
+
+/** What an adapter learns from the agent's own output, read once the agent has exited. */
+export interface AgentReport {
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  summary: string | null;
+  agentError: string | null;
+}
+
+/** Adapter-specific reading of stdout (e.g. Claude Code's stream-json). */
+export interface OutputInterpreter {
+  /** Events for one complete stdout line; `output` events among them also feed `lastLines`. */
+  stdoutLine(line: string): AgentEvent[];
+  report(): AgentReport;
+}
+
+export interface ProcessLaunch {
+  /** Executable and argv: never a shell line built from untrusted text. */
+  file: string;
+  args: string[];
+  /** Written to the agent's stdin, which is then closed; default: stdin is /dev/null. */
+  stdin?: string;
+  cwd: string;
+  env: Record<string, string>;
+  /** Raw stdout and stderr are appended here. */
+  logFile: string;
+  statusFile: string;
+  signal?: AbortSignal;
+  interpreter?: OutputInterpreter;
+  /** How many output lines `lastLines` keeps (default 20). */
+  lastLines?: number;
+  /** Grace between SIGTERM and SIGKILL when `stop()` is given none (default 10 s). */
+  graceMs?: number;
+  /** Grace for processes the agent left behind in its group after it exited by itself (default 2 s). */
+  leftoverGraceMs?: number;
+  /** Status-file poll interval, the fallback to fs.watch (default 500 ms). */
+  statusPollMs?: number;
+}
+
+const MAX_EVENT_LINE = 2000;
+/** After SIGKILL a process can only linger in uninterruptible sleep; do not hang forever on it. */
+const KILL_WAIT_MS = 30_000;
+/** A process that escaped the group (setsid) may hold our pipes open; stop reading after this. */
+const PIPE_DRAIN_MS = 2_000;
+const TREE_REFRESH_MS = 2_000;
+
+const NO_REPORT: AgentReport = {
+  inputTokens: null,
+  outputTokens: null,
+  costUsd: null,
+  summary: null,
+  agentError: null,
+};
+
+/**
+ * Starts one agent process as the leader of its own process group and returns its handle:
+ * output lines and status-file changes as events, the log appended raw, and a `stop` that takes
+ * the whole tree down (SIGTERM, then SIGKILL after the grace; see process-group.ts). `done`
+ * resolves once the leader has exited and nothing of its tree remains (leftovers of an agent that
+ * exited by itself are stopped the same way).
+ */
+export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHandle> {
+  const keep = launch.lastLines ?? 20;
+  const defaultGrace = launch.graceMs ?? 10_000;
+  const events = createEventQueue<AgentEvent>();
+  const lastLines: string[] = [];
+
+  const publish = (list: AgentEvent[]): void => {
+    for (const event of list) {
+      if (event.type === 'output') {
+        lastLines.push(event.line);
+        if (lastLines.length > keep) lastLines.shift();
+      }
+      events.push(event);
+    }
+  };
+
+  await mkdir(dirname(launch.logFile), { recursive: true });
+  const log = createWriteStream(launch.logFile, { flags: 'a' });
+  await once(log, 'open');
+  // Watch before spawning so an agent that writes its status at once is not missed.
+  const status = await watchStatusFile(launch.statusFile, publish, { pollMs: launch.statusPollMs });
+
+  const child = spawn(launch.file, launch.args, {
+    cwd: launch.cwd,
+    env: launch.env,
+    detached: true,
+    stdio: [launch.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  let leaderExited = false;
+  // Listening from the start: no exit can slip by, and a failed spawn leaves no rejected promise.
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, signal) => {
+      leaderExited = true;
+      resolve([code, signal]);
+    }),
+  );
+  // An agent that exits without reading its input must not crash us with EPIPE.
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(launch.stdin);
+  try {
+    await once(child, 'spawn');
+  } catch (error) {
+    await status.close();
+    await closeLog(log);
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ParallelExecutorError(
+      `could not start the agent \`${launch.file}\` in ${launch.cwd}: ${reason}`,
+      'Check that the program exists and is executable, and that the worktree exists.',
+      { cause: error },
+    );
+  }
+  const pid = child.pid as number;
+  publish([{ type: 'started', pid }]);
+  const tree = createProcessTree(pid);
+  // Learn the groups of setsid'ed descendants while the tree is intact: once the agent dies they
+  // are re-parented to pid 1 and can no longer be traced back to it.
+  const watchTree = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
+  watchTree.unref();
+
+  const interpret = (line: string): AgentEvent[] => {
+    if (launch.interpreter === undefined) return [{ type: 'output', line: clip(line) }];
+    try {
+      return launch.interpreter.stdoutLine(line);
+    } catch {
+      return [{ type: 'output', line: clip(line) }];
+    }
+  };
+  const stdout = pipeLines(child.stdout as Readable, log, (line) => publish(interpret(line)));
+  const stderr = pipeLines(child.stderr as Readable, log, (line) =>
+    publish([{ type: 'output', line: clip(line) }]),
+  );
+
+  let stoppedBecause: AgentOutcome['stoppedBecause'] = null;
+  let termination: Promise<void> | null = null;
+  // One SIGTERM→SIGKILL sequence per agent; whoever asks first chooses the grace.
+  const terminate = (graceMs: number): Promise<void> => {
+    termination ??= (async () => {
+      tree.refresh();
+      if (!tree.signal('SIGTERM')) return;
+      if (await tree.waitForExit(graceMs)) return;
+      tree.refresh();
+      tree.signal('SIGKILL');
+      await tree.waitForExit(KILL_WAIT_MS);
+    })();
+    return termination;
+  };
+
+  const lifetime = new AbortController();
+  const done: Promise<AgentOutcome> = (async () => {
+    const [exitCode, signal] = await exited;
+    clearInterval(watchTree);
+    await terminate(launch.leftoverGraceMs ?? 2_000);
+    await Promise.all([stdout.drained(PIPE_DRAIN_MS), stderr.drained(PIPE_DRAIN_MS)]);
+    await status.close();
+    await closeLog(log);
+    lifetime.abort();
+    events.end();
+    const report = launch.interpreter?.report() ?? NO_REPORT;
+    const lastStatus = status.last();
+    const statusError =
+      lastStatus?.hasError === true ? (lastStatus.message ?? 'the agent reported an error') : null;
+    return {
+      exitCode,
+      signal,
+      stoppedBecause,
+      inputTokens: report.inputTokens,
+      outputTokens: report.outputTokens,
+      costUsd: report.costUsd,
+      summary: report.summary,
+      agentError: report.agentError ?? statusError,
+      lastLines: [...lastLines],
+    };
+  })();
+  let finished = false;
+  void done.then(() => (finished = true));
+
+  const stop = async (
+    reason: 'timeout' | 'idle' | 'cancelled',
+    graceMs = defaultGrace,
+  ): Promise<void> => {
+    if (finished) return;
+    // An agent that already ended by itself was not stopped, whatever is still being cleaned up.
+    if (!leaderExited) stoppedBecause ??= reason;
+    await terminate(graceMs);
+    await done;
+  };
+  const onAbort = (): void => void stop('cancelled');
+  if (launch.signal?.aborted === true) onAbort();
+  // The listener goes away with the agent, so a long-lived signal does not collect dead handles.
+  else launch.signal?.addEventListener('abort', onAbort, { once: true, signal: lifetime.signal });
+
+  return { pid, events, done, stop };
+}
+
+/** Appends a stream to the log raw and hands its lines to `onLine`. */
+function pipeLines(
+  stream: Readable,
+  log: WriteStream,
+  onLine: (line: string) => void,
+): { drained(timeoutMs: number): Promise<void> } {
+  const splitter = createLineSplitter(onLine);
+  const closed = once(stream, 'close').catch(() => undefined);
+  stream.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    splitter.write(chunk);
+  });
+  return {
+    async drained(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+      await Promise.race([closed, timeout]);
+      clearTimeout(timer);
+      stream.destroy();
+      splitter.flush();
+    },
+  };
+}
+
+async function closeLog(log: WriteStream): Promise<void> {
+  log.end();
+  await once(log, 'close').catch(() => undefined);
+}
+
+function clip(line: string): string {
+  return line.length > MAX_EVENT_LINE ? `${line.slice(0, MAX_EVENT_LINE - 1)}…` : line;
+}

@@ -1,0 +1,156 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import type { AgentEvent } from '../ports/agent-runner.js';
+
+/**
+ * The status file an agent may write (`PE_STATUS_FILE`), shaped like the seed's:
+ * `{progress_percent, current_step, has_error, message}`. Agents write it by hand or with a
+ * one-line `echo`, so anything not quite right is tolerated rather than failing the task.
+ */
+export interface AgentStatus {
+  percent: number | null;
+  step: string | null;
+  hasError: boolean;
+  message: string | null;
+}
+
+const MAX_TEXT = 300;
+
+/** The status in `text`, or null when it is not (yet) a JSON object, e.g. caught mid-write. */
+export function parseAgentStatus(text: string): AgentStatus | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  return {
+    percent: toPercent(record['progress_percent']),
+    step: toText(record['current_step']),
+    hasError: record['has_error'] === true || record['has_error'] === 'true',
+    message: toText(record['message']),
+  };
+}
+
+/** The events that tell a reader how the status moved from `previous` to `next`. */
+export function statusEvents(previous: AgentStatus | null, next: AgentStatus): AgentEvent[] {
+  const events: AgentEvent[] = [];
+  if (previous === null || previous.percent !== next.percent || previous.step !== next.step) {
+    events.push({ type: 'progress', percent: next.percent, step: next.step });
+  }
+  const newError =
+    next.hasError && (previous === null || !previous.hasError || previous.message !== next.message);
+  if (newError)
+    events.push({ type: 'error', message: next.message ?? 'the agent reported an error' });
+  return events;
+}
+
+export interface StatusWatcher {
+  /** The last valid status read since the watch began, if any. */
+  last(): AgentStatus | null;
+  /** Stops watching after one last read, so a status written just before exit is not lost. */
+  close(): Promise<void>;
+}
+
+/**
+ * Watches `file` for changes made after this call: fs.watch on its directory (atomic writers
+ * rename a temp file over it, which a watch on the file itself would miss) with a light stat poll
+ * as a fallback for file systems where inotify says nothing. A status present before the start
+ * is treated as stale (a previous attempt's) and not reported.
+ */
+export async function watchStatusFile(
+  file: string,
+  onEvents: (events: AgentEvent[]) => void,
+  options: { pollMs?: number } = {},
+): Promise<StatusWatcher> {
+  const directory = dirname(file);
+  const name = basename(file);
+  await mkdir(directory, { recursive: true });
+
+  let lastText = await readFile(file, 'utf8').catch(() => null);
+  let lastStat = await statKey(file);
+  let lastStatus: AgentStatus | null = null;
+  let running: Promise<void> | null = null;
+  let again = false;
+
+  const read = async (): Promise<void> => {
+    const text = await readFile(file, 'utf8').catch(() => null);
+    if (text === null || text === lastText) return;
+    const status = parseAgentStatus(text);
+    if (status === null) return;
+    lastText = text;
+    const events = statusEvents(lastStatus, status);
+    lastStatus = status;
+    if (events.length > 0) onEvents(events);
+  };
+
+  // One read at a time; a change seen during a read triggers one more read after it.
+  const check = (): Promise<void> => {
+    if (running !== null) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await read();
+      } while (again);
+      running = null;
+    })();
+    return running;
+  };
+
+  let watcher: FSWatcher | null = null;
+  try {
+    watcher = watch(directory, { persistent: false }, (_event, changed) => {
+      if (changed === null || changed === name) void check();
+    });
+    // Out of inotify watches or a vanished directory: the poll below still works.
+    watcher.on('error', () => {
+      watcher?.close();
+      watcher = null;
+    });
+  } catch {
+    watcher = null;
+  }
+
+  const poll = setInterval(() => {
+    void statKey(file).then((key) => {
+      if (key === lastStat) return;
+      lastStat = key;
+      void check();
+    });
+  }, options.pollMs ?? 500);
+  poll.unref();
+
+  return {
+    last: () => lastStatus,
+    async close() {
+      clearInterval(poll);
+      watcher?.close();
+      watcher = null;
+      await check();
+    },
+  };
+}
+
+async function statKey(file: string): Promise<string | null> {
+  const info = await stat(file).catch(() => null);
+  return info === null ? null : `${info.ino}:${info.size}:${info.mtimeMs}`;
+}
+
+function toPercent(value: unknown): number | null {
+  const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof number !== 'number' || !Number.isFinite(number)) return null;
+  return Math.min(100, Math.max(0, number));
+}
+
+function toText(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const text = value.trim();
+  if (text === '') return null;
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+}

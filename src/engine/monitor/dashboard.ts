@@ -1,0 +1,312 @@
+import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../report/format.js';
+import { mdCode, mdTable, mdText, singleLine } from '../report/markdown.js';
+import { executionTitle, orderedTasks, taskOutcome, type TaskOutcome } from '../report/outcome.js';
+import type { ExecutionState, TaskRun } from './state.js';
+
+const BAR_CELLS = 16;
+const RULE_MAX = 54;
+
+export interface DashboardOptions {
+  now: Date;
+  /** Terminal columns; every line is cut to fit so an in-place redraw never wraps. */
+  width?: number;
+  color?: boolean;
+}
+
+/**
+ * The live terminal picture (the seed's Step 3.2): a block per task with its agent, status,
+ * progress bar, elapsed time and current step, then completed/failed counts and the runtime.
+ * Pure; the caller redraws it.
+ */
+export function renderDashboard(state: ExecutionState, options: DashboardOptions): string {
+  const width = Math.max(20, options.width ?? 80);
+  const color = options.color ?? false;
+  const started = new Date(state.started_at);
+  const startedText = Number.isNaN(started.getTime()) ? '?' : `${formatTimeOfDay(started)} UTC`;
+  const rule: Segment[] = [{ text: '━'.repeat(Math.min(width, RULE_MAX)), style: 'dim' }];
+  const lines: Segment[][] = [
+    [
+      { text: `Parallel Execution: ${terminalText(executionTitle(state))}`, style: 'bold' },
+      { text: ` (Started: ${startedText})` },
+    ],
+    rule,
+  ];
+  const tasks = orderedTasks(state);
+  for (const task of tasks) lines.push([], ...taskLines(task, options.now));
+  lines.push([], rule, footer(state, tasks, options.now));
+  return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
+}
+
+function taskLines(task: TaskRun, now: Date): Segment[][] {
+  const outcome = taskOutcome(task);
+  const style = OUTCOME_STYLE[outcome];
+  const percent =
+    outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS'
+      ? 100
+      : Math.round(task.progress_percent);
+  const elapsed = taskElapsed(task, now);
+  const detail = taskDetail(task, outcome);
+  return [
+    [
+      {
+        text: `Agent: ${terminalText(task.agent)} (${terminalText(task.task_id)} ${terminalText(task.task)})`,
+      },
+    ],
+    [
+      { text: 'Status: ' },
+      { text: statusWord(task, outcome), style },
+      { text: ' | Progress: ' },
+      { text: progressBar(percent), style },
+      {
+        text: ` ${String(percent).padStart(3)}% | ${elapsed === null ? '--:--:--' : formatClock(elapsed)}`,
+      },
+    ],
+    [
+      { text: `${detail.label}: ` },
+      { text: terminalText(detail.text), style: detail.dim ? 'dim' : undefined },
+    ],
+  ];
+}
+
+function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
+  const counts = countOutcomes(tasks);
+  const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
+  const runtime = elapsedMs(state.started_at, state.finished_at ?? now);
+  const parts = [`Completed: ${done}/${tasks.length}`, `Failed: ${counts.FAILED}/${tasks.length}`];
+  if (counts.SKIPPED > 0) parts.push(`Skipped: ${counts.SKIPPED}`);
+  if (counts.CANCELLED > 0) parts.push(`Cancelled: ${counts.CANCELLED}`);
+  parts.push(`Runtime: ${runtime === null ? '--:--:--' : formatClock(runtime)}`);
+  return [{ text: parts.join(' | ') }];
+}
+
+/** `████████░░░░░░░░`, 16 cells as in the seed. */
+export function progressBar(percent: number): string {
+  const clamped = Math.min(100, Math.max(0, percent));
+  const filled = Math.round((clamped / 100) * BAR_CELLS);
+  return `${'█'.repeat(filled)}${'░'.repeat(BAR_CELLS - filled)}`;
+}
+
+function statusWord(task: TaskRun, outcome: TaskOutcome): string {
+  if (outcome === 'COMPLETE_WITH_WARNINGS') return 'COMPLETED (WARNINGS)';
+  if (outcome === 'FAILED') return 'FAILED';
+  return task.status.toUpperCase();
+}
+
+function taskDetail(
+  task: TaskRun,
+  outcome: TaskOutcome,
+): { label: string; text: string; dim: boolean } {
+  if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
+    return { label: 'Reason', text: task.reason ?? 'no reason recorded', dim: false };
+  }
+  if (outcome === 'COMPLETE_WITH_WARNINGS') {
+    const failed = task.validation?.checks.filter((check) => !check.skipped && !check.passed) ?? [];
+    const names = failed.map((check) => check.name).join(', ') || 'non-blocking checks';
+    return { label: 'Warnings', text: `${names} failed (non-blocking)`, dim: false };
+  }
+  if (task.current_step !== null) return { label: 'Current', text: task.current_step, dim: false };
+  if (outcome === 'PENDING') {
+    const waiting =
+      task.depends_on.length > 0
+        ? `waiting for ${task.depends_on.join(', ')}`
+        : 'waiting for a free agent';
+    return { label: 'Current', text: waiting, dim: true };
+  }
+  return {
+    label: 'Current',
+    text: outcome === 'RUNNING' ? task.status.replace('_', ' ') : 'done',
+    dim: true,
+  };
+}
+
+function taskElapsed(task: TaskRun, now: Date): number | null {
+  return elapsedMs(task.started_at, task.finished_at ?? now);
+}
+
+function countOutcomes(tasks: readonly TaskRun[]): Record<TaskOutcome, number> {
+  const counts: Record<TaskOutcome, number> = {
+    COMPLETE: 0,
+    COMPLETE_WITH_WARNINGS: 0,
+    FAILED: 0,
+    SKIPPED: 0,
+    CANCELLED: 0,
+    RUNNING: 0,
+    PENDING: 0,
+  };
+  for (const task of tasks) counts[taskOutcome(task)] += 1;
+  return counts;
+}
+
+// --- GitHub comment variant ---------------------------------------------------------------
+
+const OUTCOME_EMOJI: Record<TaskOutcome, string> = {
+  COMPLETE: '✅ complete',
+  COMPLETE_WITH_WARNINGS: '⚠️ warnings',
+  FAILED: '❌ failed',
+  SKIPPED: '⏭️ skipped',
+  CANCELLED: '⏹️ cancelled',
+  RUNNING: '🔄',
+  PENDING: '⏳ pending',
+};
+
+/**
+ * The same picture as a Markdown table for a GitHub comment (the caller adds its own hidden
+ * marker). Without `now`, running tasks say when they started instead of how long they have run.
+ */
+export function renderDashboardMarkdown(
+  state: ExecutionState,
+  options: { now?: Date } = {},
+): string {
+  const tasks = orderedTasks(state);
+  const running = state.status === 'pending' || state.status === 'in_progress';
+  const runtime = elapsedMs(state.started_at, state.finished_at ?? options.now ?? null);
+  const rows = tasks.map((task) => {
+    const outcome = taskOutcome(task);
+    const percent =
+      outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS'
+        ? 100
+        : Math.round(task.progress_percent);
+    const status =
+      outcome === 'RUNNING' ? `🔄 ${task.status.replace('_', ' ')}` : OUTCOME_EMOJI[outcome];
+    const detail = taskDetail(task, outcome);
+    return [
+      mdText(`${task.task_id} ${task.task}`, 60),
+      mdText(task.agent, 40),
+      status,
+      `${mdCode(progressBar(percent))} ${percent}%`,
+      markdownElapsed(task, options.now),
+      outcome === 'COMPLETE' ? '' : mdText(detail.text, 100),
+    ];
+  });
+  const counts = countOutcomes(tasks);
+  const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
+  const heading = running ? '🔄 Parallel execution running' : '🏁 Parallel execution finished';
+  const totals = [
+    `**Completed** ${done}/${tasks.length}`,
+    `**Failed** ${counts.FAILED}/${tasks.length}`,
+    ...(counts.SKIPPED > 0 ? [`**Skipped** ${counts.SKIPPED}`] : []),
+    `**Runtime** ${runtime === null ? 'running' : formatDuration(runtime)}`,
+  ];
+  return [
+    `### ${heading}: ${mdText(executionTitle(state), 120)}`,
+    '',
+    `Execution ${mdCode(state.execution_id)} · started ${formatTimeOfDay(new Date(state.started_at))} UTC`,
+    '',
+    ...mdTable(['Task', 'Agent', 'Status', 'Progress', 'Elapsed', 'Current step'], rows),
+    '',
+    totals.join(' · '),
+    '',
+  ].join('\n');
+}
+
+function markdownElapsed(task: TaskRun, now?: Date): string {
+  if (task.started_at === null) return '—';
+  const ms = elapsedMs(task.started_at, task.finished_at ?? now ?? null);
+  if (ms !== null) return formatDuration(ms);
+  const started = new Date(task.started_at);
+  return Number.isNaN(started.getTime()) ? '—' : `since ${formatTimeOfDay(started)} UTC`;
+}
+
+// --- terminal text ------------------------------------------------------------------------
+
+type Style = 'bold' | 'dim' | 'green' | 'red' | 'yellow' | 'cyan';
+
+interface Segment {
+  text: string;
+  style?: Style | undefined;
+}
+
+const OUTCOME_STYLE: Record<TaskOutcome, Style> = {
+  COMPLETE: 'green',
+  COMPLETE_WITH_WARNINGS: 'yellow',
+  FAILED: 'red',
+  CANCELLED: 'red',
+  SKIPPED: 'dim',
+  PENDING: 'dim',
+  RUNNING: 'cyan',
+};
+
+const ANSI: Record<Style, string> = {
+  bold: '\u001b[1m',
+  dim: '\u001b[2m',
+  green: '\u001b[32m',
+  red: '\u001b[31m',
+  yellow: '\u001b[33m',
+  cyan: '\u001b[36m',
+};
+const RESET = '\u001b[0m';
+
+/** Untrusted text for a terminal: one line, no escape sequences (they could move the cursor). */
+function terminalText(text: string): string {
+  return singleLine(text);
+}
+
+function paint(segments: readonly Segment[], color: boolean): string {
+  return segments
+    .map((segment) =>
+      color && segment.style !== undefined && segment.text !== ''
+        ? `${ANSI[segment.style]}${segment.text}${RESET}`
+        : segment.text,
+    )
+    .join('');
+}
+
+/** Cut a line to `width` terminal columns, ending with `…` when something was cut. */
+function fit(segments: readonly Segment[], width: number): Segment[] {
+  const total = segments.reduce((sum, segment) => sum + displayWidth(segment.text), 0);
+  if (total <= width) return [...segments];
+  const out: Segment[] = [];
+  let room = width - 1;
+  for (const segment of segments) {
+    if (room <= 0) break;
+    let text = '';
+    for (const char of segment.text) {
+      const w = charWidth(char);
+      if (w > room) {
+        room = 0;
+        break;
+      }
+      text += char;
+      room -= w;
+    }
+    out.push({ text, style: segment.style });
+  }
+  out.push({ text: '…' });
+  return out;
+}
+
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const char of text) width += charWidth(char);
+  return width;
+}
+
+// East Asian wide and emoji ranges take two columns; combining marks, joiners and variation
+// selectors take none. An approximation of wcwidth, good enough to keep a redraw from wrapping.
+const WIDE: readonly [number, number][] = [
+  [0x1100, 0x115f],
+  [0x2e80, 0xa4cf],
+  [0xac00, 0xd7a3],
+  [0xf900, 0xfaff],
+  [0xfe30, 0xfe4f],
+  [0xff00, 0xff60],
+  [0xffe0, 0xffe6],
+  [0x1f300, 0x1f64f],
+  [0x1f900, 0x1f9ff],
+  [0x20000, 0x3fffd],
+];
+const ZERO: readonly [number, number][] = [
+  [0x0300, 0x036f],
+  [0x200b, 0x200f],
+  [0xfe00, 0xfe0f],
+];
+
+function charWidth(char: string): number {
+  const code = char.codePointAt(0) ?? 0;
+  if (inRanges(code, ZERO)) return 0;
+  return inRanges(code, WIDE) ? 2 : 1;
+}
+
+function inRanges(code: number, ranges: readonly [number, number][]): boolean {
+  return ranges.some(([from, to]) => code >= from && code <= to);
+}

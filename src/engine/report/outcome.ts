@@ -1,0 +1,149 @@
+import type { IntegrationResult } from '../integrate/schema.js';
+import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import { elapsedMs } from './format.js';
+
+/** How a task ended, in the seed's vocabulary (plus the states a live view also needs). */
+export type TaskOutcome =
+  | 'COMPLETE'
+  | 'COMPLETE_WITH_WARNINGS'
+  | 'FAILED'
+  | 'SKIPPED'
+  | 'CANCELLED'
+  | 'RUNNING'
+  | 'PENDING';
+
+export const TASK_OUTCOME_LABEL: Record<TaskOutcome, string> = {
+  COMPLETE: '✅ COMPLETE',
+  COMPLETE_WITH_WARNINGS: '⚠️ COMPLETE WITH WARNINGS',
+  FAILED: '❌ FAILED',
+  SKIPPED: '⏭️ SKIPPED',
+  CANCELLED: '⏹️ CANCELLED',
+  RUNNING: '🔄 IN PROGRESS',
+  PENDING: '⏳ PENDING',
+};
+
+export function taskOutcome(task: TaskRun): TaskOutcome {
+  switch (task.status) {
+    case 'completed':
+      if (task.validation?.status === 'FAILED') return 'FAILED';
+      if (task.validation?.status === 'COMPLETE_WITH_WARNINGS') return 'COMPLETE_WITH_WARNINGS';
+      return 'COMPLETE';
+    case 'failed':
+      return 'FAILED';
+    case 'skipped':
+      return 'SKIPPED';
+    case 'cancelled':
+      return 'CANCELLED';
+    case 'pending':
+      return 'PENDING';
+    default:
+      return 'RUNNING';
+  }
+}
+
+/** What integration did with a task's branch. */
+export type IntegrationFate =
+  | { kind: 'merged' }
+  | { kind: 'conflict'; files: string[]; with: string[] }
+  | { kind: 'dropped'; reason: string }
+  | { kind: 'not-integrated' };
+
+export function integrationFate(
+  taskId: string,
+  integration: IntegrationResult | null,
+): IntegrationFate {
+  if (integration === null) return { kind: 'not-integrated' };
+  const dropped = integration.dropped.find((entry) => entry.taskId === taskId);
+  if (dropped !== undefined) return { kind: 'dropped', reason: dropped.reason };
+  const conflict = integration.conflicts.find((entry) => entry.taskId === taskId);
+  if (conflict !== undefined)
+    return { kind: 'conflict', files: conflict.files, with: conflict.with };
+  if (integration.merged.includes(taskId)) return { kind: 'merged' };
+  return { kind: 'not-integrated' };
+}
+
+/** A task that ended in a way someone has to look at: it failed, or its work did not land. */
+export function needsAttention(task: TaskRun, integration: IntegrationResult | null): boolean {
+  const outcome = taskOutcome(task);
+  if (outcome === 'FAILED' || outcome === 'CANCELLED') return true;
+  const fate = integrationFate(task.task_id, integration).kind;
+  return fate === 'conflict' || fate === 'dropped';
+}
+
+export type ExecutionOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILED' | 'IN PROGRESS';
+
+export const EXECUTION_OUTCOME_LABEL: Record<ExecutionOutcome, string> = {
+  SUCCESS: '✅ SUCCESS',
+  PARTIAL: '⚠️ PARTIAL',
+  FAILED: '❌ FAILED',
+  'IN PROGRESS': '🔄 IN PROGRESS',
+};
+
+/**
+ * SUCCESS: every task this execution was responsible for landed (merged into the integration
+ * branch, or completed when no integration ran) and the integrated tests did not fail.
+ * FAILED: none landed. PARTIAL: in between.
+ * A task skipped while none of its dependencies went wrong (already done in the plan) is not
+ * counted either way; a task skipped because a dependency failed counts as not landed.
+ */
+export function executionOutcome(state: ExecutionState): ExecutionOutcome {
+  if (state.status === 'pending' || state.status === 'in_progress') return 'IN PROGRESS';
+  const counted = orderedTasks(state).filter((task) => !isNeutralSkip(task, state));
+  const landed = counted.filter((task) => hasLanded(task, state.integration));
+  const testsFailed = state.integration?.testsPassed === false;
+  if (counted.length > 0 && landed.length === 0) return 'FAILED';
+  if (landed.length === counted.length && !testsFailed && state.status !== 'cancelled') {
+    return 'SUCCESS';
+  }
+  return 'PARTIAL';
+}
+
+export function hasLanded(task: TaskRun, integration: IntegrationResult | null): boolean {
+  if (integration !== null) return integration.merged.includes(task.task_id);
+  const outcome = taskOutcome(task);
+  return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS';
+}
+
+/** Skipped with no dependency that went wrong: nothing was lost by not running it. */
+export function isNeutralSkip(task: TaskRun, state: ExecutionState): boolean {
+  if (task.status !== 'skipped') return false;
+  return task.depends_on.every((id) => {
+    const dependency = state.tasks[id];
+    if (dependency === undefined) return true; // not part of this execution: done before it
+    if (dependency.status === 'skipped') return isNeutralSkip(dependency, state);
+    const outcome = taskOutcome(dependency);
+    return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS';
+  });
+}
+
+/** Tasks in plan order; records the order forgot (hand-edited state) come last, by id. */
+export function orderedTasks(state: ExecutionState): TaskRun[] {
+  const seen = new Set<string>();
+  const tasks: TaskRun[] = [];
+  for (const id of state.task_order) {
+    const task = state.tasks[id];
+    if (task === undefined || seen.has(id)) continue;
+    seen.add(id);
+    tasks.push(task);
+  }
+  const rest = Object.keys(state.tasks)
+    .filter((id) => !seen.has(id))
+    .sort();
+  for (const id of rest) {
+    const task = state.tasks[id];
+    if (task !== undefined) tasks.push(task);
+  }
+  return tasks;
+}
+
+/** `Group 2`, `My Plan — Group 2`, `My Plan — all groups`: what the execution ran. */
+export function executionTitle(state: ExecutionState): string {
+  const scope = state.parallel_group === 'all' ? 'all groups' : `Group ${state.parallel_group}`;
+  return state.plan_title === null ? scope : `${state.plan_title} — ${scope}`;
+}
+
+/** How long a task ran: its measured duration, else the time between its timestamps. */
+export function taskDurationMs(task: TaskRun, now?: Date): number | null {
+  if (task.metrics !== null && task.metrics.duration_ms > 0) return task.metrics.duration_ms;
+  return elapsedMs(task.started_at, task.finished_at ?? now ?? null);
+}

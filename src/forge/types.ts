@@ -1,0 +1,101 @@
+/**
+ * What the shells (Action, Probot app, CLI) ask of a code host beyond the engine's `Forge` port:
+ * authorisation, reactions, reading check runs and files, finding PRs. GitHub and the local file
+ * forge both implement it.
+ */
+import type { CheckRunInput, Forge } from '../engine/ports/forge.js';
+
+export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
+
+export interface CollaboratorPermission {
+  /** GitHub's legacy level (`admin|write|read|none`), or the role when that is finer. */
+  permission: Permission;
+  /** The repository role (`admin`, `maintain`, `write`, `triage`, `read`, or a custom role name). */
+  roleName: string | null;
+  /** Write, maintain or admin: may start an execution. */
+  canWrite: boolean;
+}
+
+export type Reaction = '+1' | '-1' | 'laugh' | 'confused' | 'heart' | 'hooray' | 'rocket' | 'eyes';
+
+export interface CheckRunInfo {
+  id: number;
+  name: string;
+  headSha: string;
+  status: CheckRunInput['status'] | 'waiting' | 'requested' | 'pending';
+  conclusion: string | null;
+  externalId: string | null;
+  detailsUrl: string | null;
+  url: string | null;
+  outputTitle: string | null;
+  outputSummary: string | null;
+}
+
+export interface PullRequestInfo {
+  number: number;
+  url: string;
+  state: 'open' | 'closed';
+  title: string;
+  body: string;
+  headRef: string;
+  headSha: string;
+  /** `owner/name` of the head repository; null when the fork was deleted. */
+  headRepo: string | null;
+  baseRef: string;
+  baseRepo: string;
+  /** The head lives in another repository: never run its code with secrets. */
+  fromFork: boolean;
+}
+
+export interface CommentInfo {
+  id: number;
+  body: string;
+  url: string;
+}
+
+export interface FileContent {
+  content: string;
+  /** The blob SHA GitHub needs to update the file. */
+  sha: string;
+}
+
+export interface FileWrite {
+  path: string;
+  branch: string;
+  content: string;
+  message: string;
+  /** The blob SHA being replaced; omit to create the file. */
+  sha?: string;
+}
+
+export interface DispatchOptions {
+  /**
+   * A unique string the workflow shows in its `run-name`: used to find the run when the server
+   * answers 204 without run details (GitHub before `return_run_details`, older GHES).
+   */
+  correlationId?: string;
+}
+
+export interface RepoForge extends Forge {
+  readonly owner: string;
+  readonly repo: string;
+  dispatchWorkflow(
+    workflow: string,
+    ref: string,
+    inputs: Record<string, string>,
+    options?: DispatchOptions,
+  ): Promise<{ runId: number | null; url: string | null }>;
+  /** Post a new comment (not upserted): replies such as "you may not start a run". */
+  createComment(issueNumber: number, body: string): Promise<{ id: number; url: string }>;
+  /** The comment carrying `marker`, or null. */
+  findComment(issueNumber: number, marker: string): Promise<CommentInfo | null>;
+  addReaction(commentId: number, content: Reaction): Promise<void>;
+  getCollaboratorPermission(user: string): Promise<CollaboratorPermission>;
+  listCheckRuns(ref: string, options?: { name?: string }): Promise<CheckRunInfo[]>;
+  getPullRequest(number: number): Promise<PullRequestInfo>;
+  /** The open PR whose head is `head` (a branch of this repository), or null. */
+  findOpenPullRequest(head: string): Promise<PullRequestInfo | null>;
+  /** A file's text at `ref` (default branch when omitted), or null when it does not exist. */
+  getFile(path: string, ref?: string): Promise<FileContent | null>;
+  createOrUpdateFile(write: FileWrite): Promise<{ commitSha: string; contentSha: string }>;
+}

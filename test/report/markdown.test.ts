@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { formatCost, formatDuration } from '../../src/engine/report/format.js';
+import { mdCode, mdText, shellArg, truncate } from '../../src/engine/report/markdown.js';
+
+describe('Markdown escaping', () => {
+  it('turns any text into one inert line', () => {
+    expect(mdText('a | b\n# c\r\n* d _e_ [f](g) <h> $i$ ~j~ &k; `l`')).toBe(
+      'a \\| b \\# c \\* d \\_e\\_ \\[f\\](g) \\<h\\> \\$i\\$ \\~j\\~ \\&k; \\`l\\`',
+    );
+    expect(mdText('tab\there\u0007bell\u202eflip')).toBe('tab herebellflip');
+  });
+
+  it('fences code spans longer than any backtick run inside', () => {
+    expect(mdCode('plain')).toBe('`plain`');
+    expect(mdCode('a`b')).toBe('``a`b``');
+    expect(mdCode('`edge`')).toBe('`` `edge` ``');
+    expect(mdCode('a|b')).toBe('`a\\|b`');
+  });
+
+  it('cuts by code point, never through a surrogate pair', () => {
+    expect(truncate('🚀🚀🚀🚀', 3)).toBe('🚀🚀…');
+    expect(truncate('short', 10)).toBe('short');
+  });
+
+  it('quotes shell arguments only when needed', () => {
+    expect(shellArg('plans/PLAN.md')).toBe('plans/PLAN.md');
+    expect(shellArg("it's $(bad)")).toBe(`'it'\\''s $(bad)'`);
+  });
+});
+
+describe('formatting', () => {
+  it('keeps the two largest units of a duration', () => {
+    expect(formatDuration(850)).toBe('850ms');
+    expect(formatDuration(1_250)).toBe('1.3s');
+    expect(formatDuration(59_999)).toBe('59s');
+    expect(formatDuration(60_000)).toBe('1min');
+    expect(formatDuration(3_725_000)).toBe('1h 2min');
+    expect(formatDuration(93_600_000)).toBe('1d 2h');
+  });
+
+  it('keeps sub-cent costs visible', () => {
+    expect(formatCost(0.0042)).toBe('$0.0042');
+    expect(formatCost(2.4462)).toBe('$2.45');
+  });
+});
