@@ -120,6 +120,23 @@ describe('parallel-executor run', () => {
     await expect(readdir(join(repo.dir, '.parallel-executor', 'executions'))).rejects.toThrow();
   });
 
+  it('lists every failed pre-flight check: required env, worktrees that would dirty the checkout', async () => {
+    await repo.write(
+      '.github/parallel-executor.yml',
+      'workspace:\n  requiredEnv: [DEPLOY_TOKEN, HOME]\n  root: worktrees\n',
+    );
+    await repo.commit('config');
+    const result = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✖ environment\s+missing: DEPLOY_TOKEN\n/);
+    expect(result.stdout).toMatch(/✖ worktrees\s+.*worktrees is inside the repository and not ignored/);
+    expect(result.stdout).toContain('NO-GO');
+    const withEnv = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir, {
+      DEPLOY_TOKEN: 'x',
+    });
+    expect(withEnv.stdout).toMatch(/✔ environment\s+DEPLOY_TOKEN, HOME set/);
+  });
+
   it('answers usage errors with exit 2', async () => {
     const cases = [
       ['run', '--plan', 'plan.json', '--task-timeout', '10 minutes', ...AGENT],
