@@ -129,7 +129,9 @@ describe('parallel-executor run', () => {
     const result = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/✖ environment\s+missing: DEPLOY_TOKEN\n/);
-    expect(result.stdout).toMatch(/✖ worktrees\s+.*worktrees is inside the repository and not ignored/);
+    expect(result.stdout).toMatch(
+      /✖ worktrees\s+.*worktrees is inside the repository and not ignored/,
+    );
     expect(result.stdout).toContain('NO-GO');
     const withEnv = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir, {
       DEPLOY_TOKEN: 'x',

@@ -22,6 +22,8 @@ export interface CollectInput {
   inputTokens: number | null;
   outputTokens: number | null;
   costUsd: number | null;
+  /** The agent's final message (Claude Code's `result`): the summary when it wrote no file. */
+  agentSummary: string | null;
 }
 
 export interface CollectResult {
@@ -59,7 +61,12 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
     output_tokens: input.outputTokens,
     cost_usd: input.costUsd,
   };
-  const summary = await readFile(join(input.worktree, SUMMARY_FILE), 'utf8').catch(() => null);
+  const written = await readFile(join(input.worktree, SUMMARY_FILE), 'utf8').catch(() => null);
+  const summary =
+    written ??
+    (input.agentSummary?.trim()
+      ? `# Task summary\n\n(The agent's final message; it wrote no ${SUMMARY_FILE}.)\n\n${input.agentSummary.trim()}\n`
+      : null);
   await mkdir(input.outputDir, { recursive: true });
   await Promise.all([
     writeFile(join(input.outputDir, 'changes.diff'), diff.stdout),

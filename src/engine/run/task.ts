@@ -63,6 +63,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     inputTokens: result.inputTokens,
     outputTokens: result.outputTokens,
     costUsd: result.costUsd,
+    agentSummary: result.summary,
   });
   run.head_sha = collected.headSha;
   run.metrics = collected.metrics;
