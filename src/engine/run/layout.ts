@@ -57,6 +57,8 @@ export async function planLayout(
     settings.portsPerAgent,
   );
   const layouts: TaskLayout[] = [];
+  // Tasks with no agent are not serialised, so each gets a range of its own after the agents'.
+  let spareRange = ports.size;
   for (const task of tasks) {
     const fallback = defaultBranchName(leadAgent(task), task.id, task.title);
     const fromPlan = task.branch === null ? null : sanitizeBranchName(task.branch);
@@ -69,7 +71,10 @@ export async function planLayout(
       branch,
       worktree: join(root, dir),
       fileKey: keys.get(task.id)!,
-      port: portFor(ports, leadAgent(task), settings.portBase),
+      port:
+        task.agents.length === 0
+          ? settings.portBase + spareRange++ * settings.portsPerAgent
+          : portFor(ports, leadAgent(task), settings.portBase),
     });
   }
   return layouts;

@@ -21,7 +21,6 @@ import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths }
 import { runPreflight, type PreflightReport } from './preflight.js';
 import { writeRunRecord } from './record.js';
 import { resolveSettings, type ExecutionSettings } from './settings.js';
-import { worktreeRootCheck } from './worktree-root.js';
 
 /** What every entry point (run, resume) takes besides its own arguments. */
 export interface EngineOptions {
@@ -108,8 +107,6 @@ async function prepare(options: RunOptions): Promise<Prepared> {
     portsPerAgent: settings.portsPerAgent,
     runner: options.runner,
   });
-  preflight.checks.splice(3, 0, await worktreeRootCheck(root, worktreeRoot));
-  preflight.go = preflight.checks.every((check) => check.level !== 'fail');
   options.onPreflight?.(preflight);
   return { repo, selection, layouts, settings, preflight };
 }

@@ -6,6 +6,7 @@ import { git } from '../workspace/git-exec.js';
 import { portInUse } from '../workspace/ports.js';
 import { userDirtyFiles, type RepoInfo } from '../workspace/repo.js';
 import { pathExists } from '../workspace/worktree.js';
+import { worktreeRootCheck } from './worktree-root.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
 
@@ -43,6 +44,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
     planCheck(input),
     headCheck(input.repo),
     cleanCheck(input.repo),
+    await worktreeRootCheck(input.repo.root, input.worktreeRoot),
     await diskCheck(input),
     envCheck(input),
     await portCheck(input),
