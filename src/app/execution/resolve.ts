@@ -1,0 +1,86 @@
+/**
+ * Finds an execution again from what a webhook carries (a commit and a workflow run, or a check
+ * run): the summary check run on the commit holds the record, the task check runs hold the tasks.
+ */
+import type { CheckRunInfo } from '../../forge/types.js';
+import type { Scope } from '../scope.js';
+import { parseExternalId } from './id.js';
+import { SUMMARY_CHECK_NAME } from './names.js';
+import { decodeRecord, encodeRecord, type ExecutionRecord } from './record.js';
+
+export interface ResolvedExecution {
+  record: ExecutionRecord;
+  summary: CheckRunInfo;
+  /** Task id → its check run. */
+  checks: Map<string, CheckRunInfo>;
+}
+
+/** Every execution whose check runs are on `sha` (newest summary first). */
+export async function executionsOnCommit(scope: Scope, sha: string): Promise<ResolvedExecution[]> {
+  const runs = await scope.forge.listCheckRuns(sha);
+  const byExecution = new Map<string, ResolvedExecution>();
+  for (const run of runs) {
+    const id = parseExternalId(run.externalId);
+    if (!id || id.taskId !== null || run.name !== SUMMARY_CHECK_NAME) continue;
+    const record = decodeRecord(run.outputSummary);
+    if (!record || record.execution !== id.executionId) continue;
+    byExecution.set(id.executionId, { record, summary: run, checks: new Map() });
+  }
+  for (const run of runs) {
+    const id = parseExternalId(run.externalId);
+    if (!id || id.taskId === null) continue;
+    const execution = byExecution.get(id.executionId);
+    // Keep the newest check run of a task (GitHub lists newest first).
+    if (execution && !execution.checks.has(id.taskId)) execution.checks.set(id.taskId, run);
+  }
+  return [...byExecution.values()].sort((a, b) => b.summary.id - a.summary.id);
+}
+
+export async function resolveExecution(
+  scope: Scope,
+  sha: string,
+  executionId: string,
+): Promise<ResolvedExecution | null> {
+  const all = await executionsOnCommit(scope, sha);
+  return all.find((e) => e.record.execution === executionId) ?? null;
+}
+
+/**
+ * The execution a workflow run belongs to. The record knows its run id when the dispatch answered
+ * with it; otherwise the run is recognised by the execution id in its `run-name`, and the record
+ * learns the run id for next time.
+ */
+export async function resolveByRun(
+  scope: Scope,
+  sha: string,
+  runId: number,
+  known: { displayTitle: string; url: string } | null = null,
+): Promise<ResolvedExecution | null> {
+  const all = await executionsOnCommit(scope, sha);
+  const recorded = all.find((e) => e.record.run === runId);
+  if (recorded) return recorded;
+  const unknown = all.filter((e) => e.record.run === null);
+  if (unknown.length === 0) return null;
+  const run = known ?? (await scope.api.getRun(runId));
+  const match = unknown.find((e) => run.displayTitle.includes(e.record.execution));
+  if (!match) return null;
+  match.record = { ...match.record, run: runId, runUrl: run.url };
+  // The run's end writes the whole record anyway; a job event saves it now for the next one.
+  if (!known) await saveRecord(scope, match);
+  return match;
+}
+
+/** Write the record back into the summary check run (keeping its visible text). */
+export async function saveRecord(scope: Scope, execution: ResolvedExecution): Promise<void> {
+  const visible = stripRecord(execution.summary.outputSummary ?? '');
+  const summary = `${encodeRecord(execution.record)}\n${visible}`;
+  await scope.forge.updateCheckRun(execution.summary.id, {
+    ...(execution.record.runUrl ? { detailsUrl: execution.record.runUrl } : {}),
+    output: { title: execution.summary.outputTitle ?? 'Running', summary },
+  });
+  execution.summary = { ...execution.summary, outputSummary: summary };
+}
+
+export function stripRecord(summary: string): string {
+  return summary.replace(/^<!-- parallel-executor:record [A-Za-z0-9_-]+ -->\n?/, '');
+}
