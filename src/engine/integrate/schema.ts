@@ -15,6 +15,11 @@ export const IntegrationResult = z.object({
       with: z.array(z.string()),
     }),
   ),
+  /**
+   * Every candidate that was not merged, with the reason: a conflict (also detailed in
+   * `conflicts`), failing integration tests, a dropped dependency, a missing branch.
+   * `merged` and `dropped` together hold every candidate.
+   */
   dropped: z.array(z.object({ taskId: z.string(), reason: z.string() })),
   /** Pairs of task branches that `git merge-tree` says collide, found before merging. */
   predictedConflicts: z.array(
@@ -24,5 +29,7 @@ export const IntegrationResult = z.object({
   /** Null when no test command was configured or detected. */
   testsPassed: z.boolean().nullable(),
   testCommand: z.string().nullable(),
+  /** What a reader should know that the fields above do not say (e.g. tests fail on the base). */
+  notes: z.array(z.string()).optional(),
 });
 export type IntegrationResult = z.infer<typeof IntegrationResult>;

@@ -1,0 +1,81 @@
+import type { IntegrationSession } from './session.js';
+import type { IntegrationTests, TestRunRecord } from './test-runs.js';
+
+/**
+ * Batch and bisect, as bors and merge queues do: merge every branch, test once. When the tests
+ * fail, binary-search the chain of merges for the shortest failing prefix; its last branch is the
+ * culprit (the tests pass without it, fail with it). Drop it and its dependents, re-merge what
+ * came after it on the last good prefix, test again; repeat until green.
+ *
+ * Cost: all green, 1 run; one culprit among N, about 2 + log2(N) runs; each further culprit,
+ * about 1 + log2(remaining). Branches that fail only together (A and B pass alone, fail
+ * together) are settled the same way: the later one in merge order is dropped, the earlier kept.
+ * Before blaming the first branch, the base itself is tested once: if the tests fail there too,
+ * nobody is blamed, every cleanly merged branch is kept, and the result says the base is broken.
+ *
+ * Returns whether the tests pass on the final head.
+ */
+export async function batchBisect(
+  session: IntegrationSession,
+  tests: IntegrationTests,
+): Promise<boolean> {
+  await session.mergeAll(session.candidates);
+  /** Length of the longest prefix known to pass (0, the base, is assumed until tested). */
+  let good = 0;
+  for (;;) {
+    const head = await tests.test(session.idsOf(session.chain.length));
+    if (head.passed) return true;
+    // Only the untested base can fail with nothing on top of the known-good prefix.
+    if (session.chain.length === good) return baseBroken(session, head);
+    const { lo, hi, failing } = await bisect(session, tests, good, head);
+    await session.checkout(lo);
+    const before = await tests.test(session.idsOf(lo));
+    if (!before.passed) {
+      await session.checkout(session.chain.length);
+      return baseBroken(session, before);
+    }
+    const culprit = session.chain[hi - 1]!;
+    const after = session.idsOf(lo);
+    const onTopOf = after.length > 0 ? `tasks ${after.join(', ')}` : 'the base';
+    session.drop(
+      culprit.candidate,
+      `integration tests fail once it is merged on top of ${onTopOf}, and pass without it ` +
+        `(test run ${failing.run}: ${failing.outputFile})`,
+    );
+    const rest = await session.truncate(lo);
+    await session.mergeAll(rest);
+    good = lo;
+  }
+}
+
+/**
+ * Shortest failing prefix in (good, chain length]: prefix `lo` passes (or is the base), prefix
+ * `hi` = lo + 1 fails. The worktree is left wherever the search ended.
+ */
+async function bisect(
+  session: IntegrationSession,
+  tests: IntegrationTests,
+  good: number,
+  headRecord: TestRunRecord,
+): Promise<{ lo: number; hi: number; failing: TestRunRecord }> {
+  let lo = good;
+  let hi = session.chain.length;
+  let failing = headRecord;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    await session.checkout(mid);
+    const record = await tests.test(session.idsOf(mid));
+    if (record.passed) {
+      lo = mid;
+    } else {
+      hi = mid;
+      failing = record;
+    }
+  }
+  return { lo, hi, failing };
+}
+
+function baseBroken(session: IntegrationSession, record: TestRunRecord): false {
+  session.noteBrokenBase(record);
+  return false;
+}

@@ -1,0 +1,269 @@
+import { access, readFile, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ValidationReport } from '../../src/engine/validate/schema.js';
+import { validateTask, type ValidateTaskOptions } from '../../src/engine/validate/validate-task.js';
+import { validateTasks } from '../../src/engine/validate/validate-tasks.js';
+import {
+  auditJson,
+  childEnv,
+  packageJson,
+  tempDir,
+  validationConfig,
+  writeFiles,
+} from './helpers.js';
+
+const PASSING_TESTS = `import test from 'node:test';
+import assert from 'node:assert';
+test('adds', () => assert.equal(1 + 1, 2));
+test('concats', () => assert.equal('a' + 'b', 'ab'));
+`;
+
+const FAILING_TESTS = `${PASSING_TESTS}test('breaks', () => assert.equal(1, 2));
+`;
+
+const WRITE_SUMMARY = `import { mkdirSync, writeFileSync } from 'node:fs';
+mkdirSync('coverage', { recursive: true });
+writeFileSync('coverage/coverage-summary.json', JSON.stringify({ total: { lines: { total: 40, covered: 33, pct: 82.5 } } }));
+`;
+
+/** A small npm project whose scripts really run: node:test tests, a coverage writer, a linter that fails. */
+function npmProject(tests: string): Record<string, string> {
+  return {
+    'package.json': packageJson({
+      lint: 'node lint.mjs',
+      test: 'node --test test/sum.test.mjs',
+      'test:coverage': 'node write-coverage.mjs',
+      build: "node -e \"require('fs').mkdirSync('dist', { recursive: true })\"",
+    }),
+    'package-lock.json': '{}',
+    'lint.mjs': "console.error('lint.mjs: 1:1 error no-var'); process.exit(1);\n",
+    'test/sum.test.mjs': tests,
+    'write-coverage.mjs': WRITE_SUMMARY,
+    'audit.json': auditJson({ moderate: 1 }),
+  };
+}
+
+describe('validateTask', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  let worktree: string;
+  let outputDir: string;
+  beforeEach(async () => {
+    work = await tempDir('validate');
+    worktree = join(work.path, 'wt');
+    outputDir = join(work.path, 'outputs', 'builder-1');
+  });
+  afterEach(() => work.remove());
+
+  const options = (config: Record<string, unknown>): ValidateTaskOptions => ({
+    worktree,
+    taskId: '2.1',
+    agent: 'builder-1',
+    outputDir,
+    config: validationConfig(config),
+    env: childEnv(),
+  });
+
+  it('runs package.json scripts, reads counts, coverage and audit, warns on a lint failure', async () => {
+    await writeFiles(worktree, npmProject(PASSING_TESTS));
+    // npm audit needs the registry: a canned report stands in for it.
+    const report = await validateTask(options({ security: 'cat audit.json' }));
+
+    expect(report.status).toBe('COMPLETE_WITH_WARNINGS');
+    expect(report.overall_passed).toBe(false);
+    expect(report.checks.map((check) => [check.name, check.passed, check.exitCode])).toEqual([
+      ['lint', false, 1],
+      ['tests', true, 0],
+      ['coverage', true, 0],
+      ['security', true, 0],
+      ['build', true, 0],
+    ]);
+    expect(report.tests).toEqual({ passed: 2, total: 2 });
+    expect(report.coverage).toBe(82.5);
+    expect(report.audit).toEqual({ critical: 0, high: 0, moderate: 1, low: 0, info: 0 });
+    expect(report.validations['tests']).toMatchObject({
+      passed: true,
+      exit_code: 0,
+      coverage: 82.5,
+    });
+    expect(report.validations['security']).toMatchObject({ critical_vulnerabilities: 0 });
+
+    const lint = await readFile(join(outputDir, 'lint_results.txt'), 'utf8');
+    expect(lint).toContain('no-var');
+    const tests = await readFile(join(outputDir, 'test_output.txt'), 'utf8');
+    expect(tests).toContain('# pass 2');
+    expect(JSON.parse(await readFile(join(outputDir, 'security_audit.json'), 'utf8'))).toEqual(
+      JSON.parse(auditJson({ moderate: 1 })),
+    );
+    await access(join(outputDir, 'build_output.txt'));
+    const written = ValidationReport.parse(
+      JSON.parse(await readFile(join(outputDir, 'validation_report.json'), 'utf8')),
+    );
+    expect(written).toEqual(report);
+    for (const check of report.checks) expect(check.durationMs).toBeGreaterThan(0);
+  });
+
+  it('fails the task when the tests fail', async () => {
+    await writeFiles(worktree, npmProject(FAILING_TESTS));
+    const report = await validateTask(options({ security: 'cat audit.json', lint: false }));
+    expect(report.status).toBe('FAILED');
+    expect(report.tests).toEqual({ passed: 2, total: 3 });
+    expect(report.checks.find((check) => check.name === 'tests')).toMatchObject({
+      passed: false,
+      exitCode: 1,
+      critical: true,
+      note: 'package.json script "test"; 2/3 tests passed',
+    });
+    expect(report.checks.find((check) => check.name === 'lint')).toMatchObject({
+      skipped: true,
+      passed: false,
+    });
+  });
+
+  it('is COMPLETE_VALIDATED when every check that ran passed, skipped ones listed', async () => {
+    await writeFiles(worktree, { 'package.json': packageJson({ test: 'exit 0' }) });
+    const report = await validateTask(options({}));
+    expect(report.status).toBe('COMPLETE_VALIDATED');
+    expect(report.overall_passed).toBe(true);
+    expect(report.checks.filter((check) => check.skipped).map((check) => check.name)).toEqual([
+      'lint',
+      'coverage',
+      'security',
+      'build',
+    ]);
+  });
+
+  it('holds coverage the tests wrote (lcov) against the minimum', async () => {
+    await writeFiles(worktree, {});
+    const report = await validateTask(
+      options({
+        tests:
+          "mkdir -p coverage && printf 'SF:a.js\\nLF:10\\nLH:6\\nend_of_record\\n' > coverage/lcov.info",
+        minCoverage: 80,
+      }),
+    );
+    expect(report.coverage).toBe(60);
+    expect(report.checks.find((check) => check.name === 'coverage')).toMatchObject({
+      skipped: false,
+      passed: false,
+      command: null,
+      note: '60% of lines (coverage/lcov.info), minimum 80%, written by the tests',
+    });
+    expect(report.status).toBe('COMPLETE_WITH_WARNINGS');
+  });
+
+  it('ignores a coverage report older than the run', async () => {
+    await writeFiles(worktree, {
+      'coverage/coverage-summary.json': JSON.stringify({ total: { lines: { pct: 99 } } }),
+    });
+    const old = new Date('2020-01-01T00:00:00Z');
+    await utimes(join(worktree, 'coverage/coverage-summary.json'), old, old);
+    const report = await validateTask(options({ tests: 'true' }));
+    expect(report.coverage).toBeNull();
+    expect(report.checks.find((check) => check.name === 'coverage')!.skipped).toBe(true);
+  });
+
+  it('fails a critical security check on high vulnerabilities, and on an audit that could not run', async () => {
+    await writeFiles(worktree, {
+      'high.json': auditJson({ high: 1, low: 4 }),
+      'error.json': JSON.stringify({ error: { code: 'ENOTFOUND', summary: 'request failed' } }),
+    });
+    const high = await validateTask(
+      options({ security: 'cat high.json; exit 1', critical: ['security'] }),
+    );
+    expect(high.status).toBe('FAILED');
+    expect(high.checks.find((check) => check.name === 'security')).toMatchObject({
+      passed: false,
+      exitCode: 1,
+      note: 'from .github/parallel-executor.yml; 0 critical, 1 high, 0 moderate, 4 low (fails on high and above)',
+    });
+    const lenient = await validateTask({
+      ...options({ security: 'cat high.json; exit 1' }),
+      auditFailOn: 'critical',
+    });
+    expect(lenient.status).toBe('COMPLETE_VALIDATED');
+
+    const broken = await validateTask(options({ security: 'cat error.json; exit 1' }));
+    expect(broken.status).toBe('COMPLETE_WITH_WARNINGS');
+    expect(broken.audit).toBeNull();
+    expect(broken.checks.find((check) => check.name === 'security')!.note).toContain(
+      'the audit could not run: ENOTFOUND: request failed',
+    );
+  });
+
+  it('fails a check that runs out of time, stopping its processes', async () => {
+    await writeFiles(worktree, {});
+    const started = Date.now();
+    const report = await validateTask({
+      ...options({ tests: 'sleep 20 & wait' }),
+      checkTimeoutMs: 200,
+    });
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(report.status).toBe('FAILED');
+    expect(report.checks.find((check) => check.name === 'tests')).toMatchObject({
+      passed: false,
+      exitCode: null,
+      note: 'from .github/parallel-executor.yml; timed out after 200ms',
+    });
+  });
+
+  it('rejects on abort and writes no report', async () => {
+    await writeFiles(worktree, {});
+    const controller = new AbortController();
+    const pending = validateTask({
+      ...options({ tests: 'sleep 20', build: 'echo never > built.txt' }),
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(new Error('cancelled by the user')), 150);
+    await expect(pending).rejects.toThrow('cancelled by the user');
+    await expect(access(join(outputDir, 'validation_report.json'))).rejects.toThrow();
+    await expect(access(join(worktree, 'built.txt'))).rejects.toThrow();
+  });
+});
+
+describe('validateTasks', () => {
+  let work: Awaited<ReturnType<typeof tempDir>>;
+  beforeEach(async () => (work = await tempDir('validate-many')));
+  afterEach(() => work.remove());
+
+  it('validates tasks side by side within the concurrency limit, reports in task order', async () => {
+    const log = join(work.path, 'intervals.log');
+    // Each check appends "start <id> <ns>" and "end <id> <ns>"; the sleep makes the intervals long
+    // enough to overlap on a loaded machine.
+    const tests = `echo "start $TASK $(date +%s%N)" >> ${log}; sleep 0.3; echo "end $TASK $(date +%s%N)" >> ${log}`;
+    const tasks: ValidateTaskOptions[] = [];
+    for (const id of ['1', '2', '3', '4']) {
+      const worktree = join(work.path, `wt-${id}`);
+      await writeFiles(worktree, {});
+      tasks.push({
+        worktree,
+        taskId: id,
+        agent: `builder-${id}`,
+        outputDir: join(work.path, 'out', id),
+        config: validationConfig({ tests }),
+        env: { ...childEnv(), TASK: id },
+      });
+    }
+    const seen: string[] = [];
+    const reports = await validateTasks(tasks, {
+      concurrency: 2,
+      onReport: (report) => seen.push(report.task_id),
+    });
+    expect(reports.map((report) => report.task_id)).toEqual(['1', '2', '3', '4']);
+    expect([...seen].sort()).toEqual(['1', '2', '3', '4']);
+
+    const events = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => line.split(' '))
+      .map(([kind, , at]) => ({ kind: kind!, at: BigInt(at!) }))
+      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+    let running = 0;
+    let most = 0;
+    for (const event of events) {
+      running += event.kind === 'start' ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(2);
+  });
+});
