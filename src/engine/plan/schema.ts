@@ -46,6 +46,11 @@ export const Task = z.object({
   dialect: Dialect,
   line: z.number().int().positive(),
   column: z.number().int().positive(),
+  /**
+   * Where the task's status is written (checkbox line, status cell or status field), so a shell can
+   * annotate it; absent on plans built by hand. write-back re-reads exact offsets from the text.
+   */
+  statusLine: z.number().int().positive().nullable().optional(),
 });
 export type Task = z.infer<typeof Task>;
 
@@ -58,6 +63,8 @@ export const Group = z.object({
   durationText: z.string().nullable(),
   status: TaskStatus,
   line: z.number().int().positive(),
+  /** Success criteria written for the whole group (a milestone checklist); they count for its tasks. */
+  criteria: z.array(z.string()).optional(),
 });
 export type Group = z.infer<typeof Group>;
 
@@ -76,5 +83,7 @@ export const Diagnostic = z.object({
   line: z.number().int().positive(),
   column: z.number().int().positive(),
   hint: z.string().nullable(),
+  /** The file the finding is in when it is not the plan itself (an agent definition). */
+  file: z.string().optional(),
 });
 export type Diagnostic = z.infer<typeof Diagnostic>;

@@ -1,0 +1,111 @@
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { loadAgentDefinitions, type AgentDefinition } from './agents.js';
+import { parsePlan } from './parse.js';
+import type { Diagnostic, Plan } from './schema.js';
+import { validatePlan } from './validate.js';
+
+export { parsePlan } from './parse.js';
+export { validatePlan } from './validate.js';
+export { writeBack, type PlanWriteBack, type TaskOutcome } from './write-back.js';
+export { formatDuration, parseDuration } from './estimates.js';
+export { findAgentDefinition, loadAgentDefinitions, type AgentDefinition } from './agents.js';
+export { computeWaves, findCycle } from '../schedule/graph.js';
+
+export interface LoadedPlan {
+  text: string;
+  plan: Plan;
+  /** Parser findings, then validation findings, by line; agent-file findings carry `file`. */
+  diagnostics: Diagnostic[];
+  /** No diagnostic of severity error. */
+  valid: boolean;
+  /** The `.claude/agents` directory that was checked, or null when there is none. */
+  agentsDir: string | null;
+  agentDefinitions: AgentDefinition[] | null;
+}
+
+export interface LoadPlanOptions {
+  /** Where a relative `file` is resolved and the last place `.claude/agents` is looked for. */
+  cwd?: string;
+}
+
+/**
+ * Read, parse and validate a plan file. Agent definitions come from the first `.claude/agents`
+ * found from the plan's folder up to its repository root (the folder holding `.git`), else in
+ * `cwd`; with none, the agent-definition check is skipped.
+ */
+export async function loadPlan(file: string, options: LoadPlanOptions = {}): Promise<LoadedPlan> {
+  const absolute = path.resolve(options.cwd ?? '.', file);
+  let text: string;
+  try {
+    text = await readFile(absolute, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `plan file not found: ${file}`
+        : `cannot read plan file ${file}: ${(error as Error).message}`,
+      code === 'ENOENT'
+        ? 'Pass the plan with --plan PATH (default: MULTI_AGENT_PLAN.md in the current folder).'
+        : null,
+      { cause: error },
+    );
+  }
+  const parsed = parsePlan(text);
+  const agentsDir = await findAgentsDir(path.dirname(absolute), options.cwd ?? null);
+  const loaded = agentsDir ? await loadAgentDefinitions(agentsDir) : null;
+  const diagnostics = [
+    ...parsed.diagnostics,
+    ...validatePlan(parsed.plan, { agentDefinitions: loaded?.definitions ?? null }),
+    ...(loaded?.diagnostics ?? []),
+  ];
+  return {
+    text,
+    plan: parsed.plan,
+    diagnostics,
+    valid: diagnostics.every((diagnostic) => diagnostic.severity !== 'error'),
+    agentsDir,
+    agentDefinitions: loaded?.definitions ?? null,
+  };
+}
+
+/**
+ * The nearest `.claude/agents`: in the plan's folder, then in each parent up to the repository
+ * root when the plan is inside a git repository, then in `cwd`.
+ */
+export async function findAgentsDir(from: string, cwd: string | null): Promise<string | null> {
+  const start = path.resolve(from);
+  const root = await repositoryRoot(start);
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, '.claude', 'agents');
+    if (await isDirectory(candidate)) return candidate;
+    if (root === null || dir === root || path.dirname(dir) === dir) break;
+  }
+  const fallback = cwd ? path.join(path.resolve(cwd), '.claude', 'agents') : null;
+  return fallback && (await isDirectory(fallback)) ? fallback : null;
+}
+
+async function repositoryRoot(from: string): Promise<string | null> {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (await exists(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+async function isDirectory(target: string): Promise<boolean> {
+  try {
+    return (await stat(target)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function exists(target: string): Promise<boolean> {
+  try {
+    await stat(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
