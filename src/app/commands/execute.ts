@@ -49,7 +49,7 @@ export async function runTasks(
   dryRun: boolean,
 ): Promise<StartResult | null> {
   const { pr, config } = target;
-  const plan = await loadPlan(scope.forge, config.plan, pr.headSha);
+  const plan = await loadPlan(scope, config.plan, pr.headSha);
   if (plan.kind === 'missing') {
     await scope.forge.createComment(
       pr.number,

@@ -54,6 +54,8 @@ export interface AppApi {
   listRunArtifacts(runId: number): Promise<ArtifactInfo[]>;
   /** The files of an artifact (GitHub serves a zip), by name. */
   downloadArtifact(artifactId: number): Promise<Map<string, Buffer>>;
+  /** Names of the files in a folder at `ref`, or null when there is no such folder. */
+  listDirectory(path: string, ref: string): Promise<string[] | null>;
   /** Ask GitHub to cancel a run; false when it has already finished (409). */
   cancelRun(runId: number): Promise<boolean>;
 }
@@ -206,6 +208,20 @@ export function createAppApi(ctx: GitHubContext): AppApi {
         }),
       );
       return readZipEntries(Buffer.from(data as ArrayBuffer));
+    },
+
+    async listDirectory(path, ref) {
+      const route = 'GET /repos/{owner}/{repo}/contents/{path}';
+      try {
+        const { data } = await ctx.read(route, () =>
+          octokit.request(route, { owner, repo, path, ref, request: NO_PLUGIN_RETRY }),
+        );
+        if (!Array.isArray(data)) return null;
+        return data.filter((entry) => entry.type === 'file').map((entry) => entry.name);
+      } catch (error) {
+        if (statusOf(error) === 404) return null;
+        throw error;
+      }
     },
 
     async cancelRun(runId) {

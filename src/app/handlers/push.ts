@@ -31,7 +31,7 @@ export async function onPush(context: Context<'push'>, scopeFor: () => Promise<S
   const config = loaded.config;
   if (!changed.has(config.plan)) return;
   const branch = payload.ref.slice('refs/heads/'.length);
-  const plan = await loadPlan(scope.forge, config.plan, payload.after);
+  const plan = await loadPlan(scope, config.plan, payload.after);
   if (plan.kind === 'missing') return;
   await scope.forge.createCheckRun(planCheckRun(payload.after, plan));
   if (plan.kind !== 'valid' || !config.github.autoRunBranches.some((p) => branchMatches(p, branch))) return;
