@@ -81,7 +81,10 @@ function taskRun(task: RecordedTask, check: CheckRunInfo | undefined, now: Date)
     pid: null,
     attempts: data.startedAt === null ? 0 : 1,
     exit_code: null,
-    reason: status === 'failed' || status === 'cancelled' ? (check?.outputTitle ?? null) : null,
+    reason:
+      status === 'failed' || status === 'cancelled' || status === 'skipped'
+        ? (check?.outputTitle ?? null)
+        : null,
     log_file: data.jobUrl ?? '',
     output_dir: '',
     port: 0,

@@ -26,6 +26,10 @@ export interface Harness {
   probot: Probot;
   app: ParallelExecutorApp;
   time: VirtualTime;
+  /** Every request the app sent, with the virtual time it was sent at. */
+  sent: SentRequest[];
+  /** Another instance of the app (a restart, or a second replica) on the same GitHub. */
+  anotherInstance(): Promise<{ app: ParallelExecutorApp; receive: Harness['receive'] }>;
   receive(name: string, payload: unknown, id?: string): Promise<void>;
   /** Deliver and wait until pending dashboard edits are written. */
   settle(): Promise<void>;
@@ -34,13 +38,25 @@ export interface Harness {
 
 let deliveries = 0;
 
+/** A request as the app sent it, stamped with virtual time (write pacing runs on it). */
+export interface SentRequest {
+  method: string;
+  url: string;
+  at: number;
+}
+
 /**
  * Probot's Octokit without the retry and throttling plugins' own waiting (the forge's policy runs
  * on virtual time). A function, not an object: Probot merges its throttle options over object
  * defaults (a shallow merge that drops `enabled: false`), so only a function applied last sticks.
  */
-export function testOctokit(): typeof ProbotOctokit {
-  return ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+export function testOctokit(sent?: SentRequest[], time?: VirtualTime): typeof ProbotOctokit {
+  const recording = ProbotOctokit.plugin((octokit) => {
+    octokit.hook.before('request', (options) => {
+      sent?.push({ method: options.method, url: options.url, at: time?.now() ?? Date.now() });
+    });
+  });
+  return recording.defaults((options: Record<string, unknown>) => ({
     ...options,
     retry: { enabled: false },
     throttle: { ...(options.throttle as object), enabled: false },
@@ -51,22 +67,30 @@ export async function startHarness(options: AppOptions & { baseUrl?: string } = 
   const gh = githubApi(options.baseUrl ? { baseUrl: options.baseUrl } : {});
   const time = virtualTime();
   const github = fakeGitHub(gh, { now: () => time.clock.now() });
+  const sent: SentRequest[] = [];
   let seed = 1;
-  const app = createApp({
-    clock: time.clock,
-    sleep: time.sleep,
-    timers: time.timers,
-    botLogin: BOT,
-    random: () => ((seed = (seed * 48271) % 2147483647) / 2147483647),
-    ...options,
-  });
-  const probot = new Probot({
-    githubToken: 'test',
-    baseUrl: gh.baseUrl,
-    logLevel: 'fatal',
-    Octokit: testOctokit(),
-  });
-  await probot.load(app.appFn);
+  const instance = async () => {
+    const app = createApp({
+      clock: time.clock,
+      sleep: time.sleep,
+      timers: time.timers,
+      botLogin: BOT,
+      random: () => (seed = (seed * 48271) % 2147483647) / 2147483647,
+      ...options,
+    });
+    const probot = new Probot({
+      githubToken: 'test',
+      baseUrl: gh.baseUrl,
+      logLevel: 'fatal',
+      Octokit: testOctokit(sent, time),
+    });
+    await probot.load(app.appFn);
+    const receive: Harness['receive'] = async (name, payload, id) => {
+      await probot.receive({ id: id ?? `delivery-${++deliveries}`, name, payload } as never);
+    };
+    return { app, probot, receive };
+  };
+  const { app, probot, receive } = await instance();
   github.pulls.set(PR, {
     number: PR,
     state: 'open',
@@ -82,9 +106,9 @@ export async function startHarness(options: AppOptions & { baseUrl?: string } = 
     probot,
     app,
     time,
-    async receive(name, payload, id) {
-      await probot.receive({ id: id ?? `delivery-${++deliveries}`, name, payload } as never);
-    },
+    sent,
+    anotherInstance: instance,
+    receive,
     settle: () => app.idle(),
     close: () => gh.close(),
   };

@@ -47,6 +47,7 @@ export interface FakePull {
 
 export interface FakeRun {
   id: number;
+  created_at: string;
   status: string;
   conclusion: string | null;
   display_title: string;
@@ -162,6 +163,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     id: r.id,
     name: 'parallel-run',
     display_title: r.display_title,
+    created_at: r.created_at,
     status: r.status,
     conclusion: r.conclusion,
     head_sha: r.head_sha,
@@ -315,6 +317,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     const headSha = [...state.pulls.values()].find((p) => p.headRef === b.ref)?.headSha ?? 'e'.repeat(40);
     state.runs.set(id, {
       id,
+      created_at: now().toISOString(),
       status: 'queued',
       conclusion: null,
       display_title: `parallel-run ${inputs['execution-id'] ?? ''}`,
