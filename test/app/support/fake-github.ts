@@ -84,7 +84,7 @@ export interface FakeGitHub {
   createdPulls: Array<{ number: number; head: string; base: string; title: string; body: string }>;
   commits: Array<{ path: string; branch: string; content: string; message: string }>;
   /** How the dispatch API answers: with run details (200) or without (204, older servers). */
-  dispatchAnswer: 'details' | 'no-content';
+  dispatchAnswer: 'details' | 'no-content' | 'server-error';
   /** Next workflow run id handed out by a dispatch. */
   nextRunId: number;
   /** Add a comment made by someone else (or by the app, with `user: BOT`). */
@@ -178,6 +178,10 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
   };
 
   gh.reply('GET', '/app', () => ({ status: 200, body: { id: 1, slug: 'parallel-executor' } }), persist);
+  gh.reply('POST', '/app/installations/{installation_id}/access_tokens', () => ({
+    status: 201,
+    body: { token: 'ghs_installation', expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: {} },
+  }), persist);
   gh.reply('GET', '/repos/{owner}/{repo}/collaborators/{username}/permission', (req) => {
     const permission = state.permissions.get(req.params.username ?? '');
     if (!permission) return { status: 404, body: { message: 'Not Found' } };
@@ -309,6 +313,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     return { status: 200, body: { total_count: list.length, check_runs: page(list, req).map(checkJson) } };
   }, persist);
   gh.reply('POST', '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', (req) => {
+    if (state.dispatchAnswer === 'server-error') return { status: 502, body: { message: 'Bad Gateway' } };
     const b = body(req);
     const inputs = (b.inputs ?? {}) as Record<string, string>;
     const details = b.return_run_details === true;
