@@ -37,6 +37,8 @@ interface Entry {
 
 export class Coalescer {
   readonly #entries = new Map<string, Entry>();
+  /** When each key's last write started; outlives the entry so spacing holds across bursts. */
+  readonly #lastStarts = new Map<string, number>();
   readonly #delayMs: number;
   readonly #minIntervalMs: number;
   readonly #timers: Timers;
@@ -61,12 +63,13 @@ export class Coalescer {
       if (entry.timer === null && entry.running === null) this.#arm(key, entry);
       return;
     }
+    this.#forgetOldStarts();
     const created: Entry = {
       write,
       dirty: true,
       timer: null,
       running: null,
-      lastStart: Number.NEGATIVE_INFINITY,
+      lastStart: this.#lastStarts.get(key) ?? Number.NEGATIVE_INFINITY,
     };
     this.#entries.set(key, created);
     this.#arm(key, created);
@@ -110,6 +113,12 @@ export class Coalescer {
     return this.#writes;
   }
 
+  #forgetOldStarts(): void {
+    if (this.#lastStarts.size < 1000) return;
+    const horizon = this.#clock.now().getTime() - this.#minIntervalMs;
+    for (const [key, at] of this.#lastStarts) if (at < horizon) this.#lastStarts.delete(key);
+  }
+
   #arm(key: string, entry: Entry): void {
     const sinceLast = this.#clock.now().getTime() - entry.lastStart;
     const wait = Math.max(this.#delayMs, this.#minIntervalMs - sinceLast);
@@ -123,6 +132,7 @@ export class Coalescer {
     if (!entry.dirty) return entry.running ?? Promise.resolve();
     entry.dirty = false;
     entry.lastStart = this.#clock.now().getTime();
+    this.#lastStarts.set(key, entry.lastStart);
     this.#writes++;
     const run = entry
       .write()
