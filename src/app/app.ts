@@ -74,7 +74,8 @@ export function createApp(options: AppOptions = {}): ParallelExecutorApp {
       minIntervalMs: options.dashboardMinIntervalMs ?? 10_000,
       timers,
       clock,
-      onError: (key, error) => probot?.log.error({ err: error, execution: key }, 'dashboard edit failed'),
+      onError: (key, error) =>
+        probot?.log.error({ err: error, execution: key }, 'dashboard edit failed'),
     }),
     deliveries: new DeliveryCache(options.deliveryCacheSize ?? 5000),
     foreignRuns: new DeliveryCache(2000),
@@ -94,7 +95,10 @@ export function createApp(options: AppOptions = {}): ParallelExecutorApp {
       const { data } = await octokit.request('GET /app');
       return data?.slug ? `${data.slug}[bot]` : null;
     } catch (error) {
-      probot?.log.warn({ err: error }, 'could not learn the app login; trusting markers from anyone');
+      probot?.log.warn(
+        { err: error },
+        'could not learn the app login; trusting markers from anyone',
+      );
       botLogin = null;
       return null;
     }

@@ -9,7 +9,10 @@ import type { RepoForge } from '../forge/types.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: ConfigurationError };
 
-export async function loadRepoConfig(forge: RepoForge, defaultBranch: string): Promise<ConfigResult> {
+export async function loadRepoConfig(
+  forge: RepoForge,
+  defaultBranch: string,
+): Promise<ConfigResult> {
   const file = await forge.getFile(CONFIG_PATH, defaultBranch);
   if (file === null) return { ok: true, config: Config.parse({}) };
   try {

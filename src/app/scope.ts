@@ -87,9 +87,11 @@ export async function createScope(options: {
   };
 }
 
-export function writeQueues(
-  options: { spacingMs: number; clock: Clock; sleep: Sleep },
-): (installationId: number) => WriteQueue {
+export function writeQueues(options: {
+  spacingMs: number;
+  clock: Clock;
+  sleep: Sleep;
+}): (installationId: number) => WriteQueue {
   const queues = new Map<number, WriteQueue>();
   return (installationId) => {
     let queue = queues.get(installationId);

@@ -11,7 +11,11 @@ import { AppOctokit } from './octokit.js';
 export type NodeHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void>;
 
 export async function createServerlessHandler(
-  options: { env?: Record<string, string | undefined>; app?: AppOptions; webhooksPath?: string } = {},
+  options: {
+    env?: Record<string, string | undefined>;
+    app?: AppOptions;
+    webhooksPath?: string;
+  } = {},
 ): Promise<NodeHandler> {
   const probot = createProbot({
     ...(options.env ? { env: options.env } : {}),

@@ -31,15 +31,28 @@ describe('/parallel-run on a pull request', () => {
 
     // The reaction is the first write, so the commenter sees it before the slower work.
     const writes = github.writes();
-    expect(writes[0]).toMatchObject({ method: 'POST', template: '/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions', body: { content: 'eyes' } });
+    expect(writes[0]).toMatchObject({
+      method: 'POST',
+      template: '/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions',
+      body: { content: 'eyes' },
+    });
 
     const checks = github.checkRunsFor(HEAD_SHA);
     const summary = checks.find((c) => c.name === 'parallel-executor')!;
     const record = decodeRecord(summary.output.summary)!;
-    expect(record).toMatchObject({ pr: PR, ref: HEAD_REF, sha: HEAD_SHA, group: 'all', plan: PLAN_PATH, startedBy: 'alice' });
+    expect(record).toMatchObject({
+      pr: PR,
+      ref: HEAD_REF,
+      sha: HEAD_SHA,
+      group: 'all',
+      plan: PLAN_PATH,
+      startedBy: 'alice',
+    });
     expect(record.tasks.map((t) => t.id)).toEqual(['1.1', '1.2', '2.1']);
     expect(summary).toMatchObject({ status: 'in_progress', external_id: record.execution });
-    expect(summary.actions).toEqual([expect.objectContaining({ identifier: 'cancel', label: 'Cancel' })]);
+    expect(summary.actions).toEqual([
+      expect.objectContaining({ identifier: 'cancel', label: 'Cancel' }),
+    ]);
 
     const tasks = checks.filter((c) => c.name.startsWith('Task '));
     expect(tasks.map((c) => [c.name, c.status, c.external_id])).toEqual([
@@ -53,34 +66,53 @@ describe('/parallel-run on a pull request', () => {
         workflow: 'parallel-run.yml',
         ref: HEAD_REF,
         details: true,
-        inputs: { 'execution-id': record.execution, group: 'all', tasks: '1.1,1.2,2.1', 'pr-number': String(PR), plan: PLAN_PATH },
+        inputs: {
+          'execution-id': record.execution,
+          group: 'all',
+          tasks: '1.1,1.2,2.1',
+          'pr-number': String(PR),
+          plan: PLAN_PATH,
+        },
       },
     ]);
     // The run id from the dispatch answer is kept in the record (GitHub is the app's memory).
     expect(record.run).toBe(9001);
     expect(summary.details_url).toBe('https://github.com/acme/widgets/actions/runs/9001');
 
-    const dashboards = github.comments.filter((c) => c.body.includes('<!-- parallel-executor:dashboard -->'));
+    const dashboards = github.comments.filter((c) =>
+      c.body.includes('<!-- parallel-executor:dashboard -->'),
+    );
     expect(dashboards).toHaveLength(1);
     expect(dashboards[0]!.user).toBe(BOT);
     expect(record.comment).toBe(dashboards[0]!.id);
     const lock = readLock(dashboards[0]!.body)!;
-    expect(lock).toMatchObject({ execution: record.execution, status: 'running', run: 9001, sha: HEAD_SHA });
+    expect(lock).toMatchObject({
+      execution: record.execution,
+      status: 'running',
+      run: 9001,
+      sha: HEAD_SHA,
+    });
     expect(dashboards[0]!.body).toContain(record.execution);
     expect(dashboards[0]!.body).toMatch(/1\.1 Build the model .*⏳ pending .*`░+` 0%/);
-    expect(dashboards[0]!.body).toContain('[Workflow run](https://github.com/acme/widgets/actions/runs/9001)');
+    expect(dashboards[0]!.body).toContain(
+      '[Workflow run](https://github.com/acme/widgets/actions/runs/9001)',
+    );
   });
 
   it('runs one group when asked, and only its pending tasks', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run 2'));
     expect(h.github.dispatches[0]?.inputs).toMatchObject({ group: '2', tasks: '2.1' });
-    expect(h.github.checkRunsFor(HEAD_SHA).filter((c) => c.name.startsWith('Task '))).toHaveLength(1);
+    expect(h.github.checkRunsFor(HEAD_SHA).filter((c) => c.name.startsWith('Task '))).toHaveLength(
+      1,
+    );
   });
 
   it('answers an unknown group with the groups the plan has, and starts nothing', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run 9'));
     expect(h.github.dispatches).toHaveLength(0);
-    expect(h.github.comments.at(-1)?.body).toContain('the plan has no group `9` (groups: `1`, `2`)');
+    expect(h.github.comments.at(-1)?.body).toContain(
+      'the plan has no group `9` (groups: `1`, `2`)',
+    );
   });
 
   it('politely refuses someone without write access and does nothing else', async () => {
@@ -109,7 +141,9 @@ describe('/parallel-run on a pull request', () => {
   it('refuses a fork PR with a comment saying why, without reading its plan', async () => {
     h.github.pulls.get(PR)!.headRepo = 'mallory/widgets';
     await h.receive('issue_comment', commentPayload('/parallel-run'));
-    expect(h.github.comments.at(-1)?.body).toMatch(/comes from a fork \(`mallory\/widgets`\).*secrets/s);
+    expect(h.github.comments.at(-1)?.body).toMatch(
+      /comes from a fork \(`mallory\/widgets`\).*secrets/s,
+    );
     expect(h.gh.requestsTo('GET', '/repos/{owner}/{repo}/contents/{path}')).toHaveLength(0);
     expect(h.github.dispatches).toHaveLength(0);
     expect(h.github.checkRuns).toHaveLength(0);
@@ -139,7 +173,11 @@ describe('/parallel-run on a pull request', () => {
   });
 
   it('answers a bad config with what is wrong and where, and starts nothing', async () => {
-    h.github.setFile('main', CONFIG, 'plan: MULTI_AGENT_PLAN.md\ngithub:\n  workflow: parallel-run.yml\n  allowBots: maybe\n');
+    h.github.setFile(
+      'main',
+      CONFIG,
+      'plan: MULTI_AGENT_PLAN.md\ngithub:\n  workflow: parallel-run.yml\n  allowBots: maybe\n',
+    );
     await h.receive('issue_comment', commentPayload('/parallel-run'));
     const reply = h.github.comments.at(-1)!.body;
     expect(reply).toContain('could not read its configuration');
@@ -164,13 +202,22 @@ describe('/parallel-run on a pull request', () => {
     expect(h.github.dispatches).toHaveLength(0);
     const [check, ...others] = h.github.checkRunsFor(HEAD_SHA);
     expect(others).toHaveLength(0);
-    expect(check).toMatchObject({ name: 'parallel-executor / plan', status: 'completed', conclusion: 'failure' });
+    expect(check).toMatchObject({
+      name: 'parallel-executor / plan',
+      status: 'completed',
+      conclusion: 'failure',
+    });
     const failures = check!.annotations.filter((a) => a.annotation_level === 'failure');
     expect(failures.map((a) => a.start_line)).toEqual(errorLines);
     expect(failures.every((a) => a.path === PLAN_PATH && a.title === 'duplicate-id')).toBe(true);
     // 55 annotations: GitHub takes 50 per request, so the rest follow in an update.
-    const sent = h.gh.requests.filter((r) => r.template?.startsWith('/repos/{owner}/{repo}/check-runs'));
-    const counts = sent.map((r) => ((r.body as { output?: { annotations?: unknown[] } }).output?.annotations ?? []).length);
+    const sent = h.gh.requests.filter((r) =>
+      r.template?.startsWith('/repos/{owner}/{repo}/check-runs'),
+    );
+    const counts = sent.map(
+      (r) =>
+        ((r.body as { output?: { annotations?: unknown[] } }).output?.annotations ?? []).length,
+    );
     expect(counts).toEqual([50, 5]);
 
     const comment = h.github.comments.at(-1)!.body;
@@ -183,7 +230,9 @@ describe('/parallel-run on a pull request', () => {
     h.github.removeFile(HEAD_SHA, PLAN_PATH);
     await h.receive('issue_comment', commentPayload('/parallel-run'));
     expect(h.github.dispatches).toHaveLength(0);
-    expect(h.github.comments.at(-1)?.body).toContain(`There is no plan at \`${PLAN_PATH}\` on \`${HEAD_REF}\``);
+    expect(h.github.comments.at(-1)?.body).toContain(
+      `There is no plan at \`${PLAN_PATH}\` on \`${HEAD_REF}\``,
+    );
   });
 
   it('--dry-run shows what would run and dispatches nothing', async () => {
@@ -200,7 +249,9 @@ describe('/parallel-run on a pull request', () => {
     await h.receive('issue_comment', commentPayload('/parallel-run help'));
     expect(h.github.comments.at(-1)?.body).toContain('/parallel-run retry <task-id>');
     await h.receive('issue_comment', commentPayload('/parallel-run --force'));
-    expect(h.github.comments.at(-1)?.body).toContain('I did not understand that command: unknown option `--force`');
+    expect(h.github.comments.at(-1)?.body).toContain(
+      'I did not understand that command: unknown option `--force`',
+    );
     expect(h.github.dispatches).toHaveLength(0);
   });
 });

@@ -36,12 +36,15 @@ function dashboards(h: Harness) {
 
 function taskCheck(h: Harness, taskId: string) {
   const record = recordOf(h);
-  return h.github.checkRuns.filter((c) => c.external_id === `${record.execution}:${taskId}`).at(-1)!;
+  return h.github.checkRuns
+    .filter((c) => c.external_id === `${record.execution}:${taskId}`)
+    .at(-1)!;
 }
 
 function dashboardEdits(h: Harness): number {
   const id = recordOf(h).comment;
-  return h.gh.requestsTo('PATCH', EDIT_COMMENT).filter((r) => r.params.comment_id === String(id)).length;
+  return h.gh.requestsTo('PATCH', EDIT_COMMENT).filter((r) => r.params.comment_id === String(id))
+    .length;
 }
 
 async function start(h: Harness): Promise<ExecutionRecord> {
@@ -116,8 +119,12 @@ describe('execution lifecycle', () => {
       Object.assign(run, { status: 'completed', conclusion: 'success' });
       await h.receive('issue_comment', commentPayload('/parallel-run'));
       expect(h.github.dispatches).toHaveLength(2);
-      expect(readLock(h.github.comments.find((c) => c.id === first.comment)!.body)?.status).toBe('finished');
-      expect(h.github.checkRuns.find((c) => c.external_id === first.execution)?.status).toBe('completed');
+      expect(readLock(h.github.comments.find((c) => c.id === first.comment)!.body)?.status).toBe(
+        'finished',
+      );
+      expect(h.github.checkRuns.find((c) => c.external_id === first.execution)?.status).toBe(
+        'completed',
+      );
     });
   });
 
@@ -127,12 +134,25 @@ describe('execution lifecycle', () => {
       const before = dashboardEdits(h);
       const run = record.run!;
       await h.receive('workflow_job', jobPayload('queued', { runId: run, name: 'agent (1.1)' }));
-      await h.receive('workflow_job', jobPayload('in_progress', { runId: run, name: 'agent (1.1)', id: 1 }));
-      await h.receive('workflow_job', jobPayload('in_progress', { runId: run, name: 'agent (1.2)', id: 2 }));
-      await h.receive('workflow_job', jobPayload('completed', { runId: run, name: 'agent (1.1)', id: 1, conclusion: 'success' }));
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: run, name: 'agent (1.1)', id: 1 }),
+      );
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: run, name: 'agent (1.2)', id: 2 }),
+      );
+      await h.receive(
+        'workflow_job',
+        jobPayload('completed', { runId: run, name: 'agent (1.1)', id: 1, conclusion: 'success' }),
+      );
       await h.receive('workflow_job', jobPayload('in_progress', { runId: run, name: 'plan' }));
 
-      expect(taskCheck(h, '1.1')).toMatchObject({ status: 'completed', conclusion: 'success', details_url: `https://github.com/acme/widgets/actions/runs/${run}/job/1` });
+      expect(taskCheck(h, '1.1')).toMatchObject({
+        status: 'completed',
+        conclusion: 'success',
+        details_url: `https://github.com/acme/widgets/actions/runs/${run}/job/1`,
+      });
       expect(taskCheck(h, '1.1').output.summary).toMatch(/Agent finished\*\* in 20m 0s/);
       expect(taskCheck(h, '1.2')).toMatchObject({ status: 'in_progress', conclusion: null });
       expect(taskCheck(h, '2.1')).toMatchObject({ status: 'queued' });
@@ -149,19 +169,27 @@ describe('execution lifecycle', () => {
       expect(readLock(body)?.status).toBe('running');
 
       // The next burst is held until at least 10 s after the previous edit started.
-      await h.receive('workflow_job', jobPayload('completed', { runId: run, name: 'agent (1.2)', id: 2, conclusion: 'failure' }));
+      await h.receive(
+        'workflow_job',
+        jobPayload('completed', { runId: run, name: 'agent (1.2)', id: 2, conclusion: 'failure' }),
+      );
       await h.time.advance(3000);
       expect(dashboardEdits(h)).toBe(before + 1);
       await h.time.advance(7000);
       await h.settle();
       expect(dashboardEdits(h)).toBe(before + 2);
-      expect(h.github.comments.find((c) => c.id === record.comment)!.body).toMatch(/1\.2 Build the store .*❌ failed/);
+      expect(h.github.comments.find((c) => c.id === record.comment)!.body).toMatch(
+        /1\.2 Build the store .*❌ failed/,
+      );
     });
 
     it('spaces every write at least a second apart', async () => {
       const record = await start(h);
       for (const [i, name] of ['agent (1.1)', 'agent (1.2)', 'agent (2.1)'].entries()) {
-        await h.receive('workflow_job', jobPayload('in_progress', { runId: record.run!, name, id: i }));
+        await h.receive(
+          'workflow_job',
+          jobPayload('in_progress', { runId: record.run!, name, id: i }),
+        );
       }
       await h.settle();
       const writes = h.sent.filter((r) => r.method !== 'GET');
@@ -172,8 +200,14 @@ describe('execution lifecycle', () => {
 
     it('never moves a check run backwards, and ignores jobs of other workflows at no cost after the first', async () => {
       const record = await start(h);
-      await h.receive('workflow_job', jobPayload('completed', { runId: record.run!, name: 'agent (1.1)', conclusion: 'success' }));
-      await h.receive('workflow_job', jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)' }));
+      await h.receive(
+        'workflow_job',
+        jobPayload('completed', { runId: record.run!, name: 'agent (1.1)', conclusion: 'success' }),
+      );
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)' }),
+      );
       expect(taskCheck(h, '1.1').status).toBe('completed');
 
       const before = h.gh.requests.length;
@@ -200,9 +234,15 @@ describe('execution lifecycle', () => {
       h.github.setFile('main', '.github/parallel-executor.yml', 'github:\n  writeBackToPr: true\n');
       h.github.setFile(HEAD_REF, PLAN_PATH, VALID_PLAN);
       const record = await start(h);
-      const integrated = VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1').replace('(Builder-1, 2h)\n  - [ ] model', '(Builder-1, 2h) ✅ 20min\n  - [ ] model');
+      const integrated = VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1').replace(
+        '(Builder-1, 2h)\n  - [ ] model',
+        '(Builder-1, 2h) ✅ 20min\n  - [ ] model',
+      );
       h.github.setFile(`integration/${record.execution}`, PLAN_PATH, integrated);
-      await h.receive('workflow_job', jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)', id: 1 }));
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)', id: 1 }),
+      );
 
       await finish(h, record, { '1.1': 'merged', '1.2': 'failed', '2.1': 'not-run' });
 
@@ -210,16 +250,28 @@ describe('execution lifecycle', () => {
       expect(pull).toMatchObject({ head: `integration/${record.execution}`, base: HEAD_REF });
       expect(pull.body).toContain('`1.1`');
 
-      const report = h.github.comments.find((c) => c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`))!;
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      )!;
       expect(report.user).toBe(BOT);
       expect(report.body).toContain('# Parallel Execution Report');
       expect(report.body).toContain(`Integration PR #${pull.number}`);
 
-      expect(taskCheck(h, '1.1')).toMatchObject({ conclusion: 'success', output: { title: 'Completed and merged' } });
-      expect(taskCheck(h, '1.1').output.summary).toMatch(/\| tests \(critical\) \| ✅ passed \| `npm test` \| 21s \|/);
+      expect(taskCheck(h, '1.1')).toMatchObject({
+        conclusion: 'success',
+        output: { title: 'Completed and merged' },
+      });
+      expect(taskCheck(h, '1.1').output.summary).toMatch(
+        /\| tests \(critical\) \| ✅ passed \| `npm test` \| 21s \|/,
+      );
       expect(taskCheck(h, '1.1').output.summary).toContain('**Cost**: $0.42');
-      expect(taskCheck(h, '1.1').output.summary).toContain(`**Merged** into \`integration/${record.execution}\``);
-      expect(taskCheck(h, '1.2')).toMatchObject({ conclusion: 'failure', output: { title: 'Failed' } });
+      expect(taskCheck(h, '1.1').output.summary).toContain(
+        `**Merged** into \`integration/${record.execution}\``,
+      );
+      expect(taskCheck(h, '1.2')).toMatchObject({
+        conclusion: 'failure',
+        output: { title: 'Failed' },
+      });
       expect(taskCheck(h, '2.1')).toMatchObject({ conclusion: 'failure' });
 
       const summary = summaryOf(h);
@@ -234,7 +286,9 @@ describe('execution lifecycle', () => {
       const dashboard = h.github.comments.find((c) => c.id === record.comment)!.body;
       expect(readLock(dashboard)?.status).toBe('finished');
       expect(dashboard).toContain('🏁 Parallel execution finished');
-      expect(dashboard).toContain(`Integration PR: https://github.com/acme/widgets/pull/${pull.number}`);
+      expect(dashboard).toContain(
+        `Integration PR: https://github.com/acme/widgets/pull/${pull.number}`,
+      );
     });
 
     it('updates the same report comment and PR when the end is delivered again by another instance', async () => {
@@ -242,7 +296,14 @@ describe('execution lifecycle', () => {
       await finish(h, record, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' });
       const writes = h.github.writes().length;
       const other = await h.anotherInstance();
-      await other.receive('workflow_run', runCompletedPayload({ id: record.run!, conclusion: 'success', displayTitle: `parallel-run ${record.execution}` }));
+      await other.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'success',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
       // The summary check run is concluded: nothing is done twice.
       expect(h.github.writes().length).toBe(writes);
       expect(summaryOf(h).conclusion).toBe('success');
@@ -252,7 +313,11 @@ describe('execution lifecycle', () => {
       h.github.setFile('main', '.github/parallel-executor.yml', 'github:\n  writeBackToPr: true\n');
       const record = await start(h);
       h.github.setFile(HEAD_REF, PLAN_PATH, `${VALID_PLAN}\n<!-- edited -->\n`);
-      h.github.setFile(`integration/${record.execution}`, PLAN_PATH, VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1'));
+      h.github.setFile(
+        `integration/${record.execution}`,
+        PLAN_PATH,
+        VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1'),
+      );
       await finish(h, record, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' });
       expect(h.github.commits).toEqual([]);
     });
@@ -260,15 +325,44 @@ describe('execution lifecycle', () => {
     it('without the state artifact, settles tasks from the jobs and says there is no report', async () => {
       const record = await start(h);
       h.github.jobs.set(record.run!, [
-        { id: 1, name: 'plan', status: 'completed', conclusion: 'success', started_at: null, completed_at: null },
-        { id: 2, name: 'agent (1.1)', status: 'completed', conclusion: 'failure', started_at: '2026-11-05T10:01:00Z', completed_at: '2026-11-05T10:02:00Z' },
+        {
+          id: 1,
+          name: 'plan',
+          status: 'completed',
+          conclusion: 'success',
+          started_at: null,
+          completed_at: null,
+        },
+        {
+          id: 2,
+          name: 'agent (1.1)',
+          status: 'completed',
+          conclusion: 'failure',
+          started_at: '2026-11-05T10:01:00Z',
+          completed_at: '2026-11-05T10:02:00Z',
+        },
       ]);
-      await h.receive('workflow_run', runCompletedPayload({ id: record.run!, conclusion: 'failure', displayTitle: `parallel-run ${record.execution}` }));
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'failure',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
       await h.settle();
-      expect(taskCheck(h, '1.1')).toMatchObject({ conclusion: 'failure', output: { title: 'Agent failed' } });
-      expect(taskCheck(h, '2.1')).toMatchObject({ conclusion: 'skipped', output: { title: 'Not run in this wave' } });
+      expect(taskCheck(h, '1.1')).toMatchObject({
+        conclusion: 'failure',
+        output: { title: 'Agent failed' },
+      });
+      expect(taskCheck(h, '2.1')).toMatchObject({
+        conclusion: 'skipped',
+        output: { title: 'Not run in this wave' },
+      });
       expect(h.github.createdPulls).toHaveLength(0);
-      const report = h.github.comments.find((c) => c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`));
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      );
       expect(report?.body).toContain('without uploading the `parallel-executor-state` artifact');
     });
   });
@@ -278,7 +372,10 @@ describe('execution lifecycle', () => {
       const record = await start(h);
       await finish(h, record, { '1.1': 'merged', '1.2': 'failed', '2.1': 'merged' });
       const check = taskCheck(h, '1.2');
-      await h.receive('check_run', checkRunPayload('rerequested', { id: check.id, externalId: check.external_id! }));
+      await h.receive(
+        'check_run',
+        checkRunPayload('rerequested', { id: check.id, externalId: check.external_id! }),
+      );
       expect(h.github.dispatches).toHaveLength(2);
       expect(h.github.dispatches[1]!.inputs).toMatchObject({ tasks: '1.2', group: 'all' });
       expect(recordOf(h).execution).not.toBe(record.execution);
@@ -288,25 +385,56 @@ describe('execution lifecycle', () => {
       const record = await start(h);
       await finish(h, record, { '1.1': 'merged', '1.2': 'failed', '2.1': 'failed' });
       const summary = summaryOf(h);
-      await h.receive('check_run', checkRunPayload('requested_action', { id: summary.id, externalId: summary.external_id!, identifier: 'retry-failed' }));
+      await h.receive(
+        'check_run',
+        checkRunPayload('requested_action', {
+          id: summary.id,
+          externalId: summary.external_id!,
+          identifier: 'retry-failed',
+        }),
+      );
       expect(h.github.dispatches[1]!.inputs.tasks).toBe('1.2,2.1');
 
       const retry = recordOf(h);
       const retrySummary = summaryOf(h);
-      await h.receive('check_run', checkRunPayload('requested_action', { id: retrySummary.id, externalId: retrySummary.external_id!, identifier: 'cancel' }));
+      await h.receive(
+        'check_run',
+        checkRunPayload('requested_action', {
+          id: retrySummary.id,
+          externalId: retrySummary.external_id!,
+          identifier: 'cancel',
+        }),
+      );
       expect(h.github.cancelled).toEqual([retry.run]);
       // The run's end (cancelled) settles the checks and frees the PR.
-      await h.receive('workflow_run', runCompletedPayload({ id: retry.run!, conclusion: 'cancelled', displayTitle: `parallel-run ${retry.execution}` }));
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: retry.run!,
+          conclusion: 'cancelled',
+          displayTitle: `parallel-run ${retry.execution}`,
+        }),
+      );
       await h.settle();
       expect(summaryOf(h)).toMatchObject({ conclusion: 'cancelled' });
       expect(taskCheck(h, '1.2')).toMatchObject({ conclusion: 'cancelled' });
-      expect(readLock(h.github.comments.find((c) => c.id === retry.comment)!.body)?.status).toBe('finished');
+      expect(readLock(h.github.comments.find((c) => c.id === retry.comment)!.body)?.status).toBe(
+        'finished',
+      );
     });
 
     it('ignores buttons pressed by someone without write access', async () => {
       await start(h);
       const summary = summaryOf(h);
-      await h.receive('check_run', checkRunPayload('requested_action', { id: summary.id, externalId: summary.external_id!, identifier: 'cancel', sender: 'mallory' }));
+      await h.receive(
+        'check_run',
+        checkRunPayload('requested_action', {
+          id: summary.id,
+          externalId: summary.external_id!,
+          identifier: 'cancel',
+          sender: 'mallory',
+        }),
+      );
       expect(h.github.cancelled).toEqual([]);
     });
 
@@ -315,14 +443,26 @@ describe('execution lifecycle', () => {
       expect(h.github.comments.at(-1)?.body).toContain('No execution is running');
 
       const record = await start(h);
-      await h.receive('workflow_job', jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)' }));
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)' }),
+      );
       await h.receive('issue_comment', commentPayload('/parallel-run status'));
-      expect(h.github.comments.at(-1)?.body).toMatch(new RegExp(`${record.execution}\` is running: 1 in progress, 2 pending`));
+      expect(h.github.comments.at(-1)?.body).toMatch(
+        new RegExp(`${record.execution}\` is running: 1 in progress, 2 pending`),
+      );
 
       await h.receive('issue_comment', commentPayload('/parallel-run cancel'));
       expect(h.github.cancelled).toEqual([record.run]);
       expect(h.github.comments.at(-1)?.body).toContain('Cancelling execution');
-      await h.receive('workflow_run', runCompletedPayload({ id: record.run!, conclusion: 'cancelled', displayTitle: `parallel-run ${record.execution}` }));
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'cancelled',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
 
       await h.receive('issue_comment', commentPayload('/parallel-run retry 2.1'));
       expect(h.github.dispatches.at(-1)?.inputs).toMatchObject({ tasks: '2.1' });
@@ -333,20 +473,42 @@ describe('execution lifecycle', () => {
 });
 
 /** The run ends: the integrate job uploaded the state artifact, then workflow_run.completed. */
-async function finish(h: Harness, record: ExecutionRecord, ends: Record<string, TaskEnd>): Promise<void> {
+async function finish(
+  h: Harness,
+  record: ExecutionRecord,
+  ends: Record<string, TaskEnd>,
+): Promise<void> {
   const state = executionState(record, ends);
   h.github.artifacts.set(record.run!, [
-    { id: 77_000 + record.run!, name: STATE_ARTIFACT, zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(state) }) },
+    {
+      id: 77_000 + record.run!,
+      name: STATE_ARTIFACT,
+      zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(state) }),
+    },
   ]);
   h.github.jobs.set(
     record.run!,
     record.tasks
       .filter((t) => ends[t.id] !== 'not-run')
-      .map((t, i) => ({ id: 100 + i, name: `agent (${t.id})`, status: 'completed', conclusion: ends[t.id] === 'failed' ? 'failure' : 'success', started_at: '2026-11-05T10:01:00Z', completed_at: '2026-11-05T10:21:00Z' })),
+      .map((t, i) => ({
+        id: 100 + i,
+        name: `agent (${t.id})`,
+        status: 'completed',
+        conclusion: ends[t.id] === 'failed' ? 'failure' : 'success',
+        started_at: '2026-11-05T10:01:00Z',
+        completed_at: '2026-11-05T10:21:00Z',
+      })),
   );
   const run = h.github.runs.get(record.run!)!;
   const anyFailed = Object.values(ends).some((e) => e === 'failed');
   Object.assign(run, { status: 'completed', conclusion: anyFailed ? 'failure' : 'success' });
-  await h.receive('workflow_run', runCompletedPayload({ id: record.run!, conclusion: run.conclusion!, displayTitle: run.display_title }));
+  await h.receive(
+    'workflow_run',
+    runCompletedPayload({
+      id: record.run!,
+      conclusion: run.conclusion!,
+      displayTitle: run.display_title,
+    }),
+  );
   await h.settle();
 }

@@ -23,7 +23,9 @@ function sign(body: string, secret = SECRET): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; url: string }> {
+async function listen(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
@@ -70,16 +72,34 @@ describe('signed HTTP deliveries', () => {
     gh = githubApi();
     const github = fakeGitHub(gh);
     seed(github);
-    const probot = new Probot({ githubToken: 'test', baseUrl: gh.baseUrl, secret: SECRET, logLevel: 'fatal', Octokit: testOctokit() });
-    const app = createApp({ botLogin: BOT, writeSpacingMs: 0, dashboardDelayMs: 0, dashboardMinIntervalMs: 0 });
+    const probot = new Probot({
+      githubToken: 'test',
+      baseUrl: gh.baseUrl,
+      secret: SECRET,
+      logLevel: 'fatal',
+      Octokit: testOctokit(),
+    });
+    const app = createApp({
+      botLogin: BOT,
+      writeSpacingMs: 0,
+      dashboardDelayMs: 0,
+      dashboardMinIntervalMs: 0,
+    });
     const middleware = await createNodeMiddleware(app.appFn, { probot });
-    const listening = await listen((req, res) => void middleware(req, res, () => res.writeHead(404).end()));
+    const listening = await listen(
+      (req, res) => void middleware(req, res, () => res.writeHead(404).end()),
+    );
     server = listening.server;
 
     const body = JSON.stringify(commentPayload('/parallel-run help'));
     const forged = await deliver(listening.url, body, sign(body, 'not-the-secret'), 'd-bad');
     expect(forged.status).toBe(400);
-    const tampered = await deliver(listening.url, body.replace('help', 'all'), sign(body), 'd-tampered');
+    const tampered = await deliver(
+      listening.url,
+      body.replace('help', 'all'),
+      sign(body),
+      'd-tampered',
+    );
     expect(tampered.status).toBe(400);
     expect(gh.requests).toHaveLength(0);
 
@@ -130,7 +150,9 @@ describe('serverless entry, configured by the environment', () => {
       'GET /app',
       'POST /app/installations/{installation_id}/access_tokens',
     ]);
-    expect(gh.requests.every((r) => r.url.startsWith('https://ghe.example.com/api/v3/'))).toBe(true);
+    expect(gh.requests.every((r) => r.url.startsWith('https://ghe.example.com/api/v3/'))).toBe(
+      true,
+    );
     expect(templates.slice(2)).toEqual([
       'GET /repos/{owner}/{repo}/collaborators/{username}/permission',
       'POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions',

@@ -44,21 +44,35 @@ async function localApi(seen: Seen[]): Promise<{ server: Server; host: string }>
     const url = new URL(req.url ?? '/', 'http://local');
     const body = await readBody(req);
     const path = url.pathname.replace(/^\/api\/v3/, '');
-    const check = checkRequest({ method: req.method ?? 'GET', path, query: url.searchParams, body, contentType: req.headers['content-type'] ?? null });
+    const check = checkRequest({
+      method: req.method ?? 'GET',
+      path,
+      query: url.searchParams,
+      body,
+      contentType: req.headers['content-type'] ?? null,
+    });
     seen.push({ method: req.method ?? 'GET', path: url.pathname, problems: check.problems, body });
-    const answer = (status: number, json: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
+    const answer = (status: number, json: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(json));
     const route = `${req.method} ${check.operation?.template ?? path}`;
     switch (route) {
       case 'GET /app':
         return answer(200, { id: 1, slug: 'parallel-executor' });
       case 'POST /app/installations/{installation_id}/access_tokens':
-        return answer(201, { token: 'ghs_local', expires_at: new Date(Date.now() + 3_600_000).toISOString() });
+        return answer(201, {
+          token: 'ghs_local',
+          expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        });
       case 'GET /repos/{owner}/{repo}/collaborators/{username}/permission':
         return answer(200, { permission: 'write', role_name: 'write', user: { login: 'alice' } });
       case 'POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions':
         return answer(201, { id: 1, content: 'eyes' });
       case 'POST /repos/{owner}/{repo}/issues/{issue_number}/comments':
-        return answer(201, { id: 2, html_url: 'http://local/pr/7#c2', body: (body as { body: string }).body });
+        return answer(201, {
+          id: 2,
+          html_url: 'http://local/pr/7#c2',
+          body: (body as { body: string }).body,
+        });
       default:
         return answer(501, { message: `not served: ${route}` });
     }
@@ -122,7 +136,12 @@ describe('npm start (the app as a process)', () => {
     const post = (signature: string) =>
       fetch(`${base}/api/github/webhooks`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-github-event': 'issue_comment', 'x-github-delivery': `p-${signature.length}`, 'x-hub-signature-256': signature },
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'issue_comment',
+          'x-github-delivery': `p-${signature.length}`,
+          'x-hub-signature-256': signature,
+        },
         body,
       });
     const bad = await post(`sha256=${'0'.repeat(64)}`);
@@ -135,7 +154,9 @@ describe('npm start (the app as a process)', () => {
       'GET /api/v3/app',
       'POST /api/v3/app/installations/42/access_tokens',
       'GET /api/v3/repos/acme/widgets/collaborators/alice/permission',
-      'POST /api/v3/repos/acme/widgets/issues/comments/' + String(commentPayload('x').comment.id) + '/reactions',
+      'POST /api/v3/repos/acme/widgets/issues/comments/' +
+        String(commentPayload('x').comment.id) +
+        '/reactions',
       'POST /api/v3/repos/acme/widgets/issues/7/comments',
     ]);
     expect(seen.flatMap((s) => s.problems)).toEqual([]);

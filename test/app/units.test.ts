@@ -3,7 +3,12 @@ import { Coalescer } from '../../src/app/coalescer.js';
 import { parseComment } from '../../src/app/commands/parse.js';
 import { DeliveryCache } from '../../src/app/delivery-cache.js';
 import { hiddenData, readHiddenData } from '../../src/app/execution/hidden-data.js';
-import { isExecutionId, newExecutionId, parseExternalId, taskExternalId } from '../../src/app/execution/id.js';
+import {
+  isExecutionId,
+  newExecutionId,
+  parseExternalId,
+  taskExternalId,
+} from '../../src/app/execution/id.js';
 import { jobRole, taskCheckName, taskIdFromJobName } from '../../src/app/execution/names.js';
 import { branchMatches } from '../../src/app/handlers/push.js';
 import { KeyedMutex } from '../../src/app/keyed-mutex.js';
@@ -16,7 +21,10 @@ import { VALID_PLAN } from './support/plans.js';
 import { virtualTime } from './support/virtual-time.js';
 
 describe('parseComment', () => {
-  const run = (group: string, dryRun = false) => ({ ok: true, command: { kind: 'run', group, dryRun } });
+  const run = (group: string, dryRun = false) => ({
+    ok: true,
+    command: { kind: 'run', group, dryRun },
+  });
   it.each([
     ['/parallel-run', run('all')],
     ['/parallel-run all', run('all')],
@@ -100,8 +108,14 @@ describe('Coalescer', () => {
   it('turns a burst into one write, spaces writes of a key, and drains on demand', async () => {
     const time = virtualTime();
     const writes: Array<{ value: number; at: number }> = [];
-    const coalescer = new Coalescer({ delayMs: 1000, minIntervalMs: 5000, timers: time.timers, clock: time.clock });
-    for (let i = 1; i <= 5; i++) coalescer.schedule('e1', async () => void writes.push({ value: i, at: time.now() }));
+    const coalescer = new Coalescer({
+      delayMs: 1000,
+      minIntervalMs: 5000,
+      timers: time.timers,
+      clock: time.clock,
+    });
+    for (let i = 1; i <= 5; i++)
+      coalescer.schedule('e1', async () => void writes.push({ value: i, at: time.now() }));
     expect(writes).toEqual([]);
     await time.advance(999);
     expect(writes).toEqual([]);
@@ -127,7 +141,13 @@ describe('Coalescer', () => {
   it('keeps going after a failed write and reports it', async () => {
     const time = virtualTime();
     const errors: string[] = [];
-    const coalescer = new Coalescer({ delayMs: 10, minIntervalMs: 0, timers: time.timers, clock: time.clock, onError: (key) => void errors.push(key) });
+    const coalescer = new Coalescer({
+      delayMs: 10,
+      minIntervalMs: 0,
+      timers: time.timers,
+      clock: time.clock,
+      onError: (key) => void errors.push(key),
+    });
     coalescer.schedule('x', async () => {
       throw new Error('boom');
     });
@@ -145,7 +165,9 @@ describe('ids, markers and names', () => {
     const id = newExecutionId({ pr: 42 }, new Date('2026-11-05T10:30:05.123Z'), () => 0.5);
     expect(id).toBe('pr42-20261105-103005-8000');
     expect(isExecutionId(id)).toBe(true);
-    expect(newExecutionId({ pr: null }, new Date('2026-11-05T10:30:05Z'), () => 0)).toBe('push-20261105-103005-0000');
+    expect(newExecutionId({ pr: null }, new Date('2026-11-05T10:30:05Z'), () => 0)).toBe(
+      'push-20261105-103005-0000',
+    );
     expect(parseExternalId(taskExternalId(id, 'T:1'))).toEqual({ executionId: id, taskId: 'T:1' });
     expect(parseExternalId(id)).toEqual({ executionId: id, taskId: null });
     expect(parseExternalId('Not An Id:1')).toBeNull();
@@ -158,7 +180,9 @@ describe('ids, markers and names', () => {
     expect(text).not.toContain('--> <script>');
     expect(text.match(/-->/g)).toHaveLength(1);
     expect(readHiddenData(text, 'record', ExecutionRecord)).toBeNull();
-    expect(readHiddenData('<!-- parallel-executor:record !!! -->', 'record', ExecutionRecord)).toBeNull();
+    expect(
+      readHiddenData('<!-- parallel-executor:record !!! -->', 'record', ExecutionRecord),
+    ).toBeNull();
   });
 
   it('reads task ids from matrix job names', () => {
@@ -187,17 +211,30 @@ describe('task selection', () => {
   const plan = result.plan;
 
   it('selects pending tasks of a group or of the whole plan', () => {
-    expect(selectTasks(plan, 'all')).toMatchObject({ ok: true, group: 'all', tasks: [{ id: '1.1' }, { id: '1.2' }, { id: '2.1' }] });
+    expect(selectTasks(plan, 'all')).toMatchObject({
+      ok: true,
+      group: 'all',
+      tasks: [{ id: '1.1' }, { id: '1.2' }, { id: '2.1' }],
+    });
     expect(selectTasks(plan, '2')).toMatchObject({ ok: true, group: '2', tasks: [{ id: '2.1' }] });
     expect(selectTasks(plan, 'all', ['2.1'])).toMatchObject({ ok: true, tasks: [{ id: '2.1' }] });
   });
 
   it('starts with the first group that has work and whose prerequisites are done', () => {
     expect(nextPendingGroup(plan)).toBe('1');
-    const done = { ...plan, tasks: plan.tasks.map((t) => (t.group === '1' ? { ...t, status: 'completed' as const } : t)) };
+    const done = {
+      ...plan,
+      tasks: plan.tasks.map((t) => (t.group === '1' ? { ...t, status: 'completed' as const } : t)),
+    };
     expect(nextPendingGroup(done)).toBe('2');
-    expect(selectTasks(done, '1')).toEqual({ ok: false, reason: 'every task of group `1` is already completed or skipped' });
-    const partial = { ...plan, tasks: plan.tasks.map((t) => (t.id === '1.1' ? { ...t, status: 'completed' as const } : t)) };
+    expect(selectTasks(done, '1')).toEqual({
+      ok: false,
+      reason: 'every task of group `1` is already completed or skipped',
+    });
+    const partial = {
+      ...plan,
+      tasks: plan.tasks.map((t) => (t.id === '1.1' ? { ...t, status: 'completed' as const } : t)),
+    };
     expect(nextPendingGroup(partial)).toBe('1');
   });
 });

@@ -9,7 +9,12 @@ import { findActiveExecution } from '../execution/lock.js';
 import { resolveExecution } from '../execution/resolve.js';
 import { startExecution, dispatchInputs, type StartResult } from '../execution/start.js';
 import { taskStatusOf } from '../execution/state.js';
-import { diagnosticsComment, inline, planCheckRun, PLAN_DIAGNOSTICS_MARKER } from '../plan/check-report.js';
+import {
+  diagnosticsComment,
+  inline,
+  planCheckRun,
+  PLAN_DIAGNOSTICS_MARKER,
+} from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
 import { selectTasks } from '../plan/select.js';
 import type { Scope } from '../scope.js';
@@ -21,7 +26,11 @@ export interface CommandTarget {
   requester: string;
 }
 
-export async function executeCommand(scope: Scope, command: AppCommand, target: CommandTarget): Promise<void> {
+export async function executeCommand(
+  scope: Scope,
+  command: AppCommand,
+  target: CommandTarget,
+): Promise<void> {
   switch (command.kind) {
     case 'run':
       await runTasks(scope, target, command.group, null, command.dryRun);
@@ -59,7 +68,11 @@ export async function runTasks(
   }
   if (plan.kind === 'invalid') {
     await scope.forge.createCheckRun(planCheckRun(pr.headSha, plan));
-    await scope.forge.upsertComment(pr.number, PLAN_DIAGNOSTICS_MARKER, diagnosticsComment(plan.path, pr.headSha, plan.diagnostics));
+    await scope.forge.upsertComment(
+      pr.number,
+      PLAN_DIAGNOSTICS_MARKER,
+      diagnosticsComment(plan.path, pr.headSha, plan.diagnostics),
+    );
     return null;
   }
   const selection = selectTasks(plan.plan, group, onlyIds);
@@ -111,7 +124,15 @@ function dryRunText(request: {
     comment: null,
     startedAt: '',
     startedBy: null,
-    tasks: request.tasks.map((t) => ({ id: t.id, title: t.title, agent: t.agents[0] ?? 'agent', agents: t.agents, group: null, dependsOn: t.dependsOn, estimateHours: null })),
+    tasks: request.tasks.map((t) => ({
+      id: t.id,
+      title: t.title,
+      agent: t.agents[0] ?? 'agent',
+      agents: t.agents,
+      group: null,
+      dependsOn: t.dependsOn,
+      estimateHours: null,
+    })),
   });
   return [
     `🧪 **Dry run**: nothing was started. \`/parallel-run${request.group === 'all' ? '' : ` ${request.group}`}\` would run ${request.tasks.length} task(s) of \`${request.planPath}\` at ${request.sha.slice(0, 7)}:`,
@@ -119,7 +140,8 @@ function dryRunText(request: {
     '| Task | Agent | Depends on | Title |',
     '|---|---|---|---|',
     ...request.tasks.map(
-      (t) => `| ${inline(t.id)} | ${inline(t.agents.join(', ') || '—')} | ${inline(t.dependsOn.join(', ') || '—')} | ${inline(t.title).replace(/\|/g, '\\|')} |`,
+      (t) =>
+        `| ${inline(t.id)} | ${inline(t.agents.join(', ') || '—')} | ${inline(t.dependsOn.join(', ') || '—')} | ${inline(t.title).replace(/\|/g, '\\|')} |`,
     ),
     '',
     `It would create ${request.tasks.length + 1} check runs and dispatch \`${request.workflow}\` on \`${inline(request.ref)}\` with:`,
@@ -133,7 +155,10 @@ function dryRunText(request: {
 async function replyStatus(scope: Scope, target: CommandTarget): Promise<void> {
   const { active } = await findActiveExecution(scope, target.pr.number);
   if (!active) {
-    await scope.forge.createComment(target.pr.number, 'No execution is running on this pull request. Start one with `/parallel-run`.');
+    await scope.forge.createComment(
+      target.pr.number,
+      'No execution is running on this pull request. Start one with `/parallel-run`.',
+    );
     return;
   }
   const execution = await resolveExecution(scope, active.lock.sha, active.lock.execution);
@@ -152,7 +177,10 @@ async function replyStatus(scope: Scope, target: CommandTarget): Promise<void> {
 export async function cancelRunning(scope: Scope, target: CommandTarget): Promise<void> {
   const { active } = await findActiveExecution(scope, target.pr.number);
   if (!active) {
-    await scope.forge.createComment(target.pr.number, 'No execution is running on this pull request; nothing to cancel.');
+    await scope.forge.createComment(
+      target.pr.number,
+      'No execution is running on this pull request; nothing to cancel.',
+    );
     return;
   }
   const execution = await resolveExecution(scope, active.lock.sha, active.lock.execution);
@@ -176,5 +204,9 @@ export async function cancelExecution(
     await scope.api.cancelRun(execution.record.run);
     return;
   }
-  await closeWithoutRun(scope, execution, `Cancelled by @\u200b${requester} before the workflow ran.`);
+  await closeWithoutRun(
+    scope,
+    execution,
+    `Cancelled by @\u200b${requester} before the workflow ran.`,
+  );
 }

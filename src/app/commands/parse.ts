@@ -68,7 +68,8 @@ function parseWords(words: string[]): ParsedComment {
     return { ok: false, error: 'give one group id, or `all`' };
   }
   const group = groupWords[0]!;
-  if (group.toLowerCase() === 'all') return { ok: true, command: { kind: 'run', group: 'all', dryRun } };
+  if (group.toLowerCase() === 'all')
+    return { ok: true, command: { kind: 'run', group: 'all', dryRun } };
   if (!ID.test(group)) return { ok: false, error: `\`${clip(group)}\` is not a group id` };
   return { ok: true, command: { kind: 'run', group, dryRun } };
 }

@@ -11,7 +11,14 @@ import { ExecutionState } from '../../engine/monitor/state.js';
 import { renderReport } from '../../engine/report/render.js';
 import type { Scope } from '../scope.js';
 import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
-import { taskIdFromJobName, RETRY_FAILED_ACTION, STATE_ARTIFACT, STATE_FILE, REPORT_FILE, reportMarkerKey } from './names.js';
+import {
+  taskIdFromJobName,
+  RETRY_FAILED_ACTION,
+  STATE_ARTIFACT,
+  STATE_FILE,
+  REPORT_FILE,
+  reportMarkerKey,
+} from './names.js';
 import type { RecordedTask } from './record.js';
 import { writeDashboard } from './refresh.js';
 import type { ResolvedExecution } from './resolve.js';
@@ -65,7 +72,9 @@ export async function finalizeExecution(
     const artifact = artifacts.find((a) => a.name === `agent-${task.id}`) ?? null;
     let update: Partial<CheckRunInput>;
     if (taskRun) {
-      const final = finalOutput(task, data, taskRun, state?.integration ?? null, { artifactUrl: artifact?.url ?? null });
+      const final = finalOutput(task, data, taskRun, state?.integration ?? null, {
+        artifactUrl: artifact?.url ?? null,
+      });
       update = { status: 'completed', conclusion: final.conclusion, output: final.output };
     } else if (check.status === 'completed') {
       conclusions.set(task.id, (check.conclusion as Conclusion | null) ?? 'failure');
@@ -74,7 +83,10 @@ export async function finalizeExecution(
       update = unreportedTask(task, data, job, run);
     }
     conclusions.set(task.id, update.conclusion ?? 'failure');
-    await scope.forge.updateCheckRun(check.id, { ...update, ...(data.jobUrl ? { detailsUrl: data.jobUrl } : {}) });
+    await scope.forge.updateCheckRun(check.id, {
+      ...update,
+      ...(data.jobUrl ? { detailsUrl: data.jobUrl } : {}),
+    });
     execution.checks.set(task.id, {
       ...check,
       status: 'completed',
@@ -131,44 +143,74 @@ export async function finalizeExecution(
     conclusion: phase === 'completed' ? 'success' : phase === 'cancelled' ? 'cancelled' : 'failure',
     output: finishedSummary(record, {
       title: summaryTitle(conclusions, phase),
-      text: summaryText(record.tasks, conclusions, { run, pullRequest, reportCommentUrl, planCommitted }),
+      text: summaryText(record.tasks, conclusions, {
+        run,
+        pullRequest,
+        reportCommentUrl,
+        planCommitted,
+      }),
     }),
-    ...(failed.length > 0 && phase !== 'cancelled' ? { actions: [RETRY_FAILED_ACTION] } : { actions: [] }),
+    ...(failed.length > 0 && phase !== 'cancelled'
+      ? { actions: [RETRY_FAILED_ACTION] }
+      : { actions: [] }),
   });
   execution.summary = { ...execution.summary, status: 'completed' };
 
   await writeDashboard(scope, execution, {
     phase,
     finishedAt: now,
-    note: [
-      pullRequest ? `➡️ Integration PR: ${pullRequest.url}` : null,
-      reportCommentUrl ? `📄 [Execution report](${reportCommentUrl})` : null,
-      planCommitted ? `📝 Plan status committed to \`${record.ref}\`.` : null,
-    ]
-      .filter(Boolean)
-      .join(' · ') || null,
+    note:
+      [
+        pullRequest ? `➡️ Integration PR: ${pullRequest.url}` : null,
+        reportCommentUrl ? `📄 [Execution report](${reportCommentUrl})` : null,
+        planCommitted ? `📝 Plan status committed to \`${record.ref}\`.` : null,
+      ]
+        .filter(Boolean)
+        .join(' · ') || null,
   });
   return { phase, pullRequest, reportCommentUrl, planCommitted };
 }
 
 /** A task no event settled: its job's result, or why it never ran. */
-function unreportedTask(task: RecordedTask, data: TaskData, job: JobInfo | null, run: EndedRun): Partial<CheckRunInput> {
+function unreportedTask(
+  task: RecordedTask,
+  data: TaskData,
+  job: JobInfo | null,
+  run: EndedRun,
+): Partial<CheckRunInput> {
   if (job && job.status === 'completed') {
     const conclusion = jobConclusion(job.conclusion);
     return { status: 'completed', conclusion, output: finishedOutput(task, data, conclusion) };
   }
   if (run.conclusion === 'cancelled') {
-    return { status: 'completed', conclusion: 'cancelled', output: { title: 'Cancelled', summary: `The workflow run was cancelled before task ${task.id} finished.` } };
+    return {
+      status: 'completed',
+      conclusion: 'cancelled',
+      output: {
+        title: 'Cancelled',
+        summary: `The workflow run was cancelled before task ${task.id} finished.`,
+      },
+    };
   }
   if (!job) {
     // One workflow run runs one wave; tasks waiting for others are started by a later run.
     return {
       status: 'completed',
       conclusion: 'skipped',
-      output: { title: 'Not run in this wave', summary: `Task ${task.id} waits for tasks it depends on; comment \`/parallel-run\` again to run the next wave.` },
+      output: {
+        title: 'Not run in this wave',
+        summary: `Task ${task.id} waits for tasks it depends on; comment \`/parallel-run\` again to run the next wave.`,
+      },
     };
   }
-  return { status: 'completed', conclusion: 'failure', output: { title: 'Did not finish', summary: `The job of task ${task.id} did not finish (${job.status}).` } };
+  return {
+    status: 'completed',
+    conclusion: 'failure',
+    output: {
+      title: 'Did not finish',
+      summary: `The job of task ${task.id} did not finish (${job.status}).`,
+    },
+  };
 }
 
 function latestJobs(jobs: JobInfo[]): Map<string, JobInfo> {
@@ -193,7 +235,9 @@ async function loadState(
   try {
     const parsed = ExecutionState.safeParse(JSON.parse(raw.toString('utf8')));
     if (parsed.success) return { state: parsed.data, report };
-    scope.log.warn('execution state artifact does not match the schema', { issue: parsed.error.issues[0]?.message });
+    scope.log.warn('execution state artifact does not match the schema', {
+      issue: parsed.error.issues[0]?.message,
+    });
   } catch {
     scope.log.warn('execution state artifact is not JSON', { artifact: artifact.name });
   }
@@ -204,7 +248,11 @@ async function loadState(
  * The plan on the integration branch carries the statuses the integrate job wrote back; copy it
  * to the PR branch, but only if nobody changed the plan there since the execution started.
  */
-async function writeBackPlan(scope: Scope, execution: ResolvedExecution, integrationBranch: string): Promise<boolean> {
+async function writeBackPlan(
+  scope: Scope,
+  execution: ResolvedExecution,
+  integrationBranch: string,
+): Promise<boolean> {
   const { record } = execution;
   const [integrated, started, current] = await Promise.all([
     scope.forge.getFile(record.plan, integrationBranch),
@@ -213,9 +261,12 @@ async function writeBackPlan(scope: Scope, execution: ResolvedExecution, integra
   ]);
   if (!integrated || !current || !started) return false;
   if (current.sha !== started.sha) {
-    scope.log.warn('plan changed on the PR branch during the execution; not writing statuses back', {
-      execution: record.execution,
-    });
+    scope.log.warn(
+      'plan changed on the PR branch during the execution; not writing statuses back',
+      {
+        execution: record.execution,
+      },
+    );
     return false;
   }
   if (integrated.content === current.content) return false;
@@ -229,7 +280,12 @@ async function writeBackPlan(scope: Scope, execution: ResolvedExecution, integra
   return true;
 }
 
-function pullRequestBody(executionId: string, pr: number | null, merged: string[], runUrl: string | null): string {
+function pullRequestBody(
+  executionId: string,
+  pr: number | null,
+  merged: string[],
+  runUrl: string | null,
+): string {
   return [
     `Integration of parallel execution \`${executionId}\`${pr === null ? '' : ` started on #${pr}`}.`,
     '',
@@ -248,9 +304,20 @@ function summaryTitle(conclusions: Map<string, Conclusion>, phase: ExecutionPhas
 function summaryText(
   tasks: RecordedTask[],
   conclusions: Map<string, Conclusion>,
-  links: { run: EndedRun; pullRequest: FinalizeResult['pullRequest']; reportCommentUrl: string | null; planCommitted: boolean },
+  links: {
+    run: EndedRun;
+    pullRequest: FinalizeResult['pullRequest'];
+    reportCommentUrl: string | null;
+    planCommitted: boolean;
+  },
 ): string {
-  const icon: Record<string, string> = { success: '✅', failure: '❌', cancelled: '⏹️', skipped: '⏭️', timed_out: '⌛' };
+  const icon: Record<string, string> = {
+    success: '✅',
+    failure: '❌',
+    cancelled: '⏹️',
+    skipped: '⏭️',
+    timed_out: '⌛',
+  };
   return [
     '| Task | Result |',
     '|---|---|',
@@ -261,7 +328,9 @@ function summaryText(
     '',
     [
       links.run.url ? `[Workflow run](${links.run.url})` : null,
-      links.pullRequest ? `[Integration PR #${links.pullRequest.number}](${links.pullRequest.url})` : null,
+      links.pullRequest
+        ? `[Integration PR #${links.pullRequest.number}](${links.pullRequest.url})`
+        : null,
       links.reportCommentUrl ? `[Report](${links.reportCommentUrl})` : null,
       links.planCommitted ? 'Plan status committed to the PR branch' : null,
     ]

@@ -27,7 +27,8 @@ async function lockedExecutions(scope: Scope, pr: number): Promise<LockedExecuti
   const found: LockedExecution[] = [];
   for (const comment of comments) {
     const lock = readLock(comment.body);
-    if (lock && lock.status !== 'finished') found.push({ commentId: comment.id, url: comment.url, lock });
+    if (lock && lock.status !== 'finished')
+      found.push({ commentId: comment.id, url: comment.url, lock });
   }
   return found;
 }
@@ -47,7 +48,10 @@ export async function findActiveExecution(scope: Scope, pr: number): Promise<Act
   return result;
 }
 
-async function liveness(scope: Scope, lock: DashboardLock): Promise<'alive' | 'ended' | 'abandoned'> {
+async function liveness(
+  scope: Scope,
+  lock: DashboardLock,
+): Promise<'alive' | 'ended' | 'abandoned'> {
   if (lock.run === null) {
     const age = scope.deps.clock.now().getTime() - Date.parse(lock.startedAt);
     return age > scope.deps.startingTimeoutMs ? 'abandoned' : 'alive';
@@ -63,8 +67,7 @@ async function liveness(scope: Scope, lock: DashboardLock): Promise<'alive' | 'e
 }
 
 export type ClaimResult =
-  | { won: true; commentId: number; url: string }
-  | { won: false; holder: LockedExecution };
+  { won: true; commentId: number; url: string } | { won: false; holder: LockedExecution };
 
 /** Post the dashboard claiming `pr`; if an older claim exists, the new comment says so instead. */
 export async function claimExecution(
@@ -79,7 +82,10 @@ export async function claimExecution(
     (other) =>
       other.commentId < mine.id &&
       !ignored.has(other.commentId) &&
-      !(other.lock.run === null && now - Date.parse(other.lock.startedAt) > scope.deps.startingTimeoutMs),
+      !(
+        other.lock.run === null &&
+        now - Date.parse(other.lock.startedAt) > scope.deps.startingTimeoutMs
+      ),
   );
   const holder = older[0];
   if (!holder) return { won: true, commentId: mine.id, url: mine.url };

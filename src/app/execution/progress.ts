@@ -31,13 +31,17 @@ export async function handleJobEvent(scope: Scope, job: JobEvent): Promise<JobOu
   const check = task ? execution.checks.get(task.id) : undefined;
   if (!task || !check) return 'not-a-task';
   // Events can arrive late or twice: never move a check run backwards.
-  if (check.status === 'completed' || (job.action === 'in_progress' && check.status === 'in_progress')) {
+  if (
+    check.status === 'completed' ||
+    (job.action === 'in_progress' && check.status === 'in_progress')
+  ) {
     return 'unchanged';
   }
   const known = decodeTaskData(check.outputSummary);
   const data = {
     startedAt: job.startedAt ?? known.startedAt ?? scope.deps.clock.now().toISOString(),
-    finishedAt: job.action === 'completed' ? (job.completedAt ?? scope.deps.clock.now().toISOString()) : null,
+    finishedAt:
+      job.action === 'completed' ? (job.completedAt ?? scope.deps.clock.now().toISOString()) : null,
     jobUrl: job.url ?? known.jobUrl,
   };
   if (job.action === 'in_progress') {

@@ -9,28 +9,55 @@ import type { LockedExecution } from './lock.js';
 import { writeDashboard } from './refresh.js';
 import { resolveExecution, type ResolvedExecution } from './resolve.js';
 
-export async function finalizeEnded(scope: Scope, ended: LockedExecution[], config: Config | null): Promise<void> {
+export async function finalizeEnded(
+  scope: Scope,
+  ended: LockedExecution[],
+  config: Config | null,
+): Promise<void> {
   for (const locked of ended) {
     const execution = await resolveExecution(scope, locked.lock.sha, locked.lock.execution);
     if (!execution || locked.lock.run === null) continue;
     const run = await scope.api.getRun(locked.lock.run);
-    scope.log.info('finalising an execution whose end was missed', { execution: locked.lock.execution });
-    await finalizeExecution(scope, execution, { id: run.id, conclusion: run.conclusion, url: run.url }, config);
+    scope.log.info('finalising an execution whose end was missed', {
+      execution: locked.lock.execution,
+    });
+    await finalizeExecution(
+      scope,
+      execution,
+      { id: run.id, conclusion: run.conclusion, url: run.url },
+      config,
+    );
   }
 }
 
 /** Close an execution that has no workflow run to wait for (cancelled before it was dispatched). */
-export async function closeWithoutRun(scope: Scope, execution: ResolvedExecution, reason: string): Promise<void> {
+export async function closeWithoutRun(
+  scope: Scope,
+  execution: ResolvedExecution,
+  reason: string,
+): Promise<void> {
   for (const [taskId, check] of execution.checks) {
     if (check.status === 'completed') continue;
     const output = { title: 'Cancelled', summary: reason };
-    await scope.forge.updateCheckRun(check.id, { status: 'completed', conclusion: 'cancelled', output });
-    execution.checks.set(taskId, { ...check, status: 'completed', conclusion: 'cancelled', outputTitle: output.title });
+    await scope.forge.updateCheckRun(check.id, {
+      status: 'completed',
+      conclusion: 'cancelled',
+      output,
+    });
+    execution.checks.set(taskId, {
+      ...check,
+      status: 'completed',
+      conclusion: 'cancelled',
+      outputTitle: output.title,
+    });
   }
   await scope.forge.updateCheckRun(execution.summary.id, {
     status: 'completed',
     conclusion: 'cancelled',
-    output: { title: 'Cancelled', summary: `${execution.summary.outputSummary ?? ''}\n\n${reason}` },
+    output: {
+      title: 'Cancelled',
+      summary: `${execution.summary.outputSummary ?? ''}\n\n${reason}`,
+    },
     actions: [],
   });
   scope.deps.coalescer.discard(execution.record.execution);

@@ -17,7 +17,8 @@ export async function writeDashboard(
   const now = scope.deps.clock.now();
   const lock: DashboardLock = {
     execution: record.execution,
-    status: options.phase === 'running' || options.phase === 'starting' ? options.phase : 'finished',
+    status:
+      options.phase === 'running' || options.phase === 'starting' ? options.phase : 'finished',
     sha: record.sha,
     run: record.run,
     startedAt: record.startedAt,
@@ -28,9 +29,15 @@ export async function writeDashboard(
     phase,
     finishedAt: options.finishedAt ?? null,
   });
-  const body = dashboardBody(lock, state, { runUrl: record.runUrl, note: options.note ?? null }, now);
+  const body = dashboardBody(
+    lock,
+    state,
+    { runUrl: record.runUrl, note: options.note ?? null },
+    now,
+  );
   const edited = await scope.api.updateComment(record.comment, body);
-  if (!edited) scope.log.warn('dashboard comment is gone; not recreating it', { execution: record.execution });
+  if (!edited)
+    scope.log.warn('dashboard comment is gone; not recreating it', { execution: record.execution });
 }
 
 /** Ask for a coalesced redraw of a running execution's dashboard. */

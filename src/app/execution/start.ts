@@ -117,15 +117,27 @@ export async function startExecution(
   }
   const execution: ResolvedExecution = {
     record,
-    summary: checkInfo(summary.id, SUMMARY_CHECK_NAME, record, null, 'in_progress', runningSummary(record)),
+    summary: checkInfo(
+      summary.id,
+      SUMMARY_CHECK_NAME,
+      record,
+      null,
+      'in_progress',
+      runningSummary(record),
+    ),
     checks,
   };
 
   let dispatched: { runId: number | null; url: string | null };
   try {
-    dispatched = await scope.forge.dispatchWorkflow(record.workflow, record.ref, dispatchInputs(record), {
-      correlationId: record.execution,
-    });
+    dispatched = await scope.forge.dispatchWorkflow(
+      record.workflow,
+      record.ref,
+      dispatchInputs(record),
+      {
+        correlationId: record.execution,
+      },
+    );
   } catch (error) {
     const message = describe(error);
     await failToStart(scope, execution, message);
@@ -140,7 +152,11 @@ export async function startExecution(
       ...(record.runUrl ? { detailsUrl: record.runUrl } : {}),
       output,
     });
-    execution.summary = { ...execution.summary, outputSummary: output.summary, outputTitle: output.title };
+    execution.summary = {
+      ...execution.summary,
+      outputSummary: output.summary,
+      outputTitle: output.title,
+    };
   }
   await writeDashboard(scope, execution, { phase: 'running' });
   return { kind: 'started', execution };
@@ -160,13 +176,29 @@ export function dispatchInputs(record: ExecutionRecord): Record<string, string> 
   };
 }
 
-async function failToStart(scope: Scope, execution: ResolvedExecution, message: string): Promise<void> {
+async function failToStart(
+  scope: Scope,
+  execution: ResolvedExecution,
+  message: string,
+): Promise<void> {
   const { record } = execution;
   scope.log.error('workflow dispatch failed', { execution: record.execution, error: message });
   for (const [taskId, check] of execution.checks) {
-    const output = { title: 'Not started', summary: `The workflow could not be started: ${message}` };
-    await scope.forge.updateCheckRun(check.id, { status: 'completed', conclusion: 'cancelled', output });
-    execution.checks.set(taskId, { ...check, status: 'completed', conclusion: 'cancelled', outputTitle: output.title });
+    const output = {
+      title: 'Not started',
+      summary: `The workflow could not be started: ${message}`,
+    };
+    await scope.forge.updateCheckRun(check.id, {
+      status: 'completed',
+      conclusion: 'cancelled',
+      output,
+    });
+    execution.checks.set(taskId, {
+      ...check,
+      status: 'completed',
+      conclusion: 'cancelled',
+      outputTitle: output.title,
+    });
   }
   await scope.forge.updateCheckRun(execution.summary.id, {
     status: 'completed',
@@ -205,7 +237,14 @@ function pendingChecks(record: ExecutionRecord): Map<string, CheckRunInfo> {
   return new Map(
     record.tasks.map((task) => [
       task.id,
-      checkInfo(0, taskCheckName(task), record, taskExternalId(record.execution, task.id), 'queued', queuedOutput(task)),
+      checkInfo(
+        0,
+        taskCheckName(task),
+        record,
+        taskExternalId(record.execution, task.id),
+        'queued',
+        queuedOutput(task),
+      ),
     ]),
   );
 }

@@ -45,7 +45,8 @@ export function buildExecutionState(
     base_ref: record.ref,
     base_sha: record.sha,
     started_at: record.startedAt,
-    finished_at: options.phase === 'running' ? null : (options.finishedAt ?? options.now.toISOString()),
+    finished_at:
+      options.phase === 'running' ? null : (options.finishedAt ?? options.now.toISOString()),
     status: options.phase === 'running' ? 'in_progress' : options.phase,
     orchestrator_pid: null,
     tasks,

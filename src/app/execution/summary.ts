@@ -10,7 +10,9 @@ export function runningSummary(record: ExecutionRecord): CheckRunOutput {
     summary: [
       encodeRecord(record),
       `Execution \`${record.execution}\` of \`${record.plan}\` on \`${record.ref}\` (${record.sha.slice(0, 7)})${record.startedBy ? `, started by @\u200b${record.startedBy}` : ''}.`,
-      record.runUrl ? `\n[Workflow run](${record.runUrl})` : '\nWaiting for the workflow run to start.',
+      record.runUrl
+        ? `\n[Workflow run](${record.runUrl})`
+        : '\nWaiting for the workflow run to start.',
       '',
       '| Task | Agent | Title |',
       '|---|---|---|',

@@ -59,7 +59,11 @@ const TITLE: Record<Conclusion, string> = {
   action_required: 'Action required',
 };
 
-export function finishedOutput(task: RecordedTask, data: TaskData, conclusion: Conclusion): CheckRunOutput {
+export function finishedOutput(
+  task: RecordedTask,
+  data: TaskData,
+  conclusion: Conclusion,
+): CheckRunOutput {
   const duration = durationText(data.startedAt, data.finishedAt);
   return {
     title: TITLE[conclusion],
@@ -81,7 +85,10 @@ export function finalOutput(
   links: { artifactUrl: string | null },
 ): { conclusion: Conclusion; output: CheckRunOutput } {
   const conclusion = finalConclusion(run, integration);
-  const duration = durationText(run.started_at ?? data.startedAt, run.finished_at ?? data.finishedAt);
+  const duration = durationText(
+    run.started_at ?? data.startedAt,
+    run.finished_at ?? data.finishedAt,
+  );
   const lines = [
     encodeTaskData(data),
     header(task),
@@ -92,7 +99,10 @@ export function finalOutput(
     '',
     ...validationTable(run),
     '',
-    [data.jobUrl ? `[Logs](${data.jobUrl})` : null, links.artifactUrl ? `[Artifacts](${links.artifactUrl})` : null]
+    [
+      data.jobUrl ? `[Logs](${data.jobUrl})` : null,
+      links.artifactUrl ? `[Artifacts](${links.artifactUrl})` : null,
+    ]
       .filter(Boolean)
       .join(' · '),
   ];
@@ -146,7 +156,9 @@ function costText(run: TaskRun): string {
   if (!m) return '';
   const parts = [
     m.cost_usd === null ? null : `**Cost**: $${m.cost_usd.toFixed(2)}`,
-    m.input_tokens === null ? null : `**Tokens**: ${m.input_tokens} in / ${m.output_tokens ?? 0} out`,
+    m.input_tokens === null
+      ? null
+      : `**Tokens**: ${m.input_tokens} in / ${m.output_tokens ?? 0} out`,
     `**Changes**: +${m.lines_added} −${m.lines_removed} in ${m.files_modified} file(s)`,
   ].filter(Boolean);
   return ` · ${parts.join(' · ')}`;

@@ -46,7 +46,11 @@ export interface ArtifactInfo {
 
 export interface AppApi {
   /** Comments on the PR that carry `marker`, oldest first, written by `author` when given. */
-  listMarkedComments(issueNumber: number, marker: string, author: string | null): Promise<MarkedComment[]>;
+  listMarkedComments(
+    issueNumber: number,
+    marker: string,
+    author: string | null,
+  ): Promise<MarkedComment[]>;
   /** Edit a comment by id; false when it no longer exists. */
   updateComment(commentId: number, body: string): Promise<boolean>;
   getRun(runId: number): Promise<RunInfo>;

@@ -13,7 +13,10 @@ import type { Scope } from '../scope.js';
 
 type CheckRunContext = Context<'check_run.rerequested'> | Context<'check_run.requested_action'>;
 
-export async function onCheckRun(context: CheckRunContext, scopeFor: () => Promise<Scope>): Promise<void> {
+export async function onCheckRun(
+  context: CheckRunContext,
+  scopeFor: () => Promise<Scope>,
+): Promise<void> {
   const { payload } = context;
   const id = parseExternalId(payload.check_run.external_id ?? null);
   if (!id) return;
@@ -26,7 +29,8 @@ export async function onCheckRun(context: CheckRunContext, scopeFor: () => Promi
     scope.log.warn('check run action by someone without write access', { requester });
     return;
   }
-  const action = payload.action === 'requested_action' ? payload.requested_action?.identifier : 'rerequested';
+  const action =
+    payload.action === 'requested_action' ? payload.requested_action?.identifier : 'rerequested';
   if (action === CANCEL_ACTION.identifier) {
     await cancelExecution(scope, execution, requester);
     return;
@@ -41,7 +45,10 @@ function failedTasks(execution: ResolvedExecution): string[] {
   const failed = execution.record.tasks
     .filter((t) => {
       const check = execution.checks.get(t.id);
-      return check?.status === 'completed' && !['success', 'skipped', 'neutral'].includes(check.conclusion ?? '');
+      return (
+        check?.status === 'completed' &&
+        !['success', 'skipped', 'neutral'].includes(check.conclusion ?? '')
+      );
     })
     .map((t) => t.id);
   // "Re-run" on a summary with nothing failed runs the whole execution again.
@@ -58,7 +65,9 @@ async function rerun(
 ): Promise<void> {
   const { record } = execution;
   if (record.pr === null) {
-    scope.log.info('re-run of a push execution: not supported, comment or push instead', { execution: record.execution });
+    scope.log.info('re-run of a push execution: not supported, comment or push instead', {
+      execution: record.execution,
+    });
     return;
   }
   const pr = await scope.forge.getPullRequest(record.pr);

@@ -13,9 +13,13 @@ import type { Scope } from '../scope.js';
 
 const NO_COMMIT = /^0+$/;
 
-export async function onPush(context: Context<'push'>, scopeFor: () => Promise<Scope>): Promise<void> {
+export async function onPush(
+  context: Context<'push'>,
+  scopeFor: () => Promise<Scope>,
+): Promise<void> {
   const { payload } = context;
-  if (payload.deleted || NO_COMMIT.test(payload.after) || !payload.ref.startsWith('refs/heads/')) return;
+  if (payload.deleted || NO_COMMIT.test(payload.after) || !payload.ref.startsWith('refs/heads/'))
+    return;
   const changed = new Set<string>();
   for (const commit of payload.commits) {
     for (const path of [...(commit.added ?? []), ...(commit.modified ?? [])]) changed.add(path);
@@ -25,7 +29,9 @@ export async function onPush(context: Context<'push'>, scopeFor: () => Promise<S
   const scope = await scopeFor();
   const loaded = await loadRepoConfig(scope.forge, payload.repository.default_branch);
   if (!loaded.ok) {
-    scope.log.warn('push: configuration does not parse; plan not checked', { error: loaded.error.message });
+    scope.log.warn('push: configuration does not parse; plan not checked', {
+      error: loaded.error.message,
+    });
     return;
   }
   const config = loaded.config;
@@ -34,7 +40,8 @@ export async function onPush(context: Context<'push'>, scopeFor: () => Promise<S
   const plan = await loadPlan(scope, config.plan, payload.after);
   if (plan.kind === 'missing') return;
   await scope.forge.createCheckRun(planCheckRun(payload.after, plan));
-  if (plan.kind !== 'valid' || !config.github.autoRunBranches.some((p) => branchMatches(p, branch))) return;
+  if (plan.kind !== 'valid' || !config.github.autoRunBranches.some((p) => branchMatches(p, branch)))
+    return;
   const group = nextPendingGroup(plan.plan);
   if (group === null) return;
   const selection = selectTasks(plan.plan, group);

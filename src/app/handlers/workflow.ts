@@ -9,7 +9,10 @@ import { handleJobEvent } from '../execution/progress.js';
 import { resolveByRun } from '../execution/resolve.js';
 import type { Scope } from '../scope.js';
 
-export async function onWorkflowJob(context: Context<'workflow_job'>, scopeFor: () => Promise<Scope>): Promise<void> {
+export async function onWorkflowJob(
+  context: Context<'workflow_job'>,
+  scopeFor: () => Promise<Scope>,
+): Promise<void> {
   const { payload } = context;
   const job = payload.workflow_job;
   if (payload.action !== 'in_progress' && payload.action !== 'completed') return;

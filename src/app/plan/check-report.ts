@@ -11,7 +11,10 @@ export const PLAN_DIAGNOSTICS_MARKER = 'plan-diagnostics';
 
 type Annotation = NonNullable<NonNullable<CheckRunInput['output']>['annotations']>[number];
 
-export function diagnosticAnnotations(path: string, diagnostics: readonly Diagnostic[]): Annotation[] {
+export function diagnosticAnnotations(
+  path: string,
+  diagnostics: readonly Diagnostic[],
+): Annotation[] {
   return diagnostics.map((d) => ({
     path,
     start_line: d.line,
@@ -23,7 +26,10 @@ export function diagnosticAnnotations(path: string, diagnostics: readonly Diagno
 }
 
 /** The plan check run for `sha`: failure with annotations, or success with the task count. */
-export function planCheckRun(sha: string, result: Exclude<PlanResult, { kind: 'missing' }>): CheckRunInput {
+export function planCheckRun(
+  sha: string,
+  result: Exclude<PlanResult, { kind: 'missing' }>,
+): CheckRunInput {
   if (result.kind === 'invalid') {
     const errors = result.diagnostics.filter((d) => d.severity === 'error').length;
     return {
@@ -65,7 +71,11 @@ export function diagnosticList(path: string, diagnostics: readonly Diagnostic[])
     .join('\n');
 }
 
-export function diagnosticsComment(path: string, sha: string, diagnostics: readonly Diagnostic[]): string {
+export function diagnosticsComment(
+  path: string,
+  sha: string,
+  diagnostics: readonly Diagnostic[],
+): string {
   return [
     `❌ **The plan has problems, so nothing was started.** \`${path}\` at ${sha.slice(0, 7)}:`,
     '',

@@ -22,7 +22,11 @@ export async function loadPlan(scope: Scope, path: string, ref: string): Promise
     scope.api.listDirectory(AGENTS_DIR, ref),
   ]);
   if (file === null) return { kind: 'missing', path, ref };
-  return checkPlanText(file.content, path, agentFiles === null ? null : agentDefinitions(agentFiles));
+  return checkPlanText(
+    file.content,
+    path,
+    agentFiles === null ? null : agentDefinitions(agentFiles),
+  );
 }
 
 export function checkPlanText(
@@ -35,7 +39,8 @@ export function checkPlanText(
     // Findings in agent files are the validate CLI's business; annotations here sit on the plan.
     .filter((d) => d.file === undefined)
     .sort((a, b) => a.line - b.line || a.column - b.column);
-  if (diagnostics.some((d) => d.severity === 'error')) return { kind: 'invalid', path, diagnostics };
+  if (diagnostics.some((d) => d.severity === 'error'))
+    return { kind: 'invalid', path, diagnostics };
   return { kind: 'valid', path, plan: parsed.plan, text, warnings: diagnostics };
 }
 
@@ -45,6 +50,14 @@ function agentDefinitions(files: string[]): AgentDefinition[] {
     .filter((name) => name.toLowerCase().endsWith('.md'))
     .map((name) => {
       const base = name.slice(0, -3);
-      return { name: base, fileName: base, file: `${AGENTS_DIR}/${name}`, description: null, tools: null, model: null, prompt: '' };
+      return {
+        name: base,
+        fileName: base,
+        file: `${AGENTS_DIR}/${name}`,
+        description: null,
+        tools: null,
+        model: null,
+        prompt: '',
+      };
     });
 }

@@ -3,11 +3,13 @@ import type { Plan, Task } from '../../engine/plan/schema.js';
 
 const DONE = new Set<Task['status']>(['completed', 'skipped']);
 
-export type Selection =
-  | { ok: true; group: string; tasks: Task[] }
-  | { ok: false; reason: string };
+export type Selection = { ok: true; group: string; tasks: Task[] } | { ok: false; reason: string };
 
-export function selectTasks(plan: Plan, group: string, onlyIds: readonly string[] | null = null): Selection {
+export function selectTasks(
+  plan: Plan,
+  group: string,
+  onlyIds: readonly string[] | null = null,
+): Selection {
   let candidates = plan.tasks;
   let groupId = 'all';
   if (group.toLowerCase() !== 'all') {
@@ -22,7 +24,10 @@ export function selectTasks(plan: Plan, group: string, onlyIds: readonly string[
   if (onlyIds !== null) {
     const missing = onlyIds.filter((id) => !plan.tasks.some((t) => t.id === id));
     if (missing.length > 0) {
-      return { ok: false, reason: `the plan has no task ${missing.map((id) => `\`${id}\``).join(', ')}` };
+      return {
+        ok: false,
+        reason: `the plan has no task ${missing.map((id) => `\`${id}\``).join(', ')}`,
+      };
     }
     // A retry runs the named tasks again even when the plan already marks them done.
     return { ok: true, group: groupId, tasks: plan.tasks.filter((t) => onlyIds.includes(t.id)) };

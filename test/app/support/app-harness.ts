@@ -63,7 +63,9 @@ export function testOctokit(sent?: SentRequest[], time?: VirtualTime): typeof Pr
   }));
 }
 
-export async function startHarness(options: AppOptions & { baseUrl?: string } = {}): Promise<Harness> {
+export async function startHarness(
+  options: AppOptions & { baseUrl?: string } = {},
+): Promise<Harness> {
   const gh = githubApi(options.baseUrl ? { baseUrl: options.baseUrl } : {});
   const time = virtualTime();
   const github = fakeGitHub(gh, { now: () => time.clock.now() });
@@ -126,10 +128,21 @@ export function commentPayload(body: string, user = 'alice', userType: 'User' | 
 
 export function jobPayload(
   action: 'queued' | 'in_progress' | 'completed',
-  job: { runId: number; name: string; conclusion?: string | null; startedAt?: string; completedAt?: string; id?: number; sha?: string },
+  job: {
+    runId: number;
+    name: string;
+    conclusion?: string | null;
+    startedAt?: string;
+    completedAt?: string;
+    id?: number;
+    sha?: string;
+  },
 ) {
   const index = action === 'queued' ? 0 : 0;
-  const payload = retarget(webhookExample(`workflow_job.${action}`, index), { owner: OWNER, repo: REPO });
+  const payload = retarget(webhookExample(`workflow_job.${action}`, index), {
+    owner: OWNER,
+    repo: REPO,
+  });
   Object.assign(payload.workflow_job, {
     id: job.id ?? job.runId * 10 + job.name.length,
     run_id: job.runId,
@@ -145,7 +158,12 @@ export function jobPayload(
   return withInstallation(payload, 42);
 }
 
-export function runCompletedPayload(run: { id: number; conclusion: string; displayTitle: string; sha?: string }) {
+export function runCompletedPayload(run: {
+  id: number;
+  conclusion: string;
+  displayTitle: string;
+  sha?: string;
+}) {
   const payload = retarget(webhookExample('workflow_run.completed'), { owner: OWNER, repo: REPO });
   payload.repository.default_branch = 'main';
   Object.assign(payload.workflow_run, {
@@ -167,9 +185,15 @@ export function checkRunPayload(
 ) {
   const payload = retarget(webhookExample(`check_run.${action}`), { owner: OWNER, repo: REPO });
   payload.repository.default_branch = 'main';
-  Object.assign(payload.check_run, { id: check.id, external_id: check.externalId, head_sha: check.sha ?? HEAD_SHA });
+  Object.assign(payload.check_run, {
+    id: check.id,
+    external_id: check.externalId,
+    head_sha: check.sha ?? HEAD_SHA,
+  });
   if (action === 'requested_action') {
-    (payload as { requested_action?: { identifier: string } }).requested_action = { identifier: check.identifier ?? 'retry-failed' };
+    (payload as { requested_action?: { identifier: string } }).requested_action = {
+      identifier: check.identifier ?? 'retry-failed',
+    };
   }
   payload.sender = { ...payload.sender, login: check.sender ?? 'alice' };
   return withInstallation(payload, 42);

@@ -12,7 +12,8 @@ import type { ExecutionRecord } from '../../../src/app/execution/record.js';
 export function zipFiles(files: Record<string, string | Buffer>): Buffer {
   const dir = mkdtempSync(path.join(tmpdir(), 'pe-artifact-'));
   try {
-    for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+    for (const [name, content] of Object.entries(files))
+      writeFileSync(path.join(dir, name), content);
     execFileSync('zip', ['-q', '-X', 'artifact.zip', ...Object.keys(files)], { cwd: dir });
     return readFileSync(path.join(dir, 'artifact.zip'));
   } finally {
@@ -23,7 +24,10 @@ export function zipFiles(files: Record<string, string | Buffer>): Buffer {
 export type TaskEnd = 'merged' | 'failed' | 'conflict' | 'not-run';
 
 /** The state the integrate job would write for `record`, each task ending as given. */
-export function executionState(record: ExecutionRecord, ends: Record<string, TaskEnd>): ExecutionState {
+export function executionState(
+  record: ExecutionRecord,
+  ends: Record<string, TaskEnd>,
+): ExecutionState {
   const branch = `integration/${record.execution}`;
   const tasks: Record<string, TaskRun> = {};
   for (const task of record.tasks) {
@@ -73,18 +77,43 @@ export function executionState(record: ExecutionRecord, ends: Record<string, Tas
             status: passed ? 'COMPLETE_VALIDATED' : 'FAILED',
             overall_passed: passed,
             checks: [
-              { name: 'lint', command: 'npm run lint', exitCode: 0, passed: true, skipped: false, note: null, critical: false, durationMs: 4000, outputFile: null },
-              { name: 'tests', command: 'npm test', exitCode: passed ? 0 : 1, passed, skipped: false, note: null, critical: true, durationMs: 21000, outputFile: null },
+              {
+                name: 'lint',
+                command: 'npm run lint',
+                exitCode: 0,
+                passed: true,
+                skipped: false,
+                note: null,
+                critical: false,
+                durationMs: 4000,
+                outputFile: null,
+              },
+              {
+                name: 'tests',
+                command: 'npm test',
+                exitCode: passed ? 0 : 1,
+                passed,
+                skipped: false,
+                note: null,
+                critical: true,
+                durationMs: 21000,
+                outputFile: null,
+              },
             ],
             coverage: 88,
             tests: { passed: passed ? 40 : 37, total: 40 },
             audit: null,
-            validations: { lint: { passed: true, exit_code: 0 }, tests: { passed, exit_code: passed ? 0 : 1 } },
+            validations: {
+              lint: { passed: true, exit_code: 0 },
+              tests: { passed, exit_code: passed ? 0 : 1 },
+            },
           }
         : null,
     };
   }
-  const merged = Object.entries(ends).filter(([, e]) => e === 'merged').map(([id]) => id);
+  const merged = Object.entries(ends)
+    .filter(([, e]) => e === 'merged')
+    .map(([id]) => id);
   const state: ExecutionState = {
     version: 1,
     execution_id: record.execution,
@@ -100,8 +129,12 @@ export function executionState(record: ExecutionRecord, ends: Record<string, Tas
     orchestrator_pid: null,
     tasks,
     task_order: record.tasks.map((t) => t.id),
-    completed_tasks: Object.values(tasks).filter((t) => t.status === 'completed').map((t) => t.task_id),
-    failed_tasks: Object.values(tasks).filter((t) => t.status === 'failed').map((t) => t.task_id),
+    completed_tasks: Object.values(tasks)
+      .filter((t) => t.status === 'completed')
+      .map((t) => t.task_id),
+    failed_tasks: Object.values(tasks)
+      .filter((t) => t.status === 'failed')
+      .map((t) => t.task_id),
     messages: [],
     integration: {
       strategy: 'batch-bisect',

@@ -19,9 +19,18 @@ export const VALID_PLAN = `# Plan: Widgets
 
 /** One group of `n` tasks, for counting requests per execution. */
 export function planWithTasks(n: number): string {
-  const lines = ['# Plan: Scale', '', '## Parallel Group 1: Everything', '**Dependencies**: None', ''];
+  const lines = [
+    '# Plan: Scale',
+    '',
+    '## Parallel Group 1: Everything',
+    '**Dependencies**: None',
+    '',
+  ];
   for (let i = 1; i <= n; i++) {
-    lines.push(`- [ ] 1.${i}: Task number ${i} (Builder-${((i - 1) % 4) + 1}, 1h)`, `  - [ ] part ${i} done`);
+    lines.push(
+      `- [ ] 1.${i}: Task number ${i} (Builder-${((i - 1) % 4) + 1}, 1h)`,
+      `  - [ ] part ${i} done`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
