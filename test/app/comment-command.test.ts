@@ -149,6 +149,15 @@ describe('/parallel-run on a pull request', () => {
     expect(h.github.checkRuns).toHaveLength(0);
   });
 
+  it('starts nothing on a closed PR, but still answers status', async () => {
+    h.github.pulls.get(PR)!.state = 'closed';
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    expect(h.github.comments.at(-1)?.body).toBe('This pull request is closed; nothing was started.');
+    await h.receive('issue_comment', commentPayload('/parallel-run status'));
+    expect(h.github.comments.at(-1)?.body).toContain('No execution is running');
+    expect(h.github.dispatches).toHaveLength(0);
+  });
+
   it('ignores comments that are not commands, at no API cost', async () => {
     await h.receive('issue_comment', commentPayload('Looks good! We could /parallel-run later.'));
     await h.receive('issue_comment', commentPayload('```\n/parallel-run\n```'));

@@ -9,7 +9,7 @@ import {
   parseExternalId,
   taskExternalId,
 } from '../../src/app/execution/id.js';
-import { jobRole, taskCheckName, taskIdFromJobName } from '../../src/app/execution/names.js';
+import { taskCheckName, taskIdFromJobName } from '../../src/app/execution/names.js';
 import { branchMatches } from '../../src/app/handlers/push.js';
 import { KeyedMutex } from '../../src/app/keyed-mutex.js';
 import { readZipEntries, ZipError } from '../../src/app/github/unzip.js';
@@ -191,7 +191,6 @@ describe('ids, markers and names', () => {
     expect(taskIdFromJobName('agent (2.4, ubuntu-latest)')).toBe('2.4');
     expect(taskIdFromJobName('plan')).toBeNull();
     expect(taskIdFromJobName('build (1.1)')).toBeNull();
-    expect(jobRole('caller / integrate')).toBe('integrate');
     expect(taskCheckName({ id: '1.1', title: 'x'.repeat(100) })).toHaveLength(80);
   });
 

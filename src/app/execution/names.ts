@@ -42,11 +42,3 @@ export function taskIdFromJobName(name: string): string | null {
   const match = /^agent\s*\(([^,()]+)(?:,[^()]*)?\)$/i.exec(last);
   return match ? match[1]!.trim() : null;
 }
-
-export function jobRole(name: string): 'plan' | 'agent' | 'integrate' | 'other' {
-  const last = (name.split(' / ').pop() ?? '').trim().toLowerCase();
-  if (taskIdFromJobName(name) !== null) return 'agent';
-  if (last === 'plan' || last.startsWith('plan ')) return 'plan';
-  if (last === 'integrate' || last.startsWith('integrate ')) return 'integrate';
-  return 'other';
-}

@@ -59,7 +59,8 @@ export async function onIssueComment(
     );
     return;
   }
-  if (pr.state !== 'open') {
+  const startsWork = parsed.command.kind === 'run' || parsed.command.kind === 'retry';
+  if (startsWork && pr.state !== 'open') {
     await scope.forge.createComment(number, 'This pull request is closed; nothing was started.');
     return;
   }
