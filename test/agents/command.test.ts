@@ -2,22 +2,36 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createCommandRunner } from '../../src/engine/agents/command.js';
+import { createCommandRunner, type CommandRunnerOptions } from '../../src/engine/agents/command.js';
+import type { AgentHandle, AgentLaunch } from '../../src/engine/ports/agent-runner.js';
 import { PreflightError } from '../../src/engine/errors.js';
 import {
+  descendants,
   groupVanishes,
+  isGone,
   liveGroupMembers,
   makeSandbox,
   recordEvents,
 } from '../support/agent-launch.js';
 
 let sandbox: Awaited<ReturnType<typeof makeSandbox>>;
+let handles: AgentHandle[] = [];
 beforeEach(async () => {
   sandbox = await makeSandbox();
 });
 afterEach(async () => {
+  // A failed assertion must not leave agents running on a shared machine.
+  await Promise.all(handles.map((handle) => handle.stop('cancelled', 200)));
+  handles = [];
   await sandbox.cleanup();
 });
+
+/** Starts an agent and remembers it for clean-up. */
+async function start(options: CommandRunnerOptions, launch: AgentLaunch): Promise<AgentHandle> {
+  const handle = await createCommandRunner(options).start(launch);
+  handles.push(handle);
+  return handle;
+}
 
 const VARIABLES = [
   'PE_EXECUTION_ID',
@@ -43,7 +57,7 @@ describe('command agent runner', () => {
       taskTitle: title,
       env: { PATH: process.env['PATH'] ?? '', FROM_SHELL: 'yes' },
     });
-    const handle = await createCommandRunner({ command }).start(launch);
+    const handle = await start({ command }, launch);
     const outcome = await handle.done;
 
     expect(outcome.exitCode).toBe(0);
@@ -80,7 +94,7 @@ describe('command agent runner', () => {
       'echo written',
       'sleep 30',
     ].join('; ');
-    const handle = await createCommandRunner({ command }).start(launch);
+    const handle = await start({ command }, launch);
     const recorder = recordEvents(handle);
 
     const first = await recorder.waitFor((e) => e.type === 'progress' && e.percent === 40);
@@ -102,7 +116,7 @@ describe('command agent runner', () => {
 
   it('stop() takes down the whole process tree: the shell and its grandchildren', async () => {
     const command = 'sleep 1000 & sleep 1000 & (sleep 1000; echo never) & echo ready; wait';
-    const handle = await createCommandRunner({ command }).start(sandbox.launch());
+    const handle = await start({ command }, sandbox.launch());
     const recorder = recordEvents(handle);
     await recorder.waitFor((e) => e.type === 'output' && e.line === 'ready');
     expect((await liveGroupMembers(handle.pid)).length).toBeGreaterThanOrEqual(4);
@@ -115,9 +129,36 @@ describe('command agent runner', () => {
     expect(outcome).toMatchObject({ stoppedBecause: 'timeout', signal: 'SIGTERM', exitCode: null });
   });
 
+  it('stop() also takes down descendants that started their own session (setsid), as Claude Code does for Bash', async () => {
+    const command = 'setsid sleep 1000 & setsid sh -c "sleep 1001 & wait" & echo ready; wait';
+    const handle = await start({ command }, sandbox.launch());
+    const recorder = recordEvents(handle);
+    await recorder.waitFor((e) => e.type === 'output' && e.line === 'ready');
+    let escaped: Awaited<ReturnType<typeof descendants>> = [];
+    for (
+      let tries = 0;
+      tries < 100 && escaped.filter((p) => p.args.startsWith('sleep')).length < 2;
+      tries++
+    ) {
+      escaped = (await descendants(handle.pid)).filter((p) => p.pgid !== handle.pid);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(
+      escaped
+        .filter((p) => p.args.startsWith('sleep'))
+        .map((p) => p.args)
+        .sort(),
+    ).toEqual(['sleep 1000', 'sleep 1001']);
+
+    await handle.stop('timeout', 5000);
+
+    for (const process of escaped) expect(await isGone(process.pid)).toBe(true);
+    expect(await liveGroupMembers(handle.pid)).toEqual([]);
+  });
+
   it('SIGKILLs a group that ignores SIGTERM once the grace has passed', async () => {
     const command = `trap '' TERM; sleep 1000 & echo ready; wait`;
-    const handle = await createCommandRunner({ command }).start(sandbox.launch());
+    const handle = await start({ command }, sandbox.launch());
     const recorder = recordEvents(handle);
     await recorder.waitFor((e) => e.type === 'output' && e.line === 'ready');
 
@@ -135,7 +176,7 @@ describe('command agent runner', () => {
     const launch = sandbox.launch();
     const command =
       'for i in 1 2 3 4 5 6; do echo "out $i"; done; echo "boom: cannot find module" >&2; exit 3';
-    const handle = await createCommandRunner({ command, lastLines: 3 }).start(launch);
+    const handle = await start({ command, lastLines: 3 }, launch);
     const outcome = await handle.done;
 
     expect(outcome).toMatchObject({
@@ -151,9 +192,7 @@ describe('command agent runner', () => {
   });
 
   it('cleans up processes the agent left behind when it exits by itself', async () => {
-    const handle = await createCommandRunner({ command: 'sleep 1000 & echo bye' }).start(
-      sandbox.launch(),
-    );
+    const handle = await start({ command: 'sleep 1000 & echo bye' }, sandbox.launch());
     const outcome = await handle.done;
 
     expect(outcome).toMatchObject({ exitCode: 0, stoppedBecause: null, lastLines: ['bye'] });
@@ -162,7 +201,8 @@ describe('command agent runner', () => {
 
   it('stops the agent when the launch signal aborts', async () => {
     const controller = new AbortController();
-    const handle = await createCommandRunner({ command: 'echo ready; sleep 1000' }).start(
+    const handle = await start(
+      { command: 'echo ready; sleep 1000' },
       sandbox.launch({ signal: controller.signal }),
     );
     const recorder = recordEvents(handle);

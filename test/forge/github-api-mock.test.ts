@@ -1,6 +1,6 @@
 import { Octokit } from '@octokit/rest';
 import { afterEach, describe, expect, it } from 'vitest';
-import { githubApi, type GitHubApiMock } from '../support/github-api.js';
+import { githubApi, githubApiServer, type GitHubApiMock } from '../support/github-api.js';
 
 // These tests prove the harness fails when it should: a mock that never complains protects nothing.
 describe('github-api mock', () => {
@@ -8,7 +8,13 @@ describe('github-api mock', () => {
   afterEach(() => gh?.close());
 
   function octokit(baseUrl: string): Octokit {
-    return new Octokit({ auth: 'test', baseUrl, request: { retries: 0 } });
+    const quiet = () => undefined;
+    return new Octokit({
+      auth: 'test',
+      baseUrl,
+      request: { retries: 0 },
+      log: { debug: quiet, info: quiet, warn: quiet, error: quiet },
+    });
   }
 
   it('answers a documented request, records it with its operation, and passes assertDone', async () => {
@@ -185,5 +191,23 @@ describe('github-api mock', () => {
     expect(() => gh?.assertDone()).toThrow(
       /host nothing mocks: GET https:\/\/api.github.com\/repos\/o\/r\/pulls/,
     );
+  });
+
+  it('runs as a real loopback HTTP server (for other processes) with the same checks', async () => {
+    gh = await githubApiServer({ prefix: '/api/v3' });
+    expect(gh.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/v3$/);
+    gh.on('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 201, { id: 1 });
+    const kit = octokit(gh.baseUrl);
+    await kit.rest.issues.createComment({ owner: 'o', repo: 'r', issue_number: 1, body: 'x' });
+    await kit
+      .request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner: 'o',
+        repo: 'r',
+        issue_number: 1,
+        bodyy: 'x',
+      } as never)
+      .catch(() => undefined);
+    expect(gh.requests[0]?.body).toEqual({ body: 'x' });
+    expect(() => gh?.assertDone()).toThrow(/must have required property 'body'/);
   });
 });

@@ -116,3 +116,38 @@ export async function groupVanishes(pgid: number, timeoutMs = 15_000): Promise<b
   }
   return false;
 }
+
+/** The processes below `pid` (children, grandchildren, …) with their groups, from /proc. */
+export async function descendants(
+  pid: number,
+): Promise<Array<{ pid: number; pgid: number; args: string }>> {
+  const table: Array<{ pid: number; ppid: number; pgid: number }> = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields.length > 3 && fields[0] !== 'Z')
+      table.push({ pid: Number(entry), ppid: Number(fields[1]), pgid: Number(fields[2]) });
+  }
+  const found: Array<{ pid: number; pgid: number; args: string }> = [];
+  const stack = [pid];
+  while (stack.length > 0) {
+    const parent = stack.pop() as number;
+    for (const info of table.filter((row) => row.ppid === parent)) {
+      const args = (await readFile(`/proc/${info.pid}/cmdline`, 'utf8').catch(() => ''))
+        .split('\0')
+        .join(' ')
+        .trim();
+      found.push({ pid: info.pid, pgid: info.pgid, args });
+      stack.push(info.pid);
+    }
+  }
+  return found;
+}
+
+/** True when `pid` no longer runs (gone, or a zombie waiting for its parent to reap it). */
+export async function isGone(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return true;
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}

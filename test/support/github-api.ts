@@ -13,6 +13,8 @@
  *     …
  *     gh.assertDone(); // also closes; or use `useGitHubApi()` in a describe block
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterEach, beforeEach } from 'vitest';
 import { checkRequest, findOperation, isDocumentedTemplate } from './github-openapi.js';
@@ -158,41 +160,90 @@ function installNoMatchListener(): void {
 }
 
 export function githubApi(options: GitHubApiOptions = {}): GitHubApiMock {
-  const base = new URL(options.baseUrl ?? 'https://api.github.com');
+  const core = createMockCore(options.baseUrl ?? 'https://api.github.com');
+  nock.disableNetConnect();
+  nock.enableNetConnect(isLoopback);
+  installNoMatchListener();
+  active.add(core.state);
+
+  const scope = nock(core.origin).persist();
+  const interceptors = METHODS.map((method) => {
+    const interceptor = scope.intercept(() => true, method).query(true);
+    interceptor.reply(function (this: nock.ReplyFnContext, uri: string, body: nock.Body) {
+      const reply = core.handle(method, uri, parseBody(body), this.req.headers);
+      return [reply.status, reply.body, reply.headers] as const;
+    });
+    return interceptor;
+  });
+
+  return core.api(() => {
+    for (const interceptor of interceptors) nock.removeInterceptor(interceptor);
+    active.delete(core.state);
+    if (active.size === 0) nock.enableNetConnect();
+  });
+}
+
+/**
+ * The same mock as a real HTTP server on 127.0.0.1, for code in another process (the bundled
+ * action, `probot run`): point it at `baseUrl` with GITHUB_API_URL or GHE_HOST/GHE_PROTOCOL.
+ * `prefix` serves a GitHub Enterprise layout (`/api/v3`).
+ */
+export async function githubApiServer(options: { prefix?: string } = {}): Promise<GitHubApiMock> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const core = createMockCore(`http://127.0.0.1:${port}${options.prefix ?? ''}`);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const method = (req.method ?? 'GET').toUpperCase() as HttpMethod;
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [
+          k,
+          Array.isArray(v) ? v.join(', ') : (v ?? ''),
+        ]),
+      );
+      const text = Buffer.concat(chunks).toString('utf8');
+      const reply = core.handle(method, req.url ?? '/', parseBody(text), headers);
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+    });
+  });
+  return core.api(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+}
+
+interface MockCore {
+  origin: string;
+  state: GitHubApiState;
+  handle(
+    method: HttpMethod,
+    uri: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): { status: number; body: string; headers: Record<string, string> };
+  api(release: () => void): GitHubApiMock;
+}
+
+function createMockCore(baseUrlInput: string): MockCore {
+  const base = new URL(baseUrlInput);
   const prefix = base.pathname.replace(/\/+$/, '');
   const baseUrl = `${base.origin}${prefix}`;
   const state: GitHubApiState = { origin: base.origin, problems: [] };
   const requests: RecordedRequest[] = [];
   const mocks: Mock[] = [];
-  let closed = false;
 
-  nock.disableNetConnect();
-  nock.enableNetConnect(isLoopback);
-  installNoMatchListener();
-  active.add(state);
-
-  const scope = nock(base.origin).persist();
-  const interceptors = METHODS.map((method) => {
-    const interceptor = scope.intercept(() => true, method).query(true);
-    interceptor.reply(function (this: nock.ReplyFnContext, uri: string, body: nock.Body) {
-      return handle(method, uri, body, this.req.headers);
-    });
-    return interceptor;
-  });
-
-  function handle(
-    method: HttpMethod,
-    uri: string,
-    rawBody: nock.Body,
-    headers: Record<string, string>,
-  ) {
+  function handle(method: HttpMethod, uri: string, body: unknown, headers: Record<string, string>) {
     const url = new URL(uri, base.origin);
     const recorded: RecordedRequest = {
       method,
       path: url.pathname,
       url: url.href,
       query: Object.fromEntries(url.searchParams),
-      body: parseBody(rawBody),
+      body,
       headers,
       operationId: null,
       template: null,
@@ -233,19 +284,25 @@ export function githubApi(options: GitHubApiOptions = {}): GitHubApiMock {
     mock.used++;
     const reply = mock.respond(recorded);
     recorded.status = reply.status;
-    const body = reply.body === undefined ? '' : JSON.stringify(reply.body);
-    const replyHeaders: Record<string, string> = {
-      ...(reply.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
-      ...mock.options.headers,
-      ...reply.headers,
+    return {
+      status: reply.status,
+      body: reply.body === undefined ? '' : JSON.stringify(reply.body),
+      headers: {
+        ...(reply.body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+        ...mock.options.headers,
+        ...reply.headers,
+      },
     };
-    return [reply.status, body, replyHeaders] as const;
   }
 
   function answer(recorded: RecordedRequest, status: number, message: string) {
     recorded.status = status;
     state.problems.push(message);
-    return [status, JSON.stringify({ message }), { 'content-type': 'application/json' }] as const;
+    return {
+      status,
+      body: JSON.stringify({ message }),
+      headers: { 'content-type': 'application/json' },
+    };
   }
 
   function describeMocks(method: HttpMethod, template: string | null): string {
@@ -264,60 +321,65 @@ export function githubApi(options: GitHubApiOptions = {}): GitHubApiMock {
     mocks.push({ method, path, ...resolved, options: mockOptions, respond, used: 0 });
   }
 
-  const api: GitHubApiMock = {
-    baseUrl,
-    requests,
-    problems: state.problems,
-    on(method, path, status, body, mockOptions = {}) {
-      addMock(
-        method,
-        path,
-        (request) => ({
-          status,
-          body:
-            typeof body === 'function' ? (body as (r: RecordedRequest) => unknown)(request) : body,
-        }),
-        mockOptions,
-      );
-      return api;
-    },
-    reply(method, path, respond, mockOptions = {}) {
-      addMock(method, path, respond, mockOptions);
-      return api;
-    },
-    requestsTo(method, template) {
-      return requests.filter(
-        (r) =>
-          (method === undefined || r.method === method) &&
-          (template === undefined || r.template === template),
-      );
-    },
-    pending() {
-      return mocks
-        .filter((m) => !m.options.optional && m.used === 0)
-        .map((m) => `${m.method} ${m.path} (never requested)`)
-        .concat(
-          mocks
-            .filter((m) => !m.options.persist && m.used > 0 && m.used < limit(m))
-            .map((m) => `${m.method} ${m.path} (requested ${m.used} of ${limit(m)} times)`),
+  function api(release: () => void): GitHubApiMock {
+    let closed = false;
+    const mock: GitHubApiMock = {
+      baseUrl,
+      requests,
+      problems: state.problems,
+      on(method, path, status, body, mockOptions = {}) {
+        addMock(
+          method,
+          path,
+          (request) => ({
+            status,
+            body:
+              typeof body === 'function'
+                ? (body as (r: RecordedRequest) => unknown)(request)
+                : body,
+          }),
+          mockOptions,
         );
-    },
-    assertDone() {
-      const failures = [...state.problems, ...api.pending().map((p) => `unused mock: ${p}`)];
-      api.close();
-      if (failures.length > 0) {
-        throw new Error(`GitHub API mock (${baseUrl}):\n- ${failures.join('\n- ')}`);
-      }
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      for (const interceptor of interceptors) nock.removeInterceptor(interceptor);
-      active.delete(state);
-      if (active.size === 0) nock.enableNetConnect();
-    },
-  };
-  return api;
+        return mock;
+      },
+      reply(method, path, respond, mockOptions = {}) {
+        addMock(method, path, respond, mockOptions);
+        return mock;
+      },
+      requestsTo(method, template) {
+        return requests.filter(
+          (r) =>
+            (method === undefined || r.method === method) &&
+            (template === undefined || r.template === template),
+        );
+      },
+      pending() {
+        return mocks
+          .filter((m) => !m.options.optional && m.used === 0)
+          .map((m) => `${m.method} ${m.path} (never requested)`)
+          .concat(
+            mocks
+              .filter((m) => !m.options.persist && m.used > 0 && m.used < limit(m))
+              .map((m) => `${m.method} ${m.path} (requested ${m.used} of ${limit(m)} times)`),
+          );
+      },
+      assertDone() {
+        const failures = [...state.problems, ...mock.pending().map((p) => `unused mock: ${p}`)];
+        mock.close();
+        if (failures.length > 0) {
+          throw new Error(`GitHub API mock (${baseUrl}):\n- ${failures.join('\n- ')}`);
+        }
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        release();
+      },
+    };
+    return mock;
+  }
+
+  return { origin: base.origin, state, handle, api };
 }
 
 /** One mock per test in a describe block: created before each test, asserted and closed after it. */
@@ -373,7 +435,7 @@ function resolveMockPath(
   return { template: operation.template, params: operation.params };
 }
 
-function parseBody(body: nock.Body): unknown {
+function parseBody(body: nock.Body | undefined): unknown {
   if (body === '' || body === undefined || body === null) return undefined;
   if (typeof body !== 'string') return body;
   try {

@@ -77,8 +77,11 @@ function load(): NonNullable<typeof loaded> {
   }
   // More literal segments first: `/repos/{o}/{r}/issues/comments` beats `/repos/{o}/{r}/issues/{n}`.
   for (const list of templates.values()) list.sort((a, b) => b.literalSegments - a.literalSegments);
-  const ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true });
+  // Formats the description uses beyond JSON Schema's are not checked (and not warned about).
+  const quiet = { log: () => undefined, warn: () => undefined, error: console.error };
+  const ajv = new Ajv({ strict: false, validateSchema: false, allErrors: true, logger: quiet });
   addFormats(ajv);
+  ajv.addFormat('repo.nwo', /^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/);
   ajv.addSchema(spec as unknown as Record<string, unknown>, 'spec');
   loaded = { spec, templates, ajv, bodyValidators: new Map(), paramValidators: new Map() };
   return loaded;

@@ -30,7 +30,10 @@ export const validateCommand: Command = async (argv, io) => {
     return EXIT_OK;
   }
   if (positionals.length > 0) {
-    throw new UsageError(`unexpected argument "${positionals[0]}"`, 'Pass the plan with --plan FILE.');
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}"`,
+      'Pass the plan with --plan FILE.',
+    );
   }
   const file = values.plan ?? 'MULTI_AGENT_PLAN.md';
   const loaded = await loadPlan(file, { cwd: io.cwd });
@@ -64,7 +67,9 @@ function humanReport(
 ): string {
   const { plan } = loaded;
   const agents = [...new Set(plan.tasks.flatMap((task) => task.agents))];
-  const done = plan.tasks.filter((task) => task.status === 'completed' || task.status === 'skipped');
+  const done = plan.tasks.filter(
+    (task) => task.status === 'completed' || task.status === 'skipped',
+  );
   const lines = [
     `${file}${plan.title ? ` — ${plan.title}` : ''}`,
     `  groups  ${plan.groups.length}${list(plan.groups.map((group) => (group.title === group.id ? group.id : `${group.id} ${group.title}`)))}`,

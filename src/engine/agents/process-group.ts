@@ -1,74 +1,139 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
- * Signals and liveness for a whole process group. Agents are spawned as group leaders
- * (`detached: true`), so their shells, test runners and dev servers share the leader's pgid and
- * can be stopped together. A grandchild that calls setsid() itself escapes; nothing short of
- * cgroups catches that.
+ * Signals and liveness for an agent's whole process tree. The agent is spawned as a group leader
+ * (`detached: true`), so its shells and test runners share its pgid; but some children start
+ * their own session: Claude Code runs every Bash command under `setsid`, so killing its group
+ * alone leaves a `sleep 1000` (or a dev server) running. On Linux the tree is therefore also
+ * walked in /proc, and each process group a descendant moved into is stopped with the agent's.
+ * A process that left both the tree and the known groups (double fork + setsid between two
+ * looks) escapes; nothing short of cgroups catches that.
  */
+export interface ProcessTree {
+  /** Learns the groups of the leader's descendants; cheap enough to call every few seconds. */
+  refresh(): void;
+  /** Sends `signal` to every known group; false when none of them had a process left. */
+  signal(signal: NodeJS.Signals): boolean;
+  /** True while a known group has a member that is not a zombie. */
+  isAlive(): boolean;
+  /** Polls until the tree is gone or `timeoutMs` passed; true when it is gone. */
+  waitForExit(timeoutMs: number): Promise<boolean>;
+  groups(): number[];
+}
 
-/** Sends `signal` to every process of the group; false when the group is already gone. */
+interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  state: string;
+}
+
+export function createProcessTree(leader: number): ProcessTree {
+  const groups = new Set<number>([leader]);
+  // Never signal our own group (or init's), whatever /proc says.
+  const protectedGroups = new Set<number>([0, 1, ownProcessGroup() ?? 0]);
+
+  const learn = (table: ProcessInfo[]): void => {
+    const children = new Map<number, ProcessInfo[]>();
+    for (const info of table) children.set(info.ppid, [...(children.get(info.ppid) ?? []), info]);
+    const roots = table
+      .filter((info) => info.pid === leader || groups.has(info.pgid))
+      .map((info) => info.pid);
+    const seen = new Set<number>();
+    const stack = [...roots];
+    while (stack.length > 0) {
+      const pid = stack.pop() as number;
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      for (const child of children.get(pid) ?? []) {
+        if (!protectedGroups.has(child.pgid)) groups.add(child.pgid);
+        stack.push(child.pid);
+      }
+    }
+  };
+
+  const isAlive = (): boolean => {
+    const reachable = [...groups].filter((group) => signalGroup(group, 0));
+    if (reachable.length === 0) return false;
+    const table = processTable();
+    // Without /proc (macOS) the kill probe is all there is.
+    if (table === null) return true;
+    learn(table);
+    // Zombies count as gone: pid 1 in some containers reaps orphans late (about 2 s here) or never.
+    return table.some((info) => groups.has(info.pgid) && info.state !== 'Z' && info.state !== 'X');
+  };
+
+  return {
+    refresh() {
+      const table = processTable();
+      if (table !== null) learn(table);
+    },
+    signal(signal) {
+      let reached = false;
+      for (const group of groups) reached = signalGroup(group, signal) || reached;
+      return reached;
+    },
+    isAlive,
+    async waitForExit(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (!isAlive()) return true;
+        if (Date.now() >= deadline) return false;
+        await delay(50);
+      }
+    },
+    groups: () => [...groups],
+  };
+}
+
+/** Sends `signal` to a process group; false when the group is already gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   try {
     process.kill(-pgid, signal);
     return true;
   } catch (error) {
-    if (isErrno(error, 'ESRCH')) return false;
+    if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw error;
   }
 }
 
 /**
- * True while the group has a member that is not a zombie. Zombies count as gone: when the leader
- * dies first, its children are re-parented to pid 1, and some container inits reap them only every
- * few seconds (about 2 s on the machine this was written on) or never.
+ * Every process's pid, parent, group and state from /proc, or null where there is no /proc.
+ * Synchronous on purpose: a scan of a few hundred tiny files takes milliseconds this way and
+ * ten times longer through the thread pool.
  */
-export async function isGroupAlive(pgid: number): Promise<boolean> {
-  if (!signalGroup(pgid, 0)) return false;
-  const states = await memberStates(pgid);
-  // Without /proc (macOS) the kill probe is all there is.
-  if (states === null) return true;
-  return states.some((state) => state !== 'Z' && state !== 'X');
-}
-
-/** Polls until the group is gone or `timeoutMs` passed; true when it is gone. */
-export async function waitForGroupExit(
-  pgid: number,
-  timeoutMs: number,
-  intervalMs = 50,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (!(await isGroupAlive(pgid))) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(intervalMs);
-  }
-}
-
-/** Process states (`R`, `S`, `Z`, …) of the group's members from /proc, or null when unavailable. */
-async function memberStates(pgid: number): Promise<string[] | null> {
+function processTable(): ProcessInfo[] | null {
   let entries: string[];
   try {
-    entries = await readdir('/proc');
+    entries = readdirSync('/proc');
   } catch {
     return null;
   }
-  const states: string[] = [];
-  await Promise.all(
-    entries
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(async (entry) => {
-        const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => null);
-        if (stat === null) return;
-        // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so split after the last ')'.
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        if (Number(fields[2]) === pgid && fields[0] !== undefined) states.push(fields[0]);
-      }),
-  );
-  return states;
+  const table: ProcessInfo[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info = parseStat(entry);
+    if (info !== null) table.push(info);
+  }
+  return table;
 }
 
-function isErrno(error: unknown, code: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === code;
+function parseStat(pid: string): ProcessInfo | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null; // exited while we looked
+  }
+  // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so split after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [state, ppid, pgid] = fields;
+  if (state === undefined || ppid === undefined || pgid === undefined) return null;
+  return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state };
+}
+
+function ownProcessGroup(): number | null {
+  const self = parseStat('self');
+  return self === null ? null : self.pgid;
 }

@@ -8,7 +8,7 @@ import { ParallelExecutorError } from '../errors.js';
 import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
 import { createEventQueue } from './event-queue.js';
 import { createLineSplitter } from './line-splitter.js';
-import { signalGroup, waitForGroupExit } from './process-group.js';
+import { createProcessTree } from './process-group.js';
 import { watchStatusFile } from './status-file.js';
 
 /** What an adapter learns from the agent's own output, read once the agent has exited. */
@@ -31,6 +31,8 @@ export interface ProcessLaunch {
   /** Executable and argv: never a shell line built from untrusted text. */
   file: string;
   args: string[];
+  /** Written to the agent's stdin, which is then closed; default: stdin is /dev/null. */
+  stdin?: string;
   cwd: string;
   env: Record<string, string>;
   /** Raw stdout and stderr are appended here. */
@@ -53,6 +55,7 @@ const MAX_EVENT_LINE = 2000;
 const KILL_WAIT_MS = 30_000;
 /** A process that escaped the group (setsid) may hold our pipes open; stop reading after this. */
 const PIPE_DRAIN_MS = 2_000;
+const TREE_REFRESH_MS = 2_000;
 
 const NO_REPORT: AgentReport = {
   inputTokens: null,
@@ -65,9 +68,9 @@ const NO_REPORT: AgentReport = {
 /**
  * Starts one agent process as the leader of its own process group and returns its handle:
  * output lines and status-file changes as events, the log appended raw, and a `stop` that takes
- * the whole group down (SIGTERM, then SIGKILL after the grace). `done` resolves once the leader
- * has exited and no process of its group remains (leftovers of an agent that exited by itself are
- * stopped the same way).
+ * the whole tree down (SIGTERM, then SIGKILL after the grace; see process-group.ts). `done`
+ * resolves once the leader has exited and nothing of its tree remains (leftovers of an agent that
+ * exited by itself are stopped the same way).
  */
 export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHandle> {
   const keep = launch.lastLines ?? 20;
@@ -95,8 +98,19 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     cwd: launch.cwd,
     env: launch.env,
     detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [launch.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  let leaderExited = false;
+  // Listening from the start: no exit can slip by, and a failed spawn leaves no rejected promise.
+  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once('exit', (code, signal) => {
+      leaderExited = true;
+      resolve([code, signal]);
+    }),
+  );
+  // An agent that exits without reading its input must not crash us with EPIPE.
+  child.stdin?.on('error', () => undefined);
+  child.stdin?.end(launch.stdin);
   try {
     await once(child, 'spawn');
   } catch (error) {
@@ -111,6 +125,11 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   }
   const pid = child.pid as number;
   publish([{ type: 'started', pid }]);
+  const tree = createProcessTree(pid);
+  // Learn the groups of setsid'ed descendants while the tree is intact: once the agent dies they
+  // are re-parented to pid 1 and can no longer be traced back to it.
+  const watchTree = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
+  watchTree.unref();
 
   const interpret = (line: string): AgentEvent[] => {
     if (launch.interpreter === undefined) return [{ type: 'output', line: clip(line) }];
@@ -120,8 +139,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
       return [{ type: 'output', line: clip(line) }];
     }
   };
-  const stdout = pipeLines(child.stdout, log, (line) => publish(interpret(line)));
-  const stderr = pipeLines(child.stderr, log, (line) =>
+  const stdout = pipeLines(child.stdout as Readable, log, (line) => publish(interpret(line)));
+  const stderr = pipeLines(child.stderr as Readable, log, (line) =>
     publish([{ type: 'output', line: clip(line) }]),
   );
 
@@ -130,18 +149,20 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   // One SIGTERM→SIGKILL sequence per agent; whoever asks first chooses the grace.
   const terminate = (graceMs: number): Promise<void> => {
     termination ??= (async () => {
-      if (!signalGroup(pid, 'SIGTERM')) return;
-      if (await waitForGroupExit(pid, graceMs)) return;
-      signalGroup(pid, 'SIGKILL');
-      await waitForGroupExit(pid, KILL_WAIT_MS);
+      tree.refresh();
+      if (!tree.signal('SIGTERM')) return;
+      if (await tree.waitForExit(graceMs)) return;
+      tree.refresh();
+      tree.signal('SIGKILL');
+      await tree.waitForExit(KILL_WAIT_MS);
     })();
     return termination;
   };
 
   const lifetime = new AbortController();
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const done: Promise<AgentOutcome> = (async () => {
     const [exitCode, signal] = await exited;
+    clearInterval(watchTree);
     await terminate(launch.leftoverGraceMs ?? 2_000);
     await Promise.all([stdout.drained(PIPE_DRAIN_MS), stderr.drained(PIPE_DRAIN_MS)]);
     await status.close();
@@ -172,7 +193,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     graceMs = defaultGrace,
   ): Promise<void> => {
     if (finished) return;
-    stoppedBecause ??= reason;
+    // An agent that already ended by itself was not stopped, whatever is still being cleaned up.
+    if (!leaderExited) stoppedBecause ??= reason;
     await terminate(graceMs);
     await done;
   };

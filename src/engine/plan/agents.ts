@@ -100,7 +100,11 @@ export function parseAgentFile(
     return {
       definition: { ...fallback, prompt },
       diagnostics: [
-        agentDiagnostic(file, line, `invalid YAML front matter: ${yamlError.message.split('\n')[0]}`),
+        agentDiagnostic(
+          file,
+          line,
+          `invalid YAML front matter: ${yamlError.message.split('\n')[0]}`,
+        ),
       ],
     };
   }

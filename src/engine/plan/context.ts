@@ -15,7 +15,10 @@ export interface GroupHeading {
 }
 
 const SEP = String.raw`\s*(?:[:：.\-–—]\s*(.*))?$`;
-const PARALLEL_GROUP = new RegExp(String.raw`^parallel\s+group\b\s*([A-Za-z0-9]+(?:\.\d+)?)?` + SEP, 'iu');
+const PARALLEL_GROUP = new RegExp(
+  String.raw`^parallel\s+group\b\s*([A-Za-z0-9]+(?:\.\d+)?)?` + SEP,
+  'iu',
+);
 const NAMED_GROUP = new RegExp(
   String.raw`^(?:group|phase|wave|batch|stage|sprint|milestone|round|grupo|fase|etapa|lote|阶段|批次|波次)\s*([A-Za-z]?\d+[A-Za-z]?|[A-Z])` +
     SEP,
@@ -44,12 +47,14 @@ function afterText(title: string): string | null {
 
 /** `Core Auth ✅ COMPLETED` → text `Core Auth`, status completed. */
 export function stripStatusMark(raw: string): { text: string; status: TaskStatus | null } {
-  const mark = /\s*(?:[-–—]\s*)?(?:(?:✅|⚠️?|❌|⏭️?)\s*)?\b(COMPLETED|COMPLETE|DONE|FAILED|SKIPPED|IN PROGRESS|BLOCKED)\b\s*(?:✅|⚠️?|❌|⏭️?)?\s*$/u.exec(
-    raw,
-  );
+  const mark =
+    /\s*(?:[-–—]\s*)?(?:(?:✅|⚠️?|❌|⏭️?)\s*)?\b(COMPLETED|COMPLETE|DONE|FAILED|SKIPPED|IN PROGRESS|BLOCKED)\b\s*(?:✅|⚠️?|❌|⏭️?)?\s*$/u.exec(
+      raw,
+    );
   if (mark) return { text: raw.slice(0, mark.index).trim(), status: parseStatus(mark[0]) };
   const emoji = new RegExp(String.raw`\s*${STATUS_MARK.source}\s*$`, 'u').exec(raw);
-  if (emoji) return { text: raw.slice(0, emoji.index).trim(), status: parseStatus(emoji[0].trim()) };
+  if (emoji)
+    return { text: raw.slice(0, emoji.index).trim(), status: parseStatus(emoji[0].trim()) };
   return { text: raw.trim(), status: null };
 }
 
@@ -68,7 +73,7 @@ export function groupOf(
 }
 
 /** A heading that names an agent (`### claude-opus — Grammar`, `### Agent 1 Tasks`). */
-export function agentOfHeading(title: string, known: ReadonlyMap<string, string>): string | null {
+function agentOfHeading(title: string, known: ReadonlyMap<string, string>): string | null {
   let best: string | null = null;
   const lower = title.toLowerCase();
   for (const name of known.values()) {

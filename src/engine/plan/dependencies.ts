@@ -24,7 +24,8 @@ export interface ParsedDependencies {
 const NOT_A_DEPENDENCY = /\b(overlap|in parallel|concurrently|can start|anytime|any time)\b/iu;
 const DONE_SUFFIX =
   /\s+(?:is\s+|are\s+)?(?:complete|completed|done|finished|merged|ready|landed|concluíd[oa]s?)\.?$/iu;
-const LEADING_VERB = /^(?:after|requires?|needs?|waits?\s+for|depends\s+on|blocked\s+by|following)\s+/iu;
+const LEADING_VERB =
+  /^(?:after|requires?|needs?|waits?\s+for|depends\s+on|blocked\s+by|following)\s+/iu;
 
 /**
  * Read a dependency cell or field: ids (`T1, T3`, `T1 and T3`), ranges (`T1-T9`, `T-03 – T-07`,
@@ -40,8 +41,11 @@ export function parseDependencyText(raw: string, scope: DependencyScope): Parsed
     allPreviousGroups: false,
     unresolved: [],
   };
-  const text = raw.replace(/[*`_]/g, '').trim();
-  if (isEmptyValue(text) || /^(none|nenhuma?|ninguna?|no dependencies|sem dependências|无)\b/iu.test(text)) {
+  const text = raw.replace(/[*`]/g, '').trim();
+  if (
+    isEmptyValue(text) ||
+    /^(none|nenhuma?|ninguna?|no dependencies|sem dependências|无)\b/iu.test(text)
+  ) {
     return result;
   }
   const withoutNotes = text.replace(/\([^()]*\)/g, ' ');
@@ -63,7 +67,9 @@ function readClause(clause: string, scope: DependencyScope, result: ParsedDepend
     result.allPreviousGroups = true;
     return;
   }
-  if (/^all(?:\s+(?:tasks\s+)?(?:above|previous|prior|preceding|earlier)(?:\s+tasks)?)$/iu.test(core)) {
+  if (
+    /^all(?:\s+(?:tasks\s+)?(?:above|previous|prior|preceding|earlier)(?:\s+tasks)?)$/iu.test(core)
+  ) {
     result.allPrevious = true;
     return;
   }
@@ -116,10 +122,23 @@ function readRange(
   result.ids.push(from, to);
 }
 
+/** Exact and lower-case lookups, built once per id list (a plan does thousands of lookups). */
+const indexes = new WeakMap<
+  readonly string[],
+  { exact: Set<string>; lower: Map<string, string> }
+>();
+
 function findId(word: string, ids: readonly string[]): string | null {
-  if (ids.includes(word)) return word;
-  const lower = word.toLowerCase();
-  return ids.find((id) => id.toLowerCase() === lower) ?? null;
+  let index = indexes.get(ids);
+  if (!index) {
+    index = { exact: new Set(ids), lower: new Map() };
+    for (const id of ids) {
+      if (!index.lower.has(id.toLowerCase())) index.lower.set(id.toLowerCase(), id);
+    }
+    indexes.set(ids, index);
+  }
+  if (index.exact.has(word)) return word;
+  return index.lower.get(word.toLowerCase()) ?? null;
 }
 
 /** `Integration complete` → the one task whose title holds the phrase, else the one group. */

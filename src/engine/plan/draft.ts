@@ -76,7 +76,6 @@ export interface TaskDraft {
 
 /** Extra facts about a task written elsewhere (a detail section, a second table). */
 export interface Enrichment {
-  ids: string[];
   agents: string[];
   dependencies: DependencyText[];
   estimateHours: number | null;
@@ -89,9 +88,8 @@ export interface Enrichment {
   details: string[];
 }
 
-export function emptyEnrichment(ids: string[]): Enrichment {
+export function emptyEnrichment(): Enrichment {
   return {
-    ids,
     agents: [],
     dependencies: [],
     estimateHours: null,

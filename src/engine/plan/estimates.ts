@@ -13,11 +13,15 @@ const UNIT_HOURS: Array<[RegExp, number]> = [
   [/^(m|min|mins|minutes?|minutos?|分钟|分)$/u, 1 / 60],
 ];
 
-const PART = /(\d+(?:[.,]\d+)?)(?:\s*[-–—]\s*(\d+(?:[.,]\d+)?))?\s*([a-zA-Z\u00C0-\u024F\u4e00-\u9fff]+)/gu;
+const PART =
+  /(\d+(?:[.,]\d+)?)(?:\s*[-–—]\s*(\d+(?:[.,]\d+)?))?\s*([a-zA-Z\u00C0-\u024F\u4e00-\u9fff]+)/gu;
 
 /** Hours in an estimate such as `6h`, `30min`, `1.5h`, `2d`, `1h 30min`, `4 hours`; null if none. */
 export function parseDuration(raw: string): number | null {
-  const text = raw.replace(/[~≈*`]/g, '').trim().toLowerCase();
+  const text = raw
+    .replace(/[~≈*`]/g, '')
+    .trim()
+    .toLowerCase();
   if (text === '') return null;
   let hours = 0;
   let leftover = text;

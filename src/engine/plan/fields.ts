@@ -40,7 +40,7 @@ export function fieldsOf(blocks: RootContent[], body: string): Field[] {
 }
 
 /** Fields written as list items (`- **Files**: …`), one level deep. */
-export function listFields(list: List, body: string): Field[] {
+function listFields(list: List, body: string): Field[] {
   return list.children.flatMap((item) => itemFields(item, body));
 }
 
@@ -70,6 +70,14 @@ export function paragraphFields(
   return fields;
 }
 
+/** Lines of a paragraph that are not fields: the prose around them. */
+export function proseLines(paragraph: Paragraph, body: string): string[] {
+  return splitLines(paragraph.children)
+    .filter((nodes) => lineField(nodes, body, false) === null)
+    .map((nodes) => collapse(nodes.map((node) => textOf(node)).join('')))
+    .filter((text) => text !== '');
+}
+
 function lineField(nodes: PhrasingContent[], body: string, inList: boolean): Field | null {
   const [first, second] = nodes;
   if (first?.type !== 'strong') return null;
@@ -82,10 +90,7 @@ function lineField(nodes: PhrasingContent[], body: string, inList: boolean): Fie
     // `**Status**: ready`: the colon is outside the bold.
     const colon = body.indexOf(second.value.includes(':') ? ':' : '：', startOffset(second));
     valueStart = colon + 1;
-    valueNodes = [
-      { ...second, value: second.value.replace(/^\s*[:：]/u, '') },
-      ...nodes.slice(2),
-    ];
+    valueNodes = [{ ...second, value: second.value.replace(/^\s*[:：]/u, '') }, ...nodes.slice(2)];
   } else {
     return null;
   }

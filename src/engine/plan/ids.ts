@@ -10,7 +10,7 @@ export function isIdLike(word: string): boolean {
 }
 
 /** `T1`-`T9`, `T-03 – T-07`, `A0–A7`, `2.1-2.4`: the two ends, or null. */
-export const RANGE =
+const RANGE =
   /^([A-Za-z][\w]*?[-_]?\d+|\d+(?:\.\d+)+)(?:\s*(?:-|–|—|\.\.)\s*|\s+(?:to|até|a|through)\s+)([A-Za-z][\w]*?[-_]?\d+|\d+(?:\.\d+)+)$/iu;
 
 /** The two ends of a written range, or null. */
@@ -34,7 +34,7 @@ export function expandRange(from: string, to: string): string[] | null {
 }
 
 /** Lower-case, ASCII-ish slug for generated ids. */
-export function slug(text: string): string {
+function slug(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')

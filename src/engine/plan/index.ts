@@ -47,7 +47,7 @@ export async function loadPlan(file: string, options: LoadPlanOptions = {}): Pro
         ? `plan file not found: ${file}`
         : `cannot read plan file ${file}: ${(error as Error).message}`,
       code === 'ENOENT'
-        ? 'Pass the plan with --plan PATH (default: MULTI_AGENT_PLAN.md in the current folder).'
+        ? 'Pass the plan with --plan FILE (default: MULTI_AGENT_PLAN.md in the current folder).'
         : null,
       { cause: error },
     );

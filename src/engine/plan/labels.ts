@@ -154,11 +154,13 @@ export function labelKey(label: string): FieldKey | null {
   return BY_LABEL.get(normaliseLabel(label)) ?? null;
 }
 
-/** Labels that, under a heading, make it a task of its own (not just a section of prose). */
+/**
+ * Labels that, under a heading that starts with an id (`#### 1A. …`), make it a task of its own.
+ * Status alone does not: execution reports have `### builder-1: …` sections with a status.
+ */
 export const TASK_FIELD_KEYS: ReadonlySet<FieldKey> = new Set([
   'agent',
   'files',
   'dependencies',
-  'status',
   'estimate',
 ]);

@@ -36,7 +36,9 @@ export function textOf(node: Nodes): string {
     case 'yaml':
       return '';
     default:
-      return 'children' in node ? node.children.map((child) => textOf(child as Nodes)).join('') : '';
+      return 'children' in node
+        ? node.children.map((child) => textOf(child as Nodes)).join('')
+        : '';
   }
 }
 
@@ -57,14 +59,6 @@ export function endOffset(node: Nodes): number {
   return node.position?.end.offset ?? 0;
 }
 
-export function startLine(node: Nodes): number {
-  return node.position?.start.line ?? 1;
-}
-
-export function startColumn(node: Nodes): number {
-  return node.position?.start.column ?? 1;
-}
-
 /** The code spans inside a node, in order (file paths are usually written as code). */
 export function codeSpans(node: Nodes): string[] {
   if (node.type === 'inlineCode') return [node.value];
@@ -77,18 +71,4 @@ export function lineEndAt(body: string, offset: number): number {
   const newline = body.indexOf('\n', offset);
   if (newline === -1) return body.length;
   return newline > 0 && body[newline - 1] === '\r' ? newline - 1 : newline;
-}
-
-export function lineStartAt(body: string, offset: number): number {
-  return body.lastIndexOf('\n', offset - 1) + 1;
-}
-
-/** 1-based line number of an offset. */
-export function lineAt(body: string, offset: number): number {
-  let line = 1;
-  for (let index = body.indexOf('\n'); index !== -1 && index < offset; ) {
-    line += 1;
-    index = body.indexOf('\n', index + 1);
-  }
-  return line;
 }

@@ -1,5 +1,5 @@
 import type { Heading, Root, RootContent } from 'mdast';
-import { endOffset, flatText, startOffset } from './markdown.js';
+import { flatText, startOffset } from './markdown.js';
 
 /**
  * A heading and what it owns. mdast keeps headings flat beside the content; the parser needs the
@@ -68,9 +68,8 @@ export function ancestry(section: Section): Section[] {
   return chain;
 }
 
-/** Offset where the last block the section owns ends (its heading's end when it owns nothing). */
-export function ownEnd(section: Section): number {
-  const last = section.own[section.own.length - 1];
-  if (last) return endOffset(last);
-  return section.heading ? endOffset(section.heading) : 0;
+/** What a heading says about itself: its blocks up to a thematic break (`---` ends a section). */
+export function ownBlocks(section: Section): RootContent[] {
+  const end = section.own.findIndex((block) => block.type === 'thematicBreak');
+  return end === -1 ? section.own : section.own.slice(0, end);
 }

@@ -7,16 +7,29 @@ import {
   groupOf,
   type GroupHeading,
 } from './context.js';
-import { blockDraft, blockFacts, isTaskBlock, readHeading, type HeadingParts } from './dialects/block.js';
+import {
+  blockDraft,
+  blockFacts,
+  isTaskBlock,
+  readHeading,
+  type HeadingParts,
+} from './dialects/block.js';
 import { readChecklist } from './dialects/checklist.js';
 import { readTaskLines } from './dialects/seed.js';
 import { rosterAgents, tableRows, tableShape, type TableShape } from './dialects/table.js';
-import { enrich, emptyEnrichment, type DialectContext, type GroupRef, type TaskDraft, type Enrichment } from './draft.js';
+import {
+  enrich,
+  emptyEnrichment,
+  type DialectContext,
+  type GroupRef,
+  type TaskDraft,
+  type Enrichment,
+} from './draft.js';
 import { fieldsOf, type Field } from './fields.js';
 import { resolvePlan, type GroupBuild } from './resolve.js';
 import { expandRange } from './ids.js';
 import { readSource } from './markdown.js';
-import { buildOutline, type Section } from './outline.js';
+import { buildOutline, ownBlocks, type Section } from './outline.js';
 import type { Diagnostic, Plan } from './schema.js';
 import { parseStatus } from './status.js';
 
@@ -61,7 +74,9 @@ export function analysePlan(text: string): Analysis {
   collectKnownAgents(sections, context);
 
   const blocks = blockCandidates(sections, context);
-  const blockSections = new Set(blocks.filter((block) => block.isTask).map((block) => block.section.index));
+  const blockSections = new Set(
+    blocks.filter((block) => block.isTask).map((block) => block.section.index),
+  );
   const groupHeadings = new Map<number, GroupHeading>();
   const groupRefs = new Map<number, GroupRef>();
   for (const section of sections) {
@@ -95,8 +110,7 @@ export function analysePlan(text: string): Analysis {
     );
 
   const merged = mergeDrafts(lines, tables, blocks, groupRefs, context);
-  const drafts =
-    merged.length > 0 ? merged : checklistDrafts(sections, groupRefs, context);
+  const drafts = merged.length > 0 ? merged : checklistDrafts(sections, groupRefs, context);
   drafts.sort((a, b) => a.order - b.order);
 
   const title = sections.find((section) => section.depth === 1)?.title ?? null;
@@ -143,7 +157,7 @@ function blockCandidates(sections: Section[], context: DialectContext): BlockCan
     .filter((section) => section.heading && section.depth >= 2)
     .map((section) => {
       const head = readHeading(section.title, context.knownAgents);
-      const fields = fieldsOf(section.own, context.body);
+      const fields = fieldsOf(ownBlocks(section), context.body);
       return { section, head, fields, isTask: isTaskBlock(section, head, fields) };
     })
     .filter((block) => block.isTask || block.head.id !== null || block.head.range !== null);
@@ -208,7 +222,7 @@ function mergeDrafts(
 
   for (const block of blocks) {
     const targets = blockTargets(block.head, byId);
-    if (targets && (targets.length > 0)) {
+    if (targets && targets.length > 0) {
       const facts = blockFacts(block.section, block.head, block.fields, context);
       targets.forEach((task) => enrich(task, facts));
       continue;
@@ -222,7 +236,10 @@ function mergeDrafts(
 }
 
 /** Tasks a detail heading is about (`T1`, `T1-T6`), or null if it names none already defined. */
-function blockTargets(head: HeadingParts, byId: ReadonlyMap<string, TaskDraft>): TaskDraft[] | null {
+function blockTargets(
+  head: HeadingParts,
+  byId: ReadonlyMap<string, TaskDraft>,
+): TaskDraft[] | null {
   if (head.range) {
     const ids = expandRange(head.range[0], head.range[1]) ?? [];
     const found = ids.map((id) => byId.get(id)).filter((task): task is TaskDraft => !!task);
@@ -244,7 +261,7 @@ function knownIds(text: string, byId: ReadonlyMap<string, TaskDraft>): TaskDraft
 
 function asEnrichment(draft: TaskDraft): Enrichment {
   return {
-    ...emptyEnrichment([]),
+    ...emptyEnrichment(),
     agents: draft.agents,
     dependencies: draft.dependencies,
     estimateHours: draft.estimateHours,

@@ -1,5 +1,9 @@
 import type { GroupHeading } from './context.js';
-import { parseDependencyText, type DependencyScope, type ParsedDependencies } from './dependencies.js';
+import {
+  parseDependencyText,
+  type DependencyScope,
+  type ParsedDependencies,
+} from './dependencies.js';
 import { unique, warning, type DialectContext, type GroupRef, type TaskDraft } from './draft.js';
 import { fieldMap, fieldsOf } from './fields.js';
 import { generatedId } from './ids.js';
@@ -49,17 +53,30 @@ export function resolvePlan(input: ResolveInput): { plan: Plan; groups: GroupBui
     }
   }
   const ids = assignIds(drafts, groups);
+  const titles = new Map(ids.map((id, index) => [id, drafts[index]!.title] as const).reverse());
+  const groupTitles = groups.map((group) => ({ id: group.id, title: group.title }));
   const scope = (selfId: string | null, selfGroup: string | null): DependencyScope => ({
     ids,
-    titles: new Map(ids.map((id, index) => [id, drafts[index]!.title] as const).reverse()),
-    groups: groups.map((group) => ({ id: group.id, title: group.title })),
+    titles,
+    groups: groupTitles,
     selfId,
     selfGroup,
   });
-  const groupDeps = groups.map((group) => groupDependencies(group, groups, scope(null, group.id), input.context));
+  const groupDeps = groups.map((group) =>
+    groupDependencies(group, groups, scope(null, group.id), input.context),
+  );
   const tasks: Task[] = drafts.map((draft, index) => {
     const ownGroup = draft.group ? groups.findIndex((group) => group.id === draft.group!.id) : -1;
-    const dependsOn = taskDependencies(draft, index, ids, ownGroup, groups, groupDeps, scope, input.context);
+    const dependsOn = taskDependencies(
+      draft,
+      index,
+      ids,
+      ownGroup,
+      groups,
+      groupDeps,
+      scope,
+      input.context,
+    );
     return {
       id: ids[index]!,
       idGenerated: draft.id === null,
@@ -97,7 +114,9 @@ export function resolvePlan(input: ResolveInput): { plan: Plan; groups: GroupBui
 function buildGroups(input: ResolveInput): GroupBuild[] {
   const { drafts, sections, groupHeadings, context } = input;
   const byId = new Map<string, GroupBuild>();
-  const used = new Set(drafts.map((draft) => draft.group?.sectionIndex).filter((index) => index != null));
+  const used = new Set(
+    drafts.map((draft) => draft.group?.sectionIndex).filter((index) => index != null),
+  );
   for (const [sectionIndex, heading] of groupHeadings) {
     if (!heading.explicit && !used.has(sectionIndex)) continue;
     const section = sections[sectionIndex]!;
@@ -160,13 +179,15 @@ function emptyGroup(ref: GroupRef): GroupBuild {
 function assignIds(drafts: TaskDraft[], groups: GroupBuild[]): string[] {
   const taken = new Set(drafts.map((draft) => draft.id).filter((id): id is string => id !== null));
   const positions = new Map<number, number>();
-  for (const group of groups) group.tasks.forEach((index, position) => positions.set(index, position + 1));
+  for (const group of groups)
+    group.tasks.forEach((index, position) => positions.set(index, position + 1));
   let ungrouped = 0;
   return drafts.map((draft, index) => {
     if (draft.id !== null) return draft.id;
     const position = draft.group ? positions.get(index)! : (ungrouped += 1);
     let id = generatedId(draft.group?.id ?? null, position);
-    for (let suffix = 2; taken.has(id); suffix += 1) id = `${generatedId(draft.group?.id ?? null, position)}-${suffix}`;
+    for (let suffix = 2; taken.has(id); suffix += 1)
+      id = `${generatedId(draft.group?.id ?? null, position)}-${suffix}`;
     taken.add(id);
     return id;
   });
@@ -222,7 +243,10 @@ function taskDependencies(
     for (const group of parsed.groups) result.push(...tasksOf(group));
     if (parsed.allPrevious) result.push(...ids.slice(0, index));
     if (parsed.allPreviousGroups) {
-      const before = ownGroup === -1 ? groups.filter((group) => group.line < draft.line) : groups.slice(0, ownGroup);
+      const before =
+        ownGroup === -1
+          ? groups.filter((group) => group.line < draft.line)
+          : groups.slice(0, ownGroup);
       for (const group of before) result.push(...tasksOf(group.id));
     }
   }
@@ -255,7 +279,8 @@ function groupStatus(group: GroupBuild, tasks: Task[]): TaskStatus {
   if (group.headingStatus) return group.headingStatus;
   const statuses = group.tasks.map((index) => tasks[index]!.status);
   if (statuses.length === 0) return 'pending';
-  if (statuses.every((status) => status === 'completed' || status === 'skipped')) return 'completed';
+  if (statuses.every((status) => status === 'completed' || status === 'skipped'))
+    return 'completed';
   if (statuses.some((status) => status === 'failed')) return 'failed';
   if (statuses.some((status) => status !== 'pending')) return 'in_progress';
   return 'pending';

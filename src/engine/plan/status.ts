@@ -6,15 +6,36 @@ import type { TaskStatus } from './schema.js';
  * with Markdown, emoji and punctuation removed.
  */
 const PHRASES: Array<[RegExp, TaskStatus]> = [
-  [/^(not started|not yet started|not done|não iniciad[oa]|nao iniciad[oa]|no iniciad[oa]|未开始|待开始)\b/u, 'pending'],
-  [/\b(completed?|done|finished|merged|shipped|resolved|closed|concluíd[oa]|concluid[oa]|finalizad[oa]|terminad[oa]|hecho)\b/u, 'completed'],
+  [
+    /^(not started|not yet started|not done|não iniciad[oa]|nao iniciad[oa]|no iniciad[oa]|未开始|待开始)\b/u,
+    'pending',
+  ],
+  [
+    /\b(completed?|done|finished|merged|shipped|resolved|closed|concluíd[oa]|concluid[oa]|finalizad[oa]|terminad[oa]|hecho)\b/u,
+    'completed',
+  ],
   [/(已完成|完成)/u, 'completed'],
   [/\b(failed|failure|error|broken|falhou|falha|fallid[oa])\b|失败/u, 'failed'],
-  [/\b(skipped|skip|cancell?ed|won'?t do|dropped|moved|deferred|descartad[oa]|cancelad[oa])\b|跳过|取消/u, 'skipped'],
-  [/\b(review|in review|needs review|ready for review|awaiting review|under review|pr open|em revisão|en revisión)\b|评审|审查/u, 'review'],
-  [/\b(blocked|waiting|on hold|aguardando|bloquead[oa]|esperando|pausad[oa])\b|阻塞|等待/u, 'blocked'],
-  [/\b(in progress|in-progress|wip|started|active|ongoing|working|doing|em progresso|em andamento|en progreso|en curso)\b|进行中/u, 'in_progress'],
-  [/\b(pending|todo|to do|to-do|ready|planned|open|queued|new|backlog|pronto|pendente|pendiente|a fazer|por hacer)\b|待办|待处理|计划/u, 'pending'],
+  [
+    /\b(skipped|skip|cancell?ed|won'?t do|dropped|moved|deferred|descartad[oa]|cancelad[oa])\b|跳过|取消/u,
+    'skipped',
+  ],
+  [
+    /\b(review|in review|needs review|ready for review|awaiting review|under review|pr open|em revisão|en revisión)\b|评审|审查/u,
+    'review',
+  ],
+  [
+    /\b(blocked|waiting|on hold|aguardando|bloquead[oa]|esperando|pausad[oa])\b|阻塞|等待/u,
+    'blocked',
+  ],
+  [
+    /\b(in progress|in-progress|wip|started|active|ongoing|working|doing|em progresso|em andamento|en progreso|en curso)\b|进行中/u,
+    'in_progress',
+  ],
+  [
+    /\b(pending|todo|to do|to-do|ready|planned|open|queued|new|backlog|pronto|pendente|pendiente|a fazer|por hacer)\b|待办|待处理|计划/u,
+    'pending',
+  ],
 ];
 
 /** A leading emoji settles it, whatever words follow (`✅ Completed`, `❌ tests failed`). */

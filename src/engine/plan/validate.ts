@@ -136,7 +136,9 @@ function missingCriteria(plan: Plan): Diagnostic[] {
   const groupCriteria = new Map(plan.groups.map((group) => [group.id, group.criteria ?? []]));
   return plan.tasks
     .filter((task) => runnable(task) && task.criteria.length === 0)
-    .filter((task) => (task.group === null ? [] : (groupCriteria.get(task.group) ?? [])).length === 0)
+    .filter(
+      (task) => (task.group === null ? [] : (groupCriteria.get(task.group) ?? [])).length === 0,
+    )
     .map((task) => ({
       severity: 'warning' as const,
       code: 'missing-criteria',
@@ -157,7 +159,9 @@ function fileConflicts(tasks: Task[]): Diagnostic[] {
   for (const [group, members] of byGroup) {
     members.forEach((task, index) => {
       for (const earlier of members.slice(0, index)) {
-        const shared = task.files.find((file) => earlier.files.some((other) => overlaps(file, other)));
+        const shared = task.files.find((file) =>
+          earlier.files.some((other) => overlaps(file, other)),
+        );
         if (!shared) continue;
         found.push({
           severity: 'warning',

@@ -53,7 +53,12 @@ export function writeBack(text: string, plan: Plan, update: PlanWriteBack): stri
   }
   for (const group of update.groups ?? []) {
     const build = analysis.groups.find((candidate) => candidate.id === group.id);
-    if (!build) throw unknown('group', group.id, analysis.groups.map((g) => g.id));
+    if (!build)
+      throw unknown(
+        'group',
+        group.id,
+        analysis.groups.map((g) => g.id),
+      );
     if (build.sectionIndex === null) continue;
     writeGroup(analysis, build.sectionIndex, group, newline, add);
     const anchor = groupAnchor(analysis, build.sectionIndex, build.tasks);
@@ -68,7 +73,11 @@ export function writeBack(text: string, plan: Plan, update: PlanWriteBack): stri
 function taskIndex(analysis: Analysis, plan: Plan, id: string): number {
   const index = analysis.plan.tasks.findIndex((task) => task.id === id);
   if (index !== -1) return index;
-  throw unknown('task', id, plan.tasks.map((task) => task.id));
+  throw unknown(
+    'task',
+    id,
+    plan.tasks.map((task) => task.id),
+  );
 }
 
 function unknown(kind: string, id: string, known: string[]): UsageError {
@@ -107,7 +116,12 @@ function writeTask(
       const label = (name: string) => (source.colonInsideBold ? `**${name}:**` : `**${name}**:`);
       const status = source.statusValue;
       if (status) add(status.start, status.end, value);
-      else add(source.insertAfter, source.insertAfter, `${newline}${source.fieldPrefix}${label('Status')} ${value}`);
+      else
+        add(
+          source.insertAfter,
+          source.insertAfter,
+          `${newline}${source.fieldPrefix}${label('Status')} ${value}`,
+        );
       if (reportPath === null) return;
       if (source.reportValue) {
         add(source.reportValue.start, source.reportValue.end, reportPath);
@@ -180,7 +194,12 @@ function oneLine(text: string): string {
  * Replace a table cell's content, keeping its padding so an aligned table stays aligned when the
  * new text is not longer than the old.
  */
-function replaceCell(body: string, cell: { start: number; end: number }, value: string, add: Add): void {
+function replaceCell(
+  body: string,
+  cell: { start: number; end: number },
+  value: string,
+  add: Add,
+): void {
   let start = cell.start;
   let end = cell.end;
   if (body[start] === '|') start += 1;
@@ -256,12 +275,23 @@ function reportAnchor(analysis: Analysis, index: number): ReportAnchor | null {
 }
 
 /** A group's link: its existing one, else after the last list holding its tasks. */
-function groupAnchor(analysis: Analysis, sectionIndex: number, tasks: number[]): ReportAnchor | null {
+function groupAnchor(
+  analysis: Analysis,
+  sectionIndex: number,
+  tasks: number[],
+): ReportAnchor | null {
   const build = analysis.groups.find((candidate) => candidate.sectionIndex === sectionIndex)!;
   const ends = tasks
     .map((index) => analysis.drafts[index]!.source)
-    .flatMap((source) => (source.dialect === 'seed' ? [source.listEnd] : source.dialect === 'table' ? [source.tableEnd] : []));
-  if (build.reportValue) return { key: `group:${sectionIndex}`, existing: build.reportValue, after: 0 };
+    .flatMap((source) =>
+      source.dialect === 'seed'
+        ? [source.listEnd]
+        : source.dialect === 'table'
+          ? [source.tableEnd]
+          : [],
+    );
+  if (build.reportValue)
+    return { key: `group:${sectionIndex}`, existing: build.reportValue, after: 0 };
   if (ends.length === 0) return null;
   const last = Math.max(...ends);
   const section = analysis.sections[sectionIndex]!;
@@ -277,7 +307,9 @@ function afterBlock(section: Section, end: number, body: string): ReportAnchor |
   if (index === -1) return null;
   const block = section.own[index]!;
   const next = section.own[index + 1];
-  const existing = next ? fieldsOf([next], body).find((field) => field.key === 'report') : undefined;
+  const existing = next
+    ? fieldsOf([next], body).find((field) => field.key === 'report')
+    : undefined;
   return {
     key: `block:${startOffset(block)}`,
     existing: existing ? { start: existing.valueStart, end: existing.valueEnd } : null,

@@ -25,7 +25,13 @@ export interface AgentLaunch {
   signal?: AbortSignal;
 }
 
-/** What an adapter reports while the agent works; the monitor turns these into state and dashboard. */
+/**
+ * What an adapter reports while the agent works; the monitor turns these into state and dashboard.
+ * Every line the agent prints yields at least one event, so "no event for N minutes" means idle.
+ * `progress` comes from the status file or the adapter's own reading (percent 0–100);
+ * `usage` carries running totals for the attempt, the last one being final; `error` is the agent
+ * reporting a problem (it may still go on), not the end of the run: that is `done`.
+ */
 export type AgentEvent =
   | { type: 'started'; pid: number }
   | { type: 'progress'; percent: number | null; step: string | null }
@@ -53,11 +59,16 @@ export interface AgentOutcome {
 }
 
 export interface AgentHandle {
+  /** The agent's pid, which is also its process group id. */
   pid: number;
+  /** One reader only; buffered until read; ends when the agent is done. */
   events: AsyncIterable<AgentEvent>;
   /** Resolves when the process tree is gone. */
   done: Promise<AgentOutcome>;
-  /** SIGTERM the process group, then SIGKILL after the grace period. */
+  /**
+   * SIGTERM the process tree, then SIGKILL after the grace period (default 10 s); resolves when
+   * the tree is gone and `done` has resolved. The first reason given is the one reported.
+   */
   stop(reason: 'timeout' | 'idle' | 'cancelled', graceMs?: number): Promise<void>;
 }
 

@@ -35,8 +35,6 @@ export function git(
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.on('error', (error) => reject(new GitError(args, null, String(error), cwd)));
-    // git may exit before reading stdin (EPIPE); its exit code already says what happened.
-    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');

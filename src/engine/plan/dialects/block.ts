@@ -1,3 +1,4 @@
+import type { Paragraph } from 'mdast';
 import { splitAgents } from '../agent-names.js';
 import { stripStatusMark } from '../context.js';
 import {
@@ -9,11 +10,11 @@ import {
   type TaskDraft,
 } from '../draft.js';
 import { parseDuration } from '../estimates.js';
-import { fieldMap, fieldsOf, type Field } from '../fields.js';
+import { fieldMap, proseLines, type Field } from '../fields.js';
 import { idRange, isIdLike } from '../ids.js';
 import { TASK_FIELD_KEYS } from '../labels.js';
-import { endOffset, flatText, lineEndAt, startOffset } from '../markdown.js';
-import type { Section } from '../outline.js';
+import { endOffset, lineEndAt, startOffset } from '../markdown.js';
+import { ownBlocks, type Section } from '../outline.js';
 import { parseStatus } from '../status.js';
 import { readParens } from './seed.js';
 
@@ -39,7 +40,10 @@ export interface HeadingParts {
 }
 
 const SEP = String.raw`\s*(?:[:：]|\.(?=\s)|\s[-–—])\s*`;
-const TASK_NO_ID = new RegExp(String.raw`^(?:task|tarefa|tarea|tâche|aufgabe|任务)\s*[:：\-–—]\s*(.+)$`, 'iu');
+const TASK_NO_ID = new RegExp(
+  String.raw`^(?:task|tarefa|tarea|tâche|aufgabe|任务)\s*[:：\-–—]\s*(.+)$`,
+  'iu',
+);
 const TASK_WITH_ID = new RegExp(String.raw`^(?:task|tarefa|tarea)\s+([\w.-]+)${SEP}(.+)$`, 'iu');
 const LEADING_ID = new RegExp(
   String.raw`^([A-Za-z0-9][\w.-]*(?:\s*[-–—]\s*[A-Za-z0-9][\w.-]*)?)${SEP}(.+)$`,
@@ -83,7 +87,8 @@ export function readHeading(rawTitle: string, known: ReadonlyMap<string, string>
     const simple = LEADING_WORD.exec(text);
     if (range) Object.assign(parts, { range, title: leading[2]! });
     else if (isIdLike(word)) Object.assign(parts, { id: word, title: leading[2]! });
-    else if (simple && isIdLike(simple[1]!)) Object.assign(parts, { id: simple[1]!, title: simple[2]! });
+    else if (simple && isIdLike(simple[1]!))
+      Object.assign(parts, { id: simple[1]!, title: simple[2]! });
   }
   const parens = /^(.*?)\s*\(([^()]*)\)\s*$/su.exec(parts.title);
   const inside = parens ? readParens(parens[2]!, known) : null;
@@ -111,7 +116,7 @@ export function blockFacts(
   fields: Field[],
   context: DialectContext,
 ): Enrichment {
-  const facts = emptyEnrichment([]);
+  const facts = emptyEnrichment();
   const byKey = fieldMap(fields);
   const agentField = byKey.get('agent');
   facts.agents = agentField ? splitAgents(agentField.text) : head.agents;
@@ -161,13 +166,11 @@ function filesOfField(field: Field): string[] {
     .filter((file) => file !== '');
 }
 
-/** Paragraphs under the heading that are not fields. */
+/** Paragraph text under the heading that is not a field. */
 function proseOf(section: Section, body: string): string[] {
-  return section.own
-    .filter((block) => block.type === 'paragraph')
-    .filter((block) => fieldsOf([block], body).length === 0)
-    .map((block) => flatText(block))
-    .filter((text) => text !== '');
+  return ownBlocks(section)
+    .filter((block): block is Paragraph => block.type === 'paragraph')
+    .flatMap((block) => proseLines(block, body));
 }
 
 /** A block that defines its task. */
@@ -207,8 +210,12 @@ export function blockDraft(
     order: startOffset(heading),
     source: {
       dialect: 'block',
-      statusValue: statusField ? { start: statusField.valueStart, end: statusField.valueEnd } : null,
-      insertAfter: anchor ? lineEndAt(body, anchor.valueStart) : lineEndAt(body, endOffset(heading) - 1),
+      statusValue: statusField
+        ? { start: statusField.valueStart, end: statusField.valueEnd }
+        : null,
+      insertAfter: anchor
+        ? lineEndAt(body, anchor.valueStart)
+        : lineEndAt(body, endOffset(heading) - 1),
       fieldPrefix: anchor ? body.slice(anchor.lineStart, labelOffset(anchor, body)) : '',
       colonInsideBold: anchor ? colonInside(anchor, body) : false,
       reportValue: report ? { start: report.valueStart, end: report.valueEnd } : null,

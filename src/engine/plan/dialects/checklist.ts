@@ -46,11 +46,14 @@ function readItem(
   const named = boldAgent(paragraph, dialect.knownAgents);
   const agent = named ?? context.agent;
   if (!agent) return null;
-  const title = titleOf(paragraph, named).replace(/\s(?:✅|⚠️?|❌|⏭️?).*$/u, '').trim();
+  const title = titleOf(paragraph, named)
+    .replace(/\s(?:✅|⚠️?|❌|⏭️?).*$/u, '')
+    .trim();
   if (title === '') return null;
   const line = item.position?.start.line ?? 1;
-  const markStart = markOffset(paragraph, dialect.body);
-  const markStatus = markStart === null ? null : parseStatus(dialect.body.slice(markStart, endOffset(paragraph)));
+  const markStart = markOffset(paragraph, dialect.body, dialect.knownAgents);
+  const markStatus =
+    markStart === null ? null : parseStatus(dialect.body.slice(markStart, endOffset(paragraph)));
   return {
     id: null,
     title,

@@ -37,7 +37,11 @@ const TASK_NO_ID = new RegExp(String.raw`^${TASK_WORD}\s*[:：\-–—]\s*(.+)$`
 const DOTTED_ID = /^(\d+(?:\.\d+)+)\s*[:：.]?\s+(.+)$/u;
 const LABELLED_ID = /^([A-Za-z][\w.-]*\d[\w.-]*)\s*[:：]\s+(.+)$/u;
 
-export function readTaskLines(list: List, context: LineContext, dialect: DialectContext): TaskDraft[] {
+export function readTaskLines(
+  list: List,
+  context: LineContext,
+  dialect: DialectContext,
+): TaskDraft[] {
   const drafts: TaskDraft[] = [];
   for (const item of list.children) {
     const draft = readTaskLine(item, list, context, dialect);
@@ -62,16 +66,23 @@ function readTaskLine(
   if (paragraph?.type !== 'paragraph') return null;
   const head = readHead(paragraph);
   if (!head) return null;
-  const { title, agents: parenAgents, estimate, status: markStatus, hadMark } = readRest(
-    head.rest,
-    dialect.knownAgents,
-  );
+  const {
+    title,
+    agents: parenAgents,
+    estimate,
+    status: markStatus,
+    hadMark,
+  } = readRest(head.rest, dialect.knownAgents);
   if (title === '') return null;
   const agents = parenAgents.length > 0 ? parenAgents : context.agent ? [context.agent] : [];
+  // An id with an agent in parentheses is a task line, and so is a seed number (`2.1:`) with an
+  // estimate only (its agent is missing, which validation reports); "Task: …" needs an agent
+  // (templates write "- TASK: [Task ID]"); a bold id needs an agent heading above it.
   const accepted =
     (head.explicit && (head.id !== null || agents.length > 0)) ||
     parenAgents.length > 0 ||
-    (head.id !== null && context.agent !== null && (head.boldId || estimate !== null));
+    (head.id !== null && /^\d+(\.\d+)+$/u.test(head.id) && estimate !== null) ||
+    (head.id !== null && head.boldId && context.agent !== null);
   if (!accepted) return null;
 
   const checkbox = checkboxSpan(item, dialect.body);
@@ -102,7 +113,7 @@ function readTaskLine(
       itemStart: startOffset(item),
       checkbox,
       textEnd: endOffset(paragraph),
-      markStart: hadMark ? markOffset(paragraph, dialect.body) : null,
+      markStart: hadMark ? markOffset(paragraph, dialect.body, dialect.knownAgents) : null,
       listEnd: endOffset(list),
       sectionIndex: context.sectionIndex,
     },
@@ -116,14 +127,19 @@ function readHead(paragraph: Paragraph): Head | null {
     const bold = collapse(textOf(first)).replace(/^task\s+/iu, '');
     const word = bold.replace(/[.:：]$/u, '');
     if (isIdLike(word)) {
-      const rest = collapse(text.slice(collapse(textOf(first)).length)).replace(/^[:：.\-–—]\s*/u, '');
+      const rest = collapse(text.slice(collapse(textOf(first)).length)).replace(
+        /^[:：.\-–—]\s*/u,
+        '',
+      );
       return { id: word, rest, explicit: /^task\s/iu.test(textOf(first)), boldId: true };
     }
   }
   const withId = TASK_WITH_ID.exec(text);
-  if (withId && isIdLike(withId[1]!) ) return { id: withId[1]!, rest: withId[2]!, explicit: true, boldId: false };
+  if (withId && isIdLike(withId[1]!))
+    return { id: withId[1]!, rest: withId[2]!, explicit: true, boldId: false };
   const withNumber = /^(?:task|tarefa|tarea)\s+(\d+)\s*[:：.\-–—]\s+(.+)$/iu.exec(text);
-  if (withNumber) return { id: withNumber[1]!, rest: withNumber[2]!, explicit: true, boldId: false };
+  if (withNumber)
+    return { id: withNumber[1]!, rest: withNumber[2]!, explicit: true, boldId: false };
   const noId = TASK_NO_ID.exec(text);
   if (noId) return { id: null, rest: noId[1]!, explicit: true, boldId: false };
   const dotted = DOTTED_ID.exec(text);
@@ -145,7 +161,7 @@ interface Rest {
 
 /** `Implement JWT service (Builder-1, 6h) ✅ 1h 32min` → title, agents, estimate, status. */
 export function readRest(rest: string, known: ReadonlyMap<string, string>): Rest {
-  const markAt = markIndex(rest);
+  const markAt = markIndex(rest, known);
   const before = markAt === -1 ? rest : rest.slice(0, markAt);
   const mark = markAt === -1 ? '' : rest.slice(markAt);
   const status = mark ? parseStatus(mark) : null;
@@ -173,7 +189,9 @@ export function readParens(
   for (const raw of inside.split(/\s*[,;]\s*/u)) {
     const part = raw.trim();
     if (part === '') continue;
-    const labelled = /^(agents?|owner|assigned to|est|estimate|eta|effort)\s*[:=]\s*(.+)$/iu.exec(part);
+    const labelled = /^(agents?|owner|assigned to|est|estimate|eta|effort)\s*[:=]\s*(.+)$/iu.exec(
+      part,
+    );
     if (labelled) {
       if (/^(est|estimate|eta|effort)$/iu.test(labelled[1]!)) {
         estimate = parseDuration(labelled[2]!);
@@ -195,7 +213,20 @@ export function readParens(
   return { agents, estimate };
 }
 
-function markIndex(text: string): number {
+/**
+ * Where the status mark starts (`✅ 1h 32min` after `(Builder-1, 6h)`), or -1. After an agent
+ * parenthesis, only what follows it can be a mark (a title may hold ⛔, a mark may hold
+ * "(warnings)"); without one, the first mark emoji after a space.
+ */
+function markIndex(text: string, known: ReadonlyMap<string, string>): number {
+  const groups = [...text.matchAll(/\(([^()]*)\)/gu)].reverse();
+  for (const group of groups) {
+    if (!readParens(group[1]!, known)) continue;
+    const end = group.index + group[0].length;
+    const after = text.slice(end);
+    const lead = after.length - after.trimStart().length;
+    return new RegExp(`^${STATUS_MARK.source}`, 'u').test(after.trimStart()) ? end + lead : -1;
+  }
   const match = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(text);
   return match ? match.index + 1 : -1;
 }
@@ -205,11 +236,14 @@ function cleanTitle(text: string): string {
 }
 
 /** Offset of the status mark written after the task text (`✅ 1h 32min`), or null. */
-export function markOffset(paragraph: Paragraph, body: string): number | null {
+export function markOffset(
+  paragraph: Paragraph,
+  body: string,
+  known: ReadonlyMap<string, string>,
+): number | null {
   const start = startOffset(paragraph);
-  const raw = body.slice(start, endOffset(paragraph));
-  const match = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(raw);
-  return match ? start + match.index + 1 : null;
+  const index = markIndex(body.slice(start, endOffset(paragraph)), known);
+  return index === -1 ? null : start + index;
 }
 
 /** `[ ]` / `[x]` after the list marker; micromark does not give the checkbox a node. */

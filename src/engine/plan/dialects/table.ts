@@ -49,13 +49,20 @@ export function tableShape(table: Table): TableShape {
   const agentHasSkills =
     columns.agent !== undefined && /skill/iu.test(headers[columns.agent] ?? '');
   let idInCell = false;
-  if (columns.id === undefined && columns.title !== undefined && titlesAreIds(rows, columns.title)) {
+  if (
+    columns.id === undefined &&
+    columns.title !== undefined &&
+    titlesAreIds(rows, columns.title)
+  ) {
     // `| Task | Agent | Model |` with `T1`, `T2-T4` under Task: a table about tasks defined elsewhere.
     columns.id = columns.title;
     delete columns.title;
   }
   if (columns.id === undefined && columns.title !== undefined) {
-    const candidate = idColumnInCells(rows.map((row) => row.children), columns);
+    const candidate = idColumnInCells(
+      rows.map((row) => row.children),
+      columns,
+    );
     if (candidate !== null) {
       if (columns.group === candidate) delete columns.group;
       columns.id = candidate;
@@ -225,7 +232,9 @@ export function tableRows(
       order: startOffset(row),
       source: {
         dialect: 'table',
-        statusCell: statusCell ? { start: startOffset(statusCell), end: endOffset(statusCell) } : null,
+        statusCell: statusCell
+          ? { start: startOffset(statusCell), end: endOffset(statusCell) }
+          : null,
         tableEnd: endOffset(table),
         sectionIndex,
       },
@@ -244,7 +253,7 @@ function unknownStatus(text: string, cell: TableCell) {
   );
 }
 
-export function nullIfEmpty(text: string): string | null {
+function nullIfEmpty(text: string): string | null {
   const trimmed = text.replace(/[*`]/g, '').trim();
   return trimmed === '' || isEmptyValue(trimmed) ? null : trimmed;
 }

@@ -1,0 +1,82 @@
+/**
+ * Who may start a run from a comment: a `/parallel-run` command, on a pull request, by someone
+ * with write permission (collaborator-permission API — `author_association` is unreliable), on a
+ * PR whose head is in this repository (fork code never runs with our secrets). Refusals are
+ * answered on the PR so the person knows why nothing happened.
+ */
+import { UsageError } from '../engine/errors.js';
+import type { RepoForge } from '../forge/types.js';
+import { parseRunCommand } from './command.js';
+import type { TriggerEvent } from './event.js';
+
+export type GateResult =
+  | {
+      allowed: true;
+      group: string | null;
+      dryRun: boolean;
+      pullRequest: number | null;
+      headSha: string | null;
+    }
+  | { allowed: false; reason: string };
+
+export async function gateTrigger(
+  event: TriggerEvent,
+  forge: RepoForge | null,
+  options: { allowBots: boolean },
+): Promise<GateResult> {
+  if (event.kind !== 'comment')
+    return { allowed: true, group: null, dryRun: false, pullRequest: null, headSha: null };
+  const command = parseRunCommand(event.body);
+  if (!command) return { allowed: false, reason: 'the comment is not a /parallel-run command' };
+  if (event.authorIsBot && !options.allowBots) {
+    return {
+      allowed: false,
+      reason: `comments by bots (${event.author}) are ignored (github.allowBots is off)`,
+    };
+  }
+  if (!forge) {
+    throw new UsageError(
+      'a comment-triggered run needs the github-token input to check the commenter’s permission',
+      'Pass `github-token: ${{ github.token }}` (the default) and do not set it empty.',
+    );
+  }
+  const refuse = async (reason: string, reply: string): Promise<GateResult> => {
+    await forge.createComment(event.issueNumber, reply);
+    return { allowed: false, reason };
+  };
+  if (!event.onPullRequest) {
+    return refuse(
+      'not a pull request',
+      '`/parallel-run` works on pull requests only: comment on the PR that holds the plan.',
+    );
+  }
+  const permission = await forge.getCollaboratorPermission(event.author);
+  if (!permission.canWrite) {
+    return refuse(
+      `${event.author} has ${permission.permission} permission`,
+      `@${event.author} only people with write access to this repository can start a parallel run. Ask a maintainer to comment \`/parallel-run\`.`,
+    );
+  }
+  const pr = await forge.getPullRequest(event.issueNumber);
+  if (pr.fromFork) {
+    return refuse(
+      'pull request from a fork',
+      `Parallel runs do not start on pull requests from forks (${pr.headRepo ?? 'a deleted fork'}): agents would run the fork's code with this repository's secrets. Push the branch to this repository and open the PR from there.`,
+    );
+  }
+  if (command.kind === 'invalid') return refuse(command.reason, `Sorry, ${command.reason}.`);
+  if (command.kind !== 'run') {
+    return refuse(
+      `/parallel-run ${command.kind} is not handled by the action`,
+      `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. The action alone understands \`/parallel-run [group ID|all] [--dry-run]\`.`,
+    );
+  }
+  await forge.addReaction(event.commentId, 'rocket');
+  return {
+    allowed: true,
+    group: command.group,
+    dryRun: command.dryRun,
+    pullRequest: pr.number,
+    headSha: pr.headSha,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The action: read the inputs once, build the adapters (runner, Octokit honouring GITHUB_API_URL,
+ * forge), run the mode, and turn any error into a failed step with a message and a hint.
+ */
+import { systemClock } from '../engine/ports/clock.js';
+import { ParallelExecutorError } from '../engine/errors.js';
+import { createGitHubForge } from '../forge/github.js';
+import { createOctokit } from '../forge/octokit.js';
+import type { Sleep } from '../forge/policy.js';
+import type { RepoForge } from '../forge/types.js';
+import type { ModeDeps } from './modes/types.js';
+import { loadPlanReader } from './plan-reader.js';
+import { coreRuntime, type ActionRuntime } from './runtime.js';
+import { readSettings, type ActionSettings } from './settings.js';
+
+export interface RunOptions {
+  runtime?: ActionRuntime;
+  env?: Record<string, string | undefined>;
+  /** Replaces the forge built from `github-token` (tests, local runs). */
+  forge?: RepoForge | null;
+  readPlan?: ModeDeps['readPlan'];
+  /** The pause between GitHub writes and before retries; tests make it instant. */
+  sleep?: Sleep;
+}
+
+export async function run(options: RunOptions = {}): Promise<void> {
+  const runtime = options.runtime ?? coreRuntime();
+  try {
+    const settings = readSettings((name) => runtime.getInput(name), options.env ?? process.env);
+    maskSecrets(runtime, settings);
+    const deps: ModeDeps = {
+      runtime,
+      forge:
+        options.forge === undefined ? buildForge(settings, runtime, options.sleep) : options.forge,
+      readPlan: options.readPlan ?? loadPlanReader,
+      clock: systemClock,
+    };
+    await runMode(settings, deps);
+  } catch (error) {
+    runtime.setFailed(describe(error));
+  }
+}
+
+async function runMode(settings: ActionSettings, deps: ModeDeps): Promise<void> {
+  switch (settings.mode) {
+    case 'plan':
+      await (await import('./modes/plan.js')).runPlanMode(settings, deps);
+      return;
+    case 'agent':
+      await (await import('./modes/agent.js')).runAgentMode(settings, deps);
+      return;
+    case 'integrate':
+      await (await import('./modes/integrate.js')).runIntegrateMode(settings, deps);
+      return;
+  }
+}
+
+function maskSecrets(runtime: ActionRuntime, settings: ActionSettings): void {
+  for (const secret of [
+    settings.githubToken,
+    settings.prToken,
+    settings.mode === 'agent' ? settings.anthropicApiKey : null,
+  ]) {
+    if (secret) runtime.setSecret(secret);
+  }
+}
+
+function buildForge(
+  settings: ActionSettings,
+  runtime: ActionRuntime,
+  sleep?: Sleep,
+): RepoForge | null {
+  if (!settings.githubToken) return null;
+  return createGitHubForge({
+    octokit: createOctokit({
+      token: settings.githubToken,
+      baseUrl: settings.runner.apiUrl,
+      logger: runtime.logger,
+    }),
+    owner: settings.runner.owner,
+    repo: settings.runner.repo,
+    dryRun: settings.dryRun,
+    logger: runtime.logger,
+    ...(sleep ? { sleep } : {}),
+  });
+}
+
+/** The message and, on the next line, what to do about it. */
+export function describe(error: unknown): string {
+  if (error instanceof ParallelExecutorError)
+    return error.hint ? `${error.message}\nhint: ${error.hint}` : error.message;
+  if (error instanceof Error) return `unexpected error: ${error.message}`;
+  return `unexpected error: ${String(error)}`;
+}

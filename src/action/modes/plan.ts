@@ -1,0 +1,209 @@
+/**
+ * Plan mode (the workflow's first job): check who asked, parse and validate the plan (problems
+ * become annotations on the plan's lines), pick this run's wave, and hand the matrix and the
+ * execution id to the next jobs. One queued check run per task when the token may create them.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseConfig } from '../../engine/config/load.js';
+import { CONFIG_PATH, type Config } from '../../engine/config/schema.js';
+import { UsageError } from '../../engine/errors.js';
+import type { Diagnostic, Task } from '../../engine/plan/schema.js';
+import { GitHubApiError } from '../../forge/errors.js';
+import type { RepoForge } from '../../forge/types.js';
+import { readTriggerEvent } from '../event.js';
+import { gateTrigger } from '../gate.js';
+import { cell, table } from '../markdown.js';
+import { matrixJson, selectWave, type Wave } from '../select.js';
+import type { PlanSettings, RunnerContext } from '../settings.js';
+import type { ModeDeps } from './types.js';
+
+export interface PlanModeResult {
+  executionId: string | null;
+  tasks: string[];
+  refused: string | null;
+}
+
+/** The check run name of a task: stable, so the agent and integrate jobs find it again. */
+export function taskCheckRunName(taskId: string): string {
+  return `parallel-executor: task ${taskId}`;
+}
+
+export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promise<PlanModeResult> {
+  const { runtime } = deps;
+  const config = await readConfig(settings.runner.workspace);
+  const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
+  const gate = await gateTrigger(event, deps.forge, { allowBots: config.github.allowBots });
+  if (!gate.allowed) {
+    runtime.logger.info('no run started', { reason: gate.reason });
+    setOutputs(runtime, { matrix: matrixJson([]), executionId: '', taskCount: 0, maxParallel: 1 });
+    await runtime.writeSummary(`## parallel-executor\n\nNo run started: ${cell(gate.reason)}.\n`);
+    return { executionId: null, tasks: [], refused: gate.reason };
+  }
+  const group = settings.group ?? gate.group;
+  const text = await readPlanText(settings);
+  const { plan, diagnostics } = (await deps.readPlan())(text, settings.planFile);
+  annotate(runtime, settings.planFile, diagnostics);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    await runtime.writeSummary(diagnosticsSummary(settings.planFile, diagnostics));
+    throw new UsageError(
+      `${settings.planFile} has ${errors.length} error${errors.length === 1 ? '' : 's'}; the first: line ${errors[0]!.line}: ${errors[0]!.message}`,
+      'Each problem is annotated on its line of the plan (Files changed / the job summary).',
+    );
+  }
+  const wave = selectWave(plan, group);
+  const executionId = settings.executionId ?? makeExecutionId(settings.runner);
+  // A dry run shows what would run and starts nothing: no matrix legs, no check runs.
+  const dryRun = settings.dryRun || gate.dryRun;
+  const legs = dryRun ? [] : wave.ready;
+  setOutputs(runtime, {
+    matrix: matrixJson(legs),
+    executionId,
+    taskCount: legs.length,
+    maxParallel: config.github.maxParallel ?? Math.max(1, legs.length),
+  });
+  const headSha = gate.headSha ?? settings.runner.sha;
+  if (deps.forge && headSha && legs.length > 0) {
+    await createTaskCheckRuns(deps.forge, legs, headSha, executionId, runtime);
+  }
+  await runtime.writeSummary(waveSummary(executionId, group, wave, dryRun));
+  return { executionId, tasks: legs.map((t) => t.id), refused: null };
+}
+
+async function readConfig(workspace: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(join(workspace, CONFIG_PATH), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    text = '';
+  }
+  return parseConfig(text, CONFIG_PATH);
+}
+
+async function readPlanText(settings: PlanSettings): Promise<string> {
+  try {
+    return await readFile(settings.planPath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new UsageError(
+      `the plan ${settings.planFile} does not exist in the checked-out repository`,
+      'Check the `plan` input, and that actions/checkout ran on the ref that holds the plan.',
+    );
+  }
+}
+
+function annotate(runtime: ModeDeps['runtime'], file: string, diagnostics: Diagnostic[]): void {
+  for (const d of diagnostics) {
+    runtime.annotate(
+      d.severity === 'error' ? 'error' : 'warning',
+      d.hint ? `${d.message} — ${d.hint}` : d.message,
+      {
+        file,
+        startLine: d.line,
+        startColumn: d.column,
+        title: `plan: ${d.code}`,
+      },
+    );
+  }
+}
+
+function setOutputs(
+  runtime: ModeDeps['runtime'],
+  values: { matrix: string; executionId: string; taskCount: number; maxParallel: number },
+): void {
+  runtime.setOutput('matrix', values.matrix);
+  runtime.setOutput('execution-id', values.executionId);
+  runtime.setOutput('task-count', String(values.taskCount));
+  runtime.setOutput('max-parallel', String(values.maxParallel));
+}
+
+/** `pe-<run id>-<attempt>` on a runner (re-runs get their own), random elsewhere. */
+export function makeExecutionId(runner: RunnerContext): string {
+  if (runner.runId) return `pe-${runner.runId}-${runner.runAttempt ?? '1'}`;
+  return `pe-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+async function createTaskCheckRuns(
+  forge: RepoForge,
+  tasks: Task[],
+  headSha: string,
+  executionId: string,
+  runtime: ModeDeps['runtime'],
+): Promise<void> {
+  for (const task of tasks) {
+    try {
+      await forge.createCheckRun({
+        name: taskCheckRunName(task.id),
+        headSha,
+        status: 'queued',
+        externalId: `${executionId}:${task.id}`,
+        output: {
+          title: `Queued: ${task.title}`.slice(0, 250),
+          summary: `Task ${task.id} waits for a runner.`,
+        },
+      });
+    } catch (error) {
+      // A token without `checks: write` still runs everything; only the Checks tab stays empty.
+      if (error instanceof GitHubApiError && error.status === 403) {
+        runtime.logger.warn('cannot create check runs with this token; continuing without them', {
+          status: error.status,
+        });
+        return;
+      }
+      throw error;
+    }
+  }
+}
+
+function diagnosticsSummary(file: string, diagnostics: Diagnostic[]): string {
+  const rows = diagnostics.map((d) => [
+    d.severity,
+    `${file}:${d.line}:${d.column}`,
+    d.code,
+    d.message,
+    d.hint ?? '',
+  ]);
+  return `## parallel-executor: the plan cannot run\n\n${table(['', 'where', 'code', 'problem', 'what to do'], rows)}\n`;
+}
+
+function waveSummary(
+  executionId: string,
+  group: string | null,
+  wave: Wave,
+  dryRun: boolean,
+): string {
+  const parts = [
+    `## parallel-executor: execution \`${cell(executionId)}\`${dryRun ? ' — dry run, nothing started' : ''}`,
+    '',
+    `Selection: ${group === null ? 'every pending task' : `group ${cell(group)}`}. ` +
+      `This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; already done: ${wave.done.length}.`,
+  ];
+  if (wave.ready.length > 0) {
+    parts.push(
+      '',
+      table(
+        ['task', 'title', 'agent', 'depends on', 'estimate'],
+        wave.ready.map((t) => [
+          t.id,
+          t.title,
+          t.agents[0] ?? '',
+          t.dependsOn.join(', ') || '—',
+          t.estimateHours === null ? '—' : `${t.estimateHours} h`,
+        ]),
+      ),
+    );
+  }
+  if (wave.waiting.length > 0) {
+    parts.push(
+      '',
+      table(
+        ['waiting task', 'waits for'],
+        wave.waiting.map((w) => [w.task.id, w.on.join(', ')]),
+      ),
+    );
+  }
+  return `${parts.join('\n')}\n`;
+}

@@ -1,0 +1,49 @@
+/**
+ * Which tasks this workflow run executes: matrix legs cannot wait for each other, so one run is one
+ * wave — the pending tasks of the selection whose dependencies are all done.
+ */
+import { UsageError } from '../engine/errors.js';
+import type { Plan, Task } from '../engine/plan/schema.js';
+
+export interface Wave {
+  ready: Task[];
+  /** Pending tasks of the selection that wait for others, with what they wait for. */
+  waiting: Array<{ task: Task; on: string[] }>;
+  /** Tasks of the selection already completed or skipped. */
+  done: Task[];
+}
+
+const FINISHED = new Set(['completed', 'skipped']);
+
+export function selectWave(plan: Plan, group: string | null): Wave {
+  const inScope = group === null ? plan.tasks : plan.tasks.filter((t) => t.group === group);
+  if (group !== null && inScope.length === 0) {
+    const known = [
+      ...new Set(plan.tasks.map((t) => t.group).filter((g): g is string => g !== null)),
+    ];
+    throw new UsageError(
+      `the plan has no group "${group}"`,
+      known.length > 0
+        ? `Groups in the plan: ${known.join(', ')}.`
+        : 'The plan has no groups; leave `group` empty.',
+    );
+  }
+  const finished = new Set(plan.tasks.filter((t) => FINISHED.has(t.status)).map((t) => t.id));
+  const wave: Wave = { ready: [], waiting: [], done: [] };
+  for (const task of inScope) {
+    if (FINISHED.has(task.status)) {
+      wave.done.push(task);
+      continue;
+    }
+    if (task.status !== 'pending') continue;
+    const on = task.dependsOn.filter((id) => !finished.has(id));
+    if (on.length === 0) wave.ready.push(task);
+    else wave.waiting.push({ task, on });
+  }
+  return wave;
+}
+
+/** The `matrix` output: task ids only; each leg reads its task from the plan. */
+export function matrixJson(tasks: readonly Task[]): string {
+  return JSON.stringify({ include: tasks.map((t) => ({ task: t.id })) });
+}

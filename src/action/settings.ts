@@ -1,0 +1,221 @@
+/**
+ * The action's inputs and the runner's environment, read once into one validated settings object.
+ * Mode-specific requirements (agent mode needs `task`, …) are checked here, so a mode's code can
+ * rely on its fields being present.
+ */
+import { isAbsolute, normalize, resolve } from 'node:path';
+import { z } from 'zod';
+import { UsageError } from '../engine/errors.js';
+
+/** Execution ids and task ids end up in branch and artifact names: keep them to a safe alphabet. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const Bool = z
+  .enum(['true', 'false', 'True', 'False', 'TRUE', 'FALSE', ''])
+  .transform((v) => v.toLowerCase() === 'true');
+
+const relativePath = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((p) => !isAbsolute(p) && !normalize(p).split(/[\\/]/).includes('..'), {
+      message: `must be a path inside the repository (${what})`,
+    });
+
+/** The inputs exactly as action.yml names them. */
+const Inputs = z.object({
+  mode: z.enum(['plan', 'agent', 'integrate'], {
+    message: 'must be one of plan, agent, integrate',
+  }),
+  plan: relativePath('the plan file'),
+  group: z.string(),
+  task: z.string(),
+  'execution-id': z.string(),
+  agent: z.enum(['claude-code', 'command'], { message: 'must be claude-code or command' }),
+  'agent-command': z.string(),
+  'anthropic-api-key': z.string(),
+  'bundle-dir': z.string(),
+  'github-token': z.string(),
+  'pr-token': z.string(),
+  'dry-run': Bool,
+});
+
+export const INPUT_NAMES = Object.keys(Inputs.shape) as Array<keyof z.infer<typeof Inputs>>;
+
+/** What the runner tells every step through the environment. */
+export interface RunnerContext {
+  workspace: string;
+  owner: string;
+  repo: string;
+  apiUrl: string;
+  serverUrl: string;
+  eventName: string | null;
+  eventPath: string | null;
+  sha: string | null;
+  ref: string | null;
+  runId: string | null;
+  runAttempt: string | null;
+  outputPath: string | null;
+  summaryPath: string | null;
+}
+
+interface CommonSettings {
+  planFile: string;
+  /** The plan file's absolute path inside the workspace. */
+  planPath: string;
+  /** `null`: every pending task. */
+  group: string | null;
+  githubToken: string;
+  prToken: string | null;
+  dryRun: boolean;
+  runner: RunnerContext;
+}
+
+export interface PlanSettings extends CommonSettings {
+  mode: 'plan';
+  /** Given, or null to make one. */
+  executionId: string | null;
+}
+
+export interface AgentSettings extends CommonSettings {
+  mode: 'agent';
+  executionId: string;
+  task: string;
+  agent: 'claude-code' | 'command';
+  agentCommand: string | null;
+  anthropicApiKey: string | null;
+  /** Absolute folder this task's bundle is written to. */
+  bundleDir: string;
+}
+
+export interface IntegrateSettings extends CommonSettings {
+  mode: 'integrate';
+  executionId: string;
+  /** Absolute folder holding one sub-folder per task (`agent-<task>`), as download-artifact lays them out. */
+  bundleDir: string;
+}
+
+export type ActionSettings = PlanSettings | AgentSettings | IntegrateSettings;
+
+export type GetInput = (name: string) => string;
+
+/** Defaults as action.yml declares them, for inputs read outside a runner (the runner fills them in). */
+const DEFAULTS: Record<string, string> = {
+  plan: 'MULTI_AGENT_PLAN.md',
+  agent: 'claude-code',
+  'dry-run': 'false',
+  'bundle-dir': 'parallel-executor-bundles',
+};
+
+/** Reads `INPUT_<NAME>` the way `@actions/core` does (spaces → `_`, upper case, trimmed). */
+export function inputsFromEnv(env: Record<string, string | undefined>): GetInput {
+  return (name) => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+}
+
+export function readSettings(
+  getInput: GetInput,
+  env: Record<string, string | undefined>,
+): ActionSettings {
+  const raw = Object.fromEntries(
+    INPUT_NAMES.map((name) => [name, getInput(name) || DEFAULTS[name] || '']),
+  );
+  const parsed = Inputs.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'inputs');
+    throw new UsageError(
+      `input "${name}" ${issue.message}${name === 'mode' ? `, got "${raw.mode}"` : ''}`,
+      'See action.yml (or the README) for the inputs and their accepted values.',
+    );
+  }
+  const inputs = parsed.data;
+  const runner = readRunner(env);
+  const common: CommonSettings = {
+    planFile: inputs.plan,
+    planPath: resolve(runner.workspace, inputs.plan),
+    group: inputs.group || null,
+    githubToken: inputs['github-token'],
+    prToken: inputs['pr-token'] || null,
+    dryRun: inputs['dry-run'],
+    runner,
+  };
+  if (common.group !== null && !SAFE_ID.test(common.group) && common.group !== 'all') {
+    throw usage(
+      'group',
+      'must be a group id as the plan writes it (letters, digits, ".", "_", "-") or "all"',
+    );
+  }
+  if (common.group === 'all') common.group = null;
+  const executionId = inputs['execution-id'] || null;
+  if (executionId !== null) requireSafe('execution-id', executionId);
+  if (inputs.mode === 'plan') return { ...common, mode: 'plan', executionId };
+  if (executionId === null)
+    throw usage('execution-id', `is required in ${inputs.mode} mode (pass the plan job's output)`);
+  const bundleDir = resolve(runner.workspace, inputs['bundle-dir']);
+  if (inputs.mode === 'integrate') return { ...common, mode: 'integrate', executionId, bundleDir };
+  if (!inputs.task)
+    throw usage('task', 'is required in agent mode (the matrix leg passes `matrix.task`)');
+  requireSafe('task', inputs.task);
+  if (inputs.agent === 'command' && !inputs['agent-command']) {
+    throw usage('agent-command', 'is required when agent is "command"');
+  }
+  return {
+    ...common,
+    mode: 'agent',
+    executionId,
+    task: inputs.task,
+    agent: inputs.agent,
+    agentCommand: inputs['agent-command'] || null,
+    anthropicApiKey: inputs['anthropic-api-key'] || null,
+    bundleDir,
+  };
+}
+
+function readRunner(env: Record<string, string | undefined>): RunnerContext {
+  const repository = env.GITHUB_REPOSITORY ?? '';
+  const [owner, repo, ...rest] = repository.split('/');
+  if (!owner || !repo || rest.length > 0) {
+    throw new UsageError(
+      `GITHUB_REPOSITORY is "${repository}", expected "owner/name"`,
+      'Run the action in a GitHub Actions job (the runner sets GITHUB_REPOSITORY).',
+    );
+  }
+  const workspace = env.GITHUB_WORKSPACE;
+  if (!workspace) {
+    throw new UsageError(
+      'GITHUB_WORKSPACE is not set',
+      'Run the action in a GitHub Actions job after actions/checkout.',
+    );
+  }
+  const orNull = (value: string | undefined) => (value ? value : null);
+  return {
+    workspace,
+    owner,
+    repo,
+    apiUrl: (env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+    serverUrl: (env.GITHUB_SERVER_URL || 'https://github.com').replace(/\/+$/, ''),
+    eventName: orNull(env.GITHUB_EVENT_NAME),
+    eventPath: orNull(env.GITHUB_EVENT_PATH),
+    sha: orNull(env.GITHUB_SHA),
+    ref: orNull(env.GITHUB_REF),
+    runId: orNull(env.GITHUB_RUN_ID),
+    runAttempt: orNull(env.GITHUB_RUN_ATTEMPT),
+    outputPath: orNull(env.GITHUB_OUTPUT),
+    summaryPath: orNull(env.GITHUB_STEP_SUMMARY),
+  };
+}
+
+function requireSafe(name: string, value: string): void {
+  if (!SAFE_ID.test(value)) {
+    throw usage(
+      name,
+      `"${value}" must be 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    );
+  }
+}
+
+function usage(name: string, message: string): UsageError {
+  return new UsageError(
+    `input "${name}" ${message}`,
+    'See action.yml (or the README) for the inputs.',
+  );
+}

@@ -1,0 +1,116 @@
+import { readFile } from 'node:fs/promises';
+import { ParallelExecutorError, PreflightError } from '../errors.js';
+import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
+import { agentEnvironment } from './agent-env.js';
+import { hasClaudeCredentials, resolveClaudeBinary } from './claude-binary.js';
+import { createClaudeStreamInterpreter } from './claude-stream.js';
+import { startAgentProcess } from './process.js';
+
+export interface ClaudeCodeRunnerOptions {
+  /** Path or name of the `claude` executable; default `claude` on PATH, then node_modules/.bin. */
+  binary?: string;
+  /** Tools the agent may use without asking (`--allowedTools`); root cannot skip permissions. */
+  allowedTools: string[];
+  model?: string;
+  /** Appended to the command line as they are (the user's own configuration). */
+  extraArgs?: string[];
+  /** The shell's environment, for `preflight()`: PATH and credentials. `start()` uses launch.env. */
+  env?: Record<string, string>;
+  /** The repository root: where node_modules/.bin/claude and a relative `binary` are looked up. */
+  cwd?: string;
+  /** Grace between SIGTERM and SIGKILL when `stop()` is given none (default 10 s). */
+  graceMs?: number;
+  /** Output lines kept for the outcome (default 20). */
+  lastLines?: number;
+}
+
+const INSTALL_HINT =
+  'Install Claude Code with `npm i -g @anthropic-ai/claude-code` (or set agent.binary in .github/parallel-executor.yml), or run your own agent with `--agent command --agent-command "<command>"`.';
+const KEY_HINT =
+  'Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL for a gateway), or run `claude login` once; or run your own agent with `--agent command --agent-command "<command>"`.';
+/** Linux refuses a single argv string over 128 KiB (MAX_ARG_STRLEN); larger prompts go through stdin. */
+const ARGV_PROMPT_LIMIT = 100_000;
+
+/**
+ * The `claude-code` adapter: the real Claude Code CLI in print mode with streamed JSON output,
+ * run in the task's worktree with the context bundle as its prompt. No shell is involved: the
+ * prompt is one argv element (or stdin when very large).
+ */
+export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentRunner {
+  const shellEnv = options.env ?? {};
+  const locate = (path: string, cwd: string): Promise<string | null> =>
+    resolveClaudeBinary({ binary: options.binary, path, cwd });
+
+  return {
+    kind: 'claude-code',
+    async preflight() {
+      const binary = await locate(shellEnv['PATH'] ?? '', options.cwd ?? '.');
+      if (binary === null) {
+        const what =
+          options.binary === undefined ? 'on PATH or in node_modules/.bin' : `at ${options.binary}`;
+        throw new PreflightError(
+          `the Claude Code CLI (\`claude\`) was not found ${what}`,
+          INSTALL_HINT,
+        );
+      }
+      if (!(await hasClaudeCredentials(shellEnv))) {
+        throw new PreflightError(
+          'Claude Code has no credentials: ANTHROPIC_API_KEY is not set',
+          KEY_HINT,
+        );
+      }
+    },
+    async start(launch: AgentLaunch): Promise<AgentHandle> {
+      const binary = await locate(launch.env['PATH'] ?? '', options.cwd ?? launch.worktree);
+      if (binary === null)
+        throw new PreflightError('the Claude Code CLI (`claude`) was not found', INSTALL_HINT);
+      const context = await readFile(launch.contextFile, 'utf8').catch((error: unknown) => {
+        throw new ParallelExecutorError(
+          `cannot read the context bundle ${launch.contextFile} for task ${launch.taskId}`,
+          'The workspace step writes AGENT_CONTEXT.md before the agent starts; check that it ran.',
+          { cause: error },
+        );
+      });
+      const prompt = buildClaudePrompt(launch, context);
+      const viaStdin = Buffer.byteLength(prompt) > ARGV_PROMPT_LIMIT;
+      return startAgentProcess({
+        file: binary,
+        args: [...claudeArguments(options), ...(viaStdin ? [] : [prompt])],
+        stdin: viaStdin ? prompt : undefined,
+        cwd: launch.worktree,
+        env: { ...agentEnvironment(launch), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+        logFile: launch.logFile,
+        statusFile: launch.statusFile,
+        signal: launch.signal,
+        interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
+        graceMs: options.graceMs,
+        lastLines: options.lastLines,
+      });
+    },
+  };
+}
+
+/** Everything but the prompt, which goes last (after the variadic `--allowedTools` list, behind `--`). */
+export function claudeArguments(
+  options: Pick<ClaudeCodeRunnerOptions, 'allowedTools' | 'model' | 'extraArgs'>,
+): string[] {
+  const args = ['-p', '--output-format', 'stream-json', '--verbose'];
+  if (options.model !== undefined) args.push('--model', options.model);
+  args.push(...(options.extraArgs ?? []));
+  if (options.allowedTools.length > 0) args.push('--allowedTools', ...options.allowedTools);
+  return [...args, '--'];
+}
+
+/** The context bundle, framed by what a non-interactive run needs to be told. */
+export function buildClaudePrompt(launch: AgentLaunch, context: string): string {
+  return [
+    `You are agent ${launch.agent}, working non-interactively on task ${launch.taskId} in a git worktree (the current directory, branch ${launch.branch}).`,
+    'Nobody will answer questions: decide, do the work, and verify it. The task brief follows.',
+    '',
+    context.trim(),
+    '',
+    '---',
+    `Work only inside this worktree. Whatever you leave uncommitted is committed on ${launch.branch} for you when you finish.`,
+    'When you are done, reply with a short summary of what you changed and how you checked it.',
+  ].join('\n');
+}

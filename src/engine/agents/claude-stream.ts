@@ -1,0 +1,376 @@
+import { isAbsolute, relative } from 'node:path';
+import type { AgentEvent } from '../ports/agent-runner.js';
+import type { AgentReport, OutputInterpreter } from './process.js';
+
+/**
+ * Reads Claude Code's `--output-format stream-json --verbose` lines (one JSON object each:
+ * `system`, `assistant`, `user`, `result`) and turns them into progress, usage and readable
+ * output lines. Progress comes from the agent's own todo list when it keeps one (TodoWrite's
+ * `todos`, or the TaskCreate/TaskUpdate task list of 2.1.x); otherwise the step is the last tool
+ * use or text and the percentage an estimate from the number of turns that never reaches 100
+ * before the final `result`.
+ */
+
+type Json = Record<string, unknown>;
+
+interface TodoItem {
+  subject: string;
+  activeForm: string | null;
+  status: string;
+}
+
+const TEXT_LIMIT = 160;
+/** Turn-based estimate: 90 * (1 - e^(-turns/12)): 7 % after one turn, 56 % after ten, never 90. */
+const TURN_CEILING = 90;
+const TURN_SCALE = 12;
+
+export function createClaudeStreamInterpreter(options: { cwd: string }): OutputInterpreter {
+  const turns = new Set<string>();
+  const usageByMessage = new Map<string, { input: number; output: number }>();
+  const todos = new Map<string, TodoItem>();
+  const pendingCreates = new Map<string, TodoItem>();
+  let lastStep: string | null = null;
+  let lastProgress: string | null = null;
+  let lastUsage: string | null = null;
+  let result: Json | null = null;
+
+  const progressEvent = (): AgentEvent[] => {
+    const percent = estimatePercent();
+    const step = currentStep();
+    const key = `${percent}|${step}`;
+    if (key === lastProgress) return [];
+    lastProgress = key;
+    return [{ type: 'progress', percent, step }];
+  };
+
+  const estimatePercent = (): number => {
+    if (result !== null)
+      return result['is_error'] === true ? clampBeforeEnd(listPercent() ?? turnPercent()) : 100;
+    return clampBeforeEnd(listPercent() ?? turnPercent());
+  };
+  const listPercent = (): number | null => {
+    const items = [...todos.values()];
+    if (items.length === 0) return null;
+    return Math.round(
+      (100 * items.filter((item) => item.status === 'completed').length) / items.length,
+    );
+  };
+  const turnPercent = (): number =>
+    Math.round(TURN_CEILING * (1 - Math.exp(-turns.size / TURN_SCALE)));
+  const currentStep = (): string | null => {
+    if (result !== null && result['is_error'] !== true) return 'done';
+    const active = [...todos.values()].find((item) => item.status === 'in_progress');
+    return active === undefined ? lastStep : (active.activeForm ?? active.subject);
+  };
+
+  const messageTotals = (): { input: number; output: number } => {
+    let input = 0;
+    let output = 0;
+    for (const usage of usageByMessage.values()) {
+      input += usage.input;
+      output += usage.output;
+    }
+    return { input, output };
+  };
+
+  const usageEvent = (): AgentEvent[] => {
+    const { input, output } = messageTotals();
+    const key = `${input}|${output}`;
+    if (key === lastUsage) return [];
+    lastUsage = key;
+    return [{ type: 'usage', inputTokens: input, outputTokens: output, costUsd: null }];
+  };
+
+  const onToolUse = (block: Json): string => {
+    const name = text(block['name']) ?? 'tool';
+    const input = record(block['input']) ?? {};
+    if (name === 'TodoWrite') {
+      todos.clear();
+      list(input['todos']).forEach((todo, index) => {
+        const item = record(todo);
+        if (item === null) return;
+        todos.set(String(index), {
+          subject: text(item['content']) ?? `item ${index + 1}`,
+          activeForm: text(item['activeForm']),
+          status: text(item['status']) ?? 'pending',
+        });
+      });
+      return `todo list: ${todos.size} items`;
+    }
+    if (name === 'TaskCreate') {
+      const id = text(block['id']);
+      const subject = text(input['subject']) ?? 'task';
+      if (id !== null)
+        pendingCreates.set(id, {
+          subject,
+          activeForm: text(input['activeForm']),
+          status: 'pending',
+        });
+      return `todo: ${subject}`;
+    }
+    if (name === 'TaskUpdate') {
+      const id = text(input['taskId']);
+      const item = id === null ? undefined : todos.get(id);
+      const status = text(input['status']);
+      if (id !== null && item !== undefined) {
+        if (status === 'deleted') todos.delete(id);
+        else
+          todos.set(id, {
+            subject: text(input['subject']) ?? item.subject,
+            activeForm: text(input['activeForm']) ?? item.activeForm,
+            status: status ?? item.status,
+          });
+      }
+      return `todo #${id ?? '?'}: ${status ?? 'updated'}`;
+    }
+    lastStep = describeTool(name, input, options.cwd);
+    return `→ ${lastStep}`;
+  };
+
+  const onToolResult = (block: Json, line: Json): string => {
+    const id = text(block['tool_use_id']);
+    const created = id === null ? undefined : pendingCreates.get(id);
+    if (id !== null && created !== undefined) {
+      pendingCreates.delete(id);
+      const taskId = createdTaskId(line, block);
+      if (taskId !== null) todos.set(taskId, created);
+    }
+    const content = resultText(block['content']);
+    return block['is_error'] === true ? `← error: ${content}` : `← ${content}`;
+  };
+
+  const onAssistant = (line: Json): AgentEvent[] => {
+    const message = record(line['message']) ?? {};
+    const id = text(message['id']);
+    const synthetic = message['model'] === '<synthetic>';
+    // One message arrives as several lines (one per content block); count it once.
+    if (id !== null && !synthetic) {
+      if (line['parent_tool_use_id'] === null || line['parent_tool_use_id'] === undefined)
+        turns.add(id);
+      const usage = record(message['usage']);
+      if (usage !== null)
+        usageByMessage.set(id, {
+          input: inputTokens(usage),
+          output: number(usage['output_tokens']),
+        });
+    }
+    const outputs: string[] = [];
+    for (const block of list(message['content']).map(record)) {
+      if (block === null) continue;
+      if (block['type'] === 'text') {
+        const said = firstLine(text(block['text']) ?? '');
+        if (said === '') continue;
+        if (!synthetic) lastStep = said;
+        outputs.push(said);
+      } else if (block['type'] === 'tool_use') {
+        outputs.push(onToolUse(block));
+      } else if (block['type'] === 'thinking') {
+        outputs.push('(thinking)');
+      }
+    }
+    return [...lines(outputs, 'assistant message'), ...progressEvent(), ...usageEvent()];
+  };
+
+  const onUser = (line: Json): AgentEvent[] => {
+    const message = record(line['message']) ?? {};
+    const outputs = list(message['content'])
+      .map(record)
+      .filter((block): block is Json => block !== null && block['type'] === 'tool_result')
+      .map((block) => onToolResult(block, line));
+    return [...lines(outputs, 'user message'), ...progressEvent()];
+  };
+
+  const onSystem = (line: Json): AgentEvent[] => {
+    const subtype = text(line['subtype']) ?? 'event';
+    if (subtype === 'init') {
+      return lines(
+        [`session started (model ${text(line['model']) ?? '?'}, cwd ${text(line['cwd']) ?? '?'})`],
+        '',
+      );
+    }
+    if (subtype === 'api_retry') {
+      const delay = number(line['retry_delay_ms']) / 1000;
+      return lines(
+        [
+          `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${delay.toFixed(1)} s`,
+        ],
+        '',
+      );
+    }
+    return lines([`system: ${subtype}`], '');
+  };
+
+  const onResult = (line: Json): AgentEvent[] => {
+    result = line;
+    const usage = record(line['usage']);
+    const events: AgentEvent[] = [];
+    const isError = line['is_error'] === true;
+    const summary = text(line['result']);
+    const turnsUsed = String(line['num_turns'] ?? turns.size);
+    const cost = nullableNumber(line['total_cost_usd']);
+    events.push({
+      type: 'output',
+      line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, $${cost.toFixed(4)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
+    });
+    for (const denial of list(line['permission_denials']).map(record)) {
+      if (denial === null) continue;
+      events.push({
+        type: 'output',
+        line: `permission denied: ${text(denial['tool_name']) ?? '?'} (add it to agent.allowedTools to let the agent use it)`,
+      });
+    }
+    if (usage !== null) {
+      events.push({
+        type: 'usage',
+        inputTokens: inputTokens(usage),
+        outputTokens: number(usage['output_tokens']),
+        costUsd: cost,
+      });
+    }
+    events.push(...progressEvent());
+    if (isError) events.push({ type: 'error', message: resultError(line) });
+    return events;
+  };
+
+  return {
+    stdoutLine(raw) {
+      const line = parseObject(raw);
+      if (line === null) return raw.trim() === '' ? [] : [{ type: 'output', line: clip(raw) }];
+      switch (line['type']) {
+        case 'assistant':
+          return onAssistant(line);
+        case 'user':
+          return onUser(line);
+        case 'system':
+          return onSystem(line);
+        case 'result':
+          return onResult(line);
+        default:
+          return [{ type: 'output', line: `${text(line['type']) ?? 'event'}` }];
+      }
+    },
+    report(): AgentReport {
+      if (result === null) {
+        // Stopped before its result: the per-message counts are the best there is (output undercounted).
+        const totals = usageByMessage.size === 0 ? null : messageTotals();
+        return {
+          inputTokens: totals?.input ?? null,
+          outputTokens: totals?.output ?? null,
+          costUsd: null,
+          summary: null,
+          agentError: null,
+        };
+      }
+      const usage = record(result['usage']);
+      return {
+        inputTokens: usage === null ? null : inputTokens(usage),
+        outputTokens: usage === null ? null : number(usage['output_tokens']),
+        costUsd: nullableNumber(result['total_cost_usd']),
+        summary: text(result['result']),
+        agentError: result['is_error'] === true ? resultError(result) : null,
+      };
+    },
+  };
+}
+
+/** What a human reads in the dashboard for one tool use: `Edit src/x.ts`, `Bash: npm test`. */
+export function describeTool(name: string, input: Json, cwd: string): string {
+  const path = text(input['file_path']) ?? text(input['notebook_path']) ?? text(input['path']);
+  if (name === 'Bash') return `Bash: ${clip(firstLine(text(input['command']) ?? ''), 80)}`;
+  if (name === 'Grep' || name === 'Glob')
+    return `${name} ${clip(text(input['pattern']) ?? '', 60)}`;
+  if (name === 'Agent' || name === 'Task')
+    return `${name}: ${clip(text(input['description']) ?? '', 60)}`;
+  if (name === 'WebFetch') return `WebFetch ${clip(text(input['url']) ?? '', 60)}`;
+  if (path !== null) return `${name} ${displayPath(path, cwd)}`;
+  return name;
+}
+
+function displayPath(path: string, cwd: string): string {
+  if (!isAbsolute(path)) return path;
+  const inside = relative(cwd, path);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
+}
+
+function createdTaskId(line: Json, block: Json): string | null {
+  const task = record(record(line['tool_use_result'])?.['task']);
+  const id = task?.['id'];
+  if (typeof id === 'string' || typeof id === 'number') return String(id);
+  // Older or different shapes only say it in the text: "Task #3 created successfully: …".
+  return /Task #(\S+) created/.exec(resultText(block['content']))?.[1] ?? null;
+}
+
+function resultError(line: Json): string {
+  const message =
+    text(line['result']) ??
+    `Claude Code ended with an error (${text(line['subtype']) ?? 'unknown'})`;
+  const status = line['api_error_status'];
+  return typeof status === 'number' && !message.includes(String(status))
+    ? `${message} (API status ${status})`
+    : message;
+}
+
+function inputTokens(usage: Json): number {
+  // Cached prompt tokens are input too; with caching on, `input_tokens` alone is a small fraction.
+  return (
+    number(usage['input_tokens']) +
+    number(usage['cache_creation_input_tokens']) +
+    number(usage['cache_read_input_tokens'])
+  );
+}
+
+function clampBeforeEnd(percent: number): number {
+  return Math.min(99, Math.max(0, percent));
+}
+
+function lines(outputs: string[], fallback: string): AgentEvent[] {
+  // Every stream line yields at least one event: silence is how the orchestrator spots a hung agent.
+  const shown = outputs.length === 0 && fallback !== '' ? [fallback] : outputs;
+  return shown.map((line) => ({ type: 'output', line: clip(line) }));
+}
+
+function resultText(content: unknown): string {
+  if (typeof content === 'string') return clip(firstLine(content));
+  const first = list(content)
+    .map(record)
+    .find((part) => part !== null && typeof part['text'] === 'string');
+  return clip(firstLine(text(first?.['text']) ?? ''));
+}
+
+function parseObject(raw: string): Json | null {
+  try {
+    return record(JSON.parse(raw));
+  } catch {
+    return null;
+  }
+}
+
+function record(value: unknown): Json | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : null;
+}
+
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+function number(value: unknown): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
+}
+
+function nullableNumber(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function firstLine(value: string): string {
+  return value.trim().split('\n')[0]?.trim() ?? '';
+}
+
+function clip(value: string, limit = TEXT_LIMIT): string {
+  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
+}

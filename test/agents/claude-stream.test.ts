@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createClaudeStreamInterpreter,
+  describeTool,
+} from '../../src/engine/agents/claude-stream.js';
+import type { AgentEvent } from '../../src/engine/ports/agent-runner.js';
+
+/**
+ * Stream lines in the shape Claude Code 2.1 prints (see the real-CLI test for the end-to-end
+ * path). TodoWrite is not offered by the CLI version installed here, so its path is covered here.
+ */
+const CWD = '/work/tree';
+
+function assistant(id: string, content: unknown[], parent: string | null = null): string {
+  return JSON.stringify({
+    type: 'assistant',
+    message: {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model: 'claude-x',
+      content,
+      usage: { input_tokens: 100, cache_read_input_tokens: 900, output_tokens: 1 },
+    },
+    parent_tool_use_id: parent,
+  });
+}
+
+function feed(lines: string[]): {
+  events: AgentEvent[];
+  interpreter: ReturnType<typeof createClaudeStreamInterpreter>;
+} {
+  const interpreter = createClaudeStreamInterpreter({ cwd: CWD });
+  return { events: lines.flatMap((line) => interpreter.stdoutLine(line)), interpreter };
+}
+
+const progressOf = (events: AgentEvent[]): Array<[number | null, string | null]> =>
+  events.flatMap((event) =>
+    event.type === 'progress'
+      ? [[event.percent, event.step] as [number | null, string | null]]
+      : [],
+  );
+
+describe('claude stream-json interpreter', () => {
+  it('takes percent and step from a TodoWrite list', () => {
+    const todos = (statuses: string[]) => ({
+      type: 'tool_use',
+      id: 'toolu_1',
+      name: 'TodoWrite',
+      input: {
+        todos: ['Write parser', 'Write tests', 'Run lint', 'Fix lint'].map((content, index) => ({
+          content,
+          activeForm: `Doing ${content}`,
+          status: statuses[index],
+        })),
+      },
+    });
+    const { events } = feed([
+      assistant('m1', [todos(['in_progress', 'pending', 'pending', 'pending'])]),
+      assistant('m2', [todos(['completed', 'completed', 'in_progress', 'pending'])]),
+      assistant('m3', [todos(['completed', 'completed', 'completed', 'completed'])]),
+    ]);
+    expect(progressOf(events)).toEqual([
+      [0, 'Doing Write parser'],
+      [50, 'Doing Run lint'],
+      // All done but no result yet: never 100 before the agent says it has finished.
+      [99, null],
+    ]);
+  });
+
+  it('without a list, steps are tool uses and text and the percentage grows with turns, below 100', () => {
+    const lines = [
+      assistant('m1', [{ type: 'text', text: 'Let me look.\nMore.' }]),
+      assistant('m1', [
+        {
+          type: 'tool_use',
+          id: 't1',
+          name: 'Edit',
+          input: { file_path: `${CWD}/src/x.ts`, old_string: 'a', new_string: 'b' },
+        },
+      ]),
+      assistant('m2', [
+        { type: 'tool_use', id: 't2', name: 'Bash', input: { command: 'npm test\necho more' } },
+      ]),
+      ...Array.from({ length: 60 }, (_, index) =>
+        assistant(`n${index}`, [
+          {
+            type: 'tool_use',
+            id: `r${index}`,
+            name: 'Read',
+            input: { file_path: '/elsewhere/y.ts' },
+          },
+        ]),
+      ),
+    ];
+    const progress = progressOf(feed(lines).events);
+    expect(progress.slice(0, 3)).toEqual([
+      [7, 'Let me look.'],
+      [7, 'Edit src/x.ts'],
+      [14, 'Bash: npm test'],
+    ]);
+    const percents = progress.map(([percent]) => percent ?? 0);
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(Math.max(...percents)).toBeLessThanOrEqual(90);
+    expect(progress.at(-1)?.[1]).toBe('Read /elsewhere/y.ts');
+  });
+
+  it('counts a message split over several lines as one turn, and ignores subagent turns', () => {
+    const { events } = feed([
+      assistant('m1', [{ type: 'text', text: 'a' }]),
+      assistant('m1', [
+        { type: 'tool_use', id: 't1', name: 'Read', input: { file_path: `${CWD}/a` } },
+      ]),
+      assistant(
+        'sub1',
+        [{ type: 'tool_use', id: 't2', name: 'Read', input: { file_path: `${CWD}/b` } }],
+        't1',
+      ),
+    ]);
+    expect(progressOf(events).map(([percent]) => percent)).toEqual([7, 7, 7]);
+  });
+
+  it('reads the final result: summary, summed usage with cached input, cost, success', () => {
+    const { events, interpreter } = feed([
+      assistant('m1', [{ type: 'text', text: 'Done.' }]),
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        num_turns: 1,
+        result: 'Done.',
+        total_cost_usd: 0.0125,
+        usage: {
+          input_tokens: 10,
+          cache_creation_input_tokens: 20,
+          cache_read_input_tokens: 30,
+          output_tokens: 7,
+        },
+        permission_denials: [{ tool_name: 'WebFetch', tool_use_id: 'x', tool_input: {} }],
+      }),
+    ]);
+    expect(events).toContainEqual({
+      type: 'usage',
+      inputTokens: 60,
+      outputTokens: 7,
+      costUsd: 0.0125,
+    });
+    expect(events.at(-1)).toEqual({ type: 'progress', percent: 100, step: 'done' });
+    expect(events).toContainEqual({
+      type: 'output',
+      line: 'permission denied: WebFetch (add it to agent.allowedTools to let the agent use it)',
+    });
+    expect(interpreter.report()).toEqual({
+      inputTokens: 60,
+      outputTokens: 7,
+      costUsd: 0.0125,
+      summary: 'Done.',
+      agentError: null,
+    });
+  });
+
+  it('turns an error result into an error event and the agent error, and retries into output lines', () => {
+    const { events, interpreter } = feed([
+      JSON.stringify({
+        type: 'system',
+        subtype: 'api_retry',
+        attempt: 1,
+        max_retries: 10,
+        retry_delay_ms: 600,
+        error_status: 529,
+        error: 'overloaded',
+      }),
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        api_error_status: 401,
+        result: 'Invalid API key',
+        total_cost_usd: 0,
+        usage: { input_tokens: 0, output_tokens: 0 },
+      }),
+    ]);
+    expect(events[0]).toEqual({
+      type: 'output',
+      line: 'API error 529 (overloaded): retry 1/10 in 0.6 s',
+    });
+    expect(events).toContainEqual({ type: 'error', message: 'Invalid API key (API status 401)' });
+    expect(progressOf(events).some(([percent]) => percent === 100)).toBe(false);
+    expect(interpreter.report().agentError).toBe('Invalid API key (API status 401)');
+  });
+
+  it('passes lines that are not JSON through as output, and reports message usage when stopped before a result', () => {
+    const { events, interpreter } = feed([
+      'Error: something odd',
+      '',
+      '{"type":',
+      assistant('m1', [{ type: 'text', text: 'hi' }]),
+    ]);
+    expect(events.slice(0, 2)).toEqual([
+      { type: 'output', line: 'Error: something odd' },
+      { type: 'output', line: '{"type":' },
+    ]);
+    expect(interpreter.report()).toEqual({
+      inputTokens: 1000,
+      outputTokens: 1,
+      costUsd: null,
+      summary: null,
+      agentError: null,
+    });
+  });
+
+  it('describes tool uses briefly, relative to the worktree', () => {
+    expect(describeTool('Write', { file_path: `${CWD}/a/b.ts` }, CWD)).toBe('Write a/b.ts');
+    expect(describeTool('Write', { file_path: '/tmp/../work/treehouse/x' }, CWD)).toBe(
+      'Write /tmp/../work/treehouse/x',
+    );
+    expect(describeTool('Grep', { pattern: 'TODO' }, CWD)).toBe('Grep TODO');
+    expect(describeTool('Bash', { command: `  ${'x'.repeat(200)}` }, CWD)).toHaveLength(
+      'Bash: '.length + 80,
+    );
+    expect(describeTool('Mystery', {}, CWD)).toBe('Mystery');
+  });
+});

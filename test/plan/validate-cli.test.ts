@@ -1,0 +1,157 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { repoRoot } from './helpers.js';
+
+const run = promisify(execFile);
+
+function capture(cwd: string) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return {
+    io: { cwd, env: {}, stdout, stderr, signal: new AbortController().signal },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+const BROKEN = `# Broken
+## Parallel Group 1: A
+- [ ] 1.1: Needs a ghost (Builder-1, 1h)
+  - [ ] ok
+- [ ] 1.2: Orphan task (2h)
+- [ ] Task 1.3: Waits (Builder-2)
+  - **Dependencies**: T9
+  - [ ] ok
+`;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'pe-validate-'));
+  await writeFile(path.join(dir, 'MULTI_AGENT_PLAN.md'), BROKEN);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('parallel-executor validate (in process)', () => {
+  it('summarises a valid plan: groups, tasks, agents, waves; exit 0', async () => {
+    const t = capture(repoRoot);
+    expect(await main(['validate', '--plan', 'examples/MULTI_AGENT_PLAN.md'], t.io)).toBe(0);
+    expect(t.out()).toContain(
+      'groups  3: 1 Foundation (Day 1), 2 Core Features (Days 2-3), 3 API and Release (Day 4)',
+    );
+    expect(t.out()).toContain('tasks   8');
+    expect(t.out()).toContain(
+      'agents  6: Architect-1, Validator-1, Builder-1, Builder-2, Builder-3, Scribe-1',
+    );
+    expect(t.out()).toContain('waves   3: [1.1 1.2] → [2.1 2.2 2.3] → [3.1 3.2 3.3]');
+    expect(t.out()).toContain('agent definitions  6 in examples/.claude/agents');
+    expect(t.out()).toContain('✔ valid: 0 errors, 0 warnings');
+    expect(t.err()).toBe('');
+  });
+
+  it('prints FILE:LINE:COL severity code message, with a hint; exit 1 on errors', async () => {
+    const t = capture(dir);
+    expect(await main(['validate'], t.io)).toBe(1);
+    const lines = t.out().split('\n');
+    expect(lines).toContain(
+      'MULTI_AGENT_PLAN.md:5:1 error missing-agent task 1.2 "Orphan task" has no agent',
+    );
+    expect(lines).toContain(
+      'MULTI_AGENT_PLAN.md:6:1 error unknown-dependency task 1.3 depends on "T9", which is not a task in this plan',
+    );
+    expect(lines).toContain(
+      'MULTI_AGENT_PLAN.md:5:1 warning missing-criteria task 1.2 "Orphan task" has no success criteria',
+    );
+    expect(lines.some((line) => line.startsWith('  hint: '))).toBe(true);
+    expect(lines).toContain('✖ invalid: 2 errors, 1 warning');
+  });
+
+  it('--json: one JSON document with valid, plan {title, groups, tasks}, diagnostics', async () => {
+    const t = capture(dir);
+    expect(await main(['validate', '--json', '--plan', 'MULTI_AGENT_PLAN.md'], t.io)).toBe(1);
+    const document = JSON.parse(t.out());
+    expect(Object.keys(document)).toEqual(['valid', 'plan', 'waves', 'diagnostics']);
+    expect(document.valid).toBe(false);
+    expect(Object.keys(document.plan)).toEqual(['title', 'groups', 'tasks']);
+    expect(document.plan.tasks[0]).toMatchObject({
+      id: '1.1',
+      title: 'Needs a ghost',
+      agents: ['Builder-1'],
+      group: '1',
+      dependsOn: [],
+      estimateHours: 1,
+      status: 'pending',
+      branch: null,
+      worktree: null,
+      files: [],
+      criteria: ['ok'],
+      line: 3,
+    });
+    expect(document.diagnostics[0]).toMatchObject({
+      file: 'MULTI_AGENT_PLAN.md',
+      line: 5,
+      column: 1,
+      severity: 'error',
+      code: 'missing-agent',
+    });
+  });
+
+  it('usage errors exit 2: unknown flag, stray argument, missing file named', async () => {
+    const flag = capture(dir);
+    expect(await main(['validate', '--frobnicate'], flag.io)).toBe(2);
+    expect(flag.err()).toContain("Unknown option '--frobnicate'");
+    const stray = capture(dir);
+    expect(await main(['validate', 'PLAN.md'], stray.io)).toBe(2);
+    expect(stray.err()).toContain('unexpected argument "PLAN.md"');
+    const missing = capture(dir);
+    expect(await main(['validate', '--json', '--plan', 'nowhere/PLAN.md'], missing.io)).toBe(2);
+    expect(missing.err()).toContain('plan file not found: nowhere/PLAN.md');
+    expect(missing.out()).toBe('');
+  });
+
+  it('--help prints the options and exits 0', async () => {
+    const t = capture(dir);
+    expect(await main(['validate', '--help'], t.io)).toBe(0);
+    expect(t.out()).toContain('Usage: parallel-executor validate [--plan FILE] [--json]');
+  });
+});
+
+describe('parallel-executor validate (a real process)', () => {
+  // As a user runs it from a checkout: node --import tsx src/cli/bin.ts, from the repository root.
+  const cli = (args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...args], { cwd: repoRoot }).then(
+      (result) => ({ code: 0, ...result }),
+      (error: { code: number; stdout: string; stderr: string }) => ({
+        code: error.code,
+        stdout: error.stdout,
+        stderr: error.stderr,
+      }),
+    );
+
+  it('exits 0, 1 and 2, and --json stdout is exactly one JSON document', async () => {
+    const good = await cli(['validate', '--json', '--plan', 'examples/MULTI_AGENT_PLAN.md']);
+    expect(good.code).toBe(0);
+    expect(JSON.parse(good.stdout)).toMatchObject({ valid: true, diagnostics: [] });
+    expect(good.stderr).toBe('');
+
+    const bad = await cli(['validate', '--json', '--plan', path.join(dir, 'MULTI_AGENT_PLAN.md')]);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ valid: false });
+
+    const missing = await cli(['validate', '--plan', 'absent.md']);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain('plan file not found: absent.md');
+  });
+});

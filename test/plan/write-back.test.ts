@@ -1,0 +1,237 @@
+import { readFileSync } from 'node:fs';
+import type { Code } from 'mdast';
+import remarkParse from 'remark-parse';
+import { unified } from 'unified';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/engine/errors.js';
+import { parsePlan } from '../../src/engine/plan/parse.js';
+import { writeBack, type PlanWriteBack } from '../../src/engine/plan/write-back.js';
+import { lineDiff, readSharedPlan, repoRoot, seedSkillFile, taskById } from './helpers.js';
+
+const minutes = (n: number) => n * 60_000;
+
+function apply(text: string, update: PlanWriteBack): string {
+  return writeBack(text, parsePlan(text).plan, update);
+}
+
+/** Writing back twice must equal writing back once. */
+function applyTwice(text: string, update: PlanWriteBack): string {
+  const once = apply(text, update);
+  expect(apply(once, update)).toBe(once);
+  return once;
+}
+
+/** The seed's Step 5.3 example, the exact shape a write-back must produce. */
+function seedStep53(): string {
+  const tree = unified().use(remarkParse).parse(readFileSync(seedSkillFile, 'utf8'));
+  const block = tree.children.find(
+    (node): node is Code =>
+      node.type === 'code' && node.value.startsWith('### Parallel Group 2: Core Auth ✅'),
+  );
+  return `${block!.value}\n`;
+}
+
+const BEFORE_53 = `### Parallel Group 2: Core Auth
+**Duration**: 3 days
+**Dependencies**: Group 1 complete
+
+- [ ] 2.1: Implement JWT service (Builder-1, 6h)
+- [ ] 2.2: Create User model and repository (Builder-1, 4h)
+- [ ] 2.3: Build registration endpoint (Builder-1, 5h)
+- [ ] 2.4: Write auth flow integration tests (Validator-1, 6h)
+`;
+
+const UPDATE_53: PlanWriteBack = {
+  tasks: [
+    { id: '2.1', outcome: 'completed', actualMs: minutes(92) },
+    { id: '2.2', outcome: 'completed', actualMs: minutes(78) },
+    { id: '2.3', outcome: 'moved', note: 'Moved to Group 3' },
+    { id: '2.4', outcome: 'warnings', actualMs: minutes(101) },
+  ],
+  groups: [{ id: '2', completed: true, actualMs: minutes(104) }],
+  reportPath: 'reports/exec_20251129_143052.md',
+};
+
+describe('write-back, seed dialect', () => {
+  it("produces the seed's Step 5.3 shape exactly", () => {
+    expect(applyTwice(BEFORE_53, UPDATE_53)).toBe(seedStep53());
+  });
+
+  it('replaces earlier marks on a later run instead of adding to them', () => {
+    const first = apply(BEFORE_53, UPDATE_53);
+    const second = apply(first, {
+      tasks: [
+        { id: '2.3', outcome: 'completed', actualMs: minutes(30) },
+        { id: '2.4', outcome: 'failed', note: 'tests' },
+      ],
+      groups: [{ id: '2', completed: true, actualMs: minutes(140) }],
+      reportPath: 'reports/exec_2.md',
+    });
+    expect(lineDiff(first, second)).toEqual({
+      removed: [
+        '**Duration**: 3 days → **Actual**: 1h 44min',
+        '- [x] 2.3: Build registration endpoint (Builder-1, 5h) ⏭️ Moved to Group 3',
+        '- [x] 2.4: Write auth flow integration tests (Validator-1, 6h) ⚠️ 1h 41min (warnings)',
+        '**Execution Report**: reports/exec_20251129_143052.md',
+      ],
+      added: [
+        '**Duration**: 3 days → **Actual**: 2h 20min',
+        '- [x] 2.3: Build registration endpoint (Builder-1, 5h) ✅ 30min',
+        '- [ ] 2.4: Write auth flow integration tests (Validator-1, 6h) ❌ failed (tests)',
+        '**Execution Report**: reports/exec_2.md',
+      ],
+    });
+    const { plan } = parsePlan(second);
+    expect(taskById(plan.tasks, '2.3').status).toBe('completed');
+    expect(taskById(plan.tasks, '2.4').status).toBe('failed');
+  });
+
+  it('changes only the updated lines of a full plan; the result parses to the new statuses', () => {
+    const before = readFileSync(`${repoRoot}/examples/MULTI_AGENT_PLAN.md`, 'utf8');
+    const after = applyTwice(before, {
+      tasks: [
+        { id: '1.1', outcome: 'completed', actualMs: minutes(61) },
+        { id: '1.2', outcome: 'skipped' },
+      ],
+      groups: [{ id: '1', completed: true, actualMs: minutes(62) }],
+      reportPath: 'reports/exec_1.md',
+    });
+    expect(lineDiff(before, after)).toEqual({
+      removed: [
+        '## Parallel Group 1: Foundation (Day 1)',
+        '**Duration**: 1 day',
+        '- [ ] 1.1: Define the bookmark model and the storage contract (Architect-1, 2h)',
+        '- [ ] 1.2: Set up the test harness and shared fixtures (Validator-1, 90min)',
+      ],
+      added: [
+        '## Parallel Group 1: Foundation (Day 1) ✅ COMPLETED',
+        '**Duration**: 1 day → **Actual**: 1h 2min',
+        '- [x] 1.1: Define the bookmark model and the storage contract (Architect-1, 2h) ✅ 1h 1min',
+        '- [x] 1.2: Set up the test harness and shared fixtures (Validator-1, 90min) ⏭️ Skipped',
+        '**Execution Report**: reports/exec_1.md',
+        '',
+      ],
+    });
+    const { plan } = parsePlan(after);
+    expect(plan.groups[0]).toMatchObject({ status: 'completed', durationText: '1 day' });
+    expect(plan.tasks.map((task) => task.status).slice(0, 3)).toEqual([
+      'completed',
+      'skipped',
+      'pending',
+    ]);
+  });
+
+  it('keeps CRLF line endings and a byte-order mark', () => {
+    const before = `\uFEFF# Plan\r\n\r\n${BEFORE_53.replace(/\n/g, '\r\n')}`;
+    const after = applyTwice(before, UPDATE_53);
+    expect(after.startsWith('\uFEFF# Plan\r\n')).toBe(true);
+    expect(after.replace(/\r\n/g, '')).not.toContain('\n');
+    expect(after).toContain('\r\n**Execution Report**: reports/exec_20251129_143052.md\r\n');
+  });
+
+  it('marks checklist-board lines too (Baddy)', () => {
+    const before = readSharedPlan('csarunkarthik__Baddy__MULTI_AGENT_PLAN.md');
+    const after = applyTwice(before, {
+      tasks: [{ id: 'T-1', outcome: 'completed', actualMs: minutes(12) }],
+    });
+    const diff = lineDiff(before, after);
+    expect(diff.removed).toHaveLength(1);
+    expect(diff.added).toEqual([diff.removed[0]!.replace('- [ ]', '- [x]').concat(' ✅ 12min')]);
+  });
+});
+
+describe('write-back, table boards', () => {
+  it('rewrites status cells only, and links the report after the table', () => {
+    const before = readSharedPlan(
+      'Ryno-Crypto-Mining-Services__braiins-os-mcp-server__MULTI_AGENT_PLAN.md',
+    );
+    const after = applyTwice(before, {
+      tasks: [
+        { id: 'T2', outcome: 'completed', actualMs: minutes(40) },
+        { id: 'T3', outcome: 'failed' },
+      ],
+      reportPath: 'reports/exec_9.md',
+    });
+    const diff = lineDiff(before, after);
+    expect(diff.removed).toEqual([
+      '| T2 | Tool: configure_fan_control | mcp-server-dev | ../worktrees/mcp-fan-control | mcp/fan-control | A | Not Started | - |',
+      '| T3 | Tool: configure_network | mcp-server-dev | ../worktrees/mcp-network | mcp/network | A | Not Started | - |',
+    ]);
+    expect(diff.added.filter((line) => line !== '')).toEqual([
+      '| T2 | Tool: configure_fan_control | mcp-server-dev | ../worktrees/mcp-fan-control | mcp/fan-control | A | ✅ Completed | - |',
+      '| T3 | Tool: configure_network | mcp-server-dev | ../worktrees/mcp-network | mcp/network | A | ❌ Failed    | - |',
+      '**Execution Report**: reports/exec_9.md',
+    ]);
+    const { plan } = parsePlan(after);
+    expect(plan.tasks.map((task) => task.status)).toEqual([
+      'completed',
+      'completed',
+      'failed',
+      'pending',
+      'pending',
+    ]);
+  });
+
+  it('keeps an aligned table aligned when the new status fits', () => {
+    const before = `| ID | Task | Agent     | Status      |
+|----|------|-----------|-------------|
+| T1 | one  | Builder-1 | In Progress |
+| T2 | two  | Builder-2 | Not Started |
+`;
+    const after = applyTwice(before, {
+      tasks: [
+        { id: 'T1', outcome: 'failed' },
+        { id: 'T2', outcome: 'skipped' },
+      ],
+    });
+    expect(after).toBe(`| ID | Task | Agent     | Status      |
+|----|------|-----------|-------------|
+| T1 | one  | Builder-1 | ❌ Failed    |
+| T2 | two  | Builder-2 | ⏭️ Skipped  |
+`);
+  });
+});
+
+describe('write-back, task blocks', () => {
+  it('rewrites an existing status field and adds the report below it', () => {
+    const before = readSharedPlan(
+      'gabrielteoodoro__workflow-configs---Bable-PET__MULTI_AGENT_PLAN.md',
+    );
+    const after = applyTwice(before, {
+      tasks: [{ id: 'T-1', outcome: 'completed', actualMs: minutes(92) }],
+      reportPath: 'reports/exec_3.md',
+    });
+    expect(lineDiff(before, after)).toEqual({
+      removed: ['- **Status**: Pronto para Iniciar'],
+      added: ['- **Status**: ✅ Completed (1h 32min)', '- **Execution Report**: reports/exec_3.md'],
+    });
+    expect(taskById(parsePlan(after).plan.tasks, 'T-1').status).toBe('completed');
+  });
+
+  it('adds a status field in the block’s own style when it has none', () => {
+    const before = readSharedPlan('enuno__claude-command-and-control__MULTI_AGENT_PLAN.md');
+    const after = applyTwice(before, {
+      tasks: [{ id: 'Workstream 2', outcome: 'warnings', actualMs: minutes(75) }],
+    });
+    expect(lineDiff(before, after)).toEqual({
+      removed: [],
+      added: ['**Status:** ⚠️ Completed with warnings (1h 15min)'],
+    });
+    const lines = after.split('\n');
+    expect(lines[lines.indexOf('**Agent:** Builder-2') + 1]).toBe(
+      '**Status:** ⚠️ Completed with warnings (1h 15min)',
+    );
+    expect(taskById(parsePlan(after).plan.tasks, 'Workstream 2').status).toBe('completed');
+  });
+});
+
+describe('write-back errors', () => {
+  it('refuses an id the plan does not have', () => {
+    expect(() => apply(BEFORE_53, { tasks: [{ id: '9.9', outcome: 'completed' }] })).toThrow(
+      UsageError,
+    );
+    expect(() => apply(BEFORE_53, { tasks: [], groups: [{ id: '7', completed: true }] })).toThrow(
+      /group "7" is not in the plan/,
+    );
+  });
+});

