@@ -71,9 +71,9 @@ function timeline(h: Harness, runId: number, taskIds: string[], start: number): 
     const began = start + 55 * SECOND + i * 3 * SECOND;
     const ended = began + (8 + ((i * 7) % 13)) * MINUTE;
     lastEnd = Math.max(lastEnd, ended);
-    job(began - 2 * SECOND, 'queued', `agent (${id})`, 100 + i);
-    job(began, 'in_progress', `agent (${id})`, 100 + i);
-    job(ended, 'completed', `agent (${id})`, 100 + i);
+    job(began - 2 * SECOND, 'queued', `agent ${id}`, 100 + i);
+    job(began, 'in_progress', `agent ${id}`, 100 + i);
+    job(ended, 'completed', `agent ${id}`, 100 + i);
   });
   job(lastEnd + 5 * SECOND, 'queued', 'integrate', 2);
   job(lastEnd + 10 * SECOND, 'in_progress', 'integrate', 2);

@@ -67,11 +67,12 @@ describe('/parallel-run on a pull request', () => {
         ref: HEAD_REF,
         details: true,
         inputs: {
+          // Exactly the inputs the repository's parallel-run.yml declares (GitHub refuses others).
           'execution-id': record.execution,
+          'correlation-id': record.execution,
           group: 'all',
-          tasks: '1.1,1.2,2.1',
-          'pr-number': String(PR),
           plan: PLAN_PATH,
+          ref: HEAD_SHA,
         },
       },
     ]);
@@ -101,7 +102,7 @@ describe('/parallel-run on a pull request', () => {
 
   it('runs one group when asked, and only its pending tasks', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run 2'));
-    expect(h.github.dispatches[0]?.inputs).toMatchObject({ group: '2', tasks: '2.1' });
+    expect(h.github.dispatches[0]?.inputs).toMatchObject({ group: '2' });
     expect(h.github.checkRunsFor(HEAD_SHA).filter((c) => c.name.startsWith('Task '))).toHaveLength(
       1,
     );
@@ -152,7 +153,9 @@ describe('/parallel-run on a pull request', () => {
   it('starts nothing on a closed PR, but still answers status', async () => {
     h.github.pulls.get(PR)!.state = 'closed';
     await h.receive('issue_comment', commentPayload('/parallel-run'));
-    expect(h.github.comments.at(-1)?.body).toBe('This pull request is closed; nothing was started.');
+    expect(h.github.comments.at(-1)?.body).toBe(
+      'This pull request is closed; nothing was started.',
+    );
     await h.receive('issue_comment', commentPayload('/parallel-run status'));
     expect(h.github.comments.at(-1)?.body).toContain('No execution is running');
     expect(h.github.dispatches).toHaveLength(0);
@@ -199,8 +202,17 @@ describe('/parallel-run on a pull request', () => {
   it('reads the config from the default branch, not from the PR', async () => {
     h.github.setFile(HEAD_SHA, CONFIG, 'github:\n  workflow: evil.yml\n');
     h.github.setFile('main', CONFIG, 'github:\n  workflow: agents.yml\n');
+    h.github.setFile(
+      'main',
+      '.github/workflows/agents.yml',
+      'on:\n  workflow_dispatch:\n    inputs:\n      tasks: {}\n      pr-number: {}\n',
+    );
     await h.receive('issue_comment', commentPayload('/parallel-run'));
-    expect(h.github.dispatches[0]?.workflow).toBe('agents.yml');
+    expect(h.github.dispatches[0]).toMatchObject({
+      workflow: 'agents.yml',
+      inputs: { tasks: '1.1,1.2,2.1', 'pr-number': String(PR) },
+    });
+    expect(Object.keys(h.github.dispatches[0]!.inputs).sort()).toEqual(['pr-number', 'tasks']);
   });
 
   it('reports an invalid plan as a failed check run with annotations on its lines, and a comment', async () => {
@@ -235,6 +247,16 @@ describe('/parallel-run on a pull request', () => {
     expect(comment).toContain('nothing was started');
   });
 
+  it('says so when the workflow is not on the default branch, creating nothing', async () => {
+    h.github.removeFile('main', '.github/workflows/parallel-run.yml');
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    expect(h.github.comments.at(-1)?.body).toContain(
+      'The workflow `.github/workflows/parallel-run.yml` is not on the default branch `main`',
+    );
+    expect(h.github.checkRuns).toHaveLength(0);
+    expect(h.github.dispatches).toHaveLength(0);
+  });
+
   it('says so when the plan file is missing', async () => {
     h.github.removeFile(HEAD_SHA, PLAN_PATH);
     await h.receive('issue_comment', commentPayload('/parallel-run'));
@@ -249,7 +271,8 @@ describe('/parallel-run on a pull request', () => {
     const reply = h.github.comments.at(-1)!.body;
     expect(reply).toContain('**Dry run**: nothing was started');
     expect(reply).toMatch(/\| 1\.1 \| Builder-1 \| — \| Build the model \|/);
-    expect(reply).toContain('"tasks": "1.1,1.2"');
+    expect(reply).toContain('"group": "1"');
+    expect(reply).toContain(`"ref": "${HEAD_SHA}"`);
     expect(h.github.dispatches).toHaveLength(0);
     expect(h.github.checkRuns).toHaveLength(0);
   });

@@ -37,7 +37,7 @@ function dashboards(h: Harness) {
 function taskCheck(h: Harness, taskId: string) {
   const record = recordOf(h);
   return h.github.checkRuns
-    .filter((c) => c.external_id === `${record.execution}:${taskId}`)
+    .filter((c) => c.external_id === `${record.execution}:${taskId}` && c.name.startsWith('Task '))
     .at(-1)!;
 }
 
@@ -131,20 +131,33 @@ describe('execution lifecycle', () => {
   describe('progress from workflow_job events', () => {
     it('moves task check runs and coalesces a burst of events into one dashboard edit', async () => {
       const record = await start(h);
+      // The workflow's plan job may create its own check run with the same external id.
+      h.github.checkRuns.push({
+        id: 1,
+        name: 'parallel-executor: task 1.1',
+        head_sha: HEAD_SHA,
+        status: 'queued',
+        conclusion: null,
+        external_id: `${record.execution}:1.1`,
+        details_url: null,
+        output: { title: 'Queued', summary: '' },
+        annotations: [],
+        actions: [],
+      });
       const before = dashboardEdits(h);
       const run = record.run!;
-      await h.receive('workflow_job', jobPayload('queued', { runId: run, name: 'agent (1.1)' }));
+      await h.receive('workflow_job', jobPayload('queued', { runId: run, name: 'agent 1.1' }));
       await h.receive(
         'workflow_job',
-        jobPayload('in_progress', { runId: run, name: 'agent (1.1)', id: 1 }),
+        jobPayload('in_progress', { runId: run, name: 'agent 1.1', id: 1 }),
       );
       await h.receive(
         'workflow_job',
-        jobPayload('in_progress', { runId: run, name: 'agent (1.2)', id: 2 }),
+        jobPayload('in_progress', { runId: run, name: 'agent 1.2', id: 2 }),
       );
       await h.receive(
         'workflow_job',
-        jobPayload('completed', { runId: run, name: 'agent (1.1)', id: 1, conclusion: 'success' }),
+        jobPayload('completed', { runId: run, name: 'agent 1.1', id: 1, conclusion: 'success' }),
       );
       await h.receive('workflow_job', jobPayload('in_progress', { runId: run, name: 'plan' }));
 
@@ -171,7 +184,7 @@ describe('execution lifecycle', () => {
       // The next burst is held until at least 10 s after the previous edit started.
       await h.receive(
         'workflow_job',
-        jobPayload('completed', { runId: run, name: 'agent (1.2)', id: 2, conclusion: 'failure' }),
+        jobPayload('completed', { runId: run, name: 'agent 1.2', id: 2, conclusion: 'failure' }),
       );
       await h.time.advance(3000);
       expect(dashboardEdits(h)).toBe(before + 1);
@@ -185,7 +198,11 @@ describe('execution lifecycle', () => {
 
     it('spaces every write at least a second apart', async () => {
       const record = await start(h);
-      for (const [i, name] of ['agent (1.1)', 'agent (1.2)', 'agent (2.1)'].entries()) {
+      for (const [i, name] of [
+        'agent 1.1',
+        'caller / agent (1.2)',
+        'agent (2.1, ubuntu)',
+      ].entries()) {
         await h.receive(
           'workflow_job',
           jobPayload('in_progress', { runId: record.run!, name, id: i }),
@@ -202,11 +219,11 @@ describe('execution lifecycle', () => {
       const record = await start(h);
       await h.receive(
         'workflow_job',
-        jobPayload('completed', { runId: record.run!, name: 'agent (1.1)', conclusion: 'success' }),
+        jobPayload('completed', { runId: record.run!, name: 'agent 1.1', conclusion: 'success' }),
       );
       await h.receive(
         'workflow_job',
-        jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)' }),
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.1' }),
       );
       expect(taskCheck(h, '1.1').status).toBe('completed');
 
@@ -241,7 +258,7 @@ describe('execution lifecycle', () => {
       h.github.setFile(`integration/${record.execution}`, PLAN_PATH, integrated);
       await h.receive(
         'workflow_job',
-        jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)', id: 1 }),
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.1', id: 1 }),
       );
 
       await finish(h, record, { '1.1': 'merged', '1.2': 'failed', '2.1': 'not-run' });
@@ -322,6 +339,33 @@ describe('execution lifecycle', () => {
       expect(h.github.commits).toEqual([]);
     });
 
+    it("posts the report from the workflow's report artifact when there is no state", async () => {
+      const record = await start(h);
+      h.github.artifacts.set(record.run!, [
+        {
+          id: 5,
+          name: 'parallel-executor-report',
+          zip: zipFiles({ 'exec-report.md': '# Parallel Execution Report: from the runner\n' }),
+        },
+      ]);
+      Object.assign(h.github.runs.get(record.run!)!, {
+        status: 'completed',
+        conclusion: 'success',
+      });
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'success',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      );
+      expect(report?.body).toContain('# Parallel Execution Report: from the runner');
+    });
+
     it('without the state artifact, settles tasks from the jobs and says there is no report', async () => {
       const record = await start(h);
       h.github.jobs.set(record.run!, [
@@ -335,7 +379,7 @@ describe('execution lifecycle', () => {
         },
         {
           id: 2,
-          name: 'agent (1.1)',
+          name: 'agent 1.1',
           status: 'completed',
           conclusion: 'failure',
           started_at: '2026-11-05T10:01:00Z',
@@ -377,8 +421,14 @@ describe('execution lifecycle', () => {
         checkRunPayload('rerequested', { id: check.id, externalId: check.external_id! }),
       );
       expect(h.github.dispatches).toHaveLength(2);
-      expect(h.github.dispatches[1]!.inputs).toMatchObject({ tasks: '1.2', group: 'all' });
-      expect(recordOf(h).execution).not.toBe(record.execution);
+      // parallel-run.yml takes a group, not task ids: the task's group, and the dashboard says so.
+      expect(h.github.dispatches[1]!.inputs).toMatchObject({ group: '1' });
+      const retry = recordOf(h);
+      expect(retry.execution).not.toBe(record.execution);
+      expect(retry.tasks.map((t) => t.id)).toEqual(['1.2']);
+      expect(h.github.comments.find((c) => c.id === retry.comment)!.body).toContain(
+        'declares no `tasks` input',
+      );
     });
 
     it('"Retry failed" runs the failed tasks again; "Cancel" cancels the workflow run', async () => {
@@ -393,7 +443,8 @@ describe('execution lifecycle', () => {
           identifier: 'retry-failed',
         }),
       );
-      expect(h.github.dispatches[1]!.inputs.tasks).toBe('1.2,2.1');
+      expect(recordOf(h).tasks.map((t) => t.id)).toEqual(['1.2', '2.1']);
+      expect(h.github.dispatches[1]!.inputs.group).toBe('all');
 
       const retry = recordOf(h);
       const retrySummary = summaryOf(h);
@@ -445,7 +496,7 @@ describe('execution lifecycle', () => {
       const record = await start(h);
       await h.receive(
         'workflow_job',
-        jobPayload('in_progress', { runId: record.run!, name: 'agent (1.1)' }),
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.1' }),
       );
       await h.receive('issue_comment', commentPayload('/parallel-run status'));
       expect(h.github.comments.at(-1)?.body).toMatch(
@@ -465,7 +516,8 @@ describe('execution lifecycle', () => {
       );
 
       await h.receive('issue_comment', commentPayload('/parallel-run retry 2.1'));
-      expect(h.github.dispatches.at(-1)?.inputs).toMatchObject({ tasks: '2.1' });
+      expect(h.github.dispatches.at(-1)?.inputs).toMatchObject({ group: '2' });
+      expect(recordOf(h).tasks.map((t) => t.id)).toEqual(['2.1']);
       await h.receive('issue_comment', commentPayload('/parallel-run retry 9.9'));
       expect(h.github.comments.at(-1)?.body).toContain('the plan has no task `9.9`');
     });

@@ -62,7 +62,7 @@ describe('push that changes the plan', () => {
     expect(h.github.dispatches).toEqual([
       expect.objectContaining({
         ref: 'release/1.0',
-        inputs: expect.objectContaining({ group: '2', tasks: '2.1', 'pr-number': '' }),
+        inputs: expect.objectContaining({ group: '2', ref: PUSHED }),
       }),
     ]);
     const summary = h.github.checkRunsFor(PUSHED).find((c) => c.name === 'parallel-executor')!;

@@ -16,6 +16,7 @@ import {
   PLAN_DIAGNOSTICS_MARKER,
 } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
+import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
 import { selectTasks } from '../plan/select.js';
 import type { Scope } from '../scope.js';
 import type { AppCommand } from './parse.js';
@@ -24,6 +25,7 @@ export interface CommandTarget {
   pr: PullRequestInfo;
   config: Config;
   requester: string;
+  defaultBranch: string;
 }
 
 export async function executeCommand(
@@ -80,6 +82,14 @@ export async function runTasks(
     await scope.forge.createComment(pr.number, `Nothing was started: ${selection.reason}.`);
     return null;
   }
+  const workflow = await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
+  if (workflow === null) {
+    await scope.forge.createComment(
+      pr.number,
+      missingWorkflowText(workflowPath(config.github.workflow), target.defaultBranch),
+    );
+    return null;
+  }
   const request = {
     pr: pr.number,
     ref: pr.headRef,
@@ -89,6 +99,8 @@ export async function runTasks(
     plan: plan.plan,
     group: selection.group,
     tasks: selection.tasks,
+    namedTasks: onlyIds !== null,
+    workflowInputs: workflow.inputs,
     startedBy: target.requester,
   };
   if (dryRun) {
@@ -101,6 +113,7 @@ export async function runTasks(
 }
 
 function dryRunText(request: {
+  workflowInputs: ReadonlySet<string>;
   ref: string;
   sha: string;
   workflow: string;
@@ -109,31 +122,34 @@ function dryRunText(request: {
   tasks: Array<{ id: string; title: string; agents: string[]; dependsOn: string[] }>;
   pr: number;
 }): string {
-  const inputs = dispatchInputs({
-    v: 1,
-    execution: '<new execution id>',
-    pr: request.pr,
-    ref: request.ref,
-    sha: request.sha,
-    group: request.group,
-    plan: request.planPath,
-    planTitle: null,
-    workflow: request.workflow,
-    run: null,
-    runUrl: null,
-    comment: null,
-    startedAt: '',
-    startedBy: null,
-    tasks: request.tasks.map((t) => ({
-      id: t.id,
-      title: t.title,
-      agent: t.agents[0] ?? 'agent',
-      agents: t.agents,
-      group: null,
-      dependsOn: t.dependsOn,
-      estimateHours: null,
-    })),
-  });
+  const inputs = dispatchInputs(
+    {
+      v: 1,
+      execution: '<new execution id>',
+      pr: request.pr,
+      ref: request.ref,
+      sha: request.sha,
+      group: request.group,
+      plan: request.planPath,
+      planTitle: null,
+      workflow: request.workflow,
+      run: null,
+      runUrl: null,
+      comment: null,
+      startedAt: '',
+      startedBy: null,
+      tasks: request.tasks.map((t) => ({
+        id: t.id,
+        title: t.title,
+        agent: t.agents[0] ?? 'agent',
+        agents: t.agents,
+        group: null,
+        dependsOn: t.dependsOn,
+        estimateHours: null,
+      })),
+    },
+    request.workflowInputs,
+  );
   return [
     `🧪 **Dry run**: nothing was started. \`/parallel-run${request.group === 'all' ? '' : ` ${request.group}`}\` would run ${request.tasks.length} task(s) of \`${request.planPath}\` at ${request.sha.slice(0, 7)}:`,
     '',

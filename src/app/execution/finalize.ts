@@ -12,6 +12,7 @@ import { renderReport } from '../../engine/report/render.js';
 import type { Scope } from '../scope.js';
 import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
 import {
+  REPORT_ARTIFACT,
   taskIdFromJobName,
   RETRY_FAILED_ACTION,
   STATE_ARTIFACT,
@@ -226,22 +227,38 @@ async function loadState(
   scope: Scope,
   artifacts: ArtifactInfo[],
 ): Promise<{ state: ExecutionState | null; report: string | null } | null> {
-  const artifact = artifacts.find((a) => a.name === STATE_ARTIFACT && !a.expired);
-  if (!artifact) return null;
-  const files = await scope.api.downloadArtifact(artifact.id);
-  const report = files.get(REPORT_FILE)?.toString('utf8') ?? null;
-  const raw = files.get(STATE_FILE);
-  if (!raw) return { state: null, report };
-  try {
-    const parsed = ExecutionState.safeParse(JSON.parse(raw.toString('utf8')));
-    if (parsed.success) return { state: parsed.data, report };
-    scope.log.warn('execution state artifact does not match the schema', {
-      issue: parsed.error.issues[0]?.message,
-    });
-  } catch {
-    scope.log.warn('execution state artifact is not JSON', { artifact: artifact.name });
+  const found = [STATE_ARTIFACT, REPORT_ARTIFACT]
+    .map((name) => artifacts.find((a) => a.name === name && !a.expired))
+    .filter((a): a is ArtifactInfo => a !== undefined);
+  if (found.length === 0) return null;
+  let state: ExecutionState | null = null;
+  let report: string | null = null;
+  for (const artifact of found) {
+    const files = await scope.api.downloadArtifact(artifact.id);
+    for (const [name, content] of files) {
+      const base = name.split('/').pop() ?? name;
+      if (state === null && base.endsWith('.json')) state = parseState(scope, base, content);
+      if (report === null && (base === REPORT_FILE || base.endsWith('.md')))
+        report = content.toString('utf8');
+    }
+    if (state !== null) break;
   }
-  return { state: null, report };
+  return { state, report };
+}
+
+function parseState(scope: Scope, file: string, content: Buffer): ExecutionState | null {
+  try {
+    const parsed = ExecutionState.safeParse(JSON.parse(content.toString('utf8')));
+    if (parsed.success) return parsed.data;
+    if (file === STATE_FILE) {
+      scope.log.warn('execution state artifact does not match the schema', {
+        issue: parsed.error.issues[0]?.message,
+      });
+    }
+  } catch {
+    scope.log.warn('artifact file is not JSON', { file });
+  }
+  return null;
 }
 
 /**

@@ -6,6 +6,8 @@ export const SUMMARY_CHECK_NAME = 'parallel-executor';
 export const DASHBOARD_MARKER_KEY = 'dashboard';
 /** The artifact the workflow's integrate job uploads with the execution's final state. */
 export const STATE_ARTIFACT = 'parallel-executor-state';
+/** The report artifact of the reusable workflow; read too, for the state or report it holds. */
+export const REPORT_ARTIFACT = 'parallel-executor-report';
 export const STATE_FILE = 'PARALLEL_EXECUTION_STATUS.json';
 export const REPORT_FILE = 'report.md';
 
@@ -33,12 +35,13 @@ export const CANCEL_ACTION = {
 } as const;
 
 /**
- * The task id of a workflow job: matrix legs are named `agent (1.1)` (or `caller / agent (1.1)`
- * when the reusable workflow is called from another one, or `agent (1.1, x)` with more matrix
- * values). Other jobs (`plan`, `integrate`) have none.
+ * The task id of a workflow job. Matrix legs are named `agent 1.1` by the reusable workflow
+ * (`name: agent ${{ matrix.task }}`), `agent (1.1)` by GitHub's default naming (with more matrix
+ * values: `agent (1.1, x)`), and get a `caller / ` prefix when the workflow is called from
+ * another. Other jobs (`plan`, `integrate`) have none.
  */
 export function taskIdFromJobName(name: string): string | null {
   const last = name.split(' / ').pop()?.trim() ?? '';
-  const match = /^agent\s*\(([^,()]+)(?:,[^()]*)?\)$/i.exec(last);
+  const match = /^agent\s*\(([^,()]+)(?:,[^()]*)?\)$/i.exec(last) ?? /^agent\s+(\S+)$/i.exec(last);
   return match ? match[1]!.trim() : null;
 }

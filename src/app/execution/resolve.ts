@@ -5,7 +5,7 @@
 import type { CheckRunInfo } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { parseExternalId } from './id.js';
-import { SUMMARY_CHECK_NAME } from './names.js';
+import { SUMMARY_CHECK_NAME, taskCheckName } from './names.js';
 import { decodeRecord, encodeRecord, type ExecutionRecord } from './record.js';
 
 export interface ResolvedExecution {
@@ -30,8 +30,9 @@ export async function executionsOnCommit(scope: Scope, sha: string): Promise<Res
     const id = parseExternalId(run.externalId);
     if (!id || id.taskId === null) continue;
     const execution = byExecution.get(id.executionId);
-    // Keep the newest check run of a task (GitHub lists newest first).
-    if (execution && !execution.checks.has(id.taskId)) execution.checks.set(id.taskId, run);
+    const task = execution?.record.tasks.find((t) => t.id === id.taskId);
+    // Only the app's own check run: a workflow job may create its own with the same external id.
+    if (execution && task && run.name === taskCheckName(task)) execution.checks.set(task.id, run);
   }
   return [...byExecution.values()].sort((a, b) => b.summary.id - a.summary.id);
 }

@@ -29,6 +29,10 @@ export interface StartRequest {
   plan: Plan;
   group: string;
   tasks: Task[];
+  /** The tasks were named one by one (a retry), not picked as a group's pending tasks. */
+  namedTasks: boolean;
+  /** Inputs the workflow declares (`on.workflow_dispatch.inputs`): only these are sent. */
+  workflowInputs: ReadonlySet<string>;
   startedBy: string | null;
 }
 
@@ -133,10 +137,8 @@ export async function startExecution(
     dispatched = await scope.forge.dispatchWorkflow(
       record.workflow,
       record.ref,
-      dispatchInputs(record),
-      {
-        correlationId: record.execution,
-      },
+      dispatchInputs(record, request.workflowInputs),
+      { correlationId: record.execution },
     );
   } catch (error) {
     const message = describe(error);
@@ -158,22 +160,35 @@ export async function startExecution(
       outputTitle: output.title,
     };
   }
-  await writeDashboard(scope, execution, { phase: 'running' });
+  const inexact = request.namedTasks && !request.workflowInputs.has('tasks');
+  await writeDashboard(scope, execution, {
+    phase: 'running',
+    note: inexact
+      ? `ℹ️ The workflow declares no \`tasks\` input, so it runs the pending tasks of ${record.group === 'all' ? 'the plan' : `group ${record.group}`}, not only ${record.tasks.map((t) => t.id).join(', ')}.`
+      : null,
+  });
   return { kind: 'started', execution };
 }
 
 /**
- * The workflow's inputs (the reusable workflow declares exactly these). Ids only: the workflow
- * reads task details from the plan at the same commit.
+ * The workflow's inputs, limited to those it declares (GitHub refuses others). Ids only: the
+ * workflow reads task details from the plan at the same commit, which `ref` pins.
  */
-export function dispatchInputs(record: ExecutionRecord): Record<string, string> {
-  return {
+export function dispatchInputs(
+  record: ExecutionRecord,
+  declared: ReadonlySet<string>,
+): Record<string, string> {
+  const candidates: Record<string, string> = {
     'execution-id': record.execution,
+    // Shown in the run's name, so the run can be found when the dispatch answers 204.
+    'correlation-id': record.execution,
     group: record.group,
     tasks: record.tasks.map((t) => t.id).join(','),
     'pr-number': record.pr === null ? '' : String(record.pr),
     plan: record.plan,
+    ref: record.sha,
   };
+  return Object.fromEntries(Object.entries(candidates).filter(([name]) => declared.has(name)));
 }
 
 async function failToStart(

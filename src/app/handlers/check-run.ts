@@ -77,5 +77,11 @@ async function rerun(
     await scope.forge.createComment(pr.number, configErrorComment(loaded.error, defaultBranch));
     return;
   }
-  await runTasks(scope, { pr, config: loaded.config, requester }, 'all', taskIds, false);
+  await runTasks(
+    scope,
+    { pr, config: loaded.config, requester, defaultBranch },
+    'all',
+    taskIds,
+    false,
+  );
 }

@@ -73,5 +73,5 @@ export async function onIssueComment(
     }
     config = loaded.config;
   }
-  await executeCommand(scope, parsed.command, { pr, config, requester: author });
+  await executeCommand(scope, parsed.command, { pr, config, requester: author, defaultBranch });
 }

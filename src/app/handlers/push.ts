@@ -10,6 +10,7 @@ import { planCheckRun } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
 import { nextPendingGroup, selectTasks } from '../plan/select.js';
 import type { Scope } from '../scope.js';
+import { readWorkflow } from '../workflow.js';
 
 const NO_COMMIT = /^0+$/;
 
@@ -46,6 +47,17 @@ export async function onPush(
   if (group === null) return;
   const selection = selectTasks(plan.plan, group);
   if (!selection.ok) return;
+  const workflow = await readWorkflow(
+    scope.forge,
+    config.github.workflow,
+    payload.repository.default_branch,
+  );
+  if (workflow === null) {
+    scope.log.warn('auto-run: the workflow is not on the default branch', {
+      workflow: config.github.workflow,
+    });
+    return;
+  }
   await scope.deps.mutex.run(`${scope.owner}/${scope.repo}@${branch}`, () =>
     startExecution(
       scope,
@@ -58,6 +70,8 @@ export async function onPush(
         plan: plan.plan,
         group: selection.group,
         tasks: selection.tasks,
+        namedTasks: false,
+        workflowInputs: workflow.inputs,
         startedBy: payload.sender?.login ?? null,
       },
       (ended) => finalizeEnded(scope, ended, config),

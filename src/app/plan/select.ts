@@ -30,7 +30,10 @@ export function selectTasks(
       };
     }
     // A retry runs the named tasks again even when the plan already marks them done.
-    return { ok: true, group: groupId, tasks: plan.tasks.filter((t) => onlyIds.includes(t.id)) };
+    const tasks = plan.tasks.filter((t) => onlyIds.includes(t.id));
+    const groups = new Set(tasks.map((t) => t.group));
+    const [only] = groups;
+    return { ok: true, group: groups.size === 1 && only ? only : groupId, tasks };
   }
   const tasks = candidates.filter((t) => !DONE.has(t.status));
   if (tasks.length === 0) {

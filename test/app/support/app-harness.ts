@@ -3,6 +3,7 @@
  * `@octokit/webhooks-examples`, retargeted at the test repository, and the GitHub API served by
  * the OpenAPI-checked fake (`fake-github.ts`). Time is virtual.
  */
+import { readFileSync } from 'node:fs';
 import { Probot, ProbotOctokit } from 'probot';
 import { createApp, type AppOptions, type ParallelExecutorApp } from '../../../src/app/app.js';
 import { githubApi, type GitHubApiMock } from '../../support/github-api.js';
@@ -19,6 +20,12 @@ export const HEAD_SHA = 'a'.repeat(40);
 export const HEAD_REF = 'feature/plan';
 export const PR = 7;
 export const PLAN_PATH = 'MULTI_AGENT_PLAN.md';
+export const WORKFLOW_PATH = '.github/workflows/parallel-run.yml';
+/** The repository's own reusable workflow: the app's tests dispatch against its real inputs. */
+export const WORKFLOW_TEXT = readFileSync(
+  new URL(`../../../${WORKFLOW_PATH}`, import.meta.url),
+  'utf8',
+);
 
 export interface Harness {
   gh: GitHubApiMock;
@@ -93,6 +100,7 @@ export async function startHarness(
     return { app, probot, receive };
   };
   const { app, probot, receive } = await instance();
+  github.setFile('main', WORKFLOW_PATH, WORKFLOW_TEXT);
   github.pulls.set(PR, {
     number: PR,
     state: 'open',
