@@ -7,7 +7,13 @@ import type { PullRequestInfo } from '../../forge/types.js';
 import { closeWithoutRun, finalizeEnded } from '../execution/recover.js';
 import { findActiveExecution } from '../execution/lock.js';
 import { resolveExecution } from '../execution/resolve.js';
-import { startExecution, dispatchInputs, type StartResult } from '../execution/start.js';
+import {
+  buildRecord,
+  dispatchInputs,
+  startExecution,
+  type StartRequest,
+  type StartResult,
+} from '../execution/start.js';
 import { taskStatusOf } from '../execution/state.js';
 import {
   diagnosticsComment,
@@ -90,7 +96,7 @@ export async function runTasks(
     );
     return null;
   }
-  const request = {
+  const request: StartRequest = {
     pr: pr.number,
     ref: pr.headRef,
     sha: pr.headSha,
@@ -104,7 +110,7 @@ export async function runTasks(
     startedBy: target.requester,
   };
   if (dryRun) {
-    await scope.forge.createComment(pr.number, dryRunText(request));
+    await scope.forge.createComment(pr.number, dryRunText(request, scope.deps.clock.now()));
     return null;
   }
   return scope.deps.mutex.run(`${scope.owner}/${scope.repo}#${pr.number}`, () =>
@@ -112,55 +118,20 @@ export async function runTasks(
   );
 }
 
-function dryRunText(request: {
-  workflowInputs: ReadonlySet<string>;
-  ref: string;
-  sha: string;
-  workflow: string;
-  planPath: string;
-  group: string;
-  tasks: Array<{ id: string; title: string; agents: string[]; dependsOn: string[] }>;
-  pr: number;
-}): string {
-  const inputs = dispatchInputs(
-    {
-      v: 1,
-      execution: '<new execution id>',
-      pr: request.pr,
-      ref: request.ref,
-      sha: request.sha,
-      group: request.group,
-      plan: request.planPath,
-      planTitle: null,
-      workflow: request.workflow,
-      run: null,
-      runUrl: null,
-      comment: null,
-      startedAt: '',
-      startedBy: null,
-      tasks: request.tasks.map((t) => ({
-        id: t.id,
-        title: t.title,
-        agent: t.agents[0] ?? 'agent',
-        agents: t.agents,
-        group: null,
-        dependsOn: t.dependsOn,
-        estimateHours: null,
-      })),
-    },
-    request.workflowInputs,
-  );
+function dryRunText(request: StartRequest, now: Date): string {
+  const record = buildRecord(request, '<new execution id>', now);
+  const inputs = dispatchInputs(record, request.workflowInputs);
   return [
-    `🧪 **Dry run**: nothing was started. \`/parallel-run${request.group === 'all' ? '' : ` ${request.group}`}\` would run ${request.tasks.length} task(s) of \`${request.planPath}\` at ${request.sha.slice(0, 7)}:`,
+    `🧪 **Dry run**: nothing was started. \`/parallel-run${record.group === 'all' ? '' : ` ${record.group}`}\` would run ${record.tasks.length} task(s) of \`${record.plan}\` at ${record.sha.slice(0, 7)}:`,
     '',
     '| Task | Agent | Depends on | Title |',
     '|---|---|---|---|',
-    ...request.tasks.map(
+    ...record.tasks.map(
       (t) =>
         `| ${inline(t.id)} | ${inline(t.agents.join(', ') || '—')} | ${inline(t.dependsOn.join(', ') || '—')} | ${inline(t.title).replace(/\|/g, '\\|')} |`,
     ),
     '',
-    `It would create ${request.tasks.length + 1} check runs and dispatch \`${request.workflow}\` on \`${inline(request.ref)}\` with:`,
+    `It would create ${record.tasks.length + 1} check runs and dispatch \`${record.workflow}\` on \`${inline(record.ref)}\` with:`,
     '',
     '```json',
     JSON.stringify(inputs, null, 2),

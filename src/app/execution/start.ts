@@ -50,23 +50,11 @@ export async function startExecution(
   onEnded: EndedHandler,
 ): Promise<StartResult> {
   const now = scope.deps.clock.now();
-  const record: ExecutionRecord = {
-    v: 1,
-    execution: newExecutionId({ pr: request.pr }, now, scope.deps.random),
-    pr: request.pr,
-    ref: request.ref,
-    sha: request.sha,
-    group: request.group,
-    plan: request.planPath,
-    planTitle: request.plan.title,
-    workflow: request.workflow,
-    run: null,
-    runUrl: null,
-    comment: null,
-    startedAt: now.toISOString(),
-    startedBy: request.startedBy,
-    tasks: request.tasks.map(recordedTask),
-  };
+  const record = buildRecord(
+    request,
+    newExecutionId({ pr: request.pr }, now, scope.deps.random),
+    now,
+  );
   const pending = pendingChecks(record);
 
   if (request.pr !== null) {
@@ -168,6 +156,31 @@ export async function startExecution(
       : null,
   });
   return { kind: 'started', execution };
+}
+
+/** What the app will remember about the execution it is about to start. */
+export function buildRecord(
+  request: StartRequest,
+  executionId: string,
+  now: Date,
+): ExecutionRecord {
+  return {
+    v: 1,
+    execution: executionId,
+    pr: request.pr,
+    ref: request.ref,
+    sha: request.sha,
+    group: request.group,
+    plan: request.planPath,
+    planTitle: request.plan.title,
+    workflow: request.workflow,
+    run: null,
+    runUrl: null,
+    comment: null,
+    startedAt: now.toISOString(),
+    startedBy: request.startedBy,
+    tasks: request.tasks.map(recordedTask),
+  };
 }
 
 /**
