@@ -192,6 +192,33 @@ describe('write-back, table boards', () => {
   });
 });
 
+describe('write-back, table boards without a status column', () => {
+  it('marks the title cell of the lane, and reads the mark back as the status', () => {
+    const before = readSharedPlan('mrpeanut01__elevator-sim__MULTI_AGENT_PLAN.md');
+    const after = applyTwice(before, {
+      tasks: [
+        { id: 'A1', outcome: 'completed', actualMs: minutes(50) },
+        { id: 'A2', outcome: 'failed', note: 'tests | lint' },
+      ],
+    });
+    const diff = lineDiff(before, after);
+    expect(diff.removed.map((line) => line.split('|')[1]!.trim())).toEqual([
+      'A1 `feat/one-weight-vector`',
+      'A2 `feat/run-record-everyday`',
+    ]);
+    expect(diff.added).toEqual([
+      diff.removed[0]!.replace(' in `core` |', ' in `core` ✅ 50min |'),
+      diff.removed[1]!.replace(' speed reset |', ' speed reset ❌ failed (tests \\| lint) |'),
+    ]);
+    const { plan } = parsePlan(after);
+    expect(taskById(plan.tasks, 'A1')).toMatchObject({
+      status: 'completed',
+      title: expect.stringMatching(/in `?core`?$/),
+    });
+    expect(taskById(plan.tasks, 'A2').status).toBe('failed');
+  });
+});
+
 describe('write-back, task blocks', () => {
   it('rewrites an existing status field and adds the report below it', () => {
     const before = readSharedPlan(

@@ -35,6 +35,8 @@ export type TaskSource =
       dialect: 'table';
       /** The status cell's span between its pipes, or null when the table has no status column. */
       statusCell: { start: number; end: number } | null;
+      /** With no status column: the title cell, where a seed-style mark is written instead. */
+      titleCell: { start: number; end: number } | null;
       tableEnd: number;
       sectionIndex: number;
     }

@@ -6,6 +6,7 @@ import { fieldsOf } from './fields.js';
 import { endOffset, lineEndAt, startOffset } from './markdown.js';
 import type { Section } from './outline.js';
 import { analysePlan, type Analysis } from './parse.js';
+import { STATUS_MARK } from './status.js';
 import type { Plan } from './schema.js';
 
 export type TaskOutcome = 'completed' | 'warnings' | 'failed' | 'skipped' | 'moved';
@@ -109,6 +110,8 @@ function writeTask(
     }
     case 'table': {
       if (source.statusCell) replaceCell(body, source.statusCell, cellText(task), add);
+      else if (source.titleCell)
+        markCell(body, source.titleCell, seedMark(task).replace(/\|/g, '\\|'), add);
       return;
     }
     case 'block': {
@@ -190,6 +193,18 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** A cell's span without its pipes (micromark's span starts at the leading pipe). */
+function cellInner(
+  body: string,
+  cell: { start: number; end: number },
+): { start: number; end: number } {
+  let start = cell.start;
+  let end = cell.end;
+  if (body[start] === '|') start += 1;
+  if (end > start && body[end - 1] === '|' && body[end - 2] !== '\\') end -= 1;
+  return { start, end };
+}
+
 /**
  * Replace a table cell's content, keeping its padding so an aligned table stays aligned when the
  * new text is not longer than the old.
@@ -200,13 +215,25 @@ function replaceCell(
   value: string,
   add: Add,
 ): void {
-  let start = cell.start;
-  let end = cell.end;
-  if (body[start] === '|') start += 1;
-  if (end > start && body[end - 1] === '|' && body[end - 2] !== '\\') end -= 1;
+  const { start, end } = cellInner(body, cell);
   const width = end - start;
   const content = ` ${value} `;
   add(start, end, content.length >= width ? content : content.padEnd(width, ' '));
+}
+
+/** Put a status mark at the end of a cell's text, replacing one written before. */
+function markCell(
+  body: string,
+  cell: { start: number; end: number },
+  mark: string,
+  add: Add,
+): void {
+  const { start, end } = cellInner(body, cell);
+  const raw = body.slice(start, end);
+  const textEnd = start + raw.trimEnd().length;
+  const existing = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(raw);
+  if (existing && start + existing.index < textEnd) add(start + existing.index + 1, textEnd, mark);
+  else add(textEnd, textEnd, ` ${mark}`);
 }
 
 function writeGroup(

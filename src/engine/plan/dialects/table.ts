@@ -6,7 +6,9 @@ import { parseDuration } from '../estimates.js';
 import { idRange, isIdLike } from '../ids.js';
 import { labelKey, normaliseLabel, type FieldKey } from '../labels.js';
 import { codeSpans, collapse, endOffset, flatText, startOffset } from '../markdown.js';
-import { parseStatus } from '../status.js';
+import { parseStatus, STATUS_MARK } from '../status.js';
+
+const TRAILING_MARK = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u');
 
 /** How a table's columns map to task fields, and what kind of table it is. */
 export interface TableShape {
@@ -186,11 +188,19 @@ export function tableRows(
     const idText = textOf(cells, 'id').replace(/[*]/g, '').trim();
     const id = shape.idInCell ? firstWord(idText) : idText.replace(/^task\s+/iu, '');
     const idCell = cellOf(cells, 'id');
-    const title = collapse(textOf(cells, 'title').replace(/\*\*/g, '')) || id;
-    if (!id && !title) continue;
     const statusCell = cellOf(cells, 'status');
+    const titleCell = cellOf(cells, 'title');
+    // Without a status column, write-back marks the title cell (`Scope ✅ 1h 2min`): read it back.
+    const written = collapse(textOf(cells, 'title').replace(/\*\*/g, ''));
+    const mark = statusCell ? -1 : written.search(TRAILING_MARK);
+    const title = (mark === -1 ? written : written.slice(0, mark).trim()) || id;
+    if (!id && !title) continue;
     const statusText = statusCell ? flatText(statusCell) : '';
-    const status = statusCell ? parseStatus(statusText) : null;
+    const status = statusCell
+      ? parseStatus(statusText)
+      : mark === -1
+        ? null
+        : parseStatus(written.slice(mark).trim());
     if (statusCell && status === null) {
       context.diagnostics.push(unknownStatus(statusText, statusCell));
     }
@@ -235,6 +245,10 @@ export function tableRows(
         statusCell: statusCell
           ? { start: startOffset(statusCell), end: endOffset(statusCell) }
           : null,
+        titleCell:
+          !statusCell && titleCell
+            ? { start: startOffset(titleCell), end: endOffset(titleCell) }
+            : null,
         tableEnd: endOffset(table),
         sectionIndex,
       },
