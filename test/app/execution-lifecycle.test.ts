@@ -227,13 +227,43 @@ describe('execution lifecycle', () => {
       );
       expect(taskCheck(h, '1.1').status).toBe('completed');
 
+      h.github.runs.set(4242, {
+        id: 4242,
+        created_at: '2026-11-05T10:00:00Z',
+        status: 'in_progress',
+        conclusion: null,
+        display_title: 'CI',
+        head_sha: HEAD_SHA,
+        head_branch: HEAD_REF,
+        path: '.github/workflows/ci.yml',
+      });
       const before = h.gh.requests.length;
       await h.receive('workflow_job', jobPayload('in_progress', { runId: 4242, name: 'build' }));
       const after = h.gh.requests.length;
       await h.receive('workflow_job', jobPayload('completed', { runId: 4242, name: 'build' }));
-      // The foreign run cost one listing of the commit's check runs, then nothing.
-      expect(after - before).toBe(1);
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({ id: 4242, conclusion: 'success', displayTitle: 'CI' }),
+      );
+      // The foreign run cost two reads (the commit's check runs, the run's name), then nothing.
+      expect(h.gh.requests.slice(before).map((r) => r.template)).toEqual([
+        '/repos/{owner}/{repo}/commits/{ref}/check-runs',
+        '/repos/{owner}/{repo}/actions/runs/{run_id}',
+      ]);
       expect(h.gh.requests.length).toBe(after);
+    });
+
+    it('follows a run whose commit moved on from the execution’s (found through the dashboard)', async () => {
+      const record = await start(h);
+      const moved = 'c'.repeat(40);
+      h.github.runs.get(record.run!)!.head_sha = moved;
+      // A fresh instance has no cache: the record says run 9001, but on another commit.
+      const other = await h.anotherInstance();
+      await other.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.2', sha: moved }),
+      );
+      expect(taskCheck(h, '1.2').status).toBe('in_progress');
     });
 
     it('finds its run by the execution id in the run name when the dispatch gave no run id (204)', async () => {
