@@ -1,0 +1,199 @@
+/**
+ * GitHub API requests the app makes per execution, for N = 1, 4, 16 tasks: the whole life of an
+ * execution (the `/parallel-run` comment, every workflow_job event of a realistic run, the run's
+ * end) driven through the real app against the OpenAPI-checked fake GitHub, on virtual time.
+ *
+ * Printed per N: all requests, content-creating requests (POST/PATCH/PUT/DELETE, which GitHub
+ * limits to 80/min and 500/h), the dashboard edits, and the most content-creating requests in any
+ * one minute. Baseline, measured in the same run: the same app with dashboard coalescing off (one
+ * edit per event), to show what coalescing saves.
+ *
+ *     npx tsx bench/app-requests.ts
+ */
+import { STATE_ARTIFACT } from '../src/app/execution/names.js';
+import { decodeRecord } from '../src/app/execution/record.js';
+import { executionState, zipFiles } from '../test/app/support/artifacts.js';
+import {
+  commentPayload,
+  HEAD_SHA,
+  jobPayload,
+  PLAN_PATH,
+  runCompletedPayload,
+  startHarness,
+  type Harness,
+} from '../test/app/support/app-harness.js';
+import { planWithTasks } from '../test/app/support/plans.js';
+
+const SIZES = [1, 4, 16];
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+
+interface Figures {
+  requests: number;
+  writes: number;
+  startWrites: number;
+  dashboardEdits: number;
+  maxWritesPerMinute: number;
+  durationMin: number;
+}
+
+interface TimedEvent {
+  at: number;
+  name: string;
+  payload: unknown;
+}
+
+/** A run as GitHub would report it: runners start a few seconds apart, tasks take 8–20 minutes. */
+function timeline(h: Harness, runId: number, taskIds: string[], start: number): TimedEvent[] {
+  const events: TimedEvent[] = [];
+  const job = (
+    at: number,
+    action: 'queued' | 'in_progress' | 'completed',
+    name: string,
+    id: number,
+  ) =>
+    events.push({
+      at,
+      name: 'workflow_job',
+      payload: jobPayload(action, {
+        runId,
+        name,
+        id,
+        startedAt: new Date(at).toISOString(),
+        completedAt: new Date(at).toISOString(),
+      }),
+    });
+  job(start + 10 * SECOND, 'queued', 'plan', 1);
+  job(start + 20 * SECOND, 'in_progress', 'plan', 1);
+  job(start + 50 * SECOND, 'completed', 'plan', 1);
+  let lastEnd = start;
+  taskIds.forEach((id, i) => {
+    const began = start + 55 * SECOND + i * 3 * SECOND;
+    const ended = began + (8 + ((i * 7) % 13)) * MINUTE;
+    lastEnd = Math.max(lastEnd, ended);
+    job(began - 2 * SECOND, 'queued', `agent ${id}`, 100 + i);
+    job(began, 'in_progress', `agent ${id}`, 100 + i);
+    job(ended, 'completed', `agent ${id}`, 100 + i);
+  });
+  job(lastEnd + 5 * SECOND, 'queued', 'integrate', 2);
+  job(lastEnd + 10 * SECOND, 'in_progress', 'integrate', 2);
+  job(lastEnd + 3 * MINUTE, 'completed', 'integrate', 2);
+  events.push({
+    at: lastEnd + 3 * MINUTE + 5 * SECOND,
+    name: 'workflow_run',
+    payload: null,
+  });
+  void h;
+  return events.sort((a, b) => a.at - b.at);
+}
+
+async function measure(n: number, coalesce: boolean): Promise<Figures> {
+  const h = await startHarness(coalesce ? {} : { dashboardDelayMs: 0, dashboardMinIntervalMs: 0 });
+  try {
+    h.github.permissions.set('alice', 'write');
+    h.github.setFile(HEAD_SHA, PLAN_PATH, planWithTasks(n));
+    const start = h.time.now();
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    const startWrites = h.github.writes().length;
+    const summary = h.github.checkRunsFor(HEAD_SHA).find((c) => c.name === 'parallel-executor')!;
+    const record = decodeRecord(summary.output.summary)!;
+    const runId = record.run!;
+    const taskIds = record.tasks.map((t) => t.id);
+    for (const event of timeline(h, runId, taskIds, start)) {
+      await h.time.advanceTo(event.at);
+      if (event.name === 'workflow_run') {
+        const state = executionState(
+          record,
+          Object.fromEntries(taskIds.map((id) => [id, 'merged'])),
+        );
+        h.github.artifacts.set(runId, [
+          {
+            id: 1,
+            name: STATE_ARTIFACT,
+            zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(state) }),
+          },
+        ]);
+        h.github.setFile(
+          `integration/${record.execution}`,
+          PLAN_PATH,
+          planWithTasks(n).replaceAll('- [ ]', '- [x]'),
+        );
+        Object.assign(h.github.runs.get(runId)!, { status: 'completed', conclusion: 'success' });
+        await h.receive(
+          'workflow_run',
+          runCompletedPayload({
+            id: runId,
+            conclusion: 'success',
+            displayTitle: `parallel-run ${record.execution}`,
+          }),
+        );
+      } else {
+        await h.receive(event.name, event.payload);
+      }
+    }
+    await h.settle();
+    h.gh.assertDone();
+    const writes = h.sent.filter((r) => r.method !== 'GET' && r.method !== 'HEAD').map((r) => r.at);
+    return {
+      requests: h.gh.requests.length,
+      writes: h.github.writes().length,
+      startWrites,
+      dashboardEdits: h.gh.requestsTo('PATCH', '/repos/{owner}/{repo}/issues/comments/{comment_id}')
+        .length,
+      maxWritesPerMinute: maxInWindow(writes, MINUTE),
+      durationMin: (h.time.now() - start) / MINUTE,
+    };
+  } finally {
+    h.close();
+  }
+}
+
+function maxInWindow(times: number[], window: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to++) {
+    while (sorted[to]! - sorted[from]! >= window) from++;
+    best = Math.max(best, to - from + 1);
+  }
+  return best;
+}
+
+const rows: string[][] = [];
+for (const n of SIZES) {
+  const coalesced = await measure(n, true);
+  const naive = await measure(n, false);
+  rows.push([
+    String(n),
+    String(coalesced.requests),
+    String(coalesced.writes),
+    String(coalesced.startWrites),
+    String(coalesced.dashboardEdits),
+    String(coalesced.maxWritesPerMinute),
+    `${naive.writes} / ${naive.dashboardEdits}`,
+    (naive.writes / coalesced.writes).toFixed(2),
+    coalesced.durationMin.toFixed(0),
+  ]);
+}
+
+const header = [
+  'N tasks',
+  'requests',
+  'content-creating',
+  'of which at start',
+  'dashboard edits',
+  'max content-creating/min',
+  'baseline (no coalescing): writes / edits',
+  'baseline ÷ app (writes)',
+  'run length (min)',
+];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
+console.log(
+  'GitHub API requests per execution (comment → workflow_job events → run end), virtual time',
+);
+console.log(line(header));
+for (const row of rows) console.log(line(row));
+console.log(
+  'GitHub limits content-creating requests to 80 per minute and 500 per hour per app installation.',
+);

@@ -1,0 +1,199 @@
+/**
+ * What each command does once the commenter is authorised and the PR and config are known.
+ * Replies are comments on the PR; starting work goes through `startExecution`.
+ */
+import type { Config } from '../../engine/config/schema.js';
+import type { PullRequestInfo } from '../../forge/types.js';
+import { closeWithoutRun, finalizeEnded } from '../execution/recover.js';
+import { findActiveExecution } from '../execution/lock.js';
+import { resolveExecution } from '../execution/resolve.js';
+import {
+  buildRecord,
+  dispatchInputs,
+  startExecution,
+  type StartRequest,
+  type StartResult,
+} from '../execution/start.js';
+import { taskStatusOf } from '../execution/state.js';
+import {
+  diagnosticsComment,
+  inline,
+  planCheckRun,
+  PLAN_DIAGNOSTICS_MARKER,
+} from '../plan/check-report.js';
+import { loadPlan } from '../plan/load.js';
+import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
+import { selectTasks } from '../plan/select.js';
+import type { Scope } from '../scope.js';
+import type { AppCommand } from './parse.js';
+
+export interface CommandTarget {
+  pr: PullRequestInfo;
+  config: Config;
+  requester: string;
+  defaultBranch: string;
+}
+
+export async function executeCommand(
+  scope: Scope,
+  command: AppCommand,
+  target: CommandTarget,
+): Promise<void> {
+  switch (command.kind) {
+    case 'run':
+      await runTasks(scope, target, command.group, null, command.dryRun);
+      return;
+    case 'retry':
+      await runTasks(scope, target, 'all', [command.taskId], false);
+      return;
+    case 'status':
+      await replyStatus(scope, target);
+      return;
+    case 'cancel':
+      await cancelRunning(scope, target);
+      return;
+    case 'help':
+      return;
+  }
+}
+
+/** Load and check the plan at the PR head, pick the tasks, and start (or describe) the execution. */
+export async function runTasks(
+  scope: Scope,
+  target: CommandTarget,
+  group: string,
+  onlyIds: string[] | null,
+  dryRun: boolean,
+): Promise<StartResult | null> {
+  const { pr, config } = target;
+  const plan = await loadPlan(scope, config.plan, pr.headSha);
+  if (plan.kind === 'missing') {
+    await scope.forge.createComment(
+      pr.number,
+      `❌ There is no plan at \`${config.plan}\` on \`${inline(pr.headRef)}\` (${pr.headSha.slice(0, 7)}), so nothing was started. Add it, or set \`plan:\` in \`.github/parallel-executor.yml\` on the default branch.`,
+    );
+    return null;
+  }
+  if (plan.kind === 'invalid') {
+    await scope.forge.createCheckRun(planCheckRun(pr.headSha, plan));
+    await scope.forge.upsertComment(
+      pr.number,
+      PLAN_DIAGNOSTICS_MARKER,
+      diagnosticsComment(plan.path, pr.headSha, plan.diagnostics),
+    );
+    return null;
+  }
+  const selection = selectTasks(plan.plan, group, onlyIds);
+  if (!selection.ok) {
+    await scope.forge.createComment(pr.number, `Nothing was started: ${selection.reason}.`);
+    return null;
+  }
+  const workflow = await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
+  if (workflow === null) {
+    await scope.forge.createComment(
+      pr.number,
+      missingWorkflowText(workflowPath(config.github.workflow), target.defaultBranch),
+    );
+    return null;
+  }
+  const request: StartRequest = {
+    pr: pr.number,
+    ref: pr.headRef,
+    sha: pr.headSha,
+    workflow: config.github.workflow,
+    planPath: config.plan,
+    plan: plan.plan,
+    group: selection.group,
+    tasks: selection.tasks,
+    namedTasks: onlyIds !== null,
+    workflowInputs: workflow.inputs,
+    startedBy: target.requester,
+  };
+  if (dryRun) {
+    await scope.forge.createComment(pr.number, dryRunText(request, scope.deps.clock.now()));
+    return null;
+  }
+  return scope.deps.mutex.run(`${scope.owner}/${scope.repo}#${pr.number}`, () =>
+    startExecution(scope, request, (ended) => finalizeEnded(scope, ended, config)),
+  );
+}
+
+function dryRunText(request: StartRequest, now: Date): string {
+  const record = buildRecord(request, '<new execution id>', now);
+  const inputs = dispatchInputs(record, request.workflowInputs);
+  return [
+    `🧪 **Dry run**: nothing was started. \`/parallel-run${record.group === 'all' ? '' : ` ${record.group}`}\` would run ${record.tasks.length} task(s) of \`${record.plan}\` at ${record.sha.slice(0, 7)}:`,
+    '',
+    '| Task | Agent | Depends on | Title |',
+    '|---|---|---|---|',
+    ...record.tasks.map(
+      (t) =>
+        `| ${inline(t.id)} | ${inline(t.agents.join(', ') || '—')} | ${inline(t.dependsOn.join(', ') || '—')} | ${inline(t.title).replace(/\|/g, '\\|')} |`,
+    ),
+    '',
+    `It would create ${record.tasks.length + 1} check runs and dispatch \`${record.workflow}\` on \`${inline(record.ref)}\` with:`,
+    '',
+    '```json',
+    JSON.stringify(inputs, null, 2),
+    '```',
+  ].join('\n');
+}
+
+async function replyStatus(scope: Scope, target: CommandTarget): Promise<void> {
+  const { active } = await findActiveExecution(scope, target.pr.number);
+  if (!active) {
+    await scope.forge.createComment(
+      target.pr.number,
+      'No execution is running on this pull request. Start one with `/parallel-run`.',
+    );
+    return;
+  }
+  const execution = await resolveExecution(scope, active.lock.sha, active.lock.execution);
+  const counts = new Map<string, number>();
+  for (const task of execution?.record.tasks ?? []) {
+    const status = taskStatusOf(execution?.checks.get(task.id));
+    counts.set(status, (counts.get(status) ?? 0) + 1);
+  }
+  const parts = [...counts.entries()].map(([status, n]) => `${n} ${status.replace('_', ' ')}`);
+  await scope.forge.createComment(
+    target.pr.number,
+    `🔄 Execution \`${active.lock.execution}\` is running${parts.length ? `: ${parts.join(', ')}` : ''}. [Dashboard](${active.url})${execution?.record.runUrl ? ` · [Workflow run](${execution.record.runUrl})` : ''}`,
+  );
+}
+
+export async function cancelRunning(scope: Scope, target: CommandTarget): Promise<void> {
+  const { active } = await findActiveExecution(scope, target.pr.number);
+  if (!active) {
+    await scope.forge.createComment(
+      target.pr.number,
+      'No execution is running on this pull request; nothing to cancel.',
+    );
+    return;
+  }
+  const execution = await resolveExecution(scope, active.lock.sha, active.lock.execution);
+  if (!execution) return;
+  await cancelExecution(scope, execution, target.requester);
+  await scope.forge.createComment(
+    target.pr.number,
+    `⏹️ Cancelling execution \`${execution.record.execution}\`. The [dashboard](${active.url}) shows when it has stopped.`,
+  );
+}
+
+/** Cancel the execution's workflow run; with none yet, close it here. */
+export async function cancelExecution(
+  scope: Scope,
+  execution: NonNullable<Awaited<ReturnType<typeof resolveExecution>>>,
+  requester: string,
+): Promise<void> {
+  if (execution.record.run !== null) {
+    // The run's completion event (conclusion `cancelled`) finalises it; a 409 means it had
+    // already ended, and that event finalises it too.
+    await scope.api.cancelRun(execution.record.run);
+    return;
+  }
+  await closeWithoutRun(
+    scope,
+    execution,
+    `Cancelled by @\u200b${requester} before the workflow ran.`,
+  );
+}

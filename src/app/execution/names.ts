@@ -1,0 +1,47 @@
+/** Names and identifiers the app gives things on GitHub, in one place. */
+import type { RecordedTask } from './record.js';
+
+export const SUMMARY_CHECK_NAME = 'parallel-executor';
+/** The dashboard comment's marker key (`<!-- parallel-executor:dashboard -->`). */
+export const DASHBOARD_MARKER_KEY = 'dashboard';
+/** The artifact the workflow's integrate job uploads with the execution's final state. */
+export const STATE_ARTIFACT = 'parallel-executor-state';
+/** The report artifact of the reusable workflow; read too, for the state or report it holds. */
+export const REPORT_ARTIFACT = 'parallel-executor-report';
+export const STATE_FILE = 'PARALLEL_EXECUTION_STATUS.json';
+export const REPORT_FILE = 'report.md';
+
+/** Check run names are what the Checks tab lists: short, and the task id first. */
+export function taskCheckName(task: Pick<RecordedTask, 'id' | 'title'>): string {
+  const title = task.title.replace(/\s+/g, ' ').trim();
+  const name = `Task ${task.id}: ${title}`;
+  return name.length <= 80 ? name : `${name.slice(0, 79)}…`;
+}
+
+export function reportMarkerKey(executionId: string): string {
+  return `report-${executionId}`;
+}
+
+/** Button identifiers on the summary check run (≤ 20 characters). */
+export const RETRY_FAILED_ACTION = {
+  label: 'Retry failed',
+  identifier: 'retry-failed',
+  description: 'Run the failed tasks again',
+} as const;
+export const CANCEL_ACTION = {
+  label: 'Cancel',
+  identifier: 'cancel',
+  description: 'Cancel this execution',
+} as const;
+
+/**
+ * The task id of a workflow job. Matrix legs are named `agent 1.1` by the reusable workflow
+ * (`name: agent ${{ matrix.task }}`), `agent (1.1)` by GitHub's default naming (with more matrix
+ * values: `agent (1.1, x)`), and get a `caller / ` prefix when the workflow is called from
+ * another. Other jobs (`plan`, `integrate`) have none.
+ */
+export function taskIdFromJobName(name: string): string | null {
+  const last = name.split(' / ').pop()?.trim() ?? '';
+  const match = /^agent\s*\(([^,()]+)(?:,[^()]*)?\)$/i.exec(last) ?? /^agent\s+(\S+)$/i.exec(last);
+  return match ? match[1]!.trim() : null;
+}

@@ -1,0 +1,65 @@
+/**
+ * Executions the app lost track of: a workflow run that ended while the app was down (finalise it
+ * now), or one that never got going (close it so the PR is free again).
+ */
+import type { Config } from '../../engine/config/schema.js';
+import type { Scope } from '../scope.js';
+import { finalizeExecution } from './finalize.js';
+import type { LockedExecution } from './lock.js';
+import { writeDashboard } from './refresh.js';
+import { resolveExecution, type ResolvedExecution } from './resolve.js';
+
+export async function finalizeEnded(
+  scope: Scope,
+  ended: LockedExecution[],
+  config: Config | null,
+): Promise<void> {
+  for (const locked of ended) {
+    const execution = await resolveExecution(scope, locked.lock.sha, locked.lock.execution);
+    if (!execution || locked.lock.run === null) continue;
+    const run = await scope.api.getRun(locked.lock.run);
+    scope.log.info('finalising an execution whose end was missed', {
+      execution: locked.lock.execution,
+    });
+    await finalizeExecution(
+      scope,
+      execution,
+      { id: run.id, conclusion: run.conclusion, url: run.url },
+      config,
+    );
+  }
+}
+
+/** Close an execution that has no workflow run to wait for (cancelled before it was dispatched). */
+export async function closeWithoutRun(
+  scope: Scope,
+  execution: ResolvedExecution,
+  reason: string,
+): Promise<void> {
+  for (const [taskId, check] of execution.checks) {
+    if (check.status === 'completed') continue;
+    const output = { title: 'Cancelled', summary: reason };
+    await scope.forge.updateCheckRun(check.id, {
+      status: 'completed',
+      conclusion: 'cancelled',
+      output,
+    });
+    execution.checks.set(taskId, {
+      ...check,
+      status: 'completed',
+      conclusion: 'cancelled',
+      outputTitle: output.title,
+    });
+  }
+  await scope.forge.updateCheckRun(execution.summary.id, {
+    status: 'completed',
+    conclusion: 'cancelled',
+    output: {
+      title: 'Cancelled',
+      summary: `${execution.summary.outputSummary ?? ''}\n\n${reason}`,
+    },
+    actions: [],
+  });
+  scope.deps.coalescer.discard(execution.record.execution);
+  await writeDashboard(scope, execution, { phase: 'cancelled', note: `⏹️ ${reason}` });
+}

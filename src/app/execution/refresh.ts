@@ -1,0 +1,51 @@
+/**
+ * Redraws the dashboard comment from GitHub's state. Progress events only schedule a redraw; the
+ * coalescer turns a burst of them into one edit per execution.
+ */
+import type { Scope } from '../scope.js';
+import { dashboardBody, type DashboardLock } from './dashboard.js';
+import { resolveExecution, type ResolvedExecution } from './resolve.js';
+import { buildExecutionState, type ExecutionPhase } from './state.js';
+
+export async function writeDashboard(
+  scope: Scope,
+  execution: ResolvedExecution,
+  options: { phase: ExecutionPhase | 'starting'; note?: string | null; finishedAt?: string | null },
+): Promise<void> {
+  const { record } = execution;
+  if (record.pr === null || record.comment === null) return;
+  const now = scope.deps.clock.now();
+  const lock: DashboardLock = {
+    execution: record.execution,
+    status:
+      options.phase === 'running' || options.phase === 'starting' ? options.phase : 'finished',
+    sha: record.sha,
+    run: record.run,
+    startedAt: record.startedAt,
+  };
+  const phase = options.phase === 'starting' ? 'running' : options.phase;
+  const state = buildExecutionState(record, execution.checks, {
+    now,
+    phase,
+    finishedAt: options.finishedAt ?? null,
+  });
+  const body = dashboardBody(
+    lock,
+    state,
+    { runUrl: record.runUrl, note: options.note ?? null },
+    now,
+  );
+  const edited = await scope.api.updateComment(record.comment, body);
+  if (!edited)
+    scope.log.warn('dashboard comment is gone; not recreating it', { execution: record.execution });
+}
+
+/** Ask for a coalesced redraw of a running execution's dashboard. */
+export function scheduleDashboard(scope: Scope, sha: string, executionId: string): void {
+  scope.deps.coalescer.schedule(executionId, async () => {
+    const execution = await resolveExecution(scope, sha, executionId);
+    // Finished meanwhile: the final edit was made by the run's end, do not overwrite it.
+    if (!execution || execution.summary.status === 'completed') return;
+    await writeDashboard(scope, execution, { phase: 'running' });
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * Finds an execution again from what a webhook carries (a commit and a workflow run, or a check
+ * run): the summary check run on the commit holds the record, the task check runs hold the tasks.
+ */
+import { statusOf } from '../../forge/github/context.js';
+import type { CheckRunInfo } from '../../forge/types.js';
+import type { Scope } from '../scope.js';
+import { DASHBOARD_MARKER, readLock } from './dashboard.js';
+import { parseExternalId } from './id.js';
+import { SUMMARY_CHECK_NAME, taskCheckName } from './names.js';
+import { decodeRecord, encodeRecord, type ExecutionRecord } from './record.js';
+
+export interface ResolvedExecution {
+  record: ExecutionRecord;
+  summary: CheckRunInfo;
+  /** Task id → its check run. */
+  checks: Map<string, CheckRunInfo>;
+}
+
+/** Every execution whose check runs are on `sha` (newest summary first). */
+export async function executionsOnCommit(scope: Scope, sha: string): Promise<ResolvedExecution[]> {
+  const runs = await scope.forge.listCheckRuns(sha);
+  const byExecution = new Map<string, ResolvedExecution>();
+  for (const run of runs) {
+    const id = parseExternalId(run.externalId);
+    if (!id || id.taskId !== null || run.name !== SUMMARY_CHECK_NAME) continue;
+    const record = decodeRecord(run.outputSummary);
+    if (!record || record.execution !== id.executionId) continue;
+    byExecution.set(id.executionId, { record, summary: run, checks: new Map() });
+  }
+  for (const run of runs) {
+    const id = parseExternalId(run.externalId);
+    if (!id || id.taskId === null) continue;
+    const execution = byExecution.get(id.executionId);
+    const task = execution?.record.tasks.find((t) => t.id === id.taskId);
+    // Only the app's own check run: a workflow job may create its own with the same external id.
+    if (execution && task && run.name === taskCheckName(task)) execution.checks.set(task.id, run);
+  }
+  return [...byExecution.values()].sort((a, b) => b.summary.id - a.summary.id);
+}
+
+export async function resolveExecution(
+  scope: Scope,
+  sha: string,
+  executionId: string,
+): Promise<ResolvedExecution | null> {
+  const all = await executionsOnCommit(scope, sha);
+  return all.find((e) => e.record.execution === executionId) ?? null;
+}
+
+/**
+ * The execution a workflow run belongs to. The record knows its run id when the dispatch answered
+ * with it; otherwise the run is recognised by the execution id in its `run-name`, and the record
+ * learns the run id for next time. A run whose commit is not the execution's (the branch moved
+ * between reading the PR and dispatching) is found through the PR's dashboard, whose lock names
+ * the execution's commit.
+ */
+export async function resolveByRun(
+  scope: Scope,
+  sha: string,
+  runId: number,
+  known: { displayTitle: string; url: string } | null = null,
+): Promise<ResolvedExecution | null> {
+  const all = await executionsOnCommit(scope, sha);
+  const recorded = all.find((e) => e.record.run === runId);
+  if (recorded) return recorded;
+  const run = known ?? (await getRunOrNull(scope, runId));
+  if (!run) return null;
+  const match =
+    all.find((e) => e.record.run === null && run.displayTitle.includes(e.record.execution)) ??
+    (await resolveThroughDashboard(scope, run.displayTitle, runId));
+  if (!match) return null;
+  if (match.record.run === runId) return match;
+  match.record = { ...match.record, run: runId, runUrl: run.url };
+  // The run's end writes the whole record anyway; a job event saves it now for the next one.
+  if (!known) await saveRecord(scope, match);
+  return match;
+}
+
+async function getRunOrNull(scope: Scope, runId: number) {
+  try {
+    return await scope.api.getRun(runId);
+  } catch (error) {
+    if (statusOf(error) === 404) return null;
+    throw error;
+  }
+}
+
+const PR_EXECUTION_ID = /\bpr(\d+)-\d{8}-\d{6}-[0-9a-f]{4}\b/;
+
+async function resolveThroughDashboard(
+  scope: Scope,
+  displayTitle: string,
+  runId: number,
+): Promise<ResolvedExecution | null> {
+  const found = PR_EXECUTION_ID.exec(displayTitle);
+  if (!found) return null;
+  const comments = await scope.api.listMarkedComments(
+    Number(found[1]),
+    DASHBOARD_MARKER,
+    scope.botLogin,
+  );
+  const lock = comments.map((c) => readLock(c.body)).find((l) => l?.execution === found[0]);
+  if (!lock) return null;
+  const execution = await resolveExecution(scope, lock.sha, lock.execution);
+  if (!execution || (execution.record.run !== null && execution.record.run !== runId)) return null;
+  return execution;
+}
+
+/** Write the record back into the summary check run (keeping its visible text). */
+export async function saveRecord(scope: Scope, execution: ResolvedExecution): Promise<void> {
+  const visible = stripRecord(execution.summary.outputSummary ?? '');
+  const summary = `${encodeRecord(execution.record)}\n${visible}`;
+  await scope.forge.updateCheckRun(execution.summary.id, {
+    ...(execution.record.runUrl ? { detailsUrl: execution.record.runUrl } : {}),
+    output: { title: execution.summary.outputTitle ?? 'Running', summary },
+  });
+  execution.summary = { ...execution.summary, outputSummary: summary };
+}
+
+export function stripRecord(summary: string): string {
+  return summary.replace(/^<!-- parallel-executor:record [A-Za-z0-9_-]+ -->\n?/, '');
+}

@@ -1,0 +1,33 @@
+/** The summary check run's output: the hidden record first (a cut can never lose it), then text. */
+import type { CheckRunOutput } from '../../engine/ports/forge.js';
+import { inline } from '../plan/check-report.js';
+import { encodeRecord, type ExecutionRecord } from './record.js';
+
+export function runningSummary(record: ExecutionRecord): CheckRunOutput {
+  const count = record.tasks.length;
+  return {
+    title: `Running ${count} task${count === 1 ? '' : 's'}${record.group === 'all' ? '' : ` of group ${record.group}`}`,
+    summary: [
+      encodeRecord(record),
+      `Execution \`${record.execution}\` of \`${record.plan}\` on \`${record.ref}\` (${record.sha.slice(0, 7)})${record.startedBy ? `, started by @\u200b${record.startedBy}` : ''}.`,
+      record.runUrl
+        ? `\n[Workflow run](${record.runUrl})`
+        : '\nWaiting for the workflow run to start.',
+      '',
+      '| Task | Agent | Title |',
+      '|---|---|---|',
+      ...record.tasks.map((t) => `| ${cell(t.id)} | ${cell(t.agent)} | ${cell(t.title)} |`),
+    ].join('\n'),
+  };
+}
+
+export function finishedSummary(
+  record: ExecutionRecord,
+  outcome: { title: string; text: string },
+): CheckRunOutput {
+  return { title: outcome.title, summary: `${encodeRecord(record)}\n${outcome.text}` };
+}
+
+function cell(text: string): string {
+  return inline(text).replace(/\|/g, '\\|').slice(0, 120);
+}

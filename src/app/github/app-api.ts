@@ -1,0 +1,249 @@
+/**
+ * The GitHub calls the app needs beyond the forge: every marked comment of a PR (to find a running
+ * execution), editing a comment by id, and the Actions side of a run (its jobs, its artifacts,
+ * cancelling it). They go through the forge's call policy, so writes share the installation's
+ * write queue (serial, spaced) and nothing non-idempotent is repeated.
+ */
+import { NO_PLUGIN_RETRY, statusOf, type GitHubContext } from '../../forge/github/context.js';
+import { capText, COMMENT_LIMIT } from '../../forge/limits.js';
+import { readZipEntries } from './unzip.js';
+
+export interface MarkedComment {
+  id: number;
+  body: string;
+  url: string;
+  author: string | null;
+  createdAt: string;
+}
+
+export interface RunInfo {
+  id: number;
+  status: string | null;
+  conclusion: string | null;
+  url: string;
+  displayTitle: string;
+  headSha: string;
+  headBranch: string | null;
+  path: string | null;
+}
+
+export interface JobInfo {
+  id: number;
+  name: string;
+  status: string;
+  conclusion: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  url: string | null;
+}
+
+export interface ArtifactInfo {
+  id: number;
+  name: string;
+  expired: boolean;
+  url: string;
+}
+
+export interface AppApi {
+  /** Comments on the PR that carry `marker`, oldest first, written by `author` when given. */
+  listMarkedComments(
+    issueNumber: number,
+    marker: string,
+    author: string | null,
+  ): Promise<MarkedComment[]>;
+  /** Edit a comment by id; false when it no longer exists. */
+  updateComment(commentId: number, body: string): Promise<boolean>;
+  getRun(runId: number): Promise<RunInfo>;
+  listRunJobs(runId: number): Promise<JobInfo[]>;
+  listRunArtifacts(runId: number): Promise<ArtifactInfo[]>;
+  /** The files of an artifact (GitHub serves a zip), by name. */
+  downloadArtifact(artifactId: number): Promise<Map<string, Buffer>>;
+  /** Names of the files in a folder at `ref`, or null when there is no such folder. */
+  listDirectory(path: string, ref: string): Promise<string[] | null>;
+  /** Ask GitHub to cancel a run; false when it has already finished (409). */
+  cancelRun(runId: number): Promise<boolean>;
+}
+
+const PER_PAGE = 100;
+
+export function createAppApi(ctx: GitHubContext): AppApi {
+  const { owner, repo, octokit } = ctx;
+
+  return {
+    async listMarkedComments(issueNumber, marker, author) {
+      const route = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments';
+      const found: MarkedComment[] = [];
+      for (let page = 1; ; page++) {
+        const { data } = await ctx.read(route, () =>
+          octokit.request(route, {
+            owner,
+            repo,
+            issue_number: issueNumber,
+            per_page: PER_PAGE,
+            page,
+            request: NO_PLUGIN_RETRY,
+          }),
+        );
+        for (const comment of data) {
+          const body = comment.body ?? '';
+          const login = comment.user?.login ?? null;
+          if (!body.includes(marker) || (author !== null && login !== author)) continue;
+          found.push({
+            id: Number(comment.id),
+            body,
+            url: comment.html_url,
+            author: login,
+            createdAt: comment.created_at,
+          });
+        }
+        if (data.length < PER_PAGE) return found;
+      }
+    },
+
+    async updateComment(commentId, body) {
+      const route = 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}';
+      const capped = capText(body, COMMENT_LIMIT, 'the full text is in the workflow run').text;
+      if (ctx.dryRun) {
+        ctx.wouldSend(route, { comment_id: commentId, body: capped });
+        return true;
+      }
+      try {
+        await ctx.write(route, true, () =>
+          octokit.request(route, {
+            owner,
+            repo,
+            comment_id: commentId,
+            body: capped,
+            request: NO_PLUGIN_RETRY,
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 404) return false;
+        throw error;
+      }
+    },
+
+    async getRun(runId) {
+      const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}';
+      const { data } = await ctx.read(route, () =>
+        octokit.request(route, { owner, repo, run_id: runId, request: NO_PLUGIN_RETRY }),
+      );
+      return {
+        id: Number(data.id),
+        status: data.status ?? null,
+        conclusion: data.conclusion ?? null,
+        url: data.html_url,
+        displayTitle: data.display_title ?? data.name ?? '',
+        headSha: data.head_sha,
+        headBranch: data.head_branch ?? null,
+        path: data.path ?? null,
+      };
+    },
+
+    async listRunJobs(runId) {
+      const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs';
+      const jobs: JobInfo[] = [];
+      for (let page = 1; ; page++) {
+        const { data } = await ctx.read(route, () =>
+          octokit.request(route, {
+            owner,
+            repo,
+            run_id: runId,
+            filter: 'latest',
+            per_page: PER_PAGE,
+            page,
+            request: NO_PLUGIN_RETRY,
+          }),
+        );
+        for (const job of data.jobs) {
+          jobs.push({
+            id: Number(job.id),
+            name: job.name,
+            status: job.status,
+            conclusion: job.conclusion ?? null,
+            startedAt: job.started_at ?? null,
+            completedAt: job.completed_at ?? null,
+            url: job.html_url ?? null,
+          });
+        }
+        if (data.jobs.length < PER_PAGE || jobs.length >= data.total_count) return jobs;
+      }
+    },
+
+    async listRunArtifacts(runId) {
+      const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
+      const artifacts: ArtifactInfo[] = [];
+      for (let page = 1; ; page++) {
+        const { data } = await ctx.read(route, () =>
+          octokit.request(route, {
+            owner,
+            repo,
+            run_id: runId,
+            per_page: PER_PAGE,
+            page,
+            request: NO_PLUGIN_RETRY,
+          }),
+        );
+        for (const artifact of data.artifacts) {
+          artifacts.push({
+            id: artifact.id,
+            name: artifact.name,
+            expired: artifact.expired,
+            url: `https://github.com/${owner}/${repo}/actions/runs/${runId}/artifacts/${artifact.id}`,
+          });
+        }
+        if (data.artifacts.length < PER_PAGE || artifacts.length >= data.total_count) {
+          return artifacts;
+        }
+      }
+    },
+
+    async downloadArtifact(artifactId) {
+      const route = 'GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}';
+      // GitHub answers with a redirect to short-lived storage; fetch follows it.
+      const { data } = await ctx.read(route, () =>
+        octokit.request(route, {
+          owner,
+          repo,
+          artifact_id: artifactId,
+          archive_format: 'zip',
+          request: NO_PLUGIN_RETRY,
+        }),
+      );
+      return readZipEntries(Buffer.from(data as ArrayBuffer));
+    },
+
+    async listDirectory(path, ref) {
+      const route = 'GET /repos/{owner}/{repo}/contents/{path}';
+      try {
+        const { data } = await ctx.read(route, () =>
+          octokit.request(route, { owner, repo, path, ref, request: NO_PLUGIN_RETRY }),
+        );
+        if (!Array.isArray(data)) return null;
+        return data.filter((entry) => entry.type === 'file').map((entry) => entry.name);
+      } catch (error) {
+        if (statusOf(error) === 404) return null;
+        throw error;
+      }
+    },
+
+    async cancelRun(runId) {
+      const route = 'POST /repos/{owner}/{repo}/actions/runs/{run_id}/cancel';
+      if (ctx.dryRun) {
+        ctx.wouldSend(route, { run_id: runId });
+        return true;
+      }
+      try {
+        // Cancelling twice cancels once: GitHub answers 409 for a run that is already done.
+        await ctx.write(route, true, () =>
+          octokit.request(route, { owner, repo, run_id: runId, request: NO_PLUGIN_RETRY }),
+        );
+        return true;
+      } catch (error) {
+        if (statusOf(error) === 409) return false;
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * `push`: when the plan changed, check it and report a check run on the pushed commit; on a branch
+ * the config names for automatic runs, start the next pending group.
+ */
+import type { Context } from 'probot';
+import { loadRepoConfig } from '../config.js';
+import { startExecution } from '../execution/start.js';
+import { finalizeEnded } from '../execution/recover.js';
+import { planCheckRun } from '../plan/check-report.js';
+import { loadPlan } from '../plan/load.js';
+import { nextPendingGroup, selectTasks } from '../plan/select.js';
+import type { Scope } from '../scope.js';
+import { readWorkflow } from '../workflow.js';
+
+const NO_COMMIT = /^0+$/;
+
+export async function onPush(
+  context: Context<'push'>,
+  scopeFor: () => Promise<Scope>,
+): Promise<void> {
+  const { payload } = context;
+  if (payload.deleted || NO_COMMIT.test(payload.after) || !payload.ref.startsWith('refs/heads/'))
+    return;
+  const changed = new Set<string>();
+  for (const commit of payload.commits) {
+    for (const path of [...(commit.added ?? []), ...(commit.modified ?? [])]) changed.add(path);
+  }
+  // Plans are Markdown: pushes that touch none cost no API call at all.
+  if (![...changed].some((path) => path.toLowerCase().endsWith('.md'))) return;
+  const scope = await scopeFor();
+  const loaded = await loadRepoConfig(scope.forge, payload.repository.default_branch);
+  if (!loaded.ok) {
+    scope.log.warn('push: configuration does not parse; plan not checked', {
+      error: loaded.error.message,
+    });
+    return;
+  }
+  const config = loaded.config;
+  if (!changed.has(config.plan)) return;
+  const branch = payload.ref.slice('refs/heads/'.length);
+  const plan = await loadPlan(scope, config.plan, payload.after);
+  if (plan.kind === 'missing') return;
+  await scope.forge.createCheckRun(planCheckRun(payload.after, plan));
+  if (plan.kind !== 'valid' || !config.github.autoRunBranches.some((p) => branchMatches(p, branch)))
+    return;
+  const group = nextPendingGroup(plan.plan);
+  if (group === null) return;
+  const selection = selectTasks(plan.plan, group);
+  if (!selection.ok) return;
+  const workflow = await readWorkflow(
+    scope.forge,
+    config.github.workflow,
+    payload.repository.default_branch,
+  );
+  if (workflow === null) {
+    scope.log.warn('auto-run: the workflow is not on the default branch', {
+      workflow: config.github.workflow,
+    });
+    return;
+  }
+  await scope.deps.mutex.run(`${scope.owner}/${scope.repo}@${branch}`, () =>
+    startExecution(
+      scope,
+      {
+        pr: null,
+        ref: branch,
+        sha: payload.after,
+        workflow: config.github.workflow,
+        planPath: config.plan,
+        plan: plan.plan,
+        group: selection.group,
+        tasks: selection.tasks,
+        namedTasks: false,
+        workflowInputs: workflow.inputs,
+        startedBy: payload.sender?.login ?? null,
+      },
+      (ended) => finalizeEnded(scope, ended, config),
+    ),
+  );
+}
+
+/** `main`, `release/*` (one level), `feature/**` (any depth). */
+export function branchMatches(pattern: string, branch: string): boolean {
+  const regex = pattern
+    .split('**')
+    .map((part) => part.split('*').map(escape).join('[^/]*'))
+    .join('.*');
+  return new RegExp(`^${regex}$`).test(branch);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,104 @@
+/**
+ * What a handler works with: the long-lived parts of the app (clock, timers, caches, the write
+ * queue of each installation) and, per event, the forge and API bound to the event's repository.
+ */
+import type { Clock } from '../engine/ports/clock.js';
+import type { Logger } from '../engine/ports/logger.js';
+import { createGitHubForge, type OctokitLike } from '../forge/github.js';
+import { createContext } from '../forge/github/context.js';
+import { createWriteQueue, type Sleep, type WriteQueue } from '../forge/policy.js';
+import type { RepoForge } from '../forge/types.js';
+import type { Coalescer, Timers } from './coalescer.js';
+import type { DeliveryCache } from './delivery-cache.js';
+import { createAppApi, type AppApi } from './github/app-api.js';
+import type { KeyedMutex } from './keyed-mutex.js';
+
+export interface AppDeps {
+  clock: Clock;
+  sleep: Sleep;
+  timers: Timers;
+  random: () => number;
+  /** Pause between writes of one installation (GitHub asks for ≥ 1 s). */
+  writeSpacingMs: number;
+  coalescer: Coalescer;
+  deliveries: DeliveryCache;
+  /** Workflow runs found not to be ours: their later events cost no API call. */
+  foreignRuns: DeliveryCache;
+  mutex: KeyedMutex;
+  /** The app's own login (`my-app[bot]`): only its comments carry state we trust. */
+  botLogin(): Promise<string | null>;
+  /** A lock with no workflow run after this long is abandoned (the app died while starting). */
+  startingTimeoutMs: number;
+  queueFor(installationId: number): WriteQueue;
+  /** Work started by a handler that outlives it (finalising after a cancel); `idle()` waits for it. */
+  track(work: Promise<unknown>): void;
+}
+
+export interface Scope {
+  owner: string;
+  repo: string;
+  installationId: number;
+  forge: RepoForge;
+  api: AppApi;
+  log: Logger;
+  deps: AppDeps;
+  botLogin: string | null;
+}
+
+export async function createScope(options: {
+  octokit: OctokitLike;
+  owner: string;
+  repo: string;
+  installationId: number;
+  log: Logger;
+  deps: AppDeps;
+}): Promise<Scope> {
+  const { deps } = options;
+  const queue = deps.queueFor(options.installationId);
+  const botLogin = await deps.botLogin();
+  const forge = createGitHubForge({
+    octokit: options.octokit,
+    owner: options.owner,
+    repo: options.repo,
+    logger: options.log,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    writeQueue: queue,
+    ...(botLogin === null ? {} : { markerAuthor: botLogin }),
+  });
+  const api = createAppApi(
+    createContext({
+      octokit: options.octokit,
+      owner: options.owner,
+      repo: options.repo,
+      dryRun: false,
+      policy: { queue, sleep: deps.sleep, clock: deps.clock, logger: options.log },
+    }),
+  );
+  return {
+    owner: options.owner,
+    repo: options.repo,
+    installationId: options.installationId,
+    forge,
+    api,
+    log: options.log,
+    deps,
+    botLogin,
+  };
+}
+
+export function writeQueues(options: {
+  spacingMs: number;
+  clock: Clock;
+  sleep: Sleep;
+}): (installationId: number) => WriteQueue {
+  const queues = new Map<number, WriteQueue>();
+  return (installationId) => {
+    let queue = queues.get(installationId);
+    if (!queue) {
+      queue = createWriteQueue(options);
+      queues.set(installationId, queue);
+    }
+    return queue;
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The workflow the app dispatches, read from the default branch (where `workflow_dispatch` takes
+ * it from): that it exists, and which inputs it declares — GitHub refuses a dispatch with an
+ * input the workflow does not declare, so the app sends only those.
+ */
+import { isMap, parseDocument } from 'yaml';
+import type { RepoForge } from '../forge/types.js';
+
+export interface WorkflowInfo {
+  path: string;
+  /** Inputs under `on.workflow_dispatch.inputs`. */
+  inputs: Set<string>;
+}
+
+export function workflowPath(workflow: string): string {
+  return workflow.includes('/') ? workflow : `.github/workflows/${workflow}`;
+}
+
+/** The workflow's declared dispatch inputs; null when the file is not on the default branch. */
+export async function readWorkflow(
+  forge: RepoForge,
+  workflow: string,
+  defaultBranch: string,
+): Promise<WorkflowInfo | null> {
+  const path = workflowPath(workflow);
+  const file = await forge.getFile(path, defaultBranch);
+  if (file === null) return null;
+  return { path, inputs: dispatchInputNames(file.content) };
+}
+
+export function dispatchInputNames(yamlText: string): Set<string> {
+  const doc = parseDocument(yamlText);
+  const on = doc.get('on');
+  if (!isMap(on)) return new Set();
+  const dispatch = on.get('workflow_dispatch');
+  const inputs = isMap(dispatch) ? dispatch.get('inputs') : null;
+  if (!isMap(inputs)) return new Set();
+  return new Set(
+    inputs.items.map((item) => String((item.key as { value?: unknown })?.value ?? item.key)),
+  );
+}
+
+export function missingWorkflowText(path: string, defaultBranch: string): string {
+  return [
+    `❌ The workflow \`${path}\` is not on the default branch \`${defaultBranch}\`, so nothing was started.`,
+    '',
+    'GitHub only dispatches workflows from the default branch. Add the reusable workflow there (see the README), or point `github.workflow` in `.github/parallel-executor.yml` at yours.',
+  ].join('\n');
+}

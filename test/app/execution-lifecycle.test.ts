@@ -1,0 +1,596 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readLock } from '../../src/app/execution/dashboard.js';
+import { decodeRecord, type ExecutionRecord } from '../../src/app/execution/record.js';
+import { STATE_ARTIFACT } from '../../src/app/execution/names.js';
+import { executionState, zipFiles, type TaskEnd } from './support/artifacts.js';
+import { BOT } from './support/fake-github.js';
+import {
+  checkRunPayload,
+  commentPayload,
+  HEAD_REF,
+  HEAD_SHA,
+  jobPayload,
+  PLAN_PATH,
+  PR,
+  runCompletedPayload,
+  startHarness,
+  type Harness,
+} from './support/app-harness.js';
+import { VALID_PLAN } from './support/plans.js';
+
+const DASHBOARD = '<!-- parallel-executor:dashboard -->';
+const EDIT_COMMENT = '/repos/{owner}/{repo}/issues/comments/{comment_id}';
+
+function summaryOf(h: Harness, sha = HEAD_SHA) {
+  const summaries = h.github.checkRunsFor(sha).filter((c) => c.name === 'parallel-executor');
+  return summaries.at(-1)!;
+}
+
+function recordOf(h: Harness): ExecutionRecord {
+  return decodeRecord(summaryOf(h).output.summary)!;
+}
+
+function dashboards(h: Harness) {
+  return h.github.comments.filter((c) => c.body.includes(DASHBOARD));
+}
+
+function taskCheck(h: Harness, taskId: string) {
+  const record = recordOf(h);
+  return h.github.checkRuns
+    .filter((c) => c.external_id === `${record.execution}:${taskId}` && c.name.startsWith('Task '))
+    .at(-1)!;
+}
+
+function dashboardEdits(h: Harness): number {
+  const id = recordOf(h).comment;
+  return h.gh.requestsTo('PATCH', EDIT_COMMENT).filter((r) => r.params.comment_id === String(id))
+    .length;
+}
+
+async function start(h: Harness): Promise<ExecutionRecord> {
+  await h.receive('issue_comment', commentPayload('/parallel-run'));
+  return recordOf(h);
+}
+
+describe('execution lifecycle', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await startHarness();
+    h.github.permissions.set('alice', 'write');
+    h.github.setFile(HEAD_SHA, PLAN_PATH, VALID_PLAN);
+  });
+  afterEach(() => h.gh.assertDone());
+
+  describe('one execution per PR', () => {
+    it('handles a redelivered webhook (same X-GitHub-Delivery) once', async () => {
+      const payload = commentPayload('/parallel-run');
+      await h.receive('issue_comment', payload, 'delivery-same');
+      await h.receive('issue_comment', payload, 'delivery-same');
+      expect(h.github.dispatches).toHaveLength(1);
+      expect(h.github.reactions).toHaveLength(1);
+    });
+
+    it('starts one execution for two comments at once; the second is told one is running', async () => {
+      await Promise.all([
+        h.receive('issue_comment', commentPayload('/parallel-run')),
+        h.receive('issue_comment', commentPayload('/parallel-run 1')),
+      ]);
+      expect(h.github.dispatches).toHaveLength(1);
+      expect(dashboards(h)).toHaveLength(1);
+      const busy = h.github.comments.filter((c) => c.body.includes('already running'));
+      expect(busy).toHaveLength(1);
+      expect(busy[0]!.body).toContain(recordOf(h).execution);
+    });
+
+    it('survives a restart: a fresh instance (empty caches) sees the running execution in GitHub', async () => {
+      const payload = commentPayload('/parallel-run');
+      await h.receive('issue_comment', payload, 'delivery-before-restart');
+      const restarted = await h.anotherInstance();
+      await restarted.receive('issue_comment', payload, 'delivery-before-restart');
+      expect(h.github.dispatches).toHaveLength(1);
+      expect(h.github.comments.filter((c) => c.body.includes('already running'))).toHaveLength(1);
+    });
+
+    it('two replicas claiming at the same moment: the older claim wins, the other turns into a reply', async () => {
+      const other = await h.anotherInstance();
+      await Promise.all([
+        h.receive('issue_comment', commentPayload('/parallel-run')),
+        other.receive('issue_comment', commentPayload('/parallel-run')),
+      ]);
+      expect(h.github.dispatches).toHaveLength(1);
+      const running = dashboards(h).filter((c) => readLock(c.body)?.status !== 'finished');
+      expect(running).toHaveLength(1);
+      expect(h.github.comments.filter((c) => c.body.includes('already running'))).toHaveLength(1);
+    });
+
+    it('ignores a forged lock in a comment by someone else', async () => {
+      const real = await start(h);
+      const forged = h.github.comments.find((c) => c.id === real.comment)!.body;
+      // A new PR comment pasting the dashboard (with its running lock) must not block the next run.
+      await finish(h, real, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' });
+      h.github.addComment(PR, forged, 'mallory');
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      expect(h.github.dispatches).toHaveLength(2);
+    });
+
+    it('finalises an execution whose end the app missed before starting the next one', async () => {
+      const first = await start(h);
+      const run = h.github.runs.get(first.run!)!;
+      Object.assign(run, { status: 'completed', conclusion: 'success' });
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      expect(h.github.dispatches).toHaveLength(2);
+      expect(readLock(h.github.comments.find((c) => c.id === first.comment)!.body)?.status).toBe(
+        'finished',
+      );
+      expect(h.github.checkRuns.find((c) => c.external_id === first.execution)?.status).toBe(
+        'completed',
+      );
+    });
+  });
+
+  describe('progress from workflow_job events', () => {
+    it('moves task check runs and coalesces a burst of events into one dashboard edit', async () => {
+      const record = await start(h);
+      // The workflow's plan job may create its own check run with the same external id.
+      h.github.checkRuns.push({
+        id: 1,
+        name: 'parallel-executor: task 1.1',
+        head_sha: HEAD_SHA,
+        status: 'queued',
+        conclusion: null,
+        external_id: `${record.execution}:1.1`,
+        details_url: null,
+        output: { title: 'Queued', summary: '' },
+        annotations: [],
+        actions: [],
+      });
+      const before = dashboardEdits(h);
+      const run = record.run!;
+      await h.receive('workflow_job', jobPayload('queued', { runId: run, name: 'agent 1.1' }));
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: run, name: 'agent 1.1', id: 1 }),
+      );
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: run, name: 'agent 1.2', id: 2 }),
+      );
+      await h.receive(
+        'workflow_job',
+        jobPayload('completed', { runId: run, name: 'agent 1.1', id: 1, conclusion: 'success' }),
+      );
+      await h.receive('workflow_job', jobPayload('in_progress', { runId: run, name: 'plan' }));
+
+      expect(taskCheck(h, '1.1')).toMatchObject({
+        status: 'completed',
+        conclusion: 'success',
+        details_url: `https://github.com/acme/widgets/actions/runs/${run}/job/1`,
+      });
+      expect(taskCheck(h, '1.1').output.summary).toMatch(/Agent finished\*\* in 20m 0s/);
+      expect(taskCheck(h, '1.2')).toMatchObject({ status: 'in_progress', conclusion: null });
+      expect(taskCheck(h, '2.1')).toMatchObject({ status: 'queued' });
+
+      // Nothing edited yet: the edits wait for the burst to end.
+      expect(dashboardEdits(h)).toBe(before);
+      await h.time.advance(3000);
+      await h.settle();
+      expect(dashboardEdits(h)).toBe(before + 1);
+      const body = h.github.comments.find((c) => c.id === record.comment)!.body;
+      expect(body).toMatch(/1\.1 Build the model .*✅ complete .*100%/);
+      expect(body).toMatch(/1\.2 Build the store .*🔄 in progress/);
+      expect(body).toMatch(/2\.1 Expose endpoints .*⏳ pending/);
+      expect(readLock(body)?.status).toBe('running');
+
+      // The next burst is held until at least 10 s after the previous edit started.
+      await h.receive(
+        'workflow_job',
+        jobPayload('completed', { runId: run, name: 'agent 1.2', id: 2, conclusion: 'failure' }),
+      );
+      await h.time.advance(3000);
+      expect(dashboardEdits(h)).toBe(before + 1);
+      await h.time.advance(7000);
+      await h.settle();
+      expect(dashboardEdits(h)).toBe(before + 2);
+      expect(h.github.comments.find((c) => c.id === record.comment)!.body).toMatch(
+        /1\.2 Build the store .*❌ failed/,
+      );
+    });
+
+    it('spaces every write at least a second apart', async () => {
+      const record = await start(h);
+      for (const [i, name] of [
+        'agent 1.1',
+        'caller / agent (1.2)',
+        'agent (2.1, ubuntu)',
+      ].entries()) {
+        await h.receive(
+          'workflow_job',
+          jobPayload('in_progress', { runId: record.run!, name, id: i }),
+        );
+      }
+      await h.settle();
+      const writes = h.sent.filter((r) => r.method !== 'GET');
+      const gaps = writes.slice(1).map((w, i) => w.at - writes[i]!.at);
+      expect(writes.length).toBeGreaterThan(8);
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1000);
+    });
+
+    it('never moves a check run backwards, and ignores jobs of other workflows at no cost after the first', async () => {
+      const record = await start(h);
+      await h.receive(
+        'workflow_job',
+        jobPayload('completed', { runId: record.run!, name: 'agent 1.1', conclusion: 'success' }),
+      );
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.1' }),
+      );
+      expect(taskCheck(h, '1.1').status).toBe('completed');
+
+      h.github.runs.set(4242, {
+        id: 4242,
+        created_at: '2026-11-05T10:00:00Z',
+        status: 'in_progress',
+        conclusion: null,
+        display_title: 'CI',
+        head_sha: HEAD_SHA,
+        head_branch: HEAD_REF,
+        path: '.github/workflows/ci.yml',
+      });
+      const before = h.gh.requests.length;
+      await h.receive('workflow_job', jobPayload('in_progress', { runId: 4242, name: 'build' }));
+      const after = h.gh.requests.length;
+      await h.receive('workflow_job', jobPayload('completed', { runId: 4242, name: 'build' }));
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({ id: 4242, conclusion: 'success', displayTitle: 'CI' }),
+      );
+      // The foreign run cost two reads (the commit's check runs, the run's name), then nothing.
+      expect(h.gh.requests.slice(before).map((r) => r.template)).toEqual([
+        '/repos/{owner}/{repo}/commits/{ref}/check-runs',
+        '/repos/{owner}/{repo}/actions/runs/{run_id}',
+      ]);
+      expect(h.gh.requests.length).toBe(after);
+    });
+
+    it('follows a run whose commit moved on from the execution’s (found through the dashboard)', async () => {
+      const record = await start(h);
+      const moved = 'c'.repeat(40);
+      h.github.runs.get(record.run!)!.head_sha = moved;
+      // A fresh instance has no cache: the record says run 9001, but on another commit.
+      const other = await h.anotherInstance();
+      await other.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.2', sha: moved }),
+      );
+      expect(taskCheck(h, '1.2').status).toBe('in_progress');
+    });
+
+    it('finds its run by the execution id in the run name when the dispatch gave no run id (204)', async () => {
+      h.github.dispatchAnswer = 'no-content';
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      const record = recordOf(h);
+      // Found by the correlation id through the runs list after the 204.
+      expect(record.run).toBe(9001);
+      expect(h.github.dispatches[0]).toMatchObject({ details: true });
+    });
+  });
+
+  describe('the end of the run', () => {
+    it('opens the integration PR, posts the report, concludes checks, commits the plan status', async () => {
+      h.github.setFile('main', '.github/parallel-executor.yml', 'github:\n  writeBackToPr: true\n');
+      h.github.setFile(HEAD_REF, PLAN_PATH, VALID_PLAN);
+      const record = await start(h);
+      const integrated = VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1').replace(
+        '(Builder-1, 2h)\n  - [ ] model',
+        '(Builder-1, 2h) ✅ 20min\n  - [ ] model',
+      );
+      h.github.setFile(`integration/${record.execution}`, PLAN_PATH, integrated);
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.1', id: 1 }),
+      );
+
+      await finish(h, record, { '1.1': 'merged', '1.2': 'failed', '2.1': 'not-run' });
+
+      const pull = h.github.createdPulls[0]!;
+      expect(pull).toMatchObject({ head: `integration/${record.execution}`, base: HEAD_REF });
+      expect(pull.body).toContain('`1.1`');
+
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      )!;
+      expect(report.user).toBe(BOT);
+      expect(report.body).toContain('# Parallel Execution Report');
+      expect(report.body).toContain(`Integration PR #${pull.number}`);
+
+      expect(taskCheck(h, '1.1')).toMatchObject({
+        conclusion: 'success',
+        output: { title: 'Completed and merged' },
+      });
+      expect(taskCheck(h, '1.1').output.summary).toMatch(
+        /\| tests \(critical\) \| ✅ passed \| `npm test` \| 21s \|/,
+      );
+      expect(taskCheck(h, '1.1').output.summary).toContain('**Cost**: $0.42');
+      expect(taskCheck(h, '1.1').output.summary).toContain(
+        `**Merged** into \`integration/${record.execution}\``,
+      );
+      expect(taskCheck(h, '1.2')).toMatchObject({
+        conclusion: 'failure',
+        output: { title: 'Failed' },
+      });
+      expect(taskCheck(h, '2.1')).toMatchObject({ conclusion: 'failure' });
+
+      const summary = summaryOf(h);
+      expect(summary).toMatchObject({ status: 'completed', conclusion: 'failure' });
+      expect(summary.actions).toEqual([expect.objectContaining({ identifier: 'retry-failed' })]);
+      expect(decodeRecord(summary.output.summary)?.execution).toBe(record.execution);
+
+      expect(h.github.commits).toEqual([
+        expect.objectContaining({ path: PLAN_PATH, branch: HEAD_REF, content: integrated }),
+      ]);
+
+      const dashboard = h.github.comments.find((c) => c.id === record.comment)!.body;
+      expect(readLock(dashboard)?.status).toBe('finished');
+      expect(dashboard).toContain('🏁 Parallel execution finished');
+      expect(dashboard).toContain(
+        `Integration PR: https://github.com/acme/widgets/pull/${pull.number}`,
+      );
+    });
+
+    it('updates the same report comment and PR when the end is delivered again by another instance', async () => {
+      const record = await start(h);
+      await finish(h, record, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' });
+      const writes = h.github.writes().length;
+      const other = await h.anotherInstance();
+      await other.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'success',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
+      // The summary check run is concluded: nothing is done twice.
+      expect(h.github.writes().length).toBe(writes);
+      expect(summaryOf(h).conclusion).toBe('success');
+    });
+
+    it('leaves the plan alone when someone changed it on the PR branch meanwhile', async () => {
+      h.github.setFile('main', '.github/parallel-executor.yml', 'github:\n  writeBackToPr: true\n');
+      const record = await start(h);
+      h.github.setFile(HEAD_REF, PLAN_PATH, `${VALID_PLAN}\n<!-- edited -->\n`);
+      h.github.setFile(
+        `integration/${record.execution}`,
+        PLAN_PATH,
+        VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1'),
+      );
+      await finish(h, record, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' });
+      expect(h.github.commits).toEqual([]);
+    });
+
+    it("posts the report from the workflow's report artifact when there is no state", async () => {
+      const record = await start(h);
+      h.github.artifacts.set(record.run!, [
+        {
+          id: 5,
+          name: 'parallel-executor-report',
+          zip: zipFiles({ 'exec-report.md': '# Parallel Execution Report: from the runner\n' }),
+        },
+      ]);
+      Object.assign(h.github.runs.get(record.run!)!, {
+        status: 'completed',
+        conclusion: 'success',
+      });
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'success',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      );
+      expect(report?.body).toContain('# Parallel Execution Report: from the runner');
+    });
+
+    it('without the state artifact, settles tasks from the jobs and says there is no report', async () => {
+      const record = await start(h);
+      h.github.jobs.set(record.run!, [
+        {
+          id: 1,
+          name: 'plan',
+          status: 'completed',
+          conclusion: 'success',
+          started_at: null,
+          completed_at: null,
+        },
+        {
+          id: 2,
+          name: 'agent 1.1',
+          status: 'completed',
+          conclusion: 'failure',
+          started_at: '2026-11-05T10:01:00Z',
+          completed_at: '2026-11-05T10:02:00Z',
+        },
+      ]);
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'failure',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
+      await h.settle();
+      expect(taskCheck(h, '1.1')).toMatchObject({
+        conclusion: 'failure',
+        output: { title: 'Agent failed' },
+      });
+      expect(taskCheck(h, '2.1')).toMatchObject({
+        conclusion: 'skipped',
+        output: { title: 'Not run in this wave' },
+      });
+      expect(h.github.createdPulls).toHaveLength(0);
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      );
+      expect(report?.body).toContain('without uploading the `parallel-executor-state` artifact');
+    });
+  });
+
+  describe('re-runs, buttons and commands', () => {
+    it('check_run.rerequested on a task runs that task again as a new execution', async () => {
+      const record = await start(h);
+      await finish(h, record, { '1.1': 'merged', '1.2': 'failed', '2.1': 'merged' });
+      const check = taskCheck(h, '1.2');
+      await h.receive(
+        'check_run',
+        checkRunPayload('rerequested', { id: check.id, externalId: check.external_id! }),
+      );
+      expect(h.github.dispatches).toHaveLength(2);
+      // parallel-run.yml takes a group, not task ids: the task's group, and the dashboard says so.
+      expect(h.github.dispatches[1]!.inputs).toMatchObject({ group: '1' });
+      const retry = recordOf(h);
+      expect(retry.execution).not.toBe(record.execution);
+      expect(retry.tasks.map((t) => t.id)).toEqual(['1.2']);
+      expect(h.github.comments.find((c) => c.id === retry.comment)!.body).toContain(
+        'declares no `tasks` input',
+      );
+    });
+
+    it('"Retry failed" runs the failed tasks again; "Cancel" cancels the workflow run', async () => {
+      const record = await start(h);
+      await finish(h, record, { '1.1': 'merged', '1.2': 'failed', '2.1': 'failed' });
+      const summary = summaryOf(h);
+      await h.receive(
+        'check_run',
+        checkRunPayload('requested_action', {
+          id: summary.id,
+          externalId: summary.external_id!,
+          identifier: 'retry-failed',
+        }),
+      );
+      expect(recordOf(h).tasks.map((t) => t.id)).toEqual(['1.2', '2.1']);
+      expect(h.github.dispatches[1]!.inputs.group).toBe('all');
+
+      const retry = recordOf(h);
+      const retrySummary = summaryOf(h);
+      await h.receive(
+        'check_run',
+        checkRunPayload('requested_action', {
+          id: retrySummary.id,
+          externalId: retrySummary.external_id!,
+          identifier: 'cancel',
+        }),
+      );
+      expect(h.github.cancelled).toEqual([retry.run]);
+      // The run's end (cancelled) settles the checks and frees the PR.
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: retry.run!,
+          conclusion: 'cancelled',
+          displayTitle: `parallel-run ${retry.execution}`,
+        }),
+      );
+      await h.settle();
+      expect(summaryOf(h)).toMatchObject({ conclusion: 'cancelled' });
+      expect(taskCheck(h, '1.2')).toMatchObject({ conclusion: 'cancelled' });
+      expect(readLock(h.github.comments.find((c) => c.id === retry.comment)!.body)?.status).toBe(
+        'finished',
+      );
+    });
+
+    it('ignores buttons pressed by someone without write access', async () => {
+      await start(h);
+      const summary = summaryOf(h);
+      await h.receive(
+        'check_run',
+        checkRunPayload('requested_action', {
+          id: summary.id,
+          externalId: summary.external_id!,
+          identifier: 'cancel',
+          sender: 'mallory',
+        }),
+      );
+      expect(h.github.cancelled).toEqual([]);
+    });
+
+    it('/parallel-run status, cancel and retry', async () => {
+      await h.receive('issue_comment', commentPayload('/parallel-run status'));
+      expect(h.github.comments.at(-1)?.body).toContain('No execution is running');
+
+      const record = await start(h);
+      await h.receive(
+        'workflow_job',
+        jobPayload('in_progress', { runId: record.run!, name: 'agent 1.1' }),
+      );
+      await h.receive('issue_comment', commentPayload('/parallel-run status'));
+      expect(h.github.comments.at(-1)?.body).toMatch(
+        new RegExp(`${record.execution}\` is running: 1 in progress, 2 pending`),
+      );
+
+      await h.receive('issue_comment', commentPayload('/parallel-run cancel'));
+      expect(h.github.cancelled).toEqual([record.run]);
+      expect(h.github.comments.at(-1)?.body).toContain('Cancelling execution');
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: record.run!,
+          conclusion: 'cancelled',
+          displayTitle: `parallel-run ${record.execution}`,
+        }),
+      );
+
+      await h.receive('issue_comment', commentPayload('/parallel-run retry 2.1'));
+      expect(h.github.dispatches.at(-1)?.inputs).toMatchObject({ group: '2' });
+      expect(recordOf(h).tasks.map((t) => t.id)).toEqual(['2.1']);
+      await h.receive('issue_comment', commentPayload('/parallel-run retry 9.9'));
+      expect(h.github.comments.at(-1)?.body).toContain('the plan has no task `9.9`');
+    });
+  });
+});
+
+/** The run ends: the integrate job uploaded the state artifact, then workflow_run.completed. */
+async function finish(
+  h: Harness,
+  record: ExecutionRecord,
+  ends: Record<string, TaskEnd>,
+): Promise<void> {
+  const state = executionState(record, ends);
+  h.github.artifacts.set(record.run!, [
+    {
+      id: 77_000 + record.run!,
+      name: STATE_ARTIFACT,
+      zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(state) }),
+    },
+  ]);
+  h.github.jobs.set(
+    record.run!,
+    record.tasks
+      .filter((t) => ends[t.id] !== 'not-run')
+      .map((t, i) => ({
+        id: 100 + i,
+        name: `agent (${t.id})`,
+        status: 'completed',
+        conclusion: ends[t.id] === 'failed' ? 'failure' : 'success',
+        started_at: '2026-11-05T10:01:00Z',
+        completed_at: '2026-11-05T10:21:00Z',
+      })),
+  );
+  const run = h.github.runs.get(record.run!)!;
+  const anyFailed = Object.values(ends).some((e) => e === 'failed');
+  Object.assign(run, { status: 'completed', conclusion: anyFailed ? 'failure' : 'success' });
+  await h.receive(
+    'workflow_run',
+    runCompletedPayload({
+      id: record.run!,
+      conclusion: run.conclusion!,
+      displayTitle: run.display_title,
+    }),
+  );
+  await h.settle();
+}

@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import { Coalescer } from '../../src/app/coalescer.js';
+import { parseComment } from '../../src/app/commands/parse.js';
+import { DeliveryCache } from '../../src/app/delivery-cache.js';
+import { hiddenData, readHiddenData } from '../../src/app/execution/hidden-data.js';
+import {
+  isExecutionId,
+  newExecutionId,
+  parseExternalId,
+  taskExternalId,
+} from '../../src/app/execution/id.js';
+import { taskCheckName, taskIdFromJobName } from '../../src/app/execution/names.js';
+import { branchMatches } from '../../src/app/handlers/push.js';
+import { KeyedMutex } from '../../src/app/keyed-mutex.js';
+import { readZipEntries, ZipError } from '../../src/app/github/unzip.js';
+import { checkPlanText } from '../../src/app/plan/load.js';
+import { nextPendingGroup, selectTasks } from '../../src/app/plan/select.js';
+import { ExecutionRecord } from '../../src/app/execution/record.js';
+import { zipFiles } from './support/artifacts.js';
+import { VALID_PLAN } from './support/plans.js';
+import { virtualTime } from './support/virtual-time.js';
+
+describe('parseComment', () => {
+  const run = (group: string, dryRun = false) => ({
+    ok: true,
+    command: { kind: 'run', group, dryRun },
+  });
+  it.each([
+    ['/parallel-run', run('all')],
+    ['/parallel-run all', run('all')],
+    ['/parallel-run ALL --dry-run', run('all', true)],
+    ['/parallel-run 2', run('2')],
+    ['/parallel-run group A', run('A')],
+    ['/parallel-run group status', run('status')],
+    ['/parallel-run --dry-run 3', run('3', true)],
+    ['  /parallel-run   1  ', run('1')],
+    ['Please:\r\n/parallel-run 2\r\nthanks', run('2')],
+    ['/parallel-run status', { ok: true, command: { kind: 'status' } }],
+    ['/parallel-run Cancel', { ok: true, command: { kind: 'cancel' } }],
+    ['/parallel-run retry 1.1', { ok: true, command: { kind: 'retry', taskId: '1.1' } }],
+    ['/parallel-run retry TASK_003', { ok: true, command: { kind: 'retry', taskId: 'TASK_003' } }],
+    ['/parallel-run help', { ok: true, command: { kind: 'help' } }],
+  ])('%j', (body, expected) => {
+    expect(parseComment(body)).toEqual(expected);
+  });
+
+  it.each([
+    ['hello', null],
+    ['> /parallel-run', null],
+    ['see `/parallel-run` docs', null],
+    ['```\n/parallel-run\n```', null],
+    ['/parallel-runner go', null],
+  ])('is not addressed to us: %j', (body, expected) => {
+    expect(parseComment(body)).toBe(expected);
+  });
+
+  it.each([
+    ['/parallel-run --force', 'unknown option `--force`'],
+    ['/parallel-run 1 2', 'give one group id, or `all`'],
+    ['/parallel-run retry', '`retry` takes one task id'],
+    ['/parallel-run status --dry-run', '`--dry-run` only applies to a run'],
+    ['/parallel-run cancel now', '`cancel` takes no arguments'],
+    ['/parallel-run $(whoami)', '`$(whoami)` is not a group id'],
+    ['/parallel-run $(rm -rf ~)', 'give one group id, or `all`'],
+    ['/parallel-run retry `id`', "`'id'` is not a task id"],
+  ])('refuses %j', (body, error) => {
+    expect(parseComment(body)).toEqual({ ok: false, error });
+  });
+});
+
+describe('DeliveryCache', () => {
+  it('sees an id once, forgets the oldest beyond its capacity, and can forget on request', () => {
+    const cache = new DeliveryCache(2);
+    expect(cache.firstSight('a')).toBe(true);
+    expect(cache.firstSight('b')).toBe(true);
+    expect(cache.firstSight('a')).toBe(false);
+    expect(cache.firstSight('c')).toBe(true);
+    expect(cache.size).toBe(2);
+    // `a` was refreshed by its repeat, so `b` was the oldest and went.
+    expect(cache.has('a')).toBe(true);
+    expect(cache.has('b')).toBe(false);
+    cache.forget('a');
+    expect(cache.firstSight('a')).toBe(true);
+  });
+});
+
+describe('KeyedMutex', () => {
+  it('runs work of one key one at a time and other keys alongside', async () => {
+    const mutex = new KeyedMutex();
+    const order: string[] = [];
+    let release!: () => void;
+    const first = mutex.run('pr#1', async () => {
+      order.push('a-start');
+      await new Promise<void>((resolve) => (release = resolve));
+      order.push('a-end');
+    });
+    const second = mutex.run('pr#1', async () => void order.push('b'));
+    const other = mutex.run('pr#2', async () => void order.push('other'));
+    await other;
+    expect(order).toEqual(['a-start', 'other']);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['a-start', 'other', 'a-end', 'b']);
+  });
+});
+
+describe('Coalescer', () => {
+  it('turns a burst into one write, spaces writes of a key, and drains on demand', async () => {
+    const time = virtualTime();
+    const writes: Array<{ value: number; at: number }> = [];
+    const coalescer = new Coalescer({
+      delayMs: 1000,
+      minIntervalMs: 5000,
+      timers: time.timers,
+      clock: time.clock,
+    });
+    for (let i = 1; i <= 5; i++)
+      coalescer.schedule('e1', async () => void writes.push({ value: i, at: time.now() }));
+    expect(writes).toEqual([]);
+    await time.advance(999);
+    expect(writes).toEqual([]);
+    await time.advance(1);
+    expect(writes.map((w) => w.value)).toEqual([5]);
+
+    coalescer.schedule('e1', async () => void writes.push({ value: 6, at: time.now() }));
+    await time.advanceTo(writes[0]!.at + 4999);
+    expect(writes).toHaveLength(1);
+    await time.advanceTo(writes[0]!.at + 5000);
+    expect(writes.map((w) => w.value)).toEqual([5, 6]);
+    expect(writes[1]!.at - writes[0]!.at).toBe(5000);
+
+    coalescer.schedule('e2', async () => void writes.push({ value: 7, at: time.now() }));
+    coalescer.schedule('e3', async () => void writes.push({ value: 8, at: time.now() }));
+    coalescer.discard('e3');
+    await coalescer.drain();
+    expect(writes.map((w) => w.value)).toEqual([5, 6, 7]);
+    expect(coalescer.pending()).toEqual([]);
+    expect(coalescer.writes).toBe(3);
+  });
+
+  it('keeps going after a failed write and reports it', async () => {
+    const time = virtualTime();
+    const errors: string[] = [];
+    const coalescer = new Coalescer({
+      delayMs: 10,
+      minIntervalMs: 0,
+      timers: time.timers,
+      clock: time.clock,
+      onError: (key) => void errors.push(key),
+    });
+    coalescer.schedule('x', async () => {
+      throw new Error('boom');
+    });
+    await time.advance(10);
+    let wrote = false;
+    coalescer.schedule('x', async () => void (wrote = true));
+    await coalescer.drain();
+    expect(errors).toEqual(['x']);
+    expect(wrote).toBe(true);
+  });
+});
+
+describe('ids, markers and names', () => {
+  it('makes safe execution ids and splits external ids', () => {
+    const id = newExecutionId({ pr: 42 }, new Date('2026-11-05T10:30:05.123Z'), () => 0.5);
+    expect(id).toBe('pr42-20261105-103005-8000');
+    expect(isExecutionId(id)).toBe(true);
+    expect(newExecutionId({ pr: null }, new Date('2026-11-05T10:30:05Z'), () => 0)).toBe(
+      'push-20261105-103005-0000',
+    );
+    expect(parseExternalId(taskExternalId(id, 'T:1'))).toEqual({ executionId: id, taskId: 'T:1' });
+    expect(parseExternalId(id)).toEqual({ executionId: id, taskId: null });
+    expect(parseExternalId('Not An Id:1')).toBeNull();
+    expect(parseExternalId(null)).toBeNull();
+  });
+
+  it('hides JSON that cannot end its comment early, and refuses what does not match the schema', () => {
+    const record = { v: 1, execution: 'x', evil: '--> <script>' };
+    const text = `before ${hiddenData('record', record)} after`;
+    expect(text).not.toContain('--> <script>');
+    expect(text.match(/-->/g)).toHaveLength(1);
+    expect(readHiddenData(text, 'record', ExecutionRecord)).toBeNull();
+    expect(
+      readHiddenData('<!-- parallel-executor:record !!! -->', 'record', ExecutionRecord),
+    ).toBeNull();
+  });
+
+  it('reads task ids from matrix job names', () => {
+    expect(taskIdFromJobName('agent (1.1)')).toBe('1.1');
+    expect(taskIdFromJobName('run / agent (T-003)')).toBe('T-003');
+    expect(taskIdFromJobName('agent (2.4, ubuntu-latest)')).toBe('2.4');
+    expect(taskIdFromJobName('plan')).toBeNull();
+    expect(taskIdFromJobName('build (1.1)')).toBeNull();
+    expect(taskCheckName({ id: '1.1', title: 'x'.repeat(100) })).toHaveLength(80);
+  });
+
+  it('matches branch patterns', () => {
+    expect(branchMatches('main', 'main')).toBe(true);
+    expect(branchMatches('release/*', 'release/1.0')).toBe(true);
+    expect(branchMatches('release/*', 'release/1.0/hotfix')).toBe(false);
+    expect(branchMatches('feature/**', 'feature/a/b')).toBe(true);
+    expect(branchMatches('main', 'main2')).toBe(false);
+    expect(branchMatches('v1.0', 'v1x0')).toBe(false);
+  });
+});
+
+describe('task selection', () => {
+  const result = checkPlanText(VALID_PLAN, 'MULTI_AGENT_PLAN.md', null);
+  if (result.kind !== 'valid') throw new Error('fixture plan must be valid');
+  const plan = result.plan;
+
+  it('selects pending tasks of a group or of the whole plan', () => {
+    expect(selectTasks(plan, 'all')).toMatchObject({
+      ok: true,
+      group: 'all',
+      tasks: [{ id: '1.1' }, { id: '1.2' }, { id: '2.1' }],
+    });
+    expect(selectTasks(plan, '2')).toMatchObject({ ok: true, group: '2', tasks: [{ id: '2.1' }] });
+    expect(selectTasks(plan, 'all', ['2.1'])).toMatchObject({ ok: true, tasks: [{ id: '2.1' }] });
+  });
+
+  it('starts with the first group that has work and whose prerequisites are done', () => {
+    expect(nextPendingGroup(plan)).toBe('1');
+    const done = {
+      ...plan,
+      tasks: plan.tasks.map((t) => (t.group === '1' ? { ...t, status: 'completed' as const } : t)),
+    };
+    expect(nextPendingGroup(done)).toBe('2');
+    expect(selectTasks(done, '1')).toEqual({
+      ok: false,
+      reason: 'every task of group `1` is already completed or skipped',
+    });
+    const partial = {
+      ...plan,
+      tasks: plan.tasks.map((t) => (t.id === '1.1' ? { ...t, status: 'completed' as const } : t)),
+    };
+    expect(nextPendingGroup(partial)).toBe('1');
+  });
+});
+
+describe('readZipEntries', () => {
+  it('reads stored and deflated entries written by the zip tool', () => {
+    const big = 'line of text\n'.repeat(2000);
+    const zip = zipFiles({ 'state.json': '{"a":1}', 'big.txt': big });
+    const files = readZipEntries(zip);
+    expect(files.get('state.json')?.toString()).toBe('{"a":1}');
+    expect(files.get('big.txt')?.toString()).toBe(big);
+    // `zip` deflates the repetitive file: the archive is much smaller than its content.
+    expect(zip.length).toBeLessThan(big.length / 10);
+  });
+
+  it('refuses damaged archives and oversized content', () => {
+    const zip = zipFiles({ 'a.txt': 'hello hello hello hello' });
+    expect(() => readZipEntries(Buffer.from('not a zip at all, not even close'))).toThrow(ZipError);
+    const corrupt = Buffer.from(zip);
+    corrupt[40] = corrupt[40]! ^ 0xff;
+    expect(() => readZipEntries(corrupt)).toThrow();
+    expect(() => readZipEntries(zip, { maxBytes: 5 })).toThrow(/more than 5 bytes/);
+  });
+});
