@@ -24,7 +24,12 @@ export interface LiveView {
 }
 
 /** Events worth a line of their own even on a terminal, above the dashboard. */
-const NOTABLE = new Set<ExecutionEvent['type']>(['task-retry', 'warning', 'message-escalated']);
+const NOTABLE = new Set<ExecutionEvent['type']>([
+  'task-retry',
+  'warning',
+  'message-escalated',
+  'note',
+]);
 
 /**
  * The live dashboard. On a terminal it is redrawn in place, within `redrawMs` of any change

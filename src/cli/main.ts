@@ -7,6 +7,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'archive logs, remove worktrees and merged branches of a finished execution',
     load: async () => (await import('./commands/clean.js')).cleanCommand,
   },
+  demo: {
+    summary: 'run the whole flow on a sample repository with scripted agents',
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
   resume: {
     summary: 'continue an execution whose orchestrator stopped',
     load: async () => (await import('./commands/resume.js')).resumeCommand,

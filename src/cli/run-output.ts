@@ -3,6 +3,10 @@ import type { ExecutionPreview } from '../engine/run/orchestrator.js';
 import type { PreflightReport } from '../engine/run/preflight.js';
 import { formatDurationMs } from '../engine/run/duration.js';
 import { taskDurationMs } from '../engine/run/summary.js';
+import type { FinishOutcome } from '../engine/finish/finisher.js';
+import { integrationFate } from '../engine/report/outcome.js';
+import { shellArg } from '../engine/report/markdown.js';
+import { dirname, join } from 'node:path';
 
 const MARK = { ok: '✔', warn: '!', fail: '✖' } as const;
 
@@ -54,26 +58,157 @@ const STATUS_MARK: Record<string, string> = {
   cancelled: '■',
 };
 
-/** The closing summary: one line per task, where things are, what to do next. */
-export function formatSummary(state: ExecutionState, stateFile: string): string {
+/**
+ * The closing summary: one line per task (with its validation and what integration did with it),
+ * the integration branch, where the report is, what was kept and why, and what to do next.
+ */
+export function formatSummary(
+  state: ExecutionState,
+  stateFile: string,
+  outcome: FinishOutcome | null = null,
+): string {
   const lines = ['', `Execution ${state.execution_id}: ${state.status.toUpperCase()}`];
   for (const id of state.task_order) {
     const run = state.tasks[id]!;
     const duration = taskDurationMs(run.started_at, run.finished_at);
     const took = duration === null ? '' : ` in ${formatDurationMs(duration)}`;
     const attempts = run.attempts > 1 ? `, ${run.attempts} attempts` : '';
+    const validation = run.validation === null ? '' : `, ${run.validation.status}`;
+    const fate = fateText(id, state);
     lines.push(
-      `  ${STATUS_MARK[run.status] ?? '·'} ${id} ${run.status}${took}${attempts}  ${run.branch}`,
+      `  ${STATUS_MARK[run.status] ?? '·'} ${id} ${run.status}${took}${attempts}${validation}${fate}  ${run.branch}`,
     );
     if (run.reason !== null) lines.push(`      ${run.reason}`);
   }
+  lines.push(...integrationLines(state, outcome));
+  lines.push(...reportLines(state, outcome));
   lines.push(`State: ${stateFile}`);
-  const kept = state.task_order.filter((id) => state.tasks[id]!.status === 'failed');
-  if (kept.length > 0) {
-    lines.push(`Worktrees, branches and logs of failed tasks are kept (${kept.join(', ')}).`);
-  }
-  if (state.status === 'cancelled') {
-    lines.push(`Resume with: parallel-executor resume ${state.execution_id}`);
-  }
+  lines.push(...keptLines(state, stateFile, outcome));
+  lines.push(...nextStepLines(state, outcome));
   return `${lines.join('\n')}\n`;
+}
+
+function fateText(taskId: string, state: ExecutionState): string {
+  const fate = integrationFate(taskId, state.integration);
+  switch (fate.kind) {
+    case 'merged':
+      return ', merged';
+    case 'conflict':
+      return `, merge conflict${fate.with.length > 0 ? ` with ${fate.with.join(', ')}` : ''} in ${fate.files.join(', ')}`;
+    case 'dropped':
+      return ', not merged';
+    case 'not-integrated':
+      return '';
+  }
+}
+
+function integrationLines(state: ExecutionState, outcome: FinishOutcome | null): string[] {
+  const integration = state.integration;
+  if (outcome?.integrationError)
+    return ['', `Integration did not finish: ${outcome.integrationError}`];
+  if (integration === null)
+    return outcome === null ? [] : ['', 'Integration: nothing validated to merge.'];
+  const tests =
+    integration.testsPassed === null
+      ? 'no integration tests found'
+      : `integration tests ${integration.testsPassed ? 'pass' : 'FAIL'} (${integration.testCommand})`;
+  const lines = [
+    '',
+    `Integration branch: ${integration.branch} (${integration.strategy})`,
+    `  merged ${integration.merged.length} of ${state.task_order.length}: ${integration.merged.join(', ') || 'none'}`,
+    `  ${tests}; ${integration.testRuns} test run${integration.testRuns === 1 ? '' : 's'}`,
+  ];
+  for (const conflict of integration.conflicts) {
+    const other = conflict.with.length > 0 ? ` with ${conflict.with.join(', ')}` : '';
+    lines.push(
+      `  conflict: ${conflict.taskId}${other} in ${conflict.files.join(', ')} (not merged)`,
+    );
+  }
+  for (const dropped of integration.dropped) {
+    if (integration.conflicts.some((c) => c.taskId === dropped.taskId)) continue;
+    lines.push(`  dropped: ${dropped.taskId}: ${dropped.reason}`);
+  }
+  for (const note of integration.notes ?? []) lines.push(`  note: ${note}`);
+  return lines;
+}
+
+function reportLines(state: ExecutionState, outcome: FinishOutcome | null): string[] {
+  if (outcome?.reportError) return [`Report: not written (${outcome.reportError})`];
+  if (state.report_path === null) return [];
+  const commit = state.report_commit ?? null;
+  const lines = [`Report: ${state.report_path}`];
+  if (commit !== null) {
+    lines.push(`  committed on ${commit.branch} as ${commit.path} (${commit.sha.slice(0, 12)})`);
+  }
+  const writeBack = outcome?.report?.writeBack;
+  if (writeBack !== undefined) lines.push(`Plan: ${writeBack.note}`);
+  return lines;
+}
+
+function keptLines(
+  state: ExecutionState,
+  stateFile: string,
+  outcome: FinishOutcome | null,
+): string[] {
+  if (outcome === null) {
+    const kept = state.task_order.filter((id) => state.tasks[id]!.status === 'failed');
+    return kept.length > 0
+      ? [`Worktrees, branches and logs of failed tasks are kept (${kept.join(', ')}).`]
+      : [];
+  }
+  if (outcome.cleanup !== null) {
+    const archives = outcome.cleanup.archives.filter((a) => a.archive !== null).length;
+    // Archives sit beside the state file, in the execution folder.
+    const where = join(dirname(stateFile), 'archives');
+    return [
+      `Cleaned up: worktrees removed, merged task branches deleted, logs and outputs archived (${archives}) in ${where}`,
+    ];
+  }
+  if (outcome.kept.length === 0) return [];
+  const lines = ['Kept for you to look at (nothing was cleaned up):'];
+  for (const task of outcome.kept) {
+    lines.push(`  ${task.taskId}: ${task.why}`);
+    if (task.worktree !== null) lines.push(`      worktree ${task.worktree}`);
+    lines.push(
+      `      branch   ${task.branch}`,
+      `      log      ${task.log}`,
+      `      outputs  ${task.outputs}`,
+    );
+  }
+  return lines;
+}
+
+function nextStepLines(state: ExecutionState, outcome: FinishOutcome | null): string[] {
+  const id = shellArg(state.execution_id);
+  if (state.status === 'cancelled') return [`Resume with: parallel-executor resume ${id}`];
+  if (outcome === null) return [];
+  const steps: string[] = [];
+  const integration = state.integration;
+  if (integration !== null && integration.merged.length > 0) {
+    const branch = shellArg(integration.branch);
+    steps.push(
+      `review:  git log --oneline --graph ${shellArg(state.base_ref)}..${branch}`,
+      `merge:   git merge --no-ff ${branch}   (on ${state.base_ref})`,
+    );
+  }
+  for (const conflict of integration?.conflicts ?? []) {
+    const run = state.tasks[conflict.taskId];
+    if (run === undefined || integration === null) continue;
+    steps.push(
+      `resolve ${conflict.taskId} by hand:  git switch ${shellArg(integration.branch)} && git merge --no-ff ${shellArg(run.branch)}`,
+    );
+  }
+  const failed = state.task_order.filter((task) => state.tasks[task]!.status === 'failed');
+  if (failed.length > 0) {
+    steps.push(
+      `retry ${failed.join(', ')} after a fix:  parallel-executor resume ${id} --retry-failed`,
+    );
+  }
+  if (outcome.cleanup === null) {
+    steps.push(
+      `clean up what landed (keeps what explains a failure):  parallel-executor clean ${id}`,
+    );
+  }
+  if (steps.length === 0) return [];
+  return ['Next steps:', ...steps.map((step) => `  - ${step}`)];
 }

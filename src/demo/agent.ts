@@ -185,7 +185,7 @@ async function report(percent: number, step: string): Promise<void> {
 async function main(): Promise<number> {
   const taskId = process.env.PE_TASK_ID ?? '';
   const worktree = process.env.PE_WORKTREE ?? process.cwd();
-  const stepMs = Number(process.env.PE_DEMO_STEP_MS ?? '600');
+  const stepMs = Number(process.env.DEMO_AGENT_STEP_MS ?? '600');
   const script = SCRIPTS[taskId];
   if (!script) {
     console.error(`demo agent: no script for task ${JSON.stringify(taskId)}`);

@@ -15,7 +15,7 @@ export const SAMPLE_FILES: Record<string, string> = {
       type: 'module',
       scripts: {
         lint: 'node scripts/lint.js',
-        test: 'node --test test/',
+        test: 'node --test test/*.test.js',
         build: 'node scripts/build.js',
       },
     },

@@ -8,7 +8,19 @@ import { findExecution } from '../../engine/cleanup/executions.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
-import { finish, liveViewFor, runnerFor } from '../engine-session.js';
+import {
+  finish,
+  finisherFor,
+  liveViewFor,
+  runnerFor,
+  type ViewListener,
+} from '../engine-session.js';
+import {
+  FINISH_FLAG_OPTIONS,
+  finishChoices,
+  finishSettings,
+  type FinishChoices,
+} from '../finish-settings.js';
 import {
   agentEnvironment,
   agentSettings,
@@ -18,11 +30,14 @@ import {
 } from '../run-settings.js';
 
 const HELP = `Usage: parallel-executor resume [ID] [--retry-failed] [--agent KIND] [--agent-command CMD]
-         [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR] [--retries N] [--json]
+         [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR] [--retries N]
+         [--merge-strategy S] [--[no-]detect-conflicts] [--write-back MODE] [--no-write-back] [--json]
 
 Continue an execution whose orchestrator stopped (Ctrl-C, a crash, even kill -9): agents it left
 running are killed, unfinished tasks start again from a fresh worktree, completed tasks and their
-branches are kept. Settings and agent are those the execution started with; flags override them.
+branches are kept. Then it finishes as run does: validation, a new integration branch, the report,
+the plan's statuses, clean-up. Settings and agent are those the execution started with; flags
+override them.
 
   ID              the execution (default: the latest)
   --retry-failed  also run again failed tasks and the tasks skipped because of them
@@ -32,6 +47,7 @@ branches are kept. Settings and agent are those the execution started with; flag
 export const resumeCommand: Command = async (argv, io) => {
   const { values, positionals } = parseOptions(argv, {
     ...ENGINE_FLAG_OPTIONS,
+    ...FINISH_FLAG_OPTIONS,
     'retry-failed': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -49,9 +65,17 @@ export const resumeCommand: Command = async (argv, io) => {
   const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
   const settings = resolveSettings({ ...record?.settings, ...settingsFromFlags(values) });
   const previous = (record?.shell['agent'] ?? null) as Partial<AgentSettings> | null;
-  const agent = agentSettings(await readConfig(repoRoot), values, settings.graceMs, previous);
+  const config = await readConfig(repoRoot);
+  const agent = agentSettings(config, values, settings.graceMs, previous);
+  const choices = finishChoices(
+    config,
+    values,
+    (record?.shell['finish'] ?? null) as Partial<FinishChoices> | null,
+  );
   const env = agentEnvironment(io.env);
   const view = liveViewFor(io, json);
+  const onEvent: ViewListener = (event, state) => view.onEvent(event, state);
+  const finisher = finisherFor(finishSettings(config, choices, settings), env, io, onEvent);
   try {
     const result = await resumeExecution({
       cwd: io.cwd,
@@ -61,9 +85,10 @@ export const resumeCommand: Command = async (argv, io) => {
       env,
       settings,
       signal: io.signal,
-      onEvent: (event, current) => view.onEvent(event, current),
+      hooks: finisher.hooks,
+      onEvent,
     });
-    return finish(io, json, view, result);
+    return finish(io, json, view, result, finisher.outcome());
   } catch (error) {
     view.close(null);
     throw error;

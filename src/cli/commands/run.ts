@@ -4,7 +4,15 @@ import { resolveSettings } from '../../engine/run/settings.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
-import { finish, humanStream, liveViewFor, runnerFor } from '../engine-session.js';
+import {
+  finish,
+  finisherFor,
+  humanStream,
+  liveViewFor,
+  runnerFor,
+  type ViewListener,
+} from '../engine-session.js';
+import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
 import { loadPlanForRun } from '../plan-input.js';
 import { formatPreflight, formatPreview } from '../run-output.js';
 import {
@@ -18,11 +26,16 @@ import {
 
 const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--agent claude-code|command]
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
-         [--retries N] [--dry-run] [--json]
+         [--retries N] [--merge-strategy batch-bisect|serial] [--[no-]detect-conflicts]
+         [--write-back integration-branch|working-tree] [--no-write-back] [--dry-run] [--json]
 
 Run the plan's tasks concurrently, each by a real agent in its own git worktree and branch,
-as soon as its dependencies are done. Settings also come from .github/parallel-executor.yml;
-flags win. Durations: 90s, 10m, 1h.
+as soon as its dependencies are done; validate each task's work in its worktree (lint, tests,
+coverage, audit, build: from the config, or found in package.json); merge the validated branches
+into a new integration branch (integration/group-<id> or integration/<execution-id>) and test
+it; write the report and commit it there with the plan's updated statuses; clean up after a fully
+integrated run. Your checkout is never touched. Settings also come from
+.github/parallel-executor.yml; flags win. Durations: 90s, 10m, 1h.
 
   --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md)
   --group ID|all       one group (its dependencies must be complete) or every task (default)
@@ -32,15 +45,23 @@ flags win. Durations: 90s, 10m, 1h.
   --task-timeout DUR   wall-clock limit per task (default 60m)
   --idle-timeout DUR   no output and no status change for this long = hung (default 10m)
   --retries N          run a failed, crashed or stopped agent again up to N times (default 0)
+  --merge-strategy S   batch-bisect (default: merge all, test once, bisect on failure) or
+                       serial (test after every merge)
+  --no-detect-conflicts  skip the git merge-tree check of every pair of branches before merging
+  --write-back MODE    where the plan's statuses go: integration-branch (default: committed with
+                       the report on the integration branch) or working-tree (your plan file)
+  --no-write-back      leave the plan alone (the report is still written)
   --dry-run            check and show what would be created and run; create nothing
   --json               print one JSON document at the end (the dashboard goes to stderr)
 
-Exit status: 0 every task completed, 1 a task failed or the run was stopped, 2 usage error.
+Exit status: 0 every task was integrated, 1 a task failed, conflicted or was dropped, or the run
+was stopped, 2 usage error.
 `;
 
 export const runCommand: Command = async (argv, io) => {
   const { values, positionals } = parseOptions(argv, {
     ...ENGINE_FLAG_OPTIONS,
+    ...FINISH_FLAG_OPTIONS,
     plan: { type: 'string' },
     group: { type: 'string' },
     'dry-run': { type: 'boolean' },
@@ -62,6 +83,7 @@ export const runCommand: Command = async (argv, io) => {
   const config = await readConfig(repoRoot);
   const settings = resolveSettings({ ...settingsFromConfig(config), ...settingsFromFlags(values) });
   const agent = agentSettings(config, values, settings.graceMs);
+  const choices = finishChoices(config, values);
   const env = agentEnvironment(io.env);
   const runner = runnerFor(agent, env, repoRoot);
   const { file, plan, warnings } = await loadPlanForRun(
@@ -90,13 +112,16 @@ export const runCommand: Command = async (argv, io) => {
     return preview.preflight.go ? EXIT_OK : 1;
   }
   const view = liveViewFor(io, json);
+  const onEvent: ViewListener = (event, state) => view.onEvent(event, state);
+  const finisher = finisherFor(finishSettings(config, choices, settings), env, io, onEvent);
   try {
     const result = await runExecution({
       ...options,
-      shellRecord: { agent },
-      onEvent: (event, state) => view.onEvent(event, state),
+      shellRecord: { agent, finish: choices },
+      hooks: finisher.hooks,
+      onEvent,
     });
-    return finish(io, json, view, result);
+    return finish(io, json, view, result, finisher.outcome());
   } catch (error) {
     view.close(null);
     throw error;

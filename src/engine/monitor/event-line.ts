@@ -40,6 +40,8 @@ export function formatEventLine(
       return `${time} WARNING message ${event.message.message_id} to ${event.message.to_agent} unacknowledged for ${Math.round(event.ageMs / 1000)}s`;
     case 'warning':
       return `${time} WARNING ${event.taskId ? `${label(event.taskId)} ` : ''}${event.message}`;
+    case 'note':
+      return `${time} ${event.taskId ? `${label(event.taskId)} ` : ''}${event.message}`;
     case 'execution-finished': {
       const done = state.completed_tasks.length;
       const failed = state.failed_tasks.length;

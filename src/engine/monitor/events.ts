@@ -14,6 +14,8 @@ export type ExecutionEvent =
   | { type: 'message-acknowledged'; message: AgentMessage }
   | { type: 'message-escalated'; message: AgentMessage; ageMs: number }
   | { type: 'warning'; message: string; taskId: string | null }
+  /** What validation, integration, the report and clean-up are doing once agents are done. */
+  | { type: 'note'; message: string; taskId: string | null }
   | { type: 'execution-finished'; status: ExecutionStatus };
 
 export type ExecutionEventListener = (event: ExecutionEvent) => void;

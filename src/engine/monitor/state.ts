@@ -110,5 +110,17 @@ export const ExecutionState = z.object({
   messages: z.array(AgentMessage),
   integration: IntegrationResult.nullable(),
   report_path: z.string().nullable(),
+  /** Where the report (and the plan's write-back) was committed; absent before issue 4's finish. */
+  report_commit: z
+    .object({
+      branch: z.string(),
+      /** The report's path in the repository (`reports/<execution-id>.md`). */
+      path: z.string(),
+      sha: z.string(),
+      /** The plan file updated in the same commit, or null when the plan was not written back there. */
+      plan_file: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
 });
 export type ExecutionState = z.infer<typeof ExecutionState>;

@@ -208,8 +208,9 @@ export async function execute(
       await ctx.hooks.onAllSettled(state);
     }
   } finally {
-    // Even when a hook throws, the state on disk says the tasks are settled.
-    state.finished_at = ctx.clock.now().toISOString();
+    // Even when a hook throws, the state on disk says the tasks are settled. A hook that wrote a
+    // report stamped the end already; the report and the state keep the same time.
+    state.finished_at ??= ctx.clock.now().toISOString();
     save(ctx);
     await ctx.writer.flush();
   }

@@ -1,9 +1,33 @@
-import type { ExecutionState, TaskRunStatus } from '../monitor/state.js';
+import type { ExecutionState, TaskRun, TaskRunStatus } from '../monitor/state.js';
+import type { ValidationStatus } from '../validate/schema.js';
 
-/** The `--json` document of `run` and `resume` (issue 4 adds validation, integration, report). */
+export interface ValidationSummary {
+  status: ValidationStatus;
+  /** Skipped checks are listed too (`skipped: true`, exit code null), so the reader sees what was not checked. */
+  checks: Array<{ name: string; exitCode: number | null; passed: boolean; skipped: boolean }>;
+}
+
+export interface IntegrationSummary {
+  branch: string;
+  strategy: 'batch-bisect' | 'serial';
+  merged: string[];
+  conflicts: Array<{ taskId: string; files: string[]; with: string[] }>;
+  dropped: Array<{ taskId: string; reason: string }>;
+  testRuns: number;
+  testsPassed: boolean | null;
+  headSha: string;
+}
+
+/** The `--json` document of `run` and `resume`. */
 export interface ExecutionSummary {
   executionId: string;
   status: ExecutionState['status'];
+  /** Null when no integration ran (nothing validated to merge, or the run stopped before). */
+  integration: IntegrationSummary | null;
+  /** The report under the execution folder, once written. */
+  report: string | null;
+  /** Where the report was committed (with the plan's statuses), when it was. */
+  reportCommit: { branch: string; path: string; sha: string; planFile: string | null } | null;
   tasks: Array<{
     id: string;
     agent: string;
@@ -14,13 +38,34 @@ export interface ExecutionSummary {
     durationMs: number | null;
     exitCode: number | null;
     reason: string | null;
+    validation: ValidationSummary | null;
   }>;
 }
 
 export function executionSummary(state: ExecutionState): ExecutionSummary {
+  const integration = state.integration;
+  const commit = state.report_commit ?? null;
   return {
     executionId: state.execution_id,
     status: state.status,
+    integration:
+      integration === null
+        ? null
+        : {
+            branch: integration.branch,
+            strategy: integration.strategy,
+            merged: integration.merged,
+            conflicts: integration.conflicts,
+            dropped: integration.dropped,
+            testRuns: integration.testRuns,
+            testsPassed: integration.testsPassed,
+            headSha: integration.headSha,
+          },
+    report: state.report_path,
+    reportCommit:
+      commit === null
+        ? null
+        : { branch: commit.branch, path: commit.path, sha: commit.sha, planFile: commit.plan_file },
     tasks: state.task_order.map((id) => {
       const run = state.tasks[id]!;
       return {
@@ -33,8 +78,22 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         durationMs: taskDurationMs(run.started_at, run.finished_at),
         exitCode: run.exit_code,
         reason: run.reason,
+        validation: validationSummary(run),
       };
     }),
+  };
+}
+
+function validationSummary(run: TaskRun): ValidationSummary | null {
+  if (run.validation === null) return null;
+  return {
+    status: run.validation.status,
+    checks: run.validation.checks.map((check) => ({
+      name: check.name,
+      exitCode: check.exitCode,
+      passed: check.passed,
+      skipped: check.skipped,
+    })),
   };
 }
 

@@ -1,0 +1,50 @@
+import type { ExecutionState } from '../engine/monitor/state.js';
+
+/** The tasks the demo is built to merge cleanly, and the two it is built to stop. */
+export const DEMO_MERGED = ['1.1', '1.2', '1.3', '2.1'] as const;
+export const DEMO_CONFLICT = { taskId: '2.2', with: '2.1', file: 'src/config.js' } as const;
+export const DEMO_FAILED_VALIDATION = '2.3';
+
+/**
+ * Whether the demo ran as designed: its conflict and its failing test are the point, so they are
+ * what is checked, along with the four tasks that must merge and the integration tests passing.
+ * Returns what differed; empty means as designed.
+ */
+export function demoDeviations(state: ExecutionState): string[] {
+  const problems: string[] = [];
+  const integration = state.integration;
+  if (state.status === 'cancelled') problems.push('the run was stopped before it finished');
+  const failing = state.tasks[DEMO_FAILED_VALIDATION];
+  if (failing?.status !== 'failed' || failing.validation?.status !== 'FAILED') {
+    problems.push(
+      `task ${DEMO_FAILED_VALIDATION} should fail its validation (its own test fails); it is ${failing?.status ?? 'missing'}`,
+    );
+  }
+  if (integration === null) {
+    problems.push('no integration branch was made');
+    return problems;
+  }
+  const missing = DEMO_MERGED.filter((id) => !integration.merged.includes(id));
+  if (missing.length > 0) problems.push(`tasks ${missing.join(', ')} should have merged cleanly`);
+  const conflict = integration.conflicts.find((entry) => entry.taskId === DEMO_CONFLICT.taskId);
+  if (
+    conflict === undefined ||
+    !conflict.with.includes(DEMO_CONFLICT.with) ||
+    !conflict.files.includes(DEMO_CONFLICT.file)
+  ) {
+    problems.push(
+      `task ${DEMO_CONFLICT.taskId} should conflict with ${DEMO_CONFLICT.with} in ${DEMO_CONFLICT.file}`,
+    );
+  }
+  if (integration.testsPassed !== true) problems.push('the integration tests should pass');
+  return problems;
+}
+
+/** The report's sections with these headings (`## Execution Summary`…), in the report's order. */
+export function reportExcerpt(report: string, headings: readonly string[]): string {
+  const sections = report.split(/\n(?=## )/);
+  const wanted = sections.filter((section) =>
+    headings.some((heading) => section.startsWith(`## ${heading}\n`)),
+  );
+  return `${wanted.map((section) => section.trimEnd()).join('\n\n')}\n`;
+}

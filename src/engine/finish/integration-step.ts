@@ -1,0 +1,134 @@
+import { join } from 'node:path';
+import { integrate, type IntegrationCandidate } from '../integrate/integrate.js';
+import type { IntegrationResult } from '../integrate/schema.js';
+import { integrationTestCommand } from '../integrate/test-command.js';
+import type { ExecutionState } from '../monitor/state.js';
+import type { Logger } from '../ports/logger.js';
+import { localBranches, slugify, uniqueName } from '../workspace/refs.js';
+import type { Notify } from './notify.js';
+import type { FinishSettings } from './settings.js';
+
+export interface IntegrationStepOptions {
+  settings: FinishSettings;
+  executionDir: string;
+  env: Record<string, string>;
+  signal?: AbortSignal;
+  logger: Logger;
+  notify: Notify;
+}
+
+/** The tasks whose work integration takes: completed means validated (or not validated at all). */
+export function integrationCandidates(state: ExecutionState): IntegrationCandidate[] {
+  return state.task_order
+    .map((id) => state.tasks[id]!)
+    .filter((run) => run.status === 'completed')
+    .map((run) => ({
+      taskId: run.task_id,
+      agent: run.agent,
+      branch: run.branch,
+      // Among the candidates, a dependent's branch holds its dependencies' commits.
+      dependsOn: run.depends_on,
+    }));
+}
+
+/**
+ * `integration/group-<id>` for one group, `integration/<execution-id>` for a whole plan. A branch
+ * of that name left by an earlier execution is never reused: the execution id is added.
+ */
+export async function integrationBranchName(
+  repoRoot: string,
+  prefix: string,
+  state: ExecutionState,
+): Promise<string> {
+  const stem =
+    state.parallel_group === 'all'
+      ? state.execution_id
+      : `group-${slugify(state.parallel_group, 40) || 'unnamed'}`;
+  const wanted = `${prefix}${stem}`;
+  const taken = await localBranches(repoRoot);
+  if (uniqueName(wanted, new Set(taken)) === wanted) return wanted;
+  const withId = stem === state.execution_id ? wanted : `${wanted}-${state.execution_id}`;
+  return uniqueName(withId, taken);
+}
+
+/**
+ * Phase 4.3: merge the validated task branches into a new integration branch, in a worktree of
+ * its own under the execution folder, and test the result. Null when no task has work to merge.
+ */
+export async function runIntegrationStep(
+  state: ExecutionState,
+  options: IntegrationStepOptions,
+): Promise<IntegrationResult | null> {
+  const { settings, notify } = options;
+  const candidates = integrationCandidates(state);
+  if (candidates.length === 0) {
+    notify(state, 'integration: no validated task to merge');
+    return null;
+  }
+  const branch = await integrationBranchName(
+    state.repo_root,
+    settings.integration.branchPrefix,
+    state,
+  );
+  const testCommand = await integrationTestCommand(state.repo_root, settings);
+  notify(
+    state,
+    `integrating ${candidates.length} task(s) into ${branch} (${settings.integration.strategy}; ` +
+      `tests: ${testCommand ?? 'none found'}${settings.integration.detectConflicts ? '; conflicts checked first' : ''})`,
+  );
+  const result = await integrate({
+    repoRoot: state.repo_root,
+    baseSha: state.base_sha,
+    branchName: branch,
+    workdir: join(options.executionDir, 'worktrees'),
+    candidates,
+    testCommand,
+    strategy: settings.integration.strategy,
+    detectConflicts: settings.integration.detectConflicts,
+    env: options.env,
+    signal: options.signal,
+    logDir: join(options.executionDir, 'integration'),
+    testTimeoutMs: settings.checkTimeoutMs,
+    setupCommand: settings.setupCommand,
+    logger: progressLogger(state, options),
+  });
+  for (const pair of result.predictedConflicts) {
+    notify(state, `predicted conflict: ${pair.a} ↔ ${pair.b} in ${pair.files.join(', ')}`);
+  }
+  const tests =
+    result.testsPassed === null
+      ? 'no integration tests'
+      : `integration tests ${result.testsPassed ? 'pass' : 'FAIL'}`;
+  notify(
+    state,
+    `integration: merged ${result.merged.length} of ${candidates.length} into ${branch}; ` +
+      `${tests} (${result.testRuns} run${result.testRuns === 1 ? '' : 's'})`,
+  );
+  return result;
+}
+
+/** The integration's own log lines, turned into notes the dashboard shows as they happen. */
+function progressLogger(state: ExecutionState, options: IntegrationStepOptions): Logger {
+  const taskOf = (data?: Record<string, unknown>) =>
+    typeof data?.['taskId'] === 'string' ? data['taskId'] : null;
+  return {
+    debug: (message, data) => options.logger.debug(message, data),
+    info: (message, data) => {
+      options.logger.info(message, data);
+      if (message === 'integration merged a task') {
+        options.notify(state, 'merged into the integration branch', taskOf(data));
+      }
+    },
+    warn: (message, data) => {
+      options.logger.warn(message, data);
+      if (message === 'integration dropped a task') {
+        options.notify(
+          state,
+          `left out of the integration: ${String(data?.['reason'])}`,
+          taskOf(data),
+        );
+      }
+    },
+    error: (message, data) => options.logger.error(message, data),
+  };
+}

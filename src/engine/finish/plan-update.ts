@@ -1,0 +1,113 @@
+import { posix } from 'node:path';
+import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { PlanWriteBack } from '../plan/write-back.js';
+import type { Plan } from '../plan/schema.js';
+import type { NextGroup } from '../report/next-steps.js';
+import { integrationFate } from '../report/outcome.js';
+import { taskDurationMs } from '../run/summary.js';
+
+const NOTE_MAX = 90;
+
+/**
+ * What the plan should say after this execution (the seed's Step 5.3): each task's outcome as it
+ * landed — a task whose work did not reach the integration branch is not completed, whatever its
+ * agent did — with its actual time, each group that is now wholly done, and the report's link.
+ * Cancelled or unfinished tasks are left as the plan has them. Pure.
+ */
+export function planUpdate(
+  state: ExecutionState,
+  plan: Plan,
+  reportLink: string | null,
+): PlanWriteBack {
+  const tasks: PlanWriteBack['tasks'] = [];
+  for (const id of state.task_order) {
+    const run = state.tasks[id]!;
+    const update = taskUpdate(run, state);
+    if (update !== null) tasks.push(update);
+  }
+  const merged = new Set(state.integration?.merged ?? []);
+  const groups: NonNullable<PlanWriteBack['groups']> = [];
+  for (const group of plan.groups) {
+    const runs = state.task_order
+      .map((id) => state.tasks[id]!)
+      .filter((run) => run.group === group.id);
+    if (runs.length === 0) continue;
+    const completed = plan.tasks
+      .filter((task) => task.group === group.id)
+      .every((task) => task.status === 'completed' || merged.has(task.id));
+    if (!completed) continue;
+    groups.push({ id: group.id, completed: true, ...spanOf(runs) });
+  }
+  return { tasks, groups, ...(reportLink === null ? {} : { reportPath: reportLink }) };
+}
+
+function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks'][number] | null {
+  const id = run.task_id;
+  const duration = taskDurationMs(run.started_at, run.finished_at);
+  const actual = duration === null ? {} : { actualMs: duration };
+  if (run.status === 'failed') return { id, outcome: 'failed', note: short(run.reason ?? '') };
+  if (run.status === 'skipped') {
+    return { id, outcome: 'skipped', note: short(`Skipped: ${run.reason ?? 'not run'}`) };
+  }
+  if (run.status !== 'completed') return null;
+  const fate = integrationFate(id, state.integration);
+  if (fate.kind === 'conflict') {
+    const other = fate.with.length > 0 ? ` with ${fate.with.join(', ')}` : '';
+    return { id, outcome: 'failed', note: short(`not integrated: merge conflict${other}`) };
+  }
+  if (fate.kind === 'dropped') {
+    return { id, outcome: 'failed', note: short(`not integrated: ${fate.reason}`) };
+  }
+  if (fate.kind === 'not-integrated' && state.integration !== null) return null;
+  if (run.validation?.status === 'COMPLETE_WITH_WARNINGS') {
+    const failed = run.validation.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.name);
+    return { id, outcome: 'warnings', note: `${failed.join(', ')} failed`, ...actual };
+  }
+  return { id, outcome: 'completed', ...actual };
+}
+
+/** From the first start to the last finish of the group's tasks in this execution. */
+function spanOf(runs: readonly TaskRun[]): { actualMs?: number } {
+  const starts = runs.flatMap((run) =>
+    run.started_at === null ? [] : [Date.parse(run.started_at)],
+  );
+  const ends = runs.flatMap((run) =>
+    run.finished_at === null ? [] : [Date.parse(run.finished_at)],
+  );
+  if (starts.length === 0 || ends.length === 0) return {};
+  return { actualMs: Math.max(0, Math.max(...ends) - Math.min(...starts)) };
+}
+
+function short(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > NOTE_MAX ? `${line.slice(0, NOTE_MAX - 1)}…` : line;
+}
+
+/** The report's link as written in the plan: relative to the plan's folder, with `/`. */
+export function reportLinkFrom(planFile: string, reportPath: string): string {
+  const link = posix.relative(posix.dirname(toPosix(planFile)), toPosix(reportPath));
+  return link === '' ? posix.basename(reportPath) : link;
+}
+
+function toPosix(path: string): string {
+  return path.split('\\').join('/');
+}
+
+/**
+ * The group to run next, for the report's "Next Steps": after a fully integrated group, the next
+ * group in the plan that still has work. None after `--group all` (everything ran) or a failure.
+ */
+export function nextGroupOf(state: ExecutionState, plan: Plan): NextGroup | null {
+  if (state.parallel_group === 'all' || state.status !== 'completed') return null;
+  const index = plan.groups.findIndex((group) => group.id === state.parallel_group);
+  if (index === -1) return null;
+  const ran = new Set(state.task_order);
+  const next = plan.groups
+    .slice(index + 1)
+    .find((group) =>
+      plan.tasks.some(
+        (task) => task.group === group.id && task.status !== 'completed' && !ran.has(task.id),
+      ),
+    );
+  return next === undefined ? null : { id: next.id, title: next.title };
+}
