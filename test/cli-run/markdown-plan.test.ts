@@ -31,13 +31,18 @@ describe('run with a Markdown plan', () => {
     const result = await cli(['run', '--agent-command', agent, '--json'], repo.dir);
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('warning: MULTI_AGENT_PLAN.md:8:1: task 1.2');
-    const doc = JSON.parse(result.stdout) as { tasks: Array<{ id: string; branch: string }> };
+    const doc = JSON.parse(result.stdout) as {
+      tasks: Array<{ id: string; branch: string }>;
+      integration: { branch: string };
+    };
     expect(doc.tasks.map((t) => t.id)).toEqual(['1.1', '1.2', '2.1']);
-    const tests = doc.tasks[2]!;
-    expect(tests.branch).toBe('agent/validator-1/2-1-write-the-tests');
-    expect(await repo.git(['show', `${tests.branch}:seen.txt`])).toBe('out-1.1.txt\nout-1.2.txt');
+    expect(doc.tasks[2]!.branch).toBe('agent/validator-1/2-1-write-the-tests');
+    // 2.1's work (what it saw) reached the integration branch.
+    const integration = doc.integration.branch;
+    expect(await repo.git(['show', `${integration}:seen.txt`])).toBe('out-1.1.txt\nout-1.2.txt');
 
-    // Group 1 is not complete in the plan (write-back is the next step's job): group 2 alone is refused.
+    // The plan's statuses went to the integration branch, not to the checkout: until that branch
+    // is merged, group 1 is not complete here, so group 2 alone is refused.
     const group2 = await cli(['run', '--group', '2', '--agent-command', 'true'], repo.dir);
     expect(group2.code).toBe(2);
     expect(group2.stderr).toContain('group 2 depends on tasks that are not completed: 1.1, 1.2');

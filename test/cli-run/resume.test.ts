@@ -93,8 +93,15 @@ describe('parallel-executor resume', () => {
     const result = await cli(['resume', '--json'], repo.dir, env);
     expect(result.code).toBe(0);
     expect(isAlive(orphan)).toBe(false);
-    const doc = JSON.parse(result.stdout) as { status: string; executionId: string };
+    const doc = JSON.parse(result.stdout) as {
+      status: string;
+      executionId: string;
+      integration: { branch: string; merged: string[] };
+    };
     expect(doc).toMatchObject({ status: 'completed', executionId: before.execution_id });
+    // Resume finishes too: everything merged, then the task branches were cleaned up.
+    expect(doc.integration.merged).toEqual(['a', 'b', 'c', 'd']);
+    const integration = doc.integration.branch;
 
     const runs = (await readFile(box.file('runs'), 'utf8')).trim().split('\n');
     const count = (id: string) => runs.filter((line) => line.startsWith(`${id} `)).length;
@@ -104,12 +111,13 @@ describe('parallel-executor resume', () => {
       c: 1,
       d: 1,
     });
-    // Completed work was not redone: same commit on a's branch.
-    expect(await repo.git(['rev-parse', before.tasks['a']!.branch])).toBe(aSha);
+    // Completed work was not redone: a's commit from before the kill is what was integrated.
+    await repo.git(['merge-base', '--is-ancestor', aSha, integration]);
     const after = (await readStateFile())!;
     expect(after.tasks['b']).toMatchObject({ status: 'completed', attempts: 2 });
-    expect(await repo.git(['show', `${after.tasks['c']!.branch}:out-a.txt`])).toBe('a');
-    expect(await repo.git(['show', `${after.tasks['c']!.branch}:out-b.txt`])).toBe('b');
+    expect(await repo.git(['show', `${integration}:out-a.txt`])).toBe('a');
+    expect(await repo.git(['show', `${integration}:out-b.txt`])).toBe('b');
+    expect(await repo.git(['branch', '--list', before.tasks['a']!.branch])).toBe('');
   });
 
   it('refuses to resume a live execution; after Ctrl-C (SIGINT) it resumes', async () => {

@@ -43,6 +43,8 @@ describe('parallel-executor run', () => {
       durationMs: expect.any(Number),
       exitCode: 0,
       reason: null,
+      // No package.json: every check is skipped, which validates (nothing failed).
+      validation: { status: 'COMPLETE_VALIDATED', checks: expect.any(Array) },
     });
     // Human output went to stderr: the pre-flight report and one line per event.
     expect(result.stderr).toContain('GO');
