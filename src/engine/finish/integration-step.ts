@@ -93,7 +93,10 @@ export async function runIntegrationStep(
     logger: progressLogger(state, options),
   });
   for (const pair of result.predictedConflicts) {
-    notify(state, `predicted conflict: ${pair.a} ↔ ${pair.b} in ${pair.files.join(', ')}`);
+    notify(
+      state,
+      `conflict check (git merge-tree, before merging): ${pair.a} ↔ ${pair.b} collide in ${pair.files.join(', ')}`,
+    );
   }
   const tests =
     result.testsPassed === null
