@@ -11,7 +11,8 @@ const HELP = `Usage: parallel-executor status [ID] [--json]
 
 Show an execution from its state file (default: the latest execution of this repository).
 
-  --json   the execution as JSON: {executionId, status, running, stateFile, tasks: [...]}
+  --json   the execution as JSON: {executionId, status, running, stateFile, integration, report,
+           reportCommit, tasks: [...]}
 `;
 
 export const statusCommand: Command = async (argv, io) => {
