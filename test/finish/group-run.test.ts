@@ -83,6 +83,10 @@ describe('a fully integrated run', () => {
     expect(plan).toContain('## Parallel Group 1: Cart Basics ✅ COMPLETED');
     expect(plan).toContain('- [ ] 2.1: Compute the checkout total with tax (Builder-1, 3h)\n');
     expect(await checkoutSnapshot(repo)).toEqual(before);
+
+    const status = await cli(['status'], repo.dir);
+    expect(status.stdout).toContain('Integration branch: integration/group-1 (merged 3 of 3)');
+    expect(status.stdout).toContain(`Report: ${doc.report}`);
   });
 
   it('--write-back working-tree edits the plan in the checkout, and commits only the report', async () => {

@@ -45,6 +45,13 @@ export const statusCommand: Command = async (argv, io) => {
       color: tty && io.env['NO_COLOR'] === undefined,
     }),
   );
+  const finished = [
+    state.integration === null
+      ? null
+      : `Integration branch: ${state.integration.branch} (merged ${state.integration.merged.length} of ${state.task_order.length})`,
+    state.report_path === null ? null : `Report: ${state.report_path}`,
+  ].filter((line): line is string => line !== null);
+  for (const line of finished) io.stdout.write(`${line}\n`);
   const where = `State: ${stateFile}`;
   const next =
     state.status === 'in_progress' && !running
