@@ -7,6 +7,18 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'archive logs, remove worktrees and merged branches of a finished execution',
     load: async () => (await import('./commands/clean.js')).cleanCommand,
   },
+  resume: {
+    summary: 'continue an execution whose orchestrator stopped',
+    load: async () => (await import('./commands/resume.js')).resumeCommand,
+  },
+  run: {
+    summary: 'run the plan’s tasks in parallel, each by an agent in its own worktree',
+    load: async () => (await import('./commands/run.js')).runCommand,
+  },
+  status: {
+    summary: 'show an execution from its state file',
+    load: async () => (await import('./commands/status.js')).statusCommand,
+  },
   validate: {
     summary: 'parse and check a plan',
     load: async () => (await import('./commands/validate.js')).validateCommand,

@@ -71,6 +71,10 @@ export const AgentMessage = z.object({
   message_type: z.string(),
   payload: z.unknown(),
   acknowledged_at: z.string().nullable(),
+  /** When the orchestrator warned that it was still unacknowledged. */
+  escalated_at: z.string().nullable().optional(),
+  /** Where it was delivered, relative to the execution's `messages/` folder. */
+  file: z.string().optional(),
 });
 export type AgentMessage = z.infer<typeof AgentMessage>;
 

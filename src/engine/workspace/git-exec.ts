@@ -45,9 +45,6 @@ export function git(
       }
       reject(new GitError(args, code, stderr || stdout, cwd));
     });
-    // git may exit without reading its input (a failed check, a quick refusal): the exit code
-    // tells the story, so a broken pipe here is not an error of its own.
-    child.stdin.on('error', () => undefined);
     child.stdin.end(options.input);
   });
 }

@@ -1,0 +1,129 @@
+/**
+ * Orchestration overhead: 8 tasks whose agents each sleep a fixed time, run by
+ * `parallel-executor`'s engine (pre-flight, worktrees, context, agents, state, collection), against
+ * the same sleeps started with `xargs -P 8` in pre-made worktrees — both measured in this run,
+ * alternating, medians reported.
+ * Run: npx tsx bench/overhead.ts [sleepSeconds=2] [rounds=3]
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createCommandRunner } from '../src/engine/agents/command.js';
+import { runExecution } from '../src/engine/run/orchestrator.js';
+import { createMutex } from '../src/engine/workspace/mutex.js';
+import { addWorktree } from '../src/engine/workspace/worktree.js';
+import type { Plan, Task } from '../src/engine/plan/schema.js';
+import { createTempRepo } from '../test/support/git-repo.js';
+
+const sleepSeconds = Number(process.argv[2] ?? 2);
+const rounds = Number(process.argv[3] ?? 3);
+const TASKS = 8;
+
+function benchPlan(): Plan {
+  const tasks: Task[] = Array.from({ length: TASKS }, (_, i) => ({
+    id: `${i + 1}`,
+    idGenerated: false,
+    title: `Bench task ${i + 1}`,
+    agents: [`Builder-${i + 1}`],
+    group: '1',
+    dependsOn: [],
+    estimateHours: null,
+    status: 'pending',
+    priority: null,
+    branch: null,
+    worktree: null,
+    files: [],
+    criteria: [],
+    details: '',
+    dialect: 'seed',
+    line: i + 1,
+    column: 1,
+  }));
+  return { title: 'bench', groups: [], tasks };
+}
+
+async function orchestrated(): Promise<number> {
+  const repo = await createTempRepo({ files: sampleFiles() });
+  try {
+    const started = performance.now();
+    const result = await runExecution({
+      cwd: repo.dir,
+      plan: benchPlan(),
+      planFile: join(repo.dir, 'MULTI_AGENT_PLAN.md'),
+      group: 'all',
+      runner: createCommandRunner({ command: `sleep ${sleepSeconds}` }),
+      env: { PATH: process.env['PATH'] ?? '' },
+      settings: { minFreeDiskMb: 0 },
+    });
+    const elapsed = performance.now() - started;
+    if (result.state.status !== 'completed') throw new Error(`run ${result.state.status}`);
+    return elapsed;
+  } finally {
+    await repo.cleanup();
+  }
+}
+
+/** The xargs run; also returns how long making its worktrees took (untimed for xargs itself). */
+async function baseline(): Promise<{ run: number; worktrees: number }> {
+  const repo = await createTempRepo({ files: sampleFiles() });
+  try {
+    const dirs = Array.from({ length: TASKS }, (_, i) => join(repo.dir, '.wt', `t${i + 1}`));
+    const lock = createMutex();
+    const made = performance.now();
+    // The way the engine makes them: registration one at a time, checkouts in parallel.
+    await Promise.all(dirs.map((dir, i) => addWorktree(repo.dir, dir, `b${i + 1}`, 'HEAD', lock)));
+    const worktrees = performance.now() - made;
+    const started = performance.now();
+    const child = spawn(
+      'xargs',
+      [
+        '-0',
+        '-P',
+        String(TASKS),
+        '-I{}',
+        'sh',
+        '-c',
+        `cd "$1" && sleep ${sleepSeconds}`,
+        '_',
+        '{}',
+      ],
+      { stdio: ['pipe', 'inherit', 'inherit'] },
+    );
+    child.stdin.end(`${dirs.join('\0')}\0`);
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`xargs exited ${code}`);
+    return { run: performance.now() - started, worktrees };
+  } finally {
+    await repo.cleanup();
+  }
+}
+
+/** A small but real project: 200 files. */
+function sampleFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < 200; i += 1) files[`src/module${i}.ts`] = `export const v${i} = ${i};\n`;
+  return files;
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const ours: number[] = [];
+const theirs: number[] = [];
+const making: number[] = [];
+for (let round = 0; round < rounds; round += 1) {
+  const base = await baseline();
+  theirs.push(base.run);
+  making.push(base.worktrees);
+  ours.push(await orchestrated());
+}
+const a = median(ours);
+const b = median(theirs);
+const w = median(making);
+console.log(`${TASKS} agents sleeping ${sleepSeconds}s each, ${rounds} rounds (medians):`);
+console.log(`  xargs -P ${TASKS} in pre-made worktrees  ${(b / 1000).toFixed(2)} s`);
+console.log(`  parallel-executor run               ${(a / 1000).toFixed(2)} s`);
+console.log(`  ratio ${(a / b).toFixed(2)}x, overhead ${((a - b) / 1000).toFixed(2)} s`);
+console.log(
+  `  of which making ${TASKS} worktrees of ${Object.keys(sampleFiles()).length} files: ${(w / 1000).toFixed(2)} s (measured apart); the rest (pre-flight, context, state, collection): ${((a - b - w) / 1000).toFixed(2)} s`,
+);

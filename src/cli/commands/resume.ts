@@ -1,0 +1,71 @@
+import type { AgentSettings } from '../../engine/agents/create-runner.js';
+import { UsageError } from '../../engine/errors.js';
+import { executionPaths } from '../../engine/run/paths.js';
+import { readRunRecord } from '../../engine/run/record.js';
+import { resumeExecution } from '../../engine/run/resume.js';
+import { resolveSettings } from '../../engine/run/settings.js';
+import { findExecution } from '../../engine/cleanup/executions.js';
+import { findRepoRoot } from '../../engine/workspace/repo.js';
+import { EXIT_OK, type Command } from '../io.js';
+import { parseOptions } from '../main.js';
+import { finish, liveViewFor, runnerFor } from '../engine-session.js';
+import {
+  agentEnvironment,
+  agentSettings,
+  ENGINE_FLAG_OPTIONS,
+  readConfig,
+  settingsFromFlags,
+} from '../run-settings.js';
+
+const HELP = `Usage: parallel-executor resume [ID] [--retry-failed] [--agent KIND] [--agent-command CMD]
+         [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR] [--retries N] [--json]
+
+Continue an execution whose orchestrator stopped (Ctrl-C, a crash, even kill -9): agents it left
+running are killed, unfinished tasks start again from a fresh worktree, completed tasks and their
+branches are kept. Settings and agent are those the execution started with; flags override them.
+
+  ID              the execution (default: the latest)
+  --retry-failed  also run again failed tasks and the tasks skipped because of them
+  --json          print one JSON document at the end (the dashboard goes to stderr)
+`;
+
+export const resumeCommand: Command = async (argv, io) => {
+  const { values, positionals } = parseOptions(argv, {
+    ...ENGINE_FLAG_OPTIONS,
+    'retry-failed': { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(`resume takes one execution id, got ${positionals.length}`);
+  }
+  const json = values.json ?? false;
+  const repoRoot = await findRepoRoot(io.cwd);
+  const { state } = await findExecution(repoRoot, positionals[0]);
+  const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
+  const settings = resolveSettings({ ...record?.settings, ...settingsFromFlags(values) });
+  const previous = (record?.shell['agent'] ?? null) as Partial<AgentSettings> | null;
+  const agent = agentSettings(await readConfig(repoRoot), values, settings.graceMs, previous);
+  const env = agentEnvironment(io.env);
+  const view = liveViewFor(io, json);
+  try {
+    const result = await resumeExecution({
+      cwd: io.cwd,
+      executionId: state.execution_id,
+      retryFailed: values['retry-failed'] ?? false,
+      runner: runnerFor(agent, env, repoRoot),
+      env,
+      settings,
+      signal: io.signal,
+      onEvent: (event, current) => view.onEvent(event, current),
+    });
+    return finish(io, json, view, result);
+  } catch (error) {
+    view.close(null);
+    throw error;
+  }
+};

@@ -1,0 +1,104 @@
+import { UsageError } from '../../engine/errors.js';
+import { previewExecution, runExecution } from '../../engine/run/orchestrator.js';
+import { resolveSettings } from '../../engine/run/settings.js';
+import { findRepoRoot } from '../../engine/workspace/repo.js';
+import { EXIT_OK, type Command } from '../io.js';
+import { parseOptions } from '../main.js';
+import { finish, humanStream, liveViewFor, runnerFor } from '../engine-session.js';
+import { loadPlanForRun } from '../plan-input.js';
+import { formatPreflight, formatPreview } from '../run-output.js';
+import {
+  agentEnvironment,
+  agentSettings,
+  ENGINE_FLAG_OPTIONS,
+  readConfig,
+  settingsFromConfig,
+  settingsFromFlags,
+} from '../run-settings.js';
+
+const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--agent claude-code|command]
+         [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
+         [--retries N] [--dry-run] [--json]
+
+Run the plan's tasks concurrently, each by a real agent in its own git worktree and branch,
+as soon as its dependencies are done. Settings also come from .github/parallel-executor.yml;
+flags win. Durations: 90s, 10m, 1h.
+
+  --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md)
+  --group ID|all       one group (its dependencies must be complete) or every task (default)
+  --agent KIND         claude-code (default) or command
+  --agent-command CMD  your own agent command, run with sh -c in each worktree (PE_* variables)
+  --concurrency N      at most N agents at once (default: every ready task)
+  --task-timeout DUR   wall-clock limit per task (default 60m)
+  --idle-timeout DUR   no output and no status change for this long = hung (default 10m)
+  --retries N          run a failed, crashed or stopped agent again up to N times (default 0)
+  --dry-run            check and show what would be created and run; create nothing
+  --json               print one JSON document at the end (the dashboard goes to stderr)
+
+Exit status: 0 every task completed, 1 a task failed or the run was stopped, 2 usage error.
+`;
+
+export const runCommand: Command = async (argv, io) => {
+  const { values, positionals } = parseOptions(argv, {
+    ...ENGINE_FLAG_OPTIONS,
+    plan: { type: 'string' },
+    group: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `run takes no arguments, got "${positionals[0]}"`,
+      'Pass the plan with --plan FILE.',
+    );
+  }
+  const json = values.json ?? false;
+  const repoRoot = await findRepoRoot(io.cwd);
+  const config = await readConfig(repoRoot);
+  const settings = resolveSettings({ ...settingsFromConfig(config), ...settingsFromFlags(values) });
+  const agent = agentSettings(config, values, settings.graceMs);
+  const env = agentEnvironment(io.env);
+  const runner = runnerFor(agent, env, repoRoot);
+  const { file, plan, warnings } = await loadPlanForRun(
+    values.plan ?? config.plan,
+    values.plan ? io.cwd : repoRoot,
+  );
+  const human = humanStream(io, json);
+  for (const warning of warnings) human.write(`warning: ${warning}\n`);
+  const options = {
+    cwd: io.cwd,
+    plan,
+    planFile: file,
+    group: values.group ?? 'all',
+    runner,
+    env,
+    settings,
+    signal: io.signal,
+    onPreflight: (report: Parameters<typeof formatPreflight>[0]) =>
+      human.write(formatPreflight(report)),
+  };
+  if (values['dry-run']) {
+    const preview = await previewExecution(options);
+    const agentLine = agent.kind === 'command' ? `command: ${agent.command ?? ''}` : 'claude-code';
+    if (json) io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
+    else io.stdout.write(formatPreview(preview, agentLine));
+    return preview.preflight.go ? EXIT_OK : 1;
+  }
+  const view = liveViewFor(io, json);
+  try {
+    const result = await runExecution({
+      ...options,
+      shellRecord: { agent },
+      onEvent: (event, state) => view.onEvent(event, state),
+    });
+    return finish(io, json, view, result);
+  } catch (error) {
+    view.close(null);
+    throw error;
+  }
+};

@@ -1,0 +1,56 @@
+import { findExecution, isExecutionRunning } from '../../engine/cleanup/executions.js';
+import { UsageError } from '../../engine/errors.js';
+import { renderDashboard } from '../../engine/monitor/dashboard.js';
+import { executionPaths } from '../../engine/run/paths.js';
+import { executionSummary } from '../../engine/run/summary.js';
+import { findRepoRoot } from '../../engine/workspace/repo.js';
+import { EXIT_OK, type Command } from '../io.js';
+import { parseOptions } from '../main.js';
+
+const HELP = `Usage: parallel-executor status [ID] [--json]
+
+Show an execution from its state file (default: the latest execution of this repository).
+
+  --json   the execution as JSON: {executionId, status, running, stateFile, tasks: [...]}
+`;
+
+export const statusCommand: Command = async (argv, io) => {
+  const { values, positionals } = parseOptions(argv, {
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    io.stdout.write(HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(`status takes one execution id, got ${positionals.length}`);
+  }
+  const repoRoot = await findRepoRoot(io.cwd);
+  const { state } = await findExecution(repoRoot, positionals[0]);
+  const stateFile = executionPaths(repoRoot, state.execution_id).stateFile;
+  const running = isExecutionRunning(state);
+  if (values.json) {
+    const document = { ...executionSummary(state), running, stateFile };
+    io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const out = io.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  const tty = out.isTTY === true;
+  io.stdout.write(
+    renderDashboard(state, {
+      now: new Date(),
+      width: out.columns ?? 100,
+      color: tty && io.env['NO_COLOR'] === undefined,
+    }),
+  );
+  const where = `State: ${stateFile}`;
+  const next =
+    state.status === 'in_progress' && !running
+      ? `\nIts orchestrator is gone: continue with \`parallel-executor resume ${state.execution_id}\`.`
+      : state.status === 'cancelled'
+        ? `\nStopped: continue with \`parallel-executor resume ${state.execution_id}\`.`
+        : '';
+  io.stdout.write(`${where}${next}\n`);
+  return EXIT_OK;
+};

@@ -1,0 +1,94 @@
+import { renderDashboard, type DashboardOptions } from '../engine/monitor/dashboard.js';
+import { formatEventLine } from '../engine/monitor/event-line.js';
+import type { ExecutionEvent } from '../engine/monitor/events.js';
+import type { ExecutionState } from '../engine/monitor/state.js';
+
+export type DashboardRenderer = (state: ExecutionState, options: DashboardOptions) => string;
+
+export interface LiveViewOptions {
+  /** Redraw in place (a terminal) or print one line per event (a log, a pipe). */
+  tty: boolean;
+  color: boolean;
+  columns?: number;
+  rows?: number;
+  render?: DashboardRenderer;
+  now?: () => Date;
+  /** Longest delay between a change and the redraw that shows it. */
+  redrawMs?: number;
+}
+
+export interface LiveView {
+  onEvent(event: ExecutionEvent, state: ExecutionState): void;
+  /** Final picture, timers stopped. */
+  close(state: ExecutionState | null): void;
+}
+
+/** Events worth a line of their own even on a terminal, above the dashboard. */
+const NOTABLE = new Set<ExecutionEvent['type']>(['task-retry', 'warning', 'message-escalated']);
+
+/**
+ * The live dashboard. On a terminal it is redrawn in place, within `redrawMs` of any change
+ * (event driven, plus a one-second tick for the clocks); elsewhere each event is one line.
+ */
+export function createLiveView(out: NodeJS.WritableStream, options: LiveViewOptions): LiveView {
+  const now = options.now ?? (() => new Date());
+  if (!options.tty) {
+    return {
+      onEvent(event, state) {
+        const line = formatEventLine(event, state, now());
+        if (line !== null) out.write(`${line}\n`);
+      },
+      close: () => undefined,
+    };
+  }
+  const render = options.render ?? renderDashboard;
+  let drawnLines = 0;
+  let latest: ExecutionState | null = null;
+  let pending: NodeJS.Timeout | null = null;
+  const erase = () => {
+    if (drawnLines > 0) out.write(`\x1b[${drawnLines}F\x1b[J`);
+    drawnLines = 0;
+  };
+  const draw = () => {
+    pending = null;
+    if (latest === null) return;
+    const text = fitRows(
+      render(latest, { now: now(), width: options.columns ?? 80, color: options.color }),
+      options.rows ?? 40,
+    );
+    erase();
+    out.write(text);
+    drawnLines = text.split('\n').length - 1;
+  };
+  const tick = setInterval(draw, 1000);
+  return {
+    onEvent(event, state) {
+      latest = state;
+      if (NOTABLE.has(event.type)) {
+        const line = formatEventLine(event, state, now());
+        if (line !== null) {
+          erase();
+          out.write(`${line}\n`);
+          draw();
+          return;
+        }
+      }
+      pending ??= setTimeout(draw, options.redrawMs ?? 100);
+    },
+    close(state) {
+      clearInterval(tick);
+      if (pending !== null) clearTimeout(pending);
+      if (state !== null) latest = state;
+      draw();
+    },
+  };
+}
+
+/** A redraw taller than the screen cannot move back up: keep the head and the footer. */
+function fitRows(text: string, rows: number): string {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const room = Math.max(4, rows - 1);
+  if (lines.length <= room) return `${lines.join('\n')}\n`;
+  const hidden = lines.length - (room - 1);
+  return `${[...lines.slice(0, room - 2), `… ${hidden} more line(s)`, lines.at(-1)].join('\n')}\n`;
+}

@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { PreflightError, UsageError } from '../engine/errors.js';
+import { loadPlan } from '../engine/plan/index.js';
+import { Plan, type Diagnostic } from '../engine/plan/schema.js';
+
+export interface PlanInput {
+  /** Absolute path of the plan file. */
+  file: string;
+  plan: Plan;
+  /** Warnings the parser and validator found (errors stop the run instead). */
+  warnings: string[];
+}
+
+const SHOWN_ERRORS = 10;
+
+/**
+ * The one place `run` gets its plan from: Markdown through the parser and validator (an invalid
+ * plan stops here, with file:line for each error), or a `.json` file holding an already-parsed
+ * plan (`Plan`, or the document `validate --json` prints), which the Action's plan job uses.
+ */
+export async function loadPlanForRun(file: string, cwd: string): Promise<PlanInput> {
+  const absolute = resolve(cwd, file);
+  const shown = relative(cwd, absolute) || file;
+  if (absolute.endsWith('.json')) {
+    return { file: absolute, plan: await readPlanJson(absolute, shown), warnings: [] };
+  }
+  const loaded = await loadPlan(absolute, { cwd });
+  const where = (d: Diagnostic & { file?: string }) =>
+    `${d.file ? relative(cwd, d.file) : shown}:${d.line}:${d.column}: ${d.message}`;
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    const more = errors.length > SHOWN_ERRORS ? ` (and ${errors.length - SHOWN_ERRORS} more)` : '';
+    throw new PreflightError(
+      `the plan has ${errors.length} error(s)${more}:\n  ${errors.slice(0, SHOWN_ERRORS).map(where).join('\n  ')}`,
+      `Fix the plan; \`parallel-executor validate --plan ${shown}\` shows every finding.`,
+    );
+  }
+  return {
+    file: absolute,
+    plan: loaded.plan,
+    warnings: loaded.diagnostics.filter((d) => d.severity === 'warning').map(where),
+  };
+}
+
+async function readPlanJson(absolute: string, shown: string): Promise<Plan> {
+  const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new UsageError(
+      error.code === 'ENOENT'
+        ? `plan file not found: ${shown}`
+        : `cannot read ${shown}: ${error.message}`,
+      'Pass the plan with --plan FILE.',
+    );
+  });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${shown}: not valid JSON: ${(error as Error).message}`);
+  }
+  // `validate --json` wraps the plan: {valid, plan: {title, groups, tasks}, …}.
+  if (typeof raw === 'object' && raw !== null && 'plan' in raw && !('tasks' in raw)) {
+    raw = (raw as { plan: unknown }).plan;
+  }
+  const result = Plan.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new UsageError(`${shown}: "${issue.path.join('.')}": ${issue.message}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,120 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AgentSettings } from '../engine/agents/create-runner.js';
+import { parseConfig } from '../engine/config/load.js';
+import { Config, CONFIG_PATH } from '../engine/config/schema.js';
+import { UsageError } from '../engine/errors.js';
+import { parseDurationMs } from '../engine/run/duration.js';
+import type { ExecutionSettings } from '../engine/run/settings.js';
+
+/** The flags `run` and `resume` share; absent ones fall back to the config file, then defaults. */
+export interface EngineFlags {
+  agent?: string;
+  'agent-command'?: string;
+  concurrency?: string;
+  'task-timeout'?: string;
+  'idle-timeout'?: string;
+  retries?: string;
+}
+
+export const ENGINE_FLAG_OPTIONS = {
+  agent: { type: 'string' },
+  'agent-command': { type: 'string' },
+  concurrency: { type: 'string' },
+  'task-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  retries: { type: 'string' },
+} as const;
+
+/** `.github/parallel-executor.yml` when the repository has one, else every default. */
+export async function readConfig(repoRoot: string): Promise<Config> {
+  const file = join(repoRoot, CONFIG_PATH);
+  const text = await readFile(file, 'utf8').catch(() => null);
+  return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
+}
+
+/** Execution settings from the config, with only the flags actually given on top. */
+export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {
+  const where = (key: string) => `${CONFIG_PATH}: ${key}`;
+  return {
+    concurrency: config.concurrency ?? null,
+    taskTimeoutMs: parseDurationMs(config.timeouts.task, where('timeouts.task')),
+    idleTimeoutMs: parseDurationMs(config.timeouts.idle, where('timeouts.idle')),
+    graceMs: parseDurationMs(config.timeouts.grace, where('timeouts.grace')),
+    retries: config.retries,
+    worktreeRoot: config.workspace.root ?? null,
+    replicate: config.workspace.replicate,
+    setupCommand: config.workspace.setup ?? null,
+    minFreeDiskMb: config.workspace.minFreeDiskMb,
+    requiredEnv: config.workspace.requiredEnv,
+    portBase: config.workspace.portBase,
+    portsPerAgent: config.workspace.portsPerAgent,
+  };
+}
+
+export function settingsFromFlags(flags: EngineFlags): Partial<ExecutionSettings> {
+  const settings: Partial<ExecutionSettings> = {};
+  if (flags.concurrency !== undefined) {
+    settings.concurrency = integerFlag('--concurrency', flags.concurrency, 1);
+  }
+  if (flags.retries !== undefined) settings.retries = integerFlag('--retries', flags.retries, 0);
+  if (flags['task-timeout'] !== undefined) {
+    settings.taskTimeoutMs = parseDurationMs(flags['task-timeout'], '--task-timeout');
+  }
+  if (flags['idle-timeout'] !== undefined) {
+    settings.idleTimeoutMs = parseDurationMs(flags['idle-timeout'], '--idle-timeout');
+  }
+  return settings;
+}
+
+function integerFlag(name: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(
+      `${name}: "${text}" is not a whole number${min > 0 ? ` of at least ${min}` : ''}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Which agent runs the tasks: `--agent`, or `command` when only `--agent-command` is given, or the
+ * config's (`claude-code` by default). `previous` is what an execution being resumed used.
+ */
+export function agentSettings(
+  config: Config,
+  flags: EngineFlags,
+  graceMs: number,
+  previous: Partial<AgentSettings> | null = null,
+): AgentSettings {
+  const kindFlag = flags.agent;
+  if (kindFlag !== undefined && kindFlag !== 'claude-code' && kindFlag !== 'command') {
+    throw new UsageError(
+      `--agent: "${kindFlag}" is not an agent kind`,
+      'Use --agent claude-code or --agent command (with --agent-command "<command>").',
+    );
+  }
+  const kind =
+    kindFlag ??
+    (flags['agent-command'] !== undefined ? 'command' : (previous?.kind ?? config.agent.kind));
+  return {
+    kind,
+    command: flags['agent-command'] ?? previous?.command ?? config.agent.command,
+    allowedTools: config.agent.allowedTools,
+    model: config.agent.model,
+    binary: config.agent.binary,
+    graceMs,
+  };
+}
+
+/**
+ * The agents' environment: the shell's own, minus PE_* variables a parent execution may have
+ * set (each agent gets its own).
+ */
+export function agentEnvironment(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && !key.startsWith('PE_')) out[key] = value;
+  }
+  return out;
+}

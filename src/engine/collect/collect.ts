@@ -1,0 +1,137 @@
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TaskMetrics } from '../monitor/state.js';
+import { git } from '../workspace/git-exec.js';
+import { identityArgs, type GitIdentity } from '../workspace/identity.js';
+
+export const CONTEXT_FILE = 'AGENT_CONTEXT.md';
+export const SUMMARY_FILE = 'TASK_SUMMARY.md';
+
+export interface CollectInput {
+  worktree: string;
+  taskId: string;
+  taskTitle: string;
+  agent: string;
+  startSha: string;
+  identity: GitIdentity;
+  /** Paths (relative to the worktree) the tool put there and that must never be committed. */
+  keepOut: readonly string[];
+  outputDir: string;
+  logFile: string;
+  durationMs: number;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  /** The agent's final message (Claude Code's `result`): the summary when it wrote no file. */
+  agentSummary: string | null;
+}
+
+export interface CollectResult {
+  headSha: string;
+  /** Whether leftovers had to be committed for the agent. */
+  committedLeftovers: boolean;
+  metrics: TaskMetrics;
+  /** TASK_SUMMARY.md as the agent wrote it, or null. */
+  summary: string | null;
+}
+
+/**
+ * Phase 4.1: commit what the agent left uncommitted on its branch, then write the output bundle
+ * (`changes.diff`, `files_changed.txt`, `agent.log`, `TASK_SUMMARY.md`, `metrics.json`). Diffs are
+ * taken from the task's start commit, so a dependent task's bundle holds only its own work.
+ */
+export async function collectTask(input: CollectInput): Promise<CollectResult> {
+  const committedLeftovers = await commitLeftovers(input);
+  const headSha = (await git(input.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
+  const range = [input.startSha, headSha];
+  const [diff, names, numstat] = await Promise.all([
+    git(input.worktree, ['diff', '--binary', ...range, '--']),
+    git(input.worktree, ['diff', '--name-only', '-z', ...range, '--']),
+    git(input.worktree, ['diff', '--numstat', '-z', ...range, '--']),
+  ]);
+  const files = names.stdout.split('\0').filter(Boolean);
+  const { added, removed } = sumNumstat(numstat.stdout);
+  const metrics: TaskMetrics = {
+    lines_added: added,
+    lines_removed: removed,
+    files_modified: files.length,
+    files_changed: files,
+    duration_ms: input.durationMs,
+    input_tokens: input.inputTokens,
+    output_tokens: input.outputTokens,
+    cost_usd: input.costUsd,
+  };
+  const written = await readFile(join(input.worktree, SUMMARY_FILE), 'utf8').catch(() => null);
+  const summary =
+    written ??
+    (input.agentSummary?.trim()
+      ? `# Task summary\n\n(The agent's final message; it wrote no ${SUMMARY_FILE}.)\n\n${input.agentSummary.trim()}\n`
+      : null);
+  await mkdir(input.outputDir, { recursive: true });
+  await Promise.all([
+    writeFile(join(input.outputDir, 'changes.diff'), diff.stdout),
+    writeFile(join(input.outputDir, 'files_changed.txt'), files.map((f) => `${f}\n`).join('')),
+    writeFile(join(input.outputDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`),
+    copyLog(input.logFile, input.outputDir),
+    summary === null ? Promise.resolve() : writeFile(join(input.outputDir, SUMMARY_FILE), summary),
+  ]);
+  return { headSha, committedLeftovers, metrics, summary };
+}
+
+/** Also used for failed tasks, whose bundle is just the log. */
+export async function copyLog(logFile: string, outputDir: string): Promise<void> {
+  await mkdir(outputDir, { recursive: true });
+  await copyFile(logFile, join(outputDir, 'agent.log')).catch(() => undefined);
+}
+
+async function commitLeftovers(input: CollectInput): Promise<boolean> {
+  // Ignored files are never added anyway, and git refuses pathspecs that name them: leave them out.
+  const keepOut = await notIgnored(input.worktree, [CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
+  // Pathspecs through stdin: no argv length limit, and `literal` so odd file names stay inert.
+  const pathspecs = ['.', ...keepOut.map((p) => `:(top,exclude,literal)${p}`)];
+  await git(input.worktree, ['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+    input: `${pathspecs.join('\0')}\0`,
+  });
+  const staged = await git(input.worktree, ['diff', '--cached', '--quiet'], {
+    allowExitCodes: [1],
+  });
+  if (staged.exitCode === 0) return false;
+  const title = oneLine(input.taskTitle);
+  await git(input.worktree, [
+    ...identityArgs(input.identity),
+    'commit',
+    '--quiet',
+    '--no-verify',
+    '-m',
+    `parallel-executor: task ${oneLine(input.taskId)}${title ? ` — ${title}` : ''} (${oneLine(input.agent)})`,
+    '-m',
+    `Work left uncommitted by agent ${oneLine(input.agent)}, committed by parallel-executor.`,
+  ]);
+  return true;
+}
+
+async function notIgnored(worktree: string, paths: string[]): Promise<string[]> {
+  const result = await git(worktree, ['check-ignore', '--stdin', '-z'], {
+    input: `${paths.join('\0')}\0`,
+    allowExitCodes: [1],
+  });
+  const ignored = new Set(result.stdout.split('\0'));
+  return paths.filter((path) => !ignored.has(path));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 120);
+}
+
+/** `added\tremoved\tpath\0` per file; binary files count `-` and add no lines. */
+function sumNumstat(text: string): { added: number; removed: number } {
+  let added = 0;
+  let removed = 0;
+  for (const record of text.split('\0')) {
+    const match = /^(\d+|-)\t(\d+|-)\t/.exec(record);
+    if (!match) continue;
+    if (match[1] !== '-') added += Number(match[1]);
+    if (match[2] !== '-') removed += Number(match[2]);
+  }
+  return { added, removed };
+}

@@ -1,0 +1,19 @@
+import type { AgentMessage, ExecutionStatus, TaskRunStatus } from './state.js';
+
+/**
+ * What happens during an execution, as the orchestrator tells the shells: a TTY redraws its
+ * dashboard on each, a log prints one line per event, the Action could annotate.
+ */
+export type ExecutionEvent =
+  | { type: 'execution-started'; executionId: string; resumed: boolean }
+  | { type: 'task-status'; taskId: string; status: TaskRunStatus; reason: string | null }
+  | { type: 'task-progress'; taskId: string; percent: number; step: string | null }
+  | { type: 'task-output'; taskId: string; line: string }
+  | { type: 'task-retry'; taskId: string; attempt: number; reason: string }
+  | { type: 'message'; message: AgentMessage }
+  | { type: 'message-acknowledged'; message: AgentMessage }
+  | { type: 'message-escalated'; message: AgentMessage; ageMs: number }
+  | { type: 'warning'; message: string; taskId: string | null }
+  | { type: 'execution-finished'; status: ExecutionStatus };
+
+export type ExecutionEventListener = (event: ExecutionEvent) => void;

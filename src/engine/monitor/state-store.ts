@@ -1,0 +1,102 @@
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ParallelExecutorError } from '../errors.js';
+import { ExecutionState } from './state.js';
+
+export const STATE_FILE = 'PARALLEL_EXECUTION_STATUS.json';
+
+/**
+ * Write the state so that a reader (or a crash) only ever sees the old file or the new one:
+ * temp file in the same folder, fsync, rename, fsync the folder.
+ */
+export async function writeStateAtomic(file: string, state: ExecutionState): Promise<void> {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  const dir = await open(dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+export async function readState(file: string): Promise<ExecutionState> {
+  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    throw new ParallelExecutorError(
+      `cannot read ${file}: ${error.code ?? error.message}`,
+      'Run `parallel-executor status` to list the executions of this repository.',
+    );
+  });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ParallelExecutorError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  const result = ExecutionState.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new ParallelExecutorError(
+      `${file}: "${issue.path.join('.')}": ${issue.message}`,
+      'The state file was written by another version or edited by hand.',
+    );
+  }
+  return result.data;
+}
+
+/**
+ * Saves every change in order without piling up writes: while one write runs, later changes
+ * coalesce into a single next write of the newest state.
+ */
+export interface StateWriter {
+  /** Schedule a write of the state as it is now (a snapshot is taken immediately). */
+  save(state: ExecutionState): Promise<void>;
+  /** Resolves when every scheduled write has finished. */
+  flush(): Promise<void>;
+}
+
+export function createStateWriter(file: string): StateWriter {
+  let pending: ExecutionState | null = null;
+  let running: Promise<void> | null = null;
+  let waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+
+  const drain = async (): Promise<void> => {
+    while (pending !== null) {
+      const snapshot = pending;
+      const settled = waiters;
+      pending = null;
+      waiters = [];
+      try {
+        await writeStateAtomic(file, snapshot);
+        for (const waiter of settled) waiter.resolve();
+      } catch (error) {
+        for (const waiter of settled) waiter.reject(error);
+      }
+    }
+    running = null;
+  };
+
+  return {
+    save(state) {
+      pending = structuredClone(state);
+      const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
+      running ??= drain();
+      return done;
+    },
+    async flush() {
+      while (running !== null) await running;
+    },
+  };
+}

@@ -1,0 +1,202 @@
+import { join } from 'node:path';
+import { CONTEXT_FILE } from '../collect/collect.js';
+import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
+import type { TaskRun } from '../monitor/state.js';
+import { save, setStatus, type RunContext } from './context.js';
+import { formatDurationMs } from './duration.js';
+import { agentKey } from './paths.js';
+import { statusFileOf } from './prepare.js';
+
+export interface AttemptResult {
+  /** `ok`: exited 0; `failed`: may be retried; `cancelled`: the user stopped the run. */
+  kind: 'ok' | 'failed' | 'cancelled';
+  reason: string | null;
+  exitCode: number | null;
+  durationMs: number;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  costUsd: number | null;
+  summary: string | null;
+}
+
+/** How long to wait for the last events after the process ended (status file, final lines). */
+const EVENT_DRAIN_MS = 300;
+
+/**
+ * One run of the agent on the task: start it, follow its events, enforce the wall-clock and idle
+ * limits (SIGTERM, then SIGKILL to the whole tree after the grace period), and classify the end.
+ */
+export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<AttemptResult> {
+  const startedAt = ctx.clock.now();
+  let handle: AgentHandle;
+  try {
+    handle = await ctx.runner.start({
+      executionId: ctx.state.execution_id,
+      taskId: run.task_id,
+      taskTitle: run.task,
+      agent: run.agent,
+      branch: run.branch,
+      worktree: run.worktree,
+      contextFile: join(run.worktree, CONTEXT_FILE),
+      statusFile: statusFileOf(ctx, run),
+      logFile: run.log_file,
+      port: run.port,
+      env: {
+        ...ctx.env,
+        PE_MESSAGES_DIR: ctx.paths.messagesDir,
+        PE_INBOX: join(ctx.paths.messagesDir, agentKey(run.agent), 'inbox'),
+      },
+    });
+  } catch (error) {
+    return failure(`the agent could not start: ${(error as Error).message}`, null, 0);
+  }
+  run.pid = handle.pid;
+  run.started_at ??= startedAt.toISOString();
+  run.progress_percent = 0;
+  run.current_step = null;
+  setStatus(ctx, run, 'in_progress');
+
+  let stopReason: 'timeout' | 'idle' | 'cancelled' | null = null;
+  const stop = (reason: 'timeout' | 'idle' | 'cancelled') => {
+    if (stopReason !== null) return;
+    stopReason = reason;
+    handle.stop(reason, ctx.settings.graceMs).catch((error: unknown) => {
+      ctx.logger.error('could not stop an agent', { task: run.task_id, error: String(error) });
+    });
+  };
+  const wall = setTimeout(() => stop('timeout'), ctx.settings.taskTimeoutMs);
+  let idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
+  const onAbort = () => stop('cancelled');
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  if (ctx.signal.aborted) stop('cancelled');
+
+  // Filled by the event loop below; an object so the closure's writes are visible here.
+  const seen: { error: string | null; usage: EventNote['usage'] | null } = {
+    error: null,
+    usage: null,
+  };
+  const follow = (async () => {
+    for await (const event of handle.events) {
+      clearTimeout(idle);
+      if (stopReason === null) idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
+      const note = onEvent(ctx, run, event);
+      if (note.error !== undefined) seen.error = note.error;
+      if (note.usage !== undefined) seen.usage = note.usage;
+    }
+  })().catch((error: unknown) => {
+    ctx.logger.warn('agent event stream failed', { task: run.task_id, error: String(error) });
+  });
+
+  let outcome: AgentOutcome;
+  try {
+    outcome = await handle.done;
+  } finally {
+    clearTimeout(wall);
+    clearTimeout(idle);
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+  await Promise.race([follow, new Promise((resolve) => setTimeout(resolve, EVENT_DRAIN_MS))]);
+  clearTimeout(idle);
+  run.pid = null;
+  run.exit_code = outcome.exitCode;
+  save(ctx);
+
+  const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
+  const tokens = {
+    inputTokens: outcome.inputTokens ?? seen.usage?.input ?? null,
+    outputTokens: outcome.outputTokens ?? seen.usage?.output ?? null,
+    costUsd: outcome.costUsd ?? seen.usage?.cost ?? null,
+  };
+  const stopped = stopReason ?? outcome.stoppedBecause;
+  const base = { exitCode: outcome.exitCode, durationMs, ...tokens, summary: outcome.summary };
+  if (stopped === 'cancelled') return { kind: 'cancelled', reason: 'stopped by the user', ...base };
+  if (stopped === 'timeout') {
+    return {
+      kind: 'failed',
+      reason: `timed out: still running after ${formatDurationMs(ctx.settings.taskTimeoutMs)} (task time limit); stopped`,
+      ...base,
+    };
+  }
+  if (stopped === 'idle') {
+    return {
+      kind: 'failed',
+      reason: `hung: no output and no status change for ${formatDurationMs(ctx.settings.idleTimeoutMs)} (idle limit); stopped`,
+      ...base,
+    };
+  }
+  const agentError = outcome.agentError ?? null;
+  if (outcome.exitCode === 0 && agentError === null) return { kind: 'ok', reason: null, ...base };
+  if (outcome.exitCode === 0) {
+    // Exit 0 but its last word was an error (status file `has_error`, Claude's `is_error`).
+    return { kind: 'failed', reason: `the agent reported an error: ${agentError}`, ...base };
+  }
+  const how =
+    outcome.exitCode === null
+      ? `was killed by ${outcome.signal ?? 'a signal'}`
+      : `exited with code ${outcome.exitCode}`;
+  const tail = lastLines(outcome.lastLines);
+  const error = agentError ?? seen.error;
+  const said = error !== null ? `; it reported: ${error}` : '';
+  return { kind: 'failed', reason: `agent ${how}${said}${tail}`, ...base };
+}
+
+function failure(reason: string, exitCode: number | null, durationMs: number): AttemptResult {
+  return {
+    kind: 'failed',
+    reason,
+    exitCode,
+    durationMs,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    summary: null,
+  };
+}
+
+function lastLines(lines: readonly string[]): string {
+  const shown = lines
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .slice(-5);
+  if (shown.length === 0) return '';
+  const text = shown.join(' | ');
+  return `; last output: ${text.length > 400 ? `…${text.slice(-400)}` : text}`;
+}
+
+interface EventNote {
+  error?: string;
+  usage?: { input: number; output: number; cost: number | null };
+}
+
+function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
+  switch (event.type) {
+    case 'started':
+      run.pid = event.pid;
+      save(ctx);
+      return {};
+    case 'progress': {
+      if (event.percent !== null) {
+        run.progress_percent = Math.max(0, Math.min(100, Math.round(event.percent)));
+      }
+      if (event.step !== null) run.current_step = event.step;
+      save(ctx);
+      ctx.emit({
+        type: 'task-progress',
+        taskId: run.task_id,
+        percent: run.progress_percent,
+        step: run.current_step,
+      });
+      return {};
+    }
+    case 'output':
+      ctx.emit({ type: 'task-output', taskId: run.task_id, line: event.line });
+      return {};
+    case 'usage':
+      return {
+        usage: { input: event.inputTokens, output: event.outputTokens, cost: event.costUsd },
+      };
+    case 'error':
+      ctx.emit({ type: 'warning', taskId: run.task_id, message: event.message });
+      return { error: event.message };
+  }
+}

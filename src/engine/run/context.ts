@@ -1,0 +1,68 @@
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
+import type { ExecutionEvent } from '../monitor/events.js';
+import type { ExecutionState, TaskRun, TaskRunStatus } from '../monitor/state.js';
+import type { StateWriter } from '../monitor/state-store.js';
+import type { Plan } from '../plan/schema.js';
+import type { Mutex } from '../workspace/mutex.js';
+import type { ExecutionHooks } from './hooks.js';
+import type { ExecutionPaths } from './paths.js';
+import type { ExecutionSettings } from './settings.js';
+
+/** Everything one execution's tasks share while it runs. */
+export interface RunContext {
+  state: ExecutionState;
+  plan: Plan;
+  paths: ExecutionPaths;
+  settings: ExecutionSettings;
+  runner: AgentRunner;
+  /** The agents' environment, from the shell. */
+  env: Record<string, string>;
+  hooks: ExecutionHooks;
+  clock: Clock;
+  logger: Logger;
+  signal: AbortSignal;
+  writer: StateWriter;
+  /** Serialises repository-wide git operations. */
+  repoLock: Mutex;
+  /** Per task, the untracked files replicated into its worktree (never committed). */
+  replicated: Map<string, string[]>;
+  /** Files tracked in the user's checkout, listed once per execution. */
+  tracked(): Promise<Set<string>>;
+  emit(event: ExecutionEvent): void;
+}
+
+/** Persist the state (coalesced) without waiting; failures are logged, the run goes on. */
+export function save(ctx: RunContext): void {
+  ctx.writer.save(ctx.state).catch((error: unknown) => {
+    ctx.logger.error('could not write the execution state', { error: String(error) });
+  });
+}
+
+export function setStatus(
+  ctx: RunContext,
+  run: TaskRun,
+  status: TaskRunStatus,
+  reason: string | null = null,
+): void {
+  run.status = status;
+  run.reason = reason;
+  const now = ctx.clock.now().toISOString();
+  if (
+    status === 'completed' ||
+    status === 'failed' ||
+    status === 'skipped' ||
+    status === 'cancelled'
+  ) {
+    run.finished_at = now;
+    run.pid = null;
+  }
+  const lists = ctx.state;
+  lists.completed_tasks = lists.completed_tasks.filter((id) => id !== run.task_id);
+  lists.failed_tasks = lists.failed_tasks.filter((id) => id !== run.task_id);
+  if (status === 'completed') lists.completed_tasks.push(run.task_id);
+  if (status === 'failed') lists.failed_tasks.push(run.task_id);
+  save(ctx);
+  ctx.emit({ type: 'task-status', taskId: run.task_id, status, reason });
+}

@@ -1,0 +1,107 @@
+import { ensureInboxes, scanMessages } from '../monitor/messages.js';
+import type { ExecutionState } from '../monitor/state.js';
+import { blockedTasks, isActive, readyTasks } from '../schedule/scheduler.js';
+import { save, setStatus, type RunContext } from './context.js';
+import { agentKey } from './paths.js';
+import { runTask } from './task.js';
+
+/**
+ * The dynamic schedule: whenever a task settles, skip what its failure blocks and start every
+ * task that became ready. Runs until nothing is running and nothing can start.
+ */
+export async function executeTasks(ctx: RunContext): Promise<void> {
+  const { state } = ctx;
+  const agents = [
+    ...new Set(Object.values(state.tasks).flatMap((run) => [run.agent, ...run.agents])),
+  ];
+  await ensureInboxes(ctx.paths.messagesDir, agents.map(agentKey));
+  const stopMessages = watchMessages(ctx);
+  const running = new Map<string, Promise<void>>();
+  try {
+    for (;;) {
+      if (!ctx.signal.aborted) startReady(ctx, running);
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    if (!ctx.signal.aborted) skipStranded(ctx);
+  } finally {
+    await stopMessages();
+  }
+}
+
+function schedulerView(state: ExecutionState) {
+  return state.task_order.map((id) => {
+    const run = state.tasks[id]!;
+    return { id, status: run.status, dependsOn: run.depends_on, agents: run.agents };
+  });
+}
+
+function startReady(ctx: RunContext, running: Map<string, Promise<void>>): void {
+  for (const { id, reason } of blockedTasks(schedulerView(ctx.state))) {
+    setStatus(ctx, ctx.state.tasks[id]!, 'skipped', reason);
+  }
+  const ready = readyTasks(schedulerView(ctx.state), { concurrency: ctx.settings.concurrency });
+  for (const id of ready) {
+    const run = ctx.state.tasks[id]!;
+    // Marked before the next readyTasks call, so the task's agents count as busy at once.
+    run.status = 'preparing';
+    const work = runTask(ctx, run).finally(() => running.delete(id));
+    running.set(id, work);
+  }
+}
+
+/** Pending tasks nothing can unblock any more (a cycle, a dependency that never ran). */
+function skipStranded(ctx: RunContext): void {
+  for (const id of ctx.state.task_order) {
+    const run = ctx.state.tasks[id]!;
+    if (run.status !== 'pending') continue;
+    const waiting = run.depends_on.filter((dep) => {
+      const other = ctx.state.tasks[dep];
+      return other !== undefined && other.status !== 'completed';
+    });
+    setStatus(ctx, run, 'skipped', `dependencies never completed: ${waiting.join(', ') || 'none'}`);
+  }
+}
+
+function watchMessages(ctx: RunContext): () => Promise<void> {
+  let scanning: Promise<void> = Promise.resolve();
+  const scan = () => {
+    scanning = scanning
+      .then(async () => {
+        const events = await scanMessages({
+          messagesDir: ctx.paths.messagesDir,
+          messages: ctx.state.messages,
+          now: ctx.clock.now(),
+          ackTimeoutMs: ctx.settings.messageAckTimeoutMs,
+        });
+        if (events.length === 0) return;
+        save(ctx);
+        for (const event of events) {
+          if (event.type === 'message-escalated') {
+            ctx.logger.warn('message unacknowledged', {
+              message: event.message.message_id,
+              to: event.message.to_agent,
+            });
+          }
+          ctx.emit(event);
+        }
+      })
+      .catch((error: unknown) => {
+        ctx.logger.warn('could not scan the message inboxes', { error: String(error) });
+      });
+  };
+  const timer = setInterval(scan, ctx.settings.messagePollMs);
+  return async () => {
+    clearInterval(timer);
+    scan();
+    await scanning;
+  };
+}
+
+/** Active tasks left over (only after a crash) do not count as settled. */
+export function settledStatus(state: ExecutionState, cancelled: boolean) {
+  if (cancelled) return 'cancelled' as const;
+  const runs = Object.values(state.tasks);
+  if (runs.some((run) => isActive(run.status) || run.status === 'pending')) return 'cancelled';
+  return runs.every((run) => run.status === 'completed') ? 'completed' : 'failed';
+}

@@ -1,0 +1,223 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
+import { PreflightError } from '../errors.js';
+import type { ExecutionEvent } from '../monitor/events.js';
+import type { ExecutionState } from '../monitor/state.js';
+import { createStateWriter } from '../monitor/state-store.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
+import { systemClock, type Clock } from '../ports/clock.js';
+import { silentLogger, type Logger } from '../ports/logger.js';
+import type { Plan } from '../plan/schema.js';
+import { selectTasks, type Selection } from '../schedule/select.js';
+import { createMutex } from '../workspace/mutex.js';
+import { trackedFiles } from '../workspace/replicate.js';
+import { assignPorts } from '../workspace/ports.js';
+import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
+import { save, type RunContext } from './context.js';
+import type { ExecutionHooks } from './hooks.js';
+import { initialState, planLayout, worktreeRootOf, type TaskLayout } from './layout.js';
+import { executeTasks, settledStatus } from './loop.js';
+import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
+import { runPreflight, type PreflightReport } from './preflight.js';
+import { writeRunRecord } from './record.js';
+import { resolveSettings, type ExecutionSettings } from './settings.js';
+
+/** What every entry point (run, resume) takes besides its own arguments. */
+export interface EngineOptions {
+  /** Any directory inside the repository (the shell's cwd). */
+  cwd: string;
+  runner: AgentRunner;
+  /** The agents' environment; the shell builds it (the engine never reads process.env). */
+  env: Record<string, string>;
+  settings?: Partial<ExecutionSettings>;
+  hooks?: ExecutionHooks;
+  /** Called on every change, after the state was updated; for dashboards and logs. */
+  onEvent?: (event: ExecutionEvent, state: ExecutionState) => void;
+  clock?: Clock;
+  logger?: Logger;
+  /** Aborting stops the agents cleanly (SIGTERM, grace, SIGKILL) and leaves a resumable state. */
+  signal?: AbortSignal;
+  /** Recorded so that `resume` can tell whether this orchestrator is still alive. */
+  orchestratorPid?: number;
+}
+
+export interface RunOptions extends EngineOptions {
+  plan: Plan;
+  /** The plan's path as the user gave it (recorded in the state). */
+  planFile: string;
+  /** A group id, or `all` (every task not completed in the plan). */
+  group: string;
+  /** Called with the go/no-go report before anything is created. */
+  onPreflight?: (report: PreflightReport) => void;
+  /** Kept in the execution's run.json for the shell to read back on resume (e.g. its agent). */
+  shellRecord?: Record<string, unknown>;
+}
+
+export interface ExecutionResult {
+  state: ExecutionState;
+  stateFile: string;
+  executionDir: string;
+}
+
+/** What `--dry-run` shows: the checks, and what would be created and run. */
+export interface ExecutionPreview {
+  preflight: PreflightReport;
+  repoRoot: string;
+  baseRef: string;
+  baseSha: string;
+  /** The id and folder the execution would get (if started now). */
+  executionId: string;
+  executionDir: string;
+  worktreeRoot: string;
+  group: string;
+  tasks: Array<TaskLayout & { title: string; agents: string[]; dependsOn: string[] }>;
+  alreadyCompleted: string[];
+  setupCommand: string | null;
+  runner: string;
+}
+
+interface Prepared {
+  repo: RepoInfo;
+  selection: Selection;
+  layouts: TaskLayout[];
+  settings: ExecutionSettings;
+  preflight: PreflightReport;
+}
+
+async function prepare(options: RunOptions): Promise<Prepared> {
+  const settings = resolveSettings(options.settings);
+  const root = await findRepoRoot(options.cwd);
+  const repo = await inspectRepo(root);
+  const selection = selectTasks(options.plan, options.group);
+  const layouts = await planLayout(root, selection.tasks, settings);
+  const worktreeRoot = worktreeRootOf(root, settings);
+  const preflight = await runPreflight({
+    repo,
+    taskCount: selection.tasks.length,
+    completedCount: selection.alreadyCompleted.length,
+    worktreeRoot,
+    minFreeDiskMb: settings.minFreeDiskMb,
+    requiredEnv: settings.requiredEnv,
+    env: options.env,
+    ports: assignPorts(
+      selection.tasks.map((task) => task.agents),
+      settings.portBase,
+      settings.portsPerAgent,
+    ),
+    portsPerAgent: settings.portsPerAgent,
+    runner: options.runner,
+  });
+  options.onPreflight?.(preflight);
+  return { repo, selection, layouts, settings, preflight };
+}
+
+/** `--dry-run`: pre-flight and the layout, creating nothing. */
+export async function previewExecution(options: RunOptions): Promise<ExecutionPreview> {
+  const { repo, selection, layouts, settings, preflight } = await prepare(options);
+  const executionId = executionIdFor((options.clock ?? systemClock).now());
+  return {
+    preflight,
+    repoRoot: repo.root,
+    baseRef: repo.branch ?? repo.headSha,
+    baseSha: repo.headSha,
+    executionId,
+    executionDir: executionPaths(repo.root, executionId).dir,
+    worktreeRoot: worktreeRootOf(repo.root, settings),
+    group: selection.group,
+    tasks: layouts.map((layout, i) => {
+      const task = selection.tasks[i]!;
+      return { ...layout, title: task.title, agents: task.agents, dependsOn: task.dependsOn };
+    }),
+    alreadyCompleted: selection.alreadyCompleted.map((task) => task.id),
+    setupCommand: settings.setupCommand,
+    runner: options.runner.kind,
+  };
+}
+
+/**
+ * `parallel-executor run`: pre-flight (throws PreflightError on no-go, having reported it), then
+ * every selected task in its own worktree by a real agent, scheduled by dependencies, with the
+ * state saved atomically on every change. Resolves when every task has settled or the signal
+ * stopped the run; the state says which.
+ */
+export async function runExecution(options: RunOptions): Promise<ExecutionResult> {
+  const { repo, selection, layouts, settings, preflight } = await prepare(options);
+  if (!preflight.go) {
+    const failed = preflight.checks.filter((check) => check.level === 'fail');
+    throw new PreflightError(
+      `pre-flight checks failed: ${failed.map((check) => `${check.name}: ${check.detail}`).join('; ')}`,
+      failed.map((check) => check.hint).find((hint) => hint !== null) ?? null,
+    );
+  }
+  const clock = options.clock ?? systemClock;
+  await excludeToolDir(repo.root);
+  const executionId = await claimExecutionId(repo.root, clock.now());
+  const paths = executionPaths(repo.root, executionId);
+  await mkdir(paths.logsDir, { recursive: true });
+  await writeFile(paths.planSnapshot, `${JSON.stringify(options.plan, null, 2)}\n`);
+  await writeRunRecord(paths, { settings, shell: options.shellRecord ?? {} });
+  const state = initialState({
+    executionId,
+    plan: options.plan,
+    planFile: relative(repo.root, resolve(options.cwd, options.planFile)),
+    selection,
+    layouts,
+    repoRoot: repo.root,
+    baseRef: repo.branch!,
+    baseSha: repo.headSha,
+    now: clock.now(),
+    orchestratorPid: options.orchestratorPid ?? process.pid,
+  });
+  return execute(options, state, options.plan, paths, settings, false);
+}
+
+/** Shared by run and resume: the loop, then the hooks, then the final state. */
+export async function execute(
+  options: EngineOptions,
+  state: ExecutionState,
+  plan: Plan,
+  paths: ExecutionPaths,
+  settings: ExecutionSettings,
+  resumed: boolean,
+): Promise<ExecutionResult> {
+  const signal = options.signal ?? new AbortController().signal;
+  const ctx: RunContext = {
+    state,
+    plan,
+    paths,
+    settings,
+    runner: options.runner,
+    env: options.env,
+    hooks: options.hooks ?? {},
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? silentLogger,
+    signal,
+    writer: createStateWriter(paths.stateFile),
+    repoLock: createMutex(),
+    replicated: new Map(),
+    tracked: memo(() => trackedFiles(state.repo_root)),
+    emit: (event) => options.onEvent?.(event, state),
+  };
+  await ctx.writer.save(state);
+  ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
+  await executeTasks(ctx);
+  state.status = settledStatus(state, signal.aborted);
+  try {
+    if (state.status !== 'cancelled' && ctx.hooks.onAllSettled !== undefined) {
+      await ctx.writer.save(state);
+      await ctx.hooks.onAllSettled(state);
+    }
+  } finally {
+    // Even when a hook throws, the state on disk says the tasks are settled.
+    state.finished_at = ctx.clock.now().toISOString();
+    save(ctx);
+    await ctx.writer.flush();
+  }
+  ctx.emit({ type: 'execution-finished', status: state.status });
+  return { state, stateFile: paths.stateFile, executionDir: paths.dir };
+}
+
+function memo<T>(make: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | null = null;
+  return () => (value ??= make());
+}

@@ -1,0 +1,176 @@
+import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ParallelExecutorError } from '../errors.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
+import { git } from '../workspace/git-exec.js';
+import { portInUse } from '../workspace/ports.js';
+import { userDirtyFiles, type RepoInfo } from '../workspace/repo.js';
+import { pathExists } from '../workspace/worktree.js';
+import { worktreeRootCheck } from './worktree-root.js';
+
+export type CheckLevel = 'ok' | 'warn' | 'fail';
+
+export interface PreflightCheck {
+  name: string;
+  level: CheckLevel;
+  detail: string;
+  hint: string | null;
+}
+
+/** Phase 1's go/no-go report: every check, so the user fixes all problems in one go. */
+export interface PreflightReport {
+  go: boolean;
+  checks: PreflightCheck[];
+}
+
+export interface PreflightInput {
+  repo: RepoInfo;
+  /** Tasks to run (one worktree each) and tasks the plan already marks completed. */
+  taskCount: number;
+  completedCount: number;
+  worktreeRoot: string;
+  minFreeDiskMb: number;
+  requiredEnv: readonly string[];
+  /** The environment the agents will get. */
+  env: Record<string, string>;
+  /** First port of each agent's range. */
+  ports: Map<string, number>;
+  portsPerAgent: number;
+  runner: AgentRunner | null;
+}
+
+export async function runPreflight(input: PreflightInput): Promise<PreflightReport> {
+  const checks: PreflightCheck[] = [
+    planCheck(input),
+    headCheck(input.repo),
+    cleanCheck(input.repo),
+    await worktreeRootCheck(input.repo.root, input.worktreeRoot),
+    await diskCheck(input),
+    envCheck(input),
+    await portCheck(input),
+    await agentCheck(input.runner),
+  ];
+  return { go: checks.every((check) => check.level !== 'fail'), checks };
+}
+
+function check(name: string, level: CheckLevel, detail: string, hint: string | null = null) {
+  return { name, level, detail, hint };
+}
+
+function planCheck(input: PreflightInput): PreflightCheck {
+  if (input.taskCount === 0) {
+    return check('plan', 'fail', 'no task to run', 'Every selected task is already completed.');
+  }
+  const done =
+    input.completedCount > 0 ? `, ${input.completedCount} already completed (not re-run)` : '';
+  return check('plan', 'ok', `${input.taskCount} task(s) to run${done}`);
+}
+
+function headCheck(repo: RepoInfo): PreflightCheck {
+  if (repo.branch === null) {
+    return check(
+      'branch',
+      'fail',
+      `HEAD is detached at ${repo.headSha.slice(0, 12)}`,
+      'Check out a branch (git switch -c <name>): task branches start from it and integrate back into it.',
+    );
+  }
+  return check('branch', 'ok', `${repo.branch} at ${repo.headSha.slice(0, 12)}`);
+}
+
+function cleanCheck(repo: RepoInfo): PreflightCheck {
+  const dirty = userDirtyFiles(repo);
+  if (dirty.length === 0) return check('working tree', 'ok', 'clean');
+  const shown = dirty.slice(0, 20).join(', ');
+  const more = dirty.length > 20 ? ` and ${dirty.length - 20} more` : '';
+  return check(
+    'working tree',
+    'fail',
+    `uncommitted changes in ${dirty.length} file(s): ${shown}${more}`,
+    'Commit or stash them (git stash -u) first: agents start from the last commit and would not see them.',
+  );
+}
+
+async function diskCheck(input: PreflightInput): Promise<PreflightCheck> {
+  const checkoutBytes = await checkoutSize(input.repo.root);
+  const neededMb = Math.ceil((checkoutBytes * input.taskCount) / 2 ** 20) + input.minFreeDiskMb;
+  const freeMb = await freeSpaceMb(input.worktreeRoot);
+  const detail = `${freeMb} MB free, ~${neededMb} MB needed (${input.taskCount} worktree(s) of ~${Math.ceil(checkoutBytes / 2 ** 20)} MB + ${input.minFreeDiskMb} MB reserve)`;
+  if (freeMb < neededMb) {
+    return check(
+      'disk',
+      'fail',
+      detail,
+      'Free some space, lower workspace.minFreeDiskMb, or run fewer tasks (--group).',
+    );
+  }
+  return check('disk', 'ok', detail);
+}
+
+/** The size of a checkout of HEAD: the sum of its blobs. */
+async function checkoutSize(root: string): Promise<number> {
+  const { stdout } = await git(root, ['ls-tree', '-r', '-l', '-z', 'HEAD']);
+  let total = 0;
+  for (const record of stdout.split('\0')) {
+    const size = Number(record.split(/\s+/)[3]);
+    if (Number.isFinite(size)) total += size;
+  }
+  return total;
+}
+
+async function freeSpaceMb(path: string): Promise<number> {
+  let dir = path;
+  while (!(await pathExists(dir)) && dirname(dir) !== dir) dir = dirname(dir);
+  const stats = await statfs(dir);
+  return Math.floor((stats.bavail * stats.bsize) / 2 ** 20);
+}
+
+function envCheck(input: PreflightInput): PreflightCheck {
+  if (input.requiredEnv.length === 0) return check('environment', 'ok', 'no variable required');
+  const missing = input.requiredEnv.filter((name) => !input.env[name]);
+  if (missing.length > 0) {
+    return check(
+      'environment',
+      'fail',
+      `missing: ${missing.join(', ')}`,
+      'Set them in the environment (workspace.requiredEnv in .github/parallel-executor.yml lists them).',
+    );
+  }
+  return check('environment', 'ok', `${input.requiredEnv.join(', ')} set`);
+}
+
+async function portCheck(input: PreflightInput): Promise<PreflightCheck> {
+  const starts = [...input.ports.values()];
+  const last = Math.max(...starts) + input.portsPerAgent - 1;
+  if (last > 65535) {
+    return check(
+      'ports',
+      'fail',
+      `port ranges end at ${last}, above 65535`,
+      'Lower workspace.portBase or workspace.portsPerAgent.',
+    );
+  }
+  const busy: number[] = [];
+  for (const port of starts) if (await portInUse(port)) busy.push(port);
+  const detail = `${input.ports.size} range(s) of ${input.portsPerAgent} from ${Math.min(...starts)}`;
+  if (busy.length > 0) {
+    return check(
+      'ports',
+      'warn',
+      `${detail}; already in use: ${busy.join(', ')}`,
+      'Agents that start servers on $PE_PORT may fail; change workspace.portBase.',
+    );
+  }
+  return check('ports', 'ok', detail);
+}
+
+async function agentCheck(runner: AgentRunner | null): Promise<PreflightCheck> {
+  if (runner === null) return check('agent', 'ok', 'not checked');
+  try {
+    await runner.preflight();
+    return check('agent', 'ok', runner.kind);
+  } catch (error) {
+    const hint = error instanceof ParallelExecutorError ? error.hint : null;
+    return check('agent', 'fail', `${runner.kind}: ${(error as Error).message}`, hint);
+  }
+}

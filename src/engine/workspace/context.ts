@@ -1,0 +1,123 @@
+import type { Task } from '../plan/schema.js';
+
+/** What the agent is told, besides its task: where it works, what it builds on, how to report. */
+export interface AgentContextInput {
+  executionId: string;
+  task: Task;
+  /** The lead agent (the first the plan names). */
+  agent: string;
+  groupTitle: string | null;
+  planTitle: string | null;
+  branch: string;
+  baseRef: string;
+  dependencies: DependencyContext[];
+  /** Inbox folder names of the other agents of the execution. */
+  otherAgents: string[];
+  /** This agent's inbox folder name under PE_MESSAGES_DIR. */
+  inbox: string;
+  port: number;
+  portsPerAgent: number;
+}
+
+export interface DependencyContext {
+  id: string;
+  title: string;
+  agent: string;
+  /** `this-execution`: its branch is merged into this worktree; `plan`: done before, in the base. */
+  completedIn: 'this-execution' | 'plan';
+  branch: string | null;
+  filesChanged: string[];
+  /** The dependency's TASK_SUMMARY.md (or its agent's last words), when there is one. */
+  summary: string | null;
+}
+
+const MAX_FILES_LISTED = 30;
+const MAX_SUMMARY = 2000;
+
+/** AGENT_CONTEXT.md, shaped like the seed's Step 2.2 context bundle. */
+export function renderAgentContext(input: AgentContextInput): string {
+  const { task } = input;
+  const lines: string[] = [
+    `# Agent Context: ${input.agent}`,
+    '',
+    '## Assigned Task',
+    task.title || `Task ${task.id}`,
+    '',
+    '## Task ID',
+    `${task.id} (execution ${input.executionId}${task.group === null ? '' : `, group ${task.group}${input.groupTitle ? `: ${input.groupTitle}` : ''}`})`,
+    '',
+    '## Dependencies Met',
+    ...dependencyLines(input.dependencies),
+    '',
+    '## Expected Output',
+    ...(task.files.length > 0
+      ? task.files.map((file) => `- ${file}`)
+      : ['- The changes the task describes, in this worktree.']),
+    `- A short \`TASK_SUMMARY.md\` at the root of the worktree: what you did and what the next tasks should know.`,
+    '',
+    '## Success Criteria',
+    ...(task.criteria.length > 0
+      ? task.criteria.map((criterion) => `- [ ] ${criterion}`)
+      : ['- [ ] The task is done as described and the existing tests still pass.']),
+    '',
+    '## Related Context',
+    ...(input.planTitle ? [`- Plan: ${input.planTitle}`] : []),
+    `- Branch: \`${input.branch}\`, started from \`${input.baseRef}\`${input.dependencies.some((d) => d.completedIn === 'this-execution') ? ' with the dependencies above merged in' : ''}.`,
+    `- Other agents may be working on other branches at the same time; stay within your task.`,
+    ...(task.details.trim().length > 0 ? ['', task.details.trim()] : []),
+    '',
+    '## How to Work Here',
+    '- Work only inside this worktree (your current directory). Commit on this branch if you like;',
+    '  whatever you leave uncommitted is committed for you when you exit.',
+    '- Do not commit `AGENT_CONTEXT.md` or `TASK_SUMMARY.md`: the orchestrator collects them.',
+    '- Exit with status 0 when the task is done, non-zero when you could not do it.',
+    `- Ports ${input.port}–${input.port + input.portsPerAgent - 1} are yours (\`$PE_PORT\` is the first); other agents use other ranges.`,
+    '',
+    '## Reporting Progress',
+    'Write a JSON object to the file named by `$PE_STATUS_FILE` whenever your progress changes',
+    '(replace the whole file; write a temp file and rename it if you can):',
+    '',
+    '```json',
+    '{"progress_percent": 40, "current_step": "Writing unit tests", "has_error": false, "message": null}',
+    '```',
+    '',
+    'Progress, output and status changes count as activity; an agent silent for too long is',
+    'considered hung and is stopped.',
+    '',
+    '## Messages',
+    `Your inbox is \`$PE_MESSAGES_DIR/${input.inbox}/inbox/\` (also \`$PE_INBOX\`). To message another`,
+    'agent, write a JSON file into its inbox (temp name, then rename to `<message_id>.json`):',
+    '',
+    '```json',
+    `{"message_id": "msg_001", "from_agent": "${input.inbox}", "to_agent": "builder-2", "message_type": "interface_contract", "payload": {}}`,
+    '```',
+    '',
+    'Acknowledge a message once you have processed it by deleting the file or writing',
+    '`<file>.ack` beside it; unacknowledged messages are escalated to the user.',
+    `Agents in this execution: ${input.otherAgents.length > 0 ? input.otherAgents.map((a) => `\`${a}\``).join(', ') : 'none besides you'}.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function dependencyLines(dependencies: DependencyContext[]): string[] {
+  if (dependencies.length === 0) return ['- None: this task starts from the base commit.'];
+  const lines: string[] = [];
+  for (const dep of dependencies) {
+    const where =
+      dep.completedIn === 'this-execution'
+        ? `completed in this execution on \`${dep.branch ?? '?'}\`, merged into this worktree`
+        : 'completed before this execution (already in the base)';
+    lines.push(`- ${dep.id}: ${dep.title} (${dep.agent}) — ${where}`);
+    if (dep.filesChanged.length > 0) {
+      const shown = dep.filesChanged.slice(0, MAX_FILES_LISTED).map((f) => `\`${f}\``);
+      const more = dep.filesChanged.length - shown.length;
+      lines.push(`  - Files changed: ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`);
+    }
+    if (dep.summary !== null && dep.summary.trim().length > 0) {
+      const summary = dep.summary.trim().slice(0, MAX_SUMMARY);
+      lines.push('  - Summary:', ...summary.split('\n').map((line) => `    > ${line}`));
+    }
+  }
+  return lines;
+}

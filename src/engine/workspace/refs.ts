@@ -1,0 +1,99 @@
+import { git } from './git-exec.js';
+
+/**
+ * Branch names come from plan text (titles, agent names, a `Branch` column), so they are rebuilt
+ * from a safe alphabet rather than trusted: whatever the plan says, the ref is valid and inert.
+ */
+
+const MAX_SLUG = 48;
+const MAX_BRANCH = 120;
+
+/** Lower-case ASCII words joined by `-`; accents folded, everything else dropped. */
+export function slugify(text: string, max = MAX_SLUG): string {
+  const ascii = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
+  const slug = ascii.replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return trimSlug(slug, max);
+}
+
+/** The task's part of its branch: id and title, so branches stay readable and distinct. */
+export function taskSlug(id: string, title: string): string {
+  const idPart = slugify(id, 16);
+  const titlePart = slugify(title, MAX_SLUG - idPart.length - 1);
+  const joined = [idPart, titlePart].filter((part) => part.length > 0).join('-');
+  return joined.length > 0 ? joined : 'task';
+}
+
+/** `agent/<agent>/<task-slug>`, the seed's naming. */
+export function defaultBranchName(agent: string, id: string, title: string): string {
+  return `agent/${slugify(agent, 32) || 'agent'}/${taskSlug(id, title)}`;
+}
+
+/**
+ * A branch the plan names, kept as close to what it says as is safe: components rebuilt from
+ * `[A-Za-z0-9._-]`, no `..`, no leading `-` or `.`, no `.lock` ending. Null when nothing is left.
+ */
+export function sanitizeBranchName(text: string): string | null {
+  const components = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .split('/')
+    .map((part) =>
+      part
+        .replace(/[^A-Za-z0-9._-]+/g, '-')
+        .replace(/-{2,}/g, '-')
+        .replace(/\.{2,}/g, '.')
+        .replace(/^[.-]+/, '')
+        .replace(/(\.lock)+$/i, '')
+        .replace(/[.-]+$/, ''),
+    )
+    .filter((part) => part.length > 0);
+  if (components.length === 0) return null;
+  const name = components.join('/');
+  if (name === 'HEAD' || name === '@') return null;
+  return trimSlug(name, MAX_BRANCH).replace(/[/.]+$/, '') || null;
+}
+
+function trimSlug(slug: string, max: number): string {
+  if (slug.length <= max) return slug;
+  return slug.slice(0, max).replace(/[-.]+$/, '');
+}
+
+/** Ask git itself: the last word on whether a name is a valid branch. */
+export async function isValidBranchName(cwd: string, name: string): Promise<boolean> {
+  if (name.startsWith('-')) return false;
+  const result = await git(cwd, ['check-ref-format', '--branch', name], {
+    allowExitCodes: [1, 128],
+  });
+  return result.exitCode === 0;
+}
+
+/** Every local branch name, to avoid reusing one a previous execution left behind. */
+export async function localBranches(cwd: string): Promise<Set<string>> {
+  const { stdout } = await git(cwd, ['for-each-ref', '--format=%(refname:strip=2)', 'refs/heads']);
+  return new Set(stdout.split('\n').filter((line) => line.length > 0));
+}
+
+/**
+ * Pick a name no existing branch and no earlier pick uses, adding `-2`, `-3`… Also avoids
+ * directory/file clashes (`a/b` exists, so `a` cannot be a branch, and vice versa).
+ */
+export function uniqueName(wanted: string, taken: Set<string>): string {
+  // Under an existing branch `feat`, no `feat/...` can exist whatever the suffix: flatten it.
+  const underBranch = [...taken].some((other) => wanted.startsWith(`${other}/`));
+  const stem = underBranch ? wanted.replaceAll('/', '-') : wanted;
+  let candidate = stem;
+  for (let n = 2; clashes(candidate, taken); n += 1) candidate = `${stem}-${n}`;
+  taken.add(candidate);
+  return candidate;
+}
+
+function clashes(name: string, taken: Set<string>): boolean {
+  if (taken.has(name)) return true;
+  for (const other of taken) {
+    if (other.startsWith(`${name}/`) || name.startsWith(`${other}/`)) return true;
+  }
+  return false;
+}

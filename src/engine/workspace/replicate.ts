@@ -1,0 +1,68 @@
+import { cp, readdir, stat } from 'node:fs/promises';
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { ConfigurationError } from '../errors.js';
+import { git } from './git-exec.js';
+
+/**
+ * Copy the untracked configuration an agent needs (`.env*`, `.claude/`, paths the config lists)
+ * from the user's checkout into a worktree. Tracked files are already there from the checkout, so
+ * only untracked or ignored ones are copied; they are returned (relative paths) so collection can
+ * keep them — secrets in `.env` above all — out of the task's commit.
+ */
+export async function replicateConfig(
+  repoRoot: string,
+  worktree: string,
+  extraPaths: readonly string[],
+  tracked?: Set<string>,
+): Promise<string[]> {
+  tracked ??= await trackedFiles(repoRoot);
+  const known = tracked;
+  const entries = await readdir(repoRoot);
+  const roots = [
+    ...entries.filter((name) => name.startsWith('.env')),
+    ...(entries.includes('.claude') ? ['.claude'] : []),
+    ...extraPaths.map(checkRelative),
+  ];
+  const copied: string[] = [];
+  for (const root of [...new Set(roots)]) {
+    const source = join(repoRoot, root);
+    const exists = await stat(source).catch(() => null);
+    if (exists === null) continue;
+    await cp(source, join(worktree, root), {
+      recursive: true,
+      force: true,
+      verbatimSymlinks: true,
+      filter: async (src) => {
+        const rel = relative(repoRoot, src).split(sep).join('/');
+        if (rel === '.git' || rel.startsWith('.git/') || rel.startsWith('.parallel-executor'))
+          return false;
+        const info = await stat(src).catch(() => null);
+        if (info?.isDirectory()) return true;
+        if (known.has(rel)) return false;
+        copied.push(rel);
+        return true;
+      },
+    });
+  }
+  return copied.sort();
+}
+
+/** Files git tracks in the user's checkout (they reach worktrees by checkout, not by copy). */
+export async function trackedFiles(repoRoot: string): Promise<Set<string>> {
+  const { stdout } = await git(repoRoot, ['ls-files', '-z']);
+  return new Set(stdout.split('\0').filter(Boolean));
+}
+
+/** Config-listed paths stay inside the repository. */
+function checkRelative(path: string): string {
+  const clean = normalize(path).replace(/\/+$/, '');
+  if (isAbsolute(clean) || clean === '..' || clean.startsWith(`..${sep}`) || clean === '.') {
+    throw new ConfigurationError(
+      '.github/parallel-executor.yml',
+      null,
+      `workspace.replicate: "${path}" is not a path inside the repository`,
+      'List paths relative to the repository root, like ".env.local" or "config/dev".',
+    );
+  }
+  return clean;
+}

@@ -1,0 +1,86 @@
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { PreflightError } from '../errors.js';
+import { git } from './git-exec.js';
+
+/** The folder the tool keeps everything in, inside the repository but out of git. */
+export const TOOL_DIR = '.parallel-executor';
+
+export interface RepoInfo {
+  root: string;
+  /** The checked-out branch, or null when HEAD is detached. */
+  branch: string | null;
+  headSha: string;
+  /** `git status --porcelain` paths (untracked included, ignored excluded). */
+  dirtyFiles: string[];
+}
+
+export async function findRepoRoot(cwd: string): Promise<string> {
+  const result = await git(cwd, ['rev-parse', '--show-toplevel'], { allowExitCodes: [128] });
+  if (result.exitCode !== 0) {
+    throw new PreflightError(
+      `${cwd} is not inside a git repository`,
+      'Run parallel-executor from a git checkout (git init, commit, then run).',
+    );
+  }
+  return result.stdout.trim();
+}
+
+export async function inspectRepo(root: string): Promise<RepoInfo> {
+  const head = await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD'], {
+    allowExitCodes: [1, 128],
+  });
+  if (head.exitCode !== 0) {
+    throw new PreflightError(
+      'the repository has no commit yet',
+      'Commit something first: worktrees start from a commit.',
+    );
+  }
+  const branch = await git(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'], {
+    allowExitCodes: [1],
+  });
+  const status = await git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
+  return {
+    root,
+    branch: branch.exitCode === 0 ? branch.stdout.trim() : null,
+    headSha: head.stdout.trim(),
+    dirtyFiles: parsePorcelainZ(status.stdout),
+  };
+}
+
+/** Paths from `status --porcelain -z`: `XY path\0`, renames followed by the old path. */
+function parsePorcelainZ(text: string): string[] {
+  const entries = text.split('\0');
+  const paths: string[] = [];
+  for (let i = 0; i < entries.length; i += 1) {
+    const entry = entries[i]!;
+    if (entry.length < 4) continue;
+    paths.push(entry.slice(3));
+    if (entry[0] === 'R' || entry[0] === 'C') i += 1;
+  }
+  return paths;
+}
+
+/**
+ * Keep the tool's folder out of git without editing the user's .gitignore: `info/exclude` lives in
+ * the common git dir, so it also covers every worktree the tool creates.
+ */
+export async function excludeToolDir(root: string): Promise<void> {
+  const { stdout } = await git(root, ['rev-parse', '--git-common-dir']);
+  const commonDir = isAbsolute(stdout.trim()) ? stdout.trim() : resolve(root, stdout.trim());
+  const file = join(commonDir, 'info', 'exclude');
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  const line = `/${TOOL_DIR}/`;
+  if (existing.split('\n').some((l) => l.trim() === line)) return;
+  await mkdir(join(commonDir, 'info'), { recursive: true });
+  const prefix = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
+  await appendFile(file, `${prefix}# parallel-executor's worktrees, logs and state\n${line}\n`);
+}
+
+/**
+ * Files that count against a clean tree. The tool's own folder never does, even before the
+ * exclude line exists (first run in a repo).
+ */
+export function userDirtyFiles(info: RepoInfo): string[] {
+  return info.dirtyFiles.filter((path) => path !== TOOL_DIR && !path.startsWith(`${TOOL_DIR}/`));
+}

@@ -1,0 +1,108 @@
+import { rm, stat } from 'node:fs/promises';
+import { git } from './git-exec.js';
+import { identityArgs, type GitIdentity } from './identity.js';
+import { createMutex, type Mutex } from './mutex.js';
+
+/**
+ * Create a worktree on a new branch at `startSha`. Registering a worktree is not safe to run
+ * concurrently (git reads the other worktrees' half-written admin files), so only that quick step
+ * runs under `lock`; the checkout itself — the slow part — runs in parallel with the others.
+ */
+export async function addWorktree(
+  repoRoot: string,
+  path: string,
+  branch: string,
+  startSha: string,
+  lock: Mutex = createMutex(),
+): Promise<void> {
+  await lock.run(() =>
+    git(repoRoot, [
+      'worktree',
+      'add',
+      '--quiet',
+      '--no-checkout',
+      '-b',
+      branch,
+      '--',
+      path,
+      startSha,
+    ]),
+  );
+  await git(path, ['reset', '--quiet', '--hard']);
+}
+
+export interface DependencyBranch {
+  taskId: string;
+  branch: string;
+}
+
+export interface MergeConflict {
+  /** The dependency whose merge conflicted. */
+  taskId: string;
+  files: string[];
+}
+
+/**
+ * Bring the dependencies' work into a fresh worktree. A single dependency fast-forwards; several
+ * make merge commits. A conflict is aborted (the worktree is left at its last clean state) and
+ * reported with the files, because auto-resolving it would hide it.
+ */
+export async function mergeDependencies(
+  worktree: string,
+  dependencies: readonly DependencyBranch[],
+  identity: GitIdentity,
+): Promise<MergeConflict | null> {
+  for (const dependency of dependencies) {
+    const result = await git(
+      worktree,
+      [
+        ...identityArgs(identity),
+        'merge',
+        '--no-edit',
+        '--no-verify',
+        '-m',
+        `Merge dependency ${dependency.taskId} (${dependency.branch})`,
+        dependency.branch,
+      ],
+      { allowExitCodes: [1] },
+    );
+    if (result.exitCode === 0) continue;
+    const conflicted = await git(worktree, ['diff', '--name-only', '--diff-filter=U', '-z']);
+    await git(worktree, ['merge', '--abort'], { allowExitCodes: [128] });
+    return { taskId: dependency.taskId, files: conflicted.stdout.split('\0').filter(Boolean) };
+  }
+  return null;
+}
+
+/** Back to `sha` with untracked files removed (ignored ones, like installed dependencies, kept). */
+export async function resetWorktree(worktree: string, sha: string): Promise<void> {
+  await git(worktree, ['merge', '--abort'], { allowExitCodes: [128] });
+  await git(worktree, ['reset', '--quiet', '--hard', sha]);
+  await git(worktree, ['clean', '-fdq']);
+}
+
+export async function removeWorktree(repoRoot: string, path: string): Promise<void> {
+  await git(repoRoot, ['worktree', 'remove', '--force', '--force', '--', path], {
+    allowExitCodes: [128],
+  });
+  await rm(path, { recursive: true, force: true });
+  await git(repoRoot, ['worktree', 'prune']);
+}
+
+export async function deleteBranch(repoRoot: string, branch: string): Promise<void> {
+  await git(repoRoot, ['branch', '--quiet', '-D', branch], { allowExitCodes: [1] });
+}
+
+export async function branchSha(repoRoot: string, branch: string): Promise<string | null> {
+  const result = await git(repoRoot, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], {
+    allowExitCodes: [1],
+  });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import { isAlive } from '../../src/engine/run/processes.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { cli, writePlanJson } from './helpers.js';
+
+const BIN = resolve(import.meta.dirname, '../../src/cli/bin.ts');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+let repo: TempRepo;
+let box: Scratch;
+
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { '.gitignore': 'plan.json\n', 'README.md': 'x\n' } });
+  box = await scratch();
+});
+
+afterEach(async () => {
+  await repo.cleanup();
+  await box.cleanup();
+});
+
+/** Every agent start is logged; b hangs until the test says the orchestrator was resumed. */
+const AGENT =
+  'echo "$PE_TASK_ID $$" >> "$RUNS"; ' +
+  'if [ "$PE_TASK_ID" = b ] && [ ! -e "$RESUMED" ]; then sleep 60; fi; ' +
+  'echo "$PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
+
+async function readStateFile(): Promise<ExecutionState | null> {
+  const dir = join(repo.dir, '.parallel-executor', 'executions');
+  const { readdir } = await import('node:fs/promises');
+  const [id] = await readdir(dir).catch(() => [] as string[]);
+  if (id === undefined) return null;
+  const text = await readFile(join(dir, id, 'PARALLEL_EXECUTION_STATUS.json'), 'utf8').catch(
+    () => null,
+  );
+  return text === null ? null : (JSON.parse(text) as ExecutionState);
+}
+
+async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await delay(100);
+  }
+}
+
+describe('parallel-executor resume', () => {
+  it('continues after the orchestrator was killed with SIGKILL: done work kept, running work restarted', async () => {
+    await writePlanJson(
+      repo.dir,
+      plan([task('a'), task('b'), task('c', { dependsOn: ['a', 'b'] }), task('d')]),
+    );
+    const env = {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      RUNS: box.file('runs'),
+      RESUMED: box.file('resumed'),
+    };
+    const orchestrator = spawn(
+      process.execPath,
+      ['--import', TSX, BIN, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit');
+    const before = await waitFor(async () => {
+      const state = await readStateFile();
+      const ready =
+        state?.tasks['a']?.status === 'completed' &&
+        state.tasks['d']?.status === 'completed' &&
+        state.tasks['b']?.status === 'in_progress' &&
+        state.tasks['b'].pid !== null;
+      return ready ? state : null;
+    });
+    orchestrator.kill('SIGKILL');
+    await exited;
+    const orphan = before.tasks['b']!.pid!;
+    // The dead orchestrator's agent is still running: resume must end it.
+    expect(isAlive(orphan)).toBe(true);
+    const aSha = await repo.git(['rev-parse', before.tasks['a']!.branch]);
+
+    await writeFile(box.file('resumed'), '');
+    const result = await cli(['resume', '--json'], repo.dir, env);
+    expect(result.code).toBe(0);
+    expect(isAlive(orphan)).toBe(false);
+    const doc = JSON.parse(result.stdout) as { status: string; executionId: string };
+    expect(doc).toMatchObject({ status: 'completed', executionId: before.execution_id });
+
+    const runs = (await readFile(box.file('runs'), 'utf8')).trim().split('\n');
+    const count = (id: string) => runs.filter((line) => line.startsWith(`${id} `)).length;
+    expect({ a: count('a'), b: count('b'), c: count('c'), d: count('d') }).toEqual({
+      a: 1,
+      b: 2,
+      c: 1,
+      d: 1,
+    });
+    // Completed work was not redone: same commit on a's branch.
+    expect(await repo.git(['rev-parse', before.tasks['a']!.branch])).toBe(aSha);
+    const after = (await readStateFile())!;
+    expect(after.tasks['b']).toMatchObject({ status: 'completed', attempts: 2 });
+    expect(await repo.git(['show', `${after.tasks['c']!.branch}:out-a.txt`])).toBe('a');
+    expect(await repo.git(['show', `${after.tasks['c']!.branch}:out-b.txt`])).toBe('b');
+  });
+
+  it('refuses to resume a live execution; after Ctrl-C (SIGINT) it resumes', async () => {
+    await writePlanJson(repo.dir, plan([task('b')]));
+    const env = {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      RUNS: box.file('runs'),
+      RESUMED: box.file('resumed'),
+    };
+    const orchestrator = spawn(
+      process.execPath,
+      ['--import', TSX, BIN, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit') as Promise<[number | null, string | null]>;
+    const running = await waitFor(async () => {
+      const state = await readStateFile();
+      return state?.tasks['b']?.pid ? state : null;
+    });
+    const refused = await cli(['resume'], repo.dir, env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is still running \(orchestrator pid \d+\)/);
+
+    orchestrator.kill('SIGINT');
+    const [code] = await exited;
+    expect(code).toBe(1);
+    const stopped = (await readStateFile())!;
+    expect(stopped.status).toBe('cancelled');
+    expect(stopped.tasks['b']).toMatchObject({ status: 'cancelled', pid: null });
+    expect(isAlive(running.tasks['b']!.pid!)).toBe(false);
+
+    await writeFile(box.file('resumed'), '');
+    const resumed = await cli(['resume', stopped.execution_id], repo.dir, env);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain('COMPLETED');
+  });
+});

@@ -1,0 +1,165 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { plan, task } from '../engine/helpers.js';
+import { cli, writePlanJson } from './helpers.js';
+
+let repo: TempRepo;
+
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { '.gitignore': 'plan.json\n', 'README.md': 'x\n' } });
+  await writePlanJson(
+    repo.dir,
+    plan([task('1.1'), task('1.2', { dependsOn: ['1.1'] }), task('2.1', { group: '2' })]),
+  );
+});
+
+afterEach(async () => {
+  await repo.cleanup();
+});
+
+const AGENT = ['--agent-command', 'echo "done $PE_TASK_ID" > "out-$PE_TASK_ID.txt"'];
+
+describe('parallel-executor run', () => {
+  it('runs the plan and prints one JSON document with every task', async () => {
+    const result = await cli(['run', '--plan', 'plan.json', ...AGENT, '--json'], repo.dir);
+    expect(result.code).toBe(0);
+    const doc = JSON.parse(result.stdout) as {
+      executionId: string;
+      status: string;
+      tasks: Array<Record<string, unknown>>;
+    };
+    expect(doc.executionId).toMatch(/^exec_\d{8}_\d{6}$/);
+    expect(doc.status).toBe('completed');
+    expect(doc.tasks.map((t) => t['id'])).toEqual(['1.1', '1.2', '2.1']);
+    expect(doc.tasks[0]).toEqual({
+      id: '1.1',
+      agent: 'Builder-1.1',
+      branch: 'agent/builder-1-1/1-1-task-1-1',
+      worktree: join(repo.dir, '.parallel-executor', 'worktrees', '1-1-task-1-1'),
+      status: 'completed',
+      attempts: 1,
+      durationMs: expect.any(Number),
+      exitCode: 0,
+      reason: null,
+    });
+    // Human output went to stderr: the pre-flight report and one line per event.
+    expect(result.stderr).toContain('GO');
+    expect(result.stderr).toMatch(/1\.2 \(Builder-1\.2\) in_progress on agent\/builder-1-2/);
+
+    const status = await cli(['status', '--json'], repo.dir);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      executionId: doc.executionId,
+      status: 'completed',
+      running: false,
+    });
+    const human = await cli(['status', doc.executionId], repo.dir);
+    expect(human.stdout).toContain('Completed: 3/3');
+  });
+
+  it('exits 1 when a task fails, and names it', async () => {
+    const result = await cli(
+      [
+        'run',
+        '--plan',
+        'plan.json',
+        '--agent-command',
+        'test "$PE_TASK_ID" != 1.1',
+        '--group',
+        '1',
+      ],
+      repo.dir,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('FAILED');
+    expect(result.stdout).toContain('1.1 failed');
+    expect(result.stdout).toContain('agent exited with code 1');
+    expect(result.stdout).toContain('1.2 skipped');
+    expect(result.stdout).not.toContain('2.1');
+  });
+
+  it('takes settings from the config file, flags winning', async () => {
+    await repo.write(
+      '.github/parallel-executor.yml',
+      'agent:\n  kind: command\n  command: "exit 3"\nretries: 1\ntimeouts:\n  grace: 1s\n',
+    );
+    await repo.commit('config');
+    const fromConfig = await cli(
+      ['run', '--plan', 'plan.json', '--group', '2', '--json'],
+      repo.dir,
+    );
+    expect(fromConfig.code).toBe(1);
+    expect(JSON.parse(fromConfig.stdout).tasks[0]).toMatchObject({ attempts: 2, exitCode: 3 });
+    const flagged = await cli(
+      ['run', '--plan', 'plan.json', '--group', '2', '--retries', '0', ...AGENT, '--json'],
+      repo.dir,
+    );
+    expect(JSON.parse(flagged.stdout).tasks[0]).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
+  it('shows what it would do with --dry-run and creates nothing', async () => {
+    const result = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Dry run: nothing was created');
+    expect(result.stdout).toContain('branch agent/builder-1-2/1-2-task-1-2');
+    expect(result.stdout).toContain('starts after 1.1');
+    await expect(stat(join(repo.dir, '.parallel-executor'))).rejects.toThrow();
+    expect(await repo.git(['branch', '--list', 'agent/*'])).toBe('');
+  });
+
+  it('refuses a dirty tree with the list of files, and exits 1', async () => {
+    await repo.write('README.md', 'changed\n');
+    const result = await cli(['run', '--plan', 'plan.json', ...AGENT], repo.dir);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('✖ working tree');
+    expect(result.stdout).toContain('README.md');
+    expect(result.stdout).toContain('NO-GO');
+    expect(result.stderr).toMatch(/hint: Commit or stash/);
+    await expect(readdir(join(repo.dir, '.parallel-executor', 'executions'))).rejects.toThrow();
+  });
+
+  it('lists every failed pre-flight check: required env, worktrees that would dirty the checkout', async () => {
+    await repo.write(
+      '.github/parallel-executor.yml',
+      'workspace:\n  requiredEnv: [DEPLOY_TOKEN, HOME]\n  root: worktrees\n',
+    );
+    await repo.commit('config');
+    const result = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✖ environment\s+missing: DEPLOY_TOKEN\n/);
+    expect(result.stdout).toMatch(
+      /✖ worktrees\s+.*worktrees is inside the repository and not ignored/,
+    );
+    expect(result.stdout).toContain('NO-GO');
+    const withEnv = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir, {
+      DEPLOY_TOKEN: 'x',
+    });
+    expect(withEnv.stdout).toMatch(/✔ environment\s+DEPLOY_TOKEN, HOME set/);
+  });
+
+  it('answers usage errors with exit 2', async () => {
+    const cases = [
+      ['run', '--plan', 'plan.json', '--task-timeout', '10 minutes', ...AGENT],
+      ['run', '--plan', 'plan.json', '--concurrency', '0', ...AGENT],
+      ['run', '--plan', 'plan.json', '--agent', 'gpt'],
+      ['run', '--plan', 'plan.json', '--agent', 'command'],
+      ['run', '--plan', 'plan.json', '--group', '9', ...AGENT],
+      ['run', '--plan', 'missing.json', ...AGENT],
+      ['run', '--frobnicate'],
+    ];
+    for (const argv of cases) {
+      const result = await cli(argv, repo.dir);
+      expect({ argv, code: result.code }).toEqual({ argv, code: 2 });
+      expect(result.stderr).toMatch(/parallel-executor: /);
+    }
+  });
+
+  it('says how to install or configure Claude Code when it is the agent and cannot run', async () => {
+    const result = await cli(['run', '--plan', 'plan.json'], repo.dir, { PATH: '/nonexistent' });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✖ agent\s+claude-code: .*not found/);
+    expect(result.stderr).toMatch(/--agent-command/);
+  });
+});

@@ -1,0 +1,98 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createClaudeCodeRunner } from '../../src/engine/agents/claude-code.js';
+import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { plan, runPlan, task } from './helpers.js';
+
+const CLAUDE = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
+
+let repo: TempRepo;
+let home: string;
+let model: ScriptedModel | null = null;
+
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { 'README.md': '# app\n' } });
+  home = await mkdtemp(join(tmpdir(), 'pe-claude-home-'));
+});
+
+afterEach(async () => {
+  await model?.close();
+  model = null;
+  await repo.cleanup();
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('an execution run by the real Claude Code CLI (scripted model)', () => {
+  it('lands the agent’s edits on the task’s branch, with progress, tokens and its summary', async () => {
+    let prompt = '';
+    model = await startScriptedModel([
+      (request) => {
+        prompt = JSON.stringify(request.body?.['messages'] ?? '');
+        return {
+          blocks: [
+            { type: 'text', text: 'Writing the greeting.' },
+            {
+              type: 'tool_use',
+              name: 'Write',
+              input: {
+                file_path: join(request.workingDirectory ?? '', 'hello.txt'),
+                content: 'hello from claude\n',
+              },
+            },
+          ],
+          usage: { input_tokens: 1000, output_tokens: 40 },
+        };
+      },
+      {
+        blocks: [{ type: 'text', text: 'Done: hello.txt written.' }],
+        usage: { input_tokens: 1100, output_tokens: 10 },
+      },
+    ]);
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: home,
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: 'sk-test-scripted',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    };
+    const steps: string[] = [];
+    const { state } = await runPlan(
+      repo.dir,
+      plan([task('1.1', { title: 'Greet the user' })]),
+      '',
+      {
+        runner: createClaudeCodeRunner({
+          binary: CLAUDE,
+          allowedTools: ['Read', 'Write', 'Edit'],
+          env,
+          cwd: repo.dir,
+          graceMs: 500,
+        }),
+        env,
+        onEvent: (event) => {
+          if (event.type === 'task-progress' && event.step) steps.push(event.step);
+        },
+      },
+    );
+
+    const run = state.tasks['1.1']!;
+    expect(run.reason).toBeNull();
+    expect(run.status).toBe('completed');
+    expect(await repo.git(['show', `${run.branch}:hello.txt`])).toBe('hello from claude');
+    expect(prompt).toContain('# Agent Context: Builder-1.1');
+    expect(prompt).toContain('Greet the user');
+    expect(steps.length).toBeGreaterThan(0);
+    expect(run.metrics).toMatchObject({
+      input_tokens: 2100,
+      output_tokens: 50,
+      files_changed: ['hello.txt'],
+    });
+    const summary = await readFile(join(run.output_dir, 'TASK_SUMMARY.md'), 'utf8');
+    expect(summary).toContain('Done: hello.txt written.');
+    expect(model.surprises).toEqual([]);
+    expect(model.unusedTurns()).toBe(0);
+  });
+});

@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  defaultBranchName,
+  isValidBranchName,
+  sanitizeBranchName,
+  slugify,
+  taskSlug,
+  uniqueName,
+} from '../../src/engine/workspace/refs.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+
+let repo: TempRepo;
+beforeAll(async () => {
+  repo = await createTempRepo();
+});
+afterAll(async () => {
+  await repo.cleanup();
+});
+
+describe('branch names from plan text', () => {
+  it('follows the seed: agent/<agent>/<task-slug>', () => {
+    expect(defaultBranchName('Builder-1', '2.1', 'Implement JWT service')).toBe(
+      'agent/builder-1/2-1-implement-jwt-service',
+    );
+    expect(slugify('Ünïcödé Çafé')).toBe('unicode-cafe');
+    expect(taskSlug('T-9', '日本語')).toBe('t-9');
+    expect(taskSlug('日本', '語')).toBe('task');
+    expect(defaultBranchName('', '', '')).toBe('agent/agent/task');
+  });
+
+  it('keeps what it can of a branch the plan names', () => {
+    expect(sanitizeBranchName('feat/auth-login')).toBe('feat/auth-login');
+    expect(sanitizeBranchName('feat/../../x')).toBe('feat/x');
+    expect(sanitizeBranchName('-rf --force')).toBe('rf-force');
+    expect(sanitizeBranchName('a.lock/b.lock')).toBe('a/b');
+    expect(sanitizeBranchName('$(rm -rf ~)')).toBe('rm-rf');
+    expect(sanitizeBranchName('HEAD')).toBeNull();
+    expect(sanitizeBranchName('/// ..')).toBeNull();
+  });
+
+  it('always yields a name git accepts, whatever the text', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ maxLength: 220 }),
+        fc.string({ maxLength: 40 }),
+        async (text, agent) => {
+          const generated = defaultBranchName(agent, text.slice(0, 10), text);
+          expect(await isValidBranchName(repo.dir, generated)).toBe(true);
+          const kept = sanitizeBranchName(text);
+          if (kept !== null) expect(await isValidBranchName(repo.dir, kept)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('rejects what git rejects', async () => {
+    expect(await isValidBranchName(repo.dir, 'a..b')).toBe(false);
+    expect(await isValidBranchName(repo.dir, '-x')).toBe(false);
+    expect(await isValidBranchName(repo.dir, 'ok/name')).toBe(true);
+  });
+
+  it('makes names unique, including directory/file clashes', () => {
+    const taken = new Set(['agent/a/x', 'feat']);
+    expect(uniqueName('agent/a/x', taken)).toBe('agent/a/x-2');
+    expect(uniqueName('agent/a/x', taken)).toBe('agent/a/x-3');
+    expect(uniqueName('feat/login', taken)).toBe('feat-login');
+    expect(uniqueName('agent/a', taken)).toBe('agent/a-2');
+  });
+});

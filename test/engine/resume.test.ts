@@ -1,0 +1,56 @@
+import { writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createCommandRunner } from '../../src/engine/agents/command.js';
+import { resumeExecution } from '../../src/engine/run/resume.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from './helpers.js';
+
+let repo: TempRepo;
+let box: Scratch;
+beforeEach(async () => {
+  repo = await createTempRepo();
+  box = await scratch();
+});
+afterEach(async () => {
+  await repo.cleanup();
+  await box.cleanup();
+});
+
+describe('resumeExecution', () => {
+  it('runs failed tasks and their skipped dependents again on request, keeping completed ones', async () => {
+    // a fails until the fix file exists; b depends on a; c is independent.
+    const command =
+      'echo "$PE_TASK_ID" >> "$RUNS"; if [ "$PE_TASK_ID" = a ] && [ ! -e "$FIXED" ]; then exit 5; fi; echo ok > "ok-$PE_TASK_ID"';
+    const env = agentEnv({ RUNS: box.file('runs'), FIXED: box.file('fixed') });
+    const first = await runPlan(
+      repo.dir,
+      plan([task('a'), task('b', { dependsOn: ['a'] }), task('c')]),
+      command,
+      { env },
+    );
+    expect(first.state.status).toBe('failed');
+    const cSha = await repo.git(['rev-parse', first.state.tasks['c']!.branch]);
+
+    const resume = (retryFailed: boolean) =>
+      resumeExecution({
+        cwd: repo.dir,
+        runner: createCommandRunner({ command, graceMs: 300 }),
+        env,
+        settings: FAST,
+        retryFailed,
+      });
+    await expect(resume(false)).rejects.toThrow(/is failed: no task is left to run/);
+
+    await writeFile(box.file('fixed'), '');
+    const second = await resume(true);
+    expect(second.state.execution_id).toBe(first.state.execution_id);
+    expect(second.state.status).toBe('completed');
+    expect(second.state.tasks['a']!.attempts).toBe(2);
+    expect(await repo.git(['rev-parse', first.state.tasks['c']!.branch])).toBe(cSha);
+    expect((await box.read('runs')).trim().split('\n').sort()).toEqual(['a', 'a', 'b', 'c']);
+
+    // Nothing left: resuming a completed execution changes nothing.
+    const third = await resume(false);
+    expect(third.state.finished_at).toBe(second.state.finished_at);
+  });
+});
