@@ -27,14 +27,15 @@ afterEach(async () => {
 
 describe('workspaces', () => {
   it('replicates .env and .claude/ without committing them, runs the setup command, writes the context', async () => {
-    await repo.write('.gitignore', '.env*\n.claude/settings.local.json\n');
+    await repo.write('.gitignore', '.env*\n.claude/settings.local.json\nlocal/\n');
     await repo.commit('ignore local files');
     await repo.write('.env', 'SECRET=1\n');
     await repo.write('.env.local', 'LOCAL=1\n');
     await repo.write('.claude/settings.local.json', '{"local": true}\n');
+    await repo.write('local/keys/dev.json', '{"key": 1}\n');
 
     const command =
-      'cat .env .env.local > seen.txt; cat .claude/settings.local.json >> seen.txt; cat setup.txt >> seen.txt; ' +
+      'cat .env .env.local > seen.txt; cat .claude/settings.local.json local/keys/dev.json >> seen.txt; cat setup.txt >> seen.txt; ' +
       'echo "changed" >> .env; echo "$PE_CONTEXT_FILE" > ctx-path.txt';
     const thePlan = plan([
       task('1', {
@@ -45,14 +46,17 @@ describe('workspaces', () => {
       }),
     ]);
     const { state } = await runPlan(repo.dir, thePlan, command, {
-      settings: { setupCommand: 'echo "setup ran" > setup.txt; echo "installing deps"' },
+      settings: {
+        setupCommand: 'echo "setup ran" > setup.txt; echo "installing deps"',
+        replicate: ['local/keys'],
+      },
     });
 
     const run = state.tasks['1']!;
     expect(run.reason ?? '').toBe('');
     expect(run.status).toBe('completed');
     const seen = await repo.git(['show', `${run.branch}:seen.txt`]);
-    expect(seen).toBe('SECRET=1\nLOCAL=1\n{"local": true}\nsetup ran');
+    expect(seen).toBe('SECRET=1\nLOCAL=1\n{"local": true}\n{"key": 1}\nsetup ran');
     const committed = await repo.git(['ls-tree', '-r', '--name-only', run.branch]);
     expect(committed).not.toMatch(/^\.env|AGENT_CONTEXT|settings\.local/m);
     expect(await readFile(run.log_file, 'utf8')).toContain('installing deps');
