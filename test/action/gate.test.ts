@@ -86,6 +86,7 @@ describe('comment gate', () => {
       dryRun: true,
       pullRequest: 7,
       headSha: 'f'.repeat(40),
+      headRef: 'feature',
     });
   });
 

@@ -79,6 +79,9 @@ describe('plan mode', () => {
       'execution-id': 'pe-123-2',
       'task-count': '2',
       'max-parallel': '1',
+      // No git checkout here: the commit the runner names; no branch to target without an event.
+      sha: SHA,
+      'base-branch': '',
     });
     expect(names).toEqual(['parallel-executor: task 1.1', 'parallel-executor: task 1.2']);
     expect(gh.requests[0]?.body).toMatchObject({
