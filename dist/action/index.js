@@ -69310,6 +69310,12 @@ async function runIntegrateMode(settings, deps) {
   for (const task of received.tasks) {
     if (task.problem) warn(`task ${task.file.task_id}: bundle refused: ${task.problem}`);
   }
+  for (const task of wave.filter((t) => !received.tasks.some((r) => r.file.task_id === t.id))) {
+    runtime.annotate(
+      "warning",
+      `task ${task.id}: no bundle (artifact agent-${task.id} is missing)`
+    );
+  }
   const auth2 = {
     serverUrl: settings.runner.serverUrl,
     token: settings.githubToken || null,

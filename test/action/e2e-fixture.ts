@@ -21,6 +21,8 @@ export interface ScenarioTask {
   report?: boolean;
   /** Lines the agent prints (e.g. a forged workflow command). */
   print?: string[];
+  /** Stay silent this long before exiting (to meet the idle limit). */
+  sleepMs?: number;
   exit?: number;
 }
 
@@ -41,6 +43,7 @@ if (task.report) {
   writeFileSync('env-keys.txt', Object.keys(process.env).sort().join('\\n') + '\\n');
 }
 for (const line of task.print ?? []) console.log(line);
+if (task.sleepMs) await new Promise((resolve) => setTimeout(resolve, task.sleepMs));
 console.log('agent done with ' + process.env.PE_TASK_ID);
 process.exit(task.exit ?? 0);
 `;
@@ -55,7 +58,7 @@ if (fs.existsSync('broken.txt') && fs.readFileSync('broken.txt', 'utf8').include
 console.log('Tests: 4 passed, 4 total');
 `;
 
-const CONFIG = `validation:
+export const CONFIG = `validation:
   tests: node check.cjs
   lint: false
   coverage: false

@@ -5,11 +5,10 @@
  * GitHub's OpenAPI description, bundles handed from the agent legs to the integrate job through a
  * folder per task as the artifact service lays them out. Real git, real agent processes.
  */
-import { cp, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/action/main.js';
 import { parsePlan } from '../../src/engine/plan/parse.js';
 import { TaskFile } from '../../src/action/task-file.js';
 import { useGitHubApi, type GitHubApiMock } from '../support/github-api.js';
@@ -22,22 +21,11 @@ import {
   writeAgent,
   type Scenario,
 } from './e2e-fixture.js';
-import {
-  checkout,
-  createRemote,
-  fileRuntime,
-  flushRuntime,
-  inputEnv,
-  readOutputs,
-  stepFiles,
-  testGitEnv,
-  type Remote,
-} from './runner.js';
+import { createRemote, passArtifact, runStep, type Remote, type StepResult } from './runner.js';
 
 const API = 'https://ghe.example.com/api/v3';
 const SERVER = 'https://ghe.example.com';
 const REPO = '/repos/acme/widgets';
-const noSleep = async () => undefined;
 
 describe('the action on runners: plan → agent × N → integrate', () => {
   const api = useGitHubApi({ baseUrl: API });
@@ -71,47 +59,21 @@ describe('the action on runners: plan → agent × N → integrate', () => {
     return file;
   }
 
-  /** One step on its own runner: a fresh checkout, the runner's variables, the action in-process. */
-  async function step(
+  const EVENT = () => ({
+    GITHUB_API_URL: API,
+    GITHUB_SERVER_URL: SERVER,
+    GITHUB_EVENT_NAME: 'issue_comment',
+    GITHUB_EVENT_PATH: join(dir, 'event.json'),
+  });
+
+  function step(
     remote: Remote,
     name: string,
     ref: string,
     inputs: Record<string, string>,
     extra: Record<string, string> = {},
-  ) {
-    const workspace = join(dir, 'runners', name, 'work');
-    await checkout(remote, workspace, ref);
-    const env: Record<string, string> = {
-      ...testGitEnv(home),
-      ...(await stepFiles(join(dir, 'runners', name, 'files'))),
-      GITHUB_ACTIONS: 'true',
-      GITHUB_REPOSITORY: 'acme/widgets',
-      GITHUB_WORKSPACE: workspace,
-      GITHUB_API_URL: API,
-      GITHUB_SERVER_URL: SERVER,
-      GITHUB_EVENT_NAME: 'issue_comment',
-      GITHUB_EVENT_PATH: join(dir, 'event.json'),
-      GITHUB_SHA: remote.sha,
-      GITHUB_REF: 'refs/heads/main',
-      GITHUB_RUN_ID: '4242',
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_WORKFLOW_REF: 'acme/widgets/.github/workflows/parallel-run.yml@refs/heads/main',
-      RUNNER_TEMP: join(dir, 'runners', name, 'temp'),
-      // What a runner hands every JavaScript action: none of it may reach an agent.
-      ACTIONS_RUNTIME_TOKEN: 'runtime-token-secret',
-      ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-secret',
-      ...inputEnv(inputs),
-      ...extra,
-    };
-    const runtime = fileRuntime(env);
-    await run({ runtime, env, sleep: noSleep });
-    await flushRuntime(runtime);
-    return {
-      runtime,
-      workspace,
-      outputs: await readOutputs(env.GITHUB_OUTPUT!),
-      summary: await readFile(env.GITHUB_STEP_SUMMARY!, 'utf8'),
-    };
+  ): Promise<StepResult> {
+    return runStep({ dir, home, remote, name, ref, inputs, env: { ...EVENT(), ...extra } });
   }
 
   function mockPlanJob(gh: GitHubApiMock, sha: string, tasks: number) {
@@ -147,9 +109,9 @@ describe('the action on runners: plan → agent × N → integrate', () => {
     executionId: string,
     sha: string,
     scenario: Scenario,
-  ): Promise<Map<string, Awaited<ReturnType<typeof step>>>> {
+  ): Promise<Map<string, StepResult>> {
     const agent = await writeAgent(dir, scenario);
-    const legs = new Map<string, Awaited<ReturnType<typeof step>>>();
+    const legs = new Map<string, StepResult>();
     // One runner per leg, side by side, as the matrix runs them.
     await Promise.all(
       ids.map(async (id) => {
@@ -168,11 +130,10 @@ describe('the action on runners: plan → agent × N → integrate', () => {
           },
           agent.env,
         );
-        // actions/upload-artifact then actions/download-artifact (pattern agent-*): one folder per task.
-        await cp(
+        await passArtifact(
           join(dir, 'runners', `agent-${id}`, 'temp', 'bundle'),
-          join(dir, 'artifacts', `agent-${id}`),
-          { recursive: true },
+          join(dir, 'artifacts'),
+          id,
         );
         legs.set(id, leg);
       }),

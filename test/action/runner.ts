@@ -6,7 +6,7 @@
  * a runtime that writes outputs and the summary to those files the way @actions/core does.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inputsFromEnv } from '../../src/action/settings.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
@@ -138,4 +138,65 @@ export async function readOutputs(file: string): Promise<Record<string, string>>
     outputs[match[1]!] = match[3]!;
   }
   return outputs;
+}
+
+export interface StepOptions {
+  /** The test's temp folder; the step's runner lives in `<dir>/runners/<name>`. */
+  dir: string;
+  /** HOME for the step and everything it starts. */
+  home: string;
+  remote: Remote;
+  name: string;
+  /** What actions/checkout checks out. */
+  ref: string;
+  inputs: Record<string, string>;
+  /** More variables (the event, the API URL, the agent's scenario). */
+  env?: Record<string, string>;
+}
+
+export interface StepResult {
+  runtime: RecordingRuntime;
+  workspace: string;
+  outputs: Record<string, string>;
+  summary: string;
+}
+
+/** One step on its own runner: a fresh checkout, the runner's variables, the action in-process. */
+export async function runStep(options: StepOptions): Promise<StepResult> {
+  const { run } = await import('../../src/action/main.js');
+  const base = join(options.dir, 'runners', options.name);
+  const workspace = join(base, 'work');
+  await checkout(options.remote, workspace, options.ref);
+  const env: Record<string, string> = {
+    ...testGitEnv(options.home),
+    ...(await stepFiles(join(base, 'files'))),
+    GITHUB_ACTIONS: 'true',
+    GITHUB_REPOSITORY: 'acme/widgets',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_SHA: options.remote.sha,
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_RUN_ID: '4242',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_WORKFLOW_REF: 'acme/widgets/.github/workflows/parallel-run.yml@refs/heads/main',
+    RUNNER_TEMP: join(base, 'temp'),
+    // What a runner hands every JavaScript action: none of it may reach an agent.
+    ACTIONS_RUNTIME_TOKEN: 'runtime-token-secret',
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-secret',
+    ...inputEnv(options.inputs),
+    ...options.env,
+  };
+  const runtime = fileRuntime(env);
+  await run({ runtime, env, sleep: async () => undefined });
+  await flushRuntime(runtime);
+  return {
+    runtime,
+    workspace,
+    outputs: await readOutputs(env.GITHUB_OUTPUT!),
+    summary: await readFile(env.GITHUB_STEP_SUMMARY!, 'utf8'),
+  };
+}
+
+/** actions/upload-artifact then actions/download-artifact (`pattern: agent-*`): a folder per task. */
+export async function passArtifact(from: string, artifacts: string, taskId: string): Promise<void> {
+  await cp(from, join(artifacts, `agent-${taskId}`), { recursive: true });
 }

@@ -106,6 +106,13 @@ export async function runIntegrateMode(
   for (const task of received.tasks) {
     if (task.problem) warn(`task ${task.file.task_id}: bundle refused: ${task.problem}`);
   }
+  for (const task of wave.filter((t) => !received.tasks.some((r) => r.file.task_id === t.id))) {
+    // Its leg failed before writing a bundle (or was cancelled): the leg shows that, not this step.
+    runtime.annotate(
+      'warning',
+      `task ${task.id}: no bundle (artifact agent-${task.id} is missing)`,
+    );
+  }
 
   const auth: PushAuth = {
     serverUrl: settings.runner.serverUrl,
