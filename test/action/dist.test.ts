@@ -65,7 +65,7 @@ describe('dist/action/index.js as a runner runs it', () => {
       ...extra,
     };
     let code = 0;
-    let stdout = '';
+    let stdout: string;
     try {
       ({ stdout } = await execute(process.execPath, [join(ROOT, 'dist', 'action', 'index.js')], {
         env,
