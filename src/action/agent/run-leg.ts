@@ -7,6 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import type { Config } from '../../engine/config/schema.js';
+import { ParallelExecutorError } from '../../engine/errors.js';
 import type { ExecutionEvent } from '../../engine/monitor/events.js';
 import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
 import type { AgentRunner } from '../../engine/ports/agent-runner.js';
@@ -74,7 +75,8 @@ export async function runAgentLeg(input: AgentLegInput): Promise<AgentLegResult>
     await input.runner.preflight();
   } catch (error) {
     run.status = 'failed';
-    run.reason = `the agent cannot run here: ${(error as Error).message}`;
+    const hint = error instanceof ParallelExecutorError && error.hint ? ` (${error.hint})` : '';
+    run.reason = `the agent cannot run here: ${(error as Error).message}${hint}`;
     run.finished_at = input.clock.now().toISOString();
     state.failed_tasks = [run.task_id];
     state.status = 'failed';

@@ -128,9 +128,11 @@ export async function runIntegrateMode(
   // The integration, from the commit the whole run checked out.
   await excludeToolDir(root);
   const env = untrustedEnvironment(deps.env);
-  const candidates = received.tasks.filter(
-    (t) => t.problem === null && t.file.status === 'completed',
-  );
+  // In plan order: integration merges in the order it is given (dependencies first).
+  const planIndex = (id: string) => plan.tasks.findIndex((t) => t.id === id);
+  const candidates = received.tasks
+    .filter((t) => t.problem === null && t.file.status === 'completed')
+    .sort((a, b) => planIndex(a.file.task_id) - planIndex(b.file.task_id));
   const localBranch = `parallel-executor/integrating/${settings.executionId}`;
   let integration: IntegrationResult | null = null;
   if (candidates.length > 0) {
