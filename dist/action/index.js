@@ -66985,7 +66985,8 @@ async function runAgentLeg(input2) {
     await input2.runner.preflight();
   } catch (error64) {
     run3.status = "failed";
-    run3.reason = `the agent cannot run here: ${error64.message}`;
+    const hint = error64 instanceof ParallelExecutorError && error64.hint ? ` (${error64.hint})` : "";
+    run3.reason = `the agent cannot run here: ${error64.message}${hint}`;
     run3.finished_at = input2.clock.now().toISOString();
     state.failed_tasks = [run3.task_id];
     state.status = "failed";
@@ -67032,6 +67033,7 @@ async function clearOfRemoteBranches(root2, branch) {
 var init_run_leg = __esm({
   "src/action/agent/run-leg.ts"() {
     "use strict";
+    init_errors();
     init_layout();
     init_orchestrator();
     init_paths();
@@ -68771,14 +68773,12 @@ async function fetchOne(root2, task, plan, baseSha, protectedBranches, remote) {
   if (listed.length !== 1 || listed[0] !== expected) {
     return `the bundle holds ${listed.join(", ") || "nothing"}, expected ${expected}`;
   }
-  await git(root2, [
-    "fetch",
-    "--quiet",
-    "--no-tags",
-    path4,
-    `+refs/heads/${file2.branch}:refs/heads/${file2.branch}`
-  ]);
-  return null;
+  const fetched = await git(
+    root2,
+    ["fetch", "--quiet", "--no-tags", path4, `+refs/heads/${file2.branch}:refs/heads/${file2.branch}`],
+    { allowExitCodes: [1, 128] }
+  );
+  return fetched.exitCode === 0 ? null : `the bundle could not be fetched: ${lastLine(fetched.stderr)}`;
 }
 async function branchNameProblem(root2, branch, task, protectedBranches) {
   if (protectedBranches.has(branch)) return `branch ${branch} is protected from task pushes`;
@@ -69328,33 +69328,29 @@ async function runIntegrateMode(settings, deps) {
   }
   await excludeToolDir(root2);
   const env = untrustedEnvironment(deps.env);
-  const candidates2 = received.tasks.filter(
-    (t) => t.problem === null && t.file.status === "completed"
-  );
+  const planIndex = (id) => plan.tasks.findIndex((t) => t.id === id);
+  const candidates2 = received.tasks.filter((t) => t.problem === null && t.file.status === "completed").sort((a, b) => planIndex(a.file.task_id) - planIndex(b.file.task_id));
   const localBranch = `parallel-executor/integrating/${settings.executionId}`;
   let integration = null;
   if (candidates2.length > 0) {
-    await git(root2, ["branch", "-D", localBranch], { allowExitCodes: [1] });
-    const result = await integrate({
-      repoRoot: root2,
-      baseSha,
-      branchName: localBranch,
-      workdir: join23(root2, TOOL_DIR, "integration"),
-      candidates: candidates2.map((t) => ({
-        taskId: t.file.task_id,
-        agent: t.file.agent,
-        branch: t.file.branch,
-        dependsOn: plan.tasks.find((p) => p.id === t.file.task_id)?.dependsOn ?? []
-      })),
-      testCommand: await integrationTestCommand(root2, config2),
-      strategy: config2.integration.strategy,
-      detectConflicts: config2.integration.detectConflicts,
-      env,
-      logDir: join23(settings.stateDir, "integration"),
-      setupCommand: config2.workspace.setup ?? null,
-      logger: runtime.logger
-    });
-    integration = { ...result, branch: integrationBranch };
+    try {
+      integration = await runIntegration(
+        root2,
+        localBranch,
+        integrationBranch,
+        baseSha,
+        candidates2,
+        {
+          plan,
+          config: config2,
+          env,
+          logDir: join23(settings.stateDir, "integration"),
+          logger: runtime.logger
+        }
+      );
+    } catch (error64) {
+      warn(`the integration failed: ${error64.message}`);
+    }
   }
   const reportPath = await reportPathFor(root2, config2.report.dir, settings.executionId);
   const landed = integration !== null && integration.merged.length > 0;
@@ -69471,6 +69467,29 @@ ${summaryFooter(next, published.pullRequest, problems)}`,
     nextWave: next,
     problems
   };
+}
+async function runIntegration(root2, localBranch, integrationBranch, baseSha, candidates2, ctx) {
+  await git(root2, ["branch", "-D", localBranch], { allowExitCodes: [1] });
+  const result = await integrate({
+    repoRoot: root2,
+    baseSha,
+    branchName: localBranch,
+    workdir: join23(root2, TOOL_DIR, "integration"),
+    candidates: candidates2.map((t) => ({
+      taskId: t.file.task_id,
+      agent: t.file.agent,
+      branch: t.file.branch,
+      dependsOn: ctx.plan.tasks.find((p) => p.id === t.file.task_id)?.dependsOn ?? []
+    })),
+    testCommand: await integrationTestCommand(root2, ctx.config),
+    strategy: ctx.config.integration.strategy,
+    detectConflicts: ctx.config.integration.detectConflicts,
+    env: ctx.env,
+    logDir: ctx.logDir,
+    setupCommand: ctx.config.workspace.setup ?? null,
+    logger: ctx.logger
+  });
+  return { ...result, branch: integrationBranch };
 }
 async function pushTaskBranches(root2, tasks, auth2, dryRun, runtime) {
   const refs = tasks.filter((t) => t.fetched).map((t) => ({ source: `refs/heads/${t.file.branch}`, branch: t.file.branch }));

@@ -134,14 +134,14 @@ async function fetchOne(
   if (listed.length !== 1 || listed[0] !== expected) {
     return `the bundle holds ${listed.join(', ') || 'nothing'}, expected ${expected}`;
   }
-  await git(root, [
-    'fetch',
-    '--quiet',
-    '--no-tags',
-    path,
-    `+refs/heads/${file.branch}:refs/heads/${file.branch}`,
-  ]);
-  return null;
+  const fetched = await git(
+    root,
+    ['fetch', '--quiet', '--no-tags', path, `+refs/heads/${file.branch}:refs/heads/${file.branch}`],
+    { allowExitCodes: [1, 128] },
+  );
+  return fetched.exitCode === 0
+    ? null
+    : `the bundle could not be fetched: ${lastLine(fetched.stderr)}`;
 }
 
 /**

@@ -12,6 +12,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import type { Config } from '../../engine/config/schema.js';
 import { integrate } from '../../engine/integrate/integrate.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { integrationTestCommand } from '../../engine/integrate/test-command.js';
@@ -19,6 +20,7 @@ import { STATE_FILE } from '../../engine/monitor/state-store.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
 import { parsePlan } from '../../engine/plan/parse.js';
 import type { Plan } from '../../engine/plan/schema.js';
+import type { Logger } from '../../engine/ports/logger.js';
 import { writeBack } from '../../engine/plan/write-back.js';
 import { renderReport } from '../../engine/report/render.js';
 import { git } from '../../engine/workspace/git-exec.js';
@@ -136,28 +138,25 @@ export async function runIntegrateMode(
   const localBranch = `parallel-executor/integrating/${settings.executionId}`;
   let integration: IntegrationResult | null = null;
   if (candidates.length > 0) {
-    await git(root, ['branch', '-D', localBranch], { allowExitCodes: [1] });
-    const result = await integrate({
-      repoRoot: root,
-      baseSha,
-      branchName: localBranch,
-      workdir: join(root, TOOL_DIR, 'integration'),
-      candidates: candidates.map((t) => ({
-        taskId: t.file.task_id,
-        agent: t.file.agent,
-        branch: t.file.branch,
-        dependsOn: plan.tasks.find((p) => p.id === t.file.task_id)?.dependsOn ?? [],
-      })),
-      testCommand: await integrationTestCommand(root, config),
-      strategy: config.integration.strategy,
-      detectConflicts: config.integration.detectConflicts,
-      env,
-      logDir: join(settings.stateDir, 'integration'),
-      setupCommand: config.workspace.setup ?? null,
-      logger: runtime.logger,
-    });
-    // Built under a local name; it is pushed as the execution's integration branch.
-    integration = { ...result, branch: integrationBranch };
+    try {
+      integration = await runIntegration(
+        root,
+        localBranch,
+        integrationBranch,
+        baseSha,
+        candidates,
+        {
+          plan,
+          config,
+          env,
+          logDir: join(settings.stateDir, 'integration'),
+          logger: runtime.logger,
+        },
+      );
+    } catch (error) {
+      // The report still goes out: it says nothing was merged, and why.
+      warn(`the integration failed: ${(error as Error).message}`);
+    }
   }
 
   const reportPath = await reportPathFor(root, config.report.dir, settings.executionId);
@@ -278,6 +277,46 @@ export async function runIntegrateMode(
     nextWave: next,
     problems,
   };
+}
+
+interface IntegrationContext {
+  plan: Plan;
+  config: Config;
+  env: Record<string, string>;
+  logDir: string;
+  logger: Logger;
+}
+
+/** The engine's integration, built under a local name and reported under the pushed one. */
+async function runIntegration(
+  root: string,
+  localBranch: string,
+  integrationBranch: string,
+  baseSha: string,
+  candidates: readonly ReceivedTask[],
+  ctx: IntegrationContext,
+): Promise<IntegrationResult> {
+  await git(root, ['branch', '-D', localBranch], { allowExitCodes: [1] });
+  const result = await integrate({
+    repoRoot: root,
+    baseSha,
+    branchName: localBranch,
+    workdir: join(root, TOOL_DIR, 'integration'),
+    candidates: candidates.map((t) => ({
+      taskId: t.file.task_id,
+      agent: t.file.agent,
+      branch: t.file.branch,
+      dependsOn: ctx.plan.tasks.find((p) => p.id === t.file.task_id)?.dependsOn ?? [],
+    })),
+    testCommand: await integrationTestCommand(root, ctx.config),
+    strategy: ctx.config.integration.strategy,
+    detectConflicts: ctx.config.integration.detectConflicts,
+    env: ctx.env,
+    logDir: ctx.logDir,
+    setupCommand: ctx.config.workspace.setup ?? null,
+    logger: ctx.logger,
+  });
+  return { ...result, branch: integrationBranch };
 }
 
 async function pushTaskBranches(
