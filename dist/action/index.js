@@ -68758,7 +68758,9 @@ async function fetchOne(root2, task, plan, baseSha, protectedBranches, remote) {
     return `branch ${file2.branch} already exists on the remote at another commit`;
   }
   if (file2.bundle === null) {
-    return file2.head_sha === baseSha ? null : "head differs from the base but no bundle was written";
+    if (file2.head_sha !== baseSha) return "head differs from the base but no bundle was written";
+    await git(root2, ["branch", "--force", file2.branch, baseSha]);
+    return null;
   }
   const path4 = join19(task.dir, BUNDLE_FILE);
   const verify = await git(root2, ["bundle", "verify", "--quiet", path4], {

@@ -3,7 +3,7 @@
  * stopped and the leg fails with its bundle written), and a task whose dependencies are not done
  * in the checked-out plan does not start.
  */
-import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +61,36 @@ describe('agent mode', () => {
     expect(await readFile(join(bundle, 'files_changed.txt'), 'utf8')).toBe('wip.txt\n');
     expect(await readFile(join(bundle, 'agent.log'), 'utf8')).toContain('working on it');
     expect(leg.summary).toContain('task 1.2 — failed');
+  });
+
+  it('fails a claude-code leg that has no API key before starting anything, with the fix in the reason', async () => {
+    const remote = await createRemote(dir, await repositoryFiles(planText('Add feature A', [])));
+    const bundle = join(dir, 'bundle');
+    // A `claude` that must never run: the leg stops at the missing key.
+    const bin = join(dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'claude'), '#!/bin/sh\ntouch "$0.ran"\n', { mode: 0o755 });
+    const leg = await runStep({
+      dir,
+      home,
+      remote,
+      name: 'leg',
+      ref: remote.sha,
+      inputs: { mode: 'agent', task: '1.1', 'execution-id': 'pe-1-1', 'bundle-dir': bundle },
+      env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    expect(leg.outputs.status).toBe('failed');
+    expect(leg.runtime.failed).toMatch(
+      /Claude Code has no credentials[\s\S]*Set ANTHROPIC_API_KEY/,
+    );
+    const task = TaskFile.parse(JSON.parse(await readFile(join(bundle, 'task.json'), 'utf8')));
+    expect(task).toMatchObject({
+      status: 'failed',
+      bundle: null,
+      head_sha: remote.sha,
+      attempts: 0,
+    });
+    await expect(readFile(join(bin, 'claude.ran'))).rejects.toThrow();
   });
 
   it('does not start a task whose dependencies are not done in the checked-out plan', async () => {

@@ -122,6 +122,36 @@ describe('integrate mode', () => {
     );
   });
 
+  it('lands a task whose agent changed nothing, as a no-op merge', async () => {
+    api();
+    const agent = await writeAgent(dir, { '1.3': {} });
+    const leg = await runStep({
+      dir,
+      home,
+      remote,
+      name: 'agent-1.3',
+      ref: remote.sha,
+      inputs: {
+        mode: 'agent',
+        task: '1.3',
+        'execution-id': 'pe-5-1',
+        agent: 'command',
+        'agent-command': agent.command,
+        'bundle-dir': join(dir, 'bundle-1.3'),
+      },
+      env: agent.env,
+    });
+    expect(leg.outputs.status).toBe('completed');
+    expect(JSON.parse(await readFile(join(dir, 'bundle-1.3', 'task.json'), 'utf8'))).toMatchObject({
+      bundle: null,
+      head_sha: remote.sha,
+    });
+    await passArtifact(join(dir, 'bundle-1.3'), join(dir, 'artifacts'), '1.3');
+    const result = await integrate({ 'app-managed': 'true' });
+    expect(result.runtime.failed).toBeNull();
+    expect(result.outputs.merged).toBe('["1.1","1.2","1.3"]');
+  });
+
   it('refuses a task.json that aims at main and a bundle in the wrong folder, and lands the rest', async () => {
     const gh = api();
     const file = join(dir, 'artifacts', 'agent-1.1', 'task.json');

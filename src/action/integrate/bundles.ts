@@ -117,9 +117,10 @@ async function fetchOne(
     return `branch ${file.branch} already exists on the remote at another commit`;
   }
   if (file.bundle === null) {
-    return file.head_sha === baseSha
-      ? null
-      : 'head differs from the base but no bundle was written';
+    if (file.head_sha !== baseSha) return 'head differs from the base but no bundle was written';
+    // Nothing changed: the branch is the base, so integration has something to (not) merge.
+    await git(root, ['branch', '--force', file.branch, baseSha]);
+    return null;
   }
   const path = join(task.dir, BUNDLE_FILE);
   const verify = await git(root, ['bundle', 'verify', '--quiet', path], {
