@@ -63249,7 +63249,8 @@ async function runPlanMode(settings, deps) {
       taskCount: 0,
       maxParallel: 1,
       sha: "",
-      baseBranch: ""
+      baseBranch: "",
+      group: ""
     });
     await runtime.writeSummary(`## parallel-executor
 
@@ -63286,7 +63287,8 @@ No run started: ${cell(gate.reason)}.
     taskCount: legs.length,
     maxParallel: config2.github.maxParallel ?? Math.max(1, legs.length),
     sha: sha ?? "",
-    baseBranch: baseBranch ?? ""
+    baseBranch: baseBranch ?? "",
+    group: group ?? ""
   });
   const headSha = gate.headSha ?? sha;
   if (deps.forge && headSha && legs.length > 0 && !settings.appManaged) {
@@ -63322,6 +63324,7 @@ function setOutputs(runtime, values) {
   runtime.setOutput("max-parallel", String(values.maxParallel));
   runtime.setOutput("sha", values.sha);
   runtime.setOutput("base-branch", values.baseBranch);
+  runtime.setOutput("group", values.group);
 }
 function makeExecutionId(runner) {
   if (runner.runId) return `pe-${runner.runId}-${runner.runAttempt ?? "1"}`;

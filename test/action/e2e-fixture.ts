@@ -68,7 +68,12 @@ integration:
   testCommand: node check.cjs
 `;
 
-export function planText(title11: string, wave1 = ['1.2', '1.3', '1.4']): string {
+/** `independent`: a third group that waits for nothing, which a run of group 1 must leave alone. */
+export function planText(
+  title11: string,
+  wave1 = ['1.2', '1.3', '1.4'],
+  options: { independent?: boolean } = {},
+): string {
   const titles: Record<string, string> = {
     '1.2': 'Rewrite the shared file',
     '1.3': 'Break the tests',
@@ -94,6 +99,15 @@ export function planText(title11: string, wave1 = ['1.2', '1.3', '1.4']): string
     '',
     '- [ ] 2.1: Build on feature A (Builder-1, 1h)',
     '',
+    ...(options.independent
+      ? [
+          '### Parallel Group 3: Docs',
+          '**Dependencies**: None',
+          '',
+          '- [ ] 3.1: Write the docs (Builder-5, 1h)',
+          '',
+        ]
+      : []),
   ].join('\n');
 }
 

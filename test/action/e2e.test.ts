@@ -143,7 +143,11 @@ describe('the action on runners: plan → agent × N → integrate', () => {
 
   it('runs a wave: one task lands, one conflicts, one fails validation, one agent fails; a hostile title reaches no shell', async () => {
     const title = hostileTitle(canary);
-    const remote = await createRemote(dir, await repositoryFiles(planText(title)), ['feature']);
+    const remote = await createRemote(
+      dir,
+      await repositoryFiles(planText(title, undefined, { independent: true })),
+      ['feature'],
+    );
     await commentEvent();
     const gh = api();
 
@@ -160,6 +164,7 @@ describe('the action on runners: plan → agent × N → integrate', () => {
       'task-count': '4',
       sha: remote.sha,
       'base-branch': 'feature',
+      group: '1',
     });
     expect(checkRuns.map((c) => c.external_id)).toEqual([
       'pe-4242-1:1.1',
@@ -252,6 +257,7 @@ describe('the action on runners: plan → agent × N → integrate', () => {
       'execution-id': 'pe-4242-1',
       'bundle-dir': join(dir, 'artifacts'),
       'base-branch': plan.outputs['base-branch']!,
+      group: plan.outputs.group!,
       'github-token': 'ghs_integrate',
       'pr-token': 'ghs_app_token',
       'state-dir': join(dir, 'runners', 'integrate', 'temp', 'state'),
@@ -289,6 +295,7 @@ describe('the action on runners: plan → agent × N → integrate', () => {
       ['1.3', 'failed'],
       ['1.4', 'failed'],
       ['2.1', 'pending'],
+      ['3.1', 'pending'],
     ]);
     expect(written).toContain('(merge conflict)');
     expect(written).toContain('(validation failed)');
@@ -311,6 +318,8 @@ describe('the action on runners: plan → agent × N → integrate', () => {
       ),
     ) as { integration: { merged: string[] }; tasks: Record<string, { status: string }> };
     expect(state.integration.merged).toEqual(['1.1']);
+    // The comment asked for group 1: group 3, ready as it is, is not part of this run.
+    expect(Object.keys(state.tasks)).toEqual(['1.1', '1.2', '1.3', '1.4']);
     expect(integrate.outputs.report).toBe(
       join(dir, 'runners', 'integrate', 'temp', 'state', 'report.md'),
     );

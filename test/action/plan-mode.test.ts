@@ -83,6 +83,7 @@ describe('plan mode', () => {
       // No git checkout here: the commit the runner names; no branch to target without an event.
       sha: SHA,
       'base-branch': '',
+      group: '',
     });
     expect(names).toEqual(['parallel-executor: task 1.1', 'parallel-executor: task 1.2']);
     expect(gh.requests[0]?.body).toMatchObject({

@@ -43,6 +43,7 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
       maxParallel: 1,
       sha: '',
       baseBranch: '',
+      group: '',
     });
     await runtime.writeSummary(`## parallel-executor\n\nNo run started: ${cell(gate.reason)}.\n`);
     return { executionId: null, tasks: [], refused: gate.reason };
@@ -81,6 +82,7 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
     maxParallel: config.github.maxParallel ?? Math.max(1, legs.length),
     sha: sha ?? '',
     baseBranch: baseBranch ?? '',
+    group: group ?? '',
   });
   const headSha = gate.headSha ?? sha;
   // With the app installed, it owns the check runs (and names them its own way).
@@ -123,6 +125,7 @@ function setOutputs(
     maxParallel: number;
     sha: string;
     baseBranch: string;
+    group: string;
   },
 ): void {
   runtime.setOutput('matrix', values.matrix);
@@ -131,6 +134,8 @@ function setOutputs(
   runtime.setOutput('max-parallel', String(values.maxParallel));
   runtime.setOutput('sha', values.sha);
   runtime.setOutput('base-branch', values.baseBranch);
+  // The group a comment asked for (`/parallel-run 2`): the integrate job selects with it too.
+  runtime.setOutput('group', values.group);
 }
 
 /** `pe-<run id>-<attempt>` on a runner (re-runs get their own), random elsewhere. */
