@@ -14,6 +14,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export async function buildAction(outdir = join(root, 'dist', 'action')) {
   await build({
     absWorkingDir: root,
+    // Resolve through symlinks as they appear (a linked node_modules), so bundle paths stay
+    // relative to the repository and the build is the same wherever it runs.
+    preserveSymlinks: true,
     entryPoints: [join(root, 'src', 'action', 'index.ts')],
     outfile: join(outdir, 'index.js'),
     bundle: true,

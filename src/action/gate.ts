@@ -16,6 +16,8 @@ export type GateResult =
       dryRun: boolean;
       pullRequest: number | null;
       headSha: string | null;
+      /** The PR's head branch (where its plan lives), when the run is for a PR. */
+      headRef: string | null;
     }
   | { allowed: false; reason: string };
 
@@ -25,7 +27,14 @@ export async function gateTrigger(
   options: { allowBots: boolean },
 ): Promise<GateResult> {
   if (event.kind !== 'comment')
-    return { allowed: true, group: null, dryRun: false, pullRequest: null, headSha: null };
+    return {
+      allowed: true,
+      group: null,
+      dryRun: false,
+      pullRequest: null,
+      headSha: null,
+      headRef: null,
+    };
   const command = parseRunCommand(event.body);
   if (!command) return { allowed: false, reason: 'the comment is not a /parallel-run command' };
   if (event.authorIsBot && !options.allowBots) {
@@ -78,5 +87,6 @@ export async function gateTrigger(
     dryRun: command.dryRun,
     pullRequest: pr.number,
     headSha: pr.headSha,
+    headRef: pr.headRef,
   };
 }

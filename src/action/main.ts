@@ -18,6 +18,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** Replaces the forge built from `github-token` (tests, local runs). */
   forge?: RepoForge | null;
+  /** Replaces the forge built from `pr-token`. */
+  prForge?: RepoForge | null;
   readPlan?: ModeDeps['readPlan'];
   /** The pause between GitHub writes and before retries; tests make it instant. */
   sleep?: Sleep;
@@ -26,14 +28,22 @@ export interface RunOptions {
 export async function run(options: RunOptions = {}): Promise<void> {
   const runtime = options.runtime ?? coreRuntime();
   try {
-    const settings = readSettings((name) => runtime.getInput(name), options.env ?? process.env);
+    const env = options.env ?? process.env;
+    const settings = readSettings((name) => runtime.getInput(name), env);
     maskSecrets(runtime, settings);
     const deps: ModeDeps = {
       runtime,
       forge:
-        options.forge === undefined ? buildForge(settings, runtime, options.sleep) : options.forge,
+        options.forge === undefined
+          ? buildForge(settings.githubToken, settings, runtime, options.sleep)
+          : options.forge,
+      prForge:
+        options.prForge === undefined
+          ? buildForge(settings.prToken, settings, runtime, options.sleep)
+          : options.prForge,
       readPlan: options.readPlan ?? loadPlanReader,
       clock: systemClock,
+      env,
     };
     await runMode(settings, deps);
   } catch (error) {
@@ -66,14 +76,15 @@ function maskSecrets(runtime: ActionRuntime, settings: ActionSettings): void {
 }
 
 function buildForge(
+  token: string | null,
   settings: ActionSettings,
   runtime: ActionRuntime,
   sleep?: Sleep,
 ): RepoForge | null {
-  if (!settings.githubToken) return null;
+  if (!token) return null;
   return createGitHubForge({
     octokit: createOctokit({
-      token: settings.githubToken,
+      token,
       baseUrl: settings.runner.apiUrl,
       logger: runtime.logger,
     }),

@@ -1,8 +1,15 @@
 /**
- * The plan parser and validator as plan mode uses them. They live in the engine
- * (`src/engine/plan`); until they are merged into this build, plan mode stops with a clear error.
+ * The engine's plan parser and validator as the action uses them: the plan's text in, the plan and
+ * every diagnostic (parse, validation, agent definitions from `.claude/agents`) out.
  */
-import { PreflightError } from '../engine/errors.js';
+import { dirname } from 'node:path';
+import {
+  findAgentsDir,
+  loadAgentDefinitions,
+  parsePlan,
+  validatePlan,
+} from '../engine/plan/index.js';
+import type { AgentDefinition } from '../engine/plan/agents.js';
 import type { Diagnostic, Plan } from '../engine/plan/schema.js';
 
 export interface PlanReading {
@@ -13,9 +20,23 @@ export interface PlanReading {
 
 export type ReadPlan = (text: string, file: string) => PlanReading;
 
-export async function loadPlanReader(): Promise<ReadPlan> {
-  throw new PreflightError(
-    'plan mode is not available in this build: the plan parser (src/engine/plan) is not merged yet',
-    'Use a release of the action that includes the plan parser.',
-  );
+/**
+ * Loads the agent definitions the plan is checked against (the nearest `.claude/agents` from the
+ * plan's folder up to the workspace), then returns a pure reader.
+ */
+export async function loadPlanReader(planPath: string, workspace: string): Promise<ReadPlan> {
+  const agentsDir = await findAgentsDir(dirname(planPath), workspace);
+  const loaded = agentsDir ? await loadAgentDefinitions(agentsDir) : null;
+  const definitions: AgentDefinition[] | null = loaded?.definitions ?? null;
+  return (text) => {
+    const parsed = parsePlan(text);
+    return {
+      plan: parsed.plan,
+      diagnostics: [
+        ...parsed.diagnostics,
+        ...validatePlan(parsed.plan, { agentDefinitions: definitions }),
+        ...(loaded?.diagnostics ?? []),
+      ],
+    };
+  };
 }

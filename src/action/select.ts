@@ -15,7 +15,12 @@ export interface Wave {
 
 const FINISHED = new Set(['completed', 'skipped']);
 
-export function selectWave(plan: Plan, group: string | null): Wave {
+/**
+ * `tasks` (the exact selection the app sends for retries) wins over `group`: those tasks, finished
+ * or not — except completed and skipped ones — whatever their group.
+ */
+export function selectWave(plan: Plan, group: string | null, tasks: string[] | null = null): Wave {
+  if (tasks !== null) return exactWave(plan, tasks);
   const inScope = group === null ? plan.tasks : plan.tasks.filter((t) => t.group === group);
   if (group !== null && inScope.length === 0) {
     const known = [
@@ -36,6 +41,31 @@ export function selectWave(plan: Plan, group: string | null): Wave {
       continue;
     }
     if (task.status !== 'pending') continue;
+    const on = task.dependsOn.filter((id) => !finished.has(id));
+    if (on.length === 0) wave.ready.push(task);
+    else wave.waiting.push({ task, on });
+  }
+  return wave;
+}
+
+function exactWave(plan: Plan, ids: string[]): Wave {
+  const known = new Set(plan.tasks.map((t) => t.id));
+  const unknown = ids.filter((id) => !known.has(id));
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `the plan has no task ${unknown.join(', ')}`,
+      `Tasks in the plan: ${[...known].slice(0, 30).join(', ')}.`,
+    );
+  }
+  const wanted = new Set(ids);
+  const finished = new Set(plan.tasks.filter((t) => FINISHED.has(t.status)).map((t) => t.id));
+  const wave: Wave = { ready: [], waiting: [], done: [] };
+  for (const task of plan.tasks.filter((t) => wanted.has(t.id))) {
+    if (FINISHED.has(task.status)) {
+      wave.done.push(task);
+      continue;
+    }
+    // A dependency outside the selection that is not done yet blocks the task as much as one inside.
     const on = task.dependsOn.filter((id) => !finished.has(id));
     if (on.length === 0) wave.ready.push(task);
     else wave.waiting.push({ task, on });

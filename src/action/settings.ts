@@ -9,6 +9,8 @@ import { UsageError } from '../engine/errors.js';
 
 /** Execution ids and task ids end up in branch and artifact names: keep them to a safe alphabet. */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** A branch name as refs allow it, without the characters git or a shell would treat specially. */
+const SAFE_BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<![./])$/;
 const Bool = z
   .enum(['true', 'false', 'True', 'False', 'TRUE', 'FALSE', ''])
   .transform((v) => v.toLowerCase() === 'true');
@@ -37,6 +39,11 @@ const Inputs = z.object({
   'github-token': z.string(),
   'pr-token': z.string(),
   'dry-run': Bool,
+  tasks: z.string(),
+  'app-managed': Bool,
+  'pr-number': z.string().regex(/^\d*$/, { message: 'must be a pull request number' }),
+  'base-branch': z.string(),
+  'state-dir': z.string(),
 });
 
 export const INPUT_NAMES = Object.keys(Inputs.shape) as Array<keyof z.infer<typeof Inputs>>;
@@ -56,6 +63,8 @@ export interface RunnerContext {
   runAttempt: string | null;
   outputPath: string | null;
   summaryPath: string | null;
+  /** `owner/repo/.github/workflows/file.yml@ref` of the running (caller) workflow. */
+  workflowRef: string | null;
 }
 
 interface CommonSettings {
@@ -64,9 +73,21 @@ interface CommonSettings {
   planPath: string;
   /** `null`: every pending task. */
   group: string | null;
+  /** The exact selection (`tasks` input), or null: the group decides. */
+  tasks: string[] | null;
   githubToken: string;
   prToken: string | null;
   dryRun: boolean;
+  /**
+   * The GitHub App dispatched this run (the workflow passes `app-managed: true` when it got a
+   * `correlation-id`): the app owns check runs, the integration PR, the report comment and the
+   * next wave, so the action does none of them.
+   */
+  appManaged: boolean;
+  /** The PR the run is for (input, else the triggering event's), for the report comment. */
+  pullRequest: number | null;
+  /** Where the integration PR goes (input), or null to work it out from the event. */
+  baseBranch: string | null;
   runner: RunnerContext;
 }
 
@@ -92,6 +113,8 @@ export interface IntegrateSettings extends CommonSettings {
   executionId: string;
   /** Absolute folder holding one sub-folder per task (`agent-<task>`), as download-artifact lays them out. */
   bundleDir: string;
+  /** Absolute folder the final state and report are written to, for the workflow to upload. */
+  stateDir: string;
 }
 
 export type ActionSettings = PlanSettings | AgentSettings | IntegrateSettings;
@@ -104,6 +127,8 @@ const DEFAULTS: Record<string, string> = {
   agent: 'claude-code',
   'dry-run': 'false',
   'bundle-dir': 'parallel-executor-bundles',
+  'app-managed': 'false',
+  'state-dir': '.parallel-executor/state',
 };
 
 /** Reads `INPUT_<NAME>` the way `@actions/core` does (spaces → `_`, upper case, trimmed). */
@@ -133,11 +158,18 @@ export function readSettings(
     planFile: inputs.plan,
     planPath: resolve(runner.workspace, inputs.plan),
     group: inputs.group || null,
+    tasks: readTaskList(inputs.tasks),
     githubToken: inputs['github-token'],
     prToken: inputs['pr-token'] || null,
     dryRun: inputs['dry-run'],
+    appManaged: inputs['app-managed'],
+    pullRequest: inputs['pr-number'] ? Number(inputs['pr-number']) : null,
+    baseBranch: inputs['base-branch'] || null,
     runner,
   };
+  if (common.baseBranch !== null && !SAFE_BRANCH.test(common.baseBranch)) {
+    throw usage('base-branch', 'must be a branch name (letters, digits, "/", ".", "_", "-")');
+  }
   if (common.group !== null && !SAFE_ID.test(common.group) && common.group !== 'all') {
     throw usage(
       'group',
@@ -151,7 +183,10 @@ export function readSettings(
   if (executionId === null)
     throw usage('execution-id', `is required in ${inputs.mode} mode (pass the plan job's output)`);
   const bundleDir = resolve(runner.workspace, inputs['bundle-dir']);
-  if (inputs.mode === 'integrate') return { ...common, mode: 'integrate', executionId, bundleDir };
+  if (inputs.mode === 'integrate') {
+    const stateDir = resolve(runner.workspace, inputs['state-dir']);
+    return { ...common, mode: 'integrate', executionId, bundleDir, stateDir };
+  }
   if (!inputs.task)
     throw usage('task', 'is required in agent mode (the matrix leg passes `matrix.task`)');
   requireSafe('task', inputs.task);
@@ -201,7 +236,19 @@ function readRunner(env: Record<string, string | undefined>): RunnerContext {
     runAttempt: orNull(env.GITHUB_RUN_ATTEMPT),
     outputPath: orNull(env.GITHUB_OUTPUT),
     summaryPath: orNull(env.GITHUB_STEP_SUMMARY),
+    workflowRef: orNull(env.GITHUB_WORKFLOW_REF),
   };
+}
+
+/** `1.1, 1.2` → `['1.1', '1.2']`; empty → null (no exact selection). */
+function readTaskList(text: string): string[] | null {
+  const ids = text
+    .split(/[\s,]+/)
+    .map((id) => id.trim())
+    .filter((id) => id.length > 0);
+  if (ids.length === 0) return null;
+  for (const id of ids) requireSafe('tasks', id);
+  return [...new Set(ids)];
 }
 
 function requireSafe(name: string, value: string): void {

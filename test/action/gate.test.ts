@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,6 +86,7 @@ describe('comment gate', () => {
       dryRun: true,
       pullRequest: 7,
       headSha: 'f'.repeat(40),
+      headRef: 'feature',
     });
   });
 
@@ -120,6 +121,25 @@ describe('comment gate', () => {
     expect(String((gh.requestsTo('POST')[0]?.body as { body: string }).body)).toMatch(
       /from forks \(mallory\/widgets\)/,
     );
+  });
+
+  it('answers a hostile comment as text: nothing in it runs', async () => {
+    const gh = api();
+    const canary = join(dir, 'comment-canary');
+    const body = `/parallel-run $(touch ${canary}) \`touch ${canary}\` \${{ secrets.X }} $(rm -rf ~)`;
+    const { event } = await commentEvent(body);
+    gh.on('GET', '/repos/acme/widgets/collaborators/alice/permission', 200, {
+      permission: 'write',
+      role_name: 'write',
+      user: null,
+    });
+    gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
+    gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, { id: 2, html_url: 'u' });
+    const result = await gateTrigger(event, forgeFor(gh), { allowBots: false });
+    expect(result).toMatchObject({ allowed: false });
+    const reply = String((gh.requestsTo('POST')[0]?.body as { body: string }).body);
+    expect(reply).toContain(`cannot read "/parallel-run $(touch ${canary})`);
+    await expect(stat(canary)).rejects.toThrow();
   });
 
   it('ignores other comments and bots without a single request', async () => {

@@ -10,11 +10,12 @@ import { asPullRequestComment, retarget, webhookExample } from '../support/webho
 import { aPlan, aTask } from './plans.js';
 import { recordingRuntime } from './recording-runtime.js';
 
-const PLAN_TEXT = '# Plan\n\n(the parser is not merged yet; plan mode is fed a Plan object)\n';
+const PLAN_TEXT =
+  '# Plan\n\n(plan mode is fed a Plan object here; e2e.test.ts runs the real parser)\n';
 const SHA = 'c'.repeat(40);
 const EVIL = '$(rm -rf ~) `id` ${{ secrets.X }} | <img src=x>';
 
-// Stands in for the engine's parser (not merged yet): it checks it was given the plan file's text.
+// Stands in for the engine's parser: it checks it was given the plan file's text.
 function reader(plan: Plan, diagnostics: Diagnostic[] = []): () => Promise<ReadPlan> {
   return async () =>
     (text: string, file: string): PlanReading => {
@@ -79,6 +80,10 @@ describe('plan mode', () => {
       'execution-id': 'pe-123-2',
       'task-count': '2',
       'max-parallel': '1',
+      // No git checkout here: the commit the runner names; no branch to target without an event.
+      sha: SHA,
+      'base-branch': '',
+      group: '',
     });
     expect(names).toEqual(['parallel-executor: task 1.1', 'parallel-executor: task 1.2']);
     expect(gh.requests[0]?.body).toMatchObject({
@@ -150,6 +155,25 @@ describe('plan mode', () => {
     await run({ runtime, env, readPlan: reader(plan) });
     expect(runtime.outputs).toMatchObject({ matrix: '{"include":[]}', 'task-count': '0' });
     expect(runtime.summary).toMatch(/dry run, nothing started[\s\S]*\| 1\.2 \|/);
+  });
+
+  it('runs exactly the tasks asked for, and leaves check runs to the app when it manages the run', async () => {
+    api(); // no request expected at all
+    const runtime = recordingRuntime({
+      mode: 'plan',
+      'github-token': 't',
+      tasks: '1.2, 2.1',
+      'app-managed': 'true',
+    });
+    await run({ runtime, env, readPlan: reader(plan) });
+    expect(runtime.failed).toBeNull();
+    // 2.1 waits for 1.1, which is not done: it is left for a later wave.
+    expect(runtime.outputs).toMatchObject({
+      matrix: '{"include":[{"task":"1.2"}]}',
+      'task-count': '1',
+      'base-branch': '',
+    });
+    expect(runtime.summary).toContain('Selection: tasks 1.2, 2.1.');
   });
 
   it('goes on without check runs when the token may not create them', async () => {

@@ -31,6 +31,14 @@ describe('selectWave', () => {
     }
   });
 
+  it('takes an exact selection over the group: what is not done, ready ones first', () => {
+    const wave = selectWave(plan, '1', ['2.2', '1.1', '2.1']);
+    expect(wave.ready.map((t) => t.id)).toEqual(['2.1']);
+    expect(wave.waiting.map((w) => [w.task.id, w.on])).toEqual([['2.2', ['1.2']]]);
+    expect(wave.done.map((t) => t.id)).toEqual(['1.1']);
+    expect(() => selectWave(plan, null, ['1.1', '9.9'])).toThrow(/the plan has no task 9.9/);
+  });
+
   it('writes the matrix with task ids only', () => {
     expect(matrixJson(selectWave(plan, null).ready)).toBe(
       '{"include":[{"task":"1.2"},{"task":"2.1"}]}',

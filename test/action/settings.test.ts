@@ -80,6 +80,36 @@ describe('action settings', () => {
     expect(read({ mode: 'plan', group: 'all' }).group).toBeNull();
   });
 
+  it('reads the selection, the PR, the target branch, the app flag and the state folder', () => {
+    const s = read({
+      mode: 'integrate',
+      'execution-id': 'pe-1-1',
+      tasks: '1.1, 1.2,1.1',
+      'pr-number': '12',
+      'base-branch': 'feature/x',
+      'app-managed': 'true',
+      'state-dir': 'out/state',
+    });
+    expect(s).toMatchObject({
+      tasks: ['1.1', '1.2'],
+      pullRequest: 12,
+      baseBranch: 'feature/x',
+      appManaged: true,
+      stateDir: '/work/ws/out/state',
+    });
+    expect(read({ mode: 'plan' })).toMatchObject({
+      tasks: null,
+      pullRequest: null,
+      appManaged: false,
+    });
+    expect(() => read({ mode: 'plan', tasks: '1.1, $(id)' })).toThrow(/input "tasks"/);
+    expect(() => read({ mode: 'plan', 'pr-number': '7; rm' })).toThrow(/input "pr-number"/);
+    expect(() => read({ mode: 'plan', 'base-branch': '--upload-pack=x' })).toThrow(
+      /input "base-branch"/,
+    );
+    expect(() => read({ mode: 'plan', 'base-branch': 'a..b' })).toThrow(/input "base-branch"/);
+  });
+
   it('needs the runner environment', () => {
     expect(() => read({ mode: 'plan' }, { GITHUB_WORKSPACE: '/w' })).toThrow(
       /GITHUB_REPOSITORY is ""/,

@@ -73,6 +73,8 @@ describe('/parallel-run on a pull request', () => {
           group: 'all',
           plan: PLAN_PATH,
           ref: HEAD_SHA,
+          tasks: '1.1,1.2,2.1',
+          'pr-number': String(PR),
         },
       },
     ]);

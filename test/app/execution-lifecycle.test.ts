@@ -451,12 +451,12 @@ describe('execution lifecycle', () => {
         checkRunPayload('rerequested', { id: check.id, externalId: check.external_id! }),
       );
       expect(h.github.dispatches).toHaveLength(2);
-      // parallel-run.yml takes a group, not task ids: the task's group, and the dashboard says so.
-      expect(h.github.dispatches[1]!.inputs).toMatchObject({ group: '1' });
+      // parallel-run.yml declares `tasks`: exactly that task runs again, and the dashboard says no more.
+      expect(h.github.dispatches[1]!.inputs).toMatchObject({ group: '1', tasks: '1.2' });
       const retry = recordOf(h);
       expect(retry.execution).not.toBe(record.execution);
       expect(retry.tasks.map((t) => t.id)).toEqual(['1.2']);
-      expect(h.github.comments.find((c) => c.id === retry.comment)!.body).toContain(
+      expect(h.github.comments.find((c) => c.id === retry.comment)!.body).not.toContain(
         'declares no `tasks` input',
       );
     });

@@ -1,16 +1,169 @@
 /**
- * Agent mode (one matrix leg): create the task branch, write the context bundle, run the agent and
- * the validation checks, and write the task's bundle (git bundle, diff, logs, metrics, validation
- * report) to `bundle-dir` for the workflow to upload. It never pushes and holds no write token.
- * It needs the engine's workspace, agent and validation steps, which are not in this build yet.
+ * Agent mode (one matrix leg): in the checked-out repository, run the engine on one task — branch,
+ * AGENT_CONTEXT.md, the agent under the task and idle limits, collection, validation — and write
+ * the task's bundle to `bundle-dir` for the workflow to upload. It never pushes and needs no token:
+ * the agent's API key is the only secret it should be given.
+ *
+ * The step fails when the task did not complete (failed, or blocked by a dependency that is not
+ * done), after the bundle is written: the leg shows red, the workflow's upload step (`if:
+ * always()`) still uploads what the task left, and `fail-fast: false` keeps the other legs going.
  */
-import { PreflightError } from '../../engine/errors.js';
+import {
+  createAgentRunner,
+  type AgentSettings as RunnerSettings,
+} from '../../engine/agents/create-runner.js';
+import type { Config } from '../../engine/config/schema.js';
+import { UsageError } from '../../engine/errors.js';
+import type { ExecutionEvent } from '../../engine/monitor/events.js';
+import type { Plan, Task } from '../../engine/plan/schema.js';
+import { parseDurationMs } from '../../engine/run/duration.js';
+import { findRepoRoot, inspectRepo } from '../../engine/workspace/repo.js';
+import { DEFAULT_IDENTITY } from '../../engine/workspace/identity.js';
+import { writeTaskBundle } from '../agent/bundle.js';
+import { runAgentLeg } from '../agent/run-leg.js';
+import { untrustedEnvironment } from '../environment.js';
+import { cell } from '../markdown.js';
+import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
 import type { AgentSettings } from '../settings.js';
+import type { LegStatus, TaskFile } from '../task-file.js';
 import type { ModeDeps } from './types.js';
 
-export async function runAgentMode(settings: AgentSettings, _deps: ModeDeps): Promise<void> {
-  throw new PreflightError(
-    `agent mode (task ${settings.task}) is not available in this build: it needs the engine's workspace, agent and validation steps`,
-    'Use a release of the action that includes agent mode.',
+export interface AgentModeResult {
+  status: LegStatus;
+  task: TaskFile | null;
+}
+
+const FINISHED = new Set(['completed', 'skipped']);
+
+export async function runAgentMode(
+  settings: AgentSettings,
+  deps: ModeDeps,
+): Promise<AgentModeResult> {
+  const { runtime } = deps;
+  const config = await readConfig(settings.runner.workspace);
+  const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
+  const task = findTask(plan, settings.task);
+  const root = await findRepoRoot(settings.runner.workspace);
+  const repo = await inspectRepo(root);
+  const baseRef = repo.branch ?? settings.runner.ref ?? repo.headSha;
+  const waitingFor = task.dependsOn.filter(
+    (id) => !FINISHED.has(plan.tasks.find((t) => t.id === id)?.status ?? ''),
   );
+  if (settings.dryRun || waitingFor.length > 0) {
+    const reason = settings.dryRun
+      ? 'dry run: the agent was not started'
+      : `waits for ${waitingFor.join(', ')}, not done in the checked-out plan (each run is one wave: dependencies must be integrated first)`;
+    runtime.logger.info('task not started', { task: task.id, reason });
+    runtime.setOutput('status', 'blocked');
+    runtime.setOutput('branch', '');
+    await runtime.writeSummary(
+      `## parallel-executor: task ${cell(task.id)}\n\nNot started: ${cell(reason)}.\n`,
+    );
+    if (!settings.dryRun)
+      throw new UsageError(`task ${task.id} ${reason}`, 'Run the tasks it depends on first.');
+    return { status: 'blocked', task: null };
+  }
+
+  const stepEnv = untrustedEnvironment(deps.env);
+  const agentEnv = settings.anthropicApiKey
+    ? { ...stepEnv, ANTHROPIC_API_KEY: settings.anthropicApiKey }
+    : stepEnv;
+  const runner = createAgentRunner(agentSettings(settings, config), { env: agentEnv, cwd: root });
+  runtime.logger.info('running the agent', {
+    task: task.id,
+    agent: runner.kind,
+    base: repo.headSha,
+  });
+  const leg = await runAgentLeg({
+    root,
+    executionId: settings.executionId,
+    plan,
+    planFile: settings.planFile,
+    task,
+    baseRef,
+    baseSha: repo.headSha,
+    config,
+    runner,
+    agentEnv,
+    checksEnv: stepEnv,
+    logger: runtime.logger,
+    clock: deps.clock,
+    onEvent: (event) => logEvent(runtime, event),
+  });
+  const status: LegStatus = leg.run.status === 'completed' ? 'completed' : 'failed';
+  const reason = leg.run.reason ?? (status === 'failed' ? `ended ${leg.run.status}` : null);
+  const file = await writeTaskBundle({
+    root,
+    executionId: settings.executionId,
+    run: leg.run,
+    baseSha: repo.headSha,
+    status,
+    reason,
+    bundleDir: settings.bundleDir,
+    identity: DEFAULT_IDENTITY,
+    logger: runtime.logger,
+  });
+  runtime.setOutput('status', status);
+  runtime.setOutput('branch', file.branch);
+  await runtime.writeSummary(legSummary(file));
+  if (status !== 'completed') {
+    runtime.setFailed(`task ${task.id} failed: ${reason ?? 'see the log'}`);
+  }
+  return { status, task: file };
+}
+
+function findTask(plan: Plan, id: string): Task {
+  const task = plan.tasks.find((t) => t.id === id);
+  if (task) return task;
+  throw new UsageError(
+    `the plan has no task ${id}`,
+    'The matrix comes from the plan job; check that every job checks out the same commit.',
+  );
+}
+
+/** The `agent` input picks the adapter; the config supplies the rest (tools, model, binary, grace). */
+function agentSettings(settings: AgentSettings, config: Config): RunnerSettings {
+  return {
+    kind: settings.agent,
+    command: settings.agentCommand ?? config.agent.command,
+    allowedTools: config.agent.allowedTools,
+    model: config.agent.model,
+    binary: config.agent.binary,
+    graceMs: parseDurationMs(
+      config.timeouts.grace,
+      '.github/parallel-executor.yml: timeouts.grace',
+    ),
+  };
+}
+
+/**
+ * Progress into the job log. The agent's own lines are indented: a line it prints that starts with
+ * `::` would otherwise be read by the runner as a workflow command.
+ */
+function logEvent(runtime: ModeDeps['runtime'], event: ExecutionEvent): void {
+  if (event.type === 'task-output') {
+    runtime.logger.info(`  │ ${event.line.replace(/\r/g, '')}`);
+  } else if (event.type === 'task-status') {
+    runtime.logger.info('task status', { status: event.status, reason: event.reason });
+  } else if (event.type === 'task-retry') {
+    runtime.logger.warn('agent failed; retrying', { attempt: event.attempt, reason: event.reason });
+  }
+}
+
+function legSummary(file: TaskFile): string {
+  const validation = file.run.validation;
+  const lines = [
+    `## parallel-executor: task ${cell(file.task_id)} — ${file.status}`,
+    '',
+    `- Branch: \`${cell(file.branch)}\` (${file.bundle ? `${file.head_sha.slice(0, 7)}, bundled` : 'no commit beyond the base'})`,
+    `- Attempts: ${file.attempts}`,
+    ...(file.reason ? [`- Reason: ${cell(file.reason)}`] : []),
+    ...(validation ? [`- Validation: ${validation.status}`] : []),
+    ...(file.run.metrics
+      ? [
+          `- Changes: ${file.run.metrics.files_modified} file(s), +${file.run.metrics.lines_added} −${file.run.metrics.lines_removed}`,
+        ]
+      : []),
+  ];
+  return `${lines.join('\n')}\n`;
 }

@@ -4,19 +4,18 @@
  * execution id to the next jobs. One queued check run per task when the token may create them.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseConfig } from '../../engine/config/load.js';
-import { CONFIG_PATH, type Config } from '../../engine/config/schema.js';
 import { UsageError } from '../../engine/errors.js';
 import type { Diagnostic, Task } from '../../engine/plan/schema.js';
 import { GitHubApiError } from '../../forge/errors.js';
 import type { RepoForge } from '../../forge/types.js';
+import { git } from '../../engine/workspace/git-exec.js';
 import { readTriggerEvent } from '../event.js';
 import { gateTrigger } from '../gate.js';
 import { cell, table } from '../markdown.js';
 import { matrixJson, selectWave, type Wave } from '../select.js';
+import { loadPlan, readConfig } from '../repo-files.js';
 import type { PlanSettings, RunnerContext } from '../settings.js';
+import { pullRequestOf, targetBranch } from '../target.js';
 import type { ModeDeps } from './types.js';
 
 export interface PlanModeResult {
@@ -37,13 +36,20 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
   const gate = await gateTrigger(event, deps.forge, { allowBots: config.github.allowBots });
   if (!gate.allowed) {
     runtime.logger.info('no run started', { reason: gate.reason });
-    setOutputs(runtime, { matrix: matrixJson([]), executionId: '', taskCount: 0, maxParallel: 1 });
+    setOutputs(runtime, {
+      matrix: matrixJson([]),
+      executionId: '',
+      taskCount: 0,
+      maxParallel: 1,
+      sha: '',
+      baseBranch: '',
+      group: '',
+    });
     await runtime.writeSummary(`## parallel-executor\n\nNo run started: ${cell(gate.reason)}.\n`);
     return { executionId: null, tasks: [], refused: gate.reason };
   }
   const group = settings.group ?? gate.group;
-  const text = await readPlanText(settings);
-  const { plan, diagnostics } = (await deps.readPlan())(text, settings.planFile);
+  const { plan, diagnostics } = await loadPlan(deps, settings);
   annotate(runtime, settings.planFile, diagnostics);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
@@ -53,46 +59,46 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
       'Each problem is annotated on its line of the plan (Files changed / the job summary).',
     );
   }
-  const wave = selectWave(plan, group);
+  const wave = selectWave(plan, group, settings.tasks);
   const executionId = settings.executionId ?? makeExecutionId(settings.runner);
   // A dry run shows what would run and starts nothing: no matrix legs, no check runs.
   const dryRun = settings.dryRun || gate.dryRun;
   const legs = dryRun ? [] : wave.ready;
+  const sha =
+    (await checkedOutSha(settings.runner.workspace)) ?? gate.headSha ?? settings.runner.sha;
+  const baseBranch = settings.appManaged
+    ? null
+    : await targetBranch({
+        input: settings.baseBranch ?? gate.headRef,
+        pullRequest: gate.pullRequest === null ? pullRequestOf(settings.pullRequest, event) : null,
+        forge: deps.forge,
+        runner: settings.runner,
+        avoid: `${config.integration.branchPrefix}${executionId}`,
+      });
   setOutputs(runtime, {
     matrix: matrixJson(legs),
     executionId,
     taskCount: legs.length,
     maxParallel: config.github.maxParallel ?? Math.max(1, legs.length),
+    sha: sha ?? '',
+    baseBranch: baseBranch ?? '',
+    group: group ?? '',
   });
-  const headSha = gate.headSha ?? settings.runner.sha;
-  if (deps.forge && headSha && legs.length > 0) {
+  const headSha = gate.headSha ?? sha;
+  // With the app installed, it owns the check runs (and names them its own way).
+  if (deps.forge && headSha && legs.length > 0 && !settings.appManaged) {
     await createTaskCheckRuns(deps.forge, legs, headSha, executionId, runtime);
   }
-  await runtime.writeSummary(waveSummary(executionId, group, wave, dryRun));
+  await runtime.writeSummary(waveSummary(executionId, group, wave, dryRun, settings.tasks));
   return { executionId, tasks: legs.map((t) => t.id), refused: null };
 }
 
-async function readConfig(workspace: string): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(join(workspace, CONFIG_PATH), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    text = '';
-  }
-  return parseConfig(text, CONFIG_PATH);
-}
-
-async function readPlanText(settings: PlanSettings): Promise<string> {
-  try {
-    return await readFile(settings.planPath, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    throw new UsageError(
-      `the plan ${settings.planFile} does not exist in the checked-out repository`,
-      'Check the `plan` input, and that actions/checkout ran on the ref that holds the plan.',
-    );
-  }
+/** The commit the job checked out: the one every later job of the run must use too. */
+async function checkedOutSha(workspace: string): Promise<string | null> {
+  const head = await git(workspace, ['rev-parse', '--verify', '--quiet', 'HEAD'], {
+    allowExitCodes: [1, 128],
+  }).catch(() => null);
+  return head && head.exitCode === 0 ? head.stdout.trim() : null;
 }
 
 function annotate(runtime: ModeDeps['runtime'], file: string, diagnostics: Diagnostic[]): void {
@@ -112,12 +118,24 @@ function annotate(runtime: ModeDeps['runtime'], file: string, diagnostics: Diagn
 
 function setOutputs(
   runtime: ModeDeps['runtime'],
-  values: { matrix: string; executionId: string; taskCount: number; maxParallel: number },
+  values: {
+    matrix: string;
+    executionId: string;
+    taskCount: number;
+    maxParallel: number;
+    sha: string;
+    baseBranch: string;
+    group: string;
+  },
 ): void {
   runtime.setOutput('matrix', values.matrix);
   runtime.setOutput('execution-id', values.executionId);
   runtime.setOutput('task-count', String(values.taskCount));
   runtime.setOutput('max-parallel', String(values.maxParallel));
+  runtime.setOutput('sha', values.sha);
+  runtime.setOutput('base-branch', values.baseBranch);
+  // The group a comment asked for (`/parallel-run 2`): the integrate job selects with it too.
+  runtime.setOutput('group', values.group);
 }
 
 /** `pe-<run id>-<attempt>` on a runner (re-runs get their own), random elsewhere. */
@@ -174,11 +192,18 @@ function waveSummary(
   group: string | null,
   wave: Wave,
   dryRun: boolean,
+  tasks: string[] | null,
 ): string {
+  const selection =
+    tasks !== null
+      ? `tasks ${cell(tasks.join(', '))}`
+      : group === null
+        ? 'every pending task'
+        : `group ${cell(group)}`;
   const parts = [
     `## parallel-executor: execution \`${cell(executionId)}\`${dryRun ? ' — dry run, nothing started' : ''}`,
     '',
-    `Selection: ${group === null ? 'every pending task' : `group ${cell(group)}`}. ` +
+    `Selection: ${selection}. ` +
       `This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; already done: ${wave.done.length}.`,
   ];
   if (wave.ready.length > 0) {

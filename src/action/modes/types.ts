@@ -7,6 +7,11 @@ import type { ActionRuntime } from '../runtime.js';
 export interface ModeDeps {
   runtime: ActionRuntime;
   forge: RepoForge | null;
-  readPlan: () => Promise<ReadPlan>;
+  /** The forge that opens the integration PR (`pr-token`), or null to use `forge`. */
+  prForge: RepoForge | null;
+  /** The plan reader, with the agent definitions found from the plan's folder up to the workspace. */
+  readPlan: (planPath: string, workspace: string) => Promise<ReadPlan>;
   clock: Clock;
+  /** The step's environment (the agents' and checks' environments are filtered from it). */
+  env: Record<string, string | undefined>;
 }

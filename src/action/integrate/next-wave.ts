@@ -1,0 +1,95 @@
+/**
+ * The next wave: matrix legs cannot wait for each other, so one workflow run runs the tasks whose
+ * dependencies are done. When a wave lands cleanly (every task merged, integration tests not
+ * failing) and tasks of the same selection became ready, the integrate job dispatches the workflow
+ * again on the integration branch, with the same execution id — the next run builds on this one's
+ * work and pushes the same branch further. It does not when the app manages the run (the app
+ * dispatches), in a dry run, or after any failure (a person looks first).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dispatchInputNames, workflowPath } from '../../app/workflow.js';
+import type { ExecutionState } from '../../engine/monitor/state.js';
+import type { Plan } from '../../engine/plan/schema.js';
+import type { RepoForge } from '../../forge/types.js';
+import { selectWave } from '../select.js';
+import type { IntegrateSettings } from '../settings.js';
+
+export type NextWave =
+  | { dispatched: true; tasks: string[]; workflow: string; inputs: Record<string, string> }
+  | { dispatched: false; tasks: string[]; reason: string };
+
+export interface NextWaveInput {
+  forge: RepoForge | null;
+  settings: IntegrateSettings;
+  /** The plan as written back on the integration branch (this wave's tasks marked done). */
+  plan: Plan;
+  state: ExecutionState;
+  integrationBranch: string;
+  /** Pushed: the next run can check it out. */
+  pushed: boolean;
+  baseBranch: string | null;
+  pullRequest: number | null;
+  /** `github.workflow` from the config: used when the running workflow is not known. */
+  configuredWorkflow: string;
+}
+
+export async function nextWave(input: NextWaveInput): Promise<NextWave> {
+  const { settings, state } = input;
+  const thisWave = new Set(state.task_order);
+  const ready = selectWave(input.plan, settings.group, settings.tasks)
+    .ready.map((t) => t.id)
+    .filter((id) => !thisWave.has(id));
+  const skip = (reason: string): NextWave => ({ dispatched: false, tasks: ready, reason });
+  if (ready.length === 0) return skip('no task of the selection is left to run');
+  if (settings.appManaged) return skip('the GitHub App starts the next wave');
+  if (settings.dryRun) return skip('dry run');
+  const landed = state.integration?.merged.length === state.task_order.length;
+  if (!landed || state.integration?.testsPassed === false) {
+    return skip('this wave did not land cleanly: fix it, then start the run again');
+  }
+  if (!input.pushed) return skip('the integration branch was not pushed');
+  if (!input.forge) return skip('no github-token to dispatch with');
+  const workflow = runningWorkflow(settings) ?? input.configuredWorkflow;
+  const declared = await declaredInputs(settings.runner.workspace, workflow);
+  if (declared === null) return skip(`the workflow ${workflow} is not in the checkout`);
+  const wanted: Record<string, string> = {
+    'execution-id': settings.executionId,
+    ref: input.integrationBranch,
+    plan: settings.planFile,
+    group: settings.group ?? '',
+    tasks: settings.tasks?.join(',') ?? '',
+    'pr-number': input.pullRequest === null ? '' : String(input.pullRequest),
+    'base-branch': input.baseBranch ?? '',
+  };
+  if (!declared.has('execution-id')) {
+    return skip(`the workflow ${workflow} declares no execution-id input for workflow_dispatch`);
+  }
+  // GitHub refuses inputs a workflow does not declare; empty ones are left to its defaults.
+  const inputs = Object.fromEntries(
+    Object.entries(wanted).filter(([name, value]) => declared.has(name) && value !== ''),
+  );
+  await input.forge.dispatchWorkflow(workflowFile(workflow), input.integrationBranch, inputs);
+  return { dispatched: true, tasks: ready, workflow, inputs };
+}
+
+/**
+ * The workflow this job belongs to (for a reusable workflow: the caller, which is the one in this
+ * repository that can be dispatched), from GITHUB_WORKFLOW_REF.
+ */
+function runningWorkflow(settings: IntegrateSettings): string | null {
+  const ref = settings.runner.workflowRef;
+  const prefix = `${settings.runner.owner}/${settings.runner.repo}/`;
+  if (!ref || !ref.toLowerCase().startsWith(prefix.toLowerCase())) return null;
+  const path = ref.slice(prefix.length).split('@')[0] ?? '';
+  return path.startsWith('.github/workflows/') ? path : null;
+}
+
+async function declaredInputs(workspace: string, workflow: string): Promise<Set<string> | null> {
+  const text = await readFile(join(workspace, workflowPath(workflow)), 'utf8').catch(() => null);
+  return text === null ? null : dispatchInputNames(text);
+}
+
+function workflowFile(workflow: string): string {
+  return workflow.split('/').pop()!;
+}

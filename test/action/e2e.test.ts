@@ -1,0 +1,374 @@
+/**
+ * plan → agent × N → integrate, each step run the way a runner runs it: its own fresh checkout of
+ * a bare repository standing in for GitHub's, the variables and files a runner gives a step,
+ * INPUT_* inputs, a real event payload, the GitHub API mocked with every request checked against
+ * GitHub's OpenAPI description, bundles handed from the agent legs to the integrate job through a
+ * folder per task as the artifact service lays them out. Real git, real agent processes.
+ */
+import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parsePlan } from '../../src/engine/plan/parse.js';
+import { TaskFile } from '../../src/action/task-file.js';
+import { useGitHubApi, type GitHubApiMock } from '../support/github-api.js';
+import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
+import {
+  hostileTitle,
+  planText,
+  repositoryFiles,
+  SCENARIO,
+  writeAgent,
+  type Scenario,
+} from './e2e-fixture.js';
+import { createRemote, passArtifact, runStep, type Remote, type StepResult } from './runner.js';
+
+const API = 'https://ghe.example.com/api/v3';
+const SERVER = 'https://ghe.example.com';
+const REPO = '/repos/acme/widgets';
+
+describe('the action on runners: plan → agent × N → integrate', () => {
+  const api = useGitHubApi({ baseUrl: API });
+  let dir: string;
+  let home: string;
+  let canary: string;
+  const saved = { ...process.env };
+
+  beforeEach(async () => {
+    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-e2e-')));
+    home = join(dir, 'home');
+    await mkdir(home);
+    await writeFile(join(home, 'sentinel'), 'still here\n');
+    canary = join(dir, 'canary');
+    // git run by the action inherits this process's environment: keep the machine's config out.
+    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
+  });
+  afterEach(async () => {
+    process.env = { ...saved };
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The event: `/parallel-run` commented on PR 7 by a writer. */
+  async function commentEvent(): Promise<string> {
+    const payload = asPullRequestComment(
+      retarget(webhookExample('issue_comment.created'), { owner: 'acme', repo: 'widgets' }),
+      { number: 7, body: '/parallel-run 1', user: 'alice' },
+    );
+    const file = join(dir, 'event.json');
+    await writeFile(file, JSON.stringify(payload));
+    return file;
+  }
+
+  const EVENT = () => ({
+    GITHUB_API_URL: API,
+    GITHUB_SERVER_URL: SERVER,
+    GITHUB_EVENT_NAME: 'issue_comment',
+    GITHUB_EVENT_PATH: join(dir, 'event.json'),
+  });
+
+  function step(
+    remote: Remote,
+    name: string,
+    ref: string,
+    inputs: Record<string, string>,
+    extra: Record<string, string> = {},
+  ): Promise<StepResult> {
+    return runStep({ dir, home, remote, name, ref, inputs, env: { ...EVENT(), ...extra } });
+  }
+
+  function mockPlanJob(gh: GitHubApiMock, sha: string, tasks: number) {
+    gh.on('GET', `${REPO}/collaborators/alice/permission`, 200, {
+      permission: 'write',
+      role_name: 'write',
+      user: null,
+    });
+    gh.on('GET', `${REPO}/pulls/7`, 200, pullRequest(sha));
+    gh.on('POST', `${REPO}/issues/comments/{comment_id}/reactions`, 201, {
+      id: 1,
+      content: 'rocket',
+    });
+    let id = 100;
+    const created: Array<{ id: number; name: string; external_id: string }> = [];
+    gh.on(
+      'POST',
+      `${REPO}/check-runs`,
+      201,
+      (req) => {
+        const body = req.body as { name: string; external_id: string };
+        created.push({ id: ++id, name: body.name, external_id: body.external_id });
+        return { id };
+      },
+      { times: tasks },
+    );
+    return created;
+  }
+
+  async function agentLegs(
+    remote: Remote,
+    ids: string[],
+    executionId: string,
+    sha: string,
+    scenario: Scenario,
+  ): Promise<Map<string, StepResult>> {
+    const agent = await writeAgent(dir, scenario);
+    const legs = new Map<string, StepResult>();
+    // One runner per leg, side by side, as the matrix runs them.
+    await Promise.all(
+      ids.map(async (id) => {
+        const leg = await step(
+          remote,
+          `agent-${id}`,
+          sha,
+          {
+            mode: 'agent',
+            task: id,
+            'execution-id': executionId,
+            agent: 'command',
+            'agent-command': agent.command,
+            'anthropic-api-key': 'sk-ant-agent-key',
+            'bundle-dir': join(dir, 'runners', `agent-${id}`, 'temp', 'bundle'),
+          },
+          agent.env,
+        );
+        await passArtifact(
+          join(dir, 'runners', `agent-${id}`, 'temp', 'bundle'),
+          join(dir, 'artifacts'),
+          id,
+        );
+        legs.set(id, leg);
+      }),
+    );
+    return legs;
+  }
+
+  it('runs a wave: one task lands, one conflicts, one fails validation, one agent fails; a hostile title reaches no shell', async () => {
+    const title = hostileTitle(canary);
+    const remote = await createRemote(
+      dir,
+      await repositoryFiles(planText(title, undefined, { independent: true })),
+      ['feature'],
+    );
+    await commentEvent();
+    const gh = api();
+
+    // Job `plan`.
+    const checkRuns = mockPlanJob(gh, remote.sha, 4);
+    const plan = await step(remote, 'plan', remote.sha, {
+      mode: 'plan',
+      'github-token': 'ghs_plan',
+    });
+    expect(plan.runtime.failed).toBeNull();
+    expect(plan.outputs).toMatchObject({
+      matrix: '{"include":[{"task":"1.1"},{"task":"1.2"},{"task":"1.3"},{"task":"1.4"}]}',
+      'execution-id': 'pe-4242-1',
+      'task-count': '4',
+      sha: remote.sha,
+      'base-branch': 'feature',
+      group: '1',
+    });
+    expect(checkRuns.map((c) => c.external_id)).toEqual([
+      'pe-4242-1:1.1',
+      'pe-4242-1:1.2',
+      'pe-4242-1:1.3',
+      'pe-4242-1:1.4',
+    ]);
+
+    // Job `agent`: four legs, no token.
+    const matrix = JSON.parse(plan.outputs.matrix!) as { include: Array<{ task: string }> };
+    const legs = await agentLegs(
+      remote,
+      matrix.include.map((l) => l.task),
+      'pe-4242-1',
+      plan.outputs.sha!,
+      SCENARIO,
+    );
+    expect(Object.fromEntries([...legs].map(([id, leg]) => [id, leg.outputs.status]))).toEqual({
+      '1.1': 'completed',
+      '1.2': 'completed',
+      '1.3': 'failed',
+      '1.4': 'failed',
+    });
+    expect(legs.get('1.1')!.runtime.failed).toBeNull();
+    expect(legs.get('1.3')!.runtime.failed).toMatch(/task 1.3 failed: validation failed: tests/);
+    expect(legs.get('1.4')!.runtime.failed).toMatch(/task 1.4 failed: agent exited with code 3/);
+    const task11 = TaskFile.parse(
+      JSON.parse(await readFile(join(dir, 'artifacts', 'agent-1.1', 'task.json'), 'utf8')),
+    );
+    expect(task11).toMatchObject({
+      task_id: '1.1',
+      agent: 'Builder-1',
+      base_sha: remote.sha,
+      bundle: 'branch.bundle',
+      status: 'completed',
+    });
+    expect(task11.branch).toMatch(/^agent\/builder-1\/1-1-add-feature-a-touch/);
+    for (const file of [
+      'changes.diff',
+      'files_changed.txt',
+      'agent.log',
+      'metrics.json',
+      'validation_report.json',
+      'AGENT_CONTEXT.md',
+    ]) {
+      await expect(stat(join(dir, 'artifacts', 'agent-1.1', file)), file).resolves.toBeTruthy();
+    }
+    expect(await readFile(join(dir, 'artifacts', 'agent-1.1', 'files_changed.txt'), 'utf8')).toBe(
+      'env-keys.txt\nfeature-a.txt\nseen-title.txt\nshared.txt\n',
+    );
+    // The failed agent still left its partial work, bundled.
+    const task14 = TaskFile.parse(
+      JSON.parse(await readFile(join(dir, 'artifacts', 'agent-1.4', 'task.json'), 'utf8')),
+    );
+    expect(task14).toMatchObject({ status: 'failed', bundle: 'branch.bundle' });
+    expect(await readFile(join(dir, 'artifacts', 'agent-1.4', 'changes.diff'), 'utf8')).toContain(
+      '+half done',
+    );
+    // The agent's forged workflow command was printed indented, so the runner cannot obey it.
+    const logged = legs.get('1.1')!.runtime.logs.map((l) => l.message);
+    expect(logged).toContain('  │ ::error::forged by the agent');
+
+    // Job `integrate`.
+    gh.on('GET', `${REPO}/commits/${remote.sha}/check-runs`, 200, {
+      total_count: 4,
+      check_runs: checkRuns.map((c) => checkRun(c, remote.sha)),
+    });
+    const conclusions: Record<number, string> = {};
+    gh.on(
+      'PATCH',
+      `${REPO}/check-runs/{check_run_id}`,
+      200,
+      (req) => {
+        conclusions[Number(req.params.check_run_id)] = String(
+          (req.body as { conclusion: string }).conclusion,
+        );
+        return { id: Number(req.params.check_run_id) };
+      },
+      { times: 4 },
+    );
+    gh.on('GET', `${REPO}/pulls`, 200, [], { query: { head: 'acme:integration/pe-4242-1' } });
+    gh.on('POST', `${REPO}/pulls`, 201, { number: 8, html_url: `${SERVER}/acme/widgets/pull/8` });
+    gh.on('GET', `${REPO}/issues/7/comments`, 200, []);
+    gh.on('POST', `${REPO}/issues/7/comments`, 201, {
+      id: 77,
+      html_url: `${SERVER}/acme/widgets/pull/7#c77`,
+    });
+    const integrate = await step(remote, 'integrate', plan.outputs.sha!, {
+      mode: 'integrate',
+      'execution-id': 'pe-4242-1',
+      'bundle-dir': join(dir, 'artifacts'),
+      'base-branch': plan.outputs['base-branch']!,
+      group: plan.outputs.group!,
+      'github-token': 'ghs_integrate',
+      'pr-token': 'ghs_app_token',
+      'state-dir': join(dir, 'runners', 'integrate', 'temp', 'state'),
+    });
+    gh.assertDone();
+
+    // Outputs.
+    expect(integrate.outputs).toMatchObject({
+      'integration-branch': 'integration/pe-4242-1',
+      'pull-request': `${SERVER}/acme/widgets/pull/8`,
+      merged: '["1.1"]',
+      conflicts: '[{"task":"1.2","files":["shared.txt"]}]',
+    });
+    expect(integrate.runtime.failed).toMatch(/did not land every completed task/);
+    expect(conclusions).toEqual({ 101: 'success', 102: 'failure', 103: 'failure', 104: 'failure' });
+
+    // The remote: every task branch with work, and the integration branch with the plan written back.
+    const heads = await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
+    const branches = heads.split('\n');
+    expect(branches).toEqual(
+      expect.arrayContaining(['main', 'feature', 'integration/pe-4242-1', task11.branch]),
+    );
+    expect(branches.filter((b) => b.startsWith('agent/'))).toHaveLength(4);
+    const files = await remote.git(['ls-tree', '-r', '--name-only', 'integration/pe-4242-1']);
+    expect(files.split('\n')).toEqual(
+      expect.arrayContaining(['feature-a.txt', 'reports/pe-4242-1.md', 'MULTI_AGENT_PLAN.md']),
+    );
+    expect(files).not.toContain('broken.txt');
+    expect(files).not.toContain('partial.txt');
+    const written = await remote.git(['show', 'integration/pe-4242-1:MULTI_AGENT_PLAN.md']);
+    const statuses = parsePlan(written).plan.tasks.map((t) => [t.id, t.status]);
+    expect(statuses).toEqual([
+      ['1.1', 'completed'],
+      ['1.2', 'failed'],
+      ['1.3', 'failed'],
+      ['1.4', 'failed'],
+      ['2.1', 'pending'],
+      ['3.1', 'pending'],
+    ]);
+    expect(written).toContain('(merge conflict)');
+    expect(written).toContain('(validation failed)');
+
+    // The PR and the comment (bodies passed the OpenAPI check).
+    const [pr] = gh.requestsTo('POST', '/repos/{owner}/{repo}/pulls');
+    expect(pr!.headers.authorization).toBe('token ghs_app_token');
+    expect(pr!.body).toMatchObject({ head: 'integration/pe-4242-1', base: 'feature' });
+    const [comment] = gh.requestsTo('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments');
+    const body = (comment!.body as { body: string }).body;
+    expect(body.startsWith('<!-- parallel-executor:report-pe-4242-1 -->\n')).toBe(true);
+    expect(body).toContain('Integration PR #8');
+    expect(body).toMatch(/merge conflict|conflict/i);
+
+    // The state for the workflow to upload, and the job summary.
+    const state = JSON.parse(
+      await readFile(
+        join(dir, 'runners', 'integrate', 'temp', 'state', 'PARALLEL_EXECUTION_STATUS.json'),
+        'utf8',
+      ),
+    ) as { integration: { merged: string[] }; tasks: Record<string, { status: string }> };
+    expect(state.integration.merged).toEqual(['1.1']);
+    // The comment asked for group 1: group 3, ready as it is, is not part of this run.
+    expect(Object.keys(state.tasks)).toEqual(['1.1', '1.2', '1.3', '1.4']);
+    expect(integrate.outputs.report).toBe(
+      join(dir, 'runners', 'integrate', 'temp', 'state', 'report.md'),
+    );
+    expect(integrate.summary).toContain('# Parallel Execution Report');
+
+    // The hostile title: never run, and passed on as it was written.
+    await expect(stat(canary)).rejects.toThrow();
+    await expect(stat(`${canary}-2`)).rejects.toThrow();
+    expect(await readFile(join(home, 'sentinel'), 'utf8')).toBe('still here\n');
+    expect(await remote.git(['show', `${task11.branch}:seen-title.txt`])).toBe(title);
+    expect(
+      await readFile(join(dir, 'artifacts', 'agent-1.1', 'AGENT_CONTEXT.md'), 'utf8'),
+    ).toContain(title);
+    // The agent saw its API key and none of the runner's tokens or file commands.
+    const keys = (await remote.git(['show', `${task11.branch}:env-keys.txt`])).split('\n');
+    expect(keys).toContain('ANTHROPIC_API_KEY');
+    expect(
+      keys.filter((k) => /^(INPUT_|ACTIONS_|GITHUB_OUTPUT|GITHUB_ENV|GITHUB_TOKEN)/.test(k)),
+    ).toEqual([]);
+    // No token in any log line the action printed.
+    const all = [plan, ...legs.values(), integrate].flatMap((s) =>
+      s.runtime.logs.map((l) => JSON.stringify(l)),
+    );
+    expect(all.filter((l) => /ghs_|sk-ant-|runtime-token-secret/.test(l))).toEqual([]);
+  });
+});
+
+function pullRequest(sha: string) {
+  return {
+    number: 7,
+    html_url: `${SERVER}/acme/widgets/pull/7`,
+    state: 'open',
+    title: 'Plan',
+    body: '',
+    head: { ref: 'feature', sha, repo: { full_name: 'acme/widgets' } },
+    base: { ref: 'main', repo: { full_name: 'acme/widgets' } },
+  };
+}
+
+function checkRun(c: { id: number; name: string; external_id: string }, sha: string) {
+  return {
+    id: c.id,
+    name: c.name,
+    head_sha: sha,
+    status: 'queued',
+    conclusion: null,
+    external_id: c.external_id,
+    details_url: null,
+    html_url: null,
+    output: { title: 'Queued', summary: '' },
+  };
+}
