@@ -64934,7 +64934,16 @@ var init_state = __esm({
       failed_tasks: external_exports.array(external_exports.string()),
       messages: external_exports.array(AgentMessage),
       integration: IntegrationResult.nullable(),
-      report_path: external_exports.string().nullable()
+      report_path: external_exports.string().nullable(),
+      /** Where the report (and the plan's write-back) was committed; absent before issue 4's finish. */
+      report_commit: external_exports.object({
+        branch: external_exports.string(),
+        /** The report's path in the repository (`reports/<execution-id>.md`). */
+        path: external_exports.string(),
+        sha: external_exports.string(),
+        /** The plan file updated in the same commit, or null when the plan was not written back there. */
+        plan_file: external_exports.string().nullable()
+      }).nullable().optional()
     });
   }
 });
@@ -66385,7 +66394,7 @@ async function execute(options, state, plan, paths, settings, resumed) {
       await ctx.hooks.onAllSettled(state);
     }
   } finally {
-    state.finished_at = ctx.clock.now().toISOString();
+    state.finished_at ??= ctx.clock.now().toISOString();
     save(ctx);
     await ctx.writer.flush();
   }
