@@ -61874,7 +61874,7 @@ var require_eventsource_stream = __commonJS({
     var defaultMaxEventSize = buffer.kStringMaxLength;
     var DATA = Buffer.from("data");
     var EVENT = Buffer.from("event");
-    var ID = Buffer.from("id");
+    var ID2 = Buffer.from("id");
     var RETRY = Buffer.from("retry");
     var minParserItems = 1024;
     var maxParserItems = 131072;
@@ -62090,7 +62090,7 @@ ${value}`;
           }
           return;
         }
-        if (isFieldName(line2, fieldLength, ID)) {
+        if (isFieldName(line2, fieldLength, ID2)) {
           if (isValidLastEventIdBytes(line2, valueStart)) {
             this.setEventFieldSize("id", line2.length - valueStart);
             event.id = line2.toString("utf8", valueStart);
@@ -62807,34 +62807,72 @@ var init_event = __esm({
   }
 });
 
-// src/action/command.ts
-function parseRunCommand(body) {
-  const first = body.trimStart().split(/\r?\n/, 1)[0]?.trim() ?? "";
-  const words2 = first.split(/\s+/);
-  if (words2[0] !== "/parallel-run") return null;
-  const args = words2.slice(1);
-  const dryRun = args.includes("--dry-run");
-  const rest = args.filter((a) => a !== "--dry-run");
-  const [verb, value, ...extra] = rest;
-  if (verb === void 0 || verb === "all")
-    return extra.length || value ? invalid(first) : { kind: "run", group: null, dryRun };
-  if (verb === "status" || verb === "cancel" || verb === "help")
-    return value ? invalid(first) : { kind: verb };
-  if (verb === "retry")
-    return value && !extra.length ? { kind: "retry", task: value } : invalid(first);
-  if (verb === "group")
-    return value && !extra.length ? { kind: "run", group: value, dryRun } : invalid(first);
-  return rest.length === 1 ? { kind: "run", group: verb, dryRun } : invalid(first);
+// src/forge/comment-command.ts
+function parseCommentCommand(body) {
+  const line2 = commandLine(body);
+  if (line2 === null) return null;
+  const words2 = line2.slice(COMMAND_PREFIX.length).trim().split(/\s+/).filter(Boolean);
+  return parseWords(words2);
 }
-function invalid(line2) {
-  return {
-    kind: "invalid",
-    reason: `cannot read "${line2.slice(0, 100)}"; try \`/parallel-run help\``
-  };
+function commandLine(body) {
+  let inFence = false;
+  for (const raw of body.split(/\r?\n/)) {
+    const line2 = raw.trim();
+    if (/^(```|~~~)/.test(line2)) inFence = !inFence;
+    if (inFence || !line2.startsWith(COMMAND_PREFIX)) continue;
+    const next = line2.charAt(COMMAND_PREFIX.length);
+    if (next !== "" && !/\s/.test(next)) continue;
+    return line2;
+  }
+  return null;
 }
-var init_command = __esm({
-  "src/action/command.ts"() {
+function parseWords(words2) {
+  const flags = words2.filter((w) => w.startsWith("--"));
+  const args = words2.filter((w) => !w.startsWith("--"));
+  const unknownFlag = flags.find((f) => f !== "--dry-run");
+  if (unknownFlag !== void 0) {
+    return { ok: false, error: `unknown option \`${clip(unknownFlag)}\`` };
+  }
+  const dryRun = flags.includes("--dry-run");
+  const [first, ...rest] = args;
+  if (first === void 0) return { ok: true, command: { kind: "run", group: "all", dryRun } };
+  const keyword = first.toLowerCase();
+  if (KEYWORDS.has(keyword)) {
+    if (dryRun) return { ok: false, error: `\`--dry-run\` only applies to a run` };
+    return keywordCommand(keyword, rest);
+  }
+  const groupWords = keyword === "group" ? rest : args;
+  if (groupWords.length !== 1) {
+    return { ok: false, error: "give one group id, or `all`" };
+  }
+  const group = groupWords[0];
+  if (group.toLowerCase() === "all")
+    return { ok: true, command: { kind: "run", group: "all", dryRun } };
+  if (!ID.test(group)) return { ok: false, error: `\`${clip(group)}\` is not a group id` };
+  return { ok: true, command: { kind: "run", group, dryRun } };
+}
+function keywordCommand(keyword, rest) {
+  if (keyword === "retry") {
+    if (rest.length !== 1) return { ok: false, error: "`retry` takes one task id" };
+    const taskId = rest[0];
+    if (!ID.test(taskId)) return { ok: false, error: `\`${clip(taskId)}\` is not a task id` };
+    return { ok: true, command: { kind: "retry", taskId } };
+  }
+  if (rest.length > 0) return { ok: false, error: `\`${keyword}\` takes no arguments` };
+  if (keyword === "status") return { ok: true, command: { kind: "status" } };
+  if (keyword === "cancel") return { ok: true, command: { kind: "cancel" } };
+  return { ok: true, command: { kind: "help" } };
+}
+function clip(text6) {
+  return text6.replace(/`/g, "'").slice(0, 40);
+}
+var COMMAND_PREFIX, ID, KEYWORDS;
+var init_comment_command = __esm({
+  "src/forge/comment-command.ts"() {
     "use strict";
+    COMMAND_PREFIX = "/parallel-run";
+    ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+    KEYWORDS = /* @__PURE__ */ new Set(["status", "cancel", "retry", "help"]);
   }
 });
 
@@ -62849,8 +62887,8 @@ async function gateTrigger(event, forge, options) {
       headSha: null,
       headRef: null
     };
-  const command = parseRunCommand(event.body);
-  if (!command) return { allowed: false, reason: "the comment is not a /parallel-run command" };
+  const parsed = parseCommentCommand(event.body);
+  if (!parsed) return { allowed: false, reason: "the comment is not a /parallel-run command" };
   if (event.authorIsBot && !options.allowBots) {
     return {
       allowed: false,
@@ -62887,28 +62925,37 @@ async function gateTrigger(event, forge, options) {
       `Parallel runs do not start on pull requests from forks (${pr.headRepo ?? "a deleted fork"}): agents would run the fork's code with this repository's secrets. Push the branch to this repository and open the PR from there.`
     );
   }
-  if (command.kind === "invalid") return refuse(command.reason, `Sorry, ${command.reason}.`);
+  if (!parsed.ok) {
+    return refuse(
+      parsed.error,
+      `Sorry, I did not understand that command: ${parsed.error}. ${ACTION_USAGE}`
+    );
+  }
+  const { command } = parsed;
   if (command.kind !== "run") {
     return refuse(
       `/parallel-run ${command.kind} is not handled by the action`,
-      `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. The action alone understands \`/parallel-run [group ID|all] [--dry-run]\`.`
+      `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. ${ACTION_USAGE}`
     );
   }
   await forge.addReaction(event.commentId, "rocket");
   return {
     allowed: true,
-    group: command.group,
+    // The action's selection reads null as "every pending group".
+    group: command.group === "all" ? null : command.group,
     dryRun: command.dryRun,
     pullRequest: pr.number,
     headSha: pr.headSha,
     headRef: pr.headRef
   };
 }
+var ACTION_USAGE;
 var init_gate = __esm({
   "src/action/gate.ts"() {
     "use strict";
     init_errors();
-    init_command();
+    init_comment_command();
+    ACTION_USAGE = "The action alone understands `/parallel-run [group ID|all] [--dry-run]`.";
   }
 });
 
@@ -63662,7 +63709,7 @@ function createClaudeStreamInterpreter(options) {
     const cost = nullableNumber(line2["total_cost_usd"]);
     events.push({
       type: "output",
-      line: `result: ${isError ? "error" : "success"} after ${turnsUsed} turns${cost === null ? "" : `, $${cost.toFixed(4)}`}${summary2 === null ? "" : `: ${clip(firstLine(summary2))}`}`
+      line: `result: ${isError ? "error" : "success"} after ${turnsUsed} turns${cost === null ? "" : `, $${cost.toFixed(4)}`}${summary2 === null ? "" : `: ${clip2(firstLine(summary2))}`}`
     });
     for (const denial of list3(line2["permission_denials"]).map(record2)) {
       if (denial === null) continue;
@@ -63686,7 +63733,7 @@ function createClaudeStreamInterpreter(options) {
   return {
     stdoutLine(raw) {
       const line2 = parseObject(raw);
-      if (line2 === null) return raw.trim() === "" ? [] : [{ type: "output", line: clip(raw) }];
+      if (line2 === null) return raw.trim() === "" ? [] : [{ type: "output", line: clip2(raw) }];
       switch (line2["type"]) {
         case "assistant":
           return onAssistant(line2);
@@ -63724,12 +63771,12 @@ function createClaudeStreamInterpreter(options) {
 }
 function describeTool(name, input2, cwd) {
   const path4 = text5(input2["file_path"]) ?? text5(input2["notebook_path"]) ?? text5(input2["path"]);
-  if (name === "Bash") return `Bash: ${clip(firstLine(text5(input2["command"]) ?? ""), 80)}`;
+  if (name === "Bash") return `Bash: ${clip2(firstLine(text5(input2["command"]) ?? ""), 80)}`;
   if (name === "Grep" || name === "Glob")
-    return `${name} ${clip(text5(input2["pattern"]) ?? "", 60)}`;
+    return `${name} ${clip2(text5(input2["pattern"]) ?? "", 60)}`;
   if (name === "Agent" || name === "Task")
-    return `${name}: ${clip(text5(input2["description"]) ?? "", 60)}`;
-  if (name === "WebFetch") return `WebFetch ${clip(text5(input2["url"]) ?? "", 60)}`;
+    return `${name}: ${clip2(text5(input2["description"]) ?? "", 60)}`;
+  if (name === "WebFetch") return `WebFetch ${clip2(text5(input2["url"]) ?? "", 60)}`;
   if (path4 !== null) return `${name} ${displayPath(path4, cwd)}`;
   return name;
 }
@@ -63757,12 +63804,12 @@ function clampBeforeEnd(percent) {
 }
 function lines(outputs, fallback) {
   const shown = outputs.length === 0 && fallback !== "" ? [fallback] : outputs;
-  return shown.map((line2) => ({ type: "output", line: clip(line2) }));
+  return shown.map((line2) => ({ type: "output", line: clip2(line2) }));
 }
 function resultText(content3) {
-  if (typeof content3 === "string") return clip(firstLine(content3));
+  if (typeof content3 === "string") return clip2(firstLine(content3));
   const first = list3(content3).map(record2).find((part) => part !== null && typeof part["text"] === "string");
-  return clip(firstLine(text5(first?.["text"]) ?? ""));
+  return clip2(firstLine(text5(first?.["text"]) ?? ""));
 }
 function parseObject(raw) {
   try {
@@ -63789,7 +63836,7 @@ function nullableNumber(value) {
 function firstLine(value) {
   return value.trim().split("\n")[0]?.trim() ?? "";
 }
-function clip(value, limit = TEXT_LIMIT) {
+function clip2(value, limit = TEXT_LIMIT) {
   return value.length > limit ? `${value.slice(0, limit - 1)}\u2026` : value;
 }
 var TEXT_LIMIT, TURN_CEILING, TURN_SCALE;
@@ -64155,18 +64202,18 @@ async function startAgentProcess(launch) {
   const watchTree = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
   watchTree.unref();
   const interpret = (line2) => {
-    if (launch.interpreter === void 0) return [{ type: "output", line: clip2(line2) }];
+    if (launch.interpreter === void 0) return [{ type: "output", line: clip3(line2) }];
     try {
       return launch.interpreter.stdoutLine(line2);
     } catch {
-      return [{ type: "output", line: clip2(line2) }];
+      return [{ type: "output", line: clip3(line2) }];
     }
   };
   const stdout = pipeLines(child.stdout, log, (line2) => publish2(interpret(line2)));
   const stderr = pipeLines(
     child.stderr,
     log,
-    (line2) => publish2([{ type: "output", line: clip2(line2) }])
+    (line2) => publish2([{ type: "output", line: clip3(line2) }])
   );
   let stoppedBecause = null;
   let termination = null;
@@ -64241,7 +64288,7 @@ async function closeLog(log) {
   log.end();
   await once(log, "close").catch(() => void 0);
 }
-function clip2(line2) {
+function clip3(line2) {
   return line2.length > MAX_EVENT_LINE ? `${line2.slice(0, MAX_EVENT_LINE - 1)}\u2026` : line2;
 }
 var MAX_EVENT_LINE, KILL_WAIT_MS, PIPE_DRAIN_MS, TREE_REFRESH_MS, NO_REPORT;
@@ -64390,7 +64437,7 @@ function createCommandRunner(options) {
     }
   };
 }
-var init_command2 = __esm({
+var init_command = __esm({
   "src/engine/agents/command.ts"() {
     "use strict";
     init_errors();
@@ -64425,7 +64472,7 @@ var init_create_runner = __esm({
     "use strict";
     init_errors();
     init_claude_code();
-    init_command2();
+    init_command();
   }
 });
 

@@ -136,10 +136,53 @@ describe('comment gate', () => {
     gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
     gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, { id: 2, html_url: 'u' });
     const result = await gateTrigger(event, forgeFor(gh), { allowBots: false });
-    expect(result).toMatchObject({ allowed: false });
+    expect(result).toEqual({ allowed: false, reason: 'give one group id, or `all`' });
     const reply = String((gh.requestsTo('POST')[0]?.body as { body: string }).body);
-    expect(reply).toContain(`cannot read "/parallel-run $(touch ${canary})`);
+    expect(reply).toBe(
+      'Sorry, I did not understand that command: give one group id, or `all`. The action alone understands `/parallel-run [group ID|all] [--dry-run]`.',
+    );
     await expect(stat(canary)).rejects.toThrow();
+  });
+
+  it('echoes a hostile group id back as inline code, never as a group', async () => {
+    const gh = api();
+    const { event } = await commentEvent('/parallel-run $(id)`whoami`');
+    gh.on('GET', '/repos/acme/widgets/collaborators/alice/permission', 200, {
+      permission: 'write',
+      role_name: 'write',
+      user: null,
+    });
+    gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
+    gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, { id: 2, html_url: 'u' });
+    const result = await gateTrigger(event, forgeFor(gh), { allowBots: false });
+    expect(result).toEqual({ allowed: false, reason: "`$(id)'whoami'` is not a group id" });
+    const reply = String((gh.requestsTo('POST')[0]?.body as { body: string }).body);
+    expect(reply).toBe(
+      "Sorry, I did not understand that command: `$(id)'whoami'` is not a group id. The action alone understands `/parallel-run [group ID|all] [--dry-run]`.",
+    );
+  });
+
+  it('reads the command on a later line of the comment and runs every group for `all`', async () => {
+    const gh = api();
+    const { event, commentId } = await commentEvent('Looks good.\n/parallel-run all --dry-run');
+    gh.on('GET', '/repos/acme/widgets/collaborators/alice/permission', 200, {
+      permission: 'write',
+      role_name: 'write',
+      user: null,
+    });
+    gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
+    gh.on('POST', `/repos/acme/widgets/issues/comments/${commentId}/reactions`, 201, {
+      id: 1,
+      content: 'rocket',
+    });
+    expect(await gateTrigger(event, forgeFor(gh), { allowBots: false })).toEqual({
+      allowed: true,
+      group: null,
+      dryRun: true,
+      pullRequest: 7,
+      headSha: 'f'.repeat(40),
+      headRef: 'feature',
+    });
   });
 
   it('ignores other comments and bots without a single request', async () => {

@@ -25,7 +25,7 @@ import { loadPlan } from '../plan/load.js';
 import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
 import { selectTasks } from '../plan/select.js';
 import type { Scope } from '../scope.js';
-import type { AppCommand } from './parse.js';
+import type { CommentCommand } from '../../forge/comment-command.js';
 
 export interface CommandTarget {
   pr: PullRequestInfo;
@@ -36,7 +36,7 @@ export interface CommandTarget {
 
 export async function executeCommand(
   scope: Scope,
-  command: AppCommand,
+  command: CommentCommand,
   target: CommandTarget,
 ): Promise<void> {
   switch (command.kind) {
