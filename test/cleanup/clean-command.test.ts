@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { STATUS_FILE } from '../../src/engine/cleanup/executions.js';
+import { STATE_FILE } from '../../src/engine/monitor/state-store.js';
 import type { TaskRun } from '../../src/engine/monitor/state.js';
 import {
   addTask,
@@ -76,7 +76,7 @@ async function addExecution(
     report_path: null,
     ...fields,
   };
-  await writeFile(path.join(dir, STATUS_FILE), JSON.stringify(state));
+  await writeFile(path.join(dir, STATE_FILE), JSON.stringify(state));
 }
 
 describe('parallel-executor clean', () => {

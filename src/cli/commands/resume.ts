@@ -4,7 +4,7 @@ import { executionPaths } from '../../engine/run/paths.js';
 import { readRunRecord } from '../../engine/run/record.js';
 import { resumeExecution } from '../../engine/run/resume.js';
 import { resolveSettings } from '../../engine/run/settings.js';
-import { findExecution } from '../../engine/cleanup/executions.js';
+import { findExecution } from '../../engine/run/executions.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';

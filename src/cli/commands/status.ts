@@ -1,4 +1,4 @@
-import { findExecution, isExecutionRunning } from '../../engine/cleanup/executions.js';
+import { findExecution, isExecutionRunning } from '../../engine/run/executions.js';
 import { UsageError } from '../../engine/errors.js';
 import { renderDashboard } from '../../engine/monitor/dashboard.js';
 import { executionPaths } from '../../engine/run/paths.js';

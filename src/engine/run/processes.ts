@@ -6,6 +6,8 @@ import { createProcessTree } from '../agents/process-group.js';
  * A killed agent's children linger as zombies until pid 1 reaps them; they are gone for us.
  */
 export function isAlive(pid: number): boolean {
+  // 0 and negative numbers would probe process groups (our own, for 0), not a process.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch (error) {
