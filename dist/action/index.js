@@ -63959,7 +63959,7 @@ function createProcessTree(leader) {
     const table2 = processTable();
     if (table2 === null) return true;
     learn(table2);
-    return table2.some((info2) => groups.has(info2.pgid) && info2.state !== "Z" && info2.state !== "X");
+    return table2.some((info2) => groups.has(info2.pgid) && isRunningState(info2.state));
   };
   return {
     refresh() {
@@ -63982,6 +63982,17 @@ function createProcessTree(leader) {
     },
     groups: () => [...groups]
   };
+}
+async function terminateTree(tree, graceMs, killWaitMs) {
+  tree.refresh();
+  if (!tree.signal("SIGTERM")) return;
+  if (await tree.waitForExit(graceMs)) return;
+  tree.refresh();
+  tree.signal("SIGKILL");
+  await tree.waitForExit(killWaitMs);
+}
+function isRunningState(state) {
+  return state !== "Z" && state !== "X";
 }
 function signalGroup(pgid, signal) {
   try {
@@ -64218,14 +64229,7 @@ async function startAgentProcess(launch) {
   let stoppedBecause = null;
   let termination = null;
   const terminate = (graceMs) => {
-    termination ??= (async () => {
-      tree.refresh();
-      if (!tree.signal("SIGTERM")) return;
-      if (await tree.waitForExit(graceMs)) return;
-      tree.refresh();
-      tree.signal("SIGKILL");
-      await tree.waitForExit(KILL_WAIT_MS);
-    })();
+    termination ??= terminateTree(tree, graceMs, KILL_WAIT_MS);
     return termination;
   };
   const lifetime = new AbortController();

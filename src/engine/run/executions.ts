@@ -6,9 +6,9 @@
 import { readdir } from 'node:fs/promises';
 import { ParallelExecutorError, UsageError } from '../errors.js';
 import type { ExecutionState } from '../monitor/state.js';
+import { isProcessAlive } from '../agents/process-group.js';
 import { readState } from '../monitor/state-store.js';
 import { executionPaths, executionsDir } from './paths.js';
-import { isAlive } from './processes.js';
 
 export interface ExecutionEntry {
   id: string;
@@ -91,7 +91,7 @@ export async function findExecution(
 /** The execution is still owned by a live orchestrator: nothing of it may be removed. */
 export function isExecutionRunning(state: ExecutionState): boolean {
   if (state.status !== 'pending' && state.status !== 'in_progress') return false;
-  return state.orchestrator_pid !== null && isAlive(state.orchestrator_pid);
+  return state.orchestrator_pid !== null && isProcessAlive(state.orchestrator_pid);
 }
 
 /** Finished for good: completed, failed or cancelled (a crashed run is resumable, not finished). */
