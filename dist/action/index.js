@@ -69807,6 +69807,15 @@ function createContext(options) {
     }
   };
 }
+var PAGE_SIZE = 100;
+async function readAllPages(fetchPage) {
+  const all2 = [];
+  for (let page = 1; ; page++) {
+    const { items, total } = await fetchPage(page);
+    all2.push(...items);
+    if (items.length < PAGE_SIZE || total !== void 0 && all2.length >= total) return all2;
+  }
+}
 function statusOf(error64) {
   const status = error64?.status;
   return typeof status === "number" ? status : null;
@@ -69877,36 +69886,33 @@ function createCheckRunsApi(ctx) {
     },
     async listCheckRuns(ref, options = {}) {
       const route = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
-      const runs = [];
-      for (let page = 1; ; page++) {
+      const runs = await readAllPages(async (page) => {
         const { data } = await ctx.read(
           route,
           () => ctx.octokit.request(route, {
             owner,
             repo,
             ref,
-            per_page: 100,
+            per_page: PAGE_SIZE,
             page,
             ...options.name ? { check_name: options.name } : {},
             request: NO_PLUGIN_RETRY
           })
         );
-        for (const run3 of data.check_runs) {
-          runs.push({
-            id: Number(run3.id),
-            name: run3.name,
-            headSha: run3.head_sha,
-            status: run3.status,
-            conclusion: run3.conclusion ?? null,
-            externalId: run3.external_id ?? null,
-            detailsUrl: run3.details_url ?? null,
-            url: run3.html_url ?? null,
-            outputTitle: run3.output.title ?? null,
-            outputSummary: run3.output.summary ?? null
-          });
-        }
-        if (data.check_runs.length < 100 || runs.length >= data.total_count) return runs;
-      }
+        return { items: data.check_runs, total: data.total_count };
+      });
+      return runs.map((run3) => ({
+        id: Number(run3.id),
+        name: run3.name,
+        headSha: run3.head_sha,
+        status: run3.status,
+        conclusion: run3.conclusion ?? null,
+        externalId: run3.external_id ?? null,
+        detailsUrl: run3.details_url ?? null,
+        url: run3.html_url ?? null,
+        outputTitle: run3.output.title ?? null,
+        outputSummary: run3.output.summary ?? null
+      }));
     }
   };
 }
@@ -69968,7 +69974,6 @@ ${rest}`;
 }
 
 // src/forge/github/comments.ts
-var PER_PAGE = 100;
 var CUT_NOTE2 = "the full text is in the workflow run (job summary and artifacts)";
 function createCommentsApi(ctx, markerAuthor = null) {
   const { owner, repo } = ctx;
@@ -69984,7 +69989,7 @@ function createCommentsApi(ctx, markerAuthor = null) {
           owner,
           repo,
           issue_number: issueNumber,
-          per_page: PER_PAGE,
+          per_page: PAGE_SIZE,
           page,
           request: NO_PLUGIN_RETRY
         })
@@ -69993,7 +69998,7 @@ function createCommentsApi(ctx, markerAuthor = null) {
         (c) => (c.body ?? "").includes(marker) && (markerAuthor === null || c.user?.login === markerAuthor)
       );
       if (found) return { id: Number(found.id), body: found.body ?? "", url: found.html_url };
-      if (data.length < PER_PAGE) return null;
+      if (data.length < PAGE_SIZE) return null;
     }
   }
   async function createComment(issueNumber, body) {
