@@ -42098,7 +42098,6 @@ function readTaskLine(item, list4, context, dialect) {
   const agents = parenAgents.length > 0 ? parenAgents : context.agent ? [context.agent] : [];
   const accepted = head.explicit && (head.id !== null || agents.length > 0) || parenAgents.length > 0 || head.id !== null && /^\d+(\.\d+)+$/u.test(head.id) && estimate !== null || head.id !== null && head.boldId && context.agent !== null;
   if (!accepted) return null;
-  const checkbox = checkboxSpan(item, dialect.body);
   const nested = nestedParts(item, dialect.body);
   const status = markStatus ?? (item.checked === true ? "completed" : nested.status);
   const line2 = item.position?.start.line ?? 1;
@@ -42117,18 +42116,27 @@ function readTaskLine(item, list4, context, dialect) {
     files: nested.files,
     criteria: nested.criteria,
     details: nested.details,
+    ...seedItemPlace(item, list4, paragraph2, {
+      markStart: hadMark ? markOffset(paragraph2, dialect.body, dialect.knownAgents) : null,
+      sectionIndex: context.sectionIndex,
+      body: dialect.body
+    })
+  };
+}
+function seedItemPlace(item, list4, paragraph2, place) {
+  return {
     dialect: "seed",
-    line: line2,
+    line: item.position?.start.line ?? 1,
     column: item.position?.start.column ?? 1,
     order: startOffset(item),
     source: {
       dialect: "seed",
       itemStart: startOffset(item),
-      checkbox,
+      checkbox: checkboxSpan(item, place.body),
       textEnd: endOffset(paragraph2),
-      markStart: hadMark ? markOffset(paragraph2, dialect.body, dialect.knownAgents) : null,
+      markStart: place.markStart,
       listEnd: endOffset(list4),
-      sectionIndex: context.sectionIndex
+      sectionIndex: place.sectionIndex
     }
   };
 }
@@ -42531,19 +42539,11 @@ function readItem(item, list4, context, dialect) {
     files: filesOf(paragraph2, title),
     criteria: [],
     details: item.children.slice(1).map((child) => flatText(child)).filter((text6) => text6 !== ""),
-    dialect: "seed",
-    line: line2,
-    column: item.position?.start.column ?? 1,
-    order: startOffset(item),
-    source: {
-      dialect: "seed",
-      itemStart: startOffset(item),
-      checkbox: checkboxSpan(item, dialect.body),
-      textEnd: endOffset(paragraph2),
+    ...seedItemPlace(item, list4, paragraph2, {
       markStart,
-      listEnd: endOffset(list4),
-      sectionIndex: context.sectionIndex
-    }
+      sectionIndex: context.sectionIndex,
+      body: dialect.body
+    })
   };
 }
 function boldAgent(paragraph2, known) {
