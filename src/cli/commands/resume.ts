@@ -8,13 +8,7 @@ import { findExecution } from '../../engine/run/executions.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
-import {
-  finish,
-  finisherFor,
-  liveViewFor,
-  runnerFor,
-  type ViewListener,
-} from '../engine-session.js';
+import { runnerFor, runSession } from '../engine-session.js';
 import {
   FINISH_FLAG_OPTIONS,
   finishChoices,
@@ -73,11 +67,8 @@ export const resumeCommand: Command = async (argv, io) => {
     (record?.shell['finish'] ?? null) as Partial<FinishChoices> | null,
   );
   const env = agentEnvironment(io.env);
-  const view = liveViewFor(io, json);
-  const onEvent: ViewListener = (event, state) => view.onEvent(event, state);
-  const finisher = finisherFor(finishSettings(config, choices, settings), env, io, onEvent);
-  try {
-    const result = await resumeExecution({
+  return runSession(io, json, finishSettings(config, choices, settings), env, (session) =>
+    resumeExecution({
       cwd: io.cwd,
       executionId: state.execution_id,
       retryFailed: values['retry-failed'] ?? false,
@@ -85,12 +76,7 @@ export const resumeCommand: Command = async (argv, io) => {
       env,
       settings,
       signal: io.signal,
-      hooks: finisher.hooks,
-      onEvent,
-    });
-    return finish(io, json, view, result, finisher.outcome());
-  } catch (error) {
-    view.close(null);
-    throw error;
-  }
+      ...session,
+    }),
+  );
 };
