@@ -49,6 +49,13 @@ describe('execution lookup, the same for every command', () => {
     },
   );
 
+  it.each(['status', 'resume', 'clean'])('%s takes one execution id at most', async (command) => {
+    const repo = await repoWithExecution();
+    const result = await cli([command, repo.executionId, 'exec_other'], repo.root);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`${command} takes one execution id, got 2`);
+  });
+
   it.skipIf(process.platform !== 'linux')(
     'counts an orchestrator that is a zombie as gone, a live one as running',
     async () => {

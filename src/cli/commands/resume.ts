@@ -1,14 +1,12 @@
 import type { AgentSettings } from '../../engine/agents/create-runner.js';
-import { UsageError } from '../../engine/errors.js';
 import { executionPaths } from '../../engine/run/paths.js';
 import { readRunRecord } from '../../engine/run/record.js';
 import { resumeExecution } from '../../engine/run/resume.js';
 import { resolveSettings } from '../../engine/run/settings.js';
-import { findExecution } from '../../engine/run/executions.js';
-import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
 import { runnerFor, runSession } from '../engine-session.js';
+import { executionFromArgs } from '../execution-arg.js';
 import {
   FINISH_FLAG_OPTIONS,
   finishChoices,
@@ -50,12 +48,8 @@ export const resumeCommand: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (positionals.length > 1) {
-    throw new UsageError(`resume takes one execution id, got ${positionals.length}`);
-  }
   const json = values.json ?? false;
-  const repoRoot = await findRepoRoot(io.cwd);
-  const { state } = await findExecution(repoRoot, positionals[0]);
+  const { repoRoot, state } = await executionFromArgs('resume', positionals, io.cwd);
   const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
   const settings = resolveSettings({ ...record?.settings, ...settingsFromFlags(values) });
   const previous = (record?.shell['agent'] ?? null) as Partial<AgentSettings> | null;
