@@ -65498,8 +65498,7 @@ async function planLayout(repoRoot, tasks, settings) {
   }
   return layouts;
 }
-function initialTaskRun(task, layout, repoRoot, executionId) {
-  const paths = executionPaths(repoRoot, executionId);
+function planFieldsOf(task) {
   return {
     task_id: task.id,
     task: task.title,
@@ -65507,7 +65506,13 @@ function initialTaskRun(task, layout, repoRoot, executionId) {
     agents: task.agents,
     group: task.group,
     depends_on: task.dependsOn,
-    estimate_hours: task.estimateHours,
+    estimate_hours: task.estimateHours
+  };
+}
+function initialTaskRun(task, layout, repoRoot, executionId) {
+  const paths = executionPaths(repoRoot, executionId);
+  return {
+    ...planFieldsOf(task),
     status: "pending",
     progress_percent: 0,
     current_step: null,
@@ -69299,13 +69304,7 @@ function fromBundle(received) {
 function missing(task) {
   const artifact = artifactName(task.id);
   return {
-    task_id: task.id,
-    task: task.title,
-    agent: leadAgent(task),
-    agents: task.agents,
-    group: task.group,
-    depends_on: task.dependsOn,
-    estimate_hours: task.estimateHours,
+    ...planFieldsOf(task),
     status: "failed",
     progress_percent: 0,
     current_step: null,
