@@ -195,6 +195,22 @@ var init_errors2 = __esm({
   }
 });
 
+// src/engine/path-exists.ts
+import { lstat, stat } from "node:fs/promises";
+async function pathExists(path4, options = {}) {
+  try {
+    await (options.followLinks === false ? lstat(path4) : stat(path4));
+    return true;
+  } catch {
+    return false;
+  }
+}
+var init_path_exists = __esm({
+  "src/engine/path-exists.ts"() {
+    "use strict";
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -55591,12 +55607,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists4 = this[kHeadersMap].get(lowercaseName);
-        if (exists4) {
+        const exists2 = this[kHeadersMap].get(lowercaseName);
+        if (exists2) {
           const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists4.name,
-            value: `${exists4.value}${delimiter2}${value}`
+            name: exists2.name,
+            value: `${exists2.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -63486,7 +63502,7 @@ var init_agent_env = __esm({
 });
 
 // src/engine/agents/claude-binary.ts
-import { access as access2, constants as constants3, readFile as readFile6, stat as stat3 } from "node:fs/promises";
+import { access as access2, constants as constants3, readFile as readFile6, stat as stat4 } from "node:fs/promises";
 import { delimiter, join as join2, resolve as resolve2 } from "node:path";
 async function resolveClaudeBinary(options) {
   const name = options.binary ?? "claude";
@@ -63527,7 +63543,7 @@ async function isExecutable(path4) {
   );
 }
 async function isFile(path4) {
-  const info2 = await stat3(path4).catch(() => null);
+  const info2 = await stat4(path4).catch(() => null);
   return info2?.isFile() === true;
 }
 var init_claude_binary = __esm({
@@ -64042,7 +64058,7 @@ var init_process_group = __esm({
 
 // src/engine/agents/status-file.ts
 import { watch } from "node:fs";
-import { mkdir as mkdir2, readFile as readFile7, stat as stat4 } from "node:fs/promises";
+import { mkdir as mkdir2, readFile as readFile7, stat as stat5 } from "node:fs/promises";
 import { basename, dirname as dirname2 } from "node:path";
 function parseAgentStatus(text6) {
   let value;
@@ -64134,7 +64150,7 @@ async function watchStatusFile(file2, onEvents, options = {}) {
   };
 }
 async function statKey(file2) {
-  const info2 = await stat4(file2).catch(() => null);
+  const info2 = await stat5(file2).catch(() => null);
   return info2 === null ? null : `${info2.ino}:${info2.size}:${info2.mtimeMs}`;
 }
 function toPercent(value) {
@@ -64715,83 +64731,6 @@ var init_collect = __esm({
   }
 });
 
-// src/engine/workspace/mutex.ts
-function createMutex() {
-  let tail = Promise.resolve();
-  return {
-    run(work) {
-      const next = tail.then(work, work);
-      tail = next.catch(() => void 0);
-      return next;
-    }
-  };
-}
-var init_mutex = __esm({
-  "src/engine/workspace/mutex.ts"() {
-    "use strict";
-  }
-});
-
-// src/engine/workspace/worktree.ts
-import { rm as rm2, stat as stat5 } from "node:fs/promises";
-async function addWorktree(repoRoot, path4, branch, startSha, lock = createMutex()) {
-  await lock.run(
-    () => git(repoRoot, [
-      "worktree",
-      "add",
-      "--quiet",
-      "--no-checkout",
-      "-b",
-      branch,
-      "--",
-      path4,
-      startSha
-    ])
-  );
-  await git(path4, ["reset", "--quiet", "--hard"]);
-}
-async function mergeDependencies(worktree, dependencies, identity) {
-  for (const dependency of dependencies) {
-    const result = await git(
-      worktree,
-      [
-        ...identityArgs(identity),
-        "merge",
-        "--no-edit",
-        "--no-verify",
-        "-m",
-        `Merge dependency ${dependency.taskId} (${dependency.branch})`,
-        dependency.branch
-      ],
-      { allowExitCodes: [1] }
-    );
-    if (result.exitCode === 0) continue;
-    const conflicted2 = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
-    await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-    return { taskId: dependency.taskId, files: conflicted2.stdout.split("\0").filter(Boolean) };
-  }
-  return null;
-}
-async function resetWorktree(worktree, sha) {
-  await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-  await git(worktree, ["reset", "--quiet", "--hard", sha]);
-  await git(worktree, ["clean", "-fdq"]);
-}
-async function pathExists(path4) {
-  return stat5(path4).then(
-    () => true,
-    () => false
-  );
-}
-var init_worktree = __esm({
-  "src/engine/workspace/worktree.ts"() {
-    "use strict";
-    init_git_exec();
-    init_identity();
-    init_mutex();
-  }
-});
-
 // src/engine/integrate/schema.ts
 var IntegrationResult;
 var init_schema2 = __esm({
@@ -65063,11 +65002,11 @@ var init_task_file = __esm({
 });
 
 // src/action/agent/bundle.ts
-import { copyFile as copyFile3, cp, mkdir as mkdir6, rm as rm3 } from "node:fs/promises";
+import { copyFile as copyFile3, cp, mkdir as mkdir6, rm as rm2 } from "node:fs/promises";
 import { basename as basename2, join as join6 } from "node:path";
 async function writeTaskBundle(input2) {
   const { run: run3 } = input2;
-  await rm3(input2.bundleDir, { recursive: true, force: true });
+  await rm2(input2.bundleDir, { recursive: true, force: true });
   await mkdir6(input2.bundleDir, { recursive: true });
   if (run3.status === "failed" && run3.head_sha === null) await collectPartialWork(input2);
   if (await pathExists(run3.output_dir)) {
@@ -65176,7 +65115,7 @@ var init_bundle = __esm({
     "use strict";
     init_collect();
     init_git_exec();
-    init_worktree();
+    init_path_exists();
     init_task_file();
   }
 });
@@ -65579,6 +65518,23 @@ var init_select2 = __esm({
   }
 });
 
+// src/engine/workspace/mutex.ts
+function createMutex() {
+  let tail = Promise.resolve();
+  return {
+    run(work) {
+      const next = tail.then(work, work);
+      tail = next.catch(() => void 0);
+      return next;
+    }
+  };
+}
+var init_mutex = __esm({
+  "src/engine/workspace/mutex.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/workspace/replicate.ts
 import { cp as cp2, readdir as readdir4, stat as stat6 } from "node:fs/promises";
 import { isAbsolute as isAbsolute5, join as join10, normalize as normalize2, relative as relative2, sep as sep2 } from "node:path";
@@ -65594,8 +65550,8 @@ async function replicateConfig(repoRoot, worktree, extraPaths, tracked) {
   const copied = [];
   for (const root2 of [...new Set(roots)]) {
     const source = join10(repoRoot, root2);
-    const exists4 = await stat6(source).catch(() => null);
-    if (exists4 === null) continue;
+    const exists2 = await stat6(source).catch(() => null);
+    if (exists2 === null) continue;
     await cp2(source, join10(worktree, root2), {
       recursive: true,
       force: true,
@@ -65878,8 +65834,61 @@ var init_setup = __esm({
   }
 });
 
+// src/engine/workspace/worktree.ts
+async function addWorktree(repoRoot, path4, branch, startSha, lock = createMutex()) {
+  await lock.run(
+    () => git(repoRoot, [
+      "worktree",
+      "add",
+      "--quiet",
+      "--no-checkout",
+      "-b",
+      branch,
+      "--",
+      path4,
+      startSha
+    ])
+  );
+  await git(path4, ["reset", "--quiet", "--hard"]);
+}
+async function mergeDependencies(worktree, dependencies, identity) {
+  for (const dependency of dependencies) {
+    const result = await git(
+      worktree,
+      [
+        ...identityArgs(identity),
+        "merge",
+        "--no-edit",
+        "--no-verify",
+        "-m",
+        `Merge dependency ${dependency.taskId} (${dependency.branch})`,
+        dependency.branch
+      ],
+      { allowExitCodes: [1] }
+    );
+    if (result.exitCode === 0) continue;
+    const conflicted2 = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
+    await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
+    return { taskId: dependency.taskId, files: conflicted2.stdout.split("\0").filter(Boolean) };
+  }
+  return null;
+}
+async function resetWorktree(worktree, sha) {
+  await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
+  await git(worktree, ["reset", "--quiet", "--hard", sha]);
+  await git(worktree, ["clean", "-fdq"]);
+}
+var init_worktree = __esm({
+  "src/engine/workspace/worktree.ts"() {
+    "use strict";
+    init_git_exec();
+    init_identity();
+    init_mutex();
+  }
+});
+
 // src/engine/run/prepare.ts
-import { mkdir as mkdir8, readFile as readFile14, rm as rm4, writeFile as writeFile4 } from "node:fs/promises";
+import { mkdir as mkdir8, readFile as readFile14, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
 import { dirname as dirname5, join as join12 } from "node:path";
 async function prepareTask(ctx, run3) {
   await mkdir8(dirname5(run3.log_file), { recursive: true });
@@ -65933,7 +65942,7 @@ async function populateWorktree(ctx, run3) {
   );
   ctx.replicated.set(run3.task_id, copied);
   await writeFile4(join12(run3.worktree, CONTEXT_FILE), await contextFor(ctx, run3));
-  await rm4(statusFileOf(ctx, run3), { force: true });
+  await rm3(statusFileOf(ctx, run3), { force: true });
   await mkdir8(ctx.paths.statusDir, { recursive: true });
 }
 function statusFileOf(ctx, run3) {
@@ -66376,7 +66385,7 @@ var init_preflight = __esm({
     init_git_exec();
     init_ports();
     init_repo();
-    init_worktree();
+    init_path_exists();
     init_worktree_root();
   }
 });
@@ -66679,11 +66688,11 @@ var init_coverage = __esm({
 });
 
 // src/engine/validate/detect.ts
-import { access as access4, readFile as readFile16 } from "node:fs/promises";
+import { readFile as readFile16 } from "node:fs/promises";
 import { join as join15 } from "node:path";
 async function detectChecks(worktree, config2) {
   const scripts = await readScripts(worktree);
-  const hasLock = await exists3(join15(worktree, "package-lock.json"));
+  const hasLock = await pathExists(join15(worktree, "package-lock.json"));
   const critical = new Set(config2.critical);
   return CHECK_ORDER.map((name) => {
     const configured = config2[name];
@@ -66741,18 +66750,11 @@ async function readScripts(worktree) {
     return "invalid";
   }
 }
-async function exists3(path4) {
-  try {
-    await access4(path4);
-    return true;
-  } catch {
-    return false;
-  }
-}
 var CHECK_ORDER, NPM_INIT_TEST, SCRIPT_NAMES;
 var init_detect = __esm({
   "src/engine/validate/detect.ts"() {
     "use strict";
+    init_path_exists();
     init_schema3();
     CHECK_ORDER = ["lint", "tests", "coverage", "security", "build"];
     NPM_INIT_TEST = /no test specified/;
@@ -67735,7 +67737,7 @@ var init_test_runs = __esm({
 });
 
 // src/engine/integrate/integrate.ts
-import { mkdir as mkdir12, mkdtemp, rm as rm5 } from "node:fs/promises";
+import { mkdir as mkdir12, mkdtemp, rm as rm4 } from "node:fs/promises";
 import { join as join18 } from "node:path";
 async function integrate(options) {
   const logger = options.logger ?? silentLogger;
@@ -67822,8 +67824,8 @@ async function checkBranchName(root2, branch) {
       'Use letters, digits, "/", "-" and "_" (e.g. integration/group-2).'
     );
   }
-  const exists4 = await root2.run(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], [1]);
-  if (exists4.exitCode === 0) {
+  const exists2 = await root2.run(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], [1]);
+  if (exists2.exitCode === 0) {
     throw new PreflightError(
       `branch ${branch} already exists`,
       `Delete it (git branch -D ${branch}) or integrate under another execution id.`
@@ -67833,7 +67835,7 @@ async function checkBranchName(root2, branch) {
 async function removeWorktree(root2, worktree) {
   const removed = await root2.run(["worktree", "remove", "--force", worktree], [128]);
   if (removed.exitCode !== 0) {
-    await rm5(worktree, { recursive: true, force: true });
+    await rm4(worktree, { recursive: true, force: true });
     await root2.run(["worktree", "prune"]);
   }
 }
@@ -68893,7 +68895,7 @@ var init_bundles = __esm({
 });
 
 // src/action/integrate/commit-files.ts
-import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
+import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as join20 } from "node:path";
 async function commitFiles(input2) {
@@ -68925,7 +68927,7 @@ async function commitFiles(input2) {
     await run3(["update-ref", ref, commit, parent]);
     return commit;
   } finally {
-    await rm6(scratch, { recursive: true, force: true });
+    await rm5(scratch, { recursive: true, force: true });
   }
 }
 var init_commit_files = __esm({
@@ -74472,7 +74474,8 @@ import { dirname } from "node:path";
 
 // src/engine/plan/index.ts
 init_errors();
-import { readFile as readFile2, stat } from "node:fs/promises";
+init_path_exists();
+import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
 import path3 from "node:path";
 
 // src/engine/plan/agents.ts
@@ -74828,21 +74831,13 @@ async function findAgentsDir(from, cwd) {
 }
 async function repositoryRoot(from) {
   for (let dir = from; ; dir = path3.dirname(dir)) {
-    if (await exists(path3.join(dir, ".git"))) return dir;
+    if (await pathExists(path3.join(dir, ".git"))) return dir;
     if (path3.dirname(dir) === dir) return null;
   }
 }
 async function isDirectory(target) {
   try {
-    return (await stat(target)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-async function exists(target) {
-  try {
-    await stat(target);
-    return true;
+    return (await stat2(target)).isDirectory();
   } catch {
     return false;
   }
@@ -75313,7 +75308,7 @@ import os3 from "os";
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir, open: open2, readdir: readdir2, rename, rm, rmdir, stat: stat2, symlink, unlink } = fs2.promises;
+var { chmod, copyFile, lstat: lstat2, mkdir, open: open2, readdir: readdir2, rename, rm, rmdir, stat: stat3, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 
