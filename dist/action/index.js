@@ -41655,12 +41655,7 @@ function stripStatusMark(raw) {
   return { text: raw.trim(), status: null };
 }
 function groupOf(section, groups, skipSelf) {
-  for (const current of ancestry(section)) {
-    if (skipSelf && current === section) continue;
-    const group = groups.get(current.index);
-    if (group) return group;
-  }
-  return null;
+  return nearest(section, skipSelf, (current) => groups.get(current.index));
 }
 function agentOfHeading(title, known) {
   let best = null;
@@ -41675,11 +41670,17 @@ function agentOfHeading(title, known) {
   return best;
 }
 function agentContext(section, known, skipSelf) {
+  return nearest(
+    section,
+    skipSelf,
+    (current) => current.heading ? agentOfHeading(current.title, known) : null
+  );
+}
+function nearest(section, skipSelf, pick2) {
   for (const current of ancestry(section)) {
     if (skipSelf && current === section) continue;
-    if (!current.heading) continue;
-    const agent = agentOfHeading(current.title, known);
-    if (agent) return agent;
+    const found = pick2(current);
+    if (found) return found;
   }
   return null;
 }
