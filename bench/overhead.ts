@@ -12,7 +12,8 @@ import { createCommandRunner } from '../src/engine/agents/command.js';
 import { runExecution } from '../src/engine/run/orchestrator.js';
 import { createMutex } from '../src/engine/workspace/mutex.js';
 import { addWorktree } from '../src/engine/workspace/worktree.js';
-import type { Plan, Task } from '../src/engine/plan/schema.js';
+import type { Plan } from '../src/engine/plan/schema.js';
+import { task } from '../test/engine/helpers.js';
 import { createTempRepo } from '../test/support/git-repo.js';
 
 const sleepSeconds = Number(process.argv[2] ?? 2);
@@ -20,25 +21,9 @@ const rounds = Number(process.argv[3] ?? 3);
 const TASKS = 8;
 
 function benchPlan(): Plan {
-  const tasks: Task[] = Array.from({ length: TASKS }, (_, i) => ({
-    id: `${i + 1}`,
-    idGenerated: false,
-    title: `Bench task ${i + 1}`,
-    agents: [`Builder-${i + 1}`],
-    group: '1',
-    dependsOn: [],
-    estimateHours: null,
-    status: 'pending',
-    priority: null,
-    branch: null,
-    worktree: null,
-    files: [],
-    criteria: [],
-    details: '',
-    dialect: 'seed',
-    line: i + 1,
-    column: 1,
-  }));
+  const tasks = Array.from({ length: TASKS }, (_, i) =>
+    task(`${i + 1}`, { title: `Bench task ${i + 1}`, estimateHours: null, line: i + 1 }),
+  );
   return { title: 'bench', groups: [], tasks };
 }
 

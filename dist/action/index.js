@@ -195,6 +195,22 @@ var init_errors2 = __esm({
   }
 });
 
+// src/engine/path-exists.ts
+import { lstat, stat } from "node:fs/promises";
+async function pathExists(path4, options = {}) {
+  try {
+    await (options.followLinks === false ? lstat(path4) : stat(path4));
+    return true;
+  } catch {
+    return false;
+  }
+}
+var init_path_exists = __esm({
+  "src/engine/path-exists.ts"() {
+    "use strict";
+  }
+});
+
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({
   "node_modules/yaml/dist/nodes/identity.js"(exports) {
@@ -41639,12 +41655,7 @@ function stripStatusMark(raw) {
   return { text: raw.trim(), status: null };
 }
 function groupOf(section, groups, skipSelf) {
-  for (const current of ancestry(section)) {
-    if (skipSelf && current === section) continue;
-    const group = groups.get(current.index);
-    if (group) return group;
-  }
-  return null;
+  return nearest(section, skipSelf, (current) => groups.get(current.index));
 }
 function agentOfHeading(title, known) {
   let best = null;
@@ -41659,11 +41670,17 @@ function agentOfHeading(title, known) {
   return best;
 }
 function agentContext(section, known, skipSelf) {
+  return nearest(
+    section,
+    skipSelf,
+    (current) => current.heading ? agentOfHeading(current.title, known) : null
+  );
+}
+function nearest(section, skipSelf, pick2) {
   for (const current of ancestry(section)) {
     if (skipSelf && current === section) continue;
-    if (!current.heading) continue;
-    const agent = agentOfHeading(current.title, known);
-    if (agent) return agent;
+    const found = pick2(current);
+    if (found) return found;
   }
   return null;
 }
@@ -42098,7 +42115,6 @@ function readTaskLine(item, list4, context, dialect) {
   const agents = parenAgents.length > 0 ? parenAgents : context.agent ? [context.agent] : [];
   const accepted = head.explicit && (head.id !== null || agents.length > 0) || parenAgents.length > 0 || head.id !== null && /^\d+(\.\d+)+$/u.test(head.id) && estimate !== null || head.id !== null && head.boldId && context.agent !== null;
   if (!accepted) return null;
-  const checkbox = checkboxSpan(item, dialect.body);
   const nested = nestedParts(item, dialect.body);
   const status = markStatus ?? (item.checked === true ? "completed" : nested.status);
   const line2 = item.position?.start.line ?? 1;
@@ -42117,18 +42133,27 @@ function readTaskLine(item, list4, context, dialect) {
     files: nested.files,
     criteria: nested.criteria,
     details: nested.details,
+    ...seedItemPlace(item, list4, paragraph2, {
+      markStart: hadMark ? markOffset(paragraph2, dialect.body, dialect.knownAgents) : null,
+      sectionIndex: context.sectionIndex,
+      body: dialect.body
+    })
+  };
+}
+function seedItemPlace(item, list4, paragraph2, place) {
+  return {
     dialect: "seed",
-    line: line2,
+    line: item.position?.start.line ?? 1,
     column: item.position?.start.column ?? 1,
     order: startOffset(item),
     source: {
       dialect: "seed",
       itemStart: startOffset(item),
-      checkbox,
+      checkbox: checkboxSpan(item, place.body),
       textEnd: endOffset(paragraph2),
-      markStart: hadMark ? markOffset(paragraph2, dialect.body, dialect.knownAgents) : null,
+      markStart: place.markStart,
       listEnd: endOffset(list4),
-      sectionIndex: context.sectionIndex
+      sectionIndex: place.sectionIndex
     }
   };
 }
@@ -42531,19 +42556,11 @@ function readItem(item, list4, context, dialect) {
     files: filesOf(paragraph2, title),
     criteria: [],
     details: item.children.slice(1).map((child) => flatText(child)).filter((text6) => text6 !== ""),
-    dialect: "seed",
-    line: line2,
-    column: item.position?.start.column ?? 1,
-    order: startOffset(item),
-    source: {
-      dialect: "seed",
-      itemStart: startOffset(item),
-      checkbox: checkboxSpan(item, dialect.body),
-      textEnd: endOffset(paragraph2),
+    ...seedItemPlace(item, list4, paragraph2, {
       markStart,
-      listEnd: endOffset(list4),
-      sectionIndex: context.sectionIndex
-    }
+      sectionIndex: context.sectionIndex,
+      body: dialect.body
+    })
   };
 }
 function boldAgent(paragraph2, known) {
@@ -55591,12 +55608,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists4 = this[kHeadersMap].get(lowercaseName);
-        if (exists4) {
+        const exists2 = this[kHeadersMap].get(lowercaseName);
+        if (exists2) {
           const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists4.name,
-            value: `${exists4.value}${delimiter2}${value}`
+            name: exists2.name,
+            value: `${exists2.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -61874,7 +61891,7 @@ var require_eventsource_stream = __commonJS({
     var defaultMaxEventSize = buffer.kStringMaxLength;
     var DATA = Buffer.from("data");
     var EVENT = Buffer.from("event");
-    var ID = Buffer.from("id");
+    var ID2 = Buffer.from("id");
     var RETRY = Buffer.from("retry");
     var minParserItems = 1024;
     var maxParserItems = 131072;
@@ -62090,7 +62107,7 @@ ${value}`;
           }
           return;
         }
-        if (isFieldName(line2, fieldLength, ID)) {
+        if (isFieldName(line2, fieldLength, ID2)) {
           if (isValidLastEventIdBytes(line2, valueStart)) {
             this.setEventFieldSize("id", line2.length - valueStart);
             event.id = line2.toString("utf8", valueStart);
@@ -62807,34 +62824,72 @@ var init_event = __esm({
   }
 });
 
-// src/action/command.ts
-function parseRunCommand(body) {
-  const first = body.trimStart().split(/\r?\n/, 1)[0]?.trim() ?? "";
-  const words2 = first.split(/\s+/);
-  if (words2[0] !== "/parallel-run") return null;
-  const args = words2.slice(1);
-  const dryRun = args.includes("--dry-run");
-  const rest = args.filter((a) => a !== "--dry-run");
-  const [verb, value, ...extra] = rest;
-  if (verb === void 0 || verb === "all")
-    return extra.length || value ? invalid(first) : { kind: "run", group: null, dryRun };
-  if (verb === "status" || verb === "cancel" || verb === "help")
-    return value ? invalid(first) : { kind: verb };
-  if (verb === "retry")
-    return value && !extra.length ? { kind: "retry", task: value } : invalid(first);
-  if (verb === "group")
-    return value && !extra.length ? { kind: "run", group: value, dryRun } : invalid(first);
-  return rest.length === 1 ? { kind: "run", group: verb, dryRun } : invalid(first);
+// src/forge/comment-command.ts
+function parseCommentCommand(body) {
+  const line2 = commandLine(body);
+  if (line2 === null) return null;
+  const words2 = line2.slice(COMMAND_PREFIX.length).trim().split(/\s+/).filter(Boolean);
+  return parseWords(words2);
 }
-function invalid(line2) {
-  return {
-    kind: "invalid",
-    reason: `cannot read "${line2.slice(0, 100)}"; try \`/parallel-run help\``
-  };
+function commandLine(body) {
+  let inFence = false;
+  for (const raw of body.split(/\r?\n/)) {
+    const line2 = raw.trim();
+    if (/^(```|~~~)/.test(line2)) inFence = !inFence;
+    if (inFence || !line2.startsWith(COMMAND_PREFIX)) continue;
+    const next = line2.charAt(COMMAND_PREFIX.length);
+    if (next !== "" && !/\s/.test(next)) continue;
+    return line2;
+  }
+  return null;
 }
-var init_command = __esm({
-  "src/action/command.ts"() {
+function parseWords(words2) {
+  const flags = words2.filter((w) => w.startsWith("--"));
+  const args = words2.filter((w) => !w.startsWith("--"));
+  const unknownFlag = flags.find((f) => f !== "--dry-run");
+  if (unknownFlag !== void 0) {
+    return { ok: false, error: `unknown option \`${clip(unknownFlag)}\`` };
+  }
+  const dryRun = flags.includes("--dry-run");
+  const [first, ...rest] = args;
+  if (first === void 0) return { ok: true, command: { kind: "run", group: "all", dryRun } };
+  const keyword = first.toLowerCase();
+  if (KEYWORDS.has(keyword)) {
+    if (dryRun) return { ok: false, error: `\`--dry-run\` only applies to a run` };
+    return keywordCommand(keyword, rest);
+  }
+  const groupWords = keyword === "group" ? rest : args;
+  if (groupWords.length !== 1) {
+    return { ok: false, error: "give one group id, or `all`" };
+  }
+  const group = groupWords[0];
+  if (group.toLowerCase() === "all")
+    return { ok: true, command: { kind: "run", group: "all", dryRun } };
+  if (!ID.test(group)) return { ok: false, error: `\`${clip(group)}\` is not a group id` };
+  return { ok: true, command: { kind: "run", group, dryRun } };
+}
+function keywordCommand(keyword, rest) {
+  if (keyword === "retry") {
+    if (rest.length !== 1) return { ok: false, error: "`retry` takes one task id" };
+    const taskId = rest[0];
+    if (!ID.test(taskId)) return { ok: false, error: `\`${clip(taskId)}\` is not a task id` };
+    return { ok: true, command: { kind: "retry", taskId } };
+  }
+  if (rest.length > 0) return { ok: false, error: `\`${keyword}\` takes no arguments` };
+  if (keyword === "status") return { ok: true, command: { kind: "status" } };
+  if (keyword === "cancel") return { ok: true, command: { kind: "cancel" } };
+  return { ok: true, command: { kind: "help" } };
+}
+function clip(text6) {
+  return text6.replace(/`/g, "'").slice(0, 40);
+}
+var COMMAND_PREFIX, ID, KEYWORDS;
+var init_comment_command = __esm({
+  "src/forge/comment-command.ts"() {
     "use strict";
+    COMMAND_PREFIX = "/parallel-run";
+    ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+    KEYWORDS = /* @__PURE__ */ new Set(["status", "cancel", "retry", "help"]);
   }
 });
 
@@ -62849,8 +62904,8 @@ async function gateTrigger(event, forge, options) {
       headSha: null,
       headRef: null
     };
-  const command = parseRunCommand(event.body);
-  if (!command) return { allowed: false, reason: "the comment is not a /parallel-run command" };
+  const parsed = parseCommentCommand(event.body);
+  if (!parsed) return { allowed: false, reason: "the comment is not a /parallel-run command" };
   if (event.authorIsBot && !options.allowBots) {
     return {
       allowed: false,
@@ -62887,28 +62942,37 @@ async function gateTrigger(event, forge, options) {
       `Parallel runs do not start on pull requests from forks (${pr.headRepo ?? "a deleted fork"}): agents would run the fork's code with this repository's secrets. Push the branch to this repository and open the PR from there.`
     );
   }
-  if (command.kind === "invalid") return refuse(command.reason, `Sorry, ${command.reason}.`);
+  if (!parsed.ok) {
+    return refuse(
+      parsed.error,
+      `Sorry, I did not understand that command: ${parsed.error}. ${ACTION_USAGE}`
+    );
+  }
+  const { command } = parsed;
   if (command.kind !== "run") {
     return refuse(
       `/parallel-run ${command.kind} is not handled by the action`,
-      `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. The action alone understands \`/parallel-run [group ID|all] [--dry-run]\`.`
+      `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. ${ACTION_USAGE}`
     );
   }
   await forge.addReaction(event.commentId, "rocket");
   return {
     allowed: true,
-    group: command.group,
+    // The action's selection reads null as "every pending group".
+    group: command.group === "all" ? null : command.group,
     dryRun: command.dryRun,
     pullRequest: pr.number,
     headSha: pr.headSha,
     headRef: pr.headRef
   };
 }
+var ACTION_USAGE;
 var init_gate = __esm({
   "src/action/gate.ts"() {
     "use strict";
     init_errors();
-    init_command();
+    init_comment_command();
+    ACTION_USAGE = "The action alone understands `/parallel-run [group ID|all] [--dry-run]`.";
   }
 });
 
@@ -63439,7 +63503,7 @@ var init_agent_env = __esm({
 });
 
 // src/engine/agents/claude-binary.ts
-import { access as access2, constants as constants3, readFile as readFile6, stat as stat3 } from "node:fs/promises";
+import { access as access2, constants as constants3, readFile as readFile6, stat as stat4 } from "node:fs/promises";
 import { delimiter, join as join2, resolve as resolve2 } from "node:path";
 async function resolveClaudeBinary(options) {
   const name = options.binary ?? "claude";
@@ -63480,7 +63544,7 @@ async function isExecutable(path4) {
   );
 }
 async function isFile(path4) {
-  const info2 = await stat3(path4).catch(() => null);
+  const info2 = await stat4(path4).catch(() => null);
   return info2?.isFile() === true;
 }
 var init_claude_binary = __esm({
@@ -63662,7 +63726,7 @@ function createClaudeStreamInterpreter(options) {
     const cost = nullableNumber(line2["total_cost_usd"]);
     events.push({
       type: "output",
-      line: `result: ${isError ? "error" : "success"} after ${turnsUsed} turns${cost === null ? "" : `, $${cost.toFixed(4)}`}${summary2 === null ? "" : `: ${clip(firstLine(summary2))}`}`
+      line: `result: ${isError ? "error" : "success"} after ${turnsUsed} turns${cost === null ? "" : `, $${cost.toFixed(4)}`}${summary2 === null ? "" : `: ${clip2(firstLine(summary2))}`}`
     });
     for (const denial of list3(line2["permission_denials"]).map(record2)) {
       if (denial === null) continue;
@@ -63686,7 +63750,7 @@ function createClaudeStreamInterpreter(options) {
   return {
     stdoutLine(raw) {
       const line2 = parseObject(raw);
-      if (line2 === null) return raw.trim() === "" ? [] : [{ type: "output", line: clip(raw) }];
+      if (line2 === null) return raw.trim() === "" ? [] : [{ type: "output", line: clip2(raw) }];
       switch (line2["type"]) {
         case "assistant":
           return onAssistant(line2);
@@ -63724,12 +63788,12 @@ function createClaudeStreamInterpreter(options) {
 }
 function describeTool(name, input2, cwd) {
   const path4 = text5(input2["file_path"]) ?? text5(input2["notebook_path"]) ?? text5(input2["path"]);
-  if (name === "Bash") return `Bash: ${clip(firstLine(text5(input2["command"]) ?? ""), 80)}`;
+  if (name === "Bash") return `Bash: ${clip2(firstLine(text5(input2["command"]) ?? ""), 80)}`;
   if (name === "Grep" || name === "Glob")
-    return `${name} ${clip(text5(input2["pattern"]) ?? "", 60)}`;
+    return `${name} ${clip2(text5(input2["pattern"]) ?? "", 60)}`;
   if (name === "Agent" || name === "Task")
-    return `${name}: ${clip(text5(input2["description"]) ?? "", 60)}`;
-  if (name === "WebFetch") return `WebFetch ${clip(text5(input2["url"]) ?? "", 60)}`;
+    return `${name}: ${clip2(text5(input2["description"]) ?? "", 60)}`;
+  if (name === "WebFetch") return `WebFetch ${clip2(text5(input2["url"]) ?? "", 60)}`;
   if (path4 !== null) return `${name} ${displayPath(path4, cwd)}`;
   return name;
 }
@@ -63757,12 +63821,12 @@ function clampBeforeEnd(percent) {
 }
 function lines(outputs, fallback) {
   const shown = outputs.length === 0 && fallback !== "" ? [fallback] : outputs;
-  return shown.map((line2) => ({ type: "output", line: clip(line2) }));
+  return shown.map((line2) => ({ type: "output", line: clip2(line2) }));
 }
 function resultText(content3) {
-  if (typeof content3 === "string") return clip(firstLine(content3));
+  if (typeof content3 === "string") return clip2(firstLine(content3));
   const first = list3(content3).map(record2).find((part) => part !== null && typeof part["text"] === "string");
-  return clip(firstLine(text5(first?.["text"]) ?? ""));
+  return clip2(firstLine(text5(first?.["text"]) ?? ""));
 }
 function parseObject(raw) {
   try {
@@ -63789,7 +63853,7 @@ function nullableNumber(value) {
 function firstLine(value) {
   return value.trim().split("\n")[0]?.trim() ?? "";
 }
-function clip(value, limit = TEXT_LIMIT) {
+function clip2(value, limit = TEXT_LIMIT) {
   return value.length > limit ? `${value.slice(0, limit - 1)}\u2026` : value;
 }
 var TEXT_LIMIT, TURN_CEILING, TURN_SCALE;
@@ -63912,7 +63976,7 @@ function createProcessTree(leader) {
     const table2 = processTable();
     if (table2 === null) return true;
     learn(table2);
-    return table2.some((info2) => groups.has(info2.pgid) && info2.state !== "Z" && info2.state !== "X");
+    return table2.some((info2) => groups.has(info2.pgid) && isRunningState(info2.state));
   };
   return {
     refresh() {
@@ -63935,6 +63999,17 @@ function createProcessTree(leader) {
     },
     groups: () => [...groups]
   };
+}
+async function terminateTree(tree, graceMs, killWaitMs) {
+  tree.refresh();
+  if (!tree.signal("SIGTERM")) return;
+  if (await tree.waitForExit(graceMs)) return;
+  tree.refresh();
+  tree.signal("SIGKILL");
+  await tree.waitForExit(killWaitMs);
+}
+function isRunningState(state) {
+  return state !== "Z" && state !== "X";
 }
 function signalGroup(pgid, signal) {
   try {
@@ -63984,7 +64059,7 @@ var init_process_group = __esm({
 
 // src/engine/agents/status-file.ts
 import { watch } from "node:fs";
-import { mkdir as mkdir2, readFile as readFile7, stat as stat4 } from "node:fs/promises";
+import { mkdir as mkdir2, readFile as readFile7, stat as stat5 } from "node:fs/promises";
 import { basename, dirname as dirname2 } from "node:path";
 function parseAgentStatus(text6) {
   let value;
@@ -64076,7 +64151,7 @@ async function watchStatusFile(file2, onEvents, options = {}) {
   };
 }
 async function statKey(file2) {
-  const info2 = await stat4(file2).catch(() => null);
+  const info2 = await stat5(file2).catch(() => null);
   return info2 === null ? null : `${info2.ino}:${info2.size}:${info2.mtimeMs}`;
 }
 function toPercent(value) {
@@ -64160,30 +64235,23 @@ async function startAgentProcess(launch) {
   const watchTree = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
   watchTree.unref();
   const interpret = (line2) => {
-    if (launch.interpreter === void 0) return [{ type: "output", line: clip2(line2) }];
+    if (launch.interpreter === void 0) return [{ type: "output", line: clip3(line2) }];
     try {
       return launch.interpreter.stdoutLine(line2);
     } catch {
-      return [{ type: "output", line: clip2(line2) }];
+      return [{ type: "output", line: clip3(line2) }];
     }
   };
   const stdout = pipeLines(child.stdout, log, (line2) => publish2(interpret(line2)));
   const stderr = pipeLines(
     child.stderr,
     log,
-    (line2) => publish2([{ type: "output", line: clip2(line2) }])
+    (line2) => publish2([{ type: "output", line: clip3(line2) }])
   );
   let stoppedBecause = null;
   let termination = null;
   const terminate = (graceMs) => {
-    termination ??= (async () => {
-      tree.refresh();
-      if (!tree.signal("SIGTERM")) return;
-      if (await tree.waitForExit(graceMs)) return;
-      tree.refresh();
-      tree.signal("SIGKILL");
-      await tree.waitForExit(KILL_WAIT_MS);
-    })();
+    termination ??= terminateTree(tree, graceMs, KILL_WAIT_MS);
     return termination;
   };
   const lifetime = new AbortController();
@@ -64246,7 +64314,7 @@ async function closeLog(log) {
   log.end();
   await once(log, "close").catch(() => void 0);
 }
-function clip2(line2) {
+function clip3(line2) {
   return line2.length > MAX_EVENT_LINE ? `${line2.slice(0, MAX_EVENT_LINE - 1)}\u2026` : line2;
 }
 var MAX_EVENT_LINE, KILL_WAIT_MS, PIPE_DRAIN_MS, TREE_REFRESH_MS, NO_REPORT;
@@ -64395,7 +64463,7 @@ function createCommandRunner(options) {
     }
   };
 }
-var init_command2 = __esm({
+var init_command = __esm({
   "src/engine/agents/command.ts"() {
     "use strict";
     init_errors();
@@ -64430,7 +64498,7 @@ var init_create_runner = __esm({
     "use strict";
     init_errors();
     init_claude_code();
-    init_command2();
+    init_command();
   }
 });
 
@@ -64666,83 +64734,6 @@ var init_collect = __esm({
     init_identity();
     CONTEXT_FILE = "AGENT_CONTEXT.md";
     SUMMARY_FILE = "TASK_SUMMARY.md";
-  }
-});
-
-// src/engine/workspace/mutex.ts
-function createMutex() {
-  let tail = Promise.resolve();
-  return {
-    run(work) {
-      const next = tail.then(work, work);
-      tail = next.catch(() => void 0);
-      return next;
-    }
-  };
-}
-var init_mutex = __esm({
-  "src/engine/workspace/mutex.ts"() {
-    "use strict";
-  }
-});
-
-// src/engine/workspace/worktree.ts
-import { rm as rm2, stat as stat5 } from "node:fs/promises";
-async function addWorktree(repoRoot, path4, branch, startSha, lock = createMutex()) {
-  await lock.run(
-    () => git(repoRoot, [
-      "worktree",
-      "add",
-      "--quiet",
-      "--no-checkout",
-      "-b",
-      branch,
-      "--",
-      path4,
-      startSha
-    ])
-  );
-  await git(path4, ["reset", "--quiet", "--hard"]);
-}
-async function mergeDependencies(worktree, dependencies, identity) {
-  for (const dependency of dependencies) {
-    const result = await git(
-      worktree,
-      [
-        ...identityArgs(identity),
-        "merge",
-        "--no-edit",
-        "--no-verify",
-        "-m",
-        `Merge dependency ${dependency.taskId} (${dependency.branch})`,
-        dependency.branch
-      ],
-      { allowExitCodes: [1] }
-    );
-    if (result.exitCode === 0) continue;
-    const conflicted2 = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
-    await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-    return { taskId: dependency.taskId, files: conflicted2.stdout.split("\0").filter(Boolean) };
-  }
-  return null;
-}
-async function resetWorktree(worktree, sha) {
-  await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-  await git(worktree, ["reset", "--quiet", "--hard", sha]);
-  await git(worktree, ["clean", "-fdq"]);
-}
-async function pathExists(path4) {
-  return stat5(path4).then(
-    () => true,
-    () => false
-  );
-}
-var init_worktree = __esm({
-  "src/engine/workspace/worktree.ts"() {
-    "use strict";
-    init_git_exec();
-    init_identity();
-    init_mutex();
   }
 });
 
@@ -65017,11 +65008,11 @@ var init_task_file = __esm({
 });
 
 // src/action/agent/bundle.ts
-import { copyFile as copyFile3, cp, mkdir as mkdir6, rm as rm3 } from "node:fs/promises";
+import { copyFile as copyFile3, cp, mkdir as mkdir6, rm as rm2 } from "node:fs/promises";
 import { basename as basename2, join as join6 } from "node:path";
 async function writeTaskBundle(input2) {
   const { run: run3 } = input2;
-  await rm3(input2.bundleDir, { recursive: true, force: true });
+  await rm2(input2.bundleDir, { recursive: true, force: true });
   await mkdir6(input2.bundleDir, { recursive: true });
   if (run3.status === "failed" && run3.head_sha === null) await collectPartialWork(input2);
   if (await pathExists(run3.output_dir)) {
@@ -65130,7 +65121,7 @@ var init_bundle = __esm({
     "use strict";
     init_collect();
     init_git_exec();
-    init_worktree();
+    init_path_exists();
     init_task_file();
   }
 });
@@ -65452,8 +65443,7 @@ async function planLayout(repoRoot, tasks, settings) {
   }
   return layouts;
 }
-function initialTaskRun(task, layout, repoRoot, executionId) {
-  const paths = executionPaths(repoRoot, executionId);
+function planFieldsOf(task) {
   return {
     task_id: task.id,
     task: task.title,
@@ -65461,7 +65451,13 @@ function initialTaskRun(task, layout, repoRoot, executionId) {
     agents: task.agents,
     group: task.group,
     depends_on: task.dependsOn,
-    estimate_hours: task.estimateHours,
+    estimate_hours: task.estimateHours
+  };
+}
+function initialTaskRun(task, layout, repoRoot, executionId) {
+  const paths = executionPaths(repoRoot, executionId);
+  return {
+    ...planFieldsOf(task),
     status: "pending",
     progress_percent: 0,
     current_step: null,
@@ -65528,6 +65524,23 @@ var init_select2 = __esm({
   }
 });
 
+// src/engine/workspace/mutex.ts
+function createMutex() {
+  let tail = Promise.resolve();
+  return {
+    run(work) {
+      const next = tail.then(work, work);
+      tail = next.catch(() => void 0);
+      return next;
+    }
+  };
+}
+var init_mutex = __esm({
+  "src/engine/workspace/mutex.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/workspace/replicate.ts
 import { cp as cp2, readdir as readdir4, stat as stat6 } from "node:fs/promises";
 import { isAbsolute as isAbsolute5, join as join10, normalize as normalize2, relative as relative2, sep as sep2 } from "node:path";
@@ -65543,8 +65556,8 @@ async function replicateConfig(repoRoot, worktree, extraPaths, tracked) {
   const copied = [];
   for (const root2 of [...new Set(roots)]) {
     const source = join10(repoRoot, root2);
-    const exists4 = await stat6(source).catch(() => null);
-    if (exists4 === null) continue;
+    const exists2 = await stat6(source).catch(() => null);
+    if (exists2 === null) continue;
     await cp2(source, join10(worktree, root2), {
       recursive: true,
       force: true,
@@ -65827,8 +65840,61 @@ var init_setup = __esm({
   }
 });
 
+// src/engine/workspace/worktree.ts
+async function addWorktree(repoRoot, path4, branch, startSha, lock = createMutex()) {
+  await lock.run(
+    () => git(repoRoot, [
+      "worktree",
+      "add",
+      "--quiet",
+      "--no-checkout",
+      "-b",
+      branch,
+      "--",
+      path4,
+      startSha
+    ])
+  );
+  await git(path4, ["reset", "--quiet", "--hard"]);
+}
+async function mergeDependencies(worktree, dependencies, identity) {
+  for (const dependency of dependencies) {
+    const result = await git(
+      worktree,
+      [
+        ...identityArgs(identity),
+        "merge",
+        "--no-edit",
+        "--no-verify",
+        "-m",
+        `Merge dependency ${dependency.taskId} (${dependency.branch})`,
+        dependency.branch
+      ],
+      { allowExitCodes: [1] }
+    );
+    if (result.exitCode === 0) continue;
+    const conflicted2 = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
+    await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
+    return { taskId: dependency.taskId, files: conflicted2.stdout.split("\0").filter(Boolean) };
+  }
+  return null;
+}
+async function resetWorktree(worktree, sha) {
+  await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
+  await git(worktree, ["reset", "--quiet", "--hard", sha]);
+  await git(worktree, ["clean", "-fdq"]);
+}
+var init_worktree = __esm({
+  "src/engine/workspace/worktree.ts"() {
+    "use strict";
+    init_git_exec();
+    init_identity();
+    init_mutex();
+  }
+});
+
 // src/engine/run/prepare.ts
-import { mkdir as mkdir8, readFile as readFile14, rm as rm4, writeFile as writeFile4 } from "node:fs/promises";
+import { mkdir as mkdir8, readFile as readFile14, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
 import { dirname as dirname5, join as join12 } from "node:path";
 async function prepareTask(ctx, run3) {
   await mkdir8(dirname5(run3.log_file), { recursive: true });
@@ -65882,7 +65948,7 @@ async function populateWorktree(ctx, run3) {
   );
   ctx.replicated.set(run3.task_id, copied);
   await writeFile4(join12(run3.worktree, CONTEXT_FILE), await contextFor(ctx, run3));
-  await rm4(statusFileOf(ctx, run3), { force: true });
+  await rm3(statusFileOf(ctx, run3), { force: true });
   await mkdir8(ctx.paths.statusDir, { recursive: true });
 }
 function statusFileOf(ctx, run3) {
@@ -66325,7 +66391,7 @@ var init_preflight = __esm({
     init_git_exec();
     init_ports();
     init_repo();
-    init_worktree();
+    init_path_exists();
     init_worktree_root();
   }
 });
@@ -66628,11 +66694,11 @@ var init_coverage = __esm({
 });
 
 // src/engine/validate/detect.ts
-import { access as access4, readFile as readFile16 } from "node:fs/promises";
+import { readFile as readFile16 } from "node:fs/promises";
 import { join as join15 } from "node:path";
 async function detectChecks(worktree, config2) {
   const scripts = await readScripts(worktree);
-  const hasLock = await exists3(join15(worktree, "package-lock.json"));
+  const hasLock = await pathExists(join15(worktree, "package-lock.json"));
   const critical = new Set(config2.critical);
   return CHECK_ORDER.map((name) => {
     const configured = config2[name];
@@ -66690,18 +66756,11 @@ async function readScripts(worktree) {
     return "invalid";
   }
 }
-async function exists3(path4) {
-  try {
-    await access4(path4);
-    return true;
-  } catch {
-    return false;
-  }
-}
 var CHECK_ORDER, NPM_INIT_TEST, SCRIPT_NAMES;
 var init_detect = __esm({
   "src/engine/validate/detect.ts"() {
     "use strict";
+    init_path_exists();
     init_schema3();
     CHECK_ORDER = ["lint", "tests", "coverage", "security", "build"];
     NPM_INIT_TEST = /no test specified/;
@@ -67684,7 +67743,7 @@ var init_test_runs = __esm({
 });
 
 // src/engine/integrate/integrate.ts
-import { mkdir as mkdir12, mkdtemp, rm as rm5 } from "node:fs/promises";
+import { mkdir as mkdir12, mkdtemp, rm as rm4 } from "node:fs/promises";
 import { join as join18 } from "node:path";
 async function integrate(options) {
   const logger = options.logger ?? silentLogger;
@@ -67771,8 +67830,8 @@ async function checkBranchName(root2, branch) {
       'Use letters, digits, "/", "-" and "_" (e.g. integration/group-2).'
     );
   }
-  const exists4 = await root2.run(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], [1]);
-  if (exists4.exitCode === 0) {
+  const exists2 = await root2.run(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], [1]);
+  if (exists2.exitCode === 0) {
     throw new PreflightError(
       `branch ${branch} already exists`,
       `Delete it (git branch -D ${branch}) or integrate under another execution id.`
@@ -67782,7 +67841,7 @@ async function checkBranchName(root2, branch) {
 async function removeWorktree(root2, worktree) {
   const removed = await root2.run(["worktree", "remove", "--force", worktree], [128]);
   if (removed.exitCode !== 0) {
-    await rm5(worktree, { recursive: true, force: true });
+    await rm4(worktree, { recursive: true, force: true });
     await root2.run(["worktree", "prune"]);
   }
 }
@@ -68842,7 +68901,7 @@ var init_bundles = __esm({
 });
 
 // src/action/integrate/commit-files.ts
-import { mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
+import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as join20 } from "node:path";
 async function commitFiles(input2) {
@@ -68874,7 +68933,7 @@ async function commitFiles(input2) {
     await run3(["update-ref", ref, commit, parent]);
     return commit;
   } finally {
-    await rm6(scratch, { recursive: true, force: true });
+    await rm5(scratch, { recursive: true, force: true });
   }
 }
 var init_commit_files = __esm({
@@ -69253,13 +69312,7 @@ function fromBundle(received) {
 function missing(task) {
   const artifact = artifactName(task.id);
   return {
-    task_id: task.id,
-    task: task.title,
-    agent: leadAgent(task),
-    agents: task.agents,
-    group: task.group,
-    depends_on: task.dependsOn,
-    estimate_hours: task.estimateHours,
+    ...planFieldsOf(task),
     status: "failed",
     progress_percent: 0,
     current_step: null,
@@ -69761,6 +69814,15 @@ function createContext(options) {
     }
   };
 }
+var PAGE_SIZE = 100;
+async function readAllPages(fetchPage) {
+  const all2 = [];
+  for (let page = 1; ; page++) {
+    const { items, total } = await fetchPage(page);
+    all2.push(...items);
+    if (items.length < PAGE_SIZE || total !== void 0 && all2.length >= total) return all2;
+  }
+}
 function statusOf(error64) {
   const status = error64?.status;
   return typeof status === "number" ? status : null;
@@ -69831,36 +69893,33 @@ function createCheckRunsApi(ctx) {
     },
     async listCheckRuns(ref, options = {}) {
       const route = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
-      const runs = [];
-      for (let page = 1; ; page++) {
+      const runs = await readAllPages(async (page) => {
         const { data } = await ctx.read(
           route,
           () => ctx.octokit.request(route, {
             owner,
             repo,
             ref,
-            per_page: 100,
+            per_page: PAGE_SIZE,
             page,
             ...options.name ? { check_name: options.name } : {},
             request: NO_PLUGIN_RETRY
           })
         );
-        for (const run3 of data.check_runs) {
-          runs.push({
-            id: Number(run3.id),
-            name: run3.name,
-            headSha: run3.head_sha,
-            status: run3.status,
-            conclusion: run3.conclusion ?? null,
-            externalId: run3.external_id ?? null,
-            detailsUrl: run3.details_url ?? null,
-            url: run3.html_url ?? null,
-            outputTitle: run3.output.title ?? null,
-            outputSummary: run3.output.summary ?? null
-          });
-        }
-        if (data.check_runs.length < 100 || runs.length >= data.total_count) return runs;
-      }
+        return { items: data.check_runs, total: data.total_count };
+      });
+      return runs.map((run3) => ({
+        id: Number(run3.id),
+        name: run3.name,
+        headSha: run3.head_sha,
+        status: run3.status,
+        conclusion: run3.conclusion ?? null,
+        externalId: run3.external_id ?? null,
+        detailsUrl: run3.details_url ?? null,
+        url: run3.html_url ?? null,
+        outputTitle: run3.output.title ?? null,
+        outputSummary: run3.output.summary ?? null
+      }));
     }
   };
 }
@@ -69922,7 +69981,6 @@ ${rest}`;
 }
 
 // src/forge/github/comments.ts
-var PER_PAGE = 100;
 var CUT_NOTE2 = "the full text is in the workflow run (job summary and artifacts)";
 function createCommentsApi(ctx, markerAuthor = null) {
   const { owner, repo } = ctx;
@@ -69938,7 +69996,7 @@ function createCommentsApi(ctx, markerAuthor = null) {
           owner,
           repo,
           issue_number: issueNumber,
-          per_page: PER_PAGE,
+          per_page: PAGE_SIZE,
           page,
           request: NO_PLUGIN_RETRY
         })
@@ -69947,7 +70005,7 @@ function createCommentsApi(ctx, markerAuthor = null) {
         (c) => (c.body ?? "").includes(marker) && (markerAuthor === null || c.user?.login === markerAuthor)
       );
       if (found) return { id: Number(found.id), body: found.body ?? "", url: found.html_url };
-      if (data.length < PER_PAGE) return null;
+      if (data.length < PAGE_SIZE) return null;
     }
   }
   async function createComment(issueNumber, body) {
@@ -74422,7 +74480,8 @@ import { dirname } from "node:path";
 
 // src/engine/plan/index.ts
 init_errors();
-import { readFile as readFile2, stat } from "node:fs/promises";
+init_path_exists();
+import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
 import path3 from "node:path";
 
 // src/engine/plan/agents.ts
@@ -74778,21 +74837,13 @@ async function findAgentsDir(from, cwd) {
 }
 async function repositoryRoot(from) {
   for (let dir = from; ; dir = path3.dirname(dir)) {
-    if (await exists(path3.join(dir, ".git"))) return dir;
+    if (await pathExists(path3.join(dir, ".git"))) return dir;
     if (path3.dirname(dir) === dir) return null;
   }
 }
 async function isDirectory(target) {
   try {
-    return (await stat(target)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-async function exists(target) {
-  try {
-    await stat(target);
-    return true;
+    return (await stat2(target)).isDirectory();
   } catch {
     return false;
   }
@@ -75263,7 +75314,7 @@ import os3 from "os";
 
 // node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
-var { chmod, copyFile, lstat, mkdir, open: open2, readdir: readdir2, rename, rm, rmdir, stat: stat2, symlink, unlink } = fs2.promises;
+var { chmod, copyFile, lstat: lstat2, mkdir, open: open2, readdir: readdir2, rename, rm, rmdir, stat: stat3, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 

@@ -6,8 +6,10 @@
  */
 import { UsageError } from '../engine/errors.js';
 import type { RepoForge } from '../forge/types.js';
-import { parseRunCommand } from './command.js';
+import { parseCommentCommand } from '../forge/comment-command.js';
 import type { TriggerEvent } from './event.js';
+
+const ACTION_USAGE = 'The action alone understands `/parallel-run [group ID|all] [--dry-run]`.';
 
 export type GateResult =
   | {
@@ -35,8 +37,8 @@ export async function gateTrigger(
       headSha: null,
       headRef: null,
     };
-  const command = parseRunCommand(event.body);
-  if (!command) return { allowed: false, reason: 'the comment is not a /parallel-run command' };
+  const parsed = parseCommentCommand(event.body);
+  if (!parsed) return { allowed: false, reason: 'the comment is not a /parallel-run command' };
   if (event.authorIsBot && !options.allowBots) {
     return {
       allowed: false,
@@ -73,17 +75,24 @@ export async function gateTrigger(
       `Parallel runs do not start on pull requests from forks (${pr.headRepo ?? 'a deleted fork'}): agents would run the fork's code with this repository's secrets. Push the branch to this repository and open the PR from there.`,
     );
   }
-  if (command.kind === 'invalid') return refuse(command.reason, `Sorry, ${command.reason}.`);
+  if (!parsed.ok) {
+    return refuse(
+      parsed.error,
+      `Sorry, I did not understand that command: ${parsed.error}. ${ACTION_USAGE}`,
+    );
+  }
+  const { command } = parsed;
   if (command.kind !== 'run') {
     return refuse(
       `/parallel-run ${command.kind} is not handled by the action`,
-      `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. The action alone understands \`/parallel-run [group ID|all] [--dry-run]\`.`,
+      `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. ${ACTION_USAGE}`,
     );
   }
   await forge.addReaction(event.commentId, 'rocket');
   return {
     allowed: true,
-    group: command.group,
+    // The action's selection reads null as "every pending group".
+    group: command.group === 'all' ? null : command.group,
     dryRun: command.dryRun,
     pullRequest: pr.number,
     headSha: pr.headSha,

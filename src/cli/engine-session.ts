@@ -1,8 +1,9 @@
 import { createAgentRunner, type AgentSettings } from '../engine/agents/create-runner.js';
-import { createFinisher, type Finisher, type FinishOutcome } from '../engine/finish/finisher.js';
+import { createFinisher, type FinishOutcome } from '../engine/finish/finisher.js';
 import type { FinishSettings } from '../engine/finish/settings.js';
 import type { ExecutionEvent } from '../engine/monitor/events.js';
 import type { ExecutionState } from '../engine/monitor/state.js';
+import type { ExecutionHooks } from '../engine/run/hooks.js';
 import type { ExecutionResult } from '../engine/run/orchestrator.js';
 import { executionSummary } from '../engine/run/summary.js';
 import type { CliIo } from './io.js';
@@ -20,7 +21,7 @@ export function humanStream(io: CliIo, json: boolean): TtyStream {
   return (json ? io.stderr : io.stdout) as TtyStream;
 }
 
-export function liveViewFor(io: CliIo, json: boolean): LiveView {
+function liveViewFor(io: CliIo, json: boolean): LiveView {
   const out = humanStream(io, json);
   const tty = out.isTTY === true;
   return createLiveView(out, {
@@ -37,26 +38,42 @@ export function runnerFor(agent: AgentSettings, env: Record<string, string>, rep
 
 export type ViewListener = (event: ExecutionEvent, state: ExecutionState) => void;
 
-/** Validation, integration, report and clean-up for `run` and `resume`, reporting to the view. */
-export function finisherFor(
-  settings: FinishSettings,
-  env: Record<string, string>,
-  io: CliIo,
-  onEvent: ViewListener,
-): Finisher {
-  return createFinisher({ settings, env, signal: io.signal, onEvent });
+/** What `run` and `resume` hand the engine so that the live view and the finishing steps follow. */
+export interface Session {
+  hooks: ExecutionHooks;
+  onEvent: ViewListener;
 }
 
 /**
- * The end of `run` and `resume`: summary (or JSON), and the exit code — 0 only when every task
- * landed on the integration branch.
+ * `run` and `resume` alike: the live view, then validation, integration, report and clean-up as
+ * the engine's hooks; at the end the summary (or JSON) and the exit code — 0 only when every task
+ * landed on the integration branch. The view is closed when the execution throws, too.
  */
-export function finish(
+export async function runSession(
+  io: CliIo,
+  json: boolean,
+  settings: FinishSettings,
+  env: Record<string, string>,
+  execute: (session: Session) => Promise<ExecutionResult>,
+): Promise<number> {
+  const view = liveViewFor(io, json);
+  const onEvent: ViewListener = (event, state) => view.onEvent(event, state);
+  const finisher = createFinisher({ settings, env, signal: io.signal, onEvent });
+  try {
+    const result = await execute({ hooks: finisher.hooks, onEvent });
+    return finish(io, json, view, result, finisher.outcome());
+  } catch (error) {
+    view.close(null);
+    throw error;
+  }
+}
+
+function finish(
   io: CliIo,
   json: boolean,
   view: LiveView,
   result: ExecutionResult,
-  outcome: FinishOutcome | null = null,
+  outcome: FinishOutcome | null,
 ): number {
   view.close(result.state);
   if (json) {

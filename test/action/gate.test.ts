@@ -53,6 +53,15 @@ function forgeFor(gh: GitHubApiMock) {
   });
 }
 
+/** What the collaborator-permission API answers for the commenter. */
+function hasPermission(gh: GitHubApiMock, permission: string, user = 'alice'): void {
+  gh.on('GET', `/repos/acme/widgets/collaborators/${user}/permission`, 200, {
+    permission,
+    role_name: permission,
+    user: null,
+  });
+}
+
 const pr = (headRepo: string) => ({
   number: 7,
   html_url: 'https://github.com/acme/widgets/pull/7',
@@ -69,11 +78,7 @@ describe('comment gate', () => {
   it('lets a writer start a run, reacts to the comment, and reads group and --dry-run', async () => {
     const gh = api();
     const { event, commentId } = await commentEvent('/parallel-run 2 --dry-run');
-    gh.on('GET', '/repos/acme/widgets/collaborators/alice/permission', 200, {
-      permission: 'write',
-      role_name: 'write',
-      user: null,
-    });
+    hasPermission(gh, 'write');
     gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
     gh.on('POST', `/repos/acme/widgets/issues/comments/${commentId}/reactions`, 201, {
       id: 1,
@@ -93,11 +98,7 @@ describe('comment gate', () => {
   it('answers a reader politely and starts nothing', async () => {
     const gh = api();
     const { event } = await commentEvent('/parallel-run', { user: 'mallory' });
-    gh.on('GET', '/repos/acme/widgets/collaborators/mallory/permission', 200, {
-      permission: 'read',
-      role_name: 'read',
-      user: null,
-    });
+    hasPermission(gh, 'read', 'mallory');
     gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, { id: 2, html_url: 'u' });
     const result = await gateTrigger(event, forgeFor(gh), { allowBots: false });
     expect(result).toEqual({ allowed: false, reason: 'mallory has read permission' });
@@ -109,11 +110,7 @@ describe('comment gate', () => {
   it('refuses a fork PR with a comment saying why', async () => {
     const gh = api();
     const { event } = await commentEvent('/parallel-run');
-    gh.on('GET', '/repos/acme/widgets/collaborators/alice/permission', 200, {
-      permission: 'admin',
-      role_name: 'admin',
-      user: null,
-    });
+    hasPermission(gh, 'admin');
     gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('mallory/widgets'));
     gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, { id: 2, html_url: 'u' });
     const result = await gateTrigger(event, forgeFor(gh), { allowBots: false });
@@ -128,18 +125,49 @@ describe('comment gate', () => {
     const canary = join(dir, 'comment-canary');
     const body = `/parallel-run $(touch ${canary}) \`touch ${canary}\` \${{ secrets.X }} $(rm -rf ~)`;
     const { event } = await commentEvent(body);
-    gh.on('GET', '/repos/acme/widgets/collaborators/alice/permission', 200, {
-      permission: 'write',
-      role_name: 'write',
-      user: null,
-    });
+    hasPermission(gh, 'write');
     gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
     gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, { id: 2, html_url: 'u' });
     const result = await gateTrigger(event, forgeFor(gh), { allowBots: false });
-    expect(result).toMatchObject({ allowed: false });
+    expect(result).toEqual({ allowed: false, reason: 'give one group id, or `all`' });
     const reply = String((gh.requestsTo('POST')[0]?.body as { body: string }).body);
-    expect(reply).toContain(`cannot read "/parallel-run $(touch ${canary})`);
+    expect(reply).toBe(
+      'Sorry, I did not understand that command: give one group id, or `all`. The action alone understands `/parallel-run [group ID|all] [--dry-run]`.',
+    );
     await expect(stat(canary)).rejects.toThrow();
+  });
+
+  it('echoes a hostile group id back as inline code, never as a group', async () => {
+    const gh = api();
+    const { event } = await commentEvent('/parallel-run $(id)`whoami`');
+    hasPermission(gh, 'write');
+    gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
+    gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, { id: 2, html_url: 'u' });
+    const result = await gateTrigger(event, forgeFor(gh), { allowBots: false });
+    expect(result).toEqual({ allowed: false, reason: "`$(id)'whoami'` is not a group id" });
+    const reply = String((gh.requestsTo('POST')[0]?.body as { body: string }).body);
+    expect(reply).toBe(
+      "Sorry, I did not understand that command: `$(id)'whoami'` is not a group id. The action alone understands `/parallel-run [group ID|all] [--dry-run]`.",
+    );
+  });
+
+  it('reads the command on a later line of the comment and runs every group for `all`', async () => {
+    const gh = api();
+    const { event, commentId } = await commentEvent('Looks good.\n/parallel-run all --dry-run');
+    hasPermission(gh, 'write');
+    gh.on('GET', '/repos/acme/widgets/pulls/7', 200, pr('acme/widgets'));
+    gh.on('POST', `/repos/acme/widgets/issues/comments/${commentId}/reactions`, 201, {
+      id: 1,
+      content: 'rocket',
+    });
+    expect(await gateTrigger(event, forgeFor(gh), { allowBots: false })).toEqual({
+      allowed: true,
+      group: null,
+      dryRun: true,
+      pullRequest: 7,
+      headSha: 'f'.repeat(40),
+      headRef: 'feature',
+    });
   });
 
   it('ignores other comments and bots without a single request', async () => {

@@ -1,42 +1,12 @@
 /** Plans built in code, for action tests that do not exercise the parser. */
 import type { Plan, Task } from '../../src/engine/plan/schema.js';
+import { plan, task } from '../engine/helpers.js';
 
+/** The engine tests' task with the action tests' defaults: one builder, no group, 2 h. */
 export function aTask(id: string, overrides: Partial<Task> = {}): Task {
-  return {
-    id,
-    idGenerated: false,
-    title: `Task ${id}`,
-    agents: ['Builder-1'],
-    group: null,
-    dependsOn: [],
-    estimateHours: 2,
-    status: 'pending',
-    priority: null,
-    branch: null,
-    worktree: null,
-    files: [],
-    criteria: [],
-    details: '',
-    dialect: 'seed',
-    line: 1,
-    column: 1,
-    ...overrides,
-  };
+  return task(id, { agents: ['Builder-1'], group: null, estimateHours: 2, ...overrides });
 }
 
 export function aPlan(tasks: Task[]): Plan {
-  const groups = [...new Set(tasks.map((t) => t.group).filter((g): g is string => g !== null))];
-  return {
-    title: 'Test plan',
-    groups: groups.map((id, i) => ({
-      id,
-      title: `Group ${id}`,
-      dependsOn: [],
-      dependenciesText: null,
-      durationText: null,
-      status: 'pending',
-      line: i + 1,
-    })),
-    tasks,
-  };
+  return plan(tasks);
 }

@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import { STATUS_FILE } from '../../src/engine/cleanup/executions.js';
+import { cli } from '../cli-run/helpers.js';
+import { STATE_FILE } from '../../src/engine/monitor/state-store.js';
 import type { TaskRun } from '../../src/engine/monitor/state.js';
 import {
   addTask,
@@ -23,16 +22,7 @@ afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((dispose) => dispose()));
 });
 
-function cli(cwd: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  const io = { cwd, env: {}, stdout, stderr, signal: new AbortController().signal };
-  return { run: (argv: string[]) => main(['clean', ...argv], io), out: () => out, err: () => err };
-}
+const clean = (argv: string[], cwd: string) => cli(['clean', ...argv], cwd);
 
 /** A finished, fully merged execution with two tasks. */
 async function finishedRepo(
@@ -76,7 +66,7 @@ async function addExecution(
     report_path: null,
     ...fields,
   };
-  await writeFile(path.join(dir, STATUS_FILE), JSON.stringify(state));
+  await writeFile(path.join(dir, STATE_FILE), JSON.stringify(state));
 }
 
 describe('parallel-executor clean', () => {
@@ -84,22 +74,22 @@ describe('parallel-executor clean', () => {
     const { repo, tasks } = await finishedRepo();
     await addExecution(repo, 'exec_older', { started_at: '2025-11-28T10:00:00.000Z' });
     const linked = tasks[0]?.worktree ?? '';
-    const t = cli(path.join(linked)); // the executions live in the main worktree
-    expect(await t.run([])).toBe(0);
-    expect(t.out()).toContain(`Execution ${repo.executionId}:`);
-    expect(t.out()).toMatch(
+    const t = await clean([], path.join(linked)); // the executions live in the main worktree
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(`Execution ${repo.executionId}:`);
+    expect(t.stdout).toMatch(
       /removed worktree \.parallel-executor\/worktrees\/1-2 \(1\.2: task finished\)/,
     );
-    expect(t.out()).toContain(`2 archive(s) in ${path.join(repo.executionDir, 'archives')}`);
+    expect(t.stdout).toContain(`2 archive(s) in ${path.join(repo.executionDir, 'archives')}`);
     expect(await worktreePaths(repo.root)).toEqual([repo.root]);
     expect(await branches(repo.root)).toEqual(['integration/g1', 'main']);
   });
 
   it('prints the result as JSON', async () => {
     const { repo } = await finishedRepo();
-    const t = cli(repo.root);
-    expect(await t.run([repo.executionId, '--json'])).toBe(0);
-    const doc = JSON.parse(t.out()) as {
+    const t = await clean([repo.executionId, '--json'], repo.root);
+    expect(t.code).toBe(0);
+    const doc = JSON.parse(t.stdout) as {
       executions: { executionId: string; complete: boolean; items: unknown[] }[];
     };
     expect(doc.executions).toHaveLength(1);
@@ -110,17 +100,17 @@ describe('parallel-executor clean', () => {
   it('answers an unknown id with exit 2 and the known ids', async () => {
     const { repo } = await finishedRepo();
     await addExecution(repo, 'exec_other', {});
-    const t = cli(repo.root);
-    expect(await t.run(['exec_nope'])).toBe(2);
-    expect(t.err()).toContain('unknown execution "exec_nope"');
-    expect(t.err()).toContain(`hint: known executions: exec_other, ${repo.executionId}`);
+    const t = await clean(['exec_nope'], repo.root);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('unknown execution "exec_nope"');
+    expect(t.stderr).toContain(`hint: known executions: exec_other, ${repo.executionId}`);
   });
 
   it('never resolves an id outside the executions folder', async () => {
     const { repo } = await finishedRepo();
-    const t = cli(repo.root);
-    expect(await t.run(['../executions/../../..'])).toBe(2);
-    expect(t.err()).toContain('unknown execution');
+    const t = await clean(['../executions/../../..'], repo.root);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('unknown execution');
   });
 
   it('refuses an execution whose orchestrator is still running', async () => {
@@ -131,12 +121,12 @@ describe('parallel-executor clean', () => {
       orchestrator_pid: process.pid,
       integration: integrationResult(['1.1', '1.2']),
     });
-    const t = cli(repo.root);
-    expect(await t.run([repo.executionId])).toBe(1);
-    expect(t.err()).toContain(
+    const t = await clean([repo.executionId], repo.root);
+    expect(t.code).toBe(1);
+    expect(t.stderr).toContain(
       `execution ${repo.executionId} is still running (orchestrator pid ${process.pid})`,
     );
-    expect(t.err()).toContain('hint: wait for it to finish');
+    expect(t.stderr).toContain('hint: wait for it to finish');
     expect(await worktreePaths(repo.root)).toHaveLength(3);
   });
 
@@ -146,10 +136,10 @@ describe('parallel-executor clean', () => {
       status: 'in_progress',
       orchestrator_pid: process.pid,
     });
-    const t = cli(repo.root);
-    expect(await t.run(['--all-finished'])).toBe(0);
-    expect(t.out()).toContain(`Execution ${repo.executionId}:`);
-    expect(t.out()).toContain('Skipped exec_running: not finished (in_progress)');
+    const t = await clean(['--all-finished'], repo.root);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(`Execution ${repo.executionId}:`);
+    expect(t.stdout).toContain('Skipped exec_running: not finished (in_progress)');
     expect(await worktreePaths(repo.root)).toEqual([repo.root]);
   });
 
@@ -158,42 +148,42 @@ describe('parallel-executor clean', () => {
     cleanups.push(repo.dispose);
     const failed = await addTask(repo, { id: '5.1', status: 'failed', reason: 'agent crashed' });
     await writeState(repo, [failed], { status: 'failed' });
-    const t = cli(repo.root);
-    expect(await t.run([])).toBe(0);
-    expect(t.out()).toContain(
+    const t = await clean([], repo.root);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(
       `kept    worktree .parallel-executor/worktrees/5-1 (5.1: failed (agent crashed): kept for investigation; log at ${failed.log_file})`,
     );
-    expect(t.out()).toContain(
+    expect(t.stdout).toContain(
       `\`parallel-executor clean ${repo.executionId} --force\` removes them too`,
     );
     expect(existsSync(failed.worktree)).toBe(true);
-    const forced = cli(repo.root);
-    expect(await forced.run(['--force'])).toBe(0);
+    const forced = await clean(['--force'], repo.root);
+    expect(forced.code).toBe(0);
     expect(existsSync(failed.worktree)).toBe(false);
     expect(await branches(repo.root)).toEqual(['main']);
   });
 
   it('gives usage errors exit 2', async () => {
     const { repo } = await finishedRepo();
-    expect(await cli(repo.root).run(['a', 'b'])).toBe(2);
-    expect(await cli(repo.root).run([repo.executionId, '--all-finished'])).toBe(2);
-    expect(await cli(repo.root).run(['--frobnicate'])).toBe(2);
+    expect((await clean(['a', 'b'], repo.root)).code).toBe(2);
+    expect((await clean([repo.executionId, '--all-finished'], repo.root)).code).toBe(2);
+    expect((await clean(['--frobnicate'], repo.root)).code).toBe(2);
     const outside = await mkdtemp(path.join(tmpdir(), 'pe-not-git-'));
     cleanups.push(() => rm(outside, { recursive: true, force: true }));
-    const t = cli(outside);
-    expect(await t.run([])).toBe(2);
-    expect(t.err()).toContain('is not inside a git repository');
+    const t = await clean([], outside);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('is not inside a git repository');
   });
 
   it('says so when there is no execution at all', async () => {
     const repo = await makeRepo();
     cleanups.push(repo.dispose);
     await rm(repo.executionDir, { recursive: true });
-    const t = cli(repo.root);
-    expect(await t.run([])).toBe(1);
-    expect(t.err()).toContain('no execution found in');
-    const all = cli(repo.root);
-    expect(await all.run(['--all-finished'])).toBe(0);
-    expect(all.out()).toBe('Nothing to clean.\n');
+    const t = await clean([], repo.root);
+    expect(t.code).toBe(1);
+    expect(t.stderr).toContain('no execution found in');
+    const all = await clean(['--all-finished'], repo.root);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toBe('Nothing to clean.\n');
   });
 });

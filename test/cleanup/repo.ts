@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { STATUS_FILE } from '../../src/engine/cleanup/executions.js';
+import { STATE_FILE } from '../../src/engine/monitor/state-store.js';
 import { ExecutionState, type TaskRun } from '../../src/engine/monitor/state.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 
@@ -154,7 +154,7 @@ export async function writeState(
     report_path: null,
     ...overrides,
   });
-  await writeFile(path.join(repo.executionDir, STATUS_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  await writeFile(path.join(repo.executionDir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
   return state;
 }
 

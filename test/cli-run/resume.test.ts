@@ -7,7 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionState } from '../../src/engine/monitor/state.js';
-import { isAlive } from '../../src/engine/run/processes.js';
+import { isProcessAlive } from '../../src/engine/agents/process-group.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { cli, writePlanJson } from './helpers.js';
@@ -86,13 +86,13 @@ describe('parallel-executor resume', () => {
     await exited;
     const orphan = before.tasks['b']!.pid!;
     // The dead orchestrator's agent is still running: resume must end it.
-    expect(isAlive(orphan)).toBe(true);
+    expect(isProcessAlive(orphan)).toBe(true);
     const aSha = await repo.git(['rev-parse', before.tasks['a']!.branch]);
 
     await writeFile(box.file('resumed'), '');
     const result = await cli(['resume', '--json'], repo.dir, env);
     expect(result.code).toBe(0);
-    expect(isAlive(orphan)).toBe(false);
+    expect(isProcessAlive(orphan)).toBe(false);
     const doc = JSON.parse(result.stdout) as {
       status: string;
       executionId: string;
@@ -148,7 +148,7 @@ describe('parallel-executor resume', () => {
     const stopped = (await readStateFile())!;
     expect(stopped.status).toBe('cancelled');
     expect(stopped.tasks['b']).toMatchObject({ status: 'cancelled', pid: null });
-    expect(isAlive(running.tasks['b']!.pid!)).toBe(false);
+    expect(isProcessAlive(running.tasks['b']!.pid!)).toBe(false);
 
     await writeFile(box.file('resumed'), '');
     const resumed = await cli(['resume', stopped.execution_id], repo.dir, env);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PreflightError } from '../../src/engine/errors.js';
 import { ExecutionState } from '../../src/engine/monitor/state.js';
-import { isAlive } from '../../src/engine/run/processes.js';
+import { isProcessAlive } from '../../src/engine/agents/process-group.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import {
   agentEnv,
@@ -212,7 +212,7 @@ describe('runExecution with the command runner', () => {
     expect(a.reason).toMatch(/^hung: no output and no status change for 700ms/);
     const pids = (await box.read('pids')).trim().split('\n').map(Number);
     expect(pids).toHaveLength(3);
-    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    for (const pid of pids) expect(isProcessAlive(pid)).toBe(false);
     expect(events.some((e) => e.type === 'task-status' && e.status === 'failed')).toBe(true);
   });
 
@@ -316,7 +316,7 @@ describe('runExecution with the command runner', () => {
     expect(state.tasks['b']!.status).toBe('cancelled');
     expect(state.tasks['c']!.status).toBe('pending');
     for (const pid of (await box.read('pids')).trim().split('\n').map(Number)) {
-      expect(isAlive(pid)).toBe(false);
+      expect(isProcessAlive(pid)).toBe(false);
     }
   });
 });

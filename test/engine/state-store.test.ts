@@ -54,7 +54,9 @@ describe('state file', () => {
   it('says what is wrong with a bad file', async () => {
     const file = join(box.dir, 'bad.json');
     await writeFile(file, '{"version": 1}');
-    await expect(readState(file)).rejects.toThrow(/bad\.json: "execution_id"/);
+    await expect(readState(file)).rejects.toThrow(
+      /bad\.json: not a valid execution state at "execution_id"/,
+    );
     await expect(readState(join(box.dir, 'missing.json'))).rejects.toThrow(/ENOENT/);
   });
 

@@ -9,11 +9,11 @@ import {
   DEMO_AGENT,
   DEMO_ENV,
   demoRepo,
-  lineDiff,
   readState,
   type DemoRepo,
   type RunDocument,
 } from './helpers.js';
+import { lineDiff } from '../plan/helpers.js';
 
 /**
  * The whole flow of `run` on the demo's sample repository, in process: six real agent processes

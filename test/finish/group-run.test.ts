@@ -8,11 +8,11 @@ import {
   DEMO_AGENT,
   DEMO_ENV,
   demoRepo,
-  lineDiff,
   readState,
   type DemoRepo,
   type RunDocument,
 } from './helpers.js';
+import { lineDiff } from '../plan/helpers.js';
 
 /** Group 1 of the demo plan: three tasks that all validate and merge — the fully green path. */
 let repo: DemoRepo;

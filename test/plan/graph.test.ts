@@ -1,27 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskStatus } from '../../src/engine/plan/schema.js';
 import { computeWaves, findCycle } from '../../src/engine/schedule/graph.js';
+import { task as aTask } from '../engine/helpers.js';
 
 function task(id: string, dependsOn: string[] = [], status: TaskStatus = 'pending'): Task {
-  return {
-    id,
-    idGenerated: false,
+  return aTask(id, {
     title: id,
     agents: ['B-1'],
     group: null,
     dependsOn,
     estimateHours: null,
     status,
-    priority: null,
-    branch: null,
-    worktree: null,
-    files: [],
-    criteria: [],
-    details: '',
-    dialect: 'seed',
-    line: 1,
-    column: 1,
-  };
+  });
 }
 
 describe('computeWaves', () => {

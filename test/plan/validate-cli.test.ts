@@ -2,27 +2,12 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { cli } from '../cli-run/helpers.js';
 import { repoRoot } from './helpers.js';
 
 const run = promisify(execFile);
-
-function capture(cwd: string) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  return {
-    io: { cwd, env: {}, stdout, stderr, signal: new AbortController().signal },
-    out: () => out,
-    err: () => err,
-  };
-}
 
 const BROKEN = `# Broken
 ## Parallel Group 1: A
@@ -45,25 +30,25 @@ afterAll(async () => {
 
 describe('parallel-executor validate (in process)', () => {
   it('summarises a valid plan: groups, tasks, agents, waves; exit 0', async () => {
-    const t = capture(repoRoot);
-    expect(await main(['validate', '--plan', 'examples/MULTI_AGENT_PLAN.md'], t.io)).toBe(0);
-    expect(t.out()).toContain(
+    const t = await cli(['validate', '--plan', 'examples/MULTI_AGENT_PLAN.md'], repoRoot);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(
       'groups  3: 1 Foundation (Day 1), 2 Core Features (Days 2-3), 3 API and Release (Day 4)',
     );
-    expect(t.out()).toContain('tasks   8');
-    expect(t.out()).toContain(
+    expect(t.stdout).toContain('tasks   8');
+    expect(t.stdout).toContain(
       'agents  6: Architect-1, Validator-1, Builder-1, Builder-2, Builder-3, Scribe-1',
     );
-    expect(t.out()).toContain('waves   3: [1.1 1.2] → [2.1 2.2 2.3] → [3.1 3.2 3.3]');
-    expect(t.out()).toContain('agent definitions  6 in examples/.claude/agents');
-    expect(t.out()).toContain('✔ valid: 0 errors, 0 warnings');
-    expect(t.err()).toBe('');
+    expect(t.stdout).toContain('waves   3: [1.1 1.2] → [2.1 2.2 2.3] → [3.1 3.2 3.3]');
+    expect(t.stdout).toContain('agent definitions  6 in examples/.claude/agents');
+    expect(t.stdout).toContain('✔ valid: 0 errors, 0 warnings');
+    expect(t.stderr).toBe('');
   });
 
   it('prints FILE:LINE:COL severity code message, with a hint; exit 1 on errors', async () => {
-    const t = capture(dir);
-    expect(await main(['validate'], t.io)).toBe(1);
-    const lines = t.out().split('\n');
+    const t = await cli(['validate'], dir);
+    expect(t.code).toBe(1);
+    const lines = t.stdout.split('\n');
     expect(lines).toContain(
       'MULTI_AGENT_PLAN.md:5:1 error missing-agent task 1.2 "Orphan task" has no agent',
     );
@@ -78,9 +63,9 @@ describe('parallel-executor validate (in process)', () => {
   });
 
   it('--json: one JSON document with valid, plan {title, groups, tasks}, diagnostics', async () => {
-    const t = capture(dir);
-    expect(await main(['validate', '--json', '--plan', 'MULTI_AGENT_PLAN.md'], t.io)).toBe(1);
-    const document = JSON.parse(t.out());
+    const t = await cli(['validate', '--json', '--plan', 'MULTI_AGENT_PLAN.md'], dir);
+    expect(t.code).toBe(1);
+    const document = JSON.parse(t.stdout);
     expect(Object.keys(document)).toEqual(['valid', 'plan', 'waves', 'diagnostics']);
     expect(document.valid).toBe(false);
     expect(Object.keys(document.plan)).toEqual(['title', 'groups', 'tasks']);
@@ -108,22 +93,22 @@ describe('parallel-executor validate (in process)', () => {
   });
 
   it('usage errors exit 2: unknown flag, stray argument, missing file named', async () => {
-    const flag = capture(dir);
-    expect(await main(['validate', '--frobnicate'], flag.io)).toBe(2);
-    expect(flag.err()).toContain("Unknown option '--frobnicate'");
-    const stray = capture(dir);
-    expect(await main(['validate', 'PLAN.md'], stray.io)).toBe(2);
-    expect(stray.err()).toContain('unexpected argument "PLAN.md"');
-    const missing = capture(dir);
-    expect(await main(['validate', '--json', '--plan', 'nowhere/PLAN.md'], missing.io)).toBe(2);
-    expect(missing.err()).toContain('plan file not found: nowhere/PLAN.md');
-    expect(missing.out()).toBe('');
+    const flag = await cli(['validate', '--frobnicate'], dir);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("Unknown option '--frobnicate'");
+    const stray = await cli(['validate', 'PLAN.md'], dir);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toContain('unexpected argument "PLAN.md"');
+    const missing = await cli(['validate', '--json', '--plan', 'nowhere/PLAN.md'], dir);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('plan file not found: nowhere/PLAN.md');
+    expect(missing.stdout).toBe('');
   });
 
   it('--help prints the options and exits 0', async () => {
-    const t = capture(dir);
-    expect(await main(['validate', '--help'], t.io)).toBe(0);
-    expect(t.out()).toContain('Usage: parallel-executor validate [--plan FILE] [--json]');
+    const t = await cli(['validate', '--help'], dir);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('Usage: parallel-executor validate [--plan FILE] [--json]');
   });
 });
 

@@ -13,7 +13,7 @@ import type { TaskRun } from '../../engine/monitor/state.js';
 import type { Logger } from '../../engine/ports/logger.js';
 import { git } from '../../engine/workspace/git-exec.js';
 import type { GitIdentity } from '../../engine/workspace/identity.js';
-import { pathExists } from '../../engine/workspace/worktree.js';
+import { pathExists } from '../../engine/path-exists.js';
 import {
   BUNDLE_FILE,
   artifactName,

@@ -7,7 +7,7 @@
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
 import type { Plan, Task } from '../../engine/plan/schema.js';
-import { leadAgent } from '../../engine/run/layout.js';
+import { planFieldsOf } from '../../engine/run/layout.js';
 import { artifactName } from '../task-file.js';
 import type { ReceivedTask } from './bundles.js';
 
@@ -83,13 +83,7 @@ function fromBundle(received: ReceivedTask): TaskRun {
 function missing(task: Task): TaskRun {
   const artifact = artifactName(task.id);
   return {
-    task_id: task.id,
-    task: task.title,
-    agent: leadAgent(task),
-    agents: task.agents,
-    group: task.group,
-    depends_on: task.dependsOn,
-    estimate_hours: task.estimateHours,
+    ...planFieldsOf(task),
     status: 'failed',
     progress_percent: 0,
     current_step: null,

@@ -25,7 +25,7 @@ import { loadPlan } from '../plan/load.js';
 import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
 import { selectTasks } from '../plan/select.js';
 import type { Scope } from '../scope.js';
-import type { AppCommand } from './parse.js';
+import type { CommentCommand } from '../../forge/comment-command.js';
 
 export interface CommandTarget {
   pr: PullRequestInfo;
@@ -36,7 +36,7 @@ export interface CommandTarget {
 
 export async function executeCommand(
   scope: Scope,
-  command: AppCommand,
+  command: CommentCommand,
   target: CommandTarget,
 ): Promise<void> {
   switch (command.kind) {
@@ -140,15 +140,13 @@ function dryRunText(request: StartRequest, now: Date): string {
 }
 
 async function replyStatus(scope: Scope, target: CommandTarget): Promise<void> {
-  const { active } = await findActiveExecution(scope, target.pr.number);
-  if (!active) {
-    await scope.forge.createComment(
-      target.pr.number,
-      'No execution is running on this pull request. Start one with `/parallel-run`.',
-    );
-    return;
-  }
-  const execution = await resolveExecution(scope, active.lock.sha, active.lock.execution);
+  const running = await runningExecution(
+    scope,
+    target,
+    'No execution is running on this pull request. Start one with `/parallel-run`.',
+  );
+  if (!running) return;
+  const { active, execution } = running;
   const counts = new Map<string, number>();
   for (const task of execution?.record.tasks ?? []) {
     const status = taskStatusOf(execution?.checks.get(task.id));
@@ -162,21 +160,29 @@ async function replyStatus(scope: Scope, target: CommandTarget): Promise<void> {
 }
 
 export async function cancelRunning(scope: Scope, target: CommandTarget): Promise<void> {
-  const { active } = await findActiveExecution(scope, target.pr.number);
-  if (!active) {
-    await scope.forge.createComment(
-      target.pr.number,
-      'No execution is running on this pull request; nothing to cancel.',
-    );
-    return;
-  }
-  const execution = await resolveExecution(scope, active.lock.sha, active.lock.execution);
-  if (!execution) return;
+  const running = await runningExecution(
+    scope,
+    target,
+    'No execution is running on this pull request; nothing to cancel.',
+  );
+  if (!running?.execution) return;
+  const { active, execution } = running;
   await cancelExecution(scope, execution, target.requester);
   await scope.forge.createComment(
     target.pr.number,
     `⏹️ Cancelling execution \`${execution.record.execution}\`. The [dashboard](${active.url}) shows when it has stopped.`,
   );
+}
+
+/** The execution running on the PR (its lock and its record), or null once the PR was told so. */
+async function runningExecution(scope: Scope, target: CommandTarget, noneText: string) {
+  const { active } = await findActiveExecution(scope, target.pr.number);
+  if (!active) {
+    await scope.forge.createComment(target.pr.number, noneText);
+    return null;
+  }
+  const execution = await resolveExecution(scope, active.lock.sha, active.lock.execution);
+  return { active, execution };
 }
 
 /** Cancel the execution's workflow run; with none yet, close it here. */

@@ -1,4 +1,4 @@
-import { COMMAND_PREFIX } from './parse.js';
+import { COMMAND_PREFIX } from '../../forge/comment-command.js';
 
 /** The reply to `/parallel-run help` and to a command we could not understand. */
 export function helpText(problem: string | null = null): string {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { renderDashboardMarkdown } from '../../engine/monitor/dashboard.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
 import { commentMarker } from '../../forge/markers.js';
-import { COMMAND_PREFIX } from '../commands/parse.js';
+import { COMMAND_PREFIX } from '../../forge/comment-command.js';
 import { hiddenData, readHiddenData } from './hidden-data.js';
 import { DASHBOARD_MARKER_KEY, SUMMARY_CHECK_NAME } from './names.js';
 

@@ -8,6 +8,7 @@
 import type { Config } from '../../engine/config/schema.js';
 import type { CheckRunInput } from '../../engine/ports/forge.js';
 import { ExecutionState } from '../../engine/monitor/state.js';
+import { STATE_FILE } from '../../engine/monitor/state-store.js';
 import { renderReport } from '../../engine/report/render.js';
 import type { Scope } from '../scope.js';
 import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
@@ -16,7 +17,6 @@ import {
   taskIdFromJobName,
   RETRY_FAILED_ACTION,
   STATE_ARTIFACT,
-  STATE_FILE,
   REPORT_FILE,
   reportMarkerKey,
 } from './names.js';

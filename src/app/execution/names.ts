@@ -8,7 +8,6 @@ export const DASHBOARD_MARKER_KEY = 'dashboard';
 export const STATE_ARTIFACT = 'parallel-executor-state';
 /** The report artifact of the reusable workflow; read too, for the state or report it holds. */
 export const REPORT_ARTIFACT = 'parallel-executor-report';
-export const STATE_FILE = 'PARALLEL_EXECUTION_STATUS.json';
 export const REPORT_FILE = 'report.md';
 
 /** Check run names are what the Checks tab lists: short, and the task id first. */

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../../engine/config/schema.js';
 import type { Scope } from '../scope.js';
+import { cancelTaskChecks } from './cancel-checks.js';
 import { finalizeExecution } from './finalize.js';
 import type { LockedExecution } from './lock.js';
 import { writeDashboard } from './refresh.js';
@@ -36,21 +37,7 @@ export async function closeWithoutRun(
   execution: ResolvedExecution,
   reason: string,
 ): Promise<void> {
-  for (const [taskId, check] of execution.checks) {
-    if (check.status === 'completed') continue;
-    const output = { title: 'Cancelled', summary: reason };
-    await scope.forge.updateCheckRun(check.id, {
-      status: 'completed',
-      conclusion: 'cancelled',
-      output,
-    });
-    execution.checks.set(taskId, {
-      ...check,
-      status: 'completed',
-      conclusion: 'cancelled',
-      outputTitle: output.title,
-    });
-  }
+  await cancelTaskChecks(scope, execution, { title: 'Cancelled', summary: reason });
   await scope.forge.updateCheckRun(execution.summary.id, {
     status: 'completed',
     conclusion: 'cancelled',

@@ -8,6 +8,7 @@ import type { Plan, Task } from '../../engine/plan/schema.js';
 import { ParallelExecutorError } from '../../engine/errors.js';
 import type { CheckRunInfo } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
+import { cancelTaskChecks } from './cancel-checks.js';
 import { busyText, type DashboardLock, dashboardBody } from './dashboard.js';
 import { newExecutionId, taskExternalId } from './id.js';
 import { claimExecution, findActiveExecution, type LockedExecution } from './lock.js';
@@ -211,23 +212,10 @@ async function failToStart(
 ): Promise<void> {
   const { record } = execution;
   scope.log.error('workflow dispatch failed', { execution: record.execution, error: message });
-  for (const [taskId, check] of execution.checks) {
-    const output = {
-      title: 'Not started',
-      summary: `The workflow could not be started: ${message}`,
-    };
-    await scope.forge.updateCheckRun(check.id, {
-      status: 'completed',
-      conclusion: 'cancelled',
-      output,
-    });
-    execution.checks.set(taskId, {
-      ...check,
-      status: 'completed',
-      conclusion: 'cancelled',
-      outputTitle: output.title,
-    });
-  }
+  await cancelTaskChecks(scope, execution, {
+    title: 'Not started',
+    summary: `The workflow could not be started: ${message}`,
+  });
   await scope.forge.updateCheckRun(execution.summary.id, {
     status: 'completed',
     conclusion: 'failure',

@@ -4,7 +4,13 @@
  * cancelling it). They go through the forge's call policy, so writes share the installation's
  * write queue (serial, spaced) and nothing non-idempotent is repeated.
  */
-import { NO_PLUGIN_RETRY, statusOf, type GitHubContext } from '../../forge/github/context.js';
+import {
+  NO_PLUGIN_RETRY,
+  PAGE_SIZE,
+  readAllPages,
+  statusOf,
+  type GitHubContext,
+} from '../../forge/github/context.js';
 import { capText, COMMENT_LIMIT } from '../../forge/limits.js';
 import { readZipEntries } from './unzip.js';
 
@@ -64,40 +70,37 @@ export interface AppApi {
   cancelRun(runId: number): Promise<boolean>;
 }
 
-const PER_PAGE = 100;
-
 export function createAppApi(ctx: GitHubContext): AppApi {
   const { owner, repo, octokit } = ctx;
 
   return {
     async listMarkedComments(issueNumber, marker, author) {
       const route = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments';
-      const found: MarkedComment[] = [];
-      for (let page = 1; ; page++) {
+      const comments = await readAllPages(async (page) => {
         const { data } = await ctx.read(route, () =>
           octokit.request(route, {
             owner,
             repo,
             issue_number: issueNumber,
-            per_page: PER_PAGE,
+            per_page: PAGE_SIZE,
             page,
             request: NO_PLUGIN_RETRY,
           }),
         );
-        for (const comment of data) {
-          const body = comment.body ?? '';
+        return { items: data };
+      });
+      return comments
+        .filter((comment) => {
           const login = comment.user?.login ?? null;
-          if (!body.includes(marker) || (author !== null && login !== author)) continue;
-          found.push({
-            id: Number(comment.id),
-            body,
-            url: comment.html_url,
-            author: login,
-            createdAt: comment.created_at,
-          });
-        }
-        if (data.length < PER_PAGE) return found;
-      }
+          return (comment.body ?? '').includes(marker) && (author === null || login === author);
+        })
+        .map((comment) => ({
+          id: Number(comment.id),
+          body: comment.body ?? '',
+          url: comment.html_url,
+          author: comment.user?.login ?? null,
+          createdAt: comment.created_at,
+        }));
     },
 
     async updateComment(commentId, body) {
@@ -143,60 +146,52 @@ export function createAppApi(ctx: GitHubContext): AppApi {
 
     async listRunJobs(runId) {
       const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs';
-      const jobs: JobInfo[] = [];
-      for (let page = 1; ; page++) {
+      const jobs = await readAllPages(async (page) => {
         const { data } = await ctx.read(route, () =>
           octokit.request(route, {
             owner,
             repo,
             run_id: runId,
             filter: 'latest',
-            per_page: PER_PAGE,
+            per_page: PAGE_SIZE,
             page,
             request: NO_PLUGIN_RETRY,
           }),
         );
-        for (const job of data.jobs) {
-          jobs.push({
-            id: Number(job.id),
-            name: job.name,
-            status: job.status,
-            conclusion: job.conclusion ?? null,
-            startedAt: job.started_at ?? null,
-            completedAt: job.completed_at ?? null,
-            url: job.html_url ?? null,
-          });
-        }
-        if (data.jobs.length < PER_PAGE || jobs.length >= data.total_count) return jobs;
-      }
+        return { items: data.jobs, total: data.total_count };
+      });
+      return jobs.map((job) => ({
+        id: Number(job.id),
+        name: job.name,
+        status: job.status,
+        conclusion: job.conclusion ?? null,
+        startedAt: job.started_at ?? null,
+        completedAt: job.completed_at ?? null,
+        url: job.html_url ?? null,
+      }));
     },
 
     async listRunArtifacts(runId) {
       const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
-      const artifacts: ArtifactInfo[] = [];
-      for (let page = 1; ; page++) {
+      const artifacts = await readAllPages(async (page) => {
         const { data } = await ctx.read(route, () =>
           octokit.request(route, {
             owner,
             repo,
             run_id: runId,
-            per_page: PER_PAGE,
+            per_page: PAGE_SIZE,
             page,
             request: NO_PLUGIN_RETRY,
           }),
         );
-        for (const artifact of data.artifacts) {
-          artifacts.push({
-            id: artifact.id,
-            name: artifact.name,
-            expired: artifact.expired,
-            url: `https://github.com/${owner}/${repo}/actions/runs/${runId}/artifacts/${artifact.id}`,
-          });
-        }
-        if (data.artifacts.length < PER_PAGE || artifacts.length >= data.total_count) {
-          return artifacts;
-        }
-      }
+        return { items: data.artifacts, total: data.total_count };
+      });
+      return artifacts.map((artifact) => ({
+        id: artifact.id,
+        name: artifact.name,
+        expired: artifact.expired,
+        url: `https://github.com/${owner}/${repo}/actions/runs/${runId}/artifacts/${artifact.id}`,
+      }));
     },
 
     async downloadArtifact(artifactId) {

@@ -7,7 +7,7 @@ import type { Context } from 'probot';
 import { configErrorComment, loadRepoConfig } from '../config.js';
 import { executeCommand } from '../commands/execute.js';
 import { helpText } from '../commands/help.js';
-import { parseComment } from '../commands/parse.js';
+import { parseCommentCommand } from '../../forge/comment-command.js';
 import type { Config } from '../../engine/config/schema.js';
 import type { Scope } from '../scope.js';
 
@@ -16,7 +16,7 @@ export async function onIssueComment(
   scopeFor: () => Promise<Scope>,
 ): Promise<void> {
   const { payload } = context;
-  const parsed = parseComment(payload.comment.body ?? '');
+  const parsed = parseCommentCommand(payload.comment.body ?? '');
   if (parsed === null || !payload.issue.pull_request) return;
   const scope = await scopeFor();
   const author = payload.comment.user?.login ?? payload.sender.login;

@@ -9,7 +9,7 @@ import {
   isExecutionFinished,
   isExecutionRunning,
   listExecutions,
-} from '../../engine/cleanup/executions.js';
+} from '../../engine/run/executions.js';
 import { mainWorktree } from '../../engine/cleanup/worktrees.js';
 import { GitError, ParallelExecutorError, UsageError } from '../../engine/errors.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { findExecution } from '../../engine/cleanup/executions.js';
+import { findExecution } from '../../engine/run/executions.js';
 import { UsageError } from '../../engine/errors.js';
 import { demoAgentCommand } from '../../demo/agent-command.js';
 import { demoDeviations, reportExcerpt } from '../../demo/expectations.js';

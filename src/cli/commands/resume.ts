@@ -1,20 +1,12 @@
 import type { AgentSettings } from '../../engine/agents/create-runner.js';
-import { UsageError } from '../../engine/errors.js';
 import { executionPaths } from '../../engine/run/paths.js';
 import { readRunRecord } from '../../engine/run/record.js';
 import { resumeExecution } from '../../engine/run/resume.js';
 import { resolveSettings } from '../../engine/run/settings.js';
-import { findExecution } from '../../engine/cleanup/executions.js';
-import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
-import {
-  finish,
-  finisherFor,
-  liveViewFor,
-  runnerFor,
-  type ViewListener,
-} from '../engine-session.js';
+import { runnerFor, runSession } from '../engine-session.js';
+import { executionFromArgs } from '../execution-arg.js';
 import {
   FINISH_FLAG_OPTIONS,
   finishChoices,
@@ -56,12 +48,8 @@ export const resumeCommand: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (positionals.length > 1) {
-    throw new UsageError(`resume takes one execution id, got ${positionals.length}`);
-  }
   const json = values.json ?? false;
-  const repoRoot = await findRepoRoot(io.cwd);
-  const { state } = await findExecution(repoRoot, positionals[0]);
+  const { repoRoot, state } = await executionFromArgs('resume', positionals, io.cwd);
   const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
   const settings = resolveSettings({ ...record?.settings, ...settingsFromFlags(values) });
   const previous = (record?.shell['agent'] ?? null) as Partial<AgentSettings> | null;
@@ -73,11 +61,8 @@ export const resumeCommand: Command = async (argv, io) => {
     (record?.shell['finish'] ?? null) as Partial<FinishChoices> | null,
   );
   const env = agentEnvironment(io.env);
-  const view = liveViewFor(io, json);
-  const onEvent: ViewListener = (event, state) => view.onEvent(event, state);
-  const finisher = finisherFor(finishSettings(config, choices, settings), env, io, onEvent);
-  try {
-    const result = await resumeExecution({
+  return runSession(io, json, finishSettings(config, choices, settings), env, (session) =>
+    resumeExecution({
       cwd: io.cwd,
       executionId: state.execution_id,
       retryFailed: values['retry-failed'] ?? false,
@@ -85,12 +70,7 @@ export const resumeCommand: Command = async (argv, io) => {
       env,
       settings,
       signal: io.signal,
-      hooks: finisher.hooks,
-      onEvent,
-    });
-    return finish(io, json, view, result, finisher.outcome());
-  } catch (error) {
-    view.close(null);
-    throw error;
-  }
+      ...session,
+    }),
+  );
 };

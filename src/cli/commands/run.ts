@@ -4,14 +4,7 @@ import { resolveSettings } from '../../engine/run/settings.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
-import {
-  finish,
-  finisherFor,
-  humanStream,
-  liveViewFor,
-  runnerFor,
-  type ViewListener,
-} from '../engine-session.js';
+import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
 import { loadPlanForRun } from '../plan-input.js';
 import { formatPreflight, formatPreview } from '../run-output.js';
@@ -111,19 +104,7 @@ export const runCommand: Command = async (argv, io) => {
     else io.stdout.write(formatPreview(preview, agentLine));
     return preview.preflight.go ? EXIT_OK : 1;
   }
-  const view = liveViewFor(io, json);
-  const onEvent: ViewListener = (event, state) => view.onEvent(event, state);
-  const finisher = finisherFor(finishSettings(config, choices, settings), env, io, onEvent);
-  try {
-    const result = await runExecution({
-      ...options,
-      shellRecord: { agent, finish: choices },
-      hooks: finisher.hooks,
-      onEvent,
-    });
-    return finish(io, json, view, result, finisher.outcome());
-  } catch (error) {
-    view.close(null);
-    throw error;
-  }
+  return runSession(io, json, finishSettings(config, choices, settings), env, (session) =>
+    runExecution({ ...options, shellRecord: { agent, finish: choices }, ...session }),
+  );
 };

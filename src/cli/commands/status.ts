@@ -1,10 +1,9 @@
-import { findExecution, isExecutionRunning } from '../../engine/cleanup/executions.js';
-import { UsageError } from '../../engine/errors.js';
+import { isExecutionRunning } from '../../engine/run/executions.js';
 import { renderDashboard } from '../../engine/monitor/dashboard.js';
 import { executionPaths } from '../../engine/run/paths.js';
 import { executionSummary } from '../../engine/run/summary.js';
-import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
+import { executionFromArgs } from '../execution-arg.js';
 import { parseOptions } from '../main.js';
 
 const HELP = `Usage: parallel-executor status [ID] [--json]
@@ -24,11 +23,7 @@ export const statusCommand: Command = async (argv, io) => {
     io.stdout.write(HELP);
     return EXIT_OK;
   }
-  if (positionals.length > 1) {
-    throw new UsageError(`status takes one execution id, got ${positionals.length}`);
-  }
-  const repoRoot = await findRepoRoot(io.cwd);
-  const { state } = await findExecution(repoRoot, positionals[0]);
+  const { repoRoot, state } = await executionFromArgs('status', positionals, io.cwd);
   const stateFile = executionPaths(repoRoot, state.execution_id).stateFile;
   const running = isExecutionRunning(state);
   if (values.json) {

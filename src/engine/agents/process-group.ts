@@ -60,8 +60,7 @@ export function createProcessTree(leader: number): ProcessTree {
     // Without /proc (macOS) the kill probe is all there is.
     if (table === null) return true;
     learn(table);
-    // Zombies count as gone: pid 1 in some containers reaps orphans late (about 2 s here) or never.
-    return table.some((info) => groups.has(info.pgid) && info.state !== 'Z' && info.state !== 'X');
+    return table.some((info) => groups.has(info.pgid) && isRunningState(info.state));
   };
 
   return {
@@ -85,6 +84,47 @@ export function createProcessTree(leader: number): ProcessTree {
     },
     groups: () => [...groups],
   };
+}
+
+/**
+ * Stops a whole tree: SIGTERM to every group, SIGKILL to what is left after `graceMs`. Resolves
+ * once the tree is gone, or `killWaitMs` after the SIGKILL (a process in uninterruptible sleep
+ * outlives even that, and waiting for it forever would hang the caller).
+ */
+export async function terminateTree(
+  tree: ProcessTree,
+  graceMs: number,
+  killWaitMs: number,
+): Promise<void> {
+  tree.refresh();
+  if (!tree.signal('SIGTERM')) return;
+  if (await tree.waitForExit(graceMs)) return;
+  // Groups started during the grace period get the SIGKILL too.
+  tree.refresh();
+  tree.signal('SIGKILL');
+  await tree.waitForExit(killWaitMs);
+}
+
+/**
+ * Whether one process exists and is not a zombie (EPERM: it exists but belongs to someone else).
+ * A killed agent's children linger as zombies until pid 1 reaps them; they are gone for us.
+ */
+export function isProcessAlive(pid: number): boolean {
+  // 0 and negative numbers would probe process groups (our own, for 0), not a process.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // No /proc (macOS), or it exited between the two looks: the signal probe is all there is.
+  const info = parseStat(String(pid));
+  return info === null || isRunningState(info.state);
+}
+
+/** Zombies count as gone: pid 1 in some containers reaps orphans late (about 2 s here) or never. */
+function isRunningState(state: string): boolean {
+  return state !== 'Z' && state !== 'X';
 }
 
 /** Sends `signal` to a process group; false when the group is already gone. */

@@ -8,7 +8,7 @@ import { ParallelExecutorError } from '../errors.js';
 import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
 import { createEventQueue } from './event-queue.js';
 import { createLineSplitter } from './line-splitter.js';
-import { createProcessTree } from './process-group.js';
+import { createProcessTree, terminateTree } from './process-group.js';
 import { watchStatusFile } from './status-file.js';
 
 /** What an adapter learns from the agent's own output, read once the agent has exited. */
@@ -155,14 +155,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   let termination: Promise<void> | null = null;
   // One SIGTERM→SIGKILL sequence per agent; whoever asks first chooses the grace.
   const terminate = (graceMs: number): Promise<void> => {
-    termination ??= (async () => {
-      tree.refresh();
-      if (!tree.signal('SIGTERM')) return;
-      if (await tree.waitForExit(graceMs)) return;
-      tree.refresh();
-      tree.signal('SIGKILL');
-      await tree.waitForExit(KILL_WAIT_MS);
-    })();
+    termination ??= terminateTree(tree, graceMs, KILL_WAIT_MS);
     return termination;
   };
 

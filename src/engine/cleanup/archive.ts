@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
+import { pathExists } from '../path-exists.js';
 import type { ExecutionState, TaskRun } from '../monitor/state.js';
 import { orderedTasks } from '../report/outcome.js';
 
@@ -36,7 +37,7 @@ export async function archiveTaskOutputs(
       (source) => source !== archivesDir && !isInside(archivesDir, source),
     );
     if (sources.length === 0) {
-      const already = await exists(archive);
+      const already = await pathExists(archive);
       results.push({
         taskId: task.task_id,
         archive: already ? archive : null,
@@ -63,7 +64,7 @@ export function taskOutputPaths(task: TaskRun, executionDir: string): string[] {
 async function existingSources(task: TaskRun, executionDir: string): Promise<string[]> {
   const candidates = taskOutputPaths(task, executionDir);
   const present: string[] = [];
-  for (const candidate of candidates) if (await exists(candidate)) present.push(candidate);
+  for (const candidate of candidates) if (await pathExists(candidate)) present.push(candidate);
   // A log inside the output folder is already in the archive through the folder.
   return present.filter(
     (candidate) => !present.some((other) => other !== candidate && isInside(candidate, other)),
@@ -144,13 +145,4 @@ function runTar(args: readonly string[], cwd: string): Promise<void> {
 export function isInside(child: string, parent: string): boolean {
   const relative = path.relative(parent, child);
   return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }

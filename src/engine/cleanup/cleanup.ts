@@ -1,6 +1,7 @@
-import { lstat, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import { pathExists } from '../path-exists.js';
 import { orderedTasks } from '../report/outcome.js';
 import { git } from '../workspace/git-exec.js';
 import { archiveTaskOutputs, isInside, taskOutputPaths, type ArchiveResult } from './archive.js';
@@ -121,7 +122,7 @@ async function cleanOutputs(
       results.push(item(target, 'kept', 'outside the execution folder; left in place'));
       continue;
     }
-    const existed = await pathExists(target);
+    const existed = await pathExists(target, { followLinks: false });
     if (!existed) {
       results.push(
         item(
@@ -161,12 +162,13 @@ async function cleanWorktree(
   const key = await canonicalPath(target);
   const entry = worktrees.get(key);
   if (!decision.remove) {
-    return entry === undefined && !(await pathExists(target))
+    return entry === undefined && !(await pathExists(target, { followLinks: false }))
       ? item('absent', 'already gone')
       : item('kept', decision.reason);
   }
   if (entry === undefined) {
-    if (await pathExists(target)) return item('kept', 'not a registered git worktree; left alone');
+    if (await pathExists(target, { followLinks: false }))
+      return item('kept', 'not a registered git worktree; left alone');
     return item('absent', 'already gone');
   }
   if (entry.main) return item('kept', 'it is the main worktree of the repository');
@@ -275,15 +277,6 @@ async function revParse(repoRoot: string, ref: string): Promise<string | null> {
     },
   );
   return exitCode === 0 ? stdout.trim() : null;
-}
-
-async function pathExists(file: string): Promise<boolean> {
-  try {
-    await lstat(file);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function isString(value: string | undefined): value is string {

@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import { integrationFate, needsAttention } from '../report/outcome.js';
 import type { ExecutionHooks } from '../run/hooks.js';
 import { executionPaths } from '../run/paths.js';
-import { pathExists } from '../workspace/worktree.js';
+import { pathExists } from '../path-exists.js';
 import { runIntegrationStep } from './integration-step.js';
 import { notifier, type Notify } from './notify.js';
 import { runReportStep, type ReportOutcome } from './report-step.js';

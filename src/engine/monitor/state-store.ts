@@ -32,25 +32,33 @@ export async function writeStateAtomic(file: string, state: ExecutionState): Pro
   }
 }
 
+/** Read and validate a state file; every failure says which file and what is wrong with it. */
 export async function readState(file: string): Promise<ExecutionState> {
   const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     throw new ParallelExecutorError(
       `cannot read ${file}: ${error.code ?? error.message}`,
-      'Run `parallel-executor status` to list the executions of this repository.',
+      error.code === 'ENOENT'
+        ? 'the execution folder has no state file: it was not written by parallel-executor, or was damaged'
+        : null,
     );
   });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ParallelExecutorError(`${file} is not valid JSON: ${(error as Error).message}`);
+    throw new ParallelExecutorError(
+      `${file}: not valid JSON (${(error as Error).message})`,
+      'the state file is damaged: restore it, or remove the execution folder',
+    );
   }
   const result = ExecutionState.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
+    const issue = result.error.issues[0];
+    const where =
+      issue === undefined || issue.path.length === 0 ? '' : ` at "${issue.path.join('.')}"`;
     throw new ParallelExecutorError(
-      `${file}: "${issue.path.join('.')}": ${issue.message}`,
-      'The state file was written by another version or edited by hand.',
+      `${file}: not a valid execution state${where}: ${issue?.message ?? 'invalid'}`,
+      'the state file was written by another version or edited by hand',
     );
   }
   return result.data;

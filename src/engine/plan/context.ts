@@ -64,12 +64,7 @@ export function groupOf(
   groups: ReadonlyMap<number, GroupRef>,
   skipSelf: boolean,
 ): GroupRef | null {
-  for (const current of ancestry(section)) {
-    if (skipSelf && current === section) continue;
-    const group = groups.get(current.index);
-    if (group) return group;
-  }
-  return null;
+  return nearest(section, skipSelf, (current) => groups.get(current.index));
 }
 
 /** A heading that names an agent (`### claude-opus — Grammar`, `### Agent 1 Tasks`). */
@@ -92,11 +87,21 @@ export function agentContext(
   known: ReadonlyMap<string, string>,
   skipSelf: boolean,
 ): string | null {
+  return nearest(section, skipSelf, (current) =>
+    current.heading ? agentOfHeading(current.title, known) : null,
+  );
+}
+
+/** The first thing `pick` finds in `section` or the sections around it, nearest first. */
+function nearest<T>(
+  section: Section,
+  skipSelf: boolean,
+  pick: (current: Section) => T | null | undefined,
+): T | null {
   for (const current of ancestry(section)) {
     if (skipSelf && current === section) continue;
-    if (!current.heading) continue;
-    const agent = agentOfHeading(current.title, known);
-    if (agent) return agent;
+    const found = pick(current);
+    if (found) return found;
   }
   return null;
 }

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { pathExists } from '../path-exists.js';
 import { loadAgentDefinitions, type AgentDefinition } from './agents.js';
 import { parsePlan } from './parse.js';
 import type { Diagnostic, Plan } from './schema.js';
@@ -88,7 +89,7 @@ export async function findAgentsDir(from: string, cwd: string | null): Promise<s
 
 async function repositoryRoot(from: string): Promise<string | null> {
   for (let dir = from; ; dir = path.dirname(dir)) {
-    if (await exists(path.join(dir, '.git'))) return dir;
+    if (await pathExists(path.join(dir, '.git'))) return dir;
     if (path.dirname(dir) === dir) return null;
   }
 }
@@ -96,15 +97,6 @@ async function repositoryRoot(from: string): Promise<string | null> {
 async function isDirectory(target: string): Promise<boolean> {
   try {
     return (await stat(target)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-async function exists(target: string): Promise<boolean> {
-  try {
-    await stat(target);
-    return true;
   } catch {
     return false;
   }

@@ -80,13 +80,11 @@ export async function planLayout(
   return layouts;
 }
 
-export function initialTaskRun(
-  task: Task,
-  layout: TaskLayout,
-  repoRoot: string,
-  executionId: string,
-): TaskRun {
-  const paths = executionPaths(repoRoot, executionId);
+type PlanFields =
+  'task_id' | 'task' | 'agent' | 'agents' | 'group' | 'depends_on' | 'estimate_hours';
+
+/** The fields of a task's run that the plan says (the same wherever and however the task runs). */
+export function planFieldsOf(task: Task): Pick<TaskRun, PlanFields> {
   return {
     task_id: task.id,
     task: task.title,
@@ -95,6 +93,18 @@ export function initialTaskRun(
     group: task.group,
     depends_on: task.dependsOn,
     estimate_hours: task.estimateHours,
+  };
+}
+
+export function initialTaskRun(
+  task: Task,
+  layout: TaskLayout,
+  repoRoot: string,
+  executionId: string,
+): TaskRun {
+  const paths = executionPaths(repoRoot, executionId);
+  return {
+    ...planFieldsOf(task),
     status: 'pending',
     progress_percent: 0,
     current_step: null,

@@ -5,7 +5,7 @@ import type { AgentRunner } from '../ports/agent-runner.js';
 import { git } from '../workspace/git-exec.js';
 import { portInUse } from '../workspace/ports.js';
 import { userDirtyFiles, type RepoInfo } from '../workspace/repo.js';
-import { pathExists } from '../workspace/worktree.js';
+import { pathExists } from '../path-exists.js';
 import { worktreeRootCheck } from './worktree-root.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';

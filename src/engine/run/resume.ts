@@ -1,15 +1,16 @@
 import { readFile } from 'node:fs/promises';
-import { findExecution } from '../cleanup/executions.js';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { ExecutionState, TaskRun } from '../monitor/state.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { findRepoRoot } from '../workspace/repo.js';
-import { deleteBranch, pathExists, removeWorktree } from '../workspace/worktree.js';
+import { pathExists } from '../path-exists.js';
+import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
+import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
-import { isAlive, killProcessGroup } from './processes.js';
+import { killProcessGroup } from './processes.js';
 import { resolveSettings } from './settings.js';
 
 export interface ResumeOptions extends EngineOptions {
@@ -36,7 +37,7 @@ export async function resumeExecution(options: ResumeOptions): Promise<Execution
   });
   const ownPid = options.orchestratorPid ?? process.pid;
   const owner = state.orchestrator_pid;
-  if (state.status === 'in_progress' && owner !== null && owner !== ownPid && isAlive(owner)) {
+  if (owner !== ownPid && isExecutionRunning(state)) {
     throw new PreflightError(
       `execution ${state.execution_id} is still running (orchestrator pid ${owner})`,
       'Stop it first (Ctrl-C in its terminal, or kill it), then resume.',

@@ -1,6 +1,7 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
+import { pathExists } from '../path-exists.js';
 import { CheckName } from './schema.js';
 
 export type ValidationConfig = Config['validation'];
@@ -30,7 +31,7 @@ export async function detectChecks(
   config: ValidationConfig,
 ): Promise<DetectedCheck[]> {
   const scripts = await readScripts(worktree);
-  const hasLock = await exists(join(worktree, 'package-lock.json'));
+  const hasLock = await pathExists(join(worktree, 'package-lock.json'));
   const critical = new Set<CheckName>(config.critical);
   return CHECK_ORDER.map((name) => {
     const configured = config[name];
@@ -106,15 +107,6 @@ async function readScripts(worktree: string): Promise<Scripts> {
     );
   } catch {
     return 'invalid';
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,4 +1,4 @@
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
 import { createMutex, type Mutex } from './mutex.js';
@@ -98,11 +98,4 @@ export async function branchSha(repoRoot: string, branch: string): Promise<strin
     allowExitCodes: [1],
   });
   return result.exitCode === 0 ? result.stdout.trim() : null;
-}
-
-export async function pathExists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

@@ -15,7 +15,7 @@ import {
   chunk,
 } from '../limits.js';
 import type { CheckRunInfo } from '../types.js';
-import { NO_PLUGIN_RETRY, type GitHubContext } from './context.js';
+import { NO_PLUGIN_RETRY, PAGE_SIZE, readAllPages, type GitHubContext } from './context.js';
 
 const CUT_NOTE = 'the full text is in the workflow run (job summary and artifacts)';
 
@@ -92,35 +92,32 @@ export function createCheckRunsApi(ctx: GitHubContext): CheckRunsApi {
 
     async listCheckRuns(ref, options = {}) {
       const route = 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs';
-      const runs: CheckRunInfo[] = [];
-      for (let page = 1; ; page++) {
+      const runs = await readAllPages(async (page) => {
         const { data } = await ctx.read(route, () =>
           ctx.octokit.request(route, {
             owner,
             repo,
             ref,
-            per_page: 100,
+            per_page: PAGE_SIZE,
             page,
             ...(options.name ? { check_name: options.name } : {}),
             request: NO_PLUGIN_RETRY,
           }),
         );
-        for (const run of data.check_runs) {
-          runs.push({
-            id: Number(run.id),
-            name: run.name,
-            headSha: run.head_sha,
-            status: run.status,
-            conclusion: run.conclusion ?? null,
-            externalId: run.external_id ?? null,
-            detailsUrl: run.details_url ?? null,
-            url: run.html_url ?? null,
-            outputTitle: run.output.title ?? null,
-            outputSummary: run.output.summary ?? null,
-          });
-        }
-        if (data.check_runs.length < 100 || runs.length >= data.total_count) return runs;
-      }
+        return { items: data.check_runs, total: data.total_count };
+      });
+      return runs.map((run): CheckRunInfo => ({
+        id: Number(run.id),
+        name: run.name,
+        headSha: run.head_sha,
+        status: run.status,
+        conclusion: run.conclusion ?? null,
+        externalId: run.external_id ?? null,
+        detailsUrl: run.details_url ?? null,
+        url: run.html_url ?? null,
+        outputTitle: run.output.title ?? null,
+        outputSummary: run.output.summary ?? null,
+      }));
     },
   };
 }

@@ -5,9 +5,8 @@
 import { capText, COMMENT_LIMIT } from '../limits.js';
 import { commentMarker, withMarker } from '../markers.js';
 import type { CommentInfo, Reaction } from '../types.js';
-import { NO_PLUGIN_RETRY, statusOf, type GitHubContext } from './context.js';
+import { NO_PLUGIN_RETRY, PAGE_SIZE, statusOf, type GitHubContext } from './context.js';
 
-const PER_PAGE = 100;
 const CUT_NOTE = 'the full text is in the workflow run (job summary and artifacts)';
 
 export interface CommentsApi {
@@ -44,7 +43,7 @@ export function createCommentsApi(
           owner,
           repo,
           issue_number: issueNumber,
-          per_page: PER_PAGE,
+          per_page: PAGE_SIZE,
           page,
           request: NO_PLUGIN_RETRY,
         }),
@@ -55,7 +54,7 @@ export function createCommentsApi(
           (markerAuthor === null || c.user?.login === markerAuthor),
       );
       if (found) return { id: Number(found.id), body: found.body ?? '', url: found.html_url };
-      if (data.length < PER_PAGE) return null;
+      if (data.length < PAGE_SIZE) return null;
     }
   }
 

@@ -66,6 +66,25 @@ export function createContext(options: {
   };
 }
 
+/** The most items GitHub sends in one page of a listing. */
+export const PAGE_SIZE = 100;
+
+/**
+ * Every item of a paginated listing, asking for page 1, 2, … (of PAGE_SIZE items) until a short
+ * page, or until `total` items were read when GitHub says how many there are (so a full last page
+ * costs no extra empty request).
+ */
+export async function readAllPages<T>(
+  fetchPage: (page: number) => Promise<{ items: T[]; total?: number }>,
+): Promise<T[]> {
+  const all: T[] = [];
+  for (let page = 1; ; page++) {
+    const { items, total } = await fetchPage(page);
+    all.push(...items);
+    if (items.length < PAGE_SIZE || (total !== undefined && all.length >= total)) return all;
+  }
+}
+
 /** `status` of an error thrown by Octokit or our policy, or null. */
 export function statusOf(error: unknown): number | null {
   const status = (error as { status?: unknown } | null)?.status;

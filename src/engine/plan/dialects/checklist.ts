@@ -1,10 +1,10 @@
 import type { List, ListItem, Paragraph } from 'mdast';
 import { agentKey } from '../agent-names.js';
 import type { DialectContext, GroupRef, TaskDraft } from '../draft.js';
-import { codeSpans, collapse, endOffset, flatText, startOffset, textOf } from '../markdown.js';
+import { codeSpans, collapse, endOffset, flatText, textOf } from '../markdown.js';
 import type { TaskStatus } from '../schema.js';
 import { parseStatus } from '../status.js';
-import { checkboxSpan, markOffset } from './seed.js';
+import { markOffset, seedItemPlace } from './seed.js';
 
 /**
  * Checklist boards, read only when a plan has no task lines, task tables or task blocks (in
@@ -72,19 +72,11 @@ function readItem(
       .slice(1)
       .map((child) => flatText(child))
       .filter((text) => text !== ''),
-    dialect: 'seed',
-    line,
-    column: item.position?.start.column ?? 1,
-    order: startOffset(item),
-    source: {
-      dialect: 'seed',
-      itemStart: startOffset(item),
-      checkbox: checkboxSpan(item, dialect.body),
-      textEnd: endOffset(paragraph),
+    ...seedItemPlace(item, list, paragraph, {
       markStart,
-      listEnd: endOffset(list),
       sectionIndex: context.sectionIndex,
-    },
+      body: dialect.body,
+    }),
   };
 }
 

@@ -85,7 +85,6 @@ function readTaskLine(
     (head.id !== null && head.boldId && context.agent !== null);
   if (!accepted) return null;
 
-  const checkbox = checkboxSpan(item, dialect.body);
   const nested = nestedParts(item, dialect.body);
   const status = markStatus ?? (item.checked === true ? 'completed' : nested.status);
   const line = item.position?.start.line ?? 1;
@@ -104,18 +103,37 @@ function readTaskLine(
     files: nested.files,
     criteria: nested.criteria,
     details: nested.details,
+    ...seedItemPlace(item, list, paragraph, {
+      markStart: hadMark ? markOffset(paragraph, dialect.body, dialect.knownAgents) : null,
+      sectionIndex: context.sectionIndex,
+      body: dialect.body,
+    }),
+  };
+}
+
+/**
+ * Where a task written as a list item stands, and the spans write-back edits in it (checkbox,
+ * status mark, end of its list); the same for task lines and checklist items.
+ */
+export function seedItemPlace(
+  item: ListItem,
+  list: List,
+  paragraph: Paragraph,
+  place: { markStart: number | null; sectionIndex: number; body: string },
+): Pick<TaskDraft, 'dialect' | 'line' | 'column' | 'order' | 'source'> {
+  return {
     dialect: 'seed',
-    line,
+    line: item.position?.start.line ?? 1,
     column: item.position?.start.column ?? 1,
     order: startOffset(item),
     source: {
       dialect: 'seed',
       itemStart: startOffset(item),
-      checkbox,
+      checkbox: checkboxSpan(item, place.body),
       textEnd: endOffset(paragraph),
-      markStart: hadMark ? markOffset(paragraph, dialect.body, dialect.knownAgents) : null,
+      markStart: place.markStart,
       listEnd: endOffset(list),
-      sectionIndex: context.sectionIndex,
+      sectionIndex: place.sectionIndex,
     },
   };
 }

@@ -1,11 +1,13 @@
 /**
  * `/parallel-run …` in a PR comment, parsed into a command. The comment is untrusted text: it is
  * only matched against a small grammar here and never reaches a shell or a workflow `run:` line.
+ * The app and the action both read comments with this one parser, so a comment means the same to
+ * either; what each does with the command (the action only runs groups) is up to the shell.
  */
 
 export const COMMAND_PREFIX = '/parallel-run';
 
-export type AppCommand =
+export type CommentCommand =
   | { kind: 'run'; group: string; dryRun: boolean }
   | { kind: 'status' }
   | { kind: 'cancel' }
@@ -13,7 +15,7 @@ export type AppCommand =
   | { kind: 'help' };
 
 export type ParsedComment =
-  | { ok: true; command: AppCommand }
+  | { ok: true; command: CommentCommand }
   /** The comment addresses us but says something we do not understand: answer with the usage. */
   | { ok: false; error: string };
 
@@ -25,7 +27,7 @@ const KEYWORDS = new Set(['status', 'cancel', 'retry', 'help']);
  * The command in `body`, or null when the comment is not addressed to us. Only a line that starts
  * with `/parallel-run` counts (quoted lines and code blocks do not), and only the first such line.
  */
-export function parseComment(body: string): ParsedComment | null {
+export function parseCommentCommand(body: string): ParsedComment | null {
   const line = commandLine(body);
   if (line === null) return null;
   const words = line.slice(COMMAND_PREFIX.length).trim().split(/\s+/).filter(Boolean);

@@ -1,14 +1,14 @@
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+/**
+ * The executions of a repository, one folder each under `.parallel-executor/executions/`: listed,
+ * looked up by id, and told apart as running or finished. run, resume, status, clean and demo all
+ * find executions here, so an id means the same to each of them.
+ */
+import { readdir } from 'node:fs/promises';
 import { ParallelExecutorError, UsageError } from '../errors.js';
-import { ExecutionState } from '../monitor/state.js';
-
-export const STATUS_FILE = 'PARALLEL_EXECUTION_STATUS.json';
-
-/** `<repoRoot>/.parallel-executor/executions`: one folder per execution, named by its id. */
-export function executionsRoot(repoRoot: string): string {
-  return path.join(repoRoot, '.parallel-executor', 'executions');
-}
+import type { ExecutionState } from '../monitor/state.js';
+import { isProcessAlive } from '../agents/process-group.js';
+import { readState } from '../monitor/state-store.js';
+import { executionPaths, executionsDir } from './paths.js';
 
 export interface ExecutionEntry {
   id: string;
@@ -20,7 +20,7 @@ export interface ExecutionEntry {
 
 /** Every execution folder, oldest first (by `started_at`; unreadable ones first, by id). */
 export async function listExecutions(repoRoot: string): Promise<ExecutionEntry[]> {
-  const root = executionsRoot(repoRoot);
+  const root = executionsDir(repoRoot);
   let names: string[];
   try {
     const entries = await readdir(root, { withFileTypes: true });
@@ -31,9 +31,9 @@ export async function listExecutions(repoRoot: string): Promise<ExecutionEntry[]
   }
   const found = await Promise.all(
     names.map(async (id): Promise<ExecutionEntry> => {
-      const dir = path.join(root, id);
+      const { dir, stateFile } = executionPaths(repoRoot, id);
       try {
-        return { id, dir, state: await loadExecutionState(dir), error: null };
+        return { id, dir, state: await readState(stateFile), error: null };
       } catch (error) {
         return {
           id,
@@ -51,43 +51,6 @@ export async function listExecutions(repoRoot: string): Promise<ExecutionEntry[]
   );
 }
 
-/** Read and validate `PARALLEL_EXECUTION_STATUS.json` in an execution folder. */
-export async function loadExecutionState(executionDir: string): Promise<ExecutionState> {
-  const file = path.join(executionDir, STATUS_FILE);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if (isNotFound(error)) {
-      throw new ParallelExecutorError(
-        `${file}: missing`,
-        'the execution folder has no status file; it was not written by parallel-executor or was damaged',
-      );
-    }
-    throw error;
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ParallelExecutorError(
-      `${file}: not valid JSON (${(error as Error).message})`,
-      'the status file is damaged; restore it or remove the execution folder',
-    );
-  }
-  const parsed = ExecutionState.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where =
-      issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
-    throw new ParallelExecutorError(
-      `${file}: not a valid execution state${where}: ${issue?.message ?? 'invalid'}`,
-      'the status file was written by another version or edited by hand',
-    );
-  }
-  return parsed.data;
-}
-
 /**
  * The execution with this id, or the latest one. An unknown id is a usage error that lists the
  * known ids (the id is looked up among the folders, never joined into a path).
@@ -102,7 +65,7 @@ export async function findExecution(
     const latest = readable.at(-1);
     if (latest === undefined || latest.state === null) {
       throw new ParallelExecutorError(
-        `no execution found in ${executionsRoot(repoRoot)}`,
+        `no execution found in ${executionsDir(repoRoot)}`,
         entries.length > 0
           ? `${entries.length} folder(s) there have no readable status file`
           : 'run `parallel-executor run` first',
@@ -116,24 +79,13 @@ export async function findExecution(
     throw new UsageError(
       `unknown execution "${id}"`,
       known.length === 0
-        ? `there are no executions in ${executionsRoot(repoRoot)}`
+        ? `there are no executions in ${executionsDir(repoRoot)}`
         : `known executions: ${known.join(', ')}`,
     );
   }
   if (entry.state === null)
     throw new ParallelExecutorError(entry.error ?? `${entry.dir}: unreadable`);
   return { dir: entry.dir, state: entry.state };
-}
-
-/** True when a process with this pid exists (EPERM: it exists but belongs to someone else). */
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The execution is still owned by a live orchestrator: nothing of it may be removed. */

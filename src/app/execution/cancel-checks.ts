@@ -1,0 +1,29 @@
+/**
+ * Task check runs of an execution that will not run: each one not completed yet is completed as
+ * cancelled with `output` saying why, and the execution's copy follows. A check that already
+ * completed keeps its conclusion.
+ */
+import type { Scope } from '../scope.js';
+import type { ResolvedExecution } from './resolve.js';
+
+export async function cancelTaskChecks(
+  scope: Scope,
+  execution: ResolvedExecution,
+  output: { title: string; summary: string },
+): Promise<void> {
+  for (const [taskId, check] of execution.checks) {
+    if (check.status === 'completed') continue;
+    await scope.forge.updateCheckRun(check.id, {
+      status: 'completed',
+      conclusion: 'cancelled',
+      output,
+    });
+    // The copy keeps the previous summary: the dashboard still reads the task's hidden times there.
+    execution.checks.set(taskId, {
+      ...check,
+      status: 'completed',
+      conclusion: 'cancelled',
+      outputTitle: output.title,
+    });
+  }
+}
