@@ -266,6 +266,8 @@ describe('multi-wave executions through the app', () => {
     );
     expect(summaryOf(h)).toMatchObject({ status: 'completed', conclusion: 'failure' });
     expect(h.github.createdPulls).toHaveLength(1);
+    // The report is of the one wave that ran.
+    expect(reports(h, record.execution)[0]!.body).toContain(`Execution \`${record.execution}\` ·`);
   });
 
   it('starts the next wave of an execution whose end it missed, and tells a new comment one is running', async () => {

@@ -99,10 +99,8 @@ export async function finalizeExecution(
         : 'failed';
 
   // The report and the PR speak for every wave: each wave's run uploaded its own state.
-  const earlier = await earlierStates(
-    scope,
-    record.pastRuns.filter((id) => id !== run.id),
-  );
+  const earlierRuns = record.pastRuns.filter((id) => id !== run.id);
+  const earlier = await earlierStates(scope, earlierRuns);
   const combined = combineWaves(state ? [...earlier, state] : earlier);
   const integration = combined?.integration ?? null;
   let pullRequest: FinalizeResult['pullRequest'] = null;
@@ -127,7 +125,7 @@ export async function finalizeExecution(
     const posted = await scope.forge.upsertComment(
       record.pr,
       reportMarkerKey(record.execution),
-      `${report.trimEnd()}\n\n<sub>Execution \`${record.execution}\`${record.wave > 1 ? ` (${record.wave} waves)` : ''}${links.length ? ` · ${links.join(' · ')}` : ''}</sub>`,
+      `${report.trimEnd()}\n\n<sub>Execution \`${record.execution}\`${earlierRuns.length > 0 ? ` (${earlierRuns.length + 1} waves)` : ''}${links.length ? ` · ${links.join(' · ')}` : ''}</sub>`,
     );
     reportCommentUrl = posted.url;
   }
