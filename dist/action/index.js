@@ -64189,8 +64189,13 @@ async function startAgentProcess(launch) {
   const defaultGrace = launch.graceMs ?? 1e4;
   const events = createEventQueue();
   const lastLines2 = [];
+  let finished100 = false;
   const publish2 = (list4) => {
     for (const event of list4) {
+      if (event.type === "progress") {
+        if (finished100) continue;
+        if (event.percent === 100) finished100 = true;
+      }
       if (event.type === "output") {
         lastLines2.push(event.line);
         if (lastLines2.length > keep) lastLines2.shift();

@@ -114,6 +114,23 @@ describe('command agent runner', () => {
     expect(outcome.agentError).toBe('lint failed');
   });
 
+  it('never reports progress going back once the agent said 100%', async () => {
+    const launch = sandbox.launch();
+    const command = [
+      `printf '{"progress_percent": 100, "current_step": "done"}' > "$PE_STATUS_FILE"`,
+      'sleep 0.6',
+      `printf '{"progress_percent": 40, "current_step": "late news"}' > "$PE_STATUS_FILE"`,
+      'sleep 0.6',
+    ].join('; ');
+    const handle = await start({ command }, launch);
+    const recorder = recordEvents(handle);
+    await handle.done;
+    await recorder.finished;
+
+    const progress = recorder.events.flatMap((e) => (e.event.type === 'progress' ? [e.event] : []));
+    expect(progress).toEqual([{ type: 'progress', percent: 100, step: 'done' }]);
+  });
+
   it('stop() takes down the whole process tree: the shell and its grandchildren', async () => {
     const command = 'sleep 1000 & sleep 1000 & (sleep 1000; echo never) & echo ready; wait';
     const handle = await start({ command }, sandbox.launch());

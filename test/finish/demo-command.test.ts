@@ -25,8 +25,8 @@ type DemoDocument = RunDocument & {
 };
 
 describe('parallel-executor demo', () => {
-  it('runs as a process: as designed, exit 0, JSON on stdout, and its temp folder removed', async () => {
-    const child = spawn(process.execPath, ['--import', TSX, BIN, 'demo', '--json'], {
+  it('runs as a process: as designed, exit 0, JSON on stdout, and with --clean its temp folder removed', async () => {
+    const child = spawn(process.execPath, ['--import', TSX, BIN, 'demo', '--json', '--clean'], {
       cwd: box,
       // The demo makes its sample repository under TMPDIR: here, so the test sees it go.
       env: { PATH: process.env['PATH'], HOME: process.env['HOME'], TMPDIR: box, ...DEMO_ENV },

@@ -12,7 +12,7 @@ import { parseOptions } from '../main.js';
 import { humanStream } from '../engine-session.js';
 import { runCommand } from './run.js';
 
-const HELP = `Usage: parallel-executor demo [--keep] [--dir DIR] [--json]
+const HELP = `Usage: parallel-executor demo [--clean] [--dir DIR] [--json]
 
 Create a sample repository (a tiny cart library with lint, tests and build, and a plan of six
 tasks in two groups), and run the whole flow on it with scripted agents that really edit the
@@ -23,8 +23,8 @@ By design, task 2.2 edits the same line as 2.1 (a merge conflict, reported and n
 auto-resolved) and task 2.3 writes a test its code does not pass (its validation fails), so you
 see how both are handled; the other four tasks merge and the integration tests run once.
 
-  --keep      keep the sample repository (report, integration branch, kept worktrees) afterwards;
-              by default the temporary folder is removed when the demo ends
+  --clean     remove the sample repository when the demo ends; by default it is kept (in a
+              temporary folder) so you can open the report and follow the next steps
   --dir DIR   create the sample repository in DIR (new or empty; always kept)
   --json      print run's JSON document with a "demo" field (the dashboard goes to stderr)
 
@@ -34,7 +34,7 @@ Exit status: 0 when the demo ran as designed (its conflict and its failing task 
 
 export const demoCommand: Command = async (argv, io) => {
   const { values, positionals } = parseOptions(argv, {
-    keep: { type: 'boolean' },
+    clean: { type: 'boolean' },
     dir: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -48,7 +48,7 @@ export const demoCommand: Command = async (argv, io) => {
   const json = values.json ?? false;
   const dir =
     values.dir === undefined ? await freshTempDir() : await emptyDir(resolve(io.cwd, values.dir));
-  const keep = (values.keep ?? false) || values.dir !== undefined;
+  const keep = !(values.clean ?? false) || values.dir !== undefined;
   const human = humanStream(io, json);
   try {
     await createSampleRepo(dir);
@@ -107,7 +107,7 @@ function capture(): { stream: PassThrough; text: () => string } {
 function intro(dir: string, keep: boolean): string {
   return [
     'parallel-executor demo',
-    `Sample repository: ${dir}${keep ? '' : ' (removed when the demo ends; --keep keeps it, to follow the next steps below)'}`,
+    `Sample repository: ${dir}${keep ? '' : ' (removed when the demo ends: --clean)'}`,
     'Plan: 6 tasks in 2 groups, run by 4 scripted agents that really edit the code (no AI, no network).',
     'By design, 2.2 collides with 2.1 in src/config.js and 2.3 writes a failing test: watch how both are handled.',
     '',
@@ -142,10 +142,7 @@ function closing(
       `Look around: cd ${dir} && git log --oneline --graph --all`,
     );
   } else {
-    lines.push(
-      '',
-      `The sample repository was removed; run \`parallel-executor demo --keep\` to keep it.`,
-    );
+    lines.push('', `The sample repository was removed (--clean).`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -77,9 +77,16 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const defaultGrace = launch.graceMs ?? 10_000;
   const events = createEventQueue<AgentEvent>();
   const lastLines: string[] = [];
+  let finished100 = false;
 
   const publish = (list: AgentEvent[]): void => {
     for (const event of list) {
+      // Once the agent has said it is done, a status-file change noticed late (the watcher polls)
+      // is older news: progress never goes back from 100%.
+      if (event.type === 'progress') {
+        if (finished100) continue;
+        if (event.percent === 100) finished100 = true;
+      }
       if (event.type === 'output') {
         lastLines.push(event.line);
         if (lastLines.length > keep) lastLines.shift();
