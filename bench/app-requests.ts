@@ -2,6 +2,8 @@
  * GitHub API requests the app makes per execution, for N = 1, 4, 16 tasks: the whole life of an
  * execution (the `/parallel-run` comment, every workflow_job event of a realistic run, the run's
  * end) driven through the real app against the OpenAPI-checked fake GitHub, on virtual time.
+ * Then the same for plans whose tasks run in two waves (half of them depend on the other half):
+ * the app starts the second wave itself when the first lands.
  *
  * Printed per N: all requests, content-creating requests (POST/PATCH/PUT/DELETE, which GitHub
  * limits to 80/min and 500/h), the dashboard edits, and the most content-creating requests in any
@@ -22,9 +24,10 @@ import {
   startHarness,
   type Harness,
 } from '../test/app/support/app-harness.js';
-import { planWithTasks } from '../test/app/support/plans.js';
+import { planInWaves, planWithTasks } from '../test/app/support/plans.js';
 
 const SIZES = [1, 4, 16];
+const WAVE_SIZES = [4, 16];
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
@@ -87,36 +90,51 @@ function timeline(h: Harness, runId: number, taskIds: string[], start: number): 
   return events.sort((a, b) => a.at - b.at);
 }
 
-async function measure(n: number, coalesce: boolean): Promise<Figures> {
+async function measure(n: number, coalesce: boolean, waves = 1): Promise<Figures> {
   const h = await startHarness(coalesce ? {} : { dashboardDelayMs: 0, dashboardMinIntervalMs: 0 });
   try {
     h.github.permissions.set('alice', 'write');
-    h.github.setFile(HEAD_SHA, PLAN_PATH, planWithTasks(n));
+    const plan = waves === 1 ? planWithTasks(n) : planInWaves(n, waves);
+    h.github.setFile(HEAD_SHA, PLAN_PATH, plan);
     const start = h.time.now();
     await h.receive('issue_comment', commentPayload('/parallel-run'));
     const startWrites = h.github.writes().length;
-    const summary = h.github.checkRunsFor(HEAD_SHA).find((c) => c.name === 'parallel-executor')!;
-    const record = decodeRecord(summary.output.summary)!;
-    const runId = record.run!;
-    const taskIds = record.tasks.map((t) => t.id);
-    for (const event of timeline(h, runId, taskIds, start)) {
-      await h.time.advanceTo(event.at);
-      if (event.name === 'workflow_run') {
+    const record = () => {
+      const summary = h.github.checkRunsFor(HEAD_SHA).find((c) => c.name === 'parallel-executor')!;
+      return decodeRecord(summary.output.summary)!;
+    };
+    let waveStart = start;
+    const done = new Set<string>();
+    for (let wave = 1; wave <= waves; wave++) {
+      const current = record();
+      const runId = current.run!;
+      const taskIds = current.waveTasks ?? current.tasks.map((t) => t.id);
+      for (const event of timeline(h, runId, taskIds, waveStart)) {
+        await h.time.advanceTo(event.at);
+        if (event.name !== 'workflow_run') {
+          await h.receive(event.name, event.payload);
+          continue;
+        }
+        // The integrate job: this wave's state, and the plan with its tasks done, pushed.
         const state = executionState(
-          record,
+          current,
           Object.fromEntries(taskIds.map((id) => [id, 'merged'])),
+          taskIds,
         );
         h.github.artifacts.set(runId, [
           {
-            id: 1,
+            id: runId,
             name: STATE_ARTIFACT,
             zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(state) }),
           },
         ]);
+        for (const id of taskIds) done.add(id);
         h.github.setFile(
-          `integration/${record.execution}`,
+          `integration/${current.execution}`,
           PLAN_PATH,
-          planWithTasks(n).replaceAll('- [ ]', '- [x]'),
+          plan.replace(/- \[ \] (\d+\.\d+):/g, (line, id: string) =>
+            done.has(id) ? `- [x] ${id}:` : line,
+          ),
         );
         Object.assign(h.github.runs.get(runId)!, { status: 'completed', conclusion: 'success' });
         await h.receive(
@@ -124,12 +142,15 @@ async function measure(n: number, coalesce: boolean): Promise<Figures> {
           runCompletedPayload({
             id: runId,
             conclusion: 'success',
-            displayTitle: `parallel-run ${record.execution}`,
+            displayTitle: h.github.runs.get(runId)!.display_title,
           }),
         );
-      } else {
-        await h.receive(event.name, event.payload);
       }
+      await h.settle();
+      waveStart = h.time.now();
+    }
+    if (h.github.dispatches.length !== waves) {
+      throw new Error(`expected ${waves} dispatches, saw ${h.github.dispatches.length}`);
     }
     await h.settle();
     h.gh.assertDone();
@@ -176,6 +197,20 @@ for (const n of SIZES) {
   ]);
 }
 
+const waveRows: string[][] = [];
+for (const n of WAVE_SIZES) {
+  const one = await measure(n, true);
+  const two = await measure(n, true, 2);
+  waveRows.push([
+    String(n),
+    `${one.requests} / ${one.writes}`,
+    `${two.requests} / ${two.writes}`,
+    `${two.requests - one.requests} / ${two.writes - one.writes}`,
+    String(two.maxWritesPerMinute),
+    two.durationMin.toFixed(0),
+  ]);
+}
+
 const header = [
   'N tasks',
   'requests',
@@ -197,3 +232,19 @@ for (const row of rows) console.log(line(row));
 console.log(
   'GitHub limits content-creating requests to 80 per minute and 500 per hour per app installation.',
 );
+
+const waveHeader = [
+  'N tasks',
+  'one wave: requests / content-creating',
+  'two waves: requests / content-creating',
+  'second wave costs',
+  'max content-creating/min',
+  'run length (min)',
+];
+const waveWidths = waveHeader.map((h, i) =>
+  Math.max(h.length, ...waveRows.map((r) => r[i]!.length)),
+);
+console.log('');
+console.log('The same execution in two waves (the app dispatches the second when the first lands)');
+console.log(waveHeader.map((c, i) => c.padStart(waveWidths[i]!)).join('  '));
+for (const row of waveRows) console.log(row.map((c, i) => c.padStart(waveWidths[i]!)).join('  '));

@@ -4,7 +4,8 @@
  * processes through the command adapter), the API mocked and every request checked against the
  * OpenAPI description and counted.
  *
- * - plan job: the comment gate (permission, PR, reaction) and one queued check run per task;
+ * - plan job: the comment gate (permission, PR, reaction), the look for another execution on the
+ *   PR (this workflow's runs in progress and queued), and one queued check run per task;
  * - agent legs: none (they get no token);
  * - integrate job: list the check runs, complete each, find-or-open the integration PR, find-or-
  *   create the report comment, and dispatch the next wave (here a follow-up task waits on the group).
@@ -73,6 +74,13 @@ function mockApi(gh: GitHubApiMock, sha: string): void {
     opt,
   );
   gh.on('POST', `${REPO}/issues/comments/{comment_id}/reactions`, 201, { id: 1 }, opt);
+  gh.on(
+    'GET',
+    `${REPO}/actions/workflows/{workflow_id}/runs`,
+    200,
+    { total_count: 0, workflow_runs: [] },
+    opt,
+  );
   gh.on(
     'POST',
     `${REPO}/check-runs`,

@@ -62768,6 +62768,32 @@ var init_git_exec = __esm({
   }
 });
 
+// src/action/busy.ts
+function pullRequestMark(pr) {
+  return `(PR #${pr})`;
+}
+async function findRunningExecution(forge, query) {
+  const mark = pullRequestMark(query.pullRequest);
+  for (const status of ["in_progress", "queued"]) {
+    const runs = await forge.listWorkflowRuns(query.workflow, status);
+    const other = runs.filter((run3) => run3.id !== query.runId && run3.displayTitle.includes(mark)).filter((run3) => run3.id < query.runId || run3.event === "workflow_dispatch").sort((a, b) => a.id - b.id)[0];
+    if (other) return other;
+  }
+  return null;
+}
+function busyReply(other) {
+  return [
+    `\u23F3 An execution is already running on this pull request ([workflow run](${other.url})), so this one started nothing.`,
+    "",
+    "Wait for it to finish (its report is posted here), or cancel it in the Actions tab; then comment `/parallel-run` again."
+  ].join("\n");
+}
+var init_busy = __esm({
+  "src/action/busy.ts"() {
+    "use strict";
+  }
+});
+
 // src/action/event.ts
 import { readFile as readFile3 } from "node:fs/promises";
 async function readTriggerEvent(eventName, eventPath) {
@@ -63289,6 +63315,23 @@ var init_target = __esm({
   }
 });
 
+// src/action/workflow-ref.ts
+function runningWorkflow(runner) {
+  const ref = runner.workflowRef;
+  const prefix = `${runner.owner}/${runner.repo}/`;
+  if (!ref || !ref.toLowerCase().startsWith(prefix.toLowerCase())) return null;
+  const path4 = ref.slice(prefix.length).split("@")[0] ?? "";
+  return path4.startsWith(".github/workflows/") ? path4 : null;
+}
+function workflowFile(workflow) {
+  return workflow.split("/").pop();
+}
+var init_workflow_ref = __esm({
+  "src/action/workflow-ref.ts"() {
+    "use strict";
+  }
+});
+
 // src/action/modes/plan.ts
 var plan_exports = {};
 __export(plan_exports, {
@@ -63305,22 +63348,20 @@ async function runPlanMode(settings, deps) {
   const config2 = await readConfig(settings.runner.workspace);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const gate = await gateTrigger(event, deps.forge, { allowBots: config2.github.allowBots });
-  if (!gate.allowed) {
-    runtime.logger.info("no run started", { reason: gate.reason });
-    setOutputs(runtime, {
-      matrix: matrixJson([]),
-      executionId: "",
-      taskCount: 0,
-      maxParallel: 1,
-      sha: "",
-      baseBranch: "",
-      group: ""
-    });
-    await runtime.writeSummary(`## parallel-executor
-
-No run started: ${cell(gate.reason)}.
-`);
-    return { executionId: null, tasks: [], refused: gate.reason };
+  if (!gate.allowed) return startNothing(runtime, gate.reason);
+  const dryRun = settings.dryRun || gate.dryRun;
+  const running = await runningElsewhere(
+    settings,
+    deps,
+    gate.pullRequest ?? pullRequestOf(settings.pullRequest, event),
+    dryRun
+  );
+  if (running) {
+    await deps.forge.createComment(running.pullRequest, busyReply(running.run));
+    return startNothing(
+      runtime,
+      `another execution is running on pull request #${running.pullRequest} (${running.run.url})`
+    );
   }
   const group = settings.group ?? gate.group;
   const { plan, diagnostics } = await loadPlan(deps, settings);
@@ -63335,7 +63376,6 @@ No run started: ${cell(gate.reason)}.
   }
   const wave = selectWave(plan, group, settings.tasks);
   const executionId = settings.executionId ?? makeExecutionId(settings.runner);
-  const dryRun = settings.dryRun || gate.dryRun;
   const legs = dryRun ? [] : wave.ready;
   const sha = await checkedOutSha(settings.runner.workspace) ?? gate.headSha ?? settings.runner.sha;
   const baseBranch = settings.appManaged ? null : await targetBranch({
@@ -63360,6 +63400,44 @@ No run started: ${cell(gate.reason)}.
   }
   await runtime.writeSummary(waveSummary(executionId, group, wave, dryRun, settings.tasks));
   return { executionId, tasks: legs.map((t) => t.id), refused: null };
+}
+async function startNothing(runtime, reason) {
+  runtime.logger.info("no run started", { reason });
+  setOutputs(runtime, {
+    matrix: matrixJson([]),
+    executionId: "",
+    taskCount: 0,
+    maxParallel: 1,
+    sha: "",
+    baseBranch: "",
+    group: ""
+  });
+  await runtime.writeSummary(`## parallel-executor
+
+No run started: ${cell(reason)}.
+`);
+  return { executionId: null, tasks: [], refused: reason };
+}
+async function runningElsewhere(settings, deps, pullRequest, dryRun) {
+  if (!deps.forge || pullRequest === null || dryRun) return null;
+  if (settings.appManaged || settings.executionId !== null) return null;
+  const workflow = runningWorkflow(settings.runner);
+  const runId = Number(settings.runner.runId);
+  if (workflow === null || !Number.isSafeInteger(runId) || runId <= 0) {
+    deps.runtime.logger.warn(
+      "cannot tell which workflow runs this job; not checking for a running execution",
+      {
+        workflowRef: settings.runner.workflowRef
+      }
+    );
+    return null;
+  }
+  const run3 = await findRunningExecution(deps.forge, {
+    workflow: workflowFile(workflow),
+    pullRequest,
+    runId
+  });
+  return run3 ? { pullRequest, run: run3 } : null;
 }
 async function checkedOutSha(workspace) {
   const head = await git(workspace, ["rev-parse", "--verify", "--quiet", "HEAD"], {
@@ -63471,12 +63549,14 @@ var init_plan = __esm({
     init_errors();
     init_errors2();
     init_git_exec();
+    init_busy();
     init_event();
     init_gate();
     init_markdown2();
     init_select();
     init_repo_files();
     init_target();
+    init_workflow_ref();
   }
 });
 
@@ -68983,7 +69063,7 @@ async function nextWave(input2) {
   }
   if (!input2.pushed) return skip("the integration branch was not pushed");
   if (!input2.forge) return skip("no github-token to dispatch with");
-  const workflow = runningWorkflow(settings) ?? input2.configuredWorkflow;
+  const workflow = runningWorkflow(settings.runner) ?? input2.configuredWorkflow;
   const declared = await declaredInputs(settings.runner.workspace, workflow);
   if (declared === null) return skip(`the workflow ${workflow} is not in the checkout`);
   const wanted = {
@@ -69004,25 +69084,16 @@ async function nextWave(input2) {
   await input2.forge.dispatchWorkflow(workflowFile(workflow), input2.integrationBranch, inputs);
   return { dispatched: true, tasks: ready, workflow, inputs };
 }
-function runningWorkflow(settings) {
-  const ref = settings.runner.workflowRef;
-  const prefix = `${settings.runner.owner}/${settings.runner.repo}/`;
-  if (!ref || !ref.toLowerCase().startsWith(prefix.toLowerCase())) return null;
-  const path4 = ref.slice(prefix.length).split("@")[0] ?? "";
-  return path4.startsWith(".github/workflows/") ? path4 : null;
-}
 async function declaredInputs(workspace, workflow) {
   const text6 = await readFile18(join21(workspace, workflowPath(workflow)), "utf8").catch(() => null);
   return text6 === null ? null : dispatchInputNames(text6);
-}
-function workflowFile(workflow) {
-  return workflow.split("/").pop();
 }
 var init_next_wave = __esm({
   "src/action/integrate/next-wave.ts"() {
     "use strict";
     init_workflow();
     init_select();
+    init_workflow_ref();
   }
 });
 
@@ -70154,6 +70225,28 @@ function createDispatchApi(ctx) {
     );
   }
   return {
+    async listWorkflowRuns(workflow, status) {
+      const route = "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs";
+      const { data } = await ctx.read(
+        route,
+        () => ctx.octokit.request(route, {
+          owner,
+          repo,
+          workflow_id: workflow,
+          status,
+          per_page: 100,
+          request: NO_PLUGIN_RETRY
+        })
+      );
+      return data.workflow_runs.map((r) => ({
+        id: Number(r.id),
+        event: r.event,
+        displayTitle: r.display_title ?? r.name ?? "",
+        status: r.status ?? null,
+        createdAt: r.created_at,
+        url: r.html_url
+      }));
+    },
     async dispatchWorkflow(workflow, ref, inputs, options = {}) {
       checkInputs(inputs);
       if (ctx.dryRun) {

@@ -293,6 +293,9 @@ export function createLocalForge(options: LocalForgeOptions): RepoForge {
       return info;
     },
 
+    // Nothing runs workflows locally: no run is ever active.
+    listWorkflowRuns: async () => [],
+
     dispatchWorkflow: (workflow, ref, inputs) =>
       change(async (state) => {
         const id = state.nextId++;

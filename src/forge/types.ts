@@ -76,6 +76,18 @@ export interface DispatchOptions {
   correlationId?: string;
 }
 
+/** A workflow run as a listing shows it. */
+export interface WorkflowRunInfo {
+  id: number;
+  /** `issue_comment`, `workflow_dispatch`, `push`, … */
+  event: string;
+  /** The run's name (`run-name`): what a dispatcher or a second run recognises it by. */
+  displayTitle: string;
+  status: string | null;
+  createdAt: string;
+  url: string;
+}
+
 export interface RepoForge extends Forge {
   readonly owner: string;
   readonly repo: string;
@@ -85,6 +97,8 @@ export interface RepoForge extends Forge {
     inputs: Record<string, string>,
     options?: DispatchOptions,
   ): Promise<{ runId: number | null; url: string | null }>;
+  /** Runs of `workflow` (a file name) in one state, newest first (the first 100). */
+  listWorkflowRuns(workflow: string, status: 'queued' | 'in_progress'): Promise<WorkflowRunInfo[]>;
   /** Post a new comment (not upserted): replies such as "you may not start a run". */
   createComment(issueNumber: number, body: string): Promise<{ id: number; url: string }>;
   /** The comment carrying `marker`, or null. */

@@ -87,6 +87,29 @@ describe('the action on runners: plan → agent × N → integrate', () => {
       id: 1,
       content: 'rocket',
     });
+    // No other execution on PR 7: the only run in progress is this one (GITHUB_RUN_ID 4242).
+    const runs = `${REPO}/actions/workflows/parallel-run.yml/runs`;
+    gh.on(
+      'GET',
+      runs,
+      200,
+      {
+        total_count: 1,
+        workflow_runs: [
+          {
+            id: 4242,
+            name: 'parallel-run',
+            event: 'issue_comment',
+            display_title: 'parallel-run issue_comment (PR #7)',
+            status: 'in_progress',
+            created_at: '2026-11-05T10:00:00Z',
+            html_url: 'https://github.com/acme/widgets/actions/runs/4242',
+          },
+        ],
+      },
+      { query: { status: 'in_progress' } },
+    );
+    gh.on('GET', runs, 200, { total_count: 0, workflow_runs: [] }, { query: { status: 'queued' } });
     let id = 100;
     const created: Array<{ id: number; name: string; external_id: string }> = [];
     gh.on(

@@ -221,6 +221,135 @@ describe('plan mode', () => {
     expect(runtime.outputs).toMatchObject({ 'task-count': '0', matrix: '{"include":[]}' });
   });
 
+  describe('one execution per pull request', () => {
+    const REPO = '/repos/acme/widgets';
+    const RUNS = `${REPO}/actions/workflows/parallel-run.yml/runs`;
+    const aRun = (id: number, title: string, event = 'issue_comment', status = 'in_progress') => ({
+      id,
+      name: 'parallel-run',
+      event,
+      display_title: title,
+      status,
+      created_at: '2026-11-05T10:00:00Z',
+      html_url: `https://ghe.example.com/acme/widgets/actions/runs/${id}`,
+    });
+    const runs = (...list: Array<ReturnType<typeof aRun>>) => ({
+      total_count: list.length,
+      workflow_runs: list,
+    });
+
+    /** `/parallel-run` on PR 7 by a writer, in run 123 of the caller workflow. */
+    async function commentRun(gh: ReturnType<typeof api>): Promise<Record<string, string>> {
+      const payload = asPullRequestComment(
+        retarget(webhookExample('issue_comment.created'), { owner: 'acme', repo: 'widgets' }),
+        { number: 7, body: '/parallel-run', user: 'alice' },
+      );
+      const eventPath = join(workspace, 'event.json');
+      await writeFile(eventPath, JSON.stringify(payload));
+      gh.on('GET', `${REPO}/collaborators/alice/permission`, 200, {
+        permission: 'write',
+        role_name: 'write',
+        user: null,
+      });
+      gh.on('GET', `${REPO}/pulls/7`, 200, {
+        number: 7,
+        html_url: 'https://ghe.example.com/acme/widgets/pull/7',
+        state: 'open',
+        title: 'Plan',
+        body: '',
+        head: { ref: 'feature', sha: SHA, repo: { full_name: 'acme/widgets' } },
+        base: { ref: 'main', repo: { full_name: 'acme/widgets' } },
+      });
+      gh.on('POST', `${REPO}/issues/comments/{comment_id}/reactions`, 201, {
+        id: 1,
+        content: 'rocket',
+      });
+      return {
+        ...env,
+        GITHUB_EVENT_NAME: 'issue_comment',
+        GITHUB_EVENT_PATH: eventPath,
+        GITHUB_WORKFLOW_REF: 'acme/widgets/.github/workflows/parallel-run.yml@refs/heads/main',
+      };
+    }
+
+    const noPlan = async () => {
+      throw new Error('the plan must not be read while another execution runs');
+    };
+
+    it('tells the commenter that one is running, and starts no agent', async () => {
+      const gh = api();
+      const runEnv = await commentRun(gh);
+      gh.on(
+        'GET',
+        RUNS,
+        200,
+        runs(
+          aRun(123, 'parallel-run issue_comment (PR #7)'),
+          aRun(121, 'parallel-run issue_comment (PR #8)'),
+          aRun(120, 'parallel-run issue_comment (PR #7)'),
+        ),
+        { query: { status: 'in_progress' } },
+      );
+      gh.on('POST', `${REPO}/issues/7/comments`, 201, { id: 2, html_url: 'u' });
+      const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
+      await run({ runtime, env: runEnv, readPlan: noPlan, sleep: async () => undefined });
+
+      expect(runtime.failed).toBeNull();
+      expect(runtime.outputs).toMatchObject({
+        matrix: '{"include":[]}',
+        'task-count': '0',
+        'execution-id': '',
+      });
+      const [reply] = gh.requestsTo('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments');
+      expect((reply!.body as { body: string }).body).toContain(
+        'An execution is already running on this pull request ([workflow run](https://ghe.example.com/acme/widgets/actions/runs/120))',
+      );
+      expect(runtime.summary).toContain('another execution is running on pull request #7');
+      expect(gh.requestsTo('POST', '/repos/{owner}/{repo}/check-runs')).toEqual([]);
+    });
+
+    it('counts a queued next wave of another execution, even when it is newer', async () => {
+      const gh = api();
+      const runEnv = await commentRun(gh);
+      gh.on('GET', RUNS, 200, runs(aRun(123, 'parallel-run issue_comment (PR #7)')), {
+        query: { status: 'in_progress' },
+      });
+      gh.on(
+        'GET',
+        RUNS,
+        200,
+        runs(aRun(130, 'parallel-run pe-99-1 (PR #7)', 'workflow_dispatch', 'queued')),
+        { query: { status: 'queued' } },
+      );
+      gh.on('POST', `${REPO}/issues/7/comments`, 201, { id: 2, html_url: 'u' });
+      const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
+      await run({ runtime, env: runEnv, readPlan: noPlan, sleep: async () => undefined });
+      expect(runtime.outputs).toMatchObject({ 'task-count': '0' });
+    });
+
+    it('goes on when the other runs are for other PRs, or newer starts that yield to this one', async () => {
+      const gh = api();
+      const runEnv = await commentRun(gh);
+      gh.on(
+        'GET',
+        RUNS,
+        200,
+        runs(
+          aRun(125, 'parallel-run issue_comment (PR #7)'),
+          aRun(123, 'parallel-run issue_comment (PR #7)'),
+          aRun(90, 'parallel-run issue_comment (PR #70)'),
+        ),
+        { query: { status: 'in_progress' } },
+      );
+      gh.on('GET', RUNS, 200, runs(), { query: { status: 'queued' } });
+      gh.on('POST', `${REPO}/check-runs`, 201, { id: 1 }, { times: 2 });
+      const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
+      await run({ runtime, env: runEnv, readPlan: reader(plan), sleep: async () => undefined });
+      expect(runtime.failed).toBeNull();
+      expect(runtime.outputs).toMatchObject({ 'task-count': '2', 'base-branch': 'feature' });
+    });
+  });
+
   it('fails clearly when the plan file is missing', async () => {
     api();
     await rm(join(workspace, 'MULTI_AGENT_PLAN.md'));

@@ -60,6 +60,13 @@ describe('/parallel-run on a pull request', () => {
       ['Task 1.2: Build the store', 'queued', `${record.execution}:1.2`],
       ['Task 2.1: Expose endpoints', 'queued', `${record.execution}:2.1`],
     ]);
+    expect(tasks.map((c) => c.output.title)).toEqual([
+      'Queued',
+      'Queued',
+      'Waiting for its dependencies',
+    ]);
+    expect(record).toMatchObject({ wave: 1, waveTasks: ['1.1', '1.2'], pastRuns: [] });
+    expect(summary.output.title).toBe('Running 3 tasks, wave 1 of 2');
 
     expect(github.dispatches).toEqual([
       {
@@ -73,7 +80,8 @@ describe('/parallel-run on a pull request', () => {
           group: 'all',
           plan: PLAN_PATH,
           ref: HEAD_SHA,
-          tasks: '1.1,1.2,2.1',
+          // The first wave: 2.1 waits for group 1, and the app starts it as wave 2.
+          tasks: '1.1,1.2',
           'pr-number': String(PR),
         },
       },
@@ -103,10 +111,24 @@ describe('/parallel-run on a pull request', () => {
   });
 
   it('runs one group when asked, and only its pending tasks', async () => {
+    h.github.setFile(
+      HEAD_SHA,
+      PLAN_PATH,
+      VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1').replace('- [ ] 1.2', '- [x] 1.2'),
+    );
     await h.receive('issue_comment', commentPayload('/parallel-run 2'));
-    expect(h.github.dispatches[0]?.inputs).toMatchObject({ group: '2' });
+    expect(h.github.dispatches[0]?.inputs).toMatchObject({ group: '2', tasks: '2.1' });
     expect(h.github.checkRunsFor(HEAD_SHA).filter((c) => c.name.startsWith('Task '))).toHaveLength(
       1,
+    );
+  });
+
+  it('starts nothing when no selected task can start yet, and says what they wait for', async () => {
+    await h.receive('issue_comment', commentPayload('/parallel-run 2'));
+    expect(h.github.dispatches).toHaveLength(0);
+    expect(h.github.checkRuns).toHaveLength(0);
+    expect(h.github.comments.at(-1)?.body).toBe(
+      `Nothing was started: no selected task can start: 2.1 waits for 1.1, 1.2 (in the plan at \`${HEAD_REF}\` (${HEAD_SHA.slice(0, 7)})). Run the tasks they wait for first, or mark them done in the plan.`,
     );
   });
 
@@ -212,7 +234,7 @@ describe('/parallel-run on a pull request', () => {
     await h.receive('issue_comment', commentPayload('/parallel-run'));
     expect(h.github.dispatches[0]).toMatchObject({
       workflow: 'agents.yml',
-      inputs: { tasks: '1.1,1.2,2.1', 'pr-number': String(PR) },
+      inputs: { tasks: '1.1,1.2', 'pr-number': String(PR) },
     });
     expect(Object.keys(h.github.dispatches[0]!.inputs).sort()).toEqual(['pr-number', 'tasks']);
   });

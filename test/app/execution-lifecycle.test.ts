@@ -319,7 +319,15 @@ describe('execution lifecycle', () => {
         conclusion: 'failure',
         output: { title: 'Failed' },
       });
-      expect(taskCheck(h, '2.1')).toMatchObject({ conclusion: 'failure' });
+      // A failed wave stops the execution: what did not run says why.
+      expect(taskCheck(h, '2.1')).toMatchObject({
+        conclusion: 'skipped',
+        output: { title: 'Not run' },
+      });
+      expect(taskCheck(h, '2.1').output.summary).toContain(
+        'Task 2.1 did not run: wave 1 did not land cleanly (1.2 did not complete).',
+      );
+      expect(h.github.dispatches).toHaveLength(1);
 
       const summary = summaryOf(h);
       expect(summary).toMatchObject({ status: 'completed', conclusion: 'failure' });
@@ -429,10 +437,21 @@ describe('execution lifecycle', () => {
         conclusion: 'failure',
         output: { title: 'Agent failed' },
       });
+      // 1.2 was in the wave but got no job; 2.1 waited for a wave that failed.
+      expect(taskCheck(h, '1.2')).toMatchObject({
+        conclusion: 'skipped',
+        output: { title: 'Not run' },
+      });
+      expect(taskCheck(h, '1.2').output.summary).toContain(
+        'the workflow run ended (failure) without a job for it',
+      );
       expect(taskCheck(h, '2.1')).toMatchObject({
         conclusion: 'skipped',
-        output: { title: 'Not run in this wave' },
+        output: { title: 'Not run' },
       });
+      expect(taskCheck(h, '2.1').output.summary).toContain(
+        `wave 1 did not land cleanly (1.1, 1.2 did not complete; the run uploaded no \`parallel-executor-state\` artifact)`,
+      );
       expect(h.github.createdPulls).toHaveLength(0);
       const report = h.github.comments.find((c) =>
         c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
@@ -530,7 +549,7 @@ describe('execution lifecycle', () => {
       );
       await h.receive('issue_comment', commentPayload('/parallel-run status'));
       expect(h.github.comments.at(-1)?.body).toMatch(
-        new RegExp(`${record.execution}\` is running: 1 in progress, 2 pending`),
+        new RegExp(`${record.execution}\` is running \\(wave 1 of 2\\): 1 in progress, 2 pending`),
       );
 
       await h.receive('issue_comment', commentPayload('/parallel-run cancel'));
@@ -545,9 +564,23 @@ describe('execution lifecycle', () => {
         }),
       );
 
+      await h.receive('issue_comment', commentPayload('/parallel-run retry 1.2'));
+      expect(h.github.dispatches.at(-1)?.inputs).toMatchObject({ group: '1', tasks: '1.2' });
+      expect(recordOf(h).tasks.map((t) => t.id)).toEqual(['1.2']);
+      const retried = recordOf(h);
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: retried.run!,
+          conclusion: 'cancelled',
+          displayTitle: `parallel-run ${retried.execution}`,
+        }),
+      );
+      // 2.1 depends on 1.1 and 1.2, not done in the PR's plan: a run would start nothing.
+      const dispatches = h.github.dispatches.length;
       await h.receive('issue_comment', commentPayload('/parallel-run retry 2.1'));
-      expect(h.github.dispatches.at(-1)?.inputs).toMatchObject({ group: '2' });
-      expect(recordOf(h).tasks.map((t) => t.id)).toEqual(['2.1']);
+      expect(h.github.dispatches).toHaveLength(dispatches);
+      expect(h.github.comments.at(-1)?.body).toContain('2.1 waits for 1.1, 1.2');
       await h.receive('issue_comment', commentPayload('/parallel-run retry 9.9'));
       expect(h.github.comments.at(-1)?.body).toContain('the plan has no task `9.9`');
     });

@@ -15,7 +15,10 @@ import { readZipEntries, ZipError } from '../../src/app/github/unzip.js';
 import { checkPlanText } from '../../src/app/plan/load.js';
 import { nextPendingGroup, selectTasks } from '../../src/app/plan/select.js';
 import { ExecutionRecord } from '../../src/app/execution/record.js';
-import { zipFiles } from './support/artifacts.js';
+import { combineWaves } from '../../src/app/execution/combine.js';
+import { pickWave, waveCount, waveCorrelationId } from '../../src/app/execution/waves.js';
+import { parsePlan } from '../../src/engine/plan/parse.js';
+import { executionState, zipFiles } from './support/artifacts.js';
 import { VALID_PLAN } from './support/plans.js';
 import { virtualTime } from './support/virtual-time.js';
 
@@ -207,5 +210,69 @@ describe('readZipEntries', () => {
     corrupt[40] = corrupt[40]! ^ 0xff;
     expect(() => readZipEntries(corrupt)).toThrow();
     expect(() => readZipEntries(zip, { maxBytes: 5 })).toThrow(/more than 5 bytes/);
+  });
+});
+
+describe('waves', () => {
+  const plan = parsePlan(VALID_PLAN).plan;
+  const record = ExecutionRecord.parse({
+    v: 1,
+    execution: 'pr7-20261105-100000-abcd',
+    pr: 7,
+    ref: 'feature/plan',
+    sha: 'a'.repeat(40),
+    group: 'all',
+    plan: 'MULTI_AGENT_PLAN.md',
+    planTitle: 'Widgets',
+    workflow: 'parallel-run.yml',
+    run: 9001,
+    runUrl: null,
+    comment: 1,
+    startedAt: '2026-11-05T10:00:00Z',
+    startedBy: 'alice',
+    tasks: plan.tasks.map((t) => ({
+      id: t.id,
+      title: t.title,
+      agent: t.agents[0] ?? 'agent',
+      agents: t.agents,
+      group: t.group,
+      dependsOn: t.dependsOn,
+      estimateHours: t.estimateHours,
+    })),
+  });
+
+  it('reads records written before waves as one wave of every task', () => {
+    expect(record).toMatchObject({ wave: 1, waveTasks: null, pastRuns: [], waveStartedAt: null });
+    expect(waveCount(record)).toBe(2);
+    expect(waveCount({ ...record, tasks: record.tasks.slice(0, 2) })).toBe(1);
+    expect(waveCount({ ...record, wave: 3 })).toBe(3);
+  });
+
+  it('picks what the plan job picks, and gives each later wave its own correlation id', () => {
+    expect(pickWave(plan, ['1.1', '1.2', '2.1'])).toEqual({
+      ready: ['1.1', '1.2'],
+      waiting: [{ id: '2.1', on: ['1.1', '1.2'] }],
+      done: [],
+      missing: [],
+    });
+    expect(pickWave(plan, ['2.1', '9.9']).missing).toEqual(['9.9']);
+    expect(waveCorrelationId(record)).toBe(record.execution);
+    expect(waveCorrelationId({ ...record, wave: 2 })).toBe(`${record.execution}-w2`);
+  });
+
+  it('combines the waves’ states: every task, the merges and conflicts of all', () => {
+    const one = executionState(record, { '1.1': 'merged', '1.2': 'conflict' }, ['1.1', '1.2']);
+    // The fixture also lists a task that did not run in that wave as pending: it must not win.
+    const two = executionState(record, { '1.2': 'not-run', '2.1': 'merged' }, ['1.2', '2.1']);
+    const combined = combineWaves([one, two])!;
+    expect(combined.task_order).toEqual(['1.1', '1.2', '2.1']);
+    expect(combined.tasks['1.2']!.status).toBe('completed');
+    expect(combined.integration).toMatchObject({
+      merged: ['1.1', '2.1'],
+      conflicts: [expect.objectContaining({ taskId: '1.2' })],
+      testRuns: 4,
+    });
+    expect(combineWaves([one])).toBe(one);
+    expect(combineWaves([])).toBeNull();
   });
 });

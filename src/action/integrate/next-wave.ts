@@ -14,6 +14,7 @@ import type { Plan } from '../../engine/plan/schema.js';
 import type { RepoForge } from '../../forge/types.js';
 import { selectWave } from '../select.js';
 import type { IntegrateSettings } from '../settings.js';
+import { runningWorkflow, workflowFile } from '../workflow-ref.js';
 
 export type NextWave =
   | { dispatched: true; tasks: string[]; workflow: string; inputs: Record<string, string> }
@@ -50,7 +51,7 @@ export async function nextWave(input: NextWaveInput): Promise<NextWave> {
   }
   if (!input.pushed) return skip('the integration branch was not pushed');
   if (!input.forge) return skip('no github-token to dispatch with');
-  const workflow = runningWorkflow(settings) ?? input.configuredWorkflow;
+  const workflow = runningWorkflow(settings.runner) ?? input.configuredWorkflow;
   const declared = await declaredInputs(settings.runner.workspace, workflow);
   if (declared === null) return skip(`the workflow ${workflow} is not in the checkout`);
   const wanted: Record<string, string> = {
@@ -73,23 +74,7 @@ export async function nextWave(input: NextWaveInput): Promise<NextWave> {
   return { dispatched: true, tasks: ready, workflow, inputs };
 }
 
-/**
- * The workflow this job belongs to (for a reusable workflow: the caller, which is the one in this
- * repository that can be dispatched), from GITHUB_WORKFLOW_REF.
- */
-function runningWorkflow(settings: IntegrateSettings): string | null {
-  const ref = settings.runner.workflowRef;
-  const prefix = `${settings.runner.owner}/${settings.runner.repo}/`;
-  if (!ref || !ref.toLowerCase().startsWith(prefix.toLowerCase())) return null;
-  const path = ref.slice(prefix.length).split('@')[0] ?? '';
-  return path.startsWith('.github/workflows/') ? path : null;
-}
-
 async function declaredInputs(workspace: string, workflow: string): Promise<Set<string> | null> {
   const text = await readFile(join(workspace, workflowPath(workflow)), 'utf8').catch(() => null);
   return text === null ? null : dispatchInputNames(text);
-}
-
-function workflowFile(workflow: string): string {
-  return workflow.split('/').pop()!;
 }

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../engine/errors.js';
 import type { Diagnostic, Task } from '../../engine/plan/schema.js';
 import { GitHubApiError } from '../../forge/errors.js';
-import type { RepoForge } from '../../forge/types.js';
+import type { RepoForge, WorkflowRunInfo } from '../../forge/types.js';
 import { git } from '../../engine/workspace/git-exec.js';
+import { busyReply, findRunningExecution } from '../busy.js';
 import { readTriggerEvent } from '../event.js';
 import { gateTrigger } from '../gate.js';
 import { cell, table } from '../markdown.js';
@@ -16,6 +17,7 @@ import { matrixJson, selectWave, type Wave } from '../select.js';
 import { loadPlan, readConfig } from '../repo-files.js';
 import type { PlanSettings, RunnerContext } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
+import { runningWorkflow, workflowFile } from '../workflow-ref.js';
 import type { ModeDeps } from './types.js';
 
 export interface PlanModeResult {
@@ -34,19 +36,20 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
   const config = await readConfig(settings.runner.workspace);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const gate = await gateTrigger(event, deps.forge, { allowBots: config.github.allowBots });
-  if (!gate.allowed) {
-    runtime.logger.info('no run started', { reason: gate.reason });
-    setOutputs(runtime, {
-      matrix: matrixJson([]),
-      executionId: '',
-      taskCount: 0,
-      maxParallel: 1,
-      sha: '',
-      baseBranch: '',
-      group: '',
-    });
-    await runtime.writeSummary(`## parallel-executor\n\nNo run started: ${cell(gate.reason)}.\n`);
-    return { executionId: null, tasks: [], refused: gate.reason };
+  if (!gate.allowed) return startNothing(runtime, gate.reason);
+  const dryRun = settings.dryRun || gate.dryRun;
+  const running = await runningElsewhere(
+    settings,
+    deps,
+    gate.pullRequest ?? pullRequestOf(settings.pullRequest, event),
+    dryRun,
+  );
+  if (running) {
+    await deps.forge!.createComment(running.pullRequest, busyReply(running.run));
+    return startNothing(
+      runtime,
+      `another execution is running on pull request #${running.pullRequest} (${running.run.url})`,
+    );
   }
   const group = settings.group ?? gate.group;
   const { plan, diagnostics } = await loadPlan(deps, settings);
@@ -62,7 +65,6 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
   const wave = selectWave(plan, group, settings.tasks);
   const executionId = settings.executionId ?? makeExecutionId(settings.runner);
   // A dry run shows what would run and starts nothing: no matrix legs, no check runs.
-  const dryRun = settings.dryRun || gate.dryRun;
   const legs = dryRun ? [] : wave.ready;
   const sha =
     (await checkedOutSha(settings.runner.workspace)) ?? gate.headSha ?? settings.runner.sha;
@@ -91,6 +93,54 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
   }
   await runtime.writeSummary(waveSummary(executionId, group, wave, dryRun, settings.tasks));
   return { executionId, tasks: legs.map((t) => t.id), refused: null };
+}
+
+/** No matrix, no execution id: the later jobs skip themselves. */
+async function startNothing(runtime: ModeDeps['runtime'], reason: string): Promise<PlanModeResult> {
+  runtime.logger.info('no run started', { reason });
+  setOutputs(runtime, {
+    matrix: matrixJson([]),
+    executionId: '',
+    taskCount: 0,
+    maxParallel: 1,
+    sha: '',
+    baseBranch: '',
+    group: '',
+  });
+  await runtime.writeSummary(`## parallel-executor\n\nNo run started: ${cell(reason)}.\n`);
+  return { executionId: null, tasks: [], refused: reason };
+}
+
+/**
+ * A new execution for a PR while another runs there would race it (two integration branches, two
+ * reports): find the other one. Continuations (`execution-id` given: a next wave), app-managed runs
+ * (the app keeps its own lock) and dry runs (they start nothing) do not look.
+ */
+async function runningElsewhere(
+  settings: PlanSettings,
+  deps: ModeDeps,
+  pullRequest: number | null,
+  dryRun: boolean,
+): Promise<{ pullRequest: number; run: WorkflowRunInfo } | null> {
+  if (!deps.forge || pullRequest === null || dryRun) return null;
+  if (settings.appManaged || settings.executionId !== null) return null;
+  const workflow = runningWorkflow(settings.runner);
+  const runId = Number(settings.runner.runId);
+  if (workflow === null || !Number.isSafeInteger(runId) || runId <= 0) {
+    deps.runtime.logger.warn(
+      'cannot tell which workflow runs this job; not checking for a running execution',
+      {
+        workflowRef: settings.runner.workflowRef,
+      },
+    );
+    return null;
+  }
+  const run = await findRunningExecution(deps.forge, {
+    workflow: workflowFile(workflow),
+    pullRequest,
+    runId,
+  });
+  return run ? { pullRequest, run } : null;
 }
 
 /** The commit the job checked out: the one every later job of the run must use too. */

@@ -15,6 +15,7 @@ import {
   type StartResult,
 } from '../execution/start.js';
 import { taskStatusOf } from '../execution/state.js';
+import { currentWave, nothingReadyReason, pickWave, waveLabel } from '../execution/waves.js';
 import {
   diagnosticsComment,
   inline,
@@ -88,6 +89,18 @@ export async function runTasks(
     await scope.forge.createComment(pr.number, `Nothing was started: ${selection.reason}.`);
     return null;
   }
+  // A run whose plan job would find nothing ready is not worth dispatching: say why instead.
+  const first = pickWave(
+    plan.plan,
+    selection.tasks.map((t) => t.id),
+  );
+  if (first.ready.length === 0) {
+    await scope.forge.createComment(
+      pr.number,
+      `Nothing was started: ${nothingReadyReason(first, `\`${inline(pr.headRef)}\` (${pr.headSha.slice(0, 7)})`)}.`,
+    );
+    return null;
+  }
   const workflow = await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
   if (workflow === null) {
     await scope.forge.createComment(
@@ -131,6 +144,12 @@ function dryRunText(request: StartRequest, now: Date): string {
         `| ${inline(t.id)} | ${inline(t.agents.join(', ') || '—')} | ${inline(t.dependsOn.join(', ') || '—')} | ${inline(t.title).replace(/\|/g, '\\|')} |`,
     ),
     '',
+    ...(waveLabel(record)
+      ? [
+          `It would run in waves: first ${currentWave(record).join(', ')}; each later wave starts when the one before lands cleanly.`,
+          '',
+        ]
+      : []),
     `It would create ${record.tasks.length + 1} check runs and dispatch \`${record.workflow}\` on \`${inline(record.ref)}\` with:`,
     '',
     '```json',
@@ -155,7 +174,7 @@ async function replyStatus(scope: Scope, target: CommandTarget): Promise<void> {
   const parts = [...counts.entries()].map(([status, n]) => `${n} ${status.replace('_', ' ')}`);
   await scope.forge.createComment(
     target.pr.number,
-    `🔄 Execution \`${active.lock.execution}\` is running${parts.length ? `: ${parts.join(', ')}` : ''}. [Dashboard](${active.url})${execution?.record.runUrl ? ` · [Workflow run](${execution.record.runUrl})` : ''}`,
+    `🔄 Execution \`${active.lock.execution}\` is running${execution && waveLabel(execution.record) ? ` (${waveLabel(execution.record)!.toLowerCase()})` : ''}${parts.length ? `: ${parts.join(', ')}` : ''}. [Dashboard](${active.url})${execution?.record.runUrl ? ` · [Workflow run](${execution.record.runUrl})` : ''}`,
   );
 }
 

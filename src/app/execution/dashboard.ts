@@ -30,6 +30,8 @@ export function readLock(body: string): DashboardLock | null {
 export interface DashboardLinks {
   runUrl: string | null;
   note?: string | null;
+  /** `Wave 2 of 3` while a multi-wave execution runs. */
+  wave?: string | null;
 }
 
 export function dashboardBody(
@@ -39,6 +41,7 @@ export function dashboardBody(
   now: Date,
 ): string {
   const footer = [
+    ...(links.wave ? [links.wave] : []),
     links.runUrl ? `[Workflow run](${links.runUrl})` : 'Workflow run: not started yet',
     `Checks: **${SUMMARY_CHECK_NAME}** and one per task`,
     lock.status === 'finished'

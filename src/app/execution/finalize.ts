@@ -1,46 +1,36 @@
 /**
- * The workflow run ended: settle every task check run (from the jobs, and from the execution state
- * the integrate job uploaded), open or update the integration PR with the app's token (so CI runs
- * on it), post the report, commit the plan's status to the PR branch when the config allows,
- * conclude the summary check run and draw the dashboard one last time. Running it twice is
- * harmless: a concluded summary check run means it already ran.
+ * A wave's workflow run ended: settle the check runs of the tasks it ran (from the jobs, and from
+ * the execution state the integrate job uploaded). When the wave landed cleanly and tasks of the
+ * selection became ready, start the next wave and publish nothing yet. Otherwise the execution
+ * ends: conclude what did not run with the reason, open or update the integration PR with the
+ * app's token (so CI runs on it), post the report of all waves, commit the plan's status to the PR
+ * branch when the config allows, conclude the summary check run and draw the dashboard one last
+ * time. Running it twice is harmless: a concluded summary check run means it already ran, and an
+ * earlier wave's run is in the record's `pastRuns`.
  */
 import type { Config } from '../../engine/config/schema.js';
-import type { CheckRunInput } from '../../engine/ports/forge.js';
-import { ExecutionState } from '../../engine/monitor/state.js';
-import { STATE_FILE } from '../../engine/monitor/state-store.js';
 import { renderReport } from '../../engine/report/render.js';
 import type { Scope } from '../scope.js';
-import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
-import {
-  REPORT_ARTIFACT,
-  taskIdFromJobName,
-  RETRY_FAILED_ACTION,
-  STATE_ARTIFACT,
-  REPORT_FILE,
-  reportMarkerKey,
-} from './names.js';
+import { combineWaves } from './combine.js';
+import { RETRY_FAILED_ACTION, STATE_ARTIFACT, reportMarkerKey } from './names.js';
+import { decideNextWave, dispatchNextWave, type WaveOutcome } from './next-wave.js';
 import type { RecordedTask } from './record.js';
 import { writeDashboard } from './refresh.js';
 import type { ResolvedExecution } from './resolve.js';
+import { concludeNotRun, settleWave, type Conclusion, type EndedRun } from './settle.js';
 import type { ExecutionPhase } from './state.js';
+import { earlierStates, loadState } from './state-artifact.js';
 import { finishedSummary } from './summary.js';
-import { decodeTaskData, type TaskData } from './task-data.js';
-import { finalOutput, finishedOutput, jobConclusion } from './task-output.js';
 
-type Conclusion = NonNullable<CheckRunInput['conclusion']>;
-
-export interface EndedRun {
-  id: number;
-  conclusion: string | null;
-  url: string | null;
-}
+export type { EndedRun } from './settle.js';
 
 export interface FinalizeResult {
+  /** `running`: the execution went on with its next wave (nothing else was published). */
   phase: ExecutionPhase;
   pullRequest: { number: number; url: string } | null;
   reportCommentUrl: string | null;
   planCommitted: boolean;
+  nextWave: { wave: number; tasks: string[]; runId: number | null } | null;
 }
 
 export async function finalizeExecution(
@@ -51,61 +41,68 @@ export async function finalizeExecution(
 ): Promise<FinalizeResult | null> {
   const { record } = execution;
   if (execution.summary.status === 'completed') return null;
+  // Only the current wave's run ends it: the end of an earlier wave, delivered again, does nothing.
+  if (record.pastRuns.includes(run.id) || (record.run !== null && record.run !== run.id))
+    return null;
   scope.deps.coalescer.discard(record.execution);
   const now = scope.deps.clock.now().toISOString();
-  const jobs = latestJobs(await scope.api.listRunJobs(run.id));
+  const jobs = await scope.api.listRunJobs(run.id);
   const artifacts = await scope.api.listRunArtifacts(run.id);
   const loaded = await loadState(scope, artifacts);
   const state = loaded?.state ?? null;
+  const settled = await settleWave(scope, execution, run, { jobs, artifacts, state });
+  const { conclusions } = settled;
 
-  const conclusions = new Map<string, Conclusion>();
-  for (const task of record.tasks) {
-    const check = execution.checks.get(task.id);
-    if (!check) continue;
-    const job = jobs.get(task.id) ?? null;
-    const known = decodeTaskData(check.outputSummary);
-    const data: TaskData = {
-      startedAt: known.startedAt ?? job?.startedAt ?? null,
-      finishedAt: known.finishedAt ?? job?.completedAt ?? (job ? now : null),
-      jobUrl: known.jobUrl ?? job?.url ?? null,
-    };
-    const taskRun = state?.tasks[task.id];
-    const artifact = artifacts.find((a) => a.name === `agent-${task.id}`) ?? null;
-    let update: Partial<CheckRunInput>;
-    if (taskRun) {
-      const final = finalOutput(task, data, taskRun, state?.integration ?? null, {
-        artifactUrl: artifact?.url ?? null,
-      });
-      update = { status: 'completed', conclusion: final.conclusion, output: final.output };
-    } else if (check.status === 'completed') {
-      conclusions.set(task.id, (check.conclusion as Conclusion | null) ?? 'failure');
-      continue;
-    } else {
-      update = unreportedTask(task, data, job, run);
+  let stopFailed = false;
+  if (settled.remaining.length > 0) {
+    const finishedWave = record.wave;
+    let outcome: WaveOutcome = await decideNextWave(scope, execution, {
+      run,
+      state,
+      conclusions: settled.waveConclusions,
+      remaining: settled.remaining,
+    });
+    if (outcome.kind === 'next') {
+      const started = await dispatchNextWave(scope, execution, run.id, outcome);
+      if (started.ok) {
+        await writeDashboard(scope, execution, {
+          phase: 'running',
+          note: waveNote(finishedWave, settled.waveConclusions, outcome.tasks, record.wave),
+        });
+        return {
+          phase: 'running',
+          pullRequest: null,
+          reportCommentUrl: null,
+          planCommitted: false,
+          nextWave: { wave: record.wave, tasks: outcome.tasks, runId: record.run },
+        };
+      }
+      const reason = `the next wave could not be started: ${started.error}`;
+      outcome = {
+        kind: 'stop',
+        reasons: new Map(settled.remaining.map((t) => [t.id, reason])),
+        conclusion: 'skipped',
+        failed: true,
+      };
     }
-    conclusions.set(task.id, update.conclusion ?? 'failure');
-    await scope.forge.updateCheckRun(check.id, {
-      ...update,
-      ...(data.jobUrl ? { detailsUrl: data.jobUrl } : {}),
-    });
-    execution.checks.set(task.id, {
-      ...check,
-      status: 'completed',
-      conclusion: update.conclusion ?? 'failure',
-      outputTitle: update.output?.title ?? check.outputTitle,
-      outputSummary: update.output?.summary ?? check.outputSummary,
-    });
+    stopFailed = outcome.failed;
+    await concludeNotRun(scope, execution, settled.remaining, outcome, conclusions);
   }
 
   const phase: ExecutionPhase =
     run.conclusion === 'cancelled'
       ? 'cancelled'
-      : [...conclusions.values()].every((c) => c === 'success' || c === 'skipped') &&
+      : !stopFailed &&
+          [...conclusions.values()].every((c) => c === 'success' || c === 'skipped') &&
           run.conclusion === 'success'
         ? 'completed'
         : 'failed';
 
-  const integration = state?.integration ?? null;
+  // The report and the PR speak for every wave: each wave's run uploaded its own state.
+  const earlierRuns = record.pastRuns.filter((id) => id !== run.id);
+  const earlier = await earlierStates(scope, earlierRuns);
+  const combined = combineWaves(state ? [...earlier, state] : earlier);
+  const integration = combined?.integration ?? null;
   let pullRequest: FinalizeResult['pullRequest'] = null;
   if (integration && integration.merged.length > 0) {
     pullRequest = await scope.forge.upsertPullRequest({
@@ -118,8 +115,8 @@ export async function finalizeExecution(
 
   let reportCommentUrl: string | null = null;
   if (record.pr !== null) {
-    const report = state
-      ? renderReport(state, { now: scope.deps.clock.now() })
+    const report = combined
+      ? renderReport(combined, { now: scope.deps.clock.now() })
       : (loaded?.report ?? noReport(run));
     const links = [
       run.url ? `[Workflow run](${run.url})` : null,
@@ -128,7 +125,7 @@ export async function finalizeExecution(
     const posted = await scope.forge.upsertComment(
       record.pr,
       reportMarkerKey(record.execution),
-      `${report.trimEnd()}\n\n<sub>Execution \`${record.execution}\`${links.length ? ` · ${links.join(' · ')}` : ''}</sub>`,
+      `${report.trimEnd()}\n\n<sub>Execution \`${record.execution}\`${earlierRuns.length > 0 ? ` (${earlierRuns.length + 1} waves)` : ''}${links.length ? ` · ${links.join(' · ')}` : ''}</sub>`,
     );
     reportCommentUrl = posted.url;
   }
@@ -169,96 +166,17 @@ export async function finalizeExecution(
         .filter(Boolean)
         .join(' · ') || null,
   });
-  return { phase, pullRequest, reportCommentUrl, planCommitted };
+  return { phase, pullRequest, reportCommentUrl, planCommitted, nextWave: null };
 }
 
-/** A task no event settled: its job's result, or why it never ran. */
-function unreportedTask(
-  task: RecordedTask,
-  data: TaskData,
-  job: JobInfo | null,
-  run: EndedRun,
-): Partial<CheckRunInput> {
-  if (job && job.status === 'completed') {
-    const conclusion = jobConclusion(job.conclusion);
-    return { status: 'completed', conclusion, output: finishedOutput(task, data, conclusion) };
-  }
-  if (run.conclusion === 'cancelled') {
-    return {
-      status: 'completed',
-      conclusion: 'cancelled',
-      output: {
-        title: 'Cancelled',
-        summary: `The workflow run was cancelled before task ${task.id} finished.`,
-      },
-    };
-  }
-  if (!job) {
-    // One workflow run runs one wave; tasks waiting for others are started by a later run.
-    return {
-      status: 'completed',
-      conclusion: 'skipped',
-      output: {
-        title: 'Not run in this wave',
-        summary: `Task ${task.id} waits for tasks it depends on; comment \`/parallel-run\` again to run the next wave.`,
-      },
-    };
-  }
-  return {
-    status: 'completed',
-    conclusion: 'failure',
-    output: {
-      title: 'Did not finish',
-      summary: `The job of task ${task.id} did not finish (${job.status}).`,
-    },
-  };
-}
-
-function latestJobs(jobs: JobInfo[]): Map<string, JobInfo> {
-  const byTask = new Map<string, JobInfo>();
-  for (const job of jobs) {
-    const taskId = taskIdFromJobName(job.name);
-    if (taskId !== null) byTask.set(taskId, job);
-  }
-  return byTask;
-}
-
-async function loadState(
-  scope: Scope,
-  artifacts: ArtifactInfo[],
-): Promise<{ state: ExecutionState | null; report: string | null } | null> {
-  const found = [STATE_ARTIFACT, REPORT_ARTIFACT]
-    .map((name) => artifacts.find((a) => a.name === name && !a.expired))
-    .filter((a): a is ArtifactInfo => a !== undefined);
-  if (found.length === 0) return null;
-  let state: ExecutionState | null = null;
-  let report: string | null = null;
-  for (const artifact of found) {
-    const files = await scope.api.downloadArtifact(artifact.id);
-    for (const [name, content] of files) {
-      const base = name.split('/').pop() ?? name;
-      if (state === null && base.endsWith('.json')) state = parseState(scope, base, content);
-      if (report === null && (base === REPORT_FILE || base.endsWith('.md')))
-        report = content.toString('utf8');
-    }
-    if (state !== null) break;
-  }
-  return { state, report };
-}
-
-function parseState(scope: Scope, file: string, content: Buffer): ExecutionState | null {
-  try {
-    const parsed = ExecutionState.safeParse(JSON.parse(content.toString('utf8')));
-    if (parsed.success) return parsed.data;
-    if (file === STATE_FILE) {
-      scope.log.warn('execution state artifact does not match the schema', {
-        issue: parsed.error.issues[0]?.message,
-      });
-    }
-  } catch {
-    scope.log.warn('artifact file is not JSON', { file });
-  }
-  return null;
+/** The dashboard's line between two waves. */
+function waveNote(
+  finished: number,
+  landed: ReadonlyMap<string, Conclusion>,
+  next: readonly string[],
+  wave: number,
+): string {
+  return `✅ Wave ${finished} landed: ${[...landed.keys()].join(', ')}. ▶️ Wave ${wave} started: ${next.join(', ')}.`;
 }
 
 /**

@@ -36,6 +36,18 @@ export const ExecutionRecord = z.object({
   startedAt: z.string(),
   startedBy: z.string().nullable(),
   tasks: z.array(RecordedTask),
+  /**
+   * One workflow run runs one wave (the tasks whose dependencies are done); the app dispatches
+   * the next one when a wave lands cleanly. `run`/`runUrl` above are the current wave's run.
+   * Defaults keep records written before waves readable (one wave of every task).
+   */
+  wave: z.number().int().positive().default(1),
+  /** Ids of the tasks the current wave runs; null: every task (records before waves). */
+  waveTasks: z.array(z.string()).nullable().default(null),
+  /** Runs of the earlier waves: their late or redelivered events change nothing. */
+  pastRuns: z.array(z.number().int()).default([]),
+  /** When the current wave was dispatched (a wave with no run yet is abandoned after a while). */
+  waveStartedAt: z.string().nullable().default(null),
 });
 export type ExecutionRecord = z.infer<typeof ExecutionRecord>;
 

@@ -10,25 +10,33 @@ import type { LockedExecution } from './lock.js';
 import { writeDashboard } from './refresh.js';
 import { resolveExecution, type ResolvedExecution } from './resolve.js';
 
+/** Returns an execution that goes on (its next wave started, now or just before): the PR is busy. */
 export async function finalizeEnded(
   scope: Scope,
   ended: LockedExecution[],
   config: Config | null,
-): Promise<void> {
+): Promise<LockedExecution | null> {
+  let goesOn: LockedExecution | null = null;
   for (const locked of ended) {
     const execution = await resolveExecution(scope, locked.lock.sha, locked.lock.execution);
     if (!execution || locked.lock.run === null) continue;
+    if (execution.record.pastRuns.includes(locked.lock.run)) {
+      goesOn ??= locked;
+      continue;
+    }
     const run = await scope.api.getRun(locked.lock.run);
     scope.log.info('finalising an execution whose end was missed', {
       execution: locked.lock.execution,
     });
-    await finalizeExecution(
+    const result = await finalizeExecution(
       scope,
       execution,
       { id: run.id, conclusion: run.conclusion, url: run.url },
       config,
     );
+    if (result?.phase === 'running') goesOn ??= locked;
   }
+  return goesOn;
 }
 
 /** Close an execution that has no workflow run to wait for (cancelled before it was dispatched). */

@@ -6,6 +6,7 @@ import type { Scope } from '../scope.js';
 import { dashboardBody, type DashboardLock } from './dashboard.js';
 import { resolveExecution, type ResolvedExecution } from './resolve.js';
 import { buildExecutionState, type ExecutionPhase } from './state.js';
+import { waveLabel } from './waves.js';
 
 export async function writeDashboard(
   scope: Scope,
@@ -21,7 +22,8 @@ export async function writeDashboard(
       options.phase === 'running' || options.phase === 'starting' ? options.phase : 'finished',
     sha: record.sha,
     run: record.run,
-    startedAt: record.startedAt,
+    // A wave dispatched without a known run is given up after a while: count from its dispatch.
+    startedAt: record.waveStartedAt ?? record.startedAt,
   };
   const phase = options.phase === 'starting' ? 'running' : options.phase;
   const state = buildExecutionState(record, execution.checks, {
@@ -32,7 +34,11 @@ export async function writeDashboard(
   const body = dashboardBody(
     lock,
     state,
-    { runUrl: record.runUrl, note: options.note ?? null },
+    {
+      runUrl: record.runUrl,
+      note: options.note ?? null,
+      wave: options.phase === 'running' || options.phase === 'starting' ? waveLabel(record) : null,
+    },
     now,
   );
   const edited = await scope.api.updateComment(record.comment, body);

@@ -64,6 +64,8 @@ export async function resolveByRun(
   const all = await executionsOnCommit(scope, sha);
   const recorded = all.find((e) => e.record.run === runId);
   if (recorded) return recorded;
+  // An earlier wave's run: its execution has moved on; a late or redelivered event changes nothing.
+  if (all.some((e) => e.record.pastRuns.includes(runId))) return null;
   const run = known ?? (await getRunOrNull(scope, runId));
   if (!run) return null;
   const match =
@@ -103,7 +105,12 @@ async function resolveThroughDashboard(
   const lock = comments.map((c) => readLock(c.body)).find((l) => l?.execution === found[0]);
   if (!lock) return null;
   const execution = await resolveExecution(scope, lock.sha, lock.execution);
-  if (!execution || (execution.record.run !== null && execution.record.run !== runId)) return null;
+  if (
+    !execution ||
+    (execution.record.run !== null && execution.record.run !== runId) ||
+    execution.record.pastRuns.includes(runId)
+  )
+    return null;
   return execution;
 }
 

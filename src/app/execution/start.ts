@@ -19,6 +19,7 @@ import { executionsOnCommit, type ResolvedExecution } from './resolve.js';
 import { buildExecutionState } from './state.js';
 import { runningSummary } from './summary.js';
 import { queuedOutput } from './task-output.js';
+import { currentWave, pickWave, waveCorrelationId } from './waves.js';
 
 export interface StartRequest {
   pr: number | null;
@@ -42,8 +43,11 @@ export type StartResult =
   | { kind: 'busy'; holder: LockedExecution | null }
   | { kind: 'not-dispatched'; execution: ResolvedExecution; error: string };
 
-/** Called with executions whose workflow run ended without the app hearing of it. */
-export type EndedHandler = (ended: LockedExecution[]) => Promise<void>;
+/**
+ * Called with executions whose workflow run ended without the app hearing of it; returns one that
+ * still goes on (its next wave started), which keeps the PR busy.
+ */
+export type EndedHandler = (ended: LockedExecution[]) => Promise<LockedExecution | null>;
 
 export async function startExecution(
   scope: Scope,
@@ -60,10 +64,11 @@ export async function startExecution(
 
   if (request.pr !== null) {
     const check = await findActiveExecution(scope, request.pr);
-    if (check.ended.length > 0) await onEnded(check.ended);
-    if (check.active) {
-      await scope.forge.createComment(request.pr, busyText(check.active));
-      return { kind: 'busy', holder: check.active };
+    const goesOn = check.ended.length > 0 ? await onEnded(check.ended) : null;
+    const active = check.active ?? goesOn;
+    if (active) {
+      await scope.forge.createComment(request.pr, busyText(active));
+      return { kind: 'busy', holder: active };
     }
     const lock: DashboardLock = {
       execution: record.execution,
@@ -98,7 +103,7 @@ export async function startExecution(
   });
   const checks = new Map<string, CheckRunInfo>();
   for (const task of record.tasks) {
-    const output = queuedOutput(task);
+    const output = queuedOutput(task, !currentWave(record).includes(task.id));
     const created = await scope.forge.createCheckRun({
       name: taskCheckName(task),
       headSha: record.sha,
@@ -127,10 +132,10 @@ export async function startExecution(
       record.workflow,
       record.ref,
       dispatchInputs(record, request.workflowInputs),
-      { correlationId: record.execution },
+      { correlationId: waveCorrelationId(record) },
     );
   } catch (error) {
-    const message = describe(error);
+    const message = describeError(error);
     await failToStart(scope, execution, message);
     return { kind: 'not-dispatched', execution, error: message };
   }
@@ -181,26 +186,37 @@ export function buildRecord(
     startedAt: now.toISOString(),
     startedBy: request.startedBy,
     tasks: request.tasks.map(recordedTask),
+    wave: 1,
+    // The first wave: what the workflow's plan job will pick from the same plan.
+    waveTasks: pickWave(
+      request.plan,
+      request.tasks.map((t) => t.id),
+    ).ready,
+    pastRuns: [],
+    waveStartedAt: now.toISOString(),
   };
 }
 
 /**
  * The workflow's inputs, limited to those it declares (GitHub refuses others). Ids only: the
- * workflow reads task details from the plan at the same commit, which `ref` pins.
+ * workflow reads task details from the plan at the same commit, which `ref` pins (a later wave's
+ * `ref` is the integration branch, where the earlier waves' work and statuses are).
  */
 export function dispatchInputs(
   record: ExecutionRecord,
   declared: ReadonlySet<string>,
+  ref: string = record.sha,
 ): Record<string, string> {
   const candidates: Record<string, string> = {
     'execution-id': record.execution,
     // Shown in the run's name, so the run can be found when the dispatch answers 204.
-    'correlation-id': record.execution,
+    'correlation-id': waveCorrelationId(record),
     group: record.group,
-    tasks: record.tasks.map((t) => t.id).join(','),
+    // This wave's tasks exactly: the app starts each wave itself.
+    tasks: currentWave(record).join(','),
     'pr-number': record.pr === null ? '' : String(record.pr),
     plan: record.plan,
-    ref: record.sha,
+    ref,
   };
   return Object.fromEntries(Object.entries(candidates).filter(([name]) => declared.has(name)));
 }
@@ -230,7 +246,7 @@ async function failToStart(
   });
 }
 
-function describe(error: unknown): string {
+export function describeError(error: unknown): string {
   if (error instanceof ParallelExecutorError) {
     return `${error.message}${error.hint ? ` ${error.hint}` : ''}`;
   }
@@ -259,7 +275,7 @@ function pendingChecks(record: ExecutionRecord): Map<string, CheckRunInfo> {
         record,
         taskExternalId(record.execution, task.id),
         'queued',
-        queuedOutput(task),
+        queuedOutput(task, !currentWave(record).includes(task.id)),
       ),
     ]),
   );

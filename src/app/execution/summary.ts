@@ -2,14 +2,17 @@
 import type { CheckRunOutput } from '../../engine/ports/forge.js';
 import { inline } from '../plan/check-report.js';
 import { encodeRecord, type ExecutionRecord } from './record.js';
+import { currentWave, waveLabel } from './waves.js';
 
 export function runningSummary(record: ExecutionRecord): CheckRunOutput {
   const count = record.tasks.length;
+  const wave = waveLabel(record);
   return {
-    title: `Running ${count} task${count === 1 ? '' : 's'}${record.group === 'all' ? '' : ` of group ${record.group}`}`,
+    title: `Running ${count} task${count === 1 ? '' : 's'}${record.group === 'all' ? '' : ` of group ${record.group}`}${wave ? `, ${wave.toLowerCase()}` : ''}`,
     summary: [
       encodeRecord(record),
       `Execution \`${record.execution}\` of \`${record.plan}\` on \`${record.ref}\` (${record.sha.slice(0, 7)})${record.startedBy ? `, started by @\u200b${record.startedBy}` : ''}.`,
+      ...(wave ? [`\n**${wave}**: ${currentWave(record).map(cell).join(', ')}.`] : []),
       record.runUrl
         ? `\n[Workflow run](${record.runUrl})`
         : '\nWaiting for the workflow run to start.',

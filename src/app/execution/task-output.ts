@@ -17,11 +17,21 @@ function header(task: RecordedTask): string {
   return `**Task ${inline(task.id)}**: ${inline(task.title)}  \nAgent: ${inline(agents)}${task.group ? ` · group ${inline(task.group)}` : ''}${deps}`;
 }
 
-export function queuedOutput(task: RecordedTask): CheckRunOutput {
+/** `laterWave`: the task waits for others of the execution, so a later wave runs it. */
+export function queuedOutput(task: RecordedTask, laterWave = false): CheckRunOutput {
   const data: TaskData = { startedAt: null, finishedAt: null, jobUrl: null };
   return {
-    title: 'Queued',
-    summary: `${encodeTaskData(data)}\n${header(task)}\n\nWaiting for a runner.`,
+    title: laterWave ? 'Waiting for its dependencies' : 'Queued',
+    summary: `${encodeTaskData(data)}\n${header(task)}\n\n${laterWave ? 'Runs in a later wave, once the tasks it depends on have landed.' : 'Waiting for a runner.'}`,
+  };
+}
+
+/** A task the execution stopped before running: why, in its check run. */
+export function notRunOutput(task: RecordedTask, reason: string): CheckRunOutput {
+  const data: TaskData = { startedAt: null, finishedAt: null, jobUrl: null };
+  return {
+    title: 'Not run',
+    summary: `${encodeTaskData(data)}\n${header(task)}\n\nTask ${inline(task.id)} did not run: ${reason}.`,
   };
 }
 

@@ -9,6 +9,7 @@ import { finalizeEnded } from '../execution/recover.js';
 import { planCheckRun } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
 import { nextPendingGroup, selectTasks } from '../plan/select.js';
+import { pickWave } from '../execution/waves.js';
 import type { Scope } from '../scope.js';
 import { readWorkflow } from '../workflow.js';
 
@@ -47,6 +48,14 @@ export async function onPush(
   if (group === null) return;
   const selection = selectTasks(plan.plan, group);
   if (!selection.ok) return;
+  const ready = pickWave(
+    plan.plan,
+    selection.tasks.map((t) => t.id),
+  ).ready;
+  if (ready.length === 0) {
+    scope.log.info('auto-run: no task of the next group can start yet', { group });
+    return;
+  }
   const workflow = await readWorkflow(
     scope.forge,
     config.github.workflow,

@@ -39,19 +39,22 @@ export async function onWorkflowRunCompleted(
   const run = payload.workflow_run;
   const scope = await scopeFor();
   if (scope.deps.foreignRuns.has(String(run.id))) return;
-  const execution = await resolveByRun(scope, run.head_sha, run.id, {
-    displayTitle: run.display_title ?? run.name ?? '',
-    url: run.html_url,
+  // One run end at a time per commit: two deliveries of the same end must not both start a wave.
+  await scope.deps.mutex.run(`${scope.owner}/${scope.repo}@run-end:${run.head_sha}`, async () => {
+    const execution = await resolveByRun(scope, run.head_sha, run.id, {
+      displayTitle: run.display_title ?? run.name ?? '',
+      url: run.html_url,
+    });
+    if (!execution) {
+      scope.deps.foreignRuns.firstSight(String(run.id));
+      return;
+    }
+    const loaded = await loadRepoConfig(scope.forge, payload.repository.default_branch);
+    await finalizeExecution(
+      scope,
+      execution,
+      { id: run.id, conclusion: run.conclusion ?? null, url: run.html_url },
+      loaded.ok ? loaded.config : null,
+    );
   });
-  if (!execution) {
-    scope.deps.foreignRuns.firstSight(String(run.id));
-    return;
-  }
-  const loaded = await loadRepoConfig(scope.forge, payload.repository.default_branch);
-  await finalizeExecution(
-    scope,
-    execution,
-    { id: run.id, conclusion: run.conclusion ?? null, url: run.html_url },
-    loaded.ok ? loaded.config : null,
-  );
 }

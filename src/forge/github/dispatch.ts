@@ -5,7 +5,7 @@
  */
 import { UsageError } from '../../engine/errors.js';
 import { DISPATCH_INPUTS_CHARS_MAX, DISPATCH_INPUTS_MAX } from '../limits.js';
-import type { DispatchOptions } from '../types.js';
+import type { DispatchOptions, WorkflowRunInfo } from '../types.js';
 import { NO_PLUGIN_RETRY, statusOf, type GitHubContext } from './context.js';
 
 export interface DispatchResult {
@@ -77,6 +77,31 @@ export function createDispatchApi(ctx: GitHubContext) {
   }
 
   return {
+    async listWorkflowRuns(
+      workflow: string,
+      status: 'queued' | 'in_progress',
+    ): Promise<WorkflowRunInfo[]> {
+      const route = 'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs';
+      const { data } = await ctx.read(route, () =>
+        ctx.octokit.request(route, {
+          owner,
+          repo,
+          workflow_id: workflow,
+          status,
+          per_page: 100,
+          request: NO_PLUGIN_RETRY,
+        }),
+      );
+      return data.workflow_runs.map((r) => ({
+        id: Number(r.id),
+        event: r.event,
+        displayTitle: r.display_title ?? r.name ?? '',
+        status: r.status ?? null,
+        createdAt: r.created_at,
+        url: r.html_url,
+      }));
+    },
+
     async dispatchWorkflow(
       workflow: string,
       ref: string,

@@ -23,14 +23,19 @@ export function zipFiles(files: Record<string, string | Buffer>): Buffer {
 
 export type TaskEnd = 'merged' | 'failed' | 'conflict' | 'not-run';
 
-/** The state the integrate job would write for `record`, each task ending as given. */
+/**
+ * The state the integrate job would write for `record`, each task ending as given. `only`: the
+ * tasks of one wave (a wave's run reports its own tasks only); default every task.
+ */
 export function executionState(
   record: ExecutionRecord,
   ends: Record<string, TaskEnd>,
+  only: readonly string[] | null = null,
 ): ExecutionState {
   const branch = `integration/${record.execution}`;
   const tasks: Record<string, TaskRun> = {};
-  for (const task of record.tasks) {
+  const wave = record.tasks.filter((t) => only === null || only.includes(t.id));
+  for (const task of wave) {
     const end = ends[task.id] ?? 'merged';
     const ran = end !== 'not-run';
     const passed = end !== 'failed';
@@ -128,7 +133,7 @@ export function executionState(
     status: 'completed',
     orchestrator_pid: null,
     tasks,
-    task_order: record.tasks.map((t) => t.id),
+    task_order: wave.map((t) => t.id),
     completed_tasks: Object.values(tasks)
       .filter((t) => t.status === 'completed')
       .map((t) => t.task_id),

@@ -481,7 +481,8 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
         created_at: now().toISOString(),
         status: 'queued',
         conclusion: null,
-        display_title: `parallel-run ${inputs['execution-id'] ?? ''}`,
+        // The reusable workflow's `run-name: parallel-run ${{ inputs.correlation-id }}`.
+        display_title: `parallel-run ${inputs['correlation-id'] ?? inputs['execution-id'] ?? ''}`,
         head_sha: headSha,
         head_branch: String(b.ref),
         path: `.github/workflows/${req.params.workflow_id}`,

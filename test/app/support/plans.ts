@@ -36,6 +36,30 @@ export function planWithTasks(n: number): string {
 }
 
 /**
+ * `n` tasks in `waves` groups, each group depending on the one before: an execution of all of
+ * them runs in `waves` waves.
+ */
+export function planInWaves(n: number, waves: number): string {
+  const lines = ['# Plan: Waves', ''];
+  const perWave = Math.ceil(n / waves);
+  for (let w = 1; w <= waves; w++) {
+    lines.push(
+      `## Parallel Group ${w}: Step ${w}`,
+      `**Dependencies**: ${w === 1 ? 'None' : `Group ${w - 1} complete`}`,
+      '',
+    );
+    for (let i = 1; i <= perWave && (w - 1) * perWave + i <= n; i++) {
+      lines.push(
+        `- [ ] ${w}.${i}: Task ${w}.${i} (Builder-${((i - 1) % 4) + 1}, 1h)`,
+        `  - [ ] part ${w}.${i} done`,
+      );
+    }
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
  * `count` tasks that all reuse the id 1.1 after the first: one `duplicate-id` error per extra
  * task, on the line of that task (line 5 + 2·k), so annotation lines and chunking can be checked.
  */

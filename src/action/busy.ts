@@ -1,0 +1,49 @@
+/**
+ * One execution per pull request, without the app: before a new execution starts, the plan job
+ * looks for another run of the same workflow, queued or in progress, for the same PR. Runs say
+ * which PR they are for in their name (`run-name` ends with `(PR #<n>)`, see the example caller),
+ * because a listing carries nothing else that ties an `issue_comment` run to its PR.
+ *
+ * Of two runs started at once, the older goes on and the newer yields. A dispatched run (a next
+ * wave, which never yields, or one started by hand) always counts, whatever its age.
+ */
+import type { RepoForge, WorkflowRunInfo } from '../forge/types.js';
+
+/** The mark a run's name carries for the PR it works on. */
+export function pullRequestMark(pr: number): string {
+  return `(PR #${pr})`;
+}
+
+export interface BusyQuery {
+  /** The workflow's file name (`parallel-run.yml`). */
+  workflow: string;
+  pullRequest: number;
+  /** This run's id: it never counts against itself. */
+  runId: number;
+}
+
+/** Another run working on the PR, or null. */
+export async function findRunningExecution(
+  forge: RepoForge,
+  query: BusyQuery,
+): Promise<WorkflowRunInfo | null> {
+  const mark = pullRequestMark(query.pullRequest);
+  for (const status of ['in_progress', 'queued'] as const) {
+    const runs = await forge.listWorkflowRuns(query.workflow, status);
+    const other = runs
+      .filter((run) => run.id !== query.runId && run.displayTitle.includes(mark))
+      .filter((run) => run.id < query.runId || run.event === 'workflow_dispatch')
+      .sort((a, b) => a.id - b.id)[0];
+    if (other) return other;
+  }
+  return null;
+}
+
+/** The reply on the PR: which run holds it, and what to do. */
+export function busyReply(other: WorkflowRunInfo): string {
+  return [
+    `⏳ An execution is already running on this pull request ([workflow run](${other.url})), so this one started nothing.`,
+    '',
+    'Wait for it to finish (its report is posted here), or cancel it in the Actions tab; then comment `/parallel-run` again.',
+  ].join('\n');
+}

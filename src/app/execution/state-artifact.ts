@@ -1,0 +1,63 @@
+/**
+ * The execution state a wave's run uploaded (`parallel-executor-state`, or the workflow's
+ * `parallel-executor-report`), read back from the run's artifacts and checked with zod.
+ */
+import { ExecutionState } from '../../engine/monitor/state.js';
+import { STATE_FILE } from '../../engine/monitor/state-store.js';
+import type { ArtifactInfo } from '../github/app-api.js';
+import type { Scope } from '../scope.js';
+import { REPORT_ARTIFACT, REPORT_FILE, STATE_ARTIFACT } from './names.js';
+
+export interface RunState {
+  state: ExecutionState | null;
+  report: string | null;
+}
+
+/** The state (and report) among `artifacts`; null when the run uploaded neither artifact. */
+export async function loadState(scope: Scope, artifacts: ArtifactInfo[]): Promise<RunState | null> {
+  const found = [STATE_ARTIFACT, REPORT_ARTIFACT]
+    .map((name) => artifacts.find((a) => a.name === name && !a.expired))
+    .filter((a): a is ArtifactInfo => a !== undefined);
+  if (found.length === 0) return null;
+  let state: ExecutionState | null = null;
+  let report: string | null = null;
+  for (const artifact of found) {
+    const files = await scope.api.downloadArtifact(artifact.id);
+    for (const [name, content] of files) {
+      const base = name.split('/').pop() ?? name;
+      if (state === null && base.endsWith('.json')) state = parseState(scope, base, content);
+      if (report === null && (base === REPORT_FILE || base.endsWith('.md')))
+        report = content.toString('utf8');
+    }
+    if (state !== null) break;
+  }
+  return { state, report };
+}
+
+/** The states of earlier waves' runs, in wave order (a run whose artifact expired is left out). */
+export async function earlierStates(
+  scope: Scope,
+  runIds: readonly number[],
+): Promise<ExecutionState[]> {
+  const states: ExecutionState[] = [];
+  for (const runId of runIds) {
+    const loaded = await loadState(scope, await scope.api.listRunArtifacts(runId));
+    if (loaded?.state) states.push(loaded.state);
+  }
+  return states;
+}
+
+function parseState(scope: Scope, file: string, content: Buffer): ExecutionState | null {
+  try {
+    const parsed = ExecutionState.safeParse(JSON.parse(content.toString('utf8')));
+    if (parsed.success) return parsed.data;
+    if (file === STATE_FILE) {
+      scope.log.warn('execution state artifact does not match the schema', {
+        issue: parsed.error.issues[0]?.message,
+      });
+    }
+  } catch {
+    scope.log.warn('artifact file is not JSON', { file });
+  }
+  return null;
+}
