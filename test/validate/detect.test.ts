@@ -83,7 +83,10 @@ describe('detectChecks', () => {
   it('without package.json, skips every script check', async () => {
     const checks = await detectChecks(dir.path, validationConfig());
     expect(checks.every((check) => check.command === null)).toBe(true);
-    expect(checks[0]!.note).toBe('skipped: no package.json');
+    expect(checks[0]!.note).toBe(
+      'skipped: no package.json, Makefile, Cargo.toml, go.mod or Python project',
+    );
+    expect(checks[3]!.note).toBe('skipped: no JavaScript lockfile to audit');
   });
 
   it('still runs the npm commands on a broken package.json, so they fail visibly', async () => {

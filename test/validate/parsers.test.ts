@@ -89,6 +89,41 @@ describe('parseAudit', () => {
     expect(parseAudit('0 vulnerabilities')).toEqual({ kind: 'unreadable' });
   });
 
+  it('reads pnpm audit JSON (npm 6 shape) and Yarn classic JSON lines', () => {
+    // pnpm audit --json: advisories plus metadata.vulnerabilities, as npm 6 printed.
+    const pnpm = JSON.stringify({
+      actions: [],
+      advisories: { '1': { module_name: 'lodash', severity: 'critical' } },
+      muted: [],
+      metadata: { vulnerabilities: { info: 0, low: 0, moderate: 0, high: 0, critical: 1 } },
+    });
+    expect(parseAudit(pnpm)).toEqual({
+      kind: 'counts',
+      counts: { critical: 1, high: 0, moderate: 0, low: 0, info: 0 },
+    });
+    // yarn audit --json (classic): one object per line, the counts in the last one.
+    const yarn = [
+      JSON.stringify({ type: 'auditAdvisory', data: { advisory: { severity: 'high' } } }),
+      JSON.stringify({
+        type: 'auditSummary',
+        data: { vulnerabilities: { info: 0, low: 2, moderate: 0, high: 1, critical: 0 } },
+      }),
+      '',
+    ].join('\n');
+    expect(parseAudit(yarn)).toEqual({
+      kind: 'counts',
+      counts: { critical: 0, high: 1, moderate: 0, low: 2, info: 0 },
+    });
+    const yarnError = `${JSON.stringify({ type: 'error', data: 'Request failed "404 Not Found"' })}\n`;
+    expect(parseAudit(yarnError)).toEqual({
+      kind: 'error',
+      message: 'Request failed "404 Not Found"',
+    });
+    expect(parseAudit('{"type":"info","data":"x"}\n{"type":"warning","data":"y"}\n')).toEqual({
+      kind: 'unreadable',
+    });
+  });
+
   it('fails on the given severity and above', () => {
     const counts = { critical: 0, high: 1, moderate: 3, low: 0, info: 0 };
     expect(auditFails(counts, 'critical')).toBe(false);

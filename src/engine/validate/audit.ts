@@ -4,39 +4,71 @@ export type AuditCounts = Record<Severity, number>;
 
 export type AuditReading =
   | { kind: 'counts'; counts: AuditCounts }
-  /** npm audit printed `{"error": …}`: usually no registry access. */
+  /** The audit printed an error (`{"error": …}`, Yarn's `{"type": "error"}`): usually no registry access. */
   | { kind: 'error'; message: string }
   | { kind: 'unreadable' };
 
 /**
- * Counts by severity from `npm audit --json` (`metadata.vulnerabilities`, the same place in npm 6
- * and npm 7+). A custom security command may print something else: that is `unreadable`, and the
- * check then falls back on its exit code.
+ * Counts by severity from an audit's JSON: `npm audit --json` and `pnpm audit --json`
+ * (`metadata.vulnerabilities`, the same place in npm 6, npm 7+ and pnpm), or `yarn audit --json`
+ * of Yarn classic (JSON lines, the counts in the `auditSummary` line). A custom security command
+ * may print something else: that is `unreadable`, and the check then falls back on its exit code.
  */
 export function parseAudit(text: string): AuditReading {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { kind: 'unreadable' };
+  const whole = parseJson(text);
+  if (whole !== undefined) return readReport(whole);
+  // Yarn classic: one JSON object per line; the summary and any error are lines of their own.
+  for (const line of text.split('\n')) {
+    const reading = readReport(parseJson(line));
+    if (reading.kind !== 'unreadable') return reading;
   }
+  return { kind: 'unreadable' };
+}
+
+function readReport(parsed: unknown): AuditReading {
   if (typeof parsed !== 'object' || parsed === null) return { kind: 'unreadable' };
-  const error = (parsed as { error?: { summary?: unknown; code?: unknown } }).error;
-  if (error !== undefined) {
-    const summary = typeof error.summary === 'string' ? error.summary : 'unknown error';
-    const code = typeof error.code === 'string' ? `${error.code}: ` : '';
+  const report = parsed as {
+    error?: { summary?: unknown; code?: unknown };
+    metadata?: { vulnerabilities?: unknown };
+    type?: unknown;
+    data?: unknown;
+  };
+  if (typeof report.error === 'object' && report.error !== null) {
+    const summary =
+      typeof report.error.summary === 'string' ? report.error.summary : 'unknown error';
+    const code = typeof report.error.code === 'string' ? `${report.error.code}: ` : '';
     return { kind: 'error', message: `${code}${summary.split('\n')[0]}` };
   }
-  const found = (parsed as { metadata?: { vulnerabilities?: Record<string, unknown> } }).metadata
-    ?.vulnerabilities;
+  if (report.type === 'error') {
+    const message = typeof report.data === 'string' ? report.data : 'unknown error';
+    return { kind: 'error', message: message.split('\n')[0] ?? message };
+  }
+  if (report.type === 'auditSummary') {
+    const data = report.data as { vulnerabilities?: unknown } | null | undefined;
+    return countsOf(data?.vulnerabilities);
+  }
+  return countsOf(report.metadata?.vulnerabilities);
+}
+
+function countsOf(found: unknown): AuditReading {
   if (typeof found !== 'object' || found === null) return { kind: 'unreadable' };
+  const bySeverity = found as Record<string, unknown>;
   const counts = Object.fromEntries(
     SEVERITIES.map((severity) => {
-      const value = found[severity];
+      const value = bySeverity[severity];
       return [severity, typeof value === 'number' && Number.isInteger(value) ? value : 0];
     }),
   ) as AuditCounts;
   return { kind: 'counts', counts };
+}
+
+/** undefined when the text is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,14 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { pathExists } from '../path-exists.js';
+import {
+  readJsProject,
+  scriptCommand,
+  type JsProject,
+  type PackageManagerName,
+} from './detect-js.js';
+import { detectLanguages, type LanguageDefaults } from './detect-languages.js';
+import { readMakefile, type Makefile } from './detect-make.js';
 import { CheckName } from './schema.js';
 
 export type ValidationConfig = Config['validation'];
 
 export interface DetectedCheck {
   name: CheckName;
-  /** Trusted shell text (the user's config or their own package.json), or null when skipped. */
+  /** Trusted shell text (the user's config, their package.json or a fixed command), or null when skipped. */
   command: string | null;
   /** Where the command came from, or why the check is skipped — shown to the user as is. */
   note: string;
@@ -21,17 +26,32 @@ export const CHECK_ORDER: readonly CheckName[] = ['lint', 'tests', 'coverage', '
 /** What `npm init` writes: a test script that always fails. It is not a test suite. */
 const NPM_INIT_TEST = /no test specified/;
 
+/** What the worktree holds that says how to check it. */
+interface RepositoryFacts {
+  js: JsProject;
+  makefile: Makefile | null;
+  languages: LanguageDefaults[];
+}
+
+type Found = { command: string | null; note: string };
+
 /**
  * Decide the command for each check. The config wins (`false` turns a check off); otherwise the
- * repository says: package.json scripts, and `npm audit --json` when a package-lock.json exists.
- * Every check is returned, skipped ones with the reason, so the output can say what was found.
+ * repository says, first match per check: package.json scripts (run with the package manager its
+ * lockfile or `packageManager` field names), then Makefile targets, then the usual commands of a
+ * Rust, Go or Python project. The audit comes from the JavaScript lockfile (npm, pnpm, Yarn
+ * classic). Every check is returned, skipped ones with the reason, so the output can say what was
+ * found.
  */
 export async function detectChecks(
   worktree: string,
   config: ValidationConfig,
 ): Promise<DetectedCheck[]> {
-  const scripts = await readScripts(worktree);
-  const hasLock = await pathExists(join(worktree, 'package-lock.json'));
+  const facts: RepositoryFacts = {
+    js: await readJsProject(worktree),
+    makefile: await readMakefile(worktree),
+    languages: await detectLanguages(worktree),
+  };
   const critical = new Set<CheckName>(config.critical);
   return CHECK_ORDER.map((name) => {
     const configured = config[name];
@@ -42,73 +62,127 @@ export async function detectChecks(
     if (configured !== undefined) {
       return { ...base, command: configured, note: 'from .github/parallel-executor.yml' };
     }
-    return { ...base, ...fromRepository(name, scripts, hasLock) };
+    return { ...base, ...(name === 'security' ? audit(facts.js) : fromRepository(name, facts)) };
   });
 }
 
-function fromRepository(
-  name: CheckName,
-  scripts: Scripts,
-  hasLock: boolean,
-): { command: string | null; note: string } {
-  if (name === 'security') {
-    return hasLock
-      ? { command: 'npm audit --json', note: 'package-lock.json found: npm audit --json' }
-      : { command: null, note: 'skipped: no package-lock.json for npm audit' };
+type ScriptCheck = Exclude<CheckName, 'security'>;
+
+function fromRepository(name: ScriptCheck, facts: RepositoryFacts): Found {
+  const misses: string[] = [];
+  const script = fromScripts(name, facts.js);
+  if ('command' in script) return script;
+  if (script.miss !== null) misses.push(script.miss);
+
+  const target = MAKE_TARGETS[name];
+  if (facts.makefile !== null && target !== undefined) {
+    if (facts.makefile.targets.has(target)) {
+      return { command: `make ${target}`, note: `${facts.makefile.name} target "${target}"` };
+    }
+    misses.push(`no "${target}" target in ${facts.makefile.name}`);
   }
-  if (scripts === null) return { command: null, note: 'skipped: no package.json' };
-  if (scripts === 'invalid') {
-    // Run the usual command anyway: npm fails on the broken file, and the check shows why.
-    const script = SCRIPT_NAMES[name][0]!;
-    return { command: npmCommand(script), note: 'package.json is not valid JSON' };
+
+  for (const language of facts.languages) {
+    const found = language.commands[name];
+    if (found !== undefined) return { command: found.command, note: found.note };
+    const missing = language.missing[name];
+    if (missing !== undefined) misses.push(missing);
   }
+  if (misses.length > 0) return { command: null, note: `skipped: ${misses.join('; ')}` };
+  const seen = [
+    ...(facts.makefile === null ? [] : [facts.makefile.name]),
+    ...facts.languages.map((language) => language.language),
+  ];
+  if (seen.length > 0) {
+    return { command: null, note: `skipped: no usual ${name} command for ${seen.join(', ')}` };
+  }
+  return { command: null, note: `skipped: ${NOTHING_FOUND}` };
+}
+
+const NOTHING_FOUND = 'no package.json, Makefile, Cargo.toml, go.mod or Python project';
+
+/** A command from package.json, or why not (null: there is no package.json). */
+function fromScripts(name: ScriptCheck, js: JsProject): Found | { miss: string | null } {
+  const { scripts, manager } = js;
+  if (scripts === null) return { miss: null };
   const candidates = SCRIPT_NAMES[name];
+  if (scripts === 'invalid') {
+    // Run the usual command anyway: the package manager fails on the broken file, and the check shows why.
+    return {
+      command: scriptCommand(manager.name, candidates[0]!),
+      note: 'package.json is not valid JSON',
+    };
+  }
   const script = candidates.find((candidate) => scripts[candidate] !== undefined);
   if (script === undefined) {
     const wanted = candidates.map((candidate) => `"${candidate}"`).join(' or ');
-    return { command: null, note: `skipped: no ${wanted} script in package.json` };
+    return { miss: `no ${wanted} script in package.json` };
   }
   if (name === 'tests' && NPM_INIT_TEST.test(scripts[script] ?? '')) {
-    return { command: null, note: 'skipped: package.json "test" is the npm init placeholder' };
+    return { miss: 'package.json "test" is the npm init placeholder' };
   }
-  return { command: npmCommand(script), note: `package.json script "${script}"` };
+  const runner = manager.name === 'npm' ? '' : `, run with ${manager.name} (${manager.source})`;
+  return {
+    command: scriptCommand(manager.name, script),
+    note: `package.json script "${script}"${runner}`,
+  };
 }
 
-function npmCommand(script: string): string {
-  return script === 'test' ? 'npm test' : `npm run ${script}`;
+/**
+ * The package manager's audit, for the ones whose JSON audit.ts reads: npm and pnpm
+ * (`metadata.vulnerabilities`) and Yarn classic (the `auditSummary` line). Yarn Berry's
+ * `yarn npm audit --json` prints the registry's answer as is, whose shape and exit code changed
+ * between Yarn versions, and bun's audit is recent: both are left to the config rather than guessed.
+ */
+function audit(js: JsProject): Found {
+  const { name, lockfile, yarnFlavour } = js.manager;
+  const configure = 'set validation.security to audit';
+  if (lockfile === null) {
+    if (js.scripts === null) {
+      return { command: null, note: 'skipped: no JavaScript lockfile to audit' };
+    }
+    return { command: null, note: `skipped: no ${LOCKFILE_OF[name]} for ${name} audit` };
+  }
+  if (name === 'npm' || name === 'pnpm') {
+    const command = `${name} audit --json`;
+    return { command, note: `${lockfile} found: ${command}` };
+  }
+  if (name === 'yarn' && yarnFlavour === 'classic') {
+    return {
+      command: 'yarn audit --json',
+      note: `${lockfile} (Yarn classic) found: yarn audit --json`,
+    };
+  }
+  if (name === 'yarn') {
+    const which = yarnFlavour === 'berry' ? 'Yarn Berry' : 'a Yarn of unknown version';
+    return {
+      command: null,
+      note: `skipped: ${lockfile} is ${which}, whose audit output is not read; ${configure}`,
+    };
+  }
+  return { command: null, note: `skipped: ${lockfile} found, bun audit is not read; ${configure}` };
 }
 
-const SCRIPT_NAMES: Record<Exclude<CheckName, 'security'>, readonly string[]> = {
+const LOCKFILE_OF: Record<PackageManagerName, string> = {
+  npm: 'package-lock.json',
+  pnpm: 'pnpm-lock.yaml',
+  yarn: 'yarn.lock',
+  bun: 'bun.lock',
+};
+
+const SCRIPT_NAMES: Record<ScriptCheck, readonly string[]> = {
   lint: ['lint'],
   tests: ['test'],
   coverage: ['test:coverage', 'coverage'],
   build: ['build'],
 };
 
-/** null: no package.json; 'invalid': present but not JSON. */
-type Scripts = Record<string, string> | null | 'invalid';
-
-async function readScripts(worktree: string): Promise<Scripts> {
-  let text: string;
-  try {
-    text = await readFile(join(worktree, 'package.json'), 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    const scripts: unknown = (parsed as { scripts?: unknown }).scripts;
-    if (typeof scripts !== 'object' || scripts === null) return {};
-    return Object.fromEntries(
-      Object.entries(scripts).filter((entry): entry is [string, string] => {
-        return typeof entry[1] === 'string';
-      }),
-    );
-  } catch {
-    return 'invalid';
-  }
-}
+/** The Makefile targets looked for; coverage has no common target name. */
+const MAKE_TARGETS: Partial<Record<ScriptCheck, string>> = {
+  lint: 'lint',
+  tests: 'test',
+  build: 'build',
+};
 
 /** One line per check, for the shells to print: what runs and where it came from, or why not. */
 export function describeChecks(checks: readonly DetectedCheck[]): string[] {

@@ -152,8 +152,9 @@ function securityVerdict(
     return { passed: false, note: `the audit could not run: ${reading.message}` };
   }
   if (reading.kind === 'unreadable') {
-    // A security command of the user's own that prints no npm audit JSON: its exit code decides.
-    return { passed: run.exitCode === 0, note: 'output is not npm audit JSON; exit code decides' };
+    // A security command of the user's own that prints no audit JSON we read: its exit code decides.
+    const note = 'output is not npm, pnpm or Yarn classic audit JSON; exit code decides';
+    return { passed: run.exitCode === 0, note };
   }
   findings.audit = reading.counts;
   const { critical, high, moderate, low } = reading.counts;
