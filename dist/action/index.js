@@ -66671,28 +66671,49 @@ var init_run_command = __esm({
 
 // src/engine/validate/audit.ts
 function parseAudit(text6) {
-  let parsed;
-  try {
-    parsed = JSON.parse(text6);
-  } catch {
-    return { kind: "unreadable" };
+  const whole = parseJson(text6);
+  if (whole !== void 0) return readReport(whole);
+  for (const line2 of text6.split("\n")) {
+    const reading = readReport(parseJson(line2));
+    if (reading.kind !== "unreadable") return reading;
   }
+  return { kind: "unreadable" };
+}
+function readReport(parsed) {
   if (typeof parsed !== "object" || parsed === null) return { kind: "unreadable" };
-  const error64 = parsed.error;
-  if (error64 !== void 0) {
-    const summary2 = typeof error64.summary === "string" ? error64.summary : "unknown error";
-    const code3 = typeof error64.code === "string" ? `${error64.code}: ` : "";
+  const report = parsed;
+  if (typeof report.error === "object" && report.error !== null) {
+    const summary2 = typeof report.error.summary === "string" ? report.error.summary : "unknown error";
+    const code3 = typeof report.error.code === "string" ? `${report.error.code}: ` : "";
     return { kind: "error", message: `${code3}${summary2.split("\n")[0]}` };
   }
-  const found = parsed.metadata?.vulnerabilities;
+  if (report.type === "error") {
+    const message = typeof report.data === "string" ? report.data : "unknown error";
+    return { kind: "error", message: message.split("\n")[0] ?? message };
+  }
+  if (report.type === "auditSummary") {
+    const data = report.data;
+    return countsOf(data?.vulnerabilities);
+  }
+  return countsOf(report.metadata?.vulnerabilities);
+}
+function countsOf(found) {
   if (typeof found !== "object" || found === null) return { kind: "unreadable" };
+  const bySeverity = found;
   const counts = Object.fromEntries(
     SEVERITIES.map((severity) => {
-      const value = found[severity];
+      const value = bySeverity[severity];
       return [severity, typeof value === "number" && Number.isInteger(value) ? value : 0];
     })
   );
   return { kind: "counts", counts };
+}
+function parseJson(text6) {
+  try {
+    return JSON.parse(text6);
+  } catch {
+    return void 0;
+  }
 }
 function auditFails(counts, failOn) {
   const blocking = SEVERITIES.slice(0, SEVERITIES.indexOf(failOn) + 1);
@@ -66773,12 +66794,201 @@ var init_coverage = __esm({
   }
 });
 
-// src/engine/validate/detect.ts
+// src/engine/validate/detect-js.ts
 import { readFile as readFile16 } from "node:fs/promises";
 import { join as join15 } from "node:path";
+async function readJsProject(worktree) {
+  const text6 = await readText(join15(worktree, "package.json"));
+  const parsed = text6 === null ? null : parseJson2(text6);
+  const scripts = text6 === null ? null : parsed === void 0 ? "invalid" : scriptsOf(parsed);
+  const lockfiles = [];
+  for (const entry of LOCKFILES) {
+    if (await pathExists(join15(worktree, entry[0]))) lockfiles.push(entry);
+  }
+  const declared = declaredManager(parsed);
+  const chosen = declared?.name ?? lockfiles[0]?.[1] ?? "npm";
+  const lockfile = lockfiles.find((entry) => entry[1] === chosen)?.[0] ?? null;
+  const source = declared !== null ? `"packageManager" in package.json` : lockfile ?? "the default";
+  const yarnFlavour = chosen === "yarn" ? await yarnFlavourOf(worktree, declared, lockfile) : null;
+  return { scripts, manager: { name: chosen, source, lockfile, yarnFlavour } };
+}
+function scriptCommand(manager, script) {
+  if (manager === "npm") return script === "test" ? "npm test" : `npm run ${script}`;
+  return `${manager} run ${script}`;
+}
+function declaredManager(parsed) {
+  if (typeof parsed !== "object" || parsed === null) return null;
+  const field = parsed.packageManager;
+  if (typeof field !== "string") return null;
+  const match = /^(npm|pnpm|yarn|bun)@(\S*)/.exec(field);
+  if (match === null) return null;
+  return { name: match[1], version: match[2] ?? "" };
+}
+async function yarnFlavourOf(worktree, declared, lockfile) {
+  if (declared?.name === "yarn" && /^\d/.test(declared.version)) {
+    return declared.version.startsWith("1.") ? "classic" : "berry";
+  }
+  const lock = lockfile === null ? null : await readText(join15(worktree, lockfile));
+  if (lock !== null && /^# yarn lockfile v1/m.test(lock)) return "classic";
+  if (lock !== null && /^__metadata:/m.test(lock)) return "berry";
+  if (await pathExists(join15(worktree, ".yarnrc.yml"))) return "berry";
+  return null;
+}
+function scriptsOf(parsed) {
+  if (typeof parsed !== "object" || parsed === null) return {};
+  const scripts = parsed.scripts;
+  if (typeof scripts !== "object" || scripts === null) return {};
+  return Object.fromEntries(
+    Object.entries(scripts).filter((entry) => {
+      return typeof entry[1] === "string";
+    })
+  );
+}
+function parseJson2(text6) {
+  try {
+    return JSON.parse(text6);
+  } catch {
+    return void 0;
+  }
+}
+async function readText(path4) {
+  try {
+    return await readFile16(path4, "utf8");
+  } catch {
+    return null;
+  }
+}
+var LOCKFILES;
+var init_detect_js = __esm({
+  "src/engine/validate/detect-js.ts"() {
+    "use strict";
+    init_path_exists();
+    LOCKFILES = [
+      ["package-lock.json", "npm"],
+      ["pnpm-lock.yaml", "pnpm"],
+      ["yarn.lock", "yarn"],
+      ["bun.lock", "bun"],
+      ["bun.lockb", "bun"]
+    ];
+  }
+});
+
+// src/engine/validate/detect-languages.ts
+import { readdir as readdir6 } from "node:fs/promises";
+import { join as join16 } from "node:path";
+async function detectLanguages(worktree) {
+  const found = [];
+  if (await pathExists(join16(worktree, "Cargo.toml"))) {
+    const note = "Cargo.toml found";
+    found.push({
+      language: "Rust",
+      commands: {
+        tests: { command: "cargo test", note },
+        build: { command: "cargo build", note }
+      },
+      missing: { lint: "Cargo.toml: no lint by default (cargo clippy is not assumed)" }
+    });
+  }
+  if (await pathExists(join16(worktree, "go.mod"))) {
+    const note = "go.mod found";
+    found.push({
+      language: "Go",
+      commands: {
+        lint: { command: "go vet ./...", note },
+        tests: { command: "go test ./...", note },
+        build: { command: "go build ./...", note }
+      },
+      missing: {}
+    });
+  }
+  const python = await detectPython(worktree);
+  if (python !== null) found.push(python);
+  return found;
+}
+async function detectPython(worktree) {
+  const read = (name) => readText(join16(worktree, name));
+  const pyproject = await read("pyproject.toml");
+  const setupCfg = await read("setup.cfg");
+  const toxIni = await read("tox.ini");
+  const pytestIni = await read("pytest.ini");
+  const testFiles = await pytestFiles(worktree);
+  const markers = [pyproject, setupCfg, toxIni, pytestIni].some((text6) => text6 !== null);
+  if (!markers && !testFiles) return null;
+  const pytestSource = pytestIni !== null ? "pytest.ini found" : hasSection(pyproject, "tool.pytest.ini_options") ? "pyproject.toml [tool.pytest.ini_options]" : hasSection(setupCfg, "tool:pytest") ? "setup.cfg [tool:pytest]" : hasSection(toxIni, "pytest") ? "tox.ini [pytest]" : testFiles ? "tests/test_*.py found" : null;
+  const ruffSource = hasSection(pyproject, "tool.ruff", true) ? "pyproject.toml [tool.ruff]" : await pathExists(join16(worktree, "ruff.toml")) ? "ruff.toml found" : await pathExists(join16(worktree, ".ruff.toml")) ? ".ruff.toml found" : null;
+  const commands = {};
+  const missing2 = {};
+  if (pytestSource !== null) {
+    commands.tests = { command: "python3 -m pytest", note: pytestSource };
+  } else {
+    missing2.tests = "Python project without a pytest config or tests/test_*.py";
+  }
+  if (ruffSource !== null) {
+    commands.lint = { command: "ruff check .", note: ruffSource };
+  } else {
+    missing2.lint = "Python project without a ruff config";
+  }
+  return { language: "Python", commands, missing: missing2 };
+}
+function hasSection(text6, name, nested = false) {
+  if (text6 === null) return false;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`^\\s*\\[\\s*${escaped}${nested ? "(\\.[^\\]]+)?" : ""}\\s*\\]`, "m");
+  return pattern.test(text6);
+}
+async function pytestFiles(worktree) {
+  try {
+    const names = await readdir6(join16(worktree, "tests"));
+    return names.some((name) => /^test_.*\.py$/.test(name));
+  } catch {
+    return false;
+  }
+}
+var init_detect_languages = __esm({
+  "src/engine/validate/detect-languages.ts"() {
+    "use strict";
+    init_path_exists();
+    init_detect_js();
+  }
+});
+
+// src/engine/validate/detect-make.ts
+import { join as join17 } from "node:path";
+async function readMakefile(worktree) {
+  for (const name of MAKEFILE_NAMES) {
+    const text6 = await readText(join17(worktree, name));
+    if (text6 !== null) return { name, targets: makeTargets(text6) };
+  }
+  return null;
+}
+function makeTargets(text6) {
+  const targets = /* @__PURE__ */ new Set();
+  for (const line2 of text6.split(/\r?\n/)) {
+    const match = /^([^\s#:=][^:=#]*?)\s*::?(?![:=])/.exec(line2);
+    if (match === null) continue;
+    for (const target of match[1].split(/\s+/)) {
+      if (target.startsWith(".") || target.includes("%") || target.includes("$")) continue;
+      targets.add(target);
+    }
+  }
+  return targets;
+}
+var MAKEFILE_NAMES;
+var init_detect_make = __esm({
+  "src/engine/validate/detect-make.ts"() {
+    "use strict";
+    init_detect_js();
+    MAKEFILE_NAMES = ["GNUmakefile", "makefile", "Makefile"];
+  }
+});
+
+// src/engine/validate/detect.ts
 async function detectChecks(worktree, config2) {
-  const scripts = await readScripts(worktree);
-  const hasLock = await pathExists(join15(worktree, "package-lock.json"));
+  const facts = {
+    js: await readJsProject(worktree),
+    makefile: await readMakefile(worktree),
+    languages: await detectLanguages(worktree)
+  };
   const critical = new Set(config2.critical);
   return CHECK_ORDER.map((name) => {
     const configured = config2[name];
@@ -66789,66 +66999,116 @@ async function detectChecks(worktree, config2) {
     if (configured !== void 0) {
       return { ...base, command: configured, note: "from .github/parallel-executor.yml" };
     }
-    return { ...base, ...fromRepository(name, scripts, hasLock) };
+    return { ...base, ...name === "security" ? audit(facts.js) : fromRepository(name, facts) };
   });
 }
-function fromRepository(name, scripts, hasLock) {
-  if (name === "security") {
-    return hasLock ? { command: "npm audit --json", note: "package-lock.json found: npm audit --json" } : { command: null, note: "skipped: no package-lock.json for npm audit" };
+function fromRepository(name, facts) {
+  const misses = [];
+  const script = fromScripts(name, facts.js);
+  if ("command" in script) return script;
+  if (script.miss !== null) misses.push(script.miss);
+  const target = MAKE_TARGETS[name];
+  if (facts.makefile !== null && target !== void 0) {
+    if (facts.makefile.targets.has(target)) {
+      return { command: `make ${target}`, note: `${facts.makefile.name} target "${target}"` };
+    }
+    misses.push(`no "${target}" target in ${facts.makefile.name}`);
   }
-  if (scripts === null) return { command: null, note: "skipped: no package.json" };
-  if (scripts === "invalid") {
-    const script2 = SCRIPT_NAMES[name][0];
-    return { command: npmCommand(script2), note: "package.json is not valid JSON" };
+  for (const language of facts.languages) {
+    const found = language.commands[name];
+    if (found !== void 0) return { command: found.command, note: found.note };
+    const missing2 = language.missing[name];
+    if (missing2 !== void 0) misses.push(missing2);
   }
+  if (misses.length > 0) return { command: null, note: `skipped: ${misses.join("; ")}` };
+  const seen = [
+    ...facts.makefile === null ? [] : [facts.makefile.name],
+    ...facts.languages.map((language) => language.language)
+  ];
+  if (seen.length > 0) {
+    return { command: null, note: `skipped: no usual ${name} command for ${seen.join(", ")}` };
+  }
+  return { command: null, note: `skipped: ${NOTHING_FOUND}` };
+}
+function fromScripts(name, js) {
+  const { scripts, manager } = js;
+  if (scripts === null) return { miss: null };
   const candidates2 = SCRIPT_NAMES[name];
+  if (scripts === "invalid") {
+    return {
+      command: scriptCommand(manager.name, candidates2[0]),
+      note: "package.json is not valid JSON"
+    };
+  }
   const script = candidates2.find((candidate) => scripts[candidate] !== void 0);
   if (script === void 0) {
     const wanted = candidates2.map((candidate) => `"${candidate}"`).join(" or ");
-    return { command: null, note: `skipped: no ${wanted} script in package.json` };
+    return { miss: `no ${wanted} script in package.json` };
   }
   if (name === "tests" && NPM_INIT_TEST.test(scripts[script] ?? "")) {
-    return { command: null, note: 'skipped: package.json "test" is the npm init placeholder' };
+    return { miss: 'package.json "test" is the npm init placeholder' };
   }
-  return { command: npmCommand(script), note: `package.json script "${script}"` };
+  const runner = manager.name === "npm" ? "" : `, run with ${manager.name} (${manager.source})`;
+  return {
+    command: scriptCommand(manager.name, script),
+    note: `package.json script "${script}"${runner}`
+  };
 }
-function npmCommand(script) {
-  return script === "test" ? "npm test" : `npm run ${script}`;
-}
-async function readScripts(worktree) {
-  let text6;
-  try {
-    text6 = await readFile16(join15(worktree, "package.json"), "utf8");
-  } catch {
-    return null;
+function audit(js) {
+  const { name, lockfile, yarnFlavour } = js.manager;
+  const configure2 = "set validation.security to audit";
+  if (lockfile === null) {
+    if (js.scripts === null) {
+      return { command: null, note: "skipped: no JavaScript lockfile to audit" };
+    }
+    return { command: null, note: `skipped: no ${LOCKFILE_OF[name]} for ${name} audit` };
   }
-  try {
-    const parsed = JSON.parse(text6);
-    if (typeof parsed !== "object" || parsed === null) return {};
-    const scripts = parsed.scripts;
-    if (typeof scripts !== "object" || scripts === null) return {};
-    return Object.fromEntries(
-      Object.entries(scripts).filter((entry) => {
-        return typeof entry[1] === "string";
-      })
-    );
-  } catch {
-    return "invalid";
+  if (name === "npm" || name === "pnpm") {
+    const command = `${name} audit --json`;
+    return { command, note: `${lockfile} found: ${command}` };
   }
+  if (name === "yarn" && yarnFlavour === "classic") {
+    return {
+      command: "yarn audit --json",
+      note: `${lockfile} (Yarn classic) found: yarn audit --json`
+    };
+  }
+  if (name === "yarn") {
+    const which2 = yarnFlavour === "berry" ? "Yarn Berry" : "a Yarn of unknown version";
+    return {
+      command: null,
+      note: `skipped: ${lockfile} is ${which2}, whose audit output is not read; ${configure2}`
+    };
+  }
+  return { command: null, note: `skipped: ${lockfile} found, bun audit is not read; ${configure2}` };
 }
-var CHECK_ORDER, NPM_INIT_TEST, SCRIPT_NAMES;
+var CHECK_ORDER, NPM_INIT_TEST, NOTHING_FOUND, LOCKFILE_OF, SCRIPT_NAMES, MAKE_TARGETS;
 var init_detect = __esm({
   "src/engine/validate/detect.ts"() {
     "use strict";
-    init_path_exists();
+    init_detect_js();
+    init_detect_languages();
+    init_detect_make();
     init_schema3();
     CHECK_ORDER = ["lint", "tests", "coverage", "security", "build"];
     NPM_INIT_TEST = /no test specified/;
+    NOTHING_FOUND = "no package.json, Makefile, Cargo.toml, go.mod or Python project";
+    LOCKFILE_OF = {
+      npm: "package-lock.json",
+      pnpm: "pnpm-lock.yaml",
+      yarn: "yarn.lock",
+      bun: "bun.lock"
+    };
     SCRIPT_NAMES = {
       lint: ["lint"],
       tests: ["test"],
       coverage: ["test:coverage", "coverage"],
       build: ["build"]
+    };
+    MAKE_TARGETS = {
+      lint: "lint",
+      tests: "test",
+      build: "build"
     };
   }
 });
@@ -66920,7 +67180,7 @@ var init_test_counts = __esm({
 
 // src/engine/validate/validate-task.ts
 import { mkdir as mkdir10, readFile as readFile17, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { join as join18 } from "node:path";
 async function validateTask(options) {
   await mkdir10(options.outputDir, { recursive: true });
   const started = /* @__PURE__ */ new Date();
@@ -66943,20 +67203,20 @@ async function validateTask(options) {
     audit: findings.audit,
     validations: seedValidations(results, findings)
   });
-  await writeFile5(join16(options.outputDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}
+  await writeFile5(join18(options.outputDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}
 `);
   return report;
 }
 async function runCheck(check3, options, started, findings) {
   if (check3.command === null) return skippedOrCoverageOnly(check3, options.config, findings);
-  const outputFile = join16(options.outputDir, OUTPUT_FILES[check3.name]);
+  const outputFile = join18(options.outputDir, OUTPUT_FILES[check3.name]);
   const run3 = await runCommand({
     command: check3.command,
     cwd: options.worktree,
     env: options.env,
     outputFile,
     // Audit JSON must stay parseable; npm prints its warnings on stderr.
-    stderrFile: check3.name === "security" ? join16(options.outputDir, "security_audit_stderr.txt") : void 0,
+    stderrFile: check3.name === "security" ? join18(options.outputDir, "security_audit_stderr.txt") : void 0,
     signal: options.signal,
     timeoutMs: options.checkTimeoutMs
   });
@@ -66998,7 +67258,8 @@ function securityVerdict(run3, output2, failOn = "high", findings) {
     return { passed: false, note: `the audit could not run: ${reading.message}` };
   }
   if (reading.kind === "unreadable") {
-    return { passed: run3.exitCode === 0, note: "output is not npm audit JSON; exit code decides" };
+    const note = "output is not npm, pnpm or Yarn classic audit JSON; exit code decides";
+    return { passed: run3.exitCode === 0, note };
   }
   findings.audit = reading.counts;
   const { critical, high, moderate, low } = reading.counts;
@@ -67752,7 +68013,7 @@ var init_session = __esm({
 
 // src/engine/integrate/test-runs.ts
 import { writeFile as writeFile6 } from "node:fs/promises";
-import { join as join17 } from "node:path";
+import { join as join19 } from "node:path";
 var TEST_RUNS_FILE, IntegrationTests;
 var init_test_runs = __esm({
   "src/engine/integrate/test-runs.ts"() {
@@ -67780,7 +68041,7 @@ var init_test_runs = __esm({
         const known = this.verdicts.get(tree);
         if (known !== void 0) return known;
         const run3 = this.records.length + 1;
-        const outputFile = join17(
+        const outputFile = join19(
           this.options.logDir,
           `integration-test-${String(run3).padStart(2, "0")}.txt`
         );
@@ -67814,7 +68075,7 @@ var init_test_runs = __esm({
         return this.verdicts.get(tree);
       }
       async writeLog() {
-        const file2 = join17(this.options.logDir, TEST_RUNS_FILE);
+        const file2 = join19(this.options.logDir, TEST_RUNS_FILE);
         await writeFile6(file2, `${JSON.stringify(this.records, null, 2)}
 `);
       }
@@ -67824,7 +68085,7 @@ var init_test_runs = __esm({
 
 // src/engine/integrate/integrate.ts
 import { mkdir as mkdir12, mkdtemp, rm as rm4 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { join as join20 } from "node:path";
 async function integrate(options) {
   const logger = options.logger ?? silentLogger;
   const root2 = repoGit(options.repoRoot, options.env);
@@ -67840,7 +68101,7 @@ async function integrate(options) {
   const identity = await identityConfig(options.repoRoot, options.env);
   await mkdir12(options.logDir, { recursive: true });
   await mkdir12(options.workdir, { recursive: true });
-  const worktree = await mkdtemp(join18(options.workdir, "integration-"));
+  const worktree = await mkdtemp(join20(options.workdir, "integration-"));
   await root2.run(["worktree", "add", "-q", "-b", options.branchName, worktree, baseSha]);
   const repo = repoGit(worktree, options.env, identity);
   try {
@@ -67887,7 +68148,7 @@ async function run(session, tests, strategy) {
 }
 async function setUp(worktree, options) {
   if (options.setupCommand === void 0 || options.setupCommand === null) return;
-  const outputFile = join18(options.logDir, "integration-setup.txt");
+  const outputFile = join20(options.logDir, "integration-setup.txt");
   const result = await runCommand({
     command: options.setupCommand,
     cwd: worktree,
@@ -68365,8 +68626,8 @@ function failedCheckText(check3) {
 function skippedCheckText(check3) {
   return check3.note === null ? check3.name : `${check3.name} (${mdText(check3.note, 80)})`;
 }
-function auditText(audit) {
-  return `${audit.critical} critical, ${audit.high} high, ${audit.moderate} moderate, ${audit.low} low`;
+function auditText(audit2) {
+  return `${audit2.critical} critical, ${audit2.high} high, ${audit2.moderate} moderate, ${audit2.low} low`;
 }
 function usageText(task) {
   const metrics = task.metrics;
@@ -68857,14 +69118,14 @@ var init_render = __esm({
 });
 
 // src/action/integrate/bundles.ts
-import { readdir as readdir6 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { readdir as readdir7 } from "node:fs/promises";
+import { join as join21 } from "node:path";
 async function readBundles(bundleDir, executionId, plan) {
   const result = { tasks: [], problems: [] };
-  const entries = await readdir6(bundleDir, { withFileTypes: true }).catch(() => []);
+  const entries = await readdir7(bundleDir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || !entry.name.startsWith("agent-")) continue;
-    const dir = join19(bundleDir, entry.name);
+    const dir = join21(bundleDir, entry.name);
     const reading = await readTaskFile(dir);
     if (!reading.ok) {
       result.problems.push({ folder: entry.name, problem: reading.problem });
@@ -68918,7 +69179,7 @@ async function fetchOne(root2, task, plan, baseSha, protectedBranches, remote) {
     await git(root2, ["branch", "--force", file2.branch, baseSha]);
     return null;
   }
-  const path4 = join19(task.dir, BUNDLE_FILE);
+  const path4 = join21(task.dir, BUNDLE_FILE);
   const verify = await git(root2, ["bundle", "verify", "--quiet", path4], {
     allowExitCodes: [1, 128]
   });
@@ -68983,13 +69244,13 @@ var init_bundles = __esm({
 // src/action/integrate/commit-files.ts
 import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join as join20 } from "node:path";
+import { join as join22 } from "node:path";
 async function commitFiles(input2) {
-  const scratch = await mkdtemp2(join20(tmpdir(), "pe-index-"));
+  const scratch = await mkdtemp2(join22(tmpdir(), "pe-index-"));
   const env = {};
   for (const [key, value] of Object.entries(input2.env)) if (value !== void 0) env[key] = value;
   Object.assign(env, {
-    GIT_INDEX_FILE: join20(scratch, "index"),
+    GIT_INDEX_FILE: join22(scratch, "index"),
     GIT_AUTHOR_NAME: input2.identity.name,
     GIT_AUTHOR_EMAIL: input2.identity.email,
     GIT_COMMITTER_NAME: input2.identity.name,
@@ -69048,7 +69309,7 @@ var init_workflow = __esm({
 
 // src/action/integrate/next-wave.ts
 import { readFile as readFile18 } from "node:fs/promises";
-import { join as join21 } from "node:path";
+import { join as join23 } from "node:path";
 async function nextWave(input2) {
   const { settings, state } = input2;
   const thisWave = new Set(state.task_order);
@@ -69085,7 +69346,7 @@ async function nextWave(input2) {
   return { dispatched: true, tasks: ready, workflow, inputs };
 }
 async function declaredInputs(workspace, workflow) {
-  const text6 = await readFile18(join21(workspace, workflowPath(workflow)), "utf8").catch(() => null);
+  const text6 = await readFile18(join23(workspace, workflowPath(workflow)), "utf8").catch(() => null);
   return text6 === null ? null : dispatchInputNames(text6);
 }
 var init_next_wave = __esm({
@@ -69098,11 +69359,11 @@ var init_next_wave = __esm({
 });
 
 // src/action/integrate/plan-update.ts
-import { readdir as readdir7 } from "node:fs/promises";
-import { join as join22, posix } from "node:path";
+import { readdir as readdir8 } from "node:fs/promises";
+import { join as join24, posix } from "node:path";
 async function reportPathFor(root2, dir, executionId) {
   const folder = dir.replace(/^\.?\/+|\/+$/g, "") || ".";
-  const existing = new Set(await readdir7(join22(root2, folder)).catch(() => []));
+  const existing = new Set(await readdir8(join24(root2, folder)).catch(() => []));
   let name = `${executionId}.md`;
   for (let wave = 2; existing.has(name); wave += 1) name = `${executionId}-wave-${wave}.md`;
   return posix.join(folder, name);
@@ -69419,7 +69680,7 @@ __export(integrate_exports, {
   runIntegrateMode: () => runIntegrateMode
 });
 import { mkdir as mkdir13, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join23, relative as relative3, sep as sep3 } from "node:path";
+import { join as join25, relative as relative3, sep as sep3 } from "node:path";
 async function runIntegrateMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfig(settings.runner.workspace);
@@ -69487,7 +69748,7 @@ async function runIntegrateMode(settings, deps) {
           plan,
           config: config2,
           env,
-          logDir: join23(settings.stateDir, "integration"),
+          logDir: join25(settings.stateDir, "integration"),
           logger: runtime.logger
         }
       );
@@ -69617,7 +69878,7 @@ async function runIntegration(root2, localBranch, integrationBranch, baseSha, ca
     repoRoot: root2,
     baseSha,
     branchName: localBranch,
-    workdir: join23(root2, TOOL_DIR, "integration"),
+    workdir: join25(root2, TOOL_DIR, "integration"),
     candidates: candidates2.map((t) => ({
       taskId: t.file.task_id,
       agent: t.file.agent,
@@ -69654,9 +69915,9 @@ function writeBackText(text6, plan, state, reportPath, warn) {
 }
 async function writeStateFolder(dir, state, report) {
   await mkdir13(dir, { recursive: true });
-  await writeFile7(join23(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}
+  await writeFile7(join25(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}
 `);
-  const reportFile = join23(dir, STATE_REPORT_FILE);
+  const reportFile = join25(dir, STATE_REPORT_FILE);
   await writeFile7(reportFile, report);
   return reportFile;
 }

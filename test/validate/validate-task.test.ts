@@ -120,6 +120,37 @@ describe('validateTask', () => {
     });
   });
 
+  it('runs a Makefile project with real make: tests pass, lint fails, the task only warns', async () => {
+    await writeFiles(worktree, {
+      Makefile: [
+        '.PHONY: lint test',
+        'lint:',
+        '\t@echo "style.sh: trailing whitespace" && exit 2',
+        'test:',
+        '\t@node --test test/sum.test.mjs',
+        '',
+      ].join('\n'),
+      'test/sum.test.mjs': PASSING_TESTS,
+    });
+    const report = await validateTask(options({}));
+    expect(report.status).toBe('COMPLETE_WITH_WARNINGS');
+    expect(
+      report.checks.map((check) => [check.name, check.command, check.passed, check.skipped]),
+    ).toEqual([
+      ['lint', 'make lint', false, false],
+      ['tests', 'make test', true, false],
+      ['coverage', null, false, true],
+      ['security', null, false, true],
+      ['build', null, false, true],
+    ]);
+    expect(report.checks[0]!.exitCode).toBe(2);
+    expect(report.checks[1]!.note).toBe('Makefile target "test"; 2/2 tests passed');
+    expect(report.checks[4]!.note).toBe('skipped: no "build" target in Makefile');
+    expect(await readFile(join(outputDir, 'lint_results.txt'), 'utf8')).toContain(
+      'trailing whitespace',
+    );
+  });
+
   it('is COMPLETE_VALIDATED when every check that ran passed, skipped ones listed', async () => {
     await writeFiles(worktree, { 'package.json': packageJson({ test: 'exit 0' }) });
     const report = await validateTask(options({}));
