@@ -75004,7 +75004,7 @@ function validatePlan(plan, options = {}) {
         `no tasks found; the parser knows ${KNOWN_DIALECTS}`,
         1,
         1,
-        "See docs/plan-format.md (or the README) for the plan shapes parallel-executor reads."
+        'See "Plans it reads" in the README for the plan shapes parallel-executor reads.'
       )
     ];
   }

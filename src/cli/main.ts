@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ParallelExecutorError, UsageError } from '../engine/errors.js';
+import { ConfigurationError, ParallelExecutorError, UsageError } from '../engine/errors.js';
 import { EXIT_FAILED, EXIT_USAGE, type CliIo, type Command } from './io.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -70,13 +70,19 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 /** The one place errors become words and exit codes. */
 export function reportError(error: unknown, io: CliIo): number {
   if (isParseArgsError(error)) {
-    io.stderr.write(`parallel-executor: ${error.message}\n`);
+    // Node's text goes on about positionals after `--`; the first sentence is what matters here.
+    const [first] = error.message.split(/(?<=\.) /);
+    io.stderr.write(`parallel-executor: ${first ?? error.message}\n`);
+    io.stderr.write('hint: run `parallel-executor <command> --help` for its options.\n');
     return EXIT_USAGE;
   }
   if (error instanceof ParallelExecutorError) {
     io.stderr.write(`parallel-executor: ${error.message}\n`);
     if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILED;
+    // A bad config file is bad input like a bad flag: nothing ran.
+    return error instanceof UsageError || error instanceof ConfigurationError
+      ? EXIT_USAGE
+      : EXIT_FAILED;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   io.stderr.write(`parallel-executor: unexpected error: ${message}\n`);
