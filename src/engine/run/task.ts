@@ -3,6 +3,7 @@ import type { TaskRun } from '../monitor/state.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { prepareTask, resetTaskWorkspace, TaskPreparationError } from './prepare.js';
+import { reattachTaskBranch } from '../workspace/worktree.js';
 
 /**
  * One task from start to settled: prepare its workspace, run the agent (again, up to the retry
@@ -49,6 +50,8 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
 
 async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Promise<void> {
   setStatus(ctx, run, 'collecting');
+  const lost = await reattachTaskBranch(run.worktree, run.branch);
+  if (lost !== null) return fail(ctx, run, lost);
   const collected = await collectTask({
     worktree: run.worktree,
     taskId: run.task_id,

@@ -99,3 +99,28 @@ export async function branchSha(repoRoot: string, branch: string): Promise<strin
   });
   return result.exitCode === 0 ? result.stdout.trim() : null;
 }
+
+/**
+ * An agent may switch branches or detach HEAD in its worktree and commit there; integration merges
+ * the task branch, so that work would silently not land. Put the task branch back under HEAD when
+ * HEAD only adds to it; otherwise say why (the worktree and the branch are left as they are).
+ */
+export async function reattachTaskBranch(worktree: string, branch: string): Promise<string | null> {
+  const attached = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD'], {
+    allowExitCodes: [1],
+  });
+  if (attached.exitCode === 0 && attached.stdout.trim() === `refs/heads/${branch}`) return null;
+  const tip = await branchSha(worktree, branch);
+  if (tip !== null) {
+    const contains = await git(worktree, ['merge-base', '--is-ancestor', tip, 'HEAD'], {
+      allowExitCodes: [1],
+    });
+    if (contains.exitCode !== 0) {
+      const where = attached.exitCode === 0 ? attached.stdout.trim() : 'a detached HEAD';
+      return `the agent left its worktree not on its branch ${branch} but on ${where}, which lacks commits of ${branch}; both are kept in ${worktree}`;
+    }
+  }
+  // Same commit, so the agent's uncommitted changes stay as they are.
+  await git(worktree, ['checkout', '--quiet', '-B', branch, 'HEAD']);
+  return null;
+}

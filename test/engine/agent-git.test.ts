@@ -1,0 +1,49 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { agentEnv, plan, runPlan, task } from './helpers.js';
+
+let repo: TempRepo;
+
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { 'shared.txt': 'base\n' } });
+});
+
+afterEach(async () => {
+  await repo.cleanup();
+});
+
+const COMMIT = 'git -c user.name=Agent -c user.email=agent@example.invalid -c commit.gpgsign=false';
+
+describe('an agent that moves HEAD inside its worktree', () => {
+  it('keeps work committed on another branch on the task branch', async () => {
+    const command =
+      `git checkout -q -b side && echo side > side.txt && git add side.txt && ${COMMIT} commit -qm side && ` +
+      'echo leftover > leftover.txt';
+    const { state } = await runPlan(repo.dir, plan([task('1')]), command, { env: agentEnv() });
+    const run = state.tasks['1']!;
+    expect(run.status).toBe('completed');
+    expect(await repo.git(['show', `${run.branch}:side.txt`])).toBe('side');
+    expect(await repo.git(['show', `${run.branch}:leftover.txt`])).toBe('leftover');
+    expect(await repo.git(['rev-parse', run.branch])).toBe(run.head_sha);
+  });
+
+  it('keeps work left on a detached HEAD on the task branch', async () => {
+    const command = 'git checkout -q --detach && echo detached > detached.txt';
+    const { state } = await runPlan(repo.dir, plan([task('1')]), command, { env: agentEnv() });
+    const run = state.tasks['1']!;
+    expect(run.status).toBe('completed');
+    expect(await repo.git(['show', `${run.branch}:detached.txt`])).toBe('detached');
+    expect(await repo.git(['rev-parse', run.branch])).toBe(run.head_sha);
+  });
+
+  it('fails the task, losing nothing, when HEAD no longer holds the task branch commits', async () => {
+    const command =
+      `echo one > one.txt && git add one.txt && ${COMMIT} commit -qm one && ` +
+      `git checkout -q --detach HEAD~1 && echo two > two.txt`;
+    const { state } = await runPlan(repo.dir, plan([task('1')]), command, { env: agentEnv() });
+    const run = state.tasks['1']!;
+    expect(run.status).toBe('failed');
+    expect(run.reason).toMatch(/not on its branch/);
+    expect(await repo.git(['show', `${run.branch}:one.txt`])).toBe('one');
+  });
+});
