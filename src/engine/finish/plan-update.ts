@@ -58,7 +58,8 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   if (fate.kind === 'dropped') {
     return { id, outcome: 'failed', note: short(`not integrated: ${fate.reason}`) };
   }
-  if (fate.kind === 'not-integrated' && state.integration !== null) return null;
+  // Also when integration did not finish (state.integration null): the work landed nowhere.
+  if (fate.kind === 'not-integrated') return null;
   if (run.validation?.status === 'COMPLETE_WITH_WARNINGS') {
     const failed = run.validation.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.name);
     return { id, outcome: 'warnings', note: `${failed.join(', ')} failed`, ...actual };

@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createFinisher } from '../../src/engine/finish/finisher.js';
+import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
+import { parsePlan } from '../../src/engine/plan/parse.js';
+import { agentEnv, runPlan } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+
+const PLAN = `# Plan
+
+## Parallel Group 1: Work
+
+- [ ] Task 1.1: Write a file (Builder-1, 1h)
+`;
+
+let repo: TempRepo;
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { 'MULTI_AGENT_PLAN.md': PLAN } });
+});
+afterEach(async () => {
+  await repo.cleanup();
+});
+
+describe('an integration that does not finish', () => {
+  it('does not mark in the plan a task whose work never reached an integration branch', async () => {
+    const { plan } = parsePlan(PLAN);
+    const finisher = createFinisher({
+      // The setup command fails in the integration worktree: integration throws.
+      settings: {
+        ...DEFAULT_FINISH_SETTINGS,
+        setupCommand: 'exit 3',
+        report: { dir: 'reports', writeBack: 'working-tree' },
+      },
+      env: agentEnv(),
+    });
+    const { state } = await runPlan(repo.dir, plan, 'echo work > work.txt', {
+      hooks: finisher.hooks,
+    });
+    expect(state.tasks['1.1']!.status).toBe('completed');
+    expect(finisher.outcome()!.integrationError).toMatch(/setup command failed/);
+    expect(state.status).toBe('failed');
+    expect(await readFile(join(repo.dir, 'MULTI_AGENT_PLAN.md'), 'utf8')).toBe(PLAN);
+  });
+});
