@@ -1,10 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFinisher } from '../../src/engine/finish/finisher.js';
 import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
 import { parsePlan } from '../../src/engine/plan/parse.js';
-import { agentEnv, runPlan } from '../engine/helpers.js';
+import { createCommandRunner } from '../../src/engine/agents/command.js';
+import { resumeExecution } from '../../src/engine/run/resume.js';
+import { agentEnv, FAST, runPlan } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 
 const PLAN = `# Plan
@@ -41,5 +43,37 @@ describe('an integration that does not finish', () => {
     expect(finisher.outcome()!.integrationError).toMatch(/setup command failed/);
     expect(state.status).toBe('failed');
     expect(await readFile(join(repo.dir, 'MULTI_AGENT_PLAN.md'), 'utf8')).toBe(PLAN);
+  });
+
+  it('lets resume integrate again, as the failure says', async () => {
+    const { plan } = parsePlan(PLAN);
+    const fixed = join(repo.dir, '.git', 'fixed');
+    const finisher = () =>
+      createFinisher({
+        settings: { ...DEFAULT_FINISH_SETTINGS, setupCommand: `test -e '${fixed}' || exit 3` },
+        env: agentEnv(),
+      });
+    const first = finisher();
+    const command = 'echo "$PE_TASK_ID" >> runs.log; echo work > work.txt';
+    const { state } = await runPlan(repo.dir, plan, command, { hooks: first.hooks });
+    expect(first.outcome()!.integrationError).toMatch(/setup command failed/);
+    expect(state.status).toBe('failed');
+
+    await writeFile(fixed, '');
+    const second = finisher();
+    const resumed = await resumeExecution({
+      cwd: repo.dir,
+      runner: createCommandRunner({ command, graceMs: 300 }),
+      env: agentEnv(),
+      settings: FAST,
+      hooks: second.hooks,
+    });
+    expect(resumed.state.execution_id).toBe(state.execution_id);
+    expect(second.outcome()!.integrationError).toBeNull();
+    expect(resumed.state.integration?.merged).toEqual(['1.1']);
+    expect(resumed.state.status).toBe('completed');
+    expect(await repo.git(['show', `${resumed.state.integration!.branch}:work.txt`])).toBe('work');
+    // The agent's work was kept, not run again.
+    expect(await repo.git(['show', `${resumed.state.integration!.branch}:runs.log`])).toBe('1.1');
   });
 });

@@ -45,7 +45,12 @@ export async function resumeExecution(options: ResumeOptions): Promise<Execution
   }
   const retryFailed = options.retryFailed ?? false;
   const restartable = Object.values(state.tasks).filter((run) => needsRestart(run, retryFailed));
-  if (restartable.length === 0 && state.status !== 'in_progress') {
+  // Integration that did not finish (stopped, git or setup failed) is run again by the hooks.
+  const unintegrated =
+    options.hooks?.onAllSettled !== undefined &&
+    state.integration === null &&
+    state.task_order.some((id) => state.tasks[id]!.status === 'completed');
+  if (restartable.length === 0 && state.status !== 'in_progress' && !unintegrated) {
     if (state.status === 'completed') {
       return { state, stateFile: paths.stateFile, executionDir: paths.dir };
     }
