@@ -65964,6 +65964,30 @@ async function resetWorktree(worktree, sha) {
   await git(worktree, ["reset", "--quiet", "--hard", sha]);
   await git(worktree, ["clean", "-fdq"]);
 }
+async function branchSha(repoRoot, branch) {
+  const result = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], {
+    allowExitCodes: [1]
+  });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+async function reattachTaskBranch(worktree, branch) {
+  const attached = await git(worktree, ["symbolic-ref", "--quiet", "HEAD"], {
+    allowExitCodes: [1]
+  });
+  if (attached.exitCode === 0 && attached.stdout.trim() === `refs/heads/${branch}`) return null;
+  const tip = await branchSha(worktree, branch);
+  if (tip !== null) {
+    const contains = await git(worktree, ["merge-base", "--is-ancestor", tip, "HEAD"], {
+      allowExitCodes: [1]
+    });
+    if (contains.exitCode !== 0) {
+      const where = attached.exitCode === 0 ? attached.stdout.trim() : "a detached HEAD";
+      return `the agent left its worktree not on its branch ${branch} but on ${where}, which lacks commits of ${branch}; both are kept in ${worktree}`;
+    }
+  }
+  await git(worktree, ["checkout", "--quiet", "-B", branch, "HEAD"]);
+  return null;
+}
 var init_worktree = __esm({
   "src/engine/workspace/worktree.ts"() {
     "use strict";
@@ -66304,6 +66328,8 @@ async function runAttempts(ctx, run3) {
 }
 async function collect(ctx, run3, result) {
   setStatus(ctx, run3, "collecting");
+  const lost = await reattachTaskBranch(run3.worktree, run3.branch);
+  if (lost !== null) return fail(ctx, run3, lost);
   const collected = await collectTask({
     worktree: run3.worktree,
     taskId: run3.task_id,
@@ -66353,6 +66379,7 @@ var init_task = __esm({
     init_attempt();
     init_context2();
     init_prepare();
+    init_worktree();
   }
 });
 
