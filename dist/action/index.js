@@ -65959,9 +65959,9 @@ async function mergeDependencies(worktree, dependencies, identity) {
   }
   return null;
 }
-async function resetWorktree(worktree, sha) {
+async function resetWorktree(worktree, branch, sha) {
   await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-  await git(worktree, ["reset", "--quiet", "--hard", sha]);
+  await git(worktree, ["checkout", "--quiet", "--force", "-B", branch, sha]);
   await git(worktree, ["clean", "-fdq"]);
 }
 async function branchSha(repoRoot, branch) {
@@ -66040,7 +66040,7 @@ async function prepareTask(ctx, run3) {
 }
 async function resetTaskWorkspace(ctx, run3) {
   if (run3.start_sha === null) return;
-  await resetWorktree(run3.worktree, run3.start_sha);
+  await resetWorktree(run3.worktree, run3.branch, run3.start_sha);
   await populateWorktree(ctx, run3);
 }
 async function populateWorktree(ctx, run3) {

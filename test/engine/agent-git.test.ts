@@ -1,3 +1,5 @@
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { agentEnv, plan, runPlan, task } from './helpers.js';
@@ -45,5 +47,25 @@ describe('an agent that moves HEAD inside its worktree', () => {
     expect(run.status).toBe('failed');
     expect(run.reason).toMatch(/not on its branch/);
     expect(await repo.git(['show', `${run.branch}:one.txt`])).toBe('one');
+  });
+
+  it('retries on the task branch, from its start, after an attempt that committed and switched away', async () => {
+    const mark = join(repo.dir, '..', `${basename(repo.dir)}-first-attempt`);
+    // First attempt: commits on the task branch, moves to another branch, fails. Second: succeeds.
+    const command =
+      `if [ ! -e '${mark}' ]; then touch '${mark}' && echo bad > bad.txt && git add bad.txt && ` +
+      `${COMMIT} commit -qm bad && git checkout -q -b elsewhere && exit 1; ` +
+      `else echo good > good.txt; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('1')]), command, {
+      env: agentEnv(),
+      settings: { retries: 1 },
+    });
+    await rm(mark, { force: true });
+    const run = state.tasks['1']!;
+    expect(run.attempts).toBe(2);
+    expect(run.status).toBe('completed');
+    expect(await repo.git(['show', `${run.branch}:good.txt`])).toBe('good');
+    const files = await repo.git(['ls-tree', '-r', '--name-only', run.branch]);
+    expect(files.split('\n')).not.toContain('bad.txt');
   });
 });

@@ -64,7 +64,7 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
 /** Before a retry: back to the start commit, with configuration and context written again. */
 export async function resetTaskWorkspace(ctx: RunContext, run: TaskRun): Promise<void> {
   if (run.start_sha === null) return;
-  await resetWorktree(run.worktree, run.start_sha);
+  await resetWorktree(run.worktree, run.branch, run.start_sha);
   await populateWorktree(ctx, run);
 }
 

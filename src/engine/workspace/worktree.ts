@@ -74,10 +74,14 @@ export async function mergeDependencies(
   return null;
 }
 
-/** Back to `sha` with untracked files removed (ignored ones, like installed dependencies, kept). */
-export async function resetWorktree(worktree: string, sha: string): Promise<void> {
+/**
+ * The task branch back at `sha` and checked out, with untracked files removed (ignored ones, like
+ * installed dependencies, kept). Checking the branch out, not resetting whatever HEAD is, matters
+ * when the last attempt left the worktree on another branch or a detached HEAD.
+ */
+export async function resetWorktree(worktree: string, branch: string, sha: string): Promise<void> {
   await git(worktree, ['merge', '--abort'], { allowExitCodes: [128] });
-  await git(worktree, ['reset', '--quiet', '--hard', sha]);
+  await git(worktree, ['checkout', '--quiet', '--force', '-B', branch, sha]);
   await git(worktree, ['clean', '-fdq']);
 }
 
