@@ -63020,7 +63020,7 @@ var init_markdown2 = __esm({
   }
 });
 
-// src/action/select.ts
+// src/engine/schedule/wave.ts
 function selectWave(plan, group, tasks = null) {
   if (tasks !== null) return exactWave(plan, tasks);
   const inScope = group === null ? plan.tasks : plan.tasks.filter((t) => t.group === group);
@@ -63033,19 +63033,7 @@ function selectWave(plan, group, tasks = null) {
       known.length > 0 ? `Groups in the plan: ${known.join(", ")}.` : "The plan has no groups; leave `group` empty."
     );
   }
-  const finished = new Set(plan.tasks.filter((t) => FINISHED.has(t.status)).map((t) => t.id));
-  const wave = { ready: [], waiting: [], done: [] };
-  for (const task of inScope) {
-    if (FINISHED.has(task.status)) {
-      wave.done.push(task);
-      continue;
-    }
-    if (task.status !== "pending") continue;
-    const on = task.dependsOn.filter((id) => !finished.has(id));
-    if (on.length === 0) wave.ready.push(task);
-    else wave.waiting.push({ task, on });
-  }
-  return wave;
+  return classify2(plan, inScope, (task) => task.status === "pending");
 }
 function exactWave(plan, ids2) {
   const known = new Set(plan.tasks.map((t) => t.id));
@@ -63057,28 +63045,43 @@ function exactWave(plan, ids2) {
     );
   }
   const wanted = new Set(ids2);
+  return classify2(
+    plan,
+    plan.tasks.filter((t) => wanted.has(t.id)),
+    () => true
+  );
+}
+function classify2(plan, tasks, mayStart) {
   const finished = new Set(plan.tasks.filter((t) => FINISHED.has(t.status)).map((t) => t.id));
   const wave = { ready: [], waiting: [], done: [] };
-  for (const task of plan.tasks.filter((t) => wanted.has(t.id))) {
+  for (const task of tasks) {
     if (FINISHED.has(task.status)) {
       wave.done.push(task);
       continue;
     }
+    if (!mayStart(task)) continue;
     const on = task.dependsOn.filter((id) => !finished.has(id));
     if (on.length === 0) wave.ready.push(task);
     else wave.waiting.push({ task, on });
   }
   return wave;
 }
-function matrixJson(tasks) {
-  return JSON.stringify({ include: tasks.map((t) => ({ task: t.id })) });
-}
 var FINISHED;
-var init_select = __esm({
-  "src/action/select.ts"() {
+var init_wave = __esm({
+  "src/engine/schedule/wave.ts"() {
     "use strict";
     init_errors();
     FINISHED = /* @__PURE__ */ new Set(["completed", "skipped"]);
+  }
+});
+
+// src/action/select.ts
+function matrixJson(tasks) {
+  return JSON.stringify({ include: tasks.map((t) => ({ task: t.id })) });
+}
+var init_select = __esm({
+  "src/action/select.ts"() {
+    "use strict";
   }
 });
 
@@ -63553,6 +63556,7 @@ var init_plan = __esm({
     init_event();
     init_gate();
     init_markdown2();
+    init_wave();
     init_select();
     init_repo_files();
     init_target();
@@ -66755,7 +66759,7 @@ var init_audit = __esm({
 });
 
 // src/engine/validate/classify.ts
-function classify2(checks) {
+function classify3(checks) {
   const failed = checks.filter((check3) => !check3.skipped && !check3.passed);
   if (failed.some((check3) => check3.critical)) return "FAILED";
   if (failed.length > 0) return "COMPLETE_WITH_WARNINGS";
@@ -67222,7 +67226,7 @@ async function validateTask(options) {
   const report = ValidationReport.parse({
     agent: options.agent,
     task_id: options.taskId,
-    status: classify2(results),
+    status: classify3(results),
     overall_passed: results.every((result) => result.skipped || result.passed),
     checks: results,
     coverage: findings.coverage?.percent ?? null,
@@ -69380,7 +69384,7 @@ var init_next_wave = __esm({
   "src/action/integrate/next-wave.ts"() {
     "use strict";
     init_workflow();
-    init_select();
+    init_wave();
     init_workflow_ref();
   }
 });
@@ -70027,7 +70031,7 @@ var init_integrate2 = __esm({
     init_push();
     init_state2();
     init_repo_files();
-    init_select();
+    init_wave();
     init_target();
     STATE_REPORT_FILE = "report.md";
     SUMMARY_LIMIT = 34e4;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { matrixJson, selectWave } from '../../src/action/select.js';
+import { matrixJson } from '../../src/action/select.js';
+import { selectWave } from '../../src/engine/schedule/wave.js';
 import { aPlan, aTask } from './plans.js';
 
 describe('selectWave', () => {

@@ -12,7 +12,7 @@ import { dispatchInputNames, workflowPath } from '../../app/workflow.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { RepoForge } from '../../forge/types.js';
-import { selectWave } from '../select.js';
+import { selectWave } from '../../engine/schedule/wave.js';
 import type { IntegrateSettings } from '../settings.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
 

@@ -49,7 +49,7 @@ import {
 import { pushBranches, pushSecrets, type PushAuth, type PushOutcome } from '../integrate/push.js';
 import { buildState } from '../integrate/state.js';
 import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
-import { selectWave } from '../select.js';
+import { selectWave } from '../../engine/schedule/wave.js';
 import type { IntegrateSettings } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
 import type { ModeDeps } from './types.js';

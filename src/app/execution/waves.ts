@@ -4,7 +4,7 @@
  * cleanly. The app picks each wave with the same rule as the workflow's plan job (`selectWave`),
  * against the same plan text, so the tasks it tracks are the tasks the run's matrix holds.
  */
-import { selectWave } from '../../action/select.js';
+import { selectWave } from '../../engine/schedule/wave.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { ExecutionRecord, RecordedTask } from './record.js';
 
