@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathExists } from '../path-exists.js';
+import { git } from './git-exec.js';
+import { identityArgs, type GitIdentity } from './identity.js';
+
+/**
+ * Nothing an agent made is ever lost: before anything resets, removes or replaces a task's work
+ * (a retry, `resume`, `clean`, a failure that keeps the worktree), its state is kept under a named
+ * ref in the repository — `refs/parallel-executor/<execution>/<task>/attempt-<n>` — that points at
+ * the worktree's HEAD with every uncommitted change on top of it (one extra commit, made with a
+ * private index so the worktree and its index are not touched). Refs under `refs/parallel-executor/`
+ * are not branches: they do not clutter `git branch`, but `git log`, `git checkout` and
+ * `git branch <name> <ref>` take them, and gc keeps what they point at.
+ */
+
+export const BACKUP_NAMESPACE = 'refs/parallel-executor';
+
+/** A valid ref component from any text (task ids are plan text). */
+function refComponent(text: string): string {
+  const cleaned = text
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[.-]+|[.-]+$/g, '')
+    .replace(/\.lock$/i, '-lock');
+  return cleaned.length > 0 ? cleaned.slice(0, 80) : 'task';
+}
+
+/** `refs/parallel-executor/<execution>/<task>`: every ref kept for one task starts with this. */
+export function taskBackupPrefix(executionId: string, taskId: string): string {
+  return `${BACKUP_NAMESPACE}/${refComponent(executionId)}/${refComponent(taskId)}`;
+}
+
+export function attemptRef(executionId: string, taskId: string, attempt: number): string {
+  return `${taskBackupPrefix(executionId, taskId)}/attempt-${attempt}`;
+}
+
+export interface WorktreeSnapshot {
+  /** The commit holding the worktree as it is: HEAD, or a commit on HEAD with the uncommitted changes. */
+  sha: string;
+  /** What HEAD was. */
+  head: string;
+  /** Whether there were uncommitted changes (tracked or untracked, ignored files excepted). */
+  dirty: boolean;
+}
+
+/**
+ * A commit of the worktree exactly as it is — HEAD plus every uncommitted change, untracked files
+ * included, ignored ones not — made through a temporary index so that neither the worktree nor its
+ * index nor any branch moves. A merge in progress or conflict markers are snapshotted as files.
+ * Null when there is no worktree or no HEAD to build on.
+ */
+export async function snapshotWorktree(
+  worktree: string,
+  env: Record<string, string>,
+  identity: GitIdentity,
+  message: string,
+): Promise<WorktreeSnapshot | null> {
+  if (!(await pathExists(worktree))) return null;
+  const headResult = await git(worktree, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
+    env,
+    allowExitCodes: [1, 128],
+  });
+  if (headResult.exitCode !== 0) return null;
+  const head = headResult.stdout.trim();
+  const scratch = await mkdtemp(join(tmpdir(), 'pe-snapshot-'));
+  try {
+    const indexEnv = { ...env, GIT_INDEX_FILE: join(scratch, 'index') };
+    await git(worktree, ['read-tree', head], { env: indexEnv });
+    // Nested repositories are added as gitlinks here; the snapshot is a record, not a merge.
+    await git(worktree, ['add', '--all', '--', '.'], { env: indexEnv });
+    const tree = (await git(worktree, ['write-tree'], { env: indexEnv })).stdout.trim();
+    const headTree = (await git(worktree, ['rev-parse', `${head}^{tree}`], { env })).stdout.trim();
+    if (tree === headTree) return { sha: head, head, dirty: false };
+    const commit = await git(
+      worktree,
+      [...identityArgs(identity), 'commit-tree', tree, '-p', head, '-m', message],
+      { env },
+    );
+    return { sha: commit.stdout.trim(), head, dirty: true };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+export interface KeptAttempt {
+  /** The ref holding the worktree's state (HEAD plus uncommitted changes). */
+  ref: string;
+  sha: string;
+  dirty: boolean;
+  /** Set when the task branch had commits that HEAD lacked (the agent switched away): kept too. */
+  branchRef: string | null;
+}
+
+export interface KeepAttemptInput {
+  repoRoot: string;
+  worktree: string;
+  /** The task branch (short name); its tip is kept too when HEAD does not contain it. */
+  branch: string;
+  ref: string;
+  env: Record<string, string>;
+  identity: GitIdentity;
+  /** Why it is kept: goes in the snapshot commit's message. */
+  why: string;
+}
+
+/**
+ * Keep one attempt's work under `ref` (and `<ref>-branch` when the task branch diverged from HEAD).
+ * When the worktree is gone, the branch tip alone is kept. Null when there is nothing to keep
+ * (no worktree and no branch).
+ */
+export async function keepAttempt(input: KeepAttemptInput): Promise<KeptAttempt | null> {
+  const snapshot = await snapshotWorktree(
+    input.worktree,
+    input.env,
+    input.identity,
+    `parallel-executor: uncommitted work kept (${input.why})`,
+  );
+  const tip = await refSha(input.repoRoot, `refs/heads/${input.branch}`, input.env);
+  if (snapshot === null && tip === null) return null;
+  const sha = snapshot?.sha ?? tip!;
+  await git(input.repoRoot, ['update-ref', '-m', input.why, input.ref, sha], { env: input.env });
+  let branchRef: string | null = null;
+  if (tip !== null && tip !== sha && !(await isAncestor(input.repoRoot, tip, sha, input.env))) {
+    branchRef = `${input.ref}-branch`;
+    await git(input.repoRoot, ['update-ref', '-m', input.why, branchRef, tip], { env: input.env });
+  }
+  return { ref: input.ref, sha, dirty: snapshot?.dirty ?? false, branchRef };
+}
+
+/** The next free attempt number under a task's prefix (1 when none is kept yet). */
+export async function nextAttemptNumber(
+  repoRoot: string,
+  executionId: string,
+  taskId: string,
+  env?: Record<string, string>,
+): Promise<number> {
+  const refs = await listRefs(repoRoot, taskBackupPrefix(executionId, taskId), env);
+  let highest = 0;
+  for (const { ref } of refs) {
+    const match = /\/attempt-(\d+)$/.exec(ref);
+    if (match) highest = Math.max(highest, Number(match[1]));
+  }
+  return highest + 1;
+}
+
+export async function listRefs(
+  repoRoot: string,
+  prefix: string,
+  env?: Record<string, string>,
+): Promise<{ ref: string; sha: string }[]> {
+  const { stdout } = await git(
+    repoRoot,
+    ['for-each-ref', '--format=%(refname) %(objectname)', `${prefix}/`],
+    { env },
+  );
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [ref, sha] = line.split(' ');
+      return { ref: ref!, sha: sha! };
+    });
+}
+
+export async function refSha(
+  repoRoot: string,
+  ref: string,
+  env?: Record<string, string>,
+): Promise<string | null> {
+  const result = await git(repoRoot, ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], {
+    env,
+    allowExitCodes: [1, 128],
+  });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+
+export async function isAncestor(
+  repoRoot: string,
+  ancestor: string,
+  descendant: string,
+  env?: Record<string, string>,
+): Promise<boolean> {
+  const result = await git(repoRoot, ['merge-base', '--is-ancestor', ancestor, descendant], {
+    env,
+    allowExitCodes: [1, 128],
+  });
+  return result.exitCode === 0;
+}

@@ -1,0 +1,75 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  attemptRef,
+  keepAttempt,
+  nextAttemptNumber,
+  snapshotWorktree,
+} from '../../src/engine/workspace/backup.js';
+import { DEFAULT_IDENTITY } from '../../src/engine/workspace/identity.js';
+import { createTempRepo, gitTestEnv, type TempRepo } from '../support/git-repo.js';
+
+let repo: TempRepo;
+afterEach(() => repo?.cleanup());
+
+describe('keeping an attempt under a named ref', () => {
+  it('snapshots uncommitted and untracked changes without touching the index, the worktree or any branch', async () => {
+    repo = await createTempRepo({ files: { 'a.txt': 'a\n', '.gitignore': 'ignored/\n' } });
+    const head = await repo.git(['rev-parse', 'HEAD']);
+    await repo.write('a.txt', 'changed\n');
+    await repo.write('new/file.txt', 'new\n');
+    await repo.write('ignored/big.bin', 'x');
+    await repo.git(['add', 'a.txt']);
+    const statusBefore = await repo.git(['status', '--porcelain']);
+    const snap = await snapshotWorktree(repo.dir, gitTestEnv(), DEFAULT_IDENTITY, 'test');
+    expect(snap).not.toBeNull();
+    expect(snap!.dirty).toBe(true);
+    expect(snap!.head).toBe(head);
+    expect(await repo.git(['status', '--porcelain'])).toBe(statusBefore);
+    expect(await repo.git(['rev-parse', 'HEAD'])).toBe(head);
+    expect(await repo.git(['show', `${snap!.sha}:a.txt`])).toBe('changed');
+    expect(await repo.git(['show', `${snap!.sha}:new/file.txt`])).toBe('new');
+    const tree = await repo.git(['ls-tree', '-r', '--name-only', snap!.sha]);
+    expect(tree).not.toContain('ignored/');
+  });
+
+  it('a clean worktree is its HEAD; the task branch is kept too when HEAD left it behind', async () => {
+    repo = await createTempRepo();
+    await repo.git(['checkout', '-q', '-b', 'task']);
+    await repo.write('t.txt', 't\n');
+    const taskTip = await repo.commit('task work');
+    await repo.git(['checkout', '-q', '--detach', 'HEAD~1']);
+    await repo.write('d.txt', 'd\n');
+    const detached = await repo.commit('detached work');
+    const ref = attemptRef('exec_1', 'Task 1.1', 1);
+    expect(ref).toBe('refs/parallel-executor/exec_1/Task-1.1/attempt-1');
+    const kept = await keepAttempt({
+      repoRoot: repo.dir,
+      worktree: repo.dir,
+      branch: 'task',
+      ref,
+      env: gitTestEnv(),
+      identity: DEFAULT_IDENTITY,
+      why: 'test',
+    });
+    expect(kept).toMatchObject({ ref, sha: detached, dirty: false, branchRef: `${ref}-branch` });
+    expect(await repo.git(['rev-parse', `${ref}-branch`])).toBe(taskTip);
+    expect(await nextAttemptNumber(repo.dir, 'exec_1', 'Task 1.1')).toBe(2);
+  });
+
+  it('keeps the branch tip alone when the worktree is gone', async () => {
+    repo = await createTempRepo();
+    await repo.git(['branch', 'task']);
+    const kept = await keepAttempt({
+      repoRoot: repo.dir,
+      worktree: join(repo.dir, 'no-such-worktree'),
+      branch: 'task',
+      ref: attemptRef('e', 't', 3),
+      env: gitTestEnv(),
+      identity: DEFAULT_IDENTITY,
+      why: 'test',
+    });
+    expect(kept?.sha).toBe(await repo.git(['rev-parse', 'task']));
+    expect(kept?.dirty).toBe(false);
+  });
+});
