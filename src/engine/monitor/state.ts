@@ -32,6 +32,14 @@ export const TaskMetrics = z.object({
 });
 export type TaskMetrics = z.infer<typeof TaskMetrics>;
 
+export const KeptRef = z.object({
+  ref: z.string(),
+  sha: z.string(),
+  /** Why it was kept: `retry`, `resume`, `clean`, `failure`… in words. */
+  why: z.string(),
+});
+export type KeptRef = z.infer<typeof KeptRef>;
+
 export const TaskRun = z.object({
   task_id: z.string(),
   task: z.string(),
@@ -60,6 +68,14 @@ export const TaskRun = z.object({
   port: z.number().int(),
   metrics: TaskMetrics.nullable(),
   validation: ValidationReport.nullable(),
+  /**
+   * Refs that hold earlier or abandoned states of this task's work (`refs/parallel-executor/…`):
+   * a retried attempt, work found by `resume`, a worktree kept before removal. Never deleted by
+   * the tool; the output names them so nothing an agent made is lost.
+   */
+  kept_refs: z.array(KeptRef).optional(),
+  /** Things the user should know that did not fail the task (no changes, a plan edit dropped…). */
+  warnings: z.array(z.string()).optional(),
 });
 export type TaskRun = z.infer<typeof TaskRun>;
 
@@ -122,5 +138,11 @@ export const ExecutionState = z.object({
     })
     .nullable()
     .optional(),
+  /**
+   * What changed in the user's own checkout (HEAD, branches, tags, stash, git config, files)
+   * between the start and the end of the run, other than what the tool itself does: one sentence
+   * each, naming the path, branch or setting. Empty when nothing changed.
+   */
+  checkout_changes: z.array(z.string()).optional(),
 });
 export type ExecutionState = z.infer<typeof ExecutionState>;
