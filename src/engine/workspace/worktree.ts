@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { realpath, rm } from 'node:fs/promises';
+import { pathExists } from '../path-exists.js';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
 import { createMutex, type Mutex } from './mutex.js';
@@ -29,6 +30,34 @@ export async function addWorktree(
     ]),
   );
   await git(path, ['reset', '--quiet', '--hard']);
+}
+
+/**
+ * Check out an existing branch in a new worktree (resume: the branch outlived its worktree).
+ * Registering runs under `lock`, the checkout outside it, as in addWorktree.
+ */
+export async function addWorktreeForBranch(
+  repoRoot: string,
+  path: string,
+  branch: string,
+  lock: Mutex = createMutex(),
+): Promise<void> {
+  await lock.run(() =>
+    git(repoRoot, ['worktree', 'add', '--quiet', '--no-checkout', '--', path, branch]),
+  );
+  await git(path, ['reset', '--quiet', '--hard']);
+}
+
+/**
+ * Whether `path` is the top of a git worktree. A folder that is not (a worktree half made, or
+ * removed by hand) must never be given to git as one: inside the repository, git would act on the
+ * user's own checkout instead.
+ */
+export async function isWorktreeRoot(path: string): Promise<boolean> {
+  if (!(await pathExists(path))) return false;
+  const top = await git(path, ['rev-parse', '--show-toplevel'], { allowExitCodes: [128] });
+  if (top.exitCode !== 0) return false;
+  return (await realpath(top.stdout.trim())) === (await realpath(path));
 }
 
 export interface DependencyBranch {
