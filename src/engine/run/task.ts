@@ -2,16 +2,36 @@ import { collectTask, copyLog } from '../collect/collect.js';
 import type { TaskRun } from '../monitor/state.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
-import { prepareTask, resetTaskWorkspace, TaskPreparationError } from './prepare.js';
-import { reattachTaskBranch } from '../workspace/worktree.js';
+import {
+  prepareTask,
+  reopenForCollection,
+  resetTaskWorkspace,
+  TaskPreparationError,
+} from './prepare.js';
+import { branchSha, reattachTaskBranch } from '../workspace/worktree.js';
+
+/**
+ * Where a task starts: from the beginning, or — on resume, when its agent's work is already in its
+ * worktree and branch — at collection, so that the agent is not run again over it.
+ */
+export type ResumePoint = 'start' | 'collect';
 
 /**
  * One task from start to settled: prepare its workspace, run the agent (again, up to the retry
- * limit, from a clean start each time), collect its work, hand it to validation. Never throws:
- * whatever goes wrong becomes the task's `failed` status and reason.
+ * limit, from a clean start each time, each failed attempt kept under a backup ref), collect its
+ * work, hand it to validation. Never throws: whatever goes wrong becomes the task's `failed`
+ * status and reason.
  */
-export async function runTask(ctx: RunContext, run: TaskRun): Promise<void> {
+export async function runTask(
+  ctx: RunContext,
+  run: TaskRun,
+  from: ResumePoint = 'start',
+): Promise<void> {
   try {
+    if (from === 'collect') {
+      await reopenForCollection(ctx, run);
+      return await collect(ctx, run, foundWork(ctx, run));
+    }
     setStatus(ctx, run, 'preparing');
     await prepareTask(ctx, run);
     if (ctx.signal.aborted) return cancel(ctx, run);
@@ -43,7 +63,7 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
       attempt: run.attempts + 1,
       reason: result.reason ?? 'failed',
     });
-    await resetTaskWorkspace(ctx, run);
+    await resetTaskWorkspace(ctx, run, result.reason ?? 'failed');
     if (ctx.signal.aborted) return { ...result, kind: 'cancelled' };
   }
 }
@@ -88,8 +108,25 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   setStatus(ctx, run, 'completed');
 }
 
+/** The work found by resume, as if its agent had just ended: nothing is known of that run. */
+function foundWork(ctx: RunContext, run: TaskRun): AttemptResult {
+  const started = run.started_at === null ? null : Date.parse(run.started_at);
+  return {
+    kind: 'ok',
+    reason: null,
+    exitCode: null,
+    durationMs: started === null ? 0 : Math.max(0, ctx.clock.now().getTime() - started),
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    summary: null,
+  };
+}
+
 async function fail(ctx: RunContext, run: TaskRun, reason: string): Promise<void> {
   await copyLog(run.log_file, run.output_dir);
+  // The branch tip at the failure: `resume --retry-failed` tells by it what a person added since.
+  run.head_sha = await branchSha(ctx.state.repo_root, run.branch).catch(() => run.head_sha);
   setStatus(ctx, run, 'failed', reason);
 }
 
