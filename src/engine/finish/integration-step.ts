@@ -118,11 +118,12 @@ export async function runIntegrationStep(
 }
 
 /**
- * An integration killed with its orchestrator leaves its worktree (under the execution folder) and
- * a half-made branch. Before integrating again, each such branch is kept under a backup ref
- * (`refs/parallel-executor/<execution>/integration/attempt-<n>`, the worktree's uncommitted state
- * included), then its worktree and name are freed, so the new integration takes the name the first
- * one had. Returns one note per branch set aside, naming the ref.
+ * An integration killed with its orchestrator leaves its worktree under the execution folder
+ * (`integration-*` while merging and testing, `commit-*` while the report is committed on it) and
+ * its branch, half made or not yet recorded in the state. Before integrating again, each such
+ * branch is kept under a backup ref (`refs/parallel-executor/<execution>/integration/attempt-<n>`,
+ * the worktree's uncommitted state included), then its worktree and name are freed, so the new
+ * integration takes the name the first one had. Returns one note per branch set aside.
  */
 async function setAsideUnfinishedIntegrations(
   state: ExecutionState,
@@ -133,7 +134,7 @@ async function setAsideUnfinishedIntegrations(
   const notes: string[] = [];
   for (const entry of await listWorktrees(root)) {
     const path = await canonicalPath(entry.path);
-    if (!isInside(path, workdir) || !basename(path).startsWith('integration-')) continue;
+    if (!isInside(path, workdir) || !/^(integration|commit)-/.test(basename(path))) continue;
     const branch = entry.branch?.replace(/^refs\/heads\//, '') ?? null;
     const n = await nextAttemptNumber(root, state.execution_id, 'integration', options.env);
     const kept = await keepAttempt({

@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import type { TaskRun } from '../monitor/state.js';
@@ -12,7 +12,6 @@ import {
   branchSha,
   isWorktreeRoot,
   mergeDependencies,
-  removeWorktree,
   resetWorktree,
 } from '../workspace/worktree.js';
 import { pathExists } from '../path-exists.js';
@@ -82,8 +81,8 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
     await resetWorktree(run.worktree, run.branch, tip);
     return true;
   }
-  if (await pathExists(run.worktree)) await removeWorktree(root, run.worktree);
   if ((await branchSha(root, run.branch)) !== null) {
+    await ctx.repoLock.run(() => clearHalfMadeWorktree(root, run.worktree));
     await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
     return true;
   }
@@ -97,7 +96,7 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
  */
 export async function reopenForCollection(ctx: RunContext, run: TaskRun): Promise<void> {
   if (!(await isWorktreeRoot(run.worktree))) {
-    if (await pathExists(run.worktree)) await removeWorktree(ctx.state.repo_root, run.worktree);
+    await ctx.repoLock.run(() => clearHalfMadeWorktree(ctx.state.repo_root, run.worktree));
     await addWorktreeForBranch(ctx.state.repo_root, run.worktree, run.branch, ctx.repoLock);
   }
   const copies = await replicatedFiles(
@@ -106,6 +105,25 @@ export async function reopenForCollection(ctx: RunContext, run: TaskRun): Promis
     await ctx.tracked(),
   );
   ctx.replicated.set(run.task_id, copies);
+}
+
+/**
+ * Before checking a branch out again where its worktree was: a folder there that git does not know
+ * as a worktree (`git worktree add` killed half way leaves only its `.git` file) is removed, and
+ * git forgets worktrees whose folder is gone. A folder with more in it is not the tool's to
+ * delete. Runs under the repository lock: pruning must not race another task's `worktree add`.
+ */
+async function clearHalfMadeWorktree(repoRoot: string, path: string): Promise<void> {
+  if (await pathExists(path)) {
+    const entries = await readdir(path).catch(() => [] as string[]);
+    if (entries.some((name) => name !== '.git')) {
+      throw new TaskPreparationError(
+        `${path} exists but is not a git worktree; its files were left as they are: move them out of the way, then resume again`,
+      );
+    }
+    await rm(path, { recursive: true, force: true });
+  }
+  await git(repoRoot, ['worktree', 'prune']);
 }
 
 /**
