@@ -72,6 +72,8 @@ function taskBlock(task: TaskRun, integration: IntegrationResult | null, now?: D
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`,
   );
   lines.push(`- **Branch**: ${mdCode(task.branch)}`);
+  const warnings = task.warnings ?? [];
+  if (warnings.length > 0) lines.push(`- **Warnings**: ${mdText(warnings.join('; '), 300)}`);
   if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
     if (task.reason !== null) lines.push(`- **Reason**: ${mdText(task.reason, 300)}`);
     if (task.exit_code !== null) lines.push(`- **Exit Code**: ${task.exit_code}`);

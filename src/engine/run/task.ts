@@ -102,7 +102,8 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
 }
 
 /** The agent's work tells what it means: "did nothing" is not "done". */
-export const NO_CHANGES = 'the agent changed nothing: its branch is the same as its start commit';
+export const NO_CHANGES =
+  'the agent changed nothing: its branch has no difference from its start commit';
 
 function addWarning(run: TaskRun, warning: string): void {
   run.warnings = [...(run.warnings ?? []).filter((w) => w !== warning), warning];
