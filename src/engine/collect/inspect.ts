@@ -2,12 +2,6 @@ import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git } from '../workspace/git-exec.js';
 
-/**
- * Before a finished task's work is committed and handed to integration: is what the agent left
- * fit to merge? Each problem is a sentence that says what, where and what to do; any problem fails
- * the task (its worktree and branch are kept), because committing it would land broken or empty
- * work on the integration branch with a ✅ next to it.
- */
 export interface InspectInput {
   worktree: string;
   startSha: string;
@@ -17,6 +11,12 @@ export interface InspectInput {
 
 const LISTED = 10;
 
+/**
+ * Before a finished task's work is committed and handed to integration: is what the agent left
+ * fit to merge? Each problem is a sentence that says what, where and what to do; any problem fails
+ * the task (its worktree and branch are kept), because committing it would land broken or empty
+ * work on the integration branch with a ✅ next to it.
+ */
 export async function inspectWorktree(input: InspectInput): Promise<string[]> {
   // A merge or rebase half done makes every other answer meaningless (HEAD may be detached
   // mid-rebase, files hold conflict markers): stop at that.
@@ -67,20 +67,18 @@ async function unfinishedOperation(worktree: string): Promise<string | null> {
   const located = paths.stdout.split('\n');
   let operation: Operation | null = null;
   for (const [i, op] of OPERATIONS.entries()) {
-    if (await pathExists(located[i] ?? join(worktree, '.git', op.marker))) {
+    const path = located[i];
+    if (path !== undefined && path !== '' && (await pathExists(path))) {
       operation = op;
       break;
     }
   }
   const unmerged = await unmergedPaths(worktree);
   if (operation === null && unmerged.length === 0) return null;
-  const files = unmerged.length > 0 ? ` with unmerged paths: ${list(unmerged)}` : '';
-  const what =
-    operation === null
-      ? `unresolved conflicts (unmerged paths: ${list(unmerged)})`
-      : `${operation.what} in progress${files}`;
+  const files = unmerged.length > 0 ? ` (unmerged paths: ${list(unmerged)})` : '';
+  const what = operation === null ? 'unresolved conflicts' : `${operation.what} in progress`;
   const how = operation === null ? 'resolve them and commit' : operation.how;
-  return `the agent left ${what} in its worktree ${worktree}; nothing of it was committed or merged. Finish or abort it there (${how}), or retry the task`;
+  return `the agent left ${what} in its worktree ${worktree}${files}; nothing of it was committed or merged. Finish or abort it there (${how}), or retry the task`;
 }
 
 async function unmergedPaths(worktree: string): Promise<string[]> {

@@ -60,7 +60,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   });
   if (problems.length > 0) return refuse(ctx, run, problems.join('; '));
   const lost = await reattachTaskBranch(run.worktree, run.branch);
-  if (lost !== null) return fail(ctx, run, lost);
+  if (lost !== null) return refuse(ctx, run, lost);
   const collected = await collectTask({
     worktree: run.worktree,
     taskId: run.task_id,
