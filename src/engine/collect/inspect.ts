@@ -78,7 +78,7 @@ async function unfinishedOperation(worktree: string): Promise<string | null> {
   const files = unmerged.length > 0 ? ` (unmerged paths: ${list(unmerged)})` : '';
   const what = operation === null ? 'unresolved conflicts' : `${operation.what} in progress`;
   const how = operation === null ? 'resolve them and commit' : operation.how;
-  return `the agent left ${what} in its worktree ${worktree}${files}; nothing of it was committed or merged. Finish or abort it there (${how}), or retry the task`;
+  return `the agent left ${what} in its worktree ${worktree}${files}; nothing of it was committed or merged. To recover the work by hand, finish or abort it there (${how}); or retry the task (parallel-executor resume <execution> --retry-failed)`;
 }
 
 async function unmergedPaths(worktree: string): Promise<string[]> {

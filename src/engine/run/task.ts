@@ -80,10 +80,9 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   run.head_sha = collected.headSha;
   run.metrics = collected.metrics;
   run.progress_percent = 100;
-  if (collected.metrics.files_modified === 0) {
-    // Done with nothing to show: integration merges nothing, so the plan must not call it done.
-    addWarning(run, NO_CHANGES);
-  }
+  // Done with nothing to show: integration merges nothing, so the plan must not call it done.
+  run.warnings = (run.warnings ?? []).filter((warning) => warning !== NO_CHANGES);
+  if (collected.metrics.files_modified === 0) run.warnings.push(NO_CHANGES);
   const hook = ctx.hooks.onTaskCollected;
   if (hook !== undefined) {
     setStatus(ctx, run, 'validating');
@@ -101,13 +100,8 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   setStatus(ctx, run, 'completed');
 }
 
-/** The agent's work tells what it means: "did nothing" is not "done". */
-export const NO_CHANGES =
-  'the agent changed nothing: its branch has no difference from its start commit';
-
-function addWarning(run: TaskRun, warning: string): void {
-  run.warnings = [...(run.warnings ?? []).filter((w) => w !== warning), warning];
-}
+/** "Did nothing" is not "done". */
+const NO_CHANGES = 'the agent changed nothing: its branch has no difference from its start commit';
 
 /**
  * Collection found the worktree unfit to merge: nothing is committed onto the task branch; its
