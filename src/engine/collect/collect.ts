@@ -38,7 +38,8 @@ export interface CollectResult {
 }
 
 /**
- * Phase 4.1: commit what the agent left uncommitted on its branch, then write the output bundle
+ * Phase 4.1: commit what the agent left uncommitted on its branch (and, when it committed the
+ * tool's own files, one commit that puts them back as they were), then write the output bundle
  * (`changes.diff`, `files_changed.txt`, `agent.log`, `TASK_SUMMARY.md`, `metrics.json`). Diffs are
  * taken from the task's start commit, so a dependent task's bundle holds only its own work.
  */
