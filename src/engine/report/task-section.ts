@@ -78,6 +78,8 @@ function taskBlock(task: TaskRun, integration: IntegrationResult | null, now?: D
     const refs = kept.map((k) => `${mdCode(k.ref)} (${mdText(k.why, 200)})`);
     lines.push(`- **Kept Refs**: ${refs.join('; ')}`);
   }
+  const warnings = task.warnings ?? [];
+  if (warnings.length > 0) lines.push(`- **Warnings**: ${mdText(warnings.join('; '), 300)}`);
   if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
     if (task.reason !== null) lines.push(`- **Reason**: ${mdText(task.reason, 300)}`);
     if (task.exit_code !== null) lines.push(`- **Exit Code**: ${task.exit_code}`);

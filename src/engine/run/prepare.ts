@@ -6,10 +6,12 @@ import { git } from '../workspace/git-exec.js';
 import { renderAgentContext, type DependencyContext } from '../workspace/context.js';
 import { replicateConfig, replicatedFiles } from '../workspace/replicate.js';
 import { runSetupCommand } from '../workspace/setup.js';
+import { excludeFromGit } from '../workspace/repo.js';
 import {
   addWorktree,
   addWorktreeForBranch,
   branchSha,
+  initSubmodules,
   isWorktreeRoot,
   mergeDependencies,
   resetWorktree,
@@ -51,7 +53,14 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
         ? ctx.state.base_sha
         : (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
   }
+  const submodules = await initSubmodules(run.worktree, ctx.env);
+  if (submodules !== null) {
+    throw new TaskPreparationError(
+      `the repository has submodules (.gitmodules) and they could not be checked out in the task's worktree: ${submodules}. Check that their URLs are reachable from here (try \`git submodule update --init --recursive\` in ${run.worktree}), then retry the task (parallel-executor resume <execution> --retry-failed)`,
+    );
+  }
   await populateWorktree(ctx, run);
+  await keepToolFilesOut(ctx, run);
   if (ctx.settings.setupCommand !== null) {
     const result = await runSetupCommand(
       ctx.settings.setupCommand,
@@ -176,6 +185,20 @@ async function populateWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
   await writeFile(join(run.worktree, CONTEXT_FILE), await contextFor(ctx, run));
   await rm(statusFileOf(ctx, run), { force: true });
   await mkdir(ctx.paths.statusDir, { recursive: true });
+}
+
+/**
+ * An agent's `git add -A` must not pick up what the tool put in its worktree: exclude those
+ * paths (once, in the shared info/exclude; the run names the lines it added there).
+ */
+async function keepToolFilesOut(ctx: RunContext, run: TaskRun): Promise<void> {
+  const paths = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])];
+  const added = await ctx.repoLock.run(() => excludeFromGit(ctx.state.repo_root, paths));
+  if (added.length === 0) return;
+  ctx.state.checkout_changes = [
+    ...(ctx.state.checkout_changes ?? []),
+    `.git/info/exclude: added ${added.join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
+  ];
 }
 
 export function statusFileOf(ctx: RunContext, run: TaskRun): string {

@@ -60,6 +60,28 @@ export async function isWorktreeRoot(path: string): Promise<boolean> {
   return (await realpath(top.stdout.trim())) === (await realpath(path));
 }
 
+/**
+ * A repository with submodules has tests that need them: check them out in a task's worktree,
+ * recursively, the way a fresh clone would. Null when done (or there are none), else what went
+ * wrong. `env` is the user's (credentials, protocol settings); git never prompts for a password.
+ */
+export async function initSubmodules(
+  worktree: string,
+  env: Record<string, string>,
+): Promise<string | null> {
+  const declared = await git(worktree, ['cat-file', '-e', 'HEAD:.gitmodules'], {
+    allowExitCodes: [1, 128],
+  });
+  if (declared.exitCode !== 0) return null;
+  const result = await git(worktree, ['submodule', 'update', '--init', '--recursive'], {
+    env: { ...env, GIT_TERMINAL_PROMPT: '0' },
+    allowExitCodes: [1, 128],
+  });
+  if (result.exitCode === 0) return null;
+  const lines = (result.stderr || result.stdout).trim().split('\n').filter(Boolean);
+  return lines.slice(-3).join(' / ') || `git submodule update exited with ${result.exitCode}`;
+}
+
 export interface DependencyBranch {
   taskId: string;
   branch: string;
