@@ -71,6 +71,9 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   run.head_sha = collected.headSha;
   run.metrics = collected.metrics;
   run.progress_percent = 100;
+  // Its work is committed on its branch first, so a task failed for this loses nothing.
+  const intrusion = (await ctx.checkout?.afterAgent(run.task_id)) ?? null;
+  if (intrusion !== null) return fail(ctx, run, intrusion);
   const hook = ctx.hooks.onTaskCollected;
   if (hook !== undefined) {
     setStatus(ctx, run, 'validating');
