@@ -142,7 +142,10 @@ function reportLines(state: ExecutionState, outcome: FinishOutcome | null): stri
     lines.push(`  committed on ${commit.branch} as ${commit.path} (${commit.sha.slice(0, 12)})`);
   }
   const writeBack = outcome?.report?.writeBack;
-  if (writeBack !== undefined) lines.push(`Plan: ${writeBack.note}`);
+  if (writeBack !== undefined) {
+    lines.push(`Plan: ${writeBack.note}`);
+    for (const warning of writeBack.warnings) lines.push(`  ! ${warning}`);
+  }
   return lines;
 }
 
