@@ -31,6 +31,7 @@ async function run(editor: string, edit: string, extra: string[] = []) {
   const result = await cli(['run', '--agent-command', agent, '--json', ...extra], repo.dir);
   const doc = JSON.parse(result.stdout) as RunDocument & {
     writeBack: RunDocument['writeBack'] & { warnings: string[] };
+    checkoutChanges: string[];
   };
   const stateFile = join(
     repo.dir,
@@ -71,6 +72,7 @@ describe("an agent's edit of the plan", () => {
       expect(onBranch).toMatch(DONE('1.2'));
       expect(onBranch).not.toContain('Task 1.3');
       expect(doc.writeBack?.changed).toBe(true);
+      expect(doc.checkoutChanges).toEqual([]);
       const warning = doc.writeBack!.warnings.join('\n');
       expect(warning).toContain(`task ${editor} edited ${FILE} on ${branch}`);
       expect(warning).toContain(`was dropped because it ${why}`);
@@ -104,6 +106,8 @@ describe("an agent's edit of the plan", () => {
     const text = await readFile(join(repo.dir, FILE), 'utf8');
     expect(text).toMatch(DONE('1.1'));
     expect(text).toMatch(DONE('1.2'));
+    // The tool's own write of the plan is not a change to report.
+    expect(doc.checkoutChanges).toEqual([]);
     expect(doc.writeBack!.warnings.join('\n')).toContain(
       `task 1.2 edited ${FILE} on its branch; that edit is on ${doc.integration!.branch}`,
     );
@@ -113,7 +117,7 @@ describe("an agent's edit of the plan", () => {
   it('with --write-back working-tree, an edit of the plan file in the checkout is not overwritten, and the output says the statuses were not written', async () => {
     // An agent that deletes a task line in the user's own plan file (through the main checkout).
     const main = 'main_dir="$(git rev-parse --path-format=absolute --git-common-dir)/.."';
-    const { code, stdout } = await cli(
+    const { stdout } = await cli(
       [
         'run',
         '--agent-command',
@@ -125,6 +129,8 @@ describe("an agent's edit of the plan", () => {
     );
     expect(stdout).toContain('Plan: NOT written back');
     expect(stdout).toMatch(/removes task\(s\) 1\.2/);
+    // And the edit itself is named as a change of the checkout.
+    expect(stdout).toMatch(/Your checkout changed[^]*MULTI_AGENT_PLAN\.md was modified/);
     expect(await readFile(join(repo.dir, FILE), 'utf8')).not.toContain('Task 1.2');
   });
 });
