@@ -126,6 +126,21 @@ describe("the user's checkout after a run", () => {
     await expectInvariant(state, before);
   });
 
+  it('a new branch or tag an agent made is named and warned about, but does not fail its task', async () => {
+    const before = await snapshotCheckout(repo.dir);
+    const { state } = await runPlan(
+      repo.dir,
+      plan([task('a')]),
+      'git branch scratch && git tag agent-tag && echo a > a.txt',
+    );
+    expect(state.tasks['a']!.status).toBe('completed');
+    const changes = state.checkout_changes!.join('\n');
+    expect(changes).toMatch(/branch scratch was created .* by task a/);
+    expect(changes).toMatch(/tag agent-tag was created .* by task a/);
+    expect(state.tasks['a']!.warnings?.join('\n')).toContain('tag agent-tag was created');
+    await expectInvariant(state, before);
+  });
+
   it('nothing is said when agents keep to their worktrees', async () => {
     const { state } = await runPlan(repo.dir, plan([task('a')]), 'echo a > a.txt');
     expect(state.status).toBe('completed');

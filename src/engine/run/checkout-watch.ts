@@ -25,8 +25,8 @@ interface Stored {
  * stored in its folder, so `resume` compares with the original. After each task's agent is done
  * the checkout is looked at again: a change is blamed on a task when a commit it brought in is
  * one that task made (on its branch, or in its worktree's HEAD history), else when that task was
- * the only one running since the last look; that task fails, with the change as its reason.
- * Nothing is repaired: every difference is named in `state.checkout_changes`.
+ * the only one running since the last look; that task fails, with the change as its reason (a new
+ * branch or tag only earns it a warning: nothing of the user's was changed). Nothing is repaired: every difference is named in `state.checkout_changes`.
  */
 export interface CheckoutWatch {
   /** Follows task statuses (which tasks could have written since the last look). */
@@ -104,6 +104,12 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       stored.blame[change.key] ??= culprit.text;
       if (culprit.taskId === null) continue;
       const reason = change.text;
+      if (change.addition === true) {
+        const run = state.tasks[culprit.taskId];
+        if (run !== undefined)
+          run.warnings = [...(run.warnings ?? []), `${reason} in your repository`];
+        continue;
+      }
       if (culprit.taskId === taskId || unchecked.has(culprit.taskId)) {
         pending.set(culprit.taskId, [...(pending.get(culprit.taskId) ?? []), reason]);
       }

@@ -160,6 +160,11 @@ export interface CheckoutChange {
   commits: string[];
   /** For files: the repository-relative path. */
   path?: string;
+  /**
+   * A new branch or tag takes nothing of the user's away (an agent's scratch branch in its own
+   * worktree): named, but not a reason to fail a task. Everything else is.
+   */
+  addition?: boolean;
 }
 
 export interface CompareOptions {
@@ -262,7 +267,12 @@ async function refChange(
   const target = (snapshot: CheckoutSnapshot, sha: string) => snapshot.peeled[ref] ?? sha;
   if (was === undefined) {
     const commits = await newCommits(repoRoot, target(after, now!), before, env);
-    return { key, text: `${what} was created at ${short(target(after, now!))}`, commits };
+    return {
+      key,
+      text: `${what} was created at ${short(target(after, now!))}`,
+      commits,
+      addition: true,
+    };
   }
   if (now === undefined) {
     const restore = tag
