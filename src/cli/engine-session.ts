@@ -77,7 +77,11 @@ function finish(
 ): number {
   view.close(result.state);
   if (json) {
-    const document = { ...executionSummary(result.state), ...finishDocument(outcome) };
+    const document = {
+      ...executionSummary(result.state),
+      checkoutChanges: result.state.checkout_changes ?? [],
+      ...finishDocument(outcome),
+    };
     io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   } else {
     io.stdout.write(formatSummary(result.state, result.stateFile, outcome));

@@ -85,6 +85,7 @@ export function formatSummary(
   lines.push(...reportLines(state, outcome));
   lines.push(`State: ${stateFile}`);
   lines.push(...keptLines(state, stateFile, outcome));
+  lines.push(...checkoutLines(state));
   lines.push(...nextStepLines(state, outcome));
   return `${lines.join('\n')}\n`;
 }
@@ -142,7 +143,10 @@ function reportLines(state: ExecutionState, outcome: FinishOutcome | null): stri
     lines.push(`  committed on ${commit.branch} as ${commit.path} (${commit.sha.slice(0, 12)})`);
   }
   const writeBack = outcome?.report?.writeBack;
-  if (writeBack !== undefined) lines.push(`Plan: ${writeBack.note}`);
+  if (writeBack !== undefined) {
+    lines.push(`Plan: ${writeBack.note}`);
+    for (const warning of writeBack.warnings) lines.push(`  ! ${warning}`);
+  }
   return lines;
 }
 
@@ -177,6 +181,16 @@ function keptLines(
     );
   }
   return lines;
+}
+
+/** What changed in the user's checkout during the run: named, never undone by the tool. */
+function checkoutLines(state: ExecutionState): string[] {
+  const changes = state.checkout_changes ?? [];
+  if (changes.length === 0) return [];
+  return [
+    'Your checkout changed during the run (nothing was undone; check these yourself):',
+    ...changes.map((change) => `  ! ${change}`),
+  ];
 }
 
 function nextStepLines(state: ExecutionState, outcome: FinishOutcome | null): string[] {

@@ -4,10 +4,11 @@ import { ConfigurationError } from '../errors.js';
 import { CONFIG_PATH } from '../config/schema.js';
 import type { ExecutionState } from '../monitor/state.js';
 import type { Plan } from '../plan/schema.js';
-import { writeBack, type PlanWriteBack } from '../plan/write-back.js';
+import type { PlanWriteBack } from '../plan/write-back.js';
 import { renderReport } from '../report/render.js';
 import { commitOnBranch } from './branch-commit.js';
 import type { Notify } from './notify.js';
+import { planAt, planEditors, resolvePlan, type PlanResolution } from './plan-edits.js';
 import { nextGroupOf, planUpdate, reportLinkFrom } from './plan-update.js';
 import type { FinishSettings, WriteBackMode } from './settings.js';
 
@@ -29,6 +30,11 @@ export interface PlanWriteBackOutcome {
   changed: boolean;
   /** What happened, in a sentence (why nothing was written, when nothing was). */
   note: string;
+  /**
+   * What needs the user's eye: an edit of the plan made during the execution and what became of
+   * it (kept, dropped, left on the integration branch). Why nothing was written is in `note`.
+   */
+  warnings: string[];
 }
 
 export interface ReportOutcome {
@@ -68,7 +74,9 @@ export async function runReportStep(
   let commit: ReportOutcome['commit'] = null;
   if (commitsReport) {
     const onBranch = mode === 'integration-branch' && update !== null && planFile !== null;
-    const planResult: { error: string | null } = { error: null };
+    const resolution = onBranch
+      ? await resolveOnBranch(state, plan!, update, planFile, branch, options)
+      : null;
     const result = await commitOnBranch({
       repoRoot: state.repo_root,
       branch,
@@ -79,7 +87,7 @@ export async function runReportStep(
           ? [
               {
                 path: planFile,
-                content: (current: string | null) => updated(current, plan!, update, planResult),
+                content: () => resolution?.text ?? null,
               },
             ]
           : []),
@@ -97,15 +105,18 @@ export async function runReportStep(
     };
     options.notify(state, `report committed on ${branch} as ${reportPath}`);
     if (onBranch) {
+      const error = resolution?.error ?? null;
       writeBackOutcome = {
         mode,
         file: planFile,
         changed: planChanged,
         note:
-          planResult.error ??
-          (planChanged
-            ? `plan statuses committed on ${branch}`
-            : `the plan on ${branch} already says so`),
+          error === null
+            ? planChanged
+              ? `plan statuses committed on ${branch}`
+              : `the plan on ${branch} already says so`
+            : `NOT written back: ${error}`,
+        warnings: resolution?.notes ?? [],
       };
     }
   } else if (mode === 'integration-branch' && update !== null) {
@@ -115,10 +126,11 @@ export async function runReportStep(
     );
   }
   if (mode === 'working-tree' && update !== null && planFile !== null) {
-    writeBackOutcome = await writeWorkingTree(state, plan!, update, planFile);
+    writeBackOutcome = await writeWorkingTree(state, plan!, update, planFile, options);
   }
   if (mode === 'none') writeBackOutcome = skipped(mode, 'write-back is off (--no-write-back)');
   options.notify(state, `plan write-back (${mode}): ${writeBackOutcome.note}`);
+  for (const warning of writeBackOutcome.warnings) options.notify(state, `plan: ${warning}`);
   return { file, commit, writeBack: writeBackOutcome };
 }
 
@@ -151,45 +163,104 @@ function whyNoPlan(plan: Plan | null, planFile: string, markdown: string | null)
   return 'nothing written back';
 }
 
-function skipped(mode: WriteBackMode, note: string): PlanWriteBackOutcome {
-  return { mode, file: null, changed: false, note };
+function skipped(mode: WriteBackMode, note: string, warnings: string[] = []): PlanWriteBackOutcome {
+  return { mode, file: null, changed: false, note, warnings };
 }
 
-function updated(
-  current: string | null,
+/**
+ * The plan for the integration branch: the statuses written on the plan as it was at the base,
+ * with the agents' edit of it (merged there with their work) carried or dropped. A task whose
+ * dropped edit it was gets a warning naming it.
+ */
+async function resolveOnBranch(
+  state: ExecutionState,
   plan: Plan,
   update: PlanWriteBack,
-  result: { error: string | null },
-): string | null {
-  if (current === null) {
-    result.error = 'the plan file is not on the integration branch; nothing written back';
-    return null;
+  planFile: string,
+  branch: string,
+  options: ReportStepOptions,
+): Promise<PlanResolution> {
+  const repoRoot = state.repo_root;
+  const editors = await planEditors(state, planFile, state.integration?.merged ?? [], options.env);
+  const resolution = await resolvePlan({
+    base: await planAt(repoRoot, state.base_sha, planFile, options.env),
+    current: await planAt(repoRoot, `refs/heads/${branch}`, planFile, options.env),
+    plan,
+    update,
+    editors: editorsText(editors),
+    where: `${planFile} on ${branch}`,
+    otherwise: 'drop',
+    env: options.env,
+  });
+  for (const id of editors) {
+    const run = state.tasks[id]!;
+    run.warnings = [...(run.warnings ?? []), ...resolution.notes];
   }
-  try {
-    return writeBack(current, plan, update);
-  } catch (error) {
-    result.error = `the plan could not be updated: ${(error as Error).message}`;
-    return null;
-  }
+  return resolution;
 }
 
+function editorsText(ids: readonly string[]): string {
+  if (ids.length === 0) return 'a merge';
+  return ids.length === 1 ? `task ${ids[0]}` : `tasks ${ids.join(', ')}`;
+}
+
+/**
+ * `--write-back working-tree`: the user's plan file, from the plan as it was at the base. An edit
+ * of the file since then (theirs, or an agent's in the checkout) is carried when it touches no
+ * task, else the file is left alone and the output says why. The agents' own edits of the plan
+ * stay on the integration branch, and the output says that too.
+ */
 async function writeWorkingTree(
   state: ExecutionState,
   plan: Plan,
   update: PlanWriteBack,
   planFile: string,
+  options: ReportStepOptions,
 ): Promise<PlanWriteBackOutcome> {
   const file = join(state.repo_root, planFile);
   const current = await readFile(file, 'utf8').catch(() => null);
-  const result = { error: null as string | null };
-  const next = current === null ? null : updated(current, plan, update, result);
   if (current === null) return skipped('working-tree', `${file} is gone; nothing written back`);
-  if (next === null) return skipped('working-tree', result.error ?? 'nothing written back');
+  const resolution = await resolvePlan({
+    base: await planAt(state.repo_root, state.base_sha, planFile, options.env),
+    current,
+    plan,
+    update,
+    editors: 'someone (you, or an agent: see "Your checkout")',
+    where: file,
+    otherwise: 'refuse',
+    env: options.env,
+  });
+  const onBranch = await planEditors(state, planFile, state.integration?.merged ?? [], options.env);
+  const warnings = [
+    ...resolution.notes,
+    ...(onBranch.length === 0
+      ? []
+      : [
+          `${editorsText(onBranch)} edited ${planFile} on ${onBranch.length === 1 ? 'its' : 'their'} branch; that edit is on ${state.integration!.branch}, not in your plan file`,
+        ]),
+  ];
+  const next = resolution.text;
+  if (next === null) {
+    const error = resolution.error ?? 'nothing written back';
+    return skipped('working-tree', `NOT written back: ${error}`, warnings);
+  }
   if (next === current) {
-    return { mode: 'working-tree', file, changed: false, note: `${file} already says so` };
+    return {
+      mode: 'working-tree',
+      file,
+      changed: false,
+      note: `${file} already says so`,
+      warnings,
+    };
   }
   await writeFile(file, next);
-  return { mode: 'working-tree', file, changed: true, note: `plan statuses written to ${file}` };
+  return {
+    mode: 'working-tree',
+    file,
+    changed: true,
+    note: `plan statuses written to ${file}`,
+    warnings,
+  };
 }
 
 function commitMessage(state: ExecutionState, withPlan: boolean): string {

@@ -8,6 +8,7 @@ import {
   formatRatio,
   formatTimestamp,
 } from './format.js';
+import { renderCheckoutSection } from './checkout-section.js';
 import { renderGantt } from './gantt.js';
 import { renderIntegrationSection } from './integration-section.js';
 import { renderIssuesSection } from './issues-section.js';
@@ -47,6 +48,7 @@ export function renderReport(state: ExecutionState, options: ReportOptions = {})
     ...metricsSection(metrics),
     ...timelineSection(state, options.now),
     ...renderIssuesSection(state),
+    ...renderCheckoutSection(state),
     ...renderNextSteps(state, options.nextGroup ?? null),
   ];
   return `${lines.join('\n').trimEnd()}\n`;

@@ -6,6 +6,7 @@ import type { ExecutionState, TaskRun, TaskRunStatus } from '../monitor/state.js
 import type { StateWriter } from '../monitor/state-store.js';
 import type { Plan } from '../plan/schema.js';
 import type { Mutex } from '../workspace/mutex.js';
+import type { CheckoutWatch } from './checkout-watch.js';
 import type { ExecutionHooks } from './hooks.js';
 import type { ExecutionPaths } from './paths.js';
 import type { ExecutionSettings } from './settings.js';
@@ -33,6 +34,8 @@ export interface RunContext {
   /** Files tracked in the user's checkout, listed once per execution. */
   tracked(): Promise<Set<string>>;
   emit(event: ExecutionEvent): void;
+  /** Compares the user's checkout with how it was at the start (absent in unit tests). */
+  checkout?: CheckoutWatch;
 }
 
 /** Persist the state (coalesced) without waiting; failures are logged, the run goes on. */

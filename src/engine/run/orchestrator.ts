@@ -13,6 +13,7 @@ import { createMutex } from '../workspace/mutex.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
+import { watchCheckout, type CheckoutWatch } from './checkout-watch.js';
 import { save, type RunContext } from './context.js';
 import type { ExecutionHooks } from './hooks.js';
 import { initialState, planLayout, worktreeRootOf, type TaskLayout } from './layout.js';
@@ -185,6 +186,12 @@ export async function execute(
   collectOnResume: ReadonlySet<string> = new Set(),
 ): Promise<ExecutionResult> {
   const signal = options.signal ?? new AbortController().signal;
+  const checkout = await watchCheckout({
+    state,
+    executionDir: paths.dir,
+    worktreeRoot: worktreeRootOf(state.repo_root, settings),
+    env: options.env,
+  });
   const ctx: RunContext = {
     state,
     plan,
@@ -201,7 +208,11 @@ export async function execute(
     replicated: new Map(),
     collectOnResume,
     tracked: memo(() => trackedFiles(state.repo_root)),
-    emit: (event) => options.onEvent?.(event, state),
+    checkout,
+    emit: (event) => {
+      checkout.observe(event);
+      options.onEvent?.(event, state);
+    },
   };
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
@@ -211,6 +222,9 @@ export async function execute(
   // Until the hook (integration, the report) has run, the execution is not finished: killed now,
   // the state must say so, for `status`, `clean` and `resume` (which integrates again).
   if (finish === undefined) state.status = settled;
+  for (const change of await reviewCheckout(ctx, checkout)) {
+    ctx.emit({ type: 'note', message: `your checkout changed: ${change}`, taskId: null });
+  }
   try {
     if (finish !== undefined) {
       await ctx.writer.save(state);
@@ -222,11 +236,29 @@ export async function execute(
     // Even when a hook throws, the state on disk says the tasks are settled. A hook that wrote a
     // report stamped the end already; the report and the state keep the same time.
     state.finished_at ??= ctx.clock.now().toISOString();
+    // The plan is the one file the tool itself may write into the checkout (`working-tree`).
+    await reviewCheckout(ctx, checkout, [state.plan_file.split('\\').join('/')]);
     save(ctx);
     await ctx.writer.flush();
   }
   ctx.emit({ type: 'execution-finished', status: state.status });
   return { state, stateFile: paths.stateFile, executionDir: paths.dir };
+}
+
+/** The checkout's differences from the start of the execution (also in the state). */
+async function reviewCheckout(
+  ctx: RunContext,
+  checkout: CheckoutWatch,
+  toolPaths: readonly string[] = [],
+): Promise<string[]> {
+  try {
+    return await checkout.review(toolPaths);
+  } catch (error) {
+    const why = `your checkout could not be compared with how it was at the start: ${(error as Error).message}`;
+    ctx.logger.error(why);
+    ctx.state.checkout_changes = [...(ctx.state.checkout_changes ?? []), why];
+    return [why];
+  }
 }
 
 function memo<T>(make: () => Promise<T>): () => Promise<T> {

@@ -103,6 +103,9 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   // Done with nothing to show: integration merges nothing, so the plan must not call it done.
   run.warnings = (run.warnings ?? []).filter((warning) => warning !== NO_CHANGES);
   if (collected.metrics.files_modified === 0) run.warnings.push(NO_CHANGES);
+  // Its work is committed on its branch first, so a task failed for this loses nothing.
+  const intrusion = (await ctx.checkout?.afterAgent(run.task_id)) ?? null;
+  if (intrusion !== null) return fail(ctx, run, intrusion);
   const hook = ctx.hooks.onTaskCollected;
   if (hook !== undefined) {
     setStatus(ctx, run, 'validating');

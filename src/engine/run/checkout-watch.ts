@@ -1,0 +1,285 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { ExecutionEvent } from '../monitor/events.js';
+import type { ExecutionState } from '../monitor/state.js';
+import { isActive } from '../schedule/scheduler.js';
+import {
+  compareCheckouts,
+  snapshotCheckout,
+  taskCommits,
+  type CheckoutChange,
+  type CheckoutSnapshot,
+} from '../workspace/checkout.js';
+
+/** In the execution folder: the checkout as it was when the run started, and who changed what. */
+export const CHECKOUT_FILE = 'checkout.json';
+
+interface Stored {
+  before: CheckoutSnapshot;
+  /** Change key → who did it, in words (found while the run went on, kept for resume). */
+  blame: Record<string, string>;
+}
+
+/**
+ * Watches the user's checkout while agents run. The snapshot taken when the execution started is
+ * stored in its folder, so `resume` compares with the original. After each task's agent is done
+ * the checkout is looked at again: a change is blamed on a task when a commit it brought in is
+ * one that task made (on its branch, or in its worktree's HEAD history), else when that task was
+ * the only one running since the last look; that task fails, with the change as its reason (a new
+ * branch or tag only earns it a warning: nothing of the user's was changed). Nothing is repaired: every difference is named in `state.checkout_changes`.
+ */
+export interface CheckoutWatch {
+  /** Follows task statuses (which tasks could have written since the last look). */
+  observe(event: ExecutionEvent): void;
+  /** After a task's agent ended: why the task fails (it changed the checkout), or null. */
+  afterAgent(taskId: string): Promise<string | null>;
+  /**
+   * Every difference from the start, named in `state.checkout_changes`. `toolPaths`: files the
+   * tool itself wrote into the checkout since the last review (the plan, in `working-tree` mode).
+   */
+  review(toolPaths?: readonly string[]): Promise<string[]>;
+}
+
+export interface CheckoutWatchOptions {
+  state: ExecutionState;
+  executionDir: string;
+  /** The worktree root, left out of the comparison when it is inside the repository. */
+  worktreeRoot: string;
+  env: Record<string, string>;
+}
+
+export async function watchCheckout(options: CheckoutWatchOptions): Promise<CheckoutWatch> {
+  const { state, env } = options;
+  const repoRoot = state.repo_root;
+  const file = join(options.executionDir, CHECKOUT_FILE);
+  const inside = relative(repoRoot, options.worktreeRoot);
+  const excludePaths =
+    inside === '' || inside.startsWith('..') || inside.startsWith(sep)
+      ? []
+      : [inside.split(sep).join('/')];
+  const take = () => snapshotCheckout(repoRoot, { env, excludePaths });
+  const loaded = await load(file);
+  const stored = loaded ?? { before: await take(), blame: {} };
+  // The first look of this process starts now: what changed before it (between a stopped run and
+  // its resume) is named, never blamed on a task of this process.
+  let last = loaded === null ? stored.before : await take();
+  if (loaded !== null) {
+    for (const change of await compareCheckouts(repoRoot, stored.before, last, {
+      env,
+      isToolRef: (ref) => isToolRef(ref, state),
+    })) {
+      stored.blame[change.key] ??= 'before this resume (who did it cannot be told)';
+    }
+  }
+  await store(file, stored);
+  const active = new Set<string>();
+  const windows = new Set<Set<string>>();
+  let window = open();
+  const unchecked = new Set<string>();
+  const pending = new Map<string, string[]>();
+  let queue: Promise<unknown> = Promise.resolve();
+  let reviewed: Set<string> | null = null;
+
+  function open(): Set<string> {
+    const set = new Set(active);
+    windows.add(set);
+    return set;
+  }
+
+  const compareOptions = () => ({ env, isToolRef: (ref: string) => isToolRef(ref, state) });
+
+  async function look(taskId: string | null): Promise<string | null> {
+    const next = open();
+    const now = await take();
+    windows.delete(window);
+    const suspects = window;
+    window = next;
+    const changes = await compareCheckouts(repoRoot, last, now, compareOptions());
+    last = now;
+    if (taskId !== null) unchecked.delete(taskId);
+    if (changes.length === 0) return takePending(taskId);
+    const culprits = await blameChanges(state, changes, suspects, env);
+    for (const change of changes) {
+      const culprit = culprits.get(change.key)!;
+      stored.blame[change.key] ??= culprit.text;
+      if (culprit.taskId === null) continue;
+      const reason = change.text;
+      // Timing alone is a suspicion, not proof (the user may have been working in the checkout):
+      // it warns on the task; only a commit the task made fails it.
+      if (change.addition === true || !culprit.proven) {
+        const run = state.tasks[culprit.taskId];
+        if (run !== undefined) {
+          const suffix = change.addition === true ? ' in your repository' : ` (${culprit.why})`;
+          run.warnings = [...(run.warnings ?? []), `${reason}${suffix}`];
+        }
+        continue;
+      }
+      if (culprit.taskId === taskId || unchecked.has(culprit.taskId)) {
+        pending.set(culprit.taskId, [...(pending.get(culprit.taskId) ?? []), reason]);
+      }
+    }
+    await store(file, stored);
+    return takePending(taskId);
+  }
+
+  function takePending(taskId: string | null): string | null {
+    if (taskId === null) return null;
+    const reasons = pending.get(taskId);
+    pending.delete(taskId);
+    return reasons === undefined ? null : `it changed your checkout: ${reasons.join('; ')}`;
+  }
+
+  function serial<T>(work: () => Promise<T>): Promise<T> {
+    const result = queue.then(work);
+    queue = result.catch(() => undefined);
+    return result;
+  }
+
+  return {
+    observe(event) {
+      if (event.type !== 'task-status') return;
+      if (event.status === 'preparing') {
+        active.add(event.taskId);
+        unchecked.add(event.taskId);
+        for (const set of windows) set.add(event.taskId);
+      } else if (!isActive(event.status) && event.status !== 'pending') {
+        active.delete(event.taskId);
+        unchecked.delete(event.taskId);
+      }
+    },
+    afterAgent: (taskId) => serial(() => look(taskId)),
+    review: (toolPaths = []) =>
+      serial(async () => {
+        if (reviewed === null) await look(null);
+        const now = await take();
+        const all = await compareCheckouts(repoRoot, stored.before, now, compareOptions());
+        // A file the tool wrote after the first review is its own doing, unless it was already
+        // changed then (by an agent).
+        const changes = all.filter(
+          (change) =>
+            change.path === undefined ||
+            !toolPaths.includes(change.path) ||
+            (reviewed?.has(change.key) ?? true),
+        );
+        reviewed ??= new Set(changes.map((change) => change.key));
+        const late = (key: string) => !reviewed!.has(key);
+        const sentences = changes.map((change) => {
+          const who =
+            stored.blame[change.key] ??
+            (late(change.key) ? 'after the agents had finished' : 'who did it cannot be told');
+          return `${change.text} — ${who}`;
+        });
+        state.checkout_changes = sentences;
+        return sentences;
+      }),
+  };
+}
+
+/** The tool's own refs: this execution's task and integration branches, and its backup refs. */
+function isToolRef(ref: string, state: ExecutionState): boolean {
+  if (ref.startsWith('refs/parallel-executor/')) return true;
+  const branch = ref.replace(/^refs\/heads\//, '');
+  if (branch === ref) return false;
+  if (state.integration?.branch === branch) return true;
+  return Object.values(state.tasks).some((run) => run.branch === branch);
+}
+
+interface Culprit {
+  taskId: string | null;
+  /** Why this task, in words (for its failure reason). */
+  why: string;
+  /** A commit of the task proves it; otherwise it is only the likeliest (timing). */
+  proven: boolean;
+  /** The whole attribution, for the sentence in the output. */
+  text: string;
+}
+
+async function blameChanges(
+  state: ExecutionState,
+  changes: readonly CheckoutChange[],
+  suspects: ReadonlySet<string>,
+  env: Record<string, string>,
+): Promise<Map<string, Culprit>> {
+  const owners = changes.some((change) => change.commits.length > 0)
+    ? await commitsByTask(state, env)
+    : new Map<string, Set<string>>();
+  const culprits = new Map<string, Culprit>();
+  for (const change of changes) {
+    const byCommit = [...owners].filter(([, commits]) =>
+      change.commits.some((sha) => commits.has(sha)),
+    );
+    if (byCommit.length === 1) {
+      const [taskId, commits] = byCommit[0]!;
+      const sha = change.commits.find((c) => commits.has(c))!.slice(0, 12);
+      const why = `commit ${sha} on it was made by task ${taskId}`;
+      culprits.set(change.key, { taskId, why, proven: true, text: `by task ${taskId} (${why})` });
+    } else if (suspects.size === 1) {
+      const taskId = [...suspects][0]!;
+      const why = `task ${taskId} was the only task running when it happened`;
+      culprits.set(change.key, {
+        taskId,
+        why,
+        proven: false,
+        text: `probably by task ${taskId} (${why})`,
+      });
+    } else if (suspects.size === 0) {
+      culprits.set(change.key, {
+        taskId: null,
+        why: '',
+        proven: false,
+        text: 'while no agent was running',
+      });
+    } else {
+      const list = [...suspects].sort().join(', ');
+      culprits.set(change.key, {
+        taskId: null,
+        why: '',
+        proven: false,
+        text: `while tasks ${list} were running (which one cannot be told)`,
+      });
+    }
+  }
+  return culprits;
+}
+
+async function commitsByTask(
+  state: ExecutionState,
+  env: Record<string, string>,
+): Promise<Map<string, Set<string>>> {
+  const owners = new Map<string, Set<string>>();
+  for (const id of state.task_order) {
+    const run = state.tasks[id]!;
+    if (run.start_sha === null) continue;
+    owners.set(
+      id,
+      await taskCommits(
+        state.repo_root,
+        {
+          worktree: run.worktree,
+          branch: run.branch,
+          startSha: run.start_sha,
+          headSha: run.head_sha,
+        },
+        env,
+      ),
+    );
+  }
+  return owners;
+}
+
+async function load(file: string): Promise<Stored | null> {
+  try {
+    const stored = JSON.parse(await readFile(file, 'utf8')) as Stored;
+    return stored.before?.version === 1
+      ? { before: stored.before, blame: stored.blame ?? {} }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+async function store(file: string, stored: Stored): Promise<void> {
+  const temporary = `${file}.tmp`;
+  await writeFile(temporary, `${JSON.stringify(stored, null, 2)}\n`);
+  await rename(temporary, file);
+}

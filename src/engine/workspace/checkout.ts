@@ -1,0 +1,478 @@
+import { lstat, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { git } from './git-exec.js';
+import { TOOL_DIR } from './repo.js';
+
+/**
+ * The user's checkout, in pieces that can be compared: where HEAD is, every branch and tag, the
+ * stash, the repository's git config, and the main worktree's uncommitted and untracked files
+ * (with their content's hash, so a file edited again is seen too). Taken at the start of a run
+ * and after it, to name whatever an agent (or anything else) changed there.
+ */
+export interface CheckoutSnapshot {
+  version: 1;
+  /** `refs/heads/<branch>`, or null when HEAD is detached. */
+  headRef: string | null;
+  /** Null in a repository without commits. */
+  headSha: string | null;
+  /** `refs/heads/*` and `refs/tags/*` → the object they name. */
+  refs: Record<string, string>;
+  /** What annotated tags point at (tag ref → commit), for telling whose commit it is. */
+  peeled: Record<string, string>;
+  /** Stash entries, newest first. */
+  stash: string[];
+  /** The config file's path, its text, and its settings (`key=value`, in file order). */
+  configFile: string;
+  configText: string;
+  config: string[];
+  /** Repository-relative path → `<XY status> <content hash or kind>`, the tool's folder left out. */
+  files: Record<string, string>;
+  /** Ignored files and folders (folders collapsed), the tool's folder left out. */
+  ignored: string[];
+}
+
+export interface SnapshotOptions {
+  env?: Record<string, string>;
+  /** Repository-relative folders the tool itself writes (its worktree root when inside). */
+  excludePaths?: readonly string[];
+}
+
+export async function snapshotCheckout(
+  repoRoot: string,
+  options: SnapshotOptions = {},
+): Promise<CheckoutSnapshot> {
+  const run = async (args: string[], allow: number[] = []) =>
+    (
+      await git(repoRoot, ['--no-optional-locks', ...args], {
+        env: options.env,
+        allowExitCodes: allow,
+      })
+    ).stdout;
+  const excluded = [TOOL_DIR, ...(options.excludePaths ?? [])].map((path) =>
+    path.replace(/\/+$/, ''),
+  );
+  const kept = (path: string) =>
+    !excluded.some((dir) => path === dir || path === `${dir}/` || path.startsWith(`${dir}/`));
+
+  const headRef = (await run(['symbolic-ref', '-q', 'HEAD'], [1])).trim() || null;
+  const headSha = (await run(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], [1])).trim() || null;
+  const refs: Record<string, string> = {};
+  const peeled: Record<string, string> = {};
+  const refLines = await run([
+    'for-each-ref',
+    '--format=%(refname) %(objectname) %(*objectname)',
+    'refs/heads',
+    'refs/tags',
+  ]);
+  for (const line of refLines.split('\n').filter(Boolean)) {
+    const [ref, sha, target] = line.split(' ');
+    refs[ref!] = sha!;
+    if (target) peeled[ref!] = target;
+  }
+  const stash = (await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128]))
+    .split('\n')
+    .filter(Boolean);
+  const configFile = join(await commonDir(repoRoot, options.env), 'config');
+  const configText = await readFile(configFile, 'utf8').catch(() => '');
+  const config = (await run(['config', '--file', configFile, '--list', '-z'], [1]))
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => entry.replace('\n', '='));
+  const files = await fileStates(repoRoot, run, kept, options.env);
+  const ignored = (
+    await run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory'])
+  )
+    .split('\0')
+    .filter((path) => path !== '' && kept(path))
+    .sort();
+  return {
+    version: 1,
+    headRef,
+    headSha,
+    refs,
+    peeled,
+    stash,
+    configFile,
+    configText,
+    config,
+    files,
+    ignored,
+  };
+}
+
+async function commonDir(repoRoot: string, env?: Record<string, string>): Promise<string> {
+  const out = (await git(repoRoot, ['rev-parse', '--git-common-dir'], { env })).stdout.trim();
+  return isAbsolute(out) ? out : resolve(repoRoot, out);
+}
+
+type Run = (args: string[], allow?: number[]) => Promise<string>;
+
+/** `git status` of the main worktree, each entry with its content's hash (or what it is). */
+async function fileStates(
+  repoRoot: string,
+  run: Run,
+  kept: (path: string) => boolean,
+  env?: Record<string, string>,
+): Promise<Record<string, string>> {
+  const raw = await run([
+    'status',
+    '--porcelain=v1',
+    '-z',
+    '--untracked-files=all',
+    '--no-renames',
+  ]);
+  const entries = raw
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => ({ xy: entry.slice(0, 2), path: entry.slice(3) }))
+    .filter((entry) => kept(entry.path));
+  const regular: string[] = [];
+  const kinds = new Map<string, string>();
+  for (const { path } of entries) {
+    const stat = await lstat(join(repoRoot, path)).catch(() => null);
+    if (stat === null) kinds.set(path, 'absent');
+    else if (stat.isFile() && !path.includes('\n')) regular.push(path);
+    else kinds.set(path, stat.isSymbolicLink() ? 'symlink' : 'other');
+  }
+  const hashes =
+    regular.length === 0
+      ? []
+      : (
+          await git(repoRoot, ['hash-object', '--no-filters', '--stdin-paths'], {
+            env,
+            input: `${regular.join('\n')}\n`,
+          })
+        ).stdout
+          .split('\n')
+          .filter(Boolean);
+  regular.forEach((path, i) => kinds.set(path, hashes[i] ?? 'unreadable'));
+  const files: Record<string, string> = {};
+  for (const { xy, path } of entries) files[path] = `${xy} ${kinds.get(path)!}`;
+  return files;
+}
+
+/** One difference between two snapshots, in a sentence that names what changed. */
+export interface CheckoutChange {
+  /** Stable identity: `HEAD`, `ref:<full ref>`, `stash`, `config`, `file:<path>`, `ignored:<path>`. */
+  key: string;
+  text: string;
+  /** Commits the change brought in (a moved branch's new commits, a new tag's, a stash's base). */
+  commits: string[];
+  /** For files: the repository-relative path. */
+  path?: string;
+  /**
+   * A new branch or tag takes nothing of the user's away (an agent's scratch branch in its own
+   * worktree): named, but not a reason to fail a task. Everything else is.
+   */
+  addition?: boolean;
+}
+
+export interface CompareOptions {
+  /** Refs the tool itself creates, moves or deletes (task and integration branches). */
+  isToolRef: (ref: string) => boolean;
+  /** Paths the tool itself writes in the checkout (the plan, with `--write-back working-tree`). */
+  isToolPath?: (path: string) => boolean;
+  env?: Record<string, string>;
+}
+
+/** What differs between `before` and `after`, in the order HEAD, refs, stash, config, files. */
+export async function compareCheckouts(
+  repoRoot: string,
+  before: CheckoutSnapshot,
+  after: CheckoutSnapshot,
+  options: CompareOptions,
+): Promise<CheckoutChange[]> {
+  const changes: CheckoutChange[] = [];
+  const headBranch = before.headRef === after.headRef ? after.headRef : null;
+  if (
+    before.headRef !== after.headRef ||
+    (headBranch === null && before.headSha !== after.headSha)
+  ) {
+    changes.push({
+      key: 'HEAD',
+      text: `HEAD of your checkout changed from ${headName(before)} to ${headName(after)}`,
+      commits: await newCommits(repoRoot, after.headSha, before, options.env),
+    });
+  }
+  const names = [...new Set([...Object.keys(before.refs), ...Object.keys(after.refs)])].sort();
+  for (const ref of names) {
+    const was = before.refs[ref];
+    const now = after.refs[ref];
+    if (was === now || options.isToolRef(ref)) continue;
+    changes.push(await refChange(repoRoot, ref, was, now, before, after, headBranch, options.env));
+  }
+  const stash = stashChange(before, after);
+  if (stash !== null) changes.push(await withStashBases(repoRoot, stash, before, options.env));
+  const config = configChange(before, after);
+  if (config !== null) changes.push(config);
+  const files = fileChanges(before, after, options.isToolPath ?? (() => false));
+  changes.push(...(await underMovedHead(repoRoot, files, changes, before, after, options.env)));
+  return changes;
+}
+
+/**
+ * When the branch the checkout has out moved, git status there shows the new commits' files as
+ * changed although nobody touched them: say so, and give them the move's commits (and culprit).
+ */
+async function underMovedHead(
+  repoRoot: string,
+  files: CheckoutChange[],
+  changes: readonly CheckoutChange[],
+  before: CheckoutSnapshot,
+  after: CheckoutSnapshot,
+  env?: Record<string, string>,
+): Promise<CheckoutChange[]> {
+  const moved =
+    before.headRef !== null && before.headRef === after.headRef
+      ? changes.find((change) => change.key === `ref:${before.headRef}`)
+      : undefined;
+  if (moved === undefined || before.headSha === null || after.headSha === null) return files;
+  const diff = await git(
+    repoRoot,
+    ['diff', '--name-only', '-z', '--no-renames', before.headSha, after.headSha],
+    { env, allowExitCodes: [128] },
+  );
+  const touched = new Set(diff.stdout.split('\0').filter(Boolean));
+  return files.map((change) =>
+    change.path !== undefined && change.key.startsWith('file:') && touched.has(change.path)
+      ? {
+          ...change,
+          text: `${change.text}, as git status sees it since branch ${shortRef(before.headRef!)} moved under it`,
+          commits: moved.commits,
+        }
+      : change,
+  );
+}
+
+function headName(snapshot: CheckoutSnapshot): string {
+  const at = snapshot.headSha === null ? 'no commit' : short(snapshot.headSha);
+  return snapshot.headRef === null
+    ? `a detached HEAD at ${at}`
+    : `${shortRef(snapshot.headRef)} at ${at}`;
+}
+
+async function refChange(
+  repoRoot: string,
+  ref: string,
+  was: string | undefined,
+  now: string | undefined,
+  before: CheckoutSnapshot,
+  after: CheckoutSnapshot,
+  headBranch: string | null,
+  env?: Record<string, string>,
+): Promise<CheckoutChange> {
+  const tag = ref.startsWith('refs/tags/');
+  const what = `${tag ? 'tag' : 'branch'} ${shortRef(ref)}`;
+  const key = `ref:${ref}`;
+  const target = (snapshot: CheckoutSnapshot, sha: string) => snapshot.peeled[ref] ?? sha;
+  if (was === undefined) {
+    const commits = await newCommits(repoRoot, target(after, now!), before, env);
+    return {
+      key,
+      text: `${what} was created at ${short(target(after, now!))}`,
+      commits,
+      addition: true,
+    };
+  }
+  if (now === undefined) {
+    const restore = tag
+      ? `git tag ${shortRef(ref)} ${short(was)}`
+      : `git branch ${shortRef(ref)} ${short(was)}`;
+    return {
+      key,
+      text: `${what} was deleted (it was at ${short(target(before, was))}; \`${restore}\` puts it back)`,
+      commits: [],
+    };
+  }
+  const commits = await newCommits(repoRoot, target(after, now), before, env);
+  const dropped = tag ? 0 : await count(repoRoot, `${now}..${was}`, env);
+  const added = commits.length > 0 ? `, ${commits.length} new commit(s) on it` : '';
+  const lost = dropped > 0 ? `, ${dropped} commit(s) no longer on it (still in its reflog)` : '';
+  const head =
+    ref === headBranch
+      ? '; it is the branch your checkout has out (HEAD), so git status there now shows those commits undone'
+      : '';
+  return {
+    key,
+    text: `${what} moved from ${short(target(before, was))} to ${short(target(after, now))}${added}${lost}${head}`,
+    commits,
+  };
+}
+
+/** Commits reachable from `sha` that no branch or tag of `before` reached (at most 200). */
+async function newCommits(
+  repoRoot: string,
+  sha: string | null,
+  before: CheckoutSnapshot,
+  env?: Record<string, string>,
+): Promise<string[]> {
+  if (sha === null) return [];
+  const known = [
+    ...new Set([...Object.values(before.refs), ...Object.values(before.peeled), before.headSha]),
+  ].filter((value): value is string => value !== null);
+  const result = await git(repoRoot, ['rev-list', '--max-count=200', '--stdin'], {
+    env,
+    input: `${sha}\n${known.map((k) => `^${k}`).join('\n')}\n`,
+    allowExitCodes: [128],
+  });
+  return result.exitCode === 0 ? result.stdout.split('\n').filter(Boolean) : [];
+}
+
+async function count(
+  repoRoot: string,
+  range: string,
+  env?: Record<string, string>,
+): Promise<number> {
+  const result = await git(repoRoot, ['rev-list', '--count', range], {
+    env,
+    allowExitCodes: [128],
+  });
+  return result.exitCode === 0 ? Number(result.stdout.trim()) : 0;
+}
+
+function stashChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
+  const had = new Set(before.stash);
+  const has = new Set(after.stash);
+  const added = after.stash.filter((sha) => !had.has(sha));
+  const dropped = before.stash.filter((sha) => !has.has(sha));
+  if (added.length === 0 && dropped.length === 0) return null;
+  const parts = [
+    ...(added.length > 0
+      ? [
+          `${added.length} new stash entr${added.length === 1 ? 'y' : 'ies'} (${added.map(short).join(', ')})`,
+        ]
+      : []),
+    ...(dropped.length > 0
+      ? [
+          `${dropped.length} stash entr${dropped.length === 1 ? 'y' : 'ies'} gone (${dropped.map(short).join(', ')}; \`git stash store <sha>\` puts one back)`,
+        ]
+      : []),
+  ];
+  return { key: 'stash', text: `the stash changed: ${parts.join('; ')}`, commits: added };
+}
+
+/** A stash entry's evidence is the commit it was made on (its first parent). */
+async function withStashBases(
+  repoRoot: string,
+  change: CheckoutChange,
+  before: CheckoutSnapshot,
+  env?: Record<string, string>,
+): Promise<CheckoutChange> {
+  const bases: string[] = [];
+  for (const entry of change.commits) {
+    const parent = await git(repoRoot, ['rev-parse', '-q', '--verify', `${entry}^1`], {
+      env,
+      allowExitCodes: [1, 128],
+    });
+    if (parent.exitCode === 0)
+      bases.push(...(await newCommits(repoRoot, parent.stdout.trim(), before, env)));
+  }
+  return { ...change, commits: bases };
+}
+
+function configChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
+  if (before.configText === after.configText) return null;
+  const keyOf = (entry: string) =>
+    entry.slice(0, entry.indexOf('=') === -1 ? undefined : entry.indexOf('='));
+  const had = new Set(before.config);
+  const has = new Set(after.config);
+  const added = [...new Set(after.config.filter((e) => !had.has(e)).map(keyOf))];
+  const removed = [...new Set(before.config.filter((e) => !has.has(e)).map(keyOf))];
+  // Values are left out on purpose: a config may hold credentials (a remote's URL, a header).
+  const settings = [
+    ...added.map((key) => (removed.includes(key) ? `${key} changed` : `${key} set`)),
+    ...removed.filter((key) => !added.includes(key)).map((key) => `${key} removed`),
+  ];
+  const what = settings.length > 0 ? settings.join(', ') : 'comments or layout only';
+  return {
+    key: 'config',
+    text: `the repository's git config (${after.configFile}) changed: ${what}`,
+    commits: [],
+  };
+}
+
+function fileChanges(
+  before: CheckoutSnapshot,
+  after: CheckoutSnapshot,
+  isToolPath: (path: string) => boolean,
+): CheckoutChange[] {
+  const changes: CheckoutChange[] = [];
+  const paths = [...new Set([...Object.keys(before.files), ...Object.keys(after.files)])].sort();
+  for (const path of paths) {
+    const was = before.files[path];
+    const now = after.files[path];
+    if (was === now || isToolPath(path)) continue;
+    changes.push({ key: `file:${path}`, path, text: fileText(path, was, now), commits: [] });
+  }
+  const hadIgnored = new Set(before.ignored);
+  const hasIgnored = new Set(after.ignored);
+  for (const path of after.ignored.filter((p) => !hadIgnored.has(p) && !isToolPath(p))) {
+    changes.push({
+      key: `ignored:${path}`,
+      path,
+      text: `${path} appeared in your checkout (ignored by git)`,
+      commits: [],
+    });
+  }
+  for (const path of before.ignored.filter((p) => !hasIgnored.has(p) && !isToolPath(p))) {
+    changes.push({
+      key: `ignored:${path}`,
+      path,
+      text: `${path} is gone from your checkout (it was ignored by git)`,
+      commits: [],
+    });
+  }
+  return changes;
+}
+
+function fileText(path: string, was: string | undefined, now: string | undefined): string {
+  if (now === undefined) {
+    return `${path} is back to its committed content in your checkout: its uncommitted changes are gone`;
+  }
+  const xy = now.slice(0, 2);
+  if (was === undefined) {
+    if (xy === '??') return `${path} appeared in your checkout (untracked)`;
+    if (xy.includes('D')) return `${path} was deleted in your checkout`;
+    if (xy.includes('A')) return `${path} was added to your checkout's index`;
+    return `${path} was modified in your checkout${xy[0] !== ' ' ? ' (and staged)' : ''}`;
+  }
+  return `${path} changed again in your checkout (it already had uncommitted changes)`;
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 12);
+}
+
+function shortRef(ref: string): string {
+  return ref.replace(/^refs\/(heads|tags)\//, '');
+}
+
+/** Commits a task made itself: its branch since its start, and every HEAD its worktree had. */
+export async function taskCommits(
+  repoRoot: string,
+  task: { worktree: string; branch: string; startSha: string | null; headSha: string | null },
+  env?: Record<string, string>,
+): Promise<Set<string>> {
+  const commits = new Set<string>();
+  const exclude = task.startSha === null ? [] : [`^${task.startSha}`];
+  const tips = [`refs/heads/${task.branch}`, ...(task.headSha === null ? [] : [task.headSha])];
+  const branch = await git(repoRoot, ['rev-list', '--ignore-missing', '--stdin'], {
+    env,
+    input: `${[...tips, ...exclude].join('\n')}\n`,
+    allowExitCodes: [128],
+  });
+  if (branch.exitCode === 0)
+    branch.stdout
+      .split('\n')
+      .filter(Boolean)
+      .forEach((c) => commits.add(c));
+  // The worktree's own HEAD reflog: also what the agent committed on a branch it checked out.
+  const reflog = await git(task.worktree, ['log', '-g', '--format=%H', 'HEAD', '--'], {
+    env,
+    allowExitCodes: [128],
+  }).catch(() => null);
+  for (const sha of reflog?.exitCode === 0 ? reflog.stdout.split('\n').filter(Boolean) : []) {
+    if (sha !== task.startSha) commits.add(sha);
+  }
+  return commits;
+}
