@@ -181,7 +181,8 @@ export async function runIntegrateMode(
     status: failed ? 'failed' : 'completed',
     integration:
       integrationHead === null ? null : { branch: integrationBranch, head_sha: integrationHead },
-    tasks: received.tasks.filter((t) => t.fetched),
+    // Fetched, or unchanged (at the base): the ones that passed every check.
+    tasks: received.tasks.filter((t) => t.problem === null),
     state,
     report,
   });

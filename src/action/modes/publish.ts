@@ -105,7 +105,14 @@ export async function runPublishMode(
     if (branch?.problem) warn(`${describeBranch(branch)} was not pushed: ${branch.problem}`);
   }
 
-  const pushed = await pushAccepted(root, received.tasks, received.integration, settings, deps);
+  const pushed = await pushAccepted(
+    root,
+    // A task branch at the base holds nothing to keep: it is not pushed.
+    received.tasks.filter((b) => b.head !== baseSha),
+    received.integration,
+    settings,
+    deps,
+  );
   for (const failure of pushed.failures) warn(failure);
   const integrationPushed = pushed.branches.includes(integrationBranch);
   const pushedTaskBranches = pushed.branches.filter((b) => b !== integrationBranch);
