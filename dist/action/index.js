@@ -64467,12 +64467,10 @@ function createClaudeCodeRunner(options) {
           { cause: error64 }
         );
       });
-      const prompt = buildClaudePrompt(launch, context);
-      const viaStdin = Buffer.byteLength(prompt) > ARGV_PROMPT_LIMIT;
       return startAgentProcess({
         file: binary,
-        args: [...claudeArguments(options), ...viaStdin ? [] : [prompt]],
-        stdin: viaStdin ? prompt : void 0,
+        args: claudeArguments(options),
+        stdin: buildClaudePrompt(launch, context),
         cwd: launch.worktree,
         env: { ...agentEnvironment(launch), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
         logFile: launch.logFile,
@@ -64504,7 +64502,7 @@ function buildClaudePrompt(launch, context) {
     "When you are done, reply with a short summary of what you changed and how you checked it."
   ].join("\n");
 }
-var INSTALL_HINT, KEY_HINT, ARGV_PROMPT_LIMIT;
+var INSTALL_HINT, KEY_HINT;
 var init_claude_code = __esm({
   "src/engine/agents/claude-code.ts"() {
     "use strict";
@@ -64515,7 +64513,6 @@ var init_claude_code = __esm({
     init_process();
     INSTALL_HINT = 'Install Claude Code with `npm i -g @anthropic-ai/claude-code` (or set agent.binary in .github/parallel-executor.yml), or run your own agent with `--agent command --agent-command "<command>"`.';
     KEY_HINT = 'Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL for a gateway), or run `claude login` once; or run your own agent with `--agent command --agent-command "<command>"`.';
-    ARGV_PROMPT_LIMIT = 1e5;
   }
 });
 
