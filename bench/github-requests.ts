@@ -1,5 +1,5 @@
 /**
- * GitHub API requests per execution, for N = 1, 4, 16 tasks, all measured: the action's three
+ * GitHub API requests per execution, for N = 1, 4, 16 tasks, all measured: the action's four
  * modes run as a runner runs them (fresh checkouts of a bare remote, real git, real agent
  * processes through the command adapter), the API mocked and every request checked against the
  * OpenAPI description and counted.
@@ -7,7 +7,8 @@
  * - plan job: the comment gate (permission, PR, reaction), the look for another execution on the
  *   PR (this workflow's runs in progress and queued), and one queued check run per task;
  * - agent legs: none (they get no token);
- * - integrate job: list the check runs, complete each, find-or-open the integration PR, find-or-
+ * - integrate job: none (it gets no token);
+ * - publish job: list the check runs, complete each, find-or-open the integration PR, find-or-
  *   create the report comment, and dispatch the next wave (here a follow-up task waits on the group).
  *
  *     npx tsx bench/github-requests.ts
@@ -16,7 +17,13 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repositoryFiles, writeAgent } from '../test/action/e2e-fixture.js';
-import { createRemote, passArtifact, runStep, type Remote } from '../test/action/runner.js';
+import {
+  createRemote,
+  passArtifact,
+  passResult,
+  runStep,
+  type Remote,
+} from '../test/action/runner.js';
 import { githubApi, type GitHubApiMock } from '../test/support/github-api.js';
 import {
   asPullRequestComment,
@@ -180,20 +187,29 @@ async function measure(n: number) {
       mode: 'integrate',
       'execution-id': plan.outputs['execution-id']!,
       'bundle-dir': join(dir, 'artifacts'),
-      'state-dir': join(dir, 'state'),
+      'result-dir': join(dir, 'result'),
+      'base-branch': plan.outputs['base-branch']!,
+      'github-token': '',
+    });
+    if (integrate.runtime.failed) throw new Error(integrate.runtime.failed);
+    await passResult(join(dir, 'result'), join(dir, 'downloaded'));
+    const publish = await step('publish', {
+      mode: 'publish',
+      'execution-id': plan.outputs['execution-id']!,
+      'result-dir': join(dir, 'downloaded'),
       'base-branch': plan.outputs['base-branch']!,
       'github-token': 't',
     });
-    if (integrate.runtime.failed) throw new Error(integrate.runtime.failed);
-    if (integrate.outputs.merged !== JSON.stringify(ids))
-      throw new Error(`merged ${integrate.outputs.merged}`);
+    if (publish.runtime.failed) throw new Error(publish.runtime.failed);
+    if (publish.outputs.merged !== JSON.stringify(ids))
+      throw new Error(`merged ${publish.outputs.merged}`);
     if (gh.problems.length > 0) throw new Error(gh.problems.join('\n'));
-    const integrateRequests = gh.requests.length - planRequests - agentRequests;
+    const publishRequests = gh.requests.length - planRequests - agentRequests;
     return {
       n,
       planRequests,
       agentRequests,
-      integrateRequests,
+      publishRequests,
       total: gh.requests.length,
       writes: gh.requests.filter((r) => r.method !== 'GET').length,
     };
@@ -208,9 +224,9 @@ const rows = [];
 for (const n of [1, 4, 16]) rows.push(await measure(n));
 const base = rows[0]!;
 console.log('GitHub API requests per execution (one wave + next-wave dispatch), all measured');
-console.log('tasks  plan-job  agent-legs  integrate-job  total  writes  per-task  vs N=1');
+console.log('tasks  plan-job  agent-legs  publish-job  total  writes  per-task  vs N=1');
 for (const r of rows) {
   console.log(
-    `${String(r.n).padStart(5)}  ${String(r.planRequests).padStart(8)}  ${String(r.agentRequests).padStart(10)}  ${String(r.integrateRequests).padStart(13)}  ${String(r.total).padStart(5)}  ${String(r.writes).padStart(6)}  ${(r.total / r.n).toFixed(2).padStart(8)}  ${(r.total / base.total).toFixed(2).padStart(5)}×`,
+    `${String(r.n).padStart(5)}  ${String(r.planRequests).padStart(8)}  ${String(r.agentRequests).padStart(10)}  ${String(r.publishRequests).padStart(11)}  ${String(r.total).padStart(5)}  ${String(r.writes).padStart(6)}  ${(r.total / r.n).toFixed(2).padStart(8)}  ${(r.total / base.total).toFixed(2).padStart(5)}×`,
   );
 }

@@ -4174,10 +4174,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep4, value } = collItem;
+        const { start, key, sep: sep5, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep4?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4191,7 +4191,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep4) {
+          if (!keyProps.anchor && !keyProps.tag && !sep5) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map4.comment)
@@ -4215,7 +4215,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map4.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep4 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4231,7 +4231,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep4, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4322,7 +4322,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep4 = "";
+        let sep5 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4336,13 +4336,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep4 + cb;
-              sep4 = "";
+                comment += sep5 + cb;
+              sep5 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep4 += source;
+                sep5 += source;
               hasSpace = true;
               break;
             default:
@@ -4385,18 +4385,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep4, value } = collItem;
+        const { start, key, sep: sep5, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep4?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep4 && !value) {
+          if (!props.anchor && !props.tag && !sep5 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4450,8 +4450,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep4 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep4, null, props, onError);
+        if (!isMap3 && !sep5 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep5, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4463,7 +4463,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep4 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4474,8 +4474,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep4)
-                for (const st of sep4) {
+              if (sep5)
+                for (const st of sep5) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4492,7 +4492,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep4, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4672,7 +4672,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep4 = "";
+      let sep5 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines2[i][0].slice(trimIndent) + "\n";
@@ -4689,24 +4689,24 @@ var require_resolve_block_scalar = __commonJS({
           indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep4 + indent2.slice(trimIndent) + content3;
-          sep4 = "\n";
+          value += sep5 + indent2.slice(trimIndent) + content3;
+          sep5 = "\n";
         } else if (indent2.length > trimIndent || content3[0] === "	") {
-          if (sep4 === " ")
-            sep4 = "\n";
-          else if (!prevMoreIndented && sep4 === "\n")
-            sep4 = "\n\n";
-          value += sep4 + indent2.slice(trimIndent) + content3;
-          sep4 = "\n";
+          if (sep5 === " ")
+            sep5 = "\n";
+          else if (!prevMoreIndented && sep5 === "\n")
+            sep5 = "\n\n";
+          value += sep5 + indent2.slice(trimIndent) + content3;
+          sep5 = "\n";
           prevMoreIndented = true;
         } else if (content3 === "") {
-          if (sep4 === "\n")
+          if (sep5 === "\n")
             value += "\n";
           else
-            sep4 = "\n";
+            sep5 = "\n";
         } else {
-          value += sep4 + content3;
-          sep4 = " ";
+          value += sep5 + content3;
+          sep5 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4889,25 +4889,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep4 = " ";
+      let sep5 = " ";
       let pos = line2.lastIndex;
       while (match = line2.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep4 === "\n")
-            res += sep4;
+          if (sep5 === "\n")
+            res += sep5;
           else
-            sep4 = "\n";
+            sep5 = "\n";
         } else {
-          res += sep4 + lm;
-          sep4 = " ";
+          res += sep5 + lm;
+          sep5 = " ";
         }
         pos = line2.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep4 + (match?.[1] ?? "");
+      return res + sep5 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5717,14 +5717,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep4, value }) {
+    function stringifyItem({ start, key, sep: sep5, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep4)
-        for (const st of sep4)
+      if (sep5)
+        for (const st of sep5)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6891,18 +6891,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep4;
+          let sep5;
           if (scalar.end) {
-            sep4 = scalar.end;
-            sep4.push(this.sourceToken);
+            sep5 = scalar.end;
+            sep5.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep4 = [this.sourceToken];
+            sep5 = [this.sourceToken];
           const map4 = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep4 }]
+            items: [{ start, key: scalar, sep: sep5 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map4;
@@ -7055,15 +7055,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep4 = it.sep;
-                  sep4.push(this.sourceToken);
+                  const sep5 = it.sep;
+                  sep5.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep4 }]
+                    items: [{ start: start2, key, sep: sep5 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7257,13 +7257,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep4 = fc.end.splice(1, fc.end.length);
-            sep4.push(this.sourceToken);
+            const sep5 = fc.end.splice(1, fc.end.length);
+            sep5.push(this.sourceToken);
             const map4 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep4 }]
+              items: [{ start, key: fc, sep: sep5 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map4;
@@ -29521,7 +29521,7 @@ function check2(tokens, before, after) {
     const next = classifyCharacter(
       (end < tokens.length ? tokens[end].value : after).charCodeAt(0)
     );
-    const open6 = !next || next === 2 && Boolean(previous3);
+    const open7 = !next || next === 2 && Boolean(previous3);
     const close = !previous3 || previous3 === 2 && Boolean(next);
     const run3 = {
       tokens: tokens.slice(index2, end),
@@ -29529,8 +29529,8 @@ function check2(tokens, before, after) {
       start: 0,
       end: 0,
       // Underscores are strict, they cannot open or close inside words.
-      open: strict ? open6 && (Boolean(previous3) || !close) : open6,
-      close: strict ? close && (Boolean(next) || !open6) : close,
+      open: strict ? open7 && (Boolean(previous3) || !close) : open7,
+      close: strict ? close && (Boolean(next) || !open7) : close,
       // All builtins can split runs.
       split: strict !== void 0
     };
@@ -29595,9 +29595,9 @@ function pair(runs, wrong) {
       openers = [];
       openersByMarker.set(marker, openers);
     }
-    let open6 = closer.close ? openers.length : 0;
-    while (open6-- && closer.start < closer.end) {
-      const opener = openers[open6];
+    let open7 = closer.close ? openers.length : 0;
+    while (open7-- && closer.start < closer.end) {
+      const opener = openers[open7];
       const openerSize = opener.end - opener.start;
       const closerSize = closer.end - closer.start;
       if (closer.split ? (
@@ -29633,8 +29633,8 @@ function pair(runs, wrong) {
       }
       opener.end -= size;
       closer.start += size;
-      if (opener.start === opener.end) openers.splice(open6, 1);
-      open6 = openers.length;
+      if (opener.start === opener.end) openers.splice(open7, 1);
+      open7 = openers.length;
     }
     if (closer.open && closer.start < closer.end) openers.push(closer);
   }
@@ -29810,12 +29810,12 @@ function render(items, chosen, before, after) {
     );
     const inside = render(item.children, chosen, sequence, sequence);
     const head = inside[0].value;
-    const open6 = encodeInfo(
+    const open7 = encodeInfo(
       outsideBefore.charCodeAt(outsideBefore.length - 1),
       head.charCodeAt(0),
       marker
     );
-    if (open6.inside) encode3(inside, true);
+    if (open7.inside) encode3(inside, true);
     const tail = lastCharacter(inside[inside.length - 1].value);
     const close = encodeInfo(
       outsideAfter.charCodeAt(0),
@@ -29823,7 +29823,7 @@ function render(items, chosen, before, after) {
       marker
     );
     if (close.inside) encode3(inside, false);
-    if (open6.outside && outsideBefore !== "\n" && outsideBefore !== "\r") {
+    if (open7.outside && outsideBefore !== "\n" && outsideBefore !== "\r") {
       encode3(tokens, false);
     }
     if (close.outside) encodeAfter = outsideAfter;
@@ -33721,16 +33721,16 @@ function resolveAllAttention(events, context) {
   let nextEvents;
   while (++index2 < events.length) {
     if (events[index2][0] === "enter" && events[index2][1].type === "attentionSequence" && events[index2][1]._close) {
-      let open6 = index2;
-      while (open6--) {
-        if (events[open6][0] === "exit" && events[open6][1].type === "attentionSequence" && events[open6][1]._open && // If the markers are the same:
-        context.sliceSerialize(events[open6][1]).charCodeAt(0) === context.sliceSerialize(events[index2][1]).charCodeAt(0)) {
-          if ((events[open6][1]._close || events[index2][1]._open) && (events[index2][1].end.offset - events[index2][1].start.offset) % 3 && !((events[open6][1].end.offset - events[open6][1].start.offset + events[index2][1].end.offset - events[index2][1].start.offset) % 3)) {
+      let open7 = index2;
+      while (open7--) {
+        if (events[open7][0] === "exit" && events[open7][1].type === "attentionSequence" && events[open7][1]._open && // If the markers are the same:
+        context.sliceSerialize(events[open7][1]).charCodeAt(0) === context.sliceSerialize(events[index2][1]).charCodeAt(0)) {
+          if ((events[open7][1]._close || events[index2][1]._open) && (events[index2][1].end.offset - events[index2][1].start.offset) % 3 && !((events[open7][1].end.offset - events[open7][1].start.offset + events[index2][1].end.offset - events[index2][1].start.offset) % 3)) {
             continue;
           }
-          const use = events[open6][1].end.offset - events[open6][1].start.offset > 1 && events[index2][1].end.offset - events[index2][1].start.offset > 1 ? 2 : 1;
+          const use = events[open7][1].end.offset - events[open7][1].start.offset > 1 && events[index2][1].end.offset - events[index2][1].start.offset > 1 ? 2 : 1;
           const start = {
-            ...events[open6][1].end
+            ...events[open7][1].end
           };
           const end = {
             ...events[index2][1].start
@@ -33741,7 +33741,7 @@ function resolveAllAttention(events, context) {
             type: use > 1 ? "strongSequence" : "emphasisSequence",
             start,
             end: {
-              ...events[open6][1].end
+              ...events[open7][1].end
             }
           };
           const closingSequence = {
@@ -33754,7 +33754,7 @@ function resolveAllAttention(events, context) {
           const text6 = {
             type: use > 1 ? "strongText" : "emphasisText",
             start: {
-              ...events[open6][1].end
+              ...events[open7][1].end
             },
             end: {
               ...events[index2][1].start
@@ -33769,26 +33769,26 @@ function resolveAllAttention(events, context) {
               ...closingSequence.end
             }
           };
-          events[open6][1].end = {
+          events[open7][1].end = {
             ...openingSequence.start
           };
           events[index2][1].start = {
             ...closingSequence.end
           };
           nextEvents = [];
-          if (events[open6][1].end.offset - events[open6][1].start.offset) {
-            nextEvents = push(nextEvents, [["enter", events[open6][1], context], ["exit", events[open6][1], context]]);
+          if (events[open7][1].end.offset - events[open7][1].start.offset) {
+            nextEvents = push(nextEvents, [["enter", events[open7][1], context], ["exit", events[open7][1], context]]);
           }
           nextEvents = push(nextEvents, [["enter", group, context], ["enter", openingSequence, context], ["exit", openingSequence, context], ["enter", text6, context]]);
-          nextEvents = push(nextEvents, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open6 + 1, index2), context));
+          nextEvents = push(nextEvents, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open7 + 1, index2), context));
           nextEvents = push(nextEvents, [["exit", text6, context], ["enter", closingSequence, context], ["exit", closingSequence, context], ["exit", group, context]]);
           let offset = 0;
           if (events[index2][1].end.offset - events[index2][1].start.offset) {
             offset = 2;
             nextEvents = push(nextEvents, [["enter", events[index2][1], context], ["exit", events[index2][1], context]]);
           }
-          splice(events, open6 - 1, index2 - open6 + 3, nextEvents);
-          index2 = open6 + nextEvents.length - offset - 2;
+          splice(events, open7 - 1, index2 - open7 + 3, nextEvents);
+          index2 = open7 + nextEvents.length - offset - 2;
           break;
         }
       }
@@ -33820,10 +33820,10 @@ function tokenizeAttention(effects, ok3) {
     }
     const token = effects.exit("attentionSequence");
     const after = classifyCharacter(code3);
-    const open6 = !after || after === 2 && before || attentionMarkers2.includes(code3) && code3 !== 42 && code3 !== 95;
+    const open7 = !after || after === 2 && before || attentionMarkers2.includes(code3) && code3 !== 42 && code3 !== 95;
     const close = !before || before === 2 && after || attentionMarkers2.includes(previous3) && previous3 !== 42 && previous3 !== 95;
-    token._open = Boolean(marker === 42 ? open6 : open6 && (before || !close));
-    token._close = Boolean(marker === 42 ? close : close && (after || !open6));
+    token._open = Boolean(marker === 42 ? open7 : open7 && (before || !close));
+    token._close = Boolean(marker === 42 ? close : close && (after || !open7));
     return ok3(code3);
   }
 }
@@ -33856,9 +33856,9 @@ function tokenizeAutolink(effects, ok3, nok) {
     effects.consume(code3);
     effects.exit("autolinkMarker");
     effects.enter("autolinkProtocol");
-    return open6;
+    return open7;
   }
-  function open6(code3) {
+  function open7(code3) {
     if (asciiAlpha(code3)) {
       effects.consume(code3);
       return schemeOrEmailAtext;
@@ -34134,9 +34134,9 @@ function tokenizeCharacterReference(effects, ok3, nok) {
     effects.enter("characterReferenceMarker");
     effects.consume(code3);
     effects.exit("characterReferenceMarker");
-    return open6;
+    return open7;
   }
-  function open6(code3) {
+  function open7(code3) {
     if (code3 === 35) {
       effects.enter("characterReferenceMarkerNumeric");
       effects.consume(code3);
@@ -35522,9 +35522,9 @@ function tokenizeHtmlFlow(effects, ok3, nok) {
     effects.enter("htmlFlow");
     effects.enter("htmlFlowData");
     effects.consume(code3);
-    return open6;
+    return open7;
   }
-  function open6(code3) {
+  function open7(code3) {
     if (code3 === 33) {
       effects.consume(code3);
       return declarationOpen;
@@ -35871,9 +35871,9 @@ function tokenizeHtmlText(effects, ok3, nok) {
     effects.enter("htmlText");
     effects.enter("htmlTextData");
     effects.consume(code3);
-    return open6;
+    return open7;
   }
-  function open6(code3) {
+  function open7(code3) {
     if (code3 === 33) {
       effects.consume(code3);
       return declarationOpen;
@@ -36194,12 +36194,12 @@ function resolveAllLabelEnd(events) {
 function resolveToLabelEnd(events, context) {
   let index2 = events.length;
   let offset = 0;
-  let open6;
+  let open7;
   let close;
   let media;
   while (index2--) {
     const token = events[index2][1];
-    if (open6) {
+    if (open7) {
       if (token.type === "link" || token.type === "labelLink" && token._inactive) {
         break;
       }
@@ -36208,7 +36208,7 @@ function resolveToLabelEnd(events, context) {
       }
     } else if (close) {
       if (events[index2][0] === "enter" && (token.type === "labelImage" || token.type === "labelLink") && !token._balanced) {
-        open6 = index2;
+        open7 = index2;
         if (token.type !== "labelLink") {
           offset = 2;
           break;
@@ -36219,9 +36219,9 @@ function resolveToLabelEnd(events, context) {
     }
   }
   const group = {
-    type: events[open6][1].type === "labelLink" ? "link" : "image",
+    type: events[open7][1].type === "labelLink" ? "link" : "image",
     start: {
-      ...events[open6][1].start
+      ...events[open7][1].start
     },
     end: {
       ...events[events.length - 1][1].end
@@ -36230,7 +36230,7 @@ function resolveToLabelEnd(events, context) {
   const label = {
     type: "label",
     start: {
-      ...events[open6][1].start
+      ...events[open7][1].start
     },
     end: {
       ...events[close][1].end
@@ -36239,20 +36239,20 @@ function resolveToLabelEnd(events, context) {
   const text6 = {
     type: "labelText",
     start: {
-      ...events[open6 + offset + 2][1].end
+      ...events[open7 + offset + 2][1].end
     },
     end: {
       ...events[close - 2][1].start
     }
   };
   media = [["enter", group, context], ["enter", label, context]];
-  media = push(media, events.slice(open6 + 1, open6 + offset + 3));
+  media = push(media, events.slice(open7 + 1, open7 + offset + 3));
   media = push(media, [["enter", text6, context]]);
-  media = push(media, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open6 + offset + 4, close - 3), context));
+  media = push(media, resolveAll(context.parser.constructs.insideSpan.null, events.slice(open7 + offset + 4, close - 3), context));
   media = push(media, [["exit", text6, context], events[close - 2], events[close - 1], ["exit", label, context]]);
   media = push(media, events.slice(close + 1));
   media = push(media, [["exit", group, context]]);
-  splice(events, open6, events.length, media);
+  splice(events, open7, events.length, media);
   return events;
 }
 function tokenizeLabelEnd(effects, ok3, nok) {
@@ -36422,9 +36422,9 @@ function tokenizeLabelStartImage(effects, ok3, nok) {
     effects.enter("labelImageMarker");
     effects.consume(code3);
     effects.exit("labelImageMarker");
-    return open6;
+    return open7;
   }
-  function open6(code3) {
+  function open7(code3) {
     if (code3 === 91) {
       effects.enter("labelMarker");
       effects.consume(code3);
@@ -37246,30 +37246,30 @@ function gfmStrikethrough(options) {
     let index2 = -1;
     while (++index2 < events.length) {
       if (events[index2][0] === "enter" && events[index2][1].type === "strikethroughSequenceTemporary" && events[index2][1]._close) {
-        let open6 = index2;
-        while (open6--) {
-          if (events[open6][0] === "exit" && events[open6][1].type === "strikethroughSequenceTemporary" && events[open6][1]._open && // If the sizes are the same:
-          events[index2][1].end.offset - events[index2][1].start.offset === events[open6][1].end.offset - events[open6][1].start.offset) {
+        let open7 = index2;
+        while (open7--) {
+          if (events[open7][0] === "exit" && events[open7][1].type === "strikethroughSequenceTemporary" && events[open7][1]._open && // If the sizes are the same:
+          events[index2][1].end.offset - events[index2][1].start.offset === events[open7][1].end.offset - events[open7][1].start.offset) {
             events[index2][1].type = "strikethroughSequence";
-            events[open6][1].type = "strikethroughSequence";
+            events[open7][1].type = "strikethroughSequence";
             const strikethrough = {
               type: "strikethrough",
-              start: Object.assign({}, events[open6][1].start),
+              start: Object.assign({}, events[open7][1].start),
               end: Object.assign({}, events[index2][1].end)
             };
             const text6 = {
               type: "strikethroughText",
-              start: Object.assign({}, events[open6][1].end),
+              start: Object.assign({}, events[open7][1].end),
               end: Object.assign({}, events[index2][1].start)
             };
-            const nextEvents = [["enter", strikethrough, context], ["enter", events[open6][1], context], ["exit", events[open6][1], context], ["enter", text6, context]];
+            const nextEvents = [["enter", strikethrough, context], ["enter", events[open7][1], context], ["exit", events[open7][1], context], ["enter", text6, context]];
             const insideSpan2 = context.parser.constructs.insideSpan.null;
             if (insideSpan2) {
-              splice(nextEvents, nextEvents.length, 0, resolveAll(insideSpan2, events.slice(open6 + 1, index2), context));
+              splice(nextEvents, nextEvents.length, 0, resolveAll(insideSpan2, events.slice(open7 + 1, index2), context));
             }
             splice(nextEvents, nextEvents.length, 0, [["exit", text6, context], ["enter", events[index2][1], context], ["exit", events[index2][1], context], ["exit", strikethrough, context]]);
-            splice(events, open6 - 1, index2 - open6 + 3, nextEvents);
-            index2 = open6 + nextEvents.length - 2;
+            splice(events, open7 - 1, index2 - open7 + 3, nextEvents);
+            index2 = open7 + nextEvents.length - 2;
             break;
           }
         }
@@ -37865,8 +37865,8 @@ function gfmTaskListItem() {
 }
 function tokenizeTasklistCheck(effects, ok3, nok) {
   const self = this;
-  return open6;
-  function open6(code3) {
+  return open7;
+  function open7(code3) {
     if (
       // Exit if there’s stuff before.
       self.previous !== null || // Exit if not in the first content that is the first child of a list
@@ -39338,8 +39338,8 @@ function compiler(options) {
     events[start][1]._spread = listSpread;
   }
   function opener(create, and) {
-    return open6;
-    function open6(token) {
+    return open7;
+    function open7(token) {
       enter.call(this, create(token), token);
       if (and) and.call(this, token);
     }
@@ -39371,19 +39371,19 @@ function compiler(options) {
   }
   function exit3(token, onExitError) {
     const node3 = this.stack.pop();
-    const open6 = this.tokenStack.pop();
-    if (!open6) {
+    const open7 = this.tokenStack.pop();
+    if (!open7) {
       throw new Error("Cannot close `" + token.type + "` (" + stringifyPosition({
         start: token.start,
         end: token.end
       }) + "): it\u2019s not open");
     }
-    if (open6[0].type !== token.type) {
+    if (open7[0].type !== token.type) {
       if (onExitError) {
-        onExitError.call(this, token, open6[0]);
+        onExitError.call(this, token, open7[0]);
       } else {
-        const handler2 = open6[1] || defaultOnError;
-        handler2.call(this, token, open6[0]);
+        const handler2 = open7[1] || defaultOnError;
+        handler2.call(this, token, open7[0]);
       }
     }
     node3.position.end = point2(token.end);
@@ -49359,7 +49359,7 @@ var require_client_h1 = __commonJS({
       kResume,
       kHTTPContext
     } = require_symbols();
-    var constants5 = require_constants2();
+    var constants6 = require_constants2();
     var EMPTY_BUF = Buffer.alloc(0);
     var FastBuffer = Buffer[Symbol.species];
     var addListener = util.addListener;
@@ -49434,7 +49434,7 @@ var require_client_h1 = __commonJS({
       constructor(client, socket, { exports: exports2 }) {
         assert2(Number.isFinite(client[kMaxHeadersSize]) && client[kMaxHeadersSize] > 0);
         this.llhttp = exports2;
-        this.ptr = this.llhttp.llhttp_alloc(constants5.TYPE.RESPONSE);
+        this.ptr = this.llhttp.llhttp_alloc(constants6.TYPE.RESPONSE);
         this.client = client;
         this.socket = socket;
         this.timeout = null;
@@ -49529,11 +49529,11 @@ var require_client_h1 = __commonJS({
             currentBufferRef = null;
           }
           const offset = llhttp.llhttp_get_error_pos(this.ptr) - currentBufferPtr;
-          if (ret !== constants5.ERROR.OK) {
+          if (ret !== constants6.ERROR.OK) {
             const body = data.subarray(offset);
-            if (ret === constants5.ERROR.PAUSED_UPGRADE) {
+            if (ret === constants6.ERROR.PAUSED_UPGRADE) {
               this.onUpgrade(body);
-            } else if (ret === constants5.ERROR.PAUSED) {
+            } else if (ret === constants6.ERROR.PAUSED) {
               this.paused = true;
               socket.unshift(body);
             } else {
@@ -49556,10 +49556,10 @@ var require_client_h1 = __commonJS({
         } finally {
           currentParser = null;
         }
-        if (ret === constants5.ERROR.OK) {
+        if (ret === constants6.ERROR.OK) {
           return null;
         }
-        if (ret === constants5.ERROR.PAUSED || ret === constants5.ERROR.PAUSED_UPGRADE) {
+        if (ret === constants6.ERROR.PAUSED || ret === constants6.ERROR.PAUSED_UPGRADE) {
           this.paused = true;
           return null;
         }
@@ -49576,7 +49576,7 @@ var require_client_h1 = __commonJS({
           const len = new Uint8Array(llhttp.memory.buffer, ptr).indexOf(0);
           message = "Response does not match the HTTP/1.1 protocol (" + Buffer.from(llhttp.memory.buffer, ptr, len).toString() + ")";
         }
-        return new HTTPParserError(message, constants5.ERROR[ret], data);
+        return new HTTPParserError(message, constants6.ERROR[ret], data);
       }
       destroy() {
         assert2(this.ptr != null);
@@ -49756,7 +49756,7 @@ var require_client_h1 = __commonJS({
           socket[kBlocking] = false;
           client[kResume]();
         }
-        return pause ? constants5.ERROR.PAUSED : 0;
+        return pause ? constants6.ERROR.PAUSED : 0;
       }
       onBody(buf) {
         const { client, socket, statusCode, maxResponseSize } = this;
@@ -49778,7 +49778,7 @@ var require_client_h1 = __commonJS({
         }
         this.bytesRead += buf.length;
         if (request2.onData(buf) === false) {
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         }
       }
       onMessageComplete() {
@@ -49814,13 +49814,13 @@ var require_client_h1 = __commonJS({
         if (socket[kWriting]) {
           assert2(client[kRunning] === 0);
           util.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (!shouldKeepAlive) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (socket[kReset] && client[kRunning] === 0) {
           util.destroy(socket, new InformationalError("reset"));
-          return constants5.ERROR.PAUSED;
+          return constants6.ERROR.PAUSED;
         } else if (client[kPipelining] == null || client[kPipelining] === 1) {
           setImmediate(() => client[kResume]());
         } else {
@@ -63014,9 +63014,11 @@ function table(header2, rows) {
   ];
   return lines2.join("\n");
 }
+var SUMMARY_LIMIT;
 var init_markdown2 = __esm({
   "src/action/markdown.ts"() {
     "use strict";
+    SUMMARY_LIMIT = 34e4;
   }
 });
 
@@ -63162,12 +63164,19 @@ var init_schema = __esm({
         allowBots: external_exports.boolean().default(false),
         maxParallel: external_exports.number().int().positive().optional(),
         /** Commit the plan's status write-back to the PR branch when a run ends. */
-        writeBackToPr: external_exports.boolean().default(false)
+        writeBackToPr: external_exports.boolean().default(false),
+        /**
+         * Integrate tasks that change `.github/workflows/**`. GitHub refuses a push of such a
+         * change by a token without the `workflows` permission (the whole push), so by default
+         * such a task is left out; set it only with a token that has that permission.
+         */
+        allowWorkflowChanges: external_exports.boolean().default(false)
       }).strict().default({
         workflow: "parallel-run.yml",
         autoRunBranches: [],
         allowBots: false,
-        writeBackToPr: false
+        writeBackToPr: false,
+        allowWorkflowChanges: false
       })
     }).strict();
     CONFIG_PATH = ".github/parallel-executor.yml";
@@ -64033,7 +64042,7 @@ var init_line_splitter = __esm({
 });
 
 // src/engine/agents/process-group.ts
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 function createProcessTree(leader) {
   const groups = /* @__PURE__ */ new Set([leader]);
@@ -64122,7 +64131,7 @@ function processTable() {
 function parseStat(pid) {
   let stat9;
   try {
-    stat9 = readFileSync(`/proc/${pid}/stat`, "utf8");
+    stat9 = readFileSync2(`/proc/${pid}/stat`, "utf8");
   } catch {
     return null;
   }
@@ -64458,12 +64467,10 @@ function createClaudeCodeRunner(options) {
           { cause: error64 }
         );
       });
-      const prompt = buildClaudePrompt(launch, context);
-      const viaStdin = Buffer.byteLength(prompt) > ARGV_PROMPT_LIMIT;
       return startAgentProcess({
         file: binary,
-        args: [...claudeArguments(options), ...viaStdin ? [] : [prompt]],
-        stdin: viaStdin ? prompt : void 0,
+        args: claudeArguments(options),
+        stdin: buildClaudePrompt(launch, context),
         cwd: launch.worktree,
         env: { ...agentEnvironment(launch), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
         logFile: launch.logFile,
@@ -64495,7 +64502,7 @@ function buildClaudePrompt(launch, context) {
     "When you are done, reply with a short summary of what you changed and how you checked it."
   ].join("\n");
 }
-var INSTALL_HINT, KEY_HINT, ARGV_PROMPT_LIMIT;
+var INSTALL_HINT, KEY_HINT;
 var init_claude_code = __esm({
   "src/engine/agents/claude-code.ts"() {
     "use strict";
@@ -64506,7 +64513,6 @@ var init_claude_code = __esm({
     init_process();
     INSTALL_HINT = 'Install Claude Code with `npm i -g @anthropic-ai/claude-code` (or set agent.binary in .github/parallel-executor.yml), or run your own agent with `--agent command --agent-command "<command>"`.';
     KEY_HINT = 'Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL for a gateway), or run `claude login` once; or run your own agent with `--agent command --agent-command "<command>"`.';
-    ARGV_PROMPT_LIMIT = 1e5;
   }
 });
 
@@ -64910,7 +64916,7 @@ var init_schema3 = __esm({
 });
 
 // src/engine/monitor/state.ts
-var TaskRunStatus, TaskMetrics, TaskRun, AgentMessage, ExecutionStatus, ExecutionState;
+var TaskRunStatus, TaskMetrics, KeptRef, TaskRun, AgentMessage, ExecutionStatus, ExecutionState;
 var init_state = __esm({
   "src/engine/monitor/state.ts"() {
     "use strict";
@@ -64943,6 +64949,12 @@ var init_state = __esm({
       output_tokens: external_exports.number().int().nullable(),
       cost_usd: external_exports.number().nullable()
     });
+    KeptRef = external_exports.object({
+      ref: external_exports.string(),
+      sha: external_exports.string(),
+      /** Why it was kept: `retry`, `resume`, `clean`, `failure`… in words. */
+      why: external_exports.string()
+    });
     TaskRun = external_exports.object({
       task_id: external_exports.string(),
       task: external_exports.string(),
@@ -64970,7 +64982,15 @@ var init_state = __esm({
       output_dir: external_exports.string(),
       port: external_exports.number().int(),
       metrics: TaskMetrics.nullable(),
-      validation: ValidationReport.nullable()
+      validation: ValidationReport.nullable(),
+      /**
+       * Refs that hold earlier or abandoned states of this task's work (`refs/parallel-executor/…`):
+       * a retried attempt, work found by `resume`, a worktree kept before removal. Never deleted by
+       * the tool; the output names them so nothing an agent made is lost.
+       */
+      kept_refs: external_exports.array(KeptRef).optional(),
+      /** Things the user should know that did not fail the task (no changes, a plan edit dropped…). */
+      warnings: external_exports.array(external_exports.string()).optional()
     });
     AgentMessage = external_exports.object({
       message_id: external_exports.string(),
@@ -65023,7 +65043,13 @@ var init_state = __esm({
         sha: external_exports.string(),
         /** The plan file updated in the same commit, or null when the plan was not written back there. */
         plan_file: external_exports.string().nullable()
-      }).nullable().optional()
+      }).nullable().optional(),
+      /**
+       * What changed in the user's own checkout (HEAD, branches, tags, stash, git config, files)
+       * between the start and the end of the run, other than what the tool itself does: one sentence
+       * each, naming the path, branch or setting. Empty when nothing changed.
+       */
+      checkout_changes: external_exports.array(external_exports.string()).optional()
     });
   }
 });
@@ -69315,6 +69341,491 @@ var init_commit_files = __esm({
   }
 });
 
+// src/action/integrate/plan-update.ts
+import { readdir as readdir8 } from "node:fs/promises";
+import { join as join23, posix } from "node:path";
+async function reportPathFor(root2, dir, executionId) {
+  const folder = dir.replace(/^\.?\/+|\/+$/g, "") || ".";
+  const existing = new Set(await readdir8(join23(root2, folder)).catch(() => []));
+  let name = `${executionId}.md`;
+  for (let wave = 2; existing.has(name); wave += 1) name = `${executionId}-wave-${wave}.md`;
+  return posix.join(folder, name);
+}
+function planUpdate(state, plan, reportPath) {
+  const tasks = state.task_order.map((id) => taskUpdate(state.tasks[id], state));
+  const landed = new Set(tasks.filter((t) => t.outcome !== "failed").map((t) => t.id));
+  const done = (id) => landed.has(id) || ["completed", "skipped"].includes(plan.tasks.find((t) => t.id === id)?.status ?? "");
+  const touched = new Set(state.task_order.map((id) => state.tasks[id].group));
+  const groups = plan.groups.filter((group) => touched.has(group.id)).map((group) => ({
+    id: group.id,
+    completed: plan.tasks.filter((t) => t.group === group.id).every((t) => done(t.id))
+  }));
+  return { tasks, groups, ...reportPath ? { reportPath } : {} };
+}
+function conflicted(taskId, state) {
+  return state.integration?.conflicts.some((c) => c.taskId === taskId) ?? false;
+}
+function taskUpdate(run3, state) {
+  const fate = conflicted(run3.task_id, state) ? "conflict" : integrationFate(run3.task_id, state.integration).kind;
+  const outcome = taskOutcome(run3);
+  const actualMs = taskDurationMs(run3) ?? void 0;
+  const time3 = actualMs === void 0 ? {} : { actualMs };
+  if (fate === "merged") {
+    return outcome === "COMPLETE_WITH_WARNINGS" ? { id: run3.task_id, outcome: "warnings", ...time3 } : { id: run3.task_id, outcome: "completed", ...time3 };
+  }
+  const note = fate === "conflict" ? "merge conflict" : fate === "dropped" || run3.status === "completed" ? "not integrated" : run3.validation?.status === "FAILED" ? "validation failed" : "agent failed";
+  return { id: run3.task_id, outcome: "failed", note };
+}
+var init_plan_update = __esm({
+  "src/action/integrate/plan-update.ts"() {
+    "use strict";
+    init_outcome();
+  }
+});
+
+// src/action/integrate/result.ts
+import { constants as constants5 } from "node:fs";
+import { lstat as lstat3, open as open6 } from "node:fs/promises";
+import { join as join24 } from "node:path";
+function integrationSourceRef(executionId) {
+  return `refs/heads/parallel-executor/integrating/${executionId}`;
+}
+async function readCapped(dir, name, limit, schema) {
+  let text6;
+  try {
+    const handle2 = await open6(join24(dir, name), constants5.O_RDONLY | constants5.O_NOFOLLOW);
+    try {
+      const { size, isFile: isFile2 } = await handle2.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
+      if (!isFile2) return { ok: false, problem: `${name} is not a file` };
+      if (size > limit) return { ok: false, problem: `${name} is larger than ${limit} bytes` };
+      const buffer = Buffer.alloc(size);
+      await handle2.read(buffer, 0, size, 0);
+      text6 = buffer.toString("utf8");
+    } finally {
+      await handle2.close();
+    }
+  } catch (error64) {
+    const code3 = error64.code;
+    return { ok: false, problem: code3 === "ENOENT" ? `no ${name}` : error64.message };
+  }
+  let raw;
+  try {
+    raw = JSON.parse(text6);
+  } catch {
+    return { ok: false, problem: `${name} is not JSON` };
+  }
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  const issue3 = parsed.error.issues[0];
+  return {
+    ok: false,
+    problem: `${name} is not valid: ${issue3.path.join(".") || "(root)"}: ${issue3.message}`
+  };
+}
+async function isRegularFile(path4) {
+  return lstat3(path4).then(
+    (s) => s.isFile(),
+    () => false
+  );
+}
+var RESULT_FILE, RESULT_BUNDLE, STATE_REPORT_FILE, RESULT_FILE_LIMIT, STATE_FILE_LIMIT, Sha2, ResultBranch, ResultFile, readResultFile, readStateFile;
+var init_result = __esm({
+  "src/action/integrate/result.ts"() {
+    "use strict";
+    init_zod();
+    init_state_store();
+    init_state();
+    RESULT_FILE = "result.json";
+    RESULT_BUNDLE = "result.bundle";
+    STATE_REPORT_FILE = "report.md";
+    RESULT_FILE_LIMIT = 1024 * 1024;
+    STATE_FILE_LIMIT = 16 * 1024 * 1024;
+    Sha2 = external_exports.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit SHA");
+    ResultBranch = external_exports.object({ task_id: external_exports.string().min(1).max(64), branch: external_exports.string().min(1).max(255), head_sha: Sha2 }).strict();
+    ResultFile = external_exports.object({
+      version: external_exports.literal(1),
+      execution_id: external_exports.string().min(1).max(64),
+      base_sha: Sha2,
+      /** `completed`: every completed task merged and the integration tests did not fail. */
+      status: external_exports.enum(["completed", "failed"]),
+      /** The integration branch (its pushed name) and its head; null when nothing landed. */
+      integration: external_exports.object({ branch: external_exports.string().min(1).max(255), head_sha: Sha2 }).strict().nullable(),
+      /** The task branches to push: verified, fetched, none changing workflow files unless allowed. */
+      task_branches: external_exports.array(ResultBranch).max(1e3),
+      /** `result.bundle`, or null when every branch is at the base (nothing to carry). */
+      bundle: external_exports.literal(RESULT_BUNDLE).nullable()
+    }).strict();
+    readResultFile = (dir) => readCapped(dir, RESULT_FILE, RESULT_FILE_LIMIT, ResultFile);
+    readStateFile = (dir) => readCapped(dir, STATE_FILE, STATE_FILE_LIMIT, ExecutionState);
+  }
+});
+
+// src/action/integrate/safe-git.ts
+function safeGit(cwd, args, options = {}) {
+  return git(cwd, [...HARDENED_CONFIG, ...args], options);
+}
+async function workflowChanges(root2, from, to) {
+  const { stdout } = await safeGit(root2, [
+    "diff-tree",
+    "-r",
+    "-z",
+    "--name-only",
+    "--no-renames",
+    from,
+    to,
+    "--",
+    ".github/workflows"
+  ]);
+  return stdout.split("\0").filter((path4) => path4.length > 0);
+}
+function workflowChangeProblem(paths) {
+  const shown = paths.slice(0, 3).join(", ") + (paths.length > 3 ? ", \u2026" : "");
+  return `${WORKFLOW_CHANGE_REASON} (${shown}): GitHub refuses such a push without the workflows permission; set github.allowWorkflowChanges: true in .github/parallel-executor.yml, with a token that has it, to integrate such tasks`;
+}
+var HARDENED_CONFIG, WORKFLOW_CHANGE_REASON;
+var init_safe_git = __esm({
+  "src/action/integrate/safe-git.ts"() {
+    "use strict";
+    init_git_exec();
+    HARDENED_CONFIG = [
+      "-c",
+      "core.hooksPath=/dev/null",
+      "-c",
+      "core.fsmonitor=false",
+      "-c",
+      "transfer.fsckObjects=true"
+    ];
+    WORKFLOW_CHANGE_REASON = "changes workflow files";
+  }
+});
+
+// src/action/integrate/state.ts
+function buildState(input2) {
+  const tasks = {};
+  const order2 = [
+    ...input2.wave.map((task) => task.id),
+    // A bundle for a task outside the wave (the plan changed between jobs) is still reported.
+    ...input2.received.map((r) => r.file.task_id).filter((id) => !input2.wave.some((t) => t.id === id))
+  ];
+  for (const id of order2) {
+    const received = input2.received.find((r) => r.file.task_id === id);
+    const task = input2.plan.tasks.find((t) => t.id === id);
+    tasks[id] = received ? fromBundle(received) : missing(task);
+  }
+  const runs = Object.values(tasks);
+  const started = runs.map((run3) => run3.started_at).filter((at) => at !== null).sort()[0];
+  return {
+    version: 1,
+    execution_id: input2.executionId,
+    plan_file: input2.planFile,
+    plan_title: input2.plan.title,
+    parallel_group: input2.group,
+    repo_root: input2.root,
+    base_ref: input2.baseRef,
+    base_sha: input2.baseSha,
+    started_at: started ?? input2.now.toISOString(),
+    finished_at: input2.now.toISOString(),
+    status: runs.every((run3) => run3.status === "completed") ? "completed" : "failed",
+    orchestrator_pid: null,
+    tasks,
+    task_order: order2,
+    completed_tasks: runs.filter((run3) => run3.status === "completed").map((run3) => run3.task_id),
+    failed_tasks: runs.filter((run3) => run3.status === "failed").map((run3) => run3.task_id),
+    messages: [],
+    integration: input2.integration,
+    report_path: input2.reportPath
+  };
+}
+function fromBundle(received) {
+  const { run: run3 } = received.file;
+  if (received.problem === null) return run3;
+  return {
+    ...run3,
+    status: "failed",
+    reason: `its bundle was refused: ${received.problem}`
+  };
+}
+function missing(task) {
+  const artifact = artifactName(task.id);
+  return {
+    ...planFieldsOf(task),
+    status: "failed",
+    progress_percent: 0,
+    current_step: null,
+    started_at: null,
+    finished_at: null,
+    worktree: "",
+    branch: "",
+    start_sha: null,
+    head_sha: null,
+    pid: null,
+    attempts: 0,
+    exit_code: null,
+    reason: `no bundle: the ${artifact} artifact is missing (the agent job failed before writing it, or was cancelled)`,
+    log_file: `${artifact}/agent.log`,
+    output_dir: artifact,
+    port: 0,
+    metrics: null,
+    validation: null
+  };
+}
+var init_state2 = __esm({
+  "src/action/integrate/state.ts"() {
+    "use strict";
+    init_layout();
+    init_task_file();
+  }
+});
+
+// src/action/modes/integrate.ts
+var integrate_exports = {};
+__export(integrate_exports, {
+  runIntegrateMode: () => runIntegrateMode
+});
+import { mkdir as mkdir13, rm as rm6, writeFile as writeFile7 } from "node:fs/promises";
+import { join as join25, relative as relative3, sep as sep3 } from "node:path";
+async function runIntegrateMode(settings, deps) {
+  const { runtime } = deps;
+  const config2 = await readConfig(settings.runner.workspace);
+  const loaded = await loadPlan(deps, settings);
+  const plan = requireRunnable(loaded, settings.planFile);
+  const root2 = await findRepoRoot(settings.runner.workspace);
+  const repo = await inspectRepo(root2);
+  const baseSha = repo.headSha;
+  const integrationBranch = `${config2.integration.branchPrefix}${settings.executionId}`;
+  const wave = selectWave(plan, settings.group, settings.tasks).ready;
+  const problems = [];
+  const warn = (message) => {
+    problems.push(message);
+    runtime.annotate("warning", message);
+  };
+  const received = await readBundles(settings.bundleDir, settings.executionId, plan);
+  for (const p of received.problems) warn(`bundle ${p.folder} ignored: ${p.problem}`);
+  const guarded = new Set(
+    [integrationBranch, settings.baseBranch, repo.branch].filter((b) => b !== null)
+  );
+  await fetchBundles(root2, received.tasks, plan, baseSha, guarded);
+  if (!config2.github.allowWorkflowChanges)
+    await leaveOutWorkflowChanges(root2, received.tasks, baseSha);
+  for (const task of received.tasks) {
+    if (task.problem) warn(`task ${task.file.task_id}: bundle refused: ${task.problem}`);
+  }
+  for (const task of wave.filter((t) => !received.tasks.some((r) => r.file.task_id === t.id))) {
+    runtime.annotate(
+      "warning",
+      `task ${task.id}: no bundle (artifact agent-${task.id} is missing)`
+    );
+  }
+  await excludeToolDir(root2);
+  const env = untrustedEnvironment(deps.env);
+  const planIndex = (id) => plan.tasks.findIndex((t) => t.id === id);
+  const candidates2 = received.tasks.filter((t) => t.problem === null && t.file.status === "completed").sort((a, b) => planIndex(a.file.task_id) - planIndex(b.file.task_id));
+  const localRef = integrationSourceRef(settings.executionId);
+  const localBranch = localRef.replace(/^refs\/heads\//, "");
+  await mkdir13(settings.resultDir, { recursive: true });
+  let integration = null;
+  if (candidates2.length > 0) {
+    try {
+      integration = await runIntegration(
+        root2,
+        localBranch,
+        integrationBranch,
+        baseSha,
+        candidates2,
+        {
+          plan,
+          config: config2,
+          env,
+          logDir: join25(settings.resultDir, "integration"),
+          logger: runtime.logger
+        }
+      );
+    } catch (error64) {
+      warn(`the integration failed: ${error64.message}`);
+    }
+  }
+  const reportPath = await reportPathFor(root2, config2.report.dir, settings.executionId);
+  const landed = integration !== null && integration.merged.length > 0;
+  const state = buildState({
+    executionId: settings.executionId,
+    planFile: settings.planFile,
+    plan,
+    group: settings.group ?? "all",
+    root: root2,
+    baseRef: repo.branch ?? settings.runner.ref ?? baseSha,
+    baseSha,
+    wave,
+    received: received.tasks,
+    integration,
+    reportPath: landed ? reportPath : null,
+    now: deps.clock.now()
+  });
+  const report = renderReport(state, { now: deps.clock.now() });
+  let integrationHead = null;
+  if (landed) {
+    const files = [{ path: reportPath, content: report }];
+    const planPath = relative3(root2, settings.planPath).split(sep3).join("/");
+    if (config2.report.writeBack !== "none") {
+      const text6 = writeBackText(loaded.text, plan, state, reportPath, warn);
+      if (text6 !== null) files.push({ path: planPath, content: text6 });
+    }
+    integrationHead = await commitFiles({
+      root: root2,
+      branch: localBranch,
+      files,
+      message: `parallel-executor: integrate execution ${settings.executionId}
+
+Merged: ${integration.merged.join(", ")}.
+Plan statuses written back; report: ${reportPath}.
+`,
+      identity: DEFAULT_IDENTITY,
+      env: deps.env
+    });
+  }
+  const failed = problems.length > 0 || integration !== null && (integration.conflicts.length > 0 || integration.dropped.length > 0 || integration.testsPassed === false);
+  const result = await writeResult({
+    root: root2,
+    dir: settings.resultDir,
+    executionId: settings.executionId,
+    baseSha,
+    status: failed ? "failed" : "completed",
+    integration: integrationHead === null ? null : { branch: integrationBranch, head_sha: integrationHead },
+    // Fetched, or unchanged (at the base): the ones that passed every check.
+    tasks: received.tasks.filter((t) => t.problem === null),
+    state,
+    report
+  });
+  setOutputs2(runtime, state, failed ? "failed" : "completed", result.reportFile, settings);
+  await runtime.writeSummary(
+    capText(
+      `${report}
+---
+${summaryFooter(problems)}`,
+      SUMMARY_LIMIT,
+      "the full report is in the parallel-executor-state artifact"
+    ).text
+  );
+  if (failed) {
+    runtime.setFailed(
+      `integration of execution ${settings.executionId} did not land every completed task: see the report in the job summary`
+    );
+  }
+  return { state, result: result.file, problems };
+}
+async function leaveOutWorkflowChanges(root2, tasks, baseSha) {
+  for (const task of tasks.filter((t) => t.fetched)) {
+    const paths = await workflowChanges(root2, baseSha, task.file.head_sha);
+    if (paths.length === 0) continue;
+    task.problem = workflowChangeProblem(paths);
+    task.fetched = false;
+  }
+}
+async function runIntegration(root2, localBranch, integrationBranch, baseSha, candidates2, ctx) {
+  await git(root2, ["branch", "-D", localBranch], { allowExitCodes: [1] });
+  const result = await integrate({
+    repoRoot: root2,
+    baseSha,
+    branchName: localBranch,
+    workdir: join25(root2, TOOL_DIR, "integration"),
+    candidates: candidates2.map((t) => ({
+      taskId: t.file.task_id,
+      agent: t.file.agent,
+      branch: t.file.branch,
+      dependsOn: ctx.plan.tasks.find((p) => p.id === t.file.task_id)?.dependsOn ?? []
+    })),
+    testCommand: await integrationTestCommand(root2, ctx.config),
+    strategy: ctx.config.integration.strategy,
+    detectConflicts: ctx.config.integration.detectConflicts,
+    env: ctx.env,
+    logDir: ctx.logDir,
+    setupCommand: ctx.config.workspace.setup ?? null,
+    logger: ctx.logger
+  });
+  return { ...result, branch: integrationBranch };
+}
+function writeBackText(text6, plan, state, reportPath, warn) {
+  try {
+    return writeBack(text6, plan, planUpdate(state, plan, reportPath));
+  } catch (error64) {
+    warn(`the plan's statuses could not be written back: ${error64.message}`);
+    return null;
+  }
+}
+async function writeResult(input2) {
+  const taskBranches = input2.tasks.map((t) => ({
+    task_id: t.file.task_id,
+    branch: t.file.branch,
+    head_sha: t.file.head_sha
+  }));
+  const refs = [
+    ...taskBranches.filter((t) => t.head_sha !== input2.baseSha).map((t) => `refs/heads/${t.branch}`),
+    ...input2.integration ? [integrationSourceRef(input2.executionId)] : []
+  ];
+  const bundle = join25(input2.dir, RESULT_BUNDLE);
+  await rm6(bundle, { force: true });
+  if (refs.length > 0) {
+    await git(input2.root, ["bundle", "create", "--quiet", bundle, ...refs, `^${input2.baseSha}`]);
+  }
+  const file2 = {
+    version: 1,
+    execution_id: input2.executionId,
+    base_sha: input2.baseSha,
+    status: input2.status,
+    integration: input2.integration,
+    task_branches: taskBranches,
+    bundle: refs.length > 0 ? RESULT_BUNDLE : null
+  };
+  await writeFile7(join25(input2.dir, RESULT_FILE), `${JSON.stringify(file2, null, 2)}
+`);
+  await writeFile7(join25(input2.dir, STATE_FILE), `${JSON.stringify(input2.state, null, 2)}
+`);
+  const reportFile = join25(input2.dir, STATE_REPORT_FILE);
+  await writeFile7(reportFile, input2.report);
+  return { file: file2, reportFile };
+}
+function setOutputs2(runtime, state, status, reportFile, settings) {
+  const integration = state.integration;
+  runtime.setOutput("status", status);
+  runtime.setOutput("report", reportFile);
+  runtime.setOutput("result-dir", settings.resultDir);
+  runtime.setOutput("merged", JSON.stringify(integration?.merged ?? []));
+  runtime.setOutput(
+    "conflicts",
+    JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files })))
+  );
+}
+function summaryFooter(problems) {
+  const lines2 = [
+    "Publishing (pushes, the integration PR, the report comment, the next wave) is the publish job.",
+    ...problems.map((p) => `\u26A0\uFE0F ${cell(p)}`)
+  ];
+  return `${lines2.join("\n\n")}
+`;
+}
+var init_integrate2 = __esm({
+  "src/action/modes/integrate.ts"() {
+    "use strict";
+    init_integrate();
+    init_test_command();
+    init_write_back();
+    init_render();
+    init_git_exec();
+    init_identity();
+    init_repo();
+    init_limits();
+    init_environment();
+    init_markdown2();
+    init_bundles();
+    init_commit_files();
+    init_plan_update();
+    init_result();
+    init_safe_git();
+    init_state2();
+    init_repo_files();
+    init_wave();
+  }
+});
+
 // src/app/workflow.ts
 function workflowPath(workflow) {
   return workflow.includes("/") ? workflow : `.github/workflows/${workflow}`;
@@ -69340,7 +69851,7 @@ var init_workflow = __esm({
 
 // src/action/integrate/next-wave.ts
 import { readFile as readFile18 } from "node:fs/promises";
-import { join as join23 } from "node:path";
+import { join as join26 } from "node:path";
 async function nextWave(input2) {
   const { settings, state } = input2;
   const thisWave = new Set(state.task_order);
@@ -69377,7 +69888,7 @@ async function nextWave(input2) {
   return { dispatched: true, tasks: ready, workflow, inputs };
 }
 async function declaredInputs(workspace, workflow) {
-  const text6 = await readFile18(join23(workspace, workflowPath(workflow)), "utf8").catch(() => null);
+  const text6 = await readFile18(join26(workspace, workflowPath(workflow)), "utf8").catch(() => null);
   return text6 === null ? null : dispatchInputNames(text6);
 }
 var init_next_wave = __esm({
@@ -69386,48 +69897,6 @@ var init_next_wave = __esm({
     init_workflow();
     init_wave();
     init_workflow_ref();
-  }
-});
-
-// src/action/integrate/plan-update.ts
-import { readdir as readdir8 } from "node:fs/promises";
-import { join as join24, posix } from "node:path";
-async function reportPathFor(root2, dir, executionId) {
-  const folder = dir.replace(/^\.?\/+|\/+$/g, "") || ".";
-  const existing = new Set(await readdir8(join24(root2, folder)).catch(() => []));
-  let name = `${executionId}.md`;
-  for (let wave = 2; existing.has(name); wave += 1) name = `${executionId}-wave-${wave}.md`;
-  return posix.join(folder, name);
-}
-function planUpdate(state, plan, reportPath) {
-  const tasks = state.task_order.map((id) => taskUpdate(state.tasks[id], state));
-  const landed = new Set(tasks.filter((t) => t.outcome !== "failed").map((t) => t.id));
-  const done = (id) => landed.has(id) || ["completed", "skipped"].includes(plan.tasks.find((t) => t.id === id)?.status ?? "");
-  const touched = new Set(state.task_order.map((id) => state.tasks[id].group));
-  const groups = plan.groups.filter((group) => touched.has(group.id)).map((group) => ({
-    id: group.id,
-    completed: plan.tasks.filter((t) => t.group === group.id).every((t) => done(t.id))
-  }));
-  return { tasks, groups, ...reportPath ? { reportPath } : {} };
-}
-function conflicted(taskId, state) {
-  return state.integration?.conflicts.some((c) => c.taskId === taskId) ?? false;
-}
-function taskUpdate(run3, state) {
-  const fate = conflicted(run3.task_id, state) ? "conflict" : integrationFate(run3.task_id, state.integration).kind;
-  const outcome = taskOutcome(run3);
-  const actualMs = taskDurationMs(run3) ?? void 0;
-  const time3 = actualMs === void 0 ? {} : { actualMs };
-  if (fate === "merged") {
-    return outcome === "COMPLETE_WITH_WARNINGS" ? { id: run3.task_id, outcome: "warnings", ...time3 } : { id: run3.task_id, outcome: "completed", ...time3 };
-  }
-  const note = fate === "conflict" ? "merge conflict" : fate === "dropped" || run3.status === "completed" ? "not integrated" : run3.validation?.status === "FAILED" ? "validation failed" : "agent failed";
-  return { id: run3.task_id, outcome: "failed", note };
-}
-var init_plan_update = __esm({
-  "src/action/integrate/plan-update.ts"() {
-    "use strict";
-    init_outcome();
   }
 });
 
@@ -69563,11 +70032,17 @@ var init_publish = __esm({
 // src/action/integrate/push.ts
 async function pushBranches(root2, refs, auth2) {
   if (refs.length === 0) return [];
-  const url2 = (await git(root2, ["remote", "get-url", REMOTE])).stdout.trim();
+  const url2 = (await safeGit(root2, ["remote", "get-url", REMOTE])).stdout.trim();
   const env = await pushEnvironment(url2, auth2);
-  const result = await git(
+  const result = await safeGit(
     root2,
-    ["push", "--porcelain", REMOTE, ...refs.map((ref) => `${ref.source}:refs/heads/${ref.branch}`)],
+    [
+      "push",
+      "--porcelain",
+      "--no-verify",
+      REMOTE,
+      ...refs.map((ref) => `${ref.source}:refs/heads/${ref.branch}`)
+    ],
     { env, allowExitCodes: [1, 128] }
   );
   const outcomes = parsePorcelain(result.stdout);
@@ -69621,106 +70096,211 @@ var REMOTE;
 var init_push = __esm({
   "src/action/integrate/push.ts"() {
     "use strict";
-    init_git_exec();
+    init_safe_git();
     REMOTE = "origin";
   }
 });
 
-// src/action/integrate/state.ts
-function buildState(input2) {
-  const tasks = {};
-  const order2 = [
-    ...input2.wave.map((task) => task.id),
-    // A bundle for a task outside the wave (the plan changed between jobs) is still reported.
-    ...input2.received.map((r) => r.file.task_id).filter((id) => !input2.wave.some((t) => t.id === id))
-  ];
-  for (const id of order2) {
-    const received = input2.received.find((r) => r.file.task_id === id);
-    const task = input2.plan.tasks.find((t) => t.id === id);
-    tasks[id] = received ? fromBundle(received) : missing(task);
+// src/action/integrate/receive.ts
+import { join as join27 } from "node:path";
+async function receiveResult(input2) {
+  const refuse = (problem) => ({ ok: false, problem });
+  const resultFile = await readResultFile(input2.dir);
+  if (!resultFile.ok) return refuse(resultFile.problem);
+  const stateFile = await readStateFile(input2.dir);
+  if (!stateFile.ok) return refuse(stateFile.problem);
+  const result = resultFile.value;
+  const state = stateFile.value;
+  const identity = identityProblem(result, state, input2);
+  if (identity) return refuse(identity);
+  const fetched = await fetchResultBundle(input2, result);
+  if (fetched) return refuse(fetched);
+  const remote = await remoteBranches(input2.root);
+  const tasks = [];
+  for (const entry of result.task_branches) {
+    tasks.push({
+      taskId: entry.task_id,
+      branch: entry.branch,
+      head: entry.head_sha,
+      problem: await taskBranchProblem(input2, state, entry, remote, tasks)
+    });
   }
-  const runs = Object.values(tasks);
-  const started = runs.map((run3) => run3.started_at).filter((at) => at !== null).sort()[0];
-  return {
-    version: 1,
-    execution_id: input2.executionId,
-    plan_file: input2.planFile,
-    plan_title: input2.plan.title,
-    parallel_group: input2.group,
-    repo_root: input2.root,
-    base_ref: input2.baseRef,
-    base_sha: input2.baseSha,
-    started_at: started ?? input2.now.toISOString(),
-    finished_at: input2.now.toISOString(),
-    status: runs.every((run3) => run3.status === "completed") ? "completed" : "failed",
-    orchestrator_pid: null,
-    tasks,
-    task_order: order2,
-    completed_tasks: runs.filter((run3) => run3.status === "completed").map((run3) => run3.task_id),
-    failed_tasks: runs.filter((run3) => run3.status === "failed").map((run3) => run3.task_id),
-    messages: [],
-    integration: input2.integration,
-    report_path: input2.reportPath
-  };
+  let integration = null;
+  if (result.integration) {
+    const { head_sha: head } = result.integration;
+    integration = {
+      taskId: null,
+      branch: input2.integrationBranch,
+      head,
+      problem: await lineProblem(input2, head) ?? await mergedProblem(input2.root, state, result, tasks, head)
+    };
+  }
+  return { ok: true, result, state, tasks, integration };
 }
-function fromBundle(received) {
-  const { run: run3 } = received.file;
-  if (received.problem === null) return run3;
-  return {
-    ...run3,
-    status: "failed",
-    reason: `its bundle was refused: ${received.problem}`
-  };
+function identityProblem(result, state, input2) {
+  if (result.execution_id !== input2.executionId || state.execution_id !== input2.executionId) {
+    return `the result belongs to execution ${result.execution_id}, not ${input2.executionId}`;
+  }
+  if (result.base_sha !== input2.baseSha || state.base_sha !== input2.baseSha) {
+    return `the result starts from ${result.base_sha.slice(0, 12)}, but this run is on ${input2.baseSha.slice(0, 12)}`;
+  }
+  if (result.integration && result.integration.branch !== input2.integrationBranch) {
+    return `the result names the integration branch ${result.integration.branch}, not ${input2.integrationBranch}`;
+  }
+  if (state.integration && state.integration.branch !== input2.integrationBranch) {
+    return `the state names the integration branch ${state.integration.branch}, not ${input2.integrationBranch}`;
+  }
+  const stranger = state.task_order.find((id) => !input2.plan.tasks.some((t) => t.id === id));
+  if (stranger !== void 0) return `the state names task ${stranger}, which is not in the plan`;
+  const unknown3 = Object.keys(state.tasks).find((id) => !state.task_order.includes(id));
+  if (unknown3 !== void 0) return `the state holds task ${unknown3} outside its task order`;
+  return null;
 }
-function missing(task) {
-  const artifact = artifactName(task.id);
-  return {
-    ...planFieldsOf(task),
-    status: "failed",
-    progress_percent: 0,
-    current_step: null,
-    started_at: null,
-    finished_at: null,
-    worktree: "",
-    branch: "",
-    start_sha: null,
-    head_sha: null,
-    pid: null,
-    attempts: 0,
-    exit_code: null,
-    reason: `no bundle: the ${artifact} artifact is missing (the agent job failed before writing it, or was cancelled)`,
-    log_file: `${artifact}/agent.log`,
-    output_dir: artifact,
-    port: 0,
-    metrics: null,
-    validation: null
-  };
+async function fetchResultBundle(input2, result) {
+  const expected = /* @__PURE__ */ new Map();
+  for (const t of result.task_branches) {
+    if (t.head_sha !== input2.baseSha) expected.set(`refs/heads/${t.branch}`, t.head_sha);
+  }
+  if (result.integration) {
+    expected.set(integrationSourceRef(input2.executionId), result.integration.head_sha);
+  }
+  await clearReceived(input2.root);
+  if (result.bundle === null) {
+    return expected.size === 0 ? null : "the result names new commits but holds no bundle";
+  }
+  const path4 = join27(input2.dir, RESULT_BUNDLE);
+  if (!await isRegularFile(path4)) return `${RESULT_BUNDLE} is missing or not a regular file`;
+  const verify = await safeGit(input2.root, ["bundle", "verify", "--quiet", path4], {
+    allowExitCodes: [1, 128]
+  });
+  if (verify.exitCode !== 0) {
+    return `the bundle does not verify: ${lastLine3(verify.stderr || verify.stdout)}`;
+  }
+  const heads = await safeGit(input2.root, ["bundle", "list-heads", path4]);
+  const listed = heads.stdout.split("\n").filter(Boolean);
+  const seen = /* @__PURE__ */ new Set();
+  for (const line2 of listed) {
+    const [sha, ref] = line2.split(" ");
+    if (ref === void 0 || expected.get(ref) !== sha || seen.has(ref)) {
+      return `the bundle holds ${line2}, which the result does not name`;
+    }
+    seen.add(ref);
+  }
+  const missing2 = [...expected.keys()].find((ref) => !seen.has(ref));
+  if (missing2 !== void 0) return `the bundle does not hold ${missing2}`;
+  const refspecs = [...expected.keys()].map((ref) => `${ref}:${receivedRef(ref)}`);
+  const fetch = await safeGit(
+    input2.root,
+    ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", path4, ...refspecs],
+    { allowExitCodes: [1, 128] }
+  );
+  if (fetch.exitCode !== 0) {
+    return `the bundle could not be fetched: ${lastLine3(fetch.stderr)}`;
+  }
+  for (const [ref, sha] of expected) {
+    const got = await safeGit(input2.root, [
+      "rev-parse",
+      "--verify",
+      `${receivedRef(ref)}^{commit}`
+    ]);
+    if (got.stdout.trim() !== sha) return `${ref} arrived at ${got.stdout.trim()}, not ${sha}`;
+  }
+  return null;
 }
-var init_state2 = __esm({
-  "src/action/integrate/state.ts"() {
+async function taskBranchProblem(input2, state, entry, remote, earlier) {
+  const task = input2.plan.tasks.find((t) => t.id === entry.task_id);
+  if (!task || !state.task_order.includes(entry.task_id)) {
+    return `task ${entry.task_id} is not part of this run`;
+  }
+  if (earlier.some((b) => b.taskId === entry.task_id || b.branch === entry.branch)) {
+    return `task ${entry.task_id} or branch ${entry.branch} appears twice`;
+  }
+  if (state.tasks[entry.task_id].branch !== entry.branch) {
+    return `branch ${entry.branch} is not the one the state records for task ${entry.task_id}`;
+  }
+  const name = await branchNameProblem(input2.root, entry.branch, task, input2.protectedBranches);
+  if (name) return name;
+  const onRemote = remote.get(entry.branch);
+  if (onRemote !== void 0 && onRemote !== entry.head_sha) {
+    return `branch ${entry.branch} already exists on the remote at another commit`;
+  }
+  return lineProblem(input2, entry.head_sha);
+}
+async function lineProblem(input2, head) {
+  if (!await isAncestor(input2.root, input2.baseSha, head)) {
+    return `${head.slice(0, 12)} does not descend from the base ${input2.baseSha.slice(0, 12)}`;
+  }
+  if (input2.allowWorkflowChanges) return null;
+  const paths = await workflowChanges(input2.root, input2.baseSha, head);
+  return paths.length === 0 ? null : workflowChangeProblem(paths);
+}
+async function mergedProblem(root2, state, result, tasks, head) {
+  for (const id of state.integration?.merged ?? []) {
+    const branch = result.task_branches.find((t) => t.task_id === id);
+    if (!branch) return `the state calls task ${id} merged, but the result holds no branch for it`;
+    if (tasks.find((t) => t.taskId === id)?.problem) {
+      return `task ${id} is merged into it, but its own branch was refused`;
+    }
+    if (!await isAncestor(root2, branch.head_sha, head)) {
+      return `the state calls task ${id} merged, but its head is not in the integration branch`;
+    }
+  }
+  return null;
+}
+async function isAncestor(root2, ancestor, commit) {
+  const result = await safeGit(root2, ["merge-base", "--is-ancestor", ancestor, commit], {
+    allowExitCodes: [1, 128]
+  });
+  return result.exitCode === 0;
+}
+function receivedRef(ref) {
+  return `${RECEIVED_NAMESPACE}/${ref.replace(/^refs\//, "")}`;
+}
+async function clearReceived(root2) {
+  const { stdout } = await safeGit(root2, [
+    "for-each-ref",
+    "--format=%(refname)",
+    RECEIVED_NAMESPACE
+  ]);
+  const refs = stdout.split("\n").filter(Boolean);
+  if (refs.length === 0) return;
+  await safeGit(root2, ["update-ref", "--stdin"], {
+    input: refs.map((ref) => `delete ${ref}
+`).join("")
+  });
+}
+function lastLine3(text6) {
+  return text6.trim().split("\n").pop() ?? "";
+}
+var RECEIVED_NAMESPACE;
+var init_receive = __esm({
+  "src/action/integrate/receive.ts"() {
     "use strict";
-    init_layout();
-    init_task_file();
+    init_bundles();
+    init_result();
+    init_safe_git();
+    RECEIVED_NAMESPACE = "refs/parallel-executor/received";
   }
 });
 
-// src/action/modes/integrate.ts
-var integrate_exports = {};
-__export(integrate_exports, {
-  STATE_REPORT_FILE: () => STATE_REPORT_FILE,
-  runIntegrateMode: () => runIntegrateMode
+// src/action/modes/publish.ts
+var publish_exports = {};
+__export(publish_exports, {
+  runPublishMode: () => runPublishMode
 });
-import { mkdir as mkdir13, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join25, relative as relative3, sep as sep3 } from "node:path";
-async function runIntegrateMode(settings, deps) {
+import { mkdtemp as mkdtemp3, writeFile as writeFile8 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join28, relative as relative4, sep as sep4 } from "node:path";
+async function runPublishMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfig(settings.runner.workspace);
-  const loaded = await loadPlan(deps, settings);
-  const plan = requireRunnable(loaded, settings.planFile);
+  const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const root2 = await findRepoRoot(settings.runner.workspace);
-  const repo = await inspectRepo(root2);
-  const baseSha = repo.headSha;
+  const baseSha = (await safeGit(root2, ["rev-parse", "--verify", "HEAD^{commit}"])).stdout.trim();
+  const checkedOut = await safeGit(root2, ["symbolic-ref", "--quiet", "--short", "HEAD"], {
+    allowExitCodes: [1]
+  });
   const integrationBranch = `${config2.integration.branchPrefix}${settings.executionId}`;
   const pullRequest = pullRequestOf(settings.pullRequest, event);
   const baseBranch = settings.appManaged ? null : await targetBranch({
@@ -69730,139 +70310,71 @@ async function runIntegrateMode(settings, deps) {
     runner: settings.runner,
     avoid: integrationBranch
   });
-  const wave = selectWave(plan, settings.group, settings.tasks).ready;
+  const received = await receiveResult({
+    root: root2,
+    dir: settings.resultDir,
+    executionId: settings.executionId,
+    baseSha,
+    plan,
+    integrationBranch,
+    protectedBranches: new Set(
+      [integrationBranch, baseBranch, settings.baseBranch, checkedOut.stdout.trim() || null].filter(
+        (b) => b !== null
+      )
+    ),
+    allowWorkflowChanges: config2.github.allowWorkflowChanges
+  });
+  if (!received.ok) {
+    throw new ParallelExecutorError(
+      `the integrate job's result was refused, nothing was published: ${received.problem}`,
+      "The integrate job runs agent-written code, so its result is checked before anything is pushed. Look at the integrate job of this run; start the run again once it is fixed."
+    );
+  }
+  const { state } = received;
   const problems = [];
   const warn = (message) => {
     problems.push(message);
     runtime.annotate("warning", message);
   };
-  const received = await readBundles(settings.bundleDir, settings.executionId, plan);
-  for (const p of received.problems) warn(`bundle ${p.folder} ignored: ${p.problem}`);
-  const guarded = new Set(
-    [integrationBranch, baseBranch, repo.branch].filter((b) => b !== null)
+  for (const branch of [...received.tasks, received.integration]) {
+    if (branch?.problem) warn(`${describeBranch(branch)} was not pushed: ${branch.problem}`);
+  }
+  const pushed = await pushAccepted(
+    root2,
+    // A task branch at the base holds nothing to keep: it is not pushed.
+    received.tasks.filter((b) => b.head !== baseSha),
+    received.integration,
+    settings,
+    deps
   );
-  await fetchBundles(root2, received.tasks, plan, baseSha, guarded);
-  for (const task of received.tasks) {
-    if (task.problem) warn(`task ${task.file.task_id}: bundle refused: ${task.problem}`);
-  }
-  for (const task of wave.filter((t) => !received.tasks.some((r) => r.file.task_id === t.id))) {
-    runtime.annotate(
-      "warning",
-      `task ${task.id}: no bundle (artifact agent-${task.id} is missing)`
-    );
-  }
-  const auth2 = {
-    serverUrl: settings.runner.serverUrl,
-    token: settings.githubToken || null,
-    env: deps.env
-  };
-  for (const secret of pushSecrets(auth2.token)) runtime.setSecret(secret);
-  const taskPushes = await pushTaskBranches(root2, received.tasks, auth2, settings.dryRun, runtime);
-  for (const push2 of taskPushes.filter((p) => !p.ok)) {
-    warn(`task branch ${push2.branch} was not pushed: ${push2.summary}`);
-  }
-  await excludeToolDir(root2);
-  const env = untrustedEnvironment(deps.env);
-  const planIndex = (id) => plan.tasks.findIndex((t) => t.id === id);
-  const candidates2 = received.tasks.filter((t) => t.problem === null && t.file.status === "completed").sort((a, b) => planIndex(a.file.task_id) - planIndex(b.file.task_id));
-  const localBranch = `parallel-executor/integrating/${settings.executionId}`;
-  let integration = null;
-  if (candidates2.length > 0) {
-    try {
-      integration = await runIntegration(
-        root2,
-        localBranch,
-        integrationBranch,
-        baseSha,
-        candidates2,
-        {
-          plan,
-          config: config2,
-          env,
-          logDir: join25(settings.stateDir, "integration"),
-          logger: runtime.logger
-        }
-      );
-    } catch (error64) {
-      warn(`the integration failed: ${error64.message}`);
-    }
-  }
-  const reportPath = await reportPathFor(root2, config2.report.dir, settings.executionId);
-  const landed = integration !== null && integration.merged.length > 0;
-  const state = buildState({
-    executionId: settings.executionId,
-    planFile: settings.planFile,
-    plan,
-    group: settings.group ?? "all",
-    root: root2,
-    baseRef: repo.branch ?? settings.runner.ref ?? baseSha,
-    baseSha,
-    wave,
-    received: received.tasks,
-    integration,
-    reportPath: landed ? reportPath : null,
-    now: deps.clock.now()
-  });
+  for (const failure3 of pushed.failures) warn(failure3);
+  const integrationPushed = pushed.branches.includes(integrationBranch);
+  const pushedTaskBranches = pushed.branches.filter((b) => b !== integrationBranch);
   const report = renderReport(state, { now: deps.clock.now() });
-  let planAfter = plan;
-  let pushed = false;
-  if (landed) {
-    const files = [{ path: reportPath, content: report }];
-    const planPath = relative3(root2, settings.planPath).split(sep3).join("/");
-    if (config2.report.writeBack !== "none") {
-      const text6 = writeBackText(loaded.text, plan, state, reportPath, warn);
-      if (text6 !== null) {
-        files.push({ path: planPath, content: text6 });
-        planAfter = parsePlan(text6).plan;
-      }
-    }
-    await commitFiles({
-      root: root2,
-      branch: localBranch,
-      files,
-      message: `parallel-executor: integrate execution ${settings.executionId}
-
-Merged: ${integration.merged.join(", ")}.
-Plan statuses written back; report: ${reportPath}.
-`,
-      identity: DEFAULT_IDENTITY,
-      env: deps.env
-    });
-    if (settings.dryRun) {
-      runtime.logger.info("dry run: not pushing the integration branch", {
-        branch: integrationBranch
-      });
-    } else {
-      const [outcome] = await pushBranches(
-        root2,
-        [{ source: `refs/heads/${localBranch}`, branch: integrationBranch }],
-        auth2
-      );
-      pushed = outcome.ok;
-      if (!pushed)
-        warn(`the integration branch ${integrationBranch} was not pushed: ${outcome.summary}`);
-    }
-  }
-  const reportFile = await writeStateFolder(settings.stateDir, state, report);
+  const reportFile = join28(await mkdtemp3(join28(tmpdir2(), "pe-publish-")), STATE_REPORT_FILE);
+  await writeFile8(reportFile, report);
+  const reportPath = integrationPushed ? state.report_path : null;
   const published = await publish({
     settings,
     deps,
     state,
-    report,
+    report: problems.length > 0 ? `${report}
+${problemSection(problems)}` : report,
     baseSha,
     baseBranch,
     pullRequest,
-    pushed,
-    reportPath: landed ? reportPath : null,
+    pushed: integrationPushed,
+    reportPath,
     planLabel: plan.title ?? settings.planFile
   });
+  const planAfter = integrationPushed && received.integration ? await planOnBranch(root2, received.integration.head, settings, warn) : plan;
   const next = await nextWave({
     forge: deps.forge,
     settings,
-    plan: planAfter,
+    plan: planAfter ?? plan,
     state,
     integrationBranch,
-    pushed,
+    pushed: integrationPushed && planAfter !== null,
     baseBranch,
     pullRequest,
     configuredWorkflow: config2.github.workflow
@@ -69871,86 +70383,84 @@ Plan statuses written back; report: ${reportPath}.
     tasks: next.tasks,
     ...next.dispatched ? {} : { reason: next.reason }
   });
-  setOutputs2(runtime, {
-    state,
-    reportFile,
-    pushed,
-    integrationBranch,
-    pr: published.pullRequest,
-    settings
-  });
+  const integration = state.integration;
+  runtime.setOutput("branch", JSON.stringify(pushedTaskBranches));
+  runtime.setOutput("integration-branch", integrationPushed ? integrationBranch : "");
+  runtime.setOutput("pull-request", published.pullRequest?.url ?? "");
+  runtime.setOutput("report", reportFile);
+  runtime.setOutput("merged", JSON.stringify(integration?.merged ?? []));
+  runtime.setOutput(
+    "conflicts",
+    JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files })))
+  );
   await runtime.writeSummary(
     capText(
       `${report}
 ---
-${summaryFooter(next, published.pullRequest, problems)}`,
+${summaryFooter2(next, published.pullRequest, problems)}`,
       SUMMARY_LIMIT,
       "the full report is in the parallel-executor-state artifact"
     ).text
   );
-  const failedHere = problems.length > 0 || integration !== null && (integration.conflicts.length > 0 || integration.dropped.length > 0 || integration.testsPassed === false);
-  if (failedHere) {
+  if (problems.length > 0) {
     runtime.setFailed(
-      `integration of execution ${settings.executionId} did not land every completed task: see the report in the job summary`
+      `publishing execution ${settings.executionId} left branches out: see the job summary`
     );
   }
   return {
     state,
-    integrationBranch: pushed ? integrationBranch : null,
+    integrationBranch: integrationPushed ? integrationBranch : null,
+    pushedTaskBranches,
     pullRequest: published.pullRequest,
     comment: published.comment,
     nextWave: next,
     problems
   };
 }
-async function runIntegration(root2, localBranch, integrationBranch, baseSha, candidates2, ctx) {
-  await git(root2, ["branch", "-D", localBranch], { allowExitCodes: [1] });
-  const result = await integrate({
-    repoRoot: root2,
-    baseSha,
-    branchName: localBranch,
-    workdir: join25(root2, TOOL_DIR, "integration"),
-    candidates: candidates2.map((t) => ({
-      taskId: t.file.task_id,
-      agent: t.file.agent,
-      branch: t.file.branch,
-      dependsOn: ctx.plan.tasks.find((p) => p.id === t.file.task_id)?.dependsOn ?? []
-    })),
-    testCommand: await integrationTestCommand(root2, ctx.config),
-    strategy: ctx.config.integration.strategy,
-    detectConflicts: ctx.config.integration.detectConflicts,
-    env: ctx.env,
-    logDir: ctx.logDir,
-    setupCommand: ctx.config.workspace.setup ?? null,
-    logger: ctx.logger
-  });
-  return { ...result, branch: integrationBranch };
+function describeBranch(branch) {
+  return branch.taskId === null ? `the integration branch ${branch.branch}` : `task ${branch.taskId}'s branch ${branch.branch}`;
 }
-async function pushTaskBranches(root2, tasks, auth2, dryRun, runtime) {
-  const refs = tasks.filter((t) => t.fetched).map((t) => ({ source: `refs/heads/${t.file.branch}`, branch: t.file.branch }));
-  if (dryRun) {
-    runtime.logger.info("dry run: not pushing task branches", {
-      branches: refs.map((r) => r.branch)
-    });
-    return [];
+async function pushAccepted(root2, tasks, integration, settings, deps) {
+  const accepted = [...tasks, ...integration ? [integration] : []].filter(
+    (b) => b.problem === null
+  );
+  if (settings.dryRun) {
+    deps.runtime.logger.info("dry run: not pushing", { branches: accepted.map((b) => b.branch) });
+    return { branches: [], failures: [] };
   }
-  return pushBranches(root2, refs, auth2);
+  const auth2 = {
+    serverUrl: settings.runner.serverUrl,
+    token: settings.githubToken || null,
+    env: deps.env
+  };
+  for (const secret of pushSecrets(auth2.token)) deps.runtime.setSecret(secret);
+  const outcomes = await pushBranches(
+    root2,
+    accepted.map((b) => ({ source: b.head, branch: b.branch })),
+    auth2
+  );
+  return {
+    branches: outcomes.filter((o) => o.ok).map((o) => o.branch),
+    failures: outcomes.filter((o) => !o.ok).map((o) => {
+      const branch = accepted.find((b) => b.branch === o.branch);
+      return `${describeBranch(branch)} was not pushed: ${o.summary}`;
+    })
+  };
 }
-function writeBackText(text6, plan, state, reportPath, warn) {
-  try {
-    return writeBack(text6, plan, planUpdate(state, plan, reportPath));
-  } catch (error64) {
-    warn(`the plan's statuses could not be written back: ${error64.message}`);
+async function planOnBranch(root2, head, settings, warn) {
+  const spec = `${head}:${relative4(root2, settings.planPath).split(sep4).join("/")}`;
+  const size = await safeGit(root2, ["cat-file", "-s", spec], { allowExitCodes: [128] });
+  const bytes = Number(size.stdout.trim());
+  if (size.exitCode !== 0 || !(bytes <= PLAN_LIMIT)) {
+    warn(`the plan on the integration branch could not be read (${settings.planFile})`);
     return null;
   }
-}
-async function writeStateFolder(dir, state, report) {
-  await mkdir13(dir, { recursive: true });
-  await writeFile7(join25(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}
-`);
-  const reportFile = join25(dir, STATE_REPORT_FILE);
-  await writeFile7(reportFile, report);
-  return reportFile;
+  try {
+    return parsePlan((await safeGit(root2, ["cat-file", "blob", spec])).stdout).plan;
+  } catch (error64) {
+    warn(`the plan on the integration branch does not parse: ${error64.message}`);
+    return null;
+  }
 }
 async function publish(input2) {
   const { settings, deps, state } = input2;
@@ -69985,19 +70495,13 @@ async function publish(input2) {
   }
   return { pullRequest, comment };
 }
-function setOutputs2(runtime, values) {
-  const integration = values.state.integration;
-  runtime.setOutput("integration-branch", values.pushed ? values.integrationBranch : "");
-  runtime.setOutput("pull-request", values.pr?.url ?? "");
-  runtime.setOutput("report", values.reportFile);
-  runtime.setOutput("state-dir", values.settings.stateDir);
-  runtime.setOutput("merged", JSON.stringify(integration?.merged ?? []));
-  runtime.setOutput(
-    "conflicts",
-    JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files })))
-  );
+function problemSection(problems) {
+  return `**Not published**
+
+${problems.map((p) => `- \u26A0\uFE0F ${cell(p)}`).join("\n")}
+`;
 }
-function summaryFooter(next, pr, problems) {
+function summaryFooter2(next, pr, problems) {
   const lines2 = [
     pr ? `Integration PR: #${pr.number}` : null,
     next.dispatched ? `Next wave dispatched: ${next.tasks.join(", ")}` : next.tasks.length > 0 ? `Next wave not started (${next.reason}): ${next.tasks.join(", ")}` : null,
@@ -70006,35 +70510,26 @@ function summaryFooter(next, pr, problems) {
   return `${lines2.join("\n\n")}
 `;
 }
-var STATE_REPORT_FILE, SUMMARY_LIMIT;
-var init_integrate2 = __esm({
-  "src/action/modes/integrate.ts"() {
+var PLAN_LIMIT;
+var init_publish2 = __esm({
+  "src/action/modes/publish.ts"() {
     "use strict";
-    init_integrate();
-    init_test_command();
-    init_state_store();
+    init_errors();
     init_parse4();
-    init_write_back();
     init_render();
-    init_git_exec();
-    init_identity();
     init_repo();
     init_limits();
-    init_environment();
     init_event();
     init_markdown2();
-    init_bundles();
-    init_commit_files();
     init_next_wave();
-    init_plan_update();
     init_publish();
     init_push();
-    init_state2();
+    init_receive();
+    init_result();
+    init_safe_git();
     init_repo_files();
-    init_wave();
     init_target();
-    STATE_REPORT_FILE = "report.md";
-    SUMMARY_LIMIT = 34e4;
+    PLAN_LIMIT = 4 * 1024 * 1024;
   }
 });
 
@@ -74860,6 +75355,77 @@ function createOctokit(options) {
   });
 }
 
+// src/action/credentials.ts
+init_errors();
+import { closeSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+var JOB_TOKENS = [
+  "INPUT_GITHUB-TOKEN",
+  "INPUT_PR-TOKEN",
+  "GITHUB_TOKEN",
+  "GH_TOKEN",
+  "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+];
+var SCRUBBED = [...JOB_TOKENS, "INPUT_ANTHROPIC-API-KEY", "ACTIONS_RUNTIME_TOKEN"];
+function jobTokensIn(env) {
+  return JOB_TOKENS.filter((name) => (env[name] ?? "").trim() !== "");
+}
+function refuseJobTokens(env) {
+  const found = jobTokensIn(env);
+  if (found.length === 0) return;
+  throw new UsageError(
+    `integrate mode runs the integration tests on agent-written code and must hold no token, but it was given ${found.join(", ")}; nothing was run`,
+    "Pass `github-token: ''` (and no pr-token) to the integrate step and give it `permissions: contents: read`; the publish job holds the token (see .github/workflows/parallel-run.yml)."
+  );
+}
+function scrubOwnEnvironment() {
+  const present = SCRUBBED.filter((name) => process.env[name] !== void 0);
+  let result;
+  try {
+    result = { scrubbed: overwriteInitialEnvironment(new Set(present)), problem: null };
+  } catch (error64) {
+    result = { scrubbed: [], problem: error64.message };
+  }
+  for (const name of present) delete process.env[name];
+  return result;
+}
+function environmentBlock() {
+  const stat9 = readFileSync("/proc/self/stat", "utf8");
+  const fields2 = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
+  const start = Number(fields2[50 - 3]);
+  const end = Number(fields2[51 - 3]);
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) {
+    throw new Error("no environment block in /proc/self/stat");
+  }
+  return { start, end };
+}
+function overwriteInitialEnvironment(names) {
+  if (names.size === 0) return [];
+  const { start, end } = environmentBlock();
+  const fd = openSync("/proc/self/mem", "r+");
+  try {
+    const block = Buffer.alloc(end - start);
+    readSync(fd, block, 0, block.length, start);
+    const done = [];
+    let offset = 0;
+    while (offset < block.length) {
+      const stop = block.indexOf(0, offset);
+      const entryEnd = stop === -1 ? block.length : stop;
+      const entry = block.subarray(offset, entryEnd);
+      const equals = entry.indexOf(61);
+      const name = equals === -1 ? "" : entry.subarray(0, equals).toString("utf8");
+      if (names.has(name) && entry.length > equals + 1) {
+        const value = Buffer.alloc(entry.length - equals - 1);
+        writeSync(fd, value, 0, value.length, start + offset + equals + 1);
+        done.push(name);
+      }
+      offset = entryEnd + 1;
+    }
+    return done;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 // src/action/plan-reader.ts
 import { dirname } from "node:path";
 
@@ -75805,8 +76371,8 @@ var relativePath = (what) => external_exports.string().min(1).refine((p) => !isA
   message: `must be a path inside the repository (${what})`
 });
 var Inputs = external_exports.object({
-  mode: external_exports.enum(["plan", "agent", "integrate"], {
-    message: "must be one of plan, agent, integrate"
+  mode: external_exports.enum(["plan", "agent", "integrate", "publish"], {
+    message: "must be one of plan, agent, integrate, publish"
   }),
   plan: relativePath("the plan file"),
   group: external_exports.string(),
@@ -75823,7 +76389,7 @@ var Inputs = external_exports.object({
   "app-managed": Bool,
   "pr-number": external_exports.string().regex(/^\d*$/, { message: "must be a pull request number" }),
   "base-branch": external_exports.string(),
-  "state-dir": external_exports.string()
+  "result-dir": external_exports.string()
 });
 var INPUT_NAMES = Object.keys(Inputs.shape);
 var DEFAULTS2 = {
@@ -75832,7 +76398,7 @@ var DEFAULTS2 = {
   "dry-run": "false",
   "bundle-dir": "parallel-executor-bundles",
   "app-managed": "false",
-  "state-dir": ".parallel-executor/state"
+  "result-dir": ".parallel-executor/result"
 };
 function readSettings(getInput2, env) {
   const raw = Object.fromEntries(
@@ -75878,10 +76444,11 @@ function readSettings(getInput2, env) {
   if (executionId === null)
     throw usage("execution-id", `is required in ${inputs.mode} mode (pass the plan job's output)`);
   const bundleDir = resolve(runner.workspace, inputs["bundle-dir"]);
+  const resultDir = resolve(runner.workspace, inputs["result-dir"]);
   if (inputs.mode === "integrate") {
-    const stateDir = resolve(runner.workspace, inputs["state-dir"]);
-    return { ...common, mode: "integrate", executionId, bundleDir, stateDir };
+    return { ...common, mode: "integrate", executionId, bundleDir, resultDir };
   }
+  if (inputs.mode === "publish") return { ...common, mode: "publish", executionId, resultDir };
   if (!inputs.task)
     throw usage("task", "is required in agent mode (the matrix leg passes `matrix.task`)");
   requireSafe("task", inputs.task);
@@ -75961,6 +76528,22 @@ async function run2(options = {}) {
     const env = options.env ?? process.env;
     const settings = readSettings((name) => runtime.getInput(name), env);
     maskSecrets(runtime, settings);
+    if (settings.mode === "integrate") {
+      refuseJobTokens({
+        ...env,
+        "INPUT_GITHUB-TOKEN": settings.githubToken,
+        "INPUT_PR-TOKEN": settings.prToken ?? ""
+      });
+    }
+    if (options.env === void 0 && (settings.mode === "agent" || settings.mode === "integrate")) {
+      const scrub = scrubOwnEnvironment();
+      if (scrub.problem !== null) {
+        runtime.annotate(
+          "warning",
+          `the runner's credentials could not be removed from this process's initial environment (${scrub.problem}): code the action starts may read them`
+        );
+      }
+    }
     const deps = {
       runtime,
       forge: options.forge === void 0 ? buildForge(settings.githubToken, settings, runtime, options.sleep) : options.forge,
@@ -75984,6 +76567,9 @@ async function runMode(settings, deps) {
       return;
     case "integrate":
       await (await Promise.resolve().then(() => (init_integrate2(), integrate_exports))).runIntegrateMode(settings, deps);
+      return;
+    case "publish":
+      await (await Promise.resolve().then(() => (init_publish2(), publish_exports))).runPublishMode(settings, deps);
       return;
   }
 }

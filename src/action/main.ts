@@ -8,6 +8,7 @@ import { createGitHubForge } from '../forge/github.js';
 import { createOctokit } from '../forge/octokit.js';
 import type { Sleep } from '../forge/policy.js';
 import type { RepoForge } from '../forge/types.js';
+import { refuseJobTokens, scrubOwnEnvironment } from './credentials.js';
 import type { ModeDeps } from './modes/types.js';
 import { loadPlanReader } from './plan-reader.js';
 import { coreRuntime, type ActionRuntime } from './runtime.js';
@@ -31,6 +32,23 @@ export async function run(options: RunOptions = {}): Promise<void> {
     const env = options.env ?? process.env;
     const settings = readSettings((name) => runtime.getInput(name), env);
     maskSecrets(runtime, settings);
+    if (settings.mode === 'integrate') {
+      refuseJobTokens({
+        ...env,
+        'INPUT_GITHUB-TOKEN': settings.githubToken,
+        'INPUT_PR-TOKEN': settings.prToken ?? '',
+      });
+    }
+    // Agents and integration tests may read the initial environment of this process.
+    if (options.env === undefined && (settings.mode === 'agent' || settings.mode === 'integrate')) {
+      const scrub = scrubOwnEnvironment();
+      if (scrub.problem !== null) {
+        runtime.annotate(
+          'warning',
+          `the runner's credentials could not be removed from this process's initial environment (${scrub.problem}): code the action starts may read them`,
+        );
+      }
+    }
     const deps: ModeDeps = {
       runtime,
       forge:
@@ -61,6 +79,9 @@ async function runMode(settings: ActionSettings, deps: ModeDeps): Promise<void> 
       return;
     case 'integrate':
       await (await import('./modes/integrate.js')).runIntegrateMode(settings, deps);
+      return;
+    case 'publish':
+      await (await import('./modes/publish.js')).runPublishMode(settings, deps);
       return;
   }
 }

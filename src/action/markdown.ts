@@ -18,3 +18,6 @@ export function table(header: string[], rows: string[][]): string {
   ];
   return lines.join('\n');
 }
+
+/** A job summary may hold 1 MiB; 340,000 UTF-16 units stay under it even at 3 bytes each. */
+export const SUMMARY_LIMIT = 340_000;

@@ -25,8 +25,8 @@ const relativePath = (what: string) =>
 
 /** The inputs exactly as action.yml names them. */
 const Inputs = z.object({
-  mode: z.enum(['plan', 'agent', 'integrate'], {
-    message: 'must be one of plan, agent, integrate',
+  mode: z.enum(['plan', 'agent', 'integrate', 'publish'], {
+    message: 'must be one of plan, agent, integrate, publish',
   }),
   plan: relativePath('the plan file'),
   group: z.string(),
@@ -43,7 +43,7 @@ const Inputs = z.object({
   'app-managed': Bool,
   'pr-number': z.string().regex(/^\d*$/, { message: 'must be a pull request number' }),
   'base-branch': z.string(),
-  'state-dir': z.string(),
+  'result-dir': z.string(),
 });
 
 export const INPUT_NAMES = Object.keys(Inputs.shape) as Array<keyof z.infer<typeof Inputs>>;
@@ -113,11 +113,18 @@ export interface IntegrateSettings extends CommonSettings {
   executionId: string;
   /** Absolute folder holding one sub-folder per task (`agent-<task>`), as download-artifact lays them out. */
   bundleDir: string;
-  /** Absolute folder the final state and report are written to, for the workflow to upload. */
-  stateDir: string;
+  /** Absolute folder the result (bundle, state, report, test logs) is written to, for the workflow to upload. */
+  resultDir: string;
 }
 
-export type ActionSettings = PlanSettings | AgentSettings | IntegrateSettings;
+export interface PublishSettings extends CommonSettings {
+  mode: 'publish';
+  executionId: string;
+  /** Absolute folder holding the integrate job's result, as download-artifact lays it out. */
+  resultDir: string;
+}
+
+export type ActionSettings = PlanSettings | AgentSettings | IntegrateSettings | PublishSettings;
 
 export type GetInput = (name: string) => string;
 
@@ -128,7 +135,7 @@ const DEFAULTS: Record<string, string> = {
   'dry-run': 'false',
   'bundle-dir': 'parallel-executor-bundles',
   'app-managed': 'false',
-  'state-dir': '.parallel-executor/state',
+  'result-dir': '.parallel-executor/result',
 };
 
 /** Reads `INPUT_<NAME>` the way `@actions/core` does (spaces → `_`, upper case, trimmed). */
@@ -183,10 +190,11 @@ export function readSettings(
   if (executionId === null)
     throw usage('execution-id', `is required in ${inputs.mode} mode (pass the plan job's output)`);
   const bundleDir = resolve(runner.workspace, inputs['bundle-dir']);
+  const resultDir = resolve(runner.workspace, inputs['result-dir']);
   if (inputs.mode === 'integrate') {
-    const stateDir = resolve(runner.workspace, inputs['state-dir']);
-    return { ...common, mode: 'integrate', executionId, bundleDir, stateDir };
+    return { ...common, mode: 'integrate', executionId, bundleDir, resultDir };
   }
+  if (inputs.mode === 'publish') return { ...common, mode: 'publish', executionId, resultDir };
   if (!inputs.task)
     throw usage('task', 'is required in agent mode (the matrix leg passes `matrix.task`)');
   requireSafe('task', inputs.task);

@@ -1,8 +1,8 @@
 /**
  * The built file action.yml names (`dist/action/index.js`), run as the runner runs it: a separate
  * Node process with only the runner's environment, against a GitHub API server on loopback that
- * checks every request against the OpenAPI description. Two agent legs, then the integrate job,
- * which lands both tasks and so starts the next wave.
+ * checks every request against the OpenAPI description. Two agent legs, the integrate job, then
+ * the publish job, which lands both tasks and so starts the next wave.
  */
 import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
@@ -80,7 +80,7 @@ describe('dist/action/index.js as a runner runs it', () => {
     return { code, stdout, outputs: await readOutputs(files.GITHUB_OUTPUT) };
   }
 
-  it('runs two agent legs and the integrate job, which pushes, opens the PR, comments and dispatches the next wave', async () => {
+  it('runs two agent legs, the integrate job, then the publish job, which pushes, opens the PR, comments and dispatches the next wave', async () => {
     await mkdir(join(dir, 'home'));
     const canary = join(dir, 'canary');
     const remote = await createRemote(
@@ -162,14 +162,28 @@ describe('dist/action/index.js as a runner runs it', () => {
         mode: 'integrate',
         'execution-id': 'pe-77-1',
         'bundle-dir': join(dir, 'artifacts'),
-        'state-dir': join(dir, 'integrate', 'state'),
+        'result-dir': join(dir, 'integrate', 'result'),
+        'github-token': '',
+      },
+      { GITHUB_API_URL: server.baseUrl, ACTIONS_RUNTIME_TOKEN: 'runtime-token-secret' },
+    );
+    expect(integrate.code, integrate.stdout).toBe(0);
+    expect(integrate.outputs).toMatchObject({ status: 'completed', merged: '["1.1","1.2"]' });
+    await cp(join(dir, 'integrate', 'result'), join(dir, 'publish-result'), { recursive: true });
+    const publish = await runStep(
+      remote,
+      'publish',
+      {
+        mode: 'publish',
+        'execution-id': 'pe-77-1',
+        'result-dir': join(dir, 'publish-result'),
         'github-token': 'ghs_integrate_token',
       },
       { GITHUB_API_URL: server.baseUrl },
     );
-    expect(integrate.code, integrate.stdout).toBe(0);
+    expect(publish.code, publish.stdout).toBe(0);
     server.assertDone();
-    expect(integrate.outputs).toMatchObject({
+    expect(publish.outputs).toMatchObject({
       'integration-branch': 'integration/pe-77-1',
       'pull-request': 'https://github.example/acme/widgets/pull/9',
       merged: '["1.1","1.2"]',
@@ -193,15 +207,15 @@ describe('dist/action/index.js as a runner runs it', () => {
         'base-branch': 'feature',
       },
     });
-    expect(integrate.stdout).toContain('next wave dispatched');
+    expect(publish.stdout).toContain('next wave dispatched');
     expect(await remote.git(['ls-tree', '-r', '--name-only', 'integration/pe-77-1'])).toContain(
       'feature-a.txt',
     );
-    expect(await readFile(join(dir, 'integrate', 'state', 'report.md'), 'utf8')).toContain(
+    expect(await readFile(join(dir, 'integrate', 'result', 'report.md'), 'utf8')).toContain(
       'Parallel Execution Report',
     );
     // The token is printed only where the runner is told to mask it.
-    const leaks = integrate.stdout.split('\n').filter((l) => l.includes('ghs_integrate_token'));
+    const leaks = publish.stdout.split('\n').filter((l) => l.includes('ghs_integrate_token'));
     expect(leaks).toEqual(['::add-mask::ghs_integrate_token']);
     await expect(stat(canary)).rejects.toThrow();
   });

@@ -1,9 +1,10 @@
 /**
- * plan → agent × N → integrate, each step run the way a runner runs it: its own fresh checkout of
+ * plan → agent × N → integrate → publish, each step run the way a runner runs it: its own fresh checkout of
  * a bare repository standing in for GitHub's, the variables and files a runner gives a step,
  * INPUT_* inputs, a real event payload, the GitHub API mocked with every request checked against
  * GitHub's OpenAPI description, bundles handed from the agent legs to the integrate job through a
- * folder per task as the artifact service lays them out. Real git, real agent processes.
+ * folder per task as the artifact service lays them out, and the integrate job's result to the
+ * publish job the same way. Real git, real agent processes.
  */
 import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,13 +22,20 @@ import {
   writeAgent,
   type Scenario,
 } from './e2e-fixture.js';
-import { createRemote, passArtifact, runStep, type Remote, type StepResult } from './runner.js';
+import {
+  createRemote,
+  passArtifact,
+  passResult,
+  runStep,
+  type Remote,
+  type StepResult,
+} from './runner.js';
 
 const API = 'https://ghe.example.com/api/v3';
 const SERVER = 'https://ghe.example.com';
 const REPO = '/repos/acme/widgets';
 
-describe('the action on runners: plan → agent × N → integrate', () => {
+describe('the action on runners: plan → agent × N → integrate → publish', () => {
   const api = useGitHubApi({ baseUrl: API });
   let dir: string;
   let home: string;
@@ -250,7 +258,7 @@ describe('the action on runners: plan → agent × N → integrate', () => {
     const logged = legs.get('1.1')!.runtime.logs.map((l) => l.message);
     expect(logged).toContain('  │ ::error::forged by the agent');
 
-    // Job `integrate`.
+    // What the publish job will ask of GitHub.
     gh.on('GET', `${REPO}/commits/${remote.sha}/check-runs`, 200, {
       total_count: 4,
       check_runs: checkRuns.map((c) => checkRun(c, remote.sha)),
@@ -275,26 +283,49 @@ describe('the action on runners: plan → agent × N → integrate', () => {
       id: 77,
       html_url: `${SERVER}/acme/widgets/pull/7#c77`,
     });
+    // Job `integrate`: no token; it runs the integration tests and leaves its result.
+    const resultDir = join(dir, 'runners', 'integrate', 'temp', 'result');
+    const requestsBefore = gh.requests.length;
     const integrate = await step(remote, 'integrate', plan.outputs.sha!, {
       mode: 'integrate',
       'execution-id': 'pe-4242-1',
       'bundle-dir': join(dir, 'artifacts'),
       'base-branch': plan.outputs['base-branch']!,
       group: plan.outputs.group!,
+      'github-token': '',
+      'result-dir': resultDir,
+    });
+    expect(integrate.outputs).toMatchObject({
+      status: 'failed',
+      merged: '["1.1"]',
+      conflicts: '[{"task":"1.2","files":["shared.txt"]}]',
+      report: join(resultDir, 'report.md'),
+    });
+    expect(integrate.runtime.failed).toMatch(/did not land every completed task/);
+    expect(gh.requests.length).toBe(requestsBefore);
+
+    // Job `publish`: the token, the result downloaded, nothing of the repository run.
+    await passResult(resultDir, join(dir, 'runners', 'publish', 'temp', 'result'));
+    const publish = await step(remote, 'publish', plan.outputs.sha!, {
+      mode: 'publish',
+      'execution-id': 'pe-4242-1',
+      'base-branch': plan.outputs['base-branch']!,
+      group: plan.outputs.group!,
       'github-token': 'ghs_integrate',
       'pr-token': 'ghs_app_token',
-      'state-dir': join(dir, 'runners', 'integrate', 'temp', 'state'),
+      'result-dir': join(dir, 'runners', 'publish', 'temp', 'result'),
     });
     gh.assertDone();
 
     // Outputs.
-    expect(integrate.outputs).toMatchObject({
+    expect(publish.outputs).toMatchObject({
       'integration-branch': 'integration/pe-4242-1',
       'pull-request': `${SERVER}/acme/widgets/pull/8`,
       merged: '["1.1"]',
       conflicts: '[{"task":"1.2","files":["shared.txt"]}]',
     });
-    expect(integrate.runtime.failed).toMatch(/did not land every completed task/);
+    expect(JSON.parse(publish.outputs.branch!)).toHaveLength(4);
+    expect(publish.runtime.failed).toBeNull();
     expect(conclusions).toEqual({ 101: 'success', 102: 'failure', 103: 'failure', 104: 'failure' });
 
     // The remote: every task branch with work, and the integration branch with the plan written back.
@@ -333,20 +364,18 @@ describe('the action on runners: plan → agent × N → integrate', () => {
     expect(body).toContain('Integration PR #8');
     expect(body).toMatch(/merge conflict|conflict/i);
 
-    // The state for the workflow to upload, and the job summary.
+    // The state for the workflow to upload, and the job summaries.
     const state = JSON.parse(
-      await readFile(
-        join(dir, 'runners', 'integrate', 'temp', 'state', 'PARALLEL_EXECUTION_STATUS.json'),
-        'utf8',
-      ),
+      await readFile(join(resultDir, 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
     ) as { integration: { merged: string[] }; tasks: Record<string, { status: string }> };
     expect(state.integration.merged).toEqual(['1.1']);
     // The comment asked for group 1: group 3, ready as it is, is not part of this run.
     expect(Object.keys(state.tasks)).toEqual(['1.1', '1.2', '1.3', '1.4']);
-    expect(integrate.outputs.report).toBe(
-      join(dir, 'runners', 'integrate', 'temp', 'state', 'report.md'),
-    );
     expect(integrate.summary).toContain('# Parallel Execution Report');
+    expect(publish.summary).toContain('# Parallel Execution Report');
+    expect(await readFile(publish.outputs.report!, 'utf8')).toContain(
+      '# Parallel Execution Report',
+    );
 
     // The hostile title: never run, and passed on as it was written.
     await expect(stat(canary)).rejects.toThrow();
@@ -363,7 +392,7 @@ describe('the action on runners: plan → agent × N → integrate', () => {
       keys.filter((k) => /^(INPUT_|ACTIONS_|GITHUB_OUTPUT|GITHUB_ENV|GITHUB_TOKEN)/.test(k)),
     ).toEqual([]);
     // No token in any log line the action printed.
-    const all = [plan, ...legs.values(), integrate].flatMap((s) =>
+    const all = [plan, ...legs.values(), integrate, publish].flatMap((s) =>
       s.runtime.logs.map((l) => JSON.stringify(l)),
     );
     expect(all.filter((l) => /ghs_|sk-ant-|runtime-token-secret/.test(l))).toEqual([]);

@@ -1,8 +1,9 @@
 /**
- * Integrate mode on its own runner, with bundles from real agent legs: under the GitHub App it
- * publishes nothing itself (no request at all) but still pushes and leaves the state; and it
- * treats bundles as untrusted — a task.json aiming its push at `main`, a bundle in the wrong
- * folder, a missing artifact — without letting any of them through.
+ * Integrate mode then publish mode, each on its own runner, with bundles from real agent legs:
+ * integrate holds no token and pushes nothing, it leaves a result; publish pushes it, and under
+ * the GitHub App sends GitHub nothing. Integrate treats bundles as untrusted — a task.json aiming
+ * its push at `main`, a bundle in the wrong folder, a missing artifact — without letting any of
+ * them through.
  */
 import { mkdir, mkdtemp, readFile, realpath, rm, writeFile, cp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useGitHubApi } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
-import { createRemote, passArtifact, runStep, type Remote } from './runner.js';
+import type { ResultFile } from '../../src/action/integrate/result.js';
+import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import { git } from '../../src/engine/workspace/git-exec.js';
+import {
+  createRemote,
+  passArtifact,
+  passResult,
+  runStep,
+  testGitEnv,
+  type Remote,
+} from './runner.js';
 
 const API = 'https://api.github.com';
 
@@ -67,7 +78,14 @@ describe('integrate mode', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const integrate = (inputs: Record<string, string>) =>
+  const EVENT = () => ({
+    GITHUB_API_URL: API,
+    GITHUB_EVENT_NAME: 'issue_comment',
+    GITHUB_EVENT_PATH: join(dir, 'event.json'),
+  });
+
+  /** The integrate job: no token at all. */
+  const integrateOnly = (inputs: Record<string, string> = {}) =>
     runStep({
       dir,
       home,
@@ -78,33 +96,55 @@ describe('integrate mode', () => {
         mode: 'integrate',
         'execution-id': 'pe-5-1',
         'bundle-dir': join(dir, 'artifacts'),
-        'state-dir': join(dir, 'state'),
+        'result-dir': join(dir, 'result'),
+        'github-token': '',
+        ...inputs,
+      },
+      env: EVENT(),
+    });
+
+  /** The publish job: the result downloaded into a fresh runner, the token. */
+  const publishOnly = async (inputs: Record<string, string> = {}, name = 'publish') => {
+    await rm(join(dir, 'downloaded'), { recursive: true, force: true });
+    await passResult(join(dir, 'result'), join(dir, 'downloaded'));
+    return runStep({
+      dir,
+      home,
+      remote,
+      name,
+      ref: remote.sha,
+      inputs: {
+        mode: 'publish',
+        'execution-id': 'pe-5-1',
+        'result-dir': join(dir, 'downloaded'),
         'github-token': 'ghs_token',
         ...inputs,
       },
-      env: {
-        GITHUB_API_URL: API,
-        GITHUB_EVENT_NAME: 'issue_comment',
-        GITHUB_EVENT_PATH: join(dir, 'event.json'),
-      },
+      env: EVENT(),
     });
+  };
 
-  it('under the GitHub App, pushes and leaves the state but sends GitHub nothing', async () => {
+  it('integrates with no token and pushes nothing; under the GitHub App, publish pushes and sends GitHub nothing', async () => {
     const gh = api();
-    const result = await integrate({ 'app-managed': 'true', 'pr-number': '7' });
+    const integrated = await integrateOnly({ 'app-managed': 'true', 'pr-number': '7' });
     expect(gh.requests).toEqual([]);
-    expect(result.outputs).toMatchObject({
-      'integration-branch': 'integration/pe-5-1',
-      'pull-request': '',
-      merged: '["1.1","1.2"]',
-    });
     // 1.3 never sent a bundle: reported, annotated, but its failure belongs to its own leg.
-    expect(result.runtime.failed).toBeNull();
-    expect(result.runtime.annotations.map((a) => a.message)).toContain(
+    expect(integrated.runtime.failed).toBeNull();
+    expect(integrated.runtime.annotations.map((a) => a.message)).toContain(
       'task 1.3: no bundle (artifact agent-1.3 is missing)',
     );
+    expect(integrated.outputs).toMatchObject({
+      status: 'completed',
+      merged: '["1.1","1.2"]',
+      conflicts: '[]',
+      report: join(dir, 'result', 'report.md'),
+    });
+    // Nothing reached the remote: the integrate job cannot push.
+    const remoteHeads = () =>
+      remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
+    expect(await remoteHeads()).toBe('main');
     const state = JSON.parse(
-      await readFile(join(dir, 'state', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
+      await readFile(join(dir, 'result', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
     ) as {
       execution_id: string;
       tasks: Record<string, { status: string; reason: string | null }>;
@@ -117,9 +157,20 @@ describe('integrate mode', () => {
     });
     expect(state.tasks['1.3']).toMatchObject({ status: 'failed' });
     expect(state.tasks['1.3']!.reason).toMatch(/no bundle/);
+
+    const published = await publishOnly({ 'app-managed': 'true', 'pr-number': '7' });
+    expect(gh.requests).toEqual([]);
+    expect(published.runtime.failed).toBeNull();
+    expect(published.outputs).toMatchObject({
+      'integration-branch': 'integration/pe-5-1',
+      'pull-request': '',
+      merged: '["1.1","1.2"]',
+    });
+    expect(JSON.parse(published.outputs.branch!)).toHaveLength(2);
     expect(await remote.git(['show', 'integration/pe-5-1:MULTI_AGENT_PLAN.md'])).toMatch(
       /- \[x\] 1\.1: Add feature A \(Builder-1, 1h\) ✅/,
     );
+    expect((await remoteHeads()).split('\n')).toHaveLength(4);
   });
 
   it('lands a task whose agent changed nothing, as a no-op merge', async () => {
@@ -147,9 +198,13 @@ describe('integrate mode', () => {
       head_sha: remote.sha,
     });
     await passArtifact(join(dir, 'bundle-1.3'), join(dir, 'artifacts'), '1.3');
-    const result = await integrate({ 'app-managed': 'true' });
-    expect(result.runtime.failed).toBeNull();
-    expect(result.outputs.merged).toBe('["1.1","1.2","1.3"]');
+    const integrated = await integrateOnly({ 'app-managed': 'true' });
+    expect(integrated.runtime.failed).toBeNull();
+    expect(integrated.outputs.merged).toBe('["1.1","1.2","1.3"]');
+    const published = await publishOnly({ 'app-managed': 'true' });
+    expect(published.runtime.annotations).toEqual([]);
+    expect(published.runtime.failed).toBeNull();
+    expect(published.outputs['integration-branch']).toBe('integration/pe-5-1');
   });
 
   it('refuses a task.json that aims at main and a bundle in the wrong folder, and lands the rest', async () => {
@@ -175,16 +230,227 @@ describe('integrate mode', () => {
       html_url: 'https://github.com/c/1',
     });
     const before = await remote.git(['rev-parse', 'main']);
-    const result = await integrate({ 'base-branch': 'main' });
-    expect(result.outputs.merged).toBe('["1.2"]');
-    expect(await remote.git(['rev-parse', 'main'])).toBe(before);
-    const warnings = result.runtime.annotations.map((a) => a.message);
+    const integrated = await integrateOnly({ 'base-branch': 'main' });
+    expect(integrated.outputs).toMatchObject({ merged: '["1.2"]', status: 'failed' });
+    const warnings = integrated.runtime.annotations.map((a) => a.message);
     expect(warnings).toContain('bundle agent-extra ignored: holds task 1.2, expected in agent-1.2');
     expect(warnings).toContain(
       'task 1.1: bundle refused: branch main is protected from task pushes',
     );
-    expect(result.runtime.failed).toMatch(/did not land every completed task/);
+    expect(integrated.runtime.failed).toMatch(/did not land every completed task/);
+    const published = await publishOnly({ 'base-branch': 'main' });
+    expect(published.runtime.failed).toBeNull();
+    expect(published.outputs).toMatchObject({
+      merged: '["1.2"]',
+      'pull-request': 'https://github.com/acme/widgets/pull/3',
+    });
+    expect(await remote.git(['rev-parse', 'main'])).toBe(before);
     const [comment] = gh.requestsTo('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments');
     expect((comment!.body as { body: string }).body).toMatch(/bundle was refused/);
+  });
+
+  it('refuses to run with a token, before running anything', async () => {
+    api();
+    const cases: Array<{
+      inputs: Record<string, string>;
+      env: Record<string, string>;
+      name: string;
+    }> = [
+      { inputs: { 'github-token': 'ghs_leaked' }, env: {}, name: 'INPUT_GITHUB-TOKEN' },
+      { inputs: { 'pr-token': 'ghs_leaked' }, env: {}, name: 'INPUT_PR-TOKEN' },
+      { inputs: {}, env: { GITHUB_TOKEN: 'ghs_leaked' }, name: 'GITHUB_TOKEN' },
+    ];
+    for (const given of cases) {
+      const step = await runStep({
+        dir,
+        home,
+        remote,
+        name: `integrate-${given.name}`,
+        ref: remote.sha,
+        inputs: {
+          mode: 'integrate',
+          'execution-id': 'pe-5-1',
+          'bundle-dir': join(dir, 'artifacts'),
+          'result-dir': join(dir, `result-${given.name}`),
+          'github-token': '',
+          ...given.inputs,
+        },
+        env: { ...EVENT(), ...given.env },
+      });
+      expect(step.runtime.failed).toContain(`must hold no token, but it was given ${given.name}`);
+      expect(step.runtime.failed).toMatch(/hint: Pass `github-token: ''`/);
+      await expect(readFile(join(dir, `result-${given.name}`, 'result.json'))).rejects.toThrow();
+    }
+  });
+
+  it('leaves out a task that changes workflow files, with the reason, and publish pushes the rest', async () => {
+    api();
+    const agent = await writeAgent(dir, {
+      '1.3': { files: { '.github/workflows/evil.yml': 'on: push\n' } },
+    });
+    const leg = await runStep({
+      dir,
+      home,
+      remote,
+      name: 'agent-1.3',
+      ref: remote.sha,
+      inputs: {
+        mode: 'agent',
+        task: '1.3',
+        'execution-id': 'pe-5-1',
+        agent: 'command',
+        'agent-command': agent.command,
+        'bundle-dir': join(dir, 'bundle-1.3'),
+      },
+      env: agent.env,
+    });
+    expect(leg.outputs.status).toBe('completed');
+    await passArtifact(join(dir, 'bundle-1.3'), join(dir, 'artifacts'), '1.3');
+    const integrated = await integrateOnly({ 'app-managed': 'true' });
+    expect(integrated.outputs.merged).toBe('["1.1","1.2"]');
+    expect(integrated.runtime.annotations.map((a) => a.message).join('\n')).toMatch(
+      /task 1\.3: bundle refused: changes workflow files \(\.github\/workflows\/evil\.yml\)/,
+    );
+    const state = JSON.parse(
+      await readFile(join(dir, 'result', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
+    ) as { tasks: Record<string, { status: string; reason: string }> };
+    expect(state.tasks['1.3']).toMatchObject({ status: 'failed' });
+    expect(state.tasks['1.3']!.reason).toContain('changes workflow files');
+    const published = await publishOnly({ 'app-managed': 'true' });
+    expect(published.runtime.failed).toBeNull();
+    const heads = await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
+    expect(heads).not.toMatch(/1-3/);
+  });
+
+  describe('publish reads the result as untrusted', () => {
+    const work = () => join(dir, 'runners', 'integrate', 'work');
+    const sh = async (args: string[], input?: string) =>
+      (
+        await git(work(), args, { env: testGitEnv(home), ...(input ? { input } : {}) })
+      ).stdout.trim();
+    const readJson = async <T>(name: string) =>
+      JSON.parse(await readFile(join(dir, 'result', name), 'utf8')) as T;
+    const writeJson = (name: string, value: unknown) =>
+      writeFile(join(dir, 'result', name), JSON.stringify(value));
+    /** A commit on top of `parent` that the integrate job's code could have made. */
+    const evilCommit = (parent: string) =>
+      sh(['commit-tree', `${parent}^{tree}`, '-p', parent, '-m', 'evil']);
+    const rebundle = async (refs: Record<string, string>, base: string) => {
+      for (const [ref, sha] of Object.entries(refs)) await sh(['update-ref', ref, sha]);
+      await sh([
+        'bundle',
+        'create',
+        join(dir, 'result', 'result.bundle'),
+        ...Object.keys(refs),
+        `^${base}`,
+      ]);
+    };
+
+    it('pushes no branch the engine would not name for its task, nor an integration branch that misses a merged task', async () => {
+      api();
+      await integrateOnly({ 'app-managed': 'true' });
+      const result = await readJson<ResultFile>('result.json');
+      const state = await readJson<ExecutionState>('PARALLEL_EXECUTION_STATUS.json');
+      const evil = await evilCommit(remote.sha);
+      // Task 1.1 now claims `main`, at a fast-forward of it; state and bundle agree with the lie.
+      const first = result.task_branches[0]!;
+      first.branch = 'main';
+      first.head_sha = evil;
+      state.tasks['1.1']!.branch = 'main';
+      await writeJson('result.json', result);
+      await writeJson('PARALLEL_EXECUTION_STATUS.json', state);
+      const refs: Record<string, string> = {
+        'refs/heads/main': evil,
+        [`refs/heads/${result.task_branches[1]!.branch}`]: result.task_branches[1]!.head_sha,
+        'refs/heads/parallel-executor/integrating/pe-5-1': result.integration!.head_sha,
+      };
+      await rebundle(refs, remote.sha);
+      const published = await publishOnly({ 'app-managed': 'true' });
+      const warnings = published.runtime.annotations.map((a) => a.message);
+      expect(warnings, JSON.stringify(warnings)).toContain(
+        "task 1.1's branch main was not pushed: branch main is not a name the engine gives task 1.1",
+      );
+      expect(warnings.join('\n')).toMatch(
+        /the integration branch integration\/pe-5-1 was not pushed: task 1\.1 is merged into it, but its own branch was refused/,
+      );
+      expect(published.runtime.failed).toMatch(/left branches out/);
+      expect(await remote.git(['rev-parse', 'main'])).toBe(remote.sha);
+      expect(published.outputs['integration-branch']).toBe('');
+      expect(JSON.parse(published.outputs.branch!)).toEqual([result.task_branches[1]!.branch]);
+    });
+
+    it('refuses the whole result when the bundle holds a ref it does not name, or the result another base', async () => {
+      api();
+      await integrateOnly({ 'app-managed': 'true' });
+      const result = await readJson<ResultFile>('result.json');
+      const evil = await evilCommit(remote.sha);
+      const refs: Record<string, string> = {
+        [`refs/heads/${result.task_branches[0]!.branch}`]: result.task_branches[0]!.head_sha,
+        [`refs/heads/${result.task_branches[1]!.branch}`]: result.task_branches[1]!.head_sha,
+        'refs/heads/parallel-executor/integrating/pe-5-1': result.integration!.head_sha,
+        'refs/heads/feature': evil,
+      };
+      await rebundle(refs, remote.sha);
+      const extra = await publishOnly({ 'app-managed': 'true' });
+      expect(extra.runtime.failed).toMatch(
+        /the integrate job's result was refused, nothing was published: the bundle holds [0-9a-f]{40} refs\/heads\/feature, which the result does not name/,
+      );
+      // Another base: the result's word against the publish job's own checkout.
+      await rebundle({ ...refs, 'refs/heads/feature': evil }, remote.sha);
+      await rm(join(dir, 'result', 'result.bundle'));
+      await writeJson('result.json', { ...result, base_sha: evil });
+      const rebased = await publishOnly({ 'app-managed': 'true' }, 'publish-2');
+      expect(rebased.runtime.failed).toMatch(
+        /the result starts from [0-9a-f]{12}, but this run is on/,
+      );
+      expect(await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads'])).toBe(
+        'main',
+      );
+    });
+
+    it('runs no git hook while it fetches and pushes', async () => {
+      api();
+      await integrateOnly({ 'app-managed': 'true' });
+      const hooks = join(dir, 'hooks');
+      const canary = join(dir, 'hook-ran');
+      await mkdir(hooks);
+      for (const hook of ['reference-transaction', 'pre-push', 'post-checkout', 'pre-auto-gc']) {
+        await writeFile(join(hooks, hook), `#!/bin/sh\necho ${hook} >> "${canary}"\n`, {
+          mode: 0o755,
+        });
+      }
+      const hookEnv = {
+        GIT_CONFIG_COUNT: '1',
+        GIT_CONFIG_KEY_0: 'core.hooksPath',
+        GIT_CONFIG_VALUE_0: hooks,
+      };
+      // The hooks do run for git as the step's environment configures it…
+      await git(work(), ['update-ref', 'refs/heads/hook-probe', remote.sha], {
+        env: { ...testGitEnv(home), ...hookEnv },
+      });
+      expect(await readFile(canary, 'utf8')).toContain('reference-transaction');
+      await rm(canary);
+      // …but not for publish mode.
+      await rm(join(dir, 'downloaded'), { recursive: true, force: true });
+      await passResult(join(dir, 'result'), join(dir, 'downloaded'));
+      const published = await runStep({
+        dir,
+        home,
+        remote,
+        name: 'publish',
+        ref: remote.sha,
+        inputs: {
+          mode: 'publish',
+          'execution-id': 'pe-5-1',
+          'result-dir': join(dir, 'downloaded'),
+          'github-token': 'ghs_token',
+          'app-managed': 'true',
+        },
+        env: { ...EVENT(), ...hookEnv },
+      });
+      expect(published.runtime.failed).toBeNull();
+      expect(published.outputs['integration-branch']).toBe('integration/pe-5-1');
+      await expect(readFile(canary, 'utf8')).rejects.toThrow();
+    });
   });
 });

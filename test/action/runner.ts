@@ -181,7 +181,10 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     RUNNER_TEMP: join(base, 'temp'),
     // What a runner hands every JavaScript action: none of it may reach an agent.
     ACTIONS_RUNTIME_TOKEN: 'runtime-token-secret',
-    ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-secret',
+    // Only with `id-token: write`, which the integrate job never has (integrate mode refuses it).
+    ...(options.inputs.mode === 'integrate'
+      ? {}
+      : { ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-secret' }),
     ...inputEnv(options.inputs),
     ...options.env,
   };
@@ -194,6 +197,11 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     outputs: await readOutputs(env.GITHUB_OUTPUT!),
     summary: await readFile(env.GITHUB_STEP_SUMMARY!, 'utf8'),
   };
+}
+
+/** The integrate job's `result-dir` uploaded, then downloaded by the publish job. */
+export async function passResult(from: string, to: string): Promise<void> {
+  await cp(from, to, { recursive: true });
 }
 
 /** actions/upload-artifact then actions/download-artifact (`pattern: agent-*`): a folder per task. */

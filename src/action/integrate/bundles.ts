@@ -149,7 +149,7 @@ async function fetchOne(
  * The branch must be the one the engine names this task (`agent/<agent>/<slug>`, or the plan's
  * own branch made safe), possibly with the `-N` suffix or the flattened form that keeps it unique.
  */
-async function branchNameProblem(
+export async function branchNameProblem(
   root: string,
   branch: string,
   task: Task,
@@ -169,7 +169,7 @@ async function branchNameProblem(
 }
 
 /** Branch name → commit, of the remote-tracking branches a full checkout fetched. */
-async function remoteBranches(root: string): Promise<Map<string, string>> {
+export async function remoteBranches(root: string): Promise<Map<string, string>> {
   const { stdout } = await git(root, [
     'for-each-ref',
     '--format=%(objectname) %(refname:lstrip=3)',

@@ -1,7 +1,7 @@
 /**
  * The next wave: matrix legs cannot wait for each other, so one workflow run runs the tasks whose
  * dependencies are done. When a wave lands cleanly (every task merged, integration tests not
- * failing) and tasks of the same selection became ready, the integrate job dispatches the workflow
+ * failing) and tasks of the same selection became ready, the publish job dispatches the workflow
  * again on the integration branch, with the same execution id — the next run builds on this one's
  * work and pushes the same branch further. It does not when the app manages the run (the app
  * dispatches), in a dry run, or after any failure (a person looks first).
@@ -13,7 +13,7 @@ import type { ExecutionState } from '../../engine/monitor/state.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { RepoForge } from '../../forge/types.js';
 import { selectWave } from '../../engine/schedule/wave.js';
-import type { IntegrateSettings } from '../settings.js';
+import type { PublishSettings } from '../settings.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
 
 export type NextWave =
@@ -22,7 +22,10 @@ export type NextWave =
 
 export interface NextWaveInput {
   forge: RepoForge | null;
-  settings: IntegrateSettings;
+  settings: Pick<
+    PublishSettings,
+    'group' | 'tasks' | 'appManaged' | 'dryRun' | 'runner' | 'executionId' | 'planFile'
+  >;
   /** The plan as written back on the integration branch (this wave's tasks marked done). */
   plan: Plan;
   state: ExecutionState;

@@ -5,8 +5,10 @@
  * messages; the environment is neither. The header is sent only to the GitHub server
  * (GITHUB_SERVER_URL), and replaces any header the checkout persisted rather than doubling it.
  * Never forced: a task branch or integration branch that moved elsewhere is rejected, not lost.
+ * It runs in the publish job, which runs nothing from the repository: no pre-push hook
+ * (`--no-verify`, and hooks switched off altogether).
  */
-import { git } from '../../engine/workspace/git-exec.js';
+import { safeGit } from './safe-git.js';
 
 export const REMOTE = 'origin';
 
@@ -38,11 +40,17 @@ export async function pushBranches(
   auth: PushAuth,
 ): Promise<PushOutcome[]> {
   if (refs.length === 0) return [];
-  const url = (await git(root, ['remote', 'get-url', REMOTE])).stdout.trim();
+  const url = (await safeGit(root, ['remote', 'get-url', REMOTE])).stdout.trim();
   const env = await pushEnvironment(url, auth);
-  const result = await git(
+  const result = await safeGit(
     root,
-    ['push', '--porcelain', REMOTE, ...refs.map((ref) => `${ref.source}:refs/heads/${ref.branch}`)],
+    [
+      'push',
+      '--porcelain',
+      '--no-verify',
+      REMOTE,
+      ...refs.map((ref) => `${ref.source}:refs/heads/${ref.branch}`),
+    ],
     { env, allowExitCodes: [1, 128] },
   );
   const outcomes = parsePorcelain(result.stdout);

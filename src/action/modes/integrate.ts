@@ -1,24 +1,23 @@
 /**
- * Integrate mode (no AI; the job's write token): read the agent legs' bundles, verify and fetch
- * them, push the task branches, merge the completed ones into the integration branch with the
- * engine's batch-and-bisect (conflicts reported, never resolved), commit the plan's statuses and
- * the report on it, push it, and — unless the GitHub App manages the run — open or update the
- * integration PR, upsert the report comment, complete the task check runs and start the next wave.
- * The state and report go to `state-dir` for the workflow to upload as `parallel-executor-state`.
+ * Integrate mode (no AI, and no token: this job runs the integration tests, code the agents
+ * wrote): read the agent legs' bundles, verify and fetch them, merge the completed tasks into the
+ * integration branch with the engine's batch-and-bisect (conflicts reported, never resolved),
+ * commit the plan's statuses and the report on it, and write the result to `result-dir`: the
+ * integration branch and the task branches as one git bundle, `result.json`, the state and the
+ * report. It pushes nothing and calls no API: the publish job, which holds the token and runs no
+ * repository code, reads the result as untrusted input and publishes it.
  *
  * The step fails when integration itself went wrong (a conflict, a dropped branch, failing
- * integration tests, a refused bundle, a rejected push); a task whose agent failed already failed
- * its own leg and only shows in the report.
+ * integration tests, a refused bundle); a task whose agent failed already failed its own leg and
+ * only shows in the report.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Config } from '../../engine/config/schema.js';
 import { integrate } from '../../engine/integrate/integrate.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { integrationTestCommand } from '../../engine/integrate/test-command.js';
-import { STATE_FILE } from '../../engine/monitor/state-store.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
-import { parsePlan } from '../../engine/plan/parse.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
 import { writeBack } from '../../engine/plan/write-back.js';
@@ -32,39 +31,29 @@ import {
   TOOL_DIR,
 } from '../../engine/workspace/repo.js';
 import { capText } from '../../forge/limits.js';
-import type { RepoForge } from '../../forge/types.js';
 import { untrustedEnvironment } from '../environment.js';
-import { readTriggerEvent } from '../event.js';
-import { cell } from '../markdown.js';
+import { cell, SUMMARY_LIMIT } from '../markdown.js';
 import { fetchBundles, readBundles, type ReceivedTask } from '../integrate/bundles.js';
 import { commitFiles } from '../integrate/commit-files.js';
-import { nextWave, type NextWave } from '../integrate/next-wave.js';
 import { planUpdate, reportPathFor } from '../integrate/plan-update.js';
 import {
-  completeTaskCheckRuns,
-  openIntegrationPullRequest,
-  reportComment,
-  reportMarkerKey,
-} from '../integrate/publish.js';
-import { pushBranches, pushSecrets, type PushAuth, type PushOutcome } from '../integrate/push.js';
+  integrationSourceRef,
+  RESULT_BUNDLE,
+  RESULT_FILE,
+  STATE_FILE,
+  STATE_REPORT_FILE,
+  type ResultFile,
+} from '../integrate/result.js';
+import { workflowChangeProblem, workflowChanges } from '../integrate/safe-git.js';
 import { buildState } from '../integrate/state.js';
 import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
 import { selectWave } from '../../engine/schedule/wave.js';
 import type { IntegrateSettings } from '../settings.js';
-import { pullRequestOf, targetBranch } from '../target.js';
 import type { ModeDeps } from './types.js';
-
-/** The app reads these names from the `parallel-executor-state` artifact. */
-export const STATE_REPORT_FILE = 'report.md';
-/** A job summary may hold 1 MiB; 340,000 UTF-16 units stay under it even at 3 bytes each. */
-const SUMMARY_LIMIT = 340_000;
 
 export interface IntegrateModeResult {
   state: ExecutionState;
-  integrationBranch: string | null;
-  pullRequest: { number: number; url: string } | null;
-  comment: { id: number; url: string } | null;
-  nextWave: NextWave;
+  result: ResultFile;
   problems: string[];
 }
 
@@ -76,21 +65,10 @@ export async function runIntegrateMode(
   const config = await readConfig(settings.runner.workspace);
   const loaded = await loadPlan(deps, settings);
   const plan = requireRunnable(loaded, settings.planFile);
-  const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const root = await findRepoRoot(settings.runner.workspace);
   const repo = await inspectRepo(root);
   const baseSha = repo.headSha;
   const integrationBranch = `${config.integration.branchPrefix}${settings.executionId}`;
-  const pullRequest = pullRequestOf(settings.pullRequest, event);
-  const baseBranch = settings.appManaged
-    ? null
-    : await targetBranch({
-        input: settings.baseBranch,
-        pullRequest,
-        forge: deps.forge,
-        runner: settings.runner,
-        avoid: integrationBranch,
-      });
   const wave = selectWave(plan, settings.group, settings.tasks).ready;
   const problems: string[] = [];
   const warn = (message: string) => {
@@ -102,9 +80,11 @@ export async function runIntegrateMode(
   const received = await readBundles(settings.bundleDir, settings.executionId, plan);
   for (const p of received.problems) warn(`bundle ${p.folder} ignored: ${p.problem}`);
   const guarded = new Set(
-    [integrationBranch, baseBranch, repo.branch].filter((b): b is string => b !== null),
+    [integrationBranch, settings.baseBranch, repo.branch].filter((b): b is string => b !== null),
   );
   await fetchBundles(root, received.tasks, plan, baseSha, guarded);
+  if (!config.github.allowWorkflowChanges)
+    await leaveOutWorkflowChanges(root, received.tasks, baseSha);
   for (const task of received.tasks) {
     if (task.problem) warn(`task ${task.file.task_id}: bundle refused: ${task.problem}`);
   }
@@ -116,17 +96,6 @@ export async function runIntegrateMode(
     );
   }
 
-  const auth: PushAuth = {
-    serverUrl: settings.runner.serverUrl,
-    token: settings.githubToken || null,
-    env: deps.env,
-  };
-  for (const secret of pushSecrets(auth.token)) runtime.setSecret(secret);
-  const taskPushes = await pushTaskBranches(root, received.tasks, auth, settings.dryRun, runtime);
-  for (const push of taskPushes.filter((p) => !p.ok)) {
-    warn(`task branch ${push.branch} was not pushed: ${push.summary}`);
-  }
-
   // The integration, from the commit the whole run checked out.
   await excludeToolDir(root);
   const env = untrustedEnvironment(deps.env);
@@ -135,7 +104,9 @@ export async function runIntegrateMode(
   const candidates = received.tasks
     .filter((t) => t.problem === null && t.file.status === 'completed')
     .sort((a, b) => planIndex(a.file.task_id) - planIndex(b.file.task_id));
-  const localBranch = `parallel-executor/integrating/${settings.executionId}`;
+  const localRef = integrationSourceRef(settings.executionId);
+  const localBranch = localRef.replace(/^refs\/heads\//, '');
+  await mkdir(settings.resultDir, { recursive: true });
   let integration: IntegrationResult | null = null;
   if (candidates.length > 0) {
     try {
@@ -149,7 +120,7 @@ export async function runIntegrateMode(
           plan,
           config,
           env,
-          logDir: join(settings.stateDir, 'integration'),
+          logDir: join(settings.resultDir, 'integration'),
           logger: runtime.logger,
         },
       );
@@ -177,20 +148,16 @@ export async function runIntegrateMode(
   });
   const report = renderReport(state, { now: deps.clock.now() });
 
-  // The plan's statuses and the report, committed on the integration branch, then pushed.
-  let planAfter: Plan = plan;
-  let pushed = false;
+  // The plan's statuses and the report, committed on the integration branch.
+  let integrationHead: string | null = null;
   if (landed) {
     const files = [{ path: reportPath, content: report }];
     const planPath = relative(root, settings.planPath).split(sep).join('/');
     if (config.report.writeBack !== 'none') {
       const text = writeBackText(loaded.text, plan, state, reportPath, warn);
-      if (text !== null) {
-        files.push({ path: planPath, content: text });
-        planAfter = parsePlan(text).plan;
-      }
+      if (text !== null) files.push({ path: planPath, content: text });
     }
-    await commitFiles({
+    integrationHead = await commitFiles({
       root,
       branch: localBranch,
       files,
@@ -198,85 +165,59 @@ export async function runIntegrateMode(
       identity: DEFAULT_IDENTITY,
       env: deps.env,
     });
-    if (settings.dryRun) {
-      runtime.logger.info('dry run: not pushing the integration branch', {
-        branch: integrationBranch,
-      });
-    } else {
-      const [outcome] = await pushBranches(
-        root,
-        [{ source: `refs/heads/${localBranch}`, branch: integrationBranch }],
-        auth,
-      );
-      pushed = outcome!.ok;
-      if (!pushed)
-        warn(`the integration branch ${integrationBranch} was not pushed: ${outcome!.summary}`);
-    }
   }
 
-  const reportFile = await writeStateFolder(settings.stateDir, state, report);
-  const published = await publish({
-    settings,
-    deps,
-    state,
-    report,
-    baseSha,
-    baseBranch,
-    pullRequest,
-    pushed,
-    reportPath: landed ? reportPath : null,
-    planLabel: plan.title ?? settings.planFile,
-  });
-  const next = await nextWave({
-    forge: deps.forge,
-    settings,
-    plan: planAfter,
-    state,
-    integrationBranch,
-    pushed,
-    baseBranch,
-    pullRequest,
-    configuredWorkflow: config.github.workflow,
-  });
-  runtime.logger.info(next.dispatched ? 'next wave dispatched' : 'no next wave', {
-    tasks: next.tasks,
-    ...(next.dispatched ? {} : { reason: next.reason }),
-  });
-
-  setOutputs(runtime, {
-    state,
-    reportFile,
-    pushed,
-    integrationBranch,
-    pr: published.pullRequest,
-    settings,
-  });
-  await runtime.writeSummary(
-    capText(
-      `${report}\n---\n${summaryFooter(next, published.pullRequest, problems)}`,
-      SUMMARY_LIMIT,
-      'the full report is in the parallel-executor-state artifact',
-    ).text,
-  );
-  const failedHere =
+  const failed =
     problems.length > 0 ||
     (integration !== null &&
       (integration.conflicts.length > 0 ||
         integration.dropped.length > 0 ||
         integration.testsPassed === false));
-  if (failedHere) {
+  const result = await writeResult({
+    root,
+    dir: settings.resultDir,
+    executionId: settings.executionId,
+    baseSha,
+    status: failed ? 'failed' : 'completed',
+    integration:
+      integrationHead === null ? null : { branch: integrationBranch, head_sha: integrationHead },
+    // Fetched, or unchanged (at the base): the ones that passed every check.
+    tasks: received.tasks.filter((t) => t.problem === null),
+    state,
+    report,
+  });
+
+  setOutputs(runtime, state, failed ? 'failed' : 'completed', result.reportFile, settings);
+  await runtime.writeSummary(
+    capText(
+      `${report}\n---\n${summaryFooter(problems)}`,
+      SUMMARY_LIMIT,
+      'the full report is in the parallel-executor-state artifact',
+    ).text,
+  );
+  if (failed) {
     runtime.setFailed(
       `integration of execution ${settings.executionId} did not land every completed task: see the report in the job summary`,
     );
   }
-  return {
-    state,
-    integrationBranch: pushed ? integrationBranch : null,
-    pullRequest: published.pullRequest,
-    comment: published.comment,
-    nextWave: next,
-    problems,
-  };
+  return { state, result: result.file, problems };
+}
+
+/**
+ * A task whose branch changes `.github/workflows/**` would make the whole push fail (GitHub wants
+ * the `workflows` permission for it): it is left out, with the reason, unless the config allows it.
+ */
+async function leaveOutWorkflowChanges(
+  root: string,
+  tasks: ReceivedTask[],
+  baseSha: string,
+): Promise<void> {
+  for (const task of tasks.filter((t) => t.fetched)) {
+    const paths = await workflowChanges(root, baseSha, task.file.head_sha);
+    if (paths.length === 0) continue;
+    task.problem = workflowChangeProblem(paths);
+    task.fetched = false;
+  }
 }
 
 interface IntegrationContext {
@@ -319,25 +260,6 @@ async function runIntegration(
   return { ...result, branch: integrationBranch };
 }
 
-async function pushTaskBranches(
-  root: string,
-  tasks: readonly ReceivedTask[],
-  auth: PushAuth,
-  dryRun: boolean,
-  runtime: ModeDeps['runtime'],
-): Promise<PushOutcome[]> {
-  const refs = tasks
-    .filter((t) => t.fetched)
-    .map((t) => ({ source: `refs/heads/${t.file.branch}`, branch: t.file.branch }));
-  if (dryRun) {
-    runtime.logger.info('dry run: not pushing task branches', {
-      branches: refs.map((r) => r.branch),
-    });
-    return [];
-  }
-  return pushBranches(root, refs, auth);
-}
-
 function writeBackText(
   text: string,
   plan: Plan,
@@ -353,89 +275,66 @@ function writeBackText(
   }
 }
 
-async function writeStateFolder(
-  dir: string,
-  state: ExecutionState,
-  report: string,
-): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
-  const reportFile = join(dir, STATE_REPORT_FILE);
-  await writeFile(reportFile, report);
-  return reportFile;
-}
-
-interface PublishInput {
-  settings: IntegrateSettings;
-  deps: ModeDeps;
+interface ResultInput {
+  root: string;
+  dir: string;
+  executionId: string;
+  baseSha: string;
+  status: ResultFile['status'];
+  integration: ResultFile['integration'];
+  tasks: readonly ReceivedTask[];
   state: ExecutionState;
   report: string;
-  baseSha: string;
-  baseBranch: string | null;
-  pullRequest: number | null;
-  pushed: boolean;
-  reportPath: string | null;
-  planLabel: string;
 }
 
-interface Published {
-  pullRequest: { number: number; url: string } | null;
-  comment: { id: number; url: string } | null;
-}
-
-/** Check runs, the integration PR and the report comment; the app does all three when it runs things. */
-async function publish(input: PublishInput): Promise<Published> {
-  const { settings, deps, state } = input;
-  const forge: RepoForge | null = deps.forge;
-  if (settings.appManaged || !forge) {
-    if (!forge && !settings.appManaged) {
-      deps.runtime.logger.warn('no github-token: no PR, comment or check runs', {});
-    }
-    return { pullRequest: null, comment: null };
+/**
+ * `result.json`, the bundle of every branch beyond the base (the others are the base itself), the
+ * state and the report: what the workflow uploads for the publish job and for people and the app.
+ */
+async function writeResult(input: ResultInput): Promise<{ file: ResultFile; reportFile: string }> {
+  const taskBranches = input.tasks.map((t) => ({
+    task_id: t.file.task_id,
+    branch: t.file.branch,
+    head_sha: t.file.head_sha,
+  }));
+  const refs = [
+    ...taskBranches
+      .filter((t) => t.head_sha !== input.baseSha)
+      .map((t) => `refs/heads/${t.branch}`),
+    ...(input.integration ? [integrationSourceRef(input.executionId)] : []),
+  ];
+  const bundle = join(input.dir, RESULT_BUNDLE);
+  await rm(bundle, { force: true });
+  if (refs.length > 0) {
+    await git(input.root, ['bundle', 'create', '--quiet', bundle, ...refs, `^${input.baseSha}`]);
   }
-  await completeTaskCheckRuns(forge, state, input.baseSha, deps.runtime.logger);
-  const runUrl = settings.runner.runId
-    ? `${settings.runner.serverUrl}/${settings.runner.owner}/${settings.runner.repo}/actions/runs/${settings.runner.runId}`
-    : null;
-  let pullRequest: Published['pullRequest'] = null;
-  if (input.pushed && input.baseBranch !== null) {
-    pullRequest = await openIntegrationPullRequest({
-      forge: deps.prForge ?? forge,
-      state,
-      base: input.baseBranch,
-      planLabel: input.planLabel,
-      runUrl,
-      reportPath: input.reportPath,
-      pullRequest: input.pullRequest,
-    });
-  }
-  let comment: Published['comment'] = null;
-  if (input.pullRequest !== null) {
-    comment = await forge.upsertComment(
-      input.pullRequest,
-      reportMarkerKey(settings.executionId),
-      reportComment(input.report, settings.executionId, { runUrl, pullRequest }),
-    );
-  }
-  return { pullRequest, comment };
+  const file: ResultFile = {
+    version: 1,
+    execution_id: input.executionId,
+    base_sha: input.baseSha,
+    status: input.status,
+    integration: input.integration,
+    task_branches: taskBranches,
+    bundle: refs.length > 0 ? RESULT_BUNDLE : null,
+  };
+  await writeFile(join(input.dir, RESULT_FILE), `${JSON.stringify(file, null, 2)}\n`);
+  await writeFile(join(input.dir, STATE_FILE), `${JSON.stringify(input.state, null, 2)}\n`);
+  const reportFile = join(input.dir, STATE_REPORT_FILE);
+  await writeFile(reportFile, input.report);
+  return { file, reportFile };
 }
 
 function setOutputs(
   runtime: ModeDeps['runtime'],
-  values: {
-    state: ExecutionState;
-    reportFile: string;
-    pushed: boolean;
-    integrationBranch: string;
-    pr: { number: number; url: string } | null;
-    settings: IntegrateSettings;
-  },
+  state: ExecutionState,
+  status: ResultFile['status'],
+  reportFile: string,
+  settings: IntegrateSettings,
 ): void {
-  const integration = values.state.integration;
-  runtime.setOutput('integration-branch', values.pushed ? values.integrationBranch : '');
-  runtime.setOutput('pull-request', values.pr?.url ?? '');
-  runtime.setOutput('report', values.reportFile);
-  runtime.setOutput('state-dir', values.settings.stateDir);
+  const integration = state.integration;
+  runtime.setOutput('status', status);
+  runtime.setOutput('report', reportFile);
+  runtime.setOutput('result-dir', settings.resultDir);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
   runtime.setOutput(
     'conflicts',
@@ -443,19 +342,10 @@ function setOutputs(
   );
 }
 
-function summaryFooter(
-  next: NextWave,
-  pr: { number: number; url: string } | null,
-  problems: string[],
-): string {
+function summaryFooter(problems: string[]): string {
   const lines = [
-    pr ? `Integration PR: #${pr.number}` : null,
-    next.dispatched
-      ? `Next wave dispatched: ${next.tasks.join(', ')}`
-      : next.tasks.length > 0
-        ? `Next wave not started (${next.reason}): ${next.tasks.join(', ')}`
-        : null,
+    'Publishing (pushes, the integration PR, the report comment, the next wave) is the publish job.',
     ...problems.map((p) => `⚠️ ${cell(p)}`),
-  ].filter((line): line is string => line !== null);
+  ];
   return `${lines.join('\n\n')}\n`;
 }

@@ -28,13 +28,11 @@ const INSTALL_HINT =
   'Install Claude Code with `npm i -g @anthropic-ai/claude-code` (or set agent.binary in .github/parallel-executor.yml), or run your own agent with `--agent command --agent-command "<command>"`.';
 const KEY_HINT =
   'Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL for a gateway), or run `claude login` once; or run your own agent with `--agent command --agent-command "<command>"`.';
-/** Linux refuses a single argv string over 128 KiB (MAX_ARG_STRLEN); larger prompts go through stdin. */
-const ARGV_PROMPT_LIMIT = 100_000;
-
 /**
  * The `claude-code` adapter: the real Claude Code CLI in print mode with streamed JSON output,
- * run in the task's worktree with the context bundle as its prompt. No shell is involved: the
- * prompt is one argv element (or stdin when very large).
+ * run in the task's worktree with the context bundle as its prompt. No shell is involved, and the
+ * prompt goes on stdin: a command line is visible to every user of the machine (`ps`,
+ * /proc/<pid>/cmdline), and Linux refuses an argv string over 128 KiB anyway.
  */
 export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentRunner {
   const shellEnv = options.env ?? {};
@@ -71,12 +69,10 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
           { cause: error },
         );
       });
-      const prompt = buildClaudePrompt(launch, context);
-      const viaStdin = Buffer.byteLength(prompt) > ARGV_PROMPT_LIMIT;
       return startAgentProcess({
         file: binary,
-        args: [...claudeArguments(options), ...(viaStdin ? [] : [prompt])],
-        stdin: viaStdin ? prompt : undefined,
+        args: claudeArguments(options),
+        stdin: buildClaudePrompt(launch, context),
         cwd: launch.worktree,
         env: { ...agentEnvironment(launch), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
         logFile: launch.logFile,
@@ -90,7 +86,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
   };
 }
 
-/** Everything but the prompt, which goes last (after the variadic `--allowedTools` list, behind `--`). */
+/** The arguments; the prompt is not among them (it goes on stdin). `--` ends the variadic `--allowedTools` list. */
 export function claudeArguments(
   options: Pick<ClaudeCodeRunnerOptions, 'allowedTools' | 'model' | 'extraArgs'>,
 ): string[] {

@@ -102,6 +102,12 @@ export const Config = z
         maxParallel: z.number().int().positive().optional(),
         /** Commit the plan's status write-back to the PR branch when a run ends. */
         writeBackToPr: z.boolean().default(false),
+        /**
+         * Integrate tasks that change `.github/workflows/**`. GitHub refuses a push of such a
+         * change by a token without the `workflows` permission (the whole push), so by default
+         * such a task is left out; set it only with a token that has that permission.
+         */
+        allowWorkflowChanges: z.boolean().default(false),
       })
       .strict()
       .default({
@@ -109,6 +115,7 @@ export const Config = z
         autoRunBranches: [],
         allowBots: false,
         writeBackToPr: false,
+        allowWorkflowChanges: false,
       }),
   })
   .strict();

@@ -1,0 +1,48 @@
+/**
+ * git for the job that holds the write token and must run nothing from the repository or the
+ * agents: no hooks (`core.hooksPath` pointed at nothing, so not even `reference-transaction` on a
+ * fetch), no fsmonitor, objects received from a bundle checked (`transfer.fsckObjects`). It only
+ * fetches, inspects and pushes refs: nothing is checked out, so no `.gitattributes` filter, smudge
+ * driver or textconv ever applies.
+ */
+import { git, type GitOptions, type GitResult } from '../../engine/workspace/git-exec.js';
+
+export const HARDENED_CONFIG = [
+  '-c',
+  'core.hooksPath=/dev/null',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'transfer.fsckObjects=true',
+] as const;
+
+export function safeGit(
+  cwd: string,
+  args: readonly string[],
+  options: GitOptions = {},
+): Promise<GitResult> {
+  return git(cwd, [...HARDENED_CONFIG, ...args], options);
+}
+
+/** The paths under `.github/workflows/` that differ between two commits (names only: no filter runs). */
+export async function workflowChanges(root: string, from: string, to: string): Promise<string[]> {
+  const { stdout } = await safeGit(root, [
+    'diff-tree',
+    '-r',
+    '-z',
+    '--name-only',
+    '--no-renames',
+    from,
+    to,
+    '--',
+    '.github/workflows',
+  ]);
+  return stdout.split('\0').filter((path) => path.length > 0);
+}
+
+export const WORKFLOW_CHANGE_REASON = 'changes workflow files';
+
+export function workflowChangeProblem(paths: readonly string[]): string {
+  const shown = paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
+  return `${WORKFLOW_CHANGE_REASON} (${shown}): GitHub refuses such a push without the workflows permission; set github.allowWorkflowChanges: true in .github/parallel-executor.yml, with a token that has it, to integrate such tasks`;
+}
