@@ -11,6 +11,7 @@ import {
   listExecutions,
 } from '../../engine/run/executions.js';
 import { mainWorktree } from '../../engine/cleanup/worktrees.js';
+import { acquireRepoLock } from '../../engine/workspace/repo-lock.js';
 import { GitError, ParallelExecutorError, UsageError } from '../../engine/errors.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo, type Command } from '../io.js';
@@ -54,6 +55,34 @@ export const cleanCommand: Command = async (argv, io) => {
     throw new UsageError('give an execution id or --all-finished, not both');
   const repoRoot = await repositoryRoot(io.cwd);
   const options = { force: values.force ?? false, onlyMerged: values['only-merged'] ?? false };
+  // Never beside a run or resume: their worktrees are in use, and git's own bookkeeping
+  // (worktree add/prune) is not safe to run concurrently.
+  const lock = await acquireRepoLock(repoRoot, {
+    command: 'clean',
+    executionId: null,
+    pid: process.pid,
+  });
+  try {
+    return await cleanLocked(io, repoRoot, {
+      id,
+      allFinished,
+      json: values.json ?? false,
+      options,
+    });
+  } finally {
+    await lock.release();
+  }
+};
+
+interface CleanRequest {
+  id: string | undefined;
+  allFinished: boolean;
+  json: boolean;
+  options: { force: boolean; onlyMerged: boolean };
+}
+
+async function cleanLocked(io: CliIo, repoRoot: string, request: CleanRequest): Promise<number> {
+  const { id, allFinished, options } = request;
 
   const targets: { dir: string; state: ExecutionState }[] = [];
   const skipped: Skipped[] = [];
@@ -82,11 +111,11 @@ export const cleanCommand: Command = async (argv, io) => {
       await cleanupExecution(target.state, { repoRoot, executionDir: target.dir, ...options }),
     );
   }
-  if (values.json)
+  if (request.json)
     io.stdout.write(`${JSON.stringify({ executions: results, skipped }, null, 2)}\n`);
   else writeText(io, results, skipped, repoRoot);
   return results.some((result) => result.errors > 0) ? EXIT_FAILED : EXIT_OK;
-};
+}
 
 /** The main worktree: executions live there even when the command runs in a linked worktree. */
 async function repositoryRoot(cwd: string): Promise<string> {

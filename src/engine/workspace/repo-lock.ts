@@ -174,19 +174,21 @@ function heldError(file: string, holder: LockRecord | null, owner: RepoLockOwner
       `It was not written by parallel-executor, or is damaged. If no parallel-executor is running in this repository, remove ${file} and try again.`,
     );
   }
+  const here = holder.host === hostname();
+  const pid = `${holder.executionId === null ? 'pid' : 'orchestrator pid'} ${holder.pid}${here ? '' : ` on ${holder.host}`}`;
   const what =
     holder.executionId === null
-      ? `a \`${holder.command}\``
-      : `\`${holder.command}\` of execution ${holder.executionId}`;
-  const where =
-    holder.host === hostname() ? `pid ${holder.pid}` : `pid ${holder.pid} on ${holder.host}`;
-  const hint =
-    holder.host === hostname()
-      ? `Wait for it to finish, or stop it (Ctrl-C in its terminal, or kill ${holder.pid}); ` +
-        `then ${owner.command} again${holder.executionId === null ? '' : ` (\`parallel-executor resume ${holder.executionId}\` continues a stopped execution)`}.`
-      : `Wait for it to finish there. If nothing runs on ${holder.host} any more, remove ${file}.`;
+      ? `a \`${holder.command}\` is still running in this repository (${pid}`
+      : `execution ${holder.executionId} is still running (\`${holder.command}\`, ${pid}`;
+  const resume =
+    holder.executionId === null || holder.command === 'clean'
+      ? ''
+      : ` \`parallel-executor resume ${holder.executionId}\` continues a stopped execution.`;
+  const hint = here
+    ? `Wait for it to finish, or stop it (Ctrl-C in its terminal, or kill ${holder.pid}), then ${owner.command} again.${resume}`
+    : `Wait for it to finish on ${holder.host}. If nothing runs there any more, remove ${file}.`;
   return new PreflightError(
-    `cannot ${owner.command}: ${what} holds this repository (${where}, since ${holder.acquiredAt}); nothing was started`,
+    `cannot ${owner.command}: ${what}, since ${holder.acquiredAt}); nothing was started`,
     hint,
   );
 }
