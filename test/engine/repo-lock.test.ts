@@ -10,6 +10,7 @@ import { isProcessAlive } from '../../src/engine/agents/process-group.js';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { PreflightError } from '../../src/engine/errors.js';
 import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import { pathExists } from '../../src/engine/path-exists.js';
 import { executionsDir } from '../../src/engine/run/paths.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
 import {
@@ -90,8 +91,10 @@ describe('the repository lock', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(PreflightError);
-    expect((error as Error).message).toBe(
-      `cannot run: execution ${running.execution_id} is still running (\`run\`, orchestrator pid ${process.pid}, since ${(error as Error).message.match(/since ([^)]+)\)/)![1]}); nothing was started`,
+    expect((error as Error).message).toMatch(
+      new RegExp(
+        `^cannot run: execution ${running.execution_id} is still running \\(orchestrator pid ${process.pid}\\): \`run\` since [0-9T:.Z-]+; nothing was started$`,
+      ),
     );
     expect((error as PreflightError).hint).toMatch(/Ctrl-C in its terminal, or kill \d+/);
     // Refused before pre-flight created anything: no second execution folder.
@@ -105,10 +108,15 @@ describe('the repository lock', () => {
         env,
         settings: FAST,
       }),
-    ).rejects.toThrow(/cannot resume: execution .* is still running \(`run`/);
+    ).rejects.toThrow(
+      /cannot resume: execution .* is still running \(orchestrator pid \d+\): `run`/,
+    );
     const clean = await cli(['clean', '--all-finished', '--force'], repo.dir);
     expect(clean.code).not.toBe(0);
     expect(clean.stderr).toContain(`cannot clean: execution ${running.execution_id}`);
+    // Nothing of the running execution was touched.
+    expect(await pathExists(running.tasks['1']!.worktree)).toBe(true);
+    expect(await repo.git(['branch', '--list', running.tasks['1']!.branch])).not.toBe('');
 
     await writeFile(box.file('go'), '');
     const { state } = await first;

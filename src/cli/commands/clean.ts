@@ -12,6 +12,8 @@ import {
 } from '../../engine/run/executions.js';
 import { mainWorktree } from '../../engine/cleanup/worktrees.js';
 import { acquireRepoLock } from '../../engine/workspace/repo-lock.js';
+import { STATE_FILE, writeStateAtomic } from '../../engine/monitor/state-store.js';
+import { agentEnvironment } from '../run-settings.js';
 import { GitError, ParallelExecutorError, UsageError } from '../../engine/errors.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo, type Command } from '../io.js';
@@ -105,11 +107,19 @@ async function cleanLocked(io: CliIo, repoRoot: string, request: CleanRequest): 
     targets.push(found);
   }
 
+  const env = agentEnvironment(io.env);
   const results: CleanupResult[] = [];
   for (const target of targets) {
-    results.push(
-      await cleanupExecution(target.state, { repoRoot, executionDir: target.dir, ...options }),
-    );
+    const result = await cleanupExecution(target.state, {
+      repoRoot,
+      executionDir: target.dir,
+      env,
+      ...options,
+    });
+    // The refs that now hold removed work are named in the state, as in the output.
+    if (result.keptRefs.length > 0)
+      await writeStateAtomic(path.join(target.dir, STATE_FILE), target.state);
+    results.push(result);
   }
   if (request.json)
     io.stdout.write(`${JSON.stringify({ executions: results, skipped }, null, 2)}\n`);
@@ -154,6 +164,8 @@ function writeText(
     out(
       `  ${summary.join(', ')}${archives > 0 ? `; ${archives} archive(s) in ${path.join(result.executionDir, 'archives')}` : ''}`,
     );
+    for (const kept of result.keptRefs)
+      out(`  saved   ${kept.ref} (${kept.taskId}: ${kept.why}; \`git log ${kept.ref}\`)`);
     if (kept > 0)
       out(
         `  Kept items are listed with the reason; \`parallel-executor clean ${result.executionId} --force\` removes them too.`,

@@ -178,8 +178,8 @@ function heldError(file: string, holder: LockRecord | null, owner: RepoLockOwner
   const pid = `${holder.executionId === null ? 'pid' : 'orchestrator pid'} ${holder.pid}${here ? '' : ` on ${holder.host}`}`;
   const what =
     holder.executionId === null
-      ? `a \`${holder.command}\` is still running in this repository (${pid}`
-      : `execution ${holder.executionId} is still running (\`${holder.command}\`, ${pid}`;
+      ? `a \`${holder.command}\` is still running in this repository (${pid})`
+      : `execution ${holder.executionId} is still running (${pid})`;
   const resume =
     holder.executionId === null || holder.command === 'clean'
       ? ''
@@ -188,7 +188,7 @@ function heldError(file: string, holder: LockRecord | null, owner: RepoLockOwner
     ? `Wait for it to finish, or stop it (Ctrl-C in its terminal, or kill ${holder.pid}), then ${owner.command} again.${resume}`
     : `Wait for it to finish on ${holder.host}. If nothing runs there any more, remove ${file}.`;
   return new PreflightError(
-    `cannot ${owner.command}: ${what}, since ${holder.acquiredAt}); nothing was started`,
+    `cannot ${owner.command}: ${what}: \`${holder.command}\` since ${holder.acquiredAt}; nothing was started`,
     hint,
   );
 }
