@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFinisher } from '../../src/engine/finish/finisher.js';
 import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
+import type { ExecutionEvent } from '../../src/engine/monitor/events.js';
 import type { ExecutionState } from '../../src/engine/monitor/state.js';
 import { defaultBranchName } from '../../src/engine/workspace/refs.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
@@ -41,13 +42,13 @@ async function runAndCheck(
   needs = '',
   agent = AGENT,
   compareCheckout = true,
-): Promise<ExecutionState> {
+): Promise<ExecutionState & { events: ExecutionEvent[] }> {
   const before = compareCheckout ? await snapshotCheckout(repo.dir) : undefined;
   const finisher = createFinisher({
     settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: false },
     env: agentEnv(),
   });
-  const { state } = await runPlan(repo.dir, plan(tasks), agent, {
+  const { state, events } = await runPlan(repo.dir, plan(tasks), agent, {
     env: agentEnv({ LEDGER: ledger.dir, NEEDS: needs }),
     hooks: finisher.hooks,
   });
@@ -66,7 +67,7 @@ async function runAndCheck(
     `refs/heads/${state.integration!.branch}`,
   ]);
   for (const t of tasks) expect(tree.split('\n')).toContain(`work-${t.id}.txt`);
-  return state;
+  return { ...state, events };
 }
 
 describe('task branches are merged by their full ref', () => {
@@ -78,7 +79,14 @@ describe('task branches are merged by their full ref', () => {
     );
     const run = state.tasks['1']!;
     expect(run.branch).not.toBe('v2');
-    expect(run.warnings?.join('\n')).toMatch(/v2.*tag/);
+    expect(run.warnings).toEqual([
+      `the plan's Branch \`v2\` names an existing tag: the task works on branch ${run.branch}`,
+    ]);
+    expect(state.events).toContainEqual({
+      type: 'warning',
+      taskId: '1',
+      message: run.warnings![0],
+    });
     // The tag is where it was.
     expect(await repo.git(['rev-parse', 'refs/tags/v2'])).toBe(state.base_sha);
   });
@@ -98,6 +106,9 @@ describe('task branches are merged by their full ref', () => {
     const run = state.tasks['1']!;
     expect(run.branch).not.toMatch(/^refs\//);
     expect(run.branch).not.toBe('main');
+    expect(run.warnings).toEqual([
+      "the plan's Branch `refs/heads/main` (as a branch: main) names an existing branch: the task works on branch main-2",
+    ]);
     expect(await repo.git(['for-each-ref', '--format=%(refname)', 'refs/heads/refs/'])).toBe('');
     expect(await repo.git(['rev-parse', 'refs/heads/main'])).toBe(state.base_sha);
   });

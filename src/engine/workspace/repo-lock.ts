@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isProcessAlive } from '../agents/process-group.js';
 import { PreflightError } from '../errors.js';
 import { TOOL_DIR } from './repo.js';
@@ -53,7 +53,8 @@ export function repoLockFile(repoRoot: string): string {
  */
 export async function acquireRepoLock(repoRoot: string, owner: RepoLockOwner): Promise<RepoLock> {
   const file = repoLockFile(repoRoot);
-  await mkdir(join(repoRoot, TOOL_DIR), { recursive: true });
+  // Set when this call made the tool's folder: a refused or failed first run leaves no trace.
+  const madeDir = await mkdir(join(repoRoot, TOOL_DIR), { recursive: true });
   const record: LockRecord = {
     ...owner,
     token: randomUUID(),
@@ -68,10 +69,10 @@ export async function acquireRepoLock(repoRoot: string, owner: RepoLockOwner): P
     if (holder === null || isHeld(holder) || attempt >= 5) throw heldError(file, holder, owner);
     await takeOver(file, holder);
   }
-  return handle(file, record);
+  return handle(file, record, madeDir !== undefined);
 }
 
-function handle(file: string, record: LockRecord): RepoLock {
+function handle(file: string, record: LockRecord, madeDir: boolean): RepoLock {
   let released = false;
   // A forced exit (a second Ctrl-C) skips every `finally`; the lock goes anyway.
   const onExit = () => {
@@ -92,6 +93,8 @@ function handle(file: string, record: LockRecord): RepoLock {
       released = true;
       process.off('exit', onExit);
       if (await owns(file, record.token)) await unlink(file).catch(ignoreMissing);
+      // Only when empty: rmdir refuses a folder with anything in it.
+      if (madeDir) await rmdir(dirname(file)).catch(() => undefined);
     },
   };
 }
