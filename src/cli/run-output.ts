@@ -80,6 +80,7 @@ export function formatSummary(
       `  ${STATUS_MARK[run.status] ?? '·'} ${id} ${run.status}${took}${attempts}${validation}${fate}  ${run.branch}`,
     );
     if (run.reason !== null) lines.push(`      ${run.reason}`);
+    for (const kept of run.kept_refs ?? []) lines.push(`      kept ${kept.ref}: ${kept.why}`);
   }
   lines.push(...integrationLines(state, outcome));
   lines.push(...reportLines(state, outcome));

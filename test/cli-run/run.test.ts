@@ -45,6 +45,7 @@ describe('parallel-executor run', () => {
       reason: null,
       // No package.json: every check is skipped, which validates (nothing failed).
       validation: { status: 'COMPLETE_VALIDATED', checks: expect.any(Array) },
+      keptRefs: [],
     });
     // Human output went to stderr: the pre-flight report and one line per event.
     expect(result.stderr).toContain('GO');

@@ -104,6 +104,14 @@ async function cleanLocked(io: CliIo, repoRoot: string, request: CleanRequest): 
         `wait for it to finish, or stop it (Ctrl-C in its terminal, or kill ${pid}), then clean again`,
       );
     }
+    if (!isExecutionFinished(found.state) && !options.force) {
+      // Its tasks or its integration are still to run: cleaning now would take what resume needs.
+      const id = found.state.execution_id;
+      throw new ParallelExecutorError(
+        `execution ${id} did not finish (${found.state.status}): its orchestrator stopped before the end`,
+        `continue it with \`parallel-executor resume ${id}\`, or clean it anyway with --force`,
+      );
+    }
     targets.push(found);
   }
 

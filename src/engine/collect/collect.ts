@@ -30,18 +30,22 @@ export interface CollectResult {
   headSha: string;
   /** Whether leftovers had to be committed for the agent. */
   committedLeftovers: boolean;
+  /** The tool's own files the agent had committed, put back as they were at the start. */
+  restoredToolPaths: string[];
   metrics: TaskMetrics;
   /** TASK_SUMMARY.md as the agent wrote it, or null. */
   summary: string | null;
 }
 
 /**
- * Phase 4.1: commit what the agent left uncommitted on its branch, then write the output bundle
+ * Phase 4.1: commit what the agent left uncommitted on its branch (and, when it committed the
+ * tool's own files, one commit that puts them back as they were), then write the output bundle
  * (`changes.diff`, `files_changed.txt`, `agent.log`, `TASK_SUMMARY.md`, `metrics.json`). Diffs are
  * taken from the task's start commit, so a dependent task's bundle holds only its own work.
  */
 export async function collectTask(input: CollectInput): Promise<CollectResult> {
   const committedLeftovers = await commitLeftovers(input);
+  const restoredToolPaths = await restoreToolPaths(input);
   const headSha = (await git(input.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
   const range = [input.startSha, headSha];
   const [diff, names, numstat] = await Promise.all([
@@ -75,7 +79,7 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
     copyLog(input.logFile, input.outputDir),
     summary === null ? Promise.resolve() : writeFile(join(input.outputDir, SUMMARY_FILE), summary),
   ]);
-  return { headSha, committedLeftovers, metrics, summary };
+  return { headSha, committedLeftovers, restoredToolPaths, metrics, summary };
 }
 
 /** Also used for failed tasks, whose bundle is just the log. */
@@ -108,6 +112,47 @@ async function commitLeftovers(input: CollectInput): Promise<boolean> {
     `Work left uncommitted by agent ${oneLine(input.agent)}, committed by parallel-executor.`,
   ]);
   return true;
+}
+
+/**
+ * An agent that runs `git add -A && git commit` commits AGENT_CONTEXT.md, TASK_SUMMARY.md and the
+ * copied configuration (secrets in `.env`) along with its work; merged, every parallel pair would
+ * conflict on them. Its commits stay as they are (they are its work, and must stay reachable);
+ * one more commit puts those paths back exactly as they were at the task's start. The files in
+ * the worktree are not touched.
+ */
+async function restoreToolPaths(input: CollectInput): Promise<string[]> {
+  const toolPaths = new Set([CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
+  const { stdout } = await git(input.worktree, [
+    'diff',
+    '--name-only',
+    '--no-renames',
+    '-z',
+    input.startSha,
+    'HEAD',
+    '--',
+  ]);
+  const changed = stdout.split('\0').filter((path) => toolPaths.has(path));
+  if (changed.length === 0) return [];
+  // The index equals HEAD here (leftovers were just committed): reset only these entries.
+  await git(
+    input.worktree,
+    ['reset', '--quiet', input.startSha, '--pathspec-from-file=-', '--pathspec-file-nul'],
+    {
+      input: `${changed.map((path) => `:(top,literal)${path}`).join('\0')}\0`,
+    },
+  );
+  await git(input.worktree, [
+    ...identityArgs(input.identity),
+    'commit',
+    '--quiet',
+    '--no-verify',
+    '-m',
+    `parallel-executor: task ${oneLine(input.taskId)} — keep the tool's files out of the branch`,
+    '-m',
+    `The agent committed files parallel-executor put in its worktree; they are restored to their state at the task's start:\n${changed.map((path) => `- ${path}`).join('\n')}`,
+  ]);
+  return changed;
 }
 
 async function notIgnored(worktree: string, paths: string[]): Promise<string[]> {

@@ -1,9 +1,12 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { isInside } from '../cleanup/archive.js';
+import { canonicalPath, listWorktrees } from '../cleanup/worktrees.js';
 import { integrate, type IntegrationCandidate } from '../integrate/integrate.js';
 import type { IntegrationResult } from '../integrate/schema.js';
 import { integrationTestCommand } from '../integrate/test-command.js';
 import type { ExecutionState } from '../monitor/state.js';
 import type { Logger } from '../ports/logger.js';
+import { attemptRef, keepAttempt, nextAttemptNumber } from '../workspace/backup.js';
 import {
   freeBranchName,
   localBranches,
@@ -11,6 +14,7 @@ import {
   slugify,
   uniqueName,
 } from '../workspace/refs.js';
+import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
 import type { Notify } from './notify.js';
 import type { FinishSettings } from './settings.js';
 
@@ -74,6 +78,8 @@ export async function runIntegrationStep(
     notify(state, 'integration: no validated task to merge');
     return null;
   }
+  const setAside = await setAsideUnfinishedIntegrations(state, options);
+  for (const note of setAside) notify(state, note);
   const branch = await integrationBranchName(
     state.repo_root,
     settings.integration.branchPrefix,
@@ -101,6 +107,7 @@ export async function runIntegrationStep(
     setupCommand: settings.setupCommand,
     logger: progressLogger(state, options),
   });
+  if (setAside.length > 0) result.notes = [...setAside, ...(result.notes ?? [])];
   for (const pair of result.predictedConflicts) {
     notify(
       state,
@@ -117,6 +124,46 @@ export async function runIntegrationStep(
       `${tests} (${result.testRuns} run${result.testRuns === 1 ? '' : 's'})`,
   );
   return result;
+}
+
+/**
+ * An integration killed with its orchestrator leaves its worktree under the execution folder
+ * (`integration-*` while merging and testing, `commit-*` while the report is committed on it) and
+ * its branch, half made or not yet recorded in the state. Before integrating again, each such
+ * branch is kept under a backup ref (`refs/parallel-executor/<execution>/integration/attempt-<n>`,
+ * the worktree's uncommitted state included), then its worktree and name are freed, so the new
+ * integration takes the name the first one had. Returns one note per branch set aside.
+ */
+async function setAsideUnfinishedIntegrations(
+  state: ExecutionState,
+  options: IntegrationStepOptions,
+): Promise<string[]> {
+  const root = state.repo_root;
+  const workdir = await canonicalPath(join(options.executionDir, 'worktrees'));
+  const notes: string[] = [];
+  for (const entry of await listWorktrees(root)) {
+    const path = await canonicalPath(entry.path);
+    if (!isInside(path, workdir) || !/^(integration|commit)-/.test(basename(path))) continue;
+    const branch = entry.branch?.replace(/^refs\/heads\//, '') ?? null;
+    const n = await nextAttemptNumber(root, state.execution_id, 'integration', options.env);
+    const kept = await keepAttempt({
+      repoRoot: root,
+      worktree: path,
+      branch: branch ?? 'HEAD',
+      ref: attemptRef(state.execution_id, 'integration', n),
+      env: options.env,
+      identity: options.settings.identity,
+      why: 'an integration the stopped orchestrator did not finish',
+    });
+    await removeWorktree(root, path);
+    if (kept === null) continue;
+    if (branch !== null) await deleteBranch(root, branch);
+    notes.push(
+      `an earlier integration of this execution did not finish${branch === null ? '' : ` (${branch})`}: ` +
+        `what it had merged is kept as ${kept.ref}; integrated again from the start`,
+    );
+  }
+  return notes;
 }
 
 /** The integration's own log lines, turned into notes the dashboard shows as they happen. */

@@ -3,7 +3,7 @@ import type { ExecutionState, TaskRun } from '../monitor/state.js';
 import type { PlanWriteBack } from '../plan/write-back.js';
 import type { Plan } from '../plan/schema.js';
 import type { NextGroup } from '../report/next-steps.js';
-import { integrationFate } from '../report/outcome.js';
+import { changedNothing, integrationFate } from '../report/outcome.js';
 import { taskDurationMs } from '../run/summary.js';
 
 const NOTE_MAX = 90;
@@ -25,7 +25,13 @@ export function planUpdate(
     const update = taskUpdate(run, state);
     if (update !== null) tasks.push(update);
   }
-  const merged = new Set(state.integration?.merged ?? []);
+  // A task that changed nothing merged as a no-op: it does not complete its group.
+  const merged = new Set(
+    (state.integration?.merged ?? []).filter((id) => {
+      const run = state.tasks[id];
+      return run === undefined || !changedNothing(run);
+    }),
+  );
   const groups: NonNullable<PlanWriteBack['groups']> = [];
   for (const group of plan.groups) {
     const runs = state.task_order
@@ -60,6 +66,8 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   }
   // Also when integration did not finish (state.integration null): the work landed nowhere.
   if (fate.kind === 'not-integrated') return null;
+  // Nothing was done: the plan keeps the task open (the report says why).
+  if (changedNothing(run)) return null;
   if (run.validation?.status === 'COMPLETE_WITH_WARNINGS') {
     const failed = run.validation.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.name);
     return { id, outcome: 'warnings', note: `${failed.join(', ')} failed`, ...actual };

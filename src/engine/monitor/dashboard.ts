@@ -40,10 +40,7 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
 function taskLines(task: TaskRun, now: Date): Segment[][] {
   const outcome = taskOutcome(task);
   const style = OUTCOME_STYLE[outcome];
-  const percent =
-    outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS'
-      ? 100
-      : Math.round(task.progress_percent);
+  const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
   const elapsed = taskElapsed(task, now);
   const detail = taskDetail(task, outcome);
   return [
@@ -73,6 +70,7 @@ function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
   const runtime = elapsedMs(state.started_at, state.finished_at ?? now);
   const parts = [`Completed: ${done}/${tasks.length}`, `Failed: ${counts.FAILED}/${tasks.length}`];
+  if (counts.NO_CHANGES > 0) parts.push(`No changes: ${counts.NO_CHANGES}`);
   if (counts.SKIPPED > 0) parts.push(`Skipped: ${counts.SKIPPED}`);
   if (counts.CANCELLED > 0) parts.push(`Cancelled: ${counts.CANCELLED}`);
   parts.push(`Runtime: ${runtime === null ? '--:--:--' : formatClock(runtime)}`);
@@ -86,8 +84,13 @@ export function progressBar(percent: number): string {
   return `${'█'.repeat(filled)}${'░'.repeat(BAR_CELLS - filled)}`;
 }
 
+function settledWell(outcome: TaskOutcome): boolean {
+  return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS' || outcome === 'NO_CHANGES';
+}
+
 function statusWord(task: TaskRun, outcome: TaskOutcome): string {
   if (outcome === 'COMPLETE_WITH_WARNINGS') return 'COMPLETED (WARNINGS)';
+  if (outcome === 'NO_CHANGES') return 'NO CHANGES';
   if (outcome === 'FAILED') return 'FAILED';
   return task.status.toUpperCase();
 }
@@ -103,6 +106,10 @@ function taskDetail(
     const failed = task.validation?.checks.filter((check) => !check.skipped && !check.passed) ?? [];
     const names = failed.map((check) => check.name).join(', ') || 'non-blocking checks';
     return { label: 'Warnings', text: `${names} failed (non-blocking)`, dim: false };
+  }
+  if (outcome === 'NO_CHANGES') {
+    const text = task.warnings?.join('; ') || 'the agent changed nothing';
+    return { label: 'Warnings', text, dim: false };
   }
   if (task.current_step !== null) return { label: 'Current', text: task.current_step, dim: false };
   if (outcome === 'PENDING') {
@@ -127,6 +134,7 @@ function countOutcomes(tasks: readonly TaskRun[]): Record<TaskOutcome, number> {
   const counts: Record<TaskOutcome, number> = {
     COMPLETE: 0,
     COMPLETE_WITH_WARNINGS: 0,
+    NO_CHANGES: 0,
     FAILED: 0,
     SKIPPED: 0,
     CANCELLED: 0,
@@ -142,6 +150,7 @@ function countOutcomes(tasks: readonly TaskRun[]): Record<TaskOutcome, number> {
 const OUTCOME_EMOJI: Record<TaskOutcome, string> = {
   COMPLETE: '✅ complete',
   COMPLETE_WITH_WARNINGS: '⚠️ warnings',
+  NO_CHANGES: '⚠️ no changes',
   FAILED: '❌ failed',
   SKIPPED: '⏭️ skipped',
   CANCELLED: '⏹️ cancelled',
@@ -162,10 +171,7 @@ export function renderDashboardMarkdown(
   const runtime = elapsedMs(state.started_at, state.finished_at ?? options.now ?? null);
   const rows = tasks.map((task) => {
     const outcome = taskOutcome(task);
-    const percent =
-      outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS'
-        ? 100
-        : Math.round(task.progress_percent);
+    const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
     const status =
       outcome === 'RUNNING' ? `🔄 ${task.status.replace('_', ' ')}` : OUTCOME_EMOJI[outcome];
     const detail = taskDetail(task, outcome);
@@ -184,6 +190,7 @@ export function renderDashboardMarkdown(
   const totals = [
     `**Completed** ${done}/${tasks.length}`,
     `**Failed** ${counts.FAILED}/${tasks.length}`,
+    ...(counts.NO_CHANGES > 0 ? [`**No changes** ${counts.NO_CHANGES}`] : []),
     ...(counts.SKIPPED > 0 ? [`**Skipped** ${counts.SKIPPED}`] : []),
     `**Runtime** ${runtime === null ? 'running' : formatDuration(runtime)}`,
   ];
@@ -219,6 +226,7 @@ interface Segment {
 const OUTCOME_STYLE: Record<TaskOutcome, Style> = {
   COMPLETE: 'green',
   COMPLETE_WITH_WARNINGS: 'yellow',
+  NO_CHANGES: 'yellow',
   FAILED: 'red',
   CANCELLED: 'red',
   SKIPPED: 'dim',

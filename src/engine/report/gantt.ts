@@ -42,6 +42,7 @@ interface Bar {
 const TAGS: Record<TaskOutcome, string> = {
   COMPLETE: 'done, ',
   COMPLETE_WITH_WARNINGS: 'done, ',
+  NO_CHANGES: 'done, ',
   FAILED: 'crit, ',
   CANCELLED: 'crit, ',
   RUNNING: 'active, ',
@@ -52,6 +53,7 @@ const TAGS: Record<TaskOutcome, string> = {
 const MARKS: Record<TaskOutcome, string> = {
   COMPLETE: '✅',
   COMPLETE_WITH_WARNINGS: '⚠️',
+  NO_CHANGES: '⚠️',
   FAILED: '❌',
   CANCELLED: '⏹️',
   RUNNING: '🔄',

@@ -53,6 +53,12 @@ function taskIssues(task: TaskRun): string[] {
     const result = outcome === 'FAILED' ? 'and still failed' : 'before it succeeded';
     issues.push(`**Retried**: ${name} took ${task.attempts} attempts ${result}.`);
   }
+  for (const warning of task.warnings ?? []) {
+    issues.push(`**Warning**: ${name}: ${mdText(warning, 300)}.`);
+  }
+  if (outcome === 'NO_CHANGES' && (task.warnings ?? []).length === 0) {
+    issues.push(`**Warning**: ${name}: the agent changed nothing.`);
+  }
   if (outcome === 'COMPLETE_WITH_WARNINGS' && task.validation !== null) {
     const failed = task.validation.checks.filter((check) => !check.skipped && !check.passed);
     issues.push(

@@ -6,6 +6,7 @@ import { elapsedMs } from './format.js';
 export type TaskOutcome =
   | 'COMPLETE'
   | 'COMPLETE_WITH_WARNINGS'
+  | 'NO_CHANGES'
   | 'FAILED'
   | 'SKIPPED'
   | 'CANCELLED'
@@ -15,6 +16,7 @@ export type TaskOutcome =
 export const TASK_OUTCOME_LABEL: Record<TaskOutcome, string> = {
   COMPLETE: '✅ COMPLETE',
   COMPLETE_WITH_WARNINGS: '⚠️ COMPLETE WITH WARNINGS',
+  NO_CHANGES: '⚠️ NO CHANGES',
   FAILED: '❌ FAILED',
   SKIPPED: '⏭️ SKIPPED',
   CANCELLED: '⏹️ CANCELLED',
@@ -26,6 +28,7 @@ export function taskOutcome(task: TaskRun): TaskOutcome {
   switch (task.status) {
     case 'completed':
       if (task.validation?.status === 'FAILED') return 'FAILED';
+      if (changedNothing(task)) return 'NO_CHANGES';
       if (task.validation?.status === 'COMPLETE_WITH_WARNINGS') return 'COMPLETE_WITH_WARNINGS';
       return 'COMPLETE';
     case 'failed':
@@ -39,6 +42,14 @@ export function taskOutcome(task: TaskRun): TaskOutcome {
     default:
       return 'RUNNING';
   }
+}
+
+/**
+ * The agent finished but its branch holds nothing beyond its start commit: a warning, not a
+ * completion (merging it lands nothing, and the plan must not tick it).
+ */
+export function changedNothing(task: TaskRun): boolean {
+  return task.status === 'completed' && task.metrics !== null && task.metrics.files_modified === 0;
 }
 
 /** What integration did with a task's branch. */
@@ -100,8 +111,12 @@ export function executionOutcome(state: ExecutionState): ExecutionOutcome {
 
 export function hasLanded(task: TaskRun, integration: IntegrationResult | null): boolean {
   if (integration !== null) return integration.merged.includes(task.task_id);
-  const outcome = taskOutcome(task);
-  return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS';
+  return finishedWell(taskOutcome(task));
+}
+
+/** The agent did its part: its dependents could run on it. */
+function finishedWell(outcome: TaskOutcome): boolean {
+  return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS' || outcome === 'NO_CHANGES';
 }
 
 /** Skipped with no dependency that went wrong: nothing was lost by not running it. */
@@ -111,8 +126,7 @@ export function isNeutralSkip(task: TaskRun, state: ExecutionState): boolean {
     const dependency = state.tasks[id];
     if (dependency === undefined) return true; // not part of this execution: done before it
     if (dependency.status === 'skipped') return isNeutralSkip(dependency, state);
-    const outcome = taskOutcome(dependency);
-    return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS';
+    return finishedWell(taskOutcome(dependency));
   });
 }
 

@@ -74,6 +74,7 @@ function summarySection(state: ExecutionState, now?: Date): string[] {
 const COUNT_ORDER: [TaskOutcome, string][] = [
   ['COMPLETE', 'complete'],
   ['COMPLETE_WITH_WARNINGS', 'with warnings'],
+  ['NO_CHANGES', 'changed nothing'],
   ['FAILED', 'failed'],
   ['SKIPPED', 'skipped'],
   ['CANCELLED', 'cancelled'],

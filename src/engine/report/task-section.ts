@@ -72,6 +72,14 @@ function taskBlock(task: TaskRun, integration: IntegrationResult | null, now?: D
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`,
   );
   lines.push(`- **Branch**: ${mdCode(task.branch)}`);
+  const kept = task.kept_refs ?? [];
+  if (kept.length > 0) {
+    // Earlier or abandoned states of the work (failed attempts, what resume found): never deleted.
+    const refs = kept.map((k) => `${mdCode(k.ref)} (${mdText(k.why, 200)})`);
+    lines.push(`- **Kept Refs**: ${refs.join('; ')}`);
+  }
+  const warnings = task.warnings ?? [];
+  if (warnings.length > 0) lines.push(`- **Warnings**: ${mdText(warnings.join('; '), 300)}`);
   if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
     if (task.reason !== null) lines.push(`- **Reason**: ${mdText(task.reason, 300)}`);
     if (task.exit_code !== null) lines.push(`- **Exit Code**: ${task.exit_code}`);

@@ -28,6 +28,8 @@ export interface RunContext {
   repoLock: Mutex;
   /** Per task, the untracked files replicated into its worktree (never committed). */
   replicated: Map<string, string[]>;
+  /** Tasks whose agent's work `resume` found in place: they start at collection, not the agent. */
+  collectOnResume: ReadonlySet<string>;
   /** Files tracked in the user's checkout, listed once per execution. */
   tracked(): Promise<Set<string>>;
   emit(event: ExecutionEvent): void;

@@ -45,7 +45,8 @@ function startReady(ctx: RunContext, running: Map<string, Promise<void>>): void 
     const run = ctx.state.tasks[id]!;
     // Marked before the next readyTasks call, so the task's agents count as busy at once.
     run.status = 'preparing';
-    const work = runTask(ctx, run).finally(() => running.delete(id));
+    const from = ctx.collectOnResume.has(id) ? 'collect' : 'start';
+    const work = runTask(ctx, run, from).finally(() => running.delete(id));
     running.set(id, work);
   }
 }

@@ -193,7 +193,10 @@ async function startExecution(options: RunOptions, lock: RepoLock): Promise<Exec
   return execute(options, state, options.plan, paths, settings, false);
 }
 
-/** Shared by run and resume: the loop, then the hooks, then the final state. */
+/**
+ * Shared by run and resume: the loop, then the hooks, then the final state. `collectOnResume`:
+ * tasks whose agent's work resume found, to be collected without running the agent.
+ */
 export async function execute(
   options: EngineOptions,
   state: ExecutionState,
@@ -201,6 +204,7 @@ export async function execute(
   paths: ExecutionPaths,
   settings: ExecutionSettings,
   resumed: boolean,
+  collectOnResume: ReadonlySet<string> = new Set(),
 ): Promise<ExecutionResult> {
   const signal = options.signal ?? new AbortController().signal;
   const ctx: RunContext = {
@@ -217,6 +221,7 @@ export async function execute(
     writer: createStateWriter(paths.stateFile),
     repoLock: createMutex(),
     replicated: new Map(),
+    collectOnResume,
     tracked: memo(() => trackedFiles(state.repo_root)),
     emit: (event) => options.onEvent?.(event, state),
   };
@@ -224,13 +229,19 @@ export async function execute(
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   if (!resumed) announceWarnings(ctx);
   await executeTasks(ctx);
-  state.status = settledStatus(state, signal.aborted);
+  const settled = settledStatus(state, signal.aborted);
+  const finish = settled === 'cancelled' ? undefined : ctx.hooks.onAllSettled;
+  // Until the hook (integration, the report) has run, the execution is not finished: killed now,
+  // the state must say so, for `status`, `clean` and `resume` (which integrates again).
+  if (finish === undefined) state.status = settled;
   try {
-    if (state.status !== 'cancelled' && ctx.hooks.onAllSettled !== undefined) {
+    if (finish !== undefined) {
       await ctx.writer.save(state);
-      await ctx.hooks.onAllSettled(state);
+      await finish(state);
     }
   } finally {
+    // A hook that did not settle the status itself (or threw) leaves it to the tasks.
+    if (state.status === 'in_progress') state.status = settled;
     // Even when a hook throws, the state on disk says the tasks are settled. A hook that wrote a
     // report stamped the end already; the report and the state keep the same time.
     state.finished_at ??= ctx.clock.now().toISOString();

@@ -1,12 +1,23 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import type { TaskRun } from '../monitor/state.js';
 import { git } from '../workspace/git-exec.js';
 import { renderAgentContext, type DependencyContext } from '../workspace/context.js';
-import { replicateConfig } from '../workspace/replicate.js';
+import { replicateConfig, replicatedFiles } from '../workspace/replicate.js';
 import { runSetupCommand } from '../workspace/setup.js';
-import { addWorktree, mergeDependencies, resetWorktree } from '../workspace/worktree.js';
+import { excludeFromGit } from '../workspace/repo.js';
+import {
+  addWorktree,
+  addWorktreeForBranch,
+  branchSha,
+  initSubmodules,
+  isWorktreeRoot,
+  mergeDependencies,
+  resetWorktree,
+} from '../workspace/worktree.js';
+import { pathExists } from '../path-exists.js';
+import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { agentKey } from './paths.js';
 import type { RunContext } from './context.js';
 
@@ -20,13 +31,7 @@ export class TaskPreparationError extends Error {}
 export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> {
   await mkdir(dirname(run.log_file), { recursive: true });
   await mkdir(dirname(run.worktree), { recursive: true });
-  await addWorktree(
-    ctx.state.repo_root,
-    run.worktree,
-    run.branch,
-    ctx.state.base_sha,
-    ctx.repoLock,
-  );
+  const reused = await openTaskWorktree(ctx, run);
   const deps = run.depends_on
     .map((id) => ctx.state.tasks[id])
     .filter((dep): dep is TaskRun => dep !== undefined && dep.status === 'completed');
@@ -40,11 +45,22 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
       `merging the work of dependency ${conflict.taskId} conflicts in: ${conflict.files.join(', ') || '(unknown files)'}`,
     );
   }
-  run.start_sha =
-    deps.length === 0
-      ? ctx.state.base_sha
-      : (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
+  // A reused branch keeps its start: what it holds beyond it (a fix made after a failure) is the
+  // task's work too.
+  if (!reused || run.start_sha === null) {
+    run.start_sha =
+      deps.length === 0
+        ? ctx.state.base_sha
+        : (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
+  }
+  const submodules = await initSubmodules(run.worktree, ctx.env);
+  if (submodules !== null) {
+    throw new TaskPreparationError(
+      `the repository has submodules (.gitmodules) and they could not be checked out in the task's worktree: ${submodules}. Check that their URLs are reachable from here (try \`git submodule update --init --recursive\` in ${run.worktree}), then retry the task (parallel-executor resume <execution> --retry-failed)`,
+    );
+  }
   await populateWorktree(ctx, run);
+  await keepToolFilesOut(ctx, run);
   if (ctx.settings.setupCommand !== null) {
     const result = await runSetupCommand(
       ctx.settings.setupCommand,
@@ -61,11 +77,101 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
   }
 }
 
-/** Before a retry: back to the start commit, with configuration and context written again. */
-export async function resetTaskWorkspace(ctx: RunContext, run: TaskRun): Promise<void> {
+/**
+ * The task's worktree on its branch. A new execution makes both. On resume they may exist already
+ * (their state is kept under a backup ref by then): the worktree is reused, cleaned back to its
+ * branch's tip, or the branch is checked out in a new one; a folder that is not a worktree (one
+ * half made when the orchestrator died) is replaced. Returns whether the branch was reused.
+ */
+async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean> {
+  const root = ctx.state.repo_root;
+  if (await isWorktreeRoot(run.worktree)) {
+    const tip = (await branchSha(root, run.branch)) ?? 'HEAD';
+    await resetWorktree(run.worktree, run.branch, tip);
+    return true;
+  }
+  if ((await branchSha(root, run.branch)) !== null) {
+    await ctx.repoLock.run(() => clearHalfMadeWorktree(root, run.worktree));
+    await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
+    return true;
+  }
+  await addWorktree(root, run.worktree, run.branch, ctx.state.base_sha, ctx.repoLock);
+  return false;
+}
+
+/**
+ * Resume collects the work an agent left without running it again: the worktree must be there
+ * (checked out again from the branch when it is gone), and the tool's copies in it known.
+ */
+export async function reopenForCollection(ctx: RunContext, run: TaskRun): Promise<void> {
+  if (!(await isWorktreeRoot(run.worktree))) {
+    await ctx.repoLock.run(() => clearHalfMadeWorktree(ctx.state.repo_root, run.worktree));
+    await addWorktreeForBranch(ctx.state.repo_root, run.worktree, run.branch, ctx.repoLock);
+  }
+  const copies = await replicatedFiles(
+    ctx.state.repo_root,
+    ctx.settings.replicate,
+    await ctx.tracked(),
+  );
+  ctx.replicated.set(run.task_id, copies);
+}
+
+/**
+ * Before checking a branch out again where its worktree was: a folder there that git does not know
+ * as a worktree (`git worktree add` killed half way leaves only its `.git` file) is removed, and
+ * git forgets worktrees whose folder is gone. A folder with more in it is not the tool's to
+ * delete. Runs under the repository lock: pruning must not race another task's `worktree add`.
+ */
+async function clearHalfMadeWorktree(repoRoot: string, path: string): Promise<void> {
+  if (await pathExists(path)) {
+    const entries = await readdir(path).catch(() => [] as string[]);
+    if (entries.some((name) => name !== '.git')) {
+      throw new TaskPreparationError(
+        `${path} exists but is not a git worktree; its files were left as they are: move them out of the way, then resume again`,
+      );
+    }
+    await rm(path, { recursive: true, force: true });
+  }
+  await git(repoRoot, ['worktree', 'prune']);
+}
+
+/**
+ * Before a retry: the failed attempt is kept under its `attempt-<n>` ref (commits and uncommitted
+ * changes), then the worktree goes back to the start commit with configuration and context
+ * written again.
+ */
+export async function resetTaskWorkspace(
+  ctx: RunContext,
+  run: TaskRun,
+  reason: string,
+): Promise<void> {
   if (run.start_sha === null) return;
+  const work = await taskWork(ctx.state.repo_root, run, ctx.replicated.get(run.task_id) ?? []);
+  if (work.commits > 0 || work.dirty) {
+    const kept = await keepTaskState(
+      keepPlaceOf(ctx),
+      run,
+      `attempt ${run.attempts} failed (${reason}); kept before the retry`,
+    );
+    if (kept !== null) {
+      ctx.emit({
+        type: 'warning',
+        taskId: run.task_id,
+        message: `attempt ${run.attempts} left ${workText(work)}: kept as ${kept.ref} before the retry`,
+      });
+    }
+  }
   await resetWorktree(run.worktree, run.branch, run.start_sha);
   await populateWorktree(ctx, run);
+}
+
+export function keepPlaceOf(ctx: RunContext): KeepPlace {
+  return {
+    repoRoot: ctx.state.repo_root,
+    executionId: ctx.state.execution_id,
+    env: ctx.env,
+    identity: ctx.settings.identity,
+  };
 }
 
 async function populateWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
@@ -79,6 +185,20 @@ async function populateWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
   await writeFile(join(run.worktree, CONTEXT_FILE), await contextFor(ctx, run));
   await rm(statusFileOf(ctx, run), { force: true });
   await mkdir(ctx.paths.statusDir, { recursive: true });
+}
+
+/**
+ * An agent's `git add -A` must not pick up what the tool put in its worktree: exclude those
+ * paths (once, in the shared info/exclude; the run names the lines it added there).
+ */
+async function keepToolFilesOut(ctx: RunContext, run: TaskRun): Promise<void> {
+  const paths = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])];
+  const added = await ctx.repoLock.run(() => excludeFromGit(ctx.state.repo_root, paths));
+  if (added.length === 0) return;
+  ctx.state.checkout_changes = [
+    ...(ctx.state.checkout_changes ?? []),
+    `.git/info/exclude: added ${added.join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
+  ];
 }
 
 export function statusFileOf(ctx: RunContext, run: TaskRun): string {

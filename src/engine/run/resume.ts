@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { TaskRun } from '../monitor/state.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { findRepoRoot } from '../workspace/repo.js';
-import { pathExists } from '../path-exists.js';
+import { git } from '../workspace/git-exec.js';
+import { replicatedFiles } from '../workspace/replicate.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
-import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
+import { branchSha, isWorktreeRoot, resetWorktree } from '../workspace/worktree.js';
+import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
 import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
@@ -24,8 +26,10 @@ export interface ResumeOptions extends EngineOptions {
 /**
  * `parallel-executor resume [ID]`: continue an execution whose orchestrator stopped — Ctrl-C, a
  * crash, even SIGKILL. Agents the dead orchestrator left running are killed first (their process
- * groups are in the state); unfinished tasks start again from a fresh worktree; completed tasks
- * and their branches are left exactly as they are.
+ * groups are in the state). Nothing is deleted: each task run again has its state kept under a
+ * backup ref first; work an agent left is collected and validated, not redone; a task without
+ * work runs again in its worktree; completed tasks and their branches are left exactly as they
+ * are; an integration that did not finish runs again.
  */
 export async function resumeExecution(options: ResumeOptions): Promise<ExecutionResult> {
   const root = await findRepoRoot(options.cwd);
@@ -81,18 +85,33 @@ async function resumeLocked(
   }
   await options.runner.preflight();
   const plan = await readPlanSnapshot(paths.planSnapshot);
+  // Orphaned agents first: nothing may change a worktree while its work is looked at and kept.
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
-    if (!restartable.includes(run)) continue;
-    await discardWork(state, run);
-    restart(run);
+  }
+  const place: KeepPlace = {
+    repoRoot: state.repo_root,
+    executionId: state.execution_id,
+    env: options.env,
+    identity: settings.identity,
+  };
+  const toolFiles = await replicatedFiles(state.repo_root, settings.replicate);
+  const collectOnResume = new Set<string>();
+  for (const run of restartable) {
+    const unfinished = needsRestart(run, false);
+    const message = unfinished
+      ? await resumeUnfinished(place, run, toolFiles, collectOnResume)
+      : await retryFailedTask(place, run);
+    if (message === null) continue;
+    run.warnings = [...(run.warnings ?? []), message];
+    options.onEvent?.({ type: 'warning', taskId: run.task_id, message }, state);
   }
   state.completed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'completed');
   state.failed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'failed');
   state.status = 'in_progress';
   state.finished_at = null;
   state.orchestrator_pid = ownPid;
-  return execute(options, state, plan, paths, settings, true);
+  return execute(options, state, plan, paths, settings, true, collectOnResume);
 }
 
 function needsRestart(run: TaskRun, retryFailed: boolean): boolean {
@@ -100,22 +119,87 @@ function needsRestart(run: TaskRun, retryFailed: boolean): boolean {
   return retryFailed && (run.status === 'failed' || run.status === 'skipped');
 }
 
-/** Unfinished work is discarded: the task runs again from a fresh worktree on a fresh branch. */
-async function discardWork(state: ExecutionState, run: TaskRun): Promise<void> {
-  if (await pathExists(run.worktree)) await removeWorktree(state.repo_root, run.worktree);
-  await deleteBranch(state.repo_root, run.branch);
+/**
+ * A task the stopped orchestrator had not finished. Its state is kept under a backup ref; work its
+ * agent left (commits after the start, uncommitted changes — an orphaned agent may have gone on
+ * after the orchestrator died) is collected and validated as it is, never redone; without work
+ * the agent runs again, in the same worktree and branch. Returns what the user must be told.
+ */
+async function resumeUnfinished(
+  place: KeepPlace,
+  run: TaskRun,
+  toolFiles: readonly string[],
+  collectOnResume: Set<string>,
+): Promise<string | null> {
+  const work = await taskWork(place.repoRoot, run, toolFiles);
+  const found = work.commits > 0 || work.dirty;
+  const kept = await keepTaskState(
+    place,
+    run,
+    `resume: ${found ? "the agent's work" : 'the task'} as the stopped orchestrator left it (${run.status})`,
+  );
+  if (!found) {
+    restart(run);
+    return null;
+  }
+  collectOnResume.add(run.task_id);
+  reopen(run);
+  const where = kept === null ? '' : `; what was found is kept as ${kept.ref}`;
+  return `resume: found ${workText(work)} the agent made before the orchestrator stopped; collected and validated as it is, the agent was not run again${where}`;
 }
 
+/**
+ * `--retry-failed`: the failed attempt is kept under a backup ref. Commits made on the branch
+ * after the failure (a fix by hand in the kept worktree) are built on; otherwise the retry starts
+ * again from the start commit.
+ */
+async function retryFailedTask(place: KeepPlace, run: TaskRun): Promise<string | null> {
+  const failedAt = run.head_sha;
+  const kept = await keepTaskState(place, run, `--retry-failed: the ${run.status} attempt`);
+  const tip = await branchSha(place.repoRoot, run.branch);
+  const keptText = kept === null ? '' : `; the failed attempt is kept as ${kept.ref}`;
+  let message: string | null = null;
+  if (run.status === 'failed' && tip !== null && failedAt !== null && tip !== failedAt) {
+    const added = await commitsBetween(place.repoRoot, failedAt, tip);
+    message = `--retry-failed: building on ${added} commit(s) made after the failure (${run.branch} at ${tip.slice(0, 12)}): the retry starts from there, not from the start commit${keptText}`;
+  } else {
+    if (tip !== null && run.start_sha !== null && tip !== run.start_sha) {
+      await rewindBranch(place.repoRoot, run, run.start_sha);
+    }
+    if (kept !== null)
+      message = `--retry-failed: the retry starts from the start commit${keptText}`;
+  }
+  restart(run);
+  return message;
+}
+
+async function commitsBetween(repoRoot: string, from: string, to: string): Promise<number> {
+  const { stdout } = await git(repoRoot, ['rev-list', '--count', `${from}..${to}`, '--']);
+  return Number(stdout.trim());
+}
+
+/** The task branch back at its start (its state is kept under a backup ref by then). */
+async function rewindBranch(repoRoot: string, run: TaskRun, sha: string): Promise<void> {
+  if (await isWorktreeRoot(run.worktree)) await resetWorktree(run.worktree, run.branch, sha);
+  // Refuses when a person checked the branch out elsewhere: the error says where.
+  else await git(repoRoot, ['branch', '--force', '--', run.branch, sha]);
+}
+
+/** To run from the start again; the worktree, branch and start commit are reused if they exist. */
 function restart(run: TaskRun): void {
+  reopen(run);
+  run.progress_percent = 0;
+  run.started_at = null;
+  run.head_sha = null;
+}
+
+/** Unsettled again; what the task made so far (start commit, time, attempts) stays. */
+function reopen(run: TaskRun): void {
   run.status = 'pending';
   run.reason = null;
   run.pid = null;
-  run.progress_percent = 0;
   run.current_step = null;
-  run.started_at = null;
   run.finished_at = null;
-  run.start_sha = null;
-  run.head_sha = null;
   run.exit_code = null;
   run.metrics = null;
   run.validation = null;

@@ -39,6 +39,8 @@ export interface ExecutionSummary {
     exitCode: number | null;
     reason: string | null;
     validation: ValidationSummary | null;
+    /** Refs holding earlier states of the task's work (failed attempts, what resume found). */
+    keptRefs: Array<{ ref: string; sha: string; why: string }>;
   }>;
 }
 
@@ -79,6 +81,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         exitCode: run.exit_code,
         reason: run.reason,
         validation: validationSummary(run),
+        keptRefs: run.kept_refs ?? [],
       };
     }),
   };

@@ -1,17 +1,39 @@
-import { collectTask, copyLog } from '../collect/collect.js';
+import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
+import { inspectWorktree } from '../collect/inspect.js';
+import { keepUncollected } from '../collect/keep.js';
 import type { TaskRun } from '../monitor/state.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
-import { prepareTask, resetTaskWorkspace, TaskPreparationError } from './prepare.js';
-import { reattachTaskBranch } from '../workspace/worktree.js';
+import {
+  prepareTask,
+  reopenForCollection,
+  resetTaskWorkspace,
+  TaskPreparationError,
+} from './prepare.js';
+import { branchSha, reattachTaskBranch } from '../workspace/worktree.js';
+
+/**
+ * Where a task starts: from the beginning, or — on resume, when its agent's work is already in its
+ * worktree and branch — at collection, so that the agent is not run again over it.
+ */
+export type ResumePoint = 'start' | 'collect';
 
 /**
  * One task from start to settled: prepare its workspace, run the agent (again, up to the retry
- * limit, from a clean start each time), collect its work, hand it to validation. Never throws:
- * whatever goes wrong becomes the task's `failed` status and reason.
+ * limit, from a clean start each time, each failed attempt kept under a backup ref), collect its
+ * work, hand it to validation. Never throws: whatever goes wrong becomes the task's `failed`
+ * status and reason.
  */
-export async function runTask(ctx: RunContext, run: TaskRun): Promise<void> {
+export async function runTask(
+  ctx: RunContext,
+  run: TaskRun,
+  from: ResumePoint = 'start',
+): Promise<void> {
   try {
+    if (from === 'collect') {
+      await reopenForCollection(ctx, run);
+      return await collect(ctx, run, foundWork(ctx, run));
+    }
     setStatus(ctx, run, 'preparing');
     await prepareTask(ctx, run);
     if (ctx.signal.aborted) return cancel(ctx, run);
@@ -43,15 +65,22 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
       attempt: run.attempts + 1,
       reason: result.reason ?? 'failed',
     });
-    await resetTaskWorkspace(ctx, run);
+    await resetTaskWorkspace(ctx, run, result.reason ?? 'failed');
     if (ctx.signal.aborted) return { ...result, kind: 'cancelled' };
   }
 }
 
 async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Promise<void> {
   setStatus(ctx, run, 'collecting');
+  const keepOut = ctx.replicated.get(run.task_id) ?? [];
+  const problems = await inspectWorktree({
+    worktree: run.worktree,
+    startSha: run.start_sha!,
+    toolPaths: [CONTEXT_FILE, SUMMARY_FILE, ...keepOut],
+  });
+  if (problems.length > 0) return refuse(ctx, run, problems.join('; '));
   const lost = await reattachTaskBranch(run.worktree, run.branch);
-  if (lost !== null) return fail(ctx, run, lost);
+  if (lost !== null) return refuse(ctx, run, lost);
   const collected = await collectTask({
     worktree: run.worktree,
     taskId: run.task_id,
@@ -59,7 +88,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     agent: run.agent,
     startSha: run.start_sha!,
     identity: ctx.settings.identity,
-    keepOut: ctx.replicated.get(run.task_id) ?? [],
+    keepOut,
     outputDir: run.output_dir,
     logFile: run.log_file,
     durationMs: result.durationMs,
@@ -71,6 +100,9 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   run.head_sha = collected.headSha;
   run.metrics = collected.metrics;
   run.progress_percent = 100;
+  // Done with nothing to show: integration merges nothing, so the plan must not call it done.
+  run.warnings = (run.warnings ?? []).filter((warning) => warning !== NO_CHANGES);
+  if (collected.metrics.files_modified === 0) run.warnings.push(NO_CHANGES);
   const hook = ctx.hooks.onTaskCollected;
   if (hook !== undefined) {
     setStatus(ctx, run, 'validating');
@@ -88,8 +120,58 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   setStatus(ctx, run, 'completed');
 }
 
+/** The work found by resume, as if its agent had just ended: nothing is known of that run. */
+function foundWork(ctx: RunContext, run: TaskRun): AttemptResult {
+  const started = run.started_at === null ? null : Date.parse(run.started_at);
+  return {
+    kind: 'ok',
+    reason: null,
+    exitCode: null,
+    durationMs: started === null ? 0 : Math.max(0, ctx.clock.now().getTime() - started),
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    summary: null,
+  };
+}
+
+/** "Did nothing" is not "done". */
+const NO_CHANGES = 'the agent changed nothing: its branch has no difference from its start commit';
+
+/**
+ * Collection found the worktree unfit to merge: nothing is committed onto the task branch; its
+ * state (and commits dropped from the branch) is kept under refs the output names, the worktree
+ * stays for a person to look at, and the task fails with the reason.
+ */
+async function refuse(ctx: RunContext, run: TaskRun, reason: string): Promise<void> {
+  let where: string;
+  try {
+    const kept = await keepUncollected({
+      repoRoot: ctx.state.repo_root,
+      executionId: ctx.state.execution_id,
+      taskId: run.task_id,
+      worktree: run.worktree,
+      branch: run.branch,
+      startSha: run.start_sha!,
+      env: ctx.env,
+      identity: ctx.settings.identity,
+      why: `not collected: ${reason}`.slice(0, 200),
+    });
+    run.kept_refs = [...(run.kept_refs ?? []), ...kept];
+    where =
+      kept.length === 0
+        ? `the worktree is kept at ${run.worktree}`
+        : `its state is kept at ${kept.map((k) => k.ref).join(', ')} and in the worktree`;
+  } catch (error) {
+    where = `it could not be kept under a ref (${(error as Error).message.split('\n')[0]}); the worktree is kept at ${run.worktree}`;
+  }
+  await fail(ctx, run, `${reason} (${where})`);
+}
+
 async function fail(ctx: RunContext, run: TaskRun, reason: string): Promise<void> {
   await copyLog(run.log_file, run.output_dir);
+  // The branch tip at the failure: `resume --retry-failed` tells by it what a person added since.
+  run.head_sha = await branchSha(ctx.state.repo_root, run.branch).catch(() => run.head_sha);
   setStatus(ctx, run, 'failed', reason);
 }
 

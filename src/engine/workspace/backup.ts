@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathExists } from '../path-exists.js';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
+import { isWorktreeRoot } from './worktree.js';
 
 /**
  * Nothing an agent made is ever lost: before anything resets, removes or replaces a task's work
@@ -49,7 +49,7 @@ export interface WorktreeSnapshot {
  * A commit of the worktree exactly as it is — HEAD plus every uncommitted change, untracked files
  * included, ignored ones not — made through a temporary index so that neither the worktree nor its
  * index nor any branch moves. A merge in progress or conflict markers are snapshotted as files.
- * Null when there is no worktree or no HEAD to build on.
+ * Null when there is no worktree (a folder that is not one's top counts as none) or no HEAD.
  */
 export async function snapshotWorktree(
   worktree: string,
@@ -57,7 +57,7 @@ export async function snapshotWorktree(
   identity: GitIdentity,
   message: string,
 ): Promise<WorktreeSnapshot | null> {
-  if (!(await pathExists(worktree))) return null;
+  if (!(await isWorktreeRoot(worktree))) return null;
   const headResult = await git(worktree, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
     env,
     allowExitCodes: [1, 128],

@@ -17,14 +17,8 @@ export async function replicateConfig(
 ): Promise<string[]> {
   tracked ??= await trackedFiles(repoRoot);
   const known = tracked;
-  const entries = await readdir(repoRoot);
-  const roots = [
-    ...entries.filter((name) => name.startsWith('.env')),
-    ...(entries.includes('.claude') ? ['.claude'] : []),
-    ...extraPaths.map(checkRelative),
-  ];
   const copied: string[] = [];
-  for (const root of [...new Set(roots)]) {
+  for (const root of await replicationRoots(repoRoot, extraPaths)) {
     const source = join(repoRoot, root);
     const exists = await stat(source).catch(() => null);
     if (exists === null) continue;
@@ -34,8 +28,7 @@ export async function replicateConfig(
       verbatimSymlinks: true,
       filter: async (src) => {
         const rel = relative(repoRoot, src).split(sep).join('/');
-        if (rel === '.git' || rel.startsWith('.git/') || rel.startsWith('.parallel-executor'))
-          return false;
+        if (neverReplicated(rel)) return false;
         const info = await stat(src).catch(() => null);
         if (info?.isDirectory()) return true;
         if (known.has(rel)) return false;
@@ -45,6 +38,53 @@ export async function replicateConfig(
     });
   }
   return copied.sort();
+}
+
+/**
+ * The files replicateConfig copies into a worktree, listed without copying anything: on resume the
+ * tool's copies in a worktree must still be told apart from the agent's work, and kept out of its
+ * commit, though this process did not make them.
+ */
+export async function replicatedFiles(
+  repoRoot: string,
+  extraPaths: readonly string[],
+  tracked?: Set<string>,
+): Promise<string[]> {
+  const known = tracked ?? (await trackedFiles(repoRoot));
+  const files: string[] = [];
+  const visit = async (rel: string): Promise<void> => {
+    if (neverReplicated(rel)) return;
+    const info = await stat(join(repoRoot, rel)).catch(() => null);
+    if (info === null) return;
+    if (!info.isDirectory()) {
+      if (!known.has(rel)) files.push(rel);
+      return;
+    }
+    for (const name of await readdir(join(repoRoot, rel))) await visit(`${rel}/${name}`);
+  };
+  for (const root of await replicationRoots(repoRoot, extraPaths)) {
+    await visit(root.split(sep).join('/'));
+  }
+  return files.sort();
+}
+
+/** Where replication copies from: `.env*` and `.claude/` at the top, and the configured paths. */
+async function replicationRoots(
+  repoRoot: string,
+  extraPaths: readonly string[],
+): Promise<string[]> {
+  const entries = await readdir(repoRoot);
+  const roots = [
+    ...entries.filter((name) => name.startsWith('.env')),
+    ...(entries.includes('.claude') ? ['.claude'] : []),
+    ...extraPaths.map(checkRelative),
+  ];
+  return [...new Set(roots)];
+}
+
+/** Git's own folder and the tool's are never copied into a worktree. */
+function neverReplicated(rel: string): boolean {
+  return rel === '.git' || rel.startsWith('.git/') || rel.startsWith('.parallel-executor');
 }
 
 /** Files git tracks in the user's checkout (they reach worktrees by checkout, not by copy). */

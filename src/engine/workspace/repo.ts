@@ -66,15 +66,43 @@ function parsePorcelainZ(text: string): string[] {
  * the common git dir, so it also covers every worktree the tool creates.
  */
 export async function excludeToolDir(root: string): Promise<void> {
+  await appendExcludes(root, [`/${TOOL_DIR}/`], "parallel-executor's worktrees, logs and state");
+}
+
+/**
+ * Keep files the tool puts at a task worktree's root (AGENT_CONTEXT.md, copied `.env` files) out
+ * of an agent's `git add -A`, in every worktree, through the same `info/exclude`. Paths already
+ * ignored need no line. A path the repository tracks is not affected by an exclude (collection
+ * restores it instead). Returns the lines added, for the run to name them.
+ */
+export async function excludeFromGit(root: string, paths: readonly string[]): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const ignored = await git(root, ['check-ignore', '--stdin', '-z'], {
+    input: `${paths.join('\0')}\0`,
+    allowExitCodes: [1],
+  });
+  const already = new Set(ignored.stdout.split('\0'));
+  const lines = paths.filter((path) => !already.has(path)).map((path) => `/${escapePattern(path)}`);
+  return appendExcludes(root, lines, 'files parallel-executor puts in task worktrees');
+}
+
+/** A path as a gitignore pattern that matches only itself. */
+function escapePattern(path: string): string {
+  return path.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, '\\ ');
+}
+
+async function appendExcludes(root: string, lines: string[], why: string): Promise<string[]> {
   const { stdout } = await git(root, ['rev-parse', '--git-common-dir']);
   const commonDir = isAbsolute(stdout.trim()) ? stdout.trim() : resolve(root, stdout.trim());
   const file = join(commonDir, 'info', 'exclude');
   const existing = await readFile(file, 'utf8').catch(() => '');
-  const line = `/${TOOL_DIR}/`;
-  if (existing.split('\n').some((l) => l.trim() === line)) return;
+  const present = new Set(existing.split('\n').map((l) => l.trim()));
+  const missing = [...new Set(lines)].filter((line) => !present.has(line));
+  if (missing.length === 0) return [];
   await mkdir(join(commonDir, 'info'), { recursive: true });
   const prefix = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
-  await appendFile(file, `${prefix}# parallel-executor's worktrees, logs and state\n${line}\n`);
+  await appendFile(file, `${prefix}# ${why}\n${missing.join('\n')}\n`);
+  return missing;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { realpath, rm } from 'node:fs/promises';
+import { pathExists } from '../path-exists.js';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
 import { createMutex, type Mutex } from './mutex.js';
@@ -29,6 +30,56 @@ export async function addWorktree(
     ]),
   );
   await git(path, ['reset', '--quiet', '--hard']);
+}
+
+/**
+ * Check out an existing branch in a new worktree (resume: the branch outlived its worktree).
+ * Registering runs under `lock`, the checkout outside it, as in addWorktree.
+ */
+export async function addWorktreeForBranch(
+  repoRoot: string,
+  path: string,
+  branch: string,
+  lock: Mutex = createMutex(),
+): Promise<void> {
+  await lock.run(() =>
+    git(repoRoot, ['worktree', 'add', '--quiet', '--no-checkout', '--', path, branch]),
+  );
+  await git(path, ['reset', '--quiet', '--hard']);
+}
+
+/**
+ * Whether `path` is the top of a git worktree. A folder that is not (a worktree half made, or
+ * removed by hand) must never be given to git as one: inside the repository, git would act on the
+ * user's own checkout instead.
+ */
+export async function isWorktreeRoot(path: string): Promise<boolean> {
+  if (!(await pathExists(path))) return false;
+  const top = await git(path, ['rev-parse', '--show-toplevel'], { allowExitCodes: [128] });
+  if (top.exitCode !== 0) return false;
+  return (await realpath(top.stdout.trim())) === (await realpath(path));
+}
+
+/**
+ * A repository with submodules has tests that need them: check them out in a task's worktree,
+ * recursively, the way a fresh clone would. Null when done (or there are none), else what went
+ * wrong. `env` is the user's (credentials, protocol settings); git never prompts for a password.
+ */
+export async function initSubmodules(
+  worktree: string,
+  env: Record<string, string>,
+): Promise<string | null> {
+  const declared = await git(worktree, ['cat-file', '-e', 'HEAD:.gitmodules'], {
+    allowExitCodes: [1, 128],
+  });
+  if (declared.exitCode !== 0) return null;
+  const result = await git(worktree, ['submodule', 'update', '--init', '--recursive'], {
+    env: { ...env, GIT_TERMINAL_PROMPT: '0' },
+    allowExitCodes: [1, 128],
+  });
+  if (result.exitCode === 0) return null;
+  const lines = (result.stderr || result.stdout).trim().split('\n').filter(Boolean);
+  return lines.slice(-3).join(' / ') || `git submodule update exited with ${result.exitCode}`;
 }
 
 export interface DependencyBranch {

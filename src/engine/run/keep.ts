@@ -1,0 +1,107 @@
+import { CONTEXT_FILE } from '../collect/collect.js';
+import type { TaskRun } from '../monitor/state.js';
+import {
+  attemptRef,
+  keepAttempt,
+  nextAttemptNumber,
+  refSha,
+  type KeptAttempt,
+} from '../workspace/backup.js';
+import { git } from '../workspace/git-exec.js';
+import type { GitIdentity } from '../workspace/identity.js';
+import { branchSha, isWorktreeRoot } from '../workspace/worktree.js';
+
+/** Where a task's work is kept, and with what: the same for a retry, resume and a failure. */
+export interface KeepPlace {
+  repoRoot: string;
+  executionId: string;
+  /** The whole environment for git. */
+  env: Record<string, string>;
+  identity: GitIdentity;
+}
+
+/**
+ * Keep a task's worktree and branch exactly as they are now under its next
+ * `refs/parallel-executor/<execution>/<task>/attempt-<n>` (and `<ref>-branch` when the worktree had
+ * left the branch), recorded in the task's `kept_refs` so that every output names them. Done before
+ * anything resets, reuses or replaces the task's work. Null when the task has neither worktree
+ * nor branch.
+ */
+export async function keepTaskState(
+  place: KeepPlace,
+  run: TaskRun,
+  why: string,
+): Promise<KeptAttempt | null> {
+  const n = await nextAttemptNumber(place.repoRoot, place.executionId, run.task_id, place.env);
+  const kept = await keepAttempt({
+    repoRoot: place.repoRoot,
+    worktree: run.worktree,
+    branch: run.branch,
+    ref: attemptRef(place.executionId, run.task_id, n),
+    env: place.env,
+    identity: place.identity,
+    why,
+  });
+  if (kept === null) return null;
+  const refs = (run.kept_refs ??= []);
+  refs.push({ ref: kept.ref, sha: kept.sha, why });
+  if (kept.branchRef !== null) {
+    const sha = (await refSha(place.repoRoot, kept.branchRef, place.env)) ?? '';
+    refs.push({ ref: kept.branchRef, sha, why: `${why} (the task branch its worktree had left)` });
+  }
+  return kept;
+}
+
+/** What a task's worktree and branch hold beyond its start commit. */
+export interface TaskWork {
+  /** Commits on the task branch or the worktree's HEAD that the start commit lacks. */
+  commits: number;
+  /** Uncommitted changes, the files the tool itself put in the worktree excepted. */
+  dirty: boolean;
+}
+
+/**
+ * Whether an agent left work for this task. No start commit means the agent never started (its
+ * worktree was still being prepared), so whatever is there is the preparation's, not work.
+ * `toolFiles`: paths the tool copies into worktrees (replicated configuration).
+ */
+export async function taskWork(
+  repoRoot: string,
+  run: TaskRun,
+  toolFiles: readonly string[],
+): Promise<TaskWork> {
+  if (run.start_sha === null) return { commits: 0, dirty: false };
+  const inWorktree = await isWorktreeRoot(run.worktree);
+  const tips = [await branchSha(repoRoot, run.branch)];
+  if (inWorktree) tips.push((await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim());
+  const heads = tips.filter((sha): sha is string => sha !== null);
+  const commits =
+    heads.length === 0
+      ? 0
+      : Number(
+          (
+            await git(repoRoot, ['rev-list', '--count', ...heads, `^${run.start_sha}`, '--'])
+          ).stdout.trim(),
+        );
+  if (!inWorktree) return { commits, dirty: false };
+  const ours = new Set([CONTEXT_FILE, ...toolFiles]);
+  const status = await git(run.worktree, [
+    'status',
+    '--porcelain=v1',
+    '-z',
+    '--untracked-files=all',
+    '--no-renames',
+  ]);
+  const changed = status.stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => entry.slice(3));
+  return { commits, dirty: changed.some((path) => !ours.has(path)) };
+}
+
+/** `2 commits and uncommitted changes`, `1 commit`, `uncommitted changes`. */
+export function workText(work: TaskWork): string {
+  const commits = `${work.commits} commit${work.commits === 1 ? '' : 's'}`;
+  if (work.commits > 0 && work.dirty) return `${commits} and uncommitted changes`;
+  return work.commits > 0 ? commits : work.dirty ? 'uncommitted changes' : 'nothing';
+}

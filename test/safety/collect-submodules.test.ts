@@ -1,0 +1,61 @@
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { plan, task } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { runWithLedger } from './collect-support.js';
+
+let repo: TempRepo;
+let library: TempRepo;
+afterEach(async () => {
+  await repo?.cleanup();
+  await library?.cleanup();
+});
+
+/** Submodules from a local path need the file protocol, which git refuses by default: tests only. */
+const FILE_PROTOCOL = {
+  GIT_CONFIG_COUNT: '1',
+  GIT_CONFIG_KEY_0: 'protocol.file.allow',
+  GIT_CONFIG_VALUE_0: 'always',
+};
+
+async function repoWithSubmodule(): Promise<void> {
+  library = await createTempRepo({ files: { 'lib.txt': 'library code\n' } });
+  repo = await createTempRepo();
+  await repo.git([
+    '-c',
+    'protocol.file.allow=always',
+    'submodule',
+    'add',
+    '-q',
+    library.dir,
+    'lib',
+  ]);
+  await repo.commit('add the library as a submodule');
+}
+
+describe('a repository with submodules', () => {
+  it('checks them out in every task worktree, so work that needs them succeeds', async () => {
+    await repoWithSubmodule();
+    const command = 'cat lib/lib.txt > "copy-$PE_TASK_ID.txt"';
+    const run = await runWithLedger(repo, plan([task('a'), task('b')]), command, FILE_PROTOCOL);
+    for (const id of ['a', 'b']) {
+      const t = run.state.tasks[id]!;
+      expect(t.status, t.reason ?? '').toBe('completed');
+    }
+    expect(run.state.integration?.merged).toEqual(['a', 'b']);
+    const branch = run.state.integration!.branch;
+    expect(await repo.git(['show', `${branch}:copy-a.txt`])).toBe('library code');
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+
+  it('fails the task, naming the submodules, when they cannot be checked out', async () => {
+    await repoWithSubmodule();
+    await rm(library.dir, { recursive: true, force: true });
+    const run = await runWithLedger(repo, plan([task('a')]), 'echo never > ran.txt', FILE_PROTOCOL);
+    const t = run.state.tasks['a']!;
+    expect(t.status).toBe('failed');
+    expect(t.reason).toMatch(/submodules \(\.gitmodules\) .* could not be checked out/);
+    expect(t.reason).toContain('git submodule update --init --recursive');
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+});

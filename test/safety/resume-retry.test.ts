@@ -1,0 +1,168 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { cli, writePlanJson } from '../cli-run/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import {
+  checkInvariant,
+  describe as describeReport,
+  readLedger,
+  snapshotCheckout,
+  type CheckoutSnapshot,
+} from '../support/invariant.js';
+import { lines, readStateFile } from './resume-support.js';
+
+/**
+ * Retries never throw work away: a failed attempt is kept under `attempt-<n>` (in-run retries and
+ * `resume --retry-failed` alike), and a fix a person committed in the kept worktree after the
+ * failure is what the retry builds on.
+ */
+
+let repo: TempRepo;
+let box: Scratch;
+let env: Record<string, string | undefined>;
+let before: CheckoutSnapshot;
+
+const LEDGER_LINE =
+  'printf \'{"commit":"%s","task":"%s"}\\n\' "$(git rev-parse HEAD)" "$PE_TASK_ID" >> "$LEDGER/$PE_TASK_ID.jsonl"';
+
+/**
+ * Counts its runs. Fails (after committing broken work and leaving a file uncommitted) unless the
+ * worktree has `fixed.txt` or this is run number `$SUCCEED_FROM` or later.
+ */
+const FLAKY_AGENT = [
+  'echo "$PE_TASK_ID" >> "$RUNS"',
+  'n=$(wc -l < "$RUNS")',
+  'if [ ! -e fixed.txt ] && [ "$n" -lt "${SUCCEED_FROM:-99}" ]; then ' +
+    [
+      'printf "broken %s\\n" "$n" > "broken-$n.txt"',
+      'git add "broken-$n.txt"',
+      'git commit -q -m "broken attempt $n"',
+      LEDGER_LINE,
+      'printf "half done %s" "$n" > "half-$n.txt"',
+      'printf \'{"uncommitted":"half-%s.txt","content":"half done %s","task":"%s"}\\n\' "$n" "$n" "$PE_TASK_ID" >> "$LEDGER/$PE_TASK_ID.jsonl"',
+      'exit 1',
+    ].join('; ') +
+    '; fi',
+  'printf "done\\n" > done.txt',
+  'git add done.txt',
+  'git commit -q -m "done"',
+  LEDGER_LINE,
+].join('; ');
+
+beforeEach(async () => {
+  repo = await createTempRepo({
+    files: {
+      '.gitignore': 'plan.json\n',
+      'README.md': 'x\n',
+      '.github/parallel-executor.yml': 'integration:\n  testCommand: false\n',
+    },
+  });
+  box = await scratch();
+  await mkdir(box.file('ledger'));
+  env = {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    RUNS: box.file('runs'),
+    LEDGER: box.file('ledger'),
+  };
+  await writePlanJson(repo.dir, plan([task('a')]));
+  before = await snapshotCheckout(repo.dir);
+});
+
+afterEach(async () => {
+  await repo.cleanup();
+  await box.cleanup();
+});
+
+async function expectInvariant(): Promise<void> {
+  const state = (await readStateFile(repo.dir))!;
+  const report = await checkInvariant({
+    repoRoot: repo.dir,
+    state,
+    ledger: await readLedger(box.file('ledger')),
+    before,
+  });
+  expect(report.ok, describeReport(report)).toBe(true);
+}
+
+function run(extra: string[] = []) {
+  return cli(
+    ['run', '--plan', 'plan.json', '--agent-command', FLAKY_AGENT, ...extra],
+    repo.dir,
+    env,
+  );
+}
+
+describe('resume --retry-failed', () => {
+  it('builds on a fix committed by hand in the kept worktree after the failure, and says so', async () => {
+    const first = await run();
+    expect(first.code).toBe(1);
+    const failed = (await readStateFile(repo.dir))!;
+    const worktree = failed.tasks['a']!.worktree;
+    expect(failed.tasks['a']!.status).toBe('failed');
+    // What the demo's next steps suggest: fix it by hand in the kept worktree, commit, retry.
+    await writeFile(join(worktree, 'fixed.txt'), 'fixed by hand\n');
+    await repo.git(['add', 'fixed.txt'], worktree);
+    await repo.git(['commit', '-q', '-m', 'fix by hand'], worktree);
+    const fix = await repo.git(['rev-parse', 'HEAD'], worktree);
+
+    const retried = await cli(['resume', '--retry-failed'], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const out = retried.stdout + retried.stderr;
+    expect(out).toContain('building on 1 commit(s) made after the failure');
+    const state = (await readStateFile(repo.dir))!;
+    const branch = state.integration!.branch;
+    expect(state.integration!.merged).toEqual(['a']);
+    // The hand fix is in what was integrated, and the agent ran on top of it (twice in all).
+    await repo.git(['merge-base', '--is-ancestor', fix, branch]);
+    expect(await repo.git(['show', `${branch}:fixed.txt`])).toBe('fixed by hand');
+    expect(await repo.git(['show', `${branch}:done.txt`])).toBe('done');
+    expect(await lines(box.file('runs'))).toHaveLength(2);
+    const kept = `refs/parallel-executor/${state.execution_id}/a/attempt-1`;
+    expect(state.tasks['a']!.kept_refs?.map((k) => k.ref)).toContain(kept);
+    expect(out).toContain(kept);
+    await expectInvariant();
+  });
+
+  it('without a fix, starts again from the start commit and keeps the failed attempt', async () => {
+    env['SUCCEED_FROM'] = '2';
+    const first = await run();
+    expect(first.code).toBe(1);
+    const retried = await cli(['resume', '--retry-failed'], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const state = (await readStateFile(repo.dir))!;
+    const branch = state.integration!.branch;
+    // The broken attempt is not built on…
+    const tree = await repo.git(['ls-tree', '--name-only', branch]);
+    expect(tree).not.toContain('broken-1.txt');
+    // …but kept, with what it left uncommitted, under the ref the output names.
+    const kept = `refs/parallel-executor/${state.execution_id}/a/attempt-1`;
+    expect(await repo.git(['show', `${kept}:broken-1.txt`])).toBe('broken 1');
+    expect(await repo.git(['show', `${kept}:half-1.txt`])).toBe('half done 1');
+    expect(retried.stdout + retried.stderr).toContain(kept);
+    await expectInvariant();
+  });
+});
+
+describe('retries within a run', () => {
+  it('keep each failed attempt (commits and uncommitted changes) under attempt-<n>, named in the summary and the report', async () => {
+    env['SUCCEED_FROM'] = '2';
+    const result = await run(['--retries', '1']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const state = (await readStateFile(repo.dir))!;
+    expect(state.tasks['a']).toMatchObject({ status: 'completed', attempts: 2 });
+    const kept = `refs/parallel-executor/${state.execution_id}/a/attempt-1`;
+    expect(state.tasks['a']!.kept_refs?.map((k) => k.ref)).toEqual([kept]);
+    expect(await repo.git(['show', `${kept}:broken-1.txt`])).toBe('broken 1');
+    expect(await repo.git(['show', `${kept}:half-1.txt`])).toBe('half done 1');
+    // The retry started clean: nothing of attempt 1 was integrated.
+    const tree = await repo.git(['ls-tree', '--name-only', state.integration!.branch]);
+    expect(tree).not.toContain('broken-1.txt');
+    expect(tree).not.toContain('half-1.txt');
+    expect(result.stdout).toContain(kept);
+    expect(await readFile(state.report_path!, 'utf8')).toContain(kept);
+    await expectInvariant();
+  });
+});
