@@ -6,7 +6,8 @@ import type { ExecutionState, KeptRef, TaskRun } from '../monitor/state.js';
 import { pathExists } from '../path-exists.js';
 import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
-import { attemptRef, isAncestor, keepAttempt, nextAttemptNumber } from '../workspace/backup.js';
+import { keepTaskState } from '../run/keep.js';
+import { isAncestor } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { archiveTaskOutputs, isInside, taskOutputPaths, type ArchiveResult } from './archive.js';
@@ -222,25 +223,16 @@ async function keepWork(
   try {
     if (!dropsCommits && !(removesWorktree && (await holdsOwnWork(task.worktree, input, env))))
       return [];
-    const n = await nextAttemptNumber(repoRoot, state.execution_id, task.task_id, env);
     const why = `clean: ${removesWorktree ? 'worktree removed' : 'unmerged branch deleted'}`;
-    const kept = await keepAttempt({
+    const before = task.kept_refs?.length ?? 0;
+    const place = {
       repoRoot,
-      worktree: task.worktree,
-      branch: task.branch,
-      ref: attemptRef(state.execution_id, task.task_id, n),
+      executionId: state.execution_id,
       env,
       identity: input.options.identity ?? DEFAULT_IDENTITY,
-      why,
-    });
-    if (kept === null) return [];
-    const refs: KeptRef[] = [{ ref: kept.ref, sha: kept.sha, why }];
-    if (kept.branchRef !== null) {
-      const sha = input.branchSha ?? kept.sha;
-      refs.push({ ref: kept.branchRef, sha, why: `${why} (the task branch, apart from HEAD)` });
-    }
-    task.kept_refs = [...(task.kept_refs ?? []), ...refs];
-    return refs;
+    };
+    await keepTaskState(place, task, why);
+    return (task.kept_refs ?? []).slice(before);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
