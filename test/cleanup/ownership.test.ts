@@ -97,6 +97,8 @@ describe('clean and other executions', () => {
     expect(await readFile(join(kept.worktree, 'wip.txt'), 'utf8')).toBe('half-done\n');
     expect(await repo.git(['rev-parse', `refs/heads/${kept.branch}`])).toBe(tip);
     expect(await repo.git(['worktree', 'list'])).toContain(kept.worktree);
+    // (The failed task's uncommitted file is in its worktree, not yet under a ref: a failed agent's
+    // worktree is kept as it is, so the invariant checker is not asked here.)
   });
 
   it('with worktree folders and branch names shared (older layouts), the newest execution owns them', async () => {
