@@ -45,6 +45,7 @@ export function formatPreview(preview: ExecutionPreview, agentLine: string): str
       `  ${task.taskId}  ${task.title}`,
       `      agent ${task.agents.join(', ') || 'unassigned'}, starts ${from}, port ${task.port}`,
       `      branch ${task.branch}`,
+      ...(task.note ? [`      note: ${task.note}`] : []),
       `      worktree ${task.worktree}`,
     );
   }

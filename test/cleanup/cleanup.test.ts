@@ -11,6 +11,7 @@ import {
   integrate,
   integrationResult,
   makeRepo,
+  TEST_ENV,
   worktreePaths,
   writeState,
   type TestRepo,
@@ -57,6 +58,7 @@ describe('cleanupExecution on a successful execution', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
     });
 
     expect(result.errors).toBe(0);
@@ -89,10 +91,15 @@ describe('cleanupExecution on a successful execution', () => {
     const tasks = [await addTask(repo, { id: '1.1' })];
     await integrate(repo, tasks);
     const state = await writeState(repo, tasks, { integration: integrationResult(['1.1']) });
-    await cleanupExecution(state, { repoRoot: repo.root, executionDir: repo.executionDir });
+    await cleanupExecution(state, {
+      repoRoot: repo.root,
+      executionDir: repo.executionDir,
+      env: TEST_ENV,
+    });
     const again = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
     });
     expect(again.errors).toBe(0);
     expect(again.items.map((item) => item.action)).toEqual([
@@ -115,6 +122,7 @@ describe('cleanupExecution on a successful execution', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
     });
     expect(find(result.items, '1.1', 'branch')[0]).toMatchObject({ action: 'removed' });
     expect(find(result.items, '1.1', 'branch')[0]?.reason).toMatch(/^merged into main/);
@@ -154,6 +162,7 @@ describe('cleanupExecution on a failed execution', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
     });
 
     expect(result.errors).toBe(0);
@@ -195,6 +204,7 @@ describe('cleanupExecution on a failed execution', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
       force: true,
     });
     expect(result.errors).toBe(0);
@@ -217,6 +227,7 @@ describe('cleanupExecution without integration', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
     });
     expect(find(result.items, '3.1', 'worktree')[0]?.action).toBe('removed');
     expect(find(result.items, '3.1', 'branch')[0]).toMatchObject({
@@ -233,6 +244,7 @@ describe('cleanupExecution without integration', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
       onlyMerged: true,
     });
     expect(result.items.filter((item) => item.taskId === '3.1').map((item) => item.action)).toEqual(
@@ -248,6 +260,7 @@ describe('cleanupExecution without integration', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
     });
     expect(find(result.items, '3.2', 'worktree')[0]).toMatchObject({
       action: 'kept',
@@ -268,6 +281,7 @@ describe('cleanupExecution without integration', () => {
     const result = await cleanupExecution(state, {
       repoRoot: repo.root,
       executionDir: repo.executionDir,
+      env: TEST_ENV,
     });
     expect(find(result.items, '3.3', 'branch')[0]).toMatchObject({
       action: 'kept',

@@ -6,7 +6,7 @@ import { ExecutionState, type TaskRun } from '../../src/engine/monitor/state.js'
 import { git } from '../../src/engine/workspace/git-exec.js';
 
 /** Real git with a fixed identity, no signing, no background gc, no user or system config. */
-const ENV: Record<string, string> = {
+export const TEST_ENV: Record<string, string> = {
   PATH: process.env.PATH ?? '/usr/bin:/bin',
   HOME: tmpdir(),
   GIT_CONFIG_NOSYSTEM: '1',
@@ -21,7 +21,7 @@ const ENV: Record<string, string> = {
 
 export async function run(cwd: string, args: string[]): Promise<string> {
   const { stdout } = await git(cwd, ['-c', 'commit.gpgsign=false', '-c', 'gc.auto=0', ...args], {
-    env: ENV,
+    env: TEST_ENV,
   });
   return stdout.trim();
 }

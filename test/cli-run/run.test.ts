@@ -37,7 +37,7 @@ describe('parallel-executor run', () => {
       id: '1.1',
       agent: 'Builder-1.1',
       branch: 'agent/builder-1-1/1-1-task-1-1',
-      worktree: join(repo.dir, '.parallel-executor', 'worktrees', '1-1-task-1-1'),
+      worktree: join(repo.dir, '.parallel-executor', 'worktrees', doc.executionId, '1-1-task-1-1'),
       status: 'completed',
       attempts: 1,
       durationMs: expect.any(Number),

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   defaultBranchName,
+  freeBranchName,
   isValidBranchName,
   sanitizeBranchName,
   slugify,
@@ -37,6 +38,21 @@ describe('branch names from plan text', () => {
     expect(sanitizeBranchName('$(rm -rf ~)')).toBe('rm-rf');
     expect(sanitizeBranchName('HEAD')).toBeNull();
     expect(sanitizeBranchName('/// ..')).toBeNull();
+    expect(sanitizeBranchName('refs/heads/main')).toBe('main');
+    expect(sanitizeBranchName('refs/tags/v2')).toBe('tags/v2');
+    expect(sanitizeBranchName('refs')).toBeNull();
+  });
+
+  it('never picks a name git already reads as a tag, a branch or a commit', async () => {
+    await repo.git(['tag', 'v2']);
+    await repo.git(['tag', 'v2-2']);
+    const head = await repo.git(['rev-parse', 'HEAD']);
+    const taken = new Set<string>();
+    expect(await freeBranchName(repo.dir, 'v2', taken)).toBe('v2-3');
+    expect(await freeBranchName(repo.dir, 'main', taken)).toBe('main-2');
+    expect(await freeBranchName(repo.dir, head.slice(0, 10), taken)).toBe(`${head.slice(0, 10)}-2`);
+    expect(await freeBranchName(repo.dir, 'feature', taken)).toBe('feature');
+    expect(await freeBranchName(repo.dir, 'feature', taken)).toBe('feature-2');
   });
 
   it('always yields a name git accepts, whatever the text', async () => {

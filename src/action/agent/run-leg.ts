@@ -53,7 +53,7 @@ export interface AgentLegResult {
 
 export async function runAgentLeg(input: AgentLegInput): Promise<AgentLegResult> {
   const settings = resolveSettings({ ...settingsFromConfig(input.config), concurrency: 1 });
-  const [layout] = await planLayout(input.root, [input.task], settings);
+  const [layout] = await planLayout(input.root, [input.task], settings, input.executionId);
   const branch = await clearOfRemoteBranches(input.root, layout!.branch);
   await excludeToolDir(input.root);
   const state = initialState({

@@ -11,6 +11,9 @@ import {
   listExecutions,
 } from '../../engine/run/executions.js';
 import { mainWorktree } from '../../engine/cleanup/worktrees.js';
+import { acquireRepoLock } from '../../engine/workspace/repo-lock.js';
+import { STATE_FILE, writeStateAtomic } from '../../engine/monitor/state-store.js';
+import { agentEnvironment } from '../run-settings.js';
 import { GitError, ParallelExecutorError, UsageError } from '../../engine/errors.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo, type Command } from '../io.js';
@@ -54,6 +57,34 @@ export const cleanCommand: Command = async (argv, io) => {
     throw new UsageError('give an execution id or --all-finished, not both');
   const repoRoot = await repositoryRoot(io.cwd);
   const options = { force: values.force ?? false, onlyMerged: values['only-merged'] ?? false };
+  // Never beside a run or resume: their worktrees are in use, and git's own bookkeeping
+  // (worktree add/prune) is not safe to run concurrently.
+  const lock = await acquireRepoLock(repoRoot, {
+    command: 'clean',
+    executionId: null,
+    pid: process.pid,
+  });
+  try {
+    return await cleanLocked(io, repoRoot, {
+      id,
+      allFinished,
+      json: values.json ?? false,
+      options,
+    });
+  } finally {
+    await lock.release();
+  }
+};
+
+interface CleanRequest {
+  id: string | undefined;
+  allFinished: boolean;
+  json: boolean;
+  options: { force: boolean; onlyMerged: boolean };
+}
+
+async function cleanLocked(io: CliIo, repoRoot: string, request: CleanRequest): Promise<number> {
+  const { id, allFinished, options } = request;
 
   const targets: { dir: string; state: ExecutionState }[] = [];
   const skipped: Skipped[] = [];
@@ -84,17 +115,25 @@ export const cleanCommand: Command = async (argv, io) => {
     targets.push(found);
   }
 
+  const env = agentEnvironment(io.env);
   const results: CleanupResult[] = [];
   for (const target of targets) {
-    results.push(
-      await cleanupExecution(target.state, { repoRoot, executionDir: target.dir, ...options }),
-    );
+    const result = await cleanupExecution(target.state, {
+      repoRoot,
+      executionDir: target.dir,
+      env,
+      ...options,
+    });
+    // The refs that now hold removed work are named in the state, as in the output.
+    if (result.keptRefs.length > 0)
+      await writeStateAtomic(path.join(target.dir, STATE_FILE), target.state);
+    results.push(result);
   }
-  if (values.json)
+  if (request.json)
     io.stdout.write(`${JSON.stringify({ executions: results, skipped }, null, 2)}\n`);
   else writeText(io, results, skipped, repoRoot);
   return results.some((result) => result.errors > 0) ? EXIT_FAILED : EXIT_OK;
-};
+}
 
 /** The main worktree: executions live there even when the command runs in a linked worktree. */
 async function repositoryRoot(cwd: string): Promise<string> {
@@ -133,6 +172,8 @@ function writeText(
     out(
       `  ${summary.join(', ')}${archives > 0 ? `; ${archives} archive(s) in ${path.join(result.executionDir, 'archives')}` : ''}`,
     );
+    for (const kept of result.keptRefs)
+      out(`  saved   ${kept.ref} (${kept.taskId}: ${kept.why}; \`git log ${kept.ref}\`)`);
     if (kept > 0)
       out(
         `  Kept items are listed with the reason; \`parallel-executor clean ${result.executionId} --force\` removes them too.`,

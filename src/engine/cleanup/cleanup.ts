@@ -1,10 +1,17 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
+import { ParallelExecutorError } from '../errors.js';
+import type { ExecutionState, KeptRef, TaskRun } from '../monitor/state.js';
 import { pathExists } from '../path-exists.js';
 import { orderedTasks } from '../report/outcome.js';
+import { isExecutionRunning } from '../run/executions.js';
+import { keepTaskState } from '../run/keep.js';
+import { isAncestor } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
+import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { archiveTaskOutputs, isInside, taskOutputPaths, type ArchiveResult } from './archive.js';
+import { newerClaims, type Claims } from './claims.js';
 import { planTaskCleanup, type CleanupOptions, type Decision } from './policy.js';
 import { canonicalPath, listWorktrees, type WorktreeEntry } from './worktrees.js';
 
@@ -18,11 +25,18 @@ export interface CleanupItem {
   reason: string;
 }
 
+/** A task's work kept under a ref before its worktree or branch was removed. */
+export interface CleanupKeptRef extends KeptRef {
+  taskId: string;
+}
+
 export interface CleanupResult {
   executionId: string;
   executionDir: string;
   items: CleanupItem[];
   archives: ArchiveResult[];
+  /** Also recorded in the tasks' `kept_refs` (the caller saves the state). */
+  keptRefs: CleanupKeptRef[];
   /** Nothing kept and nothing failed: only the execution folder (state, report, archives) is left. */
   complete: boolean;
   errors: number;
@@ -33,6 +47,10 @@ export interface CleanupExecutionOptions extends CleanupOptions {
   executionDir: string;
   /** Archive logs and outputs before removing them (default true). */
   archive?: boolean;
+  /** The whole environment for git: keeping uncommitted work makes commits. */
+  env: Record<string, string>;
+  /** Who those commits are by (default: the tool's own identity). */
+  identity?: GitIdentity;
 }
 
 /**
@@ -41,6 +59,13 @@ export interface CleanupExecutionOptions extends CleanupOptions {
  * the integration branch or the base (`git branch -d` semantics; `force` deletes unmerged ones).
  * What explains a failure (failed, cancelled, conflicting or dropped tasks) and unfinished work
  * is kept unless `force`, and every kept item says why and where it is.
+ *
+ * Only this execution's own things are removed, whatever `force` says: a worktree or branch a
+ * newer execution's state records (names are reused once freed), or a branch that moved since
+ * this execution recorded it, is left alone. And nothing is lost: before a worktree with
+ * uncommitted work (or a HEAD of its own) is removed, or an unmerged branch deleted, that work is
+ * kept under `refs/parallel-executor/<execution>/<task>/attempt-<n>`, recorded in the task's
+ * `kept_refs` and in the result.
  * One task's git failure does not stop the others; it is reported as an `error` item.
  */
 export async function cleanupExecution(
@@ -48,16 +73,45 @@ export async function cleanupExecution(
   options: CleanupExecutionOptions,
 ): Promise<CleanupResult> {
   const { repoRoot, executionDir } = options;
+  if (isExecutionRunning(state)) {
+    throw new ParallelExecutorError(
+      `execution ${state.execution_id} is still running (orchestrator pid ${state.orchestrator_pid}): nothing of it is cleaned`,
+      'Wait for it to finish, or stop it, then clean again.',
+    );
+  }
   const worktrees = await indexWorktrees(repoRoot);
   const targets = await mergeTargets(repoRoot, state);
+  const claims = await newerClaims(repoRoot, state);
   const protectedBranches = new Set([state.base_ref, state.integration?.branch].filter(isString));
   const items: CleanupItem[] = [];
   const archives: ArchiveResult[] = [];
+  const keptRefs: CleanupKeptRef[] = [];
   for (const task of orderedTasks(state)) {
     const branchSha = await resolveBranch(repoRoot, task.branch);
     const mergedInto =
       branchSha === null ? null : await firstAncestorTarget(repoRoot, task.branch, targets);
-    const plan = planTaskCleanup(task, state, mergedInto, options);
+    const worktreeKey = await canonicalPath(path.resolve(repoRoot, task.worktree));
+    const plan = await ownPlan(planTaskCleanup(task, state, mergedInto, options), {
+      task,
+      state,
+      repoRoot,
+      branchSha,
+      claims,
+      worktree: worktrees.get(worktreeKey),
+    });
+    const kept = await keepWork(task, state, plan, {
+      branchSha,
+      merged: mergedInto !== null,
+      registered: worktrees.has(worktreeKey),
+      options,
+    });
+    if (kept instanceof Error) {
+      const why = `not removed: keeping its work under a ref failed: ${kept.message}`;
+      plan.worktree = { remove: false, reason: why };
+      plan.branch = { remove: false, reason: why };
+    } else {
+      for (const ref of kept) keptRefs.push({ taskId: task.task_id, ...ref });
+    }
     items.push(
       ...(await cleanOutputs(
         task,
@@ -81,9 +135,134 @@ export async function cleanupExecution(
     executionDir,
     items,
     archives,
+    keptRefs,
     complete: errors === 0 && kept === 0,
     errors,
   };
+}
+
+interface OwnershipInput {
+  task: TaskRun;
+  state: ExecutionState;
+  repoRoot: string;
+  branchSha: string | null;
+  claims: Claims;
+  worktree: WorktreeEntry | undefined;
+}
+
+/**
+ * The policy's plan, with every removal of something that is not this execution's turned into a
+ * keep: a worktree folder or branch name a newer execution records, a worktree checked out on a
+ * newer execution's branch, a branch that moved away from what this execution recorded.
+ */
+async function ownPlan(
+  plan: ReturnType<typeof planTaskCleanup>,
+  input: OwnershipInput,
+): Promise<ReturnType<typeof planTaskCleanup>> {
+  const notOurs = (reason: string): Decision => ({ remove: false, reason });
+  const worktreeReason = worktreeNotOwned(input);
+  if (plan.worktree.remove && worktreeReason !== null) plan.worktree = notOurs(worktreeReason);
+  const branchReason = await branchNotOwned(input);
+  if (plan.branch.remove && branchReason !== null) plan.branch = notOurs(branchReason);
+  return plan;
+}
+
+function worktreeNotOwned({ task, claims, worktree }: OwnershipInput): string | null {
+  const other = claims.worktrees.get(path.resolve(task.worktree));
+  if (other !== undefined) return `it is now the worktree of execution ${other}: not this one's`;
+  const on = worktree?.branch?.replace(/^refs\/heads\//, '');
+  const branchOwner = on === undefined || on === task.branch ? undefined : claims.branches.get(on);
+  if (branchOwner !== undefined)
+    return `it is checked out on ${on}, a branch of execution ${branchOwner}: not this one's`;
+  return null;
+}
+
+async function branchNotOwned(input: OwnershipInput): Promise<string | null> {
+  const { task, state, repoRoot, branchSha } = input;
+  if (branchSha === null) return null;
+  const other = input.claims.branches.get(task.branch);
+  if (other !== undefined) return `the branch now belongs to execution ${other}: not this one's`;
+  if (task.head_sha === null || branchSha === task.head_sha) return null;
+  const integration = state.integration?.branch;
+  if (
+    integration !== undefined &&
+    (await isAncestor(repoRoot, branchSha, `refs/heads/${integration}`))
+  )
+    return null;
+  return (
+    `it moved since this execution recorded it (${task.head_sha.slice(0, 7)}, now ` +
+    `${branchSha.slice(0, 7)}) and is not in ${integration ?? 'an integration branch'}: left alone`
+  );
+}
+
+/** Files the tool itself puts in a worktree: they are not the agent's uncommitted work. */
+const TOOL_FILES = new Set([CONTEXT_FILE, SUMMARY_FILE]);
+
+interface KeepInput {
+  branchSha: string | null;
+  merged: boolean;
+  /** The worktree is registered with git (so removing it is planned for real). */
+  registered: boolean;
+  options: CleanupExecutionOptions;
+}
+
+/**
+ * Before the worktree goes (when it holds uncommitted work or a HEAD its branch lacks) or an
+ * unmerged branch is deleted: keep the task's work under a backup ref and record it in the task.
+ * An Error when that failed; then nothing of the task may be removed.
+ */
+async function keepWork(
+  task: TaskRun,
+  state: ExecutionState,
+  plan: ReturnType<typeof planTaskCleanup>,
+  input: KeepInput,
+): Promise<KeptRef[] | Error> {
+  const { repoRoot, env } = input.options;
+  const removesWorktree = plan.worktree.remove && input.registered;
+  const dropsCommits = plan.branch.remove && input.branchSha !== null && !input.merged;
+  try {
+    if (!dropsCommits && !(removesWorktree && (await holdsOwnWork(task.worktree, input, env))))
+      return [];
+    const why = `clean: ${removesWorktree ? 'worktree removed' : 'unmerged branch deleted'}`;
+    const before = task.kept_refs?.length ?? 0;
+    const place = {
+      repoRoot,
+      executionId: state.execution_id,
+      env,
+      identity: input.options.identity ?? DEFAULT_IDENTITY,
+    };
+    await keepTaskState(place, task, why);
+    return (task.kept_refs ?? []).slice(before);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** Uncommitted changes (the tool's own files aside), or a HEAD that is not in the task branch. */
+async function holdsOwnWork(
+  worktree: string,
+  input: KeepInput,
+  env: Record<string, string>,
+): Promise<boolean> {
+  const status = await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'], {
+    env,
+    allowExitCodes: [128],
+  });
+  if (status.exitCode !== 0) return true; // cannot tell: keep it
+  const changed = status.stdout
+    .split('\0')
+    .filter((entry) => entry.length > 3)
+    .map((entry) => entry.slice(3));
+  if (changed.some((file) => !TOOL_FILES.has(file))) return true;
+  const head = await git(worktree, ['rev-parse', '--verify', '--quiet', 'HEAD'], {
+    env,
+    allowExitCodes: [1, 128],
+  });
+  if (head.exitCode !== 0) return false;
+  return (
+    input.branchSha === null ||
+    !(await isAncestor(worktree, head.stdout.trim(), input.branchSha, env))
+  );
 }
 
 async function cleanOutputs(

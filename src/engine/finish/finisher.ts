@@ -131,7 +131,12 @@ async function finishExecution(
     notify(state, `the report could not be written: ${outcome.reportError}`);
   }
   if (state.status === 'completed' && (settings.cleanUp ?? true)) {
-    outcome.cleanup = await cleanupExecution(state, { repoRoot: state.repo_root, executionDir });
+    outcome.cleanup = await cleanupExecution(state, {
+      repoRoot: state.repo_root,
+      executionDir,
+      env: options.env,
+      identity: settings.identity,
+    });
     const removed = outcome.cleanup.items.filter((item) => item.action === 'removed').length;
     notify(
       state,

@@ -7,7 +7,13 @@ import { integrationTestCommand } from '../integrate/test-command.js';
 import type { ExecutionState } from '../monitor/state.js';
 import type { Logger } from '../ports/logger.js';
 import { attemptRef, keepAttempt, nextAttemptNumber } from '../workspace/backup.js';
-import { localBranches, slugify, uniqueName } from '../workspace/refs.js';
+import {
+  freeBranchName,
+  localBranches,
+  nameInUse,
+  slugify,
+  uniqueName,
+} from '../workspace/refs.js';
 import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
 import type { Notify } from './notify.js';
 import type { FinishSettings } from './settings.js';
@@ -37,7 +43,8 @@ export function integrationCandidates(state: ExecutionState): IntegrationCandida
 
 /**
  * `integration/group-<id>` for one group, `integration/<execution-id>` for a whole plan. A branch
- * of that name left by an earlier execution is never reused: the execution id is added.
+ * of that name left by an earlier execution (or a tag of that name) is never reused: the execution
+ * id is added.
  */
 export async function integrationBranchName(
   repoRoot: string,
@@ -50,9 +57,11 @@ export async function integrationBranchName(
       : `group-${slugify(state.parallel_group, 40) || 'unnamed'}`;
   const wanted = `${prefix}${stem}`;
   const taken = await localBranches(repoRoot);
-  if (uniqueName(wanted, new Set(taken)) === wanted) return wanted;
+  // Nor a name git reads as something else (a tag `integration/group-1`): it would be ambiguous.
+  if (uniqueName(wanted, new Set(taken)) === wanted && !(await nameInUse(repoRoot, wanted)))
+    return wanted;
   const withId = stem === state.execution_id ? wanted : `${wanted}-${state.execution_id}`;
-  return uniqueName(withId, taken);
+  return freeBranchName(repoRoot, withId, taken);
 }
 
 /**

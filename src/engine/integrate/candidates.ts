@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 export interface IntegrationCandidate {
   taskId: string;
   agent: string;
-  /** The task's branch (a local branch name or any ref git resolves to a commit). */
+  /** The task's local branch, by its short name (merged as `refs/heads/<branch>`). */
   branch: string;
   /**
    * Task ids this task depends on. Among the candidates, a dependent's branch contains its

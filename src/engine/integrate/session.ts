@@ -33,10 +33,14 @@ export class IntegrationSession {
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** Resolve every branch once, so the whole run sees the same commits; missing ones are dropped. */
+  /**
+   * Resolve every branch once, so the whole run sees the same commits; missing ones are dropped.
+   * By full ref: a bare `v2` is the tag when a tag `v2` exists, and a task branch named
+   * `refs/heads/main` (really `refs/heads/refs/heads/main`) would be read as `main`.
+   */
   async resolveTips(): Promise<void> {
     for (const candidate of this.candidates) {
-      const sha = await resolveCommit(this.repo, candidate.branch);
+      const sha = await resolveCommit(this.repo, `refs/heads/${candidate.branch}`);
       if (sha === null) this.drop(candidate, `branch ${candidate.branch} not found`);
       else this.tips.set(candidate.taskId, sha);
     }

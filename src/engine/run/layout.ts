@@ -6,8 +6,10 @@ import type { Selection } from '../schedule/select.js';
 import { assignPorts, portFor } from '../workspace/ports.js';
 import {
   defaultBranchName,
+  freeBranchName,
   isValidBranchName,
   localBranches,
+  nameInUse,
   sanitizeBranchName,
   taskSlug,
   uniqueName,
@@ -24,6 +26,8 @@ export interface TaskLayout {
   worktree: string;
   fileKey: string;
   port: number;
+  /** Why the branch is not the one the plan's Branch column names (null: it is, or none named). */
+  note?: string | null;
 }
 
 export function worktreeRootOf(repoRoot: string, settings: ExecutionSettings): string {
@@ -33,22 +37,37 @@ export function worktreeRootOf(repoRoot: string, settings: ExecutionSettings): s
     : resolve(repoRoot, settings.worktreeRoot);
 }
 
+/**
+ * The folder of one execution's worktrees: `<worktree root>/<execution id>/`. Worktree folders are
+ * never shared between executions, so cleaning one execution cannot remove another's worktree.
+ */
+export function executionWorktreeRoot(
+  repoRoot: string,
+  settings: ExecutionSettings,
+  executionId: string,
+): string {
+  return join(worktreeRootOf(repoRoot, settings), executionId);
+}
+
 export function leadAgent(task: Task): string {
   return task.agents[0] ?? UNASSIGNED_AGENT;
 }
 
 /**
- * Branch and worktree per task, unique against what exists (branches and folders a previous
- * execution left) and against each other. A branch the plan names is used when it can be made
- * valid; otherwise `agent/<agent>/<task-slug>`.
+ * Branch and worktree per task, unique against what exists and against each other. A branch the
+ * plan names is used when it can be made valid and git does not already read that name as
+ * something else (an existing branch, a tag, `origin/x`…): a task branch must never be mistaken for
+ * another ref when it is merged. Otherwise a free variant (`v2-2`) is used, or
+ * `agent/<agent>/<task-slug>`, and the layout's `note` says why.
  */
 export async function planLayout(
   repoRoot: string,
   tasks: readonly Task[],
   settings: ExecutionSettings,
+  executionId: string,
 ): Promise<TaskLayout[]> {
   const takenBranches = await localBranches(repoRoot);
-  const root = worktreeRootOf(repoRoot, settings);
+  const root = executionWorktreeRoot(repoRoot, settings, executionId);
   const takenDirs = new Set(await readdir(root).catch(() => [] as string[]));
   const keys = taskFileKeys(tasks.map((task) => task.id));
   const ports = assignPorts(
@@ -64,7 +83,7 @@ export async function planLayout(
     const fromPlan = task.branch === null ? null : sanitizeBranchName(task.branch);
     const wanted =
       fromPlan !== null && (await isValidBranchName(repoRoot, fromPlan)) ? fromPlan : fallback;
-    const branch = uniqueName(wanted, takenBranches);
+    const branch = await freeBranchName(repoRoot, wanted, takenBranches);
     const dir = uniqueName(taskSlug(task.id, task.title), takenDirs);
     layouts.push({
       taskId: task.id,
@@ -75,9 +94,38 @@ export async function planLayout(
         task.agents.length === 0
           ? settings.portBase + spareRange++ * settings.portsPerAgent
           : portFor(ports, leadAgent(task), settings.portBase),
+      note: task.branch === null ? null : await renameNote(repoRoot, task.branch, fromPlan, branch),
     });
   }
   return layouts;
+}
+
+/** What the user is told when the task does not get the branch its Branch cell names. */
+async function renameNote(
+  repoRoot: string,
+  cell: string,
+  fromPlan: string | null,
+  branch: string,
+): Promise<string | null> {
+  if (branch === cell) return null;
+  const said = `the plan's Branch \`${cell}\``;
+  if (fromPlan === null || !(await isValidBranchName(repoRoot, fromPlan)))
+    return `${said} cannot be made a valid branch name: the task works on branch ${branch}`;
+  if (branch === fromPlan) return `${said} is used as the branch name ${branch}`;
+  const as = fromPlan === cell ? '' : ` (as a branch: ${fromPlan})`;
+  return `${said}${as} ${await takenAs(repoRoot, fromPlan)}: the task works on branch ${branch}`;
+}
+
+/** What an existing name is to git: a task branch of that name would be mistaken for it. */
+async function takenAs(repoRoot: string, name: string): Promise<string> {
+  const kinds: string[] = [];
+  if (await nameInUse(repoRoot, `refs/tags/${name}`)) kinds.push('tag');
+  if (await nameInUse(repoRoot, `refs/heads/${name}`)) kinds.push('branch');
+  if (await nameInUse(repoRoot, `refs/remotes/${name}`)) kinds.push('remote branch');
+  if (kinds.length > 0) return `names an existing ${kinds.join(' and ')}`;
+  if (await nameInUse(repoRoot, name))
+    return 'is a name git already reads as another ref or commit';
+  return 'is taken (by another task, or a branch under or above it)';
 }
 
 type PlanFields =
@@ -123,6 +171,7 @@ export function initialTaskRun(
     port: layout.port,
     metrics: null,
     validation: null,
+    ...(layout.note ? { warnings: [layout.note] } : {}),
   };
 }
 

@@ -10,13 +10,20 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Plan } from '../plan/schema.js';
 import { selectTasks, type Selection } from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
+import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { watchCheckout, type CheckoutWatch } from './checkout-watch.js';
 import { save, type RunContext } from './context.js';
 import type { ExecutionHooks } from './hooks.js';
-import { initialState, planLayout, worktreeRootOf, type TaskLayout } from './layout.js';
+import {
+  executionWorktreeRoot,
+  initialState,
+  planLayout,
+  worktreeRootOf,
+  type TaskLayout,
+} from './layout.js';
 import { executeTasks, settledStatus } from './loop.js';
 import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
 import { runPreflight, type PreflightReport } from './preflight.js';
@@ -80,7 +87,6 @@ export interface ExecutionPreview {
 interface Prepared {
   repo: RepoInfo;
   selection: Selection;
-  layouts: TaskLayout[];
   settings: ExecutionSettings;
   preflight: PreflightReport;
 }
@@ -90,7 +96,6 @@ async function prepare(options: RunOptions): Promise<Prepared> {
   const root = await findRepoRoot(options.cwd);
   const repo = await inspectRepo(root);
   const selection = selectTasks(options.plan, options.group);
-  const layouts = await planLayout(root, selection.tasks, settings);
   const worktreeRoot = worktreeRootOf(root, settings);
   const preflight = await runPreflight({
     repo,
@@ -109,13 +114,14 @@ async function prepare(options: RunOptions): Promise<Prepared> {
     runner: options.runner,
   });
   options.onPreflight?.(preflight);
-  return { repo, selection, layouts, settings, preflight };
+  return { repo, selection, settings, preflight };
 }
 
 /** `--dry-run`: pre-flight and the layout, creating nothing. */
 export async function previewExecution(options: RunOptions): Promise<ExecutionPreview> {
-  const { repo, selection, layouts, settings, preflight } = await prepare(options);
+  const { repo, selection, settings, preflight } = await prepare(options);
   const executionId = executionIdFor((options.clock ?? systemClock).now());
+  const layouts = await planLayout(repo.root, selection.tasks, settings, executionId);
   return {
     preflight,
     repoRoot: repo.root,
@@ -123,7 +129,7 @@ export async function previewExecution(options: RunOptions): Promise<ExecutionPr
     baseSha: repo.headSha,
     executionId,
     executionDir: executionPaths(repo.root, executionId).dir,
-    worktreeRoot: worktreeRootOf(repo.root, settings),
+    worktreeRoot: executionWorktreeRoot(repo.root, settings, executionId),
     group: selection.group,
     tasks: layouts.map((layout, i) => {
       const task = selection.tasks[i]!;
@@ -142,7 +148,21 @@ export async function previewExecution(options: RunOptions): Promise<ExecutionPr
  * stopped the run; the state says which.
  */
 export async function runExecution(options: RunOptions): Promise<ExecutionResult> {
-  const { repo, selection, layouts, settings, preflight } = await prepare(options);
+  // Before anything is checked or created: a second run in the same repository stops here.
+  const lock = await acquireRepoLock(await findRepoRoot(options.cwd), {
+    command: 'run',
+    executionId: null,
+    pid: options.orchestratorPid ?? process.pid,
+  });
+  try {
+    return await startExecution(options, lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function startExecution(options: RunOptions, lock: RepoLock): Promise<ExecutionResult> {
+  const { repo, selection, settings, preflight } = await prepare(options);
   if (!preflight.go) {
     const failed = preflight.checks.filter((check) => check.level === 'fail');
     throw new PreflightError(
@@ -153,6 +173,8 @@ export async function runExecution(options: RunOptions): Promise<ExecutionResult
   const clock = options.clock ?? systemClock;
   await excludeToolDir(repo.root);
   const executionId = await claimExecutionId(repo.root, clock.now());
+  await lock.setExecution(executionId);
+  const layouts = await planLayout(repo.root, selection.tasks, settings, executionId);
   const paths = executionPaths(repo.root, executionId);
   await mkdir(paths.logsDir, { recursive: true });
   await writeFile(paths.planSnapshot, `${JSON.stringify(options.plan, null, 2)}\n`);
@@ -216,6 +238,7 @@ export async function execute(
   };
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
+  if (!resumed) announceWarnings(ctx);
   await executeTasks(ctx);
   const settled = settledStatus(state, signal.aborted);
   const finish = settled === 'cancelled' ? undefined : ctx.hooks.onAllSettled;
@@ -258,6 +281,15 @@ async function reviewCheckout(
     ctx.logger.error(why);
     ctx.state.checkout_changes = [...(ctx.state.checkout_changes ?? []), why];
     return [why];
+  }
+}
+
+/** What the layout decided against the plan (a Branch cell that could not be used as written). */
+function announceWarnings(ctx: RunContext): void {
+  for (const id of ctx.state.task_order) {
+    for (const message of ctx.state.tasks[id]!.warnings ?? []) {
+      ctx.emit({ type: 'warning', message, taskId: id });
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import { isActive } from '../schedule/scheduler.js';
 import { findRepoRoot } from '../workspace/repo.js';
 import { git } from '../workspace/git-exec.js';
 import { replicatedFiles } from '../workspace/replicate.js';
+import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { branchSha, isWorktreeRoot, resetWorktree } from '../workspace/worktree.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
@@ -32,7 +33,26 @@ export interface ResumeOptions extends EngineOptions {
  */
 export async function resumeExecution(options: ResumeOptions): Promise<ExecutionResult> {
   const root = await findRepoRoot(options.cwd);
+  // Before anything is read or killed: a run, resume or clean already at work here stops us.
+  const lock = await acquireRepoLock(root, {
+    command: 'resume',
+    executionId: options.executionId ?? null,
+    pid: options.orchestratorPid ?? process.pid,
+  });
+  try {
+    return await resumeLocked(root, options, lock);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function resumeLocked(
+  root: string,
+  options: ResumeOptions,
+  lock: RepoLock,
+): Promise<ExecutionResult> {
   const found = await findExecution(root, options.executionId ?? undefined);
+  await lock.setExecution(found.state.execution_id);
   const paths = executionPaths(root, found.state.execution_id);
   const state = found.state;
   const settings = resolveSettings({

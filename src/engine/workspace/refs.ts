@@ -33,7 +33,8 @@ export function defaultBranchName(agent: string, id: string, title: string): str
 
 /**
  * A branch the plan names, kept as close to what it says as is safe: components rebuilt from
- * `[A-Za-z0-9._-]`, no `..`, no leading `-` or `.`, no `.lock` ending. Null when nothing is left.
+ * `[A-Za-z0-9._-]`, no `..`, no leading `-` or `.`, no `.lock` ending, no `refs/` (or `refs/heads/`)
+ * prefix. Null when nothing is left.
  */
 export function sanitizeBranchName(text: string): string | null {
   const components = text
@@ -50,6 +51,8 @@ export function sanitizeBranchName(text: string): string | null {
         .replace(/[.-]+$/, ''),
     )
     .filter((part) => part.length > 0);
+  // `refs/heads/x` means the branch x; a branch called `refs/...` would read as another ref.
+  if (components[0] === 'refs') components.splice(0, components[1] === 'heads' ? 2 : 1);
   if (components.length === 0) return null;
   const name = components.join('/');
   if (name === 'HEAD' || name === '@') return null;
@@ -68,6 +71,37 @@ export async function isValidBranchName(cwd: string, name: string): Promise<bool
     allowExitCodes: [1, 128],
   });
   return result.exitCode === 0;
+}
+
+/**
+ * Whether git already reads `name` as something: a branch, a tag (`v2`), a remote branch
+ * (`origin/x`), `HEAD`-like names, an abbreviated commit id. A branch of that name would be
+ * ambiguous: `git merge v2` takes the tag, not the branch.
+ */
+export async function nameInUse(cwd: string, name: string): Promise<boolean> {
+  const result = await git(cwd, ['rev-parse', '--verify', '--quiet', name], {
+    allowExitCodes: [1, 128],
+  });
+  return result.exitCode === 0;
+}
+
+/**
+ * `uniqueName`, and also a name git does not already read as something else (see `nameInUse`), so
+ * that a task branch can never be mistaken for a tag or another branch. Adds the pick to `taken`.
+ */
+export async function freeBranchName(
+  cwd: string,
+  wanted: string,
+  taken: Set<string>,
+): Promise<string> {
+  const tried = new Set(taken);
+  for (;;) {
+    const candidate = uniqueName(wanted, tried);
+    if (!(await nameInUse(cwd, candidate))) {
+      taken.add(candidate);
+      return candidate;
+    }
+  }
 }
 
 /** Every local branch name, to avoid reusing one a previous execution left behind. */

@@ -113,7 +113,8 @@ export async function mergeDependencies(
         '--no-verify',
         '-m',
         `Merge dependency ${dependency.taskId} (${dependency.branch})`,
-        dependency.branch,
+        // The full ref: a bare name may be read as a tag or another branch.
+        `refs/heads/${dependency.branch}`,
       ],
       { allowExitCodes: [1] },
     );
