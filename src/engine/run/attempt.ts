@@ -5,6 +5,7 @@ import type { TaskRun } from '../monitor/state.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDurationMs } from './duration.js';
 import { agentKey } from './paths.js';
+import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';
 
 export interface AttemptResult {
@@ -66,6 +67,12 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   };
   const wall = setTimeout(() => stop('timeout'), ctx.settings.taskTimeoutMs);
   let idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
+  // Every event is life; an announced wait (an API retry) adds its delay to the idle limit.
+  const stillAlive = (waitMs: number): void => {
+    clearTimeout(idle);
+    if (stopReason === null)
+      idle = setTimeout(() => stop('idle'), waitMs + ctx.settings.idleTimeoutMs);
+  };
   const onAbort = () => stop('cancelled');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   if (ctx.signal.aborted) stop('cancelled');
@@ -77,8 +84,7 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   };
   const follow = (async () => {
     for await (const event of handle.events) {
-      clearTimeout(idle);
-      if (stopReason === null) idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
+      stillAlive(event.type === 'waiting' ? event.ms : 0);
       const note = onEvent(ctx, run, event);
       if (note.error !== undefined) seen.error = note.error;
       if (note.usage !== undefined) seen.usage = note.usage;
@@ -99,6 +105,9 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   clearTimeout(idle);
   run.pid = null;
   run.exit_code = outcome.exitCode;
+  if (outcome.leftBehind != null) {
+    reportLeftBehind(ctx.state, ctx.emit, run.task_id, outcome.leftBehind, 'after the agent ended');
+  }
   save(ctx);
 
   const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
@@ -198,5 +207,8 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
     case 'error':
       ctx.emit({ type: 'warning', taskId: run.task_id, message: event.message });
       return { error: event.message };
+    case 'alive':
+    case 'waiting':
+      return {};
   }
 }

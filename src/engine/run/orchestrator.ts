@@ -19,6 +19,7 @@ import { initialState, planLayout, worktreeRootOf, type TaskLayout } from './lay
 import { executeTasks, settledStatus } from './loop.js';
 import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
 import { runPreflight, type PreflightReport } from './preflight.js';
+import { sweepExecutionProcesses } from './processes.js';
 import { writeRunRecord } from './record.js';
 import { resolveSettings, type ExecutionSettings } from './settings.js';
 
@@ -201,6 +202,8 @@ export async function execute(
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   await executeTasks(ctx);
+  // Whatever an agent left running (a dev server under setsid) ends with the run.
+  await sweepExecutionProcesses(state, ctx.emit, settings.graceMs, 'at the end of the run');
   state.status = settledStatus(state, signal.aborted);
   try {
     if (state.status !== 'cancelled' && ctx.hooks.onAllSettled !== undefined) {

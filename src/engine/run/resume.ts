@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
+import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState, TaskRun } from '../monitor/state.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
@@ -10,7 +11,7 @@ import { execute, type EngineOptions, type ExecutionResult } from './orchestrato
 import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
-import { killProcessGroup } from './processes.js';
+import { killProcessGroup, reportLeftBehind, stopExecutionProcesses } from './processes.js';
 import { resolveSettings } from './settings.js';
 
 export interface ResumeOptions extends EngineOptions {
@@ -61,6 +62,13 @@ export async function resumeExecution(options: ResumeOptions): Promise<Execution
   }
   await options.runner.preflight();
   const plan = await readPlanSnapshot(paths.planSnapshot);
+  // Orphans of the dead orchestrator, its agents' setsid'ed children included, stop before their
+  // worktrees are touched.
+  const emit = (event: ExecutionEvent): void => options.onEvent?.(event, state);
+  const orphans = await stopExecutionProcesses(state.execution_id, settings.graceMs);
+  for (const [taskId, left] of orphans ?? []) {
+    reportLeftBehind(state, emit, taskId, left, 'by the stopped orchestrator');
+  }
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
     if (!restartable.includes(run)) continue;
