@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { git } from '../../src/engine/workspace/git-exec.js';
+import { findRepoRoot } from '../../src/engine/workspace/repo.js';
 import { MissingDirectoryError } from '../../src/engine/errors.js';
 import { checkInvariant, describe as describeReport, readLedger } from '../support/invariant.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
@@ -54,5 +55,16 @@ describe('an agent that removed its own worktree', () => {
     expect((error as Error).message).toBe(
       `git status cannot run: the directory ${gone} no longer exists`,
     );
+  });
+});
+
+describe('a bare repository', () => {
+  it('is named as bare, with the checkout it needs, not "not inside a git repository"', async () => {
+    const bare = `${box.dir}/bare.git`;
+    await git(box.dir, ['init', '-q', '--bare', bare]);
+    await expect(findRepoRoot(bare)).rejects.toMatchObject({
+      message: `${bare} is a bare git repository: it has no working tree for agents to branch from`,
+      hint: expect.stringContaining('git clone') as unknown,
+    });
   });
 });
