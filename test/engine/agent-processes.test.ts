@@ -1,9 +1,14 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkInvariant, describe as describeReport, readLedger } from '../support/invariant.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { plan, runPlan, scratch, task, type Scratch } from './helpers.js';
+import { createCommandRunner } from '../../src/engine/agents/command.js';
+import type { ExecutionEvent } from '../../src/engine/monitor/events.js';
+import { reportLeftBehind } from '../../src/engine/run/processes.js';
+import { resumeExecution } from '../../src/engine/run/resume.js';
+import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from './helpers.js';
 
 let repo: TempRepo;
 let box: Scratch;
@@ -65,7 +70,8 @@ describe.skipIf(process.platform !== 'linux')('processes an agent leaves running
           "1.1) setsid sh -c 'sleep 300' & ;; " +
           "1.2) bash -c 'nohup sleep 300 >/dev/null 2>&1 & disown' ;; " +
           "1.3) ( setsid sh -c 'sleep 300' >/dev/null 2>&1 & ) ;; " +
-          'esac; exit 0',
+          // Time for them to leave the group before it is stopped with the agent.
+          'esac; sleep 0.5; exit 0',
       ),
       { env: { PATH: process.env['PATH'] ?? '', HOME: box.dir, LEDGER: box.dir } },
     );
@@ -84,6 +90,83 @@ describe.skipIf(process.platform !== 'linux')('processes an agent leaves running
       ledger: await readLedger(box.dir),
     });
     expect(report.ok, describeReport(report)).toBe(true);
+  });
+});
+
+describe.skipIf(process.platform !== 'linux')('processes of the execution at its end', () => {
+  it('stops one that shed its task id, at the end of the run', async () => {
+    const { state, events } = await runPlan(
+      repo.dir,
+      plan([task('1.1')]),
+      `export PE_TEST_MARKER=${marker}; env -u PE_TASK_ID setsid sh -c 'sleep 300' & sleep 0.5; exit 0`,
+    );
+    expect(markedPids(marker)).toEqual([]);
+    expect(state.tasks['1.1']!.status).toBe('completed');
+    expect(events).toContainEqual({
+      type: 'note',
+      taskId: null,
+      message: expect.stringMatching(
+        /^stopped \d process\(es\) left running at the end of the run: pid \d+ .*\(sleep 300\)$/,
+      ) as unknown,
+    });
+  });
+
+  it('on resume, stops the orphans of the orchestrator that died before any agent starts again', async () => {
+    const first = await runPlan(repo.dir, plan([task('1.1')]), 'exit 1');
+    expect(first.state.tasks['1.1']!.status).toBe('failed');
+    // What a killed orchestrator leaves: a process of the task, in a session of its own.
+    const orphan = spawn('sleep', ['300'], {
+      detached: true,
+      stdio: 'ignore',
+      env: {
+        ...agentEnv(),
+        PE_EXECUTION_ID: first.state.execution_id,
+        PE_TASK_ID: '1.1',
+        PE_TEST_MARKER: marker,
+      },
+    });
+    orphan.unref();
+    expect(markedPids(marker)).toEqual([orphan.pid]);
+
+    const events: ExecutionEvent[] = [];
+    const result = await resumeExecution({
+      cwd: repo.dir,
+      executionId: first.state.execution_id,
+      retryFailed: true,
+      runner: createCommandRunner({
+        command: `if kill -0 ${orphan.pid} 2>/dev/null; then echo "orphan alive" > "$OUT"; fi; echo ok > ok.txt`,
+      }),
+      env: agentEnv({ OUT: box.file('seen') }),
+      settings: FAST,
+      onEvent: (event) => events.push(event),
+    });
+
+    expect(markedPids(marker)).toEqual([]);
+    expect(await box.read('seen')).toBe('');
+    expect(result.state.tasks['1.1']!.status).toBe('completed');
+    expect(events).toContainEqual({
+      type: 'note',
+      taskId: '1.1',
+      message: `stopped 1 process(es) left running by the stopped orchestrator: pid ${orphan.pid} (sleep 300)`,
+    });
+  });
+});
+
+describe('a process that survived SIGKILL', () => {
+  it('is a warning on its task, recorded in the state, with what to do', async () => {
+    const { state } = await runPlan(repo.dir, plan([task('1.1')]), 'true');
+    const events: ExecutionEvent[] = [];
+    reportLeftBehind(
+      state,
+      (event) => events.push(event),
+      '1.1',
+      { stopped: [], running: ['pid 4242 (dev-server)'] },
+      'after the agent ended',
+    );
+    const message =
+      '1 process(es) left running after the agent ended could not be stopped, even with SIGKILL: pid 4242 (dev-server); end them yourself (kill -9 <pid>)';
+    expect(state.tasks['1.1']!.warnings).toEqual([message]);
+    expect(events).toEqual([{ type: 'warning', taskId: '1.1', message }]);
   });
 });
 
