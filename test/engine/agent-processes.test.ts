@@ -94,19 +94,43 @@ describe.skipIf(process.platform !== 'linux')('processes an agent leaves running
 });
 
 describe.skipIf(process.platform !== 'linux')('processes of the execution at its end', () => {
-  it('stops one that shed its task id, at the end of the run', async () => {
-    const { state, events } = await runPlan(
-      repo.dir,
-      plan([task('1.1')]),
-      `export PE_TEST_MARKER=${marker}; env -u PE_TASK_ID setsid sh -c 'sleep 300' & sleep 0.5; exit 0`,
-    );
+  it('stops one started after its agent ended, at the end of the run', async () => {
+    // A process of the task born once its agent was gone (here from the validation hook, as a
+    // server a check started might be): only the sweep at the end can see it.
+    const startStray = (worktree: string, executionId: string, tag: string): void => {
+      spawn('sleep', ['300'], {
+        detached: true,
+        stdio: 'ignore',
+        env: {
+          ...agentEnv(),
+          PE_EXECUTION_ID: executionId,
+          PE_WORKTREE: worktree,
+          PE_TEST_MARKER: tag,
+        },
+      }).unref();
+    };
+    // Another repository's execution can have the same id (ids are per repository): its
+    // processes, in its own worktrees, are none of this run's business.
+    const neighbour = `${marker}-neighbour`;
+    const { state, events } = await runPlan(repo.dir, plan([task('1.1')]), 'true', {
+      hooks: {
+        onTaskCollected: (run, execution) => {
+          startStray(run.worktree, execution.execution_id, marker);
+          startStray('/elsewhere/worktree', execution.execution_id, neighbour);
+          return Promise.resolve(null);
+        },
+      },
+    });
+    const neighbours = markedPids(neighbour);
+    for (const pid of neighbours) process.kill(pid, 'SIGKILL');
+    expect(neighbours).toHaveLength(1);
     expect(markedPids(marker)).toEqual([]);
     expect(state.tasks['1.1']!.status).toBe('completed');
     expect(events).toContainEqual({
       type: 'note',
-      taskId: null,
+      taskId: '1.1',
       message: expect.stringMatching(
-        /^stopped \d process\(es\) left running at the end of the run: pid \d+ .*\(sleep 300\)$/,
+        /^stopped 1 process\(es\) left running at the end of the run: pid \d+ \(sleep 300\)$/,
       ) as unknown,
     });
   });
@@ -122,6 +146,7 @@ describe.skipIf(process.platform !== 'linux')('processes of the execution at its
         ...agentEnv(),
         PE_EXECUTION_ID: first.state.execution_id,
         PE_TASK_ID: '1.1',
+        PE_WORKTREE: first.state.tasks['1.1']!.worktree,
         PE_TEST_MARKER: marker,
       },
     });

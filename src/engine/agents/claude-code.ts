@@ -82,7 +82,11 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
-        owner: { executionId: launch.executionId, taskId: launch.taskId },
+        owner: {
+          executionId: launch.executionId,
+          taskId: launch.taskId,
+          worktree: launch.worktree,
+        },
         interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
         graceMs: options.graceMs,
         lastLines: options.lastLines,

@@ -11,7 +11,12 @@ import { plainText } from '../terminal-text.js';
 import { createLineSplitter } from './line-splitter.js';
 import { createProcessTree, terminateTree } from './process-group.js';
 import { watchStatusFile } from './status-file.js';
-import { describeProcess, findMarkedProcesses, stopProcesses } from './stray-processes.js';
+import {
+  describeProcess,
+  findMarkedProcesses,
+  stopProcesses,
+  type ProcessOwner,
+} from './stray-processes.js';
 
 /** What an adapter learns from the agent's own output, read once the agent has exited. */
 export interface AgentReport {
@@ -53,10 +58,10 @@ export interface ProcessLaunch {
   /** Status-file poll interval, the fallback to fs.watch (default 500 ms). */
   statusPollMs?: number;
   /**
-   * The execution and task the agent's environment names (PE_EXECUTION_ID, PE_TASK_ID): once the
+   * The execution and task the agent's environment names (PE_EXECUTION_ID, PE_WORKTREE): once the
    * agent is done, processes still carrying them are stopped too (see stray-processes.ts).
    */
-  owner?: { executionId: string; taskId: string };
+  owner?: ProcessOwner;
 }
 
 const MAX_EVENT_LINE = 2000;
@@ -282,7 +287,7 @@ async function stopStrays(
   graceMs: number,
 ): Promise<AgentOutcome['leftBehind']> {
   if (owner === undefined) return null;
-  const strays = findMarkedProcesses(owner.executionId, owner.taskId);
+  const strays = findMarkedProcesses([owner]);
   if (strays === null) return null;
   if (strays.length === 0) return { stopped: [], running: [] };
   const { stopped, running } = await stopProcesses(strays, graceMs, KILL_WAIT_MS);

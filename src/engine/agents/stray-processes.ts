@@ -6,13 +6,21 @@ import { isProcessAlive } from './process-group.js';
  * Processes an agent started that left its process tree: `setsid` (Claude Code's Bash tool runs
  * every command that way), `nohup … & disown`, a double-forked daemon. Re-parented to pid 1 in a
  * session of their own, they are out of reach of the group signals in process-group.ts; but they
- * still carry the environment the agent was started with, PE_EXECUTION_ID and PE_TASK_ID above
- * all, which /proc/<pid>/environ shows. Only a process that cleared its environment escapes this.
+ * still carry the environment the agent was started with, which /proc/<pid>/environ shows:
+ * PE_EXECUTION_ID, and PE_WORKTREE, an absolute path no other run on the machine uses (an
+ * execution id alone is only unique within its repository). Only a process that cleared its
+ * environment escapes this.
  */
+export interface ProcessOwner {
+  executionId: string;
+  taskId: string;
+  worktree: string;
+}
+
 export interface MarkedProcess {
   pid: number;
-  /** PE_TASK_ID from its environment; null when it has none. */
-  taskId: string | null;
+  /** The task whose worktree its environment names. */
+  taskId: string;
   /** Its command line, cut for a message. */
   command: string;
 }
@@ -27,31 +35,31 @@ const COMMAND_LIMIT = 120;
 const POLL_MS = 50;
 
 /**
- * Every live process (but this one) whose environment says it belongs to the execution, and to
- * the task when `taskId` is given. Null where there is no /proc to look in (macOS, Windows).
+ * Every live process (but this one) whose environment names one of `owners`: its execution and
+ * its task's worktree. Null where there is no /proc to look in (macOS, Windows).
  */
-export function findMarkedProcesses(executionId: string, taskId?: string): MarkedProcess[] | null {
+export function findMarkedProcesses(owners: readonly ProcessOwner[]): MarkedProcess[] | null {
   let entries: string[];
   try {
     entries = readdirSync('/proc');
   } catch {
     return null;
   }
-  const execution = `PE_EXECUTION_ID=${executionId}`;
   const found: MarkedProcess[] = [];
   for (const entry of entries) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     const environment = readProc(entry, 'environ');
     // Another user's process, or one that exited while we looked.
-    if (environment === null) continue;
-    const variables = environment.split('\0');
-    if (!variables.includes(execution)) continue;
-    const task = variables.find((variable) => variable.startsWith('PE_TASK_ID='));
-    const processTask = task === undefined ? null : task.slice('PE_TASK_ID='.length);
-    if (taskId !== undefined && processTask !== taskId) continue;
+    if (environment === null || !environment.includes('PE_EXECUTION_ID=')) continue;
+    const variables = new Set(environment.split('\0'));
+    const owner = owners.find(
+      (candidate) =>
+        variables.has(`PE_EXECUTION_ID=${candidate.executionId}`) &&
+        variables.has(`PE_WORKTREE=${candidate.worktree}`),
+    );
     const pid = Number(entry);
-    if (!isProcessAlive(pid)) continue;
-    found.push({ pid, taskId: processTask, command: commandLine(entry) });
+    if (owner === undefined || !isProcessAlive(pid)) continue;
+    found.push({ pid, taskId: owner.taskId, command: commandLine(entry) });
   }
   return found;
 }

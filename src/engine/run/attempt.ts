@@ -67,11 +67,15 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   };
   const wall = setTimeout(() => stop('timeout'), ctx.settings.taskTimeoutMs);
   let idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
-  // Every event is life; an announced wait (an API retry) adds its delay to the idle limit.
-  const stillAlive = (waitMs: number): void => {
+  // Every event is life. An announced wait (an API retry) holds until its end, whatever else the
+  // agent prints meanwhile: the idle limit counts from then.
+  let waitingUntil = 0;
+  const stillAlive = (event: AgentEvent): void => {
+    if (event.type === 'waiting') waitingUntil = Math.max(waitingUntil, Date.now() + event.ms);
     clearTimeout(idle);
-    if (stopReason === null)
-      idle = setTimeout(() => stop('idle'), waitMs + ctx.settings.idleTimeoutMs);
+    if (stopReason !== null) return;
+    const waitMs = Math.max(0, waitingUntil - Date.now());
+    idle = setTimeout(() => stop('idle'), waitMs + ctx.settings.idleTimeoutMs);
   };
   const onAbort = () => stop('cancelled');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
@@ -84,7 +88,7 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   };
   const follow = (async () => {
     for await (const event of handle.events) {
-      stillAlive(event.type === 'waiting' ? event.ms : 0);
+      stillAlive(event);
       const note = onEvent(ctx, run, event);
       if (note.error !== undefined) seen.error = note.error;
       if (note.usage !== undefined) seen.usage = note.usage;

@@ -27,17 +27,22 @@ export interface LeftBehind {
 }
 
 /**
- * Stops every process still carrying the execution's id in its environment (PE_EXECUTION_ID):
- * what the agents started outside their trees (setsid, nohup, daemons), or the agents of an
- * orchestrator that died. Per task; null where they cannot be looked for (no /proc).
+ * Stops every process still carrying the execution's id and one of its task's worktrees in its
+ * environment: what the agents started outside their trees (setsid, nohup, daemons), or the
+ * agents of an orchestrator that died. Per task; null where they cannot be looked for (no /proc).
  */
 export async function stopExecutionProcesses(
-  executionId: string,
+  state: ExecutionState,
   graceMs: number,
-): Promise<Map<string | null, LeftBehind> | null> {
-  const found = findMarkedProcesses(executionId);
+): Promise<Map<string, LeftBehind> | null> {
+  const owners = Object.values(state.tasks).map((run) => ({
+    executionId: state.execution_id,
+    taskId: run.task_id,
+    worktree: run.worktree,
+  }));
+  const found = findMarkedProcesses(owners);
   if (found === null) return null;
-  const byTask = new Map<string | null, LeftBehind>();
+  const byTask = new Map<string, LeftBehind>();
   if (found.length === 0) return byTask;
   const { stopped, running } = await stopProcesses(found, graceMs, KILL_WAIT_MS);
   const add = (list: MarkedProcess[], key: keyof LeftBehind): void => {
@@ -88,7 +93,7 @@ export async function sweepExecutionProcesses(
   graceMs: number,
   when: string,
 ): Promise<void> {
-  const found = await stopExecutionProcesses(state.execution_id, graceMs);
+  const found = await stopExecutionProcesses(state, graceMs);
   if (found === null) {
     emit({
       type: 'warning',

@@ -65,7 +65,7 @@ export async function resumeExecution(options: ResumeOptions): Promise<Execution
   // Orphans of the dead orchestrator, its agents' setsid'ed children included, stop before their
   // worktrees are touched.
   const emit = (event: ExecutionEvent): void => options.onEvent?.(event, state);
-  const orphans = await stopExecutionProcesses(state.execution_id, settings.graceMs);
+  const orphans = await stopExecutionProcesses(state, settings.graceMs);
   for (const [taskId, left] of orphans ?? []) {
     reportLeftBehind(state, emit, taskId, left, 'by the stopped orchestrator');
   }
