@@ -63,30 +63,77 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const command = await entry.load();
     return await command(rest, io);
   } catch (error) {
-    return reportError(error, io);
+    return reportError(error, io, { json: wantsJson(rest) });
   }
 }
 
-/** The one place errors become words and exit codes. */
-export function reportError(error: unknown, io: CliIo): number {
+/** What an error is, for words on stderr and for the `--json` document. */
+interface ErrorReport {
+  message: string;
+  hint: string | null;
+  /** `usage`, `configuration`, `preflight`, `git`, … (the error class), or `internal`. */
+  kind: string;
+  exitCode: number;
+}
+
+/**
+ * The one place errors become words and exit codes. With `--json`, stdout also gets a document,
+ * `{"error": {"message", "hint", "kind"}}`, so a script reading it learns why instead of nothing.
+ */
+export function reportError(error: unknown, io: CliIo, options: { json?: boolean } = {}): number {
+  const report = describeError(error);
+  io.stderr.write(`parallel-executor: ${report.message}\n`);
+  if (report.hint !== null) io.stderr.write(`hint: ${report.hint}\n`);
+  if (options.json === true) {
+    const { message, hint, kind } = report;
+    io.stdout.write(`${JSON.stringify({ error: { message, hint, kind } }, null, 2)}\n`);
+  }
+  return report.exitCode;
+}
+
+function describeError(error: unknown): ErrorReport {
   if (isParseArgsError(error)) {
     // Node's text goes on about positionals after `--`; the first sentence is what matters here.
     const [first] = error.message.split(/(?<=\.) /);
-    io.stderr.write(`parallel-executor: ${first ?? error.message}\n`);
-    io.stderr.write('hint: run `parallel-executor <command> --help` for its options.\n');
-    return EXIT_USAGE;
+    return {
+      message: first ?? error.message,
+      hint: 'run `parallel-executor <command> --help` for its options.',
+      kind: 'usage',
+      exitCode: EXIT_USAGE,
+    };
   }
   if (error instanceof ParallelExecutorError) {
-    io.stderr.write(`parallel-executor: ${error.message}\n`);
-    if (error.hint) io.stderr.write(`hint: ${error.hint}\n`);
-    // A bad config file is bad input like a bad flag: nothing ran.
-    return error instanceof UsageError || error instanceof ConfigurationError
-      ? EXIT_USAGE
-      : EXIT_FAILED;
+    return {
+      message: error.message,
+      hint: error.hint || null,
+      kind: errorKind(error),
+      // A bad config file is bad input like a bad flag: nothing ran.
+      exitCode:
+        error instanceof UsageError || error instanceof ConfigurationError
+          ? EXIT_USAGE
+          : EXIT_FAILED,
+    };
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-  io.stderr.write(`parallel-executor: unexpected error: ${message}\n`);
-  return EXIT_FAILED;
+  return {
+    message: `unexpected error: ${message}`,
+    hint: null,
+    kind: 'internal',
+    exitCode: EXIT_FAILED,
+  };
+}
+
+/** `PreflightError` → `preflight`, `GitHubApiError` → `git-hub-api`; the base class → `error`. */
+function errorKind(error: ParallelExecutorError): string {
+  const name = error.name.replace(/Error$/, '');
+  if (name === 'ParallelExecutor' || name === '') return 'error';
+  return name.replace(/(?<=[a-z])(?=[A-Z])/g, '-').toLowerCase();
+}
+
+/** `--json` among the options (not after `--`, where it would be an argument). */
+function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 function isParseArgsError(error: unknown): error is Error {

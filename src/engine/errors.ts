@@ -29,6 +29,18 @@ export class ConfigurationError extends ParallelExecutorError {
 export class PreflightError extends ParallelExecutorError {}
 
 /** A git command failed; carries the command, exit code and stderr. */
+/**
+ * A command could not start because its working directory is gone: typically a task's worktree
+ * that its agent removed. `directory` is the path, for the caller to name what it was.
+ */
+export class MissingDirectoryError extends ParallelExecutorError {
+  readonly directory: string;
+  constructor(directory: string, what: string) {
+    super(`${what} cannot run: the directory ${directory} no longer exists`);
+    this.directory = directory;
+  }
+}
+
 export class GitError extends ParallelExecutorError {
   readonly args: readonly string[];
   readonly exitCode: number | null;

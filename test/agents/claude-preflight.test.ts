@@ -136,6 +136,7 @@ describe('claude command line', () => {
       '--output-format',
       'stream-json',
       '--verbose',
+      '--include-partial-messages',
       '--model',
       'claude-sonnet-4-5',
       '--max-turns',

@@ -184,9 +184,22 @@ describe('claude stream-json interpreter', () => {
       type: 'output',
       line: 'API error 529 (overloaded): retry 1/10 in 0.6 s',
     });
+    // The announced delay, so the orchestrator does not take the wait for a hang.
+    expect(events[1]).toEqual({ type: 'waiting', ms: 600 });
     expect(events).toContainEqual({ type: 'error', message: 'Invalid API key (API status 401)' });
     expect(progressOf(events).some(([percent]) => percent === 100)).toBe(false);
     expect(interpreter.report().agentError).toBe('Invalid API key (API status 401)');
+  });
+
+  it('takes streamed partial messages as life without output lines', () => {
+    const { events } = feed([
+      JSON.stringify({
+        type: 'stream_event',
+        event: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'He' } },
+        parent_tool_use_id: null,
+      }),
+    ]);
+    expect(events).toEqual([{ type: 'alive' }]);
   });
 
   it('passes lines that are not JSON through as output, and reports message usage when stopped before a result', () => {

@@ -95,4 +95,52 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     expect(model.surprises).toEqual([]);
     expect(model.unusedTurns()).toBe(0);
   });
+
+  it('is not taken for hung while it waits out a 429 retry-after longer than the idle limit', async () => {
+    model = await startScriptedModel([
+      { status: 429, errorType: 'rate_limit_error', message: 'slow down', retryAfter: 9 },
+      (request) => ({
+        blocks: [
+          {
+            type: 'tool_use',
+            name: 'Write',
+            input: {
+              file_path: join(request.workingDirectory ?? '', 'late.txt'),
+              content: 'after the wait\n',
+            },
+          },
+        ],
+      }),
+      { blocks: [{ type: 'text', text: 'Done after waiting.' }] },
+    ]);
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: home,
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: 'sk-test-scripted',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    };
+    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
+      runner: createClaudeCodeRunner({
+        binary: CLAUDE,
+        allowedTools: ['Write'],
+        env,
+        cwd: repo.dir,
+        graceMs: 500,
+      }),
+      env,
+      // Above the CLI's silent start-up in a git worktree (about 3 s on a busy machine), well
+      // below the announced wait.
+      settings: { idleTimeoutMs: 5_000 },
+    });
+
+    const run = state.tasks['1.1']!;
+    expect(run.reason).toBeNull();
+    expect(run.status).toBe('completed');
+    expect(await repo.git(['show', `${run.branch}:late.txt`])).toBe('after the wait');
+    const [, retried] = model.requests.filter((r) => r.path === '/v1/messages');
+    const [first] = model.requests.filter((r) => r.path === '/v1/messages');
+    expect(retried!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(8_900);
+    expect(model.surprises).toEqual([]);
+  });
 });

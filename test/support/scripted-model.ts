@@ -22,6 +22,8 @@ export interface ScriptedFailure {
   status: number;
   errorType: string;
   message: string;
+  /** Seconds for a `retry-after` header (a 429's "come back later"). */
+  retryAfter?: number;
 }
 
 export interface RecordedRequest {
@@ -86,10 +88,14 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
       next += 1;
       const answer = typeof turn === 'function' ? turn(request) : turn;
       if ('status' in answer) {
-        return json(res, answer.status, {
-          type: 'error',
-          error: { type: answer.errorType, message: answer.message },
-        });
+        const headers: Record<string, string> =
+          answer.retryAfter === undefined ? {} : { 'retry-after': String(answer.retryAfter) };
+        return json(
+          res,
+          answer.status,
+          { type: 'error', error: { type: answer.errorType, message: answer.message } },
+          headers,
+        );
       }
       messageCount += 1;
       const id = `msg_scripted_${messageCount}`;
@@ -246,7 +252,12 @@ function streamReply(
   res.end();
 }
 
-function json(res: ServerResponse, status: number, body: Record<string, unknown>): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+function json(
+  res: ServerResponse,
+  status: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -78,6 +78,11 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
+        owner: {
+          executionId: launch.executionId,
+          taskId: launch.taskId,
+          worktree: launch.worktree,
+        },
         interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
         graceMs: options.graceMs,
         lastLines: options.lastLines,
@@ -90,7 +95,9 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
 export function claudeArguments(
   options: Pick<ClaudeCodeRunnerOptions, 'allowedTools' | 'model' | 'extraArgs'>,
 ): string[] {
-  const args = ['-p', '--output-format', 'stream-json', '--verbose'];
+  // Partial messages: a long reply (a big file written in one tool call) streams as deltas the
+  // idle timer counts as life, instead of one line minutes later.
+  const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'];
   if (options.model !== undefined) args.push('--model', options.model);
   args.push(...(options.extraArgs ?? []));
   if (options.allowedTools.length > 0) args.push('--allowedTools', ...options.allowedTools);

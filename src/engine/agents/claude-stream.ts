@@ -189,13 +189,17 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       );
     }
     if (subtype === 'api_retry') {
-      const delay = number(line['retry_delay_ms']) / 1000;
-      return lines(
-        [
-          `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${delay.toFixed(1)} s`,
-        ],
-        '',
-      );
+      const delayMs = number(line['retry_delay_ms']);
+      return [
+        ...lines(
+          [
+            `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${(delayMs / 1000).toFixed(1)} s`,
+          ],
+          '',
+        ),
+        // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
+        { type: 'waiting', ms: delayMs },
+      ];
     }
     return lines([`system: ${subtype}`], '');
   };
@@ -233,6 +237,8 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
   };
 
   return {
+    // A line is a whole message: a Write of a big file or a long tool result, all needed to parse.
+    maxLineBytes: 16 * 1024 * 1024,
     stdoutLine(raw) {
       const line = parseObject(raw);
       if (line === null) return raw.trim() === '' ? [] : [{ type: 'output', line: clip(raw) }];
@@ -245,6 +251,10 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
           return onSystem(line);
         case 'result':
           return onResult(line);
+        case 'stream_event':
+          // A token of a reply being streamed (--include-partial-messages): life, nothing to show;
+          // the whole message follows as an `assistant` line.
+          return [{ type: 'alive' }];
         default:
           return [{ type: 'output', line: `${text(line['type']) ?? 'event'}` }];
       }

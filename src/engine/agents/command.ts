@@ -48,6 +48,11 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
+        owner: {
+          executionId: launch.executionId,
+          taskId: launch.taskId,
+          worktree: launch.worktree,
+        },
         graceMs: options.graceMs,
         lastLines: options.lastLines,
       });

@@ -7,9 +7,16 @@ import type { Readable } from 'node:stream';
 import { ParallelExecutorError } from '../errors.js';
 import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
 import { createEventQueue } from './event-queue.js';
+import { plainText } from '../terminal-text.js';
 import { createLineSplitter } from './line-splitter.js';
 import { createProcessTree, terminateTree } from './process-group.js';
 import { watchStatusFile } from './status-file.js';
+import {
+  describeProcess,
+  findMarkedProcesses,
+  stopProcesses,
+  type ProcessOwner,
+} from './stray-processes.js';
 
 /** What an adapter learns from the agent's own output, read once the agent has exited. */
 export interface AgentReport {
@@ -25,6 +32,8 @@ export interface OutputInterpreter {
   /** Events for one complete stdout line; `output` events among them also feed `lastLines`. */
   stdoutLine(line: string): AgentEvent[];
   report(): AgentReport;
+  /** How much of a stdout line it needs whole (default 64 KiB): structured lines can be long. */
+  readonly maxLineBytes?: number;
 }
 
 export interface ProcessLaunch {
@@ -48,6 +57,11 @@ export interface ProcessLaunch {
   leftoverGraceMs?: number;
   /** Status-file poll interval, the fallback to fs.watch (default 500 ms). */
   statusPollMs?: number;
+  /**
+   * The execution and task the agent's environment names (PE_EXECUTION_ID, PE_WORKTREE): once the
+   * agent is done, processes still carrying them are stopped too (see stray-processes.ts).
+   */
+  owner?: ProcessOwner;
 }
 
 const MAX_EVENT_LINE = 2000;
@@ -56,6 +70,8 @@ const KILL_WAIT_MS = 30_000;
 /** A process that escaped the group (setsid) may hold our pipes open; stop reading after this. */
 const PIPE_DRAIN_MS = 2_000;
 const TREE_REFRESH_MS = 2_000;
+/** Output without a newline (dots, a `\r` progress bar) is life too; one such event per this. */
+const ALIVE_EVERY_MS = 250;
 
 const NO_REPORT: AgentReport = {
   inputTokens: null,
@@ -78,16 +94,21 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const events = createEventQueue<AgentEvent>();
   const lastLines: string[] = [];
   let finished100 = false;
+  let lastPublished = 0;
 
   const publish = (list: AgentEvent[]): void => {
-    for (const event of list) {
+    for (const raw of list) {
+      // Any event tells the orchestrator the agent lives; a bare `alive` only when none did lately.
+      if (raw.type === 'alive' && Date.now() - lastPublished < ALIVE_EVERY_MS) continue;
+      lastPublished = Date.now();
+      const event = shownAsText(raw);
       // Once the agent has said it is done, a status-file change noticed late (the watcher polls)
       // is older news: progress never goes back from 100%.
       if (event.type === 'progress') {
         if (finished100) continue;
         if (event.percent === 100) finished100 = true;
       }
-      if (event.type === 'output') {
+      if (event.type === 'output' && event.line !== '') {
         lastLines.push(event.line);
         if (lastLines.length > keep) lastLines.shift();
       }
@@ -146,9 +167,19 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
       return [{ type: 'output', line: clip(line) }];
     }
   };
-  const stdout = pipeLines(child.stdout as Readable, log, (line) => publish(interpret(line)));
-  const stderr = pipeLines(child.stderr as Readable, log, (line) =>
-    publish([{ type: 'output', line: clip(line) }]),
+  const alive = (): void => publish([{ type: 'alive' }]);
+  const stdout = pipeLines(
+    child.stdout as Readable,
+    log,
+    (line) => publish(interpret(line)),
+    alive,
+    launch.interpreter?.maxLineBytes,
+  );
+  const stderr = pipeLines(
+    child.stderr as Readable,
+    log,
+    (line) => publish([{ type: 'output', line: clip(line) }]),
+    alive,
   );
 
   let stoppedBecause: AgentOutcome['stoppedBecause'] = null;
@@ -164,6 +195,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     const [exitCode, signal] = await exited;
     clearInterval(watchTree);
     await terminate(launch.leftoverGraceMs ?? 2_000);
+    // Before draining: a stray that inherited our pipes keeps them open until it is gone.
+    const leftBehind = await stopStrays(launch.owner, launch.leftoverGraceMs ?? 2_000);
     await Promise.all([stdout.drained(PIPE_DRAIN_MS), stderr.drained(PIPE_DRAIN_MS)]);
     await status.close();
     await closeLog(log);
@@ -180,9 +213,10 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
       inputTokens: report.inputTokens,
       outputTokens: report.outputTokens,
       costUsd: report.costUsd,
-      summary: report.summary,
-      agentError: report.agentError ?? statusError,
+      summary: report.summary === null ? null : plainText(report.summary),
+      agentError: textOrNull(report.agentError ?? statusError),
       lastLines: [...lastLines],
+      leftBehind,
     };
   })();
   let finished = false;
@@ -206,17 +240,26 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   return { pid, events, done, stop };
 }
 
-/** Appends a stream to the log raw and hands its lines to `onLine`. */
+/**
+ * Appends a stream to the log raw and hands its lines to `onLine`; `onPartial` hears of output
+ * that completed no line. Reading pauses while the log catches up, so a flood is held by the
+ * agent's pipe (which blocks it) rather than buffered here.
+ */
 function pipeLines(
   stream: Readable,
   log: WriteStream,
   onLine: (line: string) => void,
+  onPartial: () => void,
+  maxLineBytes?: number,
 ): { drained(timeoutMs: number): Promise<void> } {
-  const splitter = createLineSplitter(onLine);
+  const splitter = createLineSplitter(onLine, { maxLineBytes });
   const closed = once(stream, 'close').catch(() => undefined);
   stream.on('data', (chunk: Buffer) => {
-    log.write(chunk);
-    splitter.write(chunk);
+    if (!log.write(chunk)) {
+      stream.pause();
+      log.once('drain', () => stream.resume());
+    }
+    if (splitter.write(chunk) === 0) onPartial();
   });
   return {
     async drained(timeoutMs) {
@@ -233,6 +276,43 @@ function pipeLines(
 async function closeLog(log: WriteStream): Promise<void> {
   log.end();
   await once(log, 'close').catch(() => undefined);
+}
+
+/**
+ * Processes of the agent's execution and task still running once its tree is gone: stopped the
+ * same way (TERM, grace, KILL). Null when there is nothing to look for or no /proc to look in.
+ */
+async function stopStrays(
+  owner: ProcessLaunch['owner'],
+  graceMs: number,
+): Promise<AgentOutcome['leftBehind']> {
+  if (owner === undefined) return null;
+  const strays = findMarkedProcesses([owner]);
+  if (strays === null) return null;
+  if (strays.length === 0) return { stopped: [], running: [] };
+  const { stopped, running } = await stopProcesses(strays, graceMs, KILL_WAIT_MS);
+  return {
+    stopped: stopped.map(describeProcess),
+    running: running.map(describeProcess),
+  };
+}
+
+/** Agent text reaches terminals and reports: no escape sequences, no control characters. */
+function shownAsText(event: AgentEvent): AgentEvent {
+  switch (event.type) {
+    case 'output':
+      return { ...event, line: plainText(event.line) };
+    case 'progress':
+      return { ...event, step: textOrNull(event.step) };
+    case 'error':
+      return { ...event, message: plainText(event.message) };
+    default:
+      return event;
+  }
+}
+
+function textOrNull(text: string | null): string | null {
+  return text === null ? null : plainText(text);
 }
 
 function clip(line: string): string {

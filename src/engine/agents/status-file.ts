@@ -59,7 +59,8 @@ export interface StatusWatcher {
  * Watches `file` for changes made after this call: fs.watch on its directory (atomic writers
  * rename a temp file over it, which a watch on the file itself would miss) with a light stat poll
  * as a fallback for file systems where inotify says nothing. A status present before the start
- * is treated as stale (a previous attempt's) and not reported.
+ * is treated as stale (a previous attempt's) and not reported. Any change is life: a rewrite that
+ * says nothing new (a heartbeat) is an `alive` event.
  */
 export async function watchStatusFile(
   file: string,
@@ -80,11 +81,11 @@ export async function watchStatusFile(
     const text = await readFile(file, 'utf8').catch(() => null);
     if (text === null || text === lastText) return;
     const status = parseAgentStatus(text);
-    if (status === null) return;
+    if (status === null) return onEvents([{ type: 'alive' }]);
     lastText = text;
     const events = statusEvents(lastStatus, status);
     lastStatus = status;
-    if (events.length > 0) onEvents(events);
+    onEvents(events.length > 0 ? events : [{ type: 'alive' }]);
   };
 
   // One read at a time; a change seen during a read triggers one more read after it.
@@ -121,6 +122,8 @@ export async function watchStatusFile(
     void statKey(file).then((key) => {
       if (key === lastStat) return;
       lastStat = key;
+      // Rewritten with the same text, the file still changed: the agent is at work.
+      if (key !== null) onEvents([{ type: 'alive' }]);
       void check();
     });
   }, options.pollMs ?? 500);

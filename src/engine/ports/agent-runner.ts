@@ -31,13 +31,18 @@ export interface AgentLaunch {
  * `progress` comes from the status file or the adapter's own reading (percent 0–100);
  * `usage` carries running totals for the attempt, the last one being final; `error` is the agent
  * reporting a problem (it may still go on), not the end of the run: that is `done`.
+ * `alive` is life without a line to show (output with no newline yet, a streamed token, a status
+ * file rewritten as it was); `waiting` is the agent announcing it will be silent for up to `ms`
+ * (an API retry it waits out), so silence until then is not a hang.
  */
 export type AgentEvent =
   | { type: 'started'; pid: number }
   | { type: 'progress'; percent: number | null; step: string | null }
   | { type: 'output'; line: string }
   | { type: 'usage'; inputTokens: number; outputTokens: number; costUsd: number | null }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  | { type: 'alive' }
+  | { type: 'waiting'; ms: number };
 
 export interface AgentOutcome {
   exitCode: number | null;
@@ -56,6 +61,12 @@ export interface AgentOutcome {
   agentError?: string | null;
   /** The last lines of output (stdout and stderr, as in `output` events), oldest first. */
   lastLines: string[];
+  /**
+   * Processes the agent started outside its process tree (setsid, nohup, daemons) that were still
+   * running when it ended: those stopped, and those that survived SIGKILL (`pid 42 (sleep 300)`).
+   * Null or absent when they could not be looked for (no /proc).
+   */
+  leftBehind?: { stopped: string[]; running: string[] } | null;
 }
 
 export interface AgentHandle {

@@ -5,6 +5,7 @@ import type { TaskRun } from '../monitor/state.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDurationMs } from './duration.js';
 import { agentKey } from './paths.js';
+import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';
 
 export interface AttemptResult {
@@ -66,6 +67,16 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   };
   const wall = setTimeout(() => stop('timeout'), ctx.settings.taskTimeoutMs);
   let idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
+  // Every event is life. An announced wait (an API retry) holds until its end, whatever else the
+  // agent prints meanwhile: the idle limit counts from then.
+  let waitingUntil = 0;
+  const stillAlive = (event: AgentEvent): void => {
+    if (event.type === 'waiting') waitingUntil = Math.max(waitingUntil, Date.now() + event.ms);
+    clearTimeout(idle);
+    if (stopReason !== null) return;
+    const waitMs = Math.max(0, waitingUntil - Date.now());
+    idle = setTimeout(() => stop('idle'), waitMs + ctx.settings.idleTimeoutMs);
+  };
   const onAbort = () => stop('cancelled');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   if (ctx.signal.aborted) stop('cancelled');
@@ -77,8 +88,7 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   };
   const follow = (async () => {
     for await (const event of handle.events) {
-      clearTimeout(idle);
-      if (stopReason === null) idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
+      stillAlive(event);
       const note = onEvent(ctx, run, event);
       if (note.error !== undefined) seen.error = note.error;
       if (note.usage !== undefined) seen.usage = note.usage;
@@ -99,6 +109,9 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   clearTimeout(idle);
   run.pid = null;
   run.exit_code = outcome.exitCode;
+  if (outcome.leftBehind != null) {
+    reportLeftBehind(ctx.state, ctx.emit, run.task_id, outcome.leftBehind, 'after the agent ended');
+  }
   save(ctx);
 
   const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
@@ -198,5 +211,8 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
     case 'error':
       ctx.emit({ type: 'warning', taskId: run.task_id, message: event.message });
       return { error: event.message };
+    case 'alive':
+    case 'waiting':
+      return {};
   }
 }

@@ -27,6 +27,7 @@ import {
 import { executeTasks, settledStatus } from './loop.js';
 import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
 import { runPreflight, type PreflightReport } from './preflight.js';
+import { sweepExecutionProcesses } from './processes.js';
 import { writeRunRecord } from './record.js';
 import { resolveSettings, type ExecutionSettings } from './settings.js';
 
@@ -240,6 +241,8 @@ export async function execute(
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   if (!resumed) announceWarnings(ctx);
   await executeTasks(ctx);
+  // Whatever an agent left running (a dev server under setsid) ends with the run.
+  await sweepExecutionProcesses(state, ctx.emit, settings.graceMs, 'at the end of the run');
   const settled = settledStatus(state, signal.aborted);
   const finish = settled === 'cancelled' ? undefined : ctx.hooks.onAllSettled;
   // Until the hook (integration, the report) has run, the execution is not finished: killed now,

@@ -1,4 +1,15 @@
 import { createProcessTree, terminateTree } from '../agents/process-group.js';
+import {
+  describeProcess,
+  findMarkedProcesses,
+  stopProcesses,
+  type MarkedProcess,
+} from '../agents/stray-processes.js';
+import type { ExecutionEvent } from '../monitor/events.js';
+import type { ExecutionState } from '../monitor/state.js';
+
+/** After SIGKILL only uninterruptible sleep keeps a process; do not wait forever on one. */
+const KILL_WAIT_MS = 5_000;
 
 /**
  * End an agent left behind by an orchestrator that died: its process tree (its group, and the
@@ -6,5 +17,91 @@ import { createProcessTree, terminateTree } from '../agents/process-group.js';
  * are started as group leaders, so the recorded pid is the group id.
  */
 export async function killProcessGroup(pgid: number, graceMs: number): Promise<void> {
-  await terminateTree(createProcessTree(pgid), graceMs, 5_000);
+  await terminateTree(createProcessTree(pgid), graceMs, KILL_WAIT_MS);
+}
+
+/** Processes an agent left running (`pid 42 (sleep 300)`): stopped, or surviving SIGKILL. */
+export interface LeftBehind {
+  stopped: string[];
+  running: string[];
+}
+
+/**
+ * Stops every process still carrying the execution's id and one of its task's worktrees in its
+ * environment: what the agents started outside their trees (setsid, nohup, daemons), or the
+ * agents of an orchestrator that died. Per task; null where they cannot be looked for (no /proc).
+ */
+export async function stopExecutionProcesses(
+  state: ExecutionState,
+  graceMs: number,
+): Promise<Map<string, LeftBehind> | null> {
+  const owners = Object.values(state.tasks).map((run) => ({
+    executionId: state.execution_id,
+    taskId: run.task_id,
+    worktree: run.worktree,
+  }));
+  const found = findMarkedProcesses(owners);
+  if (found === null) return null;
+  const byTask = new Map<string, LeftBehind>();
+  if (found.length === 0) return byTask;
+  const { stopped, running } = await stopProcesses(found, graceMs, KILL_WAIT_MS);
+  const add = (list: MarkedProcess[], key: keyof LeftBehind): void => {
+    for (const entry of list) {
+      const left = byTask.get(entry.taskId) ?? { stopped: [], running: [] };
+      left[key].push(describeProcess(entry));
+      byTask.set(entry.taskId, left);
+    }
+  };
+  add(stopped, 'stopped');
+  add(running, 'running');
+  return byTask;
+}
+
+/**
+ * Tells the user about processes left running: those stopped in a note, those that survived
+ * SIGKILL in a warning, recorded on the task too (the user has to end them). `when` says at
+ * what point they were found ("after the agent ended").
+ */
+export function reportLeftBehind(
+  state: ExecutionState,
+  emit: (event: ExecutionEvent) => void,
+  taskId: string | null,
+  left: LeftBehind,
+  when: string,
+): void {
+  if (left.stopped.length > 0) {
+    emit({
+      type: 'note',
+      taskId,
+      message: `stopped ${left.stopped.length} process(es) left running ${when}: ${left.stopped.join(', ')}`,
+    });
+  }
+  if (left.running.length === 0) return;
+  const message = `${left.running.length} process(es) left running ${when} could not be stopped, even with SIGKILL: ${left.running.join(', ')}; end them yourself (kill -9 <pid>)`;
+  const run = taskId === null ? undefined : state.tasks[taskId];
+  if (run !== undefined) run.warnings = [...(run.warnings ?? []), message];
+  emit({ type: 'warning', taskId: run === undefined ? null : taskId, message });
+}
+
+/**
+ * The sweep at the end of a run (and of a resume): anything of the execution still running is
+ * stopped and reported. Without /proc the check cannot be made, which is said once, here.
+ */
+export async function sweepExecutionProcesses(
+  state: ExecutionState,
+  emit: (event: ExecutionEvent) => void,
+  graceMs: number,
+  when: string,
+): Promise<void> {
+  const found = await stopExecutionProcesses(state, graceMs);
+  if (found === null) {
+    emit({
+      type: 'warning',
+      taskId: null,
+      message:
+        'cannot look for processes the agents left running (setsid, nohup, daemons): this system has no /proc. Check for them yourself (e.g. `ps -A -o pid,command`).',
+    });
+    return;
+  }
+  for (const [taskId, left] of found) reportLeftBehind(state, emit, taskId, left, when);
 }

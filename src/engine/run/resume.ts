@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
+import type { ExecutionEvent } from '../monitor/events.js';
 import type { TaskRun } from '../monitor/state.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
@@ -13,7 +14,7 @@ import { execute, type EngineOptions, type ExecutionResult } from './orchestrato
 import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
-import { killProcessGroup } from './processes.js';
+import { killProcessGroup, reportLeftBehind, stopExecutionProcesses } from './processes.js';
 import { resolveSettings } from './settings.js';
 
 export interface ResumeOptions extends EngineOptions {
@@ -85,7 +86,13 @@ async function resumeLocked(
   }
   await options.runner.preflight();
   const plan = await readPlanSnapshot(paths.planSnapshot);
-  // Orphaned agents first: nothing may change a worktree while its work is looked at and kept.
+  // Orphans of the dead orchestrator, its agents' setsid'ed children included, stop before their
+  // worktrees are touched.
+  const emit = (event: ExecutionEvent): void => options.onEvent?.(event, state);
+  const orphans = await stopExecutionProcesses(state, settings.graceMs);
+  for (const [taskId, left] of orphans ?? []) {
+    reportLeftBehind(state, emit, taskId, left, 'by the stopped orchestrator');
+  }
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
   }

@@ -1,3 +1,4 @@
+import { sep } from 'node:path';
 import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { inspectWorktree } from '../collect/inspect.js';
 import { keepUncollected } from '../collect/keep.js';
@@ -17,6 +18,8 @@ import { branchSha, reattachTaskBranch } from '../workspace/worktree.js';
  * worktree and branch — at collection, so that the agent is not run again over it.
  */
 export type ResumePoint = 'start' | 'collect';
+import { MissingDirectoryError } from '../errors.js';
+import { pathExists } from '../path-exists.js';
 
 /**
  * One task from start to settled: prepare its workspace, run the agent (again, up to the retry
@@ -40,15 +43,29 @@ export async function runTask(
     const result = await runAttempts(ctx, run);
     if (result.kind === 'cancelled') return cancel(ctx, run);
     if (result.kind === 'failed') return fail(ctx, run, result.reason ?? 'failed');
+    if (!(await pathExists(run.worktree))) return fail(ctx, run, worktreeGone(run));
     await collect(ctx, run, result);
   } catch (error) {
     if (ctx.signal.aborted) return cancel(ctx, run);
-    const reason =
-      error instanceof TaskPreparationError
-        ? error.message
-        : `internal error: ${(error as Error).message}`;
-    await fail(ctx, run, reason);
+    await fail(ctx, run, failureReason(run, error));
   }
+}
+
+function failureReason(run: TaskRun, error: unknown): string {
+  if (error instanceof TaskPreparationError) return error.message;
+  if (error instanceof MissingDirectoryError && isInside(error.directory, run.worktree)) {
+    return worktreeGone(run);
+  }
+  return `internal error: ${(error as Error).message}`;
+}
+
+function isInside(path: string, directory: string): boolean {
+  return path === directory || path.startsWith(`${directory}${sep}`);
+}
+
+/** Nothing left to collect there; what the agent committed is on its branch, which is kept. */
+function worktreeGone(run: TaskRun): string {
+  return `the worktree ${run.worktree} no longer exists (the agent removed it?); its commits are kept on ${run.branch}`;
 }
 
 async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult> {

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { GitError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { GitError, MissingDirectoryError } from '../errors.js';
 
 export interface GitResult {
   stdout: string;
@@ -34,7 +35,7 @@ export function git(
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => reject(new GitError(args, null, String(error), cwd)));
+    child.on('error', (error) => reject(spawnFailure(args, cwd, error)));
     child.on('close', (code) => {
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');
@@ -47,6 +48,18 @@ export function git(
     });
     child.stdin.end(options.input);
   });
+}
+
+/**
+ * Node reports a missing working directory as `spawn git ENOENT`, as if git were not installed;
+ * the two are told apart here, since they call for different fixes.
+ */
+function spawnFailure(args: readonly string[], cwd: string, error: Error): Error {
+  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+    return new GitError(args, null, String(error), cwd);
+  }
+  if (!existsSync(cwd)) return new MissingDirectoryError(cwd, `git ${args[0] ?? ''}`.trim());
+  return new GitError(args, null, 'git was not found: install git, or put it on PATH', cwd);
 }
 
 /** Whatever the environment holds, git never waits for a pager, an editor or a password prompt. */

@@ -18,6 +18,13 @@ export interface RepoInfo {
 export async function findRepoRoot(cwd: string): Promise<string> {
   const result = await git(cwd, ['rev-parse', '--show-toplevel'], { allowExitCodes: [128] });
   if (result.exitCode !== 0) {
+    const bare = await git(cwd, ['rev-parse', '--is-bare-repository'], { allowExitCodes: [128] });
+    if (bare.stdout.trim() === 'true') {
+      throw new PreflightError(
+        `${cwd} is a bare git repository: it has no working tree for agents to branch from`,
+        'Run parallel-executor in a checkout of it: `git clone <this repository> <folder>`, then run from <folder>.',
+      );
+    }
     throw new PreflightError(
       `${cwd} is not inside a git repository`,
       'Run parallel-executor from a git checkout (git init, commit, then run).',
