@@ -6,6 +6,7 @@ import type { ExecutionState, KeptRef, TaskRun } from '../monitor/state.js';
 import { pathExists } from '../path-exists.js';
 import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
+import { replicatedFiles } from '../workspace/replicate.js';
 import { keepTaskState } from '../run/keep.js';
 import { isAncestor } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
@@ -230,6 +231,8 @@ async function keepWork(
       executionId: state.execution_id,
       env,
       identity: input.options.identity ?? DEFAULT_IDENTITY,
+      // The default configuration copies (`.env*`, `.claude/`): a kept ref never holds them.
+      toolFiles: await replicatedFiles(repoRoot, []),
     };
     await keepTaskState(place, task, why);
     return (task.kept_refs ?? []).slice(before);

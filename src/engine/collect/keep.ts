@@ -13,6 +13,8 @@ export interface KeepUncollectedInput {
   env: Record<string, string>;
   identity: GitIdentity;
   why: string;
+  /** The tool's files in the worktree (context, replicated configuration): never kept. */
+  exclude?: readonly string[];
 }
 
 /**
@@ -38,6 +40,7 @@ export async function keepUncollected(input: KeepUncollectedInput): Promise<Kept
     env: input.env,
     identity: input.identity,
     why: input.why,
+    exclude: input.exclude,
   });
   if (kept === null) return [];
   const refs: KeptRef[] = [{ ref: kept.ref, sha: kept.sha, why: input.why }];

@@ -18,6 +18,8 @@ export interface KeepPlace {
   /** The whole environment for git. */
   env: Record<string, string>;
   identity: GitIdentity;
+  /** The tool's copies in the worktree (replicated configuration, `.env`): never kept under a ref. */
+  toolFiles?: readonly string[];
 }
 
 /**
@@ -41,6 +43,7 @@ export async function keepTaskState(
     env: place.env,
     identity: place.identity,
     why,
+    exclude: [CONTEXT_FILE, ...(place.toolFiles ?? [])],
   });
   if (kept === null) return null;
   const refs = (run.kept_refs ??= []);

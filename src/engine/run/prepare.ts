@@ -149,7 +149,7 @@ export async function resetTaskWorkspace(
   const work = await taskWork(ctx.state.repo_root, run, ctx.replicated.get(run.task_id) ?? []);
   if (work.commits > 0 || work.dirty) {
     const kept = await keepTaskState(
-      keepPlaceOf(ctx),
+      keepPlaceOf(ctx, run),
       run,
       `attempt ${run.attempts} failed (${reason}); kept before the retry`,
     );
@@ -165,12 +165,13 @@ export async function resetTaskWorkspace(
   await populateWorktree(ctx, run);
 }
 
-export function keepPlaceOf(ctx: RunContext): KeepPlace {
+export function keepPlaceOf(ctx: RunContext, run: TaskRun): KeepPlace {
   return {
     repoRoot: ctx.state.repo_root,
     executionId: ctx.state.execution_id,
     env: ctx.env,
     identity: ctx.settings.identity,
+    toolFiles: ctx.replicated.get(run.task_id) ?? [],
   };
 }
 

@@ -96,13 +96,14 @@ async function resumeLocked(
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
   }
+  const toolFiles = await replicatedFiles(state.repo_root, settings.replicate);
   const place: KeepPlace = {
     repoRoot: state.repo_root,
     executionId: state.execution_id,
     env: options.env,
     identity: settings.identity,
+    toolFiles,
   };
-  const toolFiles = await replicatedFiles(state.repo_root, settings.replicate);
   const collectOnResume = new Set<string>();
   for (const run of restartable) {
     const unfinished = needsRestart(run, false);

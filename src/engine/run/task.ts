@@ -6,12 +6,15 @@ import type { TaskRun } from '../monitor/state.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
 import {
+  keepPlaceOf,
   prepareTask,
   reopenForCollection,
   resetTaskWorkspace,
   TaskPreparationError,
 } from './prepare.js';
-import { branchSha, reattachTaskBranch } from '../workspace/worktree.js';
+import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
+import { git } from '../workspace/git-exec.js';
+import { keepTaskState, taskWork } from './keep.js';
 
 /**
  * Where a task starts: from the beginning, or — on resume, when its agent's work is already in its
@@ -176,6 +179,7 @@ async function refuse(ctx: RunContext, run: TaskRun, reason: string): Promise<vo
       env: ctx.env,
       identity: ctx.settings.identity,
       why: `not collected: ${reason}`.slice(0, 200),
+      exclude: [CONTEXT_FILE, ...(ctx.replicated.get(run.task_id) ?? [])],
     });
     run.kept_refs = [...(run.kept_refs ?? []), ...kept];
     where =
@@ -185,11 +189,14 @@ async function refuse(ctx: RunContext, run: TaskRun, reason: string): Promise<vo
   } catch (error) {
     where = `it could not be kept under a ref (${(error as Error).message.split('\n')[0]}); the worktree is kept at ${run.worktree}`;
   }
-  await fail(ctx, run, `${reason} (${where})`);
+  await fail(ctx, run, `${reason} (${where})`, false);
 }
 
-async function fail(ctx: RunContext, run: TaskRun, reason: string): Promise<void> {
+async function fail(ctx: RunContext, run: TaskRun, reason: string, keep = true): Promise<void> {
   await copyLog(run.log_file, run.output_dir);
+  // The worktree stays for a person, but what the agent left uncommitted (or on a HEAD its branch
+  // lacks) is also put under a ref now: a later retry, resume or clean can then lose nothing.
+  if (keep) await keepFailedWork(ctx, run);
   // The branch tip at the failure: `resume --retry-failed` tells by it what a person added since.
   run.head_sha = await branchSha(ctx.state.repo_root, run.branch).catch(() => run.head_sha);
   setStatus(ctx, run, 'failed', reason);
@@ -197,4 +204,20 @@ async function fail(ctx: RunContext, run: TaskRun, reason: string): Promise<void
 
 function cancel(ctx: RunContext, run: TaskRun): void {
   setStatus(ctx, run, 'cancelled', 'stopped by the user; resume with `parallel-executor resume`');
+}
+
+async function keepFailedWork(ctx: RunContext, run: TaskRun): Promise<void> {
+  try {
+    if (run.start_sha === null || !(await isWorktreeRoot(run.worktree))) return;
+    const work = await taskWork(ctx.state.repo_root, run, ctx.replicated.get(run.task_id) ?? []);
+    const head = (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
+    const tip = await branchSha(ctx.state.repo_root, run.branch);
+    if (!work.dirty && head === tip) return;
+    await keepTaskState(keepPlaceOf(ctx, run), run, `the failed attempt ${run.attempts}`);
+  } catch (error) {
+    ctx.logger.warn('could not keep a failed task under a ref', {
+      task: run.task_id,
+      error: String(error),
+    });
+  }
 }

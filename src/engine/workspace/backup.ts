@@ -56,6 +56,8 @@ export async function snapshotWorktree(
   env: Record<string, string>,
   identity: GitIdentity,
   message: string,
+  /** Paths (relative to the worktree) kept out: the tool's copies of secrets such as `.env`. */
+  exclude: readonly string[] = [],
 ): Promise<WorktreeSnapshot | null> {
   if (!(await isWorktreeRoot(worktree))) return null;
   const headResult = await git(worktree, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
@@ -70,6 +72,14 @@ export async function snapshotWorktree(
     await git(worktree, ['read-tree', head], { env: indexEnv });
     // Nested repositories are added as gitlinks here; the snapshot is a record, not a merge.
     await git(worktree, ['add', '--all', '--', '.'], { env: indexEnv });
+    if (exclude.length > 0) {
+      // Back to HEAD's version (or out, when HEAD has none): a kept ref never holds a secret the
+      // tool copied in. Pathspecs through stdin, literal, so odd names stay inert.
+      await git(worktree, ['reset', '-q', head, '--pathspec-from-file=-', '--pathspec-file-nul'], {
+        env: indexEnv,
+        input: `${exclude.map((p) => `:(top,literal)${p}`).join('\0')}\0`,
+      });
+    }
     const tree = (await git(worktree, ['write-tree'], { env: indexEnv })).stdout.trim();
     const headTree = (await git(worktree, ['rev-parse', `${head}^{tree}`], { env })).stdout.trim();
     if (tree === headTree) return { sha: head, head, dirty: false };
@@ -103,6 +113,8 @@ export interface KeepAttemptInput {
   identity: GitIdentity;
   /** Why it is kept: goes in the snapshot commit's message. */
   why: string;
+  /** Paths left out of the snapshot (the tool's copies of configuration and secrets). */
+  exclude?: readonly string[];
 }
 
 /**
@@ -116,6 +128,7 @@ export async function keepAttempt(input: KeepAttemptInput): Promise<KeptAttempt 
     input.env,
     input.identity,
     `parallel-executor: uncommitted work kept (${input.why})`,
+    input.exclude ?? [],
   );
   const tip = await refSha(input.repoRoot, `refs/heads/${input.branch}`, input.env);
   if (snapshot === null && tip === null) return null;
