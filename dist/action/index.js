@@ -57,7 +57,7 @@ var init_clock = __esm({
 });
 
 // src/engine/errors.ts
-var ParallelExecutorError, UsageError, ConfigurationError, PreflightError, GitError;
+var ParallelExecutorError, UsageError, ConfigurationError, PreflightError, MissingDirectoryError, GitError;
 var init_errors = __esm({
   "src/engine/errors.ts"() {
     "use strict";
@@ -81,6 +81,13 @@ var init_errors = __esm({
       }
     };
     PreflightError = class extends ParallelExecutorError {
+    };
+    MissingDirectoryError = class extends ParallelExecutorError {
+      directory;
+      constructor(directory, what) {
+        super(`${what} cannot run: the directory ${directory} no longer exists`);
+        this.directory = directory;
+      }
     };
     GitError = class extends ParallelExecutorError {
       args;
@@ -779,8 +786,8 @@ var require_Node = __commonJS({
         };
         const res = toJS.toJS(this, "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count2, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count2);
+          for (const { count: count3, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count3);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
     };
@@ -888,13 +895,13 @@ var require_Alias = __commonJS({
         const anchor2 = anchors2 && source && anchors2.get(source);
         return anchor2 ? anchor2.count * anchor2.aliasCount : 0;
       } else if (identity.isCollection(node3)) {
-        let count2 = 0;
+        let count3 = 0;
         for (const item of node3.items) {
           const c = getAliasCount(doc, item, anchors2);
-          if (c > count2)
-            count2 = c;
+          if (c > count3)
+            count3 = c;
         }
-        return count2;
+        return count3;
       } else if (identity.isPair(node3)) {
         const kc = getAliasCount(doc, node3.key, anchors2);
         const vc = getAliasCount(doc, node3.value, anchors2);
@@ -3847,8 +3854,8 @@ var require_Document = __commonJS({
         };
         const res = toJS.toJS(this.contents, jsonArg ?? "", ctx);
         if (typeof onAnchor === "function")
-          for (const { count: count2, res: res2 } of ctx.anchors.values())
-            onAnchor(res2, count2);
+          for (const { count: count3, res: res2 } of ctx.anchors.values())
+            onAnchor(res2, count3);
         return typeof reviver === "function" ? applyReviver.applyReviver(reviver, { "": res }, "", res) : res;
       }
       /**
@@ -3925,12 +3932,12 @@ var require_errors = __commonJS({
         lineStr = prev + lineStr;
       }
       if (/[^ ]/.test(lineStr)) {
-        let count2 = 1;
+        let count3 = 1;
         const end = error64.linePos[1];
         if (end?.line === line2 && end.col > col) {
-          count2 = Math.max(1, Math.min(end.col - col, 80 - ci));
+          count3 = Math.max(1, Math.min(end.col - col, 80 - ci));
         }
-        const pointer = " ".repeat(ci) + "^".repeat(count2);
+        const pointer = " ".repeat(ci) + "^".repeat(count3);
         error64.message += `:
 
 ${lineStr}
@@ -4174,10 +4181,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep5, value } = collItem;
+        const { start, key, sep: sep7, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep5?.[0],
+          next: key ?? sep7?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4191,7 +4198,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep5) {
+          if (!keyProps.anchor && !keyProps.tag && !sep7) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map4.comment)
@@ -4215,7 +4222,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map4.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep7 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4231,7 +4238,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep7, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4322,7 +4329,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep5 = "";
+        let sep7 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4336,13 +4343,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep5 + cb;
-              sep5 = "";
+                comment += sep7 + cb;
+              sep7 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep5 += source;
+                sep7 += source;
               hasSpace = true;
               break;
             default:
@@ -4385,18 +4392,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep5, value } = collItem;
+        const { start, key, sep: sep7, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep5?.[0],
+          next: key ?? sep7?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep5 && !value) {
+          if (!props.anchor && !props.tag && !sep7 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4450,8 +4457,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep5 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep5, null, props, onError);
+        if (!isMap3 && !sep7 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep7, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4463,7 +4470,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep7 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4474,8 +4481,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep5)
-                for (const st of sep5) {
+              if (sep7)
+                for (const st of sep7) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4492,7 +4499,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep7, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4672,7 +4679,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep5 = "";
+      let sep7 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines2[i][0].slice(trimIndent) + "\n";
@@ -4689,24 +4696,24 @@ var require_resolve_block_scalar = __commonJS({
           indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep5 + indent2.slice(trimIndent) + content3;
-          sep5 = "\n";
+          value += sep7 + indent2.slice(trimIndent) + content3;
+          sep7 = "\n";
         } else if (indent2.length > trimIndent || content3[0] === "	") {
-          if (sep5 === " ")
-            sep5 = "\n";
-          else if (!prevMoreIndented && sep5 === "\n")
-            sep5 = "\n\n";
-          value += sep5 + indent2.slice(trimIndent) + content3;
-          sep5 = "\n";
+          if (sep7 === " ")
+            sep7 = "\n";
+          else if (!prevMoreIndented && sep7 === "\n")
+            sep7 = "\n\n";
+          value += sep7 + indent2.slice(trimIndent) + content3;
+          sep7 = "\n";
           prevMoreIndented = true;
         } else if (content3 === "") {
-          if (sep5 === "\n")
+          if (sep7 === "\n")
             value += "\n";
           else
-            sep5 = "\n";
+            sep7 = "\n";
         } else {
-          value += sep5 + content3;
-          sep5 = " ";
+          value += sep7 + content3;
+          sep7 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4889,25 +4896,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep5 = " ";
+      let sep7 = " ";
       let pos = line2.lastIndex;
       while (match = line2.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep5 === "\n")
-            res += sep5;
+          if (sep7 === "\n")
+            res += sep7;
           else
-            sep5 = "\n";
+            sep7 = "\n";
         } else {
-          res += sep5 + lm;
-          sep5 = " ";
+          res += sep7 + lm;
+          sep7 = " ";
         }
         pos = line2.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep5 + (match?.[1] ?? "");
+      return res + sep7 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5717,14 +5724,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep5, value }) {
+    function stringifyItem({ start, key, sep: sep7, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep5)
-        for (const st of sep5)
+      if (sep7)
+        for (const st of sep7)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -6525,15 +6532,15 @@ var require_parser = __commonJS({
     var node_process = __require("process");
     var cst = require_cst();
     var lexer = require_lexer();
-    function includesToken(list4, type) {
-      for (let i = 0; i < list4.length; ++i)
-        if (list4[i].type === type)
+    function includesToken(list5, type) {
+      for (let i = 0; i < list5.length; ++i)
+        if (list5[i].type === type)
           return true;
       return false;
     }
-    function findNonEmptyIndex(list4) {
-      for (let i = 0; i < list4.length; ++i) {
-        switch (list4[i].type) {
+    function findNonEmptyIndex(list5) {
+      for (let i = 0; i < list5.length; ++i) {
+        switch (list5[i].type) {
           case "space":
           case "comment":
           case "newline":
@@ -6891,18 +6898,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep5;
+          let sep7;
           if (scalar.end) {
-            sep5 = scalar.end;
-            sep5.push(this.sourceToken);
+            sep7 = scalar.end;
+            sep7.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep5 = [this.sourceToken];
+            sep7 = [this.sourceToken];
           const map4 = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep5 }]
+            items: [{ start, key: scalar, sep: sep7 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map4;
@@ -7055,15 +7062,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep5 = it.sep;
-                  sep5.push(this.sourceToken);
+                  const sep7 = it.sep;
+                  sep7.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep5 }]
+                    items: [{ start: start2, key, sep: sep7 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7257,13 +7264,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep5 = fc.end.splice(1, fc.end.length);
-            sep5.push(this.sourceToken);
+            const sep7 = fc.end.splice(1, fc.end.length);
+            sep7.push(this.sourceToken);
             const map4 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep5 }]
+              items: [{ start, key: fc, sep: sep7 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map4;
@@ -8091,14 +8098,14 @@ function codePointLength(str) {
   const units = str.length;
   if (!highSurrogate.test(str))
     return units;
-  let count2 = units;
+  let count3 = units;
   for (let i = 0; i < units - 1; i++) {
     if ((str.charCodeAt(i) & 64512) === 55296 && (str.charCodeAt(i + 1) & 64512) === 56320) {
-      count2--;
+      count3--;
       i++;
     }
   }
-  return count2;
+  return count3;
 }
 function getLengthableOrigin(input2) {
   if (Array.isArray(input2))
@@ -12078,7 +12085,7 @@ function isRef(value) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve5) {
+function isRecursive(inst, stack, resolve6) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -12088,7 +12095,7 @@ function isRecursive(inst, stack, resolve5) {
   let result = NONE;
   const check3 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve5);
+      const answer = isRecursive(child, stack, resolve6);
       if (answer > result)
         result = answer;
     }
@@ -12099,7 +12106,7 @@ function isRecursive(inst, stack, resolve5) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve5) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve6) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -12163,7 +12170,7 @@ function isRecursive(inst, stack, resolve5) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve5 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve6 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -12589,8 +12596,8 @@ var init_az = __esm({
 });
 
 // node_modules/zod/v4/locales/be.js
-function getBelarusianPlural(count2, one2, few, many) {
-  const absCount = Math.abs(count2);
+function getBelarusianPlural(count3, one2, few, many) {
+  const absCount = Math.abs(count3);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -15363,8 +15370,8 @@ var init_hu = __esm({
 });
 
 // node_modules/zod/v4/locales/hy.js
-function getArmenianPlural(count2, one2, many) {
-  return Math.abs(count2) === 1 ? one2 : many;
+function getArmenianPlural(count3, one2, many) {
+  return Math.abs(count3) === 1 ? one2 : many;
 }
 function withDefiniteArticle(word) {
   if (!word)
@@ -18239,8 +18246,8 @@ var init_ro = __esm({
 });
 
 // node_modules/zod/v4/locales/ru.js
-function getRussianPlural(count2, one2, few, many) {
-  const absCount = Math.abs(count2);
+function getRussianPlural(count3, one2, few, many) {
+  const absCount = Math.abs(count3);
   const lastDigit = absCount % 10;
   const lastTwoDigits = absCount % 100;
   if (lastTwoDigits >= 11 && lastTwoDigits <= 19) {
@@ -23647,8 +23654,8 @@ var init_to_json_schema = __esm({
 function aggregateChecks(schema) {
   const agg = {};
   const def = schema._zod.def;
-  const list4 = schema._zod.traits.has("$ZodCheck") ? [schema, ...def.checks ?? []] : def.checks ?? [];
-  for (const ch of list4)
+  const list5 = schema._zod.traits.has("$ZodCheck") ? [schema, ...def.checks ?? []] : def.checks ?? [];
+  for (const ch of list5)
     contributors[ch._zod.def.check]?.(agg, ch._zod.def);
   const bag = schema._zod.bag;
   if (bag.minimum !== void 0)
@@ -27984,13 +27991,13 @@ function ccount(value, character) {
   if (typeof character !== "string") {
     throw new TypeError("Expected character");
   }
-  let count2 = 0;
+  let count3 = 0;
   let index2 = source.indexOf(character);
   while (index2 !== -1) {
-    count2++;
+    count3++;
     index2 = source.indexOf(character, index2 + character.length);
   }
-  return count2;
+  return count3;
 }
 var init_ccount = __esm({
   "node_modules/ccount/index.js"() {
@@ -28307,10 +28314,10 @@ var init_unist_util_visit_parents = __esm({
 });
 
 // node_modules/mdast-util-find-and-replace/lib/index.js
-function findAndReplace(tree, list4, options) {
+function findAndReplace(tree, list5, options) {
   const settings = options || {};
   const ignored = convert(settings.ignore || []);
-  const pairs = toPairs(list4);
+  const pairs = toPairs(list5);
   let pairIndex = -1;
   while (++pairIndex < pairs.length) {
     visitParents(tree, visitor);
@@ -28384,7 +28391,7 @@ function toPairs(tupleOrList) {
     throw new TypeError("Expected find and replace tuple or list of tuples");
   }
   const result = [];
-  const list4 = !tupleOrList[0] || Array.isArray(tupleOrList[0]) ? (
+  const list5 = !tupleOrList[0] || Array.isArray(tupleOrList[0]) ? (
     /** @type {FindAndReplaceList} */
     tupleOrList
   ) : [
@@ -28392,8 +28399,8 @@ function toPairs(tupleOrList) {
     tupleOrList
   ];
   let index2 = -1;
-  while (++index2 < list4.length) {
-    const tuple2 = list4[index2];
+  while (++index2 < list5.length) {
+    const tuple2 = list5[index2];
     result.push([toExpression(tuple2[0]), toFunction(tuple2[1])]);
   }
   return result;
@@ -29046,16 +29053,16 @@ var init_blockquote = __esm({
 function patternInScope(stack, pattern) {
   return listInScope(stack, pattern.inConstruct, true) && !listInScope(stack, pattern.notInConstruct, false);
 }
-function listInScope(stack, list4, none) {
-  if (typeof list4 === "string") {
-    list4 = [list4];
+function listInScope(stack, list5, none) {
+  if (typeof list5 === "string") {
+    list5 = [list5];
   }
-  if (!list4 || list4.length === 0) {
+  if (!list5 || list5.length === 0) {
     return none;
   }
   let index2 = -1;
-  while (++index2 < list4.length) {
-    if (stack.includes(list4[index2])) {
+  while (++index2 < list5.length) {
+    if (stack.includes(list5[index2])) {
       return true;
     }
   }
@@ -29088,18 +29095,18 @@ function longestStreak(value, substring) {
   const source = String(value);
   let index2 = source.indexOf(substring);
   let expected = index2;
-  let count2 = 0;
+  let count3 = 0;
   let max = 0;
   if (typeof substring !== "string") {
     throw new TypeError("Expected substring");
   }
   while (index2 !== -1) {
     if (index2 === expected) {
-      if (++count2 > max) {
-        max = count2;
+      if (++count3 > max) {
+        max = count3;
       }
     } else {
-      count2 = 1;
+      count3 = 1;
     }
     expected = index2 + substring.length;
     index2 = source.indexOf(substring, expected);
@@ -29627,8 +29634,8 @@ function pair(runs, wrong) {
       } else {
         const involved = [.../* @__PURE__ */ new Set([...opening, ...closing])];
         for (const token of involved) {
-          const list4 = wrong.get(token);
-          if (list4) list4.push(...involved);
+          const list5 = wrong.get(token);
+          if (list5) list5.push(...involved);
         }
       }
       opener.end -= size;
@@ -33259,8 +33266,8 @@ var init_mdast_util_gfm = __esm({
 });
 
 // node_modules/micromark-util-chunked/index.js
-function splice(list4, start, remove, items) {
-  const end = list4.length;
+function splice(list5, start, remove, items) {
+  const end = list5.length;
   let chunkStart = 0;
   let parameters;
   if (start < 0) {
@@ -33272,22 +33279,22 @@ function splice(list4, start, remove, items) {
   if (items.length < 1e4) {
     parameters = Array.from(items);
     parameters.unshift(start, remove);
-    list4.splice(...parameters);
+    list5.splice(...parameters);
   } else {
-    if (remove) list4.splice(start, remove);
+    if (remove) list5.splice(start, remove);
     while (chunkStart < items.length) {
       parameters = items.slice(chunkStart, chunkStart + 1e4);
       parameters.unshift(start, 0);
-      list4.splice(...parameters);
+      list5.splice(...parameters);
       chunkStart += 1e4;
       start += 1e4;
     }
   }
 }
-function push(list4, items) {
-  if (list4.length > 0) {
-    splice(list4, list4.length, 0, items);
-    return list4;
+function push(list5, items) {
+  if (list5.length > 0) {
+    splice(list5, list5.length, 0, items);
+    return list5;
   }
   return items;
 }
@@ -33325,12 +33332,12 @@ function syntaxExtension(all2, extension2) {
     }
   }
 }
-function constructs(existing, list4) {
+function constructs(existing, list5) {
   let index2 = -1;
   const before = [];
-  while (++index2 < list4.length) {
+  while (++index2 < list5.length) {
     ;
-    (list4[index2].add === "after" ? existing : before).push(list4[index2]);
+    (list5[index2].add === "after" ? existing : before).push(list5[index2]);
   }
   splice(existing, 0, 0, before);
 }
@@ -33702,10 +33709,10 @@ function resolveAll(constructs2, events, context) {
   const called = [];
   let index2 = -1;
   while (++index2 < constructs2.length) {
-    const resolve5 = constructs2[index2].resolveAll;
-    if (resolve5 && !called.includes(resolve5)) {
-      events = resolve5(events, context);
-      called.push(resolve5);
+    const resolve6 = constructs2[index2].resolveAll;
+    if (resolve6 && !called.includes(resolve6)) {
+      events = resolve6(events, context);
+      called.push(resolve6);
     }
   }
   return events;
@@ -34579,13 +34586,13 @@ var init_code_text = __esm({
 });
 
 // node_modules/micromark-util-subtokenize/lib/splice-buffer.js
-function chunkedPush(list4, right) {
+function chunkedPush(list5, right) {
   let chunkStart = 0;
   if (right.length < 1e4) {
-    list4.push(...right);
+    list5.push(...right);
   } else {
     while (chunkStart < right.length) {
-      list4.push(...right.slice(chunkStart, chunkStart + 1e4));
+      list5.push(...right.slice(chunkStart, chunkStart + 1e4));
       chunkStart += 1e4;
     }
   }
@@ -34680,9 +34687,9 @@ var init_splice_buffer = __esm({
        *   Any removed items.
        */
       splice(start, deleteCount, items) {
-        const count2 = deleteCount || 0;
+        const count3 = deleteCount || 0;
         this.setCursor(Math.trunc(start));
-        const removed = this.right.splice(this.right.length - count2, Number.POSITIVE_INFINITY);
+        const removed = this.right.splice(this.right.length - count3, Number.POSITIVE_INFINITY);
         if (items) chunkedPush(this.left, items);
         return removed.reverse();
       }
@@ -38334,11 +38341,11 @@ function initializeFactory(field) {
       if (code3 === null) {
         return true;
       }
-      const list4 = constructs2[code3];
+      const list5 = constructs2[code3];
       let index2 = -1;
-      if (list4) {
-        while (++index2 < list4.length) {
-          const item = list4[index2];
+      if (list5) {
+        while (++index2 < list5.length) {
+          const item = list5[index2];
           if (!item.previous || item.previous.call(self, self.previous)) {
             return true;
           }
@@ -38695,27 +38702,27 @@ function createTokenizer(parser, initialize, from) {
         function start(code3) {
           const left = code3 !== null && map4[code3];
           const all2 = code3 !== null && map4.null;
-          const list4 = [
+          const list5 = [
             // To do: add more extension tests.
             /* c8 ignore next 2 */
             ...Array.isArray(left) ? left : left ? [left] : [],
             ...Array.isArray(all2) ? all2 : all2 ? [all2] : []
           ];
-          return handleListOfConstructs(list4)(code3);
+          return handleListOfConstructs(list5)(code3);
         }
       }
-      function handleListOfConstructs(list4) {
-        listOfConstructs = list4;
+      function handleListOfConstructs(list5) {
+        listOfConstructs = list5;
         constructIndex = 0;
-        if (list4.length === 0) {
+        if (list5.length === 0) {
           return bogusState;
         }
-        return handleConstruct(list4[constructIndex]);
+        return handleConstruct(list5[constructIndex]);
       }
       function handleConstruct(construct) {
         return start;
         function start(code3) {
-          info2 = store();
+          info2 = store2();
           currentConstruct = construct;
           if (!construct.partial) {
             context.currentConstruct = construct;
@@ -38760,7 +38767,7 @@ function createTokenizer(parser, initialize, from) {
       context.events = construct.resolveTo(context.events, context);
     }
   }
-  function store() {
+  function store2() {
     const startPoint = now();
     const startPrevious = context.previous;
     const startCurrentConstruct = context.currentConstruct;
@@ -39088,8 +39095,8 @@ function compiler(options) {
       link: opener(link2),
       listItem: opener(listItem2),
       listItemValue: onenterlistitemvalue,
-      listOrdered: opener(list4, onenterlistordered),
-      listUnordered: opener(list4),
+      listOrdered: opener(list5, onenterlistordered),
+      listUnordered: opener(list5),
       paragraph: opener(paragraph2),
       reference: onenterreference,
       referenceString: buffer,
@@ -39691,7 +39698,7 @@ function compiler(options) {
       position: void 0
     };
   }
-  function list4(token) {
+  function list5(token) {
     return {
       type: "list",
       ordered: token.type === "listOrdered",
@@ -41066,7 +41073,7 @@ var init_lib20 = __esm({
         assertParser("process", this.parser || this.Parser);
         assertCompiler("process", this.compiler || this.Compiler);
         return done ? executor(void 0, done) : new Promise(executor);
-        function executor(resolve5, reject) {
+        function executor(resolve6, reject) {
           const realFile = vfile(file2);
           const parseTree = (
             /** @type {HeadTree extends undefined ? Node : HeadTree} */
@@ -41097,8 +41104,8 @@ var init_lib20 = __esm({
           function realDone(error64, file3) {
             if (error64 || !file3) {
               reject(error64);
-            } else if (resolve5) {
-              resolve5(file3);
+            } else if (resolve6) {
+              resolve6(file3);
             } else {
               ok(done, "`done` is defined if `resolve` is not");
               done(void 0, file3);
@@ -41200,7 +41207,7 @@ var init_lib20 = __esm({
           file2 = void 0;
         }
         return done ? executor(void 0, done) : new Promise(executor);
-        function executor(resolve5, reject) {
+        function executor(resolve6, reject) {
           ok(
             typeof file2 !== "function",
             "`file` can\u2019t be a `done` anymore, we checked"
@@ -41214,8 +41221,8 @@ var init_lib20 = __esm({
             );
             if (error64) {
               reject(error64);
-            } else if (resolve5) {
-              resolve5(resultingTree);
+            } else if (resolve6) {
+              resolve6(resultingTree);
             } else {
               ok(done, "`done` is defined if `resolve` is not");
               done(void 0, resultingTree, file3);
@@ -41946,8 +41953,8 @@ function fieldsOf(blocks, body) {
   });
   return fields2;
 }
-function listFields(list4, body) {
-  return list4.children.flatMap((item) => itemFields(item, body));
+function listFields(list5, body) {
+  return list5.children.flatMap((item) => itemFields(item, body));
 }
 function itemFields(item, body) {
   const first = item.children[0];
@@ -42024,8 +42031,8 @@ function splitLines(children) {
   }
   return lines2.filter((line2) => line2.length > 0);
 }
-function listItems(list4) {
-  return list4.children.map((item) => {
+function listItems(list5) {
+  return list5.children.map((item) => {
     const first = item.children[0];
     return first ? collapse(textOf(first)).replace(/^(?:✅|✔|☑|\uFE0F|\s)+/u, "") : "";
   }).filter((text6) => text6 !== "");
@@ -42085,10 +42092,10 @@ var init_ids = __esm({
 });
 
 // src/engine/plan/dialects/seed.ts
-function readTaskLines(list4, context, dialect) {
+function readTaskLines(list5, context, dialect) {
   const drafts = [];
-  for (const item of list4.children) {
-    const draft = readTaskLine(item, list4, context, dialect);
+  for (const item of list5.children) {
+    const draft = readTaskLine(item, list5, context, dialect);
     if (draft) {
       drafts.push(draft);
       continue;
@@ -42099,7 +42106,7 @@ function readTaskLines(list4, context, dialect) {
   }
   return drafts;
 }
-function readTaskLine(item, list4, context, dialect) {
+function readTaskLine(item, list5, context, dialect) {
   const paragraph2 = item.children[0];
   if (paragraph2?.type !== "paragraph") return null;
   const head = readHead(paragraph2);
@@ -42133,14 +42140,14 @@ function readTaskLine(item, list4, context, dialect) {
     files: nested.files,
     criteria: nested.criteria,
     details: nested.details,
-    ...seedItemPlace(item, list4, paragraph2, {
+    ...seedItemPlace(item, list5, paragraph2, {
       markStart: hadMark ? markOffset(paragraph2, dialect.body, dialect.knownAgents) : null,
       sectionIndex: context.sectionIndex,
       body: dialect.body
     })
   };
 }
-function seedItemPlace(item, list4, paragraph2, place) {
+function seedItemPlace(item, list5, paragraph2, place) {
   return {
     dialect: "seed",
     line: item.position?.start.line ?? 1,
@@ -42152,7 +42159,7 @@ function seedItemPlace(item, list4, paragraph2, place) {
       checkbox: checkboxSpan(item, place.body),
       textEnd: endOffset(paragraph2),
       markStart: place.markStart,
-      listEnd: endOffset(list4),
+      listEnd: endOffset(list5),
       sectionIndex: place.sectionIndex
     }
   };
@@ -42521,15 +42528,15 @@ var init_block = __esm({
 });
 
 // src/engine/plan/dialects/checklist.ts
-function readChecklist(list4, context, dialect) {
+function readChecklist(list5, context, dialect) {
   const drafts = [];
-  for (const item of list4.children) {
-    const draft = readItem(item, list4, context, dialect);
+  for (const item of list5.children) {
+    const draft = readItem(item, list5, context, dialect);
     if (draft) drafts.push(draft);
   }
   return drafts;
 }
-function readItem(item, list4, context, dialect) {
+function readItem(item, list5, context, dialect) {
   if (item.checked !== true && item.checked !== false) return null;
   const paragraph2 = item.children[0];
   if (paragraph2?.type !== "paragraph") return null;
@@ -42556,7 +42563,7 @@ function readItem(item, list4, context, dialect) {
     files: filesOf(paragraph2, title),
     criteria: [],
     details: item.children.slice(1).map((child) => flatText(child)).filter((text6) => text6 !== ""),
-    ...seedItemPlace(item, list4, paragraph2, {
+    ...seedItemPlace(item, list5, paragraph2, {
       markStart,
       sectionIndex: context.sectionIndex,
       body: dialect.body
@@ -43174,8 +43181,8 @@ function analysePlan(text6) {
   const tables = readTables(sections, groupRefs, context);
   const lines2 = sections.filter((section) => !blockSections.has(section.index)).flatMap(
     (section) => listsOf(section.own).flatMap(
-      (list4) => readTaskLines(
-        list4,
+      (list5) => readTaskLines(
+        list5,
         {
           group: groupOf(section, groupRefs, false),
           agent: agentContext(section, context.knownAgents, false),
@@ -43318,8 +43325,8 @@ function asEnrichment(draft) {
 function checklistDrafts(sections, groupRefs, context) {
   return sections.flatMap(
     (section) => listsOf(section.own).flatMap(
-      (list4) => readChecklist(
-        list4,
+      (list5) => readChecklist(
+        list5,
         {
           group: groupOf(section, groupRefs, false),
           agent: agentContext(section, context.knownAgents, false),
@@ -45734,9 +45741,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve5, reject) => {
+          return new Promise((resolve6, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve5(data);
+              return err ? reject(err) : resolve6(data);
             });
           });
         }
@@ -45774,12 +45781,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve5, reject) => {
+          return new Promise((resolve6, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve5(data);
+              ) : resolve6(data);
             });
           });
         }
@@ -45954,9 +45961,9 @@ var require_timers = __commonJS({
        * before the specified function or code is executed.
        * @param {*} arg
        */
-      constructor(callback, delay2, arg) {
+      constructor(callback, delay3, arg) {
         this._onTimeout = callback;
-        this._idleTimeout = delay2;
+        this._idleTimeout = delay3;
         this._timerArg = arg;
         this.refresh();
       }
@@ -46001,8 +46008,8 @@ var require_timers = __commonJS({
        * when the timer expires.
        * @returns {NodeJS.Timeout|FastTimer}
        */
-      setTimeout(callback, delay2, arg) {
-        return delay2 <= RESOLUTION_MS ? setTimeout(callback, delay2, arg) : new FastTimer(callback, delay2, arg);
+      setTimeout(callback, delay3, arg) {
+        return delay3 <= RESOLUTION_MS ? setTimeout(callback, delay3, arg) : new FastTimer(callback, delay3, arg);
       },
       /**
        * The clearTimeout method cancels an instantiated Timer previously created
@@ -46028,8 +46035,8 @@ var require_timers = __commonJS({
        * when the timer expires.
        * @returns {FastTimer}
        */
-      setFastTimeout(callback, delay2, arg) {
-        return new FastTimer(callback, delay2, arg);
+      setFastTimeout(callback, delay3, arg) {
+        return new FastTimer(callback, delay3, arg);
       },
       /**
        * The clearTimeout method cancels an instantiated FastTimer previously
@@ -46055,8 +46062,8 @@ var require_timers = __commonJS({
        * @deprecated
        * @param {number} [delay=0] The delay in milliseconds to add to the now value.
        */
-      tick(delay2 = 0) {
-        fastNow += delay2 - RESOLUTION_MS + 1;
+      tick(delay3 = 0) {
+        fastNow += delay3 - RESOLUTION_MS + 1;
         onTick();
         onTick();
       },
@@ -48046,8 +48053,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise2 = new Promise((resolve5, reject) => {
-        res = resolve5;
+      const promise2 = new Promise((resolve6, reject) => {
+        res = resolve6;
         rej = reject;
       });
       return { promise: promise2, resolve: res, reject: rej };
@@ -48429,8 +48436,8 @@ var require_util2 = __commonJS({
       }
       return values;
     }
-    function getDecodeSplit(name, list4) {
-      const value = list4.get(name, true);
+    function getDecodeSplit(name, list5) {
+      const value = list5.get(name, true);
       if (value === null) {
         return null;
       }
@@ -49455,21 +49462,21 @@ var require_client_h1 = __commonJS({
         this.connection = "";
         this.maxResponseSize = client[kMaxResponseSize];
       }
-      setTimeout(delay2, type) {
-        if (delay2 !== this.timeoutValue || type & USE_FAST_TIMER ^ this.timeoutType & USE_FAST_TIMER) {
+      setTimeout(delay3, type) {
+        if (delay3 !== this.timeoutValue || type & USE_FAST_TIMER ^ this.timeoutType & USE_FAST_TIMER) {
           if (this.timeout) {
             timers.clearTimeout(this.timeout);
             this.timeout = null;
           }
-          if (delay2) {
+          if (delay3) {
             if (type & USE_FAST_TIMER) {
-              this.timeout = timers.setFastTimeout(onParserTimeout, delay2, new WeakRef(this));
+              this.timeout = timers.setFastTimeout(onParserTimeout, delay3, new WeakRef(this));
             } else {
-              this.timeout = setTimeout(onParserTimeout, delay2, new WeakRef(this));
+              this.timeout = setTimeout(onParserTimeout, delay3, new WeakRef(this));
               this.timeout.unref();
             }
           }
-          this.timeoutValue = delay2;
+          this.timeoutValue = delay3;
         } else if (this.timeout) {
           if (this.timeout.refresh) {
             this.timeout.refresh();
@@ -50298,12 +50305,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve5, reject) => {
+      const waitForDrain = () => new Promise((resolve6, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve5;
+          callback = resolve6;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -50973,12 +50980,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve5, reject) => {
+      const waitForDrain = () => new Promise((resolve6, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve5;
+          callback = resolve6;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -51457,16 +51464,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve5) => {
+        return new Promise((resolve6) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve5;
+            this[kClosedResolve] = resolve6;
           } else {
-            resolve5(null);
+            resolve6(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve5) => {
+        return new Promise((resolve6) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -51477,7 +51484,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve5(null);
+            resolve6(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -51528,7 +51535,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve5, reject) => {
+        const socket = await new Promise((resolve6, reject) => {
           client[kConnector]({
             host,
             hostname: hostname3,
@@ -51540,7 +51547,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve5(socket2);
+              resolve6(socket2);
             }
           });
         });
@@ -51876,8 +51883,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve5) => {
-            this[kClosedResolve] = resolve5;
+          await new Promise((resolve6) => {
+            this[kClosedResolve] = resolve6;
           });
         }
       }
@@ -53146,7 +53153,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve5, reject) => {
+        return await new Promise((resolve6, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -53159,7 +53166,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve5(null);
+              resolve6(null);
             }
           }).on("error", noop3).on("data", function(chunk2) {
             limit -= chunk2.length;
@@ -53178,7 +53185,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve5, reject) => {
+      return new Promise((resolve6, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -53195,7 +53202,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve5,
+              resolve: resolve6,
               reject,
               length: 0,
               body: []
@@ -53265,18 +53272,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve5, stream, length } = consume2;
+      const { type, body, resolve: resolve6, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve5(chunksDecode(body, length));
+          resolve6(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve5(JSON.parse(chunksDecode(body, length)));
+          resolve6(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve5(chunksConcat(body, length).buffer);
+          resolve6(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve5(new Blob(body, { type: stream[kContentType] }));
+          resolve6(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve5(chunksConcat(body, length));
+          resolve6(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -53533,9 +53540,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve6, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve5(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -53758,9 +53765,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve6, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve5(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -54045,9 +54052,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve6, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve5(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -54139,9 +54146,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve5, reject) => {
+        return new Promise((resolve6, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve5(data);
+            return err ? reject(err) : resolve6(data);
           });
         });
       }
@@ -54422,7 +54429,7 @@ var require_mock_utils = __commonJS({
       if (mockDispatch2.data.callback) {
         mockDispatch2.data = { ...mockDispatch2.data, ...mockDispatch2.data.callback(opts) };
       }
-      const { data: { statusCode, data, headers, trailers, error: error64 }, delay: delay2, persist } = mockDispatch2;
+      const { data: { statusCode, data, headers, trailers, error: error64 }, delay: delay3, persist } = mockDispatch2;
       const { timesInvoked, times } = mockDispatch2;
       mockDispatch2.consumed = !persist && timesInvoked >= times;
       mockDispatch2.pending = timesInvoked < times;
@@ -54431,10 +54438,10 @@ var require_mock_utils = __commonJS({
         handler2.onError(error64);
         return true;
       }
-      if (typeof delay2 === "number" && delay2 > 0) {
+      if (typeof delay3 === "number" && delay3 > 0) {
         setTimeout(() => {
           handleReply(this[kDispatches]);
-        }, delay2);
+        }, delay3);
       } else {
         handleReply(this[kDispatches]);
       }
@@ -54810,11 +54817,11 @@ var require_pluralizer = __commonJS({
         this.singular = singular;
         this.plural = plural2;
       }
-      pluralize(count2) {
-        const one2 = count2 === 1;
+      pluralize(count3) {
+        const one2 = count3 === 1;
         const keys = one2 ? singulars : plurals;
         const noun = one2 ? this.singular : this.plural;
-        return { ...keys, count: count2, noun };
+        return { ...keys, count: count3, noun };
       }
     };
   }
@@ -55842,9 +55849,9 @@ var require_headers = __commonJS({
       // https://fetch.spec.whatwg.org/#dom-headers-getsetcookie
       getSetCookie() {
         webidl.brandCheck(this, _Headers);
-        const list4 = this.#headersList.cookies;
-        if (list4) {
-          return [...list4];
+        const list5 = this.#headersList.cookies;
+        if (list5) {
+          return [...list5];
         }
         return [];
       }
@@ -55884,8 +55891,8 @@ var require_headers = __commonJS({
       static getHeadersList(o) {
         return o.#headersList;
       }
-      static setHeadersList(o, list4) {
-        o.#headersList = list4;
+      static setHeadersList(o, list5) {
+        o.#headersList = list5;
       }
     };
     var { getHeadersGuard, setHeadersGuard, getHeadersList, setHeadersList } = Headers2;
@@ -56853,13 +56860,13 @@ var require_request2 = __commonJS({
         if (this.signal.aborted) {
           ac.abort(this.signal.reason);
         } else {
-          let list4 = dependentControllerMap.get(this.signal);
-          if (list4 === void 0) {
-            list4 = /* @__PURE__ */ new Set();
-            dependentControllerMap.set(this.signal, list4);
+          let list5 = dependentControllerMap.get(this.signal);
+          if (list5 === void 0) {
+            list5 = /* @__PURE__ */ new Set();
+            dependentControllerMap.set(this.signal, list5);
           }
           const acRef = new WeakRef(ac);
-          list4.add(acRef);
+          list5.add(acRef);
           util.addAbortListener(
             ac.signal,
             buildAbort(acRef)
@@ -58004,7 +58011,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve5, reject) => agent.dispatch(
+        return new Promise((resolve6, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -58080,7 +58087,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve5({
+              resolve6({
                 status,
                 statusText,
                 headersList,
@@ -58123,7 +58130,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve5({
+              resolve6({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -58528,7 +58535,7 @@ var require_util4 = __commonJS({
     var { getEncoding } = require_encoding();
     var { serializeAMimeType, parseMIMEType } = require_data_url();
     var { types } = __require("node:util");
-    var { StringDecoder: StringDecoder2 } = __require("string_decoder");
+    var { StringDecoder } = __require("string_decoder");
     var { btoa: btoa2 } = __require("node:buffer");
     var staticPropertyDescriptors = {
       enumerable: true,
@@ -58619,7 +58626,7 @@ var require_util4 = __commonJS({
             dataURL += serializeAMimeType(parsed);
           }
           dataURL += ";base64,";
-          const decoder = new StringDecoder2("latin1");
+          const decoder = new StringDecoder("latin1");
           for (const chunk2 of bytes) {
             dataURL += btoa2(decoder.write(chunk2));
           }
@@ -58648,7 +58655,7 @@ var require_util4 = __commonJS({
         }
         case "BinaryString": {
           let binaryString = "";
-          const decoder = new StringDecoder2("latin1");
+          const decoder = new StringDecoder("latin1");
           for (const chunk2 of bytes) {
             binaryString += decoder.write(chunk2);
           }
@@ -61863,15 +61870,15 @@ var require_util8 = __commonJS({
       }
       return true;
     }
-    function delay2(ms) {
-      return new Promise((resolve5) => {
-        setTimeout(resolve5, ms).unref();
+    function delay3(ms) {
+      return new Promise((resolve6) => {
+        setTimeout(resolve6, ms).unref();
       });
     }
     module.exports = {
       isValidLastEventId,
       isASCIINumber,
-      delay: delay2
+      delay: delay3
     };
   }
 });
@@ -62233,15 +62240,15 @@ ${value}`;
           pos = 0;
         }
       }
-      discardLeadingBytes(count2) {
-        while (count2 > 0 && this.lineChunkIndex < this.chunks.length) {
+      discardLeadingBytes(count3) {
+        while (count3 > 0 && this.lineChunkIndex < this.chunks.length) {
           const chunk2 = this.chunks[this.lineChunkIndex];
           const remaining = chunk2.length - this.linePos;
-          if (count2 < remaining) {
-            this.linePos += count2;
-            count2 = 0;
+          if (count3 < remaining) {
+            this.linePos += count3;
+            count3 = 0;
           } else {
-            count2 -= remaining;
+            count3 -= remaining;
             this.lineChunkIndex++;
             this.linePos = 0;
           }
@@ -62293,7 +62300,7 @@ var require_eventsource = __commonJS({
     var { parseMIMEType } = require_data_url();
     var { createFastMessageEvent } = require_events();
     var { isNetworkError } = require_response();
-    var { delay: delay2 } = require_util8();
+    var { delay: delay3 } = require_util8();
     var { kEnumerableProperty } = require_util();
     var { environmentSettingsObject } = require_util2();
     var { getGlobalDispatcher } = require_global2();
@@ -62466,7 +62473,7 @@ var require_eventsource = __commonJS({
         if (this.#readyState === CLOSED) return;
         this.#readyState = CONNECTING;
         this.dispatchEvent(new Event("error"));
-        await delay2(this.#state.reconnectionTime);
+        await delay3(this.#state.reconnectionTime);
         if (this.#readyState !== CONNECTING) return;
         if (this.#state.lastEventId.length) {
           this.#request.headersList.set("last-event-id", this.#state.lastEventId, true);
@@ -62725,8 +62732,9 @@ var require_undici = __commonJS({
 
 // src/engine/workspace/git-exec.ts
 import { spawn } from "node:child_process";
+import { existsSync as existsSync2 } from "node:fs";
 function git(cwd, args, options = {}) {
-  return new Promise((resolve5, reject) => {
+  return new Promise((resolve6, reject) => {
     const child = spawn("git", [...NON_INTERACTIVE, ...args], {
       cwd,
       env: options.env,
@@ -62736,19 +62744,26 @@ function git(cwd, args, options = {}) {
     const err = [];
     child.stdout.on("data", (chunk2) => out.push(chunk2));
     child.stderr.on("data", (chunk2) => err.push(chunk2));
-    child.on("error", (error64) => reject(new GitError(args, null, String(error64), cwd)));
+    child.on("error", (error64) => reject(spawnFailure(args, cwd, error64)));
     child.on("close", (code3) => {
       const stdout = Buffer.concat(out).toString("utf8");
       const stderr = Buffer.concat(err).toString("utf8");
       const exitCode = code3 ?? -1;
       if (exitCode === 0 || options.allowExitCodes?.includes(exitCode)) {
-        resolve5({ stdout, stderr, exitCode });
+        resolve6({ stdout, stderr, exitCode });
         return;
       }
       reject(new GitError(args, code3, stderr || stdout, cwd));
     });
     child.stdin.end(options.input);
   });
+}
+function spawnFailure(args, cwd, error64) {
+  if (error64.code !== "ENOENT") {
+    return new GitError(args, null, String(error64), cwd);
+  }
+  if (!existsSync2(cwd)) return new MissingDirectoryError(cwd, `git ${args[0] ?? ""}`.trim());
+  return new GitError(args, null, "git was not found: install git, or put it on PATH", cwd);
 }
 var NON_INTERACTIVE;
 var init_git_exec = __esm({
@@ -62944,39 +62959,39 @@ async function gateTrigger(event, forge, options) {
       "Pass `github-token: ${{ github.token }}` (the default) and do not set it empty."
     );
   }
-  const refuse = async (reason, reply) => {
+  const refuse2 = async (reason, reply) => {
     await forge.createComment(event.issueNumber, reply);
     return { allowed: false, reason };
   };
   if (!event.onPullRequest) {
-    return refuse(
+    return refuse2(
       "not a pull request",
       "`/parallel-run` works on pull requests only: comment on the PR that holds the plan."
     );
   }
   const permission = await forge.getCollaboratorPermission(event.author);
   if (!permission.canWrite) {
-    return refuse(
+    return refuse2(
       `${event.author} has ${permission.permission} permission`,
       `@${event.author} only people with write access to this repository can start a parallel run. Ask a maintainer to comment \`/parallel-run\`.`
     );
   }
   const pr = await forge.getPullRequest(event.issueNumber);
   if (pr.fromFork) {
-    return refuse(
+    return refuse2(
       "pull request from a fork",
       `Parallel runs do not start on pull requests from forks (${pr.headRepo ?? "a deleted fork"}): agents would run the fork's code with this repository's secrets. Push the branch to this repository and open the PR from there.`
     );
   }
   if (!parsed.ok) {
-    return refuse(
+    return refuse2(
       parsed.error,
       `Sorry, I did not understand that command: ${parsed.error}. ${ACTION_USAGE}`
     );
   }
   const { command } = parsed;
   if (command.kind !== "run") {
-    return refuse(
+    return refuse2(
       `/parallel-run ${command.kind} is not handled by the action`,
       `\`/parallel-run ${command.kind}\` needs the parallel-executor GitHub App. ${ACTION_USAGE}`
     );
@@ -63799,13 +63814,17 @@ function createClaudeStreamInterpreter(options) {
       );
     }
     if (subtype === "api_retry") {
-      const delay2 = number4(line2["retry_delay_ms"]) / 1e3;
-      return lines(
-        [
-          `API error ${String(line2["error_status"] ?? "?")} (${text5(line2["error"]) ?? "unknown"}): retry ${String(line2["attempt"] ?? "?")}/${String(line2["max_retries"] ?? "?")} in ${delay2.toFixed(1)} s`
-        ],
-        ""
-      );
+      const delayMs = number4(line2["retry_delay_ms"]);
+      return [
+        ...lines(
+          [
+            `API error ${String(line2["error_status"] ?? "?")} (${text5(line2["error"]) ?? "unknown"}): retry ${String(line2["attempt"] ?? "?")}/${String(line2["max_retries"] ?? "?")} in ${(delayMs / 1e3).toFixed(1)} s`
+          ],
+          ""
+        ),
+        // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
+        { type: "waiting", ms: delayMs }
+      ];
     }
     return lines([`system: ${subtype}`], "");
   };
@@ -63841,6 +63860,8 @@ function createClaudeStreamInterpreter(options) {
     return events;
   };
   return {
+    // A line is a whole message: a Write of a big file or a long tool result, all needed to parse.
+    maxLineBytes: 16 * 1024 * 1024,
     stdoutLine(raw) {
       const line2 = parseObject(raw);
       if (line2 === null) return raw.trim() === "" ? [] : [{ type: "output", line: clip2(raw) }];
@@ -63853,6 +63874,8 @@ function createClaudeStreamInterpreter(options) {
           return onSystem(line2);
         case "result":
           return onResult(line2);
+        case "stream_event":
+          return [{ type: "alive" }];
         default:
           return [{ type: "output", line: `${text5(line2["type"]) ?? "event"}` }];
       }
@@ -63986,7 +64009,7 @@ function createEventQueue() {
       return {
         async next() {
           while (buffer.length === 0 && !ended) {
-            await new Promise((resolve5) => wake = resolve5);
+            await new Promise((resolve6) => wake = resolve6);
           }
           if (buffer.length > 0) return { value: buffer.shift(), done: false };
           return { value: void 0, done: true };
@@ -64006,38 +64029,76 @@ var init_event_queue = __esm({
   }
 });
 
+// src/engine/terminal-text.ts
+function plainText(text6) {
+  return text6.replace(ESCAPE_SEQUENCE, "").split("\n").map(lastRedraw).join("\n").replace(CONTROL, "");
+}
+function lastRedraw(line2) {
+  const drawn = line2.split("\r").filter((part) => part !== "");
+  return drawn[drawn.length - 1] ?? "";
+}
+var ESCAPE_SEQUENCE, CONTROL;
+var init_terminal_text = __esm({
+  "src/engine/terminal-text.ts"() {
+    "use strict";
+    ESCAPE_SEQUENCE = // eslint-disable-next-line no-control-regex
+    /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]PX^_]|[\u0090\u009d-\u009f])[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|\u001b[ -/]*[0-~]/g;
+    CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+  }
+});
+
 // src/engine/agents/line-splitter.ts
-import { StringDecoder } from "node:string_decoder";
-function createLineSplitter(onLine) {
-  const decoder = new StringDecoder("utf8");
-  let pending = "";
-  const emit = (line2) => onLine(line2.endsWith("\r") ? line2.slice(0, -1) : line2);
+function createLineSplitter(onLine, options = {}) {
+  const limit = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let parts = [];
+  let kept = 0;
+  let cut = false;
+  const keep = (bytes) => {
+    if (kept >= limit) {
+      cut ||= bytes.length > 0;
+      return;
+    }
+    const room = limit - kept;
+    if (bytes.length > room) cut = true;
+    const piece = Buffer.from(bytes.subarray(0, room));
+    parts.push(piece);
+    kept += piece.length;
+  };
+  const emit = () => {
+    let line2 = Buffer.concat(parts, kept).toString("utf8");
+    if (cut) line2 = `${line2.replace(/\uFFFD$/, "")}\u2026`;
+    else if (line2.endsWith("\r")) line2 = line2.slice(0, -1);
+    parts = [];
+    kept = 0;
+    cut = false;
+    onLine(line2);
+  };
   return {
     write(chunk2) {
-      pending += decoder.write(chunk2);
-      let newline = pending.indexOf("\n");
+      let lines2 = 0;
+      let start = 0;
+      let newline = chunk2.indexOf(NEWLINE, start);
       while (newline !== -1) {
-        emit(pending.slice(0, newline));
-        pending = pending.slice(newline + 1);
-        newline = pending.indexOf("\n");
+        keep(chunk2.subarray(start, newline));
+        emit();
+        lines2 += 1;
+        start = newline + 1;
+        newline = chunk2.indexOf(NEWLINE, start);
       }
-      if (pending.length > MAX_LINE) {
-        emit(pending);
-        pending = "";
-      }
+      keep(chunk2.subarray(start));
+      return lines2;
     },
     flush() {
-      pending += decoder.end();
-      if (pending !== "") emit(pending);
-      pending = "";
+      if (kept > 0 || cut) emit();
     }
   };
 }
-var MAX_LINE;
+var DEFAULT_MAX_LINE_BYTES, NEWLINE;
 var init_line_splitter = __esm({
   "src/engine/agents/line-splitter.ts"() {
     "use strict";
-    MAX_LINE = 8 * 1024 * 1024;
+    DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+    NEWLINE = 10;
   }
 });
 
@@ -64100,6 +64161,16 @@ async function terminateTree(tree, graceMs, killWaitMs) {
   tree.refresh();
   tree.signal("SIGKILL");
   await tree.waitForExit(killWaitMs);
+}
+function isProcessAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error64) {
+    return error64.code === "EPERM";
+  }
+  const info2 = parseStat(String(pid));
+  return info2 === null || isRunningState(info2.state);
 }
 function isRunningState(state) {
   return state !== "Z" && state !== "X";
@@ -64193,11 +64264,11 @@ async function watchStatusFile(file2, onEvents, options = {}) {
     const text6 = await readFile7(file2, "utf8").catch(() => null);
     if (text6 === null || text6 === lastText) return;
     const status = parseAgentStatus(text6);
-    if (status === null) return;
+    if (status === null) return onEvents([{ type: "alive" }]);
     lastText = text6;
     const events = statusEvents(lastStatus, status);
     lastStatus = status;
-    if (events.length > 0) onEvents(events);
+    onEvents(events.length > 0 ? events : [{ type: "alive" }]);
   };
   const check3 = () => {
     if (running !== null) {
@@ -64229,6 +64300,7 @@ async function watchStatusFile(file2, onEvents, options = {}) {
     void statKey(file2).then((key) => {
       if (key === lastStat) return;
       lastStat = key;
+      if (key !== null) onEvents([{ type: "alive" }]);
       void check3();
     });
   }, options.pollMs ?? 500);
@@ -64266,6 +64338,83 @@ var init_status_file = __esm({
   }
 });
 
+// src/engine/agents/stray-processes.ts
+import { readdirSync as readdirSync2, readFileSync as readFileSync3 } from "node:fs";
+import { setTimeout as delay2 } from "node:timers/promises";
+function findMarkedProcesses(owners) {
+  let entries;
+  try {
+    entries = readdirSync2("/proc");
+  } catch {
+    return null;
+  }
+  const found = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environment = readProc(entry, "environ");
+    if (environment === null || !environment.includes("PE_EXECUTION_ID=")) continue;
+    const variables = new Set(environment.split("\0"));
+    const owner = owners.find(
+      (candidate) => variables.has(`PE_EXECUTION_ID=${candidate.executionId}`) && variables.has(`PE_WORKTREE=${candidate.worktree}`)
+    );
+    const pid = Number(entry);
+    if (owner === void 0 || !isProcessAlive(pid)) continue;
+    found.push({ pid, taskId: owner.taskId, command: commandLine2(entry) });
+  }
+  return found;
+}
+async function stopProcesses(processes, graceMs, killWaitMs) {
+  const alive = (list5) => list5.filter((entry) => isProcessAlive(entry.pid));
+  let left = signalEach(processes, "SIGTERM");
+  left = await waitGone(left, graceMs, alive);
+  if (left.length > 0) left = await waitGone(signalEach(left, "SIGKILL"), killWaitMs, alive);
+  const running = new Set(left);
+  return { stopped: processes.filter((entry) => !running.has(entry)), running: left };
+}
+function describeProcess(entry) {
+  return `pid ${entry.pid} (${entry.command})`;
+}
+function signalEach(processes, signal) {
+  return processes.filter((entry) => {
+    try {
+      process.kill(entry.pid, signal);
+      return true;
+    } catch (error64) {
+      return error64.code === "EPERM";
+    }
+  });
+}
+async function waitGone(processes, timeoutMs, alive) {
+  const deadline = Date.now() + timeoutMs;
+  let left = alive(processes);
+  while (left.length > 0 && Date.now() < deadline) {
+    await delay2(POLL_MS);
+    left = alive(left);
+  }
+  return left;
+}
+function commandLine2(pid) {
+  const raw = readProc(pid, "cmdline") ?? "";
+  const command = raw.split("\0").filter(Boolean).join(" ") || "?";
+  return command.length > COMMAND_LIMIT ? `${command.slice(0, COMMAND_LIMIT - 1)}\u2026` : command;
+}
+function readProc(pid, file2) {
+  try {
+    return readFileSync3(`/proc/${pid}/${file2}`, "utf8");
+  } catch {
+    return null;
+  }
+}
+var COMMAND_LIMIT, POLL_MS;
+var init_stray_processes = __esm({
+  "src/engine/agents/stray-processes.ts"() {
+    "use strict";
+    init_process_group();
+    COMMAND_LIMIT = 120;
+    POLL_MS = 50;
+  }
+});
+
 // src/engine/agents/process.ts
 import { spawn as spawn2 } from "node:child_process";
 import { createWriteStream } from "node:fs";
@@ -64278,13 +64427,17 @@ async function startAgentProcess(launch) {
   const events = createEventQueue();
   const lastLines2 = [];
   let finished100 = false;
-  const publish2 = (list4) => {
-    for (const event of list4) {
+  let lastPublished = 0;
+  const publish2 = (list5) => {
+    for (const raw of list5) {
+      if (raw.type === "alive" && Date.now() - lastPublished < ALIVE_EVERY_MS) continue;
+      lastPublished = Date.now();
+      const event = shownAsText(raw);
       if (event.type === "progress") {
         if (finished100) continue;
         if (event.percent === 100) finished100 = true;
       }
-      if (event.type === "output") {
+      if (event.type === "output" && event.line !== "") {
         lastLines2.push(event.line);
         if (lastLines2.length > keep) lastLines2.shift();
       }
@@ -64303,9 +64456,9 @@ async function startAgentProcess(launch) {
   });
   let leaderExited = false;
   const exited = new Promise(
-    (resolve5) => child.once("exit", (code3, signal) => {
+    (resolve6) => child.once("exit", (code3, signal) => {
       leaderExited = true;
-      resolve5([code3, signal]);
+      resolve6([code3, signal]);
     })
   );
   child.stdin?.on("error", () => void 0);
@@ -64335,11 +64488,19 @@ async function startAgentProcess(launch) {
       return [{ type: "output", line: clip3(line2) }];
     }
   };
-  const stdout = pipeLines(child.stdout, log, (line2) => publish2(interpret(line2)));
+  const alive = () => publish2([{ type: "alive" }]);
+  const stdout = pipeLines(
+    child.stdout,
+    log,
+    (line2) => publish2(interpret(line2)),
+    alive,
+    launch.interpreter?.maxLineBytes
+  );
   const stderr = pipeLines(
     child.stderr,
     log,
-    (line2) => publish2([{ type: "output", line: clip3(line2) }])
+    (line2) => publish2([{ type: "output", line: clip3(line2) }]),
+    alive
   );
   let stoppedBecause = null;
   let termination = null;
@@ -64352,6 +64513,7 @@ async function startAgentProcess(launch) {
     const [exitCode, signal] = await exited;
     clearInterval(watchTree);
     await terminate(launch.leftoverGraceMs ?? 2e3);
+    const leftBehind = await stopStrays(launch.owner, launch.leftoverGraceMs ?? 2e3);
     await Promise.all([stdout.drained(PIPE_DRAIN_MS), stderr.drained(PIPE_DRAIN_MS)]);
     await status.close();
     await closeLog(log);
@@ -64367,9 +64529,10 @@ async function startAgentProcess(launch) {
       inputTokens: report.inputTokens,
       outputTokens: report.outputTokens,
       costUsd: report.costUsd,
-      summary: report.summary,
-      agentError: report.agentError ?? statusError,
-      lastLines: [...lastLines2]
+      summary: report.summary === null ? null : plainText(report.summary),
+      agentError: textOrNull(report.agentError ?? statusError),
+      lastLines: [...lastLines2],
+      leftBehind
     };
   })();
   let finished = false;
@@ -64385,17 +64548,20 @@ async function startAgentProcess(launch) {
   else launch.signal?.addEventListener("abort", onAbort, { once: true, signal: lifetime.signal });
   return { pid, events, done, stop };
 }
-function pipeLines(stream, log, onLine) {
-  const splitter = createLineSplitter(onLine);
+function pipeLines(stream, log, onLine, onPartial, maxLineBytes) {
+  const splitter = createLineSplitter(onLine, { maxLineBytes });
   const closed = once(stream, "close").catch(() => void 0);
   stream.on("data", (chunk2) => {
-    log.write(chunk2);
-    splitter.write(chunk2);
+    if (!log.write(chunk2)) {
+      stream.pause();
+      log.once("drain", () => stream.resume());
+    }
+    if (splitter.write(chunk2) === 0) onPartial();
   });
   return {
     async drained(timeoutMs) {
       let timer;
-      const timeout = new Promise((resolve5) => timer = setTimeout(resolve5, timeoutMs));
+      const timeout = new Promise((resolve6) => timer = setTimeout(resolve6, timeoutMs));
       await Promise.race([closed, timeout]);
       clearTimeout(timer);
       stream.destroy();
@@ -64407,22 +64573,51 @@ async function closeLog(log) {
   log.end();
   await once(log, "close").catch(() => void 0);
 }
+async function stopStrays(owner, graceMs) {
+  if (owner === void 0) return null;
+  const strays = findMarkedProcesses([owner]);
+  if (strays === null) return null;
+  if (strays.length === 0) return { stopped: [], running: [] };
+  const { stopped, running } = await stopProcesses(strays, graceMs, KILL_WAIT_MS);
+  return {
+    stopped: stopped.map(describeProcess),
+    running: running.map(describeProcess)
+  };
+}
+function shownAsText(event) {
+  switch (event.type) {
+    case "output":
+      return { ...event, line: plainText(event.line) };
+    case "progress":
+      return { ...event, step: textOrNull(event.step) };
+    case "error":
+      return { ...event, message: plainText(event.message) };
+    default:
+      return event;
+  }
+}
+function textOrNull(text6) {
+  return text6 === null ? null : plainText(text6);
+}
 function clip3(line2) {
   return line2.length > MAX_EVENT_LINE ? `${line2.slice(0, MAX_EVENT_LINE - 1)}\u2026` : line2;
 }
-var MAX_EVENT_LINE, KILL_WAIT_MS, PIPE_DRAIN_MS, TREE_REFRESH_MS, NO_REPORT;
+var MAX_EVENT_LINE, KILL_WAIT_MS, PIPE_DRAIN_MS, TREE_REFRESH_MS, ALIVE_EVERY_MS, NO_REPORT;
 var init_process = __esm({
   "src/engine/agents/process.ts"() {
     "use strict";
     init_errors();
     init_event_queue();
+    init_terminal_text();
     init_line_splitter();
     init_process_group();
     init_status_file();
+    init_stray_processes();
     MAX_EVENT_LINE = 2e3;
     KILL_WAIT_MS = 3e4;
     PIPE_DRAIN_MS = 2e3;
     TREE_REFRESH_MS = 2e3;
+    ALIVE_EVERY_MS = 250;
     NO_REPORT = {
       inputTokens: null,
       outputTokens: null,
@@ -64476,6 +64671,11 @@ function createClaudeCodeRunner(options) {
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
+        owner: {
+          executionId: launch.executionId,
+          taskId: launch.taskId,
+          worktree: launch.worktree
+        },
         interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
         graceMs: options.graceMs,
         lastLines: options.lastLines
@@ -64484,7 +64684,7 @@ function createClaudeCodeRunner(options) {
   };
 }
 function claudeArguments(options) {
-  const args = ["-p", "--output-format", "stream-json", "--verbose"];
+  const args = ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages"];
   if (options.model !== void 0) args.push("--model", options.model);
   args.push(...options.extraArgs ?? []);
   if (options.allowedTools.length > 0) args.push("--allowedTools", ...options.allowedTools);
@@ -64547,6 +64747,11 @@ function createCommandRunner(options) {
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
+        owner: {
+          executionId: launch.executionId,
+          taskId: launch.taskId,
+          worktree: launch.worktree
+        },
         graceMs: options.graceMs,
         lastLines: options.lastLines
       });
@@ -64640,6 +64845,13 @@ import { isAbsolute as isAbsolute3, join as join3, resolve as resolve3 } from "n
 async function findRepoRoot(cwd) {
   const result = await git(cwd, ["rev-parse", "--show-toplevel"], { allowExitCodes: [128] });
   if (result.exitCode !== 0) {
+    const bare = await git(cwd, ["rev-parse", "--is-bare-repository"], { allowExitCodes: [128] });
+    if (bare.stdout.trim() === "true") {
+      throw new PreflightError(
+        `${cwd} is a bare git repository: it has no working tree for agents to branch from`,
+        "Run parallel-executor in a checkout of it: `git clone <this repository> <folder>`, then run from <folder>."
+      );
+    }
     throw new PreflightError(
       `${cwd} is not inside a git repository`,
       "Run parallel-executor from a git checkout (git init, commit, then run)."
@@ -64680,17 +64892,35 @@ function parsePorcelainZ(text6) {
   return paths;
 }
 async function excludeToolDir(root2) {
+  await appendExcludes(root2, [`/${TOOL_DIR}/`], "parallel-executor's worktrees, logs and state");
+}
+async function excludeFromGit(root2, paths) {
+  if (paths.length === 0) return [];
+  const ignored = await git(root2, ["check-ignore", "--stdin", "-z"], {
+    input: `${paths.join("\0")}\0`,
+    allowExitCodes: [1]
+  });
+  const already = new Set(ignored.stdout.split("\0"));
+  const lines2 = paths.filter((path4) => !already.has(path4)).map((path4) => `/${escapePattern(path4)}`);
+  return appendExcludes(root2, lines2, "files parallel-executor puts in task worktrees");
+}
+function escapePattern(path4) {
+  return path4.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, "\\ ");
+}
+async function appendExcludes(root2, lines2, why) {
   const { stdout } = await git(root2, ["rev-parse", "--git-common-dir"]);
-  const commonDir = isAbsolute3(stdout.trim()) ? stdout.trim() : resolve3(root2, stdout.trim());
-  const file2 = join3(commonDir, "info", "exclude");
+  const commonDir2 = isAbsolute3(stdout.trim()) ? stdout.trim() : resolve3(root2, stdout.trim());
+  const file2 = join3(commonDir2, "info", "exclude");
   const existing = await readFile9(file2, "utf8").catch(() => "");
-  const line2 = `/${TOOL_DIR}/`;
-  if (existing.split("\n").some((l) => l.trim() === line2)) return;
-  await mkdir4(join3(commonDir, "info"), { recursive: true });
+  const present = new Set(existing.split("\n").map((l) => l.trim()));
+  const missing2 = [...new Set(lines2)].filter((line2) => !present.has(line2));
+  if (missing2.length === 0) return [];
+  await mkdir4(join3(commonDir2, "info"), { recursive: true });
   const prefix = existing.length > 0 && !existing.endsWith("\n") ? "\n" : "";
-  await appendFile2(file2, `${prefix}# parallel-executor's worktrees, logs and state
-${line2}
+  await appendFile2(file2, `${prefix}# ${why}
+${missing2.join("\n")}
 `);
+  return missing2;
 }
 var TOOL_DIR;
 var init_repo = __esm({
@@ -64729,6 +64959,7 @@ import { copyFile as copyFile2, mkdir as mkdir5, readFile as readFile10, writeFi
 import { join as join4 } from "node:path";
 async function collectTask(input2) {
   const committedLeftovers = await commitLeftovers(input2);
+  const restoredToolPaths = await restoreToolPaths(input2);
   const headSha = (await git(input2.worktree, ["rev-parse", "HEAD"])).stdout.trim();
   const range = [input2.startSha, headSha];
   const [diff, names, numstat] = await Promise.all([
@@ -64765,7 +64996,7 @@ ${input2.agentSummary.trim()}
     copyLog(input2.logFile, input2.outputDir),
     summary2 === null ? Promise.resolve() : writeFile2(join4(input2.outputDir, SUMMARY_FILE), summary2)
   ]);
-  return { headSha, committedLeftovers, metrics, summary: summary2 };
+  return { headSha, committedLeftovers, restoredToolPaths, metrics, summary: summary2 };
 }
 async function copyLog(logFile, outputDir) {
   await mkdir5(outputDir, { recursive: true });
@@ -64793,6 +65024,39 @@ async function commitLeftovers(input2) {
     `Work left uncommitted by agent ${oneLine2(input2.agent)}, committed by parallel-executor.`
   ]);
   return true;
+}
+async function restoreToolPaths(input2) {
+  const toolPaths = /* @__PURE__ */ new Set([CONTEXT_FILE, SUMMARY_FILE, ...input2.keepOut]);
+  const { stdout } = await git(input2.worktree, [
+    "diff",
+    "--name-only",
+    "--no-renames",
+    "-z",
+    input2.startSha,
+    "HEAD",
+    "--"
+  ]);
+  const changed = stdout.split("\0").filter((path4) => toolPaths.has(path4));
+  if (changed.length === 0) return [];
+  await git(
+    input2.worktree,
+    ["reset", "--quiet", input2.startSha, "--pathspec-from-file=-", "--pathspec-file-nul"],
+    {
+      input: `${changed.map((path4) => `:(top,literal)${path4}`).join("\0")}\0`
+    }
+  );
+  await git(input2.worktree, [
+    ...identityArgs(input2.identity),
+    "commit",
+    "--quiet",
+    "--no-verify",
+    "-m",
+    `parallel-executor: task ${oneLine2(input2.taskId)} \u2014 keep the tool's files out of the branch`,
+    "-m",
+    `The agent committed files parallel-executor put in its worktree; they are restored to their state at the task's start:
+${changed.map((path4) => `- ${path4}`).join("\n")}`
+  ]);
+  return changed;
 }
 async function notIgnored(worktree, paths) {
   const result = await git(worktree, ["check-ignore", "--stdin", "-z"], {
@@ -65197,8 +65461,8 @@ async function branchHead(root2, branch) {
 }
 async function bundleBranch(root2, branch, base, head, dir) {
   if (head === base) return false;
-  const count2 = await git(root2, ["rev-list", "--count", `${base}..${head}`]);
-  if (Number(count2.stdout.trim()) === 0) return false;
+  const count3 = await git(root2, ["rev-list", "--count", `${base}..${head}`]);
+  if (Number(count3.stdout.trim()) === 0) return false;
   await git(root2, [
     "bundle",
     "create",
@@ -65358,6 +65622,7 @@ function sanitizeBranchName(text6) {
   const components = text6.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").split("/").map(
     (part) => part.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/-{2,}/g, "-").replace(/\.{2,}/g, ".").replace(/^[.-]+/, "").replace(/(\.lock)+$/i, "").replace(/[.-]+$/, "")
   ).filter((part) => part.length > 0);
+  if (components[0] === "refs") components.splice(0, components[1] === "heads" ? 2 : 1);
   if (components.length === 0) return null;
   const name = components.join("/");
   if (name === "HEAD" || name === "@") return null;
@@ -65373,6 +65638,22 @@ async function isValidBranchName(cwd, name) {
     allowExitCodes: [1, 128]
   });
   return result.exitCode === 0;
+}
+async function nameInUse(cwd, name) {
+  const result = await git(cwd, ["rev-parse", "--verify", "--quiet", name], {
+    allowExitCodes: [1, 128]
+  });
+  return result.exitCode === 0;
+}
+async function freeBranchName(cwd, wanted, taken) {
+  const tried = new Set(taken);
+  for (; ; ) {
+    const candidate = uniqueName(wanted, tried);
+    if (!await nameInUse(cwd, candidate)) {
+      taken.add(candidate);
+      return candidate;
+    }
+  }
 }
 async function localBranches(cwd) {
   const { stdout } = await git(cwd, ["for-each-ref", "--format=%(refname:strip=2)", "refs/heads"]);
@@ -65451,7 +65732,7 @@ function createStateWriter(file2) {
   return {
     save(state) {
       pending = structuredClone(state);
-      const done = new Promise((resolve5, reject) => waiters.push({ resolve: resolve5, reject }));
+      const done = new Promise((resolve6, reject) => waiters.push({ resolve: resolve6, reject }));
       running ??= drain();
       return done;
     },
@@ -65522,12 +65803,15 @@ function worktreeRootOf(repoRoot, settings) {
   if (settings.worktreeRoot === null) return defaultWorktreeRoot(repoRoot);
   return isAbsolute4(settings.worktreeRoot) ? settings.worktreeRoot : resolve4(repoRoot, settings.worktreeRoot);
 }
+function executionWorktreeRoot(repoRoot, settings, executionId) {
+  return join9(worktreeRootOf(repoRoot, settings), executionId);
+}
 function leadAgent(task) {
   return task.agents[0] ?? UNASSIGNED_AGENT;
 }
-async function planLayout(repoRoot, tasks, settings) {
+async function planLayout(repoRoot, tasks, settings, executionId) {
   const takenBranches = await localBranches(repoRoot);
-  const root2 = worktreeRootOf(repoRoot, settings);
+  const root2 = executionWorktreeRoot(repoRoot, settings, executionId);
   const takenDirs = new Set(await readdir3(root2).catch(() => []));
   const keys = taskFileKeys(tasks.map((task) => task.id));
   const ports = assignPorts(
@@ -65541,17 +65825,37 @@ async function planLayout(repoRoot, tasks, settings) {
     const fallback = defaultBranchName(leadAgent(task), task.id, task.title);
     const fromPlan = task.branch === null ? null : sanitizeBranchName(task.branch);
     const wanted = fromPlan !== null && await isValidBranchName(repoRoot, fromPlan) ? fromPlan : fallback;
-    const branch = uniqueName(wanted, takenBranches);
+    const branch = await freeBranchName(repoRoot, wanted, takenBranches);
     const dir = uniqueName(taskSlug(task.id, task.title), takenDirs);
     layouts.push({
       taskId: task.id,
       branch,
       worktree: join9(root2, dir),
       fileKey: keys.get(task.id),
-      port: task.agents.length === 0 ? settings.portBase + spareRange++ * settings.portsPerAgent : portFor(ports, leadAgent(task), settings.portBase)
+      port: task.agents.length === 0 ? settings.portBase + spareRange++ * settings.portsPerAgent : portFor(ports, leadAgent(task), settings.portBase),
+      note: task.branch === null ? null : await renameNote(repoRoot, task.branch, fromPlan, branch)
     });
   }
   return layouts;
+}
+async function renameNote(repoRoot, cell2, fromPlan, branch) {
+  if (branch === cell2) return null;
+  const said = `the plan's Branch \`${cell2}\``;
+  if (fromPlan === null || !await isValidBranchName(repoRoot, fromPlan))
+    return `${said} cannot be made a valid branch name: the task works on branch ${branch}`;
+  if (branch === fromPlan) return `${said} is used as the branch name ${branch}`;
+  const as = fromPlan === cell2 ? "" : ` (as a branch: ${fromPlan})`;
+  return `${said}${as} ${await takenAs(repoRoot, fromPlan)}: the task works on branch ${branch}`;
+}
+async function takenAs(repoRoot, name) {
+  const kinds = [];
+  if (await nameInUse(repoRoot, `refs/tags/${name}`)) kinds.push("tag");
+  if (await nameInUse(repoRoot, `refs/heads/${name}`)) kinds.push("branch");
+  if (await nameInUse(repoRoot, `refs/remotes/${name}`)) kinds.push("remote branch");
+  if (kinds.length > 0) return `names an existing ${kinds.join(" and ")}`;
+  if (await nameInUse(repoRoot, name))
+    return "is a name git already reads as another ref or commit";
+  return "is taken (by another task, or a branch under or above it)";
 }
 function planFieldsOf(task) {
   return {
@@ -65585,7 +65889,8 @@ function initialTaskRun(task, layout, repoRoot, executionId) {
     output_dir: join9(paths.outputsDir, layout.fileKey),
     port: layout.port,
     metrics: null,
-    validation: null
+    validation: null,
+    ...layout.note ? { warnings: [layout.note] } : {}
   };
 }
 function initialState(input2) {
@@ -65651,20 +65956,24 @@ var init_mutex = __esm({
   }
 });
 
+// src/engine/workspace/repo-lock.ts
+var init_repo_lock = __esm({
+  "src/engine/workspace/repo-lock.ts"() {
+    "use strict";
+    init_process_group();
+    init_errors();
+    init_repo();
+  }
+});
+
 // src/engine/workspace/replicate.ts
 import { cp as cp2, readdir as readdir4, stat as stat6 } from "node:fs/promises";
 import { isAbsolute as isAbsolute5, join as join10, normalize as normalize2, relative as relative2, sep as sep2 } from "node:path";
 async function replicateConfig(repoRoot, worktree, extraPaths, tracked) {
   tracked ??= await trackedFiles(repoRoot);
   const known = tracked;
-  const entries = await readdir4(repoRoot);
-  const roots = [
-    ...entries.filter((name) => name.startsWith(".env")),
-    ...entries.includes(".claude") ? [".claude"] : [],
-    ...extraPaths.map(checkRelative)
-  ];
   const copied = [];
-  for (const root2 of [...new Set(roots)]) {
+  for (const root2 of await replicationRoots(repoRoot, extraPaths)) {
     const source = join10(repoRoot, root2);
     const exists2 = await stat6(source).catch(() => null);
     if (exists2 === null) continue;
@@ -65674,8 +65983,7 @@ async function replicateConfig(repoRoot, worktree, extraPaths, tracked) {
       verbatimSymlinks: true,
       filter: async (src) => {
         const rel = relative2(repoRoot, src).split(sep2).join("/");
-        if (rel === ".git" || rel.startsWith(".git/") || rel.startsWith(".parallel-executor"))
-          return false;
+        if (neverReplicated(rel)) return false;
         const info2 = await stat6(src).catch(() => null);
         if (info2?.isDirectory()) return true;
         if (known.has(rel)) return false;
@@ -65685,6 +65993,36 @@ async function replicateConfig(repoRoot, worktree, extraPaths, tracked) {
     });
   }
   return copied.sort();
+}
+async function replicatedFiles(repoRoot, extraPaths, tracked) {
+  const known = tracked ?? await trackedFiles(repoRoot);
+  const files = [];
+  const visit3 = async (rel) => {
+    if (neverReplicated(rel)) return;
+    const info2 = await stat6(join10(repoRoot, rel)).catch(() => null);
+    if (info2 === null) return;
+    if (!info2.isDirectory()) {
+      if (!known.has(rel)) files.push(rel);
+      return;
+    }
+    for (const name of await readdir4(join10(repoRoot, rel))) await visit3(`${rel}/${name}`);
+  };
+  for (const root2 of await replicationRoots(repoRoot, extraPaths)) {
+    await visit3(root2.split(sep2).join("/"));
+  }
+  return files.sort();
+}
+async function replicationRoots(repoRoot, extraPaths) {
+  const entries = await readdir4(repoRoot);
+  const roots = [
+    ...entries.filter((name) => name.startsWith(".env")),
+    ...entries.includes(".claude") ? [".claude"] : [],
+    ...extraPaths.map(checkRelative)
+  ];
+  return [...new Set(roots)];
+}
+function neverReplicated(rel) {
+  return rel === ".git" || rel.startsWith(".git/") || rel.startsWith(".parallel-executor");
 }
 async function trackedFiles(repoRoot) {
   const { stdout } = await git(repoRoot, ["ls-files", "-z"]);
@@ -65707,6 +66045,507 @@ var init_replicate = __esm({
     "use strict";
     init_errors();
     init_git_exec();
+  }
+});
+
+// src/engine/workspace/checkout.ts
+import { lstat as lstat3, readFile as readFile13 } from "node:fs/promises";
+import { isAbsolute as isAbsolute6, join as join11, resolve as resolve5 } from "node:path";
+async function snapshotCheckout(repoRoot, options = {}) {
+  const run3 = async (args, allow = []) => (await git(repoRoot, ["--no-optional-locks", ...args], {
+    env: options.env,
+    allowExitCodes: allow
+  })).stdout;
+  const excluded = [TOOL_DIR, ...options.excludePaths ?? []].map(
+    (path4) => path4.replace(/\/+$/, "")
+  );
+  const kept = (path4) => !excluded.some((dir) => path4 === dir || path4 === `${dir}/` || path4.startsWith(`${dir}/`));
+  const headRef = (await run3(["symbolic-ref", "-q", "HEAD"], [1])).trim() || null;
+  const headSha = (await run3(["rev-parse", "-q", "--verify", "HEAD^{commit}"], [1])).trim() || null;
+  const refs = {};
+  const peeled = {};
+  const refLines = await run3([
+    "for-each-ref",
+    "--format=%(refname) %(objectname) %(*objectname)",
+    "refs/heads",
+    "refs/tags"
+  ]);
+  for (const line2 of refLines.split("\n").filter(Boolean)) {
+    const [ref, sha, target] = line2.split(" ");
+    refs[ref] = sha;
+    if (target) peeled[ref] = target;
+  }
+  const stash = (await run3(["log", "-g", "--format=%H", "refs/stash", "--"], [128])).split("\n").filter(Boolean);
+  const configFile = join11(await commonDir(repoRoot, options.env), "config");
+  const configText = await readFile13(configFile, "utf8").catch(() => "");
+  const config2 = (await run3(["config", "--file", configFile, "--list", "-z"], [1])).split("\0").filter(Boolean).map((entry) => entry.replace("\n", "="));
+  const files = await fileStates(repoRoot, run3, kept, options.env);
+  const ignored = (await run3(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"])).split("\0").filter((path4) => path4 !== "" && kept(path4)).sort();
+  return {
+    version: 1,
+    headRef,
+    headSha,
+    refs,
+    peeled,
+    stash,
+    configFile,
+    configText,
+    config: config2,
+    files,
+    ignored
+  };
+}
+async function commonDir(repoRoot, env) {
+  const out = (await git(repoRoot, ["rev-parse", "--git-common-dir"], { env })).stdout.trim();
+  return isAbsolute6(out) ? out : resolve5(repoRoot, out);
+}
+async function fileStates(repoRoot, run3, kept, env) {
+  const raw = await run3([
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=all",
+    "--no-renames"
+  ]);
+  const entries = raw.split("\0").filter(Boolean).map((entry) => ({ xy: entry.slice(0, 2), path: entry.slice(3) })).filter((entry) => kept(entry.path));
+  const regular = [];
+  const kinds = /* @__PURE__ */ new Map();
+  for (const { path: path4 } of entries) {
+    const stat9 = await lstat3(join11(repoRoot, path4)).catch(() => null);
+    if (stat9 === null) kinds.set(path4, "absent");
+    else if (stat9.isFile() && !path4.includes("\n")) regular.push(path4);
+    else kinds.set(path4, stat9.isSymbolicLink() ? "symlink" : "other");
+  }
+  const hashes = regular.length === 0 ? [] : (await git(repoRoot, ["hash-object", "--no-filters", "--stdin-paths"], {
+    env,
+    input: `${regular.join("\n")}
+`
+  })).stdout.split("\n").filter(Boolean);
+  regular.forEach((path4, i) => kinds.set(path4, hashes[i] ?? "unreadable"));
+  const files = {};
+  for (const { xy, path: path4 } of entries) files[path4] = `${xy} ${kinds.get(path4)}`;
+  return files;
+}
+async function compareCheckouts(repoRoot, before, after, options) {
+  const changes = [];
+  const headBranch = before.headRef === after.headRef ? after.headRef : null;
+  if (before.headRef !== after.headRef || headBranch === null && before.headSha !== after.headSha) {
+    changes.push({
+      key: "HEAD",
+      text: `HEAD of your checkout changed from ${headName(before)} to ${headName(after)}`,
+      commits: await newCommits(repoRoot, after.headSha, before, options.env)
+    });
+  }
+  const names = [.../* @__PURE__ */ new Set([...Object.keys(before.refs), ...Object.keys(after.refs)])].sort();
+  for (const ref of names) {
+    const was = before.refs[ref];
+    const now = after.refs[ref];
+    if (was === now || options.isToolRef(ref)) continue;
+    changes.push(await refChange(repoRoot, ref, was, now, before, after, headBranch, options.env));
+  }
+  const stash = stashChange(before, after);
+  if (stash !== null) changes.push(await withStashBases(repoRoot, stash, before, options.env));
+  const config2 = configChange(before, after);
+  if (config2 !== null) changes.push(config2);
+  const files = fileChanges(before, after, options.isToolPath ?? (() => false));
+  changes.push(...await underMovedHead(repoRoot, files, changes, before, after, options.env));
+  return changes;
+}
+async function underMovedHead(repoRoot, files, changes, before, after, env) {
+  const moved = before.headRef !== null && before.headRef === after.headRef ? changes.find((change) => change.key === `ref:${before.headRef}`) : void 0;
+  if (moved === void 0 || before.headSha === null || after.headSha === null) return files;
+  const diff = await git(
+    repoRoot,
+    ["diff", "--name-only", "-z", "--no-renames", before.headSha, after.headSha],
+    { env, allowExitCodes: [128] }
+  );
+  const touched = new Set(diff.stdout.split("\0").filter(Boolean));
+  return files.map(
+    (change) => change.path !== void 0 && change.key.startsWith("file:") && touched.has(change.path) ? {
+      ...change,
+      text: `${change.text}, as git status sees it since branch ${shortRef(before.headRef)} moved under it`,
+      commits: moved.commits
+    } : change
+  );
+}
+function headName(snapshot) {
+  const at = snapshot.headSha === null ? "no commit" : short(snapshot.headSha);
+  return snapshot.headRef === null ? `a detached HEAD at ${at}` : `${shortRef(snapshot.headRef)} at ${at}`;
+}
+async function refChange(repoRoot, ref, was, now, before, after, headBranch, env) {
+  const tag = ref.startsWith("refs/tags/");
+  const what = `${tag ? "tag" : "branch"} ${shortRef(ref)}`;
+  const key = `ref:${ref}`;
+  const target = (snapshot, sha) => snapshot.peeled[ref] ?? sha;
+  if (was === void 0) {
+    const commits2 = await newCommits(repoRoot, target(after, now), before, env);
+    return {
+      key,
+      text: `${what} was created at ${short(target(after, now))}`,
+      commits: commits2,
+      addition: true
+    };
+  }
+  if (now === void 0) {
+    const restore = tag ? `git tag ${shortRef(ref)} ${short(was)}` : `git branch ${shortRef(ref)} ${short(was)}`;
+    return {
+      key,
+      text: `${what} was deleted (it was at ${short(target(before, was))}; \`${restore}\` puts it back)`,
+      commits: []
+    };
+  }
+  const commits = await newCommits(repoRoot, target(after, now), before, env);
+  const dropped = tag ? 0 : await count(repoRoot, `${now}..${was}`, env);
+  const added = commits.length > 0 ? `, ${commits.length} new commit(s) on it` : "";
+  const lost = dropped > 0 ? `, ${dropped} commit(s) no longer on it (still in its reflog)` : "";
+  const head = ref === headBranch ? "; it is the branch your checkout has out (HEAD), so git status there now shows those commits undone" : "";
+  return {
+    key,
+    text: `${what} moved from ${short(target(before, was))} to ${short(target(after, now))}${added}${lost}${head}`,
+    commits
+  };
+}
+async function newCommits(repoRoot, sha, before, env) {
+  if (sha === null) return [];
+  const known = [
+    .../* @__PURE__ */ new Set([...Object.values(before.refs), ...Object.values(before.peeled), before.headSha])
+  ].filter((value) => value !== null);
+  const result = await git(repoRoot, ["rev-list", "--max-count=200", "--stdin"], {
+    env,
+    input: `${sha}
+${known.map((k) => `^${k}`).join("\n")}
+`,
+    allowExitCodes: [128]
+  });
+  return result.exitCode === 0 ? result.stdout.split("\n").filter(Boolean) : [];
+}
+async function count(repoRoot, range, env) {
+  const result = await git(repoRoot, ["rev-list", "--count", range], {
+    env,
+    allowExitCodes: [128]
+  });
+  return result.exitCode === 0 ? Number(result.stdout.trim()) : 0;
+}
+function stashChange(before, after) {
+  const had = new Set(before.stash);
+  const has = new Set(after.stash);
+  const added = after.stash.filter((sha) => !had.has(sha));
+  const dropped = before.stash.filter((sha) => !has.has(sha));
+  if (added.length === 0 && dropped.length === 0) return null;
+  const parts = [
+    ...added.length > 0 ? [
+      `${added.length} new stash entr${added.length === 1 ? "y" : "ies"} (${added.map(short).join(", ")})`
+    ] : [],
+    ...dropped.length > 0 ? [
+      `${dropped.length} stash entr${dropped.length === 1 ? "y" : "ies"} gone (${dropped.map(short).join(", ")}; \`git stash store <sha>\` puts one back)`
+    ] : []
+  ];
+  return { key: "stash", text: `the stash changed: ${parts.join("; ")}`, commits: added };
+}
+async function withStashBases(repoRoot, change, before, env) {
+  const bases = [];
+  for (const entry of change.commits) {
+    const parent = await git(repoRoot, ["rev-parse", "-q", "--verify", `${entry}^1`], {
+      env,
+      allowExitCodes: [1, 128]
+    });
+    if (parent.exitCode === 0)
+      bases.push(...await newCommits(repoRoot, parent.stdout.trim(), before, env));
+  }
+  return { ...change, commits: bases };
+}
+function configChange(before, after) {
+  if (before.configText === after.configText) return null;
+  const keyOf = (entry) => entry.slice(0, entry.indexOf("=") === -1 ? void 0 : entry.indexOf("="));
+  const had = new Set(before.config);
+  const has = new Set(after.config);
+  const added = [...new Set(after.config.filter((e) => !had.has(e)).map(keyOf))];
+  const removed = [...new Set(before.config.filter((e) => !has.has(e)).map(keyOf))];
+  const settings = [
+    ...added.map((key) => removed.includes(key) ? `${key} changed` : `${key} set`),
+    ...removed.filter((key) => !added.includes(key)).map((key) => `${key} removed`)
+  ];
+  const what = settings.length > 0 ? settings.join(", ") : "comments or layout only";
+  return {
+    key: "config",
+    text: `the repository's git config (${after.configFile}) changed: ${what}`,
+    commits: []
+  };
+}
+function fileChanges(before, after, isToolPath) {
+  const changes = [];
+  const paths = [.../* @__PURE__ */ new Set([...Object.keys(before.files), ...Object.keys(after.files)])].sort();
+  for (const path4 of paths) {
+    const was = before.files[path4];
+    const now = after.files[path4];
+    if (was === now || isToolPath(path4)) continue;
+    changes.push({ key: `file:${path4}`, path: path4, text: fileText(path4, was, now), commits: [] });
+  }
+  const hadIgnored = new Set(before.ignored);
+  const hasIgnored = new Set(after.ignored);
+  for (const path4 of after.ignored.filter((p) => !hadIgnored.has(p) && !isToolPath(p))) {
+    changes.push({
+      key: `ignored:${path4}`,
+      path: path4,
+      text: `${path4} appeared in your checkout (ignored by git)`,
+      commits: []
+    });
+  }
+  for (const path4 of before.ignored.filter((p) => !hasIgnored.has(p) && !isToolPath(p))) {
+    changes.push({
+      key: `ignored:${path4}`,
+      path: path4,
+      text: `${path4} is gone from your checkout (it was ignored by git)`,
+      commits: []
+    });
+  }
+  return changes;
+}
+function fileText(path4, was, now) {
+  if (now === void 0) {
+    return `${path4} is back to its committed content in your checkout: its uncommitted changes are gone`;
+  }
+  const xy = now.slice(0, 2);
+  if (was === void 0) {
+    if (xy === "??") return `${path4} appeared in your checkout (untracked)`;
+    if (xy.includes("D")) return `${path4} was deleted in your checkout`;
+    if (xy.includes("A")) return `${path4} was added to your checkout's index`;
+    return `${path4} was modified in your checkout${xy[0] !== " " ? " (and staged)" : ""}`;
+  }
+  return `${path4} changed again in your checkout (it already had uncommitted changes)`;
+}
+function short(sha) {
+  return sha.slice(0, 12);
+}
+function shortRef(ref) {
+  return ref.replace(/^refs\/(heads|tags)\//, "");
+}
+async function taskCommits(repoRoot, task, env) {
+  const commits = /* @__PURE__ */ new Set();
+  const exclude = task.startSha === null ? [] : [`^${task.startSha}`];
+  const tips = [`refs/heads/${task.branch}`, ...task.headSha === null ? [] : [task.headSha]];
+  const branch = await git(repoRoot, ["rev-list", "--ignore-missing", "--stdin"], {
+    env,
+    input: `${[...tips, ...exclude].join("\n")}
+`,
+    allowExitCodes: [128]
+  });
+  if (branch.exitCode === 0)
+    branch.stdout.split("\n").filter(Boolean).forEach((c) => commits.add(c));
+  const reflog = await git(task.worktree, ["log", "-g", "--format=%H", "HEAD", "--"], {
+    env,
+    allowExitCodes: [128]
+  }).catch(() => null);
+  for (const sha of reflog?.exitCode === 0 ? reflog.stdout.split("\n").filter(Boolean) : []) {
+    if (sha !== task.startSha) commits.add(sha);
+  }
+  return commits;
+}
+var init_checkout = __esm({
+  "src/engine/workspace/checkout.ts"() {
+    "use strict";
+    init_git_exec();
+    init_repo();
+  }
+});
+
+// src/engine/run/checkout-watch.ts
+import { readFile as readFile14, rename as rename3, writeFile as writeFile4 } from "node:fs/promises";
+import { join as join12, relative as relative3, sep as sep3 } from "node:path";
+async function watchCheckout(options) {
+  const { state, env } = options;
+  const repoRoot = state.repo_root;
+  const file2 = join12(options.executionDir, CHECKOUT_FILE);
+  const inside = relative3(repoRoot, options.worktreeRoot);
+  const excludePaths = inside === "" || inside.startsWith("..") || inside.startsWith(sep3) ? [] : [inside.split(sep3).join("/")];
+  const take = () => snapshotCheckout(repoRoot, { env, excludePaths });
+  const loaded = await load(file2);
+  const stored = loaded ?? { before: await take(), blame: {} };
+  let last = loaded === null ? stored.before : await take();
+  if (loaded !== null) {
+    for (const change of await compareCheckouts(repoRoot, stored.before, last, {
+      env,
+      isToolRef: (ref) => isToolRef(ref, state)
+    })) {
+      stored.blame[change.key] ??= "before this resume (who did it cannot be told)";
+    }
+  }
+  await store(file2, stored);
+  const active = /* @__PURE__ */ new Set();
+  const windows = /* @__PURE__ */ new Set();
+  let window = open7();
+  const unchecked = /* @__PURE__ */ new Set();
+  const pending = /* @__PURE__ */ new Map();
+  let queue = Promise.resolve();
+  let reviewed = null;
+  function open7() {
+    const set2 = new Set(active);
+    windows.add(set2);
+    return set2;
+  }
+  const compareOptions = () => ({ env, isToolRef: (ref) => isToolRef(ref, state) });
+  async function look(taskId) {
+    const next = open7();
+    const now = await take();
+    windows.delete(window);
+    const suspects = window;
+    window = next;
+    const changes = await compareCheckouts(repoRoot, last, now, compareOptions());
+    last = now;
+    if (taskId !== null) unchecked.delete(taskId);
+    if (changes.length === 0) return takePending(taskId);
+    const culprits = await blameChanges(state, changes, suspects, env);
+    for (const change of changes) {
+      const culprit = culprits.get(change.key);
+      stored.blame[change.key] ??= culprit.text;
+      if (culprit.taskId === null) continue;
+      const reason = change.text;
+      if (change.addition === true || !culprit.proven) {
+        const run3 = state.tasks[culprit.taskId];
+        if (run3 !== void 0) {
+          const suffix = change.addition === true ? " in your repository" : ` (${culprit.why})`;
+          run3.warnings = [...run3.warnings ?? [], `${reason}${suffix}`];
+        }
+        continue;
+      }
+      if (culprit.taskId === taskId || unchecked.has(culprit.taskId)) {
+        pending.set(culprit.taskId, [...pending.get(culprit.taskId) ?? [], reason]);
+      }
+    }
+    await store(file2, stored);
+    return takePending(taskId);
+  }
+  function takePending(taskId) {
+    if (taskId === null) return null;
+    const reasons = pending.get(taskId);
+    pending.delete(taskId);
+    return reasons === void 0 ? null : `it changed your checkout: ${reasons.join("; ")}`;
+  }
+  function serial2(work) {
+    const result = queue.then(work);
+    queue = result.catch(() => void 0);
+    return result;
+  }
+  return {
+    observe(event) {
+      if (event.type !== "task-status") return;
+      if (event.status === "preparing") {
+        active.add(event.taskId);
+        unchecked.add(event.taskId);
+        for (const set2 of windows) set2.add(event.taskId);
+      } else if (!isActive(event.status) && event.status !== "pending") {
+        active.delete(event.taskId);
+        unchecked.delete(event.taskId);
+      }
+    },
+    afterAgent: (taskId) => serial2(() => look(taskId)),
+    review: (toolPaths = []) => serial2(async () => {
+      if (reviewed === null) await look(null);
+      const now = await take();
+      const all2 = await compareCheckouts(repoRoot, stored.before, now, compareOptions());
+      const changes = all2.filter(
+        (change) => change.path === void 0 || !toolPaths.includes(change.path) || (reviewed?.has(change.key) ?? true)
+      );
+      reviewed ??= new Set(changes.map((change) => change.key));
+      const late = (key) => !reviewed.has(key);
+      const sentences = changes.map((change) => {
+        const who = stored.blame[change.key] ?? (late(change.key) ? "after the agents had finished" : "who did it cannot be told");
+        return `${change.text} \u2014 ${who}`;
+      });
+      state.checkout_changes = sentences;
+      return sentences;
+    })
+  };
+}
+function isToolRef(ref, state) {
+  if (ref.startsWith("refs/parallel-executor/")) return true;
+  const branch = ref.replace(/^refs\/heads\//, "");
+  if (branch === ref) return false;
+  if (state.integration?.branch === branch) return true;
+  return Object.values(state.tasks).some((run3) => run3.branch === branch);
+}
+async function blameChanges(state, changes, suspects, env) {
+  const owners = changes.some((change) => change.commits.length > 0) ? await commitsByTask(state, env) : /* @__PURE__ */ new Map();
+  const culprits = /* @__PURE__ */ new Map();
+  for (const change of changes) {
+    const byCommit = [...owners].filter(
+      ([, commits]) => change.commits.some((sha) => commits.has(sha))
+    );
+    if (byCommit.length === 1) {
+      const [taskId, commits] = byCommit[0];
+      const sha = change.commits.find((c) => commits.has(c)).slice(0, 12);
+      const why = `commit ${sha} on it was made by task ${taskId}`;
+      culprits.set(change.key, { taskId, why, proven: true, text: `by task ${taskId} (${why})` });
+    } else if (suspects.size === 1) {
+      const taskId = [...suspects][0];
+      const why = `task ${taskId} was the only task running when it happened`;
+      culprits.set(change.key, {
+        taskId,
+        why,
+        proven: false,
+        text: `probably by task ${taskId} (${why})`
+      });
+    } else if (suspects.size === 0) {
+      culprits.set(change.key, {
+        taskId: null,
+        why: "",
+        proven: false,
+        text: "while no agent was running"
+      });
+    } else {
+      const list5 = [...suspects].sort().join(", ");
+      culprits.set(change.key, {
+        taskId: null,
+        why: "",
+        proven: false,
+        text: `while tasks ${list5} were running (which one cannot be told)`
+      });
+    }
+  }
+  return culprits;
+}
+async function commitsByTask(state, env) {
+  const owners = /* @__PURE__ */ new Map();
+  for (const id of state.task_order) {
+    const run3 = state.tasks[id];
+    if (run3.start_sha === null) continue;
+    owners.set(
+      id,
+      await taskCommits(
+        state.repo_root,
+        {
+          worktree: run3.worktree,
+          branch: run3.branch,
+          startSha: run3.start_sha,
+          headSha: run3.head_sha
+        },
+        env
+      )
+    );
+  }
+  return owners;
+}
+async function load(file2) {
+  try {
+    const stored = JSON.parse(await readFile14(file2, "utf8"));
+    return stored.before?.version === 1 ? { before: stored.before, blame: stored.blame ?? {} } : null;
+  } catch {
+    return null;
+  }
+}
+async function store(file2, stored) {
+  const temporary = `${file2}.tmp`;
+  await writeFile4(temporary, `${JSON.stringify(stored, null, 2)}
+`);
+  await rename3(temporary, file2);
+}
+var CHECKOUT_FILE;
+var init_checkout_watch = __esm({
+  "src/engine/run/checkout-watch.ts"() {
+    "use strict";
+    init_scheduler();
+    init_checkout();
+    CHECKOUT_FILE = "checkout.json";
   }
 });
 
@@ -65739,11 +66578,11 @@ var init_context2 = __esm({
 });
 
 // src/engine/monitor/messages.ts
-import { mkdir as mkdir7, readdir as readdir5, readFile as readFile13, stat as stat7 } from "node:fs/promises";
-import { join as join11 } from "node:path";
+import { mkdir as mkdir7, readdir as readdir5, readFile as readFile15, stat as stat7 } from "node:fs/promises";
+import { join as join13 } from "node:path";
 async function ensureInboxes(messagesDir, agents) {
   await Promise.all(
-    agents.map((agent) => mkdir7(join11(messagesDir, agent, "inbox"), { recursive: true }))
+    agents.map((agent) => mkdir7(join13(messagesDir, agent, "inbox"), { recursive: true }))
   );
 }
 async function scanMessages(input2) {
@@ -65752,7 +66591,7 @@ async function scanMessages(input2) {
   const present = /* @__PURE__ */ new Set();
   const acked = /* @__PURE__ */ new Set();
   for (const agent of await listDirs(input2.messagesDir)) {
-    const inbox = join11(input2.messagesDir, agent, "inbox");
+    const inbox = join13(input2.messagesDir, agent, "inbox");
     const names = await readdir5(inbox).catch(() => []);
     for (const name of names) {
       if (name.endsWith(".json.ack")) acked.add(`${agent}/inbox/${name.slice(0, -4)}`);
@@ -65760,7 +66599,7 @@ async function scanMessages(input2) {
       const file2 = `${agent}/inbox/${name}`;
       present.add(file2);
       if (known.has(file2)) continue;
-      const message = await readMessage(join11(inbox, name), file2, agent, name, input2.now);
+      const message = await readMessage(join13(inbox, name), file2, agent, name, input2.now);
       if (message === null) continue;
       input2.messages.push(message);
       known.set(file2, message);
@@ -65784,7 +66623,7 @@ async function scanMessages(input2) {
 }
 async function readMessage(path4, file2, inboxAgent, name, now) {
   const [text6, info2] = await Promise.all([
-    readFile13(path4, "utf8").catch(() => null),
+    readFile15(path4, "utf8").catch(() => null),
     stat7(path4).catch(() => null)
   ]);
   if (text6 === null || info2 === null) return null;
@@ -65819,6 +66658,506 @@ var init_messages = __esm({
   "src/engine/monitor/messages.ts"() {
     "use strict";
     PARTIAL_WRITE_GRACE_MS = 2e3;
+  }
+});
+
+// src/engine/collect/inspect.ts
+import { join as join14 } from "node:path";
+async function inspectWorktree(input2) {
+  const unfinished = await unfinishedOperation(input2.worktree);
+  if (unfinished !== null) return [unfinished];
+  const lost = await startLost(input2.worktree, input2.startSha);
+  if (lost !== null) return [lost];
+  const problems = [];
+  problems.push(...await nestedRepositories(input2.worktree, input2.startSha));
+  const markers = await conflictMarkers(input2);
+  if (markers !== null) problems.push(markers);
+  return problems;
+}
+async function unfinishedOperation(worktree) {
+  const paths = await git(worktree, [
+    "rev-parse",
+    "--path-format=absolute",
+    ...OPERATIONS.flatMap((op) => ["--git-path", op.marker])
+  ]);
+  const located = paths.stdout.split("\n");
+  let operation = null;
+  for (const [i, op] of OPERATIONS.entries()) {
+    const path4 = located[i];
+    if (path4 !== void 0 && path4 !== "" && await pathExists(path4)) {
+      operation = op;
+      break;
+    }
+  }
+  const unmerged = await unmergedPaths(worktree);
+  if (operation === null && unmerged.length === 0) return null;
+  const files = unmerged.length > 0 ? ` (unmerged paths: ${list4(unmerged)})` : "";
+  const what = operation === null ? "unresolved conflicts" : `${operation.what} in progress`;
+  const how = operation === null ? "resolve them and commit" : operation.how;
+  return `the agent left ${what} in its worktree ${worktree}${files}; nothing of it was committed or merged. To recover the work by hand, finish or abort it there (${how}); or retry the task (parallel-executor resume <execution> --retry-failed)`;
+}
+async function unmergedPaths(worktree) {
+  const { stdout } = await git(worktree, ["ls-files", "--unmerged", "-z"]);
+  const paths = stdout.split("\0").filter(Boolean).map((record3) => record3.slice(record3.indexOf("	") + 1));
+  return [...new Set(paths)];
+}
+async function startLost(worktree, startSha) {
+  const contained = await git(worktree, ["merge-base", "--is-ancestor", startSha, "HEAD"], {
+    allowExitCodes: [1, 128]
+  });
+  if (contained.exitCode === 0) return null;
+  return `the branch no longer contains its start commit ${startSha.slice(0, 12)} (the agent reset or rebased it below where the task started, e.g. git reset --hard HEAD~1): merging it would not bring the task's work, nor undo what it dropped. Look at the worktree ${worktree} and the kept ref, then retry the task`;
+}
+async function nestedRepositories(worktree, startSha) {
+  const others = await git(worktree, ["ls-files", "--others", "--exclude-standard", "-z"]);
+  const untracked = others.stdout.split("\0").filter((path4) => path4.endsWith("/"));
+  const declared = await declaredSubmodules(worktree);
+  const linked = (await newGitlinks(worktree, startSha)).filter((path4) => !declared.has(path4));
+  const problems = [];
+  if (untracked.length > 0) {
+    problems.push(
+      `the agent left a nested git repository in its worktree (${list4(untracked)}): committed, it would be a link to commits that exist only there, and its files would be lost with the worktree. In ${worktree}, make its files plain files (remove its .git) or a declared submodule, or delete it; then retry`
+    );
+  }
+  if (linked.length > 0) {
+    problems.push(
+      `the agent committed a link to a nested git repository (gitlink, not declared in .gitmodules): ${list4(linked)}; merged, it would point to commits that exist nowhere else. In ${worktree}, replace it by plain files (git rm --cached <path>, remove <path>/.git, git add <path>) or declare a submodule; then retry`
+    );
+  }
+  return problems;
+}
+async function newGitlinks(worktree, startSha) {
+  const { stdout } = await git(worktree, [
+    "diff-index",
+    "--cached",
+    "--raw",
+    "-z",
+    "--no-renames",
+    startSha,
+    "--"
+  ]);
+  const fields2 = stdout.split("\0");
+  const links = [];
+  for (let i = 0; i + 1 < fields2.length; i += 2) {
+    const [oldMode, newMode] = fields2[i].slice(1).split(" ");
+    if (newMode === "160000" && oldMode !== "160000") links.push(fields2[i + 1]);
+  }
+  return links;
+}
+async function declaredSubmodules(worktree) {
+  const file2 = join14(worktree, ".gitmodules");
+  if (!await pathExists(file2)) return /* @__PURE__ */ new Set();
+  const result = await git(
+    worktree,
+    ["config", "--file", file2, "-z", "--get-regexp", "^submodule\\..*\\.path$"],
+    { allowExitCodes: [1] }
+  );
+  return new Set(
+    result.stdout.split("\0").filter(Boolean).map((record3) => record3.slice(record3.indexOf("\n") + 1))
+  );
+}
+async function conflictMarkers(input2) {
+  const now = await markerCounts(input2.worktree, []);
+  if (now.size === 0) return null;
+  const before = await markerCounts(input2.worktree, [input2.startSha]);
+  const tool = new Set(input2.toolPaths);
+  const added = [...now].filter(([path4, count3]) => !tool.has(path4) && count3 > (before.get(path4) ?? 0)).map(([path4]) => path4).sort();
+  if (added.length === 0) return null;
+  return `conflict markers (<<<<<<< / >>>>>>> lines) in files the task changed: ${list4(added)}; a conflict was left unresolved. Resolve them in ${input2.worktree}, or retry the task`;
+}
+async function markerCounts(worktree, tree) {
+  const scope = tree.length === 0 ? ["--untracked"] : [];
+  const result = await git(
+    worktree,
+    ["grep", ...scope, "-I", "-z", "-c", "-E", MARKER, ...tree, "--"],
+    { allowExitCodes: [1] }
+  );
+  const counts = /* @__PURE__ */ new Map();
+  const prefix = tree.length === 0 ? "" : `${tree[0]}:`;
+  for (const line2 of result.stdout.split("\n")) {
+    const cut = line2.lastIndexOf("\0");
+    if (cut === -1) continue;
+    counts.set(line2.slice(prefix.length, cut), Number(line2.slice(cut + 1)));
+  }
+  return counts;
+}
+function list4(paths) {
+  const shown = paths.slice(0, LISTED).join(", ");
+  return paths.length > LISTED ? `${shown}, +${paths.length - LISTED} more` : shown;
+}
+var LISTED, OPERATIONS, MARKER;
+var init_inspect = __esm({
+  "src/engine/collect/inspect.ts"() {
+    "use strict";
+    init_path_exists();
+    init_git_exec();
+    LISTED = 10;
+    OPERATIONS = [
+      { marker: "rebase-merge", what: "a rebase", how: "git rebase --continue or git rebase --abort" },
+      {
+        marker: "rebase-apply",
+        what: "a rebase (or git am)",
+        how: "git rebase --continue / git am --continue, or --abort"
+      },
+      { marker: "MERGE_HEAD", what: "a merge", how: "commit the resolution, or git merge --abort" },
+      {
+        marker: "CHERRY_PICK_HEAD",
+        what: "a cherry-pick",
+        how: "git cherry-pick --continue or git cherry-pick --abort"
+      },
+      { marker: "REVERT_HEAD", what: "a revert", how: "git revert --continue or git revert --abort" },
+      { marker: "BISECT_LOG", what: "a bisect", how: "git bisect reset" }
+    ];
+    MARKER = "^(<<<<<<<|>>>>>>>)( |$)";
+  }
+});
+
+// src/engine/workspace/worktree.ts
+import { realpath, rm as rm3 } from "node:fs/promises";
+async function addWorktree(repoRoot, path4, branch, startSha, lock = createMutex()) {
+  await lock.run(
+    () => git(repoRoot, [
+      "worktree",
+      "add",
+      "--quiet",
+      "--no-checkout",
+      "-b",
+      branch,
+      "--",
+      path4,
+      startSha
+    ])
+  );
+  await git(path4, ["reset", "--quiet", "--hard"]);
+}
+async function addWorktreeForBranch(repoRoot, path4, branch, lock = createMutex()) {
+  await lock.run(
+    () => git(repoRoot, ["worktree", "add", "--quiet", "--no-checkout", "--", path4, branch])
+  );
+  await git(path4, ["reset", "--quiet", "--hard"]);
+}
+async function isWorktreeRoot(path4) {
+  if (!await pathExists(path4)) return false;
+  const top = await git(path4, ["rev-parse", "--show-toplevel"], { allowExitCodes: [128] });
+  if (top.exitCode !== 0) return false;
+  return await realpath(top.stdout.trim()) === await realpath(path4);
+}
+async function initSubmodules(worktree, env) {
+  const declared = await git(worktree, ["cat-file", "-e", "HEAD:.gitmodules"], {
+    allowExitCodes: [1, 128]
+  });
+  if (declared.exitCode !== 0) return null;
+  const result = await git(worktree, ["submodule", "update", "--init", "--recursive"], {
+    env: { ...env, GIT_TERMINAL_PROMPT: "0" },
+    allowExitCodes: [1, 128]
+  });
+  if (result.exitCode === 0) return null;
+  const lines2 = (result.stderr || result.stdout).trim().split("\n").filter(Boolean);
+  return lines2.slice(-3).join(" / ") || `git submodule update exited with ${result.exitCode}`;
+}
+async function mergeDependencies(worktree, dependencies, identity) {
+  for (const dependency of dependencies) {
+    const result = await git(
+      worktree,
+      [
+        ...identityArgs(identity),
+        "merge",
+        "--no-edit",
+        "--no-verify",
+        "-m",
+        `Merge dependency ${dependency.taskId} (${dependency.branch})`,
+        // The full ref: a bare name may be read as a tag or another branch.
+        `refs/heads/${dependency.branch}`
+      ],
+      { allowExitCodes: [1] }
+    );
+    if (result.exitCode === 0) continue;
+    const conflicted2 = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
+    await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
+    return { taskId: dependency.taskId, files: conflicted2.stdout.split("\0").filter(Boolean) };
+  }
+  return null;
+}
+async function resetWorktree(worktree, branch, sha) {
+  await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
+  await git(worktree, ["checkout", "--quiet", "--force", "-B", branch, sha]);
+  await git(worktree, ["clean", "-fdq"]);
+}
+async function branchSha(repoRoot, branch) {
+  const result = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], {
+    allowExitCodes: [1]
+  });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+async function reattachTaskBranch(worktree, branch) {
+  const attached = await git(worktree, ["symbolic-ref", "--quiet", "HEAD"], {
+    allowExitCodes: [1]
+  });
+  if (attached.exitCode === 0 && attached.stdout.trim() === `refs/heads/${branch}`) return null;
+  const tip = await branchSha(worktree, branch);
+  if (tip !== null) {
+    const contains = await git(worktree, ["merge-base", "--is-ancestor", tip, "HEAD"], {
+      allowExitCodes: [1]
+    });
+    if (contains.exitCode !== 0) {
+      const where = attached.exitCode === 0 ? attached.stdout.trim() : "a detached HEAD";
+      return `the agent left its worktree not on its branch ${branch} but on ${where}, which lacks commits of ${branch}; both are kept in ${worktree}`;
+    }
+  }
+  await git(worktree, ["checkout", "--quiet", "-B", branch, "HEAD"]);
+  return null;
+}
+var init_worktree = __esm({
+  "src/engine/workspace/worktree.ts"() {
+    "use strict";
+    init_path_exists();
+    init_git_exec();
+    init_identity();
+    init_mutex();
+  }
+});
+
+// src/engine/workspace/backup.ts
+import { mkdtemp, rm as rm4 } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join as join15 } from "node:path";
+function refComponent(text6) {
+  const cleaned = text6.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/\.{2,}/g, ".").replace(/^[.-]+|[.-]+$/g, "").replace(/\.lock$/i, "-lock");
+  return cleaned.length > 0 ? cleaned.slice(0, 80) : "task";
+}
+function taskBackupPrefix(executionId, taskId) {
+  return `${BACKUP_NAMESPACE}/${refComponent(executionId)}/${refComponent(taskId)}`;
+}
+function attemptRef(executionId, taskId, attempt) {
+  return `${taskBackupPrefix(executionId, taskId)}/attempt-${attempt}`;
+}
+async function snapshotWorktree(worktree, env, identity, message, exclude = []) {
+  if (!await isWorktreeRoot(worktree)) return null;
+  const headResult = await git(worktree, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], {
+    env,
+    allowExitCodes: [1, 128]
+  });
+  if (headResult.exitCode !== 0) return null;
+  const head = headResult.stdout.trim();
+  const scratch = await mkdtemp(join15(tmpdir(), "pe-snapshot-"));
+  try {
+    const indexEnv = { ...env, GIT_INDEX_FILE: join15(scratch, "index") };
+    await git(worktree, ["read-tree", head], { env: indexEnv });
+    await git(worktree, ["add", "--all", "--", "."], { env: indexEnv });
+    if (exclude.length > 0) {
+      await git(worktree, ["reset", "-q", head, "--pathspec-from-file=-", "--pathspec-file-nul"], {
+        env: indexEnv,
+        input: `${exclude.map((p) => `:(top,literal)${p}`).join("\0")}\0`
+      });
+    }
+    const tree = (await git(worktree, ["write-tree"], { env: indexEnv })).stdout.trim();
+    const headTree = (await git(worktree, ["rev-parse", `${head}^{tree}`], { env })).stdout.trim();
+    if (tree === headTree) return { sha: head, head, dirty: false };
+    const commit = await git(
+      worktree,
+      [...identityArgs(identity), "commit-tree", tree, "-p", head, "-m", message],
+      { env }
+    );
+    return { sha: commit.stdout.trim(), head, dirty: true };
+  } finally {
+    await rm4(scratch, { recursive: true, force: true });
+  }
+}
+async function keepAttempt(input2) {
+  const snapshot = await snapshotWorktree(
+    input2.worktree,
+    input2.env,
+    input2.identity,
+    `parallel-executor: uncommitted work kept (${input2.why})`,
+    input2.exclude ?? []
+  );
+  const tip = await refSha(input2.repoRoot, `refs/heads/${input2.branch}`, input2.env);
+  if (snapshot === null && tip === null) return null;
+  const sha = snapshot?.sha ?? tip;
+  await git(input2.repoRoot, ["update-ref", "-m", input2.why, input2.ref, sha], { env: input2.env });
+  let branchRef = null;
+  if (tip !== null && tip !== sha && !await isAncestor(input2.repoRoot, tip, sha, input2.env)) {
+    branchRef = `${input2.ref}-branch`;
+    await git(input2.repoRoot, ["update-ref", "-m", input2.why, branchRef, tip], { env: input2.env });
+  }
+  return { ref: input2.ref, sha, dirty: snapshot?.dirty ?? false, branchRef };
+}
+async function nextAttemptNumber(repoRoot, executionId, taskId, env) {
+  const refs = await listRefs(repoRoot, taskBackupPrefix(executionId, taskId), env);
+  let highest = 0;
+  for (const { ref } of refs) {
+    const match = /\/attempt-(\d+)$/.exec(ref);
+    if (match) highest = Math.max(highest, Number(match[1]));
+  }
+  return highest + 1;
+}
+async function listRefs(repoRoot, prefix, env) {
+  const { stdout } = await git(
+    repoRoot,
+    ["for-each-ref", "--format=%(refname) %(objectname)", `${prefix}/`],
+    { env }
+  );
+  return stdout.split("\n").filter(Boolean).map((line2) => {
+    const [ref, sha] = line2.split(" ");
+    return { ref, sha };
+  });
+}
+async function refSha(repoRoot, ref, env) {
+  const result = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], {
+    env,
+    allowExitCodes: [1, 128]
+  });
+  return result.exitCode === 0 ? result.stdout.trim() : null;
+}
+async function isAncestor(repoRoot, ancestor, descendant, env) {
+  const result = await git(repoRoot, ["merge-base", "--is-ancestor", ancestor, descendant], {
+    env,
+    allowExitCodes: [1, 128]
+  });
+  return result.exitCode === 0;
+}
+var BACKUP_NAMESPACE;
+var init_backup = __esm({
+  "src/engine/workspace/backup.ts"() {
+    "use strict";
+    init_git_exec();
+    init_identity();
+    init_worktree();
+    BACKUP_NAMESPACE = "refs/parallel-executor";
+  }
+});
+
+// src/engine/collect/keep.ts
+async function keepUncollected(input2) {
+  const number5 = await nextAttemptNumber(
+    input2.repoRoot,
+    input2.executionId,
+    input2.taskId,
+    input2.env
+  );
+  const ref = attemptRef(input2.executionId, input2.taskId, number5);
+  const kept = await keepAttempt({
+    repoRoot: input2.repoRoot,
+    worktree: input2.worktree,
+    branch: input2.branch,
+    ref,
+    env: input2.env,
+    identity: input2.identity,
+    why: input2.why,
+    exclude: input2.exclude
+  });
+  if (kept === null) return [];
+  const refs = [{ ref: kept.ref, sha: kept.sha, why: input2.why }];
+  if (kept.branchRef !== null) {
+    const sha = (await git(input2.repoRoot, ["rev-parse", kept.branchRef], { env: input2.env })).stdout;
+    refs.push({ ref: kept.branchRef, sha: sha.trim(), why: input2.why });
+  }
+  const dropped = await droppedCommits(
+    input2,
+    refs.map((r) => r.sha)
+  );
+  for (const [i, sha] of dropped.entries()) {
+    const droppedRef = `${ref}-dropped-${i + 1}`;
+    await git(input2.repoRoot, ["update-ref", "-m", input2.why, droppedRef, sha], { env: input2.env });
+    refs.push({ ref: droppedRef, sha, why: `${input2.why} (commits dropped from the branch)` });
+  }
+  return refs;
+}
+async function droppedCommits(input2, kept) {
+  const seen = /* @__PURE__ */ new Set();
+  for (const [cwd, ref] of [
+    [input2.repoRoot, `refs/heads/${input2.branch}`],
+    [input2.worktree, "HEAD"]
+  ]) {
+    const log = await git(cwd, ["reflog", "show", "--format=%H", ref], {
+      env: input2.env,
+      allowExitCodes: [128]
+    });
+    for (const sha of log.stdout.split("\n").filter(Boolean)) seen.add(sha);
+  }
+  const candidates2 = [];
+  for (const sha of seen) {
+    if (sha === input2.startSha) continue;
+    if (!await isAncestor(input2.repoRoot, input2.startSha, sha, input2.env)) continue;
+    if (await anyContains(input2, kept, sha)) continue;
+    candidates2.push(sha);
+  }
+  if (candidates2.length <= 1) return candidates2;
+  const { stdout } = await git(input2.repoRoot, ["merge-base", "--independent", ...candidates2], {
+    env: input2.env
+  });
+  return stdout.split("\n").filter(Boolean);
+}
+async function anyContains(input2, tips, sha) {
+  for (const tip of tips) {
+    if (await isAncestor(input2.repoRoot, sha, tip, input2.env)) return true;
+  }
+  return false;
+}
+var init_keep = __esm({
+  "src/engine/collect/keep.ts"() {
+    "use strict";
+    init_backup();
+    init_git_exec();
+  }
+});
+
+// src/engine/run/processes.ts
+async function stopExecutionProcesses(state, graceMs) {
+  const owners = Object.values(state.tasks).map((run3) => ({
+    executionId: state.execution_id,
+    taskId: run3.task_id,
+    worktree: run3.worktree
+  }));
+  const found = findMarkedProcesses(owners);
+  if (found === null) return null;
+  const byTask = /* @__PURE__ */ new Map();
+  if (found.length === 0) return byTask;
+  const { stopped, running } = await stopProcesses(found, graceMs, KILL_WAIT_MS2);
+  const add = (list5, key) => {
+    for (const entry of list5) {
+      const left = byTask.get(entry.taskId) ?? { stopped: [], running: [] };
+      left[key].push(describeProcess(entry));
+      byTask.set(entry.taskId, left);
+    }
+  };
+  add(stopped, "stopped");
+  add(running, "running");
+  return byTask;
+}
+function reportLeftBehind(state, emit, taskId, left, when) {
+  if (left.stopped.length > 0) {
+    emit({
+      type: "note",
+      taskId,
+      message: `stopped ${left.stopped.length} process(es) left running ${when}: ${left.stopped.join(", ")}`
+    });
+  }
+  if (left.running.length === 0) return;
+  const message = `${left.running.length} process(es) left running ${when} could not be stopped, even with SIGKILL: ${left.running.join(", ")}; end them yourself (kill -9 <pid>)`;
+  const run3 = taskId === null ? void 0 : state.tasks[taskId];
+  if (run3 !== void 0) run3.warnings = [...run3.warnings ?? [], message];
+  emit({ type: "warning", taskId: run3 === void 0 ? null : taskId, message });
+}
+async function sweepExecutionProcesses(state, emit, graceMs, when) {
+  const found = await stopExecutionProcesses(state, graceMs);
+  if (found === null) {
+    emit({
+      type: "warning",
+      taskId: null,
+      message: "cannot look for processes the agents left running (setsid, nohup, daemons): this system has no /proc. Check for them yourself (e.g. `ps -A -o pid,command`)."
+    });
+    return;
+  }
+  for (const [taskId, left] of found) reportLeftBehind(state, emit, taskId, left, when);
+}
+var KILL_WAIT_MS2;
+var init_processes = __esm({
+  "src/engine/run/processes.ts"() {
+    "use strict";
+    init_process_group();
+    init_stray_processes();
+    KILL_WAIT_MS2 = 5e3;
   }
 });
 
@@ -65918,7 +67257,7 @@ async function runSetupCommand(command, cwd, logFile, env, signal) {
   try {
     await log.write(`$ ${command}
 `);
-    return await new Promise((resolve5, reject) => {
+    return await new Promise((resolve6, reject) => {
       const child = spawn3("sh", ["-c", command], {
         cwd,
         env,
@@ -65937,7 +67276,7 @@ async function runSetupCommand(command, cwd, logFile, env, signal) {
       child.on("error", reject);
       child.on("close", (code3, sig) => {
         signal?.removeEventListener("abort", kill);
-        resolve5({ exitCode: code3, signal: sig });
+        resolve6({ exitCode: code3, signal: sig });
       });
     });
   } finally {
@@ -65950,96 +67289,71 @@ var init_setup = __esm({
   }
 });
 
-// src/engine/workspace/worktree.ts
-async function addWorktree(repoRoot, path4, branch, startSha, lock = createMutex()) {
-  await lock.run(
-    () => git(repoRoot, [
-      "worktree",
-      "add",
-      "--quiet",
-      "--no-checkout",
-      "-b",
-      branch,
-      "--",
-      path4,
-      startSha
-    ])
+// src/engine/run/keep.ts
+async function keepTaskState(place, run3, why) {
+  const n = await nextAttemptNumber(place.repoRoot, place.executionId, run3.task_id, place.env);
+  const kept = await keepAttempt({
+    repoRoot: place.repoRoot,
+    worktree: run3.worktree,
+    branch: run3.branch,
+    ref: attemptRef(place.executionId, run3.task_id, n),
+    env: place.env,
+    identity: place.identity,
+    why,
+    exclude: [CONTEXT_FILE, ...place.toolFiles ?? []]
+  });
+  if (kept === null) return null;
+  const refs = run3.kept_refs ??= [];
+  refs.push({ ref: kept.ref, sha: kept.sha, why });
+  if (kept.branchRef !== null) {
+    const sha = await refSha(place.repoRoot, kept.branchRef, place.env) ?? "";
+    refs.push({ ref: kept.branchRef, sha, why: `${why} (the task branch its worktree had left)` });
+  }
+  return kept;
+}
+async function taskWork(repoRoot, run3, toolFiles) {
+  if (run3.start_sha === null) return { commits: 0, dirty: false };
+  const inWorktree = await isWorktreeRoot(run3.worktree);
+  const tips = [await branchSha(repoRoot, run3.branch)];
+  if (inWorktree) tips.push((await git(run3.worktree, ["rev-parse", "HEAD"])).stdout.trim());
+  const heads = tips.filter((sha) => sha !== null);
+  const commits = heads.length === 0 ? 0 : Number(
+    (await git(repoRoot, ["rev-list", "--count", ...heads, `^${run3.start_sha}`, "--"])).stdout.trim()
   );
-  await git(path4, ["reset", "--quiet", "--hard"]);
+  if (!inWorktree) return { commits, dirty: false };
+  const ours = /* @__PURE__ */ new Set([CONTEXT_FILE, ...toolFiles]);
+  const status = await git(run3.worktree, [
+    "status",
+    "--porcelain=v1",
+    "-z",
+    "--untracked-files=all",
+    "--no-renames"
+  ]);
+  const changed = status.stdout.split("\0").filter(Boolean).map((entry) => entry.slice(3));
+  return { commits, dirty: changed.some((path4) => !ours.has(path4)) };
 }
-async function mergeDependencies(worktree, dependencies, identity) {
-  for (const dependency of dependencies) {
-    const result = await git(
-      worktree,
-      [
-        ...identityArgs(identity),
-        "merge",
-        "--no-edit",
-        "--no-verify",
-        "-m",
-        `Merge dependency ${dependency.taskId} (${dependency.branch})`,
-        dependency.branch
-      ],
-      { allowExitCodes: [1] }
-    );
-    if (result.exitCode === 0) continue;
-    const conflicted2 = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
-    await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-    return { taskId: dependency.taskId, files: conflicted2.stdout.split("\0").filter(Boolean) };
-  }
-  return null;
+function workText(work) {
+  const commits = `${work.commits} commit${work.commits === 1 ? "" : "s"}`;
+  if (work.commits > 0 && work.dirty) return `${commits} and uncommitted changes`;
+  return work.commits > 0 ? commits : work.dirty ? "uncommitted changes" : "nothing";
 }
-async function resetWorktree(worktree, branch, sha) {
-  await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-  await git(worktree, ["checkout", "--quiet", "--force", "-B", branch, sha]);
-  await git(worktree, ["clean", "-fdq"]);
-}
-async function branchSha(repoRoot, branch) {
-  const result = await git(repoRoot, ["rev-parse", "--verify", "--quiet", `refs/heads/${branch}`], {
-    allowExitCodes: [1]
-  });
-  return result.exitCode === 0 ? result.stdout.trim() : null;
-}
-async function reattachTaskBranch(worktree, branch) {
-  const attached = await git(worktree, ["symbolic-ref", "--quiet", "HEAD"], {
-    allowExitCodes: [1]
-  });
-  if (attached.exitCode === 0 && attached.stdout.trim() === `refs/heads/${branch}`) return null;
-  const tip = await branchSha(worktree, branch);
-  if (tip !== null) {
-    const contains = await git(worktree, ["merge-base", "--is-ancestor", tip, "HEAD"], {
-      allowExitCodes: [1]
-    });
-    if (contains.exitCode !== 0) {
-      const where = attached.exitCode === 0 ? attached.stdout.trim() : "a detached HEAD";
-      return `the agent left its worktree not on its branch ${branch} but on ${where}, which lacks commits of ${branch}; both are kept in ${worktree}`;
-    }
-  }
-  await git(worktree, ["checkout", "--quiet", "-B", branch, "HEAD"]);
-  return null;
-}
-var init_worktree = __esm({
-  "src/engine/workspace/worktree.ts"() {
+var init_keep2 = __esm({
+  "src/engine/run/keep.ts"() {
     "use strict";
+    init_collect();
+    init_backup();
     init_git_exec();
-    init_identity();
-    init_mutex();
+    init_worktree();
   }
 });
 
 // src/engine/run/prepare.ts
-import { mkdir as mkdir8, readFile as readFile14, rm as rm3, writeFile as writeFile4 } from "node:fs/promises";
-import { dirname as dirname5, join as join12 } from "node:path";
+import { mkdir as mkdir8, readdir as readdir6, readFile as readFile16, rm as rm5, writeFile as writeFile5 } from "node:fs/promises";
+import { dirname as dirname5, join as join16 } from "node:path";
 async function prepareTask(ctx, run3) {
   await mkdir8(dirname5(run3.log_file), { recursive: true });
   await mkdir8(dirname5(run3.worktree), { recursive: true });
-  await addWorktree(
-    ctx.state.repo_root,
-    run3.worktree,
-    run3.branch,
-    ctx.state.base_sha,
-    ctx.repoLock
-  );
+  const reused = await openTaskWorktree(ctx, run3);
   const deps = run3.depends_on.map((id) => ctx.state.tasks[id]).filter((dep) => dep !== void 0 && dep.status === "completed");
   const conflict = await mergeDependencies(
     run3.worktree,
@@ -66051,8 +67365,17 @@ async function prepareTask(ctx, run3) {
       `merging the work of dependency ${conflict.taskId} conflicts in: ${conflict.files.join(", ") || "(unknown files)"}`
     );
   }
-  run3.start_sha = deps.length === 0 ? ctx.state.base_sha : (await git(run3.worktree, ["rev-parse", "HEAD"])).stdout.trim();
+  if (!reused || run3.start_sha === null) {
+    run3.start_sha = deps.length === 0 ? ctx.state.base_sha : (await git(run3.worktree, ["rev-parse", "HEAD"])).stdout.trim();
+  }
+  const submodules = await initSubmodules(run3.worktree, ctx.env);
+  if (submodules !== null) {
+    throw new TaskPreparationError(
+      `the repository has submodules (.gitmodules) and they could not be checked out in the task's worktree: ${submodules}. Check that their URLs are reachable from here (try \`git submodule update --init --recursive\` in ${run3.worktree}), then retry the task (parallel-executor resume <execution> --retry-failed)`
+    );
+  }
   await populateWorktree(ctx, run3);
+  await keepToolFilesOut(ctx, run3);
   if (ctx.settings.setupCommand !== null) {
     const result = await runSetupCommand(
       ctx.settings.setupCommand,
@@ -66068,10 +67391,73 @@ async function prepareTask(ctx, run3) {
     }
   }
 }
-async function resetTaskWorkspace(ctx, run3) {
+async function openTaskWorktree(ctx, run3) {
+  const root2 = ctx.state.repo_root;
+  if (await isWorktreeRoot(run3.worktree)) {
+    const tip = await branchSha(root2, run3.branch) ?? "HEAD";
+    await resetWorktree(run3.worktree, run3.branch, tip);
+    return true;
+  }
+  if (await branchSha(root2, run3.branch) !== null) {
+    await ctx.repoLock.run(() => clearHalfMadeWorktree(root2, run3.worktree));
+    await addWorktreeForBranch(root2, run3.worktree, run3.branch, ctx.repoLock);
+    return true;
+  }
+  await addWorktree(root2, run3.worktree, run3.branch, ctx.state.base_sha, ctx.repoLock);
+  return false;
+}
+async function reopenForCollection(ctx, run3) {
+  if (!await isWorktreeRoot(run3.worktree)) {
+    await ctx.repoLock.run(() => clearHalfMadeWorktree(ctx.state.repo_root, run3.worktree));
+    await addWorktreeForBranch(ctx.state.repo_root, run3.worktree, run3.branch, ctx.repoLock);
+  }
+  const copies = await replicatedFiles(
+    ctx.state.repo_root,
+    ctx.settings.replicate,
+    await ctx.tracked()
+  );
+  ctx.replicated.set(run3.task_id, copies);
+}
+async function clearHalfMadeWorktree(repoRoot, path4) {
+  if (await pathExists(path4)) {
+    const entries = await readdir6(path4).catch(() => []);
+    if (entries.some((name) => name !== ".git")) {
+      throw new TaskPreparationError(
+        `${path4} exists but is not a git worktree; its files were left as they are: move them out of the way, then resume again`
+      );
+    }
+    await rm5(path4, { recursive: true, force: true });
+  }
+  await git(repoRoot, ["worktree", "prune"]);
+}
+async function resetTaskWorkspace(ctx, run3, reason) {
   if (run3.start_sha === null) return;
+  const work = await taskWork(ctx.state.repo_root, run3, ctx.replicated.get(run3.task_id) ?? []);
+  if (work.commits > 0 || work.dirty) {
+    const kept = await keepTaskState(
+      keepPlaceOf(ctx, run3),
+      run3,
+      `attempt ${run3.attempts} failed (${reason}); kept before the retry`
+    );
+    if (kept !== null) {
+      ctx.emit({
+        type: "warning",
+        taskId: run3.task_id,
+        message: `attempt ${run3.attempts} left ${workText(work)}: kept as ${kept.ref} before the retry`
+      });
+    }
+  }
   await resetWorktree(run3.worktree, run3.branch, run3.start_sha);
   await populateWorktree(ctx, run3);
+}
+function keepPlaceOf(ctx, run3) {
+  return {
+    repoRoot: ctx.state.repo_root,
+    executionId: ctx.state.execution_id,
+    env: ctx.env,
+    identity: ctx.settings.identity,
+    toolFiles: ctx.replicated.get(run3.task_id) ?? []
+  };
 }
 async function populateWorktree(ctx, run3) {
   const copied = await replicateConfig(
@@ -66081,12 +67467,21 @@ async function populateWorktree(ctx, run3) {
     await ctx.tracked()
   );
   ctx.replicated.set(run3.task_id, copied);
-  await writeFile4(join12(run3.worktree, CONTEXT_FILE), await contextFor(ctx, run3));
-  await rm3(statusFileOf(ctx, run3), { force: true });
+  await writeFile5(join16(run3.worktree, CONTEXT_FILE), await contextFor(ctx, run3));
+  await rm5(statusFileOf(ctx, run3), { force: true });
   await mkdir8(ctx.paths.statusDir, { recursive: true });
 }
+async function keepToolFilesOut(ctx, run3) {
+  const paths = [CONTEXT_FILE, SUMMARY_FILE, ...ctx.replicated.get(run3.task_id) ?? []];
+  const added = await ctx.repoLock.run(() => excludeFromGit(ctx.state.repo_root, paths));
+  if (added.length === 0) return;
+  ctx.state.checkout_changes = [
+    ...ctx.state.checkout_changes ?? [],
+    `.git/info/exclude: added ${added.join(", ")} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`
+  ];
+}
 function statusFileOf(ctx, run3) {
-  return join12(ctx.paths.statusDir, `${fileKeyOf(run3)}.json`);
+  return join16(ctx.paths.statusDir, `${fileKeyOf(run3)}.json`);
 }
 function fileKeyOf(run3) {
   return run3.output_dir.split(/[\\/]/).pop();
@@ -66105,7 +67500,7 @@ async function contextFor(ctx, run3) {
         completedIn: "this-execution",
         branch: depRun.branch,
         filesChanged: depRun.metrics?.files_changed ?? [],
-        summary: await readFile14(join12(depRun.output_dir, SUMMARY_FILE), "utf8").catch(() => null)
+        summary: await readFile16(join16(depRun.output_dir, SUMMARY_FILE), "utf8").catch(() => null)
       });
     } else if (depTask !== void 0) {
       dependencies.push({
@@ -66147,7 +67542,10 @@ var init_prepare = __esm({
     init_context3();
     init_replicate();
     init_setup();
+    init_repo();
     init_worktree();
+    init_path_exists();
+    init_keep2();
     init_paths();
     TaskPreparationError = class extends Error {
     };
@@ -66155,7 +67553,7 @@ var init_prepare = __esm({
 });
 
 // src/engine/run/attempt.ts
-import { join as join13 } from "node:path";
+import { join as join17 } from "node:path";
 async function runAttempt(ctx, run3) {
   const startedAt = ctx.clock.now();
   let handle2;
@@ -66167,14 +67565,14 @@ async function runAttempt(ctx, run3) {
       agent: run3.agent,
       branch: run3.branch,
       worktree: run3.worktree,
-      contextFile: join13(run3.worktree, CONTEXT_FILE),
+      contextFile: join17(run3.worktree, CONTEXT_FILE),
       statusFile: statusFileOf(ctx, run3),
       logFile: run3.log_file,
       port: run3.port,
       env: {
         ...ctx.env,
         PE_MESSAGES_DIR: ctx.paths.messagesDir,
-        PE_INBOX: join13(ctx.paths.messagesDir, agentKey2(run3.agent), "inbox")
+        PE_INBOX: join17(ctx.paths.messagesDir, agentKey2(run3.agent), "inbox")
       }
     });
   } catch (error65) {
@@ -66195,6 +67593,14 @@ async function runAttempt(ctx, run3) {
   };
   const wall = setTimeout(() => stop("timeout"), ctx.settings.taskTimeoutMs);
   let idle = setTimeout(() => stop("idle"), ctx.settings.idleTimeoutMs);
+  let waitingUntil = 0;
+  const stillAlive = (event) => {
+    if (event.type === "waiting") waitingUntil = Math.max(waitingUntil, Date.now() + event.ms);
+    clearTimeout(idle);
+    if (stopReason !== null) return;
+    const waitMs = Math.max(0, waitingUntil - Date.now());
+    idle = setTimeout(() => stop("idle"), waitMs + ctx.settings.idleTimeoutMs);
+  };
   const onAbort = () => stop("cancelled");
   ctx.signal.addEventListener("abort", onAbort, { once: true });
   if (ctx.signal.aborted) stop("cancelled");
@@ -66204,8 +67610,7 @@ async function runAttempt(ctx, run3) {
   };
   const follow = (async () => {
     for await (const event of handle2.events) {
-      clearTimeout(idle);
-      if (stopReason === null) idle = setTimeout(() => stop("idle"), ctx.settings.idleTimeoutMs);
+      stillAlive(event);
       const note = onEvent(ctx, run3, event);
       if (note.error !== void 0) seen.error = note.error;
       if (note.usage !== void 0) seen.usage = note.usage;
@@ -66221,10 +67626,13 @@ async function runAttempt(ctx, run3) {
     clearTimeout(idle);
     ctx.signal.removeEventListener("abort", onAbort);
   }
-  await Promise.race([follow, new Promise((resolve5) => setTimeout(resolve5, EVENT_DRAIN_MS))]);
+  await Promise.race([follow, new Promise((resolve6) => setTimeout(resolve6, EVENT_DRAIN_MS))]);
   clearTimeout(idle);
   run3.pid = null;
   run3.exit_code = outcome.exitCode;
+  if (outcome.leftBehind != null) {
+    reportLeftBehind(ctx.state, ctx.emit, run3.task_id, outcome.leftBehind, "after the agent ended");
+  }
   save(ctx);
   const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
   const tokens = {
@@ -66308,6 +67716,9 @@ function onEvent(ctx, run3, event) {
     case "error":
       ctx.emit({ type: "warning", taskId: run3.task_id, message: event.message });
       return { error: event.message };
+    case "alive":
+    case "waiting":
+      return {};
   }
 }
 var EVENT_DRAIN_MS;
@@ -66318,26 +67729,45 @@ var init_attempt = __esm({
     init_context2();
     init_duration();
     init_paths();
+    init_processes();
     init_prepare();
     EVENT_DRAIN_MS = 300;
   }
 });
 
 // src/engine/run/task.ts
-async function runTask(ctx, run3) {
+import { sep as sep4 } from "node:path";
+async function runTask(ctx, run3, from = "start") {
   try {
+    if (from === "collect") {
+      await reopenForCollection(ctx, run3);
+      return await collect(ctx, run3, foundWork(ctx, run3));
+    }
     setStatus(ctx, run3, "preparing");
     await prepareTask(ctx, run3);
     if (ctx.signal.aborted) return cancel(ctx, run3);
     const result = await runAttempts(ctx, run3);
     if (result.kind === "cancelled") return cancel(ctx, run3);
     if (result.kind === "failed") return fail(ctx, run3, result.reason ?? "failed");
+    if (!await pathExists(run3.worktree)) return fail(ctx, run3, worktreeGone(run3));
     await collect(ctx, run3, result);
   } catch (error64) {
     if (ctx.signal.aborted) return cancel(ctx, run3);
-    const reason = error64 instanceof TaskPreparationError ? error64.message : `internal error: ${error64.message}`;
-    await fail(ctx, run3, reason);
+    await fail(ctx, run3, failureReason(run3, error64));
   }
+}
+function failureReason(run3, error64) {
+  if (error64 instanceof TaskPreparationError) return error64.message;
+  if (error64 instanceof MissingDirectoryError && isInside(error64.directory, run3.worktree)) {
+    return worktreeGone(run3);
+  }
+  return `internal error: ${error64.message}`;
+}
+function isInside(path4, directory) {
+  return path4 === directory || path4.startsWith(`${directory}${sep4}`);
+}
+function worktreeGone(run3) {
+  return `the worktree ${run3.worktree} no longer exists (the agent removed it?); its commits are kept on ${run3.branch}`;
 }
 async function runAttempts(ctx, run3) {
   for (let tries = 1; ; tries += 1) {
@@ -66352,14 +67782,21 @@ async function runAttempts(ctx, run3) {
       attempt: run3.attempts + 1,
       reason: result.reason ?? "failed"
     });
-    await resetTaskWorkspace(ctx, run3);
+    await resetTaskWorkspace(ctx, run3, result.reason ?? "failed");
     if (ctx.signal.aborted) return { ...result, kind: "cancelled" };
   }
 }
 async function collect(ctx, run3, result) {
   setStatus(ctx, run3, "collecting");
+  const keepOut = ctx.replicated.get(run3.task_id) ?? [];
+  const problems = await inspectWorktree({
+    worktree: run3.worktree,
+    startSha: run3.start_sha,
+    toolPaths: [CONTEXT_FILE, SUMMARY_FILE, ...keepOut]
+  });
+  if (problems.length > 0) return refuse(ctx, run3, problems.join("; "));
   const lost = await reattachTaskBranch(run3.worktree, run3.branch);
-  if (lost !== null) return fail(ctx, run3, lost);
+  if (lost !== null) return refuse(ctx, run3, lost);
   const collected = await collectTask({
     worktree: run3.worktree,
     taskId: run3.task_id,
@@ -66367,7 +67804,7 @@ async function collect(ctx, run3, result) {
     agent: run3.agent,
     startSha: run3.start_sha,
     identity: ctx.settings.identity,
-    keepOut: ctx.replicated.get(run3.task_id) ?? [],
+    keepOut,
     outputDir: run3.output_dir,
     logFile: run3.log_file,
     durationMs: result.durationMs,
@@ -66379,6 +67816,10 @@ async function collect(ctx, run3, result) {
   run3.head_sha = collected.headSha;
   run3.metrics = collected.metrics;
   run3.progress_percent = 100;
+  run3.warnings = (run3.warnings ?? []).filter((warning3) => warning3 !== NO_CHANGES);
+  if (collected.metrics.files_modified === 0) run3.warnings.push(NO_CHANGES);
+  const intrusion = await ctx.checkout?.afterAgent(run3.task_id) ?? null;
+  if (intrusion !== null) return fail(ctx, run3, intrusion);
   const hook2 = ctx.hooks.onTaskCollected;
   if (hook2 !== void 0) {
     setStatus(ctx, run3, "validating");
@@ -66395,21 +67836,81 @@ async function collect(ctx, run3, result) {
   }
   setStatus(ctx, run3, "completed");
 }
-async function fail(ctx, run3, reason) {
+function foundWork(ctx, run3) {
+  const started = run3.started_at === null ? null : Date.parse(run3.started_at);
+  return {
+    kind: "ok",
+    reason: null,
+    exitCode: null,
+    durationMs: started === null ? 0 : Math.max(0, ctx.clock.now().getTime() - started),
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    summary: null
+  };
+}
+async function refuse(ctx, run3, reason) {
+  let where;
+  try {
+    const kept = await keepUncollected({
+      repoRoot: ctx.state.repo_root,
+      executionId: ctx.state.execution_id,
+      taskId: run3.task_id,
+      worktree: run3.worktree,
+      branch: run3.branch,
+      startSha: run3.start_sha,
+      env: ctx.env,
+      identity: ctx.settings.identity,
+      why: `not collected: ${reason}`.slice(0, 200),
+      exclude: [CONTEXT_FILE, ...ctx.replicated.get(run3.task_id) ?? []]
+    });
+    run3.kept_refs = [...run3.kept_refs ?? [], ...kept];
+    where = kept.length === 0 ? `the worktree is kept at ${run3.worktree}` : `its state is kept at ${kept.map((k) => k.ref).join(", ")} and in the worktree`;
+  } catch (error64) {
+    where = `it could not be kept under a ref (${error64.message.split("\n")[0]}); the worktree is kept at ${run3.worktree}`;
+  }
+  await fail(ctx, run3, `${reason} (${where})`, false);
+}
+async function fail(ctx, run3, reason, keep = true) {
   await copyLog(run3.log_file, run3.output_dir);
+  if (keep) await keepFailedWork(ctx, run3);
+  run3.head_sha = await branchSha(ctx.state.repo_root, run3.branch).catch(() => run3.head_sha);
   setStatus(ctx, run3, "failed", reason);
 }
 function cancel(ctx, run3) {
   setStatus(ctx, run3, "cancelled", "stopped by the user; resume with `parallel-executor resume`");
 }
+async function keepFailedWork(ctx, run3) {
+  try {
+    if (run3.start_sha === null || !await isWorktreeRoot(run3.worktree)) return;
+    const work = await taskWork(ctx.state.repo_root, run3, ctx.replicated.get(run3.task_id) ?? []);
+    const head = (await git(run3.worktree, ["rev-parse", "HEAD"])).stdout.trim();
+    const tip = await branchSha(ctx.state.repo_root, run3.branch);
+    if (!work.dirty && head === tip) return;
+    await keepTaskState(keepPlaceOf(ctx, run3), run3, `the failed attempt ${run3.attempts}`);
+  } catch (error64) {
+    ctx.logger.warn("could not keep a failed task under a ref", {
+      task: run3.task_id,
+      error: String(error64)
+    });
+  }
+}
+var NO_CHANGES;
 var init_task = __esm({
   "src/engine/run/task.ts"() {
     "use strict";
     init_collect();
+    init_inspect();
+    init_keep();
     init_attempt();
     init_context2();
     init_prepare();
     init_worktree();
+    init_git_exec();
+    init_keep2();
+    init_errors();
+    init_path_exists();
+    NO_CHANGES = "the agent changed nothing: its branch has no difference from its start commit";
   }
 });
 
@@ -66447,7 +67948,8 @@ function startReady(ctx, running) {
   for (const id of ready) {
     const run3 = ctx.state.tasks[id];
     run3.status = "preparing";
-    const work = runTask(ctx, run3).finally(() => running.delete(id));
+    const from = ctx.collectOnResume.has(id) ? "collect" : "start";
+    const work = runTask(ctx, run3, from).finally(() => running.delete(id));
     running.set(id, work);
   }
 }
@@ -66573,8 +68075,14 @@ var init_settings = __esm({
 });
 
 // src/engine/run/orchestrator.ts
-async function execute(options, state, plan, paths, settings, resumed) {
+async function execute(options, state, plan, paths, settings, resumed, collectOnResume = /* @__PURE__ */ new Set()) {
   const signal = options.signal ?? new AbortController().signal;
+  const checkout = await watchCheckout({
+    state,
+    executionDir: paths.dir,
+    worktreeRoot: worktreeRootOf(state.repo_root, settings),
+    env: options.env
+  });
   const ctx = {
     state,
     plan,
@@ -66589,25 +68097,56 @@ async function execute(options, state, plan, paths, settings, resumed) {
     writer: createStateWriter(paths.stateFile),
     repoLock: createMutex(),
     replicated: /* @__PURE__ */ new Map(),
+    collectOnResume,
     tracked: memo2(() => trackedFiles(state.repo_root)),
-    emit: (event) => options.onEvent?.(event, state)
+    checkout,
+    emit: (event) => {
+      checkout.observe(event);
+      options.onEvent?.(event, state);
+    }
   };
   await ctx.writer.save(state);
   ctx.emit({ type: "execution-started", executionId: state.execution_id, resumed });
+  if (!resumed) announceWarnings(ctx);
   await executeTasks(ctx);
-  state.status = settledStatus(state, signal.aborted);
+  await sweepExecutionProcesses(state, ctx.emit, settings.graceMs, "at the end of the run");
+  const settled = settledStatus(state, signal.aborted);
+  const finish = settled === "cancelled" ? void 0 : ctx.hooks.onAllSettled;
+  if (finish === void 0) state.status = settled;
+  for (const change of await reviewCheckout(ctx, checkout)) {
+    ctx.emit({ type: "note", message: `your checkout changed: ${change}`, taskId: null });
+  }
   try {
-    if (state.status !== "cancelled" && ctx.hooks.onAllSettled !== void 0) {
+    if (finish !== void 0) {
       await ctx.writer.save(state);
-      await ctx.hooks.onAllSettled(state);
+      await finish(state);
     }
   } finally {
+    if (state.status === "in_progress") state.status = settled;
     state.finished_at ??= ctx.clock.now().toISOString();
+    await reviewCheckout(ctx, checkout, [state.plan_file.split("\\").join("/")]);
     save(ctx);
     await ctx.writer.flush();
   }
   ctx.emit({ type: "execution-finished", status: state.status });
   return { state, stateFile: paths.stateFile, executionDir: paths.dir };
+}
+async function reviewCheckout(ctx, checkout, toolPaths = []) {
+  try {
+    return await checkout.review(toolPaths);
+  } catch (error64) {
+    const why = `your checkout could not be compared with how it was at the start: ${error64.message}`;
+    ctx.logger.error(why);
+    ctx.state.checkout_changes = [...ctx.state.checkout_changes ?? [], why];
+    return [why];
+  }
+}
+function announceWarnings(ctx) {
+  for (const id of ctx.state.task_order) {
+    for (const message of ctx.state.tasks[id].warnings ?? []) {
+      ctx.emit({ type: "warning", message, taskId: id });
+    }
+  }
 }
 function memo2(make) {
   let value = null;
@@ -66622,14 +68161,17 @@ var init_orchestrator = __esm({
     init_logger();
     init_select2();
     init_mutex();
+    init_repo_lock();
     init_replicate();
     init_ports();
     init_repo();
+    init_checkout_watch();
     init_context2();
     init_layout();
     init_loop();
     init_paths();
     init_preflight();
+    init_processes();
     init_record();
     init_settings();
   }
@@ -66659,7 +68201,7 @@ async function runCommand(options) {
   }
 }
 function spawnInGroup(options, stdoutFd, stderrFd, started) {
-  return new Promise((resolve5, reject) => {
+  return new Promise((resolve6, reject) => {
     const child = spawn4("sh", ["-c", options.command], {
       cwd: options.cwd,
       env: options.env,
@@ -66700,7 +68242,7 @@ function spawnInGroup(options, stdoutFd, stderrFd, started) {
     child.on("exit", (code3, signal) => {
       cleanUp();
       signalGroup2(child.pid, "SIGTERM");
-      resolve5({
+      resolve6({
         exitCode: code3,
         signal,
         durationMs: performance.now() - started,
@@ -66798,13 +68340,13 @@ var init_classify = __esm({
 });
 
 // src/engine/validate/coverage.ts
-import { readFile as readFile15, stat as stat8 } from "node:fs/promises";
-import { join as join14 } from "node:path";
+import { readFile as readFile17, stat as stat8 } from "node:fs/promises";
+import { join as join18 } from "node:path";
 async function readCoverage(worktree, notBefore) {
-  const summary2 = await readFresh(join14(worktree, SUMMARY), notBefore);
+  const summary2 = await readFresh(join18(worktree, SUMMARY), notBefore);
   const fromSummary = summary2 === null ? null : summaryPercent(summary2);
   if (fromSummary !== null) return { percent: fromSummary, source: SUMMARY };
-  const lcov = await readFresh(join14(worktree, LCOV), notBefore);
+  const lcov = await readFresh(join18(worktree, LCOV), notBefore);
   const fromLcov = lcov === null ? null : lcovPercent(lcov);
   if (fromLcov !== null) return { percent: fromLcov, source: LCOV };
   return null;
@@ -66837,7 +68379,7 @@ async function readFresh(path4, notBefore) {
   try {
     const info2 = await stat8(path4);
     if (info2.mtimeMs < notBefore.getTime() - 1e3) return null;
-    return await readFile15(path4, "utf8");
+    return await readFile17(path4, "utf8");
   } catch {
     return null;
   }
@@ -66852,15 +68394,15 @@ var init_coverage = __esm({
 });
 
 // src/engine/validate/detect-js.ts
-import { readFile as readFile16 } from "node:fs/promises";
-import { join as join15 } from "node:path";
+import { readFile as readFile18 } from "node:fs/promises";
+import { join as join19 } from "node:path";
 async function readJsProject(worktree) {
-  const text6 = await readText(join15(worktree, "package.json"));
+  const text6 = await readText(join19(worktree, "package.json"));
   const parsed = text6 === null ? null : parseJson2(text6);
   const scripts = text6 === null ? null : parsed === void 0 ? "invalid" : scriptsOf(parsed);
   const lockfiles = [];
   for (const entry of LOCKFILES) {
-    if (await pathExists(join15(worktree, entry[0]))) lockfiles.push(entry);
+    if (await pathExists(join19(worktree, entry[0]))) lockfiles.push(entry);
   }
   const declared = declaredManager(parsed);
   const chosen = declared?.name ?? lockfiles[0]?.[1] ?? "npm";
@@ -66885,10 +68427,10 @@ async function yarnFlavourOf(worktree, declared, lockfile) {
   if (declared?.name === "yarn" && /^\d/.test(declared.version)) {
     return declared.version.startsWith("1.") ? "classic" : "berry";
   }
-  const lock = lockfile === null ? null : await readText(join15(worktree, lockfile));
+  const lock = lockfile === null ? null : await readText(join19(worktree, lockfile));
   if (lock !== null && /^# yarn lockfile v1/m.test(lock)) return "classic";
   if (lock !== null && /^__metadata:/m.test(lock)) return "berry";
-  if (await pathExists(join15(worktree, ".yarnrc.yml"))) return "berry";
+  if (await pathExists(join19(worktree, ".yarnrc.yml"))) return "berry";
   return null;
 }
 function scriptsOf(parsed) {
@@ -66910,7 +68452,7 @@ function parseJson2(text6) {
 }
 async function readText(path4) {
   try {
-    return await readFile16(path4, "utf8");
+    return await readFile18(path4, "utf8");
   } catch {
     return null;
   }
@@ -66931,11 +68473,11 @@ var init_detect_js = __esm({
 });
 
 // src/engine/validate/detect-languages.ts
-import { readdir as readdir6 } from "node:fs/promises";
-import { join as join16 } from "node:path";
+import { readdir as readdir7 } from "node:fs/promises";
+import { join as join20 } from "node:path";
 async function detectLanguages(worktree) {
   const found = [];
-  if (await pathExists(join16(worktree, "Cargo.toml"))) {
+  if (await pathExists(join20(worktree, "Cargo.toml"))) {
     const note = "Cargo.toml found";
     found.push({
       language: "Rust",
@@ -66946,7 +68488,7 @@ async function detectLanguages(worktree) {
       missing: { lint: "Cargo.toml: no lint by default (cargo clippy is not assumed)" }
     });
   }
-  if (await pathExists(join16(worktree, "go.mod"))) {
+  if (await pathExists(join20(worktree, "go.mod"))) {
     const note = "go.mod found";
     found.push({
       language: "Go",
@@ -66963,7 +68505,7 @@ async function detectLanguages(worktree) {
   return found;
 }
 async function detectPython(worktree) {
-  const read = (name) => readText(join16(worktree, name));
+  const read = (name) => readText(join20(worktree, name));
   const pyproject = await read("pyproject.toml");
   const setupCfg = await read("setup.cfg");
   const toxIni = await read("tox.ini");
@@ -66972,7 +68514,7 @@ async function detectPython(worktree) {
   const markers = [pyproject, setupCfg, toxIni, pytestIni].some((text6) => text6 !== null);
   if (!markers && !testFiles) return null;
   const pytestSource = pytestIni !== null ? "pytest.ini found" : hasSection(pyproject, "tool.pytest.ini_options") ? "pyproject.toml [tool.pytest.ini_options]" : hasSection(setupCfg, "tool:pytest") ? "setup.cfg [tool:pytest]" : hasSection(toxIni, "pytest") ? "tox.ini [pytest]" : testFiles ? "tests/test_*.py found" : null;
-  const ruffSource = hasSection(pyproject, "tool.ruff", true) ? "pyproject.toml [tool.ruff]" : await pathExists(join16(worktree, "ruff.toml")) ? "ruff.toml found" : await pathExists(join16(worktree, ".ruff.toml")) ? ".ruff.toml found" : null;
+  const ruffSource = hasSection(pyproject, "tool.ruff", true) ? "pyproject.toml [tool.ruff]" : await pathExists(join20(worktree, "ruff.toml")) ? "ruff.toml found" : await pathExists(join20(worktree, ".ruff.toml")) ? ".ruff.toml found" : null;
   const commands = {};
   const missing2 = {};
   if (pytestSource !== null) {
@@ -66995,7 +68537,7 @@ function hasSection(text6, name, nested = false) {
 }
 async function pytestFiles(worktree) {
   try {
-    const names = await readdir6(join16(worktree, "tests"));
+    const names = await readdir7(join20(worktree, "tests"));
     return names.some((name) => /^test_.*\.py$/.test(name));
   } catch {
     return false;
@@ -67010,10 +68552,10 @@ var init_detect_languages = __esm({
 });
 
 // src/engine/validate/detect-make.ts
-import { join as join17 } from "node:path";
+import { join as join21 } from "node:path";
 async function readMakefile(worktree) {
   for (const name of MAKEFILE_NAMES) {
-    const text6 = await readText(join17(worktree, name));
+    const text6 = await readText(join21(worktree, name));
     if (text6 !== null) return { name, targets: makeTargets(text6) };
   }
   return null;
@@ -67182,12 +68724,12 @@ function parseTestCounts(output2) {
 function vitest(text6) {
   const line2 = lastMatch(text6, /^\s*Tests\s{2,}(.+)\((\d+)\)\s*$/gm);
   if (line2 === null) return null;
-  return { passed: count(line2[1], "passed"), total: Number(line2[2]) };
+  return { passed: count2(line2[1], "passed"), total: Number(line2[2]) };
 }
 function jest(text6) {
   const line2 = lastMatch(text6, /^\s*Tests:\s+(.*\b(\d+) total)\s*$/gm);
   if (line2 === null) return null;
-  return { passed: count(line2[1], "passed"), total: Number(line2[2]) };
+  return { passed: count2(line2[1], "passed"), total: Number(line2[2]) };
 }
 function tap(text6) {
   const total = lastMatch(text6, /^[#ℹ]\s*tests\s+(\d+)\s*$/gm);
@@ -67206,12 +68748,12 @@ function pytest(text6) {
   const line2 = lastMatch(text6, /^=*\s*((?:\d+ \w+,?\s*)+) in [\d.]+s\b.*$/gm);
   if (line2 === null) return null;
   const summary2 = line2[1];
-  const passed = count(summary2, "passed");
-  const failed = count(summary2, "failed") + count(summary2, "errors?");
+  const passed = count2(summary2, "passed");
+  const failed = count2(summary2, "failed") + count2(summary2, "errors?");
   if (!/\bpassed\b|\bfailed\b|\berrors?\b/.test(summary2)) return null;
   return { passed, total: passed + failed };
 }
-function count(summary2, label) {
+function count2(summary2, label) {
   const match = new RegExp(`(\\d+) ${label}\\b`).exec(summary2);
   return match === null ? 0 : Number(match[1]);
 }
@@ -67236,8 +68778,8 @@ var init_test_counts = __esm({
 });
 
 // src/engine/validate/validate-task.ts
-import { mkdir as mkdir10, readFile as readFile17, writeFile as writeFile5 } from "node:fs/promises";
-import { join as join18 } from "node:path";
+import { mkdir as mkdir10, readFile as readFile19, writeFile as writeFile6 } from "node:fs/promises";
+import { join as join22 } from "node:path";
 async function validateTask(options) {
   await mkdir10(options.outputDir, { recursive: true });
   const started = /* @__PURE__ */ new Date();
@@ -67260,20 +68802,20 @@ async function validateTask(options) {
     audit: findings.audit,
     validations: seedValidations(results, findings)
   });
-  await writeFile5(join18(options.outputDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}
+  await writeFile6(join22(options.outputDir, REPORT_FILE), `${JSON.stringify(report, null, 2)}
 `);
   return report;
 }
 async function runCheck(check3, options, started, findings) {
   if (check3.command === null) return skippedOrCoverageOnly(check3, options.config, findings);
-  const outputFile = join18(options.outputDir, OUTPUT_FILES[check3.name]);
+  const outputFile = join22(options.outputDir, OUTPUT_FILES[check3.name]);
   const run3 = await runCommand({
     command: check3.command,
     cwd: options.worktree,
     env: options.env,
     outputFile,
     // Audit JSON must stay parseable; npm prints its warnings on stderr.
-    stderrFile: check3.name === "security" ? join18(options.outputDir, "security_audit_stderr.txt") : void 0,
+    stderrFile: check3.name === "security" ? join22(options.outputDir, "security_audit_stderr.txt") : void 0,
     signal: options.signal,
     timeoutMs: options.checkTimeoutMs
   });
@@ -67288,7 +68830,7 @@ async function runCheck(check3, options, started, findings) {
   };
   const stopped = stoppedNote(run3, options.checkTimeoutMs);
   if (stopped !== null) return { ...base, passed: false, note: `${check3.note}; ${stopped}` };
-  const output2 = await readFile17(outputFile, "utf8");
+  const output2 = await readFile19(outputFile, "utf8");
   const verdict2 = await judge(check3.name, run3, output2, options, started, findings);
   return { ...base, passed: verdict2.passed, note: joinNotes(check3.note, verdict2.note) };
 }
@@ -67437,7 +68979,7 @@ var init_run_settings = __esm({
 import { mkdir as mkdir11 } from "node:fs/promises";
 async function runAgentLeg(input2) {
   const settings = resolveSettings({ ...settingsFromConfig(input2.config), concurrency: 1 });
-  const [layout] = await planLayout(input2.root, [input2.task], settings);
+  const [layout] = await planLayout(input2.root, [input2.task], settings, input2.executionId);
   const branch = await clearOfRemoteBranches(input2.root, layout.branch);
   await excludeToolDir(input2.root);
   const state = initialState({
@@ -67981,10 +69523,14 @@ var init_session = __esm({
       dropped = [];
       notes = [];
       tips = /* @__PURE__ */ new Map();
-      /** Resolve every branch once, so the whole run sees the same commits; missing ones are dropped. */
+      /**
+       * Resolve every branch once, so the whole run sees the same commits; missing ones are dropped.
+       * By full ref: a bare `v2` is the tag when a tag `v2` exists, and a task branch named
+       * `refs/heads/main` (really `refs/heads/refs/heads/main`) would be read as `main`.
+       */
       async resolveTips() {
         for (const candidate of this.candidates) {
-          const sha = await resolveCommit(this.repo, candidate.branch);
+          const sha = await resolveCommit(this.repo, `refs/heads/${candidate.branch}`);
           if (sha === null) this.drop(candidate, `branch ${candidate.branch} not found`);
           else this.tips.set(candidate.taskId, sha);
         }
@@ -68069,8 +69615,8 @@ var init_session = __esm({
 });
 
 // src/engine/integrate/test-runs.ts
-import { writeFile as writeFile6 } from "node:fs/promises";
-import { join as join19 } from "node:path";
+import { writeFile as writeFile7 } from "node:fs/promises";
+import { join as join23 } from "node:path";
 var TEST_RUNS_FILE, IntegrationTests;
 var init_test_runs = __esm({
   "src/engine/integrate/test-runs.ts"() {
@@ -68098,7 +69644,7 @@ var init_test_runs = __esm({
         const known = this.verdicts.get(tree);
         if (known !== void 0) return known;
         const run3 = this.records.length + 1;
-        const outputFile = join19(
+        const outputFile = join23(
           this.options.logDir,
           `integration-test-${String(run3).padStart(2, "0")}.txt`
         );
@@ -68132,8 +69678,8 @@ var init_test_runs = __esm({
         return this.verdicts.get(tree);
       }
       async writeLog() {
-        const file2 = join19(this.options.logDir, TEST_RUNS_FILE);
-        await writeFile6(file2, `${JSON.stringify(this.records, null, 2)}
+        const file2 = join23(this.options.logDir, TEST_RUNS_FILE);
+        await writeFile7(file2, `${JSON.stringify(this.records, null, 2)}
 `);
       }
     };
@@ -68141,8 +69687,8 @@ var init_test_runs = __esm({
 });
 
 // src/engine/integrate/integrate.ts
-import { mkdir as mkdir12, mkdtemp, rm as rm4 } from "node:fs/promises";
-import { join as join20 } from "node:path";
+import { mkdir as mkdir12, mkdtemp as mkdtemp2, rm as rm6 } from "node:fs/promises";
+import { join as join24 } from "node:path";
 async function integrate(options) {
   const logger = options.logger ?? silentLogger;
   const root2 = repoGit(options.repoRoot, options.env);
@@ -68158,7 +69704,7 @@ async function integrate(options) {
   const identity = await identityConfig(options.repoRoot, options.env);
   await mkdir12(options.logDir, { recursive: true });
   await mkdir12(options.workdir, { recursive: true });
-  const worktree = await mkdtemp(join20(options.workdir, "integration-"));
+  const worktree = await mkdtemp2(join24(options.workdir, "integration-"));
   await root2.run(["worktree", "add", "-q", "-b", options.branchName, worktree, baseSha]);
   const repo = repoGit(worktree, options.env, identity);
   try {
@@ -68205,7 +69751,7 @@ async function run(session, tests, strategy) {
 }
 async function setUp(worktree, options) {
   if (options.setupCommand === void 0 || options.setupCommand === null) return;
-  const outputFile = join20(options.logDir, "integration-setup.txt");
+  const outputFile = join24(options.logDir, "integration-setup.txt");
   const result = await runCommand({
     command: options.setupCommand,
     cwd: worktree,
@@ -68239,7 +69785,7 @@ async function checkBranchName(root2, branch) {
 async function removeWorktree(root2, worktree) {
   const removed = await root2.run(["worktree", "remove", "--force", worktree], [128]);
   if (removed.exitCode !== 0) {
-    await rm4(worktree, { recursive: true, force: true });
+    await rm6(worktree, { recursive: true, force: true });
     await root2.run(["worktree", "prune"]);
   }
 }
@@ -68336,7 +69882,7 @@ var init_format = __esm({
 
 // src/engine/report/markdown.ts
 function singleLine(text6) {
-  return text6.replace(CONTROL, "").replace(LINE_BREAKS, " ").replace(/\t/g, " ").trim();
+  return text6.replace(CONTROL2, "").replace(LINE_BREAKS, " ").replace(/\t/g, " ").trim();
 }
 function truncate(text6, max) {
   const chars = Array.from(text6);
@@ -68363,13 +69909,33 @@ function shellArg(arg) {
   if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
   return `'${arg.replace(/'/g, `'\\''`)}'`;
 }
-var CONTROL, LINE_BREAKS, MARKDOWN_PUNCTUATION;
+var CONTROL2, LINE_BREAKS, MARKDOWN_PUNCTUATION;
 var init_markdown3 = __esm({
   "src/engine/report/markdown.ts"() {
     "use strict";
-    CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+    CONTROL2 = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
     LINE_BREAKS = /\s*(?:\r\n|\r|\n|\u2028|\u2029)\s*/g;
     MARKDOWN_PUNCTUATION = /[\\`*_[\]<>#|~$&]/g;
+  }
+});
+
+// src/engine/report/checkout-section.ts
+function renderCheckoutSection(state) {
+  const changes = state.checkout_changes ?? [];
+  if (changes.length === 0) return [];
+  return [
+    "## Your checkout",
+    "",
+    `Changed during the execution (found by comparing with how it was at the start; nothing was undone):`,
+    "",
+    ...changes.map((change) => `- ${mdText(change, 400)}`),
+    ""
+  ];
+}
+var init_checkout_section = __esm({
+  "src/engine/report/checkout-section.ts"() {
+    "use strict";
+    init_markdown3();
   }
 });
 
@@ -68378,6 +69944,7 @@ function taskOutcome(task) {
   switch (task.status) {
     case "completed":
       if (task.validation?.status === "FAILED") return "FAILED";
+      if (changedNothing(task)) return "NO_CHANGES";
       if (task.validation?.status === "COMPLETE_WITH_WARNINGS") return "COMPLETE_WITH_WARNINGS";
       return "COMPLETE";
     case "failed":
@@ -68391,6 +69958,9 @@ function taskOutcome(task) {
     default:
       return "RUNNING";
   }
+}
+function changedNothing(task) {
+  return task.status === "completed" && task.metrics !== null && task.metrics.files_modified === 0;
 }
 function integrationFate(taskId, integration) {
   if (integration === null) return { kind: "not-integrated" };
@@ -68421,8 +69991,10 @@ function executionOutcome(state) {
 }
 function hasLanded(task, integration) {
   if (integration !== null) return integration.merged.includes(task.task_id);
-  const outcome = taskOutcome(task);
-  return outcome === "COMPLETE" || outcome === "COMPLETE_WITH_WARNINGS";
+  return finishedWell(taskOutcome(task));
+}
+function finishedWell(outcome) {
+  return outcome === "COMPLETE" || outcome === "COMPLETE_WITH_WARNINGS" || outcome === "NO_CHANGES";
 }
 function isNeutralSkip(task, state) {
   if (task.status !== "skipped") return false;
@@ -68430,8 +70002,7 @@ function isNeutralSkip(task, state) {
     const dependency = state.tasks[id];
     if (dependency === void 0) return true;
     if (dependency.status === "skipped") return isNeutralSkip(dependency, state);
-    const outcome = taskOutcome(dependency);
-    return outcome === "COMPLETE" || outcome === "COMPLETE_WITH_WARNINGS";
+    return finishedWell(taskOutcome(dependency));
   });
 }
 function orderedTasks(state) {
@@ -68466,6 +70037,7 @@ var init_outcome = __esm({
     TASK_OUTCOME_LABEL = {
       COMPLETE: "\u2705 COMPLETE",
       COMPLETE_WITH_WARNINGS: "\u26A0\uFE0F COMPLETE WITH WARNINGS",
+      NO_CHANGES: "\u26A0\uFE0F NO CHANGES",
       FAILED: "\u274C FAILED",
       SKIPPED: "\u23ED\uFE0F SKIPPED",
       CANCELLED: "\u23F9\uFE0F CANCELLED",
@@ -68543,6 +70115,7 @@ var init_gantt = __esm({
     TAGS = {
       COMPLETE: "done, ",
       COMPLETE_WITH_WARNINGS: "done, ",
+      NO_CHANGES: "done, ",
       FAILED: "crit, ",
       CANCELLED: "crit, ",
       RUNNING: "active, ",
@@ -68552,6 +70125,7 @@ var init_gantt = __esm({
     MARKS2 = {
       COMPLETE: "\u2705",
       COMPLETE_WITH_WARNINGS: "\u26A0\uFE0F",
+      NO_CHANGES: "\u26A0\uFE0F",
       FAILED: "\u274C",
       CANCELLED: "\u23F9\uFE0F",
       RUNNING: "\u{1F504}",
@@ -68614,6 +70188,13 @@ function taskBlock(task, integration, now) {
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`
   );
   lines2.push(`- **Branch**: ${mdCode(task.branch)}`);
+  const kept = task.kept_refs ?? [];
+  if (kept.length > 0) {
+    const refs = kept.map((k) => `${mdCode(k.ref)} (${mdText(k.why, 200)})`);
+    lines2.push(`- **Kept Refs**: ${refs.join("; ")}`);
+  }
+  const warnings = task.warnings ?? [];
+  if (warnings.length > 0) lines2.push(`- **Warnings**: ${mdText(warnings.join("; "), 300)}`);
   if (outcome === "FAILED" || outcome === "SKIPPED" || outcome === "CANCELLED") {
     if (task.reason !== null) lines2.push(`- **Reason**: ${mdText(task.reason, 300)}`);
     if (task.exit_code !== null) lines2.push(`- **Exit Code**: ${task.exit_code}`);
@@ -68640,9 +70221,9 @@ function durationWithEstimate(task, now) {
   if (ms === null || estimateMs === 0) return `${actual} (estimate ${formatDuration2(estimateMs)})`;
   return `${actual} (estimate ${formatDuration2(estimateMs)}; took ${formatPercent(ms / estimateMs)} of it)`;
 }
-function filesText(files, count2) {
-  if (files.length === 0) return String(count2);
-  return `${count2} (${fileList(files)})`;
+function filesText(files, count3) {
+  if (files.length === 0) return String(count3);
+  return `${count3} (${fileList(files)})`;
 }
 function fileList(files) {
   if (files.length === 0) return "unknown files";
@@ -68746,7 +70327,7 @@ function renderIntegrationSection(state) {
   }
   const total = state.task_order.length;
   lines2.push(
-    `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdCode(short(integration.baseSha))} \u2192 head ${mdCode(short(integration.headSha))})`,
+    `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdCode(short2(integration.baseSha))} \u2192 head ${mdCode(short2(integration.headSha))})`,
     `- **Strategy**: ${STRATEGY[integration.strategy]}`,
     `- **Merged**: ${integration.merged.length} of ${total} tasks${idList(integration.merged)}`,
     `- **Merge Conflicts**: ${integration.conflicts.length}${integration.conflicts.length > 0 ? " (never auto-resolved; the branch was left out and the integration branch stayed clean)" : ""}`
@@ -68787,7 +70368,7 @@ function idList(taskIds) {
 function ids(taskIds) {
   return taskIds.map((id) => mdText(id, 40)).join(", ");
 }
-function short(sha) {
+function short2(sha) {
   return sha.slice(0, 7);
 }
 var STRATEGY;
@@ -68843,6 +70424,12 @@ function taskIssues(task) {
   if (task.attempts > 1) {
     const result = outcome === "FAILED" ? "and still failed" : "before it succeeded";
     issues.push(`**Retried**: ${name} took ${task.attempts} attempts ${result}.`);
+  }
+  for (const warning3 of task.warnings ?? []) {
+    issues.push(`**Warning**: ${name}: ${mdText(warning3, 300)}.`);
+  }
+  if (outcome === "NO_CHANGES" && (task.warnings ?? []).length === 0) {
+    issues.push(`**Warning**: ${name}: the agent changed nothing.`);
   }
   if (outcome === "COMPLETE_WITH_WARNINGS" && task.validation !== null) {
     const failed = task.validation.checks.filter((check3) => !check3.skipped && !check3.passed);
@@ -69056,6 +70643,7 @@ function renderReport(state, options = {}) {
     ...metricsSection(metrics),
     ...timelineSection(state, options.now),
     ...renderIssuesSection(state),
+    ...renderCheckoutSection(state),
     ...renderNextSteps(state, options.nextGroup ?? null)
   ];
   return `${lines2.join("\n").trimEnd()}
@@ -69086,8 +70674,8 @@ function taskCounts(state) {
     counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
   }
   const parts = COUNT_ORDER.flatMap(([outcome, label]) => {
-    const count2 = counts.get(outcome) ?? 0;
-    return count2 === 0 ? [] : [`${count2} ${label}`];
+    const count3 = counts.get(outcome) ?? 0;
+    return count3 === 0 ? [] : [`${count3} ${label}`];
   });
   return `${tasks.length}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}`;
 }
@@ -69154,6 +70742,7 @@ var init_render = __esm({
   "src/engine/report/render.ts"() {
     "use strict";
     init_format();
+    init_checkout_section();
     init_gantt();
     init_integration_section();
     init_issues_section();
@@ -69165,6 +70754,7 @@ var init_render = __esm({
     COUNT_ORDER = [
       ["COMPLETE", "complete"],
       ["COMPLETE_WITH_WARNINGS", "with warnings"],
+      ["NO_CHANGES", "changed nothing"],
       ["FAILED", "failed"],
       ["SKIPPED", "skipped"],
       ["CANCELLED", "cancelled"],
@@ -69175,14 +70765,14 @@ var init_render = __esm({
 });
 
 // src/action/integrate/bundles.ts
-import { readdir as readdir7 } from "node:fs/promises";
-import { join as join21 } from "node:path";
+import { readdir as readdir8 } from "node:fs/promises";
+import { join as join25 } from "node:path";
 async function readBundles(bundleDir, executionId, plan) {
   const result = { tasks: [], problems: [] };
-  const entries = await readdir7(bundleDir, { withFileTypes: true }).catch(() => []);
+  const entries = await readdir8(bundleDir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || !entry.name.startsWith("agent-")) continue;
-    const dir = join21(bundleDir, entry.name);
+    const dir = join25(bundleDir, entry.name);
     const reading = await readTaskFile(dir);
     if (!reading.ok) {
       result.problems.push({ folder: entry.name, problem: reading.problem });
@@ -69236,7 +70826,7 @@ async function fetchOne(root2, task, plan, baseSha, protectedBranches, remote) {
     await git(root2, ["branch", "--force", file2.branch, baseSha]);
     return null;
   }
-  const path4 = join21(task.dir, BUNDLE_FILE);
+  const path4 = join25(task.dir, BUNDLE_FILE);
   const verify = await git(root2, ["bundle", "verify", "--quiet", path4], {
     allowExitCodes: [1, 128]
   });
@@ -69299,15 +70889,15 @@ var init_bundles = __esm({
 });
 
 // src/action/integrate/commit-files.ts
-import { mkdtemp as mkdtemp2, rm as rm5 } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join as join22 } from "node:path";
+import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join26 } from "node:path";
 async function commitFiles(input2) {
-  const scratch = await mkdtemp2(join22(tmpdir(), "pe-index-"));
+  const scratch = await mkdtemp3(join26(tmpdir2(), "pe-index-"));
   const env = {};
   for (const [key, value] of Object.entries(input2.env)) if (value !== void 0) env[key] = value;
   Object.assign(env, {
-    GIT_INDEX_FILE: join22(scratch, "index"),
+    GIT_INDEX_FILE: join26(scratch, "index"),
     GIT_AUTHOR_NAME: input2.identity.name,
     GIT_AUTHOR_EMAIL: input2.identity.email,
     GIT_COMMITTER_NAME: input2.identity.name,
@@ -69331,7 +70921,7 @@ async function commitFiles(input2) {
     await run3(["update-ref", ref, commit, parent]);
     return commit;
   } finally {
-    await rm5(scratch, { recursive: true, force: true });
+    await rm7(scratch, { recursive: true, force: true });
   }
 }
 var init_commit_files = __esm({
@@ -69342,11 +70932,11 @@ var init_commit_files = __esm({
 });
 
 // src/action/integrate/plan-update.ts
-import { readdir as readdir8 } from "node:fs/promises";
-import { join as join23, posix } from "node:path";
+import { readdir as readdir9 } from "node:fs/promises";
+import { join as join27, posix } from "node:path";
 async function reportPathFor(root2, dir, executionId) {
   const folder = dir.replace(/^\.?\/+|\/+$/g, "") || ".";
-  const existing = new Set(await readdir8(join23(root2, folder)).catch(() => []));
+  const existing = new Set(await readdir9(join27(root2, folder)).catch(() => []));
   let name = `${executionId}.md`;
   for (let wave = 2; existing.has(name); wave += 1) name = `${executionId}-wave-${wave}.md`;
   return posix.join(folder, name);
@@ -69385,15 +70975,15 @@ var init_plan_update = __esm({
 
 // src/action/integrate/result.ts
 import { constants as constants5 } from "node:fs";
-import { lstat as lstat3, open as open6 } from "node:fs/promises";
-import { join as join24 } from "node:path";
+import { lstat as lstat4, open as open6 } from "node:fs/promises";
+import { join as join28 } from "node:path";
 function integrationSourceRef(executionId) {
   return `refs/heads/parallel-executor/integrating/${executionId}`;
 }
 async function readCapped(dir, name, limit, schema) {
   let text6;
   try {
-    const handle2 = await open6(join24(dir, name), constants5.O_RDONLY | constants5.O_NOFOLLOW);
+    const handle2 = await open6(join28(dir, name), constants5.O_RDONLY | constants5.O_NOFOLLOW);
     try {
       const { size, isFile: isFile2 } = await handle2.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
       if (!isFile2) return { ok: false, problem: `${name} is not a file` };
@@ -69423,7 +71013,7 @@ async function readCapped(dir, name, limit, schema) {
   };
 }
 async function isRegularFile(path4) {
-  return lstat3(path4).then(
+  return lstat4(path4).then(
     (s) => s.isFile(),
     () => false
   );
@@ -69582,8 +71172,8 @@ var integrate_exports = {};
 __export(integrate_exports, {
   runIntegrateMode: () => runIntegrateMode
 });
-import { mkdir as mkdir13, rm as rm6, writeFile as writeFile7 } from "node:fs/promises";
-import { join as join25, relative as relative3, sep as sep3 } from "node:path";
+import { mkdir as mkdir13, rm as rm8, writeFile as writeFile8 } from "node:fs/promises";
+import { join as join29, relative as relative4, sep as sep5 } from "node:path";
 async function runIntegrateMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfig(settings.runner.workspace);
@@ -69636,7 +71226,7 @@ async function runIntegrateMode(settings, deps) {
           plan,
           config: config2,
           env,
-          logDir: join25(settings.resultDir, "integration"),
+          logDir: join29(settings.resultDir, "integration"),
           logger: runtime.logger
         }
       );
@@ -69664,7 +71254,7 @@ async function runIntegrateMode(settings, deps) {
   let integrationHead = null;
   if (landed) {
     const files = [{ path: reportPath, content: report }];
-    const planPath = relative3(root2, settings.planPath).split(sep3).join("/");
+    const planPath = relative4(root2, settings.planPath).split(sep5).join("/");
     if (config2.report.writeBack !== "none") {
       const text6 = writeBackText(loaded.text, plan, state, reportPath, warn);
       if (text6 !== null) files.push({ path: planPath, content: text6 });
@@ -69726,7 +71316,7 @@ async function runIntegration(root2, localBranch, integrationBranch, baseSha, ca
     repoRoot: root2,
     baseSha,
     branchName: localBranch,
-    workdir: join25(root2, TOOL_DIR, "integration"),
+    workdir: join29(root2, TOOL_DIR, "integration"),
     candidates: candidates2.map((t) => ({
       taskId: t.file.task_id,
       agent: t.file.agent,
@@ -69761,8 +71351,8 @@ async function writeResult(input2) {
     ...taskBranches.filter((t) => t.head_sha !== input2.baseSha).map((t) => `refs/heads/${t.branch}`),
     ...input2.integration ? [integrationSourceRef(input2.executionId)] : []
   ];
-  const bundle = join25(input2.dir, RESULT_BUNDLE);
-  await rm6(bundle, { force: true });
+  const bundle = join29(input2.dir, RESULT_BUNDLE);
+  await rm8(bundle, { force: true });
   if (refs.length > 0) {
     await git(input2.root, ["bundle", "create", "--quiet", bundle, ...refs, `^${input2.baseSha}`]);
   }
@@ -69775,12 +71365,12 @@ async function writeResult(input2) {
     task_branches: taskBranches,
     bundle: refs.length > 0 ? RESULT_BUNDLE : null
   };
-  await writeFile7(join25(input2.dir, RESULT_FILE), `${JSON.stringify(file2, null, 2)}
+  await writeFile8(join29(input2.dir, RESULT_FILE), `${JSON.stringify(file2, null, 2)}
 `);
-  await writeFile7(join25(input2.dir, STATE_FILE), `${JSON.stringify(input2.state, null, 2)}
+  await writeFile8(join29(input2.dir, STATE_FILE), `${JSON.stringify(input2.state, null, 2)}
 `);
-  const reportFile = join25(input2.dir, STATE_REPORT_FILE);
-  await writeFile7(reportFile, input2.report);
+  const reportFile = join29(input2.dir, STATE_REPORT_FILE);
+  await writeFile8(reportFile, input2.report);
   return { file: file2, reportFile };
 }
 function setOutputs2(runtime, state, status, reportFile, settings) {
@@ -69850,8 +71440,8 @@ var init_workflow = __esm({
 });
 
 // src/action/integrate/next-wave.ts
-import { readFile as readFile18 } from "node:fs/promises";
-import { join as join26 } from "node:path";
+import { readFile as readFile20 } from "node:fs/promises";
+import { join as join30 } from "node:path";
 async function nextWave(input2) {
   const { settings, state } = input2;
   const thisWave = new Set(state.task_order);
@@ -69888,7 +71478,7 @@ async function nextWave(input2) {
   return { dispatched: true, tasks: ready, workflow, inputs };
 }
 async function declaredInputs(workspace, workflow) {
-  const text6 = await readFile18(join26(workspace, workflowPath(workflow)), "utf8").catch(() => null);
+  const text6 = await readFile20(join30(workspace, workflowPath(workflow)), "utf8").catch(() => null);
   return text6 === null ? null : dispatchInputNames(text6);
 }
 var init_next_wave = __esm({
@@ -70102,19 +71692,19 @@ var init_push = __esm({
 });
 
 // src/action/integrate/receive.ts
-import { join as join27 } from "node:path";
+import { join as join31 } from "node:path";
 async function receiveResult(input2) {
-  const refuse = (problem) => ({ ok: false, problem });
+  const refuse2 = (problem) => ({ ok: false, problem });
   const resultFile = await readResultFile(input2.dir);
-  if (!resultFile.ok) return refuse(resultFile.problem);
+  if (!resultFile.ok) return refuse2(resultFile.problem);
   const stateFile = await readStateFile(input2.dir);
-  if (!stateFile.ok) return refuse(stateFile.problem);
+  if (!stateFile.ok) return refuse2(stateFile.problem);
   const result = resultFile.value;
   const state = stateFile.value;
   const identity = identityProblem(result, state, input2);
-  if (identity) return refuse(identity);
+  if (identity) return refuse2(identity);
   const fetched = await fetchResultBundle(input2, result);
-  if (fetched) return refuse(fetched);
+  if (fetched) return refuse2(fetched);
   const remote = await remoteBranches(input2.root);
   const tasks = [];
   for (const entry of result.task_branches) {
@@ -70168,7 +71758,7 @@ async function fetchResultBundle(input2, result) {
   if (result.bundle === null) {
     return expected.size === 0 ? null : "the result names new commits but holds no bundle";
   }
-  const path4 = join27(input2.dir, RESULT_BUNDLE);
+  const path4 = join31(input2.dir, RESULT_BUNDLE);
   if (!await isRegularFile(path4)) return `${RESULT_BUNDLE} is missing or not a regular file`;
   const verify = await safeGit(input2.root, ["bundle", "verify", "--quiet", path4], {
     allowExitCodes: [1, 128]
@@ -70227,7 +71817,7 @@ async function taskBranchProblem(input2, state, entry, remote, earlier) {
   return lineProblem(input2, entry.head_sha);
 }
 async function lineProblem(input2, head) {
-  if (!await isAncestor(input2.root, input2.baseSha, head)) {
+  if (!await isAncestor2(input2.root, input2.baseSha, head)) {
     return `${head.slice(0, 12)} does not descend from the base ${input2.baseSha.slice(0, 12)}`;
   }
   if (input2.allowWorkflowChanges) return null;
@@ -70241,13 +71831,13 @@ async function mergedProblem(root2, state, result, tasks, head) {
     if (tasks.find((t) => t.taskId === id)?.problem) {
       return `task ${id} is merged into it, but its own branch was refused`;
     }
-    if (!await isAncestor(root2, branch.head_sha, head)) {
+    if (!await isAncestor2(root2, branch.head_sha, head)) {
       return `the state calls task ${id} merged, but its head is not in the integration branch`;
     }
   }
   return null;
 }
-async function isAncestor(root2, ancestor, commit) {
+async function isAncestor2(root2, ancestor, commit) {
   const result = await safeGit(root2, ["merge-base", "--is-ancestor", ancestor, commit], {
     allowExitCodes: [1, 128]
   });
@@ -70288,9 +71878,9 @@ var publish_exports = {};
 __export(publish_exports, {
   runPublishMode: () => runPublishMode
 });
-import { mkdtemp as mkdtemp3, writeFile as writeFile8 } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { join as join28, relative as relative4, sep as sep4 } from "node:path";
+import { mkdtemp as mkdtemp4, writeFile as writeFile9 } from "node:fs/promises";
+import { tmpdir as tmpdir3 } from "node:os";
+import { join as join32, relative as relative5, sep as sep6 } from "node:path";
 async function runPublishMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfig(settings.runner.workspace);
@@ -70351,8 +71941,8 @@ async function runPublishMode(settings, deps) {
   const integrationPushed = pushed.branches.includes(integrationBranch);
   const pushedTaskBranches = pushed.branches.filter((b) => b !== integrationBranch);
   const report = renderReport(state, { now: deps.clock.now() });
-  const reportFile = join28(await mkdtemp3(join28(tmpdir2(), "pe-publish-")), STATE_REPORT_FILE);
-  await writeFile8(reportFile, report);
+  const reportFile = join32(await mkdtemp4(join32(tmpdir3(), "pe-publish-")), STATE_REPORT_FILE);
+  await writeFile9(reportFile, report);
   const reportPath = integrationPushed ? state.report_path : null;
   const published = await publish({
     settings,
@@ -70448,7 +72038,7 @@ async function pushAccepted(root2, tasks, integration, settings, deps) {
   };
 }
 async function planOnBranch(root2, head, settings, warn) {
-  const spec = `${head}:${relative4(root2, settings.planPath).split(sep4).join("/")}`;
+  const spec = `${head}:${relative5(root2, settings.planPath).split(sep6).join("/")}`;
   const size = await safeGit(root2, ["cat-file", "-s", spec], { allowExitCodes: [128] });
   const bytes = Number(size.stdout.trim());
   if (size.exitCode !== 0 || !(bytes <= PLAN_LIMIT)) {
@@ -70548,7 +72138,7 @@ init_limits();
 // src/forge/policy.ts
 init_clock();
 init_errors2();
-var realSleep = (ms) => new Promise((resolve5) => setTimeout(resolve5, ms));
+var realSleep = (ms) => new Promise((resolve6) => setTimeout(resolve6, ms));
 function createWriteQueue(options = {}) {
   const spacingMs = options.spacingMs ?? 1e3;
   const clock = options.clock ?? systemClock;
@@ -70971,8 +72561,8 @@ function createDispatchApi(ctx) {
   async function findRunByCorrelation(workflow, correlationId, since) {
     const route = "GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs";
     const earliest = since.getTime() - 12e4;
-    for (const delay2 of RUN_SEARCH_DELAYS_MS) {
-      await ctx.sleep(delay2);
+    for (const delay3 of RUN_SEARCH_DELAYS_MS) {
+      await ctx.sleep(delay3);
       const { data } = await ctx.read(
         route,
         () => ctx.octokit.request(route, {
@@ -71063,10 +72653,10 @@ function createDispatchApi(ctx) {
   };
 }
 function checkInputs(inputs) {
-  const count2 = Object.keys(inputs).length;
-  if (count2 > DISPATCH_INPUTS_MAX) {
+  const count3 = Object.keys(inputs).length;
+  if (count3 > DISPATCH_INPUTS_MAX) {
     throw new UsageError(
-      `workflow_dispatch takes at most ${DISPATCH_INPUTS_MAX} inputs, got ${count2}`,
+      `workflow_dispatch takes at most ${DISPATCH_INPUTS_MAX} inputs, got ${count3}`,
       "Pass fewer inputs; put the rest in a file the workflow reads."
     );
   }
@@ -75980,11 +77570,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve5) {
-      resolve5(value);
+    return value instanceof P ? value : new P(function(resolve6) {
+      resolve6(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve5, reject) {
+  return new (P || (P = Promise))(function(resolve6, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -76000,7 +77590,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve5(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });

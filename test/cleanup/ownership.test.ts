@@ -152,7 +152,8 @@ describe('clean and other executions', () => {
     const state = await readState(failed.stateFile);
     const refs = state.tasks['1']!.kept_refs ?? [];
     expect(refs.length).toBeGreaterThan(0);
-    const ref = refs[0]!.ref;
+    // The failure kept its uncommitted work already; clean keeps the state it removes once more.
+    const ref = refs.find((kept) => kept.why.startsWith('clean'))!.ref;
     expect(ref).toMatch(
       new RegExp(`^refs/parallel-executor/${state.execution_id}/1/attempt-\\d+$`),
     );

@@ -102,7 +102,10 @@ describe('parallel-executor validate (in process)', () => {
     const missing = await cli(['validate', '--json', '--plan', 'nowhere/PLAN.md'], dir);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('plan file not found: nowhere/PLAN.md');
-    expect(missing.stdout).toBe('');
+    // --json: the error is a document on stdout too, for tools that read only stdout.
+    expect(JSON.parse(missing.stdout)).toMatchObject({
+      error: { message: 'plan file not found: nowhere/PLAN.md', kind: 'usage' },
+    });
   });
 
   it('--help prints the options and exits 0', async () => {

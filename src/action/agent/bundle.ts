@@ -38,7 +38,9 @@ export async function writeTaskBundle(input: BundleInput): Promise<TaskFile> {
   const { run } = input;
   await rm(input.bundleDir, { recursive: true, force: true });
   await mkdir(input.bundleDir, { recursive: true });
-  if (run.status === 'failed' && run.head_sha === null) await collectPartialWork(input);
+  // A failed task's `head_sha` is its branch tip at the failure, not a collection: what the agent
+  // left uncommitted is still to be taken.
+  if (run.status === 'failed') await collectPartialWork(input);
   if (await pathExists(run.output_dir)) {
     await cp(run.output_dir, input.bundleDir, { recursive: true, verbatimSymlinks: true });
   }
