@@ -54,6 +54,10 @@ console.log(
     `(${results.filter((r) => !r.report.ok).length} failing scenarios, ` +
     `${Math.round((performance.now() - started) / 1000)} s)`,
 );
+console.log(
+  `  of the lost items, ${total((r) => r.inKeptWorktree)} are still in a worktree the tool kept ` +
+    '(in no ref); the others are gone from every ref and worktree',
+);
 for (const result of results.filter((r) => !r.report.ok)) {
   console.log(`FAIL seed ${result.seed}: ${oneLine(result)}`);
 }

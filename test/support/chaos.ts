@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import type { ExecutionState, TaskRunStatus } from '../../src/engine/monitor/state.js';
 import { STATE_FILE } from '../../src/engine/monitor/state-store.js';
+import { git } from '../../src/engine/workspace/git-exec.js';
 import { TOOL_DIR } from '../../src/engine/workspace/repo.js';
 import { createTempRepo, tempDir } from './git-repo.js';
 import {
@@ -223,6 +224,8 @@ export interface ScenarioResult {
   seed: number;
   description: string;
   report: InvariantReport;
+  /** Lost items (as the report words them) that a worktree the tool kept still holds. */
+  inKeptWorktree: string[];
   steps: StepResult[];
   /** Things that are not the invariant but worth knowing: a crash, a hang, a kill that missed. */
   notes: string[];
@@ -424,17 +427,18 @@ export async function runScenario(
           unreportedCheckoutChanges: [],
           ok: ledger.length === 0,
         },
+        inKeptWorktree: [],
         steps,
         notes,
         outcome: 'no state file',
       };
     }
     const report = await checkInvariant({ repoRoot: repo.dir, state, ledger, before });
-    notes.push(...(await stillInWorktrees(state, ledger, report)));
     return {
       seed: scenario.seed,
       description: describeScenario(scenario),
       report,
+      inKeptWorktree: await inKeptWorktrees(state, ledger, report),
       steps,
       notes,
       outcome: outcomeOf(state),
@@ -461,26 +465,33 @@ function outcomeOf(state: ExecutionState): string {
 }
 
 /**
- * A file the checker counts as lost may still sit in a worktree the tool kept (a failed task's):
- * not in any ref, so still a violation, but a different fix. Say which.
+ * A commit or file the checker counts as lost may still sit in a worktree the tool kept (a failed
+ * task's): in no ref, so still a violation, but a different fix. Which items are.
  */
-async function stillInWorktrees(
+async function inKeptWorktrees(
   state: ExecutionState,
   ledger: LedgerEntry[],
   report: InvariantReport,
 ): Promise<string[]> {
-  const notes: string[] = [];
+  const found: string[] = [];
   for (const entry of ledger) {
-    if (entry.uncommitted === undefined) continue;
-    if (!report.lostUncommitted.includes(`${entry.task ?? '?'}: ${entry.uncommitted}`)) continue;
     const worktree = state.tasks[entry.task ?? '']?.worktree;
     if (worktree === undefined) continue;
-    const text = await readFile(join(worktree, entry.uncommitted), 'utf8').catch(() => null);
-    if (text === entry.content) {
-      notes.push(`${entry.task}: ${entry.uncommitted} is only in the kept worktree, in no ref`);
+    if (entry.commit !== undefined) {
+      const item = `${entry.task}: ${entry.commit}`;
+      if (!report.lostCommits.includes(item)) continue;
+      const held = await git(worktree, ['merge-base', '--is-ancestor', entry.commit, 'HEAD'], {
+        allowExitCodes: [1, 128],
+      }).catch(() => null);
+      if (held?.exitCode === 0) found.push(item);
+    } else if (entry.uncommitted !== undefined) {
+      const item = `${entry.task}: ${entry.uncommitted}`;
+      if (!report.lostUncommitted.includes(item)) continue;
+      const text = await readFile(join(worktree, entry.uncommitted), 'utf8').catch(() => null);
+      if (text === entry.content) found.push(item);
     }
   }
-  return notes;
+  return found;
 }
 
 /** One line per figure list, for a failure message or the bench. */
@@ -494,6 +505,9 @@ export function summarize(result: ScenarioResult): string {
     report.falseMerges.length > 0 ? `false merges [${report.falseMerges.join(', ')}]` : '',
     report.unreportedCheckoutChanges.length > 0
       ? `unreported checkout changes [${report.unreportedCheckoutChanges.join(', ')}]`
+      : '',
+    result.inKeptWorktree.length > 0
+      ? `of those, only in a kept worktree [${result.inKeptWorktree.join(', ')}]`
       : '',
     ...result.notes.map((note) => `note: ${note}`),
     `outcome: ${result.outcome}`,
