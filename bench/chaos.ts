@@ -44,7 +44,7 @@ const started = performance.now();
 await Promise.all(Array.from({ length: concurrency }, () => worker()));
 results.sort((a, b) => a.seed - b.seed);
 
-const total = (pick: (r: ScenarioResult) => string[]) =>
+const total = (pick: (r: ScenarioResult) => readonly unknown[]) =>
   results.reduce((sum, r) => sum + pick(r).length, 0);
 console.log(
   `chaos: ${results.length} runs, lost commits: ${total((r) => r.report.lostCommits)}, ` +
@@ -55,53 +55,37 @@ console.log(
     `${Math.round((performance.now() - started) / 1000)} s)`,
 );
 console.log(
-  `  of the lost items, ${total((r) => r.inKeptWorktree)} are still in a worktree the tool kept ` +
+  `  of the lost items, ${total((r) => r.causes.filter((c) => c.inKeptWorktree === true))} are still in a worktree the tool kept ` +
     '(in no ref); the others are gone from every ref and worktree',
 );
 for (const result of results.filter((r) => !r.report.ok)) {
   console.log(`FAIL seed ${result.seed}: ${oneLine(result)}`);
 }
 
-// Which behaviours the failures go with: each lost item counts once for every behaviour of the
-// task it belongs to; checkout changes count by what changed.
-const categories = new Map<string, number>();
-const count = (key: string) => categories.set(key, (categories.get(key) ?? 0) + 1);
+// What the violations go with (test/support/chaos.ts `causesOf`), most frequent first.
+const categories = new Map<string, { items: number; seeds: Set<number> }>();
 for (const result of results) {
-  const scenario = scenarioFor(result.seed);
-  const behavioursOf = (item: string) =>
-    scenario.tasks.find((task) => item.startsWith(`${task.id}: `))?.behaviours ?? ['?'];
-  for (const item of result.report.lostCommits) {
-    for (const b of behavioursOf(item)) count(`lost commit, agent ${b}`);
+  for (const { cause: what, inKeptWorktree } of result.causes) {
+    const cause = inKeptWorktree === true ? `${what} [still in the kept worktree]` : what;
+    const entry = categories.get(cause) ?? { items: 0, seeds: new Set<number>() };
+    entry.items += 1;
+    entry.seeds.add(result.seed);
+    categories.set(cause, entry);
   }
-  for (const item of result.report.lostUncommitted) {
-    for (const b of behavioursOf(item)) count(`lost uncommitted, agent ${b}`);
-  }
-  for (const item of result.report.falseMerges) {
-    for (const b of behavioursOf(item)) count(`false merge, agent ${b}`);
-  }
-  for (const item of result.report.unreportedCheckoutChanges)
-    count(`checkout: ${checkoutKind(item)}`);
-  if (scenario.kill !== null && !result.report.ok)
-    count(`(failing with a kill: ${killKind(result)})`);
 }
 if (categories.size > 0) {
-  console.log('by category (an item counts once per behaviour of its task):');
-  for (const [key, n] of [...categories].sort((a, b) => b[1] - a[1])) console.log(`  ${n}\t${key}`);
+  console.log('by cause (items, scenarios, example seeds):');
+  for (const [cause, { items, seeds }] of [...categories].sort((a, b) => b[1].items - a[1].items)) {
+    console.log(`  ${items}\t${seeds.size}\t${cause} (seeds ${[...seeds].slice(0, 4).join(', ')})`);
+  }
 }
+const notes = new Map<string, number>();
+for (const note of results.flatMap((r) => r.notes)) {
+  const key = note.replace(/\d+ agent/, 'N agent').replace(/:.*$/s, '');
+  notes.set(key, (notes.get(key) ?? 0) + 1);
+}
+for (const [note, n] of notes) console.log(`note, ${n} scenario(s): ${note}`);
 
 function oneLine(result: ScenarioResult): string {
   return summarize(result).replace(/\n\s*/g, ' | ');
-}
-
-function checkoutKind(item: string): string {
-  if (item.startsWith('HEAD')) return 'HEAD moved';
-  if (item.startsWith('checkout file changed')) return 'file in the checkout';
-  if (item.startsWith('refs/heads/')) return 'branch created or moved';
-  if (item.startsWith('refs/tags/')) return 'tag';
-  return item.split(':')[0] ?? item;
-}
-
-function killKind(result: ScenarioResult): string {
-  const kill = scenarioFor(result.seed).kill!;
-  return kill.trigger.kind === 'delay' ? 'after a delay' : `when ${kill.trigger.phase}`;
 }

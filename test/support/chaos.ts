@@ -31,6 +31,7 @@ import {
   BEHAVIOUR_NAMES,
   CONFLICT_BRANCH,
   CONFLICT_FILE,
+  taskSlug,
   writeAgents,
   type BehaviourName,
 } from './messy-agents.js';
@@ -141,7 +142,7 @@ export function describeScenario(scenario: Scenario): string {
       ? 'no kill'
       : `kill -9 ${
           scenario.kill.trigger.kind === 'delay'
-            ? `${scenario.kill.trigger.ms}ms after start`
+            ? `${scenario.kill.trigger.ms}ms into the run`
             : `when ${scenario.kill.trigger.phase}`
         }, resume${scenario.kill.retryFailed ? ' --retry-failed' : ''}`;
   return [
@@ -156,7 +157,7 @@ export function describeScenario(scenario: Scenario): string {
 // ---------------------------------------------------------------------------------------------
 // The repository and its plan
 
-/** The seed dialect (`docs`: see test/cli-run/markdown-plan.test.ts), one group, task-level deps. */
+/** The seed dialect (as in test/cli-run/markdown-plan.test.ts): one group, task-level deps. */
 export function planMarkdown(scenario: Scenario): string {
   const lines = [
     `# Plan: Chaos ${scenario.seed}`,
@@ -224,8 +225,8 @@ export interface ScenarioResult {
   seed: number;
   description: string;
   report: InvariantReport;
-  /** Lost items (as the report words them) that a worktree the tool kept still holds. */
-  inKeptWorktree: string[];
+  /** Each violation with what it goes with, to count failures by kind. */
+  causes: Cause[];
   steps: StepResult[];
   /** Things that are not the invariant but worth knowing: a crash, a hang, a kill that missed. */
   notes: string[];
@@ -427,7 +428,7 @@ export async function runScenario(
           unreportedCheckoutChanges: [],
           ok: ledger.length === 0,
         },
-        inKeptWorktree: [],
+        causes: [],
         steps,
         notes,
         outcome: 'no state file',
@@ -438,7 +439,7 @@ export async function runScenario(
       seed: scenario.seed,
       description: describeScenario(scenario),
       report,
-      inKeptWorktree: await inKeptWorktrees(state, ledger, report),
+      causes: await causesOf({ repoRoot: repo.dir, scenario, state, ledger, ledgerDir, report }),
       steps,
       notes,
       outcome: outcomeOf(state),
@@ -464,34 +465,143 @@ function outcomeOf(state: ExecutionState): string {
   return `execution ${state.status}, merged ${merged}; ${tasks.join('; ')}`;
 }
 
+/** A ledger line the checker counts as lost, as its report words it. */
+interface LostEntry {
+  entry: LedgerEntry & { pid?: number };
+  item: string;
+  kind: 'commit' | 'file';
+}
+
+const itemOf = (entry: LedgerEntry) =>
+  `${entry.task ?? '?'}: ${entry.commit ?? entry.uncommitted ?? ''}`;
+
 /**
- * A commit or file the checker counts as lost may still sit in a worktree the tool kept (a failed
- * task's): in no ref, so still a violation, but a different fix. Which items are.
+ * The ledger lines behind the report's lost items. Two attempts leave the same file (notes.txt)
+ * under the same item, so an ambiguous item is decided by checking its line alone.
  */
-async function inKeptWorktrees(
+async function lostEntries(
+  repoRoot: string,
   state: ExecutionState,
   ledger: LedgerEntry[],
   report: InvariantReport,
-): Promise<string[]> {
-  const found: string[] = [];
+): Promise<LostEntry[]> {
+  const lostItems = new Set([...report.lostCommits, ...report.lostUncommitted]);
+  const lost: LostEntry[] = [];
   for (const entry of ledger) {
-    const worktree = state.tasks[entry.task ?? '']?.worktree;
-    if (worktree === undefined) continue;
-    if (entry.commit !== undefined) {
-      const item = `${entry.task}: ${entry.commit}`;
-      if (!report.lostCommits.includes(item)) continue;
-      const held = await git(worktree, ['merge-base', '--is-ancestor', entry.commit, 'HEAD'], {
-        allowExitCodes: [1, 128],
-      }).catch(() => null);
-      if (held?.exitCode === 0) found.push(item);
-    } else if (entry.uncommitted !== undefined) {
-      const item = `${entry.task}: ${entry.uncommitted}`;
-      if (!report.lostUncommitted.includes(item)) continue;
-      const text = await readFile(join(worktree, entry.uncommitted), 'utf8').catch(() => null);
-      if (text === entry.content) found.push(item);
-    }
+    const item = itemOf(entry);
+    if (!lostItems.has(item)) continue;
+    const twins = ledger.filter((other) => itemOf(other) === item).length;
+    if (twins > 1 && (await checkInvariant({ repoRoot, state, ledger: [entry] })).ok) continue;
+    lost.push({ entry, item, kind: entry.commit !== undefined ? 'commit' : 'file' });
   }
-  return found;
+  return lost;
+}
+
+/**
+ * A commit or file the checker counts as lost may still sit in a worktree the tool kept (a failed
+ * task's): in no ref, so still a violation, but a different fix.
+ */
+async function inKeptWorktree(state: ExecutionState, { entry }: LostEntry): Promise<boolean> {
+  const worktree = state.tasks[entry.task ?? '']?.worktree;
+  if (worktree === undefined) return false;
+  if (entry.commit !== undefined) {
+    const held = await git(worktree, ['merge-base', '--is-ancestor', entry.commit, 'HEAD'], {
+      allowExitCodes: [1, 128],
+    }).catch(() => null);
+    return held?.exitCode === 0;
+  }
+  const text = await readFile(join(worktree, entry.uncommitted ?? ''), 'utf8').catch(() => null);
+  return text === entry.content;
+}
+
+export interface Cause {
+  /** The violation as the invariant report words it. */
+  item: string;
+  cause: string;
+  /** A lost commit or file that a worktree the tool kept still holds (in no ref). */
+  inKeptWorktree?: boolean;
+}
+
+/** Behaviours that say most about a loss, most telling first (a nested repository: by path). */
+const TELLING: readonly BehaviourName[] = [
+  'rebaseLeft',
+  'halfMerge',
+  'detach',
+  'newBranch',
+  'resetBelowStart',
+  'commitAll',
+  'exitNonZero',
+  'failFirstAttempt',
+  'daemon',
+];
+
+/**
+ * What each violation goes with: work of an attempt that was run again (the ledger line's pid is
+ * not the task's last attempt), or the behaviour that most likely put it out of reach.
+ */
+async function causesOf(input: {
+  repoRoot: string;
+  scenario: Scenario;
+  state: ExecutionState;
+  ledger: LedgerEntry[];
+  ledgerDir: string;
+  report: InvariantReport;
+}): Promise<Cause[]> {
+  const { scenario, state, report } = input;
+  const causes: Cause[] = [];
+  for (const lost of await lostEntries(input.repoRoot, state, input.ledger, report)) {
+    const { entry, item, kind } = lost;
+    const task = scenario.tasks.find((t) => t.id === entry.task);
+    if (task === undefined) {
+      causes.push({ item, cause: 'unknown task' });
+      continue;
+    }
+    const attempts = (
+      await readFile(join(input.ledgerDir, `${taskSlug(task.id)}.attempts`), 'utf8').catch(() => '')
+    )
+      .split('\n')
+      .filter(Boolean);
+    let cause: string;
+    if (entry.pid !== undefined && attempts.length > 1 && String(entry.pid) !== attempts.at(-1)) {
+      // A tool-side failure (a refused collection) is retried too, so this is all one can say.
+      const how = scenario.kill === null ? 'after a failure' : 'after a failure or on resume';
+      cause = `${kind} of an earlier attempt, run again ${how}`;
+    } else {
+      cause = `${kind}: ${lastAttemptCause(entry, task, state)}`;
+    }
+    causes.push({ item, cause, inKeptWorktree: await inKeptWorktree(state, lost) });
+  }
+  for (const item of report.falseMerges) causes.push({ item, cause: 'false merge' });
+  for (const item of report.unreportedCheckoutChanges) {
+    const cause = item.startsWith('refs/heads/')
+      ? 'checkout: a branch an agent created, unreported'
+      : item.startsWith('checkout file changed')
+        ? 'checkout: a file an agent wrote there, unreported'
+        : `checkout: ${item.split(':')[0]}`;
+    causes.push({ item, cause });
+  }
+  return causes;
+}
+
+function lastAttemptCause(entry: LedgerEntry, task: TaskSpec, state: ExecutionState): string {
+  const run = state.tasks[task.id];
+  const status = run === undefined || run.status === 'completed' ? '' : ` (task ${run.status})`;
+  if (entry.uncommitted?.startsWith('sub/')) return `in a nested repository${status}`;
+  if (entry.uncommitted === CONFLICT_FILE) {
+    const what = task.behaviours.includes('rebaseLeft') ? 'a rebase' : 'a merge';
+    return `conflict markers of ${what} left stopped${status}`;
+  }
+  const telling = TELLING.find((b) => task.behaviours.includes(b));
+  return `${telling === undefined ? 'ordinary work' : `agent ${BEHAVIOURS[telling].description}`}${status}`;
+}
+
+function countCauses(causes: readonly Cause[]): string[] {
+  const counts = new Map<string, number>();
+  for (const { cause, inKeptWorktree } of causes) {
+    const key = inKeptWorktree === true ? `${cause} [still in the kept worktree]` : cause;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([cause, n]) => `cause: ${n} × ${cause}`);
 }
 
 /** One line per figure list, for a failure message or the bench. */
@@ -506,9 +616,7 @@ export function summarize(result: ScenarioResult): string {
     report.unreportedCheckoutChanges.length > 0
       ? `unreported checkout changes [${report.unreportedCheckoutChanges.join(', ')}]`
       : '',
-    result.inKeptWorktree.length > 0
-      ? `of those, only in a kept worktree [${result.inKeptWorktree.join(', ')}]`
-      : '',
+    ...countCauses(result.causes),
     ...result.notes.map((note) => `note: ${note}`),
     `outcome: ${result.outcome}`,
   ].filter(Boolean);

@@ -160,12 +160,14 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
 export const BEHAVIOUR_NAMES = Object.keys(BEHAVIOURS) as BehaviourName[];
 
 /**
- * Helpers every agent script starts with. They set variables (`$f`, `$ID`) rather than print
- * them: a command substitution is a subshell, and the counter that keeps contents unique would
- * not advance. Agents commit with their own identity (never the
- * repository's config), record their pid so the harness can end what the tool left running, and
- * write each ledger line only after the fact it states is true. `json_text` escapes only newlines:
- * the files it quotes are written here or by git's conflict markers, with no quote or backslash.
+ * Helpers every agent script starts with. Agents commit with their own identity (never the
+ * repository's config) and write each ledger line only after the fact it states is true. Each
+ * attempt records its pid in `$LEDGER/pids` (so the harness can end what the tool left running),
+ * in `$LEDGER/<task>.attempts` and in its ledger lines (so a lost item can be traced to the
+ * attempt that made it). Helpers set variables (`$f`, `$ID`) rather than print them: a command
+ * substitution is a subshell, where the counter that keeps contents unique would not advance.
+ * `json_text` escapes only newlines: the files it quotes are written here or hold git's conflict
+ * markers, with no quote or backslash.
  */
 const PRELUDE = String.raw`set -u
 T="$PE_TASK_ID"
@@ -175,10 +177,11 @@ N=0
 export GIT_AUTHOR_NAME='Messy Agent' GIT_AUTHOR_EMAIL='messy@example.invalid'
 export GIT_COMMITTER_NAME='Messy Agent' GIT_COMMITTER_EMAIL='messy@example.invalid'
 echo "$$" >> "$LEDGER/pids"
+echo "$$" >> "$LEDGER/$S.attempts"
 next() { N=$((N + 1)); ID="$PE_EXECUTION_ID $$ $N"; }
 json_text() { awk 'BEGIN { ORS = "" } { print $0 "\\n" }' "$1"; }
-ledger_commit() { printf '{"commit":"%s","task":"%s"}\n' "$(git rev-parse HEAD)" "$T" >> "$L"; }
-ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s"}\n' "$1" "$(json_text "$1")" "$T" >> "$L"; }
+ledger_commit() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$(git rev-parse HEAD)" "$T" $$ >> "$L"; }
+ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$1" "$(json_text "$1")" "$T" $$ >> "$L"; }
 new_file() { next; mkdir -p work; f="work/$S-$$-$N.txt"; echo "work of $T: $ID" > "$f"; }
 commit_paths() { git add -- "$@" && git commit -q --no-verify -m "task $T: $*" && ledger_commit; }
 `;
