@@ -10,7 +10,13 @@
  * `--keep` leaves each scenario's repository and ledger in /tmp and prints where, to look at them.
  */
 import { parseArgs } from 'node:util';
-import { runScenario, scenarioFor, summarize, type ScenarioResult } from '../test/support/chaos.js';
+import {
+  labelOf,
+  runScenario,
+  scenarioFor,
+  summarize,
+  type ScenarioResult,
+} from '../test/support/chaos.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,8 +61,8 @@ console.log(
     `${Math.round((performance.now() - started) / 1000)} s)`,
 );
 console.log(
-  `  of the lost items, ${total((r) => r.causes.filter((c) => c.inKeptWorktree === true))} are still in a worktree the tool kept ` +
-    '(in no ref); the others are gone from every ref and worktree',
+  `  not counted: ${total((r) => r.inFailedWorktrees)} item(s) in no ref but still in the kept ` +
+    'worktree of a failed or cancelled task',
 );
 for (const result of results.filter((r) => !r.report.ok)) {
   console.log(`FAIL seed ${result.seed}: ${oneLine(result)}`);
@@ -65,8 +71,8 @@ for (const result of results.filter((r) => !r.report.ok)) {
 // What the violations go with (test/support/chaos.ts `causesOf`), most frequent first.
 const categories = new Map<string, { items: number; seeds: Set<number> }>();
 for (const result of results) {
-  for (const { cause: what, inKeptWorktree } of result.causes) {
-    const cause = inKeptWorktree === true ? `${what} [still in the kept worktree]` : what;
+  for (const found of result.causes) {
+    const cause = labelOf(found);
     const entry = categories.get(cause) ?? { items: 0, seeds: new Set<number>() };
     entry.items += 1;
     entry.seeds.add(result.seed);

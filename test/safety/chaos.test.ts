@@ -5,7 +5,9 @@
  * `npx tsx bench/chaos.ts --seed S --runs 1 --verbose --keep`.
  *
  * These seeds were chosen because each exercised a way work got lost or went unreported when the
- * suite was written; they must all pass once those defects are fixed.
+ * suite was written; they must all pass once those defects are fixed. Work still in the kept
+ * worktree of a failed task is not counted (the tool keeps that worktree as the agent left it);
+ * a scenario that ends with `clean --force` checks it reached a ref before the worktree went.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -26,7 +28,7 @@ const CONTROL: Scenario = {
   ],
   retries: 0,
   kill: null,
-  clean: true,
+  clean: 'clean',
 };
 
 const SEEDS = [

@@ -1,7 +1,7 @@
 /**
  * Chaos scenarios for the work-safety invariant (issue 9): a seeded generator of small
  * repositories, plans and misbehaving agents, and a driver that runs the real CLI as a subprocess
- * (`run`, maybe SIGKILLed at a random moment, then `resume`, then maybe `clean`) and checks the
+ * (`run`, maybe SIGKILLed at a random moment, then `resume`, then maybe `clean [--force]`) and checks the
  * invariant from the outside with the agents' ledger. A scenario is fully determined by its seed,
  * so a failure is replayed with `npx tsx bench/chaos.ts --seed S --runs 1`.
  */
@@ -55,7 +55,8 @@ export interface Scenario {
   tasks: TaskSpec[];
   retries: 0 | 1;
   kill: { trigger: KillTrigger; retryFailed: boolean } | null;
-  clean: boolean;
+  /** After the run: nothing, `clean`, or `clean --force` (which removes kept worktrees too). */
+  clean: 'none' | 'clean' | 'force';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ function scenarioArb(seed: number): fc.Arbitrary<Scenario> {
       tasks,
       retries: fc.constantFrom<0 | 1>(0, 1),
       kill: killArb,
-      clean: fc.boolean(),
+      clean: fc.constantFrom<Scenario['clean']>('none', 'clean', 'force'),
     });
   });
 }
@@ -150,7 +151,7 @@ export function describeScenario(scenario: Scenario): string {
     ...tasks,
     `retries ${scenario.retries}`,
     kill,
-    scenario.clean ? 'clean' : 'no clean',
+    scenario.clean === 'none' ? 'no clean' : scenario.clean === 'force' ? 'clean --force' : 'clean',
   ].join('; ');
 }
 
@@ -227,6 +228,12 @@ export interface ScenarioResult {
   report: InvariantReport;
   /** Each violation with what it goes with, to count failures by kind. */
   causes: Cause[];
+  /**
+   * Lost items (as the checker words them) still in the worktree of a failed or cancelled task:
+   * the tool keeps such a worktree as the agent left it, so they are not counted in `report`
+   * (`clean --force` must then keep them under a ref, which a scenario checks when it runs it).
+   */
+  inFailedWorktrees: string[];
   steps: StepResult[];
   /** Things that are not the invariant but worth knowing: a crash, a hang, a kill that missed. */
   notes: string[];
@@ -402,8 +409,10 @@ export async function runScenario(
       if (scenario.kill!.retryFailed) resumeArgs.push('--retry-failed');
       steps.push(await startCli(resumeArgs, repo.dir, env, timeoutMs).exited);
     }
-    if (scenario.clean)
-      steps.push(await startCli(['clean', '--json'], repo.dir, env, timeoutMs).exited);
+    if (scenario.clean !== 'none') {
+      const cleanArgs = ['clean', '--json', ...(scenario.clean === 'force' ? ['--force'] : [])];
+      steps.push(await startCli(cleanArgs, repo.dir, env, timeoutMs).exited);
+    }
     for (const step of steps) {
       if (step.code !== 0 && step.code !== 1 && !(step === first && killed)) {
         notes.push(`${step.command.split(' ')[0]} exited ${step.code}: ${step.stderrTail.trim()}`);
@@ -429,17 +438,28 @@ export async function runScenario(
           ok: ledger.length === 0,
         },
         causes: [],
+        inFailedWorktrees: [],
         steps,
         notes,
         outcome: 'no state file',
       };
     }
-    const report = await checkInvariant({ repoRoot: repo.dir, state, ledger, before });
+    const checked = await checkInvariant({ repoRoot: repo.dir, state, ledger, before });
+    const causes = await causesOf({
+      repoRoot: repo.dir,
+      scenario,
+      state,
+      ledger,
+      ledgerDir,
+      report: checked,
+    });
+    const inFailedWorktrees = causes.filter((c) => c.inFailedWorktree === true).map((c) => c.item);
     return {
       seed: scenario.seed,
       description: describeScenario(scenario),
-      report,
-      causes: await causesOf({ repoRoot: repo.dir, scenario, state, ledger, ledgerDir, report }),
+      report: without(checked, inFailedWorktrees),
+      inFailedWorktrees,
+      causes,
       steps,
       notes,
       outcome: outcomeOf(state),
@@ -520,6 +540,8 @@ export interface Cause {
   cause: string;
   /** A lost commit or file that a worktree the tool kept still holds (in no ref). */
   inKeptWorktree?: boolean;
+  /** …and that worktree is a failed or cancelled task's, kept as the agent left it. */
+  inFailedWorktree?: boolean;
 }
 
 /** Behaviours that say most about a loss, most telling first (a nested repository: by path). */
@@ -569,7 +591,10 @@ async function causesOf(input: {
     } else {
       cause = `${kind}: ${lastAttemptCause(entry, task, state)}`;
     }
-    causes.push({ item, cause, inKeptWorktree: await inKeptWorktree(state, lost) });
+    const kept = await inKeptWorktree(state, lost);
+    const status = state.tasks[task.id]?.status;
+    const failed = status === 'failed' || status === 'cancelled';
+    causes.push({ item, cause, inKeptWorktree: kept, inFailedWorktree: kept && failed });
   }
   for (const item of report.falseMerges) causes.push({ item, cause: 'false merge' });
   for (const item of report.unreportedCheckoutChanges) {
@@ -595,13 +620,45 @@ function lastAttemptCause(entry: LedgerEntry, task: TaskSpec, state: ExecutionSt
   return `${telling === undefined ? 'ordinary work' : `agent ${BEHAVIOURS[telling].description}`}${status}`;
 }
 
+/** A cause with where the lost item still is, if anywhere. */
+export function labelOf(cause: Omit<Cause, 'item'>): string {
+  if (cause.inFailedWorktree === true)
+    return `${cause.cause} [in the failed task's kept worktree: not counted]`;
+  if (cause.inKeptWorktree === true)
+    return `${cause.cause} [still in a worktree a clean will remove]`;
+  return cause.cause;
+}
+
 function countCauses(causes: readonly Cause[]): string[] {
   const counts = new Map<string, number>();
-  for (const { cause, inKeptWorktree } of causes) {
-    const key = inKeptWorktree === true ? `${cause} [still in the kept worktree]` : cause;
+  for (const { cause, inKeptWorktree, inFailedWorktree } of causes) {
+    const key = labelOf({ cause, inKeptWorktree, inFailedWorktree });
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return [...counts].map(([cause, n]) => `cause: ${n} × ${cause}`);
+}
+
+/** The report without the given items (one occurrence each), its verdict recomputed. */
+function without(report: InvariantReport, items: readonly string[]): InvariantReport {
+  const left = [...items];
+  const keep = (item: string) => {
+    const at = left.indexOf(item);
+    if (at === -1) return true;
+    left.splice(at, 1);
+    return false;
+  };
+  const lostCommits = report.lostCommits.filter(keep);
+  const lostUncommitted = report.lostUncommitted.filter(keep);
+  return {
+    ...report,
+    lostCommits,
+    lostUncommitted,
+    ok:
+      lostCommits.length === 0 &&
+      lostUncommitted.length === 0 &&
+      report.falseMerges.length === 0 &&
+      report.unreportedCheckoutChanges.length === 0,
+  };
 }
 
 /** One line per figure list, for a failure message or the bench. */
@@ -615,6 +672,9 @@ export function summarize(result: ScenarioResult): string {
     report.falseMerges.length > 0 ? `false merges [${report.falseMerges.join(', ')}]` : '',
     report.unreportedCheckoutChanges.length > 0
       ? `unreported checkout changes [${report.unreportedCheckoutChanges.join(', ')}]`
+      : '',
+    result.inFailedWorktrees.length > 0
+      ? `not counted, only in a failed task's kept worktree [${result.inFailedWorktrees.join(', ')}]`
       : '',
     ...countCauses(result.causes),
     ...result.notes.map((note) => `note: ${note}`),
