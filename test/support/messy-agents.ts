@@ -1,0 +1,222 @@
+/**
+ * Misbehaving command agents, built from named pieces of shell. Each piece does what real coding
+ * agents do now and then (commit the tool's own files, wander off their branch, leave a rebase
+ * half done, write into the user's checkout…) and writes the ledger `test/support/invariant.ts`
+ * reads: `$LEDGER/$PE_TASK_ID.jsonl`, one line per commit it made and per file it left
+ * uncommitted, so the invariant can be checked from the outside.
+ *
+ * An agent is a list of behaviour names; `agentScript` orders them (setup, work, then the pieces
+ * that leave the worktree mid-operation, then the exit) and joins them after a prelude of helpers.
+ * The scripts run under `sh -c` in the task's worktree with the PE_* variables and `LEDGER` set.
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export type BehaviourName =
+  | 'commit'
+  | 'commitAll'
+  | 'uncommitted'
+  | 'newBranch'
+  | 'detach'
+  | 'halfMerge'
+  | 'rebaseLeft'
+  | 'resetBelowStart'
+  | 'tickPlanBox'
+  | 'deletePlanLine'
+  | 'writeOutside'
+  | 'nestedRepo'
+  | 'daemon'
+  | 'dots'
+  | 'exitNonZero'
+  | 'failFirstAttempt'
+  | 'noChange'
+  | 'sleep';
+
+/** Where a piece goes in the script: the mid-operation pieces break any commit after them. */
+export type Phase = 'setup' | 'work' | 'midOperation' | 'exit';
+
+export interface Behaviour {
+  phase: Phase;
+  /** What a real agent doing this looks like, for scenario descriptions. */
+  description: string;
+  shell: string;
+}
+
+/** The branch in the seed repository that conflicts with `notes.txt` edits (see `halfMerge`). */
+export const CONFLICT_BRANCH = 'feature';
+export const CONFLICT_FILE = 'notes.txt';
+
+export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
+  commit: {
+    phase: 'work',
+    description: 'commits a new file',
+    shell: 'new_file; commit_paths "$f"',
+  },
+  commitAll: {
+    phase: 'work',
+    description: 'git add -A && git commit (the tool files too)',
+    shell: 'new_file; git add -A && git commit -q --no-verify -m "task $T: all" && ledger_commit',
+  },
+  uncommitted: {
+    phase: 'work',
+    description: 'leaves a new file uncommitted',
+    shell: 'new_file; ledger_file "$f"',
+  },
+  newBranch: {
+    phase: 'work',
+    description: 'switches to a new branch and commits there',
+    shell: 'git checkout -q -b "side/$S-$$" && { new_file; commit_paths "$f"; }',
+  },
+  detach: {
+    phase: 'work',
+    description: 'detaches HEAD and commits',
+    shell: 'git checkout -q --detach && { new_file; commit_paths "$f"; }',
+  },
+  halfMerge: {
+    phase: 'midOperation',
+    description: `commits to ${CONFLICT_FILE}, merges ${CONFLICT_BRANCH} and leaves the conflict`,
+    shell: [
+      `next; echo "$T's view $ID" > ${CONFLICT_FILE}; commit_paths ${CONFLICT_FILE}`,
+      `git merge -q --no-edit ${CONFLICT_BRANCH} >/dev/null 2>&1`,
+      `if grep -q '^<<<<<<<' ${CONFLICT_FILE}; then ledger_file ${CONFLICT_FILE}; fi`,
+    ].join('\n'),
+  },
+  rebaseLeft: {
+    phase: 'midOperation',
+    description: `commits to ${CONFLICT_FILE}, rebases onto ${CONFLICT_BRANCH} and leaves it stopped`,
+    shell: [
+      `next; echo "$T's take $ID" > ${CONFLICT_FILE}; commit_paths ${CONFLICT_FILE}`,
+      `git rebase -q ${CONFLICT_BRANCH} >/dev/null 2>&1`,
+      `if grep -q '^<<<<<<<' ${CONFLICT_FILE}; then ledger_file ${CONFLICT_FILE}; fi`,
+    ].join('\n'),
+  },
+  resetBelowStart: {
+    phase: 'setup',
+    description: 'resets its branch below the start commit',
+    shell: 'git reset -q --hard HEAD~1',
+  },
+  tickPlanBox: {
+    phase: 'work',
+    description: 'ticks its own box in MULTI_AGENT_PLAN.md',
+    shell: `sed -i "s/^- \\[ \\] Task $T:/- [x] Task $T:/" MULTI_AGENT_PLAN.md`,
+  },
+  deletePlanLine: {
+    phase: 'work',
+    description: "deletes another task's line from MULTI_AGENT_PLAN.md",
+    shell: [
+      `awk -v own="Task $T:" 'gone || !/^- \\[.\\] Task / || index($0, own) { print; next } { gone = 1 }' \\`,
+      '  MULTI_AGENT_PLAN.md > .plan.tmp && mv .plan.tmp MULTI_AGENT_PLAN.md',
+    ].join('\n'),
+  },
+  writeOutside: {
+    phase: 'work',
+    description: "writes a file into the user's checkout",
+    shell: [
+      'top=$(cd "$(git rev-parse --path-format=absolute --git-common-dir)/.." && pwd)',
+      'echo "$T was here" > "$top/stray-$S.txt"',
+    ].join('\n'),
+  },
+  nestedRepo: {
+    phase: 'work',
+    description: 'creates a nested git repository sub/ with a commit',
+    shell: [
+      'next; mkdir -p sub && echo "nested $ID" > sub/file.txt',
+      '(cd sub && git init -q && git add file.txt && git commit -q -m nested) >/dev/null 2>&1',
+      'ledger_file sub/file.txt',
+    ].join('\n'),
+  },
+  daemon: {
+    phase: 'work',
+    description: 'starts a setsid sleep daemon that keeps its output open',
+    shell: 'setsid sleep 20 & echo "$!" >> "$LEDGER/pids"',
+  },
+  dots: {
+    phase: 'work',
+    description: 'prints progress dots without newlines',
+    shell: 'i=0; while [ $i -lt 5 ]; do printf .; sleep 0.1; i=$((i + 1)); done',
+  },
+  exitNonZero: {
+    phase: 'exit',
+    description: 'exits 3 at the end',
+    shell: 'exit 3',
+  },
+  failFirstAttempt: {
+    phase: 'exit',
+    description: 'exits 4 on its first attempt only',
+    shell: 'if mkdir "$LEDGER/$S.failed-once" 2>/dev/null; then exit 4; fi',
+  },
+  noChange: {
+    phase: 'work',
+    description: 'changes nothing',
+    shell: ':',
+  },
+  sleep: {
+    phase: 'work',
+    description: 'sleeps 1.5 s',
+    shell: 'sleep 1.5',
+  },
+};
+
+export const BEHAVIOUR_NAMES = Object.keys(BEHAVIOURS) as BehaviourName[];
+
+/**
+ * Helpers every agent script starts with. Agents commit with their own identity (never the
+ * repository's config) and write each ledger line only after the fact it states is true. Each
+ * attempt records its pid in `$LEDGER/pids` (so the harness can end what the tool left running),
+ * in `$LEDGER/<task>.attempts` and in its ledger lines (so a lost item can be traced to the
+ * attempt that made it). Helpers set variables (`$f`, `$ID`) rather than print them: a command
+ * substitution is a subshell, where the counter that keeps contents unique would not advance.
+ * `json_text` escapes only newlines: the files it quotes are written here or hold git's conflict
+ * markers, with no quote or backslash.
+ */
+const PRELUDE = String.raw`set -u
+T="$PE_TASK_ID"
+S=$(printf %s "$T" | tr -c 'A-Za-z0-9' '-')
+L="$LEDGER/$S.jsonl"
+N=0
+export GIT_AUTHOR_NAME='Messy Agent' GIT_AUTHOR_EMAIL='messy@example.invalid'
+export GIT_COMMITTER_NAME='Messy Agent' GIT_COMMITTER_EMAIL='messy@example.invalid'
+echo "$$" >> "$LEDGER/pids"
+echo "$$" >> "$LEDGER/$S.attempts"
+next() { N=$((N + 1)); ID="$PE_EXECUTION_ID $$ $N"; }
+json_text() { awk 'BEGIN { ORS = "" } { print $0 "\\n" }' "$1"; }
+ledger_commit() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$(git rev-parse HEAD)" "$T" $$ >> "$L"; }
+ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$1" "$(json_text "$1")" "$T" $$ >> "$L"; }
+new_file() { next; mkdir -p work; f="work/$S-$$-$N.txt"; echo "work of $T: $ID" > "$f"; }
+commit_paths() { git add -- "$@" && git commit -q --no-verify -m "task $T: $*" && ledger_commit; }
+`;
+
+const PHASE_ORDER: readonly Phase[] = ['setup', 'work', 'midOperation', 'exit'];
+
+/** The agent's script: the prelude, then its behaviours by phase (stable within a phase). */
+export function agentScript(behaviours: readonly BehaviourName[]): string {
+  const ordered = [...behaviours].sort(
+    (a, b) => PHASE_ORDER.indexOf(BEHAVIOURS[a].phase) - PHASE_ORDER.indexOf(BEHAVIOURS[b].phase),
+  );
+  const body = ordered.map(
+    (name) => `# ${name}: ${BEHAVIOURS[name].description}\n${BEHAVIOURS[name].shell}`,
+  );
+  return `${PRELUDE}\n${body.join('\n')}\n`;
+}
+
+/** A file name safe for a task id (the same mapping as `$S` in the prelude). */
+export function taskSlug(taskId: string): string {
+  return taskId.replace(/[^A-Za-z0-9]/g, '-');
+}
+
+/**
+ * Write one script per task under `dir` and return the `--agent-command` that runs the right one
+ * (it needs `LEDGER` in the orchestrator's environment).
+ */
+export async function writeAgents(
+  dir: string,
+  agents: Record<string, readonly BehaviourName[]>,
+): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const [taskId, behaviours] of Object.entries(agents)) {
+    const file = join(dir, `${taskSlug(taskId)}.sh`);
+    await writeFile(file, agentScript(behaviours));
+    await chmod(file, 0o755);
+  }
+  return `exec sh "${dir}/$(printf %s "$PE_TASK_ID" | tr -c 'A-Za-z0-9' '-').sh"`;
+}
