@@ -72,4 +72,26 @@ describe('keeping an attempt under a named ref', () => {
     expect(kept?.sha).toBe(await repo.git(['rev-parse', 'task']));
     expect(kept?.dirty).toBe(false);
   });
+
+  it('takes a nested repository in as files (committed, uncommitted, and one with no commit yet)', async () => {
+    repo = await createTempRepo();
+    const head = await repo.git(['rev-parse', 'HEAD']);
+    const env = gitTestEnv();
+    await repo.write('lib/sub/a.txt', 'committed in sub\n');
+    await repo.git(['init', '-q'], join(repo.dir, 'lib/sub'));
+    await repo.git(['add', '-A'], join(repo.dir, 'lib/sub'));
+    await repo.git(['commit', '-qm', 'sub'], join(repo.dir, 'lib/sub'));
+    await repo.write('lib/sub/b.txt', 'uncommitted in sub\n');
+    await repo.write('empty/c.txt', 'in a repo with no commit\n');
+    await repo.git(['init', '-q'], join(repo.dir, 'empty'));
+    const snap = await snapshotWorktree(repo.dir, env, DEFAULT_IDENTITY, 'test');
+    expect(snap?.dirty).toBe(true);
+    expect(await repo.git(['rev-parse', 'HEAD'])).toBe(head);
+    expect(await repo.git(['show', `${snap!.sha}:lib/sub/a.txt`])).toBe('committed in sub');
+    expect(await repo.git(['show', `${snap!.sha}:lib/sub/b.txt`])).toBe('uncommitted in sub');
+    expect(await repo.git(['show', `${snap!.sha}:empty/c.txt`])).toBe('in a repo with no commit');
+    // No gitlink: every entry is a file.
+    const modes = await repo.git(['ls-tree', '-r', snap!.sha]);
+    expect(modes).not.toContain('160000');
+  });
 });

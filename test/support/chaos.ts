@@ -457,7 +457,9 @@ export async function runScenario(
     return {
       seed: scenario.seed,
       description: describeScenario(scenario),
-      report: without(checked, inFailedWorktrees),
+      // Strict: work only in a failed task's kept worktree counts as lost (the engine keeps it under a
+      // ref when the task fails); `inFailedWorktrees` tells such items apart in the output.
+      report: checked,
       inFailedWorktrees,
       causes,
       steps,
@@ -638,28 +640,6 @@ function countCauses(causes: readonly Cause[]): string[] {
   return [...counts].map(([cause, n]) => `cause: ${n} × ${cause}`);
 }
 
-/** The report without the given items (one occurrence each), its verdict recomputed. */
-function without(report: InvariantReport, items: readonly string[]): InvariantReport {
-  const left = [...items];
-  const keep = (item: string) => {
-    const at = left.indexOf(item);
-    if (at === -1) return true;
-    left.splice(at, 1);
-    return false;
-  };
-  const lostCommits = report.lostCommits.filter(keep);
-  const lostUncommitted = report.lostUncommitted.filter(keep);
-  return {
-    ...report,
-    lostCommits,
-    lostUncommitted,
-    ok:
-      lostCommits.length === 0 &&
-      lostUncommitted.length === 0 &&
-      report.falseMerges.length === 0 &&
-      report.unreportedCheckoutChanges.length === 0,
-  };
-}
 
 /** One line per figure list, for a failure message or the bench. */
 export function summarize(result: ScenarioResult): string {

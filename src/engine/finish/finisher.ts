@@ -72,8 +72,8 @@ export function createFinisher(options: FinishOptions): Finisher {
   return {
     hooks: {
       onTaskCollected: validate,
-      onAllSettled: async (state) => {
-        last = await finishExecution(state, options, notify);
+      onAllSettled: async (state, save) => {
+        last = await finishExecution(state, options, notify, save);
       },
     },
     outcome: () => last,
@@ -84,6 +84,7 @@ async function finishExecution(
   state: ExecutionState,
   options: FinishOptions,
   notify: Notify,
+  save: () => Promise<void> = async () => undefined,
 ): Promise<FinishOutcome> {
   const { settings } = options;
   const executionDir = executionPaths(state.repo_root, state.execution_id).dir;
@@ -94,15 +95,21 @@ async function finishExecution(
     cleanup: null,
     kept: [],
   };
+  // Resumed after the integration had finished (killed during the report or the clean-up): its
+  // result is on disk and its branch holds the work; integrating again would find branches gone.
+  const integrated = state.integration !== null;
   try {
-    state.integration = await runIntegrationStep(state, {
-      settings,
-      executionDir,
-      env: options.env,
-      signal: options.signal,
-      logger: options.logger ?? silentLogger,
-      notify,
-    });
+    if (!integrated)
+      state.integration = await runIntegrationStep(state, {
+        settings,
+        executionDir,
+        env: options.env,
+        signal: options.signal,
+        logger: options.logger ?? silentLogger,
+        notify,
+      });
+    // On disk before anything is cleaned up: killed from here on, resume knows the work landed.
+    await save();
   } catch (error) {
     state.integration = null;
     outcome.integrationError = options.signal?.aborted

@@ -14,7 +14,9 @@ export interface ExecutionHooks {
   onTaskCollected?(run: TaskRun, state: ExecutionState): Promise<ValidationReport | null>;
   /**
    * Once every task has settled, before the execution is marked finished (not called when it was
-   * cancelled). May set `state.integration`, `state.report_path` and `state.status`.
+   * cancelled). May set `state.integration`, `state.report_path` and `state.status`. `save`
+   * writes the state to disk at once: a hook calls it after each step whose loss would cost work
+   * (the integration result before anything is cleaned up).
    */
-  onAllSettled?(state: ExecutionState): Promise<void>;
+  onAllSettled?(state: ExecutionState, save?: () => Promise<void>): Promise<void>;
 }

@@ -254,7 +254,10 @@ export async function execute(
   try {
     if (finish !== undefined) {
       await ctx.writer.save(state);
-      await finish(state);
+      await finish(state, async () => {
+        save(ctx);
+        await ctx.writer.flush();
+      });
     }
   } finally {
     // A hook that did not settle the status itself (or threw) leaves it to the tasks.

@@ -116,6 +116,19 @@ async function resumeLocked(
   }
   state.completed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'completed');
   state.failed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'failed');
+  if (restartable.length > 0 && state.integration !== null) {
+    // Tasks run again, so their work must be integrated again: a new integration branch is made
+    // with everything; the earlier one stays as it is (a branch is never deleted here).
+    options.onEvent?.(
+      {
+        type: 'note',
+        taskId: null,
+        message: `the earlier integration branch ${state.integration.branch} is kept; the tasks run again are integrated with the others into a new one`,
+      },
+      state,
+    );
+    state.integration = null;
+  }
   state.status = 'in_progress';
   state.finished_at = null;
   state.orchestrator_pid = ownPid;

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git } from './git-exec.js';
@@ -70,8 +70,20 @@ export async function snapshotWorktree(
   try {
     const indexEnv = { ...env, GIT_INDEX_FILE: join(scratch, 'index') };
     await git(worktree, ['read-tree', head], { env: indexEnv });
-    // Nested repositories are added as gitlinks here; the snapshot is a record, not a merge.
-    await git(worktree, ['add', '--all', '--', '.'], { env: indexEnv });
+    // A repository an agent made inside its worktree would become a gitlink to commits that exist
+    // only there (or make `git add` fail when it has none): its files are taken in as files.
+    const nested = await nestedRepositories(worktree, indexEnv);
+    await git(worktree, ['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+      env: indexEnv,
+      input: `${['.', ...nested.map((p) => `:(top,exclude,literal)${p}`)].join('\0')}\0`,
+    });
+    const gitDir = (
+      await git(worktree, ['rev-parse', '--absolute-git-dir'], { env })
+    ).stdout.trim();
+    for (const path of nested) {
+      const tree = await filesAsTree(gitDir, join(worktree, path), env, scratch);
+      await git(worktree, ['read-tree', `--prefix=${path}/`, tree], { env: indexEnv });
+    }
     if (exclude.length > 0) {
       // Back to HEAD's version (or out, when HEAD has none): a kept ref never holds a secret the
       // tool copied in. Pathspecs through stdin, literal, so odd names stay inert.
@@ -200,4 +212,58 @@ export async function isAncestor(
     allowExitCodes: [1, 128],
   });
   return result.exitCode === 0;
+}
+
+/** Untracked folders of the worktree that hold a repository of their own (`.git` inside). */
+async function nestedRepositories(
+  worktree: string,
+  env: Record<string, string>,
+): Promise<string[]> {
+  const untracked = await git(
+    worktree,
+    ['ls-files', '--others', '--directory', '--exclude-standard', '-z'],
+    { env },
+  );
+  const found: string[] = [];
+  const visit = async (rel: string, depth: number): Promise<void> => {
+    const entries = await readdir(join(worktree, rel)).catch(() => [] as string[]);
+    if (entries.includes('.git')) {
+      found.push(rel);
+      return;
+    }
+    if (depth > 8) return;
+    for (const entry of entries) {
+      const info = await lstat(join(worktree, rel, entry)).catch(() => null);
+      if (info?.isDirectory()) await visit(`${rel}/${entry}`, depth + 1);
+    }
+  };
+  for (const entry of untracked.stdout.split('\0')) {
+    if (entry.endsWith('/')) await visit(entry.slice(0, -1), 0);
+  }
+  return found;
+}
+
+/**
+ * A tree, in the task's repository, of the files in `dir` (a nested repository's working tree,
+ * its own `.git` left out, its own ignore rules kept), nested repositories inside it included.
+ */
+async function filesAsTree(
+  gitDir: string,
+  dir: string,
+  env: Record<string, string>,
+  scratch: string,
+): Promise<string> {
+  const index = await mkdtemp(join(scratch, 'nested-'));
+  const indexEnv = { ...env, GIT_INDEX_FILE: join(index, 'index') };
+  const inDir = ['--git-dir', gitDir, '--work-tree', dir];
+  const inner = await nestedRepositories(dir, { ...indexEnv, GIT_DIR: gitDir, GIT_WORK_TREE: dir });
+  await git(dir, [...inDir, 'add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+    env: indexEnv,
+    input: `${['.', ...inner.map((p) => `:(top,exclude,literal)${p}`)].join('\0')}\0`,
+  });
+  for (const path of inner) {
+    const tree = await filesAsTree(gitDir, join(dir, path), env, scratch);
+    await git(dir, [...inDir, 'read-tree', `--prefix=${path}/`, tree], { env: indexEnv });
+  }
+  return (await git(dir, [...inDir, 'write-tree'], { env: indexEnv })).stdout.trim();
 }
