@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { reportDirProblem } from '../report/path.js';
 
 /**
  * `.github/parallel-executor.yml`: one file for every shell. Command-line flags and action inputs
@@ -86,7 +87,19 @@ export const Config = z
       .default({ strategy: 'batch-bisect', detectConflicts: true, branchPrefix: 'integration/' }),
     report: z
       .object({
-        dir: z.string().default('reports'),
+        /** Inside the repository: the report is committed there. */
+        dir: z
+          .string()
+          .default('reports')
+          .superRefine((dir, ctx) => {
+            const problem = reportDirProblem(dir);
+            if (problem !== null) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `${problem}; use a folder inside the repository, relative to its root (e.g. reports)`,
+              });
+            }
+          }),
         writeBack: z
           .enum(['integration-branch', 'working-tree', 'none'])
           .default('integration-branch'),
