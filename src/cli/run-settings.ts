@@ -1,7 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AgentSettings } from '../engine/agents/create-runner.js';
-import { parseConfig } from '../engine/config/load.js';
 import { Config, CONFIG_PATH } from '../engine/config/schema.js';
 import { UsageError } from '../engine/errors.js';
 import { parseDurationMs } from '../engine/run/duration.js';
@@ -25,13 +22,6 @@ export const ENGINE_FLAG_OPTIONS = {
   'idle-timeout': { type: 'string' },
   retries: { type: 'string' },
 } as const;
-
-/** `.github/parallel-executor.yml` when the repository has one, else every default. */
-export async function readConfig(repoRoot: string): Promise<Config> {
-  const file = join(repoRoot, CONFIG_PATH);
-  const text = await readFile(file, 'utf8').catch(() => null);
-  return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
-}
 
 /** Execution settings from the config, with only the flags actually given on top. */
 export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {

@@ -351,8 +351,9 @@ describe('the action on runners: plan → agent × N → integrate → publish',
       ['2.1', 'pending'],
       ['3.1', 'pending'],
     ]);
-    expect(written).toContain('(merge conflict)');
-    expect(written).toContain('(validation failed)');
+    // The CLI's words (test/github-run/plan-write-back.test.ts holds the shells to it).
+    expect(written).toContain('(not integrated: merge conflict with task 1.1 in shared.txt)');
+    expect(written).toContain('(validation failed: tests)');
 
     // The PR and the comment (bodies passed the OpenAPI check).
     const [pr] = gh.requestsTo('POST', '/repos/{owner}/{repo}/pulls');

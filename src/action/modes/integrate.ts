@@ -48,7 +48,8 @@ import {
 } from '../integrate/result.js';
 import { workflowChangeProblem, workflowChanges } from '../integrate/safe-git.js';
 import { buildState } from '../integrate/state.js';
-import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
+import { readConfigFile } from '../../engine/config/load.js';
+import { loadPlan, requireRunnable } from '../repo-files.js';
 import { selectWave } from '../../engine/schedule/wave.js';
 import type { IntegrateSettings } from '../settings.js';
 import type { ModeDeps } from './types.js';
@@ -64,7 +65,7 @@ export async function runIntegrateMode(
   deps: ModeDeps,
 ): Promise<IntegrateModeResult> {
   const { runtime } = deps;
-  const config = await readConfig(settings.runner.workspace);
+  const config = await readConfigFile(settings.runner.workspace);
   const loaded = await loadPlan(deps, settings);
   const plan = requireRunnable(loaded, settings.planFile);
   const root = await findRepoRoot(settings.runner.workspace);

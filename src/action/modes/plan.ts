@@ -15,7 +15,8 @@ import { gateTrigger } from '../gate.js';
 import { cell, table } from '../markdown.js';
 import { selectWave, type Wave } from '../../engine/schedule/wave.js';
 import { matrixJson } from '../select.js';
-import { loadPlan, readConfig } from '../repo-files.js';
+import { readConfigFile } from '../../engine/config/load.js';
+import { loadPlan } from '../repo-files.js';
 import type { PlanSettings, RunnerContext } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
@@ -34,7 +35,7 @@ export function taskCheckRunName(taskId: string): string {
 
 export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promise<PlanModeResult> {
   const { runtime } = deps;
-  const config = await readConfig(settings.runner.workspace);
+  const config = await readConfigFile(settings.runner.workspace);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const gate = await gateTrigger(event, deps.forge, { allowBots: config.github.allowBots });
   if (!gate.allowed) return startNothing(runtime, gate.reason);

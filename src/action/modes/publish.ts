@@ -32,7 +32,8 @@ import { pushBranches, pushSecrets, type PushAuth } from '../integrate/push.js';
 import { receiveResult, type ReceivedBranch } from '../integrate/receive.js';
 import { STATE_REPORT_FILE } from '../integrate/result.js';
 import { safeGit } from '../integrate/safe-git.js';
-import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
+import { readConfigFile } from '../../engine/config/load.js';
+import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { PublishSettings } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
 import type { ModeDeps } from './types.js';
@@ -55,7 +56,7 @@ export async function runPublishMode(
   deps: ModeDeps,
 ): Promise<PublishModeResult> {
   const { runtime } = deps;
-  const config = await readConfig(settings.runner.workspace);
+  const config = await readConfigFile(settings.runner.workspace);
   const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const root = await findRepoRoot(settings.runner.workspace);

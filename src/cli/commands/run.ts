@@ -8,11 +8,11 @@ import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
 import { loadPlanForRun } from '../plan-input.js';
 import { formatPreflight, formatPreview } from '../run-output.js';
+import { readConfigFile } from '../../engine/config/load.js';
 import {
   agentEnvironment,
   agentSettings,
   ENGINE_FLAG_OPTIONS,
-  readConfig,
   settingsFromConfig,
   settingsFromFlags,
 } from '../run-settings.js';
@@ -73,7 +73,7 @@ export const runCommand: Command = async (argv, io) => {
   }
   const json = values.json ?? false;
   const repoRoot = await findRepoRoot(io.cwd);
-  const config = await readConfig(repoRoot);
+  const config = await readConfigFile(repoRoot);
   const settings = resolveSettings({ ...settingsFromConfig(config), ...settingsFromFlags(values) });
   const agent = agentSettings(config, values, settings.graceMs);
   const choices = finishChoices(config, values);
