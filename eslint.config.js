@@ -15,8 +15,9 @@ export default tseslint.config(
     },
   },
   {
-    // The engine is shell-agnostic: no GitHub runtime, no ambient environment.
-    files: ['src/engine/**/*.ts'],
+    // The engine is shell-agnostic: no GitHub runtime, no ambient environment. So is what the
+    // Action and the App share about a run on GitHub (src/github-run).
+    files: ['src/engine/**/*.ts', 'src/github-run/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

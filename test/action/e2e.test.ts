@@ -359,10 +359,19 @@ describe('the action on runners: plan → agent × N → integrate → publish',
     const [pr] = gh.requestsTo('POST', '/repos/{owner}/{repo}/pulls');
     expect(pr!.headers.authorization).toBe('token ghs_app_token');
     expect(pr!.body).toMatchObject({ head: 'integration/pe-4242-1', base: 'feature' });
+    // The same PR body the App writes (src/github-run; test/github-run holds the App to it).
+    const prBody = (pr!.body as { body: string }).body;
+    expect(prBody).toMatch(
+      /^Integration of parallel-executor execution `pe-4242-1` \(group 1\)\.\n\n\*\*Merged\*\*\n- `1\.1`: /,
+    );
+    expect(prBody).toContain('\n\n**Not merged** (conflicts): `1.2`\n\n');
+    expect(prBody).toMatch(/Report: `reports\/pe-4242-1\.md` · Started on #7 · \[Workflow run\]\(/);
     const [comment] = gh.requestsTo('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments');
     const body = (comment!.body as { body: string }).body;
     expect(body.startsWith('<!-- parallel-executor:report-pe-4242-1 -->\n')).toBe(true);
-    expect(body).toContain('Integration PR #8');
+    expect(body).toMatch(
+      /<sub>Execution `pe-4242-1` · \[Workflow run\]\(\S+\) · Integration PR #8<\/sub>\n$/,
+    );
     expect(body).toMatch(/merge conflict|conflict/i);
 
     // The state for the workflow to upload, and the job summaries.

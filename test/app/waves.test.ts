@@ -194,7 +194,9 @@ describe('multi-wave executions through the app', () => {
     expect(h.github.createdPulls).toEqual([
       expect.objectContaining({ head: `integration/${first.execution}`, base: HEAD_REF }),
     ]);
-    expect(h.github.createdPulls[0]!.body).toContain('Merged tasks: `1.1`, `1.2`, `2.1`.');
+    expect(h.github.createdPulls[0]!.body).toContain(
+      '**Merged**\n- `1.1`: Build the model\n- `1.2`: Build the store\n- `2.1`: Expose endpoints\n',
+    );
     const [report] = reports(h, first.execution);
     expect(reports(h, first.execution)).toHaveLength(1);
     for (const title of ['Build the model', 'Build the store', 'Expose endpoints'])
@@ -223,7 +225,9 @@ describe('multi-wave executions through the app', () => {
     );
     // What landed is published: the PR with 1.1, the report, a failed summary to retry from.
     expect(h.github.createdPulls).toHaveLength(1);
-    expect(h.github.createdPulls[0]!.body).toContain('Merged tasks: `1.1`.');
+    expect(h.github.createdPulls[0]!.body).toContain(
+      '**Merged**\n- `1.1`: Build the model\n\n**Not merged** (conflicts): `1.2`',
+    );
     expect(reports(h, record.execution)).toHaveLength(1);
     expect(summaryOf(h)).toMatchObject({ status: 'completed', conclusion: 'failure' });
     expect(summaryOf(h).actions).toEqual([expect.objectContaining({ identifier: 'retry-failed' })]);

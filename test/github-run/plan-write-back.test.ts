@@ -3,7 +3,8 @@
  * Action's agent legs and integrate job on runners, and the App that dispatched that workflow and
  * copies the integration branch's plan to the PR branch. The same scenario — 1.1 lands, 1.2
  * conflicts with it, 1.3 fails validation, 1.4's agent fails — must leave the same plan text
- * (durations and the execution id aside, which differ between runs).
+ * (durations and the execution id aside, which differ between runs). The App's integration PR
+ * and report comment are the ones the Action writes on its own (test/action/e2e.test.ts).
  */
 import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ import { cli } from '../cli-run/helpers.js';
 
 const WAVE = ['1.1', '1.2', '1.3', '1.4'];
 
-describe('plan write-back: the CLI, the Action and the App write the same plan', () => {
+describe('a run on GitHub: the CLI, the Action and the App write the same plan', () => {
   let dir: string;
   let home: string;
   let remote: Remote;
@@ -156,6 +157,30 @@ describe('plan write-back: the CLI, the Action and the App write the same plan',
     );
     await h.settle();
     const byApp = h.github.fileAt(HEAD_REF, PLAN_PATH)!;
+
+    // The integration PR and the report comment, as the Action writes them without an App.
+    const [pull] = h.github.createdPulls;
+    expect(pull).toMatchObject({
+      head: `integration/${execution}`,
+      base: HEAD_REF,
+      title: 'parallel-executor: Widgets plan (group 1)',
+    });
+    expect(pull!.body).toMatch(
+      new RegExp(
+        `^Integration of parallel-executor execution \`${execution}\` \\(group 1\\)\\.\n\n` +
+          '\\*\\*Merged\\*\\*\n- `1\\.1`: Add feature A\n\n' +
+          '\\*\\*Not merged\\*\\* \\(conflicts\\): `1\\.2`\n\n' +
+          `Report: \`reports/${execution}\\.md\` · Started on #7 · \\[Workflow run\\]\\(https://\\S+\\)$`,
+      ),
+    );
+    const comment = h.github.comments.find((c) =>
+      c.body.startsWith(`<!-- parallel-executor:report-${execution} -->\n`),
+    );
+    expect(comment?.body).toMatch(
+      new RegExp(
+        `<sub>Execution \`${execution}\` · \\[Workflow run\\]\\(\\S+\\) · Integration PR #${pull!.number}</sub>\n$`,
+      ),
+    );
 
     const same = (text: string, id: string) =>
       text

@@ -1,8 +1,7 @@
 /**
- * What the integrate job tells GitHub when no app does it: each task's check run completed (when
- * the plan job created them), the integration PR opened or updated, and the report upserted as
- * one comment on the originating PR, found again by its hidden marker and capped below GitHub's
- * size limit with a note on what was cut.
+ * What the publish job tells GitHub when no app does it: each task's check run completed (when
+ * the plan job created them). The integration PR and the report comment are the same the App
+ * writes: src/github-run.
  */
 import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
 import type { Logger } from '../../engine/ports/logger.js';
@@ -19,11 +18,6 @@ import type { RepoForge } from '../../forge/types.js';
 import { taskCheckRunName } from '../modes/plan.js';
 
 type Conclusion = NonNullable<CheckRunInput['conclusion']>;
-
-/** The comment's marker key, the same the app uses: one report comment per execution. */
-export function reportMarkerKey(executionId: string): string {
-  return `report-${executionId}`;
-}
 
 export async function completeTaskCheckRuns(
   forge: RepoForge,
@@ -110,63 +104,4 @@ function taskSummary(run: TaskRun, state: ExecutionState): string {
     );
   }
   return lines.join('\n');
-}
-
-export interface PullRequestInput {
-  forge: RepoForge;
-  state: ExecutionState;
-  base: string;
-  planLabel: string;
-  runUrl: string | null;
-  reportPath: string | null;
-  pullRequest: number | null;
-}
-
-export async function openIntegrationPullRequest(
-  input: PullRequestInput,
-): Promise<{ number: number; url: string }> {
-  const { state } = input;
-  const integration = state.integration!;
-  const scope = state.parallel_group === 'all' ? 'all groups' : `group ${state.parallel_group}`;
-  const merged = integration.merged.map(
-    (id) => `- ${mdText(id)}: ${mdText(state.tasks[id]?.task ?? '')}`,
-  );
-  const body = [
-    `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
-    '',
-    '**Merged**',
-    ...merged,
-    ...(integration.conflicts.length > 0
-      ? [
-          '',
-          `**Not merged** (conflicts): ${integration.conflicts.map((c) => mdText(c.taskId)).join(', ')}`,
-        ]
-      : []),
-    '',
-    [
-      input.reportPath ? `Report: ${mdCode(input.reportPath)}` : null,
-      input.pullRequest !== null ? `for #${input.pullRequest}` : null,
-      input.runUrl ? `[workflow run](${input.runUrl})` : null,
-    ]
-      .filter(Boolean)
-      .join(' · '),
-  ].join('\n');
-  return input.forge.upsertPullRequest({
-    head: integration.branch,
-    base: input.base,
-    title: `parallel-executor: ${input.planLabel} (${scope})`.replace(/\s+/g, ' ').slice(0, 240),
-    body,
-  });
-}
-
-export function reportComment(
-  report: string,
-  executionId: string,
-  links: { runUrl: string | null; pullRequest: { number: number } | null },
-): string {
-  const parts = [
-    links.runUrl ? `[Workflow run](${links.runUrl})` : null,
-    links.pullRequest ? `Integration PR #${links.pullRequest.number}` : null,
-  ].filter(Boolean);
-  return `${report.trimEnd()}\n\n<sub>Execution ${mdCode(executionId)}${parts.length ? ` · ${parts.join(' · ')}` : ''}</sub>\n`;
 }

@@ -17,10 +17,6 @@ export function taskCheckName(task: Pick<RecordedTask, 'id' | 'title'>): string 
   return name.length <= 80 ? name : `${name.slice(0, 79)}…`;
 }
 
-export function reportMarkerKey(executionId: string): string {
-  return `report-${executionId}`;
-}
-
 /** Button identifiers on the summary check run (≤ 20 characters). */
 export const RETRY_FAILED_ACTION = {
   label: 'Retry failed',
