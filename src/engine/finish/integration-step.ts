@@ -128,10 +128,11 @@ export async function runIntegrationStep(
 
 /**
  * An integration killed with its orchestrator leaves its worktree under the execution folder
- * (`integration-*` while merging and testing, `commit-*` while the report is committed on it) and
- * its branch, half made or not yet recorded in the state. Before integrating again, each such
- * branch is kept under a backup ref (`refs/parallel-executor/<execution>/integration/attempt-<n>`,
- * the worktree's uncommitted state included), then its worktree and name are freed, so the new
+ * (`integration-*` while merging and testing; `commit-*` from versions that committed the report
+ * in a worktree) and its branch, half made or not yet recorded in the state. Before integrating
+ * again, each such branch is kept under a backup ref
+ * (`refs/parallel-executor/<execution>/integration/attempt-<n>`, the worktree's uncommitted state
+ * included), then its worktree and name are freed, so the new
  * integration takes the name the first one had. Returns one note per branch set aside.
  */
 async function setAsideUnfinishedIntegrations(
