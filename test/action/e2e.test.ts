@@ -269,9 +269,8 @@ describe('the action on runners: plan → agent × N → integrate → publish',
       `${REPO}/check-runs/{check_run_id}`,
       200,
       (req) => {
-        conclusions[Number(req.params.check_run_id)] = String(
-          (req.body as { conclusion: string }).conclusion,
-        );
+        const body = req.body as { conclusion: string; output: { title: string } };
+        conclusions[Number(req.params.check_run_id)] = `${body.conclusion}: ${body.output.title}`;
         return { id: Number(req.params.check_run_id) };
       },
       { times: 4 },
@@ -326,7 +325,13 @@ describe('the action on runners: plan → agent × N → integrate → publish',
     });
     expect(JSON.parse(publish.outputs.branch!)).toHaveLength(4);
     expect(publish.runtime.failed).toBeNull();
-    expect(conclusions).toEqual({ 101: 'success', 102: 'failure', 103: 'failure', 104: 'failure' });
+    // The titles the App gives the same tasks (src/github-run/task-result.ts).
+    expect(conclusions).toEqual({
+      101: 'success: Completed and merged',
+      102: 'failure: Not merged',
+      103: 'failure: Failed',
+      104: 'failure: Failed',
+    });
 
     // The remote: every task branch with work, and the integration branch with the plan written back.
     const heads = await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads']);

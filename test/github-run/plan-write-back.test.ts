@@ -158,7 +158,22 @@ describe('a run on GitHub: the CLI, the Action and the App write the same plan',
     await h.settle();
     const byApp = h.github.fileAt(HEAD_REF, PLAN_PATH)!;
 
-    // The integration PR and the report comment, as the Action writes them without an App.
+    // The tasks' check runs, the integration PR and the report comment, as the Action writes them
+    // without an App (test/action/e2e.test.ts).
+    const checks = Object.fromEntries(
+      WAVE.map((id) => {
+        const check = h.github.checkRuns
+          .filter((c) => c.external_id === `${execution}:${id}` && c.name.startsWith('Task '))
+          .at(-1)!;
+        return [id, `${check.conclusion}: ${check.output.title}`];
+      }),
+    );
+    expect(checks).toEqual({
+      '1.1': 'success: Completed and merged',
+      '1.2': 'failure: Not merged',
+      '1.3': 'failure: Failed',
+      '1.4': 'failure: Failed',
+    });
     const [pull] = h.github.createdPulls;
     expect(pull).toMatchObject({
       head: `integration/${execution}`,
