@@ -12,7 +12,7 @@ import { dispatchInputNames, workflowPath } from '../../app/workflow.js';
 import type { ExecutionState } from '../../engine/monitor/state.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { RepoForge } from '../../forge/types.js';
-import { selectWave } from '../../engine/schedule/wave.js';
+import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { PublishSettings } from '../settings.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
 
@@ -41,7 +41,11 @@ export interface NextWaveInput {
 export async function nextWave(input: NextWaveInput): Promise<NextWave> {
   const { settings, state } = input;
   const thisWave = new Set(state.task_order);
-  const ready = selectWave(input.plan, settings.group, settings.tasks)
+  const ready = selectTasks(
+    input.plan,
+    { group: settings.group, tasks: settings.tasks },
+    WAVE_SELECTION,
+  )
     .ready.map((t) => t.id)
     .filter((id) => !thisWave.has(id));
   const skip = (reason: string): NextWave => ({ dispatched: false, tasks: ready, reason });
