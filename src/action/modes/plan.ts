@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../engine/errors.js';
 import type { Diagnostic, Task } from '../../engine/plan/schema.js';
+import { taskCheckName } from '../../forge/check-names.js';
 import { GitHubApiError } from '../../forge/errors.js';
 import type { RepoForge, WorkflowRunInfo } from '../../forge/types.js';
 import { git } from '../../engine/workspace/git-exec.js';
@@ -25,11 +26,6 @@ export interface PlanModeResult {
   executionId: string | null;
   tasks: string[];
   refused: string | null;
-}
-
-/** The check run name of a task: stable, so the agent and integrate jobs find it again. */
-export function taskCheckRunName(taskId: string): string {
-  return `parallel-executor: task ${taskId}`;
 }
 
 export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promise<PlanModeResult> {
@@ -205,7 +201,7 @@ async function createTaskCheckRuns(
   for (const task of tasks) {
     try {
       await forge.createCheckRun({
-        name: taskCheckRunName(task.id),
+        name: taskCheckName(task),
         headSha,
         status: 'queued',
         externalId: `${executionId}:${task.id}`,
