@@ -9,7 +9,7 @@ import { mdText } from '../../engine/report/markdown.js';
 import { GitHubApiError } from '../../forge/errors.js';
 import { taskResult, type Conclusion } from '../../github-run/task-result.js';
 import type { RepoForge } from '../../forge/types.js';
-import { taskCheckRunName } from '../modes/plan.js';
+import { taskCheckName } from '../../forge/check-names.js';
 
 export async function completeTaskCheckRuns(
   forge: RepoForge,
@@ -31,7 +31,9 @@ export async function completeTaskCheckRuns(
   for (const id of state.task_order) {
     const run = state.tasks[id]!;
     const check = runs.find(
-      (c) => c.externalId === `${state.execution_id}:${id}` && c.name === taskCheckRunName(id),
+      (c) =>
+        c.externalId === `${state.execution_id}:${id}` &&
+        c.name === taskCheckName({ id, title: run.task }),
     );
     if (!check || check.status === 'completed') continue;
     const { conclusion, title, summary } = taskOutput(run, state);
