@@ -15,6 +15,7 @@ import { gateTrigger } from '../gate.js';
 import { cell, table } from '../markdown.js';
 import { selectWave, type Wave } from '../../engine/schedule/wave.js';
 import { matrixJson } from '../select.js';
+import { statusOnlyPush } from '../status-push.js';
 import { loadPlan, readConfig } from '../repo-files.js';
 import type { PlanSettings, RunnerContext } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
@@ -63,6 +64,8 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
       'Each problem is annotated on its line of the plan (Files changed / the job summary).',
     );
   }
+  const noNewWork = await statusOnlyPush(event, plan, settings, deps);
+  if (noNewWork !== null) return startNothing(runtime, noNewWork);
   const wave = selectWave(plan, group, settings.tasks);
   const executionId = settings.executionId ?? makeExecutionId(settings.runner);
   // A dry run shows what would run and starts nothing: no matrix legs, no check runs.
