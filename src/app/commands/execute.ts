@@ -23,7 +23,13 @@ import {
   PLAN_DIAGNOSTICS_MARKER,
 } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
-import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
+import {
+  missingWorkflowText,
+  readWorkflow,
+  workflowPath,
+  workflowTakesCommentsText,
+  type WorkflowInfo,
+} from '../workflow.js';
 import { selectTasks } from '../plan/select.js';
 import type { Scope } from '../scope.js';
 import type { CommentCommand } from '../../forge/comment-command.js';
@@ -42,11 +48,24 @@ export async function executeCommand(
 ): Promise<void> {
   switch (command.kind) {
     case 'run':
-      await runTasks(scope, target, command.group, null, command.dryRun);
+    case 'retry': {
+      const workflow = await readWorkflow(
+        scope.forge,
+        target.config.github.workflow,
+        target.defaultBranch,
+      );
+      if (workflow?.onComments) {
+        await scope.forge.createComment(
+          target.pr.number,
+          workflowTakesCommentsText(workflow.path, target.defaultBranch),
+        );
+        return;
+      }
+      if (command.kind === 'run')
+        await runTasks(scope, target, command.group, null, command.dryRun, workflow);
+      else await runTasks(scope, target, 'all', [command.taskId], false, workflow);
       return;
-    case 'retry':
-      await runTasks(scope, target, 'all', [command.taskId], false);
-      return;
+    }
     case 'status':
       await replyStatus(scope, target);
       return;
@@ -65,6 +84,8 @@ export async function runTasks(
   group: string,
   onlyIds: string[] | null,
   dryRun: boolean,
+  /** The workflow when the caller has read it already (null: not on the default branch). */
+  known?: WorkflowInfo | null,
 ): Promise<StartResult | null> {
   const { pr, config } = target;
   const plan = await loadPlan(scope, config.plan, pr.headSha);
@@ -101,7 +122,10 @@ export async function runTasks(
     );
     return null;
   }
-  const workflow = await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
+  const workflow =
+    known !== undefined
+      ? known
+      : await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
   if (workflow === null) {
     await scope.forge.createComment(
       pr.number,
