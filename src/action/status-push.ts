@@ -1,7 +1,8 @@
 /**
  * A push that only moved statuses in the plan starts no run (the rule: engine/plan/status-only.ts).
  * Merging an integration PR is such a push: it brings the plan's `[x]` and `❌ failed` marks to
- * the branch, and a run on it would redo the tasks that just landed or retry failed ones unasked.
+ * the branch, and a run on it would start the tasks the next wave already ran (or, after a
+ * failure, held back for a person to look at).
  */
 import { onlyStatusesChanged } from '../engine/plan/status-only.js';
 import type { Plan } from '../engine/plan/schema.js';
@@ -24,5 +25,5 @@ export async function statusOnlyPush(
   if (file === null) return null;
   const reader = await deps.readPlan(settings.planPath, settings.runner.workspace);
   if (!onlyStatusesChanged(reader(file.content, settings.planFile).plan, after)) return null;
-  return `the push to ${event.ref} changed only task statuses in ${settings.planFile} (what a run writes back, e.g. a merged integration PR), so there is no new work; to retry failed tasks comment \`/parallel-run\` on a pull request or run the workflow by hand`;
+  return `the push to ${event.ref} changed only task statuses in ${settings.planFile} (what a run writes back, e.g. a merged integration PR), so there is no new work; to run tasks anyway, run the workflow by hand with \`tasks\` naming them`;
 }

@@ -7,7 +7,11 @@ import { pullRequestMark } from '../../src/action/busy.js';
 import { INPUT_NAMES } from '../../src/action/settings.js';
 import { findRunInjections, findUnpinnedActions } from './workflow-checks.js';
 // @ts-expect-error -- a plain .mjs script (also `npm run lint:workflows`), typed by use here.
-import { lintWorkflow, lintWorkflows, workflowFiles as lintedFiles } from '../../scripts/lint-workflows.mjs';
+import {
+  lintWorkflow,
+  lintWorkflows,
+  workflowFiles as lintedFiles,
+} from '../../scripts/lint-workflows.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OWN = 'parallel-executor/parallel-executor';
@@ -39,15 +43,24 @@ describe('workflow files', () => {
       'needs.plan.outputs.execution-id }}\n          agent:',
       'needs.plan.outputs.executionid }}\n          agent:',
     );
-    expect((await lintWorkflow(typo, 'x.yml')).join('\n')).toMatch(
-      /undefined function "fromJSN"/,
-    );
+    expect((await lintWorkflow(typo, 'x.yml')).join('\n')).toMatch(/undefined function "fromJSN"/);
     expect((await lintWorkflow(wrongKey, 'x.yml')).join('\n')).toMatch(
       /unexpected key "timeout-minute"/,
     );
     expect((await lintWorkflow(outputTypo, 'x.yml')).join('\n')).toMatch(
       /property "executionid" is not defined/,
     );
+  });
+
+  it('say plainly, on every use of this repository, what to replace it with', async () => {
+    for (const file of await workflowFiles()) {
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      const ours = lines.filter((line) => line.trimStart().startsWith(`uses: ${OWN}`));
+      for (const line of ours)
+        expect(line).toMatch(/# REPLACE: <owner>\/<repo>.*@<tag or sha> \(docs\/action\.md\)$/);
+    }
+    const docs = await readFile(join(ROOT, 'docs', 'action.md'), 'utf8');
+    expect(docs).toContain('## Use it from your repository');
   });
 
   it('let the plan job answer a second /parallel-run while the first runs', async () => {
