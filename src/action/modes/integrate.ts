@@ -47,7 +47,7 @@ import {
 import { workflowChangeProblem, workflowChanges } from '../integrate/safe-git.js';
 import { buildState } from '../integrate/state.js';
 import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
-import { selectWave } from '../../engine/schedule/wave.js';
+import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { IntegrateSettings } from '../settings.js';
 import type { ModeDeps } from './types.js';
 
@@ -69,7 +69,11 @@ export async function runIntegrateMode(
   const repo = await inspectRepo(root);
   const baseSha = repo.headSha;
   const integrationBranch = `${config.integration.branchPrefix}${settings.executionId}`;
-  const wave = selectWave(plan, settings.group, settings.tasks).ready;
+  const wave = selectTasks(
+    plan,
+    { group: settings.group, tasks: settings.tasks },
+    WAVE_SELECTION,
+  ).ready;
   const problems: string[] = [];
   const warn = (message: string) => {
     problems.push(message);

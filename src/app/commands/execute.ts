@@ -15,7 +15,7 @@ import {
   type StartResult,
 } from '../execution/start.js';
 import { taskStatusOf } from '../execution/state.js';
-import { currentWave, nothingReadyReason, pickWave, waveLabel } from '../execution/waves.js';
+import { currentWave, waveLabel } from '../execution/waves.js';
 import {
   diagnosticsComment,
   inline,
@@ -30,7 +30,13 @@ import {
   workflowTakesCommentsText,
   type WorkflowInfo,
 } from '../workflow.js';
-import { selectTasks } from '../plan/select.js';
+import { UsageError } from '../../engine/errors.js';
+import {
+  nothingToRun,
+  selectTasks,
+  WAVE_SELECTION,
+  type Selection,
+} from '../../engine/schedule/select.js';
 import type { Scope } from '../scope.js';
 import type { CommentCommand } from '../../forge/comment-command.js';
 
@@ -105,20 +111,22 @@ export async function runTasks(
     );
     return null;
   }
-  const selection = selectTasks(plan.plan, group, onlyIds);
-  if (!selection.ok) {
-    await scope.forge.createComment(pr.number, `Nothing was started: ${selection.reason}.`);
-    return null;
-  }
-  // A run whose plan job would find nothing ready is not worth dispatching: say why instead.
-  const first = pickWave(
-    plan.plan,
-    selection.tasks.map((t) => t.id),
-  );
-  if (first.ready.length === 0) {
+  let selection: Selection;
+  try {
+    selection = selectTasks(plan.plan, { group, tasks: onlyIds }, WAVE_SELECTION);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
     await scope.forge.createComment(
       pr.number,
-      `Nothing was started: ${nothingReadyReason(first, `\`${inline(pr.headRef)}\` (${pr.headSha.slice(0, 7)})`)}.`,
+      `Nothing was started: ${inline(error.message)}.${error.hint ? ` ${inline(error.hint)}` : ''}`,
+    );
+    return null;
+  }
+  // A run whose plan job would find nothing to run is not worth dispatching: say why instead.
+  if (selection.tasks.length === 0) {
+    await scope.forge.createComment(
+      pr.number,
+      `Nothing was started: ${inline(nothingToRun(selection))} (in the plan at \`${inline(pr.headRef)}\`, ${pr.headSha.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
     );
     return null;
   }

@@ -10,8 +10,7 @@ import { startExecution } from '../execution/start.js';
 import { finalizeEnded } from '../execution/recover.js';
 import { planCheckRun } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
-import { nextPendingGroup, selectTasks } from '../plan/select.js';
-import { pickWave } from '../execution/waves.js';
+import { nextGroup, selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { Scope } from '../scope.js';
 import { readWorkflow } from '../workflow.js';
 
@@ -55,18 +54,12 @@ export async function onPush(
     );
     return;
   }
-  const group = nextPendingGroup(plan.plan);
-  if (group === null) return;
-  const selection = selectTasks(plan.plan, group);
-  if (!selection.ok) return;
-  const ready = pickWave(
-    plan.plan,
-    selection.tasks.map((t) => t.id),
-  ).ready;
-  if (ready.length === 0) {
-    scope.log.info('auto-run: no task of the next group can start yet', { group });
+  const group = nextGroup(plan.plan);
+  if (group === null) {
+    scope.log.info('auto-run: no group has a task that can start', { branch });
     return;
   }
+  const selection = selectTasks(plan.plan, { group }, WAVE_SELECTION);
   const workflow = await readWorkflow(
     scope.forge,
     config.github.workflow,

@@ -17,7 +17,7 @@ import {
   settingsFromFlags,
 } from '../run-settings.js';
 
-const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--agent claude-code|command]
+const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tasks ID,…] [--agent claude-code|command]
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
          [--retries N] [--merge-strategy batch-bisect|serial] [--[no-]detect-conflicts]
          [--write-back integration-branch|working-tree] [--no-write-back] [--dry-run] [--json]
@@ -31,7 +31,10 @@ integrated run. Your checkout is never touched. Settings also come from
 .github/parallel-executor.yml; flags win. Durations: 90s, 10m, 1h.
 
   --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md)
-  --group ID|all       one group (its dependencies must be complete) or every task (default)
+  --group ID|all       the pending tasks of one group (any case: g1 = G1) or of the plan (default);
+                       failed, skipped, in-progress, blocked and review tasks wait to be named
+  --tasks ID,…         exactly these tasks, whatever their status but completed (a retry), with
+                       the tasks skipped because of them; wins over --group
   --agent KIND         claude-code (default) or command
   --agent-command CMD  your own agent command, run with sh -c in each worktree (PE_* variables)
   --concurrency N      at most N agents at once (default: every ready task)
@@ -57,6 +60,7 @@ export const runCommand: Command = async (argv, io) => {
     ...FINISH_FLAG_OPTIONS,
     plan: { type: 'string' },
     group: { type: 'string' },
+    tasks: { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -90,6 +94,7 @@ export const runCommand: Command = async (argv, io) => {
     plan,
     planFile: file,
     group: values.group ?? 'all',
+    tasks: taskList(values.tasks),
     runner,
     env,
     settings,
@@ -108,3 +113,9 @@ export const runCommand: Command = async (argv, io) => {
     runExecution({ ...options, shellRecord: { agent, finish: choices }, ...session }),
   );
 };
+
+/** `--tasks 1.1,1.2` (or spaces) → the ids; absent or empty → null (the group decides). */
+function taskList(text: string | undefined): string[] | null {
+  const ids = (text ?? '').split(/[\s,]+/).filter((id) => id !== '');
+  return ids.length > 0 ? [...new Set(ids)] : null;
+}

@@ -14,7 +14,7 @@ import {
   slugify,
   uniqueName,
 } from '../workspace/refs.js';
-import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
+import { branchSha, deleteBranch, removeWorktree } from '../workspace/worktree.js';
 import type { Notify } from './notify.js';
 import type { FinishSettings } from './settings.js';
 
@@ -106,6 +106,8 @@ export async function runIntegrationStep(
     testTimeoutMs: settings.checkTimeoutMs,
     setupCommand: settings.setupCommand,
     logger: progressLogger(state, options),
+  }).catch(async (error: unknown) => {
+    throw await withPartialBranch(error, state.repo_root, branch);
   });
   if (setAside.length > 0) result.notes = [...setAside, ...(result.notes ?? [])];
   for (const pair of result.predictedConflicts) {
@@ -190,4 +192,19 @@ function progressLogger(state: ExecutionState, options: IntegrationStepOptions):
     },
     error: (message, data) => options.logger.error(message, data),
   };
+}
+
+/**
+ * An integration that stopped half way leaves its branch at the last complete merge: say so, and
+ * where, instead of letting the output read as if no branch was made.
+ */
+async function withPartialBranch(error: unknown, repoRoot: string, branch: string): Promise<Error> {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const sha = await branchSha(repoRoot, branch).catch(() => null);
+  if (sha === null) return cause;
+  const wrapped = new Error(
+    `${cause.message} (the integration branch ${branch} was left at its last complete merge, ${sha.slice(0, 12)}; \`parallel-executor resume\` integrates again and keeps it under a ref)`,
+    { cause },
+  );
+  return wrapped;
 }

@@ -122,7 +122,7 @@ export async function runReportStep(
   } else if (mode === 'integration-branch' && update !== null) {
     writeBackOutcome = skipped(
       mode,
-      'no integration branch was made, so the plan was not written back',
+      'the integration did not finish (see above), so the plan was not written back',
     );
   }
   if (mode === 'working-tree' && update !== null && planFile !== null) {
