@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLock } from '../../src/app/execution/dashboard.js';
 import { decodeRecord } from '../../src/app/execution/record.js';
@@ -9,6 +10,8 @@ import {
   PLAN_PATH,
   PR,
   startHarness,
+  WORKFLOW_PATH,
+  WORKFLOW_TEXT,
   type Harness,
 } from './support/app-harness.js';
 import { planWithDuplicates, VALID_PLAN } from './support/plans.js';
@@ -23,6 +26,35 @@ describe('/parallel-run on a pull request', () => {
     h.github.setFile(HEAD_SHA, PLAN_PATH, VALID_PLAN);
   });
   afterEach(() => h.gh.assertDone());
+
+  it('leaves /parallel-run to a workflow that listens to comments itself: one command, one execution', async () => {
+    // The example caller (`on: issue_comment`) as the workflow the app would dispatch: GitHub has
+    // already started it for this comment, so a dispatch would be a second execution.
+    const caller = readFileSync(
+      new URL('../../docs/examples/parallel-run-caller.yml', import.meta.url),
+      'utf8',
+    );
+    h.github.setFile('main', WORKFLOW_PATH, caller);
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    await h.receive('issue_comment', commentPayload('/parallel-run retry 1.2'));
+    await h.settle();
+    expect(h.github.dispatches).toHaveLength(0);
+    expect(h.github.checkRunsFor(HEAD_SHA)).toEqual([]);
+    const replies = h.github.comments.map((c) => c.body);
+    expect(replies).toHaveLength(2);
+    for (const reply of replies) {
+      expect(reply).toContain(
+        `\`${WORKFLOW_PATH}\` on \`main\` starts on \`/parallel-run\` comments itself`,
+      );
+      expect(reply).toContain('delete the `issue_comment:` trigger');
+    }
+
+    // Without the trigger (as docs/app.md says), the app runs the command.
+    h.github.setFile('main', WORKFLOW_PATH, WORKFLOW_TEXT);
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    await h.settle();
+    expect(h.github.dispatches).toHaveLength(1);
+  });
 
   it('starts an execution for an authorised commenter: reaction, check runs, dashboard, dispatch', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run'));

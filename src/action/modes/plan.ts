@@ -17,6 +17,7 @@ import { cell, table } from '../markdown.js';
 import { selectTasks, WAVE_SELECTION, type Selection } from '../../engine/schedule/select.js';
 import { matrixJson } from '../select.js';
 import { readConfigFile } from '../../engine/config/load.js';
+import { statusOnlyPush } from '../status-push.js';
 import { loadPlan } from '../repo-files.js';
 import type { PlanSettings, RunnerContext } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
@@ -60,6 +61,8 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
       'Each problem is annotated on its line of the plan (Files changed / the job summary).',
     );
   }
+  const noNewWork = await statusOnlyPush(event, plan, settings, deps);
+  if (noNewWork !== null) return startNothing(runtime, noNewWork);
   const wave = selectTasks(plan, { group, tasks: settings.tasks }, WAVE_SELECTION);
   const executionId = settings.executionId ?? makeExecutionId(settings.runner);
   // A dry run shows what would run and starts nothing: no matrix legs, no check runs.

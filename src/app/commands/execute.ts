@@ -23,7 +23,13 @@ import {
   PLAN_DIAGNOSTICS_MARKER,
 } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
-import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
+import {
+  missingWorkflowText,
+  readWorkflow,
+  workflowPath,
+  workflowTakesCommentsText,
+  type WorkflowInfo,
+} from '../workflow.js';
 import { UsageError } from '../../engine/errors.js';
 import {
   nothingToRun,
@@ -48,11 +54,24 @@ export async function executeCommand(
 ): Promise<void> {
   switch (command.kind) {
     case 'run':
-      await runTasks(scope, target, command.group, null, command.dryRun);
+    case 'retry': {
+      const workflow = await readWorkflow(
+        scope.forge,
+        target.config.github.workflow,
+        target.defaultBranch,
+      );
+      if (workflow?.onComments) {
+        await scope.forge.createComment(
+          target.pr.number,
+          workflowTakesCommentsText(workflow.path, target.defaultBranch),
+        );
+        return;
+      }
+      if (command.kind === 'run')
+        await runTasks(scope, target, command.group, null, command.dryRun, workflow);
+      else await runTasks(scope, target, 'all', [command.taskId], false, workflow);
       return;
-    case 'retry':
-      await runTasks(scope, target, 'all', [command.taskId], false);
-      return;
+    }
     case 'status':
       await replyStatus(scope, target);
       return;
@@ -71,6 +90,8 @@ export async function runTasks(
   group: string,
   onlyIds: string[] | null,
   dryRun: boolean,
+  /** The workflow when the caller has read it already (null: not on the default branch). */
+  known?: WorkflowInfo | null,
 ): Promise<StartResult | null> {
   const { pr, config } = target;
   const plan = await loadPlan(scope, config.plan, pr.headSha);
@@ -109,7 +130,10 @@ export async function runTasks(
     );
     return null;
   }
-  const workflow = await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
+  const workflow =
+    known !== undefined
+      ? known
+      : await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
   if (workflow === null) {
     await scope.forge.createComment(
       pr.number,
