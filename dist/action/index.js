@@ -202,6 +202,145 @@ var init_errors2 = __esm({
   }
 });
 
+// node_modules/@octokit/request/node_modules/content-type/dist/index.js
+var require_dist = __commonJS({
+  "node_modules/@octokit/request/node_modules/content-type/dist/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.format = format;
+    exports.parse = parse6;
+    var TEXT_REGEXP = /^[\u0009\u0020-\u007e\u0080-\u00ff]*$/;
+    var TOKEN_REGEXP = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+    var QUOTE_REGEXP = /[\\"]/g;
+    var TYPE_REGEXP = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+    var NullObject = /* @__PURE__ */ (() => {
+      const C = function() {
+      };
+      C.prototype = /* @__PURE__ */ Object.create(null);
+      return C;
+    })();
+    function format(obj) {
+      const { type, parameters } = obj;
+      if (!type || !TYPE_REGEXP.test(type)) {
+        throw new TypeError(`Invalid type: ${type}`);
+      }
+      let result = type;
+      if (parameters) {
+        for (const param of Object.keys(parameters)) {
+          if (!TOKEN_REGEXP.test(param)) {
+            throw new TypeError(`Invalid parameter name: ${param}`);
+          }
+          result += `; ${param}=${qstring(parameters[param])}`;
+        }
+      }
+      return result;
+    }
+    function parse6(header2, options) {
+      const stopChar = options?.comma === true ? COMMA : 65536;
+      const len = header2.length;
+      let index2 = skipOWS(header2, options?.start ?? 0, len);
+      const valueStart = index2;
+      index2 = skipValue(header2, index2, len, stopChar);
+      const valueEnd = trailingOWS(header2, valueStart, index2);
+      const type = header2.slice(valueStart, valueEnd).toLowerCase();
+      if (options?.parameters === false) {
+        return { type, index: index2, parameters: new NullObject() };
+      }
+      return parseParameters(header2, type, index2, len, stopChar);
+    }
+    var SP = 32;
+    var HTAB = 9;
+    var SEMI = 59;
+    var EQ = 61;
+    var DQUOTE = 34;
+    var BSLASH = 92;
+    var COMMA = 44;
+    function parseParameters(header2, type, index2, len, stopChar) {
+      const parameters = new NullObject();
+      parameter: while (index2 < len) {
+        if (header2.charCodeAt(index2) === stopChar)
+          break;
+        index2 = skipOWS(header2, index2 + 1, len);
+        const keyStart = index2;
+        while (index2 < len) {
+          const code3 = header2.charCodeAt(index2);
+          if (code3 === stopChar)
+            break parameter;
+          if (code3 === SEMI)
+            continue parameter;
+          if (code3 === EQ) {
+            const keyEnd = trailingOWS(header2, keyStart, index2);
+            const key = header2.slice(keyStart, keyEnd).toLowerCase();
+            index2 = skipOWS(header2, index2 + 1, len);
+            if (index2 < len && header2.charCodeAt(index2) === DQUOTE) {
+              index2++;
+              let value = "";
+              while (index2 < len) {
+                const code4 = header2.charCodeAt(index2++);
+                if (code4 === DQUOTE) {
+                  index2 = skipValue(header2, index2, len, stopChar);
+                  if (parameters[key] === void 0)
+                    parameters[key] = value;
+                  break;
+                }
+                if (code4 === BSLASH && index2 < len) {
+                  value += header2[index2++];
+                  continue;
+                }
+                value += String.fromCharCode(code4);
+              }
+              continue parameter;
+            }
+            const valueStart = index2;
+            index2 = skipValue(header2, index2, len, stopChar);
+            if (parameters[key] === void 0) {
+              const valueEnd = trailingOWS(header2, valueStart, index2);
+              parameters[key] = header2.slice(valueStart, valueEnd);
+            }
+            continue parameter;
+          }
+          index2++;
+        }
+      }
+      return { type, index: index2, parameters };
+    }
+    function skipValue(str, index2, len, stopChar) {
+      while (index2 < len) {
+        const code3 = str.charCodeAt(index2);
+        if (code3 === SEMI || code3 === stopChar)
+          break;
+        index2++;
+      }
+      return index2;
+    }
+    function skipOWS(header2, index2, len) {
+      while (index2 < len) {
+        const char = header2.charCodeAt(index2);
+        if (char !== SP && char !== HTAB)
+          break;
+        index2++;
+      }
+      return index2;
+    }
+    function trailingOWS(header2, start, end) {
+      while (end > start) {
+        const char = header2.charCodeAt(end - 1);
+        if (char !== SP && char !== HTAB)
+          break;
+        end--;
+      }
+      return end;
+    }
+    function qstring(str) {
+      if (TOKEN_REGEXP.test(str))
+        return str;
+      if (TEXT_REGEXP.test(str))
+        return `"${str.replace(QUOTE_REGEXP, "\\$&")}"`;
+      throw new TypeError(`Invalid parameter value: ${str}`);
+    }
+  }
+});
+
 // src/engine/path-exists.ts
 import { lstat, stat } from "node:fs/promises";
 async function pathExists(path4, options = {}) {
@@ -7497,7 +7636,7 @@ var require_public_api = __commonJS({
 });
 
 // node_modules/yaml/dist/index.js
-var require_dist = __commonJS({
+var require_dist2 = __commonJS({
   "node_modules/yaml/dist/index.js"(exports) {
     "use strict";
     var composer = require_composer();
@@ -62730,6 +62869,20 @@ var require_undici = __commonJS({
   }
 });
 
+// src/forge/check-names.ts
+function taskCheckName(task) {
+  const title = task.title.replace(/\s+/g, " ").trim();
+  const name = title === "" ? `Task ${task.id}` : `Task ${task.id}: ${title}`;
+  return name.length <= CHECK_NAME_MAX ? name : `${name.slice(0, CHECK_NAME_MAX - 1)}\u2026`;
+}
+var CHECK_NAME_MAX;
+var init_check_names = __esm({
+  "src/forge/check-names.ts"() {
+    "use strict";
+    CHECK_NAME_MAX = 80;
+  }
+});
+
 // src/engine/workspace/git-exec.ts
 import { spawn } from "node:child_process";
 import { existsSync as existsSync2 } from "node:fs";
@@ -62812,7 +62965,7 @@ var init_busy = __esm({
 // src/action/event.ts
 import { readFile as readFile3 } from "node:fs/promises";
 async function readTriggerEvent(eventName, eventPath) {
-  if (!eventPath || eventName !== "issue_comment" && eventName !== "pull_request" && eventName !== "pull_request_target") {
+  if (!eventPath || eventName !== "issue_comment" && eventName !== "pull_request" && eventName !== "pull_request_target" && eventName !== "push") {
     return { kind: "other", name: eventName };
   }
   let payload;
@@ -62843,10 +62996,14 @@ async function readTriggerEvent(eventName, eventPath) {
       onPullRequest: Boolean(issue3.pull_request)
     };
   }
+  if (eventName === "push") {
+    const push2 = PushEvent.safeParse(payload);
+    return push2.success ? { kind: "push", ...push2.data } : { kind: "other", name: eventName };
+  }
   const pr = PullRequestEvent.safeParse(payload);
   return pr.success ? { kind: "pull_request", number: pr.data.pull_request.number } : { kind: "other", name: eventName };
 }
-var User, IssueCommentEvent, PullRequestEvent;
+var User, IssueCommentEvent, PullRequestEvent, PushEvent;
 var init_event = __esm({
   "src/action/event.ts"() {
     "use strict";
@@ -62862,6 +63019,7 @@ var init_event = __esm({
       })
     });
     PullRequestEvent = external_exports.object({ pull_request: external_exports.object({ number: external_exports.number() }) });
+    PushEvent = external_exports.object({ ref: external_exports.string(), before: external_exports.string(), after: external_exports.string() });
   }
 });
 
@@ -63037,58 +63195,217 @@ var init_markdown2 = __esm({
   }
 });
 
-// src/engine/schedule/wave.ts
-function selectWave(plan, group, tasks = null) {
-  if (tasks !== null) return exactWave(plan, tasks);
-  const inScope = group === null ? plan.tasks : plan.tasks.filter((t) => t.group === group);
-  if (group !== null && inScope.length === 0) {
-    const known = [
-      ...new Set(plan.tasks.map((t) => t.group).filter((g) => g !== null))
-    ];
-    throw new UsageError(
-      `the plan has no group "${group}"`,
-      known.length > 0 ? `Groups in the plan: ${known.join(", ")}.` : "The plan has no groups; leave `group` empty."
-    );
-  }
-  return classify2(plan, inScope, (task) => task.status === "pending");
+// src/engine/schedule/scheduler.ts
+function isActive(status) {
+  return ACTIVE_STATUSES.includes(status);
 }
-function exactWave(plan, ids2) {
+function agentId(name) {
+  return name.trim().toLowerCase();
+}
+function occupiedAgents(agents, allAgents) {
+  const ids2 = agents.map(agentId);
+  if (ids2.includes("all")) return /* @__PURE__ */ new Set(["all", ...allAgents.map(agentId)]);
+  return new Set(ids2);
+}
+function agentsOf(tasks) {
+  const names = tasks.flatMap((task) => task.agents).filter((name) => agentId(name) !== "all");
+  return [...new Set(names.map(agentId))];
+}
+function readyTasks(tasks, options) {
+  const byId = new Map(tasks.map((task) => [task.id, task]));
+  const allAgents = agentsOf(tasks);
+  const busy = /* @__PURE__ */ new Set();
+  let running = 0;
+  for (const task of tasks) {
+    if (!isActive(task.status)) continue;
+    running += 1;
+    if (task.status === "validating") continue;
+    for (const agent of occupiedAgents(task.agents, allAgents)) busy.add(agent);
+  }
+  const ready = [];
+  for (const task of tasks) {
+    if (options.concurrency !== null && running >= options.concurrency) break;
+    if (task.status !== "pending") continue;
+    const depsDone = task.dependsOn.every((dep) => {
+      const other = byId.get(dep);
+      return other === void 0 || other.status === "completed";
+    });
+    if (!depsDone) continue;
+    const needs = occupiedAgents(task.agents, allAgents);
+    if ([...needs].some((agent) => busy.has(agent))) continue;
+    for (const agent of needs) busy.add(agent);
+    running += 1;
+    ready.push(task.id);
+  }
+  return ready;
+}
+function blockedTasks(tasks) {
+  const status = new Map(tasks.map((task) => [task.id, task.status]));
+  const blocked = [];
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const task of tasks) {
+      if (status.get(task.id) !== "pending") continue;
+      const dead = task.dependsOn.find((dep) => {
+        const depStatus = status.get(dep);
+        return depStatus === "failed" || depStatus === "skipped";
+      });
+      if (dead === void 0) continue;
+      const verb = status.get(dead) === "failed" ? "failed" : "was skipped";
+      blocked.push({ id: task.id, reason: `dependency ${dead} ${verb}` });
+      status.set(task.id, "skipped");
+      changed = true;
+    }
+  }
+  return blocked;
+}
+var ACTIVE_STATUSES;
+var init_scheduler = __esm({
+  "src/engine/schedule/scheduler.ts"() {
+    "use strict";
+    ACTIVE_STATUSES = [
+      "preparing",
+      "in_progress",
+      "collecting",
+      "validating"
+    ];
+  }
+});
+
+// src/engine/schedule/select.ts
+function selectTasks(plan, request2, options) {
+  const named = request2.tasks ?? null;
+  const scope = named === null ? groupScope(plan, request2.group) : namedScope(plan, named);
+  const completed = new Set(plan.tasks.filter(isCompleted).map((t) => t.id));
+  const left = /* @__PURE__ */ new Map();
+  const chosen = /* @__PURE__ */ new Set();
+  for (const task of scope.tasks) {
+    const why = statusReason(task, scope.named);
+    if (why === null) chosen.add(task.id);
+    else left.set(task.id, { reason: why });
+  }
+  const deps = effectiveDependencies(plan);
+  dropUnreachable(plan, chosen, completed, deps, left);
+  const tasks = plan.tasks.filter((t) => chosen.has(t.id));
+  const scheduled = tasks.map((t) => ({
+    id: t.id,
+    status: "pending",
+    dependsOn: deps.get(t.id).filter((dep) => !completed.has(dep)),
+    agents: options.oneTaskPerAgent ? t.agents : []
+  }));
+  const readyIds = new Set(readyTasks(scheduled, { concurrency: null }));
+  const ready = tasks.filter((t) => readyIds.has(t.id));
+  const allAgents = agentsOf(scheduled);
+  const busy = (agents) => occupiedAgents(agents, allAgents);
+  const waiting = scheduled.filter((t) => !readyIds.has(t.id)).map((t) => {
+    const on = t.dependsOn.filter((dep) => chosen.has(dep));
+    const holders = scheduled.filter((r) => readyIds.has(r.id) && [...busy(t.agents)].some((a) => busy(r.agents).has(a))).map((r) => r.id);
+    return { task: tasks.find((x) => x.id === t.id), on: on.length > 0 ? on : holders };
+  });
+  return {
+    group: scope.group,
+    tasks,
+    ready,
+    waiting,
+    left: plan.tasks.filter((t) => left.has(t.id)).map((task) => ({ task, ...left.get(task.id) })),
+    alreadyCompleted: plan.tasks.filter(isCompleted)
+  };
+}
+function groupScope(plan, group) {
+  if (group === null || group.trim() === "" || group.trim().toLowerCase() === "all") {
+    return { group: "all", tasks: plan.tasks, named: false };
+  }
+  const wanted = findGroup(plan, group);
+  return { group: wanted, tasks: plan.tasks.filter((t) => t.group === wanted), named: false };
+}
+function findGroup(plan, group) {
+  const key = group.trim().toLowerCase();
+  const ids2 = [
+    ...plan.groups.map((g) => g.id),
+    ...plan.tasks.map((t) => t.group).filter((g) => g !== null)
+  ];
+  const found = ids2.find((id) => id.toLowerCase() === key);
+  if (found !== void 0) return found;
+  const known = [...new Set(ids2)];
+  throw new UsageError(
+    `the plan has no group "${group}"`,
+    known.length > 0 ? `Groups in this plan: ${known.join(", ")}. Pass one of them, or all.` : "The plan has no groups: select all (leave the group empty)."
+  );
+}
+function namedScope(plan, ids2) {
   const known = new Set(plan.tasks.map((t) => t.id));
   const unknown3 = ids2.filter((id) => !known.has(id));
   if (unknown3.length > 0) {
     throw new UsageError(
       `the plan has no task ${unknown3.join(", ")}`,
-      `Tasks in the plan: ${[...known].slice(0, 30).join(", ")}.`
+      `Tasks in this plan: ${[...known].slice(0, 30).join(", ")}${known.size > 30 ? ", \u2026" : ""}.`
     );
   }
   const wanted = new Set(ids2);
-  return classify2(
-    plan,
-    plan.tasks.filter((t) => wanted.has(t.id)),
-    () => true
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const task of plan.tasks) {
+      if (wanted.has(task.id) || task.status !== "skipped") continue;
+      if (!task.dependsOn.some((dep) => wanted.has(dep))) continue;
+      wanted.add(task.id);
+      grew = true;
+    }
+  }
+  const tasks = plan.tasks.filter((t) => wanted.has(t.id));
+  const groups = new Set(tasks.filter((t) => ids2.includes(t.id)).map((t) => t.group));
+  const [only] = groups;
+  return { group: groups.size === 1 && only ? only : "all", tasks, named: true };
+}
+function statusReason(task, named) {
+  if (isCompleted(task)) {
+    return named ? "is completed in the plan (set its status back to pending there to run it again)" : "is completed";
+  }
+  if (named || task.status === "pending") return null;
+  if (task.status === "failed") return "failed (retry it by name to run it again)";
+  return `is ${task.status.replace("_", " ")} in the plan (name it to run it anyway)`;
+}
+function dropUnreachable(plan, chosen, completed, deps, left) {
+  const status = new Map(plan.tasks.map((t) => [t.id, t.status]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const task of plan.tasks) {
+      if (!chosen.has(task.id)) continue;
+      const missing2 = deps.get(task.id).filter((dep) => !completed.has(dep) && !chosen.has(dep));
+      if (missing2.length === 0) continue;
+      const described = missing2.map(
+        (dep) => `${dep} (${(status.get(dep) ?? "unknown").replace("_", " ")})`
+      );
+      left.set(task.id, {
+        reason: `waits for ${described.join(", ")}, not completed and not in this run`,
+        waitsFor: missing2
+      });
+      chosen.delete(task.id);
+      changed = true;
+    }
+  }
+}
+function effectiveDependencies(plan) {
+  const groupDeps = new Map(plan.groups.map((g) => [g.id, g.dependsOn]));
+  return new Map(
+    plan.tasks.map((task) => {
+      const viaGroup = (task.group === null ? [] : groupDeps.get(task.group) ?? []).flatMap(
+        (group) => plan.tasks.filter((t) => t.group === group).map((t) => t.id)
+      );
+      return [task.id, [.../* @__PURE__ */ new Set([...task.dependsOn, ...viaGroup])].filter((d) => d !== task.id)];
+    })
   );
 }
-function classify2(plan, tasks, mayStart) {
-  const finished = new Set(plan.tasks.filter((t) => FINISHED.has(t.status)).map((t) => t.id));
-  const wave = { ready: [], waiting: [], done: [] };
-  for (const task of tasks) {
-    if (FINISHED.has(task.status)) {
-      wave.done.push(task);
-      continue;
-    }
-    if (!mayStart(task)) continue;
-    const on = task.dependsOn.filter((id) => !finished.has(id));
-    if (on.length === 0) wave.ready.push(task);
-    else wave.waiting.push({ task, on });
-  }
-  return wave;
+function isCompleted(task) {
+  return task.status === "completed";
 }
-var FINISHED;
-var init_wave = __esm({
-  "src/engine/schedule/wave.ts"() {
+var WAVE_SELECTION;
+var init_select = __esm({
+  "src/engine/schedule/select.ts"() {
     "use strict";
     init_errors();
-    FINISHED = /* @__PURE__ */ new Set(["completed", "skipped"]);
+    init_scheduler();
+    WAVE_SELECTION = { oneTaskPerAgent: false };
   }
 });
 
@@ -63096,8 +63413,35 @@ var init_wave = __esm({
 function matrixJson(tasks) {
   return JSON.stringify({ include: tasks.map((t) => ({ task: t.id })) });
 }
-var init_select = __esm({
+var init_select2 = __esm({
   "src/action/select.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/report/path.ts
+import { posix } from "node:path";
+function reportFolder(dir) {
+  const clean = posix.normalize(dir.split("\\").join("/")).replace(/\/+$/, "");
+  return clean === "." ? "" : clean;
+}
+function reportDirProblem(dir) {
+  const slashed = dir.split("\\").join("/");
+  const clean = reportFolder(dir);
+  if (slashed.startsWith("/") || /^[A-Za-z]:\//.test(slashed)) {
+    return `${dir} is outside the repository (an absolute path)`;
+  }
+  if (clean === ".." || clean.startsWith("../")) return `${dir} is outside the repository`;
+  return null;
+}
+function reportPathIn(folder, executionId, taken = () => false) {
+  const at = (name) => folder === "" ? name : `${folder}/${name}`;
+  let path4 = at(`${executionId}.md`);
+  for (let wave = 2; taken(path4); wave += 1) path4 = at(`${executionId}-wave-${wave}.md`);
+  return path4;
+}
+var init_path = __esm({
+  "src/engine/report/path.ts"() {
     "use strict";
   }
 });
@@ -63108,6 +63452,7 @@ var init_schema = __esm({
   "src/engine/config/schema.ts"() {
     "use strict";
     init_zod();
+    init_path();
     CheckCommand = external_exports.union([external_exports.string().min(1), external_exports.literal(false)]).optional();
     Config = external_exports.object({
       plan: external_exports.string().default("MULTI_AGENT_PLAN.md"),
@@ -63169,7 +63514,16 @@ var init_schema = __esm({
         branchPrefix: external_exports.string().default("integration/")
       }).strict().default({ strategy: "batch-bisect", detectConflicts: true, branchPrefix: "integration/" }),
       report: external_exports.object({
-        dir: external_exports.string().default("reports"),
+        /** Inside the repository: the report is committed there. */
+        dir: external_exports.string().default("reports").superRefine((dir, ctx) => {
+          const problem = reportDirProblem(dir);
+          if (problem !== null) {
+            ctx.addIssue({
+              code: "custom",
+              message: `${problem}; use a folder inside the repository, relative to its root (e.g. reports)`
+            });
+          }
+        }),
         writeBack: external_exports.enum(["integration-branch", "working-tree", "none"]).default("integration-branch")
       }).strict().default({ dir: "reports", writeBack: "integration-branch" }),
       github: external_exports.object({
@@ -63199,6 +63553,28 @@ var init_schema = __esm({
 });
 
 // src/engine/config/load.ts
+import { readFile as readFile4 } from "node:fs/promises";
+import { join } from "node:path";
+function configFromText(text6) {
+  return text6 === null ? Config.parse({}) : parseConfig(text6, CONFIG_PATH);
+}
+async function readConfigFile(root2) {
+  let text6 = null;
+  try {
+    text6 = await readFile4(join(root2, CONFIG_PATH), "utf8");
+  } catch (error64) {
+    const code3 = error64.code;
+    if (code3 !== "ENOENT") {
+      throw new ConfigurationError(
+        CONFIG_PATH,
+        null,
+        `cannot be read (${code3 ?? error64.message})`,
+        "Make it a readable YAML file, or remove it to use the defaults."
+      );
+    }
+  }
+  return configFromText(text6);
+}
 function parseConfig(text6, file2) {
   const lineCounter = new import_yaml2.LineCounter();
   const doc = (0, import_yaml2.parseDocument)(text6, { lineCounter, prettyErrors: false });
@@ -63254,28 +63630,49 @@ var import_yaml2;
 var init_load = __esm({
   "src/engine/config/load.ts"() {
     "use strict";
-    import_yaml2 = __toESM(require_dist(), 1);
+    import_yaml2 = __toESM(require_dist2(), 1);
     init_errors();
     init_schema();
   }
 });
 
-// src/action/repo-files.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { join } from "node:path";
-async function readConfig(workspace) {
-  let text6;
-  try {
-    text6 = await readFile4(join(workspace, CONFIG_PATH), "utf8");
-  } catch (error64) {
-    if (error64.code !== "ENOENT") throw error64;
-    text6 = "";
-  }
-  return parseConfig(text6, CONFIG_PATH);
+// src/engine/plan/status-only.ts
+function onlyStatusesChanged(before, after) {
+  const tasks = (plan) => plan.tasks.map(
+    ({ line: _line, column: _column, statusLine: _statusLine, status: _status, ...rest }) => rest
+  );
+  const groups = (plan) => plan.groups.map(({ line: _line, status: _status, ...rest }) => rest);
+  return before.title === after.title && JSON.stringify(tasks(before)) === JSON.stringify(tasks(after)) && JSON.stringify(groups(before)) === JSON.stringify(groups(after));
 }
+var init_status_only = __esm({
+  "src/engine/plan/status-only.ts"() {
+    "use strict";
+  }
+});
+
+// src/action/status-push.ts
+async function statusOnlyPush(event, after, settings, deps) {
+  if (event.kind !== "push" || NO_COMMIT.test(event.before) || deps.forge === null) return null;
+  const file2 = await deps.forge.getFile(settings.planFile, event.before);
+  if (file2 === null) return null;
+  const reader = await deps.readPlan(settings.planPath, settings.runner.workspace);
+  if (!onlyStatusesChanged(reader(file2.content, settings.planFile).plan, after)) return null;
+  return `the push to ${event.ref} changed only task statuses in ${settings.planFile} (what a run writes back, e.g. a merged integration PR), so there is no new work; to run tasks anyway, run the workflow by hand with \`tasks\` naming them`;
+}
+var NO_COMMIT;
+var init_status_push = __esm({
+  "src/action/status-push.ts"() {
+    "use strict";
+    init_status_only();
+    NO_COMMIT = /^0+$/;
+  }
+});
+
+// src/action/repo-files.ts
+import { readFile as readFile5 } from "node:fs/promises";
 async function readPlanText(planPath, planFile) {
   try {
-    return await readFile4(planPath, "utf8");
+    return await readFile5(planPath, "utf8");
   } catch (error64) {
     if (error64.code !== "ENOENT") throw error64;
     throw new UsageError(
@@ -63300,14 +63697,12 @@ function requireRunnable(reading, planFile) {
 var init_repo_files = __esm({
   "src/action/repo-files.ts"() {
     "use strict";
-    init_load();
-    init_schema();
     init_errors();
   }
 });
 
 // src/action/target.ts
-import { readFile as readFile5 } from "node:fs/promises";
+import { readFile as readFile6 } from "node:fs/promises";
 function pullRequestOf(input2, event) {
   if (input2 !== null) return input2;
   if (event.kind === "comment" && event.onPullRequest) return event.issueNumber;
@@ -63329,7 +63724,7 @@ async function targetBranch(options) {
 async function defaultBranchOf(eventPath) {
   if (!eventPath) return null;
   try {
-    const payload = JSON.parse(await readFile5(eventPath, "utf8"));
+    const payload = JSON.parse(await readFile6(eventPath, "utf8"));
     const branch = payload.repository?.default_branch;
     return typeof branch === "string" ? branch : null;
   } catch {
@@ -63363,16 +63758,12 @@ var init_workflow_ref = __esm({
 var plan_exports = {};
 __export(plan_exports, {
   makeExecutionId: () => makeExecutionId,
-  runPlanMode: () => runPlanMode,
-  taskCheckRunName: () => taskCheckRunName
+  runPlanMode: () => runPlanMode
 });
 import { randomBytes } from "node:crypto";
-function taskCheckRunName(taskId) {
-  return `parallel-executor: task ${taskId}`;
-}
 async function runPlanMode(settings, deps) {
   const { runtime } = deps;
-  const config2 = await readConfig(settings.runner.workspace);
+  const config2 = await readConfigFile(settings.runner.workspace);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const gate = await gateTrigger(event, deps.forge, { allowBots: config2.github.allowBots });
   if (!gate.allowed) return startNothing(runtime, gate.reason);
@@ -63401,7 +63792,9 @@ async function runPlanMode(settings, deps) {
       "Each problem is annotated on its line of the plan (Files changed / the job summary)."
     );
   }
-  const wave = selectWave(plan, group, settings.tasks);
+  const noNewWork = await statusOnlyPush(event, plan, settings, deps);
+  if (noNewWork !== null) return startNothing(runtime, noNewWork);
+  const wave = selectTasks(plan, { group, tasks: settings.tasks }, WAVE_SELECTION);
   const executionId = settings.executionId ?? makeExecutionId(settings.runner);
   const legs = dryRun ? [] : wave.ready;
   const sha = await checkedOutSha(settings.runner.workspace) ?? gate.headSha ?? settings.runner.sha;
@@ -63425,7 +63818,7 @@ async function runPlanMode(settings, deps) {
   if (deps.forge && headSha && legs.length > 0 && !settings.appManaged) {
     await createTaskCheckRuns(deps.forge, legs, headSha, executionId, runtime);
   }
-  await runtime.writeSummary(waveSummary(executionId, group, wave, dryRun, settings.tasks));
+  await runtime.writeSummary(waveSummary(executionId, wave, dryRun, settings.tasks));
   return { executionId, tasks: legs.map((t) => t.id), refused: null };
 }
 async function startNothing(runtime, reason) {
@@ -63503,7 +63896,7 @@ async function createTaskCheckRuns(forge, tasks, headSha, executionId, runtime) 
   for (const task of tasks) {
     try {
       await forge.createCheckRun({
-        name: taskCheckRunName(task.id),
+        name: taskCheckName(task),
         headSha,
         status: "queued",
         externalId: `${executionId}:${task.id}`,
@@ -63536,12 +63929,12 @@ function diagnosticsSummary(file2, diagnostics) {
 ${table(["", "where", "code", "problem", "what to do"], rows)}
 `;
 }
-function waveSummary(executionId, group, wave, dryRun, tasks) {
-  const selection = tasks !== null ? `tasks ${cell(tasks.join(", "))}` : group === null ? "every pending task" : `group ${cell(group)}`;
+function waveSummary(executionId, wave, dryRun, tasks) {
+  const selection = tasks !== null ? `tasks ${cell(tasks.join(", "))}` : wave.group === "all" ? "every pending task" : `group ${cell(wave.group)}`;
   const parts = [
     `## parallel-executor: execution \`${cell(executionId)}\`${dryRun ? " \u2014 dry run, nothing started" : ""}`,
     "",
-    `Selection: ${selection}. This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; already done: ${wave.done.length}.`
+    `Selection: ${selection}. This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; not run: ${wave.left.length}.`
   ];
   if (wave.ready.length > 0) {
     parts.push(
@@ -63567,6 +63960,16 @@ function waveSummary(executionId, group, wave, dryRun, tasks) {
       )
     );
   }
+  const notRun = wave.left.filter((l) => l.task.status !== "completed");
+  if (notRun.length > 0) {
+    parts.push(
+      "",
+      table(
+        ["not run", "why"],
+        notRun.map((l) => [l.task.id, l.reason])
+      )
+    );
+  }
   return `${parts.join("\n")}
 `;
 }
@@ -63574,14 +63977,17 @@ var init_plan = __esm({
   "src/action/modes/plan.ts"() {
     "use strict";
     init_errors();
+    init_check_names();
     init_errors2();
     init_git_exec();
     init_busy();
     init_event();
     init_gate();
     init_markdown2();
-    init_wave();
     init_select();
+    init_select2();
+    init_load();
+    init_status_push();
     init_repo_files();
     init_target();
     init_workflow_ref();
@@ -63611,7 +64017,7 @@ var init_agent_env = __esm({
 });
 
 // src/engine/agents/claude-binary.ts
-import { access as access2, constants as constants3, readFile as readFile6, stat as stat4 } from "node:fs/promises";
+import { access as access2, constants as constants3, readFile as readFile7, stat as stat4 } from "node:fs/promises";
 import { delimiter, join as join2, resolve as resolve2 } from "node:path";
 async function resolveClaudeBinary(options) {
   const name = options.binary ?? "claude";
@@ -63641,7 +64047,7 @@ async function hasClaudeCredentials(env) {
   const configDir = env["CLAUDE_CONFIG_DIR"] ?? (home === void 0 ? null : join2(home, ".claude"));
   if (configDir !== null && await isFile(join2(configDir, ".credentials.json"))) return true;
   if (home === void 0) return false;
-  const profile = await readFile6(join2(home, ".claude.json"), "utf8").catch(() => "");
+  const profile = await readFile7(join2(home, ".claude.json"), "utf8").catch(() => "");
   return /"oauthAccount"\s*:\s*\{/.test(profile);
 }
 async function isExecutable(path4) {
@@ -64223,7 +64629,7 @@ var init_process_group = __esm({
 
 // src/engine/agents/status-file.ts
 import { watch } from "node:fs";
-import { mkdir as mkdir2, readFile as readFile7, stat as stat5 } from "node:fs/promises";
+import { mkdir as mkdir2, readFile as readFile8, stat as stat5 } from "node:fs/promises";
 import { basename, dirname as dirname2 } from "node:path";
 function parseAgentStatus(text6) {
   let value;
@@ -64255,13 +64661,13 @@ async function watchStatusFile(file2, onEvents, options = {}) {
   const directory = dirname2(file2);
   const name = basename(file2);
   await mkdir2(directory, { recursive: true });
-  let lastText = await readFile7(file2, "utf8").catch(() => null);
+  let lastText = await readFile8(file2, "utf8").catch(() => null);
   let lastStat = await statKey(file2);
   let lastStatus = null;
   let running = null;
   let again = false;
   const read = async () => {
-    const text6 = await readFile7(file2, "utf8").catch(() => null);
+    const text6 = await readFile8(file2, "utf8").catch(() => null);
     if (text6 === null || text6 === lastText) return;
     const status = parseAgentStatus(text6);
     if (status === null) return onEvents([{ type: "alive" }]);
@@ -64629,7 +65035,7 @@ var init_process = __esm({
 });
 
 // src/engine/agents/claude-code.ts
-import { readFile as readFile8 } from "node:fs/promises";
+import { readFile as readFile9 } from "node:fs/promises";
 function createClaudeCodeRunner(options) {
   const shellEnv = options.env ?? {};
   const locate = (path4, cwd) => resolveClaudeBinary({ binary: options.binary, path: path4, cwd });
@@ -64655,7 +65061,7 @@ function createClaudeCodeRunner(options) {
       const binary = await locate(launch.env["PATH"] ?? "", options.cwd ?? launch.worktree);
       if (binary === null)
         throw new PreflightError("the Claude Code CLI (`claude`) was not found", INSTALL_HINT);
-      const context = await readFile8(launch.contextFile, "utf8").catch((error64) => {
+      const context = await readFile9(launch.contextFile, "utf8").catch((error64) => {
         throw new ParallelExecutorError(
           `cannot read the context bundle ${launch.contextFile} for task ${launch.taskId}`,
           "The workspace step writes AGENT_CONTEXT.md before the agent starts; check that it ran.",
@@ -64840,7 +65246,7 @@ var init_duration = __esm({
 });
 
 // src/engine/workspace/repo.ts
-import { appendFile as appendFile2, mkdir as mkdir4, readFile as readFile9 } from "node:fs/promises";
+import { appendFile as appendFile2, mkdir as mkdir4, readFile as readFile10 } from "node:fs/promises";
 import { isAbsolute as isAbsolute3, join as join3, resolve as resolve3 } from "node:path";
 async function findRepoRoot(cwd) {
   const result = await git(cwd, ["rev-parse", "--show-toplevel"], { allowExitCodes: [128] });
@@ -64911,7 +65317,7 @@ async function appendExcludes(root2, lines2, why) {
   const { stdout } = await git(root2, ["rev-parse", "--git-common-dir"]);
   const commonDir2 = isAbsolute3(stdout.trim()) ? stdout.trim() : resolve3(root2, stdout.trim());
   const file2 = join3(commonDir2, "info", "exclude");
-  const existing = await readFile9(file2, "utf8").catch(() => "");
+  const existing = await readFile10(file2, "utf8").catch(() => "");
   const present = new Set(existing.split("\n").map((l) => l.trim()));
   const missing2 = [...new Set(lines2)].filter((line2) => !present.has(line2));
   if (missing2.length === 0) return [];
@@ -64955,7 +65361,7 @@ var init_identity = __esm({
 });
 
 // src/engine/collect/collect.ts
-import { copyFile as copyFile2, mkdir as mkdir5, readFile as readFile10, writeFile as writeFile2 } from "node:fs/promises";
+import { copyFile as copyFile2, mkdir as mkdir5, readFile as readFile11, writeFile as writeFile2 } from "node:fs/promises";
 import { join as join4 } from "node:path";
 async function collectTask(input2) {
   const committedLeftovers = await commitLeftovers(input2);
@@ -64979,7 +65385,7 @@ async function collectTask(input2) {
     output_tokens: input2.outputTokens,
     cost_usd: input2.costUsd
   };
-  const written = await readFile10(join4(input2.worktree, SUMMARY_FILE), "utf8").catch(() => null);
+  const written = await readFile11(join4(input2.worktree, SUMMARY_FILE), "utf8").catch(() => null);
   const summary2 = written ?? (input2.agentSummary?.trim() ? `# Task summary
 
 (The agent's final message; it wrote no ${SUMMARY_FILE}.)
@@ -65319,7 +65725,7 @@ var init_state = __esm({
 });
 
 // src/action/task-file.ts
-import { readFile as readFile11, writeFile as writeFile3 } from "node:fs/promises";
+import { readFile as readFile12, writeFile as writeFile3 } from "node:fs/promises";
 import { join as join5 } from "node:path";
 function artifactName(taskId) {
   return `agent-${taskId}`;
@@ -65331,7 +65737,7 @@ async function writeTaskFile(dir, file2) {
 async function readTaskFile(dir) {
   let raw;
   try {
-    raw = JSON.parse(await readFile11(join5(dir, TASK_FILE), "utf8"));
+    raw = JSON.parse(await readFile12(join5(dir, TASK_FILE), "utf8"));
   } catch (error64) {
     const code3 = error64.code;
     return {
@@ -65500,84 +65906,6 @@ var init_bundle = __esm({
   }
 });
 
-// src/engine/schedule/scheduler.ts
-function isActive(status) {
-  return ACTIVE_STATUSES.includes(status);
-}
-function agentId(name) {
-  return name.trim().toLowerCase();
-}
-function occupiedAgents(agents, allAgents) {
-  const ids2 = agents.map(agentId);
-  if (ids2.includes("all")) return /* @__PURE__ */ new Set(["all", ...allAgents.map(agentId)]);
-  return new Set(ids2);
-}
-function agentsOf(tasks) {
-  const names = tasks.flatMap((task) => task.agents).filter((name) => agentId(name) !== "all");
-  return [...new Set(names.map(agentId))];
-}
-function readyTasks(tasks, options) {
-  const byId = new Map(tasks.map((task) => [task.id, task]));
-  const allAgents = agentsOf(tasks);
-  const busy = /* @__PURE__ */ new Set();
-  let running = 0;
-  for (const task of tasks) {
-    if (!isActive(task.status)) continue;
-    running += 1;
-    if (task.status === "validating") continue;
-    for (const agent of occupiedAgents(task.agents, allAgents)) busy.add(agent);
-  }
-  const ready = [];
-  for (const task of tasks) {
-    if (options.concurrency !== null && running >= options.concurrency) break;
-    if (task.status !== "pending") continue;
-    const depsDone = task.dependsOn.every((dep) => {
-      const other = byId.get(dep);
-      return other === void 0 || other.status === "completed";
-    });
-    if (!depsDone) continue;
-    const needs = occupiedAgents(task.agents, allAgents);
-    if ([...needs].some((agent) => busy.has(agent))) continue;
-    for (const agent of needs) busy.add(agent);
-    running += 1;
-    ready.push(task.id);
-  }
-  return ready;
-}
-function blockedTasks(tasks) {
-  const status = new Map(tasks.map((task) => [task.id, task.status]));
-  const blocked = [];
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const task of tasks) {
-      if (status.get(task.id) !== "pending") continue;
-      const dead = task.dependsOn.find((dep) => {
-        const depStatus = status.get(dep);
-        return depStatus === "failed" || depStatus === "skipped";
-      });
-      if (dead === void 0) continue;
-      const verb = status.get(dead) === "failed" ? "failed" : "was skipped";
-      blocked.push({ id: task.id, reason: `dependency ${dead} ${verb}` });
-      status.set(task.id, "skipped");
-      changed = true;
-    }
-  }
-  return blocked;
-}
-var ACTIVE_STATUSES;
-var init_scheduler = __esm({
-  "src/engine/schedule/scheduler.ts"() {
-    "use strict";
-    ACTIVE_STATUSES = [
-      "preparing",
-      "in_progress",
-      "collecting",
-      "validating"
-    ];
-  }
-});
-
 // src/engine/workspace/ports.ts
 function assignPorts(taskAgents, base, perAgent) {
   const agents = agentsOf(
@@ -65685,7 +66013,7 @@ var init_refs = __esm({
 });
 
 // src/engine/monitor/state-store.ts
-import { open as open3, readFile as readFile12, rename as rename2, unlink as unlink2 } from "node:fs/promises";
+import { open as open3, readFile as readFile13, rename as rename2, unlink as unlink2 } from "node:fs/promises";
 import { basename as basename3, dirname as dirname4, join as join7 } from "node:path";
 async function writeStateAtomic(file2, state) {
   const tmp = join7(dirname4(file2), `.${basename3(file2)}.${process.pid}.tmp`);
@@ -65931,14 +66259,6 @@ var init_layout = __esm({
   }
 });
 
-// src/engine/schedule/select.ts
-var init_select2 = __esm({
-  "src/engine/schedule/select.ts"() {
-    "use strict";
-    init_errors();
-  }
-});
-
 // src/engine/workspace/mutex.ts
 function createMutex() {
   let tail = Promise.resolve();
@@ -66049,7 +66369,7 @@ var init_replicate = __esm({
 });
 
 // src/engine/workspace/checkout.ts
-import { lstat as lstat3, readFile as readFile13 } from "node:fs/promises";
+import { lstat as lstat3, readFile as readFile14 } from "node:fs/promises";
 import { isAbsolute as isAbsolute6, join as join11, resolve as resolve5 } from "node:path";
 async function snapshotCheckout(repoRoot, options = {}) {
   const run3 = async (args, allow = []) => (await git(repoRoot, ["--no-optional-locks", ...args], {
@@ -66077,7 +66397,7 @@ async function snapshotCheckout(repoRoot, options = {}) {
   }
   const stash = (await run3(["log", "-g", "--format=%H", "refs/stash", "--"], [128])).split("\n").filter(Boolean);
   const configFile = join11(await commonDir(repoRoot, options.env), "config");
-  const configText = await readFile13(configFile, "utf8").catch(() => "");
+  const configText = await readFile14(configFile, "utf8").catch(() => "");
   const config2 = (await run3(["config", "--file", configFile, "--list", "-z"], [1])).split("\0").filter(Boolean).map((entry) => entry.replace("\n", "="));
   const files = await fileStates(repoRoot, run3, kept, options.env);
   const ignored = (await run3(["ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"])).split("\0").filter((path4) => path4 !== "" && kept(path4)).sort();
@@ -66350,7 +66670,7 @@ var init_checkout = __esm({
 });
 
 // src/engine/run/checkout-watch.ts
-import { readFile as readFile14, rename as rename3, writeFile as writeFile4 } from "node:fs/promises";
+import { readFile as readFile15, rename as rename3, writeFile as writeFile4 } from "node:fs/promises";
 import { join as join12, relative as relative3, sep as sep3 } from "node:path";
 async function watchCheckout(options) {
   const { state, env } = options;
@@ -66527,7 +66847,7 @@ async function commitsByTask(state, env) {
 }
 async function load(file2) {
   try {
-    const stored = JSON.parse(await readFile14(file2, "utf8"));
+    const stored = JSON.parse(await readFile15(file2, "utf8"));
     return stored.before?.version === 1 ? { before: stored.before, blame: stored.blame ?? {} } : null;
   } catch {
     return null;
@@ -66578,7 +66898,7 @@ var init_context2 = __esm({
 });
 
 // src/engine/monitor/messages.ts
-import { mkdir as mkdir7, readdir as readdir5, readFile as readFile15, stat as stat7 } from "node:fs/promises";
+import { mkdir as mkdir7, readdir as readdir5, readFile as readFile16, stat as stat7 } from "node:fs/promises";
 import { join as join13 } from "node:path";
 async function ensureInboxes(messagesDir, agents) {
   await Promise.all(
@@ -66623,7 +66943,7 @@ async function scanMessages(input2) {
 }
 async function readMessage(path4, file2, inboxAgent, name, now) {
   const [text6, info2] = await Promise.all([
-    readFile15(path4, "utf8").catch(() => null),
+    readFile16(path4, "utf8").catch(() => null),
     stat7(path4).catch(() => null)
   ]);
   if (text6 === null || info2 === null) return null;
@@ -66872,9 +67192,9 @@ async function mergeDependencies(worktree, dependencies, identity) {
       { allowExitCodes: [1] }
     );
     if (result.exitCode === 0) continue;
-    const conflicted2 = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
+    const conflicted = await git(worktree, ["diff", "--name-only", "--diff-filter=U", "-z"]);
     await git(worktree, ["merge", "--abort"], { allowExitCodes: [128] });
-    return { taskId: dependency.taskId, files: conflicted2.stdout.split("\0").filter(Boolean) };
+    return { taskId: dependency.taskId, files: conflicted.stdout.split("\0").filter(Boolean) };
   }
   return null;
 }
@@ -66928,8 +67248,8 @@ function refComponent(text6) {
 function taskBackupPrefix(executionId, taskId) {
   return `${BACKUP_NAMESPACE}/${refComponent(executionId)}/${refComponent(taskId)}`;
 }
-function attemptRef(executionId, taskId, attempt) {
-  return `${taskBackupPrefix(executionId, taskId)}/attempt-${attempt}`;
+function attemptRef(executionId, taskId, attempt2) {
+  return `${taskBackupPrefix(executionId, taskId)}/attempt-${attempt2}`;
 }
 async function snapshotWorktree(worktree, env, identity, message, exclude = []) {
   if (!await isWorktreeRoot(worktree)) return null;
@@ -67396,7 +67716,7 @@ var init_keep2 = __esm({
 });
 
 // src/engine/run/prepare.ts
-import { mkdir as mkdir8, readdir as readdir7, readFile as readFile16, rm as rm5, writeFile as writeFile5 } from "node:fs/promises";
+import { mkdir as mkdir8, readdir as readdir7, readFile as readFile17, rm as rm5, writeFile as writeFile5 } from "node:fs/promises";
 import { dirname as dirname5, join as join16 } from "node:path";
 async function prepareTask(ctx, run3) {
   await mkdir8(dirname5(run3.log_file), { recursive: true });
@@ -67548,7 +67868,7 @@ async function contextFor(ctx, run3) {
         completedIn: "this-execution",
         branch: depRun.branch,
         filesChanged: depRun.metrics?.files_changed ?? [],
-        summary: await readFile16(join16(depRun.output_dir, SUMMARY_FILE), "utf8").catch(() => null)
+        summary: await readFile17(join16(depRun.output_dir, SUMMARY_FILE), "utf8").catch(() => null)
       });
     } else if (depTask !== void 0) {
       dependencies.push({
@@ -68210,7 +68530,7 @@ var init_orchestrator = __esm({
     init_state_store();
     init_clock();
     init_logger();
-    init_select2();
+    init_select();
     init_mutex();
     init_repo_lock();
     init_replicate();
@@ -68378,7 +68698,7 @@ var init_audit = __esm({
 });
 
 // src/engine/validate/classify.ts
-function classify3(checks) {
+function classify2(checks) {
   const failed = checks.filter((check3) => !check3.skipped && !check3.passed);
   if (failed.some((check3) => check3.critical)) return "FAILED";
   if (failed.length > 0) return "COMPLETE_WITH_WARNINGS";
@@ -68391,7 +68711,7 @@ var init_classify = __esm({
 });
 
 // src/engine/validate/coverage.ts
-import { readFile as readFile17, stat as stat8 } from "node:fs/promises";
+import { readFile as readFile18, stat as stat8 } from "node:fs/promises";
 import { join as join18 } from "node:path";
 async function readCoverage(worktree, notBefore) {
   const summary2 = await readFresh(join18(worktree, SUMMARY), notBefore);
@@ -68430,7 +68750,7 @@ async function readFresh(path4, notBefore) {
   try {
     const info2 = await stat8(path4);
     if (info2.mtimeMs < notBefore.getTime() - 1e3) return null;
-    return await readFile17(path4, "utf8");
+    return await readFile18(path4, "utf8");
   } catch {
     return null;
   }
@@ -68445,7 +68765,7 @@ var init_coverage = __esm({
 });
 
 // src/engine/validate/detect-js.ts
-import { readFile as readFile18 } from "node:fs/promises";
+import { readFile as readFile19 } from "node:fs/promises";
 import { join as join19 } from "node:path";
 async function readJsProject(worktree) {
   const text6 = await readText(join19(worktree, "package.json"));
@@ -68503,7 +68823,7 @@ function parseJson2(text6) {
 }
 async function readText(path4) {
   try {
-    return await readFile18(path4, "utf8");
+    return await readFile19(path4, "utf8");
   } catch {
     return null;
   }
@@ -68829,7 +69149,7 @@ var init_test_counts = __esm({
 });
 
 // src/engine/validate/validate-task.ts
-import { mkdir as mkdir10, readFile as readFile19, writeFile as writeFile6 } from "node:fs/promises";
+import { mkdir as mkdir10, readFile as readFile20, writeFile as writeFile6 } from "node:fs/promises";
 import { join as join22 } from "node:path";
 async function validateTask(options) {
   await mkdir10(options.outputDir, { recursive: true });
@@ -68845,7 +69165,7 @@ async function validateTask(options) {
   const report = ValidationReport.parse({
     agent: options.agent,
     task_id: options.taskId,
-    status: classify3(results),
+    status: classify2(results),
     overall_passed: results.every((result) => result.skipped || result.passed),
     checks: results,
     coverage: findings.coverage?.percent ?? null,
@@ -68881,9 +69201,9 @@ async function runCheck(check3, options, started, findings) {
   };
   const stopped = stoppedNote(run3, options.checkTimeoutMs);
   if (stopped !== null) return { ...base, passed: false, note: `${check3.note}; ${stopped}` };
-  const output2 = await readFile19(outputFile, "utf8");
-  const verdict2 = await judge(check3.name, run3, output2, options, started, findings);
-  return { ...base, passed: verdict2.passed, note: joinNotes(check3.note, verdict2.note) };
+  const output2 = await readFile20(outputFile, "utf8");
+  const verdict = await judge(check3.name, run3, output2, options, started, findings);
+  return { ...base, passed: verdict.passed, note: joinNotes(check3.note, verdict.note) };
 }
 async function judge(name, run3, output2, options, started, findings) {
   const exitedZero = run3.exitCode === 0;
@@ -68938,9 +69258,9 @@ function skippedOrCoverageOnly(check3, config2, findings) {
   };
   const disabled = config2.coverage === false;
   if (check3.name === "coverage" && !disabled && findings.coverage !== null) {
-    const verdict2 = coverageVerdict(findings.coverage, config2.minCoverage);
-    const note = `${verdict2.note ?? ""}, written by the tests`;
-    return { ...base, skipped: false, passed: verdict2.passed, note };
+    const verdict = coverageVerdict(findings.coverage, config2.minCoverage);
+    const note = `${verdict.note ?? ""}, written by the tests`;
+    return { ...base, skipped: false, passed: verdict.passed, note };
   }
   return { ...base, skipped: true, passed: false, note: check3.note };
 }
@@ -69019,7 +69339,6 @@ function settingsFromConfig(config2) {
 var init_run_settings = __esm({
   "src/cli/run-settings.ts"() {
     "use strict";
-    init_load();
     init_schema();
     init_errors();
     init_duration();
@@ -69037,7 +69356,7 @@ async function runAgentLeg(input2) {
     executionId: input2.executionId,
     plan: input2.plan,
     planFile: input2.planFile,
-    selection: { group: input2.task.group ?? "all", tasks: [input2.task], alreadyCompleted: [] },
+    selection: { group: input2.task.group ?? "all", tasks: [input2.task] },
     layouts: [{ ...layout, branch }],
     repoRoot: input2.root,
     baseRef: input2.baseRef,
@@ -69152,14 +69471,14 @@ __export(agent_exports, {
 });
 async function runAgentMode(settings, deps) {
   const { runtime } = deps;
-  const config2 = await readConfig(settings.runner.workspace);
+  const config2 = await readConfigFile(settings.runner.workspace);
   const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
   const task = findTask(plan, settings.task);
   const root2 = await findRepoRoot(settings.runner.workspace);
   const repo = await inspectRepo(root2);
   const baseRef = repo.branch ?? settings.runner.ref ?? repo.headSha;
   const waitingFor = task.dependsOn.filter(
-    (id) => !FINISHED2.has(plan.tasks.find((t) => t.id === id)?.status ?? "")
+    (id) => !FINISHED.has(plan.tasks.find((t) => t.id === id)?.status ?? "")
   );
   if (settings.dryRun || waitingFor.length > 0) {
     const reason2 = settings.dryRun ? "dry run: the agent was not started" : `waits for ${waitingFor.join(", ")}, not done in the checked-out plan (each run is one wave: dependencies must be integrated first)`;
@@ -69267,7 +69586,7 @@ function legSummary(file2) {
   return `${lines2.join("\n")}
 `;
 }
-var FINISHED2;
+var FINISHED;
 var init_agent = __esm({
   "src/action/modes/agent.ts"() {
     "use strict";
@@ -69280,8 +69599,9 @@ var init_agent = __esm({
     init_run_leg();
     init_environment();
     init_markdown2();
+    init_load();
     init_repo_files();
-    FINISHED2 = /* @__PURE__ */ new Set(["completed", "skipped"]);
+    FINISHED = /* @__PURE__ */ new Set(["completed", "skipped"]);
   }
 });
 
@@ -69872,6 +70192,234 @@ var init_test_command = __esm({
   }
 });
 
+// src/engine/finish/branch-commit.ts
+import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join25 } from "node:path";
+async function commitOnBranch(options) {
+  const scratch = await mkdtemp3(join25(tmpdir2(), "pe-index-"));
+  const env = {};
+  for (const [key, value] of Object.entries(options.env)) if (value !== void 0) env[key] = value;
+  Object.assign(env, {
+    GIT_INDEX_FILE: join25(scratch, "index"),
+    GIT_AUTHOR_NAME: options.identity.name,
+    GIT_AUTHOR_EMAIL: options.identity.email,
+    GIT_COMMITTER_NAME: options.identity.name,
+    GIT_COMMITTER_EMAIL: options.identity.email
+  });
+  const run3 = async (args, stdin) => (await git(options.repoRoot, args, { env, ...stdin === void 0 ? {} : { input: stdin } })).stdout.trim();
+  try {
+    const ref = `refs/heads/${options.branch}`;
+    await refuseCheckedOut(options.repoRoot, ref, env);
+    const parent = await run3(["rev-parse", "--verify", `${ref}^{commit}`]);
+    await run3(["read-tree", parent]);
+    const written = [];
+    for (const file2 of options.files) {
+      const entry = await treeEntry(options.repoRoot, parent, file2.path, env);
+      const current = entry === null ? null : (await git(options.repoRoot, ["cat-file", "blob", entry.blob], { env })).stdout;
+      const content3 = file2.content(current);
+      if (content3 === null || content3 === current) continue;
+      const blob = await run3(["hash-object", "-w", "--stdin"], content3);
+      const mode = entry?.mode === "100755" ? "100755" : "100644";
+      await run3(["update-index", "--add", "--cacheinfo", `${mode},${blob},${file2.path}`]);
+      written.push(file2.path);
+    }
+    const tree = await run3(["write-tree"]);
+    if (tree === await run3(["rev-parse", `${parent}^{tree}`])) return { sha: parent, written };
+    const commit = await run3(
+      ["commit-tree", "--no-gpg-sign", tree, "-p", parent, "-F", "-"],
+      options.message
+    );
+    await run3(["update-ref", ref, commit, parent]);
+    return { sha: commit, written };
+  } finally {
+    await rm7(scratch, { recursive: true, force: true });
+  }
+}
+async function treeEntry(repoRoot, commit, path4, env) {
+  const listed = await git(repoRoot, ["ls-tree", "-z", commit, "--", `:(top,literal)${path4}`], {
+    env
+  });
+  const match = /^(\d+) blob ([0-9a-f]+)\t/.exec(listed.stdout);
+  return match ? { mode: match[1], blob: match[2] } : null;
+}
+async function refuseCheckedOut(repoRoot, ref, env) {
+  const list5 = await git(repoRoot, ["worktree", "list", "--porcelain", "-z"], { env });
+  const worktrees = list5.stdout.split("\0\0");
+  const holder = worktrees.find((block) => block.split("\0").includes(`branch ${ref}`));
+  if (holder === void 0) return;
+  const path4 = holder.split("\0")[0].replace(/^worktree /, "");
+  throw new ParallelExecutorError(
+    `cannot commit the report on ${ref.replace(/^refs\/heads\//, "")}: it is checked out in ${path4}`,
+    `Switch that worktree to another branch (git -C ${path4} switch --detach), then finish the run again.`
+  );
+}
+var init_branch_commit = __esm({
+  "src/engine/finish/branch-commit.ts"() {
+    "use strict";
+    init_errors();
+    init_git_exec();
+  }
+});
+
+// src/engine/finish/plan-edits.ts
+async function resolvePlan2(input2) {
+  const { base, current, plan, update } = input2;
+  if (base === null) {
+    if (current === null) return fail2(`${input2.where} is gone; nothing written back`);
+    return attempt(() => writeBack(current, plan, update), []);
+  }
+  const statusBase = attempt(() => writeBack(base, plan, update), []);
+  if (statusBase.text === null || current === base) return statusBase;
+  if (current === null) {
+    return input2.otherwise === "drop" ? withNote(
+      statusBase,
+      `${input2.editors} deleted ${input2.where}; it was put back, with the statuses`
+    ) : fail2(`${input2.where} is gone; nothing written back`);
+  }
+  const edit = describeEdit(base, current);
+  const touched = touchedTasks(base, current);
+  if (touched === null) {
+    const carried = attempt(() => writeBack(current, plan, update), []);
+    if (carried.text !== null) {
+      return withNote(
+        carried,
+        `${input2.editors} edited ${input2.where} (${edit}); the edit touches no task and was kept`
+      );
+    }
+  }
+  const why = touched ?? "the statuses could not be written on it";
+  if (input2.otherwise === "refuse") {
+    return fail2(
+      `${input2.where} was edited since the base by ${input2.editors} (${edit}) and ${why}; the statuses were not written, so that edit is not lost (see the report for them)`
+    );
+  }
+  return withNote(
+    statusBase,
+    `${input2.editors} edited ${input2.where} (${edit}); the edit was dropped because ${why}, and the statuses were written on the plan as it was at the base`
+  );
+}
+function attempt(make, notes) {
+  try {
+    return { text: make(), error: null, notes };
+  } catch (error64) {
+    return fail2(`the plan could not be updated: ${error64.message}`);
+  }
+}
+function fail2(error64) {
+  return { text: null, error: error64, notes: [] };
+}
+function withNote(resolution, note) {
+  return { ...resolution, notes: [...resolution.notes, note] };
+}
+function touchedTasks(base, edited) {
+  const before = parsePlan(base).plan;
+  const after = parsePlan(edited).plan;
+  const ids2 = (p) => p.tasks.map((task) => task.id);
+  const added = ids2(after).filter((id) => !ids2(before).includes(id));
+  const removed = ids2(before).filter((id) => !ids2(after).includes(id));
+  if (added.length > 0) return `it adds task(s) ${added.join(", ")}`;
+  if (removed.length > 0) return `it removes task(s) ${removed.join(", ")}`;
+  const changed = before.tasks.filter((task) => {
+    const other = after.tasks.find((candidate) => candidate.id === task.id);
+    return JSON.stringify(meaning(task)) !== JSON.stringify(meaning(other));
+  }).map((task) => task.id);
+  if (changed.length > 0) return `it changes task(s) ${changed.join(", ")}`;
+  const groups = (p) => JSON.stringify(
+    p.groups.map(({ id, title, dependsOn, status }) => ({ id, title, dependsOn, status }))
+  );
+  if (groups(before) !== groups(after)) return "it changes the groups";
+  return null;
+}
+function meaning(task) {
+  const { line: _line, column: _column, statusLine: _statusLine, ...rest } = task;
+  return rest;
+}
+function describeEdit(before, after) {
+  const count3 = (lines2) => {
+    const counts = /* @__PURE__ */ new Map();
+    for (const line2 of lines2) counts.set(line2, (counts.get(line2) ?? 0) + 1);
+    return counts;
+  };
+  const a = before.split(/\r?\n/);
+  const b = after.split(/\r?\n/);
+  const inA = count3(a);
+  const inB = count3(b);
+  const only = (lines2, mine, theirs) => {
+    const left = new Map(theirs);
+    return lines2.filter((line2) => {
+      if (line2.trim() === "") return false;
+      const n = left.get(line2) ?? 0;
+      if (n > 0) {
+        left.set(line2, n - 1);
+        return false;
+      }
+      return mine.has(line2);
+    });
+  };
+  const removed = only(a, inA, inB);
+  const added = only(b, inB, inA);
+  const show = (lines2) => lines2.slice(0, 3).map((line2) => JSON.stringify(line2.trim().slice(0, 70))).join(", ") + (lines2.length > 3 ? ` and ${lines2.length - 3} more` : "");
+  const parts = [
+    ...removed.length > 0 ? [`removed ${show(removed)}`] : [],
+    ...added.length > 0 ? [`added ${show(added)}`] : []
+  ];
+  return parts.join("; ") || "whitespace only";
+}
+async function planAt(repoRoot, commit, planFile, env) {
+  const shown = await git(repoRoot, ["show", `${commit}:${planFile}`], {
+    env,
+    allowExitCodes: [128]
+  });
+  return shown.exitCode === 0 ? shown.stdout : null;
+}
+async function planEditors(state, planFile, taskIds, env) {
+  const editors = [];
+  for (const id of taskIds) {
+    const run3 = state.tasks[id];
+    if (run3?.start_sha == null || run3.head_sha === null) continue;
+    const diff = await git(
+      state.repo_root,
+      ["diff", "--quiet", run3.start_sha, run3.head_sha, "--", `:(top,literal)${planFile}`],
+      { env, allowExitCodes: [1, 128] }
+    );
+    if (diff.exitCode === 1) editors.push(id);
+  }
+  return editors;
+}
+async function planForBranch(input2) {
+  const { state, planFile, env } = input2;
+  const repoRoot = state.repo_root;
+  const editors = await planEditors(state, planFile, state.integration?.merged ?? [], env);
+  const resolution = await resolvePlan2({
+    base: await planAt(repoRoot, state.base_sha, planFile, env),
+    current: await planAt(repoRoot, `refs/heads/${input2.branch}`, planFile, env),
+    plan: input2.plan,
+    update: input2.update,
+    editors: editorsText(editors),
+    where: `${planFile} on ${input2.shownAs ?? input2.branch}`,
+    otherwise: "drop",
+    ...env === void 0 ? {} : { env }
+  });
+  for (const id of editors) {
+    const run3 = state.tasks[id];
+    run3.warnings = [...run3.warnings ?? [], ...resolution.notes];
+  }
+  return resolution;
+}
+function editorsText(ids2) {
+  if (ids2.length === 0) return "a merge";
+  return ids2.length === 1 ? `task ${ids2[0]}` : `tasks ${ids2.join(", ")}`;
+}
+var init_plan_edits = __esm({
+  "src/engine/finish/plan-edits.ts"() {
+    "use strict";
+    init_parse4();
+    init_write_back();
+    init_git_exec();
+  }
+});
+
 // src/engine/report/format.ts
 function formatDuration2(ms) {
   const value = Math.max(0, Math.round(ms));
@@ -69928,65 +70476,6 @@ var init_format = __esm({
     MINUTE = 60 * SECOND;
     HOUR = 60 * MINUTE;
     DAY = 24 * HOUR;
-  }
-});
-
-// src/engine/report/markdown.ts
-function singleLine(text6) {
-  return text6.replace(CONTROL2, "").replace(LINE_BREAKS, " ").replace(/\t/g, " ").trim();
-}
-function truncate(text6, max) {
-  const chars = Array.from(text6);
-  if (chars.length <= max) return text6;
-  return `${chars.slice(0, Math.max(0, max - 1)).join("")}\u2026`;
-}
-function mdText(text6, max = 200) {
-  return truncate(singleLine(text6), max).replace(MARKDOWN_PUNCTUATION, (c) => `\\${c}`);
-}
-function mdCode(text6, max = 200) {
-  const body = truncate(singleLine(text6), max).replace(/\|/g, "\\|");
-  const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run3) => run3.length));
-  const fence = "`".repeat(longestRun + 1);
-  const pad = body.startsWith("`") || body.endsWith("`") || body === "" ? " " : "";
-  return `${fence}${pad}${body}${pad}${fence}`;
-}
-function mdRow(cells) {
-  return `| ${cells.join(" | ")} |`;
-}
-function mdTable(header2, rows) {
-  return [mdRow(header2), mdRow(header2.map(() => "---")), ...rows.map(mdRow)];
-}
-function shellArg(arg) {
-  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-var CONTROL2, LINE_BREAKS, MARKDOWN_PUNCTUATION;
-var init_markdown3 = __esm({
-  "src/engine/report/markdown.ts"() {
-    "use strict";
-    CONTROL2 = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-    LINE_BREAKS = /\s*(?:\r\n|\r|\n|\u2028|\u2029)\s*/g;
-    MARKDOWN_PUNCTUATION = /[\\`*_[\]<>#|~$&]/g;
-  }
-});
-
-// src/engine/report/checkout-section.ts
-function renderCheckoutSection(state) {
-  const changes = state.checkout_changes ?? [];
-  if (changes.length === 0) return [];
-  return [
-    "## Your checkout",
-    "",
-    `Changed during the execution (found by comparing with how it was at the start; nothing was undone):`,
-    "",
-    ...changes.map((change) => `- ${mdText(change, 400)}`),
-    ""
-  ];
-}
-var init_checkout_section = __esm({
-  "src/engine/report/checkout-section.ts"() {
-    "use strict";
-    init_markdown3();
   }
 });
 
@@ -70101,6 +70590,157 @@ var init_outcome = __esm({
       FAILED: "\u274C FAILED",
       "IN PROGRESS": "\u{1F504} IN PROGRESS"
     };
+  }
+});
+
+// src/engine/run/summary.ts
+function taskDurationMs2(startedAt, finishedAt) {
+  if (startedAt === null || finishedAt === null) return null;
+  return Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt));
+}
+var init_summary = __esm({
+  "src/engine/run/summary.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/finish/plan-update.ts
+import { posix as posix2 } from "node:path";
+function planUpdate(state, plan, reportLink) {
+  const tasks = [];
+  for (const id of state.task_order) {
+    const run3 = state.tasks[id];
+    const update = taskUpdate(run3, state);
+    if (update !== null) tasks.push(update);
+  }
+  const merged = new Set(
+    (state.integration?.merged ?? []).filter((id) => {
+      const run3 = state.tasks[id];
+      return run3 === void 0 || !changedNothing(run3);
+    })
+  );
+  const groups = [];
+  for (const group of plan.groups) {
+    const runs = state.task_order.map((id) => state.tasks[id]).filter((run3) => run3.group === group.id);
+    if (runs.length === 0) continue;
+    const completed = plan.tasks.filter((task) => task.group === group.id).every((task) => task.status === "completed" || merged.has(task.id));
+    if (!completed) continue;
+    groups.push({ id: group.id, completed: true, ...spanOf(runs) });
+  }
+  return { tasks, groups, ...reportLink === null ? {} : { reportPath: reportLink } };
+}
+function taskUpdate(run3, state) {
+  const id = run3.task_id;
+  const duration3 = taskDurationMs2(run3.started_at, run3.finished_at);
+  const actual = duration3 === null ? {} : { actualMs: duration3 };
+  if (run3.status === "failed") return { id, outcome: "failed", note: short2(run3.reason ?? "") };
+  if (run3.status === "skipped") {
+    return { id, outcome: "skipped", note: short2(`Skipped: ${run3.reason ?? "not run"}`) };
+  }
+  if (run3.status !== "completed") return null;
+  const fate = integrationFate(id, state.integration);
+  if (fate.kind === "conflict") {
+    const other = fate.with.length > 0 ? ` with ${fate.with.join(", ")}` : "";
+    return { id, outcome: "failed", note: short2(`not integrated: merge conflict${other}`) };
+  }
+  if (fate.kind === "dropped") {
+    return { id, outcome: "failed", note: short2(`not integrated: ${fate.reason}`) };
+  }
+  if (fate.kind === "not-integrated") return null;
+  if (changedNothing(run3)) return null;
+  if (run3.validation?.status === "COMPLETE_WITH_WARNINGS") {
+    const failed = run3.validation.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.name);
+    return { id, outcome: "warnings", note: `${failed.join(", ")} failed`, ...actual };
+  }
+  return { id, outcome: "completed", ...actual };
+}
+function spanOf(runs) {
+  const starts = runs.flatMap(
+    (run3) => run3.started_at === null ? [] : [Date.parse(run3.started_at)]
+  );
+  const ends = runs.flatMap(
+    (run3) => run3.finished_at === null ? [] : [Date.parse(run3.finished_at)]
+  );
+  if (starts.length === 0 || ends.length === 0) return {};
+  return { actualMs: Math.max(0, Math.max(...ends) - Math.min(...starts)) };
+}
+function short2(text6) {
+  const line2 = text6.replace(/\s+/g, " ").trim();
+  return line2.length > NOTE_MAX ? `${line2.slice(0, NOTE_MAX - 1)}\u2026` : line2;
+}
+function reportLinkFrom(planFile, reportPath) {
+  const link2 = posix2.relative(posix2.dirname(toPosix(planFile)), toPosix(reportPath));
+  return link2 === "" ? posix2.basename(reportPath) : link2;
+}
+function toPosix(path4) {
+  return path4.split("\\").join("/");
+}
+var NOTE_MAX;
+var init_plan_update = __esm({
+  "src/engine/finish/plan-update.ts"() {
+    "use strict";
+    init_outcome();
+    init_summary();
+    NOTE_MAX = 90;
+  }
+});
+
+// src/engine/report/markdown.ts
+function singleLine(text6) {
+  return text6.replace(CONTROL2, "").replace(LINE_BREAKS, " ").replace(/\t/g, " ").trim();
+}
+function truncate(text6, max) {
+  const chars = Array.from(text6);
+  if (chars.length <= max) return text6;
+  return `${chars.slice(0, Math.max(0, max - 1)).join("")}\u2026`;
+}
+function mdText(text6, max = 200) {
+  return truncate(singleLine(text6), max).replace(MARKDOWN_PUNCTUATION, (c) => `\\${c}`);
+}
+function mdCode(text6, max = 200) {
+  const body = truncate(singleLine(text6), max).replace(/\|/g, "\\|");
+  const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run3) => run3.length));
+  const fence = "`".repeat(longestRun + 1);
+  const pad = body.startsWith("`") || body.endsWith("`") || body === "" ? " " : "";
+  return `${fence}${pad}${body}${pad}${fence}`;
+}
+function mdRow(cells) {
+  return `| ${cells.join(" | ")} |`;
+}
+function mdTable(header2, rows) {
+  return [mdRow(header2), mdRow(header2.map(() => "---")), ...rows.map(mdRow)];
+}
+function shellArg(arg) {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+var CONTROL2, LINE_BREAKS, MARKDOWN_PUNCTUATION;
+var init_markdown3 = __esm({
+  "src/engine/report/markdown.ts"() {
+    "use strict";
+    CONTROL2 = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+    LINE_BREAKS = /\s*(?:\r\n|\r|\n|\u2028|\u2029)\s*/g;
+    MARKDOWN_PUNCTUATION = /[\\`*_[\]<>#|~$&]/g;
+  }
+});
+
+// src/engine/report/checkout-section.ts
+function renderCheckoutSection(state) {
+  const changes = state.checkout_changes ?? [];
+  if (changes.length === 0) return [];
+  return [
+    "## Your checkout",
+    "",
+    `Changed during the execution (found by comparing with how it was at the start; nothing was undone):`,
+    "",
+    ...changes.map((change) => `- ${mdText(change, 400)}`),
+    ""
+  ];
+}
+var init_checkout_section = __esm({
+  "src/engine/report/checkout-section.ts"() {
+    "use strict";
+    init_markdown3();
   }
 });
 
@@ -70378,7 +71018,7 @@ function renderIntegrationSection(state) {
   }
   const total = state.task_order.length;
   lines2.push(
-    `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdCode(short2(integration.baseSha))} \u2192 head ${mdCode(short2(integration.headSha))})`,
+    `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdCode(short3(integration.baseSha))} \u2192 head ${mdCode(short3(integration.headSha))})`,
     `- **Strategy**: ${STRATEGY[integration.strategy]}`,
     `- **Merged**: ${integration.merged.length} of ${total} tasks${idList(integration.merged)}`,
     `- **Merge Conflicts**: ${integration.conflicts.length}${integration.conflicts.length > 0 ? " (never auto-resolved; the branch was left out and the integration branch stayed clean)" : ""}`
@@ -70410,8 +71050,8 @@ function testsText2(integration) {
   if (integration.testsPassed === null || integration.testCommand === null) {
     return `not run (no test command configured or detected); ${runs}`;
   }
-  const verdict2 = integration.testsPassed ? "\u2705 passing" : "\u274C failing";
-  return `${verdict2} (${mdCode(integration.testCommand)}), ${runs}`;
+  const verdict = integration.testsPassed ? "\u2705 passing" : "\u274C failing";
+  return `${verdict} (${mdCode(integration.testCommand)}), ${runs}`;
 }
 function idList(taskIds) {
   return taskIds.length === 0 ? "" : ` (${ids(taskIds)})`;
@@ -70419,7 +71059,7 @@ function idList(taskIds) {
 function ids(taskIds) {
   return taskIds.map((id) => mdText(id, 40)).join(", ");
 }
-function short2(sha) {
+function short3(sha) {
   return sha.slice(0, 7);
 }
 var STRATEGY;
@@ -70760,9 +71400,9 @@ function efficiencyLines(e) {
   }
   if (e.estimateSpeedup !== null && e.savedVsEstimate !== null && e.sequentialEstimateMs !== null && e.wallMs !== null) {
     const saved = e.sequentialEstimateMs - e.wallMs;
-    const verdict2 = saved >= 0 ? `${formatDuration2(saved)} (${formatPercent(e.savedVsEstimate)}) less than the estimate` : `${formatDuration2(-saved)} more than the estimate`;
+    const verdict = saved >= 0 ? `${formatDuration2(saved)} (${formatPercent(e.savedVsEstimate)}) less than the estimate` : `${formatDuration2(-saved)} more than the estimate`;
     lines2.push(
-      `  - Against the estimate: ${formatRatio(e.estimateSpeedup)} (estimate \xF7 wall time): the execution took ${verdict2}. This compares with the plan's estimate, not with a measured sequential run.`
+      `  - Against the estimate: ${formatRatio(e.estimateSpeedup)} (estimate \xF7 wall time): the execution took ${verdict}. This compares with the plan's estimate, not with a measured sequential run.`
     );
   }
   if (e.sumTaskMs !== null) {
@@ -70815,15 +71455,35 @@ var init_render = __esm({
   }
 });
 
+// src/engine/finish/report-step.ts
+import { isAbsolute as isAbsolute7, join as join26 } from "node:path";
+function markdownPlanFile(planFile) {
+  const path4 = planFile.split("\\").join("/");
+  if (isAbsolute7(path4) || path4.startsWith("../") || !/\.(md|markdown)$/i.test(path4)) return null;
+  return path4;
+}
+var init_report_step = __esm({
+  "src/engine/finish/report-step.ts"() {
+    "use strict";
+    init_errors();
+    init_schema();
+    init_path();
+    init_render();
+    init_branch_commit();
+    init_plan_edits();
+    init_plan_update();
+  }
+});
+
 // src/action/integrate/bundles.ts
 import { readdir as readdir9 } from "node:fs/promises";
-import { join as join25 } from "node:path";
+import { join as join27 } from "node:path";
 async function readBundles(bundleDir, executionId, plan) {
   const result = { tasks: [], problems: [] };
   const entries = await readdir9(bundleDir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || !entry.name.startsWith("agent-")) continue;
-    const dir = join25(bundleDir, entry.name);
+    const dir = join27(bundleDir, entry.name);
     const reading = await readTaskFile(dir);
     if (!reading.ok) {
       result.problems.push({ folder: entry.name, problem: reading.problem });
@@ -70877,7 +71537,7 @@ async function fetchOne(root2, task, plan, baseSha, protectedBranches, remote) {
     await git(root2, ["branch", "--force", file2.branch, baseSha]);
     return null;
   }
-  const path4 = join25(task.dir, BUNDLE_FILE);
+  const path4 = join27(task.dir, BUNDLE_FILE);
   const verify = await git(root2, ["bundle", "verify", "--quiet", path4], {
     allowExitCodes: [1, 128]
   });
@@ -70936,91 +71596,6 @@ var init_bundles = __esm({
     init_git_exec();
     init_refs();
     init_task_file();
-  }
-});
-
-// src/action/integrate/commit-files.ts
-import { mkdtemp as mkdtemp3, rm as rm7 } from "node:fs/promises";
-import { tmpdir as tmpdir2 } from "node:os";
-import { join as join26 } from "node:path";
-async function commitFiles(input2) {
-  const scratch = await mkdtemp3(join26(tmpdir2(), "pe-index-"));
-  const env = {};
-  for (const [key, value] of Object.entries(input2.env)) if (value !== void 0) env[key] = value;
-  Object.assign(env, {
-    GIT_INDEX_FILE: join26(scratch, "index"),
-    GIT_AUTHOR_NAME: input2.identity.name,
-    GIT_AUTHOR_EMAIL: input2.identity.email,
-    GIT_COMMITTER_NAME: input2.identity.name,
-    GIT_COMMITTER_EMAIL: input2.identity.email
-  });
-  const run3 = async (args, stdin) => (await git(input2.root, args, { env, ...stdin === void 0 ? {} : { input: stdin } })).stdout.trim();
-  try {
-    const ref = `refs/heads/${input2.branch}`;
-    const parent = await run3(["rev-parse", "--verify", `${ref}^{commit}`]);
-    await run3(["read-tree", parent]);
-    for (const file2 of input2.files) {
-      const blob = await run3(["hash-object", "-w", "--stdin"], file2.content);
-      await run3(["update-index", "--add", "--cacheinfo", `100644,${blob},${file2.path}`]);
-    }
-    const tree = await run3(["write-tree"]);
-    if (tree === await run3(["rev-parse", `${parent}^{tree}`])) return parent;
-    const commit = await run3(
-      ["commit-tree", "--no-gpg-sign", tree, "-p", parent, "-F", "-"],
-      input2.message
-    );
-    await run3(["update-ref", ref, commit, parent]);
-    return commit;
-  } finally {
-    await rm7(scratch, { recursive: true, force: true });
-  }
-}
-var init_commit_files = __esm({
-  "src/action/integrate/commit-files.ts"() {
-    "use strict";
-    init_git_exec();
-  }
-});
-
-// src/action/integrate/plan-update.ts
-import { readdir as readdir10 } from "node:fs/promises";
-import { join as join27, posix } from "node:path";
-async function reportPathFor(root2, dir, executionId) {
-  const folder = dir.replace(/^\.?\/+|\/+$/g, "") || ".";
-  const existing = new Set(await readdir10(join27(root2, folder)).catch(() => []));
-  let name = `${executionId}.md`;
-  for (let wave = 2; existing.has(name); wave += 1) name = `${executionId}-wave-${wave}.md`;
-  return posix.join(folder, name);
-}
-function planUpdate(state, plan, reportPath) {
-  const tasks = state.task_order.map((id) => taskUpdate(state.tasks[id], state));
-  const landed = new Set(tasks.filter((t) => t.outcome !== "failed").map((t) => t.id));
-  const done = (id) => landed.has(id) || ["completed", "skipped"].includes(plan.tasks.find((t) => t.id === id)?.status ?? "");
-  const touched = new Set(state.task_order.map((id) => state.tasks[id].group));
-  const groups = plan.groups.filter((group) => touched.has(group.id)).map((group) => ({
-    id: group.id,
-    completed: plan.tasks.filter((t) => t.group === group.id).every((t) => done(t.id))
-  }));
-  return { tasks, groups, ...reportPath ? { reportPath } : {} };
-}
-function conflicted(taskId, state) {
-  return state.integration?.conflicts.some((c) => c.taskId === taskId) ?? false;
-}
-function taskUpdate(run3, state) {
-  const fate = conflicted(run3.task_id, state) ? "conflict" : integrationFate(run3.task_id, state.integration).kind;
-  const outcome = taskOutcome(run3);
-  const actualMs = taskDurationMs(run3) ?? void 0;
-  const time3 = actualMs === void 0 ? {} : { actualMs };
-  if (fate === "merged") {
-    return outcome === "COMPLETE_WITH_WARNINGS" ? { id: run3.task_id, outcome: "warnings", ...time3 } : { id: run3.task_id, outcome: "completed", ...time3 };
-  }
-  const note = fate === "conflict" ? "merge conflict" : fate === "dropped" || run3.status === "completed" ? "not integrated" : run3.validation?.status === "FAILED" ? "validation failed" : "agent failed";
-  return { id: run3.task_id, outcome: "failed", note };
-}
-var init_plan_update = __esm({
-  "src/action/integrate/plan-update.ts"() {
-    "use strict";
-    init_outcome();
   }
 });
 
@@ -71223,18 +71798,22 @@ var integrate_exports = {};
 __export(integrate_exports, {
   runIntegrateMode: () => runIntegrateMode
 });
-import { mkdir as mkdir13, rm as rm8, writeFile as writeFile8 } from "node:fs/promises";
-import { join as join29, relative as relative4, sep as sep5 } from "node:path";
+import { mkdir as mkdir13, readdir as readdir10, rm as rm8, writeFile as writeFile8 } from "node:fs/promises";
+import { join as join29, posix as posix3, relative as relative4, sep as sep5 } from "node:path";
 async function runIntegrateMode(settings, deps) {
   const { runtime } = deps;
-  const config2 = await readConfig(settings.runner.workspace);
+  const config2 = await readConfigFile(settings.runner.workspace);
   const loaded = await loadPlan(deps, settings);
   const plan = requireRunnable(loaded, settings.planFile);
   const root2 = await findRepoRoot(settings.runner.workspace);
   const repo = await inspectRepo(root2);
   const baseSha = repo.headSha;
   const integrationBranch = `${config2.integration.branchPrefix}${settings.executionId}`;
-  const wave = selectWave(plan, settings.group, settings.tasks).ready;
+  const wave = selectTasks(
+    plan,
+    { group: settings.group, tasks: settings.tasks },
+    WAVE_SELECTION
+  ).ready;
   const problems = [];
   const warn = (message) => {
     problems.push(message);
@@ -71285,7 +71864,7 @@ async function runIntegrateMode(settings, deps) {
       warn(`the integration failed: ${error64.message}`);
     }
   }
-  const reportPath = await reportPathFor(root2, config2.report.dir, settings.executionId);
+  const reportPath = await nextReportPath(root2, config2.report.dir, settings.executionId);
   const landed = integration !== null && integration.merged.length > 0;
   const state = buildState({
     executionId: settings.executionId,
@@ -71301,19 +71880,28 @@ async function runIntegrateMode(settings, deps) {
     reportPath: landed ? reportPath : null,
     now: deps.clock.now()
   });
+  const planPath = markdownPlanFile(relative4(root2, settings.planPath).split(sep5).join("/"));
+  const planText = landed && planPath !== null && config2.report.writeBack !== "none" ? await planForBranch({
+    state,
+    plan,
+    update: planUpdate(state, plan, reportLinkFrom(planPath, reportPath)),
+    planFile: planPath,
+    branch: localBranch,
+    shownAs: integrationBranch,
+    env
+  }) : null;
+  if (planText?.error) warn(`the plan's statuses were not written back: ${planText.error}`);
+  for (const note of planText?.notes ?? []) runtime.annotate("warning", `plan: ${note}`);
   const report = renderReport(state, { now: deps.clock.now() });
   let integrationHead = null;
   if (landed) {
-    const files = [{ path: reportPath, content: report }];
-    const planPath = relative4(root2, settings.planPath).split(sep5).join("/");
-    if (config2.report.writeBack !== "none") {
-      const text6 = writeBackText(loaded.text, plan, state, reportPath, warn);
-      if (text6 !== null) files.push({ path: planPath, content: text6 });
-    }
-    integrationHead = await commitFiles({
-      root: root2,
+    const committed = await commitOnBranch({
+      repoRoot: root2,
       branch: localBranch,
-      files,
+      files: [
+        { path: reportPath, content: () => report },
+        ...planPath === null ? [] : [{ path: planPath, content: () => planText?.text ?? null }]
+      ],
       message: `parallel-executor: integrate execution ${settings.executionId}
 
 Merged: ${integration.merged.join(", ")}.
@@ -71322,6 +71910,7 @@ Plan statuses written back; report: ${reportPath}.
       identity: DEFAULT_IDENTITY,
       env: deps.env
     });
+    integrationHead = committed.sha;
   }
   const failed = problems.length > 0 || integration !== null && (integration.conflicts.length > 0 || integration.dropped.length > 0 || integration.testsPassed === false);
   const result = await writeResult({
@@ -71384,13 +71973,10 @@ async function runIntegration(root2, localBranch, integrationBranch, baseSha, ca
   });
   return { ...result, branch: integrationBranch };
 }
-function writeBackText(text6, plan, state, reportPath, warn) {
-  try {
-    return writeBack(text6, plan, planUpdate(state, plan, reportPath));
-  } catch (error64) {
-    warn(`the plan's statuses could not be written back: ${error64.message}`);
-    return null;
-  }
+async function nextReportPath(root2, dir, executionId) {
+  const folder = reportFolder(dir);
+  const names = new Set(await readdir10(join29(root2, folder)).catch(() => []));
+  return reportPathIn(folder, executionId, (path4) => names.has(posix3.basename(path4)));
 }
 async function writeResult(input2) {
   const taskBranches = input2.tasks.map((t) => ({
@@ -71448,7 +72034,11 @@ var init_integrate2 = __esm({
     "use strict";
     init_integrate();
     init_test_command();
-    init_write_back();
+    init_branch_commit();
+    init_plan_edits();
+    init_plan_update();
+    init_report_step();
+    init_path();
     init_render();
     init_git_exec();
     init_identity();
@@ -71457,13 +72047,12 @@ var init_integrate2 = __esm({
     init_environment();
     init_markdown2();
     init_bundles();
-    init_commit_files();
-    init_plan_update();
     init_result();
     init_safe_git();
     init_state2();
+    init_load();
     init_repo_files();
-    init_wave();
+    init_select();
   }
 });
 
@@ -71486,24 +72075,71 @@ var import_yaml3;
 var init_workflow = __esm({
   "src/app/workflow.ts"() {
     "use strict";
-    import_yaml3 = __toESM(require_dist(), 1);
+    import_yaml3 = __toESM(require_dist2(), 1);
+  }
+});
+
+// src/engine/integrate/landed.ts
+function landingProblems(end) {
+  const { state } = end;
+  const integration = state?.integration ?? null;
+  const conflicts = integration?.conflicts.map((c) => c.taskId) ?? [];
+  const dropped = (integration?.dropped ?? []).map((d) => d.taskId).filter((id) => !conflicts.includes(id));
+  const explained = /* @__PURE__ */ new Set([...conflicts, ...dropped]);
+  const failedJobs = [...end.taskConclusions ?? []].filter(([, conclusion]) => conclusion !== "success").map(([id]) => id);
+  const wave = end.wave ?? state?.task_order ?? [];
+  const notCompleted = state === null ? [] : wave.filter((id) => state.tasks[id]?.status !== "completed");
+  const failed = unique3([...failedJobs, ...notCompleted]).filter((id) => !explained.has(id));
+  const unmerged = wave.filter(
+    (id) => integration !== null && !failed.includes(id) && !explained.has(id) && !integration.merged.includes(id)
+  );
+  const problems = [];
+  if (failed.length > 0) problems.push(`${failed.join(", ")} did not complete`);
+  if (conflicts.length > 0) problems.push(`merge conflict in ${conflicts.join(", ")}`);
+  if (dropped.length + unmerged.length > 0) {
+    problems.push(`${[...dropped, ...unmerged].join(", ")} not merged`);
+  }
+  if (integration?.testsPassed === false) problems.push("the integration tests failed");
+  if (state === null) {
+    const source = end.stateSource ? ` (${end.stateSource})` : "";
+    problems.push(`the run left no execution state${source}`);
+  } else if (integration === null) problems.push("nothing was integrated");
+  if (problems.length === 0 && end.runConclusion !== void 0) {
+    if (end.runConclusion !== "success") {
+      problems.push(`the workflow run ended with \`${end.runConclusion ?? "no conclusion"}\``);
+    }
+  }
+  return problems;
+}
+function unique3(ids2) {
+  return [...new Set(ids2)];
+}
+var init_landed = __esm({
+  "src/engine/integrate/landed.ts"() {
+    "use strict";
   }
 });
 
 // src/action/integrate/next-wave.ts
-import { readFile as readFile20 } from "node:fs/promises";
+import { readFile as readFile21 } from "node:fs/promises";
 import { join as join30 } from "node:path";
 async function nextWave(input2) {
   const { settings, state } = input2;
   const thisWave = new Set(state.task_order);
-  const ready = selectWave(input2.plan, settings.group, settings.tasks).ready.map((t) => t.id).filter((id) => !thisWave.has(id));
+  const ready = selectTasks(
+    input2.plan,
+    { group: settings.group, tasks: settings.tasks },
+    WAVE_SELECTION
+  ).ready.map((t) => t.id).filter((id) => !thisWave.has(id));
   const skip = (reason) => ({ dispatched: false, tasks: ready, reason });
   if (ready.length === 0) return skip("no task of the selection is left to run");
   if (settings.appManaged) return skip("the GitHub App starts the next wave");
   if (settings.dryRun) return skip("dry run");
-  const landed = state.integration?.merged.length === state.task_order.length;
-  if (!landed || state.integration?.testsPassed === false) {
-    return skip("this wave did not land cleanly: fix it, then start the run again");
+  const problems = landingProblems({ state });
+  if (problems.length > 0) {
+    return skip(
+      `this wave did not land cleanly (${problems.join("; ")}): fix it, then start the run again`
+    );
   }
   if (!input2.pushed) return skip("the integration branch was not pushed");
   if (!input2.forge) return skip("no github-token to dispatch with");
@@ -71529,22 +72165,164 @@ async function nextWave(input2) {
   return { dispatched: true, tasks: ready, workflow, inputs };
 }
 async function declaredInputs(workspace, workflow) {
-  const text6 = await readFile20(join30(workspace, workflowPath(workflow)), "utf8").catch(() => null);
+  const text6 = await readFile21(join30(workspace, workflowPath(workflow)), "utf8").catch(() => null);
   return text6 === null ? null : dispatchInputNames(text6);
 }
 var init_next_wave = __esm({
   "src/action/integrate/next-wave.ts"() {
     "use strict";
     init_workflow();
-    init_wave();
+    init_landed();
+    init_select();
     init_workflow_ref();
   }
 });
 
-// src/action/integrate/publish.ts
+// src/github-run/integration-pull-request.ts
+function integrationPullRequest(input2) {
+  const { state } = input2;
+  const integration = state.integration;
+  const scope = input2.group === "all" ? "all groups" : `group ${input2.group}`;
+  const conflicts = integration.conflicts.map((c) => mdCode(c.taskId));
+  const links = [
+    state.report_path ? `Report: ${mdCode(state.report_path)}` : null,
+    input2.pullRequest !== null ? `Started on #${input2.pullRequest}` : null,
+    input2.runUrl ? `[Workflow run](${input2.runUrl})` : null
+  ].filter((link2) => link2 !== null);
+  const body = [
+    `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
+    "",
+    "**Merged**",
+    ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? "")}`),
+    ...conflicts.length > 0 ? ["", `**Not merged** (conflicts): ${conflicts.join(", ")}`] : [],
+    ...links.length > 0 ? ["", links.join(" \xB7 ")] : []
+  ].join("\n");
+  return {
+    head: integration.branch,
+    base: input2.base,
+    title: `parallel-executor: ${input2.planLabel} (${scope})`.replace(/\s+/g, " ").slice(0, TITLE_MAX),
+    body
+  };
+}
+var TITLE_MAX;
+var init_integration_pull_request = __esm({
+  "src/github-run/integration-pull-request.ts"() {
+    "use strict";
+    init_markdown3();
+    TITLE_MAX = 240;
+  }
+});
+
+// src/github-run/report-comment.ts
 function reportMarkerKey(executionId) {
   return `report-${executionId}`;
 }
+function reportCommentBody(report, executionId, links) {
+  const waves = (links.waves ?? 1) > 1 ? ` (${links.waves} waves)` : "";
+  const parts = [
+    links.runUrl ? `[Workflow run](${links.runUrl})` : null,
+    links.pullRequest ? `Integration PR #${links.pullRequest.number}` : null
+  ].filter((part) => part !== null);
+  const footer = `Execution ${mdCode(executionId)}${waves}${parts.map((p) => ` \xB7 ${p}`).join("")}`;
+  return `${report.trimEnd()}
+
+<sub>${footer}</sub>
+`;
+}
+var init_report_comment = __esm({
+  "src/github-run/report-comment.ts"() {
+    "use strict";
+    init_markdown3();
+  }
+});
+
+// src/github-run/task-result.ts
+function taskResult(run3, integration) {
+  const conclusion = conclusionOf(run3, integration);
+  const duration3 = durationText(run3.started_at, run3.finished_at);
+  const merge3 = mergeLine(run3.task_id, integration);
+  const lines2 = [
+    `**Status**: ${run3.status}${duration3 ? ` \xB7 **Duration**: ${duration3}` : ""}${costText(run3)}`,
+    ...run3.reason ? [`**Reason**: ${mdText(run3.reason, 1e3)}`] : [],
+    ...merge3 === null ? [] : [merge3],
+    "",
+    ...validationTable(run3)
+  ];
+  return { conclusion, title: titleOf2(run3, conclusion), lines: lines2 };
+}
+function conclusionOf(run3, integration) {
+  if (run3.status === "cancelled") return "cancelled";
+  if (run3.status === "skipped") return "skipped";
+  if (run3.status !== "completed") return "failure";
+  return integration?.merged.includes(run3.task_id) ? "success" : "failure";
+}
+function titleOf2(run3, conclusion) {
+  if (conclusion === "success") {
+    return run3.validation?.status === "COMPLETE_WITH_WARNINGS" ? "Completed with warnings" : "Completed and merged";
+  }
+  if (conclusion === "failure") return run3.status === "completed" ? "Not merged" : "Failed";
+  return TITLE[conclusion] ?? "Finished";
+}
+function mergeLine(taskId, integration) {
+  if (!integration) return null;
+  if (integration.merged.includes(taskId)) return `**Merged** into ${mdCode(integration.branch)}`;
+  const conflict = integration.conflicts.find((c) => c.taskId === taskId);
+  if (conflict) {
+    const files = conflict.files.map((f) => mdCode(f)).join(", ") || "unknown files";
+    const others = conflict.with.length > 0 ? ` (with ${conflict.with.join(", ")})` : "";
+    return `**Merge conflict** in ${files}${others}`;
+  }
+  const dropped = integration.dropped.find((d) => d.taskId === taskId);
+  return dropped ? `**Not merged**: ${mdText(dropped.reason, 500)}` : null;
+}
+function validationTable(run3) {
+  const checks = run3.validation?.checks ?? [];
+  if (checks.length === 0) return ["No validation report."];
+  return [
+    "| Check | Result | Command | Duration |",
+    "|---|---|---|---|",
+    ...checks.map((c) => {
+      const result = c.skipped ? "\u23ED\uFE0F skipped" : c.passed ? "\u2705 passed" : "\u274C failed";
+      const command = c.command ? mdCode(c.command) : "\u2014";
+      return `| ${c.name}${c.critical ? " (critical)" : ""} | ${result} | ${command} | ${formatMs2(c.durationMs)} |`;
+    })
+  ];
+}
+function costText(run3) {
+  const m = run3.metrics;
+  if (!m) return "";
+  const parts = [
+    m.cost_usd === null ? null : `**Cost**: $${m.cost_usd.toFixed(2)}`,
+    m.input_tokens === null ? null : `**Tokens**: ${m.input_tokens} in / ${m.output_tokens ?? 0} out`,
+    `**Changes**: +${m.lines_added} \u2212${m.lines_removed} in ${m.files_modified} file(s)`
+  ].filter((part) => part !== null);
+  return ` \xB7 ${parts.join(" \xB7 ")}`;
+}
+function durationText(from, to) {
+  if (!from || !to) return null;
+  const ms = Date.parse(to) - Date.parse(from);
+  return Number.isFinite(ms) && ms >= 0 ? formatMs2(ms) : null;
+}
+function formatMs2(ms) {
+  const seconds = Math.round(ms / 1e3);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+}
+var TITLE;
+var init_task_result = __esm({
+  "src/github-run/task-result.ts"() {
+    "use strict";
+    init_markdown3();
+    TITLE = {
+      cancelled: "Cancelled",
+      skipped: "Skipped"
+    };
+  }
+});
+
+// src/action/integrate/publish.ts
 async function completeTaskCheckRuns(forge, state, headSha, logger) {
   let runs;
   try {
@@ -71560,113 +72338,36 @@ async function completeTaskCheckRuns(forge, state, headSha, logger) {
   for (const id of state.task_order) {
     const run3 = state.tasks[id];
     const check3 = runs.find(
-      (c) => c.externalId === `${state.execution_id}:${id}` && c.name === taskCheckRunName(id)
+      (c) => c.externalId === `${state.execution_id}:${id}` && c.name === taskCheckName({ id, title: run3.task })
     );
     if (!check3 || check3.status === "completed") continue;
-    const { conclusion, title } = verdict(run3, state);
+    const { conclusion, title, summary: summary2 } = taskOutput(run3, state);
     await forge.updateCheckRun(check3.id, {
       status: "completed",
       conclusion,
-      output: { title, summary: taskSummary(run3, state) }
+      output: { title, summary: summary2 }
     });
     completed += 1;
   }
   return completed;
 }
-function verdict(run3, state) {
-  const fate = fateOf(run3.task_id, state);
-  if (fate.kind === "merged")
-    return { conclusion: "success", title: `Merged into ${state.integration.branch}` };
-  if (fate.kind === "conflict") return { conclusion: "failure", title: "Merge conflict" };
-  if (fate.kind === "dropped") return { conclusion: "failure", title: "Not integrated" };
-  return { conclusion: "failure", title: TASK_OUTCOME_LABEL[taskOutcome(run3)] };
-}
-function fateOf(taskId, state) {
-  const conflict = state.integration?.conflicts.find((c) => c.taskId === taskId);
-  return conflict ? { kind: "conflict", files: conflict.files, with: conflict.with } : integrationFate(taskId, state.integration);
-}
-function taskSummary(run3, state) {
-  const fate = fateOf(run3.task_id, state);
-  const lines2 = [
-    `**Task ${mdText(run3.task_id)}**: ${mdText(run3.task)}  `,
-    `Agent: ${mdText(run3.agent)} \xB7 ${TASK_OUTCOME_LABEL[taskOutcome(run3)]}`,
-    ""
-  ];
-  if (run3.reason) lines2.push(`Reason: ${mdText(run3.reason, 500)}`, "");
-  if (fate.kind === "conflict")
-    lines2.push(
-      `Conflicts in ${fate.files.map((f) => mdCode(f)).join(", ") || "unknown files"}.`,
-      ""
-    );
-  if (fate.kind === "dropped") lines2.push(`Not integrated: ${mdText(fate.reason, 300)}.`, "");
-  if (run3.validation) {
-    lines2.push(
-      ...mdTable(
-        ["check", "result", "note"],
-        run3.validation.checks.map((c) => [
-          c.name,
-          c.skipped ? "skipped" : c.passed ? "\u2705 passed" : c.critical ? "\u274C failed" : "\u26A0\uFE0F failed",
-          mdText(c.note ?? "", 160)
-        ])
-      ),
-      ""
-    );
-  }
-  if (run3.metrics) {
-    const cost = run3.metrics.cost_usd === null ? "" : ` \xB7 $${run3.metrics.cost_usd.toFixed(2)}`;
-    lines2.push(
-      `${run3.metrics.files_modified} file(s), +${run3.metrics.lines_added} \u2212${run3.metrics.lines_removed}${cost}`
-    );
-  }
-  return lines2.join("\n");
-}
-async function openIntegrationPullRequest(input2) {
-  const { state } = input2;
-  const integration = state.integration;
-  const scope = state.parallel_group === "all" ? "all groups" : `group ${state.parallel_group}`;
-  const merged = integration.merged.map(
-    (id) => `- ${mdText(id)}: ${mdText(state.tasks[id]?.task ?? "")}`
-  );
-  const body = [
-    `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
-    "",
-    "**Merged**",
-    ...merged,
-    ...integration.conflicts.length > 0 ? [
-      "",
-      `**Not merged** (conflicts): ${integration.conflicts.map((c) => mdText(c.taskId)).join(", ")}`
-    ] : [],
-    "",
-    [
-      input2.reportPath ? `Report: ${mdCode(input2.reportPath)}` : null,
-      input2.pullRequest !== null ? `for #${input2.pullRequest}` : null,
-      input2.runUrl ? `[workflow run](${input2.runUrl})` : null
-    ].filter(Boolean).join(" \xB7 ")
-  ].join("\n");
-  return input2.forge.upsertPullRequest({
-    head: integration.branch,
-    base: input2.base,
-    title: `parallel-executor: ${input2.planLabel} (${scope})`.replace(/\s+/g, " ").slice(0, 240),
-    body
-  });
-}
-function reportComment(report, executionId, links) {
-  const parts = [
-    links.runUrl ? `[Workflow run](${links.runUrl})` : null,
-    links.pullRequest ? `Integration PR #${links.pullRequest.number}` : null
-  ].filter(Boolean);
-  return `${report.trimEnd()}
-
-<sub>Execution ${mdCode(executionId)}${parts.length ? ` \xB7 ${parts.join(" \xB7 ")}` : ""}</sub>
-`;
+function taskOutput(run3, state) {
+  const result = taskResult(run3, state.integration);
+  const header2 = `**Task ${mdText(run3.task_id)}**: ${mdText(run3.task)}  
+Agent: ${mdText(run3.agent)}`;
+  return {
+    conclusion: result.conclusion,
+    title: result.title,
+    summary: [header2, "", ...result.lines].join("\n").trimEnd()
+  };
 }
 var init_publish = __esm({
   "src/action/integrate/publish.ts"() {
     "use strict";
     init_markdown3();
-    init_outcome();
     init_errors2();
-    init_plan();
+    init_task_result();
+    init_check_names();
   }
 });
 
@@ -71934,7 +72635,7 @@ import { tmpdir as tmpdir3 } from "node:os";
 import { join as join32, relative as relative5, sep as sep6 } from "node:path";
 async function runPublishMode(settings, deps) {
   const { runtime } = deps;
-  const config2 = await readConfig(settings.runner.workspace);
+  const config2 = await readConfigFile(settings.runner.workspace);
   const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const root2 = await findRepoRoot(settings.runner.workspace);
@@ -72116,22 +72817,23 @@ async function publish(input2) {
   const runUrl = settings.runner.runId ? `${settings.runner.serverUrl}/${settings.runner.owner}/${settings.runner.repo}/actions/runs/${settings.runner.runId}` : null;
   let pullRequest = null;
   if (input2.pushed && input2.baseBranch !== null) {
-    pullRequest = await openIntegrationPullRequest({
-      forge: deps.prForge ?? forge,
-      state,
-      base: input2.baseBranch,
-      planLabel: input2.planLabel,
-      runUrl,
-      reportPath: input2.reportPath,
-      pullRequest: input2.pullRequest
-    });
+    pullRequest = await (deps.prForge ?? forge).upsertPullRequest(
+      integrationPullRequest({
+        state: { ...state, report_path: input2.reportPath },
+        base: input2.baseBranch,
+        planLabel: input2.planLabel,
+        group: state.parallel_group,
+        pullRequest: input2.pullRequest,
+        runUrl
+      })
+    );
   }
   let comment = null;
   if (input2.pullRequest !== null) {
     comment = await forge.upsertComment(
       input2.pullRequest,
       reportMarkerKey(settings.executionId),
-      reportComment(input2.report, settings.executionId, { runUrl, pullRequest })
+      reportCommentBody(input2.report, settings.executionId, { runUrl, pullRequest })
     );
   }
   return { pullRequest, comment };
@@ -72163,11 +72865,14 @@ var init_publish2 = __esm({
     init_event();
     init_markdown2();
     init_next_wave();
+    init_integration_pull_request();
+    init_report_comment();
     init_publish();
     init_push();
     init_receive();
     init_result();
     init_safe_git();
+    init_load();
     init_repo_files();
     init_target();
     PLAN_LIMIT = 4 * 1024 * 1024;
@@ -72213,8 +72918,8 @@ function createWriteQueue(options = {}) {
   };
 }
 async function callWithPolicy(call, send, options) {
-  const attempt = () => sendWithRetries(call, send, options);
-  return call.write ? options.queue.run(attempt) : attempt();
+  const attempt2 = () => sendWithRetries(call, send, options);
+  return call.write ? options.queue.run(attempt2) : attempt2();
 }
 async function sendWithRetries(call, send, options) {
   const serverErrorRetries = options.serverErrorRetries ?? 2;
@@ -73358,189 +74063,8 @@ function withDefaults(oldDefaults, newDefaults) {
 }
 var endpoint = withDefaults(null, DEFAULTS);
 
-// node_modules/content-type/dist/index.js
-var SP = 32;
-var HTAB = 9;
-var SEMI = 59;
-var EQ = 61;
-var DQUOTE = 34;
-var BSLASH = 92;
-var COMMA = 44;
-var LOWER_CASE = 1;
-var OWS = 2;
-var SEMI_FLAG = 4;
-var COMMA_FLAG = 8;
-var TOKEN_FLAG = 16;
-var NON_ASCII = 65280;
-var CASE_FLAGS = LOWER_CASE | NON_ASCII;
-var CHAR_MAP = new Uint8Array(256);
-CHAR_MAP[HTAB] |= OWS;
-CHAR_MAP[SP] |= OWS;
-CHAR_MAP[SEMI] |= SEMI_FLAG;
-CHAR_MAP[COMMA] |= COMMA_FLAG;
-for (let code3 = 128; code3 <= 255; code3++) {
-  CHAR_MAP[code3] |= LOWER_CASE;
-}
-for (const char of "!#$%&'*+-.^_`|~") {
-  CHAR_MAP[char.charCodeAt(0)] |= TOKEN_FLAG;
-}
-for (let code3 = 48; code3 <= 57; code3++) {
-  CHAR_MAP[code3] |= TOKEN_FLAG;
-}
-for (let code3 = 65; code3 <= 90; code3++) {
-  CHAR_MAP[code3] |= LOWER_CASE | TOKEN_FLAG;
-}
-for (let code3 = 97; code3 <= 122; code3++) {
-  CHAR_MAP[code3] |= TOKEN_FLAG;
-}
-var NullObject = /* @__PURE__ */ (() => {
-  const C = function() {
-  };
-  C.prototype = /* @__PURE__ */ Object.create(null);
-  return C;
-})();
-function parse2(header2, options) {
-  const stopFlags = SEMI_FLAG | (options?.comma === true ? COMMA_FLAG : 0);
-  const len = header2.length;
-  let valueStart = options?.start ?? 0;
-  while ((CHAR_MAP[header2.charCodeAt(valueStart)] & OWS) !== 0) {
-    valueStart++;
-  }
-  let index2 = valueStart;
-  let typeFlags = 0;
-  let whitespace = -1;
-  let stop = options?.parameters === false ? COMMA_FLAG : 0;
-  while (index2 < len) {
-    const code3 = header2.charCodeAt(index2);
-    const flags = CHAR_MAP[code3];
-    if ((flags & stopFlags) !== 0) {
-      stop |= flags & COMMA_FLAG;
-      break;
-    }
-    if ((flags & OWS) !== 0) {
-      if (whitespace === -1)
-        whitespace = index2;
-    } else {
-      whitespace = -1;
-    }
-    typeFlags |= code3 & NON_ASCII | flags;
-    index2++;
-  }
-  const valueEnd = whitespace === -1 ? index2 : whitespace;
-  const value = header2.slice(valueStart, valueEnd);
-  const type = (typeFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
-  if (index2 === len || stop !== 0) {
-    return { type, index: index2, parameters: new NullObject() };
-  }
-  return parseParameters(header2, type, index2, len, stopFlags);
-}
-function parseParameters(header2, type, index2, len, stopFlags) {
-  const parameters = new NullObject();
-  parameter: while (index2 < len) {
-    index2++;
-    while ((CHAR_MAP[header2.charCodeAt(index2)] & OWS) !== 0) {
-      index2++;
-    }
-    const keyStart = index2;
-    let keyFlags = 0;
-    let keyWhitespace = -1;
-    while (index2 < len) {
-      const code3 = header2.charCodeAt(index2);
-      const flags = CHAR_MAP[code3];
-      if ((flags & stopFlags) !== 0) {
-        if ((flags & COMMA_FLAG) !== 0)
-          break parameter;
-        continue parameter;
-      }
-      if (code3 === EQ) {
-        const keyEnd = keyWhitespace === -1 ? index2 : keyWhitespace;
-        const value = header2.slice(keyStart, keyEnd);
-        const key = (keyFlags & CASE_FLAGS) === 0 ? value : value.toLowerCase();
-        index2++;
-        while ((CHAR_MAP[header2.charCodeAt(index2)] & OWS) !== 0) {
-          index2++;
-        }
-        if (index2 < len && header2.charCodeAt(index2) === DQUOTE) {
-          const quotedStart = ++index2;
-          let escaped = false;
-          while (index2 < len) {
-            const code4 = header2.charCodeAt(index2);
-            if (code4 === DQUOTE) {
-              if (parameters[key] === void 0) {
-                parameters[key] = escaped ? unescapeQuotedPairs(header2, quotedStart, index2) : header2.slice(quotedStart, index2);
-              }
-              index2++;
-              let stop2 = 0;
-              while (index2 < len) {
-                const code5 = header2.charCodeAt(index2);
-                const flags2 = CHAR_MAP[code5];
-                if ((flags2 & stopFlags) !== 0) {
-                  stop2 = flags2 & COMMA_FLAG;
-                  break;
-                }
-                index2++;
-              }
-              if (stop2 !== 0)
-                break parameter;
-              continue parameter;
-            }
-            if (code4 === BSLASH && index2 + 1 < len) {
-              escaped = true;
-              index2 += 2;
-              continue;
-            }
-            index2++;
-          }
-          continue parameter;
-        }
-        const valueStart = index2;
-        let stop = 0;
-        let valueWhitespace = -1;
-        while (index2 < len) {
-          const code4 = header2.charCodeAt(index2);
-          const flags2 = CHAR_MAP[code4];
-          if ((flags2 & stopFlags) !== 0) {
-            stop = flags2 & COMMA_FLAG;
-            break;
-          }
-          if ((flags2 & OWS) !== 0) {
-            if (valueWhitespace === -1)
-              valueWhitespace = index2;
-          } else {
-            valueWhitespace = -1;
-          }
-          index2++;
-        }
-        if (parameters[key] === void 0) {
-          const valueEnd = valueWhitespace === -1 ? index2 : valueWhitespace;
-          parameters[key] = header2.slice(valueStart, valueEnd);
-        }
-        if (stop !== 0)
-          break parameter;
-        continue parameter;
-      }
-      if ((flags & OWS) !== 0) {
-        if (keyWhitespace === -1)
-          keyWhitespace = index2;
-      } else {
-        keyWhitespace = -1;
-      }
-      keyFlags |= code3 & NON_ASCII | flags;
-      index2++;
-    }
-  }
-  return { type, index: index2, parameters };
-}
-function unescapeQuotedPairs(str, start, end) {
-  let result = "";
-  for (let index2 = start; index2 < end; index2++) {
-    if (str.charCodeAt(index2) === BSLASH) {
-      result += str.slice(start, index2);
-      start = ++index2;
-    }
-  }
-  return result + str.slice(start, end);
-}
+// node_modules/@octokit/request/dist-bundle/index.js
+var import_content_type = __toESM(require_dist(), 1);
 
 // node_modules/json-with-bigint/json-with-bigint.js
 var intRegex = /^-?\d+$/;
@@ -74035,7 +74559,7 @@ async function getResponseData(response) {
   if (!contentType) {
     return response.text().catch(noop);
   }
-  const mimetype = parse2(contentType);
+  const mimetype = (0, import_content_type.parse)(contentType);
   if (isJSONResponse(mimetype)) {
     let text6 = "";
     try {
@@ -77077,7 +77601,7 @@ import { readFile as readFile2, stat as stat2 } from "node:fs/promises";
 import path3 from "node:path";
 
 // src/engine/plan/agents.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml = __toESM(require_dist2(), 1);
 init_zod();
 init_errors();
 init_agent_names();
@@ -78250,18 +78774,18 @@ hint: ${error64.hint}` : error64.message;
 await run2();
 /*! Bundled license information:
 
-undici/lib/web/fetch/body.js:
-  (*! formdata-polyfill. MIT License. Jimmy Wärting <https://jimmy.warting.se/opensource> *)
-
-undici/lib/web/websocket/frame.js:
-  (*! ws. MIT License. Einar Otto Stangvik <einaros@gmail.com> *)
-
 content-type/dist/index.js:
   (*!
    * content-type
    * Copyright(c) 2015 Douglas Christopher Wilson
    * MIT Licensed
    *)
+
+undici/lib/web/fetch/body.js:
+  (*! formdata-polyfill. MIT License. Jimmy Wärting <https://jimmy.warting.se/opensource> *)
+
+undici/lib/web/websocket/frame.js:
+  (*! ws. MIT License. Einar Otto Stangvik <einaros@gmail.com> *)
 
 @octokit/request-error/dist-src/index.js:
   (* v8 ignore else -- @preserve -- Bug with vitest coverage where it sees an else branch that doesn't exist *)
