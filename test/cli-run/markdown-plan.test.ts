@@ -45,7 +45,9 @@ describe('run with a Markdown plan', () => {
     // is merged, group 1 is not complete here, so group 2 alone is refused.
     const group2 = await cli(['run', '--group', '2', '--agent-command', 'true'], repo.dir);
     expect(group2.code).toBe(2);
-    expect(group2.stderr).toContain('group 2 depends on tasks that are not completed: 1.1, 1.2');
+    expect(group2.stderr).toContain(
+      'nothing of group 2 can run: 2.1 waits for 1.1 (pending), 1.2 (pending)',
+    );
   });
 
   it('stops on an invalid plan with the lines of its errors', async () => {

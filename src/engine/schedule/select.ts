@@ -117,6 +117,10 @@ export function selectTasks(
 export function nothingToRun(selection: Selection): string {
   const what = selection.group === 'all' ? 'the plan' : `group ${selection.group}`;
   if (selection.left.length === 0) return `${what} has no task to run`;
+  // Not named, only completed: one plain sentence instead of a list of "is completed".
+  if (selection.left.every((l) => l.reason === 'is completed')) {
+    return `${what} has no task to run: every task of it is already completed`;
+  }
   const reasons = selection.left.map((l) => `${l.task.id} ${l.reason}`);
   return `nothing of ${what} can run: ${reasons.join('; ')}`;
 }
