@@ -47,6 +47,27 @@ export default tseslint.config(
       ],
     },
   },
+  // Shells do not import shells: what two of them share lives in src/engine or src/forge.
+  ...[
+    ['cli', ['action', 'app']],
+    ['action', ['cli', 'app']],
+    ['app', ['cli', 'action']],
+  ].map(([shell, others]) => ({
+    files: [`src/${shell}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: others.map((other) => `**/${other}/**`),
+              message: `src/${shell} must not import another shell; move what they share into src/engine or src/forge.`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },

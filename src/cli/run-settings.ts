@@ -33,25 +33,6 @@ export async function readConfig(repoRoot: string): Promise<Config> {
   return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
 }
 
-/** Execution settings from the config, with only the flags actually given on top. */
-export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {
-  const where = (key: string) => `${CONFIG_PATH}: ${key}`;
-  return {
-    concurrency: config.concurrency ?? null,
-    taskTimeoutMs: parseDurationMs(config.timeouts.task, where('timeouts.task')),
-    idleTimeoutMs: parseDurationMs(config.timeouts.idle, where('timeouts.idle')),
-    graceMs: parseDurationMs(config.timeouts.grace, where('timeouts.grace')),
-    retries: config.retries,
-    worktreeRoot: config.workspace.root ?? null,
-    replicate: config.workspace.replicate,
-    setupCommand: config.workspace.setup ?? null,
-    minFreeDiskMb: config.workspace.minFreeDiskMb,
-    requiredEnv: config.workspace.requiredEnv,
-    portBase: config.workspace.portBase,
-    portsPerAgent: config.workspace.portsPerAgent,
-  };
-}
-
 export function settingsFromFlags(flags: EngineFlags): Partial<ExecutionSettings> {
   const settings: Partial<ExecutionSettings> = {};
   if (flags.concurrency !== undefined) {

@@ -28,4 +28,24 @@ describe('engine boundary lint rule', () => {
     expect(rules).not.toContain('no-restricted-imports');
     expect(rules).not.toContain('no-restricted-properties');
   });
+
+  it('rejects a shell importing another shell, and allows the engine and the forge', async () => {
+    const cases: Array<[file: string, imports: string[]]> = [
+      ['src/action/agent/bad.ts', ['../../cli/run-settings.js', '../../app/workflow.js']],
+      ['src/app/commands/bad.ts', ['../../cli/run-settings.js', '../../action/inputs.js']],
+      ['src/cli/commands/bad.ts', ['../../action/inputs.js', '../../app/workflow.js']],
+    ];
+    for (const [file, imports] of cases) {
+      const code = imports.map((from, i) => `import * as m${i} from '${from}';`).join('\n');
+      const rules = await messagesFor(`${code}\nexport const x = [m0, m1];\n`, file);
+      expect(rules, file).toEqual(['no-restricted-imports', 'no-restricted-imports']);
+    }
+    const allowed = [
+      "import * as e from '../../engine/run/config-settings.js';",
+      "import * as f from '../../forge/workflow.js';",
+      "import * as own from '../modes/types.js';",
+      'export const x = [e, f, own];',
+    ].join('\n');
+    expect(await messagesFor(allowed, 'src/action/agent/ok.ts')).toEqual([]);
+  });
 });

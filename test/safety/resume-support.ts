@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 
 const BIN = resolve(import.meta.dirname, '../../src/cli/bin.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;

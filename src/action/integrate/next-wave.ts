@@ -8,8 +8,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dispatchInputNames, workflowPath } from '../../app/workflow.js';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import { dispatchInputNames, workflowPath } from '../../forge/workflow.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { RepoForge } from '../../forge/types.js';
 import { selectWave } from '../../engine/schedule/wave.js';

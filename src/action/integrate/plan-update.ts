@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
+import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 import type { PlanWriteBack } from '../../engine/plan/write-back.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import { integrationFate, taskDurationMs, taskOutcome } from '../../engine/report/outcome.js';

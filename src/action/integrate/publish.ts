@@ -4,7 +4,7 @@
  * one comment on the originating PR, found again by its hidden marker and capped below GitHub's
  * size limit with a note on what was cut.
  */
-import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
+import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
 import type { CheckRunInput } from '../../engine/ports/forge.js';
 import { mdCode, mdTable, mdText } from '../../engine/report/markdown.js';

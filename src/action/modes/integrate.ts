@@ -17,7 +17,7 @@ import type { Config } from '../../engine/config/schema.js';
 import { integrate } from '../../engine/integrate/integrate.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { integrationTestCommand } from '../../engine/integrate/test-command.js';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
 import { writeBack } from '../../engine/plan/write-back.js';

@@ -23,7 +23,7 @@ import {
   PLAN_DIAGNOSTICS_MARKER,
 } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
-import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
+import { missingWorkflowText, readWorkflow, workflowPath } from '../../forge/workflow.js';
 import { selectTasks } from '../plan/select.js';
 import type { Scope } from '../scope.js';
 import type { CommentCommand } from '../../forge/comment-command.js';

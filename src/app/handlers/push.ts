@@ -11,7 +11,7 @@ import { loadPlan } from '../plan/load.js';
 import { nextPendingGroup, selectTasks } from '../plan/select.js';
 import { pickWave } from '../execution/waves.js';
 import type { Scope } from '../scope.js';
-import { readWorkflow } from '../workflow.js';
+import { readWorkflow } from '../../forge/workflow.js';
 
 const NO_COMMIT = /^0+$/;
 

@@ -13,9 +13,9 @@ import {
   agentSettings,
   ENGINE_FLAG_OPTIONS,
   readConfig,
-  settingsFromConfig,
   settingsFromFlags,
 } from '../run-settings.js';
+import { settingsFromConfig } from '../../engine/run/config-settings.js';
 
 const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--agent claude-code|command]
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, posix } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { CONFIG_PATH } from '../config/schema.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import type { Plan } from '../plan/schema.js';
 import type { PlanWriteBack } from '../plan/write-back.js';
 import { renderReport } from '../report/render.js';
