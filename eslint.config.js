@@ -34,6 +34,11 @@ export default tseslint.config(
               group: ['**/cli/**', '**/action/**', '**/app/**'],
               message: 'The engine must not import a shell.',
             },
+            {
+              group: ['**/forge/**'],
+              message:
+                'The engine asks nothing of a code host: return results and let the shell publish them with src/forge.',
+            },
           ],
         },
       ],

@@ -10,14 +10,15 @@ describe('engine boundary lint rule', () => {
     return (result?.messages ?? []).map((m) => m.ruleId);
   }
 
-  it('rejects process.env, probot and @actions imports inside src/engine', async () => {
+  it('rejects process.env, probot, @actions and src/forge imports inside src/engine', async () => {
     const code = [
       "import { Probot } from 'probot';",
       "import * as core from '@actions/core';",
-      'export const x = [Probot, core, process.env.HOME];',
+      "import * as forge from '../../forge/types.js';",
+      'export const x = [Probot, core, forge, process.env.HOME];',
     ].join('\n');
     const rules = await messagesFor(code, 'src/engine/plan/bad.ts');
-    expect(rules.filter((r) => r === 'no-restricted-imports')).toHaveLength(2);
+    expect(rules.filter((r) => r === 'no-restricted-imports')).toHaveLength(3);
     expect(rules).toContain('no-restricted-properties');
   });
 

@@ -57,6 +57,39 @@ describe('shells', () => {
   });
 });
 
+describe('source files', () => {
+  // Code that nothing runs still has to be read, kept compiling and kept in step; a port with no
+  // caller or an implementation used only by its own test says the code works when nothing does.
+  const ENTRIES = [
+    'src/cli/bin.ts',
+    'src/action/index.ts',
+    'src/app/main.ts',
+    'src/app/serverless.ts',
+    'src/demo/agent.ts', // run as a process by the demo (src/demo/agent-command.ts)
+  ];
+
+  it('are all reachable from an entry point or a bench script', () => {
+    const files = [...sourceFiles(root, 'src'), ...sourceFiles(root, 'bench')];
+    const imports = new Map<string, string[]>();
+    for (const edge of relativeImports(root, files)) {
+      imports.set(edge.from, [...(imports.get(edge.from) ?? []), edge.to]);
+    }
+    const reached = new Set([...ENTRIES, ...files.filter((file) => file.startsWith('bench/'))]);
+    const todo = [...reached];
+    for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+      for (const next of imports.get(file) ?? []) {
+        if (reached.has(next)) continue;
+        reached.add(next);
+        todo.push(next);
+      }
+    }
+    expect(
+      files.filter((file) => !reached.has(file)),
+      'delete the dead files, or list a new entry point here',
+    ).toEqual([]);
+  });
+});
+
 describe('the cycle finder', () => {
   // The tests above pass on an empty answer; prove the finder does find cycles.
   it('finds a cycle through three folders and ignores a self-import', () => {

@@ -6,7 +6,6 @@
  */
 import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
-import type { CheckRunInput } from '../../engine/ports/forge.js';
 import { mdCode, mdTable, mdText } from '../../engine/report/markdown.js';
 import {
   integrationFate,
@@ -15,7 +14,7 @@ import {
   type IntegrationFate,
 } from '../../engine/report/outcome.js';
 import { GitHubApiError } from '../../forge/errors.js';
-import type { RepoForge } from '../../forge/types.js';
+import type { CheckRunInput, RepoForge } from '../../forge/types.js';
 import { taskCheckRunName } from '../modes/plan.js';
 
 type Conclusion = NonNullable<CheckRunInput['conclusion']>;

@@ -11,7 +11,7 @@
  */
 import type { ExecutionState } from '../../engine/state/schema.js';
 import { parsePlan } from '../../engine/plan/parse.js';
-import type { CheckRunInput } from '../../engine/ports/forge.js';
+import type { CheckRunInput } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { dispatchInputNames, workflowPath } from '../../forge/workflow.js';
 import { STATE_ARTIFACT } from './names.js';

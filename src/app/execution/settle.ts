@@ -4,7 +4,7 @@
  * the execution stops, those get their reason.
  */
 import type { ExecutionState } from '../../engine/state/schema.js';
-import type { CheckRunInput } from '../../engine/ports/forge.js';
+import type { CheckRunInput } from '../../forge/types.js';
 import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
 import type { Scope } from '../scope.js';
 import { taskIdFromJobName } from './names.js';

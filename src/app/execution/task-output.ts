@@ -3,7 +3,7 @@
  * (from the execution state the workflow uploaded: validation table, cost, merge outcome).
  */
 import type { TaskRun } from '../../engine/state/schema.js';
-import type { CheckRunInput, CheckRunOutput } from '../../engine/ports/forge.js';
+import type { CheckRunInput, CheckRunOutput } from '../../forge/types.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { inline } from '../plan/check-report.js';
 import type { RecordedTask } from './record.js';

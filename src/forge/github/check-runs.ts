@@ -2,7 +2,6 @@
  * Check runs: outputs capped at 65,535 characters, annotations sent 50 per request (the first 50
  * with the create or update, the rest in further updates), at most three buttons.
  */
-import type { CheckRunInput, CheckRunOutput } from '../../engine/ports/forge.js';
 import { UsageError } from '../../engine/errors.js';
 import {
   ANNOTATIONS_PER_REQUEST,
@@ -14,7 +13,7 @@ import {
   CHECK_OUTPUT_LIMIT,
   chunk,
 } from '../limits.js';
-import type { CheckRunInfo } from '../types.js';
+import type { CheckRunInfo, CheckRunInput, CheckRunOutput } from '../types.js';
 import { NO_PLUGIN_RETRY, PAGE_SIZE, readAllPages, type GitHubContext } from './context.js';
 
 const CUT_NOTE = 'the full text is in the workflow run (job summary and artifacts)';
