@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentSettings } from '../engine/agents/create-runner.js';
+import { agentKindName } from '../engine/agents/kinds.js';
 import { parseConfig } from '../engine/config/load.js';
 import { Config, CONFIG_PATH } from '../engine/config/schema.js';
 import { UsageError } from '../engine/errors.js';
@@ -68,13 +69,7 @@ export function agentSettings(
   graceMs: number,
   previous: Partial<AgentSettings> | null = null,
 ): AgentSettings {
-  const kindFlag = flags.agent;
-  if (kindFlag !== undefined && kindFlag !== 'claude-code' && kindFlag !== 'command') {
-    throw new UsageError(
-      `--agent: "${kindFlag}" is not an agent kind`,
-      'Use --agent claude-code or --agent command (with --agent-command "<command>").',
-    );
-  }
+  const kindFlag = flags.agent === undefined ? undefined : agentKindName(flags.agent, '--agent');
   const kind =
     kindFlag ??
     (flags['agent-command'] !== undefined ? 'command' : (previous?.kind ?? config.agent.kind));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_KIND_NAMES } from '../agents/kinds.js';
 
 /**
  * `.github/parallel-executor.yml`: one file for every shell. Command-line flags and action inputs
@@ -12,7 +13,7 @@ export const Config = z
     plan: z.string().default('MULTI_AGENT_PLAN.md'),
     agent: z
       .object({
-        kind: z.enum(['claude-code', 'command']).default('claude-code'),
+        kind: z.enum(AGENT_KIND_NAMES).default('claude-code'),
         /** For `command`: the user's own shell command (trusted text, run with `sh -c`). */
         command: z.string().optional(),
         /** For `claude-code`: tools the agent may use without asking (`--allowedTools`). */
