@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { AGENT_KIND_NAMES } from '../agents/kinds.js';
+import { ValidationConfig } from '../validate/schema.js';
 
 /**
  * `.github/parallel-executor.yml`: one file for every shell. Command-line flags and action inputs
  * win over it. Every field is optional; defaults are applied here so callers see one settled shape.
  */
-
-const CheckCommand = z.union([z.string().min(1), z.literal(false)]).optional();
 
 export const Config = z
   .object({
@@ -59,22 +58,7 @@ export const Config = z
         portBase: 41000,
         portsPerAgent: 10,
       }),
-    validation: z
-      .object({
-        lint: CheckCommand,
-        tests: CheckCommand,
-        coverage: CheckCommand,
-        security: CheckCommand,
-        build: CheckCommand,
-        /** Failing one of these fails the task; the others only warn. */
-        critical: z
-          .array(z.enum(['lint', 'tests', 'coverage', 'security', 'build']))
-          .default(['tests', 'build']),
-        /** Minimum line coverage in percent; below it the coverage check fails. */
-        minCoverage: z.number().min(0).max(100).optional(),
-      })
-      .strict()
-      .default({ critical: ['tests', 'build'] }),
+    validation: ValidationConfig,
     integration: z
       .object({
         strategy: z.enum(['batch-bisect', 'serial']).default('batch-bisect'),
