@@ -5,15 +5,14 @@
  * write queue (serial, spaced) and nothing non-idempotent is repeated.
  */
 import {
+  listing,
   NO_PLUGIN_RETRY,
   PAGE_SIZE,
-  readAllPages,
   statusOf,
   type GitHubContext,
 } from '../../forge/github/context.js';
 import { editComment, markedComments, type MarkedComment } from '../../forge/github/comments.js';
 import { readZipEntries } from './unzip.js';
-
 
 export interface RunInfo {
   id: number;
@@ -93,20 +92,18 @@ export function createAppApi(ctx: GitHubContext): AppApi {
 
     async listRunJobs(runId) {
       const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs';
-      const jobs = await readAllPages(async (page) => {
-        const { data } = await ctx.read(route, () =>
-          octokit.request(route, {
+      const jobs = await ctx.read(route, () =>
+        octokit.paginate(
+          route,
+          listing({
             owner,
             repo,
             run_id: runId,
-            filter: 'latest',
+            filter: 'latest' as const,
             per_page: PAGE_SIZE,
-            page,
-            request: NO_PLUGIN_RETRY,
           }),
-        );
-        return { items: data.jobs, total: data.total_count };
-      });
+        ),
+      );
       return jobs.map((job) => ({
         id: Number(job.id),
         name: job.name,
@@ -120,19 +117,17 @@ export function createAppApi(ctx: GitHubContext): AppApi {
 
     async listRunArtifacts(runId) {
       const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
-      const artifacts = await readAllPages(async (page) => {
-        const { data } = await ctx.read(route, () =>
-          octokit.request(route, {
+      const artifacts = await ctx.read(route, () =>
+        octokit.paginate(
+          route,
+          listing({
             owner,
             repo,
             run_id: runId,
             per_page: PAGE_SIZE,
-            page,
-            request: NO_PLUGIN_RETRY,
           }),
-        );
-        return { items: data.artifacts, total: data.total_count };
-      });
+        ),
+      );
       return artifacts.map((artifact) => ({
         id: artifact.id,
         name: artifact.name,

@@ -14,7 +14,7 @@ import {
   chunk,
 } from '../limits.js';
 import type { CheckRunInfo, CheckRunInput, CheckRunOutput } from '../types.js';
-import { NO_PLUGIN_RETRY, PAGE_SIZE, readAllPages, type GitHubContext } from './context.js';
+import { listing, NO_PLUGIN_RETRY, PAGE_SIZE, type GitHubContext } from './context.js';
 
 const CUT_NOTE = 'the full text is in the workflow run (job summary and artifacts)';
 
@@ -91,20 +91,18 @@ export function createCheckRunsApi(ctx: GitHubContext): CheckRunsApi {
 
     async listCheckRuns(ref, options = {}) {
       const route = 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs';
-      const runs = await readAllPages(async (page) => {
-        const { data } = await ctx.read(route, () =>
-          ctx.octokit.request(route, {
+      const runs = await ctx.read(route, () =>
+        ctx.octokit.paginate(
+          route,
+          listing({
             owner,
             repo,
             ref,
             per_page: PAGE_SIZE,
-            page,
             ...(options.name ? { check_name: options.name } : {}),
-            request: NO_PLUGIN_RETRY,
           }),
-        );
-        return { items: data.check_runs, total: data.total_count };
-      });
+        ),
+      );
       return runs.map((run): CheckRunInfo => ({
         id: Number(run.id),
         name: run.name,

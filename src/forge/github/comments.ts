@@ -5,7 +5,7 @@
 import { capText, COMMENT_LIMIT } from '../limits.js';
 import { commentMarker, withMarker } from '../markers.js';
 import type { CommentInfo, Reaction } from '../types.js';
-import { NO_PLUGIN_RETRY, PAGE_SIZE, statusOf, type GitHubContext } from './context.js';
+import { listing, NO_PLUGIN_RETRY, PAGE_SIZE, statusOf, type GitHubContext } from './context.js';
 
 const CUT_NOTE = 'the full text is in the workflow run (job summary and artifacts)';
 
@@ -28,31 +28,30 @@ export async function markedComments(
   options: { first?: boolean } = {},
 ): Promise<MarkedComment[]> {
   const route = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments';
-  const found: MarkedComment[] = [];
-  for (let page = 1; ; page++) {
-    const { data } = await ctx.read(route, () =>
-      ctx.octokit.request(route, {
-        owner: ctx.owner,
-        repo: ctx.repo,
-        issue_number: issueNumber,
-        per_page: PAGE_SIZE,
-        page,
-        request: NO_PLUGIN_RETRY,
-      }),
-    );
-    for (const comment of data) {
-      const login = comment.user?.login ?? null;
-      if (!(comment.body ?? '').includes(marker) || (author !== null && login !== author)) continue;
-      found.push({
-        id: Number(comment.id),
-        body: comment.body ?? '',
-        url: comment.html_url,
-        author: login,
-        createdAt: comment.created_at,
-      });
-    }
-    if ((options.first && found.length > 0) || data.length < PAGE_SIZE) return found;
-  }
+  const params = listing({
+    owner: ctx.owner,
+    repo: ctx.repo,
+    issue_number: issueNumber,
+    per_page: PAGE_SIZE,
+  });
+  return ctx.read(route, () =>
+    ctx.octokit.paginate(route, params, (response, done) => {
+      const found = response.data
+        .filter((comment) => {
+          const login = comment.user?.login ?? null;
+          return (comment.body ?? '').includes(marker) && (author === null || login === author);
+        })
+        .map((comment): MarkedComment => ({
+          id: Number(comment.id),
+          body: comment.body ?? '',
+          url: comment.html_url,
+          author: comment.user?.login ?? null,
+          createdAt: comment.created_at,
+        }));
+      if (options.first && found.length > 0) done();
+      return found;
+    }),
+  );
 }
 
 /** Edit a comment by id (body capped); null when it no longer exists, e.g. someone deleted it. */
