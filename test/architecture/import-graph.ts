@@ -10,13 +10,13 @@ export interface ImportEdge {
 }
 
 /** Every `.ts` file under `dir`, as paths relative to `root`, sorted. */
-export function sourceFiles(root: string, dir: string): string[] {
+export function sourceFiles(root: string, dir: string, extension = '.ts'): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     for (const entry of readdirSync(path.join(root, rel), { withFileTypes: true })) {
       const child = path.posix.join(rel, entry.name);
       if (entry.isDirectory()) walk(child);
-      else if (entry.name.endsWith('.ts')) out.push(child);
+      else if (entry.name.endsWith(extension)) out.push(child);
     }
   };
   walk(dir);
@@ -41,6 +41,21 @@ export function relativeImports(root: string, files: string[]): ImportEdge[] {
     }
   }
   return edges;
+}
+
+/** The packages the files import (`@scope/name` or `name`), Node's built-ins left out. */
+export function importedPackages(root: string, files: string[]): Set<string> {
+  const packages = new Set<string>();
+  for (const file of files) {
+    const text = readFileSync(path.join(root, file), 'utf8');
+    for (const ref of ts.preProcessFile(text, true, true).importedFiles) {
+      const name = ref.fileName;
+      if (name.startsWith('.') || name.startsWith('node:')) continue;
+      const parts = name.split('/');
+      packages.add(name.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+    }
+  }
+  return packages;
 }
 
 /**

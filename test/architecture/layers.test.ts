@@ -1,5 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cycles, relativeImports, sourceFiles, type ImportEdge } from './import-graph.js';
+import {
+  cycles,
+  importedPackages,
+  relativeImports,
+  sourceFiles,
+  type ImportEdge,
+} from './import-graph.js';
 
 const root = process.cwd();
 
@@ -87,6 +94,23 @@ describe('source files', () => {
       files.filter((file) => !reached.has(file)),
       'delete the dead files, or list a new entry point here',
     ).toEqual([]);
+  });
+});
+
+describe('dependencies', () => {
+  // A dependency nothing imports is installed, audited and bundled for nothing; an import of a
+  // package that is not a dependency works here only by the luck of hoisting.
+  it('are exactly the packages the shipped code imports', () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
+    const files = [...sourceFiles(root, 'src'), ...sourceFiles(root, 'bin', '.js')];
+    const imported = [...importedPackages(root, files)]
+      // Type-only packages (`mdast`) come with their @types dev dependency.
+      .filter((name) => pkg.devDependencies[`@types/${name}`] === undefined)
+      .sort();
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(imported);
   });
 });
 

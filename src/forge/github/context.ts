@@ -8,7 +8,7 @@ import type { Logger } from '../../engine/ports/logger.js';
 import { callWithPolicy, type PolicyOptions, type Sleep } from '../policy.js';
 
 /**
- * Any Octokit with `request` and `paginate` (`@octokit/rest`, `@actions/github`'s, Probot's
+ * Any Octokit with `request` and `paginate` (`@octokit/rest`, Probot's
  * `context.octokit`). Listings go through `paginate`, which follows GitHub's `Link` header.
  */
 export type OctokitLike = Pick<Octokit, 'request' | 'paginate'>;
