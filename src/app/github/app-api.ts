@@ -1,8 +1,9 @@
 /**
- * The GitHub calls the app needs beyond the forge: every marked comment of a PR (to find a running
- * execution), editing a comment by id, and the Actions side of a run (its jobs, its artifacts,
- * cancelling it). They go through the forge's call policy, so writes share the installation's
- * write queue (serial, spaced) and nothing non-idempotent is repeated.
+ * The GitHub calls the app needs beyond `RepoForge`: every marked comment of a PR (to find a running
+ * execution) and editing a comment by id, both the forge's own (forge/github/comments.ts), and the
+ * Actions side of a run (its jobs, its artifacts, cancelling it). They go through the forge's call
+ * policy, so writes share the installation's write queue (serial, spaced) and nothing
+ * non-idempotent is repeated.
  */
 import {
   listing,
