@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { cli } from './cli-run/helpers.js';
 
 describe('cli', () => {
+  it('prints the version from package.json for --version, -v and version', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    for (const flag of ['--version', '-v', 'version']) {
+      const t = await cli([flag], process.cwd());
+      expect([t.code, t.stdout]).toEqual([0, `parallel-executor ${version}\n`]);
+    }
+  });
+
   it('rejects an unknown command with exit 2 and the usage', async () => {
     const t = await cli(['frobnicate'], process.cwd());
     expect(t.code).toBe(2);

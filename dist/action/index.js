@@ -65388,7 +65388,7 @@ async function writeTaskBundle(input2) {
   const { run: run3 } = input2;
   await rm2(input2.bundleDir, { recursive: true, force: true });
   await mkdir6(input2.bundleDir, { recursive: true });
-  if (run3.status === "failed" && run3.head_sha === null) await collectPartialWork(input2);
+  if (run3.status === "failed") await collectPartialWork(input2);
   if (await pathExists(run3.output_dir)) {
     await cp(run3.output_dir, input2.bundleDir, { recursive: true, verbatimSymlinks: true });
   }
@@ -66918,7 +66918,7 @@ var init_worktree = __esm({
 });
 
 // src/engine/workspace/backup.ts
-import { mkdtemp, rm as rm4 } from "node:fs/promises";
+import { lstat as lstat4, mkdtemp, readdir as readdir6, rm as rm4 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join as join15 } from "node:path";
 function refComponent(text6) {
@@ -66943,7 +66943,16 @@ async function snapshotWorktree(worktree, env, identity, message, exclude = []) 
   try {
     const indexEnv = { ...env, GIT_INDEX_FILE: join15(scratch, "index") };
     await git(worktree, ["read-tree", head], { env: indexEnv });
-    await git(worktree, ["add", "--all", "--", "."], { env: indexEnv });
+    const nested = await nestedRepositories2(worktree, indexEnv);
+    await git(worktree, ["add", "--all", "--pathspec-from-file=-", "--pathspec-file-nul"], {
+      env: indexEnv,
+      input: `${[".", ...nested.map((p) => `:(top,exclude,literal)${p}`)].join("\0")}\0`
+    });
+    const gitDir = (await git(worktree, ["rev-parse", "--absolute-git-dir"], { env })).stdout.trim();
+    for (const path4 of nested) {
+      const tree2 = await filesAsTree(gitDir, join15(worktree, path4), env, scratch);
+      await git(worktree, ["read-tree", `--prefix=${path4}/`, tree2], { env: indexEnv });
+    }
     if (exclude.length > 0) {
       await git(worktree, ["reset", "-q", head, "--pathspec-from-file=-", "--pathspec-file-nul"], {
         env: indexEnv,
@@ -67015,6 +67024,45 @@ async function isAncestor(repoRoot, ancestor, descendant, env) {
     allowExitCodes: [1, 128]
   });
   return result.exitCode === 0;
+}
+async function nestedRepositories2(worktree, env) {
+  const untracked = await git(
+    worktree,
+    ["ls-files", "--others", "--directory", "--exclude-standard", "-z"],
+    { env }
+  );
+  const found = [];
+  const visit3 = async (rel, depth) => {
+    const entries = await readdir6(join15(worktree, rel)).catch(() => []);
+    if (entries.includes(".git")) {
+      found.push(rel);
+      return;
+    }
+    if (depth > 8) return;
+    for (const entry of entries) {
+      const info2 = await lstat4(join15(worktree, rel, entry)).catch(() => null);
+      if (info2?.isDirectory()) await visit3(`${rel}/${entry}`, depth + 1);
+    }
+  };
+  for (const entry of untracked.stdout.split("\0")) {
+    if (entry.endsWith("/")) await visit3(entry.slice(0, -1), 0);
+  }
+  return found;
+}
+async function filesAsTree(gitDir, dir, env, scratch) {
+  const index2 = await mkdtemp(join15(scratch, "nested-"));
+  const indexEnv = { ...env, GIT_INDEX_FILE: join15(index2, "index") };
+  const inDir = ["--git-dir", gitDir, "--work-tree", dir];
+  const inner = await nestedRepositories2(dir, { ...indexEnv, GIT_DIR: gitDir, GIT_WORK_TREE: dir });
+  await git(dir, [...inDir, "add", "--all", "--pathspec-from-file=-", "--pathspec-file-nul"], {
+    env: indexEnv,
+    input: `${[".", ...inner.map((p) => `:(top,exclude,literal)${p}`)].join("\0")}\0`
+  });
+  for (const path4 of inner) {
+    const tree = await filesAsTree(gitDir, join15(dir, path4), env, scratch);
+    await git(dir, [...inDir, "read-tree", `--prefix=${path4}/`, tree], { env: indexEnv });
+  }
+  return (await git(dir, [...inDir, "write-tree"], { env: indexEnv })).stdout.trim();
 }
 var BACKUP_NAMESPACE;
 var init_backup = __esm({
@@ -67348,7 +67396,7 @@ var init_keep2 = __esm({
 });
 
 // src/engine/run/prepare.ts
-import { mkdir as mkdir8, readdir as readdir6, readFile as readFile16, rm as rm5, writeFile as writeFile5 } from "node:fs/promises";
+import { mkdir as mkdir8, readdir as readdir7, readFile as readFile16, rm as rm5, writeFile as writeFile5 } from "node:fs/promises";
 import { dirname as dirname5, join as join16 } from "node:path";
 async function prepareTask(ctx, run3) {
   await mkdir8(dirname5(run3.log_file), { recursive: true });
@@ -67420,7 +67468,7 @@ async function reopenForCollection(ctx, run3) {
 }
 async function clearHalfMadeWorktree(repoRoot, path4) {
   if (await pathExists(path4)) {
-    const entries = await readdir6(path4).catch(() => []);
+    const entries = await readdir7(path4).catch(() => []);
     if (entries.some((name) => name !== ".git")) {
       throw new TaskPreparationError(
         `${path4} exists but is not a git worktree; its files were left as they are: move them out of the way, then resume again`
@@ -68119,7 +68167,10 @@ async function execute(options, state, plan, paths, settings, resumed, collectOn
   try {
     if (finish !== void 0) {
       await ctx.writer.save(state);
-      await finish(state);
+      await finish(state, async () => {
+        save(ctx);
+        await ctx.writer.flush();
+      });
     }
   } finally {
     if (state.status === "in_progress") state.status = settled;
@@ -68473,7 +68524,7 @@ var init_detect_js = __esm({
 });
 
 // src/engine/validate/detect-languages.ts
-import { readdir as readdir7 } from "node:fs/promises";
+import { readdir as readdir8 } from "node:fs/promises";
 import { join as join20 } from "node:path";
 async function detectLanguages(worktree) {
   const found = [];
@@ -68537,7 +68588,7 @@ function hasSection(text6, name, nested = false) {
 }
 async function pytestFiles(worktree) {
   try {
-    const names = await readdir7(join20(worktree, "tests"));
+    const names = await readdir8(join20(worktree, "tests"));
     return names.some((name) => /^test_.*\.py$/.test(name));
   } catch {
     return false;
@@ -70765,11 +70816,11 @@ var init_render = __esm({
 });
 
 // src/action/integrate/bundles.ts
-import { readdir as readdir8 } from "node:fs/promises";
+import { readdir as readdir9 } from "node:fs/promises";
 import { join as join25 } from "node:path";
 async function readBundles(bundleDir, executionId, plan) {
   const result = { tasks: [], problems: [] };
-  const entries = await readdir8(bundleDir, { withFileTypes: true }).catch(() => []);
+  const entries = await readdir9(bundleDir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (!entry.isDirectory() || !entry.name.startsWith("agent-")) continue;
     const dir = join25(bundleDir, entry.name);
@@ -70932,11 +70983,11 @@ var init_commit_files = __esm({
 });
 
 // src/action/integrate/plan-update.ts
-import { readdir as readdir9 } from "node:fs/promises";
+import { readdir as readdir10 } from "node:fs/promises";
 import { join as join27, posix } from "node:path";
 async function reportPathFor(root2, dir, executionId) {
   const folder = dir.replace(/^\.?\/+|\/+$/g, "") || ".";
-  const existing = new Set(await readdir9(join27(root2, folder)).catch(() => []));
+  const existing = new Set(await readdir10(join27(root2, folder)).catch(() => []));
   let name = `${executionId}.md`;
   for (let wave = 2; existing.has(name); wave += 1) name = `${executionId}-wave-${wave}.md`;
   return posix.join(folder, name);
@@ -70975,7 +71026,7 @@ var init_plan_update = __esm({
 
 // src/action/integrate/result.ts
 import { constants as constants5 } from "node:fs";
-import { lstat as lstat4, open as open6 } from "node:fs/promises";
+import { lstat as lstat5, open as open6 } from "node:fs/promises";
 import { join as join28 } from "node:path";
 function integrationSourceRef(executionId) {
   return `refs/heads/parallel-executor/integrating/${executionId}`;
@@ -71013,7 +71064,7 @@ async function readCapped(dir, name, limit, schema) {
   };
 }
 async function isRegularFile(path4) {
-  return lstat4(path4).then(
+  return lstat5(path4).then(
     (s) => s.isFile(),
     () => false
   );

@@ -28,9 +28,11 @@ export type TriggerEvent =
       onPullRequest: boolean;
     }
   | { kind: 'pull_request'; number: number }
+  | { kind: 'push'; ref: string; before: string; after: string }
   | { kind: 'other'; name: string | null };
 
 const PullRequestEvent = z.object({ pull_request: z.object({ number: z.number() }) });
+const PushEvent = z.object({ ref: z.string(), before: z.string(), after: z.string() });
 
 export async function readTriggerEvent(
   eventName: string | null,
@@ -40,7 +42,8 @@ export async function readTriggerEvent(
     !eventPath ||
     (eventName !== 'issue_comment' &&
       eventName !== 'pull_request' &&
-      eventName !== 'pull_request_target')
+      eventName !== 'pull_request_target' &&
+      eventName !== 'push')
   ) {
     return { kind: 'other', name: eventName };
   }
@@ -71,6 +74,10 @@ export async function readTriggerEvent(
       issueNumber: issue.number,
       onPullRequest: Boolean(issue.pull_request),
     };
+  }
+  if (eventName === 'push') {
+    const push = PushEvent.safeParse(payload);
+    return push.success ? { kind: 'push', ...push.data } : { kind: 'other', name: eventName };
   }
   const pr = PullRequestEvent.safeParse(payload);
   return pr.success

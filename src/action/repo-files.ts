@@ -1,27 +1,12 @@
 /**
- * What every mode reads from the checked-out repository: the config and the plan, parsed and
- * validated once, with errors that say which file and what to do.
+ * What every mode reads from the checked-out repository: the plan, parsed and validated once,
+ * with errors that say which file and what to do (the config: the engine's `readConfigFile`).
  */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { parseConfig } from '../engine/config/load.js';
-import { CONFIG_PATH, type Config } from '../engine/config/schema.js';
 import { UsageError } from '../engine/errors.js';
 import type { Plan } from '../engine/plan/schema.js';
 import type { ModeDeps } from './modes/types.js';
 import type { PlanReading } from './plan-reader.js';
-
-/** `.github/parallel-executor.yml` from the workspace, or every default when there is none. */
-export async function readConfig(workspace: string): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(join(workspace, CONFIG_PATH), 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    text = '';
-  }
-  return parseConfig(text, CONFIG_PATH);
-}
 
 export async function readPlanText(planPath: string, planFile: string): Promise<string> {
   try {

@@ -3,8 +3,8 @@
  * able to change who may run things or which workflow runs). Missing file: the defaults.
  */
 import { ConfigurationError } from '../engine/errors.js';
-import { parseConfig } from '../engine/config/load.js';
-import { Config, CONFIG_PATH } from '../engine/config/schema.js';
+import { configFromText } from '../engine/config/load.js';
+import { CONFIG_PATH, type Config } from '../engine/config/schema.js';
 import type { RepoForge } from '../forge/types.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: ConfigurationError };
@@ -14,9 +14,8 @@ export async function loadRepoConfig(
   defaultBranch: string,
 ): Promise<ConfigResult> {
   const file = await forge.getFile(CONFIG_PATH, defaultBranch);
-  if (file === null) return { ok: true, config: Config.parse({}) };
   try {
-    return { ok: true, config: parseConfig(file.content, CONFIG_PATH) };
+    return { ok: true, config: configFromText(file?.content ?? null) };
   } catch (error) {
     if (error instanceof ConfigurationError) return { ok: false, error };
     throw error;

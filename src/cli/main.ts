@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigurationError, ParallelExecutorError, UsageError } from '../engine/errors.js';
 import { EXIT_FAILED, EXIT_USAGE, type CliIo, type Command } from './io.js';
+import { packageVersion } from './version.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   clean: {
@@ -50,8 +51,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stdout.write(`${usage()}\n`);
     return name === undefined ? EXIT_USAGE : 0;
   }
-  if (name === '--version') {
-    io.stdout.write('parallel-executor 0.1.0\n');
+  if (name === '--version' || name === '-v' || name === 'version') {
+    io.stdout.write(`parallel-executor ${packageVersion()}\n`);
     return 0;
   }
   const entry = COMMANDS[name];

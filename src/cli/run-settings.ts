@@ -1,9 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AgentSettings } from '../engine/agents/create-runner.js';
 import { agentKindName } from '../engine/agents/kinds.js';
-import { parseConfig } from '../engine/config/load.js';
-import { Config, CONFIG_PATH } from '../engine/config/schema.js';
+import { Config } from '../engine/config/schema.js';
 import { UsageError } from '../engine/errors.js';
 import { parseDurationMs } from '../engine/run/duration.js';
 import type { ExecutionSettings } from '../engine/run/settings.js';
@@ -26,13 +23,6 @@ export const ENGINE_FLAG_OPTIONS = {
   'idle-timeout': { type: 'string' },
   retries: { type: 'string' },
 } as const;
-
-/** `.github/parallel-executor.yml` when the repository has one, else every default. */
-export async function readConfig(repoRoot: string): Promise<Config> {
-  const file = join(repoRoot, CONFIG_PATH);
-  const text = await readFile(file, 'utf8').catch(() => null);
-  return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
-}
 
 export function settingsFromFlags(flags: EngineFlags): Partial<ExecutionSettings> {
   const settings: Partial<ExecutionSettings> = {};

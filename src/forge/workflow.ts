@@ -10,6 +10,8 @@ export interface WorkflowInfo {
   path: string;
   /** Inputs under `on.workflow_dispatch.inputs`. */
   inputs: Set<string>;
+  /** It starts on `issue_comment` itself, so it already runs every `/parallel-run` comment. */
+  onComments: boolean;
 }
 
 export function workflowPath(workflow: string): string {
@@ -25,7 +27,11 @@ export async function readWorkflow(
   const path = workflowPath(workflow);
   const file = await forge.getFile(path, defaultBranch);
   if (file === null) return null;
-  return { path, inputs: dispatchInputNames(file.content) };
+  return {
+    path,
+    inputs: dispatchInputNames(file.content),
+    onComments: triggers(file.content).has('issue_comment'),
+  };
 }
 
 export function dispatchInputNames(yamlText: string): Set<string> {
@@ -38,6 +44,26 @@ export function dispatchInputNames(yamlText: string): Set<string> {
   return new Set(
     inputs.items.map((item) => String((item.key as { value?: unknown })?.value ?? item.key)),
   );
+}
+
+/** The events under `on:`, written as a name, a list or a map. */
+function triggers(yamlText: string): Set<string> {
+  const on: unknown = parseDocument(yamlText).toJS()?.on;
+  if (typeof on === 'string') return new Set([on]);
+  if (Array.isArray(on)) return new Set(on.map(String));
+  return new Set(on !== null && typeof on === 'object' ? Object.keys(on) : []);
+}
+
+/**
+ * One `/parallel-run`, one execution: a workflow that listens to comments runs the command itself,
+ * so the app leaves `run` and `retry` to it and says how to hand them to the app instead.
+ */
+export function workflowTakesCommentsText(path: string, defaultBranch: string): string {
+  return [
+    `ℹ️ \`${path}\` on \`${defaultBranch}\` starts on \`/parallel-run\` comments itself (\`on: issue_comment\`), so that workflow runs this command and the app stays out of it: one command, one execution.`,
+    '',
+    'To have the app run `/parallel-run` and `/parallel-run retry` instead (a check run per task, the live dashboard, `cancel`), delete the `issue_comment:` trigger from that workflow on the default branch; the app dispatches it through `workflow_dispatch`.',
+  ].join('\n');
 }
 
 export function missingWorkflowText(path: string, defaultBranch: string): string {

@@ -269,9 +269,8 @@ describe('the action on runners: plan → agent × N → integrate → publish',
       `${REPO}/check-runs/{check_run_id}`,
       200,
       (req) => {
-        conclusions[Number(req.params.check_run_id)] = String(
-          (req.body as { conclusion: string }).conclusion,
-        );
+        const body = req.body as { conclusion: string; output: { title: string } };
+        conclusions[Number(req.params.check_run_id)] = `${body.conclusion}: ${body.output.title}`;
         return { id: Number(req.params.check_run_id) };
       },
       { times: 4 },
@@ -326,7 +325,13 @@ describe('the action on runners: plan → agent × N → integrate → publish',
     });
     expect(JSON.parse(publish.outputs.branch!)).toHaveLength(4);
     expect(publish.runtime.failed).toBeNull();
-    expect(conclusions).toEqual({ 101: 'success', 102: 'failure', 103: 'failure', 104: 'failure' });
+    // The titles the App gives the same tasks (src/github-run/task-result.ts).
+    expect(conclusions).toEqual({
+      101: 'success: Completed and merged',
+      102: 'failure: Not merged',
+      103: 'failure: Failed',
+      104: 'failure: Failed',
+    });
 
     // The remote: every task branch with work, and the integration branch with the plan written back.
     const heads = await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
@@ -351,17 +356,27 @@ describe('the action on runners: plan → agent × N → integrate → publish',
       ['2.1', 'pending'],
       ['3.1', 'pending'],
     ]);
-    expect(written).toContain('(merge conflict)');
-    expect(written).toContain('(validation failed)');
+    // The CLI's words (test/github-run/plan-write-back.test.ts holds the shells to it).
+    expect(written).toContain('(not integrated: merge conflict with task 1.1 in shared.txt)');
+    expect(written).toContain('(validation failed: tests)');
 
     // The PR and the comment (bodies passed the OpenAPI check).
     const [pr] = gh.requestsTo('POST', '/repos/{owner}/{repo}/pulls');
     expect(pr!.headers.authorization).toBe('token ghs_app_token');
     expect(pr!.body).toMatchObject({ head: 'integration/pe-4242-1', base: 'feature' });
+    // The same PR body the App writes (src/github-run; test/github-run holds the App to it).
+    const prBody = (pr!.body as { body: string }).body;
+    expect(prBody).toMatch(
+      /^Integration of parallel-executor execution `pe-4242-1` \(group 1\)\.\n\n\*\*Merged\*\*\n- `1\.1`: /,
+    );
+    expect(prBody).toContain('\n\n**Not merged** (conflicts): `1.2`\n\n');
+    expect(prBody).toMatch(/Report: `reports\/pe-4242-1\.md` · Started on #7 · \[Workflow run\]\(/);
     const [comment] = gh.requestsTo('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments');
     const body = (comment!.body as { body: string }).body;
     expect(body.startsWith('<!-- parallel-executor:report-pe-4242-1 -->\n')).toBe(true);
-    expect(body).toContain('Integration PR #8');
+    expect(body).toMatch(
+      /<sub>Execution `pe-4242-1` · \[Workflow run\]\(\S+\) · Integration PR #8<\/sub>\n$/,
+    );
     expect(body).toMatch(/merge conflict|conflict/i);
 
     // The state for the workflow to upload, and the job summaries.

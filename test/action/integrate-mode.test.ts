@@ -207,6 +207,60 @@ describe('integrate mode', () => {
     expect(published.outputs['integration-branch']).toBe('integration/pe-5-1');
   });
 
+  it("writes the statuses on the plan as it was at the base and drops an agent's edit of it, with a warning on its task", async () => {
+    api();
+    // Leg 1.1 again: this time its agent also ticks its own box in the plan.
+    const plan = planText('Add feature A', ['1.2', '1.3']);
+    const agent = await writeAgent(dir, {
+      '1.1': {
+        files: {
+          'a.txt': 'A\n',
+          'MULTI_AGENT_PLAN.md': plan.replace('- [ ] 1.1:', '- [x] 1.1:'),
+        },
+      },
+    });
+    await rm(join(dir, 'artifacts', 'agent-1.1'), { recursive: true });
+    await rm(join(dir, 'bundle-1.1'), { recursive: true });
+    const leg = await runStep({
+      dir,
+      home,
+      remote,
+      name: 'agent-1.1-again',
+      ref: remote.sha,
+      inputs: {
+        mode: 'agent',
+        task: '1.1',
+        'execution-id': 'pe-5-1',
+        agent: 'command',
+        'agent-command': agent.command,
+        'bundle-dir': join(dir, 'bundle-1.1'),
+      },
+      env: agent.env,
+    });
+    expect(leg.outputs.status).toBe('completed');
+    await passArtifact(join(dir, 'bundle-1.1'), join(dir, 'artifacts'), '1.1');
+
+    const integrated = await integrateOnly({ 'app-managed': 'true' });
+    expect(integrated.outputs.merged).toBe('["1.1","1.2"]');
+    const dropped =
+      'task 1.1 edited MULTI_AGENT_PLAN.md on integration/pe-5-1 (removed "- [ ] 1.1: Add feature A (Builder-1, 1h)"; added "- [x] 1.1: Add feature A (Builder-1, 1h)"); the edit was dropped because it changes task(s) 1.1, and the statuses were written on the plan as it was at the base';
+    expect(integrated.runtime.annotations.map((a) => a.message)).toContain(`plan: ${dropped}`);
+    // A warning, not a failure: the step fails only for what went wrong in the integration.
+    expect(integrated.runtime.failed).toBeNull();
+    const state = JSON.parse(
+      await readFile(join(dir, 'result', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
+    ) as ExecutionState;
+    expect(state.tasks['1.1']!.warnings).toEqual([dropped]);
+    expect(await readFile(join(dir, 'result', 'report.md'), 'utf8')).toContain(
+      'the edit was dropped because it changes task(s) 1.1',
+    );
+
+    await publishOnly({ 'app-managed': 'true' });
+    const written = await remote.git(['show', 'integration/pe-5-1:MULTI_AGENT_PLAN.md']);
+    expect(written).toMatch(/^- \[x\] 1\.1: Add feature A \(Builder-1, 1h\) ✅ \S+$/m);
+    expect(written).toMatch(/^- \[x\] 1\.2: .* ✅ \S+$/m);
+  });
+
   it('refuses a task.json that aims at main and a bundle in the wrong folder, and lands the rest', async () => {
     const gh = api();
     const file = join(dir, 'artifacts', 'agent-1.1', 'task.json');

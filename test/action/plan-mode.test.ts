@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/action/main.js';
+import { taskCheckName } from '../../src/forge/check-names.js';
 import type { PlanReading, ReadPlan } from '../../src/action/plan-reader.js';
 import type { Diagnostic, Plan } from '../../src/engine/plan/schema.js';
 import { useGitHubApi } from '../support/github-api.js';
@@ -85,7 +86,7 @@ describe('plan mode', () => {
       'base-branch': '',
       group: '',
     });
-    expect(names).toEqual(['parallel-executor: task 1.1', 'parallel-executor: task 1.2']);
+    expect(names).toEqual([taskCheckName(plan.tasks[0]!), 'Task 1.2: Task 1.2']);
     expect(gh.requests[0]?.body).toMatchObject({
       head_sha: SHA,
       status: 'queued',

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLock } from '../../src/app/execution/dashboard.js';
 import { decodeRecord } from '../../src/app/execution/record.js';
@@ -9,6 +10,8 @@ import {
   PLAN_PATH,
   PR,
   startHarness,
+  WORKFLOW_PATH,
+  WORKFLOW_TEXT,
   type Harness,
 } from './support/app-harness.js';
 import { planWithDuplicates, VALID_PLAN } from './support/plans.js';
@@ -23,6 +26,35 @@ describe('/parallel-run on a pull request', () => {
     h.github.setFile(HEAD_SHA, PLAN_PATH, VALID_PLAN);
   });
   afterEach(() => h.gh.assertDone());
+
+  it('leaves /parallel-run to a workflow that listens to comments itself: one command, one execution', async () => {
+    // The example caller (`on: issue_comment`) as the workflow the app would dispatch: GitHub has
+    // already started it for this comment, so a dispatch would be a second execution.
+    const caller = readFileSync(
+      new URL('../../docs/examples/parallel-run-caller.yml', import.meta.url),
+      'utf8',
+    );
+    h.github.setFile('main', WORKFLOW_PATH, caller);
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    await h.receive('issue_comment', commentPayload('/parallel-run retry 1.2'));
+    await h.settle();
+    expect(h.github.dispatches).toHaveLength(0);
+    expect(h.github.checkRunsFor(HEAD_SHA)).toEqual([]);
+    const replies = h.github.comments.map((c) => c.body);
+    expect(replies).toHaveLength(2);
+    for (const reply of replies) {
+      expect(reply).toContain(
+        `\`${WORKFLOW_PATH}\` on \`main\` starts on \`/parallel-run\` comments itself`,
+      );
+      expect(reply).toContain('delete the `issue_comment:` trigger');
+    }
+
+    // Without the trigger (as docs/app.md says), the app runs the command.
+    h.github.setFile('main', WORKFLOW_PATH, WORKFLOW_TEXT);
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    await h.settle();
+    expect(h.github.dispatches).toHaveLength(1);
+  });
 
   it('starts an execution for an authorised commenter: reaction, check runs, dashboard, dispatch', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run'));
@@ -128,15 +160,15 @@ describe('/parallel-run on a pull request', () => {
     expect(h.github.dispatches).toHaveLength(0);
     expect(h.github.checkRuns).toHaveLength(0);
     expect(h.github.comments.at(-1)?.body).toBe(
-      `Nothing was started: no selected task can start: 2.1 waits for 1.1, 1.2 (in the plan at \`${HEAD_REF}\` (${HEAD_SHA.slice(0, 7)})). Run the tasks they wait for first, or mark them done in the plan.`,
+      `Nothing was started: nothing of group 2 can run: 2.1 waits for 1.1 (pending), 1.2 (pending), not completed and not in this run (in the plan at \`${HEAD_REF}\`, ${HEAD_SHA.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
     );
   });
 
   it('answers an unknown group with the groups the plan has, and starts nothing', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run 9'));
     expect(h.github.dispatches).toHaveLength(0);
-    expect(h.github.comments.at(-1)?.body).toContain(
-      'the plan has no group `9` (groups: `1`, `2`)',
+    expect(h.github.comments.at(-1)?.body).toBe(
+      'Nothing was started: the plan has no group "9". Groups in this plan: 1, 2. Pass one of them, or all.',
     );
   });
 

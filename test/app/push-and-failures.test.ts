@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeRecord } from '../../src/app/execution/record.js';
+import { parsePlan } from '../../src/engine/plan/parse.js';
+import { writeBack } from '../../src/engine/plan/write-back.js';
 import { readLock } from '../../src/app/execution/dashboard.js';
 import {
   commentPayload,
@@ -73,6 +75,48 @@ describe('push that changes the plan', () => {
       group: '2',
     });
     expect(h.github.comments).toHaveLength(0);
+  });
+
+  it('starts nothing on an auto-run branch when the push only moves statuses (a merged integration PR)', async () => {
+    const BEFORE = 'c'.repeat(40);
+    h.github.setFile('main', CONFIG, 'github:\n  autoRunBranches: [main]\n');
+    h.github.setFile(BEFORE, PLAN_PATH, VALID_PLAN);
+    // What the integration branch carries after group 1 landed: group 2 is now ready on main.
+    const landed = writeBack(VALID_PLAN, parsePlan(VALID_PLAN).plan, {
+      tasks: [
+        { id: '1.1', outcome: 'completed', actualMs: 60_000 },
+        { id: '1.2', outcome: 'completed', actualMs: 90_000 },
+      ],
+      groups: [{ id: '1', completed: true, actualMs: 90_000 }],
+      reportPath: 'reports/pe-1-1.md',
+    });
+    h.github.setFile(PUSHED, PLAN_PATH, landed);
+    await h.receive(
+      'push',
+      pushPayload({ branch: 'main', before: BEFORE, after: PUSHED, modified: [PLAN_PATH] }),
+    );
+    expect(h.github.checkRunsFor(PUSHED)).toEqual([
+      expect.objectContaining({ name: 'parallel-executor / plan', conclusion: 'success' }),
+    ]);
+    expect(h.github.dispatches).toHaveLength(0);
+
+    // The same push with a new task in it is new work: the next pending group starts.
+    const AGAIN = 'd'.repeat(40);
+    h.github.setFile(
+      AGAIN,
+      PLAN_PATH,
+      landed.replace(
+        '- [ ] 2.1:',
+        '- [ ] 2.0: Plan the API (Builder-2, 1h)\n  - [ ] a plan\n- [ ] 2.1:',
+      ),
+    );
+    await h.receive(
+      'push',
+      pushPayload({ branch: 'main', before: BEFORE, after: AGAIN, modified: [PLAN_PATH] }),
+    );
+    expect(h.github.dispatches).toEqual([
+      expect.objectContaining({ inputs: expect.objectContaining({ group: '2', ref: AGAIN }) }),
+    ]);
   });
 
   it('costs no API call for pushes that change no Markdown, and one config read for other Markdown', async () => {

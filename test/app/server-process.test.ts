@@ -97,7 +97,11 @@ async function waitForServer(url: string, child: ChildProcess, log: () => string
 describe('npm start (the app as a process)', () => {
   let child: ChildProcess | null = null;
   let api: Server | null = null;
+  let channel: Server | null = null;
   afterEach(async () => {
+    channel?.closeAllConnections();
+    await new Promise((resolve) => (channel ? channel.close(resolve) : resolve(undefined)));
+    channel = null;
     child?.kill('SIGTERM');
     child = null;
     await new Promise((resolve) => (api ? api.close(resolve) : resolve(undefined)));
@@ -162,4 +166,55 @@ describe('npm start (the app as a process)', () => {
     expect(seen.flatMap((s) => s.problems)).toEqual([]);
     expect((seen.at(-1)?.body as { body: string }).body).toContain('/parallel-run status');
   });
+  it('receives deliveries through WEBHOOK_PROXY_URL, as docs/app.md says for local development', async () => {
+    const seen: Seen[] = [];
+    const local = await localApi(seen);
+    api = local.server;
+    // A smee.io channel on loopback: an event stream that sends each delivery as one message.
+    const body = commentPayload('/parallel-run help');
+    const delivery = {
+      'x-github-event': 'issue_comment',
+      'x-github-delivery': 'smee-1',
+      'x-hub-signature-256': `sha256=${createHmac('sha256', SECRET).update(JSON.stringify(body)).digest('hex')}`,
+      body,
+    };
+    channel = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write(`event: ready\ndata: {}\n\n`);
+      res.write(`data: ${JSON.stringify(delivery)}\n\n`);
+    });
+    await new Promise<void>((resolve) => channel!.listen(0, '127.0.0.1', resolve));
+    const proxy = `http://127.0.0.1:${(channel.address() as AddressInfo).port}/channel`;
+    const port = await freePort();
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    let output = '';
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/app/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'development',
+        APP_ID: '12345',
+        PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+        WEBHOOK_SECRET: SECRET,
+        WEBHOOK_PROXY_URL: proxy,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        GHE_HOST: local.host,
+        GHE_PROTOCOL: 'http',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    for (let i = 0; i < 200 && !seen.some((s) => s.path.endsWith('/issues/7/comments')); i++) {
+      if (child.exitCode !== null) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(output).not.toContain('npm install --save-dev smee-client');
+    expect(
+      seen.map((s) => `${s.method} ${s.path}`),
+      output,
+    ).toContain('POST /api/v3/repos/acme/widgets/issues/7/comments');
+  }, 30_000);
 });

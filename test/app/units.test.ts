@@ -8,12 +8,10 @@ import {
   parseExternalId,
   taskExternalId,
 } from '../../src/app/execution/id.js';
-import { taskCheckName, taskIdFromJobName } from '../../src/app/execution/names.js';
+import { taskIdFromJobName } from '../../src/app/execution/names.js';
 import { branchMatches } from '../../src/app/handlers/push.js';
 import { KeyedMutex } from '../../src/app/keyed-mutex.js';
 import { readZipEntries, ZipError } from '../../src/app/github/unzip.js';
-import { checkPlanText } from '../../src/app/plan/load.js';
-import { nextPendingGroup, selectTasks } from '../../src/app/plan/select.js';
 import { ExecutionRecord } from '../../src/app/execution/record.js';
 import { combineWaves } from '../../src/app/execution/combine.js';
 import { pickWave, waveCount, waveCorrelationId } from '../../src/app/execution/waves.js';
@@ -145,7 +143,6 @@ describe('ids, markers and names', () => {
     expect(taskIdFromJobName('agent (2.4, ubuntu-latest)')).toBe('2.4');
     expect(taskIdFromJobName('plan')).toBeNull();
     expect(taskIdFromJobName('build (1.1)')).toBeNull();
-    expect(taskCheckName({ id: '1.1', title: 'x'.repeat(100) })).toHaveLength(80);
   });
 
   it('matches branch patterns', () => {
@@ -155,40 +152,6 @@ describe('ids, markers and names', () => {
     expect(branchMatches('feature/**', 'feature/a/b')).toBe(true);
     expect(branchMatches('main', 'main2')).toBe(false);
     expect(branchMatches('v1.0', 'v1x0')).toBe(false);
-  });
-});
-
-describe('task selection', () => {
-  const result = checkPlanText(VALID_PLAN, 'MULTI_AGENT_PLAN.md', null);
-  if (result.kind !== 'valid') throw new Error('fixture plan must be valid');
-  const plan = result.plan;
-
-  it('selects pending tasks of a group or of the whole plan', () => {
-    expect(selectTasks(plan, 'all')).toMatchObject({
-      ok: true,
-      group: 'all',
-      tasks: [{ id: '1.1' }, { id: '1.2' }, { id: '2.1' }],
-    });
-    expect(selectTasks(plan, '2')).toMatchObject({ ok: true, group: '2', tasks: [{ id: '2.1' }] });
-    expect(selectTasks(plan, 'all', ['2.1'])).toMatchObject({ ok: true, tasks: [{ id: '2.1' }] });
-  });
-
-  it('starts with the first group that has work and whose prerequisites are done', () => {
-    expect(nextPendingGroup(plan)).toBe('1');
-    const done = {
-      ...plan,
-      tasks: plan.tasks.map((t) => (t.group === '1' ? { ...t, status: 'completed' as const } : t)),
-    };
-    expect(nextPendingGroup(done)).toBe('2');
-    expect(selectTasks(done, '1')).toEqual({
-      ok: false,
-      reason: 'every task of group `1` is already completed or skipped',
-    });
-    const partial = {
-      ...plan,
-      tasks: plan.tasks.map((t) => (t.id === '1.1' ? { ...t, status: 'completed' as const } : t)),
-    };
-    expect(nextPendingGroup(partial)).toBe('1');
   });
 });
 

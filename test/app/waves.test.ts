@@ -16,6 +16,8 @@ import {
   type Harness,
 } from './support/app-harness.js';
 import { VALID_PLAN } from './support/plans.js';
+import { nextWave } from '../../src/action/integrate/next-wave.js';
+import { parsePlan } from '../../src/engine/plan/parse.js';
 
 // VALID_PLAN runs in two waves: 1.1 and 1.2, then 2.1 (which depends on both).
 const AFTER_WAVE_1 = VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1').replace('- [ ] 1.2', '- [x] 1.2');
@@ -194,7 +196,9 @@ describe('multi-wave executions through the app', () => {
     expect(h.github.createdPulls).toEqual([
       expect.objectContaining({ head: `integration/${first.execution}`, base: HEAD_REF }),
     ]);
-    expect(h.github.createdPulls[0]!.body).toContain('Merged tasks: `1.1`, `1.2`, `2.1`.');
+    expect(h.github.createdPulls[0]!.body).toContain(
+      '**Merged**\n- `1.1`: Build the model\n- `1.2`: Build the store\n- `2.1`: Expose endpoints\n',
+    );
     const [report] = reports(h, first.execution);
     expect(reports(h, first.execution)).toHaveLength(1);
     for (const title of ['Build the model', 'Build the store', 'Expose endpoints'])
@@ -223,7 +227,9 @@ describe('multi-wave executions through the app', () => {
     );
     // What landed is published: the PR with 1.1, the report, a failed summary to retry from.
     expect(h.github.createdPulls).toHaveLength(1);
-    expect(h.github.createdPulls[0]!.body).toContain('Merged tasks: `1.1`.');
+    expect(h.github.createdPulls[0]!.body).toContain(
+      '**Merged**\n- `1.1`: Build the model\n\n**Not merged** (conflicts): `1.2`',
+    );
     expect(reports(h, record.execution)).toHaveLength(1);
     expect(summaryOf(h)).toMatchObject({ status: 'completed', conclusion: 'failure' });
     expect(summaryOf(h).actions).toEqual([expect.objectContaining({ identifier: 'retry-failed' })]);
@@ -311,4 +317,69 @@ describe('multi-wave executions through the app', () => {
       'declares no `ref` input, so the app cannot start the next wave',
     );
   });
+  // One rule below both: the workflow's publish job and the app decide alike on the same state.
+  it.each([
+    [{ '1.1': 'merged', '1.2': 'merged' }, null],
+    [{ '1.1': 'merged', '1.2': 'failed' }, '1.2 did not complete'],
+    [{ '1.1': 'merged', '1.2': 'conflict' }, 'merge conflict in 1.2'],
+    [{ '1.1': 'failed', '1.2': 'conflict' }, '1.1 did not complete; merge conflict in 1.2'],
+  ] as Array<[Record<string, TaskEnd>, string | null]>)(
+    'the app and the publish job agree whether wave 1 landed (%j)',
+    async (ends, problems) => {
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      const record = recordOf(h);
+      const state = executionState(record, ends, Object.keys(ends));
+      await endWave(h, record, ends, { plan: AFTER_WAVE_1 });
+      const action = await nextWave({
+        forge: null,
+        settings: {
+          group: null,
+          tasks: null,
+          appManaged: false,
+          dryRun: false,
+          executionId: record.execution,
+          planFile: PLAN_PATH,
+          runner: {
+            workspace: '/nonexistent',
+            owner: 'acme',
+            repo: 'widgets',
+            apiUrl: 'https://api.github.com',
+            serverUrl: 'https://github.com',
+            eventName: 'workflow_dispatch',
+            eventPath: null,
+            sha: HEAD_SHA,
+            ref: null,
+            runId: String(record.run),
+            runAttempt: '1',
+            outputPath: null,
+            summaryPath: null,
+            workflowRef: null,
+          },
+        },
+        plan: parsePlan(AFTER_WAVE_1).plan,
+        state,
+        integrationBranch: `integration/${record.execution}`,
+        pushed: true,
+        baseBranch: HEAD_REF,
+        pullRequest: PR,
+        configuredWorkflow: 'parallel-run.yml',
+      });
+      const rest = taskCheck(h, record.execution, '2.1');
+      if (problems === null) {
+        // Landed: the app dispatches wave 2; the publish job only lacks a token to do the same.
+        expect(h.github.dispatches).toHaveLength(2);
+        expect(action).toMatchObject({
+          dispatched: false,
+          reason: 'no github-token to dispatch with',
+        });
+        return;
+      }
+      expect(h.github.dispatches).toHaveLength(1);
+      expect(rest.output.summary).toContain(`wave 1 did not land cleanly (${problems}).`);
+      expect(action).toMatchObject({
+        dispatched: false,
+        reason: `this wave did not land cleanly (${problems}): fix it, then start the run again`,
+      });
+    },
+  );
 });

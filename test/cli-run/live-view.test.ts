@@ -12,7 +12,7 @@ function state(): ExecutionState {
     executionId: 'exec_20250101_120000',
     plan: thePlan,
     planFile: 'MULTI_AGENT_PLAN.md',
-    selection: { group: 'all', tasks: thePlan.tasks, alreadyCompleted: [] },
+    selection: { group: 'all', tasks: thePlan.tasks },
     layouts: thePlan.tasks.map((t) => ({
       taskId: t.id,
       branch: `agent/x/${t.id}`,

@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ExecutionState } from '../../src/engine/state/schema.js';
@@ -11,6 +10,7 @@ import { isProcessAlive } from '../../src/engine/agents/process-group.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { cli, writePlanJson } from './helpers.js';
+import { waitFor } from '../support/wait.js';
 
 const BIN = resolve(import.meta.dirname, '../../src/cli/bin.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -43,16 +43,6 @@ async function readStateFile(): Promise<ExecutionState | null> {
     () => null,
   );
   return text === null ? null : (JSON.parse(text) as ExecutionState);
-}
-
-async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await delay(100);
-  }
 }
 
 describe('parallel-executor resume', () => {

@@ -3,7 +3,6 @@ import { once } from 'node:events';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/engine/agents/process-group.js';
@@ -21,6 +20,7 @@ import {
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from './helpers.js';
+import { waitFor } from '../support/wait.js';
 
 /**
  * One repository, one run/resume/clean at a time: the second is refused before it checks,
@@ -62,16 +62,6 @@ async function latestState(): Promise<ExecutionState | null> {
     'utf8',
   ).catch(() => null);
   return text === null ? null : (JSON.parse(text) as ExecutionState);
-}
-
-async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await delay(50);
-  }
 }
 
 const agentStarted = () =>

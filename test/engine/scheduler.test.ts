@@ -6,8 +6,6 @@ import {
   readyTasks,
   type SchedulerTask,
 } from '../../src/engine/schedule/scheduler.js';
-import { selectTasks } from '../../src/engine/schedule/select.js';
-import { plan, task } from './helpers.js';
 
 const t = (
   id: string,
@@ -88,37 +86,5 @@ describe('blockedTasks', () => {
       { id: 'b', reason: 'dependency a failed' },
       { id: 'c', reason: 'dependency b was skipped' },
     ]);
-  });
-});
-
-describe('selectTasks', () => {
-  const thePlan = () => {
-    const p = plan([
-      task('1.1', { group: '1', status: 'completed' }),
-      task('1.2', { group: '1' }),
-      task('2.1', { group: '2', dependsOn: ['1.1'] }),
-      task('3.1', { group: '3', dependsOn: ['1.2'] }),
-    ]);
-    return p;
-  };
-
-  it('runs every task not completed in the plan by default', () => {
-    const selection = selectTasks(thePlan(), 'all');
-    expect(selection.tasks.map((x) => x.id)).toEqual(['1.2', '2.1', '3.1']);
-    expect(selection.alreadyCompleted.map((x) => x.id)).toEqual(['1.1']);
-  });
-
-  it('runs one group when what it depends on is complete', () => {
-    expect(selectTasks(thePlan(), '2').tasks.map((x) => x.id)).toEqual(['2.1']);
-  });
-
-  it('refuses a group whose dependencies are not complete, or an unknown group', () => {
-    expect(() => selectTasks(thePlan(), '3')).toThrow(
-      /group 3 depends on tasks that are not completed: 1\.2/,
-    );
-    const p = thePlan();
-    p.groups[1]!.dependsOn = ['1'];
-    expect(() => selectTasks(p, '2')).toThrow(/not completed: 1\.2/);
-    expect(() => selectTasks(thePlan(), '9')).toThrow(/no group "9"/);
   });
 });

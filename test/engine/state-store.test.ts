@@ -26,7 +26,7 @@ function sampleState(): ExecutionState {
     executionId: 'exec_20250101_120000',
     plan: thePlan,
     planFile: 'MULTI_AGENT_PLAN.md',
-    selection: { group: 'all', tasks: thePlan.tasks, alreadyCompleted: [] },
+    selection: { group: 'all', tasks: thePlan.tasks },
     layouts: thePlan.tasks.map((t, i) => ({
       taskId: t.id,
       branch: `agent/b/${i}`,

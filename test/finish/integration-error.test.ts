@@ -41,6 +41,10 @@ describe('an integration that does not finish', () => {
     });
     expect(state.tasks['1.1']!.status).toBe('completed');
     expect(finisher.outcome()!.integrationError).toMatch(/setup command failed/);
+    // The branch the stopped integration left is named, not hidden behind "no branch was made".
+    expect(finisher.outcome()!.integrationError).toMatch(
+      /the integration branch integration\/\S+ was left at its last complete merge/,
+    );
     expect(state.status).toBe('failed');
     expect(await readFile(join(repo.dir, 'MULTI_AGENT_PLAN.md'), 'utf8')).toBe(PLAN);
   });

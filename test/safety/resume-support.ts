@@ -8,9 +8,9 @@ import { once } from 'node:events';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import type { ExecutionState } from '../../src/engine/state/schema.js';
+export { waitFor } from '../support/wait.js';
 
 const BIN = resolve(import.meta.dirname, '../../src/cli/bin.ts');
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
@@ -61,19 +61,6 @@ export async function readStateFile(repoDir: string): Promise<ExecutionState | n
     return JSON.parse(text) as ExecutionState;
   } catch {
     return null;
-  }
-}
-
-export async function waitFor<T>(
-  probe: () => Promise<T | null | undefined | false>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await delay(100);
   }
 }
 

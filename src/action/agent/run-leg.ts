@@ -60,7 +60,7 @@ export async function runAgentLeg(input: AgentLegInput): Promise<AgentLegResult>
     executionId: input.executionId,
     plan: input.plan,
     planFile: input.planFile,
-    selection: { group: input.task.group ?? 'all', tasks: [input.task], alreadyCompleted: [] },
+    selection: { group: input.task.group ?? 'all', tasks: [input.task] },
     layouts: [{ ...layout!, branch }],
     repoRoot: input.root,
     baseRef: input.baseRef,

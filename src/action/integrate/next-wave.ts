@@ -1,7 +1,7 @@
 /**
  * The next wave: matrix legs cannot wait for each other, so one workflow run runs the tasks whose
- * dependencies are done. When a wave lands cleanly (every task merged, integration tests not
- * failing) and tasks of the same selection became ready, the publish job dispatches the workflow
+ * dependencies are done. When a wave lands cleanly (`landingProblems`, the rule the app
+ * follows too) and tasks of the same selection became ready, the publish job dispatches the workflow
  * again on the integration branch, with the same execution id — the next run builds on this one's
  * work and pushes the same branch further. It does not when the app manages the run (the app
  * dispatches), in a dry run, or after any failure (a person looks first).
@@ -9,10 +9,11 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dispatchInputNames, workflowPath } from '../../forge/workflow.js';
+import { landingProblems } from '../../engine/schedule/landed.js';
 import type { ExecutionState } from '../../engine/state/schema.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { RepoForge } from '../../forge/types.js';
-import { selectWave } from '../../engine/schedule/wave.js';
+import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { PublishSettings } from '../settings.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
 
@@ -41,16 +42,22 @@ export interface NextWaveInput {
 export async function nextWave(input: NextWaveInput): Promise<NextWave> {
   const { settings, state } = input;
   const thisWave = new Set(state.task_order);
-  const ready = selectWave(input.plan, settings.group, settings.tasks)
+  const ready = selectTasks(
+    input.plan,
+    { group: settings.group, tasks: settings.tasks },
+    WAVE_SELECTION,
+  )
     .ready.map((t) => t.id)
     .filter((id) => !thisWave.has(id));
   const skip = (reason: string): NextWave => ({ dispatched: false, tasks: ready, reason });
   if (ready.length === 0) return skip('no task of the selection is left to run');
   if (settings.appManaged) return skip('the GitHub App starts the next wave');
   if (settings.dryRun) return skip('dry run');
-  const landed = state.integration?.merged.length === state.task_order.length;
-  if (!landed || state.integration?.testsPassed === false) {
-    return skip('this wave did not land cleanly: fix it, then start the run again');
+  const problems = landingProblems({ state });
+  if (problems.length > 0) {
+    return skip(
+      `this wave did not land cleanly (${problems.join('; ')}): fix it, then start the run again`,
+    );
   }
   if (!input.pushed) return skip('the integration branch was not pushed');
   if (!input.forge) return skip('no github-token to dispatch with');

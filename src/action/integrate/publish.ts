@@ -1,28 +1,15 @@
 /**
- * What the integrate job tells GitHub when no app does it: each task's check run completed (when
- * the plan job created them), the integration PR opened or updated, and the report upserted as
- * one comment on the originating PR, found again by its hidden marker and capped below GitHub's
- * size limit with a note on what was cut.
+ * What the publish job tells GitHub when no app does it: each task's check run completed (when
+ * the plan job created them). The check run's result, the integration PR and the report comment
+ * are the ones the App writes: src/github-run.
  */
 import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
-import { mdCode, mdTable, mdText } from '../../engine/report/markdown.js';
-import {
-  integrationFate,
-  taskOutcome,
-  TASK_OUTCOME_LABEL,
-  type IntegrationFate,
-} from '../../engine/report/outcome.js';
+import { mdText } from '../../engine/report/markdown.js';
 import { GitHubApiError } from '../../forge/errors.js';
-import type { CheckRunInput, RepoForge } from '../../forge/types.js';
-import { taskCheckRunName } from '../modes/plan.js';
-
-type Conclusion = NonNullable<CheckRunInput['conclusion']>;
-
-/** The comment's marker key, the same the app uses: one report comment per execution. */
-export function reportMarkerKey(executionId: string): string {
-  return `report-${executionId}`;
-}
+import { taskResult, type Conclusion } from '../../github-run/task-result.js';
+import type { RepoForge } from '../../forge/types.js';
+import { taskCheckName } from '../../forge/check-names.js';
 
 export async function completeTaskCheckRuns(
   forge: RepoForge,
@@ -44,128 +31,32 @@ export async function completeTaskCheckRuns(
   for (const id of state.task_order) {
     const run = state.tasks[id]!;
     const check = runs.find(
-      (c) => c.externalId === `${state.execution_id}:${id}` && c.name === taskCheckRunName(id),
+      (c) =>
+        c.externalId === `${state.execution_id}:${id}` &&
+        c.name === taskCheckName({ id, title: run.task }),
     );
     if (!check || check.status === 'completed') continue;
-    const { conclusion, title } = verdict(run, state);
+    const { conclusion, title, summary } = taskOutput(run, state);
     await forge.updateCheckRun(check.id, {
       status: 'completed',
       conclusion,
-      output: { title, summary: taskSummary(run, state) },
+      output: { title, summary },
     });
     completed += 1;
   }
   return completed;
 }
 
-function verdict(run: TaskRun, state: ExecutionState): { conclusion: Conclusion; title: string } {
-  const fate = fateOf(run.task_id, state);
-  if (fate.kind === 'merged')
-    return { conclusion: 'success', title: `Merged into ${state.integration!.branch}` };
-  if (fate.kind === 'conflict') return { conclusion: 'failure', title: 'Merge conflict' };
-  if (fate.kind === 'dropped') return { conclusion: 'failure', title: 'Not integrated' };
-  return { conclusion: 'failure', title: TASK_OUTCOME_LABEL[taskOutcome(run)] };
-}
-
-/** The engine's fate, except that a conflict (also listed as dropped) is called a conflict. */
-function fateOf(taskId: string, state: ExecutionState): IntegrationFate {
-  const conflict = state.integration?.conflicts.find((c) => c.taskId === taskId);
-  return conflict
-    ? { kind: 'conflict', files: conflict.files, with: conflict.with }
-    : integrationFate(taskId, state.integration);
-}
-
-function taskSummary(run: TaskRun, state: ExecutionState): string {
-  const fate = fateOf(run.task_id, state);
-  const lines = [
-    `**Task ${mdText(run.task_id)}**: ${mdText(run.task)}  `,
-    `Agent: ${mdText(run.agent)} · ${TASK_OUTCOME_LABEL[taskOutcome(run)]}`,
-    '',
-  ];
-  if (run.reason) lines.push(`Reason: ${mdText(run.reason, 500)}`, '');
-  if (fate.kind === 'conflict')
-    lines.push(
-      `Conflicts in ${fate.files.map((f) => mdCode(f)).join(', ') || 'unknown files'}.`,
-      '',
-    );
-  if (fate.kind === 'dropped') lines.push(`Not integrated: ${mdText(fate.reason, 300)}.`, '');
-  if (run.validation) {
-    lines.push(
-      ...mdTable(
-        ['check', 'result', 'note'],
-        run.validation.checks.map((c) => [
-          c.name,
-          c.skipped ? 'skipped' : c.passed ? '✅ passed' : c.critical ? '❌ failed' : '⚠️ failed',
-          mdText(c.note ?? '', 160),
-        ]),
-      ),
-      '',
-    );
-  }
-  if (run.metrics) {
-    const cost = run.metrics.cost_usd === null ? '' : ` · $${run.metrics.cost_usd.toFixed(2)}`;
-    lines.push(
-      `${run.metrics.files_modified} file(s), +${run.metrics.lines_added} −${run.metrics.lines_removed}${cost}`,
-    );
-  }
-  return lines.join('\n');
-}
-
-export interface PullRequestInput {
-  forge: RepoForge;
-  state: ExecutionState;
-  base: string;
-  planLabel: string;
-  runUrl: string | null;
-  reportPath: string | null;
-  pullRequest: number | null;
-}
-
-export async function openIntegrationPullRequest(
-  input: PullRequestInput,
-): Promise<{ number: number; url: string }> {
-  const { state } = input;
-  const integration = state.integration!;
-  const scope = state.parallel_group === 'all' ? 'all groups' : `group ${state.parallel_group}`;
-  const merged = integration.merged.map(
-    (id) => `- ${mdText(id)}: ${mdText(state.tasks[id]?.task ?? '')}`,
-  );
-  const body = [
-    `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
-    '',
-    '**Merged**',
-    ...merged,
-    ...(integration.conflicts.length > 0
-      ? [
-          '',
-          `**Not merged** (conflicts): ${integration.conflicts.map((c) => mdText(c.taskId)).join(', ')}`,
-        ]
-      : []),
-    '',
-    [
-      input.reportPath ? `Report: ${mdCode(input.reportPath)}` : null,
-      input.pullRequest !== null ? `for #${input.pullRequest}` : null,
-      input.runUrl ? `[workflow run](${input.runUrl})` : null,
-    ]
-      .filter(Boolean)
-      .join(' · '),
-  ].join('\n');
-  return input.forge.upsertPullRequest({
-    head: integration.branch,
-    base: input.base,
-    title: `parallel-executor: ${input.planLabel} (${scope})`.replace(/\s+/g, ' ').slice(0, 240),
-    body,
-  });
-}
-
-export function reportComment(
-  report: string,
-  executionId: string,
-  links: { runUrl: string | null; pullRequest: { number: number } | null },
-): string {
-  const parts = [
-    links.runUrl ? `[Workflow run](${links.runUrl})` : null,
-    links.pullRequest ? `Integration PR #${links.pullRequest.number}` : null,
-  ].filter(Boolean);
-  return `${report.trimEnd()}\n\n<sub>Execution ${mdCode(executionId)}${parts.length ? ` · ${parts.join(' · ')}` : ''}</sub>\n`;
+/** The shared result under a header from the task's run (the App's header comes from its record). */
+function taskOutput(
+  run: TaskRun,
+  state: ExecutionState,
+): { conclusion: Conclusion; title: string; summary: string } {
+  const result = taskResult(run, state.integration);
+  const header = `**Task ${mdText(run.task_id)}**: ${mdText(run.task)}  \nAgent: ${mdText(run.agent)}`;
+  return {
+    conclusion: result.conclusion,
+    title: result.title,
+    summary: [header, '', ...result.lines].join('\n').trimEnd(),
+  };
 }

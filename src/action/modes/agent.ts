@@ -24,7 +24,8 @@ import { writeTaskBundle } from '../agent/bundle.js';
 import { runAgentLeg } from '../agent/run-leg.js';
 import { untrustedEnvironment, withApiKey } from '../environment.js';
 import { cell } from '../markdown.js';
-import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
+import { readConfigFile } from '../../engine/config/load.js';
+import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { AgentSettings } from '../settings.js';
 import type { LegStatus, TaskFile } from '../task-file.js';
 import type { ModeDeps } from './types.js';
@@ -41,7 +42,7 @@ export async function runAgentMode(
   deps: ModeDeps,
 ): Promise<AgentModeResult> {
   const { runtime } = deps;
-  const config = await readConfig(settings.runner.workspace);
+  const config = await readConfigFile(settings.runner.workspace);
   const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
   const task = findTask(plan, settings.task);
   const root = await findRepoRoot(settings.runner.workspace);

@@ -11,8 +11,8 @@
  * integration tests, a refused bundle); a task whose agent failed already failed its own leg and
  * only shows in the report.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, posix, relative, sep } from 'node:path';
 import type { Config } from '../../engine/config/schema.js';
 import { integrate } from '../../engine/integrate/integrate.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
@@ -20,7 +20,12 @@ import { integrationTestCommand } from '../../engine/integrate/test-command.js';
 import type { ExecutionState } from '../../engine/state/schema.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
-import { writeBack } from '../../engine/plan/write-back.js';
+import { commitOnBranch } from '../../engine/finish/branch-commit.js';
+import { planForBranch } from '../../engine/finish/plan-edits.js';
+import { planUpdate, reportLinkFrom } from '../../engine/finish/plan-update.js';
+import { markdownPlanFile } from '../../engine/finish/report-step.js';
+import { reportFolder } from '../../engine/config/report-dir.js';
+import { reportPathIn } from '../../engine/report/path.js';
 import { renderReport } from '../../engine/report/render.js';
 import { git } from '../../engine/workspace/git-exec.js';
 import { DEFAULT_IDENTITY } from '../../engine/workspace/identity.js';
@@ -34,8 +39,6 @@ import { capText } from '../../forge/limits.js';
 import { untrustedEnvironment } from '../environment.js';
 import { cell, SUMMARY_LIMIT } from '../markdown.js';
 import { fetchBundles, readBundles, type ReceivedTask } from '../integrate/bundles.js';
-import { commitFiles } from '../integrate/commit-files.js';
-import { planUpdate, reportPathFor } from '../integrate/plan-update.js';
 import {
   integrationSourceRef,
   RESULT_BUNDLE,
@@ -46,8 +49,9 @@ import {
 } from '../integrate/result.js';
 import { workflowChangeProblem, workflowChanges } from '../integrate/safe-git.js';
 import { buildState } from '../integrate/state.js';
-import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
-import { selectWave } from '../../engine/schedule/wave.js';
+import { readConfigFile } from '../../engine/config/load.js';
+import { loadPlan, requireRunnable } from '../repo-files.js';
+import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { IntegrateSettings } from '../settings.js';
 import type { ModeDeps } from './types.js';
 
@@ -62,14 +66,18 @@ export async function runIntegrateMode(
   deps: ModeDeps,
 ): Promise<IntegrateModeResult> {
   const { runtime } = deps;
-  const config = await readConfig(settings.runner.workspace);
+  const config = await readConfigFile(settings.runner.workspace);
   const loaded = await loadPlan(deps, settings);
   const plan = requireRunnable(loaded, settings.planFile);
   const root = await findRepoRoot(settings.runner.workspace);
   const repo = await inspectRepo(root);
   const baseSha = repo.headSha;
   const integrationBranch = `${config.integration.branchPrefix}${settings.executionId}`;
-  const wave = selectWave(plan, settings.group, settings.tasks).ready;
+  const wave = selectTasks(
+    plan,
+    { group: settings.group, tasks: settings.tasks },
+    WAVE_SELECTION,
+  ).ready;
   const problems: string[] = [];
   const warn = (message: string) => {
     problems.push(message);
@@ -130,7 +138,7 @@ export async function runIntegrateMode(
     }
   }
 
-  const reportPath = await reportPathFor(root, config.report.dir, settings.executionId);
+  const reportPath = await nextReportPath(root, config.report.dir, settings.executionId);
   const landed = integration !== null && integration.merged.length > 0;
   const state = buildState({
     executionId: settings.executionId,
@@ -146,25 +154,41 @@ export async function runIntegrateMode(
     reportPath: landed ? reportPath : null,
     now: deps.clock.now(),
   });
+
+  // The plan's statuses (the engine's rule, as the CLI writes them), before the report: an agent's
+  // edit of the plan that was dropped is a warning on its task, in the report.
+  const planPath = markdownPlanFile(relative(root, settings.planPath).split(sep).join('/'));
+  const planText =
+    landed && planPath !== null && config.report.writeBack !== 'none'
+      ? await planForBranch({
+          state,
+          plan,
+          update: planUpdate(state, plan, reportLinkFrom(planPath, reportPath)),
+          planFile: planPath,
+          branch: localBranch,
+          shownAs: integrationBranch,
+          env,
+        })
+      : null;
+  if (planText?.error) warn(`the plan's statuses were not written back: ${planText.error}`);
+  for (const note of planText?.notes ?? []) runtime.annotate('warning', `plan: ${note}`);
   const report = renderReport(state, { now: deps.clock.now() });
 
   // The plan's statuses and the report, committed on the integration branch.
   let integrationHead: string | null = null;
   if (landed) {
-    const files = [{ path: reportPath, content: report }];
-    const planPath = relative(root, settings.planPath).split(sep).join('/');
-    if (config.report.writeBack !== 'none') {
-      const text = writeBackText(loaded.text, plan, state, reportPath, warn);
-      if (text !== null) files.push({ path: planPath, content: text });
-    }
-    integrationHead = await commitFiles({
-      root,
+    const committed = await commitOnBranch({
+      repoRoot: root,
       branch: localBranch,
-      files,
+      files: [
+        { path: reportPath, content: () => report },
+        ...(planPath === null ? [] : [{ path: planPath, content: () => planText?.text ?? null }]),
+      ],
       message: `parallel-executor: integrate execution ${settings.executionId}\n\nMerged: ${integration!.merged.join(', ')}.\nPlan statuses written back; report: ${reportPath}.\n`,
       identity: DEFAULT_IDENTITY,
       env: deps.env,
     });
+    integrationHead = committed.sha;
   }
 
   const failed =
@@ -260,19 +284,14 @@ async function runIntegration(
   return { ...result, branch: integrationBranch };
 }
 
-function writeBackText(
-  text: string,
-  plan: Plan,
-  state: ExecutionState,
-  reportPath: string,
-  warn: (message: string) => void,
-): string | null {
-  try {
-    return writeBack(text, plan, planUpdate(state, plan, reportPath));
-  } catch (error) {
-    warn(`the plan's statuses could not be written back: ${(error as Error).message}`);
-    return null;
-  }
+/**
+ * The report's path on the integration branch: a later wave of the same execution runs on a
+ * checkout of that branch, which already holds the first wave's report.
+ */
+async function nextReportPath(root: string, dir: string, executionId: string): Promise<string> {
+  const folder = reportFolder(dir);
+  const names = new Set(await readdir(join(root, folder)).catch(() => [] as string[]));
+  return reportPathIn(folder, executionId, (path) => names.has(posix.basename(path)));
 }
 
 interface ResultInput {

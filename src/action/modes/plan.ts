@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../engine/errors.js';
 import type { Diagnostic, Task } from '../../engine/plan/schema.js';
+import { taskCheckName } from '../../forge/check-names.js';
 import { GitHubApiError } from '../../forge/errors.js';
 import type { RepoForge, WorkflowRunInfo } from '../../forge/types.js';
 import { git } from '../../engine/workspace/git-exec.js';
@@ -13,9 +14,11 @@ import { busyReply, findRunningExecution } from '../busy.js';
 import { readTriggerEvent } from '../event.js';
 import { gateTrigger } from '../gate.js';
 import { cell, table } from '../markdown.js';
-import { selectWave, type Wave } from '../../engine/schedule/wave.js';
+import { selectTasks, WAVE_SELECTION, type Selection } from '../../engine/schedule/select.js';
 import { matrixJson } from '../select.js';
-import { loadPlan, readConfig } from '../repo-files.js';
+import { readConfigFile } from '../../engine/config/load.js';
+import { statusOnlyPush } from '../status-push.js';
+import { loadPlan } from '../repo-files.js';
 import type { PlanSettings, RunnerContext } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
@@ -27,14 +30,9 @@ export interface PlanModeResult {
   refused: string | null;
 }
 
-/** The check run name of a task: stable, so the agent and integrate jobs find it again. */
-export function taskCheckRunName(taskId: string): string {
-  return `parallel-executor: task ${taskId}`;
-}
-
 export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promise<PlanModeResult> {
   const { runtime } = deps;
-  const config = await readConfig(settings.runner.workspace);
+  const config = await readConfigFile(settings.runner.workspace);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const gate = await gateTrigger(event, deps.forge, { allowBots: config.github.allowBots });
   if (!gate.allowed) return startNothing(runtime, gate.reason);
@@ -63,7 +61,9 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
       'Each problem is annotated on its line of the plan (Files changed / the job summary).',
     );
   }
-  const wave = selectWave(plan, group, settings.tasks);
+  const noNewWork = await statusOnlyPush(event, plan, settings, deps);
+  if (noNewWork !== null) return startNothing(runtime, noNewWork);
+  const wave = selectTasks(plan, { group, tasks: settings.tasks }, WAVE_SELECTION);
   const executionId = settings.executionId ?? makeExecutionId(settings.runner);
   // A dry run shows what would run and starts nothing: no matrix legs, no check runs.
   const legs = dryRun ? [] : wave.ready;
@@ -92,7 +92,7 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
   if (deps.forge && headSha && legs.length > 0 && !settings.appManaged) {
     await createTaskCheckRuns(deps.forge, legs, headSha, executionId, runtime);
   }
-  await runtime.writeSummary(waveSummary(executionId, group, wave, dryRun, settings.tasks));
+  await runtime.writeSummary(waveSummary(executionId, wave, dryRun, settings.tasks));
   return { executionId, tasks: legs.map((t) => t.id), refused: null };
 }
 
@@ -205,7 +205,7 @@ async function createTaskCheckRuns(
   for (const task of tasks) {
     try {
       await forge.createCheckRun({
-        name: taskCheckRunName(task.id),
+        name: taskCheckName(task),
         headSha,
         status: 'queued',
         externalId: `${executionId}:${task.id}`,
@@ -240,22 +240,21 @@ function diagnosticsSummary(file: string, diagnostics: Diagnostic[]): string {
 
 function waveSummary(
   executionId: string,
-  group: string | null,
-  wave: Wave,
+  wave: Selection,
   dryRun: boolean,
   tasks: string[] | null,
 ): string {
   const selection =
     tasks !== null
       ? `tasks ${cell(tasks.join(', '))}`
-      : group === null
+      : wave.group === 'all'
         ? 'every pending task'
-        : `group ${cell(group)}`;
+        : `group ${cell(wave.group)}`;
   const parts = [
     `## parallel-executor: execution \`${cell(executionId)}\`${dryRun ? ' — dry run, nothing started' : ''}`,
     '',
     `Selection: ${selection}. ` +
-      `This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; already done: ${wave.done.length}.`,
+      `This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; not run: ${wave.left.length}.`,
   ];
   if (wave.ready.length > 0) {
     parts.push(
@@ -278,6 +277,16 @@ function waveSummary(
       table(
         ['waiting task', 'waits for'],
         wave.waiting.map((w) => [w.task.id, w.on.join(', ')]),
+      ),
+    );
+  }
+  const notRun = wave.left.filter((l) => l.task.status !== 'completed');
+  if (notRun.length > 0) {
+    parts.push(
+      '',
+      table(
+        ['not run', 'why'],
+        notRun.map((l) => [l.task.id, l.reason]),
       ),
     );
   }

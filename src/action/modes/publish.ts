@@ -22,17 +22,15 @@ import { capText } from '../../forge/limits.js';
 import { readTriggerEvent } from '../event.js';
 import { cell, SUMMARY_LIMIT } from '../markdown.js';
 import { nextWave, type NextWave } from '../integrate/next-wave.js';
-import {
-  completeTaskCheckRuns,
-  openIntegrationPullRequest,
-  reportComment,
-  reportMarkerKey,
-} from '../integrate/publish.js';
+import { integrationPullRequest } from '../../github-run/integration-pull-request.js';
+import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comment.js';
+import { completeTaskCheckRuns } from '../integrate/publish.js';
 import { pushBranches, pushSecrets, type PushAuth } from '../integrate/push.js';
 import { receiveResult, type ReceivedBranch } from '../integrate/receive.js';
 import { STATE_REPORT_FILE } from '../integrate/result.js';
 import { safeGit } from '../integrate/safe-git.js';
-import { loadPlan, readConfig, requireRunnable } from '../repo-files.js';
+import { readConfigFile } from '../../engine/config/load.js';
+import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { PublishSettings } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
 import type { ModeDeps } from './types.js';
@@ -55,7 +53,7 @@ export async function runPublishMode(
   deps: ModeDeps,
 ): Promise<PublishModeResult> {
   const { runtime } = deps;
-  const config = await readConfig(settings.runner.workspace);
+  const config = await readConfigFile(settings.runner.workspace);
   const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);
   const root = await findRepoRoot(settings.runner.workspace);
@@ -285,22 +283,23 @@ async function publish(input: PublishInput): Promise<Published> {
     : null;
   let pullRequest: Published['pullRequest'] = null;
   if (input.pushed && input.baseBranch !== null) {
-    pullRequest = await openIntegrationPullRequest({
-      forge: deps.prForge ?? forge,
-      state,
-      base: input.baseBranch,
-      planLabel: input.planLabel,
-      runUrl,
-      reportPath: input.reportPath,
-      pullRequest: input.pullRequest,
-    });
+    pullRequest = await (deps.prForge ?? forge).upsertPullRequest(
+      integrationPullRequest({
+        state: { ...state, report_path: input.reportPath },
+        base: input.baseBranch,
+        planLabel: input.planLabel,
+        group: state.parallel_group,
+        pullRequest: input.pullRequest,
+        runUrl,
+      }),
+    );
   }
   let comment: Published['comment'] = null;
   if (input.pullRequest !== null) {
     comment = await forge.upsertComment(
       input.pullRequest,
       reportMarkerKey(settings.executionId),
-      reportComment(input.report, settings.executionId, { runUrl, pullRequest }),
+      reportCommentBody(input.report, settings.executionId, { runUrl, pullRequest }),
     );
   }
   return { pullRequest, comment };

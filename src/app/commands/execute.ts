@@ -15,7 +15,7 @@ import {
   type StartResult,
 } from '../execution/start.js';
 import { taskStatusOf } from '../execution/state.js';
-import { currentWave, nothingReadyReason, pickWave, waveLabel } from '../execution/waves.js';
+import { currentWave, waveLabel } from '../execution/waves.js';
 import {
   diagnosticsComment,
   inline,
@@ -23,8 +23,20 @@ import {
   PLAN_DIAGNOSTICS_MARKER,
 } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
-import { missingWorkflowText, readWorkflow, workflowPath } from '../../forge/workflow.js';
-import { selectTasks } from '../plan/select.js';
+import {
+  missingWorkflowText,
+  readWorkflow,
+  workflowPath,
+  workflowTakesCommentsText,
+  type WorkflowInfo,
+} from '../../forge/workflow.js';
+import { UsageError } from '../../engine/errors.js';
+import {
+  nothingToRun,
+  selectTasks,
+  WAVE_SELECTION,
+  type Selection,
+} from '../../engine/schedule/select.js';
 import type { Scope } from '../scope.js';
 import type { CommentCommand } from '../../forge/comment-command.js';
 
@@ -42,11 +54,24 @@ export async function executeCommand(
 ): Promise<void> {
   switch (command.kind) {
     case 'run':
-      await runTasks(scope, target, command.group, null, command.dryRun);
+    case 'retry': {
+      const workflow = await readWorkflow(
+        scope.forge,
+        target.config.github.workflow,
+        target.defaultBranch,
+      );
+      if (workflow?.onComments) {
+        await scope.forge.createComment(
+          target.pr.number,
+          workflowTakesCommentsText(workflow.path, target.defaultBranch),
+        );
+        return;
+      }
+      if (command.kind === 'run')
+        await runTasks(scope, target, command.group, null, command.dryRun, workflow);
+      else await runTasks(scope, target, 'all', [command.taskId], false, workflow);
       return;
-    case 'retry':
-      await runTasks(scope, target, 'all', [command.taskId], false);
-      return;
+    }
     case 'status':
       await replyStatus(scope, target);
       return;
@@ -65,6 +90,8 @@ export async function runTasks(
   group: string,
   onlyIds: string[] | null,
   dryRun: boolean,
+  /** The workflow when the caller has read it already (null: not on the default branch). */
+  known?: WorkflowInfo | null,
 ): Promise<StartResult | null> {
   const { pr, config } = target;
   const plan = await loadPlan(scope, config.plan, pr.headSha);
@@ -84,24 +111,29 @@ export async function runTasks(
     );
     return null;
   }
-  const selection = selectTasks(plan.plan, group, onlyIds);
-  if (!selection.ok) {
-    await scope.forge.createComment(pr.number, `Nothing was started: ${selection.reason}.`);
-    return null;
-  }
-  // A run whose plan job would find nothing ready is not worth dispatching: say why instead.
-  const first = pickWave(
-    plan.plan,
-    selection.tasks.map((t) => t.id),
-  );
-  if (first.ready.length === 0) {
+  let selection: Selection;
+  try {
+    selection = selectTasks(plan.plan, { group, tasks: onlyIds }, WAVE_SELECTION);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
     await scope.forge.createComment(
       pr.number,
-      `Nothing was started: ${nothingReadyReason(first, `\`${inline(pr.headRef)}\` (${pr.headSha.slice(0, 7)})`)}.`,
+      `Nothing was started: ${inline(error.message)}.${error.hint ? ` ${inline(error.hint)}` : ''}`,
     );
     return null;
   }
-  const workflow = await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
+  // A run whose plan job would find nothing to run is not worth dispatching: say why instead.
+  if (selection.tasks.length === 0) {
+    await scope.forge.createComment(
+      pr.number,
+      `Nothing was started: ${inline(nothingToRun(selection))} (in the plan at \`${inline(pr.headRef)}\`, ${pr.headSha.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
+    );
+    return null;
+  }
+  const workflow =
+    known !== undefined
+      ? known
+      : await readWorkflow(scope.forge, config.github.workflow, target.defaultBranch);
   if (workflow === null) {
     await scope.forge.createComment(
       pr.number,

@@ -10,9 +10,11 @@
  */
 import type { Config } from '../../engine/config/schema.js';
 import { renderReport } from '../../engine/report/render.js';
+import { integrationPullRequest } from '../../github-run/integration-pull-request.js';
+import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comment.js';
 import type { Scope } from '../scope.js';
 import { combineWaves } from './combine.js';
-import { RETRY_FAILED_ACTION, STATE_ARTIFACT, reportMarkerKey } from './names.js';
+import { RETRY_FAILED_ACTION, STATE_ARTIFACT } from './names.js';
 import { decideNextWave, dispatchNextWave, type WaveOutcome } from './next-wave.js';
 import type { RecordedTask } from './record.js';
 import { writeDashboard } from './refresh.js';
@@ -104,13 +106,17 @@ export async function finalizeExecution(
   const combined = combineWaves(state ? [...earlier, state] : earlier);
   const integration = combined?.integration ?? null;
   let pullRequest: FinalizeResult['pullRequest'] = null;
-  if (integration && integration.merged.length > 0) {
-    pullRequest = await scope.forge.upsertPullRequest({
-      head: integration.branch,
-      base: record.ref,
-      title: `parallel-executor: ${record.planTitle ?? record.plan} (${record.group === 'all' ? 'all groups' : `group ${record.group}`})`,
-      body: pullRequestBody(record.execution, record.pr, integration.merged, run.url),
-    });
+  if (combined !== null && integration && integration.merged.length > 0) {
+    pullRequest = await scope.forge.upsertPullRequest(
+      integrationPullRequest({
+        state: combined,
+        base: record.ref,
+        planLabel: record.planTitle ?? record.plan,
+        group: record.group,
+        pullRequest: record.pr,
+        runUrl: run.url,
+      }),
+    );
   }
 
   let reportCommentUrl: string | null = null;
@@ -118,14 +124,14 @@ export async function finalizeExecution(
     const report = combined
       ? renderReport(combined, { now: scope.deps.clock.now() })
       : (loaded?.report ?? noReport(run));
-    const links = [
-      run.url ? `[Workflow run](${run.url})` : null,
-      pullRequest ? `Integration PR #${pullRequest.number}` : null,
-    ].filter(Boolean);
     const posted = await scope.forge.upsertComment(
       record.pr,
       reportMarkerKey(record.execution),
-      `${report.trimEnd()}\n\n<sub>Execution \`${record.execution}\`${earlierRuns.length > 0 ? ` (${earlierRuns.length + 1} waves)` : ''}${links.length ? ` · ${links.join(' · ')}` : ''}</sub>`,
+      reportCommentBody(report, record.execution, {
+        runUrl: run.url,
+        pullRequest,
+        waves: earlierRuns.length + 1,
+      }),
     );
     reportCommentUrl = posted.url;
   }
@@ -213,20 +219,6 @@ async function writeBackPlan(
     message: `Update plan status after parallel execution ${record.execution}`,
   });
   return true;
-}
-
-function pullRequestBody(
-  executionId: string,
-  pr: number | null,
-  merged: string[],
-  runUrl: string | null,
-): string {
-  return [
-    `Integration of parallel execution \`${executionId}\`${pr === null ? '' : ` started on #${pr}`}.`,
-    '',
-    `Merged tasks: ${merged.map((id) => `\`${id}\``).join(', ')}.`,
-    ...(runUrl ? ['', `[Workflow run](${runUrl})`] : []),
-  ].join('\n');
 }
 
 function summaryTitle(conclusions: Map<string, Conclusion>, phase: ExecutionPhase): string {

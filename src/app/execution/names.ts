@@ -1,5 +1,4 @@
 /** Names and identifiers the app gives things on GitHub, in one place. */
-import type { RecordedTask } from './record.js';
 
 export const SUMMARY_CHECK_NAME = 'parallel-executor';
 /** The dashboard comment's marker key (`<!-- parallel-executor:dashboard -->`). */
@@ -9,17 +8,6 @@ export const STATE_ARTIFACT = 'parallel-executor-state';
 /** The report artifact of the reusable workflow; read too, for the state or report it holds. */
 export const REPORT_ARTIFACT = 'parallel-executor-report';
 export const REPORT_FILE = 'report.md';
-
-/** Check run names are what the Checks tab lists: short, and the task id first. */
-export function taskCheckName(task: Pick<RecordedTask, 'id' | 'title'>): string {
-  const title = task.title.replace(/\s+/g, ' ').trim();
-  const name = `Task ${task.id}: ${title}`;
-  return name.length <= 80 ? name : `${name.slice(0, 79)}…`;
-}
-
-export function reportMarkerKey(executionId: string): string {
-  return `report-${executionId}`;
-}
 
 /** Button identifiers on the summary check run (≤ 20 characters). */
 export const RETRY_FAILED_ACTION = {

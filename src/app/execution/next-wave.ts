@@ -1,7 +1,7 @@
 /**
  * After a wave's run: go on with the next wave, or stop. The next wave starts only when this one
- * landed cleanly (every task of it completed and merged, no conflict, nothing dropped, the
- * integration tests not failing, the run successful) and tasks of the selection became ready in
+ * landed cleanly (`landingProblems`, the rule the workflow's publish job follows too; the app
+ * also knows the jobs' and the run's conclusions) and tasks of the selection became ready in
  * the plan on the integration branch (the integrate job wrote their dependencies' statuses there).
  * It runs on that branch, with the same execution id, so it builds on the earlier waves' work and
  * pushes the same integration branch further. A failed wave stops the execution: a person looks.
@@ -9,6 +9,7 @@
  * Dispatching twice must never happen, so the record (in the summary check run) moves to the next
  * wave before the dispatch: a redelivered end of this wave then finds its run among `pastRuns`.
  */
+import { landingProblems } from '../../engine/schedule/landed.js';
 import type { ExecutionState } from '../../engine/state/schema.js';
 import { parsePlan } from '../../engine/plan/parse.js';
 import type { CheckRunInput } from '../../forge/types.js';
@@ -56,7 +57,13 @@ export async function decideNextWave(
   if (ended.run.conclusion === 'cancelled') {
     return all('the execution was cancelled before its wave', 'cancelled');
   }
-  const problems = waveProblems(ended);
+  const problems = landingProblems({
+    state: ended.state,
+    wave: currentWave(record),
+    taskConclusions: ended.conclusions,
+    runConclusion: ended.run.conclusion,
+    stateSource: `no \`${STATE_ARTIFACT}\` artifact`,
+  });
   if (problems.length > 0) {
     return all(`wave ${record.wave} did not land cleanly (${problems.join('; ')})`);
   }
@@ -85,28 +92,6 @@ export async function decideNextWave(
     );
   }
   return { kind: 'next', tasks: pick.ready, branch, inputs };
-}
-
-/** What kept the wave from landing cleanly; empty when it did. */
-function waveProblems(ended: EndedWave): string[] {
-  const integration = ended.state?.integration ?? null;
-  const problems: string[] = [];
-  const conflicts = integration?.conflicts.map((c) => c.taskId) ?? [];
-  const dropped = (integration?.dropped ?? []).filter((d) => !conflicts.includes(d.taskId));
-  const failed = [...ended.conclusions]
-    .filter(([id, c]) => c !== 'success' && !conflicts.includes(id))
-    .filter(([id]) => !dropped.some((d) => d.taskId === id))
-    .map(([id]) => id);
-  if (failed.length > 0) problems.push(`${failed.join(', ')} did not complete`);
-  if (conflicts.length > 0) problems.push(`merge conflict in ${conflicts.join(', ')}`);
-  if (dropped.length > 0) problems.push(`${dropped.map((d) => d.taskId).join(', ')} not merged`);
-  if (integration?.testsPassed === false) problems.push('the integration tests failed');
-  if (ended.state === null) problems.push(`the run uploaded no \`${STATE_ARTIFACT}\` artifact`);
-  else if (integration === null) problems.push('nothing was integrated');
-  if (problems.length === 0 && ended.run.conclusion !== 'success') {
-    problems.push(`the workflow run ended with \`${ended.run.conclusion ?? 'no conclusion'}\``);
-  }
-  return problems;
 }
 
 /**

@@ -7,7 +7,8 @@ import type { CheckRunInfo } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { DASHBOARD_MARKER, readLock } from './dashboard.js';
 import { parseExternalId } from './id.js';
-import { SUMMARY_CHECK_NAME, taskCheckName } from './names.js';
+import { SUMMARY_CHECK_NAME } from './names.js';
+import { taskCheckName } from '../../forge/check-names.js';
 import { decodeRecord, encodeRecord, type ExecutionRecord } from './record.js';
 
 export interface ResolvedExecution {

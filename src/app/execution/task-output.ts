@@ -3,13 +3,12 @@
  * (from the execution state the workflow uploaded: validation table, cost, merge outcome).
  */
 import type { TaskRun } from '../../engine/state/schema.js';
-import type { CheckRunInput, CheckRunOutput } from '../../forge/types.js';
+import type { CheckRunOutput } from '../../forge/types.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { inline } from '../plan/check-report.js';
 import type { RecordedTask } from './record.js';
 import { encodeTaskData, type TaskData } from './task-data.js';
-
-type Conclusion = NonNullable<CheckRunInput['conclusion']>;
+import { durationText, taskResult, type Conclusion } from '../../github-run/task-result.js';
 
 function header(task: RecordedTask): string {
   const agents = task.agents.length > 0 ? task.agents.join(', ') : task.agent;
@@ -86,7 +85,7 @@ export function finishedOutput(
   };
 }
 
-/** The final word on a task, from the state the integrate job uploaded. */
+/** The final word on a task, from the state the integrate job uploaded (as the Action says it). */
 export function finalOutput(
   task: RecordedTask,
   data: TaskData,
@@ -94,20 +93,19 @@ export function finalOutput(
   integration: IntegrationResult | null,
   links: { artifactUrl: string | null },
 ): { conclusion: Conclusion; output: CheckRunOutput } {
-  const conclusion = finalConclusion(run, integration);
-  const duration = durationText(
-    run.started_at ?? data.startedAt,
-    run.finished_at ?? data.finishedAt,
+  const result = taskResult(
+    {
+      ...run,
+      started_at: run.started_at ?? data.startedAt,
+      finished_at: run.finished_at ?? data.finishedAt,
+    },
+    integration,
   );
   const lines = [
     encodeTaskData(data),
     header(task),
     '',
-    `**Status**: ${run.status}${duration ? ` · **Duration**: ${duration}` : ''}${costText(run)}`,
-    ...(run.reason ? [`**Reason**: ${inline(run.reason)}`] : []),
-    ...(mergeLine(run.task_id, integration) ? [mergeLine(run.task_id, integration)!] : []),
-    '',
-    ...validationTable(run),
+    ...result.lines,
     '',
     [
       data.jobUrl ? `[Logs](${data.jobUrl})` : null,
@@ -116,74 +114,8 @@ export function finalOutput(
       .filter(Boolean)
       .join(' · '),
   ];
-  const title =
-    conclusion === 'success'
-      ? run.validation?.status === 'COMPLETE_WITH_WARNINGS'
-        ? 'Completed with warnings'
-        : 'Completed and merged'
-      : conclusion === 'failure'
-        ? run.status === 'completed'
-          ? 'Not merged'
-          : 'Failed'
-        : TITLE[conclusion];
-  return { conclusion, output: { title, summary: lines.join('\n').trimEnd() } };
-}
-
-function finalConclusion(run: TaskRun, integration: IntegrationResult | null): Conclusion {
-  if (run.status === 'cancelled') return 'cancelled';
-  if (run.status === 'skipped') return 'skipped';
-  if (run.status !== 'completed') return 'failure';
-  if (integration && !integration.merged.includes(run.task_id)) return 'failure';
-  return 'success';
-}
-
-function mergeLine(taskId: string, integration: IntegrationResult | null): string | null {
-  if (!integration) return null;
-  if (integration.merged.includes(taskId)) return `**Merged** into \`${integration.branch}\``;
-  const conflict = integration.conflicts.find((c) => c.taskId === taskId);
-  if (conflict) {
-    return `**Merge conflict** in ${conflict.files.map((f) => `\`${inline(f)}\``).join(', ')}${conflict.with.length ? ` (with ${conflict.with.join(', ')})` : ''}`;
-  }
-  const dropped = integration.dropped.find((d) => d.taskId === taskId);
-  return dropped ? `**Not merged**: ${inline(dropped.reason)}` : null;
-}
-
-function validationTable(run: TaskRun): string[] {
-  const checks = run.validation?.checks ?? [];
-  if (checks.length === 0) return ['No validation report.'];
-  return [
-    '| Check | Result | Command | Duration |',
-    '|---|---|---|---|',
-    ...checks.map(
-      (c) =>
-        `| ${c.name}${c.critical ? ' (critical)' : ''} | ${c.skipped ? '⏭️ skipped' : c.passed ? '✅ passed' : '❌ failed'} | ${c.command ? `\`${inline(c.command).replace(/`/g, "'").replace(/\|/g, '\\|')}\`` : '—'} | ${formatMs(c.durationMs)} |`,
-    ),
-  ];
-}
-
-function costText(run: TaskRun): string {
-  const m = run.metrics;
-  if (!m) return '';
-  const parts = [
-    m.cost_usd === null ? null : `**Cost**: $${m.cost_usd.toFixed(2)}`,
-    m.input_tokens === null
-      ? null
-      : `**Tokens**: ${m.input_tokens} in / ${m.output_tokens ?? 0} out`,
-    `**Changes**: +${m.lines_added} −${m.lines_removed} in ${m.files_modified} file(s)`,
-  ].filter(Boolean);
-  return ` · ${parts.join(' · ')}`;
-}
-
-export function durationText(from: string | null, to: string | null): string | null {
-  if (!from || !to) return null;
-  const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? formatMs(ms) : null;
-}
-
-function formatMs(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
-  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+  return {
+    conclusion: result.conclusion,
+    output: { title: result.title, summary: lines.join('\n').trimEnd() },
+  };
 }

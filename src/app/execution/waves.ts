@@ -1,10 +1,11 @@
 /**
  * Waves: matrix legs cannot wait for each other, so one workflow run runs one wave — the tasks of
  * the selection whose dependencies are done — and the app dispatches the next wave when one lands
- * cleanly. The app picks each wave with the same rule as the workflow's plan job (`selectWave`),
- * against the same plan text, so the tasks it tracks are the tasks the run's matrix holds.
+ * cleanly. The app picks each wave with the same rule as the workflow's plan job (`selectTasks`
+ * with `WAVE_SELECTION`), against the same plan text, so the tasks it tracks are the tasks the
+ * run's matrix holds.
  */
-import { selectWave } from '../../engine/schedule/wave.js';
+import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { ExecutionRecord, RecordedTask } from './record.js';
 
@@ -13,7 +14,7 @@ export interface WavePick {
   ready: string[];
   /** Waiting for tasks that are not done, with those tasks. */
   waiting: Array<{ id: string; on: string[] }>;
-  /** Already completed or skipped in the plan. */
+  /** Already completed in the plan. */
   done: string[];
   /** Not in the plan (any more). */
   missing: string[];
@@ -24,11 +25,15 @@ export function pickWave(plan: Plan, ids: readonly string[]): WavePick {
   const present = ids.filter((id) => known.has(id));
   const missing = ids.filter((id) => !known.has(id));
   if (present.length === 0) return { ready: [], waiting: [], done: [], missing };
-  const wave = selectWave(plan, null, present);
+  // The ids are named: they run whatever their status, but completed (see `selectTasks`).
+  const wave = selectTasks(plan, { group: null, tasks: present }, WAVE_SELECTION);
   return {
     ready: wave.ready.map((t) => t.id),
-    waiting: wave.waiting.map((w) => ({ id: w.task.id, on: w.on })),
-    done: wave.done.map((t) => t.id),
+    waiting: [
+      ...wave.waiting.map((w) => ({ id: w.task.id, on: w.on })),
+      ...wave.left.flatMap((l) => (l.waitsFor ? [{ id: l.task.id, on: l.waitsFor }] : [])),
+    ],
+    done: wave.left.filter((l) => l.task.status === 'completed').map((l) => l.task.id),
     missing,
   };
 }
@@ -75,14 +80,4 @@ export function waveLabel(record: ExecutionRecord): string | null {
  */
 export function waveCorrelationId(record: ExecutionRecord): string {
   return record.wave === 1 ? record.execution : `${record.execution}-w${record.wave}`;
-}
-
-/** Why no task of a selection can start (`where`: the plan's branch or commit, as shown). */
-export function nothingReadyReason(pick: WavePick, where: string): string {
-  const parts = [
-    ...pick.waiting.map((w) => `${w.id} waits for ${w.on.join(', ')}`),
-    ...pick.done.map((id) => `${id} is already done`),
-    ...pick.missing.map((id) => `${id} is not in the plan`),
-  ];
-  return `no selected task can start: ${parts.join('; ')} (in the plan at ${where}). Run the tasks they wait for first, or mark them done in the plan`;
 }

@@ -3,13 +3,14 @@
  * the config names for automatic runs, start the next pending group.
  */
 import type { Context } from 'probot';
+import { onlyStatusesChanged } from '../../engine/plan/status-only.js';
+import type { Plan } from '../../engine/plan/schema.js';
 import { loadRepoConfig } from '../config.js';
 import { startExecution } from '../execution/start.js';
 import { finalizeEnded } from '../execution/recover.js';
 import { planCheckRun } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
-import { nextPendingGroup, selectTasks } from '../plan/select.js';
-import { pickWave } from '../execution/waves.js';
+import { nextGroup, selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { Scope } from '../scope.js';
 import { readWorkflow } from '../../forge/workflow.js';
 
@@ -44,18 +45,21 @@ export async function onPush(
   await scope.forge.createCheckRun(planCheckRun(payload.after, plan));
   if (plan.kind !== 'valid' || !config.github.autoRunBranches.some((p) => branchMatches(p, branch)))
     return;
-  const group = nextPendingGroup(plan.plan);
-  if (group === null) return;
-  const selection = selectTasks(plan.plan, group);
-  if (!selection.ok) return;
-  const ready = pickWave(
-    plan.plan,
-    selection.tasks.map((t) => t.id),
-  ).ready;
-  if (ready.length === 0) {
-    scope.log.info('auto-run: no task of the next group can start yet', { group });
+  if (await onlyStatusesPushed(scope, config.plan, payload.before, plan.plan)) {
+    scope.log.info(
+      'auto-run: the push only moved task statuses (a landed run); nothing new to run',
+      {
+        branch,
+      },
+    );
     return;
   }
+  const group = nextGroup(plan.plan);
+  if (group === null) {
+    scope.log.info('auto-run: no group has a task that can start', { branch });
+    return;
+  }
+  const selection = selectTasks(plan.plan, { group }, WAVE_SELECTION);
   const workflow = await readWorkflow(
     scope.forge,
     config.github.workflow,
@@ -86,6 +90,18 @@ export async function onPush(
       (ended) => finalizeEnded(scope, ended, config),
     ),
   );
+}
+
+/** The rule both shells follow (engine/plan/status-only.ts): a merged integration PR runs nothing. */
+async function onlyStatusesPushed(
+  scope: Scope,
+  path: string,
+  before: string,
+  after: Plan,
+): Promise<boolean> {
+  if (NO_COMMIT.test(before)) return false;
+  const previous = await loadPlan(scope, path, before);
+  return previous.kind === 'valid' && onlyStatusesChanged(previous.plan, after);
 }
 
 /** `main`, `release/*` (one level), `feature/**` (any depth). */

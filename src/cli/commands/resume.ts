@@ -13,11 +13,11 @@ import {
   finishSettings,
   type FinishChoices,
 } from '../finish-settings.js';
+import { readConfigFile } from '../../engine/config/load.js';
 import {
   agentEnvironment,
   agentSettings,
   ENGINE_FLAG_OPTIONS,
-  readConfig,
   settingsFromFlags,
 } from '../run-settings.js';
 
@@ -53,7 +53,7 @@ export const resumeCommand: Command = async (argv, io) => {
   const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
   const settings = resolveSettings({ ...record?.settings, ...settingsFromFlags(values) });
   const previous = (record?.shell['agent'] ?? null) as Partial<AgentSettings> | null;
-  const config = await readConfig(repoRoot);
+  const config = await readConfigFile(repoRoot);
   const agent = agentSettings(config, values, settings.graceMs, previous);
   const choices = finishChoices(
     config,

@@ -8,17 +8,17 @@ import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
 import { loadPlanForRun } from '../plan-input.js';
 import { formatPreflight, formatPreview } from '../run-output.js';
+import { readConfigFile } from '../../engine/config/load.js';
 import {
   agentEnvironment,
   agentSettings,
   ENGINE_FLAG_OPTIONS,
-  readConfig,
   settingsFromFlags,
 } from '../run-settings.js';
 import { settingsFromConfig } from '../../engine/run/config-settings.js';
 import { AGENT_KINDS } from '../../engine/agents/kinds.js';
 
-const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--agent claude-code|command]
+const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tasks ID,…] [--agent claude-code|command]
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
          [--retries N] [--merge-strategy batch-bisect|serial] [--[no-]detect-conflicts]
          [--write-back integration-branch|working-tree] [--no-write-back] [--dry-run] [--json]
@@ -32,7 +32,10 @@ integrated run. Your checkout is never touched. Settings also come from
 .github/parallel-executor.yml; flags win. Durations: 90s, 10m, 1h.
 
   --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md)
-  --group ID|all       one group (its dependencies must be complete) or every task (default)
+  --group ID|all       the pending tasks of one group (any case: g1 = G1) or of the plan (default);
+                       failed, skipped, in-progress, blocked and review tasks wait to be named
+  --tasks ID,…         exactly these tasks, whatever their status but completed (a retry), with
+                       the tasks skipped because of them; wins over --group
   --agent KIND         claude-code (default) or command
   --agent-command CMD  your own agent command, run with sh -c in each worktree (PE_* variables)
   --concurrency N      at most N agents at once (default: every ready task)
@@ -58,6 +61,7 @@ export const runCommand: Command = async (argv, io) => {
     ...FINISH_FLAG_OPTIONS,
     plan: { type: 'string' },
     group: { type: 'string' },
+    tasks: { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -74,7 +78,7 @@ export const runCommand: Command = async (argv, io) => {
   }
   const json = values.json ?? false;
   const repoRoot = await findRepoRoot(io.cwd);
-  const config = await readConfig(repoRoot);
+  const config = await readConfigFile(repoRoot);
   const settings = resolveSettings({ ...settingsFromConfig(config), ...settingsFromFlags(values) });
   const agent = agentSettings(config, values, settings.graceMs);
   const choices = finishChoices(config, values);
@@ -91,6 +95,7 @@ export const runCommand: Command = async (argv, io) => {
     plan,
     planFile: file,
     group: values.group ?? 'all',
+    tasks: taskList(values.tasks),
     runner,
     env,
     settings,
@@ -109,3 +114,9 @@ export const runCommand: Command = async (argv, io) => {
     runExecution({ ...options, shellRecord: { agent, finish: choices }, ...session }),
   );
 };
+
+/** `--tasks 1.1,1.2` (or spaces) → the ids; absent or empty → null (the group decides). */
+function taskList(text: string | undefined): string[] | null {
+  const ids = (text ?? '').split(/[\s,]+/).filter((id) => id !== '');
+  return ids.length > 0 ? [...new Set(ids)] : null;
+}

@@ -1,6 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { ConfigurationError } from '../errors.js';
-import { Config } from './schema.js';
+import { Config, CONFIG_PATH } from './schema.js';
+
+/**
+ * `.github/parallel-executor.yml` from its text, as every shell reads it: the CLI and the Action
+ * from the checkout (`readConfigFile`), the App from the default branch through the API. No file
+ * (null): every default.
+ */
+export function configFromText(text: string | null): Config {
+  return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
+}
+
+/** The config in a checkout, or every default when it has none. */
+export async function readConfigFile(root: string): Promise<Config> {
+  let text: string | null = null;
+  try {
+    text = await readFile(join(root, CONFIG_PATH), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') {
+      // Not silently the defaults: the user meant something by that file.
+      throw new ConfigurationError(
+        CONFIG_PATH,
+        null,
+        `cannot be read (${code ?? (error as Error).message})`,
+        'Make it a readable YAML file, or remove it to use the defaults.',
+      );
+    }
+  }
+  return configFromText(text);
+}
 
 /**
  * Parse the config file's text. Every problem names the file and the line of the offending key, and

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AGENT_KIND_NAMES } from '../agents/kinds.js';
 import { ValidationConfig } from '../validate/schema.js';
+import { reportDirProblem } from './report-dir.js';
 
 /**
  * `.github/parallel-executor.yml`: one file for every shell. Command-line flags and action inputs
@@ -71,7 +72,19 @@ export const Config = z
       .default({ strategy: 'batch-bisect', detectConflicts: true, branchPrefix: 'integration/' }),
     report: z
       .object({
-        dir: z.string().default('reports'),
+        /** Inside the repository: the report is committed there. */
+        dir: z
+          .string()
+          .default('reports')
+          .superRefine((dir, ctx) => {
+            const problem = reportDirProblem(dir);
+            if (problem !== null) {
+              ctx.addIssue({
+                code: 'custom',
+                message: `${problem}; use a folder inside the repository, relative to its root (e.g. reports)`,
+              });
+            }
+          }),
         writeBack: z
           .enum(['integration-branch', 'working-tree', 'none'])
           .default('integration-branch'),

@@ -14,7 +14,7 @@ import {
   slugify,
   uniqueName,
 } from '../workspace/refs.js';
-import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
+import { branchSha, deleteBranch, removeWorktree } from '../workspace/worktree.js';
 import type { Notify } from './notify.js';
 import type { FinishSettings } from './settings.js';
 
@@ -106,6 +106,8 @@ export async function runIntegrationStep(
     testTimeoutMs: settings.checkTimeoutMs,
     setupCommand: settings.setupCommand,
     logger: progressLogger(state, options),
+  }).catch(async (error: unknown) => {
+    throw await withPartialBranch(error, state.repo_root, branch);
   });
   if (setAside.length > 0) result.notes = [...setAside, ...(result.notes ?? [])];
   for (const pair of result.predictedConflicts) {
@@ -128,10 +130,11 @@ export async function runIntegrationStep(
 
 /**
  * An integration killed with its orchestrator leaves its worktree under the execution folder
- * (`integration-*` while merging and testing, `commit-*` while the report is committed on it) and
- * its branch, half made or not yet recorded in the state. Before integrating again, each such
- * branch is kept under a backup ref (`refs/parallel-executor/<execution>/integration/attempt-<n>`,
- * the worktree's uncommitted state included), then its worktree and name are freed, so the new
+ * (`integration-*` while merging and testing; `commit-*` from versions that committed the report
+ * in a worktree) and its branch, half made or not yet recorded in the state. Before integrating
+ * again, each such branch is kept under a backup ref
+ * (`refs/parallel-executor/<execution>/integration/attempt-<n>`, the worktree's uncommitted state
+ * included), then its worktree and name are freed, so the new
  * integration takes the name the first one had. Returns one note per branch set aside.
  */
 async function setAsideUnfinishedIntegrations(
@@ -190,4 +193,19 @@ function progressLogger(state: ExecutionState, options: IntegrationStepOptions):
     },
     error: (message, data) => options.logger.error(message, data),
   };
+}
+
+/**
+ * An integration that stopped half way leaves its branch at the last complete merge: say so, and
+ * where, instead of letting the output read as if no branch was made.
+ */
+async function withPartialBranch(error: unknown, repoRoot: string, branch: string): Promise<Error> {
+  const cause = error instanceof Error ? error : new Error(String(error));
+  const sha = await branchSha(repoRoot, branch).catch(() => null);
+  if (sha === null) return cause;
+  const wrapped = new Error(
+    `${cause.message} (the integration branch ${branch} was left at its last complete merge, ${sha.slice(0, 12)}; \`parallel-executor resume\` integrates again and keeps it under a ref)`,
+    { cause },
+  );
+  return wrapped;
 }

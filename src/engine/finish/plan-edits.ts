@@ -199,3 +199,48 @@ export async function planEditors(
   }
   return editors;
 }
+
+export interface BranchPlanInput {
+  state: ExecutionState;
+  plan: Plan;
+  update: PlanWriteBack;
+  /** Repository-relative, with `/`. */
+  planFile: string;
+  /** The local branch the statuses go on. */
+  branch: string;
+  /** Its name in the notes, when that is not the local one (the Action pushes it under another). */
+  shownAs?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * The plan for the integration branch, for every shell: the statuses written on the plan as it was
+ * at the base, with the agents' edit of it (merged there with their work) carried or dropped. A
+ * task whose edit it was gets a warning naming it (the report shows it).
+ */
+export async function planForBranch(input: BranchPlanInput): Promise<PlanResolution> {
+  const { state, planFile, env } = input;
+  const repoRoot = state.repo_root;
+  const editors = await planEditors(state, planFile, state.integration?.merged ?? [], env);
+  const resolution = await resolvePlan({
+    base: await planAt(repoRoot, state.base_sha, planFile, env),
+    current: await planAt(repoRoot, `refs/heads/${input.branch}`, planFile, env),
+    plan: input.plan,
+    update: input.update,
+    editors: editorsText(editors),
+    where: `${planFile} on ${input.shownAs ?? input.branch}`,
+    otherwise: 'drop',
+    ...(env === undefined ? {} : { env }),
+  });
+  for (const id of editors) {
+    const run = state.tasks[id]!;
+    run.warnings = [...(run.warnings ?? []), ...resolution.notes];
+  }
+  return resolution;
+}
+
+/** `task 1.2`, `tasks 1.1, 1.2`, or `a merge` when no task's own commits changed it. */
+export function editorsText(ids: readonly string[]): string {
+  if (ids.length === 0) return 'a merge';
+  return ids.length === 1 ? `task ${ids[0]}` : `tasks ${ids.join(', ')}`;
+}

@@ -1,14 +1,16 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, posix } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { ConfigurationError } from '../errors.js';
 import { CONFIG_PATH } from '../config/schema.js';
 import type { ExecutionState } from '../state/schema.js';
 import type { Plan } from '../plan/schema.js';
 import type { PlanWriteBack } from '../plan/write-back.js';
+import { reportDirProblem, reportFolder, REPORT_DIR_HINT } from '../config/report-dir.js';
+import { reportPathIn } from '../report/path.js';
 import { renderReport } from '../report/render.js';
 import { commitOnBranch } from './branch-commit.js';
 import type { Notify } from './notify.js';
-import { planAt, planEditors, resolvePlan, type PlanResolution } from './plan-edits.js';
+import { editorsText, planAt, planEditors, planForBranch, resolvePlan } from './plan-edits.js';
 import { nextGroupOf, planUpdate, reportLinkFrom } from './plan-update.js';
 import type { FinishSettings, WriteBackMode } from './settings.js';
 
@@ -75,12 +77,11 @@ export async function runReportStep(
   if (commitsReport) {
     const onBranch = mode === 'integration-branch' && update !== null && planFile !== null;
     const resolution = onBranch
-      ? await resolveOnBranch(state, plan!, update, planFile, branch, options)
+      ? await planForBranch({ state, plan: plan!, update, planFile, branch, env: options.env })
       : null;
     const result = await commitOnBranch({
       repoRoot: state.repo_root,
       branch,
-      workdir: join(options.executionDir, 'worktrees'),
       files: [
         { path: reportPath, content: () => text },
         ...(onBranch
@@ -122,7 +123,7 @@ export async function runReportStep(
   } else if (mode === 'integration-branch' && update !== null) {
     writeBackOutcome = skipped(
       mode,
-      'no integration branch was made, so the plan was not written back',
+      'the integration did not finish (see above), so the plan was not written back',
     );
   }
   if (mode === 'working-tree' && update !== null && planFile !== null) {
@@ -136,20 +137,15 @@ export async function runReportStep(
 
 /** `reports/<id>.md`, refusing a configured folder that would leave the repository. */
 export function reportPathOf(dir: string, executionId: string): string {
-  const clean = posix.normalize(dir.split('\\').join('/')).replace(/\/+$/, '');
-  if (isAbsolute(dir) || clean === '..' || clean.startsWith('../')) {
-    throw new ConfigurationError(
-      CONFIG_PATH,
-      null,
-      `"report.dir": ${dir} is outside the repository`,
-      'Use a folder inside the repository, e.g. reports.',
-    );
+  const problem = reportDirProblem(dir);
+  if (problem !== null) {
+    throw new ConfigurationError(CONFIG_PATH, null, `"report.dir": ${problem}`, REPORT_DIR_HINT);
   }
-  return clean === '.' || clean === '' ? `${executionId}.md` : `${clean}/${executionId}.md`;
+  return reportPathIn(reportFolder(dir), executionId);
 }
 
-/** The plan's repository-relative path when it is Markdown inside the repository. */
-function markdownPlanFile(planFile: string): string | null {
+/** The plan's repository-relative path when it is Markdown inside the repository (written back). */
+export function markdownPlanFile(planFile: string): string | null {
   const path = planFile.split('\\').join('/');
   if (isAbsolute(path) || path.startsWith('../') || !/\.(md|markdown)$/i.test(path)) return null;
   return path;
@@ -165,43 +161,6 @@ function whyNoPlan(plan: Plan | null, planFile: string, markdown: string | null)
 
 function skipped(mode: WriteBackMode, note: string, warnings: string[] = []): PlanWriteBackOutcome {
   return { mode, file: null, changed: false, note, warnings };
-}
-
-/**
- * The plan for the integration branch: the statuses written on the plan as it was at the base,
- * with the agents' edit of it (merged there with their work) carried or dropped. A task whose
- * dropped edit it was gets a warning naming it.
- */
-async function resolveOnBranch(
-  state: ExecutionState,
-  plan: Plan,
-  update: PlanWriteBack,
-  planFile: string,
-  branch: string,
-  options: ReportStepOptions,
-): Promise<PlanResolution> {
-  const repoRoot = state.repo_root;
-  const editors = await planEditors(state, planFile, state.integration?.merged ?? [], options.env);
-  const resolution = await resolvePlan({
-    base: await planAt(repoRoot, state.base_sha, planFile, options.env),
-    current: await planAt(repoRoot, `refs/heads/${branch}`, planFile, options.env),
-    plan,
-    update,
-    editors: editorsText(editors),
-    where: `${planFile} on ${branch}`,
-    otherwise: 'drop',
-    env: options.env,
-  });
-  for (const id of editors) {
-    const run = state.tasks[id]!;
-    run.warnings = [...(run.warnings ?? []), ...resolution.notes];
-  }
-  return resolution;
-}
-
-function editorsText(ids: readonly string[]): string {
-  if (ids.length === 0) return 'a merge';
-  return ids.length === 1 ? `task ${ids[0]}` : `tasks ${ids.join(', ')}`;
 }
 
 /**

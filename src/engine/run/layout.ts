@@ -179,7 +179,8 @@ export interface InitialStateInput {
   executionId: string;
   plan: Plan;
   planFile: string;
-  selection: Selection;
+  /** What the execution runs (a whole selection, or one task on a matrix leg). */
+  selection: Pick<Selection, 'group' | 'tasks'>;
   layouts: TaskLayout[];
   repoRoot: string;
   baseRef: string;

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { PreflightError } from '../errors.js';
+import { PreflightError, UsageError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState } from '../state/schema.js';
 import { createStateWriter } from '../monitor/state-store.js';
@@ -8,7 +8,7 @@ import type { AgentRunner } from '../ports/agent-runner.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Plan } from '../plan/schema.js';
-import { selectTasks, type Selection } from '../schedule/select.js';
+import { LOCAL_SELECTION, nothingToRun, selectTasks, type Selection } from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { trackedFiles } from '../workspace/replicate.js';
@@ -54,8 +54,10 @@ export interface RunOptions extends EngineOptions {
   plan: Plan;
   /** The plan's path as the user gave it (recorded in the state). */
   planFile: string;
-  /** A group id, or `all` (every task not completed in the plan). */
+  /** A group id (any case), or `all`: their pending tasks (see `selectTasks`). */
   group: string;
+  /** Named tasks (a retry): exactly these, whatever their status but completed; wins over group. */
+  tasks?: readonly string[] | null;
   /** Called with the go/no-go report before anything is created. */
   onPreflight?: (report: PreflightReport) => void;
   /** Kept in the execution's run.json for the shell to read back on resume (e.g. its agent). */
@@ -96,7 +98,7 @@ async function prepare(options: RunOptions): Promise<Prepared> {
   const settings = resolveSettings(options.settings);
   const root = await findRepoRoot(options.cwd);
   const repo = await inspectRepo(root);
-  const selection = selectTasks(options.plan, options.group);
+  const selection = select(options);
   const worktreeRoot = worktreeRootOf(root, settings);
   const preflight = await runPreflight({
     repo,
@@ -116,6 +118,29 @@ async function prepare(options: RunOptions): Promise<Prepared> {
   });
   options.onPreflight?.(preflight);
   return { repo, selection, settings, preflight };
+}
+
+/**
+ * The shared selection with one worker per agent. One execution runs all it selects, so a task
+ * held back for work outside it is reported, and an execution with nothing to run is refused.
+ */
+function select(options: RunOptions): Selection {
+  const selection = selectTasks(
+    options.plan,
+    { group: options.group, tasks: options.tasks ?? null },
+    LOCAL_SELECTION,
+  );
+  if (selection.tasks.length === 0) {
+    throw new UsageError(
+      nothingToRun(selection),
+      'Run what they wait for first (--group all runs everything in order), or retry a failed task with --tasks ID.',
+    );
+  }
+  for (const { task, reason } of selection.left) {
+    if (task.status === 'completed') continue;
+    options.logger?.warn('a task of the selection does not run', { task: task.id, reason });
+  }
+  return selection;
 }
 
 /** `--dry-run`: pre-flight and the layout, creating nothing. */

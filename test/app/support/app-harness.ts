@@ -207,10 +207,16 @@ export function checkRunPayload(
   return withInstallation(payload, 42);
 }
 
-export function pushPayload(push: { branch: string; after: string; modified: string[] }) {
+export function pushPayload(push: {
+  branch: string;
+  after: string;
+  modified: string[];
+  before?: string;
+}) {
   const payload = retarget(webhookExample('push', 4), { owner: OWNER, repo: REPO });
   payload.ref = `refs/heads/${push.branch}`;
   payload.after = push.after;
+  if (push.before !== undefined) payload.before = push.before;
   payload.repository.default_branch = 'main';
   const commit = payload.commits[0]!;
   commit.added = [];

@@ -1,0 +1,54 @@
+/**
+ * The integration PR of a run: from the integration branch into the branch the run started from,
+ * opened (or updated: one per head) by whichever shell publishes the run — the Action on its own,
+ * the App when it manages the run. Its title and body come from the execution's state (all waves
+ * combined, for the App).
+ */
+import type { ExecutionState } from '../engine/state/schema.js';
+import type { PullRequestInput } from '../forge/types.js';
+import { mdCode, mdText } from '../engine/report/markdown.js';
+
+/** GitHub allows 256 characters in a PR title. */
+const TITLE_MAX = 240;
+
+export interface IntegrationPullRequestInput {
+  /** With an integration that merged something. */
+  state: ExecutionState;
+  /** The branch the run started from. */
+  base: string;
+  /** The plan's title, or its file. */
+  planLabel: string;
+  /** What the run was asked to run: a group id, or `all`. */
+  group: string;
+  /** The PR the run was started from, when it was. */
+  pullRequest: number | null;
+  runUrl: string | null;
+}
+
+export function integrationPullRequest(input: IntegrationPullRequestInput): PullRequestInput {
+  const { state } = input;
+  const integration = state.integration!;
+  const scope = input.group === 'all' ? 'all groups' : `group ${input.group}`;
+  const conflicts = integration.conflicts.map((c) => mdCode(c.taskId));
+  const links = [
+    state.report_path ? `Report: ${mdCode(state.report_path)}` : null,
+    input.pullRequest !== null ? `Started on #${input.pullRequest}` : null,
+    input.runUrl ? `[Workflow run](${input.runUrl})` : null,
+  ].filter((link): link is string => link !== null);
+  const body = [
+    `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
+    '',
+    '**Merged**',
+    ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}`),
+    ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
+    ...(links.length > 0 ? ['', links.join(' · ')] : []),
+  ].join('\n');
+  return {
+    head: integration.branch,
+    base: input.base,
+    title: `parallel-executor: ${input.planLabel} (${scope})`
+      .replace(/\s+/g, ' ')
+      .slice(0, TITLE_MAX),
+    body,
+  };
+}
