@@ -1,6 +1,22 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** No GitHub runtime, no shell: the engine and src/github-run. */
+const SHELL_AGNOSTIC = [
+  {
+    group: ['probot', 'probot/*'],
+    message: 'The engine must not depend on probot; put it in src/app.',
+  },
+  {
+    group: ['@actions/*'],
+    message: 'The engine must not depend on @actions/*; put it in src/action.',
+  },
+  {
+    group: ['**/cli/**', '**/action/**', '**/app/**'],
+    message: 'The engine must not import a shell.',
+  },
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'lib/', 'dist/', 'coverage/', '.parallel-executor/'] },
   js.configs.recommended,
@@ -19,25 +35,7 @@ export default tseslint.config(
     // Action and the App share about a run on GitHub (src/github-run).
     files: ['src/engine/**/*.ts', 'src/github-run/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['probot', 'probot/*'],
-              message: 'The engine must not depend on probot; put it in src/app.',
-            },
-            {
-              group: ['@actions/*'],
-              message: 'The engine must not depend on @actions/*; put it in src/action.',
-            },
-            {
-              group: ['**/cli/**', '**/action/**', '**/app/**'],
-              message: 'The engine must not import a shell.',
-            },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: SHELL_AGNOSTIC }],
       'no-restricted-properties': [
         'error',
         {
@@ -48,6 +46,46 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The engine asks nothing of a code host (src/github-run may use the forge's types).
+    files: ['src/engine/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...SHELL_AGNOSTIC,
+            {
+              group: ['**/forge/**'],
+              message:
+                'The engine asks nothing of a code host: return results and let the shell publish them with src/forge.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // Shells do not import shells: what two of them share lives in src/engine or src/forge.
+  ...[
+    ['cli', ['action', 'app']],
+    ['action', ['cli', 'app']],
+    ['app', ['cli', 'action']],
+  ].map(([shell, others]) => ({
+    files: [`src/${shell}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: others.map((other) => `**/${other}/**`),
+              message: `src/${shell} must not import another shell; move what they share into src/engine or src/forge.`,
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     files: ['bin/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },

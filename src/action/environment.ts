@@ -6,6 +6,9 @@
  * that reaches such a process.
  */
 
+import type { AgentKind } from '../engine/agents/kind.js';
+import { AGENT_KINDS } from '../engine/agents/kinds.js';
+
 const DROPPED_PREFIXES = ['INPUT_', 'ACTIONS_', 'PE_'];
 
 const DROPPED = new Set([
@@ -16,7 +19,10 @@ const DROPPED = new Set([
   'GITHUB_OUTPUT',
   'GITHUB_STATE',
   'GITHUB_STEP_SUMMARY',
-  'ANTHROPIC_API_KEY',
+  // Every agent kind's API key: only the agent gets it (withApiKey).
+  ...Object.values(AGENT_KINDS).flatMap((kind) =>
+    kind.apiKeyEnv === null ? [] : [kind.apiKeyEnv],
+  ),
   // git would read these instead of the repository's own settings.
   'GIT_CONFIG_COUNT',
   'GIT_CONFIG_PARAMETERS',
@@ -33,4 +39,14 @@ export function untrustedEnvironment(
     out[key] = value;
   }
   return out;
+}
+
+/** The agent's environment: the untrusted one, plus the API key under the variable its kind reads. */
+export function withApiKey(
+  env: Record<string, string>,
+  kind: AgentKind,
+  apiKey: string | null,
+): Record<string, string> {
+  if (apiKey === null || apiKey === '' || kind.apiKeyEnv === null) return env;
+  return { ...env, [kind.apiKeyEnv]: apiKey };
 }

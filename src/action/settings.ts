@@ -5,6 +5,7 @@
  */
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { z } from 'zod';
+import { AGENT_KIND_NAMES, agentKindChoices, type AgentKindName } from '../engine/agents/kinds.js';
 import { UsageError } from '../engine/errors.js';
 
 /** Execution ids and task ids end up in branch and artifact names: keep them to a safe alphabet. */
@@ -32,7 +33,7 @@ const Inputs = z.object({
   group: z.string(),
   task: z.string(),
   'execution-id': z.string(),
-  agent: z.enum(['claude-code', 'command'], { message: 'must be claude-code or command' }),
+  agent: z.enum(AGENT_KIND_NAMES, { message: `must be ${agentKindChoices()}` }),
   'agent-command': z.string(),
   'anthropic-api-key': z.string(),
   'bundle-dir': z.string(),
@@ -101,7 +102,7 @@ export interface AgentSettings extends CommonSettings {
   mode: 'agent';
   executionId: string;
   task: string;
-  agent: 'claude-code' | 'command';
+  agent: AgentKindName;
   agentCommand: string | null;
   anthropicApiKey: string | null;
   /** Absolute folder this task's bundle is written to. */

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { TaskRun } from '../engine/monitor/state.js';
+import { TaskRun } from '../engine/state/schema.js';
 
 export const TASK_FILE = 'task.json';
 export const BUNDLE_FILE = 'branch.bundle';

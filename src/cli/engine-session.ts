@@ -2,7 +2,7 @@ import { createAgentRunner, type AgentSettings } from '../engine/agents/create-r
 import { createFinisher, type FinishOutcome } from '../engine/finish/finisher.js';
 import type { FinishSettings } from '../engine/finish/settings.js';
 import type { ExecutionEvent } from '../engine/monitor/events.js';
-import type { ExecutionState } from '../engine/monitor/state.js';
+import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionHooks } from '../engine/run/hooks.js';
 import type { ExecutionResult } from '../engine/run/orchestrator.js';
 import { executionSummary } from '../engine/run/summary.js';

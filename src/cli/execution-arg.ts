@@ -1,5 +1,5 @@
 import { UsageError } from '../engine/errors.js';
-import type { ExecutionState } from '../engine/monitor/state.js';
+import type { ExecutionState } from '../engine/state/schema.js';
 import { findExecution } from '../engine/run/executions.js';
 import { findRepoRoot } from '../engine/workspace/repo.js';
 

@@ -1,7 +1,7 @@
 import { renderDashboard, type DashboardOptions } from '../engine/monitor/dashboard.js';
 import { formatEventLine } from '../engine/monitor/event-line.js';
 import type { ExecutionEvent } from '../engine/monitor/events.js';
-import type { ExecutionState } from '../engine/monitor/state.js';
+import type { ExecutionState } from '../engine/state/schema.js';
 
 export type DashboardRenderer = (state: ExecutionState, options: DashboardOptions) => string;
 

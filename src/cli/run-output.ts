@@ -1,4 +1,4 @@
-import type { ExecutionState } from '../engine/monitor/state.js';
+import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionPreview } from '../engine/run/orchestrator.js';
 import type { PreflightReport } from '../engine/run/preflight.js';
 import { formatDurationMs } from '../engine/run/duration.js';

@@ -1,5 +1,6 @@
 import type { AgentSettings } from '../engine/agents/create-runner.js';
-import { Config, CONFIG_PATH } from '../engine/config/schema.js';
+import { agentKindName } from '../engine/agents/kinds.js';
+import { Config } from '../engine/config/schema.js';
 import { UsageError } from '../engine/errors.js';
 import { parseDurationMs } from '../engine/run/duration.js';
 import type { ExecutionSettings } from '../engine/run/settings.js';
@@ -22,25 +23,6 @@ export const ENGINE_FLAG_OPTIONS = {
   'idle-timeout': { type: 'string' },
   retries: { type: 'string' },
 } as const;
-
-/** Execution settings from the config, with only the flags actually given on top. */
-export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {
-  const where = (key: string) => `${CONFIG_PATH}: ${key}`;
-  return {
-    concurrency: config.concurrency ?? null,
-    taskTimeoutMs: parseDurationMs(config.timeouts.task, where('timeouts.task')),
-    idleTimeoutMs: parseDurationMs(config.timeouts.idle, where('timeouts.idle')),
-    graceMs: parseDurationMs(config.timeouts.grace, where('timeouts.grace')),
-    retries: config.retries,
-    worktreeRoot: config.workspace.root ?? null,
-    replicate: config.workspace.replicate,
-    setupCommand: config.workspace.setup ?? null,
-    minFreeDiskMb: config.workspace.minFreeDiskMb,
-    requiredEnv: config.workspace.requiredEnv,
-    portBase: config.workspace.portBase,
-    portsPerAgent: config.workspace.portsPerAgent,
-  };
-}
 
 export function settingsFromFlags(flags: EngineFlags): Partial<ExecutionSettings> {
   const settings: Partial<ExecutionSettings> = {};
@@ -77,13 +59,7 @@ export function agentSettings(
   graceMs: number,
   previous: Partial<AgentSettings> | null = null,
 ): AgentSettings {
-  const kindFlag = flags.agent;
-  if (kindFlag !== undefined && kindFlag !== 'claude-code' && kindFlag !== 'command') {
-    throw new UsageError(
-      `--agent: "${kindFlag}" is not an agent kind`,
-      'Use --agent claude-code or --agent command (with --agent-command "<command>").',
-    );
-  }
+  const kindFlag = flags.agent === undefined ? undefined : agentKindName(flags.agent, '--agent');
   const kind =
     kindFlag ??
     (flags['agent-command'] !== undefined ? 'command' : (previous?.kind ?? config.agent.kind));

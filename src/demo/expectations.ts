@@ -1,4 +1,4 @@
-import type { ExecutionState } from '../engine/monitor/state.js';
+import type { ExecutionState } from '../engine/state/schema.js';
 
 /** The tasks the demo is built to merge cleanly, and the two it is built to stop. */
 export const DEMO_MERGED = ['1.1', '1.2', '1.3', '2.1'] as const;

@@ -1,5 +1,5 @@
 /**
- * The GitHub forge: the engine's `Forge` port (plus what the shells need) on the REST API.
+ * The GitHub forge: what the shells ask of a code host (`RepoForge`), on the REST API.
  * Writes are serial and spaced, non-idempotent calls are never repeated after a server error,
  * rate limits are waited out, bodies are capped below GitHub's limits, and a dry run sends no
  * write at all (it logs what it would send).

@@ -1,9 +1,41 @@
 /**
- * What the shells (Action, Probot app, CLI) ask of a code host beyond the engine's `Forge` port:
- * authorisation, reactions, reading check runs and files, finding PRs. GitHub and the local file
- * forge both implement it.
+ * What the shells (Action, Probot app) ask of a code host: comments, check runs, pull requests,
+ * workflow dispatches, authorisation, reactions, files. The engine asks nothing of it: it works on
+ * a git repository and returns results, and the shells publish them.
  */
-import type { CheckRunInput, Forge } from '../engine/ports/forge.js';
+
+export interface CheckRunOutput {
+  title: string;
+  summary: string;
+  text?: string;
+  annotations?: Array<{
+    path: string;
+    start_line: number;
+    end_line: number;
+    annotation_level: 'notice' | 'warning' | 'failure';
+    message: string;
+    title?: string;
+  }>;
+}
+
+export interface CheckRunInput {
+  name: string;
+  headSha: string;
+  externalId?: string;
+  status: 'queued' | 'in_progress' | 'completed';
+  conclusion?:
+    'success' | 'failure' | 'neutral' | 'cancelled' | 'skipped' | 'timed_out' | 'action_required';
+  detailsUrl?: string;
+  output?: CheckRunOutput;
+  actions?: Array<{ label: string; identifier: string; description: string }>;
+}
+
+export interface PullRequestInput {
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+}
 
 export type Permission = 'admin' | 'maintain' | 'write' | 'triage' | 'read' | 'none';
 
@@ -88,9 +120,19 @@ export interface WorkflowRunInfo {
   url: string;
 }
 
-export interface RepoForge extends Forge {
+export interface RepoForge {
   readonly owner: string;
   readonly repo: string;
+  /** Create or edit the one comment on an issue/PR that carries `marker` (a hidden HTML comment). */
+  upsertComment(
+    issueNumber: number,
+    marker: string,
+    body: string,
+  ): Promise<{ id: number; url: string }>;
+  createCheckRun(input: CheckRunInput): Promise<{ id: number }>;
+  updateCheckRun(id: number, input: Partial<CheckRunInput>): Promise<void>;
+  /** Open the PR, or update the open one with the same head. */
+  upsertPullRequest(input: PullRequestInput): Promise<{ number: number; url: string }>;
   dispatchWorkflow(
     workflow: string,
     ref: string,

@@ -4,8 +4,8 @@
  * the App when it manages the run. Its title and body come from the execution's state (all waves
  * combined, for the App).
  */
-import type { ExecutionState } from '../engine/monitor/state.js';
-import type { PullRequestInput } from '../engine/ports/forge.js';
+import type { ExecutionState } from '../engine/state/schema.js';
+import type { PullRequestInput } from '../forge/types.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
 
 /** GitHub allows 256 characters in a PR title. */

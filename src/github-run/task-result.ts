@@ -5,8 +5,8 @@
  * own, the App when it manages the run — says the same. The shells add their own header and links.
  */
 import type { IntegrationResult } from '../engine/integrate/schema.js';
-import type { TaskRun } from '../engine/monitor/state.js';
-import type { CheckRunInput } from '../engine/ports/forge.js';
+import type { TaskRun } from '../engine/state/schema.js';
+import type { CheckRunInput } from '../forge/types.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
 
 export type Conclusion = NonNullable<CheckRunInput['conclusion']>;

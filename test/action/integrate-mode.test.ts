@@ -13,7 +13,7 @@ import { useGitHubApi } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
 import type { ResultFile } from '../../src/action/integrate/result.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 import {
   createRemote,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli } from '../cli-run/helpers.js';
 import { STATE_FILE } from '../../src/engine/monitor/state-store.js';
-import type { TaskRun } from '../../src/engine/monitor/state.js';
+import type { TaskRun } from '../../src/engine/state/schema.js';
 import {
   addTask,
   branches,

@@ -5,7 +5,7 @@ import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
 import { createFinisher } from '../../src/engine/finish/finisher.js';
 import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
 import { readState } from '../../src/engine/monitor/state-store.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { pathExists } from '../../src/engine/path-exists.js';
 import { cli } from '../cli-run/helpers.js';
 import { agentEnv, plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';

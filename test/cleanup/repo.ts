@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { STATE_FILE } from '../../src/engine/monitor/state-store.js';
-import { ExecutionState, type TaskRun } from '../../src/engine/monitor/state.js';
+import { ExecutionState, type TaskRun } from '../../src/engine/state/schema.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 
 /** Real git with a fixed identity, no signing, no background gc, no user or system config. */

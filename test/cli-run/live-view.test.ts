@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createLiveView } from '../../src/cli/live-view.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { initialState } from '../../src/engine/run/layout.js';
 import { plan, task } from '../engine/helpers.js';
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { isProcessAlive } from '../../src/engine/agents/process-group.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { plan, scratch, task, type Scratch } from '../engine/helpers.js';

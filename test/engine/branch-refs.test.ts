@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFinisher } from '../../src/engine/finish/finisher.js';
 import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
 import type { ExecutionEvent } from '../../src/engine/monitor/events.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { defaultBranchName } from '../../src/engine/workspace/refs.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import type { ExecutionEvent } from '../../src/engine/monitor/events.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import type { Plan, Task } from '../../src/engine/plan/schema.js';
 import { runExecution, type RunOptions } from '../../src/engine/run/orchestrator.js';
 import type { ExecutionSettings } from '../../src/engine/run/settings.js';

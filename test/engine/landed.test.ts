@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { landingProblems } from '../../src/engine/integrate/landed.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import { landingProblems } from '../../src/engine/schedule/landed.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { initialState } from '../../src/engine/run/layout.js';
 import { plan, task } from './helpers.js';
 

@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureInboxes, scanMessages } from '../../src/engine/monitor/messages.js';
-import type { AgentMessage } from '../../src/engine/monitor/state.js';
+import type { AgentMessage } from '../../src/engine/state/schema.js';
 import { scratch, type Scratch } from './helpers.js';
 
 let box: Scratch;

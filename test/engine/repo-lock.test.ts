@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/engine/agents/process-group.js';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { PreflightError } from '../../src/engine/errors.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { pathExists } from '../../src/engine/path-exists.js';
 import { executionsDir } from '../../src/engine/run/paths.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';

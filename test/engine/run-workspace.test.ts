@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { TaskRun } from '../../src/engine/monitor/state.js';
+import type { TaskRun } from '../../src/engine/state/schema.js';
 import type { ValidationReport } from '../../src/engine/validate/schema.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { agentEnv, plan, runPlan, scratch, task, type Scratch } from './helpers.js';

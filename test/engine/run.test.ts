@@ -2,7 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PreflightError } from '../../src/engine/errors.js';
-import { ExecutionState } from '../../src/engine/monitor/state.js';
+import { ExecutionState } from '../../src/engine/state/schema.js';
 import { isProcessAlive } from '../../src/engine/agents/process-group.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import {

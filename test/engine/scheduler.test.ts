@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskRunStatus } from '../../src/engine/monitor/state.js';
+import type { TaskRunStatus } from '../../src/engine/state/schema.js';
 import {
   blockedTasks,
   occupiedAgents,

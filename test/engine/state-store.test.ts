@@ -6,7 +6,7 @@ import {
   readState,
   writeStateAtomic,
 } from '../../src/engine/monitor/state-store.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { initialState } from '../../src/engine/run/layout.js';
 import { claimExecutionId, executionIdFor, taskFileKeys } from '../../src/engine/run/paths.js';
 import { formatDurationMs, parseDurationMs } from '../../src/engine/run/duration.js';

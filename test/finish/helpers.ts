@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoAgentCommand } from '../../src/demo/agent-command.js';
 import { createSampleRepo } from '../../src/demo/sample-repo.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 
 /** The demo's scripted agent, as `demo` runs it (from source here: node --import tsx agent.ts). */

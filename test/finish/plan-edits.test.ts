@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { cli } from '../cli-run/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import type { RunDocument } from './helpers.js';

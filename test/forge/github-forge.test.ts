@@ -79,7 +79,7 @@ describe('GitHub forge: comments', () => {
     const gh = api();
     const { forge } = setup(gh);
     gh.on('GET', '/repos/acme/widgets/issues/7/comments', 200, [comment(1, 'unrelated')], {
-      query: { per_page: '100', page: '1' },
+      query: { per_page: '100' },
     });
     gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, (req) =>
       comment(55, String(bodyOf(req).body)),
@@ -99,12 +99,35 @@ describe('GitHub forge: comments', () => {
     const gh = api();
     const { forge } = setup(gh);
     const page1 = Array.from({ length: 100 }, (_, i) => comment(i + 1, `chatter ${i}`, 'someone'));
-    gh.on('GET', '/repos/acme/widgets/issues/7/comments', 200, page1, { query: { page: '1' } });
+    const next = `<${gh.baseUrl}/repos/acme/widgets/issues/7/comments?per_page=100&page=2>; rel="next"`;
+    gh.on('GET', '/repos/acme/widgets/issues/7/comments', 200, page1, {
+      match: (req) => req.query.page === undefined,
+      headers: { link: next },
+    });
     gh.on('GET', '/repos/acme/widgets/issues/7/comments', 200, [comment(900, `${MARKER}\nold`)], {
       query: { page: '2' },
     });
     gh.on('PATCH', '/repos/acme/widgets/issues/comments/900', 200, comment(900, 'x'));
     expect((await forge.upsertComment(7, MARKER, 'new')).id).toBe(900);
+  });
+
+  // Listings follow GitHub's Link header (octokit.paginate): a full page that is the last one
+  // costs no request for an empty next page, and the search stops at the page with the marker.
+  it('reads comments page by page as the Link header says, and no further than needed', async () => {
+    const gh = api();
+    const { forge } = setup(gh);
+    const full = Array.from({ length: 100 }, (_, i) => comment(i + 1, `chatter ${i}`, 'someone'));
+    gh.on('GET', '/repos/acme/widgets/issues/7/comments', 200, full);
+    gh.on('POST', '/repos/acme/widgets/issues/7/comments', 201, comment(200, 'x'));
+    await forge.upsertComment(7, 'report', 'new');
+    expect(gh.requestsTo('GET')).toHaveLength(1);
+
+    const link = `<${gh.baseUrl}/repos/acme/widgets/issues/8/comments?per_page=100&page=2>; rel="next"`;
+    gh.on('GET', '/repos/acme/widgets/issues/8/comments', 200, [comment(5, `${MARKER}\nsame`)], {
+      headers: { link },
+    });
+    expect(await forge.findComment(8, 'report')).toMatchObject({ id: 5 });
+    expect(gh.requestsTo('GET')).toHaveLength(2);
   });
 
   it('does not spend a write when the text is unchanged', async () => {
@@ -270,7 +293,12 @@ describe('GitHub forge: check runs', () => {
         total_count: 101,
         check_runs: Array.from({ length: 100 }, (_, i) => run(i + 1)),
       },
-      { query: { page: '1' } },
+      {
+        match: (req) => req.query.page === undefined,
+        headers: {
+          link: `<${gh.baseUrl}/repos/acme/widgets/commits/main/check-runs?per_page=100&page=2>; rel="next"`,
+        },
+      },
     );
     gh.on(
       'GET',

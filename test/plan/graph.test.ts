@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Task, TaskStatus } from '../../src/engine/plan/schema.js';
-import { computeWaves, findCycle } from '../../src/engine/schedule/graph.js';
+import { findCycle } from '../../src/engine/plan/cycle.js';
+import { computeWaves } from '../../src/engine/schedule/graph.js';
 import { task as aTask } from '../engine/helpers.js';
 
 function task(id: string, dependsOn: string[] = [], status: TaskStatus = 'pending'): Task {

@@ -5,7 +5,7 @@ import {
   renderDashboard,
   renderDashboardMarkdown,
 } from '../../src/engine/monitor/dashboard.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { reportFixture } from './fixture.js';
 
 const NOW = new Date('2025-11-29T14:53:59.000Z');

@@ -1,4 +1,4 @@
-import { ExecutionState, type TaskRun } from '../../src/engine/monitor/state.js';
+import { ExecutionState, type TaskRun } from '../../src/engine/state/schema.js';
 import type { CheckResult, ValidationReport } from '../../src/engine/validate/schema.js';
 
 /**

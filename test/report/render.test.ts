@@ -3,7 +3,7 @@ import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { describe, expect, it } from 'vitest';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { computeMetrics } from '../../src/engine/report/metrics.js';
 import { executionOutcome } from '../../src/engine/report/outcome.js';
 import { renderReport } from '../../src/engine/report/render.js';

@@ -12,7 +12,7 @@ import {
   readLedger,
   snapshotCheckout,
 } from '../support/invariant.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 
 /** The main checkout, from inside an agent's worktree. */
 const MAIN = 'main_dir="$(git rev-parse --path-format=absolute --git-common-dir)/.."';

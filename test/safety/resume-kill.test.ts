@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../../src/engine/agents/process-group.js';
-import type { ExecutionState } from '../../src/engine/monitor/state.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';

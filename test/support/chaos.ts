@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import fc from 'fast-check';
-import type { ExecutionState, TaskRunStatus } from '../../src/engine/monitor/state.js';
+import type { ExecutionState, TaskRunStatus } from '../../src/engine/state/schema.js';
 import { STATE_FILE } from '../../src/engine/monitor/state-store.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 import { TOOL_DIR } from '../../src/engine/workspace/repo.js';
@@ -639,7 +639,6 @@ function countCauses(causes: readonly Cause[]): string[] {
   }
   return [...counts].map(([cause, n]) => `cause: ${n} × ${cause}`);
 }
-
 
 /** One line per figure list, for a failure message or the bench. */
 export function summarize(result: ScenarioResult): string {

@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationReport } from '../../src/engine/validate/schema.js';
 import { validateTask, type ValidateTaskOptions } from '../../src/engine/validate/validate-task.js';
-import { validateTasks } from '../../src/engine/validate/validate-tasks.js';
 import {
   auditJson,
   childEnv,
@@ -249,52 +248,5 @@ describe('validateTask', () => {
     await expect(pending).rejects.toThrow('cancelled by the user');
     await expect(access(join(outputDir, 'validation_report.json'))).rejects.toThrow();
     await expect(access(join(worktree, 'built.txt'))).rejects.toThrow();
-  });
-});
-
-describe('validateTasks', () => {
-  let work: Awaited<ReturnType<typeof tempDir>>;
-  beforeEach(async () => (work = await tempDir('validate-many')));
-  afterEach(() => work.remove());
-
-  it('validates tasks side by side within the concurrency limit, reports in task order', async () => {
-    const log = join(work.path, 'intervals.log');
-    // Each check appends "start <id> <ns>" and "end <id> <ns>"; the sleep makes the intervals long
-    // enough to overlap on a loaded machine.
-    const tests = `echo "start $TASK $(date +%s%N)" >> ${log}; sleep 0.3; echo "end $TASK $(date +%s%N)" >> ${log}`;
-    const tasks: ValidateTaskOptions[] = [];
-    for (const id of ['1', '2', '3', '4']) {
-      const worktree = join(work.path, `wt-${id}`);
-      await writeFiles(worktree, {});
-      tasks.push({
-        worktree,
-        taskId: id,
-        agent: `builder-${id}`,
-        outputDir: join(work.path, 'out', id),
-        config: validationConfig({ tests }),
-        env: { ...childEnv(), TASK: id },
-      });
-    }
-    const seen: string[] = [];
-    const reports = await validateTasks(tasks, {
-      concurrency: 2,
-      onReport: (report) => seen.push(report.task_id),
-    });
-    expect(reports.map((report) => report.task_id)).toEqual(['1', '2', '3', '4']);
-    expect([...seen].sort()).toEqual(['1', '2', '3', '4']);
-
-    const events = (await readFile(log, 'utf8'))
-      .trim()
-      .split('\n')
-      .map((line) => line.split(' '))
-      .map(([kind, , at]) => ({ kind: kind!, at: BigInt(at!) }))
-      .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-    let running = 0;
-    let most = 0;
-    for (const event of events) {
-      running += event.kind === 'start' ? 1 : -1;
-      most = Math.max(most, running);
-    }
-    expect(most).toBe(2);
   });
 });

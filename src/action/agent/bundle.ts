@@ -9,7 +9,7 @@
 import { copyFile, cp, mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { CONTEXT_FILE, collectTask } from '../../engine/collect/collect.js';
-import type { TaskRun } from '../../engine/monitor/state.js';
+import type { TaskRun } from '../../engine/state/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
 import { git } from '../../engine/workspace/git-exec.js';
 import type { GitIdentity } from '../../engine/workspace/identity.js';

@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Config } from '../../engine/config/schema.js';
 import { ParallelExecutorError } from '../../engine/errors.js';
 import type { ExecutionEvent } from '../../engine/monitor/events.js';
-import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
+import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 import type { AgentRunner } from '../../engine/ports/agent-runner.js';
 import type { Clock } from '../../engine/ports/clock.js';
 import type { Logger } from '../../engine/ports/logger.js';
@@ -22,7 +22,7 @@ import { validateTask } from '../../engine/validate/validate-task.js';
 import { git } from '../../engine/workspace/git-exec.js';
 import { localBranches, uniqueName } from '../../engine/workspace/refs.js';
 import { excludeToolDir } from '../../engine/workspace/repo.js';
-import { settingsFromConfig } from '../../cli/run-settings.js';
+import { settingsFromConfig } from '../../engine/run/config-settings.js';
 
 export interface AgentLegInput {
   /** The checked-out repository (GITHUB_WORKSPACE). */

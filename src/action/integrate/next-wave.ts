@@ -8,9 +8,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dispatchInputNames, workflowPath } from '../../app/workflow.js';
-import { landingProblems } from '../../engine/integrate/landed.js';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import { dispatchInputNames, workflowPath } from '../../forge/workflow.js';
+import { landingProblems } from '../../engine/schedule/landed.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import type { RepoForge } from '../../forge/types.js';
 import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';

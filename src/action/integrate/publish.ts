@@ -3,7 +3,7 @@
  * the plan job created them). The check run's result, the integration PR and the report comment
  * are the ones the App writes: src/github-run.
  */
-import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
+import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 import type { Logger } from '../../engine/ports/logger.js';
 import { mdText } from '../../engine/report/markdown.js';
 import { GitHubApiError } from '../../forge/errors.js';

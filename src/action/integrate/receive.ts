@@ -10,7 +10,7 @@
  * The refs are fetched into a private namespace with hardened git, nothing is checked out.
  */
 import { join } from 'node:path';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import { branchNameProblem, remoteBranches } from './bundles.js';
 import {

@@ -10,7 +10,7 @@ import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { STATE_FILE } from '../../engine/monitor/state-store.js';
-import { ExecutionState } from '../../engine/monitor/state.js';
+import { ExecutionState } from '../../engine/state/schema.js';
 
 export const RESULT_FILE = 'result.json';
 export const RESULT_BUNDLE = 'result.bundle';

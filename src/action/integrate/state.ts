@@ -5,7 +5,7 @@
  * The report is rendered from it, and the app reads it from the `parallel-executor-state` artifact.
  */
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
-import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
+import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 import type { Plan, Task } from '../../engine/plan/schema.js';
 import { planFieldsOf } from '../../engine/run/layout.js';
 import { artifactName } from '../task-file.js';

@@ -12,6 +12,7 @@ import {
   createAgentRunner,
   type AgentSettings as RunnerSettings,
 } from '../../engine/agents/create-runner.js';
+import { AGENT_KINDS } from '../../engine/agents/kinds.js';
 import type { Config } from '../../engine/config/schema.js';
 import { UsageError } from '../../engine/errors.js';
 import type { ExecutionEvent } from '../../engine/monitor/events.js';
@@ -21,7 +22,7 @@ import { findRepoRoot, inspectRepo } from '../../engine/workspace/repo.js';
 import { DEFAULT_IDENTITY } from '../../engine/workspace/identity.js';
 import { writeTaskBundle } from '../agent/bundle.js';
 import { runAgentLeg } from '../agent/run-leg.js';
-import { untrustedEnvironment } from '../environment.js';
+import { untrustedEnvironment, withApiKey } from '../environment.js';
 import { cell } from '../markdown.js';
 import { readConfigFile } from '../../engine/config/load.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
@@ -66,9 +67,7 @@ export async function runAgentMode(
   }
 
   const stepEnv = untrustedEnvironment(deps.env);
-  const agentEnv = settings.anthropicApiKey
-    ? { ...stepEnv, ANTHROPIC_API_KEY: settings.anthropicApiKey }
-    : stepEnv;
+  const agentEnv = withApiKey(stepEnv, AGENT_KINDS[settings.agent], settings.anthropicApiKey);
   const runner = createAgentRunner(agentSettings(settings, config), { env: agentEnv, cwd: root });
   runtime.logger.info('running the agent', {
     task: task.id,

@@ -13,7 +13,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { ParallelExecutorError } from '../../engine/errors.js';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import { parsePlan } from '../../engine/plan/parse.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import { renderReport } from '../../engine/report/render.js';

@@ -29,7 +29,7 @@ import {
   workflowPath,
   workflowTakesCommentsText,
   type WorkflowInfo,
-} from '../workflow.js';
+} from '../../forge/workflow.js';
 import { UsageError } from '../../engine/errors.js';
 import {
   nothingToRun,

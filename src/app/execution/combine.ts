@@ -4,7 +4,7 @@
  * that ran, everything merged into the one integration branch, every conflict on the way.
  */
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
-import type { ExecutionState, TaskRun } from '../../engine/monitor/state.js';
+import type { ExecutionState, TaskRun } from '../../engine/state/schema.js';
 
 /** `states` in wave order; null when there is none. */
 export function combineWaves(states: readonly ExecutionState[]): ExecutionState | null {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { renderDashboardMarkdown } from '../../engine/monitor/dashboard.js';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import { commentMarker } from '../../forge/markers.js';
 import { COMMAND_PREFIX } from '../../forge/comment-command.js';
 import { hiddenData, readHiddenData } from './hidden-data.js';

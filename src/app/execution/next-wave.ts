@@ -9,12 +9,12 @@
  * Dispatching twice must never happen, so the record (in the summary check run) moves to the next
  * wave before the dispatch: a redelivered end of this wave then finds its run among `pastRuns`.
  */
-import { landingProblems } from '../../engine/integrate/landed.js';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import { landingProblems } from '../../engine/schedule/landed.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import { parsePlan } from '../../engine/plan/parse.js';
-import type { CheckRunInput } from '../../engine/ports/forge.js';
+import type { CheckRunInput } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
-import { dispatchInputNames, workflowPath } from '../workflow.js';
+import { dispatchInputNames, workflowPath } from '../../forge/workflow.js';
 import { STATE_ARTIFACT } from './names.js';
 import type { RecordedTask } from './record.js';
 import type { ResolvedExecution } from './resolve.js';

@@ -3,8 +3,8 @@
  * integrate job uploaded, else from the jobs), and tell apart the tasks no wave has run yet. When
  * the execution stops, those get their reason.
  */
-import type { ExecutionState } from '../../engine/monitor/state.js';
-import type { CheckRunInput } from '../../engine/ports/forge.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
+import type { CheckRunInput } from '../../forge/types.js';
 import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
 import type { Scope } from '../scope.js';
 import { taskIdFromJobName } from './names.js';

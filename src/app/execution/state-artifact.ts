@@ -2,7 +2,7 @@
  * The execution state a wave's run uploaded (`parallel-executor-state`, or the workflow's
  * `parallel-executor-report`), read back from the run's artifacts and checked with zod.
  */
-import { ExecutionState } from '../../engine/monitor/state.js';
+import { ExecutionState } from '../../engine/state/schema.js';
 import { STATE_FILE } from '../../engine/monitor/state-store.js';
 import type { ArtifactInfo } from '../github/app-api.js';
 import type { Scope } from '../scope.js';

@@ -3,7 +3,7 @@
  * runs), so the engine's dashboard renderer draws the live comment. Fields that only exist on a
  * runner (worktree, pid, ports) stay empty.
  */
-import type { ExecutionState, TaskRun, TaskRunStatus } from '../../engine/monitor/state.js';
+import type { ExecutionState, TaskRun, TaskRunStatus } from '../../engine/state/schema.js';
 import type { CheckRunInfo } from '../../forge/types.js';
 import type { ExecutionRecord, RecordedTask } from './record.js';
 import { decodeTaskData } from './task-data.js';

@@ -1,5 +1,5 @@
 /** The summary check run's output: the hidden record first (a cut can never lose it), then text. */
-import type { CheckRunOutput } from '../../engine/ports/forge.js';
+import type { CheckRunOutput } from '../../forge/types.js';
 import { inline } from '../plan/check-report.js';
 import { encodeRecord, type ExecutionRecord } from './record.js';
 import { currentWave, waveLabel } from './waves.js';

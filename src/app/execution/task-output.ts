@@ -2,8 +2,8 @@
  * A task check run's output at each step: queued, running, finished (from the job), and final
  * (from the execution state the workflow uploaded: validation table, cost, merge outcome).
  */
-import type { TaskRun } from '../../engine/monitor/state.js';
-import type { CheckRunOutput } from '../../engine/ports/forge.js';
+import type { TaskRun } from '../../engine/state/schema.js';
+import type { CheckRunOutput } from '../../forge/types.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { inline } from '../plan/check-report.js';
 import type { RecordedTask } from './record.js';

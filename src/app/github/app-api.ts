@@ -1,26 +1,19 @@
 /**
- * The GitHub calls the app needs beyond the forge: every marked comment of a PR (to find a running
- * execution), editing a comment by id, and the Actions side of a run (its jobs, its artifacts,
- * cancelling it). They go through the forge's call policy, so writes share the installation's
- * write queue (serial, spaced) and nothing non-idempotent is repeated.
+ * The GitHub calls the app needs beyond `RepoForge`: every marked comment of a PR (to find a running
+ * execution) and editing a comment by id, both the forge's own (forge/github/comments.ts), and the
+ * Actions side of a run (its jobs, its artifacts, cancelling it). They go through the forge's call
+ * policy, so writes share the installation's write queue (serial, spaced) and nothing
+ * non-idempotent is repeated.
  */
 import {
+  listing,
   NO_PLUGIN_RETRY,
   PAGE_SIZE,
-  readAllPages,
   statusOf,
   type GitHubContext,
 } from '../../forge/github/context.js';
-import { capText, COMMENT_LIMIT } from '../../forge/limits.js';
+import { editComment, markedComments, type MarkedComment } from '../../forge/github/comments.js';
 import { readZipEntries } from './unzip.js';
-
-export interface MarkedComment {
-  id: number;
-  body: string;
-  url: string;
-  author: string | null;
-  createdAt: string;
-}
 
 export interface RunInfo {
   id: number;
@@ -74,57 +67,11 @@ export function createAppApi(ctx: GitHubContext): AppApi {
   const { owner, repo, octokit } = ctx;
 
   return {
-    async listMarkedComments(issueNumber, marker, author) {
-      const route = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments';
-      const comments = await readAllPages(async (page) => {
-        const { data } = await ctx.read(route, () =>
-          octokit.request(route, {
-            owner,
-            repo,
-            issue_number: issueNumber,
-            per_page: PAGE_SIZE,
-            page,
-            request: NO_PLUGIN_RETRY,
-          }),
-        );
-        return { items: data };
-      });
-      return comments
-        .filter((comment) => {
-          const login = comment.user?.login ?? null;
-          return (comment.body ?? '').includes(marker) && (author === null || login === author);
-        })
-        .map((comment) => ({
-          id: Number(comment.id),
-          body: comment.body ?? '',
-          url: comment.html_url,
-          author: comment.user?.login ?? null,
-          createdAt: comment.created_at,
-        }));
-    },
+    listMarkedComments: (issueNumber, marker, author) =>
+      markedComments(ctx, issueNumber, marker, author),
 
     async updateComment(commentId, body) {
-      const route = 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}';
-      const capped = capText(body, COMMENT_LIMIT, 'the full text is in the workflow run').text;
-      if (ctx.dryRun) {
-        ctx.wouldSend(route, { comment_id: commentId, body: capped });
-        return true;
-      }
-      try {
-        await ctx.write(route, true, () =>
-          octokit.request(route, {
-            owner,
-            repo,
-            comment_id: commentId,
-            body: capped,
-            request: NO_PLUGIN_RETRY,
-          }),
-        );
-        return true;
-      } catch (error) {
-        if (statusOf(error) === 404) return false;
-        throw error;
-      }
+      return (await editComment(ctx, commentId, body)) !== null;
     },
 
     async getRun(runId) {
@@ -146,20 +93,18 @@ export function createAppApi(ctx: GitHubContext): AppApi {
 
     async listRunJobs(runId) {
       const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs';
-      const jobs = await readAllPages(async (page) => {
-        const { data } = await ctx.read(route, () =>
-          octokit.request(route, {
+      const jobs = await ctx.read(route, () =>
+        octokit.paginate(
+          route,
+          listing({
             owner,
             repo,
             run_id: runId,
-            filter: 'latest',
+            filter: 'latest' as const,
             per_page: PAGE_SIZE,
-            page,
-            request: NO_PLUGIN_RETRY,
           }),
-        );
-        return { items: data.jobs, total: data.total_count };
-      });
+        ),
+      );
       return jobs.map((job) => ({
         id: Number(job.id),
         name: job.name,
@@ -173,19 +118,17 @@ export function createAppApi(ctx: GitHubContext): AppApi {
 
     async listRunArtifacts(runId) {
       const route = 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts';
-      const artifacts = await readAllPages(async (page) => {
-        const { data } = await ctx.read(route, () =>
-          octokit.request(route, {
+      const artifacts = await ctx.read(route, () =>
+        octokit.paginate(
+          route,
+          listing({
             owner,
             repo,
             run_id: runId,
             per_page: PAGE_SIZE,
-            page,
-            request: NO_PLUGIN_RETRY,
           }),
-        );
-        return { items: data.artifacts, total: data.total_count };
-      });
+        ),
+      );
       return artifacts.map((artifact) => ({
         id: artifact.id,
         name: artifact.name,

@@ -12,7 +12,7 @@ import { planCheckRun } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
 import { nextGroup, selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { Scope } from '../scope.js';
-import { readWorkflow } from '../workflow.js';
+import { readWorkflow } from '../../forge/workflow.js';
 
 const NO_COMMIT = /^0+$/;
 

@@ -2,7 +2,7 @@
  * A plan's findings shown where people look: a check run on the commit whose annotations sit on the
  * plan's lines, and (on a PR) one comment listing them. Markdown built from plan text escapes it.
  */
-import type { CheckRunInput } from '../../engine/ports/forge.js';
+import type { CheckRunInput } from '../../forge/types.js';
 import type { Diagnostic } from '../../engine/plan/schema.js';
 import type { PlanResult } from './load.js';
 

@@ -15,7 +15,7 @@ import { acquireRepoLock } from '../../engine/workspace/repo-lock.js';
 import { STATE_FILE, writeStateAtomic } from '../../engine/monitor/state-store.js';
 import { agentEnvironment } from '../run-settings.js';
 import { GitError, ParallelExecutorError, UsageError } from '../../engine/errors.js';
-import type { ExecutionState } from '../../engine/monitor/state.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import { EXIT_FAILED, EXIT_OK, type CliIo, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
 

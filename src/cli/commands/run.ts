@@ -13,9 +13,10 @@ import {
   agentEnvironment,
   agentSettings,
   ENGINE_FLAG_OPTIONS,
-  settingsFromConfig,
   settingsFromFlags,
 } from '../run-settings.js';
+import { settingsFromConfig } from '../../engine/run/config-settings.js';
+import { AGENT_KINDS } from '../../engine/agents/kinds.js';
 
 const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tasks ID,…] [--agent claude-code|command]
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
@@ -104,7 +105,7 @@ export const runCommand: Command = async (argv, io) => {
   };
   if (values['dry-run']) {
     const preview = await previewExecution(options);
-    const agentLine = agent.kind === 'command' ? `command: ${agent.command ?? ''}` : 'claude-code';
+    const agentLine = AGENT_KINDS[agent.kind].describe(agent);
     if (json) io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
     else io.stdout.write(formatPreview(preview, agentLine));
     return preview.preflight.go ? EXIT_OK : 1;

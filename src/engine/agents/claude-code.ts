@@ -3,6 +3,7 @@ import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
 import { agentEnvironment } from './agent-env.js';
 import { hasClaudeCredentials, resolveClaudeBinary } from './claude-binary.js';
+import type { AgentKind } from './kind.js';
 import { createClaudeStreamInterpreter } from './claude-stream.js';
 import { startAgentProcess } from './process.js';
 
@@ -117,3 +118,19 @@ export function buildClaudePrompt(launch: AgentLaunch, context: string): string 
     'When you are done, reply with a short summary of what you changed and how you checked it.',
   ].join('\n');
 }
+
+/** `claude-code`: the Claude Code CLI, the default kind. */
+export const claudeCodeKind: AgentKind = {
+  apiKeyEnv: 'ANTHROPIC_API_KEY',
+  describe: () => 'claude-code',
+  create: (settings, context) =>
+    createClaudeCodeRunner({
+      binary: settings.binary,
+      allowedTools: settings.allowedTools,
+      model: settings.model,
+      extraArgs: settings.extraArgs,
+      env: context.env,
+      cwd: context.cwd,
+      graceMs: settings.graceMs,
+    }),
+};

@@ -1,7 +1,8 @@
 import { access, constants } from 'node:fs/promises';
-import { PreflightError } from '../errors.js';
+import { PreflightError, UsageError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
 import { agentEnvironment } from './agent-env.js';
+import type { AgentKind } from './kind.js';
 import { startAgentProcess } from './process.js';
 
 export interface CommandRunnerOptions {
@@ -59,3 +60,18 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
     },
   };
 }
+
+/** `command`: the user's own agent. It gets the API key too, as it often wraps Claude Code. */
+export const commandKind: AgentKind = {
+  apiKeyEnv: 'ANTHROPIC_API_KEY',
+  describe: (settings) => `command: ${settings.command ?? ''}`,
+  create(settings) {
+    if (settings.command === undefined || settings.command.trim() === '') {
+      throw new UsageError(
+        'the command agent needs a command',
+        'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.',
+      );
+    }
+    return createCommandRunner({ command: settings.command, graceMs: settings.graceMs });
+  },
+};

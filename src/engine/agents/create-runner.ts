@@ -1,11 +1,10 @@
-import { UsageError } from '../errors.js';
 import type { AgentRunner } from '../ports/agent-runner.js';
-import { createClaudeCodeRunner } from './claude-code.js';
-import { createCommandRunner } from './command.js';
+import type { AgentRunnerContext } from './kind.js';
+import { AGENT_KINDS, type AgentKindName } from './kinds.js';
 
 /** The agent part of the settings, as config `agent:` and the `--agent`/`--agent-command` flags give it. */
 export interface AgentSettings {
-  kind: 'claude-code' | 'command';
+  kind: AgentKindName;
   command?: string;
   allowedTools: string[];
   model?: string;
@@ -21,24 +20,7 @@ export interface AgentSettings {
  */
 export function createAgentRunner(
   settings: AgentSettings,
-  context: { env: Record<string, string>; cwd: string },
+  context: AgentRunnerContext,
 ): AgentRunner {
-  if (settings.kind === 'command') {
-    if (settings.command === undefined || settings.command.trim() === '') {
-      throw new UsageError(
-        'the command agent needs a command',
-        'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.',
-      );
-    }
-    return createCommandRunner({ command: settings.command, graceMs: settings.graceMs });
-  }
-  return createClaudeCodeRunner({
-    binary: settings.binary,
-    allowedTools: settings.allowedTools,
-    model: settings.model,
-    extraArgs: settings.extraArgs,
-    env: context.env,
-    cwd: context.cwd,
-    graceMs: settings.graceMs,
-  });
+  return AGENT_KINDS[settings.kind].create(settings, context);
 }

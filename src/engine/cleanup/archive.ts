@@ -3,7 +3,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import { pathExists } from '../path-exists.js';
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { orderedTasks } from '../report/outcome.js';
 
 export interface ArchiveResult {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { listExecutions } from '../run/executions.js';
 
 /**

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { ParallelExecutorError } from '../errors.js';
-import type { ExecutionState, KeptRef, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, KeptRef, TaskRun } from '../state/schema.js';
 import { pathExists } from '../path-exists.js';
 import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';

@@ -1,4 +1,4 @@
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { integrationFate, needsAttention, taskOutcome } from '../report/outcome.js';
 
 export interface CleanupOptions {

@@ -1,6 +1,6 @@
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TaskMetrics } from '../monitor/state.js';
+import type { TaskMetrics } from '../state/schema.js';
 import { git } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
 

@@ -1,4 +1,4 @@
-import type { KeptRef } from '../monitor/state.js';
+import type { KeptRef } from '../state/schema.js';
 import { attemptRef, isAncestor, keepAttempt, nextAttemptNumber } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';

@@ -1,19 +1,19 @@
 import { z } from 'zod';
-import { reportDirProblem } from '../report/path.js';
+import { AGENT_KIND_NAMES } from '../agents/kinds.js';
+import { ValidationConfig } from '../validate/schema.js';
+import { reportDirProblem } from './report-dir.js';
 
 /**
  * `.github/parallel-executor.yml`: one file for every shell. Command-line flags and action inputs
  * win over it. Every field is optional; defaults are applied here so callers see one settled shape.
  */
 
-const CheckCommand = z.union([z.string().min(1), z.literal(false)]).optional();
-
 export const Config = z
   .object({
     plan: z.string().default('MULTI_AGENT_PLAN.md'),
     agent: z
       .object({
-        kind: z.enum(['claude-code', 'command']).default('claude-code'),
+        kind: z.enum(AGENT_KIND_NAMES).default('claude-code'),
         /** For `command`: the user's own shell command (trusted text, run with `sh -c`). */
         command: z.string().optional(),
         /** For `claude-code`: tools the agent may use without asking (`--allowedTools`). */
@@ -59,22 +59,7 @@ export const Config = z
         portBase: 41000,
         portsPerAgent: 10,
       }),
-    validation: z
-      .object({
-        lint: CheckCommand,
-        tests: CheckCommand,
-        coverage: CheckCommand,
-        security: CheckCommand,
-        build: CheckCommand,
-        /** Failing one of these fails the task; the others only warn. */
-        critical: z
-          .array(z.enum(['lint', 'tests', 'coverage', 'security', 'build']))
-          .default(['tests', 'build']),
-        /** Minimum line coverage in percent; below it the coverage check fails. */
-        minCoverage: z.number().min(0).max(100).optional(),
-      })
-      .strict()
-      .default({ critical: ['tests', 'build'] }),
+    validation: ValidationConfig,
     integration: z
       .object({
         strategy: z.enum(['batch-bisect', 'serial']).default('batch-bisect'),

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cleanupExecution, type CleanupResult } from '../cleanup/cleanup.js';
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { Plan } from '../plan/schema.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';

@@ -4,7 +4,7 @@ import { canonicalPath, listWorktrees } from '../cleanup/worktrees.js';
 import { integrate, type IntegrationCandidate } from '../integrate/integrate.js';
 import type { IntegrationResult } from '../integrate/schema.js';
 import { integrationTestCommand } from '../integrate/test-command.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import type { Logger } from '../ports/logger.js';
 import { attemptRef, keepAttempt, nextAttemptNumber } from '../workspace/backup.js';
 import {

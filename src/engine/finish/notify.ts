@@ -1,5 +1,5 @@
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 
 /** Tell the shell what the finishing steps are doing (a `note` event beside the orchestrator's). */
 export type Notify = (state: ExecutionState, message: string, taskId?: string | null) => void;

@@ -1,4 +1,4 @@
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { parsePlan } from '../plan/parse.js';
 import type { Plan } from '../plan/schema.js';
 import { writeBack, type PlanWriteBack } from '../plan/write-back.js';

@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import type { PlanWriteBack } from '../plan/write-back.js';
 import type { Plan } from '../plan/schema.js';
 import type { NextGroup } from '../report/next-steps.js';

@@ -1,4 +1,4 @@
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { detectChecks, type DetectedCheck } from '../validate/detect.js';
 import type { CheckResult, ValidationReport } from '../validate/schema.js';
 import { validateTask } from '../validate/validate-task.js';

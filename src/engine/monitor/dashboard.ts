@@ -1,7 +1,7 @@
 import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../report/format.js';
 import { mdCode, mdTable, mdText, singleLine } from '../report/markdown.js';
 import { executionTitle, orderedTasks, taskOutcome, type TaskOutcome } from '../report/outcome.js';
-import type { ExecutionState, TaskRun } from './state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 
 const BAR_CELLS = 16;
 const RULE_MAX = 54;

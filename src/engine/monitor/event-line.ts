@@ -1,5 +1,5 @@
 import type { ExecutionEvent } from './events.js';
-import type { ExecutionState } from './state.js';
+import type { ExecutionState } from '../state/schema.js';
 
 /**
  * One line per event, for logs and terminals that are not a TTY. Output lines are left out

@@ -1,4 +1,4 @@
-import type { AgentMessage, ExecutionStatus, TaskRunStatus } from './state.js';
+import type { AgentMessage, ExecutionStatus, TaskRunStatus } from '../state/schema.js';
 
 /**
  * What happens during an execution, as the orchestrator tells the shells: a TTY redraws its

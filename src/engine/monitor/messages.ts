@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionEvent } from './events.js';
-import type { AgentMessage } from './state.js';
+import type { AgentMessage } from '../state/schema.js';
 
 /**
  * The seed's message bus (Step 3.3) as plain folders: `<messagesDir>/<agent>/inbox/*.json`. An

@@ -1,7 +1,7 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ParallelExecutorError } from '../errors.js';
-import { ExecutionState } from './state.js';
+import { ExecutionState } from '../state/schema.js';
 
 export const STATE_FILE = 'PARALLEL_EXECUTION_STATUS.json';
 

@@ -43,3 +43,14 @@ export function agentKey(name: string): string {
 export function isEmptyValue(text: string): boolean {
   return /^(?:[-—–]+|n\/?a|none|tbd|tba|\?+|nenhuma?|ninguna?|无|暂无)?$/iu.test(text.trim());
 }
+
+/** Names compare case-insensitively: the plan writes `Builder-1` here and `builder-1` there. */
+export function agentId(name: string): string {
+  return name.trim().toLowerCase();
+}
+
+/** Every real agent the tasks name, by id, in order of first appearance (what `All` stands for). */
+export function agentsOf(tasks: ReadonlyArray<{ agents: readonly string[] }>): string[] {
+  const names = tasks.flatMap((task) => task.agents).filter((name) => agentId(name) !== 'all');
+  return [...new Set(names.map(agentId))];
+}

@@ -12,7 +12,7 @@ export { validatePlan } from './validate.js';
 export { writeBack, type PlanWriteBack, type TaskOutcome } from './write-back.js';
 export { formatDuration, parseDuration } from './estimates.js';
 export { findAgentDefinition, loadAgentDefinitions, type AgentDefinition } from './agents.js';
-export { computeWaves, findCycle } from '../schedule/graph.js';
+export { findCycle } from './cycle.js';
 
 export interface LoadedPlan {
   text: string;

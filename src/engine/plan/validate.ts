@@ -1,4 +1,4 @@
-import { findCycle } from '../schedule/graph.js';
+import { findCycle } from './cycle.js';
 import { findAgentDefinition, type AgentDefinition } from './agents.js';
 import type { Diagnostic, Plan, Task } from './schema.js';
 

@@ -1,4 +1,4 @@
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { singleLine, truncate } from './markdown.js';
 import { orderedTasks, taskOutcome, type TaskOutcome } from './outcome.js';
 

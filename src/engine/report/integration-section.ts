@@ -1,5 +1,5 @@
 import type { IntegrationResult } from '../integrate/schema.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { fileList } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';
 

@@ -1,4 +1,4 @@
-import type { AgentMessage, ExecutionState, TaskRun } from '../monitor/state.js';
+import type { AgentMessage, ExecutionState, TaskRun } from '../state/schema.js';
 import { formatTimeOfDay } from './format.js';
 import { fileList, failedCheckText } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';

@@ -1,4 +1,4 @@
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { elapsedMs } from './format.js';
 import { orderedTasks, taskDurationMs } from './outcome.js';
 

@@ -1,5 +1,5 @@
 import type { IntegrationResult } from '../integrate/schema.js';
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { elapsedMs } from './format.js';
 
 /** How a task ended, in the seed's vocabulary (plus the states a live view also needs). */

@@ -1,4 +1,4 @@
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import {
   elapsedMs,
   formatCost,

@@ -1,5 +1,5 @@
 import type { IntegrationResult } from '../integrate/schema.js';
-import type { TaskRun } from '../monitor/state.js';
+import type { TaskRun } from '../state/schema.js';
 import type { CheckResult, ValidationReport } from '../validate/schema.js';
 import { formatCost, formatCount, formatDuration, formatPercent } from './format.js';
 import { mdCode, mdTable, mdText } from './markdown.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
-import type { TaskRun } from '../monitor/state.js';
+import type { TaskRun } from '../state/schema.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDurationMs } from './duration.js';
 import { agentKey } from './paths.js';

@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import {
   compareCheckouts,

@@ -2,7 +2,7 @@ import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { AgentRunner } from '../ports/agent-runner.js';
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { ExecutionState, TaskRun, TaskRunStatus } from '../monitor/state.js';
+import type { ExecutionState, TaskRun, TaskRunStatus } from '../state/schema.js';
 import type { StateWriter } from '../monitor/state-store.js';
 import type { Plan } from '../plan/schema.js';
 import type { Mutex } from '../workspace/mutex.js';

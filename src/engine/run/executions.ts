@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { ParallelExecutorError, UsageError } from '../errors.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { isProcessAlive } from '../agents/process-group.js';
 import { readState } from '../monitor/state-store.js';
 import { executionPaths, executionsDir } from './paths.js';

@@ -1,4 +1,4 @@
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import type { ValidationReport } from '../validate/schema.js';
 
 /**

@@ -1,5 +1,5 @@
 import { CONTEXT_FILE } from '../collect/collect.js';
-import type { TaskRun } from '../monitor/state.js';
+import type { TaskRun } from '../state/schema.js';
 import {
   attemptRef,
   keepAttempt,

@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { ExecutionState, TaskRun } from '../monitor/state.js';
+import type { ExecutionState, TaskRun } from '../state/schema.js';
 import type { Plan, Task } from '../plan/schema.js';
 import type { Selection } from '../schedule/select.js';
 import { assignPorts, portFor } from '../workspace/ports.js';

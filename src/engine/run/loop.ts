@@ -1,5 +1,5 @@
 import { ensureInboxes, scanMessages } from '../monitor/messages.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { blockedTasks, isActive, readyTasks } from '../schedule/scheduler.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { agentKey } from './paths.js';

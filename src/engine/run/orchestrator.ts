@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { PreflightError, UsageError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 import { createStateWriter } from '../monitor/state-store.js';
 import type { AgentRunner } from '../ports/agent-runner.js';
 import { systemClock, type Clock } from '../ports/clock.js';

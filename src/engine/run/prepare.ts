@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
-import type { TaskRun } from '../monitor/state.js';
+import type { TaskRun } from '../state/schema.js';
 import { git } from '../workspace/git-exec.js';
 import { renderAgentContext, type DependencyContext } from '../workspace/context.js';
 import { replicateConfig, replicatedFiles } from '../workspace/replicate.js';

@@ -6,7 +6,7 @@ import {
   type MarkedProcess,
 } from '../agents/stray-processes.js';
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 
 /** After SIGKILL only uninterruptible sleep keeps a process; do not wait forever on one. */
 const KILL_WAIT_MS = 5_000;

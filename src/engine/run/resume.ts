@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { TaskRun } from '../monitor/state.js';
+import type { TaskRun } from '../state/schema.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { findRepoRoot } from '../workspace/repo.js';

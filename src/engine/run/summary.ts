@@ -1,4 +1,4 @@
-import type { ExecutionState, TaskRun, TaskRunStatus } from '../monitor/state.js';
+import type { ExecutionState, TaskRun, TaskRunStatus } from '../state/schema.js';
 import type { ValidationStatus } from '../validate/schema.js';
 
 export interface ValidationSummary {

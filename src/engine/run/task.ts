@@ -2,7 +2,7 @@ import { sep } from 'node:path';
 import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { inspectWorktree } from '../collect/inspect.js';
 import { keepUncollected } from '../collect/keep.js';
-import type { TaskRun } from '../monitor/state.js';
+import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
 import {

@@ -1,4 +1,5 @@
-import type { TaskRunStatus } from '../monitor/state.js';
+import { agentId, agentsOf } from '../plan/agent-names.js';
+import type { TaskRunStatus } from '../state/schema.js';
 
 /**
  * The dynamic scheduler: a task starts as soon as its dependencies are completed and every agent
@@ -31,11 +32,6 @@ export function isActive(status: TaskRunStatus): boolean {
   return ACTIVE_STATUSES.includes(status);
 }
 
-/** Names compare case-insensitively: the plan writes `Builder-1` here and `builder-1` there. */
-function agentId(name: string): string {
-  return name.trim().toLowerCase();
-}
-
 /**
  * The agents a task keeps busy while it runs: those it names, or all of them for `All`. An agent
  * is one worker, so a task with several agents occupies each. No agent means no constraint.
@@ -47,12 +43,6 @@ export function occupiedAgents(
   const ids = agents.map(agentId);
   if (ids.includes('all')) return new Set(['all', ...allAgents.map(agentId)]);
   return new Set(ids);
-}
-
-/** Every real agent named in the execution (what `All` stands for). */
-export function agentsOf(tasks: readonly SchedulerTask[]): string[] {
-  const names = tasks.flatMap((task) => task.agents).filter((name) => agentId(name) !== 'all');
-  return [...new Set(names.map(agentId))];
 }
 
 /** Pending tasks that may start now, in plan order, respecting agents and the concurrency cap. */

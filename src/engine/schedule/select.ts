@@ -6,7 +6,8 @@
  */
 import { UsageError } from '../errors.js';
 import type { Plan, Task } from '../plan/schema.js';
-import { agentsOf, occupiedAgents, readyTasks, type SchedulerTask } from './scheduler.js';
+import { agentsOf } from '../plan/agent-names.js';
+import { occupiedAgents, readyTasks, type SchedulerTask } from './scheduler.js';
 
 export interface SelectionRequest {
   /** `all` (also null or empty), or a group id in any case: `g1` selects the group `G1`. */

@@ -1,15 +1,11 @@
-import type { Config } from '../config/schema.js';
-import {
-  readJsProject,
-  scriptCommand,
-  type JsProject,
-  type PackageManagerName,
-} from './detect-js.js';
+import type { Found } from './check.js';
+import { CHECKS } from './checks.js';
+import { readJsProject, scriptCommand, type JsProject } from './detect-js.js';
 import { detectLanguages, type LanguageDefaults } from './detect-languages.js';
 import { readMakefile, type Makefile } from './detect-make.js';
-import { CheckName } from './schema.js';
+import { CheckName, type ValidationConfig } from './schema.js';
 
-export type ValidationConfig = Config['validation'];
+export type { ValidationConfig };
 
 export interface DetectedCheck {
   name: CheckName;
@@ -21,7 +17,7 @@ export interface DetectedCheck {
 }
 
 /** The order checks run in: cheap and informative first, the build last (as the seed does). */
-export const CHECK_ORDER: readonly CheckName[] = ['lint', 'tests', 'coverage', 'security', 'build'];
+export const CHECK_ORDER: readonly CheckName[] = CheckName.options;
 
 /** What `npm init` writes: a test script that always fails. It is not a test suite. */
 const NPM_INIT_TEST = /no test specified/;
@@ -32,8 +28,6 @@ interface RepositoryFacts {
   makefile: Makefile | null;
   languages: LanguageDefaults[];
 }
-
-type Found = { command: string | null; note: string };
 
 /**
  * Decide the command for each check. The config wins (`false` turns a check off); otherwise the
@@ -62,20 +56,18 @@ export async function detectChecks(
     if (configured !== undefined) {
       return { ...base, command: configured, note: 'from .github/parallel-executor.yml' };
     }
-    return { ...base, ...(name === 'security' ? audit(facts.js) : fromRepository(name, facts)) };
+    return { ...base, ...(CHECKS[name].fromRepository?.(facts.js) ?? fromRepository(name, facts)) };
   });
 }
 
-type ScriptCheck = Exclude<CheckName, 'security'>;
-
-function fromRepository(name: ScriptCheck, facts: RepositoryFacts): Found {
+function fromRepository(name: CheckName, facts: RepositoryFacts): Found {
   const misses: string[] = [];
   const script = fromScripts(name, facts.js);
   if ('command' in script) return script;
   if (script.miss !== null) misses.push(script.miss);
 
-  const target = MAKE_TARGETS[name];
-  if (facts.makefile !== null && target !== undefined) {
+  const target = CHECKS[name].makeTarget;
+  if (facts.makefile !== null && target !== null) {
     if (facts.makefile.targets.has(target)) {
       return { command: `make ${target}`, note: `${facts.makefile.name} target "${target}"` };
     }
@@ -102,10 +94,11 @@ function fromRepository(name: ScriptCheck, facts: RepositoryFacts): Found {
 const NOTHING_FOUND = 'no package.json, Makefile, Cargo.toml, go.mod or Python project';
 
 /** A command from package.json, or why not (null: there is no package.json). */
-function fromScripts(name: ScriptCheck, js: JsProject): Found | { miss: string | null } {
+function fromScripts(name: CheckName, js: JsProject): Found | { miss: string | null } {
   const { scripts, manager } = js;
   if (scripts === null) return { miss: null };
-  const candidates = SCRIPT_NAMES[name];
+  const candidates = CHECKS[name].scripts;
+  if (candidates.length === 0) return { miss: null };
   if (scripts === 'invalid') {
     // Run the usual command anyway: the package manager fails on the broken file, and the check shows why.
     return {
@@ -127,62 +120,6 @@ function fromScripts(name: ScriptCheck, js: JsProject): Found | { miss: string |
     note: `package.json script "${script}"${runner}`,
   };
 }
-
-/**
- * The package manager's audit, for the ones whose JSON audit.ts reads: npm and pnpm
- * (`metadata.vulnerabilities`) and Yarn classic (the `auditSummary` line). Yarn Berry's
- * `yarn npm audit --json` prints the registry's answer as is, whose shape and exit code changed
- * between Yarn versions, and bun's audit is recent: both are left to the config rather than guessed.
- */
-function audit(js: JsProject): Found {
-  const { name, lockfile, yarnFlavour } = js.manager;
-  const configure = 'set validation.security to audit';
-  if (lockfile === null) {
-    if (js.scripts === null) {
-      return { command: null, note: 'skipped: no JavaScript lockfile to audit' };
-    }
-    return { command: null, note: `skipped: no ${LOCKFILE_OF[name]} for ${name} audit` };
-  }
-  if (name === 'npm' || name === 'pnpm') {
-    const command = `${name} audit --json`;
-    return { command, note: `${lockfile} found: ${command}` };
-  }
-  if (name === 'yarn' && yarnFlavour === 'classic') {
-    return {
-      command: 'yarn audit --json',
-      note: `${lockfile} (Yarn classic) found: yarn audit --json`,
-    };
-  }
-  if (name === 'yarn') {
-    const which = yarnFlavour === 'berry' ? 'Yarn Berry' : 'a Yarn of unknown version';
-    return {
-      command: null,
-      note: `skipped: ${lockfile} is ${which}, whose audit output is not read; ${configure}`,
-    };
-  }
-  return { command: null, note: `skipped: ${lockfile} found, bun audit is not read; ${configure}` };
-}
-
-const LOCKFILE_OF: Record<PackageManagerName, string> = {
-  npm: 'package-lock.json',
-  pnpm: 'pnpm-lock.yaml',
-  yarn: 'yarn.lock',
-  bun: 'bun.lock',
-};
-
-const SCRIPT_NAMES: Record<ScriptCheck, readonly string[]> = {
-  lint: ['lint'],
-  tests: ['test'],
-  coverage: ['test:coverage', 'coverage'],
-  build: ['build'],
-};
-
-/** The Makefile targets looked for; coverage has no common target name. */
-const MAKE_TARGETS: Partial<Record<ScriptCheck, string>> = {
-  lint: 'lint',
-  tests: 'test',
-  build: 'build',
-};
 
 /** One line per check, for the shells to print: what runs and where it came from, or why not. */
 export function describeChecks(checks: readonly DetectedCheck[]): string[] {

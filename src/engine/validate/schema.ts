@@ -3,6 +3,25 @@ import { z } from 'zod';
 export const CheckName = z.enum(['lint', 'tests', 'coverage', 'security', 'build']);
 export type CheckName = z.infer<typeof CheckName>;
 
+/** A check's command in the config: shell text, or `false` to turn the check off. */
+const CheckCommand = z.union([z.string().min(1), z.literal(false)]).optional();
+
+/** `validation:` in `.github/parallel-executor.yml`: one key per check, and how they count. */
+export const ValidationConfig = z
+  .object({
+    ...(Object.fromEntries(CheckName.options.map((name) => [name, CheckCommand])) as Record<
+      CheckName,
+      typeof CheckCommand
+    >),
+    /** Failing one of these fails the task; the others only warn. */
+    critical: z.array(CheckName).default(['tests', 'build']),
+    /** Minimum line coverage in percent; below it the coverage check fails. */
+    minCoverage: z.number().min(0).max(100).optional(),
+  })
+  .strict()
+  .default({ critical: ['tests', 'build'] });
+export type ValidationConfig = z.infer<typeof ValidationConfig>;
+
 export const CheckResult = z.object({
   name: CheckName,
   /** The command that ran, or null when the check was skipped. */

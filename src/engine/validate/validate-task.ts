@@ -1,12 +1,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, type RunCommandResult } from '../exec/run-command.js';
-import { auditFails, parseAudit, type AuditCounts, type Severity } from './audit.js';
+import type { Severity } from './audit.js';
+import type { Findings } from './check.js';
+import { CHECKS } from './checks.js';
 import { classify } from './classify.js';
-import { readCoverage, type CoverageReading } from './coverage.js';
 import { detectChecks, type DetectedCheck, type ValidationConfig } from './detect.js';
-import { CheckResult, ValidationReport, type CheckName } from './schema.js';
-import { parseTestCounts, type TestCounts } from './test-counts.js';
+import { CheckName, CheckResult, ValidationReport } from './schema.js';
 
 export interface ValidateTaskOptions {
   worktree: string;
@@ -25,13 +25,9 @@ export interface ValidateTaskOptions {
 }
 
 /** The seed's file names, plus one for the coverage command's own output. */
-export const OUTPUT_FILES: Record<CheckName, string> = {
-  lint: 'lint_results.txt',
-  tests: 'test_output.txt',
-  coverage: 'coverage_output.txt',
-  security: 'security_audit.json',
-  build: 'build_output.txt',
-};
+export const OUTPUT_FILES = Object.fromEntries(
+  CheckName.options.map((name) => [name, CHECKS[name].outputFile]),
+) as Record<CheckName, string>;
 
 export const REPORT_FILE = 'validation_report.json';
 
@@ -67,29 +63,22 @@ export async function validateTask(options: ValidateTaskOptions): Promise<Valida
   return report;
 }
 
-/** What the checks found beyond pass/fail, filled in as they run. */
-interface Findings {
-  coverage: CoverageReading | null;
-  tests: TestCounts | null;
-  audit: AuditCounts | null;
-}
-
 async function runCheck(
   check: DetectedCheck,
   options: ValidateTaskOptions,
   started: Date,
   findings: Findings,
 ): Promise<CheckResult> {
-  if (check.command === null) return skippedOrCoverageOnly(check, options.config, findings);
-  const outputFile = join(options.outputDir, OUTPUT_FILES[check.name]);
+  if (check.command === null) return withoutCommand(check, options.config, findings);
+  const kind = CHECKS[check.name];
+  const outputFile = join(options.outputDir, kind.outputFile);
   const run = await runCommand({
     command: check.command,
     cwd: options.worktree,
     env: options.env,
     outputFile,
-    // Audit JSON must stay parseable; npm prints its warnings on stderr.
     stderrFile:
-      check.name === 'security' ? join(options.outputDir, 'security_audit_stderr.txt') : undefined,
+      kind.stderrFile === undefined ? undefined : join(options.outputDir, kind.stderrFile),
     signal: options.signal,
     timeoutMs: options.checkTimeoutMs,
   });
@@ -105,80 +94,23 @@ async function runCheck(
   const stopped = stoppedNote(run, options.checkTimeoutMs);
   if (stopped !== null) return { ...base, passed: false, note: `${check.note}; ${stopped}` };
   const output = await readFile(outputFile, 'utf8');
-  const verdict = await judge(check.name, run, output, options, started, findings);
+  const verdict = await kind.judge({
+    run,
+    output,
+    worktree: options.worktree,
+    started,
+    minCoverage: options.config.minCoverage,
+    auditFailOn: options.auditFailOn ?? 'high',
+    findings,
+  });
   return { ...base, passed: verdict.passed, note: joinNotes(check.note, verdict.note) };
 }
 
-interface Verdict {
-  passed: boolean;
-  note: string | null;
-}
-
-/** Pass or fail, and what the output said, for one check that ran to its end. */
-async function judge(
-  name: CheckName,
-  run: RunCommandResult,
-  output: string,
-  options: ValidateTaskOptions,
-  started: Date,
-  findings: Findings,
-): Promise<Verdict> {
-  const exitedZero = run.exitCode === 0;
-  if (name === 'tests' || name === 'coverage') {
-    findings.tests = parseTestCounts(output) ?? findings.tests;
-  }
-  if (name === 'tests') {
-    // A test command may write coverage too (vitest --coverage); the coverage check may overwrite it.
-    findings.coverage = await readCoverage(options.worktree, started);
-    return { passed: exitedZero, note: testsNote(findings.tests) };
-  }
-  if (name === 'coverage') {
-    findings.coverage = (await readCoverage(options.worktree, started)) ?? findings.coverage;
-    const threshold = coverageVerdict(findings.coverage, options.config.minCoverage);
-    return { passed: exitedZero && threshold.passed, note: threshold.note };
-  }
-  if (name === 'security') return securityVerdict(run, output, options.auditFailOn, findings);
-  return { passed: exitedZero, note: null };
-}
-
-function securityVerdict(
-  run: RunCommandResult,
-  output: string,
-  failOn: Severity = 'high',
-  findings: Findings,
-): Verdict {
-  const reading = parseAudit(output);
-  if (reading.kind === 'error') {
-    return { passed: false, note: `the audit could not run: ${reading.message}` };
-  }
-  if (reading.kind === 'unreadable') {
-    // A security command of the user's own that prints no audit JSON we read: its exit code decides.
-    const note = 'output is not npm, pnpm or Yarn classic audit JSON; exit code decides';
-    return { passed: run.exitCode === 0, note };
-  }
-  findings.audit = reading.counts;
-  const { critical, high, moderate, low } = reading.counts;
-  const summary = `${critical} critical, ${high} high, ${moderate} moderate, ${low} low`;
-  const fails = auditFails(reading.counts, failOn);
-  return { passed: !fails, note: `${summary} (fails on ${failOn} and above)` };
-}
-
-function coverageVerdict(coverage: CoverageReading | null, minimum: number | undefined): Verdict {
-  if (coverage === null) {
-    const note = 'no coverage report found (coverage/coverage-summary.json, coverage/lcov.info)';
-    return { passed: minimum === undefined, note };
-  }
-  const found = `${coverage.percent}% of lines (${coverage.source})`;
-  if (minimum === undefined) return { passed: true, note: found };
-  const passed = coverage.percent >= minimum;
-  return { passed, note: `${found}, minimum ${minimum}%` };
-}
-
 /**
- * A skipped check, except coverage: with no coverage command, a report the test command wrote is
- * still read and held against the minimum, because many test scripts produce coverage themselves.
+ * A check with no command: skipped, unless it can still judge without one (coverage reads the
+ * report the tests wrote).
  */
-function skippedOrCoverageOnly(
+function withoutCommand(
   check: DetectedCheck,
   config: ValidationConfig,
   findings: Findings,
@@ -191,12 +123,12 @@ function skippedOrCoverageOnly(
     durationMs: 0,
     outputFile: null,
   };
-  const disabled = config.coverage === false;
-  if (check.name === 'coverage' && !disabled && findings.coverage !== null) {
-    const verdict = coverageVerdict(findings.coverage, config.minCoverage);
-    const note = `${verdict.note ?? ''}, written by the tests`;
-    return { ...base, skipped: false, passed: verdict.passed, note };
-  }
+  const verdict = CHECKS[check.name].withoutCommand?.({
+    disabled: config[check.name] === false,
+    minCoverage: config.minCoverage,
+    findings,
+  });
+  if (verdict) return { ...base, skipped: false, passed: verdict.passed, note: verdict.note };
   // Skipped checks did not pass: they did not run. Classification ignores them.
   return { ...base, skipped: true, passed: false, note: check.note };
 }
@@ -210,10 +142,6 @@ function stoppedNote(run: RunCommandResult, timeoutMs: number | undefined): stri
 
 function formatMs(ms: number): string {
   return ms < 1_000 ? `${ms}ms` : `${Math.round(ms / 1_000)}s`;
-}
-
-function testsNote(counts: TestCounts | null): string | null {
-  return counts === null ? null : `${counts.passed}/${counts.total} tests passed`;
 }
 
 function joinNotes(first: string, second: string | null): string {
@@ -232,12 +160,7 @@ function seedValidations(
         exit_code: result.exitCode,
         skipped: result.skipped,
       };
-      if (result.name === 'tests') entry['coverage'] = findings.coverage?.percent ?? null;
-      if (result.name === 'coverage') entry['percent'] = findings.coverage?.percent ?? null;
-      if (result.name === 'security') {
-        entry['critical_vulnerabilities'] = findings.audit?.critical ?? null;
-      }
-      return [result.name, entry];
+      return [result.name, { ...entry, ...CHECKS[result.name].seedFields?.(findings) }];
     }),
   );
 }

@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { agentsOf } from '../schedule/scheduler.js';
+import { agentsOf } from '../plan/agent-names.js';
 
 /**
  * One port range per agent (dev servers, databases in tests), so agents running side by side
@@ -10,14 +10,7 @@ export function assignPorts(
   base: number,
   perAgent: number,
 ): Map<string, number> {
-  const agents = agentsOf(
-    taskAgents.map((agents, i) => ({
-      id: String(i),
-      status: 'pending' as const,
-      dependsOn: [],
-      agents,
-    })),
-  );
+  const agents = agentsOf(taskAgents.map((agents) => ({ agents })));
   const ports = new Map<string, number>();
   agents.forEach((agent, index) => ports.set(agent, base + index * perAgent));
   ports.set('all', base + agents.length * perAgent);

@@ -2,7 +2,6 @@
  * Check runs: outputs capped at 65,535 characters, annotations sent 50 per request (the first 50
  * with the create or update, the rest in further updates), at most three buttons.
  */
-import type { CheckRunInput, CheckRunOutput } from '../../engine/ports/forge.js';
 import { UsageError } from '../../engine/errors.js';
 import {
   ANNOTATIONS_PER_REQUEST,
@@ -14,8 +13,8 @@ import {
   CHECK_OUTPUT_LIMIT,
   chunk,
 } from '../limits.js';
-import type { CheckRunInfo } from '../types.js';
-import { NO_PLUGIN_RETRY, PAGE_SIZE, readAllPages, type GitHubContext } from './context.js';
+import type { CheckRunInfo, CheckRunInput, CheckRunOutput } from '../types.js';
+import { listing, NO_PLUGIN_RETRY, PAGE_SIZE, type GitHubContext } from './context.js';
 
 const CUT_NOTE = 'the full text is in the workflow run (job summary and artifacts)';
 
@@ -92,20 +91,18 @@ export function createCheckRunsApi(ctx: GitHubContext): CheckRunsApi {
 
     async listCheckRuns(ref, options = {}) {
       const route = 'GET /repos/{owner}/{repo}/commits/{ref}/check-runs';
-      const runs = await readAllPages(async (page) => {
-        const { data } = await ctx.read(route, () =>
-          ctx.octokit.request(route, {
+      const runs = await ctx.read(route, () =>
+        ctx.octokit.paginate(
+          route,
+          listing({
             owner,
             repo,
             ref,
             per_page: PAGE_SIZE,
-            page,
             ...(options.name ? { check_name: options.name } : {}),
-            request: NO_PLUGIN_RETRY,
           }),
-        );
-        return { items: data.check_runs, total: data.total_count };
-      });
+        ),
+      );
       return runs.map((run): CheckRunInfo => ({
         id: Number(run.id),
         name: run.name,

@@ -5,9 +5,83 @@
 import { capText, COMMENT_LIMIT } from '../limits.js';
 import { commentMarker, withMarker } from '../markers.js';
 import type { CommentInfo, Reaction } from '../types.js';
-import { NO_PLUGIN_RETRY, PAGE_SIZE, statusOf, type GitHubContext } from './context.js';
+import { listing, NO_PLUGIN_RETRY, PAGE_SIZE, statusOf, type GitHubContext } from './context.js';
 
 const CUT_NOTE = 'the full text is in the workflow run (job summary and artifacts)';
+
+/** A comment that carries a marker, with who wrote it and when. */
+export interface MarkedComment extends CommentInfo {
+  author: string | null;
+  createdAt: string;
+}
+
+/**
+ * Comments on an issue or PR that carry `marker` (a full `<!-- … -->` marker), oldest first; only
+ * those by `author` when given, so a marker pasted into someone else's comment does not count.
+ * `first` stops at the first page that has one.
+ */
+export async function markedComments(
+  ctx: GitHubContext,
+  issueNumber: number,
+  marker: string,
+  author: string | null,
+  options: { first?: boolean } = {},
+): Promise<MarkedComment[]> {
+  const route = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments';
+  const params = listing({
+    owner: ctx.owner,
+    repo: ctx.repo,
+    issue_number: issueNumber,
+    per_page: PAGE_SIZE,
+  });
+  return ctx.read(route, () =>
+    ctx.octokit.paginate(route, params, (response, done) => {
+      const found = response.data
+        .filter((comment) => {
+          const login = comment.user?.login ?? null;
+          return (comment.body ?? '').includes(marker) && (author === null || login === author);
+        })
+        .map((comment): MarkedComment => ({
+          id: Number(comment.id),
+          body: comment.body ?? '',
+          url: comment.html_url,
+          author: comment.user?.login ?? null,
+          createdAt: comment.created_at,
+        }));
+      if (options.first && found.length > 0) done();
+      return found;
+    }),
+  );
+}
+
+/** Edit a comment by id (body capped); null when it no longer exists, e.g. someone deleted it. */
+export async function editComment(
+  ctx: GitHubContext,
+  id: number,
+  body: string,
+): Promise<CommentInfo | null> {
+  const route = 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}';
+  const capped = capText(body, COMMENT_LIMIT, CUT_NOTE).text;
+  if (ctx.dryRun) {
+    ctx.wouldSend(route, { comment_id: id, body: capped });
+    return { id, body: capped, url: '' };
+  }
+  try {
+    const { data } = await ctx.write(route, true, () =>
+      ctx.octokit.request(route, {
+        owner: ctx.owner,
+        repo: ctx.repo,
+        comment_id: id,
+        body: capped,
+        request: NO_PLUGIN_RETRY,
+      }),
+    );
+    return { id: Number(data.id), body: capped, url: data.html_url };
+  } catch (error) {
+    if (statusOf(error) === 404) return null;
+    throw error;
+  }
+}
 
 export interface CommentsApi {
   upsertComment(
@@ -35,27 +109,10 @@ export function createCommentsApi(
   const inFlight = new Map<string, Promise<unknown>>();
 
   async function findComment(issueNumber: number, markerKey: string): Promise<CommentInfo | null> {
-    const marker = commentMarker(markerKey);
-    for (let page = 1; ; page++) {
-      const route = 'GET /repos/{owner}/{repo}/issues/{issue_number}/comments';
-      const { data } = await ctx.read(route, () =>
-        ctx.octokit.request(route, {
-          owner,
-          repo,
-          issue_number: issueNumber,
-          per_page: PAGE_SIZE,
-          page,
-          request: NO_PLUGIN_RETRY,
-        }),
-      );
-      const found = data.find(
-        (c) =>
-          (c.body ?? '').includes(marker) &&
-          (markerAuthor === null || c.user?.login === markerAuthor),
-      );
-      if (found) return { id: Number(found.id), body: found.body ?? '', url: found.html_url };
-      if (data.length < PAGE_SIZE) return null;
-    }
+    const [found] = await markedComments(ctx, issueNumber, commentMarker(markerKey), markerAuthor, {
+      first: true,
+    });
+    return found ? { id: found.id, body: found.body, url: found.url } : null;
   }
 
   async function createComment(
@@ -80,20 +137,6 @@ export function createCommentsApi(
     return { id: Number(data.id), url: data.html_url };
   }
 
-  async function updateComment(id: number, body: string): Promise<CommentInfo | null> {
-    const route = 'PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}';
-    try {
-      const { data } = await ctx.write(route, true, () =>
-        ctx.octokit.request(route, { owner, repo, comment_id: id, body, request: NO_PLUGIN_RETRY }),
-      );
-      return { id: Number(data.id), body, url: data.html_url };
-    } catch (error) {
-      // Someone deleted it: the caller creates a new one.
-      if (statusOf(error) === 404) return null;
-      throw error;
-    }
-  }
-
   async function upsert(
     issueNumber: number,
     markerKey: string,
@@ -114,7 +157,7 @@ export function createCommentsApi(
     if (cached) {
       // Editing to the same text would spend a content-creating request on nothing.
       if (cached.body === capped) return { id: cached.id, url: cached.url };
-      const updated = await updateComment(cached.id, capped);
+      const updated = await editComment(ctx, cached.id, capped);
       if (updated) {
         known.set(key, updated);
         return { id: updated.id, url: updated.url };

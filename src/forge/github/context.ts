@@ -7,14 +7,25 @@ import type { Clock } from '../../engine/ports/clock.js';
 import type { Logger } from '../../engine/ports/logger.js';
 import { callWithPolicy, type PolicyOptions, type Sleep } from '../policy.js';
 
-/** Any Octokit with `request` (`@octokit/rest`, `@actions/github`'s, Probot's `context.octokit`). */
-export type OctokitLike = Pick<Octokit, 'request'>;
+/**
+ * Any Octokit with `request` and `paginate` (`@octokit/rest`, Probot's
+ * `context.octokit`). Listings go through `paginate`, which follows GitHub's `Link` header.
+ */
+export type OctokitLike = Pick<Octokit, 'request' | 'paginate'>;
 
 /**
  * Passed with every request: the retry plugin (Probot's Octokit has one) must not repeat calls on
  * its own; `callWithPolicy` decides what is safe to repeat.
  */
 export const NO_PLUGIN_RETRY = { retries: 0 } as const;
+
+/**
+ * A listing's parameters for `octokit.paginate`, with the retry plugin off as for every request
+ * (`paginate`'s route types have no `request.retries`, so it is added here, once).
+ */
+export function listing<T extends object>(params: T): T {
+  return { ...params, request: NO_PLUGIN_RETRY };
+}
 
 export interface GitHubContext {
   octokit: OctokitLike;
@@ -66,24 +77,8 @@ export function createContext(options: {
   };
 }
 
-/** The most items GitHub sends in one page of a listing. */
+/** The most items GitHub sends in one page of a listing: fewer pages, fewer requests. */
 export const PAGE_SIZE = 100;
-
-/**
- * Every item of a paginated listing, asking for page 1, 2, … (of PAGE_SIZE items) until a short
- * page, or until `total` items were read when GitHub says how many there are (so a full last page
- * costs no extra empty request).
- */
-export async function readAllPages<T>(
-  fetchPage: (page: number) => Promise<{ items: T[]; total?: number }>,
-): Promise<T[]> {
-  const all: T[] = [];
-  for (let page = 1; ; page++) {
-    const { items, total } = await fetchPage(page);
-    all.push(...items);
-    if (items.length < PAGE_SIZE || (total !== undefined && all.length >= total)) return all;
-  }
-}
 
 /** `status` of an error thrown by Octokit or our policy, or null. */
 export function statusOf(error: unknown): number | null {

@@ -2,9 +2,8 @@
  * Pull requests: read one, find the open one for a branch, and open-or-update (so a re-run edits
  * the integration PR instead of opening a second).
  */
-import type { PullRequestInput } from '../../engine/ports/forge.js';
 import { capText, PULL_REQUEST_BODY_LIMIT } from '../limits.js';
-import type { PullRequestInfo } from '../types.js';
+import type { PullRequestInfo, PullRequestInput } from '../types.js';
 import { NO_PLUGIN_RETRY, statusOf, type GitHubContext } from './context.js';
 
 const CUT_NOTE = 'the full report is in the execution report comment and the workflow artifacts';

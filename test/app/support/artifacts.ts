@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ExecutionState, type TaskRun } from '../../../src/engine/monitor/state.js';
+import { ExecutionState, type TaskRun } from '../../../src/engine/state/schema.js';
 import type { ExecutionRecord } from '../../../src/app/execution/record.js';
 
 export function zipFiles(files: Record<string, string | Buffer>): Buffer {

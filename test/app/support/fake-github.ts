@@ -180,10 +180,23 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     path: r.path,
     html_url: `${web}/actions/runs/${r.id}`,
   });
-  const page = <T>(items: T[], req: RecordedRequest): T[] => {
+  /** One page of a listing, with the `Link` header GitHub sends when there is a next page. */
+  const page = <T>(
+    items: T[],
+    req: RecordedRequest,
+  ): { items: T[]; headers: Record<string, string> } => {
     const perPage = Number(req.query.per_page ?? 30);
     const n = Number(req.query.page ?? 1);
-    return items.slice((n - 1) * perPage, n * perPage);
+    if (n * perPage >= items.length) return { items: items.slice((n - 1) * perPage), headers: {} };
+    const next = new URLSearchParams({
+      ...req.query,
+      per_page: String(perPage),
+      page: String(n + 1),
+    });
+    return {
+      items: items.slice((n - 1) * perPage, n * perPage),
+      headers: { link: `<${gh.baseUrl}${req.path}?${next}>; rel="next"` },
+    };
   };
 
   gh.reply(
@@ -250,7 +263,8 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     '/repos/{owner}/{repo}/issues/{issue_number}/comments',
     (req) => {
       const list = state.comments.filter((c) => c.issue === Number(req.params.issue_number));
-      return { status: 200, body: page(list, req).map(commentJson) };
+      const { items, headers } = page(list, req);
+      return { status: 200, body: items.map(commentJson), headers };
     },
     persist,
   );
@@ -451,9 +465,11 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
         .slice()
         .reverse();
       if (req.query.check_name) list = list.filter((c) => c.name === req.query.check_name);
+      const { items, headers } = page(list, req);
       return {
         status: 200,
-        body: { total_count: list.length, check_runs: page(list, req).map(checkJson) },
+        body: { total_count: list.length, check_runs: items.map(checkJson) },
+        headers,
       };
     },
     persist,
@@ -528,11 +544,13 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     '/repos/{owner}/{repo}/actions/runs/{run_id}/jobs',
     (req) => {
       const jobs = state.jobs.get(Number(req.params.run_id)) ?? [];
+      const { items, headers } = page(jobs, req);
       return {
         status: 200,
+        headers,
         body: {
           total_count: jobs.length,
-          jobs: page(jobs, req).map((j) => ({
+          jobs: items.map((j) => ({
             ...j,
             run_id: Number(req.params.run_id),
             html_url: `${web}/actions/runs/${req.params.run_id}/job/${j.id}`,

@@ -5,7 +5,7 @@
  * (which dispatches the next wave itself) and the app (which dispatches it when it manages the
  * run): they see the same state, so they must decide the same.
  */
-import type { ExecutionState } from '../monitor/state.js';
+import type { ExecutionState } from '../state/schema.js';
 
 export interface WaveEnd {
   /** The wave's state as its integration wrote it; null when the run left none. */

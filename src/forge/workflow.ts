@@ -4,7 +4,7 @@
  * input the workflow does not declare, so the app sends only those.
  */
 import { isMap, parseDocument } from 'yaml';
-import type { RepoForge } from '../forge/types.js';
+import type { RepoForge } from './types.js';
 
 export interface WorkflowInfo {
   path: string;
