@@ -28116,6 +28116,13 @@ function agentKey(name) {
 function isEmptyValue(text6) {
   return /^(?:[-—–]+|n\/?a|none|tbd|tba|\?+|nenhuma?|ninguna?|无|暂无)?$/iu.test(text6.trim());
 }
+function agentId(name) {
+  return name.trim().toLowerCase();
+}
+function agentsOf(tasks) {
+  const names = tasks.flatMap((task) => task.agents).filter((name) => agentId(name) !== "all");
+  return [...new Set(names.map(agentId))];
+}
 var ROLE_ID;
 var init_agent_names = __esm({
   "src/engine/plan/agent-names.ts"() {
@@ -62869,6 +62876,1233 @@ var require_undici = __commonJS({
   }
 });
 
+// src/engine/agents/agent-env.ts
+function agentEnvironment(launch) {
+  return {
+    ...launch.env,
+    PE_EXECUTION_ID: launch.executionId,
+    PE_TASK_ID: launch.taskId,
+    PE_TASK_TITLE: launch.taskTitle,
+    PE_AGENT: launch.agent,
+    PE_BRANCH: launch.branch,
+    PE_WORKTREE: launch.worktree,
+    PE_CONTEXT_FILE: launch.contextFile,
+    PE_STATUS_FILE: launch.statusFile,
+    PE_PORT: String(launch.port),
+    PE_LOG_FILE: launch.logFile
+  };
+}
+var init_agent_env = __esm({
+  "src/engine/agents/agent-env.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/agents/claude-binary.ts
+import { access as access2, constants as constants3, readFile as readFile3, stat as stat4 } from "node:fs/promises";
+import { delimiter, join, resolve } from "node:path";
+async function resolveClaudeBinary(options) {
+  const name = options.binary ?? "claude";
+  if (name.includes("/")) {
+    const candidate = resolve(options.cwd, name);
+    return await isExecutable(candidate) ? candidate : null;
+  }
+  for (const directory of options.path.split(delimiter)) {
+    const candidate = resolve(options.cwd, directory === "" ? "." : directory, name);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  if (options.binary !== void 0) return null;
+  const local = join(options.cwd, "node_modules", ".bin", "claude");
+  return await isExecutable(local) ? local : null;
+}
+async function hasClaudeCredentials(env) {
+  const set2 = (name) => (env[name] ?? "").trim() !== "";
+  if ([
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "ANTHROPIC_BASE_URL"
+  ].some(set2))
+    return true;
+  if (env["CLAUDE_CODE_USE_BEDROCK"] === "1" || env["CLAUDE_CODE_USE_VERTEX"] === "1") return true;
+  const home = env["HOME"] ?? env["USERPROFILE"];
+  const configDir = env["CLAUDE_CONFIG_DIR"] ?? (home === void 0 ? null : join(home, ".claude"));
+  if (configDir !== null && await isFile(join(configDir, ".credentials.json"))) return true;
+  if (home === void 0) return false;
+  const profile = await readFile3(join(home, ".claude.json"), "utf8").catch(() => "");
+  return /"oauthAccount"\s*:\s*\{/.test(profile);
+}
+async function isExecutable(path4) {
+  if (!await isFile(path4)) return false;
+  return access2(path4, constants3.X_OK).then(
+    () => true,
+    () => false
+  );
+}
+async function isFile(path4) {
+  const info2 = await stat4(path4).catch(() => null);
+  return info2?.isFile() === true;
+}
+var init_claude_binary = __esm({
+  "src/engine/agents/claude-binary.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/agents/claude-stream.ts
+import { isAbsolute, relative } from "node:path";
+function createClaudeStreamInterpreter(options) {
+  const turns = /* @__PURE__ */ new Set();
+  const usageByMessage = /* @__PURE__ */ new Map();
+  const todos = /* @__PURE__ */ new Map();
+  const pendingCreates = /* @__PURE__ */ new Map();
+  let lastStep = null;
+  let lastProgress = null;
+  let lastUsage = null;
+  let result = null;
+  const progressEvent = () => {
+    const percent = estimatePercent();
+    const step = currentStep();
+    const key = `${percent}|${step}`;
+    if (key === lastProgress) return [];
+    lastProgress = key;
+    return [{ type: "progress", percent, step }];
+  };
+  const estimatePercent = () => {
+    if (result !== null)
+      return result["is_error"] === true ? clampBeforeEnd(listPercent() ?? turnPercent()) : 100;
+    return clampBeforeEnd(listPercent() ?? turnPercent());
+  };
+  const listPercent = () => {
+    const items = [...todos.values()];
+    if (items.length === 0) return null;
+    return Math.round(
+      100 * items.filter((item) => item.status === "completed").length / items.length
+    );
+  };
+  const turnPercent = () => Math.round(TURN_CEILING * (1 - Math.exp(-turns.size / TURN_SCALE)));
+  const currentStep = () => {
+    if (result !== null && result["is_error"] !== true) return "done";
+    const active = [...todos.values()].find((item) => item.status === "in_progress");
+    return active === void 0 ? lastStep : active.activeForm ?? active.subject;
+  };
+  const messageTotals = () => {
+    let input2 = 0;
+    let output2 = 0;
+    for (const usage2 of usageByMessage.values()) {
+      input2 += usage2.input;
+      output2 += usage2.output;
+    }
+    return { input: input2, output: output2 };
+  };
+  const usageEvent = () => {
+    const { input: input2, output: output2 } = messageTotals();
+    const key = `${input2}|${output2}`;
+    if (key === lastUsage) return [];
+    lastUsage = key;
+    return [{ type: "usage", inputTokens: input2, outputTokens: output2, costUsd: null }];
+  };
+  const onToolUse = (block) => {
+    const name = text5(block["name"]) ?? "tool";
+    const input2 = record2(block["input"]) ?? {};
+    if (name === "TodoWrite") {
+      todos.clear();
+      list3(input2["todos"]).forEach((todo, index2) => {
+        const item = record2(todo);
+        if (item === null) return;
+        todos.set(String(index2), {
+          subject: text5(item["content"]) ?? `item ${index2 + 1}`,
+          activeForm: text5(item["activeForm"]),
+          status: text5(item["status"]) ?? "pending"
+        });
+      });
+      return `todo list: ${todos.size} items`;
+    }
+    if (name === "TaskCreate") {
+      const id = text5(block["id"]);
+      const subject = text5(input2["subject"]) ?? "task";
+      if (id !== null)
+        pendingCreates.set(id, {
+          subject,
+          activeForm: text5(input2["activeForm"]),
+          status: "pending"
+        });
+      return `todo: ${subject}`;
+    }
+    if (name === "TaskUpdate") {
+      const id = text5(input2["taskId"]);
+      const item = id === null ? void 0 : todos.get(id);
+      const status = text5(input2["status"]);
+      if (id !== null && item !== void 0) {
+        if (status === "deleted") todos.delete(id);
+        else
+          todos.set(id, {
+            subject: text5(input2["subject"]) ?? item.subject,
+            activeForm: text5(input2["activeForm"]) ?? item.activeForm,
+            status: status ?? item.status
+          });
+      }
+      return `todo #${id ?? "?"}: ${status ?? "updated"}`;
+    }
+    lastStep = describeTool(name, input2, options.cwd);
+    return `\u2192 ${lastStep}`;
+  };
+  const onToolResult = (block, line2) => {
+    const id = text5(block["tool_use_id"]);
+    const created = id === null ? void 0 : pendingCreates.get(id);
+    if (id !== null && created !== void 0) {
+      pendingCreates.delete(id);
+      const taskId = createdTaskId(line2, block);
+      if (taskId !== null) todos.set(taskId, created);
+    }
+    const content3 = resultText(block["content"]);
+    return block["is_error"] === true ? `\u2190 error: ${content3}` : `\u2190 ${content3}`;
+  };
+  const onAssistant = (line2) => {
+    const message = record2(line2["message"]) ?? {};
+    const id = text5(message["id"]);
+    const synthetic = message["model"] === "<synthetic>";
+    if (id !== null && !synthetic) {
+      if (line2["parent_tool_use_id"] === null || line2["parent_tool_use_id"] === void 0)
+        turns.add(id);
+      const usage2 = record2(message["usage"]);
+      if (usage2 !== null)
+        usageByMessage.set(id, {
+          input: inputTokens(usage2),
+          output: number4(usage2["output_tokens"])
+        });
+    }
+    const outputs = [];
+    for (const block of list3(message["content"]).map(record2)) {
+      if (block === null) continue;
+      if (block["type"] === "text") {
+        const said = firstLine(text5(block["text"]) ?? "");
+        if (said === "") continue;
+        if (!synthetic) lastStep = said;
+        outputs.push(said);
+      } else if (block["type"] === "tool_use") {
+        outputs.push(onToolUse(block));
+      } else if (block["type"] === "thinking") {
+        outputs.push("(thinking)");
+      }
+    }
+    return [...lines(outputs, "assistant message"), ...progressEvent(), ...usageEvent()];
+  };
+  const onUser = (line2) => {
+    const message = record2(line2["message"]) ?? {};
+    const outputs = list3(message["content"]).map(record2).filter((block) => block !== null && block["type"] === "tool_result").map((block) => onToolResult(block, line2));
+    return [...lines(outputs, "user message"), ...progressEvent()];
+  };
+  const onSystem = (line2) => {
+    const subtype = text5(line2["subtype"]) ?? "event";
+    if (subtype === "init") {
+      return lines(
+        [`session started (model ${text5(line2["model"]) ?? "?"}, cwd ${text5(line2["cwd"]) ?? "?"})`],
+        ""
+      );
+    }
+    if (subtype === "api_retry") {
+      const delayMs = number4(line2["retry_delay_ms"]);
+      return [
+        ...lines(
+          [
+            `API error ${String(line2["error_status"] ?? "?")} (${text5(line2["error"]) ?? "unknown"}): retry ${String(line2["attempt"] ?? "?")}/${String(line2["max_retries"] ?? "?")} in ${(delayMs / 1e3).toFixed(1)} s`
+          ],
+          ""
+        ),
+        // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
+        { type: "waiting", ms: delayMs }
+      ];
+    }
+    return lines([`system: ${subtype}`], "");
+  };
+  const onResult = (line2) => {
+    result = line2;
+    const usage2 = record2(line2["usage"]);
+    const events = [];
+    const isError = line2["is_error"] === true;
+    const summary2 = text5(line2["result"]);
+    const turnsUsed = String(line2["num_turns"] ?? turns.size);
+    const cost = nullableNumber(line2["total_cost_usd"]);
+    events.push({
+      type: "output",
+      line: `result: ${isError ? "error" : "success"} after ${turnsUsed} turns${cost === null ? "" : `, $${cost.toFixed(4)}`}${summary2 === null ? "" : `: ${clip(firstLine(summary2))}`}`
+    });
+    for (const denial of list3(line2["permission_denials"]).map(record2)) {
+      if (denial === null) continue;
+      events.push({
+        type: "output",
+        line: `permission denied: ${text5(denial["tool_name"]) ?? "?"} (add it to agent.allowedTools to let the agent use it)`
+      });
+    }
+    if (usage2 !== null) {
+      events.push({
+        type: "usage",
+        inputTokens: inputTokens(usage2),
+        outputTokens: number4(usage2["output_tokens"]),
+        costUsd: cost
+      });
+    }
+    events.push(...progressEvent());
+    if (isError) events.push({ type: "error", message: resultError(line2) });
+    return events;
+  };
+  return {
+    // A line is a whole message: a Write of a big file or a long tool result, all needed to parse.
+    maxLineBytes: 16 * 1024 * 1024,
+    stdoutLine(raw) {
+      const line2 = parseObject(raw);
+      if (line2 === null) return raw.trim() === "" ? [] : [{ type: "output", line: clip(raw) }];
+      switch (line2["type"]) {
+        case "assistant":
+          return onAssistant(line2);
+        case "user":
+          return onUser(line2);
+        case "system":
+          return onSystem(line2);
+        case "result":
+          return onResult(line2);
+        case "stream_event":
+          return [{ type: "alive" }];
+        default:
+          return [{ type: "output", line: `${text5(line2["type"]) ?? "event"}` }];
+      }
+    },
+    report() {
+      if (result === null) {
+        const totals = usageByMessage.size === 0 ? null : messageTotals();
+        return {
+          inputTokens: totals?.input ?? null,
+          outputTokens: totals?.output ?? null,
+          costUsd: null,
+          summary: null,
+          agentError: null
+        };
+      }
+      const usage2 = record2(result["usage"]);
+      return {
+        inputTokens: usage2 === null ? null : inputTokens(usage2),
+        outputTokens: usage2 === null ? null : number4(usage2["output_tokens"]),
+        costUsd: nullableNumber(result["total_cost_usd"]),
+        summary: text5(result["result"]),
+        agentError: result["is_error"] === true ? resultError(result) : null
+      };
+    }
+  };
+}
+function describeTool(name, input2, cwd) {
+  const path4 = text5(input2["file_path"]) ?? text5(input2["notebook_path"]) ?? text5(input2["path"]);
+  if (name === "Bash") return `Bash: ${clip(firstLine(text5(input2["command"]) ?? ""), 80)}`;
+  if (name === "Grep" || name === "Glob")
+    return `${name} ${clip(text5(input2["pattern"]) ?? "", 60)}`;
+  if (name === "Agent" || name === "Task")
+    return `${name}: ${clip(text5(input2["description"]) ?? "", 60)}`;
+  if (name === "WebFetch") return `WebFetch ${clip(text5(input2["url"]) ?? "", 60)}`;
+  if (path4 !== null) return `${name} ${displayPath(path4, cwd)}`;
+  return name;
+}
+function displayPath(path4, cwd) {
+  if (!isAbsolute(path4)) return path4;
+  const inside = relative(cwd, path4);
+  return inside === "" || inside.startsWith("..") || isAbsolute(inside) ? path4 : inside;
+}
+function createdTaskId(line2, block) {
+  const task = record2(record2(line2["tool_use_result"])?.["task"]);
+  const id = task?.["id"];
+  if (typeof id === "string" || typeof id === "number") return String(id);
+  return /Task #(\S+) created/.exec(resultText(block["content"]))?.[1] ?? null;
+}
+function resultError(line2) {
+  const message = text5(line2["result"]) ?? `Claude Code ended with an error (${text5(line2["subtype"]) ?? "unknown"})`;
+  const status = line2["api_error_status"];
+  return typeof status === "number" && !message.includes(String(status)) ? `${message} (API status ${status})` : message;
+}
+function inputTokens(usage2) {
+  return number4(usage2["input_tokens"]) + number4(usage2["cache_creation_input_tokens"]) + number4(usage2["cache_read_input_tokens"]);
+}
+function clampBeforeEnd(percent) {
+  return Math.min(99, Math.max(0, percent));
+}
+function lines(outputs, fallback) {
+  const shown = outputs.length === 0 && fallback !== "" ? [fallback] : outputs;
+  return shown.map((line2) => ({ type: "output", line: clip(line2) }));
+}
+function resultText(content3) {
+  if (typeof content3 === "string") return clip(firstLine(content3));
+  const first = list3(content3).map(record2).find((part) => part !== null && typeof part["text"] === "string");
+  return clip(firstLine(text5(first?.["text"]) ?? ""));
+}
+function parseObject(raw) {
+  try {
+    return record2(JSON.parse(raw));
+  } catch {
+    return null;
+  }
+}
+function record2(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
+}
+function list3(value) {
+  return Array.isArray(value) ? value : [];
+}
+function text5(value) {
+  return typeof value === "string" ? value : null;
+}
+function number4(value) {
+  return typeof value === "number" && Number.isFinite(value) ? value : 0;
+}
+function nullableNumber(value) {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+function firstLine(value) {
+  return value.trim().split("\n")[0]?.trim() ?? "";
+}
+function clip(value, limit = TEXT_LIMIT) {
+  return value.length > limit ? `${value.slice(0, limit - 1)}\u2026` : value;
+}
+var TEXT_LIMIT, TURN_CEILING, TURN_SCALE;
+var init_claude_stream = __esm({
+  "src/engine/agents/claude-stream.ts"() {
+    "use strict";
+    TEXT_LIMIT = 160;
+    TURN_CEILING = 90;
+    TURN_SCALE = 12;
+  }
+});
+
+// src/engine/agents/event-queue.ts
+function createEventQueue() {
+  const buffer = [];
+  let ended = false;
+  let claimed = false;
+  let wake = null;
+  const notify = () => {
+    const resume = wake;
+    wake = null;
+    resume?.();
+  };
+  return {
+    push(value) {
+      if (ended) return;
+      buffer.push(value);
+      notify();
+    },
+    end() {
+      ended = true;
+      notify();
+    },
+    [Symbol.asyncIterator]() {
+      if (claimed) throw new Error("agent events can be read by one consumer only");
+      claimed = true;
+      return {
+        async next() {
+          while (buffer.length === 0 && !ended) {
+            await new Promise((resolve6) => wake = resolve6);
+          }
+          if (buffer.length > 0) return { value: buffer.shift(), done: false };
+          return { value: void 0, done: true };
+        },
+        async return() {
+          ended = true;
+          buffer.length = 0;
+          return { value: void 0, done: true };
+        }
+      };
+    }
+  };
+}
+var init_event_queue = __esm({
+  "src/engine/agents/event-queue.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/terminal-text.ts
+function plainText(text6) {
+  return text6.replace(ESCAPE_SEQUENCE, "").split("\n").map(lastRedraw).join("\n").replace(CONTROL, "");
+}
+function lastRedraw(line2) {
+  const drawn = line2.split("\r").filter((part) => part !== "");
+  return drawn[drawn.length - 1] ?? "";
+}
+var ESCAPE_SEQUENCE, CONTROL;
+var init_terminal_text = __esm({
+  "src/engine/terminal-text.ts"() {
+    "use strict";
+    ESCAPE_SEQUENCE = // eslint-disable-next-line no-control-regex
+    /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]PX^_]|[\u0090\u009d-\u009f])[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|\u001b[ -/]*[0-~]/g;
+    CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+  }
+});
+
+// src/engine/agents/line-splitter.ts
+function createLineSplitter(onLine, options = {}) {
+  const limit = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  let parts = [];
+  let kept = 0;
+  let cut = false;
+  const keep = (bytes) => {
+    if (kept >= limit) {
+      cut ||= bytes.length > 0;
+      return;
+    }
+    const room = limit - kept;
+    if (bytes.length > room) cut = true;
+    const piece = Buffer.from(bytes.subarray(0, room));
+    parts.push(piece);
+    kept += piece.length;
+  };
+  const emit = () => {
+    let line2 = Buffer.concat(parts, kept).toString("utf8");
+    if (cut) line2 = `${line2.replace(/\uFFFD$/, "")}\u2026`;
+    else if (line2.endsWith("\r")) line2 = line2.slice(0, -1);
+    parts = [];
+    kept = 0;
+    cut = false;
+    onLine(line2);
+  };
+  return {
+    write(chunk2) {
+      let lines2 = 0;
+      let start = 0;
+      let newline = chunk2.indexOf(NEWLINE, start);
+      while (newline !== -1) {
+        keep(chunk2.subarray(start, newline));
+        emit();
+        lines2 += 1;
+        start = newline + 1;
+        newline = chunk2.indexOf(NEWLINE, start);
+      }
+      keep(chunk2.subarray(start));
+      return lines2;
+    },
+    flush() {
+      if (kept > 0 || cut) emit();
+    }
+  };
+}
+var DEFAULT_MAX_LINE_BYTES, NEWLINE;
+var init_line_splitter = __esm({
+  "src/engine/agents/line-splitter.ts"() {
+    "use strict";
+    DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+    NEWLINE = 10;
+  }
+});
+
+// src/engine/agents/process-group.ts
+import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
+function createProcessTree(leader) {
+  const groups = /* @__PURE__ */ new Set([leader]);
+  const protectedGroups = /* @__PURE__ */ new Set([0, 1, ownProcessGroup() ?? 0]);
+  const learn = (table2) => {
+    const children = /* @__PURE__ */ new Map();
+    for (const info2 of table2) children.set(info2.ppid, [...children.get(info2.ppid) ?? [], info2]);
+    const roots = table2.filter((info2) => info2.pid === leader || groups.has(info2.pgid)).map((info2) => info2.pid);
+    const seen = /* @__PURE__ */ new Set();
+    const stack = [...roots];
+    while (stack.length > 0) {
+      const pid = stack.pop();
+      if (seen.has(pid)) continue;
+      seen.add(pid);
+      for (const child of children.get(pid) ?? []) {
+        if (!protectedGroups.has(child.pgid)) groups.add(child.pgid);
+        stack.push(child.pid);
+      }
+    }
+  };
+  const isAlive = () => {
+    const reachable = [...groups].filter((group) => signalGroup(group, 0));
+    if (reachable.length === 0) return false;
+    const table2 = processTable();
+    if (table2 === null) return true;
+    learn(table2);
+    return table2.some((info2) => groups.has(info2.pgid) && isRunningState(info2.state));
+  };
+  return {
+    refresh() {
+      const table2 = processTable();
+      if (table2 !== null) learn(table2);
+    },
+    signal(signal) {
+      let reached = false;
+      for (const group of groups) reached = signalGroup(group, signal) || reached;
+      return reached;
+    },
+    isAlive,
+    async waitForExit(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (; ; ) {
+        if (!isAlive()) return true;
+        if (Date.now() >= deadline) return false;
+        await delay(50);
+      }
+    },
+    groups: () => [...groups]
+  };
+}
+async function terminateTree(tree, graceMs, killWaitMs) {
+  tree.refresh();
+  if (!tree.signal("SIGTERM")) return;
+  if (await tree.waitForExit(graceMs)) return;
+  tree.refresh();
+  tree.signal("SIGKILL");
+  await tree.waitForExit(killWaitMs);
+}
+function isProcessAlive(pid) {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (error64) {
+    return error64.code === "EPERM";
+  }
+  const info2 = parseStat(String(pid));
+  return info2 === null || isRunningState(info2.state);
+}
+function isRunningState(state) {
+  return state !== "Z" && state !== "X";
+}
+function signalGroup(pgid, signal) {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (error64) {
+    if (error64 instanceof Error && error64.code === "ESRCH") return false;
+    throw error64;
+  }
+}
+function processTable() {
+  let entries;
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return null;
+  }
+  const table2 = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const info2 = parseStat(entry);
+    if (info2 !== null) table2.push(info2);
+  }
+  return table2;
+}
+function parseStat(pid) {
+  let stat9;
+  try {
+    stat9 = readFileSync2(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const fields2 = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
+  const [state, ppid, pgid] = fields2;
+  if (state === void 0 || ppid === void 0 || pgid === void 0) return null;
+  return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state };
+}
+function ownProcessGroup() {
+  const self = parseStat("self");
+  return self === null ? null : self.pgid;
+}
+var init_process_group = __esm({
+  "src/engine/agents/process-group.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/agents/status-file.ts
+import { watch } from "node:fs";
+import { mkdir as mkdir2, readFile as readFile4, stat as stat5 } from "node:fs/promises";
+import { basename, dirname as dirname2 } from "node:path";
+function parseAgentStatus(text6) {
+  let value;
+  try {
+    value = JSON.parse(text6);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+  const record3 = value;
+  return {
+    percent: toPercent(record3["progress_percent"]),
+    step: toText(record3["current_step"]),
+    hasError: record3["has_error"] === true || record3["has_error"] === "true",
+    message: toText(record3["message"])
+  };
+}
+function statusEvents(previous3, next) {
+  const events = [];
+  if (previous3 === null || previous3.percent !== next.percent || previous3.step !== next.step) {
+    events.push({ type: "progress", percent: next.percent, step: next.step });
+  }
+  const newError2 = next.hasError && (previous3 === null || !previous3.hasError || previous3.message !== next.message);
+  if (newError2)
+    events.push({ type: "error", message: next.message ?? "the agent reported an error" });
+  return events;
+}
+async function watchStatusFile(file2, onEvents, options = {}) {
+  const directory = dirname2(file2);
+  const name = basename(file2);
+  await mkdir2(directory, { recursive: true });
+  let lastText = await readFile4(file2, "utf8").catch(() => null);
+  let lastStat = await statKey(file2);
+  let lastStatus = null;
+  let running = null;
+  let again = false;
+  const read = async () => {
+    const text6 = await readFile4(file2, "utf8").catch(() => null);
+    if (text6 === null || text6 === lastText) return;
+    const status = parseAgentStatus(text6);
+    if (status === null) return onEvents([{ type: "alive" }]);
+    lastText = text6;
+    const events = statusEvents(lastStatus, status);
+    lastStatus = status;
+    onEvents(events.length > 0 ? events : [{ type: "alive" }]);
+  };
+  const check3 = () => {
+    if (running !== null) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await read();
+      } while (again);
+      running = null;
+    })();
+    return running;
+  };
+  let watcher = null;
+  try {
+    watcher = watch(directory, { persistent: false }, (_event, changed) => {
+      if (changed === null || changed === name) void check3();
+    });
+    watcher.on("error", () => {
+      watcher?.close();
+      watcher = null;
+    });
+  } catch {
+    watcher = null;
+  }
+  const poll = setInterval(() => {
+    void statKey(file2).then((key) => {
+      if (key === lastStat) return;
+      lastStat = key;
+      if (key !== null) onEvents([{ type: "alive" }]);
+      void check3();
+    });
+  }, options.pollMs ?? 500);
+  poll.unref();
+  return {
+    last: () => lastStatus,
+    async close() {
+      clearInterval(poll);
+      watcher?.close();
+      watcher = null;
+      await check3();
+    }
+  };
+}
+async function statKey(file2) {
+  const info2 = await stat5(file2).catch(() => null);
+  return info2 === null ? null : `${info2.ino}:${info2.size}:${info2.mtimeMs}`;
+}
+function toPercent(value) {
+  const number5 = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  if (typeof number5 !== "number" || !Number.isFinite(number5)) return null;
+  return Math.min(100, Math.max(0, number5));
+}
+function toText(value) {
+  if (typeof value !== "string") return null;
+  const text6 = value.trim();
+  if (text6 === "") return null;
+  return text6.length > MAX_TEXT ? `${text6.slice(0, MAX_TEXT - 1)}\u2026` : text6;
+}
+var MAX_TEXT;
+var init_status_file = __esm({
+  "src/engine/agents/status-file.ts"() {
+    "use strict";
+    MAX_TEXT = 300;
+  }
+});
+
+// src/engine/agents/stray-processes.ts
+import { readdirSync as readdirSync2, readFileSync as readFileSync3 } from "node:fs";
+import { setTimeout as delay2 } from "node:timers/promises";
+function findMarkedProcesses(owners) {
+  let entries;
+  try {
+    entries = readdirSync2("/proc");
+  } catch {
+    return null;
+  }
+  const found = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const environment = readProc(entry, "environ");
+    if (environment === null || !environment.includes("PE_EXECUTION_ID=")) continue;
+    const variables = new Set(environment.split("\0"));
+    const owner = owners.find(
+      (candidate) => variables.has(`PE_EXECUTION_ID=${candidate.executionId}`) && variables.has(`PE_WORKTREE=${candidate.worktree}`)
+    );
+    const pid = Number(entry);
+    if (owner === void 0 || !isProcessAlive(pid)) continue;
+    found.push({ pid, taskId: owner.taskId, command: commandLine(entry) });
+  }
+  return found;
+}
+async function stopProcesses(processes, graceMs, killWaitMs) {
+  const alive = (list5) => list5.filter((entry) => isProcessAlive(entry.pid));
+  let left = signalEach(processes, "SIGTERM");
+  left = await waitGone(left, graceMs, alive);
+  if (left.length > 0) left = await waitGone(signalEach(left, "SIGKILL"), killWaitMs, alive);
+  const running = new Set(left);
+  return { stopped: processes.filter((entry) => !running.has(entry)), running: left };
+}
+function describeProcess(entry) {
+  return `pid ${entry.pid} (${entry.command})`;
+}
+function signalEach(processes, signal) {
+  return processes.filter((entry) => {
+    try {
+      process.kill(entry.pid, signal);
+      return true;
+    } catch (error64) {
+      return error64.code === "EPERM";
+    }
+  });
+}
+async function waitGone(processes, timeoutMs, alive) {
+  const deadline = Date.now() + timeoutMs;
+  let left = alive(processes);
+  while (left.length > 0 && Date.now() < deadline) {
+    await delay2(POLL_MS);
+    left = alive(left);
+  }
+  return left;
+}
+function commandLine(pid) {
+  const raw = readProc(pid, "cmdline") ?? "";
+  const command = raw.split("\0").filter(Boolean).join(" ") || "?";
+  return command.length > COMMAND_LIMIT ? `${command.slice(0, COMMAND_LIMIT - 1)}\u2026` : command;
+}
+function readProc(pid, file2) {
+  try {
+    return readFileSync3(`/proc/${pid}/${file2}`, "utf8");
+  } catch {
+    return null;
+  }
+}
+var COMMAND_LIMIT, POLL_MS;
+var init_stray_processes = __esm({
+  "src/engine/agents/stray-processes.ts"() {
+    "use strict";
+    init_process_group();
+    COMMAND_LIMIT = 120;
+    POLL_MS = 50;
+  }
+});
+
+// src/engine/agents/process.ts
+import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { mkdir as mkdir3 } from "node:fs/promises";
+import { once } from "node:events";
+import { dirname as dirname3 } from "node:path";
+async function startAgentProcess(launch) {
+  const keep = launch.lastLines ?? 20;
+  const defaultGrace = launch.graceMs ?? 1e4;
+  const events = createEventQueue();
+  const lastLines2 = [];
+  let finished100 = false;
+  let lastPublished = 0;
+  const publish2 = (list5) => {
+    for (const raw of list5) {
+      if (raw.type === "alive" && Date.now() - lastPublished < ALIVE_EVERY_MS) continue;
+      lastPublished = Date.now();
+      const event = shownAsText(raw);
+      if (event.type === "progress") {
+        if (finished100) continue;
+        if (event.percent === 100) finished100 = true;
+      }
+      if (event.type === "output" && event.line !== "") {
+        lastLines2.push(event.line);
+        if (lastLines2.length > keep) lastLines2.shift();
+      }
+      events.push(event);
+    }
+  };
+  await mkdir3(dirname3(launch.logFile), { recursive: true });
+  const log = createWriteStream(launch.logFile, { flags: "a" });
+  await once(log, "open");
+  const status = await watchStatusFile(launch.statusFile, publish2, { pollMs: launch.statusPollMs });
+  const child = spawn(launch.file, launch.args, {
+    cwd: launch.cwd,
+    env: launch.env,
+    detached: true,
+    stdio: [launch.stdin === void 0 ? "ignore" : "pipe", "pipe", "pipe"]
+  });
+  let leaderExited = false;
+  const exited = new Promise(
+    (resolve6) => child.once("exit", (code3, signal) => {
+      leaderExited = true;
+      resolve6([code3, signal]);
+    })
+  );
+  child.stdin?.on("error", () => void 0);
+  child.stdin?.end(launch.stdin);
+  try {
+    await once(child, "spawn");
+  } catch (error64) {
+    await status.close();
+    await closeLog(log);
+    const reason = error64 instanceof Error ? error64.message : String(error64);
+    throw new ParallelExecutorError(
+      `could not start the agent \`${launch.file}\` in ${launch.cwd}: ${reason}`,
+      "Check that the program exists and is executable, and that the worktree exists.",
+      { cause: error64 }
+    );
+  }
+  const pid = child.pid;
+  publish2([{ type: "started", pid }]);
+  const tree = createProcessTree(pid);
+  const watchTree = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
+  watchTree.unref();
+  const interpret = (line2) => {
+    if (launch.interpreter === void 0) return [{ type: "output", line: clip2(line2) }];
+    try {
+      return launch.interpreter.stdoutLine(line2);
+    } catch {
+      return [{ type: "output", line: clip2(line2) }];
+    }
+  };
+  const alive = () => publish2([{ type: "alive" }]);
+  const stdout = pipeLines(
+    child.stdout,
+    log,
+    (line2) => publish2(interpret(line2)),
+    alive,
+    launch.interpreter?.maxLineBytes
+  );
+  const stderr = pipeLines(
+    child.stderr,
+    log,
+    (line2) => publish2([{ type: "output", line: clip2(line2) }]),
+    alive
+  );
+  let stoppedBecause = null;
+  let termination = null;
+  const terminate = (graceMs) => {
+    termination ??= terminateTree(tree, graceMs, KILL_WAIT_MS);
+    return termination;
+  };
+  const lifetime = new AbortController();
+  const done = (async () => {
+    const [exitCode, signal] = await exited;
+    clearInterval(watchTree);
+    await terminate(launch.leftoverGraceMs ?? 2e3);
+    const leftBehind = await stopStrays(launch.owner, launch.leftoverGraceMs ?? 2e3);
+    await Promise.all([stdout.drained(PIPE_DRAIN_MS), stderr.drained(PIPE_DRAIN_MS)]);
+    await status.close();
+    await closeLog(log);
+    lifetime.abort();
+    events.end();
+    const report = launch.interpreter?.report() ?? NO_REPORT;
+    const lastStatus = status.last();
+    const statusError = lastStatus?.hasError === true ? lastStatus.message ?? "the agent reported an error" : null;
+    return {
+      exitCode,
+      signal,
+      stoppedBecause,
+      inputTokens: report.inputTokens,
+      outputTokens: report.outputTokens,
+      costUsd: report.costUsd,
+      summary: report.summary === null ? null : plainText(report.summary),
+      agentError: textOrNull(report.agentError ?? statusError),
+      lastLines: [...lastLines2],
+      leftBehind
+    };
+  })();
+  let finished = false;
+  void done.then(() => finished = true);
+  const stop = async (reason, graceMs = defaultGrace) => {
+    if (finished) return;
+    if (!leaderExited) stoppedBecause ??= reason;
+    await terminate(graceMs);
+    await done;
+  };
+  const onAbort = () => void stop("cancelled");
+  if (launch.signal?.aborted === true) onAbort();
+  else launch.signal?.addEventListener("abort", onAbort, { once: true, signal: lifetime.signal });
+  return { pid, events, done, stop };
+}
+function pipeLines(stream, log, onLine, onPartial, maxLineBytes) {
+  const splitter = createLineSplitter(onLine, { maxLineBytes });
+  const closed = once(stream, "close").catch(() => void 0);
+  stream.on("data", (chunk2) => {
+    if (!log.write(chunk2)) {
+      stream.pause();
+      log.once("drain", () => stream.resume());
+    }
+    if (splitter.write(chunk2) === 0) onPartial();
+  });
+  return {
+    async drained(timeoutMs) {
+      let timer;
+      const timeout = new Promise((resolve6) => timer = setTimeout(resolve6, timeoutMs));
+      await Promise.race([closed, timeout]);
+      clearTimeout(timer);
+      stream.destroy();
+      splitter.flush();
+    }
+  };
+}
+async function closeLog(log) {
+  log.end();
+  await once(log, "close").catch(() => void 0);
+}
+async function stopStrays(owner, graceMs) {
+  if (owner === void 0) return null;
+  const strays = findMarkedProcesses([owner]);
+  if (strays === null) return null;
+  if (strays.length === 0) return { stopped: [], running: [] };
+  const { stopped, running } = await stopProcesses(strays, graceMs, KILL_WAIT_MS);
+  return {
+    stopped: stopped.map(describeProcess),
+    running: running.map(describeProcess)
+  };
+}
+function shownAsText(event) {
+  switch (event.type) {
+    case "output":
+      return { ...event, line: plainText(event.line) };
+    case "progress":
+      return { ...event, step: textOrNull(event.step) };
+    case "error":
+      return { ...event, message: plainText(event.message) };
+    default:
+      return event;
+  }
+}
+function textOrNull(text6) {
+  return text6 === null ? null : plainText(text6);
+}
+function clip2(line2) {
+  return line2.length > MAX_EVENT_LINE ? `${line2.slice(0, MAX_EVENT_LINE - 1)}\u2026` : line2;
+}
+var MAX_EVENT_LINE, KILL_WAIT_MS, PIPE_DRAIN_MS, TREE_REFRESH_MS, ALIVE_EVERY_MS, NO_REPORT;
+var init_process = __esm({
+  "src/engine/agents/process.ts"() {
+    "use strict";
+    init_errors();
+    init_event_queue();
+    init_terminal_text();
+    init_line_splitter();
+    init_process_group();
+    init_status_file();
+    init_stray_processes();
+    MAX_EVENT_LINE = 2e3;
+    KILL_WAIT_MS = 3e4;
+    PIPE_DRAIN_MS = 2e3;
+    TREE_REFRESH_MS = 2e3;
+    ALIVE_EVERY_MS = 250;
+    NO_REPORT = {
+      inputTokens: null,
+      outputTokens: null,
+      costUsd: null,
+      summary: null,
+      agentError: null
+    };
+  }
+});
+
+// src/engine/agents/claude-code.ts
+import { readFile as readFile5 } from "node:fs/promises";
+function createClaudeCodeRunner(options) {
+  const shellEnv = options.env ?? {};
+  const locate = (path4, cwd) => resolveClaudeBinary({ binary: options.binary, path: path4, cwd });
+  return {
+    kind: "claude-code",
+    async preflight() {
+      const binary = await locate(shellEnv["PATH"] ?? "", options.cwd ?? ".");
+      if (binary === null) {
+        const what = options.binary === void 0 ? "on PATH or in node_modules/.bin" : `at ${options.binary}`;
+        throw new PreflightError(
+          `the Claude Code CLI (\`claude\`) was not found ${what}`,
+          INSTALL_HINT
+        );
+      }
+      if (!await hasClaudeCredentials(shellEnv)) {
+        throw new PreflightError(
+          "Claude Code has no credentials: ANTHROPIC_API_KEY is not set",
+          KEY_HINT
+        );
+      }
+    },
+    async start(launch) {
+      const binary = await locate(launch.env["PATH"] ?? "", options.cwd ?? launch.worktree);
+      if (binary === null)
+        throw new PreflightError("the Claude Code CLI (`claude`) was not found", INSTALL_HINT);
+      const context = await readFile5(launch.contextFile, "utf8").catch((error64) => {
+        throw new ParallelExecutorError(
+          `cannot read the context bundle ${launch.contextFile} for task ${launch.taskId}`,
+          "The workspace step writes AGENT_CONTEXT.md before the agent starts; check that it ran.",
+          { cause: error64 }
+        );
+      });
+      return startAgentProcess({
+        file: binary,
+        args: claudeArguments(options),
+        stdin: buildClaudePrompt(launch, context),
+        cwd: launch.worktree,
+        env: { ...agentEnvironment(launch), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
+        logFile: launch.logFile,
+        statusFile: launch.statusFile,
+        signal: launch.signal,
+        owner: {
+          executionId: launch.executionId,
+          taskId: launch.taskId,
+          worktree: launch.worktree
+        },
+        interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
+        graceMs: options.graceMs,
+        lastLines: options.lastLines
+      });
+    }
+  };
+}
+function claudeArguments(options) {
+  const args = ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages"];
+  if (options.model !== void 0) args.push("--model", options.model);
+  args.push(...options.extraArgs ?? []);
+  if (options.allowedTools.length > 0) args.push("--allowedTools", ...options.allowedTools);
+  return [...args, "--"];
+}
+function buildClaudePrompt(launch, context) {
+  return [
+    `You are agent ${launch.agent}, working non-interactively on task ${launch.taskId} in a git worktree (the current directory, branch ${launch.branch}).`,
+    "Nobody will answer questions: decide, do the work, and verify it. The task brief follows.",
+    "",
+    context.trim(),
+    "",
+    "---",
+    `Work only inside this worktree. Whatever you leave uncommitted is committed on ${launch.branch} for you when you finish.`,
+    "When you are done, reply with a short summary of what you changed and how you checked it."
+  ].join("\n");
+}
+var INSTALL_HINT, KEY_HINT, claudeCodeKind;
+var init_claude_code = __esm({
+  "src/engine/agents/claude-code.ts"() {
+    "use strict";
+    init_errors();
+    init_agent_env();
+    init_claude_binary();
+    init_claude_stream();
+    init_process();
+    INSTALL_HINT = 'Install Claude Code with `npm i -g @anthropic-ai/claude-code` (or set agent.binary in .github/parallel-executor.yml), or run your own agent with `--agent command --agent-command "<command>"`.';
+    KEY_HINT = 'Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL for a gateway), or run `claude login` once; or run your own agent with `--agent command --agent-command "<command>"`.';
+    claudeCodeKind = {
+      apiKeyEnv: "ANTHROPIC_API_KEY",
+      describe: () => "claude-code",
+      create: (settings, context) => createClaudeCodeRunner({
+        binary: settings.binary,
+        allowedTools: settings.allowedTools,
+        model: settings.model,
+        extraArgs: settings.extraArgs,
+        env: context.env,
+        cwd: context.cwd,
+        graceMs: settings.graceMs
+      })
+    };
+  }
+});
+
+// src/engine/agents/command.ts
+import { access as access3, constants as constants4 } from "node:fs/promises";
+function createCommandRunner(options) {
+  const shell = options.shell ?? "/bin/sh";
+  return {
+    kind: "command",
+    async preflight() {
+      if (options.command.trim() === "") {
+        throw new PreflightError(
+          "the agent command is empty",
+          'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.'
+        );
+      }
+      try {
+        await access3(shell, constants4.X_OK);
+      } catch {
+        throw new PreflightError(
+          `the shell ${shell} that runs the agent command is not executable here`,
+          "Install a POSIX shell or configure another one."
+        );
+      }
+    },
+    start(launch) {
+      return startAgentProcess({
+        file: shell,
+        args: ["-c", options.command],
+        cwd: launch.worktree,
+        env: agentEnvironment(launch),
+        logFile: launch.logFile,
+        statusFile: launch.statusFile,
+        signal: launch.signal,
+        owner: {
+          executionId: launch.executionId,
+          taskId: launch.taskId,
+          worktree: launch.worktree
+        },
+        graceMs: options.graceMs,
+        lastLines: options.lastLines
+      });
+    }
+  };
+}
+var commandKind;
+var init_command = __esm({
+  "src/engine/agents/command.ts"() {
+    "use strict";
+    init_errors();
+    init_agent_env();
+    init_process();
+    commandKind = {
+      apiKeyEnv: "ANTHROPIC_API_KEY",
+      describe: (settings) => `command: ${settings.command ?? ""}`,
+      create(settings) {
+        if (settings.command === void 0 || settings.command.trim() === "") {
+          throw new UsageError(
+            "the command agent needs a command",
+            'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.'
+          );
+        }
+        return createCommandRunner({ command: settings.command, graceMs: settings.graceMs });
+      }
+    };
+  }
+});
+
+// src/engine/agents/kinds.ts
+function agentKindChoices() {
+  const names = [...AGENT_KIND_NAMES];
+  const last = names.pop();
+  return names.length === 0 ? last : `${names.join(", ")} or ${last}`;
+}
+var AGENT_KINDS, AGENT_KIND_NAMES;
+var init_kinds = __esm({
+  "src/engine/agents/kinds.ts"() {
+    "use strict";
+    init_errors();
+    init_claude_code();
+    init_command();
+    AGENT_KINDS = {
+      "claude-code": claudeCodeKind,
+      command: commandKind
+    };
+    AGENT_KIND_NAMES = Object.keys(AGENT_KINDS);
+  }
+});
+
 // src/forge/check-names.ts
 function taskCheckName(task) {
   const title = task.title.replace(/\s+/g, " ").trim();
@@ -62884,11 +64118,11 @@ var init_check_names = __esm({
 });
 
 // src/engine/workspace/git-exec.ts
-import { spawn } from "node:child_process";
+import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync2 } from "node:fs";
 function git(cwd, args, options = {}) {
   return new Promise((resolve6, reject) => {
-    const child = spawn("git", [...NON_INTERACTIVE, ...args], {
+    const child = spawn2("git", [...NON_INTERACTIVE, ...args], {
       cwd,
       env: options.env,
       stdio: ["pipe", "pipe", "pipe"]
@@ -62963,14 +64197,14 @@ var init_busy = __esm({
 });
 
 // src/action/event.ts
-import { readFile as readFile3 } from "node:fs/promises";
+import { readFile as readFile6 } from "node:fs/promises";
 async function readTriggerEvent(eventName, eventPath) {
   if (!eventPath || eventName !== "issue_comment" && eventName !== "pull_request" && eventName !== "pull_request_target" && eventName !== "push") {
     return { kind: "other", name: eventName };
   }
   let payload;
   try {
-    payload = JSON.parse(await readFile3(eventPath, "utf8"));
+    payload = JSON.parse(await readFile6(eventPath, "utf8"));
   } catch (error64) {
     throw new UsageError(
       `cannot read the event payload at ${eventPath}: ${error64.message}`,
@@ -63025,12 +64259,12 @@ var init_event = __esm({
 
 // src/forge/comment-command.ts
 function parseCommentCommand(body) {
-  const line2 = commandLine(body);
+  const line2 = commandLine2(body);
   if (line2 === null) return null;
   const words2 = line2.slice(COMMAND_PREFIX.length).trim().split(/\s+/).filter(Boolean);
   return parseWords(words2);
 }
-function commandLine(body) {
+function commandLine2(body) {
   let inFence = false;
   for (const raw of body.split(/\r?\n/)) {
     const line2 = raw.trim();
@@ -63047,7 +64281,7 @@ function parseWords(words2) {
   const args = words2.filter((w) => !w.startsWith("--"));
   const unknownFlag = flags.find((f) => f !== "--dry-run");
   if (unknownFlag !== void 0) {
-    return { ok: false, error: `unknown option \`${clip(unknownFlag)}\`` };
+    return { ok: false, error: `unknown option \`${clip3(unknownFlag)}\`` };
   }
   const dryRun = flags.includes("--dry-run");
   const [first, ...rest] = args;
@@ -63064,14 +64298,14 @@ function parseWords(words2) {
   const group = groupWords[0];
   if (group.toLowerCase() === "all")
     return { ok: true, command: { kind: "run", group: "all", dryRun } };
-  if (!ID.test(group)) return { ok: false, error: `\`${clip(group)}\` is not a group id` };
+  if (!ID.test(group)) return { ok: false, error: `\`${clip3(group)}\` is not a group id` };
   return { ok: true, command: { kind: "run", group, dryRun } };
 }
 function keywordCommand(keyword, rest) {
   if (keyword === "retry") {
     if (rest.length !== 1) return { ok: false, error: "`retry` takes one task id" };
     const taskId = rest[0];
-    if (!ID.test(taskId)) return { ok: false, error: `\`${clip(taskId)}\` is not a task id` };
+    if (!ID.test(taskId)) return { ok: false, error: `\`${clip3(taskId)}\` is not a task id` };
     return { ok: true, command: { kind: "retry", taskId } };
   }
   if (rest.length > 0) return { ok: false, error: `\`${keyword}\` takes no arguments` };
@@ -63079,7 +64313,7 @@ function keywordCommand(keyword, rest) {
   if (keyword === "cancel") return { ok: true, command: { kind: "cancel" } };
   return { ok: true, command: { kind: "help" } };
 }
-function clip(text6) {
+function clip3(text6) {
   return text6.replace(/`/g, "'").slice(0, 40);
 }
 var COMMAND_PREFIX, ID, KEYWORDS;
@@ -63199,17 +64433,10 @@ var init_markdown2 = __esm({
 function isActive(status) {
   return ACTIVE_STATUSES.includes(status);
 }
-function agentId(name) {
-  return name.trim().toLowerCase();
-}
 function occupiedAgents(agents, allAgents) {
   const ids2 = agents.map(agentId);
   if (ids2.includes("all")) return /* @__PURE__ */ new Set(["all", ...allAgents.map(agentId)]);
   return new Set(ids2);
-}
-function agentsOf(tasks) {
-  const names = tasks.flatMap((task) => task.agents).filter((name) => agentId(name) !== "all");
-  return [...new Set(names.map(agentId))];
 }
 function readyTasks(tasks, options) {
   const byId = new Map(tasks.map((task) => [task.id, task]));
@@ -63264,6 +64491,7 @@ var ACTIVE_STATUSES;
 var init_scheduler = __esm({
   "src/engine/schedule/scheduler.ts"() {
     "use strict";
+    init_agent_names();
     ACTIVE_STATUSES = [
       "preparing",
       "in_progress",
@@ -63404,6 +64632,7 @@ var init_select = __esm({
   "src/engine/schedule/select.ts"() {
     "use strict";
     init_errors();
+    init_agent_names();
     init_scheduler();
     WAVE_SELECTION = { oneTaskPerAgent: false };
   }
@@ -63419,7 +64648,62 @@ var init_select2 = __esm({
   }
 });
 
-// src/engine/report/path.ts
+// src/engine/validate/schema.ts
+var CheckName, CheckCommand, ValidationConfig, CheckResult, ValidationStatus, ValidationReport;
+var init_schema = __esm({
+  "src/engine/validate/schema.ts"() {
+    "use strict";
+    init_zod();
+    CheckName = external_exports.enum(["lint", "tests", "coverage", "security", "build"]);
+    CheckCommand = external_exports.union([external_exports.string().min(1), external_exports.literal(false)]).optional();
+    ValidationConfig = external_exports.object({
+      ...Object.fromEntries(CheckName.options.map((name) => [name, CheckCommand])),
+      /** Failing one of these fails the task; the others only warn. */
+      critical: external_exports.array(CheckName).default(["tests", "build"]),
+      /** Minimum line coverage in percent; below it the coverage check fails. */
+      minCoverage: external_exports.number().min(0).max(100).optional()
+    }).strict().default({ critical: ["tests", "build"] });
+    CheckResult = external_exports.object({
+      name: CheckName,
+      /** The command that ran, or null when the check was skipped. */
+      command: external_exports.string().nullable(),
+      /** Null when skipped (nothing detected, nothing configured). */
+      exitCode: external_exports.number().int().nullable(),
+      passed: external_exports.boolean(),
+      skipped: external_exports.boolean(),
+      /** Why it was skipped or where the command came from (`package.json script "lint"`, config). */
+      note: external_exports.string().nullable(),
+      critical: external_exports.boolean(),
+      durationMs: external_exports.number().nonnegative(),
+      /** Absolute path of the file holding the command's output. */
+      outputFile: external_exports.string().nullable()
+    });
+    ValidationStatus = external_exports.enum(["COMPLETE_VALIDATED", "COMPLETE_WITH_WARNINGS", "FAILED"]);
+    ValidationReport = external_exports.object({
+      agent: external_exports.string(),
+      task_id: external_exports.string(),
+      status: ValidationStatus,
+      overall_passed: external_exports.boolean(),
+      checks: external_exports.array(CheckResult),
+      /** Line coverage in percent, from coverage-summary.json or lcov; null when no report was found. */
+      coverage: external_exports.number().min(0).max(100).nullable(),
+      tests: external_exports.object({ passed: external_exports.number().int(), total: external_exports.number().int() }).nullable(),
+      audit: external_exports.object({
+        critical: external_exports.number().int(),
+        high: external_exports.number().int(),
+        moderate: external_exports.number().int(),
+        low: external_exports.number().int(),
+        info: external_exports.number().int()
+      }).nullable(),
+      validations: external_exports.record(
+        external_exports.string(),
+        external_exports.object({ passed: external_exports.boolean(), exit_code: external_exports.number().int().nullable() }).passthrough()
+      )
+    });
+  }
+});
+
+// src/engine/config/report-dir.ts
 import { posix } from "node:path";
 function reportFolder(dir) {
   const clean = posix.normalize(dir.split("\\").join("/")).replace(/\/+$/, "");
@@ -63434,30 +64718,25 @@ function reportDirProblem(dir) {
   if (clean === ".." || clean.startsWith("../")) return `${dir} is outside the repository`;
   return null;
 }
-function reportPathIn(folder, executionId, taken = () => false) {
-  const at = (name) => folder === "" ? name : `${folder}/${name}`;
-  let path4 = at(`${executionId}.md`);
-  for (let wave = 2; taken(path4); wave += 1) path4 = at(`${executionId}-wave-${wave}.md`);
-  return path4;
-}
-var init_path = __esm({
-  "src/engine/report/path.ts"() {
+var init_report_dir = __esm({
+  "src/engine/config/report-dir.ts"() {
     "use strict";
   }
 });
 
 // src/engine/config/schema.ts
-var CheckCommand, Config, CONFIG_PATH;
-var init_schema = __esm({
+var Config, CONFIG_PATH;
+var init_schema2 = __esm({
   "src/engine/config/schema.ts"() {
     "use strict";
     init_zod();
-    init_path();
-    CheckCommand = external_exports.union([external_exports.string().min(1), external_exports.literal(false)]).optional();
+    init_kinds();
+    init_schema();
+    init_report_dir();
     Config = external_exports.object({
       plan: external_exports.string().default("MULTI_AGENT_PLAN.md"),
       agent: external_exports.object({
-        kind: external_exports.enum(["claude-code", "command"]).default("claude-code"),
+        kind: external_exports.enum(AGENT_KIND_NAMES).default("claude-code"),
         /** For `command`: the user's own shell command (trusted text, run with `sh -c`). */
         command: external_exports.string().optional(),
         /** For `claude-code`: tools the agent may use without asking (`--allowedTools`). */
@@ -63495,17 +64774,7 @@ var init_schema = __esm({
         portBase: 41e3,
         portsPerAgent: 10
       }),
-      validation: external_exports.object({
-        lint: CheckCommand,
-        tests: CheckCommand,
-        coverage: CheckCommand,
-        security: CheckCommand,
-        build: CheckCommand,
-        /** Failing one of these fails the task; the others only warn. */
-        critical: external_exports.array(external_exports.enum(["lint", "tests", "coverage", "security", "build"])).default(["tests", "build"]),
-        /** Minimum line coverage in percent; below it the coverage check fails. */
-        minCoverage: external_exports.number().min(0).max(100).optional()
-      }).strict().default({ critical: ["tests", "build"] }),
+      validation: ValidationConfig,
       integration: external_exports.object({
         strategy: external_exports.enum(["batch-bisect", "serial"]).default("batch-bisect"),
         /** Default: the validation tests command. */
@@ -63553,15 +64822,15 @@ var init_schema = __esm({
 });
 
 // src/engine/config/load.ts
-import { readFile as readFile4 } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile as readFile7 } from "node:fs/promises";
+import { join as join2 } from "node:path";
 function configFromText(text6) {
   return text6 === null ? Config.parse({}) : parseConfig(text6, CONFIG_PATH);
 }
 async function readConfigFile(root2) {
   let text6 = null;
   try {
-    text6 = await readFile4(join(root2, CONFIG_PATH), "utf8");
+    text6 = await readFile7(join2(root2, CONFIG_PATH), "utf8");
   } catch (error64) {
     const code3 = error64.code;
     if (code3 !== "ENOENT") {
@@ -63632,7 +64901,7 @@ var init_load = __esm({
     "use strict";
     import_yaml2 = __toESM(require_dist2(), 1);
     init_errors();
-    init_schema();
+    init_schema2();
   }
 });
 
@@ -63669,10 +64938,10 @@ var init_status_push = __esm({
 });
 
 // src/action/repo-files.ts
-import { readFile as readFile5 } from "node:fs/promises";
+import { readFile as readFile8 } from "node:fs/promises";
 async function readPlanText(planPath, planFile) {
   try {
-    return await readFile5(planPath, "utf8");
+    return await readFile8(planPath, "utf8");
   } catch (error64) {
     if (error64.code !== "ENOENT") throw error64;
     throw new UsageError(
@@ -63702,7 +64971,7 @@ var init_repo_files = __esm({
 });
 
 // src/action/target.ts
-import { readFile as readFile6 } from "node:fs/promises";
+import { readFile as readFile9 } from "node:fs/promises";
 function pullRequestOf(input2, event) {
   if (input2 !== null) return input2;
   if (event.kind === "comment" && event.onPullRequest) return event.issueNumber;
@@ -63724,7 +64993,7 @@ async function targetBranch(options) {
 async function defaultBranchOf(eventPath) {
   if (!eventPath) return null;
   try {
-    const payload = JSON.parse(await readFile6(eventPath, "utf8"));
+    const payload = JSON.parse(await readFile9(eventPath, "utf8"));
     const branch = payload.repository?.default_branch;
     return typeof branch === "string" ? branch : null;
   } catch {
@@ -63994,1212 +65263,14 @@ var init_plan = __esm({
   }
 });
 
-// src/engine/agents/agent-env.ts
-function agentEnvironment(launch) {
-  return {
-    ...launch.env,
-    PE_EXECUTION_ID: launch.executionId,
-    PE_TASK_ID: launch.taskId,
-    PE_TASK_TITLE: launch.taskTitle,
-    PE_AGENT: launch.agent,
-    PE_BRANCH: launch.branch,
-    PE_WORKTREE: launch.worktree,
-    PE_CONTEXT_FILE: launch.contextFile,
-    PE_STATUS_FILE: launch.statusFile,
-    PE_PORT: String(launch.port),
-    PE_LOG_FILE: launch.logFile
-  };
-}
-var init_agent_env = __esm({
-  "src/engine/agents/agent-env.ts"() {
-    "use strict";
-  }
-});
-
-// src/engine/agents/claude-binary.ts
-import { access as access2, constants as constants3, readFile as readFile7, stat as stat4 } from "node:fs/promises";
-import { delimiter, join as join2, resolve as resolve2 } from "node:path";
-async function resolveClaudeBinary(options) {
-  const name = options.binary ?? "claude";
-  if (name.includes("/")) {
-    const candidate = resolve2(options.cwd, name);
-    return await isExecutable(candidate) ? candidate : null;
-  }
-  for (const directory of options.path.split(delimiter)) {
-    const candidate = resolve2(options.cwd, directory === "" ? "." : directory, name);
-    if (await isExecutable(candidate)) return candidate;
-  }
-  if (options.binary !== void 0) return null;
-  const local = join2(options.cwd, "node_modules", ".bin", "claude");
-  return await isExecutable(local) ? local : null;
-}
-async function hasClaudeCredentials(env) {
-  const set2 = (name) => (env[name] ?? "").trim() !== "";
-  if ([
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "CLAUDE_CODE_OAUTH_TOKEN",
-    "ANTHROPIC_BASE_URL"
-  ].some(set2))
-    return true;
-  if (env["CLAUDE_CODE_USE_BEDROCK"] === "1" || env["CLAUDE_CODE_USE_VERTEX"] === "1") return true;
-  const home = env["HOME"] ?? env["USERPROFILE"];
-  const configDir = env["CLAUDE_CONFIG_DIR"] ?? (home === void 0 ? null : join2(home, ".claude"));
-  if (configDir !== null && await isFile(join2(configDir, ".credentials.json"))) return true;
-  if (home === void 0) return false;
-  const profile = await readFile7(join2(home, ".claude.json"), "utf8").catch(() => "");
-  return /"oauthAccount"\s*:\s*\{/.test(profile);
-}
-async function isExecutable(path4) {
-  if (!await isFile(path4)) return false;
-  return access2(path4, constants3.X_OK).then(
-    () => true,
-    () => false
-  );
-}
-async function isFile(path4) {
-  const info2 = await stat4(path4).catch(() => null);
-  return info2?.isFile() === true;
-}
-var init_claude_binary = __esm({
-  "src/engine/agents/claude-binary.ts"() {
-    "use strict";
-  }
-});
-
-// src/engine/agents/claude-stream.ts
-import { isAbsolute as isAbsolute2, relative } from "node:path";
-function createClaudeStreamInterpreter(options) {
-  const turns = /* @__PURE__ */ new Set();
-  const usageByMessage = /* @__PURE__ */ new Map();
-  const todos = /* @__PURE__ */ new Map();
-  const pendingCreates = /* @__PURE__ */ new Map();
-  let lastStep = null;
-  let lastProgress = null;
-  let lastUsage = null;
-  let result = null;
-  const progressEvent = () => {
-    const percent = estimatePercent();
-    const step = currentStep();
-    const key = `${percent}|${step}`;
-    if (key === lastProgress) return [];
-    lastProgress = key;
-    return [{ type: "progress", percent, step }];
-  };
-  const estimatePercent = () => {
-    if (result !== null)
-      return result["is_error"] === true ? clampBeforeEnd(listPercent() ?? turnPercent()) : 100;
-    return clampBeforeEnd(listPercent() ?? turnPercent());
-  };
-  const listPercent = () => {
-    const items = [...todos.values()];
-    if (items.length === 0) return null;
-    return Math.round(
-      100 * items.filter((item) => item.status === "completed").length / items.length
-    );
-  };
-  const turnPercent = () => Math.round(TURN_CEILING * (1 - Math.exp(-turns.size / TURN_SCALE)));
-  const currentStep = () => {
-    if (result !== null && result["is_error"] !== true) return "done";
-    const active = [...todos.values()].find((item) => item.status === "in_progress");
-    return active === void 0 ? lastStep : active.activeForm ?? active.subject;
-  };
-  const messageTotals = () => {
-    let input2 = 0;
-    let output2 = 0;
-    for (const usage2 of usageByMessage.values()) {
-      input2 += usage2.input;
-      output2 += usage2.output;
-    }
-    return { input: input2, output: output2 };
-  };
-  const usageEvent = () => {
-    const { input: input2, output: output2 } = messageTotals();
-    const key = `${input2}|${output2}`;
-    if (key === lastUsage) return [];
-    lastUsage = key;
-    return [{ type: "usage", inputTokens: input2, outputTokens: output2, costUsd: null }];
-  };
-  const onToolUse = (block) => {
-    const name = text5(block["name"]) ?? "tool";
-    const input2 = record2(block["input"]) ?? {};
-    if (name === "TodoWrite") {
-      todos.clear();
-      list3(input2["todos"]).forEach((todo, index2) => {
-        const item = record2(todo);
-        if (item === null) return;
-        todos.set(String(index2), {
-          subject: text5(item["content"]) ?? `item ${index2 + 1}`,
-          activeForm: text5(item["activeForm"]),
-          status: text5(item["status"]) ?? "pending"
-        });
-      });
-      return `todo list: ${todos.size} items`;
-    }
-    if (name === "TaskCreate") {
-      const id = text5(block["id"]);
-      const subject = text5(input2["subject"]) ?? "task";
-      if (id !== null)
-        pendingCreates.set(id, {
-          subject,
-          activeForm: text5(input2["activeForm"]),
-          status: "pending"
-        });
-      return `todo: ${subject}`;
-    }
-    if (name === "TaskUpdate") {
-      const id = text5(input2["taskId"]);
-      const item = id === null ? void 0 : todos.get(id);
-      const status = text5(input2["status"]);
-      if (id !== null && item !== void 0) {
-        if (status === "deleted") todos.delete(id);
-        else
-          todos.set(id, {
-            subject: text5(input2["subject"]) ?? item.subject,
-            activeForm: text5(input2["activeForm"]) ?? item.activeForm,
-            status: status ?? item.status
-          });
-      }
-      return `todo #${id ?? "?"}: ${status ?? "updated"}`;
-    }
-    lastStep = describeTool(name, input2, options.cwd);
-    return `\u2192 ${lastStep}`;
-  };
-  const onToolResult = (block, line2) => {
-    const id = text5(block["tool_use_id"]);
-    const created = id === null ? void 0 : pendingCreates.get(id);
-    if (id !== null && created !== void 0) {
-      pendingCreates.delete(id);
-      const taskId = createdTaskId(line2, block);
-      if (taskId !== null) todos.set(taskId, created);
-    }
-    const content3 = resultText(block["content"]);
-    return block["is_error"] === true ? `\u2190 error: ${content3}` : `\u2190 ${content3}`;
-  };
-  const onAssistant = (line2) => {
-    const message = record2(line2["message"]) ?? {};
-    const id = text5(message["id"]);
-    const synthetic = message["model"] === "<synthetic>";
-    if (id !== null && !synthetic) {
-      if (line2["parent_tool_use_id"] === null || line2["parent_tool_use_id"] === void 0)
-        turns.add(id);
-      const usage2 = record2(message["usage"]);
-      if (usage2 !== null)
-        usageByMessage.set(id, {
-          input: inputTokens(usage2),
-          output: number4(usage2["output_tokens"])
-        });
-    }
-    const outputs = [];
-    for (const block of list3(message["content"]).map(record2)) {
-      if (block === null) continue;
-      if (block["type"] === "text") {
-        const said = firstLine(text5(block["text"]) ?? "");
-        if (said === "") continue;
-        if (!synthetic) lastStep = said;
-        outputs.push(said);
-      } else if (block["type"] === "tool_use") {
-        outputs.push(onToolUse(block));
-      } else if (block["type"] === "thinking") {
-        outputs.push("(thinking)");
-      }
-    }
-    return [...lines(outputs, "assistant message"), ...progressEvent(), ...usageEvent()];
-  };
-  const onUser = (line2) => {
-    const message = record2(line2["message"]) ?? {};
-    const outputs = list3(message["content"]).map(record2).filter((block) => block !== null && block["type"] === "tool_result").map((block) => onToolResult(block, line2));
-    return [...lines(outputs, "user message"), ...progressEvent()];
-  };
-  const onSystem = (line2) => {
-    const subtype = text5(line2["subtype"]) ?? "event";
-    if (subtype === "init") {
-      return lines(
-        [`session started (model ${text5(line2["model"]) ?? "?"}, cwd ${text5(line2["cwd"]) ?? "?"})`],
-        ""
-      );
-    }
-    if (subtype === "api_retry") {
-      const delayMs = number4(line2["retry_delay_ms"]);
-      return [
-        ...lines(
-          [
-            `API error ${String(line2["error_status"] ?? "?")} (${text5(line2["error"]) ?? "unknown"}): retry ${String(line2["attempt"] ?? "?")}/${String(line2["max_retries"] ?? "?")} in ${(delayMs / 1e3).toFixed(1)} s`
-          ],
-          ""
-        ),
-        // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
-        { type: "waiting", ms: delayMs }
-      ];
-    }
-    return lines([`system: ${subtype}`], "");
-  };
-  const onResult = (line2) => {
-    result = line2;
-    const usage2 = record2(line2["usage"]);
-    const events = [];
-    const isError = line2["is_error"] === true;
-    const summary2 = text5(line2["result"]);
-    const turnsUsed = String(line2["num_turns"] ?? turns.size);
-    const cost = nullableNumber(line2["total_cost_usd"]);
-    events.push({
-      type: "output",
-      line: `result: ${isError ? "error" : "success"} after ${turnsUsed} turns${cost === null ? "" : `, $${cost.toFixed(4)}`}${summary2 === null ? "" : `: ${clip2(firstLine(summary2))}`}`
-    });
-    for (const denial of list3(line2["permission_denials"]).map(record2)) {
-      if (denial === null) continue;
-      events.push({
-        type: "output",
-        line: `permission denied: ${text5(denial["tool_name"]) ?? "?"} (add it to agent.allowedTools to let the agent use it)`
-      });
-    }
-    if (usage2 !== null) {
-      events.push({
-        type: "usage",
-        inputTokens: inputTokens(usage2),
-        outputTokens: number4(usage2["output_tokens"]),
-        costUsd: cost
-      });
-    }
-    events.push(...progressEvent());
-    if (isError) events.push({ type: "error", message: resultError(line2) });
-    return events;
-  };
-  return {
-    // A line is a whole message: a Write of a big file or a long tool result, all needed to parse.
-    maxLineBytes: 16 * 1024 * 1024,
-    stdoutLine(raw) {
-      const line2 = parseObject(raw);
-      if (line2 === null) return raw.trim() === "" ? [] : [{ type: "output", line: clip2(raw) }];
-      switch (line2["type"]) {
-        case "assistant":
-          return onAssistant(line2);
-        case "user":
-          return onUser(line2);
-        case "system":
-          return onSystem(line2);
-        case "result":
-          return onResult(line2);
-        case "stream_event":
-          return [{ type: "alive" }];
-        default:
-          return [{ type: "output", line: `${text5(line2["type"]) ?? "event"}` }];
-      }
-    },
-    report() {
-      if (result === null) {
-        const totals = usageByMessage.size === 0 ? null : messageTotals();
-        return {
-          inputTokens: totals?.input ?? null,
-          outputTokens: totals?.output ?? null,
-          costUsd: null,
-          summary: null,
-          agentError: null
-        };
-      }
-      const usage2 = record2(result["usage"]);
-      return {
-        inputTokens: usage2 === null ? null : inputTokens(usage2),
-        outputTokens: usage2 === null ? null : number4(usage2["output_tokens"]),
-        costUsd: nullableNumber(result["total_cost_usd"]),
-        summary: text5(result["result"]),
-        agentError: result["is_error"] === true ? resultError(result) : null
-      };
-    }
-  };
-}
-function describeTool(name, input2, cwd) {
-  const path4 = text5(input2["file_path"]) ?? text5(input2["notebook_path"]) ?? text5(input2["path"]);
-  if (name === "Bash") return `Bash: ${clip2(firstLine(text5(input2["command"]) ?? ""), 80)}`;
-  if (name === "Grep" || name === "Glob")
-    return `${name} ${clip2(text5(input2["pattern"]) ?? "", 60)}`;
-  if (name === "Agent" || name === "Task")
-    return `${name}: ${clip2(text5(input2["description"]) ?? "", 60)}`;
-  if (name === "WebFetch") return `WebFetch ${clip2(text5(input2["url"]) ?? "", 60)}`;
-  if (path4 !== null) return `${name} ${displayPath(path4, cwd)}`;
-  return name;
-}
-function displayPath(path4, cwd) {
-  if (!isAbsolute2(path4)) return path4;
-  const inside = relative(cwd, path4);
-  return inside === "" || inside.startsWith("..") || isAbsolute2(inside) ? path4 : inside;
-}
-function createdTaskId(line2, block) {
-  const task = record2(record2(line2["tool_use_result"])?.["task"]);
-  const id = task?.["id"];
-  if (typeof id === "string" || typeof id === "number") return String(id);
-  return /Task #(\S+) created/.exec(resultText(block["content"]))?.[1] ?? null;
-}
-function resultError(line2) {
-  const message = text5(line2["result"]) ?? `Claude Code ended with an error (${text5(line2["subtype"]) ?? "unknown"})`;
-  const status = line2["api_error_status"];
-  return typeof status === "number" && !message.includes(String(status)) ? `${message} (API status ${status})` : message;
-}
-function inputTokens(usage2) {
-  return number4(usage2["input_tokens"]) + number4(usage2["cache_creation_input_tokens"]) + number4(usage2["cache_read_input_tokens"]);
-}
-function clampBeforeEnd(percent) {
-  return Math.min(99, Math.max(0, percent));
-}
-function lines(outputs, fallback) {
-  const shown = outputs.length === 0 && fallback !== "" ? [fallback] : outputs;
-  return shown.map((line2) => ({ type: "output", line: clip2(line2) }));
-}
-function resultText(content3) {
-  if (typeof content3 === "string") return clip2(firstLine(content3));
-  const first = list3(content3).map(record2).find((part) => part !== null && typeof part["text"] === "string");
-  return clip2(firstLine(text5(first?.["text"]) ?? ""));
-}
-function parseObject(raw) {
-  try {
-    return record2(JSON.parse(raw));
-  } catch {
-    return null;
-  }
-}
-function record2(value) {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : null;
-}
-function list3(value) {
-  return Array.isArray(value) ? value : [];
-}
-function text5(value) {
-  return typeof value === "string" ? value : null;
-}
-function number4(value) {
-  return typeof value === "number" && Number.isFinite(value) ? value : 0;
-}
-function nullableNumber(value) {
-  return typeof value === "number" && Number.isFinite(value) ? value : null;
-}
-function firstLine(value) {
-  return value.trim().split("\n")[0]?.trim() ?? "";
-}
-function clip2(value, limit = TEXT_LIMIT) {
-  return value.length > limit ? `${value.slice(0, limit - 1)}\u2026` : value;
-}
-var TEXT_LIMIT, TURN_CEILING, TURN_SCALE;
-var init_claude_stream = __esm({
-  "src/engine/agents/claude-stream.ts"() {
-    "use strict";
-    TEXT_LIMIT = 160;
-    TURN_CEILING = 90;
-    TURN_SCALE = 12;
-  }
-});
-
-// src/engine/agents/event-queue.ts
-function createEventQueue() {
-  const buffer = [];
-  let ended = false;
-  let claimed = false;
-  let wake = null;
-  const notify = () => {
-    const resume = wake;
-    wake = null;
-    resume?.();
-  };
-  return {
-    push(value) {
-      if (ended) return;
-      buffer.push(value);
-      notify();
-    },
-    end() {
-      ended = true;
-      notify();
-    },
-    [Symbol.asyncIterator]() {
-      if (claimed) throw new Error("agent events can be read by one consumer only");
-      claimed = true;
-      return {
-        async next() {
-          while (buffer.length === 0 && !ended) {
-            await new Promise((resolve6) => wake = resolve6);
-          }
-          if (buffer.length > 0) return { value: buffer.shift(), done: false };
-          return { value: void 0, done: true };
-        },
-        async return() {
-          ended = true;
-          buffer.length = 0;
-          return { value: void 0, done: true };
-        }
-      };
-    }
-  };
-}
-var init_event_queue = __esm({
-  "src/engine/agents/event-queue.ts"() {
-    "use strict";
-  }
-});
-
-// src/engine/terminal-text.ts
-function plainText(text6) {
-  return text6.replace(ESCAPE_SEQUENCE, "").split("\n").map(lastRedraw).join("\n").replace(CONTROL, "");
-}
-function lastRedraw(line2) {
-  const drawn = line2.split("\r").filter((part) => part !== "");
-  return drawn[drawn.length - 1] ?? "";
-}
-var ESCAPE_SEQUENCE, CONTROL;
-var init_terminal_text = __esm({
-  "src/engine/terminal-text.ts"() {
-    "use strict";
-    ESCAPE_SEQUENCE = // eslint-disable-next-line no-control-regex
-    /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b[\]PX^_]|[\u0090\u009d-\u009f])[^\u0007\u001b\u009c]*(?:\u0007|\u001b\\|\u009c)?|\u001b[ -/]*[0-~]/g;
-    CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-  }
-});
-
-// src/engine/agents/line-splitter.ts
-function createLineSplitter(onLine, options = {}) {
-  const limit = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  let parts = [];
-  let kept = 0;
-  let cut = false;
-  const keep = (bytes) => {
-    if (kept >= limit) {
-      cut ||= bytes.length > 0;
-      return;
-    }
-    const room = limit - kept;
-    if (bytes.length > room) cut = true;
-    const piece = Buffer.from(bytes.subarray(0, room));
-    parts.push(piece);
-    kept += piece.length;
-  };
-  const emit = () => {
-    let line2 = Buffer.concat(parts, kept).toString("utf8");
-    if (cut) line2 = `${line2.replace(/\uFFFD$/, "")}\u2026`;
-    else if (line2.endsWith("\r")) line2 = line2.slice(0, -1);
-    parts = [];
-    kept = 0;
-    cut = false;
-    onLine(line2);
-  };
-  return {
-    write(chunk2) {
-      let lines2 = 0;
-      let start = 0;
-      let newline = chunk2.indexOf(NEWLINE, start);
-      while (newline !== -1) {
-        keep(chunk2.subarray(start, newline));
-        emit();
-        lines2 += 1;
-        start = newline + 1;
-        newline = chunk2.indexOf(NEWLINE, start);
-      }
-      keep(chunk2.subarray(start));
-      return lines2;
-    },
-    flush() {
-      if (kept > 0 || cut) emit();
-    }
-  };
-}
-var DEFAULT_MAX_LINE_BYTES, NEWLINE;
-var init_line_splitter = __esm({
-  "src/engine/agents/line-splitter.ts"() {
-    "use strict";
-    DEFAULT_MAX_LINE_BYTES = 64 * 1024;
-    NEWLINE = 10;
-  }
-});
-
-// src/engine/agents/process-group.ts
-import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
-import { setTimeout as delay } from "node:timers/promises";
-function createProcessTree(leader) {
-  const groups = /* @__PURE__ */ new Set([leader]);
-  const protectedGroups = /* @__PURE__ */ new Set([0, 1, ownProcessGroup() ?? 0]);
-  const learn = (table2) => {
-    const children = /* @__PURE__ */ new Map();
-    for (const info2 of table2) children.set(info2.ppid, [...children.get(info2.ppid) ?? [], info2]);
-    const roots = table2.filter((info2) => info2.pid === leader || groups.has(info2.pgid)).map((info2) => info2.pid);
-    const seen = /* @__PURE__ */ new Set();
-    const stack = [...roots];
-    while (stack.length > 0) {
-      const pid = stack.pop();
-      if (seen.has(pid)) continue;
-      seen.add(pid);
-      for (const child of children.get(pid) ?? []) {
-        if (!protectedGroups.has(child.pgid)) groups.add(child.pgid);
-        stack.push(child.pid);
-      }
-    }
-  };
-  const isAlive = () => {
-    const reachable = [...groups].filter((group) => signalGroup(group, 0));
-    if (reachable.length === 0) return false;
-    const table2 = processTable();
-    if (table2 === null) return true;
-    learn(table2);
-    return table2.some((info2) => groups.has(info2.pgid) && isRunningState(info2.state));
-  };
-  return {
-    refresh() {
-      const table2 = processTable();
-      if (table2 !== null) learn(table2);
-    },
-    signal(signal) {
-      let reached = false;
-      for (const group of groups) reached = signalGroup(group, signal) || reached;
-      return reached;
-    },
-    isAlive,
-    async waitForExit(timeoutMs) {
-      const deadline = Date.now() + timeoutMs;
-      for (; ; ) {
-        if (!isAlive()) return true;
-        if (Date.now() >= deadline) return false;
-        await delay(50);
-      }
-    },
-    groups: () => [...groups]
-  };
-}
-async function terminateTree(tree, graceMs, killWaitMs) {
-  tree.refresh();
-  if (!tree.signal("SIGTERM")) return;
-  if (await tree.waitForExit(graceMs)) return;
-  tree.refresh();
-  tree.signal("SIGKILL");
-  await tree.waitForExit(killWaitMs);
-}
-function isProcessAlive(pid) {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (error64) {
-    return error64.code === "EPERM";
-  }
-  const info2 = parseStat(String(pid));
-  return info2 === null || isRunningState(info2.state);
-}
-function isRunningState(state) {
-  return state !== "Z" && state !== "X";
-}
-function signalGroup(pgid, signal) {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch (error64) {
-    if (error64 instanceof Error && error64.code === "ESRCH") return false;
-    throw error64;
-  }
-}
-function processTable() {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return null;
-  }
-  const table2 = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info2 = parseStat(entry);
-    if (info2 !== null) table2.push(info2);
-  }
-  return table2;
-}
-function parseStat(pid) {
-  let stat9;
-  try {
-    stat9 = readFileSync2(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  const fields2 = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
-  const [state, ppid, pgid] = fields2;
-  if (state === void 0 || ppid === void 0 || pgid === void 0) return null;
-  return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state };
-}
-function ownProcessGroup() {
-  const self = parseStat("self");
-  return self === null ? null : self.pgid;
-}
-var init_process_group = __esm({
-  "src/engine/agents/process-group.ts"() {
-    "use strict";
-  }
-});
-
-// src/engine/agents/status-file.ts
-import { watch } from "node:fs";
-import { mkdir as mkdir2, readFile as readFile8, stat as stat5 } from "node:fs/promises";
-import { basename, dirname as dirname2 } from "node:path";
-function parseAgentStatus(text6) {
-  let value;
-  try {
-    value = JSON.parse(text6);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
-  const record3 = value;
-  return {
-    percent: toPercent(record3["progress_percent"]),
-    step: toText(record3["current_step"]),
-    hasError: record3["has_error"] === true || record3["has_error"] === "true",
-    message: toText(record3["message"])
-  };
-}
-function statusEvents(previous3, next) {
-  const events = [];
-  if (previous3 === null || previous3.percent !== next.percent || previous3.step !== next.step) {
-    events.push({ type: "progress", percent: next.percent, step: next.step });
-  }
-  const newError2 = next.hasError && (previous3 === null || !previous3.hasError || previous3.message !== next.message);
-  if (newError2)
-    events.push({ type: "error", message: next.message ?? "the agent reported an error" });
-  return events;
-}
-async function watchStatusFile(file2, onEvents, options = {}) {
-  const directory = dirname2(file2);
-  const name = basename(file2);
-  await mkdir2(directory, { recursive: true });
-  let lastText = await readFile8(file2, "utf8").catch(() => null);
-  let lastStat = await statKey(file2);
-  let lastStatus = null;
-  let running = null;
-  let again = false;
-  const read = async () => {
-    const text6 = await readFile8(file2, "utf8").catch(() => null);
-    if (text6 === null || text6 === lastText) return;
-    const status = parseAgentStatus(text6);
-    if (status === null) return onEvents([{ type: "alive" }]);
-    lastText = text6;
-    const events = statusEvents(lastStatus, status);
-    lastStatus = status;
-    onEvents(events.length > 0 ? events : [{ type: "alive" }]);
-  };
-  const check3 = () => {
-    if (running !== null) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await read();
-      } while (again);
-      running = null;
-    })();
-    return running;
-  };
-  let watcher = null;
-  try {
-    watcher = watch(directory, { persistent: false }, (_event, changed) => {
-      if (changed === null || changed === name) void check3();
-    });
-    watcher.on("error", () => {
-      watcher?.close();
-      watcher = null;
-    });
-  } catch {
-    watcher = null;
-  }
-  const poll = setInterval(() => {
-    void statKey(file2).then((key) => {
-      if (key === lastStat) return;
-      lastStat = key;
-      if (key !== null) onEvents([{ type: "alive" }]);
-      void check3();
-    });
-  }, options.pollMs ?? 500);
-  poll.unref();
-  return {
-    last: () => lastStatus,
-    async close() {
-      clearInterval(poll);
-      watcher?.close();
-      watcher = null;
-      await check3();
-    }
-  };
-}
-async function statKey(file2) {
-  const info2 = await stat5(file2).catch(() => null);
-  return info2 === null ? null : `${info2.ino}:${info2.size}:${info2.mtimeMs}`;
-}
-function toPercent(value) {
-  const number5 = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof number5 !== "number" || !Number.isFinite(number5)) return null;
-  return Math.min(100, Math.max(0, number5));
-}
-function toText(value) {
-  if (typeof value !== "string") return null;
-  const text6 = value.trim();
-  if (text6 === "") return null;
-  return text6.length > MAX_TEXT ? `${text6.slice(0, MAX_TEXT - 1)}\u2026` : text6;
-}
-var MAX_TEXT;
-var init_status_file = __esm({
-  "src/engine/agents/status-file.ts"() {
-    "use strict";
-    MAX_TEXT = 300;
-  }
-});
-
-// src/engine/agents/stray-processes.ts
-import { readdirSync as readdirSync2, readFileSync as readFileSync3 } from "node:fs";
-import { setTimeout as delay2 } from "node:timers/promises";
-function findMarkedProcesses(owners) {
-  let entries;
-  try {
-    entries = readdirSync2("/proc");
-  } catch {
-    return null;
-  }
-  const found = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const environment = readProc(entry, "environ");
-    if (environment === null || !environment.includes("PE_EXECUTION_ID=")) continue;
-    const variables = new Set(environment.split("\0"));
-    const owner = owners.find(
-      (candidate) => variables.has(`PE_EXECUTION_ID=${candidate.executionId}`) && variables.has(`PE_WORKTREE=${candidate.worktree}`)
-    );
-    const pid = Number(entry);
-    if (owner === void 0 || !isProcessAlive(pid)) continue;
-    found.push({ pid, taskId: owner.taskId, command: commandLine2(entry) });
-  }
-  return found;
-}
-async function stopProcesses(processes, graceMs, killWaitMs) {
-  const alive = (list5) => list5.filter((entry) => isProcessAlive(entry.pid));
-  let left = signalEach(processes, "SIGTERM");
-  left = await waitGone(left, graceMs, alive);
-  if (left.length > 0) left = await waitGone(signalEach(left, "SIGKILL"), killWaitMs, alive);
-  const running = new Set(left);
-  return { stopped: processes.filter((entry) => !running.has(entry)), running: left };
-}
-function describeProcess(entry) {
-  return `pid ${entry.pid} (${entry.command})`;
-}
-function signalEach(processes, signal) {
-  return processes.filter((entry) => {
-    try {
-      process.kill(entry.pid, signal);
-      return true;
-    } catch (error64) {
-      return error64.code === "EPERM";
-    }
-  });
-}
-async function waitGone(processes, timeoutMs, alive) {
-  const deadline = Date.now() + timeoutMs;
-  let left = alive(processes);
-  while (left.length > 0 && Date.now() < deadline) {
-    await delay2(POLL_MS);
-    left = alive(left);
-  }
-  return left;
-}
-function commandLine2(pid) {
-  const raw = readProc(pid, "cmdline") ?? "";
-  const command = raw.split("\0").filter(Boolean).join(" ") || "?";
-  return command.length > COMMAND_LIMIT ? `${command.slice(0, COMMAND_LIMIT - 1)}\u2026` : command;
-}
-function readProc(pid, file2) {
-  try {
-    return readFileSync3(`/proc/${pid}/${file2}`, "utf8");
-  } catch {
-    return null;
-  }
-}
-var COMMAND_LIMIT, POLL_MS;
-var init_stray_processes = __esm({
-  "src/engine/agents/stray-processes.ts"() {
-    "use strict";
-    init_process_group();
-    COMMAND_LIMIT = 120;
-    POLL_MS = 50;
-  }
-});
-
-// src/engine/agents/process.ts
-import { spawn as spawn2 } from "node:child_process";
-import { createWriteStream } from "node:fs";
-import { mkdir as mkdir3 } from "node:fs/promises";
-import { once } from "node:events";
-import { dirname as dirname3 } from "node:path";
-async function startAgentProcess(launch) {
-  const keep = launch.lastLines ?? 20;
-  const defaultGrace = launch.graceMs ?? 1e4;
-  const events = createEventQueue();
-  const lastLines2 = [];
-  let finished100 = false;
-  let lastPublished = 0;
-  const publish2 = (list5) => {
-    for (const raw of list5) {
-      if (raw.type === "alive" && Date.now() - lastPublished < ALIVE_EVERY_MS) continue;
-      lastPublished = Date.now();
-      const event = shownAsText(raw);
-      if (event.type === "progress") {
-        if (finished100) continue;
-        if (event.percent === 100) finished100 = true;
-      }
-      if (event.type === "output" && event.line !== "") {
-        lastLines2.push(event.line);
-        if (lastLines2.length > keep) lastLines2.shift();
-      }
-      events.push(event);
-    }
-  };
-  await mkdir3(dirname3(launch.logFile), { recursive: true });
-  const log = createWriteStream(launch.logFile, { flags: "a" });
-  await once(log, "open");
-  const status = await watchStatusFile(launch.statusFile, publish2, { pollMs: launch.statusPollMs });
-  const child = spawn2(launch.file, launch.args, {
-    cwd: launch.cwd,
-    env: launch.env,
-    detached: true,
-    stdio: [launch.stdin === void 0 ? "ignore" : "pipe", "pipe", "pipe"]
-  });
-  let leaderExited = false;
-  const exited = new Promise(
-    (resolve6) => child.once("exit", (code3, signal) => {
-      leaderExited = true;
-      resolve6([code3, signal]);
-    })
-  );
-  child.stdin?.on("error", () => void 0);
-  child.stdin?.end(launch.stdin);
-  try {
-    await once(child, "spawn");
-  } catch (error64) {
-    await status.close();
-    await closeLog(log);
-    const reason = error64 instanceof Error ? error64.message : String(error64);
-    throw new ParallelExecutorError(
-      `could not start the agent \`${launch.file}\` in ${launch.cwd}: ${reason}`,
-      "Check that the program exists and is executable, and that the worktree exists.",
-      { cause: error64 }
-    );
-  }
-  const pid = child.pid;
-  publish2([{ type: "started", pid }]);
-  const tree = createProcessTree(pid);
-  const watchTree = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
-  watchTree.unref();
-  const interpret = (line2) => {
-    if (launch.interpreter === void 0) return [{ type: "output", line: clip3(line2) }];
-    try {
-      return launch.interpreter.stdoutLine(line2);
-    } catch {
-      return [{ type: "output", line: clip3(line2) }];
-    }
-  };
-  const alive = () => publish2([{ type: "alive" }]);
-  const stdout = pipeLines(
-    child.stdout,
-    log,
-    (line2) => publish2(interpret(line2)),
-    alive,
-    launch.interpreter?.maxLineBytes
-  );
-  const stderr = pipeLines(
-    child.stderr,
-    log,
-    (line2) => publish2([{ type: "output", line: clip3(line2) }]),
-    alive
-  );
-  let stoppedBecause = null;
-  let termination = null;
-  const terminate = (graceMs) => {
-    termination ??= terminateTree(tree, graceMs, KILL_WAIT_MS);
-    return termination;
-  };
-  const lifetime = new AbortController();
-  const done = (async () => {
-    const [exitCode, signal] = await exited;
-    clearInterval(watchTree);
-    await terminate(launch.leftoverGraceMs ?? 2e3);
-    const leftBehind = await stopStrays(launch.owner, launch.leftoverGraceMs ?? 2e3);
-    await Promise.all([stdout.drained(PIPE_DRAIN_MS), stderr.drained(PIPE_DRAIN_MS)]);
-    await status.close();
-    await closeLog(log);
-    lifetime.abort();
-    events.end();
-    const report = launch.interpreter?.report() ?? NO_REPORT;
-    const lastStatus = status.last();
-    const statusError = lastStatus?.hasError === true ? lastStatus.message ?? "the agent reported an error" : null;
-    return {
-      exitCode,
-      signal,
-      stoppedBecause,
-      inputTokens: report.inputTokens,
-      outputTokens: report.outputTokens,
-      costUsd: report.costUsd,
-      summary: report.summary === null ? null : plainText(report.summary),
-      agentError: textOrNull(report.agentError ?? statusError),
-      lastLines: [...lastLines2],
-      leftBehind
-    };
-  })();
-  let finished = false;
-  void done.then(() => finished = true);
-  const stop = async (reason, graceMs = defaultGrace) => {
-    if (finished) return;
-    if (!leaderExited) stoppedBecause ??= reason;
-    await terminate(graceMs);
-    await done;
-  };
-  const onAbort = () => void stop("cancelled");
-  if (launch.signal?.aborted === true) onAbort();
-  else launch.signal?.addEventListener("abort", onAbort, { once: true, signal: lifetime.signal });
-  return { pid, events, done, stop };
-}
-function pipeLines(stream, log, onLine, onPartial, maxLineBytes) {
-  const splitter = createLineSplitter(onLine, { maxLineBytes });
-  const closed = once(stream, "close").catch(() => void 0);
-  stream.on("data", (chunk2) => {
-    if (!log.write(chunk2)) {
-      stream.pause();
-      log.once("drain", () => stream.resume());
-    }
-    if (splitter.write(chunk2) === 0) onPartial();
-  });
-  return {
-    async drained(timeoutMs) {
-      let timer;
-      const timeout = new Promise((resolve6) => timer = setTimeout(resolve6, timeoutMs));
-      await Promise.race([closed, timeout]);
-      clearTimeout(timer);
-      stream.destroy();
-      splitter.flush();
-    }
-  };
-}
-async function closeLog(log) {
-  log.end();
-  await once(log, "close").catch(() => void 0);
-}
-async function stopStrays(owner, graceMs) {
-  if (owner === void 0) return null;
-  const strays = findMarkedProcesses([owner]);
-  if (strays === null) return null;
-  if (strays.length === 0) return { stopped: [], running: [] };
-  const { stopped, running } = await stopProcesses(strays, graceMs, KILL_WAIT_MS);
-  return {
-    stopped: stopped.map(describeProcess),
-    running: running.map(describeProcess)
-  };
-}
-function shownAsText(event) {
-  switch (event.type) {
-    case "output":
-      return { ...event, line: plainText(event.line) };
-    case "progress":
-      return { ...event, step: textOrNull(event.step) };
-    case "error":
-      return { ...event, message: plainText(event.message) };
-    default:
-      return event;
-  }
-}
-function textOrNull(text6) {
-  return text6 === null ? null : plainText(text6);
-}
-function clip3(line2) {
-  return line2.length > MAX_EVENT_LINE ? `${line2.slice(0, MAX_EVENT_LINE - 1)}\u2026` : line2;
-}
-var MAX_EVENT_LINE, KILL_WAIT_MS, PIPE_DRAIN_MS, TREE_REFRESH_MS, ALIVE_EVERY_MS, NO_REPORT;
-var init_process = __esm({
-  "src/engine/agents/process.ts"() {
-    "use strict";
-    init_errors();
-    init_event_queue();
-    init_terminal_text();
-    init_line_splitter();
-    init_process_group();
-    init_status_file();
-    init_stray_processes();
-    MAX_EVENT_LINE = 2e3;
-    KILL_WAIT_MS = 3e4;
-    PIPE_DRAIN_MS = 2e3;
-    TREE_REFRESH_MS = 2e3;
-    ALIVE_EVERY_MS = 250;
-    NO_REPORT = {
-      inputTokens: null,
-      outputTokens: null,
-      costUsd: null,
-      summary: null,
-      agentError: null
-    };
-  }
-});
-
-// src/engine/agents/claude-code.ts
-import { readFile as readFile9 } from "node:fs/promises";
-function createClaudeCodeRunner(options) {
-  const shellEnv = options.env ?? {};
-  const locate = (path4, cwd) => resolveClaudeBinary({ binary: options.binary, path: path4, cwd });
-  return {
-    kind: "claude-code",
-    async preflight() {
-      const binary = await locate(shellEnv["PATH"] ?? "", options.cwd ?? ".");
-      if (binary === null) {
-        const what = options.binary === void 0 ? "on PATH or in node_modules/.bin" : `at ${options.binary}`;
-        throw new PreflightError(
-          `the Claude Code CLI (\`claude\`) was not found ${what}`,
-          INSTALL_HINT
-        );
-      }
-      if (!await hasClaudeCredentials(shellEnv)) {
-        throw new PreflightError(
-          "Claude Code has no credentials: ANTHROPIC_API_KEY is not set",
-          KEY_HINT
-        );
-      }
-    },
-    async start(launch) {
-      const binary = await locate(launch.env["PATH"] ?? "", options.cwd ?? launch.worktree);
-      if (binary === null)
-        throw new PreflightError("the Claude Code CLI (`claude`) was not found", INSTALL_HINT);
-      const context = await readFile9(launch.contextFile, "utf8").catch((error64) => {
-        throw new ParallelExecutorError(
-          `cannot read the context bundle ${launch.contextFile} for task ${launch.taskId}`,
-          "The workspace step writes AGENT_CONTEXT.md before the agent starts; check that it ran.",
-          { cause: error64 }
-        );
-      });
-      return startAgentProcess({
-        file: binary,
-        args: claudeArguments(options),
-        stdin: buildClaudePrompt(launch, context),
-        cwd: launch.worktree,
-        env: { ...agentEnvironment(launch), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
-        logFile: launch.logFile,
-        statusFile: launch.statusFile,
-        signal: launch.signal,
-        owner: {
-          executionId: launch.executionId,
-          taskId: launch.taskId,
-          worktree: launch.worktree
-        },
-        interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
-        graceMs: options.graceMs,
-        lastLines: options.lastLines
-      });
-    }
-  };
-}
-function claudeArguments(options) {
-  const args = ["-p", "--output-format", "stream-json", "--verbose", "--include-partial-messages"];
-  if (options.model !== void 0) args.push("--model", options.model);
-  args.push(...options.extraArgs ?? []);
-  if (options.allowedTools.length > 0) args.push("--allowedTools", ...options.allowedTools);
-  return [...args, "--"];
-}
-function buildClaudePrompt(launch, context) {
-  return [
-    `You are agent ${launch.agent}, working non-interactively on task ${launch.taskId} in a git worktree (the current directory, branch ${launch.branch}).`,
-    "Nobody will answer questions: decide, do the work, and verify it. The task brief follows.",
-    "",
-    context.trim(),
-    "",
-    "---",
-    `Work only inside this worktree. Whatever you leave uncommitted is committed on ${launch.branch} for you when you finish.`,
-    "When you are done, reply with a short summary of what you changed and how you checked it."
-  ].join("\n");
-}
-var INSTALL_HINT, KEY_HINT;
-var init_claude_code = __esm({
-  "src/engine/agents/claude-code.ts"() {
-    "use strict";
-    init_errors();
-    init_agent_env();
-    init_claude_binary();
-    init_claude_stream();
-    init_process();
-    INSTALL_HINT = 'Install Claude Code with `npm i -g @anthropic-ai/claude-code` (or set agent.binary in .github/parallel-executor.yml), or run your own agent with `--agent command --agent-command "<command>"`.';
-    KEY_HINT = 'Set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN / ANTHROPIC_BASE_URL for a gateway), or run `claude login` once; or run your own agent with `--agent command --agent-command "<command>"`.';
-  }
-});
-
-// src/engine/agents/command.ts
-import { access as access3, constants as constants4 } from "node:fs/promises";
-function createCommandRunner(options) {
-  const shell = options.shell ?? "/bin/sh";
-  return {
-    kind: "command",
-    async preflight() {
-      if (options.command.trim() === "") {
-        throw new PreflightError(
-          "the agent command is empty",
-          'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.'
-        );
-      }
-      try {
-        await access3(shell, constants4.X_OK);
-      } catch {
-        throw new PreflightError(
-          `the shell ${shell} that runs the agent command is not executable here`,
-          "Install a POSIX shell or configure another one."
-        );
-      }
-    },
-    start(launch) {
-      return startAgentProcess({
-        file: shell,
-        args: ["-c", options.command],
-        cwd: launch.worktree,
-        env: agentEnvironment(launch),
-        logFile: launch.logFile,
-        statusFile: launch.statusFile,
-        signal: launch.signal,
-        owner: {
-          executionId: launch.executionId,
-          taskId: launch.taskId,
-          worktree: launch.worktree
-        },
-        graceMs: options.graceMs,
-        lastLines: options.lastLines
-      });
-    }
-  };
-}
-var init_command = __esm({
-  "src/engine/agents/command.ts"() {
-    "use strict";
-    init_errors();
-    init_agent_env();
-    init_process();
-  }
-});
-
 // src/engine/agents/create-runner.ts
 function createAgentRunner(settings, context) {
-  if (settings.kind === "command") {
-    if (settings.command === void 0 || settings.command.trim() === "") {
-      throw new UsageError(
-        "the command agent needs a command",
-        'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.'
-      );
-    }
-    return createCommandRunner({ command: settings.command, graceMs: settings.graceMs });
-  }
-  return createClaudeCodeRunner({
-    binary: settings.binary,
-    allowedTools: settings.allowedTools,
-    model: settings.model,
-    extraArgs: settings.extraArgs,
-    env: context.env,
-    cwd: context.cwd,
-    graceMs: settings.graceMs
-  });
+  return AGENT_KINDS[settings.kind].create(settings, context);
 }
 var init_create_runner = __esm({
   "src/engine/agents/create-runner.ts"() {
     "use strict";
-    init_errors();
-    init_claude_code();
-    init_command();
+    init_kinds();
   }
 });
 
@@ -65499,7 +65570,7 @@ var init_collect = __esm({
 
 // src/engine/integrate/schema.ts
 var IntegrationResult;
-var init_schema2 = __esm({
+var init_schema3 = __esm({
   "src/engine/integrate/schema.ts"() {
     "use strict";
     init_zod();
@@ -65538,61 +65609,14 @@ var init_schema2 = __esm({
   }
 });
 
-// src/engine/validate/schema.ts
-var CheckName, CheckResult, ValidationStatus, ValidationReport;
-var init_schema3 = __esm({
-  "src/engine/validate/schema.ts"() {
-    "use strict";
-    init_zod();
-    CheckName = external_exports.enum(["lint", "tests", "coverage", "security", "build"]);
-    CheckResult = external_exports.object({
-      name: CheckName,
-      /** The command that ran, or null when the check was skipped. */
-      command: external_exports.string().nullable(),
-      /** Null when skipped (nothing detected, nothing configured). */
-      exitCode: external_exports.number().int().nullable(),
-      passed: external_exports.boolean(),
-      skipped: external_exports.boolean(),
-      /** Why it was skipped or where the command came from (`package.json script "lint"`, config). */
-      note: external_exports.string().nullable(),
-      critical: external_exports.boolean(),
-      durationMs: external_exports.number().nonnegative(),
-      /** Absolute path of the file holding the command's output. */
-      outputFile: external_exports.string().nullable()
-    });
-    ValidationStatus = external_exports.enum(["COMPLETE_VALIDATED", "COMPLETE_WITH_WARNINGS", "FAILED"]);
-    ValidationReport = external_exports.object({
-      agent: external_exports.string(),
-      task_id: external_exports.string(),
-      status: ValidationStatus,
-      overall_passed: external_exports.boolean(),
-      checks: external_exports.array(CheckResult),
-      /** Line coverage in percent, from coverage-summary.json or lcov; null when no report was found. */
-      coverage: external_exports.number().min(0).max(100).nullable(),
-      tests: external_exports.object({ passed: external_exports.number().int(), total: external_exports.number().int() }).nullable(),
-      audit: external_exports.object({
-        critical: external_exports.number().int(),
-        high: external_exports.number().int(),
-        moderate: external_exports.number().int(),
-        low: external_exports.number().int(),
-        info: external_exports.number().int()
-      }).nullable(),
-      validations: external_exports.record(
-        external_exports.string(),
-        external_exports.object({ passed: external_exports.boolean(), exit_code: external_exports.number().int().nullable() }).passthrough()
-      )
-    });
-  }
-});
-
-// src/engine/monitor/state.ts
+// src/engine/state/schema.ts
 var TaskRunStatus, TaskMetrics, KeptRef, TaskRun, AgentMessage, ExecutionStatus, ExecutionState;
-var init_state = __esm({
-  "src/engine/monitor/state.ts"() {
+var init_schema4 = __esm({
+  "src/engine/state/schema.ts"() {
     "use strict";
     init_zod();
-    init_schema2();
     init_schema3();
+    init_schema();
     TaskRunStatus = external_exports.enum([
       "pending",
       // waiting for dependencies or a free agent
@@ -65758,7 +65782,7 @@ var init_task_file = __esm({
   "src/action/task-file.ts"() {
     "use strict";
     init_zod();
-    init_state();
+    init_schema4();
     TASK_FILE = "task.json";
     BUNDLE_FILE = "branch.bundle";
     Sha = external_exports.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "must be a full commit SHA");
@@ -65908,14 +65932,7 @@ var init_bundle = __esm({
 
 // src/engine/workspace/ports.ts
 function assignPorts(taskAgents, base, perAgent) {
-  const agents = agentsOf(
-    taskAgents.map((agents2, i) => ({
-      id: String(i),
-      status: "pending",
-      dependsOn: [],
-      agents: agents2
-    }))
-  );
+  const agents = agentsOf(taskAgents.map((agents2) => ({ agents: agents2 })));
   const ports = /* @__PURE__ */ new Map();
   agents.forEach((agent, index2) => ports.set(agent, base + index2 * perAgent));
   ports.set("all", base + agents.length * perAgent);
@@ -65927,7 +65944,7 @@ function portFor(ports, leadAgent2, base) {
 var init_ports = __esm({
   "src/engine/workspace/ports.ts"() {
     "use strict";
-    init_scheduler();
+    init_agent_names();
   }
 });
 
@@ -66074,7 +66091,7 @@ var init_state_store = __esm({
   "src/engine/monitor/state-store.ts"() {
     "use strict";
     init_errors();
-    init_state();
+    init_schema4();
     STATE_FILE = "PARALLEL_EXECUTION_STATUS.json";
   }
 });
@@ -68639,6 +68656,205 @@ var init_run_command = __esm({
   }
 });
 
+// src/engine/validate/check.ts
+function exitCodeDecides({ run: run3 }) {
+  return { passed: run3.exitCode === 0, note: null };
+}
+var init_check = __esm({
+  "src/engine/validate/check.ts"() {
+    "use strict";
+  }
+});
+
+// src/engine/validate/checks/build.ts
+var buildCheck;
+var init_build = __esm({
+  "src/engine/validate/checks/build.ts"() {
+    "use strict";
+    init_check();
+    buildCheck = {
+      outputFile: "build_output.txt",
+      scripts: ["build"],
+      makeTarget: "build",
+      judge: exitCodeDecides
+    };
+  }
+});
+
+// src/engine/validate/coverage.ts
+import { readFile as readFile18, stat as stat8 } from "node:fs/promises";
+import { join as join18 } from "node:path";
+async function readCoverage(worktree, notBefore) {
+  const summary2 = await readFresh(join18(worktree, SUMMARY), notBefore);
+  const fromSummary = summary2 === null ? null : summaryPercent(summary2);
+  if (fromSummary !== null) return { percent: fromSummary, source: SUMMARY };
+  const lcov = await readFresh(join18(worktree, LCOV), notBefore);
+  const fromLcov = lcov === null ? null : lcovPercent(lcov);
+  if (fromLcov !== null) return { percent: fromLcov, source: LCOV };
+  return null;
+}
+function summaryPercent(text6) {
+  let parsed;
+  try {
+    parsed = JSON.parse(text6);
+  } catch {
+    return null;
+  }
+  const pct = parsed?.total?.lines?.pct;
+  if (typeof pct !== "number" || !Number.isFinite(pct)) return null;
+  return round2(Math.min(100, Math.max(0, pct)));
+}
+function lcovPercent(text6) {
+  let hit = 0;
+  let found = 0;
+  for (const line2 of text6.split(/\r?\n/)) {
+    if (line2.startsWith("LH:")) hit += Number(line2.slice(3)) || 0;
+    else if (line2.startsWith("LF:")) found += Number(line2.slice(3)) || 0;
+  }
+  if (found === 0) return null;
+  return round2(hit / found * 100);
+}
+function round2(value) {
+  return Math.round(value * 100) / 100;
+}
+async function readFresh(path4, notBefore) {
+  try {
+    const info2 = await stat8(path4);
+    if (info2.mtimeMs < notBefore.getTime() - 1e3) return null;
+    return await readFile18(path4, "utf8");
+  } catch {
+    return null;
+  }
+}
+var SUMMARY, LCOV;
+var init_coverage = __esm({
+  "src/engine/validate/coverage.ts"() {
+    "use strict";
+    SUMMARY = "coverage/coverage-summary.json";
+    LCOV = "coverage/lcov.info";
+  }
+});
+
+// src/engine/validate/test-counts.ts
+function parseTestCounts(output2) {
+  const text6 = output2.replace(ANSI, "");
+  for (const parse6 of PARSERS) {
+    const counts = parse6(text6);
+    if (counts !== null) return counts;
+  }
+  return null;
+}
+function vitest(text6) {
+  const line2 = lastMatch(text6, /^\s*Tests\s{2,}(.+)\((\d+)\)\s*$/gm);
+  if (line2 === null) return null;
+  return { passed: count2(line2[1], "passed"), total: Number(line2[2]) };
+}
+function jest(text6) {
+  const line2 = lastMatch(text6, /^\s*Tests:\s+(.*\b(\d+) total)\s*$/gm);
+  if (line2 === null) return null;
+  return { passed: count2(line2[1], "passed"), total: Number(line2[2]) };
+}
+function tap(text6) {
+  const total = lastMatch(text6, /^[#ℹ]\s*tests\s+(\d+)\s*$/gm);
+  const passed = lastMatch(text6, /^[#ℹ]\s*pass\s+(\d+)\s*$/gm);
+  if (total === null || passed === null) return null;
+  return { passed: Number(passed[1]), total: Number(total[1]) };
+}
+function mocha(text6) {
+  const passing = lastMatch(text6, /^\s*(\d+) passing\b/gm);
+  if (passing === null) return null;
+  const failing = lastMatch(text6, /^\s*(\d+) failing\b/gm);
+  const passed = Number(passing[1]);
+  return { passed, total: passed + Number(failing?.[1] ?? 0) };
+}
+function pytest(text6) {
+  const line2 = lastMatch(text6, /^=*\s*((?:\d+ \w+,?\s*)+) in [\d.]+s\b.*$/gm);
+  if (line2 === null) return null;
+  const summary2 = line2[1];
+  const passed = count2(summary2, "passed");
+  const failed = count2(summary2, "failed") + count2(summary2, "errors?");
+  if (!/\bpassed\b|\bfailed\b|\berrors?\b/.test(summary2)) return null;
+  return { passed, total: passed + failed };
+}
+function count2(summary2, label) {
+  const match = new RegExp(`(\\d+) ${label}\\b`).exec(summary2);
+  return match === null ? 0 : Number(match[1]);
+}
+function lastMatch(text6, pattern) {
+  let last = null;
+  for (const match of text6.matchAll(pattern)) last = match;
+  return last;
+}
+var ANSI, PARSERS;
+var init_test_counts = __esm({
+  "src/engine/validate/test-counts.ts"() {
+    "use strict";
+    ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
+    PARSERS = [
+      vitest,
+      jest,
+      tap,
+      mocha,
+      pytest
+    ];
+  }
+});
+
+// src/engine/validate/checks/coverage.ts
+function coverageVerdict(coverage, minimum) {
+  if (coverage === null) {
+    const note = "no coverage report found (coverage/coverage-summary.json, coverage/lcov.info)";
+    return { passed: minimum === void 0, note };
+  }
+  const found = `${coverage.percent}% of lines (${coverage.source})`;
+  if (minimum === void 0) return { passed: true, note: found };
+  const passed = coverage.percent >= minimum;
+  return { passed, note: `${found}, minimum ${minimum}%` };
+}
+var coverageCheck;
+var init_coverage2 = __esm({
+  "src/engine/validate/checks/coverage.ts"() {
+    "use strict";
+    init_coverage();
+    init_test_counts();
+    coverageCheck = {
+      outputFile: "coverage_output.txt",
+      scripts: ["test:coverage", "coverage"],
+      // No common Makefile target name.
+      makeTarget: null,
+      async judge({ run: run3, output: output2, worktree, started, minCoverage, findings }) {
+        findings.tests = parseTestCounts(output2) ?? findings.tests;
+        findings.coverage = await readCoverage(worktree, started) ?? findings.coverage;
+        const threshold = coverageVerdict(findings.coverage, minCoverage);
+        return { passed: run3.exitCode === 0 && threshold.passed, note: threshold.note };
+      },
+      // With no coverage command, a report the test command wrote is still held against the minimum,
+      // because many test scripts produce coverage themselves.
+      withoutCommand({ disabled, minCoverage, findings }) {
+        if (disabled || findings.coverage === null) return null;
+        const verdict = coverageVerdict(findings.coverage, minCoverage);
+        return { passed: verdict.passed, note: `${verdict.note ?? ""}, written by the tests` };
+      },
+      seedFields: (findings) => ({ percent: findings.coverage?.percent ?? null })
+    };
+  }
+});
+
+// src/engine/validate/checks/lint.ts
+var lintCheck;
+var init_lint = __esm({
+  "src/engine/validate/checks/lint.ts"() {
+    "use strict";
+    init_check();
+    lintCheck = {
+      outputFile: "lint_results.txt",
+      scripts: ["lint"],
+      makeTarget: "lint",
+      judge: exitCodeDecides
+    };
+  }
+});
+
 // src/engine/validate/audit.ts
 function parseAudit(text6) {
   const whole = parseJson(text6);
@@ -68697,6 +68913,117 @@ var init_audit = __esm({
   }
 });
 
+// src/engine/validate/checks/security.ts
+function auditCommand(js) {
+  const { name, lockfile, yarnFlavour } = js.manager;
+  const configure2 = "set validation.security to audit";
+  if (lockfile === null) {
+    if (js.scripts === null) {
+      return { command: null, note: "skipped: no JavaScript lockfile to audit" };
+    }
+    return { command: null, note: `skipped: no ${LOCKFILE_OF[name]} for ${name} audit` };
+  }
+  if (name === "npm" || name === "pnpm") {
+    const command = `${name} audit --json`;
+    return { command, note: `${lockfile} found: ${command}` };
+  }
+  if (name === "yarn" && yarnFlavour === "classic") {
+    return {
+      command: "yarn audit --json",
+      note: `${lockfile} (Yarn classic) found: yarn audit --json`
+    };
+  }
+  if (name === "yarn") {
+    const which2 = yarnFlavour === "berry" ? "Yarn Berry" : "a Yarn of unknown version";
+    return {
+      command: null,
+      note: `skipped: ${lockfile} is ${which2}, whose audit output is not read; ${configure2}`
+    };
+  }
+  return { command: null, note: `skipped: ${lockfile} found, bun audit is not read; ${configure2}` };
+}
+function securityVerdict({ run: run3, output: output2, auditFailOn: failOn, findings }) {
+  const reading = parseAudit(output2);
+  if (reading.kind === "error") {
+    return { passed: false, note: `the audit could not run: ${reading.message}` };
+  }
+  if (reading.kind === "unreadable") {
+    const note = "output is not npm, pnpm or Yarn classic audit JSON; exit code decides";
+    return { passed: run3.exitCode === 0, note };
+  }
+  findings.audit = reading.counts;
+  const { critical, high, moderate, low } = reading.counts;
+  const summary2 = `${critical} critical, ${high} high, ${moderate} moderate, ${low} low`;
+  const fails = auditFails(reading.counts, failOn);
+  return { passed: !fails, note: `${summary2} (fails on ${failOn} and above)` };
+}
+var securityCheck, LOCKFILE_OF;
+var init_security = __esm({
+  "src/engine/validate/checks/security.ts"() {
+    "use strict";
+    init_audit();
+    securityCheck = {
+      outputFile: "security_audit.json",
+      scripts: [],
+      makeTarget: null,
+      fromRepository: auditCommand,
+      // Audit JSON must stay parseable; npm prints its warnings on stderr.
+      stderrFile: "security_audit_stderr.txt",
+      judge: securityVerdict,
+      seedFields: (findings) => ({ critical_vulnerabilities: findings.audit?.critical ?? null })
+    };
+    LOCKFILE_OF = {
+      npm: "package-lock.json",
+      pnpm: "pnpm-lock.yaml",
+      yarn: "yarn.lock",
+      bun: "bun.lock"
+    };
+  }
+});
+
+// src/engine/validate/checks/tests.ts
+var testsCheck;
+var init_tests = __esm({
+  "src/engine/validate/checks/tests.ts"() {
+    "use strict";
+    init_coverage();
+    init_test_counts();
+    testsCheck = {
+      outputFile: "test_output.txt",
+      scripts: ["test"],
+      makeTarget: "test",
+      async judge({ run: run3, output: output2, worktree, started, findings }) {
+        findings.tests = parseTestCounts(output2) ?? findings.tests;
+        findings.coverage = await readCoverage(worktree, started);
+        const counts = findings.tests;
+        const note = counts === null ? null : `${counts.passed}/${counts.total} tests passed`;
+        return { passed: run3.exitCode === 0, note };
+      },
+      seedFields: (findings) => ({ coverage: findings.coverage?.percent ?? null })
+    };
+  }
+});
+
+// src/engine/validate/checks.ts
+var CHECKS;
+var init_checks3 = __esm({
+  "src/engine/validate/checks.ts"() {
+    "use strict";
+    init_build();
+    init_coverage2();
+    init_lint();
+    init_security();
+    init_tests();
+    CHECKS = {
+      lint: lintCheck,
+      tests: testsCheck,
+      coverage: coverageCheck,
+      security: securityCheck,
+      build: buildCheck
+    };
+  }
+});
+
 // src/engine/validate/classify.ts
 function classify2(checks) {
   const failed = checks.filter((check3) => !check3.skipped && !check3.passed);
@@ -68707,60 +69034,6 @@ function classify2(checks) {
 var init_classify = __esm({
   "src/engine/validate/classify.ts"() {
     "use strict";
-  }
-});
-
-// src/engine/validate/coverage.ts
-import { readFile as readFile18, stat as stat8 } from "node:fs/promises";
-import { join as join18 } from "node:path";
-async function readCoverage(worktree, notBefore) {
-  const summary2 = await readFresh(join18(worktree, SUMMARY), notBefore);
-  const fromSummary = summary2 === null ? null : summaryPercent(summary2);
-  if (fromSummary !== null) return { percent: fromSummary, source: SUMMARY };
-  const lcov = await readFresh(join18(worktree, LCOV), notBefore);
-  const fromLcov = lcov === null ? null : lcovPercent(lcov);
-  if (fromLcov !== null) return { percent: fromLcov, source: LCOV };
-  return null;
-}
-function summaryPercent(text6) {
-  let parsed;
-  try {
-    parsed = JSON.parse(text6);
-  } catch {
-    return null;
-  }
-  const pct = parsed?.total?.lines?.pct;
-  if (typeof pct !== "number" || !Number.isFinite(pct)) return null;
-  return round2(Math.min(100, Math.max(0, pct)));
-}
-function lcovPercent(text6) {
-  let hit = 0;
-  let found = 0;
-  for (const line2 of text6.split(/\r?\n/)) {
-    if (line2.startsWith("LH:")) hit += Number(line2.slice(3)) || 0;
-    else if (line2.startsWith("LF:")) found += Number(line2.slice(3)) || 0;
-  }
-  if (found === 0) return null;
-  return round2(hit / found * 100);
-}
-function round2(value) {
-  return Math.round(value * 100) / 100;
-}
-async function readFresh(path4, notBefore) {
-  try {
-    const info2 = await stat8(path4);
-    if (info2.mtimeMs < notBefore.getTime() - 1e3) return null;
-    return await readFile18(path4, "utf8");
-  } catch {
-    return null;
-  }
-}
-var SUMMARY, LCOV;
-var init_coverage = __esm({
-  "src/engine/validate/coverage.ts"() {
-    "use strict";
-    SUMMARY = "coverage/coverage-summary.json";
-    LCOV = "coverage/lcov.info";
   }
 });
 
@@ -68969,7 +69242,7 @@ async function detectChecks(worktree, config2) {
     if (configured !== void 0) {
       return { ...base, command: configured, note: "from .github/parallel-executor.yml" };
     }
-    return { ...base, ...name === "security" ? audit(facts.js) : fromRepository(name, facts) };
+    return { ...base, ...CHECKS[name].fromRepository?.(facts.js) ?? fromRepository(name, facts) };
   });
 }
 function fromRepository(name, facts) {
@@ -68977,8 +69250,8 @@ function fromRepository(name, facts) {
   const script = fromScripts(name, facts.js);
   if ("command" in script) return script;
   if (script.miss !== null) misses.push(script.miss);
-  const target = MAKE_TARGETS[name];
-  if (facts.makefile !== null && target !== void 0) {
+  const target = CHECKS[name].makeTarget;
+  if (facts.makefile !== null && target !== null) {
     if (facts.makefile.targets.has(target)) {
       return { command: `make ${target}`, note: `${facts.makefile.name} target "${target}"` };
     }
@@ -69003,7 +69276,8 @@ function fromRepository(name, facts) {
 function fromScripts(name, js) {
   const { scripts, manager } = js;
   if (scripts === null) return { miss: null };
-  const candidates2 = SCRIPT_NAMES[name];
+  const candidates2 = CHECKS[name].scripts;
+  if (candidates2.length === 0) return { miss: null };
   if (scripts === "invalid") {
     return {
       command: scriptCommand(manager.name, candidates2[0]),
@@ -69024,127 +69298,18 @@ function fromScripts(name, js) {
     note: `package.json script "${script}"${runner}`
   };
 }
-function audit(js) {
-  const { name, lockfile, yarnFlavour } = js.manager;
-  const configure2 = "set validation.security to audit";
-  if (lockfile === null) {
-    if (js.scripts === null) {
-      return { command: null, note: "skipped: no JavaScript lockfile to audit" };
-    }
-    return { command: null, note: `skipped: no ${LOCKFILE_OF[name]} for ${name} audit` };
-  }
-  if (name === "npm" || name === "pnpm") {
-    const command = `${name} audit --json`;
-    return { command, note: `${lockfile} found: ${command}` };
-  }
-  if (name === "yarn" && yarnFlavour === "classic") {
-    return {
-      command: "yarn audit --json",
-      note: `${lockfile} (Yarn classic) found: yarn audit --json`
-    };
-  }
-  if (name === "yarn") {
-    const which2 = yarnFlavour === "berry" ? "Yarn Berry" : "a Yarn of unknown version";
-    return {
-      command: null,
-      note: `skipped: ${lockfile} is ${which2}, whose audit output is not read; ${configure2}`
-    };
-  }
-  return { command: null, note: `skipped: ${lockfile} found, bun audit is not read; ${configure2}` };
-}
-var CHECK_ORDER, NPM_INIT_TEST, NOTHING_FOUND, LOCKFILE_OF, SCRIPT_NAMES, MAKE_TARGETS;
+var CHECK_ORDER, NPM_INIT_TEST, NOTHING_FOUND;
 var init_detect = __esm({
   "src/engine/validate/detect.ts"() {
     "use strict";
+    init_checks3();
     init_detect_js();
     init_detect_languages();
     init_detect_make();
-    init_schema3();
-    CHECK_ORDER = ["lint", "tests", "coverage", "security", "build"];
+    init_schema();
+    CHECK_ORDER = CheckName.options;
     NPM_INIT_TEST = /no test specified/;
     NOTHING_FOUND = "no package.json, Makefile, Cargo.toml, go.mod or Python project";
-    LOCKFILE_OF = {
-      npm: "package-lock.json",
-      pnpm: "pnpm-lock.yaml",
-      yarn: "yarn.lock",
-      bun: "bun.lock"
-    };
-    SCRIPT_NAMES = {
-      lint: ["lint"],
-      tests: ["test"],
-      coverage: ["test:coverage", "coverage"],
-      build: ["build"]
-    };
-    MAKE_TARGETS = {
-      lint: "lint",
-      tests: "test",
-      build: "build"
-    };
-  }
-});
-
-// src/engine/validate/test-counts.ts
-function parseTestCounts(output2) {
-  const text6 = output2.replace(ANSI, "");
-  for (const parse6 of PARSERS) {
-    const counts = parse6(text6);
-    if (counts !== null) return counts;
-  }
-  return null;
-}
-function vitest(text6) {
-  const line2 = lastMatch(text6, /^\s*Tests\s{2,}(.+)\((\d+)\)\s*$/gm);
-  if (line2 === null) return null;
-  return { passed: count2(line2[1], "passed"), total: Number(line2[2]) };
-}
-function jest(text6) {
-  const line2 = lastMatch(text6, /^\s*Tests:\s+(.*\b(\d+) total)\s*$/gm);
-  if (line2 === null) return null;
-  return { passed: count2(line2[1], "passed"), total: Number(line2[2]) };
-}
-function tap(text6) {
-  const total = lastMatch(text6, /^[#ℹ]\s*tests\s+(\d+)\s*$/gm);
-  const passed = lastMatch(text6, /^[#ℹ]\s*pass\s+(\d+)\s*$/gm);
-  if (total === null || passed === null) return null;
-  return { passed: Number(passed[1]), total: Number(total[1]) };
-}
-function mocha(text6) {
-  const passing = lastMatch(text6, /^\s*(\d+) passing\b/gm);
-  if (passing === null) return null;
-  const failing = lastMatch(text6, /^\s*(\d+) failing\b/gm);
-  const passed = Number(passing[1]);
-  return { passed, total: passed + Number(failing?.[1] ?? 0) };
-}
-function pytest(text6) {
-  const line2 = lastMatch(text6, /^=*\s*((?:\d+ \w+,?\s*)+) in [\d.]+s\b.*$/gm);
-  if (line2 === null) return null;
-  const summary2 = line2[1];
-  const passed = count2(summary2, "passed");
-  const failed = count2(summary2, "failed") + count2(summary2, "errors?");
-  if (!/\bpassed\b|\bfailed\b|\berrors?\b/.test(summary2)) return null;
-  return { passed, total: passed + failed };
-}
-function count2(summary2, label) {
-  const match = new RegExp(`(\\d+) ${label}\\b`).exec(summary2);
-  return match === null ? 0 : Number(match[1]);
-}
-function lastMatch(text6, pattern) {
-  let last = null;
-  for (const match of text6.matchAll(pattern)) last = match;
-  return last;
-}
-var ANSI, PARSERS;
-var init_test_counts = __esm({
-  "src/engine/validate/test-counts.ts"() {
-    "use strict";
-    ANSI = /\u001b\[[0-9;]*[A-Za-z]/g;
-    PARSERS = [
-      vitest,
-      jest,
-      tap,
-      mocha,
-      pytest
-    ];
   }
 });
 
@@ -69178,15 +69343,15 @@ async function validateTask(options) {
   return report;
 }
 async function runCheck(check3, options, started, findings) {
-  if (check3.command === null) return skippedOrCoverageOnly(check3, options.config, findings);
-  const outputFile = join22(options.outputDir, OUTPUT_FILES[check3.name]);
+  if (check3.command === null) return withoutCommand(check3, options.config, findings);
+  const kind = CHECKS[check3.name];
+  const outputFile = join22(options.outputDir, kind.outputFile);
   const run3 = await runCommand({
     command: check3.command,
     cwd: options.worktree,
     env: options.env,
     outputFile,
-    // Audit JSON must stay parseable; npm prints its warnings on stderr.
-    stderrFile: check3.name === "security" ? join22(options.outputDir, "security_audit_stderr.txt") : void 0,
+    stderrFile: kind.stderrFile === void 0 ? void 0 : join22(options.outputDir, kind.stderrFile),
     signal: options.signal,
     timeoutMs: options.checkTimeoutMs
   });
@@ -69202,52 +69367,18 @@ async function runCheck(check3, options, started, findings) {
   const stopped = stoppedNote(run3, options.checkTimeoutMs);
   if (stopped !== null) return { ...base, passed: false, note: `${check3.note}; ${stopped}` };
   const output2 = await readFile20(outputFile, "utf8");
-  const verdict = await judge(check3.name, run3, output2, options, started, findings);
+  const verdict = await kind.judge({
+    run: run3,
+    output: output2,
+    worktree: options.worktree,
+    started,
+    minCoverage: options.config.minCoverage,
+    auditFailOn: options.auditFailOn ?? "high",
+    findings
+  });
   return { ...base, passed: verdict.passed, note: joinNotes(check3.note, verdict.note) };
 }
-async function judge(name, run3, output2, options, started, findings) {
-  const exitedZero = run3.exitCode === 0;
-  if (name === "tests" || name === "coverage") {
-    findings.tests = parseTestCounts(output2) ?? findings.tests;
-  }
-  if (name === "tests") {
-    findings.coverage = await readCoverage(options.worktree, started);
-    return { passed: exitedZero, note: testsNote(findings.tests) };
-  }
-  if (name === "coverage") {
-    findings.coverage = await readCoverage(options.worktree, started) ?? findings.coverage;
-    const threshold = coverageVerdict(findings.coverage, options.config.minCoverage);
-    return { passed: exitedZero && threshold.passed, note: threshold.note };
-  }
-  if (name === "security") return securityVerdict(run3, output2, options.auditFailOn, findings);
-  return { passed: exitedZero, note: null };
-}
-function securityVerdict(run3, output2, failOn = "high", findings) {
-  const reading = parseAudit(output2);
-  if (reading.kind === "error") {
-    return { passed: false, note: `the audit could not run: ${reading.message}` };
-  }
-  if (reading.kind === "unreadable") {
-    const note = "output is not npm, pnpm or Yarn classic audit JSON; exit code decides";
-    return { passed: run3.exitCode === 0, note };
-  }
-  findings.audit = reading.counts;
-  const { critical, high, moderate, low } = reading.counts;
-  const summary2 = `${critical} critical, ${high} high, ${moderate} moderate, ${low} low`;
-  const fails = auditFails(reading.counts, failOn);
-  return { passed: !fails, note: `${summary2} (fails on ${failOn} and above)` };
-}
-function coverageVerdict(coverage, minimum) {
-  if (coverage === null) {
-    const note = "no coverage report found (coverage/coverage-summary.json, coverage/lcov.info)";
-    return { passed: minimum === void 0, note };
-  }
-  const found = `${coverage.percent}% of lines (${coverage.source})`;
-  if (minimum === void 0) return { passed: true, note: found };
-  const passed = coverage.percent >= minimum;
-  return { passed, note: `${found}, minimum ${minimum}%` };
-}
-function skippedOrCoverageOnly(check3, config2, findings) {
+function withoutCommand(check3, config2, findings) {
   const base = {
     name: check3.name,
     command: null,
@@ -69256,12 +69387,12 @@ function skippedOrCoverageOnly(check3, config2, findings) {
     durationMs: 0,
     outputFile: null
   };
-  const disabled = config2.coverage === false;
-  if (check3.name === "coverage" && !disabled && findings.coverage !== null) {
-    const verdict = coverageVerdict(findings.coverage, config2.minCoverage);
-    const note = `${verdict.note ?? ""}, written by the tests`;
-    return { ...base, skipped: false, passed: verdict.passed, note };
-  }
+  const verdict = CHECKS[check3.name].withoutCommand?.({
+    disabled: config2[check3.name] === false,
+    minCoverage: config2.minCoverage,
+    findings
+  });
+  if (verdict) return { ...base, skipped: false, passed: verdict.passed, note: verdict.note };
   return { ...base, skipped: true, passed: false, note: check3.note };
 }
 function stoppedNote(run3, timeoutMs) {
@@ -69272,9 +69403,6 @@ function stoppedNote(run3, timeoutMs) {
 }
 function formatMs(ms) {
   return ms < 1e3 ? `${ms}ms` : `${Math.round(ms / 1e3)}s`;
-}
-function testsNote(counts) {
-  return counts === null ? null : `${counts.passed}/${counts.total} tests passed`;
 }
 function joinNotes(first, second) {
   return second === null ? first : `${first}; ${second}`;
@@ -69287,12 +69415,7 @@ function seedValidations(results, findings) {
         exit_code: result.exitCode,
         skipped: result.skipped
       };
-      if (result.name === "tests") entry["coverage"] = findings.coverage?.percent ?? null;
-      if (result.name === "coverage") entry["percent"] = findings.coverage?.percent ?? null;
-      if (result.name === "security") {
-        entry["critical_vulnerabilities"] = findings.audit?.critical ?? null;
-      }
-      return [result.name, entry];
+      return [result.name, { ...entry, ...CHECKS[result.name].seedFields?.(findings) }];
     })
   );
 }
@@ -69301,24 +69424,18 @@ var init_validate_task = __esm({
   "src/engine/validate/validate-task.ts"() {
     "use strict";
     init_run_command();
-    init_audit();
+    init_checks3();
     init_classify();
-    init_coverage();
     init_detect();
-    init_schema3();
-    init_test_counts();
-    OUTPUT_FILES = {
-      lint: "lint_results.txt",
-      tests: "test_output.txt",
-      coverage: "coverage_output.txt",
-      security: "security_audit.json",
-      build: "build_output.txt"
-    };
+    init_schema();
+    OUTPUT_FILES = Object.fromEntries(
+      CheckName.options.map((name) => [name, CHECKS[name].outputFile])
+    );
     REPORT_FILE = "validation_report.json";
   }
 });
 
-// src/cli/run-settings.ts
+// src/engine/run/config-settings.ts
 function settingsFromConfig(config2) {
   const where = (key) => `${CONFIG_PATH}: ${key}`;
   return {
@@ -69336,11 +69453,10 @@ function settingsFromConfig(config2) {
     portsPerAgent: config2.workspace.portsPerAgent
   };
 }
-var init_run_settings = __esm({
-  "src/cli/run-settings.ts"() {
+var init_config_settings = __esm({
+  "src/engine/run/config-settings.ts"() {
     "use strict";
-    init_schema();
-    init_errors();
+    init_schema2();
     init_duration();
   }
 });
@@ -69428,7 +69544,7 @@ var init_run_leg = __esm({
     init_git_exec();
     init_refs();
     init_repo();
-    init_run_settings();
+    init_config_settings();
   }
 });
 
@@ -69443,10 +69559,15 @@ function untrustedEnvironment(env) {
   }
   return out;
 }
+function withApiKey(env, kind, apiKey) {
+  if (apiKey === null || apiKey === "" || kind.apiKeyEnv === null) return env;
+  return { ...env, [kind.apiKeyEnv]: apiKey };
+}
 var DROPPED_PREFIXES, DROPPED;
 var init_environment = __esm({
   "src/action/environment.ts"() {
     "use strict";
+    init_kinds();
     DROPPED_PREFIXES = ["INPUT_", "ACTIONS_", "PE_"];
     DROPPED = /* @__PURE__ */ new Set([
       "GITHUB_TOKEN",
@@ -69456,7 +69577,10 @@ var init_environment = __esm({
       "GITHUB_OUTPUT",
       "GITHUB_STATE",
       "GITHUB_STEP_SUMMARY",
-      "ANTHROPIC_API_KEY",
+      // Every agent kind's API key: only the agent gets it (withApiKey).
+      ...Object.values(AGENT_KINDS).flatMap(
+        (kind) => kind.apiKeyEnv === null ? [] : [kind.apiKeyEnv]
+      ),
       // git would read these instead of the repository's own settings.
       "GIT_CONFIG_COUNT",
       "GIT_CONFIG_PARAMETERS"
@@ -69496,7 +69620,7 @@ Not started: ${cell(reason2)}.
     return { status: "blocked", task: null };
   }
   const stepEnv = untrustedEnvironment(deps.env);
-  const agentEnv = settings.anthropicApiKey ? { ...stepEnv, ANTHROPIC_API_KEY: settings.anthropicApiKey } : stepEnv;
+  const agentEnv = withApiKey(stepEnv, AGENT_KINDS[settings.agent], settings.anthropicApiKey);
   const runner = createAgentRunner(agentSettings(settings, config2), { env: agentEnv, cwd: root2 });
   runtime.logger.info("running the agent", {
     task: task.id,
@@ -69591,6 +69715,7 @@ var init_agent = __esm({
   "src/action/modes/agent.ts"() {
     "use strict";
     init_create_runner();
+    init_kinds();
     init_errors();
     init_duration();
     init_repo();
@@ -70170,7 +70295,7 @@ var init_integrate = __esm({
     init_candidates();
     init_conflicts();
     init_repo2();
-    init_schema2();
+    init_schema3();
     init_serial();
     init_session();
     init_test_runs();
@@ -70685,6 +70810,19 @@ var init_plan_update = __esm({
   }
 });
 
+// src/engine/report/path.ts
+function reportPathIn(folder, executionId, taken = () => false) {
+  const at = (name) => folder === "" ? name : `${folder}/${name}`;
+  let path4 = at(`${executionId}.md`);
+  for (let wave = 2; taken(path4); wave += 1) path4 = at(`${executionId}-wave-${wave}.md`);
+  return path4;
+}
+var init_path = __esm({
+  "src/engine/report/path.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/report/markdown.ts
 function singleLine(text6) {
   return text6.replace(CONTROL2, "").replace(LINE_BREAKS, " ").replace(/\t/g, " ").trim();
@@ -70955,8 +71093,8 @@ function failedCheckText(check3) {
 function skippedCheckText(check3) {
   return check3.note === null ? check3.name : `${check3.name} (${mdText(check3.note, 80)})`;
 }
-function auditText(audit2) {
-  return `${audit2.critical} critical, ${audit2.high} high, ${audit2.moderate} moderate, ${audit2.low} low`;
+function auditText(audit) {
+  return `${audit.critical} critical, ${audit.high} high, ${audit.moderate} moderate, ${audit.low} low`;
 }
 function usageText(task) {
   const metrics = task.metrics;
@@ -71466,7 +71604,8 @@ var init_report_step = __esm({
   "src/engine/finish/report-step.ts"() {
     "use strict";
     init_errors();
-    init_schema();
+    init_schema2();
+    init_report_dir();
     init_path();
     init_render();
     init_branch_commit();
@@ -71650,7 +71789,7 @@ var init_result = __esm({
     "use strict";
     init_zod();
     init_state_store();
-    init_state();
+    init_schema4();
     RESULT_FILE = "result.json";
     RESULT_BUNDLE = "result.bundle";
     STATE_REPORT_FILE = "report.md";
@@ -71785,7 +71924,7 @@ function missing(task) {
     validation: null
   };
 }
-var init_state2 = __esm({
+var init_state = __esm({
   "src/action/integrate/state.ts"() {
     "use strict";
     init_layout();
@@ -72038,6 +72177,7 @@ var init_integrate2 = __esm({
     init_plan_edits();
     init_plan_update();
     init_report_step();
+    init_report_dir();
     init_path();
     init_render();
     init_git_exec();
@@ -72049,14 +72189,14 @@ var init_integrate2 = __esm({
     init_bundles();
     init_result();
     init_safe_git();
-    init_state2();
+    init_state();
     init_load();
     init_repo_files();
     init_select();
   }
 });
 
-// src/app/workflow.ts
+// src/forge/workflow.ts
 function workflowPath(workflow) {
   return workflow.includes("/") ? workflow : `.github/workflows/${workflow}`;
 }
@@ -72073,13 +72213,13 @@ function dispatchInputNames(yamlText) {
 }
 var import_yaml3;
 var init_workflow = __esm({
-  "src/app/workflow.ts"() {
+  "src/forge/workflow.ts"() {
     "use strict";
     import_yaml3 = __toESM(require_dist2(), 1);
   }
 });
 
-// src/engine/integrate/landed.ts
+// src/engine/schedule/landed.ts
 function landingProblems(end) {
   const { state } = end;
   const integration = state?.integration ?? null;
@@ -72115,7 +72255,7 @@ function unique3(ids2) {
   return [...new Set(ids2)];
 }
 var init_landed = __esm({
-  "src/engine/integrate/landed.ts"() {
+  "src/engine/schedule/landed.ts"() {
     "use strict";
   }
 });
@@ -72992,6 +73132,9 @@ function toApiError(call, e, status, rateWait, cause) {
 
 // src/forge/github/context.ts
 var NO_PLUGIN_RETRY = { retries: 0 };
+function listing(params) {
+  return { ...params, request: NO_PLUGIN_RETRY };
+}
 function createContext(options) {
   const { policy } = options;
   const methodOf = (route) => route.split(" ")[0] ?? "GET";
@@ -73019,14 +73162,6 @@ function createContext(options) {
   };
 }
 var PAGE_SIZE = 100;
-async function readAllPages(fetchPage) {
-  const all2 = [];
-  for (let page = 1; ; page++) {
-    const { items, total } = await fetchPage(page);
-    all2.push(...items);
-    if (items.length < PAGE_SIZE || total !== void 0 && all2.length >= total) return all2;
-  }
-}
 function statusOf(error64) {
   const status = error64?.status;
   return typeof status === "number" ? status : null;
@@ -73097,21 +73232,19 @@ function createCheckRunsApi(ctx) {
     },
     async listCheckRuns(ref, options = {}) {
       const route = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs";
-      const runs = await readAllPages(async (page) => {
-        const { data } = await ctx.read(
+      const runs = await ctx.read(
+        route,
+        () => ctx.octokit.paginate(
           route,
-          () => ctx.octokit.request(route, {
+          listing({
             owner,
             repo,
             ref,
             per_page: PAGE_SIZE,
-            page,
-            ...options.name ? { check_name: options.name } : {},
-            request: NO_PLUGIN_RETRY
+            ...options.name ? { check_name: options.name } : {}
           })
-        );
-        return { items: data.check_runs, total: data.total_count };
-      });
+        )
+      );
       return runs.map((run3) => ({
         id: Number(run3.id),
         name: run3.name,
@@ -73186,31 +73319,66 @@ ${rest}`;
 
 // src/forge/github/comments.ts
 var CUT_NOTE2 = "the full text is in the workflow run (job summary and artifacts)";
+async function markedComments(ctx, issueNumber, marker, author, options = {}) {
+  const route = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments";
+  const params = listing({
+    owner: ctx.owner,
+    repo: ctx.repo,
+    issue_number: issueNumber,
+    per_page: PAGE_SIZE
+  });
+  return ctx.read(
+    route,
+    () => ctx.octokit.paginate(route, params, (response, done) => {
+      const found = response.data.filter((comment) => {
+        const login = comment.user?.login ?? null;
+        return (comment.body ?? "").includes(marker) && (author === null || login === author);
+      }).map((comment) => ({
+        id: Number(comment.id),
+        body: comment.body ?? "",
+        url: comment.html_url,
+        author: comment.user?.login ?? null,
+        createdAt: comment.created_at
+      }));
+      if (options.first && found.length > 0) done();
+      return found;
+    })
+  );
+}
+async function editComment(ctx, id, body) {
+  const route = "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}";
+  const capped = capText(body, COMMENT_LIMIT, CUT_NOTE2).text;
+  if (ctx.dryRun) {
+    ctx.wouldSend(route, { comment_id: id, body: capped });
+    return { id, body: capped, url: "" };
+  }
+  try {
+    const { data } = await ctx.write(
+      route,
+      true,
+      () => ctx.octokit.request(route, {
+        owner: ctx.owner,
+        repo: ctx.repo,
+        comment_id: id,
+        body: capped,
+        request: NO_PLUGIN_RETRY
+      })
+    );
+    return { id: Number(data.id), body: capped, url: data.html_url };
+  } catch (error64) {
+    if (statusOf(error64) === 404) return null;
+    throw error64;
+  }
+}
 function createCommentsApi(ctx, markerAuthor = null) {
   const { owner, repo } = ctx;
   const known = /* @__PURE__ */ new Map();
   const inFlight = /* @__PURE__ */ new Map();
   async function findComment(issueNumber, markerKey) {
-    const marker = commentMarker(markerKey);
-    for (let page = 1; ; page++) {
-      const route = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments";
-      const { data } = await ctx.read(
-        route,
-        () => ctx.octokit.request(route, {
-          owner,
-          repo,
-          issue_number: issueNumber,
-          per_page: PAGE_SIZE,
-          page,
-          request: NO_PLUGIN_RETRY
-        })
-      );
-      const found = data.find(
-        (c) => (c.body ?? "").includes(marker) && (markerAuthor === null || c.user?.login === markerAuthor)
-      );
-      if (found) return { id: Number(found.id), body: found.body ?? "", url: found.html_url };
-      if (data.length < PAGE_SIZE) return null;
-    }
+    const [found] = await markedComments(ctx, issueNumber, commentMarker(markerKey), markerAuthor, {
+      first: true
+    });
+    return found ? { id: found.id, body: found.body, url: found.url } : null;
   }
   async function createComment(issueNumber, body) {
     const route = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments";
@@ -73232,20 +73400,6 @@ function createCommentsApi(ctx, markerAuthor = null) {
     );
     return { id: Number(data.id), url: data.html_url };
   }
-  async function updateComment(id, body) {
-    const route = "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}";
-    try {
-      const { data } = await ctx.write(
-        route,
-        true,
-        () => ctx.octokit.request(route, { owner, repo, comment_id: id, body, request: NO_PLUGIN_RETRY })
-      );
-      return { id: Number(data.id), body, url: data.html_url };
-    } catch (error64) {
-      if (statusOf(error64) === 404) return null;
-      throw error64;
-    }
-  }
   async function upsert(issueNumber, markerKey, body) {
     const marker = commentMarker(markerKey);
     const capped = capText(withMarker(marker, body), COMMENT_LIMIT, CUT_NOTE2).text;
@@ -73262,7 +73416,7 @@ ${marker}`;
     const cached2 = known.get(key) ?? await findComment(issueNumber, marker);
     if (cached2) {
       if (cached2.body === capped) return { id: cached2.id, url: cached2.url };
-      const updated = await updateComment(cached2.id, capped);
+      const updated = await editComment(ctx, cached2.id, capped);
       if (updated) {
         known.set(key, updated);
         return { id: updated.id, url: updated.url };
@@ -77718,7 +77872,7 @@ function findAgentDefinition(agent, definitions) {
 // src/engine/plan/index.ts
 init_parse4();
 
-// src/engine/schedule/graph.ts
+// src/engine/plan/cycle.ts
 function findCycle(tasks) {
   const byId = /* @__PURE__ */ new Map();
   for (const task of tasks) if (!byId.has(task.id)) byId.set(task.id, task);
@@ -78527,12 +78681,13 @@ function coreRuntime() {
 
 // src/action/settings.ts
 init_zod();
+init_kinds();
 init_errors();
-import { isAbsolute, normalize, resolve } from "node:path";
+import { isAbsolute as isAbsolute2, normalize, resolve as resolve2 } from "node:path";
 var SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 var SAFE_BRANCH = /^(?!-)(?!.*\.\.)(?!.*\/\/)[A-Za-z0-9._/-]{1,200}(?<![./])$/;
 var Bool = external_exports.enum(["true", "false", "True", "False", "TRUE", "FALSE", ""]).transform((v) => v.toLowerCase() === "true");
-var relativePath = (what) => external_exports.string().min(1).refine((p) => !isAbsolute(p) && !normalize(p).split(/[\\/]/).includes(".."), {
+var relativePath = (what) => external_exports.string().min(1).refine((p) => !isAbsolute2(p) && !normalize(p).split(/[\\/]/).includes(".."), {
   message: `must be a path inside the repository (${what})`
 });
 var Inputs = external_exports.object({
@@ -78543,7 +78698,7 @@ var Inputs = external_exports.object({
   group: external_exports.string(),
   task: external_exports.string(),
   "execution-id": external_exports.string(),
-  agent: external_exports.enum(["claude-code", "command"], { message: "must be claude-code or command" }),
+  agent: external_exports.enum(AGENT_KIND_NAMES, { message: `must be ${agentKindChoices()}` }),
   "agent-command": external_exports.string(),
   "anthropic-api-key": external_exports.string(),
   "bundle-dir": external_exports.string(),
@@ -78582,7 +78737,7 @@ function readSettings(getInput2, env) {
   const runner = readRunner(env);
   const common = {
     planFile: inputs.plan,
-    planPath: resolve(runner.workspace, inputs.plan),
+    planPath: resolve2(runner.workspace, inputs.plan),
     group: inputs.group || null,
     tasks: readTaskList(inputs.tasks),
     githubToken: inputs["github-token"],
@@ -78608,8 +78763,8 @@ function readSettings(getInput2, env) {
   if (inputs.mode === "plan") return { ...common, mode: "plan", executionId };
   if (executionId === null)
     throw usage("execution-id", `is required in ${inputs.mode} mode (pass the plan job's output)`);
-  const bundleDir = resolve(runner.workspace, inputs["bundle-dir"]);
-  const resultDir = resolve(runner.workspace, inputs["result-dir"]);
+  const bundleDir = resolve2(runner.workspace, inputs["bundle-dir"]);
+  const resultDir = resolve2(runner.workspace, inputs["result-dir"]);
   if (inputs.mode === "integrate") {
     return { ...common, mode: "integrate", executionId, bundleDir, resultDir };
   }
