@@ -104,9 +104,12 @@ describe('renderDashboard', () => {
     expect(text).toContain(
       'Status: SKIPPED | Progress: ░░░░░░░░░░░░░░░░   0% | --:--:--\nReason: dependency 2.4 failed',
     );
-    expect(text).toContain('Warnings: lint failed (non-blocking)');
+    // 2.2 (conflict) and 2.3 (dropped by bisection) finished but did not land: not "completed".
+    expect(text).toContain(
+      'Status: NOT MERGED | Progress: ████████████████ 100% | 00:15:49\nNot merged: broke the integration tests (found by bisection)',
+    );
     expect(text.trimEnd().split('\n').at(-1)).toBe(
-      'Completed: 3/5 | Failed: 1/5 | Skipped: 1 | Runtime: 00:49:18',
+      'Completed: 1/5 | Failed: 1/5 | Not merged: 2 | Skipped: 1 | Runtime: 00:49:18',
     );
   });
 

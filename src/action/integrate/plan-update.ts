@@ -55,7 +55,7 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   const fate = conflicted(run.task_id, state)
     ? 'conflict'
     : integrationFate(run.task_id, state.integration).kind;
-  const outcome = taskOutcome(run);
+  const outcome = taskOutcome(run, state.integration);
   const actualMs = taskDurationMs(run) ?? undefined;
   const time = actualMs === undefined ? {} : { actualMs };
   if (fate === 'merged') {

@@ -65,7 +65,7 @@ function verdict(run: TaskRun, state: ExecutionState): { conclusion: Conclusion;
     return { conclusion: 'success', title: `Merged into ${state.integration!.branch}` };
   if (fate.kind === 'conflict') return { conclusion: 'failure', title: 'Merge conflict' };
   if (fate.kind === 'dropped') return { conclusion: 'failure', title: 'Not integrated' };
-  return { conclusion: 'failure', title: TASK_OUTCOME_LABEL[taskOutcome(run)] };
+  return { conclusion: 'failure', title: TASK_OUTCOME_LABEL[taskOutcome(run, state.integration)] };
 }
 
 /** The engine's fate, except that a conflict (also listed as dropped) is called a conflict. */
@@ -80,7 +80,7 @@ function taskSummary(run: TaskRun, state: ExecutionState): string {
   const fate = fateOf(run.task_id, state);
   const lines = [
     `**Task ${mdText(run.task_id)}**: ${mdText(run.task)}  `,
-    `Agent: ${mdText(run.agent)} · ${TASK_OUTCOME_LABEL[taskOutcome(run)]}`,
+    `Agent: ${mdText(run.agent)} · ${TASK_OUTCOME_LABEL[taskOutcome(run, state.integration)]}`,
     '',
   ];
   if (run.reason) lines.push(`Reason: ${mdText(run.reason, 500)}`, '');

@@ -5,6 +5,7 @@
 import type { TaskRun } from '../../engine/monitor/state.js';
 import type { CheckRunInput, CheckRunOutput } from '../../engine/ports/forge.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
+import { formatDuration } from '../../engine/report/format.js';
 import { inline } from '../plan/check-report.js';
 import type { RecordedTask } from './record.js';
 import { encodeTaskData, type TaskData } from './task-data.js';
@@ -156,7 +157,7 @@ function validationTable(run: TaskRun): string[] {
     '|---|---|---|---|',
     ...checks.map(
       (c) =>
-        `| ${c.name}${c.critical ? ' (critical)' : ''} | ${c.skipped ? '⏭️ skipped' : c.passed ? '✅ passed' : '❌ failed'} | ${c.command ? `\`${inline(c.command).replace(/`/g, "'").replace(/\|/g, '\\|')}\`` : '—'} | ${formatMs(c.durationMs)} |`,
+        `| ${c.name}${c.critical ? ' (critical)' : ''} | ${c.skipped ? '⏭️ skipped' : c.passed ? '✅ passed' : '❌ failed'} | ${c.command ? `\`${inline(c.command).replace(/`/g, "'").replace(/\|/g, '\\|')}\`` : '—'} | ${formatDuration(c.durationMs)} |`,
     ),
   ];
 }
@@ -177,13 +178,5 @@ function costText(run: TaskRun): string {
 export function durationText(from: string | null, to: string | null): string | null {
   if (!from || !to) return null;
   const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? formatMs(ms) : null;
-}
-
-function formatMs(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
-  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
+  return Number.isFinite(ms) && ms >= 0 ? formatDuration(ms) : null;
 }

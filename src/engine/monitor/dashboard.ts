@@ -1,6 +1,13 @@
+import type { IntegrationResult } from '../integrate/schema.js';
 import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../report/format.js';
 import { mdCode, mdTable, mdText, singleLine } from '../report/markdown.js';
-import { executionTitle, orderedTasks, taskOutcome, type TaskOutcome } from '../report/outcome.js';
+import {
+  executionTitle,
+  integrationFate,
+  orderedTasks,
+  taskOutcome,
+  type TaskOutcome,
+} from '../report/outcome.js';
 import type { ExecutionState, TaskRun } from './state.js';
 
 const BAR_CELLS = 16;
@@ -32,17 +39,17 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
     rule,
   ];
   const tasks = orderedTasks(state);
-  for (const task of tasks) lines.push([], ...taskLines(task, options.now));
+  for (const task of tasks) lines.push([], ...taskLines(task, state, options.now));
   lines.push([], rule, footer(state, tasks, options.now));
   return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
 }
 
-function taskLines(task: TaskRun, now: Date): Segment[][] {
-  const outcome = taskOutcome(task);
+function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][] {
+  const outcome = taskOutcome(task, state.integration);
   const style = OUTCOME_STYLE[outcome];
   const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
   const elapsed = taskElapsed(task, now);
-  const detail = taskDetail(task, outcome);
+  const detail = taskDetail(task, outcome, state.integration);
   return [
     [
       {
@@ -66,11 +73,12 @@ function taskLines(task: TaskRun, now: Date): Segment[][] {
 }
 
 function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
-  const counts = countOutcomes(tasks);
+  const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
   const runtime = elapsedMs(state.started_at, state.finished_at ?? now);
   const parts = [`Completed: ${done}/${tasks.length}`, `Failed: ${counts.FAILED}/${tasks.length}`];
   if (counts.NO_CHANGES > 0) parts.push(`No changes: ${counts.NO_CHANGES}`);
+  if (counts.DROPPED > 0) parts.push(`Not merged: ${counts.DROPPED}`);
   if (counts.SKIPPED > 0) parts.push(`Skipped: ${counts.SKIPPED}`);
   if (counts.CANCELLED > 0) parts.push(`Cancelled: ${counts.CANCELLED}`);
   parts.push(`Runtime: ${runtime === null ? '--:--:--' : formatClock(runtime)}`);
@@ -85,12 +93,18 @@ export function progressBar(percent: number): string {
 }
 
 function settledWell(outcome: TaskOutcome): boolean {
-  return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS' || outcome === 'NO_CHANGES';
+  return (
+    outcome === 'COMPLETE' ||
+    outcome === 'COMPLETE_WITH_WARNINGS' ||
+    outcome === 'NO_CHANGES' ||
+    outcome === 'DROPPED'
+  );
 }
 
 function statusWord(task: TaskRun, outcome: TaskOutcome): string {
   if (outcome === 'COMPLETE_WITH_WARNINGS') return 'COMPLETED (WARNINGS)';
   if (outcome === 'NO_CHANGES') return 'NO CHANGES';
+  if (outcome === 'DROPPED') return 'NOT MERGED';
   if (outcome === 'FAILED') return 'FAILED';
   return task.status.toUpperCase();
 }
@@ -98,7 +112,18 @@ function statusWord(task: TaskRun, outcome: TaskOutcome): string {
 function taskDetail(
   task: TaskRun,
   outcome: TaskOutcome,
+  integration: IntegrationResult | null,
 ): { label: string; text: string; dim: boolean } {
+  if (outcome === 'DROPPED') {
+    const fate = integrationFate(task.task_id, integration);
+    const text =
+      fate.kind === 'conflict'
+        ? `merge conflict${fate.with.length > 0 ? ` with ${fate.with.join(', ')}` : ''} in ${fate.files.join(', ')}`
+        : fate.kind === 'dropped'
+          ? fate.reason
+          : 'left out of the integration';
+    return { label: 'Not merged', text, dim: false };
+  }
   if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
     return { label: 'Reason', text: task.reason ?? 'no reason recorded', dim: false };
   }
@@ -130,18 +155,22 @@ function taskElapsed(task: TaskRun, now: Date): number | null {
   return elapsedMs(task.started_at, task.finished_at ?? now);
 }
 
-function countOutcomes(tasks: readonly TaskRun[]): Record<TaskOutcome, number> {
+function countOutcomes(
+  tasks: readonly TaskRun[],
+  integration: IntegrationResult | null,
+): Record<TaskOutcome, number> {
   const counts: Record<TaskOutcome, number> = {
     COMPLETE: 0,
     COMPLETE_WITH_WARNINGS: 0,
     NO_CHANGES: 0,
+    DROPPED: 0,
     FAILED: 0,
     SKIPPED: 0,
     CANCELLED: 0,
     RUNNING: 0,
     PENDING: 0,
   };
-  for (const task of tasks) counts[taskOutcome(task)] += 1;
+  for (const task of tasks) counts[taskOutcome(task, integration)] += 1;
   return counts;
 }
 
@@ -151,6 +180,7 @@ const OUTCOME_EMOJI: Record<TaskOutcome, string> = {
   COMPLETE: '✅ complete',
   COMPLETE_WITH_WARNINGS: '⚠️ warnings',
   NO_CHANGES: '⚠️ no changes',
+  DROPPED: '🚫 not merged',
   FAILED: '❌ failed',
   SKIPPED: '⏭️ skipped',
   CANCELLED: '⏹️ cancelled',
@@ -170,11 +200,11 @@ export function renderDashboardMarkdown(
   const running = state.status === 'pending' || state.status === 'in_progress';
   const runtime = elapsedMs(state.started_at, state.finished_at ?? options.now ?? null);
   const rows = tasks.map((task) => {
-    const outcome = taskOutcome(task);
+    const outcome = taskOutcome(task, state.integration);
     const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
     const status =
       outcome === 'RUNNING' ? `🔄 ${task.status.replace('_', ' ')}` : OUTCOME_EMOJI[outcome];
-    const detail = taskDetail(task, outcome);
+    const detail = taskDetail(task, outcome, state.integration);
     return [
       mdText(`${task.task_id} ${task.task}`, 60),
       mdText(task.agent, 40),
@@ -184,7 +214,7 @@ export function renderDashboardMarkdown(
       outcome === 'COMPLETE' ? '' : mdText(detail.text, 100),
     ];
   });
-  const counts = countOutcomes(tasks);
+  const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
   const heading = running ? '🔄 Parallel execution running' : '🏁 Parallel execution finished';
   const totals = [
@@ -227,6 +257,7 @@ const OUTCOME_STYLE: Record<TaskOutcome, Style> = {
   COMPLETE: 'green',
   COMPLETE_WITH_WARNINGS: 'yellow',
   NO_CHANGES: 'yellow',
+  DROPPED: 'red',
   FAILED: 'red',
   CANCELLED: 'red',
   SKIPPED: 'dim',

@@ -3,7 +3,7 @@ import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
 import type { TaskRun } from '../monitor/state.js';
 import { save, setStatus, type RunContext } from './context.js';
-import { formatDurationMs } from './duration.js';
+import { formatDuration } from '../report/format.js';
 import { agentKey } from './paths.js';
 import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';
@@ -126,14 +126,14 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   if (stopped === 'timeout') {
     return {
       kind: 'failed',
-      reason: `timed out: still running after ${formatDurationMs(ctx.settings.taskTimeoutMs)} (task time limit); stopped`,
+      reason: `timed out: still running after ${formatDuration(ctx.settings.taskTimeoutMs)} (task time limit); stopped`,
       ...base,
     };
   }
   if (stopped === 'idle') {
     return {
       kind: 'failed',
-      reason: `hung: no output and no status change for ${formatDurationMs(ctx.settings.idleTimeoutMs)} (idle limit); stopped`,
+      reason: `hung: no output and no status change for ${formatDuration(ctx.settings.idleTimeoutMs)} (idle limit); stopped`,
       ...base,
     };
   }

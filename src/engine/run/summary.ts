@@ -1,5 +1,12 @@
 import type { ExecutionState, TaskRun, TaskRunStatus } from '../monitor/state.js';
 import type { ValidationStatus } from '../validate/schema.js';
+import {
+  executionOutcome,
+  taskDurationMs,
+  taskOutcome,
+  type ExecutionOutcome,
+  type TaskOutcome,
+} from '../report/outcome.js';
 
 export interface ValidationSummary {
   status: ValidationStatus;
@@ -22,6 +29,8 @@ export interface IntegrationSummary {
 export interface ExecutionSummary {
   executionId: string;
   status: ExecutionState['status'];
+  /** The report's verdict: SUCCESS, PARTIAL, FAILED (or IN PROGRESS). */
+  outcome: ExecutionOutcome;
   /** Null when no integration ran (nothing validated to merge, or the run stopped before). */
   integration: IntegrationSummary | null;
   /** The report under the execution folder, once written. */
@@ -33,7 +42,10 @@ export interface ExecutionSummary {
     agent: string;
     branch: string;
     worktree: string;
+    /** Where the task's run stopped (`completed` means the agent finished, not that it landed). */
     status: TaskRunStatus;
+    /** How the task ended, integration included: the report's word (`DROPPED` when left out). */
+    outcome: TaskOutcome;
     attempts: number;
     durationMs: number | null;
     exitCode: number | null;
@@ -50,6 +62,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
   return {
     executionId: state.execution_id,
     status: state.status,
+    outcome: executionOutcome(state),
     integration:
       integration === null
         ? null
@@ -76,8 +89,9 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         branch: run.branch,
         worktree: run.worktree,
         status: run.status,
+        outcome: taskOutcome(run, integration),
         attempts: run.attempts,
-        durationMs: taskDurationMs(run.started_at, run.finished_at),
+        durationMs: taskDurationMs(run),
         exitCode: run.exit_code,
         reason: run.reason,
         validation: validationSummary(run),
@@ -98,9 +112,4 @@ function validationSummary(run: TaskRun): ValidationSummary | null {
       skipped: check.skipped,
     })),
   };
-}
-
-export function taskDurationMs(startedAt: string | null, finishedAt: string | null): number | null {
-  if (startedAt === null || finishedAt === null) return null;
-  return Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt));
 }

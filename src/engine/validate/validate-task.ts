@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatDuration } from '../report/format.js';
 import { runCommand, type RunCommandResult } from '../exec/run-command.js';
 import { auditFails, parseAudit, type AuditCounts, type Severity } from './audit.js';
 import { classify } from './classify.js';
@@ -202,14 +203,10 @@ function skippedOrCoverageOnly(
 }
 
 function stoppedNote(run: RunCommandResult, timeoutMs: number | undefined): string | null {
-  if (run.timedOut) return `timed out after ${formatMs(timeoutMs ?? 0)}`;
+  if (run.timedOut) return `timed out after ${formatDuration(timeoutMs ?? 0)}`;
   if (run.aborted) return 'stopped: the run was cancelled';
   if (run.exitCode === null) return `killed by ${run.signal ?? 'a signal'}`;
   return null;
-}
-
-function formatMs(ms: number): string {
-  return ms < 1_000 ? `${ms}ms` : `${Math.round(ms / 1_000)}s`;
 }
 
 function testsNote(counts: TestCounts | null): string | null {
