@@ -48,6 +48,8 @@ describe('parallel-executor run', () => {
       // No package.json: every check is skipped, which validates (nothing failed).
       validation: { status: 'COMPLETE_VALIDATED', checks: expect.any(Array) },
       keptRefs: [],
+      // The command agent reports no tokens.
+      usage: null,
     });
     // Human output went to stderr: the pre-flight report and one line per event.
     expect(result.stderr).toContain('GO');

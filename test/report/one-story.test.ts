@@ -124,3 +124,28 @@ describe('one story across terminal, JSON and report', () => {
     );
   });
 });
+
+describe('tokens and cost in the --json document, the report and the dashboard', () => {
+  it('gives each task its usage (null when its agent reported none) and the total', () => {
+    const state = structuredClone(reportFixture());
+    state.tasks['2.1']!.metrics!.cache_read_tokens = 50_000;
+    const json = executionSummary(state);
+    expect(json.tasks.find((t) => t.id === '2.1')!.usage).toEqual({
+      inputTokens: 182_340,
+      outputTokens: 21_877,
+      cacheReadTokens: 50_000,
+      cacheCreationTokens: 0,
+      costUsd: 0.8731,
+    });
+    expect(json.tasks.find((t) => t.id === '2.4')!.usage).toBeNull();
+    expect(json.usage).toMatchObject({ inputTokens: 522_323, cacheReadTokens: 50_000 });
+    const report = renderReport(state);
+    expect(report).toContain(
+      '- **Tokens / Cost**: 182,340 in (+50,000 cache read) / 21,877 out tokens · $0.87',
+    );
+    expect(report).toContain('- **Tokens / Cost**: not reported by the agent');
+    expect(report).toContain(
+      '- **Tokens / Cost**: 522,323 in (+50,000 cache read) / 64,421 out tokens · $2.44 (reported by 3 task(s))',
+    );
+  });
+});

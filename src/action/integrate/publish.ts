@@ -14,6 +14,7 @@ import {
   TASK_OUTCOME_LABEL,
   type IntegrationFate,
 } from '../../engine/report/outcome.js';
+import { taskUsage, usageText } from '../../engine/report/usage.js';
 import { GitHubApiError } from '../../forge/errors.js';
 import type { RepoForge } from '../../forge/types.js';
 import { taskCheckRunName } from '../modes/plan.js';
@@ -104,11 +105,15 @@ function taskSummary(run: TaskRun, state: ExecutionState): string {
     );
   }
   if (run.metrics) {
-    const cost = run.metrics.cost_usd === null ? '' : ` · $${run.metrics.cost_usd.toFixed(2)}`;
     lines.push(
-      `${run.metrics.files_modified} file(s), +${run.metrics.lines_added} −${run.metrics.lines_removed}${cost}`,
+      `${run.metrics.files_modified} file(s), +${run.metrics.lines_added} −${run.metrics.lines_removed}`,
     );
   }
+  const usage = taskUsage(run);
+  lines.push(
+    '',
+    `Tokens / cost: ${usage === null ? 'not reported by the agent' : usageText(usage)}`,
+  );
   return lines.join('\n');
 }
 

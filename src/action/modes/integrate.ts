@@ -12,6 +12,7 @@
  * only shows in the report.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { setUsageOutputs } from '../usage-outputs.js';
 import { join, relative, sep } from 'node:path';
 import type { Config } from '../../engine/config/schema.js';
 import { integrate } from '../../engine/integrate/integrate.js';
@@ -335,6 +336,7 @@ function setOutputs(
   runtime.setOutput('status', status);
   runtime.setOutput('report', reportFile);
   runtime.setOutput('result-dir', settings.resultDir);
+  setUsageOutputs(runtime, state);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
   runtime.setOutput(
     'conflicts',

@@ -10,6 +10,7 @@
  * The step fails when the result is refused (nothing is pushed then) or a branch was not pushed.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { setUsageOutputs } from '../usage-outputs.js';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { ParallelExecutorError } from '../../engine/errors.js';
@@ -159,6 +160,7 @@ export async function runPublishMode(
   runtime.setOutput('pull-request', published.pullRequest?.url ?? '');
   runtime.setOutput('report', reportFile);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
+  setUsageOutputs(runtime, state);
   runtime.setOutput(
     'conflicts',
     JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files }))),

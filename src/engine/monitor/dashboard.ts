@@ -8,6 +8,7 @@ import {
   taskOutcome,
   type TaskOutcome,
 } from '../report/outcome.js';
+import { totalUsage, usageText } from '../report/usage.js';
 import type { ExecutionState, TaskRun } from './state.js';
 
 const BAR_CELLS = 16;
@@ -41,6 +42,8 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
   const tasks = orderedTasks(state);
   for (const task of tasks) lines.push([], ...taskLines(task, state, options.now));
   lines.push([], rule, footer(state, tasks, options.now));
+  const usage = totalUsage(tasks);
+  if (usage !== null) lines.push([{ text: `Usage: ${usageText(usage)}` }]);
   return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
 }
 
@@ -216,12 +219,15 @@ export function renderDashboardMarkdown(
   });
   const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
+  const usage = totalUsage(tasks);
   const heading = running ? '🔄 Parallel execution running' : '🏁 Parallel execution finished';
   const totals = [
     `**Completed** ${done}/${tasks.length}`,
     `**Failed** ${counts.FAILED}/${tasks.length}`,
     ...(counts.NO_CHANGES > 0 ? [`**No changes** ${counts.NO_CHANGES}`] : []),
+    ...(counts.DROPPED > 0 ? [`**Not merged** ${counts.DROPPED}`] : []),
     ...(counts.SKIPPED > 0 ? [`**Skipped** ${counts.SKIPPED}`] : []),
+    ...(usage === null ? [] : [`**Usage** ${usageText(usage)}`]),
     `**Runtime** ${runtime === null ? 'running' : formatDuration(runtime)}`,
   ];
   return [

@@ -1,12 +1,5 @@
 import type { ExecutionState } from '../monitor/state.js';
-import {
-  elapsedMs,
-  formatCost,
-  formatCount,
-  formatDuration,
-  formatRatio,
-  formatTimestamp,
-} from './format.js';
+import { elapsedMs, formatDuration, formatRatio, formatTimestamp } from './format.js';
 import { renderCheckoutSection } from './checkout-section.js';
 import { renderGantt } from './gantt.js';
 import { renderIntegrationSection } from './integration-section.js';
@@ -23,6 +16,7 @@ import {
   type TaskOutcome,
 } from './outcome.js';
 import { renderTaskSection } from './task-section.js';
+import { usageText } from './usage.js';
 
 export interface ReportOptions {
   /** Stands in for the end of a still-running execution; without it, running times are left open. */
@@ -99,7 +93,7 @@ function taskCounts(state: ExecutionState): string {
 }
 
 function metricsSection(metrics: ExecutionMetrics): string[] {
-  const { lines: totals, mergedLines, tokens, cost, efficiency } = metrics;
+  const { lines: totals, mergedLines, usage, efficiency } = metrics;
   const lines = ['## Metrics'];
   const merged =
     mergedLines === null ? '' : `; merged: +${mergedLines.added} / -${mergedLines.removed}`;
@@ -108,14 +102,9 @@ function metricsSection(metrics: ExecutionMetrics): string[] {
   );
   lines.push(`- **Total Files Modified**: ${totals.files} (distinct paths)`);
   lines.push(
-    tokens === null
-      ? '- **Tokens**: not reported by the agents'
-      : `- **Tokens**: ${formatCount(tokens.input)} input / ${formatCount(tokens.output)} output (reported by ${tokens.tasks} task(s))`,
-  );
-  lines.push(
-    cost === null
-      ? '- **Cost**: not reported by the agents'
-      : `- **Cost**: ${formatCost(cost.usd)} (reported by ${cost.tasks} task(s))`,
+    usage === null
+      ? '- **Tokens / Cost**: not reported by the agents'
+      : `- **Tokens / Cost**: ${usageText(usage.total)} (reported by ${usage.tasks} task(s))`,
   );
   lines.push('- **Parallel Efficiency**:', ...efficiencyLines(efficiency), '');
   return lines;

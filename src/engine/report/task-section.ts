@@ -1,9 +1,10 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { TaskRun } from '../monitor/state.js';
 import type { CheckResult, ValidationReport } from '../validate/schema.js';
-import { formatCost, formatCount, formatDuration, formatPercent } from './format.js';
+import { formatDuration, formatPercent } from './format.js';
 import { mdCode, mdTable, mdText } from './markdown.js';
 import { repoPath } from './repo-path.js';
+import { taskUsage, usageText } from './usage.js';
 import {
   integrationFate,
   taskDurationMs,
@@ -73,8 +74,10 @@ function taskBlock(
   lines.push(`- **Validation**: ${validationSummary(task.validation)}`);
   if (task.validation?.audit)
     lines.push(`- **Security Audit**: ${auditText(task.validation.audit)}`);
-  const usage = usageText(task);
-  if (usage !== null) lines.push(`- **Tokens / Cost**: ${usage}`);
+  const usage = taskUsage(task);
+  lines.push(
+    `- **Tokens / Cost**: ${usage === null ? 'not reported by the agent' : usageText(usage)}`,
+  );
   lines.push(
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`,
   );
@@ -188,19 +191,6 @@ function skippedCheckText(check: CheckResult): string {
 
 function auditText(audit: NonNullable<ValidationReport['audit']>): string {
   return `${audit.critical} critical, ${audit.high} high, ${audit.moderate} moderate, ${audit.low} low`;
-}
-
-function usageText(task: TaskRun): string | null {
-  const metrics = task.metrics;
-  if (metrics === null) return null;
-  const parts: string[] = [];
-  if (metrics.input_tokens !== null || metrics.output_tokens !== null) {
-    const input = metrics.input_tokens === null ? '?' : formatCount(metrics.input_tokens);
-    const output = metrics.output_tokens === null ? '?' : formatCount(metrics.output_tokens);
-    parts.push(`${input} input / ${output} output tokens`);
-  }
-  if (metrics.cost_usd !== null) parts.push(formatCost(metrics.cost_usd));
-  return parts.length === 0 ? null : parts.join(' · ');
 }
 
 function fateCell(fate: IntegrationFate): string {

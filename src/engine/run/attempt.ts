@@ -16,6 +16,9 @@ export interface AttemptResult {
   durationMs: number;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Prompt tokens read from / written to the cache (Claude Code); absent when the agent does not say. */
+  cacheReadTokens?: number | null;
+  cacheCreationTokens?: number | null;
   costUsd: number | null;
   summary: string | null;
 }
@@ -118,6 +121,8 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   const tokens = {
     inputTokens: outcome.inputTokens ?? seen.usage?.input ?? null,
     outputTokens: outcome.outputTokens ?? seen.usage?.output ?? null,
+    cacheReadTokens: outcome.cacheReadTokens ?? seen.usage?.cacheRead ?? null,
+    cacheCreationTokens: outcome.cacheCreationTokens ?? seen.usage?.cacheCreation ?? null,
     costUsd: outcome.costUsd ?? seen.usage?.cost ?? null,
   };
   const stopped = stopReason ?? outcome.stoppedBecause;
@@ -178,7 +183,13 @@ function lastLines(lines: readonly string[]): string {
 
 interface EventNote {
   error?: string;
-  usage?: { input: number; output: number; cost: number | null };
+  usage?: {
+    input: number;
+    output: number;
+    cacheRead: number | null;
+    cacheCreation: number | null;
+    cost: number | null;
+  };
 }
 
 function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
@@ -206,7 +217,13 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
       return {};
     case 'usage':
       return {
-        usage: { input: event.inputTokens, output: event.outputTokens, cost: event.costUsd },
+        usage: {
+          input: event.inputTokens,
+          output: event.outputTokens,
+          cacheRead: event.cacheReadTokens ?? null,
+          cacheCreation: event.cacheCreationTokens ?? null,
+          cost: event.costUsd,
+        },
       };
     case 'error':
       ctx.emit({ type: 'warning', taskId: run.task_id, message: event.message });

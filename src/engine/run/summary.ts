@@ -7,6 +7,7 @@ import {
   type ExecutionOutcome,
   type TaskOutcome,
 } from '../report/outcome.js';
+import { taskUsage, totalUsage, type Usage } from '../report/usage.js';
 
 export interface ValidationSummary {
   status: ValidationStatus;
@@ -31,6 +32,8 @@ export interface ExecutionSummary {
   status: ExecutionState['status'];
   /** The report's verdict: SUCCESS, PARTIAL, FAILED (or IN PROGRESS). */
   outcome: ExecutionOutcome;
+  /** Tokens and cost summed over the tasks; null when no agent reported any. */
+  usage: Usage | null;
   /** Null when no integration ran (nothing validated to merge, or the run stopped before). */
   integration: IntegrationSummary | null;
   /** The report under the execution folder, once written. */
@@ -53,6 +56,8 @@ export interface ExecutionSummary {
     validation: ValidationSummary | null;
     /** Refs holding earlier states of the task's work (failed attempts, what resume found). */
     keptRefs: Array<{ ref: string; sha: string; why: string }>;
+    /** What the agent reported; null when it reported none. */
+    usage: Usage | null;
   }>;
 }
 
@@ -63,6 +68,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
     executionId: state.execution_id,
     status: state.status,
     outcome: executionOutcome(state),
+    usage: totalUsage(state.task_order.flatMap((id) => state.tasks[id] ?? [])),
     integration:
       integration === null
         ? null
@@ -96,6 +102,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         reason: run.reason,
         validation: validationSummary(run),
         keptRefs: run.kept_refs ?? [],
+        usage: taskUsage(run),
       };
     }),
   };
