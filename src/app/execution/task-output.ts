@@ -6,6 +6,7 @@ import type { TaskRun } from '../../engine/monitor/state.js';
 import type { CheckRunInput, CheckRunOutput } from '../../engine/ports/forge.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { formatDuration } from '../../engine/report/format.js';
+import { taskUsage, usageText } from '../../engine/report/usage.js';
 import { inline } from '../plan/check-report.js';
 import type { RecordedTask } from './record.js';
 import { encodeTaskData, type TaskData } from './task-data.js';
@@ -165,11 +166,9 @@ function validationTable(run: TaskRun): string[] {
 function costText(run: TaskRun): string {
   const m = run.metrics;
   if (!m) return '';
+  const usage = taskUsage(run);
   const parts = [
-    m.cost_usd === null ? null : `**Cost**: $${m.cost_usd.toFixed(2)}`,
-    m.input_tokens === null
-      ? null
-      : `**Tokens**: ${m.input_tokens} in / ${m.output_tokens ?? 0} out`,
+    `**Tokens / cost**: ${usage === null ? 'not reported by the agent' : usageText(usage)}`,
     `**Changes**: +${m.lines_added} −${m.lines_removed} in ${m.files_modified} file(s)`,
   ].filter(Boolean);
   return ` · ${parts.join(' · ')}`;
