@@ -12,6 +12,7 @@
  * only shows in the report.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mdText } from '../../engine/report/markdown.js';
 import { setUsageOutputs } from '../usage-outputs.js';
 import { join, relative, sep } from 'node:path';
 import type { Config } from '../../engine/config/schema.js';
@@ -33,7 +34,7 @@ import {
 } from '../../engine/workspace/repo.js';
 import { capText } from '../../forge/limits.js';
 import { untrustedEnvironment } from '../environment.js';
-import { cell, SUMMARY_LIMIT } from '../markdown.js';
+import { SUMMARY_LIMIT } from '../markdown.js';
 import { fetchBundles, readBundles, type ReceivedTask } from '../integrate/bundles.js';
 import { commitFiles } from '../integrate/commit-files.js';
 import { planUpdate, reportPathFor } from '../integrate/plan-update.js';
@@ -347,7 +348,7 @@ function setOutputs(
 function summaryFooter(problems: string[]): string {
   const lines = [
     'Publishing (pushes, the integration PR, the report comment, the next wave) is the publish job.',
-    ...problems.map((p) => `⚠️ ${cell(p)}`),
+    ...problems.map((p) => `⚠️ ${mdText(p)}`),
   ];
   return `${lines.join('\n\n')}\n`;
 }

@@ -10,6 +10,7 @@
  * The step fails when the result is refused (nothing is pushed then) or a branch was not pushed.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mdText } from '../../engine/report/markdown.js';
 import { setUsageOutputs } from '../usage-outputs.js';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
@@ -21,7 +22,7 @@ import { renderReport } from '../../engine/report/render.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { capText } from '../../forge/limits.js';
 import { readTriggerEvent } from '../event.js';
-import { cell, SUMMARY_LIMIT } from '../markdown.js';
+import { SUMMARY_LIMIT } from '../markdown.js';
 import { nextWave, type NextWave } from '../integrate/next-wave.js';
 import {
   completeTaskCheckRuns,
@@ -309,7 +310,7 @@ async function publish(input: PublishInput): Promise<Published> {
 }
 
 function problemSection(problems: string[]): string {
-  return `**Not published**\n\n${problems.map((p) => `- ⚠️ ${cell(p)}`).join('\n')}\n`;
+  return `**Not published**\n\n${problems.map((p) => `- ⚠️ ${mdText(p)}`).join('\n')}\n`;
 }
 
 function summaryFooter(
@@ -324,7 +325,7 @@ function summaryFooter(
       : next.tasks.length > 0
         ? `Next wave not started (${next.reason}): ${next.tasks.join(', ')}`
         : null,
-    ...problems.map((p) => `⚠️ ${cell(p)}`),
+    ...problems.map((p) => `⚠️ ${mdText(p)}`),
   ].filter((line): line is string => line !== null);
   return `${lines.join('\n\n')}\n`;
 }

@@ -2,6 +2,7 @@
  * What each command does once the commenter is authorised and the PR and config are known.
  * Replies are comments on the PR; starting work goes through `startExecution`.
  */
+import { mdCode, mdText } from '../../engine/report/markdown.js';
 import type { Config } from '../../engine/config/schema.js';
 import type { PullRequestInfo } from '../../forge/types.js';
 import { closeWithoutRun, finalizeEnded } from '../execution/recover.js';
@@ -16,12 +17,7 @@ import {
 } from '../execution/start.js';
 import { taskStatusOf } from '../execution/state.js';
 import { currentWave, nothingReadyReason, pickWave, waveLabel } from '../execution/waves.js';
-import {
-  diagnosticsComment,
-  inline,
-  planCheckRun,
-  PLAN_DIAGNOSTICS_MARKER,
-} from '../plan/check-report.js';
+import { diagnosticsComment, planCheckRun, PLAN_DIAGNOSTICS_MARKER } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
 import { missingWorkflowText, readWorkflow, workflowPath } from '../workflow.js';
 import { selectTasks } from '../plan/select.js';
@@ -71,7 +67,7 @@ export async function runTasks(
   if (plan.kind === 'missing') {
     await scope.forge.createComment(
       pr.number,
-      `❌ There is no plan at \`${config.plan}\` on \`${inline(pr.headRef)}\` (${pr.headSha.slice(0, 7)}), so nothing was started. Add it, or set \`plan:\` in \`.github/parallel-executor.yml\` on the default branch.`,
+      `❌ There is no plan at \`${config.plan}\` on ${mdCode(pr.headRef)} (${pr.headSha.slice(0, 7)}), so nothing was started. Add it, or set \`plan:\` in \`.github/parallel-executor.yml\` on the default branch.`,
     );
     return null;
   }
@@ -97,7 +93,7 @@ export async function runTasks(
   if (first.ready.length === 0) {
     await scope.forge.createComment(
       pr.number,
-      `Nothing was started: ${nothingReadyReason(first, `\`${inline(pr.headRef)}\` (${pr.headSha.slice(0, 7)})`)}.`,
+      `Nothing was started: ${nothingReadyReason(first, `${mdCode(pr.headRef)} (${pr.headSha.slice(0, 7)})`)}.`,
     );
     return null;
   }
@@ -141,7 +137,7 @@ function dryRunText(request: StartRequest, now: Date): string {
     '|---|---|---|---|',
     ...record.tasks.map(
       (t) =>
-        `| ${inline(t.id)} | ${inline(t.agents.join(', ') || '—')} | ${inline(t.dependsOn.join(', ') || '—')} | ${inline(t.title).replace(/\|/g, '\\|')} |`,
+        `| ${mdText(t.id)} | ${mdText(t.agents.join(', ') || '—')} | ${mdText(t.dependsOn.join(', ') || '—')} | ${mdText(t.title)} |`,
     ),
     '',
     ...(waveLabel(record)
@@ -150,7 +146,7 @@ function dryRunText(request: StartRequest, now: Date): string {
           '',
         ]
       : []),
-    `It would create ${record.tasks.length + 1} check runs and dispatch \`${record.workflow}\` on \`${inline(record.ref)}\` with:`,
+    `It would create ${record.tasks.length + 1} check runs and dispatch \`${record.workflow}\` on ${mdCode(record.ref)} with:`,
     '',
     '```json',
     JSON.stringify(inputs, null, 2),

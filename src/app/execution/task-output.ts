@@ -2,12 +2,12 @@
  * A task check run's output at each step: queued, running, finished (from the job), and final
  * (from the execution state the workflow uploaded: validation table, cost, merge outcome).
  */
+import { mdCode, mdText } from '../../engine/report/markdown.js';
 import type { TaskRun } from '../../engine/monitor/state.js';
 import type { CheckRunInput, CheckRunOutput } from '../../engine/ports/forge.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
 import { formatDuration } from '../../engine/report/format.js';
 import { taskUsage, usageText } from '../../engine/report/usage.js';
-import { inline } from '../plan/check-report.js';
 import type { RecordedTask } from './record.js';
 import { encodeTaskData, type TaskData } from './task-data.js';
 
@@ -16,7 +16,7 @@ type Conclusion = NonNullable<CheckRunInput['conclusion']>;
 function header(task: RecordedTask): string {
   const agents = task.agents.length > 0 ? task.agents.join(', ') : task.agent;
   const deps = task.dependsOn.length > 0 ? ` · depends on ${task.dependsOn.join(', ')}` : '';
-  return `**Task ${inline(task.id)}**: ${inline(task.title)}  \nAgent: ${inline(agents)}${task.group ? ` · group ${inline(task.group)}` : ''}${deps}`;
+  return `**Task ${mdText(task.id)}**: ${mdText(task.title)}  \nAgent: ${mdText(agents)}${task.group ? ` · group ${mdText(task.group)}` : ''}${deps}`;
 }
 
 /** `laterWave`: the task waits for others of the execution, so a later wave runs it. */
@@ -33,7 +33,7 @@ export function notRunOutput(task: RecordedTask, reason: string): CheckRunOutput
   const data: TaskData = { startedAt: null, finishedAt: null, jobUrl: null };
   return {
     title: 'Not run',
-    summary: `${encodeTaskData(data)}\n${header(task)}\n\nTask ${inline(task.id)} did not run: ${reason}.`,
+    summary: `${encodeTaskData(data)}\n${header(task)}\n\nTask ${mdText(task.id)} did not run: ${reason}.`,
   };
 }
 
@@ -106,7 +106,7 @@ export function finalOutput(
     header(task),
     '',
     `**Status**: ${run.status}${duration ? ` · **Duration**: ${duration}` : ''}${costText(run)}`,
-    ...(run.reason ? [`**Reason**: ${inline(run.reason)}`] : []),
+    ...(run.reason ? [`**Reason**: ${mdText(run.reason, 500)}`] : []),
     ...(mergeLine(run.task_id, integration) ? [mergeLine(run.task_id, integration)!] : []),
     '',
     ...validationTable(run),
@@ -144,10 +144,10 @@ function mergeLine(taskId: string, integration: IntegrationResult | null): strin
   if (integration.merged.includes(taskId)) return `**Merged** into \`${integration.branch}\``;
   const conflict = integration.conflicts.find((c) => c.taskId === taskId);
   if (conflict) {
-    return `**Merge conflict** in ${conflict.files.map((f) => `\`${inline(f)}\``).join(', ')}${conflict.with.length ? ` (with ${conflict.with.join(', ')})` : ''}`;
+    return `**Merge conflict** in ${conflict.files.map((f) => mdCode(f)).join(', ')}${conflict.with.length ? ` (with ${conflict.with.join(', ')})` : ''}`;
   }
   const dropped = integration.dropped.find((d) => d.taskId === taskId);
-  return dropped ? `**Not merged**: ${inline(dropped.reason)}` : null;
+  return dropped ? `**Not merged**: ${mdText(dropped.reason, 500)}` : null;
 }
 
 function validationTable(run: TaskRun): string[] {
@@ -158,7 +158,7 @@ function validationTable(run: TaskRun): string[] {
     '|---|---|---|---|',
     ...checks.map(
       (c) =>
-        `| ${c.name}${c.critical ? ' (critical)' : ''} | ${c.skipped ? '⏭️ skipped' : c.passed ? '✅ passed' : '❌ failed'} | ${c.command ? `\`${inline(c.command).replace(/`/g, "'").replace(/\|/g, '\\|')}\`` : '—'} | ${formatDuration(c.durationMs)} |`,
+        `| ${c.name}${c.critical ? ' (critical)' : ''} | ${c.skipped ? '⏭️ skipped' : c.passed ? '✅ passed' : '❌ failed'} | ${c.command ? mdCode(c.command) : '—'} | ${formatDuration(c.durationMs)} |`,
     ),
   ];
 }
