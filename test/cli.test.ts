@@ -44,4 +44,29 @@ describe('cli', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it("prints a command's help for `help COMMAND`", async () => {
+    const t = await cli(['help', 'run'], process.cwd());
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/^Usage: parallel-executor run /);
+  });
+
+  it('answers a run outside a git repository with exit 2 and what to do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pe-cli-no-git-'));
+    try {
+      const t = await cli(['run', '--dry-run'], dir);
+      expect(t.code).toBe(2);
+      expect(t.stderr).toContain(`${dir} is not inside a git repository`);
+      expect(t.stderr).toMatch(/hint: .*cd into your repository/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 130 when stopped by Ctrl-C, whatever the command returned', async () => {
+    const controller = new AbortController();
+    controller.abort('SIGINT');
+    const t = await cli(['help', 'status'], process.cwd(), {}, controller.signal);
+    expect(t.code).toBe(130);
+  });
 });

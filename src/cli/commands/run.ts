@@ -47,8 +47,13 @@ integrated run. Your checkout is never touched. Settings also come from
   --dry-run            check and show what would be created and run; create nothing
   --json               print one JSON document at the end (the dashboard goes to stderr)
 
-Exit status: 0 every task was integrated, 1 a task failed, conflicted or was dropped, or the run
-was stopped, 2 usage error.
+An agent runs in its worktree with these variables set (plus your environment, filtered):
+  PE_EXECUTION_ID  PE_TASK_ID  PE_TASK_TITLE  PE_AGENT  PE_BRANCH  PE_WORKTREE
+  PE_CONTEXT_FILE (its prompt, AGENT_CONTEXT.md)  PE_STATUS_FILE (JSON progress it may write)
+  PE_LOG_FILE  PE_PORT (first of the ports reserved for it)
+
+Exit status: 0 every task was integrated, 1 a task failed, conflicted or was dropped, 2 usage
+error (also outside a git repository), 130 stopped by Ctrl-C (the state is saved: resume it).
 `;
 
 export const runCommand: Command = async (argv, io) => {
