@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { AgentSettings } from '../engine/agents/create-runner.js';
 import { parseConfig } from '../engine/config/load.js';
+import { locateConfig } from '../engine/config/locate.js';
 import { Config, CONFIG_PATH } from '../engine/config/schema.js';
 import { UsageError } from '../engine/errors.js';
 import { parseDurationMs } from '../engine/run/duration.js';
@@ -15,6 +15,7 @@ export interface EngineFlags {
   'task-timeout'?: string;
   'idle-timeout'?: string;
   retries?: string;
+  config?: string;
 }
 
 export const ENGINE_FLAG_OPTIONS = {
@@ -24,13 +25,18 @@ export const ENGINE_FLAG_OPTIONS = {
   'task-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   retries: { type: 'string' },
+  config: { type: 'string' },
 } as const;
 
 /** `.github/parallel-executor.yml` when the repository has one, else every default. */
-export async function readConfig(repoRoot: string): Promise<Config> {
-  const file = join(repoRoot, CONFIG_PATH);
-  const text = await readFile(file, 'utf8').catch(() => null);
-  return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
+export async function readConfig(
+  repoRoot: string,
+  explicit: string | null = null,
+  cwd: string = repoRoot,
+): Promise<Config> {
+  const location = await locateConfig(repoRoot, explicit, cwd);
+  if (location === null) return Config.parse({});
+  return parseConfig(await readFile(location.absolute, 'utf8'), location.shown);
 }
 
 /** Execution settings from the config, with only the flags actually given on top. */

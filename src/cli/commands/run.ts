@@ -6,7 +6,7 @@ import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
 import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
-import { loadPlanForRun } from '../plan-input.js';
+import { loadPlanForRun, planPath } from '../plan-input.js';
 import { formatPreflight, formatPreview } from '../run-output.js';
 import {
   agentEnvironment,
@@ -30,7 +30,9 @@ it; write the report and commit it there with the plan's updated statuses; clean
 integrated run. Your checkout is never touched. Settings also come from
 .github/parallel-executor.yml; flags win. Durations: 90s, 10m, 1h.
 
-  --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md)
+  --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md, from the
+                       repository's root wherever you run from)
+  --config FILE        settings file (default: .github/parallel-executor.yml or .yaml)
   --group ID|all       one group (its dependencies must be complete) or every task (default)
   --agent KIND         claude-code (default) or command
   --agent-command CMD  your own agent command, run with sh -c in each worktree (PE_* variables)
@@ -78,15 +80,15 @@ export const runCommand: Command = async (argv, io) => {
   }
   const json = values.json ?? false;
   const repoRoot = await findRepoRoot(io.cwd);
-  const config = await readConfig(repoRoot);
+  const config = await readConfig(repoRoot, values.config ?? null, io.cwd);
   const settings = resolveSettings({ ...settingsFromConfig(config), ...settingsFromFlags(values) });
   const agent = agentSettings(config, values, settings.graceMs);
   const choices = finishChoices(config, values);
   const env = agentEnvironment(io.env);
   const runner = runnerFor(agent, env, repoRoot);
   const { file, plan, warnings } = await loadPlanForRun(
-    values.plan ?? config.plan,
-    values.plan ? io.cwd : repoRoot,
+    planPath(values.plan, config, io.cwd, repoRoot),
+    io.cwd,
   );
   const human = humanStream(io, json);
   for (const warning of warnings) human.write(`warning: ${warning}\n`);
