@@ -209,6 +209,7 @@ function groupDependencies(
   for (const text of texts) {
     const parsed = parseDependencyText(text.text, scope);
     reportUnresolved(parsed, text, context);
+    reportSelfAndUnknownGroups(`group ${group.id}`, parsed, text, scope.groups, context);
     result.push(...parsed.groups);
     if (parsed.allPreviousGroups || parsed.allPrevious) {
       result.push(...groups.slice(0, order).map((previous) => previous.id));
@@ -239,6 +240,7 @@ function taskDependencies(
   for (const text of draft.dependencies) {
     const parsed = parseDependencyText(text.text, scope(self, draft.group?.id ?? null));
     reportUnresolved(parsed, text, context);
+    reportSelfAndUnknownGroups(`task ${self}`, parsed, text, scope(self, null).groups, context);
     result.push(...parsed.ids);
     for (const group of parsed.groups) result.push(...tasksOf(group));
     if (parsed.allPrevious) result.push(...ids.slice(0, index));
@@ -271,6 +273,37 @@ function reportUnresolved(
         DEPENDENCY_HINT,
       ),
     );
+  }
+}
+
+/** A dependency on itself, or on a group the plan does not have: errors naming what exists. */
+function reportSelfAndUnknownGroups(
+  subject: string,
+  parsed: ParsedDependencies,
+  where: { line: number; column: number },
+  groups: DependencyScope['groups'],
+  context: DialectContext,
+): void {
+  if (parsed.selfReference) {
+    context.diagnostics.push({
+      severity: 'error',
+      code: 'self-dependency',
+      message: `${subject} depends on itself`,
+      line: where.line,
+      column: where.column,
+      hint: 'Remove it from its own dependencies.',
+    });
+  }
+  const names = groups.map((group) => group.id).join(', ') || 'none';
+  for (const name of parsed.unknownGroups) {
+    context.diagnostics.push({
+      severity: 'error',
+      code: 'unknown-group',
+      message: `${subject} depends on group ${name}, which does not exist (groups: ${names})`,
+      line: where.line,
+      column: where.column,
+      hint: 'Name an existing group, or the tasks themselves by id.',
+    });
   }
 }
 
