@@ -43,3 +43,20 @@ describe('dependencies that cannot be right', () => {
     expect(diagnostics.some((d) => d.message.includes('could not read'))).toBe(false);
   });
 });
+
+describe('agent names', () => {
+  it("compare case-insensitively and keep the plan's first spelling", () => {
+    const { plan } = parsePlan(`# Plan
+
+## Parallel Group 1: Base
+- [ ] 1.1: Do A (Builder-1, 1h)
+- [ ] 1.2: Do B (builder-1, 1h)
+- [ ] 1.3: Do C (BUILDER-1, 1h)
+`);
+    expect(plan.tasks.map((task) => task.agents)).toEqual([
+      ['Builder-1'],
+      ['Builder-1'],
+      ['Builder-1'],
+    ]);
+  });
+});

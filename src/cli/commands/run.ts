@@ -52,7 +52,7 @@ integrated run. Your checkout is never touched. Settings also come from
 An agent runs in its worktree with these variables set (plus your environment, filtered):
   PE_EXECUTION_ID  PE_TASK_ID  PE_TASK_TITLE  PE_AGENT  PE_BRANCH  PE_WORKTREE
   PE_CONTEXT_FILE (its prompt, AGENT_CONTEXT.md)  PE_STATUS_FILE (JSON progress it may write)
-  PE_LOG_FILE  PE_PORT (first of the ports reserved for it)
+  PE_LOG_FILE  PE_PORT (first of the ports reserved for it)  PE_INBOX (messages to it)
 
 Exit status: 0 every task was integrated, 1 a task failed, conflicted or was dropped, 2 usage
 error (also outside a git repository), 130 stopped by Ctrl-C (the state is saved: resume it).

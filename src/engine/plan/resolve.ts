@@ -1,10 +1,11 @@
-import type { GroupHeading } from './context.js';
+import { addKnownAgent, type GroupHeading } from './context.js';
 import {
   parseDependencyText,
   type DependencyScope,
   type ParsedDependencies,
 } from './dependencies.js';
 import { unique, warning, type DialectContext, type GroupRef, type TaskDraft } from './draft.js';
+import { agentKey } from './agent-names.js';
 import { fieldMap, fieldsOf } from './fields.js';
 import { generatedId } from './ids.js';
 import type { Section } from './outline.js';
@@ -44,6 +45,10 @@ const DEPENDENCY_HINT =
 export function resolvePlan(input: ResolveInput): { plan: Plan; groups: GroupBuild[] } {
   const groups = buildGroups(input);
   const { drafts } = input;
+  // `Builder-1` and `builder-1` are one agent: every task gets the plan's first spelling.
+  const spellings = new Map(input.context.knownAgents);
+  for (const draft of drafts) for (const name of draft.agents) addKnownAgent(spellings, name);
+  const spelling = (name: string) => spellings.get(agentKey(name)) ?? name;
   for (const group of groups) {
     for (const index of group.tasks) {
       const draft = drafts[index]!;
@@ -81,7 +86,7 @@ export function resolvePlan(input: ResolveInput): { plan: Plan; groups: GroupBui
       id: ids[index]!,
       idGenerated: draft.id === null,
       title: draft.title,
-      agents: unique(draft.agents),
+      agents: unique(draft.agents.map((name) => spelling(name))),
       group: draft.group?.id ?? null,
       dependsOn,
       estimateHours: draft.estimateHours,
