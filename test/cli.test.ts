@@ -132,4 +132,25 @@ describe('the config file and the plan, found one way', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('runs with --agent-command when .claude/agents/ defines only some agents: a warning', async () => {
+    const dir = await repoWith({
+      '.claude/agents/builder-1.md': '---\nname: builder-1\ndescription: builds\n---\nBuild.\n',
+      'MULTI_AGENT_PLAN.md': `${PLAN}- [ ] 1.2: Do more (Builder-2, 1h)\n`,
+    });
+    try {
+      execFileSync('git', ['add', '-A'], { cwd: dir });
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'plan'], {
+        cwd: dir,
+      });
+      const t = await cli(
+        ['run', '--dry-run', '--agent', 'command', '--agent-command', 'true'],
+        dir,
+      );
+      expect(t.stderr + t.stdout).toContain('agent Builder-2 has no definition in .claude/agents/');
+      expect(t.code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
