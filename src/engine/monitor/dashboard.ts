@@ -19,6 +19,8 @@ export interface DashboardOptions {
   /** Terminal columns; every line is cut to fit so an in-place redraw never wraps. */
   width?: number;
   color?: boolean;
+  /** Terminal rows: when the block-per-task picture is taller, one line per task instead. */
+  rows?: number;
 }
 
 /**
@@ -40,7 +42,11 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
     rule,
   ];
   const tasks = orderedTasks(state);
-  for (const task of tasks) lines.push([], ...taskLines(task, state, options.now));
+  const blocks = tasks.flatMap((task) => [[], ...taskLines(task, state, options.now)]);
+  // Header, blocks, blank, rule, footer, usage: if that does not fit, the running tasks would
+  // scroll out of sight; one line per task (running first) keeps them on screen.
+  const compact = options.rows !== undefined && lines.length + blocks.length + 4 > options.rows;
+  lines.push(...(compact ? compactLines(tasks, state, options.now) : blocks));
   lines.push([], rule, footer(state, tasks, options.now));
   const usage = totalUsage(tasks);
   if (usage !== null) lines.push([{ text: `Usage: ${usageText(usage)}` }]);
@@ -86,6 +92,45 @@ function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
   if (counts.CANCELLED > 0) parts.push(`Cancelled: ${counts.CANCELLED}`);
   parts.push(`Runtime: ${runtime === null ? '--:--:--' : formatClock(runtime)}`);
   return [{ text: parts.join(' | ') }];
+}
+
+const COMPACT_ORDER: Partial<Record<TaskOutcome, number>> = { RUNNING: 0, PENDING: 1 };
+
+/**
+ * One line per task: running ones first, then those waiting; finished tasks are folded into one
+ * count line (their outcomes are in the footer and the report), then the integration, if any.
+ */
+function compactLines(tasks: readonly TaskRun[], state: ExecutionState, now: Date): Segment[][] {
+  const open = tasks
+    .map((task) => ({ task, outcome: taskOutcome(task, state.integration) }))
+    .filter(({ outcome }) => COMPACT_ORDER[outcome] !== undefined)
+    .sort((a, b) => COMPACT_ORDER[a.outcome]! - COMPACT_ORDER[b.outcome]!);
+  const lines: Segment[][] = [[]];
+  for (const { task, outcome } of open) {
+    const percent = Math.round(task.progress_percent);
+    const elapsed = taskElapsed(task, now);
+    const detail = taskDetail(task, outcome, state.integration);
+    lines.push([
+      { text: `${outcome === 'RUNNING' ? '▶' : '·'} ` },
+      { text: `${terminalText(task.task_id)} ${terminalText(task.agent)} ` },
+      { text: progressBar(percent), style: OUTCOME_STYLE[outcome] },
+      {
+        text: ` ${String(percent).padStart(3)}% ${elapsed === null ? '--:--:--' : formatClock(elapsed)} `,
+      },
+      { text: terminalText(detail.text), style: detail.dim ? 'dim' : undefined },
+    ]);
+  }
+  const finished = tasks.length - open.length;
+  if (finished > 0) lines.push([{ text: `✔ ${finished} finished (counts below)`, style: 'dim' }]);
+  const integration = state.integration;
+  if (integration !== null) {
+    lines.push([
+      {
+        text: `⇢ integration ${terminalText(integration.branch)}: merged ${integration.merged.length}, tests ${integration.testsPassed === null ? 'not run' : integration.testsPassed ? 'pass' : 'FAIL'}`,
+      },
+    ]);
+  }
+  return lines;
 }
 
 /** `████████░░░░░░░░`, 16 cells as in the seed. */
