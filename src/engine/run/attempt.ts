@@ -200,7 +200,10 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
       return {};
     case 'progress': {
       if (event.percent !== null) {
-        run.progress_percent = Math.max(0, Math.min(100, Math.round(event.percent)));
+        // Never backwards within an attempt: an agent that rewrites its status with a lower
+        // figure (a new sub-plan, a rough guess) must not make the bar shrink.
+        const reported = Math.max(0, Math.min(100, Math.round(event.percent)));
+        run.progress_percent = Math.max(run.progress_percent, reported);
       }
       if (event.step !== null) run.current_step = event.step;
       save(ctx);
