@@ -1,22 +1,9 @@
-/** Untrusted text (plan titles, names) placed in Markdown the action writes. */
+import { mdTable, mdText } from '../engine/report/markdown.js';
 
-/** One table cell: no pipes, no line breaks, no HTML. */
-export function cell(text: string): string {
-  return text
-    .replace(/[\r\n]+/g, ' ')
-    .replace(/\|/g, '\\|')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .trim();
-}
-
+/** A GFM table of untrusted text (plan titles, names), each cell through the one escaper. */
 export function table(header: string[], rows: string[][]): string {
-  const lines = [
-    `| ${header.map(cell).join(' | ')} |`,
-    `| ${header.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
-  ];
-  return lines.join('\n');
+  const cells = (row: string[]) => row.map((text) => mdText(text, 300));
+  return mdTable(cells(header), rows.map(cells)).join('\n');
 }
 
 /** A job summary may hold 1 MiB; 340,000 UTF-16 units stay under it even at 3 bytes each. */

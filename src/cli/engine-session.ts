@@ -1,3 +1,4 @@
+import { terminalKind } from './terminal.js';
 import { createAgentRunner, type AgentSettings } from '../engine/agents/create-runner.js';
 import { createFinisher, type FinishOutcome } from '../engine/finish/finisher.js';
 import type { FinishSettings } from '../engine/finish/settings.js';
@@ -23,10 +24,10 @@ export function humanStream(io: CliIo, json: boolean): TtyStream {
 
 function liveViewFor(io: CliIo, json: boolean): LiveView {
   const out = humanStream(io, json);
-  const tty = out.isTTY === true;
+  const terminal = terminalKind(io.env, out.isTTY);
   return createLiveView(out, {
-    tty,
-    color: tty && io.env['NO_COLOR'] === undefined,
+    tty: terminal.live,
+    color: terminal.color,
     columns: out.columns,
     rows: out.rows,
   });

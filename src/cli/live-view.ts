@@ -58,7 +58,12 @@ export function createLiveView(out: NodeJS.WritableStream, options: LiveViewOpti
     pending = null;
     if (latest === null) return;
     const text = fitRows(
-      render(latest, { now: now(), width: options.columns ?? 80, color: options.color }),
+      render(latest, {
+        now: now(),
+        width: options.columns ?? 80,
+        color: options.color,
+        rows: (options.rows ?? 40) - 1,
+      }),
       options.rows ?? 40,
     );
     erase();

@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigurationError, ParallelExecutorError, UsageError } from '../engine/errors.js';
-import { EXIT_FAILED, EXIT_USAGE, type CliIo, type Command } from './io.js';
+import {
+  EXIT_FAILED,
+  EXIT_INTERRUPTED,
+  EXIT_TERMINATED,
+  EXIT_USAGE,
+  type CliIo,
+  type Command,
+} from './io.js';
 import { packageVersion } from './version.js';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
@@ -47,6 +54,10 @@ export function usage(): string {
 
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  // `help run` is `run --help`.
+  if (name === 'help' && rest[0] !== undefined && COMMANDS[rest[0]] !== undefined) {
+    return main([rest[0], '--help'], io);
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.stdout.write(`${usage()}\n`);
     return name === undefined ? EXIT_USAGE : 0;
@@ -60,12 +71,16 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr.write(`parallel-executor: unknown command "${name}"\n\n${usage()}\n`);
     return EXIT_USAGE;
   }
+  let code: number;
   try {
     const command = await entry.load();
-    return await command(rest, io);
+    code = await command(rest, io);
   } catch (error) {
-    return reportError(error, io, { json: wantsJson(rest) });
+    code = reportError(error, io, { json: wantsJson(rest) });
   }
+  // Stopped by a signal: the command saved its state and said so; the exit code says it too.
+  if (io.signal.aborted) return io.signal.reason === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+  return code;
 }
 
 /** What an error is, for words on stderr and for the `--json` document. */

@@ -3,6 +3,7 @@ import { relative, resolve } from 'node:path';
 import { PreflightError, UsageError } from '../engine/errors.js';
 import { loadPlan } from '../engine/plan/index.js';
 import { Plan, type Diagnostic } from '../engine/plan/schema.js';
+import type { Config } from '../engine/config/schema.js';
 
 export interface PlanInput {
   /** Absolute path of the plan file. */
@@ -13,6 +14,20 @@ export interface PlanInput {
 }
 
 const SHOWN_ERRORS = 10;
+
+/**
+ * The one way to find the plan (`run` and `validate`): `--plan` relative to where the command
+ * runs, else the config's `plan:` (default MULTI_AGENT_PLAN.md) relative to the repository root,
+ * so both work the same from a subfolder.
+ */
+export function planPath(
+  flag: string | undefined,
+  config: Config,
+  cwd: string,
+  repoRoot: string,
+): string {
+  return flag !== undefined ? resolve(cwd, flag) : resolve(repoRoot, config.plan);
+}
 
 /**
  * The one place `run` gets its plan from: Markdown through the parser and validator (an invalid

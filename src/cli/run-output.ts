@@ -1,11 +1,17 @@
 import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionPreview } from '../engine/run/orchestrator.js';
 import type { PreflightReport } from '../engine/run/preflight.js';
-import { formatDurationMs } from '../engine/run/duration.js';
-import { taskDurationMs } from '../engine/run/summary.js';
 import type { FinishOutcome } from '../engine/finish/finisher.js';
-import { integrationFate } from '../engine/report/outcome.js';
+import { elapsedMs, formatDuration } from '../engine/report/format.js';
+import {
+  executionOutcome,
+  integrationFate,
+  taskDurationMs,
+  taskOutcome,
+  type TaskOutcome,
+} from '../engine/report/outcome.js';
 import { shellArg } from '../engine/report/markdown.js';
+import { recoverySteps } from '../engine/report/recovery.js';
 import { dirname, join } from 'node:path';
 
 const MARK = { ok: '✔', warn: '!', fail: '✖' } as const;
@@ -52,11 +58,17 @@ export function formatPreview(preview: ExecutionPreview, agentLine: string): str
   return `${lines.join('\n')}\n`;
 }
 
-const STATUS_MARK: Record<string, string> = {
-  completed: '✔',
-  failed: '✖',
-  skipped: '⏭',
-  cancelled: '■',
+/** The report's outcome words, for a terminal: a mark, then the word. */
+const OUTCOME_TEXT: Record<TaskOutcome, [mark: string, word: string]> = {
+  COMPLETE: ['✔', 'complete'],
+  COMPLETE_WITH_WARNINGS: ['✔', 'complete with warnings'],
+  NO_CHANGES: ['!', 'no changes'],
+  DROPPED: ['✖', 'not merged'],
+  FAILED: ['✖', 'failed'],
+  SKIPPED: ['⏭', 'skipped'],
+  CANCELLED: ['■', 'cancelled'],
+  RUNNING: ['·', 'running'],
+  PENDING: ['·', 'pending'],
 };
 
 /**
@@ -68,17 +80,22 @@ export function formatSummary(
   stateFile: string,
   outcome: FinishOutcome | null = null,
 ): string {
-  const lines = ['', `Execution ${state.execution_id}: ${state.status.toUpperCase()}`];
+  // The report's status word and wall time, so the terminal and the report tell one story.
+  const cancelled = state.status === 'cancelled' ? ' (cancelled)' : '';
+  const wall = elapsedMs(state.started_at, state.finished_at);
+  const lines = [
+    '',
+    `Execution ${state.execution_id}: ${executionOutcome(state)}${cancelled}${wall === null ? '' : ` in ${formatDuration(wall)}`}`,
+  ];
   for (const id of state.task_order) {
     const run = state.tasks[id]!;
-    const duration = taskDurationMs(run.started_at, run.finished_at);
-    const took = duration === null ? '' : ` in ${formatDurationMs(duration)}`;
+    const duration = taskDurationMs(run);
+    const took = duration === null ? '' : ` in ${formatDuration(duration)}`;
     const attempts = run.attempts > 1 ? `, ${run.attempts} attempts` : '';
     const validation = run.validation === null ? '' : `, ${run.validation.status}`;
     const fate = fateText(id, state);
-    lines.push(
-      `  ${STATUS_MARK[run.status] ?? '·'} ${id} ${run.status}${took}${attempts}${validation}${fate}  ${run.branch}`,
-    );
+    const [mark, word] = OUTCOME_TEXT[taskOutcome(run, state.integration)];
+    lines.push(`  ${mark} ${id} ${word}${took}${attempts}${validation}${fate}  ${run.branch}`);
     if (run.reason !== null) lines.push(`      ${run.reason}`);
     for (const kept of run.kept_refs ?? []) lines.push(`      kept ${kept.ref}: ${kept.why}`);
   }
@@ -99,7 +116,7 @@ function fateText(taskId: string, state: ExecutionState): string {
     case 'conflict':
       return `, merge conflict${fate.with.length > 0 ? ` with ${fate.with.join(', ')}` : ''} in ${fate.files.join(', ')}`;
     case 'dropped':
-      return ', not merged';
+      return `, dropped: ${fate.reason}`;
     case 'not-integrated':
       return '';
   }
@@ -196,8 +213,9 @@ function checkoutLines(state: ExecutionState): string[] {
 
 function nextStepLines(state: ExecutionState, outcome: FinishOutcome | null): string[] {
   const id = shellArg(state.execution_id);
-  if (state.status === 'cancelled') return [`Resume with: parallel-executor resume ${id}`];
-  if (outcome === null) return [];
+  if (outcome === null) {
+    return state.status === 'cancelled' ? [`Resume with: parallel-executor resume ${id}`] : [];
+  }
   const steps: string[] = [];
   const integration = state.integration;
   if (integration !== null && integration.merged.length > 0) {
@@ -207,19 +225,7 @@ function nextStepLines(state: ExecutionState, outcome: FinishOutcome | null): st
       `merge:   git merge --no-ff ${branch}   (on ${state.base_ref})`,
     );
   }
-  for (const conflict of integration?.conflicts ?? []) {
-    const run = state.tasks[conflict.taskId];
-    if (run === undefined || integration === null) continue;
-    steps.push(
-      `resolve ${conflict.taskId} by hand:  git switch ${shellArg(integration.branch)} && git merge --no-ff ${shellArg(run.branch)}`,
-    );
-  }
-  const failed = state.task_order.filter((task) => state.tasks[task]!.status === 'failed');
-  if (failed.length > 0) {
-    steps.push(
-      `retry ${failed.join(', ')} after a fix:  parallel-executor resume ${id} --retry-failed`,
-    );
-  }
+  for (const step of recoverySteps(state)) steps.push(`${step.what}:  ${step.command}`);
   if (outcome.cleanup === null) {
     steps.push(
       `clean up what landed (keeps what explains a failure):  parallel-executor clean ${id}`,

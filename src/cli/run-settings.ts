@@ -1,6 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import type { AgentSettings } from '../engine/agents/create-runner.js';
 import { agentKindName } from '../engine/agents/kinds.js';
 import { Config } from '../engine/config/schema.js';
+import { parseConfig } from '../engine/config/load.js';
+import { locateConfig } from '../engine/config/locate.js';
 import { UsageError } from '../engine/errors.js';
 import { parseDurationMs } from '../engine/run/duration.js';
 import type { ExecutionSettings } from '../engine/run/settings.js';
@@ -13,6 +16,7 @@ export interface EngineFlags {
   'task-timeout'?: string;
   'idle-timeout'?: string;
   retries?: string;
+  config?: string;
 }
 
 export const ENGINE_FLAG_OPTIONS = {
@@ -22,7 +26,19 @@ export const ENGINE_FLAG_OPTIONS = {
   'task-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   retries: { type: 'string' },
+  config: { type: 'string' },
 } as const;
+
+/** `.github/parallel-executor.yml` when the repository has one, else every default. */
+export async function readConfig(
+  repoRoot: string,
+  explicit: string | null = null,
+  cwd: string = repoRoot,
+): Promise<Config> {
+  const location = await locateConfig(repoRoot, explicit, cwd);
+  if (location === null) return Config.parse({});
+  return parseConfig(await readFile(location.absolute, 'utf8'), location.shown);
+}
 
 export function settingsFromFlags(flags: EngineFlags): Partial<ExecutionSettings> {
   const settings: Partial<ExecutionSettings> = {};

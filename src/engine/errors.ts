@@ -14,6 +14,9 @@ export class ParallelExecutorError extends Error {
 /** The user's input is wrong: a flag, a config file, a plan that cannot be run. Exit code 2. */
 export class UsageError extends ParallelExecutorError {}
 
+/** Run from outside a git checkout (or in a bare repository): the wrong place, like a bad flag. */
+export class NotInRepositoryError extends UsageError {}
+
 /** A settings file failed validation; `file` and `line` say where. */
 export class ConfigurationError extends ParallelExecutorError {
   readonly file: string;

@@ -8,6 +8,7 @@ import type { IntegrationResult } from '../engine/integrate/schema.js';
 import type { TaskRun } from '../engine/state/schema.js';
 import type { CheckRunInput } from '../forge/types.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
+import { taskUsage, usageText } from '../engine/report/usage.js';
 
 export type Conclusion = NonNullable<CheckRunInput['conclusion']>;
 
@@ -85,11 +86,10 @@ function validationTable(run: TaskRun): string[] {
 function costText(run: TaskRun): string {
   const m = run.metrics;
   if (!m) return '';
+  // One wording of tokens and cost for every output (cache reads and writes apart from input).
+  const usage = taskUsage(run);
   const parts = [
-    m.cost_usd === null ? null : `**Cost**: $${m.cost_usd.toFixed(2)}`,
-    m.input_tokens === null
-      ? null
-      : `**Tokens**: ${m.input_tokens} in / ${m.output_tokens ?? 0} out`,
+    `**Tokens / cost**: ${usage === null ? 'not reported by the agent' : usageText(usage)}`,
     `**Changes**: +${m.lines_added} −${m.lines_removed} in ${m.files_modified} file(s)`,
   ].filter((part): part is string => part !== null);
   return ` · ${parts.join(' · ')}`;

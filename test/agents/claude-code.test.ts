@@ -288,6 +288,8 @@ describe('claude-code agent runner with the real CLI', () => {
       type: 'usage',
       inputTokens: outcome.inputTokens,
       outputTokens: outcome.outputTokens,
+      cacheReadTokens: outcome.cacheReadTokens,
+      cacheCreationTokens: outcome.cacheCreationTokens,
       costUsd: outcome.costUsd,
     });
     expect(await readFile(launch.logFile, 'utf8')).toContain('"type":"result"');

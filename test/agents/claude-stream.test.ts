@@ -120,7 +120,7 @@ describe('claude stream-json interpreter', () => {
     expect(progressOf(events).map(([percent]) => percent)).toEqual([7, 7, 7]);
   });
 
-  it('reads the final result: summary, summed usage with cached input, cost, success', () => {
+  it('reads the final result: summary, usage with cached input apart, cost, success', () => {
     const { events, interpreter } = feed([
       assistant('m1', [{ type: 'text', text: 'Done.' }]),
       JSON.stringify({
@@ -141,8 +141,10 @@ describe('claude stream-json interpreter', () => {
     ]);
     expect(events).toContainEqual({
       type: 'usage',
-      inputTokens: 60,
+      inputTokens: 10,
       outputTokens: 7,
+      cacheReadTokens: 30,
+      cacheCreationTokens: 20,
       costUsd: 0.0125,
     });
     expect(events.at(-1)).toEqual({ type: 'progress', percent: 100, step: 'done' });
@@ -151,8 +153,10 @@ describe('claude stream-json interpreter', () => {
       line: 'permission denied: WebFetch (add it to agent.allowedTools to let the agent use it)',
     });
     expect(interpreter.report()).toEqual({
-      inputTokens: 60,
+      inputTokens: 10,
       outputTokens: 7,
+      cacheReadTokens: 30,
+      cacheCreationTokens: 20,
       costUsd: 0.0125,
       summary: 'Done.',
       agentError: null,
@@ -214,8 +218,10 @@ describe('claude stream-json interpreter', () => {
       { type: 'output', line: '{"type":' },
     ]);
     expect(interpreter.report()).toEqual({
-      inputTokens: 1000,
+      inputTokens: 100,
       outputTokens: 1,
+      cacheReadTokens: 900,
+      cacheCreationTokens: 0,
       costUsd: null,
       summary: null,
       agentError: null,

@@ -32,6 +32,7 @@ describe('parallel-executor run', () => {
     };
     expect(doc.executionId).toMatch(/^exec_\d{8}_\d{6}$/);
     expect(doc.status).toBe('completed');
+    expect(doc).toMatchObject({ outcome: 'SUCCESS' });
     expect(doc.tasks.map((t) => t['id'])).toEqual(['1.1', '1.2', '2.1']);
     expect(doc.tasks[0]).toEqual({
       id: '1.1',
@@ -39,6 +40,7 @@ describe('parallel-executor run', () => {
       branch: 'agent/builder-1-1/1-1-task-1-1',
       worktree: join(repo.dir, '.parallel-executor', 'worktrees', doc.executionId, '1-1-task-1-1'),
       status: 'completed',
+      outcome: 'COMPLETE',
       attempts: 1,
       durationMs: expect.any(Number),
       exitCode: 0,
@@ -46,6 +48,8 @@ describe('parallel-executor run', () => {
       // No package.json: every check is skipped, which validates (nothing failed).
       validation: { status: 'COMPLETE_VALIDATED', checks: expect.any(Array) },
       keptRefs: [],
+      // The command agent reports no tokens.
+      usage: null,
     });
     // Human output went to stderr: the pre-flight report and one line per event.
     expect(result.stderr).toContain('GO');

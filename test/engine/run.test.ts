@@ -158,6 +158,20 @@ describe('runExecution with the command runner', () => {
     });
   });
 
+  it('never moves a task’s progress backwards within an attempt', async () => {
+    const command =
+      'printf \'{"progress_percent": 60}\' > "$PE_STATUS_FILE"; sleep 0.6; ' +
+      'printf \'{"progress_percent": 30}\' > "$PE_STATUS_FILE"; sleep 0.6';
+    const seen: number[] = [];
+    await runPlan(repo.dir, plan([task('a')]), command, {
+      onEvent: (event) => {
+        if (event.type === 'task-progress') seen.push(event.percent);
+      },
+    });
+    expect(seen).toContain(60);
+    expect(seen.slice(seen.indexOf(60))).not.toContain(30);
+  });
+
   it('caps concurrent agents with concurrency', async () => {
     const thePlan = plan([task('a'), task('b'), task('c')]);
     await runPlan(repo.dir, thePlan, TIMED_AGENT, {

@@ -9,7 +9,8 @@ import {
 import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { initialState } from '../../src/engine/run/layout.js';
 import { claimExecutionId, executionIdFor, taskFileKeys } from '../../src/engine/run/paths.js';
-import { formatDurationMs, parseDurationMs } from '../../src/engine/run/duration.js';
+import { parseDurationMs } from '../../src/engine/run/duration.js';
+import { formatDuration } from '../../src/engine/report/format.js';
 import { plan, scratch, task, type Scratch } from './helpers.js';
 
 let box: Scratch;
@@ -112,7 +113,7 @@ describe('durations', () => {
     );
     expect(() => parseDurationMs('5x', 'x')).toThrow(/not a duration/);
     expect(() => parseDurationMs('0s', 'x')).toThrow(/longer than zero/);
-    expect(formatDurationMs(90_000)).toBe('1m30s');
-    expect(formatDurationMs(700)).toBe('700ms');
+    expect(formatDuration(90_000)).toBe('1min 30s');
+    expect(formatDuration(700)).toBe('700ms');
   });
 });

@@ -19,7 +19,11 @@ describe('planUpdate', () => {
     expect(update).toEqual({
       tasks: [
         { id: '2.1', outcome: 'completed', actualMs: 1_285_380 },
-        { id: '2.2', outcome: 'failed', note: 'not integrated: merge conflict with 2.1' },
+        {
+          id: '2.2',
+          outcome: 'failed',
+          note: 'not integrated: merge conflict with task 2.1 in src/auth/index.ts',
+        },
         {
           id: '2.3',
           outcome: 'failed',

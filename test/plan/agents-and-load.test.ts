@@ -123,7 +123,8 @@ describe('loadPlan', () => {
     const agents = await agentFile(dir, 'builder-1.md', '---\nname: builder-1\n---\n');
     const loaded = await loadPlan('MULTI_AGENT_PLAN.md', { cwd: dir });
     expect(loaded.agentsDir).toBe(agents);
-    expect(loaded.valid).toBe(false);
+    // Findings about agent definitions warn; they never make the plan unrunnable.
+    expect(loaded.valid).toBe(true);
     expect(loaded.diagnostics.map((d) => [d.code, d.file ?? 'plan'])).toEqual([
       ['unknown-agent', 'plan'],
       ['invalid-agent-definition', path.join(agents, 'builder-1.md')],

@@ -111,7 +111,9 @@ describe('parallel-executor validate (in process)', () => {
   it('--help prints the options and exits 0', async () => {
     const t = await cli(['validate', '--help'], dir);
     expect(t.code).toBe(0);
-    expect(t.stdout).toContain('Usage: parallel-executor validate [--plan FILE] [--json]');
+    expect(t.stdout).toContain(
+      'Usage: parallel-executor validate [--plan FILE] [--config FILE] [--json]',
+    );
   });
 });
 

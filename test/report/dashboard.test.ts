@@ -66,7 +66,9 @@ describe('renderDashboard', () => {
     expect(text).toContain(
       'Status: PENDING | Progress: ░░░░░░░░░░░░░░░░   0% | --:--:--\nCurrent: waiting for 2.4',
     );
-    expect(lines.at(-1)).toBe('Completed: 1/5 | Failed: 0/5 | Runtime: 00:23:07');
+    expect(lines.at(-2)).toBe('Completed: 1/5 | Failed: 0/5 | Runtime: 00:23:07');
+    // Tokens and cost of the tasks that reported them, summed, under the counts.
+    expect(lines.at(-1)).toBe('Usage: 182,340 in / 21,877 out tokens · $0.87');
   });
 
   it('never draws a line wider than the terminal, even with wide characters', () => {
@@ -104,9 +106,12 @@ describe('renderDashboard', () => {
     expect(text).toContain(
       'Status: SKIPPED | Progress: ░░░░░░░░░░░░░░░░   0% | --:--:--\nReason: dependency 2.4 failed',
     );
-    expect(text).toContain('Warnings: lint failed (non-blocking)');
-    expect(text.trimEnd().split('\n').at(-1)).toBe(
-      'Completed: 3/5 | Failed: 1/5 | Skipped: 1 | Runtime: 00:49:18',
+    // 2.2 (conflict) and 2.3 (dropped by bisection) finished but did not land: not "completed".
+    expect(text).toContain(
+      'Status: NOT MERGED | Progress: ████████████████ 100% | 00:15:49\nNot merged: broke the integration tests (found by bisection)',
+    );
+    expect(text.trimEnd().split('\n').at(-2)).toBe(
+      'Completed: 1/5 | Failed: 1/5 | Not merged: 2 | Skipped: 1 | Runtime: 00:49:18',
     );
   });
 
@@ -127,7 +132,9 @@ describe('renderDashboardMarkdown', () => {
     expect(text).toContain(
       '| 2.2 Create User model and repository | builder-2 | 🔄 in progress | `███████░░░░░░░░░` 45% | 22min 41s | Writing unit tests for the repository |',
     );
-    expect(text).toContain('**Completed** 1/5 · **Failed** 0/5 · **Runtime** 23min 7s');
+    expect(text).toContain(
+      '**Completed** 1/5 · **Failed** 0/5 · **Usage** 182,340 in / 21,877 out tokens · $0.87 · **Runtime** 23min 7s',
+    );
     expect(text.startsWith('### 🔄 Parallel execution running: Auth Platform — Group 2')).toBe(
       true,
     );

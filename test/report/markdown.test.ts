@@ -43,3 +43,36 @@ describe('formatting', () => {
     expect(formatCost(2.4462)).toBe('$2.45');
   });
 });
+
+describe('mdText and GitHub auto-links', () => {
+  const J = '\u2060';
+  it('leaves no mention of a person or a team live', () => {
+    expect(mdText('Notify @octocat and @my-org/security')).toBe(
+      `Notify @${J}octocat and @${J}my-org/security`,
+    );
+  });
+
+  it('breaks issue references and bare links, and reads the same without the joiner', () => {
+    const text = 'Fixes #12, GH-3 and acme/widgets#4; see https://example.com or www.example.com';
+    const out = mdText(text);
+    expect(out).not.toMatch(/#\d|GH-\d|https:\/\/|www\./);
+    expect(out.replaceAll(J, '').replaceAll('\\', '')).toBe(text);
+  });
+
+  it('is the escaper of the Action tables and the App check runs too', async () => {
+    const { table } = await import('../../src/action/markdown.js');
+    expect(table(['who'], [['@octocat']])).toContain(`@${J}octocat`);
+    const { queuedOutput } = await import('../../src/app/execution/task-output.js');
+    const output = queuedOutput({
+      id: '1.1',
+      title: 'Ask @my-org/security about #7',
+      agent: '@octocat',
+      agents: [],
+      group: null,
+      dependsOn: [],
+      estimateHours: null,
+    });
+    expect(output.summary).toContain(`Ask @${J}my-org/security about \\#${J}7`);
+    expect(output.summary).toContain(`Agent: @${J}octocat`);
+  });
+});

@@ -70,7 +70,10 @@ describe('renderReport', () => {
     expect(efficiency.sumTaskMs).toBe(1_285_380 + 1_604_000 + 949_000 + 1_200_000);
     expect(efficiency.parallelSpeedup).toBeCloseTo(5_038_380 / 2_958_250, 6);
     const report = renderReport(state);
-    expect(report).toContain('Against the estimate: 18.3× (estimate ÷ wall time)');
+    // The estimate is shown beside the wall time, never as a ratio against it.
+    expect(report).not.toMatch(/estimate ÷ wall time|Against the estimate/);
+    expect(report).toContain('Wall time: 49min 18s');
+    expect(report).toContain('Sequential estimate: 15h (');
     expect(report).toContain('Parallel speed-up: 1.7× (sum of task durations ÷ wall time');
     expect(report).toContain('without an estimate: 2.4');
   });
@@ -243,8 +246,13 @@ describe('renderReport with hostile text', () => {
   });
 
   it('quotes untrusted arguments in the suggested commands', () => {
-    const report = renderReport(hostileState());
-    expect(report).toContain("parallel-executor run --plan 'plans/my plan; rm -rf ~.md' --group 2");
+    const state = withTasks(hostileState(), (s) => {
+      s.tasks['2.2']!.branch = 'agent/x; rm -rf ~';
+      s.execution_id = 'exec 1';
+    });
+    const report = renderReport(state);
+    expect(report).toContain("git merge --no-ff 'agent/x; rm -rf ~'");
+    expect(report).toContain("parallel-executor resume 'exec 1' --retry-failed");
   });
 
   it('escapes file names in code spans, including pipes and backticks', () => {

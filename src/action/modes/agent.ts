@@ -14,6 +14,7 @@ import {
 } from '../../engine/agents/create-runner.js';
 import { AGENT_KINDS } from '../../engine/agents/kinds.js';
 import type { Config } from '../../engine/config/schema.js';
+import { mdCode, mdText } from '../../engine/report/markdown.js';
 import { UsageError } from '../../engine/errors.js';
 import type { ExecutionEvent } from '../../engine/monitor/events.js';
 import type { Plan, Task } from '../../engine/plan/schema.js';
@@ -23,7 +24,6 @@ import { DEFAULT_IDENTITY } from '../../engine/workspace/identity.js';
 import { writeTaskBundle } from '../agent/bundle.js';
 import { runAgentLeg } from '../agent/run-leg.js';
 import { untrustedEnvironment, withApiKey } from '../environment.js';
-import { cell } from '../markdown.js';
 import { readConfigFile } from '../../engine/config/load.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { AgentSettings } from '../settings.js';
@@ -59,7 +59,7 @@ export async function runAgentMode(
     runtime.setOutput('status', 'blocked');
     runtime.setOutput('branch', '');
     await runtime.writeSummary(
-      `## parallel-executor: task ${cell(task.id)}\n\nNot started: ${cell(reason)}.\n`,
+      `## parallel-executor: task ${mdText(task.id)}\n\nNot started: ${mdText(reason)}.\n`,
     );
     if (!settings.dryRun)
       throw new UsageError(`task ${task.id} ${reason}`, 'Run the tasks it depends on first.');
@@ -153,11 +153,11 @@ function logEvent(runtime: ModeDeps['runtime'], event: ExecutionEvent): void {
 function legSummary(file: TaskFile): string {
   const validation = file.run.validation;
   const lines = [
-    `## parallel-executor: task ${cell(file.task_id)} — ${file.status}`,
+    `## parallel-executor: task ${mdText(file.task_id)} — ${file.status}`,
     '',
-    `- Branch: \`${cell(file.branch)}\` (${file.bundle ? `${file.head_sha.slice(0, 7)}, bundled` : 'no commit beyond the base'})`,
+    `- Branch: ${mdCode(file.branch)} (${file.bundle ? `${file.head_sha.slice(0, 7)}, bundled` : 'no commit beyond the base'})`,
     `- Attempts: ${file.attempts}`,
-    ...(file.reason ? [`- Reason: ${cell(file.reason)}`] : []),
+    ...(file.reason ? [`- Reason: ${mdText(file.reason)}`] : []),
     ...(validation ? [`- Validation: ${validation.status}`] : []),
     ...(file.run.metrics
       ? [

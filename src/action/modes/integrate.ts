@@ -13,6 +13,8 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
+import { mdText } from '../../engine/report/markdown.js';
+import { setUsageOutputs } from '../usage-outputs.js';
 import type { Config } from '../../engine/config/schema.js';
 import { integrate } from '../../engine/integrate/integrate.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
@@ -37,7 +39,7 @@ import {
 } from '../../engine/workspace/repo.js';
 import { capText } from '../../forge/limits.js';
 import { untrustedEnvironment } from '../environment.js';
-import { cell, SUMMARY_LIMIT } from '../markdown.js';
+import { SUMMARY_LIMIT } from '../markdown.js';
 import { fetchBundles, readBundles, type ReceivedTask } from '../integrate/bundles.js';
 import {
   integrationSourceRef,
@@ -354,6 +356,7 @@ function setOutputs(
   runtime.setOutput('status', status);
   runtime.setOutput('report', reportFile);
   runtime.setOutput('result-dir', settings.resultDir);
+  setUsageOutputs(runtime, state);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
   runtime.setOutput(
     'conflicts',
@@ -364,7 +367,7 @@ function setOutputs(
 function summaryFooter(problems: string[]): string {
   const lines = [
     'Publishing (pushes, the integration PR, the report comment, the next wave) is the publish job.',
-    ...problems.map((p) => `⚠️ ${cell(p)}`),
+    ...problems.map((p) => `⚠️ ${mdText(p)}`),
   ];
   return `${lines.join('\n\n')}\n`;
 }

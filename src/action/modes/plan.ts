@@ -4,6 +4,8 @@
  * execution id to the next jobs. One queued check run per task when the token may create them.
  */
 import { randomBytes } from 'node:crypto';
+import { mdCode, mdText, mdTable } from '../../engine/report/markdown.js';
+import { table } from '../markdown.js';
 import { UsageError } from '../../engine/errors.js';
 import type { Diagnostic, Task } from '../../engine/plan/schema.js';
 import { taskCheckName } from '../../forge/check-names.js';
@@ -13,7 +15,6 @@ import { git } from '../../engine/workspace/git-exec.js';
 import { busyReply, findRunningExecution } from '../busy.js';
 import { readTriggerEvent } from '../event.js';
 import { gateTrigger } from '../gate.js';
-import { cell, table } from '../markdown.js';
 import { selectTasks, WAVE_SELECTION, type Selection } from '../../engine/schedule/select.js';
 import { matrixJson } from '../select.js';
 import { readConfigFile } from '../../engine/config/load.js';
@@ -108,7 +109,7 @@ async function startNothing(runtime: ModeDeps['runtime'], reason: string): Promi
     baseBranch: '',
     group: '',
   });
-  await runtime.writeSummary(`## parallel-executor\n\nNo run started: ${cell(reason)}.\n`);
+  await runtime.writeSummary(`## parallel-executor\n\nNo run started: ${mdText(reason)}.\n`);
   return { executionId: null, tasks: [], refused: reason };
 }
 
@@ -230,12 +231,12 @@ async function createTaskCheckRuns(
 function diagnosticsSummary(file: string, diagnostics: Diagnostic[]): string {
   const rows = diagnostics.map((d) => [
     d.severity,
-    `${file}:${d.line}:${d.column}`,
-    d.code,
-    d.message,
-    d.hint ?? '',
+    mdCode(`${file}:${d.line}:${d.column}`),
+    mdCode(d.code),
+    mdText(d.message, 500),
+    mdText(d.hint ?? '', 500),
   ]);
-  return `## parallel-executor: the plan cannot run\n\n${table(['', 'where', 'code', 'problem', 'what to do'], rows)}\n`;
+  return `## parallel-executor: the plan cannot run\n\n${mdTable(['', 'where', 'code', 'problem', 'what to do'], rows).join('\n')}\n`;
 }
 
 function waveSummary(
@@ -246,12 +247,12 @@ function waveSummary(
 ): string {
   const selection =
     tasks !== null
-      ? `tasks ${cell(tasks.join(', '))}`
+      ? `tasks ${mdText(tasks.join(', '))}`
       : wave.group === 'all'
         ? 'every pending task'
-        : `group ${cell(wave.group)}`;
+        : `group ${mdText(wave.group)}`;
   const parts = [
-    `## parallel-executor: execution \`${cell(executionId)}\`${dryRun ? ' — dry run, nothing started' : ''}`,
+    `## parallel-executor: execution ${mdCode(executionId)}${dryRun ? ' — dry run, nothing started' : ''}`,
     '',
     `Selection: ${selection}. ` +
       `This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; not run: ${wave.left.length}.`,

@@ -10,6 +10,8 @@
  * The step fails when the result is refused (nothing is pushed then) or a branch was not pushed.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mdText } from '../../engine/report/markdown.js';
+import { setUsageOutputs } from '../usage-outputs.js';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { ParallelExecutorError } from '../../engine/errors.js';
@@ -20,7 +22,7 @@ import { renderReport } from '../../engine/report/render.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { capText } from '../../forge/limits.js';
 import { readTriggerEvent } from '../event.js';
-import { cell, SUMMARY_LIMIT } from '../markdown.js';
+import { SUMMARY_LIMIT } from '../markdown.js';
 import { nextWave, type NextWave } from '../integrate/next-wave.js';
 import { integrationPullRequest } from '../../github-run/integration-pull-request.js';
 import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comment.js';
@@ -157,6 +159,7 @@ export async function runPublishMode(
   runtime.setOutput('pull-request', published.pullRequest?.url ?? '');
   runtime.setOutput('report', reportFile);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
+  setUsageOutputs(runtime, state);
   runtime.setOutput(
     'conflicts',
     JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files }))),
@@ -306,7 +309,7 @@ async function publish(input: PublishInput): Promise<Published> {
 }
 
 function problemSection(problems: string[]): string {
-  return `**Not published**\n\n${problems.map((p) => `- ⚠️ ${cell(p)}`).join('\n')}\n`;
+  return `**Not published**\n\n${problems.map((p) => `- ⚠️ ${mdText(p)}`).join('\n')}\n`;
 }
 
 function summaryFooter(
@@ -321,7 +324,7 @@ function summaryFooter(
       : next.tasks.length > 0
         ? `Next wave not started (${next.reason}): ${next.tasks.join(', ')}`
         : null,
-    ...problems.map((p) => `⚠️ ${cell(p)}`),
+    ...problems.map((p) => `⚠️ ${mdText(p)}`),
   ].filter((line): line is string => line !== null);
   return `${lines.join('\n\n')}\n`;
 }

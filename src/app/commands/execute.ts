@@ -2,6 +2,7 @@
  * What each command does once the commenter is authorised and the PR and config are known.
  * Replies are comments on the PR; starting work goes through `startExecution`.
  */
+import { mdCode, mdText } from '../../engine/report/markdown.js';
 import type { Config } from '../../engine/config/schema.js';
 import type { PullRequestInfo } from '../../forge/types.js';
 import { closeWithoutRun, finalizeEnded } from '../execution/recover.js';
@@ -16,12 +17,7 @@ import {
 } from '../execution/start.js';
 import { taskStatusOf } from '../execution/state.js';
 import { currentWave, waveLabel } from '../execution/waves.js';
-import {
-  diagnosticsComment,
-  inline,
-  planCheckRun,
-  PLAN_DIAGNOSTICS_MARKER,
-} from '../plan/check-report.js';
+import { diagnosticsComment, planCheckRun, PLAN_DIAGNOSTICS_MARKER } from '../plan/check-report.js';
 import { loadPlan } from '../plan/load.js';
 import {
   missingWorkflowText,
@@ -98,7 +94,7 @@ export async function runTasks(
   if (plan.kind === 'missing') {
     await scope.forge.createComment(
       pr.number,
-      `❌ There is no plan at \`${config.plan}\` on \`${inline(pr.headRef)}\` (${pr.headSha.slice(0, 7)}), so nothing was started. Add it, or set \`plan:\` in \`.github/parallel-executor.yml\` on the default branch.`,
+      `❌ There is no plan at \`${config.plan}\` on ${mdCode(pr.headRef)} (${pr.headSha.slice(0, 7)}), so nothing was started. Add it, or set \`plan:\` in \`.github/parallel-executor.yml\` on the default branch.`,
     );
     return null;
   }
@@ -118,7 +114,7 @@ export async function runTasks(
     if (!(error instanceof UsageError)) throw error;
     await scope.forge.createComment(
       pr.number,
-      `Nothing was started: ${inline(error.message)}.${error.hint ? ` ${inline(error.hint)}` : ''}`,
+      `Nothing was started: ${mdText(error.message)}.${error.hint ? ` ${mdText(error.hint)}` : ''}`,
     );
     return null;
   }
@@ -126,7 +122,7 @@ export async function runTasks(
   if (selection.tasks.length === 0) {
     await scope.forge.createComment(
       pr.number,
-      `Nothing was started: ${inline(nothingToRun(selection))} (in the plan at \`${inline(pr.headRef)}\`, ${pr.headSha.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
+      `Nothing was started: ${mdText(nothingToRun(selection))} (in the plan at ${mdCode(pr.headRef)}, ${pr.headSha.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
     );
     return null;
   }
@@ -173,7 +169,7 @@ function dryRunText(request: StartRequest, now: Date): string {
     '|---|---|---|---|',
     ...record.tasks.map(
       (t) =>
-        `| ${inline(t.id)} | ${inline(t.agents.join(', ') || '—')} | ${inline(t.dependsOn.join(', ') || '—')} | ${inline(t.title).replace(/\|/g, '\\|')} |`,
+        `| ${mdText(t.id)} | ${mdText(t.agents.join(', ') || '—')} | ${mdText(t.dependsOn.join(', ') || '—')} | ${mdText(t.title)} |`,
     ),
     '',
     ...(waveLabel(record)
@@ -182,7 +178,7 @@ function dryRunText(request: StartRequest, now: Date): string {
           '',
         ]
       : []),
-    `It would create ${record.tasks.length + 1} check runs and dispatch \`${record.workflow}\` on \`${inline(record.ref)}\` with:`,
+    `It would create ${record.tasks.length + 1} check runs and dispatch \`${record.workflow}\` on ${mdCode(record.ref)} with:`,
     '',
     '```json',
     JSON.stringify(inputs, null, 2),

@@ -1,6 +1,6 @@
 /** The summary check run's output: the hidden record first (a cut can never lose it), then text. */
 import type { CheckRunOutput } from '../../forge/types.js';
-import { inline } from '../plan/check-report.js';
+import { mdText } from '../../engine/report/markdown.js';
 import { encodeRecord, type ExecutionRecord } from './record.js';
 import { currentWave, waveLabel } from './waves.js';
 
@@ -12,14 +12,22 @@ export function runningSummary(record: ExecutionRecord): CheckRunOutput {
     summary: [
       encodeRecord(record),
       `Execution \`${record.execution}\` of \`${record.plan}\` on \`${record.ref}\` (${record.sha.slice(0, 7)})${record.startedBy ? `, started by @\u200b${record.startedBy}` : ''}.`,
-      ...(wave ? [`\n**${wave}**: ${currentWave(record).map(cell).join(', ')}.`] : []),
+      ...(wave
+        ? [
+            `\n**${wave}**: ${currentWave(record)
+              .map((id) => mdText(id, 120))
+              .join(', ')}.`,
+          ]
+        : []),
       record.runUrl
         ? `\n[Workflow run](${record.runUrl})`
         : '\nWaiting for the workflow run to start.',
       '',
       '| Task | Agent | Title |',
       '|---|---|---|',
-      ...record.tasks.map((t) => `| ${cell(t.id)} | ${cell(t.agent)} | ${cell(t.title)} |`),
+      ...record.tasks.map(
+        (t) => `| ${mdText(t.id, 120)} | ${mdText(t.agent, 120)} | ${mdText(t.title, 120)} |`,
+      ),
     ].join('\n'),
   };
 }
@@ -29,8 +37,4 @@ export function finishedSummary(
   outcome: { title: string; text: string },
 ): CheckRunOutput {
   return { title: outcome.title, summary: `${encodeRecord(record)}\n${outcome.text}` };
-}
-
-function cell(text: string): string {
-  return inline(text).replace(/\|/g, '\\|').slice(0, 120);
 }

@@ -2,10 +2,10 @@
  * A task check run's output at each step: queued, running, finished (from the job), and final
  * (from the execution state the workflow uploaded: validation table, cost, merge outcome).
  */
+import { mdText } from '../../engine/report/markdown.js';
 import type { TaskRun } from '../../engine/state/schema.js';
 import type { CheckRunOutput } from '../../forge/types.js';
 import type { IntegrationResult } from '../../engine/integrate/schema.js';
-import { inline } from '../plan/check-report.js';
 import type { RecordedTask } from './record.js';
 import { encodeTaskData, type TaskData } from './task-data.js';
 import { durationText, taskResult, type Conclusion } from '../../github-run/task-result.js';
@@ -13,7 +13,7 @@ import { durationText, taskResult, type Conclusion } from '../../github-run/task
 function header(task: RecordedTask): string {
   const agents = task.agents.length > 0 ? task.agents.join(', ') : task.agent;
   const deps = task.dependsOn.length > 0 ? ` · depends on ${task.dependsOn.join(', ')}` : '';
-  return `**Task ${inline(task.id)}**: ${inline(task.title)}  \nAgent: ${inline(agents)}${task.group ? ` · group ${inline(task.group)}` : ''}${deps}`;
+  return `**Task ${mdText(task.id)}**: ${mdText(task.title)}  \nAgent: ${mdText(agents)}${task.group ? ` · group ${mdText(task.group)}` : ''}${deps}`;
 }
 
 /** `laterWave`: the task waits for others of the execution, so a later wave runs it. */
@@ -30,7 +30,7 @@ export function notRunOutput(task: RecordedTask, reason: string): CheckRunOutput
   const data: TaskData = { startedAt: null, finishedAt: null, jobUrl: null };
   return {
     title: 'Not run',
-    summary: `${encodeTaskData(data)}\n${header(task)}\n\nTask ${inline(task.id)} did not run: ${reason}.`,
+    summary: `${encodeTaskData(data)}\n${header(task)}\n\nTask ${mdText(task.id)} did not run: ${reason}.`,
   };
 }
 

@@ -2,6 +2,7 @@
  * A plan's findings shown where people look: a check run on the commit whose annotations sit on the
  * plan's lines, and (on a PR) one comment listing them. Markdown built from plan text escapes it.
  */
+import { mdText } from '../../engine/report/markdown.js';
 import type { CheckRunInput } from '../../forge/types.js';
 import type { Diagnostic } from '../../engine/plan/schema.js';
 import type { PlanResult } from './load.js';
@@ -66,7 +67,7 @@ export function diagnosticList(path: string, diagnostics: readonly Diagnostic[])
   return diagnostics
     .map(
       (d) =>
-        `- ${d.severity === 'error' ? '❌' : '⚠️'} \`${path}:${d.line}:${d.column}\` ${inline(d.message)} (\`${d.code}\`)${d.hint ? `  \n  ${inline(d.hint)}` : ''}`,
+        `- ${d.severity === 'error' ? '❌' : '⚠️'} \`${path}:${d.line}:${d.column}\` ${mdText(d.message, 500)} (\`${d.code}\`)${d.hint ? `  \n  ${mdText(d.hint, 500)}` : ''}`,
     )
     .join('\n');
 }
@@ -83,13 +84,4 @@ export function diagnosticsComment(
     '',
     `The **${PLAN_CHECK_NAME}** check shows them on the plan's lines. Fix them and comment \`/parallel-run\` again.`,
   ].join('\n');
-}
-
-/** Plan text shown in Markdown: one line, no HTML, no mentions that would ping people. */
-export function inline(text: string): string {
-  return text
-    .replace(/\s+/g, ' ')
-    .replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'))
-    .replace(/@(\w)/g, '@\u200b$1')
-    .trim();
 }

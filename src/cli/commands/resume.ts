@@ -3,6 +3,7 @@ import { executionPaths } from '../../engine/run/paths.js';
 import { readRunRecord } from '../../engine/run/record.js';
 import { resumeExecution } from '../../engine/run/resume.js';
 import { resolveSettings } from '../../engine/run/settings.js';
+import { readConfig } from '../run-settings.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
 import { runnerFor, runSession } from '../engine-session.js';
@@ -13,7 +14,6 @@ import {
   finishSettings,
   type FinishChoices,
 } from '../finish-settings.js';
-import { readConfigFile } from '../../engine/config/load.js';
 import {
   agentEnvironment,
   agentSettings,
@@ -23,7 +23,8 @@ import {
 
 const HELP = `Usage: parallel-executor resume [ID] [--retry-failed] [--agent KIND] [--agent-command CMD]
          [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR] [--retries N]
-         [--merge-strategy S] [--[no-]detect-conflicts] [--write-back MODE] [--no-write-back] [--json]
+         [--merge-strategy S] [--[no-]detect-conflicts] [--write-back MODE] [--no-write-back] [--config FILE]
+         [--json]
 
 Continue an execution whose orchestrator stopped (Ctrl-C, a crash, even kill -9): agents it left
 running are killed, unfinished tasks start again from a fresh worktree, completed tasks and their
@@ -33,6 +34,7 @@ override them.
 
   ID              the execution (default: the latest)
   --retry-failed  also run again failed tasks and the tasks skipped because of them
+  --config FILE   settings file (default: .github/parallel-executor.yml or .yaml)
   --json          print one JSON document at the end (the dashboard goes to stderr)
 `;
 
@@ -53,7 +55,7 @@ export const resumeCommand: Command = async (argv, io) => {
   const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
   const settings = resolveSettings({ ...record?.settings, ...settingsFromFlags(values) });
   const previous = (record?.shell['agent'] ?? null) as Partial<AgentSettings> | null;
-  const config = await readConfigFile(repoRoot);
+  const config = await readConfig(repoRoot, values.config ?? null, io.cwd);
   const agent = agentSettings(config, values, settings.graceMs, previous);
   const choices = finishChoices(
     config,

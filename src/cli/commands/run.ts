@@ -1,14 +1,14 @@
 import { UsageError } from '../../engine/errors.js';
 import { previewExecution, runExecution } from '../../engine/run/orchestrator.js';
 import { resolveSettings } from '../../engine/run/settings.js';
+import { readConfig } from '../run-settings.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
 import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
-import { loadPlanForRun } from '../plan-input.js';
+import { loadPlanForRun, planPath } from '../plan-input.js';
 import { formatPreflight, formatPreview } from '../run-output.js';
-import { readConfigFile } from '../../engine/config/load.js';
 import {
   agentEnvironment,
   agentSettings,
@@ -31,7 +31,9 @@ it; write the report and commit it there with the plan's updated statuses; clean
 integrated run. Your checkout is never touched. Settings also come from
 .github/parallel-executor.yml; flags win. Durations: 90s, 10m, 1h.
 
-  --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md)
+  --plan FILE          the plan (default: the config's plan, MULTI_AGENT_PLAN.md, from the
+                       repository's root wherever you run from)
+  --config FILE        settings file (default: .github/parallel-executor.yml or .yaml)
   --group ID|all       the pending tasks of one group (any case: g1 = G1) or of the plan (default);
                        failed, skipped, in-progress, blocked and review tasks wait to be named
   --tasks ID,…         exactly these tasks, whatever their status but completed (a retry), with
@@ -51,8 +53,13 @@ integrated run. Your checkout is never touched. Settings also come from
   --dry-run            check and show what would be created and run; create nothing
   --json               print one JSON document at the end (the dashboard goes to stderr)
 
-Exit status: 0 every task was integrated, 1 a task failed, conflicted or was dropped, or the run
-was stopped, 2 usage error.
+An agent runs in its worktree with these variables set (plus your environment, filtered):
+  PE_EXECUTION_ID  PE_TASK_ID  PE_TASK_TITLE  PE_AGENT  PE_BRANCH  PE_WORKTREE
+  PE_CONTEXT_FILE (its prompt, AGENT_CONTEXT.md)  PE_STATUS_FILE (JSON progress it may write)
+  PE_LOG_FILE  PE_PORT (first of the ports reserved for it)  PE_INBOX (messages to it)
+
+Exit status: 0 every task was integrated, 1 a task failed, conflicted or was dropped, 2 usage
+error (also outside a git repository), 130 stopped by Ctrl-C (the state is saved: resume it).
 `;
 
 export const runCommand: Command = async (argv, io) => {
@@ -78,15 +85,15 @@ export const runCommand: Command = async (argv, io) => {
   }
   const json = values.json ?? false;
   const repoRoot = await findRepoRoot(io.cwd);
-  const config = await readConfigFile(repoRoot);
+  const config = await readConfig(repoRoot, values.config ?? null, io.cwd);
   const settings = resolveSettings({ ...settingsFromConfig(config), ...settingsFromFlags(values) });
   const agent = agentSettings(config, values, settings.graceMs);
   const choices = finishChoices(config, values);
   const env = agentEnvironment(io.env);
   const runner = runnerFor(agent, env, repoRoot);
   const { file, plan, warnings } = await loadPlanForRun(
-    values.plan ?? config.plan,
-    values.plan ? io.cwd : repoRoot,
+    planPath(values.plan, config, io.cwd, repoRoot),
+    io.cwd,
   );
   const human = humanStream(io, json);
   for (const warning of warnings) human.write(`warning: ${warning}\n`);

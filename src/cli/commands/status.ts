@@ -1,3 +1,4 @@
+import { terminalKind } from '../terminal.js';
 import { isExecutionRunning } from '../../engine/run/executions.js';
 import { renderDashboard } from '../../engine/monitor/dashboard.js';
 import { executionPaths } from '../../engine/run/paths.js';
@@ -32,12 +33,11 @@ export const statusCommand: Command = async (argv, io) => {
     return EXIT_OK;
   }
   const out = io.stdout as NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  const tty = out.isTTY === true;
   io.stdout.write(
     renderDashboard(state, {
       now: new Date(),
       width: out.columns ?? 100,
-      color: tty && io.env['NO_COLOR'] === undefined,
+      color: terminalKind(io.env, out.isTTY).color,
     }),
   );
   const finished = [

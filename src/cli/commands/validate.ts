@@ -1,18 +1,23 @@
 import path from 'node:path';
-import { UsageError } from '../../engine/errors.js';
+import { NotInRepositoryError, UsageError } from '../../engine/errors.js';
+import { findRepoRoot } from '../../engine/workspace/repo.js';
+import { planPath } from '../plan-input.js';
+import { readConfig } from '../run-settings.js';
 import { loadPlan, type LoadedPlan } from '../../engine/plan/index.js';
 import type { Diagnostic } from '../../engine/plan/schema.js';
 import { computeWaves } from '../../engine/schedule/graph.js';
 import { EXIT_FAILED, EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
 
-const HELP = `Usage: parallel-executor validate [--plan FILE] [--json]
+const HELP = `Usage: parallel-executor validate [--plan FILE] [--config FILE] [--json]
 
 Parse a MULTI_AGENT_PLAN.md and check it: agents, dependencies, cycles, duplicate ids, empty
 groups, success criteria, file claims, and agent definitions in .claude/agents/ when present.
 
 Options:
-  --plan FILE   the plan to read (default: MULTI_AGENT_PLAN.md)
+  --plan FILE   the plan to read (default: the config's plan, MULTI_AGENT_PLAN.md, from the
+                repository's root: the plan \`run\` would read)
+  --config FILE settings file (default: .github/parallel-executor.yml or .yaml)
   --json        print one JSON document: {valid, plan: {title, groups, tasks}, waves, diagnostics}
   -h, --help    show this help
 
@@ -22,6 +27,7 @@ Exit status: 0 no errors, 1 the plan has errors, 2 usage error (unknown flag, mi
 export const validateCommand: Command = async (argv, io) => {
   const { values, positionals } = parseOptions(argv, {
     plan: { type: 'string' },
+    config: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -35,7 +41,13 @@ export const validateCommand: Command = async (argv, io) => {
       'Pass the plan with --plan FILE.',
     );
   }
-  const file = values.plan ?? 'MULTI_AGENT_PLAN.md';
+  // The plan `run` would read. Outside a repository, the folder stands in for its root.
+  const root = await findRepoRoot(io.cwd).catch((error: unknown) => {
+    if (error instanceof NotInRepositoryError) return io.cwd;
+    throw error;
+  });
+  const config = await readConfig(root, values.config ?? null, io.cwd);
+  const file = path.relative(io.cwd, planPath(values.plan, config, io.cwd, root));
   const loaded = await loadPlan(file, { cwd: io.cwd });
   const waves = computeWaves(loaded.plan.tasks);
   const diagnostics = loaded.diagnostics.map((diagnostic) => ({

@@ -26,7 +26,7 @@ const TURN_SCALE = 12;
 
 export function createClaudeStreamInterpreter(options: { cwd: string }): OutputInterpreter {
   const turns = new Set<string>();
-  const usageByMessage = new Map<string, { input: number; output: number }>();
+  const usageByMessage = new Map<string, Tokens>();
   const todos = new Map<string, TodoItem>();
   const pendingCreates = new Map<string, TodoItem>();
   let lastStep: string | null = null;
@@ -63,22 +63,28 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     return active === undefined ? lastStep : (active.activeForm ?? active.subject);
   };
 
-  const messageTotals = (): { input: number; output: number } => {
-    let input = 0;
-    let output = 0;
+  const messageTotals = (): Tokens => {
+    const total: Tokens = {
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+    };
     for (const usage of usageByMessage.values()) {
-      input += usage.input;
-      output += usage.output;
+      total.inputTokens += usage.inputTokens;
+      total.outputTokens += usage.outputTokens;
+      total.cacheReadTokens += usage.cacheReadTokens;
+      total.cacheCreationTokens += usage.cacheCreationTokens;
     }
-    return { input, output };
+    return total;
   };
 
   const usageEvent = (): AgentEvent[] => {
-    const { input, output } = messageTotals();
-    const key = `${input}|${output}`;
+    const totals = messageTotals();
+    const key = JSON.stringify(totals);
     if (key === lastUsage) return [];
     lastUsage = key;
-    return [{ type: 'usage', inputTokens: input, outputTokens: output, costUsd: null }];
+    return [{ type: 'usage', ...totals, costUsd: null }];
   };
 
   const onToolUse = (block: Json): string => {
@@ -148,11 +154,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       if (line['parent_tool_use_id'] === null || line['parent_tool_use_id'] === undefined)
         turns.add(id);
       const usage = record(message['usage']);
-      if (usage !== null)
-        usageByMessage.set(id, {
-          input: inputTokens(usage),
-          output: number(usage['output_tokens']),
-        });
+      if (usage !== null) usageByMessage.set(id, readTokens(usage));
     }
     const outputs: string[] = [];
     for (const block of list(message['content']).map(record)) {
@@ -224,12 +226,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       });
     }
     if (usage !== null) {
-      events.push({
-        type: 'usage',
-        inputTokens: inputTokens(usage),
-        outputTokens: number(usage['output_tokens']),
-        costUsd: cost,
-      });
+      events.push({ type: 'usage', ...readTokens(usage), costUsd: cost });
     }
     events.push(...progressEvent());
     if (isError) events.push({ type: 'error', message: resultError(line) });
@@ -264,17 +261,22 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
         // Stopped before its result: the per-message counts are the best there is (output undercounted).
         const totals = usageByMessage.size === 0 ? null : messageTotals();
         return {
-          inputTokens: totals?.input ?? null,
-          outputTokens: totals?.output ?? null,
+          inputTokens: totals?.inputTokens ?? null,
+          outputTokens: totals?.outputTokens ?? null,
+          cacheReadTokens: totals?.cacheReadTokens ?? null,
+          cacheCreationTokens: totals?.cacheCreationTokens ?? null,
           costUsd: null,
           summary: null,
           agentError: null,
         };
       }
       const usage = record(result['usage']);
+      const tokens = usage === null ? null : readTokens(usage);
       return {
-        inputTokens: usage === null ? null : inputTokens(usage),
-        outputTokens: usage === null ? null : number(usage['output_tokens']),
+        inputTokens: tokens?.inputTokens ?? null,
+        outputTokens: tokens?.outputTokens ?? null,
+        cacheReadTokens: tokens?.cacheReadTokens ?? null,
+        cacheCreationTokens: tokens?.cacheCreationTokens ?? null,
         costUsd: nullableNumber(result['total_cost_usd']),
         summary: text(result['result']),
         agentError: result['is_error'] === true ? resultError(result) : null,
@@ -320,13 +322,24 @@ function resultError(line: Json): string {
     : message;
 }
 
-function inputTokens(usage: Json): number {
-  // Cached prompt tokens are input too; with caching on, `input_tokens` alone is a small fraction.
-  return (
-    number(usage['input_tokens']) +
-    number(usage['cache_creation_input_tokens']) +
-    number(usage['cache_read_input_tokens'])
-  );
+interface Tokens {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+}
+
+/**
+ * The API's usage, each kind apart: with caching on, `input_tokens` is a small fraction of the
+ * prompt, and cache reads cost a tenth of fresh input, so a sum would misstate both size and cost.
+ */
+function readTokens(usage: Json): Tokens {
+  return {
+    inputTokens: number(usage['input_tokens']),
+    outputTokens: number(usage['output_tokens']),
+    cacheReadTokens: number(usage['cache_read_input_tokens']),
+    cacheCreationTokens: number(usage['cache_creation_input_tokens']),
+  };
 }
 
 function clampBeforeEnd(percent: number): number {

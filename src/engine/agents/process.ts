@@ -22,6 +22,9 @@ import {
 export interface AgentReport {
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Prompt tokens read from / written to the cache (Claude Code); absent when the agent does not say. */
+  cacheReadTokens?: number | null;
+  cacheCreationTokens?: number | null;
   costUsd: number | null;
   summary: string | null;
   agentError: string | null;
@@ -212,6 +215,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
       stoppedBecause,
       inputTokens: report.inputTokens,
       outputTokens: report.outputTokens,
+      cacheReadTokens: report.cacheReadTokens ?? null,
+      cacheCreationTokens: report.cacheCreationTokens ?? null,
       costUsd: report.costUsd,
       summary: report.summary === null ? null : plainText(report.summary),
       agentError: textOrNull(report.agentError ?? statusError),

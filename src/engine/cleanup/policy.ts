@@ -71,7 +71,7 @@ function reasonToKeep(task: TaskRun, state: ExecutionState): string | null {
   }
   if (fate.kind === 'dropped')
     return `dropped from integration (${fate.reason}): kept for investigation`;
-  const outcome = taskOutcome(task) === 'CANCELLED' ? 'cancelled' : 'failed';
+  const outcome = taskOutcome(task, state.integration) === 'CANCELLED' ? 'cancelled' : 'failed';
   const reason = task.reason === null ? '' : ` (${oneLine(task.reason)})`;
   return `${outcome}${reason}: kept for investigation; log at ${task.log_file}`;
 }

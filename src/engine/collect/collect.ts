@@ -21,6 +21,9 @@ export interface CollectInput {
   durationMs: number;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Prompt tokens read from / written to the cache (Claude Code); absent when the agent does not say. */
+  cacheReadTokens?: number | null;
+  cacheCreationTokens?: number | null;
   costUsd: number | null;
   /** The agent's final message (Claude Code's `result`): the summary when it wrote no file. */
   agentSummary: string | null;
@@ -63,6 +66,8 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
     duration_ms: input.durationMs,
     input_tokens: input.inputTokens,
     output_tokens: input.outputTokens,
+    cache_read_tokens: input.cacheReadTokens ?? null,
+    cache_creation_tokens: input.cacheCreationTokens ?? null,
     cost_usd: input.costUsd,
   };
   const written = await readFile(join(input.worktree, SUMMARY_FILE), 'utf8').catch(() => null);

@@ -4,7 +4,7 @@ import type { PlanWriteBack } from '../plan/write-back.js';
 import type { Plan } from '../plan/schema.js';
 import type { NextGroup } from '../report/next-steps.js';
 import { changedNothing, integrationFate } from '../report/outcome.js';
-import { taskDurationMs } from '../run/summary.js';
+import { taskDurationMs } from '../report/outcome.js';
 
 const NOTE_MAX = 90;
 
@@ -49,7 +49,7 @@ export function planUpdate(
 
 function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks'][number] | null {
   const id = run.task_id;
-  const duration = taskDurationMs(run.started_at, run.finished_at);
+  const duration = taskDurationMs(run);
   const actual = duration === null ? {} : { actualMs: duration };
   if (run.status === 'failed') return { id, outcome: 'failed', note: short(run.reason ?? '') };
   if (run.status === 'skipped') {
@@ -58,8 +58,9 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   if (run.status !== 'completed') return null;
   const fate = integrationFate(id, state.integration);
   if (fate.kind === 'conflict') {
-    const other = fate.with.length > 0 ? ` with ${fate.with.join(', ')}` : '';
-    return { id, outcome: 'failed', note: short(`not integrated: merge conflict${other}`) };
+    const other = fate.with.length > 0 ? ` with task ${fate.with.join(', ')}` : '';
+    const files = fate.files.length > 0 ? ` in ${fate.files.join(', ')}` : '';
+    return { id, outcome: 'failed', note: short(`not integrated: merge conflict${other}${files}`) };
   }
   if (fate.kind === 'dropped') {
     return { id, outcome: 'failed', note: short(`not integrated: ${fate.reason}`) };

@@ -1,6 +1,14 @@
+import type { IntegrationResult } from '../integrate/schema.js';
 import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../report/format.js';
 import { mdCode, mdTable, mdText, singleLine } from '../report/markdown.js';
-import { executionTitle, orderedTasks, taskOutcome, type TaskOutcome } from '../report/outcome.js';
+import {
+  executionTitle,
+  integrationFate,
+  orderedTasks,
+  taskOutcome,
+  type TaskOutcome,
+} from '../report/outcome.js';
+import { totalUsage, usageText } from '../report/usage.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 
 const BAR_CELLS = 16;
@@ -11,6 +19,8 @@ export interface DashboardOptions {
   /** Terminal columns; every line is cut to fit so an in-place redraw never wraps. */
   width?: number;
   color?: boolean;
+  /** Terminal rows: when the block-per-task picture is taller, one line per task instead. */
+  rows?: number;
 }
 
 /**
@@ -32,17 +42,23 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
     rule,
   ];
   const tasks = orderedTasks(state);
-  for (const task of tasks) lines.push([], ...taskLines(task, options.now));
+  const blocks = tasks.flatMap((task) => [[], ...taskLines(task, state, options.now)]);
+  // Header, blocks, blank, rule, footer, usage: if that does not fit, the running tasks would
+  // scroll out of sight; one line per task (running first) keeps them on screen.
+  const compact = options.rows !== undefined && lines.length + blocks.length + 4 > options.rows;
+  lines.push(...(compact ? compactLines(tasks, state, options.now) : blocks));
   lines.push([], rule, footer(state, tasks, options.now));
+  const usage = totalUsage(tasks);
+  if (usage !== null) lines.push([{ text: `Usage: ${usageText(usage)}` }]);
   return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
 }
 
-function taskLines(task: TaskRun, now: Date): Segment[][] {
-  const outcome = taskOutcome(task);
+function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][] {
+  const outcome = taskOutcome(task, state.integration);
   const style = OUTCOME_STYLE[outcome];
   const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
   const elapsed = taskElapsed(task, now);
-  const detail = taskDetail(task, outcome);
+  const detail = taskDetail(task, outcome, state.integration);
   return [
     [
       {
@@ -66,15 +82,55 @@ function taskLines(task: TaskRun, now: Date): Segment[][] {
 }
 
 function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
-  const counts = countOutcomes(tasks);
+  const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
   const runtime = elapsedMs(state.started_at, state.finished_at ?? now);
   const parts = [`Completed: ${done}/${tasks.length}`, `Failed: ${counts.FAILED}/${tasks.length}`];
   if (counts.NO_CHANGES > 0) parts.push(`No changes: ${counts.NO_CHANGES}`);
+  if (counts.DROPPED > 0) parts.push(`Not merged: ${counts.DROPPED}`);
   if (counts.SKIPPED > 0) parts.push(`Skipped: ${counts.SKIPPED}`);
   if (counts.CANCELLED > 0) parts.push(`Cancelled: ${counts.CANCELLED}`);
   parts.push(`Runtime: ${runtime === null ? '--:--:--' : formatClock(runtime)}`);
   return [{ text: parts.join(' | ') }];
+}
+
+const COMPACT_ORDER: Partial<Record<TaskOutcome, number>> = { RUNNING: 0, PENDING: 1 };
+
+/**
+ * One line per task: running ones first, then those waiting; finished tasks are folded into one
+ * count line (their outcomes are in the footer and the report), then the integration, if any.
+ */
+function compactLines(tasks: readonly TaskRun[], state: ExecutionState, now: Date): Segment[][] {
+  const open = tasks
+    .map((task) => ({ task, outcome: taskOutcome(task, state.integration) }))
+    .filter(({ outcome }) => COMPACT_ORDER[outcome] !== undefined)
+    .sort((a, b) => COMPACT_ORDER[a.outcome]! - COMPACT_ORDER[b.outcome]!);
+  const lines: Segment[][] = [[]];
+  for (const { task, outcome } of open) {
+    const percent = Math.round(task.progress_percent);
+    const elapsed = taskElapsed(task, now);
+    const detail = taskDetail(task, outcome, state.integration);
+    lines.push([
+      { text: `${outcome === 'RUNNING' ? '▶' : '·'} ` },
+      { text: `${terminalText(task.task_id)} ${terminalText(task.agent)} ` },
+      { text: progressBar(percent), style: OUTCOME_STYLE[outcome] },
+      {
+        text: ` ${String(percent).padStart(3)}% ${elapsed === null ? '--:--:--' : formatClock(elapsed)} `,
+      },
+      { text: terminalText(detail.text), style: detail.dim ? 'dim' : undefined },
+    ]);
+  }
+  const finished = tasks.length - open.length;
+  if (finished > 0) lines.push([{ text: `✔ ${finished} finished (counts below)`, style: 'dim' }]);
+  const integration = state.integration;
+  if (integration !== null) {
+    lines.push([
+      {
+        text: `⇢ integration ${terminalText(integration.branch)}: merged ${integration.merged.length}, tests ${integration.testsPassed === null ? 'not run' : integration.testsPassed ? 'pass' : 'FAIL'}`,
+      },
+    ]);
+  }
+  return lines;
 }
 
 /** `████████░░░░░░░░`, 16 cells as in the seed. */
@@ -85,12 +141,18 @@ export function progressBar(percent: number): string {
 }
 
 function settledWell(outcome: TaskOutcome): boolean {
-  return outcome === 'COMPLETE' || outcome === 'COMPLETE_WITH_WARNINGS' || outcome === 'NO_CHANGES';
+  return (
+    outcome === 'COMPLETE' ||
+    outcome === 'COMPLETE_WITH_WARNINGS' ||
+    outcome === 'NO_CHANGES' ||
+    outcome === 'DROPPED'
+  );
 }
 
 function statusWord(task: TaskRun, outcome: TaskOutcome): string {
   if (outcome === 'COMPLETE_WITH_WARNINGS') return 'COMPLETED (WARNINGS)';
   if (outcome === 'NO_CHANGES') return 'NO CHANGES';
+  if (outcome === 'DROPPED') return 'NOT MERGED';
   if (outcome === 'FAILED') return 'FAILED';
   return task.status.toUpperCase();
 }
@@ -98,7 +160,18 @@ function statusWord(task: TaskRun, outcome: TaskOutcome): string {
 function taskDetail(
   task: TaskRun,
   outcome: TaskOutcome,
+  integration: IntegrationResult | null,
 ): { label: string; text: string; dim: boolean } {
+  if (outcome === 'DROPPED') {
+    const fate = integrationFate(task.task_id, integration);
+    const text =
+      fate.kind === 'conflict'
+        ? `merge conflict${fate.with.length > 0 ? ` with ${fate.with.join(', ')}` : ''} in ${fate.files.join(', ')}`
+        : fate.kind === 'dropped'
+          ? fate.reason
+          : 'left out of the integration';
+    return { label: 'Not merged', text, dim: false };
+  }
   if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
     return { label: 'Reason', text: task.reason ?? 'no reason recorded', dim: false };
   }
@@ -130,18 +203,22 @@ function taskElapsed(task: TaskRun, now: Date): number | null {
   return elapsedMs(task.started_at, task.finished_at ?? now);
 }
 
-function countOutcomes(tasks: readonly TaskRun[]): Record<TaskOutcome, number> {
+function countOutcomes(
+  tasks: readonly TaskRun[],
+  integration: IntegrationResult | null,
+): Record<TaskOutcome, number> {
   const counts: Record<TaskOutcome, number> = {
     COMPLETE: 0,
     COMPLETE_WITH_WARNINGS: 0,
     NO_CHANGES: 0,
+    DROPPED: 0,
     FAILED: 0,
     SKIPPED: 0,
     CANCELLED: 0,
     RUNNING: 0,
     PENDING: 0,
   };
-  for (const task of tasks) counts[taskOutcome(task)] += 1;
+  for (const task of tasks) counts[taskOutcome(task, integration)] += 1;
   return counts;
 }
 
@@ -151,6 +228,7 @@ const OUTCOME_EMOJI: Record<TaskOutcome, string> = {
   COMPLETE: '✅ complete',
   COMPLETE_WITH_WARNINGS: '⚠️ warnings',
   NO_CHANGES: '⚠️ no changes',
+  DROPPED: '🚫 not merged',
   FAILED: '❌ failed',
   SKIPPED: '⏭️ skipped',
   CANCELLED: '⏹️ cancelled',
@@ -170,11 +248,11 @@ export function renderDashboardMarkdown(
   const running = state.status === 'pending' || state.status === 'in_progress';
   const runtime = elapsedMs(state.started_at, state.finished_at ?? options.now ?? null);
   const rows = tasks.map((task) => {
-    const outcome = taskOutcome(task);
+    const outcome = taskOutcome(task, state.integration);
     const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
     const status =
       outcome === 'RUNNING' ? `🔄 ${task.status.replace('_', ' ')}` : OUTCOME_EMOJI[outcome];
-    const detail = taskDetail(task, outcome);
+    const detail = taskDetail(task, outcome, state.integration);
     return [
       mdText(`${task.task_id} ${task.task}`, 60),
       mdText(task.agent, 40),
@@ -184,14 +262,17 @@ export function renderDashboardMarkdown(
       outcome === 'COMPLETE' ? '' : mdText(detail.text, 100),
     ];
   });
-  const counts = countOutcomes(tasks);
+  const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
+  const usage = totalUsage(tasks);
   const heading = running ? '🔄 Parallel execution running' : '🏁 Parallel execution finished';
   const totals = [
     `**Completed** ${done}/${tasks.length}`,
     `**Failed** ${counts.FAILED}/${tasks.length}`,
     ...(counts.NO_CHANGES > 0 ? [`**No changes** ${counts.NO_CHANGES}`] : []),
+    ...(counts.DROPPED > 0 ? [`**Not merged** ${counts.DROPPED}`] : []),
     ...(counts.SKIPPED > 0 ? [`**Skipped** ${counts.SKIPPED}`] : []),
+    ...(usage === null ? [] : [`**Usage** ${usageText(usage)}`]),
     `**Runtime** ${runtime === null ? 'running' : formatDuration(runtime)}`,
   ];
   return [
@@ -227,6 +308,7 @@ const OUTCOME_STYLE: Record<TaskOutcome, Style> = {
   COMPLETE: 'green',
   COMPLETE_WITH_WARNINGS: 'yellow',
   NO_CHANGES: 'yellow',
+  DROPPED: 'red',
   FAILED: 'red',
   CANCELLED: 'red',
   SKIPPED: 'dim',

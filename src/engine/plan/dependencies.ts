@@ -19,6 +19,10 @@ export interface ParsedDependencies {
   allPreviousGroups: boolean;
   /** Clauses that name nothing the parser can resolve. */
   unresolved: string[];
+  /** `Group 7 complete` where the plan has no group 7: the names as written. */
+  unknownGroups: string[];
+  /** The task names itself among its dependencies (kept out of `ids`, reported as an error). */
+  selfReference: boolean;
 }
 
 const NOT_A_DEPENDENCY = /\b(overlap|in parallel|concurrently|can start|anytime|any time)\b/iu;
@@ -40,6 +44,8 @@ export function parseDependencyText(raw: string, scope: DependencyScope): Parsed
     allPrevious: false,
     allPreviousGroups: false,
     unresolved: [],
+    unknownGroups: [],
+    selfReference: false,
   };
   const text = raw.replace(/[*`]/g, '').trim();
   if (
@@ -54,6 +60,7 @@ export function parseDependencyText(raw: string, scope: DependencyScope): Parsed
     .map((clause) => clause.trim())
     .filter((clause) => clause !== '');
   for (const clause of clauses) readClause(clause, scope, result);
+  result.selfReference = scope.selfId !== null && result.ids.includes(scope.selfId);
   result.ids = [...new Set(result.ids)].filter((id) => id !== scope.selfId);
   result.groups = [...new Set(result.groups)];
   return result;
@@ -77,7 +84,7 @@ function readClause(clause: string, scope: DependencyScope, result: ParsedDepend
   if (group) {
     const found = scope.groups.find((g) => g.id.toLowerCase() === group[1]!.toLowerCase());
     if (found) result.groups.push(found.id);
-    else result.unresolved.push(clause);
+    else result.unknownGroups.push(group[1]!);
     return;
   }
   const bare = core.replace(/^(?:all\s+of\s+|tasks?\s+|tarefas?\s+)/iu, '').trim();

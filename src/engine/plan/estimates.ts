@@ -1,3 +1,5 @@
+import { formatDuration as formatReadableDuration } from '../report/format.js';
+
 /**
  * Estimates are planning units, not clock time: a day is 8 working hours and a week 5 days, so
  * `2d` = 16h and `1w` = 40h. Ranges (`2-3 days`, `45-60 minutes`) count as their upper bound,
@@ -48,13 +50,13 @@ function round(hours: number): number {
   return Math.round(hours * 1000) / 1000;
 }
 
-/** Milliseconds as the seed writes actual times: `1h 32min`, `45min`, `2h`, `40s`. */
+/**
+ * Milliseconds as the seed writes actual times in a plan: `1h 32min`, `45min`, `2h`, `40s`. The
+ * one duration formatter, rounded to whole minutes (whole seconds under a minute): a plan line
+ * records how long a task took, not to the second.
+ */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '0min';
-  if (ms < 60_000) return `${Math.round(ms / 1000)}s`;
-  const minutes = Math.round(ms / 60_000);
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  if (hours === 0) return `${rest}min`;
-  return rest === 0 ? `${hours}h` : `${hours}h ${rest}min`;
+  const unit = ms < 60_000 ? 1_000 : 60_000;
+  return formatReadableDuration(Math.round(ms / unit) * unit);
 }

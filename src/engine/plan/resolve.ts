@@ -1,10 +1,11 @@
-import type { GroupHeading } from './context.js';
+import { addKnownAgent, type GroupHeading } from './context.js';
 import {
   parseDependencyText,
   type DependencyScope,
   type ParsedDependencies,
 } from './dependencies.js';
 import { unique, warning, type DialectContext, type GroupRef, type TaskDraft } from './draft.js';
+import { agentKey } from './agent-names.js';
 import { fieldMap, fieldsOf } from './fields.js';
 import { generatedId } from './ids.js';
 import type { Section } from './outline.js';
@@ -44,6 +45,10 @@ const DEPENDENCY_HINT =
 export function resolvePlan(input: ResolveInput): { plan: Plan; groups: GroupBuild[] } {
   const groups = buildGroups(input);
   const { drafts } = input;
+  // `Builder-1` and `builder-1` are one agent: every task gets the plan's first spelling.
+  const spellings = new Map(input.context.knownAgents);
+  for (const draft of drafts) for (const name of draft.agents) addKnownAgent(spellings, name);
+  const spelling = (name: string) => spellings.get(agentKey(name)) ?? name;
   for (const group of groups) {
     for (const index of group.tasks) {
       const draft = drafts[index]!;
@@ -81,7 +86,7 @@ export function resolvePlan(input: ResolveInput): { plan: Plan; groups: GroupBui
       id: ids[index]!,
       idGenerated: draft.id === null,
       title: draft.title,
-      agents: unique(draft.agents),
+      agents: unique(draft.agents.map((name) => spelling(name))),
       group: draft.group?.id ?? null,
       dependsOn,
       estimateHours: draft.estimateHours,
@@ -209,6 +214,7 @@ function groupDependencies(
   for (const text of texts) {
     const parsed = parseDependencyText(text.text, scope);
     reportUnresolved(parsed, text, context);
+    reportSelfAndUnknownGroups(`group ${group.id}`, parsed, text, scope.groups, context);
     result.push(...parsed.groups);
     if (parsed.allPreviousGroups || parsed.allPrevious) {
       result.push(...groups.slice(0, order).map((previous) => previous.id));
@@ -239,6 +245,7 @@ function taskDependencies(
   for (const text of draft.dependencies) {
     const parsed = parseDependencyText(text.text, scope(self, draft.group?.id ?? null));
     reportUnresolved(parsed, text, context);
+    reportSelfAndUnknownGroups(`task ${self}`, parsed, text, scope(self, null).groups, context);
     result.push(...parsed.ids);
     for (const group of parsed.groups) result.push(...tasksOf(group));
     if (parsed.allPrevious) result.push(...ids.slice(0, index));
@@ -271,6 +278,37 @@ function reportUnresolved(
         DEPENDENCY_HINT,
       ),
     );
+  }
+}
+
+/** A dependency on itself, or on a group the plan does not have: errors naming what exists. */
+function reportSelfAndUnknownGroups(
+  subject: string,
+  parsed: ParsedDependencies,
+  where: { line: number; column: number },
+  groups: DependencyScope['groups'],
+  context: DialectContext,
+): void {
+  if (parsed.selfReference) {
+    context.diagnostics.push({
+      severity: 'error',
+      code: 'self-dependency',
+      message: `${subject} depends on itself`,
+      line: where.line,
+      column: where.column,
+      hint: 'Remove it from its own dependencies.',
+    });
+  }
+  const names = groups.map((group) => group.id).join(', ') || 'none';
+  for (const name of parsed.unknownGroups) {
+    context.diagnostics.push({
+      severity: 'error',
+      code: 'unknown-group',
+      message: `${subject} depends on group ${name}, which does not exist (groups: ${names})`,
+      line: where.line,
+      column: where.column,
+      hint: 'Name an existing group, or the tasks themselves by id.',
+    });
   }
 }
 

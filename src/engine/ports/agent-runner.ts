@@ -39,7 +39,15 @@ export type AgentEvent =
   | { type: 'started'; pid: number }
   | { type: 'progress'; percent: number | null; step: string | null }
   | { type: 'output'; line: string }
-  | { type: 'usage'; inputTokens: number; outputTokens: number; costUsd: number | null }
+  | {
+      type: 'usage';
+      /** Uncached input; cached prompt tokens are counted apart. */
+      inputTokens: number;
+      outputTokens: number;
+      cacheReadTokens?: number;
+      cacheCreationTokens?: number;
+      costUsd: number | null;
+    }
   | { type: 'error'; message: string }
   | { type: 'alive' }
   | { type: 'waiting'; ms: number };
@@ -51,6 +59,9 @@ export interface AgentOutcome {
   stoppedBecause: 'timeout' | 'idle' | 'cancelled' | null;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Prompt tokens read from / written to the cache (Claude Code); absent when the agent does not say. */
+  cacheReadTokens?: number | null;
+  cacheCreationTokens?: number | null;
   costUsd: number | null;
   /** The agent's own last words (Claude Code's `result`), when it gives them. */
   summary: string | null;

@@ -43,6 +43,7 @@ const TAGS: Record<TaskOutcome, string> = {
   COMPLETE: 'done, ',
   COMPLETE_WITH_WARNINGS: 'done, ',
   NO_CHANGES: 'done, ',
+  DROPPED: 'crit, ',
   FAILED: 'crit, ',
   CANCELLED: 'crit, ',
   RUNNING: 'active, ',
@@ -54,6 +55,7 @@ const MARKS: Record<TaskOutcome, string> = {
   COMPLETE: '✅',
   COMPLETE_WITH_WARNINGS: '⚠️',
   NO_CHANGES: '⚠️',
+  DROPPED: '🚫',
   FAILED: '❌',
   CANCELLED: '⏹️',
   RUNNING: '🔄',
@@ -66,7 +68,7 @@ function taskBar(task: TaskRun, index: number, state: ExecutionState, now?: Date
   const start = Date.parse(task.started_at);
   if (Number.isNaN(start)) return null;
   const end = barEnd(task, state, now);
-  const outcome = taskOutcome(task);
+  const outcome = taskOutcome(task, state.integration);
   // The mark comes first so no task text can start a line with a gantt keyword
   // (`section`, `click`, `title`, a date...), whatever the plan called the task.
   const name = `${MARKS[outcome]} ${mermaidText(`${task.task_id} ${task.task}`, 60)}`;

@@ -1,7 +1,8 @@
 import type { AgentMessage, ExecutionState, TaskRun } from '../state/schema.js';
 import { formatTimeOfDay } from './format.js';
-import { fileList, failedCheckText } from './task-section.js';
+import { agentExitText, fileList, failedCheckText } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';
+import { repoPath } from './repo-path.js';
 import { orderedTasks, taskOutcome } from './outcome.js';
 
 const MESSAGES_LISTED = 10;
@@ -12,7 +13,7 @@ const TIMEOUT = /\btim(?:ed|e)[\s-]?out\b|\bidle limit\b|\bhung\b/i;
 export function renderIssuesSection(state: ExecutionState): string[] {
   const issues: string[] = [];
   const tasks = orderedTasks(state);
-  for (const task of tasks) issues.push(...taskIssues(task));
+  for (const task of tasks) issues.push(...taskIssues(task, state));
   const integration = state.integration;
   for (const conflict of integration?.conflicts ?? []) {
     const other =
@@ -24,6 +25,8 @@ export function renderIssuesSection(state: ExecutionState): string[] {
     );
   }
   for (const dropped of integration?.dropped ?? []) {
+    // A conflict is listed once, above, as a conflict.
+    if (integration?.conflicts.some((c) => c.taskId === dropped.taskId)) continue;
     issues.push(
       `**Dropped from integration**: ${mdText(dropped.taskId, 40)}: ${mdText(dropped.reason, 300)}`,
     );
@@ -41,11 +44,11 @@ export function renderIssuesSection(state: ExecutionState): string[] {
   return lines;
 }
 
-function taskIssues(task: TaskRun): string[] {
+function taskIssues(task: TaskRun, state: ExecutionState): string[] {
   const name = `${mdText(task.task_id, 40)} ${mdText(task.task, 80)} (${mdText(task.agent, 40)})`;
-  const outcome = taskOutcome(task);
+  const outcome = taskOutcome(task, state.integration);
   const issues: string[] = [];
-  if (outcome === 'FAILED') issues.push(failureText(task, name));
+  if (outcome === 'FAILED') issues.push(failureText(task, name, state.repo_root));
   if (outcome === 'CANCELLED') issues.push(`**Cancelled**: ${name}${reasonText(task)}`);
   if (outcome === 'SKIPPED' && task.reason !== null)
     issues.push(`**Skipped**: ${name}${reasonText(task)}`);
@@ -68,7 +71,7 @@ function taskIssues(task: TaskRun): string[] {
   return issues;
 }
 
-function failureText(task: TaskRun, name: string): string {
+function failureText(task: TaskRun, name: string, repoRoot: string): string {
   const label = task.reason !== null && TIMEOUT.test(task.reason) ? 'Timeout' : 'Failed';
   const failedChecks =
     task.validation?.status === 'FAILED'
@@ -77,8 +80,9 @@ function failureText(task: TaskRun, name: string): string {
           .map(failedCheckText)
           .join(', ')}`
       : '';
-  const exit = task.exit_code === null ? '' : `; exit code ${task.exit_code}`;
-  return `**${label}**: ${name}${reasonText(task)}${failedChecks}${exit}. Log: ${mdCode(task.log_file)}`;
+  const exit = agentExitText(task);
+  const exitPart = exit === null ? '' : `; ${exit}`;
+  return `**${label}**: ${name}${reasonText(task)}${failedChecks}${exitPart}. Log: ${mdCode(repoPath(repoRoot, task.log_file))}`;
 }
 
 function reasonText(task: TaskRun): string {

@@ -26,9 +26,31 @@ export function truncate(text: string, max: number): string {
   return `${chars.slice(0, Math.max(0, max - 1)).join('')}…`;
 }
 
-/** Untrusted text as inline Markdown: one line, every syntax character escaped. */
+// GitHub links some plain text after rendering, so escaping does not stop it: `@user` and
+// `@org/team` ping (a mention notifies), `#12`, `GH-12` and `owner/repo#12` cross-reference (and
+// post a back-link on that issue), bare URLs and `www.` become links. A word joiner (U+2060,
+// invisible) breaks each pattern while the text reads the same.
+const JOINER = '\u2060';
+const AUTOLINKS: [RegExp, string][] = [
+  [/@(?=[A-Za-z0-9])/g, `@${JOINER}`],
+  [/#(?=\d)/g, `#${JOINER}`],
+  [/\b(GH)-(?=\d)/gi, `$1-${JOINER}`],
+  [/:\/\//g, `:${JOINER}//`],
+  [/\b(www)\./gi, `$1${JOINER}.`],
+];
+
+/** Text with GitHub's mentions, issue references and autolinks broken by an invisible joiner. */
+export function unlinked(text: string): string {
+  return AUTOLINKS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text);
+}
+
+/**
+ * Untrusted text as inline Markdown: one line, every syntax character escaped, and no mention,
+ * issue reference or link GitHub would make of it (plan text must not ping people or teams from
+ * the bot's comments). The one escaper for every Markdown the tool writes.
+ */
 export function mdText(text: string, max = 200): string {
-  return truncate(singleLine(text), max).replace(MARKDOWN_PUNCTUATION, (c) => `\\${c}`);
+  return unlinked(truncate(singleLine(text), max).replace(MARKDOWN_PUNCTUATION, (c) => `\\${c}`));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { elapsedMs } from './format.js';
 import { orderedTasks, taskDurationMs } from './outcome.js';
+import { totalUsage, usageReporters, type Usage } from './usage.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -35,8 +36,8 @@ export interface ExecutionMetrics {
   lines: LineTotals;
   /** The part of `lines` that was merged into the integration branch; null without integration. */
   mergedLines: LineTotals | null;
-  tokens: { input: number; output: number; tasks: number } | null;
-  cost: { usd: number; tasks: number } | null;
+  /** Tokens and cost summed over the tasks that reported them (`tasks` says how many). */
+  usage: { total: Usage; tasks: number } | null;
   efficiency: ParallelEfficiency;
 }
 
@@ -48,8 +49,7 @@ export function computeMetrics(state: ExecutionState, now?: Date): ExecutionMetr
     lines: lineTotals(tasks),
     mergedLines:
       merged === null ? null : lineTotals(tasks.filter((t) => merged.includes(t.task_id))),
-    tokens: tokenTotals(tasks),
-    cost: costTotal(tasks),
+    usage: usageTotals(tasks),
     efficiency: parallelEfficiency(state, tasks, now),
   };
 }
@@ -69,28 +69,9 @@ function lineTotals(tasks: TaskRun[]): LineTotals {
   return { added, removed, files: files.size, tasks: counted };
 }
 
-function tokenTotals(tasks: TaskRun[]): ExecutionMetrics['tokens'] {
-  let input = 0;
-  let output = 0;
-  let counted = 0;
-  for (const task of tasks) {
-    const metrics = task.metrics;
-    if (metrics === null || (metrics.input_tokens === null && metrics.output_tokens === null)) {
-      continue;
-    }
-    counted += 1;
-    input += metrics.input_tokens ?? 0;
-    output += metrics.output_tokens ?? 0;
-  }
-  return counted === 0 ? null : { input, output, tasks: counted };
-}
-
-function costTotal(tasks: TaskRun[]): ExecutionMetrics['cost'] {
-  const costs = tasks.flatMap((task) =>
-    task.metrics?.cost_usd === null || task.metrics === null ? [] : [task.metrics.cost_usd],
-  );
-  if (costs.length === 0) return null;
-  return { usd: costs.reduce((sum, value) => sum + value, 0), tasks: costs.length };
+function usageTotals(tasks: readonly TaskRun[]): ExecutionMetrics['usage'] {
+  const total = totalUsage(tasks);
+  return total === null ? null : { total, tasks: usageReporters(tasks) };
 }
 
 function parallelEfficiency(

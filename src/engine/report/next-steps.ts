@@ -1,12 +1,7 @@
 import type { ExecutionState } from '../state/schema.js';
 import { mdCode, mdText, shellArg } from './markdown.js';
-import {
-  integrationFate,
-  isNeutralSkip,
-  needsAttention,
-  orderedTasks,
-  hasLanded,
-} from './outcome.js';
+import { needsAttention, orderedTasks } from './outcome.js';
+import { recoverySteps } from './recovery.js';
 
 export interface NextGroup {
   id: string;
@@ -23,28 +18,10 @@ export function renderNextSteps(state: ExecutionState, nextGroup: NextGroup | nu
     steps.push(`Merge ${mdCode(integration.branch)} into ${mdCode(state.base_ref)}`);
   }
   const tasks = orderedTasks(state);
-  for (const conflict of integration?.conflicts ?? []) {
-    const task = state.tasks[conflict.taskId];
-    if (task === undefined || integration === null) continue;
-    const command = `git switch ${shellArg(integration.branch)} && git merge --no-ff ${shellArg(task.branch)}`;
-    steps.push(`Resolve the conflict of ${mdText(task.task_id, 40)} by hand: ${mdCode(command)}`);
-  }
-  const unfinished = tasks.filter(
-    (task) => !hasLanded(task, integration) && !isNeutralSkip(task, state),
-  );
-  const retry = unfinished.filter(
-    (task) => integrationFate(task.task_id, integration).kind !== 'conflict',
-  );
-  if (state.status === 'cancelled') {
-    steps.push(
-      `Resume the interrupted execution: ${mdCode(`parallel-executor resume ${shellArg(state.execution_id)}`)}`,
-    );
-  } else if (!running && retry.length > 0) {
-    const ids = retry.map((task) => mdText(task.task_id, 40)).join(', ');
-    const command = `parallel-executor run --plan ${shellArg(state.plan_file)} --group ${shellArg(state.parallel_group)}`;
-    steps.push(
-      `Fix and re-run the tasks that did not land (${ids}): ${mdCode(command)} (tasks already marked completed in the plan are not re-run, so merge the integration branch first)`,
-    );
+  if (!running) {
+    for (const step of recoverySteps(state)) {
+      steps.push(`${capitalise(mdText(step.what, 200))}: ${mdCode(step.command)}`);
+    }
   }
   if (!running) {
     const kept = tasks.filter((task) => needsAttention(task, integration)).length;
@@ -64,4 +41,8 @@ export function renderNextSteps(state: ExecutionState, nextGroup: NextGroup | nu
     steps.push(`Start the next parallel group of ${mdCode(state.plan_file)}`);
   }
   return ['## Next Steps', '', ...steps.map((step) => `- [ ] ${step}`), ''];
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -7,6 +7,7 @@ export type TaskOutcome =
   | 'COMPLETE'
   | 'COMPLETE_WITH_WARNINGS'
   | 'NO_CHANGES'
+  | 'DROPPED'
   | 'FAILED'
   | 'SKIPPED'
   | 'CANCELLED'
@@ -17,6 +18,7 @@ export const TASK_OUTCOME_LABEL: Record<TaskOutcome, string> = {
   COMPLETE: '✅ COMPLETE',
   COMPLETE_WITH_WARNINGS: '⚠️ COMPLETE WITH WARNINGS',
   NO_CHANGES: '⚠️ NO CHANGES',
+  DROPPED: '🚫 NOT MERGED',
   FAILED: '❌ FAILED',
   SKIPPED: '⏭️ SKIPPED',
   CANCELLED: '⏹️ CANCELLED',
@@ -24,7 +26,21 @@ export const TASK_OUTCOME_LABEL: Record<TaskOutcome, string> = {
   PENDING: '⏳ PENDING',
 };
 
-export function taskOutcome(task: TaskRun): TaskOutcome {
+/**
+ * How a task ended, once integration is taken into account: a task the agent finished well but
+ * integration left out (merge conflict, dropped by bisect) is DROPPED, never COMPLETE —
+ * "complete" means its work landed. Every output (terminal, JSON, report, gantt, check runs)
+ * reads the task's state through this one function.
+ */
+export function taskOutcome(task: TaskRun, integration: IntegrationResult | null): TaskOutcome {
+  const outcome = agentOutcome(task);
+  if (!finishedWell(outcome)) return outcome;
+  const fate = integrationFate(task.task_id, integration).kind;
+  return fate === 'conflict' || fate === 'dropped' ? 'DROPPED' : outcome;
+}
+
+/** How the agent's part ended, before integration: what its dependents could build on. */
+export function agentOutcome(task: TaskRun): TaskOutcome {
   switch (task.status) {
     case 'completed':
       if (task.validation?.status === 'FAILED') return 'FAILED';
@@ -64,21 +80,20 @@ export function integrationFate(
   integration: IntegrationResult | null,
 ): IntegrationFate {
   if (integration === null) return { kind: 'not-integrated' };
-  const dropped = integration.dropped.find((entry) => entry.taskId === taskId);
-  if (dropped !== undefined) return { kind: 'dropped', reason: dropped.reason };
+  // A conflicting task is also listed as dropped; the conflict is the more useful word.
   const conflict = integration.conflicts.find((entry) => entry.taskId === taskId);
   if (conflict !== undefined)
     return { kind: 'conflict', files: conflict.files, with: conflict.with };
+  const dropped = integration.dropped.find((entry) => entry.taskId === taskId);
+  if (dropped !== undefined) return { kind: 'dropped', reason: dropped.reason };
   if (integration.merged.includes(taskId)) return { kind: 'merged' };
   return { kind: 'not-integrated' };
 }
 
 /** A task that ended in a way someone has to look at: it failed, or its work did not land. */
 export function needsAttention(task: TaskRun, integration: IntegrationResult | null): boolean {
-  const outcome = taskOutcome(task);
-  if (outcome === 'FAILED' || outcome === 'CANCELLED') return true;
-  const fate = integrationFate(task.task_id, integration).kind;
-  return fate === 'conflict' || fate === 'dropped';
+  const outcome = taskOutcome(task, integration);
+  return outcome === 'FAILED' || outcome === 'CANCELLED' || outcome === 'DROPPED';
 }
 
 export type ExecutionOutcome = 'SUCCESS' | 'PARTIAL' | 'FAILED' | 'IN PROGRESS';
@@ -111,7 +126,7 @@ export function executionOutcome(state: ExecutionState): ExecutionOutcome {
 
 export function hasLanded(task: TaskRun, integration: IntegrationResult | null): boolean {
   if (integration !== null) return integration.merged.includes(task.task_id);
-  return finishedWell(taskOutcome(task));
+  return finishedWell(agentOutcome(task));
 }
 
 /** The agent did its part: its dependents could run on it. */
@@ -126,7 +141,7 @@ export function isNeutralSkip(task: TaskRun, state: ExecutionState): boolean {
     const dependency = state.tasks[id];
     if (dependency === undefined) return true; // not part of this execution: done before it
     if (dependency.status === 'skipped') return isNeutralSkip(dependency, state);
-    return finishedWell(taskOutcome(dependency));
+    return finishedWell(agentOutcome(dependency));
   });
 }
 
@@ -156,8 +171,11 @@ export function executionTitle(state: ExecutionState): string {
   return state.plan_title === null ? scope : `${state.plan_title} — ${scope}`;
 }
 
-/** How long a task ran: its measured duration, else the time between its timestamps. */
+/**
+ * How long a task took: from its start to its end (agent, collection and validation), the span
+ * its timeline bar covers. The one definition every output uses, so a task's duration, its bar
+ * and the parallel speed-up agree. `now` stands in for the end of a running task.
+ */
 export function taskDurationMs(task: TaskRun, now?: Date): number | null {
-  if (task.metrics !== null && task.metrics.duration_ms > 0) return task.metrics.duration_ms;
   return elapsedMs(task.started_at, task.finished_at ?? now ?? null);
 }

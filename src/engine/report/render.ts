@@ -1,13 +1,5 @@
 import type { ExecutionState } from '../state/schema.js';
-import {
-  elapsedMs,
-  formatCost,
-  formatCount,
-  formatDuration,
-  formatPercent,
-  formatRatio,
-  formatTimestamp,
-} from './format.js';
+import { elapsedMs, formatDuration, formatRatio, formatTimestamp } from './format.js';
 import { renderCheckoutSection } from './checkout-section.js';
 import { renderGantt } from './gantt.js';
 import { renderIntegrationSection } from './integration-section.js';
@@ -24,6 +16,7 @@ import {
   type TaskOutcome,
 } from './outcome.js';
 import { renderTaskSection } from './task-section.js';
+import { usageText } from './usage.js';
 
 export interface ReportOptions {
   /** Stands in for the end of a still-running execution; without it, running times are left open. */
@@ -43,7 +36,7 @@ export function renderReport(state: ExecutionState, options: ReportOptions = {})
     `# Parallel Execution Report: ${mdText(executionTitle(state), 160)}`,
     '',
     ...summarySection(state, options.now),
-    ...renderTaskSection(tasks, state.integration, options.now),
+    ...renderTaskSection(tasks, state.integration, state.repo_root, options.now),
     ...renderIntegrationSection(state),
     ...metricsSection(metrics),
     ...timelineSection(state, options.now),
@@ -77,6 +70,7 @@ const COUNT_ORDER: [TaskOutcome, string][] = [
   ['COMPLETE', 'complete'],
   ['COMPLETE_WITH_WARNINGS', 'with warnings'],
   ['NO_CHANGES', 'changed nothing'],
+  ['DROPPED', 'not merged'],
   ['FAILED', 'failed'],
   ['SKIPPED', 'skipped'],
   ['CANCELLED', 'cancelled'],
@@ -88,7 +82,7 @@ function taskCounts(state: ExecutionState): string {
   const tasks = orderedTasks(state);
   const counts = new Map<TaskOutcome, number>();
   for (const task of tasks) {
-    const outcome = taskOutcome(task);
+    const outcome = taskOutcome(task, state.integration);
     counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
   }
   const parts = COUNT_ORDER.flatMap(([outcome, label]) => {
@@ -99,7 +93,7 @@ function taskCounts(state: ExecutionState): string {
 }
 
 function metricsSection(metrics: ExecutionMetrics): string[] {
-  const { lines: totals, mergedLines, tokens, cost, efficiency } = metrics;
+  const { lines: totals, mergedLines, usage, efficiency } = metrics;
   const lines = ['## Metrics'];
   const merged =
     mergedLines === null ? '' : `; merged: +${mergedLines.added} / -${mergedLines.removed}`;
@@ -108,14 +102,9 @@ function metricsSection(metrics: ExecutionMetrics): string[] {
   );
   lines.push(`- **Total Files Modified**: ${totals.files} (distinct paths)`);
   lines.push(
-    tokens === null
-      ? '- **Tokens**: not reported by the agents'
-      : `- **Tokens**: ${formatCount(tokens.input)} input / ${formatCount(tokens.output)} output (reported by ${tokens.tasks} task(s))`,
-  );
-  lines.push(
-    cost === null
-      ? '- **Cost**: not reported by the agents'
-      : `- **Cost**: ${formatCost(cost.usd)} (reported by ${cost.tasks} task(s))`,
+    usage === null
+      ? '- **Tokens / Cost**: not reported by the agents'
+      : `- **Tokens / Cost**: ${usageText(usage.total)} (reported by ${usage.tasks} task(s))`,
   );
   lines.push('- **Parallel Efficiency**:', ...efficiencyLines(efficiency), '');
   return lines;
@@ -132,22 +121,9 @@ function efficiencyLines(e: ExecutionMetrics['efficiency']): string[] {
         ? ''
         : `; without an estimate: ${e.unestimatedTasks.map((id) => mdText(id, 40)).join(', ')}`;
     lines.push(
-      `  - Sequential estimate: ${formatDuration(e.sequentialEstimateMs)} (the plan's estimates summed over the ${e.estimatedTasks.length} task(s) that ran${unestimated})`,
-    );
-  }
-  if (
-    e.estimateSpeedup !== null &&
-    e.savedVsEstimate !== null &&
-    e.sequentialEstimateMs !== null &&
-    e.wallMs !== null
-  ) {
-    const saved = e.sequentialEstimateMs - e.wallMs;
-    const verdict =
-      saved >= 0
-        ? `${formatDuration(saved)} (${formatPercent(e.savedVsEstimate)}) less than the estimate`
-        : `${formatDuration(-saved)} more than the estimate`;
-    lines.push(
-      `  - Against the estimate: ${formatRatio(e.estimateSpeedup)} (estimate ÷ wall time): the execution took ${verdict}. This compares with the plan's estimate, not with a measured sequential run.`,
+      // Shown beside the wall time, never as a ratio: hour estimates against seconds of scripted
+      // work make a figure like 2000× that says nothing about the tool.
+      `  - Sequential estimate: ${formatDuration(e.sequentialEstimateMs)} (the plan's estimates summed over the ${e.estimatedTasks.length} task(s) that ran${unestimated}; not a measured run)`,
     );
   }
   if (e.sumTaskMs !== null) {
@@ -158,7 +134,7 @@ function efficiencyLines(e: ExecutionMetrics['efficiency']): string[] {
   if (e.parallelSpeedup !== null && e.sumTaskMs !== null && e.wallMs !== null) {
     const saved = Math.max(0, e.sumTaskMs - e.wallMs);
     lines.push(
-      `  - Parallel speed-up: ${formatRatio(e.parallelSpeedup)} (sum of task durations ÷ wall time: on average ${e.parallelSpeedup.toFixed(1)} tasks ran at once; ${formatDuration(saved)} saved against running them one after another)`,
+      `  - Parallel speed-up: ${formatRatio(e.parallelSpeedup)} (sum of task durations ÷ wall time: on average ${e.parallelSpeedup.toFixed(1)} tasks ran at once; ${formatDuration(saved)} less than running them one after another)`,
     );
   }
   return lines;

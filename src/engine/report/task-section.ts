@@ -1,8 +1,10 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { TaskRun } from '../state/schema.js';
 import type { CheckResult, ValidationReport } from '../validate/schema.js';
-import { formatCost, formatCount, formatDuration, formatPercent } from './format.js';
+import { formatDuration, formatPercent } from './format.js';
 import { mdCode, mdTable, mdText } from './markdown.js';
+import { repoPath } from './repo-path.js';
+import { taskUsage, usageText } from './usage.js';
 import {
   integrationFate,
   taskDurationMs,
@@ -18,13 +20,14 @@ const HOUR_MS = 3_600_000;
 export function renderTaskSection(
   tasks: readonly TaskRun[],
   integration: IntegrationResult | null,
+  repoRoot: string,
   now?: Date,
 ): string[] {
   if (tasks.length === 0) return ['## Agent Performance', '', 'No tasks ran.', ''];
   const rows = tasks.map((task) => [
     mdText(`${task.task_id} ${task.task}`, 60),
     mdText(task.agent, 40),
-    TASK_OUTCOME_LABEL[taskOutcome(task)],
+    TASK_OUTCOME_LABEL[taskOutcome(task, integration)],
     durationCell(task, now),
     task.estimate_hours === null ? '—' : formatDuration(task.estimate_hours * HOUR_MS),
     task.metrics === null ? '—' : String(task.metrics.files_modified),
@@ -40,12 +43,17 @@ export function renderTaskSection(
     ...mdTable([...header, 'Tests', 'Integration'], rows),
     '',
   ];
-  for (const task of tasks) lines.push(...taskBlock(task, integration, now), '');
+  for (const task of tasks) lines.push(...taskBlock(task, integration, repoRoot, now), '');
   return lines;
 }
 
-function taskBlock(task: TaskRun, integration: IntegrationResult | null, now?: Date): string[] {
-  const outcome = taskOutcome(task);
+function taskBlock(
+  task: TaskRun,
+  integration: IntegrationResult | null,
+  repoRoot: string,
+  now?: Date,
+): string[] {
+  const outcome = taskOutcome(task, integration);
   const lines = [
     `### ${mdText(task.task_id, 40)}: ${mdText(task.task, 120)}`,
     `- **Status**: ${TASK_OUTCOME_LABEL[outcome]}`,
@@ -66,8 +74,10 @@ function taskBlock(task: TaskRun, integration: IntegrationResult | null, now?: D
   lines.push(`- **Validation**: ${validationSummary(task.validation)}`);
   if (task.validation?.audit)
     lines.push(`- **Security Audit**: ${auditText(task.validation.audit)}`);
-  const usage = usageText(task);
-  if (usage !== null) lines.push(`- **Tokens / Cost**: ${usage}`);
+  const usage = taskUsage(task);
+  lines.push(
+    `- **Tokens / Cost**: ${usage === null ? 'not reported by the agent' : usageText(usage)}`,
+  );
   lines.push(
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`,
   );
@@ -82,12 +92,25 @@ function taskBlock(task: TaskRun, integration: IntegrationResult | null, now?: D
   if (warnings.length > 0) lines.push(`- **Warnings**: ${mdText(warnings.join('; '), 300)}`);
   if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
     if (task.reason !== null) lines.push(`- **Reason**: ${mdText(task.reason, 300)}`);
-    if (task.exit_code !== null) lines.push(`- **Exit Code**: ${task.exit_code}`);
+    const exit = agentExitText(task);
+    if (exit !== null) lines.push(`- **Exit Code**: ${exit}`);
   }
   if (outcome === 'FAILED' || outcome === 'CANCELLED') {
-    lines.push(`- **Log**: ${mdCode(task.log_file)}`, `- **Worktree**: ${mdCode(task.worktree)}`);
+    lines.push(
+      `- **Log**: ${mdCode(repoPath(repoRoot, task.log_file))}`,
+      `- **Worktree**: ${mdCode(repoPath(repoRoot, task.worktree))}`,
+    );
   }
   return lines;
+}
+
+/**
+ * The agent's exit status, said only when it explains the failure: an agent that exited 0 and
+ * then failed validation did not fail with "exit code 0".
+ */
+export function agentExitText(task: TaskRun): string | null {
+  if (task.exit_code === null || task.exit_code === 0) return null;
+  return `the agent exited with code ${task.exit_code}`;
 }
 
 function agentsText(task: TaskRun): string {
@@ -168,19 +191,6 @@ function skippedCheckText(check: CheckResult): string {
 
 function auditText(audit: NonNullable<ValidationReport['audit']>): string {
   return `${audit.critical} critical, ${audit.high} high, ${audit.moderate} moderate, ${audit.low} low`;
-}
-
-function usageText(task: TaskRun): string | null {
-  const metrics = task.metrics;
-  if (metrics === null) return null;
-  const parts: string[] = [];
-  if (metrics.input_tokens !== null || metrics.output_tokens !== null) {
-    const input = metrics.input_tokens === null ? '?' : formatCount(metrics.input_tokens);
-    const output = metrics.output_tokens === null ? '?' : formatCount(metrics.output_tokens);
-    parts.push(`${input} input / ${output} output tokens`);
-  }
-  if (metrics.cost_usd !== null) parts.push(formatCost(metrics.cost_usd));
-  return parts.length === 0 ? null : parts.join(' · ');
 }
 
 function fateCell(fate: IntegrationFate): string {

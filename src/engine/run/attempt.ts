@@ -3,7 +3,7 @@ import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
 import { save, setStatus, type RunContext } from './context.js';
-import { formatDurationMs } from './duration.js';
+import { formatDuration } from '../report/format.js';
 import { agentKey } from './paths.js';
 import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';
@@ -16,6 +16,9 @@ export interface AttemptResult {
   durationMs: number;
   inputTokens: number | null;
   outputTokens: number | null;
+  /** Prompt tokens read from / written to the cache (Claude Code); absent when the agent does not say. */
+  cacheReadTokens?: number | null;
+  cacheCreationTokens?: number | null;
   costUsd: number | null;
   summary: string | null;
 }
@@ -118,6 +121,8 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   const tokens = {
     inputTokens: outcome.inputTokens ?? seen.usage?.input ?? null,
     outputTokens: outcome.outputTokens ?? seen.usage?.output ?? null,
+    cacheReadTokens: outcome.cacheReadTokens ?? seen.usage?.cacheRead ?? null,
+    cacheCreationTokens: outcome.cacheCreationTokens ?? seen.usage?.cacheCreation ?? null,
     costUsd: outcome.costUsd ?? seen.usage?.cost ?? null,
   };
   const stopped = stopReason ?? outcome.stoppedBecause;
@@ -126,14 +131,14 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   if (stopped === 'timeout') {
     return {
       kind: 'failed',
-      reason: `timed out: still running after ${formatDurationMs(ctx.settings.taskTimeoutMs)} (task time limit); stopped`,
+      reason: `timed out: still running after ${formatDuration(ctx.settings.taskTimeoutMs)} (task time limit); stopped`,
       ...base,
     };
   }
   if (stopped === 'idle') {
     return {
       kind: 'failed',
-      reason: `hung: no output and no status change for ${formatDurationMs(ctx.settings.idleTimeoutMs)} (idle limit); stopped`,
+      reason: `hung: no output and no status change for ${formatDuration(ctx.settings.idleTimeoutMs)} (idle limit); stopped`,
       ...base,
     };
   }
@@ -178,7 +183,13 @@ function lastLines(lines: readonly string[]): string {
 
 interface EventNote {
   error?: string;
-  usage?: { input: number; output: number; cost: number | null };
+  usage?: {
+    input: number;
+    output: number;
+    cacheRead: number | null;
+    cacheCreation: number | null;
+    cost: number | null;
+  };
 }
 
 function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
@@ -189,7 +200,10 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
       return {};
     case 'progress': {
       if (event.percent !== null) {
-        run.progress_percent = Math.max(0, Math.min(100, Math.round(event.percent)));
+        // Never backwards within an attempt: an agent that rewrites its status with a lower
+        // figure (a new sub-plan, a rough guess) must not make the bar shrink.
+        const reported = Math.max(0, Math.min(100, Math.round(event.percent)));
+        run.progress_percent = Math.max(run.progress_percent, reported);
       }
       if (event.step !== null) run.current_step = event.step;
       save(ctx);
@@ -206,7 +220,13 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
       return {};
     case 'usage':
       return {
-        usage: { input: event.inputTokens, output: event.outputTokens, cost: event.costUsd },
+        usage: {
+          input: event.inputTokens,
+          output: event.outputTokens,
+          cacheRead: event.cacheReadTokens ?? null,
+          cacheCreation: event.cacheCreationTokens ?? null,
+          cost: event.costUsd,
+        },
       };
     case 'error':
       ctx.emit({ type: 'warning', taskId: run.task_id, message: event.message });

@@ -29,14 +29,3 @@ export function parseDurationMs(text: string, what: string): number {
   if (ms <= 0) throw new UsageError(`${what}: "${text}" must be longer than zero`);
   return Math.round(ms);
 }
-
-/** 1500 → `1.5s`, 90000 → `1m30s`, 3600000 → `1h`. */
-export function formatDurationMs(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${Math.round(ms / 100) / 10}s`;
-  const totalSeconds = Math.round(ms / 1000);
-  const h = Math.floor(totalSeconds / 3600);
-  const m = Math.floor((totalSeconds % 3600) / 60);
-  const s = totalSeconds % 60;
-  return [h > 0 ? `${h}h` : '', m > 0 ? `${m}m` : '', s > 0 ? `${s}s` : ''].join('') || '0s';
-}

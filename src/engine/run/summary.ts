@@ -1,5 +1,13 @@
 import type { ExecutionState, TaskRun, TaskRunStatus } from '../state/schema.js';
 import type { ValidationStatus } from '../validate/schema.js';
+import {
+  executionOutcome,
+  taskDurationMs,
+  taskOutcome,
+  type ExecutionOutcome,
+  type TaskOutcome,
+} from '../report/outcome.js';
+import { taskUsage, totalUsage, type Usage } from '../report/usage.js';
 
 export interface ValidationSummary {
   status: ValidationStatus;
@@ -22,6 +30,10 @@ export interface IntegrationSummary {
 export interface ExecutionSummary {
   executionId: string;
   status: ExecutionState['status'];
+  /** The report's verdict: SUCCESS, PARTIAL, FAILED (or IN PROGRESS). */
+  outcome: ExecutionOutcome;
+  /** Tokens and cost summed over the tasks; null when no agent reported any. */
+  usage: Usage | null;
   /** Null when no integration ran (nothing validated to merge, or the run stopped before). */
   integration: IntegrationSummary | null;
   /** The report under the execution folder, once written. */
@@ -33,7 +45,10 @@ export interface ExecutionSummary {
     agent: string;
     branch: string;
     worktree: string;
+    /** Where the task's run stopped (`completed` means the agent finished, not that it landed). */
     status: TaskRunStatus;
+    /** How the task ended, integration included: the report's word (`DROPPED` when left out). */
+    outcome: TaskOutcome;
     attempts: number;
     durationMs: number | null;
     exitCode: number | null;
@@ -41,6 +56,8 @@ export interface ExecutionSummary {
     validation: ValidationSummary | null;
     /** Refs holding earlier states of the task's work (failed attempts, what resume found). */
     keptRefs: Array<{ ref: string; sha: string; why: string }>;
+    /** What the agent reported; null when it reported none. */
+    usage: Usage | null;
   }>;
 }
 
@@ -50,6 +67,8 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
   return {
     executionId: state.execution_id,
     status: state.status,
+    outcome: executionOutcome(state),
+    usage: totalUsage(state.task_order.flatMap((id) => state.tasks[id] ?? [])),
     integration:
       integration === null
         ? null
@@ -76,12 +95,14 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         branch: run.branch,
         worktree: run.worktree,
         status: run.status,
+        outcome: taskOutcome(run, integration),
         attempts: run.attempts,
-        durationMs: taskDurationMs(run.started_at, run.finished_at),
+        durationMs: taskDurationMs(run),
         exitCode: run.exit_code,
         reason: run.reason,
         validation: validationSummary(run),
         keptRefs: run.kept_refs ?? [],
+        usage: taskUsage(run),
       };
     }),
   };
@@ -98,9 +119,4 @@ function validationSummary(run: TaskRun): ValidationSummary | null {
       skipped: check.skipped,
     })),
   };
-}
-
-export function taskDurationMs(startedAt: string | null, finishedAt: string | null): number | null {
-  if (startedAt === null || finishedAt === null) return null;
-  return Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt));
 }

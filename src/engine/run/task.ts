@@ -114,6 +114,8 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     durationMs: result.durationMs,
     inputTokens: result.inputTokens,
     outputTokens: result.outputTokens,
+    cacheReadTokens: result.cacheReadTokens ?? null,
+    cacheCreationTokens: result.cacheCreationTokens ?? null,
     costUsd: result.costUsd,
     agentSummary: result.summary,
   });

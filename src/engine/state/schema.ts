@@ -28,6 +28,9 @@ export const TaskMetrics = z.object({
   duration_ms: z.number().nonnegative(),
   input_tokens: z.number().int().nullable(),
   output_tokens: z.number().int().nullable(),
+  /** Prompt tokens read from / written to the agent's cache; absent in states written before. */
+  cache_read_tokens: z.number().int().nullable().optional(),
+  cache_creation_tokens: z.number().int().nullable().optional(),
   cost_usd: z.number().nullable(),
 });
 export type TaskMetrics = z.infer<typeof TaskMetrics>;

@@ -1,5 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatDuration } from '../report/format.js';
 import { runCommand, type RunCommandResult } from '../exec/run-command.js';
 import type { Severity } from './audit.js';
 import type { Findings } from './check.js';
@@ -134,14 +135,10 @@ function withoutCommand(
 }
 
 function stoppedNote(run: RunCommandResult, timeoutMs: number | undefined): string | null {
-  if (run.timedOut) return `timed out after ${formatMs(timeoutMs ?? 0)}`;
+  if (run.timedOut) return `timed out after ${formatDuration(timeoutMs ?? 0)}`;
   if (run.aborted) return 'stopped: the run was cancelled';
   if (run.exitCode === null) return `killed by ${run.signal ?? 'a signal'}`;
   return null;
-}
-
-function formatMs(ms: number): string {
-  return ms < 1_000 ? `${ms}ms` : `${Math.round(ms / 1_000)}s`;
 }
 
 function joinNotes(first: string, second: string | null): string {

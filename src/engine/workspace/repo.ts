@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { PreflightError } from '../errors.js';
+import { NotInRepositoryError, PreflightError } from '../errors.js';
 import { git } from './git-exec.js';
 
 /** The folder the tool keeps everything in, inside the repository but out of git. */
@@ -20,14 +20,14 @@ export async function findRepoRoot(cwd: string): Promise<string> {
   if (result.exitCode !== 0) {
     const bare = await git(cwd, ['rev-parse', '--is-bare-repository'], { allowExitCodes: [128] });
     if (bare.stdout.trim() === 'true') {
-      throw new PreflightError(
+      throw new NotInRepositoryError(
         `${cwd} is a bare git repository: it has no working tree for agents to branch from`,
         'Run parallel-executor in a checkout of it: `git clone <this repository> <folder>`, then run from <folder>.',
       );
     }
-    throw new PreflightError(
+    throw new NotInRepositoryError(
       `${cwd} is not inside a git repository`,
-      'Run parallel-executor from a git checkout (git init, commit, then run).',
+      'Run parallel-executor from a git checkout: cd into your repository (or git init, commit, then run).',
     );
   }
   return result.stdout.trim();

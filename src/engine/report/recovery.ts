@@ -1,0 +1,52 @@
+import type { ExecutionState } from '../state/schema.js';
+import { shellArg } from './markdown.js';
+import { integrationFate, orderedTasks, taskOutcome } from './outcome.js';
+
+/** One thing to do about tasks that did not land, with the exact command. */
+export interface RecoveryStep {
+  what: string;
+  /** The task ids it is about. */
+  tasks: string[];
+  command: string;
+}
+
+/**
+ * What to do about the tasks that did not land, the same words in the terminal and the report:
+ * a conflicting or dropped branch is merged by hand (its work is done); failed and cancelled
+ * tasks run again with `resume --retry-failed` (resume also retries what they held back).
+ */
+export function recoverySteps(state: ExecutionState): RecoveryStep[] {
+  const steps: RecoveryStep[] = [];
+  const integration = state.integration;
+  const tasks = orderedTasks(state);
+  for (const task of tasks) {
+    if (integration === null || taskOutcome(task, integration) !== 'DROPPED') continue;
+    const fate = integrationFate(task.task_id, integration);
+    steps.push({
+      what:
+        fate.kind === 'conflict'
+          ? `resolve the conflict of ${task.task_id} by hand`
+          : `merge ${task.task_id} by hand after a fix`,
+      tasks: [task.task_id],
+      command: `git switch ${shellArg(integration.branch)} && git merge --no-ff ${shellArg(task.branch)}`,
+    });
+  }
+  const failed = tasks
+    .filter((task) => taskOutcome(task, integration) === 'FAILED')
+    .map((task) => task.task_id);
+  const id = shellArg(state.execution_id);
+  if (state.status === 'cancelled') {
+    steps.push({
+      what: 'resume the interrupted execution',
+      tasks: [],
+      command: `parallel-executor resume ${id}`,
+    });
+  } else if (failed.length > 0) {
+    steps.push({
+      what: `retry ${failed.join(', ')} after a fix`,
+      tasks: failed,
+      command: `parallel-executor resume ${id} --retry-failed`,
+    });
+  }
+  return steps;
+}
