@@ -57,7 +57,7 @@ var init_clock = __esm({
 });
 
 // src/engine/errors.ts
-var ParallelExecutorError, UsageError, ConfigurationError, PreflightError, MissingDirectoryError, GitError;
+var ParallelExecutorError, UsageError, NotInRepositoryError, ConfigurationError, PreflightError, MissingDirectoryError, GitError;
 var init_errors = __esm({
   "src/engine/errors.ts"() {
     "use strict";
@@ -70,6 +70,8 @@ var init_errors = __esm({
       }
     };
     UsageError = class extends ParallelExecutorError {
+    };
+    NotInRepositoryError = class extends UsageError {
     };
     ConfigurationError = class extends ParallelExecutorError {
       file;
@@ -2287,7 +2289,7 @@ ${indent2}${line2}` : "\n";
           str += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines2.reduce((sum, line2) => sum + line2.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines2.reduce((sum2, line2) => sum2 + line2.length + 2, 2) + (str.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
             str += ",";
@@ -2303,7 +2305,7 @@ ${indent2}${line2}` : "\n";
         return start + end;
       } else {
         if (!reqNewline) {
-          const len = lines2.reduce((sum, line2) => sum + line2.length + 2, 2);
+          const len = lines2.reduce((sum2, line2) => sum2 + line2.length + 2, 2);
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
@@ -4320,10 +4322,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep7, value } = collItem;
+        const { start, key, sep: sep8, value } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep7?.[0],
+          next: key ?? sep8?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4337,7 +4339,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep7) {
+          if (!keyProps.anchor && !keyProps.tag && !sep8) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map4.comment)
@@ -4361,7 +4363,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map4.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep7 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep8 ?? [], {
           indicator: "map-value-ind",
           next: value,
           offset: keyNode.range[2],
@@ -4377,7 +4379,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep7, null, valueProps, onError);
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : composeEmptyNode(ctx, offset, sep8, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value, onError);
           offset = valueNode.range[2];
@@ -4468,7 +4470,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep7 = "";
+        let sep8 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4482,13 +4484,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep7 + cb;
-              sep7 = "";
+                comment += sep8 + cb;
+              sep8 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep7 += source;
+                sep8 += source;
               hasSpace = true;
               break;
             default:
@@ -4531,18 +4533,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep7, value } = collItem;
+        const { start, key, sep: sep8, value } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep7?.[0],
+          next: key ?? sep8?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep7 && !value) {
+          if (!props.anchor && !props.tag && !sep8 && !value) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4596,8 +4598,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap3 && !sep7 && !props.found) {
-          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep7, null, props, onError);
+        if (!isMap3 && !sep8 && !props.found) {
+          const valueNode = value ? composeNode(ctx, value, props, onError) : composeEmptyNode(ctx, props.end, sep8, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value))
@@ -4609,7 +4611,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep7 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep8 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value,
@@ -4620,8 +4622,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap3 && !props.found && ctx.options.strict) {
-              if (sep7)
-                for (const st of sep7) {
+              if (sep8)
+                for (const st of sep8) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4638,7 +4640,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep7, null, valueProps, onError) : null;
+          const valueNode = value ? composeNode(ctx, value, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep8, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4818,7 +4820,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value = "";
-      let sep7 = "";
+      let sep8 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value += lines2[i][0].slice(trimIndent) + "\n";
@@ -4835,24 +4837,24 @@ var require_resolve_block_scalar = __commonJS({
           indent2 = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value += sep7 + indent2.slice(trimIndent) + content3;
-          sep7 = "\n";
+          value += sep8 + indent2.slice(trimIndent) + content3;
+          sep8 = "\n";
         } else if (indent2.length > trimIndent || content3[0] === "	") {
-          if (sep7 === " ")
-            sep7 = "\n";
-          else if (!prevMoreIndented && sep7 === "\n")
-            sep7 = "\n\n";
-          value += sep7 + indent2.slice(trimIndent) + content3;
-          sep7 = "\n";
+          if (sep8 === " ")
+            sep8 = "\n";
+          else if (!prevMoreIndented && sep8 === "\n")
+            sep8 = "\n\n";
+          value += sep8 + indent2.slice(trimIndent) + content3;
+          sep8 = "\n";
           prevMoreIndented = true;
         } else if (content3 === "") {
-          if (sep7 === "\n")
+          if (sep8 === "\n")
             value += "\n";
           else
-            sep7 = "\n";
+            sep8 = "\n";
         } else {
-          value += sep7 + content3;
-          sep7 = " ";
+          value += sep8 + content3;
+          sep8 = " ";
           prevMoreIndented = false;
         }
       }
@@ -5035,25 +5037,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep7 = " ";
+      let sep8 = " ";
       let pos = line2.lastIndex;
       while (match = line2.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep7 === "\n")
-            res += sep7;
+          if (sep8 === "\n")
+            res += sep8;
           else
-            sep7 = "\n";
+            sep8 = "\n";
         } else {
-          res += sep7 + lm;
-          sep7 = " ";
+          res += sep8 + lm;
+          sep8 = " ";
         }
         pos = line2.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep7 + (match?.[1] ?? "");
+      return res + sep8 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5863,14 +5865,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep7, value }) {
+    function stringifyItem({ start, key, sep: sep8, value }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep7)
-        for (const st of sep7)
+      if (sep8)
+        for (const st of sep8)
           res += st.source;
       if (value)
         res += stringifyToken(value);
@@ -7037,18 +7039,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep7;
+          let sep8;
           if (scalar.end) {
-            sep7 = scalar.end;
-            sep7.push(this.sourceToken);
+            sep8 = scalar.end;
+            sep8.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep7 = [this.sourceToken];
+            sep8 = [this.sourceToken];
           const map4 = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep7 }]
+            items: [{ start, key: scalar, sep: sep8 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map4;
@@ -7201,15 +7203,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep7 = it.sep;
-                  sep7.push(this.sourceToken);
+                  const sep8 = it.sep;
+                  sep8.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep7 }]
+                    items: [{ start: start2, key, sep: sep8 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -7403,13 +7405,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep7 = fc.end.splice(1, fc.end.length);
-            sep7.push(this.sourceToken);
+            const sep8 = fc.end.splice(1, fc.end.length);
+            sep8.push(this.sourceToken);
             const map4 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep7 }]
+              items: [{ start, key: fc, sep: sep8 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map4;
@@ -9868,13 +9870,13 @@ function isValidBase64URL(data) {
 function isLuhnAlgo(digits) {
   let length = digits.length;
   let bit = 1;
-  let sum = 0;
+  let sum2 = 0;
   while (length) {
     const value = digits.charCodeAt(--length) - 48;
     bit ^= 1;
-    sum += bit ? [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][value] : value;
+    sum2 += bit ? [0, 2, 4, 6, 8, 1, 3, 5, 7, 9][value] : value;
   }
-  return sum % 10 === 0;
+  return sum2 % 10 === 0;
 }
 function isValidCreditCard(input2) {
   if (!creditCard.test(input2))
@@ -29010,15 +29012,15 @@ function markdownTable(table2, options) {
       mostCellsPerRow = table2[rowIndex].length;
     }
     while (++columnIndex2 < table2[rowIndex].length) {
-      const cell2 = serialize(table2[rowIndex][columnIndex2]);
+      const cell = serialize(table2[rowIndex][columnIndex2]);
       if (settings.alignDelimiters !== false) {
-        const size = stringLength(cell2);
+        const size = stringLength(cell);
         sizes2[columnIndex2] = size;
         if (longestCellByColumn[columnIndex2] === void 0 || size > longestCellByColumn[columnIndex2]) {
           longestCellByColumn[columnIndex2] = size;
         }
       }
-      row2.push(cell2);
+      row2.push(cell);
     }
     cellMatrix[rowIndex] = row2;
     sizeMatrix[rowIndex] = sizes2;
@@ -29053,7 +29055,7 @@ function markdownTable(table2, options) {
       1,
       longestCellByColumn[columnIndex] - before.length - after.length
     );
-    const cell2 = before + "-".repeat(size) + after;
+    const cell = before + "-".repeat(size) + after;
     if (settings.alignDelimiters !== false) {
       size = before.length + size + after.length;
       if (size > longestCellByColumn[columnIndex]) {
@@ -29061,7 +29063,7 @@ function markdownTable(table2, options) {
       }
       sizes[columnIndex] = size;
     }
-    row[columnIndex] = cell2;
+    row[columnIndex] = cell;
   }
   cellMatrix.splice(1, 0, row);
   sizeMatrix.splice(1, 0, sizes);
@@ -29074,7 +29076,7 @@ function markdownTable(table2, options) {
     columnIndex = -1;
     const line2 = [];
     while (++columnIndex < cellsInRow) {
-      const cell2 = row2[columnIndex] || "";
+      const cell = row2[columnIndex] || "";
       let before = "";
       let after = "";
       if (settings.alignDelimiters !== false) {
@@ -29100,13 +29102,13 @@ function markdownTable(table2, options) {
       }
       if (settings.padding !== false && // Don’t add the opening space if we’re not aligning and the cell is
       // empty: there will be a closing space.
-      !(settings.alignDelimiters === false && cell2 === "") && (settings.delimiterStart !== false || columnIndex)) {
+      !(settings.alignDelimiters === false && cell === "") && (settings.delimiterStart !== false || columnIndex)) {
         line2.push(" ");
       }
       if (settings.alignDelimiters !== false) {
         line2.push(before);
       }
-      line2.push(cell2);
+      line2.push(cell);
       if (settings.alignDelimiters !== false) {
         line2.push(after);
       }
@@ -37839,7 +37841,7 @@ function resolveTable(events, context) {
   let inFirstCellAwaitingPipe = true;
   let rowKind = 0;
   let lastCell = [0, 0, 0, 0];
-  let cell2 = [0, 0, 0, 0];
+  let cell = [0, 0, 0, 0];
   let afterHeadAwaitingFirstBodyRow = false;
   let lastTableEnd = 0;
   let currentTable;
@@ -37868,7 +37870,7 @@ function resolveTable(events, context) {
         inFirstCellAwaitingPipe = true;
         currentCell = void 0;
         lastCell = [0, 0, 0, 0];
-        cell2 = [0, index2 + 1, 0, 0];
+        cell = [0, index2 + 1, 0, 0];
         if (afterHeadAwaitingFirstBodyRow) {
           afterHeadAwaitingFirstBodyRow = false;
           currentBody = {
@@ -37882,24 +37884,24 @@ function resolveTable(events, context) {
         rowKind = token.type === "tableDelimiterRow" ? 2 : currentBody ? 3 : 1;
       } else if (rowKind && (token.type === "data" || token.type === "tableDelimiterMarker" || token.type === "tableDelimiterFiller")) {
         inFirstCellAwaitingPipe = false;
-        if (cell2[2] === 0) {
+        if (cell[2] === 0) {
           if (lastCell[1] !== 0) {
-            cell2[0] = cell2[1];
+            cell[0] = cell[1];
             currentCell = flushCell(map4, context, lastCell, rowKind, void 0, currentCell);
             lastCell = [0, 0, 0, 0];
           }
-          cell2[2] = index2;
+          cell[2] = index2;
         }
       } else if (token.type === "tableCellDivider") {
         if (inFirstCellAwaitingPipe) {
           inFirstCellAwaitingPipe = false;
         } else {
           if (lastCell[1] !== 0) {
-            cell2[0] = cell2[1];
+            cell[0] = cell[1];
             currentCell = flushCell(map4, context, lastCell, rowKind, void 0, currentCell);
           }
-          lastCell = cell2;
-          cell2 = [lastCell[1], index2, 0, 0];
+          lastCell = cell;
+          cell = [lastCell[1], index2, 0, 0];
         }
       }
     } else if (token.type === "tableHead") {
@@ -37908,14 +37910,14 @@ function resolveTable(events, context) {
     } else if (token.type === "tableRow" || token.type === "tableDelimiterRow") {
       lastTableEnd = index2;
       if (lastCell[1] !== 0) {
-        cell2[0] = cell2[1];
+        cell[0] = cell[1];
         currentCell = flushCell(map4, context, lastCell, rowKind, index2, currentCell);
-      } else if (cell2[1] !== 0) {
-        currentCell = flushCell(map4, context, cell2, rowKind, index2, currentCell);
+      } else if (cell[1] !== 0) {
+        currentCell = flushCell(map4, context, cell, rowKind, index2, currentCell);
       }
       rowKind = 0;
     } else if (rowKind && (token.type === "data" || token.type === "tableDelimiterMarker" || token.type === "tableDelimiterFiller")) {
-      cell2[3] = index2;
+      cell[3] = index2;
     }
   }
   if (lastTableEnd !== 0) {
@@ -41902,6 +41904,65 @@ var init_draft = __esm({
   }
 });
 
+// src/engine/report/format.ts
+function formatDuration(ms) {
+  const value = Math.max(0, Math.round(ms));
+  if (value < SECOND) return `${value}ms`;
+  if (value < 10 * SECOND) return `${trimZero((value / SECOND).toFixed(1))}s`;
+  if (value < MINUTE) return `${Math.floor(value / SECOND)}s`;
+  if (value < HOUR)
+    return withRest(Math.floor(value / MINUTE), "min", Math.floor(value % MINUTE / SECOND), "s");
+  if (value < DAY)
+    return withRest(Math.floor(value / HOUR), "h", Math.floor(value % HOUR / MINUTE), "min");
+  return withRest(Math.floor(value / DAY), "d", Math.floor(value % DAY / HOUR), "h");
+}
+function withRest(major, majorUnit, minor, minorUnit) {
+  return minor === 0 ? `${major}${majorUnit}` : `${major}${majorUnit} ${minor}${minorUnit}`;
+}
+function trimZero(text6) {
+  return text6.endsWith(".0") ? text6.slice(0, -2) : text6;
+}
+function formatTimestamp(iso) {
+  const date5 = new Date(iso);
+  if (Number.isNaN(date5.getTime())) return iso;
+  return `${date5.toISOString().slice(0, 10)} ${formatTimeOfDay(date5)} UTC`;
+}
+function formatTimeOfDay(date5) {
+  return date5.toISOString().slice(11, 19);
+}
+function formatCount(value) {
+  const [whole = "0", fraction] = String(value).split(".");
+  const sign = whole.startsWith("-") ? "-" : "";
+  const digits = whole.replace("-", "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return fraction === void 0 ? `${sign}${digits}` : `${sign}${digits}.${fraction}`;
+}
+function formatCost(usd) {
+  return usd !== 0 && Math.abs(usd) < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+}
+function formatPercent(ratio2) {
+  return `${Math.round(ratio2 * 100)}%`;
+}
+function formatRatio(ratio2) {
+  return `${ratio2.toFixed(1)}\xD7`;
+}
+function elapsedMs(from, to) {
+  if (from === null || to === null) return null;
+  const start = Date.parse(from);
+  const end = typeof to === "string" ? Date.parse(to) : to.getTime();
+  if (Number.isNaN(start) || Number.isNaN(end)) return null;
+  return Math.max(0, end - start);
+}
+var SECOND, MINUTE, HOUR, DAY;
+var init_format = __esm({
+  "src/engine/report/format.ts"() {
+    "use strict";
+    SECOND = 1e3;
+    MINUTE = 60 * SECOND;
+    HOUR = 60 * MINUTE;
+    DAY = 24 * HOUR;
+  }
+});
+
 // src/engine/plan/estimates.ts
 function parseDuration(raw) {
   const text6 = raw.replace(/[~≈*`]/g, "").trim().toLowerCase();
@@ -41927,19 +41988,16 @@ function unitHours(unit) {
 function round(hours) {
   return Math.round(hours * 1e3) / 1e3;
 }
-function formatDuration(ms) {
+function formatDuration2(ms) {
   if (!Number.isFinite(ms) || ms < 0) return "0min";
-  if (ms < 6e4) return `${Math.round(ms / 1e3)}s`;
-  const minutes = Math.round(ms / 6e4);
-  const hours = Math.floor(minutes / 60);
-  const rest = minutes % 60;
-  if (hours === 0) return `${rest}min`;
-  return rest === 0 ? `${hours}h` : `${hours}h ${rest}min`;
+  const unit = ms < 6e4 ? 1e3 : 6e4;
+  return formatDuration(Math.round(ms / unit) * unit);
 }
 var HOURS_PER_DAY, HOURS_PER_WEEK, UNIT_HOURS, PART;
 var init_estimates = __esm({
   "src/engine/plan/estimates.ts"() {
     "use strict";
+    init_format();
     HOURS_PER_DAY = 8;
     HOURS_PER_WEEK = 5 * HOURS_PER_DAY;
     UNIT_HOURS = [
@@ -42755,7 +42813,7 @@ var init_checklist = __esm({
 // src/engine/plan/dialects/table.ts
 function tableShape(table2) {
   const [header2, ...rows] = table2.children;
-  const headers = header2 ? header2.children.map((cell2) => flatText(cell2)) : [];
+  const headers = header2 ? header2.children.map((cell) => flatText(cell)) : [];
   const columns = {};
   let rosterAgent = false;
   headers.forEach((text6, index2) => {
@@ -42832,8 +42890,8 @@ function titleFallback(rows, columns, width) {
   }
   return null;
 }
-function cellText(cell2) {
-  return cell2 ? flatText(cell2) : "";
+function cellText(cell) {
+  return cell ? flatText(cell) : "";
 }
 function firstWord(text6) {
   return text6.replace(/[*`]/g, "").trim().split(/\s+/u)[0]?.replace(/[:.]+$/u, "") ?? "";
@@ -42847,8 +42905,8 @@ function tableRows(table2, shape, sectionIndex, headingGroup, context) {
   const { columns } = shape;
   const cellOf = (cells, key) => columns[key] === void 0 ? null : cells[columns[key]] ?? null;
   const textOf2 = (cells, key) => {
-    const cell2 = cellOf(cells, key);
-    return cell2 ? flatText(cell2) : "";
+    const cell = cellOf(cells, key);
+    return cell ? flatText(cell) : "";
   };
   const drafts = [];
   for (const row of table2.children.slice(1)) {
@@ -42910,12 +42968,12 @@ function tableRows(table2, shape, sectionIndex, headingGroup, context) {
   }
   return drafts;
 }
-function unknownStatus(text6, cell2) {
+function unknownStatus(text6, cell) {
   return warning(
     "unknown-status",
     `status "${text6}" is not one the parser knows; the task is treated as pending`,
-    cell2.position?.start.line ?? 1,
-    (cell2.position?.start.column ?? 1) + 1,
+    cell.position?.start.line ?? 1,
+    (cell.position?.start.column ?? 1) + 1,
     "Use Not Started, In Progress, Blocked, Review, Completed, Failed or Skipped (\u2705 \u274C \u23ED\uFE0F marks work too)."
   );
 }
@@ -42923,15 +42981,15 @@ function nullIfEmpty(text6) {
   const trimmed = text6.replace(/[*`]/g, "").trim();
   return trimmed === "" || isEmptyValue(trimmed) ? null : trimmed;
 }
-function codeOrText(cell2) {
-  if (!cell2) return null;
-  return codeSpans(cell2)[0] ?? nullIfEmpty(flatText(cell2));
+function codeOrText(cell) {
+  if (!cell) return null;
+  return codeSpans(cell)[0] ?? nullIfEmpty(flatText(cell));
 }
-function filesOf2(cell2) {
-  if (!cell2) return [];
-  const codes = codeSpans(cell2);
+function filesOf2(cell) {
+  if (!cell) return [];
+  const codes = codeSpans(cell);
   if (codes.length > 0) return codes;
-  return flatText(cell2).split(/\s*[,;]\s*/u).map((file2) => file2.trim()).filter((file2) => file2 !== "" && !isEmptyValue(file2));
+  return flatText(cell).split(/\s*[,;]\s*/u).map((file2) => file2.trim()).filter((file2) => file2 !== "" && !isEmptyValue(file2));
 }
 var TRAILING_MARK, COLUMN_KEYS;
 var init_table = __esm({
@@ -42968,7 +43026,9 @@ function parseDependencyText(raw, scope) {
     groups: [],
     allPrevious: false,
     allPreviousGroups: false,
-    unresolved: []
+    unresolved: [],
+    unknownGroups: [],
+    selfReference: false
   };
   const text6 = raw.replace(/[*`]/g, "").trim();
   if (isEmptyValue(text6) || /^(none|nenhuma?|ninguna?|no dependencies|sem dependências|无)\b/iu.test(text6)) {
@@ -42977,6 +43037,7 @@ function parseDependencyText(raw, scope) {
   const withoutNotes = text6.replace(/\([^()]*\)/g, " ");
   const clauses = withoutNotes.split(/\s*(?:,|;|\band\b|&|\+|、|，|\s\/\s)\s*/u).map((clause) => clause.trim()).filter((clause) => clause !== "");
   for (const clause of clauses) readClause(clause, scope, result);
+  result.selfReference = scope.selfId !== null && result.ids.includes(scope.selfId);
   result.ids = [...new Set(result.ids)].filter((id) => id !== scope.selfId);
   result.groups = [...new Set(result.groups)];
   return result;
@@ -42997,7 +43058,7 @@ function readClause(clause, scope, result) {
   if (group) {
     const found = scope.groups.find((g) => g.id.toLowerCase() === group[1].toLowerCase());
     if (found) result.groups.push(found.id);
-    else result.unresolved.push(clause);
+    else result.unknownGroups.push(group[1]);
     return;
   }
   const bare = core.replace(/^(?:all\s+of\s+|tasks?\s+|tarefas?\s+)/iu, "").trim();
@@ -43079,6 +43140,9 @@ var init_dependencies = __esm({
 function resolvePlan(input2) {
   const groups = buildGroups(input2);
   const { drafts } = input2;
+  const spellings = new Map(input2.context.knownAgents);
+  for (const draft of drafts) for (const name of draft.agents) addKnownAgent(spellings, name);
+  const spelling = (name) => spellings.get(agentKey(name)) ?? name;
   for (const group of groups) {
     for (const index2 of group.tasks) {
       const draft = drafts[index2];
@@ -43116,7 +43180,7 @@ function resolvePlan(input2) {
       id: ids2[index2],
       idGenerated: draft.id === null,
       title: draft.title,
-      agents: unique(draft.agents),
+      agents: unique(draft.agents.map((name) => spelling(name))),
       group: draft.group?.id ?? null,
       dependsOn,
       estimateHours: draft.estimateHours,
@@ -43230,6 +43294,7 @@ function groupDependencies(group, groups, scope, context) {
   for (const text6 of texts) {
     const parsed = parseDependencyText(text6.text, scope);
     reportUnresolved(parsed, text6, context);
+    reportSelfAndUnknownGroups(`group ${group.id}`, parsed, text6, scope.groups, context);
     result.push(...parsed.groups);
     if (parsed.allPreviousGroups || parsed.allPrevious) {
       result.push(...groups.slice(0, order2).map((previous3) => previous3.id));
@@ -43248,6 +43313,7 @@ function taskDependencies(draft, index2, ids2, ownGroup, groups, groupDeps, scop
   for (const text6 of draft.dependencies) {
     const parsed = parseDependencyText(text6.text, scope(self, draft.group?.id ?? null));
     reportUnresolved(parsed, text6, context);
+    reportSelfAndUnknownGroups(`task ${self}`, parsed, text6, scope(self, null).groups, context);
     result.push(...parsed.ids);
     for (const group of parsed.groups) result.push(...tasksOf(group));
     if (parsed.allPrevious) result.push(...ids2.slice(0, index2));
@@ -43274,6 +43340,29 @@ function reportUnresolved(parsed, where, context) {
     );
   }
 }
+function reportSelfAndUnknownGroups(subject, parsed, where, groups, context) {
+  if (parsed.selfReference) {
+    context.diagnostics.push({
+      severity: "error",
+      code: "self-dependency",
+      message: `${subject} depends on itself`,
+      line: where.line,
+      column: where.column,
+      hint: "Remove it from its own dependencies."
+    });
+  }
+  const names = groups.map((group) => group.id).join(", ") || "none";
+  for (const name of parsed.unknownGroups) {
+    context.diagnostics.push({
+      severity: "error",
+      code: "unknown-group",
+      message: `${subject} depends on group ${name}, which does not exist (groups: ${names})`,
+      line: where.line,
+      column: where.column,
+      hint: "Name an existing group, or the tasks themselves by id."
+    });
+  }
+}
 function groupStatus(group, tasks) {
   if (group.headingStatus) return group.headingStatus;
   const statuses = group.tasks.map((index2) => tasks[index2].status);
@@ -43288,8 +43377,10 @@ var DEPENDENCY_HINT;
 var init_resolve = __esm({
   "src/engine/plan/resolve.ts"() {
     "use strict";
+    init_context();
     init_dependencies();
     init_draft();
+    init_agent_names();
     init_fields();
     init_ids();
     DEPENDENCY_HINT = 'Write task ids (T1, T3), a range (T1-T4), "Group 2 complete", "All previous" or "None".';
@@ -43589,7 +43680,7 @@ function writeTask(source, task, body, newline, reportPath, add) {
   }
 }
 function seedMark(task) {
-  const time3 = task.actualMs === void 0 ? "" : ` ${formatDuration(task.actualMs)}`;
+  const time3 = task.actualMs === void 0 ? "" : ` ${formatDuration2(task.actualMs)}`;
   const note = task.note ? oneLine(task.note) : "";
   switch (task.outcome) {
     case "completed":
@@ -43620,7 +43711,7 @@ function cellText2(task) {
   }
 }
 function fieldText(task) {
-  const time3 = task.actualMs === void 0 ? "" : ` (${formatDuration(task.actualMs)})`;
+  const time3 = task.actualMs === void 0 ? "" : ` (${formatDuration2(task.actualMs)})`;
   const note = task.note ? oneLine(task.note) : "";
   switch (task.outcome) {
     case "completed":
@@ -43638,21 +43729,21 @@ function fieldText(task) {
 function oneLine(text6) {
   return text6.replace(/\s+/g, " ").trim();
 }
-function cellInner(body, cell2) {
-  let start = cell2.start;
-  let end = cell2.end;
+function cellInner(body, cell) {
+  let start = cell.start;
+  let end = cell.end;
   if (body[start] === "|") start += 1;
   if (end > start && body[end - 1] === "|" && body[end - 2] !== "\\") end -= 1;
   return { start, end };
 }
-function replaceCell(body, cell2, value, add) {
-  const { start, end } = cellInner(body, cell2);
+function replaceCell(body, cell, value, add) {
+  const { start, end } = cellInner(body, cell);
   const width = end - start;
   const content3 = ` ${value} `;
   add(start, end, content3.length >= width ? content3 : content3.padEnd(width, " "));
 }
-function markCell(body, cell2, mark, add) {
-  const { start, end } = cellInner(body, cell2);
+function markCell(body, cell, mark, add) {
+  const { start, end } = cellInner(body, cell);
   const raw = body.slice(start, end);
   const textEnd = start + raw.trimEnd().length;
   const existing = new RegExp(String.raw`\s${STATUS_MARK.source}`, "u").exec(raw);
@@ -43668,7 +43759,7 @@ function writeGroup(analysis, sectionIndex, group, newline, add) {
     add(end, end, " \u2705 COMPLETED");
   }
   if (group.actualMs === void 0) return;
-  const actual = formatDuration(group.actualMs);
+  const actual = formatDuration2(group.actualMs);
   const fields2 = fieldsOf(section.own, analysis.body);
   const actualField = fields2.find((field) => field.key === "actual");
   if (build.durationValue) {
@@ -62987,20 +63078,26 @@ function createClaudeStreamInterpreter(options) {
     return active === void 0 ? lastStep : active.activeForm ?? active.subject;
   };
   const messageTotals = () => {
-    let input2 = 0;
-    let output2 = 0;
+    const total = {
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0
+    };
     for (const usage2 of usageByMessage.values()) {
-      input2 += usage2.input;
-      output2 += usage2.output;
+      total.inputTokens += usage2.inputTokens;
+      total.outputTokens += usage2.outputTokens;
+      total.cacheReadTokens += usage2.cacheReadTokens;
+      total.cacheCreationTokens += usage2.cacheCreationTokens;
     }
-    return { input: input2, output: output2 };
+    return total;
   };
   const usageEvent = () => {
-    const { input: input2, output: output2 } = messageTotals();
-    const key = `${input2}|${output2}`;
+    const totals = messageTotals();
+    const key = JSON.stringify(totals);
     if (key === lastUsage) return [];
     lastUsage = key;
-    return [{ type: "usage", inputTokens: input2, outputTokens: output2, costUsd: null }];
+    return [{ type: "usage", ...totals, costUsd: null }];
   };
   const onToolUse = (block) => {
     const name = text5(block["name"]) ?? "tool";
@@ -63066,11 +63163,7 @@ function createClaudeStreamInterpreter(options) {
       if (line2["parent_tool_use_id"] === null || line2["parent_tool_use_id"] === void 0)
         turns.add(id);
       const usage2 = record2(message["usage"]);
-      if (usage2 !== null)
-        usageByMessage.set(id, {
-          input: inputTokens(usage2),
-          output: number4(usage2["output_tokens"])
-        });
+      if (usage2 !== null) usageByMessage.set(id, readTokens(usage2));
     }
     const outputs = [];
     for (const block of list3(message["content"]).map(record2)) {
@@ -63136,12 +63229,7 @@ function createClaudeStreamInterpreter(options) {
       });
     }
     if (usage2 !== null) {
-      events.push({
-        type: "usage",
-        inputTokens: inputTokens(usage2),
-        outputTokens: number4(usage2["output_tokens"]),
-        costUsd: cost
-      });
+      events.push({ type: "usage", ...readTokens(usage2), costUsd: cost });
     }
     events.push(...progressEvent());
     if (isError) events.push({ type: "error", message: resultError(line2) });
@@ -63172,17 +63260,22 @@ function createClaudeStreamInterpreter(options) {
       if (result === null) {
         const totals = usageByMessage.size === 0 ? null : messageTotals();
         return {
-          inputTokens: totals?.input ?? null,
-          outputTokens: totals?.output ?? null,
+          inputTokens: totals?.inputTokens ?? null,
+          outputTokens: totals?.outputTokens ?? null,
+          cacheReadTokens: totals?.cacheReadTokens ?? null,
+          cacheCreationTokens: totals?.cacheCreationTokens ?? null,
           costUsd: null,
           summary: null,
           agentError: null
         };
       }
       const usage2 = record2(result["usage"]);
+      const tokens = usage2 === null ? null : readTokens(usage2);
       return {
-        inputTokens: usage2 === null ? null : inputTokens(usage2),
-        outputTokens: usage2 === null ? null : number4(usage2["output_tokens"]),
+        inputTokens: tokens?.inputTokens ?? null,
+        outputTokens: tokens?.outputTokens ?? null,
+        cacheReadTokens: tokens?.cacheReadTokens ?? null,
+        cacheCreationTokens: tokens?.cacheCreationTokens ?? null,
         costUsd: nullableNumber(result["total_cost_usd"]),
         summary: text5(result["result"]),
         agentError: result["is_error"] === true ? resultError(result) : null
@@ -63217,8 +63310,13 @@ function resultError(line2) {
   const status = line2["api_error_status"];
   return typeof status === "number" && !message.includes(String(status)) ? `${message} (API status ${status})` : message;
 }
-function inputTokens(usage2) {
-  return number4(usage2["input_tokens"]) + number4(usage2["cache_creation_input_tokens"]) + number4(usage2["cache_read_input_tokens"]);
+function readTokens(usage2) {
+  return {
+    inputTokens: number4(usage2["input_tokens"]),
+    outputTokens: number4(usage2["output_tokens"]),
+    cacheReadTokens: number4(usage2["cache_read_input_tokens"]),
+    cacheCreationTokens: number4(usage2["cache_creation_input_tokens"])
+  };
 }
 function clampBeforeEnd(percent) {
   return Math.min(99, Math.max(0, percent));
@@ -63816,6 +63914,8 @@ async function startAgentProcess(launch) {
       stoppedBecause,
       inputTokens: report.inputTokens,
       outputTokens: report.outputTokens,
+      cacheReadTokens: report.cacheReadTokens ?? null,
+      cacheCreationTokens: report.cacheCreationTokens ?? null,
       costUsd: report.costUsd,
       summary: report.summary === null ? null : plainText(report.summary),
       agentError: textOrNull(report.agentError ?? statusError),
@@ -64100,6 +64200,70 @@ var init_kinds = __esm({
       command: commandKind
     };
     AGENT_KIND_NAMES = Object.keys(AGENT_KINDS);
+  }
+});
+
+// src/engine/report/markdown.ts
+function singleLine(text6) {
+  return text6.replace(CONTROL2, "").replace(LINE_BREAKS, " ").replace(/\t/g, " ").trim();
+}
+function truncate(text6, max) {
+  const chars = Array.from(text6);
+  if (chars.length <= max) return text6;
+  return `${chars.slice(0, Math.max(0, max - 1)).join("")}\u2026`;
+}
+function unlinked(text6) {
+  return AUTOLINKS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text6);
+}
+function mdText(text6, max = 200) {
+  return unlinked(truncate(singleLine(text6), max).replace(MARKDOWN_PUNCTUATION, (c) => `\\${c}`));
+}
+function mdCode(text6, max = 200) {
+  const body = truncate(singleLine(text6), max).replace(/\|/g, "\\|");
+  const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run3) => run3.length));
+  const fence = "`".repeat(longestRun + 1);
+  const pad = body.startsWith("`") || body.endsWith("`") || body === "" ? " " : "";
+  return `${fence}${pad}${body}${pad}${fence}`;
+}
+function mdRow(cells) {
+  return `| ${cells.join(" | ")} |`;
+}
+function mdTable(header2, rows) {
+  return [mdRow(header2), mdRow(header2.map(() => "---")), ...rows.map(mdRow)];
+}
+function shellArg(arg) {
+  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+var CONTROL2, LINE_BREAKS, MARKDOWN_PUNCTUATION, JOINER, AUTOLINKS;
+var init_markdown2 = __esm({
+  "src/engine/report/markdown.ts"() {
+    "use strict";
+    CONTROL2 = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+    LINE_BREAKS = /\s*(?:\r\n|\r|\n|\u2028|\u2029)\s*/g;
+    MARKDOWN_PUNCTUATION = /[\\`*_[\]<>#|~$&]/g;
+    JOINER = "\u2060";
+    AUTOLINKS = [
+      [/@(?=[A-Za-z0-9])/g, `@${JOINER}`],
+      [/#(?=\d)/g, `#${JOINER}`],
+      [/\b(GH)-(?=\d)/gi, `$1-${JOINER}`],
+      [/:\/\//g, `:${JOINER}//`],
+      [/\b(www)\./gi, `$1${JOINER}.`]
+    ];
+  }
+});
+
+// src/action/markdown.ts
+function table(header2, rows) {
+  const cells = (row) => row.map((text6) => mdText(text6, 300));
+  return mdTable(cells(header2), rows.map(cells)).join("\n");
+}
+var SUMMARY_LIMIT;
+var init_markdown3 = __esm({
+  "src/action/markdown.ts"() {
+    "use strict";
+    init_markdown2();
+    SUMMARY_LIMIT = 34e4;
   }
 });
 
@@ -64406,26 +64570,6 @@ var init_gate = __esm({
     init_errors();
     init_comment_command();
     ACTION_USAGE = "The action alone understands `/parallel-run [group ID|all] [--dry-run]`.";
-  }
-});
-
-// src/action/markdown.ts
-function cell(text6) {
-  return text6.replace(/[\r\n]+/g, " ").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/>/g, "&gt;").trim();
-}
-function table(header2, rows) {
-  const lines2 = [
-    `| ${header2.map(cell).join(" | ")} |`,
-    `| ${header2.map(() => "---").join(" | ")} |`,
-    ...rows.map((row) => `| ${row.map(cell).join(" | ")} |`)
-  ];
-  return lines2.join("\n");
-}
-var SUMMARY_LIMIT;
-var init_markdown2 = __esm({
-  "src/action/markdown.ts"() {
-    "use strict";
-    SUMMARY_LIMIT = 34e4;
   }
 });
 
@@ -65103,7 +65247,7 @@ async function startNothing(runtime, reason) {
   });
   await runtime.writeSummary(`## parallel-executor
 
-No run started: ${cell(reason)}.
+No run started: ${mdText(reason)}.
 `);
   return { executionId: null, tasks: [], refused: reason };
 }
@@ -65188,20 +65332,20 @@ async function createTaskCheckRuns(forge, tasks, headSha, executionId, runtime) 
 function diagnosticsSummary(file2, diagnostics) {
   const rows = diagnostics.map((d) => [
     d.severity,
-    `${file2}:${d.line}:${d.column}`,
-    d.code,
-    d.message,
-    d.hint ?? ""
+    mdCode(`${file2}:${d.line}:${d.column}`),
+    mdCode(d.code),
+    mdText(d.message, 500),
+    mdText(d.hint ?? "", 500)
   ]);
   return `## parallel-executor: the plan cannot run
 
-${table(["", "where", "code", "problem", "what to do"], rows)}
+${mdTable(["", "where", "code", "problem", "what to do"], rows).join("\n")}
 `;
 }
 function waveSummary(executionId, wave, dryRun, tasks) {
-  const selection = tasks !== null ? `tasks ${cell(tasks.join(", "))}` : wave.group === "all" ? "every pending task" : `group ${cell(wave.group)}`;
+  const selection = tasks !== null ? `tasks ${mdText(tasks.join(", "))}` : wave.group === "all" ? "every pending task" : `group ${mdText(wave.group)}`;
   const parts = [
-    `## parallel-executor: execution \`${cell(executionId)}\`${dryRun ? " \u2014 dry run, nothing started" : ""}`,
+    `## parallel-executor: execution ${mdCode(executionId)}${dryRun ? " \u2014 dry run, nothing started" : ""}`,
     "",
     `Selection: ${selection}. This run: ${wave.ready.length} task(s); waiting for others: ${wave.waiting.length}; not run: ${wave.left.length}.`
   ];
@@ -65245,6 +65389,8 @@ function waveSummary(executionId, wave, dryRun, tasks) {
 var init_plan = __esm({
   "src/action/modes/plan.ts"() {
     "use strict";
+    init_markdown2();
+    init_markdown3();
     init_errors();
     init_check_names();
     init_errors2();
@@ -65252,7 +65398,6 @@ var init_plan = __esm({
     init_busy();
     init_event();
     init_gate();
-    init_markdown2();
     init_select();
     init_select2();
     init_load();
@@ -65285,18 +65430,9 @@ function parseDurationMs(text6, what) {
       "Write durations like 90s, 10m, 1h or 1h30m."
     );
   }
-  const ms = parts.reduce((sum, part) => sum + Number(part[1]) * UNITS[part[2]], 0);
+  const ms = parts.reduce((sum2, part) => sum2 + Number(part[1]) * UNITS[part[2]], 0);
   if (ms <= 0) throw new UsageError(`${what}: "${text6}" must be longer than zero`);
   return Math.round(ms);
-}
-function formatDurationMs(ms) {
-  if (ms < 1e3) return `${Math.round(ms)}ms`;
-  if (ms < 6e4) return `${Math.round(ms / 100) / 10}s`;
-  const totalSeconds = Math.round(ms / 1e3);
-  const h = Math.floor(totalSeconds / 3600);
-  const m = Math.floor(totalSeconds % 3600 / 60);
-  const s = totalSeconds % 60;
-  return [h > 0 ? `${h}h` : "", m > 0 ? `${m}m` : "", s > 0 ? `${s}s` : ""].join("") || "0s";
 }
 var UNITS;
 var init_duration = __esm({
@@ -65324,14 +65460,14 @@ async function findRepoRoot(cwd) {
   if (result.exitCode !== 0) {
     const bare = await git(cwd, ["rev-parse", "--is-bare-repository"], { allowExitCodes: [128] });
     if (bare.stdout.trim() === "true") {
-      throw new PreflightError(
+      throw new NotInRepositoryError(
         `${cwd} is a bare git repository: it has no working tree for agents to branch from`,
         "Run parallel-executor in a checkout of it: `git clone <this repository> <folder>`, then run from <folder>."
       );
     }
-    throw new PreflightError(
+    throw new NotInRepositoryError(
       `${cwd} is not inside a git repository`,
-      "Run parallel-executor from a git checkout (git init, commit, then run)."
+      "Run parallel-executor from a git checkout: cd into your repository (or git init, commit, then run)."
     );
   }
   return result.stdout.trim();
@@ -65454,6 +65590,8 @@ async function collectTask(input2) {
     duration_ms: input2.durationMs,
     input_tokens: input2.inputTokens,
     output_tokens: input2.outputTokens,
+    cache_read_tokens: input2.cacheReadTokens ?? null,
+    cache_creation_tokens: input2.cacheCreationTokens ?? null,
     cost_usd: input2.costUsd
   };
   const written = await readFile11(join4(input2.worktree, SUMMARY_FILE), "utf8").catch(() => null);
@@ -65641,6 +65779,9 @@ var init_schema4 = __esm({
       duration_ms: external_exports.number().nonnegative(),
       input_tokens: external_exports.number().int().nullable(),
       output_tokens: external_exports.number().int().nullable(),
+      /** Prompt tokens read from / written to the agent's cache; absent in states written before. */
+      cache_read_tokens: external_exports.number().int().nullable().optional(),
+      cache_creation_tokens: external_exports.number().int().nullable().optional(),
       cost_usd: external_exports.number().nullable()
     });
     KeptRef = external_exports.object({
@@ -66183,13 +66324,13 @@ async function planLayout(repoRoot, tasks, settings, executionId) {
   }
   return layouts;
 }
-async function renameNote(repoRoot, cell2, fromPlan, branch) {
-  if (branch === cell2) return null;
-  const said = `the plan's Branch \`${cell2}\``;
+async function renameNote(repoRoot, cell, fromPlan, branch) {
+  if (branch === cell) return null;
+  const said = `the plan's Branch \`${cell}\``;
   if (fromPlan === null || !await isValidBranchName(repoRoot, fromPlan))
     return `${said} cannot be made a valid branch name: the task works on branch ${branch}`;
   if (branch === fromPlan) return `${said} is used as the branch name ${branch}`;
-  const as = fromPlan === cell2 ? "" : ` (as a branch: ${fromPlan})`;
+  const as = fromPlan === cell ? "" : ` (as a branch: ${fromPlan})`;
   return `${said}${as} ${await takenAs(repoRoot, fromPlan)}: the task works on branch ${branch}`;
 }
 async function takenAs(repoRoot, name) {
@@ -68023,6 +68164,8 @@ async function runAttempt(ctx, run3) {
   const tokens = {
     inputTokens: outcome.inputTokens ?? seen.usage?.input ?? null,
     outputTokens: outcome.outputTokens ?? seen.usage?.output ?? null,
+    cacheReadTokens: outcome.cacheReadTokens ?? seen.usage?.cacheRead ?? null,
+    cacheCreationTokens: outcome.cacheCreationTokens ?? seen.usage?.cacheCreation ?? null,
     costUsd: outcome.costUsd ?? seen.usage?.cost ?? null
   };
   const stopped = stopReason ?? outcome.stoppedBecause;
@@ -68031,14 +68174,14 @@ async function runAttempt(ctx, run3) {
   if (stopped === "timeout") {
     return {
       kind: "failed",
-      reason: `timed out: still running after ${formatDurationMs(ctx.settings.taskTimeoutMs)} (task time limit); stopped`,
+      reason: `timed out: still running after ${formatDuration(ctx.settings.taskTimeoutMs)} (task time limit); stopped`,
       ...base
     };
   }
   if (stopped === "idle") {
     return {
       kind: "failed",
-      reason: `hung: no output and no status change for ${formatDurationMs(ctx.settings.idleTimeoutMs)} (idle limit); stopped`,
+      reason: `hung: no output and no status change for ${formatDuration(ctx.settings.idleTimeoutMs)} (idle limit); stopped`,
       ...base
     };
   }
@@ -68079,7 +68222,8 @@ function onEvent(ctx, run3, event) {
       return {};
     case "progress": {
       if (event.percent !== null) {
-        run3.progress_percent = Math.max(0, Math.min(100, Math.round(event.percent)));
+        const reported = Math.max(0, Math.min(100, Math.round(event.percent)));
+        run3.progress_percent = Math.max(run3.progress_percent, reported);
       }
       if (event.step !== null) run3.current_step = event.step;
       save(ctx);
@@ -68096,7 +68240,13 @@ function onEvent(ctx, run3, event) {
       return {};
     case "usage":
       return {
-        usage: { input: event.inputTokens, output: event.outputTokens, cost: event.costUsd }
+        usage: {
+          input: event.inputTokens,
+          output: event.outputTokens,
+          cacheRead: event.cacheReadTokens ?? null,
+          cacheCreation: event.cacheCreationTokens ?? null,
+          cost: event.costUsd
+        }
       };
     case "error":
       ctx.emit({ type: "warning", taskId: run3.task_id, message: event.message });
@@ -68112,7 +68262,7 @@ var init_attempt = __esm({
     "use strict";
     init_collect();
     init_context2();
-    init_duration();
+    init_format();
     init_paths();
     init_processes();
     init_prepare();
@@ -68195,6 +68345,8 @@ async function collect(ctx, run3, result) {
     durationMs: result.durationMs,
     inputTokens: result.inputTokens,
     outputTokens: result.outputTokens,
+    cacheReadTokens: result.cacheReadTokens ?? null,
+    cacheCreationTokens: result.cacheCreationTokens ?? null,
     costUsd: result.costUsd,
     agentSummary: result.summary
   });
@@ -69396,13 +69548,10 @@ function withoutCommand(check3, config2, findings) {
   return { ...base, skipped: true, passed: false, note: check3.note };
 }
 function stoppedNote(run3, timeoutMs) {
-  if (run3.timedOut) return `timed out after ${formatMs(timeoutMs ?? 0)}`;
+  if (run3.timedOut) return `timed out after ${formatDuration(timeoutMs ?? 0)}`;
   if (run3.aborted) return "stopped: the run was cancelled";
   if (run3.exitCode === null) return `killed by ${run3.signal ?? "a signal"}`;
   return null;
-}
-function formatMs(ms) {
-  return ms < 1e3 ? `${ms}ms` : `${Math.round(ms / 1e3)}s`;
 }
 function joinNotes(first, second) {
   return second === null ? first : `${first}; ${second}`;
@@ -69423,6 +69572,7 @@ var OUTPUT_FILES, REPORT_FILE;
 var init_validate_task = __esm({
   "src/engine/validate/validate-task.ts"() {
     "use strict";
+    init_format();
     init_run_command();
     init_checks3();
     init_classify();
@@ -69610,9 +69760,9 @@ async function runAgentMode(settings, deps) {
     runtime.setOutput("status", "blocked");
     runtime.setOutput("branch", "");
     await runtime.writeSummary(
-      `## parallel-executor: task ${cell(task.id)}
+      `## parallel-executor: task ${mdText(task.id)}
 
-Not started: ${cell(reason2)}.
+Not started: ${mdText(reason2)}.
 `
     );
     if (!settings.dryRun)
@@ -69697,11 +69847,11 @@ function logEvent(runtime, event) {
 function legSummary(file2) {
   const validation = file2.run.validation;
   const lines2 = [
-    `## parallel-executor: task ${cell(file2.task_id)} \u2014 ${file2.status}`,
+    `## parallel-executor: task ${mdText(file2.task_id)} \u2014 ${file2.status}`,
     "",
-    `- Branch: \`${cell(file2.branch)}\` (${file2.bundle ? `${file2.head_sha.slice(0, 7)}, bundled` : "no commit beyond the base"})`,
+    `- Branch: ${mdCode(file2.branch)} (${file2.bundle ? `${file2.head_sha.slice(0, 7)}, bundled` : "no commit beyond the base"})`,
     `- Attempts: ${file2.attempts}`,
-    ...file2.reason ? [`- Reason: ${cell(file2.reason)}`] : [],
+    ...file2.reason ? [`- Reason: ${mdText(file2.reason)}`] : [],
     ...validation ? [`- Validation: ${validation.status}`] : [],
     ...file2.run.metrics ? [
       `- Changes: ${file2.run.metrics.files_modified} file(s), +${file2.run.metrics.lines_added} \u2212${file2.run.metrics.lines_removed}`
@@ -69716,6 +69866,7 @@ var init_agent = __esm({
     "use strict";
     init_create_runner();
     init_kinds();
+    init_markdown2();
     init_errors();
     init_duration();
     init_repo();
@@ -69723,10 +69874,195 @@ var init_agent = __esm({
     init_bundle();
     init_run_leg();
     init_environment();
-    init_markdown2();
     init_load();
     init_repo_files();
     FINISHED = /* @__PURE__ */ new Set(["completed", "skipped"]);
+  }
+});
+
+// src/engine/report/outcome.ts
+function taskOutcome(task, integration) {
+  const outcome = agentOutcome(task);
+  if (!finishedWell(outcome)) return outcome;
+  const fate = integrationFate(task.task_id, integration).kind;
+  return fate === "conflict" || fate === "dropped" ? "DROPPED" : outcome;
+}
+function agentOutcome(task) {
+  switch (task.status) {
+    case "completed":
+      if (task.validation?.status === "FAILED") return "FAILED";
+      if (changedNothing(task)) return "NO_CHANGES";
+      if (task.validation?.status === "COMPLETE_WITH_WARNINGS") return "COMPLETE_WITH_WARNINGS";
+      return "COMPLETE";
+    case "failed":
+      return "FAILED";
+    case "skipped":
+      return "SKIPPED";
+    case "cancelled":
+      return "CANCELLED";
+    case "pending":
+      return "PENDING";
+    default:
+      return "RUNNING";
+  }
+}
+function changedNothing(task) {
+  return task.status === "completed" && task.metrics !== null && task.metrics.files_modified === 0;
+}
+function integrationFate(taskId, integration) {
+  if (integration === null) return { kind: "not-integrated" };
+  const conflict = integration.conflicts.find((entry) => entry.taskId === taskId);
+  if (conflict !== void 0)
+    return { kind: "conflict", files: conflict.files, with: conflict.with };
+  const dropped = integration.dropped.find((entry) => entry.taskId === taskId);
+  if (dropped !== void 0) return { kind: "dropped", reason: dropped.reason };
+  if (integration.merged.includes(taskId)) return { kind: "merged" };
+  return { kind: "not-integrated" };
+}
+function needsAttention(task, integration) {
+  const outcome = taskOutcome(task, integration);
+  return outcome === "FAILED" || outcome === "CANCELLED" || outcome === "DROPPED";
+}
+function executionOutcome(state) {
+  if (state.status === "pending" || state.status === "in_progress") return "IN PROGRESS";
+  const counted = orderedTasks(state).filter((task) => !isNeutralSkip(task, state));
+  const landed = counted.filter((task) => hasLanded(task, state.integration));
+  const testsFailed = state.integration?.testsPassed === false;
+  if (counted.length > 0 && landed.length === 0) return "FAILED";
+  if (landed.length === counted.length && !testsFailed && state.status !== "cancelled") {
+    return "SUCCESS";
+  }
+  return "PARTIAL";
+}
+function hasLanded(task, integration) {
+  if (integration !== null) return integration.merged.includes(task.task_id);
+  return finishedWell(agentOutcome(task));
+}
+function finishedWell(outcome) {
+  return outcome === "COMPLETE" || outcome === "COMPLETE_WITH_WARNINGS" || outcome === "NO_CHANGES";
+}
+function isNeutralSkip(task, state) {
+  if (task.status !== "skipped") return false;
+  return task.depends_on.every((id) => {
+    const dependency = state.tasks[id];
+    if (dependency === void 0) return true;
+    if (dependency.status === "skipped") return isNeutralSkip(dependency, state);
+    return finishedWell(agentOutcome(dependency));
+  });
+}
+function orderedTasks(state) {
+  const seen = /* @__PURE__ */ new Set();
+  const tasks = [];
+  for (const id of state.task_order) {
+    const task = state.tasks[id];
+    if (task === void 0 || seen.has(id)) continue;
+    seen.add(id);
+    tasks.push(task);
+  }
+  const rest = Object.keys(state.tasks).filter((id) => !seen.has(id)).sort();
+  for (const id of rest) {
+    const task = state.tasks[id];
+    if (task !== void 0) tasks.push(task);
+  }
+  return tasks;
+}
+function executionTitle(state) {
+  const scope = state.parallel_group === "all" ? "all groups" : `Group ${state.parallel_group}`;
+  return state.plan_title === null ? scope : `${state.plan_title} \u2014 ${scope}`;
+}
+function taskDurationMs(task, now) {
+  return elapsedMs(task.started_at, task.finished_at ?? now ?? null);
+}
+var TASK_OUTCOME_LABEL, EXECUTION_OUTCOME_LABEL;
+var init_outcome = __esm({
+  "src/engine/report/outcome.ts"() {
+    "use strict";
+    init_format();
+    TASK_OUTCOME_LABEL = {
+      COMPLETE: "\u2705 COMPLETE",
+      COMPLETE_WITH_WARNINGS: "\u26A0\uFE0F COMPLETE WITH WARNINGS",
+      NO_CHANGES: "\u26A0\uFE0F NO CHANGES",
+      DROPPED: "\u{1F6AB} NOT MERGED",
+      FAILED: "\u274C FAILED",
+      SKIPPED: "\u23ED\uFE0F SKIPPED",
+      CANCELLED: "\u23F9\uFE0F CANCELLED",
+      RUNNING: "\u{1F504} IN PROGRESS",
+      PENDING: "\u23F3 PENDING"
+    };
+    EXECUTION_OUTCOME_LABEL = {
+      SUCCESS: "\u2705 SUCCESS",
+      PARTIAL: "\u26A0\uFE0F PARTIAL",
+      FAILED: "\u274C FAILED",
+      "IN PROGRESS": "\u{1F504} IN PROGRESS"
+    };
+  }
+});
+
+// src/engine/report/usage.ts
+function taskUsage(task) {
+  const m = task.metrics;
+  if (m === null) return null;
+  const tokens = [m.input_tokens, m.output_tokens, m.cache_read_tokens, m.cache_creation_tokens];
+  if (tokens.every((value) => value == null) && m.cost_usd === null) return null;
+  return {
+    inputTokens: m.input_tokens ?? 0,
+    outputTokens: m.output_tokens ?? 0,
+    cacheReadTokens: m.cache_read_tokens ?? 0,
+    cacheCreationTokens: m.cache_creation_tokens ?? 0,
+    costUsd: m.cost_usd
+  };
+}
+function totalUsage(tasks) {
+  const reported = reportedUsage(tasks);
+  if (reported.length === 0) return null;
+  const costs = reported.flatMap((usage2) => usage2.costUsd === null ? [] : [usage2.costUsd]);
+  return {
+    inputTokens: sum(reported.map((u) => u.inputTokens)),
+    outputTokens: sum(reported.map((u) => u.outputTokens)),
+    cacheReadTokens: sum(reported.map((u) => u.cacheReadTokens)),
+    cacheCreationTokens: sum(reported.map((u) => u.cacheCreationTokens)),
+    costUsd: costs.length === 0 ? null : sum(costs)
+  };
+}
+function usageReporters(tasks) {
+  return reportedUsage(tasks).length;
+}
+function reportedUsage(tasks) {
+  return tasks.flatMap((task) => {
+    const usage2 = taskUsage(task);
+    return usage2 === null ? [] : [usage2];
+  });
+}
+function usageText(usage2) {
+  const cache = [
+    usage2.cacheReadTokens > 0 ? `${formatCount(usage2.cacheReadTokens)} cache read` : "",
+    usage2.cacheCreationTokens > 0 ? `${formatCount(usage2.cacheCreationTokens)} cache write` : ""
+  ].filter((part) => part !== "");
+  const input2 = `${formatCount(usage2.inputTokens)} in${cache.length > 0 ? ` (+${cache.join(", ")})` : ""}`;
+  const cost = usage2.costUsd === null ? "" : ` \xB7 ${formatCost(usage2.costUsd)}`;
+  return `${input2} / ${formatCount(usage2.outputTokens)} out tokens${cost}`;
+}
+function sum(values) {
+  return values.reduce((total, value) => total + value, 0);
+}
+var init_usage = __esm({
+  "src/engine/report/usage.ts"() {
+    "use strict";
+    init_format();
+  }
+});
+
+// src/action/usage-outputs.ts
+function setUsageOutputs(runtime, state) {
+  const usage2 = totalUsage(orderedTasks(state));
+  runtime.setOutput("usage", JSON.stringify(usage2));
+  runtime.setOutput("cost-usd", usage2?.costUsd == null ? "" : String(usage2.costUsd));
+}
+var init_usage_outputs = __esm({
+  "src/action/usage-outputs.ts"() {
+    "use strict";
+    init_outcome();
+    init_usage();
   }
 });
 
@@ -70545,190 +70881,6 @@ var init_plan_edits = __esm({
   }
 });
 
-// src/engine/report/format.ts
-function formatDuration2(ms) {
-  const value = Math.max(0, Math.round(ms));
-  if (value < SECOND) return `${value}ms`;
-  if (value < 10 * SECOND) return `${trimZero((value / SECOND).toFixed(1))}s`;
-  if (value < MINUTE) return `${Math.floor(value / SECOND)}s`;
-  if (value < HOUR)
-    return withRest(Math.floor(value / MINUTE), "min", Math.floor(value % MINUTE / SECOND), "s");
-  if (value < DAY)
-    return withRest(Math.floor(value / HOUR), "h", Math.floor(value % HOUR / MINUTE), "min");
-  return withRest(Math.floor(value / DAY), "d", Math.floor(value % DAY / HOUR), "h");
-}
-function withRest(major, majorUnit, minor, minorUnit) {
-  return minor === 0 ? `${major}${majorUnit}` : `${major}${majorUnit} ${minor}${minorUnit}`;
-}
-function trimZero(text6) {
-  return text6.endsWith(".0") ? text6.slice(0, -2) : text6;
-}
-function formatTimestamp(iso) {
-  const date5 = new Date(iso);
-  if (Number.isNaN(date5.getTime())) return iso;
-  return `${date5.toISOString().slice(0, 10)} ${formatTimeOfDay(date5)} UTC`;
-}
-function formatTimeOfDay(date5) {
-  return date5.toISOString().slice(11, 19);
-}
-function formatCount(value) {
-  const [whole = "0", fraction] = String(value).split(".");
-  const sign = whole.startsWith("-") ? "-" : "";
-  const digits = whole.replace("-", "").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return fraction === void 0 ? `${sign}${digits}` : `${sign}${digits}.${fraction}`;
-}
-function formatCost(usd) {
-  return usd !== 0 && Math.abs(usd) < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
-}
-function formatPercent(ratio2) {
-  return `${Math.round(ratio2 * 100)}%`;
-}
-function formatRatio(ratio2) {
-  return `${ratio2.toFixed(1)}\xD7`;
-}
-function elapsedMs(from, to) {
-  if (from === null || to === null) return null;
-  const start = Date.parse(from);
-  const end = typeof to === "string" ? Date.parse(to) : to.getTime();
-  if (Number.isNaN(start) || Number.isNaN(end)) return null;
-  return Math.max(0, end - start);
-}
-var SECOND, MINUTE, HOUR, DAY;
-var init_format = __esm({
-  "src/engine/report/format.ts"() {
-    "use strict";
-    SECOND = 1e3;
-    MINUTE = 60 * SECOND;
-    HOUR = 60 * MINUTE;
-    DAY = 24 * HOUR;
-  }
-});
-
-// src/engine/report/outcome.ts
-function taskOutcome(task) {
-  switch (task.status) {
-    case "completed":
-      if (task.validation?.status === "FAILED") return "FAILED";
-      if (changedNothing(task)) return "NO_CHANGES";
-      if (task.validation?.status === "COMPLETE_WITH_WARNINGS") return "COMPLETE_WITH_WARNINGS";
-      return "COMPLETE";
-    case "failed":
-      return "FAILED";
-    case "skipped":
-      return "SKIPPED";
-    case "cancelled":
-      return "CANCELLED";
-    case "pending":
-      return "PENDING";
-    default:
-      return "RUNNING";
-  }
-}
-function changedNothing(task) {
-  return task.status === "completed" && task.metrics !== null && task.metrics.files_modified === 0;
-}
-function integrationFate(taskId, integration) {
-  if (integration === null) return { kind: "not-integrated" };
-  const dropped = integration.dropped.find((entry) => entry.taskId === taskId);
-  if (dropped !== void 0) return { kind: "dropped", reason: dropped.reason };
-  const conflict = integration.conflicts.find((entry) => entry.taskId === taskId);
-  if (conflict !== void 0)
-    return { kind: "conflict", files: conflict.files, with: conflict.with };
-  if (integration.merged.includes(taskId)) return { kind: "merged" };
-  return { kind: "not-integrated" };
-}
-function needsAttention(task, integration) {
-  const outcome = taskOutcome(task);
-  if (outcome === "FAILED" || outcome === "CANCELLED") return true;
-  const fate = integrationFate(task.task_id, integration).kind;
-  return fate === "conflict" || fate === "dropped";
-}
-function executionOutcome(state) {
-  if (state.status === "pending" || state.status === "in_progress") return "IN PROGRESS";
-  const counted = orderedTasks(state).filter((task) => !isNeutralSkip(task, state));
-  const landed = counted.filter((task) => hasLanded(task, state.integration));
-  const testsFailed = state.integration?.testsPassed === false;
-  if (counted.length > 0 && landed.length === 0) return "FAILED";
-  if (landed.length === counted.length && !testsFailed && state.status !== "cancelled") {
-    return "SUCCESS";
-  }
-  return "PARTIAL";
-}
-function hasLanded(task, integration) {
-  if (integration !== null) return integration.merged.includes(task.task_id);
-  return finishedWell(taskOutcome(task));
-}
-function finishedWell(outcome) {
-  return outcome === "COMPLETE" || outcome === "COMPLETE_WITH_WARNINGS" || outcome === "NO_CHANGES";
-}
-function isNeutralSkip(task, state) {
-  if (task.status !== "skipped") return false;
-  return task.depends_on.every((id) => {
-    const dependency = state.tasks[id];
-    if (dependency === void 0) return true;
-    if (dependency.status === "skipped") return isNeutralSkip(dependency, state);
-    return finishedWell(taskOutcome(dependency));
-  });
-}
-function orderedTasks(state) {
-  const seen = /* @__PURE__ */ new Set();
-  const tasks = [];
-  for (const id of state.task_order) {
-    const task = state.tasks[id];
-    if (task === void 0 || seen.has(id)) continue;
-    seen.add(id);
-    tasks.push(task);
-  }
-  const rest = Object.keys(state.tasks).filter((id) => !seen.has(id)).sort();
-  for (const id of rest) {
-    const task = state.tasks[id];
-    if (task !== void 0) tasks.push(task);
-  }
-  return tasks;
-}
-function executionTitle(state) {
-  const scope = state.parallel_group === "all" ? "all groups" : `Group ${state.parallel_group}`;
-  return state.plan_title === null ? scope : `${state.plan_title} \u2014 ${scope}`;
-}
-function taskDurationMs(task, now) {
-  if (task.metrics !== null && task.metrics.duration_ms > 0) return task.metrics.duration_ms;
-  return elapsedMs(task.started_at, task.finished_at ?? now ?? null);
-}
-var TASK_OUTCOME_LABEL, EXECUTION_OUTCOME_LABEL;
-var init_outcome = __esm({
-  "src/engine/report/outcome.ts"() {
-    "use strict";
-    init_format();
-    TASK_OUTCOME_LABEL = {
-      COMPLETE: "\u2705 COMPLETE",
-      COMPLETE_WITH_WARNINGS: "\u26A0\uFE0F COMPLETE WITH WARNINGS",
-      NO_CHANGES: "\u26A0\uFE0F NO CHANGES",
-      FAILED: "\u274C FAILED",
-      SKIPPED: "\u23ED\uFE0F SKIPPED",
-      CANCELLED: "\u23F9\uFE0F CANCELLED",
-      RUNNING: "\u{1F504} IN PROGRESS",
-      PENDING: "\u23F3 PENDING"
-    };
-    EXECUTION_OUTCOME_LABEL = {
-      SUCCESS: "\u2705 SUCCESS",
-      PARTIAL: "\u26A0\uFE0F PARTIAL",
-      FAILED: "\u274C FAILED",
-      "IN PROGRESS": "\u{1F504} IN PROGRESS"
-    };
-  }
-});
-
-// src/engine/run/summary.ts
-function taskDurationMs2(startedAt, finishedAt) {
-  if (startedAt === null || finishedAt === null) return null;
-  return Math.max(0, Date.parse(finishedAt) - Date.parse(startedAt));
-}
-var init_summary = __esm({
-  "src/engine/run/summary.ts"() {
-    "use strict";
-  }
-});
-
 // src/engine/finish/plan-update.ts
 import { posix as posix2 } from "node:path";
 function planUpdate(state, plan, reportLink) {
@@ -70756,7 +70908,7 @@ function planUpdate(state, plan, reportLink) {
 }
 function taskUpdate(run3, state) {
   const id = run3.task_id;
-  const duration3 = taskDurationMs2(run3.started_at, run3.finished_at);
+  const duration3 = taskDurationMs(run3);
   const actual = duration3 === null ? {} : { actualMs: duration3 };
   if (run3.status === "failed") return { id, outcome: "failed", note: short2(run3.reason ?? "") };
   if (run3.status === "skipped") {
@@ -70765,8 +70917,9 @@ function taskUpdate(run3, state) {
   if (run3.status !== "completed") return null;
   const fate = integrationFate(id, state.integration);
   if (fate.kind === "conflict") {
-    const other = fate.with.length > 0 ? ` with ${fate.with.join(", ")}` : "";
-    return { id, outcome: "failed", note: short2(`not integrated: merge conflict${other}`) };
+    const other = fate.with.length > 0 ? ` with task ${fate.with.join(", ")}` : "";
+    const files = fate.files.length > 0 ? ` in ${fate.files.join(", ")}` : "";
+    return { id, outcome: "failed", note: short2(`not integrated: merge conflict${other}${files}`) };
   }
   if (fate.kind === "dropped") {
     return { id, outcome: "failed", note: short2(`not integrated: ${fate.reason}`) };
@@ -70805,7 +70958,7 @@ var init_plan_update = __esm({
   "src/engine/finish/plan-update.ts"() {
     "use strict";
     init_outcome();
-    init_summary();
+    init_outcome();
     NOTE_MAX = 90;
   }
 });
@@ -70820,45 +70973,6 @@ function reportPathIn(folder, executionId, taken = () => false) {
 var init_path = __esm({
   "src/engine/report/path.ts"() {
     "use strict";
-  }
-});
-
-// src/engine/report/markdown.ts
-function singleLine(text6) {
-  return text6.replace(CONTROL2, "").replace(LINE_BREAKS, " ").replace(/\t/g, " ").trim();
-}
-function truncate(text6, max) {
-  const chars = Array.from(text6);
-  if (chars.length <= max) return text6;
-  return `${chars.slice(0, Math.max(0, max - 1)).join("")}\u2026`;
-}
-function mdText(text6, max = 200) {
-  return truncate(singleLine(text6), max).replace(MARKDOWN_PUNCTUATION, (c) => `\\${c}`);
-}
-function mdCode(text6, max = 200) {
-  const body = truncate(singleLine(text6), max).replace(/\|/g, "\\|");
-  const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run3) => run3.length));
-  const fence = "`".repeat(longestRun + 1);
-  const pad = body.startsWith("`") || body.endsWith("`") || body === "" ? " " : "";
-  return `${fence}${pad}${body}${pad}${fence}`;
-}
-function mdRow(cells) {
-  return `| ${cells.join(" | ")} |`;
-}
-function mdTable(header2, rows) {
-  return [mdRow(header2), mdRow(header2.map(() => "---")), ...rows.map(mdRow)];
-}
-function shellArg(arg) {
-  if (/^[\w@%+=:,./-]+$/.test(arg)) return arg;
-  return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-var CONTROL2, LINE_BREAKS, MARKDOWN_PUNCTUATION;
-var init_markdown3 = __esm({
-  "src/engine/report/markdown.ts"() {
-    "use strict";
-    CONTROL2 = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-    LINE_BREAKS = /\s*(?:\r\n|\r|\n|\u2028|\u2029)\s*/g;
-    MARKDOWN_PUNCTUATION = /[\\`*_[\]<>#|~$&]/g;
   }
 });
 
@@ -70878,7 +70992,7 @@ function renderCheckoutSection(state) {
 var init_checkout_section = __esm({
   "src/engine/report/checkout-section.ts"() {
     "use strict";
-    init_markdown3();
+    init_markdown2();
   }
 });
 
@@ -70914,7 +71028,7 @@ function taskBar(task, index2, state, now) {
   const start = Date.parse(task.started_at);
   if (Number.isNaN(start)) return null;
   const end = barEnd(task, state, now);
-  const outcome = taskOutcome(task);
+  const outcome = taskOutcome(task, state.integration);
   const name = `${MARKS2[outcome]} ${mermaidText(`${task.task_id} ${task.task}`, 60)}`;
   const finish = Math.max(start, end ?? start);
   return {
@@ -70939,12 +71053,13 @@ var TAGS, MARKS2;
 var init_gantt = __esm({
   "src/engine/report/gantt.ts"() {
     "use strict";
-    init_markdown3();
+    init_markdown2();
     init_outcome();
     TAGS = {
       COMPLETE: "done, ",
       COMPLETE_WITH_WARNINGS: "done, ",
       NO_CHANGES: "done, ",
+      DROPPED: "crit, ",
       FAILED: "crit, ",
       CANCELLED: "crit, ",
       RUNNING: "active, ",
@@ -70955,6 +71070,7 @@ var init_gantt = __esm({
       COMPLETE: "\u2705",
       COMPLETE_WITH_WARNINGS: "\u26A0\uFE0F",
       NO_CHANGES: "\u26A0\uFE0F",
+      DROPPED: "\u{1F6AB}",
       FAILED: "\u274C",
       CANCELLED: "\u23F9\uFE0F",
       RUNNING: "\u{1F504}",
@@ -70964,15 +71080,30 @@ var init_gantt = __esm({
   }
 });
 
+// src/engine/report/repo-path.ts
+import { isAbsolute as isAbsolute7, relative as relative4, sep as sep5 } from "node:path";
+function repoPath(repoRoot, path4) {
+  if (!isAbsolute7(path4)) return path4;
+  const inside = relative4(repoRoot, path4);
+  if (inside === "") return ".";
+  if (inside.startsWith("..") || isAbsolute7(inside)) return `\u2026/${path4.split(sep5).pop() ?? ""}`;
+  return inside.split(sep5).join("/");
+}
+var init_repo_path = __esm({
+  "src/engine/report/repo-path.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/report/task-section.ts
-function renderTaskSection(tasks, integration, now) {
+function renderTaskSection(tasks, integration, repoRoot, now) {
   if (tasks.length === 0) return ["## Agent Performance", "", "No tasks ran.", ""];
   const rows = tasks.map((task) => [
     mdText(`${task.task_id} ${task.task}`, 60),
     mdText(task.agent, 40),
-    TASK_OUTCOME_LABEL[taskOutcome(task)],
+    TASK_OUTCOME_LABEL[taskOutcome(task, integration)],
     durationCell(task, now),
-    task.estimate_hours === null ? "\u2014" : formatDuration2(task.estimate_hours * HOUR_MS),
+    task.estimate_hours === null ? "\u2014" : formatDuration(task.estimate_hours * HOUR_MS),
     task.metrics === null ? "\u2014" : String(task.metrics.files_modified),
     task.metrics === null ? "\u2014" : `+${task.metrics.lines_added} / -${task.metrics.lines_removed}`,
     coverageText(task.validation),
@@ -70986,11 +71117,11 @@ function renderTaskSection(tasks, integration, now) {
     ...mdTable([...header2, "Tests", "Integration"], rows),
     ""
   ];
-  for (const task of tasks) lines2.push(...taskBlock(task, integration, now), "");
+  for (const task of tasks) lines2.push(...taskBlock(task, integration, repoRoot, now), "");
   return lines2;
 }
-function taskBlock(task, integration, now) {
-  const outcome = taskOutcome(task);
+function taskBlock(task, integration, repoRoot, now) {
+  const outcome = taskOutcome(task, integration);
   const lines2 = [
     `### ${mdText(task.task_id, 40)}: ${mdText(task.task, 120)}`,
     `- **Status**: ${TASK_OUTCOME_LABEL[outcome]}`,
@@ -71011,8 +71142,10 @@ function taskBlock(task, integration, now) {
   lines2.push(`- **Validation**: ${validationSummary(task.validation)}`);
   if (task.validation?.audit)
     lines2.push(`- **Security Audit**: ${auditText(task.validation.audit)}`);
-  const usage2 = usageText(task);
-  if (usage2 !== null) lines2.push(`- **Tokens / Cost**: ${usage2}`);
+  const usage2 = taskUsage(task);
+  lines2.push(
+    `- **Tokens / Cost**: ${usage2 === null ? "not reported by the agent" : usageText(usage2)}`
+  );
   lines2.push(
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`
   );
@@ -71026,12 +71159,20 @@ function taskBlock(task, integration, now) {
   if (warnings.length > 0) lines2.push(`- **Warnings**: ${mdText(warnings.join("; "), 300)}`);
   if (outcome === "FAILED" || outcome === "SKIPPED" || outcome === "CANCELLED") {
     if (task.reason !== null) lines2.push(`- **Reason**: ${mdText(task.reason, 300)}`);
-    if (task.exit_code !== null) lines2.push(`- **Exit Code**: ${task.exit_code}`);
+    const exit3 = agentExitText(task);
+    if (exit3 !== null) lines2.push(`- **Exit Code**: ${exit3}`);
   }
   if (outcome === "FAILED" || outcome === "CANCELLED") {
-    lines2.push(`- **Log**: ${mdCode(task.log_file)}`, `- **Worktree**: ${mdCode(task.worktree)}`);
+    lines2.push(
+      `- **Log**: ${mdCode(repoPath(repoRoot, task.log_file))}`,
+      `- **Worktree**: ${mdCode(repoPath(repoRoot, task.worktree))}`
+    );
   }
   return lines2;
+}
+function agentExitText(task) {
+  if (task.exit_code === null || task.exit_code === 0) return null;
+  return `the agent exited with code ${task.exit_code}`;
 }
 function agentsText(task) {
   const others = task.agents.filter((agent) => agent !== task.agent);
@@ -71040,15 +71181,15 @@ function agentsText(task) {
 }
 function durationCell(task, now) {
   const ms = taskDurationMs(task, now);
-  return ms === null ? "\u2014" : formatDuration2(ms);
+  return ms === null ? "\u2014" : formatDuration(ms);
 }
 function durationWithEstimate(task, now) {
   const ms = taskDurationMs(task, now);
-  const actual = ms === null ? "not started" : formatDuration2(ms);
+  const actual = ms === null ? "not started" : formatDuration(ms);
   if (task.estimate_hours === null) return `${actual} (no estimate in the plan)`;
   const estimateMs = task.estimate_hours * HOUR_MS;
-  if (ms === null || estimateMs === 0) return `${actual} (estimate ${formatDuration2(estimateMs)})`;
-  return `${actual} (estimate ${formatDuration2(estimateMs)}; took ${formatPercent(ms / estimateMs)} of it)`;
+  if (ms === null || estimateMs === 0) return `${actual} (estimate ${formatDuration(estimateMs)})`;
+  return `${actual} (estimate ${formatDuration(estimateMs)}; took ${formatPercent(ms / estimateMs)} of it)`;
 }
 function filesText(files, count3) {
   if (files.length === 0) return String(count3);
@@ -71096,18 +71237,6 @@ function skippedCheckText(check3) {
 function auditText(audit) {
   return `${audit.critical} critical, ${audit.high} high, ${audit.moderate} moderate, ${audit.low} low`;
 }
-function usageText(task) {
-  const metrics = task.metrics;
-  if (metrics === null) return null;
-  const parts = [];
-  if (metrics.input_tokens !== null || metrics.output_tokens !== null) {
-    const input2 = metrics.input_tokens === null ? "?" : formatCount(metrics.input_tokens);
-    const output2 = metrics.output_tokens === null ? "?" : formatCount(metrics.output_tokens);
-    parts.push(`${input2} input / ${output2} output tokens`);
-  }
-  if (metrics.cost_usd !== null) parts.push(formatCost(metrics.cost_usd));
-  return parts.length === 0 ? null : parts.join(" \xB7 ");
-}
 function fateCell(fate) {
   switch (fate.kind) {
     case "merged":
@@ -71139,7 +71268,9 @@ var init_task_section = __esm({
   "src/engine/report/task-section.ts"() {
     "use strict";
     init_format();
-    init_markdown3();
+    init_markdown2();
+    init_repo_path();
+    init_usage();
     init_outcome();
     FILES_LISTED = 5;
     HOUR_MS = 36e5;
@@ -71205,7 +71336,7 @@ var init_integration_section = __esm({
   "src/engine/report/integration-section.ts"() {
     "use strict";
     init_task_section();
-    init_markdown3();
+    init_markdown2();
     STRATEGY = {
       "batch-bisect": "batch-and-bisect (merge the batch, test once, bisect on failure)",
       serial: "serial (test after every merge)"
@@ -71217,7 +71348,7 @@ var init_integration_section = __esm({
 function renderIssuesSection(state) {
   const issues = [];
   const tasks = orderedTasks(state);
-  for (const task of tasks) issues.push(...taskIssues(task));
+  for (const task of tasks) issues.push(...taskIssues(task, state));
   const integration = state.integration;
   for (const conflict of integration?.conflicts ?? []) {
     const other = conflict.with.length > 0 ? ` with ${conflict.with.map((id) => mdText(id, 40)).join(", ")}` : "";
@@ -71226,6 +71357,7 @@ function renderIssuesSection(state) {
     );
   }
   for (const dropped of integration?.dropped ?? []) {
+    if (integration?.conflicts.some((c) => c.taskId === dropped.taskId)) continue;
     issues.push(
       `**Dropped from integration**: ${mdText(dropped.taskId, 40)}: ${mdText(dropped.reason, 300)}`
     );
@@ -71242,11 +71374,11 @@ function renderIssuesSection(state) {
   lines2.push("");
   return lines2;
 }
-function taskIssues(task) {
+function taskIssues(task, state) {
   const name = `${mdText(task.task_id, 40)} ${mdText(task.task, 80)} (${mdText(task.agent, 40)})`;
-  const outcome = taskOutcome(task);
+  const outcome = taskOutcome(task, state.integration);
   const issues = [];
-  if (outcome === "FAILED") issues.push(failureText(task, name));
+  if (outcome === "FAILED") issues.push(failureText(task, name, state.repo_root));
   if (outcome === "CANCELLED") issues.push(`**Cancelled**: ${name}${reasonText(task)}`);
   if (outcome === "SKIPPED" && task.reason !== null)
     issues.push(`**Skipped**: ${name}${reasonText(task)}`);
@@ -71268,11 +71400,12 @@ function taskIssues(task) {
   }
   return issues;
 }
-function failureText(task, name) {
+function failureText(task, name, repoRoot) {
   const label = task.reason !== null && TIMEOUT.test(task.reason) ? "Timeout" : "Failed";
   const failedChecks = task.validation?.status === "FAILED" ? `; validation failed: ${task.validation.checks.filter((c) => !c.skipped && !c.passed).map(failedCheckText).join(", ")}` : "";
-  const exit3 = task.exit_code === null ? "" : `; exit code ${task.exit_code}`;
-  return `**${label}**: ${name}${reasonText(task)}${failedChecks}${exit3}. Log: ${mdCode(task.log_file)}`;
+  const exit3 = agentExitText(task);
+  const exitPart = exit3 === null ? "" : `; ${exit3}`;
+  return `**${label}**: ${name}${reasonText(task)}${failedChecks}${exitPart}. Log: ${mdCode(repoPath(repoRoot, task.log_file))}`;
 }
 function reasonText(task) {
   return task.reason === null ? "" : `: ${mdText(task.reason, 300)}`;
@@ -71311,7 +71444,8 @@ var init_issues_section = __esm({
     "use strict";
     init_format();
     init_task_section();
-    init_markdown3();
+    init_markdown2();
+    init_repo_path();
     init_outcome();
     MESSAGES_LISTED = 10;
     TIMEOUT = /\btim(?:ed|e)[\s-]?out\b|\bidle limit\b|\bhung\b/i;
@@ -71325,8 +71459,7 @@ function computeMetrics(state, now) {
   return {
     lines: lineTotals(tasks),
     mergedLines: merged === null ? null : lineTotals(tasks.filter((t) => merged.includes(t.task_id))),
-    tokens: tokenTotals(tasks),
-    cost: costTotal(tasks),
+    usage: usageTotals(tasks),
     efficiency: parallelEfficiency(state, tasks, now)
   };
 }
@@ -71344,33 +71477,15 @@ function lineTotals(tasks) {
   }
   return { added, removed, files: files.size, tasks: counted };
 }
-function tokenTotals(tasks) {
-  let input2 = 0;
-  let output2 = 0;
-  let counted = 0;
-  for (const task of tasks) {
-    const metrics = task.metrics;
-    if (metrics === null || metrics.input_tokens === null && metrics.output_tokens === null) {
-      continue;
-    }
-    counted += 1;
-    input2 += metrics.input_tokens ?? 0;
-    output2 += metrics.output_tokens ?? 0;
-  }
-  return counted === 0 ? null : { input: input2, output: output2, tasks: counted };
-}
-function costTotal(tasks) {
-  const costs = tasks.flatMap(
-    (task) => task.metrics?.cost_usd === null || task.metrics === null ? [] : [task.metrics.cost_usd]
-  );
-  if (costs.length === 0) return null;
-  return { usd: costs.reduce((sum, value) => sum + value, 0), tasks: costs.length };
+function usageTotals(tasks) {
+  const total = totalUsage(tasks);
+  return total === null ? null : { total, tasks: usageReporters(tasks) };
 }
 function parallelEfficiency(state, tasks, now) {
   const wallMs = elapsedMs(state.started_at, state.finished_at ?? now ?? null);
   const ran = tasks.filter((task) => task.started_at !== null);
   const estimated = ran.filter((task) => task.estimate_hours !== null);
-  const sequentialEstimateMs = estimated.length === 0 ? null : estimated.reduce((sum, task) => sum + (task.estimate_hours ?? 0) * HOUR_MS2, 0);
+  const sequentialEstimateMs = estimated.length === 0 ? null : estimated.reduce((sum2, task) => sum2 + (task.estimate_hours ?? 0) * HOUR_MS2, 0);
   const durations = ran.flatMap((task) => {
     const ms = taskDurationMs(task, now);
     return ms === null ? [] : [ms];
@@ -71398,7 +71513,47 @@ var init_metrics = __esm({
     "use strict";
     init_format();
     init_outcome();
+    init_usage();
     HOUR_MS2 = 36e5;
+  }
+});
+
+// src/engine/report/recovery.ts
+function recoverySteps(state) {
+  const steps = [];
+  const integration = state.integration;
+  const tasks = orderedTasks(state);
+  for (const task of tasks) {
+    if (integration === null || taskOutcome(task, integration) !== "DROPPED") continue;
+    const fate = integrationFate(task.task_id, integration);
+    steps.push({
+      what: fate.kind === "conflict" ? `resolve the conflict of ${task.task_id} by hand` : `merge ${task.task_id} by hand after a fix`,
+      tasks: [task.task_id],
+      command: `git switch ${shellArg(integration.branch)} && git merge --no-ff ${shellArg(task.branch)}`
+    });
+  }
+  const failed = tasks.filter((task) => taskOutcome(task, integration) === "FAILED").map((task) => task.task_id);
+  const id = shellArg(state.execution_id);
+  if (state.status === "cancelled") {
+    steps.push({
+      what: "resume the interrupted execution",
+      tasks: [],
+      command: `parallel-executor resume ${id}`
+    });
+  } else if (failed.length > 0) {
+    steps.push({
+      what: `retry ${failed.join(", ")} after a fix`,
+      tasks: failed,
+      command: `parallel-executor resume ${id} --retry-failed`
+    });
+  }
+  return steps;
+}
+var init_recovery = __esm({
+  "src/engine/report/recovery.ts"() {
+    "use strict";
+    init_markdown2();
+    init_outcome();
   }
 });
 
@@ -71412,28 +71567,10 @@ function renderNextSteps(state, nextGroup) {
     steps.push(`Merge ${mdCode(integration.branch)} into ${mdCode(state.base_ref)}`);
   }
   const tasks = orderedTasks(state);
-  for (const conflict of integration?.conflicts ?? []) {
-    const task = state.tasks[conflict.taskId];
-    if (task === void 0 || integration === null) continue;
-    const command = `git switch ${shellArg(integration.branch)} && git merge --no-ff ${shellArg(task.branch)}`;
-    steps.push(`Resolve the conflict of ${mdText(task.task_id, 40)} by hand: ${mdCode(command)}`);
-  }
-  const unfinished = tasks.filter(
-    (task) => !hasLanded(task, integration) && !isNeutralSkip(task, state)
-  );
-  const retry = unfinished.filter(
-    (task) => integrationFate(task.task_id, integration).kind !== "conflict"
-  );
-  if (state.status === "cancelled") {
-    steps.push(
-      `Resume the interrupted execution: ${mdCode(`parallel-executor resume ${shellArg(state.execution_id)}`)}`
-    );
-  } else if (!running && retry.length > 0) {
-    const ids2 = retry.map((task) => mdText(task.task_id, 40)).join(", ");
-    const command = `parallel-executor run --plan ${shellArg(state.plan_file)} --group ${shellArg(state.parallel_group)}`;
-    steps.push(
-      `Fix and re-run the tasks that did not land (${ids2}): ${mdCode(command)} (tasks already marked completed in the plan are not re-run, so merge the integration branch first)`
-    );
+  if (!running) {
+    for (const step of recoverySteps(state)) {
+      steps.push(`${capitalise(mdText(step.what, 200))}: ${mdCode(step.command)}`);
+    }
   }
   if (!running) {
     const kept = tasks.filter((task) => needsAttention(task, integration)).length;
@@ -71451,11 +71588,15 @@ function renderNextSteps(state, nextGroup) {
   }
   return ["## Next Steps", "", ...steps.map((step) => `- [ ] ${step}`), ""];
 }
+function capitalise(text6) {
+  return text6.charAt(0).toUpperCase() + text6.slice(1);
+}
 var init_next_steps = __esm({
   "src/engine/report/next-steps.ts"() {
     "use strict";
-    init_markdown3();
+    init_markdown2();
     init_outcome();
+    init_recovery();
   }
 });
 
@@ -71467,7 +71608,7 @@ function renderReport(state, options = {}) {
     `# Parallel Execution Report: ${mdText(executionTitle(state), 160)}`,
     "",
     ...summarySection(state, options.now),
-    ...renderTaskSection(tasks, state.integration, options.now),
+    ...renderTaskSection(tasks, state.integration, state.repo_root, options.now),
     ...renderIntegrationSection(state),
     ...metricsSection(metrics),
     ...timelineSection(state, options.now),
@@ -71481,7 +71622,7 @@ function renderReport(state, options = {}) {
 function summarySection(state, now) {
   const wall = elapsedMs(state.started_at, state.finished_at ?? now ?? null);
   const running = state.finished_at === null;
-  const duration3 = wall === null ? "still running" : `${formatDuration2(wall)}${running ? " so far" : ""}`;
+  const duration3 = wall === null ? "still running" : `${formatDuration(wall)}${running ? " so far" : ""}`;
   return [
     "## Execution Summary",
     `- **Execution ID**: ${mdCode(state.execution_id)}`,
@@ -71499,7 +71640,7 @@ function taskCounts(state) {
   const tasks = orderedTasks(state);
   const counts = /* @__PURE__ */ new Map();
   for (const task of tasks) {
-    const outcome = taskOutcome(task);
+    const outcome = taskOutcome(task, state.integration);
     counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
   }
   const parts = COUNT_ORDER.flatMap(([outcome, label]) => {
@@ -71509,7 +71650,7 @@ function taskCounts(state) {
   return `${tasks.length}${parts.length > 0 ? ` (${parts.join(", ")})` : ""}`;
 }
 function metricsSection(metrics) {
-  const { lines: totals, mergedLines, tokens, cost, efficiency } = metrics;
+  const { lines: totals, mergedLines, usage: usage2, efficiency } = metrics;
   const lines2 = ["## Metrics"];
   const merged = mergedLines === null ? "" : `; merged: +${mergedLines.added} / -${mergedLines.removed}`;
   lines2.push(
@@ -71517,41 +71658,33 @@ function metricsSection(metrics) {
   );
   lines2.push(`- **Total Files Modified**: ${totals.files} (distinct paths)`);
   lines2.push(
-    tokens === null ? "- **Tokens**: not reported by the agents" : `- **Tokens**: ${formatCount(tokens.input)} input / ${formatCount(tokens.output)} output (reported by ${tokens.tasks} task(s))`
-  );
-  lines2.push(
-    cost === null ? "- **Cost**: not reported by the agents" : `- **Cost**: ${formatCost(cost.usd)} (reported by ${cost.tasks} task(s))`
+    usage2 === null ? "- **Tokens / Cost**: not reported by the agents" : `- **Tokens / Cost**: ${usageText(usage2.total)} (reported by ${usage2.tasks} task(s))`
   );
   lines2.push("- **Parallel Efficiency**:", ...efficiencyLines(efficiency), "");
   return lines2;
 }
 function efficiencyLines(e) {
-  const wall = e.wallMs === null ? "unknown (still running)" : formatDuration2(e.wallMs);
+  const wall = e.wallMs === null ? "unknown (still running)" : formatDuration(e.wallMs);
   const lines2 = [`  - Wall time: ${wall}`];
   if (e.sequentialEstimateMs === null) {
     lines2.push("  - Sequential estimate: none of the tasks that ran had an estimate in the plan");
   } else {
     const unestimated = e.unestimatedTasks.length === 0 ? "" : `; without an estimate: ${e.unestimatedTasks.map((id) => mdText(id, 40)).join(", ")}`;
     lines2.push(
-      `  - Sequential estimate: ${formatDuration2(e.sequentialEstimateMs)} (the plan's estimates summed over the ${e.estimatedTasks.length} task(s) that ran${unestimated})`
-    );
-  }
-  if (e.estimateSpeedup !== null && e.savedVsEstimate !== null && e.sequentialEstimateMs !== null && e.wallMs !== null) {
-    const saved = e.sequentialEstimateMs - e.wallMs;
-    const verdict = saved >= 0 ? `${formatDuration2(saved)} (${formatPercent(e.savedVsEstimate)}) less than the estimate` : `${formatDuration2(-saved)} more than the estimate`;
-    lines2.push(
-      `  - Against the estimate: ${formatRatio(e.estimateSpeedup)} (estimate \xF7 wall time): the execution took ${verdict}. This compares with the plan's estimate, not with a measured sequential run.`
+      // Shown beside the wall time, never as a ratio: hour estimates against seconds of scripted
+      // work make a figure like 2000× that says nothing about the tool.
+      `  - Sequential estimate: ${formatDuration(e.sequentialEstimateMs)} (the plan's estimates summed over the ${e.estimatedTasks.length} task(s) that ran${unestimated}; not a measured run)`
     );
   }
   if (e.sumTaskMs !== null) {
     lines2.push(
-      `  - Sum of task durations: ${formatDuration2(e.sumTaskMs)} (the measured work, as if run one task after another)`
+      `  - Sum of task durations: ${formatDuration(e.sumTaskMs)} (the measured work, as if run one task after another)`
     );
   }
   if (e.parallelSpeedup !== null && e.sumTaskMs !== null && e.wallMs !== null) {
     const saved = Math.max(0, e.sumTaskMs - e.wallMs);
     lines2.push(
-      `  - Parallel speed-up: ${formatRatio(e.parallelSpeedup)} (sum of task durations \xF7 wall time: on average ${e.parallelSpeedup.toFixed(1)} tasks ran at once; ${formatDuration2(saved)} saved against running them one after another)`
+      `  - Parallel speed-up: ${formatRatio(e.parallelSpeedup)} (sum of task durations \xF7 wall time: on average ${e.parallelSpeedup.toFixed(1)} tasks ran at once; ${formatDuration(saved)} less than running them one after another)`
     );
   }
   return lines2;
@@ -71575,15 +71708,17 @@ var init_render = __esm({
     init_gantt();
     init_integration_section();
     init_issues_section();
-    init_markdown3();
+    init_markdown2();
     init_metrics();
     init_next_steps();
     init_outcome();
     init_task_section();
+    init_usage();
     COUNT_ORDER = [
       ["COMPLETE", "complete"],
       ["COMPLETE_WITH_WARNINGS", "with warnings"],
       ["NO_CHANGES", "changed nothing"],
+      ["DROPPED", "not merged"],
       ["FAILED", "failed"],
       ["SKIPPED", "skipped"],
       ["CANCELLED", "cancelled"],
@@ -71594,10 +71729,10 @@ var init_render = __esm({
 });
 
 // src/engine/finish/report-step.ts
-import { isAbsolute as isAbsolute7, join as join26 } from "node:path";
+import { isAbsolute as isAbsolute8, join as join26 } from "node:path";
 function markdownPlanFile(planFile) {
   const path4 = planFile.split("\\").join("/");
-  if (isAbsolute7(path4) || path4.startsWith("../") || !/\.(md|markdown)$/i.test(path4)) return null;
+  if (isAbsolute8(path4) || path4.startsWith("../") || !/\.(md|markdown)$/i.test(path4)) return null;
   return path4;
 }
 var init_report_step = __esm({
@@ -71938,7 +72073,7 @@ __export(integrate_exports, {
   runIntegrateMode: () => runIntegrateMode
 });
 import { mkdir as mkdir13, readdir as readdir10, rm as rm8, writeFile as writeFile8 } from "node:fs/promises";
-import { join as join29, posix as posix3, relative as relative4, sep as sep5 } from "node:path";
+import { join as join29, posix as posix3, relative as relative5, sep as sep6 } from "node:path";
 async function runIntegrateMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfigFile(settings.runner.workspace);
@@ -72019,7 +72154,7 @@ async function runIntegrateMode(settings, deps) {
     reportPath: landed ? reportPath : null,
     now: deps.clock.now()
   });
-  const planPath = markdownPlanFile(relative4(root2, settings.planPath).split(sep5).join("/"));
+  const planPath = markdownPlanFile(relative5(root2, settings.planPath).split(sep6).join("/"));
   const planText = landed && planPath !== null && config2.report.writeBack !== "none" ? await planForBranch({
     state,
     plan,
@@ -72154,6 +72289,7 @@ function setOutputs2(runtime, state, status, reportFile, settings) {
   runtime.setOutput("status", status);
   runtime.setOutput("report", reportFile);
   runtime.setOutput("result-dir", settings.resultDir);
+  setUsageOutputs(runtime, state);
   runtime.setOutput("merged", JSON.stringify(integration?.merged ?? []));
   runtime.setOutput(
     "conflicts",
@@ -72163,7 +72299,7 @@ function setOutputs2(runtime, state, status, reportFile, settings) {
 function summaryFooter(problems) {
   const lines2 = [
     "Publishing (pushes, the integration PR, the report comment, the next wave) is the publish job.",
-    ...problems.map((p) => `\u26A0\uFE0F ${cell(p)}`)
+    ...problems.map((p) => `\u26A0\uFE0F ${mdText(p)}`)
   ];
   return `${lines2.join("\n\n")}
 `;
@@ -72171,6 +72307,8 @@ function summaryFooter(problems) {
 var init_integrate2 = __esm({
   "src/action/modes/integrate.ts"() {
     "use strict";
+    init_markdown2();
+    init_usage_outputs();
     init_integrate();
     init_test_command();
     init_branch_commit();
@@ -72185,7 +72323,7 @@ var init_integrate2 = __esm({
     init_repo();
     init_limits();
     init_environment();
-    init_markdown2();
+    init_markdown3();
     init_bundles();
     init_result();
     init_safe_git();
@@ -72348,7 +72486,7 @@ var TITLE_MAX;
 var init_integration_pull_request = __esm({
   "src/github-run/integration-pull-request.ts"() {
     "use strict";
-    init_markdown3();
+    init_markdown2();
     TITLE_MAX = 240;
   }
 });
@@ -72372,7 +72510,7 @@ function reportCommentBody(report, executionId, links) {
 var init_report_comment = __esm({
   "src/github-run/report-comment.ts"() {
     "use strict";
-    init_markdown3();
+    init_markdown2();
   }
 });
 
@@ -72424,16 +72562,16 @@ function validationTable(run3) {
     ...checks.map((c) => {
       const result = c.skipped ? "\u23ED\uFE0F skipped" : c.passed ? "\u2705 passed" : "\u274C failed";
       const command = c.command ? mdCode(c.command) : "\u2014";
-      return `| ${c.name}${c.critical ? " (critical)" : ""} | ${result} | ${command} | ${formatMs2(c.durationMs)} |`;
+      return `| ${c.name}${c.critical ? " (critical)" : ""} | ${result} | ${command} | ${formatMs(c.durationMs)} |`;
     })
   ];
 }
 function costText(run3) {
   const m = run3.metrics;
   if (!m) return "";
+  const usage2 = taskUsage(run3);
   const parts = [
-    m.cost_usd === null ? null : `**Cost**: $${m.cost_usd.toFixed(2)}`,
-    m.input_tokens === null ? null : `**Tokens**: ${m.input_tokens} in / ${m.output_tokens ?? 0} out`,
+    `**Tokens / cost**: ${usage2 === null ? "not reported by the agent" : usageText(usage2)}`,
     `**Changes**: +${m.lines_added} \u2212${m.lines_removed} in ${m.files_modified} file(s)`
   ].filter((part) => part !== null);
   return ` \xB7 ${parts.join(" \xB7 ")}`;
@@ -72441,9 +72579,9 @@ function costText(run3) {
 function durationText(from, to) {
   if (!from || !to) return null;
   const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) && ms >= 0 ? formatMs2(ms) : null;
+  return Number.isFinite(ms) && ms >= 0 ? formatMs(ms) : null;
 }
-function formatMs2(ms) {
+function formatMs(ms) {
   const seconds = Math.round(ms / 1e3);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
@@ -72454,7 +72592,8 @@ var TITLE;
 var init_task_result = __esm({
   "src/github-run/task-result.ts"() {
     "use strict";
-    init_markdown3();
+    init_markdown2();
+    init_usage();
     TITLE = {
       cancelled: "Cancelled",
       skipped: "Skipped"
@@ -72504,7 +72643,7 @@ Agent: ${mdText(run3.agent)}`;
 var init_publish = __esm({
   "src/action/integrate/publish.ts"() {
     "use strict";
-    init_markdown3();
+    init_markdown2();
     init_errors2();
     init_task_result();
     init_check_names();
@@ -72772,7 +72911,7 @@ __export(publish_exports, {
 });
 import { mkdtemp as mkdtemp4, writeFile as writeFile9 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join32, relative as relative5, sep as sep6 } from "node:path";
+import { join as join32, relative as relative6, sep as sep7 } from "node:path";
 async function runPublishMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfigFile(settings.runner.workspace);
@@ -72871,6 +73010,7 @@ ${problemSection(problems)}` : report,
   runtime.setOutput("pull-request", published.pullRequest?.url ?? "");
   runtime.setOutput("report", reportFile);
   runtime.setOutput("merged", JSON.stringify(integration?.merged ?? []));
+  setUsageOutputs(runtime, state);
   runtime.setOutput(
     "conflicts",
     JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files })))
@@ -72930,7 +73070,7 @@ async function pushAccepted(root2, tasks, integration, settings, deps) {
   };
 }
 async function planOnBranch(root2, head, settings, warn) {
-  const spec = `${head}:${relative5(root2, settings.planPath).split(sep6).join("/")}`;
+  const spec = `${head}:${relative6(root2, settings.planPath).split(sep7).join("/")}`;
   const size = await safeGit(root2, ["cat-file", "-s", spec], { allowExitCodes: [128] });
   const bytes = Number(size.stdout.trim());
   if (size.exitCode !== 0 || !(bytes <= PLAN_LIMIT)) {
@@ -72981,14 +73121,14 @@ async function publish(input2) {
 function problemSection(problems) {
   return `**Not published**
 
-${problems.map((p) => `- \u26A0\uFE0F ${cell(p)}`).join("\n")}
+${problems.map((p) => `- \u26A0\uFE0F ${mdText(p)}`).join("\n")}
 `;
 }
 function summaryFooter2(next, pr, problems) {
   const lines2 = [
     pr ? `Integration PR: #${pr.number}` : null,
     next.dispatched ? `Next wave dispatched: ${next.tasks.join(", ")}` : next.tasks.length > 0 ? `Next wave not started (${next.reason}): ${next.tasks.join(", ")}` : null,
-    ...problems.map((p) => `\u26A0\uFE0F ${cell(p)}`)
+    ...problems.map((p) => `\u26A0\uFE0F ${mdText(p)}`)
   ].filter((line2) => line2 !== null);
   return `${lines2.join("\n\n")}
 `;
@@ -72997,13 +73137,15 @@ var PLAN_LIMIT;
 var init_publish2 = __esm({
   "src/action/modes/publish.ts"() {
     "use strict";
+    init_markdown2();
+    init_usage_outputs();
     init_errors();
     init_parse4();
     init_render();
     init_repo();
     init_limits();
     init_event();
-    init_markdown2();
+    init_markdown3();
     init_next_wave();
     init_integration_pull_request();
     init_report_comment();
@@ -78073,15 +78215,14 @@ function unknownAgents(tasks, definitions) {
       seen.add(agent.toLowerCase());
       if (findAgentDefinition(agent, definitions)) continue;
       const users = tasks.filter((other) => other.agents.includes(agent)).map((other) => other.id);
-      found.push(
-        error62(
-          "unknown-agent",
-          `agent ${agent} has no definition in .claude/agents/ (used by ${users.join(", ")})`,
-          task.line,
-          task.column,
-          `Create .claude/agents/${agent.toLowerCase().replace(/\s+/g, "-")}.md with front matter (name, description), or fix the name.`
-        )
-      );
+      found.push({
+        severity: "warning",
+        code: "unknown-agent",
+        message: `agent ${agent} has no definition in .claude/agents/ (used by ${users.join(", ")}); it runs with its task prompt only`,
+        line: task.line,
+        column: task.column,
+        hint: `To give it a role, create .claude/agents/${agent.toLowerCase().replace(/\s+/g, "-")}.md with front matter (name, description); or check the name's spelling.`
+      });
     }
   }
   return found;
@@ -78477,11 +78618,11 @@ var Summary = class {
    */
   addTable(rows) {
     const tableBody = rows.map((row) => {
-      const cells = row.map((cell2) => {
-        if (typeof cell2 === "string") {
-          return this.wrap("td", cell2);
+      const cells = row.map((cell) => {
+        if (typeof cell === "string") {
+          return this.wrap("td", cell);
         }
-        const { header: header2, data, colspan, rowspan } = cell2;
+        const { header: header2, data, colspan, rowspan } = cell;
         const tag = header2 ? "th" : "td";
         const attrs = Object.assign(Object.assign({}, colspan && { colspan }), rowspan && { rowspan });
         return this.wrap(tag, data, attrs);
