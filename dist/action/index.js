@@ -41904,7 +41904,7 @@ var init_draft = __esm({
   }
 });
 
-// src/engine/report/format.ts
+// src/engine/format.ts
 function formatDuration(ms) {
   const value = Math.max(0, Math.round(ms));
   if (value < SECOND) return `${value}ms`;
@@ -41954,7 +41954,7 @@ function elapsedMs(from, to) {
 }
 var SECOND, MINUTE, HOUR, DAY;
 var init_format = __esm({
-  "src/engine/report/format.ts"() {
+  "src/engine/format.ts"() {
     "use strict";
     SECOND = 1e3;
     MINUTE = 60 * SECOND;

@@ -2,7 +2,7 @@ import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionPreview } from '../engine/run/orchestrator.js';
 import type { PreflightReport } from '../engine/run/preflight.js';
 import type { FinishOutcome } from '../engine/finish/finisher.js';
-import { elapsedMs, formatDuration } from '../engine/report/format.js';
+import { elapsedMs, formatDuration } from '../engine/format.js';
 import {
   executionOutcome,
   integrationFate,

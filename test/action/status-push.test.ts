@@ -98,7 +98,7 @@ describe('plan mode on a push to main', () => {
     const job = await planJob(gh, PLAN, LANDED);
     expect(job.runtime.failed).toBeNull();
     expect(job.outputs).toMatchObject({ 'task-count': '0', matrix: '{"include":[]}' });
-    expect(job.summary).toContain('changed only task statuses in MULTI_AGENT_PLAN.md');
+    expect(job.summary).toContain('changed only task statuses in MULTI\\_AGENT\\_PLAN.md');
     gh.assertDone();
   });
 

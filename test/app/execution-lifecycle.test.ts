@@ -166,7 +166,7 @@ describe('execution lifecycle', () => {
         conclusion: 'success',
         details_url: `https://github.com/acme/widgets/actions/runs/${run}/job/1`,
       });
-      expect(taskCheck(h, '1.1').output.summary).toMatch(/Agent finished\*\* in 20min /);
+      expect(taskCheck(h, '1.1').output.summary).toMatch(/Agent finished\*\* in 20m 0s /);
       expect(taskCheck(h, '1.2')).toMatchObject({ status: 'in_progress', conclusion: null });
       expect(taskCheck(h, '2.1')).toMatchObject({ status: 'queued' });
 

@@ -10,7 +10,7 @@ import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { initialState } from '../../src/engine/run/layout.js';
 import { claimExecutionId, executionIdFor, taskFileKeys } from '../../src/engine/run/paths.js';
 import { parseDurationMs } from '../../src/engine/run/duration.js';
-import { formatDuration } from '../../src/engine/report/format.js';
+import { formatDuration } from '../../src/engine/format.js';
 import { plan, scratch, task, type Scratch } from './helpers.js';
 
 let box: Scratch;

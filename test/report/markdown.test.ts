@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCost, formatDuration } from '../../src/engine/report/format.js';
+import { formatCost, formatDuration } from '../../src/engine/format.js';
 import { mdCode, mdText, shellArg, truncate } from '../../src/engine/report/markdown.js';
 
 describe('Markdown escaping', () => {

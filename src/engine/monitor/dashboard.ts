@@ -1,5 +1,5 @@
 import type { IntegrationResult } from '../integrate/schema.js';
-import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../report/format.js';
+import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../format.js';
 import { mdCode, mdTable, mdText, singleLine } from '../report/markdown.js';
 import {
   executionTitle,

@@ -1,4 +1,4 @@
-import { formatDuration as formatReadableDuration } from '../report/format.js';
+import { formatDuration as formatReadableDuration } from '../format.js';
 
 /**
  * Estimates are planning units, not clock time: a day is 8 working hours and a week 5 days, so

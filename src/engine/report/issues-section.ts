@@ -1,5 +1,5 @@
 import type { AgentMessage, ExecutionState, TaskRun } from '../state/schema.js';
-import { formatTimeOfDay } from './format.js';
+import { formatTimeOfDay } from '../format.js';
 import { agentExitText, fileList, failedCheckText } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';
 import { repoPath } from './repo-path.js';

@@ -1,5 +1,5 @@
 import type { ExecutionState, TaskRun } from '../state/schema.js';
-import { elapsedMs } from './format.js';
+import { elapsedMs } from '../format.js';
 import { orderedTasks, taskDurationMs } from './outcome.js';
 import { totalUsage, usageReporters, type Usage } from './usage.js';
 

@@ -1,6 +1,6 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
-import { elapsedMs } from './format.js';
+import { elapsedMs } from '../format.js';
 
 /** How a task ended, in the seed's vocabulary (plus the states a live view also needs). */
 export type TaskOutcome =

@@ -1,5 +1,5 @@
 import type { ExecutionState } from '../state/schema.js';
-import { elapsedMs, formatDuration, formatRatio, formatTimestamp } from './format.js';
+import { elapsedMs, formatDuration, formatRatio, formatTimestamp } from '../format.js';
 import { renderCheckoutSection } from './checkout-section.js';
 import { renderGantt } from './gantt.js';
 import { renderIntegrationSection } from './integration-section.js';

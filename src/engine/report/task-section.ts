@@ -1,7 +1,7 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { TaskRun } from '../state/schema.js';
 import type { CheckResult, ValidationReport } from '../validate/schema.js';
-import { formatDuration, formatPercent } from './format.js';
+import { formatDuration, formatPercent } from '../format.js';
 import { mdCode, mdTable, mdText } from './markdown.js';
 import { repoPath } from './repo-path.js';
 import { taskUsage, usageText } from './usage.js';

@@ -1,5 +1,5 @@
 import type { TaskRun } from '../state/schema.js';
-import { formatCost, formatCount } from './format.js';
+import { formatCost, formatCount } from '../format.js';
 
 /**
  * Tokens and cost as every output shows them (`--json`, report, dashboard, status, check runs,

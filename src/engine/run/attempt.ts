@@ -3,7 +3,7 @@ import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
 import { save, setStatus, type RunContext } from './context.js';
-import { formatDuration } from '../report/format.js';
+import { formatDuration } from '../format.js';
 import { agentKey } from './paths.js';
 import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';

@@ -1,6 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatDuration } from '../report/format.js';
+import { formatDuration } from '../format.js';
 import { runCommand, type RunCommandResult } from '../exec/run-command.js';
 import type { Severity } from './audit.js';
 import type { Findings } from './check.js';
