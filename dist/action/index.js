@@ -65628,16 +65628,11 @@ async function commitLeftovers(input2) {
   });
   if (staged.exitCode === 0) return false;
   const title = oneLine2(input2.taskTitle);
-  await git(input2.worktree, [
-    ...identityArgs(input2.identity),
-    "commit",
-    "--quiet",
-    "--no-verify",
-    "-m",
+  await commitStaged(
+    input2,
     `parallel-executor: task ${oneLine2(input2.taskId)}${title ? ` \u2014 ${title}` : ""} (${oneLine2(input2.agent)})`,
-    "-m",
     `Work left uncommitted by agent ${oneLine2(input2.agent)}, committed by parallel-executor.`
-  ]);
+  );
   return true;
 }
 async function restoreToolPaths(input2) {
@@ -65660,18 +65655,25 @@ async function restoreToolPaths(input2) {
       input: `${changed.map((path4) => `:(top,literal)${path4}`).join("\0")}\0`
     }
   );
+  await commitStaged(
+    input2,
+    `parallel-executor: task ${oneLine2(input2.taskId)} \u2014 keep the tool's files out of the branch`,
+    `The agent committed files parallel-executor put in its worktree; they are restored to their state at the task's start:
+${changed.map((path4) => `- ${path4}`).join("\n")}`
+  );
+  return changed;
+}
+async function commitStaged(input2, subject, body) {
   await git(input2.worktree, [
     ...identityArgs(input2.identity),
     "commit",
     "--quiet",
     "--no-verify",
     "-m",
-    `parallel-executor: task ${oneLine2(input2.taskId)} \u2014 keep the tool's files out of the branch`,
+    subject,
     "-m",
-    `The agent committed files parallel-executor put in its worktree; they are restored to their state at the task's start:
-${changed.map((path4) => `- ${path4}`).join("\n")}`
+    body
   ]);
-  return changed;
 }
 async function notIgnored(worktree, paths) {
   const result = await git(worktree, ["check-ignore", "--stdin", "-z"], {

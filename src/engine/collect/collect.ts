@@ -106,16 +106,11 @@ async function commitLeftovers(input: CollectInput): Promise<boolean> {
   });
   if (staged.exitCode === 0) return false;
   const title = oneLine(input.taskTitle);
-  await git(input.worktree, [
-    ...identityArgs(input.identity),
-    'commit',
-    '--quiet',
-    '--no-verify',
-    '-m',
+  await commitStaged(
+    input,
     `parallel-executor: task ${oneLine(input.taskId)}${title ? ` — ${title}` : ''} (${oneLine(input.agent)})`,
-    '-m',
     `Work left uncommitted by agent ${oneLine(input.agent)}, committed by parallel-executor.`,
-  ]);
+  );
   return true;
 }
 
@@ -147,17 +142,26 @@ async function restoreToolPaths(input: CollectInput): Promise<string[]> {
       input: `${changed.map((path) => `:(top,literal)${path}`).join('\0')}\0`,
     },
   );
+  await commitStaged(
+    input,
+    `parallel-executor: task ${oneLine(input.taskId)} — keep the tool's files out of the branch`,
+    `The agent committed files parallel-executor put in its worktree; they are restored to their state at the task's start:\n${changed.map((path) => `- ${path}`).join('\n')}`,
+  );
+  return changed;
+}
+
+/** The tool's own bookkeeping commit of what is staged: its identity, no hooks, no signing. */
+async function commitStaged(input: CollectInput, subject: string, body: string): Promise<void> {
   await git(input.worktree, [
     ...identityArgs(input.identity),
     'commit',
     '--quiet',
     '--no-verify',
     '-m',
-    `parallel-executor: task ${oneLine(input.taskId)} — keep the tool's files out of the branch`,
+    subject,
     '-m',
-    `The agent committed files parallel-executor put in its worktree; they are restored to their state at the task's start:\n${changed.map((path) => `- ${path}`).join('\n')}`,
+    body,
   ]);
-  return changed;
 }
 
 async function notIgnored(worktree: string, paths: string[]): Promise<string[]> {
