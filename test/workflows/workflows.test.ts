@@ -62,6 +62,22 @@ describe('workflow files', () => {
     expect(docs).toContain('## Use it from your repository');
   });
 
+  it('hand the tokens and cost the integrate job read to the calling workflow', async () => {
+    const reusable = parse(
+      await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8'),
+    ) as {
+      on: { workflow_call: { outputs: Record<string, { value: string }> } };
+      jobs: Record<string, { outputs?: Record<string, string> }>;
+    };
+    const outputs = reusable.on.workflow_call.outputs;
+    for (const name of ['usage', 'cost-usd']) {
+      expect(outputs[name]?.value).toBe(`\${{ jobs.integrate.outputs.${name} }}`);
+      expect(reusable.jobs.integrate!.outputs?.[name]).toBe(
+        `\${{ steps.integrate.outputs.${name} }}`,
+      );
+    }
+  });
+
   it('let the plan job answer a second /parallel-run while the first runs', async () => {
     const reusable = parse(
       await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8'),
