@@ -12226,7 +12226,7 @@ function isRef(value) {
 function cloneIssues(issues) {
   return issues.map((iss) => iss.path ? { ...iss, path: iss.path.slice() } : { ...iss });
 }
-function isRecursive(inst, stack, resolve6) {
+function isRecursive(inst, stack, resolve7) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -12236,7 +12236,7 @@ function isRecursive(inst, stack, resolve6) {
   let result = NONE;
   const check3 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve6);
+      const answer = isRecursive(child, stack, resolve7);
       if (answer > result)
         result = answer;
     }
@@ -12247,7 +12247,7 @@ function isRecursive(inst, stack, resolve6) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve6) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve7) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -12311,7 +12311,7 @@ function isRecursive(inst, stack, resolve6) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve6 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve7 ? inst._zod.innerType : void 0);
       merge3(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -33857,10 +33857,10 @@ function resolveAll(constructs2, events, context) {
   const called = [];
   let index2 = -1;
   while (++index2 < constructs2.length) {
-    const resolve6 = constructs2[index2].resolveAll;
-    if (resolve6 && !called.includes(resolve6)) {
-      events = resolve6(events, context);
-      called.push(resolve6);
+    const resolve7 = constructs2[index2].resolveAll;
+    if (resolve7 && !called.includes(resolve7)) {
+      events = resolve7(events, context);
+      called.push(resolve7);
     }
   }
   return events;
@@ -41221,7 +41221,7 @@ var init_lib20 = __esm({
         assertParser("process", this.parser || this.Parser);
         assertCompiler("process", this.compiler || this.Compiler);
         return done ? executor(void 0, done) : new Promise(executor);
-        function executor(resolve6, reject) {
+        function executor(resolve7, reject) {
           const realFile = vfile(file2);
           const parseTree = (
             /** @type {HeadTree extends undefined ? Node : HeadTree} */
@@ -41252,8 +41252,8 @@ var init_lib20 = __esm({
           function realDone(error64, file3) {
             if (error64 || !file3) {
               reject(error64);
-            } else if (resolve6) {
-              resolve6(file3);
+            } else if (resolve7) {
+              resolve7(file3);
             } else {
               ok(done, "`done` is defined if `resolve` is not");
               done(void 0, file3);
@@ -41355,7 +41355,7 @@ var init_lib20 = __esm({
           file2 = void 0;
         }
         return done ? executor(void 0, done) : new Promise(executor);
-        function executor(resolve6, reject) {
+        function executor(resolve7, reject) {
           ok(
             typeof file2 !== "function",
             "`file` can\u2019t be a `done` anymore, we checked"
@@ -41369,8 +41369,8 @@ var init_lib20 = __esm({
             );
             if (error64) {
               reject(error64);
-            } else if (resolve6) {
-              resolve6(resultingTree);
+            } else if (resolve7) {
+              resolve7(resultingTree);
             } else {
               ok(done, "`done` is defined if `resolve` is not");
               done(void 0, resultingTree, file3);
@@ -45978,9 +45978,9 @@ var require_dispatcher_base = __commonJS({
       }
       close(callback) {
         if (callback === void 0) {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             this.close((err, data) => {
-              return err ? reject(err) : resolve6(data);
+              return err ? reject(err) : resolve7(data);
             });
           });
         }
@@ -46018,12 +46018,12 @@ var require_dispatcher_base = __commonJS({
           err = null;
         }
         if (callback === void 0) {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             this.destroy(err, (err2, data) => {
               return err2 ? (
                 /* istanbul ignore next: should never error */
                 reject(err2)
-              ) : resolve6(data);
+              ) : resolve7(data);
             });
           });
         }
@@ -48290,8 +48290,8 @@ var require_util2 = __commonJS({
     function createDeferredPromise() {
       let res;
       let rej;
-      const promise2 = new Promise((resolve6, reject) => {
-        res = resolve6;
+      const promise2 = new Promise((resolve7, reject) => {
+        res = resolve7;
         rej = reject;
       });
       return { promise: promise2, resolve: res, reject: rej };
@@ -50542,12 +50542,12 @@ upgrade: ${upgrade}\r
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve6, reject) => {
+      const waitForDrain = () => new Promise((resolve7, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve6;
+          callback = resolve7;
         }
       });
       socket.on("close", onDrain).on("drain", onDrain);
@@ -51217,12 +51217,12 @@ var require_client_h2 = __commonJS({
           cb();
         }
       }
-      const waitForDrain = () => new Promise((resolve6, reject) => {
+      const waitForDrain = () => new Promise((resolve7, reject) => {
         assert2(callback === null);
         if (socket[kError]) {
           reject(socket[kError]);
         } else {
-          callback = resolve6;
+          callback = resolve7;
         }
       });
       h2stream.on("close", onDrain).on("drain", onDrain);
@@ -51701,16 +51701,16 @@ var require_client = __commonJS({
         return this[kNeedDrain] < 2;
       }
       async [kClose]() {
-        return new Promise((resolve6) => {
+        return new Promise((resolve7) => {
           if (this[kSize]) {
-            this[kClosedResolve] = resolve6;
+            this[kClosedResolve] = resolve7;
           } else {
-            resolve6(null);
+            resolve7(null);
           }
         });
       }
       async [kDestroy](err) {
-        return new Promise((resolve6) => {
+        return new Promise((resolve7) => {
           const requests = this[kQueue].splice(this[kPendingIdx]);
           for (let i = 0; i < requests.length; i++) {
             const request2 = requests[i];
@@ -51721,7 +51721,7 @@ var require_client = __commonJS({
               this[kClosedResolve]();
               this[kClosedResolve] = null;
             }
-            resolve6(null);
+            resolve7(null);
           };
           if (this[kHTTPContext]) {
             this[kHTTPContext].destroy(err, callback);
@@ -51772,7 +51772,7 @@ var require_client = __commonJS({
         });
       }
       try {
-        const socket = await new Promise((resolve6, reject) => {
+        const socket = await new Promise((resolve7, reject) => {
           client[kConnector]({
             host,
             hostname: hostname3,
@@ -51784,7 +51784,7 @@ var require_client = __commonJS({
             if (err) {
               reject(err);
             } else {
-              resolve6(socket2);
+              resolve7(socket2);
             }
           });
         });
@@ -52120,8 +52120,8 @@ var require_pool_base = __commonJS({
         if (this[kQueue].isEmpty()) {
           await Promise.all(this[kClients].map((c) => c.close()));
         } else {
-          await new Promise((resolve6) => {
-            this[kClosedResolve] = resolve6;
+          await new Promise((resolve7) => {
+            this[kClosedResolve] = resolve7;
           });
         }
       }
@@ -53390,7 +53390,7 @@ var require_readable = __commonJS({
         if (this._readableState.closeEmitted) {
           return null;
         }
-        return await new Promise((resolve6, reject) => {
+        return await new Promise((resolve7, reject) => {
           if (this[kContentLength] > limit) {
             this.destroy(new AbortError());
           }
@@ -53403,7 +53403,7 @@ var require_readable = __commonJS({
             if (signal?.aborted) {
               reject(signal.reason ?? new AbortError());
             } else {
-              resolve6(null);
+              resolve7(null);
             }
           }).on("error", noop3).on("data", function(chunk2) {
             limit -= chunk2.length;
@@ -53422,7 +53422,7 @@ var require_readable = __commonJS({
     }
     async function consume(stream, type) {
       assert2(!stream[kConsume]);
-      return new Promise((resolve6, reject) => {
+      return new Promise((resolve7, reject) => {
         if (isUnusable(stream)) {
           const rState = stream._readableState;
           if (rState.destroyed && rState.closeEmitted === false) {
@@ -53439,7 +53439,7 @@ var require_readable = __commonJS({
             stream[kConsume] = {
               type,
               stream,
-              resolve: resolve6,
+              resolve: resolve7,
               reject,
               length: 0,
               body: []
@@ -53509,18 +53509,18 @@ var require_readable = __commonJS({
       return buffer;
     }
     function consumeEnd(consume2) {
-      const { type, body, resolve: resolve6, stream, length } = consume2;
+      const { type, body, resolve: resolve7, stream, length } = consume2;
       try {
         if (type === "text") {
-          resolve6(chunksDecode(body, length));
+          resolve7(chunksDecode(body, length));
         } else if (type === "json") {
-          resolve6(JSON.parse(chunksDecode(body, length)));
+          resolve7(JSON.parse(chunksDecode(body, length)));
         } else if (type === "arrayBuffer") {
-          resolve6(chunksConcat(body, length).buffer);
+          resolve7(chunksConcat(body, length).buffer);
         } else if (type === "blob") {
-          resolve6(new Blob(body, { type: stream[kContentType] }));
+          resolve7(new Blob(body, { type: stream[kContentType] }));
         } else if (type === "bytes") {
-          resolve6(chunksConcat(body, length));
+          resolve7(chunksConcat(body, length));
         }
         consumeFinish(consume2);
       } catch (err) {
@@ -53777,9 +53777,9 @@ var require_api_request = __commonJS({
     };
     function request2(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           request2.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -54002,9 +54002,9 @@ var require_api_stream = __commonJS({
     };
     function stream(opts, factory, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           stream.call(this, opts, factory, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -54289,9 +54289,9 @@ var require_api_upgrade = __commonJS({
     };
     function upgrade(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           upgrade.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -54383,9 +54383,9 @@ var require_api_connect = __commonJS({
     };
     function connect(opts, callback) {
       if (callback === void 0) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           connect.call(this, opts, (err, data) => {
-            return err ? reject(err) : resolve6(data);
+            return err ? reject(err) : resolve7(data);
           });
         });
       }
@@ -55852,12 +55852,12 @@ var require_headers = __commonJS({
       append(name, value, isLowerCase) {
         this[kHeadersSortedMap] = null;
         const lowercaseName = isLowerCase ? name : name.toLowerCase();
-        const exists2 = this[kHeadersMap].get(lowercaseName);
-        if (exists2) {
+        const exists3 = this[kHeadersMap].get(lowercaseName);
+        if (exists3) {
           const delimiter2 = lowercaseName === "cookie" ? "; " : ", ";
           this[kHeadersMap].set(lowercaseName, {
-            name: exists2.name,
-            value: `${exists2.value}${delimiter2}${value}`
+            name: exists3.name,
+            value: `${exists3.value}${delimiter2}${value}`
           });
         } else {
           this[kHeadersMap].set(lowercaseName, { name, value });
@@ -58248,7 +58248,7 @@ var require_fetch = __commonJS({
       function dispatch({ body }) {
         const url2 = requestCurrentURL(request2);
         const agent = fetchParams.controller.dispatcher;
-        return new Promise((resolve6, reject) => agent.dispatch(
+        return new Promise((resolve7, reject) => agent.dispatch(
           {
             path: url2.pathname + url2.search,
             origin: url2.origin,
@@ -58324,7 +58324,7 @@ var require_fetch = __commonJS({
               }
               this.body = new Readable({ read: resume });
               const onError = this.onError.bind(this);
-              resolve6({
+              resolve7({
                 status,
                 statusText,
                 headersList,
@@ -58367,7 +58367,7 @@ var require_fetch = __commonJS({
               for (let i = 0; i < rawHeaders.length; i += 2) {
                 headersList.append(bufferToLowerCasedHeaderName(rawHeaders[i]), rawHeaders[i + 1].toString("latin1"), true);
               }
-              resolve6({
+              resolve7({
                 status,
                 statusText: STATUS_CODES[status],
                 headersList,
@@ -62108,8 +62108,8 @@ var require_util8 = __commonJS({
       return true;
     }
     function delay3(ms) {
-      return new Promise((resolve6) => {
-        setTimeout(resolve6, ms).unref();
+      return new Promise((resolve7) => {
+        setTimeout(resolve7, ms).unref();
       });
     }
     module.exports = {
@@ -63395,7 +63395,7 @@ function createEventQueue() {
       return {
         async next() {
           while (buffer.length === 0 && !ended) {
-            await new Promise((resolve6) => wake = resolve6);
+            await new Promise((resolve7) => wake = resolve7);
           }
           if (buffer.length > 0) return { value: buffer.shift(), done: false };
           return { value: void 0, done: true };
@@ -63842,9 +63842,9 @@ async function startAgentProcess(launch) {
   });
   let leaderExited = false;
   const exited = new Promise(
-    (resolve6) => child.once("exit", (code3, signal) => {
+    (resolve7) => child.once("exit", (code3, signal) => {
       leaderExited = true;
-      resolve6([code3, signal]);
+      resolve7([code3, signal]);
     })
   );
   child.stdin?.on("error", () => void 0);
@@ -63949,7 +63949,7 @@ function pipeLines(stream, log, onLine, onPartial, maxLineBytes) {
   return {
     async drained(timeoutMs) {
       let timer;
-      const timeout = new Promise((resolve6) => timer = setTimeout(resolve6, timeoutMs));
+      const timeout = new Promise((resolve7) => timer = setTimeout(resolve7, timeoutMs));
       await Promise.race([closed, timeout]);
       clearTimeout(timer);
       stream.destroy();
@@ -64285,7 +64285,7 @@ var init_check_names = __esm({
 import { spawn as spawn2 } from "node:child_process";
 import { existsSync as existsSync2 } from "node:fs";
 function git(cwd, args, options = {}) {
-  return new Promise((resolve6, reject) => {
+  return new Promise((resolve7, reject) => {
     const child = spawn2("git", [...NON_INTERACTIVE, ...args], {
       cwd,
       env: options.env,
@@ -64301,7 +64301,7 @@ function git(cwd, args, options = {}) {
       const stderr = Buffer.concat(err).toString("utf8");
       const exitCode = code3 ?? -1;
       if (exitCode === 0 || options.allowExitCodes?.includes(exitCode)) {
-        resolve6({ stdout, stderr, exitCode });
+        resolve7({ stdout, stderr, exitCode });
         return;
       }
       reject(new GitError(args, code3, stderr || stdout, cwd));
@@ -64792,6 +64792,48 @@ var init_select2 = __esm({
   }
 });
 
+// src/engine/config/locate.ts
+import { access as access4 } from "node:fs/promises";
+import { join as join2, relative as relative2, resolve as resolve3 } from "node:path";
+async function locateConfig(repoRoot, explicit = null, cwd = repoRoot) {
+  if (explicit !== null) {
+    const absolute = resolve3(cwd, explicit);
+    if (!await exists2(absolute)) {
+      throw new UsageError(
+        `--config ${explicit}: no such file`,
+        "Give the path of a YAML settings file, relative to where you run the command."
+      );
+    }
+    return { absolute, shown: relative2(cwd, absolute) || explicit };
+  }
+  const found = [];
+  for (const file3 of CONFIG_FILES) if (await exists2(join2(repoRoot, file3))) found.push(file3);
+  if (found.length > 1) {
+    throw new ConfigurationError(
+      found[1],
+      null,
+      `both ${found.join(" and ")} exist; only one is read`,
+      `Keep one of them: merge the settings into ${found[0]} and delete ${found[1]}.`
+    );
+  }
+  const file2 = found[0];
+  return file2 === void 0 ? null : { absolute: join2(repoRoot, file2), shown: file2 };
+}
+async function exists2(path4) {
+  return access4(path4).then(
+    () => true,
+    () => false
+  );
+}
+var CONFIG_FILES;
+var init_locate = __esm({
+  "src/engine/config/locate.ts"() {
+    "use strict";
+    init_errors();
+    CONFIG_FILES = [".github/parallel-executor.yml", ".github/parallel-executor.yaml"];
+  }
+});
+
 // src/engine/validate/schema.ts
 var CheckName, CheckCommand, ValidationConfig, CheckResult, ValidationStatus, ValidationReport;
 var init_schema = __esm({
@@ -64967,26 +65009,22 @@ var init_schema2 = __esm({
 
 // src/engine/config/load.ts
 import { readFile as readFile7 } from "node:fs/promises";
-import { join as join2 } from "node:path";
-function configFromText(text6) {
-  return text6 === null ? Config.parse({}) : parseConfig(text6, CONFIG_PATH);
-}
 async function readConfigFile(root2) {
-  let text6 = null;
+  const location = await locateConfig(root2);
+  if (location === null) return Config.parse({});
+  let text6;
   try {
-    text6 = await readFile7(join2(root2, CONFIG_PATH), "utf8");
+    text6 = await readFile7(location.absolute, "utf8");
   } catch (error64) {
     const code3 = error64.code;
-    if (code3 !== "ENOENT") {
-      throw new ConfigurationError(
-        CONFIG_PATH,
-        null,
-        `cannot be read (${code3 ?? error64.message})`,
-        "Make it a readable YAML file, or remove it to use the defaults."
-      );
-    }
+    throw new ConfigurationError(
+      location.shown,
+      null,
+      `cannot be read (${code3 ?? error64.message})`,
+      "Make it a readable YAML file, or remove it to use the defaults."
+    );
   }
-  return configFromText(text6);
+  return parseConfig(text6, location.shown);
 }
 function parseConfig(text6, file2) {
   const lineCounter = new import_yaml2.LineCounter();
@@ -65045,6 +65083,7 @@ var init_load = __esm({
     "use strict";
     import_yaml2 = __toESM(require_dist2(), 1);
     init_errors();
+    init_locate();
     init_schema2();
   }
 });
@@ -65454,7 +65493,7 @@ var init_duration = __esm({
 
 // src/engine/workspace/repo.ts
 import { appendFile as appendFile2, mkdir as mkdir4, readFile as readFile10 } from "node:fs/promises";
-import { isAbsolute as isAbsolute3, join as join3, resolve as resolve3 } from "node:path";
+import { isAbsolute as isAbsolute3, join as join3, resolve as resolve4 } from "node:path";
 async function findRepoRoot(cwd) {
   const result = await git(cwd, ["rev-parse", "--show-toplevel"], { allowExitCodes: [128] });
   if (result.exitCode !== 0) {
@@ -65522,7 +65561,7 @@ function escapePattern(path4) {
 }
 async function appendExcludes(root2, lines2, why) {
   const { stdout } = await git(root2, ["rev-parse", "--git-common-dir"]);
-  const commonDir2 = isAbsolute3(stdout.trim()) ? stdout.trim() : resolve3(root2, stdout.trim());
+  const commonDir2 = isAbsolute3(stdout.trim()) ? stdout.trim() : resolve4(root2, stdout.trim());
   const file2 = join3(commonDir2, "info", "exclude");
   const existing = await readFile10(file2, "utf8").catch(() => "");
   const present = new Set(existing.split("\n").map((l) => l.trim()));
@@ -66220,7 +66259,7 @@ function createStateWriter(file2) {
   return {
     save(state) {
       pending = structuredClone(state);
-      const done = new Promise((resolve6, reject) => waiters.push({ resolve: resolve6, reject }));
+      const done = new Promise((resolve7, reject) => waiters.push({ resolve: resolve7, reject }));
       running ??= drain();
       return done;
     },
@@ -66286,10 +66325,10 @@ var init_paths = __esm({
 
 // src/engine/run/layout.ts
 import { readdir as readdir3 } from "node:fs/promises";
-import { isAbsolute as isAbsolute4, join as join9, resolve as resolve4 } from "node:path";
+import { isAbsolute as isAbsolute4, join as join9, resolve as resolve5 } from "node:path";
 function worktreeRootOf(repoRoot, settings) {
   if (settings.worktreeRoot === null) return defaultWorktreeRoot(repoRoot);
-  return isAbsolute4(settings.worktreeRoot) ? settings.worktreeRoot : resolve4(repoRoot, settings.worktreeRoot);
+  return isAbsolute4(settings.worktreeRoot) ? settings.worktreeRoot : resolve5(repoRoot, settings.worktreeRoot);
 }
 function executionWorktreeRoot(repoRoot, settings, executionId) {
   return join9(worktreeRootOf(repoRoot, settings), executionId);
@@ -66448,21 +66487,21 @@ var init_repo_lock = __esm({
 
 // src/engine/workspace/replicate.ts
 import { cp as cp2, readdir as readdir4, stat as stat6 } from "node:fs/promises";
-import { isAbsolute as isAbsolute5, join as join10, normalize as normalize2, relative as relative2, sep as sep2 } from "node:path";
+import { isAbsolute as isAbsolute5, join as join10, normalize as normalize2, relative as relative3, sep as sep2 } from "node:path";
 async function replicateConfig(repoRoot, worktree, extraPaths, tracked) {
   tracked ??= await trackedFiles(repoRoot);
   const known = tracked;
   const copied = [];
   for (const root2 of await replicationRoots(repoRoot, extraPaths)) {
     const source = join10(repoRoot, root2);
-    const exists2 = await stat6(source).catch(() => null);
-    if (exists2 === null) continue;
+    const exists3 = await stat6(source).catch(() => null);
+    if (exists3 === null) continue;
     await cp2(source, join10(worktree, root2), {
       recursive: true,
       force: true,
       verbatimSymlinks: true,
       filter: async (src) => {
-        const rel = relative2(repoRoot, src).split(sep2).join("/");
+        const rel = relative3(repoRoot, src).split(sep2).join("/");
         if (neverReplicated(rel)) return false;
         const info2 = await stat6(src).catch(() => null);
         if (info2?.isDirectory()) return true;
@@ -66530,7 +66569,7 @@ var init_replicate = __esm({
 
 // src/engine/workspace/checkout.ts
 import { lstat as lstat3, readFile as readFile14 } from "node:fs/promises";
-import { isAbsolute as isAbsolute6, join as join11, resolve as resolve5 } from "node:path";
+import { isAbsolute as isAbsolute6, join as join11, resolve as resolve6 } from "node:path";
 async function snapshotCheckout(repoRoot, options = {}) {
   const run3 = async (args, allow = []) => (await git(repoRoot, ["--no-optional-locks", ...args], {
     env: options.env,
@@ -66577,7 +66616,7 @@ async function snapshotCheckout(repoRoot, options = {}) {
 }
 async function commonDir(repoRoot, env) {
   const out = (await git(repoRoot, ["rev-parse", "--git-common-dir"], { env })).stdout.trim();
-  return isAbsolute6(out) ? out : resolve5(repoRoot, out);
+  return isAbsolute6(out) ? out : resolve6(repoRoot, out);
 }
 async function fileStates(repoRoot, run3, kept, env) {
   const raw = await run3([
@@ -66831,12 +66870,12 @@ var init_checkout = __esm({
 
 // src/engine/run/checkout-watch.ts
 import { readFile as readFile15, rename as rename3, writeFile as writeFile4 } from "node:fs/promises";
-import { join as join12, relative as relative3, sep as sep3 } from "node:path";
+import { join as join12, relative as relative4, sep as sep3 } from "node:path";
 async function watchCheckout(options) {
   const { state, env } = options;
   const repoRoot = state.repo_root;
   const file2 = join12(options.executionDir, CHECKOUT_FILE);
-  const inside = relative3(repoRoot, options.worktreeRoot);
+  const inside = relative4(repoRoot, options.worktreeRoot);
   const excludePaths = inside === "" || inside.startsWith("..") || inside.startsWith(sep3) ? [] : [inside.split(sep3).join("/")];
   const take = () => snapshotCheckout(repoRoot, { env, excludePaths });
   const loaded = await load(file2);
@@ -67785,7 +67824,7 @@ async function runSetupCommand(command, cwd, logFile, env, signal) {
   try {
     await log.write(`$ ${command}
 `);
-    return await new Promise((resolve6, reject) => {
+    return await new Promise((resolve7, reject) => {
       const child = spawn3("sh", ["-c", command], {
         cwd,
         env,
@@ -67804,7 +67843,7 @@ async function runSetupCommand(command, cwd, logFile, env, signal) {
       child.on("error", reject);
       child.on("close", (code3, sig) => {
         signal?.removeEventListener("abort", kill);
-        resolve6({ exitCode: code3, signal: sig });
+        resolve7({ exitCode: code3, signal: sig });
       });
     });
   } finally {
@@ -68154,7 +68193,7 @@ async function runAttempt(ctx, run3) {
     clearTimeout(idle);
     ctx.signal.removeEventListener("abort", onAbort);
   }
-  await Promise.race([follow, new Promise((resolve6) => setTimeout(resolve6, EVENT_DRAIN_MS))]);
+  await Promise.race([follow, new Promise((resolve7) => setTimeout(resolve7, EVENT_DRAIN_MS))]);
   clearTimeout(idle);
   run3.pid = null;
   run3.exit_code = outcome.exitCode;
@@ -68743,7 +68782,7 @@ async function runCommand(options) {
   }
 }
 function spawnInGroup(options, stdoutFd, stderrFd, started) {
-  return new Promise((resolve6, reject) => {
+  return new Promise((resolve7, reject) => {
     const child = spawn4("sh", ["-c", options.command], {
       cwd: options.cwd,
       env: options.env,
@@ -68784,7 +68823,7 @@ function spawnInGroup(options, stdoutFd, stderrFd, started) {
     child.on("exit", (code3, signal) => {
       cleanUp();
       signalGroup2(child.pid, "SIGTERM");
-      resolve6({
+      resolve7({
         exitCode: code3,
         signal,
         durationMs: performance.now() - started,
@@ -70608,8 +70647,8 @@ async function checkBranchName(root2, branch) {
       'Use letters, digits, "/", "-" and "_" (e.g. integration/group-2).'
     );
   }
-  const exists2 = await root2.run(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], [1]);
-  if (exists2.exitCode === 0) {
+  const exists3 = await root2.run(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], [1]);
+  if (exists3.exitCode === 0) {
     throw new PreflightError(
       `branch ${branch} already exists`,
       `Delete it (git branch -D ${branch}) or integrate under another execution id.`
@@ -71083,10 +71122,10 @@ var init_gantt = __esm({
 });
 
 // src/engine/report/repo-path.ts
-import { isAbsolute as isAbsolute7, relative as relative4, sep as sep5 } from "node:path";
+import { isAbsolute as isAbsolute7, relative as relative5, sep as sep5 } from "node:path";
 function repoPath(repoRoot, path4) {
   if (!isAbsolute7(path4)) return path4;
-  const inside = relative4(repoRoot, path4);
+  const inside = relative5(repoRoot, path4);
   if (inside === "") return ".";
   if (inside.startsWith("..") || isAbsolute7(inside)) return `\u2026/${path4.split(sep5).pop() ?? ""}`;
   return inside.split(sep5).join("/");
@@ -72075,7 +72114,7 @@ __export(integrate_exports, {
   runIntegrateMode: () => runIntegrateMode
 });
 import { mkdir as mkdir13, readdir as readdir10, rm as rm8, writeFile as writeFile8 } from "node:fs/promises";
-import { join as join29, posix as posix3, relative as relative5, sep as sep6 } from "node:path";
+import { join as join29, posix as posix3, relative as relative6, sep as sep6 } from "node:path";
 async function runIntegrateMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfigFile(settings.runner.workspace);
@@ -72156,7 +72195,7 @@ async function runIntegrateMode(settings, deps) {
     reportPath: landed ? reportPath : null,
     now: deps.clock.now()
   });
-  const planPath = markdownPlanFile(relative5(root2, settings.planPath).split(sep6).join("/"));
+  const planPath = markdownPlanFile(relative6(root2, settings.planPath).split(sep6).join("/"));
   const planText = landed && planPath !== null && config2.report.writeBack !== "none" ? await planForBranch({
     state,
     plan,
@@ -72913,7 +72952,7 @@ __export(publish_exports, {
 });
 import { mkdtemp as mkdtemp4, writeFile as writeFile9 } from "node:fs/promises";
 import { tmpdir as tmpdir3 } from "node:os";
-import { join as join32, relative as relative6, sep as sep7 } from "node:path";
+import { join as join32, relative as relative7, sep as sep7 } from "node:path";
 async function runPublishMode(settings, deps) {
   const { runtime } = deps;
   const config2 = await readConfigFile(settings.runner.workspace);
@@ -73072,7 +73111,7 @@ async function pushAccepted(root2, tasks, integration, settings, deps) {
   };
 }
 async function planOnBranch(root2, head, settings, warn) {
-  const spec = `${head}:${relative6(root2, settings.planPath).split(sep7).join("/")}`;
+  const spec = `${head}:${relative7(root2, settings.planPath).split(sep7).join("/")}`;
   const size = await safeGit(root2, ["cat-file", "-s", spec], { allowExitCodes: [128] });
   const bytes = Number(size.stdout.trim());
   if (size.exitCode !== 0 || !(bytes <= PLAN_LIMIT)) {
@@ -73178,7 +73217,7 @@ init_limits();
 // src/forge/policy.ts
 init_clock();
 init_errors2();
-var realSleep = (ms) => new Promise((resolve6) => setTimeout(resolve6, ms));
+var realSleep = (ms) => new Promise((resolve7) => setTimeout(resolve7, ms));
 function createWriteQueue(options = {}) {
   const spacingMs = options.spacingMs ?? 1e3;
   const clock = options.clock ?? systemClock;
@@ -78442,11 +78481,11 @@ import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
-    return value instanceof P ? value : new P(function(resolve6) {
-      resolve6(value);
+    return value instanceof P ? value : new P(function(resolve7) {
+      resolve7(value);
     });
   }
-  return new (P || (P = Promise))(function(resolve6, reject) {
+  return new (P || (P = Promise))(function(resolve7, reject) {
     function fulfilled(value) {
       try {
         step(generator.next(value));
@@ -78462,7 +78501,7 @@ var __awaiter = function(thisArg, _arguments, P, generator) {
       }
     }
     function step(result) {
-      result.done ? resolve6(result.value) : adopt(result.value).then(fulfilled, rejected);
+      result.done ? resolve7(result.value) : adopt(result.value).then(fulfilled, rejected);
     }
     step((generator = generator.apply(thisArg, _arguments || [])).next());
   });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { ConfigurationError } from '../errors.js';
+import { locateConfig } from './locate.js';
 import { Config, CONFIG_PATH } from './schema.js';
 
 /**
@@ -13,24 +13,27 @@ export function configFromText(text: string | null): Config {
   return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
 }
 
-/** The config in a checkout, or every default when it has none. */
+/**
+ * The config in a checkout (`.github/parallel-executor.yml` or `.yaml`, never both), or every
+ * default when it has none.
+ */
 export async function readConfigFile(root: string): Promise<Config> {
-  let text: string | null = null;
+  const location = await locateConfig(root);
+  if (location === null) return Config.parse({});
+  let text: string;
   try {
-    text = await readFile(join(root, CONFIG_PATH), 'utf8');
+    text = await readFile(location.absolute, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') {
-      // Not silently the defaults: the user meant something by that file.
-      throw new ConfigurationError(
-        CONFIG_PATH,
-        null,
-        `cannot be read (${code ?? (error as Error).message})`,
-        'Make it a readable YAML file, or remove it to use the defaults.',
-      );
-    }
+    // Not silently the defaults: the user meant something by that file.
+    throw new ConfigurationError(
+      location.shown,
+      null,
+      `cannot be read (${code ?? (error as Error).message})`,
+      'Make it a readable YAML file, or remove it to use the defaults.',
+    );
   }
-  return configFromText(text);
+  return parseConfig(text, location.shown);
 }
 
 /**
