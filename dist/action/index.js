@@ -67504,11 +67504,13 @@ async function keepAttempt(input2) {
   const sha = snapshot?.sha ?? tip;
   await git(input2.repoRoot, ["update-ref", "-m", input2.why, input2.ref, sha], { env: input2.env });
   let branchRef = null;
+  let branchSha2 = null;
   if (tip !== null && tip !== sha && !await isAncestor(input2.repoRoot, tip, sha, input2.env)) {
     branchRef = `${input2.ref}-branch`;
+    branchSha2 = tip;
     await git(input2.repoRoot, ["update-ref", "-m", input2.why, branchRef, tip], { env: input2.env });
   }
-  return { ref: input2.ref, sha, dirty: snapshot?.dirty ?? false, branchRef };
+  return { ref: input2.ref, sha, dirty: snapshot?.dirty ?? false, branchRef, branchSha: branchSha2 };
 }
 async function nextAttemptNumber(repoRoot, executionId, taskId, env) {
   const refs = await listRefs(repoRoot, taskBackupPrefix(executionId, taskId), env);
@@ -67595,36 +67597,11 @@ var init_backup = __esm({
 });
 
 // src/engine/collect/keep.ts
-async function keepUncollected(input2) {
-  const number5 = await nextAttemptNumber(
-    input2.repoRoot,
-    input2.executionId,
-    input2.taskId,
-    input2.env
-  );
-  const ref = attemptRef(input2.executionId, input2.taskId, number5);
-  const kept = await keepAttempt({
-    repoRoot: input2.repoRoot,
-    worktree: input2.worktree,
-    branch: input2.branch,
-    ref,
-    env: input2.env,
-    identity: input2.identity,
-    why: input2.why,
-    exclude: input2.exclude
-  });
-  if (kept === null) return [];
-  const refs = [{ ref: kept.ref, sha: kept.sha, why: input2.why }];
-  if (kept.branchRef !== null) {
-    const sha = (await git(input2.repoRoot, ["rev-parse", kept.branchRef], { env: input2.env })).stdout;
-    refs.push({ ref: kept.branchRef, sha: sha.trim(), why: input2.why });
-  }
-  const dropped = await droppedCommits(
-    input2,
-    refs.map((r) => r.sha)
-  );
+async function keepDroppedCommits(input2) {
+  const refs = [];
+  const dropped = await droppedCommits(input2, input2.kept);
   for (const [i, sha] of dropped.entries()) {
-    const droppedRef = `${ref}-dropped-${i + 1}`;
+    const droppedRef = `${input2.ref}-dropped-${i + 1}`;
     await git(input2.repoRoot, ["update-ref", "-m", input2.why, droppedRef, sha], { env: input2.env });
     refs.push({ ref: droppedRef, sha, why: `${input2.why} (commits dropped from the branch)` });
   }
@@ -67872,9 +67849,12 @@ async function keepTaskState(place, run3, why) {
   if (kept === null) return null;
   const refs = run3.kept_refs ??= [];
   refs.push({ ref: kept.ref, sha: kept.sha, why });
-  if (kept.branchRef !== null) {
-    const sha = await refSha(place.repoRoot, kept.branchRef, place.env) ?? "";
-    refs.push({ ref: kept.branchRef, sha, why: `${why} (the task branch its worktree had left)` });
+  if (kept.branchRef !== null && kept.branchSha !== null) {
+    refs.push({
+      ref: kept.branchRef,
+      sha: kept.branchSha,
+      why: `${why} (the task branch its worktree had left)`
+    });
   }
   return kept;
 }
@@ -68430,19 +68410,23 @@ function foundWork(ctx, run3) {
 async function refuse(ctx, run3, reason) {
   let where;
   try {
-    const kept = await keepUncollected({
-      repoRoot: ctx.state.repo_root,
-      executionId: ctx.state.execution_id,
-      taskId: run3.task_id,
-      worktree: run3.worktree,
-      branch: run3.branch,
-      startSha: run3.start_sha,
-      env: ctx.env,
-      identity: ctx.settings.identity,
-      why: `not collected: ${reason}`.slice(0, 200),
-      exclude: [CONTEXT_FILE, ...ctx.replicated.get(run3.task_id) ?? []]
-    });
-    run3.kept_refs = [...run3.kept_refs ?? [], ...kept];
+    const why = `not collected: ${reason}`.slice(0, 200);
+    const before = run3.kept_refs?.length ?? 0;
+    const attempt2 = await keepTaskState(keepPlaceOf(ctx, run3), run3, why);
+    if (attempt2 !== null) {
+      const dropped = await keepDroppedCommits({
+        repoRoot: ctx.state.repo_root,
+        worktree: run3.worktree,
+        branch: run3.branch,
+        startSha: run3.start_sha,
+        env: ctx.env,
+        ref: attempt2.ref,
+        kept: [attempt2.sha, ...attempt2.branchSha === null ? [] : [attempt2.branchSha]],
+        why
+      });
+      run3.kept_refs.push(...dropped);
+    }
+    const kept = (run3.kept_refs ?? []).slice(before);
     where = kept.length === 0 ? `the worktree is kept at ${run3.worktree}` : `its state is kept at ${kept.map((k) => k.ref).join(", ")} and in the worktree`;
   } catch (error64) {
     where = `it could not be kept under a ref (${error64.message.split("\n")[0]}); the worktree is kept at ${run3.worktree}`;

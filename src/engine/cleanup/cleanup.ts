@@ -8,7 +8,7 @@ import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
 import { replicatedFiles } from '../workspace/replicate.js';
 import { keepTaskState } from '../run/keep.js';
-import { isAncestor } from '../workspace/backup.js';
+import { isAncestor, refSha } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { archiveTaskOutputs, isInside, taskOutputPaths, type ArchiveResult } from './archive.js';
@@ -424,7 +424,7 @@ async function mergeTargets(repoRoot: string, state: ExecutionState): Promise<Me
   candidates.push({ label: state.base_ref, ref: baseRef });
   const present: MergeTarget[] = [];
   for (const candidate of candidates) {
-    if ((await revParse(repoRoot, candidate.ref)) !== null) present.push(candidate);
+    if ((await refSha(repoRoot, candidate.ref)) !== null) present.push(candidate);
   }
   return present;
 }
@@ -447,18 +447,7 @@ async function firstAncestorTarget(
 
 async function resolveBranch(repoRoot: string, branch: string): Promise<string | null> {
   if (branch.trim() === '') return null;
-  return revParse(repoRoot, `refs/heads/${branch}`);
-}
-
-async function revParse(repoRoot: string, ref: string): Promise<string | null> {
-  const { stdout, exitCode } = await git(
-    repoRoot,
-    ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`],
-    {
-      allowExitCodes: [1, 128],
-    },
-  );
-  return exitCode === 0 ? stdout.trim() : null;
+  return refSha(repoRoot, `refs/heads/${branch}`);
 }
 
 function isString(value: string | undefined): value is string {

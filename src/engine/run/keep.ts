@@ -4,7 +4,6 @@ import {
   attemptRef,
   keepAttempt,
   nextAttemptNumber,
-  refSha,
   type KeptAttempt,
 } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
@@ -48,9 +47,12 @@ export async function keepTaskState(
   if (kept === null) return null;
   const refs = (run.kept_refs ??= []);
   refs.push({ ref: kept.ref, sha: kept.sha, why });
-  if (kept.branchRef !== null) {
-    const sha = (await refSha(place.repoRoot, kept.branchRef, place.env)) ?? '';
-    refs.push({ ref: kept.branchRef, sha, why: `${why} (the task branch its worktree had left)` });
+  if (kept.branchRef !== null && kept.branchSha !== null) {
+    refs.push({
+      ref: kept.branchRef,
+      sha: kept.branchSha,
+      why: `${why} (the task branch its worktree had left)`,
+    });
   }
   return kept;
 }

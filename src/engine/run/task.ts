@@ -1,7 +1,7 @@
 import { sep } from 'node:path';
 import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { inspectWorktree } from '../collect/inspect.js';
-import { keepUncollected } from '../collect/keep.js';
+import { keepDroppedCommits } from '../collect/keep.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
@@ -171,19 +171,23 @@ const NO_CHANGES = 'the agent changed nothing: its branch has no difference from
 async function refuse(ctx: RunContext, run: TaskRun, reason: string): Promise<void> {
   let where: string;
   try {
-    const kept = await keepUncollected({
-      repoRoot: ctx.state.repo_root,
-      executionId: ctx.state.execution_id,
-      taskId: run.task_id,
-      worktree: run.worktree,
-      branch: run.branch,
-      startSha: run.start_sha!,
-      env: ctx.env,
-      identity: ctx.settings.identity,
-      why: `not collected: ${reason}`.slice(0, 200),
-      exclude: [CONTEXT_FILE, ...(ctx.replicated.get(run.task_id) ?? [])],
-    });
-    run.kept_refs = [...(run.kept_refs ?? []), ...kept];
+    const why = `not collected: ${reason}`.slice(0, 200);
+    const before = run.kept_refs?.length ?? 0;
+    const attempt = await keepTaskState(keepPlaceOf(ctx, run), run, why);
+    if (attempt !== null) {
+      const dropped = await keepDroppedCommits({
+        repoRoot: ctx.state.repo_root,
+        worktree: run.worktree,
+        branch: run.branch,
+        startSha: run.start_sha!,
+        env: ctx.env,
+        ref: attempt.ref,
+        kept: [attempt.sha, ...(attempt.branchSha === null ? [] : [attempt.branchSha])],
+        why,
+      });
+      run.kept_refs!.push(...dropped);
+    }
+    const kept = (run.kept_refs ?? []).slice(before);
     where =
       kept.length === 0
         ? `the worktree is kept at ${run.worktree}`

@@ -113,6 +113,8 @@ export interface KeptAttempt {
   dirty: boolean;
   /** Set when the task branch had commits that HEAD lacked (the agent switched away): kept too. */
   branchRef: string | null;
+  /** The commit `branchRef` points at (null with it). */
+  branchSha: string | null;
 }
 
 export interface KeepAttemptInput {
@@ -147,11 +149,13 @@ export async function keepAttempt(input: KeepAttemptInput): Promise<KeptAttempt 
   const sha = snapshot?.sha ?? tip!;
   await git(input.repoRoot, ['update-ref', '-m', input.why, input.ref, sha], { env: input.env });
   let branchRef: string | null = null;
+  let branchSha: string | null = null;
   if (tip !== null && tip !== sha && !(await isAncestor(input.repoRoot, tip, sha, input.env))) {
     branchRef = `${input.ref}-branch`;
+    branchSha = tip;
     await git(input.repoRoot, ['update-ref', '-m', input.why, branchRef, tip], { env: input.env });
   }
-  return { ref: input.ref, sha, dirty: snapshot?.dirty ?? false, branchRef };
+  return { ref: input.ref, sha, dirty: snapshot?.dirty ?? false, branchRef, branchSha };
 }
 
 /** The next free attempt number under a task's prefix (1 when none is kept yet). */
