@@ -343,6 +343,32 @@ var require_dist = __commonJS({
   }
 });
 
+// src/engine/agents/proc.ts
+import { readdirSync, readFileSync } from "node:fs";
+function procPids() {
+  try {
+    return readdirSync("/proc").filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return null;
+  }
+}
+function readProc(pid, file2) {
+  try {
+    return readFileSync(`/proc/${pid}/${file2}`, "utf8");
+  } catch {
+    return null;
+  }
+}
+function statFields(pid) {
+  const stat9 = readProc(pid, "stat");
+  return stat9 === null ? null : stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
+}
+var init_proc = __esm({
+  "src/engine/agents/proc.ts"() {
+    "use strict";
+  }
+});
+
 // src/engine/path-exists.ts
 import { lstat, stat } from "node:fs/promises";
 async function pathExists(path4, options = {}) {
@@ -63489,7 +63515,6 @@ var init_line_splitter = __esm({
 });
 
 // src/engine/agents/process-group.ts
-import { readdirSync, readFileSync as readFileSync2 } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 function createProcessTree(leader) {
   const groups = /* @__PURE__ */ new Set([leader]);
@@ -63571,28 +63596,18 @@ function signalGroup(pgid, signal) {
   }
 }
 function processTable() {
-  let entries;
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return null;
-  }
+  const pids = procPids();
+  if (pids === null) return null;
   const table2 = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info2 = parseStat(entry);
+  for (const pid of pids) {
+    const info2 = parseStat(pid);
     if (info2 !== null) table2.push(info2);
   }
   return table2;
 }
 function parseStat(pid) {
-  let stat9;
-  try {
-    stat9 = readFileSync2(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  const fields2 = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
+  const fields2 = statFields(pid);
+  if (fields2 === null) return null;
   const [state, ppid, pgid] = fields2;
   if (state === void 0 || ppid === void 0 || pgid === void 0) return null;
   return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state };
@@ -63604,6 +63619,7 @@ function ownProcessGroup() {
 var init_process_group = __esm({
   "src/engine/agents/process-group.ts"() {
     "use strict";
+    init_proc();
   }
 });
 
@@ -63725,18 +63741,13 @@ var init_status_file = __esm({
 });
 
 // src/engine/agents/stray-processes.ts
-import { readdirSync as readdirSync2, readFileSync as readFileSync3 } from "node:fs";
 import { setTimeout as delay2 } from "node:timers/promises";
 function findMarkedProcesses(owners) {
-  let entries;
-  try {
-    entries = readdirSync2("/proc");
-  } catch {
-    return null;
-  }
+  const pids = procPids();
+  if (pids === null) return null;
   const found = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+  for (const entry of pids) {
+    if (Number(entry) === process.pid) continue;
     const environment = readProc(entry, "environ");
     if (environment === null || !environment.includes("PE_EXECUTION_ID=")) continue;
     const variables = new Set(environment.split("\0"));
@@ -63784,17 +63795,11 @@ function commandLine(pid) {
   const command = raw.split("\0").filter(Boolean).join(" ") || "?";
   return command.length > COMMAND_LIMIT ? `${command.slice(0, COMMAND_LIMIT - 1)}\u2026` : command;
 }
-function readProc(pid, file2) {
-  try {
-    return readFileSync3(`/proc/${pid}/${file2}`, "utf8");
-  } catch {
-    return null;
-  }
-}
 var COMMAND_LIMIT, POLL_MS;
 var init_stray_processes = __esm({
   "src/engine/agents/stray-processes.ts"() {
     "use strict";
+    init_proc();
     init_process_group();
     COMMAND_LIMIT = 120;
     POLL_MS = 50;
@@ -66480,6 +66485,7 @@ var init_repo_lock = __esm({
   "src/engine/workspace/repo-lock.ts"() {
     "use strict";
     init_process_group();
+    init_proc();
     init_errors();
     init_repo();
   }
@@ -77842,8 +77848,9 @@ function createOctokit(options) {
 }
 
 // src/action/credentials.ts
+init_proc();
 init_errors();
-import { closeSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, openSync, readSync, writeSync } from "node:fs";
 var JOB_TOKENS = [
   "INPUT_GITHUB-TOKEN",
   "INPUT_PR-TOKEN",
@@ -77875,8 +77882,8 @@ function scrubOwnEnvironment() {
   return result;
 }
 function environmentBlock() {
-  const stat9 = readFileSync("/proc/self/stat", "utf8");
-  const fields2 = stat9.slice(stat9.lastIndexOf(")") + 2).split(" ");
+  const fields2 = statFields("self");
+  if (fields2 === null) throw new Error("no /proc/self/stat");
   const start = Number(fields2[50 - 3]);
   const end = Number(fields2[51 - 3]);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) {

@@ -14,7 +14,8 @@
  *   overwritten in place in the process's initial environment block (through /proc/self/mem), so
  *   `/proc/<pid>/environ` no longer shows them, and removed from `process.env`.
  */
-import { closeSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { statFields } from '../engine/agents/proc.js';
 import { UsageError } from '../engine/errors.js';
 
 /** A token that can act on the repository: a job that runs agent code must not be given one. */
@@ -70,9 +71,8 @@ export function scrubOwnEnvironment(): ScrubResult {
 
 /** `env_start` and `env_end` are fields 50 and 51 of /proc/self/stat (proc(5)). */
 function environmentBlock(): { start: number; end: number } {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  // The command name (field 2) is in parentheses and may hold spaces: count after the last `)`.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields('self');
+  if (fields === null) throw new Error('no /proc/self/stat');
   const start = Number(fields[50 - 3]);
   const end = Number(fields[51 - 3]);
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || end <= start) {

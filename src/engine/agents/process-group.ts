@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { procPids, statFields } from './proc.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /**
@@ -138,36 +138,21 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
   }
 }
 
-/**
- * Every process's pid, parent, group and state from /proc, or null where there is no /proc.
- * Synchronous on purpose: a scan of a few hundred tiny files takes milliseconds this way and
- * ten times longer through the thread pool.
- */
+/** Every process's pid, parent, group and state from /proc, or null where there is no /proc. */
 function processTable(): ProcessInfo[] | null {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return null;
-  }
+  const pids = procPids();
+  if (pids === null) return null;
   const table: ProcessInfo[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info = parseStat(entry);
+  for (const pid of pids) {
+    const info = parseStat(pid);
     if (info !== null) table.push(info);
   }
   return table;
 }
 
 function parseStat(pid: string): ProcessInfo | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return null; // exited while we looked
-  }
-  // `pid (comm) state ppid pgrp …`: comm may hold spaces and parentheses, so split after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
+  if (fields === null) return null; // exited while we looked
   const [state, ppid, pgid] = fields;
   if (state === undefined || ppid === undefined || pgid === undefined) return null;
   return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), state };

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { procPids, readProc } from './proc.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isProcessAlive } from './process-group.js';
 
@@ -39,15 +39,11 @@ const POLL_MS = 50;
  * its task's worktree. Null where there is no /proc to look in (macOS, Windows).
  */
 export function findMarkedProcesses(owners: readonly ProcessOwner[]): MarkedProcess[] | null {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return null;
-  }
+  const pids = procPids();
+  if (pids === null) return null;
   const found: MarkedProcess[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+  for (const entry of pids) {
+    if (Number(entry) === process.pid) continue;
     const environment = readProc(entry, 'environ');
     // Another user's process, or one that exited while we looked.
     if (environment === null || !environment.includes('PE_EXECUTION_ID=')) continue;
@@ -117,12 +113,4 @@ function commandLine(pid: string): string {
   const raw = readProc(pid, 'cmdline') ?? '';
   const command = raw.split('\0').filter(Boolean).join(' ') || '?';
   return command.length > COMMAND_LIMIT ? `${command.slice(0, COMMAND_LIMIT - 1)}…` : command;
-}
-
-function readProc(pid: string, file: string): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
-  } catch {
-    return null;
-  }
 }

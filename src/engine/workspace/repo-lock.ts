@@ -4,6 +4,7 @@ import { link, mkdir, readFile, rename, rmdir, stat, unlink, writeFile } from 'n
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isProcessAlive } from '../agents/process-group.js';
+import { statFields } from '../agents/proc.js';
 import { PreflightError } from '../errors.js';
 import { TOOL_DIR } from './repo.js';
 
@@ -198,14 +199,7 @@ function heldError(file: string, holder: LockRecord | null, owner: RepoLockOwner
 
 /** The start time of a process (clock ticks since boot), where /proc has it; null elsewhere. */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // `pid (comm) state ppid …`: comm may hold spaces and parentheses, so split after the last `)`.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
+  return statFields(pid)?.[22 - 3] ?? null;
 }
 
 async function owns(file: string, token: string): Promise<boolean> {
