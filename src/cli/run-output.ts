@@ -8,6 +8,7 @@ import {
   integrationFate,
   taskDurationMs,
   taskOutcome,
+  taskWarnings,
   type TaskOutcome,
 } from '../engine/report/outcome.js';
 import { shellArg } from '../engine/report/markdown.js';
@@ -97,6 +98,9 @@ export function formatSummary(
     const [mark, word] = OUTCOME_TEXT[taskOutcome(run, state.integration)];
     lines.push(`  ${mark} ${id} ${word}${took}${attempts}${validation}${fate}  ${run.branch}`);
     if (run.reason !== null) lines.push(`      ${run.reason}`);
+    for (const warning of taskWarnings(run)) lines.push(`      ! ${warning}`);
+    // Retries and refusals the agent met on the way, even when it succeeded.
+    for (const said of run.diagnostics ?? []) lines.push(`      agent: ${said}`);
     for (const kept of run.kept_refs ?? []) lines.push(`      kept ${kept.ref}: ${kept.why}`);
   }
   lines.push(...integrationLines(state, outcome));

@@ -9,6 +9,7 @@ import type { TaskRun } from '../engine/state/schema.js';
 import type { CheckRunInput } from '../forge/types.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
 import { taskUsage, usageText } from '../engine/report/usage.js';
+import { agentOutcome, taskWarnings } from '../engine/report/outcome.js';
 
 export type Conclusion = NonNullable<CheckRunInput['conclusion']>;
 
@@ -26,6 +27,7 @@ export function taskResult(run: TaskRun, integration: IntegrationResult | null):
   const lines = [
     `**Status**: ${run.status}${duration ? ` · **Duration**: ${duration}` : ''}${costText(run)}`,
     ...(run.reason ? [`**Reason**: ${mdText(run.reason, 1000)}`] : []),
+    ...taskWarnings(run).map((warning) => `**Warning**: ${mdText(warning, 500)}`),
     ...(merge === null ? [] : [merge]),
     '',
     ...validationTable(run),
@@ -48,7 +50,7 @@ const TITLE: Partial<Record<Conclusion, string>> = {
 
 function titleOf(run: TaskRun, conclusion: Conclusion): string {
   if (conclusion === 'success') {
-    return run.validation?.status === 'COMPLETE_WITH_WARNINGS'
+    return agentOutcome(run) === 'COMPLETE_WITH_WARNINGS'
       ? 'Completed with warnings'
       : 'Completed and merged';
   }

@@ -1,5 +1,5 @@
 import { isAbsolute, relative } from 'node:path';
-import type { AgentEvent } from '../ports/agent-runner.js';
+import { PERMISSION_DENIED, type AgentEvent } from '../ports/agent-runner.js';
 import type { AgentReport, OutputInterpreter } from './process.js';
 
 /**
@@ -20,6 +20,8 @@ interface TodoItem {
 }
 
 const TEXT_LIMIT = 160;
+/** Claude Code's words when a tool call is refused (`-p` cannot ask the user). */
+const DENIAL_TEXT = /permission|haven't granted|not allowed/i;
 /** Turn-based estimate: 90 * (1 - e^(-turns/12)): 7 % after one turn, 56 % after ten, never 90. */
 const TURN_CEILING = 90;
 const TURN_SCALE = 12;
@@ -29,6 +31,9 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
   const usageByMessage = new Map<string, Tokens>();
   const todos = new Map<string, TodoItem>();
   const pendingCreates = new Map<string, TodoItem>();
+  /** Tool name and a short description by tool_use id, to name a denied call. */
+  const toolCalls = new Map<string, string>();
+  const denied = new Set<string>();
   let lastStep: string | null = null;
   let lastProgress: string | null = null;
   let lastUsage: string | null = null;
@@ -130,6 +135,8 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       return `todo #${id ?? '?'}: ${status ?? 'updated'}`;
     }
     lastStep = describeTool(name, input, options.cwd);
+    const id = text(block['id']);
+    if (id !== null) toolCalls.set(id, lastStep);
     return `→ ${lastStep}`;
   };
 
@@ -143,6 +150,19 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     }
     const content = resultText(block['content']);
     return block['is_error'] === true ? `← error: ${content}` : `← ${content}`;
+  };
+
+  /** A tool call refused for want of permission, said once per call (result and denial list). */
+  const denial = (id: string | null, tool: string): AgentEvent[] => {
+    if (id !== null && denied.has(id)) return [];
+    if (id !== null) denied.add(id);
+    return [{ type: 'diagnostic', message: `${PERMISSION_DENIED}: ${clip(tool, 100)}` }];
+  };
+  const deniedInResult = (block: Json): AgentEvent[] => {
+    if (block['is_error'] !== true) return [];
+    if (!DENIAL_TEXT.test(resultText(block['content']))) return [];
+    const id = text(block['tool_use_id']);
+    return denial(id, (id === null ? undefined : toolCalls.get(id)) ?? 'a tool call');
   };
 
   const onAssistant = (line: Json): AgentEvent[] => {
@@ -175,11 +195,15 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
 
   const onUser = (line: Json): AgentEvent[] => {
     const message = record(line['message']) ?? {};
-    const outputs = list(message['content'])
+    const results = list(message['content'])
       .map(record)
-      .filter((block): block is Json => block !== null && block['type'] === 'tool_result')
-      .map((block) => onToolResult(block, line));
-    return [...lines(outputs, 'user message'), ...progressEvent()];
+      .filter((block): block is Json => block !== null && block['type'] === 'tool_result');
+    const outputs = results.map((block) => onToolResult(block, line));
+    return [
+      ...lines(outputs, 'user message'),
+      ...results.flatMap(deniedInResult),
+      ...progressEvent(),
+    ];
   };
 
   const onSystem = (line: Json): AgentEvent[] => {
@@ -192,13 +216,10 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     }
     if (subtype === 'api_retry') {
       const delayMs = number(line['retry_delay_ms']);
+      const said = `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${(delayMs / 1000).toFixed(1)} s`;
       return [
-        ...lines(
-          [
-            `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${(delayMs / 1000).toFixed(1)} s`,
-          ],
-          '',
-        ),
+        ...lines([said], ''),
+        { type: 'diagnostic', message: said },
         // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
         { type: 'waiting', ms: delayMs },
       ];
@@ -218,12 +239,16 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       type: 'output',
       line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, $${cost.toFixed(4)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
     });
-    for (const denial of list(line['permission_denials']).map(record)) {
-      if (denial === null) continue;
+    for (const entry of list(line['permission_denials']).map(record)) {
+      if (entry === null) continue;
+      const id = text(entry['tool_use_id']);
+      const tool = text(entry['tool_name']) ?? '?';
+      const input = record(entry['tool_input']) ?? {};
       events.push({
         type: 'output',
-        line: `permission denied: ${text(denial['tool_name']) ?? '?'} (add it to agent.allowedTools to let the agent use it)`,
+        line: `permission denied: ${tool} (add it to agent.allowedTools to let the agent use it)`,
       });
+      events.push(...denial(id, describeTool(tool, input, options.cwd)));
     }
     if (usage !== null) {
       events.push({ type: 'usage', ...readTokens(usage), costUsd: cost });

@@ -310,6 +310,7 @@ function shownAsText(event: AgentEvent): AgentEvent {
     case 'progress':
       return { ...event, step: textOrNull(event.step) };
     case 'error':
+    case 'diagnostic':
       return { ...event, message: plainText(event.message) };
     default:
       return event;

@@ -107,6 +107,12 @@ async function finishExecution(
         signal: options.signal,
         logger: options.logger ?? silentLogger,
         notify,
+        // In the state file too, so `status --watch` in another terminal shows it.
+        onProgress: (progress) => {
+          state.integration_progress = progress;
+          options.onEvent?.({ type: 'integration-progress', progress }, state);
+          void save();
+        },
       });
     // On disk before anything is cleaned up: killed from here on, resume knows the work landed.
     await save();

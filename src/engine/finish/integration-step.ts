@@ -2,7 +2,7 @@ import { basename, join } from 'node:path';
 import { isInside } from '../cleanup/archive.js';
 import { canonicalPath, listWorktrees } from '../cleanup/worktrees.js';
 import { integrate, type IntegrationCandidate } from '../integrate/integrate.js';
-import type { IntegrationResult } from '../integrate/schema.js';
+import type { IntegrationProgress, IntegrationResult } from '../integrate/schema.js';
 import { integrationTestCommand } from '../integrate/test-command.js';
 import type { ExecutionState } from '../state/schema.js';
 import type { Logger } from '../ports/logger.js';
@@ -25,6 +25,8 @@ export interface IntegrationStepOptions {
   signal?: AbortSignal;
   logger: Logger;
   notify: Notify;
+  /** Where the integration is, at each merge and test run. */
+  onProgress?: (progress: IntegrationProgress) => void;
 }
 
 /** The tasks whose work integration takes: completed means validated (or not validated at all). */
@@ -106,6 +108,7 @@ export async function runIntegrationStep(
     testTimeoutMs: settings.checkTimeoutMs,
     setupCommand: settings.setupCommand,
     logger: progressLogger(state, options),
+    onProgress: options.onProgress,
   }).catch(async (error: unknown) => {
     throw await withPartialBranch(error, state.repo_root, branch);
   });

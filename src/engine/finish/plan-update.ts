@@ -3,7 +3,7 @@ import type { ExecutionState, TaskRun } from '../state/schema.js';
 import type { PlanWriteBack } from '../plan/write-back.js';
 import type { Plan } from '../plan/schema.js';
 import type { NextGroup } from '../report/next-steps.js';
-import { changedNothing, integrationFate } from '../report/outcome.js';
+import { changedNothing, deniedCalls, integrationFate } from '../report/outcome.js';
 import { taskDurationMs } from '../report/outcome.js';
 
 const NOTE_MAX = 90;
@@ -72,6 +72,10 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   if (run.validation?.status === 'COMPLETE_WITH_WARNINGS') {
     const failed = run.validation.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.name);
     return { id, outcome: 'warnings', note: `${failed.join(', ')} failed`, ...actual };
+  }
+  const denied = deniedCalls(run);
+  if (denied.length > 0) {
+    return { id, outcome: 'warnings', note: short(`tool calls denied: ${denied.join('; ')}`), ...actual };
   }
   return { id, outcome: 'completed', ...actual };
 }

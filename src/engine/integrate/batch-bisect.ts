@@ -23,10 +23,15 @@ export async function batchBisect(
   /** Length of the longest prefix known to pass (0, the base, is assumed until tested). */
   let good = 0;
   for (;;) {
+    session.bisecting = false;
+    session.expectTestRuns(1);
     const head = await tests.test(session.idsOf(session.chain.length));
     if (head.passed) return true;
     // Only the untested base can fail with nothing on top of the known-good prefix.
     if (session.chain.length === good) return baseBroken(session, head);
+    // The search, the test before the culprit, and the whole chain again without it.
+    session.bisecting = true;
+    session.expectTestRuns(Math.ceil(Math.log2(session.chain.length - good)) + 2);
     const { lo, hi, failing } = await bisect(session, tests, good, head);
     await session.checkout(lo);
     const before = await tests.test(session.idsOf(lo));

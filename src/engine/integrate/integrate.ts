@@ -7,7 +7,7 @@ import { batchBisect } from './batch-bisect.js';
 import { orderCandidates, type IntegrationCandidate } from './candidates.js';
 import { predictConflicts } from './conflicts.js';
 import { assertClean, identityConfig, repoGit, resolveCommit, type RepoGit } from './repo.js';
-import { IntegrationResult } from './schema.js';
+import { IntegrationResult, type IntegrationProgress } from './schema.js';
 import { serial } from './serial.js';
 import { IntegrationSession } from './session.js';
 import { IntegrationTests } from './test-runs.js';
@@ -44,6 +44,8 @@ export interface IntegrateOptions {
    */
   setupCommand?: string | null;
   logger?: Logger;
+  /** Where the integration is, at each merge and test run (for a live view). */
+  onProgress?: (progress: IntegrationProgress) => void;
 }
 
 /**
@@ -75,8 +77,16 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
   await root.run(['worktree', 'add', '-q', '-b', options.branchName, worktree, baseSha]);
   const repo = repoGit(worktree, options.env, identity);
   try {
+    const session = new IntegrationSession(
+      repo,
+      baseSha,
+      ordered,
+      logger,
+      options.signal,
+      options.onProgress,
+    );
+    session.progress('setup');
     await setUp(repo.cwd, options);
-    const session = new IntegrationSession(repo, baseSha, ordered, logger, options.signal);
     await session.resolveTips();
     const predictedConflicts = options.detectConflicts
       ? await predictConflicts(repo, session.tipsOf(ordered))
@@ -91,9 +101,16 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
             logDir: options.logDir,
             signal: options.signal,
             timeoutMs: options.testTimeoutMs,
+            onRun: (run, tasks) => {
+              session.testRun = run;
+              session.progress('testing', tasks.at(-1) ?? null);
+            },
           });
     const testsPassed = await run(session, tests, options.strategy);
     await tests?.writeLog();
+    session.bisecting = false;
+    session.testRunsAtMost = session.testRun;
+    session.progress('done');
     const headSha = session.head();
     await assertClean(repo, headSha);
     return IntegrationResult.parse({

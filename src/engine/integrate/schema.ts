@@ -33,3 +33,24 @@ export const IntegrationResult = z.object({
   notes: z.array(z.string()).optional(),
 });
 export type IntegrationResult = z.infer<typeof IntegrationResult>;
+
+/**
+ * Where a running integration is, for the dashboard and `status --watch` (kept in the state while
+ * it runs): merging, testing (`testRun` of at most `testRunsAtMost`), bisecting a failure.
+ */
+export const IntegrationProgress = z.object({
+  phase: z.enum(['setup', 'merging', 'testing', 'bisecting', 'done']),
+  /** Candidates being integrated. */
+  total: z.number().int().nonnegative(),
+  /** Merged on the branch right now (bisection takes merges off and puts them back). */
+  merged: z.number().int().nonnegative(),
+  conflicts: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+  /** Test runs started so far (a tree tested before is not run again). */
+  testRun: z.number().int().nonnegative(),
+  /** The most test runs this can take from here, when the strategy can tell. */
+  testRunsAtMost: z.number().int().nonnegative().nullable(),
+  /** The task being merged, or the last task in the tested tree. */
+  taskId: z.string().nullable(),
+});
+export type IntegrationProgress = z.infer<typeof IntegrationProgress>;

@@ -14,6 +14,8 @@ export async function serial(
   tests: IntegrationTests,
 ): Promise<boolean> {
   let baseBroken = false;
+  // One run per branch, one for the state before the first failure, and a last one at the end.
+  session.expectTestRuns(session.candidates.length + 2);
   for (const candidate of session.candidates) {
     const before = session.chain.length;
     if (!(await session.mergeOne(candidate))) continue;

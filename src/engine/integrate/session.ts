@@ -3,7 +3,7 @@ import { dependentsOf, type IntegrationCandidate } from './candidates.js';
 import { collidedWith } from './conflicts.js';
 import { mergeCandidate, mergeMessage } from './merge.js';
 import { resetTo, resolveCommit, type RepoGit } from './repo.js';
-import type { IntegrationResult } from './schema.js';
+import type { IntegrationProgress, IntegrationResult } from './schema.js';
 
 /** One merged task: its branch tip and the integration commit its merge made. */
 export interface ChainLink {
@@ -23,6 +23,11 @@ export class IntegrationSession {
   readonly dropped: IntegrationResult['dropped'] = [];
   readonly notes: string[] = [];
   private readonly tips = new Map<string, string>();
+  /** Test runs so far and the most still possible: set by the tests and the strategy. */
+  testRun = 0;
+  testRunsAtMost: number | null = null;
+  /** The strategy says when it is searching for a culprit rather than testing the whole chain. */
+  bisecting = false;
 
   constructor(
     readonly repo: RepoGit,
@@ -31,7 +36,27 @@ export class IntegrationSession {
     readonly candidates: readonly IntegrationCandidate[],
     private readonly logger: Logger,
     private readonly signal?: AbortSignal,
+    private readonly onProgress?: (progress: IntegrationProgress) => void,
   ) {}
+
+  /** Tell the caller where the integration is (see IntegrationProgress). */
+  progress(phase: IntegrationProgress['phase'], taskId: string | null = null): void {
+    this.onProgress?.({
+      phase: phase === 'testing' && this.bisecting ? 'bisecting' : phase,
+      total: this.candidates.length,
+      merged: this.chain.length,
+      conflicts: this.conflicts.length,
+      dropped: this.dropped.length,
+      testRun: this.testRun,
+      testRunsAtMost: this.testRunsAtMost,
+      taskId,
+    });
+  }
+
+  /** The strategy's bound on the test runs still to come, from now. */
+  expectTestRuns(more: number): void {
+    this.testRunsAtMost = this.testRun + more;
+  }
 
   /**
    * Resolve every branch once, so the whole run sees the same commits; missing ones are dropped.
@@ -116,6 +141,7 @@ export class IntegrationSession {
   async mergeOne(candidate: IntegrationCandidate): Promise<boolean> {
     this.signal?.throwIfAborted();
     if (this.isDropped(candidate.taskId)) return false;
+    this.progress('merging', candidate.taskId);
     const sha = this.tips.get(candidate.taskId)!;
     const message = mergeMessage(candidate.taskId, candidate.agent, candidate.branch);
     const outcome = await mergeCandidate(this.repo, sha, message);

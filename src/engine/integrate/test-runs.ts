@@ -23,6 +23,8 @@ export interface IntegrationTestsOptions {
   logDir: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** Before each test run that really runs (not a verdict remembered for the same tree). */
+  onRun?: (run: number, tasks: readonly string[]) => void;
 }
 
 export const TEST_RUNS_FILE = 'integration-test-runs.json';
@@ -57,6 +59,7 @@ export class IntegrationTests {
     const known = this.verdicts.get(tree);
     if (known !== undefined) return known;
     const run = this.records.length + 1;
+    this.options.onRun?.(run, tasks);
     const outputFile = join(
       this.options.logDir,
       `integration-test-${String(run).padStart(2, '0')}.txt`,

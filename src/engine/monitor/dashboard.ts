@@ -1,3 +1,4 @@
+import stringWidth from 'string-width';
 import type { IntegrationResult } from '../integrate/schema.js';
 import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../format.js';
 import { mdCode, mdTable, mdText, singleLine } from '../report/markdown.js';
@@ -350,13 +351,14 @@ function fit(segments: readonly Segment[], width: number): Segment[] {
   for (const segment of segments) {
     if (room <= 0) break;
     let text = '';
-    for (const char of segment.text) {
-      const w = charWidth(char);
+    // By grapheme: an emoji with its variation selector or a ZWJ sequence is one picture.
+    for (const { segment: grapheme } of GRAPHEMES.segment(segment.text)) {
+      const w = stringWidth(grapheme);
       if (w > room) {
         room = 0;
         break;
       }
-      text += char;
+      text += grapheme;
       room -= w;
     }
     out.push({ text, style: segment.style });
@@ -365,38 +367,9 @@ function fit(segments: readonly Segment[], width: number): Segment[] {
   return out;
 }
 
+const GRAPHEMES = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/** Terminal columns `text` takes: emoji and East Asian wide characters count two. */
 export function displayWidth(text: string): number {
-  let width = 0;
-  for (const char of text) width += charWidth(char);
-  return width;
-}
-
-// East Asian wide and emoji ranges take two columns; combining marks, joiners and variation
-// selectors take none. An approximation of wcwidth, good enough to keep a redraw from wrapping.
-const WIDE: readonly [number, number][] = [
-  [0x1100, 0x115f],
-  [0x2e80, 0xa4cf],
-  [0xac00, 0xd7a3],
-  [0xf900, 0xfaff],
-  [0xfe30, 0xfe4f],
-  [0xff00, 0xff60],
-  [0xffe0, 0xffe6],
-  [0x1f300, 0x1f64f],
-  [0x1f900, 0x1f9ff],
-  [0x20000, 0x3fffd],
-];
-const ZERO: readonly [number, number][] = [
-  [0x0300, 0x036f],
-  [0x200b, 0x200f],
-  [0xfe00, 0xfe0f],
-];
-
-function charWidth(char: string): number {
-  const code = char.codePointAt(0) ?? 0;
-  if (inRanges(code, ZERO)) return 0;
-  return inRanges(code, WIDE) ? 2 : 1;
-}
-
-function inRanges(code: number, ranges: readonly [number, number][]): boolean {
-  return ranges.some(([from, to]) => code >= from && code <= to);
+  return stringWidth(text);
 }

@@ -1,5 +1,6 @@
 import type { ExecutionEvent } from './events.js';
 import type { ExecutionState } from '../state/schema.js';
+import { integrationProgressText } from './integration-progress.js';
 
 /**
  * One line per event, for logs and terminals that are not a TTY. Output lines are left out
@@ -29,7 +30,12 @@ export function formatEventLine(
     case 'task-progress':
       return `${time} ${label(event.taskId)} ${event.percent}%${event.step ? ` ${event.step}` : ''}`;
     case 'task-output':
+    case 'task-usage':
       return null;
+    case 'task-diagnostic':
+      return `${time} ${label(event.taskId)} ${event.message}`;
+    case 'integration-progress':
+      return `${time} integration: ${integrationProgressText(event.progress)}`;
     case 'task-retry':
       return `${time} ${label(event.taskId)} retrying (attempt ${event.attempt}) — ${event.reason}`;
     case 'message':

@@ -1,3 +1,4 @@
+import type { IntegrationProgress } from '../integrate/schema.js';
 import type { AgentMessage, ExecutionStatus, TaskRunStatus } from '../state/schema.js';
 
 /**
@@ -9,6 +10,11 @@ export type ExecutionEvent =
   | { type: 'task-status'; taskId: string; status: TaskRunStatus; reason: string | null }
   | { type: 'task-progress'; taskId: string; percent: number; step: string | null }
   | { type: 'task-output'; taskId: string; line: string }
+  /** The running attempt's tokens and cost so far (in the task's `live_usage`). */
+  | { type: 'task-usage'; taskId: string }
+  /** The agent said something the user must see (`diagnostics`): a retry, a denied tool. */
+  | { type: 'task-diagnostic'; taskId: string; message: string }
+  | { type: 'integration-progress'; progress: IntegrationProgress }
   | { type: 'task-retry'; taskId: string; attempt: number; reason: string }
   | { type: 'message'; message: AgentMessage }
   | { type: 'message-acknowledged'; message: AgentMessage }

@@ -29,7 +29,8 @@ export interface AgentLaunch {
  * What an adapter reports while the agent works; the monitor turns these into state and dashboard.
  * Every line the agent prints yields at least one event, so "no event for N minutes" means idle.
  * `progress` comes from the status file or the adapter's own reading (percent 0–100);
- * `usage` carries running totals for the attempt, the last one being final; `error` is the agent
+ * `usage` carries running totals for the attempt, the last one being final; `diagnostic` is a
+ * retry or a denial to show the user; `error` is the agent
  * reporting a problem (it may still go on), not the end of the run: that is `done`.
  * `alive` is life without a line to show (output with no newline yet, a streamed token, a status
  * file rewritten as it was); `waiting` is the agent announcing it will be silent for up to `ms`
@@ -49,8 +50,16 @@ export type AgentEvent =
       costUsd: number | null;
     }
   | { type: 'error'; message: string }
+  /**
+   * Something the user must see even if the task succeeds: an API retry, a tool call the agent
+   * was not allowed to make (`permission denied: Bash …`).
+   */
+  | { type: 'diagnostic'; message: string }
   | { type: 'alive' }
   | { type: 'waiting'; ms: number };
+
+/** How a `diagnostic` about a refused tool call starts: such a task is never a clean success. */
+export const PERMISSION_DENIED = 'permission denied';
 
 export interface AgentOutcome {
   exitCode: number | null;

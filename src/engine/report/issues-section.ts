@@ -3,7 +3,7 @@ import { formatTimeOfDay } from '../format.js';
 import { agentExitText, fileList, failedCheckText } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';
 import { repoPath } from './repo-path.js';
-import { orderedTasks, taskOutcome } from './outcome.js';
+import { orderedTasks, taskOutcome, taskWarnings } from './outcome.js';
 
 const MESSAGES_LISTED = 10;
 // The runner states a timeout in the reason ("timed out after 30m", "idle timeout: no output...").
@@ -56,14 +56,15 @@ function taskIssues(task: TaskRun, state: ExecutionState): string[] {
     const result = outcome === 'FAILED' ? 'and still failed' : 'before it succeeded';
     issues.push(`**Retried**: ${name} took ${task.attempts} attempts ${result}.`);
   }
-  for (const warning of task.warnings ?? []) {
+  for (const warning of taskWarnings(task)) {
     issues.push(`**Warning**: ${name}: ${mdText(warning, 300)}.`);
   }
   if (outcome === 'NO_CHANGES' && (task.warnings ?? []).length === 0) {
     issues.push(`**Warning**: ${name}: the agent changed nothing.`);
   }
-  if (outcome === 'COMPLETE_WITH_WARNINGS' && task.validation !== null) {
-    const failed = task.validation.checks.filter((check) => !check.skipped && !check.passed);
+  const failedChecks = task.validation?.checks.filter((check) => !check.skipped && !check.passed);
+  if (outcome === 'COMPLETE_WITH_WARNINGS' && failedChecks !== undefined && failedChecks.length > 0) {
+    const failed = failedChecks;
     issues.push(
       `**Warning**: ${name}: ${failed.map(failedCheckText).join(', ')}; non-blocking, worth a follow-up.`,
     );

@@ -1,6 +1,7 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { elapsedMs } from '../format.js';
+import { PERMISSION_DENIED } from '../ports/agent-runner.js';
 
 /** How a task ended, in the seed's vocabulary (plus the states a live view also needs). */
 export type TaskOutcome =
@@ -46,6 +47,8 @@ export function agentOutcome(task: TaskRun): TaskOutcome {
       if (task.validation?.status === 'FAILED') return 'FAILED';
       if (changedNothing(task)) return 'NO_CHANGES';
       if (task.validation?.status === 'COMPLETE_WITH_WARNINGS') return 'COMPLETE_WITH_WARNINGS';
+      // Its agent was refused tool calls (a Bash it needed): it may have skipped part of the task.
+      if (deniedCalls(task).length > 0) return 'COMPLETE_WITH_WARNINGS';
       return 'COMPLETE';
     case 'failed':
       return 'FAILED';
@@ -66,6 +69,28 @@ export function agentOutcome(task: TaskRun): TaskOutcome {
  */
 export function changedNothing(task: TaskRun): boolean {
   return task.status === 'completed' && task.metrics !== null && task.metrics.files_modified === 0;
+}
+
+/** The tool calls the task's agent was refused (`Bash: npm test`), from its diagnostics. */
+export function deniedCalls(task: TaskRun): string[] {
+  const prefix = `${PERMISSION_DENIED}: `;
+  return (task.diagnostics ?? [])
+    .filter((line) => line.startsWith(prefix))
+    .map((line) => line.slice(prefix.length));
+}
+
+/**
+ * What the user should know about a task that did not fail it, as every output says it: the
+ * recorded warnings, plus one for refused tool calls.
+ */
+export function taskWarnings(task: TaskRun): string[] {
+  const denied = deniedCalls(task);
+  if (denied.length === 0) return task.warnings ?? [];
+  const calls = `${denied.length} tool call${denied.length === 1 ? ' was' : 's were'} denied`;
+  return [
+    ...(task.warnings ?? []),
+    `${calls} (${denied.join('; ')}): the work may be incomplete; allow the tool in agent.allowedTools`,
+  ];
 }
 
 /** What integration did with a task's branch. */

@@ -10,6 +10,7 @@ import {
   taskDurationMs,
   taskOutcome,
   TASK_OUTCOME_LABEL,
+  taskWarnings,
   type IntegrationFate,
 } from './outcome.js';
 
@@ -88,8 +89,12 @@ function taskBlock(
     const refs = kept.map((k) => `${mdCode(k.ref)} (${mdText(k.why, 200)})`);
     lines.push(`- **Kept Refs**: ${refs.join('; ')}`);
   }
-  const warnings = task.warnings ?? [];
-  if (warnings.length > 0) lines.push(`- **Warnings**: ${mdText(warnings.join('; '), 300)}`);
+  const warnings = taskWarnings(task);
+  if (warnings.length > 0) lines.push(`- **Warnings**: ${mdText(warnings.join('; '), 500)}`);
+  // What the agent said on the way: API retries, refused tool calls.
+  const diagnostics = task.diagnostics ?? [];
+  if (diagnostics.length > 0)
+    lines.push(`- **Agent Diagnostics**: ${mdText(diagnostics.join('; '), 600)}`);
   if (outcome === 'FAILED' || outcome === 'SKIPPED' || outcome === 'CANCELLED') {
     if (task.reason !== null) lines.push(`- **Reason**: ${mdText(task.reason, 300)}`);
     const exit = agentExitText(task);

@@ -23,6 +23,9 @@ export interface AttemptResult {
   summary: string | null;
 }
 
+/** Diagnostics kept per task (a retry loop could say the same thing hundreds of times). */
+const MAX_DIAGNOSTICS = 20;
+
 /** How long to wait for the last events after the process ended (status file, final lines). */
 const EVENT_DRAIN_MS = 300;
 
@@ -56,8 +59,10 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   }
   run.pid = handle.pid;
   run.started_at ??= startedAt.toISOString();
+  // A new attempt starts from zero (the dashboard says which attempt); within one, never backwards.
   run.progress_percent = 0;
   run.current_step = null;
+  run.live_usage = null;
   setStatus(ctx, run, 'in_progress');
 
   let stopReason: 'timeout' | 'idle' | 'cancelled' | null = null;
@@ -219,6 +224,16 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
       ctx.emit({ type: 'task-output', taskId: run.task_id, line: event.line });
       return {};
     case 'usage':
+      // As it arrives, for the live view; the outcome's figures are the final ones.
+      run.live_usage = {
+        input_tokens: event.inputTokens,
+        output_tokens: event.outputTokens,
+        cache_read_tokens: event.cacheReadTokens ?? 0,
+        cache_creation_tokens: event.cacheCreationTokens ?? 0,
+        cost_usd: event.costUsd,
+      };
+      save(ctx);
+      ctx.emit({ type: 'task-usage', taskId: run.task_id });
       return {
         usage: {
           input: event.inputTokens,
@@ -231,6 +246,14 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
     case 'error':
       ctx.emit({ type: 'warning', taskId: run.task_id, message: event.message });
       return { error: event.message };
+    case 'diagnostic': {
+      const diagnostics = (run.diagnostics ??= []);
+      if (diagnostics.includes(event.message) || diagnostics.length >= MAX_DIAGNOSTICS) return {};
+      diagnostics.push(event.message);
+      save(ctx);
+      ctx.emit({ type: 'task-diagnostic', taskId: run.task_id, message: event.message });
+      return {};
+    }
     case 'alive':
     case 'waiting':
       return {};

@@ -4,6 +4,7 @@ import {
   executionOutcome,
   taskDurationMs,
   taskOutcome,
+  taskWarnings,
   type ExecutionOutcome,
   type TaskOutcome,
 } from '../report/outcome.js';
@@ -58,6 +59,10 @@ export interface ExecutionSummary {
     keptRefs: Array<{ ref: string; sha: string; why: string }>;
     /** What the agent reported; null when it reported none. */
     usage: Usage | null;
+    /** What did not fail the task but should be looked at (no changes, refused tool calls…). */
+    warnings: string[];
+    /** What the agent said on the way: API retries, refused tool calls. */
+    diagnostics: string[];
   }>;
 }
 
@@ -103,6 +108,8 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         validation: validationSummary(run),
         keptRefs: run.kept_refs ?? [],
         usage: taskUsage(run),
+        warnings: taskWarnings(run),
+        diagnostics: run.diagnostics ?? [],
       };
     }),
   };

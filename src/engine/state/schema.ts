@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IntegrationResult } from '../integrate/schema.js';
+import { IntegrationProgress, IntegrationResult } from '../integrate/schema.js';
 import { ValidationReport } from '../validate/schema.js';
 
 /**
@@ -79,6 +79,25 @@ export const TaskRun = z.object({
   kept_refs: z.array(KeptRef).optional(),
   /** Things the user should know that did not fail the task (no changes, a plan edit dropped…). */
   warnings: z.array(z.string()).optional(),
+  /**
+   * Tokens and cost the running attempt has reported so far, from the agent's stream as it
+   * arrives (cost only once the agent states it): the live view's figures. `metrics` has the final ones.
+   */
+  live_usage: z
+    .object({
+      input_tokens: z.number().int(),
+      output_tokens: z.number().int(),
+      cache_read_tokens: z.number().int(),
+      cache_creation_tokens: z.number().int(),
+      cost_usd: z.number().nullable(),
+    })
+    .nullable()
+    .optional(),
+  /**
+   * What the agent said that the user must see even when the task succeeds: API retries,
+   * permission denials (a tool it was not allowed to use), its last lines when it failed.
+   */
+  diagnostics: z.array(z.string()).optional(),
 });
 export type TaskRun = z.infer<typeof TaskRun>;
 
@@ -128,6 +147,8 @@ export const ExecutionState = z.object({
   failed_tasks: z.array(z.string()),
   messages: z.array(AgentMessage),
   integration: IntegrationResult.nullable(),
+  /** Where a running integration is (merging, test run k, bisecting); the last one stays. */
+  integration_progress: IntegrationProgress.nullable().optional(),
   report_path: z.string().nullable(),
   /** Where the report (and the plan's write-back) was committed; absent before issue 4's finish. */
   report_commit: z
