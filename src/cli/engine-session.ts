@@ -28,8 +28,8 @@ function liveViewFor(io: CliIo, json: boolean): LiveView {
   return createLiveView(out, {
     tty: terminal.live,
     color: terminal.color,
-    columns: out.columns,
-    rows: out.rows,
+    // Read at each redraw: the terminal may be resized mid-run.
+    size: () => ({ columns: out.columns, rows: out.rows }),
   });
 }
 

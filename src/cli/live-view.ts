@@ -1,4 +1,9 @@
-import { renderDashboard, type DashboardOptions } from '../engine/monitor/dashboard.js';
+import { stripVTControlCharacters } from 'node:util';
+import {
+  displayWidth,
+  renderDashboard,
+  type DashboardOptions,
+} from '../engine/monitor/dashboard.js';
 import { formatEventLine } from '../engine/monitor/event-line.js';
 import type { ExecutionEvent } from '../engine/monitor/events.js';
 import type { ExecutionState } from '../engine/state/schema.js';
@@ -11,6 +16,8 @@ export interface LiveViewOptions {
   color: boolean;
   columns?: number;
   rows?: number;
+  /** The terminal's size now (it may be resized mid-run); overrides `columns` and `rows`. */
+  size?: () => { columns?: number | undefined; rows?: number | undefined };
   render?: DashboardRenderer;
   now?: () => Date;
   /** Longest delay between a change and the redraw that shows it. */
@@ -34,6 +41,9 @@ const NOTABLE = new Set<ExecutionEvent['type']>([
 /**
  * The live dashboard. On a terminal it is redrawn in place, within `redrawMs` of any change
  * (event driven, plus a one-second tick for the clocks); elsewhere each event is one line.
+ * A resize (SIGWINCH: the stream's `resize` event) redraws at the new size at once; what was
+ * drawn is cleared by the rows it takes at the new width, since a terminal that reflows wraps
+ * the old lines when it narrows.
  */
 export function createLiveView(out: NodeJS.WritableStream, options: LiveViewOptions): LiveView {
   const now = options.now ?? (() => new Date());
@@ -47,30 +57,44 @@ export function createLiveView(out: NodeJS.WritableStream, options: LiveViewOpti
     };
   }
   const render = options.render ?? renderDashboard;
-  let drawnLines = 0;
+  const size = () => {
+    const current = options.size?.() ?? {};
+    return {
+      columns: Math.max(1, current.columns ?? options.columns ?? 80),
+      rows: Math.max(1, current.rows ?? options.rows ?? 40),
+    };
+  };
+  /** Display width of each line on screen, to know how many rows they take after a resize. */
+  let drawn: number[] = [];
   let latest: ExecutionState | null = null;
   let pending: NodeJS.Timeout | null = null;
   const erase = () => {
-    if (drawnLines > 0) out.write(`\x1b[${drawnLines}F\x1b[J`);
-    drawnLines = 0;
+    const { columns } = size();
+    const rows = drawn.reduce((sum, width) => sum + Math.max(1, Math.ceil(width / columns)), 0);
+    if (rows > 0) out.write(`\x1b[${rows}F\x1b[J`);
+    drawn = [];
   };
   const draw = () => {
     pending = null;
     if (latest === null) return;
+    const { columns, rows } = size();
     const text = fitRows(
-      render(latest, {
-        now: now(),
-        width: options.columns ?? 80,
-        color: options.color,
-        rows: (options.rows ?? 40) - 1,
-      }),
-      options.rows ?? 40,
+      render(latest, { now: now(), width: columns, color: options.color, rows: rows - 1 }),
+      rows,
     );
     erase();
     out.write(text);
-    drawnLines = text.split('\n').length - 1;
+    drawn = text
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((line) => displayWidth(stripVTControlCharacters(line)));
   };
   const tick = setInterval(draw, 1000);
+  const onResize = () => {
+    if (pending !== null) clearTimeout(pending);
+    draw();
+  };
+  out.on('resize', onResize);
   return {
     onEvent(event, state) {
       latest = state;
@@ -87,6 +111,7 @@ export function createLiveView(out: NodeJS.WritableStream, options: LiveViewOpti
     },
     close(state) {
       clearInterval(tick);
+      out.off('resize', onResize);
       if (pending !== null) clearTimeout(pending);
       if (state !== null) latest = state;
       draw();

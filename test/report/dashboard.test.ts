@@ -59,10 +59,12 @@ describe('renderDashboard', () => {
     const lines = text.trimEnd().split('\n');
     expect(lines[0]).toBe('Parallel Execution: Auth Platform — Group 2 (Started: 14:30:52 UTC)');
     expect(text).toContain(
-      'Agent: builder-2 (2.2 Create User model and repository)\nStatus: IN_PROGRESS | Progress: ███████░░░░░░░░░  45% | 00:22:41\nCurrent: Writing unit tests for the repository',
+      'Agent: builder-2 (2.2 Create User model and repository)\nStatus: AGENT WORKING (attempt 2) | Progress: ███████░░░░░░░░░  45% | 00:22:41\nCurrent: Writing unit tests for the repository',
     );
     expect(text).toContain('Status: COMPLETED | Progress: ████████████████ 100% | 00:21:25');
-    expect(text).toContain('Status: VALIDATING | Progress: ████████████░░░░  72% | 00:22:39');
+    expect(text).toContain(
+      'Status: VALIDATING | Progress: ████████████░░░░  72% | 00:22:39\nCurrent: agent finished; running the validation checks',
+    );
     expect(text).toContain(
       'Status: PENDING | Progress: ░░░░░░░░░░░░░░░░   0% | --:--:--\nCurrent: waiting for 2.4',
     );
@@ -130,7 +132,7 @@ describe('renderDashboardMarkdown', () => {
     expect(rows).toHaveLength(2 + 5);
     for (const row of rows) expect(row.split(/(?<!\\)\|/).length - 2).toBe(6);
     expect(text).toContain(
-      '| 2.2 Create User model and repository | builder-2 | 🔄 in progress | `███████░░░░░░░░░` 45% | 22min 41s | Writing unit tests for the repository |',
+      '| 2.2 Create User model and repository | builder-2 | 🔄 agent working (attempt 2) | `███████░░░░░░░░░` 45% | 22min 41s | Writing unit tests for the repository |',
     );
     expect(text).toContain(
       '**Completed** 1/5 · **Failed** 0/5 · **Usage** 182,340 in / 21,877 out tokens · $0.87 · **Runtime** 23min 7s',

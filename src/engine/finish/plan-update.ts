@@ -75,7 +75,12 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   }
   const denied = deniedCalls(run);
   if (denied.length > 0) {
-    return { id, outcome: 'warnings', note: short(`tool calls denied: ${denied.join('; ')}`), ...actual };
+    return {
+      id,
+      outcome: 'warnings',
+      note: short(`tool calls denied: ${denied.join('; ')}`),
+      ...actual,
+    };
   }
   return { id, outcome: 'completed', ...actual };
 }

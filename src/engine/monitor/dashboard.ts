@@ -1,15 +1,24 @@
 import stringWidth from 'string-width';
 import type { IntegrationResult } from '../integrate/schema.js';
-import { elapsedMs, formatClock, formatDuration, formatTimeOfDay } from '../format.js';
+import {
+  elapsedMs,
+  formatClock,
+  formatCost,
+  formatCount,
+  formatDuration,
+  formatTimeOfDay,
+} from '../format.js';
 import { mdCode, mdTable, mdText, singleLine } from '../report/markdown.js';
 import {
   executionTitle,
   integrationFate,
   orderedTasks,
   taskOutcome,
+  taskWarnings,
   type TaskOutcome,
 } from '../report/outcome.js';
-import { totalUsage, usageText } from '../report/usage.js';
+import { currentUsage, totalUsage, usageText } from '../report/usage.js';
+import { integrationProgressText } from './integration-progress.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 
 const BAR_CELLS = 16;
@@ -48,8 +57,11 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
   // scroll out of sight; one line per task (running first) keeps them on screen.
   const compact = options.rows !== undefined && lines.length + blocks.length + 4 > options.rows;
   lines.push(...(compact ? compactLines(tasks, state, options.now) : blocks));
+  const integration = integrationLine(state);
+  if (integration !== null) lines.push([], integration);
   lines.push([], rule, footer(state, tasks, options.now));
-  const usage = totalUsage(tasks);
+  // Running tasks count with what their agents reported so far.
+  const usage = totalUsage(tasks, currentUsage);
   if (usage !== null) lines.push([{ text: `Usage: ${usageText(usage)}` }]);
   return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
 }
@@ -60,6 +72,7 @@ function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][]
   const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
   const elapsed = taskElapsed(task, now);
   const detail = taskDetail(task, outcome, state.integration);
+  const usage = currentUsage(task);
   return [
     [
       {
@@ -69,6 +82,7 @@ function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][]
     [
       { text: 'Status: ' },
       { text: statusWord(task, outcome), style },
+      { text: attemptText(task, outcome) },
       { text: ' | Progress: ' },
       { text: progressBar(percent), style },
       {
@@ -79,6 +93,34 @@ function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][]
       { text: `${detail.label}: ` },
       { text: terminalText(detail.text), style: detail.dim ? 'dim' : undefined },
     ],
+    ...(usage === null ? [] : [[{ text: `Usage: ${usageText(usage)}` }]]),
+  ];
+}
+
+/** ` (attempt 2)` on a task running again: its progress started over from zero. */
+function attemptText(task: TaskRun, outcome: TaskOutcome): string {
+  return outcome === 'RUNNING' && task.attempts > 1 ? ` (attempt ${task.attempts})` : '';
+}
+
+/** Where the integration is while it runs, then what it did. */
+function integrationLine(state: ExecutionState): Segment[] | null {
+  const done = state.integration;
+  if (done !== null) {
+    const tests =
+      done.testsPassed === null ? 'no tests' : done.testsPassed ? 'tests pass' : 'tests FAIL';
+    const left = done.dropped.length > 0 ? `, ${done.dropped.length} not merged` : '';
+    return [
+      { text: 'Integration: ', style: 'bold' },
+      {
+        text: `${terminalText(done.branch)}: merged ${done.merged.length}${left}; ${tests} (${done.testRuns} run${done.testRuns === 1 ? '' : 's'})`,
+      },
+    ];
+  }
+  const progress = state.integration_progress;
+  if (progress == null || state.finished_at !== null) return null;
+  return [
+    { text: 'Integration: ', style: 'bold' },
+    { text: terminalText(integrationProgressText(progress)), style: 'cyan' },
   ];
 }
 
@@ -111,26 +153,27 @@ function compactLines(tasks: readonly TaskRun[], state: ExecutionState, now: Dat
     const percent = Math.round(task.progress_percent);
     const elapsed = taskElapsed(task, now);
     const detail = taskDetail(task, outcome, state.integration);
+    const usage = currentUsage(task);
     lines.push([
       { text: `${outcome === 'RUNNING' ? '▶' : '·'} ` },
       { text: `${terminalText(task.task_id)} ${terminalText(task.agent)} ` },
+      ...(outcome === 'RUNNING' ? [{ text: `${statusWord(task, outcome)} ` }] : []),
       { text: progressBar(percent), style: OUTCOME_STYLE[outcome] },
       {
-        text: ` ${String(percent).padStart(3)}% ${elapsed === null ? '--:--:--' : formatClock(elapsed)} `,
+        text: ` ${String(percent).padStart(3)}% ${elapsed === null ? '--:--:--' : formatClock(elapsed)}${attemptText(task, outcome)} `,
       },
+      ...(usage === null
+        ? []
+        : [
+            {
+              text: `${formatCount(usage.outputTokens)} out tokens${usage.costUsd === null ? '' : ` ${formatCost(usage.costUsd)}`} `,
+            },
+          ]),
       { text: terminalText(detail.text), style: detail.dim ? 'dim' : undefined },
     ]);
   }
   const finished = tasks.length - open.length;
   if (finished > 0) lines.push([{ text: `✔ ${finished} finished (counts below)`, style: 'dim' }]);
-  const integration = state.integration;
-  if (integration !== null) {
-    lines.push([
-      {
-        text: `⇢ integration ${terminalText(integration.branch)}: merged ${integration.merged.length}, tests ${integration.testsPassed === null ? 'not run' : integration.testsPassed ? 'pass' : 'FAIL'}`,
-      },
-    ]);
-  }
   return lines;
 }
 
@@ -155,8 +198,23 @@ function statusWord(task: TaskRun, outcome: TaskOutcome): string {
   if (outcome === 'NO_CHANGES') return 'NO CHANGES';
   if (outcome === 'DROPPED') return 'NOT MERGED';
   if (outcome === 'FAILED') return 'FAILED';
-  return task.status.toUpperCase();
+  return PHASE_WORD[task.status] ?? task.status.toUpperCase();
 }
+
+/** The phase a running task is in, named plainly. */
+const PHASE_WORD: Partial<Record<TaskRun['status'], string>> = {
+  preparing: 'PREPARING',
+  in_progress: 'AGENT WORKING',
+  collecting: 'COLLECTING',
+  validating: 'VALIDATING',
+};
+
+/** What a task does in a phase where its agent is not the one working. */
+const PHASE_DETAIL: Partial<Record<TaskRun['status'], string>> = {
+  preparing: 'preparing its worktree',
+  collecting: 'agent finished; committing its work',
+  validating: 'agent finished; running the validation checks',
+};
 
 function taskDetail(
   task: TaskRun,
@@ -178,9 +236,13 @@ function taskDetail(
   }
   if (outcome === 'COMPLETE_WITH_WARNINGS') {
     const failed = task.validation?.checks.filter((check) => !check.skipped && !check.passed) ?? [];
-    const names = failed.map((check) => check.name).join(', ') || 'non-blocking checks';
-    return { label: 'Warnings', text: `${names} failed (non-blocking)`, dim: false };
+    const checks =
+      failed.length === 0 ? [] : [`${failed.map((c) => c.name).join(', ')} failed (non-blocking)`];
+    const text = [...checks, ...taskWarnings(task)].join('; ') || 'non-blocking checks failed';
+    return { label: 'Warnings', text, dim: false };
   }
+  const phase = outcome === 'RUNNING' ? PHASE_DETAIL[task.status] : undefined;
+  if (phase !== undefined) return { label: 'Current', text: phase, dim: false };
   if (outcome === 'NO_CHANGES') {
     const text = task.warnings?.join('; ') || 'the agent changed nothing';
     return { label: 'Warnings', text, dim: false };
@@ -252,7 +314,9 @@ export function renderDashboardMarkdown(
     const outcome = taskOutcome(task, state.integration);
     const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
     const status =
-      outcome === 'RUNNING' ? `🔄 ${task.status.replace('_', ' ')}` : OUTCOME_EMOJI[outcome];
+      outcome === 'RUNNING'
+        ? `🔄 ${statusWord(task, outcome).toLowerCase()}${attemptText(task, outcome)}`
+        : OUTCOME_EMOJI[outcome];
     const detail = taskDetail(task, outcome, state.integration);
     return [
       mdText(`${task.task_id} ${task.task}`, 60),
@@ -265,7 +329,7 @@ export function renderDashboardMarkdown(
   });
   const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
-  const usage = totalUsage(tasks);
+  const usage = totalUsage(tasks, currentUsage);
   const heading = running ? '🔄 Parallel execution running' : '🏁 Parallel execution finished';
   const totals = [
     `**Completed** ${done}/${tasks.length}`,

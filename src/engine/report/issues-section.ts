@@ -63,7 +63,11 @@ function taskIssues(task: TaskRun, state: ExecutionState): string[] {
     issues.push(`**Warning**: ${name}: the agent changed nothing.`);
   }
   const failedChecks = task.validation?.checks.filter((check) => !check.skipped && !check.passed);
-  if (outcome === 'COMPLETE_WITH_WARNINGS' && failedChecks !== undefined && failedChecks.length > 0) {
+  if (
+    outcome === 'COMPLETE_WITH_WARNINGS' &&
+    failedChecks !== undefined &&
+    failedChecks.length > 0
+  ) {
     const failed = failedChecks;
     issues.push(
       `**Warning**: ${name}: ${failed.map(failedCheckText).join(', ')}; non-blocking, worth a follow-up.`,

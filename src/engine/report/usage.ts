@@ -29,9 +29,28 @@ export function taskUsage(task: TaskRun): Usage | null {
   };
 }
 
+/**
+ * For a live view: while the agent runs (no final metrics yet), what its stream has reported so
+ * far; then the final figures.
+ */
+export function currentUsage(task: TaskRun): Usage | null {
+  const live = task.live_usage;
+  if (task.metrics !== null || live == null) return taskUsage(task);
+  return {
+    inputTokens: live.input_tokens,
+    outputTokens: live.output_tokens,
+    cacheReadTokens: live.cache_read_tokens,
+    cacheCreationTokens: live.cache_creation_tokens,
+    costUsd: live.cost_usd,
+  };
+}
+
 /** The sum over the tasks that reported usage; null when none did. */
-export function totalUsage(tasks: readonly TaskRun[]): Usage | null {
-  const reported = reportedUsage(tasks);
+export function totalUsage(
+  tasks: readonly TaskRun[],
+  usageOf: (task: TaskRun) => Usage | null = taskUsage,
+): Usage | null {
+  const reported = reportedUsage(tasks, usageOf);
   if (reported.length === 0) return null;
   const costs = reported.flatMap((usage) => (usage.costUsd === null ? [] : [usage.costUsd]));
   return {
@@ -48,9 +67,12 @@ export function usageReporters(tasks: readonly TaskRun[]): number {
   return reportedUsage(tasks).length;
 }
 
-function reportedUsage(tasks: readonly TaskRun[]): Usage[] {
+function reportedUsage(
+  tasks: readonly TaskRun[],
+  usageOf: (task: TaskRun) => Usage | null = taskUsage,
+): Usage[] {
   return tasks.flatMap((task) => {
-    const usage = taskUsage(task);
+    const usage = usageOf(task);
     return usage === null ? [] : [usage];
   });
 }
