@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { cli, writePlanJson } from './helpers.js';
+import { waitFor } from '../support/wait.js';
+
+const BIN = resolve(import.meta.dirname, '../../src/cli/bin.ts');
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+let repo: TempRepo;
+let box: Scratch;
+
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { '.gitignore': 'plan.json\n', 'README.md': 'x\n' } });
+  box = await scratch();
+});
+
+afterEach(async () => {
+  await repo.cleanup();
+  await box.cleanup();
+});
+
+/** b waits for the test's go-ahead, so the watcher sees it running. */
+const AGENT =
+  'if [ "$PE_TASK_ID" = b ]; then while [ ! -e "$GATE" ]; do sleep 0.1; done; fi; ' +
+  'echo "$PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
+
+async function stateOnDisk(): Promise<ExecutionState | null> {
+  const dir = join(repo.dir, '.parallel-executor', 'executions');
+  const [id] = await readdir(dir).catch(() => [] as string[]);
+  if (id === undefined) return null;
+  const text = await readFile(join(dir, id, 'PARALLEL_EXECUTION_STATUS.json'), 'utf8').catch(
+    () => null,
+  );
+  try {
+    return text === null ? null : (JSON.parse(text) as ExecutionState);
+  } catch {
+    return null;
+  }
+}
+
+describe('parallel-executor status --watch', () => {
+  it('follows a run in another process until it ends, then says where it landed', async () => {
+    await writePlanJson(repo.dir, plan([task('a'), task('b')]));
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GATE: box.file('gate') };
+    const orchestrator = spawn(
+      process.execPath,
+      ['--import', TSX, BIN, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit');
+    await waitFor(async () => {
+      const state = await stateOnDisk();
+      return state?.tasks['b']?.status === 'in_progress' ? state : null;
+    });
+
+    const watching = cli(['status', '--watch'], repo.dir, env);
+    // Let the watcher draw the running state first, then let b finish.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await writeFile(box.file('gate'), '');
+    const [result, [exitCode]] = await Promise.all([watching, exited]);
+    expect(exitCode).toBe(0);
+    expect(result.code).toBe(0);
+
+    const final = (await stateOnDisk())!;
+    expect(final.status).toBe('completed');
+    const lines = result.stdout.trimEnd().split('\n');
+    const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    const started = at(/ started exec_\S+: 2 task\(s\)$/);
+    const running = at(/ b \(\S+\) in_progress/);
+    const done = at(/ b \(\S+\) completed$/);
+    const integrated = at(/ integration: done after 0 test runs · merged 2\/2$/);
+    const finished = at(/ exec_\S+ completed: 2 completed, 0 failed of 2$/);
+    expect(started).toBeGreaterThanOrEqual(0);
+    expect(running).toBeGreaterThan(started);
+    expect(done).toBeGreaterThan(running);
+    expect(integrated).toBeGreaterThan(done);
+    expect(finished).toBeGreaterThan(running);
+    // It waited for the report: the orchestrator writes it after the final status.
+    expect(lines).toContain(`Report: ${final.report_path}`);
+    expect(lines.at(-1)).toMatch(/^State: .*PARALLEL_EXECUTION_STATUS\.json$/);
+  });
+});
