@@ -1,0 +1,108 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatSummary } from '../../src/cli/run-output.js';
+import { createClaudeCodeRunner } from '../../src/engine/agents/claude-code.js';
+import { taskOutcome } from '../../src/engine/report/outcome.js';
+import { renderReport } from '../../src/engine/report/render.js';
+import { executionSummary } from '../../src/engine/run/summary.js';
+import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { plan, runPlan, task } from './helpers.js';
+
+const CLAUDE = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
+
+let repo: TempRepo;
+let home: string;
+let model: ScriptedModel | null = null;
+
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { 'README.md': '# app\n' } });
+  home = await mkdtemp(join(tmpdir(), 'pe-claude-home-'));
+});
+
+afterEach(async () => {
+  await model?.close();
+  model = null;
+  await repo.cleanup();
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('agent diagnostics from the real Claude Code CLI (scripted model)', () => {
+  it('an API retry and a denied Bash call reach the summary, the report and --json; the task is not a clean success', async () => {
+    model = await startScriptedModel([
+      { status: 529, errorType: 'overloaded_error', message: 'Overloaded', retryAfter: 1 },
+      {
+        blocks: [
+          { type: 'text', text: 'Running the tests first.' },
+          { type: 'tool_use', name: 'Bash', input: { command: 'npm test', description: 'tests' } },
+        ],
+      },
+      (request) => ({
+        blocks: [
+          {
+            type: 'tool_use',
+            name: 'Write',
+            input: {
+              file_path: join(request.workingDirectory ?? '', 'notes.txt'),
+              content: 'could not run the tests\n',
+            },
+          },
+        ],
+      }),
+      { blocks: [{ type: 'text', text: 'Wrote notes.txt; tests not run.' }] },
+    ]);
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: home,
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: 'sk-test-scripted',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    };
+    const { state, stateFile } = await runPlan(
+      repo.dir,
+      plan([task('1.1', { title: 'Test and note' })]),
+      '',
+      {
+        runner: createClaudeCodeRunner({
+          binary: CLAUDE,
+          // Bash is not allowed: Claude Code refuses the call (print mode cannot ask).
+          allowedTools: ['Read', 'Write'],
+          env,
+          cwd: repo.dir,
+          graceMs: 500,
+        }),
+        env,
+      },
+    );
+
+    const run = state.tasks['1.1']!;
+    expect(run.status).toBe('completed');
+    expect(await repo.git(['show', `${run.branch}:notes.txt`])).toBe('could not run the tests');
+    const diagnostics = run.diagnostics ?? [];
+    expect(diagnostics.some((line) => /^API error 529 .*retry 1\//.test(line))).toBe(true);
+    expect(diagnostics).toContain('permission denied: Bash: npm test');
+    // Said once, though Claude Code reports it in the tool result and in its final list.
+    expect(diagnostics.filter((line) => line.startsWith('permission denied'))).toHaveLength(1);
+    expect(taskOutcome(run, null)).toBe('COMPLETE_WITH_WARNINGS');
+
+    const json = executionSummary(state).tasks[0]!;
+    expect(json.outcome).toBe('COMPLETE_WITH_WARNINGS');
+    expect(json.diagnostics).toEqual(diagnostics);
+    expect(json.warnings.join('\n')).toContain('1 tool call was denied (Bash: npm test)');
+
+    const summary = formatSummary(state, stateFile);
+    expect(summary).toMatch(/✔ 1\.1 complete with warnings/);
+    expect(summary).toContain('      ! 1 tool call was denied (Bash: npm test)');
+    expect(summary).toContain('      agent: permission denied: Bash: npm test');
+    expect(summary).toMatch(/ {6}agent: API error 529 /);
+
+    const report = renderReport(state);
+    expect(report).toContain('- **Agent Diagnostics**: ');
+    expect(report).toContain('permission denied: Bash: npm test');
+    expect(report).toContain('1 tool call was denied (Bash: npm test)');
+    expect(model.surprises).toEqual([]);
+    expect(model.unusedTurns()).toBe(0);
+  });
+});
