@@ -190,6 +190,11 @@ describe('claude stream-json interpreter', () => {
     });
     // The announced delay, so the orchestrator does not take the wait for a hang.
     expect(events[1]).toEqual({ type: 'waiting', ms: 600 });
+    // And one for the user, kept with the task (its diagnostics).
+    expect(events[2]).toEqual({
+      type: 'diagnostic',
+      message: 'API error 529 (overloaded): retry 1/10 in 0.6 s',
+    });
     expect(events).toContainEqual({ type: 'error', message: 'Invalid API key (API status 401)' });
     expect(progressOf(events).some(([percent]) => percent === 100)).toBe(false);
     expect(interpreter.report().agentError).toBe('Invalid API key (API status 401)');

@@ -219,9 +219,9 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       const said = `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${(delayMs / 1000).toFixed(1)} s`;
       return [
         ...lines([said], ''),
-        { type: 'diagnostic', message: said },
         // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
         { type: 'waiting', ms: delayMs },
+        { type: 'diagnostic', message: said },
       ];
     }
     return lines([`system: ${subtype}`], '');
