@@ -60,7 +60,7 @@ describe('agent diagnostics from the real Claude Code CLI (scripted model)', () 
       ANTHROPIC_API_KEY: 'sk-test-scripted',
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     };
-    const { state, stateFile } = await runPlan(
+    const { state, stateFile, events } = await runPlan(
       repo.dir,
       plan([task('1.1', { title: 'Test and note' })]),
       '',
@@ -86,6 +86,11 @@ describe('agent diagnostics from the real Claude Code CLI (scripted model)', () 
     // Said once, though Claude Code reports it in the tool result and in its final list.
     expect(diagnostics.filter((line) => line.startsWith('permission denied'))).toHaveLength(1);
     expect(taskOutcome(run, null)).toBe('COMPLETE_WITH_WARNINGS');
+    // Tokens reached the live view while the agent ran, before the task finished.
+    const types = events.map((e) => (e.type === 'task-status' ? `status:${e.status}` : e.type));
+    expect(types.indexOf('task-usage')).toBeGreaterThan(types.indexOf('status:in_progress'));
+    expect(types.indexOf('task-usage')).toBeLessThan(types.indexOf('status:collecting'));
+    expect(run.live_usage?.output_tokens).toBeGreaterThan(0);
 
     const json = executionSummary(state).tasks[0]!;
     expect(json.outcome).toBe('COMPLETE_WITH_WARNINGS');
