@@ -1,10 +1,12 @@
 /**
- * `.github/parallel-executor.yml` from the default branch (never from the PR: a PR must not be
- * able to change who may run things or which workflow runs). Missing file: the defaults.
+ * `.github/parallel-executor.yml` (or `.yaml`, never both) from the default branch (never from
+ * the PR: a PR must not be able to change who may run things or which workflow runs). Missing
+ * file: the defaults.
  */
 import { ConfigurationError } from '../engine/errors.js';
 import { configFromText } from '../engine/config/load.js';
-import { CONFIG_PATH, type Config } from '../engine/config/schema.js';
+import { CONFIG_FILES, pickConfigFile } from '../engine/config/locate.js';
+import type { Config } from '../engine/config/schema.js';
 import type { RepoForge } from '../forge/types.js';
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; error: ConfigurationError };
@@ -13,9 +15,17 @@ export async function loadRepoConfig(
   forge: RepoForge,
   defaultBranch: string,
 ): Promise<ConfigResult> {
-  const file = await forge.getFile(CONFIG_PATH, defaultBranch);
+  const files = await Promise.all(
+    CONFIG_FILES.map(async (path) => ({ path, file: await forge.getFile(path, defaultBranch) })),
+  );
+  const present = files.filter((entry) => entry.file !== null);
   try {
-    return { ok: true, config: configFromText(file?.content ?? null) };
+    const chosen = pickConfigFile(present.map((entry) => entry.path));
+    const found = present.find((entry) => entry.path === chosen);
+    return {
+      ok: true,
+      config: configFromText(found?.file?.content ?? null, found?.path),
+    };
   } catch (error) {
     if (error instanceof ConfigurationError) return { ok: false, error };
     throw error;

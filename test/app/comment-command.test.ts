@@ -225,7 +225,11 @@ describe('/parallel-run on a pull request', () => {
 
   it('ignores bots unless the config allows them', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run', 'renovate[bot]', 'Bot'));
-    expect(h.gh.requests.map((r) => r.template)).toEqual(['/repos/{owner}/{repo}/contents/{path}']);
+    // Only the config is read (both spellings), nothing is written.
+    expect(h.gh.requests.map((r) => r.template)).toEqual([
+      '/repos/{owner}/{repo}/contents/{path}',
+      '/repos/{owner}/{repo}/contents/{path}',
+    ]);
     expect(h.github.dispatches).toHaveLength(0);
 
     h.github.setFile('main', CONFIG, 'github:\n  allowBots: true\n');
@@ -253,6 +257,32 @@ describe('/parallel-run on a pull request', () => {
     expect(reply).toContain('github.allowBots');
     expect(h.github.dispatches).toHaveLength(0);
     expect(h.github.checkRuns).toHaveLength(0);
+  });
+
+  it('reads .github/parallel-executor.yaml too, with its errors named by that file', async () => {
+    h.github.setFile(
+      'main',
+      '.github/parallel-executor.yaml',
+      'plan: MULTI_AGENT_PLAN.md\ngithub:\n  workflow: parallel-run.yml\n  allowBots: maybe\n',
+    );
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    const reply = h.github.comments.at(-1)!.body;
+    expect(reply).toContain('`.github/parallel-executor.yaml` line 4 on `main`');
+    expect(reply).toContain('github.allowBots');
+    expect(h.github.dispatches).toHaveLength(0);
+  });
+
+  it('refuses a default branch that has both .yml and .yaml, naming both', async () => {
+    h.github.setFile('main', CONFIG, 'github:\n  workflow: parallel-run.yml\n');
+    h.github.setFile('main', '.github/parallel-executor.yaml', 'github:\n  workflow: other.yml\n');
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    const reply = h.github.comments.at(-1)!.body;
+    expect(reply).toContain('could not read its configuration');
+    expect(reply).toContain(
+      'both .github/parallel-executor.yml and .github/parallel-executor.yaml exist; only one is read',
+    );
+    expect(reply).toContain('Keep one of them');
+    expect(h.github.dispatches).toHaveLength(0);
   });
 
   it('reads the config from the default branch, not from the PR', async () => {

@@ -177,7 +177,7 @@ describe('execution lifecycle', () => {
       expect(dashboardEdits(h)).toBe(before + 1);
       const body = h.github.comments.find((c) => c.id === record.comment)!.body;
       expect(body).toMatch(/1\.1 Build the model .*✅ complete .*100%/);
-      expect(body).toMatch(/1\.2 Build the store .*🔄 in progress/);
+      expect(body).toMatch(/1\.2 Build the store .*🔄 agent working/);
       expect(body).toMatch(/2\.1 Expose endpoints .*⏳ pending/);
       expect(readLock(body)?.status).toBe('running');
 

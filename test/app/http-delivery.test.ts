@@ -157,6 +157,8 @@ describe('serverless entry, configured by the environment', () => {
       'GET /repos/{owner}/{repo}/collaborators/{username}/permission',
       'POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions',
       'GET /repos/{owner}/{repo}/pulls/{pull_number}',
+      // The config, in both spellings (.yml, .yaml).
+      'GET /repos/{owner}/{repo}/contents/{path}',
       'GET /repos/{owner}/{repo}/contents/{path}',
       'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
       'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',

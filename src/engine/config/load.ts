@@ -9,8 +9,8 @@ import { Config, CONFIG_PATH } from './schema.js';
  * from the checkout (`readConfigFile`), the App from the default branch through the API. No file
  * (null): every default.
  */
-export function configFromText(text: string | null): Config {
-  return text === null ? Config.parse({}) : parseConfig(text, CONFIG_PATH);
+export function configFromText(text: string | null, file: string = CONFIG_PATH): Config {
+  return text === null ? Config.parse({}) : parseConfig(text, file);
 }
 
 /**

@@ -33,16 +33,24 @@ export async function locateConfig(
   }
   const found: string[] = [];
   for (const file of CONFIG_FILES) if (await exists(join(repoRoot, file))) found.push(file);
-  if (found.length > 1) {
+  const file = pickConfigFile(found);
+  return file === null ? null : { absolute: join(repoRoot, file), shown: file };
+}
+
+/**
+ * Which of `CONFIG_FILES` a repository's settings are in, given those it has (on disk, or on a
+ * branch the App reads through the API): one at most; both present is refused.
+ */
+export function pickConfigFile(present: readonly string[]): string | null {
+  if (present.length > 1) {
     throw new ConfigurationError(
-      found[1]!,
+      present[1]!,
       null,
-      `both ${found.join(' and ')} exist; only one is read`,
-      `Keep one of them: merge the settings into ${found[0]} and delete ${found[1]}.`,
+      `both ${present.join(' and ')} exist; only one is read`,
+      `Keep one of them: merge the settings into ${present[0]} and delete ${present[1]}.`,
     );
   }
-  const file = found[0];
-  return file === undefined ? null : { absolute: join(repoRoot, file), shown: file };
+  return present[0] ?? null;
 }
 
 async function exists(path: string): Promise<boolean> {
