@@ -160,7 +160,7 @@ describe('/parallel-run on a pull request', () => {
     expect(h.github.dispatches).toHaveLength(0);
     expect(h.github.checkRuns).toHaveLength(0);
     expect(h.github.comments.at(-1)?.body).toBe(
-      `Nothing was started: nothing of group 2 can run: 2.1 waits for 1.1 (pending), 1.2 (pending), not completed and not in this run (in the plan at \`${HEAD_REF}\`, ${HEAD_SHA.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
+      `Nothing was started: nothing of group 2 can run: 2.1 waits for 1.1 (pending), 1.2 (pending), not completed and not in this run (in the plan at \`${HEAD_REF}\`, ${HEAD_SHA}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
     );
   });
 

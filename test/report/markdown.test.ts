@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { formatCost, formatDuration } from '../../src/engine/format.js';
-import { mdCode, mdText, shellArg, truncate } from '../../src/engine/report/markdown.js';
+import { mdCode, mdSha, mdText, shellArg, truncate } from '../../src/engine/report/markdown.js';
 
 describe('Markdown escaping', () => {
+  it('writes a commit as its full SHA, bare, which GitHub links in a comment', () => {
+    const sha = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+    expect(mdSha(sha)).toBe(sha);
+    // Not a commit id: code, never bare text.
+    expect(mdSha('a1b2c3d')).toBe('`a1b2c3d`');
+    expect(mdSha('HEAD~1 @team')).toBe(mdCode('HEAD~1 @team'));
+  });
+
+
   it('turns any text into one inert line', () => {
     expect(mdText('a | b\n# c\r\n* d _e_ [f](g) <h> $i$ ~j~ &k; `l`')).toBe(
       'a \\| b \\# c \\* d \\_e\\_ \\[f\\](g) \\<h\\> \\$i\\$ \\~j\\~ \\&k; \\`l\\`',

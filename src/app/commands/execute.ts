@@ -2,7 +2,7 @@
  * What each command does once the commenter is authorised and the PR and config are known.
  * Replies are comments on the PR; starting work goes through `startExecution`.
  */
-import { mdCode, mdText } from '../../engine/report/markdown.js';
+import { mdCode, mdSha, mdText } from '../../engine/report/markdown.js';
 import type { Config } from '../../engine/config/schema.js';
 import type { PullRequestInfo } from '../../forge/types.js';
 import { closeWithoutRun, finalizeEnded } from '../execution/recover.js';
@@ -94,7 +94,7 @@ export async function runTasks(
   if (plan.kind === 'missing') {
     await scope.forge.createComment(
       pr.number,
-      `❌ There is no plan at \`${config.plan}\` on ${mdCode(pr.headRef)} (${pr.headSha.slice(0, 7)}), so nothing was started. Add it, or set \`plan:\` in \`.github/parallel-executor.yml\` on the default branch.`,
+      `❌ There is no plan at \`${config.plan}\` on ${mdCode(pr.headRef)} (${mdSha(pr.headSha)}), so nothing was started. Add it, or set \`plan:\` in \`.github/parallel-executor.yml\` on the default branch.`,
     );
     return null;
   }
@@ -122,7 +122,7 @@ export async function runTasks(
   if (selection.tasks.length === 0) {
     await scope.forge.createComment(
       pr.number,
-      `Nothing was started: ${mdText(nothingToRun(selection))} (in the plan at ${mdCode(pr.headRef)}, ${pr.headSha.slice(0, 7)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
+      `Nothing was started: ${mdText(nothingToRun(selection))} (in the plan at ${mdCode(pr.headRef)}, ${mdSha(pr.headSha)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
     );
     return null;
   }
@@ -163,7 +163,7 @@ function dryRunText(request: StartRequest, now: Date): string {
   const record = buildRecord(request, '<new execution id>', now);
   const inputs = dispatchInputs(record, request.workflowInputs);
   return [
-    `🧪 **Dry run**: nothing was started. \`/parallel-run${record.group === 'all' ? '' : ` ${record.group}`}\` would run ${record.tasks.length} task(s) of \`${record.plan}\` at ${record.sha.slice(0, 7)}:`,
+    `🧪 **Dry run**: nothing was started. \`/parallel-run${record.group === 'all' ? '' : ` ${record.group}`}\` would run ${record.tasks.length} task(s) of \`${record.plan}\` at ${mdSha(record.sha)}:`,
     '',
     '| Task | Agent | Depends on | Title |',
     '|---|---|---|---|',

@@ -1,6 +1,6 @@
 /** The summary check run's output: the hidden record first (a cut can never lose it), then text. */
 import type { CheckRunOutput } from '../../forge/types.js';
-import { mdText } from '../../engine/report/markdown.js';
+import { mdSha, mdText } from '../../engine/report/markdown.js';
 import { encodeRecord, type ExecutionRecord } from './record.js';
 import { currentWave, waveLabel } from './waves.js';
 
@@ -11,7 +11,7 @@ export function runningSummary(record: ExecutionRecord): CheckRunOutput {
     title: `Running ${count} task${count === 1 ? '' : 's'}${record.group === 'all' ? '' : ` of group ${record.group}`}${wave ? `, ${wave.toLowerCase()}` : ''}`,
     summary: [
       encodeRecord(record),
-      `Execution \`${record.execution}\` of \`${record.plan}\` on \`${record.ref}\` (${record.sha.slice(0, 7)})${record.startedBy ? `, started by @\u200b${record.startedBy}` : ''}.`,
+      `Execution \`${record.execution}\` of \`${record.plan}\` on \`${record.ref}\` (${mdSha(record.sha)})${record.startedBy ? `, started by @\u200b${record.startedBy}` : ''}.`,
       ...(wave
         ? [
             `\n**${wave}**: ${currentWave(record)

@@ -2,7 +2,7 @@
  * A plan's findings shown where people look: a check run on the commit whose annotations sit on the
  * plan's lines, and (on a PR) one comment listing them. Markdown built from plan text escapes it.
  */
-import { mdText } from '../../engine/report/markdown.js';
+import { mdSha, mdText } from '../../engine/report/markdown.js';
 import type { CheckRunInput } from '../../forge/types.js';
 import type { Diagnostic } from '../../engine/plan/schema.js';
 import type { PlanResult } from './load.js';
@@ -78,7 +78,7 @@ export function diagnosticsComment(
   diagnostics: readonly Diagnostic[],
 ): string {
   return [
-    `❌ **The plan has problems, so nothing was started.** \`${path}\` at ${sha.slice(0, 7)}:`,
+    `❌ **The plan has problems, so nothing was started.** \`${path}\` at ${mdSha(sha)}:`,
     '',
     diagnosticList(path, diagnostics),
     '',

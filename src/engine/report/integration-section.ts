@@ -1,7 +1,7 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { ExecutionState } from '../state/schema.js';
 import { fileList } from './task-section.js';
-import { mdCode, mdText } from './markdown.js';
+import { mdCode, mdSha, mdText } from './markdown.js';
 
 const STRATEGY: Record<IntegrationResult['strategy'], string> = {
   'batch-bisect': 'batch-and-bisect (merge the batch, test once, bisect on failure)',
@@ -21,7 +21,7 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
   }
   const total = state.task_order.length;
   lines.push(
-    `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdCode(short(integration.baseSha))} → head ${mdCode(short(integration.headSha))})`,
+    `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdSha(integration.baseSha)} → head ${mdSha(integration.headSha)})`,
     `- **Strategy**: ${STRATEGY[integration.strategy]}`,
     `- **Merged**: ${integration.merged.length} of ${total} tasks${idList(integration.merged)}`,
     `- **Merge Conflicts**: ${integration.conflicts.length}${integration.conflicts.length > 0 ? ' (never auto-resolved; the branch was left out and the integration branch stayed clean)' : ''}`,
@@ -66,6 +66,3 @@ function ids(taskIds: readonly string[]): string {
   return taskIds.map((id) => mdText(id, 40)).join(', ');
 }
 
-function short(sha: string): string {
-  return sha.slice(0, 7);
-}

@@ -67,6 +67,15 @@ export function mdCode(text: string, max = 200): string {
 }
 
 /** A GFM table row from already-escaped cells. */
+/**
+ * A commit in text a person reads on GitHub: the full SHA, bare, which a comment shows as a short
+ * SHA linked to the commit (a short SHA, or any SHA in a code span, would be dead text); a
+ * committed report keeps the exact commit. Anything that is not a full SHA is code.
+ */
+export function mdSha(sha: string): string {
+  return /^[0-9a-f]{40}$/.test(sha) ? sha : mdCode(sha);
+}
+
 export function mdRow(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
 }

@@ -4,7 +4,7 @@ import { renderCheckoutSection } from './checkout-section.js';
 import { renderGantt } from './gantt.js';
 import { renderIntegrationSection } from './integration-section.js';
 import { renderIssuesSection } from './issues-section.js';
-import { mdCode, mdText } from './markdown.js';
+import { mdCode, mdSha, mdText } from './markdown.js';
 import { computeMetrics, type ExecutionMetrics } from './metrics.js';
 import { renderNextSteps, type NextGroup } from './next-steps.js';
 import {
@@ -56,7 +56,7 @@ function summarySection(state: ExecutionState, now?: Date): string[] {
     '## Execution Summary',
     `- **Execution ID**: ${mdCode(state.execution_id)}`,
     `- **Plan**: ${mdCode(state.plan_file)}${state.plan_title === null ? '' : ` (${mdText(state.plan_title, 120)})`}`,
-    `- **Base**: ${mdCode(state.base_ref)} at ${mdCode(state.base_sha.slice(0, 7))}`,
+    `- **Base**: ${mdCode(state.base_ref)} at ${mdSha(state.base_sha)}`,
     `- **Started**: ${formatTimestamp(state.started_at)}`,
     `- **Completed**: ${state.finished_at === null ? 'not yet' : formatTimestamp(state.finished_at)}`,
     `- **Duration**: ${duration}`,
