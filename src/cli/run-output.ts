@@ -2,7 +2,8 @@ import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionPreview } from '../engine/run/orchestrator.js';
 import type { PreflightReport } from '../engine/run/preflight.js';
 import type { FinishOutcome } from '../engine/finish/finisher.js';
-import { elapsedMs, formatDuration } from '../engine/format.js';
+import { elapsedMs, formatCost, formatDuration } from '../engine/format.js';
+import { taskUsage } from '../engine/report/usage.js';
 import {
   executionOutcome,
   integrationFate,
@@ -92,11 +93,15 @@ export function formatSummary(
     const run = state.tasks[id]!;
     const duration = taskDurationMs(run);
     const took = duration === null ? '' : ` in ${formatDuration(duration)}`;
+    const cost = taskUsage(run)?.costUsd ?? null;
+    const spent = cost === null ? '' : `, ${formatCost(cost)}`;
     const attempts = run.attempts > 1 ? `, ${run.attempts} attempts` : '';
     const validation = run.validation === null ? '' : `, ${run.validation.status}`;
     const fate = fateText(id, state);
     const [mark, word] = OUTCOME_TEXT[taskOutcome(run, state.integration)];
-    lines.push(`  ${mark} ${id} ${word}${took}${attempts}${validation}${fate}  ${run.branch}`);
+    lines.push(
+      `  ${mark} ${id} ${word}${took}${spent}${attempts}${validation}${fate}  ${run.branch}`,
+    );
     if (run.reason !== null) lines.push(`      ${run.reason}`);
     for (const warning of taskWarnings(run)) lines.push(`      ! ${warning}`);
     // Retries and refusals the agent met on the way, even when it succeeded.

@@ -6,7 +6,15 @@
  */
 import type { ExecutionState } from '../engine/state/schema.js';
 import type { PullRequestInput } from '../forge/types.js';
-import { mdCode, mdText } from '../engine/report/markdown.js';
+import { formatCost, formatDuration } from '../engine/format.js';
+import { mdCode, mdTable, mdText } from '../engine/report/markdown.js';
+import {
+  orderedTasks,
+  TASK_OUTCOME_LABEL,
+  taskDurationMs,
+  taskOutcome,
+} from '../engine/report/outcome.js';
+import { taskUsage } from '../engine/report/usage.js';
 
 /** GitHub allows 256 characters in a PR title. */
 const TITLE_MAX = 240;
@@ -41,6 +49,21 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
     '**Merged**',
     ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}`),
     ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
+    '',
+    // Every task's state, time and cost, in the words and figures of the report and the terminal.
+    ...mdTable(
+      ['Task', 'Status', 'Duration', 'Cost'],
+      orderedTasks(state).map((task) => {
+        const duration = taskDurationMs(task);
+        const cost = taskUsage(task)?.costUsd ?? null;
+        return [
+          mdText(`${task.task_id} ${task.task}`, 80),
+          TASK_OUTCOME_LABEL[taskOutcome(task, integration)],
+          duration === null ? '—' : formatDuration(duration),
+          cost === null ? 'not reported' : formatCost(cost),
+        ];
+      }),
+    ),
     ...(links.length > 0 ? ['', links.join(' · ')] : []),
   ].join('\n');
   return {

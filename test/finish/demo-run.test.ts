@@ -188,7 +188,7 @@ describe('run on the demo repository', () => {
       '- [ ] 2.3: Validate cart input (Validator-1, 1h)',
     ]);
     const link = `**Execution Report**: reports/${doc.executionId}.md`;
-    const time = String.raw`\d+(s|min)`;
+    const time = String.raw`\d+(\.\d)?(s|min)( \d+s)?`;
     const expected = [
       /^## Parallel Group 1: Cart Basics ✅ COMPLETED$/,
       new RegExp(String.raw`^\*\*Duration\*\*: 1 day → \*\*Actual\*\*: ${time}$`),

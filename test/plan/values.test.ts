@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDependencyText, type DependencyScope } from '../../src/engine/plan/dependencies.js';
-import { formatDuration, parseDuration } from '../../src/engine/plan/estimates.js';
+import { parseDuration } from '../../src/engine/plan/estimates.js';
 import { parseStatus } from '../../src/engine/plan/status.js';
 
 describe('parseDuration', () => {
@@ -29,19 +29,6 @@ describe('parseDuration', () => {
       expect(parseDuration(text)).toBeNull();
     },
   );
-});
-
-describe('formatDuration', () => {
-  it.each([
-    [5_520_000, '1h 32min'],
-    [6_240_000, '1h 44min'],
-    [2_700_000, '45min'],
-    [7_200_000, '2h'],
-    [40_000, '40s'],
-    [89_999, '1min'],
-  ])('%d ms → %s', (ms, text) => {
-    expect(formatDuration(ms)).toBe(text);
-  });
 });
 
 describe('parseStatus', () => {

@@ -1,4 +1,3 @@
-import { formatDuration as formatReadableDuration } from '../format.js';
 
 /**
  * Estimates are planning units, not clock time: a day is 8 working hours and a week 5 days, so
@@ -50,13 +49,3 @@ function round(hours: number): number {
   return Math.round(hours * 1000) / 1000;
 }
 
-/**
- * Milliseconds as the seed writes actual times in a plan: `1h 32min`, `45min`, `2h`, `40s`. The
- * one duration formatter, rounded to whole minutes (whole seconds under a minute): a plan line
- * records how long a task took, not to the second.
- */
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return '0min';
-  const unit = ms < 60_000 ? 1_000 : 60_000;
-  return formatReadableDuration(Math.round(ms / unit) * unit);
-}

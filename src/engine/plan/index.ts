@@ -10,7 +10,7 @@ import { validatePlan } from './validate.js';
 export { parsePlan } from './parse.js';
 export { validatePlan } from './validate.js';
 export { writeBack, type PlanWriteBack, type TaskOutcome } from './write-back.js';
-export { formatDuration, parseDuration } from './estimates.js';
+export { parseDuration } from './estimates.js';
 export { findAgentDefinition, loadAgentDefinitions, type AgentDefinition } from './agents.js';
 export { findCycle } from './cycle.js';
 

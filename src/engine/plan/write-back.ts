@@ -1,7 +1,8 @@
 import type { RootContent } from 'mdast';
 import { UsageError } from '../errors.js';
 import type { TaskSource } from './draft.js';
-import { formatDuration } from './estimates.js';
+// The one duration formatter: a plan line says what the report and the terminal say.
+import { formatDuration } from '../format.js';
 import { fieldsOf } from './fields.js';
 import { endOffset, lineEndAt, startOffset } from './markdown.js';
 import type { Section } from './outline.js';
