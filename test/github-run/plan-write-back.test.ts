@@ -185,6 +185,11 @@ describe('a run on GitHub: the CLI, the Action and the App write the same plan',
         `^Integration of parallel-executor execution \`${execution}\` \\(group 1\\)\\.\n\n` +
           '\\*\\*Merged\\*\\*\n- `1\\.1`: Add feature A\n\n' +
           '\\*\\*Not merged\\*\\* \\(conflicts\\): `1\\.2`\n\n' +
+          '\\| Task \\| Status \\| Duration \\| Cost \\|\n\\| --- \\| --- \\| --- \\| --- \\|\n' +
+          '\\| 1\\.1 Add feature A \\| ✅ COMPLETE \\| [^|]+ \\| [^|]+ \\|\n' +
+          '\\| 1\\.2 [^|]+ \\| 🚫 NOT MERGED \\| [^|]+ \\| [^|]+ \\|\n' +
+          '\\| 1\\.3 [^|]+ \\| ❌ FAILED \\| [^|]+ \\| [^|]+ \\|\n' +
+          '\\| 1\\.4 [^|]+ \\| ❌ FAILED \\| [^|]+ \\| [^|]+ \\|\n\n' +
           `Report: \`reports/${execution}\\.md\` · Started on #7 · \\[Workflow run\\]\\(https://\\S+\\)$`,
       ),
     );
