@@ -50,6 +50,9 @@ describe('parallel-executor run', () => {
       keptRefs: [],
       // The command agent reports no tokens.
       usage: null,
+      // Nothing to flag, and nothing the agent said needs the user.
+      warnings: [],
+      diagnostics: [],
     });
     // Human output went to stderr: the pre-flight report and one line per event.
     expect(result.stderr).toContain('GO');
