@@ -104,7 +104,9 @@ describe('a fully integrated run', () => {
     ]);
     expect(added.filter((line) => line !== '')).toEqual([
       '## Parallel Group 1: Cart Basics ✅ COMPLETED',
-      expect.stringMatching(/^\*\*Duration\*\*: 1 day → \*\*Actual\*\*: \d+(\.\d)?(s|min)( \d+s)?$/),
+      expect.stringMatching(
+        /^\*\*Duration\*\*: 1 day → \*\*Actual\*\*: \d+(\.\d)?(s|min)( \d+s)?$/,
+      ),
       expect.stringMatching(/^- \[x\] 1\.1: .* ✅ \d+(\.\d)?(s|min)( \d+s)?$/),
       expect.stringMatching(/^- \[x\] 1\.2: .* ✅ \d+(\.\d)?(s|min)( \d+s)?$/),
       expect.stringMatching(/^- \[x\] 1\.3: .* ✅ \d+(\.\d)?(s|min)( \d+s)?$/),

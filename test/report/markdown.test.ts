@@ -11,7 +11,6 @@ describe('Markdown escaping', () => {
     expect(mdSha('HEAD~1 @team')).toBe(mdCode('HEAD~1 @team'));
   });
 
-
   it('turns any text into one inert line', () => {
     expect(mdText('a | b\n# c\r\n* d _e_ [f](g) <h> $i$ ~j~ &k; `l`')).toBe(
       'a \\| b \\# c \\* d \\_e\\_ \\[f\\](g) \\<h\\> \\$i\\$ \\~j\\~ \\&k; \\`l\\`',

@@ -1,4 +1,3 @@
-
 /**
  * Estimates are planning units, not clock time: a day is 8 working hours and a week 5 days, so
  * `2d` = 16h and `1w` = 40h. Ranges (`2-3 days`, `45-60 minutes`) count as their upper bound,
@@ -48,4 +47,3 @@ function unitHours(unit: string): number | null {
 function round(hours: number): number {
   return Math.round(hours * 1000) / 1000;
 }
-

@@ -65,4 +65,3 @@ function idList(taskIds: readonly string[]): string {
 function ids(taskIds: readonly string[]): string {
   return taskIds.map((id) => mdText(id, 40)).join(', ');
 }
-
