@@ -7,6 +7,7 @@ import { createClaudeCodeRunner } from '../../src/engine/agents/claude-code.js';
 import { taskOutcome } from '../../src/engine/report/outcome.js';
 import { renderReport } from '../../src/engine/report/render.js';
 import { executionSummary } from '../../src/engine/run/summary.js';
+import { taskResult } from '../../src/github-run/task-result.js';
 import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { plan, runPlan, task } from './helpers.js';
@@ -102,6 +103,25 @@ describe('agent diagnostics from the real Claude Code CLI (scripted model)', () 
     expect(summary).toContain('      ! 1 tool call was denied (Bash: npm test)');
     expect(summary).toContain('      agent: permission denied: Bash: npm test');
     expect(summary).toMatch(/ {6}agent: API error 529 /);
+
+    // The task's check run says so too.
+    const check = taskResult(run, {
+      strategy: 'batch-bisect',
+      branch: 'integration/x',
+      baseSha: state.base_sha,
+      headSha: state.base_sha,
+      merged: ['1.1'],
+      conflicts: [],
+      dropped: [],
+      predictedConflicts: [],
+      testRuns: 0,
+      testsPassed: null,
+      testCommand: null,
+    });
+    expect(check.title).toBe('Completed with warnings');
+    expect(check.lines).toContain(
+      '**Warning**: 1 tool call was denied (Bash: npm test): the work may be incomplete; allow the tool in agent.allowedTools',
+    );
 
     const report = renderReport(state);
     expect(report).toContain('- **Agent Diagnostics**: ');
