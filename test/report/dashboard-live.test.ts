@@ -117,6 +117,8 @@ describe('the live dashboard', () => {
     );
     const compact = renderDashboard(state, { now: NOW, rows: 10, width: 160 });
     expect(compact).toContain('Integration: bisecting a test failure: test run 3 of at most 5');
+    // The integration row counts when deciding what fits: the picture stays within the rows.
+    expect(compact.trimEnd().split('\n').length).toBeLessThanOrEqual(10);
     const done = reportFixture();
     const finished = renderDashboard(done, { now: NOW });
     expect(finished).toMatch(

@@ -53,16 +53,21 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
   ];
   const tasks = orderedTasks(state);
   const blocks = tasks.flatMap((task) => [[], ...taskLines(task, state, options.now)]);
-  // Header, blocks, blank, rule, footer, usage: if that does not fit, the running tasks would
-  // scroll out of sight; one line per task (running first) keeps them on screen.
-  const compact = options.rows !== undefined && lines.length + blocks.length + 4 > options.rows;
-  lines.push(...(compact ? compactLines(tasks, state, options.now) : blocks));
   const integration = integrationLine(state);
-  if (integration !== null) lines.push([], integration);
-  lines.push([], rule, footer(state, tasks, options.now));
+  const tail: Segment[][] = [
+    ...(integration === null ? [] : [[], integration]),
+    [],
+    rule,
+    footer(state, tasks, options.now),
+  ];
   // Running tasks count with what their agents reported so far.
   const usage = totalUsage(tasks, currentUsage);
-  if (usage !== null) lines.push([{ text: `Usage: ${usageText(usage)}` }]);
+  if (usage !== null) tail.push([{ text: `Usage: ${usageText(usage)}` }]);
+  // Header, blocks, integration, footer: if that does not fit, the running tasks would scroll
+  // out of sight; one line per task (running first) keeps them on screen.
+  const compact =
+    options.rows !== undefined && lines.length + blocks.length + tail.length > options.rows;
+  lines.push(...(compact ? compactLines(tasks, state, options.now) : blocks), ...tail);
   return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
 }
 
