@@ -122,6 +122,7 @@ export function buildClaudePrompt(launch: AgentLaunch, context: string): string 
 /** `claude-code`: the Claude Code CLI, the default kind. */
 export const claudeCodeKind: AgentKind = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
+  apiKeyInput: 'anthropic-api-key',
   describe: () => 'claude-code',
   create: (settings, context) =>
     createClaudeCodeRunner({

@@ -64,6 +64,7 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
 /** `command`: the user's own agent. It gets the API key too, as it often wraps Claude Code. */
 export const commandKind: AgentKind = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
+  apiKeyInput: 'anthropic-api-key',
   describe: (settings) => `command: ${settings.command ?? ''}`,
   create(settings) {
     if (settings.command === undefined || settings.command.trim() === '') {

@@ -18,6 +18,10 @@ export interface AgentKind {
    * there, and keeps it from every process it does not trust. Null when the kind takes no key.
    */
   apiKeyEnv: string | null;
+  /** The action input that holds that key; null when the kind takes none. */
+  apiKeyInput: 'anthropic-api-key' | 'openai-api-key' | null;
+  /** Other variables that hold the kind's credentials: kept from untrusted processes too. */
+  secretEnv?: readonly string[];
   /** What runs, in one line (the dry-run preview). */
   describe(settings: AgentSettings): string;
   create(settings: AgentSettings, context: AgentRunnerContext): AgentRunner;
