@@ -167,48 +167,33 @@ describe('an execution run by the real Codex CLI (scripted Responses API)', () =
     expect(model.unusedTurns()).toBe(0);
   });
 
-  it('fails the task with a plain reason when the API refuses the key', async () => {
-    model = await startScriptedResponses([
-      { status: 401, message: 'Incorrect API key provided: sk-bad.', code: 'invalid_api_key' },
-    ]);
-    const env = environment({ OPENAI_API_KEY: 'sk-bad' });
-    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
-      runner: createCodexRunner({
-        binary: CODEX,
-        config: codexProvider(model.url),
-        env,
-        cwd: repo.dir,
-      }),
+  it.each([
+    {
+      failure: { status: 401, message: 'Incorrect API key provided: sk-bad.', code: 'x' },
+      reason:
+        'the API key was refused (HTTP 401 Unauthorized): Incorrect API key provided: sk-bad.',
+    },
+    {
+      failure: { failed: 'The model produced invalid content.' },
+      reason: "the model's reply broke off: The model produced invalid content.",
+    },
+  ])('fails the task with a plain reason: $reason', async ({ failure, reason }) => {
+    model = await startScriptedResponses([failure]);
+    const env = environment();
+    const runner = createCodexRunner({
+      binary: CODEX,
+      config: codexProvider(model.url),
       env,
+      cwd: repo.dir,
     });
+    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', { runner, env });
     const run = state.tasks['1.1']!;
     expect(run.status).toBe('failed');
-    expect(run.reason).toContain(
-      'it reported: the API key was refused (HTTP 401 Unauthorized): Incorrect API key provided: sk-bad.',
-    );
+    expect(run.reason).toContain(`it reported: ${reason}`);
     expect(run.reason).not.toContain('{"type"');
+    // No retries were configured: one request, and the agent gave up at once.
     expect(model.requests).toHaveLength(1);
     expect(model.surprises).toEqual([]);
-  });
-
-  it('fails the task with a plain reason when the response fails mid-stream', async () => {
-    model = await startScriptedResponses([{ failed: 'The model produced invalid content.' }]);
-    const env = environment();
-    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
-      runner: createCodexRunner({
-        binary: CODEX,
-        config: codexProvider(model.url),
-        env,
-        cwd: repo.dir,
-      }),
-      env,
-    });
-    const run = state.tasks['1.1']!;
-    expect(run.status).toBe('failed');
-    expect(run.reason).toContain(
-      "it reported: the model's reply broke off: The model produced invalid content.",
-    );
-    expect(run.reason).not.toContain('{"type"');
   });
 });
 

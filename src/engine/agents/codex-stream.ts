@@ -1,8 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { isAbsolute, relative } from 'node:path';
 import type { AgentEvent } from '../ports/agent-runner.js';
 import { openAiCostUsd } from './openai-prices.js';
 import type { AgentReport, OutputInterpreter } from './process.js';
+import {
+  clip,
+  displayPath,
+  firstLine,
+  list,
+  number,
+  outputLines,
+  parseObject,
+  record,
+  text,
+  type Json,
+} from './stream-text.js';
 
 /**
  * Reads `codex exec --json` lines (one event each: `thread.started`, `turn.started`,
@@ -12,8 +23,6 @@ import type { AgentReport, OutputInterpreter } from './process.js';
  * step is the last command, edit or message and the percentage an estimate from the number of
  * finished items that never reaches 100 before the turn completes.
  */
-
-type Json = Record<string, unknown>;
 
 export interface CodexStreamOptions {
   cwd: string;
@@ -29,7 +38,6 @@ interface Tokens {
   outputTokens: number;
 }
 
-const TEXT_LIMIT = 160;
 /** Item-based estimate: 90 * (1 - e^(-items/12)), as for Claude Code's turns. */
 const ITEM_CEILING = 90;
 const ITEM_SCALE = 12;
@@ -83,7 +91,8 @@ export function createCodexStreamInterpreter(options: CodexStreamOptions): Outpu
       case 'agent_message': {
         lastMessage = text(item['text']);
         const said = firstLine(lastMessage ?? '');
-        if (said !== '') lastStep = said;
+        if (said === '') return [];
+        lastStep = said;
         return [said];
       }
       case 'reasoning':
@@ -105,7 +114,7 @@ export function createCodexStreamInterpreter(options: CodexStreamOptions): Outpu
           .map(record)
           .map(
             (change) =>
-              `${text(change?.['kind']) ?? 'edit'} ${shown(text(change?.['path']) ?? '?', options.cwd)}`,
+              `${text(change?.['kind']) ?? 'edit'} ${displayPath(text(change?.['path']) ?? '?', options.cwd)}`,
           );
         lastStep = `edit ${paths.join(', ')}`;
         return [
@@ -138,15 +147,15 @@ export function createCodexStreamInterpreter(options: CodexStreamOptions): Outpu
       const type = text(line['type']);
       switch (type) {
         case 'thread.started':
-          return said([`session started (thread ${text(line['thread_id']) ?? '?'})`]);
+          return outputLines([`session started (thread ${text(line['thread_id']) ?? '?'})`]);
         case 'turn.started':
-          return said(['turn started']);
+          return outputLines(['turn started']);
         case 'item.started':
         case 'item.updated':
         case 'item.completed': {
           const item = record(line['item']) ?? {};
           const phase = type.slice('item.'.length) as 'started' | 'updated' | 'completed';
-          return [...said(onItem(phase, item), 'item'), ...progressEvent()];
+          return [...outputLines(onItem(phase, item), 'item'), ...progressEvent()];
         }
         case 'turn.completed': {
           const tokens = readTokens(record(line['usage']) ?? {});
@@ -157,7 +166,7 @@ export function createCodexStreamInterpreter(options: CodexStreamOptions): Outpu
           finished = true;
           const cost = costUsd();
           return [
-            ...said([
+            ...outputLines([
               `turn completed: ${tokens.inputTokens + tokens.cacheReadTokens} input tokens (${tokens.cacheReadTokens} cached), ${tokens.outputTokens} output${cost === null ? '' : `, $${cost.toFixed(4)} so far`}`,
             ]),
             { type: 'usage', ...usage, costUsd: cost },
@@ -169,19 +178,19 @@ export function createCodexStreamInterpreter(options: CodexStreamOptions): Outpu
             text(record(line['error'])?.['message']) ?? lastError ?? 'the turn failed',
           );
           finished = true;
-          return [...said([`turn failed: ${failure}`]), { type: 'error', message: failure }];
+          return [...outputLines([`turn failed: ${failure}`]), { type: 'error', message: failure }];
         }
         case 'error': {
           const message = text(line['message']) ?? 'unknown error';
           // `Reconnecting... 2/5 (…)` is Codex retrying; the turn fails only with `turn.failed`.
           const retrying = message.startsWith('Reconnecting');
           if (!retrying) lastError = message;
-          return said([
+          return outputLines([
             `${retrying ? '' : 'error: '}${retrying ? message : plainCodexError(message)}`,
           ]);
         }
         default:
-          return said([type ?? 'event']);
+          return outputLines([type ?? 'event']);
       }
     },
     report(): AgentReport {
@@ -256,51 +265,4 @@ function readLastMessage(file: string | undefined): string | null {
 function unwrapShell(command: string): string {
   const wrapped = /^\S*\/?(?:ba)?sh -l?c '(.*)'$/s.exec(command.trim());
   return wrapped === null ? command : wrapped[1]!.replace(/'\\''/g, "'");
-}
-
-function shown(path: string, cwd: string): string {
-  if (!isAbsolute(path)) return path;
-  const inside = relative(cwd, path);
-  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
-}
-
-/** Every stream line yields at least one event: silence is how the orchestrator spots a hung agent. */
-function said(outputs: string[], fallback = ''): AgentEvent[] {
-  const lines = outputs.filter((line) => line !== '');
-  const shownLines = lines.length === 0 && fallback !== '' ? [fallback] : lines;
-  return shownLines.map((line) => ({ type: 'output', line: clip(line) }));
-}
-
-function parseObject(raw: string): Json | null {
-  try {
-    return record(JSON.parse(raw));
-  } catch {
-    return null;
-  }
-}
-
-function record(value: unknown): Json | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : null;
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function number(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
-function firstLine(value: string): string {
-  return value.trim().split('\n')[0]?.trim() ?? '';
-}
-
-function clip(value: string, limit = TEXT_LIMIT): string {
-  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
 }

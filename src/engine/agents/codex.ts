@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ParallelExecutorError, PreflightError } from '../errors.js';
+import { PreflightError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
-import { agentEnvironment } from './agent-env.js';
+import { agentEnvironment, processOwner, readContextBundle } from './agent-env.js';
 import { resolveClaudeBinary } from './claude-binary.js';
 import { buildClaudePrompt } from './claude-code.js';
 import { createCodexStreamInterpreter } from './codex-stream.js';
@@ -69,13 +69,7 @@ export function createCodexRunner(options: CodexRunnerOptions): AgentRunner {
       const binary = await locate(launch.env['PATH'] ?? '', options.cwd ?? launch.worktree);
       if (binary === null)
         throw new PreflightError('the Codex CLI (`codex`) was not found', INSTALL_HINT);
-      const context = await readFile(launch.contextFile, 'utf8').catch((error: unknown) => {
-        throw new ParallelExecutorError(
-          `cannot read the context bundle ${launch.contextFile} for task ${launch.taskId}`,
-          'The workspace step writes AGENT_CONTEXT.md before the agent starts; check that it ran.',
-          { cause: error },
-        );
-      });
+      const context = await readContextBundle(launch);
       const writable = toolFolders(launch);
       await Promise.all(writable.map((dir) => mkdir(dir, { recursive: true })));
       const lastMessageFile = `${launch.logFile.replace(/\.log$/, '')}.last-message.txt`;
@@ -90,11 +84,7 @@ export function createCodexRunner(options: CodexRunnerOptions): AgentRunner {
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
-        owner: {
-          executionId: launch.executionId,
-          taskId: launch.taskId,
-          worktree: launch.worktree,
-        },
+        owner: processOwner(launch),
         interpreter: createCodexStreamInterpreter({
           cwd: launch.worktree,
           model: modelOf(options),
