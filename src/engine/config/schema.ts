@@ -25,13 +25,18 @@ export const Config = z
         codex: z
           .object({
             config: z
-              .record(
-                z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, {
-                  message:
-                    'must be a dotted config.toml key such as sandbox_workspace_write.network_access',
-                }),
-                z.union([z.string(), z.number(), z.boolean()]),
-              )
+              .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+              .superRefine((entries, ctx) => {
+                for (const key of Object.keys(entries)) {
+                  if (/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key)) continue;
+                  ctx.addIssue({
+                    code: 'custom',
+                    path: [key],
+                    message:
+                      'must be a dotted config.toml key such as sandbox_workspace_write.network_access',
+                  });
+                }
+              })
               .default({}),
           })
           .strict()
