@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCodexRunner } from '../../src/engine/agents/codex.js';
+import { pathExists } from '../../src/engine/path-exists.js';
 import {
   codexProvider,
   startScriptedResponses,
@@ -69,7 +70,12 @@ describe('an execution run by the real Codex CLI (scripted Responses API)', () =
         output: [
           {
             type: 'exec',
-            cmd: 'printf \'{"progress_percent": 60, "current_step": "status from the sandbox"}\' > "$PE_STATUS_FILE.tmp" && mv "$PE_STATUS_FILE.tmp" "$PE_STATUS_FILE"',
+            cmd: [
+              'printf \'{"progress_percent": 60, "current_step": "status from the sandbox"}\' > "$PE_STATUS_FILE.tmp" && mv "$PE_STATUS_FILE.tmp" "$PE_STATUS_FILE"',
+              'echo hi > "$PE_MESSAGES_DIR/sandbox-probe.txt"',
+              // Outside the worktree and the --add-dir folders: the sandbox refuses it.
+              'echo out > "$PE_WORKTREE/../escaped.txt"',
+            ].join('; '),
           },
         ],
       },
@@ -104,7 +110,7 @@ describe('an execution run by the real Codex CLI (scripted Responses API)', () =
     ]);
     const env = environment();
     const steps: string[] = [];
-    const { state } = await runPlan(
+    const { state, executionDir } = await runPlan(
       repo.dir,
       plan([task('1.1', { title: 'Greet the user' })]),
       '',
@@ -151,6 +157,11 @@ describe('an execution run by the real Codex CLI (scripted Responses API)', () =
     // Progress from the todo list and from the status file the sandboxed command wrote (--add-dir).
     expect(steps).toContain('Write the greeting');
     expect(steps).toContain('status from the sandbox');
+    expect(await readFile(join(executionDir, 'messages', 'sandbox-probe.txt'), 'utf8')).toBe(
+      'hi\n',
+    );
+    expect(await pathExists(join(run.worktree, '..', 'escaped.txt'))).toBe(false);
+    expect(model.requests[2]!.inputText).toMatch(/escaped\.txt: Read-only file system/);
 
     // Six replies of 1000 input (200 cached) and 50 output: uncached and cached apart.
     expect(model.served).toEqual({ input_tokens: 6000, cached_tokens: 1200, output_tokens: 300 });
