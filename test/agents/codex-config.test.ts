@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentSettings } from '../../src/cli/run-settings.js';
 import { codexArguments } from '../../src/engine/agents/codex.js';
 import { readConfigFile } from '../../src/engine/config/load.js';
+import { renderAgentContext } from '../../src/engine/workspace/context.js';
+import { task } from '../engine/helpers.js';
 
 let root: string;
 beforeEach(async () => {
@@ -75,5 +77,32 @@ describe('agent.codex in the config', () => {
     await expect(readConfigFile(root)).rejects.toThrow(
       /parallel-executor\.yml:5.*must be a dotted config\.toml key/s,
     );
+  });
+});
+
+describe('the context of an agent that cannot write .git', () => {
+  const input = {
+    executionId: 'exec_1',
+    task: task('1.1'),
+    agent: 'Builder-1',
+    groupTitle: null,
+    planTitle: null,
+    branch: 'agent/builder-1/1-1',
+    baseRef: 'main',
+    dependencies: [],
+    otherAgents: [],
+    inbox: 'builder-1',
+    port: 3000,
+    portsPerAgent: 10,
+  };
+
+  it('tells it not to commit and that the tool commits its work on its branch', () => {
+    const readOnly = renderAgentContext({ ...input, gitReadOnly: true });
+    expect(readOnly).toContain('Do not commit: your sandbox');
+    expect(readOnly).toContain(
+      'parallel-executor commits your work on `agent/builder-1/1-1` when you exit',
+    );
+    expect(readOnly).not.toContain('Commit on this branch if you like');
+    expect(renderAgentContext(input)).toContain('Commit on this branch if you like');
   });
 });

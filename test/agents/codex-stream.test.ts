@@ -87,6 +87,13 @@ describe('the codex stream interpreter', () => {
     ]);
   });
 
+  it('takes a running command’s growing output as life, shown once it completes', () => {
+    const updated = RECORDED.commandStarted
+      .replace('item.started', 'item.updated')
+      .replace('"aggregated_output":""', '"aggregated_output":"partial"');
+    expect(feed([updated]).events).toEqual([{ type: 'alive' }]);
+  });
+
   it('estimates progress from finished items without a todo list, below 100', () => {
     const { events } = feed([RECORDED.commandStarted, RECORDED.commandDone, RECORDED.patch]);
     const percents = progress(events).map(([percent]) => percent as number);

@@ -155,6 +155,8 @@ export function createCodexStreamInterpreter(options: CodexStreamOptions): Outpu
         case 'item.completed': {
           const item = record(line['item']) ?? {};
           const phase = type.slice('item.'.length) as 'started' | 'updated' | 'completed';
+          // A running command's output growing: life, shown once the command completes.
+          if (phase === 'updated' && item['type'] !== 'todo_list') return [{ type: 'alive' }];
           return [...outputLines(onItem(phase, item), 'item'), ...progressEvent()];
         }
         case 'turn.completed': {
