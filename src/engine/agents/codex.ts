@@ -98,10 +98,10 @@ export function createCodexRunner(options: CodexRunnerOptions): AgentRunner {
 }
 
 /**
- * The arguments; the prompt is not among them (`-`: it is read from stdin). The worktree is a git
- * checkout, but Codex's own check also refuses one git cannot vouch for (another owner's, in a
- * container): the tool chose the folder, so the check is skipped. The todo-list tool
- * (`update_plan`) is turned on so the agent's plan shows as progress.
+ * The arguments; the prompt is not among them (`-`: it is read from stdin). Codex's git-repository
+ * check guards against running in an arbitrary folder; here the tool chose the folder (a worktree
+ * it made), so the check is skipped. The todo-list tool (`update_plan`) is turned on so the
+ * agent's plan shows as progress.
  */
 export function codexArguments(
   options: Pick<CodexRunnerOptions, 'model' | 'config' | 'extraArgs'> & {
