@@ -20,9 +20,10 @@ const DROPPED = new Set([
   'GITHUB_STATE',
   'GITHUB_STEP_SUMMARY',
   // Every agent kind's API key: only the agent gets it (withApiKey).
-  ...Object.values(AGENT_KINDS).flatMap((kind) =>
-    kind.apiKeyEnv === null ? [] : [kind.apiKeyEnv],
-  ),
+  ...Object.values(AGENT_KINDS).flatMap((kind) => [
+    ...(kind.apiKeyEnv === null ? [] : [kind.apiKeyEnv]),
+    ...(kind.secretEnv ?? []),
+  ]),
   // git would read these instead of the repository's own settings.
   'GIT_CONFIG_COUNT',
   'GIT_CONFIG_PARAMETERS',

@@ -91,6 +91,7 @@ function maskSecrets(runtime: ActionRuntime, settings: ActionSettings): void {
     settings.githubToken,
     settings.prToken,
     settings.mode === 'agent' ? settings.anthropicApiKey : null,
+    settings.mode === 'agent' ? settings.openAiApiKey : null,
   ]) {
     if (secret) runtime.setSecret(secret);
   }

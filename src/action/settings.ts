@@ -36,6 +36,7 @@ const Inputs = z.object({
   agent: z.enum(AGENT_KIND_NAMES, { message: `must be ${agentKindChoices()}` }),
   'agent-command': z.string(),
   'anthropic-api-key': z.string(),
+  'openai-api-key': z.string(),
   'bundle-dir': z.string(),
   'github-token': z.string(),
   'pr-token': z.string(),
@@ -105,6 +106,7 @@ export interface AgentSettings extends CommonSettings {
   agent: AgentKindName;
   agentCommand: string | null;
   anthropicApiKey: string | null;
+  openAiApiKey: string | null;
   /** Absolute folder this task's bundle is written to. */
   bundleDir: string;
 }
@@ -210,6 +212,7 @@ export function readSettings(
     agent: inputs.agent,
     agentCommand: inputs['agent-command'] || null,
     anthropicApiKey: inputs['anthropic-api-key'] || null,
+    openAiApiKey: inputs['openai-api-key'] || null,
     bundleDir,
   };
 }

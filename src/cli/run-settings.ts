@@ -85,6 +85,7 @@ export function agentSettings(
     allowedTools: config.agent.allowedTools,
     model: config.agent.model,
     binary: config.agent.binary,
+    codexConfig: config.agent.codex?.config,
     graceMs,
   };
 }

@@ -25,7 +25,7 @@ const actionAgentInput = (agent: string) =>
 
 describe('agent kinds', () => {
   it('has the kinds the README documents', () => {
-    expect(AGENT_KIND_NAMES).toEqual(['claude-code', 'command']);
+    expect(AGENT_KIND_NAMES).toEqual(['claude-code', 'codex', 'command']);
   });
 
   it.each(AGENT_KIND_NAMES)(
@@ -41,25 +41,37 @@ describe('agent kinds', () => {
   );
 
   it('rejects an unknown kind everywhere, listing the known ones', () => {
-    const known = 'claude-code or command';
-    expect(() => Config.parse({ agent: { kind: 'codex' } })).toThrow('claude-code');
-    expect(() => agentSettings(Config.parse({}), { agent: 'codex' }, 1000)).toThrow(
-      '--agent: "codex" is not an agent kind',
+    const known = 'claude-code, codex or command';
+    expect(() => Config.parse({ agent: { kind: 'aider' } })).toThrow('claude-code');
+    expect(() => agentSettings(Config.parse({}), { agent: 'aider' }, 1000)).toThrow(
+      '--agent: "aider" is not an agent kind',
     );
     try {
-      agentSettings(Config.parse({}), { agent: 'codex' }, 1000);
+      agentSettings(Config.parse({}), { agent: 'aider' }, 1000);
     } catch (error) {
       expect((error as { hint?: string }).hint).toContain(`Use ${known}`);
     }
-    expect(() => actionAgentInput('codex')).toThrow(`input "agent" must be ${known}`);
+    expect(() => actionAgentInput('aider')).toThrow(`input "agent" must be ${known}`);
   });
 
   it("gives the action's API key to the agent under its kind's variable, and to nothing else", () => {
-    const env = untrustedEnvironment({ PATH: '/bin', ANTHROPIC_API_KEY: 'from-the-runner' });
+    const env = untrustedEnvironment({
+      PATH: '/bin',
+      ANTHROPIC_API_KEY: 'from-the-runner',
+      OPENAI_API_KEY: 'from-the-runner',
+      CODEX_API_KEY: 'from-the-runner',
+    });
     expect(env).toEqual({ PATH: '/bin' });
-    for (const kind of Object.values(AGENT_KINDS)) {
-      expect(kind.apiKeyEnv).toBe('ANTHROPIC_API_KEY');
-      expect(withApiKey(env, kind, 'sk-1')).toEqual({ PATH: '/bin', ANTHROPIC_API_KEY: 'sk-1' });
+    const expected = {
+      'claude-code': ['ANTHROPIC_API_KEY', 'anthropic-api-key'],
+      codex: ['OPENAI_API_KEY', 'openai-api-key'],
+      command: ['ANTHROPIC_API_KEY', 'anthropic-api-key'],
+    };
+    for (const name of AGENT_KIND_NAMES) {
+      const kind = AGENT_KINDS[name];
+      const [variable, input] = expected[name];
+      expect([kind.apiKeyEnv, kind.apiKeyInput]).toEqual([variable, input]);
+      expect(withApiKey(env, kind, 'sk-1')).toEqual({ PATH: '/bin', [variable!]: 'sk-1' });
       expect(withApiKey(env, kind, null)).toEqual({ PATH: '/bin' });
     }
     const keyless = { ...AGENT_KINDS.command, apiKeyEnv: null };

@@ -161,7 +161,13 @@ describe('workflow files', () => {
       for (const step of checkouts(job))
         expect(step.with?.['persist-credentials'], name).toBe(false);
     }
-    expect(secretsOf(agent!)).toEqual(['ANTHROPIC_API_KEY']);
+    expect(secretsOf(agent!)).toEqual(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY']);
+    // Each agent kind's leg sees its own key only: codex never gets the Anthropic key, and no
+    // other kind gets the OpenAI key.
+    expect(ours(agent!)[0]!.with).toMatchObject({
+      'anthropic-api-key': "${{ inputs.agent != 'codex' && secrets.ANTHROPIC_API_KEY || '' }}",
+      'openai-api-key': "${{ inputs.agent == 'codex' && secrets.OPENAI_API_KEY || '' }}",
+    });
     expect(secretsOf(integrate!)).toEqual([]);
     expect(integrate!.steps.filter((s) => s.run !== undefined)).toEqual([]);
 

@@ -67,7 +67,17 @@ export async function runAgentMode(
   }
 
   const stepEnv = untrustedEnvironment(deps.env);
-  const agentEnv = withApiKey(stepEnv, AGENT_KINDS[settings.agent], settings.anthropicApiKey);
+  const kind = AGENT_KINDS[settings.agent];
+  // The agent gets its own kind's key and no other (codex: `openai-api-key` only).
+  const keys = {
+    'anthropic-api-key': settings.anthropicApiKey,
+    'openai-api-key': settings.openAiApiKey,
+  };
+  const agentEnv = withApiKey(
+    stepEnv,
+    kind,
+    kind.apiKeyInput === null ? null : keys[kind.apiKeyInput],
+  );
   const runner = createAgentRunner(agentSettings(settings, config), { env: agentEnv, cwd: root });
   runtime.logger.info('running the agent', {
     task: task.id,
@@ -129,6 +139,7 @@ function agentSettings(settings: AgentSettings, config: Config): RunnerSettings 
     allowedTools: config.agent.allowedTools,
     model: config.agent.model,
     binary: config.agent.binary,
+    codexConfig: config.agent.codex?.config,
     graceMs: parseDurationMs(
       config.timeouts.grace,
       '.github/parallel-executor.yml: timeouts.grace',

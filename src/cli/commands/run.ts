@@ -18,7 +18,7 @@ import {
 import { settingsFromConfig } from '../../engine/run/config-settings.js';
 import { AGENT_KINDS } from '../../engine/agents/kinds.js';
 
-const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tasks ID,…] [--agent claude-code|command]
+const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tasks ID,…] [--agent KIND]
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
          [--retries N] [--merge-strategy batch-bisect|serial] [--[no-]detect-conflicts]
          [--write-back integration-branch|working-tree] [--no-write-back] [--dry-run] [--json]
@@ -38,7 +38,7 @@ integrated run. Your checkout is never touched. Settings also come from
                        failed, skipped, in-progress, blocked and review tasks wait to be named
   --tasks ID,…         exactly these tasks, whatever their status but completed (a retry), with
                        the tasks skipped because of them; wins over --group
-  --agent KIND         claude-code (default) or command
+  --agent KIND         claude-code (default), codex or command
   --agent-command CMD  your own agent command, run with sh -c in each worktree (PE_* variables)
   --concurrency N      at most N agents at once (default: every ready task)
   --task-timeout DUR   wall-clock limit per task (default 60m)

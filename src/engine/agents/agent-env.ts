@@ -1,4 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import { ParallelExecutorError } from '../errors.js';
 import type { AgentLaunch } from '../ports/agent-runner.js';
+import type { ProcessOwner } from './stray-processes.js';
 
 /**
  * The environment every agent gets: the shell's filtered env plus the PE_* variables. Plan text
@@ -18,4 +21,20 @@ export function agentEnvironment(launch: AgentLaunch): Record<string, string> {
     PE_PORT: String(launch.port),
     PE_LOG_FILE: launch.logFile,
   };
+}
+
+/** Whose processes the agent's are (PE_EXECUTION_ID, PE_TASK_ID, PE_WORKTREE), for stray-process clean-up. */
+export function processOwner(launch: AgentLaunch): ProcessOwner {
+  return { executionId: launch.executionId, taskId: launch.taskId, worktree: launch.worktree };
+}
+
+/** AGENT_CONTEXT.md, the prompt of an agent that takes one on stdin. */
+export async function readContextBundle(launch: AgentLaunch): Promise<string> {
+  return readFile(launch.contextFile, 'utf8').catch((error: unknown) => {
+    throw new ParallelExecutorError(
+      `cannot read the context bundle ${launch.contextFile} for task ${launch.taskId}`,
+      'The workspace step writes AGENT_CONTEXT.md before the agent starts; check that it ran.',
+      { cause: error },
+    );
+  });
 }

@@ -4,14 +4,17 @@ import { delimiter, join, resolve } from 'node:path';
 /**
  * Where the `claude` executable is: the configured binary (a path, or a name looked up on PATH),
  * else `claude` on PATH, else the project's `node_modules/.bin/claude`. PATH comes in as a
- * string because the engine never reads the ambient environment.
+ * string because the engine never reads the ambient environment. `name` finds another agent's
+ * CLI the same way (`codex`).
  */
 export async function resolveClaudeBinary(options: {
   binary?: string;
   path: string;
   cwd: string;
+  name?: string;
 }): Promise<string | null> {
-  const name = options.binary ?? 'claude';
+  const defaultName = options.name ?? 'claude';
+  const name = options.binary ?? defaultName;
   if (name.includes('/')) {
     const candidate = resolve(options.cwd, name);
     return (await isExecutable(candidate)) ? candidate : null;
@@ -22,7 +25,7 @@ export async function resolveClaudeBinary(options: {
     if (await isExecutable(candidate)) return candidate;
   }
   if (options.binary !== undefined) return null;
-  const local = join(options.cwd, 'node_modules', '.bin', 'claude');
+  const local = join(options.cwd, 'node_modules', '.bin', defaultName);
   return (await isExecutable(local)) ? local : null;
 }
 

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { ParallelExecutorError, PreflightError } from '../errors.js';
+import { PreflightError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
-import { agentEnvironment } from './agent-env.js';
+import { agentEnvironment, processOwner, readContextBundle } from './agent-env.js';
 import { hasClaudeCredentials, resolveClaudeBinary } from './claude-binary.js';
 import type { AgentKind } from './kind.js';
 import { createClaudeStreamInterpreter } from './claude-stream.js';
@@ -63,13 +62,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
       const binary = await locate(launch.env['PATH'] ?? '', options.cwd ?? launch.worktree);
       if (binary === null)
         throw new PreflightError('the Claude Code CLI (`claude`) was not found', INSTALL_HINT);
-      const context = await readFile(launch.contextFile, 'utf8').catch((error: unknown) => {
-        throw new ParallelExecutorError(
-          `cannot read the context bundle ${launch.contextFile} for task ${launch.taskId}`,
-          'The workspace step writes AGENT_CONTEXT.md before the agent starts; check that it ran.',
-          { cause: error },
-        );
-      });
+      const context = await readContextBundle(launch);
       return startAgentProcess({
         file: binary,
         args: claudeArguments(options),
@@ -79,11 +72,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
-        owner: {
-          executionId: launch.executionId,
-          taskId: launch.taskId,
-          worktree: launch.worktree,
-        },
+        owner: processOwner(launch),
         interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
         graceMs: options.graceMs,
         lastLines: options.lastLines,
@@ -122,6 +111,7 @@ export function buildClaudePrompt(launch: AgentLaunch, context: string): string 
 /** `claude-code`: the Claude Code CLI, the default kind. */
 export const claudeCodeKind: AgentKind = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
+  apiKeyInput: 'anthropic-api-key',
   describe: () => 'claude-code',
   create: (settings, context) =>
     createClaudeCodeRunner({

@@ -1,6 +1,17 @@
-import { isAbsolute, relative } from 'node:path';
 import { PERMISSION_DENIED, type AgentEvent } from '../ports/agent-runner.js';
 import type { AgentReport, OutputInterpreter } from './process.js';
+import {
+  clip,
+  displayPath,
+  firstLine,
+  list,
+  number,
+  outputLines,
+  parseObject,
+  record,
+  text,
+  type Json,
+} from './stream-text.js';
 
 /**
  * Reads Claude Code's `--output-format stream-json --verbose` lines (one JSON object each:
@@ -11,15 +22,12 @@ import type { AgentReport, OutputInterpreter } from './process.js';
  * before the final `result`.
  */
 
-type Json = Record<string, unknown>;
-
 interface TodoItem {
   subject: string;
   activeForm: string | null;
   status: string;
 }
 
-const TEXT_LIMIT = 160;
 /** Claude Code's words when a tool call is refused (`-p` cannot ask the user). */
 const DENIAL_TEXT = /permission|haven't granted|not allowed/i;
 /** Turn-based estimate: 90 * (1 - e^(-turns/12)): 7 % after one turn, 56 % after ten, never 90. */
@@ -190,7 +198,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
         outputs.push('(thinking)');
       }
     }
-    return [...lines(outputs, 'assistant message'), ...progressEvent(), ...usageEvent()];
+    return [...outputLines(outputs, 'assistant message'), ...progressEvent(), ...usageEvent()];
   };
 
   const onUser = (line: Json): AgentEvent[] => {
@@ -200,7 +208,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       .filter((block): block is Json => block !== null && block['type'] === 'tool_result');
     const outputs = results.map((block) => onToolResult(block, line));
     return [
-      ...lines(outputs, 'user message'),
+      ...outputLines(outputs, 'user message'),
       ...results.flatMap(deniedInResult),
       ...progressEvent(),
     ];
@@ -209,7 +217,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
   const onSystem = (line: Json): AgentEvent[] => {
     const subtype = text(line['subtype']) ?? 'event';
     if (subtype === 'init') {
-      return lines(
+      return outputLines(
         [`session started (model ${text(line['model']) ?? '?'}, cwd ${text(line['cwd']) ?? '?'})`],
         '',
       );
@@ -218,13 +226,13 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       const delayMs = number(line['retry_delay_ms']);
       const said = `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${(delayMs / 1000).toFixed(1)} s`;
       return [
-        ...lines([said], ''),
+        ...outputLines([said], ''),
         // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
         { type: 'waiting', ms: delayMs },
         { type: 'diagnostic', message: said },
       ];
     }
-    return lines([`system: ${subtype}`], '');
+    return outputLines([`system: ${subtype}`], '');
   };
 
   const onResult = (line: Json): AgentEvent[] => {
@@ -323,12 +331,6 @@ export function describeTool(name: string, input: Json, cwd: string): string {
   return name;
 }
 
-function displayPath(path: string, cwd: string): string {
-  if (!isAbsolute(path)) return path;
-  const inside = relative(cwd, path);
-  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
-}
-
 function createdTaskId(line: Json, block: Json): string | null {
   const task = record(record(line['tool_use_result'])?.['task']);
   const id = task?.['id'];
@@ -371,12 +373,6 @@ function clampBeforeEnd(percent: number): number {
   return Math.min(99, Math.max(0, percent));
 }
 
-function lines(outputs: string[], fallback: string): AgentEvent[] {
-  // Every stream line yields at least one event: silence is how the orchestrator spots a hung agent.
-  const shown = outputs.length === 0 && fallback !== '' ? [fallback] : outputs;
-  return shown.map((line) => ({ type: 'output', line: clip(line) }));
-}
-
 function resultText(content: unknown): string {
   if (typeof content === 'string') return clip(firstLine(content));
   const first = list(content)
@@ -385,40 +381,6 @@ function resultText(content: unknown): string {
   return clip(firstLine(text(first?.['text']) ?? ''));
 }
 
-function parseObject(raw: string): Json | null {
-  try {
-    return record(JSON.parse(raw));
-  } catch {
-    return null;
-  }
-}
-
-function record(value: unknown): Json | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : null;
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function text(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function number(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
-}
-
 function nullableNumber(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) ? value : null;
-}
-
-function firstLine(value: string): string {
-  return value.trim().split('\n')[0]?.trim() ?? '';
-}
-
-function clip(value: string, limit = TEXT_LIMIT): string {
-  return value.length > limit ? `${value.slice(0, limit - 1)}…` : value;
 }

@@ -1,7 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import { PreflightError, UsageError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
-import { agentEnvironment } from './agent-env.js';
+import { agentEnvironment, processOwner } from './agent-env.js';
 import type { AgentKind } from './kind.js';
 import { startAgentProcess } from './process.js';
 
@@ -49,11 +49,7 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
-        owner: {
-          executionId: launch.executionId,
-          taskId: launch.taskId,
-          worktree: launch.worktree,
-        },
+        owner: processOwner(launch),
         graceMs: options.graceMs,
         lastLines: options.lastLines,
       });
@@ -64,6 +60,7 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
 /** `command`: the user's own agent. It gets the API key too, as it often wraps Claude Code. */
 export const commandKind: AgentKind = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
+  apiKeyInput: 'anthropic-api-key',
   describe: (settings) => `command: ${settings.command ?? ''}`,
   create(settings) {
     if (settings.command === undefined || settings.command.trim() === '') {

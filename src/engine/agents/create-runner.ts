@@ -1,4 +1,5 @@
 import type { AgentRunner } from '../ports/agent-runner.js';
+import type { CodexConfigValue } from './codex.js';
 import type { AgentRunnerContext } from './kind.js';
 import { AGENT_KINDS, type AgentKindName } from './kinds.js';
 
@@ -10,6 +11,8 @@ export interface AgentSettings {
   model?: string;
   binary?: string;
   extraArgs?: string[];
+  /** For `codex`: `-c key=value` overrides (agent.codex.config). */
+  codexConfig?: Record<string, CodexConfigValue>;
   /** Between SIGTERM and SIGKILL when the orchestrator stops an agent without naming a grace. */
   graceMs?: number;
 }

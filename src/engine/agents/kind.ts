@@ -14,10 +14,14 @@ export interface AgentRunnerContext {
  */
 export interface AgentKind {
   /**
-   * The variable the agent reads its API key from: the Action puts its `anthropic-api-key` input
+   * The variable the agent reads its API key from: the Action puts the input `apiKeyInput` names
    * there, and keeps it from every process it does not trust. Null when the kind takes no key.
    */
   apiKeyEnv: string | null;
+  /** The action input that holds that key (the only key the agent is given); null: none. */
+  apiKeyInput: 'anthropic-api-key' | 'openai-api-key' | null;
+  /** Other variables that hold the kind's credentials: kept from untrusted processes too. */
+  secretEnv?: readonly string[];
   /** What runs, in one line (the dry-run preview). */
   describe(settings: AgentSettings): string;
   create(settings: AgentSettings, context: AgentRunnerContext): AgentRunner;

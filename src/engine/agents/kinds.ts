@@ -1,11 +1,13 @@
 import { UsageError } from '../errors.js';
 import { claudeCodeKind } from './claude-code.js';
+import { codexKind } from './codex.js';
 import { commandKind } from './command.js';
 import type { AgentKind } from './kind.js';
 
 /** Every agent kind, by the name the config, the CLI and the Action use. */
 export const AGENT_KINDS = {
   'claude-code': claudeCodeKind,
+  codex: codexKind,
   command: commandKind,
 } as const satisfies Record<string, AgentKind>;
 

@@ -21,6 +21,26 @@ export const Config = z
         model: z.string().optional(),
         /** Path of the `claude` binary; default: found on PATH or in node_modules/.bin. */
         binary: z.string().optional(),
+        /** For `codex`: `-c key=value` overrides of Codex's own config (`config.toml` keys). */
+        codex: z
+          .object({
+            config: z
+              .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+              .superRefine((entries, ctx) => {
+                for (const key of Object.keys(entries)) {
+                  if (/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key)) continue;
+                  ctx.addIssue({
+                    code: 'custom',
+                    path: [key],
+                    message:
+                      'must be a dotted config.toml key such as sandbox_workspace_write.network_access',
+                  });
+                }
+              })
+              .default({}),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ kind: 'claude-code', allowedTools: ['Read', 'Write', 'Edit', 'Bash'] }),

@@ -1,6 +1,7 @@
 /**
  * The AgentRunner port: start one agent on one task in one workspace, stream what it does, stop it.
- * Adapters: `command` (any trusted shell command) and `claude-code` (the real Claude Code CLI).
+ * Adapters: `command` (any trusted shell command), `claude-code` (the real Claude Code CLI) and
+ * `codex` (the real Codex CLI).
  */
 
 export interface AgentLaunch {
@@ -105,6 +106,11 @@ export interface AgentHandle {
 
 export interface AgentRunner {
   readonly kind: string;
+  /**
+   * The agent cannot write the repository's `.git` (Codex's sandbox): its context tells it not to
+   * commit, and collection commits what it leaves in the worktree.
+   */
+  readonly gitReadOnly?: boolean;
   /** Fails fast with an actionable error when the agent cannot run here (binary or key missing). */
   preflight(): Promise<void>;
   start(launch: AgentLaunch): Promise<AgentHandle>;

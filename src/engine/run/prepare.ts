@@ -256,5 +256,6 @@ async function contextFor(ctx: RunContext, run: TaskRun): Promise<string> {
     inbox,
     port: run.port,
     portsPerAgent: ctx.settings.portsPerAgent,
+    gitReadOnly: ctx.runner.gitReadOnly === true,
   });
 }

@@ -17,6 +17,8 @@ export interface AgentContextInput {
   inbox: string;
   port: number;
   portsPerAgent: number;
+  /** The agent cannot write `.git` (Codex's sandbox): it must not commit; the tool does. */
+  gitReadOnly?: boolean;
 }
 
 export interface DependencyContext {
@@ -67,9 +69,17 @@ export function renderAgentContext(input: AgentContextInput): string {
     ...(task.details.trim().length > 0 ? ['', task.details.trim()] : []),
     '',
     '## How to Work Here',
-    '- Work only inside this worktree (your current directory). Commit on this branch if you like;',
-    '  whatever you leave uncommitted is committed for you when you exit.',
-    '- Do not commit `AGENT_CONTEXT.md` or `TASK_SUMMARY.md`: the orchestrator collects them.',
+    ...(input.gitReadOnly === true
+      ? [
+          '- Work only inside this worktree (your current directory). Do not commit: your sandbox',
+          '  cannot write to `.git`, so `git add`, `git commit`, `git stash` and `git checkout` fail.',
+          `  parallel-executor commits your work on \`${input.branch}\` when you exit: leave it in the files.`,
+        ]
+      : [
+          '- Work only inside this worktree (your current directory). Commit on this branch if you like;',
+          '  whatever you leave uncommitted is committed for you when you exit.',
+          '- Do not commit `AGENT_CONTEXT.md` or `TASK_SUMMARY.md`: the orchestrator collects them.',
+        ]),
     '- Exit with status 0 when the task is done, non-zero when you could not do it.',
     `- Ports ${input.port}–${input.port + input.portsPerAgent - 1} are yours (\`$PE_PORT\` is the first); other agents use other ranges.`,
     '',
