@@ -161,7 +161,14 @@ describe('workflow files', () => {
       for (const step of checkouts(job))
         expect(step.with?.['persist-credentials'], name).toBe(false);
     }
-    expect(secretsOf(agent!)).toEqual(['ANTHROPIC_API_KEY']);
+    // The agent's credentials, each way Claude Code authenticates, and nothing else.
+    expect(secretsOf(agent!)).toEqual([
+      'ANTHROPIC_API_KEY',
+      'CLAUDE_CODE_OAUTH_TOKEN',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+    ]);
     expect(secretsOf(integrate!)).toEqual([]);
     expect(integrate!.steps.filter((s) => s.run !== undefined)).toEqual([]);
 

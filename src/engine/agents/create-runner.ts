@@ -1,4 +1,5 @@
 import type { AgentRunner } from '../ports/agent-runner.js';
+import type { ClaudePermissionMode } from './claude-code.js';
 import type { AgentRunnerContext } from './kind.js';
 import { AGENT_KINDS, type AgentKindName } from './kinds.js';
 
@@ -9,7 +10,18 @@ export interface AgentSettings {
   allowedTools: string[];
   model?: string;
   binary?: string;
+  /** Claude Code's own settings (config `agent:`, action inputs); see ClaudeCodeRunnerOptions. */
+  fallbackModel?: string;
+  maxTurns?: number;
+  disallowedTools?: string[];
+  appendSystemPrompt?: string;
+  permissionMode?: ClaudePermissionMode;
+  /** JSON text or a path from the repository root. */
+  mcpConfig?: string;
+  settings?: string;
   extraArgs?: string[];
+  /** Extra environment for the agent process. */
+  env?: Record<string, string>;
   /** Between SIGTERM and SIGKILL when the orchestrator stops an agent without naming a grace. */
   graceMs?: number;
 }
