@@ -115,6 +115,7 @@ async function prepare(options: RunOptions): Promise<Prepared> {
     ),
     portsPerAgent: settings.portsPerAgent,
     runner: options.runner,
+    replicate: settings.replicate,
   });
   options.onPreflight?.(preflight);
   return { repo, selection, settings, preflight };
