@@ -331,7 +331,8 @@ function readAgentOptions(inputs: ParsedInputs): AgentInputOptions {
     settings: text(inputs.settings),
     // One argument a line: a value with spaces stays one argument, and no shell is involved.
     extraArgs: lines(inputs['extra-args'], /\n/),
-    env: assignments === undefined ? undefined : Object.fromEntries(assignments.map(readAssignment)),
+    env:
+      assignments === undefined ? undefined : Object.fromEntries(assignments.map(readAssignment)),
   };
 }
 

@@ -36,6 +36,8 @@ export interface RecordedRequest {
   workingDirectory: string | null;
   toolNames: string[];
   stream: boolean;
+  /** The request's headers (lower-case names), to see how the client authenticated. */
+  headers: Record<string, string>;
   /** Date.now() when the request arrived. */
   receivedAt: number;
 }
@@ -146,6 +148,12 @@ async function record(req: IncomingMessage): Promise<RecordedRequest> {
     workingDirectory: /Primary working directory: (.+)/.exec(system)?.[1]?.trim() ?? null,
     toolNames: tools.map((tool) => (typeof tool.name === 'string' ? tool.name : '?')),
     stream: body?.['stream'] === true,
+    headers: Object.fromEntries(
+      Object.entries(req.headers).map(([name, value]) => [
+        name,
+        Array.isArray(value) ? value.join(', ') : (value ?? ''),
+      ]),
+    ),
     receivedAt: Date.now(),
   };
 }

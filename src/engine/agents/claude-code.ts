@@ -148,7 +148,10 @@ export function claudeArguments(
   option('--settings', options.settings);
   args.push(...(options.extraArgs ?? []));
   // Variadic, one rule an argument (`Bash(git push:*)` holds a space); the next flag or `--` ends it.
-  args.push('--disallowedTools', ...new Set([...DISALLOWED_ALWAYS, ...(options.disallowedTools ?? [])]));
+  args.push(
+    '--disallowedTools',
+    ...new Set([...DISALLOWED_ALWAYS, ...(options.disallowedTools ?? [])]),
+  );
   if (options.allowedTools.length > 0) args.push('--allowedTools', ...options.allowedTools);
   return [...args, '--'];
 }
