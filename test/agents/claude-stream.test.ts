@@ -195,6 +195,75 @@ describe('claude stream-json interpreter', () => {
     expect(interpreter.report().agentError).toBe('Invalid API key (API status 401)');
   });
 
+  it('counts every model of the session from modelUsage, not the undercounting usage', () => {
+    // As the CLI reports a turn cut off and retried without streaming, plus a subagent on another model.
+    const { events, interpreter } = feed([
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        num_turns: 2,
+        result: 'Done.',
+        total_cost_usd: 0.015,
+        usage: { input_tokens: 1000, output_tokens: 50 },
+        modelUsage: {
+          'claude-main': {
+            inputTokens: 2000,
+            outputTokens: 100,
+            cacheReadInputTokens: 300,
+            cacheCreationInputTokens: 40,
+            costUSD: 0.012,
+          },
+          'claude-small': {
+            inputTokens: 1000,
+            outputTokens: 20,
+            cacheReadInputTokens: 0,
+            cacheCreationInputTokens: 0,
+            costUSD: 0.003,
+          },
+        },
+      }),
+    ]);
+    const usage = {
+      inputTokens: 3000,
+      outputTokens: 120,
+      cacheReadTokens: 300,
+      cacheCreationTokens: 40,
+      costUsd: 0.015,
+    };
+    expect(events).toContainEqual({ type: 'usage', ...usage });
+    expect(events).toContainEqual({
+      type: 'output',
+      line: 'result: success after 2 turns, $0.015: Done.',
+    });
+    expect(interpreter.report()).toMatchObject(usage);
+  });
+
+  it('without a result, sums each message once, with the final output count of its stream', () => {
+    const stream = (event: unknown, parent: string | null = null) =>
+      JSON.stringify({ type: 'stream_event', event, parent_tool_use_id: parent });
+    const start = (id: string, input: number) =>
+      stream({
+        type: 'message_start',
+        message: { id, usage: { input_tokens: input, output_tokens: 1 } },
+      });
+    const { interpreter } = feed([
+      start('m1', 100),
+      assistant('m1', [{ type: 'text', text: 'one' }]),
+      stream({ type: 'message_delta', delta: {}, usage: { output_tokens: 40 } }),
+      assistant('m1', [{ type: 'tool_use', id: 't1', name: 'Read', input: {} }]),
+      start('m2', 200),
+      stream({ type: 'message_delta', delta: {}, usage: { output_tokens: 30 } }),
+      // Killed here: m2's assistant line never came.
+    ]);
+    expect(interpreter.report()).toMatchObject({
+      inputTokens: 300,
+      outputTokens: 70,
+      cacheReadTokens: 900,
+      costUsd: null,
+    });
+  });
+
   it('takes streamed partial messages as life without output lines', () => {
     const { events } = feed([
       JSON.stringify({

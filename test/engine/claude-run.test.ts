@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClaudeCodeRunner } from '../../src/engine/agents/claude-code.js';
-import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import {
+  startScriptedModel,
+  type RecordedRequest,
+  type ScriptedModel,
+} from '../support/scripted-model.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { plan, runPlan, task } from './helpers.js';
 
@@ -95,6 +99,83 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     expect(model.surprises).toEqual([]);
     expect(model.unusedTurns()).toBe(0);
   });
+
+  it('counts the tokens of every attempt: a killed one, a failed one and the retry that lands', async () => {
+    const write =
+      (file: string, usage: { input_tokens: number; output_tokens: number }) =>
+      (request: RecordedRequest) => ({
+        blocks: [
+          {
+            type: 'tool_use' as const,
+            name: 'Write',
+            input: { file_path: join(request.workingDirectory ?? '', file), content: `${file}\n` },
+          },
+        ],
+        usage,
+      });
+    model = await startScriptedModel([
+      // Attempt 1 hangs in a command and is stopped: no result event, only its messages.
+      {
+        blocks: [
+          { type: 'tool_use', name: 'Bash', input: { command: 'sleep 60', description: 'Hang' } },
+        ],
+        usage: { input_tokens: 1500, output_tokens: 70 },
+      },
+      // Attempt 2 writes, then the API refuses the next call: a result with is_error.
+      write('two.txt', { input_tokens: 2000, output_tokens: 80 }),
+      { status: 400, errorType: 'invalid_request_error', message: 'scripted: prompt is too long' },
+      // Attempt 3 lands.
+      write('three.txt', { input_tokens: 2500, output_tokens: 90 }),
+      {
+        blocks: [{ type: 'text', text: 'Done.' }],
+        usage: { input_tokens: 2600, output_tokens: 15 },
+      },
+    ]);
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: home,
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: 'sk-test-scripted',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    };
+    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
+      runner: createClaudeCodeRunner({
+        binary: CLAUDE,
+        allowedTools: ['Write', 'Bash'],
+        env,
+        cwd: repo.dir,
+        graceMs: 500,
+      }),
+      env,
+      // Above the CLI's silent start-up (about 3 s on a busy machine).
+      settings: { retries: 2, idleTimeoutMs: 6_000 },
+    });
+
+    const run = state.tasks['1.1']!;
+    expect(run.reason).toBeNull();
+    expect(run.status).toBe('completed');
+    expect(run.attempts).toBe(3);
+    expect(model.surprises).toEqual([]);
+    expect(model.unusedTurns()).toBe(0);
+    const billed = model.billed();
+    expect(billed).toEqual({ input_tokens: 8600, output_tokens: 255 });
+    expect(run.usage).toMatchObject({
+      input_tokens: billed.input_tokens,
+      output_tokens: billed.output_tokens,
+    });
+    expect(run.metrics).toMatchObject({
+      input_tokens: billed.input_tokens,
+      output_tokens: billed.output_tokens,
+    });
+    // The cost is the sum of what the CLI priced in each result it gave (two of three attempts)
+    // plus the killed attempt's, unpriced: exact, not rounded.
+    const priced = (await readFile(run.log_file, 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('{"type":"result"'))
+      .map((line) => (JSON.parse(line) as { total_cost_usd: number }).total_cost_usd);
+    expect(priced).toHaveLength(2);
+    expect(run.usage?.cost_usd).toBe(priced[0]! + priced[1]!);
+  }, 120_000);
 
   it('is not taken for hung while it waits out a 429 retry-after longer than the idle limit', async () => {
     model = await startScriptedModel([

@@ -54,6 +54,8 @@ export interface ScriptedModel {
   surprises: string[];
   /** Turns of the script never asked for: a test should assert none, as for an unused mock. */
   unusedTurns(): number;
+  /** The usage of every reply served (what the API would bill), summed. */
+  billed(): { input_tokens: number; output_tokens: number };
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
   const surprises: string[] = [];
   let next = 0;
   let messageCount = 0;
+  const billed = { input_tokens: 0, output_tokens: 0 };
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -100,6 +103,8 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
         );
       }
       messageCount += 1;
+      billed.input_tokens += (answer.usage ?? DEFAULT_USAGE).input_tokens;
+      billed.output_tokens += (answer.usage ?? DEFAULT_USAGE).output_tokens;
       const id = `msg_scripted_${messageCount}`;
       const model =
         typeof request.body?.['model'] === 'string' ? request.body['model'] : 'claude-scripted';
@@ -119,6 +124,7 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
     requests,
     surprises,
     unusedTurns: () => script.length - next,
+    billed: () => ({ ...billed }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,4 +1,5 @@
 import { isAbsolute, relative } from 'node:path';
+import { formatCost } from '../format.js';
 import type { AgentEvent } from '../ports/agent-runner.js';
 import type { AgentReport, OutputInterpreter } from './process.js';
 
@@ -63,21 +64,43 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     return active === undefined ? lastStep : (active.activeForm ?? active.subject);
   };
 
-  const messageTotals = (): Tokens => {
-    const total: Tokens = {
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheCreationTokens: 0,
-    };
-    for (const usage of usageByMessage.values()) {
-      total.inputTokens += usage.inputTokens;
-      total.outputTokens += usage.outputTokens;
-      total.cacheReadTokens += usage.cacheReadTokens;
-      total.cacheCreationTokens += usage.cacheCreationTokens;
-    }
-    return total;
+  // A message is seen several times (its stream's start and end, one line per content block),
+  // each with the usage so far: keep the largest of each count.
+  const countMessage = (id: string, usage: Tokens): void => {
+    const seen = usageByMessage.get(id);
+    usageByMessage.set(
+      id,
+      seen === undefined
+        ? usage
+        : {
+            inputTokens: Math.max(seen.inputTokens, usage.inputTokens),
+            outputTokens: Math.max(seen.outputTokens, usage.outputTokens),
+            cacheReadTokens: Math.max(seen.cacheReadTokens, usage.cacheReadTokens),
+            cacheCreationTokens: Math.max(seen.cacheCreationTokens, usage.cacheCreationTokens),
+          },
+    );
   };
+  /** The message being streamed, per (sub)agent: `message_delta` carries its final output count. */
+  const streaming = new Map<string, string>();
+  const onStreamEvent = (line: Json): void => {
+    const event = record(line['event']);
+    const agent = text(line['parent_tool_use_id']) ?? '';
+    if (event?.['type'] === 'message_start') {
+      const message = record(event['message']);
+      const id = text(message?.['id']);
+      const usage = record(message?.['usage']);
+      if (id === null) return;
+      streaming.set(agent, id);
+      if (usage !== null) countMessage(id, readTokens(usage));
+    } else if (event?.['type'] === 'message_delta') {
+      const id = streaming.get(agent);
+      const usage = record(event['usage']);
+      if (id === undefined || usage === null) return;
+      countMessage(id, { ...readTokens({}), outputTokens: number(usage['output_tokens']) });
+    }
+  };
+
+  const messageTotals = (): Tokens => sumTokens([...usageByMessage.values()]);
 
   const usageEvent = (): AgentEvent[] => {
     const totals = messageTotals();
@@ -154,7 +177,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       if (line['parent_tool_use_id'] === null || line['parent_tool_use_id'] === undefined)
         turns.add(id);
       const usage = record(message['usage']);
-      if (usage !== null) usageByMessage.set(id, readTokens(usage));
+      if (usage !== null) countMessage(id, readTokens(usage));
     }
     const outputs: string[] = [];
     for (const block of list(message['content']).map(record)) {
@@ -206,17 +229,47 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     return lines([`system: ${subtype}`], '');
   };
 
+  /**
+   * The session's usage from its result: `modelUsage`, per model, counts every call (a fallback
+   * model's, a subagent's, a non-streaming retry's), where `usage` undercounts; without it (older
+   * versions), the result's `usage`, else the messages seen.
+   */
+  const resultUsage = (line: Json): { tokens: Tokens | null; costUsd: number | null } => {
+    const models = Object.values(record(line['modelUsage']) ?? {})
+      .map(record)
+      .filter((model): model is Json => model !== null);
+    const usage = record(line['usage']);
+    const tokens =
+      models.length > 0
+        ? sumTokens(
+            models.map((model) => ({
+              inputTokens: number(model['inputTokens']),
+              outputTokens: number(model['outputTokens']),
+              cacheReadTokens: number(model['cacheReadInputTokens']),
+              cacheCreationTokens: number(model['cacheCreationInputTokens']),
+            })),
+          )
+        : usage !== null
+          ? readTokens(usage)
+          : usageByMessage.size > 0
+            ? messageTotals()
+            : null;
+    const modelCost = models.some((model) => typeof model['costUSD'] === 'number')
+      ? models.reduce((total, model) => total + number(model['costUSD']), 0)
+      : null;
+    return { tokens, costUsd: nullableNumber(line['total_cost_usd']) ?? modelCost };
+  };
+
   const onResult = (line: Json): AgentEvent[] => {
     result = line;
-    const usage = record(line['usage']);
+    const { tokens, costUsd: cost } = resultUsage(line);
     const events: AgentEvent[] = [];
     const isError = line['is_error'] === true;
     const summary = text(line['result']);
     const turnsUsed = String(line['num_turns'] ?? turns.size);
-    const cost = nullableNumber(line['total_cost_usd']);
     events.push({
       type: 'output',
-      line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, $${cost.toFixed(4)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
+      line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, ${formatCost(cost)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
     });
     for (const denial of list(line['permission_denials']).map(record)) {
       if (denial === null) continue;
@@ -225,9 +278,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
         line: `permission denied: ${text(denial['tool_name']) ?? '?'} (add it to agent.allowedTools to let the agent use it)`,
       });
     }
-    if (usage !== null) {
-      events.push({ type: 'usage', ...readTokens(usage), costUsd: cost });
-    }
+    if (tokens !== null) events.push({ type: 'usage', ...tokens, costUsd: cost });
     events.push(...progressEvent());
     if (isError) events.push({ type: 'error', message: resultError(line) });
     return events;
@@ -250,7 +301,8 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
           return onResult(line);
         case 'stream_event':
           // A token of a reply being streamed (--include-partial-messages): life, nothing to show;
-          // the whole message follows as an `assistant` line.
+          // the whole message follows as an `assistant` line. Its start and end carry usage.
+          onStreamEvent(line);
           return [{ type: 'alive' }];
         default:
           return [{ type: 'output', line: `${text(line['type']) ?? 'event'}` }];
@@ -258,7 +310,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     },
     report(): AgentReport {
       if (result === null) {
-        // Stopped before its result: the per-message counts are the best there is (output undercounted).
+        // Stopped before its result: the per-message counts are the best there is.
         const totals = usageByMessage.size === 0 ? null : messageTotals();
         return {
           inputTokens: totals?.inputTokens ?? null,
@@ -270,14 +322,13 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
           agentError: null,
         };
       }
-      const usage = record(result['usage']);
-      const tokens = usage === null ? null : readTokens(usage);
+      const { tokens, costUsd } = resultUsage(result);
       return {
         inputTokens: tokens?.inputTokens ?? null,
         outputTokens: tokens?.outputTokens ?? null,
         cacheReadTokens: tokens?.cacheReadTokens ?? null,
         cacheCreationTokens: tokens?.cacheCreationTokens ?? null,
-        costUsd: nullableNumber(result['total_cost_usd']),
+        costUsd,
         summary: text(result['result']),
         agentError: result['is_error'] === true ? resultError(result) : null,
       };
@@ -340,6 +391,22 @@ function readTokens(usage: Json): Tokens {
     cacheReadTokens: number(usage['cache_read_input_tokens']),
     cacheCreationTokens: number(usage['cache_creation_input_tokens']),
   };
+}
+
+function sumTokens(all: readonly Tokens[]): Tokens {
+  const total: Tokens = {
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheCreationTokens: 0,
+  };
+  for (const usage of all) {
+    total.inputTokens += usage.inputTokens;
+    total.outputTokens += usage.outputTokens;
+    total.cacheReadTokens += usage.cacheReadTokens;
+    total.cacheCreationTokens += usage.cacheCreationTokens;
+  }
+  return total;
 }
 
 function clampBeforeEnd(percent: number): number {
