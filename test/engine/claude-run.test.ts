@@ -177,6 +177,52 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     expect(run.usage?.cost_usd).toBe(priced[0]! + priced[1]!);
   }, 120_000);
 
+  it('fails at once on a refused API key, without retries, and starts no other task', async () => {
+    const refused = {
+      status: 401,
+      errorType: 'authentication_error',
+      message: 'invalid x-api-key',
+    };
+    // More than the CLI asks before it is stopped: it would retry for minutes.
+    model = await startScriptedModel(Array.from({ length: 40 }, () => refused));
+    const env = {
+      PATH: process.env['PATH'] ?? '',
+      HOME: home,
+      ANTHROPIC_BASE_URL: model.url,
+      ANTHROPIC_API_KEY: 'sk-ant-wrong',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    };
+    const { state } = await runPlan(repo.dir, plan([task('1.1'), task('1.2'), task('1.3')]), '', {
+      runner: createClaudeCodeRunner({
+        binary: CLAUDE,
+        allowedTools: ['Read'],
+        env,
+        cwd: repo.dir,
+        graceMs: 500,
+      }),
+      env,
+      // One at a time: the first refusal keeps the others from starting.
+      settings: { retries: 1, concurrency: 1 },
+    });
+
+    expect(state.status).toBe('failed');
+    const [first, second, third] = ['1.1', '1.2', '1.3'].map((id) => state.tasks[id]!);
+    expect(first).toMatchObject({
+      status: 'failed',
+      reason: 'the API key was refused (401)',
+      attempts: 1,
+    });
+    for (const run of [second!, third!]) {
+      expect(run.status).toBe('pending');
+      expect(run.attempts).toBe(0);
+      expect(run.reason).toMatch(/^not started: the API key was refused \(401\)/);
+    }
+    // The first 401 ended it: the CLI's own retries were cut short.
+    const calls = model.requests.filter((r) => r.path === '/v1/messages');
+    expect(calls.length).toBeLessThanOrEqual(3);
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
   it('is not taken for hung while it waits out a 429 retry-after longer than the idle limit', async () => {
     model = await startScriptedModel([
       { status: 429, errorType: 'rate_limit_error', message: 'slow down', retryAfter: 9 },

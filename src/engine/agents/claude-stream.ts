@@ -34,6 +34,13 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
   let lastProgress: string | null = null;
   let lastUsage: string | null = null;
   let result: Json | null = null;
+  let fatal: string | null = null;
+  /** The first failure no retry can fix, once: the orchestrator stops the agent on it. */
+  const fatalEvent = (reason: string | null): AgentEvent[] => {
+    if (reason === null || fatal !== null) return [];
+    fatal = reason;
+    return [{ type: 'error', message: reason, fatal: true }];
+  };
 
   const progressEvent = (): AgentEvent[] => {
     const percent = estimatePercent();
@@ -193,7 +200,15 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
         outputs.push('(thinking)');
       }
     }
-    return [...lines(outputs, 'assistant message'), ...progressEvent(), ...usageEvent()];
+    // A failed call shows as a synthetic message with an `error` kind (billing_error, …).
+    const error = text(line['error']);
+    const failure = error === null ? null : (fatalApiError(null, error, outputs.join(' ')) ?? null);
+    return [
+      ...lines(outputs, 'assistant message'),
+      ...progressEvent(),
+      ...usageEvent(),
+      ...fatalEvent(failure),
+    ];
   };
 
   const onUser = (line: Json): AgentEvent[] => {
@@ -215,6 +230,14 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     }
     if (subtype === 'api_retry') {
       const delayMs = number(line['retry_delay_ms']);
+      // Claude Code retries a refused key for minutes; it cannot succeed, so it ends here.
+      const refused = fatalApiError(line['error_status'], text(line['error']), '');
+      if (refused !== null) {
+        return [
+          ...lines([`API error ${String(line['error_status'] ?? '?')}: ${refused}`], ''),
+          ...fatalEvent(refused),
+        ];
+      }
       return [
         ...lines(
           [
@@ -280,7 +303,11 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     }
     if (tokens !== null) events.push({ type: 'usage', ...tokens, costUsd: cost });
     events.push(...progressEvent());
-    if (isError) events.push({ type: 'error', message: resultError(line) });
+    if (isError) {
+      const failure = fatalApiError(line['api_error_status'], null, summary ?? '');
+      events.push(...fatalEvent(failure));
+      if (failure === null) events.push({ type: 'error', message: resultError(line) });
+    }
     return events;
   };
 
@@ -319,7 +346,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
           cacheCreationTokens: totals?.cacheCreationTokens ?? null,
           costUsd: null,
           summary: null,
-          agentError: null,
+          agentError: fatal,
         };
       }
       const { tokens, costUsd } = resultUsage(result);
@@ -330,7 +357,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
         cacheCreationTokens: tokens?.cacheCreationTokens ?? null,
         costUsd,
         summary: text(result['result']),
-        agentError: result['is_error'] === true ? resultError(result) : null,
+        agentError: fatal ?? (result['is_error'] === true ? resultError(result) : null),
       };
     },
   };
@@ -361,6 +388,30 @@ function createdTaskId(line: Json, block: Json): string | null {
   if (typeof id === 'string' || typeof id === 'number') return String(id);
   // Older or different shapes only say it in the text: "Task #3 created successfully: …".
   return /Task #(\S+) created/.exec(resultText(block['content']))?.[1] ?? null;
+}
+
+/**
+ * A failure of the API that no retry can fix, in plain words, or null: the key or token refused
+ * (401), the model unknown (404), the credit used up. `status` and `kind` are what the stream
+ * says (`error_status`/`api_error_status`, the `error` kind of a failed message); `said` its text.
+ */
+export function fatalApiError(status: unknown, kind: string | null, said: string): string | null {
+  if (status === 401 || kind === 'authentication_failed' || /invalid x-api-key/i.test(said)) {
+    return /oauth/i.test(said)
+      ? 'the OAuth token was refused (401)'
+      : 'the API key was refused (401)';
+  }
+  if (/oauth token (has expired|is invalid|was revoked)/i.test(said)) {
+    return 'the OAuth token was refused (401)';
+  }
+  if (kind === 'billing_error' || /credit balance is too low/i.test(said)) {
+    return 'the credit balance is too low to call the API';
+  }
+  if (kind === 'model_not_found' || (status === 404 && /model/i.test(said))) {
+    const which = /selected model \(([^)]+)\)/.exec(said)?.[1];
+    return `the model ${which === undefined ? '' : `${which} `}was not found (404)`;
+  }
+  return null;
 }
 
 function resultError(line: Json): string {

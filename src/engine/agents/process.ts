@@ -5,7 +5,12 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ParallelExecutorError } from '../errors.js';
-import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
+import type {
+  AgentEvent,
+  AgentHandle,
+  AgentOutcome,
+  StopReason,
+} from '../ports/agent-runner.js';
 import { createEventQueue } from './event-queue.js';
 import { plainText } from '../terminal-text.js';
 import { createLineSplitter } from './line-splitter.js';
@@ -228,7 +233,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   void done.then(() => (finished = true));
 
   const stop = async (
-    reason: 'timeout' | 'idle' | 'cancelled',
+    reason: StopReason,
     graceMs = defaultGrace,
   ): Promise<void> => {
     if (finished) return;

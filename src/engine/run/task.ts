@@ -74,13 +74,22 @@ function worktreeGone(run: TaskRun): string {
 async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult> {
   // Counted per run of the task: a resumed task gets its full number of tries again.
   for (let tries = 1; ; tries += 1) {
+    // Another task met a failure this one would meet too: it does not start its agent.
+    if (ctx.halted !== undefined && tries === 1) return haltedResult(ctx.halted);
     run.attempts += 1;
     save(ctx);
     const result = await runAttempt(ctx, run);
     addUsage(run, result);
     save(ctx);
     if (result.kind !== 'failed') return result;
-    if (tries > ctx.settings.retries || ctx.signal.aborted) return result;
+    if (result.fatal === true) {
+      // Retrying cannot help, and every other task would fail the same way.
+      ctx.halted ??= result.reason ?? 'failed';
+      return result;
+    }
+    if (tries > ctx.settings.retries || ctx.signal.aborted || ctx.halted !== undefined) {
+      return result;
+    }
     ctx.emit({
       type: 'task-retry',
       taskId: run.task_id,
@@ -171,6 +180,21 @@ function addUsage(run: TaskRun, attempt: AttemptResult): void {
       attempt.costUsd === null && (before?.cost_usd ?? null) === null
         ? null
         : plus(before?.cost_usd ?? undefined, attempt.costUsd),
+  };
+}
+
+/** A task stopped before its agent ran, because another task's failure would be its own too. */
+function haltedResult(reason: string): AttemptResult {
+  return {
+    kind: 'failed',
+    reason: `not started: ${reason} (in another task; fix it and resume with --retry-failed)`,
+    fatal: true,
+    exitCode: null,
+    durationMs: 0,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    summary: null,
   };
 }
 
