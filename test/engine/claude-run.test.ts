@@ -9,7 +9,8 @@ import {
   type ScriptedModel,
 } from '../support/scripted-model.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { plan, runPlan, task } from './helpers.js';
+import { resumeExecution } from '../../src/engine/run/resume.js';
+import { FAST, plan, runPlan, task } from './helpers.js';
 
 const CLAUDE = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
 
@@ -221,6 +222,28 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     const calls = model.requests.filter((r) => r.path === '/v1/messages');
     expect(calls.length).toBeLessThanOrEqual(3);
     expect(calls.length).toBeGreaterThanOrEqual(1);
+
+    // With the key fixed, `resume` runs the tasks that were held back, as they are.
+    await model.close();
+    const done = { blocks: [{ type: 'text' as const, text: 'Nothing to change.' }] };
+    model = await startScriptedModel([done, done]);
+    const fixed = { ...env, ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'sk-ant-right' };
+    const resumed = await resumeExecution({
+      cwd: repo.dir,
+      runner: createClaudeCodeRunner({
+        binary: CLAUDE,
+        allowedTools: ['Read'],
+        env: fixed,
+        cwd: repo.dir,
+        graceMs: 500,
+      }),
+      env: fixed,
+      settings: { ...FAST, concurrency: 1 },
+    });
+    expect(resumed.state.tasks['1.2']!.status).toBe('completed');
+    expect(resumed.state.tasks['1.3']!.status).toBe('completed');
+    expect(resumed.state.tasks['1.1']!.status).toBe('failed');
+    expect(model.unusedTurns()).toBe(0);
   }, 120_000);
 
   it('is not taken for hung while it waits out a 429 retry-after longer than the idle limit', async () => {
