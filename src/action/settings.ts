@@ -5,10 +5,7 @@
  */
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { z } from 'zod';
-import {
-  CLAUDE_PERMISSION_MODES,
-  type ClaudePermissionMode,
-} from '../engine/agents/claude-code.js';
+import { CLAUDE_PERMISSION_MODES, type ClaudeSettings } from '../engine/agents/claude-code.js';
 import { AGENT_KIND_NAMES, agentKindChoices, type AgentKindName } from '../engine/agents/kinds.js';
 import { UsageError } from '../engine/errors.js';
 
@@ -141,16 +138,8 @@ export interface AgentSettings extends CommonSettings {
   bundleDir: string;
 }
 
-export interface AgentInputOptions {
-  model?: string;
-  fallbackModel?: string;
-  maxTurns?: number;
-  disallowedTools?: string[];
-  appendSystemPrompt?: string;
-  permissionMode?: ClaudePermissionMode;
-  mcpConfig?: string;
-  settings?: string;
-  extraArgs?: string[];
+/** The Claude Code inputs, and `agent-env`. */
+export interface AgentInputOptions extends ClaudeSettings {
   env?: Record<string, string>;
 }
 

@@ -23,6 +23,21 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'pe-claude-home-'));
 });
 
+/** The real CLI's environment, pointed at the scripted model with a private HOME. */
+function claudeEnv(url: string, key = 'sk-test-scripted'): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    HOME: home,
+    ANTHROPIC_BASE_URL: url,
+    ANTHROPIC_API_KEY: key,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  };
+}
+
+function claudeRunner(env: Record<string, string>, allowedTools: string[]) {
+  return createClaudeCodeRunner({ binary: CLAUDE, allowedTools, env, cwd: repo.dir, graceMs: 500 });
+}
+
 afterEach(async () => {
   await model?.close();
   model = null;
@@ -56,26 +71,14 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
         usage: { input_tokens: 1100, output_tokens: 10 },
       },
     ]);
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-test-scripted',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claudeEnv(model.url);
     const steps: string[] = [];
     const { state } = await runPlan(
       repo.dir,
       plan([task('1.1', { title: 'Greet the user' })]),
       '',
       {
-        runner: createClaudeCodeRunner({
-          binary: CLAUDE,
-          allowedTools: ['Read', 'Write', 'Edit'],
-          env,
-          cwd: repo.dir,
-          graceMs: 500,
-        }),
+        runner: claudeRunner(env, ['Read', 'Write', 'Edit']),
         env,
         onEvent: (event) => {
           if (event.type === 'task-progress' && event.step) steps.push(event.step);
@@ -132,24 +135,13 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
         usage: { input_tokens: 2600, output_tokens: 15 },
       },
     ]);
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-test-scripted',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claudeEnv(model.url);
     const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
-      runner: createClaudeCodeRunner({
-        binary: CLAUDE,
-        allowedTools: ['Write', 'Bash'],
-        env,
-        cwd: repo.dir,
-        graceMs: 500,
-      }),
+      runner: claudeRunner(env, ['Write', 'Bash']),
       env,
-      // Above the CLI's silent start-up (about 3 s on a busy machine).
-      settings: { retries: 2, idleTimeoutMs: 6_000 },
+      // Well above the CLI's silent start-up and its gaps between events on a loaded machine
+      // (3 s is common, more with other suites running): only the hanging command is idle.
+      settings: { retries: 2, idleTimeoutMs: 12_000 },
     });
 
     const run = state.tasks['1.1']!;
@@ -186,21 +178,9 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     };
     // More than the CLI asks before it is stopped: it would retry for minutes.
     model = await startScriptedModel(Array.from({ length: 40 }, () => refused));
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-ant-wrong',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claudeEnv(model.url, 'sk-ant-wrong');
     const { state } = await runPlan(repo.dir, plan([task('1.1'), task('1.2'), task('1.3')]), '', {
-      runner: createClaudeCodeRunner({
-        binary: CLAUDE,
-        allowedTools: ['Read'],
-        env,
-        cwd: repo.dir,
-        graceMs: 500,
-      }),
+      runner: claudeRunner(env, ['Read']),
       env,
       // One at a time: the first refusal keeps the others from starting.
       settings: { retries: 1, concurrency: 1 },
@@ -227,16 +207,10 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     await model.close();
     const done = { blocks: [{ type: 'text' as const, text: 'Nothing to change.' }] };
     model = await startScriptedModel([done, done]);
-    const fixed = { ...env, ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'sk-ant-right' };
+    const fixed = claudeEnv(model.url, 'sk-ant-right');
     const resumed = await resumeExecution({
       cwd: repo.dir,
-      runner: createClaudeCodeRunner({
-        binary: CLAUDE,
-        allowedTools: ['Read'],
-        env: fixed,
-        cwd: repo.dir,
-        graceMs: 500,
-      }),
+      runner: claudeRunner(fixed, ['Read']),
       env: fixed,
       settings: { ...FAST, concurrency: 1 },
     });
@@ -263,21 +237,9 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
       }),
       { blocks: [{ type: 'text', text: 'Done after waiting.' }] },
     ]);
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-test-scripted',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claudeEnv(model.url);
     const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
-      runner: createClaudeCodeRunner({
-        binary: CLAUDE,
-        allowedTools: ['Write'],
-        env,
-        cwd: repo.dir,
-        graceMs: 500,
-      }),
+      runner: claudeRunner(env, ['Write']),
       env,
       // Above the CLI's silent start-up in a git worktree (about 3 s on a busy machine), well
       // below the announced wait.

@@ -8,11 +8,8 @@ import type { AgentKind } from './kind.js';
 import { createClaudeStreamInterpreter } from './claude-stream.js';
 import { startAgentProcess } from './process.js';
 
-export interface ClaudeCodeRunnerOptions {
-  /** Path or name of the `claude` executable; default `claude` on PATH, then node_modules/.bin. */
-  binary?: string;
-  /** Tools the agent may use without asking (`--allowedTools`); root cannot skip permissions. */
-  allowedTools: string[];
+/** Claude Code's own settings (config `agent:`, action inputs), each one flag of the CLI. */
+export interface ClaudeSettings {
   model?: string;
   fallbackModel?: string;
   maxTurns?: number;
@@ -20,11 +17,18 @@ export interface ClaudeCodeRunnerOptions {
   disallowedTools?: string[];
   appendSystemPrompt?: string;
   permissionMode?: ClaudePermissionMode;
-  /** `--mcp-config` and `--settings`: a JSON string, or a path (relative ones from `cwd`). */
+  /** `--mcp-config` and `--settings`: a JSON string, or a path (relative ones from the repository root). */
   mcpConfig?: string;
   settings?: string;
   /** Appended to the command line as they are (the user's own configuration). */
   extraArgs?: string[];
+}
+
+export interface ClaudeCodeRunnerOptions extends ClaudeSettings {
+  /** Path or name of the `claude` executable; default `claude` on PATH, then node_modules/.bin. */
+  binary?: string;
+  /** Tools the agent may use without asking (`--allowedTools`); root cannot skip permissions. */
+  allowedTools: string[];
   /** Extra environment for the agent (config `agent.env`), over the shell's. */
   extraEnv?: Record<string, string>;
   /** The shell's environment, for `preflight()`: PATH and credentials. `start()` uses launch.env. */
@@ -183,22 +187,12 @@ export function buildClaudePrompt(launch: AgentLaunch, context: string): string 
 export const claudeCodeKind: AgentKind = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
   describe: () => 'claude-code',
+  // The settings are the runner's options; `env` is the extra environment, the shell's is apart.
   create: (settings, context) =>
     createClaudeCodeRunner({
-      binary: settings.binary,
-      allowedTools: settings.allowedTools,
-      model: settings.model,
-      fallbackModel: settings.fallbackModel,
-      maxTurns: settings.maxTurns,
-      disallowedTools: settings.disallowedTools,
-      appendSystemPrompt: settings.appendSystemPrompt,
-      permissionMode: settings.permissionMode,
-      mcpConfig: settings.mcpConfig,
-      settings: settings.settings,
-      extraArgs: settings.extraArgs,
+      ...settings,
       extraEnv: settings.env,
       env: context.env,
       cwd: context.cwd,
-      graceMs: settings.graceMs,
     }),
 };

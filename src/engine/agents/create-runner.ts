@@ -1,25 +1,14 @@
 import type { AgentRunner } from '../ports/agent-runner.js';
-import type { ClaudePermissionMode } from './claude-code.js';
+import type { ClaudeSettings } from './claude-code.js';
 import type { AgentRunnerContext } from './kind.js';
 import { AGENT_KINDS, type AgentKindName } from './kinds.js';
 
 /** The agent part of the settings, as config `agent:` and the `--agent`/`--agent-command` flags give it. */
-export interface AgentSettings {
+export interface AgentSettings extends ClaudeSettings {
   kind: AgentKindName;
   command?: string;
   allowedTools: string[];
-  model?: string;
   binary?: string;
-  /** Claude Code's own settings (config `agent:`, action inputs); see ClaudeCodeRunnerOptions. */
-  fallbackModel?: string;
-  maxTurns?: number;
-  disallowedTools?: string[];
-  appendSystemPrompt?: string;
-  permissionMode?: ClaudePermissionMode;
-  /** JSON text or a path from the repository root. */
-  mcpConfig?: string;
-  settings?: string;
-  extraArgs?: string[];
   /** Extra environment for the agent process. */
   env?: Record<string, string>;
   /** Between SIGTERM and SIGKILL when the orchestrator stops an agent without naming a grace. */
