@@ -315,6 +315,16 @@ describe('claude stream-json interpreter', () => {
       expect(interpreter.report().agentError).toBe('the API key was refused (401)');
     });
 
+    it('names the credential that was refused', () => {
+      const interpreter = createClaudeStreamInterpreter({ cwd: CWD, credential: 'OAuth token' });
+      const events = interpreter.stdoutLine(
+        JSON.stringify({ type: 'system', subtype: 'api_retry', error_status: 401, error: 'x' }),
+      );
+      expect(fatal(events)).toEqual([
+        { type: 'error', message: 'the OAuth token was refused (401)', fatal: true },
+      ]);
+    });
+
     it('a 429 or 529 retry is not fatal', () => {
       const { events } = feed([
         JSON.stringify({

@@ -125,7 +125,10 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
           taskId: launch.taskId,
           worktree: launch.worktree,
         },
-        interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
+        interpreter: createClaudeStreamInterpreter({
+          cwd: launch.worktree,
+          credential: credentialName({ ...launch.env, ...options.extraEnv }),
+        }),
         graceMs: options.graceMs,
         lastLines: options.lastLines,
       });
@@ -167,6 +170,14 @@ export function claudeArguments(
 function fromRoot(value: string | undefined, root: string): string | undefined {
   if (value === undefined || value.trimStart().startsWith('{')) return value;
   return resolve(root, value);
+}
+
+/** What Claude Code authenticates with, for a refusal's reason. */
+function credentialName(env: Record<string, string>): string {
+  if (env['ANTHROPIC_API_KEY']) return 'API key';
+  if (env['CLAUDE_CODE_OAUTH_TOKEN']) return 'OAuth token';
+  if (env['ANTHROPIC_AUTH_TOKEN']) return 'auth token (ANTHROPIC_AUTH_TOKEN)';
+  return 'API key';
 }
 
 /** The context bundle, framed by what a non-interactive run needs to be told. */

@@ -25,7 +25,12 @@ const TEXT_LIMIT = 160;
 const TURN_CEILING = 90;
 const TURN_SCALE = 12;
 
-export function createClaudeStreamInterpreter(options: { cwd: string }): OutputInterpreter {
+export function createClaudeStreamInterpreter(options: {
+  cwd: string;
+  /** What authenticates the agent, for a refusal's reason (default `API key`). */
+  credential?: string;
+}): OutputInterpreter {
+  const credential = options.credential ?? 'API key';
   const turns = new Set<string>();
   const usageByMessage = new Map<string, Tokens>();
   const todos = new Map<string, TodoItem>();
@@ -202,7 +207,8 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     }
     // A failed call shows as a synthetic message with an `error` kind (billing_error, …).
     const error = text(line['error']);
-    const failure = error === null ? null : (fatalApiError(null, error, outputs.join(' ')) ?? null);
+    const failure =
+      error === null ? null : (fatalApiError(null, error, outputs.join(' '), credential) ?? null);
     return [
       ...lines(outputs, 'assistant message'),
       ...progressEvent(),
@@ -231,7 +237,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     if (subtype === 'api_retry') {
       const delayMs = number(line['retry_delay_ms']);
       // Claude Code retries a refused key for minutes; it cannot succeed, so it ends here.
-      const refused = fatalApiError(line['error_status'], text(line['error']), '');
+      const refused = fatalApiError(line['error_status'], text(line['error']), '', credential);
       if (refused !== null) {
         return [
           ...lines([`API error ${String(line['error_status'] ?? '?')}: ${refused}`], ''),
@@ -304,7 +310,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     if (tokens !== null) events.push({ type: 'usage', ...tokens, costUsd: cost });
     events.push(...progressEvent());
     if (isError) {
-      const failure = fatalApiError(line['api_error_status'], null, summary ?? '');
+      const failure = fatalApiError(line['api_error_status'], null, summary ?? '', credential);
       events.push(...fatalEvent(failure));
       if (failure === null) events.push({ type: 'error', message: resultError(line) });
     }
@@ -395,11 +401,14 @@ function createdTaskId(line: Json, block: Json): string | null {
  * (401), the model unknown (404), the credit used up. `status` and `kind` are what the stream
  * says (`error_status`/`api_error_status`, the `error` kind of a failed message); `said` its text.
  */
-export function fatalApiError(status: unknown, kind: string | null, said: string): string | null {
+export function fatalApiError(
+  status: unknown,
+  kind: string | null,
+  said: string,
+  credential = 'API key',
+): string | null {
   if (status === 401 || kind === 'authentication_failed' || /invalid x-api-key/i.test(said)) {
-    return /oauth/i.test(said)
-      ? 'the OAuth token was refused (401)'
-      : 'the API key was refused (401)';
+    return `the ${/oauth/i.test(said) ? 'OAuth token' : credential} was refused (401)`;
   }
   if (/oauth token (has expired|is invalid|was revoked)/i.test(said)) {
     return 'the OAuth token was refused (401)';
