@@ -208,7 +208,7 @@ export function createClaudeStreamInterpreter(options: {
     // A failed call shows as a synthetic message with an `error` kind (billing_error, …).
     const error = text(line['error']);
     const failure =
-      error === null ? null : (fatalApiError(null, error, outputs.join(' '), credential) ?? null);
+      error === null ? null : fatalApiError(null, error, outputs.join(' '), credential);
     return [
       ...lines(outputs, 'assistant message'),
       ...progressEvent(),

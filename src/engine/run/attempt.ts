@@ -1,11 +1,6 @@
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
-import type {
-  AgentEvent,
-  AgentHandle,
-  AgentOutcome,
-  StopReason,
-} from '../ports/agent-runner.js';
+import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDuration } from '../format.js';
