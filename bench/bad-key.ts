@@ -40,10 +40,17 @@ async function timeRun(script: ScriptedTurn[]): Promise<{ ms: number; reasons: s
         allowedTools: ['Read'],
         env,
         cwd: repo.dir,
-        graceMs: 1000,
+        graceMs: 10_000,
       }),
       env,
-      settings: { ...FAST, retries: 1 },
+      // The default limits (60 min, 10 min idle, 10 s grace): only the fail-fast can end it early.
+      settings: {
+        ...FAST,
+        retries: 1,
+        taskTimeoutMs: 60 * 60_000,
+        idleTimeoutMs: 10 * 60_000,
+        graceMs: 10_000,
+      },
     });
     const ms = performance.now() - started;
     return { ms, reasons: Object.values(state.tasks).map((run) => run.reason ?? run.status) };
