@@ -8,6 +8,7 @@
 
 import type { AgentKind } from '../engine/agents/kind.js';
 import { AGENT_KINDS } from '../engine/agents/kinds.js';
+import { AGENT_CREDENTIAL_ENV } from './settings.js';
 
 const DROPPED_PREFIXES = ['INPUT_', 'ACTIONS_', 'PE_'];
 
@@ -19,11 +20,13 @@ const DROPPED = new Set([
   'GITHUB_OUTPUT',
   'GITHUB_STATE',
   'GITHUB_STEP_SUMMARY',
-  // Every agent kind's API key: only the agent gets it (withApiKey).
+  // Every agent kind's API key and Claude Code's other credentials: only the agent gets them
+  // (withApiKey, the agent settings' credentials).
   ...Object.values(AGENT_KINDS).flatMap((kind) => [
     ...(kind.apiKeyEnv === null ? [] : [kind.apiKeyEnv]),
     ...(kind.secretEnv ?? []),
   ]),
+  ...AGENT_CREDENTIAL_ENV,
   // git would read these instead of the repository's own settings.
   'GIT_CONFIG_COUNT',
   'GIT_CONFIG_PARAMETERS',

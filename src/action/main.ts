@@ -12,7 +12,7 @@ import { refuseJobTokens, scrubOwnEnvironment } from './credentials.js';
 import type { ModeDeps } from './modes/types.js';
 import { loadPlanReader } from './plan-reader.js';
 import { coreRuntime, type ActionRuntime } from './runtime.js';
-import { readSettings, type ActionSettings } from './settings.js';
+import { AGENT_CREDENTIAL_ENV, readSettings, type ActionSettings } from './settings.js';
 
 export interface RunOptions {
   runtime?: ActionRuntime;
@@ -90,11 +90,17 @@ function maskSecrets(runtime: ActionRuntime, settings: ActionSettings): void {
   for (const secret of [
     settings.githubToken,
     settings.prToken,
-    settings.mode === 'agent' ? settings.anthropicApiKey : null,
-    settings.mode === 'agent' ? settings.openAiApiKey : null,
+    ...(settings.mode === 'agent'
+      ? [settings.anthropicApiKey, settings.openAiApiKey, ...credentialSecrets(settings.credentials)]
+      : []),
   ]) {
     if (secret) runtime.setSecret(secret);
   }
+}
+
+/** The credential values (not the region, project or provider switches) to hide in the log. */
+function credentialSecrets(credentials: Record<string, string>): string[] {
+  return AGENT_CREDENTIAL_ENV.flatMap((name) => credentials[name] ?? []);
 }
 
 function buildForge(

@@ -5,6 +5,7 @@
  */
 import { isAbsolute, normalize, resolve } from 'node:path';
 import { z } from 'zod';
+import { CLAUDE_PERMISSION_MODES, type ClaudeSettings } from '../engine/agents/claude-code.js';
 import { AGENT_KIND_NAMES, agentKindChoices, type AgentKindName } from '../engine/agents/kinds.js';
 import { UsageError } from '../engine/errors.js';
 
@@ -37,6 +38,27 @@ const Inputs = z.object({
   'agent-command': z.string(),
   'anthropic-api-key': z.string(),
   'openai-api-key': z.string(),
+  'claude-code-oauth-token': z.string(),
+  'use-bedrock': Bool,
+  'aws-region': z.string(),
+  'aws-access-key-id': z.string(),
+  'aws-secret-access-key': z.string(),
+  'aws-session-token': z.string(),
+  'use-vertex': Bool,
+  'vertex-project-id': z.string(),
+  'vertex-region': z.string(),
+  model: z.string(),
+  'fallback-model': z.string(),
+  'max-turns': z.string().regex(/^(|[1-9]\d{0,5})$/, { message: 'must be a whole number above 0' }),
+  'disallowed-tools': z.string(),
+  'append-system-prompt': z.string(),
+  'permission-mode': z.enum(['', ...CLAUDE_PERMISSION_MODES], {
+    message: `must be one of ${CLAUDE_PERMISSION_MODES.join(', ')}`,
+  }),
+  'mcp-config': z.string(),
+  settings: z.string(),
+  'extra-args': z.string(),
+  'agent-env': z.string(),
   'bundle-dir': z.string(),
   'github-token': z.string(),
   'pr-token': z.string(),
@@ -107,9 +129,30 @@ export interface AgentSettings extends CommonSettings {
   agentCommand: string | null;
   anthropicApiKey: string | null;
   openAiApiKey: string | null;
+  /**
+   * The agent's credentials besides the API key, as the environment Claude Code reads them
+   * (OAuth token, Bedrock, Vertex): the agent gets them, nothing else the job runs does.
+   */
+  credentials: Record<string, string>;
+  /** Claude Code settings given as inputs; each wins over the config's `agent:` field. */
+  agentOptions: AgentInputOptions;
   /** Absolute folder this task's bundle is written to. */
   bundleDir: string;
 }
+
+/** The Claude Code inputs, and `agent-env`. */
+export interface AgentInputOptions extends ClaudeSettings {
+  env?: Record<string, string>;
+}
+
+/** Environment variables only the agent may hold: dropped from every other process's environment. */
+export const AGENT_CREDENTIAL_ENV = [
+  'CLAUDE_CODE_OAUTH_TOKEN',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_BEARER_TOKEN_BEDROCK',
+] as const;
 
 export interface IntegrateSettings extends CommonSettings {
   mode: 'integrate';
@@ -136,6 +179,8 @@ const DEFAULTS: Record<string, string> = {
   plan: 'MULTI_AGENT_PLAN.md',
   agent: 'claude-code',
   'dry-run': 'false',
+  'use-bedrock': 'false',
+  'use-vertex': 'false',
   'bundle-dir': 'parallel-executor-bundles',
   'app-managed': 'false',
   'result-dir': '.parallel-executor/result',
@@ -213,8 +258,81 @@ export function readSettings(
     agentCommand: inputs['agent-command'] || null,
     anthropicApiKey: inputs['anthropic-api-key'] || null,
     openAiApiKey: inputs['openai-api-key'] || null,
+    credentials: readCredentials(inputs, env),
+    agentOptions: readAgentOptions(inputs),
     bundleDir,
   };
+}
+
+type ParsedInputs = z.infer<typeof Inputs>;
+
+/**
+ * The other ways Claude Code authenticates: an OAuth token, Amazon Bedrock, Google Vertex AI. An
+ * input wins; else a credential the job's environment holds (aws-actions/configure-aws-credentials
+ * sets them) is moved to the agent alone.
+ */
+function readCredentials(
+  inputs: ParsedInputs,
+  ambient: Record<string, string | undefined>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  const set = (name: string, value: string) => {
+    const given = value !== '' ? value : (ambient[name] ?? '');
+    if (given !== '') env[name] = given;
+  };
+  set('CLAUDE_CODE_OAUTH_TOKEN', inputs['claude-code-oauth-token']);
+  if (inputs['use-bedrock'] && inputs['use-vertex']) {
+    throw usage('use-bedrock', 'and "use-vertex" cannot both be true: pick one provider');
+  }
+  if (inputs['use-bedrock']) {
+    env['CLAUDE_CODE_USE_BEDROCK'] = '1';
+    set('AWS_REGION', inputs['aws-region']);
+    set('AWS_ACCESS_KEY_ID', inputs['aws-access-key-id']);
+    set('AWS_SECRET_ACCESS_KEY', inputs['aws-secret-access-key']);
+    set('AWS_SESSION_TOKEN', inputs['aws-session-token']);
+  }
+  if (inputs['use-vertex']) {
+    if (inputs['vertex-project-id'] === '') {
+      throw usage('vertex-project-id', 'is required with use-vertex (the Google Cloud project)');
+    }
+    env['CLAUDE_CODE_USE_VERTEX'] = '1';
+    set('ANTHROPIC_VERTEX_PROJECT_ID', inputs['vertex-project-id']);
+    set('CLOUD_ML_REGION', inputs['vertex-region']);
+  }
+  return env;
+}
+
+function readAgentOptions(inputs: ParsedInputs): AgentInputOptions {
+  const text = (value: string) => (value === '' ? undefined : value);
+  const lines = (value: string, separators: RegExp) => {
+    const items = value
+      .split(separators)
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+    return items.length === 0 ? undefined : items;
+  };
+  const assignments = lines(inputs['agent-env'], /\n/);
+  return {
+    model: text(inputs.model),
+    fallbackModel: text(inputs['fallback-model']),
+    maxTurns: inputs['max-turns'] === '' ? undefined : Number(inputs['max-turns']),
+    disallowedTools: lines(inputs['disallowed-tools'], /[\n,]/),
+    appendSystemPrompt: text(inputs['append-system-prompt']),
+    permissionMode: inputs['permission-mode'] === '' ? undefined : inputs['permission-mode'],
+    mcpConfig: text(inputs['mcp-config']),
+    settings: text(inputs.settings),
+    // One argument a line: a value with spaces stays one argument, and no shell is involved.
+    extraArgs: lines(inputs['extra-args'], /\n/),
+    env:
+      assignments === undefined ? undefined : Object.fromEntries(assignments.map(readAssignment)),
+  };
+}
+
+/** `NAME=value` (a line of the `agent-env` input); the error does not repeat a value. */
+function readAssignment(line: string, index: number): [string, string] {
+  const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+  if (match === null) throw usage('agent-env', `line ${index + 1} is not NAME=value`);
+  return [match[1]!, match[2]!];
 }
 
 function readRunner(env: Record<string, string | undefined>): RunnerContext {

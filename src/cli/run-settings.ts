@@ -5,6 +5,7 @@ import { Config } from '../engine/config/schema.js';
 import { parseConfig } from '../engine/config/load.js';
 import { locateConfig } from '../engine/config/locate.js';
 import { UsageError } from '../engine/errors.js';
+import { agentOptionsFromConfig } from '../engine/run/config-settings.js';
 import { parseDurationMs } from '../engine/run/duration.js';
 import type { ExecutionSettings } from '../engine/run/settings.js';
 
@@ -82,10 +83,7 @@ export function agentSettings(
   return {
     kind,
     command: flags['agent-command'] ?? previous?.command ?? config.agent.command,
-    allowedTools: config.agent.allowedTools,
-    model: config.agent.model,
-    binary: config.agent.binary,
-    codexConfig: config.agent.codex?.config,
+    ...agentOptionsFromConfig(config.agent),
     graceMs,
   };
 }

@@ -55,9 +55,17 @@ export function formatCount(value: number): string {
   return fraction === undefined ? `${sign}${digits}` : `${sign}${digits}.${fraction}`;
 }
 
-/** `$3.42`; sub-cent amounts keep four decimals so a cheap run does not read as free. */
+/**
+ * `$3.42`, `$0.015`, `$0.0042`: cents, with more decimals whenever cents would be off by more than
+ * half a percent (`$0.015` is not `$0.01`, and a cheap run does not read as free). The stored
+ * figure is never rounded; only this text is.
+ */
 export function formatCost(usd: number): string {
-  return usd !== 0 && Math.abs(usd) < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+  let decimals = 2;
+  while (decimals < 6 && Math.abs(Number(usd.toFixed(decimals)) - usd) > Math.abs(usd) * 0.005) {
+    decimals += 1;
+  }
+  return `$${usd.toFixed(decimals)}`;
 }
 
 /** `45%`. */

@@ -62,6 +62,44 @@ describe('action settings', () => {
     ).toThrow(/input "agent-command" is required when agent is "command"/);
   });
 
+  it('reads the Claude Code inputs and the other ways to authenticate, naming a bad one', () => {
+    const agent = { mode: 'agent', 'execution-id': 'pe-1-1', task: '1.1' };
+    const s = read(
+      {
+        ...agent,
+        'max-turns': '12',
+        'disallowed-tools': 'WebFetch\nBash(rm:*), WebSearch',
+        'extra-args': '--effort\nlow',
+        'agent-env': 'A=1\nB=x=y',
+        'use-bedrock': 'true',
+        'aws-region': 'us-east-1',
+      },
+      { ...ENV, AWS_ACCESS_KEY_ID: 'from-the-job' },
+    );
+    expect(s).toMatchObject({
+      agentOptions: {
+        maxTurns: 12,
+        disallowedTools: ['WebFetch', 'Bash(rm:*)', 'WebSearch'],
+        extraArgs: ['--effort', 'low'],
+        env: { A: '1', B: 'x=y' },
+      },
+      credentials: {
+        CLAUDE_CODE_USE_BEDROCK: '1',
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'from-the-job',
+      },
+    });
+    expect(() => read({ ...agent, 'max-turns': 'ten' })).toThrow(/input "max-turns"/);
+    expect(() => read({ ...agent, 'permission-mode': 'yolo' })).toThrow(/acceptEdits/);
+    expect(() => read({ ...agent, 'agent-env': 'A=1\nSECRET value' })).toThrow(
+      /input "agent-env" line 2 is not NAME=value/,
+    );
+    expect(() => read({ ...agent, 'use-vertex': 'true' })).toThrow(/vertex-project-id/);
+    expect(() => read({ ...agent, 'use-vertex': 'true', 'use-bedrock': 'true' })).toThrow(
+      /pick one/,
+    );
+  });
+
   it('refuses unsafe ids, bad enums, and paths outside the workspace, naming the input', () => {
     expect(() => read({ mode: 'deploy' })).toThrow(
       /input "mode" must be one of plan, agent, integrate, publish, got "deploy"/,

@@ -258,6 +258,9 @@ describe('claude-code agent runner with the real CLI', () => {
     const calls = model.requests.filter((request) => request.path === '/v1/messages');
     expect(calls).toHaveLength(6);
     expect(calls[0]?.workingDirectory).toBe(worktree);
+    // Claude Code offers its team tool by default; it fails outside a team, so it is never offered.
+    expect(calls[0]?.toolNames).toContain('Bash');
+    expect(calls[0]?.toolNames).not.toContain('SendMessage');
     expect(JSON.stringify(calls[0]?.body?.['messages'])).toContain('Create notes.md.');
 
     const progress = events.filter(
@@ -326,6 +329,49 @@ describe('claude-code agent runner with the real CLI', () => {
     expect(outcome.lastLines.some((line) => line.includes('scripted failure'))).toBe(true);
     const call = model.requests.find((request) => request.path === '/v1/messages');
     expect(JSON.stringify(call?.body?.['messages'])).toContain('-END');
+  });
+
+  it('stops at once on what no retry can fix: an unknown model, an exhausted credit', async () => {
+    for (const [failure, reason, options] of [
+      [
+        { status: 404, errorType: 'not_found_error', message: 'model: claude-nope' },
+        'the model claude-nope was not found (404)',
+        { model: 'claude-nope' },
+      ],
+      [
+        {
+          status: 400,
+          errorType: 'invalid_request_error',
+          message: 'Your credit balance is too low to access the Anthropic API.',
+        },
+        'the credit balance is too low to call the API',
+        {},
+      ],
+    ] as const) {
+      const branch = `agent/builder-1/fatal-${failure.status}`;
+      const worktree = await makeWorktree(branch);
+      model = await startScriptedModel(Array.from({ length: 10 }, () => failure));
+      const launch = await launchFor(worktree, branch, '# Task\n\nAnything.\n', model.url);
+      const handle = await createClaudeCodeRunner({
+        binary: CLAUDE,
+        allowedTools: ['Read'],
+        ...options,
+      }).start(launch);
+      handles.push(handle);
+      const recorder = recordEvents(handle);
+      const outcome = await handle.done;
+      await recorder.finished;
+      expect(recorder.events.map((timed) => timed.event)).toContainEqual({
+        type: 'error',
+        message: reason,
+        fatal: true,
+      });
+      expect(outcome.agentError).toBe(reason);
+      await model.close();
+      model = null;
+      await rm(join(root, 'repo'), { recursive: true, force: true });
+      await rm(join(root, 'worktrees'), { recursive: true, force: true });
+    }
   });
 
   it('stop() ends the agent and the commands its Bash tool runs in their own session', async () => {

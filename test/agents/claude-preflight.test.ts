@@ -141,6 +141,9 @@ describe('claude command line', () => {
       'claude-sonnet-4-5',
       '--max-turns',
       '40',
+      // Always: the team tool fails outside a Claude Code team.
+      '--disallowedTools',
+      'SendMessage',
       '--allowedTools',
       'Read',
       'Bash(npm test:*)',

@@ -178,8 +178,8 @@ describe('claude stream-json interpreter', () => {
         type: 'result',
         subtype: 'success',
         is_error: true,
-        api_error_status: 401,
-        result: 'Invalid API key',
+        api_error_status: 400,
+        result: 'Prompt is too long',
         total_cost_usd: 0,
         usage: { input_tokens: 0, output_tokens: 0 },
       }),
@@ -195,9 +195,183 @@ describe('claude stream-json interpreter', () => {
       type: 'diagnostic',
       message: 'API error 529 (overloaded): retry 1/10 in 0.6 s',
     });
-    expect(events).toContainEqual({ type: 'error', message: 'Invalid API key (API status 401)' });
+    expect(events).toContainEqual({
+      type: 'error',
+      message: 'Prompt is too long (API status 400)',
+    });
     expect(progressOf(events).some(([percent]) => percent === 100)).toBe(false);
-    expect(interpreter.report().agentError).toBe('Invalid API key (API status 401)');
+    expect(interpreter.report().agentError).toBe('Prompt is too long (API status 400)');
+  });
+
+  it('counts every model of the session from modelUsage, not the undercounting usage', () => {
+    // As the CLI reports a turn cut off and retried without streaming, plus a subagent on another model.
+    const { events, interpreter } = feed([
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: false,
+        num_turns: 2,
+        result: 'Done.',
+        total_cost_usd: 0.015,
+        usage: { input_tokens: 1000, output_tokens: 50 },
+        modelUsage: {
+          'claude-main': {
+            inputTokens: 2000,
+            outputTokens: 100,
+            cacheReadInputTokens: 300,
+            cacheCreationInputTokens: 40,
+            costUSD: 0.012,
+          },
+          'claude-small': {
+            inputTokens: 1000,
+            outputTokens: 20,
+            cacheReadInputTokens: 0,
+            cacheCreationInputTokens: 0,
+            costUSD: 0.003,
+          },
+        },
+      }),
+    ]);
+    const usage = {
+      inputTokens: 3000,
+      outputTokens: 120,
+      cacheReadTokens: 300,
+      cacheCreationTokens: 40,
+      costUsd: 0.015,
+    };
+    expect(events).toContainEqual({ type: 'usage', ...usage });
+    expect(events).toContainEqual({
+      type: 'output',
+      line: 'result: success after 2 turns, $0.015: Done.',
+    });
+    expect(interpreter.report()).toMatchObject(usage);
+  });
+
+  it('without a result, sums each message once, with the final output count of its stream', () => {
+    const stream = (event: unknown, parent: string | null = null) =>
+      JSON.stringify({ type: 'stream_event', event, parent_tool_use_id: parent });
+    const start = (id: string, input: number) =>
+      stream({
+        type: 'message_start',
+        message: { id, usage: { input_tokens: input, output_tokens: 1 } },
+      });
+    const { interpreter } = feed([
+      start('m1', 100),
+      assistant('m1', [{ type: 'text', text: 'one' }]),
+      stream({ type: 'message_delta', delta: {}, usage: { output_tokens: 40 } }),
+      assistant('m1', [{ type: 'tool_use', id: 't1', name: 'Read', input: {} }]),
+      start('m2', 200),
+      stream({ type: 'message_delta', delta: {}, usage: { output_tokens: 30 } }),
+      // Killed here: m2's assistant line never came.
+    ]);
+    expect(interpreter.report()).toMatchObject({
+      inputTokens: 300,
+      outputTokens: 70,
+      cacheReadTokens: 900,
+      costUsd: null,
+    });
+  });
+
+  describe('failures no retry can fix, as Claude Code 2.1 prints them', () => {
+    const synthetic = (error: string, said: string) =>
+      JSON.stringify({
+        type: 'assistant',
+        message: {
+          id: 'synthetic-1',
+          model: '<synthetic>',
+          role: 'assistant',
+          content: [{ type: 'text', text: said }],
+          usage: { input_tokens: 0, output_tokens: 0 },
+        },
+        parent_tool_use_id: null,
+        error,
+      });
+    const result = (status: number, said: string) =>
+      JSON.stringify({
+        type: 'result',
+        subtype: 'success',
+        is_error: true,
+        api_error_status: status,
+        num_turns: 1,
+        result: said,
+        total_cost_usd: 0,
+        usage: { input_tokens: 0, output_tokens: 0 },
+        modelUsage: {},
+      });
+    const fatal = (events: AgentEvent[]) =>
+      events.filter((event) => event.type === 'error' && event.fatal === true);
+
+    it('a 401 it would retry for minutes: fatal at the first retry, no wait announced', () => {
+      const { events, interpreter } = feed([
+        JSON.stringify({
+          type: 'system',
+          subtype: 'api_retry',
+          attempt: 1,
+          max_retries: 10,
+          retry_delay_ms: 516,
+          error_status: 401,
+          error: 'authentication_failed',
+        }),
+      ]);
+      expect(fatal(events)).toEqual([
+        { type: 'error', message: 'the API key was refused (401)', fatal: true },
+      ]);
+      expect(events.some((event) => event.type === 'waiting')).toBe(false);
+      expect(interpreter.report().agentError).toBe('the API key was refused (401)');
+    });
+
+    it('names the credential that was refused', () => {
+      const interpreter = createClaudeStreamInterpreter({ cwd: CWD, credential: 'OAuth token' });
+      const events = interpreter.stdoutLine(
+        JSON.stringify({ type: 'system', subtype: 'api_retry', error_status: 401, error: 'x' }),
+      );
+      expect(fatal(events)).toEqual([
+        { type: 'error', message: 'the OAuth token was refused (401)', fatal: true },
+      ]);
+    });
+
+    it('a 429 or 529 retry is not fatal', () => {
+      const { events } = feed([
+        JSON.stringify({
+          type: 'system',
+          subtype: 'api_retry',
+          retry_delay_ms: 2000,
+          error_status: 529,
+          error: 'overloaded',
+        }),
+      ]);
+      expect(fatal(events)).toEqual([]);
+      expect(events).toContainEqual({ type: 'waiting', ms: 2000 });
+    });
+
+    it('an unknown model, once, with its name', () => {
+      const said =
+        "There's an issue with the selected model (claude-nope). It may not exist or you may not have access to it.";
+      const { events, interpreter } = feed([synthetic('model_not_found', said), result(404, said)]);
+      expect(fatal(events)).toEqual([
+        { type: 'error', message: 'the model claude-nope was not found (404)', fatal: true },
+      ]);
+      expect(interpreter.report().agentError).toBe('the model claude-nope was not found (404)');
+    });
+
+    it('no credit left', () => {
+      const { events } = feed([
+        synthetic('billing_error', 'Credit balance is too low'),
+        result(400, 'Credit balance is too low'),
+      ]);
+      expect(fatal(events)).toEqual([
+        { type: 'error', message: 'the credit balance is too low to call the API', fatal: true },
+      ]);
+    });
+
+    it('an ordinary API error stays an error a retry may fix', () => {
+      const { events } = feed([result(400, 'prompt is too long')]);
+      expect(fatal(events)).toEqual([]);
+      expect(events).toContainEqual({
+        type: 'error',
+        message: expect.stringContaining('prompt is too long'),
+      });
+    });
   });
 
   it('takes streamed partial messages as life without output lines', () => {

@@ -3,9 +3,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClaudeCodeRunner } from '../../src/engine/agents/claude-code.js';
-import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import {
+  startScriptedModel,
+  type RecordedRequest,
+  type ScriptedModel,
+  type ScriptedTurn,
+} from '../support/scripted-model.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { plan, runPlan, task } from './helpers.js';
+import { resumeExecution } from '../../src/engine/run/resume.js';
+import { FAST, plan, runPlan, task } from './helpers.js';
 
 const CLAUDE = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
 
@@ -17,6 +23,21 @@ beforeEach(async () => {
   repo = await createTempRepo({ files: { 'README.md': '# app\n' } });
   home = await mkdtemp(join(tmpdir(), 'pe-claude-home-'));
 });
+
+/** The real CLI's environment, pointed at the scripted model with a private HOME. */
+function claudeEnv(url: string, key = 'sk-test-scripted'): Record<string, string> {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    HOME: home,
+    ANTHROPIC_BASE_URL: url,
+    ANTHROPIC_API_KEY: key,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+  };
+}
+
+function claudeRunner(env: Record<string, string>, allowedTools: string[]) {
+  return createClaudeCodeRunner({ binary: CLAUDE, allowedTools, env, cwd: repo.dir, graceMs: 500 });
+}
 
 afterEach(async () => {
   await model?.close();
@@ -51,26 +72,14 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
         usage: { input_tokens: 1100, output_tokens: 10 },
       },
     ]);
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-test-scripted',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claudeEnv(model.url);
     const steps: string[] = [];
     const { state } = await runPlan(
       repo.dir,
       plan([task('1.1', { title: 'Greet the user' })]),
       '',
       {
-        runner: createClaudeCodeRunner({
-          binary: CLAUDE,
-          allowedTools: ['Read', 'Write', 'Edit'],
-          env,
-          cwd: repo.dir,
-          graceMs: 500,
-        }),
+        runner: claudeRunner(env, ['Read', 'Write', 'Edit']),
         env,
         onEvent: (event) => {
           if (event.type === 'task-progress' && event.step) steps.push(event.step);
@@ -96,6 +105,141 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     expect(model.unusedTurns()).toBe(0);
   });
 
+  it('counts the tokens of every attempt: a killed one, a failed one and the retry that lands', async () => {
+    const write =
+      (file: string, usage: { input_tokens: number; output_tokens: number }) =>
+      (request: RecordedRequest) => ({
+        blocks: [
+          {
+            type: 'tool_use' as const,
+            name: 'Write',
+            input: { file_path: join(request.workingDirectory ?? '', file), content: `${file}\n` },
+          },
+        ],
+        usage,
+      });
+    // Each call answered by what it is, not by its place: a CLI told to stop (SIGTERM) aborts its
+    // command and may still ask the next turn before it is killed; that call is refused (and so
+    // not billed), since the stopped attempt could not report a reply it never printed.
+    let fresh = 0;
+    const answer: ScriptedTurn = (request) => {
+      const said = JSON.stringify(request.body?.['messages'] ?? []);
+      if (said.includes('sleep 60')) {
+        return { status: 400, errorType: 'invalid_request_error', message: 'scripted: stopped' };
+      }
+      if (said.includes('two.txt')) {
+        // Attempt 2 wrote, then the API refuses the next call: a result with is_error.
+        return { status: 400, errorType: 'invalid_request_error', message: 'scripted: too long' };
+      }
+      if (said.includes('three.txt')) {
+        return {
+          blocks: [{ type: 'text', text: 'Done.' }],
+          usage: { input_tokens: 2600, output_tokens: 15 },
+        };
+      }
+      fresh += 1;
+      // Attempt 1 hangs in a command and is stopped: no result event, only its messages.
+      if (fresh === 1) {
+        return {
+          blocks: [
+            { type: 'tool_use', name: 'Bash', input: { command: 'sleep 60', description: 'Hang' } },
+          ],
+          usage: { input_tokens: 1500, output_tokens: 70 },
+        };
+      }
+      return write(
+        fresh === 2 ? 'two.txt' : 'three.txt',
+        fresh === 2
+          ? { input_tokens: 2000, output_tokens: 80 }
+          : { input_tokens: 2500, output_tokens: 90 },
+      )(request);
+    };
+    model = await startScriptedModel(Array.from({ length: 8 }, () => answer));
+    const env = claudeEnv(model.url);
+    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
+      runner: claudeRunner(env, ['Write', 'Bash']),
+      env,
+      // Well above the CLI's silent start-up and its gaps between events on a loaded machine
+      // (3 s is common, more with other suites running): only the hanging command is idle.
+      settings: { retries: 2, idleTimeoutMs: 12_000 },
+    });
+
+    const run = state.tasks['1.1']!;
+    expect(run.reason).toBeNull();
+    expect(run.status).toBe('completed');
+    expect(run.attempts).toBe(3);
+    expect(model.surprises).toEqual([]);
+    expect(fresh).toBe(3);
+    const billed = model.billed();
+    expect(billed).toEqual({ input_tokens: 8600, output_tokens: 255 });
+    expect(run.usage).toMatchObject({
+      input_tokens: billed.input_tokens,
+      output_tokens: billed.output_tokens,
+    });
+    expect(run.metrics).toMatchObject({
+      input_tokens: billed.input_tokens,
+      output_tokens: billed.output_tokens,
+    });
+    // The cost is the sum of what the CLI priced in each result it gave (the killed attempt gives
+    // none, unless it printed one before it died): exact, not rounded.
+    const priced = (await readFile(run.log_file, 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('{"type":"result"'))
+      .map((line) => (JSON.parse(line) as { total_cost_usd: number }).total_cost_usd);
+    expect(priced.length).toBeGreaterThanOrEqual(2);
+    expect(run.usage?.cost_usd).toBe(priced.reduce((total, cost) => total + cost, 0));
+  }, 120_000);
+
+  it('fails at once on a refused API key, without retries, and starts no other task', async () => {
+    const refused = {
+      status: 401,
+      errorType: 'authentication_error',
+      message: 'invalid x-api-key',
+    };
+    // More than the CLI asks before it is stopped: it would retry for minutes.
+    model = await startScriptedModel(Array.from({ length: 40 }, () => refused));
+    const env = claudeEnv(model.url, 'sk-ant-wrong');
+    const { state } = await runPlan(repo.dir, plan([task('1.1'), task('1.2'), task('1.3')]), '', {
+      runner: claudeRunner(env, ['Read']),
+      env,
+      // One at a time: the first refusal keeps the others from starting.
+      settings: { retries: 1, concurrency: 1 },
+    });
+
+    expect(state.status).toBe('failed');
+    const [first, second, third] = ['1.1', '1.2', '1.3'].map((id) => state.tasks[id]!);
+    expect(first).toMatchObject({
+      status: 'failed',
+      reason: 'the API key was refused (401)',
+      attempts: 1,
+    });
+    for (const run of [second!, third!]) {
+      expect(run.status).toBe('pending');
+      expect(run.attempts).toBe(0);
+      expect(run.reason).toMatch(/^not started: the API key was refused \(401\)/);
+    }
+    // The first 401 ended it: the CLI's own retries were cut short.
+    const calls = model.requests.filter((r) => r.path === '/v1/messages');
+    expect(calls.length).toBeLessThanOrEqual(3);
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+
+    // With the key fixed, `resume` runs the tasks that were held back, as they are.
+    await model.close();
+    const done = { blocks: [{ type: 'text' as const, text: 'Nothing to change.' }] };
+    model = await startScriptedModel([done, done]);
+    const fixed = claudeEnv(model.url, 'sk-ant-right');
+    const resumed = await resumeExecution({
+      cwd: repo.dir,
+      runner: claudeRunner(fixed, ['Read']),
+      env: fixed,
+      settings: { ...FAST, concurrency: 1 },
+    });
+    expect(resumed.state.tasks['1.2']!.status).toBe('completed');
+    expect(resumed.state.tasks['1.3']!.status).toBe('completed');
+    expect(resumed.state.tasks['1.1']!.status).toBe('failed');
+    expect(model.unusedTurns()).toBe(0);
+  }, 120_000);
+
   it('is not taken for hung while it waits out a 429 retry-after longer than the idle limit', async () => {
     model = await startScriptedModel([
       { status: 429, errorType: 'rate_limit_error', message: 'slow down', retryAfter: 9 },
@@ -113,21 +257,9 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
       }),
       { blocks: [{ type: 'text', text: 'Done after waiting.' }] },
     ]);
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-test-scripted',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claudeEnv(model.url);
     const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
-      runner: createClaudeCodeRunner({
-        binary: CLAUDE,
-        allowedTools: ['Write'],
-        env,
-        cwd: repo.dir,
-        graceMs: 500,
-      }),
+      runner: claudeRunner(env, ['Write']),
       env,
       // Above the CLI's silent start-up in a git worktree (about 3 s on a busy machine), well
       // below the announced wait.

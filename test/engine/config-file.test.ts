@@ -25,6 +25,30 @@ describe('the config file in a checkout (what the Action reads)', () => {
     await expect(readConfigFile(root)).rejects.toThrow(/both .* exist; only one is read/);
   });
 
+  it('reads the Claude Code settings of agent:, and names the line of a bad one', async () => {
+    const file = join(root, '.github/parallel-executor.yml');
+    await writeFile(
+      file,
+      [
+        'agent:',
+        '  maxTurns: 30',
+        '  disallowedTools: [WebFetch]',
+        '  settings: { env: { A: "1" } }',
+        '  env: { B: "2" }',
+        '',
+      ].join('\n'),
+    );
+    expect((await readConfigFile(root)).agent).toMatchObject({
+      maxTurns: 30,
+      disallowedTools: ['WebFetch'],
+      settings: { env: { A: '1' } },
+      env: { B: '2' },
+      extraArgs: [],
+    });
+    await writeFile(file, 'agent:\n  model: sonnet\n  permissionMode: yolo\n');
+    await expect(readConfigFile(root)).rejects.toThrow(/parallel-executor\.yml:3.*permissionMode/);
+  });
+
   it('gives every default without a file', async () => {
     expect((await readConfigFile(root)).retries).toBe(0);
   });

@@ -303,6 +303,34 @@ describe('runExecution with the command runner', () => {
     await expect(stat(join(repo.dir, '.parallel-executor'))).rejects.toThrow();
   });
 
+  it('runs with an uncommitted .claude/settings.json, which each agent finds in its worktree', async () => {
+    await repo.write('.claude/settings.json', '{"env":{"FROM_SETTINGS":"1"}}\n');
+    await repo.write('.env.local', 'LOCAL=1\n');
+    const { state } = await runPlan(
+      repo.dir,
+      plan([task('a')]),
+      'cp .claude/settings.json seen.json',
+    );
+    const run = state.tasks['a']!;
+    expect(run.reason).toBeNull();
+    expect(run.status).toBe('completed');
+    expect(await repo.git(['show', `${run.branch}:seen.json`])).toBe(
+      '{"env":{"FROM_SETTINGS":"1"}}',
+    );
+    // The copy is the user's configuration, not the agent's work: it stays out of the commit.
+    expect(await repo.git(['ls-tree', '-r', '--name-only', run.branch])).not.toContain('.claude');
+  });
+
+  it('still refuses an uncommitted change to a tracked .claude/settings.json', async () => {
+    await repo.write('.claude/settings.json', '{}\n');
+    await repo.git(['add', '-A']);
+    await repo.git(['commit', '-q', '-m', 'settings']);
+    await repo.write('.claude/settings.json', '{"model":"x"}\n');
+    await expect(runPlan(repo.dir, plan([task('a')]), 'true')).rejects.toThrow(
+      /uncommitted changes in 1 file\(s\): \.claude\/settings\.json/,
+    );
+  });
+
   it('refuses a detached HEAD', async () => {
     await repo.git(['checkout', '-q', '--detach']);
     await expect(runPlan(repo.dir, plan([task('a')]), 'true')).rejects.toThrow(/detached/);

@@ -49,6 +49,12 @@ describe('formatting', () => {
   it('keeps sub-cent costs visible', () => {
     expect(formatCost(0.0042)).toBe('$0.0042');
     expect(formatCost(2.4462)).toBe('$2.45');
+    // Cents when they are close enough, more digits when they would mislead.
+    expect(formatCost(0.015)).toBe('$0.015');
+    expect(formatCost(0.00625)).toBe('$0.00625');
+    expect(formatCost(0.8731)).toBe('$0.87');
+    expect(formatCost(0)).toBe('$0.00');
+    expect(formatCost(0.1 + 0.2)).toBe('$0.30');
   });
 });
 

@@ -36,6 +36,8 @@ export interface RecordedRequest {
   workingDirectory: string | null;
   toolNames: string[];
   stream: boolean;
+  /** The request's headers (lower-case names), to see how the client authenticated. */
+  headers: Record<string, string>;
   /** Date.now() when the request arrived. */
   receivedAt: number;
 }
@@ -52,6 +54,8 @@ export interface ScriptedModel {
   surprises: string[];
   /** Turns of the script never asked for: a test should assert none, as for an unused mock. */
   unusedTurns(): number;
+  /** The usage of every reply served (what the API would bill), summed. */
+  billed(): { input_tokens: number; output_tokens: number };
   close(): Promise<void>;
 }
 
@@ -62,6 +66,7 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
   const surprises: string[] = [];
   let next = 0;
   let messageCount = 0;
+  const billed = { input_tokens: 0, output_tokens: 0 };
 
   const server = createServer((req, res) => {
     void (async () => {
@@ -98,6 +103,8 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
         );
       }
       messageCount += 1;
+      billed.input_tokens += (answer.usage ?? DEFAULT_USAGE).input_tokens;
+      billed.output_tokens += (answer.usage ?? DEFAULT_USAGE).output_tokens;
       const id = `msg_scripted_${messageCount}`;
       const model =
         typeof request.body?.['model'] === 'string' ? request.body['model'] : 'claude-scripted';
@@ -117,6 +124,7 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
     requests,
     surprises,
     unusedTurns: () => script.length - next,
+    billed: () => ({ ...billed }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -146,6 +154,12 @@ async function record(req: IncomingMessage): Promise<RecordedRequest> {
     workingDirectory: /Primary working directory: (.+)/.exec(system)?.[1]?.trim() ?? null,
     toolNames: tools.map((tool) => (typeof tool.name === 'string' ? tool.name : '?')),
     stream: body?.['stream'] === true,
+    headers: Object.fromEntries(
+      Object.entries(req.headers).map(([name, value]) => [
+        name,
+        Array.isArray(value) ? value.join(', ') : (value ?? ''),
+      ]),
+    ),
     receivedAt: Date.now(),
   };
 }

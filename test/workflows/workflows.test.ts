@@ -161,12 +161,21 @@ describe('workflow files', () => {
       for (const step of checkouts(job))
         expect(step.with?.['persist-credentials'], name).toBe(false);
     }
-    expect(secretsOf(agent!)).toEqual(['ANTHROPIC_API_KEY', 'OPENAI_API_KEY']);
-    // Each agent kind's leg sees its own key only: codex never gets the Anthropic key, and no
-    // other kind gets the OpenAI key.
+    // The agent's credentials, each way Claude Code authenticates, Codex's key, and nothing else.
+    expect(secretsOf(agent!)).toEqual([
+      'ANTHROPIC_API_KEY',
+      'OPENAI_API_KEY',
+      'CLAUDE_CODE_OAUTH_TOKEN',
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+    ]);
+    // Each agent kind's leg sees its own key only: codex never gets the Anthropic key or
+    // Claude Code's other credentials, and no other kind gets the OpenAI key.
     expect(ours(agent!)[0]!.with).toMatchObject({
       'anthropic-api-key': "${{ inputs.agent != 'codex' && secrets.ANTHROPIC_API_KEY || '' }}",
       'openai-api-key': "${{ inputs.agent == 'codex' && secrets.OPENAI_API_KEY || '' }}",
+      'claude-code-oauth-token': "${{ inputs.agent != 'codex' && secrets.CLAUDE_CODE_OAUTH_TOKEN || '' }}",
     });
     expect(secretsOf(integrate!)).toEqual([]);
     expect(integrate!.steps.filter((s) => s.run !== undefined)).toEqual([]);

@@ -18,6 +18,7 @@ import { mdCode, mdText } from '../../engine/report/markdown.js';
 import { UsageError } from '../../engine/errors.js';
 import type { ExecutionEvent } from '../../engine/monitor/events.js';
 import type { Plan, Task } from '../../engine/plan/schema.js';
+import { agentOptionsFromConfig } from '../../engine/run/config-settings.js';
 import { parseDurationMs } from '../../engine/run/duration.js';
 import { findRepoRoot, inspectRepo } from '../../engine/workspace/repo.js';
 import { DEFAULT_IDENTITY } from '../../engine/workspace/identity.js';
@@ -73,11 +74,11 @@ export async function runAgentMode(
     'anthropic-api-key': settings.anthropicApiKey,
     'openai-api-key': settings.openAiApiKey,
   };
-  const agentEnv = withApiKey(
-    stepEnv,
-    kind,
-    kind.apiKeyInput === null ? null : keys[kind.apiKeyInput],
-  );
+  const agentEnv = {
+    ...withApiKey(stepEnv, kind, kind.apiKeyInput === null ? null : keys[kind.apiKeyInput]),
+    // Claude Code's other credentials (OAuth, Bedrock, Vertex); a codex leg gets none of them.
+    ...(settings.agent === 'codex' ? {} : settings.credentials),
+  };
   const runner = createAgentRunner(agentSettings(settings, config), { env: agentEnv, cwd: root });
   runtime.logger.info('running the agent', {
     task: task.id,
@@ -131,15 +132,19 @@ function findTask(plan: Plan, id: string): Task {
   );
 }
 
-/** The `agent` input picks the adapter; the config supplies the rest (tools, model, binary, grace). */
+/**
+ * The `agent` input picks the adapter; the config supplies the rest (tools, model, binary, grace),
+ * and each Claude Code input given wins over its config field.
+ */
 function agentSettings(settings: AgentSettings, config: Config): RunnerSettings {
+  const given = Object.fromEntries(
+    Object.entries(settings.agentOptions).filter(([, value]) => value !== undefined),
+  );
   return {
     kind: settings.agent,
     command: settings.agentCommand ?? config.agent.command,
-    allowedTools: config.agent.allowedTools,
-    model: config.agent.model,
-    binary: config.agent.binary,
-    codexConfig: config.agent.codex?.config,
+    ...agentOptionsFromConfig(config.agent),
+    ...given,
     graceMs: parseDurationMs(
       config.timeouts.grace,
       '.github/parallel-executor.yml: timeouts.grace',

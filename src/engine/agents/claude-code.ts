@@ -1,4 +1,6 @@
-import { PreflightError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
 import { agentEnvironment, processOwner, readContextBundle } from './agent-env.js';
 import { hasClaudeCredentials, resolveClaudeBinary } from './claude-binary.js';
@@ -6,14 +8,29 @@ import type { AgentKind } from './kind.js';
 import { createClaudeStreamInterpreter } from './claude-stream.js';
 import { startAgentProcess } from './process.js';
 
-export interface ClaudeCodeRunnerOptions {
+/** Claude Code's own settings (config `agent:`, action inputs), each one flag of the CLI. */
+export interface ClaudeSettings {
+  model?: string;
+  fallbackModel?: string;
+  maxTurns?: number;
+  /** Tools the agent may not use; `SendMessage` always is (see DISALLOWED_ALWAYS). */
+  disallowedTools?: string[];
+  appendSystemPrompt?: string;
+  permissionMode?: ClaudePermissionMode;
+  /** `--mcp-config` and `--settings`: a JSON string, or a path (relative ones from the repository root). */
+  mcpConfig?: string;
+  settings?: string;
+  /** Appended to the command line as they are (the user's own configuration). */
+  extraArgs?: string[];
+}
+
+export interface ClaudeCodeRunnerOptions extends ClaudeSettings {
   /** Path or name of the `claude` executable; default `claude` on PATH, then node_modules/.bin. */
   binary?: string;
   /** Tools the agent may use without asking (`--allowedTools`); root cannot skip permissions. */
   allowedTools: string[];
-  model?: string;
-  /** Appended to the command line as they are (the user's own configuration). */
-  extraArgs?: string[];
+  /** Extra environment for the agent (config `agent.env`), over the shell's. */
+  extraEnv?: Record<string, string>;
   /** The shell's environment, for `preflight()`: PATH and credentials. `start()` uses launch.env. */
   env?: Record<string, string>;
   /** The repository root: where node_modules/.bin/claude and a relative `binary` are looked up. */
@@ -23,6 +40,24 @@ export interface ClaudeCodeRunnerOptions {
   /** Output lines kept for the outcome (default 20). */
   lastLines?: number;
 }
+
+/** `--permission-mode`'s choices (Claude Code 2.1). */
+export const CLAUDE_PERMISSION_MODES = [
+  'acceptEdits',
+  'auto',
+  'bypassPermissions',
+  'default',
+  'dontAsk',
+  'plan',
+] as const;
+export type ClaudePermissionMode = (typeof CLAUDE_PERMISSION_MODES)[number];
+
+/**
+ * Tools never offered: `SendMessage` addresses the members of a Claude Code agent team, and a task's
+ * agent is in none ("No agent named 'builder-2' is currently addressable"); agents of a plan talk
+ * through the inbox files instead.
+ */
+export const DISALLOWED_ALWAYS = ['SendMessage'];
 
 const INSTALL_HINT =
   'Install Claude Code with `npm i -g @anthropic-ai/claude-code` (or set agent.binary in .github/parallel-executor.yml), or run your own agent with `--agent command --agent-command "<command>"`.';
@@ -51,7 +86,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
           INSTALL_HINT,
         );
       }
-      if (!(await hasClaudeCredentials(shellEnv))) {
+      if (!(await hasClaudeCredentials({ ...shellEnv, ...options.extraEnv }))) {
         throw new PreflightError(
           'Claude Code has no credentials: ANTHROPIC_API_KEY is not set',
           KEY_HINT,
@@ -65,15 +100,25 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
       const context = await readContextBundle(launch);
       return startAgentProcess({
         file: binary,
-        args: claudeArguments(options),
+        args: claudeArguments({
+          ...options,
+          mcpConfig: fromRoot(options.mcpConfig, options.cwd ?? launch.worktree),
+          settings: fromRoot(options.settings, options.cwd ?? launch.worktree),
+        }),
         stdin: buildClaudePrompt(launch, context),
         cwd: launch.worktree,
-        env: { ...agentEnvironment(launch), CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+        env: {
+          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+          ...agentEnvironment({ ...launch, env: { ...launch.env, ...options.extraEnv } }),
+        },
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
         owner: processOwner(launch),
-        interpreter: createClaudeStreamInterpreter({ cwd: launch.worktree }),
+        interpreter: createClaudeStreamInterpreter({
+          cwd: launch.worktree,
+          credential: credentialName({ ...launch.env, ...options.extraEnv }),
+        }),
         graceMs: options.graceMs,
         lastLines: options.lastLines,
       });
@@ -83,15 +128,46 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
 
 /** The arguments; the prompt is not among them (it goes on stdin). `--` ends the variadic `--allowedTools` list. */
 export function claudeArguments(
-  options: Pick<ClaudeCodeRunnerOptions, 'allowedTools' | 'model' | 'extraArgs'>,
+  options: Omit<ClaudeCodeRunnerOptions, 'binary' | 'env' | 'cwd' | 'graceMs' | 'lastLines'>,
 ): string[] {
   // Partial messages: a long reply (a big file written in one tool call) streams as deltas the
   // idle timer counts as life, instead of one line minutes later.
   const args = ['-p', '--output-format', 'stream-json', '--verbose', '--include-partial-messages'];
-  if (options.model !== undefined) args.push('--model', options.model);
+  const option = (flag: string, value: string | number | undefined): void => {
+    if (value !== undefined) args.push(flag, String(value));
+  };
+  option('--model', options.model);
+  option('--fallback-model', options.fallbackModel);
+  option('--max-turns', options.maxTurns);
+  option('--append-system-prompt', options.appendSystemPrompt);
+  option('--permission-mode', options.permissionMode);
+  option('--mcp-config', options.mcpConfig);
+  option('--settings', options.settings);
   args.push(...(options.extraArgs ?? []));
+  // Variadic, one rule an argument (`Bash(git push:*)` holds a space); the next flag or `--` ends it.
+  args.push(
+    '--disallowedTools',
+    ...new Set([...DISALLOWED_ALWAYS, ...(options.disallowedTools ?? [])]),
+  );
   if (options.allowedTools.length > 0) args.push('--allowedTools', ...options.allowedTools);
   return [...args, '--'];
+}
+
+/**
+ * A path resolved from the repository root, so that a file the user has not committed (a local
+ * `.claude/settings.json`) is read where it is; JSON text (it starts with `{`) is passed as it is.
+ */
+function fromRoot(value: string | undefined, root: string): string | undefined {
+  if (value === undefined || value.trimStart().startsWith('{')) return value;
+  return resolve(root, value);
+}
+
+/** What Claude Code authenticates with, for a refusal's reason. */
+function credentialName(env: Record<string, string>): string {
+  if (env['ANTHROPIC_API_KEY']) return 'API key';
+  if (env['CLAUDE_CODE_OAUTH_TOKEN']) return 'OAuth token';
+  if (env['ANTHROPIC_AUTH_TOKEN']) return 'auth token (ANTHROPIC_AUTH_TOKEN)';
+  return 'API key';
 }
 
 /** The context bundle, framed by what a non-interactive run needs to be told. */
@@ -113,14 +189,12 @@ export const claudeCodeKind: AgentKind = {
   apiKeyEnv: 'ANTHROPIC_API_KEY',
   apiKeyInput: 'anthropic-api-key',
   describe: () => 'claude-code',
+  // The settings are the runner's options; `env` is the extra environment, the shell's is apart.
   create: (settings, context) =>
     createClaudeCodeRunner({
-      binary: settings.binary,
-      allowedTools: settings.allowedTools,
-      model: settings.model,
-      extraArgs: settings.extraArgs,
+      ...settings,
+      extraEnv: settings.env,
       env: context.env,
       cwd: context.cwd,
-      graceMs: settings.graceMs,
     }),
 };

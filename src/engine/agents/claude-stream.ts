@@ -1,3 +1,4 @@
+import { formatCost } from '../format.js';
 import { PERMISSION_DENIED, type AgentEvent } from '../ports/agent-runner.js';
 import type { AgentReport, OutputInterpreter } from './process.js';
 import {
@@ -34,7 +35,12 @@ const DENIAL_TEXT = /permission|haven't granted|not allowed/i;
 const TURN_CEILING = 90;
 const TURN_SCALE = 12;
 
-export function createClaudeStreamInterpreter(options: { cwd: string }): OutputInterpreter {
+export function createClaudeStreamInterpreter(options: {
+  cwd: string;
+  /** What authenticates the agent, for a refusal's reason (default `API key`). */
+  credential?: string;
+}): OutputInterpreter {
+  const credential = options.credential ?? 'API key';
   const turns = new Set<string>();
   const usageByMessage = new Map<string, Tokens>();
   const todos = new Map<string, TodoItem>();
@@ -46,6 +52,13 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
   let lastProgress: string | null = null;
   let lastUsage: string | null = null;
   let result: Json | null = null;
+  let fatal: string | null = null;
+  /** The first failure no retry can fix, once: the orchestrator stops the agent on it. */
+  const fatalEvent = (reason: string | null): AgentEvent[] => {
+    if (reason === null || fatal !== null) return [];
+    fatal = reason;
+    return [{ type: 'error', message: reason, fatal: true }];
+  };
 
   const progressEvent = (): AgentEvent[] => {
     const percent = estimatePercent();
@@ -76,21 +89,43 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     return active === undefined ? lastStep : (active.activeForm ?? active.subject);
   };
 
-  const messageTotals = (): Tokens => {
-    const total: Tokens = {
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheCreationTokens: 0,
-    };
-    for (const usage of usageByMessage.values()) {
-      total.inputTokens += usage.inputTokens;
-      total.outputTokens += usage.outputTokens;
-      total.cacheReadTokens += usage.cacheReadTokens;
-      total.cacheCreationTokens += usage.cacheCreationTokens;
-    }
-    return total;
+  // A message is seen several times (its stream's start and end, one line per content block),
+  // each with the usage so far: keep the largest of each count.
+  const countMessage = (id: string, usage: Tokens): void => {
+    const seen = usageByMessage.get(id);
+    usageByMessage.set(
+      id,
+      seen === undefined
+        ? usage
+        : {
+            inputTokens: Math.max(seen.inputTokens, usage.inputTokens),
+            outputTokens: Math.max(seen.outputTokens, usage.outputTokens),
+            cacheReadTokens: Math.max(seen.cacheReadTokens, usage.cacheReadTokens),
+            cacheCreationTokens: Math.max(seen.cacheCreationTokens, usage.cacheCreationTokens),
+          },
+    );
   };
+  /** The message being streamed, per (sub)agent: `message_delta` carries its final output count. */
+  const streaming = new Map<string, string>();
+  const onStreamEvent = (line: Json): void => {
+    const event = record(line['event']);
+    const agent = text(line['parent_tool_use_id']) ?? '';
+    if (event?.['type'] === 'message_start') {
+      const message = record(event['message']);
+      const id = text(message?.['id']);
+      const usage = record(message?.['usage']);
+      if (id === null) return;
+      streaming.set(agent, id);
+      if (usage !== null) countMessage(id, readTokens(usage));
+    } else if (event?.['type'] === 'message_delta') {
+      const id = streaming.get(agent);
+      const usage = record(event['usage']);
+      if (id === undefined || usage === null) return;
+      countMessage(id, { ...readTokens({}), outputTokens: number(usage['output_tokens']) });
+    }
+  };
+
+  const messageTotals = (): Tokens => sumTokens([...usageByMessage.values()]);
 
   const usageEvent = (): AgentEvent[] => {
     const totals = messageTotals();
@@ -182,7 +217,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       if (line['parent_tool_use_id'] === null || line['parent_tool_use_id'] === undefined)
         turns.add(id);
       const usage = record(message['usage']);
-      if (usage !== null) usageByMessage.set(id, readTokens(usage));
+      if (usage !== null) countMessage(id, readTokens(usage));
     }
     const outputs: string[] = [];
     for (const block of list(message['content']).map(record)) {
@@ -198,7 +233,16 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
         outputs.push('(thinking)');
       }
     }
-    return [...outputLines(outputs, 'assistant message'), ...progressEvent(), ...usageEvent()];
+    // A failed call shows as a synthetic message with an `error` kind (billing_error, …).
+    const error = text(line['error']);
+    const failure =
+      error === null ? null : fatalApiError(null, error, outputs.join(' '), credential);
+    return [
+      ...outputLines(outputs, 'assistant message'),
+      ...progressEvent(),
+      ...usageEvent(),
+      ...fatalEvent(failure),
+    ];
   };
 
   const onUser = (line: Json): AgentEvent[] => {
@@ -225,6 +269,14 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     if (subtype === 'api_retry') {
       const delayMs = number(line['retry_delay_ms']);
       const said = `API error ${String(line['error_status'] ?? '?')} (${text(line['error']) ?? 'unknown'}): retry ${String(line['attempt'] ?? '?')}/${String(line['max_retries'] ?? '?')} in ${(delayMs / 1000).toFixed(1)} s`;
+      // Claude Code retries a refused key for minutes; it cannot succeed, so it ends here.
+      const refused = fatalApiError(line['error_status'], text(line['error']), '', credential);
+      if (refused !== null) {
+        return [
+          ...outputLines([`API error ${String(line['error_status'] ?? '?')}: ${refused}`], ''),
+          ...fatalEvent(refused),
+        ];
+      }
       return [
         ...outputLines([said], ''),
         // Silent until the retry (a 429's retry-after can exceed the idle limit): not hung.
@@ -235,17 +287,47 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     return outputLines([`system: ${subtype}`], '');
   };
 
+  /**
+   * The session's usage from its result: `modelUsage`, per model, counts every call (a fallback
+   * model's, a subagent's, a non-streaming retry's), where `usage` undercounts; without it (older
+   * versions), the result's `usage`, else the messages seen.
+   */
+  const resultUsage = (line: Json): { tokens: Tokens | null; costUsd: number | null } => {
+    const models = Object.values(record(line['modelUsage']) ?? {})
+      .map(record)
+      .filter((model): model is Json => model !== null);
+    const usage = record(line['usage']);
+    const tokens =
+      models.length > 0
+        ? sumTokens(
+            models.map((model) => ({
+              inputTokens: number(model['inputTokens']),
+              outputTokens: number(model['outputTokens']),
+              cacheReadTokens: number(model['cacheReadInputTokens']),
+              cacheCreationTokens: number(model['cacheCreationInputTokens']),
+            })),
+          )
+        : usage !== null
+          ? readTokens(usage)
+          : usageByMessage.size > 0
+            ? messageTotals()
+            : null;
+    const modelCost = models.some((model) => typeof model['costUSD'] === 'number')
+      ? models.reduce((total, model) => total + number(model['costUSD']), 0)
+      : null;
+    return { tokens, costUsd: nullableNumber(line['total_cost_usd']) ?? modelCost };
+  };
+
   const onResult = (line: Json): AgentEvent[] => {
     result = line;
-    const usage = record(line['usage']);
+    const { tokens, costUsd: cost } = resultUsage(line);
     const events: AgentEvent[] = [];
     const isError = line['is_error'] === true;
     const summary = text(line['result']);
     const turnsUsed = String(line['num_turns'] ?? turns.size);
-    const cost = nullableNumber(line['total_cost_usd']);
     events.push({
       type: 'output',
-      line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, $${cost.toFixed(4)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
+      line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, ${formatCost(cost)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
     });
     for (const entry of list(line['permission_denials']).map(record)) {
       if (entry === null) continue;
@@ -258,11 +340,13 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
       });
       events.push(...denial(id, describeTool(tool, input, options.cwd)));
     }
-    if (usage !== null) {
-      events.push({ type: 'usage', ...readTokens(usage), costUsd: cost });
-    }
+    if (tokens !== null) events.push({ type: 'usage', ...tokens, costUsd: cost });
     events.push(...progressEvent());
-    if (isError) events.push({ type: 'error', message: resultError(line) });
+    if (isError) {
+      const failure = fatalApiError(line['api_error_status'], null, summary ?? '', credential);
+      events.push(...fatalEvent(failure));
+      if (failure === null) events.push({ type: 'error', message: resultError(line) });
+    }
     return events;
   };
 
@@ -283,7 +367,8 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
           return onResult(line);
         case 'stream_event':
           // A token of a reply being streamed (--include-partial-messages): life, nothing to show;
-          // the whole message follows as an `assistant` line.
+          // the whole message follows as an `assistant` line. Its start and end carry usage.
+          onStreamEvent(line);
           return [{ type: 'alive' }];
         default:
           return [{ type: 'output', line: `${text(line['type']) ?? 'event'}` }];
@@ -291,7 +376,7 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
     },
     report(): AgentReport {
       if (result === null) {
-        // Stopped before its result: the per-message counts are the best there is (output undercounted).
+        // Stopped before its result: the per-message counts are the best there is.
         const totals = usageByMessage.size === 0 ? null : messageTotals();
         return {
           inputTokens: totals?.inputTokens ?? null,
@@ -300,19 +385,18 @@ export function createClaudeStreamInterpreter(options: { cwd: string }): OutputI
           cacheCreationTokens: totals?.cacheCreationTokens ?? null,
           costUsd: null,
           summary: null,
-          agentError: null,
+          agentError: fatal,
         };
       }
-      const usage = record(result['usage']);
-      const tokens = usage === null ? null : readTokens(usage);
+      const { tokens, costUsd } = resultUsage(result);
       return {
         inputTokens: tokens?.inputTokens ?? null,
         outputTokens: tokens?.outputTokens ?? null,
         cacheReadTokens: tokens?.cacheReadTokens ?? null,
         cacheCreationTokens: tokens?.cacheCreationTokens ?? null,
-        costUsd: nullableNumber(result['total_cost_usd']),
+        costUsd,
         summary: text(result['result']),
-        agentError: result['is_error'] === true ? resultError(result) : null,
+        agentError: fatal ?? (result['is_error'] === true ? resultError(result) : null),
       };
     },
   };
@@ -337,6 +421,33 @@ function createdTaskId(line: Json, block: Json): string | null {
   if (typeof id === 'string' || typeof id === 'number') return String(id);
   // Older or different shapes only say it in the text: "Task #3 created successfully: …".
   return /Task #(\S+) created/.exec(resultText(block['content']))?.[1] ?? null;
+}
+
+/**
+ * A failure of the API that no retry can fix, in plain words, or null: the key or token refused
+ * (401), the model unknown (404), the credit used up. `status` and `kind` are what the stream
+ * says (`error_status`/`api_error_status`, the `error` kind of a failed message); `said` its text.
+ */
+export function fatalApiError(
+  status: unknown,
+  kind: string | null,
+  said: string,
+  credential = 'API key',
+): string | null {
+  if (status === 401 || kind === 'authentication_failed' || /invalid x-api-key/i.test(said)) {
+    return `the ${/oauth/i.test(said) ? 'OAuth token' : credential} was refused (401)`;
+  }
+  if (/oauth token (has expired|is invalid|was revoked)/i.test(said)) {
+    return 'the OAuth token was refused (401)';
+  }
+  if (kind === 'billing_error' || /credit balance is too low/i.test(said)) {
+    return 'the credit balance is too low to call the API';
+  }
+  if (kind === 'model_not_found' || (status === 404 && /model/i.test(said))) {
+    const which = /selected model \(([^)]+)\)/.exec(said)?.[1];
+    return `the model ${which === undefined ? '' : `${which} `}was not found (404)`;
+  }
+  return null;
 }
 
 function resultError(line: Json): string {
@@ -367,6 +478,22 @@ function readTokens(usage: Json): Tokens {
     cacheReadTokens: number(usage['cache_read_input_tokens']),
     cacheCreationTokens: number(usage['cache_creation_input_tokens']),
   };
+}
+
+function sumTokens(all: readonly Tokens[]): Tokens {
+  const total: Tokens = {
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheCreationTokens: 0,
+  };
+  for (const usage of all) {
+    total.inputTokens += usage.inputTokens;
+    total.outputTokens += usage.outputTokens;
+    total.cacheReadTokens += usage.cacheReadTokens;
+    total.cacheCreationTokens += usage.cacheCreationTokens;
+  }
+  return total;
 }
 
 function clampBeforeEnd(percent: number): number {

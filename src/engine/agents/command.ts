@@ -14,6 +14,8 @@ export interface CommandRunnerOptions {
   graceMs?: number;
   /** Output lines kept for the outcome (default 20). */
   lastLines?: number;
+  /** Extra environment for the agent (config `agent.env`), over the shell's. */
+  extraEnv?: Record<string, string>;
 }
 
 /**
@@ -45,7 +47,7 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
         file: shell,
         args: ['-c', options.command],
         cwd: launch.worktree,
-        env: agentEnvironment(launch),
+        env: agentEnvironment({ ...launch, env: { ...launch.env, ...options.extraEnv } }),
         logFile: launch.logFile,
         statusFile: launch.statusFile,
         signal: launch.signal,
@@ -69,6 +71,10 @@ export const commandKind: AgentKind = {
         'Pass `--agent-command "<command>"` or set agent.command in .github/parallel-executor.yml.',
       );
     }
-    return createCommandRunner({ command: settings.command, graceMs: settings.graceMs });
+    return createCommandRunner({
+      command: settings.command,
+      graceMs: settings.graceMs,
+      extraEnv: settings.env,
+    });
   },
 };

@@ -1,18 +1,20 @@
 import type { AgentRunner } from '../ports/agent-runner.js';
 import type { CodexConfigValue } from './codex.js';
+import type { ClaudeSettings } from './claude-code.js';
 import type { AgentRunnerContext } from './kind.js';
 import { AGENT_KINDS, type AgentKindName } from './kinds.js';
 
 /** The agent part of the settings, as config `agent:` and the `--agent`/`--agent-command` flags give it. */
-export interface AgentSettings {
+export interface AgentSettings extends ClaudeSettings {
   kind: AgentKindName;
   command?: string;
   allowedTools: string[];
-  model?: string;
   binary?: string;
   extraArgs?: string[];
   /** For `codex`: `-c key=value` overrides (agent.codex.config). */
   codexConfig?: Record<string, CodexConfigValue>;
+  /** Extra environment for the agent process. */
+  env?: Record<string, string>;
   /** Between SIGTERM and SIGKILL when the orchestrator stops an agent without naming a grace. */
   graceMs?: number;
 }

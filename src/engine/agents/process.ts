@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ParallelExecutorError } from '../errors.js';
-import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
+import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
 import { createEventQueue } from './event-queue.js';
 import { plainText } from '../terminal-text.js';
 import { createLineSplitter } from './line-splitter.js';
@@ -227,10 +227,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   let finished = false;
   void done.then(() => (finished = true));
 
-  const stop = async (
-    reason: 'timeout' | 'idle' | 'cancelled',
-    graceMs = defaultGrace,
-  ): Promise<void> => {
+  const stop = async (reason: StopReason, graceMs = defaultGrace): Promise<void> => {
     if (finished) return;
     // An agent that already ended by itself was not stopped, whatever is still being cleaned up.
     if (!leaderExited) stoppedBecause ??= reason;

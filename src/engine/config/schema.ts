@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLAUDE_PERMISSION_MODES } from '../agents/claude-code.js';
 import { AGENT_KIND_NAMES } from '../agents/kinds.js';
 import { ValidationConfig } from '../validate/schema.js';
 import { reportDirProblem } from './report-dir.js';
@@ -18,6 +19,7 @@ export const Config = z
         command: z.string().optional(),
         /** For `claude-code`: tools the agent may use without asking (`--allowedTools`). */
         allowedTools: z.array(z.string()).default(['Read', 'Write', 'Edit', 'Bash']),
+        /** For `claude-code`: `--model` (an alias such as `sonnet`, or a full model name). */
         model: z.string().optional(),
         /** Path of the `claude` binary; default: found on PATH or in node_modules/.bin. */
         binary: z.string().optional(),
@@ -41,9 +43,33 @@ export const Config = z
           })
           .strict()
           .optional(),
+        /** For `claude-code`: `--fallback-model`, used when the model is overloaded or unavailable. */
+        fallbackModel: z.string().optional(),
+        /** For `claude-code`: `--max-turns`, the agentic turns one attempt may take. */
+        maxTurns: z.number().int().positive().optional(),
+        /** For `claude-code`: tools the agent may not use (`--disallowedTools`); `SendMessage` always is. */
+        disallowedTools: z.array(z.string()).default([]),
+        /** For `claude-code`: text appended to Claude Code's system prompt (`--append-system-prompt`). */
+        appendSystemPrompt: z.string().optional(),
+        /** For `claude-code`: `--permission-mode`. */
+        permissionMode: z.enum(CLAUDE_PERMISSION_MODES).optional(),
+        /** For `claude-code`: MCP servers (`--mcp-config`): a JSON object, or a path from the repository root. */
+        mcpConfig: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+        /** For `claude-code`: settings (`--settings`): a JSON object, or a path from the repository root. */
+        settings: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
+        /** For `claude-code`: more arguments for the CLI, one string each, as they are. */
+        extraArgs: z.array(z.string()).default([]),
+        /** Extra environment variables for every agent process. */
+        env: z.record(z.string(), z.string()).default({}),
       })
       .strict()
-      .default({ kind: 'claude-code', allowedTools: ['Read', 'Write', 'Edit', 'Bash'] }),
+      .default({
+        kind: 'claude-code',
+        allowedTools: ['Read', 'Write', 'Edit', 'Bash'],
+        disallowedTools: [],
+        extraArgs: [],
+        env: {},
+      }),
     /** Cap on agents running at once; default: every ready task. */
     concurrency: z.number().int().positive().optional(),
     timeouts: z

@@ -50,7 +50,15 @@ export type AgentEvent =
       cacheCreationTokens?: number;
       costUsd: number | null;
     }
-  | { type: 'error'; message: string }
+  | {
+      type: 'error';
+      message: string;
+      /**
+       * No retry can fix it (the API key refused, the model unknown, no credit left): the attempt
+       * is stopped, not retried, and no other task is started to fail the same way.
+       */
+      fatal?: boolean;
+    }
   /**
    * Something the user must see even if the task succeeds: an API retry, a tool call the agent
    * was not allowed to make (`permission denied: Bash …`).
@@ -62,11 +70,14 @@ export type AgentEvent =
 /** How a `diagnostic` about a refused tool call starts: such a task is never a clean success. */
 export const PERMISSION_DENIED = 'permission denied';
 
+/** Why the orchestrator stopped an agent: a limit, the user, or a failure no retry can fix. */
+export type StopReason = 'timeout' | 'idle' | 'cancelled' | 'fatal';
+
 export interface AgentOutcome {
   exitCode: number | null;
   signal: string | null;
   /** Null when the agent ended on its own; otherwise why it was stopped. */
-  stoppedBecause: 'timeout' | 'idle' | 'cancelled' | null;
+  stoppedBecause: StopReason | null;
   inputTokens: number | null;
   outputTokens: number | null;
   /** Prompt tokens read from / written to the cache (Claude Code); absent when the agent does not say. */
@@ -101,7 +112,7 @@ export interface AgentHandle {
    * SIGTERM the process tree, then SIGKILL after the grace period (default 10 s); resolves when
    * the tree is gone and `done` has resolved. The first reason given is the one reported.
    */
-  stop(reason: 'timeout' | 'idle' | 'cancelled', graceMs?: number): Promise<void>;
+  stop(reason: StopReason, graceMs?: number): Promise<void>;
 }
 
 export interface AgentRunner {

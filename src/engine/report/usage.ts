@@ -14,8 +14,21 @@ export interface Usage {
   costUsd: number | null;
 }
 
-/** What the task's agent reported; null when it reported neither tokens nor cost. */
+/**
+ * What the task's agent reported over all its attempts (failed ones too); null when it reported
+ * neither tokens nor cost. States written before `usage` existed have it in `metrics` only.
+ */
 export function taskUsage(task: TaskRun): Usage | null {
+  const u = task.usage;
+  if (u != null) {
+    return {
+      inputTokens: u.input_tokens,
+      outputTokens: u.output_tokens,
+      cacheReadTokens: u.cache_read_tokens,
+      cacheCreationTokens: u.cache_creation_tokens,
+      costUsd: u.cost_usd,
+    };
+  }
   const m = task.metrics;
   if (m === null) return null;
   const tokens = [m.input_tokens, m.output_tokens, m.cache_read_tokens, m.cache_creation_tokens];

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
-import type { AgentEvent, AgentHandle, AgentOutcome } from '../ports/agent-runner.js';
+import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDuration } from '../format.js';
@@ -12,6 +12,8 @@ export interface AttemptResult {
   /** `ok`: exited 0; `failed`: may be retried; `cancelled`: the user stopped the run. */
   kind: 'ok' | 'failed' | 'cancelled';
   reason: string | null;
+  /** Failed in a way no retry can fix (the API key refused…): not retried, and no task started after. */
+  fatal?: boolean;
   exitCode: number | null;
   durationMs: number;
   inputTokens: number | null;
@@ -65,8 +67,8 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   run.live_usage = null;
   setStatus(ctx, run, 'in_progress');
 
-  let stopReason: 'timeout' | 'idle' | 'cancelled' | null = null;
-  const stop = (reason: 'timeout' | 'idle' | 'cancelled') => {
+  let stopReason: StopReason | null = null;
+  const stop = (reason: StopReason) => {
     if (stopReason !== null) return;
     stopReason = reason;
     handle.stop(reason, ctx.settings.graceMs).catch((error: unknown) => {
@@ -90,8 +92,9 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   if (ctx.signal.aborted) stop('cancelled');
 
   // Filled by the event loop below; an object so the closure's writes are visible here.
-  const seen: { error: string | null; usage: EventNote['usage'] | null } = {
+  const seen: { error: string | null; fatal: string | null; usage: EventNote['usage'] | null } = {
     error: null,
+    fatal: null,
     usage: null,
   };
   const follow = (async () => {
@@ -99,6 +102,10 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
       stillAlive(event);
       const note = onEvent(ctx, run, event);
       if (note.error !== undefined) seen.error = note.error;
+      if (event.type === 'error' && event.fatal === true && seen.fatal === null) {
+        seen.fatal = event.message;
+        stop('fatal');
+      }
       if (note.usage !== undefined) seen.usage = note.usage;
     }
   })().catch((error: unknown) => {
@@ -133,6 +140,8 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   const stopped = stopReason ?? outcome.stoppedBecause;
   const base = { exitCode: outcome.exitCode, durationMs, ...tokens, summary: outcome.summary };
   if (stopped === 'cancelled') return { kind: 'cancelled', reason: 'stopped by the user', ...base };
+  const fatal = seen.fatal ?? (stopped === 'fatal' ? (outcome.agentError ?? null) : null);
+  if (fatal !== null) return { kind: 'failed', reason: fatal, fatal: true, ...base };
   if (stopped === 'timeout') {
     return {
       kind: 'failed',

@@ -1,3 +1,4 @@
+import type { AgentSettings } from '../agents/create-runner.js';
 import { CONFIG_PATH, type Config } from '../config/schema.js';
 import { parseDurationMs } from './duration.js';
 import type { ExecutionSettings } from './settings.js';
@@ -21,5 +22,32 @@ export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {
     requiredEnv: config.workspace.requiredEnv,
     portBase: config.workspace.portBase,
     portsPerAgent: config.workspace.portsPerAgent,
+  };
+}
+
+/**
+ * The agent settings `agent:` in `.github/parallel-executor.yml` gives, besides the kind and the
+ * command (which flags and inputs may override). A JSON object for `mcpConfig` or `settings` is
+ * passed to the CLI as JSON text.
+ */
+export function agentOptionsFromConfig(
+  agent: Config['agent'],
+): Omit<AgentSettings, 'kind' | 'command' | 'graceMs'> {
+  const json = (value: string | Record<string, unknown> | undefined) =>
+    value === undefined || typeof value === 'string' ? value : JSON.stringify(value);
+  return {
+    allowedTools: agent.allowedTools,
+    model: agent.model,
+    binary: agent.binary,
+    fallbackModel: agent.fallbackModel,
+    maxTurns: agent.maxTurns,
+    disallowedTools: agent.disallowedTools,
+    appendSystemPrompt: agent.appendSystemPrompt,
+    permissionMode: agent.permissionMode,
+    mcpConfig: json(agent.mcpConfig),
+    settings: json(agent.settings),
+    extraArgs: agent.extraArgs,
+    env: agent.env,
+    codexConfig: agent.codex?.config,
   };
 }

@@ -36,6 +36,11 @@ export interface RunContext {
   emit(event: ExecutionEvent): void;
   /** Compares the user's checkout with how it was at the start (absent in unit tests). */
   checkout?: CheckoutWatch;
+  /**
+   * Set when a task failed in a way every task would (the API key refused, no credit left): no
+   * task starts after it; those waiting stay pending, with this as their reason, for `resume`.
+   */
+  halted?: string;
 }
 
 /** Persist the state (coalesced) without waiting; failures are logged, the run goes on. */

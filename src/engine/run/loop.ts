@@ -19,11 +19,12 @@ export async function executeTasks(ctx: RunContext): Promise<void> {
   const running = new Map<string, Promise<void>>();
   try {
     for (;;) {
-      if (!ctx.signal.aborted) startReady(ctx, running);
+      if (!ctx.signal.aborted && ctx.halted === undefined) startReady(ctx, running);
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
-    if (!ctx.signal.aborted) skipStranded(ctx);
+    if (ctx.halted !== undefined) leaveUnstarted(ctx, ctx.halted);
+    else if (!ctx.signal.aborted) skipStranded(ctx);
   } finally {
     await stopMessages();
   }
@@ -48,6 +49,18 @@ function startReady(ctx: RunContext, running: Map<string, Promise<void>>): void 
     const from = ctx.collectOnResume.has(id) ? 'collect' : 'start';
     const work = runTask(ctx, run, from).finally(() => running.delete(id));
     running.set(id, work);
+  }
+}
+
+/**
+ * After a failure every task would meet (the API key refused…), the tasks not started stay
+ * pending, resumable as they are, with the reason they did not start.
+ */
+function leaveUnstarted(ctx: RunContext, reason: string): void {
+  for (const id of ctx.state.task_order) {
+    const run = ctx.state.tasks[id]!;
+    if (run.status !== 'pending') continue;
+    setStatus(ctx, run, 'pending', `not started: ${reason} (fix it, then resume)`);
   }
 }
 
@@ -99,10 +112,15 @@ function watchMessages(ctx: RunContext): () => Promise<void> {
   };
 }
 
-/** Active tasks left over (only after a crash) do not count as settled. */
-export function settledStatus(state: ExecutionState, cancelled: boolean) {
+/**
+ * Active tasks left over (only after a crash) do not count as settled; pending ones do only when a
+ * failure every task would meet held them back (`halted`): the execution failed, with the reason.
+ */
+export function settledStatus(state: ExecutionState, cancelled: boolean, halted = false) {
   if (cancelled) return 'cancelled' as const;
   const runs = Object.values(state.tasks);
-  if (runs.some((run) => isActive(run.status) || run.status === 'pending')) return 'cancelled';
+  const unsettled = (run: (typeof runs)[number]) =>
+    isActive(run.status) || (run.status === 'pending' && !halted);
+  if (runs.some(unsettled)) return 'cancelled';
   return runs.every((run) => run.status === 'completed') ? 'completed' : 'failed';
 }

@@ -115,6 +115,7 @@ async function prepare(options: RunOptions): Promise<Prepared> {
     ),
     portsPerAgent: settings.portsPerAgent,
     runner: options.runner,
+    replicate: settings.replicate,
   });
   options.onPreflight?.(preflight);
   return { repo, selection, settings, preflight };
@@ -268,7 +269,7 @@ export async function execute(
   await executeTasks(ctx);
   // Whatever an agent left running (a dev server under setsid) ends with the run.
   await sweepExecutionProcesses(state, ctx.emit, settings.graceMs, 'at the end of the run');
-  const settled = settledStatus(state, signal.aborted);
+  const settled = settledStatus(state, signal.aborted, ctx.halted !== undefined);
   const finish = settled === 'cancelled' ? undefined : ctx.hooks.onAllSettled;
   // Until the hook (integration, the report) has run, the execution is not finished: killed now,
   // the state must say so, for `status`, `clean` and `resume` (which integrates again).

@@ -4,6 +4,7 @@ import { ParallelExecutorError } from '../errors.js';
 import type { AgentRunner } from '../ports/agent-runner.js';
 import { git } from '../workspace/git-exec.js';
 import { portInUse } from '../workspace/ports.js';
+import { replicatedFiles } from '../workspace/replicate.js';
 import { userDirtyFiles, type RepoInfo } from '../workspace/repo.js';
 import { pathExists } from '../path-exists.js';
 import { worktreeRootCheck } from './worktree-root.js';
@@ -37,13 +38,15 @@ export interface PreflightInput {
   ports: Map<string, number>;
   portsPerAgent: number;
   runner: AgentRunner | null;
+  /** `workspace.replicate`: untracked files there (and in `.env*`, `.claude/`) are copied into every worktree. */
+  replicate?: readonly string[];
 }
 
 export async function runPreflight(input: PreflightInput): Promise<PreflightReport> {
   const checks: PreflightCheck[] = [
     planCheck(input),
     headCheck(input.repo),
-    cleanCheck(input.repo),
+    cleanCheck(input.repo, await replicatedFiles(input.repo.root, input.replicate ?? [])),
     await worktreeRootCheck(input.repo.root, input.worktreeRoot),
     await diskCheck(input),
     envCheck(input),
@@ -78,9 +81,21 @@ function headCheck(repo: RepoInfo): PreflightCheck {
   return check('branch', 'ok', `${repo.branch} at ${repo.headSha.slice(0, 12)}`);
 }
 
-function cleanCheck(repo: RepoInfo): PreflightCheck {
-  const dirty = userDirtyFiles(repo);
-  if (dirty.length === 0) return check('working tree', 'ok', 'clean');
+/**
+ * Uncommitted changes would be missing from every worktree, except the untracked configuration
+ * the workspace step copies into each one (a local `.claude/settings.json`, `.env`): those are fine.
+ */
+function cleanCheck(repo: RepoInfo, copied: readonly string[]): PreflightCheck {
+  const copies = new Set(copied);
+  const dirty = userDirtyFiles(repo).filter((path) => !copies.has(path));
+  if (dirty.length === 0) {
+    const shown = copied.slice(0, 5).join(', ') + (copied.length > 5 ? ', …' : '');
+    return check(
+      'working tree',
+      'ok',
+      copied.length === 0 ? 'clean' : `clean (copied into each worktree: ${shown})`,
+    );
+  }
   const shown = dirty.slice(0, 20).join(', ');
   const more = dirty.length > 20 ? ` and ${dirty.length - 20} more` : '';
   return check(

@@ -74,11 +74,22 @@ function worktreeGone(run: TaskRun): string {
 async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult> {
   // Counted per run of the task: a resumed task gets its full number of tries again.
   for (let tries = 1; ; tries += 1) {
+    // Another task met a failure this one would meet too: it does not start its agent.
+    if (ctx.halted !== undefined && tries === 1) return haltedResult(ctx.halted);
     run.attempts += 1;
     save(ctx);
     const result = await runAttempt(ctx, run);
+    addUsage(run, result);
+    save(ctx);
     if (result.kind !== 'failed') return result;
-    if (tries > ctx.settings.retries || ctx.signal.aborted) return result;
+    if (result.fatal === true) {
+      // Retrying cannot help, and every other task would fail the same way.
+      ctx.halted ??= result.reason ?? 'failed';
+      return result;
+    }
+    if (tries > ctx.settings.retries || ctx.signal.aborted || ctx.halted !== undefined) {
+      return result;
+    }
     ctx.emit({
       type: 'task-retry',
       taskId: run.task_id,
@@ -112,11 +123,12 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     outputDir: run.output_dir,
     logFile: run.log_file,
     durationMs: result.durationMs,
-    inputTokens: result.inputTokens,
-    outputTokens: result.outputTokens,
-    cacheReadTokens: result.cacheReadTokens ?? null,
-    cacheCreationTokens: result.cacheCreationTokens ?? null,
-    costUsd: result.costUsd,
+    // Every attempt's, this run's and earlier ones' (a resumed task's first run counts too).
+    inputTokens: run.usage?.input_tokens ?? null,
+    outputTokens: run.usage?.output_tokens ?? null,
+    cacheReadTokens: run.usage?.cache_read_tokens ?? null,
+    cacheCreationTokens: run.usage?.cache_creation_tokens ?? null,
+    costUsd: run.usage?.cost_usd ?? null,
     agentSummary: result.summary,
   });
   run.head_sha = collected.headSha;
@@ -143,6 +155,47 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     }
   }
   setStatus(ctx, run, 'completed');
+}
+
+/**
+ * Adds an attempt's tokens and cost to the task's: a failed or stopped attempt was paid for too.
+ * Nothing is rounded; an attempt that reported nothing adds nothing.
+ */
+function addUsage(run: TaskRun, attempt: AttemptResult): void {
+  const counts = [
+    attempt.inputTokens,
+    attempt.outputTokens,
+    attempt.cacheReadTokens,
+    attempt.cacheCreationTokens,
+  ];
+  if (counts.every((count) => count == null) && attempt.costUsd === null) return;
+  const before = run.usage ?? null;
+  const plus = (a: number | undefined, b: number | null | undefined) => (a ?? 0) + (b ?? 0);
+  run.usage = {
+    input_tokens: plus(before?.input_tokens, attempt.inputTokens),
+    output_tokens: plus(before?.output_tokens, attempt.outputTokens),
+    cache_read_tokens: plus(before?.cache_read_tokens, attempt.cacheReadTokens),
+    cache_creation_tokens: plus(before?.cache_creation_tokens, attempt.cacheCreationTokens),
+    cost_usd:
+      attempt.costUsd === null && (before?.cost_usd ?? null) === null
+        ? null
+        : plus(before?.cost_usd ?? undefined, attempt.costUsd),
+  };
+}
+
+/** A task stopped before its agent ran, because another task's failure would be its own too. */
+function haltedResult(reason: string): AttemptResult {
+  return {
+    kind: 'failed',
+    reason: `not started: ${reason} (in another task; fix it and resume with --retry-failed)`,
+    fatal: true,
+    exitCode: null,
+    durationMs: 0,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    summary: null,
+  };
 }
 
 /** The work found by resume, as if its agent had just ended: nothing is known of that run. */

@@ -35,6 +35,17 @@ export const TaskMetrics = z.object({
 });
 export type TaskMetrics = z.infer<typeof TaskMetrics>;
 
+/** Tokens and cost summed over every attempt of a task, failed and stopped ones included. */
+export const TaskUsage = z.object({
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cache_read_tokens: z.number().int(),
+  cache_creation_tokens: z.number().int(),
+  /** Exact, never rounded; null when no attempt reported a cost. */
+  cost_usd: z.number().nullable(),
+});
+export type TaskUsage = z.infer<typeof TaskUsage>;
+
 export const KeptRef = z.object({
   ref: z.string(),
   sha: z.string(),
@@ -70,6 +81,8 @@ export const TaskRun = z.object({
   output_dir: z.string(),
   port: z.number().int(),
   metrics: TaskMetrics.nullable(),
+  /** What the agent spent over all attempts; absent until one reported usage (and in older states). */
+  usage: TaskUsage.nullable().optional(),
   validation: ValidationReport.nullable(),
   /**
    * Refs that hold earlier or abandoned states of this task's work (`refs/parallel-executor/…`):
