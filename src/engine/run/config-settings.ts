@@ -1,5 +1,6 @@
 import { CONFIG_PATH, type Config } from '../config/schema.js';
 import { parseDurationMs } from './duration.js';
+import { budgetLimits } from './budget.js';
 import type { ExecutionSettings } from './settings.js';
 
 /**
@@ -21,5 +22,6 @@ export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {
     requiredEnv: config.workspace.requiredEnv,
     portBase: config.workspace.portBase,
     portsPerAgent: config.workspace.portsPerAgent,
+    budget: budgetLimits(config.budget ?? {}, (key) => where(`budget.${key}`)),
   };
 }

@@ -1,6 +1,7 @@
 import { ensureInboxes, scanMessages } from '../monitor/messages.js';
 import type { ExecutionState } from '../state/schema.js';
 import { blockedTasks, isActive, readyTasks } from '../schedule/scheduler.js';
+import { BUDGET_RESUME_HINT } from './budget.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { agentKey } from './paths.js';
 import { runTask } from './task.js';
@@ -23,6 +24,7 @@ export async function executeTasks(ctx: RunContext): Promise<void> {
       if (running.size === 0) break;
       await Promise.race(running.values());
     }
+    if (!ctx.signal.aborted) holdForBudget(ctx);
     if (!ctx.signal.aborted) skipStranded(ctx);
   } finally {
     await stopMessages();
@@ -40,6 +42,7 @@ function startReady(ctx: RunContext, running: Map<string, Promise<void>>): void 
   for (const { id, reason } of blockedTasks(schedulerView(ctx.state))) {
     setStatus(ctx, ctx.state.tasks[id]!, 'skipped', reason);
   }
+  if (!ctx.budget.canStart()) return;
   const ready = readyTasks(schedulerView(ctx.state), { concurrency: ctx.settings.concurrency });
   for (const id of ready) {
     const run = ctx.state.tasks[id]!;
@@ -48,6 +51,18 @@ function startReady(ctx: RunContext, running: Map<string, Promise<void>>): void 
     const from = ctx.collectOnResume.has(id) ? 'collect' : 'start';
     const work = runTask(ctx, run, from).finally(() => running.delete(id));
     running.set(id, work);
+  }
+}
+
+/** Once the budget is reached, what is still pending is not started: resumable, not failed. */
+function holdForBudget(ctx: RunContext): void {
+  const reached = ctx.budget.reached();
+  if (reached === null) return;
+  for (const id of ctx.state.task_order) {
+    const run = ctx.state.tasks[id]!;
+    if (run.status !== 'pending') continue;
+    ctx.state.budget?.not_started.push(id);
+    setStatus(ctx, run, 'not_started', `not started: the budget was reached (${reached}); ${BUDGET_RESUME_HINT}`);
   }
 }
 

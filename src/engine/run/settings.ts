@@ -24,6 +24,17 @@ export interface ExecutionSettings {
   messageAckTimeoutMs: number;
   /** How often inboxes are scanned. */
   messagePollMs: number;
+  /** A budget for the run (or resume), counted from its start; null: none. */
+  budget: BudgetLimits | null;
+}
+
+/** See `budget.ts`. Every limit is optional; at least one is set. */
+export interface BudgetLimits {
+  usd: number | null;
+  tokens: number | null;
+  durationMs: number | null;
+  /** Percent past a limit before running agents are stopped; null: they finish. */
+  marginPercent: number | null;
 }
 
 export const DEFAULT_SETTINGS: ExecutionSettings = {
@@ -42,6 +53,7 @@ export const DEFAULT_SETTINGS: ExecutionSettings = {
   identity: DEFAULT_IDENTITY,
   messageAckTimeoutMs: 5 * 60_000,
   messagePollMs: 500,
+  budget: null,
 };
 
 export function resolveSettings(partial: Partial<ExecutionSettings> = {}): ExecutionSettings {

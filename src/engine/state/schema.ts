@@ -17,6 +17,7 @@ export const TaskRunStatus = z.enum([
   'failed',
   'skipped', // a dependency failed, or already completed in the plan
   'cancelled',
+  'not_started', // held back by the budget (reason says so); resumable, not failed
 ]);
 export type TaskRunStatus = z.infer<typeof TaskRunStatus>;
 
@@ -79,6 +80,13 @@ export const TaskRun = z.object({
   kept_refs: z.array(KeptRef).optional(),
   /** Things the user should know that did not fail the task (no changes, a plan edit dropped…). */
   warnings: z.array(z.string()).optional(),
+  /**
+   * What the task's agent spent over every attempt of this execution, kept up to date while it
+   * runs (the budget counts it); absent when its agent never reported usage.
+   */
+  spent: z
+    .object({ tokens: z.number().int().nonnegative(), cost_usd: z.number().nonnegative().nullable() })
+    .optional(),
 });
 export type TaskRun = z.infer<typeof TaskRun>;
 
@@ -147,5 +155,25 @@ export const ExecutionState = z.object({
    * each, naming the path, branch or setting. Empty when nothing changed.
    */
   checkout_changes: z.array(z.string()).optional(),
+  /** The budget of the run (or resume) that wrote this state, and where it stands; absent: none. */
+  budget: z
+    .object({
+      limits: z.object({
+        usd: z.number().nullable(),
+        tokens: z.number().nullable(),
+        duration_ms: z.number().nullable(),
+        /** Percent past a limit before running agents are stopped; null: they finish. */
+        margin_percent: z.number().nullable(),
+      }),
+      /** Spent since this run or resume started (a resume counts afresh). */
+      spent: z.object({ usd: z.number(), tokens: z.number(), duration_ms: z.number() }),
+      /** The limit reached, in words (`tokens: 1,200 of 1,000`), once no new task may start. */
+      reached: z.string().nullable(),
+      /** Tasks whose agents the budget stopped, and tasks it did not start. */
+      stopped: z.array(z.string()),
+      not_started: z.array(z.string()),
+    })
+    .nullable()
+    .optional(),
 });
 export type ExecutionState = z.infer<typeof ExecutionState>;
