@@ -7,6 +7,7 @@
 import type { ExecutionState } from '../engine/state/schema.js';
 import type { PullRequestInput } from '../forge/types.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
+import { budgetLines, taskSpentText } from '../engine/report/budget.js';
 
 /** GitHub allows 256 characters in a PR title. */
 const TITLE_MAX = 240;
@@ -25,6 +26,11 @@ export interface IntegrationPullRequestInput {
   runUrl: string | null;
 }
 
+function budgetBlock(state: ExecutionState): string[] {
+  const lines = budgetLines(state);
+  return lines.length === 0 ? [] : ['', '**Budget**', ...lines];
+}
+
 export function integrationPullRequest(input: IntegrationPullRequestInput): PullRequestInput {
   const { state } = input;
   const integration = state.integration!;
@@ -39,8 +45,11 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
     `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
     '',
     '**Merged**',
-    ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}`),
+    ...integration.merged.map(
+      (id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}${taskSpentText(state, id)}`,
+    ),
     ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
+    ...budgetBlock(state),
     ...(links.length > 0 ? ['', links.join(' · ')] : []),
   ].join('\n');
   return {

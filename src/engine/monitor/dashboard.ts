@@ -10,6 +10,7 @@ import {
 } from '../report/outcome.js';
 import { totalUsage, usageText } from '../report/usage.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
+import { budgetText } from '../report/budget.js';
 
 const BAR_CELLS = 16;
 const RULE_MAX = 54;
@@ -50,7 +51,15 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
   lines.push([], rule, footer(state, tasks, options.now));
   const usage = totalUsage(tasks);
   if (usage !== null) lines.push([{ text: `Usage: ${usageText(usage)}` }]);
+  if (state.budget != null) lines.push(budgetLine(state.budget));
   return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
+}
+
+/** `Budget: $0.42 / $1.00 · 3min / 10min`, and whether it stopped anything. */
+function budgetLine(budget: NonNullable<ExecutionState['budget']>): Segment[] {
+  const line: Segment[] = [{ text: `Budget: ${budgetText(budget)}` }];
+  if (budget.reached !== null) line.push({ text: ' (reached: no new task starts)', style: 'yellow' });
+  return line;
 }
 
 function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][] {
@@ -90,6 +99,7 @@ function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
   if (counts.DROPPED > 0) parts.push(`Not merged: ${counts.DROPPED}`);
   if (counts.SKIPPED > 0) parts.push(`Skipped: ${counts.SKIPPED}`);
   if (counts.CANCELLED > 0) parts.push(`Cancelled: ${counts.CANCELLED}`);
+  if (counts.NOT_STARTED > 0) parts.push(`Not started: ${counts.NOT_STARTED}`);
   parts.push(`Runtime: ${runtime === null ? '--:--:--' : formatClock(runtime)}`);
   return [{ text: parts.join(' | ') }];
 }
@@ -154,7 +164,7 @@ function statusWord(task: TaskRun, outcome: TaskOutcome): string {
   if (outcome === 'NO_CHANGES') return 'NO CHANGES';
   if (outcome === 'DROPPED') return 'NOT MERGED';
   if (outcome === 'FAILED') return 'FAILED';
-  return task.status.toUpperCase();
+  return task.status.toUpperCase().replace('_', ' ');
 }
 
 function taskDetail(
@@ -215,6 +225,7 @@ function countOutcomes(
     FAILED: 0,
     SKIPPED: 0,
     CANCELLED: 0,
+    NOT_STARTED: 0,
     RUNNING: 0,
     PENDING: 0,
   };
@@ -232,6 +243,7 @@ const OUTCOME_EMOJI: Record<TaskOutcome, string> = {
   FAILED: '❌ failed',
   SKIPPED: '⏭️ skipped',
   CANCELLED: '⏹️ cancelled',
+  NOT_STARTED: '⏸️ not started (budget)',
   RUNNING: '🔄',
   PENDING: '⏳ pending',
 };
@@ -312,6 +324,7 @@ const OUTCOME_STYLE: Record<TaskOutcome, Style> = {
   FAILED: 'red',
   CANCELLED: 'red',
   SKIPPED: 'dim',
+  NOT_STARTED: 'dim',
   PENDING: 'dim',
   RUNNING: 'cyan',
 };

@@ -121,20 +121,6 @@ export function overLimits(limits: BudgetLimits, spent: Spent, margin: number | 
   return rows.sort((a, b) => b[0] - a[0]).map(([, text]) => text);
 }
 
-/** `$0.42 / $1.00 · 1,200 / 5,000 tokens · 3min / 10min`: the limits set, and what is spent. */
-export function budgetText(budget: NonNullable<ExecutionState['budget']>): string {
-  const { limits, spent } = budget;
-  const parts: string[] = [];
-  if (limits.usd !== null) parts.push(`${formatCost(spent.usd)} / ${formatCost(limits.usd)}`);
-  if (limits.tokens !== null) {
-    parts.push(`${formatCount(spent.tokens)} / ${formatCount(limits.tokens)} tokens`);
-  }
-  if (limits.duration_ms !== null) {
-    parts.push(`${formatDuration(spent.duration_ms)} / ${formatDuration(limits.duration_ms)}`);
-  }
-  return parts.join(' · ');
-}
-
 export const BUDGET_RESUME_HINT =
   'resume with `parallel-executor resume` (a fresh budget, or --budget-usd/--budget-tokens/--budget-duration)';
 
