@@ -64,7 +64,8 @@ function toUsage(value: unknown): StatusUsage | null {
     cacheCreationTokens: count('cache_creation_tokens'),
     costUsd: record['cost_usd'] != null && Number.isFinite(cost) && cost >= 0 ? cost : null,
   };
-  const tokens = usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
+  const tokens =
+    usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
   return tokens === 0 && usage.costUsd === null ? null : usage;
 }
 

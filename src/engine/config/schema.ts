@@ -47,7 +47,12 @@ export const Config = z
         tokens: z.number().int().positive().optional(),
         /** Wall time since the run started, like `90m`. */
         duration: z.string().optional(),
-        margin: z.union([z.number().nonnegative(), z.string().regex(/^\s*\d+(\.\d+)?\s*%\s*$/, 'a percentage like 10%')]).optional(),
+        margin: z
+          .union([
+            z.number().nonnegative(),
+            z.string().regex(/^\s*\d+(\.\d+)?\s*%\s*$/, 'a percentage like 10%'),
+          ])
+          .optional(),
       })
       .strict()
       .optional(),

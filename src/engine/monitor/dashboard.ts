@@ -58,7 +58,8 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
 /** `Budget: $0.42 / $1.00 · 3min / 10min`, and whether it stopped anything. */
 function budgetLine(budget: NonNullable<ExecutionState['budget']>): Segment[] {
   const line: Segment[] = [{ text: `Budget: ${budgetText(budget)}` }];
-  if (budget.reached !== null) line.push({ text: ' (reached: no new task starts)', style: 'yellow' });
+  if (budget.reached !== null)
+    line.push({ text: ' (reached: no new task starts)', style: 'yellow' });
   return line;
 }
 

@@ -38,10 +38,14 @@ export function budgetLines(state: ExecutionState): string[] {
     `- **Reached**: ${budget.reached === null ? 'no' : `${mdText(budget.reached, 120)}: no new task started after it`}`,
   );
   if (budget.stopped.length > 0) {
-    lines.push(`- **Stopped by the budget**: ${budget.stopped.map((id) => taskText(state, id)).join(', ')}`);
+    lines.push(
+      `- **Stopped by the budget**: ${budget.stopped.map((id) => taskText(state, id)).join(', ')}`,
+    );
   }
   if (budget.not_started.length > 0) {
-    lines.push(`- **Not started**: ${budget.not_started.map((id) => taskText(state, id)).join(', ')}`);
+    lines.push(
+      `- **Not started**: ${budget.not_started.map((id) => taskText(state, id)).join(', ')}`,
+    );
   }
   if (budget.stopped.length + budget.not_started.length > 0) {
     lines.push(

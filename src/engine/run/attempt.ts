@@ -68,9 +68,11 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   const stop = (reason: StopReason) => {
     if (stopReason !== null) return;
     stopReason = reason;
-    handle.stop(reason === 'budget' ? 'cancelled' : reason, ctx.settings.graceMs).catch((error: unknown) => {
-      ctx.logger.error('could not stop an agent', { task: run.task_id, error: String(error) });
-    });
+    handle
+      .stop(reason === 'budget' ? 'cancelled' : reason, ctx.settings.graceMs)
+      .catch((error: unknown) => {
+        ctx.logger.error('could not stop an agent', { task: run.task_id, error: String(error) });
+      });
   };
   const wall = setTimeout(() => stop('timeout'), ctx.settings.taskTimeoutMs);
   let idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);

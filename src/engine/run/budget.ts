@@ -38,7 +38,9 @@ export function budgetLimits(
         ? (base?.durationMs ?? null)
         : parseDurationMs(input.duration, where('duration')),
     marginPercent:
-      input.margin === undefined ? (base?.marginPercent ?? null) : percent(input.margin, where('margin')),
+      input.margin === undefined
+        ? (base?.marginPercent ?? null)
+        : percent(input.margin, where('margin')),
   };
   const any = limits.usd !== null || limits.tokens !== null || limits.durationMs !== null;
   return any ? limits : null;
@@ -46,8 +48,15 @@ export function budgetLimits(
 
 function positive(value: number | string, what: string): number {
   const number = typeof value === 'number' ? value : Number(value.trim().replace(/^\$/, ''));
-  if (!Number.isFinite(number) || number <= 0 || (typeof value === 'string' && value.trim() === '')) {
-    throw new UsageError(`${what}: "${value}" is not a positive number`, 'For example 2.5 (dollars) or 200000 (tokens).');
+  if (
+    !Number.isFinite(number) ||
+    number <= 0 ||
+    (typeof value === 'string' && value.trim() === '')
+  ) {
+    throw new UsageError(
+      `${what}: "${value}" is not a positive number`,
+      'For example 2.5 (dollars) or 200000 (tokens).',
+    );
   }
   return number;
 }
@@ -56,7 +65,10 @@ function percent(value: number | string, what: string): number {
   const text = typeof value === 'number' ? String(value) : value.trim().replace(/%$/, '').trim();
   const number = Number(text);
   if (text === '' || !Number.isFinite(number) || number < 0) {
-    throw new UsageError(`${what}: "${value}" is not a percentage`, 'Write it like 10% (0% stops agents as soon as the budget is passed).');
+    throw new UsageError(
+      `${what}: "${value}" is not a percentage`,
+      'Write it like 10% (0% stops agents as soon as the budget is passed).',
+    );
   }
   return number;
 }

@@ -62,7 +62,12 @@ function holdForBudget(ctx: RunContext): void {
     const run = ctx.state.tasks[id]!;
     if (run.status !== 'pending') continue;
     ctx.state.budget?.not_started.push(id);
-    setStatus(ctx, run, 'not_started', `not started: the budget was reached (${reached}); ${BUDGET_RESUME_HINT}`);
+    setStatus(
+      ctx,
+      run,
+      'not_started',
+      `not started: the budget was reached (${reached}); ${BUDGET_RESUME_HINT}`,
+    );
   }
 }
 

@@ -72,7 +72,12 @@ export interface ExecutionSummary {
 }
 
 export interface BudgetSummary {
-  limits: { usd: number | null; tokens: number | null; durationMs: number | null; marginPercent: number | null };
+  limits: {
+    usd: number | null;
+    tokens: number | null;
+    durationMs: number | null;
+    marginPercent: number | null;
+  };
   spent: { usd: number; tokens: number; durationMs: number };
   reached: string | null;
   stopped: string[];
@@ -89,7 +94,11 @@ function budgetSummary(state: ExecutionState): BudgetSummary | null {
       durationMs: budget.limits.duration_ms,
       marginPercent: budget.limits.margin_percent,
     },
-    spent: { usd: budget.spent.usd, tokens: budget.spent.tokens, durationMs: budget.spent.duration_ms },
+    spent: {
+      usd: budget.spent.usd,
+      tokens: budget.spent.tokens,
+      durationMs: budget.spent.duration_ms,
+    },
     reached: budget.reached,
     stopped: budget.stopped,
     notStarted: budget.not_started,
@@ -139,7 +148,10 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         validation: validationSummary(run),
         keptRefs: run.kept_refs ?? [],
         usage: taskUsage(run),
-        spent: run.spent === undefined ? null : { tokens: run.spent.tokens, costUsd: run.spent.cost_usd },
+        spent:
+          run.spent === undefined
+            ? null
+            : { tokens: run.spent.tokens, costUsd: run.spent.cost_usd },
       };
     }),
   };

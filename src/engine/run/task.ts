@@ -46,7 +46,8 @@ export async function runTask(
     if (ctx.signal.aborted) return cancel(ctx, run);
     const result = await runAttempts(ctx, run);
     if (result.kind === 'cancelled') return cancel(ctx, run);
-    if (result.kind === 'budget') return stopForBudget(ctx, run, result.reason ?? 'stopped by the budget');
+    if (result.kind === 'budget')
+      return stopForBudget(ctx, run, result.reason ?? 'stopped by the budget');
     if (result.kind === 'failed') return fail(ctx, run, result.reason ?? 'failed');
     if (!(await pathExists(run.worktree))) return fail(ctx, run, worktreeGone(run));
     await collect(ctx, run, result);

@@ -85,7 +85,10 @@ export const TaskRun = z.object({
    * runs (the budget counts it); absent when its agent never reported usage.
    */
   spent: z
-    .object({ tokens: z.number().int().nonnegative(), cost_usd: z.number().nonnegative().nullable() })
+    .object({
+      tokens: z.number().int().nonnegative(),
+      cost_usd: z.number().nonnegative().nullable(),
+    })
     .optional(),
 });
 export type TaskRun = z.infer<typeof TaskRun>;
