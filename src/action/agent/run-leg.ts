@@ -57,6 +57,8 @@ export async function runAgentLeg(input: AgentLegInput): Promise<AgentLegResult>
     ...settingsFromConfig(input.config),
     concurrency: 1,
     budget: null,
+    // Each leg is its own job: no other agent can read or write this one's inbox.
+    messaging: false,
   });
   const [layout] = await planLayout(input.root, [input.task], settings, input.executionId);
   const branch = await clearOfRemoteBranches(input.root, layout!.branch);

@@ -24,6 +24,11 @@ export interface ExecutionSettings {
   messageAckTimeoutMs: number;
   /** How often inboxes are scanned. */
   messagePollMs: number;
+  /**
+   * Whether agents can message each other: true where they run side by side (the CLI); false
+   * where each task runs alone (an Action job), and the agent's context says so.
+   */
+  messaging: boolean;
   /** A budget for the run (or resume), counted from its start; null: none. */
   budget: BudgetLimits | null;
 }
@@ -53,6 +58,7 @@ export const DEFAULT_SETTINGS: ExecutionSettings = {
   identity: DEFAULT_IDENTITY,
   messageAckTimeoutMs: 5 * 60_000,
   messagePollMs: 500,
+  messaging: true,
   budget: null,
 };
 

@@ -105,6 +105,11 @@ export const AgentMessage = z.object({
   escalated_at: z.string().nullable().optional(),
   /** Where it was delivered, relative to the execution's `messages/` folder. */
   file: z.string().optional(),
+  /**
+   * Why it will never be read, once that is known: its recipient is not an agent of the
+   * execution, or finished without acknowledging it. The sender's task is warned.
+   */
+  undelivered: z.string().nullable().optional(),
 });
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
