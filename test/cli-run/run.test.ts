@@ -50,6 +50,7 @@ describe('parallel-executor run', () => {
       keptRefs: [],
       // The command agent reports no tokens.
       usage: null,
+      spent: null,
     });
     // Human output went to stderr: the pre-flight report and one line per event.
     expect(result.stderr).toContain('GO');

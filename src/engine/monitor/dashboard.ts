@@ -165,7 +165,7 @@ function statusWord(task: TaskRun, outcome: TaskOutcome): string {
   if (outcome === 'NO_CHANGES') return 'NO CHANGES';
   if (outcome === 'DROPPED') return 'NOT MERGED';
   if (outcome === 'FAILED') return 'FAILED';
-  return task.status.toUpperCase().replace('_', ' ');
+  return task.status.toUpperCase();
 }
 
 function taskDetail(
