@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { renderDashboard } from '../../src/engine/monitor/dashboard.js';
+import { recoverySteps } from '../../src/engine/report/recovery.js';
 import { renderReport } from '../../src/engine/report/render.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
 import { executionSummary } from '../../src/engine/run/summary.js';
@@ -83,6 +84,13 @@ describe('a budget for the whole run', () => {
     expect(report).toContain('- **Spent / budget**: 1,200 / 1,000 tokens (running agents finish)');
     expect(report).toContain('- **Not started**: c, d');
     expect(report).toContain('⏸️ NOT STARTED');
+    expect(recoverySteps(first.state)).toEqual([
+      {
+        what: 'run c, d (held back by the budget)',
+        tasks: ['c', 'd'],
+        command: `parallel-executor resume ${first.state.execution_id}`,
+      },
+    ]);
     // The dashboard.
     const dashboard = renderDashboard(first.state, { now: new Date(), width: 120 });
     expect(dashboard).toContain('Budget: 1,200 / 1,000 tokens (reached: no new task starts)');
