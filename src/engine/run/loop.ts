@@ -1,6 +1,5 @@
 import { ensureInboxes, markUndelivered, scanMessages } from '../monitor/messages.js';
-import type { AgentMessage } from '../state/schema.js';
-import type { ExecutionState } from '../state/schema.js';
+import type { AgentMessage, ExecutionState } from '../state/schema.js';
 import { blockedTasks, isActive, readyTasks } from '../schedule/scheduler.js';
 import { BUDGET_RESUME_HINT } from './budget.js';
 import { save, setStatus, type RunContext } from './context.js';
