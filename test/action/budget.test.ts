@@ -42,7 +42,7 @@ describe('the budget in the Action (between waves)', () => {
     expect(Number(roomy.left['budget-usd'])).toBeCloseTo(10 - spent.costUsd!, 6);
 
     const tight = { usd: 1, tokens: null, durationMs: null, marginPercent: null };
-    expect(budgetAfterWave(tight, state).reached).toMatch(/^usd: \$\d+\.\d\d of \$1\.00$/);
+    expect(budgetAfterWave(tight, state).reached).toMatch(/^usd: \$\d+\.\d+ of \$1\.00$/);
     const next = await nextWave({
       forge: null,
       settings: {

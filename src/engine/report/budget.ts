@@ -1,12 +1,19 @@
-import { formatCost, formatCount, formatDuration } from '../format.js';
+import { formatCount, formatDuration } from '../format.js';
 import type { ExecutionState } from '../state/schema.js';
 import { mdCode, mdText } from './markdown.js';
+
+/** `$0.015`, `$1.20`: a budget's dollars to the tenth of a cent, so $0.015 never reads as $0.01. */
+export function budgetCost(usd: number): string {
+  const cents = Math.round(usd * 100);
+  if (Math.abs(usd * 100 - cents) < 1e-9) return `$${usd.toFixed(2)}`;
+  return `$${usd.toFixed(4).replace(/0+$/, '')}`;
+}
 
 /** `$0.42 / $1.00 · 1,200 / 5,000 tokens · 3min / 10min`: the limits set, and what is spent. */
 export function budgetText(budget: NonNullable<ExecutionState['budget']>): string {
   const { limits, spent } = budget;
   const parts: string[] = [];
-  if (limits.usd !== null) parts.push(`${formatCost(spent.usd)} / ${formatCost(limits.usd)}`);
+  if (limits.usd !== null) parts.push(`${budgetCost(spent.usd)} / ${budgetCost(limits.usd)}`);
   if (limits.tokens !== null) {
     parts.push(`${formatCount(spent.tokens)} / ${formatCount(limits.tokens)} tokens`);
   }
@@ -63,6 +70,6 @@ function taskText(state: ExecutionState, id: string): string {
 export function taskSpentText(state: ExecutionState, id: string): string {
   const spent = state.tasks[id]?.spent;
   if (spent === undefined) return '';
-  const cost = spent.cost_usd === null ? '' : `, ${formatCost(spent.cost_usd)}`;
+  const cost = spent.cost_usd === null ? '' : `, ${budgetCost(spent.cost_usd)}`;
   return ` (${formatCount(spent.tokens)} tokens${cost})`;
 }

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
-import { formatCost, formatCount, formatDuration } from '../format.js';
+import { formatCount, formatDuration } from '../format.js';
+import { budgetCost } from '../report/budget.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { parseDurationMs } from './duration.js';
 import type { BudgetLimits } from './settings.js';
@@ -127,7 +128,7 @@ export function overLimits(limits: BudgetLimits, spent: Spent, margin: number | 
     if (margin === null ? used < limit : used <= limit * (1 + margin / 100)) return;
     rows.push([used / limit, `${name}: ${text(used)} of ${text(limit)}`]);
   };
-  check(limits.usd, spent.usd, formatCost, 'usd');
+  check(limits.usd, spent.usd, budgetCost, 'usd');
   check(limits.tokens, spent.tokens, formatCount, 'tokens');
   check(limits.durationMs, spent.durationMs, formatDuration, 'duration');
   return rows.sort((a, b) => b[0] - a[0]).map(([, text]) => text);
