@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
-import { renderDashboard } from '../../src/engine/monitor/dashboard.js';
+import { renderDashboard, renderDashboardMarkdown } from '../../src/engine/monitor/dashboard.js';
 import { recoverySteps } from '../../src/engine/report/recovery.js';
 import { renderReport } from '../../src/engine/report/render.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
@@ -95,6 +95,9 @@ describe('a budget for the whole run', () => {
     const dashboard = renderDashboard(first.state, { now: new Date(), width: 120 });
     expect(dashboard).toContain('Budget: 1,200 / 1,000 tokens (reached: no new task starts)');
     expect(dashboard).toContain('Not started: 2');
+    const comment = renderDashboardMarkdown(first.state);
+    expect(comment).toContain('**Not started** 2');
+    expect(comment).toContain('**Budget** 1,200 / 1,000 tokens');
 
     // Resume gets a fresh budget of the same size: c (600) and d (1,200 after it) run.
     const second = await resumeExecution({

@@ -285,7 +285,9 @@ export function renderDashboardMarkdown(
     ...(counts.NO_CHANGES > 0 ? [`**No changes** ${counts.NO_CHANGES}`] : []),
     ...(counts.DROPPED > 0 ? [`**Not merged** ${counts.DROPPED}`] : []),
     ...(counts.SKIPPED > 0 ? [`**Skipped** ${counts.SKIPPED}`] : []),
+    ...(counts.NOT_STARTED > 0 ? [`**Not started** ${counts.NOT_STARTED}`] : []),
     ...(usage === null ? [] : [`**Usage** ${usageText(usage)}`]),
+    ...(state.budget == null ? [] : [`**Budget** ${budgetText(state.budget)}`]),
     `**Runtime** ${runtime === null ? 'running' : formatDuration(runtime)}`,
   ];
   return [
