@@ -119,7 +119,7 @@ function messageLines(input: AgentContextInput): string[] {
     "another agent's work. Acknowledge a message once you have processed it by deleting the file or",
     'writing `<file>.ack` beside it; unacknowledged messages are escalated to the user.',
     'Only agents running at the same time as you can read what you send: a message to an agent',
-    'that has finished is never delivered (you and the report are told).',
+    'that has finished is never delivered (your task gets a warning, and the report lists it).',
     others.length > 0
       ? `Other agents in this execution: ${others.map((a) => `\`${a}\``).join(', ')}.`
       : 'You are the only agent of this execution: there is nobody to message.',
