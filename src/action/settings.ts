@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { CLAUDE_PERMISSION_MODES, type ClaudeSettings } from '../engine/agents/claude-code.js';
 import { AGENT_KIND_NAMES, agentKindChoices, type AgentKindName } from '../engine/agents/kinds.js';
 import { UsageError } from '../engine/errors.js';
+import { budgetLimits } from '../engine/run/budget.js';
+import type { BudgetLimits } from '../engine/run/settings.js';
 
 /** Execution ids and task ids end up in branch and artifact names: keep them to a safe alphabet. */
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -68,6 +70,8 @@ const Inputs = z.object({
   'pr-number': z.string().regex(/^\d*$/, { message: 'must be a pull request number' }),
   'base-branch': z.string(),
   'result-dir': z.string(),
+  'budget-usd': z.string(),
+  'budget-tokens': z.string(),
 });
 
 export const INPUT_NAMES = Object.keys(Inputs.shape) as Array<keyof z.infer<typeof Inputs>>;
@@ -166,6 +170,8 @@ export interface IntegrateSettings extends CommonSettings {
 export interface PublishSettings extends CommonSettings {
   mode: 'publish';
   executionId: string;
+  /** The run's budget, checked between waves (`budget-usd`, `budget-tokens`); null: none. */
+  budget: BudgetLimits | null;
   /** Absolute folder holding the integrate job's result, as download-artifact lays it out. */
   resultDir: string;
 }
@@ -242,7 +248,13 @@ export function readSettings(
   if (inputs.mode === 'integrate') {
     return { ...common, mode: 'integrate', executionId, bundleDir, resultDir };
   }
-  if (inputs.mode === 'publish') return { ...common, mode: 'publish', executionId, resultDir };
+  if (inputs.mode === 'publish') {
+    const budget = budgetLimits(
+      { usd: inputs['budget-usd'] || undefined, tokens: inputs['budget-tokens'] || undefined },
+      (key) => `input "budget-${key}"`,
+    );
+    return { ...common, mode: 'publish', executionId, resultDir, budget };
+  }
   if (!inputs.task)
     throw usage('task', 'is required in agent mode (the matrix leg passes `matrix.task`)');
   requireSafe('task', inputs.task);

@@ -69,6 +69,7 @@ const OUTCOME_TEXT: Record<TaskOutcome, [mark: string, word: string]> = {
   FAILED: ['✖', 'failed'],
   SKIPPED: ['⏭', 'skipped'],
   CANCELLED: ['■', 'cancelled'],
+  NOT_STARTED: ['⏸', 'not started'],
   RUNNING: ['·', 'running'],
   PENDING: ['·', 'pending'],
 };

@@ -7,7 +7,8 @@ import { locateConfig } from '../engine/config/locate.js';
 import { UsageError } from '../engine/errors.js';
 import { agentOptionsFromConfig } from '../engine/run/config-settings.js';
 import { parseDurationMs } from '../engine/run/duration.js';
-import type { ExecutionSettings } from '../engine/run/settings.js';
+import { budgetLimits } from '../engine/run/budget.js';
+import type { BudgetLimits, ExecutionSettings } from '../engine/run/settings.js';
 
 /** The flags `run` and `resume` share; absent ones fall back to the config file, then defaults. */
 export interface EngineFlags {
@@ -18,6 +19,9 @@ export interface EngineFlags {
   'idle-timeout'?: string;
   retries?: string;
   config?: string;
+  'budget-usd'?: string;
+  'budget-tokens'?: string;
+  'budget-duration'?: string;
 }
 
 export const ENGINE_FLAG_OPTIONS = {
@@ -28,6 +32,9 @@ export const ENGINE_FLAG_OPTIONS = {
   'idle-timeout': { type: 'string' },
   retries: { type: 'string' },
   config: { type: 'string' },
+  'budget-usd': { type: 'string' },
+  'budget-tokens': { type: 'string' },
+  'budget-duration': { type: 'string' },
 } as const;
 
 /** `.github/parallel-executor.yml` when the repository has one, else every default. */
@@ -41,8 +48,23 @@ export async function readConfig(
   return parseConfig(await readFile(location.absolute, 'utf8'), location.shown);
 }
 
-export function settingsFromFlags(flags: EngineFlags): Partial<ExecutionSettings> {
+/**
+ * `base`: the budget from the config or the resumed execution; a `--budget-*` flag replaces that
+ * one limit and keeps the others (and the margin).
+ */
+export function settingsFromFlags(
+  flags: EngineFlags,
+  base: BudgetLimits | null = null,
+): Partial<ExecutionSettings> {
   const settings: Partial<ExecutionSettings> = {};
+  const budgetFlags = {
+    usd: flags['budget-usd'],
+    tokens: flags['budget-tokens'],
+    duration: flags['budget-duration'],
+  };
+  if (Object.values(budgetFlags).some((value) => value !== undefined)) {
+    settings.budget = budgetLimits(budgetFlags, (key) => `--budget-${key}`, base);
+  }
   if (flags.concurrency !== undefined) {
     settings.concurrency = integerFlag('--concurrency', flags.concurrency, 1);
   }

@@ -15,6 +15,7 @@ import {
   taskOutcome,
 } from '../engine/report/outcome.js';
 import { taskUsage } from '../engine/report/usage.js';
+import { budgetLines, taskSpentText } from '../engine/report/budget.js';
 
 /** GitHub allows 256 characters in a PR title. */
 const TITLE_MAX = 240;
@@ -33,6 +34,11 @@ export interface IntegrationPullRequestInput {
   runUrl: string | null;
 }
 
+function budgetBlock(state: ExecutionState): string[] {
+  const lines = budgetLines(state);
+  return lines.length === 0 ? [] : ['', '**Budget**', ...lines];
+}
+
 export function integrationPullRequest(input: IntegrationPullRequestInput): PullRequestInput {
   const { state } = input;
   const integration = state.integration!;
@@ -47,7 +53,9 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
     `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
     '',
     '**Merged**',
-    ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}`),
+    ...integration.merged.map(
+      (id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}${taskSpentText(state, id)}`,
+    ),
     ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
     '',
     // Every task's state, time and cost, in the words and figures of the report and the terminal.
@@ -64,6 +72,7 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
         ];
       }),
     ),
+    ...budgetBlock(state),
     ...(links.length > 0 ? ['', links.join(' · ')] : []),
   ].join('\n');
   return {

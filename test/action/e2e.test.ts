@@ -397,9 +397,14 @@ describe('the action on runners: plan → agent × N → integrate → publish',
     await expect(stat(`${canary}-2`)).rejects.toThrow();
     expect(await readFile(join(home, 'sentinel'), 'utf8')).toBe('still here\n');
     expect(await remote.git(['show', `${task11.branch}:seen-title.txt`])).toBe(title);
-    expect(
-      await readFile(join(dir, 'artifacts', 'agent-1.1', 'AGENT_CONTEXT.md'), 'utf8'),
-    ).toContain(title);
+    const legContext = await readFile(
+      join(dir, 'artifacts', 'agent-1.1', 'AGENT_CONTEXT.md'),
+      'utf8',
+    );
+    expect(legContext).toContain(title);
+    // Each task is its own job: the context says messaging is not available, not "nobody else".
+    expect(legContext).toContain('Messaging between agents is not available here');
+    expect(legContext).not.toContain('$PE_MESSAGES_DIR');
     // The agent saw its API key and none of the runner's tokens or file commands.
     const keys = (await remote.git(['show', `${task11.branch}:env-keys.txt`])).split('\n');
     expect(keys).toContain('ANTHROPIC_API_KEY');

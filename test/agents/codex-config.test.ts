@@ -94,6 +94,7 @@ describe('the context of an agent that cannot write .git', () => {
     inbox: 'builder-1',
     port: 3000,
     portsPerAgent: 10,
+    messaging: true,
   };
 
   it('tells it not to commit and that the tool commits its work on its branch', () => {

@@ -53,6 +53,7 @@ describe('parallel-executor run', () => {
       // Nothing to flag, and nothing the agent said needs the user.
       warnings: [],
       diagnostics: [],
+      spent: null,
     });
     // Human output went to stderr: the pre-flight report and one line per event.
     expect(result.stderr).toContain('GO');

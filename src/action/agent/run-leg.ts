@@ -52,7 +52,14 @@ export interface AgentLegResult {
 }
 
 export async function runAgentLeg(input: AgentLegInput): Promise<AgentLegResult> {
-  const settings = resolveSettings({ ...settingsFromConfig(input.config), concurrency: 1 });
+  // The budget is the whole plan's: one leg (one task) cannot hold it, so it is not applied here.
+  const settings = resolveSettings({
+    ...settingsFromConfig(input.config),
+    concurrency: 1,
+    budget: null,
+    // Each leg is its own job: no other agent can read or write this one's inbox.
+    messaging: false,
+  });
   const [layout] = await planLayout(input.root, [input.task], settings, input.executionId);
   const branch = await clearOfRemoteBranches(input.root, layout!.branch);
   await excludeToolDir(input.root);

@@ -16,6 +16,9 @@ import type { RepoForge } from '../../forge/types.js';
 import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { PublishSettings } from '../settings.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
+import { overLimits, usageTokens } from '../../engine/run/budget.js';
+import type { BudgetLimits } from '../../engine/run/settings.js';
+import { totalUsage } from '../../engine/report/usage.js';
 
 export type NextWave =
   | { dispatched: true; tasks: string[]; workflow: string; inputs: Record<string, string> }
@@ -26,7 +29,7 @@ export interface NextWaveInput {
   settings: Pick<
     PublishSettings,
     'group' | 'tasks' | 'appManaged' | 'dryRun' | 'runner' | 'executionId' | 'planFile'
-  >;
+  > & { budget?: BudgetLimits | null };
   /** The plan as written back on the integration branch (this wave's tasks marked done). */
   plan: Plan;
   state: ExecutionState;
@@ -53,6 +56,12 @@ export async function nextWave(input: NextWaveInput): Promise<NextWave> {
   if (ready.length === 0) return skip('no task of the selection is left to run');
   if (settings.appManaged) return skip('the GitHub App starts the next wave');
   if (settings.dryRun) return skip('dry run');
+  const budget = budgetAfterWave(settings.budget ?? null, state);
+  if (budget.reached !== null) {
+    return skip(
+      `the budget is reached (${budget.reached}): the next wave is not started; start the run again (with a new budget) to go on`,
+    );
+  }
   const problems = landingProblems({ state });
   if (problems.length > 0) {
     return skip(
@@ -72,6 +81,7 @@ export async function nextWave(input: NextWaveInput): Promise<NextWave> {
     tasks: settings.tasks?.join(',') ?? '',
     'pr-number': input.pullRequest === null ? '' : String(input.pullRequest),
     'base-branch': input.baseBranch ?? '',
+    ...budget.left,
   };
   if (!declared.has('execution-id')) {
     return skip(`the workflow ${workflow} declares no execution-id input for workflow_dispatch`);
@@ -82,6 +92,29 @@ export async function nextWave(input: NextWaveInput): Promise<NextWave> {
   );
   await input.forge.dispatchWorkflow(workflowFile(workflow), input.integrationBranch, inputs);
   return { dispatched: true, tasks: ready, workflow, inputs };
+}
+
+/**
+ * The budget between waves: this wave's tasks' spending (as their agents reported it) against
+ * it; what is left goes to the next wave as its budget. Nothing without a budget.
+ */
+export function budgetAfterWave(
+  budget: BudgetLimits | null,
+  state: ExecutionState,
+): { reached: string | null; left: Record<string, string> } {
+  if (budget === null) return { reached: null, left: {} };
+  const usage = totalUsage(state.task_order.flatMap((id) => state.tasks[id] ?? []));
+  const spent = {
+    usd: usage?.costUsd ?? 0,
+    tokens: usage === null ? 0 : usageTokens(usage),
+    durationMs: 0,
+  };
+  const reached = overLimits({ ...budget, durationMs: null }, spent, null)[0] ?? null;
+  const left: Record<string, string> = {};
+  if (budget.usd !== null)
+    left['budget-usd'] = String(Math.round((budget.usd - spent.usd) * 1e6) / 1e6);
+  if (budget.tokens !== null) left['budget-tokens'] = String(budget.tokens - spent.tokens);
+  return { reached, left };
 }
 
 async function declaredInputs(workspace: string, workflow: string): Promise<Set<string> | null> {

@@ -23,6 +23,7 @@ import {
 
 const HELP = `Usage: parallel-executor resume [ID] [--retry-failed] [--agent KIND] [--agent-command CMD]
          [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR] [--retries N]
+         [--budget-usd N] [--budget-tokens N] [--budget-duration DUR]
          [--merge-strategy S] [--[no-]detect-conflicts] [--write-back MODE] [--no-write-back] [--config FILE]
          [--json]
 
@@ -34,6 +35,9 @@ override them.
 
   ID              the execution (default: the latest)
   --retry-failed  also run again failed tasks and the tasks skipped because of them
+  --budget-usd N, --budget-tokens N, --budget-duration DUR
+                  a budget for this resume (default: the run's own, counted afresh); tasks the
+                  budget stopped or did not start are run by resume
   --config FILE   settings file (default: .github/parallel-executor.yml or .yaml)
   --json          print one JSON document at the end (the dashboard goes to stderr)
 `;
@@ -53,7 +57,10 @@ export const resumeCommand: Command = async (argv, io) => {
   const json = values.json ?? false;
   const { repoRoot, state } = await executionFromArgs('resume', positionals, io.cwd);
   const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
-  const settings = resolveSettings({ ...record?.settings, ...settingsFromFlags(values) });
+  const settings = resolveSettings({
+    ...record?.settings,
+    ...settingsFromFlags(values, record?.settings.budget ?? null),
+  });
   const previous = (record?.shell['agent'] ?? null) as Partial<AgentSettings> | null;
   const config = await readConfig(repoRoot, values.config ?? null, io.cwd);
   const agent = agentSettings(config, values, settings.graceMs, previous);

@@ -20,7 +20,8 @@ import { AGENT_KINDS } from '../../engine/agents/kinds.js';
 
 const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tasks ID,…] [--agent KIND]
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
-         [--retries N] [--merge-strategy batch-bisect|serial] [--[no-]detect-conflicts]
+         [--retries N] [--budget-usd N] [--budget-tokens N] [--budget-duration DUR]
+         [--merge-strategy batch-bisect|serial] [--[no-]detect-conflicts]
          [--write-back integration-branch|working-tree] [--no-write-back] [--dry-run] [--json]
 
 Run the plan's tasks concurrently, each by a real agent in its own git worktree and branch,
@@ -44,6 +45,11 @@ integrated run. Your checkout is never touched. Settings also come from
   --task-timeout DUR   wall-clock limit per task (default 60m)
   --idle-timeout DUR   no output and no status change for this long = hung (default 10m)
   --retries N          run a failed, crashed or stopped agent again up to N times (default 0)
+  --budget-usd N       a budget for the whole run, in dollars: once reached, no new task starts
+  --budget-tokens N    … in tokens (every kind, cache reads included)
+  --budget-duration DUR  … in wall time since the run started. Running agents finish unless the
+                       config's budget.margin (e.g. 10%) is set: past it they are stopped, their
+                       work kept. Tasks not started are resumable (resume gets a fresh budget)
   --merge-strategy S   batch-bisect (default: merge all, test once, bisect on failure) or
                        serial (test after every merge)
   --no-detect-conflicts  skip the git merge-tree check of every pair of branches before merging
@@ -86,7 +92,11 @@ export const runCommand: Command = async (argv, io) => {
   const json = values.json ?? false;
   const repoRoot = await findRepoRoot(io.cwd);
   const config = await readConfig(repoRoot, values.config ?? null, io.cwd);
-  const settings = resolveSettings({ ...settingsFromConfig(config), ...settingsFromFlags(values) });
+  const fromConfig = settingsFromConfig(config);
+  const settings = resolveSettings({
+    ...fromConfig,
+    ...settingsFromFlags(values, fromConfig.budget ?? null),
+  });
   const agent = agentSettings(config, values, settings.graceMs);
   const choices = finishChoices(config, values);
   const env = agentEnvironment(io.env);

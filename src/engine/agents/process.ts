@@ -213,11 +213,13 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
       exitCode,
       signal,
       stoppedBecause,
-      inputTokens: report.inputTokens,
-      outputTokens: report.outputTokens,
-      cacheReadTokens: report.cacheReadTokens ?? null,
-      cacheCreationTokens: report.cacheCreationTokens ?? null,
-      costUsd: report.costUsd,
+      // An adapter's own reading first; else what the agent wrote in its status file.
+      inputTokens: report.inputTokens ?? lastStatus?.usage?.inputTokens ?? null,
+      outputTokens: report.outputTokens ?? lastStatus?.usage?.outputTokens ?? null,
+      cacheReadTokens: report.cacheReadTokens ?? lastStatus?.usage?.cacheReadTokens ?? null,
+      cacheCreationTokens:
+        report.cacheCreationTokens ?? lastStatus?.usage?.cacheCreationTokens ?? null,
+      costUsd: report.costUsd ?? lastStatus?.usage?.costUsd ?? null,
       summary: report.summary === null ? null : plainText(report.summary),
       agentError: textOrNull(report.agentError ?? statusError),
       lastLines: [...lastLines],

@@ -5,14 +5,26 @@ import type { AgentEvent } from '../ports/agent-runner.js';
 
 /**
  * The status file an agent may write (`PE_STATUS_FILE`), shaped like the seed's:
- * `{progress_percent, current_step, has_error, message}`. Agents write it by hand or with a
- * one-line `echo`, so anything not quite right is tolerated rather than failing the task.
+ * `{progress_percent, current_step, has_error, message}`, plus an optional `usage`:
+ * `{input_tokens, output_tokens, cache_read_tokens?, cache_creation_tokens?, cost_usd?}`, the
+ * attempt's running totals (what the budget and the report count for an agent that has no stream
+ * the tool reads). Agents write it by hand or with a one-line `echo`, so anything not quite right
+ * is tolerated rather than failing the task.
  */
 export interface AgentStatus {
   percent: number | null;
   step: string | null;
   hasError: boolean;
   message: string | null;
+  usage?: StatusUsage | null;
+}
+
+export interface StatusUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  costUsd: number | null;
 }
 
 const MAX_TEXT = 300;
@@ -32,7 +44,29 @@ export function parseAgentStatus(text: string): AgentStatus | null {
     step: toText(record['current_step']),
     hasError: record['has_error'] === true || record['has_error'] === 'true',
     message: toText(record['message']),
+    usage: toUsage(record['usage']),
   };
+}
+
+/** `usage` as the agent wrote it; null when it has no token or cost figure. */
+function toUsage(value: unknown): StatusUsage | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  const count = (key: string) => {
+    const n = Number(record[key]);
+    return Number.isFinite(n) && n > 0 ? Math.round(n) : 0;
+  };
+  const cost = Number(record['cost_usd']);
+  const usage = {
+    inputTokens: count('input_tokens'),
+    outputTokens: count('output_tokens'),
+    cacheReadTokens: count('cache_read_tokens'),
+    cacheCreationTokens: count('cache_creation_tokens'),
+    costUsd: record['cost_usd'] != null && Number.isFinite(cost) && cost >= 0 ? cost : null,
+  };
+  const tokens =
+    usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
+  return tokens === 0 && usage.costUsd === null ? null : usage;
 }
 
 /** The events that tell a reader how the status moved from `previous` to `next`. */
@@ -45,6 +79,10 @@ export function statusEvents(previous: AgentStatus | null, next: AgentStatus): A
     next.hasError && (previous === null || !previous.hasError || previous.message !== next.message);
   if (newError)
     events.push({ type: 'error', message: next.message ?? 'the agent reported an error' });
+  const usage = next.usage ?? null;
+  if (usage !== null && JSON.stringify(usage) !== JSON.stringify(previous?.usage ?? null)) {
+    events.push({ type: 'usage', ...usage });
+  }
   return events;
 }
 

@@ -17,7 +17,14 @@ export interface TaskCleanupPlan {
   outputs: Decision;
 }
 
-const UNFINISHED = new Set(['pending', 'preparing', 'in_progress', 'collecting', 'validating']);
+const UNFINISHED = new Set([
+  'pending',
+  'preparing',
+  'in_progress',
+  'collecting',
+  'validating',
+  'not_started',
+]);
 
 /**
  * What to remove of one task and why, from its state and whether its branch is merged

@@ -83,6 +83,25 @@ export const Config = z
       .strict()
       .default({ task: '60m', idle: '10m', grace: '10s' }),
     retries: z.number().int().nonnegative().default(0),
+    /**
+     * A budget for the whole run: once reached no new task starts; running agents finish unless
+     * `margin` (percent past the budget, e.g. `10%`) is set, past which they are stopped.
+     */
+    budget: z
+      .object({
+        usd: z.number().positive().optional(),
+        tokens: z.number().int().positive().optional(),
+        /** Wall time since the run started, like `90m`. */
+        duration: z.string().optional(),
+        margin: z
+          .union([
+            z.number().nonnegative(),
+            z.string().regex(/^\s*\d+(\.\d+)?\s*%\s*$/, 'a percentage like 10%'),
+          ])
+          .optional(),
+      })
+      .strict()
+      .optional(),
     workspace: z
       .object({
         /** Where worktrees go; default: `.parallel-executor/worktrees` inside the repo (kept out of git). */

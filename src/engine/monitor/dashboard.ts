@@ -20,6 +20,7 @@ import {
 import { currentUsage, totalUsage, usageText } from '../report/usage.js';
 import { integrationProgressText } from './integration-progress.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
+import { budgetText } from '../report/budget.js';
 
 const BAR_CELLS = 16;
 const RULE_MAX = 54;
@@ -68,7 +69,16 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
   const compact =
     options.rows !== undefined && lines.length + blocks.length + tail.length > options.rows;
   lines.push(...(compact ? compactLines(tasks, state, options.now) : blocks), ...tail);
+  if (state.budget != null) lines.push(budgetLine(state.budget));
   return `${lines.map((line) => paint(fit(line, width), color)).join('\n')}\n`;
+}
+
+/** `Budget: $0.42 / $1.00 · 3min / 10min`, and whether it stopped anything. */
+function budgetLine(budget: NonNullable<ExecutionState['budget']>): Segment[] {
+  const line: Segment[] = [{ text: `Budget: ${budgetText(budget)}` }];
+  if (budget.reached !== null)
+    line.push({ text: ' (reached: no new task starts)', style: 'yellow' });
+  return line;
 }
 
 function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][] {
@@ -138,6 +148,7 @@ function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
   if (counts.DROPPED > 0) parts.push(`Not merged: ${counts.DROPPED}`);
   if (counts.SKIPPED > 0) parts.push(`Skipped: ${counts.SKIPPED}`);
   if (counts.CANCELLED > 0) parts.push(`Cancelled: ${counts.CANCELLED}`);
+  if (counts.NOT_STARTED > 0) parts.push(`Not started: ${counts.NOT_STARTED}`);
   parts.push(`Runtime: ${runtime === null ? '--:--:--' : formatClock(runtime)}`);
   return [{ text: parts.join(' | ') }];
 }
@@ -283,6 +294,7 @@ function countOutcomes(
     FAILED: 0,
     SKIPPED: 0,
     CANCELLED: 0,
+    NOT_STARTED: 0,
     RUNNING: 0,
     PENDING: 0,
   };
@@ -300,6 +312,7 @@ const OUTCOME_EMOJI: Record<TaskOutcome, string> = {
   FAILED: '❌ failed',
   SKIPPED: '⏭️ skipped',
   CANCELLED: '⏹️ cancelled',
+  NOT_STARTED: '⏸️ not started (budget)',
   RUNNING: '🔄',
   PENDING: '⏳ pending',
 };
@@ -342,7 +355,9 @@ export function renderDashboardMarkdown(
     ...(counts.NO_CHANGES > 0 ? [`**No changes** ${counts.NO_CHANGES}`] : []),
     ...(counts.DROPPED > 0 ? [`**Not merged** ${counts.DROPPED}`] : []),
     ...(counts.SKIPPED > 0 ? [`**Skipped** ${counts.SKIPPED}`] : []),
+    ...(counts.NOT_STARTED > 0 ? [`**Not started** ${counts.NOT_STARTED}`] : []),
     ...(usage === null ? [] : [`**Usage** ${usageText(usage)}`]),
+    ...(state.budget == null ? [] : [`**Budget** ${budgetText(state.budget)}`]),
     `**Runtime** ${runtime === null ? 'running' : formatDuration(runtime)}`,
   ];
   return [
@@ -382,6 +397,7 @@ const OUTCOME_STYLE: Record<TaskOutcome, Style> = {
   FAILED: 'red',
   CANCELLED: 'red',
   SKIPPED: 'dim',
+  NOT_STARTED: 'dim',
   PENDING: 'dim',
   RUNNING: 'cyan',
 };

@@ -108,3 +108,32 @@ async function listDirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
 }
+
+/**
+ * Where each agent (by inbox folder name) stands: `open` while one of its tasks may still run
+ * (and read its inbox), `finished` once all have ended. An agent not listed is not in the run.
+ */
+export type RecipientState = ReadonlyMap<string, 'open' | 'finished'>;
+
+/**
+ * Messages that will never be read: unacknowledged, and their recipient is not an agent of the
+ * execution or has finished. Each is marked (`undelivered`) and returned once, with the reason.
+ */
+export function markUndelivered(
+  messages: readonly AgentMessage[],
+  recipients: RecipientState,
+): AgentMessage[] {
+  const found: AgentMessage[] = [];
+  for (const message of messages) {
+    if (message.acknowledged_at !== null || message.undelivered != null) continue;
+    const inbox = message.file?.split('/')[0] ?? message.to_agent;
+    const state = recipients.get(inbox);
+    if (state === 'open') continue;
+    message.undelivered =
+      state === undefined
+        ? `${inbox} is not an agent of this execution`
+        : `${inbox} had finished without reading it`;
+    found.push(message);
+  }
+  return found;
+}

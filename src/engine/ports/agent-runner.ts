@@ -71,7 +71,7 @@ export type AgentEvent =
 export const PERMISSION_DENIED = 'permission denied';
 
 /** Why the orchestrator stopped an agent: a limit, the user, or a failure no retry can fix. */
-export type StopReason = 'timeout' | 'idle' | 'cancelled' | 'fatal';
+export type StopReason = 'timeout' | 'idle' | 'cancelled' | 'fatal' | 'budget';
 
 export interface AgentOutcome {
   exitCode: number | null;

@@ -48,6 +48,7 @@ const TAGS: Record<TaskOutcome, string> = {
   CANCELLED: 'crit, ',
   RUNNING: 'active, ',
   PENDING: '',
+  NOT_STARTED: '',
   SKIPPED: '',
 };
 
@@ -60,6 +61,7 @@ const MARKS: Record<TaskOutcome, string> = {
   CANCELLED: '⏹️',
   RUNNING: '🔄',
   PENDING: '⏳',
+  NOT_STARTED: '⏸️',
   SKIPPED: '⏭️',
 };
 

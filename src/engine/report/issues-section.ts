@@ -96,15 +96,23 @@ function reasonText(task: TaskRun): string {
 
 function messageLines(messages: readonly AgentMessage[], number: number): string[] {
   const unanswered = messages.filter((message) => message.acknowledged_at === null).length;
+  const undelivered = messages.filter((message) => message.undelivered != null).length;
   const lines = [
-    `${number}. **Messages between agents**: ${messages.length}${unanswered > 0 ? `, ${unanswered} never acknowledged` : ''}`,
+    `${number}. **Messages between agents**: ${messages.length}${unanswered > 0 ? `, ${unanswered} never acknowledged` : ''}${undelivered > 0 ? ` (${undelivered} never delivered)` : ''}`,
   ];
-  for (const message of messages.slice(0, MESSAGES_LISTED)) {
+  // Those never delivered first: a sender counted on them.
+  const shown = [
+    ...messages.filter((message) => message.undelivered != null),
+    ...messages.filter((message) => message.undelivered == null),
+  ];
+  for (const message of shown.slice(0, MESSAGES_LISTED)) {
     const at = timeOf(message.timestamp);
     const ack =
-      message.acknowledged_at === null
-        ? 'never acknowledged'
-        : `acknowledged ${timeOf(message.acknowledged_at)}`;
+      message.undelivered != null
+        ? `never delivered: ${mdText(message.undelivered, 120)}`
+        : message.acknowledged_at === null
+          ? 'never acknowledged'
+          : `acknowledged ${timeOf(message.acknowledged_at)}`;
     lines.push(
       `   - ${at} ${mdText(message.from_agent, 40)} → ${mdText(message.to_agent, 40)} (${mdText(message.message_type, 40)}): ${mdCode(payloadText(message.payload), 120)}; ${ack}`,
     );

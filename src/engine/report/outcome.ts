@@ -12,6 +12,7 @@ export type TaskOutcome =
   | 'FAILED'
   | 'SKIPPED'
   | 'CANCELLED'
+  | 'NOT_STARTED'
   | 'RUNNING'
   | 'PENDING';
 
@@ -23,6 +24,7 @@ export const TASK_OUTCOME_LABEL: Record<TaskOutcome, string> = {
   FAILED: '❌ FAILED',
   SKIPPED: '⏭️ SKIPPED',
   CANCELLED: '⏹️ CANCELLED',
+  NOT_STARTED: '⏸️ NOT STARTED',
   RUNNING: '🔄 IN PROGRESS',
   PENDING: '⏳ PENDING',
 };
@@ -58,6 +60,8 @@ export function agentOutcome(task: TaskRun): TaskOutcome {
       return 'CANCELLED';
     case 'pending':
       return 'PENDING';
+    case 'not_started':
+      return 'NOT_STARTED';
     default:
       return 'RUNNING';
   }

@@ -35,11 +35,22 @@ export function recoverySteps(state: ExecutionState): RecoveryStep[] {
     .filter((task) => taskOutcome(task, integration) === 'FAILED')
     .map((task) => task.task_id);
   const id = shellArg(state.execution_id);
+  // Stopped or not started by the budget (the run itself was not cancelled): a plain resume.
+  const heldBack = tasks
+    .filter((task) => ['NOT_STARTED', 'CANCELLED'].includes(taskOutcome(task, integration)))
+    .map((task) => task.task_id);
   if (state.status === 'cancelled') {
     steps.push({
       what: 'resume the interrupted execution',
       tasks: [],
       command: `parallel-executor resume ${id}`,
+    });
+  } else if (heldBack.length > 0) {
+    const retry = failed.length > 0 ? ` and retry ${failed.join(', ')} after a fix` : '';
+    steps.push({
+      what: `run ${heldBack.join(', ')} (held back by the budget)${retry}`,
+      tasks: [...heldBack, ...failed],
+      command: `parallel-executor resume ${id}${failed.length > 0 ? ' --retry-failed' : ''}`,
     });
   } else if (failed.length > 0) {
     steps.push({

@@ -1,5 +1,6 @@
 import type { ExecutionState } from '../state/schema.js';
 import { elapsedMs, formatDuration, formatRatio, formatTimestamp } from '../format.js';
+import { renderBudgetSection } from './budget.js';
 import { renderCheckoutSection } from './checkout-section.js';
 import { renderGantt } from './gantt.js';
 import { renderIntegrationSection } from './integration-section.js';
@@ -36,6 +37,7 @@ export function renderReport(state: ExecutionState, options: ReportOptions = {})
     `# Parallel Execution Report: ${mdText(executionTitle(state), 160)}`,
     '',
     ...summarySection(state, options.now),
+    ...renderBudgetSection(state),
     ...renderTaskSection(tasks, state.integration, state.repo_root, options.now),
     ...renderIntegrationSection(state),
     ...metricsSection(metrics),
@@ -74,6 +76,7 @@ const COUNT_ORDER: [TaskOutcome, string][] = [
   ['FAILED', 'failed'],
   ['SKIPPED', 'skipped'],
   ['CANCELLED', 'cancelled'],
+  ['NOT_STARTED', 'not started (budget)'],
   ['RUNNING', 'running'],
   ['PENDING', 'pending'],
 ];

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
+import { addSpent, usageTokens } from './budget.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDuration } from '../format.js';
 import { agentKey } from './paths.js';
@@ -9,8 +10,8 @@ import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';
 
 export interface AttemptResult {
-  /** `ok`: exited 0; `failed`: may be retried; `cancelled`: the user stopped the run. */
-  kind: 'ok' | 'failed' | 'cancelled';
+  /** `ok`: exited 0; `failed`: may be retried; `cancelled`: the user stopped the run; `budget`: the budget did. */
+  kind: 'ok' | 'failed' | 'cancelled' | 'budget';
   reason: string | null;
   /** Failed in a way no retry can fix (the API key refused…): not retried, and no task started after. */
   fatal?: boolean;
@@ -68,12 +69,15 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   setStatus(ctx, run, 'in_progress');
 
   let stopReason: StopReason | null = null;
+  let budgetWhy = '';
   const stop = (reason: StopReason) => {
     if (stopReason !== null) return;
     stopReason = reason;
-    handle.stop(reason, ctx.settings.graceMs).catch((error: unknown) => {
-      ctx.logger.error('could not stop an agent', { task: run.task_id, error: String(error) });
-    });
+    handle
+      .stop(reason === 'budget' ? 'cancelled' : reason, ctx.settings.graceMs)
+      .catch((error: unknown) => {
+        ctx.logger.error('could not stop an agent', { task: run.task_id, error: String(error) });
+      });
   };
   const wall = setTimeout(() => stop('timeout'), ctx.settings.taskTimeoutMs);
   let idle = setTimeout(() => stop('idle'), ctx.settings.idleTimeoutMs);
@@ -90,6 +94,12 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   const onAbort = () => stop('cancelled');
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   if (ctx.signal.aborted) stop('cancelled');
+  // What the task spent before this attempt; the attempt's running totals are added on top.
+  const spentBefore = run.spent;
+  const untrack = ctx.budget.track(run.task_id, (why) => {
+    budgetWhy = why;
+    stop('budget');
+  });
 
   // Filled by the event loop below; an object so the closure's writes are visible here.
   const seen: { error: string | null; fatal: string | null; usage: EventNote['usage'] | null } = {
@@ -106,7 +116,12 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
         seen.fatal = event.message;
         stop('fatal');
       }
-      if (note.usage !== undefined) seen.usage = note.usage;
+      if (note.usage !== undefined) {
+        seen.usage = note.usage;
+        run.spent = addSpent(spentBefore, usageTokens(tokensOf(note.usage)), note.usage.cost);
+        save(ctx);
+        ctx.budget.update();
+      }
     }
   })().catch((error: unknown) => {
     ctx.logger.warn('agent event stream failed', { task: run.task_id, error: String(error) });
@@ -119,6 +134,7 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
     clearTimeout(wall);
     clearTimeout(idle);
     ctx.signal.removeEventListener('abort', onAbort);
+    untrack();
   }
   await Promise.race([follow, new Promise((resolve) => setTimeout(resolve, EVENT_DRAIN_MS))]);
   clearTimeout(idle);
@@ -137,8 +153,17 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
     cacheCreationTokens: outcome.cacheCreationTokens ?? seen.usage?.cacheCreation ?? null,
     costUsd: outcome.costUsd ?? seen.usage?.cost ?? null,
   };
-  const stopped = stopReason ?? outcome.stoppedBecause;
+  if (usageTokens(tokens) > 0 || tokens.costUsd !== null) {
+    run.spent = addSpent(spentBefore, usageTokens(tokens), tokens.costUsd);
+    save(ctx);
+    ctx.budget.update();
+  }
+  // Read through a cast: the closures above set it, which the compiler's narrowing cannot see.
+  const stopped = (stopReason as StopReason | null) ?? outcome.stoppedBecause;
   const base = { exitCode: outcome.exitCode, durationMs, ...tokens, summary: outcome.summary };
+  if (stopped === 'budget') {
+    return { kind: 'budget', reason: `stopped by the budget: ${budgetWhy}`, ...base };
+  }
   if (stopped === 'cancelled') return { kind: 'cancelled', reason: 'stopped by the user', ...base };
   const fatal = seen.fatal ?? (stopped === 'fatal' ? (outcome.agentError ?? null) : null);
   if (fatal !== null) return { kind: 'failed', reason: fatal, fatal: true, ...base };
@@ -170,6 +195,15 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   const error = agentError ?? seen.error;
   const said = error !== null ? `; it reported: ${error}` : '';
   return { kind: 'failed', reason: `agent ${how}${said}${tail}`, ...base };
+}
+
+function tokensOf(usage: NonNullable<EventNote['usage']>) {
+  return {
+    inputTokens: usage.input,
+    outputTokens: usage.output,
+    cacheReadTokens: usage.cacheRead,
+    cacheCreationTokens: usage.cacheCreation,
+  };
 }
 
 function failure(reason: string, exitCode: number | null, durationMs: number): AttemptResult {

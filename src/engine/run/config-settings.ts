@@ -1,6 +1,7 @@
 import type { AgentSettings } from '../agents/create-runner.js';
 import { CONFIG_PATH, type Config } from '../config/schema.js';
 import { parseDurationMs } from './duration.js';
+import { budgetLimits } from './budget.js';
 import type { ExecutionSettings } from './settings.js';
 
 /**
@@ -22,6 +23,7 @@ export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {
     requiredEnv: config.workspace.requiredEnv,
     portBase: config.workspace.portBase,
     portsPerAgent: config.workspace.portsPerAgent,
+    budget: budgetLimits(config.budget ?? {}, (key) => where(`budget.${key}`)),
   };
 }
 

@@ -6,6 +6,7 @@ import type { ExecutionState, TaskRun, TaskRunStatus } from '../state/schema.js'
 import type { StateWriter } from '../monitor/state-store.js';
 import type { Plan } from '../plan/schema.js';
 import type { Mutex } from '../workspace/mutex.js';
+import type { BudgetWatch } from './budget.js';
 import type { CheckoutWatch } from './checkout-watch.js';
 import type { ExecutionHooks } from './hooks.js';
 import type { ExecutionPaths } from './paths.js';
@@ -34,6 +35,8 @@ export interface RunContext {
   /** Files tracked in the user's checkout, listed once per execution. */
   tracked(): Promise<Set<string>>;
   emit(event: ExecutionEvent): void;
+  /** The run's budget: whether a task may start, and which running agents to stop. */
+  budget: BudgetWatch;
   /** Compares the user's checkout with how it was at the start (absent in unit tests). */
   checkout?: CheckoutWatch;
   /**
@@ -63,7 +66,8 @@ export function setStatus(
     status === 'completed' ||
     status === 'failed' ||
     status === 'skipped' ||
-    status === 'cancelled'
+    status === 'cancelled' ||
+    status === 'not_started'
   ) {
     run.finished_at = now;
     run.pid = null;

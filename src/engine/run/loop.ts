@@ -1,6 +1,7 @@
-import { ensureInboxes, scanMessages } from '../monitor/messages.js';
-import type { ExecutionState } from '../state/schema.js';
+import { ensureInboxes, markUndelivered, scanMessages } from '../monitor/messages.js';
+import type { AgentMessage, ExecutionState } from '../state/schema.js';
 import { blockedTasks, isActive, readyTasks } from '../schedule/scheduler.js';
+import { BUDGET_RESUME_HINT } from './budget.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { agentKey } from './paths.js';
 import { runTask } from './task.js';
@@ -24,7 +25,10 @@ export async function executeTasks(ctx: RunContext): Promise<void> {
       await Promise.race(running.values());
     }
     if (ctx.halted !== undefined) leaveUnstarted(ctx, ctx.halted);
-    else if (!ctx.signal.aborted) skipStranded(ctx);
+    else if (!ctx.signal.aborted) {
+      holdForBudget(ctx);
+      skipStranded(ctx);
+    }
   } finally {
     await stopMessages();
   }
@@ -41,6 +45,7 @@ function startReady(ctx: RunContext, running: Map<string, Promise<void>>): void 
   for (const { id, reason } of blockedTasks(schedulerView(ctx.state))) {
     setStatus(ctx, ctx.state.tasks[id]!, 'skipped', reason);
   }
+  if (!ctx.budget.canStart()) return;
   const ready = readyTasks(schedulerView(ctx.state), { concurrency: ctx.settings.concurrency });
   for (const id of ready) {
     const run = ctx.state.tasks[id]!;
@@ -61,6 +66,23 @@ function leaveUnstarted(ctx: RunContext, reason: string): void {
     const run = ctx.state.tasks[id]!;
     if (run.status !== 'pending') continue;
     setStatus(ctx, run, 'pending', `not started: ${reason} (fix it, then resume)`);
+  }
+}
+
+/** Once the budget is reached, what is still pending is not started: resumable, not failed. */
+function holdForBudget(ctx: RunContext): void {
+  const reached = ctx.budget.reached();
+  if (reached === null) return;
+  for (const id of ctx.state.task_order) {
+    const run = ctx.state.tasks[id]!;
+    if (run.status !== 'pending') continue;
+    ctx.state.budget?.not_started.push(id);
+    setStatus(
+      ctx,
+      run,
+      'not_started',
+      `not started: the budget was reached (${reached}); ${BUDGET_RESUME_HINT}`,
+    );
   }
 }
 
@@ -88,8 +110,10 @@ function watchMessages(ctx: RunContext): () => Promise<void> {
           now: ctx.clock.now(),
           ackTimeoutMs: ctx.settings.messageAckTimeoutMs,
         });
-        if (events.length === 0) return;
+        const undelivered = markUndelivered(ctx.state.messages, recipients(ctx.state));
+        if (events.length === 0 && undelivered.length === 0) return;
         save(ctx);
+        for (const message of undelivered) warnSender(ctx, message);
         for (const event of events) {
           if (event.type === 'message-escalated') {
             ctx.logger.warn('message unacknowledged', {
@@ -110,6 +134,39 @@ function watchMessages(ctx: RunContext): () => Promise<void> {
     scan();
     await scanning;
   };
+}
+
+/**
+ * Each agent's inbox and whether it may still read it. A task stopped or not started (cancelled,
+ * held back by the budget) may run again on resume, so its agent is not finished yet.
+ */
+function recipients(state: ExecutionState): Map<string, 'open' | 'finished'> {
+  const result = new Map<string, 'open' | 'finished'>();
+  for (const run of Object.values(state.tasks)) {
+    const finished = ['completed', 'failed', 'skipped'].includes(run.status);
+    for (const agent of [run.agent, ...run.agents].map(agentKey)) {
+      if (!finished) result.set(agent, 'open');
+      else if (!result.has(agent)) result.set(agent, 'finished');
+    }
+  }
+  return result;
+}
+
+/** The sender's task (the running one, else its latest) is warned; the report lists it too. */
+function warnSender(ctx: RunContext, message: AgentMessage): void {
+  const tasks = ctx.state.task_order
+    .map((id) => ctx.state.tasks[id]!)
+    .filter((run) =>
+      [run.agent, ...run.agents].some((a) => agentKey(a) === agentKey(message.from_agent)),
+    );
+  const sender =
+    tasks.find((run) => isActive(run.status)) ??
+    tasks.filter((run) => run.started_at !== null).at(-1) ??
+    null;
+  const text = `message ${message.message_id} from ${message.from_agent} to ${message.to_agent} was never delivered: ${message.undelivered ?? 'its recipient had finished'}`;
+  if (sender !== null) sender.warnings = [...(sender.warnings ?? []), text];
+  ctx.logger.warn('message never delivered', { message: message.message_id, to: message.to_agent });
+  ctx.emit({ type: 'warning', message: text, taskId: sender?.task_id ?? null });
 }
 
 /**

@@ -14,6 +14,7 @@ import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
+import { watchBudget } from './budget.js';
 import { watchCheckout, type CheckoutWatch } from './checkout-watch.js';
 import { save, type RunContext } from './context.js';
 import type { ExecutionHooks } from './hooks.js';
@@ -241,6 +242,7 @@ export async function execute(
     worktreeRoot: worktreeRootOf(state.repo_root, settings),
     env: options.env,
   });
+  const clock = options.clock ?? systemClock;
   const ctx: RunContext = {
     state,
     plan,
@@ -249,7 +251,7 @@ export async function execute(
     runner: options.runner,
     env: options.env,
     hooks: options.hooks ?? {},
-    clock: options.clock ?? systemClock,
+    clock,
     logger: options.logger ?? silentLogger,
     signal,
     writer: createStateWriter(paths.stateFile),
@@ -262,11 +264,24 @@ export async function execute(
       checkout.observe(event);
       options.onEvent?.(event, state);
     },
+    budget: watchBudget({
+      state,
+      limits: settings.budget,
+      now: () => clock.now().getTime(),
+      notify: (message) => {
+        save(ctx);
+        ctx.emit({ type: 'warning', message, taskId: null });
+      },
+    }),
   };
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   if (!resumed) announceWarnings(ctx);
-  await executeTasks(ctx);
+  try {
+    await executeTasks(ctx);
+  } finally {
+    ctx.budget.close();
+  }
   // Whatever an agent left running (a dev server under setsid) ends with the run.
   await sweepExecutionProcesses(state, ctx.emit, settings.graceMs, 'at the end of the run');
   const settled = settledStatus(state, signal.aborted, ctx.halted !== undefined);

@@ -254,6 +254,7 @@ async function contextFor(ctx: RunContext, run: TaskRun): Promise<string> {
     dependencies,
     otherAgents: everyone.filter((a) => a !== inbox && a !== 'all'),
     inbox,
+    messaging: ctx.settings.messaging,
     port: run.port,
     portsPerAgent: ctx.settings.portsPerAgent,
     gitReadOnly: ctx.runner.gitReadOnly === true,

@@ -136,7 +136,9 @@ async function resumeLocked(
 }
 
 function needsRestart(run: TaskRun, retryFailed: boolean): boolean {
-  if (run.status === 'pending' || run.status === 'cancelled' || isActive(run.status)) return true;
+  if (['pending', 'cancelled', 'not_started'].includes(run.status) || isActive(run.status)) {
+    return true;
+  }
   return retryFailed && (run.status === 'failed' || run.status === 'skipped');
 }
 

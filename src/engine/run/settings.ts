@@ -24,6 +24,22 @@ export interface ExecutionSettings {
   messageAckTimeoutMs: number;
   /** How often inboxes are scanned. */
   messagePollMs: number;
+  /**
+   * Whether agents can message each other: true where they run side by side (the CLI); false
+   * where each task runs alone (an Action job), and the agent's context says so.
+   */
+  messaging: boolean;
+  /** A budget for the run (or resume), counted from its start; null: none. */
+  budget: BudgetLimits | null;
+}
+
+/** See `budget.ts`. Every limit is optional; at least one is set. */
+export interface BudgetLimits {
+  usd: number | null;
+  tokens: number | null;
+  durationMs: number | null;
+  /** Percent past a limit before running agents are stopped; null: they finish. */
+  marginPercent: number | null;
 }
 
 export const DEFAULT_SETTINGS: ExecutionSettings = {
@@ -42,6 +58,8 @@ export const DEFAULT_SETTINGS: ExecutionSettings = {
   identity: DEFAULT_IDENTITY,
   messageAckTimeoutMs: 5 * 60_000,
   messagePollMs: 500,
+  messaging: true,
+  budget: null,
 };
 
 export function resolveSettings(partial: Partial<ExecutionSettings> = {}): ExecutionSettings {

@@ -35,6 +35,11 @@ export interface ExecutionSummary {
   outcome: ExecutionOutcome;
   /** Tokens and cost summed over the tasks; null when no agent reported any. */
   usage: Usage | null;
+  /**
+   * The run's budget (null: none): its limits, what was spent since the run (or resume) started,
+   * the limit reached, the tasks whose agents it stopped and those it did not start (resumable).
+   */
+  budget: BudgetSummary | null;
   /** Null when no integration ran (nothing validated to merge, or the run stopped before). */
   integration: IntegrationSummary | null;
   /** The report under the execution folder, once written. */
@@ -63,7 +68,46 @@ export interface ExecutionSummary {
     warnings: string[];
     /** What the agent said on the way: API retries, refused tool calls. */
     diagnostics: string[];
+    /**
+     * What the task's agent spent over all its attempts, including one stopped before collection
+     * (the figures the budget counts; tokens of every kind); null when it reported nothing.
+     */
+    spent: { tokens: number; costUsd: number | null } | null;
   }>;
+}
+
+export interface BudgetSummary {
+  limits: {
+    usd: number | null;
+    tokens: number | null;
+    durationMs: number | null;
+    marginPercent: number | null;
+  };
+  spent: { usd: number; tokens: number; durationMs: number };
+  reached: string | null;
+  stopped: string[];
+  notStarted: string[];
+}
+
+function budgetSummary(state: ExecutionState): BudgetSummary | null {
+  const budget = state.budget ?? null;
+  if (budget === null) return null;
+  return {
+    limits: {
+      usd: budget.limits.usd,
+      tokens: budget.limits.tokens,
+      durationMs: budget.limits.duration_ms,
+      marginPercent: budget.limits.margin_percent,
+    },
+    spent: {
+      usd: budget.spent.usd,
+      tokens: budget.spent.tokens,
+      durationMs: budget.spent.duration_ms,
+    },
+    reached: budget.reached,
+    stopped: budget.stopped,
+    notStarted: budget.not_started,
+  };
 }
 
 export function executionSummary(state: ExecutionState): ExecutionSummary {
@@ -74,6 +118,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
     status: state.status,
     outcome: executionOutcome(state),
     usage: totalUsage(state.task_order.flatMap((id) => state.tasks[id] ?? [])),
+    budget: budgetSummary(state),
     integration:
       integration === null
         ? null
@@ -110,6 +155,10 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         usage: taskUsage(run),
         warnings: taskWarnings(run),
         diagnostics: run.diagnostics ?? [],
+        spent:
+          run.spent === undefined
+            ? null
+            : { tokens: run.spent.tokens, costUsd: run.spent.cost_usd },
       };
     }),
   };

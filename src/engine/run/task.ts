@@ -15,6 +15,7 @@ import {
 import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
 import { git } from '../workspace/git-exec.js';
 import { keepTaskState, taskWork } from './keep.js';
+import { BUDGET_RESUME_HINT } from './budget.js';
 
 /**
  * Where a task starts: from the beginning, or — on resume, when its agent's work is already in its
@@ -45,6 +46,8 @@ export async function runTask(
     if (ctx.signal.aborted) return cancel(ctx, run);
     const result = await runAttempts(ctx, run);
     if (result.kind === 'cancelled') return cancel(ctx, run);
+    if (result.kind === 'budget')
+      return stopForBudget(ctx, run, result.reason ?? 'stopped by the budget');
     if (result.kind === 'failed') return fail(ctx, run, result.reason ?? 'failed');
     if (!(await pathExists(run.worktree))) return fail(ctx, run, worktreeGone(run));
     await collect(ctx, run, result);
@@ -87,7 +90,13 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
       ctx.halted ??= result.reason ?? 'failed';
       return result;
     }
-    if (tries > ctx.settings.retries || ctx.signal.aborted || ctx.halted !== undefined) {
+    if (
+      tries > ctx.settings.retries ||
+      ctx.signal.aborted ||
+      ctx.halted !== undefined ||
+      // A retry is a new start: not once the budget is reached.
+      !ctx.budget.canStart()
+    ) {
       return result;
     }
     ctx.emit({
@@ -263,6 +272,22 @@ async function fail(ctx: RunContext, run: TaskRun, reason: string, keep = true):
 
 function cancel(ctx: RunContext, run: TaskRun): void {
   setStatus(ctx, run, 'cancelled', 'stopped by the user; resume with `parallel-executor resume`');
+}
+
+/**
+ * Stopped by the budget: what the agent made is kept under a ref now, as for any stopped task, and
+ * the task is left resumable (`resume` collects that work rather than running the agent again).
+ */
+async function stopForBudget(ctx: RunContext, run: TaskRun, reason: string): Promise<void> {
+  await copyLog(run.log_file, run.output_dir);
+  let where = '';
+  try {
+    const kept = await keepTaskState(keepPlaceOf(ctx, run), run, reason.slice(0, 200));
+    if (kept !== null) where = `; its work is kept at ${kept.ref}`;
+  } catch (error) {
+    where = `; the worktree is kept at ${run.worktree} (${(error as Error).message.split('\n')[0]})`;
+  }
+  setStatus(ctx, run, 'cancelled', `${reason}${where}; ${BUDGET_RESUME_HINT}`);
 }
 
 async function keepFailedWork(ctx: RunContext, run: TaskRun): Promise<void> {

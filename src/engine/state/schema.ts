@@ -17,6 +17,7 @@ export const TaskRunStatus = z.enum([
   'failed',
   'skipped', // a dependency failed, or already completed in the plan
   'cancelled',
+  'not_started', // held back by the budget (reason says so); resumable, not failed
 ]);
 export type TaskRunStatus = z.infer<typeof TaskRunStatus>;
 
@@ -111,6 +112,16 @@ export const TaskRun = z.object({
    * permission denials (a tool it was not allowed to use), its last lines when it failed.
    */
   diagnostics: z.array(z.string()).optional(),
+  /**
+   * What the task's agent spent over every attempt of this execution, kept up to date while it
+   * runs (the budget counts it); absent when its agent never reported usage.
+   */
+  spent: z
+    .object({
+      tokens: z.number().int().nonnegative(),
+      cost_usd: z.number().nonnegative().nullable(),
+    })
+    .optional(),
 });
 export type TaskRun = z.infer<typeof TaskRun>;
 
@@ -126,6 +137,11 @@ export const AgentMessage = z.object({
   escalated_at: z.string().nullable().optional(),
   /** Where it was delivered, relative to the execution's `messages/` folder. */
   file: z.string().optional(),
+  /**
+   * Why it will never be read, once that is known: its recipient is not an agent of the
+   * execution, or finished without acknowledging it. The sender's task is warned.
+   */
+  undelivered: z.string().nullable().optional(),
 });
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
@@ -181,5 +197,25 @@ export const ExecutionState = z.object({
    * each, naming the path, branch or setting. Empty when nothing changed.
    */
   checkout_changes: z.array(z.string()).optional(),
+  /** The budget of the run (or resume) that wrote this state, and where it stands; absent: none. */
+  budget: z
+    .object({
+      limits: z.object({
+        usd: z.number().nullable(),
+        tokens: z.number().nullable(),
+        duration_ms: z.number().nullable(),
+        /** Percent past a limit before running agents are stopped; null: they finish. */
+        margin_percent: z.number().nullable(),
+      }),
+      /** Spent since this run or resume started (a resume counts afresh). */
+      spent: z.object({ usd: z.number(), tokens: z.number(), duration_ms: z.number() }),
+      /** The limit reached, in words (`tokens: 1,200 of 1,000`), once no new task may start. */
+      reached: z.string().nullable(),
+      /** Tasks whose agents the budget stopped, and tasks it did not start. */
+      stopped: z.array(z.string()),
+      not_started: z.array(z.string()),
+    })
+    .nullable()
+    .optional(),
 });
 export type ExecutionState = z.infer<typeof ExecutionState>;

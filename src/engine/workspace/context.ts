@@ -15,6 +15,8 @@ export interface AgentContextInput {
   otherAgents: string[];
   /** This agent's inbox folder name under PE_MESSAGES_DIR. */
   inbox: string;
+  /** False where the task runs alone (an Action job): there is nobody to message. */
+  messaging: boolean;
   port: number;
   portsPerAgent: number;
   /** The agent cannot write `.git` (Codex's sandbox): it must not commit; the tool does. */
@@ -94,20 +96,45 @@ export function renderAgentContext(input: AgentContextInput): string {
     'Progress, output and status changes count as activity; an agent silent for too long is',
     'considered hung and is stopped.',
     '',
-    '## Messages',
-    `Your inbox is \`$PE_MESSAGES_DIR/${input.inbox}/inbox/\` (also \`$PE_INBOX\`). To message another`,
-    'agent, write a JSON file into its inbox (temp name, then rename to `<message_id>.json`):',
-    '',
-    '```json',
-    `{"message_id": "msg_001", "from_agent": "${input.inbox}", "to_agent": "builder-2", "message_type": "interface_contract", "payload": {}}`,
-    '```',
-    '',
-    'Acknowledge a message once you have processed it by deleting the file or writing',
-    '`<file>.ack` beside it; unacknowledged messages are escalated to the user.',
-    `Agents in this execution: ${input.otherAgents.length > 0 ? input.otherAgents.map((a) => `\`${a}\``).join(', ') : 'none besides you'}.`,
-    '',
+    ...messageLines(input),
   ];
   return lines.join('\n');
+}
+
+/** How to reach the other agents, and when to look for what they sent; or that nobody can. */
+function messageLines(input: AgentContextInput): string[] {
+  if (!input.messaging) {
+    return [
+      '## Messages',
+      'Messaging between agents is not available here: this task runs in its own job, alone, so no',
+      'other agent can read or write an inbox of yours. Put what other tasks should know in your',
+      'commits and in `TASK_SUMMARY.md`.',
+      '',
+    ];
+  }
+  const others = input.otherAgents;
+  // Addressed to someone else: an example that names the reader itself would mislead it.
+  const example = others[0] ?? '<another-agent>';
+  return [
+    '## Messages',
+    `Your inbox is \`$PE_MESSAGES_DIR/${input.inbox}/inbox/\` (also \`$PE_INBOX\`). To message another`,
+    'agent, write a JSON file into its inbox, `$PE_MESSAGES_DIR/<agent>/inbox/` (temp name, then',
+    'rename to `<message_id>.json`):',
+    '',
+    '```json',
+    `{"message_id": "msg_001", "from_agent": "${input.inbox}", "to_agent": "${example}", "message_type": "interface_contract", "payload": {}}`,
+    '```',
+    '',
+    'Look at your inbox before you start each subtask, and whenever you are blocked or waiting for',
+    "another agent's work. Acknowledge a message once you have processed it by deleting the file or",
+    'writing `<file>.ack` beside it; unacknowledged messages are escalated to the user.',
+    'Only agents running at the same time as you can read what you send: a message to an agent',
+    'that has finished is never delivered (your task gets a warning, and the report lists it).',
+    others.length > 0
+      ? `Other agents in this execution: ${others.map((a) => `\`${a}\``).join(', ')}.`
+      : 'You are the only agent of this execution: there is nobody to message.',
+    '',
+  ];
 }
 
 function dependencyLines(dependencies: DependencyContext[]): string[] {
