@@ -6,7 +6,7 @@ import type { Clock } from '../engine/ports/clock.js';
 import type { Logger } from '../engine/ports/logger.js';
 import { createGitHubForge, type OctokitLike } from '../forge/github.js';
 import { createContext } from '../forge/github/context.js';
-import { createWriteQueue, type Sleep, type WriteQueue } from '../forge/policy.js';
+import { createWriteQueue, WritePriority, type Sleep, type WriteQueue } from '../forge/policy.js';
 import type { RepoForge } from '../forge/types.js';
 import type { Coalescer, Timers } from './coalescer.js';
 import type { DeliveryCache } from './delivery-cache.js';
@@ -38,7 +38,10 @@ export interface Scope {
   owner: string;
   repo: string;
   installationId: number;
+  /** Writes at normal priority: reactions, replies, check-run details, dashboard edits. */
   forge: RepoForge;
+  /** The same forge with its writes ahead of normal ones (`WritePriority`): what starts work. */
+  forgeAt(priority: number): RepoForge;
   api: AppApi;
   log: Logger;
   deps: AppDeps;
@@ -56,16 +59,25 @@ export async function createScope(options: {
   const { deps } = options;
   const queue = deps.queueFor(options.installationId);
   const botLogin = await deps.botLogin();
-  const forge = createGitHubForge({
-    octokit: options.octokit,
-    owner: options.owner,
-    repo: options.repo,
-    logger: options.log,
-    clock: deps.clock,
-    sleep: deps.sleep,
-    writeQueue: queue,
-    ...(botLogin === null ? {} : { markerAuthor: botLogin }),
-  });
+  const forgeWith = (writePriority: number) =>
+    createGitHubForge({
+      octokit: options.octokit,
+      owner: options.owner,
+      repo: options.repo,
+      logger: options.log,
+      clock: deps.clock,
+      sleep: deps.sleep,
+      writeQueue: queue,
+      writePriority,
+      ...(botLogin === null ? {} : { markerAuthor: botLogin }),
+    });
+  const forges = new Map<number, RepoForge>();
+  const forgeAt = (priority: number) => {
+    let forge = forges.get(priority);
+    if (!forge) forges.set(priority, (forge = forgeWith(priority)));
+    return forge;
+  };
+  const forge = forgeAt(WritePriority.normal);
   const api = createAppApi(
     createContext({
       octokit: options.octokit,
@@ -80,6 +92,7 @@ export async function createScope(options: {
     repo: options.repo,
     installationId: options.installationId,
     forge,
+    forgeAt,
     api,
     log: options.log,
     deps,

@@ -5,6 +5,7 @@
  * claims made at once, the older comment (lower id) wins and the other turns into a reply.
  */
 import { statusOf } from '../../forge/github/context.js';
+import { WritePriority } from '../../forge/policy.js';
 import type { Scope } from '../scope.js';
 import { busyText, DASHBOARD_MARKER, readLock, type DashboardLock } from './dashboard.js';
 
@@ -76,7 +77,7 @@ export async function claimExecution(
   body: string,
   ignored: ReadonlySet<number>,
 ): Promise<ClaimResult> {
-  const mine = await scope.forge.createComment(pr, body);
+  const mine = await scope.forgeAt(WritePriority.lock).createComment(pr, body);
   const now = scope.deps.clock.now().getTime();
   const older = (await lockedExecutions(scope, pr)).filter(
     (other) =>

@@ -12,6 +12,7 @@
 import { landingProblems } from '../../engine/schedule/landed.js';
 import type { ExecutionState } from '../../engine/state/schema.js';
 import { parsePlan } from '../../engine/plan/parse.js';
+import { WritePriority } from '../../forge/policy.js';
 import type { CheckRunInput } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { dispatchInputNames, workflowPath } from '../../forge/workflow.js';
@@ -115,7 +116,7 @@ export async function dispatchNextWave(
 
   let dispatched: { runId: number | null; url: string | null };
   try {
-    dispatched = await scope.forge.dispatchWorkflow(
+    dispatched = await scope.forgeAt(WritePriority.dispatch).dispatchWorkflow(
       record.workflow,
       record.ref,
       dispatchInputs(record, next.inputs, next.branch),

@@ -6,6 +6,7 @@
  */
 import type { Plan, Task } from '../../engine/plan/schema.js';
 import { ParallelExecutorError } from '../../engine/errors.js';
+import { WritePriority } from '../../forge/policy.js';
 import type { CheckRunInfo } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { cancelTaskChecks } from './cancel-checks.js';
@@ -94,7 +95,8 @@ export async function startExecution(
     if (running) return { kind: 'busy', holder: null };
   }
 
-  const summary = await scope.forge.createCheckRun({
+  // The record and the dispatch go before other executions' details (reactions, check runs).
+  const summary = await scope.forgeAt(WritePriority.record).createCheckRun({
     name: SUMMARY_CHECK_NAME,
     headSha: record.sha,
     externalId: record.execution,
@@ -129,7 +131,7 @@ export async function startExecution(
 
   let dispatched: { runId: number | null; url: string | null };
   try {
-    dispatched = await scope.forge.dispatchWorkflow(
+    dispatched = await scope.forgeAt(WritePriority.dispatch).dispatchWorkflow(
       record.workflow,
       record.ref,
       dispatchInputs(record, request.workflowInputs),

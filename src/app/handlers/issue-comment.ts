@@ -43,8 +43,13 @@ export async function onIssueComment(
     );
     return;
   }
-  // Seen: the person gets a sign within a second or two, before the slower work.
-  await scope.forge.addReaction(payload.comment.id, 'eyes');
+  // Seen: a sign for the person, sent beside the work rather than before it, so that under a
+  // burst the workflow dispatches (ahead in the write queue) are not held up by reactions.
+  scope.deps.track(
+    scope.forge
+      .addReaction(payload.comment.id, 'eyes')
+      .catch((error: unknown) => scope.log.warn('could not add the reaction', { error: String(error) })),
+  );
 
   if (!parsed.ok || parsed.command.kind === 'help') {
     await scope.forge.createComment(number, helpText(parsed.ok ? null : parsed.error));
