@@ -11,6 +11,7 @@ import type { RepoForge } from '../forge/types.js';
 import type { Coalescer, Timers } from './coalescer.js';
 import type { DeliveryCache } from './delivery-cache.js';
 import { createAppApi, type AppApi } from './github/app-api.js';
+import type { LiveExecutions } from './execution/live.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 
 export interface AppDeps {
@@ -20,7 +21,18 @@ export interface AppDeps {
   random: () => number;
   /** Pause between writes of one installation (GitHub asks for ≥ 1 s). */
   writeSpacingMs: number;
+  /** Dashboard edits, one per execution at a time. */
   coalescer: Coalescer;
+  /** Task check-run writes, one per task at a time (`execution/task-checks.ts`). */
+  checkWrites: Coalescer;
+  /** How long a queued task's check run waits for its job to start before it is created queued. */
+  checkRunQueuedDelayMs: number;
+  /** How long a running task's check-run write gathers later news. */
+  checkRunDelayMs: number;
+  /** How long a job's own end waits for the run's end, whose final word replaces it. */
+  checkRunFinishedDelayMs: number;
+  /** Executions as this process knows them, ahead of GitHub while writes trail. */
+  live: LiveExecutions;
   deliveries: DeliveryCache;
   /** Workflow runs found not to be ours: their later events cost no API call. */
   foreignRuns: DeliveryCache;

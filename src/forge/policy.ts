@@ -25,10 +25,10 @@ export interface WriteQueue {
 export const WritePriority = {
   /** Reactions, check-run details, dashboard edits, replies. */
   normal: 0,
+  /** The summary check run that carries the execution's record (the app knows it meanwhile). */
+  record: 1,
   /** The dashboard comment that locks the PR for a new execution. */
-  lock: 1,
-  /** The summary check run that carries the execution's record. */
-  record: 2,
+  lock: 2,
   /** The workflow dispatch itself. */
   dispatch: 3,
 } as const;

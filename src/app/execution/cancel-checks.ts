@@ -5,6 +5,7 @@
  */
 import type { Scope } from '../scope.js';
 import type { ResolvedExecution } from './resolve.js';
+import { writeTaskCheck } from './task-checks.js';
 
 export async function cancelTaskChecks(
   scope: Scope,
@@ -13,11 +14,6 @@ export async function cancelTaskChecks(
 ): Promise<void> {
   for (const [taskId, check] of execution.checks) {
     if (check.status === 'completed') continue;
-    await scope.forge.updateCheckRun(check.id, {
-      status: 'completed',
-      conclusion: 'cancelled',
-      output,
-    });
     // The copy keeps the previous summary: the dashboard still reads the task's hidden times there.
     execution.checks.set(taskId, {
       ...check,
@@ -25,5 +21,12 @@ export async function cancelTaskChecks(
       conclusion: 'cancelled',
       outputTitle: output.title,
     });
+    await writeTaskCheck(
+      scope,
+      execution,
+      taskId,
+      { status: 'completed', conclusion: 'cancelled', output },
+      'final',
+    );
   }
 }

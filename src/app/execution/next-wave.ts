@@ -21,6 +21,7 @@ import type { RecordedTask } from './record.js';
 import type { ResolvedExecution } from './resolve.js';
 import { describeError, dispatchInputs } from './start.js';
 import { runningSummary } from './summary.js';
+import { writeTaskCheck } from './task-checks.js';
 import { queuedOutput } from './task-output.js';
 import { currentWave, pickWave, waveCorrelationId } from './waves.js';
 
@@ -136,13 +137,13 @@ export async function dispatchNextWave(
     const check = execution.checks.get(id);
     if (!task || !check || check.status === 'completed') continue;
     const output = queuedOutput(task);
-    await scope.forge.updateCheckRun(check.id, { status: 'queued', output });
     execution.checks.set(id, {
       ...check,
       status: 'queued',
       outputTitle: output.title,
       outputSummary: output.summary,
     });
+    await writeTaskCheck(scope, execution, id, { status: 'queued', output }, 'queued');
   }
   return { ok: true };
 }
