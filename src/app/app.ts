@@ -89,7 +89,8 @@ export function createApp(options: AppOptions = {}): ParallelExecutorApp {
       minIntervalMs: 0,
       timers,
       clock,
-      onError: (key, error) => probot?.log.error({ err: error, check: key }, 'check run write failed'),
+      onError: (key, error) =>
+        probot?.log.error({ err: error, check: key }, 'check run write failed'),
     }),
     checkRunQueuedDelayMs: options.checkRunQueuedDelayMs ?? 2 * 60_000,
     checkRunDelayMs: options.checkRunDelayMs ?? 3000,

@@ -117,12 +117,14 @@ export async function dispatchNextWave(
 
   let dispatched: { runId: number | null; url: string | null };
   try {
-    dispatched = await scope.forgeAt(WritePriority.dispatch).dispatchWorkflow(
-      record.workflow,
-      record.ref,
-      dispatchInputs(record, next.inputs, next.branch),
-      { correlationId: waveCorrelationId(record) },
-    );
+    dispatched = await scope
+      .forgeAt(WritePriority.dispatch)
+      .dispatchWorkflow(
+        record.workflow,
+        record.ref,
+        dispatchInputs(record, next.inputs, next.branch),
+        { correlationId: waveCorrelationId(record) },
+      );
   } catch (error) {
     const message = describeError(error);
     scope.log.error('next wave dispatch failed', { execution: record.execution, error: message });

@@ -55,7 +55,13 @@ export async function handleJobEvent(scope: Scope, job: JobEvent): Promise<JobOu
       outputTitle: output.title,
       outputSummary: output.summary,
     });
-    await writeTaskCheck(scope, execution, task.id, { status: 'in_progress', ...detailsUrl, output }, 'running');
+    await writeTaskCheck(
+      scope,
+      execution,
+      task.id,
+      { status: 'in_progress', ...detailsUrl, output },
+      'running',
+    );
   } else {
     const conclusion = jobConclusion(job.conclusion);
     const output = finishedOutput(task, data, conclusion);

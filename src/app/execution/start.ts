@@ -108,12 +108,14 @@ export async function startExecution(
 
   let dispatched: { runId: number | null; url: string | null };
   try {
-    dispatched = await scope.forgeAt(WritePriority.dispatch).dispatchWorkflow(
-      record.workflow,
-      record.ref,
-      dispatchInputs(record, request.workflowInputs),
-      { correlationId: waveCorrelationId(record) },
-    );
+    dispatched = await scope
+      .forgeAt(WritePriority.dispatch)
+      .dispatchWorkflow(
+        record.workflow,
+        record.ref,
+        dispatchInputs(record, request.workflowInputs),
+        { correlationId: waveCorrelationId(record) },
+      );
   } catch (error) {
     const message = describeError(error);
     await failToStart(scope, execution, message);
