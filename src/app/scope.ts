@@ -116,6 +116,7 @@ export function writeQueues(options: {
   spacingMs: number;
   clock: Clock;
   sleep: Sleep;
+  prioritised: boolean;
 }): (installationId: number) => WriteQueue {
   const queues = new Map<number, WriteQueue>();
   return (installationId) => {

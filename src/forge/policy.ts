@@ -34,8 +34,15 @@ export const WritePriority = {
 } as const;
 
 export function createWriteQueue(
-  options: { spacingMs?: number; clock?: Clock; sleep?: Sleep } = {},
+  options: {
+    spacingMs?: number;
+    clock?: Clock;
+    sleep?: Sleep;
+    /** false: first come, first served, whatever the priority (a benchmark's baseline). */
+    prioritised?: boolean;
+  } = {},
 ): WriteQueue {
+  const prioritised = options.prioritised ?? true;
   const spacingMs = options.spacingMs ?? 1000;
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? realSleep;
@@ -52,7 +59,7 @@ export function createWriteQueue(
         if (wait > 0) await sleep(wait);
         // Picked after the pause, so a write that became due meanwhile can still go first.
         let best = 0;
-        for (let i = 1; i < waiting.length; i++) {
+        for (let i = 1; prioritised && i < waiting.length; i++) {
           if (waiting[i]!.priority > waiting[best]!.priority) best = i;
         }
         const [job] = waiting.splice(best, 1);
