@@ -18,18 +18,8 @@
  *
  *     npx tsx bench/app-requests.ts
  */
-import { STATE_ARTIFACT } from '../src/app/execution/names.js';
-import { decodeRecord } from '../src/app/execution/record.js';
-import { executionState, zipFiles } from '../test/app/support/artifacts.js';
-import {
-  commentPayload,
-  HEAD_SHA,
-  jobPayload,
-  PLAN_PATH,
-  runCompletedPayload,
-  startHarness,
-  type Harness,
-} from '../test/app/support/app-harness.js';
+import { HEAD_SHA, PLAN_PATH, startHarness } from '../test/app/support/app-harness.js';
+import { COALESCING_OFF, driveExecution } from '../test/app/support/realistic-run.js';
 import { planInWaves, planWithTasks } from '../test/app/support/plans.js';
 import { runBurst } from '../test/app/support/burst.js';
 
@@ -47,128 +37,16 @@ interface Figures {
   durationMin: number;
 }
 
-interface TimedEvent {
-  at: number;
-  name: string;
-  payload: unknown;
-}
-
-/** A run as GitHub would report it: runners start a few seconds apart, tasks take 8–20 minutes. */
-function timeline(h: Harness, runId: number, taskIds: string[], start: number): TimedEvent[] {
-  const events: TimedEvent[] = [];
-  const job = (
-    at: number,
-    action: 'queued' | 'in_progress' | 'completed',
-    name: string,
-    id: number,
-  ) =>
-    events.push({
-      at,
-      name: 'workflow_job',
-      payload: jobPayload(action, {
-        runId,
-        name,
-        id,
-        startedAt: new Date(at).toISOString(),
-        completedAt: new Date(at).toISOString(),
-      }),
-    });
-  job(start + 10 * SECOND, 'queued', 'plan', 1);
-  job(start + 20 * SECOND, 'in_progress', 'plan', 1);
-  job(start + 50 * SECOND, 'completed', 'plan', 1);
-  let lastEnd = start;
-  taskIds.forEach((id, i) => {
-    const began = start + 55 * SECOND + i * 3 * SECOND;
-    const ended = began + (8 + ((i * 7) % 13)) * MINUTE;
-    lastEnd = Math.max(lastEnd, ended);
-    job(began - 2 * SECOND, 'queued', `agent ${id}`, 100 + i);
-    job(began, 'in_progress', `agent ${id}`, 100 + i);
-    job(ended, 'completed', `agent ${id}`, 100 + i);
-  });
-  job(lastEnd + 5 * SECOND, 'queued', 'integrate', 2);
-  job(lastEnd + 10 * SECOND, 'in_progress', 'integrate', 2);
-  job(lastEnd + 3 * MINUTE, 'completed', 'integrate', 2);
-  events.push({
-    at: lastEnd + 3 * MINUTE + 5 * SECOND,
-    name: 'workflow_run',
-    payload: null,
-  });
-  void h;
-  return events.sort((a, b) => a.at - b.at);
-}
-
 async function measure(n: number, coalesce: boolean, waves = 1): Promise<Figures> {
-  const h = await startHarness(
-    coalesce
-      ? {}
-      : {
-          dashboardDelayMs: 0,
-          dashboardMinIntervalMs: 0,
-          checkRunQueuedDelayMs: 0,
-          checkRunDelayMs: 0,
-          checkRunFinishedDelayMs: 0,
-        },
-  );
+  const h = await startHarness(coalesce ? {} : COALESCING_OFF);
   try {
     h.github.permissions.set('alice', 'write');
-    const plan = waves === 1 ? planWithTasks(n) : planInWaves(n, waves);
-    h.github.setFile(HEAD_SHA, PLAN_PATH, plan);
-    const start = h.time.now();
-    await h.receive('issue_comment', commentPayload('/parallel-run'));
-    const startWrites = h.github.writes().length;
-    const record = () => {
-      const summary = h.github.checkRunsFor(HEAD_SHA).find((c) => c.name === 'parallel-executor')!;
-      return decodeRecord(summary.output.summary)!;
-    };
-    let waveStart = start;
-    const done = new Set<string>();
-    for (let wave = 1; wave <= waves; wave++) {
-      const current = record();
-      const runId = current.run!;
-      const taskIds = current.waveTasks ?? current.tasks.map((t) => t.id);
-      for (const event of timeline(h, runId, taskIds, waveStart)) {
-        await h.time.advanceTo(event.at);
-        if (event.name !== 'workflow_run') {
-          await h.receive(event.name, event.payload);
-          continue;
-        }
-        // The integrate job: this wave's state, and the plan with its tasks done, pushed.
-        const state = executionState(
-          current,
-          Object.fromEntries(taskIds.map((id) => [id, 'merged'])),
-          taskIds,
-        );
-        h.github.artifacts.set(runId, [
-          {
-            id: runId,
-            name: STATE_ARTIFACT,
-            zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(state) }),
-          },
-        ]);
-        for (const id of taskIds) done.add(id);
-        h.github.setFile(
-          `integration/${current.execution}`,
-          PLAN_PATH,
-          plan.replace(/- \[ \] (\d+\.\d+):/g, (line, id: string) =>
-            done.has(id) ? `- [x] ${id}:` : line,
-          ),
-        );
-        Object.assign(h.github.runs.get(runId)!, { status: 'completed', conclusion: 'success' });
-        await h.receive(
-          'workflow_run',
-          runCompletedPayload({
-            id: runId,
-            conclusion: 'success',
-            displayTitle: h.github.runs.get(runId)!.display_title,
-          }),
-        );
-      }
-      await h.settle();
-      waveStart = h.time.now();
-    }
-    if (h.github.dispatches.length !== waves) {
-      throw new Error(`expected ${waves} dispatches, saw ${h.github.dispatches.length}`);
-    }
+    h.github.setFile(HEAD_SHA, PLAN_PATH, waves === 1 ? planWithTasks(n) : planInWaves(n, waves));
+    const { start, startWrites } = await driveExecution(
+      h,
+      h.github.fileAt(HEAD_SHA, PLAN_PATH)!,
+      waves,
+    );
     await h.settle();
     h.gh.assertDone();
     const writes = h.sent.filter((r) => r.method !== 'GET' && r.method !== 'HEAD').map((r) => r.at);

@@ -73,11 +73,13 @@ export async function runBurst(h: Harness, prs: number, tasks: number): Promise<
   };
 }
 
+/** `url` is the route template the app sent (`/repos/{owner}/{repo}/check-runs`). */
 function writeKind(method: string, url: string): string {
   if (url.endsWith('/dispatches')) return 'dispatch';
   if (url.endsWith('/reactions')) return 'reaction';
-  if (/\/check-runs(\/\d+)?$/.test(url)) return method === 'POST' ? 'check-run' : 'check-run edit';
-  if (/\/issues\/\d+\/comments$/.test(url)) return 'comment';
-  if (/\/issues\/comments\/\d+$/.test(url)) return 'comment edit';
+  if (/\/check-runs(\/\{check_run_id\})?$/.test(url))
+    return method === 'POST' ? 'check-run' : 'check-run edit';
+  if (url.endsWith('/issues/{issue_number}/comments')) return 'comment';
+  if (url.endsWith('/issues/comments/{comment_id}')) return 'comment edit';
   return `${method} ${url}`;
 }
