@@ -5,7 +5,7 @@ import { GitHubApiError } from '../../src/forge/errors.js';
 import { createGitHubForge, type GitHubForgeOptions } from '../../src/forge/github.js';
 import { COMMENT_LIMIT } from '../../src/forge/limits.js';
 import { createOctokit, resolveApiBaseUrl } from '../../src/forge/octokit.js';
-import { createWriteQueue } from '../../src/forge/policy.js';
+import { createWriteQueue, WritePriority } from '../../src/forge/policy.js';
 import {
   githubApi,
   useGitHubApi,
@@ -644,6 +644,25 @@ describe('GitHub forge: retries, rate limits and spacing', () => {
     });
     await Promise.all([make().createComment(1, 'a'), make().createComment(2, 'b')]);
     expect(time.sleeps).toEqual([1000]);
+  });
+
+  it('sends waiting writes by priority (equal ones in order), still one at a time and spaced', async () => {
+    const time = fakeTime();
+    const queue = createWriteQueue({ clock: time.clock, sleep: time.sleep });
+    const order: string[] = [];
+    const write = (name: string, priority?: number) =>
+      queue.run(async () => void order.push(name), priority);
+    await Promise.all([
+      write('first'),
+      write('reaction'),
+      write('check run', WritePriority.normal),
+      write('summary', WritePriority.record),
+      write('dispatch', WritePriority.dispatch),
+      write('lock', WritePriority.lock),
+    ]);
+    // The first went out at once; the rest waited and were picked by priority.
+    expect(order).toEqual(['first', 'dispatch', 'lock', 'summary', 'reaction', 'check run']);
+    expect(time.sleeps).toEqual([1000, 1000, 1000, 1000, 1000]);
   });
 });
 
