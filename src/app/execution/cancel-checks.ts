@@ -5,7 +5,7 @@
  */
 import type { Scope } from '../scope.js';
 import type { ResolvedExecution } from './resolve.js';
-import { writeTaskCheck } from './task-checks.js';
+import { showTaskCheck } from './task-checks.js';
 
 export async function cancelTaskChecks(
   scope: Scope,
@@ -15,18 +15,13 @@ export async function cancelTaskChecks(
   for (const [taskId, check] of execution.checks) {
     if (check.status === 'completed') continue;
     // The copy keeps the previous summary: the dashboard still reads the task's hidden times there.
-    execution.checks.set(taskId, {
-      ...check,
-      status: 'completed',
-      conclusion: 'cancelled',
-      outputTitle: output.title,
-    });
-    await writeTaskCheck(
+    await showTaskCheck(
       scope,
       execution,
       taskId,
       { status: 'completed', conclusion: 'cancelled', output },
       'final',
+      { keepSummary: true },
     );
   }
 }

@@ -21,7 +21,7 @@ import type { RecordedTask } from './record.js';
 import type { ResolvedExecution } from './resolve.js';
 import { describeError, dispatchInputs } from './start.js';
 import { runningSummary } from './summary.js';
-import { writeTaskCheck } from './task-checks.js';
+import { showTaskCheck } from './task-checks.js';
 import { queuedOutput } from './task-output.js';
 import { currentWave, pickWave, waveCorrelationId } from './waves.js';
 
@@ -138,14 +138,13 @@ export async function dispatchNextWave(
     const task = record.tasks.find((t) => t.id === id);
     const check = execution.checks.get(id);
     if (!task || !check || check.status === 'completed') continue;
-    const output = queuedOutput(task);
-    execution.checks.set(id, {
-      ...check,
-      status: 'queued',
-      outputTitle: output.title,
-      outputSummary: output.summary,
-    });
-    await writeTaskCheck(scope, execution, id, { status: 'queued', output }, 'queued');
+    await showTaskCheck(
+      scope,
+      execution,
+      id,
+      { status: 'queued', output: queuedOutput(task) },
+      'queued',
+    );
   }
   return { ok: true };
 }

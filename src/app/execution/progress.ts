@@ -6,7 +6,7 @@ import type { Scope } from '../scope.js';
 import { taskIdFromJobName } from './names.js';
 import { scheduleDashboard } from './refresh.js';
 import { resolveByRun } from './resolve.js';
-import { writeTaskCheck } from './task-checks.js';
+import { showTaskCheck } from './task-checks.js';
 import { decodeTaskData } from './task-data.js';
 import { finishedOutput, jobConclusion, runningOutput } from './task-output.js';
 
@@ -48,14 +48,7 @@ export async function handleJobEvent(scope: Scope, job: JobEvent): Promise<JobOu
   const detailsUrl = data.jobUrl ? { detailsUrl: data.jobUrl } : {};
   if (job.action === 'in_progress') {
     const output = runningOutput(task, data);
-    execution.checks.set(task.id, {
-      ...check,
-      status: 'in_progress',
-      detailsUrl: data.jobUrl ?? check.detailsUrl,
-      outputTitle: output.title,
-      outputSummary: output.summary,
-    });
-    await writeTaskCheck(
+    await showTaskCheck(
       scope,
       execution,
       task.id,
@@ -65,16 +58,8 @@ export async function handleJobEvent(scope: Scope, job: JobEvent): Promise<JobOu
   } else {
     const conclusion = jobConclusion(job.conclusion);
     const output = finishedOutput(task, data, conclusion);
-    execution.checks.set(task.id, {
-      ...check,
-      status: 'completed',
-      conclusion,
-      detailsUrl: data.jobUrl ?? check.detailsUrl,
-      outputTitle: output.title,
-      outputSummary: output.summary,
-    });
     // The run's end usually follows soon with the final word, which replaces this one.
-    await writeTaskCheck(
+    await showTaskCheck(
       scope,
       execution,
       task.id,

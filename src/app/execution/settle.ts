@@ -10,7 +10,7 @@ import type { Scope } from '../scope.js';
 import { taskIdFromJobName } from './names.js';
 import type { RecordedTask } from './record.js';
 import type { ResolvedExecution } from './resolve.js';
-import { flushTaskCheck, writeTaskCheck, type TaskCheckUpdate } from './task-checks.js';
+import { flushTaskCheck, showTaskCheck, type TaskCheckUpdate } from './task-checks.js';
 import { decodeTaskData, type TaskData } from './task-data.js';
 import { finalOutput, finishedOutput, jobConclusion, notRunOutput } from './task-output.js';
 import { currentWave } from './waves.js';
@@ -91,14 +91,7 @@ export async function settleWave(
     const conclusion = update.conclusion ?? 'failure';
     settled.conclusions.set(task.id, conclusion);
     settled.waveConclusions.set(task.id, conclusion);
-    execution.checks.set(task.id, {
-      ...check,
-      status: 'completed',
-      conclusion,
-      outputTitle: update.output.title,
-      outputSummary: update.output.summary,
-    });
-    await writeTaskCheck(
+    await showTaskCheck(
       scope,
       execution,
       task.id,
@@ -122,14 +115,7 @@ export async function concludeNotRun(
     if (!check) continue;
     const output = notRunOutput(task, stop.reasons.get(task.id) ?? 'the execution stopped');
     conclusions.set(task.id, stop.conclusion);
-    execution.checks.set(task.id, {
-      ...check,
-      status: 'completed',
-      conclusion: stop.conclusion,
-      outputTitle: output.title,
-      outputSummary: output.summary,
-    });
-    await writeTaskCheck(
+    await showTaskCheck(
       scope,
       execution,
       task.id,

@@ -52,9 +52,33 @@ export function withPlaceholders(execution: ResolvedExecution): ResolvedExecutio
 }
 
 /**
- * Ask for the task's check run to show `update`. The caller keeps `execution.checks` up to date;
- * this only writes. A `final` update is written before this returns.
+ * Show `update` on the task's check run: in this process's copy at once (the dashboard draws from
+ * it), on GitHub as `urgency` says. `keepSummary`: the copy keeps its summary, where the task's
+ * hidden times are.
  */
+export async function showTaskCheck(
+  scope: Scope,
+  execution: ResolvedExecution,
+  taskId: string,
+  update: TaskCheckUpdate,
+  urgency: Urgency,
+  options: { keepSummary?: boolean } = {},
+): Promise<void> {
+  const check = execution.checks.get(taskId);
+  if (check) {
+    execution.checks.set(taskId, {
+      ...check,
+      status: update.status,
+      conclusion: update.conclusion ?? null,
+      detailsUrl: update.detailsUrl ?? check.detailsUrl,
+      outputTitle: update.output.title,
+      outputSummary: options.keepSummary ? check.outputSummary : update.output.summary,
+    });
+  }
+  await writeTaskCheck(scope, execution, taskId, update, urgency);
+}
+
+/** Ask for the task's check run to show `update`; a `final` one is written before this returns. */
 export async function writeTaskCheck(
   scope: Scope,
   execution: ResolvedExecution,
