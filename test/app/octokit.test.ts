@@ -15,6 +15,14 @@ describe('AppOctokit (the server’s Octokit)', () => {
     } as never);
   }
 
+  const postComment = (o: InstanceType<typeof AppOctokit>) =>
+    o.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+      owner: 'o',
+      repo: 'r',
+      issue_number: 7,
+      body: 'x',
+    });
+
   it('leaves spacing and rate limits to the forge: the throttling plugin does not queue writes again', async () => {
     gh = githubApi();
     gh.on('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 403, {
@@ -31,14 +39,7 @@ describe('AppOctokit (the server’s Octokit)', () => {
         onSecondaryRateLimit: () => void limited.push(2),
       },
     } as never);
-    await expect(
-      o.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-        owner: 'o',
-        repo: 'r',
-        issue_number: 7,
-        body: 'x',
-      }),
-    ).rejects.toMatchObject({ status: 403 });
+    await expect(postComment(o)).rejects.toMatchObject({ status: 403 });
     expect(limited).toEqual([]);
   });
 
@@ -62,14 +63,7 @@ describe('AppOctokit (the server’s Octokit)', () => {
     gh.on('POST', '/repos/{owner}/{repo}/merges', 409, { message: 'Merge conflict' });
     gh.on('GET', '/repos/{owner}/{repo}/pulls/{pull_number}', 409, { message: 'Conflict' });
     const o = octokit(gh.baseUrl);
-    await expect(
-      o.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-        owner: 'o',
-        repo: 'r',
-        issue_number: 7,
-        body: 'x',
-      }),
-    ).rejects.toMatchObject({ status: 502 });
+    await expect(postComment(o)).rejects.toMatchObject({ status: 502 });
     await expect(
       o.request('POST /repos/{owner}/{repo}/merges', {
         owner: 'o',
