@@ -17,7 +17,7 @@ import { combineWaves } from './combine.js';
 import { RETRY_FAILED_ACTION, STATE_ARTIFACT } from './names.js';
 import { decideNextWave, dispatchNextWave, type WaveOutcome } from './next-wave.js';
 import type { RecordedTask } from './record.js';
-import { writeDashboard } from './refresh.js';
+import { cancelDashboardRedraw, writeDashboard } from './refresh.js';
 import type { ResolvedExecution } from './resolve.js';
 import { concludeNotRun, settleWave, type Conclusion, type EndedRun } from './settle.js';
 import type { ExecutionPhase } from './state.js';
@@ -49,7 +49,7 @@ export async function finalizeExecution(
   // Only the current wave's run ends it: the end of an earlier wave, delivered again, does nothing.
   if (record.pastRuns.includes(run.id) || (record.run !== null && record.run !== run.id))
     return null;
-  scope.deps.coalescer.discard(record.execution);
+  cancelDashboardRedraw(scope, record.execution);
   const now = scope.deps.clock.now().toISOString();
   const artifacts = await scope.api.listRunArtifacts(run.id);
   const loaded = await loadState(scope, artifacts);

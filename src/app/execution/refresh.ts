@@ -49,6 +49,12 @@ export async function writeDashboard(
 /** Notes waiting for the next redraw of an execution's dashboard (shown once, as before). */
 const pendingNotes = new Map<string, string>();
 
+/** The execution ended and drew its dashboard itself: drop any redraw still pending. */
+export function cancelDashboardRedraw(scope: Scope, executionId: string): void {
+  scope.deps.coalescer.discard(executionId);
+  pendingNotes.delete(`${scope.owner}/${scope.repo}:${executionId}`);
+}
+
 /**
  * Ask for a coalesced redraw of a running execution's dashboard, from what this process knows.
  * `delayMs`: how long this redraw may wait for more news (default: the coalescer's).

@@ -62,7 +62,9 @@ export async function resolveExecution(
   }
   const all = await executionsOnCommit(scope, sha);
   const found = all.find((e) => e.record.execution === executionId);
-  return found ? scope.deps.live.adopt(repositoryKey(scope), withPlaceholders(found)) : null;
+  if (found) return scope.deps.live.adopt(repositoryKey(scope), withPlaceholders(found));
+  // Started here, its summary check run not written yet (it follows the dispatch).
+  return scope.deps.live.get(repositoryKey(scope), executionId);
 }
 
 /**

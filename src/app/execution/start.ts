@@ -238,7 +238,7 @@ async function failToStart(
  * Create the summary check run (it carries the record) or bring it up to date: the running
  * summary with the run's link, unless `fields` says otherwise.
  */
-async function writeSummary(
+export async function writeSummary(
   scope: Scope,
   execution: ResolvedExecution,
   fields: Partial<CheckRunInput>,
