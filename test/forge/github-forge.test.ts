@@ -368,6 +368,21 @@ describe('GitHub forge: pull requests', () => {
     expect((await forge.upsertPullRequest(input)).number).toBe(14);
   });
 
+  it('creates without searching first when asked, and still edits one that exists', async () => {
+    const gh = api();
+    const { forge } = setup(gh);
+    gh.on('POST', '/repos/acme/widgets/pulls', 201, pull(15, input.head));
+    expect((await forge.upsertPullRequest(input, { createFirst: true })).number).toBe(15);
+    expect(gh.requests.map((r) => r.method)).toEqual(['POST']);
+
+    gh.on('POST', '/repos/acme/widgets/pulls', 422, {
+      message: 'A pull request already exists for acme:pe/integration/exec-1.',
+    });
+    gh.on('GET', '/repos/acme/widgets/pulls', 200, [pull(15, input.head)]);
+    gh.on('PATCH', '/repos/acme/widgets/pulls/15', 200, pull(15, input.head));
+    expect((await forge.upsertPullRequest(input, { createFirst: true })).number).toBe(15);
+  });
+
   it('tells a fork PR from a same-repository one', async () => {
     const gh = api();
     const { forge } = setup(gh);
