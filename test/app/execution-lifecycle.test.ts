@@ -204,6 +204,26 @@ describe('execution lifecycle', () => {
       expect(taskCheck(h, '2.1')).toMatchObject({ status: 'queued' });
     });
 
+    it('shows a job’s end on the dashboard within a minute and on its check run with the run’s end, or after 15 minutes', async () => {
+      const record = await start(h);
+      const run = record.run!;
+      await h.receive('workflow_job', jobPayload('in_progress', { runId: run, name: 'agent 1.1' }));
+      await h.time.advance(60_000);
+      expect(taskCheck(h, '1.1').status).toBe('in_progress');
+      const ended = h.time.now();
+      await h.receive(
+        'workflow_job',
+        jobPayload('completed', { runId: run, name: 'agent 1.1', conclusion: 'success' }),
+      );
+      await h.time.advance(60_000);
+      const body = h.github.comments.find((c) => c.id === record.comment)!.body;
+      expect(body).toMatch(/1\.1 Build the model .*✅ complete/);
+      // The run's final word usually follows soon and replaces it: no write meanwhile.
+      expect(taskCheck(h, '1.1').status).toBe('in_progress');
+      await h.time.advanceTo(ended + 15 * 60_000);
+      expect(taskCheck(h, '1.1')).toMatchObject({ status: 'completed', conclusion: 'success' });
+    });
+
     it('spaces every write at least a second apart', async () => {
       const record = await start(h);
       for (const [i, name] of [
