@@ -29,8 +29,11 @@ export interface CoalescerOptions {
 
 interface Entry {
   write: () => Promise<void>;
+  delayMs: number;
   dirty: boolean;
   timer: unknown;
+  /** When the armed timer fires. */
+  dueAt: number;
   running: Promise<void> | null;
   lastStart: number;
 }
@@ -54,20 +57,31 @@ export class Coalescer {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  /** Ask for `write` to run soon; a later call before it runs replaces it. */
-  schedule(key: string, write: () => Promise<void>): void {
+  /**
+   * Ask for `write` to run soon; a later call before it runs replaces it. `delayMs` (default: the
+   * coalescer's) is how long this update may wait for a later one; an armed timer is brought
+   * forward when this update may wait less, never put back.
+   */
+  schedule(key: string, write: () => Promise<void>, delayMs = this.#delayMs): void {
     const entry = this.#entries.get(key);
     if (entry) {
       entry.write = write;
+      entry.delayMs = delayMs;
       entry.dirty = true;
+      if (entry.timer !== null && this.#dueAt(entry) < entry.dueAt) {
+        this.#timers.clear(entry.timer);
+        entry.timer = null;
+      }
       if (entry.timer === null && entry.running === null) this.#arm(key, entry);
       return;
     }
     this.#forgetOldStarts();
     const created: Entry = {
       write,
+      delayMs,
       dirty: true,
       timer: null,
+      dueAt: 0,
       running: null,
       lastStart: this.#lastStarts.get(key) ?? Number.NEGATIVE_INFINITY,
     };
@@ -119,9 +133,14 @@ export class Coalescer {
     for (const [key, at] of this.#lastStarts) if (at < horizon) this.#lastStarts.delete(key);
   }
 
+  #dueAt(entry: Entry): number {
+    const now = this.#clock.now().getTime();
+    return now + Math.max(entry.delayMs, this.#minIntervalMs - (now - entry.lastStart));
+  }
+
   #arm(key: string, entry: Entry): void {
-    const sinceLast = this.#clock.now().getTime() - entry.lastStart;
-    const wait = Math.max(this.#delayMs, this.#minIntervalMs - sinceLast);
+    entry.dueAt = this.#dueAt(entry);
+    const wait = entry.dueAt - this.#clock.now().getTime();
     entry.timer = this.#timers.set(() => {
       entry.timer = null;
       void this.#fire(key, entry);

@@ -4,6 +4,11 @@
  * rate limit). This class is the safety net for any other call: the retry plugin never repeats a
  * 409 (a merge conflict or a stale file SHA does not go away by asking again), and never repeats
  * a write (POST, PUT, PATCH, DELETE) unless the call asks for it explicitly.
+ *
+ * The throttling plugin is off: it queued every write a second time, after the installation's
+ * own write queue, in one first-come queue for the whole process (1 s apart, 3 s for comments),
+ * which undid the queue's priorities and doubled the spacing. The forge's policy spaces writes
+ * and waits out rate limits itself (forge/policy.ts).
  */
 import { ProbotOctokit } from 'probot';
 
@@ -25,5 +30,6 @@ export const AppOctokit = ProbotOctokit.plugin(noBlindRetries).defaults(
   (options: Record<string, unknown>) => ({
     ...options,
     retry: { ...(options.retry as object), doNotRetry: DO_NOT_RETRY },
+    throttle: { ...(options.throttle as object), enabled: false },
   }),
 );

@@ -6,11 +6,12 @@ import type { Clock } from '../engine/ports/clock.js';
 import type { Logger } from '../engine/ports/logger.js';
 import { createGitHubForge, type OctokitLike } from '../forge/github.js';
 import { createContext } from '../forge/github/context.js';
-import { createWriteQueue, type Sleep, type WriteQueue } from '../forge/policy.js';
+import { createWriteQueue, WritePriority, type Sleep, type WriteQueue } from '../forge/policy.js';
 import type { RepoForge } from '../forge/types.js';
 import type { Coalescer, Timers } from './coalescer.js';
 import type { DeliveryCache } from './delivery-cache.js';
 import { createAppApi, type AppApi } from './github/app-api.js';
+import type { LiveExecutions } from './execution/live.js';
 import type { KeyedMutex } from './keyed-mutex.js';
 
 export interface AppDeps {
@@ -20,7 +21,18 @@ export interface AppDeps {
   random: () => number;
   /** Pause between writes of one installation (GitHub asks for ≥ 1 s). */
   writeSpacingMs: number;
+  /** Dashboard edits, one per execution at a time. */
   coalescer: Coalescer;
+  /** Task check-run writes, one per task at a time (`execution/task-checks.ts`). */
+  checkWrites: Coalescer;
+  /** How long a queued task's check run waits for its job to start before it is created queued. */
+  checkRunQueuedDelayMs: number;
+  /** How long a running task's check-run write gathers later news. */
+  checkRunDelayMs: number;
+  /** How long a job's own end waits for the run's end, whose final word replaces it. */
+  checkRunFinishedDelayMs: number;
+  /** Executions as this process knows them, ahead of GitHub while writes trail. */
+  live: LiveExecutions;
   deliveries: DeliveryCache;
   /** Workflow runs found not to be ours: their later events cost no API call. */
   foreignRuns: DeliveryCache;
@@ -38,7 +50,10 @@ export interface Scope {
   owner: string;
   repo: string;
   installationId: number;
+  /** Writes at normal priority: reactions, replies, check-run details, dashboard edits. */
   forge: RepoForge;
+  /** The same forge with its writes ahead of normal ones (`WritePriority`): what starts work. */
+  forgeAt(priority: number): RepoForge;
   api: AppApi;
   log: Logger;
   deps: AppDeps;
@@ -56,16 +71,25 @@ export async function createScope(options: {
   const { deps } = options;
   const queue = deps.queueFor(options.installationId);
   const botLogin = await deps.botLogin();
-  const forge = createGitHubForge({
-    octokit: options.octokit,
-    owner: options.owner,
-    repo: options.repo,
-    logger: options.log,
-    clock: deps.clock,
-    sleep: deps.sleep,
-    writeQueue: queue,
-    ...(botLogin === null ? {} : { markerAuthor: botLogin }),
-  });
+  const forgeWith = (writePriority: number) =>
+    createGitHubForge({
+      octokit: options.octokit,
+      owner: options.owner,
+      repo: options.repo,
+      logger: options.log,
+      clock: deps.clock,
+      sleep: deps.sleep,
+      writeQueue: queue,
+      writePriority,
+      ...(botLogin === null ? {} : { markerAuthor: botLogin }),
+    });
+  const forges = new Map<number, RepoForge>();
+  const forgeAt = (priority: number) => {
+    let forge = forges.get(priority);
+    if (!forge) forges.set(priority, (forge = forgeWith(priority)));
+    return forge;
+  };
+  const forge = forgeAt(WritePriority.normal);
   const api = createAppApi(
     createContext({
       octokit: options.octokit,
@@ -80,6 +104,7 @@ export async function createScope(options: {
     repo: options.repo,
     installationId: options.installationId,
     forge,
+    forgeAt,
     api,
     log: options.log,
     deps,
@@ -91,6 +116,7 @@ export function writeQueues(options: {
   spacingMs: number;
   clock: Clock;
   sleep: Sleep;
+  prioritised: boolean;
 }): (installationId: number) => WriteQueue {
   const queues = new Map<number, WriteQueue>();
   return (installationId) => {

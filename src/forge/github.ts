@@ -30,6 +30,8 @@ export interface GitHubForgeOptions {
   sleep?: Sleep;
   /** Share one queue between forges of the same installation so their writes stay spaced. */
   writeQueue?: WriteQueue;
+  /** Where this forge's writes stand in the shared queue (`WritePriority`; default normal). */
+  writePriority?: number;
   /** Pause between writes (default 1,000 ms, as GitHub asks). */
   writeSpacingMs?: number;
   /** Only comments by this login carry our markers (e.g. `my-app[bot]`, `github-actions[bot]`). */
@@ -54,6 +56,7 @@ export function createGitHubForge(options: GitHubForgeOptions): RepoForge {
     dryRun: options.dryRun ?? false,
     policy: {
       queue,
+      ...(options.writePriority === undefined ? {} : { priority: options.writePriority }),
       sleep,
       clock,
       logger,

@@ -11,32 +11,75 @@ import { GitHubApiError, hintForStatus } from './errors.js';
 export type Sleep = (ms: number) => Promise<void>;
 export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Serialises writes; share one between forges that talk to the same installation. */
+/**
+ * Serialises writes; share one between forges that talk to the same installation. A write with a
+ * higher `priority` goes before lower ones still waiting (equal ones keep their order), so the
+ * writes that start work are not stuck behind reactions and dashboard edits; the spacing between
+ * any two writes stays the same.
+ */
 export interface WriteQueue {
-  run<T>(send: () => Promise<T>): Promise<T>;
+  run<T>(send: () => Promise<T>, priority?: number): Promise<T>;
 }
 
+/** How urgent a write is: work-starting writes first, details that can trail last. */
+export const WritePriority = {
+  /** Reactions, check-run details, dashboard edits, replies. */
+  normal: 0,
+  /** The summary check run that carries the execution's record (the app knows it meanwhile). */
+  record: 1,
+  /** The dashboard comment that locks the PR for a new execution. */
+  lock: 2,
+  /** The workflow dispatch itself. */
+  dispatch: 3,
+} as const;
+
 export function createWriteQueue(
-  options: { spacingMs?: number; clock?: Clock; sleep?: Sleep } = {},
+  options: {
+    spacingMs?: number;
+    clock?: Clock;
+    sleep?: Sleep;
+    /** false: first come, first served, whatever the priority (a benchmark's baseline). */
+    prioritised?: boolean;
+  } = {},
 ): WriteQueue {
+  const prioritised = options.prioritised ?? true;
   const spacingMs = options.spacingMs ?? 1000;
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? realSleep;
-  let tail: Promise<unknown> = Promise.resolve();
+  const waiting: Array<{ priority: number; start: (done: () => void) => void }> = [];
+  let busy = false;
   let lastEnd = Number.NEGATIVE_INFINITY;
-  return {
-    run<T>(send: () => Promise<T>): Promise<T> {
-      const next = tail.then(async () => {
+
+  async function pump(): Promise<void> {
+    if (busy) return;
+    busy = true;
+    try {
+      while (waiting.length > 0) {
         const wait = lastEnd + spacingMs - clock.now().getTime();
         if (wait > 0) await sleep(wait);
-        try {
-          return await send();
-        } finally {
-          lastEnd = clock.now().getTime();
+        // Picked after the pause, so a write that became due meanwhile can still go first.
+        let best = 0;
+        for (let i = 1; prioritised && i < waiting.length; i++) {
+          if (waiting[i]!.priority > waiting[best]!.priority) best = i;
         }
+        const [job] = waiting.splice(best, 1);
+        await new Promise<void>((done) => job!.start(done));
+        lastEnd = clock.now().getTime();
+      }
+    } finally {
+      busy = false;
+    }
+  }
+
+  return {
+    run<T>(send: () => Promise<T>, priority = WritePriority.normal): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        waiting.push({
+          priority,
+          start: (done) => void send().then(resolve, reject).finally(done),
+        });
+        void pump();
       });
-      tail = next.catch(() => undefined);
-      return next;
     },
   };
 }
@@ -53,6 +96,8 @@ export interface CallDescription {
 
 export interface PolicyOptions {
   queue: WriteQueue;
+  /** Where this context's writes stand in the queue (default `WritePriority.normal`). */
+  priority?: number;
   sleep: Sleep;
   clock: Clock;
   logger: Logger;
@@ -76,7 +121,7 @@ export async function callWithPolicy<T>(
   options: PolicyOptions,
 ): Promise<T> {
   const attempt = () => sendWithRetries(call, send, options);
-  return call.write ? options.queue.run(attempt) : attempt();
+  return call.write ? options.queue.run(attempt, options.priority) : attempt();
 }
 
 async function sendWithRetries<T>(

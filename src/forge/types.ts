@@ -132,7 +132,14 @@ export interface RepoForge {
   createCheckRun(input: CheckRunInput): Promise<{ id: number }>;
   updateCheckRun(id: number, input: Partial<CheckRunInput>): Promise<void>;
   /** Open the PR, or update the open one with the same head. */
-  upsertPullRequest(input: PullRequestInput): Promise<{ number: number; url: string }>;
+  /**
+   * `createFirst`: the head branch is the caller's own and most likely has no PR yet, so create
+   * without searching first (one request instead of two; an existing one is still found and edited).
+   */
+  upsertPullRequest(
+    input: PullRequestInput,
+    options?: { createFirst?: boolean },
+  ): Promise<{ number: number; url: string }>;
   dispatchWorkflow(
     workflow: string,
     ref: string,

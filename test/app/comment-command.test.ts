@@ -150,6 +150,7 @@ describe('/parallel-run on a pull request', () => {
     );
     await h.receive('issue_comment', commentPayload('/parallel-run 2'));
     expect(h.github.dispatches[0]?.inputs).toMatchObject({ group: '2', tasks: '2.1' });
+    await h.settle();
     expect(h.github.checkRunsFor(HEAD_SHA).filter((c) => c.name.startsWith('Task '))).toHaveLength(
       1,
     );

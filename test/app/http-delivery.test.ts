@@ -153,16 +153,19 @@ describe('serverless entry, configured by the environment', () => {
     expect(gh.requests.every((r) => r.url.startsWith('https://ghe.example.com/api/v3/'))).toBe(
       true,
     );
-    expect(templates.slice(2)).toEqual([
-      'GET /repos/{owner}/{repo}/collaborators/{username}/permission',
-      'POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions',
-      'GET /repos/{owner}/{repo}/pulls/{pull_number}',
-      // The config, in both spellings (.yml, .yaml).
-      'GET /repos/{owner}/{repo}/contents/{path}',
-      'GET /repos/{owner}/{repo}/contents/{path}',
-      'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
-      'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
-    ]);
+    // Authorisation first; the reaction goes beside the rest of the work.
+    expect(templates[2]).toBe('GET /repos/{owner}/{repo}/collaborators/{username}/permission');
+    expect(templates.slice(3).sort()).toEqual(
+      [
+        'POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions',
+        'GET /repos/{owner}/{repo}/pulls/{pull_number}',
+        // The config, in both spellings (.yml, .yaml).
+        'GET /repos/{owner}/{repo}/contents/{path}',
+        'GET /repos/{owner}/{repo}/contents/{path}',
+        'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
+        'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',
+      ].sort(),
+    );
     expect(github.comments.at(-1)?.body).toContain('No execution is running');
 
     expect((await fetch(`${listening.url}/elsewhere`)).status).toBe(404);

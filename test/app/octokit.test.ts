@@ -15,6 +15,34 @@ describe('AppOctokit (the server’s Octokit)', () => {
     } as never);
   }
 
+  const postComment = (o: InstanceType<typeof AppOctokit>) =>
+    o.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+      owner: 'o',
+      repo: 'r',
+      issue_number: 7,
+      body: 'x',
+    });
+
+  it('leaves spacing and rate limits to the forge: the throttling plugin does not queue writes again', async () => {
+    gh = githubApi();
+    gh.on('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments', 403, {
+      message: 'You have exceeded a secondary rate limit.',
+    });
+    const limited: number[] = [];
+    // As Probot builds it: the plugin on, with its handlers.
+    const o = new AppOctokit({
+      auth: { token: 'test' },
+      baseUrl: gh.baseUrl,
+      throttle: {
+        enabled: true,
+        onRateLimit: () => void limited.push(1),
+        onSecondaryRateLimit: () => void limited.push(2),
+      },
+    } as never);
+    await expect(postComment(o)).rejects.toMatchObject({ status: 403 });
+    expect(limited).toEqual([]);
+  });
+
   it('retries a read after a server error', async () => {
     gh = githubApi();
     gh.on('GET', '/repos/{owner}/{repo}/pulls/{pull_number}', 502, { message: 'Bad Gateway' });
@@ -35,14 +63,7 @@ describe('AppOctokit (the server’s Octokit)', () => {
     gh.on('POST', '/repos/{owner}/{repo}/merges', 409, { message: 'Merge conflict' });
     gh.on('GET', '/repos/{owner}/{repo}/pulls/{pull_number}', 409, { message: 'Conflict' });
     const o = octokit(gh.baseUrl);
-    await expect(
-      o.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
-        owner: 'o',
-        repo: 'r',
-        issue_number: 7,
-        body: 'x',
-      }),
-    ).rejects.toMatchObject({ status: 502 });
+    await expect(postComment(o)).rejects.toMatchObject({ status: 502 });
     await expect(
       o.request('POST /repos/{owner}/{repo}/merges', {
         owner: 'o',

@@ -188,6 +188,7 @@ describe('multi-wave executions through the app', () => {
       'workflow_job',
       jobPayload('in_progress', { runId: second.run!, name: 'agent 2.1', id: 3 }),
     );
+    await h.time.advance(3000);
     expect(taskCheck(h, first.execution, '2.1')).toMatchObject({ status: 'in_progress' });
 
     // The last wave ends: the PR and one report for the whole execution.

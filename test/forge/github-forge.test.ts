@@ -5,7 +5,7 @@ import { GitHubApiError } from '../../src/forge/errors.js';
 import { createGitHubForge, type GitHubForgeOptions } from '../../src/forge/github.js';
 import { COMMENT_LIMIT } from '../../src/forge/limits.js';
 import { createOctokit, resolveApiBaseUrl } from '../../src/forge/octokit.js';
-import { createWriteQueue } from '../../src/forge/policy.js';
+import { createWriteQueue, WritePriority } from '../../src/forge/policy.js';
 import {
   githubApi,
   useGitHubApi,
@@ -368,6 +368,21 @@ describe('GitHub forge: pull requests', () => {
     expect((await forge.upsertPullRequest(input)).number).toBe(14);
   });
 
+  it('creates without searching first when asked, and still edits one that exists', async () => {
+    const gh = api();
+    const { forge } = setup(gh);
+    gh.on('POST', '/repos/acme/widgets/pulls', 201, pull(15, input.head));
+    expect((await forge.upsertPullRequest(input, { createFirst: true })).number).toBe(15);
+    expect(gh.requests.map((r) => r.method)).toEqual(['POST']);
+
+    gh.on('POST', '/repos/acme/widgets/pulls', 422, {
+      message: 'A pull request already exists for acme:pe/integration/exec-1.',
+    });
+    gh.on('GET', '/repos/acme/widgets/pulls', 200, [pull(15, input.head)]);
+    gh.on('PATCH', '/repos/acme/widgets/pulls/15', 200, pull(15, input.head));
+    expect((await forge.upsertPullRequest(input, { createFirst: true })).number).toBe(15);
+  });
+
   it('tells a fork PR from a same-repository one', async () => {
     const gh = api();
     const { forge } = setup(gh);
@@ -644,6 +659,25 @@ describe('GitHub forge: retries, rate limits and spacing', () => {
     });
     await Promise.all([make().createComment(1, 'a'), make().createComment(2, 'b')]);
     expect(time.sleeps).toEqual([1000]);
+  });
+
+  it('sends waiting writes by priority (equal ones in order), still one at a time and spaced', async () => {
+    const time = fakeTime();
+    const queue = createWriteQueue({ clock: time.clock, sleep: time.sleep });
+    const order: string[] = [];
+    const write = (name: string, priority?: number) =>
+      queue.run(async () => void order.push(name), priority);
+    await Promise.all([
+      write('first'),
+      write('reaction'),
+      write('check run', WritePriority.normal),
+      write('summary', WritePriority.record),
+      write('dispatch', WritePriority.dispatch),
+      write('lock', WritePriority.lock),
+    ]);
+    // The first went out at once; the rest waited and were picked by priority.
+    expect(order).toEqual(['first', 'dispatch', 'lock', 'summary', 'reaction', 'check run']);
+    expect(time.sleeps).toEqual([1000, 1000, 1000, 1000, 1000]);
   });
 });
 

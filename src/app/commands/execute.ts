@@ -149,6 +149,7 @@ export async function runTasks(
     namedTasks: onlyIds !== null,
     workflowInputs: workflow.inputs,
     startedBy: target.requester,
+    writeBack: config.github.writeBackToPr,
   };
   if (dryRun) {
     await scope.forge.createComment(pr.number, dryRunText(request, scope.deps.clock.now()));

@@ -5,6 +5,7 @@
  */
 import type { Scope } from '../scope.js';
 import type { ResolvedExecution } from './resolve.js';
+import { showTaskCheck } from './task-checks.js';
 
 export async function cancelTaskChecks(
   scope: Scope,
@@ -13,17 +14,14 @@ export async function cancelTaskChecks(
 ): Promise<void> {
   for (const [taskId, check] of execution.checks) {
     if (check.status === 'completed') continue;
-    await scope.forge.updateCheckRun(check.id, {
-      status: 'completed',
-      conclusion: 'cancelled',
-      output,
-    });
     // The copy keeps the previous summary: the dashboard still reads the task's hidden times there.
-    execution.checks.set(taskId, {
-      ...check,
-      status: 'completed',
-      conclusion: 'cancelled',
-      outputTitle: output.title,
-    });
+    await showTaskCheck(
+      scope,
+      execution,
+      taskId,
+      { status: 'completed', conclusion: 'cancelled', output },
+      'final',
+      { keepSummary: true },
+    );
   }
 }

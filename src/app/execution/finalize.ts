@@ -17,12 +17,15 @@ import { combineWaves } from './combine.js';
 import { RETRY_FAILED_ACTION, STATE_ARTIFACT } from './names.js';
 import { decideNextWave, dispatchNextWave, type WaveOutcome } from './next-wave.js';
 import type { RecordedTask } from './record.js';
-import { writeDashboard } from './refresh.js';
+import { cancelDashboardRedraw, writeDashboard } from './refresh.js';
 import type { ResolvedExecution } from './resolve.js';
 import { concludeNotRun, settleWave, type Conclusion, type EndedRun } from './settle.js';
 import type { ExecutionPhase } from './state.js';
 import { earlierStates, loadState } from './state-artifact.js';
 import { finishedSummary } from './summary.js';
+import { decodeTaskData } from './task-data.js';
+import { currentWave } from './waves.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 
 export type { EndedRun } from './settle.js';
 
@@ -46,12 +49,12 @@ export async function finalizeExecution(
   // Only the current wave's run ends it: the end of an earlier wave, delivered again, does nothing.
   if (record.pastRuns.includes(run.id) || (record.run !== null && record.run !== run.id))
     return null;
-  scope.deps.coalescer.discard(record.execution);
+  cancelDashboardRedraw(scope, record.execution);
   const now = scope.deps.clock.now().toISOString();
-  const jobs = await scope.api.listRunJobs(run.id);
   const artifacts = await scope.api.listRunArtifacts(run.id);
   const loaded = await loadState(scope, artifacts);
   const state = loaded?.state ?? null;
+  const jobs = knowsEveryJob(execution, state) ? [] : await scope.api.listRunJobs(run.id);
   const settled = await settleWave(scope, execution, run, { jobs, artifacts, state });
   const { conclusions } = settled;
 
@@ -116,6 +119,8 @@ export async function finalizeExecution(
         pullRequest: record.pr,
         runUrl: run.url,
       }),
+      // The execution's own branch: only an earlier end of this execution could have opened it.
+      { createFirst: true },
     );
   }
 
@@ -136,8 +141,9 @@ export async function finalizeExecution(
     reportCommentUrl = posted.url;
   }
 
+  const writeBack = record.writeBack ?? config?.github.writeBackToPr === true;
   const planCommitted =
-    config?.github.writeBackToPr === true && record.pr !== null && integration !== null
+    writeBack && record.pr !== null && integration !== null
       ? await writeBackPlan(scope, execution, integration.branch)
       : false;
 
@@ -173,6 +179,23 @@ export async function finalizeExecution(
         .join(' · ') || null,
   });
   return { phase, pullRequest, reportCommentUrl, planCommitted, nextWave: null };
+}
+
+/**
+ * The run's jobs add nothing when the uploaded state covers every task of the wave and each one's
+ * job was heard of from start to end (its times and link are in its check run already).
+ */
+function knowsEveryJob(execution: ResolvedExecution, state: ExecutionState | null): boolean {
+  if (state === null) return false;
+  return currentWave(execution.record).every((id) => {
+    const data = decodeTaskData(execution.checks.get(id)?.outputSummary ?? null);
+    return (
+      state.tasks[id] !== undefined &&
+      data.startedAt !== null &&
+      data.finishedAt !== null &&
+      data.jobUrl !== null
+    );
+  });
 }
 
 /** The dashboard's line between two waves. */

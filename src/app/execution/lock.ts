@@ -5,7 +5,9 @@
  * claims made at once, the older comment (lower id) wins and the other turns into a reply.
  */
 import { statusOf } from '../../forge/github/context.js';
+import { WritePriority } from '../../forge/policy.js';
 import type { Scope } from '../scope.js';
+import { resolveExecution } from './resolve.js';
 import { busyText, DASHBOARD_MARKER, readLock, type DashboardLock } from './dashboard.js';
 
 export interface LockedExecution {
@@ -36,7 +38,8 @@ async function lockedExecutions(scope: Scope, pr: number): Promise<LockedExecuti
 /** The execution running on `pr`, if any, telling apart those that only look like it. */
 export async function findActiveExecution(scope: Scope, pr: number): Promise<ActiveCheck> {
   const result: ActiveCheck = { active: null, ended: [], ignored: new Set() };
-  for (const candidate of await lockedExecutions(scope, pr)) {
+  for (const found of await lockedExecutions(scope, pr)) {
+    const candidate = await withKnownRun(scope, found);
     const state = await liveness(scope, candidate.lock);
     if (state === 'alive') {
       result.active ??= candidate;
@@ -46,6 +49,19 @@ export async function findActiveExecution(scope: Scope, pr: number): Promise<Act
     if (state === 'ended') result.ended.push(candidate);
   }
   return result;
+}
+
+/**
+ * The dashboard learns the run with its first redraw, which may trail the dispatch: a lock still
+ * `starting` takes the run from the record (this process's copy, else the summary check run).
+ */
+async function withKnownRun(scope: Scope, found: LockedExecution): Promise<LockedExecution> {
+  if (found.lock.run !== null) return found;
+  const execution = await resolveExecution(scope, found.lock.sha, found.lock.execution, {
+    cached: true,
+  });
+  const run = execution?.record.run ?? null;
+  return run === null ? found : { ...found, lock: { ...found.lock, run } };
 }
 
 async function liveness(
@@ -76,7 +92,7 @@ export async function claimExecution(
   body: string,
   ignored: ReadonlySet<number>,
 ): Promise<ClaimResult> {
-  const mine = await scope.forge.createComment(pr, body);
+  const mine = await scope.forgeAt(WritePriority.lock).createComment(pr, body);
   const now = scope.deps.clock.now().getTime();
   const older = (await lockedExecutions(scope, pr)).filter(
     (other) =>

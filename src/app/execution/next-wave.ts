@@ -12,6 +12,7 @@
 import { landingProblems } from '../../engine/schedule/landed.js';
 import type { ExecutionState } from '../../engine/state/schema.js';
 import { parsePlan } from '../../engine/plan/parse.js';
+import { WritePriority } from '../../forge/policy.js';
 import type { CheckRunInput } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { dispatchInputNames, workflowPath } from '../../forge/workflow.js';
@@ -20,6 +21,7 @@ import type { RecordedTask } from './record.js';
 import type { ResolvedExecution } from './resolve.js';
 import { describeError, dispatchInputs } from './start.js';
 import { runningSummary } from './summary.js';
+import { showTaskCheck } from './task-checks.js';
 import { queuedOutput } from './task-output.js';
 import { currentWave, pickWave, waveCorrelationId } from './waves.js';
 
@@ -115,12 +117,14 @@ export async function dispatchNextWave(
 
   let dispatched: { runId: number | null; url: string | null };
   try {
-    dispatched = await scope.forge.dispatchWorkflow(
-      record.workflow,
-      record.ref,
-      dispatchInputs(record, next.inputs, next.branch),
-      { correlationId: waveCorrelationId(record) },
-    );
+    dispatched = await scope
+      .forgeAt(WritePriority.dispatch)
+      .dispatchWorkflow(
+        record.workflow,
+        record.ref,
+        dispatchInputs(record, next.inputs, next.branch),
+        { correlationId: waveCorrelationId(record) },
+      );
   } catch (error) {
     const message = describeError(error);
     scope.log.error('next wave dispatch failed', { execution: record.execution, error: message });
@@ -134,14 +138,13 @@ export async function dispatchNextWave(
     const task = record.tasks.find((t) => t.id === id);
     const check = execution.checks.get(id);
     if (!task || !check || check.status === 'completed') continue;
-    const output = queuedOutput(task);
-    await scope.forge.updateCheckRun(check.id, { status: 'queued', output });
-    execution.checks.set(id, {
-      ...check,
-      status: 'queued',
-      outputTitle: output.title,
-      outputSummary: output.summary,
-    });
+    await showTaskCheck(
+      scope,
+      execution,
+      id,
+      { status: 'queued', output: queuedOutput(task) },
+      'queued',
+    );
   }
   return { ok: true };
 }

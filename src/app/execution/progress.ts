@@ -6,6 +6,7 @@ import type { Scope } from '../scope.js';
 import { taskIdFromJobName } from './names.js';
 import { scheduleDashboard } from './refresh.js';
 import { resolveByRun } from './resolve.js';
+import { showTaskCheck } from './task-checks.js';
 import { decodeTaskData } from './task-data.js';
 import { finishedOutput, jobConclusion, runningOutput } from './task-output.js';
 
@@ -24,7 +25,7 @@ export type JobOutcome = 'not-ours' | 'not-a-task' | 'unchanged' | 'updated';
 
 export async function handleJobEvent(scope: Scope, job: JobEvent): Promise<JobOutcome> {
   if (job.action !== 'in_progress' && job.action !== 'completed') return 'unchanged';
-  const execution = await resolveByRun(scope, job.headSha, job.runId);
+  const execution = await resolveByRun(scope, job.headSha, job.runId, null, { cached: true });
   if (!execution) return 'not-ours';
   const taskId = taskIdFromJobName(job.name);
   const task = taskId === null ? undefined : execution.record.tasks.find((t) => t.id === taskId);
@@ -44,21 +45,28 @@ export async function handleJobEvent(scope: Scope, job: JobEvent): Promise<JobOu
       job.action === 'completed' ? (job.completedAt ?? scope.deps.clock.now().toISOString()) : null,
     jobUrl: job.url ?? known.jobUrl,
   };
+  const detailsUrl = data.jobUrl ? { detailsUrl: data.jobUrl } : {};
   if (job.action === 'in_progress') {
-    await scope.forge.updateCheckRun(check.id, {
-      status: 'in_progress',
-      ...(data.jobUrl ? { detailsUrl: data.jobUrl } : {}),
-      output: runningOutput(task, data),
-    });
+    const output = runningOutput(task, data);
+    await showTaskCheck(
+      scope,
+      execution,
+      task.id,
+      { status: 'in_progress', ...detailsUrl, output },
+      'running',
+    );
   } else {
     const conclusion = jobConclusion(job.conclusion);
-    await scope.forge.updateCheckRun(check.id, {
-      status: 'completed',
-      conclusion,
-      ...(data.jobUrl ? { detailsUrl: data.jobUrl } : {}),
-      output: finishedOutput(task, data, conclusion),
-    });
+    const output = finishedOutput(task, data, conclusion);
+    // The run's end usually follows soon with the final word, which replaces this one.
+    await showTaskCheck(
+      scope,
+      execution,
+      task.id,
+      { status: 'completed', conclusion, ...detailsUrl, output },
+      'finished',
+    );
   }
-  scheduleDashboard(scope, job.headSha, execution.record.execution);
+  scheduleDashboard(scope, execution.record.sha, execution.record.execution);
   return 'updated';
 }

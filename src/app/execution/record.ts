@@ -48,6 +48,11 @@ export const ExecutionRecord = z.object({
   pastRuns: z.array(z.number().int()).default([]),
   /** When the current wave was dispatched (a wave with no run yet is abandoned after a while). */
   waveStartedAt: z.string().nullable().default(null),
+  /**
+   * The config's `github.writeBackToPr` when the execution started, so its end need not read the
+   * config again; null in records written before it (the end reads the config).
+   */
+  writeBack: z.boolean().nullable().default(null),
 });
 export type ExecutionRecord = z.infer<typeof ExecutionRecord>;
 

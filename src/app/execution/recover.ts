@@ -7,7 +7,8 @@ import type { Scope } from '../scope.js';
 import { cancelTaskChecks } from './cancel-checks.js';
 import { finalizeExecution } from './finalize.js';
 import type { LockedExecution } from './lock.js';
-import { writeDashboard } from './refresh.js';
+import { cancelDashboardRedraw, writeDashboard } from './refresh.js';
+import { writeSummary } from './start.js';
 import { resolveExecution, type ResolvedExecution } from './resolve.js';
 
 /** Returns an execution that goes on (its next wave started, now or just before): the PR is busy. */
@@ -46,7 +47,8 @@ export async function closeWithoutRun(
   reason: string,
 ): Promise<void> {
   await cancelTaskChecks(scope, execution, { title: 'Cancelled', summary: reason });
-  await scope.forge.updateCheckRun(execution.summary.id, {
+  // Not written yet when the execution never got as far as its dispatch.
+  await writeSummary(scope, execution, {
     status: 'completed',
     conclusion: 'cancelled',
     output: {
@@ -55,6 +57,6 @@ export async function closeWithoutRun(
     },
     actions: [],
   });
-  scope.deps.coalescer.discard(execution.record.execution);
+  cancelDashboardRedraw(scope, execution.record.execution);
   await writeDashboard(scope, execution, { phase: 'cancelled', note: `⏹️ ${reason}` });
 }

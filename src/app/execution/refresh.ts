@@ -46,12 +46,37 @@ export async function writeDashboard(
     scope.log.warn('dashboard comment is gone; not recreating it', { execution: record.execution });
 }
 
-/** Ask for a coalesced redraw of a running execution's dashboard. */
-export function scheduleDashboard(scope: Scope, sha: string, executionId: string): void {
-  scope.deps.coalescer.schedule(executionId, async () => {
-    const execution = await resolveExecution(scope, sha, executionId);
-    // Finished meanwhile: the final edit was made by the run's end, do not overwrite it.
-    if (!execution || execution.summary.status === 'completed') return;
-    await writeDashboard(scope, execution, { phase: 'running' });
-  });
+/** Notes waiting for the next redraw of an execution's dashboard (shown once, as before). */
+const pendingNotes = new Map<string, string>();
+
+/** The execution ended and drew its dashboard itself: drop any redraw still pending. */
+export function cancelDashboardRedraw(scope: Scope, executionId: string): void {
+  scope.deps.coalescer.discard(executionId);
+  pendingNotes.delete(`${scope.owner}/${scope.repo}:${executionId}`);
+}
+
+/**
+ * Ask for a coalesced redraw of a running execution's dashboard, from what this process knows.
+ * `delayMs`: how long this redraw may wait for more news (default: the coalescer's).
+ */
+export function scheduleDashboard(
+  scope: Scope,
+  sha: string,
+  executionId: string,
+  options: { note?: string | null; delayMs?: number } = {},
+): void {
+  const key = `${scope.owner}/${scope.repo}:${executionId}`;
+  if (options.note) pendingNotes.set(key, options.note);
+  scope.deps.coalescer.schedule(
+    executionId,
+    async () => {
+      const execution = await resolveExecution(scope, sha, executionId, { cached: true });
+      // Finished meanwhile: the final edit was made by the run's end, do not overwrite it.
+      if (!execution || execution.summary.status === 'completed') return;
+      const note = pendingNotes.get(key) ?? null;
+      pendingNotes.delete(key);
+      await writeDashboard(scope, execution, { phase: 'running', note });
+    },
+    options.delayMs,
+  );
 }

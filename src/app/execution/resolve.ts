@@ -10,6 +10,7 @@ import { parseExternalId } from './id.js';
 import { SUMMARY_CHECK_NAME } from './names.js';
 import { taskCheckName } from '../../forge/check-names.js';
 import { decodeRecord, encodeRecord, type ExecutionRecord } from './record.js';
+import { withPlaceholders } from './task-checks.js';
 
 export interface ResolvedExecution {
   record: ExecutionRecord;
@@ -40,13 +41,30 @@ export async function executionsOnCommit(scope: Scope, sha: string): Promise<Res
   return [...byExecution.values()].sort((a, b) => b.summary.id - a.summary.id);
 }
 
+/** `owner/repo`: the key of this repository's executions in `LiveExecutions`. */
+export function repositoryKey(scope: Scope): string {
+  return `${scope.owner}/${scope.repo}`;
+}
+
+/**
+ * An execution by id, read from GitHub and merged with what this process knows; `cached`: what
+ * this process knows when it knows the execution (a dashboard redraw, no decision taken on it).
+ */
 export async function resolveExecution(
   scope: Scope,
   sha: string,
   executionId: string,
+  options: { cached?: boolean } = {},
 ): Promise<ResolvedExecution | null> {
+  if (options.cached) {
+    const known = scope.deps.live.get(repositoryKey(scope), executionId);
+    if (known) return known;
+  }
   const all = await executionsOnCommit(scope, sha);
-  return all.find((e) => e.record.execution === executionId) ?? null;
+  const found = all.find((e) => e.record.execution === executionId);
+  if (found) return scope.deps.live.adopt(repositoryKey(scope), withPlaceholders(found));
+  // Started here, its summary check run not written yet (it follows the dispatch).
+  return scope.deps.live.get(repositoryKey(scope), executionId);
 }
 
 /**
@@ -61,6 +79,21 @@ export async function resolveByRun(
   sha: string,
   runId: number,
   known: { displayTitle: string; url: string } | null = null,
+  options: { cached?: boolean } = {},
+): Promise<ResolvedExecution | null> {
+  if (options.cached) {
+    const live = scope.deps.live.byRun(repositoryKey(scope), sha, runId);
+    if (live) return live;
+  }
+  const found = await findByRun(scope, sha, runId, known);
+  return found ? scope.deps.live.adopt(repositoryKey(scope), withPlaceholders(found)) : null;
+}
+
+async function findByRun(
+  scope: Scope,
+  sha: string,
+  runId: number,
+  known: { displayTitle: string; url: string } | null,
 ): Promise<ResolvedExecution | null> {
   const all = await executionsOnCommit(scope, sha);
   const recorded = all.find((e) => e.record.run === runId);

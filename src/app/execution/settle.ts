@@ -10,6 +10,7 @@ import type { Scope } from '../scope.js';
 import { taskIdFromJobName } from './names.js';
 import type { RecordedTask } from './record.js';
 import type { ResolvedExecution } from './resolve.js';
+import { flushTaskCheck, showTaskCheck, type TaskCheckUpdate } from './task-checks.js';
 import { decodeTaskData, type TaskData } from './task-data.js';
 import { finalOutput, finishedOutput, jobConclusion, notRunOutput } from './task-output.js';
 import { currentWave } from './waves.js';
@@ -72,7 +73,7 @@ export async function settleWave(
       jobUrl: known.jobUrl ?? job?.url ?? null,
     };
     const artifact = found.artifacts.find((a) => a.name === `agent-${task.id}`) ?? null;
-    let update: Partial<CheckRunInput>;
+    let update: TaskCheckUpdate;
     if (taskRun) {
       const final = finalOutput(task, data, taskRun, state?.integration ?? null, {
         artifactUrl: artifact?.url ?? null,
@@ -82,6 +83,7 @@ export async function settleWave(
       const conclusion = (check.conclusion as Conclusion | null) ?? 'failure';
       settled.conclusions.set(task.id, conclusion);
       settled.waveConclusions.set(task.id, conclusion);
+      await flushTaskCheck(scope, execution, task.id);
       continue;
     } else {
       update = unreportedTask(task, data, job, run);
@@ -89,17 +91,13 @@ export async function settleWave(
     const conclusion = update.conclusion ?? 'failure';
     settled.conclusions.set(task.id, conclusion);
     settled.waveConclusions.set(task.id, conclusion);
-    await scope.forge.updateCheckRun(check.id, {
-      ...update,
-      ...(data.jobUrl ? { detailsUrl: data.jobUrl } : {}),
-    });
-    execution.checks.set(task.id, {
-      ...check,
-      status: 'completed',
-      conclusion,
-      outputTitle: update.output?.title ?? check.outputTitle,
-      outputSummary: update.output?.summary ?? check.outputSummary,
-    });
+    await showTaskCheck(
+      scope,
+      execution,
+      task.id,
+      { ...update, ...(data.jobUrl ? { detailsUrl: data.jobUrl } : {}) },
+      'final',
+    );
   }
   return settled;
 }
@@ -116,19 +114,14 @@ export async function concludeNotRun(
     const check = execution.checks.get(task.id);
     if (!check) continue;
     const output = notRunOutput(task, stop.reasons.get(task.id) ?? 'the execution stopped');
-    await scope.forge.updateCheckRun(check.id, {
-      status: 'completed',
-      conclusion: stop.conclusion,
-      output,
-    });
     conclusions.set(task.id, stop.conclusion);
-    execution.checks.set(task.id, {
-      ...check,
-      status: 'completed',
-      conclusion: stop.conclusion,
-      outputTitle: output.title,
-      outputSummary: output.summary,
-    });
+    await showTaskCheck(
+      scope,
+      execution,
+      task.id,
+      { status: 'completed', conclusion: stop.conclusion, output },
+      'final',
+    );
   }
 }
 
@@ -138,7 +131,7 @@ function unreportedTask(
   data: TaskData,
   job: JobInfo | null,
   run: EndedRun,
-): Partial<CheckRunInput> {
+): TaskCheckUpdate {
   if (job && job.status === 'completed') {
     const conclusion = jobConclusion(job.conclusion);
     return { status: 'completed', conclusion, output: finishedOutput(task, data, conclusion) };

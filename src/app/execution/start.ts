@@ -6,20 +6,20 @@
  */
 import type { Plan, Task } from '../../engine/plan/schema.js';
 import { ParallelExecutorError } from '../../engine/errors.js';
-import type { CheckRunInfo } from '../../forge/types.js';
+import { WritePriority } from '../../forge/policy.js';
+import type { CheckRunInfo, CheckRunInput } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { cancelTaskChecks } from './cancel-checks.js';
 import { busyText, type DashboardLock, dashboardBody } from './dashboard.js';
-import { newExecutionId, taskExternalId } from './id.js';
+import { newExecutionId } from './id.js';
 import { claimExecution, findActiveExecution, type LockedExecution } from './lock.js';
 import { CANCEL_ACTION, SUMMARY_CHECK_NAME } from './names.js';
-import { taskCheckName } from '../../forge/check-names.js';
 import type { ExecutionRecord, RecordedTask } from './record.js';
-import { writeDashboard } from './refresh.js';
-import { executionsOnCommit, type ResolvedExecution } from './resolve.js';
+import { scheduleDashboard, writeDashboard } from './refresh.js';
+import { executionsOnCommit, repositoryKey, type ResolvedExecution } from './resolve.js';
+import { placeholderCheck, writeTaskCheck } from './task-checks.js';
 import { buildExecutionState } from './state.js';
 import { runningSummary } from './summary.js';
-import { queuedOutput } from './task-output.js';
 import { currentWave, pickWave, waveCorrelationId } from './waves.js';
 
 export interface StartRequest {
@@ -37,6 +37,8 @@ export interface StartRequest {
   /** Inputs the workflow declares (`on.workflow_dispatch.inputs`): only these are sent. */
   workflowInputs: ReadonlySet<string>;
   startedBy: string | null;
+  /** The config's `github.writeBackToPr`, kept in the record for the execution's end. */
+  writeBack: boolean;
 }
 
 export type StartResult =
@@ -94,47 +96,26 @@ export async function startExecution(
     if (running) return { kind: 'busy', holder: null };
   }
 
-  const summary = await scope.forge.createCheckRun({
-    name: SUMMARY_CHECK_NAME,
-    headSha: record.sha,
-    externalId: record.execution,
-    status: 'in_progress',
-    output: runningSummary(record),
-    actions: [CANCEL_ACTION],
-  });
-  const checks = new Map<string, CheckRunInfo>();
-  for (const task of record.tasks) {
-    const output = queuedOutput(task, !currentWave(record).includes(task.id));
-    const created = await scope.forge.createCheckRun({
-      name: taskCheckName(task),
-      headSha: record.sha,
-      externalId: taskExternalId(record.execution, task.id),
-      status: 'queued',
-      output,
-    });
-    checks.set(task.id, { ...pending.get(task.id)!, id: created.id });
-  }
   const execution: ResolvedExecution = {
     record,
-    summary: checkInfo(
-      summary.id,
-      SUMMARY_CHECK_NAME,
-      record,
-      null,
-      'in_progress',
-      runningSummary(record),
-    ),
-    checks,
+    summary: checkInfo(0, SUMMARY_CHECK_NAME, record, null, 'in_progress', runningSummary(record)),
+    // Created after the dispatch, when there is news or after a while (`task-checks.ts`).
+    checks: pending,
   };
+  // A push has no lock comment: its summary check run is the lock, so it comes first. A PR's
+  // summary comes after the dispatch, in its final form, behind other executions' dispatches.
+  if (request.pr === null) await writeSummary(scope, execution, {});
 
   let dispatched: { runId: number | null; url: string | null };
   try {
-    dispatched = await scope.forge.dispatchWorkflow(
-      record.workflow,
-      record.ref,
-      dispatchInputs(record, request.workflowInputs),
-      { correlationId: waveCorrelationId(record) },
-    );
+    dispatched = await scope
+      .forgeAt(WritePriority.dispatch)
+      .dispatchWorkflow(
+        record.workflow,
+        record.ref,
+        dispatchInputs(record, request.workflowInputs),
+        { correlationId: waveCorrelationId(record) },
+      );
   } catch (error) {
     const message = describeError(error);
     await failToStart(scope, execution, message);
@@ -143,24 +124,29 @@ export async function startExecution(
 
   record.run = dispatched.runId;
   record.runUrl = dispatched.url;
-  if (record.run !== null) {
-    const output = runningSummary(record);
-    await scope.forge.updateCheckRun(summary.id, {
-      ...(record.runUrl ? { detailsUrl: record.runUrl } : {}),
-      output,
-    });
-    execution.summary = {
-      ...execution.summary,
-      outputSummary: output.summary,
-      outputTitle: output.title,
-    };
+  // Events of the run find the execution here even before its summary check run exists.
+  scope.deps.live.put(repositoryKey(scope), execution);
+  if (execution.summary.id === 0 || record.run !== null) await writeSummary(scope, execution, {});
+  for (const task of record.tasks) {
+    const check = pending.get(task.id)!;
+    await writeTaskCheck(
+      scope,
+      execution,
+      task.id,
+      {
+        status: 'queued',
+        output: { title: check.outputTitle ?? '', summary: check.outputSummary ?? '' },
+      },
+      'queued',
+    );
   }
   const inexact = request.namedTasks && !request.workflowInputs.has('tasks');
-  await writeDashboard(scope, execution, {
-    phase: 'running',
+  // Drawn with the first news of the run (or after a while): the lock comment already shows it.
+  scheduleDashboard(scope, record.sha, record.execution, {
     note: inexact
       ? `ℹ️ The workflow declares no \`tasks\` input, so it runs the pending tasks of ${record.group === 'all' ? 'the plan' : `group ${record.group}`}, not only ${record.tasks.map((t) => t.id).join(', ')}.`
       : null,
+    delayMs: scope.deps.checkRunQueuedDelayMs,
   });
   return { kind: 'started', execution };
 }
@@ -195,6 +181,7 @@ export function buildRecord(
     ).ready,
     pastRuns: [],
     waveStartedAt: now.toISOString(),
+    writeBack: request.writeBack,
   };
 }
 
@@ -233,7 +220,7 @@ async function failToStart(
     title: 'Not started',
     summary: `The workflow could not be started: ${message}`,
   });
-  await scope.forge.updateCheckRun(execution.summary.id, {
+  await writeSummary(scope, execution, {
     status: 'completed',
     conclusion: 'failure',
     output: {
@@ -245,6 +232,43 @@ async function failToStart(
     phase: 'failed',
     note: `❌ **The workflow \`${record.workflow}\` could not be started**: ${message}`,
   });
+}
+
+/**
+ * Create the summary check run (it carries the record) or bring it up to date: the running
+ * summary with the run's link, unless `fields` says otherwise.
+ */
+export async function writeSummary(
+  scope: Scope,
+  execution: ResolvedExecution,
+  fields: Partial<CheckRunInput>,
+): Promise<void> {
+  const { record } = execution;
+  const output = fields.output ?? runningSummary(record);
+  const update = {
+    ...(record.runUrl ? { detailsUrl: record.runUrl } : {}),
+    output,
+    ...fields,
+  };
+  if (execution.summary.id === 0) {
+    const created = await scope.forgeAt(WritePriority.record).createCheckRun({
+      name: SUMMARY_CHECK_NAME,
+      headSha: record.sha,
+      externalId: record.execution,
+      status: 'in_progress',
+      actions: [CANCEL_ACTION],
+      ...update,
+    });
+    execution.summary = { ...execution.summary, id: created.id };
+  } else {
+    await scope.forge.updateCheckRun(execution.summary.id, update);
+  }
+  execution.summary = {
+    ...execution.summary,
+    ...(update.status ? { status: update.status } : {}),
+    outputTitle: output.title,
+    outputSummary: output.summary,
+  };
 }
 
 export function describeError(error: unknown): string {
@@ -267,19 +291,7 @@ function recordedTask(task: Task): RecordedTask {
 }
 
 function pendingChecks(record: ExecutionRecord): Map<string, CheckRunInfo> {
-  return new Map(
-    record.tasks.map((task) => [
-      task.id,
-      checkInfo(
-        0,
-        taskCheckName(task),
-        record,
-        taskExternalId(record.execution, task.id),
-        'queued',
-        queuedOutput(task, !currentWave(record).includes(task.id)),
-      ),
-    ]),
-  );
+  return new Map(record.tasks.map((task) => [task.id, placeholderCheck(record, task)]));
 }
 
 function checkInfo(

@@ -43,9 +43,27 @@ export async function onIssueComment(
     );
     return;
   }
-  // Seen: the person gets a sign within a second or two, before the slower work.
-  await scope.forge.addReaction(payload.comment.id, 'eyes');
+  // Seen: a sign for the person, sent beside the work rather than before it (under a burst the
+  // workflow dispatches go first in the write queue), and waited for before the handler returns.
+  const reacted = scope.forge
+    .addReaction(payload.comment.id, 'eyes')
+    .catch((error: unknown) =>
+      scope.log.warn('could not add the reaction', { error: String(error) }),
+    );
+  try {
+    await answer(scope, parsed, { number, defaultBranch, author, config });
+  } finally {
+    await reacted;
+  }
+}
 
+async function answer(
+  scope: Scope,
+  parsed: NonNullable<ReturnType<typeof parseCommentCommand>>,
+  target: { number: number; defaultBranch: string; author: string; config: Config | null },
+): Promise<void> {
+  const { number, defaultBranch, author } = target;
+  let { config } = target;
   if (!parsed.ok || parsed.command.kind === 'help') {
     await scope.forge.createComment(number, helpText(parsed.ok ? null : parsed.error));
     return;

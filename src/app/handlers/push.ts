@@ -86,6 +86,7 @@ export async function onPush(
         namedTasks: false,
         workflowInputs: workflow.inputs,
         startedBy: payload.sender?.login ?? null,
+        writeBack: config.github.writeBackToPr,
       },
       (ended) => finalizeEnded(scope, ended, config),
     ),

@@ -49,12 +49,16 @@ export async function onWorkflowRunCompleted(
       scope.deps.foreignRuns.firstSight(String(run.id));
       return;
     }
-    const loaded = await loadRepoConfig(scope.forge, payload.repository.default_branch);
+    // The record knows what the config said when the execution started (older records do not).
+    const loaded =
+      execution.record.writeBack === null
+        ? await loadRepoConfig(scope.forge, payload.repository.default_branch)
+        : null;
     await finalizeExecution(
       scope,
       execution,
       { id: run.id, conclusion: run.conclusion ?? null, url: run.html_url },
-      loaded.ok ? loaded.config : null,
+      loaded?.ok ? loaded.config : null,
     );
   });
 }

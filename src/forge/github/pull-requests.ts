@@ -11,7 +11,10 @@ const CUT_NOTE = 'the full report is in the execution report comment and the wor
 export interface PullRequestsApi {
   getPullRequest(number: number): Promise<PullRequestInfo>;
   findOpenPullRequest(head: string): Promise<PullRequestInfo | null>;
-  upsertPullRequest(input: PullRequestInput): Promise<{ number: number; url: string }>;
+  upsertPullRequest(
+    input: PullRequestInput,
+    options?: { createFirst?: boolean },
+  ): Promise<{ number: number; url: string }>;
 }
 
 interface ApiPullRequest {
@@ -94,13 +97,13 @@ export function createPullRequestsApi(ctx: GitHubContext): PullRequestsApi {
 
     findOpenPullRequest,
 
-    async upsertPullRequest(input) {
+    async upsertPullRequest(input, options = {}) {
       const body = capText(input.body, PULL_REQUEST_BODY_LIMIT, CUT_NOTE).text;
       if (ctx.dryRun) {
         ctx.wouldSend('POST or PATCH pull request (upsert)', { ...input, body });
         return { number: 0, url: '' };
       }
-      const existing = await findOpenPullRequest(input.head);
+      const existing = options.createFirst ? null : await findOpenPullRequest(input.head);
       if (existing) return update(existing.number, input, body);
       const route = 'POST /repos/{owner}/{repo}/pulls';
       try {
@@ -117,7 +120,8 @@ export function createPullRequestsApi(ctx: GitHubContext): PullRequestsApi {
         );
         return { number: data.number, url: data.html_url };
       } catch (error) {
-        // Someone opened it between our search and our create (422 "already exists"): edit that one.
+        // It exists (opened between our search and our create, or not searched for: 422 "already
+        // exists"): edit that one.
         if (statusOf(error) !== 422) throw error;
         const raced = await findOpenPullRequest(input.head);
         if (!raced) throw error;

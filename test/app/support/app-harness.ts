@@ -57,10 +57,22 @@ export interface SentRequest {
  * on virtual time). A function, not an object: Probot merges its throttle options over object
  * defaults (a shallow merge that drops `enabled: false`), so only a function applied last sticks.
  */
-export function testOctokit(sent?: SentRequest[], time?: VirtualTime): typeof ProbotOctokit {
+export function testOctokit(
+  sent?: SentRequest[],
+  time?: VirtualTime,
+  inFlight?: { count: number },
+): typeof ProbotOctokit {
   const recording = ProbotOctokit.plugin((octokit) => {
     octokit.hook.before('request', (options) => {
       sent?.push({ method: options.method, url: options.url, at: time?.now() ?? Date.now() });
+    });
+    octokit.hook.wrap('request', async (request, options) => {
+      if (inFlight) inFlight.count++;
+      try {
+        return await request(options);
+      } finally {
+        if (inFlight) inFlight.count--;
+      }
     });
   });
   return recording.defaults((options: Record<string, unknown>) => ({
@@ -74,7 +86,13 @@ export async function startHarness(
   options: AppOptions & { baseUrl?: string } = {},
 ): Promise<Harness> {
   const gh = githubApi(options.baseUrl ? { baseUrl: options.baseUrl } : {});
-  const time = virtualTime();
+  // A request takes a moment of real time: virtual time waits for the ones in flight.
+  const inFlight = { count: 0 };
+  const time = virtualTime(undefined, async () => {
+    for (let turns = 0; turns < 3 || (inFlight.count > 0 && turns < 10_000); turns++) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  });
   const github = fakeGitHub(gh, { now: () => time.clock.now() });
   const sent: SentRequest[] = [];
   let seed = 1;
@@ -91,7 +109,7 @@ export async function startHarness(
       githubToken: 'test',
       baseUrl: gh.baseUrl,
       logLevel: 'fatal',
-      Octokit: testOctokit(sent, time),
+      Octokit: testOctokit(sent, time, inFlight),
     });
     await probot.load(app.appFn);
     const receive: Harness['receive'] = async (name, payload, id) => {

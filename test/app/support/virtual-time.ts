@@ -17,7 +17,14 @@ export interface VirtualTime {
   pendingTimers(): number;
 }
 
-export function virtualTime(start = Date.UTC(2026, 10, 5, 10, 0, 0)): VirtualTime {
+/**
+ * `settle`: what to wait for before time moves on (the harness waits for requests in flight, which
+ * take a moment of real time; virtual time must not jump past them).
+ */
+export function virtualTime(
+  start = Date.UTC(2026, 10, 5, 10, 0, 0),
+  settle: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+): VirtualTime {
   let now = start;
   let nextId = 1;
   const timers = new Map<number, { at: number; callback: () => void }>();
@@ -39,6 +46,7 @@ export function virtualTime(start = Date.UTC(2026, 10, 5, 10, 0, 0)): VirtualTim
     now: () => now,
     async advanceTo(at) {
       for (;;) {
+        await settle();
         const due = [...timers.entries()]
           .filter(([, t]) => t.at <= at)
           .sort((a, b) => a[1].at - b[1].at)[0];
@@ -47,7 +55,7 @@ export function virtualTime(start = Date.UTC(2026, 10, 5, 10, 0, 0)): VirtualTim
         now = Math.max(now, due[1].at);
         due[1].callback();
         // Let the callback's promise chain run before looking for the next timer.
-        await new Promise((resolve) => setImmediate(resolve));
+        await settle();
       }
       now = Math.max(now, at);
     },
