@@ -18,9 +18,12 @@ export interface InteractionRisk {
  * 1. both change the same definition: the same function, method, class, constant or type in the
  *    same file (a change is pinned to the innermost definition around each changed line, at the
  *    base for removed lines and at the tip for added ones; renamed files keep their base name);
- * 2. one changes a definition that the other's added or changed lines refer to by name, in any
- *    file: a call, an attribute or property access, an import, a type annotation. A reference
- *    to a class also counts as a use of its constructor (`__init__`, `constructor`).
+ * 2. one changes a definition that the other's changed code refers to by name, in any file: on
+ *    a line the other added, or anywhere in a definition the other changed (its new behaviour
+ *    may rest on what the first changed). A reference is a call, an attribute or property
+ *    access, an import, a type annotation. A class name also refers to its constructor
+ *    (`__init__`, `constructor`), and Python's operators to the methods they call (`in` to
+ *    `__contains__`, `x[k]` to `__getitem__`, `str(x)` to `__str__`, …).
  * Names are matched by their last part (`Context.invoke` is used by `ctx.invoke(…)`), without
  * type resolution: a false alarm costs a look, a miss costs a broken main branch.
  * JS/TS files are parsed with the TypeScript compiler, Python with tree-sitter; files in other
@@ -94,8 +97,12 @@ export function pairRisk(
       const uses = user.references.filter((reference) => usedName(symbol) === reference.name);
       if (uses.length === 0) continue;
       const where = [...new Set(uses.map((use) => `${use.path}:${use.line}`))];
+      const inside = uses.find((use) => use.within !== null)?.within;
+      const by = uses.some((use) => use.within === null)
+        ? `${userId}'s new code uses it`
+        : `${userId} changes ${inside}, which uses it`;
       reasons.push(
-        `${changerId} changes ${symbol.name} in ${symbol.path}; ${userId}'s new code uses it ` +
+        `${changerId} changes ${symbol.name} in ${symbol.path}; ${by} ` +
           `(${where.slice(0, 3).join(', ')}${where.length > 3 ? ', …' : ''})`,
       );
       files.add(symbol.path);

@@ -51,9 +51,11 @@ export async function outlinePython(source: string): Promise<Outline> {
 
     const references: Reference[] = [];
     const collect = (node: Node) => {
+      const line = node.startPosition.row + 1;
       if (node.type === 'identifier' && !isDeclarationName(node)) {
-        references.push({ name: node.text, line: node.startPosition.row + 1 });
+        references.push({ name: node.text, line });
       }
+      for (const name of protocolMethods(node)) references.push({ name, line });
       for (const child of node.namedChildren) if (child !== null) collect(child);
     };
     collect(tree.rootNode);
@@ -62,6 +64,38 @@ export async function outlinePython(source: string): Promise<Outline> {
     tree.delete();
   }
 }
+
+/** What Python calls behind an operator or a builtin: `k in x` calls `x.__contains__`. */
+function protocolMethods(node: Node): string[] {
+  switch (node.type) {
+    case 'comparison_operator':
+      return node.children.some((child) => child?.type === 'in' || child?.type === 'not in')
+        ? ['__contains__']
+        : [];
+    case 'subscript':
+      return ['__getitem__'];
+    case 'for_statement':
+    case 'for_in_clause':
+      return ['__iter__'];
+    case 'call': {
+      const callee = node.childForFieldName('function');
+      const method = callee?.type === 'identifier' ? BUILTIN_PROTOCOL[callee.text] : undefined;
+      return method === undefined ? [] : [method];
+    }
+    default:
+      return [];
+  }
+}
+
+const BUILTIN_PROTOCOL: Record<string, string> = {
+  str: '__str__',
+  repr: '__repr__',
+  len: '__len__',
+  iter: '__iter__',
+  bool: '__bool__',
+  hash: '__hash__',
+  format: '__format__',
+};
 
 /** `X = …`, `X: int = …`, `a, b = …` at module or class level. */
 function assignedNames(statement: Node): string[] {

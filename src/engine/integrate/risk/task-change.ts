@@ -8,18 +8,25 @@ export interface ChangedSymbol {
   name: string;
 }
 
-/** A name used on a line the change added, in the file at the tip. */
+/**
+ * A name the changed code uses, in the file at the tip: on a line the change added, or anywhere
+ * in a definition it changed (`within` names that definition).
+ */
 export interface NewReference {
   path: string;
   line: number;
   name: string;
+  within: string | null;
 }
 
 /** What one branch did to the code since a base, in terms of definitions and names. */
 export interface TaskChange {
   /** Definitions present at the base whose lines the change touched (removed, added or replaced). */
   changed: ChangedSymbol[];
-  /** Identifiers on the lines the change added, excluding names it declares. */
+  /**
+   * Identifiers on the lines the change added and in the definitions it changed (at the tip),
+   * excluding names they declare.
+   */
   references: NewReference[];
   /** Every file the change touched, at the tip (at the base for deletions). */
   files: string[];
@@ -68,11 +75,21 @@ export async function taskChange(
     if (tipOutline === null) continue;
     for (const line of file.added) mark(enclosing(tipOutline, line)?.name);
     const added = new Set(file.added);
+    const changedHere = new Set(
+      [...changed.values()].filter((symbol) => symbol.path === file.basePath).map((s) => s.name),
+    );
+    const bodies = tipOutline.definitions.filter((definition) => changedHere.has(definition.name));
     for (const reference of tipOutline.references) {
-      if (added.has(reference.line)) references.push({ path: file.tipPath!, ...reference });
+      const body = bodies.find((definition) => within(definition, reference.line));
+      if (body === undefined && !added.has(reference.line)) continue;
+      references.push({ path: file.tipPath!, ...reference, within: body?.name ?? null });
     }
   }
   return { changed: [...changed.values()], references, files };
+}
+
+function within(definition: { start: number; end: number }, line: number): boolean {
+  return line >= definition.start && line <= definition.end;
 }
 
 function outline(
