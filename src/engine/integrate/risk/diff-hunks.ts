@@ -4,9 +4,9 @@ export interface FileChange {
   basePath: string | null;
   /** Null for a file the change deletes. */
   tipPath: string | null;
-  /** Lines removed or replaced, numbered at the base. */
+  /** Lines removed or replaced, numbered at the base; blank lines left out. */
   removed: number[];
-  /** Lines added or replacing others, numbered at the tip. */
+  /** Lines added or replacing others, numbered at the tip; blank lines left out. */
   added: number[];
 }
 
@@ -17,7 +17,18 @@ export interface FileChange {
 export function parseDiff(text: string): FileChange[] {
   const files: FileChange[] = [];
   let current: FileChange | null = null;
+  // The next line number on each side inside the current hunk.
+  let oldLine = 0;
+  let newLine = 0;
   for (const line of text.split('\n')) {
+    if (current !== null && oldLine > 0 && (line.startsWith('-') || line.startsWith('+'))) {
+      // Inside a hunk (-U0: no context lines); a blank line changes no definition.
+      const isOld = line.startsWith('-');
+      const number = isOld ? oldLine++ : newLine++;
+      if (line.slice(1).trim() !== '') (isOld ? current.removed : current.added).push(number);
+      continue;
+    }
+    if (!line.startsWith('\\')) oldLine = 0;
     if (line.startsWith('diff --git ')) {
       current = { basePath: null, tipPath: null, removed: [], added: [] };
       files.push(current);
@@ -32,18 +43,14 @@ export function parseDiff(text: string): FileChange[] {
     } else if (line.startsWith('rename to ')) {
       current.tipPath = unquote(line.slice('rename to '.length));
     } else if (line.startsWith('@@ ')) {
-      const ranges = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
+      const ranges = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(line);
       if (ranges === null) continue;
-      current.removed.push(...span(Number(ranges[1]), ranges[2]));
-      current.added.push(...span(Number(ranges[3]), ranges[4]));
+      // A side with no lines names the line before it (0 at the top); the -/+ lines say which.
+      oldLine = Math.max(Number(ranges[1]), 1);
+      newLine = Math.max(Number(ranges[2]), 1);
     }
   }
   return files;
-}
-
-function span(start: number, count: string | undefined): number[] {
-  const length = count === undefined ? 1 : Number(count);
-  return Array.from({ length }, (_, index) => start + index);
 }
 
 function diffPath(text: string, prefix: string): string | null {

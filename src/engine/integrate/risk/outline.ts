@@ -11,6 +11,11 @@ export interface Definition {
   name: string;
   start: number;
   end: number;
+  /**
+   * `code` for functions, methods and values, whose whole body is behaviour; a `class` or a
+   * `type` is a container of members or a shape, so only its changed lines count as using names.
+   */
+  kind: 'code' | 'class' | 'type';
 }
 
 /** An identifier used in the code (a name, or a property after a dot), and its line. */

@@ -25,8 +25,13 @@ export async function outlinePython(source: string): Promise<Outline> {
   if (tree === null) return { definitions: [], references: [] };
   try {
     const definitions: Definition[] = [];
-    const define = (name: string, node: Node) =>
-      definitions.push({ name, start: node.startPosition.row + 1, end: node.endPosition.row + 1 });
+    const define = (name: string, node: Node, kind: Definition['kind'] = 'code') =>
+      definitions.push({
+        name,
+        start: node.startPosition.row + 1,
+        end: node.endPosition.row + 1,
+        kind,
+      });
     const visitBlock = (block: Node, prefix: string) => {
       for (const statement of block.namedChildren) {
         if (statement === null) continue;
@@ -39,7 +44,7 @@ export async function outlinePython(source: string): Promise<Outline> {
         if (inner.type === 'function_definition' && name !== undefined) {
           define(prefix + name, statement);
         } else if (inner.type === 'class_definition' && name !== undefined) {
-          define(prefix + name, statement);
+          define(prefix + name, statement, 'class');
           const body = inner.childForFieldName('body');
           if (body !== null) visitBlock(body, `${prefix}${name}.`);
         } else if (inner.type === 'expression_statement') {

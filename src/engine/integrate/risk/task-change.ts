@@ -24,8 +24,8 @@ export interface TaskChange {
   /** Definitions present at the base whose lines the change touched (removed, added or replaced). */
   changed: ChangedSymbol[];
   /**
-   * Identifiers on the lines the change added and in the definitions it changed (at the tip),
-   * excluding names they declare.
+   * Identifiers on the lines the change added and in the functions, methods and values it changed
+   * (their whole body at the tip), excluding names they declare.
    */
   references: NewReference[];
   /** Every file the change touched, at the tip (at the base for deletions). */
@@ -78,7 +78,9 @@ export async function taskChange(
     const changedHere = new Set(
       [...changed.values()].filter((symbol) => symbol.path === file.basePath).map((s) => s.name),
     );
-    const bodies = tipOutline.definitions.filter((definition) => changedHere.has(definition.name));
+    const bodies = tipOutline.definitions.filter(
+      (definition) => definition.kind === 'code' && changedHere.has(definition.name),
+    );
     for (const reference of tipOutline.references) {
       const body = bodies.find((definition) => within(definition, reference.line));
       if (body === undefined && !added.has(reference.line)) continue;

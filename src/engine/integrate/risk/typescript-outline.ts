@@ -6,19 +6,19 @@ export function outlineTypeScript(source: string, path: string): Promise<Outline
   const file = ts.createSourceFile(path, source, ts.ScriptTarget.Latest, true, scriptKind(path));
   const line = (position: number) => file.getLineAndCharacterOfPosition(position).line + 1;
   const definitions: Definition[] = [];
-  const define = (name: string, node: ts.Node) =>
-    definitions.push({ name, start: line(node.getStart(file)), end: line(node.getEnd()) });
+  const define = (name: string, node: ts.Node, kind: Definition['kind'] = 'code') =>
+    definitions.push({ name, start: line(node.getStart(file)), end: line(node.getEnd()), kind });
 
   const visitStatements = (statements: readonly ts.Statement[], prefix: string) => {
     for (const statement of statements) {
-      if (
-        (ts.isFunctionDeclaration(statement) ||
-          ts.isInterfaceDeclaration(statement) ||
-          ts.isTypeAliasDeclaration(statement) ||
-          ts.isEnumDeclaration(statement)) &&
-        statement.name !== undefined
-      ) {
+      if (ts.isFunctionDeclaration(statement) && statement.name !== undefined) {
         define(prefix + statement.name.text, statement);
+      } else if (
+        ts.isInterfaceDeclaration(statement) ||
+        ts.isTypeAliasDeclaration(statement) ||
+        ts.isEnumDeclaration(statement)
+      ) {
+        define(prefix + statement.name.text, statement, 'type');
       } else if (ts.isClassDeclaration(statement)) {
         visitClass(statement, prefix + (statement.name?.text ?? 'default'));
       } else if (ts.isVariableStatement(statement)) {
@@ -42,7 +42,7 @@ export function outlineTypeScript(source: string, path: string): Promise<Outline
     }
   };
   const visitClass = (node: ts.ClassLikeDeclaration, name: string) => {
-    define(name, node);
+    define(name, node, 'class');
     for (const member of node.members) {
       const memberName = ts.isConstructorDeclaration(member) ? 'constructor' : nameOf(member.name);
       if (memberName !== null) define(`${name}.${memberName}`, member);
