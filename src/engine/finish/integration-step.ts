@@ -100,6 +100,7 @@ export async function runIntegrationStep(
     testCommand,
     strategy: settings.integration.strategy,
     detectConflicts: settings.integration.detectConflicts,
+    onRisk: settings.integration.onRisk,
     env: options.env,
     signal: options.signal,
     logDir: join(options.executionDir, 'integration'),

@@ -1,14 +1,14 @@
 import { mergeTreeConflicts, type BranchTip } from '../conflicts.js';
 import type { RepoGit } from '../repo.js';
-import { taskChange, type ChangedSymbol, type OutlineCache, type TaskChange } from './task-change.js';
+import type { InteractionRisk } from '../schema.js';
+import {
+  taskChange,
+  type ChangedSymbol,
+  type OutlineCache,
+  type TaskChange,
+} from './task-change.js';
 
-/** Two tasks that merge cleanly but may still break each other. */
-export interface InteractionRisk {
-  tasks: [string, string];
-  files: string[];
-  symbols: string[];
-  reason: string;
-}
+export type { InteractionRisk };
 
 /**
  * Interaction risks between task branches that merge without a textual conflict.
@@ -111,7 +111,12 @@ export function pairRisk(
     }
   }
   if (reasons.length === 0) return null;
-  return { tasks, files: [...files].sort(), symbols: [...symbols].sort(), reason: reasons.join('; ') };
+  return {
+    tasks,
+    files: [...files].sort(),
+    symbols: [...symbols].sort(),
+    reason: reasons.join('; '),
+  };
 }
 
 /** The name code uses to reach a definition: its last part, or its class for a constructor. */

@@ -64,7 +64,17 @@ function unquote(text: string): string {
   if (!text.startsWith('"') || !text.endsWith('"')) return text;
   const bytes: number[] = [];
   const body = text.slice(1, -1);
-  const escapes: Record<string, number> = { n: 10, t: 9, '"': 34, '\\': 92, a: 7, b: 8, f: 12, r: 13, v: 11 };
+  const escapes: Record<string, number> = {
+    n: 10,
+    t: 9,
+    '"': 34,
+    '\\': 92,
+    a: 7,
+    b: 8,
+    f: 12,
+    r: 13,
+    v: 11,
+  };
   for (let index = 0; index < body.length; index++) {
     const char = body[index]!;
     if (char !== '\\') {

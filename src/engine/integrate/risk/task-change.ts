@@ -62,7 +62,8 @@ export async function taskChange(
   const files: string[] = [];
   for (const file of parseDiff(diff.stdout)) {
     files.push(file.tipPath ?? file.basePath!);
-    const baseOutline = file.basePath === null ? null : await outline(repo, base, file.basePath, cache);
+    const baseOutline =
+      file.basePath === null ? null : await outline(repo, base, file.basePath, cache);
     const tipOutline = file.tipPath === null ? null : await outline(repo, tip, file.tipPath, cache);
     const atBase = new Set(baseOutline?.definitions.map((definition) => definition.name));
     const mark = (name: string | undefined) => {

@@ -26,7 +26,10 @@ export function outlineTypeScript(source: string, path: string): Promise<Outline
           if (!ts.isIdentifier(declaration.name)) continue;
           const name = prefix + declaration.name.text;
           // A lone declarator owns its whole statement (`export const`, modifiers, semicolon).
-          define(name, statement.declarationList.declarations.length === 1 ? statement : declaration);
+          define(
+            name,
+            statement.declarationList.declarations.length === 1 ? statement : declaration,
+          );
           const value = declaration.initializer;
           if (value !== undefined && ts.isObjectLiteralExpression(value)) visitObject(value, name);
           if (value !== undefined && ts.isClassExpression(value)) visitClass(value, name);
