@@ -4,6 +4,8 @@
  * the App when it manages the run. Its title and body come from the execution's state (all waves
  * combined, for the App).
  */
+import type { InteractionRisk } from '../engine/integrate/schema.js';
+import { riskText } from '../engine/report/integration-section.js';
 import type { ExecutionState } from '../engine/state/schema.js';
 import type { PullRequestInput } from '../forge/types.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
@@ -25,6 +27,18 @@ export interface IntegrationPullRequestInput {
   runUrl: string | null;
 }
 
+/** Pairs that merged cleanly but may break each other: worth a reviewer's look. */
+function riskSection(risks: readonly InteractionRisk[]): string[] {
+  if (risks.length === 0) return [];
+  return [
+    '',
+    '**Interaction risks** (merge cleanly, may still break each other)',
+    ...risks.map(
+      (risk) => `- ${mdCode(risk.tasks[0])} ↔ ${mdCode(risk.tasks[1])}: ${riskText(risk)}`,
+    ),
+  ];
+}
+
 export function integrationPullRequest(input: IntegrationPullRequestInput): PullRequestInput {
   const { state } = input;
   const integration = state.integration!;
@@ -41,6 +55,7 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
     '**Merged**',
     ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}`),
     ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
+    ...riskSection(integration.risks ?? []),
     ...(links.length > 0 ? ['', links.join(' · ')] : []),
   ].join('\n');
   return {
