@@ -51,14 +51,17 @@ export async function detectRisks(
     for (let j = i + 1; j < tips.length; j++) {
       const a = tips[i]!;
       const b = tips[j]!;
+      const tasks: [string, string] = [a.taskId, b.taskId];
+      // Cheap first: compared from the integration base, most pairs have nothing in common.
+      if (
+        pairRisk(tasks, await changeOf(baseSha, a.sha), await changeOf(baseSha, b.sha)) === null
+      ) {
+        continue;
+      }
       const conflicts = await mergeTreeConflicts(repo, a.sha, b.sha);
       if (conflicts === null || conflicts.length > 0) continue;
       const base = await pairBase(repo, baseSha, a.sha, b.sha);
-      const risk = pairRisk(
-        [a.taskId, b.taskId],
-        await changeOf(base, a.sha),
-        await changeOf(base, b.sha),
-      );
+      const risk = pairRisk(tasks, await changeOf(base, a.sha), await changeOf(base, b.sha));
       if (risk !== null) risks.push(risk);
     }
   }
