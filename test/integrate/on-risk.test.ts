@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/engine/config/load.js';
 import { integrate } from '../../src/engine/integrate/integrate.js';
 import type { OnRisk } from '../../src/engine/integrate/risks.js';
 import { IntegrationResult } from '../../src/engine/integrate/schema.js';
@@ -120,5 +121,19 @@ describe('integration.onRisk', () => {
     expect(untested?.test).toBeUndefined();
     const [unrepaired] = (await run('repair')).risks ?? [];
     expect(unrepaired?.note).toMatch(/^repair not available/);
+  });
+});
+
+describe('integration.onRisk in the config', () => {
+  it('defaults to report, takes the three values, and names the line of a wrong one', () => {
+    expect(parseConfig('retries: 0\n', 'c.yml').integration.onRisk).toBe('report');
+    for (const value of ['report', 'test-both', 'repair'] as const) {
+      expect(parseConfig(`integration:\n  onRisk: ${value}\n`, 'c.yml').integration.onRisk).toBe(
+        value,
+      );
+    }
+    expect(() => parseConfig('integration:\n  onRisk: fix-it\n', 'c.yml')).toThrow(
+      /c\.yml:2.*(report|test-both|repair)/s,
+    );
   });
 });
