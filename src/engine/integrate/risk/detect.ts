@@ -68,8 +68,13 @@ export async function detectRisks(
   return risks;
 }
 
-/** Where the two branches part: the integration base for independent tasks. */
-async function pairBase(repo: RepoGit, baseSha: string, a: string, b: string): Promise<string> {
+/** Where the two commits part: the integration base for independent tasks. */
+export async function pairBase(
+  repo: RepoGit,
+  baseSha: string,
+  a: string,
+  b: string,
+): Promise<string> {
   const found = await repo.run(['merge-base', a, b], [1]);
   return found.exitCode === 0 ? found.stdout.trim() : baseSha;
 }

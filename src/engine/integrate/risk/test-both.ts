@@ -1,7 +1,7 @@
 import { runCommand } from '../../exec/run-command.js';
 import type { RepoGit } from '../repo.js';
 import { resetTo } from '../repo.js';
-import type { InteractionRisk } from './detect.js';
+import { pairBase, type InteractionRisk } from './detect.js';
 
 /** What `integration.onRisk: test-both` found for one risky pair. */
 export interface RiskTestResult {
@@ -68,8 +68,7 @@ export async function testBoth(
   const files: string[] = [];
   for (const taskId of risk.tasks) {
     const tip = options.tips.get(taskId)!;
-    const found = await repo.run(['merge-base', options.baseSha, tip], [1]);
-    const base = found.exitCode === 0 ? found.stdout.trim() : options.baseSha;
+    const base = await pairBase(repo, options.baseSha, options.baseSha, tip);
     for (const file of await ownTests(repo, base, tip, options.head)) {
       if (!files.includes(file)) files.push(file);
     }
