@@ -117,6 +117,11 @@ export async function runIntegrationStep(
       `conflict check (git merge-tree, before merging): ${pair.a} ↔ ${pair.b} collide in ${pair.files.join(', ')}`,
     );
   }
+  for (const risk of result.risks ?? []) {
+    const verdict =
+      risk.test?.outcome === 'failed' ? ' (confirmed: their new tests fail together)' : '';
+    notify(state, `interaction risk: ${risk.tasks.join(' ↔ ')}: ${risk.reason}${verdict}`);
+  }
   const tests =
     result.testsPassed === null
       ? 'no integration tests'
