@@ -1,13 +1,17 @@
 import { createRequire } from 'node:module';
-import { Language, Parser, type Node } from 'web-tree-sitter';
+import type { Node, Parser } from 'web-tree-sitter';
 import type { Definition, Outline, Reference } from './outline.js';
 
 const require = createRequire(import.meta.url);
 let parser: Promise<Parser> | null = null;
 
-/** One parser for the process: loading the WebAssembly grammar is the slow part. */
+/**
+ * One parser for the process, loaded on the first Python file: loading the WebAssembly grammar
+ * is the slow part.
+ */
 function pythonParser(): Promise<Parser> {
   parser ??= (async () => {
+    const { Language, Parser } = await import('web-tree-sitter');
     await Parser.init();
     const language = await Language.load(
       require.resolve('@vscode/tree-sitter-wasm/wasm/tree-sitter-python.wasm'),

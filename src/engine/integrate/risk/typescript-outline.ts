@@ -1,15 +1,27 @@
-import ts from 'typescript';
+import type TypeScript from 'typescript';
 import type { Definition, Outline, Reference } from './outline.js';
 
-/** Definitions and identifiers of a JS/TS file, with the TypeScript compiler's parser. */
-export function outlineTypeScript(source: string, path: string): Promise<Outline> {
-  const file = ts.createSourceFile(path, source, ts.ScriptTarget.Latest, true, scriptKind(path));
+type Ts = typeof TypeScript;
+
+/**
+ * Definitions and identifiers of a JS/TS file, with the TypeScript compiler's parser. The compiler
+ * is loaded on the first JS/TS file a task changed, not when the engine starts: it is large.
+ */
+export async function outlineTypeScript(source: string, path: string): Promise<Outline> {
+  const ts = (await import('typescript')).default;
+  const file = ts.createSourceFile(
+    path,
+    source,
+    ts.ScriptTarget.Latest,
+    true,
+    scriptKind(ts, path),
+  );
   const line = (position: number) => file.getLineAndCharacterOfPosition(position).line + 1;
   const definitions: Definition[] = [];
-  const define = (name: string, node: ts.Node, kind: Definition['kind'] = 'code') =>
+  const define = (name: string, node: TypeScript.Node, kind: Definition['kind'] = 'code') =>
     definitions.push({ name, start: line(node.getStart(file)), end: line(node.getEnd()), kind });
 
-  const visitStatements = (statements: readonly ts.Statement[], prefix: string) => {
+  const visitStatements = (statements: readonly TypeScript.Statement[], prefix: string) => {
     for (const statement of statements) {
       if (ts.isFunctionDeclaration(statement) && statement.name !== undefined) {
         define(prefix + statement.name.text, statement);
@@ -44,33 +56,35 @@ export function outlineTypeScript(source: string, path: string): Promise<Outline
       }
     }
   };
-  const visitClass = (node: ts.ClassLikeDeclaration, name: string) => {
+  const visitClass = (node: TypeScript.ClassLikeDeclaration, name: string) => {
     define(name, node, 'class');
     for (const member of node.members) {
-      const memberName = ts.isConstructorDeclaration(member) ? 'constructor' : nameOf(member.name);
+      const memberName = ts.isConstructorDeclaration(member)
+        ? 'constructor'
+        : nameOf(ts, member.name);
       if (memberName !== null) define(`${name}.${memberName}`, member);
     }
   };
-  const visitObject = (node: ts.ObjectLiteralExpression, name: string) => {
+  const visitObject = (node: TypeScript.ObjectLiteralExpression, name: string) => {
     for (const property of node.properties) {
-      const propertyName = nameOf(property.name);
+      const propertyName = nameOf(ts, property.name);
       if (propertyName !== null) define(`${name}.${propertyName}`, property);
     }
   };
   visitStatements(file.statements, '');
 
   const references: Reference[] = [];
-  const collect = (node: ts.Node) => {
-    if ((ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) && !isDeclarationName(node)) {
+  const collect = (node: TypeScript.Node) => {
+    if ((ts.isIdentifier(node) || ts.isPrivateIdentifier(node)) && !isDeclarationName(ts, node)) {
       references.push({ name: node.text, line: line(node.getStart(file)) });
     }
     node.forEachChild(collect);
   };
   collect(file);
-  return Promise.resolve({ definitions, references });
+  return { definitions, references };
 }
 
-function nameOf(name: ts.PropertyName | undefined): string | null {
+function nameOf(ts: Ts, name: TypeScript.PropertyName | undefined): string | null {
   if (name === undefined) return null;
   if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name) || ts.isStringLiteral(name)) {
     return name.text;
@@ -82,7 +96,10 @@ function nameOf(name: ts.PropertyName | undefined): string | null {
  * The name being declared (`function f`, `class C`, `m() {}`, a parameter, a local variable) is
  * not a use of anything.
  */
-function isDeclarationName(node: ts.Identifier | ts.PrivateIdentifier): boolean {
+function isDeclarationName(
+  ts: Ts,
+  node: TypeScript.Identifier | TypeScript.PrivateIdentifier,
+): boolean {
   const parent = node.parent;
   return (
     (ts.isFunctionDeclaration(parent) ||
@@ -101,7 +118,7 @@ function isDeclarationName(node: ts.Identifier | ts.PrivateIdentifier): boolean 
   );
 }
 
-function scriptKind(path: string): ts.ScriptKind {
+function scriptKind(ts: Ts, path: string): TypeScript.ScriptKind {
   if (/\.[mc]?jsx?$/i.test(path)) return path.endsWith('x') ? ts.ScriptKind.JSX : ts.ScriptKind.JS;
   return path.endsWith('.tsx') ? ts.ScriptKind.TSX : ts.ScriptKind.TS;
 }
