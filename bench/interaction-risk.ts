@@ -14,7 +14,7 @@
  * printed too, for scale.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { detectRisks, type InteractionRisk } from '../src/engine/integrate/risk/detect.js';
@@ -47,16 +47,17 @@ interface Instance {
 }
 
 function readInstances(root: string): Instance[] {
-  return readdirSync(root, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => {
-      const dir = join(root, entry.name);
+  // statSync follows links: a folder of links to chosen instances works too.
+  return readdirSync(root)
+    .filter((name) => statSync(join(root, name)).isDirectory())
+    .map((name) => {
+      const dir = join(root, name);
       const metadata = JSON.parse(readFileSync(join(dir, 'metadata.json'), 'utf8')) as {
         repo: string;
         composition_expected: string;
       };
       return {
-        id: entry.name,
+        id: name,
         dir,
         repo: metadata.repo,
         interaction: metadata.composition_expected !== 'pass',
