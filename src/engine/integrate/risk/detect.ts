@@ -19,8 +19,9 @@ export type { InteractionRisk };
  *    same file (a change is pinned to the innermost definition around each changed line, at the
  *    base for removed lines and at the tip for added ones; renamed files keep their base name);
  * 2. one changes a definition that the other's changed code refers to by name, in any file: on
- *    a line the other added, or anywhere in a definition the other changed (its new behaviour
- *    may rest on what the first changed). A reference is a call, an attribute or property
+ *    a line the other added, or anywhere in a function, method or value the other changed (its
+ *    new behaviour may rest on what the first changed; a changed class or type counts only by
+ *    its changed lines, since its body is its members). A reference is a call, an attribute or property
  *    access, an import, a type annotation. A class name also refers to its constructor
  *    (`__init__`, `constructor`), and Python's operators to the methods they call (`in` to
  *    `__contains__`, `x[k]` to `__getitem__`, `str(x)` to `__str__`, …).
@@ -52,7 +53,8 @@ export async function detectRisks(
       const a = tips[i]!;
       const b = tips[j]!;
       const tasks: [string, string] = [a.taskId, b.taskId];
-      // Cheap first: compared from the integration base, most pairs have nothing in common.
+      // Cheap first: a pair with nothing in common from the integration base needs no merge-tree
+      // or merge-base (the changes from where the pair parts are a part of these).
       if (
         pairRisk(tasks, await changeOf(baseSha, a.sha), await changeOf(baseSha, b.sha)) === null
       ) {
