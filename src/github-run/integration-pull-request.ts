@@ -4,6 +4,8 @@
  * the App when it manages the run. Its title and body come from the execution's state (all waves
  * combined, for the App).
  */
+import type { InteractionRisk } from '../engine/integrate/schema.js';
+import { riskText } from '../engine/report/integration-section.js';
 import type { ExecutionState } from '../engine/state/schema.js';
 import type { PullRequestInput } from '../forge/types.js';
 import { formatCost, formatDuration } from '../engine/format.js';
@@ -37,6 +39,18 @@ export interface IntegrationPullRequestInput {
 function budgetBlock(state: ExecutionState): string[] {
   const lines = budgetLines(state);
   return lines.length === 0 ? [] : ['', '**Budget**', ...lines];
+}
+
+/** Pairs that merged cleanly but may break each other: worth a reviewer's look. */
+function riskSection(risks: readonly InteractionRisk[]): string[] {
+  if (risks.length === 0) return [];
+  return [
+    '',
+    '**Interaction risks** (merge cleanly, may still break each other)',
+    ...risks.map(
+      (risk) => `- ${mdCode(risk.tasks[0])} ↔ ${mdCode(risk.tasks[1])}: ${riskText(risk)}`,
+    ),
+  ];
 }
 
 export function integrationPullRequest(input: IntegrationPullRequestInput): PullRequestInput {
@@ -73,6 +87,7 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
       }),
     ),
     ...budgetBlock(state),
+    ...riskSection(integration.risks ?? []),
     ...(links.length > 0 ? ['', links.join(' · ')] : []),
   ].join('\n');
   return {

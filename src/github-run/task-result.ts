@@ -7,6 +7,7 @@
 import type { IntegrationResult } from '../engine/integrate/schema.js';
 import type { TaskRun } from '../engine/state/schema.js';
 import type { CheckRunInput } from '../forge/types.js';
+import { riskText } from '../engine/report/integration-section.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
 import { taskUsage, usageText } from '../engine/report/usage.js';
 import { agentOutcome, taskWarnings } from '../engine/report/outcome.js';
@@ -29,6 +30,7 @@ export function taskResult(run: TaskRun, integration: IntegrationResult | null):
     ...(run.reason ? [`**Reason**: ${mdText(run.reason, 1000)}`] : []),
     ...taskWarnings(run).map((warning) => `**Warning**: ${mdText(warning, 500)}`),
     ...(merge === null ? [] : [merge]),
+    ...riskLines(run.task_id, integration),
     '',
     ...validationTable(run),
   ];
@@ -69,6 +71,16 @@ function mergeLine(taskId: string, integration: IntegrationResult | null): strin
   }
   const dropped = integration.dropped.find((d) => d.taskId === taskId);
   return dropped ? `**Not merged**: ${mdText(dropped.reason, 500)}` : null;
+}
+
+/** Interaction risks with other tasks: they merged cleanly, yet may break each other. */
+function riskLines(taskId: string, integration: IntegrationResult | null): string[] {
+  return (integration?.risks ?? [])
+    .filter((risk) => risk.tasks.includes(taskId))
+    .map((risk) => {
+      const other = risk.tasks[0] === taskId ? risk.tasks[1] : risk.tasks[0];
+      return `**Interaction risk** with ${mdCode(other)}: ${riskText(risk)}`;
+    });
 }
 
 function validationTable(run: TaskRun): string[] {

@@ -48,8 +48,11 @@ export function importedPackages(root: string, files: string[]): Set<string> {
   const packages = new Set<string>();
   for (const file of files) {
     const text = readFileSync(path.join(root, file), 'utf8');
-    for (const ref of ts.preProcessFile(text, true, true).importedFiles) {
-      const name = ref.fileName;
+    const names = ts.preProcessFile(text, true, true).importedFiles.map((ref) => ref.fileName);
+    // A package whose files are found at run time (a WebAssembly grammar) is a dependency too.
+    for (const match of text.matchAll(/require\.resolve\(\s*['"]([^'"]+)['"]/g))
+      names.push(match[1]!);
+    for (const name of names) {
       if (name.startsWith('.') || name.startsWith('node:')) continue;
       const parts = name.split('/');
       packages.add(name.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);

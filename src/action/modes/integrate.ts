@@ -278,6 +278,7 @@ async function runIntegration(
     testCommand: await integrationTestCommand(root, ctx.config),
     strategy: ctx.config.integration.strategy,
     detectConflicts: ctx.config.integration.detectConflicts,
+    onRisk: ctx.config.integration.onRisk,
     env: ctx.env,
     logDir: ctx.logDir,
     setupCommand: ctx.config.workspace.setup ?? null,

@@ -56,6 +56,7 @@ function combineIntegrations(
     conflicts: present.flatMap((r) => r.conflicts),
     dropped: present.flatMap((r) => r.dropped),
     predictedConflicts: present.flatMap((r) => r.predictedConflicts),
+    risks: present.flatMap((r) => r.risks ?? []),
     testRuns: present.reduce((n, r) => n + r.testRuns, 0),
     testsPassed: last.testsPassed,
     ...(notes.length > 0 ? { notes } : {}),

@@ -132,9 +132,21 @@ export const Config = z
         testCommand: z.union([z.string().min(1), z.literal(false)]).optional(),
         detectConflicts: z.boolean().default(true),
         branchPrefix: z.string().default('integration/'),
+        /**
+         * What to do with an interaction risk (two tasks that merge cleanly but change the same
+         * definition, or one changes what the other uses): `report` it; `test-both`: also run
+         * both tasks' own new tests together on the integration branch; `repair`: hand the pair
+         * to a repair attempt (not available yet: reported as such).
+         */
+        onRisk: z.enum(['report', 'test-both', 'repair']).default('report'),
       })
       .strict()
-      .default({ strategy: 'batch-bisect', detectConflicts: true, branchPrefix: 'integration/' }),
+      .default({
+        strategy: 'batch-bisect',
+        detectConflicts: true,
+        branchPrefix: 'integration/',
+        onRisk: 'report',
+      }),
     report: z
       .object({
         /** Inside the repository: the report is committed there. */

@@ -9,6 +9,11 @@ export interface RunCommandOptions {
    * plan text, titles or comments: those go in env vars or files.
    */
   command: string;
+  /**
+   * Positional parameters for the command (`"$@"` in it), passed to `sh` as arguments, never
+   * spliced into the shell text: safe for file names an agent chose.
+   */
+  args?: readonly string[];
   cwd: string;
   /** The child's whole environment (the engine reads no process.env; the shell passes it in). */
   env: Record<string, string>;
@@ -66,7 +71,7 @@ function spawnInGroup(
   started: number,
 ): Promise<RunCommandResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('sh', ['-c', options.command], {
+    const child = spawn('sh', ['-c', options.command, 'sh', ...(options.args ?? [])], {
       cwd: options.cwd,
       env: options.env,
       stdio: ['ignore', stdoutFd, stderrFd],

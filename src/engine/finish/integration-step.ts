@@ -102,6 +102,7 @@ export async function runIntegrationStep(
     testCommand,
     strategy: settings.integration.strategy,
     detectConflicts: settings.integration.detectConflicts,
+    onRisk: settings.integration.onRisk,
     env: options.env,
     signal: options.signal,
     logDir: join(options.executionDir, 'integration'),
@@ -118,6 +119,11 @@ export async function runIntegrationStep(
       state,
       `conflict check (git merge-tree, before merging): ${pair.a} ↔ ${pair.b} collide in ${pair.files.join(', ')}`,
     );
+  }
+  for (const risk of result.risks ?? []) {
+    const verdict =
+      risk.test?.outcome === 'failed' ? ' (confirmed: their new tests fail together)' : '';
+    notify(state, `interaction risk: ${risk.tasks.join(' ↔ ')}: ${risk.reason}${verdict}`);
   }
   const tests =
     result.testsPassed === null

@@ -27,6 +27,7 @@ export const DEFAULT_FINISH_SETTINGS: FinishSettings = {
     strategy: 'batch-bisect',
     detectConflicts: true,
     branchPrefix: 'integration/',
+    onRisk: 'report',
   },
   report: { dir: 'reports', writeBack: 'integration-branch' },
   setupCommand: null,

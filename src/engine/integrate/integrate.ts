@@ -7,6 +7,7 @@ import { batchBisect } from './batch-bisect.js';
 import { orderCandidates, type IntegrationCandidate } from './candidates.js';
 import { predictConflicts } from './conflicts.js';
 import { assertClean, identityConfig, repoGit, resolveCommit, type RepoGit } from './repo.js';
+import { actOnRisks, findRisks, type OnRisk } from './risks.js';
 import { IntegrationResult, type IntegrationProgress } from './schema.js';
 import { serial } from './serial.js';
 import { IntegrationSession } from './session.js';
@@ -30,6 +31,8 @@ export interface IntegrateOptions {
   strategy: 'batch-bisect' | 'serial';
   /** Check every pair of branches with `git merge-tree` before merging. */
   detectConflicts: boolean;
+  /** What to do with interaction risks (they are always looked for); default `report`. */
+  onRisk?: OnRisk;
   /** The whole environment for git and the test command. */
   env: Record<string, string>;
   signal?: AbortSignal;
@@ -91,6 +94,7 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
     const predictedConflicts = options.detectConflicts
       ? await predictConflicts(repo, session.tipsOf(ordered))
       : [];
+    const risks = await findRisks(session, logger);
     const tests =
       options.testCommand === null
         ? null
@@ -108,6 +112,7 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
           });
     const testsPassed = await run(session, tests, options.strategy);
     await tests?.writeLog();
+    await actOnRisks(risks, session, { ...options, onRisk: options.onRisk ?? 'report' });
     session.bisecting = false;
     session.testRunsAtMost = session.testRun;
     session.progress('done');
@@ -125,6 +130,7 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
       testRuns: tests?.runs ?? 0,
       testsPassed,
       testCommand: options.testCommand,
+      risks,
       notes: session.notes,
     });
   } finally {

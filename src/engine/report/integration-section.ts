@@ -1,4 +1,4 @@
-import type { IntegrationResult } from '../integrate/schema.js';
+import type { IntegrationResult, InteractionRisk } from '../integrate/schema.js';
 import type { ExecutionState } from '../state/schema.js';
 import { fileList } from './task-section.js';
 import { mdCode, mdSha, mdText } from './markdown.js';
@@ -45,8 +45,38 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
       lines.push(`  - ${mdText(pair.a, 40)} ↔ ${mdText(pair.b, 40)} in ${fileList(pair.files)}`);
     }
   }
+  const risks = integration.risks ?? [];
+  if (risks.length > 0) {
+    lines.push(
+      `- **Interaction Risks** (merge cleanly, may still break each other): ${risks.length}`,
+    );
+    for (const risk of risks) {
+      lines.push(
+        `  - ${mdText(risk.tasks[0], 40)} ↔ ${mdText(risk.tasks[1], 40)}: ${riskText(risk)}`,
+      );
+    }
+  }
   lines.push('');
   return lines;
+}
+
+/**
+ * One interaction risk in words: why, and what `integration.onRisk` found (the report, the PR
+ * and each task's check run say the same).
+ */
+export function riskText(risk: InteractionRisk): string {
+  const parts = [mdText(risk.reason, 500)];
+  if (risk.test !== undefined) parts.push(riskTestText(risk.test));
+  if (risk.note !== undefined) parts.push(mdText(risk.note, 200));
+  return parts.join(' — ');
+}
+
+function riskTestText(test: NonNullable<InteractionRisk['test']>): string {
+  if (test.outcome === 'no-tests') return 'neither task added or changed a test to run together';
+  const files = fileList(test.files);
+  return test.outcome === 'failed'
+    ? `❌ **confirmed**: their own new tests fail together (${files})`
+    : `✅ their own new tests pass together (${files})`;
 }
 
 function testsText(integration: IntegrationResult): string {
