@@ -173,7 +173,9 @@ async function viaApp(plan: string, request: Request): Promise<Picked> {
       return { runs: null, first: null, refused: true };
     }
     const record = decodeRecord(summary.output.summary)!;
-    // The app's task check runs carry the same names as the workflow's plan job gives them.
+    // The app's task check runs (written when their jobs start, or queued after two minutes)
+    // carry the same names as the workflow's plan job gives them.
+    await h.time.advance(2 * 60_000 + 1000);
     for (const task of record.tasks) {
       expect(h.github.checkRunsFor(HEAD_SHA).map((c) => c.name)).toContain(taskCheckName(task));
     }
