@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cleanupExecution, type CleanupResult } from '../cleanup/cleanup.js';
 import type { ExecutionEvent } from '../monitor/events.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
 import type { ExecutionState } from '../state/schema.js';
 import { Plan } from '../plan/schema.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -11,6 +12,7 @@ import { executionPaths } from '../run/paths.js';
 import { pathExists } from '../path-exists.js';
 import { runIntegrationStep } from './integration-step.js';
 import { notifier, type Notify } from './notify.js';
+import { runRepairStep } from './repair-step.js';
 import { runReportStep, type ReportOutcome } from './report-step.js';
 import type { FinishSettings } from './settings.js';
 import { createValidationStep } from './validation-step.js';
@@ -22,6 +24,8 @@ export interface FinishOptions {
   signal?: AbortSignal;
   clock?: Clock;
   logger?: Logger;
+  /** The tasks' agent kind, for repairs (`integration.repair`); without it nothing is repaired. */
+  runner?: AgentRunner;
   /** Notes on what validation, integration, the report and clean-up do (`note` events). */
   onEvent?: (event: ExecutionEvent, state: ExecutionState) => void;
 }
@@ -98,16 +102,30 @@ async function finishExecution(
   // Resumed after the integration had finished (killed during the report or the clean-up): its
   // result is on disk and its branch holds the work; integrating again would find branches gone.
   const integrated = state.integration !== null;
+  const plan = await readPlanSnapshot(
+    executionPaths(state.repo_root, state.execution_id).planSnapshot,
+  );
   try {
-    if (!integrated)
-      state.integration = await runIntegrationStep(state, {
+    if (!integrated) {
+      const step = {
         settings,
         executionDir,
         env: options.env,
         signal: options.signal,
         logger: options.logger ?? silentLogger,
         notify,
-      });
+      };
+      state.integration = await runIntegrationStep(state, step);
+      if (options.runner !== undefined) {
+        // A repair that cannot run leaves the integration as it was, never undoes it.
+        await runRepairStep(state, { ...step, runner: options.runner, plan }).catch(
+          (error: unknown) => {
+            if (options.signal?.aborted) throw error;
+            notify(state, `repairs did not finish: ${message(error)}`);
+          },
+        );
+      }
+    }
     // On disk before anything is cleaned up: killed from here on, resume knows the work landed.
     await save();
   } catch (error) {
@@ -120,9 +138,6 @@ async function finishExecution(
   state.status =
     everyTaskLanded(state) && outcome.integrationError === null ? 'completed' : 'failed';
   state.finished_at = (options.clock ?? systemClock).now().toISOString();
-  const plan = await readPlanSnapshot(
-    executionPaths(state.repo_root, state.execution_id).planSnapshot,
-  );
   try {
     outcome.report = await runReportStep(state, {
       settings,
