@@ -7,6 +7,7 @@
 import type { ExecutionState } from '../engine/state/schema.js';
 import type { PullRequestInput } from '../forge/types.js';
 import { mdCode, mdText } from '../engine/report/markdown.js';
+import { repairLine } from '../engine/report/repairs.js';
 
 /** GitHub allows 256 characters in a PR title. */
 const TITLE_MAX = 240;
@@ -30,6 +31,7 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
   const integration = state.integration!;
   const scope = input.group === 'all' ? 'all groups' : `group ${input.group}`;
   const conflicts = integration.conflicts.map((c) => mdCode(c.taskId));
+  const repairs = (integration.repairs ?? []).map((r) => `- ${mdText(repairLine(r), 400)}`);
   const links = [
     state.report_path ? `Report: ${mdCode(state.report_path)}` : null,
     input.pullRequest !== null ? `Started on #${input.pullRequest}` : null,
@@ -40,6 +42,7 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
     '',
     '**Merged**',
     ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}`),
+    ...(repairs.length > 0 ? ['', '**Repaired** (handed back to an agent)', ...repairs] : []),
     ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
     ...(links.length > 0 ? ['', links.join(' · ')] : []),
   ].join('\n');

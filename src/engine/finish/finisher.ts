@@ -12,7 +12,7 @@ import { executionPaths } from '../run/paths.js';
 import { pathExists } from '../path-exists.js';
 import { runIntegrationStep } from './integration-step.js';
 import { notifier, type Notify } from './notify.js';
-import { runRepairStep } from './repair-step.js';
+import { repairsFailedValidation, runRepairStep } from './repair-step.js';
 import { runReportStep, type ReportOutcome } from './report-step.js';
 import type { FinishSettings } from './settings.js';
 import { createValidationStep } from './validation-step.js';
@@ -115,7 +115,8 @@ async function finishExecution(
         logger: options.logger ?? silentLogger,
         notify,
       };
-      state.integration = await runIntegrationStep(state, step);
+      const evenIfEmpty = options.runner !== undefined && repairsFailedValidation(state, settings);
+      state.integration = await runIntegrationStep(state, { ...step, evenIfEmpty });
       if (options.runner !== undefined) {
         // A repair that cannot run leaves the integration as it was, never undoes it.
         await runRepairStep(state, { ...step, runner: options.runner, plan }).catch(

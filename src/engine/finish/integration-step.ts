@@ -25,6 +25,8 @@ export interface IntegrationStepOptions {
   signal?: AbortSignal;
   logger: Logger;
   notify: Notify;
+  /** Make the integration branch even with nothing to merge (a repair will merge into it). */
+  evenIfEmpty?: boolean;
 }
 
 /** The tasks whose work integration takes: completed means validated (or not validated at all). */
@@ -74,7 +76,7 @@ export async function runIntegrationStep(
 ): Promise<IntegrationResult | null> {
   const { settings, notify } = options;
   const candidates = integrationCandidates(state);
-  if (candidates.length === 0) {
+  if (candidates.length === 0 && options.evenIfEmpty !== true) {
     notify(state, 'integration: no validated task to merge');
     return null;
   }

@@ -22,6 +22,20 @@ export interface RepairStepOptions {
 const AGENT_TIME_LIMIT_MS = 60 * 60_000;
 
 /**
+ * Whether a repair may need the integration branch although no task is there to merge: a task
+ * failed its validation and repairs take that kind.
+ */
+export function repairsFailedValidation(state: ExecutionState, settings: FinishSettings): boolean {
+  const repair = settings.integration.repair;
+  if (repair === undefined || repair.attempts <= 0 || !repair.on.includes('validation'))
+    return false;
+  return state.task_order.some((id) => {
+    const run = state.tasks[id]!;
+    return run.status === 'failed' && run.validation?.status === 'FAILED';
+  });
+}
+
+/**
  * After the integration: hand what it left out (and what failed its validation) back to the
  * tasks' agent, as `integration.repair` allows. The integration branch and result move forward
  * with every repair that lands. Nothing to do when repairs are off or nothing was left out.

@@ -2,6 +2,7 @@ import type { IntegrationResult } from '../integrate/schema.js';
 import type { ExecutionState } from '../state/schema.js';
 import { fileList } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';
+import { repairLine } from './repairs.js';
 
 const STRATEGY: Record<IntegrationResult['strategy'], string> = {
   'batch-bisect': 'batch-and-bisect (merge the batch, test once, bisect on failure)',
@@ -36,6 +37,17 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
   lines.push(`- **Dropped Branches**: ${integration.dropped.length}`);
   for (const dropped of integration.dropped) {
     lines.push(`  - ${mdText(dropped.taskId, 40)}: ${mdText(dropped.reason, 300)}`);
+  }
+  const repairs = integration.repairs ?? [];
+  if (repairs.length > 0) {
+    const merged = repairs.filter((repair) => repair.outcome === 'merged').length;
+    lines.push(
+      `- **Repairs**: ${merged} of ${repairs.length} handed back to an agent and merged (each attempt kept under a ref)`,
+    );
+    for (const repair of repairs) {
+      const where = repair.branch === '' ? '' : ` — branch ${mdCode(repair.branch)}`;
+      lines.push(`  - ${mdText(repairLine(repair), 400)}${where}`);
+    }
   }
   if (integration.predictedConflicts.length > 0) {
     lines.push(
