@@ -14,6 +14,10 @@ export const RepairRecord = z.object({
   kind: RepairKind,
   attempts: z.number().int().nonnegative(),
   outcome: z.enum(['merged', 'failed']),
+  /** The other task(s) involved: those it collided with (conflict). */
+  with: z.array(z.string()),
+  /** The conflicting files (conflict). */
+  files: z.array(z.string()),
   /** The branch of the last attempt (the integration head with the task merged, then repaired). */
   branch: z.string(),
   /** Why the last attempt failed; null when merged. */

@@ -307,6 +307,8 @@ function record(
     kind: previous?.kind ?? attempt.target.kind,
     attempts: round,
     outcome: problem === null ? 'merged' : 'failed',
+    with: previous?.with ?? (attempt.target.kind === 'conflict' ? attempt.target.others : []),
+    files: previous?.files ?? attempt.target.files,
     branch: attempt.ws?.branch ?? previous?.branch ?? '',
     reason: problem,
     keptRefs: [

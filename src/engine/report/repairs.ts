@@ -11,10 +11,13 @@ const HOW: Record<RepairRecord['kind'], string> = {
 /** `2.2: merged, repaired after a merge conflict in 1 attempt (12s, 3.1k tokens, $0.04)` */
 export function repairLine(repair: RepairRecord): string {
   const attempts = `${repair.attempts} attempt${repair.attempts === 1 ? '' : 's'}`;
+  const withText = repair.with.length > 0 ? ` with ${repair.with.join(', ')}` : '';
+  const files = repair.files.length > 0 ? ` in ${repair.files.join(', ')}` : '';
+  const how = `${HOW[repair.kind]}${withText}${files}`;
   const verdict =
     repair.outcome === 'merged'
-      ? `merged, repaired after ${HOW[repair.kind]} in ${attempts}`
-      : `not repaired after ${HOW[repair.kind]} (${attempts}): ${repair.reason ?? 'failed'}`;
+      ? `merged, repaired after ${how} in ${attempts}`
+      : `not repaired after ${how} (${attempts}): ${repair.reason ?? 'failed'}`;
   return `${repair.taskId}: ${verdict} (${repairCost(repair)})`;
 }
 
