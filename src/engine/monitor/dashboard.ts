@@ -10,6 +10,7 @@ import {
 } from '../report/outcome.js';
 import { totalUsage, usageText } from '../report/usage.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
+import { repairRowTexts, repairTableRows } from './repair-rows.js';
 
 const BAR_CELLS = 16;
 const RULE_MAX = 54;
@@ -47,6 +48,8 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
   // scroll out of sight; one line per task (running first) keeps them on screen.
   const compact = options.rows !== undefined && lines.length + blocks.length + 4 > options.rows;
   lines.push(...(compact ? compactLines(tasks, state, options.now) : blocks));
+  const repairs = repairRowTexts(state).map((text): Segment[] => [{ text: terminalText(text) }]);
+  if (repairs.length > 0) lines.push([], ...repairs);
   lines.push([], rule, footer(state, tasks, options.now));
   const usage = totalUsage(tasks);
   if (usage !== null) lines.push([{ text: `Usage: ${usageText(usage)}` }]);
@@ -280,7 +283,10 @@ export function renderDashboardMarkdown(
     '',
     `Execution ${mdCode(state.execution_id)} · started ${formatTimeOfDay(new Date(state.started_at))} UTC`,
     '',
-    ...mdTable(['Task', 'Agent', 'Status', 'Progress', 'Elapsed', 'Current step'], rows),
+    ...mdTable(
+      ['Task', 'Agent', 'Status', 'Progress', 'Elapsed', 'Current step'],
+      [...rows, ...repairTableRows(state)],
+    ),
     '',
     totals.join(' · '),
     '',
