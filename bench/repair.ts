@@ -18,6 +18,7 @@ import { repairTasks } from '../src/engine/repair/repair.js';
 import type { ExecutionState, TaskRun } from '../src/engine/state/schema.js';
 import { DEFAULT_IDENTITY } from '../src/engine/workspace/identity.js';
 import { makeRepo, TEST_COMMAND, type RepoFixture } from '../test/integrate/fixture.js';
+import { task as fixtureTask } from '../test/report/fixture.js';
 
 /** Resolves a conflict by keeping both sides; mends BROKEN; gives up on what says unfixable. */
 const REPAIR_AGENT = `set -e
@@ -70,33 +71,12 @@ function stateFor(
 ): ExecutionState {
   const tasks: Record<string, TaskRun> = {};
   for (const c of candidates) {
-    tasks[c.taskId] = {
-      task_id: c.taskId,
-      task: `Task ${c.taskId}`,
+    tasks[c.taskId] = fixtureTask(c.taskId, {
       agent: c.agent,
       agents: [c.agent],
-      group: null,
-      depends_on: [],
-      estimate_hours: null,
-      status: 'completed',
-      progress_percent: 100,
-      current_step: null,
-      started_at: null,
-      finished_at: null,
-      worktree: '',
       branch: c.branch,
       start_sha: repo.baseSha,
-      head_sha: null,
-      pid: null,
-      attempts: 1,
-      exit_code: 0,
-      reason: null,
-      log_file: '',
-      output_dir: '',
-      port: 41000,
-      metrics: null,
-      validation: null,
-    };
+    });
   }
   return {
     version: 1,
