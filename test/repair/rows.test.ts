@@ -67,6 +67,7 @@ describe('repairs in the outputs', () => {
     const state = withRepairs();
     const section = renderIntegrationSection(state).join('\n');
     expect(section).toContain('- **Repairs**: 1 of 2 handed back to an agent and merged');
+    expect(section).toContain('(and 1 repaired by an agent, under Repairs)');
     expect(section).toContain(
       // (`$` escaped: GitHub would read it as math.)
       '2.2: merged, repaired after a merge conflict with 2.1 in src/config.js in 1 attempt (12s, 3,200 tokens, \\$0.04)',

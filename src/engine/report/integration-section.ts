@@ -25,7 +25,7 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
     `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdCode(short(integration.baseSha))} → head ${mdCode(short(integration.headSha))})`,
     `- **Strategy**: ${STRATEGY[integration.strategy]}`,
     `- **Merged**: ${integration.merged.length} of ${total} tasks${idList(integration.merged)}`,
-    `- **Merge Conflicts**: ${integration.conflicts.length}${integration.conflicts.length > 0 ? ' (never auto-resolved; the branch was left out and the integration branch stayed clean)' : ''}`,
+    `- **Merge Conflicts**: ${integration.conflicts.length}${integration.conflicts.length > 0 ? ' (never auto-resolved; the branch was left out and the integration branch stayed clean)' : ''}${repairedText(integration, 'conflict')}`,
   );
   for (const conflict of integration.conflicts) {
     const other = conflict.with.length > 0 ? ` with ${ids(conflict.with)}` : '';
@@ -34,7 +34,7 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
     );
   }
   lines.push(`- **Integration Tests**: ${testsText(integration)}`);
-  lines.push(`- **Dropped Branches**: ${integration.dropped.length}`);
+  lines.push(`- **Dropped Branches**: ${integration.dropped.length}${repairedText(integration)}`);
   for (const dropped of integration.dropped) {
     lines.push(`  - ${mdText(dropped.taskId, 40)}: ${mdText(dropped.reason, 300)}`);
   }
@@ -59,6 +59,14 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
   }
   lines.push('');
   return lines;
+}
+
+/** ` (and 1 repaired by an agent, under Repairs)`: what was left out before a repair landed it. */
+function repairedText(integration: IntegrationResult, kind?: 'conflict'): string {
+  const count = (integration.repairs ?? []).filter(
+    (repair) => repair.outcome === 'merged' && (kind === undefined || repair.kind === kind),
+  ).length;
+  return count > 0 ? ` (and ${count} repaired by an agent, under Repairs)` : '';
 }
 
 function testsText(integration: IntegrationResult): string {
