@@ -120,10 +120,7 @@ async function finishExecution(
       if (options.runner !== undefined) {
         // A repair that cannot run leaves the integration as it was, never undoes it.
         await runRepairStep(state, { ...step, runner: options.runner, plan }).catch(
-          (error: unknown) => {
-            if (options.signal?.aborted) throw error;
-            notify(state, `repairs did not finish: ${message(error)}`);
-          },
+          (error: unknown) => notify(state, `repairs did not finish: ${message(error)}`),
         );
       }
     }

@@ -69,12 +69,16 @@ export async function repairTasks(options: RepairOptions): Promise<RepairRecord[
   const records = new Map<string, RepairRecord>();
   let pending = repairTargets(options.state, integration, options.on);
   for (let round = 1; round <= options.attempts && pending.length > 0; round += 1) {
-    options.signal?.throwIfAborted();
+    // Stopped by the user: what was tried is recorded, nothing more is started.
+    if (options.signal?.aborted) break;
     const attempts = await Promise.all(
       pending.map((target) => attemptRepair(options, target, round)),
     );
     const ready = attempts.filter((attempt) => attempt.problem === null);
-    const landed = ready.length > 0 ? await integrateRepairs(options, ready, round) : null;
+    const landed =
+      ready.length > 0 && !options.signal?.aborted
+        ? await integrateRepairs(options, ready, round)
+        : null;
     const next: RepairTarget[] = [];
     for (const attempt of attempts) {
       const id = attempt.target.taskId;
@@ -185,8 +189,9 @@ async function attemptRepair(
       attempt.problem = `the repaired branch fails its validation: ${failed.map((c) => c.name).join(', ')}`;
     }
   } catch (error) {
-    options.signal?.throwIfAborted();
-    attempt.problem = `the repair could not run: ${(error as Error).message.split('\n')[0]}`;
+    attempt.problem = options.signal?.aborted
+      ? 'stopped by the user'
+      : `the repair could not run: ${(error as Error).message.split('\n')[0]}`;
   }
   return attempt;
 }
