@@ -117,7 +117,9 @@ async function finishExecution(
       };
       const evenIfEmpty = options.runner !== undefined && repairsFailedValidation(state, settings);
       state.integration = await runIntegrationStep(state, { ...step, evenIfEmpty });
-      if (options.runner !== undefined) {
+      if (options.runner !== undefined && state.integration !== null) {
+        // Killed during the repairs, resume finds the integration done and reports it.
+        await save();
         // A repair that cannot run leaves the integration as it was, never undoes it.
         await runRepairStep(state, { ...step, runner: options.runner, plan }).catch(
           (error: unknown) => notify(state, `repairs did not finish: ${message(error)}`),
