@@ -132,6 +132,18 @@ describe('repair with a command agent', () => {
     }
   });
 
+  it("a repair that abandons the merge (the task's commits gone) fails, and nothing is called merged", async () => {
+    await writePlanJson(repo.dir, plan([task('c'), task('d')]));
+    const abandon = `if [ -n "$PE_REPAIR" ]; then git merge --abort && echo mine > shared.txt && git commit -qam "took mine" && ${RECORD}; else ${CONFLICTING}; fi`;
+    const { code, doc } = await run(abandon, ['--repair-attempts', '1']);
+    expect(code).toBe(1);
+    expect(doc.integration!.merged).toEqual(['c']);
+    expect(doc.integration!.repairs).toMatchObject([
+      { taskId: 'd', outcome: 'failed', reason: "the repair dropped commits of the task's branch" },
+    ]);
+    await invariantHolds(doc);
+  });
+
   it('is off for a command agent unless asked for', async () => {
     await writePlanJson(repo.dir, plan([task('c'), task('d')]));
     const { code, doc } = await run(`if [ -n "$PE_REPAIR" ]; then exit 9; fi; ${CONFLICTING}`);
