@@ -7,6 +7,8 @@ import type { RepairWorkspace } from './workspace.js';
 
 const MAX_DIFF = 6000;
 const MAX_OUTPUT = 4000;
+/** Other tasks shown with their diffs; the rest are listed by title. */
+const MAX_OTHERS = 5;
 
 /** One task as the repair agent is told about it: its intent and what it changed. */
 interface TaskIntent {
@@ -15,6 +17,8 @@ interface TaskIntent {
   criteria: string[];
   branch: string;
   diff: string;
+  /** Files it changed. */
+  files: string[];
 }
 
 const WHAT_FAILED: Record<RepairTarget['kind'], string> = {
@@ -46,7 +50,12 @@ export async function repairContext(input: {
 }): Promise<string> {
   const { target, state, ws } = input;
   const task = await intentOf(input, target.taskId, target.files);
-  const others = await Promise.all(target.others.map((id) => intentOf(input, id, target.files)));
+  // Those that changed the same files first: they are the likeliest to be involved.
+  const all = await Promise.all(target.others.map((id) => intentOf(input, id, target.files)));
+  const touches = (other: TaskIntent) => other.files.some((file) => task.files.includes(file));
+  const sorted = [...all.filter(touches), ...all.filter((other) => !touches(other))];
+  const others = sorted.slice(0, MAX_OTHERS);
+  const listed = sorted.slice(MAX_OTHERS);
   const lines = [
     `# Repair of task ${target.taskId}: ${task.title}`,
     '',
@@ -70,6 +79,13 @@ export async function repairContext(input: {
   if (others.length > 0) {
     lines.push('## The other task(s) involved', '');
     for (const other of others) lines.push(...intentLines(other));
+    if (listed.length > 0) {
+      lines.push(
+        'Also merged on the integration branch:',
+        ...listed.map((o) => `- ${o.id}: ${o.title}`),
+        '',
+      );
+    }
   }
   for (const file of target.outputs) {
     const text = await readFile(file, 'utf8').catch(() => '(the output file could not be read)');
@@ -96,6 +112,7 @@ async function intentOf(
   const planned = input.plan?.tasks.find((task) => task.id === id);
   const branch = run?.branch ?? '';
   let diff = '';
+  let changed: string[] = [];
   if (run?.start_sha) {
     const range = [run.start_sha, run.head_sha ?? `refs/heads/${branch}`];
     const paths = files.length > 0 ? ['--', ...files] : [];
@@ -103,6 +120,10 @@ async function intentOf(
       allowExitCodes: [128],
     });
     diff = result.stdout;
+    const names = await git(input.ws.worktree, ['diff', '--name-only', ...range], {
+      allowExitCodes: [128],
+    });
+    changed = names.stdout.split('\n').filter(Boolean);
   }
   return {
     id,
@@ -110,6 +131,7 @@ async function intentOf(
     criteria: planned?.criteria ?? [],
     branch,
     diff,
+    files: changed,
   };
 }
 

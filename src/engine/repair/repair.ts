@@ -46,7 +46,7 @@ export interface RepairOptions {
 }
 
 /** One attempt's end, before integration. */
-interface Attempt {
+export interface Attempt {
   target: RepairTarget;
   ws: RepairWorkspace | null;
   problem: string | null;
@@ -106,7 +106,11 @@ export async function repairTasks(options: RepairOptions): Promise<RepairRecord[
   return result;
 }
 
-async function attemptRepair(
+/**
+ * One repair attempt, up to a branch ready to integrate (or the problem): the part a distributed
+ * runner (the Action's repair leg) runs on its own, without the integration.
+ */
+export async function attemptRepair(
   options: RepairOptions,
   target: RepairTarget,
   round: number,
@@ -226,7 +230,7 @@ async function keep(
  * head, then move the integration branch forward to its head (a fast-forward: the scratch branch
  * only adds merges) and fold the result into the execution's integration.
  */
-async function integrateRepairs(
+export async function integrateRepairs(
   options: RepairOptions,
   ready: readonly Attempt[],
   round: number,
