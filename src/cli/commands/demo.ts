@@ -113,7 +113,7 @@ function intro(dir: string, keep: boolean): string {
     'parallel-executor demo',
     `Sample repository: ${dir}${keep ? '' : ' (removed when the demo ends: --clean)'}`,
     'Plan: 7 tasks in 2 groups, run by 4 scripted agents that really edit the code (no AI, no network).',
-    'By design, 2.2 collides with 2.1 in src/config.js, 2.4 breaks 2.1\'s test once merged, and 2.3 writes a',
+    "By design, 2.2 collides with 2.1 in src/config.js, 2.4 breaks 2.1's test once merged, and 2.3 writes a",
     'failing test: each goes back to the agent for one repair. Watch which ones it can fix.',
     '',
     '',
