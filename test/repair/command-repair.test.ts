@@ -216,4 +216,24 @@ echo ok
     });
     await invariantHolds(doc);
   });
+
+  it('keeps a commit the repair agent made and then reset away, beside the attempt', async () => {
+    await writePlanJson(repo.dir, plan([task('v')]));
+    const agent = `if [ "$PE_REPAIR" = validation ]; then
+      echo 1 > expect-v.txt && git commit -qam "fix, then thrown away" && ${RECORD}
+      git reset -q --hard HEAD~1
+    else echo 3 > expect-v.txt && git add -A && git commit -qm "v work" && ${RECORD}; fi`;
+    const { code, doc } = await run(agent);
+    expect(code).toBe(1);
+    const repair = doc.integration!.repairs![0]!;
+    expect(repair).toMatchObject({ taskId: 'v', outcome: 'failed' });
+    expect(repair.keptRefs).toEqual([
+      expect.stringMatching(/\/v-repair\/attempt-1$/),
+      expect.stringMatching(/\/v-repair\/attempt-1-dropped-1$/),
+    ]);
+    expect(await repo.git(['log', '-1', '--format=%s', repair.keptRefs[1]!])).toBe(
+      'fix, then thrown away',
+    );
+    await invariantHolds(doc);
+  });
 });

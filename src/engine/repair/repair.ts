@@ -9,6 +9,7 @@ import type { ExecutionState } from '../state/schema.js';
 import type { ValidationConfig } from '../validate/detect.js';
 import type { ValidationReport } from '../validate/schema.js';
 import { validateTask } from '../validate/validate-task.js';
+import { keepDroppedCommits } from '../collect/keep.js';
 import { attemptRef, keepAttempt, nextAttemptNumber } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';
@@ -52,7 +53,8 @@ export interface Attempt {
   problem: string | null;
   validation: ValidationReport | null;
   cost: RepairAgentRun | null;
-  keptRef: string | null;
+  /** The attempt's ref, then any beside it (the branch it left, commits it dropped). */
+  keptRefs: string[];
 }
 
 /**
@@ -123,7 +125,7 @@ export async function attemptRepair(
     problem: null,
     validation: null,
     cost: null,
-    keptRef: null,
+    keptRefs: [],
   };
   const dir = join(
     options.executionDir,
@@ -174,7 +176,7 @@ export async function attemptRepair(
       },
       { timeoutMs: options.agentTimeoutMs, graceMs: options.graceMs, signal: options.signal },
     );
-    attempt.keptRef = await keep(options, target.taskId, ws);
+    attempt.keptRefs = await keep(options, target.taskId, ws);
     attempt.problem = attempt.cost.problem ?? (await checkRepairResult(ws));
     if (attempt.problem !== null) return attempt;
     const report = await validateTask({
@@ -200,12 +202,15 @@ export async function attemptRepair(
   return attempt;
 }
 
-/** Every attempt's worktree and branch, as the agent left them, under a named ref. */
+/**
+ * Every attempt's worktree and branch, as the agent left them, under a named ref; beside it,
+ * the tip of a branch it left and commits it dropped (found in the reflogs), as for a task.
+ */
 async function keep(
   options: RepairOptions,
   taskId: string,
   ws: RepairWorkspace,
-): Promise<string | null> {
+): Promise<string[]> {
   const owner = `${taskId}-repair`;
   const n = await nextAttemptNumber(
     options.state.repo_root,
@@ -222,7 +227,22 @@ async function keep(
     identity: options.identity,
     why: `repair attempt of task ${taskId}`,
   });
-  return kept?.ref ?? null;
+  if (kept === null) return [];
+  const dropped = await keepDroppedCommits({
+    repoRoot: options.state.repo_root,
+    worktree: ws.worktree,
+    branch: ws.branch,
+    startSha: ws.base,
+    env: options.env,
+    ref: kept.ref,
+    kept: [kept.sha, ...(kept.branchSha === null ? [] : [kept.branchSha])],
+    why: `repair attempt of task ${taskId}`,
+  });
+  return [
+    kept.ref,
+    ...(kept.branchRef === null ? [] : [kept.branchRef]),
+    ...dropped.map((d) => d.ref),
+  ];
 }
 
 /**
@@ -320,10 +340,7 @@ function record(
     files: previous?.files ?? attempt.target.files,
     branch: attempt.ws?.branch ?? previous?.branch ?? '',
     reason: problem,
-    keptRefs: [
-      ...(previous?.keptRefs ?? []),
-      ...(attempt.keptRef === null ? [] : [attempt.keptRef]),
-    ],
+    keptRefs: [...(previous?.keptRefs ?? []), ...attempt.keptRefs],
     durationMs: (previous?.durationMs ?? 0) + (attempt.cost?.durationMs ?? 0),
     inputTokens: add(previous?.inputTokens, attempt.cost?.inputTokens),
     outputTokens: add(previous?.outputTokens, attempt.cost?.outputTokens),
