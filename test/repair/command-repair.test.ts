@@ -149,6 +149,13 @@ describe('repair with a command agent', () => {
     const { code, doc } = await run(`if [ -n "$PE_REPAIR" ]; then exit 9; fi; ${CONFLICTING}`);
     expect(code).toBe(1);
     expect(doc.integration!.repairs ?? []).toEqual([]);
+    // A count that is not one is refused before anything runs.
+    const bad = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', 'true', '--repair-attempts', 'two'],
+      repo.dir,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--repair-attempts: "two" is not a whole number');
   });
 });
 
