@@ -1,4 +1,4 @@
-import type { AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
+import type { AgentHandle, AgentLaunch, AgentOutcome, AgentRunner } from '../ports/agent-runner.js';
 
 /** How one repair agent run ended, and what it cost. */
 export interface RepairAgentRun {
@@ -27,7 +27,7 @@ export async function runRepairAgent(
 ): Promise<RepairAgentRun> {
   const started = Date.now();
   const empty = { inputTokens: null, outputTokens: null, costUsd: null };
-  let handle;
+  let handle: AgentHandle;
   try {
     handle = await runner.start(launch);
   } catch (error) {
@@ -37,11 +37,14 @@ export async function runRepairAgent(
       ...empty,
     };
   }
-  let usage: { input: number; output: number; cost: number | null } | null = null;
+  // An object, so the closure's writes are visible below.
+  const seen: { usage: { input: number; output: number; cost: number | null } | null } = {
+    usage: null,
+  };
   const follow = (async () => {
     for await (const event of handle.events) {
       if (event.type === 'usage') {
-        usage = { input: event.inputTokens, output: event.outputTokens, cost: event.costUsd };
+        seen.usage = { input: event.inputTokens, output: event.outputTokens, cost: event.costUsd };
       }
     }
   })().catch(() => undefined);
@@ -51,7 +54,8 @@ export async function runRepairAgent(
   const timer = setTimeout(() => stop('timeout'), limits.timeoutMs);
   const onAbort = () => stop('cancelled');
   limits.signal?.addEventListener('abort', onAbort, { once: true });
-  let outcome;
+  if (limits.signal?.aborted) stop('cancelled');
+  let outcome: AgentOutcome;
   try {
     outcome = await handle.done;
   } finally {
@@ -59,12 +63,11 @@ export async function runRepairAgent(
     limits.signal?.removeEventListener('abort', onAbort);
   }
   await Promise.race([follow, new Promise((resolve) => setTimeout(resolve, 300))]);
-  const seen = usage as { input: number; output: number; cost: number | null } | null;
   const cost = {
     durationMs: Date.now() - started,
-    inputTokens: outcome.inputTokens ?? seen?.input ?? null,
-    outputTokens: outcome.outputTokens ?? seen?.output ?? null,
-    costUsd: outcome.costUsd ?? seen?.cost ?? null,
+    inputTokens: outcome.inputTokens ?? seen.usage?.input ?? null,
+    outputTokens: outcome.outputTokens ?? seen.usage?.output ?? null,
+    costUsd: outcome.costUsd ?? seen.usage?.cost ?? null,
   };
   const stopped = outcome.stoppedBecause;
   if (stopped !== null) return { problem: `the repair agent was stopped (${stopped})`, ...cost };
