@@ -91,7 +91,11 @@ function maskSecrets(runtime: ActionRuntime, settings: ActionSettings): void {
     settings.githubToken,
     settings.prToken,
     ...(settings.mode === 'agent'
-      ? [settings.anthropicApiKey, settings.openAiApiKey, ...credentialSecrets(settings.credentials)]
+      ? [
+          settings.anthropicApiKey,
+          settings.openAiApiKey,
+          ...credentialSecrets(settings.credentials),
+        ]
       : []),
   ]) {
     if (secret) runtime.setSecret(secret);

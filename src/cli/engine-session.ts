@@ -3,6 +3,7 @@ import { createAgentRunner, type AgentSettings } from '../engine/agents/create-r
 import { createFinisher, type FinishOutcome } from '../engine/finish/finisher.js';
 import type { FinishSettings } from '../engine/finish/settings.js';
 import type { ExecutionEvent } from '../engine/monitor/events.js';
+import type { AgentRunner } from '../engine/ports/agent-runner.js';
 import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionHooks } from '../engine/run/hooks.js';
 import type { ExecutionResult } from '../engine/run/orchestrator.js';
@@ -55,11 +56,12 @@ export async function runSession(
   json: boolean,
   settings: FinishSettings,
   env: Record<string, string>,
+  runner: AgentRunner,
   execute: (session: Session) => Promise<ExecutionResult>,
 ): Promise<number> {
   const view = liveViewFor(io, json);
   const onEvent: ViewListener = (event, state) => view.onEvent(event, state);
-  const finisher = createFinisher({ settings, env, signal: io.signal, onEvent });
+  const finisher = createFinisher({ settings, env, runner, signal: io.signal, onEvent });
   try {
     const result = await execute({ hooks: finisher.hooks, onEvent });
     return finish(io, json, view, result, finisher.outcome());

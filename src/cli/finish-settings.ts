@@ -11,6 +11,7 @@ export interface FinishFlags {
   'no-detect-conflicts'?: boolean;
   'write-back'?: string;
   'no-write-back'?: boolean;
+  'repair-attempts'?: string;
 }
 
 export const FINISH_FLAG_OPTIONS = {
@@ -19,6 +20,7 @@ export const FINISH_FLAG_OPTIONS = {
   'no-detect-conflicts': { type: 'boolean' },
   'write-back': { type: 'string' },
   'no-write-back': { type: 'boolean' },
+  'repair-attempts': { type: 'string' },
 } as const;
 
 /** What the user chose; kept in the execution's run.json so `resume` finishes the same way. */
@@ -26,6 +28,8 @@ export interface FinishChoices {
   strategy: Config['integration']['strategy'];
   detectConflicts: boolean;
   writeBack: WriteBackMode;
+  /** `--repair-attempts`; absent: the config's, else the agent kind's default. */
+  repairAttempts?: number;
 }
 
 const STRATEGIES = ['batch-bisect', 'serial'] as const;
@@ -45,13 +49,31 @@ export function finishChoices(
       previous?.detectConflicts ??
       config.integration.detectConflicts,
     writeBack: writeBackFlag(flags) ?? previous?.writeBack ?? config.report.writeBack,
+    repairAttempts: repairFlag(flags['repair-attempts']) ?? previous?.repairAttempts,
   };
+}
+
+/**
+ * How many times a task left out is handed back to its agent: the flag, else the config's
+ * `integration.repair.attempts`, else 1 for agents that can reason about a conflict (claude-code,
+ * codex) and 0 for a command, which is the user's own script and may not know `PE_REPAIR`.
+ */
+export function repairSettings(
+  config: Config,
+  choices: FinishChoices,
+  agentKind: string,
+): NonNullable<Config['integration']['repair']> {
+  const configured = config.integration.repair;
+  const attempts =
+    choices.repairAttempts ?? configured?.attempts ?? (agentKind === 'command' ? 0 : 1);
+  return { attempts, on: configured?.on ?? ['conflict', 'tests', 'validation'] };
 }
 
 export function finishSettings(
   config: Config,
   choices: FinishChoices,
   settings: ExecutionSettings,
+  agentKind: string,
 ): FinishSettings {
   // Fails now, before any agent runs, on a report folder outside the repository.
   reportPathOf(config.report.dir, 'check');
@@ -61,6 +83,7 @@ export function finishSettings(
       ...config.integration,
       strategy: choices.strategy,
       detectConflicts: choices.detectConflicts,
+      repair: repairSettings(config, choices, agentKind),
     },
     report: { ...config.report, writeBack: choices.writeBack },
     setupCommand: settings.setupCommand,
@@ -78,6 +101,17 @@ function strategyFlag(value: string | undefined): FinishChoices['strategy'] | un
     `--merge-strategy: "${value}" is not a strategy`,
     'Use --merge-strategy batch-bisect (the default) or --merge-strategy serial.',
   );
+}
+
+function repairFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim())) {
+    throw new UsageError(
+      `--repair-attempts: "${value}" is not a whole number`,
+      'Use --repair-attempts 0 (no repair), 1 (the default for claude-code) or more.',
+    );
+  }
+  return Number(value);
 }
 
 function pairFlag(flags: FinishFlags, yes: 'detect-conflicts', no: 'no-detect-conflicts') {

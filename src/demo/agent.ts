@@ -1,8 +1,12 @@
 /**
  * The demo's scripted agent: a stand-in for Claude Code that really edits the sample repository,
  * reports progress through PE_STATUS_FILE, and leaves its work for the engine to collect. Task 2.2
- * collides with 2.1 (a merge conflict) and 2.3 writes a failing test, so the demo shows both.
+ * collides with 2.1 (a merge conflict), 2.4 passes alone but breaks 2.1's test once both are
+ * merged (a bisect culprit), and 2.3 writes a failing test. Run again as a repair (PE_REPAIR), it
+ * resolves 2.2's conflict and fixes 2.4's clash, and commits; it cannot decide 2.3's (does zero
+ * count as a valid quantity?), so that one stays for a person.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -171,6 +175,48 @@ test('a quantity of zero is rejected', () => {
       },
     ],
   },
+  '2.4': {
+    steps: ['Reading src/shipping.js', 'Raising the rate to $5.99', 'Updating shipping tests'],
+    edits: [
+      { file: 'src/shipping.js', content: (old) => old.replace(': 499', ': 599') },
+      { file: 'test/shipping.test.js', content: (old) => old.replace(', 499)', ', 599)') },
+    ],
+  },
+};
+
+/** What the agent does when handed a task back (PE_REPAIR_OF), by task id. */
+const REPAIRS: Record<string, { steps: string[]; edits: Edit[] }> = {
+  '2.2': {
+    steps: [
+      'Reading the conflict in src/config.js',
+      'Keeping the euro and the documented tax rate',
+    ],
+    edits: [
+      {
+        file: 'src/config.js',
+        content: `export const CURRENCY = 'EUR';
+export const TAX_RATE = 0.2; // applied after discounts
+`,
+      },
+    ],
+  },
+  '2.4': {
+    steps: ['Reading the failing checkout test', 'Computing shipping instead of hard-coding it'],
+    edits: [
+      {
+        file: 'test/checkout.test.js',
+        content: `import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkoutTotal } from '../src/checkout.js';
+import { shippingCents } from '../src/shipping.js';
+
+test('total = discounted subtotal with tax, plus shipping', () => {
+  assert.equal(checkoutTotal([{ priceCents: 1000, quantity: 1 }], 'SAVE10'), 1080 + shippingCents(900));
+});
+`,
+      },
+    ],
+  },
 };
 
 async function report(percent: number, step: string): Promise<void> {
@@ -186,7 +232,15 @@ async function main(): Promise<number> {
   const taskId = process.env.PE_TASK_ID ?? '';
   const worktree = process.env.PE_WORKTREE ?? process.cwd();
   const stepMs = Number(process.env.DEMO_AGENT_STEP_MS ?? '600');
-  const script = SCRIPTS[taskId];
+  const repairing = process.env.PE_REPAIR !== undefined;
+  const script = repairing ? REPAIRS[taskId] : SCRIPTS[taskId];
+  if (!script && repairing) {
+    console.log(
+      'demo repair agent: the plan rejects negative quantities, the test rejects zero too; ' +
+        'which one is right is for a person to decide, so nothing is changed',
+    );
+    return 0;
+  }
   if (!script) {
     console.error(`demo agent: no script for task ${JSON.stringify(taskId)}`);
     return 1;
@@ -203,6 +257,16 @@ async function main(): Promise<number> {
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, typeof edit.content === 'string' ? edit.content : edit.content(old));
     console.log(`wrote ${edit.file}`);
+  }
+  if (repairing) {
+    // A repair finishes the merge it was given and commits: the engine never commits markers.
+    execFileSync('git', ['add', '-A'], { cwd: worktree });
+    execFileSync('git', ['commit', '-q', '-m', `Repair task ${taskId}: ${script.steps.at(-1)}`], {
+      cwd: worktree,
+    });
+    console.log('committed the repair');
+    await report(100, 'Done');
+    return 0;
   }
   await writeFile(
     join(worktree, 'TASK_SUMMARY.md'),

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { git } from '../engine/workspace/git-exec.js';
 
 /**
- * The demo's sample repository: a tiny cart library with real tests, lint and build scripts, six
+ * The demo's sample repository: a tiny cart library with real tests, lint and build scripts, seven
  * tasks in two groups, and agent definitions. Nothing here needs `npm install`.
  */
 export const SAMPLE_FILES: Record<string, string> = {
@@ -70,7 +70,7 @@ console.log('build: ok');
   '.claude/agents/validator-1.md': agentFile('validator-1', 'Hardens input validation.'),
   'MULTI_AGENT_PLAN.md': `# Multi-Agent Plan: Sample Cart
 
-Six tasks in two parallel groups, run by four agents.
+Seven tasks in two parallel groups, run by four agents.
 
 ## Parallel Group 1: Cart Basics
 **Duration**: 1 day
@@ -94,6 +94,8 @@ Six tasks in two parallel groups, run by four agents.
   - [ ] Currency configurable, euro symbol shown
 - [ ] 2.3: Validate cart input (Validator-1, 1h)
   - [ ] Negative quantities are rejected with a clear error
+- [ ] 2.4: Raise the shipping rate to $5.99 (Builder-3, 0.5h)
+  - [ ] Shipping under $50 costs $5.99
 `,
 };
 

@@ -18,6 +18,7 @@ import {
 } from '../engine/report/outcome.js';
 import { taskUsage } from '../engine/report/usage.js';
 import { budgetLines, taskSpentText } from '../engine/report/budget.js';
+import { repairLine } from '../engine/report/repairs.js';
 
 /** GitHub allows 256 characters in a PR title. */
 const TITLE_MAX = 240;
@@ -58,6 +59,7 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
   const integration = state.integration!;
   const scope = input.group === 'all' ? 'all groups' : `group ${input.group}`;
   const conflicts = integration.conflicts.map((c) => mdCode(c.taskId));
+  const repairs = (integration.repairs ?? []).map((r) => `- ${mdText(repairLine(r), 400)}`);
   const links = [
     state.report_path ? `Report: ${mdCode(state.report_path)}` : null,
     input.pullRequest !== null ? `Started on #${input.pullRequest}` : null,
@@ -70,6 +72,7 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
     ...integration.merged.map(
       (id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}${taskSpentText(state, id)}`,
     ),
+    ...(repairs.length > 0 ? ['', '**Repaired** (handed back to an agent)', ...repairs] : []),
     ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
     '',
     // Every task's state, time and cost, in the words and figures of the report and the terminal.

@@ -43,9 +43,9 @@ describe('parallel-executor demo', () => {
     expect(doc.demo.dir.startsWith(box)).toBe(true);
     expect(doc.status).toBe('failed');
     expect(doc.integration).toMatchObject({
-      merged: ['1.1', '1.2', '1.3', '2.1'],
-      conflicts: [{ taskId: '2.2', files: ['src/config.js'], with: ['2.1'] }],
-      testRuns: 1,
+      merged: ['1.1', '1.2', '1.3', '2.1', '2.2', '2.4'],
+      conflicts: [],
+      testRuns: 5,
     });
     expect(doc.tasks.find((t) => t.id === '2.3')?.validation?.status).toBe('FAILED');
     // Off a terminal, the dashboard is one line per event, on stderr.
@@ -54,6 +54,9 @@ describe('parallel-executor demo', () => {
     expect(stderr).toMatch(
       /2\.2 \(Builder-2\) left out of the integration: merge conflict with task 2\.1/,
     );
+    expect(stderr).toMatch(/2\.4 \(Builder-3\) repair attempt 1 \(tests\)/);
+    expect(stderr).toMatch(/2\.2 \(Builder-2\) repaired \(conflict\) and merged/);
+    expect(stderr).toMatch(/2\.3 \(Validator-1\) repair attempt 1 failed/);
     // (tsx keeps its cache there too; only the demo's own folder matters.)
     expect(doc.demo.dir).toMatch(/\/parallel-executor-demo-[^/]+$/);
     const left = (await readdir(box)).filter((name) => name.startsWith('parallel-executor-demo-'));
@@ -66,7 +69,10 @@ describe('parallel-executor demo', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('## Execution Summary');
     expect(result.stdout).toContain('## Integration Results');
-    expect(result.stdout).toContain('- 2.2 collided with 2.1 in `src/config.js`');
+    expect(result.stdout).toContain(
+      '- 2.2: merged, repaired after a merge conflict with 2.1 in src/config.js in 1 attempt',
+    );
+    expect(result.stdout).toContain('- 2.4: merged, repaired after failing integration tests');
     expect(result.stdout).not.toContain('## Timeline');
     expect(result.stdout).toContain('The demo ran as designed');
     expect(result.stdout).toMatch(

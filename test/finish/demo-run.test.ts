@@ -16,9 +16,10 @@ import {
 import { lineDiff } from '../plan/helpers.js';
 
 /**
- * The whole flow of `run` on the demo's sample repository, in process: six real agent processes
- * editing real code, validation with the repository's own lint/test/build, the integration
- * branch, the report, the plan's statuses. Run once; each test reads one aspect of the result.
+ * The whole flow of `run` on the demo's sample repository, in process, as `demo` runs it: seven
+ * real agent processes editing real code, validation with the repository's own lint/test/build,
+ * the integration branch, one repair attempt per task left out, the report, the plan's statuses.
+ * Run once; each test reads one aspect of the result.
  */
 let repo: DemoRepo;
 let before: Awaited<ReturnType<typeof checkoutSnapshot>>;
@@ -29,7 +30,11 @@ let state: ExecutionState;
 beforeAll(async () => {
   repo = await demoRepo();
   before = await checkoutSnapshot(repo);
-  result = await cli(['run', '--agent-command', DEMO_AGENT, '--json'], repo.dir, DEMO_ENV);
+  result = await cli(
+    ['run', '--agent-command', DEMO_AGENT, '--repair-attempts', '1', '--json'],
+    repo.dir,
+    DEMO_ENV,
+  );
   doc = JSON.parse(result.stdout) as RunDocument;
   state = await readState(
     join(
@@ -60,7 +65,7 @@ describe('run on the demo repository', () => {
       'validation runs lint (npm run lint), tests (npm test, critical), build (npm run build, critical); ' +
         'skipped coverage (no "test:coverage" or "coverage" script in package.json), security (no package-lock.json for npm audit)',
     );
-    for (const id of ['1.1', '1.2', '1.3', '2.1', '2.2']) {
+    for (const id of ['1.1', '1.2', '1.3', '2.1', '2.2', '2.4']) {
       expect(task(id).validation, id).toEqual({
         status: 'COMPLETE_VALIDATED',
         checks: [
@@ -93,15 +98,33 @@ describe('run on the demo repository', () => {
     expect(doc.tasks.filter((t) => t.status === 'failed').map((t) => t.id)).toEqual(['2.3']);
   });
 
-  it('reports the conflict of 2.2 with 2.1, with its file, and merges the four others', () => {
+  it('repairs the conflict of 2.2 with 2.1 and the bisect culprit 2.4, and merges them after the four others', () => {
     expect(doc.integration).toMatchObject({
       branch: `integration/${doc.executionId}`,
       strategy: 'batch-bisect',
-      merged: ['1.1', '1.2', '1.3', '2.1'],
-      conflicts: [{ taskId: '2.2', files: ['src/config.js'], with: ['2.1'] }],
-      dropped: [{ taskId: '2.2', reason: expect.stringContaining('merge conflict') }],
+      merged: ['1.1', '1.2', '1.3', '2.1', '2.2', '2.4'],
+      conflicts: [],
+      dropped: [],
       testsPassed: true,
     });
+    expect(state.integration?.repairs).toMatchObject([
+      {
+        taskId: '2.2',
+        kind: 'conflict',
+        with: ['2.1'],
+        files: ['src/config.js'],
+        attempts: 1,
+        outcome: 'merged',
+      },
+      {
+        taskId: '2.3',
+        kind: 'validation',
+        attempts: 1,
+        outcome: 'failed',
+        reason: 'the repaired branch fails its validation: tests',
+      },
+      { taskId: '2.4', kind: 'tests', attempts: 1, outcome: 'merged' },
+    ]);
     // Found before merging too, by git merge-tree (--detect-conflicts is on by default).
     expect(state.integration?.predictedConflicts).toEqual([
       { a: '2.1', b: '2.2', files: ['src/config.js'] },
@@ -110,10 +133,10 @@ describe('run on the demo repository', () => {
 
   it("has every merged task's commits on the integration branch, and none of the others", async () => {
     const branch = doc.integration!.branch;
-    for (const id of ['1.1', '1.2', '1.3', '2.1']) {
+    for (const id of ['1.1', '1.2', '1.3', '2.1', '2.2', '2.4']) {
       await repo.git(['merge-base', '--is-ancestor', state.tasks[id]!.head_sha!, branch]);
     }
-    for (const id of ['2.2', '2.3']) {
+    for (const id of ['2.3']) {
       const ancestor = await repo
         .git(['merge-base', '--is-ancestor', state.tasks[id]!.head_sha!, branch])
         .then(() => true)
@@ -123,13 +146,17 @@ describe('run on the demo repository', () => {
     // The integrated code is the tasks' code: 2.1's checkout uses 1.1's discount and 1.3's shipping.
     const checkout = await repo.git(['show', `${branch}:src/checkout.js`]);
     expect(checkout).toContain("import { shippingCents } from './shipping.js';");
-    expect(await repo.git(['show', `${branch}:src/config.js`])).toContain(
-      '// applied after discounts',
+    // The repairs: 2.2's euro with 2.1's documented rate; 2.1's test no longer hard-codes shipping.
+    expect(await repo.git(['show', `${branch}:src/config.js`])).toBe(
+      "export const CURRENCY = 'EUR';\nexport const TAX_RATE = 0.2; // applied after discounts",
+    );
+    expect(await repo.git(['show', `${branch}:test/checkout.test.js`])).toContain(
+      '1080 + shippingCents(900)',
     );
   });
 
-  it('ran the integration tests once, on the merged batch', async () => {
-    expect(doc.integration?.testRuns).toBe(1);
+  it('tested the batch, bisected to 2.4, then tested the repaired branches once', async () => {
+    expect(doc.integration?.testRuns).toBe(5);
     const dir = join(repo.dir, '.parallel-executor', 'executions', doc.executionId, 'integration');
     const runs = JSON.parse(
       await readFile(join(dir, 'integration-test-runs.json'), 'utf8'),
@@ -137,10 +164,13 @@ describe('run on the demo repository', () => {
       tasks: string[];
       passed: boolean;
     }>;
-    expect(runs).toEqual([
-      expect.objectContaining({ tasks: ['1.1', '1.2', '1.3', '2.1'], passed: true }),
-    ]);
-    expect(await readFile(join(dir, 'integration-test-01.txt'), 'utf8')).toMatch(/# pass \d+/);
+    expect(runs[0]).toMatchObject({ tasks: ['1.1', '1.2', '1.3', '2.1', '2.4'], passed: false });
+    expect(runs).toHaveLength(4);
+    expect(await readFile(join(dir, 'integration-test-01.txt'), 'utf8')).toMatch(/# fail 1/);
+    const repaired = JSON.parse(
+      await readFile(join(dir, 'repair-1', 'integration-test-runs.json'), 'utf8'),
+    ) as Array<{ tasks: string[]; passed: boolean }>;
+    expect(repaired).toEqual([expect.objectContaining({ tasks: ['2.2', '2.4'], passed: true })]);
   });
 
   it('writes the report with the timeline, and commits it on the integration branch', async () => {
@@ -154,8 +184,10 @@ describe('run on the demo repository', () => {
     expect(doc.report).toBe(reportFile);
     const report = await readFile(reportFile, 'utf8');
     expect(report).toContain('```mermaid\ngantt');
-    expect(report).toContain('- 2.2 collided with 2.1 in `src/config.js`');
-    expect(report).toContain('1 test run');
+    expect(report).toContain(
+      '- 2.2: merged, repaired after a merge conflict with 2.1 in src/config.js in 1 attempt',
+    );
+    expect(report).toContain('5 test runs');
     expect(doc.reportCommit).toEqual({
       branch: doc.integration!.branch,
       path: `reports/${doc.executionId}.md`,
@@ -186,6 +218,7 @@ describe('run on the demo repository', () => {
       '- [ ] 2.1: Compute the checkout total with tax (Builder-1, 3h)',
       '- [ ] 2.2: Support euro prices (Builder-2, 1h)',
       '- [ ] 2.3: Validate cart input (Validator-1, 1h)',
+      '- [ ] 2.4: Raise the shipping rate to $5.99 (Builder-3, 0.5h)',
     ]);
     const link = `**Execution Report**: reports/${doc.executionId}.md`;
     const time = String.raw`\d+(\.\d)?(s|min)( \d+s)?`;
@@ -203,8 +236,11 @@ describe('run on the demo repository', () => {
       new RegExp(
         String.raw`^- \[x\] 2\.1: Compute the checkout total with tax \(Builder-1, 3h\) ✅ ${time}$`,
       ),
-      '- [ ] 2.2: Support euro prices (Builder-2, 1h) ❌ failed (not integrated: merge conflict with task 2.1 in src/config.js)',
+      new RegExp(String.raw`^- \[x\] 2\.2: Support euro prices \(Builder-2, 1h\) ✅ ${time}$`),
       '- [ ] 2.3: Validate cart input (Validator-1, 1h) ❌ failed (validation failed: tests)',
+      new RegExp(
+        String.raw`^- \[x\] 2\.4: Raise the shipping rate to \$5\.99 \(Builder-3, 0\.5h\) ✅ ${time}$`,
+      ),
       link,
     ];
     const nonBlank = added.filter((line) => line !== '');
@@ -222,10 +258,10 @@ describe('run on the demo repository', () => {
     expect(await checkoutSnapshot(repo)).toEqual(before);
   });
 
-  it('keeps the worktree, branch and logs of the failed and the conflicting task, and says where', async () => {
+  it('keeps the worktree, branch and logs of the task repair could not fix, and says where', async () => {
     expect(doc.cleanup).toBeNull();
-    expect(doc.kept.map((k) => k.taskId)).toEqual(['2.2', '2.3']);
-    for (const id of ['2.2', '2.3']) {
+    expect(doc.kept.map((k) => k.taskId)).toEqual(['2.3']);
+    for (const id of ['2.3']) {
       const run = state.tasks[id]!;
       await access(join(run.worktree, 'src'));
       expect(await repo.git(['rev-parse', run.branch])).toBe(run.head_sha);

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { demoDeviations, reportExcerpt } from '../../src/demo/expectations.js';
+import type { RepairRecord } from '../../src/engine/integrate/schema.js';
 import { ConfigurationError } from '../../src/engine/errors.js';
 import { everyTaskLanded } from '../../src/engine/finish/finisher.js';
 import { integrationBranchName } from '../../src/engine/finish/integration-step.js';
@@ -149,13 +150,39 @@ describe('the validation note', () => {
   });
 });
 
+function repair(
+  taskId: string,
+  kind: RepairRecord['kind'],
+  outcome: RepairRecord['outcome'],
+  others: string[] = [],
+  files: string[] = [],
+): RepairRecord {
+  return {
+    taskId,
+    kind,
+    attempts: 1,
+    outcome,
+    with: others,
+    files,
+    branch: `b-${taskId}-repair`,
+    reason: outcome === 'merged' ? null : 'failed',
+    keptRefs: [],
+    durationMs: 1000,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+  };
+}
+
 describe('the demo', () => {
   it('tells a run that went as designed from one that did not', () => {
     const state = reportFixture();
     expect(demoDeviations(state)).toEqual([
-      'task 2.3 should fail its validation (its own test fails); it is completed',
+      'task 2.3 should fail its validation (its own test fails) and stay failed; it is completed',
       'tasks 1.1, 1.2, 1.3 should have merged cleanly',
-      'task 2.2 should conflict with 2.1 in src/config.js',
+      'task 2.2 should conflict with 2.1 in src/config.js, and be repaired and merged',
+      'task 2.4 should be blamed for the failing integration tests, and be repaired and merged',
+      'the repair of task 2.3 should be tried and fail',
     ]);
     state.tasks['2.3'] = {
       ...state.tasks['2.3']!,
@@ -164,10 +191,20 @@ describe('the demo', () => {
     };
     state.integration = {
       ...state.integration!,
-      merged: ['1.1', '1.2', '1.3', '2.1'],
-      conflicts: [{ taskId: '2.2', files: ['src/config.js'], with: ['2.1'] }],
+      merged: ['1.1', '1.2', '1.3', '2.1', '2.2', '2.4'],
+      conflicts: [],
+      repairs: [
+        repair('2.2', 'conflict', 'merged', ['2.1'], ['src/config.js']),
+        repair('2.3', 'validation', 'failed'),
+        repair('2.4', 'tests', 'merged'),
+      ],
     };
     expect(demoDeviations(state)).toEqual([]);
+    // A conflict repaired with the wrong task, or a repair that did not land, is a deviation.
+    state.integration.repairs![0] = repair('2.2', 'conflict', 'failed', ['2.1'], ['src/config.js']);
+    expect(demoDeviations(state)).toEqual([
+      'task 2.2 should conflict with 2.1 in src/config.js, and be repaired and merged',
+    ]);
   });
 
   it('excerpts the report by section', () => {

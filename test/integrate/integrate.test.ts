@@ -123,6 +123,8 @@ describe('integrate, batch-bisect', () => {
       {
         taskId: 'PB',
         reason: expect.stringContaining('on top of tasks T1, PA, T2, T3, T4, and pass without it'),
+        // The failing run's output, for a repair to show its agent.
+        testOutput: expect.stringMatching(/integration-test-03\.txt$/),
       },
     ]);
     expect(result.merged).toContain('PA');
@@ -261,6 +263,7 @@ describe('integrate, serial', () => {
       {
         taskId: 'T3',
         reason: expect.stringMatching(/^integration tests failed after merging it \(test run 3: /),
+        testOutput: expect.stringMatching(/integration-test-03\.txt$/),
       },
     ]);
     await expectWholeBranch(repo, result, agentsOf(candidates));

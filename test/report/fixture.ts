@@ -63,7 +63,8 @@ const SKIPPED_SECURITY = check('security', {
   outputFile: null,
 });
 
-function task(id: string, overrides: Partial<TaskRun>): TaskRun {
+/** A settled task record with every field filled; `overrides` set what a case needs. */
+export function task(id: string, overrides: Partial<TaskRun>): TaskRun {
   const slug = id.replace('.', '-');
   return {
     task_id: id,

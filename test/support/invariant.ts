@@ -169,7 +169,10 @@ export async function checkInvariant(input: InvariantInput): Promise<InvariantRe
     const reported = ((state as { checkout_changes?: unknown }).checkout_changes ??
       []) as unknown[];
     const reportedText = reported.map((item) => JSON.stringify(item)).join('\n');
-    const toolBranches = new Set(Object.values(state.tasks).map((run) => run.branch));
+    const toolBranches = new Set([
+      ...Object.values(state.tasks).map((run) => run.branch),
+      ...(state.integration?.repairs ?? []).map((repair) => repair.branch),
+    ]);
     const differences = diffCheckout(input.before, after, toolBranches, input.expectedStatus);
     for (const difference of differences) {
       if (!reportedText.includes(difference.key)) unreportedCheckoutChanges.push(difference.text);

@@ -175,7 +175,8 @@ describe('workflow files', () => {
     expect(ours(agent!)[0]!.with).toMatchObject({
       'anthropic-api-key': "${{ inputs.agent != 'codex' && secrets.ANTHROPIC_API_KEY || '' }}",
       'openai-api-key': "${{ inputs.agent == 'codex' && secrets.OPENAI_API_KEY || '' }}",
-      'claude-code-oauth-token': "${{ inputs.agent != 'codex' && secrets.CLAUDE_CODE_OAUTH_TOKEN || '' }}",
+      'claude-code-oauth-token':
+        "${{ inputs.agent != 'codex' && secrets.CLAUDE_CODE_OAUTH_TOKEN || '' }}",
     });
     expect(secretsOf(integrate!)).toEqual([]);
     expect(integrate!.steps.filter((s) => s.run !== undefined)).toEqual([]);

@@ -14,14 +14,16 @@ import { runCommand } from './run.js';
 
 const HELP = `Usage: parallel-executor demo [--clean] [--dir DIR] [--json]
 
-Create a sample repository (a tiny cart library with lint, tests and build, and a plan of six
+Create a sample repository (a tiny cart library with lint, tests and build, and a plan of seven
 tasks in two groups), and run the whole flow on it with scripted agents that really edit the
 code: worktrees, live dashboard, validation, the integration branch, the report, the plan's
 statuses. No AI and no network: the agents are scripts.
 
-By design, task 2.2 edits the same line as 2.1 (a merge conflict, reported and never
-auto-resolved) and task 2.3 writes a test its code does not pass (its validation fails), so you
-see how both are handled; the other four tasks merge and the integration tests run once.
+By design, task 2.2 edits the same line as 2.1 (a merge conflict), task 2.4 passes its own tests
+but breaks 2.1's once both are merged (batch-and-bisect blames it), and task 2.3 writes a test
+its code does not pass (its validation fails). Each is handed back to the agent once (a repair,
+--repair-attempts 1): the conflict and the culprit are repaired and merged; 2.3's repair cannot
+decide what is right, so it stays failed for a person.
 
   --clean     remove the sample repository when the demo ends; by default it is kept (in a
               temporary folder) so you can open the report and follow the next steps
@@ -60,6 +62,8 @@ export const demoCommand: Command = async (argv, io) => {
         'command',
         '--agent-command',
         demoAgentCommand(process.execPath),
+        '--repair-attempts',
+        '1',
         ...(json ? ['--json'] : []),
       ],
       { ...io, cwd: dir, stdout: captured?.stream ?? io.stdout },
@@ -108,8 +112,9 @@ function intro(dir: string, keep: boolean): string {
   return [
     'parallel-executor demo',
     `Sample repository: ${dir}${keep ? '' : ' (removed when the demo ends: --clean)'}`,
-    'Plan: 6 tasks in 2 groups, run by 4 scripted agents that really edit the code (no AI, no network).',
-    'By design, 2.2 collides with 2.1 in src/config.js and 2.3 writes a failing test: watch how both are handled.',
+    'Plan: 7 tasks in 2 groups, run by 4 scripted agents that really edit the code (no AI, no network).',
+    "By design, 2.2 collides with 2.1 in src/config.js, 2.4 breaks 2.1's test once merged, and 2.3 writes a",
+    'failing test: each goes back to the agent for one repair. Watch which ones it can fix.',
     '',
     '',
   ].join('\n');
@@ -129,8 +134,9 @@ function closing(
   lines.push('');
   if (deviations.length === 0) {
     lines.push(
-      'The demo ran as designed: 4 tasks merged and tested once on the integration branch; the',
-      'conflict (2.2 with 2.1) and the failing test (2.3) were reported and left out, never hidden.',
+      'The demo ran as designed: 4 tasks merged cleanly; the conflict (2.2 with 2.1) and the bisect',
+      'culprit (2.4) were handed back to the agent, repaired and merged; the failing test of 2.3 could',
+      'not be repaired, so it is reported and left out, never hidden.',
     );
   } else {
     lines.push('The demo did NOT run as designed:', ...deviations.map((d) => `  - ${d}`));

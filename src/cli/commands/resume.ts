@@ -25,7 +25,7 @@ const HELP = `Usage: parallel-executor resume [ID] [--retry-failed] [--agent KIN
          [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR] [--retries N]
          [--budget-usd N] [--budget-tokens N] [--budget-duration DUR]
          [--merge-strategy S] [--[no-]detect-conflicts] [--write-back MODE] [--no-write-back] [--config FILE]
-         [--json]
+         [--repair-attempts N] [--json]
 
 Continue an execution whose orchestrator stopped (Ctrl-C, a crash, even kill -9): agents it left
 running are killed, unfinished tasks start again from a fresh worktree, completed tasks and their
@@ -70,16 +70,23 @@ export const resumeCommand: Command = async (argv, io) => {
     (record?.shell['finish'] ?? null) as Partial<FinishChoices> | null,
   );
   const env = agentEnvironment(io.env);
-  return runSession(io, json, finishSettings(config, choices, settings), env, (session) =>
-    resumeExecution({
-      cwd: io.cwd,
-      executionId: state.execution_id,
-      retryFailed: values['retry-failed'] ?? false,
-      runner: runnerFor(agent, env, repoRoot),
-      env,
-      settings,
-      signal: io.signal,
-      ...session,
-    }),
+  const runner = runnerFor(agent, env, repoRoot);
+  return runSession(
+    io,
+    json,
+    finishSettings(config, choices, settings, agent.kind),
+    env,
+    runner,
+    (session) =>
+      resumeExecution({
+        cwd: io.cwd,
+        executionId: state.execution_id,
+        retryFailed: values['retry-failed'] ?? false,
+        runner,
+        env,
+        settings,
+        signal: io.signal,
+        ...session,
+      }),
   );
 };

@@ -22,7 +22,8 @@ const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tas
          [--agent-command CMD] [--concurrency N] [--task-timeout DUR] [--idle-timeout DUR]
          [--retries N] [--budget-usd N] [--budget-tokens N] [--budget-duration DUR]
          [--merge-strategy batch-bisect|serial] [--[no-]detect-conflicts]
-         [--write-back integration-branch|working-tree] [--no-write-back] [--dry-run] [--json]
+         [--write-back integration-branch|working-tree] [--no-write-back] [--repair-attempts N]
+         [--dry-run] [--json]
 
 Run the plan's tasks concurrently, each by a real agent in its own git worktree and branch,
 as soon as its dependencies are done; validate each task's work in its worktree (lint, tests,
@@ -56,6 +57,10 @@ integrated run. Your checkout is never touched. Settings also come from
   --write-back MODE    where the plan's statuses go: integration-branch (default: committed with
                        the report on the integration branch) or working-tree (your plan file)
   --no-write-back      leave the plan alone (the report is still written)
+  --repair-attempts N  hand a task left out (conflict, blamed by the integration tests, failed
+                       validation) back to its agent up to N times, in a worktree of the
+                       integration branch with its branch merged (PE_REPAIR, PE_REPAIR_OF set);
+                       0 turns it off (default: 1 for claude-code, 0 for command)
   --dry-run            check and show what would be created and run; create nothing
   --json               print one JSON document at the end (the dashboard goes to stderr)
 
@@ -127,8 +132,13 @@ export const runCommand: Command = async (argv, io) => {
     else io.stdout.write(formatPreview(preview, agentLine));
     return preview.preflight.go ? EXIT_OK : 1;
   }
-  return runSession(io, json, finishSettings(config, choices, settings), env, (session) =>
-    runExecution({ ...options, shellRecord: { agent, finish: choices }, ...session }),
+  return runSession(
+    io,
+    json,
+    finishSettings(config, choices, settings, agent.kind),
+    env,
+    runner,
+    (session) => runExecution({ ...options, shellRecord: { agent, finish: choices }, ...session }),
   );
 };
 

@@ -1,6 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ParallelExecutorError, PreflightError } from '../errors.js';
+import { PreflightError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
 import { agentEnvironment, processOwner, readContextBundle } from './agent-env.js';
 import { hasClaudeCredentials, resolveClaudeBinary } from './claude-binary.js';

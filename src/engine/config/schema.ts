@@ -139,6 +139,20 @@ export const Config = z
          * to a repair attempt (not available yet: reported as such).
          */
         onRisk: z.enum(['report', 'test-both', 'repair']).default('report'),
+        /**
+         * Hand a task left out for a conflict, failing integration tests or failed validation back
+         * to an agent, up to `attempts` times (0: never). Absent: 1 for claude-code and codex
+         * agents, 0 for command agents.
+         */
+        repair: z
+          .object({
+            attempts: z.number().int().nonnegative().default(1),
+            on: z
+              .array(z.enum(['conflict', 'tests', 'validation']))
+              .default(['conflict', 'tests', 'validation']),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({

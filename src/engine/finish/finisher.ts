@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { cleanupExecution, type CleanupResult } from '../cleanup/cleanup.js';
+import type { IntegrationProgress } from '../integrate/schema.js';
 import type { ExecutionEvent } from '../monitor/events.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
 import type { ExecutionState } from '../state/schema.js';
 import { Plan } from '../plan/schema.js';
 import { systemClock, type Clock } from '../ports/clock.js';
@@ -11,6 +13,7 @@ import { executionPaths } from '../run/paths.js';
 import { pathExists } from '../path-exists.js';
 import { runIntegrationStep } from './integration-step.js';
 import { notifier, type Notify } from './notify.js';
+import { repairsFailedValidation, runRepairStep } from './repair-step.js';
 import { runReportStep, type ReportOutcome } from './report-step.js';
 import type { FinishSettings } from './settings.js';
 import { createValidationStep } from './validation-step.js';
@@ -22,6 +25,8 @@ export interface FinishOptions {
   signal?: AbortSignal;
   clock?: Clock;
   logger?: Logger;
+  /** The tasks' agent kind, for repairs (`integration.repair`); without it nothing is repaired. */
+  runner?: AgentRunner;
   /** Notes on what validation, integration, the report and clean-up do (`note` events). */
   onEvent?: (event: ExecutionEvent, state: ExecutionState) => void;
 }
@@ -98,9 +103,12 @@ async function finishExecution(
   // Resumed after the integration had finished (killed during the report or the clean-up): its
   // result is on disk and its branch holds the work; integrating again would find branches gone.
   const integrated = state.integration !== null;
+  const plan = await readPlanSnapshot(
+    executionPaths(state.repo_root, state.execution_id).planSnapshot,
+  );
   try {
-    if (!integrated)
-      state.integration = await runIntegrationStep(state, {
+    if (!integrated) {
+      const step = {
         settings,
         executionDir,
         env: options.env,
@@ -108,12 +116,23 @@ async function finishExecution(
         logger: options.logger ?? silentLogger,
         notify,
         // In the state file too, so `status --watch` in another terminal shows it.
-        onProgress: (progress) => {
+        onProgress: (progress: IntegrationProgress) => {
           state.integration_progress = progress;
           options.onEvent?.({ type: 'integration-progress', progress }, state);
           void save();
         },
-      });
+      };
+      const evenIfEmpty = options.runner !== undefined && repairsFailedValidation(state, settings);
+      state.integration = await runIntegrationStep(state, { ...step, evenIfEmpty });
+      if (options.runner !== undefined && state.integration !== null) {
+        // Killed during the repairs, resume finds the integration done and reports it.
+        await save();
+        // A repair that cannot run leaves the integration as it was, never undoes it.
+        await runRepairStep(state, { ...step, runner: options.runner, plan }).catch(
+          (error: unknown) => notify(state, `repairs did not finish: ${message(error)}`),
+        );
+      }
+    }
     // On disk before anything is cleaned up: killed from here on, resume knows the work landed.
     await save();
   } catch (error) {
@@ -126,9 +145,6 @@ async function finishExecution(
   state.status =
     everyTaskLanded(state) && outcome.integrationError === null ? 'completed' : 'failed';
   state.finished_at = (options.clock ?? systemClock).now().toISOString();
-  const plan = await readPlanSnapshot(
-    executionPaths(state.repo_root, state.execution_id).planSnapshot,
-  );
   try {
     outcome.report = await runReportStep(state, {
       settings,

@@ -27,6 +27,8 @@ export interface IntegrationStepOptions {
   notify: Notify;
   /** Where the integration is, at each merge and test run. */
   onProgress?: (progress: IntegrationProgress) => void;
+  /** Make the integration branch even with nothing to merge (a repair will merge into it). */
+  evenIfEmpty?: boolean;
 }
 
 /** The tasks whose work integration takes: completed means validated (or not validated at all). */
@@ -76,7 +78,7 @@ export async function runIntegrationStep(
 ): Promise<IntegrationResult | null> {
   const { settings, notify } = options;
   const candidates = integrationCandidates(state);
-  if (candidates.length === 0) {
+  if (candidates.length === 0 && options.evenIfEmpty !== true) {
     notify(state, 'integration: no validated task to merge');
     return null;
   }

@@ -46,6 +46,7 @@ export async function batchBisect(
       culprit.candidate,
       `integration tests fail once it is merged on top of ${onTopOf}, and pass without it ` +
         `(test run ${failing.run}: ${failing.outputFile})`,
+      failing.outputFile,
     );
     const rest = await session.truncate(lo);
     await session.mergeAll(rest);

@@ -34,6 +34,7 @@ export async function serial(
     session.drop(
       candidate,
       `integration tests failed after merging it (test run ${after.run}: ${after.outputFile})`,
+      after.outputFile,
     );
   }
   if (baseBroken) return false;

@@ -111,9 +111,9 @@ export class IntegrationSession {
    * Drop a task, and every candidate built on it: their branches contain its commits. Dependents
    * already dropped keep their first reason.
    */
-  drop(candidate: IntegrationCandidate, reason: string): void {
+  drop(candidate: IntegrationCandidate, reason: string, testOutput?: string): void {
     if (this.isDropped(candidate.taskId)) return;
-    this.dropped.push({ taskId: candidate.taskId, reason });
+    this.dropped.push({ taskId: candidate.taskId, reason, ...(testOutput ? { testOutput } : {}) });
     this.logger.warn('integration dropped a task', { taskId: candidate.taskId, reason });
     for (const dependent of dependentsOf(candidate.taskId, this.candidates)) {
       if (this.isDropped(dependent.taskId)) continue;

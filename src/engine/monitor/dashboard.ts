@@ -21,6 +21,7 @@ import { currentUsage, totalUsage, usageText } from '../report/usage.js';
 import { integrationProgressText } from './integration-progress.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { budgetText } from '../report/budget.js';
+import { repairRowTexts, repairTableRows } from './repair-rows.js';
 
 const BAR_CELLS = 16;
 const RULE_MAX = 54;
@@ -55,8 +56,10 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
   const tasks = orderedTasks(state);
   const blocks = tasks.flatMap((task) => [[], ...taskLines(task, state, options.now)]);
   const integration = integrationLine(state);
+  const repairs = repairRowTexts(state).map((text): Segment[] => [{ text: terminalText(text) }]);
   const tail: Segment[][] = [
     ...(integration === null ? [] : [[], integration]),
+    ...(repairs.length > 0 ? [[], ...repairs] : []),
     [],
     rule,
     footer(state, tasks, options.now),
@@ -365,7 +368,10 @@ export function renderDashboardMarkdown(
     '',
     `Execution ${mdCode(state.execution_id)} · started ${formatTimeOfDay(new Date(state.started_at))} UTC`,
     '',
-    ...mdTable(['Task', 'Agent', 'Status', 'Progress', 'Elapsed', 'Current step'], rows),
+    ...mdTable(
+      ['Task', 'Agent', 'Status', 'Progress', 'Elapsed', 'Current step'],
+      [...rows, ...repairTableRows(state)],
+    ),
     '',
     totals.join(' · '),
     '',

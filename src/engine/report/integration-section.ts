@@ -2,6 +2,7 @@ import type { IntegrationResult, InteractionRisk } from '../integrate/schema.js'
 import type { ExecutionState } from '../state/schema.js';
 import { fileList } from './task-section.js';
 import { mdCode, mdSha, mdText } from './markdown.js';
+import { repairLine } from './repairs.js';
 
 const STRATEGY: Record<IntegrationResult['strategy'], string> = {
   'batch-bisect': 'batch-and-bisect (merge the batch, test once, bisect on failure)',
@@ -24,7 +25,7 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
     `- **Integration Branch**: ${mdCode(integration.branch)} (base ${mdSha(integration.baseSha)} → head ${mdSha(integration.headSha)})`,
     `- **Strategy**: ${STRATEGY[integration.strategy]}`,
     `- **Merged**: ${integration.merged.length} of ${total} tasks${idList(integration.merged)}`,
-    `- **Merge Conflicts**: ${integration.conflicts.length}${integration.conflicts.length > 0 ? ' (never auto-resolved; the branch was left out and the integration branch stayed clean)' : ''}`,
+    `- **Merge Conflicts**: ${integration.conflicts.length}${integration.conflicts.length > 0 ? ' (never auto-resolved; the branch was left out and the integration branch stayed clean)' : ''}${repairedText(integration, 'conflict')}`,
   );
   for (const conflict of integration.conflicts) {
     const other = conflict.with.length > 0 ? ` with ${ids(conflict.with)}` : '';
@@ -33,9 +34,20 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
     );
   }
   lines.push(`- **Integration Tests**: ${testsText(integration)}`);
-  lines.push(`- **Dropped Branches**: ${integration.dropped.length}`);
+  lines.push(`- **Dropped Branches**: ${integration.dropped.length}${repairedText(integration)}`);
   for (const dropped of integration.dropped) {
     lines.push(`  - ${mdText(dropped.taskId, 40)}: ${mdText(dropped.reason, 300)}`);
+  }
+  const repairs = integration.repairs ?? [];
+  if (repairs.length > 0) {
+    const merged = repairs.filter((repair) => repair.outcome === 'merged').length;
+    lines.push(
+      `- **Repairs**: ${merged} of ${repairs.length} handed back to an agent and merged (each attempt kept under a ref)`,
+    );
+    for (const repair of repairs) {
+      const where = repair.branch === '' ? '' : ` — branch ${mdCode(repair.branch)}`;
+      lines.push(`  - ${mdText(repairLine(repair), 400)}${where}`);
+    }
   }
   if (integration.predictedConflicts.length > 0) {
     lines.push(
@@ -77,6 +89,14 @@ function riskTestText(test: NonNullable<InteractionRisk['test']>): string {
   return test.outcome === 'failed'
     ? `❌ **confirmed**: their own new tests fail together (${files})`
     : `✅ their own new tests pass together (${files})`;
+}
+
+/** ` (and 1 repaired by an agent, under Repairs)`: what was left out before a repair landed it. */
+function repairedText(integration: IntegrationResult, kind?: 'conflict'): string {
+  const count = (integration.repairs ?? []).filter(
+    (repair) => repair.outcome === 'merged' && (kind === undefined || repair.kind === kind),
+  ).length;
+  return count > 0 ? ` (and ${count} repaired by an agent, under Repairs)` : '';
 }
 
 function testsText(integration: IntegrationResult): string {

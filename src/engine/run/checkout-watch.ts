@@ -175,12 +175,13 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   };
 }
 
-/** The tool's own refs: this execution's task and integration branches, and its backup refs. */
+/** The tool's own refs: this execution's task, repair and integration branches, and its backup refs. */
 function isToolRef(ref: string, state: ExecutionState): boolean {
   if (ref.startsWith('refs/parallel-executor/')) return true;
   const branch = ref.replace(/^refs\/heads\//, '');
   if (branch === ref) return false;
   if (state.integration?.branch === branch) return true;
+  if ((state.integration?.repairs ?? []).some((repair) => repair.branch === branch)) return true;
   return Object.values(state.tasks).some((run) => run.branch === branch);
 }
 

@@ -1,3 +1,4 @@
+import type { RepairRecord } from '../integrate/schema.js';
 import type { ExecutionState, TaskRun, TaskRunStatus } from '../state/schema.js';
 import type { ValidationStatus } from '../validate/schema.js';
 import {
@@ -25,6 +26,8 @@ export interface IntegrationSummary {
   testRuns: number;
   testsPassed: boolean | null;
   headSha: string;
+  /** Tasks handed back to an agent after being left out, and how that ended. */
+  repairs: RepairRecord[];
 }
 
 /** The `--json` document of `run` and `resume`. */
@@ -131,6 +134,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
             testRuns: integration.testRuns,
             testsPassed: integration.testsPassed,
             headSha: integration.headSha,
+            repairs: integration.repairs ?? [],
           },
     report: state.report_path,
     reportCommit:

@@ -1,0 +1,76 @@
+import { join } from 'node:path';
+import { integrationTestCommand } from '../integrate/test-command.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
+import type { Logger } from '../ports/logger.js';
+import type { Plan } from '../plan/schema.js';
+import { repairTasks } from '../repair/repair.js';
+import type { ExecutionState } from '../state/schema.js';
+import type { Notify } from './notify.js';
+import type { FinishSettings } from './settings.js';
+
+export interface RepairStepOptions {
+  settings: FinishSettings;
+  runner: AgentRunner;
+  plan: Plan | null;
+  executionDir: string;
+  env: Record<string, string>;
+  signal?: AbortSignal;
+  logger: Logger;
+  notify: Notify;
+}
+
+const AGENT_TIME_LIMIT_MS = 60 * 60_000;
+
+/**
+ * Whether a repair may need the integration branch although no task is there to merge: a task
+ * failed its validation and repairs take that kind.
+ */
+export function repairsFailedValidation(state: ExecutionState, settings: FinishSettings): boolean {
+  const repair = settings.integration.repair;
+  if (repair === undefined || repair.attempts <= 0 || !repair.on.includes('validation'))
+    return false;
+  return state.task_order.some((id) => {
+    const run = state.tasks[id]!;
+    return run.status === 'failed' && run.validation?.status === 'FAILED';
+  });
+}
+
+/**
+ * After the integration: hand what it left out (and what failed its validation) back to the
+ * tasks' agent, as `integration.repair` allows. The integration branch and result move forward
+ * with every repair that lands. Nothing to do when repairs are off or nothing was left out.
+ */
+export async function runRepairStep(
+  state: ExecutionState,
+  options: RepairStepOptions,
+): Promise<void> {
+  const repair = options.settings.integration.repair;
+  if (state.integration === null || repair === undefined || repair.attempts <= 0) return;
+  const { settings } = options;
+  const records = await repairTasks({
+    state,
+    plan: options.plan,
+    runner: options.runner,
+    attempts: repair.attempts,
+    on: repair.on,
+    executionDir: options.executionDir,
+    env: options.env,
+    identity: settings.identity,
+    validation: settings.validation,
+    testCommand: await integrationTestCommand(state.repo_root, settings),
+    strategy: settings.integration.strategy,
+    setupCommand: settings.setupCommand,
+    checkTimeoutMs: settings.checkTimeoutMs,
+    agentTimeoutMs: settings.checkTimeoutMs ?? AGENT_TIME_LIMIT_MS,
+    graceMs: 10_000,
+    signal: options.signal,
+    logger: options.logger,
+    notify: (message, taskId) => options.notify(state, message, taskId),
+  });
+  if (records.length === 0) return;
+  const merged = records.filter((r) => r.outcome === 'merged').length;
+  options.notify(
+    state,
+    `repairs: ${merged} of ${records.length} task(s) repaired and merged into ${state.integration.branch} (logs under ${join(options.executionDir, 'repair')})`,
+  );
+}
