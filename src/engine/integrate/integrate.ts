@@ -10,6 +10,7 @@ import { assertClean, identityConfig, repoGit, resolveCommit, type RepoGit } fro
 import { IntegrationResult } from './schema.js';
 import { serial } from './serial.js';
 import { IntegrationSession } from './session.js';
+import { suspectFinder } from './suspects.js';
 import { IntegrationTests } from './test-runs.js';
 
 export type { IntegrationCandidate } from './candidates.js';
@@ -44,6 +45,13 @@ export interface IntegrateOptions {
    */
   setupCommand?: string | null;
   logger?: Logger;
+  /**
+   * Task ids to test first when the tests fail (e.g. the interaction risks); tasks whose changed
+   * files the failing output names are suspected too (batch-bisect only).
+   */
+  suspects?: readonly string[];
+  /** False: plain bisection, no task tested first (the baseline `bench/integration.ts` prints). */
+  culpritFirst?: boolean;
 }
 
 /**
@@ -92,7 +100,7 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
             signal: options.signal,
             timeoutMs: options.testTimeoutMs,
           });
-    const testsPassed = await run(session, tests, options.strategy);
+    const testsPassed = await run(session, tests, options.strategy, options);
     await tests?.writeLog();
     const headSha = session.head();
     await assertClean(repo, headSha);
@@ -119,12 +127,15 @@ async function run(
   session: IntegrationSession,
   tests: IntegrationTests | null,
   strategy: IntegrateOptions['strategy'],
+  options: Pick<IntegrateOptions, 'suspects' | 'culpritFirst'>,
 ): Promise<boolean | null> {
   if (tests === null) {
     await session.mergeAll(session.candidates);
     return null;
   }
-  return strategy === 'serial' ? serial(session, tests) : batchBisect(session, tests);
+  if (strategy === 'serial') return serial(session, tests);
+  if (options.culpritFirst === false) return batchBisect(session, tests);
+  return batchBisect(session, tests, suspectFinder(session, options.suspects ?? []));
 }
 
 async function setUp(worktree: string, options: IntegrateOptions): Promise<void> {
