@@ -40,16 +40,17 @@ export interface PreflightInput {
 }
 
 export async function runPreflight(input: PreflightInput): Promise<PreflightReport> {
-  const checks: PreflightCheck[] = [
+  // The slow ones (the checkout's size, ports, the agent's own check) at once, reported in order.
+  const checks: PreflightCheck[] = await Promise.all([
     planCheck(input),
     headCheck(input.repo),
     cleanCheck(input.repo),
-    await worktreeRootCheck(input.repo.root, input.worktreeRoot),
-    await diskCheck(input),
+    worktreeRootCheck(input.repo.root, input.worktreeRoot),
+    diskCheck(input),
     envCheck(input),
-    await portCheck(input),
-    await agentCheck(input.runner),
-  ];
+    portCheck(input),
+    agentCheck(input.runner),
+  ]);
   return { go: checks.every((check) => check.level !== 'fail'), checks };
 }
 
