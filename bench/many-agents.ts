@@ -89,8 +89,12 @@ async function measure(agents: number): Promise<Measure> {
 
 const rows: Measure[] = [];
 for (const agents of [8, 32]) rows.push(await measure(agents));
-console.log(`${tasks} tasks, agents printing for ${agentSeconds}s each (orchestrator process only):`);
-console.log('| agents | wall s | orchestrator CPU s | CPU % of wall | peak RSS MB | RSS growth MB | events |');
+console.log(
+  `${tasks} tasks, agents printing for ${agentSeconds}s each (orchestrator process only):`,
+);
+console.log(
+  '| agents | wall s | orchestrator CPU s | CPU % of wall | peak RSS MB | RSS growth MB | events |',
+);
 console.log('|---|---|---|---|---|---|---|');
 for (const row of rows) {
   console.log(
@@ -102,5 +106,5 @@ const share = (row: Measure) => row.cpuMs / row.wallMs;
 console.log(
   `32 vs 8 agents: CPU share ${(share(many) / share(few)).toFixed(2)}x (4x would be linear in agents), ` +
     `RSS growth ${((many.peakRssMb - many.baseRssMb) / Math.max(1, few.peakRssMb - few.baseRssMb)).toFixed(2)}x; ` +
-    `target: CPU ≤ 5 % of wall, ${((100 * share(many)).toFixed(1))} % at 32 agents`,
+    `target: CPU ≤ 5 % of wall, ${(100 * share(many)).toFixed(1)} % at 32 agents`,
 );

@@ -5,6 +5,8 @@
  * against 8 parallel `git worktree remove`. Both measured in this run, on the same repository.
  * Run: npx tsx bench/setup.ts [files=30000] [tasks=8] [rounds=2]
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createCommandRunner } from '../src/engine/agents/command.js';
@@ -37,17 +39,26 @@ async function bigRepo(): Promise<TempRepo> {
 }
 
 /** Plain git, everything at once: the floor for making (and removing) the worktrees. */
-async function gitBaseline(repo: TempRepo, round: number): Promise<{ add: number; remove: number }> {
-  const dirs = Array.from({ length: tasks }, (_, i) => join(repo.dir, '..', `${repo.dir.split('/').pop()}-wt${round}-${i}`));
+async function gitBaseline(
+  repo: TempRepo,
+  round: number,
+): Promise<{ add: number; remove: number }> {
+  const dirs = Array.from({ length: tasks }, (_, i) =>
+    join(repo.dir, '..', `${repo.dir.split('/').pop()}-wt${round}-${i}`),
+  );
   let started = performance.now();
   await Promise.all(
-    dirs.map((dir, i) => git(repo.dir, ['worktree', 'add', '--quiet', '-b', `plain-${round}-${i}`, dir, 'HEAD'])),
+    dirs.map((dir, i) =>
+      git(repo.dir, ['worktree', 'add', '--quiet', '-b', `plain-${round}-${i}`, dir, 'HEAD']),
+    ),
   );
   const add = performance.now() - started;
+  await flushDisk();
   started = performance.now();
   await Promise.all(dirs.map((dir) => git(repo.dir, ['worktree', 'remove', dir])));
   const remove = performance.now() - started;
-  for (let i = 0; i < tasks; i += 1) await git(repo.dir, ['branch', '-q', '-D', `plain-${round}-${i}`]);
+  for (let i = 0; i < tasks; i += 1)
+    await git(repo.dir, ['branch', '-q', '-D', `plain-${round}-${i}`]);
   return { add, remove };
 }
 
@@ -56,7 +67,11 @@ function benchPlan(round: number): Plan {
     title: 'setup bench',
     groups: [],
     tasks: Array.from({ length: tasks }, (_, i) =>
-      task(`${round * 100 + i + 1}`, { title: `Write one file ${i}`, estimateHours: null, line: i + 1 }),
+      task(`${round * 100 + i + 1}`, {
+        title: `Write one file ${i}`,
+        estimateHours: null,
+        line: i + 1,
+      }),
     ),
   };
 }
@@ -78,6 +93,7 @@ async function ours(repo: TempRepo, round: number): Promise<{ start: number; cle
   if (result.state.status !== 'completed') throw new Error(`run ${result.state.status}`);
   const last = Math.max(...(await readFile(starts, 'utf8')).trim().split('\n').map(Number));
   await rm(starts, { force: true });
+  await flushDisk();
   const cleanStarted = performance.now();
   const cleaned = await cleanupExecution(result.state, {
     repoRoot: repo.dir,
@@ -85,12 +101,21 @@ async function ours(repo: TempRepo, round: number): Promise<{ start: number; cle
     env,
   });
   const clean = performance.now() - cleanStarted;
-  const removed = cleaned.items.filter((item) => item.kind === 'worktree' && item.action === 'removed');
+  const removed = cleaned.items.filter(
+    (item) => item.kind === 'worktree' && item.action === 'removed',
+  );
   if (removed.length !== tasks) throw new Error(`clean-up removed ${removed.length} worktrees`);
   return { start: last - launched, clean };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+/** Dirty pages written out before each side starts (`sync`). */
+async function flushDisk(): Promise<void> {
+  const child = spawn('sync', [], { stdio: 'ignore' });
+  await once(child, 'exit');
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 const repo = await bigRepo();
@@ -100,19 +125,39 @@ try {
   const startsAt: number[] = [];
   const cleans: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    const base = await gitBaseline(repo, round);
-    adds.push(base.add);
-    removes.push(base.remove);
-    const run = await ours(repo, round);
-    startsAt.push(run.start);
-    cleans.push(run.clean);
+    // Alternating which goes first, so neither always pays for the other's pending disk writes.
+    const baseFirst = round % 2 === 0;
+    const runBase = async () => {
+      await flushDisk();
+      const base = await gitBaseline(repo, round);
+      adds.push(base.add);
+      removes.push(base.remove);
+    };
+    const runOurs = async () => {
+      await flushDisk();
+      const run = await ours(repo, round);
+      startsAt.push(run.start);
+      cleans.push(run.clean);
+    };
+    if (baseFirst) await runBase();
+    await runOurs();
+    if (!baseFirst) await runBase();
   }
-  const [add, remove, start, clean] = [adds, removes, startsAt, cleans].map(median) as [number, number, number, number];
+  const [add, remove, start, clean] = [adds, removes, startsAt, cleans].map(median) as [
+    number,
+    number,
+    number,
+    number,
+  ];
   console.log(`${tasks} tasks on a repository of ${fileCount} files, ${rounds} rounds (medians):`);
   console.log(`  ${tasks} parallel git worktree add        ${s(add)}`);
-  console.log(`  run → last agent started             ${s(start)}   ratio ${(start / add).toFixed(2)}x (target ≤ 1.3x)`);
+  console.log(
+    `  run → last agent started             ${s(start)}   ratio ${(start / add).toFixed(2)}x (target ≤ 1.3x)`,
+  );
   console.log(`  ${tasks} parallel git worktree remove     ${s(remove)}`);
-  console.log(`  clean-up of the execution            ${s(clean)}   ratio ${(clean / remove).toFixed(2)}x (target ≤ 1.3x)`);
+  console.log(
+    `  clean-up of the execution            ${s(clean)}   ratio ${(clean / remove).toFixed(2)}x (target ≤ 1.3x)`,
+  );
 } finally {
   await repo.cleanup();
 }
