@@ -67,9 +67,9 @@ describe('integrate, batch-bisect', () => {
     ).toBe('ok\n');
   });
 
-  it('finds one breaking branch among 8 in at most 7 runs, wherever it is', async () => {
+  it('finds one breaking branch among 8 in at most 7 runs, wherever it is; in 2 when the output names its file', async () => {
     const before = await userCheckout(repo);
-    const counts: number[] = [];
+    const counts: Record<'plain' | 'first', number[]> = { plain: [], first: [] };
     const clean = await taskBranches(repo, 8);
     for (let culprit = 1; culprit <= 8; culprit++) {
       // The same clean branches each round, one replaced by a breaking version of itself.
@@ -78,25 +78,55 @@ describe('integrate, batch-bisect', () => {
       const candidates = clean.map((candidate, index) =>
         index + 1 === culprit ? { ...candidate, branch: broken } : candidate,
       );
-      const result = await integrate(options(candidates, { detectConflicts: false }));
-      const id = `T${culprit}`;
-      expect(result.dropped.map((entry) => entry.taskId)).toEqual([id]);
-      expect(result.merged).toEqual(candidates.map((c) => c.taskId).filter((t) => t !== id));
-      expect(result.testsPassed).toBe(true);
-      expect(result.testRuns).toBeLessThanOrEqual(7);
-      const tree = await repo.git(['ls-tree', '-r', '--name-only', result.branch, 'src/']);
-      expect(tree).not.toContain(`${id}.txt`);
-      counts.push(result.testRuns);
+      for (const way of ['plain', 'first'] as const) {
+        const result = await integrate(
+          options(candidates, { detectConflicts: false, culpritFirst: way === 'first' }),
+        );
+        const id = `T${culprit}`;
+        expect(result.dropped.map((entry) => entry.taskId)).toEqual([id]);
+        expect(result.merged).toEqual(candidates.map((c) => c.taskId).filter((t) => t !== id));
+        expect(result.testsPassed).toBe(true);
+        const tree = await repo.git(['ls-tree', '-r', '--name-only', result.branch, 'src/']);
+        expect(tree).not.toContain(`${id}.txt`);
+        await expectWholeBranch(repo, result, agentsOf(candidates));
+        counts[way].push(result.testRuns);
+      }
     }
     // 1 (all) + 3 (bisect) + 1 (retest), minus the retest when the culprit is last (a prefix
     // already known good), plus a base check when it is first.
-    expect(counts).toEqual([6, 5, 5, 5, 5, 5, 5, 4]);
+    expect(counts.plain).toEqual([6, 5, 5, 5, 5, 5, 5, 4]);
+    // The failing output says `broken: src/T<n>.txt`: all but that task, then nothing to retest.
+    expect(counts.first).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
     expect(await userCheckout(repo)).toEqual(before);
+  });
+
+  it('tests a named suspect first; an innocent one costs one run and blames nobody wrongly', async () => {
+    const candidates = await taskBranches(repo, 8, [5]);
+    const silent = `${TEST_COMMAND} >/dev/null 2>&1`;
+    const plain = await integrate(
+      options(candidates, { testCommand: silent, culpritFirst: false, detectConflicts: false }),
+    );
+    const right = await integrate(
+      options(candidates, { testCommand: silent, suspects: ['T5'], detectConflicts: false }),
+    );
+    const wrong = await integrate(
+      options(candidates, { testCommand: silent, suspects: ['T2'], detectConflicts: false }),
+    );
+    for (const result of [plain, right, wrong]) {
+      expect(result.dropped.map((entry) => entry.taskId)).toEqual(['T5']);
+      expect([...result.merged].sort()).toEqual(['T1', 'T2', 'T3', 'T4', 'T6', 'T7', 'T8']);
+      expect(result.testsPassed).toBe(true);
+      await expectWholeBranch(repo, result, agentsOf(candidates));
+    }
+    expect(right.testRuns).toBe(2);
+    expect(wrong.testRuns).toBe(plain.testRuns + 1);
+    // The innocent suspect was merged last; the culprit is blamed on top of all the others.
+    expect(wrong.merged.at(-1)).toBe('T2');
   });
 
   it('drops two culprits and keeps the rest', async () => {
     const candidates = await taskBranches(repo, 8, [3, 6]);
-    const result = await integrate(options(candidates));
+    const result = await integrate(options(candidates, { culpritFirst: false }));
     expect(result.dropped.map((entry) => entry.taskId)).toEqual(['T3', 'T6']);
     expect(result.dropped[0]!.reason).toMatch(
       /^integration tests fail once it is merged on top of tasks T1, T2, and pass without it \(test run \d+: .*integration-test-\d+\.txt\)$/,
@@ -105,6 +135,13 @@ describe('integrate, batch-bisect', () => {
     expect(result.testsPassed).toBe(true);
     expect(result.testRuns).toBeLessThan(10);
     await expectWholeBranch(repo, result, agentsOf(candidates));
+    // Culprit first: the output names both files; they go last and are found in 4 runs.
+    const first = await integrate(options(candidates));
+    expect(first.dropped.map((entry) => entry.taskId)).toEqual(['T3', 'T6']);
+    expect(first.merged).toEqual(['T1', 'T2', 'T4', 'T5', 'T7', 'T8']);
+    expect(first.testsPassed).toBe(true);
+    expect(first.testRuns).toBe(4);
+    await expectWholeBranch(repo, first, agentsOf(candidates));
   });
 
   it('settles branches that fail only together by dropping the later one', async () => {
@@ -118,7 +155,7 @@ describe('integrate, batch-bisect', () => {
       { taskId: 'PB', agent: 'builder-b', branch: 'task/PB', dependsOn: [] },
       ...candidates.slice(4),
     ];
-    const result = await integrate(options(all));
+    const result = await integrate(options(all, { culpritFirst: false }));
     expect(result.dropped).toEqual([
       {
         taskId: 'PB',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { ParallelExecutorError } from '../errors.js';
 import type { ExecutionState, KeptRef, TaskRun } from '../state/schema.js';
+import { mapLimit } from '../map-limit.js';
 import { pathExists } from '../path-exists.js';
 import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
@@ -84,10 +85,12 @@ export async function cleanupExecution(
   const targets = await mergeTargets(repoRoot, state);
   const claims = await newerClaims(repoRoot, state);
   const protectedBranches = new Set([state.base_ref, state.integration?.branch].filter(isString));
-  const items: CleanupItem[] = [];
   const archives: ArchiveResult[] = [];
   const keptRefs: CleanupKeptRef[] = [];
-  for (const task of orderedTasks(state)) {
+  const tasks = orderedTasks(state);
+  // Tasks in parallel (keeping work, archiving, removing worktrees: each touches only its own
+  // refs and folders); branches after, one at a time, once every worktree that goes is gone.
+  const cleaned = await mapLimit(tasks, CLEANUP_PARALLELISM, async (task) => {
     const branchSha = await resolveBranch(repoRoot, task.branch);
     const mergedInto =
       branchSha === null ? null : await firstAncestorTarget(repoRoot, task.branch, targets);
@@ -106,28 +109,35 @@ export async function cleanupExecution(
       registered: worktrees.has(worktreeKey),
       options,
     });
+    const refs: CleanupKeptRef[] = [];
     if (kept instanceof Error) {
       const why = `not removed: keeping its work under a ref failed: ${kept.message}`;
       plan.worktree = { remove: false, reason: why };
       plan.branch = { remove: false, reason: why };
     } else {
-      for (const ref of kept) keptRefs.push({ taskId: task.task_id, ...ref });
+      for (const ref of kept) refs.push({ taskId: task.task_id, ...ref });
     }
-    items.push(
-      ...(await cleanOutputs(
-        task,
-        state,
-        executionDir,
-        plan.outputs,
-        options.archive ?? true,
-        archives,
-      )),
+    const outputs = await cleanOutputs(
+      task,
+      state,
+      executionDir,
+      plan.outputs,
+      options.archive ?? true,
+      archives,
     );
-    items.push(await cleanWorktree(task, repoRoot, worktrees, plan.worktree));
+    const worktree = await cleanWorktree(task, repoRoot, worktrees, plan.worktree);
+    return { task, branchSha, plan, refs, items: [...outputs, worktree] };
+  });
+  const items: CleanupItem[] = [];
+  for (const { task, branchSha, plan, refs, items: done } of cleaned) {
+    keptRefs.push(...refs);
     items.push(
+      ...done,
       await cleanBranch(task, repoRoot, branchSha, worktrees, protectedBranches, plan.branch),
     );
   }
+  const order = new Map(tasks.map((task, i) => [task.task_id, i]));
+  archives.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!);
   await git(repoRoot, ['worktree', 'prune']);
   const errors = items.filter((item) => item.action === 'error').length;
   const kept = items.filter((item) => item.action === 'kept').length;
@@ -195,6 +205,9 @@ async function branchNotOwned(input: OwnershipInput): Promise<string | null> {
     `${branchSha.slice(0, 7)}) and is not in ${integration ?? 'an integration branch'}: left alone`
   );
 }
+
+/** Worktrees removed at once: their deletion is disk-bound, and each git spawns a process. */
+const CLEANUP_PARALLELISM = 8;
 
 /** Files the tool itself puts in a worktree: they are not the agent's uncommitted work. */
 const TOOL_FILES = new Set([CONTEXT_FILE, SUMMARY_FILE]);

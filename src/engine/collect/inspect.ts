@@ -171,9 +171,11 @@ const MARKER = '^(<<<<<<<|>>>>>>>)( |$)';
  * file that always had them (a test fixture, docs about git).
  */
 async function conflictMarkers(input: InspectInput): Promise<string | null> {
-  const now = await markerCounts(input.worktree, []);
+  const paths = await changedSinceStart(input.worktree, input.startSha);
+  if (paths !== null && paths.length === 0) return null;
+  const now = await markerCounts(input.worktree, [], paths);
   if (now.size === 0) return null;
-  const before = await markerCounts(input.worktree, [input.startSha]);
+  const before = await markerCounts(input.worktree, [input.startSha], paths);
   const tool = new Set(input.toolPaths);
   const added = [...now]
     .filter(([path, count]) => !tool.has(path) && count > (before.get(path) ?? 0))
@@ -183,12 +185,43 @@ async function conflictMarkers(input: InspectInput): Promise<string | null> {
   return `conflict markers (<<<<<<< / >>>>>>> lines) in files the task changed: ${list(added)}; a conflict was left unresolved. Resolve them in ${input.worktree}, or retry the task`;
 }
 
-/** Per path, the marker lines git grep counts in the worktree (no tree) or in a commit. */
-async function markerCounts(worktree: string, tree: string[]): Promise<Map<string, number>> {
+/** Above this many changed files, the whole tree is searched (the command line stays short). */
+const MAX_LISTED_PATHS = 500;
+
+/**
+ * The files that can have gained markers: changed since the start (committed or not) and
+ * untracked. Searching only these, not the whole tree, matters in a big repository. Null: too
+ * many to list.
+ */
+async function changedSinceStart(worktree: string, startSha: string): Promise<string[] | null> {
+  const changed = await git(worktree, [
+    'diff',
+    '--name-only',
+    '-z',
+    '--no-renames',
+    '--diff-filter=d',
+    startSha,
+    '--',
+  ]);
+  const untracked = await git(worktree, ['ls-files', '--others', '--exclude-standard', '-z']);
+  const paths = `${changed.stdout}${untracked.stdout}`.split('\0').filter(Boolean);
+  return paths.length > MAX_LISTED_PATHS ? null : paths;
+}
+
+/**
+ * Per path, the marker lines git grep counts in the worktree (no tree) or in a commit, in
+ * `paths` (null: everywhere).
+ */
+async function markerCounts(
+  worktree: string,
+  tree: string[],
+  paths: readonly string[] | null,
+): Promise<Map<string, number>> {
   const scope = tree.length === 0 ? ['--untracked'] : [];
+  const only = (paths ?? []).map((path) => `:(top,literal)${path}`);
   const result = await git(
     worktree,
-    ['grep', ...scope, '-I', '-z', '-c', '-E', MARKER, ...tree, '--'],
+    ['grep', ...scope, '-I', '-z', '-c', '-E', MARKER, ...tree, '--', ...only],
     { allowExitCodes: [1] },
   );
   const counts = new Map<string, number>();

@@ -11,6 +11,7 @@ import { actOnRisks, findRisks, type OnRisk } from './risks.js';
 import { IntegrationResult, type IntegrationProgress } from './schema.js';
 import { serial } from './serial.js';
 import { IntegrationSession } from './session.js';
+import { suspectFinder } from './suspects.js';
 import { IntegrationTests } from './test-runs.js';
 
 export type { IntegrationCandidate } from './candidates.js';
@@ -49,6 +50,13 @@ export interface IntegrateOptions {
   logger?: Logger;
   /** Where the integration is, at each merge and test run (for a live view). */
   onProgress?: (progress: IntegrationProgress) => void;
+  /**
+   * Task ids to test first when the tests fail (e.g. the interaction risks); tasks whose changed
+   * files the failing output names are suspected too (batch-bisect only).
+   */
+  suspects?: readonly string[];
+  /** False: plain bisection, no task tested first (the baseline `bench/integration.ts` prints). */
+  culpritFirst?: boolean;
 }
 
 /**
@@ -110,7 +118,11 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
               session.progress('testing', tasks.at(-1) ?? null);
             },
           });
-    const testsPassed = await run(session, tests, options.strategy);
+    // Tasks with an interaction risk are tested first when the tests fail (culprit-first).
+    const testsPassed = await run(session, tests, options.strategy, {
+      ...options,
+      suspects: [...(options.suspects ?? []), ...risks.flatMap((risk) => risk.tasks)],
+    });
     await tests?.writeLog();
     await actOnRisks(risks, session, { ...options, onRisk: options.onRisk ?? 'report' });
     session.bisecting = false;
@@ -142,12 +154,15 @@ async function run(
   session: IntegrationSession,
   tests: IntegrationTests | null,
   strategy: IntegrateOptions['strategy'],
+  options: Pick<IntegrateOptions, 'suspects' | 'culpritFirst'>,
 ): Promise<boolean | null> {
   if (tests === null) {
     await session.mergeAll(session.candidates);
     return null;
   }
-  return strategy === 'serial' ? serial(session, tests) : batchBisect(session, tests);
+  if (strategy === 'serial') return serial(session, tests);
+  if (options.culpritFirst === false) return batchBisect(session, tests);
+  return batchBisect(session, tests, suspectFinder(session, options.suspects ?? []));
 }
 
 async function setUp(worktree: string, options: IntegrateOptions): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Logger } from '../ports/logger.js';
-import { dependentsOf, type IntegrationCandidate } from './candidates.js';
+import { dependentsOf, orderCandidates, type IntegrationCandidate } from './candidates.js';
 import { collidedWith } from './conflicts.js';
 import { mergeCandidate, mergeMessage } from './merge.js';
 import { resetTo, resolveCommit, type RepoGit } from './repo.js';
@@ -105,6 +105,36 @@ export class IntegrationSession {
     const removed = this.chain.splice(length).map((link) => link.candidate);
     await this.checkout(length);
     return removed;
+  }
+
+  /**
+   * Put the merged tasks in `last` (and what is built on them) at the end of the chain after its
+   * first `from` links, the others keeping their order, so that "everything but them" is one
+   * prefix. Re-merges only when they are not there already. Returns the length of that prefix, or
+   * null when it teaches nothing (none of them is after `from`, or nothing else is).
+   */
+  async moveLast(from: number, last: ReadonlySet<string>): Promise<number | null> {
+    const moved = new Set<string>();
+    for (const link of this.chain.slice(from)) {
+      if (!last.has(link.candidate.taskId)) continue;
+      moved.add(link.candidate.taskId);
+      for (const dependent of dependentsOf(link.candidate.taskId, this.candidates)) {
+        moved.add(dependent.taskId);
+      }
+    }
+    const isMoved = (link: ChainLink) => moved.has(link.candidate.taskId);
+    const first = this.chain.findIndex((link, i) => i >= from && isMoved(link));
+    if (first === -1) return null;
+    if (!this.chain.slice(first).every(isMoved)) {
+      const rest = await this.truncate(first);
+      const order = [
+        ...rest.filter((c) => !moved.has(c.taskId)),
+        ...rest.filter((c) => moved.has(c.taskId)),
+      ];
+      await this.mergeAll(orderCandidates(order));
+    }
+    const start = this.chain.findIndex((link, i) => i >= from && isMoved(link));
+    return start === -1 || start === from ? null : start;
   }
 
   /**

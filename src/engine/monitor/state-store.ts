@@ -9,11 +9,15 @@ export const STATE_FILE = 'PARALLEL_EXECUTION_STATUS.json';
  * Write the state so that a reader (or a crash) only ever sees the old file or the new one:
  * temp file in the same folder, fsync, rename, fsync the folder.
  */
-export async function writeStateAtomic(file: string, state: ExecutionState): Promise<void> {
+export async function writeStateAtomic(
+  file: string,
+  state: ExecutionState | string,
+): Promise<void> {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const text = typeof state === 'string' ? state : serialiseState(state);
   const handle = await open(tmp, 'w');
   try {
-    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`);
+    await handle.writeFile(text);
     await handle.sync();
   } finally {
     await handle.close();
@@ -30,6 +34,10 @@ export async function writeStateAtomic(file: string, state: ExecutionState): Pro
   } finally {
     await dir.close();
   }
+}
+
+function serialiseState(state: ExecutionState): string {
+  return `${JSON.stringify(state, null, 2)}\n`;
 }
 
 /** Read and validate a state file; every failure says which file and what is wrong with it. */
@@ -69,7 +77,11 @@ export async function readState(file: string): Promise<ExecutionState> {
  * coalesce into a single next write of the newest state.
  */
 export interface StateWriter {
-  /** Schedule a write of the state as it is now (a snapshot is taken immediately). */
+  /**
+   * Schedule a write that holds the state as it is now, or newer: the state is serialised when
+   * its write starts, once for every change made meanwhile (a clone per change would cost the
+   * whole state on every progress event of every agent).
+   */
   save(state: ExecutionState): Promise<void>;
   /** Resolves when every scheduled write has finished. */
   flush(): Promise<void>;
@@ -82,7 +94,7 @@ export function createStateWriter(file: string): StateWriter {
 
   const drain = async (): Promise<void> => {
     while (pending !== null) {
-      const snapshot = pending;
+      const snapshot = serialiseState(pending);
       const settled = waiters;
       pending = null;
       waiters = [];
@@ -98,7 +110,7 @@ export function createStateWriter(file: string): StateWriter {
 
   return {
     save(state) {
-      pending = structuredClone(state);
+      pending = state;
       const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
       running ??= drain();
       return done;

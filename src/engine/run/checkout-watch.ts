@@ -79,6 +79,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   const pending = new Map<string, string[]>();
   let queue: Promise<unknown> = Promise.resolve();
   let reviewed: Set<string> | null = null;
+  let waiting: { ids: string[]; done: Promise<void> } | null = null;
 
   function open(): Set<string> {
     const set = new Set(active);
@@ -88,7 +89,8 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
 
   const compareOptions = () => ({ env, isToolRef: (ref: string) => isToolRef(ref, state) });
 
-  async function look(taskId: string | null): Promise<string | null> {
+  /** One look for every task whose agent ended since the last one started (`taskIds`). */
+  async function look(taskIds: readonly string[]): Promise<void> {
     const next = open();
     const now = await take();
     windows.delete(window);
@@ -96,8 +98,8 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     window = next;
     const changes = await compareCheckouts(repoRoot, last, now, compareOptions());
     last = now;
-    if (taskId !== null) unchecked.delete(taskId);
-    if (changes.length === 0) return takePending(taskId);
+    for (const taskId of taskIds) unchecked.delete(taskId);
+    if (changes.length === 0) return;
     const culprits = await blameChanges(state, changes, suspects, env);
     for (const change of changes) {
       const culprit = culprits.get(change.key)!;
@@ -114,16 +116,14 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         }
         continue;
       }
-      if (culprit.taskId === taskId || unchecked.has(culprit.taskId)) {
+      if (taskIds.includes(culprit.taskId) || unchecked.has(culprit.taskId)) {
         pending.set(culprit.taskId, [...(pending.get(culprit.taskId) ?? []), reason]);
       }
     }
     await store(file, stored);
-    return takePending(taskId);
   }
 
-  function takePending(taskId: string | null): string | null {
-    if (taskId === null) return null;
+  function takePending(taskId: string): string | null {
     const reasons = pending.get(taskId);
     pending.delete(taskId);
     return reasons === undefined ? null : `it changed your checkout: ${reasons.join('; ')}`;
@@ -147,10 +147,24 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         unchecked.delete(event.taskId);
       }
     },
-    afterAgent: (taskId) => serial(() => look(taskId)),
+    afterAgent: async (taskId) => {
+      // Agents that end while a look is queued share the next one: one snapshot of a big
+      // checkout, not one per agent in a row.
+      if (waiting === null) {
+        const ids: string[] = [];
+        const done = serial(() => {
+          waiting = null;
+          return look(ids);
+        });
+        waiting = { ids, done };
+      }
+      waiting.ids.push(taskId);
+      await waiting.done;
+      return takePending(taskId);
+    },
     review: (toolPaths = []) =>
       serial(async () => {
-        if (reviewed === null) await look(null);
+        if (reviewed === null) await look([]);
         const now = await take();
         const all = await compareCheckouts(repoRoot, stored.before, now, compareOptions());
         // A file the tool wrote after the first review is its own doing, unless it was already

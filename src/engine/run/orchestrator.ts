@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { PreflightError, UsageError } from '../errors.js';
@@ -236,6 +237,9 @@ export async function execute(
   collectOnResume: ReadonlySet<string> = new Set(),
 ): Promise<ExecutionResult> {
   const signal = options.signal ?? new AbortController().signal;
+  // Every running task listens to it (its attempt, its agent, its setup command): 32 agents at
+  // once are not a leak.
+  setMaxListeners(10 + 4 * state.task_order.length, signal);
   const checkout = await watchCheckout({
     state,
     executionDir: paths.dir,

@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git } from './git-exec.js';
@@ -69,7 +69,7 @@ export async function snapshotWorktree(
   const scratch = await mkdtemp(join(tmpdir(), 'pe-snapshot-'));
   try {
     const indexEnv = { ...env, GIT_INDEX_FILE: join(scratch, 'index') };
-    await git(worktree, ['read-tree', head], { env: indexEnv });
+    await startIndex(worktree, head, env, indexEnv.GIT_INDEX_FILE);
     // A repository an agent made inside its worktree would become a gitlink to commits that exist
     // only there (or make `git add` fail when it has none): its files are taken in as files.
     const nested = await nestedRepositories(worktree, indexEnv);
@@ -104,6 +104,34 @@ export async function snapshotWorktree(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * The private index starts as a copy of the worktree's own: its stat data lets `git add --all`
+ * hash only what changed (after `read-tree` it has none and hashes every file: minutes in a big
+ * tree). What the agent staged (a `git rm --cached` too) is part of its uncommitted work. Without
+ * an index, or with a half-merged one, it starts from HEAD's tree as before.
+ */
+async function startIndex(
+  worktree: string,
+  head: string,
+  env: Record<string, string>,
+  index: string,
+): Promise<void> {
+  const own = (
+    await git(worktree, ['rev-parse', '--path-format=absolute', '--git-path', 'index'], { env })
+  ).stdout.trim();
+  const copied = await copyFile(own, index).then(
+    () => true,
+    () => false,
+  );
+  if (copied) {
+    const unmerged = await git(worktree, ['ls-files', '--unmerged', '-z'], {
+      env: { ...env, GIT_INDEX_FILE: index },
+    });
+    if (unmerged.stdout === '') return;
+  }
+  await git(worktree, ['read-tree', head], { env: { ...env, GIT_INDEX_FILE: index } });
 }
 
 export interface KeptAttempt {

@@ -1,0 +1,163 @@
+/**
+ * Workspace set-up and clean-up on a big repository: `parallel-executor run` of 8 tasks whose
+ * agents write one file (no validation, no integration), from the call to the last agent starting,
+ * against 8 parallel `git worktree add` of the same repository; then the execution's clean-up
+ * against 8 parallel `git worktree remove`. Both measured in this run, on the same repository.
+ * Run: npx tsx bench/setup.ts [files=30000] [tasks=8] [rounds=2]
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createCommandRunner } from '../src/engine/agents/command.js';
+import { cleanupExecution } from '../src/engine/cleanup/cleanup.js';
+import { runExecution } from '../src/engine/run/orchestrator.js';
+import { git } from '../src/engine/workspace/git-exec.js';
+import type { Plan } from '../src/engine/plan/schema.js';
+import { task } from '../test/engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../test/support/git-repo.js';
+
+const fileCount = Number(process.argv[2] ?? 30_000);
+const tasks = Number(process.argv[3] ?? 8);
+const rounds = Number(process.argv[4] ?? 2);
+const env = { PATH: process.env['PATH'] ?? '' };
+
+async function bigRepo(): Promise<TempRepo> {
+  const repo = await createTempRepo({ files: { 'README.md': 'bench\n' } });
+  const perDir = 100;
+  for (let d = 0; d * perDir < fileCount; d += 1) {
+    const dir = join(repo.dir, 'src', `pkg${d}`);
+    await mkdir(dir, { recursive: true });
+    const writes: Promise<void>[] = [];
+    for (let i = d * perDir; i < Math.min(fileCount, (d + 1) * perDir); i += 1) {
+      writes.push(writeFile(join(dir, `m${i}.ts`), `export const v${i} = ${i};\n`));
+    }
+    await Promise.all(writes);
+  }
+  await repo.commit('many files');
+  return repo;
+}
+
+/** Plain git, everything at once: the floor for making (and removing) the worktrees. */
+async function gitBaseline(
+  repo: TempRepo,
+  round: number,
+): Promise<{ add: number; remove: number }> {
+  const dirs = Array.from({ length: tasks }, (_, i) =>
+    join(repo.dir, '..', `${repo.dir.split('/').pop()}-wt${round}-${i}`),
+  );
+  let started = performance.now();
+  await Promise.all(
+    dirs.map((dir, i) =>
+      git(repo.dir, ['worktree', 'add', '--quiet', '-b', `plain-${round}-${i}`, dir, 'HEAD']),
+    ),
+  );
+  const add = performance.now() - started;
+  await flushDisk();
+  started = performance.now();
+  await Promise.all(dirs.map((dir) => git(repo.dir, ['worktree', 'remove', dir])));
+  const remove = performance.now() - started;
+  for (let i = 0; i < tasks; i += 1)
+    await git(repo.dir, ['branch', '-q', '-D', `plain-${round}-${i}`]);
+  return { add, remove };
+}
+
+function benchPlan(round: number): Plan {
+  return {
+    title: 'setup bench',
+    groups: [],
+    tasks: Array.from({ length: tasks }, (_, i) =>
+      task(`${round * 100 + i + 1}`, {
+        title: `Write one file ${i}`,
+        estimateHours: null,
+        line: i + 1,
+      }),
+    ),
+  };
+}
+
+async function ours(repo: TempRepo, round: number): Promise<{ start: number; clean: number }> {
+  const starts = join(repo.dir, '..', `${repo.dir.split('/').pop()}-starts-${round}`);
+  await rm(starts, { force: true });
+  const launched = Date.now();
+  // Each agent notes when it started (ms since the epoch), then writes one file.
+  const result = await runExecution({
+    cwd: repo.dir,
+    plan: benchPlan(round),
+    planFile: join(repo.dir, 'MULTI_AGENT_PLAN.md'),
+    group: 'all',
+    runner: createCommandRunner({ command: `date +%s%3N >> '${starts}'; echo done > agent.txt` }),
+    env,
+    settings: { minFreeDiskMb: 0 },
+  });
+  if (result.state.status !== 'completed') throw new Error(`run ${result.state.status}`);
+  const last = Math.max(...(await readFile(starts, 'utf8')).trim().split('\n').map(Number));
+  await rm(starts, { force: true });
+  await flushDisk();
+  const cleanStarted = performance.now();
+  const cleaned = await cleanupExecution(result.state, {
+    repoRoot: repo.dir,
+    executionDir: result.executionDir,
+    env,
+  });
+  const clean = performance.now() - cleanStarted;
+  const removed = cleaned.items.filter(
+    (item) => item.kind === 'worktree' && item.action === 'removed',
+  );
+  if (removed.length !== tasks) throw new Error(`clean-up removed ${removed.length} worktrees`);
+  return { start: last - launched, clean };
+}
+
+/** Dirty pages written out before each side starts (`sync`). */
+async function flushDisk(): Promise<void> {
+  const child = spawn('sync', [], { stdio: 'ignore' });
+  await once(child, 'exit');
+}
+
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+const repo = await bigRepo();
+try {
+  const adds: number[] = [];
+  const removes: number[] = [];
+  const startsAt: number[] = [];
+  const cleans: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    // Alternating which goes first, so neither always pays for the other's pending disk writes.
+    const baseFirst = round % 2 === 0;
+    const runBase = async () => {
+      await flushDisk();
+      const base = await gitBaseline(repo, round);
+      adds.push(base.add);
+      removes.push(base.remove);
+    };
+    const runOurs = async () => {
+      await flushDisk();
+      const run = await ours(repo, round);
+      startsAt.push(run.start);
+      cleans.push(run.clean);
+    };
+    if (baseFirst) await runBase();
+    await runOurs();
+    if (!baseFirst) await runBase();
+  }
+  const [add, remove, start, clean] = [adds, removes, startsAt, cleans].map(median) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  console.log(`${tasks} tasks on a repository of ${fileCount} files, ${rounds} rounds (medians):`);
+  console.log(`  ${tasks} parallel git worktree add        ${s(add)}`);
+  console.log(
+    `  run → last agent started             ${s(start)}   ratio ${(start / add).toFixed(2)}x (target ≤ 1.3x)`,
+  );
+  console.log(`  ${tasks} parallel git worktree remove     ${s(remove)}`);
+  console.log(
+    `  clean-up of the execution            ${s(clean)}   ratio ${(clean / remove).toFixed(2)}x (target ≤ 1.3x)`,
+  );
+} finally {
+  await repo.cleanup();
+}
