@@ -57,8 +57,14 @@ describe('a budget for the whole run', () => {
       stopped: [],
       not_started: ['c', 'd'],
     });
-    expect(tasks['a']!.spent).toEqual({ tokens: 1200 / 2, cost_usd: 0.01 });
-    expect(tasks['c']!.spent).toBeUndefined();
+    expect(tasks['a']!.usage).toEqual({
+      input_tokens: 500,
+      output_tokens: 100,
+      cache_read_tokens: 0,
+      cache_creation_tokens: 0,
+      cost_usd: 0.01,
+    });
+    expect(tasks['c']!.usage ?? null).toBeNull();
     expect(first.events).toContainEqual({
       type: 'warning',
       taskId: null,
