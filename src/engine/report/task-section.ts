@@ -76,7 +76,9 @@ function taskBlock(
   if (task.validation?.audit)
     lines.push(`- **Security Audit**: ${auditText(task.validation.audit)}`);
   const usage = taskUsage(task);
-  lines.push(`- **Tokens / Cost**: ${usage === null ? 'not reported by the agent' : usageText(usage)}`);
+  lines.push(
+    `- **Tokens / Cost**: ${usage === null ? 'not reported by the agent' : usageText(usage)}`,
+  );
   lines.push(
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`,
   );

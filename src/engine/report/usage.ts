@@ -45,9 +45,7 @@ export function taskUsage(task: TaskRun): Usage | null {
 
 /** Tokens of every kind summed (cache reads and writes included): what a token budget counts. */
 export function usageTokens(usage: Usage): number {
-  return (
-    usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens
-  );
+  return usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
 }
 
 /** The sum over the tasks that reported usage; null when none did. */
