@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { settingsFromFlags } from '../../src/cli/run-settings.js';
 import { parseConfig } from '../../src/engine/config/load.js';
 import { settingsFromConfig } from '../../src/engine/run/config-settings.js';
-import { budgetCost } from '../../src/engine/report/budget.js';
+import { formatCost } from '../../src/engine/format.js';
 
 const configBudget = (yaml: string) =>
   settingsFromConfig(parseConfig(yaml, '.github/parallel-executor.yml')).budget;
@@ -51,7 +51,7 @@ describe('budget settings', () => {
   });
 
   it('shows dollars to the tenth of a cent, so a budget of $0.015 does not read as $0.01', () => {
-    expect([0.015, 0.02, 0.1 + 0.2, 1.5, 0.0153].map(budgetCost)).toEqual([
+    expect([0.015, 0.02, 0.1 + 0.2, 1.5, 0.0153].map(formatCost)).toEqual([
       '$0.015',
       '$0.02',
       '$0.30',

@@ -57,8 +57,14 @@ describe('a budget for the whole run', () => {
       stopped: [],
       not_started: ['c', 'd'],
     });
-    expect(tasks['a']!.spent).toEqual({ tokens: 1200 / 2, cost_usd: 0.01 });
-    expect(tasks['c']!.spent).toBeUndefined();
+    expect(tasks['a']!.usage).toEqual({
+      input_tokens: 500,
+      output_tokens: 100,
+      cache_read_tokens: 0,
+      cache_creation_tokens: 0,
+      cost_usd: 0.01,
+    });
+    expect(tasks['c']!.usage ?? null).toBeNull();
     expect(first.events).toContainEqual({
       type: 'warning',
       taskId: null,
@@ -109,6 +115,35 @@ describe('a budget for the whole run', () => {
     expect((await box.read('runs')).trim().split('\n')).toEqual(['a', 'b', 'c', 'd']);
     expect(second.state.status).toBe('completed');
     expect(second.state.budget).toMatchObject({ spent: { tokens: 1200 }, not_started: [] });
+  });
+
+  it("counts a retried task's earlier attempts live: its second attempt is stopped at once", async () => {
+    // Each attempt reports 600 tokens ($0.01) as it starts; the first then fails, the second
+    // would work for 30 s. 600 alone is under the 1,000 budget; with the first attempt's, over.
+    const command =
+      'echo "$PE_TASK_ID" >> "$RUNS"; ' +
+      `printf '{"usage": {"input_tokens": 500, "output_tokens": 100, "cost_usd": 0.01}}' > "$PE_STATUS_FILE"; ` +
+      'if [ "$(wc -l < "$RUNS")" -eq 1 ]; then exit 1; fi; echo work > out.txt; sleep 30';
+    const started = Date.now();
+    const result = await runPlan(repo.dir, plan([task('a')]), command, {
+      env: agentEnv({ RUNS: box.file('runs') }),
+      settings: { retries: 1, budget: { ...tokenBudget(1000), marginPercent: 0 } },
+    });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    const a = result.state.tasks['a']!;
+    expect(a.attempts).toBe(2);
+    expect(a.status).toBe('cancelled');
+    expect(a.reason).toMatch(/^stopped by the budget: tokens: 1,200 of 1,000/);
+    // One total over both attempts: the task's usage, the budget, --json and the report agree.
+    expect(a.usage).toMatchObject({ input_tokens: 1000, output_tokens: 200, cost_usd: 0.02 });
+    expect(result.state.budget).toMatchObject({
+      spent: { tokens: 1200, usd: 0.02 },
+      stopped: ['a'],
+    });
+    expect(executionSummary(result.state).tasks[0]!.spent).toEqual({ tokens: 1200, costUsd: 0.02 });
+    const report = renderReport(result.state);
+    expect(report).toContain('- **Tokens / Cost**: 1,000 in / 200 out tokens · $0.02');
+    expect(report).toContain('- **Stopped by the budget**: a (1,200 tokens, $0.02)');
   });
 
   it('stops a running agent past a duration budget plus its margin, keeping its work', async () => {

@@ -73,10 +73,12 @@ describe('a dollar budget with the real Claude Code CLI (scripted model)', () =>
     // What Claude Code said the task cost is what the budget counted.
     const cost = first.metrics!.cost_usd!;
     expect(cost).toBeGreaterThan(0.01);
-    expect(first.spent).toEqual({ tokens: 40_910, cost_usd: cost });
+    expect(first.usage?.cost_usd).toBe(cost);
     expect(state.tasks['2']!.status).toBe('not_started');
     expect(state.tasks['2']!.reason).toMatch(/budget was reached \(usd: \$0\.\d+ of \$0\.01\)/);
     const summary = executionSummary(state);
+    // Tokens of every kind, from the task's usage.
+    expect(summary.tasks[0]!.spent).toEqual({ tokens: 40_910, costUsd: cost });
     expect(summary.budget).toMatchObject({ notStarted: ['2'], stopped: [], spent: { usd: cost } });
     expect(model.surprises).toEqual([]);
     expect(model.unusedTurns()).toBe(0);

@@ -91,7 +91,7 @@ describe('agent diagnostics from the real Claude Code CLI (scripted model)', () 
     const types = events.map((e) => (e.type === 'task-status' ? `status:${e.status}` : e.type));
     expect(types.indexOf('task-usage')).toBeGreaterThan(types.indexOf('status:in_progress'));
     expect(types.indexOf('task-usage')).toBeLessThan(types.indexOf('status:collecting'));
-    expect(run.live_usage?.output_tokens).toBeGreaterThan(0);
+    expect(run.usage?.output_tokens).toBeGreaterThan(0);
 
     const json = executionSummary(state).tasks[0]!;
     expect(json.outcome).toBe('COMPLETE_WITH_WARNINGS');

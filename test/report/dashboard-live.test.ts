@@ -67,7 +67,7 @@ describe('the live dashboard', () => {
     Object.assign(state.tasks['2.1']!, {
       status: 'in_progress',
       attempts: 1,
-      live_usage: {
+      usage: {
         input_tokens: 1200,
         output_tokens: 340,
         cache_read_tokens: 5000,
@@ -78,7 +78,7 @@ describe('the live dashboard', () => {
     Object.assign(state.tasks['2.2']!, {
       status: 'in_progress',
       attempts: 1,
-      live_usage: {
+      usage: {
         input_tokens: 800,
         output_tokens: 60,
         cache_read_tokens: 0,

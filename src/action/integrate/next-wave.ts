@@ -16,9 +16,9 @@ import type { RepoForge } from '../../forge/types.js';
 import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { PublishSettings } from '../settings.js';
 import { runningWorkflow, workflowFile } from '../workflow-ref.js';
-import { overLimits, usageTokens } from '../../engine/run/budget.js';
+import { overLimits } from '../../engine/run/budget.js';
 import type { BudgetLimits } from '../../engine/run/settings.js';
-import { totalUsage } from '../../engine/report/usage.js';
+import { totalUsage, usageTokens } from '../../engine/report/usage.js';
 
 export type NextWave =
   | { dispatched: true; tasks: string[]; workflow: string; inputs: Record<string, string> }

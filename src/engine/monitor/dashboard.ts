@@ -17,7 +17,7 @@ import {
   taskWarnings,
   type TaskOutcome,
 } from '../report/outcome.js';
-import { currentUsage, totalUsage, usageText } from '../report/usage.js';
+import { taskUsage, totalUsage, usageText } from '../report/usage.js';
 import { integrationProgressText } from './integration-progress.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { budgetText } from '../report/budget.js';
@@ -65,7 +65,7 @@ export function renderDashboard(state: ExecutionState, options: DashboardOptions
     footer(state, tasks, options.now),
   ];
   // Running tasks count with what their agents reported so far.
-  const usage = totalUsage(tasks, currentUsage);
+  const usage = totalUsage(tasks);
   if (usage !== null) tail.push([{ text: `Usage: ${usageText(usage)}` }]);
   // Header, blocks, integration, footer: if that does not fit, the running tasks would scroll
   // out of sight; one line per task (running first) keeps them on screen.
@@ -90,7 +90,7 @@ function taskLines(task: TaskRun, state: ExecutionState, now: Date): Segment[][]
   const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
   const elapsed = taskElapsed(task, now);
   const detail = taskDetail(task, outcome, state.integration);
-  const usage = currentUsage(task);
+  const usage = taskUsage(task);
   return [
     [
       {
@@ -172,7 +172,7 @@ function compactLines(tasks: readonly TaskRun[], state: ExecutionState, now: Dat
     const percent = Math.round(task.progress_percent);
     const elapsed = taskElapsed(task, now);
     const detail = taskDetail(task, outcome, state.integration);
-    const usage = currentUsage(task);
+    const usage = taskUsage(task);
     lines.push([
       { text: `${outcome === 'RUNNING' ? '▶' : '·'} ` },
       { text: `${terminalText(task.task_id)} ${terminalText(task.agent)} ` },
@@ -350,7 +350,7 @@ export function renderDashboardMarkdown(
   });
   const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
-  const usage = totalUsage(tasks, currentUsage);
+  const usage = totalUsage(tasks);
   const heading = running ? '🔄 Parallel execution running' : '🏁 Parallel execution finished';
   const totals = [
     `**Completed** ${done}/${tasks.length}`,

@@ -10,7 +10,7 @@ export type ExecutionEvent =
   | { type: 'task-status'; taskId: string; status: TaskRunStatus; reason: string | null }
   | { type: 'task-progress'; taskId: string; percent: number; step: string | null }
   | { type: 'task-output'; taskId: string; line: string }
-  /** The running attempt's tokens and cost so far (in the task's `live_usage`). */
+  /** The task's tokens and cost changed while its agent runs (its `usage`, updated live). */
   | { type: 'task-usage'; taskId: string }
   /** The agent said something the user must see (`diagnostics`): a retry, a denied tool. */
   | { type: 'task-diagnostic'; taskId: string; message: string }

@@ -34,7 +34,7 @@ export function eventsBetween(
     for (const message of now.diagnostics ?? []) {
       if (!said.has(message)) events.push({ type: 'task-diagnostic', taskId: id, message });
     }
-    if (JSON.stringify(then?.live_usage ?? null) !== JSON.stringify(now.live_usage ?? null))
+    if (JSON.stringify(then?.usage ?? null) !== JSON.stringify(now.usage ?? null))
       events.push({ type: 'task-usage', taskId: id });
   }
   const progress = after.integration_progress ?? null;

@@ -1,19 +1,13 @@
-import { formatCount, formatDuration } from '../format.js';
+import { formatCost, formatCount, formatDuration } from '../format.js';
 import type { ExecutionState } from '../state/schema.js';
 import { mdCode, mdText } from './markdown.js';
-
-/** `$0.015`, `$1.20`: a budget's dollars to the tenth of a cent, so $0.015 never reads as $0.01. */
-export function budgetCost(usd: number): string {
-  const cents = Math.round(usd * 100);
-  if (Math.abs(usd * 100 - cents) < 1e-9) return `$${usd.toFixed(2)}`;
-  return `$${usd.toFixed(4).replace(/0+$/, '')}`;
-}
+import { taskUsage, usageTokens } from './usage.js';
 
 /** `$0.42 / $1.00 · 1,200 / 5,000 tokens · 3min / 10min`: the limits set, and what is spent. */
 export function budgetText(budget: NonNullable<ExecutionState['budget']>): string {
   const { limits, spent } = budget;
   const parts: string[] = [];
-  if (limits.usd !== null) parts.push(`${budgetCost(spent.usd)} / ${budgetCost(limits.usd)}`);
+  if (limits.usd !== null) parts.push(`${formatCost(spent.usd)} / ${formatCost(limits.usd)}`);
   if (limits.tokens !== null) {
     parts.push(`${formatCount(spent.tokens)} / ${formatCount(limits.tokens)} tokens`);
   }
@@ -66,10 +60,11 @@ function taskText(state: ExecutionState, id: string): string {
   return `${mdText(id, 40)}${taskSpentText(state, id)}`;
 }
 
-/** ` (1,234 tokens, $0.01)`: what a task's agent spent; empty when it did not say. */
+/** ` (1,234 tokens, $0.01)`: what a task's agent spent over all attempts; empty when it did not say. */
 export function taskSpentText(state: ExecutionState, id: string): string {
-  const spent = state.tasks[id]?.spent;
-  if (spent === undefined) return '';
-  const cost = spent.cost_usd === null ? '' : `, ${budgetCost(spent.cost_usd)}`;
-  return ` (${formatCount(spent.tokens)} tokens${cost})`;
+  const task = state.tasks[id];
+  const usage = task === undefined ? null : taskUsage(task);
+  if (usage === null) return '';
+  const cost = usage.costUsd === null ? '' : `, ${formatCost(usage.costUsd)}`;
+  return ` (${formatCount(usageTokens(usage))} tokens${cost})`;
 }

@@ -1,7 +1,7 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { TaskRun } from '../state/schema.js';
 import type { CheckResult, ValidationReport } from '../validate/schema.js';
-import { formatCost, formatCount, formatDuration, formatPercent } from '../format.js';
+import { formatDuration, formatPercent } from '../format.js';
 import { mdCode, mdTable, mdText } from './markdown.js';
 import { repoPath } from './repo-path.js';
 import { taskUsage, usageText } from './usage.js';
@@ -76,7 +76,9 @@ function taskBlock(
   if (task.validation?.audit)
     lines.push(`- **Security Audit**: ${auditText(task.validation.audit)}`);
   const usage = taskUsage(task);
-  lines.push(`- **Tokens / Cost**: ${usage === null ? spentText(task) : usageText(usage)}`);
+  lines.push(
+    `- **Tokens / Cost**: ${usage === null ? 'not reported by the agent' : usageText(usage)}`,
+  );
   lines.push(
     `- **Integration**: ${fateText(integrationFate(task.task_id, integration), integration)}`,
   );
@@ -105,13 +107,6 @@ function taskBlock(
     );
   }
   return lines;
-}
-
-/** Before collection (stopped, failed) only the running totals the budget counts are known. */
-function spentText(task: TaskRun): string {
-  if (task.spent === undefined) return 'not reported by the agent';
-  const cost = task.spent.cost_usd === null ? '' : ` · ${formatCost(task.spent.cost_usd)}`;
-  return `${formatCount(task.spent.tokens)} tokens${cost}`;
 }
 
 /**

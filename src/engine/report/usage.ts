@@ -15,8 +15,9 @@ export interface Usage {
 }
 
 /**
- * What the task's agent reported over all its attempts (failed ones too); null when it reported
- * neither tokens nor cost. States written before `usage` existed have it in `metrics` only.
+ * What the task's agent reported over all its attempts (failed ones too), the running one's
+ * figures so far included; null when it reported neither tokens nor cost. States written before
+ * `usage` existed have it in `metrics` only.
  */
 export function taskUsage(task: TaskRun): Usage | null {
   const u = task.usage;
@@ -42,28 +43,14 @@ export function taskUsage(task: TaskRun): Usage | null {
   };
 }
 
-/**
- * For a live view: while the agent runs (no final metrics yet), what its stream has reported so
- * far; then the final figures.
- */
-export function currentUsage(task: TaskRun): Usage | null {
-  const live = task.live_usage;
-  if (task.metrics !== null || live == null) return taskUsage(task);
-  return {
-    inputTokens: live.input_tokens,
-    outputTokens: live.output_tokens,
-    cacheReadTokens: live.cache_read_tokens,
-    cacheCreationTokens: live.cache_creation_tokens,
-    costUsd: live.cost_usd,
-  };
+/** Tokens of every kind summed (cache reads and writes included): what a token budget counts. */
+export function usageTokens(usage: Usage): number {
+  return usage.inputTokens + usage.outputTokens + usage.cacheReadTokens + usage.cacheCreationTokens;
 }
 
 /** The sum over the tasks that reported usage; null when none did. */
-export function totalUsage(
-  tasks: readonly TaskRun[],
-  usageOf: (task: TaskRun) => Usage | null = taskUsage,
-): Usage | null {
-  const reported = reportedUsage(tasks, usageOf);
+export function totalUsage(tasks: readonly TaskRun[]): Usage | null {
+  const reported = reportedUsage(tasks);
   if (reported.length === 0) return null;
   const costs = reported.flatMap((usage) => (usage.costUsd === null ? [] : [usage.costUsd]));
   return {
@@ -80,12 +67,9 @@ export function usageReporters(tasks: readonly TaskRun[]): number {
   return reportedUsage(tasks).length;
 }
 
-function reportedUsage(
-  tasks: readonly TaskRun[],
-  usageOf: (task: TaskRun) => Usage | null = taskUsage,
-): Usage[] {
+function reportedUsage(tasks: readonly TaskRun[]): Usage[] {
   return tasks.flatMap((task) => {
-    const usage = usageOf(task);
+    const usage = taskUsage(task);
     return usage === null ? [] : [usage];
   });
 }

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
-import type { TaskRun } from '../state/schema.js';
-import { addSpent, usageTokens } from './budget.js';
+import type { TaskRun, TaskUsage } from '../state/schema.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDuration } from '../format.js';
 import { agentKey } from './paths.js';
@@ -25,6 +24,12 @@ export interface AttemptResult {
   costUsd: number | null;
   summary: string | null;
 }
+
+/** An attempt's tokens and cost: its running totals while it runs, then its final figures. */
+type AttemptUsage = Pick<
+  AttemptResult,
+  'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheCreationTokens' | 'costUsd'
+>;
 
 /** Diagnostics kept per task (a retry loop could say the same thing hundreds of times). */
 const MAX_DIAGNOSTICS = 20;
@@ -65,7 +70,6 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   // A new attempt starts from zero (the dashboard says which attempt); within one, never backwards.
   run.progress_percent = 0;
   run.current_step = null;
-  run.live_usage = null;
   setStatus(ctx, run, 'in_progress');
 
   let stopReason: StopReason | null = null;
@@ -95,14 +99,14 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   if (ctx.signal.aborted) stop('cancelled');
   // What the task spent before this attempt; the attempt's running totals are added on top.
-  const spentBefore = run.spent;
+  const usageBefore = run.usage ?? null;
   const untrack = ctx.budget.track(run.task_id, (why) => {
     budgetWhy = why;
     stop('budget');
   });
 
   // Filled by the event loop below; an object so the closure's writes are visible here.
-  const seen: { error: string | null; fatal: string | null; usage: EventNote['usage'] | null } = {
+  const seen: { error: string | null; fatal: string | null; usage: AttemptUsage | null } = {
     error: null,
     fatal: null,
     usage: null,
@@ -117,9 +121,11 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
         stop('fatal');
       }
       if (note.usage !== undefined) {
+        // As it arrives, for the live view and the budget; the outcome's figures are the final ones.
         seen.usage = note.usage;
-        run.spent = addSpent(spentBefore, usageTokens(tokensOf(note.usage)), note.usage.cost);
+        run.usage = addUsage(usageBefore, note.usage);
         save(ctx);
+        ctx.emit({ type: 'task-usage', taskId: run.task_id });
         ctx.budget.update();
       }
     }
@@ -146,18 +152,17 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   save(ctx);
 
   const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
-  const tokens = {
-    inputTokens: outcome.inputTokens ?? seen.usage?.input ?? null,
-    outputTokens: outcome.outputTokens ?? seen.usage?.output ?? null,
-    cacheReadTokens: outcome.cacheReadTokens ?? seen.usage?.cacheRead ?? null,
-    cacheCreationTokens: outcome.cacheCreationTokens ?? seen.usage?.cacheCreation ?? null,
-    costUsd: outcome.costUsd ?? seen.usage?.cost ?? null,
+  const tokens: AttemptUsage = {
+    inputTokens: outcome.inputTokens ?? seen.usage?.inputTokens ?? null,
+    outputTokens: outcome.outputTokens ?? seen.usage?.outputTokens ?? null,
+    cacheReadTokens: outcome.cacheReadTokens ?? seen.usage?.cacheReadTokens ?? null,
+    cacheCreationTokens: outcome.cacheCreationTokens ?? seen.usage?.cacheCreationTokens ?? null,
+    costUsd: outcome.costUsd ?? seen.usage?.costUsd ?? null,
   };
-  if (usageTokens(tokens) > 0 || tokens.costUsd !== null) {
-    run.spent = addSpent(spentBefore, usageTokens(tokens), tokens.costUsd);
-    save(ctx);
-    ctx.budget.update();
-  }
+  // A failed or stopped attempt was paid for too.
+  run.usage = addUsage(usageBefore, tokens);
+  save(ctx);
+  ctx.budget.update();
   // Read through a cast: the closures above set it, which the compiler's narrowing cannot see.
   const stopped = (stopReason as StopReason | null) ?? outcome.stoppedBecause;
   const base = { exitCode: outcome.exitCode, durationMs, ...tokens, summary: outcome.summary };
@@ -197,12 +202,28 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   return { kind: 'failed', reason: `agent ${how}${said}${tail}`, ...base };
 }
 
-function tokensOf(usage: NonNullable<EventNote['usage']>) {
+/**
+ * The task's usage before an attempt plus the attempt's figures. Nothing is rounded; an attempt
+ * that reported nothing adds nothing.
+ */
+function addUsage(before: TaskUsage | null, attempt: AttemptUsage): TaskUsage | null {
+  const counts = [
+    attempt.inputTokens,
+    attempt.outputTokens,
+    attempt.cacheReadTokens,
+    attempt.cacheCreationTokens,
+  ];
+  if (counts.every((count) => count == null) && attempt.costUsd === null) return before;
+  const plus = (a: number | undefined, b: number | null | undefined) => (a ?? 0) + (b ?? 0);
   return {
-    inputTokens: usage.input,
-    outputTokens: usage.output,
-    cacheReadTokens: usage.cacheRead,
-    cacheCreationTokens: usage.cacheCreation,
+    input_tokens: plus(before?.input_tokens, attempt.inputTokens),
+    output_tokens: plus(before?.output_tokens, attempt.outputTokens),
+    cache_read_tokens: plus(before?.cache_read_tokens, attempt.cacheReadTokens),
+    cache_creation_tokens: plus(before?.cache_creation_tokens, attempt.cacheCreationTokens),
+    cost_usd:
+      attempt.costUsd === null && (before?.cost_usd ?? null) === null
+        ? null
+        : plus(before?.cost_usd ?? undefined, attempt.costUsd),
   };
 }
 
@@ -231,13 +252,7 @@ function lastLines(lines: readonly string[]): string {
 
 interface EventNote {
   error?: string;
-  usage?: {
-    input: number;
-    output: number;
-    cacheRead: number | null;
-    cacheCreation: number | null;
-    cost: number | null;
-  };
+  usage?: AttemptUsage;
 }
 
 function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
@@ -267,23 +282,13 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
       ctx.emit({ type: 'task-output', taskId: run.task_id, line: event.line });
       return {};
     case 'usage':
-      // As it arrives, for the live view; the outcome's figures are the final ones.
-      run.live_usage = {
-        input_tokens: event.inputTokens,
-        output_tokens: event.outputTokens,
-        cache_read_tokens: event.cacheReadTokens ?? 0,
-        cache_creation_tokens: event.cacheCreationTokens ?? 0,
-        cost_usd: event.costUsd,
-      };
-      save(ctx);
-      ctx.emit({ type: 'task-usage', taskId: run.task_id });
       return {
         usage: {
-          input: event.inputTokens,
-          output: event.outputTokens,
-          cacheRead: event.cacheReadTokens ?? null,
-          cacheCreation: event.cacheCreationTokens ?? null,
-          cost: event.costUsd,
+          inputTokens: event.inputTokens,
+          outputTokens: event.outputTokens,
+          cacheReadTokens: event.cacheReadTokens ?? null,
+          cacheCreationTokens: event.cacheCreationTokens ?? null,
+          costUsd: event.costUsd,
         },
       };
     case 'error':

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
-import { formatCount, formatDuration } from '../format.js';
-import { budgetCost } from '../report/budget.js';
-import type { ExecutionState, TaskRun } from '../state/schema.js';
+import { formatCost, formatCount, formatDuration } from '../format.js';
+import { taskUsage, usageTokens } from '../report/usage.js';
+import type { ExecutionState } from '../state/schema.js';
 import { parseDurationMs } from './duration.js';
 import type { BudgetLimits } from './settings.js';
 
@@ -80,41 +80,17 @@ export interface Spent {
   durationMs: number;
 }
 
-/** What every task's agents spent so far in the execution (all runs of it). */
+/** What every task's agents spent so far in the execution (all runs of it), running ones too. */
 export function tasksSpent(state: ExecutionState): { usd: number; tokens: number } {
   let usd = 0;
   let tokens = 0;
   for (const run of Object.values(state.tasks)) {
-    usd += run.spent?.cost_usd ?? 0;
-    tokens += run.spent?.tokens ?? 0;
+    const usage = taskUsage(run);
+    if (usage === null) continue;
+    usd += usage.costUsd ?? 0;
+    tokens += usageTokens(usage);
   }
   return { usd, tokens };
-}
-
-/** A usage report's tokens, every kind counted. */
-export function usageTokens(usage: {
-  inputTokens: number | null;
-  outputTokens: number | null;
-  cacheReadTokens?: number | null;
-  cacheCreationTokens?: number | null;
-}): number {
-  return (
-    (usage.inputTokens ?? 0) +
-    (usage.outputTokens ?? 0) +
-    (usage.cacheReadTokens ?? 0) +
-    (usage.cacheCreationTokens ?? 0)
-  );
-}
-
-/** A task's earlier spending plus an attempt's running totals. */
-export function addSpent(
-  before: TaskRun['spent'],
-  tokens: number,
-  costUsd: number | null,
-): NonNullable<TaskRun['spent']> {
-  const cost =
-    before?.cost_usd == null && costUsd === null ? null : (before?.cost_usd ?? 0) + (costUsd ?? 0);
-  return { tokens: (before?.tokens ?? 0) + tokens, cost_usd: cost };
 }
 
 /**
@@ -128,7 +104,7 @@ export function overLimits(limits: BudgetLimits, spent: Spent, margin: number | 
     if (margin === null ? used < limit : used <= limit * (1 + margin / 100)) return;
     rows.push([used / limit, `${name}: ${text(used)} of ${text(limit)}`]);
   };
-  check(limits.usd, spent.usd, budgetCost, 'usd');
+  check(limits.usd, spent.usd, formatCost, 'usd');
   check(limits.tokens, spent.tokens, formatCount, 'tokens');
   check(limits.durationMs, spent.durationMs, formatDuration, 'duration');
   return rows.sort((a, b) => b[0] - a[0]).map(([, text]) => text);

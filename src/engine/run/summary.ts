@@ -9,7 +9,7 @@ import {
   type ExecutionOutcome,
   type TaskOutcome,
 } from '../report/outcome.js';
-import { taskUsage, totalUsage, type Usage } from '../report/usage.js';
+import { taskUsage, totalUsage, usageTokens, type Usage } from '../report/usage.js';
 
 export interface ValidationSummary {
   status: ValidationStatus;
@@ -72,8 +72,8 @@ export interface ExecutionSummary {
     /** What the agent said on the way: API retries, refused tool calls. */
     diagnostics: string[];
     /**
-     * What the task's agent spent over all its attempts, including one stopped before collection
-     * (the figures the budget counts; tokens of every kind); null when it reported nothing.
+     * `usage` as the budget counts it: tokens of every kind summed, and the cost; null when the
+     * agent reported nothing. Kept for `--json` readers of the budget.
      */
     spent: { tokens: number; costUsd: number | null } | null;
   }>;
@@ -143,6 +143,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         : { branch: commit.branch, path: commit.path, sha: commit.sha, planFile: commit.plan_file },
     tasks: state.task_order.map((id) => {
       const run = state.tasks[id]!;
+      const usage = taskUsage(run);
       return {
         id,
         agent: run.agent,
@@ -156,13 +157,10 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
         reason: run.reason,
         validation: validationSummary(run),
         keptRefs: run.kept_refs ?? [],
-        usage: taskUsage(run),
+        usage,
         warnings: taskWarnings(run),
         diagnostics: run.diagnostics ?? [],
-        spent:
-          run.spent === undefined
-            ? null
-            : { tokens: run.spent.tokens, costUsd: run.spent.cost_usd },
+        spent: usage === null ? null : { tokens: usageTokens(usage), costUsd: usage.costUsd },
       };
     }),
   };

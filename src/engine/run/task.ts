@@ -82,8 +82,6 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
     run.attempts += 1;
     save(ctx);
     const result = await runAttempt(ctx, run);
-    addUsage(run, result);
-    save(ctx);
     if (result.kind !== 'failed') return result;
     if (result.fatal === true) {
       // Retrying cannot help, and every other task would fail the same way.
@@ -164,32 +162,6 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     }
   }
   setStatus(ctx, run, 'completed');
-}
-
-/**
- * Adds an attempt's tokens and cost to the task's: a failed or stopped attempt was paid for too.
- * Nothing is rounded; an attempt that reported nothing adds nothing.
- */
-function addUsage(run: TaskRun, attempt: AttemptResult): void {
-  const counts = [
-    attempt.inputTokens,
-    attempt.outputTokens,
-    attempt.cacheReadTokens,
-    attempt.cacheCreationTokens,
-  ];
-  if (counts.every((count) => count == null) && attempt.costUsd === null) return;
-  const before = run.usage ?? null;
-  const plus = (a: number | undefined, b: number | null | undefined) => (a ?? 0) + (b ?? 0);
-  run.usage = {
-    input_tokens: plus(before?.input_tokens, attempt.inputTokens),
-    output_tokens: plus(before?.output_tokens, attempt.outputTokens),
-    cache_read_tokens: plus(before?.cache_read_tokens, attempt.cacheReadTokens),
-    cache_creation_tokens: plus(before?.cache_creation_tokens, attempt.cacheCreationTokens),
-    cost_usd:
-      attempt.costUsd === null && (before?.cost_usd ?? null) === null
-        ? null
-        : plus(before?.cost_usd ?? undefined, attempt.costUsd),
-  };
 }
 
 /** A task stopped before its agent ran, because another task's failure would be its own too. */

@@ -82,7 +82,12 @@ export const TaskRun = z.object({
   output_dir: z.string(),
   port: z.number().int(),
   metrics: TaskMetrics.nullable(),
-  /** What the agent spent over all attempts; absent until one reported usage (and in older states). */
+  /**
+   * What the agent spent over all attempts, failed and stopped ones included, kept up to date
+   * while an attempt runs (its running figures on top of the earlier attempts' total): what the
+   * report, the live view and the budget count. Absent until an agent reported usage (and in
+   * older states, whose `live_usage` and `spent` are read and dropped).
+   */
   usage: TaskUsage.nullable().optional(),
   validation: ValidationReport.nullable(),
   /**
@@ -94,34 +99,10 @@ export const TaskRun = z.object({
   /** Things the user should know that did not fail the task (no changes, a plan edit dropped…). */
   warnings: z.array(z.string()).optional(),
   /**
-   * Tokens and cost the running attempt has reported so far, from the agent's stream as it
-   * arrives (cost only once the agent states it): the live view's figures. `metrics` has the final ones.
-   */
-  live_usage: z
-    .object({
-      input_tokens: z.number().int(),
-      output_tokens: z.number().int(),
-      cache_read_tokens: z.number().int(),
-      cache_creation_tokens: z.number().int(),
-      cost_usd: z.number().nullable(),
-    })
-    .nullable()
-    .optional(),
-  /**
    * What the agent said that the user must see even when the task succeeds: API retries,
    * permission denials (a tool it was not allowed to use), its last lines when it failed.
    */
   diagnostics: z.array(z.string()).optional(),
-  /**
-   * What the task's agent spent over every attempt of this execution, kept up to date while it
-   * runs (the budget counts it); absent when its agent never reported usage.
-   */
-  spent: z
-    .object({
-      tokens: z.number().int().nonnegative(),
-      cost_usd: z.number().nonnegative().nullable(),
-    })
-    .optional(),
 });
 export type TaskRun = z.infer<typeof TaskRun>;
 
