@@ -118,17 +118,24 @@ describe('integration.onRisk: repair', () => {
     await invariantHolds(doc);
   });
 
-  it('a repair whose test of the combination fails leaves the integration as it was, the risk reported', async () => {
+  it('a failing repair leaves the integration as it was, the risk reported; each attempt counts', async () => {
     await writePlanJson(repo.dir, plan([task('a'), task('b')]));
-    // The test is written, the fix is not: the repaired branch fails its own tests.
-    const { stderr, doc } = await run(agent('true'), ['--repair-attempts', '1']);
+    // Attempt 1 fixes the code but writes no test; attempt 2 writes the test and no fix, so the
+    // repaired branch fails its own tests.
+    const repair = `if grep -q 'Attempt 1 of 2' "$PE_CONTEXT_FILE"; then rm test/combination.test.mjs; ${FIX}; fi`;
+    const { stderr, doc } = await run(agent(repair), ['--repair-attempts', '2']);
     const integration = doc.integration!;
     expect(integration.merged, stderr).toEqual(['a', 'b']);
     expect(integration.repairs).toMatchObject([
-      { taskId: 'b', kind: 'interaction', outcome: 'failed' },
+      { taskId: 'b', kind: 'interaction', attempts: 2, outcome: 'failed' },
     ]);
-    expect(integration.repairs![0]!.reason).toMatch(/fails its validation: tests/);
-    expect(integration.risks![0]!.note).toMatch(/^repair failed \(1 attempt\): .*the risk stands$/);
+    expect(integration.repairs![0]!.reason).toBe('the repaired branch fails its validation: tests');
+    expect(integration.risks![0]!.note).toBe(
+      'repair failed (2 attempts): the repaired branch fails its validation: tests; the risk stands',
+    );
+    expect(stderr).toContain(
+      'repair attempt 1 failed: the interaction repair added no test of the combination (it changed report.mjs)',
+    );
     const branch = integration.branch;
     await expect(repo.git(['show', `${branch}:test/combination.test.mjs`])).rejects.toThrow();
     expect(await repo.git(['show', `${branch}:report.mjs`])).toContain('"n=" + fmt(x);');

@@ -57,7 +57,8 @@ export async function actOnRisks(
   const tips = new Map(session.tipsOf(session.candidates).map((tip) => [tip.taskId, tip.sha]));
   for (const [index, risk] of risks.entries()) {
     if (options.onRisk === 'repair') {
-      risk.note = 'to repair after the integration (a repair attempt of kind interaction); reported only until one runs';
+      risk.note =
+        'to repair after the integration (a repair attempt of kind interaction); reported only until one runs';
       continue;
     }
     if (!risk.tasks.every((taskId) => merged.has(taskId))) {

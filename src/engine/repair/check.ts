@@ -61,7 +61,8 @@ export async function checkInteractionRepair(ws: RepairWorkspace): Promise<strin
   const changed = (await ws.git.text(['diff', '--name-only', '--no-renames', ws.base, 'HEAD']))
     .split('\n')
     .filter(Boolean);
-  if (changed.length === 0) return 'the interaction repair changed nothing (no test of the combination)';
+  if (changed.length === 0)
+    return 'the interaction repair changed nothing (no test of the combination)';
   if (!changed.some(isTestFile)) {
     return `the interaction repair added no test of the combination (it changed ${changed.join(', ')})`;
   }
