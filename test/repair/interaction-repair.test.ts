@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { plan, task } from '../engine/helpers.js';
-import { readState, type RunDocument } from '../finish/helpers.js';
+import type { RunDocument } from '../finish/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { checkInvariant, describe as describeReport, readLedger } from '../support/invariant.js';
+import { invariantHolds as invariantOfRun, RECORD } from './helpers.js';
 
 interface Doc extends RunDocument {
   integration: RunDocument['integration'] & {
@@ -45,8 +45,6 @@ afterEach(async () => {
   await rm(ledger, { recursive: true, force: true });
 });
 
-const RECORD = `printf '{"commit":"%s","task":"%s"}\\n' "$(git rev-parse HEAD)" "$PE_TASK_ID\${PE_REPAIR:+-repair}" >> "$LEDGER/agents.jsonl"`;
-
 /** The two tasks' own work; `$1` is what the interaction repair does. */
 function agent(repair: string): string {
   return `case "$PE_TASK_ID:$PE_REPAIR" in
@@ -76,20 +74,8 @@ async function run(agentCommand: string, extra: string[] = []) {
   return { ...result, doc: JSON.parse(result.stdout || 'null') as Doc };
 }
 
-async function invariantHolds(doc: RunDocument): Promise<void> {
-  const file = join(
-    repo.dir,
-    '.parallel-executor',
-    'executions',
-    doc.executionId,
-    'PARALLEL_EXECUTION_STATUS.json',
-  );
-  const report = await checkInvariant({
-    repoRoot: repo.dir,
-    state: await readState(file),
-    ledger: await readLedger(ledger),
-  });
-  expect(report.ok, describeReport(report)).toBe(true);
+function invariantHolds(doc: RunDocument): Promise<void> {
+  return invariantOfRun(repo.dir, ledger, doc);
 }
 
 describe('integration.onRisk: repair', () => {
