@@ -18,7 +18,7 @@ import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
 import { runRepairAgent, type RepairAgentRun } from './agent.js';
 import { checkInteractionRepair, checkRepairResult } from './check.js';
 import { repairContext } from './context.js';
-import { laterOfPair, repairTargets, type RepairTarget } from './targets.js';
+import { repairTargets, type RepairTarget } from './targets.js';
 import { openRepairWorkspace, type RepairWorkspace } from './workspace.js';
 
 export interface RepairOptions {
@@ -319,8 +319,12 @@ export async function integrateRepairs(
 /** Each risk an interaction repair took says how it ended (the report, the PR, the check runs). */
 function noteInteractionRepairs(integration: IntegrationResult, records: RepairRecord[]): void {
   for (const risk of integration.risks ?? []) {
-    const taskId = laterOfPair(integration, risk.tasks);
-    const repair = records.find((r) => r.kind === 'interaction' && r.taskId === taskId);
+    const [a, b] = risk.tasks;
+    const repair = records.find(
+      (r) =>
+        r.kind === 'interaction' &&
+        ((r.taskId === a && r.with.includes(b)) || (r.taskId === b && r.with.includes(a))),
+    );
     if (repair === undefined) continue;
     const attempts = `${repair.attempts} attempt${repair.attempts === 1 ? '' : 's'}`;
     risk.note =

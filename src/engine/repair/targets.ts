@@ -105,9 +105,3 @@ export function interactionTargets(integration: IntegrationResult): RepairTarget
   }
   return [...byTask.values()];
 }
-
-/** The later-merged task of a risky pair: the one its interaction repair is named after. */
-export function laterOfPair(integration: IntegrationResult, tasks: readonly string[]): string {
-  const [a, b] = tasks as [string, string];
-  return integration.merged.indexOf(a) < integration.merged.indexOf(b) ? b : a;
-}
