@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { IntegrationResult } from '../../src/engine/integrate/schema.js';
 import { interactionTargets } from '../../src/engine/repair/targets.js';
+import { reportFixture } from '../report/fixture.js';
 
-function integration(merged: string[], risks: NonNullable<IntegrationResult['risks']>) {
-  return {
-    strategy: 'batch-bisect',
-    branch: 'integration/x',
-    baseSha: 'b'.repeat(40),
-    headSha: 'h'.repeat(40),
-    merged,
-    conflicts: [],
-    dropped: [],
-    predictedConflicts: [],
-    testRuns: 0,
-    testsPassed: null,
-    testCommand: null,
-    risks,
-  } satisfies IntegrationResult;
+function integration(
+  merged: string[],
+  risks: NonNullable<IntegrationResult['risks']>,
+): IntegrationResult {
+  return { ...reportFixture().integration!, merged, risks };
 }
 
 describe('interaction repair targets', () => {
