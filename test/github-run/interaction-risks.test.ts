@@ -24,7 +24,7 @@ function withRisks(): ExecutionState {
       files: ['src/lib.ts'],
       symbols: ['Store.add'],
       reason: 'both change Store.add in src/lib.ts',
-      note: 'repair not available: interaction repairs are not wired in yet; reported only',
+      note: 'repair failed (1 attempt): the interaction repair added no test of the combination (it changed src/lib.ts); the risk stands',
     },
   ];
   return state;
@@ -34,7 +34,7 @@ const CONFIRMED =
   "2.1 changes fmt in src/lib.ts; 2.3's new code uses it (src/report.ts:4) — ❌ **confirmed**: " +
   'their own new tests fail together (`test/a.test.ts`, `test/b.test.ts`)';
 const UNREPAIRED =
-  'both change Store.add in src/lib.ts — repair not available: interaction repairs are not wired in yet; reported only';
+  'both change Store.add in src/lib.ts — repair failed (1 attempt): the interaction repair added no test of the combination (it changed src/lib.ts); the risk stands';
 
 describe('interaction risks in what people read', () => {
   it('the report (and so the PR report comment) lists each pair with its verdict', () => {

@@ -115,12 +115,12 @@ describe('integration.onRisk', () => {
     expect(risk?.test?.outcome).toBe('passed');
   });
 
-  it('test-both without a test command, and repair, say what they could not do', async () => {
+  it('test-both without a test command, and repair (left to the repair step), say so', async () => {
     const [untested] = (await run('test-both', null)).risks ?? [];
     expect(untested?.note).toBe('not tested together: no test command');
     expect(untested?.test).toBeUndefined();
     const [unrepaired] = (await run('repair')).risks ?? [];
-    expect(unrepaired?.note).toMatch(/^repair not available/);
+    expect(unrepaired?.note).toMatch(/^to repair after the integration/);
   });
 });
 

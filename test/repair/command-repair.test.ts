@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { plan, task } from '../engine/helpers.js';
-import { readState, type RunDocument } from '../finish/helpers.js';
+import type { RunDocument } from '../finish/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { checkInvariant, describe as describeReport, readLedger } from '../support/invariant.js';
+import { invariantHolds as invariantOfRun, RECORD } from './helpers.js';
 
 interface RepairDoc extends RunDocument {
   integration: RunDocument['integration'] & {
@@ -32,9 +32,6 @@ afterEach(async () => {
   await rm(ledger, { recursive: true, force: true });
 });
 
-/** Every commit an agent (task or repair) makes goes in the ledger, for the invariant. */
-const RECORD = `printf '{"commit":"%s","task":"%s"}\\n' "$(git rev-parse HEAD)" "$PE_TASK_ID\${PE_REPAIR:+-repair}" >> "$LEDGER/agents.jsonl"`;
-
 async function run(agent: string, extra: string[] = []) {
   const result = await cli(
     ['run', '--plan', 'plan.json', '--agent-command', agent, '--json', ...extra],
@@ -45,21 +42,8 @@ async function run(agent: string, extra: string[] = []) {
   return { ...result, doc };
 }
 
-async function invariantHolds(doc: RunDocument): Promise<void> {
-  const file = join(
-    repo.dir,
-    '.parallel-executor',
-    'executions',
-    doc.executionId,
-    'PARALLEL_EXECUTION_STATUS.json',
-  );
-  const state = await readState(file);
-  const report = await checkInvariant({
-    repoRoot: repo.dir,
-    state,
-    ledger: await readLedger(ledger),
-  });
-  expect(report.ok, describeReport(report)).toBe(true);
+function invariantHolds(doc: RunDocument): Promise<void> {
+  return invariantOfRun(repo.dir, ledger, doc);
 }
 
 /** Tasks c and d both write shared.txt: d conflicts with c. */

@@ -36,6 +36,21 @@ const REPAIRS: RepairRecord[] = [
     outputTokens: null,
     costUsd: null,
   },
+  {
+    taskId: '2.5',
+    kind: 'interaction',
+    attempts: 1,
+    outcome: 'merged',
+    with: ['2.1'],
+    files: ['src/lib.ts'],
+    branch: 'agent/b3/2-5-repair',
+    reason: null,
+    keptRefs: [],
+    durationMs: 5_000,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+  },
 ];
 
 function withRepairs() {
@@ -54,7 +69,9 @@ describe('repairs in the outputs', () => {
     expect(text).toContain(
       '↻ repair of 2.3 (validation) — ❌ the repaired branch fails its validation: tests, 2 attempts, 3s',
     );
+    expect(text).toContain('↻ repair of 2.5 (interaction) — ✅ merged, 1 attempt, 5s');
     const markdown = renderDashboardMarkdown(state);
+    expect(markdown).toMatch(/\| 2\.5 repair \(interaction\) \| .* \| ✅ merged \|/);
     expect(markdown).toMatch(/\| 2\.2 repair \(conflict\) \| .* \| ✅ merged \|/);
     expect(markdown).toMatch(/\| 2\.3 repair \(validation\) \| .* \| ❌ not repaired \|/);
     // Without repairs, nothing is added.
@@ -66,8 +83,14 @@ describe('repairs in the outputs', () => {
   it('say in the report and the PR which tasks were repaired, how, and what it cost', () => {
     const state = withRepairs();
     const section = renderIntegrationSection(state).join('\n');
-    expect(section).toContain('- **Repairs**: 1 of 2 handed back to an agent and merged');
-    expect(section).toContain('(and 1 repaired by an agent, under Repairs)');
+    expect(section).toContain('- **Repairs**: 2 of 3 handed back to an agent and merged');
+    // The interaction repair's task was never left out: it is not counted among those.
+    expect(section).toContain(
+      '- **Dropped Branches**: 1 (and 1 repaired by an agent, under Repairs)',
+    );
+    expect(section).toContain(
+      '2.5: merged, repaired after an interaction risk with 2.1 in src/lib.ts in 1 attempt (5s)',
+    );
     expect(section).toContain(
       // (`$` escaped: GitHub would read it as math.)
       '2.2: merged, repaired after a merge conflict with 2.1 in src/config.js in 1 attempt (12s, 3,200 tokens, \\$0.04)',
@@ -83,5 +106,6 @@ describe('repairs in the outputs', () => {
     });
     expect(pr.body).toContain('**Repaired** (handed back to an agent)');
     expect(pr.body).toContain('2.2: merged, repaired after a merge conflict with 2.1');
+    expect(pr.body).toContain('2.5: merged, repaired after an interaction risk with 2.1');
   });
 });

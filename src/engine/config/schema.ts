@@ -136,7 +136,8 @@ export const Config = z
          * What to do with an interaction risk (two tasks that merge cleanly but change the same
          * definition, or one changes what the other uses): `report` it; `test-both`: also run
          * both tasks' own new tests together on the integration branch; `repair`: hand the pair
-         * to a repair attempt (not available yet: reported as such).
+         * to a repair attempt of kind `interaction` (an agent writes a test of the combination
+         * and fixes what fails), as many as `repair.attempts` allows.
          */
         onRisk: z.enum(['report', 'test-both', 'repair']).default('report'),
         /**

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { IntegrationResult } from '../integrate/schema.js';
 import { integrationTestCommand } from '../integrate/test-command.js';
 import type { AgentRunner } from '../ports/agent-runner.js';
 import type { Logger } from '../ports/logger.js';
@@ -45,14 +46,17 @@ export async function runRepairStep(
   options: RepairStepOptions,
 ): Promise<void> {
   const repair = options.settings.integration.repair;
-  if (state.integration === null || repair === undefined || repair.attempts <= 0) return;
+  if (state.integration === null) return;
+  const interactions = options.settings.integration.onRisk === 'repair';
+  if (interactions) noteUnrepairedRisks(state.integration, (repair?.attempts ?? 0) > 0);
+  if (repair === undefined || repair.attempts <= 0) return;
   const { settings } = options;
   const records = await repairTasks({
     state,
     plan: options.plan,
     runner: options.runner,
     attempts: repair.attempts,
-    on: repair.on,
+    on: interactions ? [...repair.on, 'interaction'] : repair.on,
     executionDir: options.executionDir,
     env: options.env,
     identity: settings.identity,
@@ -73,4 +77,19 @@ export async function runRepairStep(
     state,
     `repairs: ${merged} of ${records.length} task(s) repaired and merged into ${state.integration.branch} (logs under ${join(options.executionDir, 'repair')})`,
   );
+}
+
+/**
+ * `integration.onRisk: repair`, before the repairs: why a risk will not be repaired (a repair that
+ * runs replaces the note with how it ended).
+ */
+function noteUnrepairedRisks(integration: IntegrationResult, on: boolean): void {
+  const merged = new Set(integration.merged);
+  for (const risk of integration.risks ?? []) {
+    risk.note = !on
+      ? 'not repaired: repairs are off (integration.repair.attempts or --repair-attempts is 0); reported only'
+      : risk.tasks.every((id) => merged.has(id))
+        ? 'not repaired: the repair did not run'
+        : 'not repaired: one of the tasks was not merged; reported only';
+  }
 }

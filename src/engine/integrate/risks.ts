@@ -43,8 +43,9 @@ export interface ActOnRisksOptions {
 
 /**
  * `integration.onRisk` after the merges: `test-both` runs both tasks' own new tests together on
- * the integration branch (a failure is a confirmed interaction); `repair` is not available yet and
- * says so on each risk. Nothing is dropped or merged here: the verdicts are reported.
+ * the integration branch (a failure is a confirmed interaction). `repair` is the repair step's,
+ * after the integration (src/engine/repair): it needs the tasks' agent, which this step has not,
+ * so each risk says it waits for it. Nothing is dropped or merged here: the verdicts are reported.
  */
 export async function actOnRisks(
   risks: InteractionRisk[],
@@ -56,7 +57,8 @@ export async function actOnRisks(
   const tips = new Map(session.tipsOf(session.candidates).map((tip) => [tip.taskId, tip.sha]));
   for (const [index, risk] of risks.entries()) {
     if (options.onRisk === 'repair') {
-      risk.note = 'repair not available: interaction repairs are not wired in yet; reported only';
+      risk.note =
+        'to repair after the integration (a repair attempt of kind interaction); reported only until one runs';
       continue;
     }
     if (!risk.tasks.every((taskId) => merged.has(taskId))) {

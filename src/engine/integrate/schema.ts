@@ -25,8 +25,8 @@ export type InteractionRisk = z.infer<typeof InteractionRisk>;
 
 /**
  * Why a task was handed back to an agent: it conflicted, batch-and-bisect blamed it for failing
- * integration tests, or its own validation failed. `interaction` is kept for pairs that merge
- * cleanly but change what the other relies on (not produced yet).
+ * integration tests, its own validation failed, or (`integration.onRisk: repair`) it is the
+ * later-merged task of an interaction risk: the agent writes a test of the combination and a fix.
  */
 export const RepairKind = z.enum(['conflict', 'tests', 'validation', 'interaction']);
 export type RepairKind = z.infer<typeof RepairKind>;
@@ -37,9 +37,9 @@ export const RepairRecord = z.object({
   kind: RepairKind,
   attempts: z.number().int().nonnegative(),
   outcome: z.enum(['merged', 'failed']),
-  /** The other task(s) involved: those it collided with (conflict). */
+  /** The other task(s) involved: those it collided with (conflict) or interacts with (interaction). */
   with: z.array(z.string()),
-  /** The conflicting files (conflict). */
+  /** The conflicting files (conflict), the risk's files (interaction). */
   files: z.array(z.string()),
   /** The branch of the last attempt (the integration head with the task merged, then repaired). */
   branch: z.string(),

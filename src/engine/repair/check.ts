@@ -1,3 +1,4 @@
+import { isTestFile } from '../integrate/risk/test-both.js';
 import type { RepairWorkspace } from './workspace.js';
 
 /** A line git writes at the start or the end of a conflict hunk. */
@@ -50,6 +51,22 @@ export async function checkRepairResult(ws: RepairWorkspace): Promise<string | n
     .filter(Boolean)
     .map((line) => line.replace(/^HEAD:/, ''));
   return files.length > 0 ? `conflict markers were committed in ${files.join(', ')}` : null;
+}
+
+/**
+ * An interaction repair starts with both tasks merged, so it has done its job only if it added
+ * or changed a test (the test of the combination), besides any fix. Returns the problem, or null.
+ */
+export async function checkInteractionRepair(ws: RepairWorkspace): Promise<string | null> {
+  const changed = (await ws.git.text(['diff', '--name-only', '--no-renames', ws.base, 'HEAD']))
+    .split('\n')
+    .filter(Boolean);
+  if (changed.length === 0)
+    return 'the interaction repair changed nothing (no test of the combination)';
+  if (!changed.some(isTestFile)) {
+    return `the interaction repair added no test of the combination (it changed ${changed.join(', ')})`;
+  }
+  return null;
 }
 
 async function contains(ws: RepairWorkspace, ancestor: string, head: string): Promise<boolean> {

@@ -32,7 +32,9 @@ const WHAT_FAILED: Record<RepairTarget['kind'], string> = {
     "The task's own validation failed. Its branch (everything its agent left) is merged on the integration " +
     'branch in this worktree; the failed checks’ output is below.',
   interaction:
-    'The task and the other task(s) below merge cleanly but change code the other relies on.',
+    'The task and the other task(s) below merged cleanly and are both on the integration branch, but ' +
+    'one changes code the other relies on (an interaction risk): each passed its own tests, and together ' +
+    'they may be wrong. Nothing has failed yet; no test checks them together.',
 };
 
 /**
@@ -70,8 +72,9 @@ export async function repairContext(input: {
     '## Where you are',
     '',
     `- This worktree is on branch \`${ws.branch}\`, which starts at the integration branch \`${state.integration?.branch ?? ''}\` (${ws.base.slice(0, 12)}).`,
-    `- The task's branch \`${task.branch}\` (${ws.taskTip.slice(0, 12)}) is merged into it${ws.conflicted.length > 0 ? `; the merge is NOT finished: conflict markers are in ${ws.conflicted.map((f) => `\`${f}\``).join(', ')}` : ''}.`,
+    `- The task's branch \`${task.branch}\` (${ws.taskTip.slice(0, 12)}) is ${target.kind === 'interaction' ? 'already in it, as is every other task below' : 'merged into it'}${ws.conflicted.length > 0 ? `; the merge is NOT finished: conflict markers are in ${ws.conflicted.map((f) => `\`${f}\``).join(', ')}` : ''}.`,
     '',
+    ...interactionLines(target),
     '## The task',
     '',
     ...intentLines(task),
@@ -98,6 +101,11 @@ export async function repairContext(input: {
     '- Conflict markers are never committed. Resolve every conflicted file, `git add` it, and finish the merge with `git commit`.',
     "- Commit your changes on this branch. Do not reset, rebase or amend: the integration branch's commits and the task's commits must stay in its history.",
     '- The tests pass (run them before you finish).',
+    ...(target.kind === 'interaction'
+      ? [
+          '- Your test of the combination is committed, in a test file the project’s test command runs.',
+        ]
+      : []),
     '',
   );
   return `${lines.join('\n')}\n`;
@@ -133,6 +141,27 @@ async function intentOf(
     diff,
     files: changed,
   };
+}
+
+/** For an interaction: where the tasks meet, and the job (a test of the combination, a fix). */
+function interactionLines(target: RepairTarget): string[] {
+  if (target.kind !== 'interaction') return [];
+  const code = (items: readonly string[]) => items.map((item) => `\`${item}\``).join(', ');
+  return [
+    '## Where the tasks meet',
+    '',
+    `- Files: ${code(target.files) || '(none named)'}`,
+    `- Definitions: ${code(target.symbols ?? []) || '(none named)'}`,
+    '',
+    '## What to do',
+    '',
+    '1. Write a test of the combination: one that exercises the task’s code together with what the',
+    '   other task(s) changed, and checks that both tasks’ acceptance criteria hold together. Put it',
+    '   where the project keeps its tests (a `test/` folder, `*.test.*`, `test_*.py`, …).',
+    '2. Run it. If it fails, fix the code so that it passes, keeping both tasks’ intent.',
+    '3. Commit the test and any fix on this branch.',
+    '',
+  ];
 }
 
 function intentLines(task: TaskIntent): string[] {

@@ -16,7 +16,7 @@ import type { GitIdentity } from '../workspace/identity.js';
 import { freeBranchName, localBranches } from '../workspace/refs.js';
 import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
 import { runRepairAgent, type RepairAgentRun } from './agent.js';
-import { checkRepairResult } from './check.js';
+import { checkInteractionRepair, checkRepairResult } from './check.js';
 import { repairContext } from './context.js';
 import { repairTargets, type RepairTarget } from './targets.js';
 import { openRepairWorkspace, type RepairWorkspace } from './workspace.js';
@@ -105,6 +105,7 @@ export async function repairTasks(options: RepairOptions): Promise<RepairRecord[
   }
   const result = [...records.values()];
   integration.repairs = [...(integration.repairs ?? []), ...result];
+  noteInteractionRepairs(integration, result);
   return result;
 }
 
@@ -178,6 +179,8 @@ export async function attemptRepair(
     );
     attempt.keptRefs = await keep(options, target.taskId, ws);
     attempt.problem = attempt.cost.problem ?? (await checkRepairResult(ws));
+    if (attempt.problem === null && target.kind === 'interaction')
+      attempt.problem = await checkInteractionRepair(ws);
     if (attempt.problem !== null) return attempt;
     const report = await validateTask({
       worktree: ws.worktree,
@@ -300,7 +303,8 @@ export async function integrateRepairs(
   }
   await deleteBranch(root, scratch);
   const merged = new Set(result.merged);
-  integration.merged.push(...result.merged);
+  // An interaction repair's task was merged already: it lands again, and counts once.
+  integration.merged.push(...result.merged.filter((id) => !integration.merged.includes(id)));
   integration.dropped = integration.dropped.filter((entry) => !merged.has(entry.taskId));
   integration.conflicts = integration.conflicts.filter((entry) => !merged.has(entry.taskId));
   integration.headSha = result.headSha;
@@ -310,6 +314,24 @@ export async function integrateRepairs(
   if ((result.notes ?? []).length > 0)
     integration.notes = [...(integration.notes ?? []), ...result.notes!];
   return result;
+}
+
+/** Each risk an interaction repair took says how it ended (the report, the PR, the check runs). */
+function noteInteractionRepairs(integration: IntegrationResult, records: RepairRecord[]): void {
+  for (const risk of integration.risks ?? []) {
+    const [a, b] = risk.tasks;
+    const repair = records.find(
+      (r) =>
+        r.kind === 'interaction' &&
+        ((r.taskId === a && r.with.includes(b)) || (r.taskId === b && r.with.includes(a))),
+    );
+    if (repair === undefined) continue;
+    const attempts = `${repair.attempts} attempt${repair.attempts === 1 ? '' : 's'}`;
+    risk.note =
+      repair.outcome === 'merged'
+        ? `repaired: a test of the combination (and any fix) merged from ${repair.branch} in ${attempts}`
+        : `repair failed (${attempts}): ${repair.reason ?? 'not merged'}; the risk stands`;
+  }
 }
 
 /** What to try next for a task whose repaired branch integration left out again. */
@@ -336,7 +358,11 @@ function record(
     kind: previous?.kind ?? attempt.target.kind,
     attempts: round,
     outcome: problem === null ? 'merged' : 'failed',
-    with: previous?.with ?? (attempt.target.kind === 'conflict' ? attempt.target.others : []),
+    with:
+      previous?.with ??
+      (attempt.target.kind === 'conflict' || attempt.target.kind === 'interaction'
+        ? attempt.target.others
+        : []),
     files: previous?.files ?? attempt.target.files,
     branch: attempt.ws?.branch ?? previous?.branch ?? '',
     reason: problem,
@@ -348,10 +374,17 @@ function record(
   });
 }
 
+const AFTER: Record<RepairKind, string> = {
+  validation: 'failing its validation',
+  conflict: 'a merge conflict',
+  tests: 'failing the integration tests',
+  interaction: 'an interaction risk (a test of the combination added)',
+};
+
 /** A repaired task landed: a task that had failed its validation now counts as completed. */
 function markRepaired(state: ExecutionState, attempt: Attempt): void {
   const run = state.tasks[attempt.target.taskId]!;
-  const note = `repaired after ${attempt.target.kind === 'validation' ? 'failing its validation' : attempt.target.kind === 'conflict' ? 'a merge conflict' : 'failing the integration tests'}: merged from ${attempt.ws!.branch}`;
+  const note = `repaired after ${AFTER[attempt.target.kind]}: merged from ${attempt.ws!.branch}`;
   run.warnings = [...(run.warnings ?? []), note];
   if (run.status !== 'failed') return;
   run.status = 'completed';

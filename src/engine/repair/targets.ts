@@ -9,15 +9,17 @@ export interface RepairTarget {
   reason: string;
   /** The other tasks involved: those it collided with, or those merged before it. */
   others: string[];
-  /** The conflicting files (conflict), empty otherwise. */
+  /** The conflicting files (conflict), the files of the risk (interaction), empty otherwise. */
   files: string[];
+  /** The definitions the interaction risk is about (interaction only). */
+  symbols?: string[];
   /** Output files to show the agent: the failing integration test run, the failed checks. */
   outputs: string[];
 }
 
 /**
  * Which tasks a repair can take, of the kinds asked for: a conflict, a branch batch-and-bisect
- * blamed, a failed validation. A task dropped only because a dependency was dropped, or whose
+ * blamed, a failed validation, an interaction risk between two merged tasks. A task dropped only because a dependency was dropped, or whose
  * branch is missing, is not one: there is nothing an agent could mend on its own branch.
  */
 export function repairTargets(
@@ -67,5 +69,39 @@ export function repairTargets(
       });
     }
   }
+  if (wanted.has('interaction')) targets.push(...interactionTargets(integration));
   return targets;
+}
+
+/**
+ * One target per task that is the later-merged of a risky pair whose tasks both merged: its
+ * repair starts where both are in and is asked for a test of the combination and a fix. A task
+ * later in several pairs gets one target naming every partner.
+ */
+export function interactionTargets(integration: IntegrationResult): RepairTarget[] {
+  const order = integration.merged;
+  const byTask = new Map<string, RepairTarget>();
+  for (const risk of integration.risks ?? []) {
+    const [a, b] = risk.tasks;
+    if (!order.includes(a) || !order.includes(b)) continue;
+    const [earlier, later] = order.indexOf(a) < order.indexOf(b) ? [a, b] : [b, a];
+    const target = byTask.get(later) ?? {
+      taskId: later,
+      kind: 'interaction' as const,
+      reason: '',
+      others: [],
+      files: [],
+      symbols: [],
+      outputs: [],
+    };
+    target.reason = target.reason === '' ? risk.reason : `${target.reason}; ${risk.reason}`;
+    const add = (list: string[], items: readonly string[]) => {
+      for (const item of items) if (!list.includes(item)) list.push(item);
+    };
+    add(target.others, [earlier]);
+    add(target.files, risk.files);
+    add(target.symbols!, risk.symbols);
+    byTask.set(later, target);
+  }
+  return [...byTask.values()];
 }

@@ -91,10 +91,16 @@ function riskTestText(test: NonNullable<InteractionRisk['test']>): string {
     : `✅ their own new tests pass together (${files})`;
 }
 
-/** ` (and 1 repaired by an agent, under Repairs)`: what was left out before a repair landed it. */
+/**
+ * ` (and 1 repaired by an agent, under Repairs)`: what was left out before a repair landed it (an
+ * interaction repair's task was never left out).
+ */
 function repairedText(integration: IntegrationResult, kind?: 'conflict'): string {
   const count = (integration.repairs ?? []).filter(
-    (repair) => repair.outcome === 'merged' && (kind === undefined || repair.kind === kind),
+    (repair) =>
+      repair.outcome === 'merged' &&
+      repair.kind !== 'interaction' &&
+      (kind === undefined || repair.kind === kind),
   ).length;
   return count > 0 ? ` (and ${count} repaired by an agent, under Repairs)` : '';
 }

@@ -5,7 +5,7 @@ const HOW: Record<RepairRecord['kind'], string> = {
   conflict: 'a merge conflict',
   tests: 'failing integration tests (blamed by bisect)',
   validation: 'its failed validation',
-  interaction: 'an interaction with another task',
+  interaction: 'an interaction risk',
 };
 
 /** `2.2: merged, repaired after a merge conflict in 1 attempt (12s, 3.1k tokens, $0.04)` */

@@ -1,4 +1,4 @@
-import type { RepairRecord } from '../integrate/schema.js';
+import type { InteractionRisk, RepairRecord } from '../integrate/schema.js';
 import type { ExecutionState, TaskRun, TaskRunStatus } from '../state/schema.js';
 import type { ValidationStatus } from '../validate/schema.js';
 import {
@@ -28,6 +28,8 @@ export interface IntegrationSummary {
   headSha: string;
   /** Tasks handed back to an agent after being left out, and how that ended. */
   repairs: RepairRecord[];
+  /** Pairs that merge cleanly but may break each other, with what `integration.onRisk` did. */
+  risks: InteractionRisk[];
 }
 
 /** The `--json` document of `run` and `resume`. */
@@ -135,6 +137,7 @@ export function executionSummary(state: ExecutionState): ExecutionSummary {
             testsPassed: integration.testsPassed,
             headSha: integration.headSha,
             repairs: integration.repairs ?? [],
+            risks: integration.risks ?? [],
           },
     report: state.report_path,
     reportCommit:
