@@ -8,7 +8,7 @@
  * with the committed one uses that.
  */
 import { build } from 'esbuild';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,10 @@ const common = {
 const typescriptBeside = {
   name: 'typescript-beside',
   setup(build) {
-    build.onResolve({ filter: /^typescript$/ }, () => ({ path: './typescript.js', external: true }));
+    build.onResolve({ filter: /^typescript$/ }, () => ({
+      path: './typescript.js',
+      external: true,
+    }));
   },
 };
 
@@ -74,7 +77,8 @@ export async function buildAction(outdir = join(root, 'dist', 'action')) {
   const require = createRequire(join(root, 'package.json'));
   await mkdir(outdir, { recursive: true });
   for (const specifier of WASM_FILES) {
-    await copyFile(require.resolve(specifier), join(outdir, basename(specifier)));
+    // Read and written, not copied: the copy is a plain file whatever mode the package gave it.
+    await writeFile(join(outdir, basename(specifier)), await readFile(require.resolve(specifier)));
   }
 }
 

@@ -5,7 +5,17 @@
  * compiler (typescript.js) and tree-sitter with its Python grammar (the .wasm files) from there.
  */
 import { execFile } from 'node:child_process';
-import { access, cp, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import {
+  access,
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  realpath,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,7 +29,8 @@ import { checkout, createRemote, inputEnv, readOutputs, stepFiles, testGitEnv } 
 const ROOT = join(import.meta.dirname, '..', '..');
 const execute = promisify(execFile);
 
-const PY_LIB = 'def parse(text):\n    return text.split(",")\n\n\ndef render(items):\n    return ", ".join(items)\n';
+const PY_LIB =
+  'def parse(text):\n    return text.split(",")\n\n\ndef render(items):\n    return ", ".join(items)\n';
 const TS_LIB =
   "export function parse(text: string): string[] {\n  return text.split(',');\n}\n\nexport const LIMIT = 10;\n";
 
@@ -90,7 +101,8 @@ describe('the action bundle moved away from the repository', () => {
       },
       '1.2': {
         files: {
-          'report.py': 'from lib import render\n\n\ndef summary(items):\n    return render(items)\n',
+          'report.py':
+            'from lib import render\n\n\ndef summary(items):\n    return render(items)\n',
           'src/fill.ts': "import { LIMIT } from './lib.js';\n\nexport const size = LIMIT * 2;\n",
         },
       },
