@@ -24,7 +24,7 @@ import type { InteractionRisk } from '../../src/engine/integrate/schema.js';
 import { githubApiServer } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
-import { checkout, createRemote, inputEnv, readOutputs, stepFiles, testGitEnv } from './runner.js';
+import { createRemote, runBuiltStep } from './runner.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const execute = promisify(execFile);
@@ -108,41 +108,15 @@ describe('the action bundle moved away from the repository', () => {
       },
     });
 
-    async function step(name: string, inputs: Record<string, string>, extra = {}) {
-      const workspace = join(dir, name, 'work');
-      await checkout(remote, workspace, remote.sha);
-      const files = await stepFiles(join(dir, name, 'files'));
-      const env = {
-        ...testGitEnv(home),
-        ...files,
-        GITHUB_ACTIONS: 'true',
-        GITHUB_REPOSITORY: 'acme/widgets',
-        GITHUB_WORKSPACE: workspace,
-        GITHUB_EVENT_NAME: 'issue_comment',
-        GITHUB_EVENT_PATH: join(dir, 'event.json'),
-        GITHUB_SHA: remote.sha,
-        GITHUB_REF: 'refs/heads/main',
-        GITHUB_RUN_ID: '77',
-        GITHUB_RUN_ATTEMPT: '1',
-        GITHUB_WORKFLOW_REF: 'acme/widgets/.github/workflows/parallel-run.yml@refs/heads/main',
-        ...inputEnv(inputs),
-        ...extra,
-      };
-      let code = 0;
-      let stdout: string;
-      try {
-        ({ stdout } = await execute(process.execPath, [join(action, 'index.js')], {
-          env,
-          cwd: workspace,
-          timeout: 60_000,
-        }));
-      } catch (error) {
-        const e = error as { code: number; stdout: string; stderr: string };
-        code = e.code;
-        stdout = e.stdout + e.stderr;
-      }
-      return { code, stdout, outputs: await readOutputs(files.GITHUB_OUTPUT) };
-    }
+    const step = (name: string, inputs: Record<string, string>, extra = {}) =>
+      runBuiltStep({
+        script: join(action, 'index.js'),
+        folder: join(dir, name),
+        remote,
+        home,
+        inputs,
+        env: { GITHUB_EVENT_PATH: join(dir, 'event.json'), ...extra },
+      });
 
     for (const id of ['1.1', '1.2']) {
       const leg = await step(
