@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { githubApiServer, type GitHubApiMock } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { hostileTitle, planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
-import { createRemote, runBuiltStep, type Remote } from './runner.js';
+import { createRemote, runBuiltAgentLeg, runBuiltStep, type Remote } from './runner.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -60,27 +60,11 @@ describe('dist/action/index.js as a runner runs it', () => {
       '1.2': { files: { 'shared.txt': 'from B\n' } },
     });
 
+    const script = join(ROOT, 'dist', 'action', 'index.js');
     const legs = await Promise.all(
-      ['1.1', '1.2'].map(async (id) => {
-        const leg = await runStep(
-          remote,
-          `agent-${id}`,
-          {
-            mode: 'agent',
-            task: id,
-            'execution-id': 'pe-77-1',
-            agent: 'command',
-            'agent-command': agent.command,
-            'github-token': '',
-            'bundle-dir': join(dir, `agent-${id}`, 'bundle'),
-          },
-          agent.env,
-        );
-        await cp(join(dir, `agent-${id}`, 'bundle'), join(dir, 'artifacts', `agent-${id}`), {
-          recursive: true,
-        });
-        return leg;
-      }),
+      ['1.1', '1.2'].map((id) =>
+        runBuiltAgentLeg({ script, remote, home: join(dir, 'home'), dir }, id, agent),
+      ),
     );
     for (const leg of legs) {
       expect(leg.code, leg.stdout).toBe(0);

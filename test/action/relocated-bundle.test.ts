@@ -24,7 +24,7 @@ import type { InteractionRisk } from '../../src/engine/integrate/schema.js';
 import { githubApiServer } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
-import { createRemote, runBuiltStep } from './runner.js';
+import { createRemote, runBuiltAgentLeg, runBuiltStep } from './runner.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const execute = promisify(execFile);
@@ -119,24 +119,13 @@ describe('the action bundle moved away from the repository', () => {
       });
 
     for (const id of ['1.1', '1.2']) {
-      const leg = await step(
-        `agent-${id}`,
-        {
-          mode: 'agent',
-          task: id,
-          'execution-id': 'pe-77-1',
-          agent: 'command',
-          'agent-command': agent.command,
-          'github-token': '',
-          'bundle-dir': join(dir, `agent-${id}`, 'bundle'),
-        },
-        agent.env,
+      const leg = await runBuiltAgentLeg(
+        { script: join(action, 'index.js'), remote, home, dir },
+        id,
+        agent,
       );
       expect(leg.code, leg.stdout).toBe(0);
       expect(leg.outputs.status).toBe('completed');
-      await cp(join(dir, `agent-${id}`, 'bundle'), join(dir, 'artifacts', `agent-${id}`), {
-        recursive: true,
-      });
     }
 
     const server = await githubApiServer();

@@ -266,3 +266,31 @@ export async function runBuiltStep(
     };
   }
 }
+
+/**
+ * Task `id`'s agent leg of the built action (execution pe-77-1, the command adapter running
+ * `agent`), in `<dir>/agent-<id>`; its bundle is passed on as the artifact `<dir>/artifacts/agent-<id>`.
+ */
+export async function runBuiltAgentLeg(
+  options: Pick<BuiltStepOptions, 'script' | 'remote' | 'home'> & { dir: string },
+  id: string,
+  agent: { command: string; env: Record<string, string> },
+): Promise<Awaited<ReturnType<typeof runBuiltStep>>> {
+  const bundle = join(options.dir, `agent-${id}`, 'bundle');
+  const leg = await runBuiltStep({
+    ...options,
+    folder: join(options.dir, `agent-${id}`),
+    inputs: {
+      mode: 'agent',
+      task: id,
+      'execution-id': 'pe-77-1',
+      agent: 'command',
+      'agent-command': agent.command,
+      'github-token': '',
+      'bundle-dir': bundle,
+    },
+    env: { GITHUB_EVENT_PATH: join(options.dir, 'event.json'), ...agent.env },
+  });
+  await passArtifact(bundle, join(options.dir, 'artifacts'), id);
+  return leg;
+}
