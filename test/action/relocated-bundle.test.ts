@@ -108,16 +108,6 @@ describe('the action bundle moved away from the repository', () => {
       },
     });
 
-    const step = (name: string, inputs: Record<string, string>, extra = {}) =>
-      runBuiltStep({
-        script: join(action, 'index.js'),
-        folder: join(dir, name),
-        remote,
-        home,
-        inputs,
-        env: { GITHUB_EVENT_PATH: join(dir, 'event.json'), ...extra },
-      });
-
     for (const id of ['1.1', '1.2']) {
       const leg = await runBuiltAgentLeg(
         { script: join(action, 'index.js'), remote, home, dir },
@@ -139,17 +129,20 @@ describe('the action bundle moved away from the repository', () => {
         head: { ref: 'feature', sha: remote.sha, repo: { full_name: 'acme/widgets' } },
         base: { ref: 'main', repo: { full_name: 'acme/widgets' } },
       });
-      const integrate = await step(
-        'integrate',
-        {
+      const integrate = await runBuiltStep({
+        script: join(action, 'index.js'),
+        folder: join(dir, 'integrate'),
+        remote,
+        home,
+        inputs: {
           mode: 'integrate',
           'execution-id': 'pe-77-1',
           'bundle-dir': join(dir, 'artifacts'),
           'result-dir': join(dir, 'integrate', 'result'),
           'github-token': '',
         },
-        { GITHUB_API_URL: server.baseUrl },
-      );
+        env: { GITHUB_EVENT_PATH: join(dir, 'event.json'), GITHUB_API_URL: server.baseUrl },
+      });
       expect(integrate.code, integrate.stdout).toBe(0);
       expect(integrate.outputs).toMatchObject({ status: 'completed', merged: '["1.1","1.2"]' });
       // What the integration found, as the integrate job records it for the publish job and the app.
