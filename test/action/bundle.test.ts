@@ -3,7 +3,7 @@
  * and it must work as a separate process with only what a runner provides (env, files, network).
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,18 +47,26 @@ describe('the bundled action', () => {
     expect(action.runs).toEqual({ using: 'node24', main: 'dist/action/index.js' });
   });
 
-  it('matches a fresh build of the sources (run `npm run build:action` and commit dist/ if not)', async () => {
+  it('matches a fresh build of the sources, file for file (run `npm run build:action` and commit dist/ if not)', async () => {
     // @ts-expect-error -- a plain .mjs build script without types
     const { buildAction } = (await import('../../scripts/build-action.mjs')) as {
       buildAction: (outdir: string) => Promise<void>;
     };
     await buildAction(join(dir, 'action'));
-    const fresh = await readFile(join(dir, 'action', 'index.js'), 'utf8');
-    const committed = await readFile(join(ROOT, 'dist', 'action', 'index.js'), 'utf8');
+    const committedDir = join(ROOT, 'dist', 'action');
+    const names = (await readdir(join(dir, 'action'))).sort();
     expect(
-      fresh === committed,
-      'dist/action/index.js is stale: run `npm run build:action` and commit it',
-    ).toBe(true);
+      (await readdir(committedDir)).sort(),
+      'dist/action holds other files than a build',
+    ).toEqual(names);
+    for (const name of names) {
+      const fresh = await readFile(join(dir, 'action', name));
+      const committed = await readFile(join(committedDir, name));
+      expect(
+        fresh.equals(committed),
+        `dist/action/${name} is stale: run \`npm run build:action\` and commit it`,
+      ).toBe(true);
+    }
   });
 
   /** The environment a runner gives a step, and nothing else from ours. */

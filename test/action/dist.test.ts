@@ -4,27 +4,16 @@
  * checks every request against the OpenAPI description. Two agent legs, the integrate job, then
  * the publish job, which lands both tasks and so starts the next wave.
  */
-import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { githubApiServer, type GitHubApiMock } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { hostileTitle, planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
-import {
-  checkout,
-  createRemote,
-  inputEnv,
-  readOutputs,
-  stepFiles,
-  testGitEnv,
-  type Remote,
-} from './runner.js';
+import { createRemote, runBuiltAgentLeg, runBuiltStep, type Remote } from './runner.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const execute = promisify(execFile);
 
 describe('dist/action/index.js as a runner runs it', () => {
   let dir: string;
@@ -38,46 +27,20 @@ describe('dist/action/index.js as a runner runs it', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function runStep(
+  function runStep(
     remote: Remote,
     name: string,
     inputs: Record<string, string>,
     extra: Record<string, string>,
   ) {
-    const workspace = join(dir, name, 'work');
-    await checkout(remote, workspace, remote.sha);
-    const files = await stepFiles(join(dir, name, 'files'));
-    const env = {
-      ...testGitEnv(join(dir, 'home')),
-      ...files,
-      GITHUB_ACTIONS: 'true',
-      GITHUB_REPOSITORY: 'acme/widgets',
-      GITHUB_WORKSPACE: workspace,
-      GITHUB_SERVER_URL: 'https://github.example',
-      GITHUB_EVENT_NAME: 'issue_comment',
-      GITHUB_EVENT_PATH: join(dir, 'event.json'),
-      GITHUB_SHA: remote.sha,
-      GITHUB_REF: 'refs/heads/main',
-      GITHUB_RUN_ID: '77',
-      GITHUB_RUN_ATTEMPT: '1',
-      GITHUB_WORKFLOW_REF: 'acme/widgets/.github/workflows/parallel-run.yml@refs/heads/main',
-      ...inputEnv(inputs),
-      ...extra,
-    };
-    let code = 0;
-    let stdout: string;
-    try {
-      ({ stdout } = await execute(process.execPath, [join(ROOT, 'dist', 'action', 'index.js')], {
-        env,
-        cwd: workspace,
-        timeout: 60_000,
-      }));
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      code = e.code;
-      stdout = e.stdout + e.stderr;
-    }
-    return { code, stdout, outputs: await readOutputs(files.GITHUB_OUTPUT) };
+    return runBuiltStep({
+      script: join(ROOT, 'dist', 'action', 'index.js'),
+      folder: join(dir, name),
+      remote,
+      home: join(dir, 'home'),
+      inputs,
+      env: { GITHUB_EVENT_PATH: join(dir, 'event.json'), ...extra },
+    });
   }
 
   it('runs two agent legs, the integrate job, then the publish job, which pushes, opens the PR, comments and dispatches the next wave', async () => {
@@ -97,27 +60,11 @@ describe('dist/action/index.js as a runner runs it', () => {
       '1.2': { files: { 'shared.txt': 'from B\n' } },
     });
 
+    const script = join(ROOT, 'dist', 'action', 'index.js');
     const legs = await Promise.all(
-      ['1.1', '1.2'].map(async (id) => {
-        const leg = await runStep(
-          remote,
-          `agent-${id}`,
-          {
-            mode: 'agent',
-            task: id,
-            'execution-id': 'pe-77-1',
-            agent: 'command',
-            'agent-command': agent.command,
-            'github-token': '',
-            'bundle-dir': join(dir, `agent-${id}`, 'bundle'),
-          },
-          agent.env,
-        );
-        await cp(join(dir, `agent-${id}`, 'bundle'), join(dir, 'artifacts', `agent-${id}`), {
-          recursive: true,
-        });
-        return leg;
-      }),
+      ['1.1', '1.2'].map((id) =>
+        runBuiltAgentLeg({ script, remote, home: join(dir, 'home'), dir }, id, agent),
+      ),
     );
     for (const leg of legs) {
       expect(leg.code, leg.stdout).toBe(0);

@@ -5,9 +5,11 @@
  * files and variables a runner gives a step (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, INPUT_*, …), and
  * a runtime that writes outputs and the summary to those files the way @actions/core does.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { appendFile, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { inputsFromEnv } from '../../src/action/settings.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 import { recordingRuntime, type RecordingRuntime } from './recording-runtime.js';
@@ -207,4 +209,88 @@ export async function passResult(from: string, to: string): Promise<void> {
 /** actions/upload-artifact then actions/download-artifact (`pattern: agent-*`): a folder per task. */
 export async function passArtifact(from: string, artifacts: string, taskId: string): Promise<void> {
   await cp(from, join(artifacts, `agent-${taskId}`), { recursive: true });
+}
+
+export interface BuiltStepOptions {
+  /** The built action's entry, `dist/action/index.js` or a copy of the dist folder's. */
+  script: string;
+  /** The step's folder: `<folder>/work` is the checkout, `<folder>/files` the runner's files. */
+  folder: string;
+  remote: Remote;
+  home: string;
+  inputs: Record<string, string>;
+  /** More variables (the event, the API URL, the agent's scenario). */
+  env?: Record<string, string>;
+}
+
+/**
+ * One step of the built action as a runner runs it: a fresh checkout, the runner's variables and
+ * files, the bundle in its own Node process. Returns the exit code, what it printed, its outputs.
+ */
+export async function runBuiltStep(
+  options: BuiltStepOptions,
+): Promise<{ code: number; stdout: string; outputs: Record<string, string> }> {
+  const { remote } = options;
+  const workspace = join(options.folder, 'work');
+  await checkout(remote, workspace, remote.sha);
+  const files = await stepFiles(join(options.folder, 'files'));
+  const env = {
+    ...testGitEnv(options.home),
+    ...files,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_REPOSITORY: 'acme/widgets',
+    GITHUB_WORKSPACE: workspace,
+    GITHUB_SERVER_URL: 'https://github.example',
+    GITHUB_EVENT_NAME: 'issue_comment',
+    GITHUB_SHA: remote.sha,
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_RUN_ID: '77',
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_WORKFLOW_REF: 'acme/widgets/.github/workflows/parallel-run.yml@refs/heads/main',
+    ...inputEnv(options.inputs),
+    ...options.env,
+  };
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [options.script], {
+      env,
+      cwd: workspace,
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, outputs: await readOutputs(files.GITHUB_OUTPUT) };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return {
+      code: e.code,
+      stdout: e.stdout + e.stderr,
+      outputs: await readOutputs(files.GITHUB_OUTPUT),
+    };
+  }
+}
+
+/**
+ * Task `id`'s agent leg of the built action (execution pe-77-1, the command adapter running
+ * `agent`), in `<dir>/agent-<id>`; its bundle is passed on as the artifact `<dir>/artifacts/agent-<id>`.
+ */
+export async function runBuiltAgentLeg(
+  options: Pick<BuiltStepOptions, 'script' | 'remote' | 'home'> & { dir: string },
+  id: string,
+  agent: { command: string; env: Record<string, string> },
+): Promise<Awaited<ReturnType<typeof runBuiltStep>>> {
+  const bundle = join(options.dir, `agent-${id}`, 'bundle');
+  const leg = await runBuiltStep({
+    ...options,
+    folder: join(options.dir, `agent-${id}`),
+    inputs: {
+      mode: 'agent',
+      task: id,
+      'execution-id': 'pe-77-1',
+      agent: 'command',
+      'agent-command': agent.command,
+      'github-token': '',
+      'bundle-dir': bundle,
+    },
+    env: { GITHUB_EVENT_PATH: join(options.dir, 'event.json'), ...agent.env },
+  });
+  await passArtifact(bundle, join(options.dir, 'artifacts'), id);
+  return leg;
 }

@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Node, Parser } from 'web-tree-sitter';
 import type { Definition, Outline, Reference } from './outline.js';
 
@@ -12,15 +14,27 @@ let parser: Promise<Parser> | null = null;
 function pythonParser(): Promise<Parser> {
   parser ??= (async () => {
     const { Language, Parser } = await import('web-tree-sitter');
-    await Parser.init();
+    await Parser.init({ locateFile: (name: string) => wasmFile(`web-tree-sitter/${name}`) });
     const language = await Language.load(
-      require.resolve('@vscode/tree-sitter-wasm/wasm/tree-sitter-python.wasm'),
+      wasmFile('@vscode/tree-sitter-wasm/wasm/tree-sitter-python.wasm'),
     );
     const created = new Parser();
     created.setLanguage(language);
     return created;
   })();
   return parser;
+}
+
+/**
+ * Where a dependency's `.wasm` file is: in node_modules, or, in the bundled Action (which runs
+ * without node_modules), the copy next to the bundle that scripts/build-action.mjs puts there.
+ */
+function wasmFile(specifier: string): string {
+  try {
+    return require.resolve(specifier);
+  } catch {
+    return fileURLToPath(new URL(basename(specifier), import.meta.url));
+  }
 }
 
 /** Definitions and identifiers of a Python file, with tree-sitter's Python grammar. */
