@@ -17,7 +17,7 @@ import {
   taskOutcome,
 } from '../engine/report/outcome.js';
 import { taskUsage } from '../engine/report/usage.js';
-import { budgetLines, taskSpentText } from '../engine/report/budget.js';
+import { budgetLines } from '../engine/report/budget.js';
 import { repairLine } from '../engine/report/repairs.js';
 
 /** GitHub allows 256 characters in a PR title. */
@@ -69,9 +69,8 @@ export function integrationPullRequest(input: IntegrationPullRequestInput): Pull
     `Integration of parallel-executor execution ${mdCode(state.execution_id)} (${mdText(scope)}).`,
     '',
     '**Merged**',
-    ...integration.merged.map(
-      (id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}${taskSpentText(state, id)}`,
-    ),
+    // What each task cost is in the table below.
+    ...integration.merged.map((id) => `- ${mdCode(id)}: ${mdText(state.tasks[id]?.task ?? '')}`),
     ...(repairs.length > 0 ? ['', '**Repaired** (handed back to an agent)', ...repairs] : []),
     ...(conflicts.length > 0 ? ['', `**Not merged** (conflicts): ${conflicts.join(', ')}`] : []),
     '',

@@ -14,9 +14,14 @@ let parser: Promise<Parser> | null = null;
 function pythonParser(): Promise<Parser> {
   parser ??= (async () => {
     const { Language, Parser } = await import('web-tree-sitter');
-    await Parser.init({ locateFile: (name: string) => wasmFile(`web-tree-sitter/${name}`) });
+    await Parser.init({
+      locateFile: (name: string) =>
+        wasmFile(name, () => require.resolve(`web-tree-sitter/${name}`)),
+    });
     const language = await Language.load(
-      wasmFile('@vscode/tree-sitter-wasm/wasm/tree-sitter-python.wasm'),
+      wasmFile('tree-sitter-python.wasm', () =>
+        require.resolve('@vscode/tree-sitter-wasm/wasm/tree-sitter-python.wasm'),
+      ),
     );
     const created = new Parser();
     created.setLanguage(language);
@@ -29,11 +34,11 @@ function pythonParser(): Promise<Parser> {
  * Where a dependency's `.wasm` file is: in node_modules, or, in the bundled Action (which runs
  * without node_modules), the copy next to the bundle that scripts/build-action.mjs puts there.
  */
-function wasmFile(specifier: string): string {
+function wasmFile(name: string, resolve: () => string): string {
   try {
-    return require.resolve(specifier);
+    return resolve();
   } catch {
-    return fileURLToPath(new URL(basename(specifier), import.meta.url));
+    return fileURLToPath(new URL(basename(name), import.meta.url));
   }
 }
 
