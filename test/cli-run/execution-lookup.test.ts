@@ -18,9 +18,12 @@ async function repoWithExecution(): Promise<TestRepo> {
   return repo;
 }
 
-/** A pid that is a zombie: `sh` starts a child, then `exec`s into a process that never reaps it. */
+/**
+ * A pid that is a zombie: `sh` starts a child, then `exec`s into a process that never reaps it.
+ * The child outlives the `exec` (a child that ended before it would be reaped by `sh` itself).
+ */
 async function zombiePid(): Promise<number> {
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], {
+  const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 30'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   cleanups.push(async () => {
@@ -29,7 +32,7 @@ async function zombiePid(): Promise<number> {
   });
   const [chunk] = (await once(parent.stdout, 'data')) as [Buffer];
   const pid = Number(chunk.toString().trim());
-  for (let i = 0; i < 100; i += 1) {
+  for (let i = 0; i < 250; i += 1) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return pid;
     await delay(20);
