@@ -29,8 +29,8 @@ const relativePath = (what: string) =>
 
 /** The inputs exactly as action.yml names them. */
 const Inputs = z.object({
-  mode: z.enum(['plan', 'agent', 'integrate', 'publish'], {
-    message: 'must be one of plan, agent, integrate, publish',
+  mode: z.enum(['plan', 'agent', 'integrate', 'publish', 'repair'], {
+    message: 'must be one of plan, agent, integrate, publish, repair',
   }),
   plan: relativePath('the plan file'),
   group: z.string(),
@@ -176,7 +176,18 @@ export interface PublishSettings extends CommonSettings {
   resultDir: string;
 }
 
-export type ActionSettings = PlanSettings | AgentSettings | IntegrateSettings | PublishSettings;
+/**
+ * Repair mode (a matrix leg like an agent leg, no token): the agent's settings, and the integrate
+ * job's result to start from; the repaired branch's bundle goes to `bundleDir`.
+ */
+export interface RepairSettings extends Omit<AgentSettings, 'mode'> {
+  mode: 'repair';
+  /** Absolute folder holding the integrate job's result, as download-artifact lays it out. */
+  resultDir: string;
+}
+
+export type ActionSettings =
+  PlanSettings | AgentSettings | IntegrateSettings | PublishSettings | RepairSettings;
 
 export type GetInput = (name: string) => string;
 
@@ -256,12 +267,15 @@ export function readSettings(
     return { ...common, mode: 'publish', executionId, resultDir, budget };
   }
   if (!inputs.task)
-    throw usage('task', 'is required in agent mode (the matrix leg passes `matrix.task`)');
+    throw usage(
+      'task',
+      `is required in ${inputs.mode} mode (the matrix leg passes \`matrix.task\`)`,
+    );
   requireSafe('task', inputs.task);
   if (inputs.agent === 'command' && !inputs['agent-command']) {
     throw usage('agent-command', 'is required when agent is "command"');
   }
-  return {
+  const agent: AgentSettings = {
     ...common,
     mode: 'agent',
     executionId,
@@ -274,6 +288,7 @@ export function readSettings(
     agentOptions: readAgentOptions(inputs),
     bundleDir,
   };
+  return inputs.mode === 'repair' ? { ...agent, mode: 'repair', resultDir } : agent;
 }
 
 type ParsedInputs = z.infer<typeof Inputs>;
