@@ -32,8 +32,12 @@ export async function run(options: RunOptions = {}): Promise<void> {
     const env = options.env ?? process.env;
     const settings = readSettings((name) => runtime.getInput(name), env);
     maskSecrets(runtime, settings);
-    if (settings.mode === 'integrate' || settings.mode === 'repair') {
-      refuseJobTokens(settings.mode, {
+    if (
+      settings.mode === 'integrate' ||
+      settings.mode === 'repair' ||
+      settings.mode === 'integrate-repairs'
+    ) {
+      refuseJobTokens(settings.mode === 'repair' ? 'repair' : 'integrate', {
         ...env,
         'INPUT_GITHUB-TOKEN': settings.githubToken,
         'INPUT_PR-TOKEN': settings.prToken ?? '',
@@ -82,6 +86,9 @@ async function runMode(settings: ActionSettings, deps: ModeDeps): Promise<void> 
       return;
     case 'publish':
       await (await import('./modes/publish.js')).runPublishMode(settings, deps);
+      return;
+    case 'integrate-repairs':
+      await (await import('./modes/integrate-repairs.js')).runIntegrateRepairsMode(settings, deps);
       return;
     case 'repair':
       await (await import('./modes/repair.js')).runRepairMode(settings, deps);

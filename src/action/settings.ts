@@ -29,8 +29,8 @@ const relativePath = (what: string) =>
 
 /** The inputs exactly as action.yml names them. */
 const Inputs = z.object({
-  mode: z.enum(['plan', 'agent', 'integrate', 'publish', 'repair'], {
-    message: 'must be one of plan, agent, integrate, publish, repair',
+  mode: z.enum(['plan', 'agent', 'integrate', 'publish', 'repair', 'integrate-repairs'], {
+    message: 'must be one of plan, agent, integrate, publish, repair, integrate-repairs',
   }),
   plan: relativePath('the plan file'),
   group: z.string(),
@@ -165,6 +165,8 @@ export interface IntegrateSettings extends CommonSettings {
   bundleDir: string;
   /** Absolute folder the result (bundle, state, report, test logs) is written to, for the workflow to upload. */
   resultDir: string;
+  /** The legs' agent kind: repairs default to off for `command` (`integration.repair`). */
+  agent: AgentKindName;
 }
 
 export interface PublishSettings extends CommonSettings {
@@ -186,8 +188,21 @@ export interface RepairSettings extends Omit<AgentSettings, 'mode'> {
   resultDir: string;
 }
 
+/**
+ * Integrate-repairs mode (no token): the integrate job's result in `resultDir` (rewritten there
+ * with the repairs that landed), the repair legs' bundles in `bundleDir` (`repair-<task>`).
+ */
+export interface IntegrateRepairsSettings extends Omit<IntegrateSettings, 'mode'> {
+  mode: 'integrate-repairs';
+}
+
 export type ActionSettings =
-  PlanSettings | AgentSettings | IntegrateSettings | PublishSettings | RepairSettings;
+  | PlanSettings
+  | AgentSettings
+  | IntegrateSettings
+  | PublishSettings
+  | RepairSettings
+  | IntegrateRepairsSettings;
 
 export type GetInput = (name: string) => string;
 
@@ -256,8 +271,11 @@ export function readSettings(
     throw usage('execution-id', `is required in ${inputs.mode} mode (pass the plan job's output)`);
   const bundleDir = resolve(runner.workspace, inputs['bundle-dir']);
   const resultDir = resolve(runner.workspace, inputs['result-dir']);
-  if (inputs.mode === 'integrate') {
-    return { ...common, mode: 'integrate', executionId, bundleDir, resultDir };
+  if (inputs.mode === 'integrate' || inputs.mode === 'integrate-repairs') {
+    const integrate = { ...common, executionId, bundleDir, resultDir, agent: inputs.agent };
+    return inputs.mode === 'integrate'
+      ? { ...integrate, mode: 'integrate' }
+      : { ...integrate, mode: 'integrate-repairs' };
   }
   if (inputs.mode === 'publish') {
     const budget = budgetLimits(

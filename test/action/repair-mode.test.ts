@@ -48,7 +48,10 @@ describe('repair mode', () => {
     home = join(dir, 'home');
     await mkdir(home);
     Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
-    remote = await createRemote(dir, await repositoryFiles(planText('Add feature A', ['1.2'])));
+    const files = await repositoryFiles(planText('Add feature A', ['1.2']));
+    // Repairs are off for command agents unless configured.
+    files['.github/parallel-executor.yml'] += '  repair:\n    attempts: 1\n';
+    remote = await createRemote(dir, files);
     await writeFile(
       join(dir, 'event.json'),
       JSON.stringify(
@@ -139,6 +142,9 @@ describe('repair mode', () => {
     expect(JSON.parse(integrated.outputs.conflicts!)).toEqual([
       { task: '1.2', files: ['shared.txt'] },
     ]);
+    expect(JSON.parse(integrated.outputs.repairs!)).toEqual({
+      include: [{ task: '1.2', kind: 'conflict' }],
+    });
 
     const leg = await repairStep('repair-1.2');
     expect(leg.runtime.failed).toBeNull();
@@ -191,6 +197,63 @@ describe('repair mode', () => {
     ]) {
       expect(keys).not.toContain(name);
     }
+
+    // The second integrate step (download-artifact, `pattern: repair-*`): the repair bundle verified, integrated on the integration branch.
+    await passResult(join(dir, 'repair-1.2-bundle'), join(dir, 'repairs', 'repair-1.2'));
+    await passResult(join(dir, 'result'), join(dir, 'repaired-result'));
+    const again = await runStep({
+      dir,
+      home,
+      remote,
+      name: 'integrate-repairs',
+      ref: remote.sha,
+      inputs: {
+        mode: 'integrate-repairs',
+        'execution-id': EXECUTION,
+        'bundle-dir': join(dir, 'repairs'),
+        'result-dir': join(dir, 'repaired-result'),
+        'github-token': '',
+      },
+      env: EVENT(),
+    });
+    expect(again.runtime.failed).toBeNull();
+    expect(again.outputs.status).toBe('completed');
+    expect(JSON.parse(again.outputs.merged!)).toEqual(['1.1', '1.2']);
+    expect(JSON.parse(again.outputs.conflicts!)).toEqual([]);
+    const repaired = JSON.parse(
+      await readFile(join(dir, 'repaired-result', 'result.json'), 'utf8'),
+    ) as { status: string; integration: { head_sha: string } };
+    expect(repaired.status).toBe('completed');
+    const state = JSON.parse(
+      await readFile(join(dir, 'repaired-result', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
+    ) as { integration: { repairs: Array<Record<string, unknown>> } };
+    expect(state.integration.repairs).toEqual([
+      expect.objectContaining({
+        taskId: '1.2',
+        kind: 'conflict',
+        outcome: 'merged',
+        with: ['1.1'],
+        branch: file.branch,
+      }),
+    ]);
+    // The new integration head holds the repair and the report and plan committed again on it.
+    const after = join(dir, 'after');
+    await git(dir, ['clone', '-q', remote.bare, after]);
+    await git(after, [
+      'fetch',
+      '-q',
+      join(dir, 'repaired-result', 'result.bundle'),
+      'refs/heads/*:refs/integrate/*',
+    ]);
+    const tip = repaired.integration.head_sha;
+    expect((await git(after, ['show', `${tip}:shared.txt`])).stdout).toBe('from A\nfrom B\n');
+    const ancestor = await git(after, ['merge-base', '--is-ancestor', file.head_sha!, tip], {
+      allowExitCodes: [1],
+    });
+    expect(ancestor.exitCode).toBe(0);
+    const plan = (await git(after, ['show', `${tip}:MULTI_AGENT_PLAN.md`])).stdout;
+    expect(plan).toMatch(/- \[x\] 1\.2:/);
+    expect(again.summary).toMatch(/repair/i);
   });
 
   it('refuses to run when given a token, and runs no agent', async () => {

@@ -184,7 +184,7 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     // What a runner hands every JavaScript action: none of it may reach an agent.
     ACTIONS_RUNTIME_TOKEN: 'runtime-token-secret',
     // Only with `id-token: write`, which the integrate and repair jobs never have (they refuse it).
-    ...(options.inputs.mode === 'integrate' || options.inputs.mode === 'repair'
+    ...(['integrate', 'repair', 'integrate-repairs'].includes(options.inputs.mode ?? '')
       ? {}
       : { ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-secret' }),
     ...inputEnv(options.inputs),
