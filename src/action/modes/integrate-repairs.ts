@@ -28,13 +28,18 @@ import {
 import { capText } from '../../forge/limits.js';
 import { untrustedEnvironment } from '../environment.js';
 import { SUMMARY_LIMIT } from '../markdown.js';
-import { receiveResult } from '../integrate/receive.js';
 import { integrationSourceRef, readCapped } from '../integrate/result.js';
 import { safeGit, workflowChangeProblem, workflowChanges } from '../integrate/safe-git.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { IntegrateRepairsSettings } from '../settings.js';
 import { commitStatuses, setOutputs, summaryFooter, writeResult } from './integrate.js';
-import { REPAIR_BUNDLE, REPAIR_FILE, RepairFile, repairKinds } from './repair.js';
+import {
+  receiveIntegration,
+  REPAIR_BUNDLE,
+  REPAIR_FILE,
+  RepairFile,
+  repairKinds,
+} from './repair.js';
 import type { ModeDeps } from './types.js';
 import type { AgentRunner } from '../../engine/ports/agent-runner.js';
 
@@ -52,22 +57,11 @@ export async function runIntegrateRepairsMode(
   const root = await findRepoRoot(settings.runner.workspace);
   const repo = await inspectRepo(root);
   const integrationBranch = `${config.integration.branchPrefix}${settings.executionId}`;
-  const received = await receiveResult({
-    root,
-    dir: settings.resultDir,
-    executionId: settings.executionId,
-    baseSha: repo.headSha,
-    plan,
-    integrationBranch,
-    protectedBranches: new Set(
-      [integrationBranch, settings.baseBranch, repo.branch].filter((b): b is string => b !== null),
-    ),
-    allowWorkflowChanges: config.github.allowWorkflowChanges,
-  });
-  if (!received.ok || received.integration === null || received.state.integration === null) {
+  const received = await receiveIntegration(root, repo, settings, config, plan);
+  if (received.state.integration === null) {
     throw new UsageError(
-      `the integrate job's result in ${settings.resultDir} cannot take repairs: ${received.ok ? 'nothing was integrated' : received.problem}`,
-      'Pass the result artifact of the integrate job of this run.',
+      `the integrate job's result in ${settings.resultDir} cannot take repairs: nothing was integrated`,
+      'Run integrate-repairs only when the integrate job output repairs.',
     );
   }
   const problems: string[] = [];
@@ -77,18 +71,8 @@ export async function runIntegrateRepairsMode(
   };
   const state = received.state;
   const integration = received.state.integration;
-  const tasks = received.tasks.filter((t) => t.problem === null);
-  const localRef = integrationSourceRef(settings.executionId);
-  const localBranch = localRef.replace(/^refs\/heads\//, '');
-  const head = received.integration.head;
-  await safeGit(root, ['update-ref', '--stdin'], {
-    input: [
-      ...tasks.map((t) => `update refs/heads/${t.branch} ${t.head}\n`),
-      `update ${localRef} ${head}\n`,
-    ].join(''),
-  });
-  state.repo_root = root;
-  integration.headSha = head;
+  const { tasks, head } = received;
+  const localBranch = integrationSourceRef(settings.executionId).replace(/^refs\/heads\//, '');
   await excludeToolDir(root);
 
   const targets = repairTargets(state, integration, repairKinds(config));

@@ -30,7 +30,11 @@ import {
   inspectRepo,
   TOOL_DIR,
 } from '../../engine/workspace/repo.js';
-import { receiveResult } from '../integrate/receive.js';
+import { receiveResult, type ReceivedBranch } from '../integrate/receive.js';
+import { integrationSourceRef } from '../integrate/result.js';
+import { safeGit } from '../integrate/safe-git.js';
+import type { Plan } from '../../engine/plan/schema.js';
+import type { ExecutionState } from '../../engine/state/schema.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { RepairSettings } from '../settings.js';
 import { findTask, legAgent } from './agent.js';
@@ -82,35 +86,7 @@ export async function runRepairMode(
   findTask(plan, settings.task);
   const root = await findRepoRoot(settings.runner.workspace);
   const repo = await inspectRepo(root);
-  const integrationBranch = `${config.integration.branchPrefix}${settings.executionId}`;
-  const received = await receiveResult({
-    root,
-    dir: settings.resultDir,
-    executionId: settings.executionId,
-    baseSha: repo.headSha,
-    plan,
-    integrationBranch,
-    protectedBranches: new Set(
-      [integrationBranch, settings.baseBranch, repo.branch].filter((b): b is string => b !== null),
-    ),
-    allowWorkflowChanges: config.github.allowWorkflowChanges,
-  });
-  if (!received.ok) {
-    throw new UsageError(
-      `the integrate job's result in ${settings.resultDir} was refused: ${received.problem}`,
-      'Pass the same execution id and the result artifact of the integrate job of this run.',
-    );
-  }
-  const refused = [...received.tasks, ...(received.integration ? [received.integration] : [])]
-    .filter((b) => b.problem !== null)
-    .map((b) => `${b.branch}: ${b.problem}`);
-  if (refused.length > 0) {
-    throw new UsageError(
-      `the integrate job's result was refused: ${refused.join('; ')}`,
-      'Nothing was repaired; see the integrate job.',
-    );
-  }
-  const state = received.state;
+  const { state, head } = await receiveIntegration(root, repo, settings, config, plan);
   const integration = state.integration;
   const target =
     integration === null
@@ -127,13 +103,6 @@ export async function runRepairMode(
     return { status: 'skipped', file: null };
   }
 
-  // The received commits under the names the state gives them, in this checkout.
-  const head = received.integration?.head ?? repo.headSha;
-  await git(root, ['update-ref', '--stdin'], {
-    input: received.tasks.map((t) => `update refs/heads/${t.branch} ${t.head}\n`).join(''),
-  });
-  state.repo_root = root;
-  integration.headSha = head;
   await excludeToolDir(root);
 
   const { runner, stepEnv } = legAgent(settings, config, deps, root);
@@ -169,6 +138,61 @@ export async function runRepairMode(
   if (status === 'failed')
     runtime.setFailed(`repair of task ${target.taskId} failed: ${file.problem}`);
   return { status, file };
+}
+
+/**
+ * The integrate job's result, verified as the publish job verifies it, its branches under the
+ * names the state gives them (the integration branch under its local name) in this checkout, and
+ * the state pointed at this checkout and at the integration head. Refused whole on any problem.
+ */
+export async function receiveIntegration(
+  root: string,
+  repo: { headSha: string; branch: string | null },
+  settings: { resultDir: string; executionId: string; baseBranch: string | null },
+  config: Config,
+  plan: Plan,
+): Promise<{ state: ExecutionState; head: string; tasks: ReceivedBranch[] }> {
+  const integrationBranch = `${config.integration.branchPrefix}${settings.executionId}`;
+  const received = await receiveResult({
+    root,
+    dir: settings.resultDir,
+    executionId: settings.executionId,
+    baseSha: repo.headSha,
+    plan,
+    integrationBranch,
+    protectedBranches: new Set(
+      [integrationBranch, settings.baseBranch, repo.branch].filter((b): b is string => b !== null),
+    ),
+    allowWorkflowChanges: config.github.allowWorkflowChanges,
+  });
+  if (!received.ok) {
+    throw new UsageError(
+      `the integrate job's result in ${settings.resultDir} was refused: ${received.problem}`,
+      'Pass the same execution id and the result artifact of the integrate job of this run.',
+    );
+  }
+  const refused = [...received.tasks, ...(received.integration ? [received.integration] : [])]
+    .filter((b) => b.problem !== null)
+    .map((b) => `${b.branch}: ${b.problem}`);
+  if (refused.length > 0) {
+    throw new UsageError(
+      `the integrate job's result was refused: ${refused.join('; ')}`,
+      'Nothing was repaired; see the integrate job.',
+    );
+  }
+  const head = received.integration?.head ?? repo.headSha;
+  await safeGit(root, ['update-ref', '--stdin'], {
+    input: [
+      ...received.tasks.map((t) => `update refs/heads/${t.branch} ${t.head}\n`),
+      ...(received.integration
+        ? [`update ${integrationSourceRef(settings.executionId)} ${head}\n`]
+        : []),
+    ].join(''),
+  });
+  const state = received.state;
+  state.repo_root = root;
+  if (state.integration !== null) state.integration.headSha = head;
+  return { state, head, tasks: received.tasks };
 }
 
 /** The kinds the config asks repairs for (the action has no flag: absent means every kind). */
