@@ -136,6 +136,26 @@ describe('repair mode', () => {
     });
   };
 
+  const integrateRepairsStep = async (repairs: string) => {
+    await rm(join(dir, 'repaired-result'), { recursive: true, force: true });
+    await passResult(join(dir, 'result'), join(dir, 'repaired-result'));
+    return runStep({
+      dir,
+      home,
+      remote,
+      name: 'integrate-repairs',
+      ref: remote.sha,
+      inputs: {
+        mode: 'integrate-repairs',
+        'execution-id': EXECUTION,
+        'bundle-dir': repairs,
+        'result-dir': join(dir, 'repaired-result'),
+        'github-token': '',
+      },
+      env: EVENT(),
+    });
+  };
+
   it('repairs a real conflict from the integrate result, with no token, into a bundle', async () => {
     const integrated = await integrateStep();
     expect(JSON.parse(integrated.outputs.merged!)).toEqual(['1.1']);
@@ -200,22 +220,7 @@ describe('repair mode', () => {
 
     // The second integrate step (download-artifact, `pattern: repair-*`): the repair bundle verified, integrated on the integration branch.
     await passResult(join(dir, 'repair-1.2-bundle'), join(dir, 'repairs', 'repair-1.2'));
-    await passResult(join(dir, 'result'), join(dir, 'repaired-result'));
-    const again = await runStep({
-      dir,
-      home,
-      remote,
-      name: 'integrate-repairs',
-      ref: remote.sha,
-      inputs: {
-        mode: 'integrate-repairs',
-        'execution-id': EXECUTION,
-        'bundle-dir': join(dir, 'repairs'),
-        'result-dir': join(dir, 'repaired-result'),
-        'github-token': '',
-      },
-      env: EVENT(),
-    });
+    const again = await integrateRepairsStep(join(dir, 'repairs'));
     expect(again.runtime.failed).toBeNull();
     expect(again.outputs.status).toBe('completed');
     expect(JSON.parse(again.outputs.merged!)).toEqual(['1.1', '1.2']);
@@ -254,6 +259,30 @@ describe('repair mode', () => {
     const plan = (await git(after, ['show', `${tip}:MULTI_AGENT_PLAN.md`])).stdout;
     expect(plan).toMatch(/- \[x\] 1\.2:/);
     expect(again.summary).toMatch(/repair/i);
+  });
+
+  it('integrates no repair whose bundle claims a branch that is not the repair branch', async () => {
+    await integrateStep();
+    const leg = await repairStep('repair-1.2');
+    expect(leg.outputs.status).toBe('repaired');
+    const repairs = join(dir, 'repairs');
+    await passResult(join(dir, 'repair-1.2-bundle'), join(repairs, 'repair-1.2'));
+    const path = join(repairs, 'repair-1.2', 'repair.json');
+    const claimed = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+    await writeFile(path, JSON.stringify({ ...claimed, branch: 'main' }));
+    const again = await integrateRepairsStep(repairs);
+    expect(again.runtime.failed).toMatch(/did not land every completed task/);
+    expect(again.runtime.annotations.map((a) => a.message).join('\n')).toMatch(
+      /repair of task 1\.2 refused: branch main is not a repair branch of /,
+    );
+    expect(JSON.parse(again.outputs.merged!)).toEqual(['1.1']);
+    expect(JSON.parse(again.outputs.conflicts!)).toEqual([{ task: '1.2', files: ['shared.txt'] }]);
+    const state = JSON.parse(
+      await readFile(join(dir, 'repaired-result', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
+    ) as { integration: { repairs: Array<Record<string, unknown>> } };
+    expect(state.integration.repairs).toEqual([
+      expect.objectContaining({ taskId: '1.2', outcome: 'failed' }),
+    ]);
   });
 
   it('refuses to run when given a token, and runs no agent', async () => {
