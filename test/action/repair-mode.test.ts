@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useGitHubApi } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles } from './e2e-fixture.js';
 import { RepairFile } from '../../src/action/modes/repair.js';
@@ -36,6 +37,7 @@ if (process.env.PE_REPAIR) {
 `;
 
 describe('repair mode', () => {
+  const api = useGitHubApi({ baseUrl: 'https://api.github.com' });
   let dir: string;
   let home: string;
   let remote: Remote;
@@ -259,6 +261,31 @@ describe('repair mode', () => {
     const plan = (await git(after, ['show', `${tip}:MULTI_AGENT_PLAN.md`])).stdout;
     expect(plan).toMatch(/- \[x\] 1\.2:/);
     expect(again.summary).toMatch(/repair/i);
+
+    // The publish job takes the rewritten result as it takes the integrate job's, and pushes the
+    // repaired integration branch (under the GitHub App it sends GitHub nothing).
+    const gh = api();
+    await passResult(join(dir, 'repaired-result'), join(dir, 'publish-result'));
+    const published = await runStep({
+      dir,
+      home,
+      remote,
+      name: 'publish',
+      ref: remote.sha,
+      inputs: {
+        mode: 'publish',
+        'execution-id': EXECUTION,
+        'result-dir': join(dir, 'publish-result'),
+        'github-token': 'ghs_token',
+        'app-managed': 'true',
+        'pr-number': '7',
+      },
+      env: EVENT(),
+    });
+    expect(gh.requests).toEqual([]);
+    expect(published.runtime.failed).toBeNull();
+    expect(published.outputs.merged).toBe('["1.1","1.2"]');
+    expect(await remote.git(['rev-parse', `integration/${EXECUTION}`])).toBe(tip);
   });
 
   it('integrates no repair whose bundle claims a branch that is not the repair branch', async () => {
