@@ -11,6 +11,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readConfigFile } from '../../engine/config/load.js';
+import { renderReport } from '../../engine/report/render.js';
 import { UsageError } from '../../engine/errors.js';
 import type { RepairRecord } from '../../engine/integrate/schema.js';
 import { repoGit } from '../../engine/integrate/repo.js';
@@ -25,14 +26,12 @@ import {
   inspectRepo,
   TOOL_DIR,
 } from '../../engine/workspace/repo.js';
-import { capText } from '../../forge/limits.js';
 import { untrustedEnvironment } from '../environment.js';
-import { SUMMARY_LIMIT } from '../markdown.js';
 import { integrationSourceRef, readCapped } from '../integrate/result.js';
 import { safeGit, workflowChangeProblem, workflowChanges } from '../integrate/safe-git.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { IntegrateRepairsSettings } from '../settings.js';
-import { commitStatuses, setOutputs, summaryFooter, writeResult } from './integrate.js';
+import { commitStatuses, setOutputs, writeReportSummary, writeResult } from './integrate.js';
 import {
   receiveIntegration,
   REPAIR_BUNDLE,
@@ -171,7 +170,6 @@ export async function runIntegrateRepairsMode(
     annotate: (message) => runtime.annotate('warning', message),
     now: deps.clock.now(),
   });
-  const { renderReport } = await import('../../engine/report/render.js');
   const report = renderReport(state, { now: deps.clock.now() });
   const failed =
     problems.length > 0 ||
@@ -196,13 +194,7 @@ export async function runIntegrateRepairsMode(
     result.reportFile,
     settings.resultDir,
   );
-  await runtime.writeSummary(
-    capText(
-      `${report}\n---\n${summaryFooter(problems)}`,
-      SUMMARY_LIMIT,
-      'the full report is in the parallel-executor-state artifact',
-    ).text,
-  );
+  await writeReportSummary(runtime, report, problems);
   if (failed) {
     runtime.setFailed(
       `after the repairs, execution ${settings.executionId} still did not land every completed task: see the report in the job summary`,

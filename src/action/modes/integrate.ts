@@ -208,13 +208,7 @@ export async function runIntegrateMode(
     settings.resultDir,
   );
   runtime.setOutput('repairs', repairMatrix(state, config, settings.agent));
-  await runtime.writeSummary(
-    capText(
-      `${report}\n---\n${summaryFooter(problems)}`,
-      SUMMARY_LIMIT,
-      'the full report is in the parallel-executor-state artifact',
-    ).text,
-  );
+  await writeReportSummary(runtime, report, problems);
   if (failed) {
     runtime.setFailed(
       `integration of execution ${settings.executionId} did not land every completed task: see the report in the job summary`,
@@ -425,7 +419,22 @@ export function repairMatrix(state: ExecutionState, config: Config, agent: strin
   return JSON.stringify({ include: targets.map((t) => ({ task: t.taskId, kind: t.kind })) });
 }
 
-export function summaryFooter(problems: string[]): string {
+/** The report in the job summary, cut to its limit, with the step's problems under it. */
+export async function writeReportSummary(
+  runtime: ModeDeps['runtime'],
+  report: string,
+  problems: string[],
+): Promise<void> {
+  await runtime.writeSummary(
+    capText(
+      `${report}\n---\n${summaryFooter(problems)}`,
+      SUMMARY_LIMIT,
+      'the full report is in the parallel-executor-state artifact',
+    ).text,
+  );
+}
+
+function summaryFooter(problems: string[]): string {
   const lines = [
     'Publishing (pushes, the integration PR, the report comment, the next wave) is the publish job.',
     ...problems.map((p) => `⚠️ ${mdText(p)}`),
