@@ -35,13 +35,21 @@ export function jobTokensIn(env: Record<string, string | undefined>): string[] {
   return JOB_TOKENS.filter((name) => (env[name] ?? '').trim() !== '');
 }
 
-/** Integrate mode: refuse, saying what to change, when the step holds a token. */
-export function refuseJobTokens(env: Record<string, string | undefined>): void {
+const RUNS: Record<'integrate' | 'repair', string> = {
+  integrate: 'runs the integration tests on agent-written code',
+  repair: 'runs an agent on the integration branch',
+};
+
+/** Integrate and repair modes: refuse, saying what to change, when the step holds a token. */
+export function refuseJobTokens(
+  mode: 'integrate' | 'repair',
+  env: Record<string, string | undefined>,
+): void {
   const found = jobTokensIn(env);
   if (found.length === 0) return;
   throw new UsageError(
-    `integrate mode runs the integration tests on agent-written code and must hold no token, but it was given ${found.join(', ')}; nothing was run`,
-    "Pass `github-token: ''` (and no pr-token) to the integrate step and give it `permissions: contents: read`; the publish job holds the token (see .github/workflows/parallel-run.yml).",
+    `${mode} mode ${RUNS[mode]} and must hold no token, but it was given ${found.join(', ')}; nothing was run`,
+    `Pass \`github-token: ''\` (and no pr-token) to the ${mode} step and give it \`permissions: contents: read\`; the publish job holds the token (see .github/workflows/parallel-run.yml).`,
   );
 }
 

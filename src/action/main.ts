@@ -32,15 +32,19 @@ export async function run(options: RunOptions = {}): Promise<void> {
     const env = options.env ?? process.env;
     const settings = readSettings((name) => runtime.getInput(name), env);
     maskSecrets(runtime, settings);
-    if (settings.mode === 'integrate') {
-      refuseJobTokens({
+    if (
+      settings.mode === 'integrate' ||
+      settings.mode === 'repair' ||
+      settings.mode === 'integrate-repairs'
+    ) {
+      refuseJobTokens(settings.mode === 'repair' ? 'repair' : 'integrate', {
         ...env,
         'INPUT_GITHUB-TOKEN': settings.githubToken,
         'INPUT_PR-TOKEN': settings.prToken ?? '',
       });
     }
     // Agents and integration tests may read the initial environment of this process.
-    if (options.env === undefined && (settings.mode === 'agent' || settings.mode === 'integrate')) {
+    if (options.env === undefined && settings.mode !== 'plan' && settings.mode !== 'publish') {
       const scrub = scrubOwnEnvironment();
       if (scrub.problem !== null) {
         runtime.annotate(
@@ -83,6 +87,12 @@ async function runMode(settings: ActionSettings, deps: ModeDeps): Promise<void> 
     case 'publish':
       await (await import('./modes/publish.js')).runPublishMode(settings, deps);
       return;
+    case 'integrate-repairs':
+      await (await import('./modes/integrate-repairs.js')).runIntegrateRepairsMode(settings, deps);
+      return;
+    case 'repair':
+      await (await import('./modes/repair.js')).runRepairMode(settings, deps);
+      return;
   }
 }
 
@@ -90,7 +100,7 @@ function maskSecrets(runtime: ActionRuntime, settings: ActionSettings): void {
   for (const secret of [
     settings.githubToken,
     settings.prToken,
-    ...(settings.mode === 'agent'
+    ...(settings.mode === 'agent' || settings.mode === 'repair'
       ? [
           settings.anthropicApiKey,
           settings.openAiApiKey,

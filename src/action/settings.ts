@@ -29,8 +29,8 @@ const relativePath = (what: string) =>
 
 /** The inputs exactly as action.yml names them. */
 const Inputs = z.object({
-  mode: z.enum(['plan', 'agent', 'integrate', 'publish'], {
-    message: 'must be one of plan, agent, integrate, publish',
+  mode: z.enum(['plan', 'agent', 'integrate', 'publish', 'repair', 'integrate-repairs'], {
+    message: 'must be one of plan, agent, integrate, publish, repair, integrate-repairs',
   }),
   plan: relativePath('the plan file'),
   group: z.string(),
@@ -165,6 +165,8 @@ export interface IntegrateSettings extends CommonSettings {
   bundleDir: string;
   /** Absolute folder the result (bundle, state, report, test logs) is written to, for the workflow to upload. */
   resultDir: string;
+  /** The legs' agent kind: repairs default to off for `command` (`integration.repair`). */
+  agent: AgentKindName;
 }
 
 export interface PublishSettings extends CommonSettings {
@@ -176,7 +178,31 @@ export interface PublishSettings extends CommonSettings {
   resultDir: string;
 }
 
-export type ActionSettings = PlanSettings | AgentSettings | IntegrateSettings | PublishSettings;
+/**
+ * Repair mode (a matrix leg like an agent leg, no token): the agent's settings, and the integrate
+ * job's result to start from; the repaired branch's bundle goes to `bundleDir`.
+ */
+export interface RepairSettings extends Omit<AgentSettings, 'mode'> {
+  mode: 'repair';
+  /** Absolute folder holding the integrate job's result, as download-artifact lays it out. */
+  resultDir: string;
+}
+
+/**
+ * Integrate-repairs mode (no token): the integrate job's result in `resultDir` (rewritten there
+ * with the repairs that landed), the repair legs' bundles in `bundleDir` (`repair-<task>`).
+ */
+export interface IntegrateRepairsSettings extends Omit<IntegrateSettings, 'mode'> {
+  mode: 'integrate-repairs';
+}
+
+export type ActionSettings =
+  | PlanSettings
+  | AgentSettings
+  | IntegrateSettings
+  | PublishSettings
+  | RepairSettings
+  | IntegrateRepairsSettings;
 
 export type GetInput = (name: string) => string;
 
@@ -245,8 +271,11 @@ export function readSettings(
     throw usage('execution-id', `is required in ${inputs.mode} mode (pass the plan job's output)`);
   const bundleDir = resolve(runner.workspace, inputs['bundle-dir']);
   const resultDir = resolve(runner.workspace, inputs['result-dir']);
-  if (inputs.mode === 'integrate') {
-    return { ...common, mode: 'integrate', executionId, bundleDir, resultDir };
+  if (inputs.mode === 'integrate' || inputs.mode === 'integrate-repairs') {
+    const integrate = { ...common, executionId, bundleDir, resultDir, agent: inputs.agent };
+    return inputs.mode === 'integrate'
+      ? { ...integrate, mode: 'integrate' }
+      : { ...integrate, mode: 'integrate-repairs' };
   }
   if (inputs.mode === 'publish') {
     const budget = budgetLimits(
@@ -256,12 +285,15 @@ export function readSettings(
     return { ...common, mode: 'publish', executionId, resultDir, budget };
   }
   if (!inputs.task)
-    throw usage('task', 'is required in agent mode (the matrix leg passes `matrix.task`)');
+    throw usage(
+      'task',
+      `is required in ${inputs.mode} mode (the matrix leg passes \`matrix.task\`)`,
+    );
   requireSafe('task', inputs.task);
   if (inputs.agent === 'command' && !inputs['agent-command']) {
     throw usage('agent-command', 'is required when agent is "command"');
   }
-  return {
+  const agent: AgentSettings = {
     ...common,
     mode: 'agent',
     executionId,
@@ -274,6 +306,7 @@ export function readSettings(
     agentOptions: readAgentOptions(inputs),
     bundleDir,
   };
+  return inputs.mode === 'repair' ? { ...agent, mode: 'repair', resultDir } : agent;
 }
 
 type ParsedInputs = z.infer<typeof Inputs>;

@@ -107,7 +107,7 @@ describe('the bundled action', () => {
     const result = await runAction(runnerEnv({ INPUT_MODE: 'deploy' }));
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
-      '::error::input "mode" must be one of plan, agent, integrate, publish, got "deploy"',
+      '::error::input "mode" must be one of plan, agent, integrate, publish, repair, integrate-repairs, got "deploy"',
     );
     expect(result.stdout).toContain('hint: See action.yml');
   });

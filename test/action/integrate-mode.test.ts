@@ -138,6 +138,8 @@ describe('integrate mode', () => {
       merged: '["1.1","1.2"]',
       conflicts: '[]',
       report: join(dir, 'result', 'report.md'),
+      // Nothing left out: no repair leg.
+      repairs: '',
     });
     // Nothing reached the remote: the integrate job cannot push.
     const remoteHeads = () =>

@@ -183,8 +183,8 @@ export async function runStep(options: StepOptions): Promise<StepResult> {
     RUNNER_TEMP: join(base, 'temp'),
     // What a runner hands every JavaScript action: none of it may reach an agent.
     ACTIONS_RUNTIME_TOKEN: 'runtime-token-secret',
-    // Only with `id-token: write`, which the integrate job never has (integrate mode refuses it).
-    ...(options.inputs.mode === 'integrate'
+    // Only with `id-token: write`, which the integrate and repair jobs never have (they refuse it).
+    ...(['integrate', 'repair', 'integrate-repairs'].includes(options.inputs.mode ?? '')
       ? {}
       : { ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'oidc-secret' }),
     ...inputEnv(options.inputs),

@@ -102,7 +102,7 @@ describe('action settings', () => {
 
   it('refuses unsafe ids, bad enums, and paths outside the workspace, naming the input', () => {
     expect(() => read({ mode: 'deploy' })).toThrow(
-      /input "mode" must be one of plan, agent, integrate, publish, got "deploy"/,
+      /input "mode" must be one of plan, agent, integrate, publish, repair, integrate-repairs, got "deploy"/,
     );
     expect(() => read({ mode: 'integrate', 'execution-id': '$(rm -rf ~)' })).toThrow(
       /input "execution-id"/,

@@ -131,13 +131,16 @@ describe('workflow files', () => {
       plan: ['plan'],
       agent: ['agent'],
       integrate: ['integrate'],
+      repair: ['repair'],
+      'integrate-repairs': ['integrate-repairs'],
       publish: ['publish'],
     });
     const secretsOf = (job: Job) =>
       [...JSON.stringify(job).matchAll(/secrets\.([A-Za-z_]+)/g)].map((m) => m[1]);
     const checkouts = (job: Job) =>
       job.steps.filter((s) => s.uses?.startsWith('actions/checkout@'));
-    const { plan, agent, integrate, publish } = workflow.jobs as Record<string, Job>;
+    const { plan, agent, integrate, repair, publish } = workflow.jobs as Record<string, Job>;
+    const integrateRepairs = workflow.jobs['integrate-repairs'];
 
     // plan: reads, plus what its check runs and its replies to comments need; runs no code.
     expect(plan!.permissions).toEqual({
@@ -150,10 +153,13 @@ describe('workflow files', () => {
     expect(plan!.steps.filter((s) => s.run !== undefined)).toEqual([]);
     expect(secretsOf(plan!)).toEqual([]);
 
-    // agent and integrate run agent-written code: read only, no token, the model key only.
+    // agent, repair and both integrate jobs run agent-written code: read only, no token, the
+    // model key only.
     for (const [name, job] of [
       ['agent', agent!],
       ['integrate', integrate!],
+      ['repair', repair!],
+      ['integrate-repairs', integrateRepairs!],
     ] as const) {
       expect(job.permissions, name).toEqual({ contents: 'read' });
       expect(ours(job)[0]!.with?.['github-token'], name).toBe('');
@@ -161,25 +167,30 @@ describe('workflow files', () => {
       for (const step of checkouts(job))
         expect(step.with?.['persist-credentials'], name).toBe(false);
     }
-    // The agent's credentials, each way Claude Code authenticates, Codex's key, and nothing else.
-    expect(secretsOf(agent!)).toEqual([
-      'ANTHROPIC_API_KEY',
-      'OPENAI_API_KEY',
-      'CLAUDE_CODE_OAUTH_TOKEN',
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_SESSION_TOKEN',
-    ]);
-    // Each agent kind's leg sees its own key only: codex never gets the Anthropic key or
-    // Claude Code's other credentials, and no other kind gets the OpenAI key.
-    expect(ours(agent!)[0]!.with).toMatchObject({
-      'anthropic-api-key': "${{ inputs.agent != 'codex' && secrets.ANTHROPIC_API_KEY || '' }}",
-      'openai-api-key': "${{ inputs.agent == 'codex' && secrets.OPENAI_API_KEY || '' }}",
-      'claude-code-oauth-token':
-        "${{ inputs.agent != 'codex' && secrets.CLAUDE_CODE_OAUTH_TOKEN || '' }}",
-    });
-    expect(secretsOf(integrate!)).toEqual([]);
-    expect(integrate!.steps.filter((s) => s.run !== undefined)).toEqual([]);
+    // The agent's credentials, each way Claude Code authenticates, Codex's key, and nothing else;
+    // a repair leg gets exactly the agent leg's.
+    for (const leg of [agent!, repair!]) {
+      expect(secretsOf(leg)).toEqual([
+        'ANTHROPIC_API_KEY',
+        'OPENAI_API_KEY',
+        'CLAUDE_CODE_OAUTH_TOKEN',
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+      ]);
+      // Each agent kind's leg sees its own key only: codex never gets the Anthropic key or
+      // Claude Code's other credentials, and no other kind gets the OpenAI key.
+      expect(ours(leg)[0]!.with).toMatchObject({
+        'anthropic-api-key': "${{ inputs.agent != 'codex' && secrets.ANTHROPIC_API_KEY || '' }}",
+        'openai-api-key': "${{ inputs.agent == 'codex' && secrets.OPENAI_API_KEY || '' }}",
+        'claude-code-oauth-token':
+          "${{ inputs.agent != 'codex' && secrets.CLAUDE_CODE_OAUTH_TOKEN || '' }}",
+      });
+    }
+    for (const job of [integrate!, integrateRepairs!]) {
+      expect(secretsOf(job)).toEqual([]);
+      expect(job.steps.filter((s) => s.run !== undefined)).toEqual([]);
+    }
 
     // publish: the only job that writes, and it runs nothing from the repository.
     expect(publish!.permissions).toEqual({
@@ -312,7 +323,7 @@ describe('action.yml', () => {
     const ours = Object.values(workflow.jobs).flatMap((job) =>
       job.steps.filter((s) => s.uses?.startsWith(`${OWN}@`)),
     );
-    expect(ours).toHaveLength(4);
+    expect(ours).toHaveLength(6);
     for (const step of ours) {
       for (const key of Object.keys(step.with ?? {}))
         expect(Object.keys(inputs), `input ${key}`).toContain(key);

@@ -27,7 +27,8 @@ import { runAgentLeg } from '../agent/run-leg.js';
 import { untrustedEnvironment, withApiKey } from '../environment.js';
 import { readConfigFile } from '../../engine/config/load.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
-import type { AgentSettings } from '../settings.js';
+import type { AgentSettings, RepairSettings } from '../settings.js';
+import type { AgentRunner } from '../../engine/ports/agent-runner.js';
 import type { LegStatus, TaskFile } from '../task-file.js';
 import type { ModeDeps } from './types.js';
 
@@ -67,19 +68,7 @@ export async function runAgentMode(
     return { status: 'blocked', task: null };
   }
 
-  const stepEnv = untrustedEnvironment(deps.env);
-  const kind = AGENT_KINDS[settings.agent];
-  // The agent gets its own kind's key and no other (codex: `openai-api-key` only).
-  const keys = {
-    'anthropic-api-key': settings.anthropicApiKey,
-    'openai-api-key': settings.openAiApiKey,
-  };
-  const agentEnv = {
-    ...withApiKey(stepEnv, kind, kind.apiKeyInput === null ? null : keys[kind.apiKeyInput]),
-    // Claude Code's other credentials (OAuth, Bedrock, Vertex); a codex leg gets none of them.
-    ...(settings.agent === 'codex' ? {} : settings.credentials),
-  };
-  const runner = createAgentRunner(agentSettings(settings, config), { env: agentEnv, cwd: root });
+  const { runner, agentEnv, stepEnv } = legAgent(settings, config, deps, root);
   runtime.logger.info('running the agent', {
     task: task.id,
     agent: runner.kind,
@@ -123,7 +112,33 @@ export async function runAgentMode(
   return { status, task: file };
 }
 
-function findTask(plan: Plan, id: string): Task {
+/**
+ * The leg's agent: its kind's key and no other (codex: `openai-api-key` only), Claude Code's other
+ * credentials (OAuth, Bedrock, Vertex) for Claude Code alone; the checks get neither.
+ */
+export function legAgent(
+  settings: AgentSettings | RepairSettings,
+  config: Config,
+  deps: ModeDeps,
+  root: string,
+): { runner: AgentRunner; agentEnv: Record<string, string>; stepEnv: Record<string, string> } {
+  const stepEnv = untrustedEnvironment(deps.env);
+  const kind = AGENT_KINDS[settings.agent];
+  // The agent gets its own kind's key and no other (codex: `openai-api-key` only).
+  const keys = {
+    'anthropic-api-key': settings.anthropicApiKey,
+    'openai-api-key': settings.openAiApiKey,
+  };
+  const agentEnv = {
+    ...withApiKey(stepEnv, kind, kind.apiKeyInput === null ? null : keys[kind.apiKeyInput]),
+    // Claude Code's other credentials (OAuth, Bedrock, Vertex); a codex leg gets none of them.
+    ...(settings.agent === 'codex' ? {} : settings.credentials),
+  };
+  const runner = createAgentRunner(agentSettings(settings, config), { env: agentEnv, cwd: root });
+  return { runner, agentEnv, stepEnv };
+}
+
+export function findTask(plan: Plan, id: string): Task {
   const task = plan.tasks.find((t) => t.id === id);
   if (task) return task;
   throw new UsageError(
@@ -136,7 +151,7 @@ function findTask(plan: Plan, id: string): Task {
  * The `agent` input picks the adapter; the config supplies the rest (tools, model, binary, grace),
  * and each Claude Code input given wins over its config field.
  */
-function agentSettings(settings: AgentSettings, config: Config): RunnerSettings {
+function agentSettings(settings: AgentSettings | RepairSettings, config: Config): RunnerSettings {
   const given = Object.fromEntries(
     Object.entries(settings.agentOptions).filter(([, value]) => value !== undefined),
   );

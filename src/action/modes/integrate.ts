@@ -56,6 +56,8 @@ import { loadPlan, requireRunnable } from '../repo-files.js';
 import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { IntegrateSettings } from '../settings.js';
 import type { ModeDeps } from './types.js';
+import { repairTargets } from '../../engine/repair/targets.js';
+import { repairKinds } from './repair.js';
 
 export interface IntegrateModeResult {
   state: ExecutionState;
@@ -157,41 +159,24 @@ export async function runIntegrateMode(
     now: deps.clock.now(),
   });
 
-  // The plan's statuses (the engine's rule, as the CLI writes them), before the report: an agent's
-  // edit of the plan that was dropped is a warning on its task, in the report.
-  const planPath = markdownPlanFile(relative(root, settings.planPath).split(sep).join('/'));
-  const planText =
-    landed && planPath !== null && config.report.writeBack !== 'none'
-      ? await planForBranch({
-          state,
-          plan,
-          update: planUpdate(state, plan, reportLinkFrom(planPath, reportPath)),
-          planFile: planPath,
-          branch: localBranch,
-          shownAs: integrationBranch,
-          env,
-        })
-      : null;
-  if (planText?.error) warn(`the plan's statuses were not written back: ${planText.error}`);
-  for (const note of planText?.notes ?? []) runtime.annotate('warning', `plan: ${note}`);
+  const integrationHead = landed
+    ? await commitStatuses({
+        root,
+        state,
+        plan,
+        planPath: settings.planPath,
+        reportPath,
+        localBranch,
+        integrationBranch,
+        writeBack: config.report.writeBack,
+        message: `parallel-executor: integrate execution ${settings.executionId}\n\nMerged: ${integration!.merged.join(', ')}.\nPlan statuses written back; report: ${reportPath}.\n`,
+        env: deps.env,
+        warn,
+        annotate: (message) => runtime.annotate('warning', message),
+        now: deps.clock.now(),
+      })
+    : null;
   const report = renderReport(state, { now: deps.clock.now() });
-
-  // The plan's statuses and the report, committed on the integration branch.
-  let integrationHead: string | null = null;
-  if (landed) {
-    const committed = await commitOnBranch({
-      repoRoot: root,
-      branch: localBranch,
-      files: [
-        { path: reportPath, content: () => report },
-        ...(planPath === null ? [] : [{ path: planPath, content: () => planText?.text ?? null }]),
-      ],
-      message: `parallel-executor: integrate execution ${settings.executionId}\n\nMerged: ${integration!.merged.join(', ')}.\nPlan statuses written back; report: ${reportPath}.\n`,
-      identity: DEFAULT_IDENTITY,
-      env: deps.env,
-    });
-    integrationHead = committed.sha;
-  }
 
   const failed =
     problems.length > 0 ||
@@ -208,25 +193,81 @@ export async function runIntegrateMode(
     integration:
       integrationHead === null ? null : { branch: integrationBranch, head_sha: integrationHead },
     // Fetched, or unchanged (at the base): the ones that passed every check.
-    tasks: received.tasks.filter((t) => t.problem === null),
+    tasks: received.tasks
+      .filter((t) => t.problem === null)
+      .map((t) => ({ task_id: t.file.task_id, branch: t.file.branch, head_sha: t.file.head_sha })),
     state,
     report,
   });
 
-  setOutputs(runtime, state, failed ? 'failed' : 'completed', result.reportFile, settings);
-  await runtime.writeSummary(
-    capText(
-      `${report}\n---\n${summaryFooter(problems)}`,
-      SUMMARY_LIMIT,
-      'the full report is in the parallel-executor-state artifact',
-    ).text,
+  setOutputs(
+    runtime,
+    state,
+    failed ? 'failed' : 'completed',
+    result.reportFile,
+    settings.resultDir,
   );
+  runtime.setOutput('repairs', repairMatrix(state, config, settings.agent));
+  await writeReportSummary(runtime, report, problems);
   if (failed) {
     runtime.setFailed(
       `integration of execution ${settings.executionId} did not land every completed task: see the report in the job summary`,
     );
   }
   return { state, result: result.file, problems };
+}
+
+export interface CommitStatusesInput {
+  root: string;
+  state: ExecutionState;
+  plan: Plan;
+  planPath: string;
+  reportPath: string;
+  localBranch: string;
+  integrationBranch: string;
+  writeBack: Config['report']['writeBack'];
+  message: string;
+  env: Record<string, string | undefined>;
+  warn(message: string): void;
+  annotate(message: string): void;
+  now: Date;
+}
+
+/**
+ * The plan's statuses (the engine's rule, as the CLI writes them) and the report, committed on the
+ * integration branch; returns its new head. An agent's edit of the plan that was dropped is a
+ * warning on its task, in the report.
+ */
+export async function commitStatuses(input: CommitStatusesInput): Promise<string> {
+  const { root, state, plan, reportPath } = input;
+  const planPath = markdownPlanFile(relative(root, input.planPath).split(sep).join('/'));
+  const planText =
+    planPath !== null && input.writeBack !== 'none'
+      ? await planForBranch({
+          state,
+          plan,
+          update: planUpdate(state, plan, reportLinkFrom(planPath, reportPath)),
+          planFile: planPath,
+          branch: input.localBranch,
+          shownAs: input.integrationBranch,
+          env: untrustedEnvironment(input.env),
+        })
+      : null;
+  if (planText?.error) input.warn(`the plan's statuses were not written back: ${planText.error}`);
+  for (const note of planText?.notes ?? []) input.annotate(`plan: ${note}`);
+  const report = renderReport(state, { now: input.now });
+  const committed = await commitOnBranch({
+    repoRoot: root,
+    branch: input.localBranch,
+    files: [
+      { path: reportPath, content: () => report },
+      ...(planPath === null ? [] : [{ path: planPath, content: () => planText?.text ?? null }]),
+    ],
+    message: input.message,
+    identity: DEFAULT_IDENTITY,
+    env: input.env,
+  });
+  return committed.sha;
 }
 
 /**
@@ -297,14 +338,14 @@ async function nextReportPath(root: string, dir: string, executionId: string): P
   return reportPathIn(folder, executionId, (path) => names.has(posix.basename(path)));
 }
 
-interface ResultInput {
+export interface ResultInput {
   root: string;
   dir: string;
   executionId: string;
   baseSha: string;
   status: ResultFile['status'];
   integration: ResultFile['integration'];
-  tasks: readonly ReceivedTask[];
+  tasks: readonly ResultFile['task_branches'][number][];
   state: ExecutionState;
   report: string;
 }
@@ -313,12 +354,10 @@ interface ResultInput {
  * `result.json`, the bundle of every branch beyond the base (the others are the base itself), the
  * state and the report: what the workflow uploads for the publish job and for people and the app.
  */
-async function writeResult(input: ResultInput): Promise<{ file: ResultFile; reportFile: string }> {
-  const taskBranches = input.tasks.map((t) => ({
-    task_id: t.file.task_id,
-    branch: t.file.branch,
-    head_sha: t.file.head_sha,
-  }));
+export async function writeResult(
+  input: ResultInput,
+): Promise<{ file: ResultFile; reportFile: string }> {
+  const taskBranches = [...input.tasks];
   const refs = [
     ...taskBranches
       .filter((t) => t.head_sha !== input.baseSha)
@@ -346,22 +385,52 @@ async function writeResult(input: ResultInput): Promise<{ file: ResultFile; repo
   return { file, reportFile };
 }
 
-function setOutputs(
+export function setOutputs(
   runtime: ModeDeps['runtime'],
   state: ExecutionState,
   status: ResultFile['status'],
   reportFile: string,
-  settings: IntegrateSettings,
+  resultDir: string,
 ): void {
   const integration = state.integration;
   runtime.setOutput('status', status);
   runtime.setOutput('report', reportFile);
-  runtime.setOutput('result-dir', settings.resultDir);
+  runtime.setOutput('result-dir', resultDir);
   setUsageOutputs(runtime, state);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
   runtime.setOutput(
     'conflicts',
     JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files }))),
+  );
+}
+
+/**
+ * The repair legs' matrix (`{"include":[{"task":…,"kind":…}]}`): one per task a repair can take,
+ * or empty when there is none or repairs are off (`integration.repair.attempts: 0`; absent, they
+ * are off for a command agent, as in the CLI). The Action makes one attempt.
+ */
+export function repairMatrix(state: ExecutionState, config: Config, agent: string): string {
+  const integration = state.integration;
+  if (integration === null || integration.merged.length === 0) return '';
+  const attempts = config.integration.repair?.attempts ?? (agent === 'command' ? 0 : 1);
+  if (attempts <= 0) return '';
+  const targets = repairTargets(state, integration, repairKinds(config));
+  if (targets.length === 0) return '';
+  return JSON.stringify({ include: targets.map((t) => ({ task: t.taskId, kind: t.kind })) });
+}
+
+/** The report in the job summary, cut to its limit, with the step's problems under it. */
+export async function writeReportSummary(
+  runtime: ModeDeps['runtime'],
+  report: string,
+  problems: string[],
+): Promise<void> {
+  await runtime.writeSummary(
+    capText(
+      `${report}\n---\n${summaryFooter(problems)}`,
+      SUMMARY_LIMIT,
+      'the full report is in the parallel-executor-state artifact',
+    ).text,
   );
 }
 
