@@ -55,7 +55,7 @@ async function baseline(): Promise<{ run: number; worktrees: number }> {
     const dirs = Array.from({ length: TASKS }, (_, i) => join(repo.dir, '.wt', `t${i + 1}`));
     const lock = createMutex();
     const made = performance.now();
-    // The way the engine makes them: registration one at a time, checkouts in parallel.
+    // The way the engine makes them: branches one at a time, worktrees in parallel.
     await Promise.all(dirs.map((dir, i) => addWorktree(repo.dir, dir, `b${i + 1}`, 'HEAD', lock)));
     const worktrees = performance.now() - made;
     const started = performance.now();

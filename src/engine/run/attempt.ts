@@ -34,7 +34,7 @@ type AttemptUsage = Pick<
 /** Diagnostics kept per task (a retry loop could say the same thing hundreds of times). */
 const MAX_DIAGNOSTICS = 20;
 
-/** How long to wait for the last events after the process ended (status file, final lines). */
+/** The most to wait for the last events after the process ended, if the stream has not ended. */
 const EVENT_DRAIN_MS = 300;
 
 /**
@@ -142,7 +142,14 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
     ctx.signal.removeEventListener('abort', onAbort);
     untrack();
   }
-  await Promise.race([follow, new Promise((resolve) => setTimeout(resolve, EVENT_DRAIN_MS))]);
+  // The process's event stream ends before `done` resolves, so this normally returns at once;
+  // the limit only guards against an adapter whose stream never ends.
+  let drainTimer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    follow,
+    new Promise((resolve) => (drainTimer = setTimeout(resolve, EVENT_DRAIN_MS))),
+  ]);
+  clearTimeout(drainTimer);
   clearTimeout(idle);
   run.pid = null;
   run.exit_code = outcome.exitCode;

@@ -188,13 +188,24 @@ async function populateWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
   await mkdir(ctx.paths.statusDir, { recursive: true });
 }
 
+/** Per run, the paths already kept out of git through info/exclude (or ignored already). */
+const excludedIn = new WeakMap<RunContext, Set<string>>();
+
 /**
  * An agent's `git add -A` must not pick up what the tool put in its worktree: exclude those
  * paths (once, in the shared info/exclude; the run names the lines it added there).
  */
 async function keepToolFilesOut(ctx: RunContext, run: TaskRun): Promise<void> {
-  const paths = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])];
+  // Every task has the same tool files: after the first, there is nothing to check or add, and
+  // no reason to wait for the repository lock.
+  const done = excludedIn.get(ctx) ?? new Set<string>();
+  excludedIn.set(ctx, done);
+  const paths = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])].filter(
+    (path) => !done.has(path),
+  );
+  if (paths.length === 0) return;
   const added = await ctx.repoLock.run(() => excludeFromGit(ctx.state.repo_root, paths));
+  for (const path of paths) done.add(path);
   if (added.length === 0) return;
   ctx.state.checkout_changes = [
     ...(ctx.state.checkout_changes ?? []),

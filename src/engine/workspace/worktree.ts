@@ -5,9 +5,10 @@ import { identityArgs, type GitIdentity } from './identity.js';
 import { createMutex, type Mutex } from './mutex.js';
 
 /**
- * Create a worktree on a new branch at `startSha`. Registering a worktree is not safe to run
- * concurrently (git reads the other worktrees' half-written admin files), so only that quick step
- * runs under `lock`; the checkout itself — the slow part — runs in parallel with the others.
+ * Create a worktree on a new branch at `startSha`. Only creating the branch (a ref write) runs
+ * alone under `lock`; registering the worktree (`git worktree add`, which makes its own admin
+ * folder under .git/worktrees with a unique name) and the checkout — the slow part — run in
+ * parallel with the other tasks', kept apart only from exclusive operations such as a prune.
  */
 export async function addWorktree(
   repoRoot: string,
@@ -16,25 +17,16 @@ export async function addWorktree(
   startSha: string,
   lock: Mutex = createMutex(),
 ): Promise<void> {
+  // The empty old value: fails rather than moving a branch that already exists.
   await lock.run(() =>
-    git(repoRoot, [
-      'worktree',
-      'add',
-      '--quiet',
-      '--no-checkout',
-      '-b',
-      branch,
-      '--',
-      path,
-      startSha,
-    ]),
+    retryOnLock(() => git(repoRoot, ['update-ref', `refs/heads/${branch}`, startSha, ''])),
   );
-  await git(path, ['reset', '--quiet', '--hard']);
+  await addWorktreeForBranch(repoRoot, path, branch, lock);
 }
 
 /**
  * Check out an existing branch in a new worktree (resume: the branch outlived its worktree).
- * Registering runs under `lock`, the checkout outside it, as in addWorktree.
+ * Registering and the checkout run in parallel with other tasks', as in addWorktree.
  */
 export async function addWorktreeForBranch(
   repoRoot: string,
@@ -42,10 +34,41 @@ export async function addWorktreeForBranch(
   branch: string,
   lock: Mutex = createMutex(),
 ): Promise<void> {
-  await lock.run(() =>
-    git(repoRoot, ['worktree', 'add', '--quiet', '--no-checkout', '--', path, branch]),
+  await lock.shared(() =>
+    retryOnLock(() =>
+      git(repoRoot, ['worktree', 'add', '--quiet', '--no-checkout', '--', path, branch]),
+    ),
   );
-  await git(path, ['reset', '--quiet', '--hard']);
+  await retryOnLock(() => git(path, ['reset', '--quiet', '--hard']));
+}
+
+/** Tries of an operation that met another git process's lock file or half-made worktree. */
+const TRANSIENT_TRIES = 7;
+
+/**
+ * Git does not wait for another git process: it fails at once on a lock file (`index.lock`, a
+ * ref's `.lock`), and `git worktree add` fails on another worktree's admin folder that a parallel
+ * `worktree add` has made but not yet filled (`failed to read .git/worktrees/<name>/commondir`).
+ * Both last milliseconds, so the operation is tried again a few times, a little later each time.
+ */
+async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= TRANSIENT_TRIES || !isTransient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** attempt));
+    }
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  const text = error instanceof Error ? error.message : String(error);
+  return (
+    /\.lock'?: File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock/i.test(
+      text,
+    ) || /failed to read [^ ]*worktrees\/[^ ]*\/(commondir|gitdir|HEAD)/.test(text)
+  );
 }
 
 /**

@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMutex } from '../../src/engine/workspace/mutex.js';
+import { addWorktree } from '../../src/engine/workspace/worktree.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+
+let repo: TempRepo | null = null;
+afterEach(async () => {
+  await repo?.cleanup();
+  repo = null;
+});
+
+describe('parallel worktree creation', () => {
+  it('makes many worktrees at once, each on its own new branch with the files checked out', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 50; i += 1) files[`src/f${i}.txt`] = `${i}\n`;
+    repo = await createTempRepo({ files });
+    const base = await repo.git(['rev-parse', 'HEAD']);
+    const lock = createMutex();
+    const names = Array.from({ length: 12 }, (_, i) => `task-${i}`);
+    // Same folder name under different parents: git must still give each its own admin folder.
+    const paths = names.map((name, i) => join(repo!.dir, '.wt', String(i % 2), name));
+    await Promise.all(names.map((name, i) => addWorktree(repo!.dir, paths[i]!, name, base, lock)));
+
+    for (const [i, name] of names.entries()) {
+      expect(await readFile(join(paths[i]!, 'src/f7.txt'), 'utf8')).toBe('7\n');
+      expect(await repo.git(['symbolic-ref', 'HEAD'], paths[i])).toBe(`refs/heads/${name}`);
+      expect(await repo.git(['status', '--porcelain'], paths[i])).toBe('');
+      expect(await repo.git(['rev-parse', name])).toBe(base);
+    }
+    const listed = await repo.git(['worktree', 'list', '--porcelain']);
+    expect(listed.split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(13);
+  });
+
+  it('refuses to move a branch that already exists', async () => {
+    repo = await createTempRepo({ files: { 'a.txt': 'a\n' } });
+    const base = await repo.git(['rev-parse', 'HEAD']);
+    await repo.write('b.txt', 'b\n');
+    const second = await repo.commit('second');
+    await repo.git(['branch', 'taken', second]);
+    await expect(addWorktree(repo.dir, join(repo.dir, '.wt', 'x'), 'taken', base)).rejects.toThrow(
+      /update-ref/,
+    );
+    expect(await repo.git(['rev-parse', 'taken'])).toBe(second);
+  });
+});
+
+describe('repository mutex', () => {
+  it('runs shared work together, exclusive work alone, in arrival order', async () => {
+    const lock = createMutex();
+    const log: string[] = [];
+    let inside = 0;
+    let most = 0;
+    const step = (name: string, ms: number) => async () => {
+      inside += 1;
+      most = Math.max(most, inside);
+      log.push(`${name}+`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      log.push(`${name}-`);
+      inside -= 1;
+    };
+    await Promise.all([
+      lock.run(step('x1', 5)),
+      lock.shared(step('s1', 20)),
+      lock.shared(step('s2', 5)),
+      lock.run(step('x2', 5)),
+      lock.shared(step('s3', 5)),
+    ]);
+    expect(log).toEqual(['x1+', 'x1-', 's1+', 's2+', 's2-', 's1-', 'x2+', 'x2-', 's3+', 's3-']);
+    expect(most).toBe(2);
+    // A failure releases the lock.
+    await expect(lock.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(lock.shared(async () => 'after')).resolves.toBe('after');
+  });
+});
