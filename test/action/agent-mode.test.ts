@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { TaskFile } from '../../src/action/task-file.js';
 import { CONFIG, planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
 import { useLegDirs } from './leg-fixture.js';
-import { createRemote, runStep } from './runner.js';
+import { createRemote } from './runner.js';
 
 describe('agent mode', () => {
   const legs = useLegDirs('pe-agent-mode-');
@@ -23,16 +23,10 @@ describe('agent mode', () => {
     });
     const bundle = join(legs.dir, 'bundle');
     const started = Date.now();
-    const leg = await runStep({
-      dir: legs.dir,
-      home: legs.home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.2',
-        'execution-id': 'pe-1-1',
         agent: 'command',
         'agent-command': agent.command,
         'bundle-dir': bundle,
@@ -61,13 +55,9 @@ describe('agent mode', () => {
     const bin = join(legs.dir, 'bin');
     await mkdir(bin);
     await writeFile(join(bin, 'claude'), '#!/bin/sh\ntouch "$0.ran"\n', { mode: 0o755 });
-    const leg = await runStep({
-      dir: legs.dir,
-      home: legs.home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
-      inputs: { mode: 'agent', task: '1.1', 'execution-id': 'pe-1-1', 'bundle-dir': bundle },
+      inputs: { task: '1.1', 'bundle-dir': bundle },
       env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
     });
     expect(leg.outputs.status).toBe('failed');
@@ -90,16 +80,10 @@ describe('agent mode', () => {
       await repositoryFiles(planText('Add feature A', [])),
     );
     const agent = await writeAgent(legs.dir, { '2.1': { files: { 'never.txt': 'x\n' } } });
-    const leg = await runStep({
-      dir: legs.dir,
-      home: legs.home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '2.1',
-        'execution-id': 'pe-1-1',
         agent: 'command',
         'agent-command': agent.command,
         'bundle-dir': join(legs.dir, 'bundle'),

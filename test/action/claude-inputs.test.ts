@@ -11,7 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { startScriptedModel } from '../support/scripted-model.js';
 import { planText, repositoryFiles } from './e2e-fixture.js';
 import { useLegDirs } from './leg-fixture.js';
-import { createRemote, runStep } from './runner.js';
+import { createRemote } from './runner.js';
 
 const CLAUDE = resolve('node_modules/.bin/claude');
 const OAUTH = 'oauth-token-5d2c-secret';
@@ -86,16 +86,10 @@ describe('agent mode: Claude Code inputs and credentials', () => {
     const remote = await remoteWithChecks(
       ['  model: claude-from-config', '  allowedTools: [Read, Write]'].join('\n'),
     );
-    const leg = await runStep({
-      dir: legs.dir,
-      home: legs.home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
         'bundle-dir': join(legs.dir, 'bundle'),
         'claude-code-oauth-token': OAUTH,
         model: 'claude-from-input',
@@ -144,16 +138,10 @@ describe('agent mode: Claude Code inputs and credentials', () => {
   it('use-bedrock: the provider switch, region and AWS credentials go to the agent only', async () => {
     await wrapper('exit');
     const remote = await remoteWithChecks('  allowedTools: [Read]');
-    const leg = await runStep({
-      dir: legs.dir,
-      home: legs.home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
         'bundle-dir': join(legs.dir, 'bundle'),
         'use-bedrock': 'true',
         'aws-region': 'eu-west-1',
@@ -177,16 +165,10 @@ describe('agent mode: Claude Code inputs and credentials', () => {
   it('use-vertex: the provider switch, project and region reach the agent', async () => {
     await wrapper('exit');
     const remote = await remoteWithChecks('  allowedTools: [Read]');
-    await runStep({
-      dir: legs.dir,
-      home: legs.home,
+    await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
         'bundle-dir': join(legs.dir, 'bundle'),
         'use-vertex': 'true',
         'vertex-project-id': 'acme-ml',

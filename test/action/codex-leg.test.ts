@@ -12,7 +12,7 @@ import { TaskFile } from '../../src/action/task-file.js';
 import { codexProvider, startScriptedResponses } from '../support/scripted-responses.js';
 import { CONFIG, planText, repositoryFiles } from './e2e-fixture.js';
 import { useLegDirs } from './leg-fixture.js';
-import { createRemote, runStep } from './runner.js';
+import { createRemote } from './runner.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
 
@@ -48,16 +48,10 @@ describe('agent mode with codex', () => {
       `${CONFIG}${stringify({ agent: { model: 'gpt-5.5', codex: { config: codexProvider(model.url) } } })}`;
     const remote = await createRemote(legs.dir, files);
     const bundle = join(legs.dir, 'bundle');
-    const leg = await runStep({
-      dir: legs.dir,
-      home: legs.home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
         agent: 'codex',
         'openai-api-key': 'sk-openai-leg',
         'anthropic-api-key': 'sk-ant-not-for-codex',

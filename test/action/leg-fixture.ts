@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
+import { runStep, type Remote, type StepResult } from './runner.js';
 
 export interface LegDirs {
   /** This test's directory (real path): remote, workspaces and bundles go in it. */
@@ -13,6 +14,12 @@ export interface LegDirs {
     start: (script: S) => Promise<T>,
     script: S,
   ): Promise<T>;
+  /** Runs an agent leg (`mode: agent`, execution `pe-1-1`) of `remote` at its head in this dir. */
+  runLeg(options: {
+    remote: Remote;
+    inputs: Record<string, string>;
+    env?: Record<string, string>;
+  }): Promise<StepResult>;
 }
 
 /**
@@ -48,6 +55,16 @@ export function useLegDirs(prefix: string): LegDirs {
       servers.push(server);
       return server;
     },
+    runLeg: ({ remote, inputs, env }) =>
+      runStep({
+        dir: legs.dir,
+        home: legs.home,
+        remote,
+        name: 'leg',
+        ref: remote.sha,
+        inputs: { mode: 'agent', 'execution-id': 'pe-1-1', ...inputs },
+        ...(env ? { env } : {}),
+      }),
   };
   return legs;
 }
