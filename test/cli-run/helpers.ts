@@ -1,8 +1,17 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
+
+/** Node arguments that run the CLI from source in a process of its own (then its own arguments). */
+export const CLI_PROCESS = [
+  '--import',
+  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+  resolve(import.meta.dirname, '../../src/cli/bin.ts'),
+];
 
 export interface CliResult {
   code: number;

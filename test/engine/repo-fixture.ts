@@ -2,12 +2,18 @@ import { afterEach, beforeEach } from 'vitest';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { scratch, type Scratch } from './helpers.js';
 
-/** Registers a fresh temp repository and scratch folder for each test of the file, removed after. */
-export function useRepoAndScratch(): { readonly repo: TempRepo; readonly box: Scratch } {
+/**
+ * Registers a fresh temp repository (with `files`, if given) and scratch folder for each test of
+ * the file, removed after.
+ */
+export function useRepoAndScratch(files?: Record<string, string>): {
+  readonly repo: TempRepo;
+  readonly box: Scratch;
+} {
   let repo: TempRepo | null = null;
   let box: Scratch | null = null;
   beforeEach(async () => {
-    repo = await createTempRepo();
+    repo = await createTempRepo(files ? { files } : {});
     box = await scratch();
   });
   afterEach(async () => {
