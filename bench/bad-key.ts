@@ -7,41 +7,28 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createClaudeCodeRunner } from '../src/engine/agents/claude-code.js';
+import { join } from 'node:path';
 import { runExecution } from '../src/engine/run/orchestrator.js';
 import { FAST, plan, task } from '../test/engine/helpers.js';
+import { claudeEnv, claudeRunner } from '../test/support/claude-cli.js';
 import { createTempRepo } from '../test/support/git-repo.js';
 import { startScriptedModel, type ScriptedTurn } from '../test/support/scripted-model.js';
 
 const runs = Number(process.argv[2] ?? 3);
-const CLAUDE = resolve(import.meta.dirname, '../node_modules/.bin/claude');
 
 async function timeRun(script: ScriptedTurn[]): Promise<{ ms: number; reasons: string[] }> {
   const repo = await createTempRepo({ files: { 'README.md': '# app\n' } });
   const home = await mkdtemp(join(tmpdir(), 'pe-bench-home-'));
   const model = await startScriptedModel(script);
   try {
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-ant-bench',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claudeEnv(home, model.url, 'sk-ant-bench');
     const started = performance.now();
     const { state } = await runExecution({
       cwd: repo.dir,
       plan: plan([task('1.1'), task('1.2')]),
       planFile: join(repo.dir, 'MULTI_AGENT_PLAN.md'),
       group: 'all',
-      runner: createClaudeCodeRunner({
-        binary: CLAUDE,
-        allowedTools: ['Read'],
-        env,
-        cwd: repo.dir,
-        graceMs: 10_000,
-      }),
+      runner: claudeRunner(env, repo.dir, ['Read'], 10_000),
       env,
       // The default limits (60 min, 10 min idle, 10 s grace): only the fail-fast can end it early.
       settings: {

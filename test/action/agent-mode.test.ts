@@ -3,48 +3,30 @@
  * stopped and the leg fails with its bundle written), and a task whose dependencies are not done
  * in the checked-out plan does not start.
  */
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TaskFile } from '../../src/action/task-file.js';
 import { CONFIG, planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
-import { createRemote, runStep } from './runner.js';
+import { useLegDirs } from './leg-fixture.js';
+import { createRemote } from './runner.js';
 
 describe('agent mode', () => {
-  let dir: string;
-  let home: string;
-  const saved = { ...process.env };
-  beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-agent-mode-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
-  });
+  const legs = useLegDirs('pe-agent-mode-');
 
   it('stops an agent that goes silent past the idle limit, fails the leg and still writes the bundle', async () => {
     const files = await repositoryFiles(planText('Add feature A', ['1.2']));
     files['.github/parallel-executor.yml'] = `${CONFIG}timeouts:\n  idle: 1s\n  grace: 1s\n`;
-    const remote = await createRemote(dir, files);
-    const agent = await writeAgent(dir, {
+    const remote = await createRemote(legs.dir, files);
+    const agent = await writeAgent(legs.dir, {
       '1.2': { files: { 'wip.txt': 'started\n' }, print: ['working on it'], sleepMs: 30_000 },
     });
-    const bundle = join(dir, 'bundle');
+    const bundle = join(legs.dir, 'bundle');
     const started = Date.now();
-    const leg = await runStep({
-      dir,
-      home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.2',
-        'execution-id': 'pe-1-1',
         agent: 'command',
         'agent-command': agent.command,
         'bundle-dir': bundle,
@@ -64,19 +46,18 @@ describe('agent mode', () => {
   });
 
   it('fails a claude-code leg that has no API key before starting anything, with the fix in the reason', async () => {
-    const remote = await createRemote(dir, await repositoryFiles(planText('Add feature A', [])));
-    const bundle = join(dir, 'bundle');
+    const remote = await createRemote(
+      legs.dir,
+      await repositoryFiles(planText('Add feature A', [])),
+    );
+    const bundle = join(legs.dir, 'bundle');
     // A `claude` that must never run: the leg stops at the missing key.
-    const bin = join(dir, 'bin');
+    const bin = join(legs.dir, 'bin');
     await mkdir(bin);
     await writeFile(join(bin, 'claude'), '#!/bin/sh\ntouch "$0.ran"\n', { mode: 0o755 });
-    const leg = await runStep({
-      dir,
-      home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
-      inputs: { mode: 'agent', task: '1.1', 'execution-id': 'pe-1-1', 'bundle-dir': bundle },
+      inputs: { task: '1.1', 'bundle-dir': bundle },
       env: { PATH: `${bin}:${process.env.PATH ?? ''}` },
     });
     expect(leg.outputs.status).toBe('failed');
@@ -94,21 +75,18 @@ describe('agent mode', () => {
   });
 
   it('does not start a task whose dependencies are not done in the checked-out plan', async () => {
-    const remote = await createRemote(dir, await repositoryFiles(planText('Add feature A', [])));
-    const agent = await writeAgent(dir, { '2.1': { files: { 'never.txt': 'x\n' } } });
-    const leg = await runStep({
-      dir,
-      home,
+    const remote = await createRemote(
+      legs.dir,
+      await repositoryFiles(planText('Add feature A', [])),
+    );
+    const agent = await writeAgent(legs.dir, { '2.1': { files: { 'never.txt': 'x\n' } } });
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '2.1',
-        'execution-id': 'pe-1-1',
         agent: 'command',
         'agent-command': agent.command,
-        'bundle-dir': join(dir, 'bundle'),
+        'bundle-dir': join(legs.dir, 'bundle'),
       },
       env: agent.env,
     });

@@ -5,37 +5,24 @@
  * each provider reach the agent and nothing else the job runs (the validation checks run
  * agent-written code).
  */
-import { chmod, mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { startScriptedModel } from '../support/scripted-model.js';
 import { planText, repositoryFiles } from './e2e-fixture.js';
-import { createRemote, runStep } from './runner.js';
+import { useLegDirs } from './leg-fixture.js';
+import { createRemote } from './runner.js';
 
 const CLAUDE = resolve('node_modules/.bin/claude');
 const OAUTH = 'oauth-token-5d2c-secret';
 const AWS_SECRET = 'aws-secret-9a7b-secret';
 
 describe('agent mode: Claude Code inputs and credentials', () => {
-  let dir: string;
-  let home: string;
+  const legs = useLegDirs('pe-claude-inputs-');
   let bin: string;
-  let model: ScriptedModel | null = null;
-  const saved = { ...process.env };
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-claude-inputs-')));
-    home = join(dir, 'home');
-    bin = join(dir, 'bin');
-    await mkdir(home);
+    bin = join(legs.dir, 'bin');
     await mkdir(bin);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await model?.close();
-    model = null;
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** `claude` on PATH: records, then runs the real binary (or, with `exit`, stops there). */
@@ -45,8 +32,8 @@ describe('agent mode: Claude Code inputs and credentials', () => {
       file,
       [
         '#!/bin/sh',
-        `printf '%s\\0' "$@" > '${dir}/argv'`,
-        `env -0 > '${dir}/env'`,
+        `printf '%s\\0' "$@" > '${legs.dir}/argv'`,
+        `env -0 > '${legs.dir}/env'`,
         then === 'exec' ? `exec '${CLAUDE}' "$@"` : 'exit 3',
         '',
       ].join('\n'),
@@ -55,9 +42,9 @@ describe('agent mode: Claude Code inputs and credentials', () => {
   }
 
   async function recorded(): Promise<{ argv: string[]; env: Map<string, string> }> {
-    const argv = (await readFile(join(dir, 'argv'), 'utf8')).split('\0').slice(0, -1);
+    const argv = (await readFile(join(legs.dir, 'argv'), 'utf8')).split('\0').slice(0, -1);
     const env = new Map(
-      (await readFile(join(dir, 'env'), 'utf8'))
+      (await readFile(join(legs.dir, 'env'), 'utf8'))
         .split('\0')
         .filter((entry) => entry.includes('='))
         .map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)] as const),
@@ -72,19 +59,19 @@ describe('agent mode: Claude Code inputs and credentials', () => {
       'agent:',
       agentConfig,
       'validation:',
-      `  tests: env > '${dir}/checks-env'`,
+      `  tests: env > '${legs.dir}/checks-env'`,
       '  lint: false',
       '  coverage: false',
       '  security: false',
       '  build: false',
       '',
     ].join('\n');
-    return createRemote(dir, files);
+    return createRemote(legs.dir, files);
   }
 
   it('passes each Claude Code input to the binary and authenticates with the OAuth token', async () => {
     await wrapper('exec');
-    model = await startScriptedModel([
+    const model = await legs.startModel(startScriptedModel, [
       (request) => ({
         blocks: [
           {
@@ -99,17 +86,11 @@ describe('agent mode: Claude Code inputs and credentials', () => {
     const remote = await remoteWithChecks(
       ['  model: claude-from-config', '  allowedTools: [Read, Write]'].join('\n'),
     );
-    const leg = await runStep({
-      dir,
-      home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
-        'bundle-dir': join(dir, 'bundle'),
+        'bundle-dir': join(legs.dir, 'bundle'),
         'claude-code-oauth-token': OAUTH,
         model: 'claude-from-input',
         'fallback-model': 'claude-fallback-input',
@@ -149,7 +130,7 @@ describe('agent mode: Claude Code inputs and credentials', () => {
     expect([...env.keys()].filter((key) => key.startsWith('INPUT_'))).toEqual([]);
 
     // The checks ran agent-written code: no credential there, and none in the log.
-    const checks = await readFile(join(dir, 'checks-env'), 'utf8');
+    const checks = await readFile(join(legs.dir, 'checks-env'), 'utf8');
     expect(checks).not.toContain(OAUTH);
     expect(leg.runtime.secrets).toContain(OAUTH);
   }, 120_000);
@@ -157,17 +138,11 @@ describe('agent mode: Claude Code inputs and credentials', () => {
   it('use-bedrock: the provider switch, region and AWS credentials go to the agent only', async () => {
     await wrapper('exit');
     const remote = await remoteWithChecks('  allowedTools: [Read]');
-    const leg = await runStep({
-      dir,
-      home,
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
-        'bundle-dir': join(dir, 'bundle'),
+        'bundle-dir': join(legs.dir, 'bundle'),
         'use-bedrock': 'true',
         'aws-region': 'eu-west-1',
         'aws-access-key-id': 'AKIAEXAMPLE',
@@ -190,17 +165,11 @@ describe('agent mode: Claude Code inputs and credentials', () => {
   it('use-vertex: the provider switch, project and region reach the agent', async () => {
     await wrapper('exit');
     const remote = await remoteWithChecks('  allowedTools: [Read]');
-    await runStep({
-      dir,
-      home,
+    await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
-        'bundle-dir': join(dir, 'bundle'),
+        'bundle-dir': join(legs.dir, 'bundle'),
         'use-vertex': 'true',
         'vertex-project-id': 'acme-ml',
         'vertex-region': 'us-east5',

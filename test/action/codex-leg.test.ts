@@ -4,19 +4,15 @@
  * given to the same step does not reach it, nor do the runner's tokens. Codex's own environment is
  * read from /proc by the scripted model's command (the sandbox helper carries it).
  */
-import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { TaskFile } from '../../src/action/task-file.js';
-import {
-  codexProvider,
-  startScriptedResponses,
-  type ScriptedResponses,
-} from '../support/scripted-responses.js';
+import { codexProvider, startScriptedResponses } from '../support/scripted-responses.js';
 import { CONFIG, planText, repositoryFiles } from './e2e-fixture.js';
-import { createRemote, runStep } from './runner.js';
+import { useLegDirs } from './leg-fixture.js';
+import { createRemote } from './runner.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'node_modules', '.bin');
 
@@ -32,25 +28,10 @@ const LIST_CODEX_ENV = [
 ].join('\n');
 
 describe('agent mode with codex', () => {
-  let dir: string;
-  let home: string;
-  let model: ScriptedResponses | null = null;
-  const saved = { ...process.env };
-  beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-codex-leg-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await model?.close();
-    model = null;
-    await rm(dir, { recursive: true, force: true });
-  });
+  const legs = useLegDirs('pe-codex-leg-');
 
   it('runs the task with the real Codex CLI, which gets the openai-api-key input and no other secret', async () => {
-    model = await startScriptedResponses([
+    const model = await legs.startModel(startScriptedResponses, [
       { output: [{ type: 'exec', cmd: LIST_CODEX_ENV }] },
       {
         output: [
@@ -65,18 +46,12 @@ describe('agent mode with codex', () => {
     const files = await repositoryFiles(planText('Add feature A', []));
     files['.github/parallel-executor.yml'] =
       `${CONFIG}${stringify({ agent: { model: 'gpt-5.5', codex: { config: codexProvider(model.url) } } })}`;
-    const remote = await createRemote(dir, files);
-    const bundle = join(dir, 'bundle');
-    const leg = await runStep({
-      dir,
-      home,
+    const remote = await createRemote(legs.dir, files);
+    const bundle = join(legs.dir, 'bundle');
+    const leg = await legs.runLeg({
       remote,
-      name: 'leg',
-      ref: remote.sha,
       inputs: {
-        mode: 'agent',
         task: '1.1',
-        'execution-id': 'pe-1-1',
         agent: 'codex',
         'openai-api-key': 'sk-openai-leg',
         'anthropic-api-key': 'sk-ant-not-for-codex',
@@ -84,7 +59,7 @@ describe('agent mode with codex', () => {
       },
       env: {
         PATH: `${BIN}:${process.env.PATH ?? ''}`,
-        CODEX_HOME: home,
+        CODEX_HOME: legs.home,
         ANTHROPIC_API_KEY: 'sk-ant-from-the-runner',
         OPENAI_API_KEY: 'sk-openai-from-the-runner',
       },

@@ -1,8 +1,19 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { main } from '../../src/cli/main.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
+import { initialState } from '../../src/engine/run/layout.js';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
+
+/** Node arguments that run the CLI from source in a process of its own (then its own arguments). */
+export const CLI_PROCESS = [
+  '--import',
+  pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+  resolve(import.meta.dirname, '../../src/cli/bin.ts'),
+];
 
 export interface CliResult {
   code: number;
@@ -37,4 +48,26 @@ export async function cli(
 export async function writePlanJson(dir: string, plan: Plan, name = 'plan.json'): Promise<string> {
   await writeFile(join(dir, name), JSON.stringify(plan));
   return name;
+}
+
+/** A fresh execution state for `thePlan` (all tasks selected, fixed paths and ids), for views. */
+export function planState(thePlan: Plan): ExecutionState {
+  return initialState({
+    executionId: 'exec_20250101_120000',
+    plan: thePlan,
+    planFile: 'MULTI_AGENT_PLAN.md',
+    selection: { group: 'all', tasks: thePlan.tasks },
+    layouts: thePlan.tasks.map((t) => ({
+      taskId: t.id,
+      branch: `agent/x/${t.id}`,
+      worktree: `/w/${t.id}`,
+      fileKey: t.id,
+      port: 41000,
+    })),
+    repoRoot: '/repo',
+    baseRef: 'main',
+    baseSha: 'a'.repeat(40),
+    now: new Date(),
+    orchestratorPid: 1,
+  });
 }

@@ -3,9 +3,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Terminal } from '@xterm/headless';
 import { describe, expect, it } from 'vitest';
 import { createLiveView } from '../../src/cli/live-view.js';
-import { initialState } from '../../src/engine/run/layout.js';
 import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { plan, task } from '../engine/helpers.js';
+import { planState } from './helpers.js';
 
 function state(): ExecutionState {
   const thePlan = plan(
@@ -14,24 +14,7 @@ function state(): ExecutionState {
     ),
   );
   thePlan.title = 'A plan whose title makes the header line far wider than seventy columns';
-  return initialState({
-    executionId: 'exec_20250101_120000',
-    plan: thePlan,
-    planFile: 'MULTI_AGENT_PLAN.md',
-    selection: { group: 'all', tasks: thePlan.tasks },
-    layouts: thePlan.tasks.map((t) => ({
-      taskId: t.id,
-      branch: `agent/x/${t.id}`,
-      worktree: `/w/${t.id}`,
-      fileKey: t.id,
-      port: 41000,
-    })),
-    repoRoot: '/repo',
-    baseRef: 'main',
-    baseSha: 'a'.repeat(40),
-    now: new Date(),
-    orchestratorPid: 1,
-  });
+  return planState(thePlan);
 }
 
 /**

@@ -3,29 +3,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createLiveView } from '../../src/cli/live-view.js';
 import type { ExecutionState } from '../../src/engine/state/schema.js';
-import { initialState } from '../../src/engine/run/layout.js';
 import { plan, task } from '../engine/helpers.js';
+import { planState } from './helpers.js';
 
 function state(): ExecutionState {
   const thePlan = plan([task('1.1', { title: 'JWT service' }), task('1.2')]);
-  return initialState({
-    executionId: 'exec_20250101_120000',
-    plan: thePlan,
-    planFile: 'MULTI_AGENT_PLAN.md',
-    selection: { group: 'all', tasks: thePlan.tasks },
-    layouts: thePlan.tasks.map((t) => ({
-      taskId: t.id,
-      branch: `agent/x/${t.id}`,
-      worktree: `/w/${t.id}`,
-      fileKey: t.id,
-      port: 41000,
-    })),
-    repoRoot: '/repo',
-    baseRef: 'main',
-    baseSha: 'a'.repeat(40),
-    now: new Date(),
-    orchestratorPid: 1,
-  });
+  return planState(thePlan);
 }
 
 function capture() {

@@ -1,32 +1,16 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { isProcessAlive } from '../../src/engine/agents/process-group.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
-import { cli, writePlanJson } from './helpers.js';
+import { plan, task } from '../engine/helpers.js';
+import { useRepoAndScratch } from '../engine/repo-fixture.js';
+import { CLI_PROCESS, cli, writePlanJson } from './helpers.js';
 import { waitFor } from '../support/wait.js';
 
-const BIN = resolve(import.meta.dirname, '../../src/cli/bin.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-let repo: TempRepo;
-let box: Scratch;
-
-beforeEach(async () => {
-  repo = await createTempRepo({ files: { '.gitignore': 'plan.json\n', 'README.md': 'x\n' } });
-  box = await scratch();
-});
-
-afterEach(async () => {
-  await repo.cleanup();
-  await box.cleanup();
-});
+const fx = useRepoAndScratch({ '.gitignore': 'plan.json\n', 'README.md': 'x\n' });
 
 /** Every agent start is logged; b hangs until the test says the orchestrator was resumed. */
 const AGENT =
@@ -35,7 +19,7 @@ const AGENT =
   'echo "$PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
 
 async function readStateFile(): Promise<ExecutionState | null> {
-  const dir = join(repo.dir, '.parallel-executor', 'executions');
+  const dir = join(fx.repo.dir, '.parallel-executor', 'executions');
   const { readdir } = await import('node:fs/promises');
   const [id] = await readdir(dir).catch(() => [] as string[]);
   if (id === undefined) return null;
@@ -48,19 +32,19 @@ async function readStateFile(): Promise<ExecutionState | null> {
 describe('parallel-executor resume', () => {
   it('continues after the orchestrator was killed with SIGKILL: done work kept, running work restarted', async () => {
     await writePlanJson(
-      repo.dir,
+      fx.repo.dir,
       plan([task('a'), task('b'), task('c', { dependsOn: ['a', 'b'] }), task('d')]),
     );
     const env = {
       PATH: process.env['PATH'],
       HOME: process.env['HOME'],
-      RUNS: box.file('runs'),
-      RESUMED: box.file('resumed'),
+      RUNS: fx.box.file('runs'),
+      RESUMED: fx.box.file('resumed'),
     };
     const orchestrator = spawn(
       process.execPath,
-      ['--import', TSX, BIN, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
-      { cwd: repo.dir, env, stdio: 'ignore' },
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: fx.repo.dir, env, stdio: 'ignore' },
     );
     const exited = once(orchestrator, 'exit');
     const before = await waitFor(async () => {
@@ -77,10 +61,10 @@ describe('parallel-executor resume', () => {
     const orphan = before.tasks['b']!.pid!;
     // The dead orchestrator's agent is still running: resume must end it.
     expect(isProcessAlive(orphan)).toBe(true);
-    const aSha = await repo.git(['rev-parse', before.tasks['a']!.branch]);
+    const aSha = await fx.repo.git(['rev-parse', before.tasks['a']!.branch]);
 
-    await writeFile(box.file('resumed'), '');
-    const result = await cli(['resume', '--json'], repo.dir, env);
+    await writeFile(fx.box.file('resumed'), '');
+    const result = await cli(['resume', '--json'], fx.repo.dir, env);
     expect(result.code).toBe(0);
     expect(isProcessAlive(orphan)).toBe(false);
     const doc = JSON.parse(result.stdout) as {
@@ -93,7 +77,7 @@ describe('parallel-executor resume', () => {
     expect(doc.integration.merged).toEqual(['a', 'b', 'c', 'd']);
     const integration = doc.integration.branch;
 
-    const runs = (await readFile(box.file('runs'), 'utf8')).trim().split('\n');
+    const runs = (await readFile(fx.box.file('runs'), 'utf8')).trim().split('\n');
     const count = (id: string) => runs.filter((line) => line.startsWith(`${id} `)).length;
     expect({ a: count('a'), b: count('b'), c: count('c'), d: count('d') }).toEqual({
       a: 1,
@@ -102,33 +86,33 @@ describe('parallel-executor resume', () => {
       d: 1,
     });
     // Completed work was not redone: a's commit from before the kill is what was integrated.
-    await repo.git(['merge-base', '--is-ancestor', aSha, integration]);
+    await fx.repo.git(['merge-base', '--is-ancestor', aSha, integration]);
     const after = (await readStateFile())!;
     expect(after.tasks['b']).toMatchObject({ status: 'completed', attempts: 2 });
-    expect(await repo.git(['show', `${integration}:out-a.txt`])).toBe('a');
-    expect(await repo.git(['show', `${integration}:out-b.txt`])).toBe('b');
-    expect(await repo.git(['branch', '--list', before.tasks['a']!.branch])).toBe('');
+    expect(await fx.repo.git(['show', `${integration}:out-a.txt`])).toBe('a');
+    expect(await fx.repo.git(['show', `${integration}:out-b.txt`])).toBe('b');
+    expect(await fx.repo.git(['branch', '--list', before.tasks['a']!.branch])).toBe('');
   });
 
   it('refuses to resume a live execution; after Ctrl-C (SIGINT) it resumes', async () => {
-    await writePlanJson(repo.dir, plan([task('b')]));
+    await writePlanJson(fx.repo.dir, plan([task('b')]));
     const env = {
       PATH: process.env['PATH'],
       HOME: process.env['HOME'],
-      RUNS: box.file('runs'),
-      RESUMED: box.file('resumed'),
+      RUNS: fx.box.file('runs'),
+      RESUMED: fx.box.file('resumed'),
     };
     const orchestrator = spawn(
       process.execPath,
-      ['--import', TSX, BIN, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
-      { cwd: repo.dir, env, stdio: 'ignore' },
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: fx.repo.dir, env, stdio: 'ignore' },
     );
     const exited = once(orchestrator, 'exit') as Promise<[number | null, string | null]>;
     const running = await waitFor(async () => {
       const state = await readStateFile();
       return state?.tasks['b']?.pid ? state : null;
     });
-    const refused = await cli(['resume'], repo.dir, env);
+    const refused = await cli(['resume'], fx.repo.dir, env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/is still running \(orchestrator pid \d+\)/);
 
@@ -140,8 +124,8 @@ describe('parallel-executor resume', () => {
     expect(stopped.tasks['b']).toMatchObject({ status: 'cancelled', pid: null });
     expect(isProcessAlive(running.tasks['b']!.pid!)).toBe(false);
 
-    await writeFile(box.file('resumed'), '');
-    const resumed = await cli(['resume', stopped.execution_id], repo.dir, env);
+    await writeFile(fx.box.file('resumed'), '');
+    const resumed = await cli(['resume', stopped.execution_id], fx.repo.dir, env);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(': SUCCESS');
   });

@@ -1,31 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { ExecutionState } from '../../src/engine/state/schema.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
-import { cli, writePlanJson } from './helpers.js';
+import { plan, task } from '../engine/helpers.js';
+import { useRepoAndScratch } from '../engine/repo-fixture.js';
+import { CLI_PROCESS, cli, writePlanJson } from './helpers.js';
 import { waitFor } from '../support/wait.js';
 
-const BIN = resolve(import.meta.dirname, '../../src/cli/bin.ts');
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-
-let repo: TempRepo;
-let box: Scratch;
-
-beforeEach(async () => {
-  repo = await createTempRepo({ files: { '.gitignore': 'plan.json\n', 'README.md': 'x\n' } });
-  box = await scratch();
-});
-
-afterEach(async () => {
-  await repo.cleanup();
-  await box.cleanup();
-});
+const fx = useRepoAndScratch({ '.gitignore': 'plan.json\n', 'README.md': 'x\n' });
 
 /** b waits for the test's go-ahead, so the watcher sees it running. */
 const AGENT =
@@ -33,7 +17,7 @@ const AGENT =
   'echo "$PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
 
 async function stateOnDisk(): Promise<ExecutionState | null> {
-  const dir = join(repo.dir, '.parallel-executor', 'executions');
+  const dir = join(fx.repo.dir, '.parallel-executor', 'executions');
   const [id] = await readdir(dir).catch(() => [] as string[]);
   if (id === undefined) return null;
   const text = await readFile(join(dir, id, 'PARALLEL_EXECUTION_STATUS.json'), 'utf8').catch(
@@ -48,12 +32,12 @@ async function stateOnDisk(): Promise<ExecutionState | null> {
 
 describe('parallel-executor status --watch', () => {
   it('follows a run in another process until it ends, then says where it landed', async () => {
-    await writePlanJson(repo.dir, plan([task('a'), task('b')]));
-    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GATE: box.file('gate') };
+    await writePlanJson(fx.repo.dir, plan([task('a'), task('b')]));
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GATE: fx.box.file('gate') };
     const orchestrator = spawn(
       process.execPath,
-      ['--import', TSX, BIN, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
-      { cwd: repo.dir, env, stdio: 'ignore' },
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: fx.repo.dir, env, stdio: 'ignore' },
     );
     const exited = once(orchestrator, 'exit');
     await waitFor(async () => {
@@ -61,10 +45,10 @@ describe('parallel-executor status --watch', () => {
       return state?.tasks['b']?.status === 'in_progress' ? state : null;
     });
 
-    const watching = cli(['status', '--watch'], repo.dir, env);
+    const watching = cli(['status', '--watch'], fx.repo.dir, env);
     // Let the watcher draw the running state first, then let b finish.
     await new Promise((resolve) => setTimeout(resolve, 800));
-    await writeFile(box.file('gate'), '');
+    await writeFile(fx.box.file('gate'), '');
     const [result, [exitCode]] = await Promise.all([watching, exited]);
     expect(exitCode).toBe(0);
     expect(result.code).toBe(0);

@@ -1,20 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renderReport } from '../../src/engine/report/render.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { agentEnv, plan, runPlan, scratch, task, type Scratch } from './helpers.js';
+import { agentEnv, plan, runPlan, task } from './helpers.js';
+import { useRepoAndScratch } from './repo-fixture.js';
 
-let repo: TempRepo;
-let box: Scratch;
-beforeEach(async () => {
-  repo = await createTempRepo();
-  box = await scratch();
-});
-afterEach(async () => {
-  await repo.cleanup();
-  await box.cleanup();
-});
+const fx = useRepoAndScratch();
 
 /** `send <to> <id>`: a message as the context says to write one (temp name, then rename). */
 const SEND =
@@ -33,12 +24,12 @@ describe('messages between agents', () => {
       'cp "$PE_INBOX/hello-b.json" read.json; touch "$PE_INBOX/hello-b.json.ack"; fi; ' +
       'echo "work of $PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
     const { state } = await runPlan(
-      repo.dir,
+      fx.repo.dir,
       plan([task('a', { agents: ['Builder-a'] }), task('b', { agents: ['Builder-b'] })]),
       command,
     );
     expect(state.status).toBe('completed');
-    const read = JSON.parse(await repo.git(['show', `${state.tasks['b']!.branch}:read.json`]));
+    const read = JSON.parse(await fx.repo.git(['show', `${state.tasks['b']!.branch}:read.json`]));
     expect(read).toMatchObject({
       from_agent: 'builder-a',
       to_agent: 'builder-b',
@@ -57,7 +48,7 @@ describe('messages between agents', () => {
       'if [ "$PE_TASK_ID" = b ]; then send builder-a late-for-a; send ghost to-nobody; sleep 0.5; fi; ' +
       'echo "work of $PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
     const { state, events } = await runPlan(
-      repo.dir,
+      fx.repo.dir,
       plan([
         task('a', { agents: ['Builder-a'] }),
         task('b', { agents: ['Builder-b'], dependsOn: ['a'] }),
@@ -99,10 +90,10 @@ describe('messages between agents', () => {
   it('give each agent an example addressed to another agent, and say when to look at the inbox', async () => {
     const command =
       'cp "$PE_CONTEXT_FILE" "$CONTEXTS/$PE_TASK_ID.md"; echo x > "out-$PE_TASK_ID.txt"';
-    const contexts = box.file('contexts');
+    const contexts = fx.box.file('contexts');
     await mkdir(contexts);
     await runPlan(
-      repo.dir,
+      fx.repo.dir,
       plan([task('1', { agents: ['Builder-1'] }), task('2', { agents: ['Builder-2'] })]),
       command,
       { env: agentEnv({ CONTEXTS: contexts }) },
@@ -120,7 +111,7 @@ describe('messages between agents', () => {
     // Alone in its run: a neutral placeholder, and no promise of anyone to talk to.
     const alone = join(contexts, 'alone');
     await mkdir(alone);
-    await runPlan(repo.dir, plan([task('3', { agents: ['Builder-3'] })]), command, {
+    await runPlan(fx.repo.dir, plan([task('3', { agents: ['Builder-3'] })]), command, {
       env: agentEnv({ CONTEXTS: alone }),
     });
     const only = await readFile(join(alone, '3.md'), 'utf8');

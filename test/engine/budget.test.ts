@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { renderDashboard, renderDashboardMarkdown } from '../../src/engine/monitor/dashboard.js';
 import { recoverySteps } from '../../src/engine/report/recovery.js';
@@ -6,19 +6,10 @@ import { renderReport } from '../../src/engine/report/render.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
 import { executionSummary } from '../../src/engine/run/summary.js';
 import { integrationPullRequest } from '../../src/github-run/integration-pull-request.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from './helpers.js';
+import { agentEnv, FAST, plan, runPlan, task } from './helpers.js';
+import { useRepoAndScratch } from './repo-fixture.js';
 
-let repo: TempRepo;
-let box: Scratch;
-beforeEach(async () => {
-  repo = await createTempRepo();
-  box = await scratch();
-});
-afterEach(async () => {
-  await repo.cleanup();
-  await box.cleanup();
-});
+const fx = useRepoAndScratch();
 
 /** Reports 600 tokens ($0.01) in its status file, as a command agent may, then does its work. */
 const SPENDER =
@@ -35,13 +26,13 @@ const tokenBudget = (tokens: number) => ({
 
 describe('a budget for the whole run', () => {
   it('starts no task once a token budget is reached; the rest are not started, then resumable', async () => {
-    const env = agentEnv({ RUNS: box.file('runs') });
+    const env = agentEnv({ RUNS: fx.box.file('runs') });
     const thePlan = plan([task('a'), task('b'), task('c'), task('d')]);
     const settings = { concurrency: 1, budget: tokenBudget(1000) };
-    const first = await runPlan(repo.dir, thePlan, SPENDER, { env, settings });
+    const first = await runPlan(fx.repo.dir, thePlan, SPENDER, { env, settings });
 
     // a spent 600 (under 1,000: b starts), b brought it to 1,200: c and d never start.
-    expect((await box.read('runs')).trim().split('\n')).toEqual(['a', 'b']);
+    expect((await fx.box.read('runs')).trim().split('\n')).toEqual(['a', 'b']);
     const { tasks } = first.state;
     expect(tasks['a']!.status).toBe('completed');
     expect(tasks['b']!.status).toBe('completed');
@@ -107,12 +98,12 @@ describe('a budget for the whole run', () => {
 
     // Resume gets a fresh budget of the same size: c (600) and d (1,200 after it) run.
     const second = await resumeExecution({
-      cwd: repo.dir,
+      cwd: fx.repo.dir,
       runner: createCommandRunner({ command: SPENDER, graceMs: 300 }),
       env,
       settings: { ...FAST, ...settings },
     });
-    expect((await box.read('runs')).trim().split('\n')).toEqual(['a', 'b', 'c', 'd']);
+    expect((await fx.box.read('runs')).trim().split('\n')).toEqual(['a', 'b', 'c', 'd']);
     expect(second.state.status).toBe('completed');
     expect(second.state.budget).toMatchObject({ spent: { tokens: 1200 }, not_started: [] });
   });
@@ -125,8 +116,8 @@ describe('a budget for the whole run', () => {
       `printf '{"usage": {"input_tokens": 500, "output_tokens": 100, "cost_usd": 0.01}}' > "$PE_STATUS_FILE"; ` +
       'if [ "$(wc -l < "$RUNS")" -eq 1 ]; then exit 1; fi; echo work > out.txt; sleep 30';
     const started = Date.now();
-    const result = await runPlan(repo.dir, plan([task('a')]), command, {
-      env: agentEnv({ RUNS: box.file('runs') }),
+    const result = await runPlan(fx.repo.dir, plan([task('a')]), command, {
+      env: agentEnv({ RUNS: fx.box.file('runs') }),
       settings: { retries: 1, budget: { ...tokenBudget(1000), marginPercent: 0 } },
     });
     expect(Date.now() - started).toBeLessThan(20_000);
@@ -151,10 +142,10 @@ describe('a budget for the whole run', () => {
     const slow =
       'echo "work of $PE_TASK_ID" > "out-$PE_TASK_ID.txt"; ' +
       'if [ "$PE_TASK_ID" = b ]; then echo started > "$MARK"; sleep 30; fi';
-    const env = agentEnv({ MARK: box.file('mark') });
+    const env = agentEnv({ MARK: fx.box.file('mark') });
     const started = Date.now();
     const result = await runPlan(
-      repo.dir,
+      fx.repo.dir,
       plan([task('a'), task('b'), task('c', { dependsOn: ['b'] })]),
       slow,
       {
@@ -163,7 +154,7 @@ describe('a budget for the whole run', () => {
       },
     );
     expect(Date.now() - started).toBeLessThan(20_000);
-    expect(await box.read('mark')).toBe('started\n');
+    expect(await fx.box.read('mark')).toBe('started\n');
     const b = result.state.tasks['b']!;
     expect(b.status).toBe('cancelled');
     expect(b.reason).toMatch(
@@ -171,7 +162,7 @@ describe('a budget for the whole run', () => {
     );
     // Its uncommitted file is under the kept ref.
     const ref = b.kept_refs!.at(-1)!.ref;
-    expect(await repo.git(['show', `${ref}:out-b.txt`])).toBe('work of b');
+    expect(await fx.repo.git(['show', `${ref}:out-b.txt`])).toBe('work of b');
     expect(result.state.tasks['a']!.status).toBe('completed');
     // c waited for b: not started (not skipped, not failed).
     expect(result.state.tasks['c']!.status).toBe('not_started');
@@ -181,7 +172,7 @@ describe('a budget for the whole run', () => {
 
     // Resume collects what b left rather than running it again (here without a budget).
     const resumed = await resumeExecution({
-      cwd: repo.dir,
+      cwd: fx.repo.dir,
       runner: createCommandRunner({ command: slow, graceMs: 300 }),
       env,
       settings: { ...FAST, budget: null },
@@ -196,7 +187,7 @@ describe('a budget for the whole run', () => {
   it('without a margin, lets running agents finish past the budget', async () => {
     const command = 'sleep 1.5; echo done > "out-$PE_TASK_ID.txt"';
     const result = await runPlan(
-      repo.dir,
+      fx.repo.dir,
       plan([task('a'), task('b', { dependsOn: ['a'] })]),
       command,
       {

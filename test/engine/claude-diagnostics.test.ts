@@ -1,38 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { formatSummary } from '../../src/cli/run-output.js';
-import { createClaudeCodeRunner } from '../../src/engine/agents/claude-code.js';
 import { taskOutcome } from '../../src/engine/report/outcome.js';
 import { renderReport } from '../../src/engine/report/render.js';
 import { executionSummary } from '../../src/engine/run/summary.js';
 import { taskResult } from '../../src/github-run/task-result.js';
-import { startScriptedModel, type ScriptedModel } from '../support/scripted-model.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { useClaudeFixture } from '../support/claude-fixture.js';
 import { plan, runPlan, task } from './helpers.js';
 
-const CLAUDE = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
-
-let repo: TempRepo;
-let home: string;
-let model: ScriptedModel | null = null;
-
-beforeEach(async () => {
-  repo = await createTempRepo({ files: { 'README.md': '# app\n' } });
-  home = await mkdtemp(join(tmpdir(), 'pe-claude-home-'));
-});
-
-afterEach(async () => {
-  await model?.close();
-  model = null;
-  await repo.cleanup();
-  await rm(home, { recursive: true, force: true });
-});
+const claude = useClaudeFixture();
 
 describe('agent diagnostics from the real Claude Code CLI (scripted model)', () => {
   it('an API retry and a denied Bash call reach the summary, the report and --json; the task is not a clean success', async () => {
-    model = await startScriptedModel([
+    const model = await claude.startModel([
       { status: 529, errorType: 'overloaded_error', message: 'Overloaded', retryAfter: 1 },
       {
         blocks: [
@@ -54,33 +34,24 @@ describe('agent diagnostics from the real Claude Code CLI (scripted model)', () 
       }),
       { blocks: [{ type: 'text', text: 'Wrote notes.txt; tests not run.' }] },
     ]);
-    const env = {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-test-scripted',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claude.env(model.url);
     const { state, stateFile, events } = await runPlan(
-      repo.dir,
+      claude.repo.dir,
       plan([task('1.1', { title: 'Test and note' })]),
       '',
       {
-        runner: createClaudeCodeRunner({
-          binary: CLAUDE,
+        runner:
           // Bash is not allowed: Claude Code refuses the call (print mode cannot ask).
-          allowedTools: ['Read', 'Write'],
-          env,
-          cwd: repo.dir,
-          graceMs: 500,
-        }),
+          claude.runner(env, ['Read', 'Write']),
         env,
       },
     );
 
     const run = state.tasks['1.1']!;
     expect(run.status).toBe('completed');
-    expect(await repo.git(['show', `${run.branch}:notes.txt`])).toBe('could not run the tests');
+    expect(await claude.repo.git(['show', `${run.branch}:notes.txt`])).toBe(
+      'could not run the tests',
+    );
     const diagnostics = run.diagnostics ?? [];
     expect(diagnostics.some((line) => /^API error 529 .*retry 1\//.test(line))).toBe(true);
     expect(diagnostics).toContain('permission denied: Bash: npm test');

@@ -1,55 +1,17 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createClaudeCodeRunner } from '../../src/engine/agents/claude-code.js';
-import {
-  startScriptedModel,
-  type RecordedRequest,
-  type ScriptedModel,
-  type ScriptedTurn,
-} from '../support/scripted-model.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type RecordedRequest, type ScriptedTurn } from '../support/scripted-model.js';
+import { useClaudeFixture } from '../support/claude-fixture.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
 import { FAST, plan, runPlan, task } from './helpers.js';
 
-const CLAUDE = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
-
-let repo: TempRepo;
-let home: string;
-let model: ScriptedModel | null = null;
-
-beforeEach(async () => {
-  repo = await createTempRepo({ files: { 'README.md': '# app\n' } });
-  home = await mkdtemp(join(tmpdir(), 'pe-claude-home-'));
-});
-
-/** The real CLI's environment, pointed at the scripted model with a private HOME. */
-function claudeEnv(url: string, key = 'sk-test-scripted'): Record<string, string> {
-  return {
-    PATH: process.env['PATH'] ?? '',
-    HOME: home,
-    ANTHROPIC_BASE_URL: url,
-    ANTHROPIC_API_KEY: key,
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-  };
-}
-
-function claudeRunner(env: Record<string, string>, allowedTools: string[]) {
-  return createClaudeCodeRunner({ binary: CLAUDE, allowedTools, env, cwd: repo.dir, graceMs: 500 });
-}
-
-afterEach(async () => {
-  await model?.close();
-  model = null;
-  await repo.cleanup();
-  await rm(home, { recursive: true, force: true });
-});
+const claude = useClaudeFixture();
 
 describe('an execution run by the real Claude Code CLI (scripted model)', () => {
   it('lands the agent’s edits on the task’s branch, with progress, tokens and its summary', async () => {
     let prompt = '';
-    model = await startScriptedModel([
+    const model = await claude.startModel([
       (request) => {
         prompt = JSON.stringify(request.body?.['messages'] ?? '');
         return {
@@ -72,14 +34,14 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
         usage: { input_tokens: 1100, output_tokens: 10 },
       },
     ]);
-    const env = claudeEnv(model.url);
+    const env = claude.env(model.url);
     const steps: string[] = [];
     const { state } = await runPlan(
-      repo.dir,
+      claude.repo.dir,
       plan([task('1.1', { title: 'Greet the user' })]),
       '',
       {
-        runner: claudeRunner(env, ['Read', 'Write', 'Edit']),
+        runner: claude.runner(env, ['Read', 'Write', 'Edit']),
         env,
         onEvent: (event) => {
           if (event.type === 'task-progress' && event.step) steps.push(event.step);
@@ -90,7 +52,7 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     const run = state.tasks['1.1']!;
     expect(run.reason).toBeNull();
     expect(run.status).toBe('completed');
-    expect(await repo.git(['show', `${run.branch}:hello.txt`])).toBe('hello from claude');
+    expect(await claude.repo.git(['show', `${run.branch}:hello.txt`])).toBe('hello from claude');
     expect(prompt).toContain('# Agent Context: Builder-1.1');
     expect(prompt).toContain('Greet the user');
     expect(steps.length).toBeGreaterThan(0);
@@ -154,10 +116,10 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
           : { input_tokens: 2500, output_tokens: 90 },
       )(request);
     };
-    model = await startScriptedModel(Array.from({ length: 8 }, () => answer));
-    const env = claudeEnv(model.url);
-    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
-      runner: claudeRunner(env, ['Write', 'Bash']),
+    const model = await claude.startModel(Array.from({ length: 8 }, () => answer));
+    const env = claude.env(model.url);
+    const { state } = await runPlan(claude.repo.dir, plan([task('1.1')]), '', {
+      runner: claude.runner(env, ['Write', 'Bash']),
       env,
       // Well above the CLI's silent start-up and its gaps between events on a loaded machine
       // (3 s is common, more with other suites running): only the hanging command is idle.
@@ -197,14 +159,19 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
       message: 'invalid x-api-key',
     };
     // More than the CLI asks before it is stopped: it would retry for minutes.
-    model = await startScriptedModel(Array.from({ length: 40 }, () => refused));
-    const env = claudeEnv(model.url, 'sk-ant-wrong');
-    const { state } = await runPlan(repo.dir, plan([task('1.1'), task('1.2'), task('1.3')]), '', {
-      runner: claudeRunner(env, ['Read']),
-      env,
-      // One at a time: the first refusal keeps the others from starting.
-      settings: { retries: 1, concurrency: 1 },
-    });
+    const model = await claude.startModel(Array.from({ length: 40 }, () => refused));
+    const env = claude.env(model.url, 'sk-ant-wrong');
+    const { state } = await runPlan(
+      claude.repo.dir,
+      plan([task('1.1'), task('1.2'), task('1.3')]),
+      '',
+      {
+        runner: claude.runner(env, ['Read']),
+        env,
+        // One at a time: the first refusal keeps the others from starting.
+        settings: { retries: 1, concurrency: 1 },
+      },
+    );
 
     expect(state.status).toBe('failed');
     const [first, second, third] = ['1.1', '1.2', '1.3'].map((id) => state.tasks[id]!);
@@ -226,22 +193,22 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     // With the key fixed, `resume` runs the tasks that were held back, as they are.
     await model.close();
     const done = { blocks: [{ type: 'text' as const, text: 'Nothing to change.' }] };
-    model = await startScriptedModel([done, done]);
-    const fixed = claudeEnv(model.url, 'sk-ant-right');
+    const fixedModel = await claude.startModel([done, done]);
+    const fixed = claude.env(fixedModel.url, 'sk-ant-right');
     const resumed = await resumeExecution({
-      cwd: repo.dir,
-      runner: claudeRunner(fixed, ['Read']),
+      cwd: claude.repo.dir,
+      runner: claude.runner(fixed, ['Read']),
       env: fixed,
       settings: { ...FAST, concurrency: 1 },
     });
     expect(resumed.state.tasks['1.2']!.status).toBe('completed');
     expect(resumed.state.tasks['1.3']!.status).toBe('completed');
     expect(resumed.state.tasks['1.1']!.status).toBe('failed');
-    expect(model.unusedTurns()).toBe(0);
+    expect(fixedModel.unusedTurns()).toBe(0);
   }, 120_000);
 
   it('is not taken for hung while it waits out a 429 retry-after longer than the idle limit', async () => {
-    model = await startScriptedModel([
+    const model = await claude.startModel([
       { status: 429, errorType: 'rate_limit_error', message: 'slow down', retryAfter: 9 },
       (request) => ({
         blocks: [
@@ -257,9 +224,9 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
       }),
       { blocks: [{ type: 'text', text: 'Done after waiting.' }] },
     ]);
-    const env = claudeEnv(model.url);
-    const { state } = await runPlan(repo.dir, plan([task('1.1')]), '', {
-      runner: claudeRunner(env, ['Write']),
+    const env = claude.env(model.url);
+    const { state } = await runPlan(claude.repo.dir, plan([task('1.1')]), '', {
+      runner: claude.runner(env, ['Write']),
       env,
       // Above the CLI's silent start-up in a git worktree (about 3 s on a busy machine), well
       // below the announced wait.
@@ -269,7 +236,7 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     const run = state.tasks['1.1']!;
     expect(run.reason).toBeNull();
     expect(run.status).toBe('completed');
-    expect(await repo.git(['show', `${run.branch}:late.txt`])).toBe('after the wait');
+    expect(await claude.repo.git(['show', `${run.branch}:late.txt`])).toBe('after the wait');
     const [, retried] = model.requests.filter((r) => r.path === '/v1/messages');
     const [first] = model.requests.filter((r) => r.path === '/v1/messages');
     expect(retried!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(8_900);

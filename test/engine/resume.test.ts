@@ -1,39 +1,30 @@
 import { writeFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from './helpers.js';
+import { agentEnv, FAST, plan, runPlan, task } from './helpers.js';
+import { useRepoAndScratch } from './repo-fixture.js';
 
-let repo: TempRepo;
-let box: Scratch;
-beforeEach(async () => {
-  repo = await createTempRepo();
-  box = await scratch();
-});
-afterEach(async () => {
-  await repo.cleanup();
-  await box.cleanup();
-});
+const fx = useRepoAndScratch();
 
 describe('resumeExecution', () => {
   it('runs failed tasks and their skipped dependents again on request, keeping completed ones', async () => {
     // a fails until the fix file exists; b depends on a; c is independent.
     const command =
       'echo "$PE_TASK_ID" >> "$RUNS"; if [ "$PE_TASK_ID" = a ] && [ ! -e "$FIXED" ]; then exit 5; fi; echo ok > "ok-$PE_TASK_ID"';
-    const env = agentEnv({ RUNS: box.file('runs'), FIXED: box.file('fixed') });
+    const env = agentEnv({ RUNS: fx.box.file('runs'), FIXED: fx.box.file('fixed') });
     const first = await runPlan(
-      repo.dir,
+      fx.repo.dir,
       plan([task('a'), task('b', { dependsOn: ['a'] }), task('c')]),
       command,
       { env },
     );
     expect(first.state.status).toBe('failed');
-    const cSha = await repo.git(['rev-parse', first.state.tasks['c']!.branch]);
+    const cSha = await fx.repo.git(['rev-parse', first.state.tasks['c']!.branch]);
 
     const resume = (retryFailed: boolean) =>
       resumeExecution({
-        cwd: repo.dir,
+        cwd: fx.repo.dir,
         runner: createCommandRunner({ command, graceMs: 300 }),
         env,
         settings: FAST,
@@ -41,13 +32,13 @@ describe('resumeExecution', () => {
       });
     await expect(resume(false)).rejects.toThrow(/is failed: no task is left to run/);
 
-    await writeFile(box.file('fixed'), '');
+    await writeFile(fx.box.file('fixed'), '');
     const second = await resume(true);
     expect(second.state.execution_id).toBe(first.state.execution_id);
     expect(second.state.status).toBe('completed');
     expect(second.state.tasks['a']!.attempts).toBe(2);
-    expect(await repo.git(['rev-parse', first.state.tasks['c']!.branch])).toBe(cSha);
-    expect((await box.read('runs')).trim().split('\n').sort()).toEqual(['a', 'a', 'b', 'c']);
+    expect(await fx.repo.git(['rev-parse', first.state.tasks['c']!.branch])).toBe(cSha);
+    expect((await fx.box.read('runs')).trim().split('\n').sort()).toEqual(['a', 'a', 'b', 'c']);
 
     // Nothing left: resuming a completed execution changes nothing.
     const third = await resume(false);

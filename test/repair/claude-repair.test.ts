@@ -1,42 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { plan, task } from '../engine/helpers.js';
 import { readState } from '../finish/helpers.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { CLAUDE } from '../support/claude-cli.js';
+import { useClaudeFixture } from '../support/claude-fixture.js';
 import { checkInvariant, describe as describeReport } from '../support/invariant.js';
-import {
-  startScriptedModel,
-  type RecordedRequest,
-  type ScriptedModel,
-  type ScriptedReply,
-} from '../support/scripted-model.js';
+import { type RecordedRequest, type ScriptedReply } from '../support/scripted-model.js';
 
-const CLAUDE = resolve(import.meta.dirname, '../../node_modules/.bin/claude');
 const USAGE = { input_tokens: 1000, output_tokens: 50 };
 
-let repo: TempRepo;
-let home: string;
-let model: ScriptedModel | null = null;
-
-beforeEach(async () => {
-  repo = await createTempRepo({
-    files: {
-      '.gitignore': 'plan.json\n',
-      'README.md': '# app\n',
-      '.github/parallel-executor.yml': `agent:\n  kind: claude-code\n  binary: ${JSON.stringify(CLAUDE)}\n  allowedTools: [Read, Write, Edit, Bash]\n`,
-    },
-  });
-  home = await mkdtemp(join(tmpdir(), 'pe-claude-home-'));
-});
-
-afterEach(async () => {
-  await model?.close();
-  model = null;
-  await repo.cleanup();
-  await rm(home, { recursive: true, force: true });
+const claude = useClaudeFixture({
+  '.gitignore': 'plan.json\n',
+  'README.md': '# app\n',
+  '.github/parallel-executor.yml': `agent:\n  kind: claude-code\n  binary: ${JSON.stringify(CLAUDE)}\n  allowedTools: [Read, Write, Edit, Bash]\n`,
 });
 
 const prompt = (request: RecordedRequest) => JSON.stringify(request.body?.['messages'] ?? '');
@@ -59,7 +36,7 @@ describe('a repair by the real Claude Code CLI (scripted model)', () => {
   it('resolves a real conflict: the model writes the merged file, git adds and commits it', async () => {
     let repairPrompt = '';
     let repairDir = '';
-    model = await startScriptedModel([
+    const model = await claude.startModel([
       write('Say c', 'c\n'),
       done('Wrote c.'),
       write('Say d', 'd\n'),
@@ -92,22 +69,17 @@ describe('a repair by the real Claude Code CLI (scripted model)', () => {
       done('Resolved the conflict and committed the merge.'),
     ]);
     await writePlanJson(
-      repo.dir,
+      claude.repo.dir,
       plan([
         task('c', { title: 'Say c', criteria: ['shared.txt says c'] }),
         task('d', { title: 'Say d' }),
       ]),
     );
-    const env = {
-      HOME: home,
-      ANTHROPIC_BASE_URL: model.url,
-      ANTHROPIC_API_KEY: 'sk-test-scripted',
-      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    };
+    const env = claude.env(model.url);
     // claude-code repairs once by default; one agent at a time keeps the script in order.
     const result = await cli(
       ['run', '--plan', 'plan.json', '--concurrency', '1', '--json'],
-      repo.dir,
+      claude.repo.dir,
       env,
     );
     expect(model.surprises).toEqual([]);
@@ -137,19 +109,19 @@ describe('a repair by the real Claude Code CLI (scripted model)', () => {
     expect(repairPrompt).toContain('shared.txt says c');
     expect(repairPrompt).toContain('Conflict markers are never committed');
     const branch = doc.integration.branch;
-    expect(await repo.git(['show', `${branch}:shared.txt`])).toBe('c and d');
-    const log = await repo.git(['log', '--format=%s', branch]);
+    expect(await claude.repo.git(['show', `${branch}:shared.txt`])).toBe('c and d');
+    const log = await claude.repo.git(['log', '--format=%s', branch]);
     expect(log).toContain('Resolve the conflict of c and d');
     const state = await readState(
       join(
-        repo.dir,
+        claude.repo.dir,
         '.parallel-executor',
         'executions',
         doc.executionId,
         'PARALLEL_EXECUTION_STATUS.json',
       ),
     );
-    const agentCommit = await repo.git([
+    const agentCommit = await claude.repo.git([
       'log',
       '-1',
       '--format=%H',
@@ -157,7 +129,7 @@ describe('a repair by the real Claude Code CLI (scripted model)', () => {
       branch,
     ]);
     const report = await checkInvariant({
-      repoRoot: repo.dir,
+      repoRoot: claude.repo.dir,
       state,
       ledger: [{ task: 'd-repair', commit: agentCommit }],
     });
