@@ -52,7 +52,10 @@ describe('a repair leg in the app', () => {
       expect.objectContaining({ status: 'completed', conclusion: 'success' }),
     ]);
 
-    await h.receive('workflow_job', jobPayload('in_progress', { runId, name: 'repair 1.2', id: 7 }));
+    await h.receive(
+      'workflow_job',
+      jobPayload('in_progress', { runId, name: 'repair 1.2', id: 7 }),
+    );
     const [repair] = repairCheck(h, '1.2');
     expect(repair).toMatchObject({
       name: 'Task 1.2: Build the store (repair)',
@@ -77,7 +80,10 @@ describe('a repair leg in the app', () => {
     ]);
     // Late and repeated events change nothing.
     const writes = h.gh.requestsTo('PATCH', CHECKS).length;
-    await h.receive('workflow_job', jobPayload('in_progress', { runId, name: 'repair 1.2', id: 7 }));
+    await h.receive(
+      'workflow_job',
+      jobPayload('in_progress', { runId, name: 'repair 1.2', id: 7 }),
+    );
     await h.receive('workflow_job', jobPayload('in_progress', { runId, name: 'agent 1.2', id: 2 }));
     await h.time.advance(60_000);
     expect(h.gh.requestsTo('PATCH', CHECKS)).toHaveLength(writes);
