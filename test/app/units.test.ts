@@ -143,6 +143,10 @@ describe('ids, markers and names', () => {
     expect(taskIdFromJobName('agent (2.4, ubuntu-latest)')).toBe('2.4');
     expect(taskIdFromJobName('plan')).toBeNull();
     expect(taskIdFromJobName('build (1.1)')).toBeNull();
+    expect(taskIdFromJobName('repair 1.2')).toBeNull();
+    expect(taskIdFromJobName('integrate repairs', 'repair')).toBeNull();
+    expect(taskIdFromJobName('run / repair 1.2', 'repair')).toBe('1.2');
+    expect(taskIdFromJobName('repair (1.2)', 'repair')).toBe('1.2');
   });
 
   it('matches branch patterns', () => {

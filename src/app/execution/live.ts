@@ -62,6 +62,10 @@ export class LiveExecutions {
         known.checks.set(taskId, { ...mine, id: check.id });
       }
     }
+    for (const [taskId, check] of fresh.repairs ?? []) {
+      const mine = known.repairs?.get(taskId);
+      if (!mine || rank(check) > rank(mine)) (known.repairs ??= new Map()).set(taskId, check);
+    }
     return this.put(repository, known);
   }
 }

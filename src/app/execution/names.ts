@@ -25,10 +25,21 @@ export const CANCEL_ACTION = {
  * The task id of a workflow job. Matrix legs are named `agent 1.1` by the reusable workflow
  * (`name: agent ${{ matrix.task }}`), `agent (1.1)` by GitHub's default naming (with more matrix
  * values: `agent (1.1, x)`), and get a `caller / ` prefix when the workflow is called from
- * another. Other jobs (`plan`, `integrate`) have none.
+ * another. Other jobs (`plan`, `integrate`) have none. `job: 'repair'` reads the repair legs
+ * (`repair 1.1`) the same way.
  */
-export function taskIdFromJobName(name: string): string | null {
+export function taskIdFromJobName(name: string, job: 'agent' | 'repair' = 'agent'): string | null {
   const last = name.split(' / ').pop()?.trim() ?? '';
-  const match = /^agent\s*\(([^,()]+)(?:,[^()]*)?\)$/i.exec(last) ?? /^agent\s+(\S+)$/i.exec(last);
+  const match =
+    new RegExp(`^${job}\\s*\\(([^,()]+)(?:,[^()]*)?\\)$`, 'i').exec(last) ??
+    new RegExp(`^${job}\\s+(\\S+)$`, 'i').exec(last);
   return match ? match[1]!.trim() : null;
+}
+
+/**
+ * The check run of a task's repair leg (`repair 1.1`, after `integrate`). A separate check run:
+ * GitHub's API description does not say a completed check run may go back to `in_progress`.
+ */
+export function repairCheckName(taskCheck: string): string {
+  return `${taskCheck} (repair)`;
 }

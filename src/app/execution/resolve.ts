@@ -7,7 +7,7 @@ import type { CheckRunInfo } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
 import { DASHBOARD_MARKER, readLock } from './dashboard.js';
 import { parseExternalId } from './id.js';
-import { SUMMARY_CHECK_NAME } from './names.js';
+import { repairCheckName, SUMMARY_CHECK_NAME } from './names.js';
 import { taskCheckName } from '../../forge/check-names.js';
 import { decodeRecord, encodeRecord, type ExecutionRecord } from './record.js';
 import { withPlaceholders } from './task-checks.js';
@@ -17,6 +17,8 @@ export interface ResolvedExecution {
   summary: CheckRunInfo;
   /** Task id → its check run. */
   checks: Map<string, CheckRunInfo>;
+  /** Task id → the check run of its repair leg, for tasks a `repair` job has run for. */
+  repairs?: Map<string, CheckRunInfo>;
 }
 
 /** Every execution whose check runs are on `sha` (newest summary first). */
@@ -37,6 +39,8 @@ export async function executionsOnCommit(scope: Scope, sha: string): Promise<Res
     const task = execution?.record.tasks.find((t) => t.id === id.taskId);
     // Only the app's own check run: a workflow job may create its own with the same external id.
     if (execution && task && run.name === taskCheckName(task)) execution.checks.set(task.id, run);
+    if (execution && task && run.name === repairCheckName(taskCheckName(task)))
+      (execution.repairs ??= new Map()).set(task.id, run);
   }
   return [...byExecution.values()].sort((a, b) => b.summary.id - a.summary.id);
 }

@@ -76,6 +76,24 @@ export async function showTaskCheck(
     });
   }
   await writeTaskCheck(scope, execution, taskId, update, urgency);
+  // The final word replaces what the task's repair leg showed, on its own check run too.
+  const repair = urgency === 'final' ? execution.repairs?.get(taskId) : undefined;
+  if (repair && repair.id !== 0) {
+    const { status, conclusion, detailsUrl, output } = update;
+    execution.repairs!.set(taskId, {
+      ...repair,
+      status,
+      conclusion: conclusion ?? null,
+      outputTitle: output.title,
+      outputSummary: output.summary,
+    });
+    await scope.forge.updateCheckRun(repair.id, {
+      status,
+      ...(conclusion ? { conclusion } : {}),
+      ...(detailsUrl ? { detailsUrl } : {}),
+      output,
+    });
+  }
 }
 
 /** Ask for the task's check run to show `update`; a `final` one is written before this returns. */

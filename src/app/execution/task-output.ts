@@ -119,3 +119,25 @@ export function finalOutput(
     output: { title: result.title, summary: lines.join('\n').trimEnd() },
   };
 }
+
+/** A task's repair leg (the workflow's `repair <task>` job) is running. */
+export function repairingOutput(task: RecordedTask, data: TaskData): CheckRunOutput {
+  return {
+    title: 'Repairing',
+    summary: `${encodeTaskData(data)}\n${header(task)}\n\nIntegration left this task out: a repair agent is working on it${data.jobUrl ? ` · [logs](${data.jobUrl})` : ''}.`,
+  };
+}
+
+/** A task's repair leg ended; the run's end replaces this with the task's final result. */
+export function repairedOutput(
+  task: RecordedTask,
+  data: TaskData,
+  conclusion: Conclusion,
+): CheckRunOutput {
+  const title = conclusion === 'success' ? 'Repair finished' : `Repair: ${TITLE[conclusion]}`;
+  const duration = durationText(data.startedAt, data.finishedAt);
+  return {
+    title,
+    summary: `${encodeTaskData(data)}\n${header(task)}\n\n**${title}**${duration ? ` in ${duration}` : ''}${data.jobUrl ? ` · [logs](${data.jobUrl})` : ''}. The repaired result follows when the run integrates the repairs.`,
+  };
+}
