@@ -2,10 +2,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  hasClaudeCredentials,
-  resolveClaudeBinary,
-} from '../../src/engine/agents/claude-binary.js';
+import { resolveAgentBinary } from '../../src/engine/agents/agent-binary.js';
+import { hasClaudeCredentials } from '../../src/engine/agents/claude-binary.js';
 import {
   buildClaudePrompt,
   claudeArguments,
@@ -36,13 +34,14 @@ describe('claude binary resolution', () => {
     const local = await executable(join(root, 'repo', 'node_modules', '.bin', 'claude'));
     const cwd = join(root, 'repo');
     expect(
-      await resolveClaudeBinary({
+      await resolveAgentBinary({
+        name: 'claude',
         path: `${join(root, 'none')}:${join(root, 'a')}:${join(root, 'b')}`,
         cwd,
       }),
     ).toBe(first);
-    expect(await resolveClaudeBinary({ path: join(root, 'none'), cwd })).toBe(local);
-    expect(await resolveClaudeBinary({ path: '', cwd: root })).toBeNull();
+    expect(await resolveAgentBinary({ name: 'claude', path: join(root, 'none'), cwd })).toBe(local);
+    expect(await resolveAgentBinary({ name: 'claude', path: '', cwd: root })).toBeNull();
   });
 
   it('skips files that are not executable, and directories', async () => {
@@ -50,7 +49,8 @@ describe('claude binary resolution', () => {
     await mkdir(join(root, 'b', 'claude'), { recursive: true });
     const good = await executable(join(root, 'c', 'claude'));
     expect(
-      await resolveClaudeBinary({
+      await resolveAgentBinary({
+        name: 'claude',
         path: ['a', 'b', 'c'].map((dir) => join(root, dir)).join(':'),
         cwd: root,
       }),
@@ -59,14 +59,21 @@ describe('claude binary resolution', () => {
 
   it('takes a configured binary as a path (relative to cwd) or a name on PATH, without falling back', async () => {
     const custom = await executable(join(root, 'tools', 'my-claude'));
-    expect(await resolveClaudeBinary({ binary: 'tools/my-claude', path: '', cwd: root })).toBe(
-      custom,
-    );
     expect(
-      await resolveClaudeBinary({ binary: 'my-claude', path: join(root, 'tools'), cwd: '/' }),
+      await resolveAgentBinary({ name: 'claude', binary: 'tools/my-claude', path: '', cwd: root }),
+    ).toBe(custom);
+    expect(
+      await resolveAgentBinary({
+        name: 'claude',
+        binary: 'my-claude',
+        path: join(root, 'tools'),
+        cwd: '/',
+      }),
     ).toBe(custom);
     await executable(join(root, 'node_modules', '.bin', 'claude'));
-    expect(await resolveClaudeBinary({ binary: 'tools/missing', path: '', cwd: root })).toBeNull();
+    expect(
+      await resolveAgentBinary({ name: 'claude', binary: 'tools/missing', path: '', cwd: root }),
+    ).toBeNull();
   });
 });
 

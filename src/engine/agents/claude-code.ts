@@ -2,7 +2,8 @@ import { resolve } from 'node:path';
 import { PreflightError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
 import { agentEnvironment, processOwner, readContextBundle } from './agent-env.js';
-import { hasClaudeCredentials, resolveClaudeBinary } from './claude-binary.js';
+import { resolveAgentBinary } from './agent-binary.js';
+import { hasClaudeCredentials } from './claude-binary.js';
 import type { AgentKind } from './kind.js';
 import { createClaudeStreamInterpreter } from './claude-stream.js';
 import { startAgentProcess } from './process.js';
@@ -71,7 +72,7 @@ const KEY_HINT =
 export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentRunner {
   const shellEnv = options.env ?? {};
   const locate = (path: string, cwd: string): Promise<string | null> =>
-    resolveClaudeBinary({ binary: options.binary, path, cwd });
+    resolveAgentBinary({ name: 'claude', binary: options.binary, path, cwd });
 
   return {
     kind: 'claude-code',

@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { PreflightError } from '../errors.js';
 import type { AgentHandle, AgentLaunch, AgentRunner } from '../ports/agent-runner.js';
 import { agentEnvironment, processOwner, readContextBundle } from './agent-env.js';
-import { resolveClaudeBinary } from './claude-binary.js';
+import { resolveAgentBinary } from './agent-binary.js';
 import { buildClaudePrompt } from './claude-code.js';
 import { createCodexStreamInterpreter } from './codex-stream.js';
 import type { AgentKind } from './kind.js';
@@ -46,7 +46,7 @@ const LOGIN_STATUS_TIMEOUT_MS = 15_000;
 export function createCodexRunner(options: CodexRunnerOptions): AgentRunner {
   const shellEnv = options.env ?? {};
   const locate = (path: string, cwd: string): Promise<string | null> =>
-    resolveClaudeBinary({ binary: options.binary, path, cwd, name: 'codex' });
+    resolveAgentBinary({ name: 'codex', binary: options.binary, path, cwd });
 
   return {
     kind: 'codex',

@@ -61,7 +61,7 @@ function taskText(state: ExecutionState, id: string): string {
 }
 
 /** ` (1,234 tokens, $0.01)`: what a task's agent spent over all attempts; empty when it did not say. */
-export function taskSpentText(state: ExecutionState, id: string): string {
+function taskSpentText(state: ExecutionState, id: string): string {
   const task = state.tasks[id];
   const usage = task === undefined ? null : taskUsage(task);
   if (usage === null) return '';

@@ -62,28 +62,25 @@ function startReady(ctx: RunContext, running: Map<string, Promise<void>>): void 
  * pending, resumable as they are, with the reason they did not start.
  */
 function leaveUnstarted(ctx: RunContext, reason: string): void {
-  for (const id of ctx.state.task_order) {
-    const run = ctx.state.tasks[id]!;
-    if (run.status !== 'pending') continue;
-    setStatus(ctx, run, 'pending', `not started: ${reason} (fix it, then resume)`);
-  }
+  hold(ctx, pendingIds(ctx), 'pending', `not started: ${reason} (fix it, then resume)`);
 }
 
 /** Once the budget is reached, what is still pending is not started: resumable, not failed. */
 function holdForBudget(ctx: RunContext): void {
   const reached = ctx.budget.reached();
   if (reached === null) return;
-  for (const id of ctx.state.task_order) {
-    const run = ctx.state.tasks[id]!;
-    if (run.status !== 'pending') continue;
-    ctx.state.budget?.not_started.push(id);
-    setStatus(
-      ctx,
-      run,
-      'not_started',
-      `not started: the budget was reached (${reached}); ${BUDGET_RESUME_HINT}`,
-    );
-  }
+  const held = pendingIds(ctx);
+  ctx.state.budget?.not_started.push(...held);
+  const reason = `not started: the budget was reached (${reached}); ${BUDGET_RESUME_HINT}`;
+  hold(ctx, held, 'not_started', reason);
+}
+
+function pendingIds(ctx: RunContext): string[] {
+  return ctx.state.task_order.filter((id) => ctx.state.tasks[id]!.status === 'pending');
+}
+
+function hold(ctx: RunContext, ids: string[], status: 'pending' | 'not_started', reason: string) {
+  for (const id of ids) setStatus(ctx, ctx.state.tasks[id]!, status, reason);
 }
 
 /** Pending tasks nothing can unblock any more (a cycle, a dependency that never ran). */
