@@ -16,6 +16,7 @@ import {
   sanitizeBranchName,
 } from '../../engine/workspace/refs.js';
 import { artifactName, BUNDLE_FILE, readTaskFile, type TaskFile } from '../task-file.js';
+import { escapeRegExp } from '../../engine/regexp.js';
 
 export interface ReceivedTask {
   /** Absolute folder of the task's artifact. */
@@ -163,7 +164,7 @@ export async function branchNameProblem(
   );
   const forms = wanted.flatMap((name) => [name, name.replaceAll('/', '-')]);
   const ok = forms.some(
-    (form) => branch === form || new RegExp(`^${escape(form)}-\\d+$`).test(branch),
+    (form) => branch === form || new RegExp(`^${escapeRegExp(form)}-\\d+$`).test(branch),
   );
   return ok ? null : `branch ${branch} is not a name the engine gives task ${task.id}`;
 }
@@ -181,10 +182,6 @@ export async function remoteBranches(root: string): Promise<Map<string, string>>
     map.set(name.join(' '), sha!);
   }
   return map;
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function lastLine(text: string): string {

@@ -235,7 +235,7 @@ async function mergedProblem(
   return null;
 }
 
-async function isAncestor(root: string, ancestor: string, commit: string): Promise<boolean> {
+export async function isAncestor(root: string, ancestor: string, commit: string): Promise<boolean> {
   const result = await safeGit(root, ['merge-base', '--is-ancestor', ancestor, commit], {
     allowExitCodes: [1, 128],
   });

@@ -28,6 +28,7 @@ import {
 } from '../../engine/workspace/repo.js';
 import { untrustedEnvironment } from '../environment.js';
 import { integrationSourceRef, readCapped } from '../integrate/result.js';
+import { isAncestor } from '../integrate/receive.js';
 import { safeGit, workflowChangeProblem, workflowChanges } from '../integrate/safe-git.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { IntegrateRepairsSettings } from '../settings.js';
@@ -41,6 +42,7 @@ import {
 } from './repair.js';
 import type { ModeDeps } from './types.js';
 import type { AgentRunner } from '../../engine/ports/agent-runner.js';
+import { escapeRegExp } from '../../engine/regexp.js';
 
 const REPAIR_FILE_LIMIT = 64 * 1024;
 /** The repair legs' artifacts, as download-artifact (`pattern: repair-*`) lays them out. */
@@ -244,7 +246,7 @@ async function fetchRepair(
 ): Promise<string | null> {
   const taskBranch = state.tasks[file.task_id]!.branch;
   const branch = file.branch!;
-  if (!new RegExp(`^${escape(taskBranch)}-repair(-[0-9]+)?$`).test(branch)) {
+  if (!new RegExp(`^${escapeRegExp(taskBranch)}-repair(-[0-9]+)?$`).test(branch)) {
     return `branch ${branch} is not a repair branch of ${taskBranch}`;
   }
   if (
@@ -303,18 +305,13 @@ async function lineProblem(
     ['the integration head', file.base_sha],
     [`the task's branch ${taskBranch}`, `refs/heads/${taskBranch}`],
   ] as const) {
-    const result = await safeGit(root, ['merge-base', '--is-ancestor', ancestor, file.head_sha!], {
-      allowExitCodes: [1, 128],
-    });
-    if (result.exitCode !== 0) return `the repaired branch does not contain ${what}`;
+    if (!(await isAncestor(root, ancestor, file.head_sha!))) {
+      return `the repaired branch does not contain ${what}`;
+    }
   }
   if (allowWorkflowChanges) return null;
   const paths = await workflowChanges(root, file.base_sha, file.head_sha!);
   return paths.length === 0 ? null : workflowChangeProblem(paths);
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** The attempt as the engine's integration of repairs takes it: its target and repaired branch. */

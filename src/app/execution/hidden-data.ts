@@ -5,6 +5,7 @@
  * app itself wrote (comments by the app's login, check runs of the app).
  */
 import type { z } from 'zod';
+import { escapeRegExp } from '../../engine/regexp.js';
 
 const PREFIX = 'parallel-executor:';
 
@@ -15,7 +16,7 @@ export function hiddenData(key: string, value: unknown): string {
 
 /** The record stored under `key` in `text`, or null when there is none or it does not parse. */
 export function readHiddenData<T>(text: string, key: string, schema: z.ZodType<T>): T | null {
-  const pattern = new RegExp(`<!-- ${escape(PREFIX + key)} ([A-Za-z0-9_-]+) -->`);
+  const pattern = new RegExp(`<!-- ${escapeRegExp(PREFIX + key)} ([A-Za-z0-9_-]+) -->`);
   const match = pattern.exec(text);
   if (!match) return null;
   try {
@@ -25,8 +26,4 @@ export function readHiddenData<T>(text: string, key: string, schema: z.ZodType<T
   } catch {
     return null;
   }
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

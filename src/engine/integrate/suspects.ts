@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { IntegrationSession } from './session.js';
 import type { TestRunRecord } from './test-runs.js';
+import { escapeRegExp } from '../regexp.js';
 
 /** How much of a failing run's output is read for file names (its end, where failures are). */
 const OUTPUT_TAIL = 512 * 1024;
@@ -44,11 +45,7 @@ function mentions(output: string, file: string): boolean {
   const name = file.slice(file.lastIndexOf('/') + 1);
   const stem = name.replace(/\..*$/, '');
   if (stem.length < MIN_STEM) return false;
-  return new RegExp(`(^|[^A-Za-z0-9_-])${escape(stem)}($|[^A-Za-z0-9_-])`).test(output);
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^A-Za-z0-9_-])${escapeRegExp(stem)}($|[^A-Za-z0-9_-])`).test(output);
 }
 
 async function readTail(file: string): Promise<string> {
