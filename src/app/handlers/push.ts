@@ -13,6 +13,7 @@ import { loadPlan } from '../plan/load.js';
 import { nextGroup, selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { Scope } from '../scope.js';
 import { readWorkflow } from '../../forge/workflow.js';
+import { escapeRegExp } from '../../engine/regexp.js';
 
 const NO_COMMIT = /^0+$/;
 
@@ -109,11 +110,7 @@ async function onlyStatusesPushed(
 export function branchMatches(pattern: string, branch: string): boolean {
   const regex = pattern
     .split('**')
-    .map((part) => part.split('*').map(escape).join('[^/]*'))
+    .map((part) => part.split('*').map(escapeRegExp).join('[^/]*'))
     .join('.*');
   return new RegExp(`^${regex}$`).test(branch);
-}
-
-function escape(text: string): string {
-  return text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 }
