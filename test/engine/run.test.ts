@@ -123,9 +123,13 @@ describe('runExecution with the command runner', () => {
   it('carries the agent’s status file to the state file within a second', async () => {
     const command =
       'printf \'{"progress_percent": 40, "current_step": "Writing unit tests", "has_error": false}\' > "$PE_STATUS_FILE"; ' +
-      'date +%s%N > "$WROTE"; sleep 1.5';
+      'date +%s%N > "$WROTE"; sleep 2';
     let seenAt = 0;
-    let onDisk: string | null = null;
+    let onDiskAt = 0;
+    let onDisk: {
+      tasks: Record<string, { progress_percent: number; current_step: string }>;
+    } | null = null;
+    let watching: NodeJS.Timeout | undefined;
     const { state } = await runPlan(repo.dir, plan([task('a')]), command, {
       env: agentEnv({ WROTE: box.file('wrote') }),
       onEvent: (event, current) => {
@@ -138,21 +142,28 @@ describe('runExecution with the command runner', () => {
           current.execution_id,
           'PARALLEL_EXECUTION_STATUS.json',
         );
-        setTimeout(() => {
+        // What a reader of the state file (status --watch, the dashboard of another terminal) sees.
+        watching = setInterval(() => {
           readFile(file, 'utf8').then(
-            (text) => (onDisk = text),
+            (text) => {
+              const saved = JSON.parse(text) as NonNullable<typeof onDisk>;
+              if (onDisk === null && saved.tasks['a']?.progress_percent === 40) {
+                onDisk = saved;
+                onDiskAt = Date.now();
+              }
+            },
             () => undefined,
           );
-        }, 200);
+        }, 20);
       },
     });
+    clearInterval(watching);
     expect(state.status).toBe('completed');
     const wroteAt = Number(BigInt((await box.read('wrote')).trim()) / 1000000n);
     expect(seenAt - wroteAt).toBeLessThan(1000);
-    const saved = JSON.parse(onDisk!) as {
-      tasks: Record<string, { progress_percent: number; current_step: string }>;
-    };
-    expect(saved.tasks['a']).toMatchObject({
+    expect(onDisk).not.toBeNull();
+    expect(onDiskAt - wroteAt).toBeLessThan(1000);
+    expect(onDisk!.tasks['a']).toMatchObject({
       progress_percent: 40,
       current_step: 'Writing unit tests',
     });

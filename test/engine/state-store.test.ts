@@ -75,6 +75,41 @@ describe('state file', () => {
     const saved = JSON.parse(await readFile(file, 'utf8')) as ExecutionState;
     expect(saved.tasks['1.1']!.progress_percent).toBe(100);
   });
+  it('lets progress-only saves wait for company, writes any other change at once, and flush writes what waits', async () => {
+    const file = join(box.dir, 'state.json');
+    const writer = createStateWriter(file, 400);
+    const state = sampleState();
+    const onDisk = async () =>
+      (JSON.parse(await readFile(file, 'utf8')) as ExecutionState).tasks['1.1']!;
+
+    // Thirty progress reports in a row: nothing is written before the delay…
+    let settled = 0;
+    for (let i = 1; i <= 30; i += 1) {
+      state.tasks['1.1']!.progress_percent = i;
+      void writer.save(state, { soon: true }).then(() => (settled += 1));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(readFile(file, 'utf8')).rejects.toThrow(/ENOENT/);
+    // …then one write holds the newest of them.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await onDisk()).progress_percent).toBe(30);
+    expect(settled).toBe(30);
+
+    // A status change does not wait, and takes the progress that waited with it.
+    state.tasks['1.1']!.progress_percent = 31;
+    void writer.save(state, { soon: true });
+    state.tasks['1.1']!.status = 'collecting';
+    await writer.save(state);
+    expect(await onDisk()).toMatchObject({ status: 'collecting', progress_percent: 31 });
+
+    // Progress saved just before the end is written by flush, without waiting for the delay.
+    state.tasks['1.1']!.progress_percent = 32;
+    void writer.save(state, { soon: true });
+    const flushed = Date.now();
+    await writer.flush();
+    expect(Date.now() - flushed).toBeLessThan(400);
+    expect((await onDisk()).progress_percent).toBe(32);
+  });
 });
 
 describe('execution ids and file keys', () => {

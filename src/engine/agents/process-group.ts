@@ -11,8 +11,11 @@ import { setTimeout as delay } from 'node:timers/promises';
  * looks) escapes; nothing short of cgroups catches that.
  */
 export interface ProcessTree {
-  /** Learns the groups of the leader's descendants; cheap enough to call every few seconds. */
-  refresh(): void;
+  /**
+   * Learns the groups of the leader's descendants; cheap enough to call every few seconds.
+   * `shared`: a process table up to a second old, read for another tree, will do (the periodic look).
+   */
+  refresh(options?: { shared?: boolean }): void;
   /** Sends `signal` to every known group; false when none of them had a process left. */
   signal(signal: NodeJS.Signals): boolean;
   /** True while a known group has a member that is not a zombie. */
@@ -64,8 +67,8 @@ export function createProcessTree(leader: number): ProcessTree {
   };
 
   return {
-    refresh() {
-      const table = processTable();
+    refresh(options = {}) {
+      const table = options.shared === true ? sharedProcessTable() : processTable();
       if (table !== null) learn(table);
     },
     signal(signal) {
@@ -136,6 +139,22 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
     if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ESRCH') return false;
     throw error;
   }
+}
+
+/**
+ * How old a process table the periodic refresh of every agent's tree may share: 32 agents each
+ * reading all of /proc every two seconds cost the orchestrator more than everything else it does
+ * while they work. Liveness checks and terminations always read a fresh one.
+ */
+const SHARED_TABLE_MS = 1_000;
+let shared: { at: number; table: ProcessInfo[] | null } | null = null;
+
+function sharedProcessTable(): ProcessInfo[] | null {
+  const now = Date.now();
+  if (shared === null || now - shared.at >= SHARED_TABLE_MS || now < shared.at) {
+    shared = { at: now, table: processTable() };
+  }
+  return shared.table;
 }
 
 /** Every process's pid, parent, group and state from /proc, or null where there is no /proc. */

@@ -10,7 +10,7 @@ import { createEventQueue } from './event-queue.js';
 import { plainText } from '../terminal-text.js';
 import { createLineSplitter } from './line-splitter.js';
 import { createProcessTree, terminateTree } from './process-group.js';
-import { watchStatusFile } from './status-file.js';
+import { watchStatusFile, type StatusWatcher } from './status-file.js';
 import {
   describeProcess,
   findMarkedProcesses,
@@ -73,6 +73,9 @@ const KILL_WAIT_MS = 30_000;
 /** A process that escaped the group (setsid) may hold our pipes open; stop reading after this. */
 const PIPE_DRAIN_MS = 2_000;
 const TREE_REFRESH_MS = 2_000;
+/** After a read smaller than this (the pipe was emptied), the next read waits READ_BATCH_MS. */
+const SMALL_READ_BYTES = 16 * 1024;
+const READ_BATCH_MS = 250;
 /** Output without a newline (dots, a `\r` progress bar) is life too; one such event per this. */
 const ALIVE_EVERY_MS = 250;
 
@@ -98,6 +101,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const lastLines: string[] = [];
   let finished100 = false;
   let lastPublished = 0;
+  // Set once the watch starts (before the agent does); publish reads it.
+  const statusFile: { watcher?: StatusWatcher } = {};
 
   const publish = (list: AgentEvent[]): void => {
     for (const raw of list) {
@@ -109,7 +114,12 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
       // is older news: progress never goes back from 100%.
       if (event.type === 'progress') {
         if (finished100) continue;
-        if (event.percent === 100) finished100 = true;
+        if (event.percent === 100) {
+          // The status file is polled: what the agent wrote there before saying it is done
+          // comes first.
+          statusFile.watcher?.readNow();
+          finished100 = true;
+        }
       }
       if (event.type === 'output' && event.line !== '') {
         lastLines.push(event.line);
@@ -123,7 +133,10 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const log = createWriteStream(launch.logFile, { flags: 'a' });
   await once(log, 'open');
   // Watch before spawning so an agent that writes its status at once is not missed.
-  const status = await watchStatusFile(launch.statusFile, publish, { pollMs: launch.statusPollMs });
+  const status = await watchStatusFile(launch.statusFile, publish, {
+    pollMs: launch.statusPollMs,
+  });
+  statusFile.watcher = status;
 
   const child = spawn(launch.file, launch.args, {
     cwd: launch.cwd,
@@ -159,7 +172,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const tree = createProcessTree(pid);
   // Learn the groups of setsid'ed descendants while the tree is intact: once the agent dies they
   // are re-parented to pid 1 and can no longer be traced back to it.
-  const watchTree = setInterval(() => tree.refresh(), TREE_REFRESH_MS);
+  const watchTree = setInterval(() => tree.refresh({ shared: true }), TREE_REFRESH_MS);
   watchTree.unref();
 
   const interpret = (line: string): AgentEvent[] => {
@@ -258,15 +271,34 @@ function pipeLines(
 ): { drained(timeoutMs: number): Promise<void> } {
   const splitter = createLineSplitter(onLine, { maxLineBytes });
   const closed = once(stream, 'close').catch(() => undefined);
+  // Read in bursts: after a small read the pipe is left alone for READ_BATCH_MS, so an agent that
+  // prints a dot at a time wakes the orchestrator a few times a second, not at every dot (its
+  // output waits in the pipe meanwhile). A full read goes on at once: a flood is not slowed.
+  let congested = false;
+  let rest: NodeJS.Timeout | null = null;
+  const wake = (): void => {
+    rest = null;
+    if (!congested) stream.resume();
+  };
   stream.on('data', (chunk: Buffer) => {
     if (!log.write(chunk)) {
+      congested = true;
       stream.pause();
-      log.once('drain', () => stream.resume());
+      log.once('drain', () => {
+        congested = false;
+        if (rest === null) stream.resume();
+      });
+    } else if (chunk.length < SMALL_READ_BYTES && rest === null) {
+      stream.pause();
+      rest = setTimeout(wake, READ_BATCH_MS);
     }
     if (splitter.write(chunk) === 0) onPartial();
   });
   return {
     async drained(timeoutMs) {
+      if (rest !== null) clearTimeout(rest);
+      rest = null;
+      if (!congested) stream.resume();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
       await Promise.race([closed, timeout]);

@@ -74,7 +74,10 @@ export async function readState(file: string): Promise<ExecutionState> {
 
 /**
  * Saves every change in order without piling up writes: while one write runs, later changes
- * coalesce into a single next write of the newest state.
+ * coalesce into a single next write of the newest state. A change that only refreshes what an
+ * agent is doing (progress, tokens so far) is `soon`: it waits up to PROGRESS_SAVE_MS for company,
+ * so 32 agents reporting ten times a second cost a few writes a second, not hundreds of fsyncs.
+ * Any other change (a status, a commit) is written at once, with whatever waited.
  */
 export interface StateWriter {
   /**
@@ -82,21 +85,38 @@ export interface StateWriter {
    * its write starts, once for every change made meanwhile (a clone per change would cost the
    * whole state on every progress event of every agent).
    */
-  save(state: ExecutionState): Promise<void>;
-  /** Resolves when every scheduled write has finished. */
+  save(state: ExecutionState, options?: { soon?: boolean }): Promise<void>;
+  /** Writes what waits now, and resolves when every scheduled write has finished. */
   flush(): Promise<void>;
 }
 
-export function createStateWriter(file: string): StateWriter {
+/** How long a progress-only change may wait before it is written. */
+export const PROGRESS_SAVE_MS = 250;
+
+export function createStateWriter(file: string, progressDelayMs = PROGRESS_SAVE_MS): StateWriter {
   let pending: ExecutionState | null = null;
+  /** A change that must not wait is among the pending ones. */
+  let urgent = false;
   let running: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
   let waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
 
+  const start = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+    running ??= drain();
+  };
+  const later = (): void => {
+    if (running !== null || timer !== null) return;
+    timer = setTimeout(start, progressDelayMs);
+  };
+
   const drain = async (): Promise<void> => {
-    while (pending !== null) {
-      const snapshot = serialiseState(pending);
+    do {
+      const snapshot = serialiseState(pending!);
       const settled = waiters;
       pending = null;
+      urgent = false;
       waiters = [];
       try {
         await writeStateAtomic(file, snapshot);
@@ -104,19 +124,30 @@ export function createStateWriter(file: string): StateWriter {
       } catch (error) {
         for (const waiter of settled) waiter.reject(error);
       }
-    }
+    } while (pending !== null && urgent);
     running = null;
+    // Only progress came in during the write: it waits its turn.
+    if (pending !== null) later();
   };
 
   return {
-    save(state) {
+    save(state, options = {}) {
       pending = state;
+      if (options.soon !== true) urgent = true;
       const done = new Promise<void>((resolve, reject) => waiters.push({ resolve, reject }));
-      running ??= drain();
+      if (urgent) {
+        if (running === null) start();
+      } else {
+        later();
+      }
       return done;
     },
     async flush() {
-      while (running !== null) await running;
+      if (pending !== null && running === null) start();
+      while (running !== null) {
+        await running;
+        if (pending !== null && running === null) start();
+      }
     },
   };
 }

@@ -124,7 +124,7 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
         // As it arrives, for the live view and the budget; the outcome's figures are the final ones.
         seen.usage = note.usage;
         run.usage = addUsage(usageBefore, note.usage);
-        save(ctx);
+        save(ctx, { soon: true });
         ctx.emit({ type: 'task-usage', taskId: run.task_id });
         ctx.budget.update();
       }
@@ -276,7 +276,7 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
         run.progress_percent = Math.max(run.progress_percent, reported);
       }
       if (event.step !== null) run.current_step = event.step;
-      save(ctx);
+      save(ctx, { soon: true });
       ctx.emit({
         type: 'task-progress',
         taskId: run.task_id,

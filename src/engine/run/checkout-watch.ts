@@ -10,6 +10,7 @@ import {
   type CheckoutChange,
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
+import { gitCommonDir } from '../workspace/repo.js';
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
 export const CHECKOUT_FILE = 'checkout.json';
@@ -57,7 +58,8 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     inside === '' || inside.startsWith('..') || inside.startsWith(sep)
       ? []
       : [inside.split(sep).join('/')];
-  const take = () => snapshotCheckout(repoRoot, { env, excludePaths });
+  const common = await gitCommonDir(repoRoot, env);
+  const take = () => snapshotCheckout(repoRoot, { env, excludePaths, commonDir: common });
   const loaded = await load(file);
   const stored = loaded ?? { before: await take(), blame: {} };
   // The first look of this process starts now: what changed before it (between a stopped run and
@@ -164,8 +166,14 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     },
     review: (toolPaths = []) =>
       serial(async () => {
-        if (reviewed === null) await look([]);
-        const now = await take();
+        // The first review's look has just taken the snapshot it needs.
+        let now: CheckoutSnapshot;
+        if (reviewed === null) {
+          await look([]);
+          now = last;
+        } else {
+          now = await take();
+        }
         const all = await compareCheckouts(repoRoot, stored.before, now, compareOptions());
         // A file the tool wrote after the first review is its own doing, unless it was already
         // changed then (by an agent).

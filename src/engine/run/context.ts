@@ -46,9 +46,12 @@ export interface RunContext {
   halted?: string;
 }
 
-/** Persist the state (coalesced) without waiting; failures are logged, the run goes on. */
-export function save(ctx: RunContext): void {
-  ctx.writer.save(ctx.state).catch((error: unknown) => {
+/**
+ * Persist the state (coalesced) without waiting; failures are logged, the run goes on. `soon`:
+ * the change only refreshes an agent's progress or usage, and may wait a moment for company.
+ */
+export function save(ctx: RunContext, options: { soon?: boolean } = {}): void {
+  ctx.writer.save(ctx.state, options).catch((error: unknown) => {
     ctx.logger.error('could not write the execution state', { error: String(error) });
   });
 }

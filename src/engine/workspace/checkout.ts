@@ -1,7 +1,7 @@
 import { lstat, readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { git } from './git-exec.js';
-import { TOOL_DIR } from './repo.js';
+import { gitCommonDir, TOOL_DIR } from './repo.js';
 
 /**
  * The user's checkout, in pieces that can be compared: where HEAD is, every branch and tag, the
@@ -35,6 +35,8 @@ export interface SnapshotOptions {
   env?: Record<string, string>;
   /** Repository-relative folders the tool itself writes (its worktree root when inside). */
   excludePaths?: readonly string[];
+  /** The repository's common git directory, when the caller knows it already. */
+  commonDir?: string;
 }
 
 export async function snapshotCheckout(
@@ -54,34 +56,43 @@ export async function snapshotCheckout(
   const kept = (path: string) =>
     !excluded.some((dir) => path === dir || path === `${dir}/` || path.startsWith(`${dir}/`));
 
-  const headRef = (await run(['symbolic-ref', '-q', 'HEAD'], [1])).trim() || null;
-  const headSha = (await run(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], [1])).trim() || null;
+  // Every read at once: one snapshot costs about one git call's time, not seven in a row (the
+  // watch takes one after agents end, while the next tasks wait to start).
+  const configFile = join(
+    options.commonDir ?? (await gitCommonDir(repoRoot, options.env)),
+    'config',
+  );
+  const [headOut, shaOut, refLines, stashOut, configText, configOut, files, ignoredOut] =
+    await Promise.all([
+      run(['symbolic-ref', '-q', 'HEAD'], [1]),
+      run(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], [1]),
+      run([
+        'for-each-ref',
+        '--format=%(refname) %(objectname) %(*objectname)',
+        'refs/heads',
+        'refs/tags',
+      ]),
+      run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128]),
+      readFile(configFile, 'utf8').catch(() => ''),
+      run(['config', '--file', configFile, '--list', '-z'], [1]),
+      fileStates(repoRoot, run, kept, options.env),
+      run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']),
+    ]);
+  const headRef = headOut.trim() || null;
+  const headSha = shaOut.trim() || null;
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
-  const refLines = await run([
-    'for-each-ref',
-    '--format=%(refname) %(objectname) %(*objectname)',
-    'refs/heads',
-    'refs/tags',
-  ]);
   for (const line of refLines.split('\n').filter(Boolean)) {
     const [ref, sha, target] = line.split(' ');
     refs[ref!] = sha!;
     if (target) peeled[ref!] = target;
   }
-  const stash = (await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128]))
-    .split('\n')
-    .filter(Boolean);
-  const configFile = join(await commonDir(repoRoot, options.env), 'config');
-  const configText = await readFile(configFile, 'utf8').catch(() => '');
-  const config = (await run(['config', '--file', configFile, '--list', '-z'], [1]))
+  const stash = stashOut.split('\n').filter(Boolean);
+  const config = configOut
     .split('\0')
     .filter(Boolean)
     .map((entry) => entry.replace('\n', '='));
-  const files = await fileStates(repoRoot, run, kept, options.env);
-  const ignored = (
-    await run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory'])
-  )
+  const ignored = ignoredOut
     .split('\0')
     .filter((path) => path !== '' && kept(path))
     .sort();
@@ -98,11 +109,6 @@ export async function snapshotCheckout(
     files,
     ignored,
   };
-}
-
-async function commonDir(repoRoot: string, env?: Record<string, string>): Promise<string> {
-  const out = (await git(repoRoot, ['rev-parse', '--git-common-dir'], { env })).stdout.trim();
-  return isAbsolute(out) ? out : resolve(repoRoot, out);
 }
 
 type Run = (args: string[], allow?: number[]) => Promise<string>;

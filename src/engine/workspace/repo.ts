@@ -99,8 +99,7 @@ function escapePattern(path: string): string {
 }
 
 async function appendExcludes(root: string, lines: string[], why: string): Promise<string[]> {
-  const { stdout } = await git(root, ['rev-parse', '--git-common-dir']);
-  const commonDir = isAbsolute(stdout.trim()) ? stdout.trim() : resolve(root, stdout.trim());
+  const commonDir = await gitCommonDir(root);
   const file = join(commonDir, 'info', 'exclude');
   const existing = await readFile(file, 'utf8').catch(() => '');
   const present = new Set(existing.split('\n').map((l) => l.trim()));
@@ -110,6 +109,12 @@ async function appendExcludes(root: string, lines: string[], why: string): Promi
   const prefix = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
   await appendFile(file, `${prefix}# ${why}\n${missing.join('\n')}\n`);
   return missing;
+}
+
+/** The repository's common git directory (shared by its worktrees), as an absolute path. */
+export async function gitCommonDir(root: string, env?: Record<string, string>): Promise<string> {
+  const out = (await git(root, ['rev-parse', '--git-common-dir'], { env })).stdout.trim();
+  return isAbsolute(out) ? out : resolve(root, out);
 }
 
 /**
