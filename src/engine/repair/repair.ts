@@ -14,7 +14,7 @@ import { attemptRef, keepAttempt, nextAttemptNumber } from '../workspace/backup.
 import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';
 import { freeBranchName, localBranches } from '../workspace/refs.js';
-import { branchSha, deleteBranch, removeWorktree } from '../workspace/worktree.js';
+import { branchSha, deleteBranch, isWorktreeRoot, removeWorktree } from '../workspace/worktree.js';
 import { runRepairAgent, type RepairAgentRun } from './agent.js';
 import { checkInteractionRepair, checkRepairResult } from './check.js';
 import { repairContext } from './context.js';
@@ -305,6 +305,9 @@ export async function keepRepairAttempt(input: KeepRepairInput): Promise<string[
     why,
   });
   if (kept === null) return [];
+  // Its HEAD's reflog went with the worktree: the branch tip is all there is to keep.
+  if (!(await isWorktreeRoot(input.worktree)))
+    return [kept.ref, ...(kept.branchRef === null ? [] : [kept.branchRef])];
   const dropped = await keepDroppedCommits({
     repoRoot: input.repoRoot,
     worktree: input.worktree,
