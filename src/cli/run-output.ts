@@ -193,8 +193,15 @@ function keptLines(
     const archives = outcome.cleanup.archives.filter((a) => a.archive !== null).length;
     // Archives sit beside the state file, in the execution folder.
     const where = join(dirname(stateFile), 'archives');
+    const kept = outcome.cleanup.items.filter((item) => item.action === 'kept').length;
     return [
-      `Cleaned up: worktrees removed, merged task branches deleted, logs and outputs archived (${archives}) in ${where}`,
+      `Cleaned up: worktrees removed, merged task and repair branches deleted, logs and outputs archived (${archives}) in ${where}`,
+      // An unmerged branch (a repair attempt that did not land) stays: say so, and where to look.
+      ...(kept > 0
+        ? [
+            `  ${kept} item(s) kept, each with the reason: \`parallel-executor clean ${shellArg(state.execution_id)}\` lists them`,
+          ]
+        : []),
     ];
   }
   if (outcome.kept.length === 0) return [];

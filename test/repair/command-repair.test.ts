@@ -6,6 +6,7 @@ import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { plan, task } from '../engine/helpers.js';
 import type { RunDocument } from '../finish/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { escapeRegExp } from '../../src/engine/regexp.js';
 import { invariantHolds as invariantOfRun, RECORD } from './helpers.js';
 
 interface RepairDoc extends RunDocument {
@@ -18,6 +19,7 @@ interface RepairDoc extends RunDocument {
       branch: string;
       reason: string | null;
       keptRefs: string[];
+      workspaces?: Array<{ attempt: number; branch: string }>;
     }>;
   };
 }
@@ -125,6 +127,72 @@ describe('repair with a command agent', () => {
     expect(doc.integration!.repairs).toMatchObject([
       { taskId: 'd', outcome: 'failed', reason: "the repair dropped commits of the task's branch" },
     ]);
+    await invariantHolds(doc);
+  });
+
+  it("cleans the repairs' branches as the task's own: the merged one deleted, a failed attempt's kept until --force", async () => {
+    await writePlanJson(repo.dir, plan([task('c'), task('d')]));
+    // Attempt 1 commits the markers (it fails, its branch unmerged); attempt 2 resolves.
+    const agent = `if [ -n "$PE_REPAIR" ]; then
+      if grep -q '^Attempt 1 of' "$PE_CONTEXT_FILE"; then git add -A && git commit -qm "kept the markers" && ${RECORD}
+      else printf 'c\\nd\\n' > shared.txt && git add shared.txt && git commit -qm "resolve c and d" && ${RECORD}; fi
+    else ${CONFLICTING}; fi`;
+    const { code, stderr, doc } = await run(agent, ['--repair-attempts', '2']);
+    expect(code, stderr).toBe(0);
+    const repair = doc.integration!.repairs![0]!;
+    expect(repair).toMatchObject({ taskId: 'd', attempts: 2, outcome: 'merged' });
+    const [failed, merged] = repair.workspaces!.map((w) => w.branch) as [string, string];
+    // The clean-up after the run deleted the merged attempt's branch and kept the other.
+    const heads = async () =>
+      (await repo.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'])).split('\n');
+    expect(await heads()).toContain(failed);
+    expect(await heads()).not.toContain(merged);
+
+    const listed = await cli(['clean', '--json'], repo.dir);
+    expect(listed.code, listed.stderr).toBe(0);
+    const items = (
+      JSON.parse(listed.stdout) as {
+        executions: {
+          items: {
+            taskId: string;
+            repair?: { attempt: number | null };
+            kind: string;
+            target: string;
+            action: string;
+            reason: string;
+          }[];
+        }[];
+      }
+    ).executions[0]!.items.filter((item) => item.repair !== undefined && item.kind === 'branch');
+    expect(items).toEqual([
+      {
+        taskId: 'd',
+        repair: { attempt: 1 },
+        kind: 'branch',
+        target: failed,
+        action: 'kept',
+        reason: `not merged into ${doc.integration!.branch} or main; kept so its commits are not lost (--force deletes it)`,
+      },
+      {
+        taskId: 'd',
+        repair: { attempt: 2 },
+        kind: 'branch',
+        target: merged,
+        action: 'absent',
+        reason: 'no such branch',
+      },
+    ]);
+
+    const forced = await cli(['clean', '--force'], repo.dir);
+    expect(forced.code, forced.stderr).toBe(0);
+    const attempt1 = `refs/parallel-executor/${doc.executionId}/d-repair/attempt-1`;
+    expect(forced.stdout).toMatch(
+      new RegExp(
+        `removed branch +${escapeRegExp(failed)} \\(d repair attempt 1: not merged; deleted because of --force; its work is kept as ${escapeRegExp(attempt1)} \\(was [0-9a-f]{7}\\)\\)`,
+      ),
+    );
+    expect(await heads()).not.toContain(failed);
+    expect(await repo.git(['log', '-1', '--format=%s', attempt1])).toBe('kept the markers');
     await invariantHolds(doc);
   });
 

@@ -171,7 +171,11 @@ export async function checkInvariant(input: InvariantInput): Promise<InvariantRe
     const reportedText = reported.map((item) => JSON.stringify(item)).join('\n');
     const toolBranches = new Set([
       ...Object.values(state.tasks).map((run) => run.branch),
-      ...(state.integration?.repairs ?? []).map((repair) => repair.branch),
+      ...(state.integration?.repairs ?? []).flatMap((repair) => [
+        repair.branch,
+        // Every attempt's branch (the record's `branch` is the last one's).
+        ...(repair.workspaces ?? []).map((workspace) => workspace.branch),
+      ]),
     ]);
     const differences = diffCheckout(input.before, after, toolBranches, input.expectedStatus);
     for (const difference of differences) {

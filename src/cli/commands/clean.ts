@@ -22,7 +22,8 @@ import { parseOptions } from '../main.js';
 const HELP = `Usage: parallel-executor clean [ID] [--all-finished] [--force] [--only-merged] [--json]
 
 Remove what a finished execution left: archive each task's log and outputs under
-.parallel-executor/executions/ID/archives/, remove its worktree, delete its branch when merged.
+.parallel-executor/executions/ID/archives/, remove its worktree, delete its branch when merged;
+the same for each repair attempt's worktree and branch (\`<task branch>-repair\`).
 Tasks that failed, were cancelled, conflicted or were dropped keep their worktree, branch and log.
 
   ID               the execution (default: the latest)
@@ -184,7 +185,14 @@ function writeText(
 
 function itemLine(item: CleanupItem, repoRoot: string): string {
   const target = item.kind === 'branch' ? item.target : displayPath(item.target, repoRoot);
-  return `${item.action.padEnd(7)} ${item.kind.padEnd(8)} ${target} (${item.taskId}: ${item.reason})`;
+  return `${item.action.padEnd(7)} ${item.kind.padEnd(8)} ${target} (${ownerText(item)}: ${item.reason})`;
+}
+
+/** `2.2`, or `2.2 repair attempt 1` for a repair's worktree or branch. */
+function ownerText(item: CleanupItem): string {
+  if (item.repair === undefined) return item.taskId;
+  const attempt = item.repair.attempt === null ? '' : ` attempt ${item.repair.attempt}`;
+  return `${item.taskId} repair${attempt}`;
 }
 
 function displayPath(file: string, repoRoot: string): string {

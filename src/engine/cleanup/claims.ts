@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { ExecutionState } from '../state/schema.js';
 import { listExecutions } from '../run/executions.js';
+import { recordedRepairs } from './repairs.js';
 
 /**
  * Worktree folders and branch names are freed by clean-up and then reused by later executions, so
  * an old state may name a worktree or branch that is now another execution's work. The newest
  * execution that records a name owns it: these are the names executions newer than the one being
- * cleaned record, with the id of the newest.
+ * cleaned record (their tasks' and their repairs'), with the id of the newest.
  */
 export interface Claims {
   /** Resolved worktree path → execution id. */
@@ -24,6 +25,11 @@ export async function newerClaims(repoRoot: string, state: ExecutionState): Prom
     for (const run of Object.values(other.tasks)) {
       claims.worktrees.set(path.resolve(run.worktree), other.execution_id);
       claims.branches.set(run.branch, other.execution_id);
+    }
+    for (const repair of recordedRepairs(other)) {
+      if (repair.worktree !== null)
+        claims.worktrees.set(path.resolve(repair.worktree), other.execution_id);
+      claims.branches.set(repair.branch, other.execution_id);
     }
   }
   return claims;

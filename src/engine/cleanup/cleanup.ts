@@ -9,16 +9,31 @@ import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
 import { replicatedFiles } from '../workspace/replicate.js';
 import { keepTaskState } from '../run/keep.js';
-import { isAncestor, refSha } from '../workspace/backup.js';
+import {
+  attemptRef,
+  isAncestor,
+  keepAttempt,
+  nextAttemptNumber,
+  refSha,
+} from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { archiveTaskOutputs, isInside, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
-import { planTaskCleanup, type CleanupOptions, type Decision } from './policy.js';
+import {
+  planRepairCleanup,
+  planTaskCleanup,
+  type CleanupOptions,
+  type Decision,
+  type TaskCleanupPlan,
+} from './policy.js';
+import { recordedRepairs, type RecordedRepair } from './repairs.js';
 import { canonicalPath, listWorktrees, type WorktreeEntry } from './worktrees.js';
 
 export interface CleanupItem {
   taskId: string;
+  /** Set for a repair attempt's worktree or branch: the attempt's number (null: not recorded). */
+  repair?: { attempt: number | null };
   kind: 'worktree' | 'branch' | 'outputs';
   /** The worktree path, branch name or output path concerned. */
   target: string;
@@ -60,7 +75,9 @@ export interface CleanupExecutionOptions extends CleanupOptions {
  * outputs are archived then removed, its worktree removed, its branch deleted when merged into
  * the integration branch or the base (`git branch -d` semantics; `force` deletes unmerged ones).
  * What explains a failure (failed, cancelled, conflicting or dropped tasks) and unfinished work
- * is kept unless `force`, and every kept item says why and where it is.
+ * is kept unless `force`, and every kept item says why and where it is. Each repair attempt's
+ * worktree and branch (the names the state records, `recordedRepairs`) are cleaned as their
+ * task's own, and reported as items with `repair` set.
  *
  * Only this execution's own things are removed, whatever `force` says: a worktree or branch a
  * newer execution's state records (names are reused once freed), or a branch that moved since
@@ -96,7 +113,7 @@ export async function cleanupExecution(
       branchSha === null ? null : await firstAncestorTarget(repoRoot, task.branch, targets);
     const worktreeKey = await canonicalPath(path.resolve(repoRoot, task.worktree));
     const plan = await ownPlan(planTaskCleanup(task, state, mergedInto, options), {
-      task,
+      subject: taskSubject(task),
       state,
       repoRoot,
       branchSha,
@@ -125,7 +142,12 @@ export async function cleanupExecution(
       options.archive ?? true,
       archives,
     );
-    const worktree = await cleanWorktree(task, repoRoot, worktrees, plan.worktree);
+    const worktree = await cleanWorktree(
+      { ...taskSubject(task), worktree: task.worktree },
+      repoRoot,
+      worktrees,
+      plan.worktree,
+    );
     return { task, branchSha, plan, refs, items: [...outputs, worktree] };
   });
   const items: CleanupItem[] = [];
@@ -133,8 +155,29 @@ export async function cleanupExecution(
     keptRefs.push(...refs);
     items.push(
       ...done,
-      await cleanBranch(task, repoRoot, branchSha, worktrees, protectedBranches, plan.branch),
+      await cleanBranch(
+        taskSubject(task),
+        repoRoot,
+        branchSha,
+        worktrees,
+        protectedBranches,
+        plan.branch,
+      ),
     );
+  }
+  // The repairs' worktrees and branches, each as its task's own, one at a time (they are few).
+  for (const repair of recordedRepairs(state)) {
+    const task = state.tasks[repair.taskId];
+    if (task === undefined) continue;
+    const done = await cleanRepair(repair, task, state, {
+      options,
+      targets,
+      claims,
+      worktrees,
+      protectedBranches,
+    });
+    items.push(...done.items);
+    keptRefs.push(...done.refs);
   }
   const order = new Map(tasks.map((task, i) => [task.task_id, i]));
   archives.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!);
@@ -152,8 +195,29 @@ export async function cleanupExecution(
   };
 }
 
+/** A worktree and branch clean may remove: a task's own, or one of its repair attempts'. */
+interface Subject {
+  taskId: string;
+  /** Set for a repair attempt (see `CleanupItem.repair`). */
+  repair?: { attempt: number | null };
+  /** Null when none is recorded. */
+  worktree: string | null;
+  branch: string;
+  /** What this execution recorded as the branch's tip (null: nothing recorded). */
+  headSha: string | null;
+}
+
+function taskSubject(task: TaskRun): Subject {
+  return {
+    taskId: task.task_id,
+    worktree: task.worktree,
+    branch: task.branch,
+    headSha: task.head_sha,
+  };
+}
+
 interface OwnershipInput {
-  task: TaskRun;
+  subject: Subject;
   state: ExecutionState;
   repoRoot: string;
   branchSha: string | null;
@@ -166,10 +230,10 @@ interface OwnershipInput {
  * keep: a worktree folder or branch name a newer execution records, a worktree checked out on a
  * newer execution's branch, a branch that moved away from what this execution recorded.
  */
-async function ownPlan(
-  plan: ReturnType<typeof planTaskCleanup>,
+async function ownPlan<Plan extends Pick<TaskCleanupPlan, 'worktree' | 'branch'>>(
+  plan: Plan,
   input: OwnershipInput,
-): Promise<ReturnType<typeof planTaskCleanup>> {
+): Promise<Plan> {
   const notOurs = (reason: string): Decision => ({ remove: false, reason });
   const worktreeReason = worktreeNotOwned(input);
   if (plan.worktree.remove && worktreeReason !== null) plan.worktree = notOurs(worktreeReason);
@@ -178,22 +242,24 @@ async function ownPlan(
   return plan;
 }
 
-function worktreeNotOwned({ task, claims, worktree }: OwnershipInput): string | null {
-  const other = claims.worktrees.get(path.resolve(task.worktree));
+function worktreeNotOwned({ subject, claims, worktree }: OwnershipInput): string | null {
+  if (subject.worktree === null) return null;
+  const other = claims.worktrees.get(path.resolve(subject.worktree));
   if (other !== undefined) return `it is now the worktree of execution ${other}: not this one's`;
   const on = worktree?.branch?.replace(/^refs\/heads\//, '');
-  const branchOwner = on === undefined || on === task.branch ? undefined : claims.branches.get(on);
+  const branchOwner =
+    on === undefined || on === subject.branch ? undefined : claims.branches.get(on);
   if (branchOwner !== undefined)
     return `it is checked out on ${on}, a branch of execution ${branchOwner}: not this one's`;
   return null;
 }
 
 async function branchNotOwned(input: OwnershipInput): Promise<string | null> {
-  const { task, state, repoRoot, branchSha } = input;
+  const { subject, state, repoRoot, branchSha } = input;
   if (branchSha === null) return null;
-  const other = input.claims.branches.get(task.branch);
+  const other = input.claims.branches.get(subject.branch);
   if (other !== undefined) return `the branch now belongs to execution ${other}: not this one's`;
-  if (task.head_sha === null || branchSha === task.head_sha) return null;
+  if (subject.headSha === null || branchSha === subject.headSha) return null;
   const integration = state.integration?.branch;
   if (
     integration !== undefined &&
@@ -201,7 +267,7 @@ async function branchNotOwned(input: OwnershipInput): Promise<string | null> {
   )
     return null;
   return (
-    `it moved since this execution recorded it (${task.head_sha.slice(0, 7)}, now ` +
+    `it moved since this execution recorded it (${subject.headSha.slice(0, 7)}, now ` +
     `${branchSha.slice(0, 7)}) and is not in ${integration ?? 'an integration branch'}: left alone`
   );
 }
@@ -235,7 +301,10 @@ async function keepWork(
   const removesWorktree = plan.worktree.remove && input.registered;
   const dropsCommits = plan.branch.remove && input.branchSha !== null && !input.merged;
   try {
-    if (!dropsCommits && !(removesWorktree && (await holdsOwnWork(task.worktree, input, env))))
+    if (
+      !dropsCommits &&
+      !(removesWorktree && (await holdsOwnWork(task.worktree, input.branchSha, env)))
+    )
       return [];
     const why = `clean: ${removesWorktree ? 'worktree removed' : 'unmerged branch deleted'}`;
     const before = task.kept_refs?.length ?? 0;
@@ -257,7 +326,7 @@ async function keepWork(
 /** Uncommitted changes (the tool's own files aside), or a HEAD that is not in the task branch. */
 async function holdsOwnWork(
   worktree: string,
-  input: KeepInput,
+  branchSha: string | null,
   env: Record<string, string>,
 ): Promise<boolean> {
   const status = await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'], {
@@ -275,10 +344,160 @@ async function holdsOwnWork(
     allowExitCodes: [1, 128],
   });
   if (head.exitCode !== 0) return false;
-  return (
-    input.branchSha === null ||
-    !(await isAncestor(worktree, head.stdout.trim(), input.branchSha, env))
+  return branchSha === null || !(await isAncestor(worktree, head.stdout.trim(), branchSha, env));
+}
+
+interface RepairCleanupContext {
+  options: CleanupExecutionOptions;
+  targets: readonly MergeTarget[];
+  claims: Claims;
+  worktrees: Map<string, WorktreeEntry>;
+  protectedBranches: Set<string>;
+}
+
+/**
+ * One repair attempt's worktree and branch, cleaned as its task's own are: the worktree removed
+ * (its uncommitted work kept under a ref first), the branch deleted when merged, kept when not
+ * unless `force`; a name a newer execution records, or a branch that moved, left alone.
+ */
+async function cleanRepair(
+  repair: RecordedRepair,
+  task: TaskRun,
+  state: ExecutionState,
+  ctx: RepairCleanupContext,
+): Promise<{ items: CleanupItem[]; refs: CleanupKeptRef[] }> {
+  const { repoRoot } = ctx.options;
+  const subject: Subject = {
+    taskId: repair.taskId,
+    repair: { attempt: repair.attempt },
+    worktree: repair.worktree,
+    branch: repair.branch,
+    headSha: repair.headSha,
+  };
+  const branchSha = await resolveBranch(repoRoot, repair.branch);
+  const mergedInto =
+    branchSha === null ? null : await firstAncestorTarget(repoRoot, repair.branch, ctx.targets);
+  const worktreeKey =
+    repair.worktree === null ? null : await canonicalPath(path.resolve(repoRoot, repair.worktree));
+  const entry = worktreeKey === null ? undefined : ctx.worktrees.get(worktreeKey);
+  const plan = await ownPlan(
+    planRepairCleanup(task, state, mergedInto, repair.inFlight, ctx.options),
+    { subject, state, repoRoot, branchSha, claims: ctx.claims, worktree: entry },
   );
+  const refs: CleanupKeptRef[] = [];
+  const kept = await keepRepairWork(repair, task, state, plan, {
+    branchSha,
+    merged: mergedInto !== null,
+    registered: entry !== undefined,
+    options: ctx.options,
+  });
+  if (kept instanceof Error) {
+    const why = `not removed: keeping its work under a ref failed: ${kept.message}`;
+    plan.worktree = { remove: false, reason: why };
+    plan.branch = { remove: false, reason: why };
+  } else {
+    for (const ref of kept.refs) refs.push({ taskId: repair.taskId, ...ref });
+    if (plan.branch.remove && kept.holder !== null)
+      plan.branch = {
+        remove: true,
+        reason: `${plan.branch.reason}; its work is kept as ${kept.holder}`,
+      };
+  }
+  const items: CleanupItem[] = [];
+  if (repair.worktree !== null) {
+    const worktree = repair.worktree;
+    items.push(
+      await cleanWorktree({ ...subject, worktree }, repoRoot, ctx.worktrees, plan.worktree),
+    );
+  }
+  items.push(
+    await cleanBranch(
+      subject,
+      repoRoot,
+      branchSha,
+      ctx.worktrees,
+      ctx.protectedBranches,
+      plan.branch,
+    ),
+  );
+  return { items, refs };
+}
+
+/**
+ * Before a repair worktree with work of its own goes, or an unmerged repair branch is deleted:
+ * that work under the task's next `<task>-repair/attempt-<n>` ref, recorded in the repair's record
+ * (or the task's `kept_refs` for an attempt under way with no record yet). An unmerged branch
+ * whose tip one of the repair's kept refs already holds needs none. `holder`: the ref that holds
+ * the branch's work when it is deleted. An Error when keeping failed.
+ */
+async function keepRepairWork(
+  repair: RecordedRepair,
+  task: TaskRun,
+  state: ExecutionState,
+  plan: Pick<TaskCleanupPlan, 'worktree' | 'branch'>,
+  input: KeepInput,
+): Promise<{ refs: KeptRef[]; holder: string | null } | Error> {
+  const { repoRoot, env } = input.options;
+  const worktree = plan.worktree.remove && input.registered ? repair.worktree : null;
+  const tip = plan.branch.remove && !input.merged ? input.branchSha : null;
+  try {
+    const dirty = worktree !== null && (await holdsOwnWork(worktree, input.branchSha, env));
+    const holder = tip === null ? null : await keptAlready(repoRoot, tip, repair, env);
+    if (!dirty && (tip === null || holder !== null)) return { refs: [], holder };
+    const why = `clean: repair ${dirty ? 'worktree removed' : 'branch deleted unmerged'}`;
+    const owner = `${repair.taskId}-repair`;
+    const ref = attemptRef(
+      state.execution_id,
+      owner,
+      await nextAttemptNumber(repoRoot, state.execution_id, owner, env),
+    );
+    const refs: KeptRef[] = [];
+    if (dirty) {
+      const kept = await keepAttempt({
+        repoRoot,
+        worktree: worktree,
+        branch: repair.branch,
+        ref,
+        env,
+        identity: input.options.identity ?? DEFAULT_IDENTITY,
+        why,
+      });
+      if (kept !== null) {
+        refs.push({ ref: kept.ref, sha: kept.sha, why });
+        if (kept.branchRef !== null && kept.branchSha !== null)
+          refs.push({
+            ref: kept.branchRef,
+            sha: kept.branchSha,
+            why: `${why} (the branch its worktree had left)`,
+          });
+      }
+    } else {
+      await git(repoRoot, ['update-ref', '-m', why, ref, tip!], { env });
+      refs.push({ ref, sha: tip!, why });
+    }
+    if (repair.record !== null) repair.record.keptRefs.push(...refs.map((r) => r.ref));
+    else (task.kept_refs ??= []).push(...refs);
+    const held = tip === null ? null : await keptAlready(repoRoot, tip, repair, env, refs);
+    return { refs, holder: holder ?? held };
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** A kept ref of the repair (or one just made) whose commit holds `tip`; null when none does. */
+async function keptAlready(
+  repoRoot: string,
+  tip: string,
+  repair: RecordedRepair,
+  env: Record<string, string>,
+  extra: readonly KeptRef[] = [],
+): Promise<string | null> {
+  const candidates = [...(repair.record?.keptRefs ?? []), ...extra.map((r) => r.ref)];
+  for (const ref of candidates) {
+    const sha = await refSha(repoRoot, ref, env);
+    if (sha !== null && (await isAncestor(repoRoot, tip, sha, env))) return ref;
+  }
+  return null;
 }
 
 async function cleanOutputs(
@@ -341,14 +560,15 @@ async function cleanOutputs(
 }
 
 async function cleanWorktree(
-  task: TaskRun,
+  subject: Subject & { worktree: string },
   repoRoot: string,
   worktrees: Map<string, WorktreeEntry>,
   decision: Decision,
 ): Promise<CleanupItem> {
-  const target = path.resolve(repoRoot, task.worktree);
+  const target = path.resolve(repoRoot, subject.worktree);
   const item = (action: CleanupItem['action'], reason: string): CleanupItem => ({
-    taskId: task.task_id,
+    taskId: subject.taskId,
+    ...(subject.repair === undefined ? {} : { repair: subject.repair }),
     kind: 'worktree',
     target,
     action,
@@ -379,7 +599,7 @@ async function cleanWorktree(
 }
 
 async function cleanBranch(
-  task: TaskRun,
+  subject: Subject,
   repoRoot: string,
   sha: string | null,
   worktrees: Map<string, WorktreeEntry>,
@@ -387,17 +607,18 @@ async function cleanBranch(
   decision: Decision,
 ): Promise<CleanupItem> {
   const item = (action: CleanupItem['action'], reason: string): CleanupItem => ({
-    taskId: task.task_id,
+    taskId: subject.taskId,
+    ...(subject.repair === undefined ? {} : { repair: subject.repair }),
     kind: 'branch',
-    target: task.branch,
+    target: subject.branch,
     action,
     reason,
   });
   if (sha === null) return item('absent', 'no such branch');
   if (!decision.remove) return item('kept', decision.reason);
-  if (protectedBranches.has(task.branch))
+  if (protectedBranches.has(subject.branch))
     return item('kept', 'it is the base or integration branch');
-  const ref = `refs/heads/${task.branch}`;
+  const ref = `refs/heads/${subject.branch}`;
   const checkedOut = [...worktrees.values()].find((entry) => entry.branch === ref);
   if (checkedOut !== undefined) return item('kept', `checked out in ${checkedOut.path}`);
   try {

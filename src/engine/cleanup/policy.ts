@@ -97,3 +97,24 @@ function oneLine(text: string): string {
   const line = text.split('\n')[0] ?? '';
   return line.length > 160 ? `${line.slice(0, 159)}…` : line;
 }
+
+/**
+ * What to remove of one repair attempt (its worktree and branch) and why: as for its task's own
+ * (`planTaskCleanup`, with whether the repair branch is merged), so a task kept for a failure
+ * keeps its repairs too. An attempt still under way when the orchestrator stopped (`inFlight`)
+ * is resume's to continue: kept unless `force`.
+ */
+export function planRepairCleanup(
+  task: TaskRun,
+  state: ExecutionState,
+  mergedInto: string | null,
+  inFlight: boolean,
+  options: CleanupOptions = {},
+): Pick<TaskCleanupPlan, 'worktree' | 'branch'> {
+  if (inFlight && !(options.force ?? false)) {
+    const reason = `a repair under way when the orchestrator stopped: \`parallel-executor resume ${state.execution_id}\` continues it`;
+    return { worktree: keep(reason), branch: keep(reason) };
+  }
+  const { worktree, branch } = planTaskCleanup(task, state, mergedInto, options);
+  return { worktree, branch };
+}

@@ -13,7 +13,12 @@ import { executionPaths } from '../run/paths.js';
 import { pathExists } from '../path-exists.js';
 import { runIntegrationStep } from './integration-step.js';
 import { notifier, type Notify } from './notify.js';
-import { repairsFailedValidation, runRepairStep } from './repair-step.js';
+import {
+  markRepairsToDo,
+  repairsFailedValidation,
+  resumeRepairs,
+  runRepairStep,
+} from './repair-step.js';
 import { runReportStep, type ReportOutcome } from './report-step.js';
 import type { FinishSettings } from './settings.js';
 import { createValidationStep } from './validation-step.js';
@@ -100,38 +105,46 @@ async function finishExecution(
     cleanup: null,
     kept: [],
   };
-  // Resumed after the integration had finished (killed during the report or the clean-up): its
-  // result is on disk and its branch holds the work; integrating again would find branches gone.
+  // Resumed after the integration had finished (killed during the repairs, the report or the
+  // clean-up): its result is on disk and its branch holds the work; integrating again would find
+  // branches gone. Repairs the state shows under way are done again (`resumeRepairs`).
   const integrated = state.integration !== null;
   const plan = await readPlanSnapshot(
     executionPaths(state.repo_root, state.execution_id).planSnapshot,
   );
+  const step = {
+    settings,
+    executionDir,
+    env: options.env,
+    signal: options.signal,
+    logger: options.logger ?? silentLogger,
+    notify,
+    // In the state file too, so `status --watch` in another terminal shows it.
+    onProgress: (progress: IntegrationProgress) => {
+      state.integration_progress = progress;
+      options.onEvent?.({ type: 'integration-progress', progress }, state);
+      void save();
+    },
+  };
+  // A repair that cannot run leaves the integration as it was, never undoes it.
+  const repairsFailed = (error: unknown) =>
+    notify(state, `repairs did not finish: ${message(error)}`);
   try {
     if (!integrated) {
-      const step = {
-        settings,
-        executionDir,
-        env: options.env,
-        signal: options.signal,
-        logger: options.logger ?? silentLogger,
-        notify,
-        // In the state file too, so `status --watch` in another terminal shows it.
-        onProgress: (progress: IntegrationProgress) => {
-          state.integration_progress = progress;
-          options.onEvent?.({ type: 'integration-progress', progress }, state);
-          void save();
-        },
-      };
       const evenIfEmpty = options.runner !== undefined && repairsFailedValidation(state, settings);
       state.integration = await runIntegrationStep(state, { ...step, evenIfEmpty });
       if (options.runner !== undefined && state.integration !== null) {
-        // Killed during the repairs, resume finds the integration done and reports it.
+        // On disk with the repairs marked as to do: killed during them, resume does them again.
+        markRepairsToDo(state, settings);
         await save();
-        // A repair that cannot run leaves the integration as it was, never undoes it.
-        await runRepairStep(state, { ...step, runner: options.runner, plan }).catch(
-          (error: unknown) => notify(state, `repairs did not finish: ${message(error)}`),
+        await runRepairStep(state, { ...step, runner: options.runner, plan, save }).catch(
+          repairsFailed,
         );
       }
+    } else {
+      await resumeRepairs(state, { ...step, runner: options.runner, plan, save }).catch(
+        repairsFailed,
+      );
     }
     // On disk before anything is cleaned up: killed from here on, resume knows the work landed.
     await save();

@@ -31,6 +31,29 @@ export type InteractionRisk = z.infer<typeof InteractionRisk>;
 export const RepairKind = z.enum(['conflict', 'tests', 'validation', 'interaction']);
 export type RepairKind = z.infer<typeof RepairKind>;
 
+/**
+ * One repair attempt's branch and worktree, as the repair loop made them: the names `clean`
+ * removes (and no others), and what a resume finds of an attempt a stopped orchestrator left.
+ */
+export const RepairWorkspaceRecord = z.object({
+  /** The attempt's number for its task (its kept ref is `<task>-repair/attempt-<n>`). */
+  attempt: z.number().int().positive(),
+  branch: z.string(),
+  worktree: z.string(),
+  /** The integration head it started from. */
+  baseSha: z.string(),
+  /** The branch's tip when the attempt ended; null while it runs. */
+  headSha: z.string().nullable(),
+});
+export type RepairWorkspaceRecord = z.infer<typeof RepairWorkspaceRecord>;
+
+/** A repair attempt under way: what a resume finds when the orchestrator stopped during it. */
+export const RepairInFlight = RepairWorkspaceRecord.extend({
+  taskId: z.string(),
+  kind: RepairKind,
+});
+export type RepairInFlight = z.infer<typeof RepairInFlight>;
+
 /** One task's repair: every attempt, the last attempt's branch, and what it cost. */
 export const RepairRecord = z.object({
   taskId: z.string(),
@@ -47,6 +70,13 @@ export const RepairRecord = z.object({
   reason: z.string().nullable(),
   /** Every attempt's state, kept under `refs/parallel-executor/<execution>/<task>-repair/attempt-<n>`. */
   keptRefs: z.array(z.string()),
+  /** Every attempt's branch and worktree (absent from older records: `branch` alone). */
+  workspaces: z.array(RepairWorkspaceRecord).optional(),
+  /**
+   * Of `attempts`, those cut short because the orchestrator stopped (a resume found them): they
+   * gave no verdict, so they do not count against `integration.repair.attempts`.
+   */
+  interrupted: z.number().int().nonnegative().optional(),
   durationMs: z.number().nonnegative(),
   inputTokens: z.number().int().nullable(),
   outputTokens: z.number().int().nullable(),
@@ -96,6 +126,12 @@ export const IntegrationResult = z.object({
   notes: z.array(z.string()).optional(),
   /** Tasks handed back to an agent after a conflict, failing tests or failed validation. */
   repairs: z.array(RepairRecord).optional(),
+  /**
+   * Set while the repair loop runs, with the attempts under way; absent once it ended. A resume
+   * that finds it knows the orchestrator stopped during the repairs: it keeps what those attempts
+   * left and repairs again.
+   */
+  repairing: z.object({ attempts: z.array(RepairInFlight) }).optional(),
 });
 export type IntegrationResult = z.infer<typeof IntegrationResult>;
 

@@ -1,6 +1,6 @@
 import type { RepairRecord } from '../integrate/schema.js';
 import { mdText } from '../report/markdown.js';
-import { repairCost } from '../report/repairs.js';
+import { attemptsText, repairCost } from '../report/repairs.js';
 import type { ExecutionState } from '../state/schema.js';
 
 /** `repair of 2.2 (conflict) — ✅ merged, 1 attempt, 2.7s`: one line per repair, after the tasks. */
@@ -23,7 +23,7 @@ export function repairTableRows(state: ExecutionState): string[][] {
 }
 
 function verdict(repair: RepairRecord): string {
-  const attempts = `${repair.attempts} attempt${repair.attempts === 1 ? '' : 's'}`;
+  const attempts = attemptsText(repair);
   const how = repair.outcome === 'merged' ? '✅ merged' : `❌ ${repair.reason ?? 'failed'}`;
   return `${how}, ${attempts}, ${repairCost(repair)}`;
 }

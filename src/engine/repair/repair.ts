@@ -14,7 +14,7 @@ import { attemptRef, keepAttempt, nextAttemptNumber } from '../workspace/backup.
 import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';
 import { freeBranchName, localBranches } from '../workspace/refs.js';
-import { deleteBranch, removeWorktree } from '../workspace/worktree.js';
+import { branchSha, deleteBranch, isWorktreeRoot, removeWorktree } from '../workspace/worktree.js';
 import { runRepairAgent, type RepairAgentRun } from './agent.js';
 import { checkInteractionRepair, checkRepairResult } from './check.js';
 import { repairContext } from './context.js';
@@ -44,6 +44,11 @@ export interface RepairOptions {
   signal?: AbortSignal;
   logger?: Logger;
   notify(message: string, taskId: string | null): void;
+  /**
+   * Write the state to disk: when an attempt starts and after each round, so that a resume
+   * knows what a stopped orchestrator left (absent: the state is not written, as in the Action).
+   */
+  save?: () => Promise<void>;
 }
 
 /** One attempt's end, before integration. */
@@ -64,22 +69,59 @@ export interface Attempt {
  * finished, no marker, nothing dropped), validated like any task, and the attempts that pass are
  * integrated together with batch-and-bisect on top of the integration branch, which then moves
  * forward to the result. A task still left out is tried again with what failed this time.
+ *
+ * The state says where the loop is (`options.save` writes it): `integration.repairing` holds the
+ * attempts under way, `integration.repairs` every record so far. So a resume after the
+ * orchestrator stopped continues from there (see interrupted.ts): the records it finds are
+ * carried on, and a task with attempts left is tried again; an interrupted attempt does not count.
  */
 export async function repairTasks(options: RepairOptions): Promise<RepairRecord[]> {
   const integration = options.state.integration;
-  if (integration === null || options.attempts <= 0) return [];
-  const records = new Map<string, RepairRecord>();
-  let pending = repairTargets(options.state, integration, options.on);
-  for (let round = 1; round <= options.attempts && pending.length > 0; round += 1) {
+  if (integration === null) return [];
+  const records = new Map((integration.repairs ?? []).map((r) => [r.taskId, r]));
+  const mayTry = (target: RepairTarget) => {
+    const previous = records.get(target.taskId);
+    return (
+      previous === undefined ||
+      (previous.outcome !== 'merged' && finished(previous) < options.attempts)
+    );
+  };
+  let pending =
+    options.attempts > 0
+      ? repairTargets(options.state, integration, options.on).filter(mayTry)
+      : [];
+  const inFlight = (integration.repairing ??= { attempts: [] });
+  const save = async () => {
+    integration.repairs = [...records.values()];
+    await options.save?.();
+  };
+  while (pending.length > 0) {
     // Stopped by the user: what was tried is recorded, nothing more is started.
     if (options.signal?.aborted) break;
+    const numbers = new Map(
+      pending.map((target) => [target.taskId, (records.get(target.taskId)?.attempts ?? 0) + 1]),
+    );
     const attempts = await Promise.all(
-      pending.map((target) => attemptRepair(options, target, round)),
+      pending.map((target) => {
+        const n = numbers.get(target.taskId)!;
+        return attemptRepair(options, target, n, async (ws) => {
+          inFlight.attempts.push({
+            taskId: target.taskId,
+            kind: target.kind,
+            attempt: n,
+            branch: ws.branch,
+            worktree: ws.worktree,
+            baseSha: ws.base,
+            headSha: null,
+          });
+          await options.save?.();
+        });
+      }),
     );
     const ready = attempts.filter((attempt) => attempt.problem === null);
     const landed =
       ready.length > 0 && !options.signal?.aborted
-        ? await integrateRepairs(options, ready, round)
+        ? await integrateRepairs(options, ready, Math.max(...numbers.values()))
         : null;
     const next: RepairTarget[] = [];
     for (const attempt of attempts) {
@@ -91,22 +133,35 @@ export async function repairTasks(options: RepairOptions): Promise<RepairRecord[
         : (attempt.problem ??
           landed?.dropped.find((entry) => entry.taskId === id)?.reason ??
           'not merged');
-      record(records, attempt, round, problem);
+      const headSha =
+        attempt.ws === null ? null : await branchSha(options.state.repo_root, attempt.ws.branch);
+      record(records, attempt, numbers.get(id)!, problem, headSha);
+      inFlight.attempts = inFlight.attempts.filter((entry) => entry.taskId !== id);
       if (merged) {
         markRepaired(options.state, attempt);
         options.notify(`repaired (${attempt.target.kind}) and merged`, id);
       } else {
-        options.notify(`repair attempt ${round} failed: ${problem}`, id);
+        options.notify(`repair attempt ${numbers.get(id)!} failed: ${problem}`, id);
         next.push(retry ?? attempt.target);
       }
+    }
+    // On disk before the worktrees go: killed from here on, nothing of this round is redone.
+    await save();
+    for (const attempt of attempts) {
       if (attempt.ws !== null) await removeWorktree(options.state.repo_root, attempt.ws.worktree);
     }
-    pending = next;
+    pending = next.filter(mayTry);
   }
+  delete integration.repairing;
   const result = [...records.values()];
-  integration.repairs = [...(integration.repairs ?? []), ...result];
+  integration.repairs = result;
   noteInteractionRepairs(integration, result);
   return result;
+}
+
+/** Attempts that ended with a verdict: those a stopped orchestrator cut short do not count. */
+function finished(record: RepairRecord): number {
+  return record.attempts - (record.interrupted ?? 0);
 }
 
 /**
@@ -117,6 +172,8 @@ export async function attemptRepair(
   options: RepairOptions,
   target: RepairTarget,
   round: number,
+  /** Called once the attempt's branch and worktree exist, before the agent starts. */
+  started?: (ws: RepairWorkspace) => Promise<void>,
 ): Promise<Attempt> {
   const { state } = options;
   const run = state.tasks[target.taskId]!;
@@ -147,6 +204,7 @@ export async function attemptRepair(
       identity: options.identity,
     });
     attempt.ws = ws;
+    await started?.(ws);
     const contextFile = join(dir, 'REPAIR_CONTEXT.md');
     await writeFile(
       contextFile,
@@ -156,7 +214,8 @@ export async function attemptRepair(
         plan: options.plan,
         ws,
         attempt: round,
-        attempts: options.attempts,
+        // An attempt after an interrupted one is numbered past the limit: say so plainly.
+        attempts: Math.max(options.attempts, round),
       }),
     );
     attempt.cost = await runRepairAgent(
@@ -177,7 +236,16 @@ export async function attemptRepair(
       },
       { timeoutMs: options.agentTimeoutMs, graceMs: options.graceMs, signal: options.signal },
     );
-    attempt.keptRefs = await keep(options, target.taskId, ws);
+    attempt.keptRefs = await keepRepairAttempt({
+      repoRoot: state.repo_root,
+      executionId: state.execution_id,
+      taskId: target.taskId,
+      worktree: ws.worktree,
+      branch: ws.branch,
+      baseSha: ws.base,
+      env: options.env,
+      identity: options.identity,
+    });
     attempt.problem = attempt.cost.problem ?? (await checkRepairResult(ws));
     if (attempt.problem === null && target.kind === 'interaction')
       attempt.problem = await checkInteractionRepair(ws);
@@ -205,41 +273,50 @@ export async function attemptRepair(
   return attempt;
 }
 
+export interface KeepRepairInput {
+  repoRoot: string;
+  executionId: string;
+  taskId: string;
+  worktree: string;
+  branch: string;
+  /** The integration head the attempt started from. */
+  baseSha: string;
+  env: Record<string, string>;
+  identity: GitIdentity;
+  why?: string;
+}
+
 /**
- * Every attempt's worktree and branch, as the agent left them, under a named ref; beside it,
- * the tip of a branch it left and commits it dropped (found in the reflogs), as for a task.
+ * Every attempt's worktree and branch, as the agent left them, under a named ref
+ * (`<task>-repair/attempt-<n>`); beside it, the tip of a branch it left and commits it dropped
+ * (found in the reflogs), as for a task. With the worktree gone, the branch tip alone is kept.
  */
-async function keep(
-  options: RepairOptions,
-  taskId: string,
-  ws: RepairWorkspace,
-): Promise<string[]> {
-  const owner = `${taskId}-repair`;
-  const n = await nextAttemptNumber(
-    options.state.repo_root,
-    options.state.execution_id,
-    owner,
-    options.env,
-  );
+export async function keepRepairAttempt(input: KeepRepairInput): Promise<string[]> {
+  const owner = `${input.taskId}-repair`;
+  const why = input.why ?? `repair attempt of task ${input.taskId}`;
+  const n = await nextAttemptNumber(input.repoRoot, input.executionId, owner, input.env);
   const kept = await keepAttempt({
-    repoRoot: options.state.repo_root,
-    worktree: ws.worktree,
-    branch: ws.branch,
-    ref: attemptRef(options.state.execution_id, owner, n),
-    env: options.env,
-    identity: options.identity,
-    why: `repair attempt of task ${taskId}`,
+    repoRoot: input.repoRoot,
+    worktree: input.worktree,
+    branch: input.branch,
+    ref: attemptRef(input.executionId, owner, n),
+    env: input.env,
+    identity: input.identity,
+    why,
   });
   if (kept === null) return [];
+  // Its HEAD's reflog went with the worktree: the branch tip is all there is to keep.
+  if (!(await isWorktreeRoot(input.worktree)))
+    return [kept.ref, ...(kept.branchRef === null ? [] : [kept.branchRef])];
   const dropped = await keepDroppedCommits({
-    repoRoot: options.state.repo_root,
-    worktree: ws.worktree,
-    branch: ws.branch,
-    startSha: ws.base,
-    env: options.env,
+    repoRoot: input.repoRoot,
+    worktree: input.worktree,
+    branch: input.branch,
+    startSha: input.baseSha,
+    env: input.env,
     ref: kept.ref,
     kept: [kept.sha, ...(kept.branchSha === null ? [] : [kept.branchSha])],
-    why: `repair attempt of task ${taskId}`,
+    why,
   });
   return [
     kept.ref,
@@ -348,6 +425,7 @@ function record(
   attempt: Attempt,
   round: number,
   problem: string | null,
+  headSha: string | null,
 ): void {
   const id = attempt.target.taskId;
   const previous = records.get(id);
@@ -367,6 +445,21 @@ function record(
     branch: attempt.ws?.branch ?? previous?.branch ?? '',
     reason: problem,
     keptRefs: [...(previous?.keptRefs ?? []), ...attempt.keptRefs],
+    workspaces: [
+      ...(previous?.workspaces ?? []),
+      ...(attempt.ws === null
+        ? []
+        : [
+            {
+              attempt: round,
+              branch: attempt.ws.branch,
+              worktree: attempt.ws.worktree,
+              baseSha: attempt.ws.base,
+              headSha,
+            },
+          ]),
+    ],
+    ...(previous?.interrupted === undefined ? {} : { interrupted: previous.interrupted }),
     durationMs: (previous?.durationMs ?? 0) + (attempt.cost?.durationMs ?? 0),
     inputTokens: add(previous?.inputTokens, attempt.cost?.inputTokens),
     outputTokens: add(previous?.outputTokens, attempt.cost?.outputTokens),

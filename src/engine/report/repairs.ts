@@ -10,7 +10,7 @@ const HOW: Record<RepairRecord['kind'], string> = {
 
 /** `2.2: merged, repaired after a merge conflict in 1 attempt (12s, 3.1k tokens, $0.04)` */
 export function repairLine(repair: RepairRecord): string {
-  const attempts = `${repair.attempts} attempt${repair.attempts === 1 ? '' : 's'}`;
+  const attempts = attemptsText(repair);
   const withText = repair.with.length > 0 ? ` with ${repair.with.join(', ')}` : '';
   const files = repair.files.length > 0 ? ` in ${repair.files.join(', ')}` : '';
   const how = `${HOW[repair.kind]}${withText}${files}`;
@@ -19,6 +19,13 @@ export function repairLine(repair: RepairRecord): string {
       ? `merged, repaired after ${how} in ${attempts}`
       : `not repaired after ${how} (${attempts}): ${repair.reason ?? 'failed'}`;
   return `${repair.taskId}: ${verdict} (${repairCost(repair)})`;
+}
+
+/** `2 attempts`, `2 attempts, 1 interrupted when the orchestrator stopped` */
+export function attemptsText(repair: RepairRecord): string {
+  const attempts = `${repair.attempts} attempt${repair.attempts === 1 ? '' : 's'}`;
+  const cut = repair.interrupted ?? 0;
+  return cut > 0 ? `${attempts}, ${cut} interrupted when the orchestrator stopped` : attempts;
 }
 
 /** Time, tokens and money the repair agents took, as far as they said. */

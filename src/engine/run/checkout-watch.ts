@@ -203,8 +203,19 @@ function isToolRef(ref: string, state: ExecutionState): boolean {
   const branch = ref.replace(/^refs\/heads\//, '');
   if (branch === ref) return false;
   if (state.integration?.branch === branch) return true;
-  if ((state.integration?.repairs ?? []).some((repair) => repair.branch === branch)) return true;
+  if (repairBranches(state).has(branch)) return true;
   return Object.values(state.tasks).some((run) => run.branch === branch);
+}
+
+/** Every repair attempt's branch the state records: each record's attempts, those under way. */
+function repairBranches(state: ExecutionState): Set<string> {
+  const names = new Set<string>();
+  for (const repair of state.integration?.repairs ?? []) {
+    names.add(repair.branch);
+    for (const workspace of repair.workspaces ?? []) names.add(workspace.branch);
+  }
+  for (const entry of state.integration?.repairing?.attempts ?? []) names.add(entry.branch);
+  return names;
 }
 
 interface Culprit {

@@ -27,18 +27,22 @@ export interface LeftBehind {
 }
 
 /**
- * Stops every process still carrying the execution's id and one of its task's worktrees in its
- * environment: what the agents started outside their trees (setsid, nohup, daemons), or the
+ * Stops every process still carrying the execution's id and one of its task's worktrees (or of
+ * a repair attempt the state shows under way) in its environment: what the agents started outside their trees (setsid, nohup, daemons), or the
  * agents of an orchestrator that died. Per task; null where they cannot be looked for (no /proc).
  */
 export async function stopExecutionProcesses(
   state: ExecutionState,
   graceMs: number,
 ): Promise<Map<string, LeftBehind> | null> {
-  const owners = Object.values(state.tasks).map((run) => ({
+  const owners = [
+    ...Object.values(state.tasks).map((run) => ({ taskId: run.task_id, worktree: run.worktree })),
+    // The repair agents under way when the orchestrator stopped run in worktrees of their own.
+    ...(state.integration?.repairing?.attempts ?? []),
+  ].map((owner) => ({
     executionId: state.execution_id,
-    taskId: run.task_id,
-    worktree: run.worktree,
+    taskId: owner.taskId,
+    worktree: owner.worktree,
   }));
   const found = findMarkedProcesses(owners);
   if (found === null) return null;

@@ -4,6 +4,7 @@ import type { ExecutionEvent } from '../monitor/events.js';
 import type { TaskRun } from '../state/schema.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
+import { settleInterruptedRepairs } from '../repair/interrupted.js';
 import { findRepoRoot } from '../workspace/repo.js';
 import { git } from '../workspace/git-exec.js';
 import { replicatedFiles } from '../workspace/replicate.js';
@@ -117,6 +118,16 @@ async function resumeLocked(
   state.completed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'completed');
   state.failed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'failed');
   if (restartable.length > 0 && state.integration !== null) {
+    // Repairs under way are kept (work under refs, worktrees removed) before their integration
+    // is set aside: tasks run again make every repair start again from a new integration.
+    await settleInterruptedRepairs({
+      state,
+      executionDir: paths.dir,
+      env: options.env,
+      identity: settings.identity,
+      why: 'the orchestrator stopped',
+      notify: (message, taskId) => options.onEvent?.({ type: 'warning', taskId, message }, state),
+    });
     // Tasks run again, so their work must be integrated again: a new integration branch is made
     // with everything; the earlier one stays as it is (a branch is never deleted here).
     options.onEvent?.(
