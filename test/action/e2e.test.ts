@@ -293,11 +293,15 @@ describe('the action on runners: plan → agent × N → integrate → publish',
       group: plan.outputs.group!,
       'github-token': '',
       'result-dir': resultDir,
+      // As the workflow passes it: the agent legs' kind.
+      agent: 'command',
     });
+    // Repairs are off (the command agent's default): the conflict leaves the job red.
     expect(integrate.outputs).toMatchObject({
       status: 'failed',
       merged: '["1.1"]',
       conflicts: '[{"task":"1.2","files":["shared.txt"]}]',
+      repairs: '',
       report: join(resultDir, 'report.md'),
     });
     expect(integrate.runtime.failed).toMatch(/did not land every completed task/);

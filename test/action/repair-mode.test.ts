@@ -13,26 +13,43 @@ import { useGitHubApi } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles } from './e2e-fixture.js';
 import { RepairFile } from '../../src/action/modes/repair.js';
+import { ExecutionState } from '../../src/engine/state/schema.js';
+import { integrationPullRequest } from '../../src/github-run/integration-pull-request.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 import { createRemote, passArtifact, passResult, runStep, type Remote } from './runner.js';
 
+/** What each task's agent says it spent, and what the repair agent does. */
+const TASK_SPENT = { input_tokens: 1_000, output_tokens: 100, cost_usd: 0.01 };
+const REPAIR_SPENT = {
+  input_tokens: 5_000,
+  output_tokens: 300,
+  cache_read_tokens: 2_000,
+  cache_creation_tokens: 400,
+  cost_usd: 0.25,
+};
+
 /**
  * A task writes its file; a repair (PE_REPAIR set) of the conflict in shared.txt keeps both
- * sides, finishes the merge, and records the names of its environment.
+ * sides, finishes the merge, and records the names of its environment. Each says what it spent
+ * in its status file, as an agent with no stream the tool reads does.
  */
 const AGENT = `
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 const id = process.env.PE_TASK_ID;
+const spent = (usage) =>
+  writeFileSync(process.env.PE_STATUS_FILE, JSON.stringify({ progress_percent: 100, usage }));
 if (process.env.PE_REPAIR) {
   writeFileSync('shared.txt', 'from A\\nfrom B\\n');
   writeFileSync('repair-env.txt', Object.keys(process.env).sort().join('\\n') + '\\n');
   execFileSync('git', ['add', '-A']);
   execFileSync('git', ['commit', '-q', '--no-edit']);
+  spent(${JSON.stringify(REPAIR_SPENT)});
   console.log('repaired ' + process.env.PE_REPAIR_OF + ' (' + process.env.PE_REPAIR + ')');
 } else {
   writeFileSync('shared.txt', id === '1.1' ? 'from A\\n' : 'from B\\n');
   writeFileSync('task-' + id + '.txt', id + '\\n');
+  spent(${JSON.stringify(TASK_SPENT)});
 }
 `;
 
@@ -167,6 +184,28 @@ describe('repair mode', () => {
     expect(JSON.parse(integrated.outputs.repairs!)).toEqual({
       include: [{ task: '1.2', kind: 'conflict' }],
     });
+    // What it left out a repair leg now takes: the job is not red, and says why; the verdict
+    // is the integrate-repairs job's.
+    expect(integrated.runtime.failed).toBeNull();
+    expect(integrated.outputs.status).toBe('repairing');
+    expect(JSON.parse(integrated.outputs['left-out']!)).toEqual([
+      { task: '1.2', reason: expect.stringContaining('merge conflict with task 1.1') },
+    ]);
+    expect(integrated.runtime.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'notice',
+        message: expect.stringContaining('handed to a repair leg (repairs: 1.2 (conflict))'),
+      }),
+    );
+    expect(integrated.summary).toContain('handed to a repair leg (repairs: 1.2 (conflict))');
+    // The two task agents' spending, before any repair.
+    expect(JSON.parse(integrated.outputs.usage!)).toEqual({
+      inputTokens: 2_000,
+      outputTokens: 200,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      costUsd: expect.closeTo(0.02, 9),
+    });
 
     const leg = await repairStep('repair-1.2');
     expect(leg.runtime.failed).toBeNull();
@@ -175,6 +214,8 @@ describe('repair mode', () => {
       JSON.parse(await readFile(join(dir, 'repair-1.2-bundle', 'repair.json'), 'utf8')),
     );
     expect(file).toMatchObject({ task_id: '1.2', kind: 'conflict', problem: null });
+    // What the repair agent said it spent travels with the bundle.
+    expect(file.usage).toEqual(REPAIR_SPENT);
     expect(leg.outputs.branch).toBe(file.branch);
     const result = JSON.parse(await readFile(join(dir, 'result', 'result.json'), 'utf8')) as {
       integration: { head_sha: string };
@@ -231,18 +272,44 @@ describe('repair mode', () => {
       await readFile(join(dir, 'repaired-result', 'result.json'), 'utf8'),
     ) as { status: string; integration: { head_sha: string } };
     expect(repaired.status).toBe('completed');
-    const state = JSON.parse(
-      await readFile(join(dir, 'repaired-result', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
-    ) as { integration: { repairs: Array<Record<string, unknown>> } };
-    expect(state.integration.repairs).toEqual([
+    const state = ExecutionState.parse(
+      JSON.parse(
+        await readFile(join(dir, 'repaired-result', 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
+      ),
+    );
+    expect(state.integration!.repairs).toEqual([
       expect.objectContaining({
         taskId: '1.2',
         kind: 'conflict',
         outcome: 'merged',
         with: ['1.1'],
         branch: file.branch,
+        inputTokens: 5_000,
+        outputTokens: 300,
+        costUsd: 0.25,
       }),
     ]);
+    // The repair agent counts in its task and in the run's totals: the outputs and the report.
+    expect(state.tasks['1.2']!.usage).toEqual({
+      input_tokens: 6_000,
+      output_tokens: 400,
+      cache_read_tokens: 2_000,
+      cache_creation_tokens: 400,
+      cost_usd: expect.closeTo(0.26, 9),
+    });
+    const total = {
+      inputTokens: 7_000,
+      outputTokens: 500,
+      cacheReadTokens: 2_000,
+      cacheCreationTokens: 400,
+      costUsd: expect.closeTo(0.27, 9),
+    };
+    expect(JSON.parse(again.outputs.usage!)).toEqual(total);
+    expect(Number(again.outputs['cost-usd'])).toBeCloseTo(0.27, 9);
+    const report = await readFile(join(dir, 'repaired-result', 'report.md'), 'utf8');
+    expect(report).toContain(
+      '- **Tokens / Cost**: 7,000 in (+2,000 cache read, 400 cache write) / 500 out tokens · $0.27 (reported by 2 task(s))',
+    );
     // The new integration head holds the repair and the report and plan committed again on it.
     const after = join(dir, 'after');
     await git(dir, ['clone', '-q', remote.bare, after]);
@@ -285,6 +352,18 @@ describe('repair mode', () => {
     expect(gh.requests).toEqual([]);
     expect(published.runtime.failed).toBeNull();
     expect(published.outputs.merged).toBe('["1.1","1.2"]');
+    expect(JSON.parse(published.outputs.usage!)).toEqual(total);
+    expect(Number(published.outputs['cost-usd'])).toBeCloseTo(0.27, 9);
+    // The integration PR the action opens when it manages the run shows the task's cost with it.
+    const body = integrationPullRequest({
+      state,
+      base: 'main',
+      planLabel: 'plan',
+      group: 'all',
+      pullRequest: 7,
+      runUrl: null,
+    }).body;
+    expect(body).toMatch(/\| 1\.2 [^|]*\| [^|]+\| [^|]+\| \$0\.26 \|/);
     expect(await remote.git(['rev-parse', `integration/${EXECUTION}`])).toBe(tip);
   });
 
@@ -310,6 +389,24 @@ describe('repair mode', () => {
     expect(state.integration.repairs).toEqual([
       expect.objectContaining({ taskId: '1.2', outcome: 'failed' }),
     ]);
+  });
+
+  it('stays red when something no repair mends went wrong too, and still queues the repairs', async () => {
+    // An agent artifact with no task.json in it: nothing a repair leg could take.
+    await mkdir(join(dir, 'artifacts', 'agent-1.9'));
+    const integrated = await integrateStep();
+    expect(JSON.parse(integrated.outputs.repairs!)).toEqual({
+      include: [{ task: '1.2', kind: 'conflict' }],
+    });
+    expect(integrated.outputs.status).toBe('failed');
+    expect(integrated.runtime.failed).toMatch(/did not land every completed task/);
+    expect(integrated.runtime.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'warning',
+        message: 'bundle agent-1.9 ignored: no task.json',
+      }),
+    );
+    expect(integrated.runtime.annotations.map((a) => a.level)).not.toContain('notice');
   });
 
   it('refuses to run when given a token, and runs no agent', async () => {

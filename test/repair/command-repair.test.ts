@@ -86,6 +86,41 @@ describe('repair with a command agent', () => {
     await invariantHolds(doc);
   });
 
+  it("counts what the repair agent spent in its task's usage and in the run's totals", async () => {
+    await writePlanJson(repo.dir, plan([task('c'), task('d')]));
+    const spent = (input: number, output: number, cost: number) =>
+      `printf '{"usage":{"input_tokens":${input},"output_tokens":${output},"cost_usd":${cost}}}' > "$PE_STATUS_FILE"`;
+    const agent = `if [ "$PE_REPAIR" = conflict ]; then
+      printf 'c\\nd\\n' > shared.txt && git add shared.txt && git commit -qm "resolve c and d" && ${RECORD} && ${spent(5000, 300, 0.25)}
+    else ${CONFLICTING} && ${spent(1000, 100, 0.01)}; fi`;
+    const { code, stderr, doc } = await run(agent, ['--repair-attempts', '1']);
+    expect(code, stderr).toBe(0);
+    const usage = doc as unknown as {
+      usage: Record<string, number | null>;
+      tasks: Array<{ id: string; usage: Record<string, number | null> | null }>;
+    };
+    expect(doc.integration!.repairs).toMatchObject([
+      { taskId: 'd', outcome: 'merged', inputTokens: 5000, outputTokens: 300, costUsd: 0.25 },
+    ]);
+    expect(usage.tasks.find((t) => t.id === 'd')!.usage).toEqual({
+      inputTokens: 6000,
+      outputTokens: 400,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      costUsd: expect.closeTo(0.26, 9),
+    });
+    expect(usage.usage).toEqual({
+      inputTokens: 7000,
+      outputTokens: 500,
+      cacheReadTokens: 0,
+      cacheCreationTokens: 0,
+      costUsd: expect.closeTo(0.27, 9),
+    });
+    const report = await repo.git(['show', `${doc.integration!.branch}:${doc.reportCommit!.path}`]);
+    expect(report).toContain('- **Tokens / Cost**: 7,000 in / 500 out tokens · $0.27');
+    await invariantHolds(doc);
+  });
+
   it('a repair that commits conflict markers fails; so does one that leaves the merge unfinished', async () => {
     await writePlanJson(repo.dir, plan([task('c'), task('d')]));
     const markers = `if [ -n "$PE_REPAIR" ]; then git add -A && git commit -qm "kept the markers" && ${RECORD}; else ${CONFLICTING}; fi`;

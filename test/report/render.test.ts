@@ -255,6 +255,27 @@ describe('renderReport with hostile text', () => {
     expect(report).toContain("parallel-executor resume 'exec 1' --retry-failed");
   });
 
+  it('lists the integration notes under the integration results, as untrusted text', () => {
+    const report = renderReport(
+      withTasks(reportFixture(), (s) => {
+        s.integration!.notes = [
+          'Interaction risks were not checked: no grammar for *.tsx',
+          'an earlier integration did not finish: kept as refs/x',
+        ];
+      }),
+    );
+    const section = report.slice(
+      report.indexOf('## Integration Results'),
+      report.indexOf('## Metrics'),
+    );
+    expect(section).toContain(
+      '- **Notes**: 2\n' +
+        '  - Interaction risks were not checked: no grammar for \\*.tsx\n' +
+        '  - an earlier integration did not finish: kept as refs/x\n',
+    );
+    expect(renderReport(reportFixture())).not.toContain('**Notes**');
+  });
+
   it('escapes file names in code spans, including pipes and backticks', () => {
     const report = renderReport(hostileState());
     expect(report).toContain('`src/a\\|b.ts`');

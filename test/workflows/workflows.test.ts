@@ -62,7 +62,7 @@ describe('workflow files', () => {
     expect(docs).toContain('## Use it from your repository');
   });
 
-  it('hand the tokens and cost the integrate job read to the calling workflow', async () => {
+  it('hand the tokens and cost of the last job that read the state (repairs included) to the calling workflow', async () => {
     const reusable = parse(
       await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8'),
     ) as {
@@ -70,11 +70,14 @@ describe('workflow files', () => {
       jobs: Record<string, { outputs?: Record<string, string> }>;
     };
     const outputs = reusable.on.workflow_call.outputs;
+    const jobs = ['publish', 'integrate-repairs', 'integrate'];
     for (const name of ['usage', 'cost-usd']) {
-      expect(outputs[name]?.value).toBe(`\${{ jobs.integrate.outputs.${name} }}`);
-      expect(reusable.jobs.integrate!.outputs?.[name]).toBe(
-        `\${{ steps.integrate.outputs.${name} }}`,
+      expect(outputs[name]?.value).toBe(
+        `\${{ ${jobs.map((job) => `jobs.${job}.outputs.${name}`).join(' || ')} }}`,
       );
+      for (const job of jobs) {
+        expect(reusable.jobs[job]!.outputs?.[name]).toBe(`\${{ steps.${job}.outputs.${name} }}`);
+      }
     }
   });
 

@@ -5,8 +5,10 @@
  * execution's, one of the result's repair targets, a branch named after the task's, at the
  * commit claimed, descending from the integration head and the task's tip, no workflow change
  * unless allowed), integrate the repaired branches with the engine's batch-and-bisect on top of
- * the integration branch, record every repair, commit the plan's statuses and the report again,
- * and rewrite the result in `result-dir` for the publish job. One attempt: Actions cannot loop.
+ * the integration branch, record every repair (and count what its agent spent in its task's
+ * usage), commit the plan's statuses and the report again, and rewrite the result in `result-dir`
+ * for the publish job. One attempt: Actions cannot loop. The step fails when a task is still left
+ * out: after the integrate job handed its left-out tasks to repairs, this is the run's verdict.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +20,8 @@ import { repoGit } from '../../engine/integrate/repo.js';
 import { integrationTestCommand } from '../../engine/integrate/test-command.js';
 import { integrateRepairs, type Attempt } from '../../engine/repair/repair.js';
 import { repairTargets, type RepairTarget } from '../../engine/repair/targets.js';
+import { chargeRepair } from '../../engine/repair/usage.js';
+import type { UsageFigures } from '../../engine/state/usage.js';
 import type { ExecutionState } from '../../engine/state/schema.js';
 import { DEFAULT_IDENTITY } from '../../engine/workspace/identity.js';
 import {
@@ -89,14 +93,18 @@ export async function runIntegrateRepairsMode(
       warn(`repair bundle ${folder} ignored: ${read.problem}`);
       continue;
     }
-    const file = read.value;
-    const problem =
+    const foreign =
       target === undefined
         ? `task ${taskId} is not one this result asks a repair for`
-        : (fileProblem(file, settings.executionId, taskId, head) ??
-          (file.problem === null
-            ? await fetchRepair(root, dir, file, state, config.github.allowWorkflowChanges)
-            : null));
+        : fileProblem(read.value, settings.executionId, taskId, head);
+    // This run's repair of this task: its agent was paid for, whether or not its branch lands.
+    const file = foreign === null ? read.value : { ...read.value, usage: null };
+    if (file.usage !== null) chargeRepair(state.tasks[taskId]!, usageFigures(file.usage));
+    const problem =
+      foreign ??
+      (file.problem === null
+        ? await fetchRepair(root, dir, file, state, config.github.allowWorkflowChanges)
+        : null);
     if (target === undefined || (problem !== null && file.problem === null)) {
       warn(`repair of task ${taskId} refused: ${problem}`);
       if (target !== undefined) records.push(record(target, file, problem));
@@ -350,9 +358,19 @@ function record(target: RepairTarget, file: RepairFile, problem: string | null):
     reason: problem,
     keptRefs: file.kept_refs,
     durationMs: file.duration_ms,
-    inputTokens: null,
-    outputTokens: null,
-    costUsd: file.cost_usd,
+    inputTokens: file.usage?.input_tokens ?? null,
+    outputTokens: file.usage?.output_tokens ?? null,
+    costUsd: file.usage?.cost_usd ?? null,
+  };
+}
+
+function usageFigures(usage: NonNullable<RepairFile['usage']>): UsageFigures {
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    cacheReadTokens: usage.cache_read_tokens,
+    cacheCreationTokens: usage.cache_creation_tokens,
+    costUsd: usage.cost_usd,
   };
 }
 

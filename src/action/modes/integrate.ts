@@ -9,7 +9,9 @@
  *
  * The step fails when integration itself went wrong (a conflict, a dropped branch, failing
  * integration tests, a refused bundle); a task whose agent failed already failed its own leg and
- * only shows in the report.
+ * only shows in the report. When the only thing wrong is tasks left out that repair legs now take
+ * (the `repairs` output), it succeeds with status `repairing`: nothing is lost yet, and the
+ * integrate-repairs job, which sees how the repairs ended, gives the verdict.
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join, posix, relative, sep } from 'node:path';
@@ -56,7 +58,7 @@ import { loadPlan, requireRunnable } from '../repo-files.js';
 import { selectTasks, WAVE_SELECTION } from '../../engine/schedule/select.js';
 import type { IntegrateSettings } from '../settings.js';
 import type { ModeDeps } from './types.js';
-import { repairTargets } from '../../engine/repair/targets.js';
+import { repairTargets, type RepairTarget } from '../../engine/repair/targets.js';
 import { repairKinds } from './repair.js';
 
 export interface IntegrateModeResult {
@@ -184,6 +186,10 @@ export async function runIntegrateMode(
       (integration.conflicts.length > 0 ||
         integration.dropped.length > 0 ||
         integration.testsPassed === false));
+  const repairs = queuedRepairs(state, config, settings.agent);
+  // What it left out, repair legs now take: the verdict is the integrate-repairs job's.
+  const handedOver =
+    failed && problems.length === 0 && integration !== null && onlyRepairable(integration, repairs);
   const result = await writeResult({
     root,
     dir: settings.resultDir,
@@ -203,13 +209,17 @@ export async function runIntegrateMode(
   setOutputs(
     runtime,
     state,
-    failed ? 'failed' : 'completed',
+    handedOver ? 'repairing' : failed ? 'failed' : 'completed',
     result.reportFile,
     settings.resultDir,
   );
-  runtime.setOutput('repairs', repairMatrix(state, config, settings.agent));
-  await writeReportSummary(runtime, report, problems);
-  if (failed) {
+  runtime.setOutput('repairs', repairMatrix(repairs));
+  const handed = handedOver
+    ? `every task left out is handed to a repair leg (repairs: ${repairs.map((r) => `${r.taskId} (${r.kind})`).join(', ')}); the integrate-repairs job gives the verdict`
+    : null;
+  if (handed !== null) runtime.annotate('notice', handed);
+  await writeReportSummary(runtime, report, problems, handed === null ? [] : [handed]);
+  if (failed && !handedOver) {
     runtime.setFailed(
       `integration of execution ${settings.executionId} did not land every completed task: see the report in the job summary`,
     );
@@ -388,7 +398,7 @@ export async function writeResult(
 export function setOutputs(
   runtime: ModeDeps['runtime'],
   state: ExecutionState,
-  status: ResultFile['status'],
+  status: ResultFile['status'] | 'repairing',
   reportFile: string,
   resultDir: string,
 ): void {
@@ -402,21 +412,48 @@ export function setOutputs(
     'conflicts',
     JSON.stringify((integration?.conflicts ?? []).map((c) => ({ task: c.taskId, files: c.files }))),
   );
+  runtime.setOutput(
+    'left-out',
+    JSON.stringify((integration?.dropped ?? []).map((d) => ({ task: d.taskId, reason: d.reason }))),
+  );
 }
 
 /**
- * The repair legs' matrix (`{"include":[{"task":…,"kind":…}]}`): one per task a repair can take,
- * or empty when there is none or repairs are off (`integration.repair.attempts: 0`; absent, they
- * are off for a command agent, as in the CLI). The Action makes one attempt.
+ * The repairs the repair legs will make: one per task a repair can take, none when nothing merged
+ * (a repair starts from the integration branch) or repairs are off (`integration.repair.attempts:
+ * 0`; absent, they are off for a command agent, as in the CLI). The Action makes one attempt.
  */
-export function repairMatrix(state: ExecutionState, config: Config, agent: string): string {
+export function queuedRepairs(
+  state: ExecutionState,
+  config: Config,
+  agent: string,
+): RepairTarget[] {
   const integration = state.integration;
-  if (integration === null || integration.merged.length === 0) return '';
+  if (integration === null || integration.merged.length === 0) return [];
   const attempts = config.integration.repair?.attempts ?? (agent === 'command' ? 0 : 1);
-  if (attempts <= 0) return '';
-  const targets = repairTargets(state, integration, repairKinds(config));
-  if (targets.length === 0) return '';
-  return JSON.stringify({ include: targets.map((t) => ({ task: t.taskId, kind: t.kind })) });
+  if (attempts <= 0) return [];
+  return repairTargets(state, integration, repairKinds(config));
+}
+
+/** The repair legs' matrix (`{"include":[{"task":…,"kind":…}]}`), or empty when there is none. */
+export function repairMatrix(repairs: readonly RepairTarget[]): string {
+  if (repairs.length === 0) return '';
+  return JSON.stringify({ include: repairs.map((t) => ({ task: t.taskId, kind: t.kind })) });
+}
+
+/**
+ * Whether every task the integration left out (a conflict, a bisect culprit) is one a repair leg
+ * takes, and the integration tests pass on what merged: then nothing is lost yet. A task dropped
+ * with a dependency, or tests failing on the base, no repair can mend.
+ */
+function onlyRepairable(integration: IntegrationResult, repairs: readonly RepairTarget[]): boolean {
+  if (integration.testsPassed === false) return false;
+  const taken = new Set(repairs.map((r) => r.taskId));
+  const leftOut = [
+    ...integration.conflicts.map((c) => c.taskId),
+    ...integration.dropped.map((d) => d.taskId),
+  ];
+  return leftOut.length > 0 && leftOut.every((id) => taken.has(id));
 }
 
 /** The report in the job summary, cut to its limit, with the step's problems under it. */
@@ -424,19 +461,21 @@ export async function writeReportSummary(
   runtime: ModeDeps['runtime'],
   report: string,
   problems: string[],
+  notes: string[] = [],
 ): Promise<void> {
   await runtime.writeSummary(
     capText(
-      `${report}\n---\n${summaryFooter(problems)}`,
+      `${report}\n---\n${summaryFooter(problems, notes)}`,
       SUMMARY_LIMIT,
       'the full report is in the parallel-executor-state artifact',
     ).text,
   );
 }
 
-function summaryFooter(problems: string[]): string {
+function summaryFooter(problems: string[], notes: string[]): string {
   const lines = [
     'Publishing (pushes, the integration PR, the report comment, the next wave) is the publish job.',
+    ...notes.map((n) => `🔧 ${mdText(n)}`),
     ...problems.map((p) => `⚠️ ${mdText(p)}`),
   ];
   return `${lines.join('\n\n')}\n`;

@@ -4,8 +4,9 @@
  * this task's repair target in it (a conflict, a bisect culprit, a failed validation), run one
  * repair attempt with the engine — a fresh worktree at the integration head with the task's branch
  * merged in, the agent, the checks, validation — and write the repaired branch to `bundle-dir` as
- * `repair.json` and `repair.bundle`. It pushes nothing and integrates nothing: a later integrate
- * step verifies the bundle and integrates it. Actions cannot loop, so this is one attempt.
+ * `repair.json` (with what the agent spent, for the run's totals) and `repair.bundle`. It pushes
+ * nothing and integrates nothing: a later integrate step verifies the bundle and integrates it.
+ * Actions cannot loop, so this is one attempt.
  *
  * The step fails when the repair failed, after the bundle is written (the refs the attempt left
  * are in it, so nothing the agent did is lost).
@@ -22,6 +23,7 @@ import { attemptRepair, type Attempt, type RepairOptions } from '../../engine/re
 import { repairTargets } from '../../engine/repair/targets.js';
 import { mdCode, mdText } from '../../engine/report/markdown.js';
 import { parseDurationMs } from '../../engine/run/duration.js';
+import { addUsage } from '../../engine/state/usage.js';
 import { git } from '../../engine/workspace/git-exec.js';
 import { DEFAULT_IDENTITY } from '../../engine/workspace/identity.js';
 import {
@@ -45,6 +47,17 @@ export const REPAIR_BUNDLE = 'repair.bundle';
 
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');
 
+const Count = z.number().int().nonnegative();
+const RepairUsage = z
+  .object({
+    input_tokens: Count,
+    output_tokens: Count,
+    cache_read_tokens: Count,
+    cache_creation_tokens: Count,
+    cost_usd: z.number().nonnegative().nullable(),
+  })
+  .strict();
+
 /** What a repair leg hands the integrate-repairs step (untrusted there: the agent ran here). */
 export const RepairFile = z
   .object({
@@ -62,7 +75,8 @@ export const RepairFile = z
     /** The refs the attempt's work is kept under (in the bundle). */
     kept_refs: z.array(z.string().min(1).max(255)).max(100),
     duration_ms: z.number().nonnegative(),
-    cost_usd: z.number().nonnegative().nullable(),
+    /** What the repair agent reported it spent (the state's shape); null: it said nothing. */
+    usage: RepairUsage.nullable(),
   })
   .strict();
 export type RepairFile = z.infer<typeof RepairFile>;
@@ -231,7 +245,7 @@ async function writeRepairBundle(
     problem: ready ? null : (attempt.problem ?? 'the repair left no commit'),
     kept_refs: attempt.keptRefs,
     duration_ms: attempt.cost?.durationMs ?? 0,
-    cost_usd: attempt.cost?.costUsd ?? null,
+    usage: attempt.cost === null ? null : addUsage(null, attempt.cost),
   };
   await writeFile(join(settings.bundleDir, REPAIR_FILE), `${JSON.stringify(file, null, 2)}\n`);
   return file;

@@ -1,4 +1,5 @@
 import type { AgentHandle, AgentLaunch, AgentOutcome, AgentRunner } from '../ports/agent-runner.js';
+import type { UsageFigures } from '../state/usage.js';
 
 /** How one repair agent run ended, and what it cost. */
 export interface RepairAgentRun {
@@ -7,6 +8,8 @@ export interface RepairAgentRun {
   durationMs: number;
   inputTokens: number | null;
   outputTokens: number | null;
+  cacheReadTokens: number | null;
+  cacheCreationTokens: number | null;
   costUsd: number | null;
 }
 
@@ -26,7 +29,13 @@ export async function runRepairAgent(
   limits: RepairAgentLimits,
 ): Promise<RepairAgentRun> {
   const started = Date.now();
-  const empty = { inputTokens: null, outputTokens: null, costUsd: null };
+  const empty = {
+    inputTokens: null,
+    outputTokens: null,
+    cacheReadTokens: null,
+    cacheCreationTokens: null,
+    costUsd: null,
+  };
   let handle: AgentHandle;
   try {
     handle = await runner.start(launch);
@@ -38,14 +47,10 @@ export async function runRepairAgent(
     };
   }
   // An object, so the closure's writes are visible below.
-  const seen: { usage: { input: number; output: number; cost: number | null } | null } = {
-    usage: null,
-  };
+  const seen: { usage: UsageFigures | null } = { usage: null };
   const follow = (async () => {
     for await (const event of handle.events) {
-      if (event.type === 'usage') {
-        seen.usage = { input: event.inputTokens, output: event.outputTokens, cost: event.costUsd };
-      }
+      if (event.type === 'usage') seen.usage = event;
     }
   })().catch(() => undefined);
   const stop = (reason: 'timeout' | 'cancelled') => {
@@ -65,9 +70,11 @@ export async function runRepairAgent(
   await Promise.race([follow, new Promise((resolve) => setTimeout(resolve, 300))]);
   const cost = {
     durationMs: Date.now() - started,
-    inputTokens: outcome.inputTokens ?? seen.usage?.input ?? null,
-    outputTokens: outcome.outputTokens ?? seen.usage?.output ?? null,
-    costUsd: outcome.costUsd ?? seen.usage?.cost ?? null,
+    inputTokens: outcome.inputTokens ?? seen.usage?.inputTokens ?? null,
+    outputTokens: outcome.outputTokens ?? seen.usage?.outputTokens ?? null,
+    cacheReadTokens: outcome.cacheReadTokens ?? seen.usage?.cacheReadTokens ?? null,
+    cacheCreationTokens: outcome.cacheCreationTokens ?? seen.usage?.cacheCreationTokens ?? null,
+    costUsd: outcome.costUsd ?? seen.usage?.costUsd ?? null,
   };
   const stopped = outcome.stoppedBecause;
   if (stopped !== null) return { problem: `the repair agent was stopped (${stopped})`, ...cost };

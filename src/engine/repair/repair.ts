@@ -19,6 +19,7 @@ import { runRepairAgent, type RepairAgentRun } from './agent.js';
 import { checkInteractionRepair, checkRepairResult } from './check.js';
 import { repairContext } from './context.js';
 import { repairTargets, type RepairTarget } from './targets.js';
+import { chargeRepair } from './usage.js';
 import { openRepairWorkspace, type RepairWorkspace } from './workspace.js';
 
 export interface RepairOptions {
@@ -236,6 +237,7 @@ export async function attemptRepair(
       },
       { timeoutMs: options.agentTimeoutMs, graceMs: options.graceMs, signal: options.signal },
     );
+    chargeRepair(run, attempt.cost);
     attempt.keptRefs = await keepRepairAttempt({
       repoRoot: state.repo_root,
       executionId: state.execution_id,

@@ -68,6 +68,12 @@ export function renderIntegrationSection(state: ExecutionState): string[] {
       );
     }
   }
+  // What the fields above do not say: a check that could not run, tests failing on the base.
+  const notes = integration.notes ?? [];
+  if (notes.length > 0) {
+    lines.push(`- **Notes**: ${notes.length}`);
+    for (const note of notes) lines.push(`  - ${mdText(note, 500)}`);
+  }
   lines.push('');
   return lines;
 }

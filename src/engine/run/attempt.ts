@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
-import type { TaskRun, TaskUsage } from '../state/schema.js';
+import type { TaskRun } from '../state/schema.js';
+import { addUsage } from '../state/usage.js';
 import { save, setStatus, type RunContext } from './context.js';
 import { formatDuration } from '../format.js';
 import { agentKey } from './paths.js';
@@ -207,31 +208,6 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
   const error = agentError ?? seen.error;
   const said = error !== null ? `; it reported: ${error}` : '';
   return { kind: 'failed', reason: `agent ${how}${said}${tail}`, ...base };
-}
-
-/**
- * The task's usage before an attempt plus the attempt's figures. Nothing is rounded; an attempt
- * that reported nothing adds nothing.
- */
-function addUsage(before: TaskUsage | null, attempt: AttemptUsage): TaskUsage | null {
-  const counts = [
-    attempt.inputTokens,
-    attempt.outputTokens,
-    attempt.cacheReadTokens,
-    attempt.cacheCreationTokens,
-  ];
-  if (counts.every((count) => count == null) && attempt.costUsd === null) return before;
-  const plus = (a: number | undefined, b: number | null | undefined) => (a ?? 0) + (b ?? 0);
-  return {
-    input_tokens: plus(before?.input_tokens, attempt.inputTokens),
-    output_tokens: plus(before?.output_tokens, attempt.outputTokens),
-    cache_read_tokens: plus(before?.cache_read_tokens, attempt.cacheReadTokens),
-    cache_creation_tokens: plus(before?.cache_creation_tokens, attempt.cacheCreationTokens),
-    cost_usd:
-      attempt.costUsd === null && (before?.cost_usd ?? null) === null
-        ? null
-        : plus(before?.cost_usd ?? undefined, attempt.costUsd),
-  };
 }
 
 function failure(reason: string, exitCode: number | null, durationMs: number): AttemptResult {
