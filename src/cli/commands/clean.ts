@@ -10,7 +10,7 @@ import {
   isExecutionRunning,
   listExecutions,
 } from '../../engine/run/executions.js';
-import { mainWorktree } from '../../engine/cleanup/worktrees.js';
+import { mainWorktree } from '../../engine/workspace/worktree-list.js';
 import { acquireRepoLock } from '../../engine/workspace/repo-lock.js';
 import { STATE_FILE, writeStateAtomic } from '../../engine/monitor/state-store.js';
 import { agentEnvironment } from '../run-settings.js';

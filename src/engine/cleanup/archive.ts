@@ -5,6 +5,7 @@ import { ParallelExecutorError, PreflightError } from '../errors.js';
 import { pathExists } from '../path-exists.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { orderedTasks } from '../report/outcome.js';
+import { isInside } from '../workspace/worktree-list.js';
 
 export interface ArchiveResult {
   taskId: string;
@@ -140,9 +141,4 @@ function runTar(args: readonly string[], cwd: string): Promise<void> {
       );
     });
   });
-}
-
-export function isInside(child: string, parent: string): boolean {
-  const relative = path.relative(parent, child);
-  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }

@@ -18,7 +18,7 @@ import {
 } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
-import { archiveTaskOutputs, isInside, taskOutputPaths, type ArchiveResult } from './archive.js';
+import { archiveTaskOutputs, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
 import {
   planRepairCleanup,
@@ -28,7 +28,12 @@ import {
   type TaskCleanupPlan,
 } from './policy.js';
 import { recordedRepairs, type RecordedRepair } from './repairs.js';
-import { canonicalPath, listWorktrees, type WorktreeEntry } from './worktrees.js';
+import {
+  canonicalPath,
+  isInside,
+  listWorktrees,
+  type WorktreeEntry,
+} from '../workspace/worktree-list.js';
 
 export interface CleanupItem {
   taskId: string;

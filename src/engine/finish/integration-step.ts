@@ -1,6 +1,5 @@
 import { basename, join } from 'node:path';
-import { isInside } from '../cleanup/archive.js';
-import { canonicalPath, listWorktrees } from '../cleanup/worktrees.js';
+import { canonicalPath, isInside, listWorktrees } from '../workspace/worktree-list.js';
 import { integrate, type IntegrationCandidate } from '../integrate/integrate.js';
 import type { IntegrationProgress, IntegrationResult } from '../integrate/schema.js';
 import { integrationTestCommand } from '../integrate/test-command.js';

@@ -1,6 +1,5 @@
 import { basename, join } from 'node:path';
-import { isInside } from '../cleanup/archive.js';
-import { canonicalPath, listWorktrees } from '../cleanup/worktrees.js';
+import { canonicalPath, isInside, listWorktrees } from '../workspace/worktree-list.js';
 import type { IntegrationResult, RepairInFlight, RepairRecord } from '../integrate/schema.js';
 import { escapeRegExp } from '../regexp.js';
 import type { ExecutionState } from '../state/schema.js';

@@ -1,6 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { git } from '../workspace/git-exec.js';
+import { git } from './git-exec.js';
 
 export interface WorktreeEntry {
   /** As git reports it. */
@@ -47,4 +47,10 @@ export async function canonicalPath(file: string): Promise<string> {
   } catch {
     return path.resolve(file);
   }
+}
+
+/** Whether `child` is strictly below `parent` (both already canonical). */
+export function isInside(child: string, parent: string): boolean {
+  const relative = path.relative(parent, child);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative);
 }
