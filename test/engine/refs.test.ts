@@ -4,6 +4,8 @@ import {
   defaultBranchName,
   freeBranchName,
   isValidBranchName,
+  nameInUse,
+  namesInUse,
   sanitizeBranchName,
   slugify,
   taskSlug,
@@ -83,5 +85,41 @@ describe('branch names from plan text', () => {
     expect(uniqueName('agent/a/x', taken)).toBe('agent/a/x-3');
     expect(uniqueName('feat/login', taken)).toBe('feat-login');
     expect(uniqueName('agent/a', taken)).toBe('agent/a-2');
+  });
+});
+
+describe('names git already reads as something', () => {
+  it('answers for many names in one call exactly as one rev-parse --verify per name does', async () => {
+    await repo.git(['branch', 'batch/x']);
+    await repo.git(['tag', 'b-v2']);
+    await repo.git(['tag', '-a', '-m', 'annotated', 'b-v3']);
+    await repo.git(['update-ref', 'refs/remotes/upstream/main', 'HEAD']);
+    const head = await repo.git(['rev-parse', 'HEAD']);
+    const names = [
+      'batch/x',
+      'b-v2',
+      'b-v3',
+      'upstream/main',
+      'HEAD',
+      head.slice(0, 8),
+      'agent/builder-1/1-free',
+      'missing',
+      'batch',
+      'x missing',
+    ];
+    const batch = await namesInUse(repo.dir, names);
+    for (const name of names.filter((n) => !n.includes(' '))) {
+      expect(batch.get(name), name).toBe(await nameInUse(repo.dir, name));
+    }
+    expect([...batch].filter(([, used]) => used).map(([name]) => name)).toEqual([
+      'batch/x',
+      'b-v2',
+      'b-v3',
+      'upstream/main',
+      'HEAD',
+      head.slice(0, 8),
+    ]);
+    // Not a branch name git could have: left to the one-by-one check.
+    expect(batch.has('x missing')).toBe(false);
   });
 });

@@ -104,6 +104,28 @@ describe('runExecution with the command runner', () => {
     expect(state.tasks['d']!.metrics!.files_changed).toEqual(['out-d.txt']);
   });
 
+  it('lists every file the task changed as git diff does, renames, binaries and odd names included', async () => {
+    const command = [
+      'git mv src/app.txt src/main.txt',
+      'printf "v1\\nv2\\n" > src/main.txt',
+      "printf 'a\\000b' > data.bin",
+      "printf 'x\\n' > \"$(printf 'tab\\tname')\"",
+      "printf 'y\\n' > \"$(printf 'new\\nline')\"",
+      'git add -A && git commit -qm "rename and friends"',
+    ].join(' && ');
+    const { state } = await runPlan(repo.dir, plan([task('r')]), command);
+    expect(state.status).toBe('completed');
+    const run = state.tasks['r']!;
+    const range = [run.start_sha!, run.head_sha!];
+    const names = (await repo.git(['diff', '--name-only', '-z', ...range, '--'])).split('\0');
+    expect(run.metrics!.files_changed).toEqual(names.filter(Boolean));
+    expect(run.metrics!.files_changed).toEqual(
+      expect.arrayContaining(['src/main.txt', 'data.bin', 'tab\tname', 'new\nline']),
+    );
+    expect(run.metrics!.files_changed).not.toContain('src/app.txt');
+    expect(run.metrics).toMatchObject({ files_modified: 4, lines_added: 3, lines_removed: 0 });
+  });
+
   it('never runs two tasks of one agent at once, and `All` occupies every agent', async () => {
     const thePlan = plan([
       task('x', { agents: ['Builder-1'] }),

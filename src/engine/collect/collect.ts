@@ -51,13 +51,11 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
   const restoredToolPaths = await restoreToolPaths(input);
   const headSha = (await git(input.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
   const range = [input.startSha, headSha];
-  const [diff, names, numstat] = await Promise.all([
+  const [diff, numstat] = await Promise.all([
     git(input.worktree, ['diff', '--binary', ...range, '--']),
-    git(input.worktree, ['diff', '--name-only', '-z', ...range, '--']),
     git(input.worktree, ['diff', '--numstat', '-z', ...range, '--']),
   ]);
-  const files = names.stdout.split('\0').filter(Boolean);
-  const { added, removed } = sumNumstat(numstat.stdout);
+  const { added, removed, files } = readNumstat(numstat.stdout);
   const metrics: TaskMetrics = {
     lines_added: added,
     lines_removed: removed,
@@ -177,15 +175,26 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 120);
 }
 
-/** `added\tremoved\tpath\0` per file; binary files count `-` and add no lines. */
-function sumNumstat(text: string): { added: number; removed: number } {
+/**
+ * `added\tremoved\tpath\0` per file (a rename: `added\tremoved\t\0old\0new\0`); binary files
+ * count `-` and add no lines. The paths are what `git diff --name-only` lists (a rename's new name).
+ */
+function readNumstat(text: string): { added: number; removed: number; files: string[] } {
   let added = 0;
   let removed = 0;
-  for (const record of text.split('\0')) {
-    const match = /^(\d+|-)\t(\d+|-)\t/.exec(record);
+  const files: string[] = [];
+  const fields = text.split('\0');
+  for (let i = 0; i < fields.length; i += 1) {
+    const match = /^(\d+|-)\t(\d+|-)\t([^]*)$/.exec(fields[i]!);
     if (!match) continue;
     if (match[1] !== '-') added += Number(match[1]);
     if (match[2] !== '-') removed += Number(match[2]);
+    if (match[3] !== '') {
+      files.push(match[3]!);
+    } else if (i + 2 < fields.length) {
+      files.push(fields[i + 2]!);
+      i += 2;
+    }
   }
-  return { added, removed };
+  return { added, removed, files };
 }

@@ -25,9 +25,12 @@ export async function inspectWorktree(input: InspectInput): Promise<string[]> {
   // Below its start, the branch's diff says nothing about what the agent did.
   const lost = await startLost(input.worktree, input.startSha);
   if (lost !== null) return [lost];
+  // Untracked files, once for both checks below.
+  const others = await git(input.worktree, ['ls-files', '--others', '--exclude-standard', '-z']);
+  const untracked = others.stdout.split('\0').filter(Boolean);
   const problems: string[] = [];
-  problems.push(...(await nestedRepositories(input.worktree, input.startSha)));
-  const markers = await conflictMarkers(input);
+  problems.push(...(await nestedRepositories(input.worktree, input.startSha, untracked)));
+  const markers = await conflictMarkers(input, untracked);
   if (markers !== null) problems.push(markers);
   return problems;
 }
@@ -105,10 +108,13 @@ async function startLost(worktree: string, startSha: string): Promise<string | n
  * dangling gitlink and its content would vanish with the worktree. Found untracked, staged or
  * committed; a submodule declared in .gitmodules is what the user asked for and passes.
  */
-async function nestedRepositories(worktree: string, startSha: string): Promise<string[]> {
+async function nestedRepositories(
+  worktree: string,
+  startSha: string,
+  others: readonly string[],
+): Promise<string[]> {
   // Untracked: `ls-files --others` names a nested repository as a directory (`sub/`), never its files.
-  const others = await git(worktree, ['ls-files', '--others', '--exclude-standard', '-z']);
-  const untracked = others.stdout.split('\0').filter((path) => path.endsWith('/'));
+  const untracked = others.filter((path) => path.endsWith('/'));
   const declared = await declaredSubmodules(worktree);
   const linked = (await newGitlinks(worktree, startSha)).filter((path) => !declared.has(path));
   const problems: string[] = [];
@@ -170,8 +176,11 @@ const MARKER = '^(<<<<<<<|>>>>>>>)( |$)';
  * included) has more marker lines than at the start. Counting against the start leaves alone a
  * file that always had them (a test fixture, docs about git).
  */
-async function conflictMarkers(input: InspectInput): Promise<string | null> {
-  const paths = await changedSinceStart(input.worktree, input.startSha);
+async function conflictMarkers(
+  input: InspectInput,
+  untracked: readonly string[],
+): Promise<string | null> {
+  const paths = await changedSinceStart(input.worktree, input.startSha, untracked);
   if (paths !== null && paths.length === 0) return null;
   const now = await markerCounts(input.worktree, [], paths);
   if (now.size === 0) return null;
@@ -193,7 +202,11 @@ const MAX_LISTED_PATHS = 500;
  * untracked. Searching only these, not the whole tree, matters in a big repository. Null: too
  * many to list.
  */
-async function changedSinceStart(worktree: string, startSha: string): Promise<string[] | null> {
+async function changedSinceStart(
+  worktree: string,
+  startSha: string,
+  untracked: readonly string[],
+): Promise<string[] | null> {
   const changed = await git(worktree, [
     'diff',
     '--name-only',
@@ -203,8 +216,7 @@ async function changedSinceStart(worktree: string, startSha: string): Promise<st
     startSha,
     '--',
   ]);
-  const untracked = await git(worktree, ['ls-files', '--others', '--exclude-standard', '-z']);
-  const paths = `${changed.stdout}${untracked.stdout}`.split('\0').filter(Boolean);
+  const paths = [...changed.stdout.split('\0').filter(Boolean), ...untracked];
   return paths.length > MAX_LISTED_PATHS ? null : paths;
 }
 

@@ -10,6 +10,7 @@ import {
   isValidBranchName,
   localBranches,
   nameInUse,
+  namesInUse,
   sanitizeBranchName,
   taskSlug,
   uniqueName,
@@ -78,12 +79,19 @@ export async function planLayout(
   const layouts: TaskLayout[] = [];
   // Tasks with no agent are not serialised, so each gets a range of its own after the agents'.
   let spareRange = ports.size;
+  const wantedNames: string[] = [];
   for (const task of tasks) {
     const fallback = defaultBranchName(leadAgent(task), task.id, task.title);
     const fromPlan = task.branch === null ? null : sanitizeBranchName(task.branch);
-    const wanted =
-      fromPlan !== null && (await isValidBranchName(repoRoot, fromPlan)) ? fromPlan : fallback;
-    const branch = await freeBranchName(repoRoot, wanted, takenBranches);
+    wantedNames.push(
+      fromPlan !== null && (await isValidBranchName(repoRoot, fromPlan)) ? fromPlan : fallback,
+    );
+  }
+  // One git process for every task's name, not one per task (200 tasks, 200 processes).
+  const known = await namesInUse(repoRoot, wantedNames);
+  for (const [i, task] of tasks.entries()) {
+    const wanted = wantedNames[i]!;
+    const branch = await freeBranchName(repoRoot, wanted, takenBranches, known);
     const dir = uniqueName(taskSlug(task.id, task.title), takenDirs);
     layouts.push({
       taskId: task.id,
@@ -94,7 +102,10 @@ export async function planLayout(
         task.agents.length === 0
           ? settings.portBase + spareRange++ * settings.portsPerAgent
           : portFor(ports, leadAgent(task), settings.portBase),
-      note: task.branch === null ? null : await renameNote(repoRoot, task.branch, fromPlan, branch),
+      note:
+        task.branch === null
+          ? null
+          : await renameNote(repoRoot, task.branch, sanitizeBranchName(task.branch), branch),
     });
   }
   return layouts;

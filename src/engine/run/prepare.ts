@@ -53,7 +53,7 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
         ? ctx.state.base_sha
         : (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
   }
-  const submodules = await initSubmodules(run.worktree, ctx.env);
+  const submodules = await initSubmodules(run.worktree, ctx.env, { justCheckedOut: !reused });
   if (submodules !== null) {
     throw new TaskPreparationError(
       `the repository has submodules (.gitmodules) and they could not be checked out in the task's worktree: ${submodules}. Check that their URLs are reachable from here (try \`git submodule update --init --recursive\` in ${run.worktree}), then retry the task (parallel-executor resume <execution> --retry-failed)`,

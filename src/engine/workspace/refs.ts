@@ -86,18 +86,40 @@ export async function nameInUse(cwd: string, name: string): Promise<boolean> {
 }
 
 /**
+ * `nameInUse` for many names in one git process: `cat-file --batch-check` resolves each name the
+ * way `rev-parse --verify` does. An ambiguous name counts as in use. Names with whitespace (never
+ * a valid branch) are left to `nameInUse`.
+ */
+export async function namesInUse(
+  cwd: string,
+  names: Iterable<string>,
+): Promise<Map<string, boolean>> {
+  const asked = [...new Set(names)].filter((name) => name !== '' && !/\s/.test(name));
+  const answers = new Map<string, boolean>();
+  if (asked.length === 0) return answers;
+  const { stdout } = await git(cwd, ['cat-file', '--batch-check=%(objectname)'], {
+    input: `${asked.join('\n')}\n`,
+  });
+  const lines = stdout.split('\n');
+  asked.forEach((name, i) => answers.set(name, lines[i] !== `${name} missing`));
+  return answers;
+}
+
+/**
  * `uniqueName`, and also a name git does not already read as something else (see `nameInUse`), so
  * that a task branch can never be mistaken for a tag or another branch. Adds the pick to `taken`.
+ * `known`: answers already had from `namesInUse`.
  */
 export async function freeBranchName(
   cwd: string,
   wanted: string,
   taken: Set<string>,
+  known: ReadonlyMap<string, boolean> = new Map(),
 ): Promise<string> {
   const tried = new Set(taken);
   for (;;) {
     const candidate = uniqueName(wanted, tried);
-    if (!(await nameInUse(cwd, candidate))) {
+    if (!(known.get(candidate) ?? (await nameInUse(cwd, candidate)))) {
       taken.add(candidate);
       return candidate;
     }

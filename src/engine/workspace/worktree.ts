@@ -1,4 +1,5 @@
 import { realpath, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
@@ -91,11 +92,17 @@ export async function isWorktreeRoot(path: string): Promise<boolean> {
 export async function initSubmodules(
   worktree: string,
   env: Record<string, string>,
+  options: { justCheckedOut?: boolean } = {},
 ): Promise<string | null> {
-  const declared = await git(worktree, ['cat-file', '-e', 'HEAD:.gitmodules'], {
-    allowExitCodes: [1, 128],
-  });
-  if (declared.exitCode !== 0) return null;
+  // A worktree just checked out has .gitmodules on disk exactly when HEAD has it: no git asked.
+  const onDisk = await pathExists(join(worktree, '.gitmodules'));
+  if (!onDisk) {
+    if (options.justCheckedOut === true) return null;
+    const declared = await git(worktree, ['cat-file', '-e', 'HEAD:.gitmodules'], {
+      allowExitCodes: [1, 128],
+    });
+    if (declared.exitCode !== 0) return null;
+  }
   const result = await git(worktree, ['submodule', 'update', '--init', '--recursive'], {
     env: { ...env, GIT_TERMINAL_PROMPT: '0' },
     allowExitCodes: [1, 128],
