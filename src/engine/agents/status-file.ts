@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AgentEvent } from '../ports/agent-runner.js';
 
@@ -90,8 +90,8 @@ export interface StatusWatcher {
   /** The last valid status read since the watch began, if any. */
   last(): AgentStatus | null;
   /**
-   * Reads the file at once (synchronously), so that what the agent wrote before its final word
-   * is reported before it, not dropped as late news.
+   * Reads the file at once, so that what the agent wrote before its final word is reported
+   * before it, not dropped as late news.
    */
   readNow(): void;
   /** Stops watching after one last read, so a status written just before exit is not lost. */
@@ -113,11 +113,9 @@ export async function watchStatusFile(
   const directory = dirname(file);
   await mkdir(directory, { recursive: true });
 
-  let lastText = await readFile(file, 'utf8').catch(() => null);
-  let lastStat = await statKey(file);
+  let lastText = readStatusText(file);
+  let lastStat = statKey(file);
   let lastStatus: AgentStatus | null = null;
-  let running: Promise<void> | null = null;
-  let again = false;
 
   const consider = (text: string | null): void => {
     if (text === null || text === lastText) return;
@@ -128,57 +126,30 @@ export async function watchStatusFile(
     lastStatus = status;
     onEvents(events.length > 0 ? events : [{ type: 'alive' }]);
   };
-  // A read started before a readNow may return older text: it is dropped.
-  let generation = 0;
-  const read = async (): Promise<void> => {
-    const started = generation;
-    const text = await readFile(file, 'utf8').catch(() => null);
-    if (started === generation) consider(text);
-  };
-
-  // One read at a time; a change seen during a read triggers one more read after it.
-  const check = (): Promise<void> => {
-    if (running !== null) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        await read();
-      } while (again);
-      running = null;
-    })();
-    return running;
-  };
+  const look = (): void => consider(readStatusText(file));
 
   // Polled, not watched: every task's status file is in one folder, and agents that report as they
   // go rewrite theirs ten times a second; a watch hands the orchestrator several events per write
   // (with 32 such agents that alone took 7 % of a core), a poll one stat per file per interval.
+  // Synchronous, like the reads of /proc: a stat and a read of a small local file take
+  // microseconds this way, and four thread-pool round trips each through fs/promises.
   const poll = setInterval(() => {
-    void statKey(file).then((key) => {
-      if (key === lastStat) return;
-      lastStat = key;
-      // Rewritten with the same text, the file still changed: the agent is at work.
-      if (key !== null) onEvents([{ type: 'alive' }]);
-      void check();
-    });
+    const key = statKey(file);
+    if (key === lastStat) return;
+    lastStat = key;
+    // Rewritten with the same text, the file still changed: the agent is at work.
+    if (key !== null) onEvents([{ type: 'alive' }]);
+    look();
   }, options.pollMs ?? STATUS_POLL_MS);
   poll.unref();
 
   return {
     last: () => lastStatus,
-    readNow() {
-      generation += 1;
-      try {
-        consider(readFileSync(file, 'utf8'));
-      } catch {
-        // absent or unreadable: nothing new
-      }
-    },
-    async close() {
+    readNow: look,
+    close() {
       clearInterval(poll);
-      await check();
+      look();
+      return Promise.resolve();
     },
   };
 }
@@ -186,9 +157,23 @@ export async function watchStatusFile(
 /** How often a status file is looked at. */
 const STATUS_POLL_MS = 500;
 
-async function statKey(file: string): Promise<string | null> {
-  const info = await stat(file).catch(() => null);
-  return info === null ? null : `${info.ino}:${info.size}:${info.mtimeMs}`;
+/** A status larger than this is not read (it is not one an agent writes as it goes). */
+const MAX_STATUS_BYTES = 256 * 1024;
+
+function statKey(file: string): string | null {
+  const info = statSync(file, { throwIfNoEntry: false });
+  return info === undefined ? null : `${info.ino}:${info.size}:${info.mtimeMs}`;
+}
+
+/** The file's text, or null when it is absent, unreadable, not a file or too large. */
+function readStatusText(file: string): string | null {
+  try {
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (info === undefined || !info.isFile() || info.size > MAX_STATUS_BYTES) return null;
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 function toPercent(value: unknown): number | null {

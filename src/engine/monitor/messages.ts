@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionEvent } from './events.js';
 import type { AgentMessage } from '../state/schema.js';
@@ -32,9 +33,11 @@ export async function scanMessages(input: MessageScanInput): Promise<ExecutionEv
   const known = new Map(input.messages.map((m) => [m.file, m]));
   const present = new Set<string>();
   const acked = new Set<string>();
-  for (const agent of await listDirs(input.messagesDir)) {
+  // The folders are listed synchronously: twice a second for every agent's inbox, a listing takes
+  // microseconds this way and several thread-pool round trips through fs/promises.
+  for (const agent of listDirs(input.messagesDir)) {
     const inbox = join(input.messagesDir, agent, 'inbox');
-    const names = await readdir(inbox).catch(() => [] as string[]);
+    const names = listNames(inbox);
     for (const name of names) {
       if (name.endsWith('.json.ack')) acked.add(`${agent}/inbox/${name.slice(0, -4)}`);
       if (!name.endsWith('.json')) continue;
@@ -104,9 +107,22 @@ async function readMessage(
   };
 }
 
-async function listDirs(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
+function listDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return [];
+  }
+}
+
+function listNames(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /**
