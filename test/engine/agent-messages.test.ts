@@ -118,4 +118,34 @@ describe('messages between agents', () => {
     expect(only).toContain('"to_agent": "<another-agent>"');
     expect(only).toContain('You are the only agent of this execution: there is nobody to message.');
   });
+  it('named pipes an agent leaves for a status file or as messages never hang the run', async () => {
+    // A FIFO read the blocking way never returns: one per thread-pool thread would stop every
+    // file operation of the orchestrator. The agent puts six into b's inbox and makes its own
+    // status file one, then reports progress through a real file again.
+    const command =
+      'if [ "$PE_TASK_ID" = a ]; then d="$PE_MESSAGES_DIR/builder-b/inbox"; mkdir -p "$d"; ' +
+      'for i in 1 2 3 4 5 6; do mkfifo "$d/pipe-$i.json"; done; ' +
+      'rm -f "$PE_STATUS_FILE"; mkfifo "$PE_STATUS_FILE"; sleep 1.2; rm -f "$PE_STATUS_FILE"; ' +
+      'printf \'{"progress_percent": 70, "current_step": "after the pipe"}\' > "$PE_STATUS_FILE"; sleep 0.8; fi; ' +
+      'echo "work of $PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
+    const started = Date.now();
+    const { state, events } = await runPlan(
+      fx.repo.dir,
+      plan([task('a', { agents: ['Builder-a'] }), task('b', { agents: ['Builder-b'] })]),
+      command,
+    );
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(state.status).toBe('completed');
+    expect(state.tasks['a']!.status).toBe('completed');
+    expect(state.tasks['b']!.status).toBe('completed');
+    // The real status written after the pipe was read.
+    expect(
+      events.some(
+        (event) =>
+          event.type === 'task-progress' && event.taskId === 'a' && event.step === 'after the pipe',
+      ),
+    ).toBe(true);
+    // The pipes were not taken for messages.
+    expect(state.messages).toEqual([]);
+  }, 60_000);
 });

@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AgentEvent } from '../ports/agent-runner.js';
+import { readSmallFile } from '../small-file.js';
 
 /**
  * The status file an agent may write (`PE_STATUS_FILE`), shaped like the seed's:
@@ -165,15 +166,9 @@ function statKey(file: string): string | null {
   return info === undefined ? null : `${info.ino}:${info.size}:${info.mtimeMs}`;
 }
 
-/** The file's text, or null when it is absent, unreadable, not a file or too large. */
+/** The file's text, or null when it is absent, unreadable, not a regular file or too large. */
 function readStatusText(file: string): string | null {
-  try {
-    const info = statSync(file, { throwIfNoEntry: false });
-    if (info === undefined || !info.isFile() || info.size > MAX_STATUS_BYTES) return null;
-    return readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
+  return readSmallFile(file, MAX_STATUS_BYTES)?.text ?? null;
 }
 
 function toPercent(value: unknown): number | null {

@@ -1,8 +1,9 @@
 import { readdirSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionEvent } from './events.js';
 import type { AgentMessage } from '../state/schema.js';
+import { readSmallFile } from '../small-file.js';
 
 /**
  * The seed's message bus (Step 3.3) as plain folders: `<messagesDir>/<agent>/inbox/*.json`. An
@@ -17,6 +18,9 @@ export interface MessageScanInput {
   /** Warn about a message unacknowledged for this long. */
   ackTimeoutMs: number;
 }
+
+/** A message larger than this is not read (nor recorded). */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
 
 /** A file still invalid after this long is recorded as it is rather than waited for. */
 const PARTIAL_WRITE_GRACE_MS = 2000;
@@ -44,7 +48,7 @@ export async function scanMessages(input: MessageScanInput): Promise<ExecutionEv
       const file = `${agent}/inbox/${name}`;
       present.add(file);
       if (known.has(file)) continue;
-      const message = await readMessage(join(inbox, name), file, agent, name, input.now);
+      const message = readMessage(join(inbox, name), file, agent, name, input.now);
       if (message === null) continue;
       input.messages.push(message);
       known.set(file, message);
@@ -67,18 +71,17 @@ export async function scanMessages(input: MessageScanInput): Promise<ExecutionEv
   return events;
 }
 
-async function readMessage(
+function readMessage(
   path: string,
   file: string,
   inboxAgent: string,
   name: string,
   now: Date,
-): Promise<AgentMessage | null> {
-  const [text, info] = await Promise.all([
-    readFile(path, 'utf8').catch(() => null),
-    stat(path).catch(() => null),
-  ]);
-  if (text === null || info === null) return null;
+): AgentMessage | null {
+  // Read safely: an agent's FIFO or device named *.json must not hang the orchestrator.
+  const read = readSmallFile(path, MAX_MESSAGE_BYTES);
+  if (read === null) return null;
+  const { text, stats: info } = read;
   let raw: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(text);
