@@ -126,6 +126,13 @@ describe('runExecution with the command runner', () => {
     expect(run.metrics).toMatchObject({ files_modified: 4, lines_added: 3, lines_removed: 0 });
   });
 
+  it('collects a task whose agent left a named pipe as TASK_SUMMARY.md (git skips it; reading it must not hang)', async () => {
+    const command = 'mkfifo TASK_SUMMARY.md && echo work > out.txt';
+    const { state } = await runPlan(repo.dir, plan([task('p')]), command);
+    expect(state.status).toBe('completed');
+    expect(state.tasks['p']!.metrics!.files_changed).toEqual(['out.txt']);
+  }, 30_000);
+
   it('never runs two tasks of one agent at once, and `All` occupies every agent', async () => {
     const thePlan = plan([
       task('x', { agents: ['Builder-1'] }),

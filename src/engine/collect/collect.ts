@@ -1,11 +1,14 @@
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskMetrics } from '../state/schema.js';
+import { readSmallFile } from '../small-file.js';
 import { git } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
 
 export const CONTEXT_FILE = 'AGENT_CONTEXT.md';
 export const SUMMARY_FILE = 'TASK_SUMMARY.md';
+/** A TASK_SUMMARY.md larger than this is not read (the agent's final message stands in). */
+const MAX_SUMMARY_BYTES = 4 * 1024 * 1024;
 
 export interface CollectInput {
   worktree: string;
@@ -68,7 +71,9 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
     cache_creation_tokens: input.cacheCreationTokens ?? null,
     cost_usd: input.costUsd,
   };
-  const written = await readFile(join(input.worktree, SUMMARY_FILE), 'utf8').catch(() => null);
+  // The agent's file: never a FIFO or a device (a blocking read of one would hang collection).
+  const written =
+    readSmallFile(join(input.worktree, SUMMARY_FILE), MAX_SUMMARY_BYTES)?.text ?? null;
   const summary =
     written ??
     (input.agentSummary?.trim()

@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readSmallFile } from '../small-file.js';
 
 export interface CoverageReading {
   /** Line coverage in percent, two decimals. */
@@ -58,13 +58,12 @@ function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-async function readFresh(path: string, notBefore: Date): Promise<string | null> {
-  try {
-    const info = await stat(path);
-    // One second of slack for filesystems that store whole seconds.
-    if (info.mtimeMs < notBefore.getTime() - 1_000) return null;
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
+/** A coverage report the tests wrote in the worktree: never a FIFO or a device, at most 256 MB. */
+function readFresh(path: string, notBefore: Date): Promise<string | null> {
+  const read = readSmallFile(path, 256 * 1024 * 1024);
+  // One second of slack for filesystems that store whole seconds.
+  if (read === null || read.stats.mtimeMs < notBefore.getTime() - 1_000) {
+    return Promise.resolve(null);
   }
+  return Promise.resolve(read.text);
 }

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
+import { readSmallFile } from '../small-file.js';
 
 export type PackageManagerName = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
@@ -106,10 +106,7 @@ function parseJson(text: string): unknown {
   }
 }
 
-export async function readText(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
+/** A file of the worktree (the agent's): never a FIFO or a device, at most 16 MB. */
+export function readText(path: string): Promise<string | null> {
+  return Promise.resolve(readSmallFile(path, 16 * 1024 * 1024)?.text ?? null);
 }
