@@ -11,6 +11,7 @@ import { plainText } from '../terminal-text.js';
 import { createLineSplitter } from './line-splitter.js';
 import { createProcessTree, terminateTree } from './process-group.js';
 import { watchStatusFile, type StatusWatcher } from './status-file.js';
+import { ticker } from './ticker.js';
 import {
   describeProcess,
   findMarkedProcesses,
@@ -75,7 +76,7 @@ const PIPE_DRAIN_MS = 2_000;
 const TREE_REFRESH_MS = 2_000;
 /** After a read smaller than this (the pipe was emptied), the next read waits READ_BATCH_MS. */
 const SMALL_READ_BYTES = 16 * 1024;
-const READ_BATCH_MS = 250;
+const READ_BATCH_MS = 500;
 /** Output without a newline (dots, a `\r` progress bar) is life too; one such event per this. */
 const ALIVE_EVERY_MS = 250;
 
@@ -172,8 +173,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const tree = createProcessTree(pid);
   // Learn the groups of setsid'ed descendants while the tree is intact: once the agent dies they
   // are re-parented to pid 1 and can no longer be traced back to it.
-  const watchTree = setInterval(() => tree.refresh({ shared: true }), TREE_REFRESH_MS);
-  watchTree.unref();
+  const stopWatchingTree = ticker(TREE_REFRESH_MS).every(() => tree.refresh({ shared: true }));
 
   const interpret = (line: string): AgentEvent[] => {
     if (launch.interpreter === undefined) return [{ type: 'output', line: clip(line) }];
@@ -209,7 +209,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const lifetime = new AbortController();
   const done: Promise<AgentOutcome> = (async () => {
     const [exitCode, signal] = await exited;
-    clearInterval(watchTree);
+    stopWatchingTree();
     await terminate(launch.leftoverGraceMs ?? 2_000);
     // Before draining: a stray that inherited our pipes keeps them open until it is gone.
     const leftBehind = await stopStrays(launch.owner, launch.leftoverGraceMs ?? 2_000);
@@ -275,7 +275,8 @@ function pipeLines(
   // prints a dot at a time wakes the orchestrator a few times a second, not at every dot (its
   // output waits in the pipe meanwhile). A full read goes on at once: a flood is not slowed.
   let congested = false;
-  let rest: NodeJS.Timeout | null = null;
+  // Resumed on the tick shared by every agent's pipes: one wake-up for all of them.
+  let rest: (() => void) | null = null;
   const wake = (): void => {
     rest = null;
     if (!congested) stream.resume();
@@ -290,13 +291,13 @@ function pipeLines(
       });
     } else if (chunk.length < SMALL_READ_BYTES && rest === null) {
       stream.pause();
-      rest = setTimeout(wake, READ_BATCH_MS);
+      rest = ticker(READ_BATCH_MS).once(wake);
     }
     if (splitter.write(chunk) === 0) onPartial();
   });
   return {
     async drained(timeoutMs) {
-      if (rest !== null) clearTimeout(rest);
+      rest?.();
       rest = null;
       if (!congested) stream.resume();
       let timer: NodeJS.Timeout | undefined;

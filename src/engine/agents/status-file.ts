@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { AgentEvent } from '../ports/agent-runner.js';
 import { readSmallFile } from '../small-file.js';
+import { ticker } from './ticker.js';
 
 /**
  * The status file an agent may write (`PE_STATUS_FILE`), shaped like the seed's:
@@ -134,21 +135,29 @@ export async function watchStatusFile(
   // (with 32 such agents that alone took 7 % of a core), a poll one stat per file per interval.
   // Synchronous, like the reads of /proc: a stat and a read of a small local file take
   // microseconds this way, and four thread-pool round trips each through fs/promises.
-  const poll = setInterval(() => {
+  const poll = (): void => {
     const key = statKey(file);
     if (key === lastStat) return;
     lastStat = key;
     // Rewritten with the same text, the file still changed: the agent is at work.
     if (key !== null) onEvents([{ type: 'alive' }]);
     look();
-  }, options.pollMs ?? STATUS_POLL_MS);
-  poll.unref();
+  };
+  // Every agent's file on one shared tick (one wake-up for all), unless a period is asked for.
+  let stopPolling: () => void;
+  if (options.pollMs === undefined) {
+    stopPolling = ticker(STATUS_POLL_MS).every(poll);
+  } else {
+    const timer = setInterval(poll, options.pollMs);
+    timer.unref();
+    stopPolling = () => clearInterval(timer);
+  }
 
   return {
     last: () => lastStatus,
     readNow: look,
     close() {
-      clearInterval(poll);
+      stopPolling();
       look();
       return Promise.resolve();
     },
