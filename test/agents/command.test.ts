@@ -208,6 +208,27 @@ describe('command agent runner', () => {
     expect(log).toContain('boom: cannot find module\n');
   });
 
+  it('logs every byte of a steady stream of small writes and of dots without a newline, in order', async () => {
+    // Numbered 1 KB lines, eight writes at a time with a short pause (a verbose test run), then
+    // dots without a newline: the pipe is read in bursts for quiet agents and at once for busy
+    // ones, and nothing may be lost or reordered either way.
+    const command =
+      "i=0; while [ $i -lt 400 ]; do for j in 1 2 3 4 5 6 7 8; do printf '%08d%1015s\\n' $((i*8+j)) x; done; sleep 0.002; i=$((i+1)); done; " +
+      "for k in 1 2 3 4 5; do printf '.'; sleep 0.05; done; echo end";
+    const launch = sandbox.launch();
+    const handle = await start({ command }, launch);
+    const outcome = await handle.done;
+    expect(outcome.exitCode).toBe(0);
+    const log = await readFile(launch.logFile, 'utf8');
+    const lines = log.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(3201);
+    lines
+      .slice(0, 3200)
+      .forEach((line, i) => expect(line.slice(0, 8)).toBe(String(i + 1).padStart(8, '0')));
+    expect(lines[3200]).toBe('.....end');
+    expect(outcome.lastLines.at(-1)).toBe('.....end');
+  });
+
   it('cleans up processes the agent left behind when it exits by itself', async () => {
     const handle = await start({ command: 'sleep 1000 & echo bye' }, sandbox.launch());
     const outcome = await handle.done;

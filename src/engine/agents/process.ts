@@ -74,7 +74,7 @@ const KILL_WAIT_MS = 30_000;
 /** A process that escaped the group (setsid) may hold our pipes open; stop reading after this. */
 const PIPE_DRAIN_MS = 2_000;
 const TREE_REFRESH_MS = 2_000;
-/** After a read smaller than this (the pipe was emptied), the next read waits READ_BATCH_MS. */
+/** An agent printing less than this in a READ_BATCH_MS period has its pipe read once a period. */
 const SMALL_READ_BYTES = 16 * 1024;
 const READ_BATCH_MS = 500;
 /** Output without a newline (dots, a `\r` progress bar) is life too; one such event per this. */
@@ -271,10 +271,15 @@ function pipeLines(
 ): { drained(timeoutMs: number): Promise<void> } {
   const splitter = createLineSplitter(onLine, { maxLineBytes });
   const closed = once(stream, 'close').catch(() => undefined);
-  // Read in bursts: after a small read the pipe is left alone for READ_BATCH_MS, so an agent that
-  // prints a dot at a time wakes the orchestrator a few times a second, not at every dot (its
-  // output waits in the pipe meanwhile). A full read goes on at once: a flood is not slowed.
+  // Read in bursts: an agent that prints a little at a time (a dot, a line) has its pipe left alone
+  // until the next tick, so it wakes the orchestrator twice a second, not at every dot (its output
+  // waits in the pipe meanwhile, which holds 64 KB). An agent printing more than SMALL_READ_BYTES
+  // in a period — in one read or in the last period's — is read without a rest: a flood is not
+  // slowed by the pauses.
   let congested = false;
+  let windowStart = Date.now();
+  let windowBytes = 0;
+  let lastWindowBytes = 0;
   // Resumed on the tick shared by every agent's pipes: one wake-up for all of them.
   let rest: (() => void) | null = null;
   const wake = (): void => {
@@ -282,6 +287,14 @@ function pipeLines(
     if (!congested) stream.resume();
   };
   stream.on('data', (chunk: Buffer) => {
+    const now = Date.now();
+    if (now - windowStart >= READ_BATCH_MS || now < windowStart) {
+      lastWindowBytes = now - windowStart < 2 * READ_BATCH_MS ? windowBytes : 0;
+      windowBytes = 0;
+      windowStart = now;
+    }
+    windowBytes += chunk.length;
+    const quiet = Math.max(windowBytes, lastWindowBytes) < SMALL_READ_BYTES;
     if (!log.write(chunk)) {
       congested = true;
       stream.pause();
@@ -289,7 +302,7 @@ function pipeLines(
         congested = false;
         if (rest === null) stream.resume();
       });
-    } else if (chunk.length < SMALL_READ_BYTES && rest === null) {
+    } else if (quiet && rest === null) {
       stream.pause();
       rest = ticker(READ_BATCH_MS).once(wake);
     }
