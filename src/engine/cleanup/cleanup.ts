@@ -13,6 +13,7 @@ import {
   attemptRef,
   isAncestor,
   keepAttempt,
+  keptRefsOf,
   nextAttemptNumber,
   refSha,
 } from '../workspace/backup.js';
@@ -467,15 +468,7 @@ async function keepRepairWork(
         identity: input.options.identity ?? DEFAULT_IDENTITY,
         why,
       });
-      if (kept !== null) {
-        refs.push({ ref: kept.ref, sha: kept.sha, why });
-        if (kept.branchRef !== null && kept.branchSha !== null)
-          refs.push({
-            ref: kept.branchRef,
-            sha: kept.branchSha,
-            why: `${why} (the branch its worktree had left)`,
-          });
-      }
+      if (kept !== null) refs.push(...keptRefsOf(kept, why, 'the branch its worktree had left'));
     } else {
       await git(repoRoot, ['update-ref', '-m', why, ref, tip!], { env });
       refs.push({ ref, sha: tip!, why });

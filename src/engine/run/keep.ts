@@ -3,6 +3,7 @@ import type { TaskRun } from '../state/schema.js';
 import {
   attemptRef,
   keepAttempt,
+  keptRefsOf,
   nextAttemptNumber,
   type KeptAttempt,
 } from '../workspace/backup.js';
@@ -45,15 +46,7 @@ export async function keepTaskState(
     exclude: [CONTEXT_FILE, ...(place.toolFiles ?? [])],
   });
   if (kept === null) return null;
-  const refs = (run.kept_refs ??= []);
-  refs.push({ ref: kept.ref, sha: kept.sha, why });
-  if (kept.branchRef !== null && kept.branchSha !== null) {
-    refs.push({
-      ref: kept.branchRef,
-      sha: kept.branchSha,
-      why: `${why} (the task branch its worktree had left)`,
-    });
-  }
+  (run.kept_refs ??= []).push(...keptRefsOf(kept, why, 'the task branch its worktree had left'));
   return kept;
 }
 

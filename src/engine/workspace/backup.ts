@@ -145,6 +145,22 @@ export interface KeptAttempt {
   branchSha: string | null;
 }
 
+/**
+ * What a kept attempt adds to a `kept_refs` list: its ref, and the ref of the branch its worktree
+ * had left when there is one (`left` says which branch that was, in words).
+ */
+export function keptRefsOf(
+  kept: KeptAttempt,
+  why: string,
+  left: string,
+): Array<{ ref: string; sha: string; why: string }> {
+  const refs = [{ ref: kept.ref, sha: kept.sha, why }];
+  if (kept.branchRef !== null && kept.branchSha !== null) {
+    refs.push({ ref: kept.branchRef, sha: kept.branchSha, why: `${why} (${left})` });
+  }
+  return refs;
+}
+
 export interface KeepAttemptInput {
   repoRoot: string;
   worktree: string;
