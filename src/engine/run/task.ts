@@ -110,6 +110,9 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
 
 async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Promise<void> {
   setStatus(ctx, run, 'collecting');
+  // The agent has ended: the look at the user's checkout runs while its work is collected.
+  const looking = ctx.checkout?.afterAgent(run.task_id) ?? Promise.resolve(null);
+  looking.catch(() => undefined);
   const keepOut = ctx.replicated.get(run.task_id) ?? [];
   const problems = await inspectWorktree({
     worktree: run.worktree,
@@ -145,7 +148,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   run.warnings = (run.warnings ?? []).filter((warning) => warning !== NO_CHANGES);
   if (collected.metrics.files_modified === 0) run.warnings.push(NO_CHANGES);
   // Its work is committed on its branch first, so a task failed for this loses nothing.
-  const intrusion = (await ctx.checkout?.afterAgent(run.task_id)) ?? null;
+  const intrusion = await looking;
   if (intrusion !== null) return fail(ctx, run, intrusion);
   const hook = ctx.hooks.onTaskCollected;
   if (hook !== undefined) {

@@ -1,0 +1,114 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { watchCheckout } from '../../src/engine/run/checkout-watch.js';
+import { ExecutionState, type TaskRun } from '../../src/engine/state/schema.js';
+import { reportFixture, task as taskRun } from '../report/fixture.js';
+import { scratch, type Scratch } from '../engine/helpers.js';
+import { createTempRepo, GIT_ENV, type TempRepo } from '../support/git-repo.js';
+
+let repo: TempRepo;
+let box: Scratch;
+beforeEach(async () => {
+  repo = await createTempRepo({ files: { 'README.md': 'x\n' } });
+  box = await scratch();
+});
+afterEach(async () => {
+  await repo.cleanup();
+  await box.cleanup();
+});
+
+/** Two running tasks, each with a real worktree and branch from the base. */
+async function twoTasks(): Promise<ExecutionState> {
+  const base = await repo.git(['rev-parse', 'HEAD']);
+  const tasks: Record<string, TaskRun> = {};
+  for (const id of ['A', 'B']) {
+    const worktree = join(box.dir, `wt-${id}`);
+    await repo.git(['worktree', 'add', '-q', '-b', `agent/${id}`, worktree, base]);
+    tasks[id] = taskRun(id, {
+      status: 'in_progress',
+      branch: `agent/${id}`,
+      worktree,
+      start_sha: base,
+      head_sha: null,
+    });
+  }
+  return ExecutionState.parse({
+    ...reportFixture(),
+    repo_root: repo.dir,
+    base_sha: base,
+    tasks,
+    task_order: ['A', 'B'],
+    integration: null,
+  });
+}
+
+/** How many snapshots of the checkout git was asked for (each reads every ref once). */
+async function looksIn(trace: string): Promise<number> {
+  const text = await readFile(trace, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter((line) => line.includes('"event":"start"') && line.includes('%(*objectname)')).length;
+}
+
+describe('the checkout watch after agents end', () => {
+  it('a task whose agent ended before a look started shares that look, and its intrusion is still found', async () => {
+    const state = await twoTasks();
+    const trace = join(box.dir, 'trace.json');
+    const watch = await watchCheckout({
+      state,
+      executionDir: box.dir,
+      worktreeRoot: box.dir,
+      env: { ...GIT_ENV, GIT_TRACE2_EVENT: trace },
+    });
+    for (const id of ['A', 'B']) {
+      watch.observe({ type: 'task-status', taskId: id, status: 'preparing' } as never);
+      watch.observe({ type: 'task-status', taskId: id, status: 'in_progress' } as never);
+    }
+    expect(await looksIn(trace)).toBe(1); // the snapshot at the start
+    // Task B's agent commits on the user's branch from its worktree, then both agents end.
+    const B = state.tasks['B']!.worktree;
+    await repo.git(['-C', B, 'checkout', '-q', '--ignore-other-worktrees', 'main']);
+    await repo.git(['-C', B, 'commit', '-q', '--allow-empty', '-m', 'intrude']);
+    await repo.git(['-C', B, 'checkout', '-q', 'agent/B']);
+    for (const id of ['A', 'B']) {
+      watch.observe({ type: 'task-status', taskId: id, status: 'collecting' } as never);
+    }
+    // A asks first: its look starts; B asks once that look is under way.
+    const a = watch.afterAgent('A');
+    await new Promise((resolve) => setImmediate(resolve));
+    const b = watch.afterAgent('B');
+    const [forA, forB] = await Promise.all([a, b]);
+    expect(forA).toBeNull();
+    expect(forB).toMatch(/it changed your checkout: .*branch main moved/);
+    expect(await looksIn(trace)).toBe(2);
+  });
+
+  it('a task whose agent ended after the look started waits for a new one', async () => {
+    const state = await twoTasks();
+    const trace = join(box.dir, 'trace.json');
+    const watch = await watchCheckout({
+      state,
+      executionDir: box.dir,
+      worktreeRoot: box.dir,
+      env: { ...GIT_ENV, GIT_TRACE2_EVENT: trace },
+    });
+    for (const id of ['A', 'B']) {
+      watch.observe({ type: 'task-status', taskId: id, status: 'preparing' } as never);
+      watch.observe({ type: 'task-status', taskId: id, status: 'in_progress' } as never);
+    }
+    watch.observe({ type: 'task-status', taskId: 'A', status: 'collecting' } as never);
+    const a = watch.afterAgent('A');
+    await new Promise((resolve) => setImmediate(resolve));
+    // B's agent commits on the user's branch after A's look began, then ends.
+    const B = state.tasks['B']!.worktree;
+    await repo.git(['-C', B, 'checkout', '-q', '--ignore-other-worktrees', 'main']);
+    await repo.git(['-C', B, 'commit', '-q', '--allow-empty', '-m', 'intrude']);
+    await repo.git(['-C', B, 'checkout', '-q', 'agent/B']);
+    watch.observe({ type: 'task-status', taskId: 'B', status: 'collecting' } as never);
+    const forB = await watch.afterAgent('B');
+    await a;
+    expect(forB).toMatch(/it changed your checkout: .*branch main moved/);
+    expect(await looksIn(trace)).toBe(3);
+  });
+});
