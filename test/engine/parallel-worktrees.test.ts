@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMutex } from '../../src/engine/workspace/mutex.js';
-import { addWorktree } from '../../src/engine/workspace/worktree.js';
+import { addWorktree, BranchExistsError } from '../../src/engine/workspace/worktree.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 
 let repo: TempRepo | null = null;
@@ -39,9 +39,9 @@ describe('parallel worktree creation', () => {
     await repo.write('b.txt', 'b\n');
     const second = await repo.commit('second');
     await repo.git(['branch', 'taken', second]);
-    await expect(addWorktree(repo.dir, join(repo.dir, '.wt', 'x'), 'taken', base)).rejects.toThrow(
-      /update-ref/,
-    );
+    await expect(
+      addWorktree(repo.dir, join(repo.dir, '.wt', 'x'), 'taken', base),
+    ).rejects.toBeInstanceOf(BranchExistsError);
     expect(await repo.git(['rev-parse', 'taken'])).toBe(second);
   });
 });

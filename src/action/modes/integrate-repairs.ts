@@ -78,7 +78,7 @@ export async function runIntegrateRepairsMode(
   const integration = received.state.integration;
   const { tasks, head } = received;
   const localBranch = integrationSourceRef(settings.executionId).replace(/^refs\/heads\//, '');
-  await excludeToolDir(root);
+  await excludeToolDir(root, repo.commonDir);
 
   const targets = repairTargets(state, integration, repairKinds(config));
   const attempts: Attempt[] = [];

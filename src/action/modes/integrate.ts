@@ -111,7 +111,7 @@ export async function runIntegrateMode(
   }
 
   // The integration, from the commit the whole run checked out.
-  await excludeToolDir(root);
+  await excludeToolDir(root, repo.commonDir);
   const env = untrustedEnvironment(deps.env);
   // In plan order: integration merges in the order it is given (dependencies first).
   const planIndex = (id: string) => plan.tasks.findIndex((t) => t.id === id);

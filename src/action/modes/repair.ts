@@ -117,7 +117,7 @@ export async function runRepairMode(
     return { status: 'skipped', file: null };
   }
 
-  await excludeToolDir(root);
+  await excludeToolDir(root, repo.commonDir);
 
   const { runner, stepEnv } = legAgent(settings, config, deps, root);
   const executionDir = join(root, TOOL_DIR, 'repair-leg');

@@ -96,9 +96,9 @@ interface Prepared {
   preflight: PreflightReport;
 }
 
-async function prepare(options: RunOptions): Promise<Prepared> {
+async function prepare(options: RunOptions, knownRoot?: string): Promise<Prepared> {
   const settings = resolveSettings(options.settings);
-  const root = await findRepoRoot(options.cwd);
+  const root = knownRoot ?? (await findRepoRoot(options.cwd));
   const repo = await inspectRepo(root);
   const selection = select(options);
   const worktreeRoot = worktreeRootOf(root, settings);
@@ -178,20 +178,25 @@ export async function previewExecution(options: RunOptions): Promise<ExecutionPr
  */
 export async function runExecution(options: RunOptions): Promise<ExecutionResult> {
   // Before anything is checked or created: a second run in the same repository stops here.
-  const lock = await acquireRepoLock(await findRepoRoot(options.cwd), {
+  const root = await findRepoRoot(options.cwd);
+  const lock = await acquireRepoLock(root, {
     command: 'run',
     executionId: null,
     pid: options.orchestratorPid ?? process.pid,
   });
   try {
-    return await startExecution(options, lock);
+    return await startExecution(options, lock, root);
   } finally {
     await lock.release();
   }
 }
 
-async function startExecution(options: RunOptions, lock: RepoLock): Promise<ExecutionResult> {
-  const { repo, selection, settings, preflight } = await prepare(options);
+async function startExecution(
+  options: RunOptions,
+  lock: RepoLock,
+  root: string,
+): Promise<ExecutionResult> {
+  const { repo, selection, settings, preflight } = await prepare(options, root);
   if (!preflight.go) {
     const failed = preflight.checks.filter((check) => check.level === 'fail');
     throw new PreflightError(
@@ -200,7 +205,7 @@ async function startExecution(options: RunOptions, lock: RepoLock): Promise<Exec
     );
   }
   const clock = options.clock ?? systemClock;
-  await excludeToolDir(repo.root);
+  await excludeToolDir(repo.root, repo.commonDir);
   const executionId = await claimExecutionId(repo.root, clock.now());
   await lock.setExecution(executionId);
   const layouts = await planLayout(repo.root, selection.tasks, settings, executionId);

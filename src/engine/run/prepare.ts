@@ -10,6 +10,7 @@ import { excludeFromGit } from '../workspace/repo.js';
 import {
   addWorktree,
   addWorktreeForBranch,
+  BranchExistsError,
   branchSha,
   initSubmodules,
   isWorktreeRoot,
@@ -90,13 +91,16 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
     await resetWorktree(run.worktree, run.branch, tip);
     return true;
   }
-  if ((await branchSha(root, run.branch)) !== null) {
-    await ctx.repoLock.run(() => clearHalfMadeWorktree(root, run.worktree));
-    await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
-    return true;
+  // A new branch, unless it is there already (made before the orchestrator died): then that one.
+  try {
+    await addWorktree(root, run.worktree, run.branch, ctx.state.base_sha, ctx.repoLock);
+    return false;
+  } catch (error) {
+    if (!(error instanceof BranchExistsError)) throw error;
   }
-  await addWorktree(root, run.worktree, run.branch, ctx.state.base_sha, ctx.repoLock);
-  return false;
+  await ctx.repoLock.run(() => clearHalfMadeWorktree(root, run.worktree));
+  await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
+  return true;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface RepoInfo {
   headSha: string;
   /** `git status --porcelain` paths (untracked included, ignored excluded). */
   dirtyFiles: string[];
+  /** The repository's common git directory (where `info/exclude` and the refs live). */
+  commonDir: string;
 }
 
 export async function findRepoRoot(cwd: string): Promise<string> {
@@ -34,24 +36,25 @@ export async function findRepoRoot(cwd: string): Promise<string> {
 }
 
 export async function inspectRepo(root: string): Promise<RepoInfo> {
-  const head = await git(root, ['rev-parse', '--verify', '--quiet', 'HEAD'], {
-    allowExitCodes: [1, 128],
-  });
+  // Independent questions, asked at once: pre-flight waits for the slowest, not for their sum.
+  const [head, branch, status, commonDir] = await Promise.all([
+    git(root, ['rev-parse', '--verify', '--quiet', 'HEAD'], { allowExitCodes: [1, 128] }),
+    git(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { allowExitCodes: [1] }),
+    git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all']),
+    gitCommonDir(root),
+  ]);
   if (head.exitCode !== 0) {
     throw new PreflightError(
       'the repository has no commit yet',
       'Commit something first: worktrees start from a commit.',
     );
   }
-  const branch = await git(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'], {
-    allowExitCodes: [1],
-  });
-  const status = await git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all']);
   return {
     root,
     branch: branch.exitCode === 0 ? branch.stdout.trim() : null,
     headSha: head.stdout.trim(),
     dirtyFiles: parsePorcelainZ(status.stdout),
+    commonDir,
   };
 }
 
@@ -72,8 +75,13 @@ function parsePorcelainZ(text: string): string[] {
  * Keep the tool's folder out of git without editing the user's .gitignore: `info/exclude` lives in
  * the common git dir, so it also covers every worktree the tool creates.
  */
-export async function excludeToolDir(root: string): Promise<void> {
-  await appendExcludes(root, [`/${TOOL_DIR}/`], "parallel-executor's worktrees, logs and state");
+export async function excludeToolDir(root: string, commonDir?: string): Promise<void> {
+  await appendExcludes(
+    root,
+    [`/${TOOL_DIR}/`],
+    "parallel-executor's worktrees, logs and state",
+    commonDir,
+  );
 }
 
 /**
@@ -98,8 +106,13 @@ function escapePattern(path: string): string {
   return path.replace(/[\\*?[\]!#]/g, (c) => `\\${c}`).replace(/ $/, '\\ ');
 }
 
-async function appendExcludes(root: string, lines: string[], why: string): Promise<string[]> {
-  const commonDir = await gitCommonDir(root);
+async function appendExcludes(
+  root: string,
+  lines: string[],
+  why: string,
+  knownCommonDir?: string,
+): Promise<string[]> {
+  const commonDir = knownCommonDir ?? (await gitCommonDir(root));
   const file = join(commonDir, 'info', 'exclude');
   const existing = await readFile(file, 'utf8').catch(() => '');
   const present = new Set(existing.split('\n').map((l) => l.trim()));

@@ -20,10 +20,24 @@ export async function addWorktree(
 ): Promise<void> {
   // The empty old value: fails rather than moving a branch that already exists.
   await lock.run(() =>
-    retryOnLock(() => git(repoRoot, ['update-ref', `refs/heads/${branch}`, startSha, ''])),
+    retryOnLock(() => git(repoRoot, ['update-ref', `refs/heads/${branch}`, startSha, ''])).catch(
+      (error: unknown) => {
+        throw ALREADY_EXISTS.test(String(error)) ? new BranchExistsError(branch) : error;
+      },
+    ),
   );
   await addWorktreeForBranch(repoRoot, path, branch, lock);
 }
+
+/** addWorktree found the branch there already (left untouched): check it out instead. */
+export class BranchExistsError extends Error {
+  constructor(branch: string) {
+    super(`the branch ${branch} exists already`);
+  }
+}
+
+/** What `git update-ref <ref> <new> ''` says when the ref exists: never worth a retry. */
+const ALREADY_EXISTS = /cannot lock ref '[^']*': reference already exists/;
 
 /**
  * Check out an existing branch in a new worktree (resume: the branch outlived its worktree).
@@ -65,6 +79,7 @@ async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
 
 function isTransient(error: unknown): boolean {
   const text = error instanceof Error ? error.message : String(error);
+  if (ALREADY_EXISTS.test(text)) return false;
   return (
     /\.lock'?: File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock/i.test(
       text,
