@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMutex } from '../../src/engine/workspace/mutex.js';
@@ -31,6 +31,58 @@ describe('parallel worktree creation', () => {
     }
     const listed = await repo.git(['worktree', 'list', '--porcelain']);
     expect(listed.split('\n').filter((l) => l.startsWith('worktree ')).length).toBe(13);
+  });
+
+  it('branches asked for together are made in one ref transaction; one that exists is refused alone, the others made', async () => {
+    repo = await createTempRepo({ files: { 'a.txt': 'a\n' } });
+    const base = await repo.git(['rev-parse', 'HEAD']);
+    await repo.write('b.txt', 'b\n');
+    const second = await repo.commit('second');
+    await repo.git(['branch', 'task-3', second]);
+    const trace = join(repo.dir, '..', `${repo.dir.split('/').pop()}-trace.json`);
+    const lock = createMutex();
+    const names = Array.from({ length: 8 }, (_, i) => `task-${i}`);
+    process.env['GIT_TRACE2_EVENT'] = trace;
+    const results = await Promise.allSettled(
+      names.map((name) => addWorktree(repo!.dir, join(repo!.dir, '.wt', name), name, base, lock)),
+    ).finally(() => delete process.env['GIT_TRACE2_EVENT']);
+    const events = (await readFile(trace, 'utf8')).split('\n');
+    await rm(trace, { force: true });
+    for (const [i, name] of names.entries()) {
+      if (name === 'task-3') {
+        expect((results[i] as PromiseRejectedResult).reason).toBeInstanceOf(BranchExistsError);
+        expect(await repo.git(['rev-parse', name])).toBe(second);
+      } else {
+        expect(results[i]!.status).toBe('fulfilled');
+        expect(await repo.git(['rev-parse', name])).toBe(base);
+      }
+    }
+    // The first alone, the other seven together (their transaction refused, then one by one).
+    const refWrites = events.filter(
+      (line) => line.includes('"event":"start"') && line.includes('"update-ref"'),
+    );
+    expect(refWrites.length).toBeLessThanOrEqual(2 + 7);
+    const transactions = refWrites.filter((line) => line.includes('"--stdin"'));
+    expect(transactions.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('eight branches at once cost at most two ref writes', async () => {
+    repo = await createTempRepo({ files: { 'a.txt': 'a\n' } });
+    const base = await repo.git(['rev-parse', 'HEAD']);
+    const trace = join(repo.dir, '..', `${repo.dir.split('/').pop()}-trace.json`);
+    const lock = createMutex();
+    const names = Array.from({ length: 8 }, (_, i) => `task-${i}`);
+    process.env['GIT_TRACE2_EVENT'] = trace;
+    await Promise.all(
+      names.map((name) => addWorktree(repo!.dir, join(repo!.dir, '.wt', name), name, base, lock)),
+    ).finally(() => delete process.env['GIT_TRACE2_EVENT']);
+    const events = (await readFile(trace, 'utf8')).split('\n');
+    await rm(trace, { force: true });
+    const refWrites = events.filter(
+      (line) => line.includes('"event":"start"') && line.includes('"update-ref"'),
+    );
+    expect(refWrites.length).toBeLessThanOrEqual(2);
+    for (const name of names) expect(await repo.git(['rev-parse', name])).toBe(base);
   });
 
   it('refuses to move a branch that already exists', async () => {

@@ -18,15 +18,63 @@ export async function addWorktree(
   startSha: string,
   lock: Mutex = createMutex(),
 ): Promise<void> {
-  // The empty old value: fails rather than moving a branch that already exists.
-  await lock.run(() =>
-    retryOnLock(() => git(repoRoot, ['update-ref', `refs/heads/${branch}`, startSha, ''])).catch(
-      (error: unknown) => {
-        throw ALREADY_EXISTS.test(String(error)) ? new BranchExistsError(branch) : error;
-      },
-    ),
-  );
+  await createBranch(repoRoot, branch, startSha, lock);
   await addWorktreeForBranch(repoRoot, path, branch, lock);
+}
+
+interface BranchBatch {
+  entries: Array<{ branch: string; sha: string; error: unknown }>;
+  done: Promise<void>;
+}
+
+/** Per lock (one per repository), the branches waiting for it: made together when it is free. */
+const waitingBranches = new WeakMap<Mutex, BranchBatch>();
+
+/**
+ * Make `refs/heads/<branch>` at `sha`, refusing to move one that exists (BranchExistsError).
+ * Ref writes take the repository lock one at a time, so tasks that start together would each wait
+ * for the others' `git update-ref`; instead the branches asked for while the lock is busy are made
+ * by one `git update-ref --stdin` transaction once it is free.
+ */
+async function createBranch(repoRoot: string, branch: string, sha: string, lock: Mutex) {
+  let batch = waitingBranches.get(lock);
+  if (batch === undefined) {
+    const entries: BranchBatch['entries'] = [];
+    // The work starts a microtask later at the soonest: the batch is registered by then.
+    const done = lock.run(async () => {
+      waitingBranches.delete(lock);
+      await createBranches(repoRoot, entries);
+    });
+    batch = { entries, done };
+    waitingBranches.set(lock, batch);
+  }
+  const entry = { branch, sha, error: null as unknown };
+  batch.entries.push(entry);
+  await batch.done;
+  if (entry.error !== null) throw entry.error;
+}
+
+async function createBranches(repoRoot: string, entries: BranchBatch['entries']): Promise<void> {
+  if (entries.length > 1) {
+    // All or nothing; branch names hold no spaces or newlines (git refuses them).
+    const input = entries.map((e) => `create refs/heads/${e.branch} ${e.sha}\n`).join('');
+    const done = await retryOnLock(() => git(repoRoot, ['update-ref', '--stdin'], { input })).then(
+      () => true,
+      () => false,
+    );
+    if (done) return;
+  }
+  // One (or the transaction failed: one of them exists): each on its own, each its own answer.
+  for (const entry of entries) {
+    // The empty old value: fails rather than moving a branch that already exists.
+    await retryOnLock(() =>
+      git(repoRoot, ['update-ref', `refs/heads/${entry.branch}`, entry.sha, '']),
+    ).catch((error: unknown) => {
+      entry.error = ALREADY_EXISTS.test(String(error))
+        ? new BranchExistsError(entry.branch)
+        : error;
+    });
+  }
 }
 
 /** addWorktree found the branch there already (left untouched): check it out instead. */
