@@ -21,10 +21,13 @@ export interface CheckoutSnapshot {
   peeled: Record<string, string>;
   /** Stash entries, newest first. */
   stash: string[];
-  /** The config file's path, its text, and its settings (`key=value`, in file order). */
+  /**
+   * The config file's path, its text, and its settings (`key=value`, in file order). The settings
+   * are read only when two texts differ (compareCheckouts); older stored snapshots have them.
+   */
   configFile: string;
   configText: string;
-  config: string[];
+  config?: string[];
   /** Repository-relative path → `<XY status> <content hash or kind>`, the tool's folder left out. */
   files: Record<string, string>;
   /** Ignored files and folders (folders collapsed), the tool's folder left out. */
@@ -56,59 +59,69 @@ export async function snapshotCheckout(
   const kept = (path: string) =>
     !excluded.some((dir) => path === dir || path === `${dir}/` || path.startsWith(`${dir}/`));
 
-  // Every read at once: one snapshot costs about one git call's time, not seven in a row (the
+  // Every read at once: one snapshot costs about one git call's time, not several in a row (the
   // watch takes one after agents end, while the next tasks wait to start).
   const configFile = join(
     options.commonDir ?? (await gitCommonDir(repoRoot, options.env)),
     'config',
   );
-  const [headOut, shaOut, refLines, stashOut, configText, configOut, files, ignoredOut] =
-    await Promise.all([
-      run(['symbolic-ref', '-q', 'HEAD'], [1]),
-      run(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], [1]),
-      run([
-        'for-each-ref',
-        '--format=%(refname) %(objectname) %(*objectname)',
-        'refs/heads',
-        'refs/tags',
-      ]),
-      run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128]),
-      readFile(configFile, 'utf8').catch(() => ''),
-      run(['config', '--file', configFile, '--list', '-z'], [1]),
-      fileStates(repoRoot, run, kept, options.env),
-      run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']),
-    ]);
-  const headRef = headOut.trim() || null;
-  const headSha = shaOut.trim() || null;
+  const [head, refLines, configText, files, ignoredOut] = await Promise.all([
+    headOf(run),
+    run([
+      'for-each-ref',
+      '--format=%(refname) %(objectname) %(*objectname)',
+      'refs/heads',
+      'refs/tags',
+      'refs/stash',
+    ]),
+    readFile(configFile, 'utf8').catch(() => ''),
+    fileStates(repoRoot, run, kept, options.env),
+    run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']),
+  ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
+  let stashed = false;
   for (const line of refLines.split('\n').filter(Boolean)) {
     const [ref, sha, target] = line.split(' ');
+    if (ref === 'refs/stash') stashed = true;
+    if (!ref!.startsWith('refs/heads/') && !ref!.startsWith('refs/tags/')) continue;
     refs[ref!] = sha!;
     if (target) peeled[ref!] = target;
   }
+  // Most checkouts have no stash: its list is read only when there is one.
+  const stashOut = stashed
+    ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128])
+    : '';
   const stash = stashOut.split('\n').filter(Boolean);
-  const config = configOut
-    .split('\0')
-    .filter(Boolean)
-    .map((entry) => entry.replace('\n', '='));
   const ignored = ignoredOut
     .split('\0')
     .filter((path) => path !== '' && kept(path))
     .sort();
   return {
     version: 1,
-    headRef,
-    headSha,
+    headRef: head.ref,
+    headSha: head.sha,
     refs,
     peeled,
     stash,
     configFile,
     configText,
-    config,
     files,
     ignored,
   };
+}
+
+/** Where HEAD is: one rev-parse, or (no commit on it yet) the symbolic ref alone. */
+async function headOf(run: Run): Promise<{ ref: string | null; sha: string | null }> {
+  const both = (await run(['rev-parse', 'HEAD^{commit}', '--symbolic-full-name', 'HEAD'], [128]))
+    .split('\n')
+    .filter(Boolean);
+  if (both.length === 2) return { sha: both[0]!, ref: both[1] === 'HEAD' ? null : both[1]! };
+  const [ref, sha] = await Promise.all([
+    run(['symbolic-ref', '-q', 'HEAD'], [1]),
+    run(['rev-parse', '-q', '--verify', 'HEAD^{commit}'], [1]),
+  ]);
+  return { ref: ref.trim() || null, sha: sha.trim() || null };
 }
 
 type Run = (args: string[], allow?: number[]) => Promise<string>;
@@ -209,8 +222,13 @@ export async function compareCheckouts(
   }
   const stash = stashChange(before, after);
   if (stash !== null) changes.push(await withStashBases(repoRoot, stash, before, options.env));
-  const config = configChange(before, after);
-  if (config !== null) changes.push(config);
+  if (before.configText !== after.configText) {
+    const [was, now] = await Promise.all([
+      configSettings(repoRoot, before, options.env),
+      configSettings(repoRoot, after, options.env),
+    ]);
+    changes.push(configChange(after.configFile, was, now));
+  }
   const files = fileChanges(before, after, options.isToolPath ?? (() => false));
   changes.push(...(await underMovedHead(repoRoot, files, changes, before, after, options.env)));
   return changes;
@@ -376,14 +394,35 @@ async function withStashBases(
   return { ...change, commits: bases };
 }
 
-function configChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
-  if (before.configText === after.configText) return null;
+/** A snapshot's config settings (`key=value`), as git reads its text. */
+async function configSettings(
+  repoRoot: string,
+  snapshot: CheckoutSnapshot,
+  env?: Record<string, string>,
+): Promise<string[]> {
+  if (snapshot.config !== undefined) return snapshot.config;
+  const listed = await git(repoRoot, ['config', '--file', '-', '--list', '-z'], {
+    env,
+    input: snapshot.configText,
+    allowExitCodes: [1, 128],
+  });
+  return listed.stdout
+    .split('\0')
+    .filter(Boolean)
+    .map((entry) => entry.replace('\n', '='));
+}
+
+function configChange(
+  configFile: string,
+  before: readonly string[],
+  after: readonly string[],
+): CheckoutChange {
   const keyOf = (entry: string) =>
     entry.slice(0, entry.indexOf('=') === -1 ? undefined : entry.indexOf('='));
-  const had = new Set(before.config);
-  const has = new Set(after.config);
-  const added = [...new Set(after.config.filter((e) => !had.has(e)).map(keyOf))];
-  const removed = [...new Set(before.config.filter((e) => !has.has(e)).map(keyOf))];
+  const had = new Set(before);
+  const has = new Set(after);
+  const added = [...new Set(after.filter((e) => !had.has(e)).map(keyOf))];
+  const removed = [...new Set(before.filter((e) => !has.has(e)).map(keyOf))];
   // Values are left out on purpose: a config may hold credentials (a remote's URL, a header).
   const settings = [
     ...added.map((key) => (removed.includes(key) ? `${key} changed` : `${key} set`)),
@@ -392,7 +431,7 @@ function configChange(before: CheckoutSnapshot, after: CheckoutSnapshot): Checko
   const what = settings.length > 0 ? settings.join(', ') : 'comments or layout only';
   return {
     key: 'config',
-    text: `the repository's git config (${after.configFile}) changed: ${what}`,
+    text: `the repository's git config (${configFile}) changed: ${what}`,
     commits: [],
   };
 }
