@@ -47,21 +47,45 @@ export interface CheckoutWatchOptions {
   /** The worktree root, left out of the comparison when it is inside the repository. */
   worktreeRoot: string;
   env: Record<string, string>;
+  /** The repository's common git directory, when the caller knows it. */
+  commonDir?: string;
+  /** A new execution's first look, started by the caller (lookAtCheckout) while it got ready. */
+  firstLook?: Promise<CheckoutSnapshot>;
+}
+
+/** A new execution's first look, started while it gets ready, and the common dir it used. */
+export interface FirstLook {
+  snapshot: Promise<CheckoutSnapshot>;
+  commonDir: string;
+}
+
+/** One look at the user's checkout, the tool's own folders (and the worktree root) left out. */
+export async function lookAtCheckout(
+  repoRoot: string,
+  worktreeRoot: string,
+  env: Record<string, string>,
+  commonDir?: string,
+): Promise<CheckoutSnapshot> {
+  const inside = relative(repoRoot, worktreeRoot);
+  const excludePaths =
+    inside === '' || inside.startsWith('..') || inside.startsWith(sep)
+      ? []
+      : [inside.split(sep).join('/')];
+  return snapshotCheckout(repoRoot, {
+    env,
+    excludePaths,
+    commonDir: commonDir ?? (await gitCommonDir(repoRoot, env)),
+  });
 }
 
 export async function watchCheckout(options: CheckoutWatchOptions): Promise<CheckoutWatch> {
   const { state, env } = options;
   const repoRoot = state.repo_root;
   const file = join(options.executionDir, CHECKOUT_FILE);
-  const inside = relative(repoRoot, options.worktreeRoot);
-  const excludePaths =
-    inside === '' || inside.startsWith('..') || inside.startsWith(sep)
-      ? []
-      : [inside.split(sep).join('/')];
-  const common = await gitCommonDir(repoRoot, env);
-  const take = () => snapshotCheckout(repoRoot, { env, excludePaths, commonDir: common });
+  const common = options.commonDir ?? (await gitCommonDir(repoRoot, env));
+  const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common);
   const loaded = await load(file);
-  const stored = loaded ?? { before: await take(), blame: {} };
+  const stored = loaded ?? { before: await (options.firstLook ?? take()), blame: {} };
   // The first look of this process starts now: what changed before it (between a stopped run and
   // its resume) is named, never blamed on a task of this process.
   let last = loaded === null ? stored.before : await take();

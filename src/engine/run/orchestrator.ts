@@ -16,7 +16,12 @@ import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { watchBudget } from './budget.js';
-import { watchCheckout, type CheckoutWatch } from './checkout-watch.js';
+import {
+  lookAtCheckout,
+  watchCheckout,
+  type CheckoutWatch,
+  type FirstLook,
+} from './checkout-watch.js';
 import { save, type RunContext } from './context.js';
 import type { ExecutionHooks } from './hooks.js';
 import {
@@ -206,6 +211,17 @@ async function startExecution(
   }
   const clock = options.clock ?? systemClock;
   await excludeToolDir(repo.root, repo.commonDir);
+  // The checkout as it is before any task starts, looked at while the execution is set up.
+  const firstLook: FirstLook = {
+    commonDir: repo.commonDir,
+    snapshot: lookAtCheckout(
+      repo.root,
+      worktreeRootOf(repo.root, settings),
+      options.env,
+      repo.commonDir,
+    ),
+  };
+  firstLook.snapshot.catch(() => undefined);
   const executionId = await claimExecutionId(repo.root, clock.now());
   await lock.setExecution(executionId);
   const layouts = await planLayout(repo.root, selection.tasks, settings, executionId);
@@ -225,7 +241,7 @@ async function startExecution(
     now: clock.now(),
     orchestratorPid: options.orchestratorPid ?? process.pid,
   });
-  return execute(options, state, options.plan, paths, settings, false);
+  return execute(options, state, options.plan, paths, settings, false, new Set(), firstLook);
 }
 
 /**
@@ -240,6 +256,7 @@ export async function execute(
   settings: ExecutionSettings,
   resumed: boolean,
   collectOnResume: ReadonlySet<string> = new Set(),
+  firstLook?: FirstLook,
 ): Promise<ExecutionResult> {
   const signal = options.signal ?? new AbortController().signal;
   // Every running task listens to it (its attempt, its agent, its setup command): 32 agents at
@@ -250,6 +267,9 @@ export async function execute(
     executionDir: paths.dir,
     worktreeRoot: worktreeRootOf(state.repo_root, settings),
     env: options.env,
+    ...(firstLook === undefined
+      ? {}
+      : { firstLook: firstLook.snapshot, commonDir: firstLook.commonDir }),
   });
   const clock = options.clock ?? systemClock;
   const ctx: RunContext = {
