@@ -2,7 +2,8 @@
  * Orchestration overhead: 8 tasks whose agents each sleep a fixed time, run by
  * `parallel-executor`'s engine (pre-flight, worktrees, context, agents, state, collection), against
  * the same sleeps started with `xargs -P 8` in pre-made worktrees — both measured in this run,
- * alternating, medians reported.
+ * alternating, medians reported. Then the same with agents that also write a file each, so that
+ * collection has work to commit (what real agents leave).
  * Run: npx tsx bench/overhead.ts [sleepSeconds=2] [rounds=3]
  */
 import { spawn } from 'node:child_process';
@@ -28,7 +29,11 @@ function benchPlan(): Plan {
   return { title: 'bench', groups: [], tasks };
 }
 
-async function orchestrated(): Promise<number> {
+/** What each agent runs: a sleep, and with `write`, one new file in its worktree after it. */
+const agentCommand = (write: boolean) =>
+  `sleep ${sleepSeconds}${write ? ' && echo done > "agent-$PE_TASK_ID.txt"' : ''}`;
+
+async function orchestrated(write: boolean): Promise<number> {
   const repo = await createTempRepo({ files: sampleFiles() });
   try {
     const started = performance.now();
@@ -37,7 +42,7 @@ async function orchestrated(): Promise<number> {
       plan: benchPlan(),
       planFile: join(repo.dir, 'MULTI_AGENT_PLAN.md'),
       group: 'all',
-      runner: createCommandRunner({ command: `sleep ${sleepSeconds}` }),
+      runner: createCommandRunner({ command: agentCommand(write) }),
       env: { PATH: process.env['PATH'] ?? '' },
       settings: { minFreeDiskMb: 0 },
     });
@@ -50,7 +55,7 @@ async function orchestrated(): Promise<number> {
 }
 
 /** The xargs run; also returns how long making its worktrees took (untimed for xargs itself). */
-async function baseline(): Promise<{ run: number; worktrees: number }> {
+async function baseline(write: boolean): Promise<{ run: number; worktrees: number }> {
   const repo = await createTempRepo({ files: sampleFiles() });
   try {
     const dirs = Array.from({ length: TASKS }, (_, i) => join(repo.dir, '.wt', `t${i + 1}`));
@@ -69,7 +74,7 @@ async function baseline(): Promise<{ run: number; worktrees: number }> {
         '-I{}',
         'sh',
         '-c',
-        `cd "$1" && sleep ${sleepSeconds}`,
+        `cd "$1" && PE_TASK_ID="$(basename "$1")" && ${agentCommand(write)}`,
         '_',
         '{}',
       ],
@@ -94,53 +99,69 @@ function sampleFiles(): Record<string, string> {
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** Plain `git worktree add` of the same repository, all at once: what checkouts cost here. */
+/**
+ * Plain `git worktree add` of the same repository, all at once: what checkouts cost here. Git
+ * itself can fail one of them when they race (`failed to read .git/worktrees/<name>/commondir`):
+ * those are made again after, and the time counts.
+ */
 async function plainWorktrees(): Promise<number> {
   const repo = await createTempRepo({ files: sampleFiles() });
   try {
+    const add = (i: number) =>
+      git(repo.dir, [
+        'worktree',
+        'add',
+        '--quiet',
+        '-b',
+        `plain-${i}`,
+        join(repo.dir, '.wt', `p${i}`),
+      ]);
     const started = performance.now();
-    await Promise.all(
-      Array.from({ length: TASKS }, (_, i) =>
-        git(repo.dir, [
-          'worktree',
-          'add',
-          '--quiet',
-          '-b',
-          `plain-${i}`,
-          join(repo.dir, '.wt', `p${i}`),
-        ]),
-      ),
-    );
+    const results = await Promise.allSettled(Array.from({ length: TASKS }, (_, i) => add(i)));
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'rejected') {
+        await git(repo.dir, ['worktree', 'prune']);
+        await git(repo.dir, ['branch', '-D', `plain-${i}`], { allowExitCodes: [1] });
+        await add(i);
+      }
+    }
     return performance.now() - started;
   } finally {
     await repo.cleanup();
   }
 }
 
-const ours: number[] = [];
-const theirs: number[] = [];
-const making: number[] = [];
-const plain: number[] = [];
-for (let round = 0; round < rounds; round += 1) {
-  const base = await baseline();
-  theirs.push(base.run);
-  making.push(base.worktrees);
-  plain.push(await plainWorktrees());
-  ours.push(await orchestrated());
+async function measure(write: boolean): Promise<void> {
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const making: number[] = [];
+  const plain: number[] = [];
+  for (let round = 0; round < rounds; round += 1) {
+    const base = await baseline(write);
+    theirs.push(base.run);
+    making.push(base.worktrees);
+    plain.push(await plainWorktrees());
+    ours.push(await orchestrated(write));
+  }
+  const a = median(ours);
+  const b = median(theirs);
+  const w = median(making);
+  const plainAdd = median(plain);
+  console.log(
+    `${TASKS} agents sleeping ${sleepSeconds}s each${write ? ' then writing a file' : ''}, ${rounds} rounds (medians):`,
+  );
+  console.log(`  xargs -P ${TASKS} in pre-made worktrees  ${(b / 1000).toFixed(2)} s`);
+  console.log(`  parallel-executor run               ${(a / 1000).toFixed(2)} s`);
+  console.log(
+    `  ratio ${(a / b).toFixed(2)}x (target ≤ 1.05x), overhead ${((a - b) / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `  of which making ${TASKS} worktrees of ${Object.keys(sampleFiles()).length} files: ${(w / 1000).toFixed(2)} s (measured apart; ${TASKS} plain parallel git worktree add take ${(plainAdd / 1000).toFixed(2)} s here, the floor for any tool that gives each agent a checkout); the rest (pre-flight, context, state, collection): ${((a - b - w) / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `  without the worktrees (run minus making them, against xargs): ${((a - w) / b).toFixed(2)}x`,
+  );
 }
-const a = median(ours);
-const b = median(theirs);
-const w = median(making);
-const plainAdd = median(plain);
-console.log(`${TASKS} agents sleeping ${sleepSeconds}s each, ${rounds} rounds (medians):`);
-console.log(`  xargs -P ${TASKS} in pre-made worktrees  ${(b / 1000).toFixed(2)} s`);
-console.log(`  parallel-executor run               ${(a / 1000).toFixed(2)} s`);
-console.log(
-  `  ratio ${(a / b).toFixed(2)}x (target ≤ 1.05x), overhead ${((a - b) / 1000).toFixed(2)} s`,
-);
-console.log(
-  `  of which making ${TASKS} worktrees of ${Object.keys(sampleFiles()).length} files: ${(w / 1000).toFixed(2)} s (measured apart; ${TASKS} plain parallel git worktree add take ${(plainAdd / 1000).toFixed(2)} s here, the floor for any tool that gives each agent a checkout); the rest (pre-flight, context, state, collection): ${((a - b - w) / 1000).toFixed(2)} s`,
-);
-console.log(
-  `  without the worktrees (run minus making them, against xargs): ${((a - w) / b).toFixed(2)}x`,
-);
+
+await measure(false);
+await measure(true);
