@@ -2,6 +2,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TaskMetrics } from '../state/schema.js';
 import { readSmallFile } from '../small-file.js';
+import { GitError } from '../errors.js';
 import { git } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
 
@@ -16,6 +17,8 @@ export interface CollectInput {
   taskTitle: string;
   agent: string;
   startSha: string;
+  /** HEAD's commit as the caller just saw it (saves asking git when nothing gets committed). */
+  headSha?: string | undefined;
   identity: GitIdentity;
   /** Paths (relative to the worktree) the tool put there and that must never be committed. */
   keepOut: readonly string[];
@@ -51,14 +54,16 @@ export interface CollectResult {
  */
 export async function collectTask(input: CollectInput): Promise<CollectResult> {
   const committedLeftovers = await commitLeftovers(input);
-  const restoredToolPaths = await restoreToolPaths(input);
-  const headSha = (await git(input.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
-  const range = [input.startSha, headSha];
-  const [diff, numstat] = await Promise.all([
-    git(input.worktree, ['diff', '--binary', ...range, '--']),
-    git(input.worktree, ['diff', '--numstat', '-z', ...range, '--']),
-  ]);
-  const { added, removed, files } = readNumstat(numstat.stdout);
+  let taken = await takeDiff(input, committedLeftovers ? undefined : input.headSha);
+  // The numstat names every changed path (a rename's two names too): the tool's files, if any.
+  const toolPaths = new Set([CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
+  let restoredToolPaths: string[] = [];
+  if (taken.stat.named.some((path) => toolPaths.has(path))) {
+    restoredToolPaths = await restoreToolPaths(input, toolPaths);
+    if (restoredToolPaths.length > 0) taken = await takeDiff(input, undefined);
+  }
+  const { headSha, diff } = taken;
+  const { added, removed, files } = taken.stat;
   const metrics: TaskMetrics = {
     lines_added: added,
     lines_removed: removed,
@@ -81,7 +86,7 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
       : null);
   await mkdir(input.outputDir, { recursive: true });
   await Promise.all([
-    writeFile(join(input.outputDir, 'changes.diff'), diff.stdout),
+    writeFile(join(input.outputDir, 'changes.diff'), diff),
     writeFile(join(input.outputDir, 'files_changed.txt'), files.map((f) => `${f}\n`).join('')),
     writeFile(join(input.outputDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`),
     copyLog(input.logFile, input.outputDir),
@@ -96,6 +101,20 @@ export async function copyLog(logFile: string, outputDir: string): Promise<void>
   await copyFile(logFile, join(outputDir, 'agent.log')).catch(() => undefined);
 }
 
+/** The diff and numstat from the start to HEAD (`head`, or asked of git). */
+async function takeDiff(
+  input: CollectInput,
+  head: string | undefined,
+): Promise<{ headSha: string; diff: string; stat: Numstat }> {
+  const headSha = head ?? (await git(input.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
+  const range = [input.startSha, headSha];
+  const [diff, numstat] = await Promise.all([
+    git(input.worktree, ['diff', '--binary', ...range, '--']),
+    git(input.worktree, ['diff', '--numstat', '-z', ...range, '--']),
+  ]);
+  return { headSha, diff: diff.stdout, stat: readNumstat(numstat.stdout) };
+}
+
 async function commitLeftovers(input: CollectInput): Promise<boolean> {
   // Ignored files are never added anyway, and git refuses pathspecs that name them: leave them out.
   const keepOut = await notIgnored(input.worktree, [CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
@@ -104,17 +123,12 @@ async function commitLeftovers(input: CollectInput): Promise<boolean> {
   await git(input.worktree, ['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {
     input: `${pathspecs.join('\0')}\0`,
   });
-  const staged = await git(input.worktree, ['diff', '--cached', '--quiet'], {
-    allowExitCodes: [1],
-  });
-  if (staged.exitCode === 0) return false;
   const title = oneLine(input.taskTitle);
-  await commitStaged(
+  return commitStaged(
     input,
     `parallel-executor: task ${oneLine(input.taskId)}${title ? ` — ${title}` : ''} (${oneLine(input.agent)})`,
     `Work left uncommitted by agent ${oneLine(input.agent)}, committed by parallel-executor.`,
   );
-  return true;
 }
 
 /**
@@ -124,8 +138,11 @@ async function commitLeftovers(input: CollectInput): Promise<boolean> {
  * one more commit puts those paths back exactly as they were at the task's start. The files in
  * the worktree are not touched.
  */
-async function restoreToolPaths(input: CollectInput): Promise<string[]> {
-  const toolPaths = new Set([CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
+async function restoreToolPaths(
+  input: CollectInput,
+  toolPaths: ReadonlySet<string>,
+): Promise<string[]> {
+  // Exactly the paths whose content differs (the numstat may name a copy's unchanged source).
   const { stdout } = await git(input.worktree, [
     'diff',
     '--name-only',
@@ -145,26 +162,47 @@ async function restoreToolPaths(input: CollectInput): Promise<string[]> {
       input: `${changed.map((path) => `:(top,literal)${path}`).join('\0')}\0`,
     },
   );
-  await commitStaged(
+  const committed = await commitStaged(
     input,
     `parallel-executor: task ${oneLine(input.taskId)} — keep the tool's files out of the branch`,
     `The agent committed files parallel-executor put in its worktree; they are restored to their state at the task's start:\n${changed.map((path) => `- ${path}`).join('\n')}`,
   );
+  if (!committed) {
+    throw new GitError(
+      ['commit'],
+      1,
+      `nothing staged after restoring ${changed.join(', ')}`,
+      input.worktree,
+    );
+  }
   return changed;
 }
 
-/** The tool's own bookkeeping commit of what is staged: its identity, no hooks, no signing. */
-async function commitStaged(input: CollectInput, subject: string, body: string): Promise<void> {
-  await git(input.worktree, [
-    ...identityArgs(input.identity),
-    'commit',
-    '--quiet',
-    '--no-verify',
-    '-m',
-    subject,
-    '-m',
-    body,
-  ]);
+/**
+ * The tool's own bookkeeping commit of what is staged: its identity, no hooks, no signing. False:
+ * nothing was staged. With every hook off (`--no-verify` leaves prepare-commit-msg on) and the
+ * message given, git's only exit 1 is "nothing to commit"; anything else fails with 128.
+ */
+async function commitStaged(input: CollectInput, subject: string, body: string): Promise<boolean> {
+  const result = await git(
+    input.worktree,
+    [
+      ...identityArgs(input.identity),
+      '-c',
+      'core.hooksPath=/dev/null',
+      'commit',
+      '--quiet',
+      '--no-verify',
+      // Only shown when nothing is staged: no need to search the worktree for them.
+      '--untracked-files=no',
+      '-m',
+      subject,
+      '-m',
+      body,
+    ],
+    { allowExitCodes: [1] },
+  );
+  return result.exitCode === 0;
 }
 
 async function notIgnored(worktree: string, paths: string[]): Promise<string[]> {
@@ -184,10 +222,19 @@ function oneLine(text: string): string {
  * `added\tremoved\tpath\0` per file (a rename: `added\tremoved\t\0old\0new\0`); binary files
  * count `-` and add no lines. The paths are what `git diff --name-only` lists (a rename's new name).
  */
-function readNumstat(text: string): { added: number; removed: number; files: string[] } {
+interface Numstat {
+  added: number;
+  removed: number;
+  files: string[];
+  /** Every path named: `files`, and a rename's (or copy's) old name too. */
+  named: string[];
+}
+
+function readNumstat(text: string): Numstat {
   let added = 0;
   let removed = 0;
   const files: string[] = [];
+  const named: string[] = [];
   const fields = text.split('\0');
   for (let i = 0; i < fields.length; i += 1) {
     const match = /^(\d+|-)\t(\d+|-)\t([^]*)$/.exec(fields[i]!);
@@ -196,10 +243,12 @@ function readNumstat(text: string): { added: number; removed: number; files: str
     if (match[2] !== '-') removed += Number(match[2]);
     if (match[3] !== '') {
       files.push(match[3]!);
+      named.push(match[3]!);
     } else if (i + 2 < fields.length) {
       files.push(fields[i + 2]!);
+      named.push(fields[i + 1]!, fields[i + 2]!);
       i += 2;
     }
   }
-  return { added, removed, files };
+  return { added, removed, files, named };
 }

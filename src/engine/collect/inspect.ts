@@ -11,28 +11,47 @@ export interface InspectInput {
 
 const LISTED = 10;
 
+/** HEAD as inspection saw it, so that collection need not ask git again. */
+export interface SeenHead {
+  sha: string;
+  /** `refs/heads/<branch>`, or `HEAD` when detached. */
+  ref: string;
+}
+
+export interface Inspection {
+  /** Each a sentence; any one fails the task. */
+  problems: string[];
+  /** Null when git could not name it (an unborn branch, a file called HEAD). */
+  head: SeenHead | null;
+}
+
 /**
  * Before a finished task's work is committed and handed to integration: is what the agent left
  * fit to merge? Each problem is a sentence that says what, where and what to do; any problem fails
  * the task (its worktree and branch are kept), because committing it would land broken or empty
  * work on the integration branch with a ✅ next to it.
  */
-export async function inspectWorktree(input: InspectInput): Promise<string[]> {
+export async function inspectWorktree(input: InspectInput): Promise<Inspection> {
+  // Few processes: every task ends with this, many at once, each spawn costs the main thread.
+  const located = await locate(input.worktree);
+  const listed = await listFiles(input.worktree);
+  const result = (problems: string[]): Inspection => ({ problems, head: located.head });
   // A merge or rebase half done makes every other answer meaningless (HEAD may be detached
   // mid-rebase, files hold conflict markers): stop at that.
-  const unfinished = await unfinishedOperation(input.worktree);
-  if (unfinished !== null) return [unfinished];
+  const unfinished = await unfinishedOperation(input.worktree, located.operations, listed.unmerged);
+  if (unfinished !== null) return result([unfinished]);
   // Below its start, the branch's diff says nothing about what the agent did.
-  const lost = await startLost(input.worktree, input.startSha);
-  if (lost !== null) return [lost];
-  // Untracked files, once for both checks below.
-  const others = await git(input.worktree, ['ls-files', '--others', '--exclude-standard', '-z']);
-  const untracked = others.stdout.split('\0').filter(Boolean);
+  const lost =
+    located.head?.sha === input.startSha ? null : await startLost(input.worktree, input.startSha);
+  if (lost !== null) return result([lost]);
+  const indexed = await indexAgainstStart(input.worktree, input.startSha);
   const problems: string[] = [];
-  problems.push(...(await nestedRepositories(input.worktree, input.startSha, untracked)));
-  const markers = await conflictMarkers(input, untracked);
+  problems.push(...(await nestedRepositories(input.worktree, listed.untracked, indexed.gitlinks)));
+  // What can differ from the start in the worktree: in the index, modified since, or untracked.
+  const changed = [...new Set([...indexed.changed, ...listed.modified, ...listed.untracked])];
+  const markers = await conflictMarkers(input, changed);
   if (markers !== null) problems.push(markers);
-  return problems;
+  return result(problems);
 }
 
 interface Operation {
@@ -59,15 +78,75 @@ const OPERATIONS: readonly Operation[] = [
   { marker: 'BISECT_LOG', what: 'a bisect', how: 'git bisect reset' },
 ];
 
-/** A merge, rebase, cherry-pick, revert or bisect in progress, or paths left unmerged. */
-async function unfinishedOperation(worktree: string): Promise<string | null> {
-  // In a linked worktree these live in its private git dir, not in `.git/`: ask git where.
-  const paths = await git(worktree, [
-    'rev-parse',
+interface Located {
+  /** Per OPERATIONS entry, where its marker would be. */
+  operations: string[];
+  head: SeenHead | null;
+}
+
+/** Where the operations' markers live, and HEAD: one rev-parse. */
+async function locate(worktree: string): Promise<Located> {
+  // In a linked worktree the markers live in its private git dir, not in `.git/`: ask git where.
+  const paths = [
     '--path-format=absolute',
     ...OPERATIONS.flatMap((op) => ['--git-path', op.marker]),
+  ];
+  const both = await git(
+    worktree,
+    ['rev-parse', ...paths, 'HEAD', '--symbolic-full-name', 'HEAD'],
+    {
+      allowExitCodes: [128],
+    },
+  );
+  if (both.exitCode === 0) {
+    const lines = both.stdout.split('\n');
+    const [sha, ref] = lines.slice(OPERATIONS.length);
+    if (sha && ref) return { operations: lines.slice(0, OPERATIONS.length), head: { sha, ref } };
+  }
+  // HEAD named nothing (an unborn branch, or a file called HEAD): the paths alone.
+  const alone = await git(worktree, ['rev-parse', ...paths]);
+  return { operations: alone.stdout.split('\n').slice(0, OPERATIONS.length), head: null };
+}
+
+interface Listed {
+  untracked: string[];
+  /** Unmerged paths, each once. */
+  unmerged: string[];
+  /** Tracked paths whose worktree file differs from the index (or is gone). */
+  modified: string[];
+}
+
+/** Untracked, unmerged and modified files from one `ls-files`, each record tagged. */
+async function listFiles(worktree: string): Promise<Listed> {
+  const { stdout } = await git(worktree, [
+    'ls-files',
+    '-t',
+    '--others',
+    '--exclude-standard',
+    '--unmerged',
+    '--modified',
+    '-z',
   ]);
-  const located = paths.stdout.split('\n');
+  const listed: Listed = { untracked: [], unmerged: [], modified: [] };
+  // `? <path>` untracked; `M <mode> <sha> <stage>\t<path>` unmerged; `C <mode> <sha> <stage>\t<path>` modified.
+  for (const record of stdout.split('\0')) {
+    const tag = record.slice(0, 2);
+    if (tag === '? ') listed.untracked.push(record.slice(2));
+    const path = record.slice(record.indexOf('\t') + 1);
+    if (tag === 'M ') listed.unmerged.push(path);
+    if (tag === 'C ') listed.modified.push(path);
+  }
+  listed.unmerged = [...new Set(listed.unmerged)];
+  listed.modified = [...new Set(listed.modified)];
+  return listed;
+}
+
+/** A merge, rebase, cherry-pick, revert or bisect in progress, or paths left unmerged. */
+async function unfinishedOperation(
+  worktree: string,
+  located: readonly string[],
+  unmerged: readonly string[],
+): Promise<string | null> {
   let operation: Operation | null = null;
   for (const [i, op] of OPERATIONS.entries()) {
     const path = located[i];
@@ -76,21 +155,11 @@ async function unfinishedOperation(worktree: string): Promise<string | null> {
       break;
     }
   }
-  const unmerged = await unmergedPaths(worktree);
   if (operation === null && unmerged.length === 0) return null;
   const files = unmerged.length > 0 ? ` (unmerged paths: ${list(unmerged)})` : '';
   const what = operation === null ? 'unresolved conflicts' : `${operation.what} in progress`;
   const how = operation === null ? 'resolve them and commit' : operation.how;
   return `the agent left ${what} in its worktree ${worktree}${files}; nothing of it was committed or merged. To recover the work by hand, finish or abort it there (${how}); or retry the task (parallel-executor resume <execution> --retry-failed)`;
-}
-
-async function unmergedPaths(worktree: string): Promise<string[]> {
-  const { stdout } = await git(worktree, ['ls-files', '--unmerged', '-z']);
-  const paths = stdout
-    .split('\0')
-    .filter(Boolean)
-    .map((record) => record.slice(record.indexOf('\t') + 1));
-  return [...new Set(paths)];
 }
 
 /** The agent moved its branch below where it started (`git reset --hard HEAD~1`, a rebase onto an older commit). */
@@ -110,13 +179,14 @@ async function startLost(worktree: string, startSha: string): Promise<string | n
  */
 async function nestedRepositories(
   worktree: string,
-  startSha: string,
   others: readonly string[],
+  gitlinks: readonly string[],
 ): Promise<string[]> {
   // Untracked: `ls-files --others` names a nested repository as a directory (`sub/`), never its files.
   const untracked = others.filter((path) => path.endsWith('/'));
+  if (untracked.length === 0 && gitlinks.length === 0) return [];
   const declared = await declaredSubmodules(worktree);
-  const linked = (await newGitlinks(worktree, startSha)).filter((path) => !declared.has(path));
+  const linked = gitlinks.filter((path) => !declared.has(path));
   const problems: string[] = [];
   if (untracked.length > 0) {
     problems.push(
@@ -131,9 +201,18 @@ async function nestedRepositories(
   return problems;
 }
 
-/** Gitlinks (mode 160000) in the index, committed or staged, that the start commit did not have. */
-async function newGitlinks(worktree: string, startSha: string): Promise<string[]> {
-  // The index against the start covers the agent's commits and what it staged alike.
+interface Indexed {
+  /** Gitlinks (mode 160000), committed or staged, that the start commit did not have. */
+  gitlinks: string[];
+  /** Paths whose index entry differs from the start, deletions left out. */
+  changed: string[];
+}
+
+/**
+ * The index against the start: it covers the agent's commits and what it staged alike. (Not the
+ * worktree: a gitlink committed and then its folder deleted is still in the index and the commits.)
+ */
+async function indexAgainstStart(worktree: string, startSha: string): Promise<Indexed> {
   const { stdout } = await git(worktree, [
     'diff-index',
     '--cached',
@@ -144,13 +223,15 @@ async function newGitlinks(worktree: string, startSha: string): Promise<string[]
     '--',
   ]);
   const fields = stdout.split('\0');
-  const links: string[] = [];
+  const indexed: Indexed = { gitlinks: [], changed: [] };
   // `:<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0` per entry.
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const [oldMode, newMode] = fields[i]!.slice(1).split(' ');
-    if (newMode === '160000' && oldMode !== '160000') links.push(fields[i + 1]!);
+    const [oldMode, newMode, , , status] = fields[i]!.slice(1).split(' ');
+    const path = fields[i + 1]!;
+    if (newMode === '160000' && oldMode !== '160000') indexed.gitlinks.push(path);
+    if (status !== 'D') indexed.changed.push(path);
   }
-  return links;
+  return indexed;
 }
 
 async function declaredSubmodules(worktree: string): Promise<Set<string>> {
@@ -178,10 +259,11 @@ const MARKER = '^(<<<<<<<|>>>>>>>)( |$)';
  */
 async function conflictMarkers(
   input: InspectInput,
-  untracked: readonly string[],
+  changed: readonly string[],
 ): Promise<string | null> {
-  const paths = await changedSinceStart(input.worktree, input.startSha, untracked);
-  if (paths !== null && paths.length === 0) return null;
+  if (changed.length === 0) return null;
+  // Searching only these, not the whole tree, matters in a big repository; too many to list: all.
+  const paths = changed.length > MAX_LISTED_PATHS ? null : changed;
   const now = await markerCounts(input.worktree, [], paths);
   if (now.size === 0) return null;
   const before = await markerCounts(input.worktree, [input.startSha], paths);
@@ -196,29 +278,6 @@ async function conflictMarkers(
 
 /** Above this many changed files, the whole tree is searched (the command line stays short). */
 const MAX_LISTED_PATHS = 500;
-
-/**
- * The files that can have gained markers: changed since the start (committed or not) and
- * untracked. Searching only these, not the whole tree, matters in a big repository. Null: too
- * many to list.
- */
-async function changedSinceStart(
-  worktree: string,
-  startSha: string,
-  untracked: readonly string[],
-): Promise<string[] | null> {
-  const changed = await git(worktree, [
-    'diff',
-    '--name-only',
-    '-z',
-    '--no-renames',
-    '--diff-filter=d',
-    startSha,
-    '--',
-  ]);
-  const paths = [...changed.stdout.split('\0').filter(Boolean), ...untracked];
-  return paths.length > MAX_LISTED_PATHS ? null : paths;
-}
 
 /**
  * Per path, the marker lines git grep counts in the worktree (no tree) or in a commit, in

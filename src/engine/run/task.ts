@@ -114,13 +114,13 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   const looking = ctx.checkout?.afterAgent(run.task_id) ?? Promise.resolve(null);
   looking.catch(() => undefined);
   const keepOut = ctx.replicated.get(run.task_id) ?? [];
-  const problems = await inspectWorktree({
+  const inspected = await inspectWorktree({
     worktree: run.worktree,
     startSha: run.start_sha!,
     toolPaths: [CONTEXT_FILE, SUMMARY_FILE, ...keepOut],
   });
-  if (problems.length > 0) return refuse(ctx, run, problems.join('; '));
-  const lost = await reattachTaskBranch(run.worktree, run.branch);
+  if (inspected.problems.length > 0) return refuse(ctx, run, inspected.problems.join('; '));
+  const lost = await reattachTaskBranch(run.worktree, run.branch, inspected.head?.ref);
   if (lost !== null) return refuse(ctx, run, lost);
   const collected = await collectTask({
     worktree: run.worktree,
@@ -128,6 +128,8 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     taskTitle: run.task,
     agent: run.agent,
     startSha: run.start_sha!,
+    // Reattaching does not move it.
+    headSha: inspected.head?.sha,
     identity: ctx.settings.identity,
     keepOut,
     outputDir: run.output_dir,

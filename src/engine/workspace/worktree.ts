@@ -254,7 +254,13 @@ export async function branchSha(repoRoot: string, branch: string): Promise<strin
  * the task branch, so that work would silently not land. Put the task branch back under HEAD when
  * HEAD only adds to it; otherwise say why (the worktree and the branch are left as they are).
  */
-export async function reattachTaskBranch(worktree: string, branch: string): Promise<string | null> {
+export async function reattachTaskBranch(
+  worktree: string,
+  branch: string,
+  /** What `git rev-parse --symbolic-full-name HEAD` said just before, if the caller asked. */
+  seenRef?: string,
+): Promise<string | null> {
+  if (seenRef === `refs/heads/${branch}`) return null;
   const attached = await git(worktree, ['symbolic-ref', '--quiet', 'HEAD'], {
     allowExitCodes: [1],
   });
