@@ -77,6 +77,7 @@ async function collectAll(): Promise<CollectResult | string> {
     agent: 'test',
     startSha: start,
     headSha: inspected.head?.sha,
+    unchanged: inspected.unchanged,
     identity: TEST_IDENTITY,
     keepOut: [],
     outputDir: join(repo.dir, '.out', 'a'),
@@ -122,25 +123,36 @@ function collected(result: CollectResult | string): CollectResult {
 }
 
 describe('collecting a task with few git processes', () => {
-  it('an agent that changed nothing: 8 git processes, nothing committed', async () => {
+  it('an agent that changed nothing: 3 git processes, nothing committed', async () => {
     const { value, commands } = await gitCommands(collectAll);
     const result = collected(value);
     expect(result.committedLeftovers).toBe(false);
     expect(result.headSha).toBe(start);
     expect(result.metrics.files_changed).toEqual([]);
     expect(await repo.git(['rev-parse', BRANCH])).toBe(start);
-    // Before: 14 (two ls-files, merge-base, diff, symbolic-ref, diff --cached --quiet, rev-parse ×2 more).
-    expect(commands).toEqual([
-      'add',
-      'check-ignore',
-      'commit',
-      'diff',
-      'diff',
-      'diff-index',
-      'ls-files',
-      'rev-parse',
-    ]);
+    // Before: 14 (two ls-files, merge-base, two diffs, symbolic-ref, check-ignore, add,
+    // diff --cached --quiet, diff start HEAD, rev-parse HEAD, diff and numstat).
+    expect(commands).toEqual(['diff-index', 'ls-files', 'rev-parse']);
   });
+
+  for (const [what, change] of [
+    [
+      'only staged a new file',
+      () => writeFile(join(worktree, 'new.txt'), 'x\n').then(() => agent(['add', 'new.txt'])),
+    ],
+    ['only deleted a file', () => rm(join(worktree, 'README.md'))],
+    ['only left an untracked file', () => writeFile(join(worktree, 'new.txt'), 'x\n')],
+  ] as const) {
+    it(`an agent that ${what}: committed for it`, async () => {
+      await change();
+      const result = collected(await collectAll());
+      expect(result.committedLeftovers).toBe(true);
+      expect(result.headSha).not.toBe(start);
+      expect(result.metrics.files_changed).toEqual([
+        what.includes('deleted') ? 'README.md' : 'new.txt',
+      ]);
+    });
+  }
 
   it('an agent that committed and left more: all of it on the branch, 11 git processes', async () => {
     await writeFile(join(worktree, 'done.txt'), 'committed\n');

@@ -19,6 +19,8 @@ export interface CollectInput {
   startSha: string;
   /** HEAD's commit as the caller just saw it (saves asking git when nothing gets committed). */
   headSha?: string | undefined;
+  /** Inspection found HEAD, the index and the worktree as at the start: nothing to add or diff. */
+  unchanged?: boolean | undefined;
   identity: GitIdentity;
   /** Paths (relative to the worktree) the tool put there and that must never be committed. */
   keepOut: readonly string[];
@@ -107,6 +109,8 @@ async function takeDiff(
   head: string | undefined,
 ): Promise<{ headSha: string; diff: string; stat: Numstat }> {
   const headSha = head ?? (await git(input.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
+  // Nothing from a commit to itself.
+  if (headSha === input.startSha) return { headSha, diff: '', stat: readNumstat('') };
   const range = [input.startSha, headSha];
   const [diff, numstat] = await Promise.all([
     git(input.worktree, ['diff', '--binary', ...range, '--']),
@@ -116,6 +120,7 @@ async function takeDiff(
 }
 
 async function commitLeftovers(input: CollectInput): Promise<boolean> {
+  if (input.unchanged === true) return false;
   // Ignored files are never added anyway, and git refuses pathspecs that name them: leave them out.
   const keepOut = await notIgnored(input.worktree, [CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
   // Pathspecs through stdin: no argv length limit, and `literal` so odd file names stay inert.

@@ -23,6 +23,8 @@ export interface Inspection {
   problems: string[];
   /** Null when git could not name it (an unborn branch, a file called HEAD). */
   head: SeenHead | null;
+  /** HEAD, the index and the worktree (ignored files aside) all as at the start: nothing to collect. */
+  unchanged: boolean;
 }
 
 /**
@@ -35,7 +37,11 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   // Few processes: every task ends with this, many at once, each spawn costs the main thread.
   const located = await locate(input.worktree);
   const listed = await listFiles(input.worktree);
-  const result = (problems: string[]): Inspection => ({ problems, head: located.head });
+  const result = (problems: string[], unchanged = false): Inspection => ({
+    problems,
+    head: located.head,
+    unchanged,
+  });
   // A merge or rebase half done makes every other answer meaningless (HEAD may be detached
   // mid-rebase, files hold conflict markers): stop at that.
   const unfinished = await unfinishedOperation(input.worktree, located.operations, listed.unmerged);
@@ -51,7 +57,9 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   const changed = [...new Set([...indexed.changed, ...listed.modified, ...listed.untracked])];
   const markers = await conflictMarkers(input, changed);
   if (markers !== null) problems.push(markers);
-  return result(problems);
+  const unchanged =
+    located.head?.sha === input.startSha && indexed.entries === 0 && changed.length === 0;
+  return result(problems, unchanged);
 }
 
 interface Operation {
@@ -206,6 +214,8 @@ interface Indexed {
   gitlinks: string[];
   /** Paths whose index entry differs from the start, deletions left out. */
   changed: string[];
+  /** How many entries differ, deletions included. */
+  entries: number;
 }
 
 /**
@@ -223,13 +233,14 @@ async function indexAgainstStart(worktree: string, startSha: string): Promise<In
     '--',
   ]);
   const fields = stdout.split('\0');
-  const indexed: Indexed = { gitlinks: [], changed: [] };
+  const indexed: Indexed = { gitlinks: [], changed: [], entries: 0 };
   // `:<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0` per entry.
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const [oldMode, newMode, , , status] = fields[i]!.slice(1).split(' ');
     const path = fields[i + 1]!;
     if (newMode === '160000' && oldMode !== '160000') indexed.gitlinks.push(path);
     if (status !== 'D') indexed.changed.push(path);
+    indexed.entries += 1;
   }
   return indexed;
 }

@@ -130,6 +130,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     startSha: run.start_sha!,
     // Reattaching does not move it.
     headSha: inspected.head?.sha,
+    unchanged: inspected.unchanged,
     identity: ctx.settings.identity,
     keepOut,
     outputDir: run.output_dir,
