@@ -223,10 +223,6 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim().slice(0, 120);
 }
 
-/**
- * `added\tremoved\tpath\0` per file (a rename: `added\tremoved\t\0old\0new\0`); binary files
- * count `-` and add no lines. The paths are what `git diff --name-only` lists (a rename's new name).
- */
 interface Numstat {
   added: number;
   removed: number;
@@ -235,6 +231,10 @@ interface Numstat {
   named: string[];
 }
 
+/**
+ * `added\tremoved\tpath\0` per file (a rename: `added\tremoved\t\0old\0new\0`); binary files
+ * count `-` and add no lines. The paths are what `git diff --name-only` lists (a rename's new name).
+ */
 function readNumstat(text: string): Numstat {
   let added = 0;
   let removed = 0;
