@@ -154,6 +154,30 @@ describe('collecting a task with few git processes', () => {
     });
   }
 
+  it('an agent that committed everything: 10 git processes', async () => {
+    await writeFile(join(worktree, 'done.txt'), 'committed\n');
+    await agent(['add', 'done.txt']);
+    await agent(['commit', '-qm', 'work']);
+    const { value, commands } = await gitCommands(collectAll);
+    const result = collected(value);
+    expect(result.committedLeftovers).toBe(false);
+    expect(result.headSha).toBe(await repo.git(['rev-parse', BRANCH]));
+    expect(result.metrics.files_changed).toEqual(['done.txt']);
+    // Before: 15.
+    expect(commands).toEqual([
+      'add',
+      'check-ignore',
+      'commit',
+      'diff',
+      'diff',
+      'diff-index',
+      'grep',
+      'ls-files',
+      'merge-base',
+      'rev-parse',
+    ]);
+  });
+
   it('an agent that committed and left more: all of it on the branch, 11 git processes', async () => {
     await writeFile(join(worktree, 'done.txt'), 'committed\n');
     await agent(['add', 'done.txt']);
@@ -167,6 +191,7 @@ describe('collecting a task with few git processes', () => {
     expect(result.restoredToolPaths).toEqual([]);
     expect(result.headSha).toBe(await repo.git(['rev-parse', BRANCH]));
     expect(result.metrics.files_changed.sort()).toEqual(['README.md', 'done.txt', 'new.txt']);
+    // Before: 16.
     // The tool's files stay out, changed or not.
     expect(await repo.git(['status', '--porcelain'], worktree)).toBe(' M TASK_SUMMARY.md');
     expect(commands).toEqual([
