@@ -6,7 +6,11 @@
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { collectTask, type CollectResult } from '../../src/engine/collect/collect.js';
+import {
+  collectTask,
+  type CollectInput,
+  type CollectResult,
+} from '../../src/engine/collect/collect.js';
 import { inspectWorktree, type Inspection } from '../../src/engine/collect/inspect.js';
 import { excludeFromGit } from '../../src/engine/workspace/repo.js';
 import { addWorktree, reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
@@ -64,20 +68,13 @@ function inspect(): Promise<Inspection> {
   });
 }
 
-/** What task.ts does once the agent has ended; null when inspection or reattaching refused. */
-async function collectAll(): Promise<CollectResult | string> {
-  const inspected = await inspect();
-  if (inspected.problems.length > 0) return inspected.problems.join('; ');
-  const lost = await reattachTaskBranch(worktree, BRANCH, inspected.head?.ref);
-  if (lost !== null) return lost;
-  return collectTask({
+function collectInput(extra: Partial<CollectInput> = {}): CollectInput {
+  return {
     worktree,
     taskId: 'a',
     taskTitle: 'Task a',
     agent: 'test',
     startSha: start,
-    headSha: inspected.head?.sha,
-    unchanged: inspected.unchanged,
     identity: TEST_IDENTITY,
     keepOut: [],
     outputDir: join(repo.dir, '.out', 'a'),
@@ -87,8 +84,41 @@ async function collectAll(): Promise<CollectResult | string> {
     outputTokens: null,
     costUsd: null,
     agentSummary: null,
-  });
+    ...extra,
+  };
 }
+
+/** What task.ts does once the agent has ended; a string when inspection or reattaching refused. */
+async function collectAll(): Promise<CollectResult | string> {
+  const inspected = await inspect();
+  if (inspected.problems.length > 0) return inspected.problems.join('; ');
+  const lost = await reattachTaskBranch(worktree, BRANCH, inspected.head?.ref);
+  if (lost !== null) return lost;
+  return collectTask(
+    collectInput({ headSha: inspected.head?.sha, unchanged: inspected.unchanged }),
+  );
+}
+
+/** The agent commits a new file. */
+async function commitWork(): Promise<void> {
+  await writeFile(join(worktree, 'done.txt'), 'committed\n');
+  await agent(['add', 'done.txt']);
+  await agent(['commit', '-qm', 'work']);
+}
+
+/** Collecting a task whose agent committed (HEAD moved), sorted as gitCommands gives them. */
+const AFTER_COMMITS = [
+  'add',
+  'check-ignore',
+  'commit',
+  'diff',
+  'diff',
+  'diff-index',
+  'grep',
+  'ls-files',
+  'merge-base',
+  'rev-parse',
+];
 
 /** The git commands `work` started itself (not their children), by subcommand, sorted. */
 async function gitCommands<T>(work: () => Promise<T>): Promise<{ value: T; commands: string[] }> {
@@ -155,33 +185,18 @@ describe('collecting a task with few git processes', () => {
   }
 
   it('an agent that committed everything: 10 git processes', async () => {
-    await writeFile(join(worktree, 'done.txt'), 'committed\n');
-    await agent(['add', 'done.txt']);
-    await agent(['commit', '-qm', 'work']);
+    await commitWork();
     const { value, commands } = await gitCommands(collectAll);
     const result = collected(value);
     expect(result.committedLeftovers).toBe(false);
     expect(result.headSha).toBe(await repo.git(['rev-parse', BRANCH]));
     expect(result.metrics.files_changed).toEqual(['done.txt']);
     // Before: 15.
-    expect(commands).toEqual([
-      'add',
-      'check-ignore',
-      'commit',
-      'diff',
-      'diff',
-      'diff-index',
-      'grep',
-      'ls-files',
-      'merge-base',
-      'rev-parse',
-    ]);
+    expect(commands).toEqual(AFTER_COMMITS);
   });
 
   it('an agent that committed and left more: all of it on the branch, 11 git processes', async () => {
-    await writeFile(join(worktree, 'done.txt'), 'committed\n');
-    await agent(['add', 'done.txt']);
-    await agent(['commit', '-qm', 'work']);
+    await commitWork();
     await writeFile(join(worktree, 'README.md'), '# r\nedited\n');
     await writeFile(join(worktree, 'new.txt'), 'untracked\n');
     await writeFile(join(worktree, 'TASK_SUMMARY.md'), 'summary\n');
@@ -191,22 +206,10 @@ describe('collecting a task with few git processes', () => {
     expect(result.restoredToolPaths).toEqual([]);
     expect(result.headSha).toBe(await repo.git(['rev-parse', BRANCH]));
     expect(result.metrics.files_changed.sort()).toEqual(['README.md', 'done.txt', 'new.txt']);
-    // Before: 16.
     // The tool's files stay out, changed or not.
     expect(await repo.git(['status', '--porcelain'], worktree)).toBe(' M TASK_SUMMARY.md');
-    expect(commands).toEqual([
-      'add',
-      'check-ignore',
-      'commit',
-      'diff',
-      'diff',
-      'diff-index',
-      'grep',
-      'ls-files',
-      'merge-base',
-      'rev-parse',
-      'rev-parse',
-    ]);
+    // Before: 16. The one more: HEAD after the leftovers' commit.
+    expect(commands).toEqual([...AFTER_COMMITS, 'rev-parse']);
   });
 
   it('finds markers in odd names: a tab, a leading "? ", untracked or modified', async () => {
@@ -263,22 +266,7 @@ describe('collecting a task with few git processes', () => {
     expect(await repo.git(['show', `${BRANCH}:left.txt`])).toBe('left');
     // Collected again: nothing is staged, so no commit (git commit answers 1).
     const again = collected(
-      await collectTask({
-        worktree,
-        taskId: 'a',
-        taskTitle: 'Task a',
-        agent: 'test',
-        startSha: start,
-        identity: TEST_IDENTITY,
-        keepOut: [],
-        outputDir: join(repo.dir, '.out', 'a2'),
-        logFile: join(repo.dir, '.out', 'missing.log'),
-        durationMs: 0,
-        inputTokens: null,
-        outputTokens: null,
-        costUsd: null,
-        agentSummary: null,
-      }),
+      await collectTask(collectInput({ outputDir: join(repo.dir, '.out', 'a2') })),
     );
     expect(again.committedLeftovers).toBe(false);
     expect(again.headSha).toBe(first.headSha);
