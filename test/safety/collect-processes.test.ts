@@ -94,9 +94,7 @@ async function collectAll(): Promise<CollectResult | string> {
   if (inspected.problems.length > 0) return inspected.problems.join('; ');
   const lost = await reattachTaskBranch(worktree, BRANCH, inspected.head?.ref);
   if (lost !== null) return lost;
-  return collectTask(
-    collectInput({ headSha: inspected.head?.sha, unchanged: inspected.unchanged }),
-  );
+  return collectTask(collectInput({ inspected }));
 }
 
 /** The agent commits a new file. */
@@ -271,6 +269,21 @@ describe('collecting a task with few git processes', () => {
     expect(again.committedLeftovers).toBe(false);
     expect(again.headSha).toBe(first.headSha);
     expect(await repo.git(['rev-parse', BRANCH])).toBe(first.headSha);
+  });
+
+  it('not inspected (a failed task in the action): a merge with nothing staged is not committed', async () => {
+    await agent(['checkout', '-q', '-b', 'other']);
+    await writeFile(join(worktree, 'other.txt'), 'other\n');
+    await agent(['add', 'other.txt']);
+    await agent(['commit', '-qm', 'other']);
+    await agent(['checkout', '-q', BRANCH]);
+    await agent(['merge', '-q', '--no-ff', '--no-commit', 'other']);
+    await agent(['rm', '-q', '--cached', 'other.txt']);
+    await rm(join(worktree, 'other.txt'));
+    const result = await collectTask(collectInput());
+    expect(result.committedLeftovers).toBe(false);
+    expect(result.headSha).toBe(start);
+    expect(await repo.git(['rev-parse', BRANCH])).toBe(start);
   });
 
   it('puts back a tracked tool file the agent renamed in a commit', async () => {

@@ -5,6 +5,7 @@ import { readSmallFile } from '../small-file.js';
 import { GitError } from '../errors.js';
 import { git } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
+import type { Inspection } from './inspect.js';
 
 export const CONTEXT_FILE = 'AGENT_CONTEXT.md';
 export const SUMMARY_FILE = 'TASK_SUMMARY.md';
@@ -17,10 +18,11 @@ export interface CollectInput {
   taskTitle: string;
   agent: string;
   startSha: string;
-  /** HEAD's commit as the caller just saw it (saves asking git when nothing gets committed). */
-  headSha?: string | undefined;
-  /** Inspection found HEAD, the index and the worktree as at the start: nothing to add or diff. */
-  unchanged?: boolean | undefined;
+  /**
+   * What inspectWorktree saw just before, which saves asking git again (HEAD, whether anything
+   * changed); absent when the worktree was not inspected (it may then be in the middle of a merge).
+   */
+  inspected?: Pick<Inspection, 'head' | 'unchanged'> | undefined;
   identity: GitIdentity;
   /** Paths (relative to the worktree) the tool put there and that must never be committed. */
   keepOut: readonly string[];
@@ -56,7 +58,7 @@ export interface CollectResult {
  */
 export async function collectTask(input: CollectInput): Promise<CollectResult> {
   const committedLeftovers = await commitLeftovers(input);
-  let taken = await takeDiff(input, committedLeftovers ? undefined : input.headSha);
+  let taken = await takeDiff(input, committedLeftovers ? undefined : input.inspected?.head?.sha);
   // The numstat names every changed path (a rename's two names too): the tool's files, if any.
   const toolPaths = new Set([CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
   let restoredToolPaths: string[] = [];
@@ -120,7 +122,7 @@ async function takeDiff(
 }
 
 async function commitLeftovers(input: CollectInput): Promise<boolean> {
-  if (input.unchanged === true) return false;
+  if (input.inspected?.unchanged === true) return false;
   // Ignored files are never added anyway, and git refuses pathspecs that name them: leave them out.
   const keepOut = await notIgnored(input.worktree, [CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
   // Pathspecs through stdin: no argv length limit, and `literal` so odd file names stay inert.
@@ -128,6 +130,13 @@ async function commitLeftovers(input: CollectInput): Promise<boolean> {
   await git(input.worktree, ['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {
     input: `${pathspecs.join('\0')}\0`,
   });
+  // In a merge, git commits even with nothing staged; inspection refuses a merge in progress.
+  if (input.inspected === undefined) {
+    const staged = await git(input.worktree, ['diff', '--cached', '--quiet'], {
+      allowExitCodes: [1],
+    });
+    if (staged.exitCode === 0) return false;
+  }
   const title = oneLine(input.taskTitle);
   return commitStaged(
     input,

@@ -128,9 +128,8 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     taskTitle: run.task,
     agent: run.agent,
     startSha: run.start_sha!,
-    // Reattaching does not move it.
-    headSha: inspected.head?.sha,
-    unchanged: inspected.unchanged,
+    // Reattaching does not move HEAD.
+    inspected,
     identity: ctx.settings.identity,
     keepOut,
     outputDir: run.output_dir,
