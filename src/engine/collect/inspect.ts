@@ -35,8 +35,7 @@ export interface Inspection {
  */
 export async function inspectWorktree(input: InspectInput): Promise<Inspection> {
   // Few processes: every task ends with this, many at once, each spawn costs the main thread.
-  const located = await locate(input.worktree);
-  const listed = await listFiles(input.worktree);
+  const [located, listed] = await Promise.all([locate(input.worktree), listFiles(input.worktree)]);
   const result = (problems: string[], unchanged = false): Inspection => ({
     problems,
     head: located.head,
