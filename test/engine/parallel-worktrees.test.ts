@@ -125,4 +125,34 @@ describe('repository mutex', () => {
     await expect(lock.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(lock.shared(async () => 'after')).resolves.toBe('after');
   });
+
+  it('runs at most its number of checkouts at once, in arrival order, whatever the lock does', async () => {
+    const lock = createMutex(2);
+    const started: number[] = [];
+    let inside = 0;
+    let most = 0;
+    const checkout = (i: number) =>
+      lock.checkout(async () => {
+        started.push(i);
+        inside += 1;
+        most = Math.max(most, inside);
+        await new Promise((resolve) => setTimeout(resolve, 5 + (i % 2) * 5));
+        inside -= 1;
+        if (i === 2) throw new Error('failed checkout');
+        return i;
+      });
+    const results = await Promise.allSettled([0, 1, 2, 3, 4, 5].map(checkout));
+    expect(most).toBe(2);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5]);
+    // A failure frees its slot like a success.
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    await expect(lock.run(async () => 'free')).resolves.toBe('free');
+  });
 });

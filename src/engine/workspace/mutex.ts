@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * Orders repository-wide git operations. `run` is exclusive: the operation touches shared files
  * under .git (info/exclude, `worktree prune`, a ref), and two at once can fail on a lock for no
@@ -8,9 +10,16 @@
 export interface Mutex {
   run<T>(work: () => Promise<T>): Promise<T>;
   shared<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * A worktree's checkout (apart from the lock): at most a few at once, about one per core. Eight
+   * at once finish together no sooner than two at a time, while two at a time give the first
+   * agents their worktrees (and then their collection its turn) early.
+   */
+  checkout<T>(work: () => Promise<T>): Promise<T>;
 }
 
-export function createMutex(): Mutex {
+export function createMutex(checkouts = Math.max(2, availableParallelism())): Mutex {
+  const slots = createSlots(checkouts);
   const waiting: { shared: boolean; start: () => void }[] = [];
   let active = 0;
   let exclusive = false;
@@ -44,5 +53,27 @@ export function createMutex(): Mutex {
   return {
     run: (work) => enter(false, work),
     shared: (work) => enter(true, work),
+    checkout: (work) => slots(work),
+  };
+}
+
+/** `work` at most `limit` at a time, first come, first served. */
+function createSlots(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
+  const waiting: Array<() => void> = [];
+  let running = 0;
+  // A slot freed goes straight to the next in line, if any.
+  const release = () => {
+    const next = waiting.shift();
+    if (next === undefined) running -= 1;
+    else next();
+  };
+  return async (work) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running += 1;
+    try {
+      return await work();
+    } finally {
+      release();
+    }
   };
 }

@@ -102,7 +102,7 @@ export async function addWorktreeForBranch(
       git(repoRoot, ['worktree', 'add', '--quiet', '--no-checkout', '--', path, branch]),
     ),
   );
-  await retryOnLock(() => git(path, ['reset', '--quiet', '--hard']));
+  await lock.checkout(() => retryOnLock(() => git(path, ['reset', '--quiet', '--hard'])));
 }
 
 /** Tries of an operation that met another git process's lock file or half-made worktree. */
