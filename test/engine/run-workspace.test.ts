@@ -190,3 +190,36 @@ describe('hooks for validation and integration', () => {
     expect(state.report_path).toBe('reports/x.md');
   });
 });
+
+describe("the tool's files kept out of git", () => {
+  it('are excluded once for all the tasks that start together (one check-ignore in the repository)', async () => {
+    const trace = box.file('trace.json');
+    process.env['GIT_TRACE2_EVENT'] = trace;
+    const tasks = ['1', '2', '3', '4'].map((id) => task(id));
+    const { state } = await runPlan(repo.dir, plan(tasks), 'true').finally(
+      () => delete process.env['GIT_TRACE2_EVENT'],
+    );
+    expect(state.status).toBe('completed');
+    // Joined by session: each git process's argv and the worktree it ran in.
+    const events = (await readFile(trace, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (line) =>
+          JSON.parse(line) as { sid: string; event: string; argv?: string[]; worktree?: string },
+      );
+    const where = new Map(
+      events.filter((e) => e.event === 'def_repo').map((e) => [e.sid, e.worktree]),
+    );
+    const inRepository = events.filter(
+      (e) =>
+        e.event === 'start' &&
+        e.argv?.includes('check-ignore') === true &&
+        e.argv.includes('--stdin') &&
+        where.get(e.sid) === repo.dir,
+    );
+    expect(inRepository).toHaveLength(1);
+    const exclude = await readFile(join(repo.dir, '.git', 'info', 'exclude'), 'utf8');
+    expect(exclude.match(/^\/AGENT_CONTEXT\.md$/gm)).toHaveLength(1);
+  });
+});

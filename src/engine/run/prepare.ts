@@ -192,24 +192,33 @@ async function populateWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
   await mkdir(ctx.paths.statusDir, { recursive: true });
 }
 
-/** Per run, the paths already kept out of git through info/exclude (or ignored already). */
-const excludedIn = new WeakMap<RunContext, Set<string>>();
+/** Per run, the paths kept out of git through info/exclude (or ignored already), or being so. */
+const excludedIn = new WeakMap<RunContext, Map<string, Promise<void>>>();
 
 /**
  * An agent's `git add -A` must not pick up what the tool put in its worktree: exclude those
  * paths (once, in the shared info/exclude; the run names the lines it added there).
  */
 async function keepToolFilesOut(ctx: RunContext, run: TaskRun): Promise<void> {
-  // Every task has the same tool files: after the first, there is nothing to check or add, and
-  // no reason to wait for the repository lock.
-  const done = excludedIn.get(ctx) ?? new Set<string>();
+  // Every task has the same tool files: the first task to get here excludes them, and the tasks
+  // that come while it does wait for that, instead of checking and taking the lock again.
+  const done = excludedIn.get(ctx) ?? new Map<string, Promise<void>>();
   excludedIn.set(ctx, done);
-  const paths = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])].filter(
-    (path) => !done.has(path),
-  );
-  if (paths.length === 0) return;
+  const all = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])];
+  const paths = all.filter((path) => !done.has(path));
+  if (paths.length > 0) {
+    // A failure is not kept: the next task tries again.
+    const excluding: Promise<void> = exclude(ctx, paths).catch((error: unknown) => {
+      for (const path of paths) if (done.get(path) === excluding) done.delete(path);
+      throw error;
+    });
+    for (const path of paths) done.set(path, excluding);
+  }
+  await Promise.all(all.map((path) => done.get(path)));
+}
+
+async function exclude(ctx: RunContext, paths: string[]): Promise<void> {
   const added = await ctx.repoLock.run(() => excludeFromGit(ctx.state.repo_root, paths));
-  for (const path of paths) done.add(path);
   if (added.length === 0) return;
   ctx.state.checkout_changes = [
     ...(ctx.state.checkout_changes ?? []),
