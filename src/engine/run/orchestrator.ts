@@ -336,7 +336,10 @@ export async function execute(
     // report stamped the end already; the report and the state keep the same time.
     state.finished_at ??= ctx.clock.now().toISOString();
     // The plan is the one file the tool itself may write into the checkout (`working-tree`).
-    await reviewCheckout(ctx, checkout, [state.plan_file.split('\\').join('/')]);
+    // Without a hook nothing ran since the review just above: it stands.
+    if (finish !== undefined) {
+      await reviewCheckout(ctx, checkout, [state.plan_file.split('\\').join('/')]);
+    }
     save(ctx);
     await ctx.writer.flush();
   }
