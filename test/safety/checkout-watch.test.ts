@@ -51,29 +51,41 @@ async function looksIn(trace: string): Promise<number> {
     .filter((line) => line.includes('"event":"start"') && line.includes('%(*objectname)')).length;
 }
 
-describe('the checkout watch after agents end', () => {
-  it('a task whose agent ended before a look started shares that look, and its intrusion is still found', async () => {
-    const state = await twoTasks();
-    const trace = join(box.dir, 'trace.json');
-    const watch = await watchCheckout({
-      state,
-      executionDir: box.dir,
-      worktreeRoot: box.dir,
-      env: { ...GIT_ENV, GIT_TRACE2_EVENT: trace },
-    });
-    for (const id of ['A', 'B']) {
-      watch.observe({ type: 'task-status', taskId: id, status: 'preparing' } as never);
-      watch.observe({ type: 'task-status', taskId: id, status: 'in_progress' } as never);
-    }
-    expect(await looksIn(trace)).toBe(1); // the snapshot at the start
-    // Task B's agent commits on the user's branch from its worktree, then both agents end.
+/** A watch over two running tasks; the trace counts its looks. */
+async function watching() {
+  const state = await twoTasks();
+  const trace = join(box.dir, 'trace.json');
+  const watch = await watchCheckout({
+    state,
+    executionDir: box.dir,
+    worktreeRoot: box.dir,
+    env: { ...GIT_ENV, GIT_TRACE2_EVENT: trace },
+  });
+  const status = (taskId: string, value: string) =>
+    watch.observe({ type: 'task-status', taskId, status: value } as never);
+  for (const id of ['A', 'B']) {
+    status(id, 'preparing');
+    status(id, 'in_progress');
+  }
+  /** Task B's agent commits on the user's branch from its worktree. */
+  const intrude = async () => {
     const B = state.tasks['B']!.worktree;
     await repo.git(['-C', B, 'checkout', '-q', '--ignore-other-worktrees', 'main']);
     await repo.git(['-C', B, 'commit', '-q', '--allow-empty', '-m', 'intrude']);
     await repo.git(['-C', B, 'checkout', '-q', 'agent/B']);
-    for (const id of ['A', 'B']) {
-      watch.observe({ type: 'task-status', taskId: id, status: 'collecting' } as never);
-    }
+  };
+  const ended = (taskId: string) => status(taskId, 'collecting');
+  return { state, trace, watch, intrude, ended };
+}
+
+describe('the checkout watch after agents end', () => {
+  it('a task whose agent ended before a look started shares that look, and its intrusion is still found', async () => {
+    const { trace, watch, intrude, ended } = await watching();
+    expect(await looksIn(trace)).toBe(1); // the snapshot at the start
+    // Task B's agent commits on the user's branch from its worktree, then both agents end.
+    await intrude();
+    ended('A');
+    ended('B');
     // A asks first: its look starts; B asks once that look is under way.
     const a = watch.afterAgent('A');
     await new Promise((resolve) => setImmediate(resolve));
@@ -85,27 +97,13 @@ describe('the checkout watch after agents end', () => {
   });
 
   it('a task whose agent ended after the look started waits for a new one', async () => {
-    const state = await twoTasks();
-    const trace = join(box.dir, 'trace.json');
-    const watch = await watchCheckout({
-      state,
-      executionDir: box.dir,
-      worktreeRoot: box.dir,
-      env: { ...GIT_ENV, GIT_TRACE2_EVENT: trace },
-    });
-    for (const id of ['A', 'B']) {
-      watch.observe({ type: 'task-status', taskId: id, status: 'preparing' } as never);
-      watch.observe({ type: 'task-status', taskId: id, status: 'in_progress' } as never);
-    }
-    watch.observe({ type: 'task-status', taskId: 'A', status: 'collecting' } as never);
+    const { trace, watch, intrude, ended } = await watching();
+    ended('A');
     const a = watch.afterAgent('A');
     await new Promise((resolve) => setImmediate(resolve));
     // B's agent commits on the user's branch after A's look began, then ends.
-    const B = state.tasks['B']!.worktree;
-    await repo.git(['-C', B, 'checkout', '-q', '--ignore-other-worktrees', 'main']);
-    await repo.git(['-C', B, 'commit', '-q', '--allow-empty', '-m', 'intrude']);
-    await repo.git(['-C', B, 'checkout', '-q', 'agent/B']);
-    watch.observe({ type: 'task-status', taskId: 'B', status: 'collecting' } as never);
+    await intrude();
+    ended('B');
     const forB = await watch.afterAgent('B');
     await a;
     expect(forB).toMatch(/it changed your checkout: .*branch main moved/);
