@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git } from '../workspace/git-exec.js';
@@ -51,6 +52,8 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   if (lost !== null) return result([lost]);
   const indexed = await indexAgainstStart(input.worktree, input.startSha);
   const problems: string[] = [];
+  const hidden = await hiddenChanges(input.worktree, listed.flagged);
+  if (hidden !== null) problems.push(hidden);
   problems.push(...(await nestedRepositories(input.worktree, listed.untracked, indexed.gitlinks)));
   // What can differ from the start in the worktree: in the index, modified since, or untracked.
   const changed = [...new Set([...indexed.changed, ...listed.modified, ...listed.untracked])];
@@ -121,27 +124,45 @@ interface Listed {
   unmerged: string[];
   /** Tracked paths whose worktree file differs from the index (or is gone). */
   modified: string[];
+  /** Entries git was told not to look at in the worktree: `git ls-files` never lists them as modified. */
+  flagged: Flagged[];
 }
 
-/** Untracked, unmerged and modified files from one `ls-files`, each record tagged. */
+interface Flagged {
+  path: string;
+  /** `--skip-worktree` (a sparse checkout's absent files have it too); else `--assume-unchanged`. */
+  skipWorktree: boolean;
+}
+
+/**
+ * Untracked, unmerged, modified and flagged files from one `ls-files`, each record tagged: `-c`
+ * lists every entry, so that entries marked assume-unchanged (`-v`: lower case) or skip-worktree
+ * (`S`) show; unmerged ones come tagged `M` (once per stage).
+ */
 async function listFiles(worktree: string): Promise<Listed> {
   const { stdout } = await git(worktree, [
     'ls-files',
     '-t',
+    '-v',
+    '--cached',
     '--others',
     '--exclude-standard',
-    '--unmerged',
     '--modified',
     '-z',
   ]);
-  const listed: Listed = { untracked: [], unmerged: [], modified: [] };
-  // `? <path>` untracked; `M <mode> <sha> <stage>\t<path>` unmerged; `C <mode> <sha> <stage>\t<path>` modified.
+  const listed: Listed = { untracked: [], unmerged: [], modified: [], flagged: [] };
+  // `<tag> <path>`: `H` tracked, `?` untracked, `M` unmerged, `C` modified, `S` skip-worktree;
+  // a lower-case tag: the entry is marked assume-unchanged.
   for (const record of stdout.split('\0')) {
     const tag = record.slice(0, 2);
-    if (tag === '? ') listed.untracked.push(record.slice(2));
-    const path = record.slice(record.indexOf('\t') + 1);
-    if (tag === 'M ') listed.unmerged.push(path);
-    if (tag === 'C ') listed.modified.push(path);
+    if (tag === 'H ' || record === '') continue;
+    const path = record.slice(2);
+    if (tag === '? ') listed.untracked.push(path);
+    else if (tag === 'M ' || tag === 'm ') listed.unmerged.push(path);
+    else if (tag === 'C ') listed.modified.push(path);
+    if (tag === 'S ' || tag === 's ' || tag === 'h ') {
+      listed.flagged.push({ path, skipWorktree: tag !== 'h ' });
+    }
   }
   listed.unmerged = [...new Set(listed.unmerged)];
   listed.modified = [...new Set(listed.modified)];
@@ -176,6 +197,47 @@ async function startLost(worktree: string, startSha: string): Promise<string | n
   });
   if (contained.exitCode === 0) return null;
   return `the branch no longer contains its start commit ${startSha.slice(0, 12)} (the agent reset or rebased it below where the task started, e.g. git reset --hard HEAD~1): merging it would not bring the task's work, nor undo what it dropped. Look at the worktree ${worktree} and the kept ref, then retry the task`;
+}
+
+/**
+ * Edits git was told not to see (`git update-index --assume-unchanged` or `--skip-worktree` on a
+ * file the agent then changed or deleted): `git add --all` skips them, so they would be neither
+ * committed nor merged, and would go with the worktree. A skip-worktree file absent from the
+ * worktree is a sparse checkout's, not a change. Unchanged flagged files pass.
+ */
+async function hiddenChanges(
+  worktree: string,
+  flagged: readonly Flagged[],
+): Promise<string | null> {
+  if (flagged.length === 0) return null;
+  const found = await Promise.all(
+    flagged.map(async ({ path, skipWorktree }) => {
+      const stats = await lstat(join(worktree, path)).catch(() => null);
+      if (stats === null) return skipWorktree ? null : { path, file: false };
+      return { path, file: stats.isFile() && !path.includes('\n') };
+    }),
+  );
+  const present = found.filter((entry) => entry !== null);
+  // Gone, or not a plain file (a symlink, a folder): changed, as far as this check can tell.
+  const hidden = present.filter((entry) => !entry.file).map((entry) => entry.path);
+  const files = present.filter((entry) => entry.file).map((entry) => entry.path);
+  if (files.length > 0) {
+    // The worktree's content as git would store it (its filters applied), against the index's.
+    const [staged, hashed] = await Promise.all([
+      git(worktree, ['ls-files', '-s', '-z', '--', ...files.map((p) => `:(top,literal)${p}`)]),
+      git(worktree, ['hash-object', '--stdin-paths'], { input: `${files.join('\n')}\n` }),
+    ]);
+    const indexSha = new Map(
+      staged.stdout
+        .split('\0')
+        .filter(Boolean)
+        .map((record) => [record.slice(record.indexOf('\t') + 1), record.split(' ')[1]]),
+    );
+    const now = hashed.stdout.split('\n');
+    hidden.push(...files.filter((path, i) => indexSha.get(path) !== now[i]));
+  }
+  if (hidden.length === 0) return null;
+  return `the agent hid changes from git in its worktree ${worktree}: ${list(hidden.sort())} (marked with git update-index --assume-unchanged or --skip-worktree, which git add skips); nothing of them was committed or merged. To keep them, in ${worktree} run git update-index --no-assume-unchanged --no-skip-worktree -- <file> for each and commit them, then resume; or retry the task`;
 }
 
 /**

@@ -1,0 +1,175 @@
+/**
+ * Messy agents against collection (inspect, reattach, collect) on real worktrees: whatever the
+ * agent did to git's index, HEAD or config, its work ends on the branch or the task is refused;
+ * never "unchanged" with work left behind, never the tool's files committed.
+ */
+import { chmod, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { collectTask, type CollectResult } from '../../src/engine/collect/collect.js';
+import { inspectWorktree } from '../../src/engine/collect/inspect.js';
+import { excludeFromGit } from '../../src/engine/workspace/repo.js';
+import { addWorktree, reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
+import { createTempRepo, TEST_IDENTITY, type TempRepo } from '../support/git-repo.js';
+
+const BRANCH = 'pe/task-a';
+const TOOL = ['AGENT_CONTEXT.md', 'TASK_SUMMARY.md'];
+
+let repo: TempRepo;
+let worktree: string;
+let start: string;
+
+// The engine's git inherits this process's environment: keep the machine's config out of it.
+const saved = new Map<string, string | undefined>();
+beforeAll(() => {
+  for (const [key, value] of Object.entries({
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+  })) {
+    saved.set(key, process.env[key]);
+    process.env[key] = value;
+  }
+});
+afterAll(() => {
+  for (const [key, value] of saved) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+});
+
+beforeEach(async () => {
+  repo = await createTempRepo({
+    files: { 'README.md': '# r\n', 'src/a.txt': 'a\n', 'run.sh': 'echo hi\n', 'Name.txt': 'n\n' },
+  });
+  start = await repo.git(['rev-parse', 'HEAD']);
+  worktree = join(repo.dir, '.wt', 'a');
+  await addWorktree(repo.dir, worktree, BRANCH, start);
+  await excludeFromGit(repo.dir, TOOL);
+  await writeFile(join(worktree, 'AGENT_CONTEXT.md'), '# context\n');
+});
+afterEach(() => repo?.cleanup());
+
+function agent(args: readonly string[]): Promise<string> {
+  return repo.git(args, worktree);
+}
+
+/** What task.ts does once the agent has ended; a string when inspection or reattaching refused. */
+async function collectAll(): Promise<CollectResult | string> {
+  const inspected = await inspectWorktree({ worktree, startSha: start, toolPaths: TOOL });
+  if (inspected.problems.length > 0) return inspected.problems.join('; ');
+  const lost = await reattachTaskBranch(worktree, BRANCH, inspected.head?.ref);
+  if (lost !== null) return lost;
+  return collectTask({
+    worktree,
+    taskId: 'a',
+    taskTitle: 'Task a',
+    agent: 'test',
+    startSha: start,
+    inspected,
+    identity: TEST_IDENTITY,
+    keepOut: [],
+    outputDir: join(repo.dir, '.out', 'a'),
+    logFile: join(repo.dir, '.out', 'missing.log'),
+    durationMs: 0,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    agentSummary: null,
+  });
+}
+
+function collected(result: CollectResult | string): CollectResult {
+  if (typeof result === 'string') throw new Error(`refused: ${result}`);
+  return result;
+}
+
+/** `git ls-tree` of the branch: `<mode> <path>` per entry. */
+async function branchTree(): Promise<string[]> {
+  const out = await repo.git(['ls-tree', '-r', '--format=%(objectmode) %(path)', BRANCH]);
+  return out.split('\n').filter(Boolean);
+}
+
+describe('collection against messy agents', () => {
+  it('git add -A then git reset: the edit and the new file are committed', async () => {
+    await writeFile(join(worktree, 'src/a.txt'), 'edited\n');
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', '-A']);
+    await agent(['reset', '-q']);
+    const result = collected(await collectAll());
+    expect(result.metrics.files_changed.sort()).toEqual(['new.txt', 'src/a.txt']);
+    expect(await repo.git(['show', `${BRANCH}:src/a.txt`])).toBe('edited');
+  });
+
+  it('only a mode change (chmod +x), and a symlink swapped for a file of the same text', async () => {
+    await chmod(join(worktree, 'run.sh'), 0o755);
+    await rm(join(worktree, 'README.md'));
+    await symlink('src/a.txt', join(worktree, 'README.md'));
+    collected(await collectAll());
+    const tree = await branchTree();
+    expect(tree).toContain('100755 run.sh');
+    expect(tree).toContain('120000 README.md');
+  });
+
+  it('git add -N (intent to add) of a new file', async () => {
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', '-N', 'new.txt']);
+    collected(await collectAll());
+    expect(await repo.git(['show', `${BRANCH}:new.txt`])).toBe('new');
+  });
+
+  it('git rm --cached, and a case-only rename left unstaged', async () => {
+    await agent(['rm', '-q', '--cached', 'src/a.txt']);
+    await rename(join(worktree, 'Name.txt'), join(worktree, 'name.txt'));
+    collected(await collectAll());
+    const tree = await branchTree();
+    expect(tree).toContain('100644 src/a.txt');
+    expect(tree).toContain('100644 name.txt');
+    expect(tree).not.toContain('100644 Name.txt');
+  });
+
+  it('a .gitignore that un-ignores the tool file: the rest is committed, the tool file is not', async () => {
+    await writeFile(join(worktree, '.gitignore'), '!AGENT_CONTEXT.md\n');
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    collected(await collectAll());
+    const tree = await branchTree();
+    expect(tree).toContain('100644 new.txt');
+    expect(tree).not.toContain('100644 AGENT_CONTEXT.md');
+  });
+
+  it('git checkout <start> -- . after committing: the commit stays reachable on the branch', async () => {
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', 'new.txt']);
+    await agent(['commit', '-qm', 'work']);
+    const work = await agent(['rev-parse', 'HEAD']);
+    await agent(['checkout', start, '--', '.']);
+    await rm(join(worktree, 'new.txt'));
+    collected(await collectAll());
+    expect(await repo.git(['merge-base', '--is-ancestor', work, BRANCH]).then(() => true)).toBe(
+      true,
+    );
+  });
+
+  for (const flag of ['--assume-unchanged', '--skip-worktree']) {
+    it(`git update-index ${flag}, then an edit and a deletion: refused, naming both`, async () => {
+      await agent(['update-index', flag, 'src/a.txt', 'run.sh', 'Name.txt']);
+      await writeFile(join(worktree, 'src/a.txt'), 'edited\n');
+      await rm(join(worktree, 'run.sh'));
+      const result = await collectAll();
+      if (flag === '--skip-worktree') {
+        // A skip-worktree file that is gone is a sparse checkout's: only the edit is named.
+        expect(result).toMatch(/the agent hid changes from git in its worktree .*: src\/a\.txt \(/);
+      } else {
+        expect(result).toMatch(/the agent hid changes from git .*: run\.sh, src\/a\.txt \(/);
+      }
+      expect(await repo.git(['rev-parse', BRANCH])).toBe(start);
+    });
+  }
+
+  it('a file marked assume-unchanged but not changed, and a sparse checkout: nothing to refuse', async () => {
+    await agent(['update-index', '--assume-unchanged', 'Name.txt']);
+    await agent(['update-index', '--skip-worktree', 'src/a.txt']);
+    await rm(join(worktree, 'src/a.txt'));
+    const result = collected(await collectAll());
+    expect(result.headSha).toBe(start);
+  });
+});
