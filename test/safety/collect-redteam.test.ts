@@ -172,4 +172,17 @@ describe('collection against messy agents', () => {
     const result = collected(await collectAll());
     expect(result.headSha).toBe(start);
   });
+
+  it('git replace of the start commit by its own work, then reset --soft to the start: committed', async () => {
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', 'new.txt']);
+    await agent(['commit', '-qm', 'work']);
+    await agent(['replace', start, 'HEAD']);
+    await agent(['reset', '-q', '--soft', start]);
+    // The start now reads as the work: the index would look like HEAD to a git that follows it.
+    const result = collected(await collectAll());
+    expect(result.committedLeftovers).toBe(true);
+    expect(result.metrics.files_changed).toEqual(['new.txt']);
+    expect(await repo.git(['--no-replace-objects', 'show', `${BRANCH}:new.txt`])).toBe('new');
+  });
 });
