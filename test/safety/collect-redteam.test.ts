@@ -3,7 +3,7 @@
  * agent did to git's index, HEAD or config, its work ends on the branch or the task is refused;
  * never "unchanged" with work left behind, never the tool's files committed.
  */
-import { chmod, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { collectTask, type CollectResult } from '../../src/engine/collect/collect.js';
@@ -184,5 +184,23 @@ describe('collection against messy agents', () => {
     expect(result.committedLeftovers).toBe(true);
     expect(result.metrics.files_changed).toEqual(['new.txt']);
     expect(await repo.git(['--no-replace-objects', 'show', `${BRANCH}:new.txt`])).toBe('new');
+  });
+
+  it('conflict markers in a file whose name ends in a newline and the name of a tool file', async () => {
+    await writeFile(
+      join(worktree, 'x\nAGENT_CONTEXT.md'),
+      '<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs\n',
+    );
+    expect(await collectAll()).toMatch(/^conflict markers .*: x\nAGENT_CONTEXT\.md;/);
+    expect(await repo.git(['rev-parse', BRANCH])).toBe(start);
+  });
+
+  it('a file edited to the same size, its mtime put back: not judged unchanged', async () => {
+    const file = join(worktree, 'src/a.txt');
+    const { mtime } = await stat(file);
+    await writeFile(file, 'b\n');
+    await utimes(file, mtime, mtime);
+    collected(await collectAll());
+    expect(await repo.git(['show', `${BRANCH}:src/a.txt`])).toBe('b');
   });
 });

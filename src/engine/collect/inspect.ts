@@ -369,10 +369,9 @@ async function markerCounts(
   );
   const counts = new Map<string, number>();
   const prefix = tree.length === 0 ? '' : `${tree[0]}:`;
-  for (const line of result.stdout.split('\n')) {
-    const cut = line.lastIndexOf('\0');
-    if (cut === -1) continue;
-    counts.set(line.slice(prefix.length, cut), Number(line.slice(cut + 1)));
+  // `<path>\0<count>\n` per file; a path may hold a newline (never a NUL), so not split by lines.
+  for (const [, path, count] of result.stdout.matchAll(/([^\0]*)\0(\d+)\n/g)) {
+    counts.set(path!.slice(prefix.length), Number(count));
   }
   return counts;
 }
