@@ -3,14 +3,16 @@
  * agent did to git's index, HEAD or config, its work ends on the branch or the task is refused;
  * never "unchanged" with work left behind, never the tool's files committed.
  */
-import { chmod, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { collectTask, type CollectResult } from '../../src/engine/collect/collect.js';
 import { inspectWorktree } from '../../src/engine/collect/inspect.js';
 import { excludeFromGit } from '../../src/engine/workspace/repo.js';
 import { addWorktree, reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
+import { plan, task } from '../engine/helpers.js';
 import { createTempRepo, TEST_IDENTITY, type TempRepo } from '../support/git-repo.js';
+import { AGENT_GIT, LEDGER_COMMIT, runWithLedger } from './collect-support.js';
 
 const BRANCH = 'pe/task-a';
 const TOOL = ['AGENT_CONTEXT.md', 'TASK_SUMMARY.md'];
@@ -202,5 +204,23 @@ describe('collection against messy agents', () => {
     await utimes(file, mtime, mtime);
     collected(await collectAll());
     expect(await repo.git(['show', `${BRANCH}:src/a.txt`])).toBe('b');
+  });
+});
+
+describe('a whole run with an agent that hides an edit from git', () => {
+  it('fails the task, keeps the worktree and the edit in the kept ref, never integrates it', async () => {
+    repo = await createTempRepo({ files: { 'config.txt': 'base\n', 'other.txt': 'o\n' } });
+    const command =
+      `echo mine > other.txt && ${AGENT_GIT} commit -qam other && ${LEDGER_COMMIT} && ` +
+      'git update-index --assume-unchanged config.txt && echo local > config.txt';
+    const run = await runWithLedger(repo, plan([task('1')]), command);
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('failed');
+    expect(t.reason).toMatch(/the agent hid changes from git .*: config\.txt \(/);
+    expect(run.state.integration?.merged ?? []).toEqual([]);
+    expect(await readFile(join(t.worktree, 'config.txt'), 'utf8')).toBe('local\n');
+    expect(t.kept_refs?.length).toBeGreaterThan(0);
+    expect(await repo.git(['show', `${t.kept_refs![0]!.ref}:config.txt`])).toBe('local');
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
   });
 });
