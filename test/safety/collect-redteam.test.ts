@@ -205,6 +205,16 @@ describe('collection against messy agents', () => {
     collected(await collectAll());
     expect(await repo.git(['show', `${BRANCH}:src/a.txt`])).toBe('b');
   });
+
+  it('an index.lock left behind: refused with the lock named when there is work, ignored when none', async () => {
+    const lock = await agent(['rev-parse', '--path-format=absolute', '--git-path', 'index.lock']);
+    await writeFile(lock, '');
+    expect(collected(await collectAll()).headSha).toBe(start);
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    const refused = await collectAll();
+    expect(refused).toMatch(/^git's index in the worktree .* is locked \(.*index\.lock exists/);
+    expect(refused).toContain(`remove ${lock}`);
+  });
 });
 
 describe('a whole run with an agent that hides an edit from git', () => {

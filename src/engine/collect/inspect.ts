@@ -61,6 +61,12 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   if (markers !== null) problems.push(markers);
   const unchanged =
     located.head?.sha === input.startSha && indexed.entries === 0 && changed.length === 0;
+  // Work to commit, and git would refuse to (`git add` fails): say why, rather than git's error.
+  if (!unchanged && (await pathExists(located.indexLock))) {
+    problems.push(
+      `git's index in the worktree ${input.worktree} is locked (${located.indexLock} exists: a git command the agent started crashed, or is still running), so its work cannot be committed; nothing of it was committed or merged. Make sure no git runs there, remove ${located.indexLock}, then resume; or retry the task`,
+    );
+  }
   return result(problems, unchanged);
 }
 
@@ -91,16 +97,16 @@ const OPERATIONS: readonly Operation[] = [
 interface Located {
   /** Per OPERATIONS entry, where its marker would be. */
   operations: string[];
+  /** Where git's lock on the worktree's index would be. */
+  indexLock: string;
   head: SeenHead | null;
 }
 
-/** Where the operations' markers live, and HEAD: one rev-parse. */
+/** Where the operations' markers and the index lock live, and HEAD: one rev-parse. */
 async function locate(worktree: string): Promise<Located> {
   // In a linked worktree the markers live in its private git dir, not in `.git/`: ask git where.
-  const paths = [
-    '--path-format=absolute',
-    ...OPERATIONS.flatMap((op) => ['--git-path', op.marker]),
-  ];
+  const markers = [...OPERATIONS.map((op) => op.marker), 'index.lock'];
+  const paths = ['--path-format=absolute', ...markers.flatMap((marker) => ['--git-path', marker])];
   const both = await git(
     worktree,
     ['rev-parse', ...paths, 'HEAD', '--symbolic-full-name', 'HEAD'],
@@ -108,14 +114,19 @@ async function locate(worktree: string): Promise<Located> {
       allowExitCodes: [128],
     },
   );
+  const located = (lines: string[], head: SeenHead | null): Located => ({
+    operations: lines.slice(0, OPERATIONS.length),
+    indexLock: lines[OPERATIONS.length]!,
+    head,
+  });
   if (both.exitCode === 0) {
     const lines = both.stdout.split('\n');
-    const [sha, ref] = lines.slice(OPERATIONS.length);
-    if (sha && ref) return { operations: lines.slice(0, OPERATIONS.length), head: { sha, ref } };
+    const [sha, ref] = lines.slice(markers.length);
+    if (sha && ref) return located(lines, { sha, ref });
   }
   // HEAD named nothing (an unborn branch, or a file called HEAD): the paths alone.
   const alone = await git(worktree, ['rev-parse', ...paths]);
-  return { operations: alone.stdout.split('\n').slice(0, OPERATIONS.length), head: null };
+  return located(alone.stdout.split('\n'), null);
 }
 
 interface Listed {
