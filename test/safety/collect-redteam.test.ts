@@ -215,6 +215,24 @@ describe('collection against messy agents', () => {
     expect(refused).toMatch(/^git's index in the worktree .* is locked \(.*index\.lock exists/);
     expect(refused).toContain(`remove ${lock}`);
   });
+
+  it('names that look like ls-files tags: an edit committed, markers found, none taken as flagged', async () => {
+    for (const name of ['h x', 'S y', 'M z']) {
+      await writeFile(join(worktree, name), 'one\n');
+    }
+    await agent(['add', '.']);
+    await agent(['commit', '-qm', 'tag-like names']);
+    await writeFile(join(worktree, 'h x'), 'two\n');
+    expect(collected(await collectAll()).metrics.files_changed.sort()).toEqual([
+      'M z',
+      'S y',
+      'h x',
+    ]);
+    expect(await repo.git(['show', `${BRANCH}:h x`])).toBe('two');
+    await writeFile(join(worktree, 'M z'), '<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs\n');
+    await writeFile(join(worktree, 'C w'), '<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs\n');
+    expect(await collectAll()).toMatch(/^conflict markers .*: C w, M z;/);
+  });
 });
 
 describe('a whole run with an agent that hides an edit from git', () => {
