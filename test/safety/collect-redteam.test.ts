@@ -252,3 +252,44 @@ describe('a whole run with an agent that hides an edit from git', () => {
     expect(run.invariant.ok, run.invariant.text).toBe(true);
   });
 });
+
+describe('commits the agent made and then left off its branch', () => {
+  it.each([
+    [
+      'on a detached HEAD, then back on its branch',
+      `git checkout -q --detach && echo mine > other.txt && ${AGENT_GIT} commit -qam side && ${LEDGER_COMMIT} && git checkout -q "$PE_BRANCH"`,
+    ],
+    [
+      'then reset --hard to the start',
+      `echo mine > other.txt && ${AGENT_GIT} commit -qam undone && ${LEDGER_COMMIT} && git reset -q --hard HEAD~1`,
+    ],
+    [
+      'then amended',
+      `echo mine > other.txt && ${AGENT_GIT} commit -qam first && ${LEDGER_COMMIT} && echo more >> other.txt && ${AGENT_GIT} commit -qa --amend -m second && ${LEDGER_COMMIT}`,
+    ],
+  ])('%s: kept under a ref the warning names, not merged', async (_, command) => {
+    repo = await createTempRepo({ files: { 'other.txt': 'o\n' } });
+    const run = await runWithLedger(repo, plan([task('1')]), command);
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('completed');
+    const left = (t.kept_refs ?? []).filter((kept) => kept.ref.includes('/left-'));
+    expect(left).toHaveLength(1);
+    expect(t.warnings?.join('\n')).toContain(`left off its branch`);
+    expect(t.warnings?.join('\n')).toContain(left[0]!.ref);
+    expect(await repo.git(['rev-parse', left[0]!.ref])).toBe(left[0]!.sha);
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+
+  it('commits made one on another: nothing kept, no warning', async () => {
+    repo = await createTempRepo({ files: { 'other.txt': 'o\n' } });
+    const command =
+      `echo a > a.txt && git add a.txt && ${AGENT_GIT} commit -qm a && ${LEDGER_COMMIT} && ` +
+      `git stash list && echo b > b.txt && git add b.txt && ${AGENT_GIT} commit -qm b && ${LEDGER_COMMIT}`;
+    const run = await runWithLedger(repo, plan([task('1')]), command);
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('completed');
+    expect(t.kept_refs ?? []).toEqual([]);
+    expect(t.warnings ?? []).toEqual([]);
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+});

@@ -1,4 +1,4 @@
-import { lstat } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git } from '../workspace/git-exec.js';
@@ -26,6 +26,11 @@ export interface Inspection {
   head: SeenHead | null;
   /** HEAD, the index and the worktree (ignored files aside) all as at the start: nothing to collect. */
   unchanged: boolean;
+  /**
+   * HEAD moved in the worktree other than by commits on top of each other (a reset, a checkout,
+   * an amend, a rebase): commits the agent made may be off its branch now.
+   */
+  wandered: boolean;
 }
 
 /**
@@ -37,10 +42,12 @@ export interface Inspection {
 export async function inspectWorktree(input: InspectInput): Promise<Inspection> {
   // Few processes: every task ends with this, many at once, each spawn costs the main thread.
   const [located, listed] = await Promise.all([locate(input.worktree), listFiles(input.worktree)]);
+  const wandered = await headWandered(located.reflog);
   const result = (problems: string[], unchanged = false): Inspection => ({
     problems,
     head: located.head,
     unchanged,
+    wandered,
   });
   // A merge or rebase half done makes every other answer meaningless (HEAD may be detached
   // mid-rebase, files hold conflict markers): stop at that.
@@ -99,13 +106,15 @@ interface Located {
   operations: string[];
   /** Where git's lock on the worktree's index would be. */
   indexLock: string;
+  /** The worktree's HEAD reflog. */
+  reflog: string;
   head: SeenHead | null;
 }
 
 /** Where the operations' markers and the index lock live, and HEAD: one rev-parse. */
 async function locate(worktree: string): Promise<Located> {
   // In a linked worktree the markers live in its private git dir, not in `.git/`: ask git where.
-  const markers = [...OPERATIONS.map((op) => op.marker), 'index.lock'];
+  const markers = [...OPERATIONS.map((op) => op.marker), 'index.lock', 'logs/HEAD'];
   const paths = ['--path-format=absolute', ...markers.flatMap((marker) => ['--git-path', marker])];
   const both = await git(
     worktree,
@@ -117,6 +126,7 @@ async function locate(worktree: string): Promise<Located> {
   const located = (lines: string[], head: SeenHead | null): Located => ({
     operations: lines.slice(0, OPERATIONS.length),
     indexLock: lines[OPERATIONS.length]!,
+    reflog: lines[OPERATIONS.length + 1]!,
     head,
   });
   if (both.exitCode === 0) {
@@ -127,6 +137,27 @@ async function locate(worktree: string): Promise<Located> {
   // HEAD named nothing (an unborn branch, or a file called HEAD): the paths alone.
   const alone = await git(worktree, ['rev-parse', ...paths]);
   return located(alone.stdout.split('\n'), null);
+}
+
+/**
+ * Whether HEAD's reflog (read as a file: no git process) shows more than the worktree's creation,
+ * commits each on top of the last (`commit:`, `commit (merge):`) and moves to where HEAD already
+ * was. Anything else (a reset, a checkout, an amend, a rebase, a gap) may have left commits behind.
+ */
+async function headWandered(reflog: string): Promise<boolean> {
+  const text = await readFile(reflog, 'utf8').catch(() => null);
+  if (text === null) return false;
+  let previous: string | null = null;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const [old, now] = line.split(' ');
+    const message = line.slice(line.indexOf('\t') + 1);
+    const first = previous === null && /^0+$/.test(old!);
+    const committed = /^commit( \((merge|initial)\))?: /.test(message);
+    if (!first && (old !== previous || (now !== old && !committed))) return true;
+    previous = now!;
+  }
+  return false;
 }
 
 interface Listed {
