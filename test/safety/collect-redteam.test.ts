@@ -5,14 +5,20 @@
  */
 import { chmod, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { collectTask, type CollectResult } from '../../src/engine/collect/collect.js';
-import { inspectWorktree } from '../../src/engine/collect/inspect.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CollectResult } from '../../src/engine/collect/collect.js';
 import { excludeFromGit } from '../../src/engine/workspace/repo.js';
-import { addWorktree, reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
+import { addWorktree } from '../../src/engine/workspace/worktree.js';
 import { plan, task } from '../engine/helpers.js';
-import { createTempRepo, TEST_IDENTITY, type TempRepo } from '../support/git-repo.js';
-import { AGENT_GIT, LEDGER_COMMIT, runWithLedger } from './collect-support.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import {
+  AGENT_GIT,
+  collectLikeTask,
+  directInput,
+  isolateGitConfig,
+  LEDGER_COMMIT,
+  runWithLedger,
+} from './collect-support.js';
 
 const BRANCH = 'pe/task-a';
 const TOOL = ['AGENT_CONTEXT.md', 'TASK_SUMMARY.md'];
@@ -21,23 +27,7 @@ let repo: TempRepo;
 let worktree: string;
 let start: string;
 
-// The engine's git inherits this process's environment: keep the machine's config out of it.
-const saved = new Map<string, string | undefined>();
-beforeAll(() => {
-  for (const [key, value] of Object.entries({
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-  })) {
-    saved.set(key, process.env[key]);
-    process.env[key] = value;
-  }
-});
-afterAll(() => {
-  for (const [key, value] of saved) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
+isolateGitConfig();
 
 beforeEach(async () => {
   repo = await createTempRepo({
@@ -56,28 +46,8 @@ function agent(args: readonly string[]): Promise<string> {
 }
 
 /** What task.ts does once the agent has ended; a string when inspection or reattaching refused. */
-async function collectAll(): Promise<CollectResult | string> {
-  const inspected = await inspectWorktree({ worktree, startSha: start, toolPaths: TOOL });
-  if (inspected.problems.length > 0) return inspected.problems.join('; ');
-  const lost = await reattachTaskBranch(worktree, BRANCH, inspected.head?.ref);
-  if (lost !== null) return lost;
-  return collectTask({
-    worktree,
-    taskId: 'a',
-    taskTitle: 'Task a',
-    agent: 'test',
-    startSha: start,
-    inspected,
-    identity: TEST_IDENTITY,
-    keepOut: [],
-    outputDir: join(repo.dir, '.out', 'a'),
-    logFile: join(repo.dir, '.out', 'missing.log'),
-    durationMs: 0,
-    inputTokens: null,
-    outputTokens: null,
-    costUsd: null,
-    agentSummary: null,
-  });
+function collectAll(): Promise<CollectResult | string> {
+  return collectLikeTask(BRANCH, directInput(repo, worktree, start));
 }
 
 function collected(result: CollectResult | string): CollectResult {
