@@ -265,18 +265,18 @@ async function hiddenChanges(
   const files = present.filter((entry) => entry.file).map((entry) => entry.path);
   if (files.length > 0) {
     // The worktree's content as git would store it (its filters applied), against the index's.
+    // Paths through stdin, one a line (none holds a newline): any number of them.
+    const lines = files.join('\n');
     const [staged, hashed] = await Promise.all([
-      git(worktree, ['ls-files', '-s', '-z', '--', ...files.map((p) => `:(top,literal)${p}`)]),
-      git(worktree, ['hash-object', '--stdin-paths'], { input: `${files.join('\n')}\n` }),
+      // `:<path>` is the index's entry at stage 0.
+      git(worktree, ['cat-file', '--batch-check=%(objectname)'], {
+        input: `${files.map((path) => `:${path}`).join('\n')}\n`,
+      }),
+      git(worktree, ['hash-object', '--stdin-paths'], { input: `${lines}\n` }),
     ]);
-    const indexSha = new Map(
-      staged.stdout
-        .split('\0')
-        .filter(Boolean)
-        .map((record) => [record.slice(record.indexOf('\t') + 1), record.split(' ')[1]]),
-    );
+    const before = staged.stdout.split('\n');
     const now = hashed.stdout.split('\n');
-    hidden.push(...files.filter((path, i) => indexSha.get(path) !== now[i]));
+    hidden.push(...files.filter((_, i) => before[i] !== now[i]));
   }
   if (hidden.length === 0) return null;
   return `the agent hid changes from git in its worktree ${worktree}: ${list(hidden.sort())} (marked with git update-index --assume-unchanged or --skip-worktree, which git add skips); nothing of them was committed or merged. To keep them, in ${worktree} run git update-index --no-assume-unchanged --no-skip-worktree -- <file> for each and commit them, then resume; or retry the task`;
