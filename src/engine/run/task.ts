@@ -221,15 +221,16 @@ async function keepCommitsLeft(ctx: RunContext, run: TaskRun, head: string): Pro
   if (left.length === 0) return;
   const why = 'commits the agent made and left off its branch (not merged)';
   const prefix = taskBackupPrefix(ctx.state.execution_id, run.task_id);
+  const refs: string[] = [];
   for (const sha of left) {
     const ref = `${prefix}/left-${sha.slice(0, 12)}`;
     await git(ctx.state.repo_root, ['update-ref', '-m', why, ref, sha], { env: ctx.env });
     (run.kept_refs ??= []).push({ ref, sha, why });
+    refs.push(ref);
   }
-  const refs = left.map((sha) => `${prefix}/left-${sha.slice(0, 12)}`).join(', ');
   run.warnings = [
     ...(run.warnings ?? []),
-    `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${refs}`,
+    `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${refs.join(', ')}`,
   ];
 }
 
