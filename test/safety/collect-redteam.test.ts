@@ -31,7 +31,14 @@ isolateGitConfig();
 
 beforeEach(async () => {
   repo = await createTempRepo({
-    files: { 'README.md': '# r\n', 'src/a.txt': 'a\n', 'run.sh': 'echo hi\n', 'Name.txt': 'n\n' },
+    files: {
+      'README.md': '# r\n',
+      'src/a.txt': 'a\n',
+      'run.sh': 'echo hi\n',
+      'Name.txt': 'n\n',
+      // The project's own: the agent writes its summary over it.
+      'TASK_SUMMARY.md': 'theirs\n',
+    },
   });
   start = await repo.git(['rev-parse', 'HEAD']);
   worktree = join(repo.dir, '.wt', 'a');
@@ -137,8 +144,9 @@ describe('collection against messy agents', () => {
     });
   }
 
-  it('a file marked assume-unchanged but not changed, and a sparse checkout: nothing to refuse', async () => {
-    await agent(['update-index', '--assume-unchanged', 'Name.txt']);
+  it('marked but unchanged, a marked tool file the agent wrote, a sparse checkout: nothing to refuse', async () => {
+    await agent(['update-index', '--assume-unchanged', 'Name.txt', 'TASK_SUMMARY.md']);
+    await writeFile(join(worktree, 'TASK_SUMMARY.md'), '# what I did\n');
     await agent(['update-index', '--skip-worktree', 'src/a.txt']);
     await rm(join(worktree, 'src/a.txt'));
     const result = collected(await collectAll());

@@ -59,7 +59,10 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   if (lost !== null) return result([lost]);
   const indexed = await indexAgainstStart(input.worktree, input.startSha);
   const problems: string[] = [];
-  const hidden = await hiddenChanges(input.worktree, listed.flagged);
+  // The tool's own files are never committed anyway: marked or not, they are no one's work.
+  const tool = new Set(input.toolPaths);
+  const flagged = listed.flagged.filter((entry) => !tool.has(entry.path));
+  const hidden = await hiddenChanges(input.worktree, flagged);
   if (hidden !== null) problems.push(hidden);
   problems.push(...(await nestedRepositories(input.worktree, listed.untracked, indexed.gitlinks)));
   // What can differ from the start in the worktree: in the index, modified since, or untracked.
