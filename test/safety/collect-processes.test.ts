@@ -5,7 +5,7 @@
  */
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   collectTask,
   type CollectInput,
@@ -13,8 +13,9 @@ import {
 } from '../../src/engine/collect/collect.js';
 import { inspectWorktree, type Inspection } from '../../src/engine/collect/inspect.js';
 import { excludeFromGit } from '../../src/engine/workspace/repo.js';
-import { addWorktree, reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
-import { createTempRepo, TEST_IDENTITY, type TempRepo } from '../support/git-repo.js';
+import { addWorktree } from '../../src/engine/workspace/worktree.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { collectLikeTask, directInput, isolateGitConfig } from './collect-support.js';
 
 const BRANCH = 'pe/task-a';
 const CONFLICT = '<<<<<<< ours\nmine\n=======\ntheirs\n>>>>>>> theirs\n';
@@ -24,23 +25,7 @@ let worktree: string;
 let start: string;
 let traces = 0;
 
-// The engine's git inherits this process's environment: keep the machine's config out of it.
-const saved = new Map<string, string | undefined>();
-beforeAll(() => {
-  for (const [key, value] of Object.entries({
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-  })) {
-    saved.set(key, process.env[key]);
-    process.env[key] = value;
-  }
-});
-afterAll(() => {
-  for (const [key, value] of saved) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-});
+isolateGitConfig();
 
 beforeEach(async () => {
   repo = await createTempRepo({
@@ -69,32 +54,12 @@ function inspect(): Promise<Inspection> {
 }
 
 function collectInput(extra: Partial<CollectInput> = {}): CollectInput {
-  return {
-    worktree,
-    taskId: 'a',
-    taskTitle: 'Task a',
-    agent: 'test',
-    startSha: start,
-    identity: TEST_IDENTITY,
-    keepOut: [],
-    outputDir: join(repo.dir, '.out', 'a'),
-    logFile: join(repo.dir, '.out', 'missing.log'),
-    durationMs: 0,
-    inputTokens: null,
-    outputTokens: null,
-    costUsd: null,
-    agentSummary: null,
-    ...extra,
-  };
+  return { ...directInput(repo, worktree, start), ...extra };
 }
 
 /** What task.ts does once the agent has ended; a string when inspection or reattaching refused. */
-async function collectAll(): Promise<CollectResult | string> {
-  const inspected = await inspect();
-  if (inspected.problems.length > 0) return inspected.problems.join('; ');
-  const lost = await reattachTaskBranch(worktree, BRANCH, inspected.head?.ref);
-  if (lost !== null) return lost;
-  return collectTask(collectInput({ inspected }));
+function collectAll(): Promise<CollectResult | string> {
+  return collectLikeTask(BRANCH, collectInput());
 }
 
 /** The agent commits a new file. */

@@ -1,9 +1,18 @@
 /** Shared by the collect-* safety tests: a repo, a ledger, and a run with integration. */
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  collectTask,
+  type CollectInput,
+  type CollectResult,
+} from '../../src/engine/collect/collect.js';
+import { inspectWorktree } from '../../src/engine/collect/inspect.js';
 import { createFinisher, type Finisher } from '../../src/engine/finish/finisher.js';
 import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import { agentEnv, runPlan, scratch, type Recorded, type Scratch } from '../engine/helpers.js';
-import type { TempRepo } from '../support/git-repo.js';
+import { reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
+import { TEST_IDENTITY, type TempRepo } from '../support/git-repo.js';
 import {
   checkInvariant,
   describe as describeReport,
@@ -63,4 +72,70 @@ export async function runWithLedger(
 /** `git ls-tree -r --name-only` of a ref, as a list. */
 export async function filesOn(repo: TempRepo, ref: string): Promise<string[]> {
   return (await repo.git(['ls-tree', '-r', '--name-only', ref])).split('\n').filter(Boolean);
+}
+
+/**
+ * The engine's git inherits this process's environment: keep the machine's git config out of the
+ * tests in this file (call at its top level).
+ */
+export function isolateGitConfig(): void {
+  const saved = new Map<string, string | undefined>();
+  beforeAll(() => {
+    for (const [key, value] of Object.entries({
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+    })) {
+      saved.set(key, process.env[key]);
+      process.env[key] = value;
+    }
+  });
+  afterAll(() => {
+    for (const [key, value] of saved) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+}
+
+/**
+ * What task.ts does once the agent has ended (inspect, reattach, collect), called directly; a
+ * string when inspection or reattaching refused.
+ */
+export async function collectLikeTask(
+  branch: string,
+  input: Omit<CollectInput, 'inspected'>,
+): Promise<CollectResult | string> {
+  const inspected = await inspectWorktree({
+    worktree: input.worktree,
+    startSha: input.startSha,
+    toolPaths: ['AGENT_CONTEXT.md', 'TASK_SUMMARY.md', ...input.keepOut],
+  });
+  if (inspected.problems.length > 0) return inspected.problems.join('; ');
+  const lost = await reattachTaskBranch(input.worktree, branch, inspected.head?.ref);
+  if (lost !== null) return lost;
+  return collectTask({ ...input, inspected });
+}
+
+/** Task `a`'s collection input for a worktree of `repo` that started at `startSha`. */
+export function directInput(
+  repo: TempRepo,
+  worktree: string,
+  startSha: string,
+): Omit<CollectInput, 'inspected'> {
+  return {
+    worktree,
+    taskId: 'a',
+    taskTitle: 'Task a',
+    agent: 'test',
+    startSha,
+    identity: TEST_IDENTITY,
+    keepOut: [],
+    outputDir: join(repo.dir, '.out', 'a'),
+    logFile: join(repo.dir, '.out', 'missing.log'),
+    durationMs: 0,
+    inputTokens: null,
+    outputTokens: null,
+    costUsd: null,
+    agentSummary: null,
+  };
 }

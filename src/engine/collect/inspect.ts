@@ -1,3 +1,4 @@
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git } from '../workspace/git-exec.js';
@@ -25,6 +26,11 @@ export interface Inspection {
   head: SeenHead | null;
   /** HEAD, the index and the worktree (ignored files aside) all as at the start: nothing to collect. */
   unchanged: boolean;
+  /**
+   * HEAD moved in the worktree other than by commits on top of each other (a reset, a checkout,
+   * an amend, a rebase): commits the agent made may be off its branch now.
+   */
+  wandered: boolean;
 }
 
 /**
@@ -36,10 +42,12 @@ export interface Inspection {
 export async function inspectWorktree(input: InspectInput): Promise<Inspection> {
   // Few processes: every task ends with this, many at once, each spawn costs the main thread.
   const [located, listed] = await Promise.all([locate(input.worktree), listFiles(input.worktree)]);
+  const wandered = await headWandered(located.reflog);
   const result = (problems: string[], unchanged = false): Inspection => ({
     problems,
     head: located.head,
     unchanged,
+    wandered,
   });
   // A merge or rebase half done makes every other answer meaningless (HEAD may be detached
   // mid-rebase, files hold conflict markers): stop at that.
@@ -51,6 +59,11 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   if (lost !== null) return result([lost]);
   const indexed = await indexAgainstStart(input.worktree, input.startSha);
   const problems: string[] = [];
+  // The tool's own files are never committed anyway: marked or not, they are no one's work.
+  const tool = new Set(input.toolPaths);
+  const flagged = listed.flagged.filter((entry) => !tool.has(entry.path));
+  const hidden = await hiddenChanges(input.worktree, flagged);
+  if (hidden !== null) problems.push(hidden);
   problems.push(...(await nestedRepositories(input.worktree, listed.untracked, indexed.gitlinks)));
   // What can differ from the start in the worktree: in the index, modified since, or untracked.
   const changed = [...new Set([...indexed.changed, ...listed.modified, ...listed.untracked])];
@@ -58,6 +71,12 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   if (markers !== null) problems.push(markers);
   const unchanged =
     located.head?.sha === input.startSha && indexed.entries === 0 && changed.length === 0;
+  // Work to commit, and git would refuse to (`git add` fails): say why, rather than git's error.
+  if (!unchanged && (await pathExists(located.indexLock))) {
+    problems.push(
+      `git's index in the worktree ${input.worktree} is locked (${located.indexLock} exists: a git command the agent started crashed, or is still running), so its work cannot be committed; nothing of it was committed or merged. Make sure no git runs there, remove ${located.indexLock}, then resume; or retry the task`,
+    );
+  }
   return result(problems, unchanged);
 }
 
@@ -88,16 +107,18 @@ const OPERATIONS: readonly Operation[] = [
 interface Located {
   /** Per OPERATIONS entry, where its marker would be. */
   operations: string[];
+  /** Where git's lock on the worktree's index would be. */
+  indexLock: string;
+  /** The worktree's HEAD reflog. */
+  reflog: string;
   head: SeenHead | null;
 }
 
-/** Where the operations' markers live, and HEAD: one rev-parse. */
+/** Where the operations' markers and the index lock live, and HEAD: one rev-parse. */
 async function locate(worktree: string): Promise<Located> {
   // In a linked worktree the markers live in its private git dir, not in `.git/`: ask git where.
-  const paths = [
-    '--path-format=absolute',
-    ...OPERATIONS.flatMap((op) => ['--git-path', op.marker]),
-  ];
+  const markers = [...OPERATIONS.map((op) => op.marker), 'index.lock', 'logs/HEAD'];
+  const paths = ['--path-format=absolute', ...markers.flatMap((marker) => ['--git-path', marker])];
   const both = await git(
     worktree,
     ['rev-parse', ...paths, 'HEAD', '--symbolic-full-name', 'HEAD'],
@@ -105,14 +126,41 @@ async function locate(worktree: string): Promise<Located> {
       allowExitCodes: [128],
     },
   );
+  const located = (lines: string[], head: SeenHead | null): Located => ({
+    operations: lines.slice(0, OPERATIONS.length),
+    indexLock: lines[OPERATIONS.length]!,
+    reflog: lines[OPERATIONS.length + 1]!,
+    head,
+  });
   if (both.exitCode === 0) {
     const lines = both.stdout.split('\n');
-    const [sha, ref] = lines.slice(OPERATIONS.length);
-    if (sha && ref) return { operations: lines.slice(0, OPERATIONS.length), head: { sha, ref } };
+    const [sha, ref] = lines.slice(markers.length);
+    if (sha && ref) return located(lines, { sha, ref });
   }
   // HEAD named nothing (an unborn branch, or a file called HEAD): the paths alone.
   const alone = await git(worktree, ['rev-parse', ...paths]);
-  return { operations: alone.stdout.split('\n').slice(0, OPERATIONS.length), head: null };
+  return located(alone.stdout.split('\n'), null);
+}
+
+/**
+ * Whether HEAD's reflog (read as a file: no git process) shows more than the worktree's creation,
+ * commits each on top of the last (`commit:`, `commit (merge):`) and moves to where HEAD already
+ * was. Anything else (a reset, a checkout, an amend, a rebase, a gap) may have left commits behind.
+ */
+async function headWandered(reflog: string): Promise<boolean> {
+  const text = await readFile(reflog, 'utf8').catch(() => null);
+  if (text === null) return false;
+  let previous: string | null = null;
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const [old, now] = line.split(' ');
+    const message = line.slice(line.indexOf('\t') + 1);
+    const first = previous === null && /^0+$/.test(old!);
+    const committed = /^commit( \((merge|initial)\))?: /.test(message);
+    if (!first && (old !== previous || (now !== old && !committed))) return true;
+    previous = now!;
+  }
+  return false;
 }
 
 interface Listed {
@@ -121,27 +169,45 @@ interface Listed {
   unmerged: string[];
   /** Tracked paths whose worktree file differs from the index (or is gone). */
   modified: string[];
+  /** Entries git was told not to look at in the worktree: `git ls-files` never lists them as modified. */
+  flagged: Flagged[];
 }
 
-/** Untracked, unmerged and modified files from one `ls-files`, each record tagged. */
+interface Flagged {
+  path: string;
+  /** `--skip-worktree` (a sparse checkout's absent files have it too); else `--assume-unchanged`. */
+  skipWorktree: boolean;
+}
+
+/**
+ * Untracked, unmerged, modified and flagged files from one `ls-files`, each record tagged: `-c`
+ * lists every entry, so that entries marked assume-unchanged (`-v`: lower case) or skip-worktree
+ * (`S`) show; unmerged ones come tagged `M` (once per stage).
+ */
 async function listFiles(worktree: string): Promise<Listed> {
   const { stdout } = await git(worktree, [
     'ls-files',
     '-t',
+    '-v',
+    '--cached',
     '--others',
     '--exclude-standard',
-    '--unmerged',
     '--modified',
     '-z',
   ]);
-  const listed: Listed = { untracked: [], unmerged: [], modified: [] };
-  // `? <path>` untracked; `M <mode> <sha> <stage>\t<path>` unmerged; `C <mode> <sha> <stage>\t<path>` modified.
+  const listed: Listed = { untracked: [], unmerged: [], modified: [], flagged: [] };
+  // `<tag> <path>`: `H` tracked, `?` untracked, `M` unmerged, `C` modified, `S` skip-worktree;
+  // a lower-case tag: the entry is marked assume-unchanged.
   for (const record of stdout.split('\0')) {
     const tag = record.slice(0, 2);
-    if (tag === '? ') listed.untracked.push(record.slice(2));
-    const path = record.slice(record.indexOf('\t') + 1);
-    if (tag === 'M ') listed.unmerged.push(path);
-    if (tag === 'C ') listed.modified.push(path);
+    if (tag === 'H ' || record === '') continue;
+    const path = record.slice(2);
+    if (tag === '? ') listed.untracked.push(path);
+    else if (tag === 'M ' || tag === 'm ') listed.unmerged.push(path);
+    else if (tag === 'C ') listed.modified.push(path);
+    if (tag === 'S ' || tag === 's ' || tag === 'h ') {
+      listed.flagged.push({ path, skipWorktree: tag !== 'h ' });
+    }
   }
   listed.unmerged = [...new Set(listed.unmerged)];
   listed.modified = [...new Set(listed.modified)];
@@ -176,6 +242,47 @@ async function startLost(worktree: string, startSha: string): Promise<string | n
   });
   if (contained.exitCode === 0) return null;
   return `the branch no longer contains its start commit ${startSha.slice(0, 12)} (the agent reset or rebased it below where the task started, e.g. git reset --hard HEAD~1): merging it would not bring the task's work, nor undo what it dropped. Look at the worktree ${worktree} and the kept ref, then retry the task`;
+}
+
+/**
+ * Edits git was told not to see (`git update-index --assume-unchanged` or `--skip-worktree` on a
+ * file the agent then changed or deleted): `git add --all` skips them, so they would be neither
+ * committed nor merged, and would go with the worktree. A skip-worktree file absent from the
+ * worktree is a sparse checkout's, not a change. Unchanged flagged files pass.
+ */
+async function hiddenChanges(
+  worktree: string,
+  flagged: readonly Flagged[],
+): Promise<string | null> {
+  if (flagged.length === 0) return null;
+  const found = await Promise.all(
+    flagged.map(async ({ path, skipWorktree }) => {
+      const stats = await lstat(join(worktree, path)).catch(() => null);
+      if (stats === null) return skipWorktree ? null : { path, file: false };
+      return { path, file: stats.isFile() && !path.includes('\n') };
+    }),
+  );
+  const present = found.filter((entry) => entry !== null);
+  // Gone, or not a plain file (a symlink, a folder): changed, as far as this check can tell.
+  const hidden = present.filter((entry) => !entry.file).map((entry) => entry.path);
+  const files = present.filter((entry) => entry.file).map((entry) => entry.path);
+  if (files.length > 0) {
+    // The worktree's content as git would store it (its filters applied), against the index's.
+    // Paths through stdin, one a line (none holds a newline): any number of them.
+    const lines = files.join('\n');
+    const [staged, hashed] = await Promise.all([
+      // `:<path>` is the index's entry at stage 0.
+      git(worktree, ['cat-file', '--batch-check=%(objectname)'], {
+        input: `${files.map((path) => `:${path}`).join('\n')}\n`,
+      }),
+      git(worktree, ['hash-object', '--stdin-paths'], { input: `${lines}\n` }),
+    ]);
+    const before = staged.stdout.split('\n');
+    const now = hashed.stdout.split('\n');
+    hidden.push(...files.filter((_, i) => before[i] !== now[i]));
+  }
+  if (hidden.length === 0) return null;
+  return `the agent hid changes from git in its worktree ${worktree}: ${list(hidden.sort())} (marked with git update-index --assume-unchanged or --skip-worktree, which git add skips); nothing of them was committed or merged. To keep them, in ${worktree} run git update-index --no-assume-unchanged --no-skip-worktree -- <file> for each and commit them, then resume; or retry the task`;
 }
 
 /**
@@ -307,10 +414,9 @@ async function markerCounts(
   );
   const counts = new Map<string, number>();
   const prefix = tree.length === 0 ? '' : `${tree[0]}:`;
-  for (const line of result.stdout.split('\n')) {
-    const cut = line.lastIndexOf('\0');
-    if (cut === -1) continue;
-    counts.set(line.slice(prefix.length, cut), Number(line.slice(cut + 1)));
+  // `<path>\0<count>\n` per file; a path may hold a newline (never a NUL), so not split by lines.
+  for (const [, path, count] of result.stdout.matchAll(/([^\0]*)\0(\d+)\n/g)) {
+    counts.set(path!.slice(prefix.length), Number(count));
   }
   return counts;
 }

@@ -36,8 +36,8 @@ export async function keepDroppedCommits(input: DroppedCommitsInput): Promise<Ke
  * Tips of commits that were on the task branch or the worktree's HEAD after the start, and that
  * none of `kept` holds: what a reset or a rebase below the start left only in the reflogs.
  */
-async function droppedCommits(
-  input: DroppedCommitsInput,
+export async function droppedCommits(
+  input: Pick<DroppedCommitsInput, 'repoRoot' | 'worktree' | 'branch' | 'startSha' | 'env'>,
   kept: readonly string[],
 ): Promise<string[]> {
   const seen = new Set<string>();
@@ -67,7 +67,7 @@ async function droppedCommits(
 }
 
 async function anyContains(
-  input: DroppedCommitsInput,
+  input: Pick<DroppedCommitsInput, 'repoRoot' | 'env'>,
   tips: readonly string[],
   sha: string,
 ): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { sep } from 'node:path';
 import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { inspectWorktree } from '../collect/inspect.js';
-import { keepDroppedCommits } from '../collect/keep.js';
+import { droppedCommits, keepDroppedCommits } from '../collect/keep.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
@@ -14,6 +14,7 @@ import {
 } from './prepare.js';
 import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
 import { git } from '../workspace/git-exec.js';
+import { taskBackupPrefix } from '../workspace/backup.js';
 import { keepTaskState, taskWork } from './keep.js';
 import { BUDGET_RESUME_HINT } from './budget.js';
 
@@ -149,6 +150,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   // Done with nothing to show: integration merges nothing, so the plan must not call it done.
   run.warnings = (run.warnings ?? []).filter((warning) => warning !== NO_CHANGES);
   if (collected.metrics.files_modified === 0) run.warnings.push(NO_CHANGES);
+  if (inspected.wandered) await keepCommitsLeft(ctx, run, collected.headSha);
   // Its work is committed on its branch first, so a task failed for this loses nothing.
   const intrusion = await looking;
   if (intrusion !== null) return fail(ctx, run, intrusion);
@@ -197,6 +199,39 @@ function foundWork(ctx: RunContext, run: TaskRun): AttemptResult {
     costUsd: null,
     summary: null,
   };
+}
+
+/**
+ * Commits the agent made and then left behind (on a detached HEAD or another branch it switched
+ * away from, or dropped by a reset or an amend): not merged, but kept, each under a ref named
+ * after it, and named in a warning, so that cleaning up the worktree loses none of them.
+ */
+async function keepCommitsLeft(ctx: RunContext, run: TaskRun, head: string): Promise<void> {
+  const kept = [head, ...(run.kept_refs ?? []).map((entry) => entry.sha)];
+  const left = await droppedCommits(
+    {
+      repoRoot: ctx.state.repo_root,
+      worktree: run.worktree,
+      branch: run.branch,
+      startSha: run.start_sha!,
+      env: ctx.env,
+    },
+    kept,
+  );
+  if (left.length === 0) return;
+  const why = 'commits the agent made and left off its branch (not merged)';
+  const prefix = taskBackupPrefix(ctx.state.execution_id, run.task_id);
+  const refs: string[] = [];
+  for (const sha of left) {
+    const ref = `${prefix}/left-${sha.slice(0, 12)}`;
+    await git(ctx.state.repo_root, ['update-ref', '-m', why, ref, sha], { env: ctx.env });
+    (run.kept_refs ??= []).push({ ref, sha, why });
+    refs.push(ref);
+  }
+  run.warnings = [
+    ...(run.warnings ?? []),
+    `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${refs.join(', ')}`,
+  ];
 }
 
 /** "Did nothing" is not "done". */

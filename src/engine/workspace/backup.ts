@@ -126,10 +126,36 @@ async function startIndex(
     () => false,
   );
   if (copied) {
-    const unmerged = await git(worktree, ['ls-files', '--unmerged', '-z'], {
-      env: { ...env, GIT_INDEX_FILE: index },
-    });
-    if (unmerged.stdout === '') return;
+    const indexEnv = { ...env, GIT_INDEX_FILE: index };
+    // `-t -v` tags: `M` unmerged; `h` assume-unchanged (lower case), `S`/`s` skip-worktree.
+    const listed = await git(worktree, ['ls-files', '-t', '-v', '-z'], { env: indexEnv });
+    const records = listed.stdout.split('\0');
+    if (!records.some((record) => /^[Mm] /.test(record))) {
+      // Marked entries hide the agent's edits from `git add`: not in this copy. A skip-worktree
+      // file absent from the worktree is a sparse checkout's, and stays as it is.
+      const marked = records.filter((record) => /^[hSs] /.test(record));
+      const present = await Promise.all(
+        marked.map(async (record) => {
+          const path = record.slice(2);
+          const kept =
+            record[0] === 'h' ||
+            (await lstat(join(worktree, path)).then(
+              () => true,
+              () => false,
+            ));
+          return kept ? [path] : [];
+        }),
+      );
+      const paths = present.flat();
+      if (paths.length > 0) {
+        await git(
+          worktree,
+          ['update-index', '--no-assume-unchanged', '--no-skip-worktree', '-z', '--stdin'],
+          { env: indexEnv, input: `${paths.join('\0')}\0` },
+        );
+      }
+      return;
+    }
   }
   await git(worktree, ['read-tree', head], { env: { ...env, GIT_INDEX_FILE: index } });
 }

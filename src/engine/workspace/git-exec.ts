@@ -62,8 +62,15 @@ function spawnFailure(args: readonly string[], cwd: string, error: Error): Error
   return new GitError(args, null, 'git was not found: install git, or put it on PATH', cwd);
 }
 
-/** Whatever the environment holds, git never waits for a pager, an editor or a password prompt. */
+/**
+ * Whatever the environment holds, git never waits for a pager, an editor or a password prompt.
+ * Replace refs (`git replace`, shared by every worktree, never pushed by default) are not
+ * followed: an agent's could make the start commit read as its own work, so that work would look
+ * already committed, and merges would not be what a push carries.
+ */
 const NON_INTERACTIVE = [
+  '-c',
+  'core.useReplaceRefs=false',
   '-c',
   'core.pager=cat',
   '-c',

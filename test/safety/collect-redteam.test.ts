@@ -1,0 +1,273 @@
+/**
+ * Messy agents against collection (inspect, reattach, collect) on real worktrees: whatever the
+ * agent did to git's index, HEAD or config, its work ends on the branch or the task is refused;
+ * never "unchanged" with work left behind, never the tool's files committed.
+ */
+import { chmod, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { CollectResult } from '../../src/engine/collect/collect.js';
+import { excludeFromGit } from '../../src/engine/workspace/repo.js';
+import { addWorktree } from '../../src/engine/workspace/worktree.js';
+import { plan, task } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import {
+  AGENT_GIT,
+  collectLikeTask,
+  directInput,
+  isolateGitConfig,
+  LEDGER_COMMIT,
+  runWithLedger,
+} from './collect-support.js';
+
+const BRANCH = 'pe/task-a';
+const TOOL = ['AGENT_CONTEXT.md', 'TASK_SUMMARY.md'];
+
+let repo: TempRepo;
+let worktree: string;
+let start: string;
+
+isolateGitConfig();
+
+beforeEach(async () => {
+  repo = await createTempRepo({
+    files: {
+      'README.md': '# r\n',
+      'src/a.txt': 'a\n',
+      'run.sh': 'echo hi\n',
+      'Name.txt': 'n\n',
+      // The project's own: the agent writes its summary over it.
+      'TASK_SUMMARY.md': 'theirs\n',
+    },
+  });
+  start = await repo.git(['rev-parse', 'HEAD']);
+  worktree = join(repo.dir, '.wt', 'a');
+  await addWorktree(repo.dir, worktree, BRANCH, start);
+  await excludeFromGit(repo.dir, TOOL);
+  await writeFile(join(worktree, 'AGENT_CONTEXT.md'), '# context\n');
+});
+afterEach(() => repo?.cleanup());
+
+function agent(args: readonly string[]): Promise<string> {
+  return repo.git(args, worktree);
+}
+
+/** What task.ts does once the agent has ended; a string when inspection or reattaching refused. */
+function collectAll(): Promise<CollectResult | string> {
+  return collectLikeTask(BRANCH, directInput(repo, worktree, start));
+}
+
+function collected(result: CollectResult | string): CollectResult {
+  if (typeof result === 'string') throw new Error(`refused: ${result}`);
+  return result;
+}
+
+/** `git ls-tree` of the branch: `<mode> <path>` per entry. */
+async function branchTree(): Promise<string[]> {
+  const out = await repo.git(['ls-tree', '-r', '--format=%(objectmode) %(path)', BRANCH]);
+  return out.split('\n').filter(Boolean);
+}
+
+describe('collection against messy agents', () => {
+  it('git add -A then git reset: the edit and the new file are committed', async () => {
+    await writeFile(join(worktree, 'src/a.txt'), 'edited\n');
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', '-A']);
+    await agent(['reset', '-q']);
+    const result = collected(await collectAll());
+    expect(result.metrics.files_changed.sort()).toEqual(['new.txt', 'src/a.txt']);
+    expect(await repo.git(['show', `${BRANCH}:src/a.txt`])).toBe('edited');
+  });
+
+  it('only a mode change (chmod +x), and a symlink swapped for a file of the same text', async () => {
+    await chmod(join(worktree, 'run.sh'), 0o755);
+    await rm(join(worktree, 'README.md'));
+    await symlink('src/a.txt', join(worktree, 'README.md'));
+    collected(await collectAll());
+    const tree = await branchTree();
+    expect(tree).toContain('100755 run.sh');
+    expect(tree).toContain('120000 README.md');
+  });
+
+  it('git add -N (intent to add) of a new file', async () => {
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', '-N', 'new.txt']);
+    collected(await collectAll());
+    expect(await repo.git(['show', `${BRANCH}:new.txt`])).toBe('new');
+  });
+
+  it('git rm --cached, and a case-only rename left unstaged', async () => {
+    await agent(['rm', '-q', '--cached', 'src/a.txt']);
+    await rename(join(worktree, 'Name.txt'), join(worktree, 'name.txt'));
+    collected(await collectAll());
+    const tree = await branchTree();
+    expect(tree).toContain('100644 src/a.txt');
+    expect(tree).toContain('100644 name.txt');
+    expect(tree).not.toContain('100644 Name.txt');
+  });
+
+  it('a .gitignore that un-ignores the tool file: the rest is committed, the tool file is not', async () => {
+    await writeFile(join(worktree, '.gitignore'), '!AGENT_CONTEXT.md\n');
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    collected(await collectAll());
+    const tree = await branchTree();
+    expect(tree).toContain('100644 new.txt');
+    expect(tree).not.toContain('100644 AGENT_CONTEXT.md');
+  });
+
+  it('git checkout <start> -- . after committing: the commit stays reachable on the branch', async () => {
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', 'new.txt']);
+    await agent(['commit', '-qm', 'work']);
+    const work = await agent(['rev-parse', 'HEAD']);
+    await agent(['checkout', start, '--', '.']);
+    await rm(join(worktree, 'new.txt'));
+    collected(await collectAll());
+    expect(await repo.git(['merge-base', '--is-ancestor', work, BRANCH]).then(() => true)).toBe(
+      true,
+    );
+  });
+
+  for (const flag of ['--assume-unchanged', '--skip-worktree']) {
+    it(`git update-index ${flag}, then an edit and a deletion: refused, naming both`, async () => {
+      await agent(['update-index', flag, 'src/a.txt', 'run.sh', 'Name.txt']);
+      await writeFile(join(worktree, 'src/a.txt'), 'edited\n');
+      await rm(join(worktree, 'run.sh'));
+      const result = await collectAll();
+      if (flag === '--skip-worktree') {
+        // A skip-worktree file that is gone is a sparse checkout's: only the edit is named.
+        expect(result).toMatch(/the agent hid changes from git in its worktree .*: src\/a\.txt \(/);
+      } else {
+        expect(result).toMatch(/the agent hid changes from git .*: run\.sh, src\/a\.txt \(/);
+      }
+      expect(await repo.git(['rev-parse', BRANCH])).toBe(start);
+    });
+  }
+
+  it('marked but unchanged, a marked tool file the agent wrote, a sparse checkout: nothing to refuse', async () => {
+    await agent(['update-index', '--assume-unchanged', 'Name.txt', 'TASK_SUMMARY.md']);
+    await writeFile(join(worktree, 'TASK_SUMMARY.md'), '# what I did\n');
+    await agent(['update-index', '--skip-worktree', 'src/a.txt']);
+    await rm(join(worktree, 'src/a.txt'));
+    const result = collected(await collectAll());
+    expect(result.headSha).toBe(start);
+  });
+
+  it('git replace of the start commit by its own work, then reset --soft to the start: committed', async () => {
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    await agent(['add', 'new.txt']);
+    await agent(['commit', '-qm', 'work']);
+    await agent(['replace', start, 'HEAD']);
+    await agent(['reset', '-q', '--soft', start]);
+    // The start now reads as the work: the index would look like HEAD to a git that follows it.
+    const result = collected(await collectAll());
+    expect(result.committedLeftovers).toBe(true);
+    expect(result.metrics.files_changed).toEqual(['new.txt']);
+    expect(await repo.git(['--no-replace-objects', 'show', `${BRANCH}:new.txt`])).toBe('new');
+  });
+
+  it('conflict markers in a file whose name ends in a newline and the name of a tool file', async () => {
+    await writeFile(
+      join(worktree, 'x\nAGENT_CONTEXT.md'),
+      '<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs\n',
+    );
+    expect(await collectAll()).toMatch(/^conflict markers .*: x\nAGENT_CONTEXT\.md;/);
+    expect(await repo.git(['rev-parse', BRANCH])).toBe(start);
+  });
+
+  it('a file edited to the same size, its mtime put back: not judged unchanged', async () => {
+    const file = join(worktree, 'src/a.txt');
+    const { mtime } = await stat(file);
+    await writeFile(file, 'b\n');
+    await utimes(file, mtime, mtime);
+    collected(await collectAll());
+    expect(await repo.git(['show', `${BRANCH}:src/a.txt`])).toBe('b');
+  });
+
+  it('an index.lock left behind: refused with the lock named when there is work, ignored when none', async () => {
+    const lock = await agent(['rev-parse', '--path-format=absolute', '--git-path', 'index.lock']);
+    await writeFile(lock, '');
+    expect(collected(await collectAll()).headSha).toBe(start);
+    await writeFile(join(worktree, 'new.txt'), 'new\n');
+    const refused = await collectAll();
+    expect(refused).toMatch(/^git's index in the worktree .* is locked \(.*index\.lock exists/);
+    expect(refused).toContain(`remove ${lock}`);
+  });
+
+  it('names that look like ls-files tags: an edit committed, markers found, none taken as flagged', async () => {
+    for (const name of ['h x', 'S y', 'M z']) {
+      await writeFile(join(worktree, name), 'one\n');
+    }
+    await agent(['add', '.']);
+    await agent(['commit', '-qm', 'tag-like names']);
+    await writeFile(join(worktree, 'h x'), 'two\n');
+    expect(collected(await collectAll()).metrics.files_changed.sort()).toEqual([
+      'M z',
+      'S y',
+      'h x',
+    ]);
+    expect(await repo.git(['show', `${BRANCH}:h x`])).toBe('two');
+    await writeFile(join(worktree, 'M z'), '<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs\n');
+    await writeFile(join(worktree, 'C w'), '<<<<<<< ours\na\n=======\nb\n>>>>>>> theirs\n');
+    expect(await collectAll()).toMatch(/^conflict markers .*: C w, M z;/);
+  });
+});
+
+describe('a whole run with an agent that hides an edit from git', () => {
+  it('fails the task, keeps the worktree and the edit in the kept ref, never integrates it', async () => {
+    repo = await createTempRepo({ files: { 'config.txt': 'base\n', 'other.txt': 'o\n' } });
+    const command =
+      `echo mine > other.txt && ${AGENT_GIT} commit -qam other && ${LEDGER_COMMIT} && ` +
+      'git update-index --assume-unchanged config.txt && echo local > config.txt';
+    const run = await runWithLedger(repo, plan([task('1')]), command);
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('failed');
+    expect(t.reason).toMatch(/the agent hid changes from git .*: config\.txt \(/);
+    expect(run.state.integration?.merged ?? []).toEqual([]);
+    expect(await readFile(join(t.worktree, 'config.txt'), 'utf8')).toBe('local\n');
+    expect(t.kept_refs?.length).toBeGreaterThan(0);
+    expect(await repo.git(['show', `${t.kept_refs![0]!.ref}:config.txt`])).toBe('local');
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+});
+
+describe('commits the agent made and then left off its branch', () => {
+  it.each([
+    [
+      'on a detached HEAD, then back on its branch',
+      `git checkout -q --detach && echo mine > other.txt && ${AGENT_GIT} commit -qam side && ${LEDGER_COMMIT} && git checkout -q "$PE_BRANCH"`,
+    ],
+    [
+      'then reset --hard to the start',
+      `echo mine > other.txt && ${AGENT_GIT} commit -qam undone && ${LEDGER_COMMIT} && git reset -q --hard HEAD~1`,
+    ],
+    [
+      'then amended',
+      `echo mine > other.txt && ${AGENT_GIT} commit -qam first && ${LEDGER_COMMIT} && echo more >> other.txt && ${AGENT_GIT} commit -qa --amend -m second && ${LEDGER_COMMIT}`,
+    ],
+  ])('%s: kept under a ref the warning names, not merged', async (_, command) => {
+    repo = await createTempRepo({ files: { 'other.txt': 'o\n' } });
+    const run = await runWithLedger(repo, plan([task('1')]), command);
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('completed');
+    const left = (t.kept_refs ?? []).filter((kept) => kept.ref.includes('/left-'));
+    expect(left).toHaveLength(1);
+    expect(t.warnings?.join('\n')).toContain(`left off its branch`);
+    expect(t.warnings?.join('\n')).toContain(left[0]!.ref);
+    expect(await repo.git(['rev-parse', left[0]!.ref])).toBe(left[0]!.sha);
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+
+  it('commits made one on another: nothing kept, no warning', async () => {
+    repo = await createTempRepo({ files: { 'other.txt': 'o\n' } });
+    const command =
+      `echo a > a.txt && git add a.txt && ${AGENT_GIT} commit -qm a && ${LEDGER_COMMIT} && ` +
+      `git stash list && echo b > b.txt && git add b.txt && ${AGENT_GIT} commit -qm b && ${LEDGER_COMMIT}`;
+    const run = await runWithLedger(repo, plan([task('1')]), command);
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('completed');
+    expect(t.kept_refs ?? []).toEqual([]);
+    expect(t.warnings ?? []).toEqual([]);
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+});
