@@ -3,7 +3,19 @@
  * agent did to git's index, HEAD or config, its work ends on the branch or the task is refused;
  * never "unchanged" with work left behind, never the tool's files committed.
  */
-import { chmod, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import {
+  chmod,
+  mkdtemp,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CollectResult } from '../../src/engine/collect/collect.js';
@@ -269,5 +281,29 @@ describe('commits the agent made and then left off its branch', () => {
     expect(t.kept_refs ?? []).toEqual([]);
     expect(t.warnings ?? []).toEqual([]);
     expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+});
+
+describe('a git commit that fails without a word', () => {
+  it('is an error, never read as "nothing was staged" (the leftovers stay in the worktree)', async () => {
+    // A git whose commit exits 1 silently, as a config-defined hook of a later git could make it.
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+    const bin = await mkdtemp(join(tmpdir(), 'pe-fake-git-'));
+    await writeFile(
+      join(bin, 'git'),
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = commit ] && exit 1; done\nexec "${realGit}" "$@"\n`,
+    );
+    await chmod(join(bin, 'git'), 0o755);
+    await writeFile(join(worktree, 'src/a.txt'), 'left uncommitted\n');
+    const path = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${path ?? ''}`;
+    try {
+      await expect(collectAll()).rejects.toThrow(/git commit failed silently/);
+    } finally {
+      process.env['PATH'] = path;
+      await rm(bin, { recursive: true, force: true });
+    }
+    expect(await readFile(join(worktree, 'src/a.txt'), 'utf8')).toBe('left uncommitted\n');
+    expect(await repo.git(['rev-parse', BRANCH])).toBe(start);
   });
 });

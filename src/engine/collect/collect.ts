@@ -198,24 +198,26 @@ async function restoreToolPaths(
  * message given, git's only exit 1 is "nothing to commit"; anything else fails with 128.
  */
 async function commitStaged(input: CollectInput, subject: string, body: string): Promise<boolean> {
-  const result = await git(
-    input.worktree,
-    [
-      ...identityArgs(input.identity),
-      '-c',
-      'core.hooksPath=/dev/null',
-      'commit',
-      '--quiet',
-      '--no-verify',
-      // Only shown when nothing is staged: no need to search the worktree for them.
-      '--untracked-files=no',
-      '-m',
-      subject,
-      '-m',
-      body,
-    ],
-    { allowExitCodes: [1] },
-  );
+  const args = [
+    ...identityArgs(input.identity),
+    '-c',
+    'core.hooksPath=/dev/null',
+    'commit',
+    '--quiet',
+    '--no-verify',
+    // Only shown when nothing is staged: no need to search the worktree for them.
+    '--untracked-files=no',
+    '-m',
+    subject,
+    '-m',
+    body,
+  ];
+  const result = await git(input.worktree, args, { allowExitCodes: [1] });
+  // "Nothing to commit" comes with the status on stdout; a silent 1 is some other failure (a
+  // hook defined where hooksPath does not reach, in a later git): never read as "nothing staged".
+  if (result.exitCode === 1 && result.stdout.trim() === '') {
+    throw new GitError(args, 1, result.stderr || 'git commit failed silently', input.worktree);
+  }
   return result.exitCode === 0;
 }
 
