@@ -79,16 +79,14 @@ async function watching() {
 }
 
 describe('the checkout watch after agents end', () => {
-  it('a task whose agent ended before a look started shares that look, and its intrusion is still found', async () => {
+  it('agents that end together share one look, and an intrusion is still put on its task', async () => {
     const { trace, watch, intrude, ended } = await watching();
     expect(await looksIn(trace)).toBe(1); // the snapshot at the start
     // Task B's agent commits on the user's branch from its worktree, then both agents end.
     await intrude();
     ended('A');
-    ended('B');
-    // A asks first: its look starts; B asks once that look is under way.
     const a = watch.afterAgent('A');
-    await new Promise((resolve) => setImmediate(resolve));
+    ended('B');
     const b = watch.afterAgent('B');
     const [forA, forB] = await Promise.all([a, b]);
     expect(forA).toBeNull();

@@ -106,10 +106,6 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   let queue: Promise<unknown> = Promise.resolve();
   let reviewed: Set<string> | null = null;
   let waiting: { ids: string[]; done: Promise<void> } | null = null;
-  // Looks are numbered as they start; a task's agent ended before look `ended.get(id) + 1` started.
-  let started = 0;
-  let running: { number: number; done: Promise<void> } | null = null;
-  const ended = new Map<string, number>();
 
   function open(): Set<string> {
     const set = new Set(active);
@@ -121,18 +117,6 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
 
   /** One look for every task whose agent ended since the last one started (`taskIds`). */
   async function look(taskIds: readonly string[]): Promise<void> {
-    started += 1;
-    const number = started;
-    const done = lookNow(taskIds);
-    running = { number, done };
-    try {
-      await done;
-    } finally {
-      if (running?.number === number) running = null;
-    }
-  }
-
-  async function lookNow(taskIds: readonly string[]): Promise<void> {
     const next = open();
     const now = await take();
     windows.delete(window);
@@ -180,7 +164,6 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   return {
     observe(event) {
       if (event.type !== 'task-status') return;
-      if (event.status === 'collecting') ended.set(event.taskId, started);
       if (event.status === 'preparing') {
         active.add(event.taskId);
         unchecked.add(event.taskId);
@@ -191,13 +174,6 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       }
     },
     afterAgent: async (taskId) => {
-      // A look that started after this agent ended has seen all it did: its answer serves.
-      const endedBefore = ended.get(taskId);
-      // (Looks run one at a time, so the one running, if any, is the newest.)
-      if (endedBefore !== undefined && started > endedBefore) {
-        if (running !== null) await running.done;
-        return takePending(taskId);
-      }
       // Agents that end while a look is queued share the next one: one snapshot of a big
       // checkout, not one per agent in a row.
       if (waiting === null) {
