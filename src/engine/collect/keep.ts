@@ -8,26 +8,33 @@ export interface DroppedCommitsInput {
   branch: string;
   startSha: string;
   env: Record<string, string>;
-  /** The attempt ref the task's state was just kept under; dropped commits go beside it. */
-  ref: string;
-  /** Commits already kept (the attempt and its branch ref): what they hold needs no ref. */
+  /** The ref the `index`-th tip found is kept under (`besideAttempt`: next to an attempt ref). */
+  refFor: (sha: string, index: number) => string;
+  /** Commits already kept (the attempt and its branch ref, the new head): what they hold needs no ref. */
   kept: readonly string[];
+  /** The refs' reflog message, and what each `kept_refs` entry says (`note` after it, in brackets). */
   why: string;
+  note?: string;
+}
+
+/** `<ref>-dropped-<n>`, beside the attempt ref the task's state was just kept under. */
+export function besideAttempt(ref: string): DroppedCommitsInput['refFor'] {
+  return (_sha, index) => `${ref}-dropped-${index + 1}`;
 }
 
 /**
- * Work that collection refused (a half-done merge, a branch reset below its start…) is kept under
- * an attempt ref by the caller; this keeps, beside it, the commits the agent made on top of the
- * start and then dropped from its branch (`git reset --hard HEAD~2`), found in the reflogs:
- * `<ref>-dropped-<n>`, one per tip. Returns the refs written.
+ * Keeps the commits the agent made on top of the start and then left off its branch (a reset,
+ * an amend, commits on a detached HEAD or another branch it switched away from), found in the
+ * reflogs: one ref per tip that `kept` does not hold. Returns the refs written.
  */
 export async function keepDroppedCommits(input: DroppedCommitsInput): Promise<KeptRef[]> {
   const refs: KeptRef[] = [];
   const dropped = await droppedCommits(input, input.kept);
+  const why = input.note === undefined ? input.why : `${input.why} (${input.note})`;
   for (const [i, sha] of dropped.entries()) {
-    const droppedRef = `${input.ref}-dropped-${i + 1}`;
-    await git(input.repoRoot, ['update-ref', '-m', input.why, droppedRef, sha], { env: input.env });
-    refs.push({ ref: droppedRef, sha, why: `${input.why} (commits dropped from the branch)` });
+    const ref = input.refFor(sha, i);
+    await git(input.repoRoot, ['update-ref', '-m', input.why, ref, sha], { env: input.env });
+    refs.push({ ref, sha, why });
   }
   return refs;
 }
@@ -36,8 +43,8 @@ export async function keepDroppedCommits(input: DroppedCommitsInput): Promise<Ke
  * Tips of commits that were on the task branch or the worktree's HEAD after the start, and that
  * none of `kept` holds: what a reset or a rebase below the start left only in the reflogs.
  */
-export async function droppedCommits(
-  input: Pick<DroppedCommitsInput, 'repoRoot' | 'worktree' | 'branch' | 'startSha' | 'env'>,
+async function droppedCommits(
+  input: DroppedCommitsInput,
   kept: readonly string[],
 ): Promise<string[]> {
   const seen = new Set<string>();

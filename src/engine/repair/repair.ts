@@ -9,7 +9,7 @@ import type { ExecutionState } from '../state/schema.js';
 import type { ValidationConfig } from '../validate/detect.js';
 import type { ValidationReport } from '../validate/schema.js';
 import { validateTask } from '../validate/validate-task.js';
-import { keepDroppedCommits } from '../collect/keep.js';
+import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
 import { attemptRef, keepAttempt, nextAttemptNumber } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';
@@ -316,9 +316,10 @@ export async function keepRepairAttempt(input: KeepRepairInput): Promise<string[
     branch: input.branch,
     startSha: input.baseSha,
     env: input.env,
-    ref: kept.ref,
+    refFor: besideAttempt(kept.ref),
     kept: [kept.sha, ...(kept.branchSha === null ? [] : [kept.branchSha])],
     why,
+    note: 'commits dropped from the branch',
   });
   return [
     kept.ref,

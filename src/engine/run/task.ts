@@ -1,7 +1,7 @@
 import { sep } from 'node:path';
 import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { inspectWorktree } from '../collect/inspect.js';
-import { droppedCommits, keepDroppedCommits } from '../collect/keep.js';
+import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, type RunContext } from './context.js';
@@ -207,30 +207,22 @@ function foundWork(ctx: RunContext, run: TaskRun): AttemptResult {
  * after it, and named in a warning, so that cleaning up the worktree loses none of them.
  */
 async function keepCommitsLeft(ctx: RunContext, run: TaskRun, head: string): Promise<void> {
-  const kept = [head, ...(run.kept_refs ?? []).map((entry) => entry.sha)];
-  const left = await droppedCommits(
-    {
-      repoRoot: ctx.state.repo_root,
-      worktree: run.worktree,
-      branch: run.branch,
-      startSha: run.start_sha!,
-      env: ctx.env,
-    },
-    kept,
-  );
-  if (left.length === 0) return;
-  const why = 'commits the agent made and left off its branch (not merged)';
   const prefix = taskBackupPrefix(ctx.state.execution_id, run.task_id);
-  const refs: string[] = [];
-  for (const sha of left) {
-    const ref = `${prefix}/left-${sha.slice(0, 12)}`;
-    await git(ctx.state.repo_root, ['update-ref', '-m', why, ref, sha], { env: ctx.env });
-    (run.kept_refs ??= []).push({ ref, sha, why });
-    refs.push(ref);
-  }
+  const left = await keepDroppedCommits({
+    repoRoot: ctx.state.repo_root,
+    worktree: run.worktree,
+    branch: run.branch,
+    startSha: run.start_sha!,
+    env: ctx.env,
+    refFor: (sha) => `${prefix}/left-${sha.slice(0, 12)}`,
+    kept: [head, ...(run.kept_refs ?? []).map((entry) => entry.sha)],
+    why: 'commits the agent made and left off its branch (not merged)',
+  });
+  if (left.length === 0) return;
+  (run.kept_refs ??= []).push(...left);
   run.warnings = [
     ...(run.warnings ?? []),
-    `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${refs.join(', ')}`,
+    `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${left.map((kept) => kept.ref).join(', ')}`,
   ];
 }
 
@@ -255,9 +247,10 @@ async function refuse(ctx: RunContext, run: TaskRun, reason: string): Promise<vo
         branch: run.branch,
         startSha: run.start_sha!,
         env: ctx.env,
-        ref: attempt.ref,
+        refFor: besideAttempt(attempt.ref),
         kept: [attempt.sha, ...(attempt.branchSha === null ? [] : [attempt.branchSha])],
         why,
+        note: 'commits dropped from the branch',
       });
       run.kept_refs!.push(...dropped);
     }
