@@ -1,7 +1,8 @@
-import { lstat, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git } from '../workspace/git-exec.js';
+import { hidingEntries, markedEntry, type MarkedEntry } from '../workspace/marked-entries.js';
 
 export interface InspectInput {
   worktree: string;
@@ -170,13 +171,7 @@ interface Listed {
   /** Tracked paths whose worktree file differs from the index (or is gone). */
   modified: string[];
   /** Entries git was told not to look at in the worktree: `git ls-files` never lists them as modified. */
-  flagged: Flagged[];
-}
-
-interface Flagged {
-  path: string;
-  /** `--skip-worktree` (a sparse checkout's absent files have it too); else `--assume-unchanged`. */
-  skipWorktree: boolean;
+  flagged: MarkedEntry[];
 }
 
 /**
@@ -205,9 +200,8 @@ async function listFiles(worktree: string): Promise<Listed> {
     if (tag === '? ') listed.untracked.push(path);
     else if (tag === 'M ' || tag === 'm ') listed.unmerged.push(path);
     else if (tag === 'C ') listed.modified.push(path);
-    if (tag === 'S ' || tag === 's ' || tag === 'h ') {
-      listed.flagged.push({ path, skipWorktree: tag !== 'h ' });
-    }
+    const marked = markedEntry(record);
+    if (marked !== null) listed.flagged.push(marked);
   }
   listed.unmerged = [...new Set(listed.unmerged)];
   listed.modified = [...new Set(listed.modified)];
@@ -252,20 +246,16 @@ async function startLost(worktree: string, startSha: string): Promise<string | n
  */
 async function hiddenChanges(
   worktree: string,
-  flagged: readonly Flagged[],
+  flagged: readonly MarkedEntry[],
 ): Promise<string | null> {
   if (flagged.length === 0) return null;
-  const found = await Promise.all(
-    flagged.map(async ({ path, skipWorktree }) => {
-      const stats = await lstat(join(worktree, path)).catch(() => null);
-      if (stats === null) return skipWorktree ? null : { path, file: false };
-      return { path, file: stats.isFile() && !path.includes('\n') };
-    }),
-  );
-  const present = found.filter((entry) => entry !== null);
+  const found = (await hidingEntries(worktree, flagged)).map(({ path, stats }) => ({
+    path,
+    file: stats !== null && stats.isFile() && !path.includes('\n'),
+  }));
   // Gone, or not a plain file (a symlink, a folder): changed, as far as this check can tell.
-  const hidden = present.filter((entry) => !entry.file).map((entry) => entry.path);
-  const files = present.filter((entry) => entry.file).map((entry) => entry.path);
+  const hidden = found.filter((entry) => !entry.file).map((entry) => entry.path);
+  const files = found.filter((entry) => entry.file).map((entry) => entry.path);
   if (files.length > 0) {
     // The worktree's content as git would store it (its filters applied), against the index's.
     // Paths through stdin, one a line (none holds a newline): any number of them.

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
+import { hidingEntries, markedEntry } from './marked-entries.js';
 import { isWorktreeRoot } from './worktree.js';
 
 /**
@@ -133,20 +134,8 @@ async function startIndex(
     if (!records.some((record) => /^[Mm] /.test(record))) {
       // Marked entries hide the agent's edits from `git add`: not in this copy. A skip-worktree
       // file absent from the worktree is a sparse checkout's, and stays as it is.
-      const marked = records.filter((record) => /^[hSs] /.test(record));
-      const present = await Promise.all(
-        marked.map(async (record) => {
-          const path = record.slice(2);
-          const kept =
-            record[0] === 'h' ||
-            (await lstat(join(worktree, path)).then(
-              () => true,
-              () => false,
-            ));
-          return kept ? [path] : [];
-        }),
-      );
-      const paths = present.flat();
+      const marked = records.map(markedEntry).filter((entry) => entry !== null);
+      const paths = (await hidingEntries(worktree, marked)).map((entry) => entry.path);
       if (paths.length > 0) {
         await git(
           worktree,
