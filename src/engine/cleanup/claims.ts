@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { ExecutionState } from '../state/schema.js';
 import { listExecutions } from '../run/executions.js';
-import { recordedRepairs } from './repairs.js';
+import { recordedRepairs } from '../state/repairs.js';
 
 /**
  * Worktree folders and branch names are freed by clean-up and then reused by later executions, so

@@ -28,7 +28,7 @@ import {
   type Decision,
   type TaskCleanupPlan,
 } from './policy.js';
-import { recordedRepairs, type RecordedRepair } from './repairs.js';
+import { recordedRepairs, type RecordedRepair } from '../state/repairs.js';
 import {
   canonicalPath,
   isInside,

@@ -11,6 +11,7 @@ import {
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
 import { gitCommonDir } from '../workspace/repo.js';
+import { recordedRepairs } from '../state/repairs.js';
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
 export const CHECKOUT_FILE = 'checkout.json';
@@ -47,10 +48,8 @@ export interface CheckoutWatchOptions {
   /** The worktree root, left out of the comparison when it is inside the repository. */
   worktreeRoot: string;
   env: Record<string, string>;
-  /** The repository's common git directory, when the caller knows it. */
-  commonDir?: string;
-  /** A new execution's first look, started by the caller (lookAtCheckout) while it got ready. */
-  firstLook?: Promise<CheckoutSnapshot>;
+  /** A new execution's first look, started by the caller while it got ready. */
+  firstLook?: FirstLook;
 }
 
 /** A new execution's first look, started while it gets ready, and the common dir it used. */
@@ -82,10 +81,10 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   const { state, env } = options;
   const repoRoot = state.repo_root;
   const file = join(options.executionDir, CHECKOUT_FILE);
-  const common = options.commonDir ?? (await gitCommonDir(repoRoot, env));
+  const common = options.firstLook?.commonDir ?? (await gitCommonDir(repoRoot, env));
   const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common);
   const loaded = await load(file);
-  const stored = loaded ?? { before: await (options.firstLook ?? take()), blame: {} };
+  const stored = loaded ?? { before: await (options.firstLook?.snapshot ?? take()), blame: {} };
   // The first look of this process starts now: what changed before it (between a stopped run and
   // its resume) is named, never blamed on a task of this process.
   let last = loaded === null ? stored.before : await take();
@@ -227,19 +226,8 @@ function isToolRef(ref: string, state: ExecutionState): boolean {
   const branch = ref.replace(/^refs\/heads\//, '');
   if (branch === ref) return false;
   if (state.integration?.branch === branch) return true;
-  if (repairBranches(state).has(branch)) return true;
+  if (recordedRepairs(state).some((repair) => repair.branch === branch)) return true;
   return Object.values(state.tasks).some((run) => run.branch === branch);
-}
-
-/** Every repair attempt's branch the state records: each record's attempts, those under way. */
-function repairBranches(state: ExecutionState): Set<string> {
-  const names = new Set<string>();
-  for (const repair of state.integration?.repairs ?? []) {
-    names.add(repair.branch);
-    for (const workspace of repair.workspaces ?? []) names.add(workspace.branch);
-  }
-  for (const entry of state.integration?.repairing?.attempts ?? []) names.add(entry.branch);
-  return names;
 }
 
 interface Culprit {

@@ -267,9 +267,7 @@ export async function execute(
     executionDir: paths.dir,
     worktreeRoot: worktreeRootOf(state.repo_root, settings),
     env: options.env,
-    ...(firstLook === undefined
-      ? {}
-      : { firstLook: firstLook.snapshot, commonDir: firstLook.commonDir }),
+    ...(firstLook === undefined ? {} : { firstLook }),
   });
   const clock = options.clock ?? systemClock;
   const ctx: RunContext = {

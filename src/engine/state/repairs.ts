@@ -1,5 +1,5 @@
 import type { RepairRecord } from '../integrate/schema.js';
-import type { ExecutionState } from '../state/schema.js';
+import type { ExecutionState } from './schema.js';
 
 /** One repair attempt's branch and worktree, as the state records them. */
 export interface RecordedRepair {
