@@ -79,18 +79,20 @@ export async function planLayout(
   const layouts: TaskLayout[] = [];
   // Tasks with no agent are not serialised, so each gets a range of its own after the agents'.
   let spareRange = ports.size;
-  const wantedNames: string[] = [];
+  const names: Array<{ fromPlan: string | null; wanted: string }> = [];
   for (const task of tasks) {
     const fallback = defaultBranchName(leadAgent(task), task.id, task.title);
     const fromPlan = task.branch === null ? null : sanitizeBranchName(task.branch);
-    wantedNames.push(
-      fromPlan !== null && (await isValidBranchName(repoRoot, fromPlan)) ? fromPlan : fallback,
-    );
+    const valid = fromPlan !== null && (await isValidBranchName(repoRoot, fromPlan));
+    names.push({ fromPlan, wanted: valid ? fromPlan : fallback });
   }
   // One git process for every task's name, not one per task (200 tasks, 200 processes).
-  const known = await namesInUse(repoRoot, wantedNames);
+  const known = await namesInUse(
+    repoRoot,
+    names.map((name) => name.wanted),
+  );
   for (const [i, task] of tasks.entries()) {
-    const wanted = wantedNames[i]!;
+    const { fromPlan, wanted } = names[i]!;
     const branch = await freeBranchName(repoRoot, wanted, takenBranches, known);
     const dir = uniqueName(taskSlug(task.id, task.title), takenDirs);
     layouts.push({
@@ -102,10 +104,7 @@ export async function planLayout(
         task.agents.length === 0
           ? settings.portBase + spareRange++ * settings.portsPerAgent
           : portFor(ports, leadAgent(task), settings.portBase),
-      note:
-        task.branch === null
-          ? null
-          : await renameNote(repoRoot, task.branch, sanitizeBranchName(task.branch), branch),
+      note: task.branch === null ? null : await renameNote(repoRoot, task.branch, fromPlan, branch),
     });
   }
   return layouts;
