@@ -6,10 +6,10 @@
  * folder per task as the artifact service lays them out, and the integrate job's result to the
  * publish job the same way. Real git, real agent processes.
  */
-import { mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useLegDirs } from './leg-fixture.js';
 import { parsePlan } from '../../src/engine/plan/parse.js';
 import { TaskFile } from '../../src/action/task-file.js';
 import { useGitHubApi, type GitHubApiMock } from '../support/github-api.js';
@@ -37,23 +37,15 @@ const REPO = '/repos/acme/widgets';
 
 describe('the action on runners: plan → agent × N → integrate → publish', () => {
   const api = useGitHubApi({ baseUrl: API });
+  const legs = useLegDirs('pe-e2e-');
   let dir: string;
   let home: string;
   let canary: string;
-  const saved = { ...process.env };
 
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-e2e-')));
-    home = join(dir, 'home');
-    await mkdir(home);
+    ({ dir, home } = legs);
     await writeFile(join(home, 'sentinel'), 'still here\n');
     canary = join(dir, 'canary');
-    // git run by the action inherits this process's environment: keep the machine's config out.
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** The event: `/parallel-run` commented on PR 7 by a writer. */

@@ -5,10 +5,10 @@
  * its push at `main`, a bundle in the wrong folder, a missing artifact — without letting any of
  * them through.
  */
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile, cp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile, cp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useLegDirs } from './leg-fixture.js';
 import { useGitHubApi } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
@@ -28,16 +28,13 @@ const API = 'https://api.github.com';
 
 describe('integrate mode', () => {
   const api = useGitHubApi({ baseUrl: API });
+  const legs = useLegDirs('pe-integrate-mode-');
   let dir: string;
   let home: string;
   let remote: Remote;
-  const saved = { ...process.env };
 
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-integrate-mode-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
+    ({ dir, home } = legs);
     remote = await createRemote(
       dir,
       await repositoryFiles(planText('Add feature A', ['1.2', '1.3'])),
@@ -72,10 +69,6 @@ describe('integrate mode', () => {
       expect(leg.outputs.status).toBe('completed');
       await passArtifact(join(dir, `bundle-${id}`), join(dir, 'artifacts'), id);
     }
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
   });
 
   const EVENT = () => ({

@@ -5,10 +5,10 @@
  * on the integration head with the conflicting branch merged in, and bundles the repaired branch;
  * a repair leg given a token refuses to run.
  */
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useLegDirs } from './leg-fixture.js';
 import { useGitHubApi } from '../support/github-api.js';
 import { asPullRequestComment, retarget, webhookExample } from '../support/webhook-payloads.js';
 import { planText, repositoryFiles } from './e2e-fixture.js';
@@ -55,18 +55,15 @@ if (process.env.PE_REPAIR) {
 
 describe('repair mode', () => {
   const api = useGitHubApi({ baseUrl: 'https://api.github.com' });
+  const legs = useLegDirs('pe-repair-mode-');
   let dir: string;
   let home: string;
   let remote: Remote;
   let command: string;
-  const saved = { ...process.env };
   const EXECUTION = 'pe-9-1';
 
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-repair-mode-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
+    ({ dir, home } = legs);
     const files = await repositoryFiles(planText('Add feature A', ['1.2']));
     // Repairs are off for command agents unless configured.
     files['.github/parallel-executor.yml'] += '  repair:\n    attempts: 1\n';
@@ -101,10 +98,6 @@ describe('repair mode', () => {
       expect(leg.outputs.status).toBe('completed');
       await passArtifact(join(dir, `bundle-${id}`), join(dir, 'artifacts'), id);
     }
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
   });
 
   const EVENT = () => ({

@@ -4,42 +4,33 @@
  * only PARALLEL_EXECUTION_STATUS.json: a real agent leg, then a real integrate step whose
  * integration tests fail on the base commit itself.
  */
-import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ExecutionState } from '../../src/engine/state/schema.js';
 import { git } from '../../src/engine/workspace/git-exec.js';
 import { planText, repositoryFiles, writeAgent } from './e2e-fixture.js';
+import { useLegDirs } from './leg-fixture.js';
 import { createRemote, passArtifact, runStep, type Remote } from './runner.js';
 
 const EXECUTION = 'pe-11-1';
 
 describe("the integrate job's report", () => {
-  let dir: string;
-  let home: string;
+  const legs = useLegDirs('pe-report-notes-');
   let remote: Remote;
-  const saved = { ...process.env };
 
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-report-notes-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
     const files = await repositoryFiles(planText('Add feature A', []));
     // The tasks' own checks pass; the integration tests fail whatever is merged, the base too.
     files['.github/parallel-executor.yml'] = files['.github/parallel-executor.yml']!.replace(
       'testCommand: node check.cjs',
       "testCommand: 'node check.cjs && exit 3'",
     );
-    remote = await createRemote(dir, files);
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
+    remote = await createRemote(legs.dir, files);
   });
 
   it('shows the integration notes the state holds', async () => {
+    const { dir, home } = legs;
     const agent = await writeAgent(dir, { '1.1': { files: { 'a.txt': 'A\n' } } });
     const leg = await runStep({
       dir,

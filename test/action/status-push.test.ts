@@ -4,10 +4,10 @@
  * wave that just landed (and retry failed tasks nobody asked to retry). Plan mode on a runner,
  * with the plan before the push read through the (mocked, OpenAPI-checked) contents API.
  */
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useLegDirs } from './leg-fixture.js';
 import { parsePlan } from '../../src/engine/plan/parse.js';
 import { writeBack } from '../../src/engine/plan/write-back.js';
 import { useGitHubApi, type GitHubApiMock } from '../support/github-api.js';
@@ -49,18 +49,11 @@ const LANDED = writeBack(PLAN, parsePlan(PLAN).plan, {
 
 describe('plan mode on a push to main', () => {
   const api = useGitHubApi({ baseUrl: API });
+  const legs = useLegDirs('pe-status-push-');
   let dir: string;
   let home: string;
-  const saved = { ...process.env };
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-status-push-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
+    ({ dir, home } = legs);
   });
 
   /** Plan mode on `main` at a commit whose plan is `after`, pushed on top of one whose plan is `before`. */

@@ -9,11 +9,11 @@
  * before the tests start.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useLegDirs } from './leg-fixture.js';
 import { planText, writeAgent } from './e2e-fixture.js';
 import {
   checkout,
@@ -54,17 +54,14 @@ fs.writeFileSync(${JSON.stringify(out)}, JSON.stringify({ walked, found, readabl
 `;
 
 describe.runIf(process.platform === 'linux')('integrate mode and the tokens', () => {
+  const legs = useLegDirs('pe-tokens-');
   let dir: string;
   let home: string;
   let remote: Remote;
   let probeOut: string;
-  const saved = { ...process.env };
 
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-tokens-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
+    ({ dir, home } = legs);
     probeOut = join(dir, 'probe.json');
     await writeFile(join(dir, 'probe.cjs'), PROBE(probeOut));
     remote = await createRemote(dir, {
@@ -100,10 +97,6 @@ describe.runIf(process.platform === 'linux')('integrate mode and the tokens', ()
     });
     expect(leg.outputs.status).toBe('completed');
     await passArtifact(join(dir, 'bundle-1.1'), join(dir, 'artifacts'), '1.1');
-  });
-  afterEach(async () => {
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
   });
 
   /** dist/action/index.js in its own process, with the environment a runner gives the step. */

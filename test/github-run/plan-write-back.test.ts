@@ -6,10 +6,10 @@
  * (durations and the execution id aside, which differ between runs). The App's integration PR
  * and report comment are the ones the Action writes on its own (test/action/e2e.test.ts).
  */
-import { mkdir, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useLegDirs } from '../action/leg-fixture.js';
 import { integrationSourceRef } from '../../src/action/integrate/result.js';
 import { STATE_ARTIFACT } from '../../src/app/execution/names.js';
 import { decodeRecord } from '../../src/app/execution/record.js';
@@ -31,25 +31,20 @@ import { cli } from '../cli-run/helpers.js';
 const WAVE = ['1.1', '1.2', '1.3', '1.4'];
 
 describe('a run on GitHub: the CLI, the Action and the App write the same plan', () => {
+  const legs = useLegDirs('pe-write-back-');
   let dir: string;
   let home: string;
   let remote: Remote;
   let h: Harness;
-  const saved = { ...process.env };
 
   beforeEach(async () => {
-    dir = await realpath(await mkdtemp(join(tmpdir(), 'pe-write-back-')));
-    home = join(dir, 'home');
-    await mkdir(home);
-    Object.assign(process.env, { GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1' });
+    ({ dir, home } = legs);
     remote = await createRemote(dir, await repositoryFiles(planText('Add feature A')));
     h = await startHarness();
   });
   afterEach(async () => {
     h.gh.assertDone();
     await h.close();
-    process.env = { ...saved };
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('for a wave where one task lands, one conflicts, one fails validation and one agent fails', async () => {
