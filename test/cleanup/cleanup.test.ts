@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { archiveTaskOutputs } from '../../src/engine/cleanup/archive.js';
 import { cleanupExecution, type CleanupItem } from '../../src/engine/cleanup/cleanup.js';
 import {
@@ -10,23 +10,14 @@ import {
   branches,
   integrate,
   integrationResult,
-  makeRepo,
+  useRepos,
   TEST_ENV,
   worktreePaths,
   writeState,
   type TestRepo,
 } from './repo.js';
 
-const repos: TestRepo[] = [];
-afterEach(async () => {
-  await Promise.all(repos.splice(0).map((repo) => repo.dispose()));
-});
-
-async function newRepo(): Promise<TestRepo> {
-  const repo = await makeRepo();
-  repos.push(repo);
-  return repo;
-}
+const newRepo = useRepos();
 
 function tarList(archive: string): string[] {
   const result = spawnSync('tar', ['-tzf', archive], { encoding: 'utf8' });

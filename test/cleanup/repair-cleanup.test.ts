@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cleanupExecution, type CleanupItem } from '../../src/engine/cleanup/cleanup.js';
 import type { RepairRecord } from '../../src/engine/integrate/schema.js';
 import type { TaskRun } from '../../src/engine/state/schema.js';
@@ -10,7 +10,7 @@ import {
   branches,
   integrate,
   integrationResult,
-  makeRepo,
+  useRepos,
   run,
   TEST_ENV,
   worktreePaths,
@@ -25,16 +25,7 @@ import {
  * real git, and the record the state holds.
  */
 
-const repos: TestRepo[] = [];
-afterEach(async () => {
-  await Promise.all(repos.splice(0).map((repo) => repo.dispose()));
-});
-
-async function newRepo(): Promise<TestRepo> {
-  const repo = await makeRepo();
-  repos.push(repo);
-  return repo;
-}
+const newRepo = useRepos();
 
 /** A repair attempt's branch and worktree: the integration head with the task merged, committed. */
 async function repairAttempt(

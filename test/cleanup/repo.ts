@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +34,22 @@ export interface TestRepo {
   executionId: string;
   executionDir: string;
   dispose: () => Promise<void>;
+}
+
+/**
+ * Registers an `afterEach` that disposes of every repository the returned function made in the
+ * test (each made by `makeRepo`).
+ */
+export function useRepos(): (executionId?: string) => Promise<TestRepo> {
+  const repos: TestRepo[] = [];
+  afterEach(async () => {
+    await Promise.all(repos.splice(0).map((repo) => repo.dispose()));
+  });
+  return async (executionId) => {
+    const repo = await makeRepo(executionId);
+    repos.push(repo);
+    return repo;
+  };
 }
 
 export async function makeRepo(executionId = 'exec_20251129_140000'): Promise<TestRepo> {

@@ -1,25 +1,21 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { settleInterruptedRepairs } from '../../src/engine/repair/interrupted.js';
 import { DEFAULT_IDENTITY } from '../../src/engine/workspace/identity.js';
 import {
   addTask,
   integrate,
   integrationResult,
-  makeRepo,
+  useRepos,
   run,
   TEST_ENV,
   worktreePaths,
   writeState,
-  type TestRepo,
 } from '../cleanup/repo.js';
 
-const repos: TestRepo[] = [];
-afterEach(async () => {
-  await Promise.all(repos.splice(0).map((repo) => repo.dispose()));
-});
+const newRepo = useRepos();
 
 /**
  * The orchestrator stopped while the repairs were being integrated: the repaired branch had been
@@ -28,8 +24,7 @@ afterEach(async () => {
  */
 describe('settleInterruptedRepairs', () => {
   it('keeps the attempt and what the unrecorded landing made, and puts the integration branch back', async () => {
-    const repo = await makeRepo();
-    repos.push(repo);
+    const repo = await newRepo();
     const c = await addTask(repo, { id: 'c' });
     const d = await addTask(repo, { id: 'd' });
     await integrate(repo, [c]);
