@@ -3,13 +3,15 @@
  * `parallel-executor`'s engine (pre-flight, worktrees, context, agents, state, collection), against
  * the same sleeps started with `xargs -P 8` in pre-made worktrees — both measured in this run,
  * alternating, medians reported. Then the same with agents that also write a file each, so that
- * collection has work to commit (what real agents leave).
+ * collection has work to commit (what real agents leave). Each also as the second run in a
+ * repository whose first run kept its worktrees ready (`workspace.pool`).
  * Run: npx tsx bench/overhead.ts [sleepSeconds=2] [rounds=3]
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createCommandRunner } from '../src/engine/agents/command.js';
+import { cleanupExecution } from '../src/engine/cleanup/cleanup.js';
 import { runExecution } from '../src/engine/run/orchestrator.js';
 import { createMutex } from '../src/engine/workspace/mutex.js';
 import { addWorktree } from '../src/engine/workspace/worktree.js';
@@ -33,22 +35,52 @@ function benchPlan(): Plan {
 const agentCommand = (write: boolean) =>
   `sleep ${sleepSeconds}${write ? ' && echo done > "agent-$PE_TASK_ID.txt"' : ''}`;
 
+/** One run on `dir`, timed; with `pool`, its worktrees are parked after (not timed). */
+async function timedRun(dir: string, write: boolean, pool: number): Promise<number> {
+  const env = { PATH: process.env['PATH'] ?? '' };
+  const started = performance.now();
+  const result = await runExecution({
+    cwd: dir,
+    plan: benchPlan(),
+    planFile: join(dir, 'MULTI_AGENT_PLAN.md'),
+    group: 'all',
+    runner: createCommandRunner({ command: agentCommand(write) }),
+    env,
+    settings: { minFreeDiskMb: 0, pool },
+  });
+  const elapsed = performance.now() - started;
+  if (result.state.status !== 'completed') throw new Error(`run ${result.state.status}`);
+  if (pool > 0) {
+    const cleaned = await cleanupExecution(result.state, {
+      repoRoot: dir,
+      executionDir: result.executionDir,
+      env,
+      force: true,
+      pool,
+    });
+    if (cleaned.errors > 0) throw new Error('clean-up failed');
+  }
+  return elapsed;
+}
+
 async function orchestrated(write: boolean): Promise<number> {
   const repo = await createTempRepo({ files: sampleFiles() });
   try {
-    const started = performance.now();
-    const result = await runExecution({
-      cwd: repo.dir,
-      plan: benchPlan(),
-      planFile: join(repo.dir, 'MULTI_AGENT_PLAN.md'),
-      group: 'all',
-      runner: createCommandRunner({ command: agentCommand(write) }),
-      env: { PATH: process.env['PATH'] ?? '' },
-      settings: { minFreeDiskMb: 0 },
-    });
-    const elapsed = performance.now() - started;
-    if (result.state.status !== 'completed') throw new Error(`run ${result.state.status}`);
-    return elapsed;
+    return await timedRun(repo.dir, write, 0);
+  } finally {
+    await repo.cleanup();
+  }
+}
+
+/**
+ * The second run in a repository whose first run's clean-up kept its 8 worktrees ready
+ * (`workspace.pool: 8`): what the baseline's pre-made worktrees are to xargs.
+ */
+async function orchestratedWarm(write: boolean): Promise<number> {
+  const repo = await createTempRepo({ files: sampleFiles() });
+  try {
+    await timedRun(repo.dir, write, TASKS);
+    return await timedRun(repo.dir, write, TASKS);
   } finally {
     await repo.cleanup();
   }
@@ -136,12 +168,14 @@ async function measure(write: boolean): Promise<void> {
   const theirs: number[] = [];
   const making: number[] = [];
   const plain: number[] = [];
+  const warm: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
     const base = await baseline(write);
     theirs.push(base.run);
     making.push(base.worktrees);
     plain.push(await plainWorktrees());
     ours.push(await orchestrated(write));
+    warm.push(await orchestratedWarm(write));
   }
   const a = median(ours);
   const b = median(theirs);
@@ -160,6 +194,10 @@ async function measure(write: boolean): Promise<void> {
   );
   console.log(
     `  without the worktrees (run minus making them, against xargs): ${((a - w) / b).toFixed(2)}x`,
+  );
+  const p = median(warm);
+  console.log(
+    `  with worktrees kept ready by the previous run (workspace.pool: ${TASKS}): ${(p / 1000).toFixed(2)} s = ${(p / b).toFixed(2)}x, overhead ${((p - b) / 1000).toFixed(2)} s`,
   );
 }
 

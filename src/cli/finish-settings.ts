@@ -90,6 +90,7 @@ export function finishSettings(
     identity: settings.identity,
     // A hung test suite must not hold the run forever: each check gets the task's limit.
     checkTimeoutMs: settings.taskTimeoutMs,
+    pool: settings.pool,
   };
 }
 

@@ -11,6 +11,7 @@ import {
   listExecutions,
 } from '../../engine/run/executions.js';
 import { mainWorktree } from '../../engine/workspace/worktree-list.js';
+import { readConfig } from '../run-settings.js';
 import { acquireRepoLock } from '../../engine/workspace/repo-lock.js';
 import { STATE_FILE, writeStateAtomic } from '../../engine/monitor/state-store.js';
 import { agentEnvironment } from '../run-settings.js';
@@ -57,7 +58,11 @@ export const cleanCommand: Command = async (argv, io) => {
   if (id !== undefined && allFinished)
     throw new UsageError('give an execution id or --all-finished, not both');
   const repoRoot = await repositoryRoot(io.cwd);
-  const options = { force: values.force ?? false, onlyMerged: values['only-merged'] ?? false };
+  const options = {
+    force: values.force ?? false,
+    onlyMerged: values['only-merged'] ?? false,
+    ...(await configuredPool(repoRoot)),
+  };
   // Never beside a run or resume: their worktrees are in use, and git's own bookkeeping
   // (worktree add/prune) is not safe to run concurrently.
   const lock = await acquireRepoLock(repoRoot, {
@@ -81,7 +86,7 @@ interface CleanRequest {
   id: string | undefined;
   allFinished: boolean;
   json: boolean;
-  options: { force: boolean; onlyMerged: boolean };
+  options: { force: boolean; onlyMerged: boolean; pool?: number };
 }
 
 async function cleanLocked(io: CliIo, repoRoot: string, request: CleanRequest): Promise<number> {
@@ -134,6 +139,16 @@ async function cleanLocked(io: CliIo, repoRoot: string, request: CleanRequest): 
     io.stdout.write(`${JSON.stringify({ executions: results, skipped }, null, 2)}\n`);
   else writeText(io, results, skipped, repoRoot);
   return results.some((result) => result.errors > 0) ? EXIT_FAILED : EXIT_OK;
+}
+
+/**
+ * The config's `workspace.pool`: clean parks worktrees in the pool (and cuts it to that size) as
+ * a run's clean-up does. A config that does not parse leaves the pool as it is: cleaning must not
+ * depend on it.
+ */
+async function configuredPool(repoRoot: string): Promise<{ pool?: number }> {
+  const config = await readConfig(repoRoot).catch(() => null);
+  return config === null ? {} : { pool: config.workspace.pool };
 }
 
 /** The main worktree: executions live there even when the command runs in a linked worktree. */

@@ -18,6 +18,13 @@ import {
   refSha,
 } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
+import {
+  drainPool,
+  parkWorktree,
+  poolDirOf,
+  pooledCount,
+  type ParkResult,
+} from '../workspace/pool.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { archiveTaskOutputs, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
@@ -111,6 +118,7 @@ export async function cleanupExecution(
   const archives: ArchiveResult[] = [];
   const keptRefs: CleanupKeptRef[] = [];
   const tasks = orderedTasks(state);
+  const pool = await poolRoom(repoRoot, tasks, options.pool);
   // Tasks in parallel (keeping work, archiving, removing worktrees: each touches only its own
   // refs and folders); branches after, one at a time, once every worktree that goes is gone.
   const cleaned = await mapLimit(tasks, CLEANUP_PARALLELISM, async (task) => {
@@ -153,6 +161,7 @@ export async function cleanupExecution(
       repoRoot,
       worktrees,
       plan.worktree,
+      pool,
     );
     return { task, branchSha, plan, refs, items: [...outputs, worktree] };
   });
@@ -187,6 +196,9 @@ export async function cleanupExecution(
   }
   const order = new Map(tasks.map((task, i) => [task.task_id, i]));
   archives.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!);
+  // A pool made smaller (or turned off) gives its disk space back.
+  if (pool !== null && options.pool !== undefined)
+    await drainPool(repoRoot, pool.dir, options.pool);
   await git(repoRoot, ['worktree', 'prune']);
   const errors = items.filter((item) => item.action === 'error').length;
   const kept = items.filter((item) => item.action === 'kept').length;
@@ -562,6 +574,7 @@ async function cleanWorktree(
   repoRoot: string,
   worktrees: Map<string, WorktreeEntry>,
   decision: Decision,
+  pool: PoolRoom | null = null,
 ): Promise<CleanupItem> {
   const target = path.resolve(repoRoot, subject.worktree);
   const item = (action: CleanupItem['action'], reason: string): CleanupItem => ({
@@ -585,15 +598,66 @@ async function cleanWorktree(
     return item('absent', 'already gone');
   }
   if (entry.main) return item('kept', 'it is the main worktree of the repository');
+  let notParked = '';
+  const parked = pool === null || entry.locked ? null : await pool.park(target);
+  if (parked?.parked != null) {
+    worktrees.delete(key);
+    return item(
+      'removed',
+      `${decision.reason}; its checkout kept ready for the next run in ${parked.parked}`,
+    );
+  }
+  if (parked?.parked === null) notParked = `; not kept ready for the next run: ${parked.reason}`;
   try {
     // A stale lock from the run that created it does not protect anything any more.
     const force = entry.locked ? ['--force', '--force'] : ['--force'];
     await git(repoRoot, ['worktree', 'remove', ...force, target]);
     worktrees.delete(key);
-    return item('removed', decision.reason);
+    return item('removed', `${decision.reason}${notParked}`);
   } catch (error) {
     return item('error', message(error));
   }
+}
+
+/**
+ * The pool the execution's worktrees may be parked in. One at a time: a worktree that cannot be
+ * parked gives its place to the next.
+ */
+interface PoolRoom {
+  /** The parking's result, or null when the pool is full. */
+  park(worktree: string): Promise<ParkResult | null>;
+}
+
+/**
+ * The pool beside the execution's worktrees (`<worktree root>/.pool`, on the same disk, so parking
+ * is a rename); null when no size is given (a clean that does not know the config).
+ */
+async function poolRoom(
+  repoRoot: string,
+  tasks: readonly TaskRun[],
+  size: number | undefined,
+): Promise<(PoolRoom & { dir: string }) | null> {
+  const first = tasks[0];
+  if (size === undefined || first === undefined) return null;
+  const dir = poolDirOf(path.dirname(path.dirname(path.resolve(repoRoot, first.worktree))));
+  let left = Math.max(0, size - (await pooledCount(dir)));
+  let turn: Promise<unknown> = Promise.resolve();
+  const park = async (worktree: string): Promise<ParkResult | null> => {
+    if (left === 0) return null;
+    const result = await parkWorktree(repoRoot, worktree, dir).catch(
+      (error: unknown): ParkResult => ({ parked: null, reason: message(error) }),
+    );
+    if (result.parked !== null) left -= 1;
+    return result;
+  };
+  return {
+    dir,
+    park(worktree) {
+      const result = turn.then(() => park(worktree));
+      turn = result;
+      return result;
+    },
+  };
 }
 
 async function cleanBranch(

@@ -6,6 +6,12 @@ export interface CleanupOptions {
   force?: boolean;
   /** Keep the worktree and outputs of every task whose branch is not merged. */
   onlyMerged?: boolean;
+  /**
+   * The config's `workspace.pool`: finished worktrees are parked for the next run (up to this
+   * many in the pool) rather than removed, and a pool holding more is cut to it. Absent: the
+   * pool is neither filled nor cut.
+   */
+  pool?: number;
 }
 
 export type Decision = { remove: true; reason: string } | { remove: false; reason: string };

@@ -106,6 +106,12 @@ export const Config = z
       .object({
         /** Where worktrees go; default: `.parallel-executor/worktrees` inside the repo (kept out of git). */
         root: z.string().optional(),
+        /**
+         * Finished tasks' worktrees clean-up keeps ready (cleaned, detached) for the next run, which
+         * then checks out only what changed instead of every file: for big repositories or slow
+         * disks. 0 (the default): worktrees are removed.
+         */
+        pool: z.number().int().min(0).max(64).default(0),
         /** Copied into each worktree besides `.env*` and `.claude/`. */
         replicate: z.array(z.string()).default([]),
         /** Run in each worktree before the agent starts (e.g. `npm ci`). */
@@ -118,6 +124,7 @@ export const Config = z
       })
       .strict()
       .default({
+        pool: 0,
         replicate: [],
         minFreeDiskMb: 500,
         requiredEnv: [],

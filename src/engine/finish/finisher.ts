@@ -178,6 +178,7 @@ async function finishExecution(
       executionDir,
       env: options.env,
       identity: settings.identity,
+      ...(settings.pool === undefined ? {} : { pool: settings.pool }),
     });
     const removed = outcome.cleanup.items.filter((item) => item.action === 'removed').length;
     notify(

@@ -19,6 +19,8 @@ export interface FinishSettings {
   checkTimeoutMs?: number;
   /** Archive, remove worktrees and delete merged branches after a fully integrated run (default true). */
   cleanUp?: boolean;
+  /** The config's `workspace.pool`: clean-up parks up to this many worktrees for the next run. */
+  pool?: number;
 }
 
 export const DEFAULT_FINISH_SETTINGS: FinishSettings = {

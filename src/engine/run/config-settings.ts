@@ -17,6 +17,7 @@ export function settingsFromConfig(config: Config): Partial<ExecutionSettings> {
     graceMs: parseDurationMs(config.timeouts.grace, where('timeouts.grace')),
     retries: config.retries,
     worktreeRoot: config.workspace.root ?? null,
+    pool: config.workspace.pool,
     replicate: config.workspace.replicate,
     setupCommand: config.workspace.setup ?? null,
     minFreeDiskMb: config.workspace.minFreeDiskMb,

@@ -6,6 +6,7 @@ import type { ExecutionState, TaskRun, TaskRunStatus } from '../state/schema.js'
 import type { StateWriter } from '../monitor/state-store.js';
 import type { Plan } from '../plan/schema.js';
 import type { Mutex } from '../workspace/mutex.js';
+import type { WorktreePool } from '../workspace/pool.js';
 import type { BudgetWatch } from './budget.js';
 import type { CheckoutWatch } from './checkout-watch.js';
 import type { ExecutionHooks } from './hooks.js';
@@ -37,6 +38,8 @@ export interface RunContext {
   emit(event: ExecutionEvent): void;
   /** The run's budget: whether a task may start, and which running agents to stop. */
   budget: BudgetWatch;
+  /** Worktrees kept ready by an earlier run's clean-up (absent: none are used). */
+  pool?: WorktreePool;
   /** Compares the user's checkout with how it was at the start (absent in unit tests). */
   checkout?: CheckoutWatch;
   /**

@@ -12,6 +12,7 @@ import type { Plan } from '../plan/schema.js';
 import { LOCAL_SELECTION, nothingToRun, selectTasks, type Selection } from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
+import { poolDirOf, WorktreePool } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
@@ -283,6 +284,9 @@ export async function execute(
     signal,
     writer: createStateWriter(paths.stateFile),
     repoLock: createMutex(),
+    ...(settings.pool > 0
+      ? { pool: new WorktreePool(poolDirOf(worktreeRootOf(state.repo_root, settings))) }
+      : {}),
     replicated: new Map(),
     collectOnResume,
     tracked: memo(() => trackedFiles(state.repo_root)),

@@ -12,11 +12,13 @@ import {
   addWorktreeForBranch,
   BranchExistsError,
   branchSha,
+  createBranch,
   initSubmodules,
   isWorktreeRoot,
   mergeDependencies,
   resetWorktree,
 } from '../workspace/worktree.js';
+import { openPooledWorktree } from '../workspace/pool.js';
 import { pathExists } from '../path-exists.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { agentKey } from './paths.js';
@@ -93,7 +95,7 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
   }
   // A new branch, unless it is there already (made before the orchestrator died): then that one.
   try {
-    await addWorktree(root, run.worktree, run.branch, ctx.state.base_sha, ctx.repoLock);
+    await newWorktree(ctx, run);
     return false;
   } catch (error) {
     if (!(error instanceof BranchExistsError)) throw error;
@@ -101,6 +103,48 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
   await ctx.repoLock.run(() => clearHalfMadeWorktree(root, run.worktree));
   await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
   return true;
+}
+
+/**
+ * A new branch at the base and a worktree on it: one the pool kept ready when there is one (only
+ * what differs is checked out), else a new one. Throws BranchExistsError, the pooled worktree
+ * left in the pool, when the branch is there already.
+ */
+async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
+  const root = ctx.state.repo_root;
+  const base = ctx.state.base_sha;
+  const pooled = (await ctx.pool?.take()) ?? null;
+  if (ctx.pool === undefined || pooled === null) {
+    await addWorktree(root, run.worktree, run.branch, base, ctx.repoLock);
+    return;
+  }
+  try {
+    await createBranch(root, run.branch, base, ctx.repoLock);
+  } catch (error) {
+    await ctx.pool.giveBack(pooled);
+    throw error;
+  }
+  try {
+    await openPooledWorktree(
+      root,
+      pooled,
+      run.worktree,
+      run.branch,
+      base,
+      ctx.repoLock,
+      ctx.settings.identity,
+    );
+  } catch (error) {
+    // Moved but not checked out: the task fails with git's reason, and resume resets it.
+    if (await isWorktreeRoot(run.worktree)) throw error;
+    ctx.logger.warn('a worktree kept ready could not be used; making a new one', {
+      pooled,
+      error: String(error),
+    });
+    // Not a worktree any more (its git admin folder pruned, say): no run should try it again.
+    if (!(await isWorktreeRoot(pooled))) await rm(pooled, { recursive: true, force: true });
+    await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
+  }
 }
 
 /**

@@ -12,6 +12,11 @@ export interface ExecutionSettings {
   retries: number;
   /** Absolute, or relative to the repository root; null = `.parallel-executor/worktrees`. */
   worktreeRoot: string | null;
+  /**
+   * Worktrees clean-up keeps ready for the next run instead of removing them (`workspace/pool.ts`);
+   * a new task takes one before making a worktree. 0: none.
+   */
+  pool: number;
   /** Copied into each worktree besides `.env*` and `.claude/`. */
   replicate: string[];
   setupCommand: string | null;
@@ -49,6 +54,7 @@ export const DEFAULT_SETTINGS: ExecutionSettings = {
   graceMs: 10_000,
   retries: 0,
   worktreeRoot: null,
+  pool: 0,
   replicate: [],
   setupCommand: null,
   minFreeDiskMb: 500,

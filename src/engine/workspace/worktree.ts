@@ -36,7 +36,12 @@ const waitingBranches = new WeakMap<Mutex, BranchBatch>();
  * for the others' `git update-ref`; instead the branches asked for while the lock is busy are made
  * by one `git update-ref --stdin` transaction once it is free.
  */
-async function createBranch(repoRoot: string, branch: string, sha: string, lock: Mutex) {
+export async function createBranch(
+  repoRoot: string,
+  branch: string,
+  sha: string,
+  lock: Mutex,
+): Promise<void> {
   let batch = waitingBranches.get(lock);
   if (batch === undefined) {
     const entries: BranchBatch['entries'] = [];

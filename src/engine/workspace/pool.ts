@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve, sep } from 'node:path';
+import { procPids } from '../agents/proc.js';
+import { git } from './git-exec.js';
+import type { GitIdentity } from './identity.js';
+import { markedEntry } from './marked-entries.js';
+import type { Mutex } from './mutex.js';
+
+/**
+ * Worktrees kept ready between runs (`workspace.pool: N`). Checking a repository out is what a
+ * run's set-up costs most: every file is a new inode, and on a slow disk or in a monorepo that is
+ * seconds per task. With a pool, clean-up parks a finished task's worktree instead of removing it
+ * (detached, every untracked and ignored file removed) and the next run moves it where a new task
+ * needs one and checks the task's branch out there, which writes only the files that differ.
+ *
+ * A parked worktree is indistinguishable from a new one by the time an agent sees it: nothing of
+ * the task before it survives (no file git does not track, no operation half done, no reflog,
+ * no per-worktree config or refs). One that cannot be made so is removed as before.
+ */
+export const POOL_DIR = '.pool';
+
+export function poolDirOf(worktreeRoot: string): string {
+  return join(worktreeRoot, POOL_DIR);
+}
+
+/**
+ * What the admin folder (`.git/worktrees/<name>`) of an idle, clean worktree holds. Anything else
+ * (a rebase or bisect under way, a lock, a config or refs of its own, submodules, a sparse
+ * checkout) is state a next task must not inherit: such a worktree is not parked.
+ */
+const IDLE_ADMIN = new Set([
+  'HEAD',
+  'ORIG_HEAD',
+  'FETCH_HEAD',
+  'AUTO_MERGE',
+  'COMMIT_EDITMSG',
+  'commondir',
+  'gitdir',
+  'index',
+  'logs',
+]);
+
+/** Left by the task before: removed when it is parked. */
+const TASK_LEFTOVERS = ['ORIG_HEAD', 'FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG'];
+
+/** The admin folder a linked worktree's `.git` file points to; null for anything else. */
+async function adminDir(worktree: string): Promise<string | null> {
+  const text = await readFile(join(worktree, '.git'), 'utf8').catch(() => null);
+  const match = text === null ? null : /^gitdir: (.+)$/m.exec(text);
+  return match === null ? null : resolve(worktree, match[1]!.trim());
+}
+
+/** Git never runs a hook of the repository's (or one an agent planted) for the pool's checkouts. */
+const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
+
+export type ParkResult = { parked: string } | { parked: null; reason: string };
+
+/**
+ * Park a finished task's worktree in the pool (the caller made sure there is room) if it can be
+ * made like new. Called where clean-up would remove it, after its work was kept: what it discards
+ * (uncommitted changes, untracked and ignored files) removal would have discarded too.
+ */
+export async function parkWorktree(
+  repoRoot: string,
+  worktree: string,
+  pool: string,
+): Promise<ParkResult> {
+  const no = (reason: string): ParkResult => ({ parked: null, reason });
+  const users = processesInside(worktree);
+  if (users.length > 0) return no(`processes still use it (pid ${users.join(', ')})`);
+  const admin = await adminDir(worktree);
+  if (admin === null) return no('not a linked worktree');
+  const extra = (await readdir(admin)).filter((name) => !IDLE_ADMIN.has(name));
+  if (extra.length > 0) return no(`its git state holds ${extra.join(', ')}`);
+  await git(worktree, [...NO_HOOKS, 'checkout', '--quiet', '--force', '--detach']);
+  await git(worktree, ['clean', '-ffdxq']);
+  const left = await git(worktree, [
+    'status',
+    '--porcelain',
+    '--ignored',
+    '--untracked-files=all',
+    '-z',
+  ]);
+  if (left.stdout !== '') return no('files remain after cleaning it');
+  // Index entries marked assume-unchanged or skip-worktree keep their mark through a checkout:
+  // the next agent's edits there would be hidden from git.
+  const entries = await git(worktree, ['ls-files', '-t', '-v', '-z']);
+  const marked = entries.stdout.split('\0').filter((record) => markedEntry(record) !== null);
+  if (marked.length > 0) return no(`${marked.length} index entries are marked not to be looked at`);
+  await Promise.all(TASK_LEFTOVERS.map((name) => rm(join(admin, name), { force: true })));
+  await mkdir(pool, { recursive: true });
+  const target = join(pool, randomBytes(6).toString('hex'));
+  await git(repoRoot, ['worktree', 'move', worktree, target]);
+  return { parked: target };
+}
+
+/**
+ * Live processes whose working folder or open files are inside `folder`: a daemon an agent left
+ * would write into the next task's checkout. Empty where there is no /proc.
+ */
+function processesInside(folder: string): number[] {
+  const inside = (target: string | null) =>
+    target !== null && (target === folder || target.startsWith(folder + sep));
+  const link = (file: string) => {
+    try {
+      return readlinkSync(file);
+    } catch {
+      return null;
+    }
+  };
+  const found: number[] = [];
+  for (const pid of procPids() ?? []) {
+    if (Number(pid) === process.pid) continue;
+    if (inside(link(`/proc/${pid}/cwd`))) {
+      found.push(Number(pid));
+      continue;
+    }
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      // Another user's process (not ours to wait for), or gone.
+      continue;
+    }
+    if (fds.some((fd) => inside(link(`/proc/${pid}/fd/${fd}`)))) found.push(Number(pid));
+  }
+  return found;
+}
+
+/**
+ * The pool of one worktree root as a run uses it: listed once, each parked worktree handed to one
+ * task only.
+ */
+export class WorktreePool {
+  private entries: Promise<string[]> | null = null;
+
+  constructor(readonly dir: string) {}
+
+  /** A parked worktree for one task, or null when none is left. */
+  async take(): Promise<string | null> {
+    this.entries ??= readdir(this.dir).then(
+      (names) => names.sort().map((name) => join(this.dir, name)),
+      () => [],
+    );
+    return (await this.entries).shift() ?? null;
+  }
+
+  /** Hand back one a task could not use (its branch existed). */
+  async giveBack(path: string): Promise<void> {
+    (await this.entries)?.push(path);
+  }
+}
+
+/**
+ * Make the parked worktree `pooled` the worktree of a task: moved to `path` and on `branch` (made
+ * by the caller at the task's start). The checkout writes only what differs between the commit it
+ * was parked at and the branch (at `sha`). Its HEAD reflog is started afresh, as a new worktree's is: what it
+ * says is read to account for the agent's commits.
+ */
+export async function openPooledWorktree(
+  repoRoot: string,
+  pooled: string,
+  path: string,
+  branch: string,
+  sha: string,
+  lock: Mutex,
+  identity: GitIdentity,
+): Promise<void> {
+  await lock.shared(() => moveWorktree(repoRoot, pooled, path));
+  await lock.checkout(async () => {
+    await git(path, [...NO_HOOKS, 'checkout', '--quiet', '--force', branch, '--']);
+    // Whatever appeared since it was parked (nothing should have).
+    await git(path, ['clean', '-ffdxq']);
+  });
+  const admin = await adminDir(path);
+  if (admin === null) throw new Error(`${path} is not a linked worktree after moving it there`);
+  // What `git worktree add` followed by `git reset --hard` (a new worktree) leaves: its creation,
+  // then the reset.
+  const who = `${identity.name} <${identity.email}> ${Math.floor(Date.now() / 1000)} +0000`;
+  await mkdir(join(admin, 'logs'), { recursive: true });
+  await writeFile(
+    join(admin, 'logs', 'HEAD'),
+    `${'0'.repeat(sha.length)} ${sha} ${who}\n${sha} ${sha} ${who}\treset: moving to HEAD\n`,
+  );
+}
+
+/** How many worktrees the pool holds. */
+export async function pooledCount(pool: string): Promise<number> {
+  return (await readdir(pool).catch(() => [] as string[])).length;
+}
+
+/**
+ * `git worktree move` without a git process (a run takes many at once, and each process costs the
+ * orchestrator's main thread): the folder renamed, then the admin folder's `gitdir` file (the
+ * absolute path of the worktree's `.git` file, gitrepository-layout(5)) pointed at its new place.
+ * The worktree's own `.git` file names the admin folder, which does not move. Where git keeps
+ * relative paths (`worktree.useRelativePaths`), git does it.
+ */
+async function moveWorktree(repoRoot: string, from: string, to: string): Promise<void> {
+  const admin = await adminDir(from);
+  const link = admin === null ? null : join(admin, 'gitdir');
+  const recorded = link === null ? null : await readFile(link, 'utf8').catch(() => null);
+  const own = await readFile(join(from, '.git'), 'utf8').catch(() => '');
+  if (
+    link === null ||
+    recorded === null ||
+    !isAbsolute(recorded.trim()) ||
+    resolve(recorded.trim()) !== join(from, '.git') ||
+    !isAbsolute(own.replace(/^gitdir: /, '').trim())
+  ) {
+    await git(repoRoot, ['worktree', 'move', from, to]);
+    return;
+  }
+  await rename(from, to);
+  await writeFile(link, `${join(to, '.git')}\n`);
+}
+
+/** Remove the pool's worktrees beyond the first `keep` (all of them with 0). */
+export async function drainPool(repoRoot: string, pool: string, keep: number): Promise<number> {
+  const names = (await readdir(pool).catch(() => [] as string[])).sort();
+  let removed = 0;
+  for (const name of names.slice(keep)) {
+    const path = join(pool, name);
+    await git(repoRoot, ['worktree', 'remove', '--force', '--force', path], {
+      allowExitCodes: [128],
+    });
+    await rm(path, { recursive: true, force: true });
+    removed += 1;
+  }
+  if (removed > 0) await git(repoRoot, ['worktree', 'prune']);
+  if (keep === 0) await rm(pool, { recursive: true, force: true });
+  return removed;
+}
