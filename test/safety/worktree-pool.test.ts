@@ -192,7 +192,9 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     // A daemon with its environment cleared: the engine cannot tell it is the agent's, so it
     // outlives the agent, still in the worktree.
     const daemon =
-      'env -i setsid sh -c "exec sleep 60" </dev/null >/dev/null 2>&1 & echo $! > "$LEDGER/daemon-$PE_TASK_ID"';
+      'env -i setsid sh -c "exec sleep 60" </dev/null >/dev/null 2>&1 & echo $! > "$LEDGER/daemon-$PE_TASK_ID"; ' +
+      // Until it has left the agent's process group, the end of the agent would take it along.
+      'while [ "$(ps -o sid= -p $!)" = "$(ps -o sid= -p $$)" ]; do sleep 0.05; done';
     const first = await run(plan([task('1')]), `${WORK}; ${daemon}`, { cleanUp: true });
     const pid = Number((await readFile(join(ledger.dir, 'daemon-1'), 'utf8')).trim());
     pids.push(pid);

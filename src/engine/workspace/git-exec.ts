@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { GitError, MissingDirectoryError } from '../errors.js';
+import { HelperSpawnError, runThroughHelper } from './git-helper.js';
 
 export interface GitResult {
   stdout: string;
@@ -20,42 +20,41 @@ export interface GitOptions {
  * Run real git with an argument vector (never a shell line, so plan text cannot inject commands).
  * Prompts and pagers are off so a run never hangs waiting for a terminal.
  */
-export function git(
+export async function git(
   cwd: string,
   args: readonly string[],
   options: GitOptions = {},
 ): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', [...NON_INTERACTIVE, ...args], {
+  let result;
+  try {
+    result = await runThroughHelper({
       cwd,
-      env: options.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      args: [...NON_INTERACTIVE, ...args],
+      // No settings read here: git gets the environment a process started now would inherit.
+      // eslint-disable-next-line no-restricted-properties
+      env: options.env ?? process.env,
+      input: options.input,
     });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', (error) => reject(spawnFailure(args, cwd, error)));
-    child.on('close', (code) => {
-      const stdout = Buffer.concat(out).toString('utf8');
-      const stderr = Buffer.concat(err).toString('utf8');
-      const exitCode = code ?? -1;
-      if (exitCode === 0 || options.allowExitCodes?.includes(exitCode)) {
-        resolve({ stdout, stderr, exitCode });
-        return;
-      }
-      reject(new GitError(args, code, stderr || stdout, cwd));
-    });
-    child.stdin.end(options.input);
-  });
+  } catch (error) {
+    throw error instanceof HelperSpawnError
+      ? spawnFailure(args, cwd, error)
+      : new GitError(args, null, String(error instanceof Error ? error.message : error), cwd);
+  }
+  const stdout = result.stdout.toString('utf8');
+  const stderr = result.stderr.toString('utf8');
+  const exitCode = result.code ?? -1;
+  if (exitCode === 0 || options.allowExitCodes?.includes(exitCode)) {
+    return { stdout, stderr, exitCode };
+  }
+  throw new GitError(args, result.code, stderr || stdout, cwd);
 }
 
 /**
  * Node reports a missing working directory as `spawn git ENOENT`, as if git were not installed;
  * the two are told apart here, since they call for different fixes.
  */
-function spawnFailure(args: readonly string[], cwd: string, error: Error): Error {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+function spawnFailure(args: readonly string[], cwd: string, error: HelperSpawnError): Error {
+  if (error.code !== 'ENOENT') {
     return new GitError(args, null, String(error), cwd);
   }
   if (!existsSync(cwd)) return new MissingDirectoryError(cwd, `git ${args[0] ?? ''}`.trim());
