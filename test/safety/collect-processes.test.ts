@@ -72,7 +72,6 @@ async function commitWork(): Promise<void> {
 /** Collecting a task whose agent committed (HEAD moved), sorted as gitCommands gives them. */
 const AFTER_COMMITS = [
   'add',
-  'check-ignore',
   'commit',
   'diff',
   'diff',
@@ -147,18 +146,18 @@ describe('collecting a task with few git processes', () => {
     });
   }
 
-  it('an agent that committed everything: 10 git processes', async () => {
+  it('an agent that committed everything: 9 git processes', async () => {
     await commitWork();
     const { value, commands } = await gitCommands(collectAll);
     const result = collected(value);
     expect(result.committedLeftovers).toBe(false);
     expect(result.headSha).toBe(await repo.git(['rev-parse', BRANCH]));
     expect(result.metrics.files_changed).toEqual(['done.txt']);
-    // Before: 15.
+    // Before: 15; 10 with a check-ignore the inspection's listing now answers.
     expect(commands).toEqual(AFTER_COMMITS);
   });
 
-  it('an agent that committed and left more: all of it on the branch, 11 git processes', async () => {
+  it('an agent that committed and left more: all of it on the branch, 10 git processes', async () => {
     await commitWork();
     await writeFile(join(worktree, 'README.md'), '# r\nedited\n');
     await writeFile(join(worktree, 'new.txt'), 'untracked\n');
@@ -171,7 +170,7 @@ describe('collecting a task with few git processes', () => {
     expect(result.metrics.files_changed.sort()).toEqual(['README.md', 'done.txt', 'new.txt']);
     // The tool's files stay out, changed or not.
     expect(await repo.git(['status', '--porcelain'], worktree)).toBe(' M TASK_SUMMARY.md');
-    // Before: 16. The one more: HEAD after the leftovers' commit.
+    // Before: 16. The one more: HEAD after the leftovers' commit (asked alongside the diffs).
     expect(commands).toEqual([...AFTER_COMMITS, 'rev-parse']);
   });
 

@@ -22,7 +22,9 @@ export interface CollectInput {
    * What inspectWorktree saw just before, which saves asking git again (HEAD, whether anything
    * changed); absent when the worktree was not inspected (it may then be in the middle of a merge).
    */
-  inspected?: Pick<Inspection, 'head' | 'unchanged'> | undefined;
+  inspected?:
+    | (Pick<Inspection, 'head' | 'unchanged'> & Partial<Pick<Inspection, 'addableToolPaths'>>)
+    | undefined;
   identity: GitIdentity;
   /** Paths (relative to the worktree) the tool put there and that must never be committed. */
   keepOut: readonly string[];
@@ -110,21 +112,25 @@ async function takeDiff(
   input: CollectInput,
   head: string | undefined,
 ): Promise<{ headSha: string; diff: string; stat: Numstat }> {
-  const headSha = head ?? (await git(input.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
   // Nothing from a commit to itself.
-  if (headSha === input.startSha) return { headSha, diff: '', stat: readNumstat('') };
-  const range = [input.startSha, headSha];
-  const [diff, numstat] = await Promise.all([
+  if (head === input.startSha) return { headSha: head, diff: '', stat: readNumstat('') };
+  // HEAD asked for alongside the diffs: nothing moves it now (the agent has ended).
+  const range = [input.startSha, head ?? 'HEAD'];
+  const [headSha, diff, numstat] = await Promise.all([
+    head ?? git(input.worktree, ['rev-parse', 'HEAD']).then((result) => result.stdout.trim()),
     git(input.worktree, ['diff', '--binary', ...range, '--']),
     git(input.worktree, ['diff', '--numstat', '-z', ...range, '--']),
   ]);
+  if (headSha === input.startSha) return { headSha, diff: '', stat: readNumstat('') };
   return { headSha, diff: diff.stdout, stat: readNumstat(numstat.stdout) };
 }
 
 async function commitLeftovers(input: CollectInput): Promise<boolean> {
   if (input.inspected?.unchanged === true) return false;
   // Ignored files are never added anyway, and git refuses pathspecs that name them: leave them out.
-  const keepOut = await notIgnored(input.worktree, [CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]);
+  const keepOut =
+    input.inspected?.addableToolPaths ??
+    (await notIgnored(input.worktree, [CONTEXT_FILE, SUMMARY_FILE, ...input.keepOut]));
   // Pathspecs through stdin: no argv length limit, and `literal` so odd file names stay inert.
   const pathspecs = ['.', ...keepOut.map((p) => `:(top,exclude,literal)${p}`)];
   await git(input.worktree, ['add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {

@@ -32,6 +32,11 @@ export interface Inspection {
    * an amend, a rebase): commits the agent made may be off its branch now.
    */
   wandered: boolean;
+  /**
+   * The tool's paths `git add --all` would see (tracked, or untracked and not ignored): those the
+   * collection's commit must leave out. The others are ignored (or absent) and left out anyway.
+   */
+  addableToolPaths: string[];
 }
 
 /**
@@ -42,13 +47,17 @@ export interface Inspection {
  */
 export async function inspectWorktree(input: InspectInput): Promise<Inspection> {
   // Few processes: every task ends with this, many at once, each spawn costs the main thread.
-  const [located, listed] = await Promise.all([locate(input.worktree), listFiles(input.worktree)]);
+  const [located, listed] = await Promise.all([
+    locate(input.worktree),
+    listFiles(input.worktree, new Set(input.toolPaths)),
+  ]);
   const wandered = await headWandered(located.reflog);
   const result = (problems: string[], unchanged = false): Inspection => ({
     problems,
     head: located.head,
     unchanged,
     wandered,
+    addableToolPaths: listed.tools,
   });
   // A merge or rebase half done makes every other answer meaningless (HEAD may be detached
   // mid-rebase, files hold conflict markers): stop at that.
@@ -172,6 +181,8 @@ interface Listed {
   modified: string[];
   /** Entries git was told not to look at in the worktree: `git ls-files` never lists them as modified. */
   flagged: MarkedEntry[];
+  /** The tool's paths among those listed (tracked, or untracked and not ignored). */
+  tools: string[];
 }
 
 /**
@@ -179,7 +190,7 @@ interface Listed {
  * lists every entry, so that entries marked assume-unchanged (`-v`: lower case) or skip-worktree
  * (`S`) show; unmerged ones come tagged `M` (once per stage).
  */
-async function listFiles(worktree: string): Promise<Listed> {
+async function listFiles(worktree: string, toolPaths: ReadonlySet<string>): Promise<Listed> {
   const { stdout } = await git(worktree, [
     'ls-files',
     '-t',
@@ -190,13 +201,15 @@ async function listFiles(worktree: string): Promise<Listed> {
     '--modified',
     '-z',
   ]);
-  const listed: Listed = { untracked: [], unmerged: [], modified: [], flagged: [] };
+  const listed: Listed = { untracked: [], unmerged: [], modified: [], flagged: [], tools: [] };
   // `<tag> <path>`: `H` tracked, `?` untracked, `M` unmerged, `C` modified, `S` skip-worktree;
   // a lower-case tag: the entry is marked assume-unchanged.
   for (const record of stdout.split('\0')) {
+    if (record === '') continue;
     const tag = record.slice(0, 2);
-    if (tag === 'H ' || record === '') continue;
     const path = record.slice(2);
+    if (toolPaths.has(path)) listed.tools.push(path);
+    if (tag === 'H ') continue;
     if (tag === '? ') listed.untracked.push(path);
     else if (tag === 'M ' || tag === 'm ') listed.unmerged.push(path);
     else if (tag === 'C ') listed.modified.push(path);
@@ -205,6 +218,7 @@ async function listFiles(worktree: string): Promise<Listed> {
   }
   listed.unmerged = [...new Set(listed.unmerged)];
   listed.modified = [...new Set(listed.modified)];
+  listed.tools = [...new Set(listed.tools)];
   return listed;
 }
 

@@ -70,6 +70,11 @@ function spawnFailure(args: readonly string[], cwd: string, error: HelperSpawnEr
 const NON_INTERACTIVE = [
   '-c',
   'core.useReplaceRefs=false',
+  // The tool's commits and merges do not start `git maintenance run --auto` (a process each, and
+  // a detached gc that could outlive the run and race with worktree removal); the user's next
+  // commit does.
+  '-c',
+  'maintenance.auto=false',
   '-c',
   'core.pager=cat',
   '-c',

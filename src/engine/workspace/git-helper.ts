@@ -60,6 +60,9 @@ process.stdin.on('data', (text) => {
   if (start < text.length) parts.push(text.slice(start));
 });
 process.stdin.on('end', () => process.exit(0));
+// Ctrl-C reaches the whole foreground group: the orchestrator decides what stops, and still
+// needs git to keep the work of what it stopped.
+process.on('SIGINT', () => {});
 function answer(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
 function run(request) {
   let child;
