@@ -112,6 +112,10 @@ class GitHelper {
   private parts: string[] = [];
   dead = false;
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   constructor() {
     this.child = spawn(process.execPath, ['-e', HELPER_SOURCE], {
       stdio: ['pipe', 'pipe', 'inherit'],
@@ -121,7 +125,16 @@ class GitHelper {
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     this.child.stdout!.setEncoding('utf8');
-    this.child.stdout!.on('data', (text: string) => this.read(text));
+    this.child.stdout!.on('data', (text: string) => {
+      try {
+        this.read(text);
+      } catch (error) {
+        // An answer too large for one string (hundreds of MB of output): what is under way fails,
+        // and the next command gets a new helper.
+        this.fail(`an answer could not be read: ${String(error)}`);
+        this.child.kill('SIGKILL');
+      }
+    });
     this.child.stdin!.on('error', () => this.fail('its input closed'));
     this.child.on('error', (error) => this.fail(String(error)));
     this.child.on('exit', (code, signal) => {
@@ -196,6 +209,11 @@ class GitHelper {
 }
 
 let helper: GitHelper | null = null;
+
+/** The helper's pid while it runs (benchmarks add its CPU to the orchestrator's). */
+export function gitHelperPid(): number | null {
+  return helper === null || helper.dead ? null : (helper.pid ?? null);
+}
 
 /** Run one git command through the helper, started on first use and again after it stopped. */
 export function runThroughHelper(request: HelperRequest): Promise<HelperResult> {
