@@ -8,7 +8,8 @@ import {
 } from '../../src/engine/collect/collect.js';
 import { inspectWorktree } from '../../src/engine/collect/inspect.js';
 import { createFinisher, type Finisher } from '../../src/engine/finish/finisher.js';
-import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
+import { DEFAULT_FINISH_SETTINGS, type FinishSettings } from '../../src/engine/finish/settings.js';
+import type { ExecutionSettings } from '../../src/engine/run/settings.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import { agentEnv, runPlan, scratch, type Recorded, type Scratch } from '../engine/helpers.js';
 import { reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
@@ -36,25 +37,28 @@ export interface CollectRun extends Recorded {
 
 /**
  * Run `plan` with `command` as every agent, validation and integration as the CLI does them
- * (clean-up off, so the tests can look at what is left), then check the invariant.
+ * (clean-up off unless `options.finish` turns it on, so the tests can look at what is left), then
+ * check the invariant. Each run has a ledger of its own.
  */
 export async function runWithLedger(
   repo: TempRepo,
   thePlan: Plan,
   command: string,
   env: Record<string, string> = {},
+  options: { finish?: Partial<FinishSettings>; settings?: Partial<ExecutionSettings> } = {},
 ): Promise<CollectRun> {
   const ledger: Scratch = await scratch();
   try {
     const before = await snapshotCheckout(repo.dir);
     const fullEnv = agentEnv({ LEDGER: ledger.dir, ...env });
     const finisher = createFinisher({
-      settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: false },
+      settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: false, ...options.finish },
       env: fullEnv,
     });
     const recorded = await runPlan(repo.dir, thePlan, command, {
       env: fullEnv,
       hooks: finisher.hooks,
+      ...(options.settings === undefined ? {} : { settings: options.settings }),
     });
     const report = await checkInvariant({
       repoRoot: repo.dir,

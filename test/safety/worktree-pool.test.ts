@@ -10,25 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
-import { createFinisher } from '../../src/engine/finish/finisher.js';
-import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import type { TaskRun } from '../../src/engine/state/schema.js';
 import { POOL_DIR } from '../../src/engine/workspace/pool.js';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
-import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { agentEnv, FAST, plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import {
-  checkInvariant,
-  describe as describeReport,
-  readLedger,
-  snapshotCheckout,
-} from '../support/invariant.js';
-import { AGENT_GIT, LEDGER_COMMIT } from './collect-support.js';
+import { AGENT_GIT, LEDGER_COMMIT, runWithLedger } from './collect-support.js';
 
 let repo: TempRepo;
-let ledger: Scratch;
+let pidDir: Scratch;
 const pids: number[] = [];
 
 afterEach(async () => {
@@ -40,7 +32,7 @@ afterEach(async () => {
     }
   }
   await repo?.cleanup();
-  await ledger?.cleanup();
+  await pidDir?.cleanup();
 });
 
 const POOL = 2;
@@ -58,35 +50,21 @@ const WORK =
   `${AGENT_GIT} commit -qm "work of $PE_TASK_ID" && ${LEDGER_COMMIT}; ` +
   'echo scratch > scratch.txt; mkdir -p node_modules/dep && echo built > node_modules/dep/index.js';
 
+/** A run with the pool on (clean-up as `cleanUp` says), checked by the invariant checker. */
 async function run(thePlan: Plan, command: string, options: { cleanUp: boolean }) {
-  const before = await snapshotCheckout(repo.dir);
-  const env = agentEnv({ LEDGER: ledger.dir });
-  const finisher = createFinisher({
-    settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: options.cleanUp, pool: POOL },
-    env,
-  });
-  const recorded = await runPlan(repo.dir, thePlan, command, {
-    env,
-    hooks: finisher.hooks,
-    settings: { pool: POOL },
-  });
-  const report = await checkInvariant({
-    repoRoot: repo.dir,
-    state: recorded.state,
-    ledger: await readLedger(ledger.dir),
-    before,
-    expectedStatus: /^reports\//,
-  });
-  // The next run's check reads its own commits only (this run's may be merged and deleted).
-  for (const name of await readdir(ledger.dir))
-    if (name.endsWith('.jsonl')) await rm(join(ledger.dir, name));
-  const worktrees = (finisher.outcome()?.cleanup?.items ?? []).filter((i) => i.kind === 'worktree');
-  return {
-    ...recorded,
-    invariant: { ok: report.ok, text: describeReport(report) },
-    /** What clean-up did with each worktree, and why: the failure message of a pool check. */
-    cleaned: worktrees.map((i) => `${i.taskId}: ${i.action}, ${i.reason}`).join('\n'),
-  };
+  const recorded = await runWithLedger(
+    repo,
+    thePlan,
+    command,
+    { PIDS: pidDir.dir },
+    { finish: { cleanUp: options.cleanUp, pool: POOL }, settings: { pool: POOL } },
+  );
+  const worktrees = (recorded.finisher.outcome()?.cleanup?.items ?? []).filter(
+    (item) => item.kind === 'worktree',
+  );
+  /** What clean-up did with each worktree, and why: the failure message of a pool check. */
+  const cleaned = worktrees.map((i) => `${i.taskId}: ${i.action}, ${i.reason}`).join('\n');
+  return { ...recorded, cleaned };
 }
 
 const poolDir = () => join(repo.dir, '.parallel-executor', 'worktrees', POOL_DIR);
@@ -114,7 +92,7 @@ async function newRepo(): Promise<void> {
   repo = await createTempRepo({
     files: { '.gitignore': 'node_modules/\n', 'src/a.ts': 'export const a = 1;\n' },
   });
-  ledger = await scratch();
+  pidDir = await scratch();
 }
 
 describe('worktrees kept ready between runs (workspace.pool)', () => {
@@ -192,11 +170,11 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     // A daemon with its environment cleared: the engine cannot tell it is the agent's, so it
     // outlives the agent, still in the worktree.
     const daemon =
-      'env -i setsid sh -c "exec sleep 60" </dev/null >/dev/null 2>&1 & echo $! > "$LEDGER/daemon-$PE_TASK_ID"; ' +
+      'env -i setsid sh -c "exec sleep 60" </dev/null >/dev/null 2>&1 & echo $! > "$PIDS/daemon-$PE_TASK_ID"; ' +
       // Until it has left the agent's process group, the end of the agent would take it along.
       'while [ "$(ps -o sid= -p $!)" = "$(ps -o sid= -p $$)" ]; do sleep 0.05; done';
     const first = await run(plan([task('1')]), `${WORK}; ${daemon}`, { cleanUp: true });
-    const pid = Number((await readFile(join(ledger.dir, 'daemon-1'), 'utf8')).trim());
+    const pid = Number((await readFile(join(pidDir.dir, 'daemon-1'), 'utf8')).trim());
     pids.push(pid);
     expect(first.invariant.ok, first.invariant.text).toBe(true);
     expect(first.state.status).toBe('completed');
@@ -265,7 +243,7 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     const resumed = await resumeExecution({
       cwd: repo.dir,
       runner: createCommandRunner({ command: `${LOOK}; ${WORK}`, graceMs: 300 }),
-      env: agentEnv({ LEDGER: ledger.dir }),
+      env: agentEnv({ LEDGER: pidDir.dir }),
       settings: { ...FAST, pool: POOL },
       retryFailed: true,
     });
