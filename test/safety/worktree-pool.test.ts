@@ -5,27 +5,27 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
-import { createFinisher } from '../../src/engine/finish/finisher.js';
-import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import type { TaskRun } from '../../src/engine/state/schema.js';
 import { POOL_DIR } from '../../src/engine/workspace/pool.js';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
-import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { agentEnv, FAST, plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import {
-  checkInvariant,
-  describe as describeReport,
-  readLedger,
-  snapshotCheckout,
-} from '../support/invariant.js';
-import { AGENT_GIT, LEDGER_COMMIT } from './collect-support.js';
+  adminOf,
+  LOOK,
+  POOL_REPO_FILES,
+  pooledIn,
+  poolDirIn,
+  runPooled,
+  WORK,
+} from './pool-support.js';
 
 let repo: TempRepo;
 let ledger: Scratch;
@@ -45,62 +45,17 @@ afterEach(async () => {
 
 const POOL = 2;
 
-/** What the agent sees before it does anything: written to a file and committed with its work. */
-const LOOK =
-  'git status --porcelain=v1 --ignored --untracked-files=all > "seen-$PE_TASK_ID.txt"; ' +
-  'git rev-parse --abbrev-ref HEAD >> "seen-$PE_TASK_ID.txt"; git log -g --format=%gs HEAD | wc -l | tr -d " " >> "seen-$PE_TASK_ID.txt"; ' +
-  'git for-each-ref --format="%(refname)" refs/worktree refs/bisect >> "seen-$PE_TASK_ID.txt"; ' +
-  'ls -A | grep -v "^\\.git$" | sort >> "seen-$PE_TASK_ID.txt"';
-
-/** The agent's work: a file committed, plus an untracked and an ignored file left behind. */
-const WORK =
-  `echo "$PE_TASK_ID" > "agent-$PE_TASK_ID.txt" && git add "seen-$PE_TASK_ID.txt" "agent-$PE_TASK_ID.txt" && ` +
-  `${AGENT_GIT} commit -qm "work of $PE_TASK_ID" && ${LEDGER_COMMIT}; ` +
-  'echo scratch > scratch.txt; mkdir -p node_modules/dep && echo built > node_modules/dep/index.js';
-
-async function run(thePlan: Plan, command: string, options: { cleanUp: boolean }) {
-  const before = await snapshotCheckout(repo.dir);
-  const env = agentEnv({ LEDGER: ledger.dir });
-  const finisher = createFinisher({
-    settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: options.cleanUp, pool: POOL },
-    env,
-  });
-  const recorded = await runPlan(repo.dir, thePlan, command, {
-    env,
-    hooks: finisher.hooks,
-    settings: { pool: POOL },
-  });
-  const report = await checkInvariant({
-    repoRoot: repo.dir,
-    state: recorded.state,
-    ledger: await readLedger(ledger.dir),
-    before,
-    expectedStatus: /^reports\//,
-  });
-  // The next run's check reads its own commits only (this run's may be merged and deleted).
-  for (const name of await readdir(ledger.dir))
-    if (name.endsWith('.jsonl')) await rm(join(ledger.dir, name));
-  const worktrees = (finisher.outcome()?.cleanup?.items ?? []).filter((i) => i.kind === 'worktree');
-  return {
-    ...recorded,
-    invariant: { ok: report.ok, text: describeReport(report) },
-    /** What clean-up did with each worktree, and why: the failure message of a pool check. */
-    cleaned: worktrees.map((i) => `${i.taskId}: ${i.action}, ${i.reason}`).join('\n'),
-  };
+function run(thePlan: Plan, command: string, options: { cleanUp: boolean }) {
+  return runPooled(repo, ledger, thePlan, command, { ...options, pool: POOL });
 }
 
-const poolDir = () => join(repo.dir, '.parallel-executor', 'worktrees', POOL_DIR);
-const pooled = async () => (await readdir(poolDir()).catch(() => [] as string[])).sort();
+const poolDir = () => poolDirIn(repo);
+const pooled = () => pooledIn(repo);
 const worktreeList = async () =>
   (await repo.git(['worktree', 'list', '--porcelain']))
     .split('\n')
     .filter((line) => line.startsWith('worktree '))
     .map((line) => line.slice('worktree '.length));
-
-/** The admin folder a worktree's `.git` file names: who made the worktree first. */
-async function adminOf(worktree: string): Promise<string> {
-  return (await readFile(join(worktree, '.git'), 'utf8')).replace(/^gitdir: /, '').trim();
-}
 
 function firstRunPlan(): Plan {
   return plan([task('1'), task('2'), task('3')]);
@@ -111,9 +66,7 @@ function secondRunPlan(): Plan {
 }
 
 async function newRepo(): Promise<void> {
-  repo = await createTempRepo({
-    files: { '.gitignore': 'node_modules/\n', 'src/a.ts': 'export const a = 1;\n' },
-  });
+  repo = await createTempRepo({ files: POOL_REPO_FILES });
   ledger = await scratch();
 }
 
