@@ -285,7 +285,12 @@ export async function execute(
     writer: createStateWriter(paths.stateFile),
     repoLock: createMutex(),
     ...(settings.pool > 0
-      ? { pool: new WorktreePool(poolDirOf(worktreeRootOf(state.repo_root, settings))) }
+      ? {
+          pool: new WorktreePool(
+            poolDirOf(worktreeRootOf(state.repo_root, settings)),
+            state.repo_root,
+          ),
+        }
       : {}),
     replicated: new Map(),
     collectOnResume,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { procPids } from '../agents/proc.js';
 import { git } from './git-exec.js';
 import type { GitIdentity } from './identity.js';
@@ -52,6 +52,84 @@ async function adminDir(worktree: string): Promise<string | null> {
   return match === null ? null : resolve(worktree, match[1]!.trim());
 }
 
+/** Why the admin folder holds more than an idle worktree's, or null. */
+async function notIdle(admin: string): Promise<string | null> {
+  const extra = (await readdir(admin)).filter((name) => !IDLE_ADMIN.has(name));
+  return extra.length > 0 ? `its git state holds ${extra.join(', ')}` : null;
+}
+
+/**
+ * Index entries marked assume-unchanged or skip-worktree keep their mark through a checkout: the
+ * next agent's edits there would be hidden from git. Null when there are none.
+ */
+async function markedEntries(worktree: string): Promise<string | null> {
+  const entries = await git(worktree, ['ls-files', '-t', '-v', '-z']);
+  const marked = entries.stdout.split('\0').filter((record) => markedEntry(record) !== null);
+  return marked.length > 0 ? `${marked.length} index entries are marked not to be looked at` : null;
+}
+
+/** A real folder, not a symlink to one elsewhere (whose files the pool would move or remove). */
+async function ownFolder(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => null))?.isDirectory() === true;
+}
+
+/**
+ * The admin folder of `worktree` if it is a linked worktree of this repository that git knows at
+ * this very folder: a real folder whose `.git` file names an admin folder in the repository's
+ * `worktrees/`, whose `gitdir` file names it back. Null for anything else (a symlink to someone's
+ * worktree, a `.git` file an agent pointed at another worktree's admin folder).
+ */
+async function ownAdmin(repoRoot: string, worktree: string): Promise<string | null> {
+  if (!(await ownFolder(worktree))) return null;
+  const admin = await adminDir(worktree);
+  if (admin === null) return null;
+  const common = (await git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir']))
+    .stdout.trim();
+  const back = await readFile(join(admin, 'gitdir'), 'utf8').catch(() => null);
+  const real = (path: string) => realpath(path).catch(() => null);
+  const [adminParent, worktrees, named, self] = await Promise.all([
+    real(dirname(admin)),
+    real(join(common, 'worktrees')),
+    back === null ? null : real(dirname(resolve(admin, back.trim()))),
+    real(worktree),
+  ]);
+  return adminParent !== null && adminParent === worktrees && named !== null && named === self
+    ? admin
+    : null;
+}
+
+/**
+ * Why the parked worktree `path` cannot be handed to a task as it is (anything in the pool can
+ * have been changed since it was parked: by an agent writing outside its worktree, by the user),
+ * or null when it can.
+ */
+async function unusable(repoRoot: string, path: string): Promise<string | null> {
+  const admin = await ownAdmin(repoRoot, path);
+  if (admin === null) return 'not a worktree of this repository parked there';
+  return (await notIdle(admin)) ?? (await markedEntries(path));
+}
+
+/**
+ * Out of the pool with one that cannot be used: a symlink or a file is unlinked (never what it
+ * points to), a folder git no longer knows is deleted, a worktree of this repository is removed by
+ * git. Anything else (a folder with more than a `.git` file that is not one of ours) is left.
+ */
+async function discard(repoRoot: string, path: string): Promise<void> {
+  const stat = await lstat(path).catch(() => null);
+  if (stat === null) return;
+  if (!stat.isDirectory()) {
+    await rm(path, { force: true });
+    return;
+  }
+  if ((await ownAdmin(repoRoot, path)) !== null) {
+    await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
+    return;
+  }
+  const admin = await adminDir(path);
+  if (admin !== null && (await lstat(admin).catch(() => null)) === null)
+    await rm(path, { recursive: true, force: true });
+}
+
 /** Git never runs a hook of the repository's (or one an agent planted) for the pool's checkouts. */
 const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
 
@@ -70,10 +148,10 @@ export async function parkWorktree(
   const no = (reason: string): ParkResult => ({ parked: null, reason });
   const users = processesInside(worktree);
   if (users.length > 0) return no(`processes still use it (pid ${users.join(', ')})`);
-  const admin = await adminDir(worktree);
-  if (admin === null) return no('not a linked worktree');
-  const extra = (await readdir(admin)).filter((name) => !IDLE_ADMIN.has(name));
-  if (extra.length > 0) return no(`its git state holds ${extra.join(', ')}`);
+  const admin = await ownAdmin(repoRoot, worktree);
+  if (admin === null) return no('not a linked worktree of this repository');
+  const extra = await notIdle(admin);
+  if (extra !== null) return no(extra);
   await git(worktree, [...NO_HOOKS, 'checkout', '--quiet', '--force', '--detach']);
   await git(worktree, ['clean', '-ffdxq']);
   const left = await git(worktree, [
@@ -84,13 +162,11 @@ export async function parkWorktree(
     '-z',
   ]);
   if (left.stdout !== '') return no('files remain after cleaning it');
-  // Index entries marked assume-unchanged or skip-worktree keep their mark through a checkout:
-  // the next agent's edits there would be hidden from git.
-  const entries = await git(worktree, ['ls-files', '-t', '-v', '-z']);
-  const marked = entries.stdout.split('\0').filter((record) => markedEntry(record) !== null);
-  if (marked.length > 0) return no(`${marked.length} index entries are marked not to be looked at`);
+  const marked = await markedEntries(worktree);
+  if (marked !== null) return no(marked);
   await Promise.all(TASK_LEFTOVERS.map((name) => rm(join(admin, name), { force: true })));
   await mkdir(pool, { recursive: true });
+  if (!(await ownFolder(pool))) return no(`${pool} is not a folder of its own (a symlink?)`);
   const target = join(pool, randomBytes(6).toString('hex'));
   await git(repoRoot, ['worktree', 'move', worktree, target]);
   return { parked: target };
@@ -136,15 +212,23 @@ function processesInside(folder: string): number[] {
 export class WorktreePool {
   private entries: Promise<string[]> | null = null;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly repoRoot: string,
+  ) {}
 
-  /** A parked worktree for one task, or null when none is left. */
+  /**
+   * A parked worktree for one task, or null when none is left. One that is not as it was parked
+   * is taken out of the pool instead.
+   */
   async take(): Promise<string | null> {
-    this.entries ??= readdir(this.dir).then(
-      (names) => names.sort().map((name) => join(this.dir, name)),
-      () => [],
-    );
-    return (await this.entries).shift() ?? null;
+    this.entries ??= poolNames(this.dir).then((names) => names.map((name) => join(this.dir, name)));
+    const entries = await this.entries;
+    for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
+      if ((await unusable(this.repoRoot, path)) === null) return path;
+      await discard(this.repoRoot, path).catch(() => undefined);
+    }
+    return null;
   }
 
   /** Hand back one a task could not use (its branch existed). */
@@ -177,18 +261,27 @@ export async function openPooledWorktree(
   const admin = await adminDir(path);
   if (admin === null) throw new Error(`${path} is not a linked worktree after moving it there`);
   // What `git worktree add` followed by `git reset --hard` (a new worktree) leaves: its creation,
-  // then the reset.
+  // then the reset, in the HEAD reflog.
   const who = `${identity.name} <${identity.email}> ${Math.floor(Date.now() / 1000)} +0000`;
   await mkdir(join(admin, 'logs'), { recursive: true });
   await writeFile(
     join(admin, 'logs', 'HEAD'),
     `${'0'.repeat(sha.length)} ${sha} ${who}\n${sha} ${sha} ${who}\treset: moving to HEAD\n`,
   );
+  // The reset's ORIG_HEAD too: an agent's `git reset --hard ORIG_HEAD` finds what it would in a
+  // new worktree.
+  await writeFile(join(admin, 'ORIG_HEAD'), `${sha}\n`);
+}
+
+/** The names in the pool folder, sorted; none when it is not a folder of its own. */
+async function poolNames(pool: string): Promise<string[]> {
+  if (!(await ownFolder(pool))) return [];
+  return (await readdir(pool).catch(() => [] as string[])).sort();
 }
 
 /** How many worktrees the pool holds. */
 export async function pooledCount(pool: string): Promise<number> {
-  return (await readdir(pool).catch(() => [] as string[])).length;
+  return (await poolNames(pool)).length;
 }
 
 /**
@@ -219,13 +312,15 @@ async function moveWorktree(repoRoot: string, from: string, to: string): Promise
 
 /** Remove the pool's worktrees beyond the first `keep` (all of them with 0). */
 export async function drainPool(repoRoot: string, pool: string, keep: number): Promise<number> {
-  const names = (await readdir(pool).catch(() => [] as string[])).sort();
+  const names = await poolNames(pool);
   let removed = 0;
   for (const name of names.slice(keep)) {
     const path = join(pool, name);
-    await git(repoRoot, ['worktree', 'remove', '--force', '--force', path], {
-      allowExitCodes: [128],
-    });
+    // Through a symlink, git would remove the worktree it points to: only the link goes.
+    if ((await lstat(path)).isDirectory())
+      await git(repoRoot, ['worktree', 'remove', '--force', '--force', path], {
+        allowExitCodes: [128],
+      });
     await rm(path, { recursive: true, force: true });
     removed += 1;
   }

@@ -1,0 +1,160 @@
+/**
+ * The worktree pool attacked: agents of one run (and the user between runs) tamper with what the
+ * pool holds, and the next run must still get worktrees like new ones, lose no one's work and
+ * touch nothing outside the pool.
+ */
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
+import type { Plan } from '../../src/engine/plan/schema.js';
+import type { TaskRun } from '../../src/engine/state/schema.js';
+import { agentEnv, plan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { adminOf, LOOK, POOL_REPO_FILES, pooledIn, poolDirIn, runPooled, WORK } from './pool-support.js';
+
+let repo: TempRepo;
+let ledger: Scratch;
+let outside: Scratch;
+
+afterEach(async () => {
+  await repo?.cleanup();
+  await ledger?.cleanup();
+  await outside?.cleanup();
+});
+
+const POOL = 6;
+
+function run(thePlan: Plan, command: string, options: { cleanUp: boolean }) {
+  return runPooled(repo, ledger, thePlan, command, { ...options, pool: POOL });
+}
+
+async function newRepo(): Promise<void> {
+  repo = await createTempRepo({ files: POOL_REPO_FILES });
+  ledger = await scratch();
+  outside = await scratch();
+}
+
+/** The agent's shell: the pool folder, seen from its worktree (`<root>/<execution>/<task>`). */
+const POOL_FROM_AGENT = '"$PWD/../../.pool"';
+
+/** Besides LOOK: index entries with a mark, and the worktree's git admin folder. */
+const LOOK_DEEPER =
+  `${LOOK}; git ls-files -v | grep -v "^H " >> "seen-$PE_TASK_ID.txt"; ` +
+  'ls "$(git rev-parse --git-dir)" | sort >> "seen-$PE_TASK_ID.txt"; ' +
+  'git rev-parse ORIG_HEAD >> "seen-$PE_TASK_ID.txt"';
+
+const seen = async (t: TaskRun) =>
+  (await repo.git(['show', `${t.branch}:seen-${t.task_id}.txt`]))
+    .replaceAll(t.branch, '<branch>')
+    .replaceAll(`-${t.task_id}.txt`, '-<task>.txt');
+
+describe('the worktree pool under attack', () => {
+  it('an agent of the run before tampering with parked worktrees does not reach the next task', async () => {
+    await newRepo();
+    const ids = (from: number) => [0, 1, 2, 3, 4, 5].map((i) => String(from + i));
+    const first = await run(plan(ids(1).map((id) => task(id))), WORK, { cleanUp: true });
+    expect(first.invariant.ok, first.invariant.text).toBe(true);
+    expect(await pooledIn(repo), first.cleaned).toHaveLength(6);
+
+    // Task 7 takes the first; its agent goes into four of the others: an index entry marked
+    // skip-worktree, a ref of that worktree's own, a half-done merge, a new file staged.
+    const tamper =
+      `i=0; for d in ${POOL_FROM_AGENT}/*/; do i=$((i+1)); case $i in ` +
+      '1) git -C "$d" update-index --skip-worktree src/a.ts;; ' +
+      '2) git -C "$d" update-ref refs/worktree/leak HEAD;; ' +
+      '3) git -C "$d" rev-parse HEAD > "$(git -C "$d" rev-parse --git-dir)/MERGE_HEAD";; ' +
+      '4) echo leak > "$d/leak.txt"; git -C "$d" add leak.txt;; esac; done';
+    const second = await run(plan([task('7')]), `${WORK}; ${tamper}`, { cleanUp: false });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    const parked = await Promise.all(
+      (await pooledIn(repo)).map((name) => adminOf(join(poolDirIn(repo), name))),
+    );
+    expect(parked).toHaveLength(5);
+
+    // Six tasks, five worktrees kept ready: at least one is new, the others must look the same.
+    const third = await run(plan(ids(8).map((id) => task(id))), `${LOOK_DEEPER}; ${WORK}`, {
+      cleanUp: false,
+    });
+    expect(third.invariant.ok, third.invariant.text).toBe(true);
+    expect(third.state.status).toBe('completed');
+    const tasks = ids(8).map((id) => third.state.tasks[id]!);
+    const admins = await Promise.all(tasks.map((t) => adminOf(t.worktree)));
+    const fresh = tasks.filter((_, i) => !parked.includes(admins[i]!));
+    // The one nobody touched is used, and the one with a file staged once cleaned.
+    expect(6 - fresh.length).toBe(2);
+    const expected = await seen(fresh[0]!);
+    expect(expected).not.toMatch(/leak|MERGE_HEAD|refs\/worktree|^S /m);
+    for (const t of tasks) expect(await seen(t), t.task_id).toBe(expected);
+    for (const t of tasks) {
+      expect((await repo.git(['ls-tree', '--name-only', t.branch])).split('\n').sort()).toEqual([
+        '.gitignore',
+        `agent-${t.task_id}.txt`,
+        'scratch.txt',
+        `seen-${t.task_id}.txt`,
+        'src',
+      ]);
+    }
+  });
+
+  it('a pool folder an agent made a symlink to a folder outside is neither filled nor emptied', async () => {
+    await newRepo();
+    await mkdir(join(outside.dir, 'notes'));
+    await writeFile(join(outside.dir, 'notes', 'todo.txt'), 'mine\n');
+    await writeFile(join(outside.dir, 'b.txt'), 'mine too\n');
+    const redirect = `mkdir -p ${POOL_FROM_AGENT} && rm -rf ${POOL_FROM_AGENT} && ln -s "${outside.dir}" ${POOL_FROM_AGENT}`;
+    const first = await run(
+      plan([task('1'), task('2', { dependsOn: ['1'] })]),
+      `${WORK}; if [ "$PE_TASK_ID" = 1 ]; then ${redirect}; fi`,
+      { cleanUp: true },
+    );
+    expect(first.invariant.ok, first.invariant.text).toBe(true);
+    expect(first.state.status).toBe('completed');
+    // Clean-up parked nothing in the folder outside (and removed the worktrees as without a pool).
+    const outsideNames = async () => (await import('node:fs/promises')).readdir(outside.dir);
+    expect((await outsideNames()).sort(), first.cleaned).toEqual(['b.txt', 'notes']);
+
+    const second = await run(plan([task('3')]), `${LOOK}; ${WORK}`, { cleanUp: true });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    expect(second.state.status).toBe('completed');
+    const cleaned = await cleanupExecution(second.state, {
+      repoRoot: repo.dir,
+      executionDir: second.executionDir,
+      env: agentEnv(),
+      pool: 0,
+    });
+    expect(cleaned.errors).toBe(0);
+    expect((await outsideNames()).sort()).toEqual(['b.txt', 'notes']);
+    expect(await readFile(join(outside.dir, 'notes', 'todo.txt'), 'utf8')).toBe('mine\n');
+  });
+
+  it("a symlink planted in the pool to the user's own worktree neither moves nor empties it", async () => {
+    await newRepo();
+    // The user's worktree, with work not committed yet.
+    const mine = join(outside.dir, 'mine');
+    await repo.git(['worktree', 'add', '-q', '-b', 'mine', mine]);
+    await writeFile(join(mine, 'src', 'a.ts'), 'export const a = 2;\n');
+    await writeFile(join(mine, 'notes.txt'), 'not committed\n');
+    const plant = `mkdir -p ${POOL_FROM_AGENT} && ln -s "${mine}" ${POOL_FROM_AGENT}/0000`;
+    const first = await run(plan([task('1')]), `${WORK}; ${plant}`, { cleanUp: true });
+    expect(first.invariant.ok, first.invariant.text).toBe(true);
+    expect((await lstat(join(poolDirIn(repo), '0000'))).isSymbolicLink()).toBe(true);
+
+    const second = await run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    expect(second.state.status).toBe('completed');
+    expect(second.state.tasks['2']!.worktree).not.toBe(mine);
+    // With the pool at 0, clean-up empties the pool: the link at most, never what it points to.
+    await cleanupExecution(second.state, {
+      repoRoot: repo.dir,
+      executionDir: second.executionDir,
+      env: agentEnv(),
+      pool: 0,
+    });
+    expect(existsSync(mine)).toBe(true);
+    expect(await repo.git(['symbolic-ref', '--short', 'HEAD'], mine)).toBe('mine');
+    expect(await readFile(join(mine, 'src', 'a.ts'), 'utf8')).toBe('export const a = 2;\n');
+    expect(await readFile(join(mine, 'notes.txt'), 'utf8')).toBe('not committed\n');
+  });
+});
