@@ -12,7 +12,15 @@ import type { Plan } from '../../src/engine/plan/schema.js';
 import type { TaskRun } from '../../src/engine/state/schema.js';
 import { agentEnv, plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { adminOf, LOOK, POOL_REPO_FILES, pooledIn, poolDirIn, runPooled, WORK } from './pool-support.js';
+import {
+  adminOf,
+  LOOK,
+  POOL_REPO_FILES,
+  pooledIn,
+  poolDirIn,
+  runPooled,
+  WORK,
+} from './pool-support.js';
 
 let repo: TempRepo;
 let ledger: Scratch;
@@ -24,7 +32,7 @@ afterEach(async () => {
   await outside?.cleanup();
 });
 
-const POOL = 6;
+const POOL = 7;
 
 function run(thePlan: Plan, command: string, options: { cleanUp: boolean }) {
   return runPooled(repo, ledger, thePlan, command, { ...options, pool: POOL });
@@ -53,37 +61,41 @@ const seen = async (t: TaskRun) =>
 describe('the worktree pool under attack', () => {
   it('an agent of the run before tampering with parked worktrees does not reach the next task', async () => {
     await newRepo();
-    const ids = (from: number) => [0, 1, 2, 3, 4, 5].map((i) => String(from + i));
+    const ids = (from: number) => [0, 1, 2, 3, 4, 5, 6].map((i) => String(from + i));
     const first = await run(plan(ids(1).map((id) => task(id))), WORK, { cleanUp: true });
     expect(first.invariant.ok, first.invariant.text).toBe(true);
-    expect(await pooledIn(repo), first.cleaned).toHaveLength(6);
+    expect(await pooledIn(repo), first.cleaned).toHaveLength(7);
 
-    // Task 7 takes the first; its agent goes into four of the others: an index entry marked
-    // skip-worktree, a ref of that worktree's own, a half-done merge, a new file staged.
+    // Task 8 takes the first; its agent goes into the six others: an index entry marked
+    // skip-worktree, a ref of that worktree's own, a half-done merge, a new file staged, files
+    // changed, added and ignored, a FIFO (git does not see it, its clean leaves it).
     const tamper =
       `i=0; for d in ${POOL_FROM_AGENT}/*/; do i=$((i+1)); case $i in ` +
       '1) git -C "$d" update-index --skip-worktree src/a.ts;; ' +
       '2) git -C "$d" update-ref refs/worktree/leak HEAD;; ' +
       '3) git -C "$d" rev-parse HEAD > "$(git -C "$d" rev-parse --git-dir)/MERGE_HEAD";; ' +
-      '4) echo leak > "$d/leak.txt"; git -C "$d" add leak.txt;; esac; done';
-    const second = await run(plan([task('7')]), `${WORK}; ${tamper}`, { cleanUp: false });
+      '4) echo leak > "$d/leak.txt"; git -C "$d" add leak.txt;; ' +
+      '5) echo leak > "$d/src/a.ts"; mkdir -p "$d/node_modules/x" "$d/deep/er"; ' +
+      'echo leak > "$d/node_modules/x/i.js"; echo leak > "$d/deep/er/leak.txt";; ' +
+      '6) mkfifo "$d/src/pipe";; esac; done';
+    const second = await run(plan([task('8')]), `${WORK}; ${tamper}`, { cleanUp: false });
     expect(second.invariant.ok, second.invariant.text).toBe(true);
     const parked = await Promise.all(
       (await pooledIn(repo)).map((name) => adminOf(join(poolDirIn(repo), name))),
     );
-    expect(parked).toHaveLength(5);
+    expect(parked).toHaveLength(6);
 
-    // Six tasks, five worktrees kept ready: at least one is new, the others must look the same.
-    const third = await run(plan(ids(8).map((id) => task(id))), `${LOOK_DEEPER}; ${WORK}`, {
+    // Seven tasks, six worktrees kept ready: at least one is new, the others must look the same.
+    const third = await run(plan(ids(9).map((id) => task(id))), `${LOOK_DEEPER}; ${WORK}`, {
       cleanUp: false,
     });
     expect(third.invariant.ok, third.invariant.text).toBe(true);
     expect(third.state.status).toBe('completed');
-    const tasks = ids(8).map((id) => third.state.tasks[id]!);
+    const tasks = ids(9).map((id) => third.state.tasks[id]!);
     const admins = await Promise.all(tasks.map((t) => adminOf(t.worktree)));
     const fresh = tasks.filter((_, i) => !parked.includes(admins[i]!));
-    // The one nobody touched is used, and the one with a file staged once cleaned.
-    expect(6 - fresh.length).toBe(2);
+    // The two with files only are used, once cleaned.
+    expect(7 - fresh.length).toBe(2);
     const expected = await seen(fresh[0]!);
     expect(expected).not.toMatch(/leak|MERGE_HEAD|refs\/worktree|^S /m);
     for (const t of tasks) expect(await seen(t), t.task_id).toBe(expected);
@@ -96,6 +108,19 @@ describe('the worktree pool under attack', () => {
         'src',
       ]);
     }
+  });
+
+  it('a FIFO an agent leaves (git and its clean do not see it) keeps its worktree out of the pool', async () => {
+    await newRepo();
+    const first = await run(plan([task('1')]), `${WORK}; mkfifo src/pipe`, {
+      cleanUp: true,
+    });
+    expect(first.invariant.ok, first.invariant.text).toBe(true);
+    expect(first.state.status).toBe('completed');
+    expect(await pooledIn(repo), first.cleaned).toEqual([]);
+    expect(first.cleaned).toMatch(
+      /not kept ready for the next run: it holds files git does not see \(src\/pipe\)/,
+    );
   });
 
   it('a pool folder an agent made a symlink to a folder outside is neither filled nor emptied', async () => {

@@ -68,6 +68,29 @@ async function markedEntries(worktree: string): Promise<string | null> {
   return marked.length > 0 ? `${marked.length} index entries are marked not to be looked at` : null;
 }
 
+/**
+ * Files neither git nor its clean sees (a FIFO, a socket, a device): an agent reading every file
+ * would block on a FIFO. Their paths inside `folder`, the `.git` file aside; symlinks are not
+ * followed.
+ */
+async function specialFiles(folder: string, inside = ''): Promise<string[]> {
+  const entries = await readdir(join(folder, inside), { withFileTypes: true }).catch(() => []);
+  const found = await Promise.all(
+    entries.map(async (entry): Promise<string[]> => {
+      const path = join(inside, entry.name);
+      if (entry.isDirectory()) return path === '.git' ? [] : specialFiles(folder, path);
+      return entry.isFile() || entry.isSymbolicLink() ? [] : [path];
+    }),
+  );
+  return found.flat();
+}
+
+/** Why `worktree` holds files git does not see, or null. */
+async function unseenFiles(worktree: string): Promise<string | null> {
+  const found = await specialFiles(worktree);
+  return found.length > 0 ? `it holds files git does not see (${found.join(', ')})` : null;
+}
+
 /** A real folder, not a symlink to one elsewhere (whose files the pool would move or remove). */
 async function ownFolder(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => null))?.isDirectory() === true;
@@ -83,8 +106,9 @@ async function ownAdmin(repoRoot: string, worktree: string): Promise<string | nu
   if (!(await ownFolder(worktree))) return null;
   const admin = await adminDir(worktree);
   if (admin === null) return null;
-  const common = (await git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir']))
-    .stdout.trim();
+  const common = (
+    await git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir'])
+  ).stdout.trim();
   const back = await readFile(join(admin, 'gitdir'), 'utf8').catch(() => null);
   const real = (path: string) => realpath(path).catch(() => null);
   const [adminParent, worktrees, named, self] = await Promise.all([
@@ -106,7 +130,7 @@ async function ownAdmin(repoRoot: string, worktree: string): Promise<string | nu
 async function unusable(repoRoot: string, path: string): Promise<string | null> {
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
-  return (await notIdle(admin)) ?? (await markedEntries(path));
+  return (await notIdle(admin)) ?? (await markedEntries(path)) ?? (await unseenFiles(path));
 }
 
 /**
@@ -162,6 +186,8 @@ export async function parkWorktree(
     '-z',
   ]);
   if (left.stdout !== '') return no('files remain after cleaning it');
+  const unseen = await unseenFiles(worktree);
+  if (unseen !== null) return no(unseen);
   const marked = await markedEntries(worktree);
   if (marked !== null) return no(marked);
   await Promise.all(TASK_LEFTOVERS.map((name) => rm(join(admin, name), { force: true })));
