@@ -182,4 +182,32 @@ describe('the worktree pool under attack', () => {
     expect(await readFile(join(mine, 'src', 'a.ts'), 'utf8')).toBe('export const a = 2;\n');
     expect(await readFile(join(mine, 'notes.txt'), 'utf8')).toBe('not committed\n');
   });
+
+  it("a worktree whose .git file names the user's worktree's admin folder is not parked through it", async () => {
+    await newRepo();
+    const first = await run(plan([task('1')]), WORK, { cleanUp: false });
+    expect(first.invariant.ok, first.invariant.text).toBe(true);
+    // The user's worktree, a change staged; then the task's `.git` file is pointed at its admin
+    // folder (a daemon the agent left, after the collection: the collection follows such a file
+    // too, which is not the pool's to guard).
+    const mine = join(outside.dir, 'mine');
+    await repo.git(['worktree', 'add', '-q', '-b', 'mine', mine]);
+    await writeFile(join(mine, 'src', 'a.ts'), 'export const a = 2;\n');
+    await repo.git(['add', 'src/a.ts'], mine);
+    await writeFile(
+      join(first.state.tasks['1']!.worktree, '.git'),
+      `gitdir: ${await adminOf(mine)}\n`,
+    );
+    // Parking it ran git with the user's worktree's admin folder: its branch checked out no
+    // more, its staged change unstaged.
+    await cleanupExecution(first.state, {
+      repoRoot: repo.dir,
+      executionDir: first.executionDir,
+      env: agentEnv(),
+      pool: POOL,
+    });
+    expect(await pooledIn(repo)).toEqual([]);
+    expect(await repo.git(['symbolic-ref', '--short', 'HEAD'], mine)).toBe('mine');
+    expect(await repo.git(['diff', '--cached', '--name-only'], mine)).toBe('src/a.ts');
+  });
 });
