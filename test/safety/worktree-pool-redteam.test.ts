@@ -12,6 +12,7 @@ import type { Plan } from '../../src/engine/plan/schema.js';
 import type { TaskRun } from '../../src/engine/state/schema.js';
 import { agentEnv, plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { AGENT_GIT } from './collect-support.js';
 import {
   adminOf,
   LOOK,
@@ -108,6 +109,43 @@ describe('the worktree pool under attack', () => {
         'src',
       ]);
     }
+  });
+
+  it('a commit an agent made in a parked worktree is kept, not handed on or lost', async () => {
+    await newRepo();
+    await run(plan([task('1'), task('2')]), WORK, { cleanUp: true });
+    expect(await pooledIn(repo)).toHaveLength(2);
+    // Task 3 takes one; its agent commits in the other (its HEAD is detached there). The ledger
+    // line is for the next run's check: until then, that worktree's HEAD holds the commit.
+    const wander =
+      `for d in ${POOL_FROM_AGENT}/*/; do echo lost > "$d/wander.txt" && git -C "$d" add wander.txt && ` +
+      `${AGENT_GIT} -C "$d" commit -qm "made in the pool" && printf '{"commit":"%s","task":"3"}\\n' ` +
+      '"$(git -C "$d" rev-parse HEAD)" >> "$LEDGER/later"; done';
+    const second = await run(plan([task('3')]), `${WORK}; ${wander}`, { cleanUp: false });
+    expect(second.state.status).toBe('completed');
+    const later = await readFile(join(ledger.dir, 'later'), 'utf8');
+    expect(later).toMatch(/"commit":"[0-9a-f]{40}"/);
+    await writeFile(join(ledger.dir, 'later.jsonl'), later);
+
+    const third = await run(plan([task('4')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+    expect(third.invariant.ok, third.invariant.text).toBe(true);
+    expect(third.state.status).toBe('completed');
+    const t = third.state.tasks['4']!;
+    expect(await repo.git(['ls-tree', '--name-only', t.branch])).not.toMatch(/wander/);
+    expect(await repo.git(['show', `${t.branch}:seen-4.txt`])).not.toMatch(/wander/);
+    expect(await pooledIn(repo)).toEqual([]);
+    // Kept under the run's own refs, which the run's output names.
+    const kept = await repo.git([
+      'for-each-ref',
+      '--format=%(refname) %(subject)',
+      'refs/parallel-executor/',
+    ]);
+    expect(kept).toMatch(
+      new RegExp(
+        `^refs/parallel-executor/${third.state.execution_id}/pool/[0-9a-f]+ made in the pool$`,
+        'm',
+      ),
+    );
   });
 
   it('a FIFO an agent leaves (git and its clean do not see it) keeps its worktree out of the pool', async () => {

@@ -12,7 +12,7 @@ import type { Plan } from '../plan/schema.js';
 import { LOCAL_SELECTION, nothingToRun, selectTasks, type Selection } from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
-import { poolDirOf, WorktreePool } from '../workspace/pool.js';
+import { poolDirOf, poolKeepPrefix, WorktreePool } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
@@ -289,6 +289,7 @@ export async function execute(
           pool: new WorktreePool(
             poolDirOf(worktreeRootOf(state.repo_root, settings)),
             state.repo_root,
+            poolKeepPrefix(state.execution_id),
           ),
         }
       : {}),

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { procPids } from '../agents/proc.js';
+import { taskBackupPrefix } from './backup.js';
 import { git } from './git-exec.js';
 import type { GitIdentity } from './identity.js';
 import { markedEntry } from './marked-entries.js';
@@ -42,7 +43,7 @@ const IDLE_ADMIN = new Set([
   'logs',
 ]);
 
-/** Left by the task before: removed when it is parked. */
+/** Left by the task before: removed when it is parked (and HEAD's reflog, `logs`). */
 const TASK_LEFTOVERS = ['ORIG_HEAD', 'FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG'];
 
 /** The admin folder a linked worktree's `.git` file points to; null for anything else. */
@@ -130,7 +131,25 @@ async function ownAdmin(repoRoot: string, worktree: string): Promise<string | nu
 async function unusable(repoRoot: string, path: string): Promise<string | null> {
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
+  // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
+  if (await lstat(join(admin, 'logs')).catch(() => null))
+    return 'its HEAD moved since it was parked';
   return (await notIdle(admin)) ?? (await markedEntries(path)) ?? (await unseenFiles(path));
+}
+
+/**
+ * A commit made in a parked worktree (by an agent outside its own worktree, or by the user) that
+ * no ref holds is kept under `<keepUnder>/<name>` before the worktree goes.
+ */
+async function keepHead(repoRoot: string, path: string, keepUnder: string): Promise<void> {
+  const head = await git(path, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
+    allowExitCodes: [1, 128],
+  });
+  const sha = head.stdout.trim();
+  if (sha === '') return;
+  const held = await git(repoRoot, ['for-each-ref', '--count=1', `--contains=${sha}`]);
+  if (held.stdout.trim() !== '') return;
+  await git(repoRoot, ['update-ref', `${keepUnder}/${basename(path)}`, sha]);
 }
 
 /**
@@ -138,7 +157,7 @@ async function unusable(repoRoot: string, path: string): Promise<string | null> 
  * points to), a folder git no longer knows is deleted, a worktree of this repository is removed by
  * git. Anything else (a folder with more than a `.git` file that is not one of ours) is left.
  */
-async function discard(repoRoot: string, path: string): Promise<void> {
+async function discard(repoRoot: string, path: string, keepUnder: string): Promise<void> {
   const stat = await lstat(path).catch(() => null);
   if (stat === null) return;
   if (!stat.isDirectory()) {
@@ -146,6 +165,7 @@ async function discard(repoRoot: string, path: string): Promise<void> {
     return;
   }
   if ((await ownAdmin(repoRoot, path)) !== null) {
+    await keepHead(repoRoot, path, keepUnder);
     await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
     return;
   }
@@ -190,7 +210,11 @@ export async function parkWorktree(
   if (unseen !== null) return no(unseen);
   const marked = await markedEntries(worktree);
   if (marked !== null) return no(marked);
-  await Promise.all(TASK_LEFTOVERS.map((name) => rm(join(admin, name), { force: true })));
+  await Promise.all(
+    [...TASK_LEFTOVERS, 'logs'].map((name) =>
+      rm(join(admin, name), { recursive: true, force: true }),
+    ),
+  );
   await mkdir(pool, { recursive: true });
   if (!(await ownFolder(pool))) return no(`${pool} is not a folder of its own (a symlink?)`);
   const target = join(pool, randomBytes(6).toString('hex'));
@@ -241,6 +265,8 @@ export class WorktreePool {
   constructor(
     readonly dir: string,
     private readonly repoRoot: string,
+    /** Where a commit found in a parked worktree is kept (`poolKeepPrefix`). */
+    private readonly keepUnder: string,
   ) {}
 
   /**
@@ -252,7 +278,7 @@ export class WorktreePool {
     const entries = await this.entries;
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
       if ((await unusable(this.repoRoot, path)) === null) return path;
-      await discard(this.repoRoot, path).catch(() => undefined);
+      await discard(this.repoRoot, path, this.keepUnder).catch(() => undefined);
     }
     return null;
   }
@@ -299,6 +325,11 @@ export async function openPooledWorktree(
   await writeFile(join(admin, 'ORIG_HEAD'), `${sha}\n`);
 }
 
+/** Where a commit found in a parked worktree is kept: `refs/parallel-executor/<execution>/pool/`. */
+export function poolKeepPrefix(executionId: string): string {
+  return taskBackupPrefix(executionId, 'pool');
+}
+
 /** The names in the pool folder, sorted; none when it is not a folder of its own. */
 async function poolNames(pool: string): Promise<string[]> {
   if (!(await ownFolder(pool))) return [];
@@ -337,16 +368,23 @@ async function moveWorktree(repoRoot: string, from: string, to: string): Promise
 }
 
 /** Remove the pool's worktrees beyond the first `keep` (all of them with 0). */
-export async function drainPool(repoRoot: string, pool: string, keep: number): Promise<number> {
+export async function drainPool(
+  repoRoot: string,
+  pool: string,
+  keep: number,
+  keepUnder: string,
+): Promise<number> {
   const names = await poolNames(pool);
   let removed = 0;
   for (const name of names.slice(keep)) {
     const path = join(pool, name);
     // Through a symlink, git would remove the worktree it points to: only the link goes.
-    if ((await lstat(path)).isDirectory())
+    if ((await lstat(path)).isDirectory()) {
+      if ((await ownAdmin(repoRoot, path)) !== null) await keepHead(repoRoot, path, keepUnder);
       await git(repoRoot, ['worktree', 'remove', '--force', '--force', path], {
         allowExitCodes: [128],
       });
+    }
     await rm(path, { recursive: true, force: true });
     removed += 1;
   }
