@@ -29,7 +29,10 @@ export const WORK =
   'echo scratch > scratch.txt; mkdir -p node_modules/dep && echo built > node_modules/dep/index.js';
 
 /** A repository whose tasks' worktrees can be kept ready: a tracked file and an ignored folder. */
-export const POOL_REPO_FILES = { '.gitignore': 'node_modules/\n', 'src/a.ts': 'export const a = 1;\n' };
+export const POOL_REPO_FILES = {
+  '.gitignore': 'node_modules/\n',
+  'src/a.ts': 'export const a = 1;\n',
+};
 
 /**
  * Run `thePlan` with the pool at `pool` and `command` as every agent, clean-up as asked, then check
@@ -41,7 +44,7 @@ export async function runPooled(
   ledger: Scratch,
   thePlan: Plan,
   command: string,
-  options: { cleanUp: boolean; pool: number },
+  options: { cleanUp: boolean; pool: number; worktreeRoot?: string },
 ) {
   const before = await snapshotCheckout(repo.dir);
   const env = agentEnv({ LEDGER: ledger.dir });
@@ -52,7 +55,7 @@ export async function runPooled(
   const recorded = await runPlan(repo.dir, thePlan, command, {
     env,
     hooks: finisher.hooks,
-    settings: { pool: options.pool },
+    settings: { pool: options.pool, worktreeRoot: options.worktreeRoot ?? null },
   });
   const report = await checkInvariant({
     repoRoot: repo.dir,

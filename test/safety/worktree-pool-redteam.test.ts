@@ -4,12 +4,13 @@
  * touch nothing outside the pool.
  */
 import { existsSync } from 'node:fs';
-import { lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import type { TaskRun } from '../../src/engine/state/schema.js';
+import { POOL_DIR } from '../../src/engine/workspace/pool.js';
 import { agentEnv, plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { AGENT_GIT } from './collect-support.js';
@@ -247,5 +248,29 @@ describe('the worktree pool under attack', () => {
     expect(await pooledIn(repo)).toEqual([]);
     expect(await repo.git(['symbolic-ref', '--short', 'HEAD'], mine)).toBe('mine');
     expect(await repo.git(['diff', '--cached', '--name-only'], mine)).toBe('src/a.ts');
+  });
+
+  it('a daemon in a worktree reached through a symlinked worktree root keeps it out of the pool', async () => {
+    await newRepo();
+    await mkdir(join(outside.dir, 'disk'));
+    await symlink(join(outside.dir, 'disk'), join(outside.dir, 'worktrees'));
+    // The daemon's working folder as /proc shows it is the real path, not the configured one.
+    const daemon =
+      'env -i setsid sh -c "echo \\$\\$ > $LEDGER/daemon; exec sleep 60" </dev/null >/dev/null 2>&1 & ' +
+      'while [ ! -s "$LEDGER/daemon" ]; do sleep 0.05; done';
+    const first = await runPooled(repo, ledger, plan([task('1')]), `${WORK}; ${daemon}`, {
+      cleanUp: true,
+      pool: POOL,
+      worktreeRoot: join(outside.dir, 'worktrees'),
+    });
+    const pid = Number((await readFile(join(ledger.dir, 'daemon'), 'utf8')).trim());
+    try {
+      expect(first.invariant.ok, first.invariant.text).toBe(true);
+      expect(first.state.status).toBe('completed');
+      expect(first.cleaned).toMatch(/not kept ready for the next run: processes still use it/);
+      expect(await readdir(join(outside.dir, 'disk', POOL_DIR)).catch(() => [])).toEqual([]);
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { procPids } from '../agents/proc.js';
@@ -222,13 +222,23 @@ export async function parkWorktree(
   return { parked: target };
 }
 
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /**
  * Live processes whose working folder or open files are inside `folder`: a daemon an agent left
  * would write into the next task's checkout. Empty where there is no /proc.
  */
 function processesInside(folder: string): number[] {
+  // /proc shows real paths: a worktree reached through a symlink is found under its real one.
+  const folders = [folder, realpathOr(folder)];
   const inside = (target: string | null) =>
-    target !== null && (target === folder || target.startsWith(folder + sep));
+    target !== null && folders.some((f) => target === f || target.startsWith(f + sep));
   const link = (file: string) => {
     try {
       return readlinkSync(file);
