@@ -8,7 +8,8 @@ import {
 } from '../../src/engine/collect/collect.js';
 import { inspectWorktree } from '../../src/engine/collect/inspect.js';
 import { createFinisher, type Finisher } from '../../src/engine/finish/finisher.js';
-import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
+import { DEFAULT_FINISH_SETTINGS, type FinishSettings } from '../../src/engine/finish/settings.js';
+import type { ExecutionSettings } from '../../src/engine/run/settings.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import { agentEnv, runPlan, scratch, type Recorded, type Scratch } from '../engine/helpers.js';
 import { reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
@@ -46,27 +47,46 @@ export async function runWithLedger(
 ): Promise<CollectRun> {
   const ledger: Scratch = await scratch();
   try {
-    const before = await snapshotCheckout(repo.dir);
-    const fullEnv = agentEnv({ LEDGER: ledger.dir, ...env });
-    const finisher = createFinisher({
-      settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: false },
-      env: fullEnv,
-    });
-    const recorded = await runPlan(repo.dir, thePlan, command, {
-      env: fullEnv,
-      hooks: finisher.hooks,
-    });
-    const report = await checkInvariant({
-      repoRoot: repo.dir,
-      state: recorded.state,
-      ledger: await readLedger(ledger.dir),
-      before,
-      expectedStatus: /^reports\//,
-    });
-    return { ...recorded, finisher, invariant: { ok: report.ok, text: describeReport(report) } };
+    return await runChecked(repo, ledger.dir, thePlan, command, { env });
   } finally {
     await ledger.cleanup();
   }
+}
+
+/**
+ * `runWithLedger` with the ledger in `ledgerDir` (kept by the caller) and finish and execution
+ * settings of the caller's (clean-up off unless they say otherwise).
+ */
+export async function runChecked(
+  repo: TempRepo,
+  ledgerDir: string,
+  thePlan: Plan,
+  command: string,
+  options: {
+    env?: Record<string, string>;
+    finish?: Partial<FinishSettings>;
+    settings?: Partial<ExecutionSettings>;
+  } = {},
+): Promise<CollectRun> {
+  const before = await snapshotCheckout(repo.dir);
+  const fullEnv = agentEnv({ LEDGER: ledgerDir, ...options.env });
+  const finisher = createFinisher({
+    settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: false, ...options.finish },
+    env: fullEnv,
+  });
+  const recorded = await runPlan(repo.dir, thePlan, command, {
+    env: fullEnv,
+    hooks: finisher.hooks,
+    ...(options.settings === undefined ? {} : { settings: options.settings }),
+  });
+  const report = await checkInvariant({
+    repoRoot: repo.dir,
+    state: recorded.state,
+    ledger: await readLedger(ledgerDir),
+    before,
+    expectedStatus: /^reports\//,
+  });
+  return { ...recorded, finisher, invariant: { ok: report.ok, text: describeReport(report) } };
 }
 
 /** `git ls-tree -r --name-only` of a ref, as a list. */

@@ -1,19 +1,13 @@
 /** Shared by the worktree pool tests: a run with a ledger, clean-up and the invariant checker. */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createFinisher } from '../../src/engine/finish/finisher.js';
-import { DEFAULT_FINISH_SETTINGS } from '../../src/engine/finish/settings.js';
+import { afterEach } from 'vitest';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import { POOL_DIR } from '../../src/engine/workspace/pool.js';
-import { agentEnv, runPlan, type Scratch } from '../engine/helpers.js';
-import type { TempRepo } from '../support/git-repo.js';
-import {
-  checkInvariant,
-  describe as describeReport,
-  readLedger,
-  snapshotCheckout,
-} from '../support/invariant.js';
-import { AGENT_GIT, LEDGER_COMMIT } from './collect-support.js';
+import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
+import { agentEnv, scratch, type Recorded, type Scratch } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { AGENT_GIT, LEDGER_COMMIT, runChecked } from './collect-support.js';
 
 /** What the agent sees before it does anything: written to a file and committed with its work. */
 export const LOOK =
@@ -46,30 +40,17 @@ export async function runPooled(
   command: string,
   options: { cleanUp: boolean; pool: number; worktreeRoot?: string },
 ) {
-  const before = await snapshotCheckout(repo.dir);
-  const env = agentEnv({ LEDGER: ledger.dir });
-  const finisher = createFinisher({
-    settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: options.cleanUp, pool: options.pool },
-    env,
-  });
-  const recorded = await runPlan(repo.dir, thePlan, command, {
-    env,
-    hooks: finisher.hooks,
+  const recorded = await runChecked(repo, ledger.dir, thePlan, command, {
+    finish: { cleanUp: options.cleanUp, pool: options.pool },
     settings: { pool: options.pool, worktreeRoot: options.worktreeRoot ?? null },
-  });
-  const report = await checkInvariant({
-    repoRoot: repo.dir,
-    state: recorded.state,
-    ledger: await readLedger(ledger.dir),
-    before,
-    expectedStatus: /^reports\//,
   });
   for (const name of await readdir(ledger.dir))
     if (name.endsWith('.jsonl')) await rm(join(ledger.dir, name));
-  const worktrees = (finisher.outcome()?.cleanup?.items ?? []).filter((i) => i.kind === 'worktree');
+  const worktrees = (recorded.finisher.outcome()?.cleanup?.items ?? []).filter(
+    (i) => i.kind === 'worktree',
+  );
   return {
     ...recorded,
-    invariant: { ok: report.ok, text: describeReport(report) },
     /** What clean-up did with each worktree, and why: the failure message of a pool check. */
     cleaned: worktrees.map((i) => `${i.taskId}: ${i.action}, ${i.reason}`).join('\n'),
   };
@@ -86,4 +67,41 @@ export const pooledIn = async (repo: TempRepo) =>
 /** The admin folder a worktree's `.git` file names: who made the worktree first. */
 export async function adminOf(worktree: string): Promise<string> {
   return (await readFile(join(worktree, '.git'), 'utf8')).replace(/^gitdir: /, '').trim();
+}
+
+/**
+ * Per test: a repository with POOL_REPO_FILES, a ledger and a scratch folder outside the
+ * repository (made by `fresh()`, disposed after the test), and `run` with the pool at `pool`.
+ */
+export function usePoolRepo(pool: number) {
+  const t = {
+    repo: undefined as unknown as TempRepo,
+    ledger: undefined as unknown as Scratch,
+    outside: undefined as unknown as Scratch,
+    async fresh(): Promise<void> {
+      t.repo = await createTempRepo({ files: POOL_REPO_FILES });
+      t.ledger = await scratch();
+      t.outside = await scratch();
+    },
+    run(thePlan: Plan, command: string, options: { cleanUp: boolean; worktreeRoot?: string }) {
+      return runPooled(t.repo, t.ledger, thePlan, command, { ...options, pool });
+    },
+    /** The names in the pool folder, sorted. */
+    pooled: () => pooledIn(t.repo),
+    /** `parallel-executor clean` of a run's execution, with the pool at `size`. */
+    clean(recorded: Recorded, size: number) {
+      return cleanupExecution(recorded.state, {
+        repoRoot: t.repo.dir,
+        executionDir: recorded.executionDir,
+        env: agentEnv(),
+        pool: size,
+      });
+    },
+  };
+  afterEach(async () => {
+    await t.repo?.cleanup();
+    await t.ledger?.cleanup();
+    await t.outside?.cleanup();
+  });
+  return t;
 }
