@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { TaskRun } from '../../src/engine/state/schema.js';
 import { POOL_DIR } from '../../src/engine/workspace/pool.js';
 import { plan, task } from '../engine/helpers.js';
-import { AGENT_GIT } from './collect-support.js';
+import { AGENT_GIT, LEDGER_COMMIT } from './collect-support.js';
 import { adminOf, LOOK, poolDirIn, runPooled, usePoolRepo, WORK } from './pool-support.js';
 
 afterEach(async () => {});
@@ -117,6 +117,30 @@ describe('the worktree pool under attack', () => {
     );
   });
 
+  it('permissions git does not keep (a read-only folder or file) do not reach the next task', async () => {
+    await box.fresh();
+    // Git keeps a file's executable bit only: these survive its checkout and clean.
+    const chmods =
+      'mkdir -p docs && echo d > docs/d.md && git add docs && ' +
+      `${AGENT_GIT} commit -qm docs && ${LEDGER_COMMIT}; chmod 555 src; chmod 600 .gitignore; chmod 700 docs`;
+    const first = await box.run(plan([task('1')]), `${WORK}; ${chmods}`, { cleanUp: true });
+    expect(first.invariant.ok, first.invariant.text).toBe(true);
+    expect(first.cleaned).toMatch(
+      /it holds what git does not see \(\.gitignore \(mode 600\), docs \(mode 700\), src \(mode 555\)\)/,
+    );
+    const look = `${LOOK}; stat -c "%a %n" . src src/a.ts .gitignore >> "seen-$PE_TASK_ID.txt"`;
+    const second = await box.run(plan([task('2'), task('3')]), `${look}; ${WORK}`, {
+      cleanUp: false,
+    });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    const [a, b] = await Promise.all([
+      seen(second.state.tasks['2']!),
+      seen(second.state.tasks['3']!),
+    ]);
+    expect(a).toBe(b);
+    expect(a).toMatch(/^755 src$/m);
+  });
+
   it('a FIFO an agent leaves (git and its clean do not see it) keeps its worktree out of the pool', async () => {
     await box.fresh();
     const first = await box.run(plan([task('1')]), `${WORK}; mkfifo src/pipe`, {
@@ -126,7 +150,7 @@ describe('the worktree pool under attack', () => {
     expect(first.state.status).toBe('completed');
     expect(await box.pooled(), first.cleaned).toEqual([]);
     expect(first.cleaned).toMatch(
-      /not kept ready for the next run: it holds files git does not see \(src\/pipe\)/,
+      /not kept ready for the next run: it holds what git does not see \(src\/pipe\)/,
     );
   });
 

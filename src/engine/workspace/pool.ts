@@ -70,26 +70,38 @@ async function markedEntries(worktree: string): Promise<string | null> {
 }
 
 /**
- * Files neither git nor its clean sees (a FIFO, a socket, a device): an agent reading every file
- * would block on a FIFO. Their paths inside `folder`, the `.git` file aside; symlinks are not
- * followed.
+ * What a new checkout would not have and git does not see, as paths inside `folder` (the `.git`
+ * file aside; symlinks are not followed): a FIFO, socket or device (git's clean leaves them; an
+ * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
+ * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
  */
-async function specialFiles(folder: string, inside = ''): Promise<string[]> {
-  const entries = await readdir(join(folder, inside), { withFileTypes: true }).catch(() => []);
-  const found = await Promise.all(
-    entries.map(async (entry): Promise<string[]> => {
-      const path = join(inside, entry.name);
-      if (entry.isDirectory()) return path === '.git' ? [] : specialFiles(folder, path);
-      return entry.isFile() || entry.isSymbolicLink() ? [] : [path];
-    }),
-  );
-  return found.flat();
+async function unlikeNewFiles(folder: string, inside = ''): Promise<string[]> {
+  const umask = process.umask();
+  const look = async (path: string): Promise<string[]> => {
+    const stat = await lstat(join(folder, path)).catch(() => null);
+    if (stat === null || stat.isSymbolicLink()) return [];
+    const mode = stat.mode & 0o777;
+    if (stat.isDirectory()) {
+      const off = mode !== (0o777 & ~umask) ? [`${path || '.'} (mode ${mode.toString(8)})`] : [];
+      const names = await readdir(join(folder, path)).catch(() => [] as string[]);
+      const below = await Promise.all(
+        names
+          .filter((name) => path !== '' || name !== '.git')
+          .map((name) => look(join(path, name))),
+      );
+      return [...off, ...below.flat()];
+    }
+    if (!stat.isFile()) return [path];
+    const wanted = (mode & 0o100 ? 0o777 : 0o666) & ~umask;
+    return mode !== wanted ? [`${path} (mode ${mode.toString(8)})`] : [];
+  };
+  return look(inside);
 }
 
-/** Why `worktree` holds files git does not see, or null. */
+/** Why `worktree` holds what a new checkout would not, or null. */
 async function unseenFiles(worktree: string): Promise<string | null> {
-  const found = await specialFiles(worktree);
-  return found.length > 0 ? `it holds files git does not see (${found.join(', ')})` : null;
+  const found = await unlikeNewFiles(worktree);
+  return found.length > 0 ? `it holds what git does not see (${found.join(', ')})` : null;
 }
 
 /** A real folder, not a symlink to one elsewhere (whose files the pool would move or remove). */
