@@ -385,8 +385,12 @@ async function moveWorktree(repoRoot: string, from: string, to: string): Promise
     await git(repoRoot, ['worktree', 'move', from, to]);
     return;
   }
-  await rename(from, to);
+  // The admin folder first: stopped between the two, git knows a worktree at the task's place
+  // with no folder there, which resume or any `git worktree prune` clears, and the folder left in
+  // the pool is one git forgot, which the next take deletes. The other way round, a prune would
+  // leave a folder at the task's place that git does not know, for the user to move away.
   await writeFile(link, `${join(to, '.git')}\n`);
+  await rename(from, to);
 }
 
 /** Remove the pool's worktrees beyond the first `keep` (all of them with 0). */
