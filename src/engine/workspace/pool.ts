@@ -76,7 +76,7 @@ async function markedEntries(worktree: string): Promise<string | null> {
  * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
  */
 async function unlikeNewFiles(folder: string, inside = ''): Promise<string[]> {
-  const umask = process.umask();
+  const umask = currentUmask();
   const look = async (path: string): Promise<string[]> => {
     const stat = await lstat(join(folder, path)).catch(() => null);
     if (stat === null || stat.isSymbolicLink()) return [];
@@ -96,6 +96,15 @@ async function unlikeNewFiles(folder: string, inside = ''): Promise<string[]> {
     return mode !== wanted ? [`${path} (mode ${mode.toString(8)})`] : [];
   };
   return look(inside);
+}
+
+/** The umask git's checkouts get; in a worker thread (which cannot read it), the usual 022. */
+function currentUmask(): number {
+  try {
+    return process.umask();
+  } catch {
+    return 0o022;
+  }
 }
 
 /** Why `worktree` holds what a new checkout would not, or null. */
