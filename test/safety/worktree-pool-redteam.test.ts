@@ -117,6 +117,28 @@ describe('the worktree pool under attack', () => {
     );
   });
 
+  it('a parked worktree a process has gone into since is not handed on', async () => {
+    await box.fresh();
+    await box.run(plan([task('1'), task('2')]), WORK, { cleanUp: true });
+    const parked = await Promise.all(
+      (await box.pooled()).map((name) => adminOf(join(poolDirIn(box.repo), name))),
+    );
+    // Task 3 takes one; its agent leaves a watcher in the other (no open file, just its folder).
+    const watcher =
+      `cd ${POOL_FROM_AGENT}/*/ && env -i setsid sh -c "echo \\$\\$ > $LEDGER/watcher; exec sleep 60" ` +
+      '</dev/null >/dev/null 2>&1 & while [ ! -s "$LEDGER/watcher" ]; do sleep 0.05; done';
+    await box.run(plan([task('3')]), `${WORK}; ${watcher}`, { cleanUp: false });
+    const pid = Number((await readFile(join(box.ledger.dir, 'watcher'), 'utf8')).trim());
+    try {
+      const third = await box.run(plan([task('4')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+      expect(third.invariant.ok, third.invariant.text).toBe(true);
+      expect(third.state.status).toBe('completed');
+      expect(parked).not.toContain(await adminOf(third.state.tasks['4']!.worktree));
+    } finally {
+      process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('permissions git does not keep (a read-only folder or file) do not reach the next task', async () => {
     await box.fresh();
     // Git keeps a file's executable bit only: these survive its checkout and clean.

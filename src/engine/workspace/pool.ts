@@ -152,6 +152,9 @@ async function ownAdmin(repoRoot: string, worktree: string): Promise<string | nu
 async function unusable(repoRoot: string, path: string): Promise<string | null> {
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
+  // Gone into since (a watcher an agent started there): it would work in the next task's checkout.
+  const users = processesInside(path);
+  if (users.length > 0) return `processes use it (pid ${users.join(', ')})`;
   // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
   if (await lstat(join(admin, 'logs')).catch(() => null))
     return 'its HEAD moved since it was parked';
