@@ -75,7 +75,7 @@ async function markedEntries(worktree: string): Promise<string | null> {
  * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
  * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
  */
-async function unlikeNewFiles(folder: string, inside = ''): Promise<string[]> {
+async function unlikeNewFiles(folder: string): Promise<string[]> {
   const umask = currentUmask();
   const look = async (path: string): Promise<string[]> => {
     const stat = await lstat(join(folder, path)).catch(() => null);
@@ -95,7 +95,7 @@ async function unlikeNewFiles(folder: string, inside = ''): Promise<string[]> {
     const wanted = (mode & 0o100 ? 0o777 : 0o666) & ~umask;
     return mode !== wanted ? [`${path} (mode ${mode.toString(8)})`] : [];
   };
-  return look(inside);
+  return look('');
 }
 
 /** The umask git's checkouts get; in a worker thread (which cannot read it), the usual 022. */
@@ -179,7 +179,8 @@ async function keepHead(repoRoot: string, path: string, keepUnder: string): Prom
 /**
  * Out of the pool with one that cannot be used: a symlink or a file is unlinked (never what it
  * points to), a folder git no longer knows is deleted, a worktree of this repository is removed by
- * git. Anything else (a folder with more than a `.git` file that is not one of ours) is left.
+ * git. Anything else (a folder that is no worktree of ours, whose admin folder, if any, is still
+ * there) is left as it is.
  */
 async function discard(repoRoot: string, path: string, keepUnder: string): Promise<void> {
   const stat = await lstat(path).catch(() => null);
@@ -246,6 +247,7 @@ export async function parkWorktree(
   return { parked: target };
 }
 
+/** The real path of `path`, or `path` itself when it cannot be resolved (gone). */
 function realpathOr(path: string): string {
   try {
     return realpathSync(path);
@@ -377,8 +379,8 @@ export async function pooledCount(pool: string): Promise<number> {
 
 /**
  * `git worktree move` without a git process (a run takes many at once, and each process costs the
- * orchestrator's main thread): the folder renamed, then the admin folder's `gitdir` file (the
- * absolute path of the worktree's `.git` file, gitrepository-layout(5)) pointed at its new place.
+ * orchestrator's main thread): the admin folder's `gitdir` file (the absolute path of the
+ * worktree's `.git` file, gitrepository-layout(5)) pointed at its new place, then the folder renamed.
  * The worktree's own `.git` file names the admin folder, which does not move. Where git keeps
  * relative paths (`worktree.useRelativePaths`), git does it.
  */
@@ -402,7 +404,13 @@ async function moveWorktree(repoRoot: string, from: string, to: string): Promise
   // the pool is one git forgot, which the next take deletes. The other way round, a prune would
   // leave a folder at the task's place that git does not know, for the user to move away.
   await writeFile(link, `${join(to, '.git')}\n`);
-  await rename(from, to);
+  try {
+    await rename(from, to);
+  } catch (error) {
+    // Not moved: git must find it where it still is (and a new worktree be made at `to`).
+    await writeFile(link, recorded);
+    throw error;
+  }
 }
 
 /** Remove the pool's worktrees beyond the first `keep` (all of them with 0). */
