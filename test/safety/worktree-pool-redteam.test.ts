@@ -117,7 +117,7 @@ describe('the worktree pool under attack', () => {
     );
   });
 
-  it('a parked worktree a process has gone into since is not handed on', async () => {
+  it('a parked worktree a process has gone into since is neither handed on nor removed', async () => {
     await box.fresh();
     await box.run(plan([task('1'), task('2')]), WORK, { cleanUp: true });
     const parked = await Promise.all(
@@ -134,6 +134,8 @@ describe('the worktree pool under attack', () => {
       expect(third.invariant.ok, third.invariant.text).toBe(true);
       expect(third.state.status).toBe('completed');
       expect(parked).not.toContain(await adminOf(third.state.tasks['4']!.worktree));
+      // Not removed under it either: left in the pool for a run after.
+      expect(await box.pooled()).toHaveLength(1);
     } finally {
       process.kill(pid, 'SIGKILL');
     }

@@ -152,9 +152,6 @@ async function ownAdmin(repoRoot: string, worktree: string): Promise<string | nu
 async function unusable(repoRoot: string, path: string): Promise<string | null> {
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
-  // Gone into since (a watcher an agent started there): it would work in the next task's checkout.
-  const users = processesInside(path);
-  if (users.length > 0) return `processes use it (pid ${users.join(', ')})`;
   // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
   if (await lstat(join(admin, 'logs')).catch(() => null))
     return 'its HEAD moved since it was parked';
@@ -313,6 +310,9 @@ export class WorktreePool {
     this.entries ??= poolNames(this.dir).then((names) => names.map((name) => join(this.dir, name)));
     const entries = await this.entries;
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
+      // Gone into since it was parked (a watcher an agent started there, someone's shell): it
+      // would work in the next task's checkout. Left as it is, for a run after.
+      if (processesInside(path).length > 0) continue;
       if ((await unusable(this.repoRoot, path)) === null) return path;
       await discard(this.repoRoot, path, this.keepUnder).catch(() => undefined);
     }
