@@ -141,6 +141,22 @@ describe('the worktree pool under attack', () => {
     }
   });
 
+  it('a parked worktree the user locked is neither handed on nor removed', async () => {
+    await box.fresh();
+    await box.run(plan([task('1')]), WORK, { cleanUp: true });
+    const [name] = await box.pooled();
+    const kept = join(poolDirIn(box.repo), name!);
+    await box.repo.git(['worktree', 'lock', '--reason', 'mine now', kept]);
+    const second = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    expect(second.state.tasks['2']!.worktree).not.toBe(kept);
+    // Nor when the pool is turned off.
+    await box.clean(second, 0);
+    expect(await box.repo.git(['worktree', 'list', '--porcelain'])).toMatch(
+      new RegExp(`worktree ${kept}\\n(.+\\n)*locked mine now`),
+    );
+  });
+
   it('permissions git does not keep (a read-only folder or file) do not reach the next task', async () => {
     await box.fresh();
     // Git keeps a file's executable bit only: these survive its checkout and clean.

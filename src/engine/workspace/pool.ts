@@ -113,6 +113,11 @@ async function unseenFiles(worktree: string): Promise<string | null> {
   return found.length > 0 ? `it holds what git does not see (${found.join(', ')})` : null;
 }
 
+/** Whether `git worktree lock` holds the worktree of `admin`. */
+async function isLocked(admin: string): Promise<boolean> {
+  return (await lstat(join(admin, 'locked')).catch(() => null)) !== null;
+}
+
 /** A real folder, not a symlink to one elsewhere (whose files the pool would move or remove). */
 async function ownFolder(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => null))?.isDirectory() === true;
@@ -186,13 +191,16 @@ async function discard(repoRoot: string, path: string, keepUnder: string): Promi
     await rm(path, { force: true });
     return;
   }
-  if ((await ownAdmin(repoRoot, path)) !== null) {
+  const admin = await ownAdmin(repoRoot, path);
+  if (admin !== null) {
+    // `git worktree lock`: someone said it stays (taken out of use, not removed).
+    if (await isLocked(admin)) return;
     await keepHead(repoRoot, path, keepUnder);
     await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
     return;
   }
-  const admin = await adminDir(path);
-  if (admin !== null && (await lstat(admin).catch(() => null)) === null)
+  const named = await adminDir(path);
+  if (named !== null && (await lstat(named).catch(() => null)) === null)
     await rm(path, { recursive: true, force: true });
 }
 
@@ -426,7 +434,9 @@ export async function drainPool(
     const path = join(pool, name);
     // Through a symlink, git would remove the worktree it points to: only the link goes.
     if ((await lstat(path)).isDirectory()) {
-      if ((await ownAdmin(repoRoot, path)) !== null) await keepHead(repoRoot, path, keepUnder);
+      const admin = await ownAdmin(repoRoot, path);
+      if (admin !== null && (await isLocked(admin))) continue;
+      if (admin !== null) await keepHead(repoRoot, path, keepUnder);
       await git(repoRoot, ['worktree', 'remove', '--force', '--force', path], {
         allowExitCodes: [128],
       });
@@ -435,6 +445,8 @@ export async function drainPool(
     removed += 1;
   }
   if (removed > 0) await git(repoRoot, ['worktree', 'prune']);
-  if (keep === 0) await rm(pool, { recursive: true, force: true });
+  // Gone once empty (a locked worktree stays, in it).
+  if (keep === 0 && (await poolNames(pool)).length === 0)
+    await rm(pool, { recursive: true, force: true });
   return removed;
 }
