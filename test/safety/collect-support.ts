@@ -37,40 +37,56 @@ export interface CollectRun extends Recorded {
 
 /**
  * Run `plan` with `command` as every agent, validation and integration as the CLI does them
- * (clean-up off unless `options.finish` turns it on, so the tests can look at what is left), then
- * check the invariant. Each run has a ledger of its own.
+ * (clean-up off, so the tests can look at what is left), then check the invariant.
  */
 export async function runWithLedger(
   repo: TempRepo,
   thePlan: Plan,
   command: string,
   env: Record<string, string> = {},
-  options: { finish?: Partial<FinishSettings>; settings?: Partial<ExecutionSettings> } = {},
 ): Promise<CollectRun> {
   const ledger: Scratch = await scratch();
   try {
-    const before = await snapshotCheckout(repo.dir);
-    const fullEnv = agentEnv({ LEDGER: ledger.dir, ...env });
-    const finisher = createFinisher({
-      settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: false, ...options.finish },
-      env: fullEnv,
-    });
-    const recorded = await runPlan(repo.dir, thePlan, command, {
-      env: fullEnv,
-      hooks: finisher.hooks,
-      ...(options.settings === undefined ? {} : { settings: options.settings }),
-    });
-    const report = await checkInvariant({
-      repoRoot: repo.dir,
-      state: recorded.state,
-      ledger: await readLedger(ledger.dir),
-      before,
-      expectedStatus: /^reports\//,
-    });
-    return { ...recorded, finisher, invariant: { ok: report.ok, text: describeReport(report) } };
+    return await runChecked(repo, ledger.dir, thePlan, command, { env });
   } finally {
     await ledger.cleanup();
   }
+}
+
+/**
+ * `runWithLedger` with the ledger in `ledgerDir` (kept by the caller) and finish and execution
+ * settings of the caller's (clean-up off unless they say otherwise).
+ */
+export async function runChecked(
+  repo: TempRepo,
+  ledgerDir: string,
+  thePlan: Plan,
+  command: string,
+  options: {
+    env?: Record<string, string>;
+    finish?: Partial<FinishSettings>;
+    settings?: Partial<ExecutionSettings>;
+  } = {},
+): Promise<CollectRun> {
+  const before = await snapshotCheckout(repo.dir);
+  const fullEnv = agentEnv({ LEDGER: ledgerDir, ...options.env });
+  const finisher = createFinisher({
+    settings: { ...DEFAULT_FINISH_SETTINGS, cleanUp: false, ...options.finish },
+    env: fullEnv,
+  });
+  const recorded = await runPlan(repo.dir, thePlan, command, {
+    env: fullEnv,
+    hooks: finisher.hooks,
+    ...(options.settings === undefined ? {} : { settings: options.settings }),
+  });
+  const report = await checkInvariant({
+    repoRoot: repo.dir,
+    state: recorded.state,
+    ledger: await readLedger(ledgerDir),
+    before,
+    expectedStatus: /^reports\//,
+  });
+  return { ...recorded, finisher, invariant: { ok: report.ok, text: describeReport(report) } };
 }
 
 /** `git ls-tree -r --name-only` of a ref, as a list. */

@@ -5,22 +5,18 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import type { TaskRun } from '../../src/engine/state/schema.js';
 import { POOL_DIR } from '../../src/engine/workspace/pool.js';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
-import { agentEnv, FAST, plan, scratch, task, type Scratch } from '../engine/helpers.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { AGENT_GIT, LEDGER_COMMIT, runWithLedger } from './collect-support.js';
+import { agentEnv, FAST, plan, task } from '../engine/helpers.js';
+import { adminOf, LOOK, poolDirIn, usePoolRepo, WORK } from './pool-support.js';
 
-let repo: TempRepo;
-let pidDir: Scratch;
 const pids: number[] = [];
 
 afterEach(async () => {
@@ -31,54 +27,18 @@ afterEach(async () => {
       // gone already
     }
   }
-  await repo?.cleanup();
-  await pidDir?.cleanup();
 });
 
 const POOL = 2;
+const box = usePoolRepo(POOL);
 
-/** What the agent sees before it does anything: written to a file and committed with its work. */
-const LOOK =
-  'git status --porcelain=v1 --ignored --untracked-files=all > "seen-$PE_TASK_ID.txt"; ' +
-  'git rev-parse --abbrev-ref HEAD >> "seen-$PE_TASK_ID.txt"; git log -g --format=%gs HEAD | wc -l | tr -d " " >> "seen-$PE_TASK_ID.txt"; ' +
-  'git for-each-ref --format="%(refname)" refs/worktree refs/bisect >> "seen-$PE_TASK_ID.txt"; ' +
-  'ls -A | grep -v "^\\.git$" | sort >> "seen-$PE_TASK_ID.txt"';
-
-/** The agent's work: a file committed, plus an untracked and an ignored file left behind. */
-const WORK =
-  `echo "$PE_TASK_ID" > "agent-$PE_TASK_ID.txt" && git add "seen-$PE_TASK_ID.txt" "agent-$PE_TASK_ID.txt" && ` +
-  `${AGENT_GIT} commit -qm "work of $PE_TASK_ID" && ${LEDGER_COMMIT}; ` +
-  'echo scratch > scratch.txt; mkdir -p node_modules/dep && echo built > node_modules/dep/index.js';
-
-/** A run with the pool on (clean-up as `cleanUp` says), checked by the invariant checker. */
-async function run(thePlan: Plan, command: string, options: { cleanUp: boolean }) {
-  const recorded = await runWithLedger(
-    repo,
-    thePlan,
-    command,
-    { PIDS: pidDir.dir },
-    { finish: { cleanUp: options.cleanUp, pool: POOL }, settings: { pool: POOL } },
-  );
-  const worktrees = (recorded.finisher.outcome()?.cleanup?.items ?? []).filter(
-    (item) => item.kind === 'worktree',
-  );
-  /** What clean-up did with each worktree, and why: the failure message of a pool check. */
-  const cleaned = worktrees.map((i) => `${i.taskId}: ${i.action}, ${i.reason}`).join('\n');
-  return { ...recorded, cleaned };
-}
-
-const poolDir = () => join(repo.dir, '.parallel-executor', 'worktrees', POOL_DIR);
-const pooled = async () => (await readdir(poolDir()).catch(() => [] as string[])).sort();
+const poolDir = () => poolDirIn(box.repo);
+const pooled = () => box.pooled();
 const worktreeList = async () =>
-  (await repo.git(['worktree', 'list', '--porcelain']))
+  (await box.repo.git(['worktree', 'list', '--porcelain']))
     .split('\n')
     .filter((line) => line.startsWith('worktree '))
     .map((line) => line.slice('worktree '.length));
-
-/** The admin folder a worktree's `.git` file names: who made the worktree first. */
-async function adminOf(worktree: string): Promise<string> {
-  return (await readFile(join(worktree, '.git'), 'utf8')).replace(/^gitdir: /, '').trim();
-}
 
 function firstRunPlan(): Plan {
   return plan([task('1'), task('2'), task('3')]);
@@ -88,19 +48,12 @@ function secondRunPlan(): Plan {
   return plan([task('4'), task('5'), task('6')]);
 }
 
-async function newRepo(): Promise<void> {
-  repo = await createTempRepo({
-    files: { '.gitignore': 'node_modules/\n', 'src/a.ts': 'export const a = 1;\n' },
-  });
-  pidDir = await scratch();
-}
-
 describe('worktrees kept ready between runs (workspace.pool)', () => {
   it('parks finished worktrees and hands them to the next run as if they were new', async () => {
-    await newRepo();
+    await box.fresh();
     // Task 3 leaves a ref of its own worktree (refs/worktree/*), task 2 an index entry git is
     // told not to look at: neither is a worktree to hand on.
-    const first = await run(
+    const first = await box.run(
       firstRunPlan(),
       `${LOOK}; ${WORK}; if [ "$PE_TASK_ID" = 3 ]; then git update-ref refs/worktree/mine HEAD; fi; ` +
         'if [ "$PE_TASK_ID" = 2 ]; then git update-index --assume-unchanged src/a.ts; fi',
@@ -128,10 +81,10 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
       const where = join(poolDir(), name);
       expect(spawnSync('git', ['symbolic-ref', '-q', 'HEAD'], { cwd: where }).status).toBe(1);
       expect(existsSync(join(where, 'node_modules'))).toBe(false);
-      expect(await repo.git(['status', '--porcelain', '--ignored'], where)).toBe('');
+      expect(await box.repo.git(['status', '--porcelain', '--ignored'], where)).toBe('');
     }
 
-    const second = await run(secondRunPlan(), `${LOOK}; ${WORK}`, { cleanUp: false });
+    const second = await box.run(secondRunPlan(), `${LOOK}; ${WORK}`, { cleanUp: false });
     expect(second.invariant.ok, second.invariant.text).toBe(true);
     expect(second.state.status).toBe('completed');
     expect(await pooled()).toEqual([]);
@@ -144,7 +97,7 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     // What each agent saw first: the same in a parked worktree as in a new one, down to the
     // branch and the one-entry HEAD reflog.
     const seen = async (t: TaskRun) =>
-      (await repo.git(['show', `${t.branch}:seen-${t.task_id}.txt`]))
+      (await box.repo.git(['show', `${t.branch}:seen-${t.task_id}.txt`]))
         .replaceAll(t.branch, '<branch>')
         .replaceAll(`-${t.task_id}.txt`, '-<task>.txt');
     const expected = await seen(fresh[0]!);
@@ -153,28 +106,30 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     // Nothing of the first run's agents came along, and the collection saw no wandering HEAD.
     for (const t of tasks) {
       expect(t.kept_refs ?? []).toEqual([]);
-      expect((await repo.git(['ls-tree', '--name-only', t.branch])).split('\n').sort()).toEqual([
-        '.gitignore',
-        `agent-${t.task_id}.txt`,
-        // Left uncommitted by the agent: the collection commits it.
-        'scratch.txt',
-        `seen-${t.task_id}.txt`,
-        'src',
-      ]);
+      expect((await box.repo.git(['ls-tree', '--name-only', t.branch])).split('\n').sort()).toEqual(
+        [
+          '.gitignore',
+          `agent-${t.task_id}.txt`,
+          // Left uncommitted by the agent: the collection commits it.
+          'scratch.txt',
+          `seen-${t.task_id}.txt`,
+          'src',
+        ],
+      );
     }
     expect(second.state.integration?.merged.slice().sort()).toEqual(['4', '5', '6']);
   });
 
   it('removes rather than parks a worktree a process still works in', async () => {
-    await newRepo();
+    await box.fresh();
     // A daemon with its environment cleared: the engine cannot tell it is the agent's, so it
     // outlives the agent, still in the worktree.
     const daemon =
-      'env -i setsid sh -c "exec sleep 60" </dev/null >/dev/null 2>&1 & echo $! > "$PIDS/daemon-$PE_TASK_ID"; ' +
+      'env -i setsid sh -c "exec sleep 60" </dev/null >/dev/null 2>&1 & echo $! > "$LEDGER/daemon-$PE_TASK_ID"; ' +
       // Until it has left the agent's process group, the end of the agent would take it along.
       'while [ "$(ps -o sid= -p $!)" = "$(ps -o sid= -p $$)" ]; do sleep 0.05; done';
-    const first = await run(plan([task('1')]), `${WORK}; ${daemon}`, { cleanUp: true });
-    const pid = Number((await readFile(join(pidDir.dir, 'daemon-1'), 'utf8')).trim());
+    const first = await box.run(plan([task('1')]), `${WORK}; ${daemon}`, { cleanUp: true });
+    const pid = Number((await readFile(join(box.ledger.dir, 'daemon-1'), 'utf8')).trim());
     pids.push(pid);
     expect(first.invariant.ok, first.invariant.text).toBe(true);
     expect(first.state.status).toBe('completed');
@@ -183,37 +138,32 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     expect(first.cleaned).toMatch(
       new RegExp(`not kept ready for the next run: processes still use it \\(pid ${pid}\\)`),
     );
-    expect(await worktreeList()).toEqual([repo.dir]);
+    expect(await worktreeList()).toEqual([box.repo.dir]);
   });
 
   it('drops a parked worktree git no longer knows, and a pool turned off gives its disk back', async () => {
-    await newRepo();
-    await run(plan([task('1'), task('2')]), WORK, { cleanUp: true });
+    await box.fresh();
+    await box.run(plan([task('1'), task('2')]), WORK, { cleanUp: true });
     const [broken, intact] = await pooled();
     expect(intact).toBeDefined();
     // Git forgets one (its admin folder removed and pruned, as `git worktree prune` would).
     await rm(await adminOf(join(poolDir(), broken!)), { recursive: true, force: true });
 
-    const second = await run(plan([task('3'), task('4')]), WORK, { cleanUp: false });
+    const second = await box.run(plan([task('3'), task('4')]), WORK, { cleanUp: false });
     expect(second.invariant.ok, second.invariant.text).toBe(true);
     expect(second.state.status).toBe('completed');
     expect(await pooled()).toEqual([]);
 
     // Clean-up with the pool at 0: every worktree removed, none parked, the pool folder gone.
-    const cleaned = await cleanupExecution(second.state, {
-      repoRoot: repo.dir,
-      executionDir: second.executionDir,
-      env: agentEnv(),
-      pool: 0,
-    });
+    const cleaned = await box.clean(second, 0);
     expect(cleaned.errors).toBe(0);
-    expect(await worktreeList()).toEqual([repo.dir]);
+    expect(await worktreeList()).toEqual([box.repo.dir]);
     expect(existsSync(poolDir())).toBe(false);
   });
 
   it('a take stopped between moving a parked worktree and checking it out resumes from the base', async () => {
-    await newRepo();
-    await run(plan([task('1')]), WORK, { cleanUp: true });
+    await box.fresh();
+    await box.run(plan([task('1')]), WORK, { cleanUp: true });
     expect(await pooled()).toHaveLength(1);
     // The checkout after the move fails, as if the orchestrator died there: the worktree sits at
     // the task's place, still at the first task's commit.
@@ -230,7 +180,7 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     process.env['PATH'] = `${bin}:${path ?? ''}`;
     let failed;
     try {
-      failed = await run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+      failed = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
     } finally {
       process.env['PATH'] = path;
       await rm(bin, { recursive: true, force: true });
@@ -241,22 +191,18 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     expect(existsSync(join(t.worktree, 'agent-1.txt'))).toBe(true);
 
     const resumed = await resumeExecution({
-      cwd: repo.dir,
+      cwd: box.repo.dir,
       runner: createCommandRunner({ command: `${LOOK}; ${WORK}`, graceMs: 300 }),
-      env: agentEnv({ LEDGER: pidDir.dir }),
+      env: agentEnv({ LEDGER: box.ledger.dir }),
       settings: { ...FAST, pool: POOL },
       retryFailed: true,
     });
     const again = resumed.state.tasks['2']!;
     expect(again.status).toBe('completed');
     // The task's branch starts at the base (its commit, then the collection's): nothing of task 1.
-    expect((await repo.git(['ls-tree', '--name-only', again.branch])).split('\n').sort()).toEqual([
-      '.gitignore',
-      'agent-2.txt',
-      'scratch.txt',
-      'seen-2.txt',
-      'src',
-    ]);
-    expect(await repo.git(['rev-parse', `${again.branch}~2`])).toBe(failed.state.base_sha);
+    expect(
+      (await box.repo.git(['ls-tree', '--name-only', again.branch])).split('\n').sort(),
+    ).toEqual(['.gitignore', 'agent-2.txt', 'scratch.txt', 'seen-2.txt', 'src']);
+    expect(await box.repo.git(['rev-parse', `${again.branch}~2`])).toBe(failed.state.base_sha);
   });
 });

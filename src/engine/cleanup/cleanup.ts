@@ -23,6 +23,7 @@ import {
   parkWorktree,
   poolDirOf,
   pooledCount,
+  poolKeepPrefix,
   type ParkResult,
 } from '../workspace/pool.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
@@ -198,7 +199,7 @@ export async function cleanupExecution(
   archives.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!);
   // A pool made smaller (or turned off) gives its disk space back.
   if (pool !== null && options.pool !== undefined)
-    await drainPool(repoRoot, pool.dir, options.pool);
+    await drainPool(repoRoot, pool.dir, options.pool, poolKeepPrefix(state.execution_id));
   await git(repoRoot, ['worktree', 'prune']);
   const errors = items.filter((item) => item.action === 'error').length;
   const kept = items.filter((item) => item.action === 'kept').length;

@@ -12,7 +12,7 @@ import type { Plan } from '../plan/schema.js';
 import { LOCAL_SELECTION, nothingToRun, selectTasks, type Selection } from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
-import { poolDirOf, WorktreePool } from '../workspace/pool.js';
+import { poolDirOf, poolKeepPrefix, WorktreePool } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
@@ -285,7 +285,13 @@ export async function execute(
     writer: createStateWriter(paths.stateFile),
     repoLock: createMutex(),
     ...(settings.pool > 0
-      ? { pool: new WorktreePool(poolDirOf(worktreeRootOf(state.repo_root, settings))) }
+      ? {
+          pool: new WorktreePool(
+            poolDirOf(worktreeRootOf(state.repo_root, settings)),
+            state.repo_root,
+            poolKeepPrefix(state.execution_id),
+          ),
+        }
       : {}),
     replicated: new Map(),
     collectOnResume,

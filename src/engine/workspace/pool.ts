@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { procPids } from '../agents/proc.js';
+import { taskBackupPrefix } from './backup.js';
 import { git } from './git-exec.js';
 import type { GitIdentity } from './identity.js';
 import { markedEntry } from './marked-entries.js';
@@ -42,7 +43,7 @@ const IDLE_ADMIN = new Set([
   'logs',
 ]);
 
-/** Left by the task before: removed when it is parked. */
+/** Left by the task before: removed when it is parked (and HEAD's reflog, `logs`). */
 const TASK_LEFTOVERS = ['ORIG_HEAD', 'FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG'];
 
 /** The admin folder a linked worktree's `.git` file points to; null for anything else. */
@@ -50,6 +51,157 @@ async function adminDir(worktree: string): Promise<string | null> {
   const text = await readFile(join(worktree, '.git'), 'utf8').catch(() => null);
   const match = text === null ? null : /^gitdir: (.+)$/m.exec(text);
   return match === null ? null : resolve(worktree, match[1]!.trim());
+}
+
+/** Why the admin folder holds more than an idle worktree's, or null. */
+async function notIdle(admin: string): Promise<string | null> {
+  const extra = (await readdir(admin)).filter((name) => !IDLE_ADMIN.has(name));
+  return extra.length > 0 ? `its git state holds ${extra.join(', ')}` : null;
+}
+
+/**
+ * Index entries marked assume-unchanged or skip-worktree keep their mark through a checkout: the
+ * next agent's edits there would be hidden from git. Null when there are none.
+ */
+async function markedEntries(worktree: string): Promise<string | null> {
+  const entries = await git(worktree, ['ls-files', '-t', '-v', '-z']);
+  const marked = entries.stdout.split('\0').filter((record) => markedEntry(record) !== null);
+  return marked.length > 0 ? `${marked.length} index entries are marked not to be looked at` : null;
+}
+
+/**
+ * What a new checkout would not have and git does not see, as paths inside `folder` (the `.git`
+ * file aside; symlinks are not followed): a FIFO, socket or device (git's clean leaves them; an
+ * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
+ * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
+ */
+async function unlikeNewFiles(folder: string): Promise<string[]> {
+  const umask = currentUmask();
+  const look = async (path: string): Promise<string[]> => {
+    const stat = await lstat(join(folder, path)).catch(() => null);
+    if (stat === null || stat.isSymbolicLink()) return [];
+    const mode = stat.mode & 0o777;
+    if (stat.isDirectory()) {
+      const off = mode !== (0o777 & ~umask) ? [`${path || '.'} (mode ${mode.toString(8)})`] : [];
+      const names = await readdir(join(folder, path)).catch(() => [] as string[]);
+      const below = await Promise.all(
+        names
+          .filter((name) => path !== '' || name !== '.git')
+          .map((name) => look(join(path, name))),
+      );
+      return [...off, ...below.flat()];
+    }
+    if (!stat.isFile()) return [path];
+    const wanted = (mode & 0o100 ? 0o777 : 0o666) & ~umask;
+    return mode !== wanted ? [`${path} (mode ${mode.toString(8)})`] : [];
+  };
+  return look('');
+}
+
+/** The umask git's checkouts get; in a worker thread (which cannot read it), the usual 022. */
+function currentUmask(): number {
+  try {
+    return process.umask();
+  } catch {
+    return 0o022;
+  }
+}
+
+/** Why `worktree` holds what a new checkout would not, or null. */
+async function unseenFiles(worktree: string): Promise<string | null> {
+  const found = await unlikeNewFiles(worktree);
+  return found.length > 0 ? `it holds what git does not see (${found.join(', ')})` : null;
+}
+
+/** Whether `git worktree lock` holds the worktree of `admin`. */
+async function isLocked(admin: string): Promise<boolean> {
+  return (await lstat(join(admin, 'locked')).catch(() => null)) !== null;
+}
+
+/** A real folder, not a symlink to one elsewhere (whose files the pool would move or remove). */
+async function ownFolder(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => null))?.isDirectory() === true;
+}
+
+/**
+ * The admin folder of `worktree` if it is a linked worktree of this repository that git knows at
+ * this very folder: a real folder whose `.git` file names an admin folder in the repository's
+ * `worktrees/`, whose `gitdir` file names it back. Null for anything else (a symlink to someone's
+ * worktree, a `.git` file an agent pointed at another worktree's admin folder).
+ */
+async function ownAdmin(repoRoot: string, worktree: string): Promise<string | null> {
+  if (!(await ownFolder(worktree))) return null;
+  const admin = await adminDir(worktree);
+  if (admin === null) return null;
+  const common = (
+    await git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir'])
+  ).stdout.trim();
+  const back = await readFile(join(admin, 'gitdir'), 'utf8').catch(() => null);
+  const real = (path: string) => realpath(path).catch(() => null);
+  const [adminParent, worktrees, named, self] = await Promise.all([
+    real(dirname(admin)),
+    real(join(common, 'worktrees')),
+    back === null ? null : real(dirname(resolve(admin, back.trim()))),
+    real(worktree),
+  ]);
+  return adminParent !== null && adminParent === worktrees && named !== null && named === self
+    ? admin
+    : null;
+}
+
+/**
+ * Why the parked worktree `path` cannot be handed to a task as it is (anything in the pool can
+ * have been changed since it was parked: by an agent writing outside its worktree, by the user),
+ * or null when it can.
+ */
+async function unusable(repoRoot: string, path: string): Promise<string | null> {
+  const admin = await ownAdmin(repoRoot, path);
+  if (admin === null) return 'not a worktree of this repository parked there';
+  // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
+  if (await lstat(join(admin, 'logs')).catch(() => null))
+    return 'its HEAD moved since it was parked';
+  return (await notIdle(admin)) ?? (await markedEntries(path)) ?? (await unseenFiles(path));
+}
+
+/**
+ * A commit made in a parked worktree (by an agent outside its own worktree, or by the user) that
+ * no ref holds is kept under `<keepUnder>/<name>` before the worktree goes.
+ */
+async function keepHead(repoRoot: string, path: string, keepUnder: string): Promise<void> {
+  const head = await git(path, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
+    allowExitCodes: [1, 128],
+  });
+  const sha = head.stdout.trim();
+  if (sha === '') return;
+  const held = await git(repoRoot, ['for-each-ref', '--count=1', `--contains=${sha}`]);
+  if (held.stdout.trim() !== '') return;
+  await git(repoRoot, ['update-ref', `${keepUnder}/${basename(path)}`, sha]);
+}
+
+/**
+ * Out of the pool with one that cannot be used: a symlink or a file is unlinked (never what it
+ * points to), a folder git no longer knows is deleted, a worktree of this repository is removed by
+ * git. Anything else (a folder that is no worktree of ours, whose admin folder, if any, is still
+ * there) is left as it is.
+ */
+async function discard(repoRoot: string, path: string, keepUnder: string): Promise<void> {
+  const stat = await lstat(path).catch(() => null);
+  if (stat === null) return;
+  if (!stat.isDirectory()) {
+    await rm(path, { force: true });
+    return;
+  }
+  const admin = await ownAdmin(repoRoot, path);
+  if (admin !== null) {
+    // `git worktree lock`: someone said it stays (taken out of use, not removed).
+    if (await isLocked(admin)) return;
+    await keepHead(repoRoot, path, keepUnder);
+    await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
+    return;
+  }
+  const named = await adminDir(path);
+  if (named !== null && (await lstat(named).catch(() => null)) === null)
+    await rm(path, { recursive: true, force: true });
 }
 
 /** Git never runs a hook of the repository's (or one an agent planted) for the pool's checkouts. */
@@ -70,10 +222,10 @@ export async function parkWorktree(
   const no = (reason: string): ParkResult => ({ parked: null, reason });
   const users = processesInside(worktree);
   if (users.length > 0) return no(`processes still use it (pid ${users.join(', ')})`);
-  const admin = await adminDir(worktree);
-  if (admin === null) return no('not a linked worktree');
-  const extra = (await readdir(admin)).filter((name) => !IDLE_ADMIN.has(name));
-  if (extra.length > 0) return no(`its git state holds ${extra.join(', ')}`);
+  const admin = await ownAdmin(repoRoot, worktree);
+  if (admin === null) return no('not a linked worktree of this repository');
+  const extra = await notIdle(admin);
+  if (extra !== null) return no(extra);
   await git(worktree, [...NO_HOOKS, 'checkout', '--quiet', '--force', '--detach']);
   await git(worktree, ['clean', '-ffdxq']);
   const left = await git(worktree, [
@@ -84,16 +236,29 @@ export async function parkWorktree(
     '-z',
   ]);
   if (left.stdout !== '') return no('files remain after cleaning it');
-  // Index entries marked assume-unchanged or skip-worktree keep their mark through a checkout:
-  // the next agent's edits there would be hidden from git.
-  const entries = await git(worktree, ['ls-files', '-t', '-v', '-z']);
-  const marked = entries.stdout.split('\0').filter((record) => markedEntry(record) !== null);
-  if (marked.length > 0) return no(`${marked.length} index entries are marked not to be looked at`);
-  await Promise.all(TASK_LEFTOVERS.map((name) => rm(join(admin, name), { force: true })));
+  const unseen = await unseenFiles(worktree);
+  if (unseen !== null) return no(unseen);
+  const marked = await markedEntries(worktree);
+  if (marked !== null) return no(marked);
+  await Promise.all(
+    [...TASK_LEFTOVERS, 'logs'].map((name) =>
+      rm(join(admin, name), { recursive: true, force: true }),
+    ),
+  );
   await mkdir(pool, { recursive: true });
+  if (!(await ownFolder(pool))) return no(`${pool} is not a folder of its own (a symlink?)`);
   const target = join(pool, randomBytes(6).toString('hex'));
   await git(repoRoot, ['worktree', 'move', worktree, target]);
   return { parked: target };
+}
+
+/** The real path of `path`, or `path` itself when it cannot be resolved (gone). */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /**
@@ -101,8 +266,10 @@ export async function parkWorktree(
  * would write into the next task's checkout. Empty where there is no /proc.
  */
 function processesInside(folder: string): number[] {
+  // /proc shows real paths: a worktree reached through a symlink is found under its real one.
+  const folders = [folder, realpathOr(folder)];
   const inside = (target: string | null) =>
-    target !== null && (target === folder || target.startsWith(folder + sep));
+    target !== null && folders.some((f) => target === f || target.startsWith(f + sep));
   const link = (file: string) => {
     try {
       return readlinkSync(file);
@@ -136,15 +303,28 @@ function processesInside(folder: string): number[] {
 export class WorktreePool {
   private entries: Promise<string[]> | null = null;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    private readonly repoRoot: string,
+    /** Where a commit found in a parked worktree is kept (`poolKeepPrefix`). */
+    private readonly keepUnder: string,
+  ) {}
 
-  /** A parked worktree for one task, or null when none is left. */
+  /**
+   * A parked worktree for one task, or null when none is left. One that is not as it was parked
+   * is taken out of the pool instead.
+   */
   async take(): Promise<string | null> {
-    this.entries ??= readdir(this.dir).then(
-      (names) => names.sort().map((name) => join(this.dir, name)),
-      () => [],
-    );
-    return (await this.entries).shift() ?? null;
+    this.entries ??= poolNames(this.dir).then((names) => names.map((name) => join(this.dir, name)));
+    const entries = await this.entries;
+    for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
+      // Gone into since it was parked (a watcher an agent started there, someone's shell): it
+      // would work in the next task's checkout. Left as it is, for a run after.
+      if (processesInside(path).length > 0) continue;
+      if ((await unusable(this.repoRoot, path)) === null) return path;
+      await discard(this.repoRoot, path, this.keepUnder).catch(() => undefined);
+    }
+    return null;
   }
 
   /** Hand back one a task could not use (its branch existed). */
@@ -177,24 +357,38 @@ export async function openPooledWorktree(
   const admin = await adminDir(path);
   if (admin === null) throw new Error(`${path} is not a linked worktree after moving it there`);
   // What `git worktree add` followed by `git reset --hard` (a new worktree) leaves: its creation,
-  // then the reset.
+  // then the reset, in the HEAD reflog.
   const who = `${identity.name} <${identity.email}> ${Math.floor(Date.now() / 1000)} +0000`;
   await mkdir(join(admin, 'logs'), { recursive: true });
   await writeFile(
     join(admin, 'logs', 'HEAD'),
     `${'0'.repeat(sha.length)} ${sha} ${who}\n${sha} ${sha} ${who}\treset: moving to HEAD\n`,
   );
+  // The reset's ORIG_HEAD too: an agent's `git reset --hard ORIG_HEAD` finds what it would in a
+  // new worktree.
+  await writeFile(join(admin, 'ORIG_HEAD'), `${sha}\n`);
+}
+
+/** Where a commit found in a parked worktree is kept: `refs/parallel-executor/<execution>/pool/`. */
+export function poolKeepPrefix(executionId: string): string {
+  return taskBackupPrefix(executionId, 'pool');
+}
+
+/** The names in the pool folder, sorted; none when it is not a folder of its own. */
+async function poolNames(pool: string): Promise<string[]> {
+  if (!(await ownFolder(pool))) return [];
+  return (await readdir(pool).catch(() => [] as string[])).sort();
 }
 
 /** How many worktrees the pool holds. */
 export async function pooledCount(pool: string): Promise<number> {
-  return (await readdir(pool).catch(() => [] as string[])).length;
+  return (await poolNames(pool)).length;
 }
 
 /**
  * `git worktree move` without a git process (a run takes many at once, and each process costs the
- * orchestrator's main thread): the folder renamed, then the admin folder's `gitdir` file (the
- * absolute path of the worktree's `.git` file, gitrepository-layout(5)) pointed at its new place.
+ * orchestrator's main thread): the admin folder's `gitdir` file (the absolute path of the
+ * worktree's `.git` file, gitrepository-layout(5)) pointed at its new place, then the folder renamed.
  * The worktree's own `.git` file names the admin folder, which does not move. Where git keeps
  * relative paths (`worktree.useRelativePaths`), git does it.
  */
@@ -213,23 +407,46 @@ async function moveWorktree(repoRoot: string, from: string, to: string): Promise
     await git(repoRoot, ['worktree', 'move', from, to]);
     return;
   }
-  await rename(from, to);
+  // The admin folder first: stopped between the two, git knows a worktree at the task's place
+  // with no folder there, which resume or any `git worktree prune` clears, and the folder left in
+  // the pool is one git forgot, which the next take deletes. The other way round, a prune would
+  // leave a folder at the task's place that git does not know, for the user to move away.
   await writeFile(link, `${join(to, '.git')}\n`);
+  try {
+    await rename(from, to);
+  } catch (error) {
+    // Not moved: git must find it where it still is (and a new worktree be made at `to`).
+    await writeFile(link, recorded);
+    throw error;
+  }
 }
 
 /** Remove the pool's worktrees beyond the first `keep` (all of them with 0). */
-export async function drainPool(repoRoot: string, pool: string, keep: number): Promise<number> {
-  const names = (await readdir(pool).catch(() => [] as string[])).sort();
+export async function drainPool(
+  repoRoot: string,
+  pool: string,
+  keep: number,
+  keepUnder: string,
+): Promise<number> {
+  const names = await poolNames(pool);
   let removed = 0;
   for (const name of names.slice(keep)) {
     const path = join(pool, name);
-    await git(repoRoot, ['worktree', 'remove', '--force', '--force', path], {
-      allowExitCodes: [128],
-    });
+    // Through a symlink, git would remove the worktree it points to: only the link goes.
+    if ((await lstat(path)).isDirectory()) {
+      const admin = await ownAdmin(repoRoot, path);
+      if (admin !== null && (await isLocked(admin))) continue;
+      if (admin !== null) await keepHead(repoRoot, path, keepUnder);
+      await git(repoRoot, ['worktree', 'remove', '--force', '--force', path], {
+        allowExitCodes: [128],
+      });
+    }
     await rm(path, { recursive: true, force: true });
     removed += 1;
   }
   if (removed > 0) await git(repoRoot, ['worktree', 'prune']);
-  if (keep === 0) await rm(pool, { recursive: true, force: true });
+  // Gone once empty (a locked worktree stays, in it).
+  if (keep === 0 && (await poolNames(pool)).length === 0)
+    await rm(pool, { recursive: true, force: true });
   return removed;
 }
