@@ -76,7 +76,15 @@ function benchPlan(round: number): Plan {
   };
 }
 
-async function ours(repo: TempRepo, round: number): Promise<{ start: number; clean: number }> {
+/**
+ * One run and its clean-up. With `pool`, the run takes the worktrees an earlier clean-up kept
+ * ready, and its own clean-up parks them (`workspace.pool`).
+ */
+async function ours(
+  repo: TempRepo,
+  round: number,
+  pool = 0,
+): Promise<{ start: number; clean: number }> {
   const starts = join(repo.dir, '..', `${repo.dir.split('/').pop()}-starts-${round}`);
   await rm(starts, { force: true });
   const launched = Date.now();
@@ -88,7 +96,7 @@ async function ours(repo: TempRepo, round: number): Promise<{ start: number; cle
     group: 'all',
     runner: createCommandRunner({ command: `date +%s%3N >> '${starts}'; echo done > agent.txt` }),
     env,
-    settings: { minFreeDiskMb: 0 },
+    settings: { minFreeDiskMb: 0, pool },
   });
   if (result.state.status !== 'completed') throw new Error(`run ${result.state.status}`);
   const last = Math.max(...(await readFile(starts, 'utf8')).trim().split('\n').map(Number));
@@ -99,12 +107,15 @@ async function ours(repo: TempRepo, round: number): Promise<{ start: number; cle
     repoRoot: repo.dir,
     executionDir: result.executionDir,
     env,
+    pool,
   });
   const clean = performance.now() - cleanStarted;
   const removed = cleaned.items.filter(
     (item) => item.kind === 'worktree' && item.action === 'removed',
   );
   if (removed.length !== tasks) throw new Error(`clean-up removed ${removed.length} worktrees`);
+  const parked = removed.filter((item) => item.reason.includes('kept ready')).length;
+  if (parked !== (pool > 0 ? tasks : 0)) throw new Error(`clean-up parked ${parked} worktrees`);
   return { start: last - launched, clean };
 }
 
@@ -157,6 +168,18 @@ try {
   console.log(`  ${tasks} parallel git worktree remove     ${s(remove)}`);
   console.log(
     `  clean-up of the execution            ${s(clean)}   ratio ${(clean / remove).toFixed(2)}x (target ≤ 1.3x)`,
+  );
+  // With workspace.pool: a run whose clean-up parks its worktrees, then one that takes them.
+  await flushDisk();
+  const filling = await ours(repo, rounds, tasks);
+  await flushDisk();
+  const taking = await ours(repo, rounds + 1, tasks);
+  console.log(`  with workspace.pool: ${tasks} (one run each, after the rounds):`);
+  console.log(
+    `  clean-up parking ${tasks} for the next run     ${s(filling.clean)}   ratio ${(filling.clean / remove).toFixed(2)}x against removing them`,
+  );
+  console.log(
+    `  run → last agent started, ${tasks} kept ready  ${s(taking.start)}   ratio ${(taking.start / add).toFixed(2)}x against making them`,
   );
 } finally {
   await repo.cleanup();

@@ -243,6 +243,42 @@ describe('a whole run with an agent that hides an edit from git', () => {
   });
 });
 
+describe("an agent that points its worktree's .git at the user's own worktree", () => {
+  it('fails the task without running git there: the user keeps their branch and staged change', async () => {
+    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    // The user's own linked worktree, on its branch, a change staged.
+    const mine = join(repo.dir, '..', `${repo.dir.split('/').pop()}-mine`);
+    await repo.git(['worktree', 'add', '-q', '-b', 'mine', mine]);
+    await writeFile(join(mine, 'src', 'a.txt'), 'user\n');
+    await repo.git(['add', 'src/a.txt'], mine);
+    const admin = (await readFile(join(mine, '.git'), 'utf8')).trim();
+    try {
+      const command =
+        `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
+        `echo more > more.txt && printf '%s\\n' '${admin}' > .git`;
+      const run = await runWithLedger(repo, plan([task('1')]), command);
+      const t = run.state.tasks['1']!;
+      expect(t.status).toBe('failed');
+      expect(t.reason).toMatch(
+        /is no longer a git worktree of its own .* no git command was run there/,
+      );
+      expect(run.state.integration?.merged ?? []).toEqual([]);
+      // The user's worktree: still on its branch, its change still staged, nothing committed.
+      expect(await repo.git(['symbolic-ref', '--short', 'HEAD'], mine)).toBe('mine');
+      expect(await repo.git(['diff', '--cached', '--name-only'], mine)).toBe('src/a.txt');
+      expect(await repo.git(['log', '-1', '--format=%s', 'mine'])).not.toContain(
+        'parallel-executor',
+      );
+      // What the agent committed is on its branch; what it left is in its folder.
+      expect(await repo.git(['show', `${t.branch}:work.txt`])).toBe('work');
+      expect(await readFile(join(t.worktree, 'more.txt'), 'utf8')).toBe('more\n');
+      expect(run.invariant.ok, run.invariant.text).toBe(true);
+    } finally {
+      await rm(mine, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('commits the agent made and then left off its branch', () => {
   it.each([
     [

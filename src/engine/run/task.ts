@@ -13,6 +13,7 @@ import {
   TaskPreparationError,
 } from './prepare.js';
 import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
+import { namedBack } from '../workspace/worktree-admin.js';
 import { git } from '../workspace/git-exec.js';
 import { taskBackupPrefix } from '../workspace/backup.js';
 import { keepTaskState, taskWork } from './keep.js';
@@ -70,6 +71,11 @@ function isInside(path: string, directory: string): boolean {
   return path === directory || path.startsWith(`${directory}${sep}`);
 }
 
+/** Its `.git` no longer names its own admin folder (or is gone): no git is run there. */
+function notOwnWorktree(run: TaskRun): string {
+  return `its worktree ${run.worktree} is no longer a git worktree of its own (its .git file was removed, replaced, or changed to name another worktree's git folder), so no git command was run there: nothing in it was committed or merged, and no other worktree was touched. What the agent committed before is on ${run.branch}. Look at the folder, put its .git file back (or move the folder away), then retry the task (parallel-executor resume <execution> --retry-failed)`;
+}
+
 /** Nothing left to collect there; what the agent committed is on its branch, which is kept. */
 function worktreeGone(run: TaskRun): string {
   return `the worktree ${run.worktree} no longer exists (the agent removed it?); its commits are kept on ${run.branch}`;
@@ -111,6 +117,11 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
 
 async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Promise<void> {
   setStatus(ctx, run, 'collecting');
+  // Every git command below runs in the worktree: with a `.git` the agent pointed elsewhere, it
+  // would add, commit and reset in another worktree (the user's). Not one is run there then.
+  if ((await pathExists(run.worktree)) && (await namedBack(run.worktree)) === null) {
+    return fail(ctx, run, notOwnWorktree(run), false);
+  }
   // The agent has ended: the look at the user's checkout runs while its work is collected.
   const looking = ctx.checkout?.afterAgent(run.task_id) ?? Promise.resolve(null);
   looking.catch(() => undefined);

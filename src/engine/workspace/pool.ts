@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
-import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, isAbsolute, join, resolve, sep } from 'node:path';
 import { procPids } from '../agents/proc.js';
 import { taskBackupPrefix } from './backup.js';
 import { git } from './git-exec.js';
 import type { GitIdentity } from './identity.js';
 import { markedEntry } from './marked-entries.js';
 import type { Mutex } from './mutex.js';
+import { adminDir, ownAdmin, ownFolder } from './worktree-admin.js';
 
 /**
  * Worktrees kept ready between runs (`workspace.pool: N`). Checking a repository out is what a
@@ -45,13 +46,6 @@ const IDLE_ADMIN = new Set([
 
 /** Left by the task before: removed when it is parked (and HEAD's reflog, `logs`). */
 const TASK_LEFTOVERS = ['ORIG_HEAD', 'FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG'];
-
-/** The admin folder a linked worktree's `.git` file points to; null for anything else. */
-async function adminDir(worktree: string): Promise<string | null> {
-  const text = await readFile(join(worktree, '.git'), 'utf8').catch(() => null);
-  const match = text === null ? null : /^gitdir: (.+)$/m.exec(text);
-  return match === null ? null : resolve(worktree, match[1]!.trim());
-}
 
 /** Why the admin folder holds more than an idle worktree's, or null. */
 async function notIdle(admin: string): Promise<string | null> {
@@ -116,37 +110,6 @@ async function unseenFiles(worktree: string): Promise<string | null> {
 /** Whether `git worktree lock` holds the worktree of `admin`. */
 async function isLocked(admin: string): Promise<boolean> {
   return (await lstat(join(admin, 'locked')).catch(() => null)) !== null;
-}
-
-/** A real folder, not a symlink to one elsewhere (whose files the pool would move or remove). */
-async function ownFolder(path: string): Promise<boolean> {
-  return (await lstat(path).catch(() => null))?.isDirectory() === true;
-}
-
-/**
- * The admin folder of `worktree` if it is a linked worktree of this repository that git knows at
- * this very folder: a real folder whose `.git` file names an admin folder in the repository's
- * `worktrees/`, whose `gitdir` file names it back. Null for anything else (a symlink to someone's
- * worktree, a `.git` file an agent pointed at another worktree's admin folder).
- */
-async function ownAdmin(repoRoot: string, worktree: string): Promise<string | null> {
-  if (!(await ownFolder(worktree))) return null;
-  const admin = await adminDir(worktree);
-  if (admin === null) return null;
-  const common = (
-    await git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir'])
-  ).stdout.trim();
-  const back = await readFile(join(admin, 'gitdir'), 'utf8').catch(() => null);
-  const real = (path: string) => realpath(path).catch(() => null);
-  const [adminParent, worktrees, named, self] = await Promise.all([
-    real(dirname(admin)),
-    real(join(common, 'worktrees')),
-    back === null ? null : real(dirname(resolve(admin, back.trim()))),
-    real(worktree),
-  ]);
-  return adminParent !== null && adminParent === worktrees && named !== null && named === self
-    ? admin
-    : null;
 }
 
 /**

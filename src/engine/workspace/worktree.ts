@@ -1,9 +1,10 @@
-import { realpath, rm } from 'node:fs/promises';
+import { lstat, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
 import { createMutex, type Mutex } from './mutex.js';
+import { namedBack } from './worktree-admin.js';
 
 /**
  * Create a worktree on a new branch at `startSha`. Only creating the branch (a ref write) runs
@@ -141,12 +142,15 @@ function isTransient(error: unknown): boolean {
 }
 
 /**
- * Whether `path` is the top of a git worktree. A folder that is not (a worktree half made, or
- * removed by hand) must never be given to git as one: inside the repository, git would act on the
- * user's own checkout instead.
+ * Whether `path` is the top of a git worktree (a linked one: that git knows at this very folder).
+ * A folder that is not (a worktree half made, or removed by hand) must never be given to git as
+ * one: inside the repository, git would act on the user's own checkout instead; and one whose
+ * `.git` file an agent pointed at another worktree's admin folder would have git act on that one.
  */
 export async function isWorktreeRoot(path: string): Promise<boolean> {
   if (!(await pathExists(path))) return false;
+  const dotGit = await lstat(join(path, '.git')).catch(() => null);
+  if (dotGit === null || (!dotGit.isDirectory() && (await namedBack(path)) === null)) return false;
   const top = await git(path, ['rev-parse', '--show-toplevel'], { allowExitCodes: [128] });
   if (top.exitCode !== 0) return false;
   return (await realpath(top.stdout.trim())) === (await realpath(path));

@@ -1,0 +1,74 @@
+import { lstat, readFile, realpath } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { git } from './git-exec.js';
+
+/**
+ * A linked worktree is a folder whose `.git` file names its admin folder
+ * (`<common dir>/worktrees/<name>`), whose `gitdir` file names the worktree back
+ * (gitrepository-layout(5)). An agent can rewrite its `.git` file to name another worktree's admin
+ * folder, the user's own: every git command run in the task's folder would then act on the user's
+ * HEAD, index and branch. These checks read files only; no git runs in a folder they refuse.
+ */
+
+/** The admin folder a linked worktree's `.git` file points to; null for anything else. */
+export async function adminDir(worktree: string): Promise<string | null> {
+  const text = await readFile(join(worktree, '.git'), 'utf8').catch(() => null);
+  const match = text === null ? null : /^gitdir: (.+)$/m.exec(text);
+  return match === null ? null : resolve(worktree, match[1]!.trim());
+}
+
+/** A real folder, not a symlink to one elsewhere (whose files would be moved or removed). */
+export async function ownFolder(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => null))?.isDirectory() === true;
+}
+
+const real = (path: string) => realpath(path).catch(() => null);
+
+/**
+ * The admin folder of `worktree` when its `.git` file names one whose `gitdir` names this very
+ * folder back; null for anything else (a `.git` file pointed at another worktree's admin folder,
+ * a `.git` folder put in its place).
+ */
+export async function namedBack(worktree: string): Promise<string | null> {
+  const admin = await adminDir(worktree);
+  if (admin === null) return null;
+  const back = await readFile(join(admin, 'gitdir'), 'utf8').catch(() => null);
+  if (back === null) return null;
+  const [named, self] = await Promise.all([
+    real(dirname(resolve(admin, back.trim()))),
+    real(worktree),
+  ]);
+  return named !== null && named === self ? admin : null;
+}
+
+/** Per repository root, its common git dir (asked once: it does not move). */
+const commonDirs = new Map<string, Promise<string>>();
+
+function commonDirOf(repoRoot: string): Promise<string> {
+  let found = commonDirs.get(repoRoot);
+  if (found === undefined) {
+    found = git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir']).then(
+      (result) => result.stdout.trim(),
+    );
+    found.catch(() => commonDirs.delete(repoRoot));
+    commonDirs.set(repoRoot, found);
+  }
+  return found;
+}
+
+/**
+ * The admin folder of `worktree` if it is a linked worktree of this repository that git knows at
+ * this very folder: a real folder whose `.git` file names an admin folder in the repository's
+ * `worktrees/`, whose `gitdir` file names it back. Null for anything else (a symlink to someone's
+ * worktree, a `.git` file an agent pointed at another worktree's admin folder).
+ */
+export async function ownAdmin(repoRoot: string, worktree: string): Promise<string | null> {
+  if (!(await ownFolder(worktree))) return null;
+  const admin = await namedBack(worktree);
+  if (admin === null) return null;
+  const [adminParent, worktrees] = await Promise.all([
+    real(dirname(admin)),
+    commonDirOf(repoRoot).then((common) => real(join(common, 'worktrees'))),
+  ]);
+  return adminParent !== null && adminParent === worktrees ? admin : null;
+}
