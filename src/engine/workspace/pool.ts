@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve, sep } from 'node:path';
 import { procPids } from '../agents/proc.js';
@@ -69,27 +69,42 @@ async function markedEntries(worktree: string): Promise<string | null> {
  * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
  * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
  */
-async function unlikeNewFiles(folder: string): Promise<string[]> {
+function unlikeNewFiles(folder: string): string[] {
+  // Synchronous on purpose: a few microseconds a file this way, ten times more through the
+  // thread pool, and every task taking a parked worktree waits for it.
   const umask = currentUmask();
-  const look = async (path: string): Promise<string[]> => {
-    const stat = await lstat(join(folder, path)).catch(() => null);
-    if (stat === null || stat.isSymbolicLink()) return [];
-    const mode = stat.mode & 0o777;
-    if (stat.isDirectory()) {
-      const off = mode !== (0o777 & ~umask) ? [`${path || '.'} (mode ${mode.toString(8)})`] : [];
-      const names = await readdir(join(folder, path)).catch(() => [] as string[]);
-      const below = await Promise.all(
-        names
-          .filter((name) => path !== '' || name !== '.git')
-          .map((name) => look(join(path, name))),
-      );
-      return [...off, ...below.flat()];
+  const stat = (path: string) => {
+    try {
+      return lstatSync(join(folder, path));
+    } catch {
+      return null;
     }
-    if (!stat.isFile()) return [path];
-    const wanted = (mode & 0o100 ? 0o777 : 0o666) & ~umask;
-    return mode !== wanted ? [`${path} (mode ${mode.toString(8)})`] : [];
   };
-  return look('');
+  const found: string[] = [];
+  const look = (path: string): void => {
+    const seen = stat(path);
+    if (seen === null || seen.isSymbolicLink()) return;
+    const mode = seen.mode & 0o777;
+    if (seen.isDirectory()) {
+      if (mode !== (0o777 & ~umask)) found.push(`${path || '.'} (mode ${mode.toString(8)})`);
+      let names: string[] = [];
+      try {
+        names = readdirSync(join(folder, path));
+      } catch {
+        // Unreadable: its mode said so above.
+      }
+      for (const name of names) if (path !== '' || name !== '.git') look(join(path, name));
+      return;
+    }
+    if (!seen.isFile()) {
+      found.push(path);
+      return;
+    }
+    const wanted = (mode & 0o100 ? 0o777 : 0o666) & ~umask;
+    if (mode !== wanted) found.push(`${path} (mode ${mode.toString(8)})`);
+  };
+  look('');
+  return found;
 }
 
 /** The umask git's checkouts get; in a worker thread (which cannot read it), the usual 022. */
@@ -102,8 +117,8 @@ function currentUmask(): number {
 }
 
 /** Why `worktree` holds what a new checkout would not, or null. */
-async function unseenFiles(worktree: string): Promise<string | null> {
-  const found = await unlikeNewFiles(worktree);
+function unseenFiles(worktree: string): string | null {
+  const found = unlikeNewFiles(worktree);
   return found.length > 0 ? `it holds what git does not see (${found.join(', ')})` : null;
 }
 
@@ -123,7 +138,12 @@ async function unusable(repoRoot: string, path: string): Promise<string | null> 
   // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
   if (await lstat(join(admin, 'logs')).catch(() => null))
     return 'its HEAD moved since it was parked';
-  return (await notIdle(admin)) ?? (await markedEntries(path)) ?? (await unseenFiles(path));
+  const idle = await notIdle(admin);
+  if (idle !== null) return idle;
+  // The files' walk while git lists the index.
+  const marked = markedEntries(path);
+  const unseen = unseenFiles(path);
+  return (await marked) ?? unseen;
 }
 
 /**
@@ -199,7 +219,7 @@ export async function parkWorktree(
     '-z',
   ]);
   if (left.stdout !== '') return no('files remain after cleaning it');
-  const unseen = await unseenFiles(worktree);
+  const unseen = unseenFiles(worktree);
   if (unseen !== null) return no(unseen);
   const marked = await markedEntries(worktree);
   if (marked !== null) return no(marked);
@@ -229,10 +249,22 @@ function realpathOr(path: string): string {
  * would write into the next task's checkout. Empty where there is no /proc.
  */
 function processesInside(folder: string): number[] {
+  return processesInsideEach([folder]).get(folder) ?? [];
+}
+
+/**
+ * Per folder, the live processes whose working folder or open files are inside it, from one
+ * look at /proc (each process's links read once, whatever the number of folders).
+ */
+function processesInsideEach(folders: readonly string[]): Map<string, number[]> {
   // /proc shows real paths: a worktree reached through a symlink is found under its real one.
-  const folders = [folder, realpathOr(folder)];
-  const inside = (target: string | null) =>
-    target !== null && folders.some((f) => target === f || target.startsWith(f + sep));
+  const names = folders.map((folder) => ({ folder, as: [folder, realpathOr(folder)] }));
+  const holding = (target: string | null) =>
+    target === null
+      ? []
+      : names
+          .filter(({ as }) => as.some((f) => target === f || target.startsWith(f + sep)))
+          .map(({ folder }) => folder);
   const link = (file: string) => {
     try {
       return readlinkSync(file);
@@ -240,21 +272,23 @@ function processesInside(folder: string): number[] {
       return null;
     }
   };
-  const found: number[] = [];
-  for (const pid of procPids() ?? []) {
-    if (Number(pid) === process.pid) continue;
-    if (inside(link(`/proc/${pid}/cwd`))) {
-      found.push(Number(pid));
-      continue;
-    }
-    let fds: string[];
+  const found = new Map<string, number[]>();
+  const note = (pid: number, held: readonly string[]) => {
+    for (const folder of held) found.set(folder, [...(found.get(folder) ?? []), pid]);
+  };
+  for (const entry of procPids() ?? []) {
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const held = new Set(holding(link(`/proc/${entry}/cwd`)));
+    let fds: string[] = [];
     try {
-      fds = readdirSync(`/proc/${pid}/fd`);
+      fds = readdirSync(`/proc/${entry}/fd`);
     } catch {
       // Another user's process (not ours to wait for), or gone.
-      continue;
     }
-    if (fds.some((fd) => inside(link(`/proc/${pid}/fd/${fd}`)))) found.push(Number(pid));
+    for (const fd of fds)
+      for (const folder of holding(link(`/proc/${entry}/fd/${fd}`))) held.add(folder);
+    note(pid, [...held]);
   }
   return found;
 }
@@ -278,12 +312,16 @@ export class WorktreePool {
    * is taken out of the pool instead.
    */
   async take(): Promise<string | null> {
-    this.entries ??= poolNames(this.dir).then((names) => names.map((name) => join(this.dir, name)));
+    // Listed once. One a process works in (a watcher an agent started there, someone's shell)
+    // would have it work in the next task's checkout: it stays in the pool, for a run after. One
+    // look at /proc for all of them.
+    this.entries ??= poolNames(this.dir).then((names) => {
+      const paths = names.map((name) => join(this.dir, name));
+      const busy = processesInsideEach(paths);
+      return paths.filter((path) => !busy.has(path));
+    });
     const entries = await this.entries;
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
-      // Gone into since it was parked (a watcher an agent started there, someone's shell): it
-      // would work in the next task's checkout. Left as it is, for a run after.
-      if (processesInside(path).length > 0) continue;
       if ((await unusable(this.repoRoot, path)) === null) return path;
       await discard(this.repoRoot, path, this.keepUnder).catch(() => undefined);
     }
