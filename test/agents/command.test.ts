@@ -191,8 +191,10 @@ describe('command agent runner', () => {
 
   it('reports the exit code of a crashing command with its last lines, and logs everything raw', async () => {
     const launch = sandbox.launch();
+    // The error a moment after the output, as a crash comes: stdout and stderr are two pipes,
+    // read in bursts, so lines printed to both at the same instant have no order between them.
     const command =
-      'for i in 1 2 3 4 5 6; do echo "out $i"; done; echo "boom: cannot find module" >&2; exit 3';
+      'for i in 1 2 3 4 5 6; do echo "out $i"; done; sleep 1.2; echo "boom: cannot find module" >&2; exit 3';
     const handle = await start({ command, lastLines: 3 }, launch);
     const outcome = await handle.done;
 

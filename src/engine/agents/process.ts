@@ -184,15 +184,11 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     }
   };
   const alive = (): void => publish([{ type: 'alive' }]);
-  // One rest for both pipes: were stdout to rest while stderr is read, the agent's last words on
-  // stderr (a crash's error) would come before the stdout lines it printed first.
-  const rest = sharedRest();
   const stdout = pipeLines(
     child.stdout as Readable,
     log,
     (line) => publish(interpret(line)),
     alive,
-    rest,
     launch.interpreter?.maxLineBytes,
   );
   const stderr = pipeLines(
@@ -200,7 +196,6 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     log,
     (line) => publish([{ type: 'output', line: clip(line) }]),
     alive,
-    rest,
   );
 
   let stoppedBecause: AgentOutcome['stoppedBecause'] = null;
@@ -267,52 +262,11 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
  * that completed no line. Reading pauses while the log catches up, so a flood is held by the
  * agent's pipe (which blocks it) rather than buffered here.
  */
-/**
- * The rest an agent's pipes take together between bursts: started by a quiet read on either, it
- * pauses both and resumes both on the shared tick (each unless its log is catching up).
- */
-interface SharedRest {
-  /** Pause every pipe until the next tick, unless a rest is already under way. */
-  take(): void;
-  /** Whether a rest is under way. */
-  readonly resting: boolean;
-  /** End the rest now (the agent has ended: what is left is read at once). */
-  end(): void;
-  join(stream: Readable, congested: () => boolean): void;
-}
-
-function sharedRest(): SharedRest {
-  const members: Array<{ stream: Readable; congested: () => boolean }> = [];
-  let cancel: (() => void) | null = null;
-  const wake = (): void => {
-    cancel = null;
-    for (const member of members) if (!member.congested()) member.stream.resume();
-  };
-  return {
-    take() {
-      if (cancel !== null) return;
-      for (const member of members) member.stream.pause();
-      cancel = ticker(READ_BATCH_MS).once(wake);
-    },
-    get resting() {
-      return cancel !== null;
-    },
-    end() {
-      cancel?.();
-      wake();
-    },
-    join(stream, congested) {
-      members.push({ stream, congested });
-    },
-  };
-}
-
 function pipeLines(
   stream: Readable,
   log: WriteStream,
   onLine: (line: string) => void,
   onPartial: () => void,
-  rest: SharedRest,
   maxLineBytes?: number,
 ): { drained(timeoutMs: number): Promise<void> } {
   const splitter = createLineSplitter(onLine, { maxLineBytes });
@@ -327,7 +281,11 @@ function pipeLines(
   let windowBytes = 0;
   let lastWindowBytes = 0;
   // Resumed on the tick shared by every agent's pipes: one wake-up for all of them.
-  rest.join(stream, () => congested);
+  let rest: (() => void) | null = null;
+  const wake = (): void => {
+    rest = null;
+    if (!congested) stream.resume();
+  };
   stream.on('data', (chunk: Buffer) => {
     const now = Date.now();
     if (now - windowStart >= READ_BATCH_MS || now < windowStart) {
@@ -342,16 +300,19 @@ function pipeLines(
       stream.pause();
       log.once('drain', () => {
         congested = false;
-        if (!rest.resting) stream.resume();
+        if (rest === null) stream.resume();
       });
-    } else if (quiet) {
-      rest.take();
+    } else if (quiet && rest === null) {
+      stream.pause();
+      rest = ticker(READ_BATCH_MS).once(wake);
     }
     if (splitter.write(chunk) === 0) onPartial();
   });
   return {
     async drained(timeoutMs) {
-      rest.end();
+      rest?.();
+      rest = null;
+      if (!congested) stream.resume();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
       await Promise.race([closed, timeout]);
