@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { TaskMetrics } from '../state/schema.js';
 import { readSmallFile } from '../small-file.js';
 import { GitError } from '../errors.js';
-import { git } from '../workspace/git-exec.js';
+import { git, NO_HOOKS } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
 import type { Inspection } from './inspect.js';
 
@@ -206,8 +206,7 @@ async function restoreToolPaths(
 async function commitStaged(input: CollectInput, subject: string, body: string): Promise<boolean> {
   const args = [
     ...identityArgs(input.identity),
-    '-c',
-    'core.hooksPath=/dev/null',
+    ...NO_HOOKS,
     'commit',
     '--quiet',
     '--no-verify',

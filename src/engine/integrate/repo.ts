@@ -1,5 +1,5 @@
 import { GitError } from '../errors.js';
-import { git, type GitResult } from '../workspace/git-exec.js';
+import { git, NO_HOOKS, type GitResult } from '../workspace/git-exec.js';
 
 /**
  * git in one directory of the repository, with the settings integration needs on every call:
@@ -20,7 +20,7 @@ export function repoGit(
   env: Record<string, string>,
   extraConfig: readonly string[] = [],
 ): RepoGit {
-  const config = ['-c', 'core.hooksPath=/dev/null', '-c', 'rerere.enabled=false', ...extraConfig];
+  const config = [...NO_HOOKS, '-c', 'rerere.enabled=false', ...extraConfig];
   const run = (args: readonly string[], allowExitCodes: number[] = []) =>
     git(cwd, [...config, ...args], { env, allowExitCodes });
   return {

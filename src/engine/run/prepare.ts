@@ -141,8 +141,9 @@ async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
       pooled,
       error: String(error),
     });
-    // Not a worktree any more (its git admin folder pruned, say): no run should try it again.
-    if (!(await isWorktreeRoot(pooled))) await rm(pooled, { recursive: true, force: true });
+    // Not a worktree any more (its git admin folder pruned, say): no run should try it again. Out
+    // of the pool as a take drops one: never a folder that is not the pool's own to delete.
+    if (!(await isWorktreeRoot(pooled))) await ctx.pool.drop(pooled);
     await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
   }
 }

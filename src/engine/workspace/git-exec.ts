@@ -50,6 +50,12 @@ export async function git(
 }
 
 /**
+ * For the tool's own commits, merges and checkouts: no hook of the repository's (or one an agent
+ * planted) runs in the orchestrator.
+ */
+export const NO_HOOKS: readonly string[] = ['-c', 'core.hooksPath=/dev/null'];
+
+/**
  * Node reports a missing working directory as `spawn git ENOENT`, as if git were not installed;
  * the two are told apart here, since they call for different fixes.
  */

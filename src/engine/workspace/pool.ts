@@ -4,7 +4,7 @@ import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/
 import { basename, isAbsolute, join, resolve, sep } from 'node:path';
 import { procPids } from '../agents/proc.js';
 import { taskBackupPrefix } from './backup.js';
-import { git } from './git-exec.js';
+import { git, NO_HOOKS } from './git-exec.js';
 import type { GitIdentity } from './identity.js';
 import { markedEntry } from './marked-entries.js';
 import type { Mutex } from './mutex.js';
@@ -187,9 +187,6 @@ async function discard(repoRoot: string, path: string, keepUnder: string): Promi
     await rm(path, { recursive: true, force: true });
 }
 
-/** Git never runs a hook of the repository's (or one an agent planted) for the pool's checkouts. */
-const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
-
 export type ParkResult = { parked: string } | { parked: null; reason: string };
 
 /**
@@ -326,6 +323,11 @@ export class WorktreePool {
       await discard(this.repoRoot, path, this.keepUnder).catch(() => undefined);
     }
     return null;
+  }
+
+  /** Out of the pool with one that turned out unusable, by the rules of `discard`. */
+  async drop(path: string): Promise<void> {
+    await discard(this.repoRoot, path, this.keepUnder);
   }
 
   /** Hand back one a task could not use (its branch existed). */
