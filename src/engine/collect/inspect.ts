@@ -47,6 +47,10 @@ export interface Inspection {
  */
 export async function inspectWorktree(input: InspectInput): Promise<Inspection> {
   // Few processes: every task ends with this, many at once, each spawn costs the main thread.
+  // The three at once (the index's diff is only read if nothing below stops first; it writes
+  // nothing): one round of git before the answer, not two.
+  const indexing = indexAgainstStart(input.worktree, input.startSha);
+  indexing.catch(() => undefined);
   const [located, listed] = await Promise.all([
     locate(input.worktree),
     listFiles(input.worktree, new Set(input.toolPaths)),
@@ -67,7 +71,7 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   const lost =
     located.head?.sha === input.startSha ? null : await startLost(input.worktree, input.startSha);
   if (lost !== null) return result([lost]);
-  const indexed = await indexAgainstStart(input.worktree, input.startSha);
+  const indexed = await indexing;
   const problems: string[] = [];
   // The tool's own files are never committed anyway: marked or not, they are no one's work.
   const tool = new Set(input.toolPaths);

@@ -67,9 +67,11 @@ export async function planLayout(
   settings: ExecutionSettings,
   executionId: string,
 ): Promise<TaskLayout[]> {
-  const takenBranches = await localBranches(repoRoot);
   const root = executionWorktreeRoot(repoRoot, settings, executionId);
-  const takenDirs = new Set(await readdir(root).catch(() => [] as string[]));
+  // Independent of the names below: asked while they are checked.
+  const branchesNow = localBranches(repoRoot);
+  const dirsNow = readdir(root).catch(() => [] as string[]);
+  branchesNow.catch(() => undefined);
   const keys = taskFileKeys(tasks.map((task) => task.id));
   const ports = assignPorts(
     tasks.map((task) => task.agents),
@@ -91,6 +93,8 @@ export async function planLayout(
     repoRoot,
     names.map((name) => name.wanted),
   );
+  const takenBranches = await branchesNow;
+  const takenDirs = new Set(await dirsNow);
   for (const [i, task] of tasks.entries()) {
     const { fromPlan, wanted } = names[i]!;
     const branch = await freeBranchName(repoRoot, wanted, takenBranches, known);

@@ -113,16 +113,25 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
 async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
   const root = ctx.state.repo_root;
   const base = ctx.state.base_sha;
-  const pooled = (await ctx.pool?.take()) ?? null;
-  if (ctx.pool === undefined || pooled === null) {
+  if (ctx.pool === undefined) {
     await addWorktree(root, run.worktree, run.branch, base, ctx.repoLock);
     return;
   }
-  try {
-    await createBranch(root, run.branch, base, ctx.repoLock);
-  } catch (error) {
-    await ctx.pool.giveBack(pooled);
-    throw error;
+  // The branch is made while the pool is looked at: every task's in one ref transaction, none
+  // waiting for its take first.
+  const branched = createBranch(root, run.branch, base, ctx.repoLock).then(
+    () => null,
+    (error: unknown) => ({ error }),
+  );
+  const pooled = await ctx.pool.take();
+  const failed = await branched;
+  if (failed !== null) {
+    if (pooled !== null) await ctx.pool.giveBack(pooled);
+    throw failed.error;
+  }
+  if (pooled === null) {
+    await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
+    return;
   }
   try {
     await openPooledWorktree(
@@ -138,12 +147,12 @@ async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
     // Moved but not checked out: the task fails with git's reason, and resume resets it.
     if (await isWorktreeRoot(run.worktree)) throw error;
     ctx.logger.warn('a worktree kept ready could not be used; making a new one', {
-      pooled,
+      pooled: pooled.path,
       error: String(error),
     });
     // Not a worktree any more (its git admin folder pruned, say): no run should try it again. Out
     // of the pool as a take drops one: never a folder that is not the pool's own to delete.
-    if (!(await isWorktreeRoot(pooled))) await ctx.pool.drop(pooled);
+    if (!(await isWorktreeRoot(pooled.path))) await ctx.pool.drop(pooled.path);
     await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
   }
 }

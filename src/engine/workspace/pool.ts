@@ -53,14 +53,36 @@ async function notIdle(admin: string): Promise<string | null> {
   return extra.length > 0 ? `its git state holds ${extra.join(', ')}` : null;
 }
 
+/** What `git ls-files` finds in a worktree that a checkout of its commit would not hold. */
+interface Inside {
+  /** Why its index cannot be handed on (entries marked not to be looked at), or null. */
+  marked: string | null;
+  /** Whether anything untracked is there, ignored or not (an empty folder too): a clean removes it. */
+  untracked: boolean;
+}
+
 /**
  * Index entries marked assume-unchanged or skip-worktree keep their mark through a checkout: the
- * next agent's edits there would be hidden from git. Null when there are none.
+ * next agent's edits there would be hidden from git. Untracked files and folders (`?`, ignored
+ * ones included, an empty folder as itself) are what `git clean -ffdx` would remove.
  */
-async function markedEntries(worktree: string): Promise<string | null> {
-  const entries = await git(worktree, ['ls-files', '-t', '-v', '-z']);
-  const marked = entries.stdout.split('\0').filter((record) => markedEntry(record) !== null);
-  return marked.length > 0 ? `${marked.length} index entries are marked not to be looked at` : null;
+async function lookInside(worktree: string): Promise<Inside> {
+  const entries = await git(worktree, [
+    'ls-files',
+    '-t',
+    '-v',
+    '-z',
+    '--cached',
+    '--others',
+    '--directory',
+  ]);
+  const records = entries.stdout.split('\0');
+  const marked = records.filter((record) => markedEntry(record) !== null);
+  return {
+    marked:
+      marked.length > 0 ? `${marked.length} index entries are marked not to be looked at` : null,
+    untracked: records.some((record) => record.startsWith('? ')),
+  };
 }
 
 /**
@@ -132,7 +154,7 @@ async function isLocked(admin: string): Promise<boolean> {
  * have been changed since it was parked: by an agent writing outside its worktree, by the user),
  * or null when it can.
  */
-async function unusable(repoRoot: string, path: string): Promise<string | null> {
+async function unusable(repoRoot: string, path: string): Promise<string | Inside> {
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
   // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
@@ -141,9 +163,10 @@ async function unusable(repoRoot: string, path: string): Promise<string | null> 
   const idle = await notIdle(admin);
   if (idle !== null) return idle;
   // The files' walk while git lists the index.
-  const marked = markedEntries(path);
+  const listed = lookInside(path);
   const unseen = unseenFiles(path);
-  return (await marked) ?? unseen;
+  const inside = await listed;
+  return inside.marked ?? unseen ?? inside;
 }
 
 /**
@@ -218,7 +241,7 @@ export async function parkWorktree(
   if (left.stdout !== '') return no('files remain after cleaning it');
   const unseen = unseenFiles(worktree);
   if (unseen !== null) return no(unseen);
-  const marked = await markedEntries(worktree);
+  const { marked } = await lookInside(worktree);
   if (marked !== null) return no(marked);
   await Promise.all(
     [...TASK_LEFTOVERS, 'logs'].map((name) =>
@@ -308,7 +331,7 @@ export class WorktreePool {
    * A parked worktree for one task, or null when none is left. One that is not as it was parked
    * is taken out of the pool instead.
    */
-  async take(): Promise<string | null> {
+  async take(): Promise<PooledWorktree | null> {
     // Listed once. One a process works in (a watcher an agent started there, someone's shell)
     // would have it work in the next task's checkout: it stays in the pool, for a run after. One
     // look at /proc for all of them.
@@ -319,7 +342,8 @@ export class WorktreePool {
     });
     const entries = await this.entries;
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
-      if ((await unusable(this.repoRoot, path)) === null) return path;
+      const found = await unusable(this.repoRoot, path);
+      if (typeof found !== 'string') return { path, untracked: found.untracked };
       await discard(this.repoRoot, path, this.keepUnder).catch(() => undefined);
     }
     return null;
@@ -331,9 +355,16 @@ export class WorktreePool {
   }
 
   /** Hand back one a task could not use (its branch existed). */
-  async giveBack(path: string): Promise<void> {
-    (await this.entries)?.push(path);
+  async giveBack(pooled: PooledWorktree): Promise<void> {
+    (await this.entries)?.push(pooled.path);
   }
+}
+
+/** A parked worktree handed to a task, as the take found it. */
+export interface PooledWorktree {
+  path: string;
+  /** Untracked files or folders appeared in it since it was parked: a clean goes with the checkout. */
+  untracked: boolean;
 }
 
 /**
@@ -344,18 +375,18 @@ export class WorktreePool {
  */
 export async function openPooledWorktree(
   repoRoot: string,
-  pooled: string,
+  pooled: PooledWorktree,
   path: string,
   branch: string,
   sha: string,
   lock: Mutex,
   identity: GitIdentity,
 ): Promise<void> {
-  await lock.shared(() => moveWorktree(repoRoot, pooled, path));
+  await lock.shared(() => moveWorktree(repoRoot, pooled.path, path));
   await lock.checkout(async () => {
     await git(path, [...NO_HOOKS, 'checkout', '--quiet', '--force', branch, '--']);
-    // Whatever appeared since it was parked (nothing should have).
-    await git(path, ['clean', '-ffdxq']);
+    // Whatever appeared since it was parked (nothing should have; the take looked).
+    if (pooled.untracked) await git(path, ['clean', '-ffdxq']);
   });
   const admin = await adminDir(path);
   if (admin === null) throw new Error(`${path} is not a linked worktree after moving it there`);

@@ -37,10 +37,40 @@ export async function findRepoRoot(cwd: string): Promise<string> {
 
 export async function inspectRepo(root: string): Promise<RepoInfo> {
   // Independent questions, asked at once: pre-flight waits for the slowest, not for their sum.
-  const [head, branch, status, commonDir] = await Promise.all([
+  const [status, where] = await Promise.all([
+    git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all']),
+    locateHead(root),
+  ]);
+  return { root, ...where, dirtyFiles: parsePorcelainZ(status.stdout) };
+}
+
+/**
+ * The common git directory, HEAD and its branch: one rev-parse when HEAD is a commit on a branch
+ * or detached (what nearly every run meets), else each asked on its own for the precise answer.
+ */
+async function locateHead(root: string): Promise<Omit<RepoInfo, 'root' | 'dirtyFiles'>> {
+  const one = await git(
+    root,
+    ['rev-parse', '--git-common-dir', 'HEAD', '--symbolic-full-name', 'HEAD'],
+    { allowExitCodes: [128] },
+  );
+  const [commonDir, headSha, ref] = one.stdout.split('\n');
+  if (
+    one.exitCode === 0 &&
+    commonDir &&
+    headSha &&
+    /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(headSha) &&
+    (ref === 'HEAD' || ref?.startsWith('refs/heads/'))
+  ) {
+    return {
+      commonDir: isAbsolute(commonDir) ? commonDir : resolve(root, commonDir),
+      headSha,
+      branch: ref === 'HEAD' ? null : ref!.slice('refs/heads/'.length),
+    };
+  }
+  const [head, branch, common] = await Promise.all([
     git(root, ['rev-parse', '--verify', '--quiet', 'HEAD'], { allowExitCodes: [1, 128] }),
     git(root, ['symbolic-ref', '--quiet', '--short', 'HEAD'], { allowExitCodes: [1] }),
-    git(root, ['status', '--porcelain=v1', '-z', '--untracked-files=all']),
     gitCommonDir(root),
   ]);
   if (head.exitCode !== 0) {
@@ -50,11 +80,9 @@ export async function inspectRepo(root: string): Promise<RepoInfo> {
     );
   }
   return {
-    root,
     branch: branch.exitCode === 0 ? branch.stdout.trim() : null,
     headSha: head.stdout.trim(),
-    dirtyFiles: parsePorcelainZ(status.stdout),
-    commonDir,
+    commonDir: common,
   };
 }
 
