@@ -9,8 +9,6 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCommandRunner } from '../src/engine/agents/command.js';
 import { cleanupExecution } from '../src/engine/cleanup/cleanup.js';
@@ -118,23 +116,14 @@ async function baseline(write: boolean): Promise<{ run: number; worktrees: numbe
  * files makes ext4 without a journal (this machine's disk) skip each inode freed in the last
  * minute (five while its table block is dirty) when it allocates one, checking each in turn:
  * creating a file then costs 0.3-0.7 ms instead of 0.02 ms, for every checkout of the next
- * rounds. That is the bench's own doing, not the product's; `creating a file` below shows the
- * disk as it was (a test suite run just before slows it the same way).
+ * rounds. That is the bench's own doing, not the product's; the plain `git worktree add` figure
+ * shows which disk a run met (a test suite run just before slows it the same way).
  */
 const made: Array<{ cleanup(): Promise<void> }> = [];
 async function freshRepo() {
   const repo = await createTempRepo({ files: sampleFiles() });
   made.push(repo);
   return repo;
-}
-
-/** What creating one small file costs on this disk now, in ms (200 files, kept until the end). */
-async function createCost(): Promise<number> {
-  const dir = await mkdtemp(join(tmpdir(), 'pe-probe-'));
-  made.push({ cleanup: () => rm(dir, { recursive: true, force: true }) });
-  const started = performance.now();
-  for (let i = 0; i < 200; i += 1) await writeFile(join(dir, `f${i}`), 'x');
-  return (performance.now() - started) / 200;
 }
 
 /** A small but real project: 200 files. */
@@ -216,10 +205,8 @@ async function measure(write: boolean): Promise<void> {
 }
 
 try {
-  console.log(`creating a file costs ${(await createCost()).toFixed(3)} ms on this disk now`);
   await measure(false);
   await measure(true);
-  console.log(`creating a file costs ${(await createCost()).toFixed(3)} ms on this disk now`);
 } finally {
   for (const repo of made) await repo.cleanup();
 }
