@@ -123,7 +123,7 @@ async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
     () => null,
     (error: unknown) => ({ error }),
   );
-  const pooled = await ctx.pool.take();
+  const pooled = await ctx.pool.take((ref) => keptFromPool(ctx, run, ref));
   const failed = await branched;
   if (failed !== null) {
     if (pooled !== null) await ctx.pool.giveBack(pooled);
@@ -152,9 +152,23 @@ async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
     });
     // Not a worktree any more (its git admin folder pruned, say): no run should try it again. Out
     // of the pool as a take drops one: never a folder that is not the pool's own to delete.
-    if (!(await isWorktreeRoot(pooled.path))) await ctx.pool.drop(pooled.path);
+    if (!(await isWorktreeRoot(pooled.path))) {
+      const kept = await ctx.pool.drop(pooled.path);
+      if (kept !== null) keptFromPool(ctx, run, kept);
+    }
     await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
   }
+}
+
+/**
+ * A commit made in a worktree kept ready since it was parked (by an agent outside its own
+ * worktree, by someone): kept under a ref before that worktree went, and said on the task whose
+ * take found it, so that the report and the state name where it is.
+ */
+function keptFromPool(ctx: RunContext, run: TaskRun, ref: string): void {
+  const message = `a commit was made in a worktree kept ready from an earlier run (not by this task); it is not merged, and was kept at ${ref} (git log ${ref})`;
+  run.warnings = [...(run.warnings ?? []), message];
+  ctx.emit({ type: 'warning', message, taskId: run.task_id });
 }
 
 /**

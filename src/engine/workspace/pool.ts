@@ -171,43 +171,47 @@ async function unusable(repoRoot: string, path: string): Promise<string | Inside
 
 /**
  * A commit made in a parked worktree (by an agent outside its own worktree, or by the user) that
- * no ref holds is kept under `<keepUnder>/<name>` before the worktree goes.
+ * no ref holds is kept under `<keepUnder>/<name>` before the worktree goes. Returns that ref, or
+ * null when there was nothing to keep.
  */
-async function keepHead(repoRoot: string, path: string, keepUnder: string): Promise<void> {
+async function keepHead(repoRoot: string, path: string, keepUnder: string): Promise<string | null> {
   const head = await git(path, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
     allowExitCodes: [1, 128],
   });
   const sha = head.stdout.trim();
-  if (sha === '') return;
+  if (sha === '') return null;
   const held = await git(repoRoot, ['for-each-ref', '--count=1', `--contains=${sha}`]);
-  if (held.stdout.trim() !== '') return;
-  await git(repoRoot, ['update-ref', `${keepUnder}/${basename(path)}`, sha]);
+  if (held.stdout.trim() !== '') return null;
+  const ref = `${keepUnder}/${basename(path)}`;
+  await git(repoRoot, ['update-ref', ref, sha]);
+  return ref;
 }
 
 /**
  * Out of the pool with one that cannot be used: a symlink or a file is unlinked (never what it
  * points to), a folder git no longer knows is deleted, a worktree of this repository is removed by
  * git. Anything else (a folder that is no worktree of ours, whose admin folder, if any, is still
- * there) is left as it is.
+ * there) is left as it is. Returns the ref a commit found there was kept at (`keepHead`), if any.
  */
-async function discard(repoRoot: string, path: string, keepUnder: string): Promise<void> {
+async function discard(repoRoot: string, path: string, keepUnder: string): Promise<string | null> {
   const stat = await lstat(path).catch(() => null);
-  if (stat === null) return;
+  if (stat === null) return null;
   if (!stat.isDirectory()) {
     await rm(path, { force: true });
-    return;
+    return null;
   }
   const admin = await ownAdmin(repoRoot, path);
   if (admin !== null) {
     // `git worktree lock`: someone said it stays (taken out of use, not removed).
-    if (await isLocked(admin)) return;
-    await keepHead(repoRoot, path, keepUnder);
+    if (await isLocked(admin)) return null;
+    const kept = await keepHead(repoRoot, path, keepUnder);
     await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
-    return;
+    return kept;
   }
   const named = await adminDir(path);
   if (named !== null && (await lstat(named).catch(() => null)) === null)
     await rm(path, { recursive: true, force: true });
+  return null;
 }
 
 export type ParkResult = { parked: string } | { parked: null; reason: string };
@@ -329,9 +333,9 @@ export class WorktreePool {
 
   /**
    * A parked worktree for one task, or null when none is left. One that is not as it was parked
-   * is taken out of the pool instead.
+   * is taken out of the pool instead; a commit found in it is kept under a ref, handed to `kept`.
    */
-  async take(): Promise<PooledWorktree | null> {
+  async take(kept?: (ref: string) => void): Promise<PooledWorktree | null> {
     // Listed once. One a process works in (a watcher an agent started there, someone's shell)
     // would have it work in the next task's checkout: it stays in the pool, for a run after. One
     // look at /proc for all of them.
@@ -344,14 +348,15 @@ export class WorktreePool {
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
       const found = await unusable(this.repoRoot, path);
       if (typeof found !== 'string') return { path, untracked: found.untracked };
-      await discard(this.repoRoot, path, this.keepUnder).catch(() => undefined);
+      const ref = await discard(this.repoRoot, path, this.keepUnder).catch(() => null);
+      if (ref !== null) kept?.(ref);
     }
     return null;
   }
 
   /** Out of the pool with one that turned out unusable, by the rules of `discard`. */
-  async drop(path: string): Promise<void> {
-    await discard(this.repoRoot, path, this.keepUnder);
+  async drop(path: string): Promise<string | null> {
+    return discard(this.repoRoot, path, this.keepUnder);
   }
 
   /** Hand back one a task could not use (its branch existed). */
