@@ -86,8 +86,8 @@ async function lookInside(worktree: string): Promise<Inside> {
 }
 
 /**
- * What a new checkout would not have and git does not see, as paths inside `folder` (the `.git`
- * file aside; symlinks are not followed): a FIFO, socket or device (git's clean leaves them; an
+ * What a new checkout would not have and git does not see, as paths inside `folder` (its own `.git`
+ * aside; symlinks are not followed): a `.git` below the top, a FIFO, socket or device (git's clean leaves them; an
  * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
  * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
  */
@@ -115,7 +115,13 @@ function unlikeNewFiles(folder: string): string[] {
       } catch {
         // Unreadable: its mode said so above.
       }
-      for (const name of names) if (path !== '' || name !== '.git') look(join(path, name));
+      for (const name of names) {
+        // The worktree's own `.git` aside. One deeper (a file or a folder in a tracked folder)
+        // is skipped by git's listing and its clean alike, and makes git there another repository.
+        if (name === '.git') {
+          if (path !== '') found.push(join(path, name));
+        } else look(join(path, name));
+      }
       return;
     }
     if (!seen.isFile()) {
@@ -346,7 +352,8 @@ export class WorktreePool {
     });
     const entries = await this.entries;
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
-      const found = await unusable(this.repoRoot, path);
+      // One git cannot even read (its index garbage, say) is as unusable as any other.
+      const found = await unusable(this.repoRoot, path).catch((error: unknown) => String(error));
       if (typeof found !== 'string') return { path, untracked: found.untracked };
       const ref = await discard(this.repoRoot, path, this.keepUnder).catch(() => null);
       if (ref !== null) kept?.(ref);

@@ -1,0 +1,60 @@
+/**
+ * The worktree pool's faster take attacked: it cleans only when its listing saw something
+ * untracked, and makes the task's branch while it looks. What the listing cannot see, a take that
+ * fails, and a commit kept while its worktree could not be removed must not reach the next task
+ * or go unsaid.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { plan, task } from '../engine/helpers.js';
+import { adminOf, LOOK, poolDirIn, usePoolRepo, WORK } from './pool-support.js';
+
+const box = usePoolRepo(3);
+
+/** LOOK, plus what is in the tracked folder `src` (where a `.git` hides from git). */
+const LOOK_SRC = `${LOOK}; ls -A src >> "seen-$PE_TASK_ID.txt"`;
+
+/** The one parked worktree after a run of one task with clean-up. */
+async function parkOne(): Promise<string> {
+  await box.fresh();
+  const first = await box.run(plan([task('1')]), WORK, { cleanUp: true });
+  expect(first.invariant.ok, first.invariant.text).toBe(true);
+  const names = await box.pooled();
+  expect(names, first.cleaned).toHaveLength(1);
+  return join(poolDirIn(box.repo), names[0]!);
+}
+
+describe("the pool's faster take under attack", () => {
+  it('a parked worktree whose index is garbage is replaced, the task not failed', async () => {
+    const parked = await parkOne();
+    await writeFile(join(await adminOf(parked), 'index'), 'not an index\n');
+    const second = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    const t = second.state.tasks['2']!;
+    expect(t.status, t.reason ?? '').toBe('completed');
+    // Taken out of the pool (removed by git), not handed on.
+    expect(await box.pooled()).toEqual([]);
+  });
+
+  it.each([
+    ['a .git file', 'printf "gitdir: %s\\n" "$GD" > "$D/src/.git"'],
+    [
+      'a .git folder',
+      'git init -q "$D/src/inner" && mv "$D/src/inner/.git" "$D/src/.git" && rmdir "$D/src/inner"',
+    ],
+  ])(
+    '%s planted in a tracked folder of a parked worktree does not reach the next task',
+    async (_, plant) => {
+      const parked = await parkOne();
+      const env = `D="${parked}"; GD="$(git -C "${box.repo.dir}" rev-parse --absolute-git-dir)"; `;
+      execFileSync('sh', ['-c', env + plant]);
+      const second = await box.run(plan([task('2')]), `${LOOK_SRC}; ${WORK}`, { cleanUp: false });
+      expect(second.invariant.ok, second.invariant.text).toBe(true);
+      const t = second.state.tasks['2']!;
+      expect(t.status, t.reason ?? '').toBe('completed');
+      expect(await readdir(join(t.worktree, 'src'))).toEqual(['a.ts']);
+    },
+  );
+});
