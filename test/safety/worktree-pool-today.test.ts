@@ -57,4 +57,28 @@ describe("the pool's faster take under attack", () => {
       expect(await readdir(join(t.worktree, 'src'))).toEqual(['a.ts']);
     },
   );
+
+  it.each([
+    [
+      'a gitlink',
+      'git -C "$D" update-index --add --cacheinfo "160000,$(git -C "$D" rev-parse HEAD),sub"',
+    ],
+    ['a new file', 'echo f > "$D/sub" && git -C "$D" add sub && rm "$D/sub"'],
+  ])(
+    '%s staged where a folder is, in a parked worktree, does not bring the folder to the next task',
+    async (_, stage) => {
+      const parked = await parkOne();
+      // Git lists neither the folder nor its files: the index names the path.
+      execFileSync('sh', [
+        '-c',
+        `D="${parked}"; ${stage} && mkdir -p "$D/sub" && echo leak > "$D/sub/leak.txt"`,
+      ]);
+      const second = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+      expect(second.invariant.ok, second.invariant.text).toBe(true);
+      const t = second.state.tasks['2']!;
+      expect(t.status, t.reason ?? '').toBe('completed');
+      expect(await box.repo.git(['show', `${t.branch}:seen-2.txt`])).not.toMatch(/sub|leak/);
+      expect(await readdir(t.worktree)).not.toContain('sub');
+    },
+  );
 });

@@ -59,6 +59,8 @@ interface Inside {
   marked: string | null;
   /** Whether anything untracked is there, ignored or not (an empty folder too): a clean removes it. */
   untracked: boolean;
+  /** The index's paths. */
+  cached: string[];
 }
 
 /**
@@ -82,6 +84,9 @@ async function lookInside(worktree: string): Promise<Inside> {
     marked:
       marked.length > 0 ? `${marked.length} index entries are marked not to be looked at` : null,
     untracked: records.some((record) => record.startsWith('? ')),
+    cached: records
+      .filter((record) => record !== '' && !record.startsWith('? '))
+      .map((record) => record.slice(2)),
   };
 }
 
@@ -91,7 +96,7 @@ async function lookInside(worktree: string): Promise<Inside> {
  * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
  * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
  */
-function unlikeNewFiles(folder: string): string[] {
+function unlikeNewFiles(folder: string, folders?: Set<string>): string[] {
   // Synchronous on purpose: a few microseconds a file this way, ten times more through the
   // thread pool, and every task taking a parked worktree waits for it.
   const umask = currentUmask();
@@ -108,6 +113,7 @@ function unlikeNewFiles(folder: string): string[] {
     if (seen === null || seen.isSymbolicLink()) return;
     const mode = seen.mode & 0o777;
     if (seen.isDirectory()) {
+      if (path !== '') folders?.add(path);
       if (mode !== (0o777 & ~umask)) found.push(`${path || '.'} (mode ${mode.toString(8)})`);
       let names: string[] = [];
       try {
@@ -144,9 +150,9 @@ function currentUmask(): number {
   }
 }
 
-/** Why `worktree` holds what a new checkout would not, or null. */
-function unseenFiles(worktree: string): string | null {
-  const found = unlikeNewFiles(worktree);
+/** Why `worktree` holds what a new checkout would not, or null. Its folders go in `folders`. */
+function unseenFiles(worktree: string, folders?: Set<string>): string | null {
+  const found = unlikeNewFiles(worktree, folders);
   return found.length > 0 ? `it holds what git does not see (${found.join(', ')})` : null;
 }
 
@@ -170,9 +176,15 @@ async function unusable(repoRoot: string, path: string): Promise<string | Inside
   if (idle !== null) return idle;
   // The files' walk while git lists the index.
   const listed = lookInside(path);
-  const unseen = unseenFiles(path);
+  const folders = new Set<string>();
+  const unseen = unseenFiles(path, folders);
   const inside = await listed;
-  return inside.marked ?? unseen ?? inside;
+  if (inside.marked !== null || unseen !== null) return inside.marked ?? unseen!;
+  // An index entry where a folder is (a gitlink or a file staged there): git lists neither that
+  // folder nor what is in it, and the checkout that drops the entry leaves the folder. The clean
+  // removes it.
+  const hidden = inside.cached.some((cached) => folders.has(cached));
+  return { ...inside, untracked: inside.untracked || hidden };
 }
 
 /**
