@@ -5,10 +5,12 @@
  * or go unsaid.
  */
 import { execFileSync } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { plan, task } from '../engine/helpers.js';
+import { AGENT_GIT } from './collect-support.js';
 import { adminOf, LOOK, poolDirIn, usePoolRepo, WORK } from './pool-support.js';
 
 const box = usePoolRepo(3);
@@ -81,4 +83,43 @@ describe("the pool's faster take under attack", () => {
       expect(await readdir(t.worktree)).not.toContain('sub');
     },
   );
+
+  it('a commit in a parked worktree git then fails to remove is still named on the task', async () => {
+    const parked = await parkOne();
+    execFileSync('sh', [
+      '-c',
+      `cd "${parked}" && echo lost > wander.txt && git add wander.txt && ${AGENT_GIT} commit -qm "made in the pool"`,
+    ]);
+    const made = await box.repo.git(['rev-parse', 'HEAD'], parked);
+    // Git refuses to remove it (as it does a worktree with a submodule in it, or files it cannot
+    // delete): the commit was kept under a ref before, which the task must still name.
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+    const bin = await mkdtemp(join(tmpdir(), 'pe-fake-git-'));
+    await writeFile(
+      join(bin, 'git'),
+      '#!/bin/sh\ncase " $* " in *" worktree remove "*) echo "cannot remove" >&2; exit 128;; esac\n' +
+        `exec "${realGit}" "$@"\n`,
+    );
+    await chmod(join(bin, 'git'), 0o755);
+    const path = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${path ?? ''}`;
+    let second;
+    try {
+      second = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+    } finally {
+      process.env['PATH'] = path;
+      await rm(bin, { recursive: true, force: true });
+    }
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    const t = second.state.tasks['2']!;
+    expect(t.status, t.reason ?? '').toBe('completed');
+    const ref = await box.repo.git([
+      'for-each-ref',
+      '--format=%(refname)',
+      `--points-at=${made}`,
+      `refs/parallel-executor/${second.state.execution_id}/pool/`,
+    ]);
+    expect(ref).not.toBe('');
+    expect(t.warnings?.join('\n')).toContain(`kept at ${ref}`);
+  });
 });

@@ -152,10 +152,8 @@ async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
     });
     // Not a worktree any more (its git admin folder pruned, say): no run should try it again. Out
     // of the pool as a take drops one: never a folder that is not the pool's own to delete.
-    if (!(await isWorktreeRoot(pooled.path))) {
-      const kept = await ctx.pool.drop(pooled.path);
-      if (kept !== null) keptFromPool(ctx, run, kept);
-    }
+    if (!(await isWorktreeRoot(pooled.path)))
+      await ctx.pool.drop(pooled.path, (ref) => keptFromPool(ctx, run, ref));
     await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
   }
 }

@@ -209,27 +209,33 @@ async function keepHead(repoRoot: string, path: string, keepUnder: string): Prom
  * Out of the pool with one that cannot be used: a symlink or a file is unlinked (never what it
  * points to), a folder git no longer knows is deleted, a worktree of this repository is removed by
  * git. Anything else (a folder that is no worktree of ours, whose admin folder, if any, is still
- * there) is left as it is. Returns the ref a commit found there was kept at (`keepHead`), if any.
+ * there) is left as it is. The ref a commit found there was kept at (`keepHead`) goes to `kept`
+ * at once: said even when the removal then fails.
  */
-async function discard(repoRoot: string, path: string, keepUnder: string): Promise<string | null> {
+async function discard(
+  repoRoot: string,
+  path: string,
+  keepUnder: string,
+  kept?: (ref: string) => void,
+): Promise<void> {
   const stat = await lstat(path).catch(() => null);
-  if (stat === null) return null;
+  if (stat === null) return;
   if (!stat.isDirectory()) {
     await rm(path, { force: true });
-    return null;
+    return;
   }
   const admin = await ownAdmin(repoRoot, path);
   if (admin !== null) {
     // `git worktree lock`: someone said it stays (taken out of use, not removed).
-    if (await isLocked(admin)) return null;
-    const kept = await keepHead(repoRoot, path, keepUnder);
+    if (await isLocked(admin)) return;
+    const ref = await keepHead(repoRoot, path, keepUnder);
+    if (ref !== null) kept?.(ref);
     await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
-    return kept;
+    return;
   }
   const named = await adminDir(path);
   if (named !== null && (await lstat(named).catch(() => null)) === null)
     await rm(path, { recursive: true, force: true });
-  return null;
 }
 
 export type ParkResult = { parked: string } | { parked: null; reason: string };
@@ -367,15 +373,14 @@ export class WorktreePool {
       // One git cannot even read (its index garbage, say) is as unusable as any other.
       const found = await unusable(this.repoRoot, path).catch((error: unknown) => String(error));
       if (typeof found !== 'string') return { path, untracked: found.untracked };
-      const ref = await discard(this.repoRoot, path, this.keepUnder).catch(() => null);
-      if (ref !== null) kept?.(ref);
+      await discard(this.repoRoot, path, this.keepUnder, kept).catch(() => undefined);
     }
     return null;
   }
 
   /** Out of the pool with one that turned out unusable, by the rules of `discard`. */
-  async drop(path: string): Promise<string | null> {
-    return discard(this.repoRoot, path, this.keepUnder);
+  async drop(path: string, kept?: (ref: string) => void): Promise<void> {
+    await discard(this.repoRoot, path, this.keepUnder, kept);
   }
 
   /** Hand back one a task could not use (its branch existed). */
