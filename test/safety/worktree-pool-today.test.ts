@@ -9,7 +9,9 @@ import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { plan, task } from '../engine/helpers.js';
+import { createCommandRunner } from '../../src/engine/agents/command.js';
+import { resumeExecution } from '../../src/engine/run/resume.js';
+import { agentEnv, FAST, plan, task } from '../engine/helpers.js';
 import { AGENT_GIT } from './collect-support.js';
 import { adminOf, LOOK, poolDirIn, usePoolRepo, WORK } from './pool-support.js';
 
@@ -121,5 +123,50 @@ describe("the pool's faster take under attack", () => {
     ]);
     expect(ref).not.toBe('');
     expect(t.warnings?.join('\n')).toContain(`kept at ${ref}`);
+  });
+
+  it('a take stopped between the move and the checkout, resumed, brings nothing of the pool to the task', async () => {
+    const parked = await parkOne();
+    // Ignored and untracked files planted in the parked worktree since it was parked: the take
+    // sees them, and would clean them after its checkout.
+    execFileSync('sh', [
+      '-c',
+      `mkdir -p "${parked}/node_modules/x" && echo leak > "${parked}/node_modules/x/i.js" && echo leak > "${parked}/leak.txt"`,
+    ]);
+    // The checkout after the move fails, as if the orchestrator died there.
+    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+    const bin = await mkdtemp(join(tmpdir(), 'pe-fake-git-'));
+    await writeFile(
+      join(bin, 'git'),
+      '#!/bin/sh\ncase " $* " in *" checkout --quiet --force agent/"*) echo killed >&2; exit 1;; esac\n' +
+        `exec "${realGit}" "$@"\n`,
+    );
+    await chmod(join(bin, 'git'), 0o755);
+    const path = process.env['PATH'];
+    process.env['PATH'] = `${bin}:${path ?? ''}`;
+    let failed;
+    try {
+      failed = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+    } finally {
+      process.env['PATH'] = path;
+      await rm(bin, { recursive: true, force: true });
+    }
+    const t = failed.state.tasks['2']!;
+    expect(t.status).toBe('failed');
+    expect(t.reason).toMatch(/killed/);
+
+    const resumed = await resumeExecution({
+      cwd: box.repo.dir,
+      runner: createCommandRunner({ command: `${LOOK}; ${WORK}`, graceMs: 300 }),
+      env: agentEnv({ LEDGER: box.ledger.dir }),
+      settings: { ...FAST, pool: 3 },
+      retryFailed: true,
+    });
+    const again = resumed.state.tasks['2']!;
+    expect(again.status, again.reason ?? '').toBe('completed');
+    expect(await box.repo.git(['show', `${again.branch}:seen-2.txt`])).not.toMatch(
+      /leak|node_modules\/x/,
+    );
+    expect(await readdir(join(again.worktree, 'node_modules'))).toEqual(['dep']);
   });
 });
