@@ -5,15 +5,14 @@
  * or go unsaid.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
 import { agentEnv, FAST, plan, task } from '../engine/helpers.js';
 import { AGENT_GIT } from './collect-support.js';
-import { adminOf, LOOK, poolDirIn, usePoolRepo, WORK } from './pool-support.js';
+import { adminOf, LOOK, poolDirIn, usePoolRepo, withFakeGit, WORK } from './pool-support.js';
 
 const box = usePoolRepo(3);
 
@@ -95,23 +94,10 @@ describe("the pool's faster take under attack", () => {
     const made = await box.repo.git(['rev-parse', 'HEAD'], parked);
     // Git refuses to remove it (as it does a worktree with a submodule in it, or files it cannot
     // delete): the commit was kept under a ref before, which the task must still name.
-    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
-    const bin = await mkdtemp(join(tmpdir(), 'pe-fake-git-'));
-    await writeFile(
-      join(bin, 'git'),
-      '#!/bin/sh\ncase " $* " in *" worktree remove "*) echo "cannot remove" >&2; exit 128;; esac\n' +
-        `exec "${realGit}" "$@"\n`,
+    const second = await withFakeGit(
+      'case " $* " in *" worktree remove "*) echo "cannot remove" >&2; exit 128;; esac',
+      () => box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false }),
     );
-    await chmod(join(bin, 'git'), 0o755);
-    const path = process.env['PATH'];
-    process.env['PATH'] = `${bin}:${path ?? ''}`;
-    let second;
-    try {
-      second = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
-    } finally {
-      process.env['PATH'] = path;
-      await rm(bin, { recursive: true, force: true });
-    }
     expect(second.invariant.ok, second.invariant.text).toBe(true);
     const t = second.state.tasks['2']!;
     expect(t.status, t.reason ?? '').toBe('completed');
@@ -134,23 +120,10 @@ describe("the pool's faster take under attack", () => {
       `mkdir -p "${parked}/node_modules/x" && echo leak > "${parked}/node_modules/x/i.js" && echo leak > "${parked}/leak.txt"`,
     ]);
     // The checkout after the move fails, as if the orchestrator died there.
-    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
-    const bin = await mkdtemp(join(tmpdir(), 'pe-fake-git-'));
-    await writeFile(
-      join(bin, 'git'),
-      '#!/bin/sh\ncase " $* " in *" checkout --quiet --force agent/"*) echo killed >&2; exit 1;; esac\n' +
-        `exec "${realGit}" "$@"\n`,
+    const failed = await withFakeGit(
+      'case " $* " in *" checkout --quiet --force agent/"*) echo killed >&2; exit 1;; esac',
+      () => box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false }),
     );
-    await chmod(join(bin, 'git'), 0o755);
-    const path = process.env['PATH'];
-    process.env['PATH'] = `${bin}:${path ?? ''}`;
-    let failed;
-    try {
-      failed = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
-    } finally {
-      process.env['PATH'] = path;
-      await rm(bin, { recursive: true, force: true });
-    }
     const t = failed.state.tasks['2']!;
     expect(t.status).toBe('failed');
     expect(t.reason).toMatch(/killed/);
