@@ -226,10 +226,10 @@ describe('/parallel-run on a pull request', () => {
 
   it('ignores bots unless the config allows them', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run', 'renovate[bot]', 'Bot'));
-    // Only the config is read (both spellings), nothing is written.
-    expect(h.gh.requests.map((r) => r.template)).toEqual([
-      '/repos/{owner}/{repo}/contents/{path}',
-      '/repos/{owner}/{repo}/contents/{path}',
+    // Only where the config would be is looked at (one listing of .github: neither spelling is
+    // there), nothing is written.
+    expect(h.gh.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([
+      'GET /repos/acme/widgets/contents/.github',
     ]);
     expect(h.github.dispatches).toHaveLength(0);
 

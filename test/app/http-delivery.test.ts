@@ -159,8 +159,7 @@ describe('serverless entry, configured by the environment', () => {
       [
         'POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions',
         'GET /repos/{owner}/{repo}/pulls/{pull_number}',
-        // The config, in both spellings (.yml, .yaml).
-        'GET /repos/{owner}/{repo}/contents/{path}',
+        // Where the config would be (.github listed once: neither spelling there).
         'GET /repos/{owner}/{repo}/contents/{path}',
         'GET /repos/{owner}/{repo}/issues/{issue_number}/comments',
         'POST /repos/{owner}/{repo}/issues/{issue_number}/comments',

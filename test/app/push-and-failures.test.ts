@@ -119,7 +119,7 @@ describe('push that changes the plan', () => {
     ]);
   });
 
-  it('costs no API call for pushes that change no Markdown, and one config read (.yml and .yaml) for other Markdown', async () => {
+  it('costs no API call for pushes that change no Markdown, and one look for the config (a listing of .github) for other Markdown', async () => {
     await h.receive(
       'push',
       pushPayload({ branch: 'main', after: PUSHED, modified: ['src/index.ts'] }),
@@ -129,9 +129,8 @@ describe('push that changes the plan', () => {
       'push',
       pushPayload({ branch: 'main', after: PUSHED, modified: ['docs/notes.md'] }),
     );
-    expect(h.gh.requests.map((r) => r.template)).toEqual([
-      '/repos/{owner}/{repo}/contents/{path}',
-      '/repos/{owner}/{repo}/contents/{path}',
+    expect(h.gh.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`)).toEqual([
+      'GET /repos/acme/widgets/contents/.github',
     ]);
   });
 });

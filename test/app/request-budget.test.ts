@@ -61,4 +61,12 @@ describe('GitHub requests per execution', () => {
     expect(coalesced.dashboard).toEqual(everyUpdate.dashboard);
     expect(coalesced.dashboard).toMatch(/1\.3 Task number 3 .*✅ complete/);
   });
+
+  it('stays within the budget at each size bench/app-requests measures, the tightest (1 task) too', async () => {
+    for (const n of [1, 4, 16]) {
+      const { requests, writes } = await execute(n, {});
+      expect(requests, `${n} task(s): requests`).toBeLessThanOrEqual(4 * n + 20);
+      expect(writes, `${n} task(s): content-creating`).toBeLessThanOrEqual(3 * n + 10);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 /** Shared by the worktree pool tests: a run with a ledger, clean-up and the invariant checker. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,47 @@ export async function runPooled(
     ...recorded,
     /** What clean-up did with each worktree, and why: the failure message of a pool check. */
     cleaned: worktrees.map((i) => `${i.taskId}: ${i.action}, ${i.reason}`).join('\n'),
+  };
+}
+
+/**
+ * A process working in a folder that no agent started (an editor, a watcher, someone's shell):
+ * the agent asks for it with `outsideProcessIn <folder>` and gets its pid in `$PID_OUT`. It is
+ * started by the test, so the engine's look at an agent's process tree never meets it, whatever
+ * the timing, and only the pool's own look in /proc can find it there.
+ */
+export const outsideProcessIn = (folder: string) =>
+  `req="$LEDGER/launch-$$"; echo "${folder}" > "$req.tmp" && mv "$req.tmp" "$req"; ` +
+  'while [ ! -s "$req.pid" ]; do sleep 0.05; done; PID_OUT=$(cat "$req.pid")';
+
+/** Serves `outsideProcessIn` for a ledger until `stop`; `pids` are its processes (`sleep 120`). */
+export function outsideLauncher(ledgerDir: string): { pids: number[]; stop(): void } {
+  const pids: number[] = [];
+  const timer = setInterval(() => {
+    for (const name of readdirSync(ledgerDir)) {
+      if (!/^launch-\d+$/.test(name)) continue;
+      const req = join(ledgerDir, name);
+      const folder = readFileSync(req, 'utf8').trim();
+      renameSync(req, `${req}.taken`);
+      const child = spawn('sleep', ['120'], { cwd: folder, detached: true, stdio: 'ignore' });
+      child.unref();
+      pids.push(child.pid!);
+      writeFileSync(`${req}.pid.tmp`, String(child.pid));
+      renameSync(`${req}.pid.tmp`, `${req}.pid`);
+    }
+  }, 20);
+  return {
+    pids,
+    stop() {
+      clearInterval(timer);
+      for (const pid of pids.splice(0)) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
+    },
   };
 }
 

@@ -11,7 +11,16 @@ import type { TaskRun } from '../../src/engine/state/schema.js';
 import { POOL_DIR } from '../../src/engine/workspace/pool.js';
 import { plan, task } from '../engine/helpers.js';
 import { AGENT_GIT, LEDGER_COMMIT } from './collect-support.js';
-import { adminOf, LOOK, poolDirIn, runPooled, usePoolRepo, WORK } from './pool-support.js';
+import {
+  adminOf,
+  LOOK,
+  outsideLauncher,
+  outsideProcessIn,
+  poolDirIn,
+  runPooled,
+  usePoolRepo,
+  WORK,
+} from './pool-support.js';
 
 afterEach(async () => {});
 
@@ -124,12 +133,11 @@ describe('the worktree pool under attack', () => {
     const parked = await Promise.all(
       (await box.pooled()).map((name) => adminOf(join(poolDirIn(box.repo), name))),
     );
-    // Task 3 takes one; its agent leaves a watcher in the other (no open file, just its folder).
-    const watcher =
-      `cd ${POOL_FROM_AGENT}/*/ && env -i setsid sh -c "echo \\$\\$ > $LEDGER/watcher; exec sleep 60" ` +
-      '</dev/null >/dev/null 2>&1 & while [ ! -s "$LEDGER/watcher" ]; do sleep 0.05; done';
+    // Task 3 takes one; while it runs, a watcher goes into the other (no open file, just its
+    // folder), started by no agent: only the pool's look in /proc can find it.
+    const launcher = outsideLauncher(box.ledger.dir);
+    const watcher = outsideProcessIn(`$(cd ${POOL_FROM_AGENT}/*/ && pwd)`);
     await box.run(plan([task('3')]), `${WORK}; ${watcher}`, { cleanUp: false });
-    const pid = Number((await readFile(join(box.ledger.dir, 'watcher'), 'utf8')).trim());
     try {
       const third = await box.run(plan([task('4')]), `${LOOK}; ${WORK}`, { cleanUp: false });
       expect(third.invariant.ok, third.invariant.text).toBe(true);
@@ -138,7 +146,7 @@ describe('the worktree pool under attack', () => {
       // Not removed under it either: left in the pool for a run after.
       expect(await box.pooled()).toHaveLength(1);
     } finally {
-      process.kill(pid, 'SIGKILL');
+      launcher.stop();
     }
   });
 
@@ -272,23 +280,22 @@ describe('the worktree pool under attack', () => {
     await box.fresh();
     await mkdir(join(box.outside.dir, 'disk'));
     await symlink(join(box.outside.dir, 'disk'), join(box.outside.dir, 'worktrees'));
-    // The daemon's working folder as /proc shows it is the real path, not the configured one.
-    const daemon =
-      'env -i setsid sh -c "echo \\$\\$ > $LEDGER/daemon; exec sleep 60" </dev/null >/dev/null 2>&1 & ' +
-      'while [ ! -s "$LEDGER/daemon" ]; do sleep 0.05; done';
+    // A process in the worktree as the agent names it (through the symlink): /proc shows its
+    // working folder as the real path, not the configured one.
+    const launcher = outsideLauncher(box.ledger.dir);
+    const daemon = outsideProcessIn('$PWD');
     const first = await runPooled(box.repo, box.ledger, plan([task('1')]), `${WORK}; ${daemon}`, {
       cleanUp: true,
       pool: POOL,
       worktreeRoot: join(box.outside.dir, 'worktrees'),
     });
-    const pid = Number((await readFile(join(box.ledger.dir, 'daemon'), 'utf8')).trim());
     try {
       expect(first.invariant.ok, first.invariant.text).toBe(true);
       expect(first.state.status).toBe('completed');
       expect(first.cleaned).toMatch(/not kept ready for the next run: processes still use it/);
       expect(await readdir(join(box.outside.dir, 'disk', POOL_DIR)).catch(() => [])).toEqual([]);
     } finally {
-      process.kill(pid, 'SIGKILL');
+      launcher.stop();
     }
   });
 });

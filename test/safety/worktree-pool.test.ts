@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/engine/plan/schema.js';
@@ -14,18 +14,21 @@ import { POOL_DIR } from '../../src/engine/workspace/pool.js';
 import { createCommandRunner } from '../../src/engine/agents/command.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
 import { agentEnv, FAST, plan, task } from '../engine/helpers.js';
-import { adminOf, LOOK, poolDirIn, usePoolRepo, withFakeGit, WORK } from './pool-support.js';
+import {
+  adminOf,
+  LOOK,
+  outsideLauncher,
+  outsideProcessIn,
+  poolDirIn,
+  usePoolRepo,
+  withFakeGit,
+  WORK,
+} from './pool-support.js';
 
-const pids: number[] = [];
+const stops: Array<() => void> = [];
 
-afterEach(async () => {
-  for (const pid of pids.splice(0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
+afterEach(() => {
+  for (const stop of stops.splice(0)) stop();
 });
 
 const POOL = 2;
@@ -121,15 +124,14 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
 
   it('removes rather than parks a worktree a process still works in', async () => {
     await box.fresh();
-    // A daemon with its environment cleared: the engine cannot tell it is the agent's, so it
-    // outlives the agent, still in the worktree.
-    const daemon =
-      'env -i setsid sh -c "exec sleep 60" </dev/null >/dev/null 2>&1 & echo $! > "$LEDGER/daemon-$PE_TASK_ID"; ' +
-      // Until it has left the agent's process group, the end of the agent would take it along.
-      'while [ "$(ps -o sid= -p $!)" = "$(ps -o sid= -p $$)" ]; do sleep 0.05; done';
-    const first = await box.run(plan([task('1')]), `${WORK}; ${daemon}`, { cleanUp: true });
-    const pid = Number((await readFile(join(box.ledger.dir, 'daemon-1'), 'utf8')).trim());
-    pids.push(pid);
+    // A process the engine cannot tell is the agent's (an agent's daemon its process tree did not
+    // catch, an editor's watcher) outlives the agent, still in the worktree.
+    const launcher = outsideLauncher(box.ledger.dir);
+    stops.push(launcher.stop);
+    const first = await box.run(plan([task('1')]), `${WORK}; ${outsideProcessIn('$PWD')}`, {
+      cleanUp: true,
+    });
+    const pid = launcher.pids[0]!;
     expect(first.invariant.ok, first.invariant.text).toBe(true);
     expect(first.state.status).toBe('completed');
     expect(() => process.kill(pid, 0)).not.toThrow();

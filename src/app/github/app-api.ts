@@ -57,7 +57,7 @@ export interface AppApi {
   listRunArtifacts(runId: number): Promise<ArtifactInfo[]>;
   /** The files of an artifact (GitHub serves a zip), by name. */
   downloadArtifact(artifactId: number): Promise<Map<string, Buffer>>;
-  /** Names of the files in a folder at `ref`, or null when there is no such folder. */
+  /** Names of the files (and symlinks) in a folder at `ref`, or null when there is no such folder. */
   listDirectory(path: string, ref: string): Promise<string[] | null>;
   /** Ask GitHub to cancel a run; false when it has already finished (409). */
   cancelRun(runId: number): Promise<boolean>;
@@ -159,7 +159,10 @@ export function createAppApi(ctx: GitHubContext): AppApi {
           octokit.request(route, { owner, repo, path, ref, request: NO_PLUGIN_RETRY }),
         );
         if (!Array.isArray(data)) return null;
-        return data.filter((entry) => entry.type === 'file').map((entry) => entry.name);
+        // A symlink is read as its target is (the contents API answers a file's text for it).
+        return data
+          .filter((entry) => entry.type === 'file' || entry.type === 'symlink')
+          .map((entry) => entry.name);
       } catch (error) {
         if (statusOf(error) === 404) return null;
         throw error;

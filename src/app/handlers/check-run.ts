@@ -72,7 +72,7 @@ async function rerun(
   }
   const pr = await scope.forge.getPullRequest(record.pr);
   if (pr.fromFork || pr.state !== 'open') return;
-  const loaded = await loadRepoConfig(scope.forge, defaultBranch);
+  const loaded = await loadRepoConfig(scope, defaultBranch);
   if (!loaded.ok) {
     await scope.forge.createComment(pr.number, configErrorComment(loaded.error, defaultBranch));
     return;

@@ -27,7 +27,7 @@ export async function onIssueComment(
   let config: Config | null = null;
   if (isBot) {
     if (author === scope.botLogin) return;
-    const loaded = await loadRepoConfig(scope.forge, defaultBranch);
+    const loaded = await loadRepoConfig(scope, defaultBranch);
     if (!loaded.ok || !loaded.config.github.allowBots) {
       scope.log.info('ignoring a command from a bot', { author });
       return;
@@ -84,7 +84,7 @@ async function answer(
   }
 
   if (config === null) {
-    const loaded = await loadRepoConfig(scope.forge, defaultBranch);
+    const loaded = await loadRepoConfig(scope, defaultBranch);
     if (!loaded.ok) {
       await scope.forge.createComment(number, configErrorComment(loaded.error, defaultBranch));
       return;

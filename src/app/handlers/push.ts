@@ -31,7 +31,7 @@ export async function onPush(
   // Plans are Markdown: pushes that touch none cost no API call at all.
   if (![...changed].some((path) => path.toLowerCase().endsWith('.md'))) return;
   const scope = await scopeFor();
-  const loaded = await loadRepoConfig(scope.forge, payload.repository.default_branch);
+  const loaded = await loadRepoConfig(scope, payload.repository.default_branch);
   if (!loaded.ok) {
     scope.log.warn('push: configuration does not parse; plan not checked', {
       error: loaded.error.message,

@@ -52,7 +52,7 @@ export async function onWorkflowRunCompleted(
     // The record knows what the config said when the execution started (older records do not).
     const loaded =
       execution.record.writeBack === null
-        ? await loadRepoConfig(scope.forge, payload.repository.default_branch)
+        ? await loadRepoConfig(scope, payload.repository.default_branch)
         : null;
     await finalizeExecution(
       scope,
