@@ -142,4 +142,27 @@ describe("the pool's faster take under attack", () => {
     );
     expect(await readdir(join(again.worktree, 'node_modules'))).toEqual(['dep']);
   });
+
+  it("git state files written into a parked worktree's git folder since it was parked do not reach the next task", async () => {
+    const parked = await parkOne();
+    const admin = await adminOf(parked);
+    const other = await box.repo.git([
+      'commit-tree',
+      '-m',
+      'planted',
+      `${await box.repo.git(['rev-parse', 'HEAD'])}^{tree}`,
+    ]);
+    // Where an agent's `git merge FETCH_HEAD` or `git diff AUTO_MERGE` would go.
+    for (const name of ['FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG'])
+      await writeFile(join(admin, name), `${other}\n`);
+    const look = `${LOOK}; ls "$(git rev-parse --git-dir)" | sort >> "seen-$PE_TASK_ID.txt"`;
+    const second = await box.run(plan([task('2')]), `${look}; ${WORK}`, { cleanUp: false });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    const t = second.state.tasks['2']!;
+    expect(t.status, t.reason ?? '').toBe('completed');
+    expect(await adminOf(t.worktree)).toBe(admin);
+    expect(await box.repo.git(['show', `${t.branch}:seen-2.txt`])).not.toMatch(
+      /FETCH_HEAD|AUTO_MERGE|COMMIT_EDITMSG/,
+    );
+  });
 });

@@ -422,6 +422,9 @@ export async function openPooledWorktree(
   // What `git worktree add` followed by `git reset --hard` (a new worktree) leaves: its creation,
   // then the reset, in the HEAD reflog.
   const who = `${identity.name} <${identity.email}> ${Math.floor(Date.now() / 1000)} +0000`;
+  // Parking removed the task before's; any there now were written since (a FETCH_HEAD an agent's
+  // `git merge FETCH_HEAD` would take): a new worktree has none.
+  await Promise.all(TASK_LEFTOVERS.map((name) => rm(join(admin, name), { force: true })));
   await mkdir(join(admin, 'logs'), { recursive: true });
   await writeFile(
     join(admin, 'logs', 'HEAD'),
