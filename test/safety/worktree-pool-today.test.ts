@@ -165,4 +165,27 @@ describe("the pool's faster take under attack", () => {
       /FETCH_HEAD|AUTO_MERGE|COMMIT_EDITMSG/,
     );
   });
+
+  it('a commit made in a parked worktree where reflogs are off is kept and named, not lost', async () => {
+    const parked = await parkOne();
+    // No reflog written: only HEAD itself says it moved.
+    execFileSync('sh', [
+      '-c',
+      `cd "${parked}" && echo lost > wander.txt && git add wander.txt && ${AGENT_GIT} -c core.logAllRefUpdates=false commit -qm "made in the pool"`,
+    ]);
+    const made = await box.repo.git(['rev-parse', 'HEAD'], parked);
+    const second = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    const t = second.state.tasks['2']!;
+    expect(t.status, t.reason ?? '').toBe('completed');
+    expect(await box.repo.git(['show', `${t.branch}:seen-2.txt`])).not.toMatch(/wander/);
+    const ref = await box.repo.git([
+      'for-each-ref',
+      '--format=%(refname)',
+      `--points-at=${made}`,
+      `refs/parallel-executor/${second.state.execution_id}/pool/`,
+    ]);
+    expect(ref).not.toBe('');
+    expect(t.warnings?.join('\n')).toContain(`kept at ${ref}`);
+  });
 });

@@ -44,6 +44,12 @@ const IDLE_ADMIN = new Set([
   'logs',
 ]);
 
+/**
+ * Where parking notes the HEAD it parked at (a file an idle worktree may hold; the take replaces
+ * it with its own).
+ */
+const PARKED_AT = 'ORIG_HEAD';
+
 /** Left by the task before: removed when it is parked (and HEAD's reflog, `logs`). */
 const TASK_LEFTOVERS = ['ORIG_HEAD', 'FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG'];
 
@@ -169,8 +175,14 @@ async function isLocked(admin: string): Promise<boolean> {
 async function unusable(repoRoot: string, path: string): Promise<string | Inside> {
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
-  // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
-  if (await lstat(join(admin, 'logs')).catch(() => null))
+  // Parking removed HEAD's reflog and noted HEAD: a reflog there now, or another HEAD (a commit
+  // made where reflogs are off, core.logAllRefUpdates=false), means HEAD moved since.
+  const [log, head, parkedAt] = await Promise.all([
+    lstat(join(admin, 'logs')).catch(() => null),
+    readFile(join(admin, 'HEAD'), 'utf8').catch(() => null),
+    readFile(join(admin, PARKED_AT), 'utf8').catch(() => null),
+  ]);
+  if (log !== null || head === null || head !== parkedAt)
     return 'its HEAD moved since it was parked';
   const idle = await notIdle(admin);
   if (idle !== null) return idle;
@@ -276,6 +288,8 @@ export async function parkWorktree(
       rm(join(admin, name), { recursive: true, force: true }),
     ),
   );
+  // What HEAD was parked at, for the take to compare (no reflog says so where reflogs are off).
+  await writeFile(join(admin, PARKED_AT), await readFile(join(admin, 'HEAD'), 'utf8'));
   await mkdir(pool, { recursive: true });
   if (!(await ownFolder(pool))) return no(`${pool} is not a folder of its own (a symlink?)`);
   const target = join(pool, randomBytes(6).toString('hex'));
