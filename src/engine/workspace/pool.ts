@@ -97,10 +97,11 @@ async function lookInside(worktree: string): Promise<Inside> {
 }
 
 /**
- * What a new checkout would not have and git does not see, as paths inside `folder` (its own `.git`
- * aside; symlinks are not followed): a `.git` below the top, a FIFO, socket or device (git's clean leaves them; an
- * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
- * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
+ * What a new checkout would not have and git does not see, as paths inside `folder` (its own
+ * `.git` aside; symlinks are not followed): a `.git` below the top, a FIFO, socket or device
+ * (git's clean leaves them; an agent reading every file blocks on a FIFO), and a file or folder
+ * whose permissions are not what a checkout gives (git keeps a file's executable bit only: a
+ * folder made read-only stays so). With `folders`, every folder's path is added to it.
  */
 function unlikeNewFiles(folder: string, folders?: Set<string>): string[] {
   // Synchronous on purpose: a few microseconds a file this way, ten times more through the
