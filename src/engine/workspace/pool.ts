@@ -177,13 +177,14 @@ async function unusable(repoRoot: string, path: string): Promise<string | Inside
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
   // Parking removed HEAD's reflog and noted HEAD: a reflog there now, or another HEAD (a commit
-  // made where reflogs are off, core.logAllRefUpdates=false), means HEAD moved since.
+  // made where reflogs are off, core.logAllRefUpdates=false), means HEAD moved since. (One parked
+  // before parking noted it has no note: its reflog says.)
   const [log, head, parkedAt] = await Promise.all([
     lstat(join(admin, 'logs')).catch(() => null),
     readFile(join(admin, 'HEAD'), 'utf8').catch(() => null),
     readFile(join(admin, PARKED_AT), 'utf8').catch(() => null),
   ]);
-  if (log !== null || head === null || head !== parkedAt)
+  if (log !== null || head === null || (parkedAt !== null && head !== parkedAt))
     return 'its HEAD moved since it was parked';
   const idle = await notIdle(admin);
   if (idle !== null) return idle;
