@@ -1,8 +1,9 @@
 /**
  * The worktree pool's faster take attacked: it cleans only when its listing saw something
- * untracked, and makes the task's branch while it looks. What the listing cannot see, a take that
- * fails, and a commit kept while its worktree could not be removed must not reach the next task
- * or go unsaid.
+ * untracked, and makes the task's branch while it looks. What the listing cannot see (a `.git`
+ * in a tracked folder, a folder behind an index entry), git state written into a parked
+ * worktree's git folder, a worktree git cannot read, a take stopped half way, and a commit made
+ * there (reflogs off, or its removal failing) must not reach the next task, fail it, or go unsaid.
  */
 import { execFileSync } from 'node:child_process';
 import { readdir, writeFile } from 'node:fs/promises';
