@@ -243,6 +243,27 @@ describe('a whole run with an agent that hides an edit from git', () => {
   });
 });
 
+describe("an agent that overwrites its worktree's HEAD file", () => {
+  it('fails the task saying which git folder is damaged, commits nothing, loses nothing', async () => {
+    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    const command =
+      `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
+      'echo more > more.txt && echo garbage > "$(git rev-parse --git-dir)/HEAD"';
+    const run = await runWithLedger(repo, plan([task('1')]), command);
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('failed');
+    const admin = (await readFile(join(t.worktree, '.git'), 'utf8')).replace('gitdir: ', '').trim();
+    expect(t.reason).toContain(
+      `git no longer takes the worktree ${t.worktree} for a repository: its git folder ${admin} is damaged`,
+    );
+    expect(t.reason).toContain(`into ${admin}/HEAD`);
+    expect(run.state.integration?.merged ?? []).toEqual([]);
+    expect(await repo.git(['log', '-1', '--format=%s', t.branch])).toBe('work');
+    expect(await readFile(join(t.worktree, 'more.txt'), 'utf8')).toBe('more\n');
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+});
+
 describe("an agent that points its worktree's .git at the user's own worktree", () => {
   it('fails the task without running git there: the user keeps their branch and staged change', async () => {
     repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });

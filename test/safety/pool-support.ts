@@ -1,7 +1,8 @@
 /** Shared by the worktree pool tests: a run with a ledger, clean-up and the invariant checker. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { Plan } from '../../src/engine/plan/schema.js';
@@ -147,4 +148,23 @@ export function usePoolRepo(pool: number) {
     await t.outside?.cleanup();
   });
   return t;
+}
+
+/**
+ * `work` with a `git` first on PATH that runs the shell `cases` (a `case " $* " in ... esac` body:
+ * a pattern and what to do, e.g. exit with an error) before the real git.
+ */
+export async function withFakeGit<T>(cases: string, work: () => Promise<T>): Promise<T> {
+  const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
+  const bin = await mkdtemp(join(tmpdir(), 'pe-fake-git-'));
+  await writeFile(join(bin, 'git'), `#!/bin/sh\n${cases}\nexec "${realGit}" "$@"\n`);
+  await chmod(join(bin, 'git'), 0o755);
+  const path = process.env['PATH'];
+  process.env['PATH'] = `${bin}:${path ?? ''}`;
+  try {
+    return await work();
+  } finally {
+    process.env['PATH'] = path;
+    await rm(bin, { recursive: true, force: true });
+  }
 }

@@ -3,10 +3,9 @@
  * worktree must be indistinguishable from a new one to the agent and to the collection (no file,
  * ref, reflog entry or git state of the task before), and every commit of both runs accounted for.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/engine/plan/schema.js';
@@ -22,6 +21,7 @@ import {
   outsideProcessIn,
   poolDirIn,
   usePoolRepo,
+  withFakeGit,
   WORK,
 } from './pool-support.js';
 
@@ -168,24 +168,11 @@ describe('worktrees kept ready between runs (workspace.pool)', () => {
     expect(await pooled()).toHaveLength(1);
     // The checkout after the move fails, as if the orchestrator died there: the worktree sits at
     // the task's place, still at the first task's commit.
-    const realGit = execFileSync('sh', ['-c', 'command -v git']).toString().trim();
-    const bin = await mkdtemp(join(tmpdir(), 'pe-fake-git-'));
-    await writeFile(
-      join(bin, 'git'),
-      '#!/bin/sh\nseen=\nfor a in "$@"; do case "$a" in core.hooksPath=/dev/null) seen=1;; ' +
-        'checkout) [ -n "$seen" ] && [ "$#" -ge 6 ] && case " $* " in *" --detach "*) ;; *) echo "killed" >&2; exit 1;; esac;; esac; done\n' +
-        `exec "${realGit}" "$@"\n`,
+    const failed = await withFakeGit(
+      'seen=\nfor a in "$@"; do case "$a" in core.hooksPath=/dev/null) seen=1;; ' +
+        'checkout) [ -n "$seen" ] && [ "$#" -ge 6 ] && case " $* " in *" --detach "*) ;; *) echo "killed" >&2; exit 1;; esac;; esac; done',
+      () => box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false }),
     );
-    await chmod(join(bin, 'git'), 0o755);
-    const path = process.env['PATH'];
-    process.env['PATH'] = `${bin}:${path ?? ''}`;
-    let failed;
-    try {
-      failed = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
-    } finally {
-      process.env['PATH'] = path;
-      await rm(bin, { recursive: true, force: true });
-    }
     const t = failed.state.tasks['2']!;
     expect(t.status).toBe('failed');
     expect(t.reason).toMatch(/killed/);

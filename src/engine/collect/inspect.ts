@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GitError } from '../errors.js';
 import { pathExists } from '../path-exists.js';
 import { git } from '../workspace/git-exec.js';
 import { hidingEntries, markedEntry, type MarkedEntry } from '../workspace/marked-entries.js';
@@ -51,10 +52,24 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
   // nothing): one round of git before the answer, not two.
   const indexing = indexAgainstStart(input.worktree, input.startSha);
   indexing.catch(() => undefined);
-  const [located, listed] = await Promise.all([
-    locate(input.worktree),
-    listFiles(input.worktree, new Set(input.toolPaths)),
-  ]);
+  let seen: [Located, Listed];
+  try {
+    seen = await Promise.all([
+      locate(input.worktree),
+      listFiles(input.worktree, new Set(input.toolPaths)),
+    ]);
+  } catch (error) {
+    const damaged = damagedGitDir(input.worktree, error);
+    if (damaged === null) throw error;
+    return {
+      problems: [damaged],
+      head: null,
+      unchanged: false,
+      wandered: false,
+      addableToolPaths: [],
+    };
+  }
+  const [located, listed] = seen;
   const wandered = await headWandered(located.reflog);
   const result = (problems: string[], unchanged = false): Inspection => ({
     problems,
@@ -92,6 +107,17 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
     );
   }
   return result(problems, unchanged);
+}
+
+/**
+ * Git takes the worktree for no repository although its `.git` names its own git folder (checked
+ * before collection): that folder was damaged (its HEAD overwritten, say). Null for other errors.
+ */
+function damagedGitDir(worktree: string, error: unknown): string | null {
+  if (!(error instanceof GitError)) return null;
+  const gitDir = /not a git repository: (.+)$/m.exec(error.stderr)?.[1]?.trim();
+  if (gitDir === undefined) return null;
+  return `git no longer takes the worktree ${worktree} for a repository: its git folder ${gitDir} is damaged (its HEAD file overwritten with something that is neither a branch nor a commit, say), so nothing in it was committed or merged; the commits the agent made on its branch are there. To recover the rest by hand, write "ref: refs/heads/<the task's branch>" into ${gitDir}/HEAD and look at the worktree; or retry the task (parallel-executor resume <execution> --retry-failed)`;
 }
 
 interface Operation {

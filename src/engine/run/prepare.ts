@@ -19,6 +19,7 @@ import {
   resetWorktree,
 } from '../workspace/worktree.js';
 import { openPooledWorktree } from '../workspace/pool.js';
+import { adminDir } from '../workspace/worktree-admin.js';
 import { pathExists } from '../path-exists.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { agentKey } from './paths.js';
@@ -90,7 +91,13 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
   const root = ctx.state.repo_root;
   if (await isWorktreeRoot(run.worktree)) {
     const tip = (await branchSha(root, run.branch)) ?? 'HEAD';
+    // One a take moved from the pool and stopped before its checkout (no HEAD reflog: parking
+    // removed it, the take writes it after the checkout) holds what the pool held, ignored files
+    // too: they go, as the take's clean would have removed them.
+    const admin = await adminDir(run.worktree);
+    const fromPool = admin !== null && !(await pathExists(join(admin, 'logs', 'HEAD')));
     await resetWorktree(run.worktree, run.branch, tip);
+    if (fromPool) await git(run.worktree, ['clean', '-ffdxq']);
     return true;
   }
   // A new branch, unless it is there already (made before the orchestrator died): then that one.
@@ -152,10 +159,8 @@ async function newWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
     });
     // Not a worktree any more (its git admin folder pruned, say): no run should try it again. Out
     // of the pool as a take drops one: never a folder that is not the pool's own to delete.
-    if (!(await isWorktreeRoot(pooled.path))) {
-      const kept = await ctx.pool.drop(pooled.path);
-      if (kept !== null) keptFromPool(ctx, run, kept);
-    }
+    if (!(await isWorktreeRoot(pooled.path)))
+      await ctx.pool.drop(pooled.path, (ref) => keptFromPool(ctx, run, ref));
     await addWorktreeForBranch(root, run.worktree, run.branch, ctx.repoLock);
   }
 }

@@ -44,6 +44,12 @@ const IDLE_ADMIN = new Set([
   'logs',
 ]);
 
+/**
+ * Where parking notes the HEAD it parked at (a file an idle worktree may hold; the take replaces
+ * it with its own).
+ */
+const PARKED_AT = 'ORIG_HEAD';
+
 /** Left by the task before: removed when it is parked (and HEAD's reflog, `logs`). */
 const TASK_LEFTOVERS = ['ORIG_HEAD', 'FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG'];
 
@@ -59,6 +65,8 @@ interface Inside {
   marked: string | null;
   /** Whether anything untracked is there, ignored or not (an empty folder too): a clean removes it. */
   untracked: boolean;
+  /** The index's paths. */
+  cached: string[];
 }
 
 /**
@@ -82,16 +90,20 @@ async function lookInside(worktree: string): Promise<Inside> {
     marked:
       marked.length > 0 ? `${marked.length} index entries are marked not to be looked at` : null,
     untracked: records.some((record) => record.startsWith('? ')),
+    cached: records
+      .filter((record) => record !== '' && !record.startsWith('? '))
+      .map((record) => record.slice(2)),
   };
 }
 
 /**
- * What a new checkout would not have and git does not see, as paths inside `folder` (the `.git`
- * file aside; symlinks are not followed): a FIFO, socket or device (git's clean leaves them; an
- * agent reading every file blocks on a FIFO), and a file or folder whose permissions are not what
- * a checkout gives (git keeps a file's executable bit only: a folder made read-only stays so).
+ * What a new checkout would not have and git does not see, as paths inside `folder` (its own
+ * `.git` aside; symlinks are not followed): a `.git` below the top, a FIFO, socket or device
+ * (git's clean leaves them; an agent reading every file blocks on a FIFO), and a file or folder
+ * whose permissions are not what a checkout gives (git keeps a file's executable bit only: a
+ * folder made read-only stays so). With `folders`, every folder's path is added to it.
  */
-function unlikeNewFiles(folder: string): string[] {
+function unlikeNewFiles(folder: string, folders?: Set<string>): string[] {
   // Synchronous on purpose: a few microseconds a file this way, ten times more through the
   // thread pool, and every task taking a parked worktree waits for it.
   const umask = currentUmask();
@@ -108,6 +120,7 @@ function unlikeNewFiles(folder: string): string[] {
     if (seen === null || seen.isSymbolicLink()) return;
     const mode = seen.mode & 0o777;
     if (seen.isDirectory()) {
+      if (path !== '') folders?.add(path);
       if (mode !== (0o777 & ~umask)) found.push(`${path || '.'} (mode ${mode.toString(8)})`);
       let names: string[] = [];
       try {
@@ -115,7 +128,13 @@ function unlikeNewFiles(folder: string): string[] {
       } catch {
         // Unreadable: its mode said so above.
       }
-      for (const name of names) if (path !== '' || name !== '.git') look(join(path, name));
+      for (const name of names) {
+        // The worktree's own `.git` aside. One deeper (a file or a folder in a tracked folder)
+        // is skipped by git's listing and its clean alike, and makes git there another repository.
+        if (name === '.git') {
+          if (path !== '') found.push(join(path, name));
+        } else look(join(path, name));
+      }
       return;
     }
     if (!seen.isFile()) {
@@ -138,9 +157,9 @@ function currentUmask(): number {
   }
 }
 
-/** Why `worktree` holds what a new checkout would not, or null. */
-function unseenFiles(worktree: string): string | null {
-  const found = unlikeNewFiles(worktree);
+/** Why `worktree` holds what a new checkout would not, or null. Its folders go in `folders`. */
+function unseenFiles(worktree: string, folders?: Set<string>): string | null {
+  const found = unlikeNewFiles(worktree, folders);
   return found.length > 0 ? `it holds what git does not see (${found.join(', ')})` : null;
 }
 
@@ -157,16 +176,29 @@ async function isLocked(admin: string): Promise<boolean> {
 async function unusable(repoRoot: string, path: string): Promise<string | Inside> {
   const admin = await ownAdmin(repoRoot, path);
   if (admin === null) return 'not a worktree of this repository parked there';
-  // Parking removed HEAD's reflog: one there now means HEAD moved since (a commit made there).
-  if (await lstat(join(admin, 'logs')).catch(() => null))
+  // Parking removed HEAD's reflog and noted HEAD: a reflog there now, or another HEAD (a commit
+  // made where reflogs are off, core.logAllRefUpdates=false), means HEAD moved since. (One parked
+  // before parking noted it has no note: its reflog says.)
+  const [log, head, parkedAt] = await Promise.all([
+    lstat(join(admin, 'logs')).catch(() => null),
+    readFile(join(admin, 'HEAD'), 'utf8').catch(() => null),
+    readFile(join(admin, PARKED_AT), 'utf8').catch(() => null),
+  ]);
+  if (log !== null || head === null || (parkedAt !== null && head !== parkedAt))
     return 'its HEAD moved since it was parked';
   const idle = await notIdle(admin);
   if (idle !== null) return idle;
   // The files' walk while git lists the index.
   const listed = lookInside(path);
-  const unseen = unseenFiles(path);
+  const folders = new Set<string>();
+  const unseen = unseenFiles(path, folders);
   const inside = await listed;
-  return inside.marked ?? unseen ?? inside;
+  if (inside.marked !== null || unseen !== null) return inside.marked ?? unseen!;
+  // An index entry where a folder is (a gitlink or a file staged there): git lists neither that
+  // folder nor what is in it, and the checkout that drops the entry leaves the folder. The clean
+  // removes it.
+  const hidden = inside.cached.some((cached) => folders.has(cached));
+  return { ...inside, untracked: inside.untracked || hidden };
 }
 
 /**
@@ -191,27 +223,33 @@ async function keepHead(repoRoot: string, path: string, keepUnder: string): Prom
  * Out of the pool with one that cannot be used: a symlink or a file is unlinked (never what it
  * points to), a folder git no longer knows is deleted, a worktree of this repository is removed by
  * git. Anything else (a folder that is no worktree of ours, whose admin folder, if any, is still
- * there) is left as it is. Returns the ref a commit found there was kept at (`keepHead`), if any.
+ * there) is left as it is. The ref a commit found there was kept at (`keepHead`) goes to `kept`
+ * at once: said even when the removal then fails.
  */
-async function discard(repoRoot: string, path: string, keepUnder: string): Promise<string | null> {
+async function discard(
+  repoRoot: string,
+  path: string,
+  keepUnder: string,
+  kept?: (ref: string) => void,
+): Promise<void> {
   const stat = await lstat(path).catch(() => null);
-  if (stat === null) return null;
+  if (stat === null) return;
   if (!stat.isDirectory()) {
     await rm(path, { force: true });
-    return null;
+    return;
   }
   const admin = await ownAdmin(repoRoot, path);
   if (admin !== null) {
     // `git worktree lock`: someone said it stays (taken out of use, not removed).
-    if (await isLocked(admin)) return null;
-    const kept = await keepHead(repoRoot, path, keepUnder);
+    if (await isLocked(admin)) return;
+    const ref = await keepHead(repoRoot, path, keepUnder);
+    if (ref !== null) kept?.(ref);
     await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
-    return kept;
+    return;
   }
   const named = await adminDir(path);
   if (named !== null && (await lstat(named).catch(() => null)) === null)
     await rm(path, { recursive: true, force: true });
-  return null;
 }
 
 export type ParkResult = { parked: string } | { parked: null; reason: string };
@@ -252,6 +290,8 @@ export async function parkWorktree(
       rm(join(admin, name), { recursive: true, force: true }),
     ),
   );
+  // What HEAD was parked at, for the take to compare (no reflog says so where reflogs are off).
+  await writeFile(join(admin, PARKED_AT), await readFile(join(admin, 'HEAD'), 'utf8'));
   await mkdir(pool, { recursive: true });
   if (!(await ownFolder(pool))) return no(`${pool} is not a folder of its own (a symlink?)`);
   const target = join(pool, randomBytes(6).toString('hex'));
@@ -346,17 +386,17 @@ export class WorktreePool {
     });
     const entries = await this.entries;
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
-      const found = await unusable(this.repoRoot, path);
+      // One git cannot even read (its index garbage, say) is as unusable as any other.
+      const found = await unusable(this.repoRoot, path).catch((error: unknown) => String(error));
       if (typeof found !== 'string') return { path, untracked: found.untracked };
-      const ref = await discard(this.repoRoot, path, this.keepUnder).catch(() => null);
-      if (ref !== null) kept?.(ref);
+      await discard(this.repoRoot, path, this.keepUnder, kept).catch(() => undefined);
     }
     return null;
   }
 
   /** Out of the pool with one that turned out unusable, by the rules of `discard`. */
-  async drop(path: string): Promise<string | null> {
-    return discard(this.repoRoot, path, this.keepUnder);
+  async drop(path: string, kept?: (ref: string) => void): Promise<void> {
+    await discard(this.repoRoot, path, this.keepUnder, kept);
   }
 
   /** Hand back one a task could not use (its branch existed). */
@@ -398,6 +438,9 @@ export async function openPooledWorktree(
   // What `git worktree add` followed by `git reset --hard` (a new worktree) leaves: its creation,
   // then the reset, in the HEAD reflog.
   const who = `${identity.name} <${identity.email}> ${Math.floor(Date.now() / 1000)} +0000`;
+  // Parking removed the task before's; any there now were written since (a FETCH_HEAD an agent's
+  // `git merge FETCH_HEAD` would take): a new worktree has none.
+  await Promise.all(TASK_LEFTOVERS.map((name) => rm(join(admin, name), { force: true })));
   await mkdir(join(admin, 'logs'), { recursive: true });
   await writeFile(
     join(admin, 'logs', 'HEAD'),
