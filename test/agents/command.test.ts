@@ -191,10 +191,10 @@ describe('command agent runner', () => {
 
   it('reports the exit code of a crashing command with its last lines, and logs everything raw', async () => {
     const launch = sandbox.launch();
-    // The error a moment after the output, as a crash comes: stdout and stderr are two pipes,
-    // read in bursts, so lines printed to both at the same instant have no order between them.
+    // The error right after the output. stdout and stderr are two pipes read in bursts, each on its
+    // own (under load, seconds apart): the last lines keep each pipe's tail, the error's last.
     const command =
-      'for i in 1 2 3 4 5 6; do echo "out $i"; done; sleep 1.2; echo "boom: cannot find module" >&2; exit 3';
+      'for i in 1 2 3 4 5 6; do echo "out $i"; done; echo "boom: cannot find module" >&2; exit 3';
     const handle = await start({ command, lastLines: 3 }, launch);
     const outcome = await handle.done;
 
@@ -208,6 +208,16 @@ describe('command agent runner', () => {
     const log = await readFile(launch.logFile, 'utf8');
     expect(log).toContain('out 1\n');
     expect(log).toContain('boom: cannot find module\n');
+  });
+
+  it('keeps the error of a crash among its last lines while its output waits in a resting pipe', async () => {
+    // "out 1" alone, then the pipe rests until the shared tick: the rest of stdout is still in it
+    // when stderr's line has been read.
+    const command =
+      'echo "out 1"; sleep 0.05; for i in 2 3 4 5 6; do echo "out $i"; done; echo "boom" >&2; exit 3';
+    const outcome = await (await start({ command, lastLines: 3 }, sandbox.launch())).done;
+    expect(outcome.exitCode).toBe(3);
+    expect(outcome.lastLines).toEqual(['out 5', 'out 6', 'boom']);
   });
 
   it('logs every byte of a steady stream of small writes and of dots without a newline, in order', async () => {

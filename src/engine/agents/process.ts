@@ -99,13 +99,16 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const keep = launch.lastLines ?? 20;
   const defaultGrace = launch.graceMs ?? 10_000;
   const events = createEventQueue<AgentEvent>();
-  const lastLines: string[] = [];
+  // Per pipe: stdout and stderr are read in bursts, each on its own, so the order in which their
+  // lines arrive says nothing of the order they were printed in (under load, seconds apart).
+  const lastOut: string[] = [];
+  const lastErr: string[] = [];
   let finished100 = false;
   let lastPublished = 0;
   // Set once the watch starts (before the agent does); publish reads it.
   const statusFile: { watcher?: StatusWatcher } = {};
 
-  const publish = (list: AgentEvent[]): void => {
+  const publish = (list: AgentEvent[], tail: string[] = lastOut): void => {
     for (const raw of list) {
       // Any event tells the orchestrator the agent lives; a bare `alive` only when none did lately.
       if (raw.type === 'alive' && Date.now() - lastPublished < ALIVE_EVERY_MS) continue;
@@ -123,8 +126,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
         }
       }
       if (event.type === 'output' && event.line !== '') {
-        lastLines.push(event.line);
-        if (lastLines.length > keep) lastLines.shift();
+        tail.push(event.line);
+        if (tail.length > keep) tail.shift();
       }
       events.push(event);
     }
@@ -134,7 +137,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const log = createWriteStream(launch.logFile, { flags: 'a' });
   await once(log, 'open');
   // Watch before spawning so an agent that writes its status at once is not missed.
-  const status = await watchStatusFile(launch.statusFile, publish, {
+  const status = await watchStatusFile(launch.statusFile, (events) => publish(events), {
     pollMs: launch.statusPollMs,
   });
   statusFile.watcher = status;
@@ -194,7 +197,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   const stderr = pipeLines(
     child.stderr as Readable,
     log,
-    (line) => publish([{ type: 'output', line: clip(line) }]),
+    (line) => publish([{ type: 'output', line: clip(line) }], lastErr),
     alive,
   );
 
@@ -235,7 +238,8 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
       costUsd: report.costUsd ?? lastStatus?.usage?.costUsd ?? null,
       summary: report.summary === null ? null : plainText(report.summary),
       agentError: textOrNull(report.agentError ?? statusError),
-      lastLines: [...lastLines],
+      // The error stream last: what a crash says about itself.
+      lastLines: [...lastOut, ...lastErr].slice(-keep),
       leftBehind,
     };
   })();

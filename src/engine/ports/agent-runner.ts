@@ -91,7 +91,10 @@ export interface AgentOutcome {
    * `has_error` with its message in the last status the agent wrote. Optional for compatibility.
    */
   agentError?: string | null;
-  /** The last lines of output (stdout and stderr, as in `output` events), oldest first. */
+  /**
+   * The last lines of output (as in `output` events): stdout's, then stderr's (a crash's error comes
+   * last, whichever pipe was read first), oldest first in each.
+   */
   lastLines: string[];
   /**
    * Processes the agent started outside its process tree (setsid, nohup, daemons) that were still
