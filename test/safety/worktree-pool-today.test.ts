@@ -30,6 +30,25 @@ async function parkOne(): Promise<string> {
   return join(poolDirIn(box.repo), names[0]!);
 }
 
+/**
+ * Task 2 of `run` completed, and the commit `made` in a parked worktree is kept under the run's
+ * pool refs, which the task's warnings name.
+ */
+async function expectKeptAndNamed(run: Awaited<ReturnType<typeof box.run>>, made: string) {
+  expect(run.invariant.ok, run.invariant.text).toBe(true);
+  const t = run.state.tasks['2']!;
+  expect(t.status, t.reason ?? '').toBe('completed');
+  const ref = await box.repo.git([
+    'for-each-ref',
+    '--format=%(refname)',
+    `--points-at=${made}`,
+    `refs/parallel-executor/${run.state.execution_id}/pool/`,
+  ]);
+  expect(ref).not.toBe('');
+  expect(t.warnings?.join('\n')).toContain(`kept at ${ref}`);
+  return t;
+}
+
 describe("the pool's faster take under attack", () => {
   it('a parked worktree whose index is garbage is replaced, the task not failed', async () => {
     const parked = await parkOne();
@@ -99,17 +118,7 @@ describe("the pool's faster take under attack", () => {
       'case " $* " in *" worktree remove "*) echo "cannot remove" >&2; exit 128;; esac',
       () => box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false }),
     );
-    expect(second.invariant.ok, second.invariant.text).toBe(true);
-    const t = second.state.tasks['2']!;
-    expect(t.status, t.reason ?? '').toBe('completed');
-    const ref = await box.repo.git([
-      'for-each-ref',
-      '--format=%(refname)',
-      `--points-at=${made}`,
-      `refs/parallel-executor/${second.state.execution_id}/pool/`,
-    ]);
-    expect(ref).not.toBe('');
-    expect(t.warnings?.join('\n')).toContain(`kept at ${ref}`);
+    await expectKeptAndNamed(second, made);
   });
 
   it('a take stopped between the move and the checkout, resumed, brings nothing of the pool to the task', async () => {
@@ -176,17 +185,7 @@ describe("the pool's faster take under attack", () => {
     ]);
     const made = await box.repo.git(['rev-parse', 'HEAD'], parked);
     const second = await box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false });
-    expect(second.invariant.ok, second.invariant.text).toBe(true);
-    const t = second.state.tasks['2']!;
-    expect(t.status, t.reason ?? '').toBe('completed');
+    const t = await expectKeptAndNamed(second, made);
     expect(await box.repo.git(['show', `${t.branch}:seen-2.txt`])).not.toMatch(/wander/);
-    const ref = await box.repo.git([
-      'for-each-ref',
-      '--format=%(refname)',
-      `--points-at=${made}`,
-      `refs/parallel-executor/${second.state.execution_id}/pool/`,
-    ]);
-    expect(ref).not.toBe('');
-    expect(t.warnings?.join('\n')).toContain(`kept at ${ref}`);
   });
 });
