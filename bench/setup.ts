@@ -38,28 +38,28 @@ async function bigRepo(): Promise<TempRepo> {
   return repo;
 }
 
-/** Plain git, everything at once: the floor for making (and removing) the worktrees. */
-async function gitBaseline(
-  repo: TempRepo,
-  round: number,
-): Promise<{ add: number; remove: number }> {
+/** Plain git, everything at once: the floor for making the worktrees. Returns them and the time. */
+async function gitAdd(repo: TempRepo, round: number): Promise<{ dirs: string[]; add: number }> {
   const dirs = Array.from({ length: tasks }, (_, i) =>
     join(repo.dir, '..', `${repo.dir.split('/').pop()}-wt${round}-${i}`),
   );
-  let started = performance.now();
+  const started = performance.now();
   await Promise.all(
     dirs.map((dir, i) =>
       git(repo.dir, ['worktree', 'add', '--quiet', '-b', `plain-${round}-${i}`, dir, 'HEAD']),
     ),
   );
-  const add = performance.now() - started;
-  await flushDisk();
-  started = performance.now();
+  return { dirs, add: performance.now() - started };
+}
+
+/** Plain git, everything at once: the floor for removing them. */
+async function gitRemove(repo: TempRepo, round: number, dirs: string[]): Promise<number> {
+  const started = performance.now();
   await Promise.all(dirs.map((dir) => git(repo.dir, ['worktree', 'remove', dir])));
   const remove = performance.now() - started;
   for (let i = 0; i < tasks; i += 1)
     await git(repo.dir, ['branch', '-q', '-D', `plain-${round}-${i}`]);
-  return { add, remove };
+  return remove;
 }
 
 function benchPlan(round: number): Plan {
@@ -77,14 +77,10 @@ function benchPlan(round: number): Plan {
 }
 
 /**
- * One run and its clean-up. With `pool`, the run takes the worktrees an earlier clean-up kept
- * ready, and its own clean-up parks them (`workspace.pool`).
+ * One run, timed to its last agent's start. With `pool`, it takes the worktrees an earlier
+ * clean-up kept ready (`workspace.pool`).
  */
-async function ours(
-  repo: TempRepo,
-  round: number,
-  pool = 0,
-): Promise<{ start: number; clean: number }> {
+async function ourRun(repo: TempRepo, round: number, pool = 0) {
   const starts = join(repo.dir, '..', `${repo.dir.split('/').pop()}-starts-${round}`);
   await rm(starts, { force: true });
   const launched = Date.now();
@@ -101,7 +97,15 @@ async function ours(
   if (result.state.status !== 'completed') throw new Error(`run ${result.state.status}`);
   const last = Math.max(...(await readFile(starts, 'utf8')).trim().split('\n').map(Number));
   await rm(starts, { force: true });
-  await flushDisk();
+  return { result, start: last - launched };
+}
+
+/** A run's clean-up, timed; with `pool`, it parks the worktrees for the next run. */
+async function ourClean(
+  repo: TempRepo,
+  result: Awaited<ReturnType<typeof runExecution>>,
+  pool = 0,
+): Promise<number> {
   const cleanStarted = performance.now();
   const cleaned = await cleanupExecution(result.state, {
     repoRoot: repo.dir,
@@ -116,7 +120,7 @@ async function ours(
   if (removed.length !== tasks) throw new Error(`clean-up removed ${removed.length} worktrees`);
   const parked = removed.filter((item) => item.reason.includes('kept ready')).length;
   if (parked !== (pool > 0 ? tasks : 0)) throw new Error(`clean-up parked ${parked} worktrees`);
-  return { start: last - launched, clean };
+  return clean;
 }
 
 /** Dirty pages written out before each side starts (`sync`). */
@@ -136,23 +140,37 @@ try {
   const startsAt: number[] = [];
   const cleans: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
-    // Alternating which goes first, so neither always pays for the other's pending disk writes.
+    // Both sides make their worktrees before either removes any: removing 8 checkouts frees
+    // thousands of inodes, and on ext4 without a journal (this machine's disk) every inode made
+    // in the next minutes costs 10-30 times more (see bench/overhead.ts), whoever made them.
+    // Which side goes first alternates, so neither always pays for the other's pending writes.
     const baseFirst = round % 2 === 0;
-    const runBase = async () => {
+    const makeBase = async () => {
       await flushDisk();
-      const base = await gitBaseline(repo, round);
-      adds.push(base.add);
-      removes.push(base.remove);
+      const made = await gitAdd(repo, round);
+      adds.push(made.add);
+      return made.dirs;
     };
     const runOurs = async () => {
       await flushDisk();
-      const run = await ours(repo, round);
+      const run = await ourRun(repo, round);
       startsAt.push(run.start);
-      cleans.push(run.clean);
+      return run.result;
     };
-    if (baseFirst) await runBase();
-    await runOurs();
-    if (!baseFirst) await runBase();
+    const dirs = baseFirst ? await makeBase() : null;
+    const result = await runOurs();
+    const allDirs = dirs ?? (await makeBase());
+    const removeBase = async () => {
+      await flushDisk();
+      removes.push(await gitRemove(repo, round, allDirs));
+    };
+    const cleanOurs = async () => {
+      await flushDisk();
+      cleans.push(await ourClean(repo, result));
+    };
+    if (baseFirst) await removeBase();
+    await cleanOurs();
+    if (!baseFirst) await removeBase();
   }
   const [add, remove, start, clean] = [adds, removes, startsAt, cleans].map(median) as [
     number,
@@ -171,9 +189,12 @@ try {
   );
   // With workspace.pool: a run whose clean-up parks its worktrees, then one that takes them.
   await flushDisk();
-  const filling = await ours(repo, rounds, tasks);
+  const filled = await ourRun(repo, rounds, tasks);
   await flushDisk();
-  const taking = await ours(repo, rounds + 1, tasks);
+  const filling = { clean: await ourClean(repo, filled.result, tasks) };
+  await flushDisk();
+  const taking = await ourRun(repo, rounds + 1, tasks);
+  await ourClean(repo, taking.result, tasks);
   console.log(`  with workspace.pool: ${tasks} (one run each, after the rounds):`);
   console.log(
     `  clean-up parking ${tasks} for the next run     ${s(filling.clean)}   ratio ${(filling.clean / remove).toFixed(2)}x against removing them`,
