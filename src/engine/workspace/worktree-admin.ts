@@ -1,6 +1,6 @@
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { git } from './git-exec.js';
+import { gitCommonDir } from './repo.js';
 
 /**
  * A linked worktree is a folder whose `.git` file names its admin folder
@@ -47,9 +47,7 @@ const commonDirs = new Map<string, Promise<string>>();
 function commonDirOf(repoRoot: string): Promise<string> {
   let found = commonDirs.get(repoRoot);
   if (found === undefined) {
-    found = git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir']).then(
-      (result) => result.stdout.trim(),
-    );
+    found = gitCommonDir(repoRoot);
     found.catch(() => commonDirs.delete(repoRoot));
     commonDirs.set(repoRoot, found);
   }
