@@ -155,4 +155,47 @@ describe('repository mutex', () => {
     ]);
     await expect(lock.run(async () => 'free')).resolves.toBe('free');
   });
+
+  it('work that can wait shares the checkout slots but never goes ahead of a waiting checkout', async () => {
+    const lock = createMutex(2);
+    const order: string[] = [];
+    let inside = 0;
+    let most = 0;
+    const step = (name: string, ms: number) => async () => {
+      order.push(name);
+      inside += 1;
+      most = Math.max(most, inside);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      inside -= 1;
+      if (name === 'collect-1') throw new Error('failed collection');
+    };
+    const all = [
+      lock.checkout(step('checkout-1', 20)),
+      lock.checkout(step('checkout-2', 20)),
+      // Asked for before checkouts 3 and 4 (an agent that ended at once), it still goes after them.
+      lock.afterCheckouts(step('collect-1', 5)),
+      lock.checkout(step('checkout-3', 10)),
+      lock.afterCheckouts(step('collect-2', 5)),
+      lock.checkout(step('checkout-4', 10)),
+    ];
+    const results = await Promise.allSettled(all);
+    expect(order).toEqual([
+      'checkout-1',
+      'checkout-2',
+      'checkout-3',
+      'checkout-4',
+      'collect-1',
+      'collect-2',
+    ]);
+    expect(most).toBe(2);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    // With no checkout waiting, it starts at once, beside a running checkout.
+    let ran = false;
+    const holding = lock.checkout(() => new Promise((resolve) => setTimeout(resolve, 30)));
+    await lock.afterCheckouts(async () => {
+      ran = true;
+    });
+    expect(ran).toBe(true);
+    await holding;
+  });
 });

@@ -126,14 +126,48 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   const looking = ctx.checkout?.afterAgent(run.task_id) ?? Promise.resolve(null);
   looking.catch(() => undefined);
   const keepOut = ctx.replicated.get(run.task_id) ?? [];
+  // Reading and committing the worktree is heavy on a big repository: it waits for the checkouts
+  // of tasks still waiting to start, which come first.
+  const settled = await ctx.repoLock.afterCheckouts(() => commitWork(ctx, run, result, keepOut));
+  if (settled !== null) return refuse(ctx, run, settled);
+  // Its work is committed on its branch first, so a task failed for this loses nothing.
+  const intrusion = await looking;
+  if (intrusion !== null) return fail(ctx, run, intrusion);
+  const hook = ctx.hooks.onTaskCollected;
+  if (hook !== undefined) {
+    setStatus(ctx, run, 'validating');
+    const report = await hook(run, ctx.state);
+    run.validation = report;
+    if (report?.status === 'FAILED') {
+      const failed = report.checks.filter((c) => !c.passed && !c.skipped && c.critical);
+      return fail(
+        ctx,
+        run,
+        `validation failed: ${failed.map((c) => c.name).join(', ') || 'see the validation report'}`,
+      );
+    }
+  }
+  setStatus(ctx, run, 'completed');
+}
+
+/**
+ * The ended agent's work committed on its branch (collection proper). Null when done, else why it
+ * was not collected.
+ */
+async function commitWork(
+  ctx: RunContext,
+  run: TaskRun,
+  result: AttemptResult,
+  keepOut: string[],
+): Promise<string | null> {
   const inspected = await inspectWorktree({
     worktree: run.worktree,
     startSha: run.start_sha!,
     toolPaths: [CONTEXT_FILE, SUMMARY_FILE, ...keepOut],
   });
-  if (inspected.problems.length > 0) return refuse(ctx, run, inspected.problems.join('; '));
+  if (inspected.problems.length > 0) return inspected.problems.join('; ');
   const lost = await reattachTaskBranch(run.worktree, run.branch, inspected.head?.ref);
-  if (lost !== null) return refuse(ctx, run, lost);
+  if (lost !== null) return lost;
   const collected = await collectTask({
     worktree: run.worktree,
     taskId: run.task_id,
@@ -162,24 +196,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   run.warnings = (run.warnings ?? []).filter((warning) => warning !== NO_CHANGES);
   if (collected.metrics.files_modified === 0) run.warnings.push(NO_CHANGES);
   if (inspected.wandered) await keepCommitsLeft(ctx, run, collected.headSha);
-  // Its work is committed on its branch first, so a task failed for this loses nothing.
-  const intrusion = await looking;
-  if (intrusion !== null) return fail(ctx, run, intrusion);
-  const hook = ctx.hooks.onTaskCollected;
-  if (hook !== undefined) {
-    setStatus(ctx, run, 'validating');
-    const report = await hook(run, ctx.state);
-    run.validation = report;
-    if (report?.status === 'FAILED') {
-      const failed = report.checks.filter((c) => !c.passed && !c.skipped && c.critical);
-      return fail(
-        ctx,
-        run,
-        `validation failed: ${failed.map((c) => c.name).join(', ') || 'see the validation report'}`,
-      );
-    }
-  }
-  setStatus(ctx, run, 'completed');
+  return null;
 }
 
 /** A task stopped before its agent ran, because another task's failure would be its own too. */

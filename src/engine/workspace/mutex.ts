@@ -16,6 +16,13 @@ export interface Mutex {
    * agents their worktrees (and then their collection its turn) early.
    */
   checkout<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Heavy work that can wait, such as collecting an ended agent's work (it reads the whole index
+   * and worktree): it takes one of the checkout slots, but never ahead of a checkout waiting for
+   * one. On a big repository, tasks whose agents end early would otherwise slow down the checkouts
+   * of those still waiting to start.
+   */
+  afterCheckouts<T>(work: () => Promise<T>): Promise<T>;
 }
 
 export function createMutex(checkouts = Math.max(2, availableParallelism())): Mutex {
@@ -53,23 +60,30 @@ export function createMutex(checkouts = Math.max(2, availableParallelism())): Mu
   return {
     run: (work) => enter(false, work),
     shared: (work) => enter(true, work),
-    checkout: (work) => slots(work),
+    checkout: (work) => slots(work, true),
+    afterCheckouts: (work) => slots(work, false),
   };
 }
 
-/** `work` at most `limit` at a time, first come, first served. */
-function createSlots(limit: number): <T>(work: () => Promise<T>) => Promise<T> {
-  const waiting: Array<() => void> = [];
+/**
+ * `work` at most `limit` at a time, first come, first served within each of two lines: a slot
+ * freed goes to the first of the urgent line, else to the first of the other.
+ */
+function createSlots(limit: number): <T>(work: () => Promise<T>, urgent: boolean) => Promise<T> {
+  const urgentLine: Array<() => void> = [];
+  const otherLine: Array<() => void> = [];
   let running = 0;
   // A slot freed goes straight to the next in line, if any.
   const release = () => {
-    const next = waiting.shift();
+    const next = urgentLine.shift() ?? otherLine.shift();
     if (next === undefined) running -= 1;
     else next();
   };
-  return async (work) => {
-    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running += 1;
+  return async (work, urgent) => {
+    const line = urgent ? urgentLine : otherLine;
+    if (running >= limit) {
+      await new Promise<void>((resolve) => line.push(resolve));
+    } else running += 1;
     try {
       return await work();
     } finally {
