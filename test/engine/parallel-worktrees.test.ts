@@ -156,46 +156,47 @@ describe('repository mutex', () => {
     await expect(lock.run(async () => 'free')).resolves.toBe('free');
   });
 
-  it('work that can wait shares the checkout slots but never goes ahead of a waiting checkout', async () => {
+  it('work that can wait starts once no checkout runs or waits, and holds up no checkout', async () => {
     const lock = createMutex(2);
     const order: string[] = [];
     let inside = 0;
     let most = 0;
     const step = (name: string, ms: number) => async () => {
-      order.push(name);
+      order.push(`${name}+`);
       inside += 1;
       most = Math.max(most, inside);
       await new Promise((resolve) => setTimeout(resolve, ms));
       inside -= 1;
+      order.push(`${name}-`);
       if (name === 'collect-1') throw new Error('failed collection');
     };
     const all = [
       lock.checkout(step('checkout-1', 20)),
-      lock.checkout(step('checkout-2', 20)),
+      lock.checkout(step('checkout-2', 30)),
       // Asked for before checkouts 3 and 4 (an agent that ended at once), it still goes after them.
-      lock.afterCheckouts(step('collect-1', 5)),
+      lock.afterCheckouts(step('collect-1', 30)),
       lock.checkout(step('checkout-3', 10)),
-      lock.afterCheckouts(step('collect-2', 5)),
+      lock.afterCheckouts(step('collect-2', 30)),
       lock.checkout(step('checkout-4', 10)),
     ];
-    const results = await Promise.allSettled(all);
-    expect(order).toEqual([
-      'checkout-1',
-      'checkout-2',
-      'checkout-3',
-      'checkout-4',
-      'collect-1',
-      'collect-2',
-    ]);
-    expect(most).toBe(2);
+    // A checkout asked for while they run starts at once: they hold no slot.
+    const late = (async () => {
+      while (!order.includes('collect-2+')) await new Promise((resolve) => setTimeout(resolve, 1));
+      await lock.checkout(step('checkout-5', 5));
+    })();
+    const results = await Promise.allSettled([...all, late]);
+    const at = (mark: string) => order.indexOf(mark);
+    for (const collect of ['collect-1+', 'collect-2+']) {
+      for (const checkout of ['checkout-1-', 'checkout-2-', 'checkout-3-', 'checkout-4-']) {
+        expect(at(collect)).toBeGreaterThan(at(checkout));
+      }
+    }
+    expect(at('checkout-5+')).toBeLessThan(at('collect-1-'));
+    expect(at('checkout-5-')).toBeLessThan(at('collect-2-'));
+    // Two checkouts at most; the two collections and the late checkout together.
+    expect(most).toBe(3);
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
-    // With no checkout waiting, it starts at once, beside a running checkout.
-    let ran = false;
-    const holding = lock.checkout(() => new Promise((resolve) => setTimeout(resolve, 30)));
-    await lock.afterCheckouts(async () => {
-      ran = true;
-    });
-    expect(ran).toBe(true);
-    await holding;
+    // With nothing running it starts at once.
+    await expect(lock.afterCheckouts(async () => 'now')).resolves.toBe('now');
   });
 });

@@ -122,12 +122,14 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   if ((await pathExists(run.worktree)) && (await namedBack(run.worktree)) === null) {
     return fail(ctx, run, notOwnWorktree(run), false);
   }
-  // The agent has ended: the look at the user's checkout runs while its work is collected.
-  const looking = ctx.checkout?.afterAgent(run.task_id) ?? Promise.resolve(null);
+  // The agent has ended: the look at the user's checkout runs while its work is collected. Both
+  // read a whole checkout, heavy on a big repository: they wait for the checkouts of tasks still
+  // waiting to start, which come first (agents that end meanwhile share one look).
+  const looking = ctx.repoLock.afterCheckouts(
+    async () => (await ctx.checkout?.afterAgent(run.task_id)) ?? null,
+  );
   looking.catch(() => undefined);
   const keepOut = ctx.replicated.get(run.task_id) ?? [];
-  // Reading and committing the worktree is heavy on a big repository: it waits for the checkouts
-  // of tasks still waiting to start, which come first.
   const settled = await ctx.repoLock.afterCheckouts(() => commitWork(ctx, run, result, keepOut));
   if (settled !== null) return refuse(ctx, run, settled);
   // Its work is committed on its branch first, so a task failed for this loses nothing.

@@ -18,9 +18,9 @@ export interface Mutex {
   checkout<T>(work: () => Promise<T>): Promise<T>;
   /**
    * Heavy work that can wait, such as collecting an ended agent's work (it reads the whole index
-   * and worktree): it takes one of the checkout slots, but never ahead of a checkout waiting for
-   * one. On a big repository, tasks whose agents end early would otherwise slow down the checkouts
-   * of those still waiting to start.
+   * and worktree): it starts once no checkout is running or waiting, and does not hold a slot (a
+   * checkout asked for meanwhile starts at once). On a big repository, tasks whose agents end early
+   * would otherwise slow down the checkouts of those still waiting to start.
    */
   afterCheckouts<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -60,34 +60,46 @@ export function createMutex(checkouts = Math.max(2, availableParallelism())): Mu
   return {
     run: (work) => enter(false, work),
     shared: (work) => enter(true, work),
-    checkout: (work) => slots(work, true),
-    afterCheckouts: (work) => slots(work, false),
+    checkout: (work) => slots.run(work),
+    afterCheckouts: async (work) => {
+      await slots.idle();
+      return work();
+    },
   };
 }
 
 /**
- * `work` at most `limit` at a time, first come, first served within each of two lines: a slot
- * freed goes to the first of the urgent line, else to the first of the other.
+ * `run`: work at most `limit` at a time, first come, first served. `idle`: resolves once nothing
+ * runs or waits.
  */
-function createSlots(limit: number): <T>(work: () => Promise<T>, urgent: boolean) => Promise<T> {
-  const urgentLine: Array<() => void> = [];
-  const otherLine: Array<() => void> = [];
+function createSlots(limit: number): {
+  run: <T>(work: () => Promise<T>) => Promise<T>;
+  idle: () => Promise<void>;
+} {
+  const waiting: Array<() => void> = [];
+  let untilIdle: Array<() => void> = [];
   let running = 0;
   // A slot freed goes straight to the next in line, if any.
   const release = () => {
-    const next = urgentLine.shift() ?? otherLine.shift();
-    if (next === undefined) running -= 1;
-    else next();
+    const next = waiting.shift();
+    if (next !== undefined) return next();
+    running -= 1;
+    if (running > 0) return;
+    const idle = untilIdle;
+    untilIdle = [];
+    for (const resolve of idle) resolve();
   };
-  return async (work, urgent) => {
-    const line = urgent ? urgentLine : otherLine;
-    if (running >= limit) {
-      await new Promise<void>((resolve) => line.push(resolve));
-    } else running += 1;
-    try {
-      return await work();
-    } finally {
-      release();
-    }
+  return {
+    run: async (work) => {
+      if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+      else running += 1;
+      try {
+        return await work();
+      } finally {
+        release();
+      }
+    },
+    idle: () =>
+      running === 0 ? Promise.resolve() : new Promise((resolve) => untilIdle.push(resolve)),
   };
 }
