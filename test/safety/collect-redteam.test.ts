@@ -60,6 +60,12 @@ beforeEach(async () => {
 });
 afterEach(() => repo?.cleanup());
 
+/** A test's own repository instead of the shared one, which is removed (not left in the temp dir). */
+async function replaceRepo(options: Parameters<typeof createTempRepo>[0]): Promise<TempRepo> {
+  await repo.cleanup();
+  return createTempRepo(options);
+}
+
 function agent(args: readonly string[]): Promise<string> {
   return repo.git(args, worktree);
 }
@@ -227,7 +233,7 @@ describe('collection against messy agents', () => {
 
 describe('a whole run with an agent that hides an edit from git', () => {
   it('fails the task, keeps the worktree and the edit in the kept ref, never integrates it', async () => {
-    repo = await createTempRepo({ files: { 'config.txt': 'base\n', 'other.txt': 'o\n' } });
+    repo = await replaceRepo({ files: { 'config.txt': 'base\n', 'other.txt': 'o\n' } });
     const command =
       `echo mine > other.txt && ${AGENT_GIT} commit -qam other && ${LEDGER_COMMIT} && ` +
       'git update-index --assume-unchanged config.txt && echo local > config.txt';
@@ -245,7 +251,7 @@ describe('a whole run with an agent that hides an edit from git', () => {
 
 describe("an agent that overwrites its worktree's HEAD file", () => {
   it('fails the task saying which git folder is damaged, commits nothing, loses nothing', async () => {
-    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    repo = await replaceRepo({ files: { 'src/a.txt': 'a\n' } });
     const command =
       `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
       'echo more > more.txt && echo garbage > "$(git rev-parse --git-dir)/HEAD"';
@@ -266,7 +272,7 @@ describe("an agent that overwrites its worktree's HEAD file", () => {
 
 describe("an agent that points its worktree's .git at the user's own worktree", () => {
   it('fails the task without running git there: the user keeps their branch and staged change', async () => {
-    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    repo = await replaceRepo({ files: { 'src/a.txt': 'a\n' } });
     // The user's own linked worktree, on its branch, a change staged.
     const mine = join(repo.dir, '..', `${repo.dir.split('/').pop()}-mine`);
     await repo.git(['worktree', 'add', '-q', '-b', 'mine', mine]);
@@ -315,7 +321,7 @@ describe('commits the agent made and then left off its branch', () => {
       `echo mine > other.txt && ${AGENT_GIT} commit -qam first && ${LEDGER_COMMIT} && echo more >> other.txt && ${AGENT_GIT} commit -qa --amend -m second && ${LEDGER_COMMIT}`,
     ],
   ])('%s: kept under a ref the warning names, not merged', async (_, command) => {
-    repo = await createTempRepo({ files: { 'other.txt': 'o\n' } });
+    repo = await replaceRepo({ files: { 'other.txt': 'o\n' } });
     const run = await runWithLedger(repo, plan([task('1')]), command);
     const t = run.state.tasks['1']!;
     expect(t.status).toBe('completed');
@@ -328,7 +334,7 @@ describe('commits the agent made and then left off its branch', () => {
   });
 
   it('commits made one on another: nothing kept, no warning', async () => {
-    repo = await createTempRepo({ files: { 'other.txt': 'o\n' } });
+    repo = await replaceRepo({ files: { 'other.txt': 'o\n' } });
     const command =
       `echo a > a.txt && git add a.txt && ${AGENT_GIT} commit -qm a && ${LEDGER_COMMIT} && ` +
       `git stash list && echo b > b.txt && git add b.txt && ${AGENT_GIT} commit -qm b && ${LEDGER_COMMIT}`;
