@@ -1,0 +1,79 @@
+/**
+ * Collection waits until no checkout runs or waits (mutex.afterCheckouts): what an agent's
+ * leftovers do to its worktree in that wait must not turn into git commands run elsewhere.
+ */
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { AGENT_GIT, isolateGitConfig, LEDGER_COMMIT, runChecked } from './collect-support.js';
+import { withFakeGit } from './pool-support.js';
+
+isolateGitConfig();
+
+let repo: TempRepo | undefined;
+let ledger: Scratch | undefined;
+let mine: string | undefined;
+afterEach(async () => {
+  if (mine !== undefined) await rm(mine, { recursive: true, force: true });
+  await repo?.cleanup();
+  await ledger?.cleanup();
+  repo = ledger = mine = undefined;
+});
+
+describe('a daemon that points the worktree at the user’s while its collection waits', () => {
+  it('is caught when the collection starts: no git runs in the user’s worktree', async () => {
+    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    ledger = await scratch();
+    // The user's own linked worktree, on its branch, a change staged.
+    mine = join(repo.dir, '..', `${repo.dir.split('/').pop()}-mine`);
+    await repo.git(['worktree', 'add', '-q', '-b', 'mine', mine]);
+    await writeFile(join(mine, 'src', 'a.txt'), 'user\n');
+    await repo.git(['add', 'src/a.txt'], mine);
+    const theirs = (await readFile(join(mine, '.git'), 'utf8')).trim();
+    const marks = ledger.dir;
+    // Task 2's checkout is held until the daemon has done its work: task 1's collection waits
+    // for it, after the look at its .git that collection makes as the agent ends.
+    const slowCheckout =
+      `case "$PWD" in *slow-checkout*) case " $* " in *" reset --quiet --hard "*) ` +
+      `touch "${marks}/t2-started"; n=0; while [ ! -e "${marks}/redirected" ] && [ $n -lt 400 ]; ` +
+      `do sleep 0.05; n=$((n+1)); done ;; esac ;; esac`;
+    // Task 1's agent leaves a daemon (its environment cleared, so nothing finds it as the
+    // agent's): its .git becomes a FIFO, which answers the first reader (the check as the agent
+    // ends) with the worktree's own admin folder, then names the user's worktree.
+    const daemon =
+      'cd "$1" && own=$(cat .git) && rm .git && mkfifo .git && touch "$3/fifo-ready" && ' +
+      'printf "%s\\n" "$own" > .git && rm .git && printf "%s\\n" "$2" > .git && touch "$3/redirected"';
+    const command =
+      'if [ "$PE_TASK_ID" = 1 ]; then ' +
+      `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
+      `echo more > more.txt && (env -i PATH="$PATH" setsid sh -c '${daemon}' sh "$PWD" '${theirs}' "$LEDGER" </dev/null >/dev/null 2>&1 &) && ` +
+      'while [ ! -e "$LEDGER/fifo-ready" ] || [ ! -e "$LEDGER/t2-started" ]; do sleep 0.05; done; ' +
+      `else echo two > two.txt && git add two.txt && ${AGENT_GIT} commit -qm two && ${LEDGER_COMMIT}; fi`;
+    const run = await withFakeGit(slowCheckout, () =>
+      runChecked(
+        repo!,
+        ledger!.dir,
+        plan([task('1', { title: 'Leaves a daemon' }), task('2', { title: 'Slow checkout' })]),
+        command,
+      ),
+    );
+    const t = run.state.tasks['1']!;
+    // The daemon ran as planned: the order above held.
+    expect(await readFile(join(marks, 'redirected'), 'utf8')).toBe('');
+    expect(t.status).toBe('failed');
+    expect(t.reason).toMatch(
+      /is no longer a git worktree of its own .* no git command was run there/,
+    );
+    // The user's worktree: still on its branch, its change still staged, nothing committed.
+    expect(await repo.git(['symbolic-ref', '--short', 'HEAD'], mine)).toBe('mine');
+    expect(await repo.git(['diff', '--cached', '--name-only'], mine)).toBe('src/a.txt');
+    expect(await repo.git(['log', '-1', '--format=%s', 'mine'])).not.toContain('parallel-executor');
+    // What the agent committed is on its branch; what it left is in its folder.
+    expect(await repo.git(['show', `${t.branch}:work.txt`])).toBe('work');
+    expect(await readFile(join(t.worktree, 'more.txt'), 'utf8')).toBe('more\n');
+    expect(run.state.tasks['2']!.status).toBe('completed');
+    expect(run.invariant.ok, run.invariant.text).toBe(true);
+  }, 20_000);
+});
