@@ -1,7 +1,9 @@
 /**
  * Collection waits until no checkout runs or waits (mutex.afterCheckouts): what an agent's
- * leftovers do to its worktree in that wait must not turn into git commands run elsewhere.
+ * leftovers do to its worktree in that wait must not turn into git commands run elsewhere. And
+ * the look at a worktree's `.git` never blocks on what an agent put there.
  */
+import { closeSync, constants, openSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,23 +35,23 @@ describe('a daemon that points the worktree at the user’s while its collection
     await repo.git(['add', 'src/a.txt'], mine);
     const theirs = (await readFile(join(mine, '.git'), 'utf8')).trim();
     const marks = ledger.dir;
-    // Task 2's checkout is held until the daemon has done its work: task 1's collection waits
-    // for it, after the look at its .git that collection makes as the agent ends.
+    // Task 2's checkout is held until the daemon has done its work, so task 1's collection,
+    // asked for as its agent ends, waits for it.
     const slowCheckout =
       `case "$PWD" in *slow-checkout*) case " $* " in *" reset --quiet --hard "*) ` +
       `touch "${marks}/t2-started"; n=0; while [ ! -e "${marks}/redirected" ] && [ $n -lt 400 ]; ` +
       `do sleep 0.05; n=$((n+1)); done ;; esac ;; esac`;
     // Task 1's agent leaves a daemon (its environment cleared, so nothing finds it as the
-    // agent's): its .git becomes a FIFO, which answers the first reader (the check as the agent
-    // ends) with the worktree's own admin folder, then names the user's worktree.
+    // agent's). Once the task is collecting, and has had time for the look at its .git made as
+    // the agent ends, the daemon points that .git at the user's worktree.
     const daemon =
-      'cd "$1" && own=$(cat .git) && rm .git && mkfifo .git && touch "$3/fifo-ready" && ' +
-      'printf "%s\\n" "$own" > .git && rm .git && printf "%s\\n" "$2" > .git && touch "$3/redirected"';
+      'while [ ! -e "$3/collecting" ]; do sleep 0.02; done; sleep 0.3; ' +
+      'printf "%s\\n" "$2" > "$1/.git" && touch "$3/redirected"';
     const command =
       'if [ "$PE_TASK_ID" = 1 ]; then ' +
       `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
       `echo more > more.txt && (env -i PATH="$PATH" setsid sh -c '${daemon}' sh "$PWD" '${theirs}' "$LEDGER" </dev/null >/dev/null 2>&1 &) && ` +
-      'while [ ! -e "$LEDGER/fifo-ready" ] || [ ! -e "$LEDGER/t2-started" ]; do sleep 0.05; done; ' +
+      'while [ ! -e "$LEDGER/t2-started" ]; do sleep 0.05; done; ' +
       `else echo two > two.txt && git add two.txt && ${AGENT_GIT} commit -qm two && ${LEDGER_COMMIT}; fi`;
     const run = await withFakeGit(slowCheckout, () =>
       runChecked(
@@ -57,6 +59,16 @@ describe('a daemon that points the worktree at the user’s while its collection
         ledger!.dir,
         plan([task('1', { title: 'Leaves a daemon' }), task('2', { title: 'Slow checkout' })]),
         command,
+        {
+          onEvent: (event) => {
+            if (
+              event.type === 'task-status' &&
+              event.taskId === '1' &&
+              event.status === 'collecting'
+            )
+              writeFileSync(join(marks, 'collecting'), '');
+          },
+        },
       ),
     );
     const t = run.state.tasks['1']!;
@@ -75,5 +87,34 @@ describe('a daemon that points the worktree at the user’s while its collection
     expect(await readFile(join(t.worktree, 'more.txt'), 'utf8')).toBe('more\n');
     expect(run.state.tasks['2']!.status).toBe('completed');
     expect(run.invariant.ok, run.invariant.text).toBe(true);
-  }, 20_000);
+  }, 30_000);
+});
+
+describe('an agent that leaves a FIFO as its .git', () => {
+  it('fails the task as not its own worktree; the run does not hang on reading it', async () => {
+    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    ledger = await scratch();
+    const command =
+      `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
+      'echo more > more.txt && echo "$PWD/.git" > "$LEDGER/fifo" && rm .git && mkfifo .git';
+    try {
+      const run = await runChecked(repo, ledger.dir, plan([task('1')]), command);
+      const t = run.state.tasks['1']!;
+      expect(t.status).toBe('failed');
+      expect(t.reason).toMatch(/is no longer a git worktree of its own/);
+      expect(await repo.git(['show', `${t.branch}:work.txt`])).toBe('work');
+      expect(await readFile(join(t.worktree, 'more.txt'), 'utf8')).toBe('more\n');
+      expect(run.invariant.ok, run.invariant.text).toBe(true);
+    } finally {
+      // A reader still blocked on it (the hang this guards against) gets its end of file.
+      const fifo = (await readFile(join(ledger.dir, 'fifo'), 'utf8').catch(() => '')).trim();
+      if (fifo !== '') {
+        try {
+          closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+        } catch {
+          // No reader: nothing hangs.
+        }
+      }
+    }
+  }, 10_000);
 });
