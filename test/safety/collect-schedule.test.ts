@@ -118,3 +118,46 @@ describe('an agent that leaves a FIFO as its .git', () => {
     }
   }, 10_000);
 });
+
+describe('an agent that commits on the user’s branch, its look at the checkout delayed', () => {
+  it('still fails that task, and only that one, once the checkout it waited for is done', async () => {
+    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    ledger = await scratch();
+    const marks = ledger.dir;
+    // Task 2's checkout is held until task 1 is collecting: task 1's look waits for it.
+    const slowCheckout =
+      `case "$PWD" in *slow-checkout*) case " $* " in *" reset --quiet --hard "*) ` +
+      `touch "${marks}/t2-started"; n=0; while [ ! -e "${marks}/collecting" ] && [ $n -lt 400 ]; ` +
+      `do sleep 0.05; n=$((n+1)); done ;; esac ;; esac`;
+    const command =
+      'if [ "$PE_TASK_ID" = 1 ]; then ' +
+      'git checkout -q --ignore-other-worktrees main && ' +
+      `echo intrude > intrude.txt && git add intrude.txt && ${AGENT_GIT} commit -qm intrude && ` +
+      'git checkout -q "$PE_BRANCH" && ' +
+      'while [ ! -e "$LEDGER/t2-started" ]; do sleep 0.05; done; ' +
+      `else echo two > two.txt && git add two.txt && ${AGENT_GIT} commit -qm two && ${LEDGER_COMMIT}; fi`;
+    const run = await withFakeGit(slowCheckout, () =>
+      runChecked(
+        repo!,
+        ledger!.dir,
+        plan([task('1', { title: 'Intrudes' }), task('2', { title: 'Slow checkout' })]),
+        command,
+        {
+          onEvent: (event) => {
+            if (
+              event.type === 'task-status' &&
+              event.taskId === '1' &&
+              event.status === 'collecting'
+            )
+              writeFileSync(join(marks, 'collecting'), '');
+          },
+        },
+      ),
+    );
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('failed');
+    expect(t.reason).toMatch(/it changed your checkout: .*branch main moved/);
+    expect(run.state.tasks['2']!.status).toBe('completed');
+    expect(run.state.checkout_changes?.join('\n')).toMatch(/by task 1 \(commit [0-9a-f]{12}/);
+  }, 30_000);
+});
