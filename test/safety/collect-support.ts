@@ -10,6 +10,7 @@ import { inspectWorktree } from '../../src/engine/collect/inspect.js';
 import { createFinisher, type Finisher } from '../../src/engine/finish/finisher.js';
 import { DEFAULT_FINISH_SETTINGS, type FinishSettings } from '../../src/engine/finish/settings.js';
 import type { ExecutionSettings } from '../../src/engine/run/settings.js';
+import type { ExecutionEvent } from '../../src/engine/monitor/events.js';
 import type { Plan } from '../../src/engine/plan/schema.js';
 import { agentEnv, runPlan, scratch, type Recorded, type Scratch } from '../engine/helpers.js';
 import { reattachTaskBranch } from '../../src/engine/workspace/worktree.js';
@@ -66,6 +67,8 @@ export async function runChecked(
     env?: Record<string, string>;
     finish?: Partial<FinishSettings>;
     settings?: Partial<ExecutionSettings>;
+    /** Told of each event as the run goes (to time a test's own moves). */
+    onEvent?: (event: ExecutionEvent) => void;
   } = {},
 ): Promise<CollectRun> {
   const before = await snapshotCheckout(repo.dir);
@@ -78,6 +81,7 @@ export async function runChecked(
     env: fullEnv,
     hooks: finisher.hooks,
     ...(options.settings === undefined ? {} : { settings: options.settings }),
+    ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
   });
   const report = await checkInvariant({
     repoRoot: repo.dir,

@@ -71,6 +71,14 @@ function isInside(path: string, directory: string): boolean {
   return path === directory || path.startsWith(`${directory}${sep}`);
 }
 
+/** Its worktree is there, but its `.git` does not name its own admin folder back. */
+async function notOwn(run: TaskRun): Promise<boolean> {
+  return (await pathExists(run.worktree)) && (await namedBack(run.worktree)) === null;
+}
+
+/** What the collection proper answers when it found the worktree not its own (and ran no git). */
+const NOT_OWN = Symbol('not its own worktree');
+
 /** Its `.git` no longer names its own admin folder (or is gone): no git is run there. */
 function notOwnWorktree(run: TaskRun): string {
   return `its worktree ${run.worktree} is no longer a git worktree of its own (its .git file was removed, replaced, or changed to name another worktree's git folder), so no git command was run there: nothing in it was committed or merged, and no other worktree was touched. What the agent committed before is on ${run.branch}. Look at the folder, put its .git file back (or move the folder away), then retry the task (parallel-executor resume <execution> --retry-failed)`;
@@ -119,9 +127,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   setStatus(ctx, run, 'collecting');
   // Every git command below runs in the worktree: with a `.git` the agent pointed elsewhere, it
   // would add, commit and reset in another worktree (the user's). Not one is run there then.
-  if ((await pathExists(run.worktree)) && (await namedBack(run.worktree)) === null) {
-    return fail(ctx, run, notOwnWorktree(run), false);
-  }
+  if (await notOwn(run)) return fail(ctx, run, notOwnWorktree(run), false);
   // The agent has ended: the look at the user's checkout runs while its work is collected. Both
   // read a whole checkout, heavy on a big repository: they wait for the checkouts of tasks still
   // waiting to start, which come first (agents that end meanwhile share one look).
@@ -130,7 +136,12 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   );
   looking.catch(() => undefined);
   const keepOut = ctx.replicated.get(run.task_id) ?? [];
-  const settled = await ctx.repoLock.afterCheckouts(() => commitWork(ctx, run, result, keepOut));
+  const settled = await ctx.repoLock.afterCheckouts(async () =>
+    // Looked at again once its turn comes: the wait can be long, and a process the agent left
+    // behind can point the `.git` elsewhere meanwhile.
+    (await notOwn(run)) ? NOT_OWN : commitWork(ctx, run, result, keepOut),
+  );
+  if (settled === NOT_OWN) return fail(ctx, run, notOwnWorktree(run), false);
   if (settled !== null) return refuse(ctx, run, settled);
   // Its work is committed on its branch first, so a task failed for this loses nothing.
   const intrusion = await looking;

@@ -1,5 +1,6 @@
-import { lstat, readFile, realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { readSmallFile } from '../small-file.js';
 import { gitCommonDir } from './repo.js';
 
 /**
@@ -10,9 +11,19 @@ import { gitCommonDir } from './repo.js';
  * HEAD, index and branch. These checks read files only; no git runs in a folder they refuse.
  */
 
+/**
+ * A `.git` or `gitdir` file's text; null unless it is a small regular file. An agent can put a
+ * FIFO in its place: a blocking read of one would never return, and the run with it.
+ */
+function pointer(path: string): string | null {
+  return readSmallFile(path, POINTER_BYTES)?.text ?? null;
+}
+
+const POINTER_BYTES = 64 * 1024;
+
 /** The admin folder a linked worktree's `.git` file points to; null for anything else. */
 export async function adminDir(worktree: string): Promise<string | null> {
-  const text = await readFile(join(worktree, '.git'), 'utf8').catch(() => null);
+  const text = pointer(join(worktree, '.git'));
   const match = text === null ? null : /^gitdir: (.+)$/m.exec(text);
   return match === null ? null : resolve(worktree, match[1]!.trim());
 }
@@ -32,7 +43,7 @@ const real = (path: string) => realpath(path).catch(() => null);
 export async function namedBack(worktree: string): Promise<string | null> {
   const admin = await adminDir(worktree);
   if (admin === null) return null;
-  const back = await readFile(join(admin, 'gitdir'), 'utf8').catch(() => null);
+  const back = pointer(join(admin, 'gitdir'));
   if (back === null) return null;
   const [named, self] = await Promise.all([
     real(dirname(resolve(admin, back.trim()))),
