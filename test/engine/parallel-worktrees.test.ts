@@ -156,7 +156,7 @@ describe('repository mutex', () => {
     await expect(lock.run(async () => 'free')).resolves.toBe('free');
   });
 
-  it('work that can wait starts once no checkout runs or waits, and holds up no checkout', async () => {
+  it('work that can wait starts once the checkouts asked for before it end, holds no slot, and is not held up by later ones', async () => {
     const lock = createMutex(2);
     const order: string[] = [];
     let inside = 0;
@@ -170,33 +170,34 @@ describe('repository mutex', () => {
       order.push(`${name}-`);
       if (name === 'collect-1') throw new Error('failed collection');
     };
-    const all = [
+    const first = [
       lock.checkout(step('checkout-1', 20)),
       lock.checkout(step('checkout-2', 30)),
-      // Asked for before checkouts 3 and 4 (an agent that ended at once), it still goes after them.
-      lock.afterCheckouts(step('collect-1', 30)),
       lock.checkout(step('checkout-3', 10)),
-      lock.afterCheckouts(step('collect-2', 30)),
       lock.checkout(step('checkout-4', 10)),
     ];
+    // An agent that ended while four checkouts run or wait (two slots): it goes after all four.
+    const collect1 = lock.afterCheckouts(step('collect-1', 40));
+    // A checkout asked for after it (a dependent task starting): it does not hold it up.
+    const later = lock.checkout(step('checkout-5', 200));
+    const collect2 = lock.afterCheckouts(step('collect-2', 40));
     // A checkout asked for while they run starts at once: they hold no slot.
     const late = (async () => {
-      while (!order.includes('collect-2+')) await new Promise((resolve) => setTimeout(resolve, 1));
-      await lock.checkout(step('checkout-5', 5));
+      while (!order.includes('collect-1+')) await new Promise((resolve) => setTimeout(resolve, 1));
+      await lock.checkout(step('checkout-6', 5));
     })();
-    const results = await Promise.allSettled([...all, late]);
+    const results = await Promise.allSettled([...first, collect1, later, collect2, late]);
     const at = (mark: string) => order.indexOf(mark);
-    for (const collect of ['collect-1+', 'collect-2+']) {
-      for (const checkout of ['checkout-1-', 'checkout-2-', 'checkout-3-', 'checkout-4-']) {
-        expect(at(collect)).toBeGreaterThan(at(checkout));
-      }
+    for (const checkout of ['checkout-1-', 'checkout-2-', 'checkout-3-', 'checkout-4-']) {
+      expect(at('collect-1+')).toBeGreaterThan(at(checkout));
     }
-    expect(at('checkout-5+')).toBeLessThan(at('collect-1-'));
-    expect(at('checkout-5-')).toBeLessThan(at('collect-2-'));
-    // Two checkouts at most; the two collections and the late checkout together.
-    expect(most).toBe(3);
+    expect(at('collect-1+')).toBeLessThan(at('checkout-5-'));
+    // collect-2 was asked for after checkout-5: it waits for it.
+    expect(at('collect-2+')).toBeGreaterThan(at('checkout-5-'));
+    expect(at('checkout-6+')).toBeLessThan(at('collect-1-'));
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
-    // With nothing running it starts at once.
+    expect(most).toBeLessThanOrEqual(3);
+    // With nothing asked for, it starts at once.
     await expect(lock.afterCheckouts(async () => 'now')).resolves.toBe('now');
   });
 });

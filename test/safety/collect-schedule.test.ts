@@ -3,7 +3,7 @@
  * leftovers do to its worktree in that wait must not turn into git commands run elsewhere. And
  * the look at a worktree's `.git` never blocks on what an agent put there.
  */
-import { closeSync, constants, openSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -41,18 +41,21 @@ describe('a daemon that points the worktree at the user’s while its collection
       `case "$PWD" in *slow-checkout*) case " $* " in *" reset --quiet --hard "*) ` +
       `touch "${marks}/t2-started"; n=0; while [ ! -e "${marks}/redirected" ] && [ $n -lt 400 ]; ` +
       `do sleep 0.05; n=$((n+1)); done ;; esac ;; esac`;
-    // Task 1's agent leaves a daemon (its environment cleared, so nothing finds it as the
-    // agent's). Once the task is collecting, and has had time for the look at its .git made as
-    // the agent ends, the daemon points that .git at the user's worktree.
-    const daemon =
-      'while [ ! -e "$3/collecting" ]; do sleep 0.02; done; sleep 0.3; ' +
-      'printf "%s\\n" "$2" > "$1/.git" && touch "$3/redirected"';
+    // Something task 1's agent left behind (a daemon no sweep finds: here the test itself, so no
+    // look at the agent's process tree can stop it) points its .git at the user's worktree once
+    // the task is collecting and has had time for the look at its .git made as the agent ends.
     const command =
       'if [ "$PE_TASK_ID" = 1 ]; then ' +
       `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
-      `echo more > more.txt && (env -i PATH="$PATH" setsid sh -c '${daemon}' sh "$PWD" '${theirs}' "$LEDGER" </dev/null >/dev/null 2>&1 &) && ` +
+      'echo more > more.txt && echo "$PWD" > "$LEDGER/t1-worktree" && ' +
       'while [ ! -e "$LEDGER/t2-started" ]; do sleep 0.05; done; ' +
       `else echo two > two.txt && git add two.txt && ${AGENT_GIT} commit -qm two && ${LEDGER_COMMIT}; fi`;
+    const redirect = () => {
+      const worktree = readFileSync(join(marks, 't1-worktree'), 'utf8').trim();
+      writeFileSync(join(worktree, '.git'), `${theirs}\n`);
+      writeFileSync(join(marks, 'redirected'), '');
+    };
+    let timer: NodeJS.Timeout | undefined;
     const run = await withFakeGit(slowCheckout, () =>
       runChecked(
         repo!,
@@ -66,13 +69,13 @@ describe('a daemon that points the worktree at the user’s while its collection
               event.taskId === '1' &&
               event.status === 'collecting'
             )
-              writeFileSync(join(marks, 'collecting'), '');
+              timer = setTimeout(redirect, 300);
           },
         },
       ),
-    );
+    ).finally(() => clearTimeout(timer));
     const t = run.state.tasks['1']!;
-    // The daemon ran as planned: the order above held.
+    // The redirect happened while task 2's checkout was held: the order above held.
     expect(await readFile(join(marks, 'redirected'), 'utf8')).toBe('');
     expect(t.status).toBe('failed');
     expect(t.reason).toMatch(

@@ -21,9 +21,10 @@ export interface Mutex {
   checkout<T>(work: () => Promise<T>): Promise<T>;
   /**
    * Heavy work that can wait, such as collecting an ended agent's work (it reads the whole index
-   * and worktree): it starts once no checkout is running or waiting, and does not hold a slot (a
-   * checkout asked for meanwhile starts at once). On a big repository, tasks whose agents end early
-   * would otherwise slow down the checkouts of those still waiting to start.
+   * and worktree): it starts once every checkout already asked for (running or waiting) has ended,
+   * and does not hold a slot (a checkout asked for meanwhile starts at once, and does not hold it
+   * up). On a big repository, tasks whose agents end early would otherwise slow down the checkouts
+   * of those still waiting to start.
    */
   afterCheckouts<T>(work: () => Promise<T>): Promise<T>;
 }
@@ -65,44 +66,59 @@ export function createMutex(checkouts = Math.max(8, availableParallelism())): Mu
     shared: (work) => enter(true, work),
     checkout: (work) => slots.run(work),
     afterCheckouts: async (work) => {
-      await slots.idle();
+      await slots.done();
       return work();
     },
   };
 }
 
 /**
- * `run`: work at most `limit` at a time, first come, first served. `idle`: resolves once nothing
- * runs or waits.
+ * `run`: work at most `limit` at a time, first come, first served. `done`: resolves once every
+ * piece of work asked for so far (running or waiting) has ended; work asked for later does not
+ * hold it up, so a steady stream of new work cannot keep it waiting.
  */
 function createSlots(limit: number): {
   run: <T>(work: () => Promise<T>) => Promise<T>;
-  idle: () => Promise<void>;
+  done: () => Promise<void>;
 } {
   const waiting: Array<() => void> = [];
-  let untilIdle: Array<() => void> = [];
   let running = 0;
+  // Every piece asked for and not ended, by its number; and who waits for which numbers to end.
+  let asked = 0;
+  const open = new Set<number>();
+  let watchers: Array<{ upTo: number; resolve: () => void }> = [];
+  const ended = (number: number) => {
+    open.delete(number);
+    const oldest = Math.min(...open);
+    const ready = watchers.filter((watcher) => watcher.upTo < oldest);
+    watchers = watchers.filter((watcher) => watcher.upTo >= oldest);
+    for (const watcher of ready) watcher.resolve();
+  };
   // A slot freed goes straight to the next in line, if any.
   const release = () => {
     const next = waiting.shift();
-    if (next !== undefined) return next();
-    running -= 1;
-    if (running > 0) return;
-    const idle = untilIdle;
-    untilIdle = [];
-    for (const resolve of idle) resolve();
+    if (next === undefined) running -= 1;
+    else next();
   };
   return {
     run: async (work) => {
-      if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-      else running += 1;
+      const number = (asked += 1);
+      open.add(number);
       try {
-        return await work();
+        if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+        else running += 1;
+        try {
+          return await work();
+        } finally {
+          release();
+        }
       } finally {
-        release();
+        ended(number);
       }
     },
-    idle: () =>
-      running === 0 ? Promise.resolve() : new Promise((resolve) => untilIdle.push(resolve)),
+    done: () =>
+      open.size === 0
+        ? Promise.resolve()
+        : new Promise((resolve) => watchers.push({ upTo: asked, resolve })),
   };
 }
