@@ -10,7 +10,7 @@ import { resumeExecution } from '../../src/engine/run/resume.js';
 import { agentEnv, FAST, plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { AGENT_GIT, isolateGitConfig } from './collect-support.js';
-import { withFakeGit } from './pool-support.js';
+import { holdCheckout, withFakeGit } from './pool-support.js';
 
 isolateGitConfig();
 
@@ -29,9 +29,7 @@ describe('cancel while a collection waits for a checkout', () => {
     box = await scratch();
     const marks = box.dir;
     // b's checkout is held until $GO: a's agent ends while it is, so a's collection waits.
-    const hold =
-      `case "$PWD" in *slow-checkout*) case " $* " in *" reset --quiet --hard "*) ` +
-      `touch "${marks}/b-started"; while [ ! -e "${marks}/go" ]; do sleep 0.05; done ;; esac ;; esac`;
+    const hold = holdCheckout('slow-checkout', `${marks}/b-started`, `${marks}/go`);
     const command =
       'echo "$PE_TASK_ID" >> "$RUNS"; ' +
       'if [ "$PE_TASK_ID" = a ]; then while [ ! -e "$MARKS/b-started" ]; do sleep 0.05; done; fi; ' +

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { AGENT_GIT, isolateGitConfig, LEDGER_COMMIT, runChecked } from './collect-support.js';
-import { withFakeGit } from './pool-support.js';
+import { holdCheckout, withFakeGit } from './pool-support.js';
 
 isolateGitConfig();
 
@@ -37,10 +37,11 @@ describe('a daemon that points the worktree at the user’s while its collection
     const marks = ledger.dir;
     // Task 2's checkout is held until the daemon has done its work, so task 1's collection,
     // asked for as its agent ends, waits for it.
-    const slowCheckout =
-      `case "$PWD" in *slow-checkout*) case " $* " in *" reset --quiet --hard "*) ` +
-      `touch "${marks}/t2-started"; n=0; while [ ! -e "${marks}/redirected" ] && [ $n -lt 400 ]; ` +
-      `do sleep 0.05; n=$((n+1)); done ;; esac ;; esac`;
+    const slowCheckout = holdCheckout(
+      'slow-checkout',
+      `${marks}/t2-started`,
+      `${marks}/redirected`,
+    );
     // Something task 1's agent left behind (a daemon no sweep finds: here the test itself, so no
     // look at the agent's process tree can stop it) points its .git at the user's worktree once
     // the task is collecting and has had time for the look at its .git made as the agent ends.
@@ -128,10 +129,11 @@ describe('an agent that commits on the user’s branch, its look at the checkout
     ledger = await scratch();
     const marks = ledger.dir;
     // Task 2's checkout is held until task 1 is collecting: task 1's look waits for it.
-    const slowCheckout =
-      `case "$PWD" in *slow-checkout*) case " $* " in *" reset --quiet --hard "*) ` +
-      `touch "${marks}/t2-started"; n=0; while [ ! -e "${marks}/collecting" ] && [ $n -lt 400 ]; ` +
-      `do sleep 0.05; n=$((n+1)); done ;; esac ;; esac`;
+    const slowCheckout = holdCheckout(
+      'slow-checkout',
+      `${marks}/t2-started`,
+      `${marks}/collecting`,
+    );
     const command =
       'if [ "$PE_TASK_ID" = 1 ]; then ' +
       'git checkout -q --ignore-other-worktrees main && ' +

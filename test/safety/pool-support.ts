@@ -151,6 +151,16 @@ export function usePoolRepo(pool: number) {
 }
 
 /**
+ * `withFakeGit` cases: the checkout (`reset --hard`) of a worktree whose path holds `pathPart`
+ * touches the file `started`, then waits until the file `until` exists (20 s at most), so that
+ * another task's agent ends while that checkout still runs.
+ */
+export const holdCheckout = (pathPart: string, started: string, until: string) =>
+  `case "$PWD" in *${pathPart}*) case " $* " in *" reset --quiet --hard "*) ` +
+  `touch "${started}"; n=0; while [ ! -e "${until}" ] && [ $n -lt 400 ]; ` +
+  `do sleep 0.05; n=$((n+1)); done ;; esac ;; esac`;
+
+/**
  * `work` with a `git` first on PATH that runs the shell `cases` (a `case " $* " in ... esac` body:
  * a pattern and what to do, e.g. exit with an error) before the real git.
  */
