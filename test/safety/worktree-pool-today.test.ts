@@ -6,6 +6,7 @@
  * there (reflogs off, or its removal failing) must not reach the next task, fail it, or go unsaid.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -119,6 +120,26 @@ describe("the pool's faster take under attack", () => {
       () => box.run(plan([task('2')]), `${LOOK}; ${WORK}`, { cleanUp: false }),
     );
     await expectKeptAndNamed(second, made);
+  });
+
+  it("a take's checkout that meets another task's half-made worktree (git's race) is tried again, not failed", async () => {
+    const parked = await parkOne();
+    const marks = box.outside.dir;
+    // The first checkout of the take fails as git does while a parallel `git worktree add` has
+    // made its admin folder but not filled it (seen in CI: the second task's worktree add).
+    const second = await withFakeGit(
+      `case " $* " in *" checkout --quiet --force agent/"*) if mkdir "${marks}/met" 2>/dev/null; then ` +
+        `echo "fatal: failed to read ${box.repo.dir}/.git/worktrees/3-task-3/commondir: Success" >&2; exit 128; fi;; esac`,
+      () => box.run(plan([task('2'), task('3')]), `${LOOK}; ${WORK}`, { cleanUp: false }),
+    );
+    expect(existsSync(join(marks, 'met'))).toBe(true);
+    expect(second.invariant.ok, second.invariant.text).toBe(true);
+    const t = second.state.tasks['2']!;
+    expect(t.status, t.reason ?? '').toBe('completed');
+    expect(second.state.tasks['3']!.status).toBe('completed');
+    // Task 2 took the parked worktree.
+    expect(existsSync(parked)).toBe(false);
+    expect(await box.pooled()).toEqual([]);
   });
 
   it('a take stopped between the move and the checkout, resumed, brings nothing of the pool to the task', async () => {

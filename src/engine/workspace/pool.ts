@@ -9,6 +9,7 @@ import type { GitIdentity } from './identity.js';
 import { markedEntry } from './marked-entries.js';
 import type { Mutex } from './mutex.js';
 import { adminDir, ownAdmin, ownFolder } from './worktree-admin.js';
+import { retryOnLock } from './worktree.js';
 
 /**
  * Worktrees kept ready between runs (`workspace.pool: N`). Checking a repository out is what a
@@ -429,7 +430,10 @@ export async function openPooledWorktree(
 ): Promise<void> {
   await lock.shared(() => moveWorktree(repoRoot, pooled.path, path));
   await lock.checkout(async () => {
-    await git(path, [...NO_HOOKS, 'checkout', '--quiet', '--force', branch, '--']);
+    // Beside other tasks' `git worktree add`: their half-made admin folders are retried past.
+    await retryOnLock(() =>
+      git(path, [...NO_HOOKS, 'checkout', '--quiet', '--force', branch, '--']),
+    );
     // Whatever appeared since it was parked (nothing should have; the take looked).
     if (pooled.untracked) await git(path, ['clean', '-ffdxq']);
   });
@@ -486,7 +490,7 @@ async function moveWorktree(repoRoot: string, from: string, to: string): Promise
     resolve(recorded.trim()) !== join(from, '.git') ||
     !isAbsolute(own.replace(/^gitdir: /, '').trim())
   ) {
-    await git(repoRoot, ['worktree', 'move', from, to]);
+    await retryOnLock(() => git(repoRoot, ['worktree', 'move', from, to]));
     return;
   }
   // The admin folder first: stopped between the two, git knows a worktree at the task's place

@@ -119,8 +119,10 @@ const TRANSIENT_TRIES = 7;
  * ref's `.lock`), and `git worktree add` fails on another worktree's admin folder that a parallel
  * `worktree add` has made but not yet filled (`failed to read .git/worktrees/<name>/commondir`).
  * Both last milliseconds, so the operation is tried again a few times, a little later each time.
+ * Any git command that looks at every worktree meets the second (`checkout` of a branch, which
+ * refuses one checked out elsewhere; `worktree move`).
  */
-async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
+export async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await work();
@@ -235,7 +237,7 @@ export async function mergeDependencies(
  */
 export async function resetWorktree(worktree: string, branch: string, sha: string): Promise<void> {
   await git(worktree, ['merge', '--abort'], { allowExitCodes: [128] });
-  await git(worktree, ['checkout', '--quiet', '--force', '-B', branch, sha]);
+  await retryOnLock(() => git(worktree, ['checkout', '--quiet', '--force', '-B', branch, sha]));
   await git(worktree, ['clean', '-fdq']);
 }
 
@@ -285,6 +287,6 @@ export async function reattachTaskBranch(
     }
   }
   // Same commit, so the agent's uncommitted changes stay as they are.
-  await git(worktree, ['checkout', '--quiet', '-B', branch, 'HEAD']);
+  await retryOnLock(() => git(worktree, ['checkout', '--quiet', '-B', branch, 'HEAD']));
   return null;
 }
