@@ -83,42 +83,36 @@ function createSlots(limit: number): {
 } {
   const waiting: Array<() => void> = [];
   let running = 0;
-  // Every piece asked for and not ended, by its number; and who waits for which numbers to end.
-  let asked = 0;
-  const open = new Set<number>();
-  let watchers: Array<{ upTo: number; resolve: () => void }> = [];
-  const ended = (number: number) => {
-    open.delete(number);
-    const oldest = Math.min(...open);
-    const ready = watchers.filter((watcher) => watcher.upTo < oldest);
-    watchers = watchers.filter((watcher) => watcher.upTo >= oldest);
-    for (const watcher of ready) watcher.resolve();
-  };
+  // Each piece asked for and not ended (running or waiting), settled either way.
+  const open = new Set<Promise<unknown>>();
   // A slot freed goes straight to the next in line, if any.
   const release = () => {
     const next = waiting.shift();
     if (next === undefined) running -= 1;
     else next();
   };
+  const take = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running += 1;
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  };
   return {
-    run: async (work) => {
-      const number = (asked += 1);
-      open.add(number);
-      try {
-        if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-        else running += 1;
-        try {
-          return await work();
-        } finally {
-          release();
-        }
-      } finally {
-        ended(number);
-      }
+    run: (work) => {
+      const piece = take(work);
+      const ended = piece.then(
+        () => undefined,
+        () => undefined,
+      );
+      open.add(ended);
+      void ended.then(() => open.delete(ended));
+      return piece;
     },
-    done: () =>
-      open.size === 0
-        ? Promise.resolve()
-        : new Promise((resolve) => watchers.push({ upTo: asked, resolve })),
+    done: async () => {
+      await Promise.all([...open]);
+    },
   };
 }
