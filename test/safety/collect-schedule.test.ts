@@ -24,6 +24,41 @@ afterEach(async () => {
   repo = ledger = mine = undefined;
 });
 
+/**
+ * Tasks 1 (`title`) and 2, every agent `agentCommand`, with task 2's checkout held (a fake git)
+ * from when it starts (the mark `t2-started`) until the mark `until` exists; `onCollecting` is
+ * called when task 1 turns to collecting. Task 1's agent waits for `t2-started`, so its collection
+ * is asked for while that checkout is held.
+ */
+async function runWithCheckoutHeld(
+  title: string,
+  agentCommand: string,
+  until: string,
+  onCollecting: () => void,
+) {
+  const marks = ledger!.dir;
+  return withFakeGit(
+    holdCheckout('slow-checkout', `${marks}/t2-started`, `${marks}/${until}`),
+    () =>
+      runChecked(
+        repo!,
+        marks,
+        plan([task('1', { title }), task('2', { title: 'Slow checkout' })]),
+        agentCommand,
+        {
+          onEvent: (event) => {
+            if (
+              event.type === 'task-status' &&
+              event.taskId === '1' &&
+              event.status === 'collecting'
+            )
+              onCollecting();
+          },
+        },
+      ),
+  );
+}
+
 describe('a daemon that points the worktree at the user’s while its collection waits', () => {
   it('is caught when the collection starts: no git runs in the user’s worktree', async () => {
     repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
@@ -35,13 +70,6 @@ describe('a daemon that points the worktree at the user’s while its collection
     await repo.git(['add', 'src/a.txt'], mine);
     const theirs = (await readFile(join(mine, '.git'), 'utf8')).trim();
     const marks = ledger.dir;
-    // Task 2's checkout is held until the daemon has done its work, so task 1's collection,
-    // asked for as its agent ends, waits for it.
-    const slowCheckout = holdCheckout(
-      'slow-checkout',
-      `${marks}/t2-started`,
-      `${marks}/redirected`,
-    );
     // Something task 1's agent left behind (a daemon no sweep finds: here the test itself, so no
     // look at the agent's process tree can stop it) points its .git at the user's worktree once
     // the task is collecting and has had time for the look at its .git made as the agent ends.
@@ -56,25 +84,12 @@ describe('a daemon that points the worktree at the user’s while its collection
       writeFileSync(join(worktree, '.git'), `${theirs}\n`);
       writeFileSync(join(marks, 'redirected'), '');
     };
+    // Task 2's checkout is held until the redirect is done, so task 1's collection, asked for as
+    // its agent ends, waits for it.
     let timer: NodeJS.Timeout | undefined;
-    const run = await withFakeGit(slowCheckout, () =>
-      runChecked(
-        repo!,
-        ledger!.dir,
-        plan([task('1', { title: 'Leaves a daemon' }), task('2', { title: 'Slow checkout' })]),
-        command,
-        {
-          onEvent: (event) => {
-            if (
-              event.type === 'task-status' &&
-              event.taskId === '1' &&
-              event.status === 'collecting'
-            )
-              timer = setTimeout(redirect, 300);
-          },
-        },
-      ),
-    ).finally(() => clearTimeout(timer));
+    const run = await runWithCheckoutHeld('Leaves a daemon', command, 'redirected', () => {
+      timer = setTimeout(redirect, 300);
+    }).finally(() => clearTimeout(timer));
     const t = run.state.tasks['1']!;
     // The redirect happened while task 2's checkout was held: the order above held.
     expect(await readFile(join(marks, 'redirected'), 'utf8')).toBe('');
@@ -128,12 +143,6 @@ describe('an agent that commits on the user’s branch, its look at the checkout
     repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
     ledger = await scratch();
     const marks = ledger.dir;
-    // Task 2's checkout is held until task 1 is collecting: task 1's look waits for it.
-    const slowCheckout = holdCheckout(
-      'slow-checkout',
-      `${marks}/t2-started`,
-      `${marks}/collecting`,
-    );
     const command =
       'if [ "$PE_TASK_ID" = 1 ]; then ' +
       'git checkout -q --ignore-other-worktrees main && ' +
@@ -141,23 +150,9 @@ describe('an agent that commits on the user’s branch, its look at the checkout
       'git checkout -q "$PE_BRANCH" && ' +
       'while [ ! -e "$LEDGER/t2-started" ]; do sleep 0.05; done; ' +
       `else echo two > two.txt && git add two.txt && ${AGENT_GIT} commit -qm two && ${LEDGER_COMMIT}; fi`;
-    const run = await withFakeGit(slowCheckout, () =>
-      runChecked(
-        repo!,
-        ledger!.dir,
-        plan([task('1', { title: 'Intrudes' }), task('2', { title: 'Slow checkout' })]),
-        command,
-        {
-          onEvent: (event) => {
-            if (
-              event.type === 'task-status' &&
-              event.taskId === '1' &&
-              event.status === 'collecting'
-            )
-              writeFileSync(join(marks, 'collecting'), '');
-          },
-        },
-      ),
+    // Task 2's checkout is held until task 1 is collecting: task 1's look waits for it.
+    const run = await runWithCheckoutHeld('Intrudes', command, 'collecting', () =>
+      writeFileSync(join(marks, 'collecting'), ''),
     );
     const t = run.state.tasks['1']!;
     expect(t.status).toBe('failed');
