@@ -57,7 +57,8 @@ describe('parallel worktree creation', () => {
         expect(await repo.git(['rev-parse', name])).toBe(base);
       }
     }
-    // The first alone, the other seven together (their transaction refused, then one by one).
+    // Together (or the first alone, when the others come late): the transaction refused, then
+    // one by one.
     const refWrites = events.filter(
       (line) => line.includes('"event":"start"') && line.includes('"update-ref"'),
     );

@@ -35,6 +35,7 @@ import {
 import { executeTasks, settledStatus } from './loop.js';
 import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
 import { runPreflight, type PreflightReport } from './preflight.js';
+import { excludeToolFilesAhead } from './prepare.js';
 import { sweepExecutionProcesses } from './processes.js';
 import { writeRunRecord } from './record.js';
 import { resolveSettings, type ExecutionSettings } from './settings.js';
@@ -100,11 +101,22 @@ interface Prepared {
   selection: Selection;
   settings: ExecutionSettings;
   preflight: PreflightReport;
+  /** The checkout's tracked files as pre-flight listed them: the run needs them too. */
+  tracked: Promise<Set<string>>;
+}
+
+/** What a new execution started while it got ready, for the run to use rather than ask again. */
+interface Started {
+  firstLook: FirstLook;
+  tracked: Promise<Set<string>>;
 }
 
 async function prepare(options: RunOptions, knownRoot?: string): Promise<Prepared> {
   const settings = resolveSettings(options.settings);
   const root = knownRoot ?? (await findRepoRoot(options.cwd));
+  // Listed beside the look at HEAD and the status: pre-flight and the run both need it.
+  const tracked = trackedFiles(root);
+  tracked.catch(() => undefined);
   const repo = await inspectRepo(root);
   const selection = select(options);
   const worktreeRoot = worktreeRootOf(root, settings);
@@ -124,9 +136,10 @@ async function prepare(options: RunOptions, knownRoot?: string): Promise<Prepare
     portsPerAgent: settings.portsPerAgent,
     runner: options.runner,
     replicate: settings.replicate,
+    tracked,
   });
   options.onPreflight?.(preflight);
-  return { repo, selection, settings, preflight };
+  return { repo, selection, settings, preflight, tracked };
 }
 
 /**
@@ -202,7 +215,7 @@ async function startExecution(
   lock: RepoLock,
   root: string,
 ): Promise<ExecutionResult> {
-  const { repo, selection, settings, preflight } = await prepare(options, root);
+  const { repo, selection, settings, preflight, tracked } = await prepare(options, root);
   if (!preflight.go) {
     const failed = preflight.checks.filter((check) => check.level === 'fail');
     throw new PreflightError(
@@ -242,7 +255,10 @@ async function startExecution(
     now: clock.now(),
     orchestratorPid: options.orchestratorPid ?? process.pid,
   });
-  return execute(options, state, options.plan, paths, settings, false, new Set(), firstLook);
+  return execute(options, state, options.plan, paths, settings, false, new Set(), {
+    firstLook,
+    tracked,
+  });
 }
 
 /**
@@ -257,7 +273,7 @@ export async function execute(
   settings: ExecutionSettings,
   resumed: boolean,
   collectOnResume: ReadonlySet<string> = new Set(),
-  firstLook?: FirstLook,
+  started?: Started,
 ): Promise<ExecutionResult> {
   const signal = options.signal ?? new AbortController().signal;
   // Every running task listens to it (its attempt, its agent, its setup command): 32 agents at
@@ -268,7 +284,7 @@ export async function execute(
     executionDir: paths.dir,
     worktreeRoot: worktreeRootOf(state.repo_root, settings),
     env: options.env,
-    ...(firstLook === undefined ? {} : { firstLook }),
+    ...(started === undefined ? {} : { firstLook: started.firstLook }),
   });
   const clock = options.clock ?? systemClock;
   const ctx: RunContext = {
@@ -295,7 +311,7 @@ export async function execute(
       : {}),
     replicated: new Map(),
     collectOnResume,
-    tracked: memo(() => trackedFiles(state.repo_root)),
+    tracked: memo(() => started?.tracked ?? trackedFiles(state.repo_root)),
     checkout,
     emit: (event) => {
       checkout.observe(event);
@@ -311,6 +327,10 @@ export async function execute(
       },
     }),
   };
+  // While the first tasks get ready: the files every task gets from the tool kept out of git, the
+  // pool's worktrees listed.
+  excludeToolFilesAhead(ctx);
+  ctx.pool?.list().catch(() => undefined);
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   if (!resumed) announceWarnings(ctx);

@@ -40,6 +40,8 @@ export interface PreflightInput {
   runner: AgentRunner | null;
   /** `workspace.replicate`: untracked files there (and in `.env*`, `.claude/`) are copied into every worktree. */
   replicate?: readonly string[];
+  /** The checkout's tracked files, when the caller lists them anyway (the run keeps them). */
+  tracked?: Promise<Set<string>>;
 }
 
 export async function runPreflight(input: PreflightInput): Promise<PreflightReport> {
@@ -47,9 +49,9 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
   const checks: PreflightCheck[] = await Promise.all([
     planCheck(input),
     headCheck(input.repo),
-    replicatedFiles(input.repo.root, input.replicate ?? []).then((files) =>
-      cleanCheck(input.repo, files),
-    ),
+    (input.tracked ?? Promise.resolve(undefined))
+      .then((tracked) => replicatedFiles(input.repo.root, input.replicate ?? [], tracked))
+      .then((files) => cleanCheck(input.repo, files)),
     worktreeRootCheck(input.repo.root, input.worktreeRoot),
     diskCheck(input),
     envCheck(input),

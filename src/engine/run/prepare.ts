@@ -268,16 +268,36 @@ async function populateWorktree(ctx: RunContext, run: TaskRun): Promise<void> {
 /** Per run, the paths kept out of git through info/exclude (or ignored already), or being so. */
 const excludedIn = new WeakMap<RunContext, Map<string, Promise<void>>>();
 
+/** Per run, the last change to info/exclude: one at a time, as each reads the file, then appends. */
+const excludeQueue = new WeakMap<RunContext, Promise<unknown>>();
+
+/**
+ * Before any task: the files the tool will put in every worktree (context, summary, the copied
+ * configuration as it is now), kept out of git while the first worktrees are made, so that no task
+ * waits for that after its checkout. A failure is the first task's to meet again.
+ */
+export function excludeToolFilesAhead(ctx: RunContext): void {
+  ctx
+    .tracked()
+    .then((tracked) => replicatedFiles(ctx.state.repo_root, ctx.settings.replicate, tracked))
+    .then((copies) => excludeToolFiles(ctx, copies))
+    .catch(() => undefined);
+}
+
 /**
  * An agent's `git add -A` must not pick up what the tool put in its worktree: exclude those
  * paths (once, in the shared info/exclude; the run names the lines it added there).
  */
 async function keepToolFilesOut(ctx: RunContext, run: TaskRun): Promise<void> {
-  // Every task has the same tool files: the first task to get here excludes them, and the tasks
-  // that come while it does wait for that, instead of checking and taking the lock again.
+  await excludeToolFiles(ctx, ctx.replicated.get(run.task_id) ?? []);
+}
+
+async function excludeToolFiles(ctx: RunContext, copies: readonly string[]): Promise<void> {
+  // Every task has the same tool files: the first to get here excludes them, and the tasks that
+  // come while it does wait for that, instead of checking again.
   const done = excludedIn.get(ctx) ?? new Map<string, Promise<void>>();
   excludedIn.set(ctx, done);
-  const all = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])];
+  const all = [CONTEXT_FILE, SUMMARY_FILE, ...copies];
   const paths = all.filter((path) => !done.has(path));
   if (paths.length > 0) {
     // A failure is not kept: the next task tries again.
@@ -290,12 +310,21 @@ async function keepToolFilesOut(ctx: RunContext, run: TaskRun): Promise<void> {
   await Promise.all(all.map((path) => done.get(path)));
 }
 
+/**
+ * Appends to info/exclude, one change at a time. Only this run writes it: another parallel-executor
+ * command on the repository waits for the repository's lock file, and git only reads it, so the
+ * ref and worktree operations of other tasks need not wait for this.
+ */
 async function exclude(ctx: RunContext, paths: string[]): Promise<void> {
-  const added = await ctx.repoLock.run(() => excludeFromGit(ctx.state.repo_root, paths));
-  if (added.length === 0) return;
+  const before = excludeQueue.get(ctx) ?? Promise.resolve();
+  const added = before
+    .catch(() => undefined)
+    .then(() => excludeFromGit(ctx.state.repo_root, paths));
+  excludeQueue.set(ctx, added);
+  if ((await added).length === 0) return;
   ctx.state.checkout_changes = [
     ...(ctx.state.checkout_changes ?? []),
-    `.git/info/exclude: added ${added.join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
+    `.git/info/exclude: added ${(await added).join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
   ];
 }
 

@@ -377,15 +377,7 @@ export class WorktreePool {
    * is taken out of the pool instead; a commit found in it is kept under a ref, handed to `kept`.
    */
   async take(kept?: (ref: string) => void): Promise<PooledWorktree | null> {
-    // Listed once. One a process works in (a watcher an agent started there, someone's shell)
-    // would have it work in the next task's checkout: it stays in the pool, for a run after. One
-    // look at /proc for all of them.
-    this.entries ??= poolNames(this.dir).then((names) => {
-      const paths = names.map((name) => join(this.dir, name));
-      const busy = processesInsideEach(paths);
-      return paths.filter((path) => !busy.has(path));
-    });
-    const entries = await this.entries;
+    const entries = await this.list();
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
       // One git cannot even read (its index garbage, say) is as unusable as any other.
       const found = await unusable(this.repoRoot, path).catch((error: unknown) => String(error));
@@ -393,6 +385,21 @@ export class WorktreePool {
       await discard(this.repoRoot, path, this.keepUnder, kept).catch(() => undefined);
     }
     return null;
+  }
+
+  /**
+   * The worktrees parked there, listed once (a run lists them while it gets ready, before its
+   * first take). One a process works in (a watcher an agent started there, someone's shell) would
+   * have it work in the next task's checkout: it stays in the pool, for a run after. One look at
+   * /proc for all of them.
+   */
+  list(): Promise<string[]> {
+    this.entries ??= poolNames(this.dir).then((names) => {
+      const paths = names.map((name) => join(this.dir, name));
+      const busy = processesInsideEach(paths);
+      return paths.filter((path) => !busy.has(path));
+    });
+    return this.entries;
   }
 
   /** Out of the pool with one that turned out unusable, by the rules of `discard`. */

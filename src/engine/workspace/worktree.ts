@@ -29,6 +29,8 @@ interface BranchBatch {
 }
 
 /** Per lock (one per repository), the branches waiting for it: made together when it is free. */
+const BRANCH_BATCH_MS = 5;
+
 const waitingBranches = new WeakMap<Mutex, BranchBatch>();
 
 /**
@@ -46,11 +48,15 @@ export async function createBranch(
   let batch = waitingBranches.get(lock);
   if (batch === undefined) {
     const entries: BranchBatch['entries'] = [];
-    // The work starts a microtask later at the soonest: the batch is registered by then.
-    const done = lock.run(async () => {
-      waitingBranches.delete(lock);
-      await createBranches(repoRoot, entries);
-    });
+    // The lock is asked for a few milliseconds later: tasks that start together get here within
+    // that (each made its folders first), and their branches are made by one process, not the
+    // first on its own and the rest after it.
+    const done = new Promise<void>((resolve) => setTimeout(resolve, BRANCH_BATCH_MS)).then(() =>
+      lock.run(async () => {
+        waitingBranches.delete(lock);
+        await createBranches(repoRoot, entries);
+      }),
+    );
     batch = { entries, done };
     waitingBranches.set(lock, batch);
   }
