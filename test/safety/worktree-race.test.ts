@@ -1,8 +1,9 @@
 /**
  * Git commands that read every worktree's admin folder (`.git/worktrees/*`) fail at once when they
  * meet one that a parallel `git worktree add` has made but not filled yet, or that a parallel
- * removal is deleting. The engine runs such commands beside those in four more places than the
- * task start already covered (worktree-pool-today): a pooled worktree dropped during a run,
+ * removal is deleting. The engine runs such commands beside those in five more places than the
+ * task start already covered (worktree-pool-today): `clean` run beside a run (it lists the
+ * worktrees before it takes the repository lock), a pooled worktree dropped during a run,
  * a repair attempt's branch put back beside the other attempts' worktree adds, and clean-up's
  * parking and removal of tasks' worktrees in parallel. Each first meets git's exact message
  * (git 2.39, measured: see the commit) through a fake git, and must try again, not fail.
@@ -30,6 +31,7 @@ import {
   writeState,
 } from '../cleanup/repo.js';
 import { TEST_IDENTITY } from '../support/git-repo.js';
+import { cli } from '../cli-run/helpers.js';
 import { withFakeGit } from './pool-support.js';
 
 const newRepo = useRepos();
@@ -70,6 +72,26 @@ const removed = (root: string) =>
   `fatal: Invalid path '${root}/.git/worktrees/other-task': No such file or directory`;
 
 describe("git's worktree race, where the engine reads every worktree beside another's add or removal", () => {
+  it('`clean` beside a run setting up its worktrees still finds the repository, not "not inside a git repository"', async () => {
+    const repo = await newRepo();
+    const tasks = [await addTask(repo, { id: '1.1' })];
+    await integrate(repo, tasks);
+    await writeState(repo, tasks, { integration: integrationResult(['1.1']) });
+    const dir = await markDir();
+
+    // clean lists the worktrees (to find the main one) before it takes the repository lock.
+    const cleaned = await withFakeGit(
+      failOnce(dir, 'met', 'worktree list --porcelain', halfMade(repo.root, true)),
+      () => cli(['clean'], tasks[0]!.worktree),
+    );
+
+    expect(existsSync(join(dir, 'met'))).toBe(true);
+    expect(cleaned.stderr).not.toContain('not inside a git repository');
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(cleaned.stdout).toContain(`Execution ${repo.executionId}:`);
+    expect(await worktreePaths(repo.root)).toEqual([repo.root]);
+  });
+
   it("clean-up's removal of a task's worktree, beside another task's removal, is tried again", async () => {
     const repo = await newRepo();
     const tasks = [await addTask(repo, { id: '1.1' }), await addTask(repo, { id: '1.2' })];
