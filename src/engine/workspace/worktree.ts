@@ -124,6 +124,7 @@ const TRANSIENT_TRIES = 7;
  * time. The git commands that read every worktree's admin folder meet the second kind (git 2.39,
  * measured: `worktree add/move/remove/list`, `checkout` of a branch or `--detach`, `branch -D/-f`;
  * newer git's `checkout -B` too); ref updates, commits, merges and resets do not.
+ * `scripts/worktree-race.sh` measures which, with the git on PATH.
  */
 export async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
