@@ -9,10 +9,9 @@
  * (git 2.39, measured: see the commit) through a fake git, and must try again, not fail.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mkdtemp } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
 import { repoGit } from '../../src/engine/integrate/repo.js';
