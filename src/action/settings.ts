@@ -93,6 +93,8 @@ export interface RunnerContext {
   summaryPath: string | null;
   /** `owner/repo/.github/workflows/file.yml@ref` of the running (caller) workflow. */
   workflowRef: string | null;
+  /** RUNNER_TEMP: the runner empties it after the job (the OS temp folder is kept). */
+  temp: string | null;
 }
 
 interface CommonSettings {
@@ -412,6 +414,7 @@ function readRunner(env: Record<string, string | undefined>): RunnerContext {
     outputPath: orNull(env.GITHUB_OUTPUT),
     summaryPath: orNull(env.GITHUB_STEP_SUMMARY),
     workflowRef: orNull(env.GITHUB_WORKFLOW_REF),
+    temp: orNull(env.RUNNER_TEMP),
   };
 }
 

@@ -67,6 +67,7 @@ describe('the budget in the Action (between waves)', () => {
           outputPath: null,
           summaryPath: null,
           workflowRef: null,
+          temp: null,
         },
         budget: tight,
       },

@@ -162,6 +162,10 @@ describe('integrate mode', () => {
       merged: '["1.1","1.2"]',
     });
     expect(JSON.parse(published.outputs.branch!)).toHaveLength(2);
+    // The report later steps read is in RUNNER_TEMP, which the runner empties after the job.
+    const runnerTemp = join(dir, 'runners', 'publish', 'temp');
+    expect(published.outputs.report!.startsWith(`${runnerTemp}/pe-publish-`)).toBe(true);
+    expect(await readFile(published.outputs.report!, 'utf8')).toMatch(/pe-5-1/);
     expect(await remote.git(['show', 'integration/pe-5-1:MULTI_AGENT_PLAN.md'])).toMatch(
       /- \[x\] 1\.1: Add feature A \(Builder-1, 1h\) ✅/,
     );

@@ -355,6 +355,7 @@ describe('multi-wave executions through the app', () => {
             outputPath: null,
             summaryPath: null,
             workflowRef: null,
+            temp: null,
           },
         },
         plan: parsePlan(AFTER_WAVE_1).plan,

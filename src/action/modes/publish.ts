@@ -9,7 +9,7 @@
  *
  * The step fails when the result is refused (nothing is pushed then) or a branch was not pushed.
  */
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { mdText } from '../../engine/report/markdown.js';
 import { setUsageOutputs } from '../usage-outputs.js';
 import { tmpdir } from 'node:os';
@@ -118,7 +118,10 @@ export async function runPublishMode(
   const pushedTaskBranches = pushed.branches.filter((b) => b !== integrationBranch);
 
   const report = renderReport(state, { now: deps.clock.now() });
-  const reportFile = join(await mkdtemp(join(tmpdir(), 'pe-publish-')), STATE_REPORT_FILE);
+  // The path is an output later steps of the job read; the runner's temp folder goes after it.
+  const temp = settings.runner.temp ?? tmpdir();
+  await mkdir(temp, { recursive: true });
+  const reportFile = join(await mkdtemp(join(temp, 'pe-publish-')), STATE_REPORT_FILE);
   await writeFile(reportFile, report);
   const reportPath = integrationPushed ? state.report_path : null;
   const published = await publish({

@@ -27,6 +27,7 @@ import {
   type ParkResult,
 } from '../workspace/pool.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
+import { retryOnLock } from '../workspace/worktree.js';
 import { archiveTaskOutputs, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
 import {
@@ -612,7 +613,8 @@ async function cleanWorktree(
   try {
     // A stale lock from the run that created it does not protect anything any more.
     const force = entry.locked ? ['--force', '--force'] : ['--force'];
-    await git(repoRoot, ['worktree', 'remove', ...force, target]);
+    // Beside the other tasks' removals (clean-up runs them in parallel), which this reads past.
+    await retryOnLock(() => git(repoRoot, ['worktree', 'remove', ...force, target]));
     worktrees.delete(key);
     return item('removed', `${decision.reason}${notParked}`);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { isTestFile } from '../integrate/risk/test-both.js';
+import { retryOnLock } from '../workspace/worktree.js';
 import type { RepairWorkspace } from './workspace.js';
 
 /** A line git writes at the start or the end of a conflict hunk. */
@@ -22,7 +23,9 @@ export async function checkRepairResult(ws: RepairWorkspace): Promise<string | n
     if (!(await contains(ws, tip, 'HEAD'))) {
       return `the agent left the repair branch ${ws.branch} for a HEAD that lacks its commits`;
     }
-    await git.run(['checkout', '-q', '-B', ws.branch, 'HEAD']);
+    // Beside the other repair attempts' `git worktree add` (newer git's `checkout -B` reads every
+    // worktree's admin folder, as a checkout of a branch does).
+    await retryOnLock(() => git.run(['checkout', '-q', '-B', ws.branch, 'HEAD']));
   }
   const status = await git.run(['status', '--porcelain', '--untracked-files=all']);
   if (status.stdout.trim() !== '') {

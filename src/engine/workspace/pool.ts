@@ -245,7 +245,8 @@ async function discard(
     if (await isLocked(admin)) return;
     const ref = await keepHead(repoRoot, path, keepUnder);
     if (ref !== null) kept?.(ref);
-    await git(repoRoot, ['worktree', 'remove', '--force', '--force', path]);
+    // During a run, beside other tasks' `git worktree add`, which this reads past.
+    await retryOnLock(() => git(repoRoot, ['worktree', 'remove', '--force', '--force', path]));
     return;
   }
   const named = await adminDir(path);
@@ -272,7 +273,11 @@ export async function parkWorktree(
   if (admin === null) return no('not a linked worktree of this repository');
   const extra = await notIdle(admin);
   if (extra !== null) return no(extra);
-  await git(worktree, [...NO_HOOKS, 'checkout', '--quiet', '--force', '--detach']);
+  // Clean-up parks and removes tasks' worktrees in parallel: another's admin folder may vanish
+  // while this reads every worktree's.
+  await retryOnLock(() =>
+    git(worktree, [...NO_HOOKS, 'checkout', '--quiet', '--force', '--detach']),
+  );
   await git(worktree, ['clean', '-ffdxq']);
   const left = await git(worktree, [
     'status',
@@ -296,7 +301,7 @@ export async function parkWorktree(
   await mkdir(pool, { recursive: true });
   if (!(await ownFolder(pool))) return no(`${pool} is not a folder of its own (a symlink?)`);
   const target = join(pool, randomBytes(6).toString('hex'));
-  await git(repoRoot, ['worktree', 'move', worktree, target]);
+  await retryOnLock(() => git(repoRoot, ['worktree', 'move', worktree, target]));
   return { parked: target };
 }
 

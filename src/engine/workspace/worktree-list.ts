@@ -1,6 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { git } from './git-exec.js';
+import { retryOnLock } from './worktree.js';
 
 export interface WorktreeEntry {
   /** As git reports it. */
@@ -11,9 +12,13 @@ export interface WorktreeEntry {
   main: boolean;
 }
 
-/** `git worktree list --porcelain`, parsed. The first entry is the main worktree. */
+/**
+ * `git worktree list --porcelain`, parsed. The first entry is the main worktree. It reads every
+ * worktree's admin folder: `clean` lists before it takes the repository lock, so beside a run's
+ * `git worktree add` (or removal) it meets a half-made one, and tries again.
+ */
 export async function listWorktrees(repoRoot: string): Promise<WorktreeEntry[]> {
-  const { stdout } = await git(repoRoot, ['worktree', 'list', '--porcelain']);
+  const { stdout } = await retryOnLock(() => git(repoRoot, ['worktree', 'list', '--porcelain']));
   const entries: WorktreeEntry[] = [];
   for (const block of stdout.split(/\n\n+/)) {
     const lines = block.split('\n').filter((line) => line !== '');

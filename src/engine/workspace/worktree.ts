@@ -122,11 +122,15 @@ const TRANSIENT_TRIES = 7;
 
 /**
  * Git does not wait for another git process: it fails at once on a lock file (`index.lock`, a
- * ref's `.lock`), and `git worktree add` fails on another worktree's admin folder that a parallel
- * `worktree add` has made but not yet filled (`failed to read .git/worktrees/<name>/commondir`).
- * Both last milliseconds, so the operation is tried again a few times, a little later each time.
- * Any git command that looks at every worktree meets the second (`checkout` of a branch, which
- * refuses one checked out elsewhere; `worktree move`).
+ * ref's `.lock`), and on another worktree's admin folder that a parallel `git worktree add` has
+ * made but not yet filled (`failed to read .git/worktrees/<name>/commondir: Success`: the file is
+ * there, still empty) or that a parallel `git worktree remove` (or prune) is deleting (`Invalid
+ * path '.git/worktrees/<name>'`, `failed to read '.git/worktrees/<name>/locked'`: listed, gone when
+ * read). All last milliseconds, so the operation is tried again a few times, a little later each
+ * time. The git commands that read every worktree's admin folder meet the second kind (git 2.39,
+ * measured: `worktree add/move/remove/list`, `checkout` of a branch or `--detach`, `branch -D/-f`;
+ * newer git's `checkout -B` too); ref updates, commits, merges and resets do not.
+ * `scripts/worktree-race.sh` measures which, with the git on PATH.
  */
 export async function retryOnLock<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
@@ -145,7 +149,9 @@ function isTransient(error: unknown): boolean {
   return (
     /\.lock'?: File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock/i.test(
       text,
-    ) || /failed to read [^ ]*worktrees\/[^ ]*\/(commondir|gitdir|HEAD)/.test(text)
+    ) ||
+    /failed to read '?[^ ']*worktrees\/[^ ']*\/(commondir|gitdir|HEAD|locked)/.test(text) ||
+    /Invalid path '[^']*worktrees\/[^'/]+': No such file or directory/.test(text)
   );
 }
 
