@@ -12,6 +12,7 @@ import { createLineSplitter } from './line-splitter.js';
 import { createProcessTree, terminateTree } from './process-group.js';
 import { watchStatusFile, type StatusWatcher } from './status-file.js';
 import { ticker } from './ticker.js';
+import { holdWhenPaused } from './paused-pipe.js';
 import {
   describeProcess,
   findMarkedProcesses,
@@ -275,6 +276,7 @@ function pipeLines(
 ): { drained(timeoutMs: number): Promise<void> } {
   const splitter = createLineSplitter(onLine, { maxLineBytes });
   const closed = once(stream, 'close').catch(() => undefined);
+  holdWhenPaused(stream);
   // Read in bursts: an agent that prints a little at a time (a dot, a line) has its pipe left alone
   // until the next tick, so it wakes the orchestrator twice a second, not at every dot (its output
   // waits in the pipe meanwhile, which holds 64 KB). An agent printing more than SMALL_READ_BYTES
