@@ -74,4 +74,18 @@ describe('the git a run starts with', () => {
       expect(await repo.git(['rev-parse', '--verify', run.branch])).toMatch(/^[0-9a-f]{40}$/);
     }
   });
+
+  it('an untracked .env it copies into every worktree (and keeps out of git) is not named as a change in your checkout', async () => {
+    repo = await createTempRepo({ files: { 'src/a.ts': 'a\n' } });
+    await repo.write('.env', 'SECRET=1\n');
+    const tasks = Array.from({ length: 3 }, (_, i) => task(`${i + 1}`));
+    const result = await runPlan(repo.dir, plan(tasks), 'echo work > "work-$PE_TASK_ID.txt"');
+
+    expect(result.state.status).toBe('completed');
+    // The exclusion turned the untracked .env ignored: the tool's doing, before its first look.
+    expect(await repo.git(['check-ignore', '.env'])).toBe('.env');
+    expect(result.state.checkout_changes ?? []).toEqual([]);
+    for (const run of Object.values(result.state.tasks)) expect(run.warnings ?? []).toEqual([]);
+    expect(await readFile(join(repo.dir, '.env'), 'utf8')).toBe('SECRET=1\n');
+  });
 });

@@ -35,7 +35,11 @@ import {
 import { executeTasks, settledStatus } from './loop.js';
 import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
 import { runPreflight, type PreflightReport } from './preflight.js';
-import { excludeToolFilesAhead } from './prepare.js';
+import {
+  excludeToolFilesFirst,
+  toolFilesExcluded,
+  type ToolFilesExcluded,
+} from './prepare.js';
 import { sweepExecutionProcesses } from './processes.js';
 import { writeRunRecord } from './record.js';
 import { resolveSettings, type ExecutionSettings } from './settings.js';
@@ -109,6 +113,7 @@ interface Prepared {
 interface Started {
   firstLook: FirstLook;
   tracked: Promise<Set<string>>;
+  excluded: ToolFilesExcluded;
 }
 
 async function prepare(options: RunOptions, knownRoot?: string): Promise<Prepared> {
@@ -225,6 +230,12 @@ async function startExecution(
   }
   const clock = options.clock ?? systemClock;
   await excludeToolDir(repo.root, repo.commonDir);
+  const excluded = await excludeToolFilesFirst(
+    repo.root,
+    settings.replicate,
+    await tracked,
+    repo.commonDir,
+  );
   // The checkout as it is before any task starts, looked at while the execution is set up.
   const firstLook: FirstLook = {
     commonDir: repo.commonDir,
@@ -258,6 +269,7 @@ async function startExecution(
   return execute(options, state, options.plan, paths, settings, false, new Set(), {
     firstLook,
     tracked,
+    excluded,
   });
 }
 
@@ -279,6 +291,11 @@ export async function execute(
   // Every running task listens to it (its attempt, its agent, its setup command): 32 agents at
   // once are not a leak.
   setMaxListeners(10 + 4 * state.task_order.length, signal);
+  const tracked = started?.tracked ?? trackedFiles(state.repo_root);
+  // On resume, before this process's first look (a new run did so before its own).
+  const excluded =
+    started?.excluded ??
+    (await excludeToolFilesFirst(state.repo_root, settings.replicate, await tracked));
   const checkout = await watchCheckout({
     state,
     executionDir: paths.dir,
@@ -311,7 +328,7 @@ export async function execute(
       : {}),
     replicated: new Map(),
     collectOnResume,
-    tracked: memo(() => started?.tracked ?? trackedFiles(state.repo_root)),
+    tracked: () => tracked,
     checkout,
     emit: (event) => {
       checkout.observe(event);
@@ -327,9 +344,8 @@ export async function execute(
       },
     }),
   };
-  // While the first tasks get ready: the files every task gets from the tool kept out of git, the
-  // pool's worktrees listed.
-  excludeToolFilesAhead(ctx);
+  toolFilesExcluded(ctx, excluded);
+  // Listed while the first tasks get ready.
   ctx.pool?.list().catch(() => undefined);
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
@@ -398,9 +414,4 @@ function announceWarnings(ctx: RunContext): void {
       ctx.emit({ type: 'warning', message, taskId: id });
     }
   }
-}
-
-function memo<T>(make: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | null = null;
-  return () => (value ??= make());
 }

@@ -271,17 +271,40 @@ const excludedIn = new WeakMap<RunContext, Map<string, Promise<void>>>();
 /** Per run, the last change to info/exclude: one at a time, as each reads the file, then appends. */
 const excludeQueue = new WeakMap<RunContext, Promise<unknown>>();
 
+/** The tool files kept out of git before the execution's first look at the checkout. */
+export interface ToolFilesExcluded {
+  /** Paths excluded (or found ignored already). */
+  paths: string[];
+  /** The lines added to info/exclude. */
+  added: string[];
+}
+
 /**
- * Before any task: the files the tool will put in every worktree (context, summary, the copied
- * configuration as it is now), kept out of git while the first worktrees are made, so that no task
- * waits for that after its checkout. A failure is the first task's to meet again.
+ * Before the first look at the user's checkout: the files the tool will put in every worktree
+ * (context, summary, the copied configuration as it is now) kept out of git. Done later, the
+ * exclusion itself would change what git says of the checkout (an untracked `.env` turning
+ * ignored) and the watch would name it as a change made while the tasks ran.
  */
-export function excludeToolFilesAhead(ctx: RunContext): void {
-  ctx
-    .tracked()
-    .then((tracked) => replicatedFiles(ctx.state.repo_root, ctx.settings.replicate, tracked))
-    .then((copies) => excludeToolFiles(ctx, copies))
-    .catch(() => undefined);
+export async function excludeToolFilesFirst(
+  repoRoot: string,
+  replicate: readonly string[],
+  tracked: Set<string>,
+  commonDir?: string,
+): Promise<ToolFilesExcluded> {
+  const paths = [
+    CONTEXT_FILE,
+    SUMMARY_FILE,
+    ...(await replicatedFiles(repoRoot, replicate, tracked)),
+  ];
+  return { paths, added: await excludeFromGit(repoRoot, paths, commonDir) };
+}
+
+/** What `excludeToolFilesFirst` did, for the run's tasks to take as done. */
+export function toolFilesExcluded(ctx: RunContext, excluded: ToolFilesExcluded): void {
+  const done = excludedIn.get(ctx) ?? new Map<string, Promise<void>>();
+  excludedIn.set(ctx, done);
+  for (const path of excluded.paths) done.set(path, Promise.resolve());
+  noteExcluded(ctx, excluded.added);
 }
 
 /**
@@ -321,10 +344,14 @@ async function exclude(ctx: RunContext, paths: string[]): Promise<void> {
     .catch(() => undefined)
     .then(() => excludeFromGit(ctx.state.repo_root, paths));
   excludeQueue.set(ctx, added);
-  if ((await added).length === 0) return;
+  noteExcluded(ctx, await added);
+}
+
+function noteExcluded(ctx: RunContext, added: readonly string[]): void {
+  if (added.length === 0) return;
   ctx.state.checkout_changes = [
     ...(ctx.state.checkout_changes ?? []),
-    `.git/info/exclude: added ${(await added).join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
+    `.git/info/exclude: added ${added.join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
   ];
 }
 

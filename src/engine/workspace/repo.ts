@@ -118,7 +118,11 @@ export async function excludeToolDir(root: string, commonDir?: string): Promise<
  * ignored need no line. A path the repository tracks is not affected by an exclude (collection
  * restores it instead). Returns the lines added, for the run to name them.
  */
-export async function excludeFromGit(root: string, paths: readonly string[]): Promise<string[]> {
+export async function excludeFromGit(
+  root: string,
+  paths: readonly string[],
+  commonDir?: string,
+): Promise<string[]> {
   if (paths.length === 0) return [];
   const ignored = await git(root, ['check-ignore', '--stdin', '-z'], {
     input: `${paths.join('\0')}\0`,
@@ -126,7 +130,7 @@ export async function excludeFromGit(root: string, paths: readonly string[]): Pr
   });
   const already = new Set(ignored.stdout.split('\0'));
   const lines = paths.filter((path) => !already.has(path)).map((path) => `/${escapePattern(path)}`);
-  return appendExcludes(root, lines, 'files parallel-executor puts in task worktrees');
+  return appendExcludes(root, lines, 'files parallel-executor puts in task worktrees', commonDir);
 }
 
 /** A path as a gitignore pattern that matches only itself. */
