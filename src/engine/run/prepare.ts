@@ -312,15 +312,12 @@ export function toolFilesExcluded(ctx: RunContext, excluded: ToolFilesExcluded):
  * paths (once, in the shared info/exclude; the run names the lines it added there).
  */
 async function keepToolFilesOut(ctx: RunContext, run: TaskRun): Promise<void> {
-  await excludeToolFiles(ctx, ctx.replicated.get(run.task_id) ?? []);
-}
-
-async function excludeToolFiles(ctx: RunContext, copies: readonly string[]): Promise<void> {
-  // Every task has the same tool files: the first to get here excludes them, and the tasks that
-  // come while it does wait for that, instead of checking again.
+  // Excluded before the run's first look (`excludeToolFilesFirst`), unless the task's copies
+  // differ: then the first task to get here excludes them, and the tasks that come while it does
+  // wait for that, instead of checking again.
   const done = excludedIn.get(ctx) ?? new Map<string, Promise<void>>();
   excludedIn.set(ctx, done);
-  const all = [CONTEXT_FILE, SUMMARY_FILE, ...copies];
+  const all = [CONTEXT_FILE, SUMMARY_FILE, ...(ctx.replicated.get(run.task_id) ?? [])];
   const paths = all.filter((path) => !done.has(path));
   if (paths.length > 0) {
     // A failure is not kept: the next task tries again.
