@@ -75,8 +75,13 @@ const KILL_WAIT_MS = 30_000;
 /** A process that escaped the group (setsid) may hold our pipes open; stop reading after this. */
 const PIPE_DRAIN_MS = 2_000;
 const TREE_REFRESH_MS = 2_000;
-/** An agent printing less than this in a READ_BATCH_MS period has its pipe read once a period. */
+/**
+ * An agent printing less than this in a READ_BATCH_MS period, in fewer lines than SMALL_READ_LINES,
+ * has its pipe read once a period. Lines count too: a child's pipe is a socket pair, whose buffer
+ * is spent per write (~850 bytes each), so it holds about 250 short lines, a few KB.
+ */
 const SMALL_READ_BYTES = 16 * 1024;
+const SMALL_READ_LINES = 100;
 const READ_BATCH_MS = 500;
 /** Output without a newline (dots, a `\r` progress bar) is life too; one such event per this. */
 const ALIVE_EVERY_MS = 250;
@@ -279,13 +284,13 @@ function pipeLines(
   holdWhenPaused(stream);
   // Read in bursts: an agent that prints a little at a time (a dot, a line) has its pipe left alone
   // until the next tick, so it wakes the orchestrator twice a second, not at every dot (its output
-  // waits in the pipe meanwhile, which holds 64 KB). An agent printing more than SMALL_READ_BYTES
-  // in a period — in one read or in the last period's — is read without a rest: a flood is not
-  // slowed by the pauses.
+  // waits in the pipe meanwhile). An agent printing more than SMALL_READ_BYTES or SMALL_READ_LINES
+  // in a period — in one read or in the last period's — is read without a rest: a flood, of bytes
+  // or of short lines (which fill the pipe long before its bytes do), is not slowed by the pauses.
   let congested = false;
   let windowStart = Date.now();
-  let windowBytes = 0;
-  let lastWindowBytes = 0;
+  let window = { bytes: 0, lines: 0 };
+  let lastWindow = window;
   // Resumed on the tick shared by every agent's pipes: one wake-up for all of them.
   let rest: (() => void) | null = null;
   const wake = (): void => {
@@ -295,13 +300,19 @@ function pipeLines(
   stream.on('data', (chunk: Buffer) => {
     const now = Date.now();
     if (now - windowStart >= READ_BATCH_MS || now < windowStart) {
-      lastWindowBytes = now - windowStart < 2 * READ_BATCH_MS ? windowBytes : 0;
-      windowBytes = 0;
+      lastWindow = now - windowStart < 2 * READ_BATCH_MS ? window : { bytes: 0, lines: 0 };
+      window = { bytes: 0, lines: 0 };
       windowStart = now;
     }
-    windowBytes += chunk.length;
-    const quiet = Math.max(windowBytes, lastWindowBytes) < SMALL_READ_BYTES;
-    if (!log.write(chunk)) {
+    const writable = log.write(chunk);
+    const lines = splitter.write(chunk);
+    if (lines === 0) onPartial();
+    window.bytes += chunk.length;
+    window.lines += lines;
+    const quiet =
+      Math.max(window.bytes, lastWindow.bytes) < SMALL_READ_BYTES &&
+      Math.max(window.lines, lastWindow.lines) < SMALL_READ_LINES;
+    if (!writable) {
       congested = true;
       stream.pause();
       log.once('drain', () => {
@@ -312,7 +323,6 @@ function pipeLines(
       stream.pause();
       rest = ticker(READ_BATCH_MS).once(wake);
     }
-    if (splitter.write(chunk) === 0) onPartial();
   });
   return {
     async drained(timeoutMs) {
