@@ -193,18 +193,25 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     }
   };
   const alive = (): void => publish([{ type: 'alive' }]);
+  // An interpreted stdout (Claude Code's, Codex's event stream) is read as it comes, never left
+  // to rest: those CLIs are Node programs whose stdout does not block. What the socket cannot take
+  // waits in their own queue, and their exit right after the last event (the result: summary,
+  // tokens, cost) drops it; a burst bigger than the socket's buffer (~210 KB) at the end of a
+  // resting period lost the end of the stream. They print an event at a time, not a stream of
+  // dots, so reading each costs little.
   const stdout = pipeLines(
     child.stdout as Readable,
     log,
     (line) => publish(interpret(line)),
     alive,
-    launch.interpreter?.maxLineBytes,
+    { maxLineBytes: launch.interpreter?.maxLineBytes, rests: launch.interpreter === undefined },
   );
   const stderr = pipeLines(
     child.stderr as Readable,
     log,
     (line) => publish([{ type: 'output', line: clip(line) }], lastErr),
     alive,
+    { rests: true },
   );
 
   let stoppedBecause: AgentOutcome['stoppedBecause'] = null;
@@ -277,9 +284,9 @@ function pipeLines(
   log: WriteStream,
   onLine: (line: string) => void,
   onPartial: () => void,
-  maxLineBytes?: number,
+  options: { maxLineBytes?: number | undefined; rests: boolean },
 ): { drained(timeoutMs: number): Promise<void> } {
-  const splitter = createLineSplitter(onLine, { maxLineBytes });
+  const splitter = createLineSplitter(onLine, { maxLineBytes: options.maxLineBytes });
   const closed = once(stream, 'close').catch(() => undefined);
   holdWhenPaused(stream);
   // Read in bursts: an agent that prints a little at a time (a dot, a line) has its pipe left alone
@@ -310,6 +317,7 @@ function pipeLines(
     window.bytes += chunk.length;
     window.lines += lines;
     const quiet =
+      options.rests &&
       Math.max(window.bytes, lastWindow.bytes) < SMALL_READ_BYTES &&
       Math.max(window.lines, lastWindow.lines) < SMALL_READ_LINES;
     if (!writable) {
