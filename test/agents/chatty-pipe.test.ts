@@ -54,6 +54,20 @@ describe('an agent printing many short lines, one write each', () => {
     expect(rests.count).toBeLessThanOrEqual(6);
   });
 
+  it('nor is a progress bar redrawn with a carriage return at every step', async () => {
+    const command = `i=0; while [ $i -lt 4000 ]; do printf '\\r%d of 4000' $i; i=$((i+1)); done; echo`;
+    const launch = sandbox.launch();
+    const handle = await createCommandRunner({ command }).start(launch);
+    const recorded = recordEvents(handle);
+    const outcome = await handle.done;
+    await recorded.finished;
+
+    const log = await readFile(launch.logFile, 'utf8');
+    expect(log).toBe(`${Array.from({ length: 4000 }, (_, i) => `\r${i} of 4000`).join('')}\n`);
+    expect(outcome.exitCode).toBe(0);
+    expect(rests.count).toBeLessThanOrEqual(6);
+  });
+
   it('an agent printing a line now and then still has its pipe rest between ticks', async () => {
     const command = 'i=0; while [ $i -lt 8 ]; do echo "line $i"; sleep 0.1; i=$((i+1)); done';
     const handle = await createCommandRunner({ command }).start(sandbox.launch());

@@ -77,8 +77,9 @@ const PIPE_DRAIN_MS = 2_000;
 const TREE_REFRESH_MS = 2_000;
 /**
  * An agent printing less than this in a READ_BATCH_MS period, in fewer lines than SMALL_READ_LINES,
- * has its pipe read once a period. Lines count too: a child's pipe is a socket pair, whose buffer
- * is spent per write (~850 bytes each), so it holds about 250 short lines, a few KB.
+ * has its pipe read once a period. Lines count too (and a progress bar's `\r` redraws): a child's
+ * pipe is a socket pair, whose buffer is spent per write (~850 bytes each), so it holds about 250
+ * short lines, a few KB. A flood of writes with neither (dots in a tight loop) still rests.
  */
 const SMALL_READ_BYTES = 16 * 1024;
 const SMALL_READ_LINES = 100;
@@ -279,6 +280,12 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
  * that completed no line. Reading pauses while the log catches up, so a flood is held by the
  * agent's pipe (which blocks it) rather than buffered here.
  */
+function carriageReturns(chunk: Buffer): number {
+  let count = 0;
+  for (let at = chunk.indexOf(13); at !== -1; at = chunk.indexOf(13, at + 1)) count += 1;
+  return count;
+}
+
 function pipeLines(
   stream: Readable,
   log: WriteStream,
@@ -315,7 +322,8 @@ function pipeLines(
     const lines = splitter.write(chunk);
     if (lines === 0) onPartial();
     window.bytes += chunk.length;
-    window.lines += lines;
+    // A progress bar redrawn with `\r` fills the socket as fast as short lines do.
+    window.lines += lines + carriageReturns(chunk);
     const quiet =
       options.rests &&
       Math.max(window.bytes, lastWindow.bytes) < SMALL_READ_BYTES &&
