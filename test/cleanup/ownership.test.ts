@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
@@ -161,5 +161,38 @@ describe('clean and other executions', () => {
     expect(await repo.git(['show', `${ref}:wip.txt`])).toBe('half-done');
     expect(await repo.git(['show', `${ref}:done-1.txt`])).toBe('done by 1');
     await expectInvariant(failed);
+  });
+
+  it('clean --force keeps a worktree that holds a nested repository, whose files no ref can keep, and says why', async () => {
+    const failed = await runOnce({ FAIL: '1' });
+    const run = failed.state.tasks['1']!;
+    // What an agent that ran `git init` (or cloned something) in a folder of its worktree leaves.
+    const nested = join(run.worktree, 'vendor', 'lib');
+    await mkdir(nested, { recursive: true });
+    await gitIn(nested, ['init', '-q']);
+    await writeFile(join(nested, 'notes.txt'), 'only here\n');
+    await gitIn(nested, ['add', '.']);
+    await gitIn(nested, [
+      '-c',
+      'user.name=A',
+      '-c',
+      'user.email=a@example.invalid',
+      'commit',
+      '-qm',
+      'x',
+    ]);
+
+    const result = await cli(['clean', '--force', failed.state.execution_id], repo.dir);
+    expect(result.code, result.stderr).toBe(0);
+    expect(await readFile(join(nested, 'notes.txt'), 'utf8')).toBe('only here\n');
+    expect(result.stdout).toContain('vendor/lib');
+    expect(result.stdout).toMatch(/nested git repository/);
+    await expectInvariant(failed);
+
+    // Moved out, the next clean removes the worktree.
+    await rm(nested, { recursive: true, force: true });
+    const again = await cli(['clean', '--force', failed.state.execution_id], repo.dir);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await pathExists(run.worktree)).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { readdirSync, type Dirent } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
@@ -255,7 +256,7 @@ async function ownPlan<Plan extends Pick<TaskCleanupPlan, 'worktree' | 'branch'>
   input: OwnershipInput,
 ): Promise<Plan> {
   const notOurs = (reason: string): Decision => ({ remove: false, reason });
-  const worktreeReason = worktreeNotOwned(input);
+  const worktreeReason = worktreeNotOwned(input) ?? (await holdsRepositories(input));
   if (plan.worktree.remove && worktreeReason !== null) plan.worktree = notOurs(worktreeReason);
   const branchReason = await branchNotOwned(input);
   if (plan.branch.remove && branchReason !== null) plan.branch = notOurs(branchReason);
@@ -272,6 +273,18 @@ function worktreeNotOwned({ subject, claims, worktree }: OwnershipInput): string
   if (branchOwner !== undefined)
     return `it is checked out on ${on}, a branch of execution ${branchOwner}: not this one's`;
   return null;
+}
+
+/**
+ * No ref of this repository can hold another repository's files (the kept ref would hold a link
+ * to commits that exist nowhere else): removed with the worktree, they would be gone, `--force` or
+ * not.
+ */
+async function holdsRepositories({ subject, repoRoot }: OwnershipInput): Promise<string | null> {
+  if (subject.worktree === null) return null;
+  const nested = nestedRepositories(path.resolve(repoRoot, subject.worktree));
+  if (nested.length === 0) return null;
+  return `it holds a nested git repository (${nested.join(', ')}) whose files no ref of this repository can keep, and removing the worktree would delete them: move it out of the worktree (or delete it), then clean again`;
 }
 
 async function branchNotOwned(input: OwnershipInput): Promise<string | null> {
@@ -620,6 +633,36 @@ async function cleanWorktree(
   } catch (error) {
     return item('error', message(error));
   }
+}
+
+/**
+ * Folders below the top of `worktree` that hold a `.git` (a repository an agent made or cloned
+ * there, with its own commits and files), up to `limit`, relative. Symlinks are not followed; a
+ * folder that cannot be read is passed over.
+ */
+function nestedRepositories(worktree: string, limit = 5): string[] {
+  // Synchronous on purpose: a few microseconds a folder this way, ten times more through the
+  // thread pool (a node_modules has tens of thousands).
+  const found: string[] = [];
+  const visit = (rel: string): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(path.join(worktree, rel), { withFileTypes: true });
+    } catch {
+      return;
+    }
+    if (rel !== '' && entries.some((entry) => entry.name === '.git')) {
+      found.push(rel);
+      return;
+    }
+    for (const entry of entries) {
+      if (found.length >= limit) return;
+      if (!entry.isDirectory() || (rel === '' && entry.name === '.git')) continue;
+      visit(rel === '' ? entry.name : `${rel}/${entry.name}`);
+    }
+  };
+  visit('');
+  return found;
 }
 
 /**
