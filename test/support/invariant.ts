@@ -139,7 +139,10 @@ export async function checkInvariant(input: InvariantInput): Promise<InvariantRe
   const lostUncommitted: string[] = [];
   for (const entry of input.ledger) {
     if (entry.uncommitted === undefined) continue;
-    if (!(await contentReachable(repoRoot, refs, entry.uncommitted, entry.content ?? ''))) {
+    if (
+      !(await contentReachable(repoRoot, refs, entry.uncommitted, entry.content ?? '')) &&
+      !(await keptInExecution(repoRoot, state, entry.uncommitted, entry.content ?? ''))
+    ) {
       lostUncommitted.push(`${entry.task ?? '?'}: ${entry.uncommitted}`);
     }
   }
@@ -255,6 +258,27 @@ async function contentReachable(
   for (const commit of commits) {
     const shown = await git(repoRoot, ['show', `${commit}:${path}`], { allowExitCodes: [128] });
     if (shown.exitCode === 0 && shown.stdout === content) return true;
+  }
+  return false;
+}
+
+/**
+ * The file with that content among what the execution moved out of a worktree before a retry
+ * (`<execution>/kept/<task>/attempt-<n>/<path>`: a nested repository, which no ref can hold); the
+ * run's output names the place.
+ */
+async function keptInExecution(
+  repoRoot: string,
+  state: ExecutionState,
+  path: string,
+  content: string,
+): Promise<boolean> {
+  const kept = join(repoRoot, '.parallel-executor', 'executions', state.execution_id, 'kept');
+  for (const task of await readdir(kept).catch(() => [] as string[])) {
+    for (const attempt of await readdir(join(kept, task)).catch(() => [] as string[])) {
+      const text = await readFile(join(kept, task, attempt, path), 'utf8').catch(() => null);
+      if (text === content) return true;
+    }
   }
   return false;
 }

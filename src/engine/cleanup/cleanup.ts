@@ -1,4 +1,3 @@
-import { readdirSync, type Dirent } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
@@ -29,6 +28,7 @@ import {
 } from '../workspace/pool.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { retryOnLock } from '../workspace/worktree.js';
+import { nestedRepositories } from '../workspace/nested-repos.js';
 import { archiveTaskOutputs, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
 import {
@@ -633,36 +633,6 @@ async function cleanWorktree(
   } catch (error) {
     return item('error', message(error));
   }
-}
-
-/**
- * Folders below the top of `worktree` that hold a `.git` (a repository an agent made or cloned
- * there, with its own commits and files), up to `limit`, relative. Symlinks are not followed; a
- * folder that cannot be read is passed over.
- */
-function nestedRepositories(worktree: string, limit = 5): string[] {
-  // Synchronous on purpose: a few microseconds a folder this way, ten times more through the
-  // thread pool (a node_modules has tens of thousands).
-  const found: string[] = [];
-  const visit = (rel: string): void => {
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(path.join(worktree, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    if (rel !== '' && entries.some((entry) => entry.name === '.git')) {
-      found.push(rel);
-      return;
-    }
-    for (const entry of entries) {
-      if (found.length >= limit) return;
-      if (!entry.isDirectory() || (rel === '' && entry.name === '.git')) continue;
-      visit(rel === '' ? entry.name : `${rel}/${entry.name}`);
-    }
-  };
-  visit('');
-  return found;
 }
 
 /**

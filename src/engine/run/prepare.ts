@@ -21,6 +21,7 @@ import {
 import { openPooledWorktree } from '../workspace/pool.js';
 import { adminDir } from '../workspace/worktree-admin.js';
 import { pathExists } from '../path-exists.js';
+import { moveNestedRepositories, nestedRepositories } from '../workspace/nested-repos.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { agentKey } from './paths.js';
 import type { RunContext } from './context.js';
@@ -96,6 +97,7 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
     // too: they go, as the take's clean would have removed them.
     const admin = await adminDir(run.worktree);
     const fromPool = admin !== null && !(await pathExists(join(admin, 'logs', 'HEAD')));
+    await moveNestedAside(ctx, run);
     await resetWorktree(run.worktree, run.branch, tip);
     if (fromPool) await git(run.worktree, ['clean', '-ffdxq']);
     return true;
@@ -238,8 +240,33 @@ export async function resetTaskWorkspace(
       });
     }
   }
+  await moveNestedAside(ctx, run);
   await resetWorktree(run.worktree, run.branch, run.start_sha);
   await populateWorktree(ctx, run);
+}
+
+/**
+ * Before the worktree is reset for another attempt: the nested repositories the last one left (an
+ * agent's `git init` or clone in a folder of its worktree) are moved into the execution's folder
+ * and named. No ref of this repository can keep their files, and left in place the next attempt
+ * would work over them (and fail on them: inspection refuses a nested repository).
+ */
+async function moveNestedAside(ctx: RunContext, run: TaskRun): Promise<void> {
+  if (nestedRepositories(run.worktree, 1).length === 0) return;
+  const base = join(ctx.paths.dir, 'kept', fileKeyOf(run), `attempt-${run.attempts}`);
+  let keep = base;
+  for (let n = 2; await pathExists(keep, { followLinks: false }); n += 1) keep = `${base}-${n}`;
+  let moved: string[];
+  try {
+    moved = await moveNestedRepositories(run.worktree, keep);
+  } catch (error) {
+    throw new TaskPreparationError(
+      `attempt ${run.attempts} left a nested git repository in ${run.worktree} that could not be moved out of the way to ${keep} (${(error as Error).message}); its files are where the agent left them: move it out of the worktree, then retry the task (parallel-executor resume <execution> --retry-failed)`,
+    );
+  }
+  const message = `attempt ${run.attempts} left nested git repositories (${moved.join(', ')}), whose files no ref of this repository can keep: moved to ${keep} before the retry`;
+  run.warnings = [...(run.warnings ?? []), message];
+  ctx.emit({ type: 'warning', taskId: run.task_id, message });
 }
 
 export function keepPlaceOf(ctx: RunContext, run: TaskRun): KeepPlace {
