@@ -32,6 +32,11 @@ export interface CheckoutSnapshot {
   files: Record<string, string>;
   /** Ignored files and folders (folders collapsed), the tool's folder left out. */
   ignored: string[];
+  /**
+   * Ignored files (not folders) → their content's hash or kind: a `.env` the user keeps ignored
+   * (or the tool excluded) edited in place is a change too. Older stored snapshots lack it.
+   */
+  ignoredFiles?: Record<string, string>;
 }
 
 export interface SnapshotOptions {
@@ -65,7 +70,7 @@ export async function snapshotCheckout(
     options.commonDir ?? (await gitCommonDir(repoRoot, options.env)),
     'config',
   );
-  const [head, refLines, configText, files, ignoredOut] = await Promise.all([
+  const [head, refLines, configText, files, [ignored, ignoredFiles]] = await Promise.all([
     headOf(run),
     run([
       'for-each-ref',
@@ -76,7 +81,7 @@ export async function snapshotCheckout(
     ]),
     readFile(configFile, 'utf8').catch(() => ''),
     fileStates(repoRoot, run, kept, options.env),
-    run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']),
+    ignoredStates(repoRoot, run, kept, options.env),
   ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
@@ -93,10 +98,6 @@ export async function snapshotCheckout(
     ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128])
     : '';
   const stash = stashOut.split('\n').filter(Boolean);
-  const ignored = ignoredOut
-    .split('\0')
-    .filter((path) => path !== '' && kept(path))
-    .sort();
   return {
     version: 1,
     headRef: head.ref,
@@ -108,6 +109,7 @@ export async function snapshotCheckout(
     configText,
     files,
     ignored,
+    ignoredFiles,
   };
 }
 
@@ -125,6 +127,33 @@ async function headOf(run: Run): Promise<{ ref: string | null; sha: string | nul
 }
 
 type Run = (args: string[], allow?: number[]) => Promise<string>;
+
+/**
+ * Ignored files and folders (folders collapsed), and each ignored file's content: a `.env` the
+ * user keeps ignored (or the tool excluded) edited in place is a change too. A folder's content
+ * (node_modules, dist) is too much to read at every look: only its coming and going is seen.
+ */
+async function ignoredStates(
+  repoRoot: string,
+  run: Run,
+  kept: (path: string) => boolean,
+  env?: Record<string, string>,
+): Promise<[string[], Record<string, string>]> {
+  const out = await run([
+    'ls-files',
+    '-z',
+    '--others',
+    '--ignored',
+    '--exclude-standard',
+    '--directory',
+  ]);
+  const ignored = out
+    .split('\0')
+    .filter((path) => path !== '' && kept(path))
+    .sort();
+  const files = ignored.filter((path) => !path.endsWith('/'));
+  return [ignored, Object.fromEntries(await contentStates(repoRoot, files, env))];
+}
 
 /** `git status` of the main worktree, each entry with its content's hash (or what it is). */
 async function fileStates(
@@ -145,11 +174,32 @@ async function fileStates(
     .filter(Boolean)
     .map((entry) => ({ xy: entry.slice(0, 2), path: entry.slice(3) }))
     .filter((entry) => kept(entry.path));
+  const kinds = await contentStates(
+    repoRoot,
+    entries.map((entry) => entry.path),
+    env,
+  );
+  const files: Record<string, string> = {};
+  for (const { xy, path } of entries) files[path] = `${xy} ${kinds.get(path)!}`;
+  return files;
+}
+
+/** Larger files are known by size and time, not read: an ignored data file may be gigabytes. */
+const HASHED_BYTES = 8 * 1024 * 1024;
+
+/** Each path's content hash (or `absent`, `symlink`, `other`, `large <size> <mtime>`). */
+async function contentStates(
+  repoRoot: string,
+  paths: readonly string[],
+  env?: Record<string, string>,
+): Promise<Map<string, string>> {
   const regular: string[] = [];
   const kinds = new Map<string, string>();
-  for (const { path } of entries) {
+  for (const path of paths) {
     const stat = await lstat(join(repoRoot, path)).catch(() => null);
     if (stat === null) kinds.set(path, 'absent');
+    else if (stat.isFile() && stat.size > HASHED_BYTES)
+      kinds.set(path, `large ${stat.size} ${stat.mtimeMs}`);
     else if (stat.isFile() && !path.includes('\n')) regular.push(path);
     else kinds.set(path, stat.isSymbolicLink() ? 'symlink' : 'other');
   }
@@ -165,9 +215,7 @@ async function fileStates(
           .split('\n')
           .filter(Boolean);
   regular.forEach((path, i) => kinds.set(path, hashes[i] ?? 'unreadable'));
-  const files: Record<string, string> = {};
-  for (const { xy, path } of entries) files[path] = `${xy} ${kinds.get(path)!}`;
-  return files;
+  return kinds;
 }
 
 /** One difference between two snapshots, in a sentence that names what changed. */
@@ -456,6 +504,17 @@ function fileChanges(
       key: `ignored:${path}`,
       path,
       text: `${path} appeared in your checkout (ignored by git)`,
+      commits: [],
+    });
+  }
+  const hadFiles = before.ignoredFiles ?? {};
+  for (const [path, now] of Object.entries(after.ignoredFiles ?? {})) {
+    const was = hadFiles[path];
+    if (was === undefined || was === now || isToolPath(path)) continue;
+    changes.push({
+      key: `ignored:${path}`,
+      path,
+      text: `${path} was modified in your checkout (it is ignored by git)`,
       commits: [],
     });
   }

@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { plan, runPlan, task } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+
+/** A new user's checkout, with the local state real checkouts have, and what a run says of it. */
+
+/** The main checkout, from inside an agent's worktree. */
+const MAIN = 'main_dir="$(git rev-parse --path-format=absolute --git-common-dir)/.."';
+
+let repo: TempRepo;
+beforeEach(async () => {
+  repo = await createTempRepo({
+    files: { '.gitignore': 'node_modules/\n.env\n', 'README.md': 'x\n' },
+  });
+});
+afterEach(async () => {
+  await repo.cleanup();
+});
+
+describe("a user's ignored files during a run", () => {
+  it('an agent that edits the untracked .env.local the tool copies (and excludes) is named, and warned about', async () => {
+    await repo.write('.env.local', 'TOKEN=mine\n');
+    const agent = `${MAIN}; echo STOLEN=1 >> "$main_dir/.env.local"; echo a > a.txt`;
+    const { state } = await runPlan(repo.dir, plan([task('a')]), agent);
+
+    // The tool's own exclusion made it ignored before the run's first look: an edit is still seen.
+    expect(await repo.git(['check-ignore', '.env.local'])).toBe('.env.local');
+    expect(state.checkout_changes).toEqual([
+      '.env.local was modified in your checkout (it is ignored by git) — probably by task a (task a was the only task running when it happened)',
+    ]);
+    expect(state.tasks['a']!.status).toBe('completed');
+    expect(state.tasks['a']!.warnings?.join('\n')).toContain('.env.local was modified');
+  });
+
+  it('an ignored .env and an ignored folder the agents leave alone are not named; one edited is', async () => {
+    await repo.write('.env', 'TOKEN=mine\n');
+    await repo.write('node_modules/x/index.js', 'x\n');
+    const quiet = await runPlan(repo.dir, plan([task('a')]), 'echo a > a.txt');
+    expect(quiet.state.checkout_changes).toEqual([]);
+
+    const agent = `${MAIN}; printf 'TOKEN=theirs\\n' > "$main_dir/.env"; echo b > b.txt`;
+    const { state } = await runPlan(repo.dir, plan([task('b')]), agent);
+    expect(state.checkout_changes?.join('\n')).toMatch(
+      /^\.env was modified in your checkout \(it is ignored by git\) — probably by task b/,
+    );
+    expect(await readFile(join(repo.dir, '.env'), 'utf8')).toBe('TOKEN=theirs\n');
+  });
+});
