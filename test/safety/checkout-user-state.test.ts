@@ -48,3 +48,23 @@ describe("a user's ignored files during a run", () => {
     expect(await readFile(join(repo.dir, '.env'), 'utf8')).toBe('TOKEN=theirs\n');
   });
 });
+
+describe("a user's git hooks during a run", () => {
+  it('a hook an agent installs for the whole repository (pre-commit install, a postinstall) is named, and so is a hook of the user it changes', async () => {
+    await repo.write('.git/hooks/pre-push', '#!/bin/sh\necho mine\n');
+    const install = [
+      'hooks="$(git rev-parse --path-format=absolute --git-common-dir)/hooks"',
+      'printf "#!/bin/sh\\nnpx lint-staged\\n" > "$hooks/pre-commit"',
+      'echo changed >> "$hooks/pre-push"',
+      'echo a > a.txt',
+    ].join('; ');
+    const { state } = await runPlan(repo.dir, plan([task('a')]), install);
+
+    const hooks = join(repo.dir, '.git', 'hooks');
+    expect(state.checkout_changes).toEqual([
+      `the git hook pre-commit (${join(hooks, 'pre-commit')}) was added: git runs it in your checkout from now on — probably by task a (task a was the only task running when it happened)`,
+      `the git hook pre-push (${join(hooks, 'pre-push')}) was changed — probably by task a (task a was the only task running when it happened)`,
+    ]);
+    expect(state.tasks['a']!.warnings).toHaveLength(2);
+  });
+});

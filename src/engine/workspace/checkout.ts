@@ -1,5 +1,6 @@
-import { lstat, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { git } from './git-exec.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
 
@@ -37,6 +38,12 @@ export interface CheckoutSnapshot {
    * (or the tool excluded) edited in place is a change too. Older stored snapshots lack it.
    */
   ignoredFiles?: Record<string, string>;
+  /**
+   * The repository's hooks (`.git/hooks`, samples left out): name → content hash. An agent that
+   * runs `pre-commit install` or a package's postinstall there sets up code your next commit
+   * runs. Older stored snapshots lack it.
+   */
+  hooks?: Record<string, string>;
 }
 
 export interface SnapshotOptions {
@@ -70,7 +77,7 @@ export async function snapshotCheckout(
     options.commonDir ?? (await gitCommonDir(repoRoot, options.env)),
     'config',
   );
-  const [head, refLines, configText, files, [ignored, ignoredFiles]] = await Promise.all([
+  const [head, refLines, configText, files, [ignored, ignoredFiles], hooks] = await Promise.all([
     headOf(run),
     run([
       'for-each-ref',
@@ -82,6 +89,7 @@ export async function snapshotCheckout(
     readFile(configFile, 'utf8').catch(() => ''),
     fileStates(repoRoot, run, kept, options.env),
     ignoredStates(repoRoot, run, kept, options.env),
+    hooksIn(join(dirname(configFile), 'hooks')),
   ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
@@ -110,7 +118,19 @@ export async function snapshotCheckout(
     files,
     ignored,
     ignoredFiles,
+    hooks,
   };
+}
+
+/** Each hook's content hash (a folder or unreadable entry by its kind); samples left out. */
+async function hooksIn(dir: string): Promise<Record<string, string>> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const hooks: Record<string, string> = {};
+  for (const name of names.filter((n) => !n.endsWith('.sample')).sort()) {
+    const text = await readFile(join(dir, name)).catch(() => null);
+    hooks[name] = text === null ? 'other' : createHash('sha1').update(text).digest('hex');
+  }
+  return hooks;
 }
 
 /** Where HEAD is: one rev-parse, or (no commit on it yet) the symbolic ref alone. */
@@ -220,7 +240,10 @@ async function contentStates(
 
 /** One difference between two snapshots, in a sentence that names what changed. */
 export interface CheckoutChange {
-  /** Stable identity: `HEAD`, `ref:<full ref>`, `stash`, `config`, `file:<path>`, `ignored:<path>`. */
+  /**
+   * Stable identity: `HEAD`, `ref:<full ref>`, `stash`, `config`, `hook:<name>`, `file:<path>`,
+   * `ignored:<path>`.
+   */
   key: string;
   text: string;
   /** Commits the change brought in (a moved branch's new commits, a new tag's, a stash's base). */
@@ -242,7 +265,7 @@ export interface CompareOptions {
   env?: Record<string, string>;
 }
 
-/** What differs between `before` and `after`, in the order HEAD, refs, stash, config, files. */
+/** What differs between `before` and `after`, in the order HEAD, refs, stash, config, hooks, files. */
 export async function compareCheckouts(
   repoRoot: string,
   before: CheckoutSnapshot,
@@ -277,6 +300,7 @@ export async function compareCheckouts(
     ]);
     changes.push(configChange(after.configFile, was, now));
   }
+  changes.push(...hookChanges(before, after));
   const files = fileChanges(before, after, options.isToolPath ?? (() => false));
   changes.push(...(await underMovedHead(repoRoot, files, changes, before, after, options.env)));
   return changes;
@@ -482,6 +506,31 @@ function configChange(
     text: `the repository's git config (${configFile}) changed: ${what}`,
     commits: [],
   };
+}
+
+function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
+  // An older stored snapshot did not look at the hooks: nothing to compare with.
+  if (before.hooks === undefined || after.hooks === undefined) return [];
+  const dir = join(dirname(after.configFile), 'hooks');
+  const changes: CheckoutChange[] = [];
+  const names = [...new Set([...Object.keys(before.hooks), ...Object.keys(after.hooks)])].sort();
+  for (const name of names) {
+    const was = before.hooks[name];
+    const now = after.hooks[name];
+    if (was === now) continue;
+    const what =
+      was === undefined
+        ? 'was added: git runs it in your checkout from now on'
+        : now === undefined
+          ? 'was deleted'
+          : 'was changed';
+    changes.push({
+      key: `hook:${name}`,
+      text: `the git hook ${name} (${join(dir, name)}) ${what}`,
+      commits: [],
+    });
+  }
+  return changes;
 }
 
 function fileChanges(
