@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,5 +67,30 @@ describe("a user's git hooks during a run", () => {
       `the git hook pre-push (${join(hooks, 'pre-push')}) was changed — probably by task a (task a was the only task running when it happened)`,
     ]);
     expect(state.tasks['a']!.warnings).toHaveLength(2);
+  });
+});
+
+describe('replace refs during a run', () => {
+  it('an agent that replaces the commit your checkout has out with its own (git replace) is named, and its commit fails its task', async () => {
+    const main = await repo.git(['rev-parse', 'HEAD']);
+    const agent =
+      'echo a > a.txt && git add a.txt && git commit -qm a && git replace "$(git rev-parse main)" HEAD';
+    const { state } = await runPlan(repo.dir, plan([task('a')]), agent);
+
+    // The user's own git follows it (the tool's does not): their clean checkout shows a.txt deleted.
+    const status = execFileSync('git', ['status', '--porcelain'], {
+      cwd: repo.dir,
+      encoding: 'utf8',
+    });
+    expect(status).toBe('D  a.txt\n');
+    const replacement = await repo.git(['rev-parse', `refs/replace/${main}`]);
+    const named = `a replace ref changed what your git shows: it now shows ${replacement.slice(0, 12)} in place of ${main.slice(0, 12)}`;
+    expect(state.checkout_changes).toHaveLength(1);
+    expect(state.checkout_changes![0]).toContain(named);
+    expect(state.checkout_changes![0]).toMatch(
+      /by task a \(commit \w+ on it was made by task a\)$/,
+    );
+    expect(state.tasks['a']).toMatchObject({ status: 'failed' });
+    expect(state.tasks['a']!.reason).toContain(named);
   });
 });

@@ -44,6 +44,12 @@ export interface CheckoutSnapshot {
    * runs. Older stored snapshots lack it.
    */
   hooks?: Record<string, string>;
+  /**
+   * Replace refs (`git replace`): object → its replacement. The tool reads past them, but the
+   * user's git does not: a replaced commit changes their log, and their status when it is HEAD.
+   * Older stored snapshots lack it.
+   */
+  replaced?: Record<string, string>;
 }
 
 export interface SnapshotOptions {
@@ -85,6 +91,7 @@ export async function snapshotCheckout(
       'refs/heads',
       'refs/tags',
       'refs/stash',
+      'refs/replace',
     ]),
     readFile(configFile, 'utf8').catch(() => ''),
     fileStates(repoRoot, run, kept, options.env),
@@ -93,10 +100,12 @@ export async function snapshotCheckout(
   ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
+  const replaced: Record<string, string> = {};
   let stashed = false;
   for (const line of refLines.split('\n').filter(Boolean)) {
     const [ref, sha, target] = line.split(' ');
     if (ref === 'refs/stash') stashed = true;
+    if (ref!.startsWith('refs/replace/')) replaced[ref!.slice('refs/replace/'.length)] = sha!;
     if (!ref!.startsWith('refs/heads/') && !ref!.startsWith('refs/tags/')) continue;
     refs[ref!] = sha!;
     if (target) peeled[ref!] = target;
@@ -119,6 +128,7 @@ export async function snapshotCheckout(
     ignored,
     ignoredFiles,
     hooks,
+    replaced,
   };
 }
 
@@ -241,8 +251,8 @@ async function contentStates(
 /** One difference between two snapshots, in a sentence that names what changed. */
 export interface CheckoutChange {
   /**
-   * Stable identity: `HEAD`, `ref:<full ref>`, `stash`, `config`, `hook:<name>`, `file:<path>`,
-   * `ignored:<path>`.
+   * Stable identity: `HEAD`, `ref:<full ref>`, `replace:<object>`, `stash`, `config`,
+   * `hook:<name>`, `file:<path>`, `ignored:<path>`.
    */
   key: string;
   text: string;
@@ -265,7 +275,10 @@ export interface CompareOptions {
   env?: Record<string, string>;
 }
 
-/** What differs between `before` and `after`, in the order HEAD, refs, stash, config, hooks, files. */
+/**
+ * What differs between `before` and `after`, in the order HEAD, refs, replace refs, stash,
+ * config, hooks, files.
+ */
 export async function compareCheckouts(
   repoRoot: string,
   before: CheckoutSnapshot,
@@ -291,6 +304,7 @@ export async function compareCheckouts(
     if (was === now || options.isToolRef(ref)) continue;
     changes.push(await refChange(repoRoot, ref, was, now, before, after, headBranch, options.env));
   }
+  changes.push(...(await replaceChanges(repoRoot, before, after, options.env)));
   const stash = stashChange(before, after);
   if (stash !== null) changes.push(await withStashBases(repoRoot, stash, before, options.env));
   if (before.configText !== after.configText) {
@@ -424,6 +438,38 @@ async function count(
     allowExitCodes: [128],
   });
   return result.exitCode === 0 ? Number(result.stdout.trim()) : 0;
+}
+
+async function replaceChanges(
+  repoRoot: string,
+  before: CheckoutSnapshot,
+  after: CheckoutSnapshot,
+  env?: Record<string, string>,
+): Promise<CheckoutChange[]> {
+  if (before.replaced === undefined || after.replaced === undefined) return [];
+  const changes: CheckoutChange[] = [];
+  const objects = [
+    ...new Set([...Object.keys(before.replaced), ...Object.keys(after.replaced)]),
+  ].sort();
+  for (const object of objects) {
+    const was = before.replaced[object];
+    const now = after.replaced[object];
+    if (was === now) continue;
+    const undo =
+      now === undefined
+        ? `\`git replace ${short(object)} ${short(was!)}\` puts it back`
+        : `\`git replace -d ${short(object)}\` undoes it`;
+    const what =
+      now === undefined
+        ? `no longer shows ${short(was!)} in place of ${short(object)}`
+        : `now shows ${short(now)} in place of ${short(object)} wherever your git reads it (log, diff, status)`;
+    changes.push({
+      key: `replace:${object}`,
+      text: `a replace ref changed what your git shows: it ${what} (${undo})`,
+      commits: now === undefined ? [] : await newCommits(repoRoot, now, before, env),
+    });
+  }
+  return changes;
 }
 
 function stashChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
