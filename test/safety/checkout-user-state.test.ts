@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cli } from '../cli-run/helpers.js';
 import { plan, runPlan, task } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 
@@ -94,3 +95,45 @@ describe('replace refs during a run', () => {
     expect(state.tasks['a']!.reason).toContain(named);
   });
 });
+
+describe('resume --retry-failed after a run that wrote back', () => {
+  it('the first run’s integration branch and its plan statuses (working-tree) are the tool’s own, not changes', async () => {
+    await repo.write('MULTI_AGENT_PLAN.md', PLAN);
+    await repo.git(['add', 'MULTI_AGENT_PLAN.md']);
+    await repo.git(['commit', '-qm', 'plan']);
+    const fixed = join(repo.dir, '..', `${basename(repo.dir)}-fixed`);
+    const agent = `if [ "$PE_TASK_ID" = 1.2 ] && [ ! -e "${fixed}" ]; then exit 3; fi; echo w > "w-$PE_TASK_ID.txt"`;
+    const args = ['--agent-command', agent, '--write-back', 'working-tree', '--json'];
+
+    const first = await cli(['run', ...args], repo.dir);
+    expect(first.code, first.stderr).toBe(1);
+    expect(JSON.parse(first.stdout)).toMatchObject({ checkoutChanges: [] });
+    // The tool's own doing: the plan's statuses, and the integration branch of what passed.
+    expect(await repo.git(['status', '--porcelain'])).toBe(' M MULTI_AGENT_PLAN.md');
+    const earlier = JSON.parse(first.stdout).integration.branch as string;
+
+    await writeFile(fixed, '');
+    const resumed = await cli(
+      ['resume', '--retry-failed', ...args.slice(0, 2), '--json'],
+      repo.dir,
+    );
+    await rm(fixed, { force: true });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const doc = JSON.parse(resumed.stdout) as {
+      checkoutChanges: string[];
+      integration: { branch: string };
+    };
+    expect(doc.integration.branch).not.toBe(earlier);
+    expect(await repo.git(['rev-parse', '--verify', '-q', earlier])).toMatch(/^[0-9a-f]{40}$/);
+    expect(doc.checkoutChanges).toEqual([]);
+  });
+});
+
+const PLAN = `# Plan
+
+### Parallel Group 1: Work
+**Dependencies**: None
+
+- [ ] Task 1.1: First thing (Agent: Builder-1, Est: 1h)
+- [ ] Task 1.2: Second thing (Agent: Builder-2, Est: 1h)
+`;

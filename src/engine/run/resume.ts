@@ -5,6 +5,7 @@ import type { TaskRun } from '../state/schema.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { settleInterruptedRepairs } from '../repair/interrupted.js';
+import { recordedRepairs } from '../state/repairs.js';
 import { findRepoRoot } from '../workspace/repo.js';
 import { git } from '../workspace/git-exec.js';
 import { replicatedFiles } from '../workspace/replicate.js';
@@ -12,6 +13,7 @@ import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { branchSha, isWorktreeRoot, resetWorktree } from '../workspace/worktree.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
+import { rememberToolRefs } from './checkout-watch.js';
 import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
@@ -138,6 +140,10 @@ async function resumeLocked(
       },
       state,
     );
+    await rememberToolRefs(paths.dir, [
+      state.integration.branch,
+      ...recordedRepairs(state).map((repair) => repair.branch),
+    ]);
     state.integration = null;
   }
   state.status = 'in_progress';

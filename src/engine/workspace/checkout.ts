@@ -638,6 +638,34 @@ function fileText(path: string, was: string | undefined, now: string | undefined
   return `${path} changed again in your checkout (it already had uncommitted changes)`;
 }
 
+/** `before` with `paths` as they are in `now`: writes of the tool's own taken as the start. */
+export function withToolWrites(
+  before: CheckoutSnapshot,
+  now: CheckoutSnapshot,
+  paths: readonly string[],
+): CheckoutSnapshot {
+  const files = { ...before.files };
+  const ignoredFiles = { ...before.ignoredFiles };
+  const ignored = new Set(before.ignored);
+  for (const path of paths) {
+    for (const [into, from] of [
+      [files, now.files],
+      [ignoredFiles, now.ignoredFiles ?? {}],
+    ] as const) {
+      if (from[path] === undefined) delete into[path];
+      else into[path] = from[path];
+    }
+    if (now.ignored.includes(path)) ignored.add(path);
+    else ignored.delete(path);
+  }
+  return {
+    ...before,
+    files,
+    ignored: [...ignored].sort(),
+    ...(before.ignoredFiles === undefined ? {} : { ignoredFiles }),
+  };
+}
+
 function short(sha: string): string {
   return sha.slice(0, 12);
 }
