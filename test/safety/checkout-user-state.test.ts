@@ -137,3 +137,26 @@ const PLAN = `# Plan
 - [ ] Task 1.1: First thing (Agent: Builder-1, Est: 1h)
 - [ ] Task 1.2: Second thing (Agent: Builder-2, Est: 1h)
 `;
+
+describe('an integration that stops half way', () => {
+  it('its branch, left at its last complete merge, is the tool’s own, not a change to your checkout', async () => {
+    // The setup command fails in the integration's worktree only.
+    await repo.write(
+      '.github/parallel-executor.yml',
+      'workspace:\n  setup: case "$(basename "$PWD")" in integration-*) exit 1;; esac\n',
+    );
+    await repo.write('MULTI_AGENT_PLAN.md', PLAN);
+    await repo.git(['add', '-A']);
+    await repo.git(['commit', '-qm', 'plan']);
+    const result = await cli(
+      ['run', '--agent-command', 'echo w > "w-$PE_TASK_ID.txt"', '--json'],
+      repo.dir,
+    );
+    expect(result.code, result.stderr).toBe(1);
+    const doc = JSON.parse(result.stdout) as { errors: string[]; checkoutChanges: string[] };
+    const branch = /the integration branch (\S+) was left/.exec(doc.errors.join('\n'))?.[1];
+    expect(branch, doc.errors.join('\n')).toBeDefined();
+    expect(await repo.git(['rev-parse', '--verify', '-q', branch!])).toMatch(/^[0-9a-f]{40}$/);
+    expect(doc.checkoutChanges).toEqual([]);
+  });
+});

@@ -253,6 +253,8 @@ function isToolRef(ref: string, state: ExecutionState): boolean {
   const branch = ref.replace(/^refs\/heads\//, '');
   if (branch === ref) return false;
   if (state.integration?.branch === branch) return true;
+  // An integration stopped half way (Ctrl-C, its setup failed) leaves its branch, unrecorded.
+  if (state.integration_progress?.branch === branch) return true;
   if (recordedRepairs(state).some((repair) => repair.branch === branch)) return true;
   return Object.values(state.tasks).some((run) => run.branch === branch);
 }
