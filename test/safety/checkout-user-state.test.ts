@@ -139,24 +139,29 @@ const PLAN = `# Plan
 `;
 
 describe('an integration that stops half way', () => {
-  it('its branch, left at its last complete merge, is the tool’s own, not a change to your checkout', async () => {
-    // The setup command fails in the integration's worktree only.
+  it('its branch, left at its last complete merge, is the tool’s own, not a change to your checkout, then or after resume', async () => {
+    // The setup command fails in the integration's worktree only, until `fixed` exists.
+    const fixed = join(repo.dir, '..', `${basename(repo.dir)}-fixed`);
     await repo.write(
       '.github/parallel-executor.yml',
-      'workspace:\n  setup: case "$(basename "$PWD")" in integration-*) exit 1;; esac\n',
+      `workspace:\n  setup: case "$(basename "$PWD")" in integration-*) test -e "${fixed}";; esac\n`,
     );
     await repo.write('MULTI_AGENT_PLAN.md', PLAN);
     await repo.git(['add', '-A']);
     await repo.git(['commit', '-qm', 'plan']);
-    const result = await cli(
-      ['run', '--agent-command', 'echo w > "w-$PE_TASK_ID.txt"', '--json'],
-      repo.dir,
-    );
+    const agent = ['--agent-command', 'echo w > "w-$PE_TASK_ID.txt"'];
+    const result = await cli(['run', ...agent, '--json'], repo.dir);
     expect(result.code, result.stderr).toBe(1);
     const doc = JSON.parse(result.stdout) as { errors: string[]; checkoutChanges: string[] };
     const branch = /the integration branch (\S+) was left/.exec(doc.errors.join('\n'))?.[1];
     expect(branch, doc.errors.join('\n')).toBeDefined();
     expect(await repo.git(['rev-parse', '--verify', '-q', branch!])).toMatch(/^[0-9a-f]{40}$/);
     expect(doc.checkoutChanges).toEqual([]);
+
+    await writeFile(fixed, '');
+    const resumed = await cli(['resume', ...agent, '--json'], repo.dir);
+    await rm(fixed, { force: true });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ checkoutChanges: [] });
   });
 });

@@ -88,6 +88,14 @@ async function resumeLocked(
     );
   }
   await options.runner.preflight();
+  // The branches of an integration this resume sets aside (or that stopped half way) stay the
+  // tool's own: not changes to the user's checkout.
+  await rememberToolRefs(paths.dir, [
+    ...[state.integration?.branch, state.integration_progress?.branch].filter(
+      (branch): branch is string => branch !== undefined,
+    ),
+    ...recordedRepairs(state).map((repair) => repair.branch),
+  ]);
   const plan = await readPlanSnapshot(paths.planSnapshot);
   // Orphans of the dead orchestrator, its agents' setsid'ed children included, stop before their
   // worktrees are touched.
@@ -140,10 +148,6 @@ async function resumeLocked(
       },
       state,
     );
-    await rememberToolRefs(paths.dir, [
-      state.integration.branch,
-      ...recordedRepairs(state).map((repair) => repair.branch),
-    ]);
     state.integration = null;
   }
   state.status = 'in_progress';
