@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli } from '../cli-run/helpers.js';
@@ -163,5 +163,34 @@ describe('an integration that stops half way', () => {
     await rm(fixed, { force: true });
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ checkoutChanges: [] });
+  });
+});
+
+describe("the user's own worktrees", () => {
+  it('one moved without git worktree move keeps its admin folder (its staged changes, `git worktree repair`) through a run and its clean-up', async () => {
+    await repo.write('MULTI_AGENT_PLAN.md', PLAN);
+    await repo.git(['add', '-A']);
+    await repo.git(['commit', '-qm', 'plan']);
+    const other = `${repo.dir}-other`;
+    const moved = `${repo.dir}-moved`;
+    await repo.git(['worktree', 'add', '-q', '-b', 'other', other]);
+    await writeFile(join(other, 'staged.txt'), 'mine\n');
+    await repo.git(['-C', other, 'add', 'staged.txt']);
+    await rename(other, moved);
+    try {
+      const result = await cli(
+        ['run', '--agent-command', 'echo w > "w-$PE_TASK_ID.txt"', '--json'],
+        repo.dir,
+      );
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ cleanup: expect.anything() });
+      // The run's own worktrees are gone, admin folders included; the user's is where it was.
+      const admins = await readdir(join(repo.dir, '.git', 'worktrees'));
+      expect(admins).toEqual([basename(other)]);
+      await repo.git(['worktree', 'repair', moved]);
+      expect(await repo.git(['-C', moved, 'status', '--porcelain'])).toBe('A  staged.txt');
+    } finally {
+      await rm(moved, { recursive: true, force: true });
+    }
   });
 });
