@@ -51,6 +51,26 @@ describe("a user's ignored files during a run", () => {
   });
 });
 
+describe("a user's ignored .claude folder during a run", () => {
+  it('an edit or a removal inside it is named, though git lists the folder alone', async () => {
+    await repo.write('.claude/settings.local.json', '{}\n');
+    await repo.write('.claude/notes.md', 'mine\n');
+    await repo.write('.git/info/exclude', '.claude/\n');
+    const agent = [
+      MAIN,
+      'echo \'{"permissions":"all"}\' > "$main_dir/.claude/settings.local.json"',
+      'rm "$main_dir/.claude/notes.md"',
+      'echo a > a.txt',
+    ].join('; ');
+    const { state } = await runPlan(repo.dir, plan([task('a')]), agent);
+    const why = 'probably by task a (task a was the only task running when it happened)';
+    expect(state.checkout_changes).toEqual([
+      `.claude/notes.md is gone from your checkout (it is ignored by git) — ${why}`,
+      `.claude/settings.local.json was modified in your checkout (it is ignored by git) — ${why}`,
+    ]);
+  });
+});
+
 describe("a user's git hooks during a run", () => {
   it('a hook an agent installs for the whole repository (pre-commit install, a postinstall) is named, and so is a hook of the user it changes', async () => {
     await repo.write('.git/hooks/pre-push', '#!/bin/sh\necho mine\n');

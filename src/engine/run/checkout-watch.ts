@@ -69,6 +69,8 @@ export interface CheckoutWatchOptions {
   env: Record<string, string>;
   /** A new execution's first look, started by the caller while it got ready. */
   firstLook?: FirstLook;
+  /** The configuration the tool copies into worktrees (and keeps out of git): its content is watched. */
+  watched?: readonly string[];
 }
 
 /** A new execution's first look, started while it gets ready, and the common dir it used. */
@@ -83,6 +85,7 @@ export async function lookAtCheckout(
   worktreeRoot: string,
   env: Record<string, string>,
   commonDir?: string,
+  watched?: readonly string[],
 ): Promise<CheckoutSnapshot> {
   const inside = relative(repoRoot, worktreeRoot);
   const excludePaths =
@@ -93,6 +96,7 @@ export async function lookAtCheckout(
     env,
     excludePaths,
     commonDir: commonDir ?? (await gitCommonDir(repoRoot, env)),
+    ...(watched === undefined ? {} : { watched }),
   });
 }
 
@@ -101,7 +105,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   const repoRoot = state.repo_root;
   const file = join(options.executionDir, CHECKOUT_FILE);
   const common = options.firstLook?.commonDir ?? (await gitCommonDir(repoRoot, env));
-  const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common);
+  const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common, options.watched);
   const loaded = await load(file);
   const stored = loaded ?? { before: await (options.firstLook?.snapshot ?? take()), blame: {} };
   // The first look of this process starts now: what changed before it (between a stopped run and

@@ -34,8 +34,9 @@ export interface CheckoutSnapshot {
   /** Ignored files and folders (folders collapsed), the tool's folder left out. */
   ignored: string[];
   /**
-   * Ignored files (not folders) → their content's hash or kind: a `.env` the user keeps ignored
-   * (or the tool excluded) edited in place is a change too. Older stored snapshots lack it.
+   * The watched files that are not in `files` (ignored, or absent) → their content's hash or
+   * kind: the configuration the tool copies into worktrees (`.env*`, `.claude/`), which it keeps
+   * out of git, so that an edit of it is seen. Older stored snapshots lack it.
    */
   ignoredFiles?: Record<string, string>;
   /**
@@ -58,6 +59,11 @@ export interface SnapshotOptions {
   excludePaths?: readonly string[];
   /** The repository's common git directory, when the caller knows it already. */
   commonDir?: string;
+  /**
+   * Files whose content is kept even when git ignores them (not every ignored file: a build's,
+   * an editor's or a dev server's would be named at every write).
+   */
+  watched?: readonly string[];
 }
 
 export async function snapshotCheckout(
@@ -83,7 +89,7 @@ export async function snapshotCheckout(
     options.commonDir ?? (await gitCommonDir(repoRoot, options.env)),
     'config',
   );
-  const [head, refLines, configText, files, [ignored, ignoredFiles], hooks] = await Promise.all([
+  const [head, refLines, configText, files, ignored, watched, hooks] = await Promise.all([
     headOf(run),
     run([
       'for-each-ref',
@@ -95,7 +101,14 @@ export async function snapshotCheckout(
     ]),
     readFile(configFile, 'utf8').catch(() => ''),
     fileStates(repoRoot, run, kept, options.env),
-    ignoredStates(repoRoot, run, kept, options.env),
+    run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']).then(
+      (out) =>
+        out
+          .split('\0')
+          .filter((path) => path !== '' && kept(path))
+          .sort(),
+    ),
+    contentStates(repoRoot, options.watched ?? [], options.env),
     hooksIn(join(dirname(configFile), 'hooks')),
   ]);
   const refs: Record<string, string> = {};
@@ -115,6 +128,9 @@ export async function snapshotCheckout(
     ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128])
     : '';
   const stash = stashOut.split('\n').filter(Boolean);
+  const ignoredFiles = Object.fromEntries(
+    [...watched].filter(([path]) => files[path] === undefined).sort(),
+  );
   return {
     version: 1,
     headRef: head.ref,
@@ -158,33 +174,6 @@ async function headOf(run: Run): Promise<{ ref: string | null; sha: string | nul
 
 type Run = (args: string[], allow?: number[]) => Promise<string>;
 
-/**
- * Ignored files and folders (folders collapsed), and each ignored file's content: a `.env` the
- * user keeps ignored (or the tool excluded) edited in place is a change too. A folder's content
- * (node_modules, dist) is too much to read at every look: only its coming and going is seen.
- */
-async function ignoredStates(
-  repoRoot: string,
-  run: Run,
-  kept: (path: string) => boolean,
-  env?: Record<string, string>,
-): Promise<[string[], Record<string, string>]> {
-  const out = await run([
-    'ls-files',
-    '-z',
-    '--others',
-    '--ignored',
-    '--exclude-standard',
-    '--directory',
-  ]);
-  const ignored = out
-    .split('\0')
-    .filter((path) => path !== '' && kept(path))
-    .sort();
-  const files = ignored.filter((path) => !path.endsWith('/'));
-  return [ignored, Object.fromEntries(await contentStates(repoRoot, files, env))];
-}
-
 /** `git status` of the main worktree, each entry with its content's hash (or what it is). */
 async function fileStates(
   repoRoot: string,
@@ -214,7 +203,7 @@ async function fileStates(
   return files;
 }
 
-/** Larger files are known by size and time, not read: an ignored data file may be gigabytes. */
+/** Larger files are known by size and time, not read: an untracked data file may be gigabytes. */
 const HASHED_BYTES = 8 * 1024 * 1024;
 
 /** Each path's content hash (or `absent`, `symlink`, `other`, `large <size> <mtime>`). */
@@ -592,34 +581,30 @@ function fileChanges(
     if (was === now || isToolPath(path)) continue;
     changes.push({ key: `file:${path}`, path, text: fileText(path, was, now), commits: [] });
   }
+  const ignored = new Map<string, string>();
   const hadIgnored = new Set(before.ignored);
   const hasIgnored = new Set(after.ignored);
-  for (const path of after.ignored.filter((p) => !hadIgnored.has(p) && !isToolPath(p))) {
-    changes.push({
-      key: `ignored:${path}`,
-      path,
-      text: `${path} appeared in your checkout (ignored by git)`,
-      commits: [],
-    });
+  for (const path of after.ignored.filter((p) => !hadIgnored.has(p))) {
+    ignored.set(path, `${path} appeared in your checkout (ignored by git)`);
   }
+  for (const path of before.ignored.filter((p) => !hasIgnored.has(p))) {
+    ignored.set(path, `${path} is gone from your checkout (it was ignored by git)`);
+  }
+  // A watched file inside an ignored folder is not listed on its own: its content says more.
   const hadFiles = before.ignoredFiles ?? {};
   for (const [path, now] of Object.entries(after.ignoredFiles ?? {})) {
     const was = hadFiles[path];
-    if (was === undefined || was === now || isToolPath(path)) continue;
-    changes.push({
-      key: `ignored:${path}`,
-      path,
-      text: `${path} was modified in your checkout (it is ignored by git)`,
-      commits: [],
-    });
+    if (was === undefined || was === now || ignored.has(path)) continue;
+    const what =
+      was === 'absent'
+        ? 'appeared in your checkout'
+        : now === 'absent'
+          ? 'is gone from your checkout'
+          : 'was modified in your checkout';
+    ignored.set(path, `${path} ${what} (it is ignored by git)`);
   }
-  for (const path of before.ignored.filter((p) => !hasIgnored.has(p) && !isToolPath(p))) {
-    changes.push({
-      key: `ignored:${path}`,
-      path,
-      text: `${path} is gone from your checkout (it was ignored by git)`,
-      commits: [],
-    });
+  for (const [path, text] of ignored) {
+    if (!isToolPath(path)) changes.push({ key: `ignored:${path}`, path, text, commits: [] });
   }
   return changes;
 }
