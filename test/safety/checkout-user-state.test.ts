@@ -214,3 +214,30 @@ describe("the user's own worktrees", () => {
     }
   });
 });
+
+describe("the user's own worktrees, touched by an agent", () => {
+  it('one removed and one switched to a detached HEAD are named', async () => {
+    const gone = `${repo.dir}-gone`;
+    const moved = `${repo.dir}-switched`;
+    await repo.git(['worktree', 'add', '-q', '-b', 'gone', gone]);
+    await repo.git(['worktree', 'add', '-q', '-b', 'switched', moved]);
+    const agent = [
+      MAIN,
+      `git -C "$main_dir" worktree remove --force "${gone}"`,
+      `git -C "${moved}" checkout -q --detach`,
+      'echo a > a.txt',
+    ].join('; ');
+    try {
+      const { state } = await runPlan(repo.dir, plan([task('a')]), agent);
+      const head = (await repo.git(['rev-parse', 'HEAD'])).slice(0, 12);
+      const why = 'probably by task a (task a was the only task running when it happened)';
+      expect(state.checkout_changes).toEqual([
+        `your worktree ${gone} (branch gone out) was removed: git no longer knows it, and what it held uncommitted may be gone — ${why}`,
+        `your worktree ${moved} now has a detached HEAD at ${head} out (it had branch switched) — ${why}`,
+      ]);
+    } finally {
+      await rm(gone, { recursive: true, force: true });
+      await rm(moved, { recursive: true, force: true });
+    }
+  });
+});

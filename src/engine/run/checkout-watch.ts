@@ -97,6 +97,7 @@ export async function lookAtCheckout(
     excludePaths,
     commonDir: commonDir ?? (await gitCommonDir(repoRoot, env)),
     ...(watched === undefined ? {} : { watched }),
+    toolFolders: [worktreeRoot],
   });
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
+import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
 
@@ -51,6 +52,11 @@ export interface CheckoutSnapshot {
    * Older stored snapshots lack it.
    */
   replaced?: Record<string, string>;
+  /**
+   * The user's linked worktrees (`git worktree add ../other`; the tool's own left out): folder →
+   * what it has out (`ref: refs/heads/<branch>` or a commit). Older stored snapshots lack it.
+   */
+  worktrees?: Record<string, string>;
 }
 
 export interface SnapshotOptions {
@@ -64,6 +70,8 @@ export interface SnapshotOptions {
    * an editor's or a dev server's would be named at every write).
    */
   watched?: readonly string[];
+  /** Absolute folders whose worktrees are the tool's (its worktree root). */
+  toolFolders?: readonly string[];
 }
 
 export async function snapshotCheckout(
@@ -89,28 +97,33 @@ export async function snapshotCheckout(
     options.commonDir ?? (await gitCommonDir(repoRoot, options.env)),
     'config',
   );
-  const [head, refLines, configText, files, ignored, watched, hooks] = await Promise.all([
-    headOf(run),
-    run([
-      'for-each-ref',
-      '--format=%(refname) %(objectname) %(*objectname)',
-      'refs/heads',
-      'refs/tags',
-      'refs/stash',
-      'refs/replace',
-    ]),
-    readFile(configFile, 'utf8').catch(() => ''),
-    fileStates(repoRoot, run, kept, options.env),
-    run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']).then(
-      (out) =>
-        out
-          .split('\0')
-          .filter((path) => path !== '' && kept(path))
-          .sort(),
-    ),
-    contentStates(repoRoot, options.watched ?? [], options.env),
-    hooksIn(join(dirname(configFile), 'hooks')),
-  ]);
+  const common = dirname(configFile);
+  const toolFolders = [join(repoRoot, TOOL_DIR), ...(options.toolFolders ?? [])];
+  const [head, refLines, configText, files, ignored, watched, hooks, worktrees] = await Promise.all(
+    [
+      headOf(run),
+      run([
+        'for-each-ref',
+        '--format=%(refname) %(objectname) %(*objectname)',
+        'refs/heads',
+        'refs/tags',
+        'refs/stash',
+        'refs/replace',
+      ]),
+      readFile(configFile, 'utf8').catch(() => ''),
+      fileStates(repoRoot, run, kept, options.env),
+      run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']).then(
+        (out) =>
+          out
+            .split('\0')
+            .filter((path) => path !== '' && kept(path))
+            .sort(),
+      ),
+      contentStates(repoRoot, options.watched ?? [], options.env),
+      hooksIn(join(common, 'hooks')),
+      userWorktrees(common, toolFolders),
+    ],
+  );
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
   const replaced: Record<string, string> = {};
@@ -145,16 +158,43 @@ export async function snapshotCheckout(
     ignoredFiles,
     hooks,
     replaced,
+    worktrees,
   };
 }
+
+/**
+ * The linked worktrees git knows, read from their admin folders (`<common>/worktrees/<name>`:
+ * `gitdir` names the folder, `HEAD` what it has out), those inside `toolFolders` left out.
+ */
+async function userWorktrees(
+  common: string,
+  toolFolders: readonly string[],
+): Promise<Record<string, string>> {
+  const admins = join(common, 'worktrees');
+  const names = await readdir(admins).catch(() => [] as string[]);
+  const found: Record<string, string> = {};
+  for (const name of names.sort()) {
+    // Small regular files only: an agent could put a FIFO there, whose read would never end.
+    const read = (file: string) => readSmallFile(join(admins, name, file), 4096)?.text ?? null;
+    const [gitdir, head] = [read('gitdir'), read('HEAD')];
+    if (gitdir === null || head === null) continue;
+    const folder = dirname(resolve(admins, name, gitdir.trim()));
+    const tool = toolFolders.some((dir) => folder === dir || folder.startsWith(`${dir}${sep}`));
+    if (!tool) found[folder] = head.trim();
+  }
+  return found;
+}
+
+const HOOK_BYTES = 1024 * 1024;
 
 /** Each hook's content hash (a folder or unreadable entry by its kind); samples left out. */
 async function hooksIn(dir: string): Promise<Record<string, string>> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const hooks: Record<string, string> = {};
   for (const name of names.filter((n) => !n.endsWith('.sample')).sort()) {
-    const text = await readFile(join(dir, name)).catch(() => null);
-    hooks[name] = text === null ? 'other' : createHash('sha1').update(text).digest('hex');
+    // Not a blocking read: an agent could put a FIFO there.
+    const read = readSmallFile(join(dir, name), HOOK_BYTES);
+    hooks[name] = read === null ? 'other' : createHash('sha1').update(read.text).digest('hex');
   }
   return hooks;
 }
@@ -241,7 +281,7 @@ async function contentStates(
 export interface CheckoutChange {
   /**
    * Stable identity: `HEAD`, `ref:<full ref>`, `replace:<object>`, `stash`, `config`,
-   * `hook:<name>`, `file:<path>`, `ignored:<path>`.
+   * `hook:<name>`, `worktree:<folder>`, `file:<path>`, `ignored:<path>`.
    */
   key: string;
   text: string;
@@ -304,6 +344,7 @@ export async function compareCheckouts(
     changes.push(configChange(after.configFile, was, now));
   }
   changes.push(...hookChanges(before, after));
+  changes.push(...worktreeChanges(before, after));
   const files = fileChanges(before, after, options.isToolPath ?? (() => false));
   changes.push(...(await underMovedHead(repoRoot, files, changes, before, after, options.env)));
   return changes;
@@ -541,6 +582,36 @@ function configChange(
     text: `the repository's git config (${configFile}) changed: ${what}`,
     commits: [],
   };
+}
+
+function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
+  if (before.worktrees === undefined || after.worktrees === undefined) return [];
+  const changes: CheckoutChange[] = [];
+  const out = (head: string) =>
+    head.startsWith('ref: ')
+      ? `branch ${shortRef(head.slice(5))}`
+      : `a detached HEAD at ${short(head)}`;
+  const folders = [
+    ...new Set([...Object.keys(before.worktrees), ...Object.keys(after.worktrees)]),
+  ].sort();
+  for (const folder of folders) {
+    const was = before.worktrees[folder];
+    const now = after.worktrees[folder];
+    if (was === now) continue;
+    const text =
+      was === undefined
+        ? `a worktree was added at ${folder} (${out(now!)} out)`
+        : now === undefined
+          ? `your worktree ${folder} (${out(was)} out) was removed: git no longer knows it, and what it held uncommitted may be gone`
+          : `your worktree ${folder} now has ${out(now)} out (it had ${out(was)})`;
+    changes.push({
+      key: `worktree:${folder}`,
+      text,
+      commits: [],
+      ...(was === undefined ? { addition: true } : {}),
+    });
+  }
+  return changes;
 }
 
 function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
