@@ -91,6 +91,20 @@ describe("a user's git hooks during a run", () => {
   });
 });
 
+describe('a FIFO an agent puts where the watch reads', () => {
+  it('in .git/hooks and in a worktree admin folder: the run ends, and the hook is named', async () => {
+    const install = [
+      'common="$(git rev-parse --path-format=absolute --git-common-dir)"',
+      'mkfifo "$common/hooks/post-merge"',
+      'mkdir -p "$common/worktrees/fake" && mkfifo "$common/worktrees/fake/gitdir" "$common/worktrees/fake/HEAD"',
+      'echo a > a.txt',
+    ].join('; ');
+    const { state } = await runPlan(repo.dir, plan([task('a')]), install);
+    expect(state.tasks['a']!.status).toBe('completed');
+    expect(state.checkout_changes?.join('\n')).toContain('the git hook post-merge');
+  }, 20_000);
+});
+
 describe('replace refs during a run', () => {
   it('an agent that replaces the commit your checkout has out with its own (git replace) is named, and its commit fails its task', async () => {
     const main = await repo.git(['rev-parse', 'HEAD']);
