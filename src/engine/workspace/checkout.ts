@@ -618,6 +618,8 @@ function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): Checkou
   // An older stored snapshot did not look at the hooks: nothing to compare with.
   if (before.hooks === undefined || after.hooks === undefined) return [];
   const dir = join(dirname(after.configFile), 'hooks');
+  // With core.hooksPath set (husky, a shared folder), git does not run the hooks here.
+  const runs = !/^\s*hookspath\s*=/im.test(after.configText);
   const changes: CheckoutChange[] = [];
   const names = [...new Set([...Object.keys(before.hooks), ...Object.keys(after.hooks)])].sort();
   for (const name of names) {
@@ -626,7 +628,7 @@ function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): Checkou
     if (was === now) continue;
     const what =
       was === undefined
-        ? 'was added: git runs it in your checkout from now on'
+        ? `was added${runs ? ': git runs it in your checkout from now on' : ''}`
         : now === undefined
           ? 'was deleted'
           : 'was changed';
