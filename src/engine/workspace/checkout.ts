@@ -99,8 +99,8 @@ export async function snapshotCheckout(
   );
   const common = dirname(configFile);
   const toolFolders = [join(repoRoot, TOOL_DIR), ...(options.toolFolders ?? [])];
-  const [head, refLines, configText, files, ignored, watched, hooks, worktrees] = await Promise.all(
-    [
+  const [head, refLines, configText, [files, ignoredFiles], ignored, hooks, worktrees] =
+    await Promise.all([
       headOf(run),
       run([
         'for-each-ref',
@@ -111,7 +111,7 @@ export async function snapshotCheckout(
         'refs/replace',
       ]),
       readFile(configFile, 'utf8').catch(() => ''),
-      fileStates(repoRoot, run, kept, options.env),
+      fileStates(repoRoot, run, kept, options.watched ?? [], options.env),
       run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']).then(
         (out) =>
           out
@@ -119,11 +119,9 @@ export async function snapshotCheckout(
             .filter((path) => path !== '' && kept(path))
             .sort(),
       ),
-      contentStates(repoRoot, options.watched ?? [], options.env),
       hooksIn(join(common, 'hooks')),
       userWorktrees(common, toolFolders),
-    ],
-  );
+    ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
   const replaced: Record<string, string> = {};
@@ -141,9 +139,6 @@ export async function snapshotCheckout(
     ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128])
     : '';
   const stash = stashOut.split('\n').filter(Boolean);
-  const ignoredFiles = Object.fromEntries(
-    [...watched].filter(([path]) => files[path] === undefined).sort(),
-  );
   return {
     version: 1,
     headRef: head.ref,
@@ -214,13 +209,17 @@ async function headOf(run: Run): Promise<{ ref: string | null; sha: string | nul
 
 type Run = (args: string[], allow?: number[]) => Promise<string>;
 
-/** `git status` of the main worktree, each entry with its content's hash (or what it is). */
+/**
+ * `git status` of the main worktree, each entry with its content's hash (or what it is); and the
+ * watched files git status does not list (ignored, or absent), hashed in the same git call.
+ */
 async function fileStates(
   repoRoot: string,
   run: Run,
   kept: (path: string) => boolean,
+  watched: readonly string[],
   env?: Record<string, string>,
-): Promise<Record<string, string>> {
+): Promise<[Record<string, string>, Record<string, string>]> {
   const raw = await run([
     'status',
     '--porcelain=v1',
@@ -233,14 +232,14 @@ async function fileStates(
     .filter(Boolean)
     .map((entry) => ({ xy: entry.slice(0, 2), path: entry.slice(3) }))
     .filter((entry) => kept(entry.path));
-  const kinds = await contentStates(
-    repoRoot,
-    entries.map((entry) => entry.path),
-    env,
-  );
+  const listed = new Set(entries.map((entry) => entry.path));
+  const others = watched.filter((path) => !listed.has(path));
+  const kinds = await contentStates(repoRoot, [...listed, ...others], env);
   const files: Record<string, string> = {};
   for (const { xy, path } of entries) files[path] = `${xy} ${kinds.get(path)!}`;
-  return files;
+  const ignoredFiles: Record<string, string> = {};
+  for (const path of [...others].sort()) ignoredFiles[path] = kinds.get(path)!;
+  return [files, ignoredFiles];
 }
 
 /** Larger files are known by size and time, not read: an untracked data file may be gigabytes. */
