@@ -29,6 +29,7 @@ import {
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { retryOnLock } from '../workspace/worktree.js';
 import { nestedRepositories } from '../workspace/nested-repos.js';
+import { pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { archiveTaskOutputs, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
 import {
@@ -202,7 +203,15 @@ export async function cleanupExecution(
   // A pool made smaller (or turned off) gives its disk space back.
   if (pool !== null && options.pool !== undefined)
     await drainPool(repoRoot, pool.dir, options.pool, poolKeepPrefix(state.execution_id));
-  await git(repoRoot, ['worktree', 'prune']);
+  // This execution's worktrees only (a task's folder holds its execution's), never the user's.
+  await pruneWorktreesIn(repoRoot, [
+    executionDir,
+    ...tasks.map((task) => path.dirname(path.resolve(repoRoot, task.worktree))),
+    ...recordedRepairs(state).flatMap((repair) =>
+      repair.worktree === null ? [] : [path.resolve(repoRoot, repair.worktree)],
+    ),
+    ...(pool === null ? [] : [pool.dir]),
+  ]);
   const errors = items.filter((item) => item.action === 'error').length;
   const kept = items.filter((item) => item.action === 'kept').length;
   return {

@@ -110,7 +110,7 @@ export async function runIntegrationStep(
     testTimeoutMs: settings.checkTimeoutMs,
     setupCommand: settings.setupCommand,
     logger: progressLogger(state, options),
-    onProgress: options.onProgress,
+    onProgress: (progress) => options.onProgress?.({ ...progress, branch }),
   }).catch(async (error: unknown) => {
     throw await withPartialBranch(error, state.repo_root, branch);
   });

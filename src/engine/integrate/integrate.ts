@@ -7,6 +7,7 @@ import { batchBisect } from './batch-bisect.js';
 import { orderCandidates, type IntegrationCandidate } from './candidates.js';
 import { predictConflicts } from './conflicts.js';
 import { assertClean, identityConfig, repoGit, resolveCommit, type RepoGit } from './repo.js';
+import { pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { actOnRisks, findRisks, type OnRisk } from './risks.js';
 import { IntegrationResult, type IntegrationProgress } from './schema.js';
 import { serial } from './serial.js';
@@ -205,6 +206,6 @@ async function removeWorktree(root: RepoGit, worktree: string): Promise<void> {
   const removed = await root.run(['worktree', 'remove', '--force', worktree], [128]);
   if (removed.exitCode !== 0) {
     await rm(worktree, { recursive: true, force: true });
-    await root.run(['worktree', 'prune']);
+    await pruneWorktreesIn(root.cwd, [worktree]);
   }
 }

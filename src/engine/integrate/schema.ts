@@ -153,5 +153,10 @@ export const IntegrationProgress = z.object({
   testRunsAtMost: z.number().int().nonnegative().nullable(),
   /** The task being merged, or the last task in the tested tree. */
   taskId: z.string().nullable(),
+  /**
+   * The integration branch (set by the finish step): the tool's own even when the integration
+   * stops half way and the state records no integration.
+   */
+  branch: z.string().optional(),
 });
 export type IntegrationProgress = z.infer<typeof IntegrationProgress>;

@@ -7,6 +7,7 @@ import {
   compareCheckouts,
   snapshotCheckout,
   taskCommits,
+  withToolWrites,
   type CheckoutChange,
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
@@ -20,6 +21,24 @@ interface Stored {
   before: CheckoutSnapshot;
   /** Change key → who did it, in words (found while the run went on, kept for resume). */
   blame: Record<string, string>;
+  /**
+   * Branches the tool made that the state no longer names: an integration (and its repairs) a
+   * resume set aside. Still the tool's, not a change to name.
+   */
+  toolRefs?: string[];
+}
+
+/** Before a resume sets an integration aside: its branches stay the tool's own. */
+export async function rememberToolRefs(
+  executionDir: string,
+  branches: readonly string[],
+): Promise<void> {
+  const file = join(executionDir, CHECKOUT_FILE);
+  const stored = await load(file);
+  if (stored === null) return;
+  const refs = branches.map((branch) => `refs/heads/${branch}`);
+  stored.toolRefs = [...new Set([...(stored.toolRefs ?? []), ...refs])];
+  await store(file, stored);
 }
 
 /**
@@ -50,6 +69,8 @@ export interface CheckoutWatchOptions {
   env: Record<string, string>;
   /** A new execution's first look, started by the caller while it got ready. */
   firstLook?: FirstLook;
+  /** The configuration the tool copies into worktrees (and keeps out of git): its content is watched. */
+  watched?: readonly string[];
 }
 
 /** A new execution's first look, started while it gets ready, and the common dir it used. */
@@ -64,6 +85,7 @@ export async function lookAtCheckout(
   worktreeRoot: string,
   env: Record<string, string>,
   commonDir?: string,
+  watched?: readonly string[],
 ): Promise<CheckoutSnapshot> {
   const inside = relative(repoRoot, worktreeRoot);
   const excludePaths =
@@ -74,6 +96,8 @@ export async function lookAtCheckout(
     env,
     excludePaths,
     commonDir: commonDir ?? (await gitCommonDir(repoRoot, env)),
+    ...(watched === undefined ? {} : { watched }),
+    toolFolders: [worktreeRoot],
   });
 }
 
@@ -82,16 +106,17 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   const repoRoot = state.repo_root;
   const file = join(options.executionDir, CHECKOUT_FILE);
   const common = options.firstLook?.commonDir ?? (await gitCommonDir(repoRoot, env));
-  const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common);
+  const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common, options.watched);
   const loaded = await load(file);
   const stored = loaded ?? { before: await (options.firstLook?.snapshot ?? take()), blame: {} };
   // The first look of this process starts now: what changed before it (between a stopped run and
   // its resume) is named, never blamed on a task of this process.
+  const ours = (ref: string) => isToolRef(ref, state) || (stored.toolRefs ?? []).includes(ref);
   let last = loaded === null ? stored.before : await take();
   if (loaded !== null) {
     for (const change of await compareCheckouts(repoRoot, stored.before, last, {
       env,
-      isToolRef: (ref) => isToolRef(ref, state),
+      isToolRef: ours,
     })) {
       stored.blame[change.key] ??= 'before this resume (who did it cannot be told)';
     }
@@ -112,7 +137,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     return set;
   }
 
-  const compareOptions = () => ({ env, isToolRef: (ref: string) => isToolRef(ref, state) });
+  const compareOptions = () => ({ env, isToolRef: ours });
 
   /** One look for every task whose agent ended since the last one started (`taskIds`). */
   async function look(taskIds: readonly string[]): Promise<void> {
@@ -206,6 +231,13 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
             !toolPaths.includes(change.path) ||
             (reviewed?.has(change.key) ?? true),
         );
+        // What the tool wrote becomes part of the checkout as it started: a resume of this
+        // execution compares with it, and does not name the tool's own write as a change.
+        const written = all.filter((change) => !changes.includes(change)).map((c) => c.path!);
+        if (written.length > 0) {
+          stored.before = withToolWrites(stored.before, now, written);
+          await store(file, stored);
+        }
         reviewed ??= new Set(changes.map((change) => change.key));
         const late = (key: string) => !reviewed!.has(key);
         const sentences = changes.map((change) => {
@@ -226,6 +258,8 @@ function isToolRef(ref: string, state: ExecutionState): boolean {
   const branch = ref.replace(/^refs\/heads\//, '');
   if (branch === ref) return false;
   if (state.integration?.branch === branch) return true;
+  // An integration stopped half way (Ctrl-C, its setup failed) leaves its branch, unrecorded.
+  if (state.integration_progress?.branch === branch) return true;
   if (recordedRepairs(state).some((repair) => repair.branch === branch)) return true;
   return Object.values(state.tasks).some((run) => run.branch === branch);
 }
@@ -317,7 +351,7 @@ async function load(file: string): Promise<Stored | null> {
   try {
     const stored = JSON.parse(await readFile(file, 'utf8')) as Stored;
     return stored.before?.version === 1
-      ? { before: stored.before, blame: stored.blame ?? {} }
+      ? { before: stored.before, blame: stored.blame ?? {}, toolRefs: stored.toolRefs ?? [] }
       : null;
   } catch {
     return null;

@@ -35,11 +35,7 @@ import {
 import { executeTasks, settledStatus } from './loop.js';
 import { claimExecutionId, executionIdFor, executionPaths, type ExecutionPaths } from './paths.js';
 import { runPreflight, type PreflightReport } from './preflight.js';
-import {
-  excludeToolFilesFirst,
-  toolFilesExcluded,
-  type ToolFilesExcluded,
-} from './prepare.js';
+import { excludeToolFilesFirst, toolFilesExcluded, type ToolFilesExcluded } from './prepare.js';
 import { sweepExecutionProcesses } from './processes.js';
 import { writeRunRecord } from './record.js';
 import { resolveSettings, type ExecutionSettings } from './settings.js';
@@ -244,6 +240,7 @@ async function startExecution(
       worktreeRootOf(repo.root, settings),
       options.env,
       repo.commonDir,
+      excluded.paths,
     ),
   };
   firstLook.snapshot.catch(() => undefined);
@@ -301,6 +298,7 @@ export async function execute(
     executionDir: paths.dir,
     worktreeRoot: worktreeRootOf(state.repo_root, settings),
     env: options.env,
+    watched: excluded.paths,
     ...(started === undefined ? {} : { firstLook: started.firstLook }),
   });
   const clock = options.clock ?? systemClock;

@@ -19,7 +19,7 @@ import {
   resetWorktree,
 } from '../workspace/worktree.js';
 import { openPooledWorktree } from '../workspace/pool.js';
-import { adminDir } from '../workspace/worktree-admin.js';
+import { adminDir, pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { pathExists } from '../path-exists.js';
 import { moveNestedRepositories, nestedRepositories } from '../workspace/nested-repos.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
@@ -211,7 +211,7 @@ async function clearHalfMadeWorktree(repoRoot: string, path: string): Promise<vo
     }
     await rm(path, { recursive: true, force: true });
   }
-  await git(repoRoot, ['worktree', 'prune']);
+  await pruneWorktreesIn(repoRoot, [path]);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { TaskRun } from '../state/schema.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { settleInterruptedRepairs } from '../repair/interrupted.js';
+import { recordedRepairs } from '../state/repairs.js';
 import { findRepoRoot } from '../workspace/repo.js';
 import { git } from '../workspace/git-exec.js';
 import { replicatedFiles } from '../workspace/replicate.js';
@@ -12,6 +13,7 @@ import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { branchSha, isWorktreeRoot, resetWorktree } from '../workspace/worktree.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
+import { rememberToolRefs } from './checkout-watch.js';
 import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
@@ -86,6 +88,14 @@ async function resumeLocked(
     );
   }
   await options.runner.preflight();
+  // The branches of an integration this resume sets aside (or that stopped half way) stay the
+  // tool's own: not changes to the user's checkout.
+  await rememberToolRefs(paths.dir, [
+    ...[state.integration?.branch, state.integration_progress?.branch].filter(
+      (branch): branch is string => branch !== undefined,
+    ),
+    ...recordedRepairs(state).map((repair) => repair.branch),
+  ]);
   const plan = await readPlanSnapshot(paths.planSnapshot);
   // Orphans of the dead orchestrator, its agents' setsid'ed children included, stop before their
   // worktrees are touched.

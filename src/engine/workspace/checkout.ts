@@ -1,5 +1,7 @@
-import { lstat, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
 
@@ -32,6 +34,29 @@ export interface CheckoutSnapshot {
   files: Record<string, string>;
   /** Ignored files and folders (folders collapsed), the tool's folder left out. */
   ignored: string[];
+  /**
+   * The watched files that are not in `files` (ignored, or absent) → their content's hash or
+   * kind: the configuration the tool copies into worktrees (`.env*`, `.claude/`), which it keeps
+   * out of git, so that an edit of it is seen. Older stored snapshots lack it.
+   */
+  ignoredFiles?: Record<string, string>;
+  /**
+   * The repository's hooks (`.git/hooks`, samples left out): name → content hash. An agent that
+   * runs `pre-commit install` or a package's postinstall there sets up code your next commit
+   * runs. Older stored snapshots lack it.
+   */
+  hooks?: Record<string, string>;
+  /**
+   * Replace refs (`git replace`): object → its replacement. The tool reads past them, but the
+   * user's git does not: a replaced commit changes their log, and their status when it is HEAD.
+   * Older stored snapshots lack it.
+   */
+  replaced?: Record<string, string>;
+  /**
+   * The user's linked worktrees (`git worktree add ../other`; the tool's own left out): folder →
+   * what it has out (`ref: refs/heads/<branch>` or a commit). Older stored snapshots lack it.
+   */
+  worktrees?: Record<string, string>;
 }
 
 export interface SnapshotOptions {
@@ -40,6 +65,13 @@ export interface SnapshotOptions {
   excludePaths?: readonly string[];
   /** The repository's common git directory, when the caller knows it already. */
   commonDir?: string;
+  /**
+   * Files whose content is kept even when git ignores them (not every ignored file: a build's,
+   * an editor's or a dev server's would be named at every write).
+   */
+  watched?: readonly string[];
+  /** Absolute folders whose worktrees are the tool's (its worktree root). */
+  toolFolders?: readonly string[];
 }
 
 export async function snapshotCheckout(
@@ -65,25 +97,39 @@ export async function snapshotCheckout(
     options.commonDir ?? (await gitCommonDir(repoRoot, options.env)),
     'config',
   );
-  const [head, refLines, configText, files, ignoredOut] = await Promise.all([
-    headOf(run),
-    run([
-      'for-each-ref',
-      '--format=%(refname) %(objectname) %(*objectname)',
-      'refs/heads',
-      'refs/tags',
-      'refs/stash',
-    ]),
-    readFile(configFile, 'utf8').catch(() => ''),
-    fileStates(repoRoot, run, kept, options.env),
-    run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']),
-  ]);
+  const common = dirname(configFile);
+  const toolFolders = [join(repoRoot, TOOL_DIR), ...(options.toolFolders ?? [])];
+  const [head, refLines, configText, [files, ignoredFiles], ignored, hooks, worktrees] =
+    await Promise.all([
+      headOf(run),
+      run([
+        'for-each-ref',
+        '--format=%(refname) %(objectname) %(*objectname)',
+        'refs/heads',
+        'refs/tags',
+        'refs/stash',
+        'refs/replace',
+      ]),
+      readFile(configFile, 'utf8').catch(() => ''),
+      fileStates(repoRoot, run, kept, options.watched ?? [], options.env),
+      run(['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory']).then(
+        (out) =>
+          out
+            .split('\0')
+            .filter((path) => path !== '' && kept(path))
+            .sort(),
+      ),
+      hooksIn(join(common, 'hooks')),
+      userWorktrees(common, toolFolders),
+    ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
+  const replaced: Record<string, string> = {};
   let stashed = false;
   for (const line of refLines.split('\n').filter(Boolean)) {
     const [ref, sha, target] = line.split(' ');
     if (ref === 'refs/stash') stashed = true;
+    if (ref!.startsWith('refs/replace/')) replaced[ref!.slice('refs/replace/'.length)] = sha!;
     if (!ref!.startsWith('refs/heads/') && !ref!.startsWith('refs/tags/')) continue;
     refs[ref!] = sha!;
     if (target) peeled[ref!] = target;
@@ -93,10 +139,6 @@ export async function snapshotCheckout(
     ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128])
     : '';
   const stash = stashOut.split('\n').filter(Boolean);
-  const ignored = ignoredOut
-    .split('\0')
-    .filter((path) => path !== '' && kept(path))
-    .sort();
   return {
     version: 1,
     headRef: head.ref,
@@ -108,7 +150,48 @@ export async function snapshotCheckout(
     configText,
     files,
     ignored,
+    ignoredFiles,
+    hooks,
+    replaced,
+    worktrees,
   };
+}
+
+/**
+ * The linked worktrees git knows, read from their admin folders (`<common>/worktrees/<name>`:
+ * `gitdir` names the folder, `HEAD` what it has out), those inside `toolFolders` left out.
+ */
+async function userWorktrees(
+  common: string,
+  toolFolders: readonly string[],
+): Promise<Record<string, string>> {
+  const admins = join(common, 'worktrees');
+  const names = await readdir(admins).catch(() => [] as string[]);
+  const found: Record<string, string> = {};
+  for (const name of names.sort()) {
+    // Small regular files only: an agent could put a FIFO there, whose read would never end.
+    const read = (file: string) => readSmallFile(join(admins, name, file), 4096)?.text ?? null;
+    const [gitdir, head] = [read('gitdir'), read('HEAD')];
+    if (gitdir === null || head === null) continue;
+    const folder = dirname(resolve(admins, name, gitdir.trim()));
+    const tool = toolFolders.some((dir) => folder === dir || folder.startsWith(`${dir}${sep}`));
+    if (!tool) found[folder] = head.trim();
+  }
+  return found;
+}
+
+const HOOK_BYTES = 1024 * 1024;
+
+/** Each hook's content hash (a folder or unreadable entry by its kind); samples left out. */
+async function hooksIn(dir: string): Promise<Record<string, string>> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const hooks: Record<string, string> = {};
+  for (const name of names.filter((n) => !n.endsWith('.sample')).sort()) {
+    // Not a blocking read: an agent could put a FIFO there.
+    const read = readSmallFile(join(dir, name), HOOK_BYTES);
+    hooks[name] = read === null ? 'other' : createHash('sha1').update(read.text).digest('hex');
+  }
+  return hooks;
 }
 
 /** Where HEAD is: one rev-parse, or (no commit on it yet) the symbolic ref alone. */
@@ -126,13 +209,17 @@ async function headOf(run: Run): Promise<{ ref: string | null; sha: string | nul
 
 type Run = (args: string[], allow?: number[]) => Promise<string>;
 
-/** `git status` of the main worktree, each entry with its content's hash (or what it is). */
+/**
+ * `git status` of the main worktree, each entry with its content's hash (or what it is); and the
+ * watched files git status does not list (ignored, or absent), hashed in the same git call.
+ */
 async function fileStates(
   repoRoot: string,
   run: Run,
   kept: (path: string) => boolean,
+  watched: readonly string[],
   env?: Record<string, string>,
-): Promise<Record<string, string>> {
+): Promise<[Record<string, string>, Record<string, string>]> {
   const raw = await run([
     'status',
     '--porcelain=v1',
@@ -145,11 +232,32 @@ async function fileStates(
     .filter(Boolean)
     .map((entry) => ({ xy: entry.slice(0, 2), path: entry.slice(3) }))
     .filter((entry) => kept(entry.path));
+  const listed = new Set(entries.map((entry) => entry.path));
+  const others = watched.filter((path) => !listed.has(path));
+  const kinds = await contentStates(repoRoot, [...listed, ...others], env);
+  const files: Record<string, string> = {};
+  for (const { xy, path } of entries) files[path] = `${xy} ${kinds.get(path)!}`;
+  const ignoredFiles: Record<string, string> = {};
+  for (const path of [...others].sort()) ignoredFiles[path] = kinds.get(path)!;
+  return [files, ignoredFiles];
+}
+
+/** Larger files are known by size and time, not read: an untracked data file may be gigabytes. */
+const HASHED_BYTES = 8 * 1024 * 1024;
+
+/** Each path's content hash (or `absent`, `symlink`, `other`, `large <size> <mtime>`). */
+async function contentStates(
+  repoRoot: string,
+  paths: readonly string[],
+  env?: Record<string, string>,
+): Promise<Map<string, string>> {
   const regular: string[] = [];
   const kinds = new Map<string, string>();
-  for (const { path } of entries) {
+  for (const path of paths) {
     const stat = await lstat(join(repoRoot, path)).catch(() => null);
     if (stat === null) kinds.set(path, 'absent');
+    else if (stat.isFile() && stat.size > HASHED_BYTES)
+      kinds.set(path, `large ${stat.size} ${stat.mtimeMs}`);
     else if (stat.isFile() && !path.includes('\n')) regular.push(path);
     else kinds.set(path, stat.isSymbolicLink() ? 'symlink' : 'other');
   }
@@ -165,14 +273,15 @@ async function fileStates(
           .split('\n')
           .filter(Boolean);
   regular.forEach((path, i) => kinds.set(path, hashes[i] ?? 'unreadable'));
-  const files: Record<string, string> = {};
-  for (const { xy, path } of entries) files[path] = `${xy} ${kinds.get(path)!}`;
-  return files;
+  return kinds;
 }
 
 /** One difference between two snapshots, in a sentence that names what changed. */
 export interface CheckoutChange {
-  /** Stable identity: `HEAD`, `ref:<full ref>`, `stash`, `config`, `file:<path>`, `ignored:<path>`. */
+  /**
+   * Stable identity: `HEAD`, `ref:<full ref>`, `replace:<object>`, `stash`, `config`,
+   * `hook:<name>`, `worktree:<folder>`, `file:<path>`, `ignored:<path>`.
+   */
   key: string;
   text: string;
   /** Commits the change brought in (a moved branch's new commits, a new tag's, a stash's base). */
@@ -194,7 +303,10 @@ export interface CompareOptions {
   env?: Record<string, string>;
 }
 
-/** What differs between `before` and `after`, in the order HEAD, refs, stash, config, files. */
+/**
+ * What differs between `before` and `after`, in the order HEAD, refs, replace refs, stash,
+ * config, hooks, files.
+ */
 export async function compareCheckouts(
   repoRoot: string,
   before: CheckoutSnapshot,
@@ -220,6 +332,7 @@ export async function compareCheckouts(
     if (was === now || options.isToolRef(ref)) continue;
     changes.push(await refChange(repoRoot, ref, was, now, before, after, headBranch, options.env));
   }
+  changes.push(...(await replaceChanges(repoRoot, before, after, options.env)));
   const stash = stashChange(before, after);
   if (stash !== null) changes.push(await withStashBases(repoRoot, stash, before, options.env));
   if (before.configText !== after.configText) {
@@ -229,6 +342,8 @@ export async function compareCheckouts(
     ]);
     changes.push(configChange(after.configFile, was, now));
   }
+  changes.push(...hookChanges(before, after));
+  changes.push(...worktreeChanges(before, after));
   const files = fileChanges(before, after, options.isToolPath ?? (() => false));
   changes.push(...(await underMovedHead(repoRoot, files, changes, before, after, options.env)));
   return changes;
@@ -354,6 +469,38 @@ async function count(
   return result.exitCode === 0 ? Number(result.stdout.trim()) : 0;
 }
 
+async function replaceChanges(
+  repoRoot: string,
+  before: CheckoutSnapshot,
+  after: CheckoutSnapshot,
+  env?: Record<string, string>,
+): Promise<CheckoutChange[]> {
+  if (before.replaced === undefined || after.replaced === undefined) return [];
+  const changes: CheckoutChange[] = [];
+  const objects = [
+    ...new Set([...Object.keys(before.replaced), ...Object.keys(after.replaced)]),
+  ].sort();
+  for (const object of objects) {
+    const was = before.replaced[object];
+    const now = after.replaced[object];
+    if (was === now) continue;
+    const undo =
+      now === undefined
+        ? `\`git replace ${short(object)} ${short(was!)}\` puts it back`
+        : `\`git replace -d ${short(object)}\` undoes it`;
+    const what =
+      now === undefined
+        ? `no longer shows ${short(was!)} in place of ${short(object)}`
+        : `now shows ${short(now)} in place of ${short(object)} wherever your git reads it (log, diff, status)`;
+    changes.push({
+      key: `replace:${object}`,
+      text: `a replace ref changed what your git shows: it ${what} (${undo})`,
+      commits: now === undefined ? [] : await newCommits(repoRoot, now, before, env),
+    });
+  }
+  return changes;
+}
+
 function stashChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
   const had = new Set(before.stash);
   const has = new Set(after.stash);
@@ -436,6 +583,63 @@ function configChange(
   };
 }
 
+function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
+  if (before.worktrees === undefined || after.worktrees === undefined) return [];
+  const changes: CheckoutChange[] = [];
+  const out = (head: string) =>
+    head.startsWith('ref: ')
+      ? `branch ${shortRef(head.slice(5))}`
+      : `a detached HEAD at ${short(head)}`;
+  const folders = [
+    ...new Set([...Object.keys(before.worktrees), ...Object.keys(after.worktrees)]),
+  ].sort();
+  for (const folder of folders) {
+    const was = before.worktrees[folder];
+    const now = after.worktrees[folder];
+    if (was === now) continue;
+    const text =
+      was === undefined
+        ? `a worktree was added at ${folder} (${out(now!)} out)`
+        : now === undefined
+          ? `your worktree ${folder} (${out(was)} out) was removed: git no longer knows it, and what it held uncommitted may be gone`
+          : `your worktree ${folder} now has ${out(now)} out (it had ${out(was)})`;
+    changes.push({
+      key: `worktree:${folder}`,
+      text,
+      commits: [],
+      ...(was === undefined ? { addition: true } : {}),
+    });
+  }
+  return changes;
+}
+
+function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
+  // An older stored snapshot did not look at the hooks: nothing to compare with.
+  if (before.hooks === undefined || after.hooks === undefined) return [];
+  const dir = join(dirname(after.configFile), 'hooks');
+  // With core.hooksPath set (husky, a shared folder), git does not run the hooks here.
+  const runs = !/^\s*hookspath\s*=/im.test(after.configText);
+  const changes: CheckoutChange[] = [];
+  const names = [...new Set([...Object.keys(before.hooks), ...Object.keys(after.hooks)])].sort();
+  for (const name of names) {
+    const was = before.hooks[name];
+    const now = after.hooks[name];
+    if (was === now) continue;
+    const what =
+      was === undefined
+        ? `was added${runs ? ': git runs it in your checkout from now on' : ''}`
+        : now === undefined
+          ? 'was deleted'
+          : 'was changed';
+    changes.push({
+      key: `hook:${name}`,
+      text: `the git hook ${name} (${join(dir, name)}) ${what}`,
+      commits: [],
+    });
+  }
+  return changes;
+}
+
 function fileChanges(
   before: CheckoutSnapshot,
   after: CheckoutSnapshot,
@@ -449,23 +653,30 @@ function fileChanges(
     if (was === now || isToolPath(path)) continue;
     changes.push({ key: `file:${path}`, path, text: fileText(path, was, now), commits: [] });
   }
+  const ignored = new Map<string, string>();
   const hadIgnored = new Set(before.ignored);
   const hasIgnored = new Set(after.ignored);
-  for (const path of after.ignored.filter((p) => !hadIgnored.has(p) && !isToolPath(p))) {
-    changes.push({
-      key: `ignored:${path}`,
-      path,
-      text: `${path} appeared in your checkout (ignored by git)`,
-      commits: [],
-    });
+  for (const path of after.ignored.filter((p) => !hadIgnored.has(p))) {
+    ignored.set(path, `${path} appeared in your checkout (ignored by git)`);
   }
-  for (const path of before.ignored.filter((p) => !hasIgnored.has(p) && !isToolPath(p))) {
-    changes.push({
-      key: `ignored:${path}`,
-      path,
-      text: `${path} is gone from your checkout (it was ignored by git)`,
-      commits: [],
-    });
+  for (const path of before.ignored.filter((p) => !hasIgnored.has(p))) {
+    ignored.set(path, `${path} is gone from your checkout (it was ignored by git)`);
+  }
+  // A watched file inside an ignored folder is not listed on its own: its content says more.
+  const hadFiles = before.ignoredFiles ?? {};
+  for (const [path, now] of Object.entries(after.ignoredFiles ?? {})) {
+    const was = hadFiles[path];
+    if (was === undefined || was === now || ignored.has(path)) continue;
+    const what =
+      was === 'absent'
+        ? 'appeared in your checkout'
+        : now === 'absent'
+          ? 'is gone from your checkout'
+          : 'was modified in your checkout';
+    ignored.set(path, `${path} ${what} (it is ignored by git)`);
+  }
+  for (const [path, text] of ignored) {
+    if (!isToolPath(path)) changes.push({ key: `ignored:${path}`, path, text, commits: [] });
   }
   return changes;
 }
@@ -482,6 +693,34 @@ function fileText(path: string, was: string | undefined, now: string | undefined
     return `${path} was modified in your checkout${xy[0] !== ' ' ? ' (and staged)' : ''}`;
   }
   return `${path} changed again in your checkout (it already had uncommitted changes)`;
+}
+
+/** `before` with `paths` as they are in `now`: writes of the tool's own taken as the start. */
+export function withToolWrites(
+  before: CheckoutSnapshot,
+  now: CheckoutSnapshot,
+  paths: readonly string[],
+): CheckoutSnapshot {
+  const files = { ...before.files };
+  const ignoredFiles = { ...before.ignoredFiles };
+  const ignored = new Set(before.ignored);
+  for (const path of paths) {
+    for (const [into, from] of [
+      [files, now.files],
+      [ignoredFiles, now.ignoredFiles ?? {}],
+    ] as const) {
+      if (from[path] === undefined) delete into[path];
+      else into[path] = from[path];
+    }
+    if (now.ignored.includes(path)) ignored.add(path);
+    else ignored.delete(path);
+  }
+  return {
+    ...before,
+    files,
+    ignored: [...ignored].sort(),
+    ...(before.ignoredFiles === undefined ? {} : { ignoredFiles }),
+  };
 }
 
 function short(sha: string): string {

@@ -8,7 +8,7 @@ import { git, NO_HOOKS } from './git-exec.js';
 import type { GitIdentity } from './identity.js';
 import { markedEntry } from './marked-entries.js';
 import type { Mutex } from './mutex.js';
-import { adminDir, ownAdmin, ownFolder } from './worktree-admin.js';
+import { adminDir, ownAdmin, ownFolder, pruneWorktreesIn } from './worktree-admin.js';
 import { retryOnLock } from './worktree.js';
 
 /**
@@ -542,7 +542,7 @@ export async function drainPool(
     await rm(path, { recursive: true, force: true });
     removed += 1;
   }
-  if (removed > 0) await git(repoRoot, ['worktree', 'prune']);
+  if (removed > 0) await pruneWorktreesIn(repoRoot, [pool]);
   // Gone once empty (a locked worktree stays, in it).
   if (keep === 0 && (await poolNames(pool)).length === 0)
     await rm(pool, { recursive: true, force: true });

@@ -1,5 +1,5 @@
-import { lstat, realpath } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { lstat, readdir, realpath, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { gitCommonDir } from './repo.js';
 
@@ -80,4 +80,41 @@ export async function ownAdmin(repoRoot: string, worktree: string): Promise<stri
     commonDirOf(repoRoot).then((common) => real(join(common, 'worktrees'))),
   ]);
   return adminParent !== null && adminParent === worktrees ? admin : null;
+}
+
+/**
+ * `git worktree prune`, for the tool's own worktrees only: the admin folders of worktrees whose
+ * folder is gone and was `folders` or below one. A plain prune would also drop the user's own
+ * worktrees whose folder is not where git last saw it (moved without `git worktree move`, on a
+ * drive not mounted): their index (staged changes) with them, and `git worktree repair` could no
+ * longer bring them back. A locked worktree is left, as git leaves it.
+ */
+export async function pruneWorktreesIn(
+  repoRoot: string,
+  folders: readonly string[],
+): Promise<void> {
+  const common = await commonDirOf(repoRoot);
+  const admins = join(common, 'worktrees');
+  const names = await readdir(admins).catch(() => [] as string[]);
+  const within = await Promise.all(folders.map(canonical));
+  for (const name of names) {
+    const admin = join(admins, name);
+    const back = pointer(join(admin, 'gitdir'));
+    if (back === null || (await lstat(join(admin, 'locked')).catch(() => null)) !== null) continue;
+    const worktree = dirname(resolve(admin, back.trim()));
+    if (await lstat(join(worktree, '.git')).catch(() => null)) continue;
+    const where = await canonical(worktree);
+    if (within.some((folder) => where === folder || where.startsWith(`${folder}${sep}`))) {
+      await rm(admin, { recursive: true, force: true });
+    }
+  }
+}
+
+/** A path with its nearest existing ancestor resolved (the path itself may be gone). */
+async function canonical(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const found = await real(absolute);
+  if (found !== null) return found;
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(await canonical(parent), basename(absolute));
 }

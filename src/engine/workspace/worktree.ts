@@ -4,7 +4,7 @@ import { pathExists } from '../path-exists.js';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
 import { createMutex, type Mutex } from './mutex.js';
-import { namedBack } from './worktree-admin.js';
+import { namedBack, pruneWorktreesIn } from './worktree-admin.js';
 
 /**
  * Create a worktree on a new branch at `startSha`. Only creating the branch (a ref write) runs
@@ -258,7 +258,7 @@ export async function removeWorktree(repoRoot: string, path: string): Promise<vo
     allowExitCodes: [128],
   });
   await rm(path, { recursive: true, force: true });
-  await git(repoRoot, ['worktree', 'prune']);
+  await pruneWorktreesIn(repoRoot, [path]);
 }
 
 export async function deleteBranch(repoRoot: string, branch: string): Promise<void> {
