@@ -85,6 +85,11 @@ describe('the git a run starts with', () => {
     // The exclusion turned the untracked .env ignored: the tool's doing, before its first look.
     expect(await repo.git(['check-ignore', '.env'])).toBe('.env');
     expect(result.state.checkout_changes ?? []).toEqual([]);
+    // Said once as the run went, not as a change to the checkout.
+    const notes = result.events.flatMap((event) => (event.type === 'note' ? [event.message] : []));
+    expect(notes.filter((note) => note.startsWith('.git/info/exclude: added'))).toEqual([
+      expect.stringContaining('/.env'),
+    ]);
     for (const run of Object.values(result.state.tasks)) expect(run.warnings ?? []).toEqual([]);
     expect(await readFile(join(repo.dir, '.env'), 'utf8')).toBe('SECRET=1\n');
   });

@@ -371,12 +371,17 @@ async function exclude(ctx: RunContext, paths: string[]): Promise<void> {
   noteExcluded(ctx, await added);
 }
 
+/**
+ * Said once, as the run goes: `checkout_changes` is for what changed in the checkout other than
+ * the tool's own doing (the watch's review writes it whole).
+ */
 function noteExcluded(ctx: RunContext, added: readonly string[]): void {
   if (added.length === 0) return;
-  ctx.state.checkout_changes = [
-    ...(ctx.state.checkout_changes ?? []),
-    `.git/info/exclude: added ${added.join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
-  ];
+  ctx.emit({
+    type: 'note',
+    taskId: null,
+    message: `.git/info/exclude: added ${added.join(', ')} so that agents cannot commit the files parallel-executor puts in their worktrees (remove the lines to undo)`,
+  });
 }
 
 export function statusFileOf(ctx: RunContext, run: TaskRun): string {
