@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
@@ -163,10 +163,11 @@ describe('clean and other executions', () => {
     await expectInvariant(failed);
   });
 
-  it('clean --force keeps a worktree that holds a nested repository, whose files no ref can keep, and says why', async () => {
+  it('clean --force moves a nested repository out of a worktree it removes, into the execution folder, and says where', async () => {
     const failed = await runOnce({ FAIL: '1' });
     const run = failed.state.tasks['1']!;
-    // What an agent that ran `git init` (or cloned something) in a folder of its worktree leaves.
+    // What an agent that ran `git init` (or cloned something) in a folder of its worktree leaves:
+    // no ref of this repository can keep its files.
     const nested = join(run.worktree, 'vendor', 'lib');
     await mkdir(nested, { recursive: true });
     await gitIn(nested, ['init', '-q']);
@@ -181,18 +182,30 @@ describe('clean and other executions', () => {
       '-qm',
       'x',
     ]);
+    await writeFile(join(nested, 'loose.txt'), 'not committed\n');
 
     const result = await cli(['clean', '--force', failed.state.execution_id], repo.dir);
     expect(result.code, result.stderr).toBe(0);
-    expect(await readFile(join(nested, 'notes.txt'), 'utf8')).toBe('only here\n');
-    expect(result.stdout).toContain('vendor/lib');
-    expect(result.stdout).toMatch(/nested git repository/);
-    await expectInvariant(failed);
-
-    // Moved out, the next clean removes the worktree.
-    await rm(nested, { recursive: true, force: true });
-    const again = await cli(['clean', '--force', failed.state.execution_id], repo.dir);
-    expect(again.code, again.stderr).toBe(0);
     expect(await pathExists(run.worktree)).toBe(false);
+    const executionDir = join(
+      repo.dir,
+      '.parallel-executor',
+      'executions',
+      failed.state.execution_id,
+    );
+    const kept = join(
+      executionDir,
+      'kept',
+      run.output_dir.split('/').pop()!,
+      'clean',
+      'vendor',
+      'lib',
+    );
+    expect(await readFile(join(kept, 'notes.txt'), 'utf8')).toBe('only here\n');
+    expect(await readFile(join(kept, 'loose.txt'), 'utf8')).toBe('not committed\n');
+    expect(await gitIn(kept, ['log', '--format=%s'])).toBe('x');
+    expect(result.stdout).toContain('vendor/lib');
+    expect(result.stdout).toContain(kept.slice(0, kept.length - '/vendor/lib'.length));
+    await expectInvariant(failed);
   });
 });

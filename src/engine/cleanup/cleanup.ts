@@ -28,7 +28,7 @@ import {
 } from '../workspace/pool.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { retryOnLock } from '../workspace/worktree.js';
-import { nestedRepositories } from '../workspace/nested-repos.js';
+import { moveNestedRepositories, nestedRepositories } from '../workspace/nested-repos.js';
 import { pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { archiveTaskOutputs, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
@@ -138,6 +138,12 @@ export async function cleanupExecution(
       claims,
       worktree: worktrees.get(worktreeKey),
     });
+    await moveNestedBeforeRemoval(
+      plan,
+      path.resolve(repoRoot, task.worktree),
+      worktrees.has(worktreeKey),
+      keptFolder(executionDir, task, 'clean'),
+    );
     const kept = await keepWork(task, state, plan, {
       branchSha,
       merged: mergedInto !== null,
@@ -265,7 +271,7 @@ async function ownPlan<Plan extends Pick<TaskCleanupPlan, 'worktree' | 'branch'>
   input: OwnershipInput,
 ): Promise<Plan> {
   const notOurs = (reason: string): Decision => ({ remove: false, reason });
-  const worktreeReason = worktreeNotOwned(input) ?? (await holdsRepositories(input));
+  const worktreeReason = worktreeNotOwned(input);
   if (plan.worktree.remove && worktreeReason !== null) plan.worktree = notOurs(worktreeReason);
   const branchReason = await branchNotOwned(input);
   if (plan.branch.remove && branchReason !== null) plan.branch = notOurs(branchReason);
@@ -285,15 +291,38 @@ function worktreeNotOwned({ subject, claims, worktree }: OwnershipInput): string
 }
 
 /**
- * No ref of this repository can hold another repository's files (the kept ref would hold a link
- * to commits that exist nowhere else): removed with the worktree, they would be gone, `--force` or
- * not.
+ * Before a worktree that goes: the nested repositories in it (an agent's `git init` or clone in a
+ * folder of its worktree) are moved into the execution folder, which clean-up leaves, as no ref
+ * of this repository can keep their files (a kept ref holds only a link to commits that exist
+ * nowhere else). The plan's reason says where; a worktree whose ones could not be moved stays.
  */
-async function holdsRepositories({ subject, repoRoot }: OwnershipInput): Promise<string | null> {
-  if (subject.worktree === null) return null;
-  const nested = nestedRepositories(path.resolve(repoRoot, subject.worktree));
-  if (nested.length === 0) return null;
-  return `it holds a nested git repository (${nested.join(', ')}) whose files no ref of this repository can keep, and removing the worktree would delete them: move it out of the worktree (or delete it), then clean again`;
+async function moveNestedBeforeRemoval(
+  plan: { worktree: Decision },
+  worktree: string | null,
+  registered: boolean,
+  keep: string,
+): Promise<void> {
+  if (!plan.worktree.remove || !registered || worktree === null) return;
+  if (nestedRepositories(worktree, 1).length === 0) return;
+  let dir = keep;
+  for (let n = 2; await pathExists(dir, { followLinks: false }); n += 1) dir = `${keep}-${n}`;
+  try {
+    const moved = await moveNestedRepositories(worktree, dir);
+    plan.worktree = {
+      remove: true,
+      reason: `${plan.worktree.reason}; its nested git repositories (${moved.join(', ')}) moved to ${dir} first, as no ref of this repository can keep their files`,
+    };
+  } catch (error) {
+    plan.worktree = {
+      remove: false,
+      reason: `it holds a nested git repository that could not be moved out to ${dir} (${message(error)}): its files stay where the agent left them; move it out of the worktree, then clean again`,
+    };
+  }
+}
+
+/** Where clean-up moves what a task's worktree holds that no ref can keep. */
+function keptFolder(executionDir: string, task: TaskRun, what: string): string {
+  return path.join(executionDir, 'kept', task.output_dir.split(/[\\/]/).pop()!, what);
 }
 
 async function branchNotOwned(input: OwnershipInput): Promise<string | null> {
@@ -425,6 +454,12 @@ async function cleanRepair(
   const plan = await ownPlan(
     planRepairCleanup(task, state, mergedInto, repair.inFlight, ctx.options),
     { subject, state, repoRoot, branchSha, claims: ctx.claims, worktree: entry },
+  );
+  await moveNestedBeforeRemoval(
+    plan,
+    repair.worktree === null ? null : path.resolve(repoRoot, repair.worktree),
+    entry !== undefined,
+    keptFolder(ctx.options.executionDir, task, `repair-${repair.attempt}`),
   );
   const refs: CleanupKeptRef[] = [];
   const kept = await keepRepairWork(repair, task, state, plan, {
