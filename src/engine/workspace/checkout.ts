@@ -477,13 +477,7 @@ async function replaceChanges(
 ): Promise<CheckoutChange[]> {
   if (before.replaced === undefined || after.replaced === undefined) return [];
   const changes: CheckoutChange[] = [];
-  const objects = [
-    ...new Set([...Object.keys(before.replaced), ...Object.keys(after.replaced)]),
-  ].sort();
-  for (const object of objects) {
-    const was = before.replaced[object];
-    const now = after.replaced[object];
-    if (was === now) continue;
+  for (const [object, was, now] of differing(before.replaced, after.replaced)) {
     const undo =
       now === undefined
         ? `\`git replace ${short(object)} ${short(was!)}\` puts it back`
@@ -590,13 +584,7 @@ function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): Che
     head.startsWith('ref: ')
       ? `branch ${shortRef(head.slice(5))}`
       : `a detached HEAD at ${short(head)}`;
-  const folders = [
-    ...new Set([...Object.keys(before.worktrees), ...Object.keys(after.worktrees)]),
-  ].sort();
-  for (const folder of folders) {
-    const was = before.worktrees[folder];
-    const now = after.worktrees[folder];
-    if (was === now) continue;
+  for (const [folder, was, now] of differing(before.worktrees, after.worktrees)) {
     const text =
       was === undefined
         ? `a worktree was added at ${folder} (${out(now!)} out)`
@@ -613,6 +601,16 @@ function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): Che
   return changes;
 }
 
+/** Each key whose value differs between two records (or is in one only), in key order. */
+function differing(
+  before: Record<string, string>,
+  after: Record<string, string>,
+): Array<[string, string | undefined, string | undefined]> {
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .sort()
+    .flatMap((key) => (before[key] === after[key] ? [] : [[key, before[key], after[key]]]));
+}
+
 function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
   // An older stored snapshot did not look at the hooks: nothing to compare with.
   if (before.hooks === undefined || after.hooks === undefined) return [];
@@ -620,11 +618,7 @@ function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): Checkou
   // With core.hooksPath set (husky, a shared folder), git does not run the hooks here.
   const runs = !/^\s*hookspath\s*=/im.test(after.configText);
   const changes: CheckoutChange[] = [];
-  const names = [...new Set([...Object.keys(before.hooks), ...Object.keys(after.hooks)])].sort();
-  for (const name of names) {
-    const was = before.hooks[name];
-    const now = after.hooks[name];
-    if (was === now) continue;
+  for (const [name, was, now] of differing(before.hooks, after.hooks)) {
     const what =
       was === undefined
         ? `was added${runs ? ': git runs it in your checkout from now on' : ''}`
