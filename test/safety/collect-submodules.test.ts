@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { plan, task } from '../engine/helpers.js';
+import { plan, scratch, task } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
-import { runWithLedger } from './collect-support.js';
+import { runChecked, runWithLedger } from './collect-support.js';
 
 let repo: TempRepo;
 let library: TempRepo;
@@ -46,6 +46,26 @@ describe('a repository with submodules', () => {
     const branch = run.state.integration!.branch;
     expect(await repo.git(['show', `${branch}:copy-a.txt`])).toBe('library code');
     expect(run.invariant.ok, run.invariant.text).toBe(true);
+  });
+
+  it("keeps them in place for a retry: they are the project's, not a repository an agent left", async () => {
+    await repoWithSubmodule();
+    const box = await scratch();
+    try {
+      // The first attempt fails; the retry needs the submodule's files.
+      const command = `if [ ! -f "${box.file('tried')}" ]; then touch "${box.file('tried')}"; exit 1; fi; cat lib/lib.txt > copy.txt`;
+      const run = await runChecked(repo, box.dir, plan([task('a')]), command, {
+        env: FILE_PROTOCOL,
+        settings: { retries: 1 },
+      });
+      const t = run.state.tasks['a']!;
+      expect(t.status, t.reason ?? '').toBe('completed');
+      expect(t.attempts).toBe(2);
+      expect((t.warnings ?? []).filter((w) => w.includes('nested git repositor'))).toEqual([]);
+      expect(await repo.git(['show', `${t.branch}:copy.txt`])).toBe('library code');
+    } finally {
+      await box.cleanup();
+    }
   });
 
   it('fails the task, naming the submodules, when they cannot be checked out', async () => {

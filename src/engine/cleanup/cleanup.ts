@@ -28,7 +28,11 @@ import {
 } from '../workspace/pool.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { retryOnLock } from '../workspace/worktree.js';
-import { moveNestedRepositories, nestedRepositories } from '../workspace/nested-repos.js';
+import {
+  moveNestedRepositories,
+  nestedRepositories,
+  submodulesOf,
+} from '../workspace/nested-repos.js';
 import { pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { archiveTaskOutputs, taskOutputPaths, type ArchiveResult } from './archive.js';
 import { newerClaims, type Claims } from './claims.js';
@@ -143,6 +147,7 @@ export async function cleanupExecution(
       path.resolve(repoRoot, task.worktree),
       worktrees.has(worktreeKey),
       keptFolder(executionDir, task, 'clean'),
+      { repoRoot, sha: task.start_sha ?? state.base_sha },
     );
     const kept = await keepWork(task, state, plan, {
       branchSha,
@@ -301,13 +306,16 @@ async function moveNestedBeforeRemoval(
   worktree: string | null,
   registered: boolean,
   keep: string,
+  start: { repoRoot: string; sha: string | null },
 ): Promise<void> {
   if (!plan.worktree.remove || !registered || worktree === null) return;
   if (nestedRepositories(worktree, 1).length === 0) return;
+  const submodules = await submodulesOf(start.repoRoot, start.sha);
+  if (nestedRepositories(worktree, 1, submodules).length === 0) return;
   let dir = keep;
   for (let n = 2; await pathExists(dir, { followLinks: false }); n += 1) dir = `${keep}-${n}`;
   try {
-    const moved = await moveNestedRepositories(worktree, dir);
+    const moved = await moveNestedRepositories(worktree, dir, submodules);
     plan.worktree = {
       remove: true,
       reason: `${plan.worktree.reason}; its nested git repositories (${moved.join(', ')}) moved to ${dir} first, as no ref of this repository can keep their files`,
@@ -460,6 +468,7 @@ async function cleanRepair(
     repair.worktree === null ? null : path.resolve(repoRoot, repair.worktree),
     entry !== undefined,
     keptFolder(ctx.options.executionDir, task, `repair-${repair.attempt}`),
+    { repoRoot, sha: state.base_sha },
   );
   const refs: CleanupKeptRef[] = [];
   const kept = await keepRepairWork(repair, task, state, plan, {

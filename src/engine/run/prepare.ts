@@ -21,7 +21,11 @@ import {
 import { openPooledWorktree } from '../workspace/pool.js';
 import { adminDir, pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { pathExists } from '../path-exists.js';
-import { moveNestedRepositories, nestedRepositories } from '../workspace/nested-repos.js';
+import {
+  moveNestedRepositories,
+  nestedRepositories,
+  submodulesOf,
+} from '../workspace/nested-repos.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { agentKey } from './paths.js';
 import type { RunContext } from './context.js';
@@ -253,12 +257,14 @@ export async function resetTaskWorkspace(
  */
 async function moveNestedAside(ctx: RunContext, run: TaskRun): Promise<void> {
   if (nestedRepositories(run.worktree, 1).length === 0) return;
+  const submodules = await submodulesOf(ctx.state.repo_root, run.start_sha ?? ctx.state.base_sha);
+  if (nestedRepositories(run.worktree, 1, submodules).length === 0) return;
   const base = join(ctx.paths.dir, 'kept', fileKeyOf(run), `attempt-${run.attempts}`);
   let keep = base;
   for (let n = 2; await pathExists(keep, { followLinks: false }); n += 1) keep = `${base}-${n}`;
   let moved: string[];
   try {
-    moved = await moveNestedRepositories(run.worktree, keep);
+    moved = await moveNestedRepositories(run.worktree, keep, submodules);
   } catch (error) {
     throw new TaskPreparationError(
       `attempt ${run.attempts} left a nested git repository in ${run.worktree} that could not be moved out of the way to ${keep} (${(error as Error).message}); its files are where the agent left them: move it out of the worktree, then retry the task (parallel-executor resume <execution> --retry-failed)`,

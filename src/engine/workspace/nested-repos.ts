@@ -1,16 +1,23 @@
 import { readdirSync, type Dirent } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { git } from './git-exec.js';
 
 /**
  * Folders below the top of `worktree` that hold a `.git` (a repository an agent made or cloned
- * there, with its own commits and files), up to `limit`, relative, `/`-separated. Symlinks are not
- * followed; a folder that cannot be read is passed over. Synchronous on purpose: a few
- * microseconds a folder this way, ten times more through the thread pool.
+ * there, with its own commits and files), up to `limit`, relative, `/`-separated; those in `skip`
+ * (the project's own submodules) and what is below them left out. Symlinks are not followed; a
+ * folder that cannot be read is passed over. Synchronous on purpose: a few microseconds a folder
+ * this way, ten times more through the thread pool.
  */
-export function nestedRepositories(worktree: string, limit = 5): string[] {
+export function nestedRepositories(
+  worktree: string,
+  limit = 5,
+  skip: ReadonlySet<string> = new Set(),
+): string[] {
   const found: string[] = [];
   const visit = (rel: string): void => {
+    if (skip.has(rel)) return;
     let entries: Dirent[];
     try {
       entries = readdirSync(join(worktree, rel), { withFileTypes: true });
@@ -37,16 +44,36 @@ export function nestedRepositories(worktree: string, limit = 5): string[] {
  * left in place the next attempt would work over them. Returns the paths moved; throws when one
  * could not be (another file system, say), having moved none after it.
  */
-export async function moveNestedRepositories(worktree: string, keep: string): Promise<string[]> {
+export async function moveNestedRepositories(
+  worktree: string,
+  keep: string,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<string[]> {
   const moved: string[] = [];
-  for (let found = nestedRepositories(worktree); found.length > 0; ) {
+  for (let found = nestedRepositories(worktree, 5, skip); found.length > 0;) {
     for (const rel of found) {
       const target = join(keep, rel);
       await mkdir(dirname(target), { recursive: true });
       await rename(join(worktree, rel), target);
       moved.push(rel);
     }
-    found = nestedRepositories(worktree);
+    found = nestedRepositories(worktree, 5, skip);
   }
   return moved;
+}
+
+/**
+ * The project's own submodules: the gitlinks of `commit` (the task's start), which the tool checks
+ * out in every worktree. They are the project's, not something an agent left.
+ */
+export async function submodulesOf(repoRoot: string, commit: string | null): Promise<Set<string>> {
+  if (commit === null) return new Set();
+  const listed = await git(repoRoot, ['ls-tree', '-r', '-z', commit], { allowExitCodes: [128] });
+  if (listed.exitCode !== 0) return new Set();
+  return new Set(
+    listed.stdout
+      .split('\0')
+      .filter((entry) => entry.startsWith('160000 commit '))
+      .map((entry) => entry.slice(entry.indexOf('\t') + 1)),
+  );
 }
