@@ -1,5 +1,5 @@
 import { readdirSync, type Dirent } from 'node:fs';
-import { mkdir, rename } from 'node:fs/promises';
+import { lstat, mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { git } from './git-exec.js';
 
@@ -56,10 +56,23 @@ export async function moveNestedRepositories(
       await mkdir(dirname(target), { recursive: true });
       await rename(join(worktree, rel), target);
       moved.push(rel);
+      await reconnectWorktree(target);
     }
     found = nestedRepositories(worktree, 5, skip);
   }
   return moved;
+}
+
+/**
+ * A linked worktree of another repository (an agent's `git worktree add` from elsewhere into its
+ * worktree: a `.git` file naming that repository's admin folder): that repository's record is
+ * pointed at the place it was moved to, or its next `git worktree prune` would forget it (and
+ * its index and HEAD). Anything else with a `.git` file is left as it is.
+ */
+async function reconnectWorktree(moved: string): Promise<void> {
+  const dotGit = await lstat(join(moved, '.git')).catch(() => null);
+  if (dotGit?.isFile() !== true) return;
+  await git(moved, ['worktree', 'repair'], { allowExitCodes: [1, 128] });
 }
 
 /**
