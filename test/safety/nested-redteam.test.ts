@@ -47,6 +47,8 @@ async function repoWithSubmodule(): Promise<TempRepo> {
   return repo;
 }
 
+const COMMIT = 'git -c user.name=A -c user.email=a@example.invalid -c commit.gpgsign=false';
+
 const AGENT_REPO =
   'mkdir -p vendor/x && cd vendor/x && git init -q && echo mine > mine.txt && cd ../..';
 
@@ -75,6 +77,31 @@ describe('nested repositories before a retry', () => {
     expect(listed).toContain(`worktree ${await realpath(side)}`);
     expect(listed).not.toContain('prunable');
     expect(await other.git(['-C', side, 'status', '--porcelain'])).toBe('?? loose.txt');
+  });
+});
+
+describe("a .git file naming the task worktree's own record", () => {
+  it('is moved with its folder, and the record still names the task worktree', async () => {
+    const repo = await createTempRepo({ files: { 'a.txt': 'a\n' } });
+    repos.push(repo);
+    const first =
+      'mkdir side && echo "gitdir: $(git rev-parse --absolute-git-dir)" > side/.git && echo f > side/f.txt';
+    const agent = failOnce(first, 'test ! -e side || exit 3; echo done > done.txt');
+    const result = await runPlan(repo.dir, plan([task('1')]), agent, { settings: { retries: 1 } });
+
+    const run = result.state.tasks['1']!;
+    expect(run.status, run.reason ?? '').toBe('completed');
+    const side = join(
+      result.executionDir,
+      'kept',
+      run.output_dir.split('/').pop()!,
+      'attempt-1',
+      'side',
+    );
+    expect(await readFile(join(side, 'f.txt'), 'utf8')).toBe('f\n');
+    const listed = await repo.git(['worktree', 'list', '--porcelain']);
+    expect(listed).toContain(`worktree ${await realpath(run.worktree)}`);
+    expect(listed).not.toContain('side');
   });
 });
 
@@ -110,4 +137,33 @@ describe('nested repositories before clean removes a worktree', () => {
       expect(item.reason).not.toMatch(/\blib\b/);
     },
   );
+});
+
+describe("a submodule the agent added itself, whose git folder lives in the worktree's own", () => {
+  it('clean --force keeps its history with its files in kept/, not a .git file naming a removed folder', async () => {
+    const other = await createTempRepo({ files: { 'o.txt': 'other\n' } });
+    const repo = await createTempRepo({ files: { 'a.txt': 'a\n' } });
+    repos.push(other, repo);
+    const agent = [
+      `git -c protocol.file.allow=always submodule add -q ${other.dir} vendor/x`,
+      `cd vendor/x && echo new > new.txt && git add new.txt && ${COMMIT} commit -qm only-here`,
+      'exit 1',
+    ].join(' && ');
+    const result = await runPlan(repo.dir, plan([task('1')]), agent);
+    const run = result.state.tasks['1']!;
+    expect(run.status).toBe('failed');
+
+    const cleaned = await cleanupExecution(result.state, {
+      repoRoot: repo.dir,
+      executionDir: result.executionDir,
+      env: agentEnv(),
+      force: true,
+    });
+    const item = cleaned.items.find((i) => i.kind === 'worktree')!;
+    expect(item.action, item.reason).toBe('removed');
+    const x = join(result.executionDir, 'kept', run.output_dir.split('/').pop()!, 'clean/vendor/x');
+    expect(await readFile(join(x, 'new.txt'), 'utf8')).toBe('new\n');
+    expect(await repo.git(['-C', x, 'log', '-1', '--format=%s'])).toBe('only-here');
+    expect(await repo.git(['-C', x, 'status', '--porcelain'])).toBe('');
+  });
 });

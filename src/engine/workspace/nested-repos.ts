@@ -1,7 +1,8 @@
 import { readdirSync, type Dirent } from 'node:fs';
-import { lstat, mkdir, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { git } from './git-exec.js';
+import { adminDir, namedBack, ownFolder } from './worktree-admin.js';
 
 /**
  * Folders below the top of `worktree` that hold a `.git` (a repository an agent made or cloned
@@ -54,9 +55,11 @@ export async function moveNestedRepositories(
     for (const rel of found) {
       const target = join(keep, rel);
       await mkdir(dirname(target), { recursive: true });
-      await rename(join(worktree, rel), target);
+      const source = join(worktree, rel);
+      const links = { gitDir: await adminDir(source), linked: (await namedBack(source)) !== null };
+      await rename(source, target);
       moved.push(rel);
-      await reconnectWorktree(target);
+      await reconnect(target, links, await adminDir(worktree));
     }
     found = nestedRepositories(worktree, 5, skip);
   }
@@ -64,15 +67,32 @@ export async function moveNestedRepositories(
 }
 
 /**
- * A linked worktree of another repository (an agent's `git worktree add` from elsewhere into its
- * worktree: a `.git` file naming that repository's admin folder): that repository's record is
- * pointed at the place it was moved to, or its next `git worktree prune` would forget it (and
- * its index and HEAD). Anything else with a `.git` file is left as it is.
+ * A moved folder whose `.git` is a file naming its git folder elsewhere (`gitDir`, resolved where
+ * it was), linked to it again:
+ * - a linked worktree (an agent's `git worktree add` into its worktree) whose record named it
+ *   back (`linked`): the record follows it (`git worktree repair`), or the next prune of that
+ *   repository would forget it; a `.git` file naming another worktree's record is not followed;
+ * - a submodule the agent added (its git folder in the worktree's own admin folder, `outerAdmin`,
+ *   which goes with the worktree): its git folder comes along as its `.git`.
  */
-async function reconnectWorktree(moved: string): Promise<void> {
-  const dotGit = await lstat(join(moved, '.git')).catch(() => null);
-  if (dotGit?.isFile() !== true) return;
-  await git(moved, ['worktree', 'repair'], { allowExitCodes: [1, 128] });
+async function reconnect(
+  moved: string,
+  { gitDir, linked }: { gitDir: string | null; linked: boolean },
+  outerAdmin: string | null,
+): Promise<void> {
+  if (linked) {
+    await git(moved, ['worktree', 'repair'], { allowExitCodes: [1, 128] });
+    return;
+  }
+  const modules = outerAdmin === null ? null : join(outerAdmin, 'modules') + sep;
+  if (gitDir === null || modules === null || !gitDir.startsWith(modules)) return;
+  if (!(await ownFolder(gitDir))) return;
+  const dotGit = join(moved, '.git');
+  await rm(dotGit);
+  await rename(gitDir, dotGit);
+  // From outside it: git in it would go to the core.worktree it names, which is gone.
+  const config = ['config', '--file', join(dotGit, 'config'), '--unset', 'core.worktree'];
+  await git(dirname(moved), config, { allowExitCodes: [5] });
 }
 
 /**
