@@ -1,4 +1,6 @@
-import { readdir, readFile, realpath } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pathExists } from '../../src/engine/path-exists.js';
@@ -166,4 +168,45 @@ describe("a submodule the agent added itself, whose git folder lives in the work
     expect(await repo.git(['-C', x, 'log', '-1', '--format=%s'])).toBe('only-here');
     expect(await repo.git(['-C', x, 'status', '--porcelain'])).toBe('');
   });
+});
+
+/** A folder on another file system than the temp repositories, when this machine has one. */
+const OTHER_DISK = ['/tmp', '/var/tmp', '/dev/shm'].find((dir) => {
+  try {
+    return statSync(dir).dev !== statSync(tmpdir()).dev;
+  } catch {
+    return false;
+  }
+});
+
+describe('worktrees on another file system than the repository (workspace.worktreeRoot)', () => {
+  it.skipIf(OTHER_DISK === undefined)(
+    'a retry copies the nested repository into kept/ (rename fails with EXDEV) and goes on',
+    async () => {
+      const repo = await createTempRepo({ files: { 'a.txt': 'a\n' } });
+      repos.push(repo);
+      const root = await mkdtemp(join(OTHER_DISK!, 'pe-other-disk-'));
+      try {
+        const first = `${AGENT_REPO} && ln -s mine.txt vendor/x/link`;
+        const agent = failOnce(first, 'test ! -e vendor/x || exit 3; echo done > done.txt');
+        const result = await runPlan(repo.dir, plan([task('1')]), agent, {
+          settings: { retries: 1, worktreeRoot: root },
+        });
+        const run = result.state.tasks['1']!;
+        expect(run.status, run.reason ?? '').toBe('completed');
+        const x = join(
+          result.executionDir,
+          'kept',
+          run.output_dir.split('/').pop()!,
+          'attempt-1',
+          'vendor/x',
+        );
+        expect(await readFile(join(x, 'mine.txt'), 'utf8')).toBe('mine\n');
+        expect(await readFile(join(x, 'link'), 'utf8')).toBe('mine\n');
+        expect(await repo.git(['-C', x, 'rev-parse', '--is-inside-work-tree'])).toBe('true');
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,5 +1,5 @@
 import { readdirSync, type Dirent } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { cp, mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { git } from './git-exec.js';
 import { adminDir, namedBack, ownFolder } from './worktree-admin.js';
@@ -57,13 +57,40 @@ export async function moveNestedRepositories(
       await mkdir(dirname(target), { recursive: true });
       const source = join(worktree, rel);
       const links = { gitDir: await adminDir(source), linked: (await namedBack(source)) !== null };
-      await rename(source, target);
+      await moveFolder(source, target);
       moved.push(rel);
       await reconnect(target, links, await adminDir(worktree));
     }
     found = nestedRepositories(worktree, 5, skip);
   }
   return moved;
+}
+
+/**
+ * `rename`, or across file systems (a worktree root on another disk than the repository: EXDEV)
+ * a copy, symlinks as they are, then the removal of the source. A copy that fails is removed and
+ * the source left whole.
+ */
+async function moveFolder(source: string, target: string): Promise<void> {
+  try {
+    await rename(source, target);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+  }
+  try {
+    await cp(source, target, {
+      recursive: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+      errorOnExist: true,
+      force: false,
+    });
+  } catch (error) {
+    await rm(target, { recursive: true, force: true });
+    throw error;
+  }
+  await rm(source, { recursive: true, force: true });
 }
 
 /**
@@ -89,7 +116,7 @@ async function reconnect(
   if (!(await ownFolder(gitDir))) return;
   const dotGit = join(moved, '.git');
   await rm(dotGit);
-  await rename(gitDir, dotGit);
+  await moveFolder(gitDir, dotGit);
   // From outside it: git in it would go to the core.worktree it names, which is gone.
   const config = ['config', '--file', join(dotGit, 'config'), '--unset', 'core.worktree'];
   await git(dirname(moved), config, { allowExitCodes: [5] });
