@@ -114,9 +114,12 @@ async function reconnect(
   const modules = outerAdmin === null ? null : join(outerAdmin, 'modules') + sep;
   if (gitDir === null || modules === null || !gitDir.startsWith(modules)) return;
   if (!(await ownFolder(gitDir))) return;
+  // In beside the `.git` file first: killed half way, the history is in the folder either way.
   const dotGit = join(moved, '.git');
+  const arriving = join(moved, '.git.parallel-executor-moving');
+  await moveFolder(gitDir, arriving);
   await rm(dotGit);
-  await moveFolder(gitDir, dotGit);
+  await rename(arriving, dotGit);
   // From outside it: git in it would go to the core.worktree it names, which is gone.
   const config = ['config', '--file', join(dotGit, 'config'), '--unset', 'core.worktree'];
   await git(dirname(moved), config, { allowExitCodes: [5] });
