@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { plan, scratch, task } from '../engine/helpers.js';
-import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { addSubmodule, createTempRepo, FILE_PROTOCOL, type TempRepo } from '../support/git-repo.js';
 import { runChecked, runWithLedger } from './collect-support.js';
 
 let repo: TempRepo;
@@ -11,26 +11,10 @@ afterEach(async () => {
   await library?.cleanup();
 });
 
-/** Submodules from a local path need the file protocol, which git refuses by default: tests only. */
-const FILE_PROTOCOL = {
-  GIT_CONFIG_COUNT: '1',
-  GIT_CONFIG_KEY_0: 'protocol.file.allow',
-  GIT_CONFIG_VALUE_0: 'always',
-};
-
 async function repoWithSubmodule(): Promise<void> {
   library = await createTempRepo({ files: { 'lib.txt': 'library code\n' } });
   repo = await createTempRepo();
-  await repo.git([
-    '-c',
-    'protocol.file.allow=always',
-    'submodule',
-    'add',
-    '-q',
-    library.dir,
-    'lib',
-  ]);
-  await repo.commit('add the library as a submodule');
+  await addSubmodule(repo, library);
 }
 
 describe('a repository with submodules', () => {

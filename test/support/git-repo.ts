@@ -113,3 +113,24 @@ export function gitTestEnv(): Record<string, string> {
     GIT_COMMITTER_EMAIL: TEST_IDENTITY.email,
   };
 }
+
+/** Submodules from a local path need the file protocol, which git refuses by default: tests only. */
+export const FILE_PROTOCOL = {
+  GIT_CONFIG_COUNT: '1',
+  GIT_CONFIG_KEY_0: 'protocol.file.allow',
+  GIT_CONFIG_VALUE_0: 'always',
+};
+
+/** `library` added to `repo` as the submodule `lib`, committed. */
+export async function addSubmodule(repo: TempRepo, library: TempRepo): Promise<void> {
+  await repo.git([
+    '-c',
+    'protocol.file.allow=always',
+    'submodule',
+    'add',
+    '-q',
+    library.dir,
+    'lib',
+  ]);
+  await repo.commit('add the library as a submodule');
+}
