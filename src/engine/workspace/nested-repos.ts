@@ -51,7 +51,8 @@ export async function moveNestedRepositories(
   skip: ReadonlySet<string> = new Set(),
 ): Promise<string[]> {
   const moved: string[] = [];
-  for (let found = nestedRepositories(worktree, 5, skip); found.length > 0;) {
+  // All in one walk (what is below one goes with it); a second finds none, unless one came since.
+  for (let found = nestedRepositories(worktree, Infinity, skip); found.length > 0;) {
     for (const rel of found) {
       const target = join(keep, rel);
       await mkdir(dirname(target), { recursive: true });
@@ -61,7 +62,7 @@ export async function moveNestedRepositories(
       moved.push(rel);
       await reconnect(target, links, await adminDir(worktree));
     }
-    found = nestedRepositories(worktree, 5, skip);
+    found = nestedRepositories(worktree, Infinity, skip);
   }
   return moved;
 }
