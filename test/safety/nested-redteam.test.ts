@@ -96,6 +96,27 @@ describe('nested repositories before a retry', () => {
     expect(listed).not.toContain('side');
   });
 
+  it('leaves a repository in an ignored folder (dependencies the setup installed) for the retry', async () => {
+    // What `composer install --prefer-source` or a vendored clone does: ignored, and needed.
+    const repo = await createTempRepo({ files: { 'a.txt': 'a\n', '.gitignore': 'deps/\n' } });
+    repos.push(repo);
+    const setupCommand =
+      'test -d deps/tool || (mkdir -p deps/tool && cd deps/tool && git init -q && echo v1 > lib.txt)';
+    const agent = failOnce(
+      `${AGENT_REPO}`,
+      'test ! -e vendor/x || exit 3; cat deps/tool/lib.txt > copy.txt',
+    );
+    const result = await runPlan(repo.dir, plan([task('1')]), agent, {
+      settings: { retries: 1, setupCommand },
+    });
+    const run = result.state.tasks['1']!;
+    expect(run.status, run.reason ?? '').toBe('completed');
+    expect(await readFile(join(run.worktree, 'copy.txt'), 'utf8')).toBe('v1\n');
+    // The agent's own repository (not ignored) was still moved.
+    const kept = keptOf(result, run, 'attempt-1');
+    expect(await readdir(kept)).toEqual(['vendor']);
+  });
+
   it.skipIf(OTHER_DISK === undefined)(
     'with the worktree root on another file system (rename fails with EXDEV), copies it into kept/ and goes on',
     async () => {

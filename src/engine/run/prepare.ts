@@ -22,6 +22,7 @@ import { openPooledWorktree } from '../workspace/pool.js';
 import { adminDir, pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { pathExists } from '../path-exists.js';
 import {
+  ignoredIn,
   moveNestedRepositories,
   nestedRepositories,
   submodulesOf,
@@ -101,7 +102,7 @@ async function openTaskWorktree(ctx: RunContext, run: TaskRun): Promise<boolean>
     // too: they go, as the take's clean would have removed them.
     const admin = await adminDir(run.worktree);
     const fromPool = admin !== null && !(await pathExists(join(admin, 'logs', 'HEAD')));
-    await moveNestedAside(ctx, run);
+    await moveNestedAside(ctx, run, { ignoredToo: fromPool });
     await resetWorktree(run.worktree, run.branch, tip);
     if (fromPool) await git(run.worktree, ['clean', '-ffdxq']);
     return true;
@@ -253,18 +254,28 @@ export async function resetTaskWorkspace(
  * Before the worktree is reset for another attempt: the nested repositories the last one left (an
  * agent's `git init` or clone in a folder of its worktree) are moved into the execution's folder
  * and named. No ref of this repository can keep their files, and left in place the next attempt
- * would work over them (and fail on them: inspection refuses a nested repository).
+ * would work over them (and fail on them: inspection refuses a nested repository). The project's
+ * submodules stay, and so do those in ignored folders, which the reset keeps as it keeps every
+ * ignored file (most often a dependency the set-up cloned), unless `ignoredToo` (a clean of the
+ * ignored files follows).
  */
-async function moveNestedAside(ctx: RunContext, run: TaskRun): Promise<void> {
+async function moveNestedAside(
+  ctx: RunContext,
+  run: TaskRun,
+  { ignoredToo = false } = {},
+): Promise<void> {
   if (nestedRepositories(run.worktree, 1).length === 0) return;
   const submodules = await submodulesOf(ctx.state.repo_root, run.start_sha ?? ctx.state.base_sha);
-  if (nestedRepositories(run.worktree, 1, submodules).length === 0) return;
+  const found = nestedRepositories(run.worktree, Infinity, submodules);
+  const ignored = ignoredToo ? [] : await ignoredIn(run.worktree, found);
+  const skip = new Set([...submodules, ...ignored]);
+  if (found.every((path) => skip.has(path))) return;
   const base = join(ctx.paths.dir, 'kept', fileKeyOf(run), `attempt-${run.attempts}`);
   let keep = base;
   for (let n = 2; await pathExists(keep, { followLinks: false }); n += 1) keep = `${base}-${n}`;
   let moved: string[];
   try {
-    moved = await moveNestedRepositories(run.worktree, keep, submodules);
+    moved = await moveNestedRepositories(run.worktree, keep, skip);
   } catch (error) {
     throw new TaskPreparationError(
       `attempt ${run.attempts} left a nested git repository in ${run.worktree} that could not be moved out of the way to ${keep} (${(error as Error).message}); its files are where the agent left them: move it out of the worktree, then retry the task (parallel-executor resume <execution> --retry-failed)`,

@@ -141,3 +141,17 @@ export async function submodulesOf(repoRoot: string, commit: string | null): Pro
       .map((entry) => entry.slice(entry.indexOf('\t') + 1)),
   );
 }
+
+/**
+ * Which of `paths` (folders in `worktree`) its ignore rules leave out: a reset for a retry keeps
+ * ignored files where they are, and a repository there is most often one the set-up installed
+ * (a dependency cloned from source) that the next attempt needs.
+ */
+export async function ignoredIn(worktree: string, paths: readonly string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const checked = await git(worktree, ['check-ignore', '-z', '--stdin'], {
+    input: `${paths.join('\0')}\0`,
+    allowExitCodes: [1],
+  });
+  return new Set(checked.stdout.split('\0').filter(Boolean));
+}
