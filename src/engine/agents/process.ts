@@ -275,17 +275,18 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   return { pid, events, done, stop };
 }
 
-/**
- * Appends a stream to the log raw and hands its lines to `onLine`; `onPartial` hears of output
- * that completed no line. Reading pauses while the log catches up, so a flood is held by the
- * agent's pipe (which blocks it) rather than buffered here.
- */
+/** How many carriage returns `chunk` holds (a progress bar's redraws). */
 function carriageReturns(chunk: Buffer): number {
   let count = 0;
   for (let at = chunk.indexOf(13); at !== -1; at = chunk.indexOf(13, at + 1)) count += 1;
   return count;
 }
 
+/**
+ * Appends a stream to the log raw and hands its lines to `onLine`; `onPartial` hears of output
+ * that completed no line. Reading pauses while the log catches up, so a flood is held by the
+ * agent's pipe (which blocks it) rather than buffered here.
+ */
 function pipeLines(
   stream: Readable,
   log: WriteStream,

@@ -9,6 +9,7 @@ import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
 import { replicatedFiles } from '../workspace/replicate.js';
 import { keepTaskState } from '../run/keep.js';
+import { keptFolderOf } from '../run/paths.js';
 import {
   attemptRef,
   isAncestor,
@@ -146,7 +147,7 @@ export async function cleanupExecution(
       plan,
       path.resolve(repoRoot, task.worktree),
       worktrees.has(worktreeKey),
-      keptFolder(executionDir, task, 'clean'),
+      { executionDir, task, what: 'clean' },
       { repoRoot, sha: task.start_sha ?? state.base_sha },
     );
     const kept = await keepWork(task, state, plan, {
@@ -305,15 +306,14 @@ async function moveNestedBeforeRemoval(
   plan: { worktree: Decision },
   worktree: string | null,
   registered: boolean,
-  keep: string,
+  kept: { executionDir: string; task: TaskRun; what: string },
   start: { repoRoot: string; sha: string | null },
 ): Promise<void> {
   if (!plan.worktree.remove || !registered || worktree === null) return;
   if (nestedRepositories(worktree, 1).length === 0) return;
   const submodules = await submodulesOf(start.repoRoot, start.sha);
   if (nestedRepositories(worktree, 1, submodules).length === 0) return;
-  let dir = keep;
-  for (let n = 2; await pathExists(dir, { followLinks: false }); n += 1) dir = `${keep}-${n}`;
+  const dir = await keptFolderOf(kept.executionDir, kept.task, kept.what);
   try {
     const moved = await moveNestedRepositories(worktree, dir, submodules);
     plan.worktree = {
@@ -326,11 +326,6 @@ async function moveNestedBeforeRemoval(
       reason: `it holds a nested git repository that could not be moved out to ${dir} (${message(error)}): its files stay where the agent left them; move it out of the worktree, then clean again`,
     };
   }
-}
-
-/** Where clean-up moves what a task's worktree holds that no ref can keep. */
-function keptFolder(executionDir: string, task: TaskRun, what: string): string {
-  return path.join(executionDir, 'kept', task.output_dir.split(/[\\/]/).pop()!, what);
 }
 
 async function branchNotOwned(input: OwnershipInput): Promise<string | null> {
@@ -467,7 +462,7 @@ async function cleanRepair(
     plan,
     repair.worktree === null ? null : path.resolve(repoRoot, repair.worktree),
     entry !== undefined,
-    keptFolder(ctx.options.executionDir, task, `repair-${repair.attempt}`),
+    { executionDir: ctx.options.executionDir, task, what: `repair-${repair.attempt}` },
     { repoRoot, sha: state.base_sha },
   );
   const refs: CleanupKeptRef[] = [];

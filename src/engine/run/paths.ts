@@ -1,5 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TaskRun } from '../state/schema.js';
+import { pathExists } from '../path-exists.js';
 import { STATE_FILE } from '../monitor/state-store.js';
 import { TOOL_DIR } from '../workspace/repo.js';
 import { slugify } from '../workspace/refs.js';
@@ -52,6 +54,27 @@ export function taskFileKeys(taskIds: readonly string[]): Map<string, string> {
     keys.set(id, key);
   }
   return keys;
+}
+
+/** The key a task's log and output folder were named with (`taskFileKeys`). */
+export function fileKeyOf(run: TaskRun): string {
+  return run.output_dir.split(/[\\/]/).pop()!;
+}
+
+/**
+ * Where what a task's worktree holds that no ref can keep (a nested repository) is moved:
+ * `<execution>/kept/<task>/<what>`, or `<what>-2`, `-3`… when an earlier move took that name.
+ * Nothing removes this folder.
+ */
+export async function keptFolderOf(
+  executionDir: string,
+  run: TaskRun,
+  what: string,
+): Promise<string> {
+  const base = join(executionDir, 'kept', fileKeyOf(run), what);
+  let folder = base;
+  for (let n = 2; await pathExists(folder, { followLinks: false }); n += 1) folder = `${base}-${n}`;
+  return folder;
 }
 
 /** The inbox folder name of an agent: the plan writes `Builder-1`, the folder is `builder-1`. */

@@ -28,7 +28,7 @@ import {
   submodulesOf,
 } from '../workspace/nested-repos.js';
 import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
-import { agentKey } from './paths.js';
+import { agentKey, fileKeyOf, keptFolderOf } from './paths.js';
 import type { RunContext } from './context.js';
 
 export class TaskPreparationError extends Error {}
@@ -270,9 +270,7 @@ async function moveNestedAside(
   const ignored = ignoredToo ? [] : await ignoredIn(run.worktree, found);
   const skip = new Set([...submodules, ...ignored]);
   if (found.every((path) => skip.has(path))) return;
-  const base = join(ctx.paths.dir, 'kept', fileKeyOf(run), `attempt-${run.attempts}`);
-  let keep = base;
-  for (let n = 2; await pathExists(keep, { followLinks: false }); n += 1) keep = `${base}-${n}`;
+  const keep = await keptFolderOf(ctx.paths.dir, run, `attempt-${run.attempts}`);
   let moved: string[];
   try {
     moved = await moveNestedRepositories(run.worktree, keep, skip);
@@ -403,11 +401,6 @@ function noteExcluded(ctx: RunContext, added: readonly string[]): void {
 
 export function statusFileOf(ctx: RunContext, run: TaskRun): string {
   return join(ctx.paths.statusDir, `${fileKeyOf(run)}.json`);
-}
-
-/** The key the task's log and output folder were named with. */
-function fileKeyOf(run: TaskRun): string {
-  return run.output_dir.split(/[\\/]/).pop()!;
 }
 
 async function contextFor(ctx: RunContext, run: TaskRun): Promise<string> {

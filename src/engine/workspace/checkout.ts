@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
+import { worktreeRecords } from './worktree-admin.js';
 
 /**
  * The user's checkout, in pieces that can be compared: where HEAD is, every branch and tag, the
@@ -165,15 +166,11 @@ async function userWorktrees(
   common: string,
   toolFolders: readonly string[],
 ): Promise<Record<string, string>> {
-  const admins = join(common, 'worktrees');
-  const names = await readdir(admins).catch(() => [] as string[]);
   const found: Record<string, string> = {};
-  for (const name of names.sort()) {
-    // Small regular files only: an agent could put a FIFO there, whose read would never end.
-    const read = (file: string) => readSmallFile(join(admins, name, file), 4096)?.text ?? null;
-    const [gitdir, head] = [read('gitdir'), read('HEAD')];
-    if (gitdir === null || head === null) continue;
-    const folder = dirname(resolve(admins, name, gitdir.trim()));
+  for (const { admin, worktree: folder } of await worktreeRecords(common)) {
+    // A small regular file only: an agent could put a FIFO there, whose read would never end.
+    const head = readSmallFile(join(admin, 'HEAD'), 4096)?.text ?? null;
+    if (head === null) continue;
     const tool = toolFolders.some((dir) => folder === dir || folder.startsWith(`${dir}${sep}`));
     if (!tool) found[folder] = head.trim();
   }
@@ -325,11 +322,8 @@ export async function compareCheckouts(
       commits: await newCommits(repoRoot, after.headSha, before, options.env),
     });
   }
-  const names = [...new Set([...Object.keys(before.refs), ...Object.keys(after.refs)])].sort();
-  for (const ref of names) {
-    const was = before.refs[ref];
-    const now = after.refs[ref];
-    if (was === now || options.isToolRef(ref)) continue;
+  for (const [ref, was, now] of differing(before.refs, after.refs)) {
+    if (options.isToolRef(ref)) continue;
     changes.push(await refChange(repoRoot, ref, was, now, before, after, headBranch, options.env));
   }
   changes.push(...(await replaceChanges(repoRoot, before, after, options.env)));
@@ -640,11 +634,8 @@ function fileChanges(
   isToolPath: (path: string) => boolean,
 ): CheckoutChange[] {
   const changes: CheckoutChange[] = [];
-  const paths = [...new Set([...Object.keys(before.files), ...Object.keys(after.files)])].sort();
-  for (const path of paths) {
-    const was = before.files[path];
-    const now = after.files[path];
-    if (was === now || isToolPath(path)) continue;
+  for (const [path, was, now] of differing(before.files, after.files)) {
+    if (isToolPath(path)) continue;
     changes.push({ key: `file:${path}`, path, text: fileText(path, was, now), commits: [] });
   }
   const ignored = new Map<string, string>();

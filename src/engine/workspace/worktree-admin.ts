@@ -93,21 +93,32 @@ export async function pruneWorktreesIn(
   repoRoot: string,
   folders: readonly string[],
 ): Promise<void> {
-  const common = await commonDirOf(repoRoot);
-  const admins = join(common, 'worktrees');
-  const names = await readdir(admins).catch(() => [] as string[]);
   const within = await Promise.all(folders.map(canonical));
-  for (const name of names) {
-    const admin = join(admins, name);
-    const back = pointer(join(admin, 'gitdir'));
-    if (back === null || (await lstat(join(admin, 'locked')).catch(() => null)) !== null) continue;
-    const worktree = dirname(resolve(admin, back.trim()));
+  for (const { admin, worktree } of await worktreeRecords(await commonDirOf(repoRoot))) {
+    if ((await lstat(join(admin, 'locked')).catch(() => null)) !== null) continue;
     if (await lstat(join(worktree, '.git')).catch(() => null)) continue;
     const where = await canonical(worktree);
     if (within.some((folder) => where === folder || where.startsWith(`${folder}${sep}`))) {
       await rm(admin, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * The linked worktrees git records in `<common>/worktrees/`: each admin folder whose `gitdir`
+ * (read without blocking: an agent can put a FIFO there) names a worktree's `.git`, with that
+ * worktree's folder, in name order.
+ */
+export async function worktreeRecords(
+  common: string,
+): Promise<Array<{ admin: string; worktree: string }>> {
+  const admins = join(common, 'worktrees');
+  const names = await readdir(admins).catch(() => [] as string[]);
+  return names.sort().flatMap((name) => {
+    const admin = join(admins, name);
+    const back = pointer(join(admin, 'gitdir'));
+    return back === null ? [] : [{ admin, worktree: dirname(resolve(admin, back.trim())) }];
+  });
 }
 
 /** A path with its nearest existing ancestor resolved (the path itself may be gone). */
