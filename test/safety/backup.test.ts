@@ -94,4 +94,40 @@ describe('keeping an attempt under a named ref', () => {
     const modes = await repo.git(['ls-tree', '-r', snap!.sha]);
     expect(modes).not.toContain('160000');
   });
+  it('takes a gitlink the agent committed or staged in as files; the submodules of the start stay links', async () => {
+    repo = await createTempRepo();
+    const env = gitTestEnv();
+    // The project's own: a gitlink of the start commit, its repository checked out there.
+    await repo.write('vendor/lib/v.txt', 'vendored\n');
+    await repo.git(['init', '-q'], join(repo.dir, 'vendor/lib'));
+    await repo.git(['add', '-A'], join(repo.dir, 'vendor/lib'));
+    await repo.git(['commit', '-qm', 'lib'], join(repo.dir, 'vendor/lib'));
+    await repo.git(['add', 'vendor/lib']);
+    const start = await repo.commit('the project with its submodule');
+    // The agent: `git init` of its own, committed inside, then `git add -A && git commit` outside.
+    await repo.write('sub/file.txt', 'only in the nested repository\n');
+    await repo.git(['init', '-q'], join(repo.dir, 'sub'));
+    await repo.git(['add', '-A'], join(repo.dir, 'sub'));
+    await repo.git(['commit', '-qm', 'inside'], join(repo.dir, 'sub'));
+    await repo.git(['add', '-A']);
+    const head = await repo.commit('the agent commits the link');
+    // And one only staged.
+    await repo.write('staged/s.txt', 'staged link\n');
+    await repo.git(['init', '-q'], join(repo.dir, 'staged'));
+    await repo.git(['add', '-A'], join(repo.dir, 'staged'));
+    await repo.git(['commit', '-qm', 'inside'], join(repo.dir, 'staged'));
+    await repo.git(['add', 'staged']);
+    const snap = await snapshotWorktree(repo.dir, env, DEFAULT_IDENTITY, 'test', [], start);
+    expect(snap?.dirty).toBe(true);
+    expect(await repo.git(['rev-parse', 'HEAD'])).toBe(head);
+    expect(await repo.git(['show', `${snap!.sha}:sub/file.txt`])).toBe(
+      'only in the nested repository',
+    );
+    expect(await repo.git(['show', `${snap!.sha}:staged/s.txt`])).toBe('staged link');
+    const modes = await repo.git(['ls-tree', '-r', snap!.sha]);
+    expect(modes).toMatch(/^160000 commit \w+\tvendor\/lib$/m);
+    expect(modes).not.toMatch(/\t(sub|staged)$/m);
+    // The worktree's own index still holds the staged link: nothing of the agent's state moved.
+    expect(await repo.git(['ls-files', '--stage', 'staged'])).toMatch(/^160000 /);
+  });
 });

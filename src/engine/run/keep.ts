@@ -44,6 +44,7 @@ export async function keepTaskState(
     identity: place.identity,
     why,
     exclude: [CONTEXT_FILE, ...(place.toolFiles ?? [])],
+    startSha: run.start_sha,
   });
   if (kept === null) return null;
   (run.kept_refs ??= []).push(...keptRefsOf(kept, why, 'the task branch its worktree had left'));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
 import { hidingEntries, markedEntry } from './marked-entries.js';
+import { submodulesOf } from './nested-repos.js';
 import { isWorktreeRoot } from './worktree.js';
 
 /**
@@ -59,6 +60,11 @@ export async function snapshotWorktree(
   message: string,
   /** Paths (relative to the worktree) kept out: the tool's copies of secrets such as `.env`. */
   exclude: readonly string[] = [],
+  /**
+   * The commit the work started from, whose gitlinks are the project's submodules; unknown, those
+   * of HEAD are taken for them.
+   */
+  startSha: string | null = null,
 ): Promise<WorktreeSnapshot | null> {
   if (!(await isWorktreeRoot(worktree))) return null;
   const headResult = await git(worktree, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
@@ -81,7 +87,16 @@ export async function snapshotWorktree(
     const gitDir = (
       await git(worktree, ['rev-parse', '--absolute-git-dir'], { env })
     ).stdout.trim();
-    for (const path of nested) {
+    // One the agent staged or committed (`git add -A` over its own `git init`) is a gitlink in
+    // the index by now: in the kept commit its files take the link's place (HEAD keeps the link).
+    const linked = await agentGitlinks(worktree, indexEnv, startSha ?? head);
+    if (linked.length > 0) {
+      await git(worktree, ['update-index', '--force-remove', '-z', '--stdin'], {
+        env: indexEnv,
+        input: `${linked.join('\0')}\0`,
+      });
+    }
+    for (const path of [...nested, ...linked]) {
       const tree = await filesAsTree(gitDir, join(worktree, path), env, scratch);
       await git(worktree, ['read-tree', `--prefix=${path}/`, tree], { env: indexEnv });
     }
@@ -188,6 +203,8 @@ export interface KeepAttemptInput {
   why: string;
   /** Paths left out of the snapshot (the tool's copies of configuration and secrets). */
   exclude?: readonly string[];
+  /** The commit the work started from (its gitlinks are the project's submodules). */
+  startSha?: string | null;
 }
 
 /**
@@ -202,6 +219,7 @@ export async function keepAttempt(input: KeepAttemptInput): Promise<KeptAttempt 
     input.identity,
     `parallel-executor: uncommitted work kept (${input.why})`,
     input.exclude ?? [],
+    input.startSha ?? null,
   );
   const tip = await refSha(input.repoRoot, `refs/heads/${input.branch}`, input.env);
   if (snapshot === null && tip === null) return null;
@@ -275,6 +293,32 @@ export async function isAncestor(
     allowExitCodes: [1, 128],
   });
   return result.exitCode === 0;
+}
+
+/**
+ * Gitlinks of the index at `indexEnv` whose folder holds a repository (an agent's `git init`, its
+ * commits only there), the project's submodules (the gitlinks of `start`) aside.
+ */
+async function agentGitlinks(
+  worktree: string,
+  indexEnv: Record<string, string>,
+  start: string,
+): Promise<string[]> {
+  const staged = await git(worktree, ['ls-files', '--stage', '-z'], { env: indexEnv });
+  // `<mode> <sha> <stage>\t<path>`; an unmerged link is listed once per stage.
+  const links = new Set(
+    staged.stdout
+      .split('\0')
+      .filter((entry) => entry.startsWith('160000 '))
+      .map((entry) => entry.slice(entry.indexOf('\t') + 1)),
+  );
+  const present: string[] = [];
+  for (const path of links) {
+    if ((await lstat(join(worktree, path, '.git')).catch(() => null)) !== null) present.push(path);
+  }
+  if (present.length === 0) return [];
+  const project = await submodulesOf(worktree, start);
+  return present.filter((path) => !project.has(path));
 }
 
 /** Untracked folders of the worktree that hold a repository of their own (`.git` inside). */
