@@ -12,7 +12,13 @@ import type { Plan } from '../plan/schema.js';
 import { LOCAL_SELECTION, nothingToRun, selectTasks, type Selection } from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
-import { poolDirOf, poolKeepPrefix, WorktreePool } from '../workspace/pool.js';
+import {
+  lookAtPool,
+  poolDirOf,
+  poolKeepPrefix,
+  WorktreePool,
+  type PoolLook,
+} from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
@@ -110,16 +116,24 @@ interface Started {
   firstLook: FirstLook;
   tracked: Promise<Set<string>>;
   excluded: ToolFilesExcluded;
+  /** The pool as it was looked at while the run got ready (with `workspace.pool`). */
+  pool: PoolLook | undefined;
 }
 
-async function prepare(options: RunOptions, knownRoot?: string): Promise<Prepared> {
+async function prepare(
+  options: RunOptions,
+  knownRoot?: string,
+  /** Told what will run before pre-flight looks at anything: a run starts what it can beside it. */
+  onSelected?: (root: string, selection: Selection, settings: ExecutionSettings) => void,
+): Promise<Prepared> {
   const settings = resolveSettings(options.settings);
   const root = knownRoot ?? (await findRepoRoot(options.cwd));
   // Listed beside the look at HEAD and the status: pre-flight and the run both need it.
   const tracked = trackedFiles(root);
   tracked.catch(() => undefined);
-  const repo = await inspectRepo(root);
   const selection = select(options);
+  onSelected?.(root, selection, settings);
+  const repo = await inspectRepo(root);
   const worktreeRoot = worktreeRootOf(root, settings);
   const preflight = await runPreflight({
     repo,
@@ -216,7 +230,17 @@ async function startExecution(
   lock: RepoLock,
   root: string,
 ): Promise<ExecutionResult> {
-  const { repo, selection, settings, preflight, tracked } = await prepare(options, root);
+  // The pool's worktrees the first tasks will take are looked at while pre-flight runs.
+  let pool: PoolLook | undefined;
+  const { repo, selection, settings, preflight, tracked } = await prepare(
+    options,
+    root,
+    (repoRoot, selected, chosen) => {
+      if (chosen.pool === 0) return;
+      const dir = poolDirOf(worktreeRootOf(repoRoot, chosen));
+      pool = lookAtPool(dir, repoRoot, Math.min(chosen.pool, selected.ready.length));
+    },
+  );
   if (!preflight.go) {
     const failed = preflight.checks.filter((check) => check.level === 'fail');
     throw new PreflightError(
@@ -267,6 +291,7 @@ async function startExecution(
     firstLook,
     tracked,
     excluded,
+    pool,
   });
 }
 
@@ -321,6 +346,7 @@ export async function execute(
             poolDirOf(worktreeRootOf(state.repo_root, settings)),
             state.repo_root,
             poolKeepPrefix(state.execution_id),
+            started?.pool,
           ),
         }
       : {}),

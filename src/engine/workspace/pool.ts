@@ -364,6 +364,48 @@ function processesInsideEach(folders: readonly string[]): Map<string, number[]> 
 }
 
 /**
+ * The worktrees parked in `dir` that no process works in. One a process works in (a watcher an
+ * agent started there, someone's shell) would have it work in the next task's checkout: it stays
+ * in the pool, for a run after. One look at /proc for all of them.
+ */
+async function usablePaths(dir: string): Promise<string[]> {
+  const paths = (await poolNames(dir)).map((name) => join(dir, name));
+  const busy = processesInsideEach(paths);
+  return paths.filter((path) => !busy.has(path));
+}
+
+/** How old a look made ahead of a take (`lookAtPool`) may be for the take to go by it. */
+const AHEAD_MS = 1_000;
+
+/** The pool looked at before a run has its execution: its listing, and its first worktrees' checks. */
+export interface PoolLook {
+  entries: Promise<string[]>;
+  /** Per worktree looked at: when the look started, and what it found (`unusable`). */
+  checks: Map<string, { at: number; found: Promise<string | Inside> }>;
+}
+
+/**
+ * Look at the pool of `dir` and at its first `count` worktrees now, while the run's pre-flight
+ * runs, so that its first tasks find theirs looked at: the looks only read (one found unusable is
+ * taken out of the pool by the take, once the run has its go). A take goes by a look only while
+ * it is younger than AHEAD_MS; nothing of this run writes into the pool before its agents start.
+ */
+export function lookAtPool(dir: string, repoRoot: string, count: number): PoolLook {
+  const checks: PoolLook['checks'] = new Map();
+  const entries = usablePaths(dir);
+  entries.then(
+    (paths) => {
+      for (const path of paths.slice(0, count)) {
+        const found = unusable(repoRoot, path).catch((error: unknown) => String(error));
+        checks.set(path, { at: Date.now(), found });
+      }
+    },
+    () => undefined,
+  );
+  return { entries, checks };
+}
+
+/**
  * The pool of one worktree root as a run uses it: listed once, each parked worktree handed to one
  * task only.
  */
@@ -375,6 +417,8 @@ export class WorktreePool {
     private readonly repoRoot: string,
     /** Where a commit found in a parked worktree is kept (`poolKeepPrefix`). */
     private readonly keepUnder: string,
+    /** The pool as the run looked at it while it got ready (`lookAtPool` of the same `dir`). */
+    private readonly early?: PoolLook,
   ) {}
 
   /**
@@ -384,8 +428,13 @@ export class WorktreePool {
   async take(kept?: (ref: string) => void): Promise<PooledWorktree | null> {
     const entries = await this.list();
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
+      const ahead = this.early?.checks.get(path);
+      this.early?.checks.delete(path);
       // One git cannot even read (its index garbage, say) is as unusable as any other.
-      const found = await unusable(this.repoRoot, path).catch((error: unknown) => String(error));
+      const found =
+        ahead !== undefined && Date.now() - ahead.at < AHEAD_MS
+          ? await ahead.found
+          : await unusable(this.repoRoot, path).catch((error: unknown) => String(error));
       if (typeof found !== 'string') return { path, untracked: found.untracked };
       await discard(this.repoRoot, path, this.keepUnder, kept).catch(() => undefined);
     }
@@ -393,17 +442,11 @@ export class WorktreePool {
   }
 
   /**
-   * The worktrees parked there, listed once (a run lists them while it gets ready, before its
-   * first take). One a process works in (a watcher an agent started there, someone's shell) would
-   * have it work in the next task's checkout: it stays in the pool, for a run after. One look at
-   * /proc for all of them.
+   * The worktrees parked there that no process works in (`usablePaths`), listed once: a run lists
+   * them while it gets ready, before its first take.
    */
   list(): Promise<string[]> {
-    this.entries ??= poolNames(this.dir).then((names) => {
-      const paths = names.map((name) => join(this.dir, name));
-      const busy = processesInsideEach(paths);
-      return paths.filter((path) => !busy.has(path));
-    });
+    this.entries ??= this.early?.entries.then((paths) => [...paths]) ?? usablePaths(this.dir);
     return this.entries;
   }
 
