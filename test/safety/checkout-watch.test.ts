@@ -108,3 +108,39 @@ describe('the checkout watch after agents end', () => {
     expect(await looksIn(trace)).toBe(3);
   });
 });
+
+describe('the review at the end of the run', () => {
+  it('goes by the look after the last agent when nothing of the run could write since', async () => {
+    const { trace, watch, intrude, ended } = await watching();
+    await intrude();
+    ended('A');
+    ended('B');
+    await Promise.all([watch.afterAgent('A'), watch.afterAgent('B')]);
+    const changes = await watch.review([], { nothingLeft: true });
+    expect(await looksIn(trace)).toBe(2);
+    expect(changes).toEqual([expect.stringMatching(/branch main moved/)]);
+  });
+
+  for (const [what, after] of [
+    ['a validation ran after that look', { validating: true, nothingLeft: true, waitMs: 0 }],
+    [
+      'a process of the run was found still there',
+      { validating: false, nothingLeft: false, waitMs: 0 },
+    ],
+    ['that look is no longer fresh', { validating: false, nothingLeft: true, waitMs: 400 }],
+  ] as const) {
+    it(`looks again when ${what}, and names what changed since`, async () => {
+      const { trace, watch, ended } = await watching();
+      ended('A');
+      ended('B');
+      await Promise.all([watch.afterAgent('A'), watch.afterAgent('B')]);
+      if (after.validating)
+        watch.observe({ type: 'task-status', taskId: 'A', status: 'validating' } as never);
+      await repo.write('README.md', 'changed after the look\n');
+      if (after.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, after.waitMs));
+      const changes = await watch.review([], { nothingLeft: after.nothingLeft });
+      expect(await looksIn(trace)).toBe(3);
+      expect(changes).toEqual([expect.stringContaining('README.md')]);
+    });
+  }
+});

@@ -57,9 +57,21 @@ export interface CheckoutWatch {
   /**
    * Every difference from the start, named in `state.checkout_changes`. `toolPaths`: files the
    * tool itself wrote into the checkout since the last review (the plan, in `working-tree` mode).
+   * `nothingLeft`: the caller found no process of the run still there (see REVIEW_REUSE_MS).
    */
-  review(toolPaths?: readonly string[]): Promise<string[]>;
+  review(toolPaths?: readonly string[], options?: { nothingLeft?: boolean }): Promise<string[]>;
 }
+
+/**
+ * The first review goes by the last look after an agent instead of taking its own when that look
+ * ended less than this ago, no process of the run could write since it started (no agent, set-up
+ * or validation ran then or after) and none was found still there: in a big checkout a look is a
+ * `git status` of every file, and this one would see what that one saw.
+ */
+const REVIEW_REUSE_MS = 250;
+
+/** Statuses in which a task runs processes of its own (an agent, a set-up, validation checks). */
+const RUNS_PROCESSES: ReadonlySet<string> = new Set(['preparing', 'in_progress', 'validating']);
 
 export interface CheckoutWatchOptions {
   state: ExecutionState;
@@ -130,6 +142,11 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   let queue: Promise<unknown> = Promise.resolve();
   let reviewed: Set<string> | null = null;
   let waiting: { ids: string[]; done: Promise<void> } | null = null;
+  // Each task's last status, and whether a process of the run could have written since the last
+  // look started (and when that look ended).
+  const statuses = new Map<string, string>();
+  let busySinceLook = true;
+  let lastLookEnded = 0;
 
   function open(): Set<string> {
     const set = new Set(active);
@@ -141,6 +158,8 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
 
   /** One look for every task whose agent ended since the last one started (`taskIds`). */
   async function look(taskIds: readonly string[]): Promise<void> {
+    busySinceLook = [...statuses.values()].some((status) => RUNS_PROCESSES.has(status));
+    lastLookEnded = 0;
     const next = open();
     const now = await take();
     windows.delete(window);
@@ -149,7 +168,10 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     const changes = await compareCheckouts(repoRoot, last, now, compareOptions());
     last = now;
     for (const taskId of taskIds) unchecked.delete(taskId);
-    if (changes.length === 0) return;
+    if (changes.length === 0) {
+      lastLookEnded = Date.now();
+      return;
+    }
     const culprits = await blameChanges(state, changes, suspects, env);
     for (const change of changes) {
       const culprit = culprits.get(change.key)!;
@@ -171,6 +193,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       }
     }
     await store(file, stored);
+    lastLookEnded = Date.now();
   }
 
   function takePending(taskId: string): string | null {
@@ -188,6 +211,8 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   return {
     observe(event) {
       if (event.type !== 'task-status') return;
+      statuses.set(event.taskId, event.status);
+      if (RUNS_PROCESSES.has(event.status)) busySinceLook = true;
       if (event.status === 'preparing') {
         active.add(event.taskId);
         unchecked.add(event.taskId);
@@ -212,12 +237,17 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       await waiting.done;
       return takePending(taskId);
     },
-    review: (toolPaths = []) =>
+    review: (toolPaths = [], options = {}) =>
       serial(async () => {
         // The first review's look has just taken the snapshot it needs.
         let now: CheckoutSnapshot;
         if (reviewed === null) {
-          await look([]);
+          const seen =
+            options.nothingLeft === true &&
+            !busySinceLook &&
+            lastLookEnded > 0 &&
+            Date.now() - lastLookEnded < REVIEW_REUSE_MS;
+          if (!seen) await look([]);
           now = last;
         } else {
           now = await take();

@@ -380,13 +380,18 @@ export async function execute(
     ctx.budget.close();
   }
   // Whatever an agent left running (a dev server under setsid) ends with the run.
-  await sweepExecutionProcesses(state, ctx.emit, settings.graceMs, 'at the end of the run');
+  const nothingLeft = await sweepExecutionProcesses(
+    state,
+    ctx.emit,
+    settings.graceMs,
+    'at the end of the run',
+  );
   const settled = settledStatus(state, signal.aborted, ctx.halted !== undefined);
   const finish = settled === 'cancelled' ? undefined : ctx.hooks.onAllSettled;
   // Until the hook (integration, the report) has run, the execution is not finished: killed now,
   // the state must say so, for `status`, `clean` and `resume` (which integrates again).
   if (finish === undefined) state.status = settled;
-  for (const change of await reviewCheckout(ctx, checkout)) {
+  for (const change of await reviewCheckout(ctx, checkout, [], { nothingLeft })) {
     ctx.emit({ type: 'note', message: `your checkout changed: ${change}`, taskId: null });
   }
   try {
@@ -420,9 +425,10 @@ async function reviewCheckout(
   ctx: RunContext,
   checkout: CheckoutWatch,
   toolPaths: readonly string[] = [],
+  options: { nothingLeft?: boolean } = {},
 ): Promise<string[]> {
   try {
-    return await checkout.review(toolPaths);
+    return await checkout.review(toolPaths, options);
   } catch (error) {
     const why = `your checkout could not be compared with how it was at the start: ${(error as Error).message}`;
     ctx.logger.error(why);

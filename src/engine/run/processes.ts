@@ -90,13 +90,14 @@ export function reportLeftBehind(
 /**
  * The sweep at the end of a run (and of a resume): anything of the execution still running is
  * stopped and reported. Without /proc the check cannot be made, which is said once, here.
+ * Returns whether it looked and found nothing.
  */
 export async function sweepExecutionProcesses(
   state: ExecutionState,
   emit: (event: ExecutionEvent) => void,
   graceMs: number,
   when: string,
-): Promise<void> {
+): Promise<boolean> {
   const found = await stopExecutionProcesses(state, graceMs);
   if (found === null) {
     emit({
@@ -105,7 +106,8 @@ export async function sweepExecutionProcesses(
       message:
         'cannot look for processes the agents left running (setsid, nohup, daemons): this system has no /proc. Check for them yourself (e.g. `ps -A -o pid,command`).',
     });
-    return;
+    return false;
   }
   for (const [taskId, left] of found) reportLeftBehind(state, emit, taskId, left, when);
+  return found.size === 0;
 }
