@@ -20,6 +20,8 @@ export interface ProcessTree {
   signal(signal: NodeJS.Signals): boolean;
   /** True while a known group has a member that is not a zombie. */
   isAlive(): boolean;
+  /** True while a known group has a member (a zombie counts): a signal probe, no look at /proc. */
+  anyGroupLeft(): boolean;
   /** Polls until the tree is gone or `timeoutMs` passed; true when it is gone. */
   waitForExit(timeoutMs: number): Promise<boolean>;
   groups(): number[];
@@ -77,6 +79,7 @@ export function createProcessTree(leader: number): ProcessTree {
       return reached;
     },
     isAlive,
+    anyGroupLeft: () => [...groups].some((group) => signalGroup(group, 0)),
     async waitForExit(timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -99,6 +102,9 @@ export async function terminateTree(
   graceMs: number,
   killWaitMs: number,
 ): Promise<void> {
+  // Every known group empty (how an agent usually ends: it and all it started are gone): a
+  // process of the tree is only ever found through a member of one, so /proc has none to show.
+  if (!tree.anyGroupLeft()) return;
   tree.refresh();
   if (!tree.signal('SIGTERM')) return;
   if (await tree.waitForExit(graceMs)) return;
