@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchCheckout } from '../../src/engine/run/checkout-watch.js';
@@ -106,5 +106,34 @@ describe('the checkout watch after agents end', () => {
     await a;
     expect(forB).toMatch(/it changed your checkout: .*branch main moved/);
     expect(await looksIn(trace)).toBe(3);
+  });
+});
+
+describe('what agents leave in the stash every worktree shares', () => {
+  it("keeps an agent's stash entry, and the user's entry it dropped, under refs the change names", async () => {
+    await repo.write('README.md', 'the user was here\n');
+    await repo.git(['stash', 'push', '-q', '-m', 'user wip']);
+    const users = await repo.git(['rev-parse', 'refs/stash']);
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    // B's agent commits, stashes a new file it staged, then drops the entry below its own.
+    await repo.git(['-C', B, 'commit', '-q', '--allow-empty', '-m', 'work of B']);
+    await writeFile(join(B, 'wip.txt'), 'only in the stash\n');
+    await repo.git(['-C', B, 'add', 'wip.txt']);
+    await repo.git(['-C', B, 'stash', 'push', '-q', '-m', 'B wip', '--', 'wip.txt']);
+    await repo.git(['-C', B, 'stash', 'drop', '-q', 'stash@{1}']);
+    const agents = await repo.git(['rev-parse', 'refs/stash']);
+    ended('B');
+    const reason = await watch.afterAgent('B');
+
+    const prefix = `refs/parallel-executor/${state.execution_id}/checkout`;
+    const kept = `${prefix}/stash-${agents.slice(0, 12)}`;
+    const gone = `${prefix}/stash-gone-${users.slice(0, 12)}`;
+    expect(reason).toContain(kept);
+    expect(reason).toContain(gone);
+    expect(await repo.git(['show', `${kept}:wip.txt`])).toBe('only in the stash');
+    expect(await repo.git(['rev-parse', gone])).toBe(users);
+    const sentences = await watch.review();
+    expect(sentences.find((s) => s.startsWith('the stash changed'))).toContain(kept);
   });
 });

@@ -12,6 +12,8 @@ import {
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
 import { gitCommonDir } from '../workspace/repo.js';
+import { taskBackupPrefix } from '../workspace/backup.js';
+import { git } from '../workspace/git-exec.js';
 import { recordedRepairs } from '../state/repairs.js';
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
@@ -26,6 +28,13 @@ interface Stored {
    * resume set aside. Still the tool's, not a change to name.
    */
   toolRefs?: string[];
+  /** Change key → the refs what it took or brought is kept under (keepStashEntries). */
+  kept?: Record<string, string[]>;
+}
+
+/** `refs/parallel-executor/<execution>/checkout`: what the watch keeps of changes to the checkout. */
+export function checkoutKeepPrefix(executionId: string): string {
+  return taskBackupPrefix(executionId, 'checkout');
 }
 
 /** Before a resume sets an integration aside: its branches stay the tool's own. */
@@ -150,12 +159,13 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     last = now;
     for (const taskId of taskIds) unchecked.delete(taskId);
     if (changes.length === 0) return;
+    await keepStashEntries(now);
     const culprits = await blameChanges(state, changes, suspects, env);
     for (const change of changes) {
       const culprit = culprits.get(change.key)!;
       stored.blame[change.key] ??= culprit.text;
       if (culprit.taskId === null) continue;
-      const reason = change.text;
+      const reason = withKept(change);
       // Timing alone is a suspicion, not proof (the user may have been working in the checkout):
       // it warns on the task; only a commit the task made fails it.
       if (change.addition === true || !culprit.proven) {
@@ -171,6 +181,43 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       }
     }
     await store(file, stored);
+  }
+
+  /**
+   * An agent's `git stash` puts its uncommitted work in the stash all worktrees share, where the
+   * user's next `git stash drop` or `clear` loses it for good; an agent's `git stash pop` or
+   * `drop` takes an entry of the user's out of it, to be pruned by the next gc. Every entry that
+   * came since the start, and every one that went, is kept under a ref of the execution
+   * (`<checkoutKeepPrefix>/stash-<sha>`, `stash-gone-<sha>`), which the change's sentence names.
+   */
+  async function keepStashEntries(now: CheckoutSnapshot): Promise<void> {
+    const had = new Set(stored.before.stash);
+    const has = new Set(now.stash);
+    const entries = [
+      ...now.stash.filter((sha) => !had.has(sha)).map((sha) => ['stash', sha] as const),
+      ...stored.before.stash
+        .filter((sha) => !has.has(sha))
+        .map((sha) => ['stash-gone', sha] as const),
+    ];
+    if (entries.length === 0) return;
+    const refs = new Set(stored.kept?.['stash'] ?? []);
+    for (const [what, sha] of entries) {
+      const ref = `${checkoutKeepPrefix(state.execution_id)}/${what}-${sha.slice(0, 12)}`;
+      if (refs.has(ref)) continue;
+      const made = await git(repoRoot, ['update-ref', '-m', 'the stash changed', ref, sha], {
+        env,
+        allowExitCodes: [128],
+      });
+      // 128: the entry's commit is gone already (a gc pruned what went); nothing to keep.
+      if (made.exitCode === 0) refs.add(ref);
+    }
+    (stored.kept ??= {})['stash'] = [...refs];
+  }
+
+  /** The change's sentence, with the refs what it took or brought is kept under. */
+  function withKept(change: CheckoutChange): string {
+    const refs = stored.kept?.[change.key] ?? [];
+    return refs.length === 0 ? change.text : `${change.text}; kept at ${refs.join(', ')}`;
   }
 
   function takePending(taskId: string): string | null {
@@ -240,11 +287,15 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         }
         reviewed ??= new Set(changes.map((change) => change.key));
         const late = (key: string) => !reviewed!.has(key);
+        if (changes.some((change) => change.key === 'stash')) {
+          await keepStashEntries(now);
+          await store(file, stored);
+        }
         const sentences = changes.map((change) => {
           const who =
             stored.blame[change.key] ??
             (late(change.key) ? 'after the agents had finished' : 'who did it cannot be told');
-          return `${change.text} — ${who}`;
+          return `${withKept(change)} — ${who}`;
         });
         state.checkout_changes = sentences;
         return sentences;
@@ -351,7 +402,12 @@ async function load(file: string): Promise<Stored | null> {
   try {
     const stored = JSON.parse(await readFile(file, 'utf8')) as Stored;
     return stored.before?.version === 1
-      ? { before: stored.before, blame: stored.blame ?? {}, toolRefs: stored.toolRefs ?? [] }
+      ? {
+          before: stored.before,
+          blame: stored.blame ?? {},
+          toolRefs: stored.toolRefs ?? [],
+          kept: stored.kept ?? {},
+        }
       : null;
   } catch {
     return null;
