@@ -137,3 +137,31 @@ describe('what agents leave in the stash every worktree shares', () => {
     expect(sentences.find((s) => s.startsWith('the stash changed'))).toContain(kept);
   });
 });
+
+describe('a worktree an agent adds of its own', () => {
+  it('is named, and kept with its commits and uncommitted files under a ref', async () => {
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    // `git worktree add ../own -b own` from B's worktree: it lands in the execution's folder.
+    const own = join(box.dir, state.execution_id, 'own');
+    await repo.git(['-C', B, 'worktree', 'add', '-q', '-b', 'own', own]);
+    await writeFile(join(own, 'made.txt'), 'committed there\n');
+    await repo.git(['-C', own, 'add', 'made.txt']);
+    await repo.git(['-C', own, 'commit', '-q', '-m', 'in its own worktree']);
+    const commit = await repo.git(['-C', own, 'rev-parse', 'HEAD']);
+    await writeFile(join(own, 'left.txt'), 'left uncommitted there\n');
+    ended('B');
+    await watch.afterAgent('B');
+    const sentences = await watch.review();
+
+    const named = sentences.find((s) => s.startsWith(`a worktree was added at ${own}`));
+    const ref = /kept at (refs\/parallel-executor\/\S+\/checkout\/worktree-[0-9a-f]{12})/.exec(
+      named ?? '',
+    )?.[1];
+    expect(ref, sentences.join('\n')).toBeDefined();
+    expect(await repo.git(['show', `${ref}:left.txt`])).toBe('left uncommitted there');
+    await repo.git(['merge-base', '--is-ancestor', commit, ref!]);
+    // The tasks' own worktrees are the tool's: not named.
+    expect(sentences.some((s) => s.includes(B))).toBe(false);
+  });
+});

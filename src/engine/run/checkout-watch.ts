@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState } from '../state/schema.js';
 import { isActive } from '../schedule/scheduler.js';
@@ -12,8 +12,9 @@ import {
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
 import { gitCommonDir } from '../workspace/repo.js';
-import { taskBackupPrefix } from '../workspace/backup.js';
+import { snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
+import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { recordedRepairs } from '../state/repairs.js';
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
@@ -80,6 +81,8 @@ export interface CheckoutWatchOptions {
   firstLook?: FirstLook;
   /** The configuration the tool copies into worktrees (and keeps out of git): its content is watched. */
   watched?: readonly string[];
+  /** Who the commits that keep an agent's own worktree are by (default: the tool's identity). */
+  identity?: GitIdentity;
 }
 
 /** A new execution's first look, started while it gets ready, and the common dir it used. */
@@ -88,13 +91,18 @@ export interface FirstLook {
   commonDir: string;
 }
 
-/** One look at the user's checkout, the tool's own folders (and the worktree root) left out. */
+/**
+ * One look at the user's checkout, the tool's own folders (and the worktree root) left out, but
+ * for the worktrees agents added in their execution's folder (`agents`: that folder, and the
+ * tasks' worktrees, which are the tool's).
+ */
 export async function lookAtCheckout(
   repoRoot: string,
   worktreeRoot: string,
   env: Record<string, string>,
   commonDir?: string,
   watched?: readonly string[],
+  agents?: { folder: string; toolWorktrees: readonly string[] },
 ): Promise<CheckoutSnapshot> {
   const inside = relative(repoRoot, worktreeRoot);
   const excludePaths =
@@ -107,6 +115,9 @@ export async function lookAtCheckout(
     commonDir: commonDir ?? (await gitCommonDir(repoRoot, env)),
     ...(watched === undefined ? {} : { watched }),
     toolFolders: [worktreeRoot],
+    ...(agents === undefined
+      ? {}
+      : { agentFolders: [agents.folder], toolWorktrees: agents.toolWorktrees }),
   });
 }
 
@@ -115,7 +126,12 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   const repoRoot = state.repo_root;
   const file = join(options.executionDir, CHECKOUT_FILE);
   const common = options.firstLook?.commonDir ?? (await gitCommonDir(repoRoot, env));
-  const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common, options.watched);
+  const agents = () => ({
+    folder: join(options.worktreeRoot, state.execution_id),
+    toolWorktrees: Object.values(state.tasks).map((run) => resolve(repoRoot, run.worktree)),
+  });
+  const take = () =>
+    lookAtCheckout(repoRoot, options.worktreeRoot, env, common, options.watched, agents());
   const loaded = await load(file);
   const stored = loaded ?? { before: await (options.firstLook?.snapshot ?? take()), blame: {} };
   // The first look of this process starts now: what changed before it (between a stopped run and
@@ -160,6 +176,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     for (const taskId of taskIds) unchecked.delete(taskId);
     if (changes.length === 0) return;
     await keepStashEntries(now);
+    await keepAddedWorktrees(now);
     const culprits = await blameChanges(state, changes, suspects, env);
     for (const change of changes) {
       const culprit = culprits.get(change.key)!;
@@ -212,6 +229,53 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       if (made.exitCode === 0) refs.add(ref);
     }
     (stored.kept ??= {})['stash'] = [...refs];
+  }
+
+  /**
+   * A worktree an agent added (`git worktree add ../x -b x`) holds the commits it made there and
+   * what it left uncommitted; no task's collection looks at it, and the user's `git worktree
+   * remove --force` would lose the latter. Each worktree added since the start is kept as it is
+   * (HEAD and its uncommitted files) under `<checkoutKeepPrefix>/worktree-<sha>`, one ref per
+   * state seen, which the change's sentence names.
+   */
+  async function keepAddedWorktrees(now: CheckoutSnapshot): Promise<void> {
+    const before = stored.before.worktrees;
+    // An older stored snapshot did not look at worktrees: which were added cannot be told.
+    if (before === undefined) return;
+    const identity = options.identity ?? DEFAULT_IDENTITY;
+    for (const folder of Object.keys(now.worktrees ?? {})) {
+      if (before[folder] !== undefined) continue;
+      const key = `worktree:${folder}`;
+      const message = `parallel-executor: a worktree added during the run, as it was (${folder})`;
+      const snapshot = await snapshotWorktree(folder, env, identity, message).catch(() => null);
+      if (snapshot === null) continue;
+      const refs = stored.kept?.[key] ?? [];
+      // The same state again (a snapshot commit differs by its date alone): nothing new to keep.
+      if (refs.length > 0 && (await sameState(refs.at(-1)!, snapshot.sha))) continue;
+      const ref = `${checkoutKeepPrefix(state.execution_id)}/worktree-${snapshot.sha.slice(0, 12)}`;
+      await git(
+        repoRoot,
+        ['update-ref', '-m', 'a worktree added during the run', ref, snapshot.sha],
+        {
+          env,
+        },
+      );
+      (stored.kept ??= {})[key] = [...refs, ref];
+    }
+  }
+
+  /** Whether two commits hold the same tree on the same parents (false when one is gone). */
+  async function sameState(ref: string, sha: string): Promise<boolean> {
+    // One commit each: `git show` of two names for the same commit would show it once.
+    const [a, b] = await Promise.all(
+      [ref, sha].map((name) =>
+        git(repoRoot, ['show', '-s', '--format=%T %P', name, '--'], {
+          env,
+          allowExitCodes: [128],
+        }),
+      ),
+    );
+    return a!.exitCode === 0 && a!.stdout === b!.stdout;
   }
 
   /** The change's sentence, with the refs what it took or brought is kept under. */
@@ -287,10 +351,11 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         }
         reviewed ??= new Set(changes.map((change) => change.key));
         const late = (key: string) => !reviewed!.has(key);
-        if (changes.some((change) => change.key === 'stash')) {
-          await keepStashEntries(now);
-          await store(file, stored);
+        if (changes.some((change) => change.key === 'stash')) await keepStashEntries(now);
+        if (changes.some((change) => change.key.startsWith('worktree:'))) {
+          await keepAddedWorktrees(now);
         }
+        await store(file, stored);
         const sentences = changes.map((change) => {
           const who =
             stored.blame[change.key] ??
