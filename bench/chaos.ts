@@ -5,8 +5,10 @@
  * scenario with its seed (replay it with `--seed S --runs 1`), and which agent behaviours the
  * failures go with.
  *
- *   npx tsx bench/chaos.ts [--runs 40] [--seed 1] [--concurrency 1] [--verbose] [--keep]
+ *   npx tsx bench/chaos.ts [--runs 40] [--seed 1] [--concurrency 1] [--verbose] [--keep] [--extra]
  *
+ * `--extra` draws from the behaviours added later too (stash, a worktree of the agent's own, a
+ * deleted branch, odd file names…): the same seed is then another scenario.
  * `--keep` leaves each scenario's repository and ledger in /tmp and prints where, to look at them.
  */
 import { parseArgs } from 'node:util';
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     verbose: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    extra: { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -38,7 +41,7 @@ let next = 0;
 async function worker(): Promise<void> {
   while (next < seeds.length) {
     const seed = seeds[next++]!;
-    const result = await runScenario(scenarioFor(seed), { keep: values.keep });
+    const result = await runScenario(scenarioFor(seed, values.extra), { keep: values.keep });
     results.push(result);
     const mark = result.report.ok ? 'ok  ' : 'FAIL';
     process.stderr.write(`${mark} ${result.description}\n`);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchCheckout } from '../../src/engine/run/checkout-watch.js';
@@ -143,4 +143,61 @@ describe('the review at the end of the run', () => {
       expect(changes).toEqual([expect.stringContaining('README.md')]);
     });
   }
+});
+
+describe('what agents leave in the stash every worktree shares', () => {
+  it("keeps an agent's stash entry, and the user's entry it dropped, under refs the change names", async () => {
+    await repo.write('README.md', 'the user was here\n');
+    await repo.git(['stash', 'push', '-q', '-m', 'user wip']);
+    const users = await repo.git(['rev-parse', 'refs/stash']);
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    // B's agent commits, stashes a new file it staged, then drops the entry below its own.
+    await repo.git(['-C', B, 'commit', '-q', '--allow-empty', '-m', 'work of B']);
+    await writeFile(join(B, 'wip.txt'), 'only in the stash\n');
+    await repo.git(['-C', B, 'add', 'wip.txt']);
+    await repo.git(['-C', B, 'stash', 'push', '-q', '-m', 'B wip', '--', 'wip.txt']);
+    await repo.git(['-C', B, 'stash', 'drop', '-q', 'stash@{1}']);
+    const agents = await repo.git(['rev-parse', 'refs/stash']);
+    ended('B');
+    const reason = await watch.afterAgent('B');
+
+    const prefix = `refs/parallel-executor/${state.execution_id}/checkout`;
+    const kept = `${prefix}/stash-${agents.slice(0, 12)}`;
+    const gone = `${prefix}/stash-gone-${users.slice(0, 12)}`;
+    expect(reason).toContain(kept);
+    expect(reason).toContain(gone);
+    expect(await repo.git(['show', `${kept}:wip.txt`])).toBe('only in the stash');
+    expect(await repo.git(['rev-parse', gone])).toBe(users);
+    const sentences = await watch.review();
+    expect(sentences.find((s) => s.startsWith('the stash changed'))).toContain(kept);
+  });
+});
+
+describe('a worktree an agent adds of its own', () => {
+  it('is named, and kept with its commits and uncommitted files under a ref', async () => {
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    // `git worktree add ../own -b own` from B's worktree: it lands in the execution's folder.
+    const own = join(box.dir, state.execution_id, 'own');
+    await repo.git(['-C', B, 'worktree', 'add', '-q', '-b', 'own', own]);
+    await writeFile(join(own, 'made.txt'), 'committed there\n');
+    await repo.git(['-C', own, 'add', 'made.txt']);
+    await repo.git(['-C', own, 'commit', '-q', '-m', 'in its own worktree']);
+    const commit = await repo.git(['-C', own, 'rev-parse', 'HEAD']);
+    await writeFile(join(own, 'left.txt'), 'left uncommitted there\n');
+    ended('B');
+    await watch.afterAgent('B');
+    const sentences = await watch.review();
+
+    const named = sentences.find((s) => s.startsWith(`a worktree was added at ${own}`));
+    const ref = /kept at (refs\/parallel-executor\/\S+\/checkout\/worktree-[0-9a-f]{12})/.exec(
+      named ?? '',
+    )?.[1];
+    expect(ref, sentences.join('\n')).toBeDefined();
+    expect(await repo.git(['show', `${ref}:left.txt`])).toBe('left uncommitted there');
+    await repo.git(['merge-base', '--is-ancestor', commit, ref!]);
+    // The tasks' own worktrees are the tool's: not named.
+    expect(sentences.some((s) => s.includes(B))).toBe(false);
+  });
 });

@@ -14,6 +14,12 @@ describe('a branch reset below its start commit', () => {
       `echo work > work.txt && git add work.txt && ${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && ` +
         'git reset -q --hard HEAD~2',
     ],
+    [
+      'then committing there and amending that commit',
+      `git reset -q --hard HEAD~1 && echo work > work.txt && git add work.txt && ` +
+        `${AGENT_GIT} commit -qm work && ${LEDGER_COMMIT} && echo more >> work.txt && ` +
+        `git add work.txt && ${AGENT_GIT} commit -q --amend --no-edit && ${LEDGER_COMMIT}`,
+    ],
   ])('fails the task, keeping what it dropped (%s)', async (_, command) => {
     repo = await createTempRepo({ files: { 'a.txt': 'a\n' } });
     await repo.write('b.txt', 'b\n');

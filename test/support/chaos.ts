@@ -31,6 +31,7 @@ import {
   BEHAVIOUR_NAMES,
   CONFLICT_BRANCH,
   CONFLICT_FILE,
+  EXTRA_BEHAVIOURS,
   taskSlug,
   writeAgents,
   type BehaviourName,
@@ -66,15 +67,21 @@ export interface Scenario {
 const MID_OPERATION = BEHAVIOUR_NAMES.filter((name) => BEHAVIOURS[name].phase === 'midOperation');
 const EXITS = BEHAVIOUR_NAMES.filter((name) => BEHAVIOURS[name].phase === 'exit');
 
-/** Ordinary work is what agents mostly do: weight it so the odd behaviours stay a minority. */
-const behaviourArb: fc.Arbitrary<BehaviourName> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom<BehaviourName>('commit', 'uncommitted') },
-  { weight: 4, arbitrary: fc.constantFrom(...BEHAVIOUR_NAMES) },
-);
+/** The behaviours a scenario draws from: the first set, or with the later ones (`extra`). */
+function namesFor(extra: boolean): BehaviourName[] {
+  return extra ? BEHAVIOUR_NAMES : BEHAVIOUR_NAMES.filter((n) => !EXTRA_BEHAVIOURS.includes(n));
+}
 
-const agentArb: fc.Arbitrary<BehaviourName[]> = fc
-  .array(behaviourArb, { minLength: 1, maxLength: 4 })
-  .map((names) => {
+/** Ordinary work is what agents mostly do: weight it so the odd behaviours stay a minority. */
+function behaviourArb(extra: boolean): fc.Arbitrary<BehaviourName> {
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom<BehaviourName>('commit', 'uncommitted') },
+    { weight: 4, arbitrary: fc.constantFrom(...namesFor(extra)) },
+  );
+}
+
+function agentArb(extra: boolean): fc.Arbitrary<BehaviourName[]> {
+  return fc.array(behaviourArb(extra), { minLength: 1, maxLength: 4 }).map((names) => {
     // One of each, at most one mid-operation piece (a second one cannot start) and one exit.
     const unique = [...new Set(names)];
     const mid = unique.find((name) => MID_OPERATION.includes(name));
@@ -84,6 +91,7 @@ const agentArb: fc.Arbitrary<BehaviourName[]> = fc
         (!MID_OPERATION.includes(name) || name === mid) && (!EXITS.includes(name) || name === exit),
     );
   });
+}
 
 const killArb: fc.Arbitrary<Scenario['kill']> = fc.option(
   fc.record({
@@ -103,7 +111,7 @@ const killArb: fc.Arbitrary<Scenario['kill']> = fc.option(
   { freq: 2 },
 );
 
-function scenarioArb(seed: number): fc.Arbitrary<Scenario> {
+function scenarioArb(seed: number, extra: boolean): fc.Arbitrary<Scenario> {
   return fc.integer({ min: 2, max: 4 }).chain((count) => {
     const ids = Array.from({ length: count }, (_, i) => `1.${i + 1}`);
     const tasks = fc.tuple(
@@ -114,7 +122,7 @@ function scenarioArb(seed: number): fc.Arbitrary<Scenario> {
             { weight: 2, arbitrary: fc.constant<string[]>([]) },
             { weight: 1, arbitrary: fc.subarray(ids.slice(0, i)) },
           ),
-          behaviours: agentArb,
+          behaviours: agentArb(extra),
         }),
       ),
     );
@@ -128,9 +136,12 @@ function scenarioArb(seed: number): fc.Arbitrary<Scenario> {
   });
 }
 
-/** The scenario a seed stands for; the same seed always gives the same scenario. */
-export function scenarioFor(seed: number): Scenario {
-  return fc.sample(scenarioArb(seed), { seed, numRuns: 1 })[0]!;
+/**
+ * The scenario a seed stands for; the same seed always gives the same scenario. `extra` draws
+ * from the behaviours added later too (EXTRA_BEHAVIOURS): another scenario for the same seed.
+ */
+export function scenarioFor(seed: number, extra = false): Scenario {
+  return fc.sample(scenarioArb(seed, extra), { seed, numRuns: 1 })[0]!;
 }
 
 export function describeScenario(scenario: Scenario): string {

@@ -30,10 +30,22 @@ export type BehaviourName =
   | 'exitNonZero'
   | 'failFirstAttempt'
   | 'noChange'
-  | 'sleep';
+  | 'sleep'
+  | 'stash'
+  | 'ownWorktree'
+  | 'deleteBranch'
+  | 'amendAfterPush'
+  | 'oddNames'
+  | 'symlinkOut'
+  | 'hugeFile'
+  | 'staleLock'
+  | 'configIdentity';
 
-/** Where a piece goes in the script: the mid-operation pieces break any commit after them. */
-export type Phase = 'setup' | 'work' | 'midOperation' | 'exit';
+/**
+ * Where a piece goes in the script: the mid-operation pieces break any commit after them, and so
+ * do the `last` ones (a lock left behind), which run after them.
+ */
+export type Phase = 'setup' | 'work' | 'midOperation' | 'last' | 'exit';
 
 export interface Behaviour {
   phase: Phase;
@@ -155,7 +167,95 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
     description: 'sleeps 1.5 s',
     shell: 'sleep 1.5',
   },
+  stash: {
+    phase: 'work',
+    description: 'stages a new file and stashes it (git stash push), never pops it',
+    shell: [
+      'new_file; ledger_file "$f"',
+      'git add -- "$f" && git stash push -q -m "task $T wip" -- "$f"',
+    ].join('\n'),
+  },
+  ownWorktree: {
+    phase: 'work',
+    description:
+      'adds a worktree of its own (../own-…) on a new branch, commits there, leaves a file',
+    shell: [
+      'w="../own-$S-$$"',
+      'if git worktree add -q -b "own/$S-$$" "$w" HEAD >/dev/null 2>&1; then',
+      '  here=$(pwd); cd "$w" && { new_file; commit_paths "$f"; new_file; ledger_file "$f"; }; cd "$here"',
+      'fi',
+    ].join('\n'),
+  },
+  deleteBranch: {
+    phase: 'work',
+    description: 'detaches HEAD and deletes its task branch (git branch -D)',
+    shell: 'git checkout -q --detach && git branch -q -D "$PE_BRANCH"',
+  },
+  amendAfterPush: {
+    phase: 'work',
+    description: 'commits, records it as pushed (a remote-tracking ref), then amends the commit',
+    shell: [
+      'new_file; commit_paths "$f"',
+      'git update-ref "refs/remotes/origin/$PE_BRANCH" HEAD',
+      'echo "amended" >> "$f"; git add -- "$f" && git commit -q --no-verify --amend --no-edit && ledger_commit',
+    ].join('\n'),
+  },
+  oddNames: {
+    phase: 'work',
+    description: 'writes files named with spaces, a newline, unicode, glob characters and a dash',
+    shell: [
+      'next; mkdir -p "work/odd dir"',
+      'f="work/odd dir/-$S $$ ünï “q” *[x] $N.txt"; echo "odd of $T: $ID" > "$f"; commit_paths "$f"',
+      'next; f="work/odd dir/line',
+      'break $S $$ $N.txt"; echo "odd of $T: $ID" > "$f"; ledger_file "$f"',
+      'next; f="work/odd dir/ça $S $$ $N.txt"; echo "odd of $T: $ID" > "$f"; ledger_file "$f"',
+    ].join('\n'),
+  },
+  symlinkOut: {
+    phase: 'work',
+    description: "makes symlinks to the user's checkout and to a file outside the repository",
+    shell: [
+      'top=$(cd "$(git rev-parse --path-format=absolute --git-common-dir)/.." && pwd)',
+      'mkdir -p work; ln -s "$top" "work/checkout-$S-$$"; ledger_link "work/checkout-$S-$$"',
+      'ln -s /etc/hostname "work/host-$S-$$"; ledger_link "work/host-$S-$$"',
+    ].join('\n'),
+  },
+  hugeFile: {
+    phase: 'work',
+    description: 'leaves a 20 MB file uncommitted',
+    shell: [
+      'next; mkdir -p work; f="work/huge-$S-$$-$N.txt"',
+      // Whole lines: the ledger's copy of the content (json_text) ends each line with a newline.
+      'yes "huge $ID" | head -n 600000 > "$f"; ledger_file "$f"',
+    ].join('\n'),
+  },
+  staleLock: {
+    phase: 'last',
+    description: 'leaves a stale index.lock (killed in the middle of a git command)',
+    shell: 'touch "$(git rev-parse --path-format=absolute --git-path index.lock)"',
+  },
+  configIdentity: {
+    phase: 'work',
+    description: 'sets user.name and user.email with git config (the shared config)',
+    shell: 'git config user.name "Agent $T" && git config user.email "agent@example.invalid"',
+  },
 };
+
+/**
+ * Behaviours added after the seeds in test/safety/chaos.test.ts were picked: the scenario
+ * generator draws them only when asked (`extra`), so an old seed still stands for its scenario.
+ */
+export const EXTRA_BEHAVIOURS: readonly BehaviourName[] = [
+  'stash',
+  'ownWorktree',
+  'deleteBranch',
+  'amendAfterPush',
+  'oddNames',
+  'symlinkOut',
+  'hugeFile',
+  'staleLock',
+  'configIdentity',
+];
 
 export const BEHAVIOUR_NAMES = Object.keys(BEHAVIOURS) as BehaviourName[];
 
@@ -166,8 +266,8 @@ export const BEHAVIOUR_NAMES = Object.keys(BEHAVIOURS) as BehaviourName[];
  * in `$LEDGER/<task>.attempts` and in its ledger lines (so a lost item can be traced to the
  * attempt that made it). Helpers set variables (`$f`, `$ID`) rather than print them: a command
  * substitution is a subshell, where the counter that keeps contents unique would not advance.
- * `json_text` escapes only newlines: the files it quotes are written here or hold git's conflict
- * markers, with no quote or backslash.
+ * `json_text` and `json_name` escape only newlines: the files and names they quote are written
+ * here or hold git's conflict markers, with no ASCII quote or backslash.
  */
 const PRELUDE = String.raw`set -u
 T="$PE_TASK_ID"
@@ -181,12 +281,14 @@ echo "$$" >> "$LEDGER/$S.attempts"
 next() { N=$((N + 1)); ID="$PE_EXECUTION_ID $$ $N"; }
 json_text() { awk 'BEGIN { ORS = "" } { print $0 "\\n" }' "$1"; }
 ledger_commit() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$(git rev-parse HEAD)" "$T" $$ >> "$L"; }
-ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$1" "$(json_text "$1")" "$T" $$ >> "$L"; }
+json_name() { printf %s "$1" | awk 'BEGIN { ORS = "" } NR > 1 { print "\\n" } { print }'; }
+ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$T" $$ >> "$L"; }
+ledger_link() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_name "$(readlink "$1")")" "$T" $$ >> "$L"; }
 new_file() { next; mkdir -p work; f="work/$S-$$-$N.txt"; echo "work of $T: $ID" > "$f"; }
 commit_paths() { git add -- "$@" && git commit -q --no-verify -m "task $T: $*" && ledger_commit; }
 `;
 
-const PHASE_ORDER: readonly Phase[] = ['setup', 'work', 'midOperation', 'exit'];
+const PHASE_ORDER: readonly Phase[] = ['setup', 'work', 'midOperation', 'last', 'exit'];
 
 /** The agent's script: the prelude, then its behaviours by phase (stable within a phase). */
 export function agentScript(behaviours: readonly BehaviourName[]): string {

@@ -40,8 +40,9 @@ export async function keepDroppedCommits(input: DroppedCommitsInput): Promise<Ke
 }
 
 /**
- * Tips of commits that were on the task branch or the worktree's HEAD after the start, and that
- * none of `kept` holds: what a reset or a rebase below the start left only in the reflogs.
+ * Tips of commits that were on the task branch or the worktree's HEAD after the start (built on
+ * it, or made after a reset below it), and that none of `kept` holds: what a reset or a rebase
+ * below the start left only in the reflogs.
  */
 async function droppedCommits(
   input: DroppedCommitsInput,
@@ -61,7 +62,11 @@ async function droppedCommits(
   const candidates: string[] = [];
   for (const sha of seen) {
     if (sha === input.startSha) continue;
-    if (!(await isAncestor(input.repoRoot, input.startSha, sha, input.env))) continue;
+    if (
+      !(await isAncestor(input.repoRoot, input.startSha, sha, input.env)) &&
+      !(await madeBelowStart(input, sha))
+    )
+      continue;
     if (await anyContains(input, kept, sha)) continue;
     candidates.push(sha);
   }
@@ -71,6 +76,29 @@ async function droppedCommits(
     env: input.env,
   });
   return stdout.split('\n').filter(Boolean);
+}
+
+/**
+ * A commit the agent made after resetting below the start (and then amended or reset away): not
+ * in the history the task started from, and in no branch or tag (a commit of one it checked out
+ * is that branch's, not lost).
+ */
+async function madeBelowStart(input: DroppedCommitsInput, sha: string): Promise<boolean> {
+  if (await isAncestor(input.repoRoot, sha, input.startSha, input.env)) return false;
+  const holders = await git(
+    input.repoRoot,
+    [
+      'for-each-ref',
+      '--count=1',
+      '--format=%(refname)',
+      '--contains',
+      sha,
+      'refs/heads',
+      'refs/tags',
+    ],
+    { env: input.env },
+  );
+  return holders.stdout.trim() === '';
 }
 
 async function anyContains(

@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState } from '../state/schema.js';
 import { isActive } from '../schedule/scheduler.js';
@@ -12,6 +12,9 @@ import {
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
 import { gitCommonDir } from '../workspace/repo.js';
+import { snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
+import { git } from '../workspace/git-exec.js';
+import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { recordedRepairs } from '../state/repairs.js';
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
@@ -26,6 +29,13 @@ interface Stored {
    * resume set aside. Still the tool's, not a change to name.
    */
   toolRefs?: string[];
+  /** Change key → the refs what it took or brought is kept under (keepStashEntries). */
+  kept?: Record<string, string[]>;
+}
+
+/** `refs/parallel-executor/<execution>/checkout`: what the watch keeps of changes to the checkout. */
+export function checkoutKeepPrefix(executionId: string): string {
+  return taskBackupPrefix(executionId, 'checkout');
 }
 
 /** Before a resume sets an integration aside: its branches stay the tool's own. */
@@ -83,6 +93,8 @@ export interface CheckoutWatchOptions {
   firstLook?: FirstLook;
   /** The configuration the tool copies into worktrees (and keeps out of git): its content is watched. */
   watched?: readonly string[];
+  /** Who the commits that keep an agent's own worktree are by (default: the tool's identity). */
+  identity?: GitIdentity;
 }
 
 /** A new execution's first look, started while it gets ready, and the common dir it used. */
@@ -91,13 +103,18 @@ export interface FirstLook {
   commonDir: string;
 }
 
-/** One look at the user's checkout, the tool's own folders (and the worktree root) left out. */
+/**
+ * One look at the user's checkout, the tool's own folders (and the worktree root) left out, but
+ * for the worktrees agents added in their execution's folder (`agents`: that folder, and the
+ * tasks' worktrees, which are the tool's).
+ */
 export async function lookAtCheckout(
   repoRoot: string,
   worktreeRoot: string,
   env: Record<string, string>,
   commonDir?: string,
   watched?: readonly string[],
+  agents?: { folder: string; toolWorktrees: readonly string[] },
 ): Promise<CheckoutSnapshot> {
   const inside = relative(repoRoot, worktreeRoot);
   const excludePaths =
@@ -110,6 +127,9 @@ export async function lookAtCheckout(
     commonDir: commonDir ?? (await gitCommonDir(repoRoot, env)),
     ...(watched === undefined ? {} : { watched }),
     toolFolders: [worktreeRoot],
+    ...(agents === undefined
+      ? {}
+      : { agentFolders: [agents.folder], toolWorktrees: agents.toolWorktrees }),
   });
 }
 
@@ -118,7 +138,12 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   const repoRoot = state.repo_root;
   const file = join(options.executionDir, CHECKOUT_FILE);
   const common = options.firstLook?.commonDir ?? (await gitCommonDir(repoRoot, env));
-  const take = () => lookAtCheckout(repoRoot, options.worktreeRoot, env, common, options.watched);
+  const agents = () => ({
+    folder: join(options.worktreeRoot, state.execution_id),
+    toolWorktrees: Object.values(state.tasks).map((run) => resolve(repoRoot, run.worktree)),
+  });
+  const take = () =>
+    lookAtCheckout(repoRoot, options.worktreeRoot, env, common, options.watched, agents());
   const loaded = await load(file);
   const stored = loaded ?? { before: await (options.firstLook?.snapshot ?? take()), blame: {} };
   // The first look of this process starts now: what changed before it (between a stopped run and
@@ -172,12 +197,14 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       lastLookEnded = Date.now();
       return;
     }
+    await keepStashEntries(now);
+    await keepAddedWorktrees(now);
     const culprits = await blameChanges(state, changes, suspects, env);
     for (const change of changes) {
       const culprit = culprits.get(change.key)!;
       stored.blame[change.key] ??= culprit.text;
       if (culprit.taskId === null) continue;
-      const reason = change.text;
+      const reason = withKept(change);
       // Timing alone is a suspicion, not proof (the user may have been working in the checkout):
       // it warns on the task; only a commit the task made fails it.
       if (change.addition === true || !culprit.proven) {
@@ -194,6 +221,90 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     }
     await store(file, stored);
     lastLookEnded = Date.now();
+  }
+
+  /**
+   * An agent's `git stash` puts its uncommitted work in the stash all worktrees share, where the
+   * user's next `git stash drop` or `clear` loses it for good; an agent's `git stash pop` or
+   * `drop` takes an entry of the user's out of it, to be pruned by the next gc. Every entry that
+   * came since the start, and every one that went, is kept under a ref of the execution
+   * (`<checkoutKeepPrefix>/stash-<sha>`, `stash-gone-<sha>`), which the change's sentence names.
+   */
+  async function keepStashEntries(now: CheckoutSnapshot): Promise<void> {
+    const had = new Set(stored.before.stash);
+    const has = new Set(now.stash);
+    const entries = [
+      ...now.stash.filter((sha) => !had.has(sha)).map((sha) => ['stash', sha] as const),
+      ...stored.before.stash
+        .filter((sha) => !has.has(sha))
+        .map((sha) => ['stash-gone', sha] as const),
+    ];
+    if (entries.length === 0) return;
+    const refs = new Set(stored.kept?.['stash'] ?? []);
+    for (const [what, sha] of entries) {
+      const ref = `${checkoutKeepPrefix(state.execution_id)}/${what}-${sha.slice(0, 12)}`;
+      if (refs.has(ref)) continue;
+      const made = await git(repoRoot, ['update-ref', '-m', 'the stash changed', ref, sha], {
+        env,
+        allowExitCodes: [128],
+      });
+      // 128: the entry's commit is gone already (a gc pruned what went); nothing to keep.
+      if (made.exitCode === 0) refs.add(ref);
+    }
+    (stored.kept ??= {})['stash'] = [...refs];
+  }
+
+  /**
+   * A worktree an agent added (`git worktree add ../x -b x`) holds the commits it made there and
+   * what it left uncommitted; no task's collection looks at it, and the user's `git worktree
+   * remove --force` would lose the latter. Each worktree added since the start is kept as it is
+   * (HEAD and its uncommitted files) under `<checkoutKeepPrefix>/worktree-<sha>`, one ref per
+   * state seen, which the change's sentence names.
+   */
+  async function keepAddedWorktrees(now: CheckoutSnapshot): Promise<void> {
+    const before = stored.before.worktrees;
+    // An older stored snapshot did not look at worktrees: which were added cannot be told.
+    if (before === undefined) return;
+    const identity = options.identity ?? DEFAULT_IDENTITY;
+    for (const folder of Object.keys(now.worktrees ?? {})) {
+      if (before[folder] !== undefined) continue;
+      const key = `worktree:${folder}`;
+      const message = `parallel-executor: a worktree added during the run, as it was (${folder})`;
+      const snapshot = await snapshotWorktree(folder, env, identity, message).catch(() => null);
+      if (snapshot === null) continue;
+      const refs = stored.kept?.[key] ?? [];
+      // The same state again (a snapshot commit differs by its date alone): nothing new to keep.
+      if (refs.length > 0 && (await sameState(refs.at(-1)!, snapshot.sha))) continue;
+      const ref = `${checkoutKeepPrefix(state.execution_id)}/worktree-${snapshot.sha.slice(0, 12)}`;
+      await git(
+        repoRoot,
+        ['update-ref', '-m', 'a worktree added during the run', ref, snapshot.sha],
+        {
+          env,
+        },
+      );
+      (stored.kept ??= {})[key] = [...refs, ref];
+    }
+  }
+
+  /** Whether two commits hold the same tree on the same parents (false when one is gone). */
+  async function sameState(ref: string, sha: string): Promise<boolean> {
+    // One commit each: `git show` of two names for the same commit would show it once.
+    const [a, b] = await Promise.all(
+      [ref, sha].map((name) =>
+        git(repoRoot, ['show', '-s', '--format=%T %P', name, '--'], {
+          env,
+          allowExitCodes: [128],
+        }),
+      ),
+    );
+    return a!.exitCode === 0 && a!.stdout === b!.stdout;
+  }
+
+  /** The change's sentence, with the refs what it took or brought is kept under. */
+  function withKept(change: CheckoutChange): string {
+    const refs = stored.kept?.[change.key] ?? [];
+    return refs.length === 0 ? change.text : `${change.text}; kept at ${refs.join(', ')}`;
   }
 
   function takePending(taskId: string): string | null {
@@ -270,11 +381,16 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         }
         reviewed ??= new Set(changes.map((change) => change.key));
         const late = (key: string) => !reviewed!.has(key);
+        if (changes.some((change) => change.key === 'stash')) await keepStashEntries(now);
+        if (changes.some((change) => change.key.startsWith('worktree:'))) {
+          await keepAddedWorktrees(now);
+        }
+        await store(file, stored);
         const sentences = changes.map((change) => {
           const who =
             stored.blame[change.key] ??
             (late(change.key) ? 'after the agents had finished' : 'who did it cannot be told');
-          return `${change.text} — ${who}`;
+          return `${withKept(change)} — ${who}`;
         });
         state.checkout_changes = sentences;
         return sentences;
@@ -381,7 +497,12 @@ async function load(file: string): Promise<Stored | null> {
   try {
     const stored = JSON.parse(await readFile(file, 'utf8')) as Stored;
     return stored.before?.version === 1
-      ? { before: stored.before, blame: stored.blame ?? {}, toolRefs: stored.toolRefs ?? [] }
+      ? {
+          before: stored.before,
+          blame: stored.blame ?? {},
+          toolRefs: stored.toolRefs ?? [],
+          kept: stored.kept ?? {},
+        }
       : null;
   } catch {
     return null;

@@ -324,6 +324,7 @@ export async function execute(
     worktreeRoot: worktreeRootOf(state.repo_root, settings),
     env: options.env,
     watched: excluded.paths,
+    identity: settings.identity,
     ...(started === undefined ? {} : { firstLook: started.firstLook }),
   });
   const clock = options.clock ?? systemClock;

@@ -73,6 +73,14 @@ export interface SnapshotOptions {
   watched?: readonly string[];
   /** Absolute folders whose worktrees are the tool's (its worktree root). */
   toolFolders?: readonly string[];
+  /**
+   * Folders inside `toolFolders` where a worktree an agent adds lands (`git worktree add ../x`
+   * from a task's worktree makes it in the execution's folder of worktrees): one there is not
+   * the tool's unless `toolWorktrees` names it.
+   */
+  agentFolders?: readonly string[];
+  /** The tool's own worktrees in `agentFolders` (the tasks'). */
+  toolWorktrees?: readonly string[];
 }
 
 export async function snapshotCheckout(
@@ -121,7 +129,7 @@ export async function snapshotCheckout(
             .sort(),
       ),
       hooksIn(join(common, 'hooks')),
-      userWorktrees(common, toolFolders),
+      userWorktrees(common, toolFolders, options),
     ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
@@ -160,19 +168,24 @@ export async function snapshotCheckout(
 
 /**
  * The linked worktrees git knows, read from their admin folders (`<common>/worktrees/<name>`:
- * `gitdir` names the folder, `HEAD` what it has out), those inside `toolFolders` left out.
+ * `gitdir` names the folder, `HEAD` what it has out), those inside `toolFolders` left out, except
+ * the ones in `agentFolders` that `toolWorktrees` does not name (an agent's own).
  */
 async function userWorktrees(
   common: string,
   toolFolders: readonly string[],
+  options: Pick<SnapshotOptions, 'agentFolders' | 'toolWorktrees'>,
 ): Promise<Record<string, string>> {
+  const within = (folder: string, dirs: readonly string[]) =>
+    dirs.some((dir) => folder === dir || folder.startsWith(`${dir}${sep}`));
+  const tools = new Set(options.toolWorktrees ?? []);
   const found: Record<string, string> = {};
   for (const { admin, worktree: folder } of await worktreeRecords(common)) {
     // A small regular file only: an agent could put a FIFO there, whose read would never end.
     const head = readSmallFile(join(admin, 'HEAD'), 4096)?.text ?? null;
     if (head === null) continue;
-    const tool = toolFolders.some((dir) => folder === dir || folder.startsWith(`${dir}${sep}`));
-    if (!tool) found[folder] = head.trim();
+    const agents = within(folder, options.agentFolders ?? []) && !tools.has(folder);
+    if (agents || !within(folder, toolFolders)) found[folder] = head.trim();
   }
   return found;
 }
