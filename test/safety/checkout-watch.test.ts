@@ -61,8 +61,11 @@ async function watching() {
     worktreeRoot: box.dir,
     env: { ...GIT_ENV, GIT_TRACE2_EVENT: trace },
   });
-  const status = (taskId: string, value: string) =>
+  // As the run does (setStatus): the state first, then the event.
+  const status = (taskId: string, value: TaskRun['status']) => {
+    state.tasks[taskId]!.status = value;
     watch.observe({ type: 'task-status', taskId, status: value } as never);
+  };
   for (const id of ['A', 'B']) {
     status(id, 'preparing');
     status(id, 'in_progress');
@@ -75,7 +78,7 @@ async function watching() {
     await repo.git(['-C', B, 'checkout', '-q', 'agent/B']);
   };
   const ended = (taskId: string) => status(taskId, 'collecting');
-  return { state, trace, watch, intrude, ended };
+  return { state, trace, watch, intrude, ended, status };
 }
 
 describe('the checkout watch after agents end', () => {
@@ -130,12 +133,11 @@ describe('the review at the end of the run', () => {
     ['that look is no longer fresh', { validating: false, nothingLeft: true, waitMs: 400 }],
   ] as const) {
     it(`looks again when ${what}, and names what changed since`, async () => {
-      const { trace, watch, ended } = await watching();
+      const { trace, watch, ended, status } = await watching();
       ended('A');
       ended('B');
       await Promise.all([watch.afterAgent('A'), watch.afterAgent('B')]);
-      if (after.validating)
-        watch.observe({ type: 'task-status', taskId: 'A', status: 'validating' } as never);
+      if (after.validating) status('A', 'validating');
       await repo.write('README.md', 'changed after the look\n');
       if (after.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, after.waitMs));
       const changes = await watch.review([], { nothingLeft: after.nothingLeft });

@@ -1,7 +1,7 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ExecutionEvent } from '../monitor/events.js';
-import type { ExecutionState } from '../state/schema.js';
+import type { ExecutionState, TaskRunStatus } from '../state/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import {
   compareCheckouts,
@@ -81,7 +81,11 @@ export interface CheckoutWatch {
 const REVIEW_REUSE_MS = 250;
 
 /** Statuses in which a task runs processes of its own (an agent, a set-up, validation checks). */
-const RUNS_PROCESSES: ReadonlySet<string> = new Set(['preparing', 'in_progress', 'validating']);
+const RUNS_PROCESSES: ReadonlySet<TaskRunStatus> = new Set([
+  'preparing',
+  'in_progress',
+  'validating',
+]);
 
 export interface CheckoutWatchOptions {
   state: ExecutionState;
@@ -167,9 +171,8 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   let queue: Promise<unknown> = Promise.resolve();
   let reviewed: Set<string> | null = null;
   let waiting: { ids: string[]; done: Promise<void> } | null = null;
-  // Each task's last status, and whether a process of the run could have written since the last
-  // look started (and when that look ended).
-  const statuses = new Map<string, string>();
+  // Whether a process of the run could have written since the last look started (and when that
+  // look ended).
   let busySinceLook = true;
   let lastLookEnded = 0;
 
@@ -183,7 +186,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
 
   /** One look for every task whose agent ended since the last one started (`taskIds`). */
   async function look(taskIds: readonly string[]): Promise<void> {
-    busySinceLook = [...statuses.values()].some((status) => RUNS_PROCESSES.has(status));
+    busySinceLook = Object.values(state.tasks).some((run) => RUNS_PROCESSES.has(run.status));
     lastLookEnded = 0;
     const next = open();
     const now = await take();
@@ -193,10 +196,20 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     const changes = await compareCheckouts(repoRoot, last, now, compareOptions());
     last = now;
     for (const taskId of taskIds) unchecked.delete(taskId);
-    if (changes.length === 0) {
-      lastLookEnded = Date.now();
-      return;
-    }
+    if (changes.length > 0) await settle(changes, now, suspects, taskIds);
+    lastLookEnded = Date.now();
+  }
+
+  /**
+   * What a look found changed (`changes`, in `now`): kept where it can be lost, blamed, and put on
+   * the tasks it names, as a warning or (`taskIds`, or a task not looked after yet) a failure.
+   */
+  async function settle(
+    changes: readonly CheckoutChange[],
+    now: CheckoutSnapshot,
+    suspects: ReadonlySet<string>,
+    taskIds: readonly string[],
+  ): Promise<void> {
     await keepStashEntries(now);
     await keepAddedWorktrees(now);
     const culprits = await blameChanges(state, changes, suspects, env);
@@ -220,7 +233,6 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       }
     }
     await store(file, stored);
-    lastLookEnded = Date.now();
   }
 
   /**
@@ -322,7 +334,6 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   return {
     observe(event) {
       if (event.type !== 'task-status') return;
-      statuses.set(event.taskId, event.status);
       if (RUNS_PROCESSES.has(event.status)) busySinceLook = true;
       if (event.status === 'preparing') {
         active.add(event.taskId);

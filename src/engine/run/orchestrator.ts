@@ -109,6 +109,8 @@ interface Prepared {
   preflight: PreflightReport;
   /** The checkout's tracked files as pre-flight listed them: the run needs them too. */
   tracked: Promise<Set<string>>;
+  /** With `lookAhead` and `workspace.pool`: the pool looked at while pre-flight ran. */
+  pool: PoolLook | undefined;
 }
 
 /** What a new execution started while it got ready, for the run to use rather than ask again. */
@@ -123,8 +125,8 @@ interface Started {
 async function prepare(
   options: RunOptions,
   knownRoot?: string,
-  /** Told what will run before pre-flight looks at anything: a run starts what it can beside it. */
-  onSelected?: (root: string, selection: Selection, settings: ExecutionSettings) => void,
+  /** A run (not a dry run): the pool's worktrees its first tasks will take are looked at now. */
+  lookAhead = false,
 ): Promise<Prepared> {
   const settings = resolveSettings(options.settings);
   const root = knownRoot ?? (await findRepoRoot(options.cwd));
@@ -132,7 +134,15 @@ async function prepare(
   const tracked = trackedFiles(root);
   tracked.catch(() => undefined);
   const selection = select(options);
-  onSelected?.(root, selection, settings);
+  // Beside inspectRepo and pre-flight: it only reads.
+  const pool =
+    lookAhead && settings.pool > 0
+      ? lookAtPool(
+          poolDirOf(worktreeRootOf(root, settings)),
+          root,
+          Math.min(settings.pool, selection.ready.length),
+        )
+      : undefined;
   const repo = await inspectRepo(root);
   const worktreeRoot = worktreeRootOf(root, settings);
   const preflight = await runPreflight({
@@ -154,7 +164,7 @@ async function prepare(
     tracked,
   });
   options.onPreflight?.(preflight);
-  return { repo, selection, settings, preflight, tracked };
+  return { repo, selection, settings, preflight, tracked, pool };
 }
 
 /**
@@ -230,16 +240,10 @@ async function startExecution(
   lock: RepoLock,
   root: string,
 ): Promise<ExecutionResult> {
-  // The pool's worktrees the first tasks will take are looked at while pre-flight runs.
-  let pool: PoolLook | undefined;
-  const { repo, selection, settings, preflight, tracked } = await prepare(
+  const { repo, selection, settings, preflight, tracked, pool } = await prepare(
     options,
     root,
-    (repoRoot, selected, chosen) => {
-      if (chosen.pool === 0) return;
-      const dir = poolDirOf(worktreeRootOf(repoRoot, chosen));
-      pool = lookAtPool(dir, repoRoot, Math.min(chosen.pool, selected.ready.length));
-    },
+    true,
   );
   if (!preflight.go) {
     const failed = preflight.checks.filter((check) => check.level === 'fail');

@@ -172,7 +172,7 @@ async function isLocked(admin: string): Promise<boolean> {
 /**
  * Why the parked worktree `path` cannot be handed to a task as it is (anything in the pool can
  * have been changed since it was parked: by an agent writing outside its worktree, by the user),
- * or null when it can.
+ * or, when it can be, what git lists inside it.
  */
 async function unusable(repoRoot: string, path: string): Promise<string | Inside> {
   const admin = await ownAdmin(repoRoot, path);
@@ -374,6 +374,11 @@ async function usablePaths(dir: string): Promise<string[]> {
   return paths.filter((path) => !busy.has(path));
 }
 
+/** `unusable`, where one git cannot even read (its index garbage, say) is as unusable as any other. */
+function checkParked(repoRoot: string, path: string): Promise<string | Inside> {
+  return unusable(repoRoot, path).catch((error: unknown) => String(error));
+}
+
 /** How old a look made ahead of a take (`lookAtPool`) may be for the take to go by it. */
 const AHEAD_MS = 1_000;
 
@@ -396,8 +401,7 @@ export function lookAtPool(dir: string, repoRoot: string, count: number): PoolLo
   entries.then(
     (paths) => {
       for (const path of paths.slice(0, count)) {
-        const found = unusable(repoRoot, path).catch((error: unknown) => String(error));
-        checks.set(path, { at: Date.now(), found });
+        checks.set(path, { at: Date.now(), found: checkParked(repoRoot, path) });
       }
     },
     () => undefined,
@@ -430,11 +434,10 @@ export class WorktreePool {
     for (let path = entries.shift(); path !== undefined; path = entries.shift()) {
       const ahead = this.early?.checks.get(path);
       this.early?.checks.delete(path);
-      // One git cannot even read (its index garbage, say) is as unusable as any other.
       const found =
         ahead !== undefined && Date.now() - ahead.at < AHEAD_MS
           ? await ahead.found
-          : await unusable(this.repoRoot, path).catch((error: unknown) => String(error));
+          : await checkParked(this.repoRoot, path);
       if (typeof found !== 'string') return { path, untracked: found.untracked };
       await discard(this.repoRoot, path, this.keepUnder, kept).catch(() => undefined);
     }
