@@ -7,18 +7,18 @@ import { readdirSync, readFileSync } from 'node:fs';
  */
 
 /** The pids /proc lists, or null where there is no /proc (macOS, Windows). */
-export function procPids(): string[] | null {
+export function procPids(root = '/proc'): string[] | null {
   try {
-    return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+    return readdirSync(root).filter((entry) => /^\d+$/.test(entry));
   } catch {
     return null;
   }
 }
 
 /** `/proc/<pid>/<file>` as text, or null (the process exited, or is another user's). */
-export function readProc(pid: string | number, file: string): string | null {
+export function readProc(pid: string | number, file: string, root = '/proc'): string | null {
   try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+    return readFileSync(`${root}/${pid}/${file}`, 'utf8');
   } catch {
     return null;
   }

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ParallelExecutorError } from '../errors.js';
 import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
+import { warmEnvironScan } from './environ-scan.js';
 import { createEventQueue } from './event-queue.js';
 import { plainText } from '../terminal-text.js';
 import { createLineSplitter } from './line-splitter.js';
@@ -15,6 +16,7 @@ import { ticker } from './ticker.js';
 import { holdWhenPaused } from './paused-pipe.js';
 import {
   describeProcess,
+  describeUnread,
   findMarkedProcesses,
   stopProcesses,
   type ProcessOwner,
@@ -69,6 +71,8 @@ export interface ProcessLaunch {
   owner?: ProcessOwner;
 }
 
+/** How long after an agent's start the environment reader is started. */
+const WARM_SCAN_MS = 100;
 const MAX_EVENT_LINE = 2000;
 /** After SIGKILL a process can only linger in uninterruptible sleep; do not hang forever on it. */
 const KILL_WAIT_MS = 30_000;
@@ -179,6 +183,9 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     );
   }
   const pid = child.pid as number;
+  // The process that reads environments for the look at the agent's end (environ-scan.ts) starts
+  // while agents work, not beside the starts of the next ones.
+  if (launch.owner !== undefined) setTimeout(warmEnvironScan, WARM_SCAN_MS).unref();
   publish([{ type: 'started', pid }]);
   const tree = createProcessTree(pid);
   // Learn the groups of setsid'ed descendants while the tree is intact: once the agent dies they
@@ -370,13 +377,15 @@ async function stopStrays(
   graceMs: number,
 ): Promise<AgentOutcome['leftBehind']> {
   if (owner === undefined) return null;
-  const strays = findMarkedProcesses([owner]);
-  if (strays === null) return null;
-  if (strays.length === 0) return { stopped: [], running: [] };
-  const { stopped, running } = await stopProcesses(strays, graceMs, KILL_WAIT_MS);
+  const marked = await findMarkedProcesses([owner]);
+  if (marked === null) return null;
+  const unread = marked.unread.length > 0 ? { unread: describeUnread(marked.unread) } : {};
+  if (marked.found.length === 0) return { stopped: [], running: [], ...unread };
+  const { stopped, running } = await stopProcesses(marked.found, graceMs, KILL_WAIT_MS);
   return {
     stopped: stopped.map(describeProcess),
     running: running.map(describeProcess),
+    ...unread,
   };
 }
 

@@ -1,4 +1,5 @@
-import { procPids, readProc } from './proc.js';
+import { scanEnvirons, type EnvironScanOptions } from './environ-scan.js';
+import { readProc } from './proc.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isProcessAlive } from './process-group.js';
 
@@ -34,30 +35,46 @@ export interface StrayReport {
 const COMMAND_LIMIT = 120;
 const POLL_MS = 50;
 
+export interface MarkedProcesses {
+  found: MarkedProcess[];
+  /**
+   * Processes whose environment could not be read in time (environ-scan.ts): whether they are
+   * the execution's is unknown, so they are named, not stopped.
+   */
+  unread: number[];
+}
+
 /**
  * Every live process (but this one) whose environment names one of `owners`: its execution and
  * its task's worktree. Null where there is no /proc to look in (macOS, Windows).
  */
-export function findMarkedProcesses(owners: readonly ProcessOwner[]): MarkedProcess[] | null {
-  const pids = procPids();
-  if (pids === null) return null;
+export async function findMarkedProcesses(
+  owners: readonly ProcessOwner[],
+  options: Pick<EnvironScanOptions, 'root' | 'stallMs'> = {},
+): Promise<MarkedProcesses | null> {
+  const scan = await scanEnvirons({ ...options, needle: 'PE_EXECUTION_ID=', self: process.pid });
+  if (scan === null) return null;
   const found: MarkedProcess[] = [];
-  for (const entry of pids) {
-    if (Number(entry) === process.pid) continue;
-    const environment = readProc(entry, 'environ');
-    // Another user's process, or one that exited while we looked.
-    if (environment === null || !environment.includes('PE_EXECUTION_ID=')) continue;
-    const variables = new Set(environment.split('\0'));
+  for (const { pid, environ, cmdline } of scan.entries) {
+    const variables = new Set(environ.split('\0'));
     const owner = owners.find(
       (candidate) =>
         variables.has(`PE_EXECUTION_ID=${candidate.executionId}`) &&
         variables.has(`PE_WORKTREE=${candidate.worktree}`),
     );
-    const pid = Number(entry);
     if (owner === undefined || !isProcessAlive(pid)) continue;
-    found.push({ pid, taskId: owner.taskId, command: commandLine(entry) });
+    found.push({ pid, taskId: owner.taskId, command: commandLine(cmdline) });
   }
-  return found;
+  return { found, unread: scan.unread.filter((pid) => isProcessAlive(pid)) };
+}
+
+/** For a warning: processes whose environment could not be read. */
+export function describeUnread(pids: readonly number[]): string {
+  const shown = pids.slice(0, 5).map((pid) => {
+    const command = commandName(pid);
+    return command === null ? `pid ${pid}` : `pid ${pid} (${command})`;
+  });
+  return `${shown.join(', ')}${pids.length > 5 ? `, and ${pids.length - 5} more` : ''}`;
 }
 
 /**
@@ -109,8 +126,14 @@ async function waitGone(
   return left;
 }
 
-function commandLine(pid: string): string {
-  const raw = readProc(pid, 'cmdline') ?? '';
+function commandLine(raw: string): string {
   const command = raw.split('\0').filter(Boolean).join(' ') || '?';
   return command.length > COMMAND_LIMIT ? `${command.slice(0, COMMAND_LIMIT - 1)}…` : command;
+}
+
+/** The name in /proc/<pid>/stat (read without touching the process's memory), or null. */
+function commandName(pid: number): string | null {
+  const stat = readProc(pid, 'stat');
+  if (stat === null) return null;
+  return stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
 }

@@ -99,9 +99,10 @@ export interface AgentOutcome {
   /**
    * Processes the agent started outside its process tree (setsid, nohup, daemons) that were still
    * running when it ended: those stopped, and those that survived SIGKILL (`pid 42 (sleep 300)`).
-   * Null or absent when they could not be looked for (no /proc).
+   * Null or absent when they could not be looked for (no /proc). `unread`: processes whose
+   * environment could not be read in time, so that whether they are the agent's is unknown.
    */
-  leftBehind?: { stopped: string[]; running: string[] } | null;
+  leftBehind?: { stopped: string[]; running: string[]; unread?: string } | null;
 }
 
 export interface AgentHandle {

@@ -1,6 +1,7 @@
 import { createProcessTree, terminateTree } from '../agents/process-group.js';
 import {
   describeProcess,
+  describeUnread,
   findMarkedProcesses,
   stopProcesses,
   type MarkedProcess,
@@ -24,6 +25,15 @@ export async function killProcessGroup(pgid: number, graceMs: number): Promise<v
 export interface LeftBehind {
   stopped: string[];
   running: string[];
+  /** Processes whose environment could not be read in time: perhaps the agent's, perhaps not. */
+  unread?: string;
+}
+
+/** What a look for the execution's processes found: per task, and the processes it could not read. */
+export interface ExecutionProcesses {
+  byTask: Map<string, LeftBehind>;
+  /** Null: every process could be read. */
+  unread: string | null;
 }
 
 /**
@@ -34,7 +44,7 @@ export interface LeftBehind {
 export async function stopExecutionProcesses(
   state: ExecutionState,
   graceMs: number,
-): Promise<Map<string, LeftBehind> | null> {
+): Promise<ExecutionProcesses | null> {
   const owners = [
     ...Object.values(state.tasks).map((run) => ({ taskId: run.task_id, worktree: run.worktree })),
     // The repair agents under way when the orchestrator stopped run in worktrees of their own.
@@ -44,12 +54,13 @@ export async function stopExecutionProcesses(
     taskId: owner.taskId,
     worktree: owner.worktree,
   }));
-  const found = findMarkedProcesses(owners);
-  if (found === null) return null;
+  const marked = await findMarkedProcesses(owners);
+  if (marked === null) return null;
   const byTask = new Map<string, LeftBehind>();
-  if (found.length === 0) return byTask;
-  const { stopped, running } = await stopProcesses(found, graceMs, KILL_WAIT_MS);
-  const add = (list: MarkedProcess[], key: keyof LeftBehind): void => {
+  const unread = marked.unread.length > 0 ? describeUnread(marked.unread) : null;
+  if (marked.found.length === 0) return { byTask, unread };
+  const { stopped, running } = await stopProcesses(marked.found, graceMs, KILL_WAIT_MS);
+  const add = (list: MarkedProcess[], key: 'stopped' | 'running'): void => {
     for (const entry of list) {
       const left = byTask.get(entry.taskId) ?? { stopped: [], running: [] };
       left[key].push(describeProcess(entry));
@@ -58,7 +69,7 @@ export async function stopExecutionProcesses(
   };
   add(stopped, 'stopped');
   add(running, 'running');
-  return byTask;
+  return { byTask, unread };
 }
 
 /**
@@ -73,6 +84,7 @@ export function reportLeftBehind(
   left: LeftBehind,
   when: string,
 ): void {
+  if (left.unread !== undefined) reportUnread(state, emit, taskId, left.unread, when);
   if (left.stopped.length > 0) {
     emit({
       type: 'note',
@@ -108,6 +120,25 @@ export async function sweepExecutionProcesses(
     });
     return false;
   }
-  for (const [taskId, left] of found) reportLeftBehind(state, emit, taskId, left, when);
-  return found.size === 0;
+  for (const [taskId, left] of found.byTask) reportLeftBehind(state, emit, taskId, left, when);
+  if (found.unread !== null) reportUnread(state, emit, null, found.unread, when);
+  return found.byTask.size === 0 && found.unread === null;
+}
+
+/**
+ * Processes whose environment could not be read (the kernel held the read: a process stuck in
+ * a page fault on a dead network mount, say): not stopped, since they may be anyone's, but named,
+ * since they may be what an agent left running.
+ */
+export function reportUnread(
+  state: ExecutionState,
+  emit: (event: ExecutionEvent) => void,
+  taskId: string | null,
+  unread: string,
+  when: string,
+): void {
+  const message = `could not tell whether some processes were left running ${when}: the environment of ${unread} could not be read within seconds (the process is stuck in the kernel, a page fault on a dead network mount for example), so it was neither stopped nor waited for. If it is one an agent started, end it yourself (kill -9 <pid>)`;
+  const run = taskId === null ? undefined : state.tasks[taskId];
+  if (run !== undefined) run.warnings = [...(run.warnings ?? []), message];
+  emit({ type: 'warning', taskId: run === undefined ? null : taskId, message });
 }

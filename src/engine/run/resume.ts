@@ -17,7 +17,12 @@ import { rememberToolRefs } from './checkout-watch.js';
 import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
-import { killProcessGroup, reportLeftBehind, stopExecutionProcesses } from './processes.js';
+import {
+  killProcessGroup,
+  reportLeftBehind,
+  reportUnread,
+  stopExecutionProcesses,
+} from './processes.js';
 import { resolveSettings } from './settings.js';
 
 export interface ResumeOptions extends EngineOptions {
@@ -101,8 +106,11 @@ async function resumeLocked(
   // worktrees are touched.
   const emit = (event: ExecutionEvent): void => options.onEvent?.(event, state);
   const orphans = await stopExecutionProcesses(state, settings.graceMs);
-  for (const [taskId, left] of orphans ?? []) {
+  for (const [taskId, left] of orphans?.byTask ?? []) {
     reportLeftBehind(state, emit, taskId, left, 'by the stopped orchestrator');
+  }
+  if (orphans?.unread != null) {
+    reportUnread(state, emit, null, orphans.unread, 'by the stopped orchestrator');
   }
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
