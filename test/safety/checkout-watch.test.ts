@@ -203,3 +203,45 @@ describe('a worktree an agent adds of its own', () => {
     expect(sentences.some((s) => s.includes(B))).toBe(false);
   });
 });
+
+describe('branches an agent makes, moves or deletes in the repository', () => {
+  it('keeps the commits a new branch brought, and those a moved or deleted branch took away, under refs the changes name', async () => {
+    // The user's branches, one with a commit of its own.
+    await repo.git(['branch', 'feature']);
+    await repo.git(['checkout', '-q', 'feature']);
+    await repo.git(['commit', '-q', '--allow-empty', '-m', 'the user on feature']);
+    const users = await repo.git(['rev-parse', 'HEAD']);
+    await repo.git(['checkout', '-q', 'main']);
+    await repo.git(['branch', 'old-work', users]);
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    // B's agent commits on a scratch branch it never leaves out (a worktree added and removed),
+    // moves the user's feature back, and deletes old-work.
+    const own = join(box.dir, 'scratch-wt');
+    await repo.git(['-C', B, 'worktree', 'add', '-q', '-b', 'scratch', own]);
+    await repo.git(['-C', own, 'commit', '-q', '--allow-empty', '-m', 'only on scratch']);
+    const scratchTip = await repo.git(['-C', own, 'rev-parse', 'HEAD']);
+    await repo.git(['-C', B, 'worktree', 'remove', own]);
+    await repo.git(['-C', B, 'branch', '-f', 'feature', 'feature~1']);
+    await repo.git(['-C', B, 'branch', '-D', 'old-work']);
+    ended('B');
+    await watch.afterAgent('B');
+    const sentences = await watch.review();
+
+    const prefix = `refs/parallel-executor/${state.execution_id}/checkout`;
+    const created = sentences.find((s) => s.startsWith('branch scratch was created'));
+    expect(created).toContain(`${prefix}/ref-${scratchTip.slice(0, 12)}`);
+    expect(await repo.git(['rev-parse', `${prefix}/ref-${scratchTip.slice(0, 12)}`])).toBe(
+      scratchTip,
+    );
+    const gone = `${prefix}/ref-gone-${users.slice(0, 12)}`;
+    expect(sentences.find((s) => s.startsWith('branch feature moved'))).toContain(gone);
+    expect(sentences.find((s) => s.startsWith('branch old-work was deleted'))).toContain(gone);
+    expect(await repo.git(['rev-parse', gone])).toBe(users);
+    // The user deletes the stray branch: the commit is still there, under the kept ref.
+    await repo.git(['branch', '-D', 'scratch']);
+    expect(
+      await repo.git(['log', '-1', '--format=%s', `${prefix}/ref-${scratchTip.slice(0, 12)}`]),
+    ).toBe('only on scratch');
+  });
+});

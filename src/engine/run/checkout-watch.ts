@@ -212,6 +212,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   ): Promise<void> {
     await keepStashEntries(now);
     await keepAddedWorktrees(now);
+    await keepRefChanges(now);
     const culprits = await blameChanges(state, changes, suspects, env);
     for (const change of changes) {
       const culprit = culprits.get(change.key)!;
@@ -296,6 +297,56 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         },
       );
       (stored.kept ??= {})[key] = [...refs, ref];
+    }
+  }
+
+  /**
+   * A branch or tag an agent created, moved or deleted in the repository (`git branch scratch`
+   * with commits on it from a worktree it added and removed, `git branch -f main HEAD~3`, `git
+   * branch -D`): the commits it brought are kept only by that branch, which the user may delete
+   * as a stray; those it took away only by a reflog that expires, or by nothing once the branch is
+   * deleted. Each tip that came is kept under `<checkoutKeepPrefix>/ref-<sha>`, each that went
+   * under `ref-gone-<sha>`, which the change's sentence names.
+   */
+  async function keepRefChanges(now: CheckoutSnapshot): Promise<void> {
+    const options = compareOptions();
+    const updates: string[] = [];
+    const prefix = checkoutKeepPrefix(state.execution_id);
+    for (const [ref, was, is] of differingRefs(stored.before.refs, now.refs)) {
+      if (options.isToolRef(ref)) continue;
+      const key = `ref:${ref}`;
+      const refs = new Set(stored.kept?.[key] ?? []);
+      for (const [what, sha] of [
+        ['ref', is],
+        ['ref-gone', was],
+      ] as const) {
+        if (sha === undefined) continue;
+        const kept = `${prefix}/${what}-${sha.slice(0, 12)}`;
+        if (refs.has(kept)) continue;
+        refs.add(kept);
+        updates.push(`update ${kept} ${sha}\n`);
+      }
+      (stored.kept ??= {})[key] = [...refs];
+    }
+    if (updates.length === 0) return;
+    // One transaction; a tip that is gone already (a gc pruned a deleted branch's) fails it all,
+    // so then each alone, and those git cannot make are not named.
+    const all = await git(repoRoot, ['update-ref', '-m', 'a ref changed', '--stdin'], {
+      env,
+      input: updates.join(''),
+      allowExitCodes: [128],
+    });
+    if (all.exitCode === 0) return;
+    for (const line of updates) {
+      const [, kept, sha] = line.trim().split(' ');
+      const made = await git(repoRoot, ['update-ref', '-m', 'a ref changed', kept!, sha!], {
+        env,
+        allowExitCodes: [128],
+      });
+      if (made.exitCode === 0) continue;
+      for (const [key, refs] of Object.entries(stored.kept ?? {})) {
+        stored.kept![key] = refs.filter((ref) => ref !== kept);
+      }
     }
   }
 
@@ -396,6 +447,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         if (changes.some((change) => change.key.startsWith('worktree:'))) {
           await keepAddedWorktrees(now);
         }
+        if (changes.some((change) => change.key.startsWith('ref:'))) await keepRefChanges(now);
         await store(file, stored);
         const sentences = changes.map((change) => {
           const who =
@@ -524,4 +576,15 @@ async function store(file: string, stored: Stored): Promise<void> {
   const temporary = `${file}.tmp`;
   await writeFile(temporary, `${JSON.stringify(stored, null, 2)}\n`);
   await rename(temporary, file);
+}
+
+/** Refs in either map whose target differs: `[ref, before, after]`, undefined where absent. */
+function differingRefs(
+  before: Record<string, string>,
+  after: Record<string, string>,
+): Array<[string, string | undefined, string | undefined]> {
+  const refs = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...refs]
+    .filter((ref) => before[ref] !== after[ref])
+    .map((ref) => [ref, before[ref], after[ref]]);
 }
