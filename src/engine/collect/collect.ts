@@ -50,6 +50,8 @@ export interface CollectResult {
   metrics: TaskMetrics;
   /** TASK_SUMMARY.md as the agent wrote it, or null. */
   summary: string | null;
+  /** What the work holds that the user should look at before merging it (not a failure). */
+  warnings: string[];
 }
 
 /**
@@ -98,7 +100,49 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
     copyLog(input.logFile, input.outputDir),
     summary === null ? Promise.resolve() : writeFile(join(input.outputDir, SUMMARY_FILE), summary),
   ]);
-  return { headSha, committedLeftovers, restoredToolPaths, metrics, summary };
+  const outside = linksOutside(diff);
+  const warnings = outside.length === 0 ? [] : [linksWarning(outside)];
+  return { headSha, committedLeftovers, restoredToolPaths, metrics, summary, warnings };
+}
+
+/**
+ * Symbolic links the task's diff adds or changes whose target is outside the repository (an
+ * absolute path, or `..` past its top) or inside its `.git`: `link -> target` each. Read from the
+ * diff already taken (a link's content is its target), not from the worktree.
+ */
+export function linksOutside(diff: string): string[] {
+  const found: string[] = [];
+  for (const section of diff.split(/^diff --git /m).slice(1)) {
+    const isLink =
+      /^(new file mode|new mode) 120000$/m.test(section) ||
+      /^index [0-9a-f]+\.\.[0-9a-f]+ 120000$/m.test(section);
+    if (!isLink || /^deleted file mode/m.test(section)) continue;
+    const path = /^\+\+\+ (?:b\/(.*)|"b\/(.*)")$/m.exec(section);
+    const target = /^@@[^\n]*\n(?:[-\\ ][^\n]*\n)*\+([^\n]*)/m.exec(section)?.[1];
+    if (path === null || target === undefined) continue;
+    const name = path[1] ?? path[2]!;
+    if (escapes(name, target)) found.push(`${name} -> ${target}`);
+  }
+  return found;
+}
+
+function escapes(path: string, target: string): boolean {
+  if (target.startsWith('/')) return true;
+  const parts: string[] = path.split('/').slice(0, -1);
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (parts.length === 0) return true;
+      parts.pop();
+    } else parts.push(part);
+  }
+  return parts[0] === '.git';
+}
+
+function linksWarning(links: readonly string[]): string {
+  const shown =
+    links.slice(0, 5).join(', ') + (links.length > 5 ? `, and ${links.length - 5} more` : '');
+  return `the task's work holds symbolic links that point outside the repository (or into its .git): ${shown}. Git merges them as links (the path, not the file), so whatever reads them later (a build, a test, a deploy) reads that path on the machine it runs on; make sure they are meant before merging, or remove them (git rm <link>) and resume`;
 }
 
 /** Also used for failed tasks, whose bundle is just the log. */

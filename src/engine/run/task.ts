@@ -208,6 +208,9 @@ async function commitWork(
   // Done with nothing to show: integration merges nothing, so the plan must not call it done.
   run.warnings = (run.warnings ?? []).filter((warning) => warning !== NO_CHANGES);
   if (collected.metrics.files_modified === 0) run.warnings.push(NO_CHANGES);
+  for (const warning of collected.warnings) {
+    if (!run.warnings.includes(warning)) run.warnings.push(warning);
+  }
   if (inspected.wandered) await keepCommitsLeft(ctx, run, collected.headSha);
   return null;
 }
