@@ -11,6 +11,7 @@ import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
 import { AGENT_GIT, isolateGitConfig, LEDGER_COMMIT, runChecked } from './collect-support.js';
 import { holdCheckout, withFakeGit } from './pool-support.js';
+import type { ExecutionEvent } from '../../src/engine/monitor/events.js';
 
 isolateGitConfig();
 
@@ -35,6 +36,7 @@ async function runWithCheckoutHeld(
   agentCommand: string,
   until: string,
   onCollecting: () => void,
+  seen?: (event: ExecutionEvent) => void,
 ) {
   const marks = ledger!.dir;
   return withFakeGit(
@@ -47,6 +49,7 @@ async function runWithCheckoutHeld(
         agentCommand,
         {
           onEvent: (event) => {
+            seen?.(event);
             if (
               event.type === 'task-status' &&
               event.taskId === '1' &&
@@ -159,5 +162,35 @@ describe('an agent that commits on the user’s branch, its look at the checkout
     expect(t.reason).toMatch(/it changed your checkout: .*branch main moved/);
     expect(run.state.tasks['2']!.status).toBe('completed');
     expect(run.state.checkout_changes?.join('\n')).toMatch(/by task 1 \(commit [0-9a-f]{12}/);
+  }, 30_000);
+});
+
+describe('a task whose collection waits for checkouts', () => {
+  it('says so while it waits, then collects', async () => {
+    repo = await createTempRepo({ files: { 'src/a.txt': 'a\n' } });
+    ledger = await scratch();
+    const marks = ledger.dir;
+    const command =
+      'if [ "$PE_TASK_ID" = 1 ]; then echo one > one.txt; ' +
+      'while [ ! -e "$LEDGER/t2-started" ]; do sleep 0.05; done; ' +
+      `else echo two > two.txt && git add two.txt && ${AGENT_GIT} commit -qm two && ${LEDGER_COMMIT}; fi`;
+    const steps: Array<string | null> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const run = await runWithCheckoutHeld(
+      'Waits',
+      command,
+      'released',
+      () => {
+        timer = setTimeout(() => writeFileSync(join(marks, 'released'), ''), 300);
+      },
+      (event) => {
+        if (event.type === 'task-progress' && event.taskId === '1') steps.push(event.step);
+      },
+    ).finally(() => clearTimeout(timer));
+    expect(steps).toContain('waiting for 1 checkout(s) of tasks about to start, then collecting');
+    const t = run.state.tasks['1']!;
+    expect(t.status).toBe('completed');
+    expect(t.current_step).toBeNull();
+    expect(await repo.git(['show', `${t.branch}:one.txt`])).toBe('one');
   }, 30_000);
 });

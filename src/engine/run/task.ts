@@ -128,6 +128,18 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   // Every git command below runs in the worktree: with a `.git` the agent pointed elsewhere, it
   // would add, commit and reset in another worktree (the user's). Not one is run there then.
   if (await notOwn(run)) return fail(ctx, run, notOwnWorktree(run), false);
+  const waiting = ctx.repoLock.checkoutsOpen();
+  if (waiting > 0) {
+    // Seen on the dashboard for as long as it lasts (on a big repository, tens of seconds).
+    run.current_step = `waiting for ${waiting} checkout(s) of tasks about to start, then collecting`;
+    save(ctx, { soon: true });
+    ctx.emit({
+      type: 'task-progress',
+      taskId: run.task_id,
+      percent: run.progress_percent,
+      step: run.current_step,
+    });
+  }
   // The agent has ended: the look at the user's checkout runs while its work is collected. Both
   // read a whole checkout, heavy on a big repository: they wait for the checkouts of tasks still
   // waiting to start, which come first (agents that end meanwhile share one look).
@@ -141,6 +153,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     // behind can point the `.git` elsewhere meanwhile.
     (await notOwn(run)) ? NOT_OWN : commitWork(ctx, run, result, keepOut),
   );
+  if (waiting > 0) run.current_step = null;
   if (settled === NOT_OWN) return fail(ctx, run, notOwnWorktree(run), false);
   if (settled !== null) return refuse(ctx, run, settled);
   // Its work is committed on its branch first, so a task failed for this loses nothing.

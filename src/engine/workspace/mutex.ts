@@ -27,6 +27,8 @@ export interface Mutex {
    * of those still waiting to start.
    */
   afterCheckouts<T>(work: () => Promise<T>): Promise<T>;
+  /** How many checkouts are asked for and not ended (what `afterCheckouts` would wait for). */
+  checkoutsOpen(): number;
 }
 
 export function createMutex(checkouts = Math.max(8, availableParallelism())): Mutex {
@@ -69,6 +71,7 @@ export function createMutex(checkouts = Math.max(8, availableParallelism())): Mu
       await slots.done();
       return work();
     },
+    checkoutsOpen: () => slots.open(),
   };
 }
 
@@ -80,6 +83,7 @@ export function createMutex(checkouts = Math.max(8, availableParallelism())): Mu
 function createSlots(limit: number): {
   run: <T>(work: () => Promise<T>) => Promise<T>;
   done: () => Promise<void>;
+  open: () => number;
 } {
   const waiting: Array<() => void> = [];
   let running = 0;
@@ -114,5 +118,6 @@ function createSlots(limit: number): {
     done: async () => {
       await Promise.all([...open]);
     },
+    open: () => open.size,
   };
 }
