@@ -165,6 +165,8 @@ class Reader {
   private start(): ChildProcess {
     const child = spawn(process.execPath, ['-e', SOURCE], {
       stdio: ['pipe', 'pipe', 'ignore'],
+      // Not the orchestrator's folder, which a test or a user may delete while the reader lives.
+      cwd: '/',
       // A bare Node, not the orchestrator's options (a loader, an inspector).
       // eslint-disable-next-line no-restricted-properties
       env: { ...process.env, NODE_OPTIONS: '' },
