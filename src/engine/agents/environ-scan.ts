@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childLineSource, holdOpen, lineSplitter } from '../child-lines.js';
 import { procPids, readProc } from './proc.js';
 
 /**
@@ -51,21 +52,7 @@ const STUCK_MEMORY_MS = 60_000;
  */
 const SOURCE = `
 const { readFileSync, readdirSync, writeSync } = require('node:fs');
-let parts = [];
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text) => {
-  let start = 0;
-  let end;
-  while ((end = text.indexOf('\\n', start)) >= 0) {
-    parts.push(text.slice(start, end));
-    scan(JSON.parse(parts.join('')));
-    parts = [];
-    start = end + 1;
-  }
-  if (start < text.length) parts.push(text.slice(start));
-});
-process.stdin.on('end', () => process.exit(0));
-process.on('SIGINT', () => {});
+${childLineSource('scan')}
 function say(line) {
   const bytes = Buffer.from(line + '\\n');
   for (let at = 0; at < bytes.length; ) {
@@ -117,7 +104,7 @@ const stuck = new Map<string, number>();
 class Reader {
   private child: ChildProcess | null = null;
   private readonly queue: Scan[] = [];
-  private parts: string[] = [];
+  private read = lineSplitter((line) => this.line(line));
   /** The pid the child said it is reading, and since when. */
   private reading: { pid: string | null; since: number } = { pid: null, since: 0 };
   private timer: NodeJS.Timeout | null = null;
@@ -172,7 +159,7 @@ class Reader {
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     this.child = child;
-    this.parts = [];
+    this.read = lineSplitter((line) => this.line(line));
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (text: string) => {
       if (this.child === child) this.read(text);
@@ -194,30 +181,21 @@ class Reader {
     child.stdin!.write(`${JSON.stringify(scan.request)}\n`);
   }
 
-  private read(text: string): void {
-    let start = 0;
-    let end: number;
-    while ((end = text.indexOf('\n', start)) >= 0) {
-      this.parts.push(text.slice(start, end));
-      const line = this.parts.join('');
-      this.parts = [];
-      start = end + 1;
-      if (line.startsWith('p')) {
-        this.reading = { pid: line.slice(1), since: Date.now() };
-        continue;
-      }
-      const answer = JSON.parse(line) as Partial<EnvironEntry> & {
-        id: number;
-        done?: boolean;
-        none?: boolean;
-      };
-      const scan = this.queue[0];
-      if (scan === undefined || answer.id !== scan.request.id) continue;
-      if (answer.none === true) this.finish(null);
-      else if (answer.done === true) this.finish(scan);
-      else scan.entries.set(answer.pid!, answer as EnvironEntry);
+  private line(line: string): void {
+    if (line.startsWith('p')) {
+      this.reading = { pid: line.slice(1), since: Date.now() };
+      return;
     }
-    if (start < text.length) this.parts.push(text.slice(start));
+    const answer = JSON.parse(line) as Partial<EnvironEntry> & {
+      id: number;
+      done?: boolean;
+      none?: boolean;
+    };
+    const scan = this.queue[0];
+    if (scan === undefined || answer.id !== scan.request.id) return;
+    if (answer.none === true) this.finish(null);
+    else if (answer.done === true) this.finish(scan);
+    else scan.entries.set(answer.pid!, answer as EnvironEntry);
   }
 
   private finish(result: Scan | null): void {
@@ -283,14 +261,11 @@ class Reader {
 
   /** The orchestrator waits for the child only while a scan is under way. */
   private busy(child: ChildProcess): void {
-    child.ref();
-    (child.stdout as unknown as { ref?(): void }).ref?.();
+    holdOpen(child, true);
   }
 
   private idle(child: ChildProcess): void {
-    child.unref();
-    (child.stdout as unknown as { unref?(): void }).unref?.();
-    (child.stdin as unknown as { unref?(): void }).unref?.();
+    holdOpen(child, false);
   }
 }
 

@@ -3,7 +3,7 @@ import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
 import { addUsage } from '../state/usage.js';
-import { save, setStatus, type RunContext } from './context.js';
+import { save, setStatus, showProgress, type RunContext } from './context.js';
 import { formatDuration } from '../format.js';
 import { agentKey } from './paths.js';
 import { reportLeftBehind } from './processes.js';
@@ -253,12 +253,7 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
       }
       if (event.step !== null) run.current_step = event.step;
       save(ctx, { soon: true });
-      ctx.emit({
-        type: 'task-progress',
-        taskId: run.task_id,
-        percent: run.progress_percent,
-        step: run.current_step,
-      });
+      showProgress(ctx, run);
       return {};
     }
     case 'output':

@@ -59,6 +59,16 @@ export function save(ctx: RunContext, options: { soon?: boolean } = {}): void {
   });
 }
 
+/** The task's progress and current step as the state has them, to whoever shows them. */
+export function showProgress(ctx: RunContext, run: TaskRun): void {
+  ctx.emit({
+    type: 'task-progress',
+    taskId: run.task_id,
+    percent: run.progress_percent,
+    step: run.current_step,
+  });
+}
+
 export function setStatus(
   ctx: RunContext,
   run: TaskRun,

@@ -4,7 +4,7 @@ import { inspectWorktree } from '../collect/inspect.js';
 import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
-import { save, setStatus, type RunContext } from './context.js';
+import { save, setStatus, showProgress, type RunContext } from './context.js';
 import {
   keepPlaceOf,
   prepareTask,
@@ -133,12 +133,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     // Seen on the dashboard for as long as it lasts (on a big repository, tens of seconds).
     run.current_step = `waiting for ${waiting} checkout(s) of tasks about to start, then collecting`;
     save(ctx, { soon: true });
-    ctx.emit({
-      type: 'task-progress',
-      taskId: run.task_id,
-      percent: run.progress_percent,
-      step: run.current_step,
-    });
+    showProgress(ctx, run);
   }
   // The agent has ended: the look at the user's checkout runs while its work is collected. Both
   // read a whole checkout, heavy on a big repository: they wait for the checkouts of tasks still

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { childLineSource, holdOpen, lineSplitter } from '../child-lines.js';
 
 /**
  * Git processes started by a small helper process instead of the orchestrator itself. Starting a
@@ -46,23 +47,7 @@ export class HelperSpawnError extends Error {
  */
 const HELPER_SOURCE = `
 const { spawn } = require('node:child_process');
-let parts = [];
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (text) => {
-  let start = 0;
-  let end;
-  while ((end = text.indexOf('\\n', start)) >= 0) {
-    parts.push(text.slice(start, end));
-    run(JSON.parse(parts.join('')));
-    parts = [];
-    start = end + 1;
-  }
-  if (start < text.length) parts.push(text.slice(start));
-});
-process.stdin.on('end', () => process.exit(0));
-// Ctrl-C reaches the whole foreground group: the orchestrator decides what stops, and still
-// needs git to keep the work of what it stopped.
-process.on('SIGINT', () => {});
+${childLineSource('run')}
 function answer(value) { process.stdout.write(JSON.stringify(value) + '\\n'); }
 function run(request) {
   let child;
@@ -109,7 +94,7 @@ class GitHelper {
   private readonly child: ChildProcess;
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
-  private parts: string[] = [];
+  private readonly read = lineSplitter((line) => this.answer(JSON.parse(line) as Answer));
   dead = false;
 
   get pid(): number | undefined {
@@ -153,42 +138,30 @@ class GitHelper {
     });
   }
 
-  /** Answer lines; a long one (megabytes of output) comes in many pieces, kept until its end. */
-  private read(text: string): void {
-    let start = 0;
-    let end: number;
-    while ((end = text.indexOf('\n', start)) >= 0) {
-      this.parts.push(text.slice(start, end));
-      const answer = JSON.parse(this.parts.join('')) as Answer;
-      this.parts = [];
-      start = end + 1;
-      const waiting = this.waiting.get(answer.id);
-      if (waiting === undefined) continue;
-      this.waiting.delete(answer.id);
-      if (answer.error !== undefined) {
-        waiting.reject(new HelperSpawnError(answer.error.code, answer.error.message));
-      } else {
-        waiting.resolve({
-          code: answer.code ?? null,
-          stdout: Buffer.from(answer.stdout ?? '', 'base64'),
-          stderr: Buffer.from(answer.stderr ?? '', 'base64'),
-        });
-      }
+  /** One answer line (a long one, megabytes of output, came in many pieces). */
+  private answer(answer: Answer): void {
+    const waiting = this.waiting.get(answer.id);
+    if (waiting === undefined) return;
+    this.waiting.delete(answer.id);
+    if (answer.error !== undefined) {
+      waiting.reject(new HelperSpawnError(answer.error.code, answer.error.message));
+    } else {
+      waiting.resolve({
+        code: answer.code ?? null,
+        stdout: Buffer.from(answer.stdout ?? '', 'base64'),
+        stderr: Buffer.from(answer.stderr ?? '', 'base64'),
+      });
     }
-    if (start < text.length) this.parts.push(text.slice(start));
     if (this.waiting.size === 0) this.idle();
   }
 
   /** Keeps the orchestrator alive only while a git command is under way. */
   private busy(): void {
-    this.child.ref();
-    (this.child.stdout as unknown as { ref?(): void }).ref?.();
+    holdOpen(this.child, true);
   }
 
   private idle(): void {
-    this.child.unref();
-    (this.child.stdout as unknown as { unref?(): void }).unref?.();
-    (this.child.stdin as unknown as { unref?(): void }).unref?.();
+    holdOpen(this.child, false);
   }
 
   /**
