@@ -101,7 +101,8 @@ describe('the checkout watch after agents end', () => {
     const { trace, watch, intrude, ended } = await watching();
     ended('A');
     const a = watch.afterAgent('A');
-    await new Promise((resolve) => setImmediate(resolve));
+    // A's look waits a moment for B's agent (still running) to end too; then it starts.
+    while ((await looksIn(trace)) < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     // B's agent commits on the user's branch after A's look began, then ends.
     await intrude();
     ended('B');
@@ -109,6 +110,23 @@ describe('the checkout watch after agents end', () => {
     await a;
     expect(forB).toMatch(/it changed your checkout: .*branch main moved/);
     expect(await looksIn(trace)).toBe(3);
+  });
+});
+
+describe('a look after agents that end close together', () => {
+  it('waits a moment while other agents run, so that one ending just after shares it', async () => {
+    const { trace, watch, intrude, ended } = await watching();
+    // B's agent intrudes, then ends a few milliseconds after A's (started together, done together).
+    await intrude();
+    ended('A');
+    const a = watch.afterAgent('A');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    ended('B');
+    const forB = await watch.afterAgent('B');
+    expect(await a).toBeNull();
+    expect(forB).toMatch(/it changed your checkout: .*branch main moved/);
+    // The start's, and one for both.
+    expect(await looksIn(trace)).toBe(2);
   });
 });
 

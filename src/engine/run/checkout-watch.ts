@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState, TaskRunStatus } from '../state/schema.js';
 import { isActive } from '../schedule/scheduler.js';
@@ -79,6 +80,10 @@ export interface CheckoutWatch {
  * `git status` of every file, and this one would see what that one saw.
  */
 const REVIEW_REUSE_MS = 250;
+
+/** How long after an agent's end a look waits for others to end, and how long at most. */
+const GATHER_MS = 15;
+const GATHER_MAX_MS = 100;
 
 /** Statuses in which a task runs processes of its own (an agent, a set-up, validation checks). */
 const RUNS_PROCESSES: ReadonlySet<TaskRunStatus> = new Set([
@@ -170,7 +175,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   const pending = new Map<string, string[]>();
   let queue: Promise<unknown> = Promise.resolve();
   let reviewed: Set<string> | null = null;
-  let waiting: { ids: string[]; done: Promise<void> } | null = null;
+  let waiting: { ids: string[]; done: Promise<void>; last: number } | null = null;
   // Whether a process of the run could have written since the last look started (and when that
   // look ended).
   let busySinceLook = true;
@@ -183,6 +188,22 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   }
 
   const compareOptions = () => ({ env, isToolRef: ours });
+
+  /**
+   * Before a look after agents: while other agents still run and the last one ended less than
+   * GATHER_MS ago, the look waits (GATHER_MAX_MS at most), so that agents ending close together
+   * (started together, given the same kind of work) share it rather than take two in a row, the
+   * first of them slowed by the others' collection.
+   */
+  async function gather(): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      const running = Object.values(state.tasks).some((run) => run.status === 'in_progress');
+      const quiet = Date.now() - (waiting?.last ?? 0);
+      if (!running || quiet >= GATHER_MS || Date.now() - started >= GATHER_MAX_MS) return;
+      await delay(Math.min(GATHER_MS - quiet, GATHER_MAX_MS - (Date.now() - started)));
+    }
+  }
 
   /** One look for every task whose agent ended since the last one started (`taskIds`). */
   async function look(taskIds: readonly string[]): Promise<void> {
@@ -400,13 +421,15 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       // checkout, not one per agent in a row.
       if (waiting === null) {
         const ids: string[] = [];
-        const done = serial(() => {
+        const done = serial(async () => {
+          await gather();
           waiting = null;
           return look(ids);
         });
-        waiting = { ids, done };
+        waiting = { ids, done, last: Date.now() };
       }
       waiting.ids.push(taskId);
+      waiting.last = Date.now();
       await waiting.done;
       return takePending(taskId);
     },
