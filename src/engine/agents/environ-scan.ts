@@ -108,6 +108,8 @@ class Reader {
   /** The pid the child said it is reading, and since when. */
   private reading: { pid: string | null; since: number } = { pid: null, since: 0 };
   private timer: NodeJS.Timeout | null = null;
+  /** When the stall check last ran. */
+  private ticked = 0;
   private nextId = 1;
   /** Children could not be kept running: scans are made in this process. */
   private broken = false;
@@ -177,7 +179,11 @@ class Reader {
     const child = this.child ?? this.start();
     this.reading = { pid: null, since: Date.now() };
     this.busy(child);
-    this.timer ??= setInterval(() => this.check(), Math.max(10, Math.floor(scan.stallMs / 5)));
+    if (this.timer === null) {
+      const every = Math.max(10, Math.floor(scan.stallMs / 5));
+      this.ticked = Date.now();
+      this.timer = setInterval(() => this.check(every), every);
+    }
     child.stdin!.write(`${JSON.stringify(scan.request)}\n`);
   }
 
@@ -210,9 +216,13 @@ class Reader {
   }
 
   /** No answer for `stallMs`: the read under way is stuck; a new child reads past it. */
-  private check(): void {
+  private check(every: number): void {
     const scan = this.queue[0];
-    if (scan === undefined || Date.now() - this.reading.since < scan.stallMs) return;
+    // A tick much later than due: this thread was busy, and what the child said meanwhile may
+    // still wait to be read. Judged at the next tick, not now.
+    const late = Date.now() - this.ticked > 2 * every;
+    this.ticked = Date.now();
+    if (late || scan === undefined || Date.now() - this.reading.since < scan.stallMs) return;
     // Not even the first process named yet: the child is starting (slowly, on a loaded machine)
     // or listing /proc, which waits on no process. Only a read can be stuck.
     const pid = this.reading.pid;
