@@ -13,6 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { statFields } from '../src/engine/agents/proc.js';
 import { git } from '../src/engine/workspace/git-exec.js';
+import { environReaderPid } from '../src/engine/agents/environ-scan.js';
 import { gitHelperPid } from '../src/engine/workspace/git-helper.js';
 import { join } from 'node:path';
 import { createCommandRunner } from '../src/engine/agents/command.js';
@@ -47,18 +48,23 @@ function benchPlan(count = tasks): Plan {
 }
 
 /**
- * CPU the git helper (workspace/git-helper.ts) has used so far, in ms: the process that starts
- * the engine's git commands, so that the orchestrator need not fork itself for each. Its CPU is
- * the orchestrator's too, on another core.
+ * CPU the tool's helper processes have used so far, in ms: the git helper (workspace/git-helper.ts),
+ * which starts the engine's git commands so that the orchestrator need not fork itself for each,
+ * and the environment reader (agents/environ-scan.ts), which looks for what agents left running.
+ * Their CPU is the orchestrator's too, on another core. A process started during a measure
+ * counts from nothing.
  */
 async function helperCpuMs(): Promise<number> {
   await git(process.cwd(), ['--version']);
   const pid = gitHelperPid();
-  const fields = pid === null ? null : statFields(pid);
-  if (fields === null) throw new Error('the git helper is not running');
+  if (pid === null || statFields(pid) === null) throw new Error('the git helper is not running');
   const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-  // utime and stime: fields 14 and 15 of proc(5).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+  const cpu = (of: number | null) => {
+    const fields = of === null ? null : statFields(of);
+    // utime and stime: fields 14 and 15 of proc(5).
+    return fields === null ? 0 : ((Number(fields[11]) + Number(fields[12])) * 1000) / ticks;
+  };
+  return cpu(pid) + cpu(environReaderPid());
 }
 
 interface Measure {
@@ -175,10 +181,10 @@ for (const row of watched) {
 const rows: Measure[] = [];
 for (const agents of [8, 32]) rows.push(await measure(agents));
 console.log(
-  `${tasks} tasks, agents printing for ${agentSeconds}s each (the orchestrator process, and the git helper that starts its git commands, over the whole run):`,
+  `${tasks} tasks, agents printing for ${agentSeconds}s each (the orchestrator process, and its helper processes: the one that starts its git commands, the one that reads environments, over the whole run):`,
 );
 console.log(
-  '| agents | wall s | orchestrator CPU s | CPU % of wall | CPU ms per task | git helper CPU ms per task | peak RSS MB | RSS growth MB | events |',
+  '| agents | wall s | orchestrator CPU s | CPU % of wall | CPU ms per task | helper processes CPU ms per task (git, environments) | peak RSS MB | RSS growth MB | events |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const row of rows) {

@@ -146,6 +146,10 @@ class Reader {
     });
   }
 
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
   /** Starts the child ahead of the first scan (it takes tens of milliseconds). */
   warm(): void {
     if (this.child === null && !this.broken) this.start();
@@ -309,4 +313,9 @@ export function scanEnvirons(options: EnvironScanOptions): Promise<EnvironScan |
 export function warmEnvironScan(): void {
   reader ??= new Reader();
   reader.warm();
+}
+
+/** The reading process's pid while it runs (benchmarks add its CPU to the orchestrator's). */
+export function environReaderPid(): number | null {
+  return reader?.pid ?? null;
 }
