@@ -68,6 +68,30 @@ describe('an agent printing many short lines, one write each', () => {
     expect(rests.count).toBeLessThanOrEqual(6);
   });
 
+  it('nor are dots printed one write each (a test runner)', async () => {
+    const command = `i=0; while [ $i -lt 4000 ]; do printf .; i=$((i+1)); done; echo`;
+    const launch = sandbox.launch();
+    const handle = await createCommandRunner({ command }).start(launch);
+    const recorded = recordEvents(handle);
+    const outcome = await handle.done;
+    await recorded.finished;
+
+    expect(await readFile(launch.logFile, 'utf8')).toBe(`${'.'.repeat(4000)}\n`);
+    expect(outcome.exitCode).toBe(0);
+    // Held to one socketful (about 250 writes) per rest, it took 16.
+    expect(rests.count).toBeLessThanOrEqual(6);
+  });
+
+  it('an agent printing dots now and then still has its pipe rest between ticks', async () => {
+    const command = 'i=0; while [ $i -lt 8 ]; do printf .; sleep 0.1; i=$((i+1)); done; echo';
+    const handle = await createCommandRunner({ command }).start(sandbox.launch());
+    const recorded = recordEvents(handle);
+    await handle.done;
+    await recorded.finished;
+    expect(rests.count).toBeGreaterThanOrEqual(1);
+    expect(rests.count).toBeLessThanOrEqual(5);
+  });
+
   it('an agent printing a line now and then still has its pipe rest between ticks', async () => {
     const command = 'i=0; while [ $i -lt 8 ]; do echo "line $i"; sleep 0.1; i=$((i+1)); done';
     const handle = await createCommandRunner({ command }).start(sandbox.launch());

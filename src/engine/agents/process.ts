@@ -83,9 +83,12 @@ const TREE_REFRESH_MS = 2_000;
  * An agent printing less than this in a READ_BATCH_MS period, in fewer lines than SMALL_READ_LINES,
  * has its pipe read once a period. Lines count too (and a progress bar's `\r` redraws): a child's
  * pipe is a socket pair, whose buffer is spent per write (~850 bytes each), so it holds about 250
- * short lines, a few KB. A flood of writes with neither (dots in a tight loop) still rests.
+ * short lines, a few KB. A flood of writes with neither (dots in a tight loop) shows as a read of
+ * DOTS_BYTES or more without a line end.
  */
 const SMALL_READ_BYTES = 16 * 1024;
+/** A read of at least this, with no line end, is a flood of tiny writes (dots). */
+const DOTS_BYTES = 64;
 const SMALL_READ_LINES = 100;
 const READ_BATCH_MS = 500;
 /** Output without a newline (dots, a `\r` progress bar) is life too; one such event per this. */
@@ -330,8 +333,12 @@ function pipeLines(
     const lines = splitter.write(chunk);
     if (lines === 0) onPartial();
     window.bytes += chunk.length;
-    // A progress bar redrawn with `\r` fills the socket as fast as short lines do.
-    window.lines += lines + carriageReturns(chunk);
+    // A progress bar redrawn with `\r` fills the socket as fast as short lines do; so do dots
+    // (a test runner's, one write each): after a rest, a read of many bytes and no line end is
+    // many such writes, which filled the socket and blocked their writer.
+    const returns = carriageReturns(chunk);
+    const dots = lines === 0 && returns === 0 && chunk.length >= DOTS_BYTES ? SMALL_READ_LINES : 0;
+    window.lines += lines + returns + dots;
     const quiet =
       options.rests &&
       Math.max(window.bytes, lastWindow.bytes) < SMALL_READ_BYTES &&
