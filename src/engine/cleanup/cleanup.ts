@@ -31,6 +31,7 @@ import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { retryOnLock } from '../workspace/worktree.js';
 import {
   moveNestedRepositories,
+  NestedMoveError,
   nestedRepositories,
   submodulesOf,
 } from '../workspace/nested-repos.js';
@@ -323,7 +324,7 @@ async function moveNestedBeforeRemoval(
   } catch (error) {
     plan.worktree = {
       remove: false,
-      reason: `it holds a nested git repository that could not be moved out to ${dir} (${message(error)}): its files stay where the agent left them; move it out of the worktree, then clean again`,
+      reason: `it holds nested git repositories that could not all be moved out: ${error instanceof NestedMoveError ? error.describe(dir) : `(${message(error)})`}; what was not moved stays where the agent left it: move it out of the worktree, then clean again`,
     };
   }
 }

@@ -24,6 +24,7 @@ import { pathExists } from '../path-exists.js';
 import {
   ignoredIn,
   moveNestedRepositories,
+  NestedMoveError,
   nestedRepositories,
   submodulesOf,
 } from '../workspace/nested-repos.js';
@@ -275,8 +276,10 @@ async function moveNestedAside(
   try {
     moved = await moveNestedRepositories(run.worktree, keep, skip);
   } catch (error) {
+    const what =
+      error instanceof NestedMoveError ? error.describe(keep) : `(${(error as Error).message})`;
     throw new TaskPreparationError(
-      `attempt ${run.attempts} left a nested git repository in ${run.worktree} that could not be moved out of the way to ${keep} (${(error as Error).message}); its files are where the agent left them: move it out of the worktree, then retry the task (parallel-executor resume <execution> --retry-failed)`,
+      `attempt ${run.attempts} left nested git repositories in ${run.worktree} that could not all be moved out of the way: ${what}; what was not moved is where the agent left it: move it out of the worktree, then retry the task (parallel-executor resume <execution> --retry-failed)`,
     );
   }
   const message = `attempt ${run.attempts} left nested git repositories (${moved.join(', ')}), whose files no ref of this repository can keep: moved to ${keep} before the retry`;

@@ -39,11 +39,28 @@ export function nestedRepositories(
   return found;
 }
 
+/** A nested repository could not be moved: which one, and those moved before it. */
+export class NestedMoveError extends Error {
+  constructor(
+    readonly failed: string,
+    readonly moved: readonly string[],
+    cause: unknown,
+  ) {
+    super(`${failed}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+
+  /** What became of each, for a message: `a, b moved to <keep>; c could not be (why)`. */
+  describe(keep: string): string {
+    const before = this.moved.length > 0 ? `${this.moved.join(', ')} moved to ${keep}; ` : '';
+    return `${before}${this.failed} could not be moved there (${(this.cause as Error)?.message ?? this.cause})`;
+  }
+}
+
 /**
  * Move every nested repository out of `worktree` into `keep` (same relative paths), before the
  * worktree is reset for another attempt: no ref of the outer repository can keep their files, and
- * left in place the next attempt would work over them. Returns the paths moved; throws when one
- * could not be (another file system, say), having moved none after it.
+ * left in place the next attempt would work over them. Returns the paths moved; throws a
+ * NestedMoveError when one could not be (another file system, say), having moved none after it.
  */
 export async function moveNestedRepositories(
   worktree: string,
@@ -58,7 +75,11 @@ export async function moveNestedRepositories(
       await mkdir(dirname(target), { recursive: true });
       const source = join(worktree, rel);
       const links = { gitDir: await adminDir(source), linked: (await namedBack(source)) !== null };
-      await moveFolder(source, target);
+      try {
+        await moveFolder(source, target);
+      } catch (error) {
+        throw new NestedMoveError(rel, moved, error);
+      }
       moved.push(rel);
       await reconnect(target, links, await adminDir(worktree));
     }
