@@ -91,6 +91,27 @@ describe("a user's git hooks during a run", () => {
   });
 });
 
+describe("a stale index.lock in the user's checkout", () => {
+  it('one an agent leaves (its git killed, or a touch) is named: the next git commit there would refuse to run', async () => {
+    const agent =
+      'touch "$(git rev-parse --path-format=absolute --git-common-dir)/index.lock"; echo a > a.txt';
+    const { state } = await runPlan(repo.dir, plan([task('a')]), agent);
+
+    const lock = join(repo.dir, '.git', 'index.lock');
+    expect(state.checkout_changes).toEqual([
+      `${lock} was left in your checkout: git commit, add, checkout and merge there refuse to run until it is removed (remove it once no git is running) — probably by task a (task a was the only task running when it happened)`,
+    ]);
+    expect(state.tasks['a']).toMatchObject({ status: 'completed' });
+    expect(state.tasks['a']!.warnings?.join('\n')).toContain(lock);
+  });
+
+  it('one there before the run is not named', async () => {
+    await repo.write('.git/index.lock', '');
+    const { state } = await runPlan(repo.dir, plan([task('a')]), 'echo a > a.txt');
+    expect(state.checkout_changes).toEqual([]);
+  });
+});
+
 describe('a FIFO an agent puts where the watch reads', () => {
   it('in .git/hooks and in a worktree admin folder: the run ends, and the hook is named', async () => {
     const install = [

@@ -559,6 +559,10 @@ export interface Cause {
 
 /** Behaviours that say most about a loss, most telling first (a nested repository: by path). */
 const TELLING: readonly BehaviourName[] = [
+  'gcPrune',
+  'writeOtherTask',
+  'rewriteBranch',
+  'sideRefs',
   'rebaseLeft',
   'halfMerge',
   'detach',
@@ -608,6 +612,9 @@ async function causesOf(input: {
     const status = state.tasks[task.id]?.status;
     const failed = status === 'failed' || status === 'cancelled';
     causes.push({ item, cause, inKeptWorktree: kept, inFailedWorktree: kept && failed });
+  }
+  for (const item of report.lostCommits.filter((lost) => lost.startsWith('user: '))) {
+    causes.push({ item, cause: "a commit of the user's (a branch, tag or stash entry) in no ref" });
   }
   for (const item of report.falseMerges) causes.push({ item, cause: 'false merge' });
   for (const item of report.unreportedCheckoutChanges) {

@@ -12,7 +12,7 @@
  * `{"commit":"<sha>","task":"1.1"}` after each commit, `{"uncommitted":"<path>","content":"…","task":"1.1"}`
  * for a file left uncommitted (path relative to the worktree root).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git } from '../../src/engine/workspace/git-exec.js';
 import type { ExecutionState } from '../../src/engine/state/schema.js';
@@ -50,6 +50,8 @@ export interface CheckoutSnapshot {
   config: string;
   /** `git status --porcelain` of the main worktree, the tool's folder excluded. */
   status: string;
+  /** Whether `.git/index.lock` is there: left behind, it stops the user's next commit. */
+  indexLock?: boolean;
 }
 
 /** Branches the tool itself creates are not "the user's branches". */
@@ -82,7 +84,11 @@ export async function snapshotCheckout(repoRoot: string): Promise<CheckoutSnapsh
     .split('\n')
     .filter((line) => line !== '' && !line.slice(3).startsWith('.parallel-executor/'))
     .join('\n');
-  return { head: `${head || 'detached'}@${headSha}`, refs, stash, config, status };
+  const indexLock = await stat(join(gitDir, 'index.lock')).then(
+    () => true,
+    () => false,
+  );
+  return { head: `${head || 'detached'}@${headSha}`, refs, stash, config, status, indexLock };
 }
 
 export interface InvariantInput {
@@ -166,6 +172,43 @@ export async function checkInvariant(input: InvariantInput): Promise<InvariantRe
     }
   }
 
+  // The user's commits: every branch or tag tip and stash entry there was before the run is still
+  // held by a branch, a tag, the stash or a named ref (an agent's `git branch -D`, or `gc --prune`
+  // after `reflog expire`, must not take them away unkept).
+  if (input.before !== undefined) {
+    const userTips = [
+      ...Object.entries(input.before.refs),
+      ...input.before.stash
+        .split('\n')
+        .filter(Boolean)
+        .map((sha, i) => [`stash@{${i}}`, sha] as const),
+    ];
+    const holders = (
+      await git(repoRoot, ['for-each-ref', '--format=%(objectname)', 'refs/heads', 'refs/tags'])
+    ).stdout
+      .split('\n')
+      .filter(Boolean);
+    const stashNow = (
+      await git(repoRoot, ['stash', 'list', '--format=%H'], { allowExitCodes: [1] })
+    ).stdout
+      .split('\n')
+      .filter(Boolean);
+    const all = [...refs, ...holders, ...stashNow];
+    const held = new Set(
+      all.length === 0
+        ? []
+        : (await git(repoRoot, ['rev-list', ...all, '--'])).stdout.split('\n').filter(Boolean),
+    );
+    for (const [name, sha] of userTips) {
+      const commit = await git(repoRoot, ['rev-parse', '--verify', '--quiet', `${sha}^{commit}`], {
+        allowExitCodes: [1, 128],
+      });
+      if (commit.exitCode !== 0 || !held.has(commit.stdout.trim())) {
+        lostCommits.push(`user: ${name} ${sha}`);
+      }
+    }
+  }
+
   const unreportedCheckoutChanges: string[] = [];
   if (input.before !== undefined) {
     const after = await snapshotCheckout(repoRoot);
@@ -226,6 +269,9 @@ export function diffCheckout(
     }
   }
   if (before.stash !== after.stash) differences.push({ key: 'stash', text: 'stash changed' });
+  if (before.indexLock !== after.indexLock) {
+    differences.push({ key: 'index.lock', text: 'index.lock left in the checkout' });
+  }
   if (before.config !== after.config)
     differences.push({ key: 'config', text: 'git config changed' });
   const beforeLines = new Set(before.status.split('\n').filter(Boolean));

@@ -39,7 +39,14 @@ export type BehaviourName =
   | 'symlinkOut'
   | 'hugeFile'
   | 'staleLock'
-  | 'configIdentity';
+  | 'configIdentity'
+  | 'sideRefs'
+  | 'forceUserBranch'
+  | 'deleteUserBranch'
+  | 'gcPrune'
+  | 'rewriteBranch'
+  | 'mainLock'
+  | 'writeOtherTask';
 
 /**
  * Where a piece goes in the script: the mid-operation pieces break any commit after them, and so
@@ -239,6 +246,67 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
     description: 'sets user.name and user.email with git config (the shared config)',
     shell: 'git config user.name "Agent $T" && git config user.email "agent@example.invalid"',
   },
+  sideRefs: {
+    phase: 'work',
+    description:
+      'commits with git commit-tree onto a new branch and a new tag it never checks out (update-ref)',
+    shell: [
+      'side_commit HEAD && git update-ref "refs/heads/sideref/$S-$$" "$c" && ledger_sha "$c"',
+      'side_commit "$c" && git tag "tag-$S-$$" "$c" && ledger_sha "$c"',
+    ].join('\n'),
+  },
+  forceUserBranch: {
+    phase: 'work',
+    description: `moves the user's ${CONFLICT_BRANCH} branch back (git branch -f ${CONFLICT_BRANCH} v0)`,
+    shell: `git branch -f ${CONFLICT_BRANCH} v0 2>/dev/null || :`,
+  },
+  deleteUserBranch: {
+    phase: 'work',
+    description: `deletes the user's ${CONFLICT_BRANCH} branch (git branch -D)`,
+    shell: `git branch -q -D ${CONFLICT_BRANCH} 2>/dev/null || :`,
+  },
+  gcPrune: {
+    phase: 'work',
+    description:
+      'commits, resets it away, then git reflog expire --expire=now --all and git gc --prune=now',
+    // The commit it prunes itself is not in the ledger: no tool can keep what is gone before the
+    // agent ends. What the prune does to the others' work (and the user's) is what is checked.
+    shell: [
+      'new_file; git add -- "$f" && git commit -q --no-verify -m "task $T: gone"',
+      'git reset -q --hard HEAD~1',
+      'git reflog expire --expire=now --all && git gc -q --prune=now 2>/dev/null',
+    ].join('\n'),
+  },
+  rewriteBranch: {
+    phase: 'work',
+    description:
+      'commits, then rewrites that commit with git commit-tree and update-ref (a filter-branch)',
+    shell: [
+      'new_file; commit_paths "$f"',
+      'c=$(git commit-tree "HEAD^{tree}" -p HEAD~1 -m "task $T: rewritten") &&',
+      '  git update-ref -m rewrite HEAD "$c" && ledger_sha "$c"',
+    ].join('\n'),
+  },
+  mainLock: {
+    phase: 'last',
+    description: "leaves a stale index.lock in the user's checkout (.git/index.lock)",
+    shell: 'touch "$(git rev-parse --path-format=absolute --git-common-dir)/index.lock"',
+  },
+  writeOtherTask: {
+    phase: 'work',
+    description: "writes a file into another task's worktree",
+    shell: [
+      'here=$(pwd -P)',
+      'for w in $(git worktree list --porcelain | sed -n "s/^worktree //p"); do',
+      '  case "$w" in "$here"|*/own-*) continue;; esac',
+      '  [ -f "$w/.git" ] || continue',
+      '  next; mkdir -p "$w/work"; g="work/other-$S-$$-$N.txt"',
+      '  echo "$T wrote into $w: $ID" > "$w/$g"',
+      '  printf \'{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\\n\' "$g" "$(json_text "$w/$g")" "$T" $$ >> "$L"',
+      '  break',
+      'done',
+    ].join('\n'),
+  },
 };
 
 /**
@@ -255,6 +323,13 @@ export const EXTRA_BEHAVIOURS: readonly BehaviourName[] = [
   'hugeFile',
   'staleLock',
   'configIdentity',
+  'sideRefs',
+  'forceUserBranch',
+  'deleteUserBranch',
+  'gcPrune',
+  'rewriteBranch',
+  'mainLock',
+  'writeOtherTask',
 ];
 
 export const BEHAVIOUR_NAMES = Object.keys(BEHAVIOURS) as BehaviourName[];
@@ -280,11 +355,17 @@ echo "$$" >> "$LEDGER/pids"
 echo "$$" >> "$LEDGER/$S.attempts"
 next() { N=$((N + 1)); ID="$PE_EXECUTION_ID $$ $N"; }
 json_text() { awk 'BEGIN { ORS = "" } { print $0 "\\n" }' "$1"; }
-ledger_commit() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$(git rev-parse HEAD)" "$T" $$ >> "$L"; }
+ledger_sha() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$1" "$T" $$ >> "$L"; }
+ledger_commit() { ledger_sha "$(git rev-parse HEAD)"; }
 json_name() { printf %s "$1" | awk 'BEGIN { ORS = "" } NR > 1 { print "\\n" } { print }'; }
 ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$T" $$ >> "$L"; }
 ledger_link() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_name "$(readlink "$1")")" "$T" $$ >> "$L"; }
 new_file() { next; mkdir -p work; f="work/$S-$$-$N.txt"; echo "work of $T: $ID" > "$f"; }
+side_commit() {
+  next; blob=$(echo "side of $T: $ID" | git hash-object -w --stdin) &&
+  tree=$( (git ls-tree "$1"; printf '100644 blob %s\tside-%s-%s-%s.txt\n' "$blob" "$S" $$ "$N") | git mktree) &&
+  c=$(git commit-tree "$tree" -p "$1" -m "task $T: side $N")
+}
 commit_paths() { git add -- "$@" && git commit -q --no-verify -m "task $T: $*" && ledger_commit; }
 `;
 

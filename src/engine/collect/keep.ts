@@ -4,7 +4,8 @@ import { git } from '../workspace/git-exec.js';
 
 export interface DroppedCommitsInput {
   repoRoot: string;
-  worktree: string;
+  /** Null when the worktree is gone: the branch's reflog alone is read. */
+  worktree: string | null;
   branch: string;
   startSha: string;
   env: Record<string, string>;
@@ -51,7 +52,7 @@ async function droppedCommits(
   const seen = new Set<string>();
   for (const [cwd, ref] of [
     [input.repoRoot, `refs/heads/${input.branch}`],
-    [input.worktree, 'HEAD'],
+    ...(input.worktree === null ? [] : [[input.worktree, 'HEAD'] as const]),
   ] as const) {
     const log = await git(cwd, ['reflog', 'show', '--format=%H', ref], {
       env: input.env,

@@ -1,10 +1,12 @@
 import { CONTEXT_FILE } from '../collect/collect.js';
-import type { TaskRun } from '../state/schema.js';
+import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
+import type { KeptRef, TaskRun } from '../state/schema.js';
 import {
   attemptRef,
   keepAttempt,
   keptRefsOf,
   nextAttemptNumber,
+  taskBackupPrefix,
   type KeptAttempt,
 } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
@@ -25,9 +27,9 @@ export interface KeepPlace {
 /**
  * Keep a task's worktree and branch exactly as they are now under its next
  * `refs/parallel-executor/<execution>/<task>/attempt-<n>` (and `<ref>-branch` when the worktree had
- * left the branch), recorded in the task's `kept_refs` so that every output names them. Done before
- * anything resets, reuses or replaces the task's work. Null when the task has neither worktree
- * nor branch.
+ * left the branch), and the commits the agent dropped from them (keepDropped), recorded in the
+ * task's `kept_refs` so that every output names them. Done before anything resets, reuses or
+ * replaces the task's work. Null when the task has neither worktree nor branch.
  */
 export async function keepTaskState(
   place: KeepPlace,
@@ -48,7 +50,48 @@ export async function keepTaskState(
   });
   if (kept === null) return null;
   (run.kept_refs ??= []).push(...keptRefsOf(kept, why, 'the task branch its worktree had left'));
+  await keepDropped(place, run, why, kept);
   return kept;
+}
+
+/**
+ * The commits the agent made and then dropped from its branch or HEAD (an amend, a reset, a
+ * rewrite with commit-tree), which only the reflogs hold: kept beside `attempt`'s ref, or with no
+ * attempt kept (nothing else to keep) as `<task>/left-<sha>`, and recorded in `kept_refs`. A
+ * failed or retried attempt must keep them as a refused one does: the branch's reset for the
+ * retry, a clean, or reflog expiry would lose them.
+ */
+export async function keepDropped(
+  place: KeepPlace,
+  run: TaskRun,
+  why: string,
+  attempt: KeptAttempt | null,
+): Promise<KeptRef[]> {
+  if (run.start_sha === null) return [];
+  const prefix = taskBackupPrefix(place.executionId, run.task_id);
+  const tip = await branchSha(place.repoRoot, run.branch);
+  const inWorktree = await isWorktreeRoot(run.worktree);
+  const head = inWorktree ? (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim() : null;
+  const dropped = await keepDroppedCommits({
+    repoRoot: place.repoRoot,
+    worktree: inWorktree ? run.worktree : null,
+    branch: run.branch,
+    startSha: run.start_sha,
+    env: place.env,
+    refFor:
+      attempt === null ? (sha) => `${prefix}/left-${sha.slice(0, 12)}` : besideAttempt(attempt.ref),
+    kept: [
+      ...(attempt === null
+        ? []
+        : [attempt.sha, ...(attempt.branchSha === null ? [] : [attempt.branchSha])]),
+      ...[tip, head].filter((sha): sha is string => sha !== null),
+      ...(run.kept_refs ?? []).map((entry) => entry.sha),
+    ],
+    why,
+    note: 'commits dropped from the branch',
+  });
+  (run.kept_refs ??= []).push(...dropped);
+  return dropped;
 }
 
 /** What a task's worktree and branch hold beyond its start commit. */

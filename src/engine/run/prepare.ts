@@ -28,7 +28,7 @@ import {
   nestedRepositories,
   submodulesOf,
 } from '../workspace/nested-repos.js';
-import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
+import { keepDropped, keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { agentKey, fileKeyOf, keptFolderOf } from './paths.js';
 import type { RunContext } from './context.js';
 
@@ -245,6 +245,14 @@ export async function resetTaskWorkspace(
         message: `attempt ${run.attempts} left ${workText(work)}: kept as ${kept.ref} before the retry`,
       });
     }
+  } else {
+    // Commits it made and reset or amended away: the reset below rewinds the branch over them.
+    await keepDropped(
+      keepPlaceOf(ctx, run),
+      run,
+      `attempt ${run.attempts} failed (${reason})`,
+      null,
+    );
   }
   await moveNestedAside(ctx, run);
   await resetWorktree(run.worktree, run.branch, run.start_sha);

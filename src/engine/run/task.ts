@@ -1,7 +1,7 @@
 import { sep } from 'node:path';
 import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { inspectWorktree } from '../collect/inspect.js';
-import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
+import { keepDroppedCommits } from '../collect/keep.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, showProgress, type RunContext } from './context.js';
@@ -16,7 +16,7 @@ import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/work
 import { namedBack } from '../workspace/worktree-admin.js';
 import { git } from '../workspace/git-exec.js';
 import { taskBackupPrefix } from '../workspace/backup.js';
-import { keepTaskState, taskWork } from './keep.js';
+import { keepDropped, keepTaskState, taskWork } from './keep.js';
 import { BUDGET_RESUME_HINT } from './budget.js';
 
 /**
@@ -291,21 +291,8 @@ async function refuse(ctx: RunContext, run: TaskRun, reason: string): Promise<vo
   try {
     const why = `not collected: ${reason}`.slice(0, 200);
     const before = run.kept_refs?.length ?? 0;
-    const attempt = await keepTaskState(keepPlaceOf(ctx, run), run, why);
-    if (attempt !== null) {
-      const dropped = await keepDroppedCommits({
-        repoRoot: ctx.state.repo_root,
-        worktree: run.worktree,
-        branch: run.branch,
-        startSha: run.start_sha!,
-        env: ctx.env,
-        refFor: besideAttempt(attempt.ref),
-        kept: [attempt.sha, ...(attempt.branchSha === null ? [] : [attempt.branchSha])],
-        why,
-        note: 'commits dropped from the branch',
-      });
-      run.kept_refs!.push(...dropped);
-    }
+    // Its commits dropped from the branch too (keepTaskState).
+    await keepTaskState(keepPlaceOf(ctx, run), run, why);
     const kept = (run.kept_refs ?? []).slice(before);
     where =
       kept.length === 0
@@ -353,8 +340,10 @@ async function keepFailedWork(ctx: RunContext, run: TaskRun): Promise<void> {
     const work = await taskWork(ctx.state.repo_root, run, ctx.replicated.get(run.task_id) ?? []);
     const head = (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
     const tip = await branchSha(ctx.state.repo_root, run.branch);
-    if (!work.dirty && head === tip) return;
-    await keepTaskState(keepPlaceOf(ctx, run), run, `the failed attempt ${run.attempts}`);
+    const why = `the failed attempt ${run.attempts}`;
+    // Nothing but what the branch holds: still the commits an amend or a reset dropped from it.
+    if (!work.dirty && head === tip) await keepDropped(keepPlaceOf(ctx, run), run, why, null);
+    else await keepTaskState(keepPlaceOf(ctx, run), run, why);
   } catch (error) {
     ctx.logger.warn('could not keep a failed task under a ref', {
       task: run.task_id,

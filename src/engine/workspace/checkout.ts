@@ -58,6 +58,12 @@ export interface CheckoutSnapshot {
    * what it has out (`ref: refs/heads/<branch>` or a commit). Older stored snapshots lack it.
    */
   worktrees?: Record<string, string>;
+  /**
+   * Whether the checkout's `index.lock` is there: one an agent's git left behind (killed, or
+   * written by hand) makes every later git that writes the index in the checkout refuse to run.
+   * Older stored snapshots lack it.
+   */
+  indexLock?: boolean;
 }
 
 export interface SnapshotOptions {
@@ -108,7 +114,7 @@ export async function snapshotCheckout(
   );
   const common = dirname(configFile);
   const toolFolders = [join(repoRoot, TOOL_DIR), ...(options.toolFolders ?? [])];
-  const [head, refLines, configText, [files, ignoredFiles], ignored, hooks, worktrees] =
+  const [head, refLines, configText, [files, ignoredFiles], ignored, hooks, worktrees, indexLock] =
     await Promise.all([
       headOf(run),
       run([
@@ -130,6 +136,10 @@ export async function snapshotCheckout(
       ),
       hooksIn(join(common, 'hooks')),
       userWorktrees(common, toolFolders, options),
+      lstat(join(common, 'index.lock')).then(
+        () => true,
+        () => false,
+      ),
     ]);
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
@@ -163,6 +173,7 @@ export async function snapshotCheckout(
     hooks,
     replaced,
     worktrees,
+    indexLock,
   };
 }
 
@@ -290,7 +301,7 @@ async function contentStates(
 export interface CheckoutChange {
   /**
    * Stable identity: `HEAD`, `ref:<full ref>`, `replace:<object>`, `stash`, `config`,
-   * `hook:<name>`, `worktree:<folder>`, `file:<path>`, `ignored:<path>`.
+   * `hook:<name>`, `worktree:<folder>`, `lock:index.lock`, `file:<path>`, `ignored:<path>`.
    */
   key: string;
   text: string;
@@ -351,6 +362,8 @@ export async function compareCheckouts(
   }
   changes.push(...hookChanges(before, after));
   changes.push(...worktreeChanges(before, after));
+  const lock = lockChange(before, after);
+  if (lock !== null) changes.push(lock);
   const files = fileChanges(before, after, options.isToolPath ?? (() => false));
   changes.push(...(await underMovedHead(repoRoot, files, changes, before, after, options.env)));
   return changes;
@@ -639,6 +652,19 @@ function hookChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): Checkou
     });
   }
   return changes;
+}
+
+function lockChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
+  // An older stored snapshot did not look: nothing to compare with.
+  if (before.indexLock === undefined || before.indexLock === after.indexLock) return null;
+  const file = join(dirname(after.configFile), 'index.lock');
+  return {
+    key: 'lock:index.lock',
+    text: after.indexLock
+      ? `${file} was left in your checkout: git commit, add, checkout and merge there refuse to run until it is removed (remove it once no git is running)`
+      : `${file}, there at the start, was removed`,
+    commits: [],
+  };
 }
 
 function fileChanges(
