@@ -129,4 +129,61 @@ describe('parallel-executor resume', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(': SUCCESS');
   });
+
+  it('after Ctrl-C, an agent stopped half way runs again on top of its commits: its work is not called done', async () => {
+    await writePlanJson(fx.repo.dir, plan([task('b')]));
+    const env = {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      RUNS: fx.box.file('runs'),
+      RESUMED: fx.box.file('resumed'),
+    };
+    // First run: commits half the work, leaves a file uncommitted, then is stopped while it
+    // works. Run again: it finds its commit in the worktree and finishes.
+    const halfWay =
+      'echo "$PE_TASK_ID $$" >> "$RUNS"; ' +
+      'if [ ! -e "$RESUMED" ]; then echo half > half.txt && git add half.txt && ' +
+      'git -c user.name=A -c user.email=a@a.invalid -c commit.gpgsign=false commit -qm half && ' +
+      'echo draft > draft.txt && sleep 60; ' +
+      'else test -e half.txt && echo found-half > rest.txt; fi';
+    const orchestrator = spawn(
+      process.execPath,
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', halfWay],
+      { cwd: fx.repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit') as Promise<[number | null, string | null]>;
+    await waitFor(async () => {
+      const state = await readStateFile();
+      const b = state?.tasks['b'];
+      if (b?.pid == null) return null;
+      return (await readFile(join(b.worktree, 'draft.txt'), 'utf8').catch(() => null))
+        ? state
+        : null;
+    });
+    orchestrator.kill('SIGINT');
+    expect((await exited)[0]).toBe(130);
+    const stopped = (await readStateFile())!;
+    expect(stopped.tasks['b']!.status).toBe('cancelled');
+
+    await writeFile(fx.box.file('resumed'), '');
+    const resumed = await cli(['resume', stopped.execution_id], fx.repo.dir, env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout + resumed.stderr).toMatch(
+      /stopped before it finished \(Ctrl-C\).*runs again on top of the 1 commit\(s\) it made/,
+    );
+    // The agent ran twice, the second time on top of its first commit.
+    const runs = (await readFile(fx.box.file('runs'), 'utf8')).trim().split('\n');
+    expect(runs.map((line) => line.split(' ')[0])).toEqual(['b', 'b']);
+    const done = (await readStateFile())!;
+    const b = done.tasks['b']!;
+    expect(b.status).toBe('completed');
+    // Integrated (its merged branch deleted after): both runs' work.
+    const merged = done.integration!.branch;
+    expect(await fx.repo.git(['show', `${merged}:half.txt`])).toBe('half');
+    expect(await fx.repo.git(['show', `${merged}:rest.txt`])).toBe('found-half');
+    // What it left uncommitted when stopped is kept under the ref the message names.
+    const ref = b.kept_refs?.find((entry) => entry.ref.endsWith('/b/attempt-1'))?.ref;
+    expect(ref).toBeDefined();
+    expect(await fx.repo.git(['show', `${ref}:draft.txt`])).toBe('draft');
+  });
 });

@@ -17,6 +17,7 @@ import { rememberToolRefs } from './checkout-watch.js';
 import { findExecution, isExecutionRunning } from './executions.js';
 import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
+import { STOPPED_BY_USER } from './task.js';
 import {
   killProcessGroup,
   reportLeftBehind,
@@ -174,8 +175,11 @@ function needsRestart(run: TaskRun, retryFailed: boolean): boolean {
 /**
  * A task the stopped orchestrator had not finished. Its state is kept under a backup ref; work its
  * agent left (commits after the start, uncommitted changes — an orphaned agent may have gone on
- * after the orchestrator died) is collected and validated as it is, never redone; without work
- * the agent runs again, in the same worktree and branch. Returns what the user must be told.
+ * after the orchestrator died, and finished) is collected and validated as it is, never redone;
+ * without work the agent runs again, in the same worktree and branch. So does an agent the user
+ * stopped (Ctrl-C): it did not finish, and its work must not be called done; it runs again on top
+ * of the commits it made, what it left uncommitted kept under the ref. Returns what the user must
+ * be told.
  */
 async function resumeUnfinished(
   place: KeepPlace,
@@ -185,6 +189,7 @@ async function resumeUnfinished(
 ): Promise<string | null> {
   const work = await taskWork(place.repoRoot, run, toolFiles);
   const found = work.commits > 0 || work.dirty;
+  const stopped = run.status === 'cancelled' && run.reason === STOPPED_BY_USER;
   const kept = await keepTaskState(
     place,
     run,
@@ -193,6 +198,13 @@ async function resumeUnfinished(
   if (!found) {
     restart(run);
     return null;
+  }
+  if (stopped) {
+    restart(run);
+    const uncommitted =
+      work.dirty && kept !== null ? `; what it left uncommitted is kept as ${kept.ref}` : '';
+    const on = work.commits > 0 ? ` on top of the ${work.commits} commit(s) it made` : '';
+    return `resume: the agent was stopped before it finished (Ctrl-C), so its work is not taken as done: it runs again${on}${uncommitted}`;
   }
   collectOnResume.add(run.task_id);
   reopen(run);

@@ -314,8 +314,11 @@ async function fail(ctx: RunContext, run: TaskRun, reason: string, keep = true):
   setStatus(ctx, run, 'failed', reason);
 }
 
+/** Why a task the user stopped (Ctrl-C) is cancelled: resume runs its agent again (resume.ts). */
+export const STOPPED_BY_USER = 'stopped by the user; resume with `parallel-executor resume`';
+
 function cancel(ctx: RunContext, run: TaskRun): void {
-  setStatus(ctx, run, 'cancelled', 'stopped by the user; resume with `parallel-executor resume`');
+  setStatus(ctx, run, 'cancelled', STOPPED_BY_USER);
 }
 
 /**
