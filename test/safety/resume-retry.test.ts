@@ -146,6 +146,37 @@ describe('resume --retry-failed', () => {
   });
 });
 
+describe('resume --retry-failed after a fix left uncommitted', () => {
+  it('names the files edited after the failure, where they are kept, and how to build on them', async () => {
+    env['SUCCEED_FROM'] = '2';
+    const first = await run();
+    expect(first.code).toBe(1);
+    const failed = (await readStateFile(repo.dir))!;
+    const worktree = failed.tasks['a']!.worktree;
+    // A person fixes a file by hand after the failure, and does not commit.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await writeFile(join(worktree, 'README.md'), 'fixed by hand\n');
+
+    const retried = await cli(['resume', '--retry-failed'], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const out = retried.stdout + retried.stderr;
+    const said =
+      /the uncommitted changes made in .* after the failure \(README\.md: a fix by hand\?\) are not built on, only commits are: they are kept in (\S+)\. /.exec(
+        out,
+      );
+    expect(said, out).not.toBeNull();
+    const kept = said![1]!;
+    expect(kept).toMatch(
+      new RegExp(`^refs/parallel-executor/${failed.execution_id}/a/attempt-\\d+$`),
+    );
+    expect(out).toContain(`git checkout ${kept} -- <file>`);
+    expect(await repo.git(['show', `${kept}:README.md`])).toBe('fixed by hand');
+    // The agent's own leftover (written before it failed) is not named as the person's.
+    expect(out).not.toMatch(/after the failure \([^)]*half-1\.txt/);
+    await expectInvariant();
+  });
+});
+
 describe('retries within a run', () => {
   it('keep each failed attempt (commits and uncommitted changes) under attempt-<n>, named in the summary and the report', async () => {
     env['SUCCEED_FROM'] = '2';

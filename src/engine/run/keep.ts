@@ -1,3 +1,5 @@
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
 import type { KeptRef, TaskRun } from '../state/schema.js';
@@ -98,6 +100,8 @@ export async function keepDropped(
 export interface TaskWork {
   /** Commits on the task branch or the worktree's HEAD that the start commit lacks. */
   commits: number;
+  /** Uncommitted paths (the tool's own left out); absent when the worktree is gone. */
+  changed?: string[];
   /** Uncommitted changes, the files the tool itself put in the worktree excepted. */
   dirty: boolean;
 }
@@ -137,8 +141,28 @@ export async function taskWork(
   const changed = status.stdout
     .split('\0')
     .filter(Boolean)
-    .map((entry) => entry.slice(3));
-  return { commits, dirty: changed.some((path) => !ours.has(path)) };
+    .map((entry) => entry.slice(3))
+    .filter((path) => !ours.has(path));
+  return { commits, dirty: changed.length > 0, changed };
+}
+
+/**
+ * Of `changed` (worktree-relative), the files written after `since` (an ISO time): in a failed
+ * task's worktree, a person's edits, made after its agent had ended.
+ */
+export async function changedSince(
+  worktree: string,
+  changed: readonly string[],
+  since: string | null,
+): Promise<string[]> {
+  if (since === null) return [];
+  const after = Date.parse(since);
+  const newer: string[] = [];
+  for (const path of changed) {
+    const stats = await lstat(join(worktree, path)).catch(() => null);
+    if (stats !== null && stats.mtimeMs > after) newer.push(path);
+  }
+  return newer;
 }
 
 /** `2 commits and uncommitted changes`, `1 commit`, `uncommitted changes`. */

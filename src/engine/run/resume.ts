@@ -11,7 +11,7 @@ import { git } from '../workspace/git-exec.js';
 import { replicatedFiles } from '../workspace/replicate.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { branchSha, isWorktreeRoot, resetWorktree } from '../workspace/worktree.js';
-import { keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
+import { changedSince, keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
 import { rememberToolRefs } from './checkout-watch.js';
 import { findExecution, isExecutionRunning } from './executions.js';
@@ -129,7 +129,7 @@ async function resumeLocked(
     const unfinished = needsRestart(run, false);
     const message = unfinished
       ? await resumeUnfinished(place, run, toolFiles, collectOnResume)
-      : await retryFailedTask(place, run);
+      : await retryFailedTask(place, run, toolFiles);
     if (message === null) continue;
     run.warnings = [...(run.warnings ?? []), message];
     options.onEvent?.({ type: 'warning', taskId: run.task_id, message }, state);
@@ -217,8 +217,16 @@ async function resumeUnfinished(
  * after the failure (a fix by hand in the kept worktree) are built on; otherwise the retry starts
  * again from the start commit.
  */
-async function retryFailedTask(place: KeepPlace, run: TaskRun): Promise<string | null> {
+async function retryFailedTask(
+  place: KeepPlace,
+  run: TaskRun,
+  toolFiles: readonly string[],
+): Promise<string | null> {
   const failedAt = run.head_sha;
+  // Files a person edited in the worktree after the failure and did not commit: only commits are
+  // built on, so they are named (kept with the attempt) with how to use them.
+  const work = await taskWork(place.repoRoot, run, toolFiles);
+  const edited = await changedSince(run.worktree, work.changed ?? [], run.finished_at);
   const kept = await keepTaskState(place, run, `--retry-failed: the ${run.status} attempt`);
   const tip = await branchSha(place.repoRoot, run.branch);
   const keptText = kept === null ? '' : `; the failed attempt is kept as ${kept.ref}`;
@@ -234,7 +242,9 @@ async function retryFailedTask(place: KeepPlace, run: TaskRun): Promise<string |
       message = `--retry-failed: the retry starts from the start commit${keptText}`;
   }
   restart(run);
-  return message;
+  if (edited.length === 0 || kept === null) return message;
+  const shown = edited.slice(0, 5).join(', ') + (edited.length > 5 ? ', …' : '');
+  return `${message ?? '--retry-failed'}; the uncommitted changes made in ${run.worktree} after the failure (${shown}: a fix by hand?) are not built on, only commits are: they are kept in ${kept.ref}. To have a retry build on them, bring them back in ${run.worktree} (git checkout ${kept.ref} -- <file>), commit them there, and resume with --retry-failed`;
 }
 
 async function commitsBetween(repoRoot: string, from: string, to: string): Promise<number> {
