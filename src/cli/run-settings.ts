@@ -2,9 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { AgentSettings } from '../engine/agents/create-runner.js';
 import { agentKindName } from '../engine/agents/kinds.js';
 import { Config } from '../engine/config/schema.js';
-import { parseConfig } from '../engine/config/load.js';
+import { configuredPlan, parseConfig } from '../engine/config/load.js';
 import { locateConfig } from '../engine/config/locate.js';
-import { UsageError } from '../engine/errors.js';
+import { ConfigurationError, UsageError } from '../engine/errors.js';
 import { agentOptionsFromConfig } from '../engine/run/config-settings.js';
 import { parseDurationMs } from '../engine/run/duration.js';
 import { budgetLimits } from '../engine/run/budget.js';
@@ -46,6 +46,36 @@ export async function readConfig(
   const location = await locateConfig(repoRoot, explicit, cwd);
   if (location === null) return Config.parse({});
   return parseConfig(await readFile(location.absolute, 'utf8'), location.shown);
+}
+
+/** What `checkConfig` found wrong in the config file, at its absolute path. */
+export interface ConfigProblems {
+  file: string;
+  error: ConfigurationError;
+}
+
+/**
+ * `readConfig` for `validate`: the same rules, but a file with mistakes gives them all back beside
+ * the defaults (and the `plan:` it names, when readable), so the plan is still checked.
+ */
+export async function checkConfig(
+  repoRoot: string,
+  explicit: string | null,
+  cwd: string,
+): Promise<{ config: Config; problems: ConfigProblems | null }> {
+  const location = await locateConfig(repoRoot, explicit, cwd);
+  if (location === null) return { config: Config.parse({}), problems: null };
+  const text = await readFile(location.absolute, 'utf8');
+  try {
+    return { config: parseConfig(text, location.shown), problems: null };
+  } catch (error) {
+    if (!(error instanceof ConfigurationError)) throw error;
+    const plan = configuredPlan(text);
+    return {
+      config: Config.parse(plan === null ? {} : { plan }),
+      problems: { file: location.absolute, error },
+    };
+  }
 }
 
 /**

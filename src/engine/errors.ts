@@ -21,10 +21,27 @@ export class NotInRepositoryError extends UsageError {}
 export class ConfigurationError extends ParallelExecutorError {
   readonly file: string;
   readonly line: number | null;
-  constructor(file: string, line: number | null, message: string, hint: string | null = null) {
-    super(`${file}${line === null ? '' : `:${line}`}: ${message}`, hint);
+  /** Every problem found, the first (`line`, the message's first line) included. */
+  readonly problems: ReadonlyArray<{ line: number | null; message: string }>;
+  /** `more`: further problems in the same file, each put on a line of its own in the message. */
+  constructor(
+    file: string,
+    line: number | null,
+    message: string,
+    hint: string | null = null,
+    more: ReadonlyArray<{ line: number | null; message: string }> = [],
+  ) {
+    const at = (where: number | null) => `${file}${where === null ? '' : `:${where}`}`;
+    super(
+      [
+        `${at(line)}: ${message}`,
+        ...more.map((problem) => `${at(problem.line)}: ${problem.message}`),
+      ].join('\n'),
+      hint,
+    );
     this.file = file;
     this.line = line;
+    this.problems = [{ line, message }, ...more];
   }
 }
 

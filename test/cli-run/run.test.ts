@@ -152,7 +152,7 @@ describe('parallel-executor run', () => {
 
   it('answers usage errors with exit 2', async () => {
     const cases = [
-      ['run', '--plan', 'plan.json', '--task-timeout', '10 minutes', ...AGENT],
+      ['run', '--plan', 'plan.json', '--task-timeout', 'ten minutes', ...AGENT],
       ['run', '--plan', 'plan.json', '--concurrency', '0', ...AGENT],
       ['run', '--plan', 'plan.json', '--agent', 'gpt'],
       ['run', '--plan', 'plan.json', '--agent', 'command'],

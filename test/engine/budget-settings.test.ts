@@ -25,8 +25,9 @@ describe('budget settings', () => {
   });
 
   it('refuses a bad value, naming the key', () => {
+    // Refused where the file is read, at its line, as validate reads it too.
     expect(() => configBudget('budget:\n  duration: soon\n')).toThrow(
-      /budget\.duration: "soon" is not a duration/,
+      /parallel-executor\.yml:2: "budget\.duration": "soon" is not a duration/,
     );
     expect(() => configBudget('budget:\n  usd: -1\n')).toThrow(/budget/);
     expect(() => configBudget('budget:\n  margin: lots\n')).toThrow(/budget/);

@@ -86,6 +86,7 @@ describe('parseDependencyText', () => {
         allPrevious: false,
         allPreviousGroups: false,
         unresolved: [],
+        misspelled: [],
         unknownGroups: [],
         selfReference: false,
       });

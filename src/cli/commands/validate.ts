@@ -2,7 +2,7 @@ import path from 'node:path';
 import { NotInRepositoryError, UsageError } from '../../engine/errors.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { planPath } from '../plan-input.js';
-import { readConfig } from '../run-settings.js';
+import { checkConfig, type ConfigProblems } from '../run-settings.js';
 import { loadPlan, type LoadedPlan } from '../../engine/plan/index.js';
 import type { Diagnostic } from '../../engine/plan/schema.js';
 import { computeWaves } from '../../engine/schedule/graph.js';
@@ -12,7 +12,8 @@ import { parseOptions } from '../main.js';
 const HELP = `Usage: parallel-executor validate [--plan FILE] [--config FILE] [--json]
 
 Parse a MULTI_AGENT_PLAN.md and check it: agents, dependencies, cycles, duplicate ids, empty
-groups, success criteria, file claims, and agent definitions in .claude/agents/ when present.
+groups, success criteria, file claims, and agent definitions in .claude/agents/ when present;
+and the settings file, when there is one, by the rules \`run\` reads it with.
 
 Options:
   --plan FILE   the plan to read (default: the config's plan, MULTI_AGENT_PLAN.md, from the
@@ -21,7 +22,8 @@ Options:
   --json        print one JSON document: {valid, plan: {title, groups, tasks}, waves, diagnostics}
   -h, --help    show this help
 
-Exit status: 0 no errors, 1 the plan has errors, 2 usage error (unknown flag, missing file).
+Exit status: 0 no errors, 1 the plan or the settings file has errors, 2 usage error (unknown
+flag, missing file).
 `;
 
 export const validateCommand: Command = async (argv, io) => {
@@ -46,23 +48,38 @@ export const validateCommand: Command = async (argv, io) => {
     if (error instanceof NotInRepositoryError) return io.cwd;
     throw error;
   });
-  const config = await readConfig(root, values.config ?? null, io.cwd);
+  // The config `run` would read, by the same rules; its mistakes are findings like the plan's.
+  const { config, problems } = await checkConfig(root, values.config ?? null, io.cwd);
   const file = path.relative(io.cwd, planPath(values.plan, config, io.cwd, root));
   const loaded = await loadPlan(file, { cwd: io.cwd });
   const waves = computeWaves(loaded.plan.tasks);
-  const diagnostics = loaded.diagnostics.map((diagnostic) => ({
+  const diagnostics = [...configDiagnostics(problems), ...loaded.diagnostics].map((diagnostic) => ({
     ...diagnostic,
     file: displayPath(diagnostic.file ?? null, file, io.cwd),
   }));
+  const valid = loaded.valid && problems === null;
   if (values.json) {
     const { title, groups, tasks } = loaded.plan;
-    const document = { valid: loaded.valid, plan: { title, groups, tasks }, waves, diagnostics };
+    const document = { valid, plan: { title, groups, tasks }, waves, diagnostics };
     io.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   } else {
-    io.stdout.write(humanReport(io.cwd, file, loaded, waves, diagnostics));
+    io.stdout.write(humanReport(io.cwd, file, loaded, valid, waves, diagnostics));
   }
-  return loaded.valid ? EXIT_OK : EXIT_FAILED;
+  return valid ? EXIT_OK : EXIT_FAILED;
 };
+
+function configDiagnostics(problems: ConfigProblems | null): Diagnostic[] {
+  if (problems === null) return [];
+  return problems.error.problems.map((problem) => ({
+    severity: 'error' as const,
+    code: 'invalid-config',
+    message: problem.message,
+    line: problem.line ?? 1,
+    column: 1,
+    hint: problems.error.hint || null,
+    file: problems.file,
+  }));
+}
 
 function displayPath(diagnosticFile: string | null, planFile: string, cwd: string): string {
   if (diagnosticFile === null) return planFile;
@@ -74,6 +91,7 @@ function humanReport(
   cwd: string,
   file: string,
   loaded: LoadedPlan,
+  valid: boolean,
   waves: string[][],
   diagnostics: Array<Diagnostic & { file: string }>,
 ): string {
@@ -104,7 +122,7 @@ function humanReport(
   const warnings = diagnostics.length - errors;
   if (diagnostics.length > 0) lines.push('');
   lines.push(
-    `${loaded.valid ? '✔ valid' : '✖ invalid'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+    `${valid ? '✔ valid' : '✖ invalid'}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
   );
   return `${lines.join('\n')}\n`;
 }

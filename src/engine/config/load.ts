@@ -38,37 +38,62 @@ export async function readConfigFile(root: string): Promise<Config> {
 
 /**
  * Parse the config file's text. Every problem names the file and the line of the offending key, and
- * says what to do, because a config error is found by a person reading their YAML.
+ * says what to do, because a config error is found by a person reading their YAML; all of them at
+ * once, so fixing one does not merely uncover the next.
  */
 export function parseConfig(text: string, file: string): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const yamlError = doc.errors[0];
-  if (yamlError) {
-    const line = yamlError.linePos?.[0].line ?? null;
-    throw new ConfigurationError(
-      file,
-      line,
-      `invalid YAML: ${yamlError.message.split('\n')[0]}`,
-      'Fix the YAML syntax.',
-    );
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((yamlError) => ({
+      line: yamlError.linePos?.[0].line ?? null,
+      message: `invalid YAML: ${yamlError.message.split('\n')[0]}`,
+    }));
+    throw configurationError(file, problems, 'Fix the YAML syntax.');
   }
   const raw: unknown = doc.toJS() ?? {};
   const result = Config.safeParse(raw);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const path = issue.path.map(String);
-  // An unknown key is best shown at the key itself.
-  if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
-  const node = nodeAt(doc.contents, path);
-  const line = node?.range ? lineCounter.linePos(node.range[0]).line : null;
-  const where = path.length > 0 ? `"${path.join('.')}"` : 'the top level';
-  throw new ConfigurationError(
+  const problems = result.error.issues.flatMap((issue) => {
+    const path = issue.path.map(String);
+    // An unknown key is best shown at the key itself, each one.
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [null];
+    return keys.map((key) => {
+      const at = key === null ? path : [...path, key];
+      const node = nodeAt(doc.contents, at);
+      const line = node?.range ? lineCounter.linePos(node.range[0]).line : null;
+      const where = at.length > 0 ? `"${at.join('.')}"` : 'the top level';
+      const message = key === null ? issue.message : `unrecognized key "${key}"`;
+      return { line, message: `${where}: ${message}` };
+    });
+  });
+  throw configurationError(
     file,
-    line,
-    `${where}: ${issue.message}`,
+    problems,
     'See the configuration section of the README for the accepted keys and values.',
   );
+}
+
+function configurationError(
+  file: string,
+  problems: Array<{ line: number | null; message: string }>,
+  hint: string,
+): ConfigurationError {
+  const sorted = problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  const [first, ...more] = sorted;
+  return new ConfigurationError(file, first!.line, first!.message, hint, more);
+}
+
+/**
+ * The `plan:` a config file names, read leniently: for `validate`, which still checks that plan
+ * when the rest of the file has mistakes. Null when the file does not name one it can read.
+ */
+export function configuredPlan(text: string): string | null {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) return null;
+  const raw: unknown = doc.toJS();
+  const plan = raw !== null && typeof raw === 'object' ? (raw as { plan?: unknown }).plan : null;
+  return typeof plan === 'string' ? plan : null;
 }
 
 /** Walk the YAML tree to the deepest node on `path`, to point at the right line. */

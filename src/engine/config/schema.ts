@@ -2,12 +2,26 @@ import { z } from 'zod';
 import { CLAUDE_PERMISSION_MODES } from '../agents/claude-code.js';
 import { AGENT_KIND_NAMES } from '../agents/kinds.js';
 import { ValidationConfig } from '../validate/schema.js';
+import { durationProblem } from './duration.js';
 import { reportDirProblem } from './report-dir.js';
 
 /**
  * `.github/parallel-executor.yml`: one file for every shell. Command-line flags and action inputs
  * win over it. Every field is optional; defaults are applied here so callers see one settled shape.
  */
+
+/** A duration (`90s`, `10m`, `1h30m`, `10 minutes`), checked by the rule a run reads it with. */
+const Duration = z
+  .string({ error: 'must be a duration with its unit, like 90s, 10m, 1h, 1h30m or 10 minutes' })
+  .superRefine((text, ctx) => {
+    const problem = durationProblem(text);
+    if (problem !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${problem}; write it like 90s, 10m, 1h, 1h30m or 10 minutes`,
+      });
+    }
+  });
 
 export const Config = z
   .object({
@@ -75,10 +89,10 @@ export const Config = z
     timeouts: z
       .object({
         /** Durations like `90s`, `10m`, `1h`. */
-        task: z.string().default('60m'),
-        idle: z.string().default('10m'),
+        task: Duration.default('60m'),
+        idle: Duration.default('10m'),
         /** Between SIGTERM and SIGKILL. */
-        grace: z.string().default('10s'),
+        grace: Duration.default('10s'),
       })
       .strict()
       .default({ task: '60m', idle: '10m', grace: '10s' }),
@@ -92,7 +106,7 @@ export const Config = z
         usd: z.number().positive().optional(),
         tokens: z.number().int().positive().optional(),
         /** Wall time since the run started, like `90m`. */
-        duration: z.string().optional(),
+        duration: Duration.optional(),
         margin: z
           .union([
             z.number().nonnegative(),

@@ -1,5 +1,6 @@
 import { isEmptyValue } from './agent-names.js';
 import { expandRange, idRange, isIdLike } from './ids.js';
+import { nearIds } from './near-ids.js';
 
 /** What the rest of the plan looks like from one task, to resolve its dependency text. */
 export interface DependencyScope {
@@ -19,6 +20,8 @@ export interface ParsedDependencies {
   allPreviousGroups: boolean;
   /** Clauses that name nothing the parser can resolve. */
   unresolved: string[];
+  /** Clauses that are no task id but are close to some (`Tl` for `T1`): what was written, and those. */
+  misspelled: Array<{ text: string; ids: string[] }>;
   /** `Group 7 complete` where the plan has no group 7: the names as written. */
   unknownGroups: string[];
   /** The task names itself among its dependencies (kept out of `ids`, reported as an error). */
@@ -44,6 +47,7 @@ export function parseDependencyText(raw: string, scope: DependencyScope): Parsed
     allPrevious: false,
     allPreviousGroups: false,
     unresolved: [],
+    misspelled: [],
     unknownGroups: [],
     selfReference: false,
   };
@@ -109,6 +113,12 @@ function readClause(clause: string, scope: DependencyScope, result: ParsedDepend
       (named.kind === 'task' ? result.ids : result.groups).push(named.id);
       return;
     }
+  }
+  // An id typed wrong is not prose to ignore: read as free text, its task would start too early.
+  const near = nearIds(bare, scope.ids);
+  if (near.length > 0) {
+    result.misspelled.push({ text: bare, ids: near });
+    return;
   }
   result.unresolved.push(clause);
 }

@@ -8,6 +8,7 @@ import { unique, warning, type DialectContext, type GroupRef, type TaskDraft } f
 import { agentKey } from './agent-names.js';
 import { fieldMap, fieldsOf } from './fields.js';
 import { generatedId } from './ids.js';
+import { didYouMean } from './near-ids.js';
 import type { Section } from './outline.js';
 import type { Group, Plan, Task, TaskStatus } from './schema.js';
 
@@ -278,6 +279,16 @@ function reportUnresolved(
         DEPENDENCY_HINT,
       ),
     );
+  }
+  for (const { text, ids } of parsed.misspelled) {
+    context.diagnostics.push({
+      severity: 'error',
+      code: 'dependency-misspelled',
+      message: `"${text}" is not a task id in this plan; ${didYouMean(ids)}`,
+      line: where.line,
+      column: where.column,
+      hint: 'Write the id as the plan spells it. Free text goes in words ("after the API is done") or in parentheses.',
+    });
   }
 }
 

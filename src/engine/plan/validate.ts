@@ -1,5 +1,6 @@
 import { findCycle } from './cycle.js';
 import { findAgentDefinition, type AgentDefinition } from './agents.js';
+import { didYouMean, nearIds } from './near-ids.js';
 import type { Diagnostic, Plan, Task } from './schema.js';
 
 export interface ValidateOptions {
@@ -87,13 +88,18 @@ function missingAgents(tasks: Task[]): Diagnostic[] {
 
 function unknownDependencies(tasks: Task[]): Diagnostic[] {
   const ids = new Set(tasks.map((task) => task.id));
+  // One close id is worth naming (`T11` → T1); several (`T9` → T1…T5) are the known ids below.
+  const suggestion = (dep: string) => {
+    const near = nearIds(dep, [...ids]);
+    return near.length === 1 ? `; ${didYouMean(near)}` : '';
+  };
   return tasks.flatMap((task) =>
     task.dependsOn
       .filter((dep) => !ids.has(dep))
       .map((dep) =>
         error(
           'unknown-dependency',
-          `task ${task.id} depends on "${dep}", which is not a task in this plan`,
+          `task ${task.id} depends on "${dep}", which is not a task in this plan${suggestion(dep)}`,
           task.line,
           task.column,
           `Known ids: ${[...ids].slice(0, 12).join(', ')}${ids.size > 12 ? ', …' : ''}.`,

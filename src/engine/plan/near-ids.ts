@@ -1,0 +1,64 @@
+/**
+ * Task ids a written word was probably meant to be: `Tl` for `T1`, `t-1` or `T1:` for `T1`, `T11`
+ * for `T1`. A dependency typed wrong must not be dropped as free text, or its task starts early.
+ * Only one ASCII word is compared, so prose (`after the API is done`, `当前文档`) never is.
+ */
+
+/** Upper case and punctuation gone: `t-1`, `T1:` and `[T1]` are all `T1`. */
+function plainKey(text: string): string {
+  return text.toUpperCase().replace(/[^A-Z0-9]/g, '');
+}
+
+/** Also the letters people type for digits read as those digits: `Tl`, `TI` and `T1` agree. */
+function confusedKey(text: string): string {
+  return plainKey(text).replace(/[LI]/g, '1').replace(/O/g, '0');
+}
+
+/** Levenshtein distance, with an adjacent swap counted as one edit; stops early above 1. */
+function withinOneEdit(a: string, b: string): boolean {
+  if (Math.abs(a.length - b.length) > 1) return false;
+  if (a.length === b.length) {
+    const diff = [...a]
+      .map((char, index) => (char === b[index] ? -1 : index))
+      .filter((i) => i >= 0);
+    if (diff.length <= 1) return true;
+    const [i, j] = diff;
+    return diff.length === 2 && j === i! + 1 && a[i!] === b[j] && a[j] === b[i!];
+  }
+  const [short, long] = a.length < b.length ? [a, b] : [b, a];
+  let index = 0;
+  while (index < short.length && short[index] === long[index]) index += 1;
+  return short.slice(index) === long.slice(index + 1);
+}
+
+/**
+ * The ids in `ids` that `word` is close to, in plan order: the same once case, punctuation and
+ * l/1, I/1, O/0 are set aside; else one edit away with the same first character, for a word with a
+ * digit or of two characters (a longer word of letters alone is prose: `All` is not `A1`). [] when
+ * none, or when `word` is not one short ASCII word.
+ */
+export function nearIds(word: string, ids: readonly string[]): string[] {
+  const trimmed = word.trim();
+  if (!/^[\x21-\x7e]{1,24}$/u.test(trimmed)) return [];
+  const plain = plainKey(trimmed);
+  if (plain.length < 2) return [];
+  const keyed = ids
+    .map((id) => ({ id, plain: plainKey(id), confused: confusedKey(id) }))
+    .filter((entry) => entry.plain.length >= 2);
+  const confused = confusedKey(trimmed);
+  let found = keyed.filter((entry) => entry.confused === confused);
+  if (found.length === 0 && (/\d/u.test(plain) || plain.length === 2)) {
+    found = keyed.filter(
+      (entry) => entry.plain[0] === plain[0] && withinOneEdit(entry.plain, plain),
+    );
+  }
+  return [...new Set(found.map((entry) => entry.id))].filter((id) => id !== trimmed);
+}
+
+/** `did you mean T1?`, or `did you mean T1 or T2?` / `one of T1, T2, T3, …?` when several are. */
+export function didYouMean(candidates: readonly string[]): string {
+  if (candidates.length === 1) return `did you mean ${candidates[0]}?`;
+  if (candidates.length === 2) return `did you mean ${candidates[0]} or ${candidates[1]}?`;
+  const shown = candidates.slice(0, 4).join(', ');
+  return `did you mean one of ${shown}${candidates.length > 4 ? ', …' : ''}?`;
+}
