@@ -5,6 +5,7 @@ import type { Plan } from '../plan/schema.js';
 import type { NextGroup } from '../report/next-steps.js';
 import { changedNothing, deniedCalls, integrationFate } from '../report/outcome.js';
 import { taskDurationMs } from '../report/outcome.js';
+import { shortReason } from '../short-reason.js';
 
 const NOTE_MAX = 90;
 
@@ -51,7 +52,9 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   const id = run.task_id;
   const duration = taskDurationMs(run);
   const actual = duration === null ? {} : { actualMs: duration };
-  if (run.status === 'failed') return { id, outcome: 'failed', note: short(run.reason ?? '') };
+  if (run.status === 'failed') {
+    return { id, outcome: 'failed', note: shortReason(run.reason ?? '', NOTE_MAX) };
+  }
   if (run.status === 'skipped') {
     return { id, outcome: 'skipped', note: short(`Skipped: ${run.reason ?? 'not run'}`) };
   }

@@ -4,6 +4,7 @@ import { agentExitText, fileList, failedCheckText } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';
 import { repoPath } from './repo-path.js';
 import { orderedTasks, taskOutcome, taskWarnings } from './outcome.js';
+import { shortReason } from '../short-reason.js';
 
 const MESSAGES_LISTED = 10;
 // The runner states a timeout in the reason ("timed out after 30m", "idle timeout: no output...").
@@ -91,7 +92,7 @@ function failureText(task: TaskRun, name: string, repoRoot: string): string {
 }
 
 function reasonText(task: TaskRun): string {
-  return task.reason === null ? '' : `: ${mdText(task.reason, 300)}`;
+  return task.reason === null ? '' : `: ${mdText(shortReason(task.reason, 300), 300)}`;
 }
 
 function messageLines(messages: readonly AgentMessage[], number: number): string[] {
