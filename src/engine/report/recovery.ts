@@ -74,10 +74,12 @@ export function recoverySteps(state: ExecutionState): RecoveryStep[] {
 }
 
 /**
- * The completed tasks of an execution that ended (not cancelled: its own step says resume) with
- * no integration: it was stopped or failed before its end, and `resume` runs it again.
+ * The completed tasks of an execution that ended (not cancelled: its own step says resume) with an
+ * integration started but no result: it was stopped or failed before its end, and `resume` runs it
+ * again.
  */
 function unfinishedIntegration(state: ExecutionState): string[] {
   if (state.status !== 'failed' || state.integration !== null) return [];
+  if (state.integration_progress == null) return [];
   return state.task_order.filter((id) => state.tasks[id]!.status === 'completed');
 }
