@@ -10,22 +10,39 @@ import {
 } from './io.js';
 import { packageVersion } from './version.js';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<Command>;
+  /**
+   * What a first Ctrl-C does, said on stderr; none for a command that just stops (a viewer such
+   * as `status --watch`, which must not speak of agents it never owned).
+   */
+  onInterrupt?: string;
+}
+
+const STOPS_AGENTS = 'stopping agents (again to force)…';
+
+const COMMANDS: Record<string, CommandEntry> = {
   clean: {
     summary: 'archive logs, remove worktrees and merged branches of a finished execution',
+    // It does not stop half way: a branch or worktree half removed would be worse.
+    onInterrupt: 'the clean-up finishes first (again to force)…',
     load: async () => (await import('./commands/clean.js')).cleanCommand,
   },
   demo: {
     summary: 'run the whole flow on a sample repository with scripted agents',
     load: async () => (await import('./commands/demo.js')).demoCommand,
+    onInterrupt: STOPS_AGENTS,
   },
   resume: {
     summary: 'continue an execution whose orchestrator stopped',
     load: async () => (await import('./commands/resume.js')).resumeCommand,
+    onInterrupt: STOPS_AGENTS,
   },
   run: {
     summary: 'run the plan’s tasks in parallel, each by an agent in its own worktree',
     load: async () => (await import('./commands/run.js')).runCommand,
+    onInterrupt: STOPS_AGENTS,
   },
   status: {
     summary: 'show an execution from its state file',
@@ -36,6 +53,13 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     load: async () => (await import('./commands/validate.js')).validateCommand,
   },
 };
+
+/** What bin.ts says on a first Ctrl-C for these arguments; null: nothing, the command just stops. */
+export function interruptNotice(argv: readonly string[]): string | null {
+  const [name] = argv;
+  if (name === undefined) return null;
+  return COMMANDS[name]?.onInterrupt ?? null;
+}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));

@@ -173,7 +173,11 @@ function reportLines(state: ExecutionState, outcome: FinishOutcome | null): stri
   const writeBack = outcome?.report?.writeBack;
   if (writeBack !== undefined) {
     lines.push(`Plan: ${writeBack.note}`);
-    for (const warning of writeBack.warnings) lines.push(`  ! ${warning}`);
+    // One on a task is said on the task's line above.
+    const onTasks = new Set(state.task_order.flatMap((id) => state.tasks[id]!.warnings ?? []));
+    for (const warning of writeBack.warnings) {
+      if (!onTasks.has(warning)) lines.push(`  ! ${warning}`);
+    }
   }
   return lines;
 }

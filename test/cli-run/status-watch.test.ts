@@ -71,4 +71,43 @@ describe('parallel-executor status --watch', () => {
     expect(lines).toContain(`Report: ${final.report_path}`);
     expect(lines.at(-1)).toMatch(/^State: .*PARALLEL_EXECUTION_STATUS\.json$/);
   });
+
+  it('stops watching on Ctrl-C without a word about agents, and the run goes on', async () => {
+    await writePlanJson(fx.repo.dir, plan([task('a'), task('b')]));
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GATE: fx.box.file('gate') };
+    const orchestrator = spawn(
+      process.execPath,
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: fx.repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit');
+    await waitFor(async () => {
+      const state = await stateOnDisk();
+      return state?.tasks['b']?.status === 'in_progress' ? state : null;
+    });
+
+    const watcher = spawn(process.execPath, [...CLI_PROCESS, 'status', '--watch'], {
+      cwd: fx.repo.dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    watcher.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    watcher.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const watcherExited = once(watcher, 'exit');
+    await waitFor(async () => (/ b \(\S+\) in_progress/.test(stdout) ? true : null));
+    watcher.kill('SIGINT');
+    const [watcherCode] = (await watcherExited) as [number | null];
+    expect(watcherCode).toBe(130);
+    expect(stderr).not.toMatch(/stopping agents|SIGINT received/);
+
+    // The run did not hear of it: b is still running, and it finishes when let go.
+    expect(orchestrator.exitCode).toBeNull();
+    expect((await stateOnDisk())!.tasks['b']!.status).toBe('in_progress');
+    await writeFile(fx.box.file('gate'), '');
+    const [exitCode] = await exited;
+    expect(exitCode).toBe(0);
+    expect((await stateOnDisk())!.status).toBe('completed');
+  });
 });

@@ -1,5 +1,6 @@
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import { integrationFate, needsAttention, taskOutcome } from '../report/outcome.js';
+import { shortReason } from '../short-reason.js';
 
 export interface CleanupOptions {
   /** Also remove what failed tasks left, unfinished tasks' worktrees, and unmerged branches. */
@@ -85,7 +86,7 @@ function reasonToKeep(task: TaskRun, state: ExecutionState): string | null {
   if (fate.kind === 'dropped')
     return `dropped from integration (${fate.reason}): kept for investigation`;
   const outcome = taskOutcome(task, state.integration) === 'CANCELLED' ? 'cancelled' : 'failed';
-  const reason = task.reason === null ? '' : ` (${oneLine(task.reason)})`;
+  const reason = task.reason === null ? '' : ` (${shortReason(task.reason, REASON_MAX)})`;
   return `${outcome}${reason}: kept for investigation; log at ${task.log_file}`;
 }
 
@@ -99,10 +100,8 @@ function keep(reason: string): Decision {
   return { remove: false, reason };
 }
 
-function oneLine(text: string): string {
-  const line = text.split('\n')[0] ?? '';
-  return line.length > 160 ? `${line.slice(0, 159)}…` : line;
-}
+/** A kept item's reason in `clean`'s one line per item: its end, where the error is. */
+const REASON_MAX = 160;
 
 /**
  * What to remove of one repair attempt (its worktree and branch) and why: as for its task's own

@@ -3,6 +3,7 @@ import { parsePlan } from '../plan/parse.js';
 import type { Plan } from '../plan/schema.js';
 import { writeBack, type PlanWriteBack } from '../plan/write-back.js';
 import { git } from '../workspace/git-exec.js';
+import { escapeRegExp } from '../regexp.js';
 
 /** The plan with this execution's statuses, and what became of an edit made to it meanwhile. */
 export interface PlanResolution {
@@ -234,9 +235,17 @@ export async function planForBranch(input: BranchPlanInput): Promise<PlanResolut
   });
   for (const id of editors) {
     const run = state.tasks[id]!;
-    run.warnings = [...(run.warnings ?? []), ...resolution.notes];
+    // Written back again (a resume, another integration branch): the new notes replace the old.
+    const earlier = (run.warnings ?? []).filter((warning) => !isPlanEditNote(warning, planFile));
+    run.warnings = [...new Set([...earlier, ...resolution.notes])];
   }
   return resolution;
+}
+
+/** A note planForBranch wrote on a task about its edit of `planFile` on an integration branch. */
+function isPlanEditNote(warning: string, planFile: string): boolean {
+  const editors = /^(?:tasks? \S+(?:, \S+)*|a merge)/.source;
+  return new RegExp(`${editors} (?:edited|deleted) ${escapeRegExp(planFile)} on `).test(warning);
 }
 
 /** `task 1.2`, `tasks 1.1, 1.2`, or `a merge` when no task's own commits changed it. */

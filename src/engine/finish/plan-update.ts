@@ -5,6 +5,8 @@ import type { Plan } from '../plan/schema.js';
 import type { NextGroup } from '../report/next-steps.js';
 import { changedNothing, deniedCalls, integrationFate } from '../report/outcome.js';
 import { taskDurationMs } from '../report/outcome.js';
+import { shortReason } from '../short-reason.js';
+import { VALIDATION_FAILED } from '../validate/failure-reason.js';
 
 const NOTE_MAX = 90;
 
@@ -51,7 +53,7 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   const id = run.task_id;
   const duration = taskDurationMs(run);
   const actual = duration === null ? {} : { actualMs: duration };
-  if (run.status === 'failed') return { id, outcome: 'failed', note: short(run.reason ?? '') };
+  if (run.status === 'failed') return { id, outcome: 'failed', note: failedNote(run.reason ?? '') };
   if (run.status === 'skipped') {
     return { id, outcome: 'skipped', note: short(`Skipped: ${run.reason ?? 'not run'}`) };
   }
@@ -95,6 +97,12 @@ function spanOf(runs: readonly TaskRun[]): { actualMs?: number } {
   );
   if (starts.length === 0 || ends.length === 0) return {};
   return { actualMs: Math.max(0, Math.max(...ends) - Math.min(...starts)) };
+}
+
+/** Which checks failed, not what they printed (that is in the report); else the reason's end. */
+function failedNote(reason: string): string {
+  if (reason.startsWith(VALIDATION_FAILED)) return short(reason.split('; ')[0]!);
+  return shortReason(reason, NOTE_MAX);
 }
 
 function short(text: string): string {

@@ -67,6 +67,12 @@ export async function runReportStep(
       ? null
       : planUpdate(state, plan, commitsReport ? reportLinkFrom(planFile, reportPath) : null);
   const nextGroup = plan === null ? null : nextGroupOf(state, plan);
+  const onBranch =
+    commitsReport && mode === 'integration-branch' && update !== null && planFile !== null;
+  // Before the report is rendered: an agent's edit of the plan is a warning on its task, there.
+  const resolution = onBranch
+    ? await planForBranch({ state, plan: plan!, update, planFile, branch, env: options.env })
+    : null;
   const text = renderReport(state, { nextGroup });
   const file = join(options.executionDir, REPORT_FILE);
   await writeFile(file, text);
@@ -75,10 +81,6 @@ export async function runReportStep(
   let writeBackOutcome = skipped(mode, whyNoPlan(plan, state.plan_file, planFile));
   let commit: ReportOutcome['commit'] = null;
   if (commitsReport) {
-    const onBranch = mode === 'integration-branch' && update !== null && planFile !== null;
-    const resolution = onBranch
-      ? await planForBranch({ state, plan: plan!, update, planFile, branch, env: options.env })
-      : null;
     const result = await commitOnBranch({
       repoRoot: state.repo_root,
       branch,
@@ -131,8 +133,15 @@ export async function runReportStep(
   }
   if (mode === 'none') writeBackOutcome = skipped(mode, 'write-back is off (--no-write-back)');
   options.notify(state, `plan write-back (${mode}): ${writeBackOutcome.note}`);
-  for (const warning of writeBackOutcome.warnings) options.notify(state, `plan: ${warning}`);
+  // A warning on a task is said once, with its task, in the summary and the report.
+  for (const warning of writeBackOutcome.warnings) {
+    if (!onSomeTask(state, warning)) options.notify(state, `plan: ${warning}`);
+  }
   return { file, commit, writeBack: writeBackOutcome };
+}
+
+function onSomeTask(state: ExecutionState, warning: string): boolean {
+  return Object.values(state.tasks).some((run) => run.warnings?.includes(warning) === true);
 }
 
 /** `reports/<id>.md`, refusing a configured folder that would leave the repository. */

@@ -4,6 +4,8 @@ import { agentExitText, fileList, failedCheckText } from './task-section.js';
 import { mdCode, mdText } from './markdown.js';
 import { repoPath } from './repo-path.js';
 import { orderedTasks, taskOutcome, taskWarnings } from './outcome.js';
+import { shortReason } from '../short-reason.js';
+import { VALIDATION_FAILED } from '../validate/failure-reason.js';
 
 const MESSAGES_LISTED = 10;
 // The runner states a timeout in the reason ("timed out after 30m", "idle timeout: no output...").
@@ -78,20 +80,24 @@ function taskIssues(task: TaskRun, state: ExecutionState): string[] {
 
 function failureText(task: TaskRun, name: string, repoRoot: string): string {
   const label = task.reason !== null && TIMEOUT.test(task.reason) ? 'Timeout' : 'Failed';
-  const failedChecks =
+  const failed =
     task.validation?.status === 'FAILED'
-      ? `; validation failed: ${task.validation.checks
-          .filter((c) => !c.skipped && !c.passed)
-          .map(failedCheckText)
-          .join(', ')}`
-      : '';
+      ? task.validation.checks.filter((c) => !c.skipped && !c.passed)
+      : [];
+  // A reason that says the validation failed names the critical checks: only the others are added.
+  const said = task.reason?.startsWith(VALIDATION_FAILED) === true;
+  const shown = said ? failed.filter((c) => !c.critical) : failed;
+  const failedChecks =
+    shown.length === 0
+      ? ''
+      : `; ${said ? 'also failed' : VALIDATION_FAILED}: ${shown.map(failedCheckText).join(', ')}`;
   const exit = agentExitText(task);
   const exitPart = exit === null ? '' : `; ${exit}`;
   return `**${label}**: ${name}${reasonText(task)}${failedChecks}${exitPart}. Log: ${mdCode(repoPath(repoRoot, task.log_file))}`;
 }
 
 function reasonText(task: TaskRun): string {
-  return task.reason === null ? '' : `: ${mdText(task.reason, 300)}`;
+  return task.reason === null ? '' : `: ${mdText(shortReason(task.reason, 300), 300)}`;
 }
 
 function messageLines(messages: readonly AgentMessage[], number: number): string[] {

@@ -13,7 +13,8 @@ export interface RecoveryStep {
 /**
  * What to do about the tasks that did not land, the same words in the terminal and the report:
  * a conflicting or dropped branch is merged by hand (its work is done); failed and cancelled
- * tasks run again with `resume --retry-failed` (resume also retries what they held back).
+ * tasks run again with `resume --retry-failed` (resume also retries what they held back); an
+ * integration that did not finish is finished by a plain `resume`, offered first.
  */
 export function recoverySteps(state: ExecutionState): RecoveryStep[] {
   const steps: RecoveryStep[] = [];
@@ -35,6 +36,16 @@ export function recoverySteps(state: ExecutionState): RecoveryStep[] {
     .filter((task) => taskOutcome(task, integration) === 'FAILED')
     .map((task) => task.task_id);
   const id = shellArg(state.execution_id);
+  const unintegrated = unfinishedIntegration(state);
+  if (unintegrated.length > 0) {
+    // Stopped (Ctrl-C) or broken off during integration: a plain resume integrates the tasks that
+    // completed, without running any agent again; it comes before retrying anything.
+    steps.push({
+      what: `finish the integration of ${unintegrated.join(', ')}, which did not finish`,
+      tasks: unintegrated,
+      command: `parallel-executor resume ${id}`,
+    });
+  }
   // Stopped or not started by the budget (the run itself was not cancelled): a plain resume.
   const heldBack = tasks
     .filter((task) => ['NOT_STARTED', 'CANCELLED'].includes(taskOutcome(task, integration)))
@@ -60,4 +71,15 @@ export function recoverySteps(state: ExecutionState): RecoveryStep[] {
     });
   }
   return steps;
+}
+
+/**
+ * The completed tasks of an execution that ended (not cancelled: its own step says resume) with an
+ * integration started but no result: it was stopped or failed before its end, and `resume` runs it
+ * again.
+ */
+function unfinishedIntegration(state: ExecutionState): string[] {
+  if (state.status !== 'failed' || state.integration !== null) return [];
+  if (state.integration_progress == null) return [];
+  return state.task_order.filter((id) => state.tasks[id]!.status === 'completed');
 }

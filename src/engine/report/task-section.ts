@@ -13,6 +13,7 @@ import {
   taskWarnings,
   type IntegrationFate,
 } from './outcome.js';
+import { shortReason } from '../short-reason.js';
 
 const FILES_LISTED = 5;
 const HOUR_MS = 3_600_000;
@@ -96,7 +97,8 @@ function taskBlock(
   if (diagnostics.length > 0)
     lines.push(`- **Agent Diagnostics**: ${mdText(diagnostics.join('; '), 600)}`);
   if (['FAILED', 'SKIPPED', 'CANCELLED', 'NOT_STARTED'].includes(outcome)) {
-    if (task.reason !== null) lines.push(`- **Reason**: ${mdText(task.reason, 300)}`);
+    if (task.reason !== null)
+      lines.push(`- **Reason**: ${mdText(shortReason(task.reason, 300), 300)}`);
     const exit = agentExitText(task);
     if (exit !== null) lines.push(`- **Exit Code**: ${exit}`);
   }

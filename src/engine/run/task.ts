@@ -26,6 +26,7 @@ import { BUDGET_RESUME_HINT } from './budget.js';
 export type ResumePoint = 'start' | 'collect';
 import { MissingDirectoryError } from '../errors.js';
 import { pathExists } from '../path-exists.js';
+import { validationFailureReason } from '../validate/failure-reason.js';
 
 /**
  * One task from start to settled: prepare its workspace, run the agent (again, up to the retry
@@ -160,12 +161,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     const report = await hook(run, ctx.state);
     run.validation = report;
     if (report?.status === 'FAILED') {
-      const failed = report.checks.filter((c) => !c.passed && !c.skipped && c.critical);
-      return fail(
-        ctx,
-        run,
-        `validation failed: ${failed.map((c) => c.name).join(', ') || 'see the validation report'}`,
-      );
+      return fail(ctx, run, await validationFailureReason(report, ctx.state.repo_root));
     }
   }
   setStatus(ctx, run, 'completed');

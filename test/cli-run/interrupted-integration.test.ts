@@ -1,0 +1,81 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
+import { plan, task } from '../engine/helpers.js';
+import { useRepoAndScratch } from '../engine/repo-fixture.js';
+import { CLI_PROCESS, cli, writePlanJson } from './helpers.js';
+import { waitFor } from '../support/wait.js';
+
+const fx = useRepoAndScratch({ '.gitignore': 'plan.json\n', 'README.md': 'x\n' });
+
+/** a completes; b and c fail. */
+const AGENT = 'echo "$PE_TASK_ID" > "out-$PE_TASK_ID.txt"; [ "$PE_TASK_ID" = a ]';
+
+async function stateOnDisk(): Promise<ExecutionState> {
+  const dir = join(fx.repo.dir, '.parallel-executor', 'executions');
+  const [id] = await readdir(dir);
+  return JSON.parse(
+    await readFile(join(dir, id!, 'PARALLEL_EXECUTION_STATUS.json'), 'utf8'),
+  ) as ExecutionState;
+}
+
+describe('Ctrl-C during integration', () => {
+  it('offers a plain resume first, which finishes the integration', async () => {
+    // The integration tests wait until the test lets them pass; they say when they start.
+    const started = fx.box.file('started');
+    const pass = fx.box.file('pass');
+    const tests = `if [ ! -e '${pass}' ]; then touch '${started}'; sleep 30; fi`;
+    await fx.repo.write(
+      '.github/parallel-executor.yml',
+      `integration:\n  testCommand: ${JSON.stringify(tests)}\n`,
+    );
+    await fx.repo.commit('config');
+    await writePlanJson(fx.repo.dir, plan([task('a'), task('b'), task('c')]));
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'] };
+    const orchestrator = spawn(
+      process.execPath,
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: fx.repo.dir, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    orchestrator.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = once(orchestrator, 'exit');
+    await waitFor(async () =>
+      access(started).then(
+        () => true,
+        () => null,
+      ),
+    );
+    orchestrator.kill('SIGINT');
+    const [code] = (await exited) as [number | null];
+    expect(code).toBe(130);
+
+    const id = (await stateOnDisk()).execution_id;
+    expect(stdout).toContain('Integration did not finish: stopped by the user during integration');
+    const next = stdout.slice(stdout.indexOf('Next steps:')).split('\n').slice(1);
+    expect(next[0]).toBe(
+      `  - finish the integration of a, which did not finish:  parallel-executor resume ${id}`,
+    );
+    expect(next[1]).toBe(
+      `  - retry b, c after a fix:  parallel-executor resume ${id} --retry-failed`,
+    );
+    const report = await readFile(
+      join(fx.repo.dir, '.parallel-executor', 'executions', id, 'report.md'),
+      'utf8',
+    );
+    expect(report).toContain(
+      `- [ ] Finish the integration of a, which did not finish: \`parallel-executor resume ${id}\``,
+    );
+
+    // The step does what it says: no agent runs again, a lands on an integration branch.
+    await writeFile(pass, '');
+    const resumed = await cli(['resume', id], fx.repo.dir, env);
+    expect(resumed.stderr).not.toMatch(/no task is left to run/);
+    const after = await stateOnDisk();
+    expect(after.integration?.merged).toEqual(['a']);
+    expect(after.tasks['b']!.status).toBe('failed');
+  });
+});
