@@ -56,50 +56,42 @@ describe('an agent printing many short lines, one write each', () => {
 
   it('nor is a progress bar redrawn with a carriage return at every step', async () => {
     const command = `i=0; while [ $i -lt 4000 ]; do printf '\\r%d of 4000' $i; i=$((i+1)); done; echo`;
-    const launch = sandbox.launch();
-    const handle = await createCommandRunner({ command }).start(launch);
-    const recorded = recordEvents(handle);
-    const outcome = await handle.done;
-    await recorded.finished;
-
-    const log = await readFile(launch.logFile, 'utf8');
+    const { log, exitCode } = await printed(command);
     expect(log).toBe(`${Array.from({ length: 4000 }, (_, i) => `\r${i} of 4000`).join('')}\n`);
-    expect(outcome.exitCode).toBe(0);
+    expect(exitCode).toBe(0);
     expect(rests.count).toBeLessThanOrEqual(6);
   });
 
   it('nor are dots printed one write each (a test runner)', async () => {
-    const command = `i=0; while [ $i -lt 4000 ]; do printf .; i=$((i+1)); done; echo`;
-    const launch = sandbox.launch();
-    const handle = await createCommandRunner({ command }).start(launch);
-    const recorded = recordEvents(handle);
-    const outcome = await handle.done;
-    await recorded.finished;
-
-    expect(await readFile(launch.logFile, 'utf8')).toBe(`${'.'.repeat(4000)}\n`);
-    expect(outcome.exitCode).toBe(0);
+    const { log, exitCode } = await printed(
+      `i=0; while [ $i -lt 4000 ]; do printf .; i=$((i+1)); done; echo`,
+    );
+    expect(log).toBe(`${'.'.repeat(4000)}\n`);
+    expect(exitCode).toBe(0);
     // Held to one socketful (about 250 writes) per rest, it took 16.
     expect(rests.count).toBeLessThanOrEqual(6);
   });
 
   it('an agent printing dots now and then still has its pipe rest between ticks', async () => {
-    const command = 'i=0; while [ $i -lt 8 ]; do printf .; sleep 0.1; i=$((i+1)); done; echo';
-    const handle = await createCommandRunner({ command }).start(sandbox.launch());
-    const recorded = recordEvents(handle);
-    await handle.done;
-    await recorded.finished;
+    await printed('i=0; while [ $i -lt 8 ]; do printf .; sleep 0.1; i=$((i+1)); done; echo');
     expect(rests.count).toBeGreaterThanOrEqual(1);
     expect(rests.count).toBeLessThanOrEqual(5);
   });
 
   it('an agent printing a line now and then still has its pipe rest between ticks', async () => {
-    const command = 'i=0; while [ $i -lt 8 ]; do echo "line $i"; sleep 0.1; i=$((i+1)); done';
-    const handle = await createCommandRunner({ command }).start(sandbox.launch());
-    const recorded = recordEvents(handle);
-    await handle.done;
-    await recorded.finished;
+    await printed('i=0; while [ $i -lt 8 ]; do echo "line $i"; sleep 0.1; i=$((i+1)); done');
     // About one rest per tick while it prints (0.8 s), not one per line.
     expect(rests.count).toBeGreaterThanOrEqual(1);
     expect(rests.count).toBeLessThanOrEqual(5);
   });
 });
+
+/** A command agent run to its end: its log and exit code. */
+async function printed(command: string): Promise<{ log: string; exitCode: number | null }> {
+  const launch = sandbox.launch();
+  const handle = await createCommandRunner({ command }).start(launch);
+  const recorded = recordEvents(handle);
+  const outcome = await handle.done;
+  await recorded.finished;
+  return { log: await readFile(launch.logFile, 'utf8'), exitCode: outcome.exitCode };
+}

@@ -18,6 +18,16 @@ const AGENT =
   'if [ "$PE_TASK_ID" = b ] && [ ! -e "$RESUMED" ]; then sleep 60; fi; ' +
   'echo "$PE_TASK_ID" > "out-$PE_TASK_ID.txt"';
 
+/** What the agents read: where to log their runs, and the mark that says resume has begun. */
+function agentEnv() {
+  return {
+    PATH: process.env['PATH'],
+    HOME: process.env['HOME'],
+    RUNS: fx.box.file('runs'),
+    RESUMED: fx.box.file('resumed'),
+  };
+}
+
 async function readStateFile(): Promise<ExecutionState | null> {
   const dir = join(fx.repo.dir, '.parallel-executor', 'executions');
   const { readdir } = await import('node:fs/promises');
@@ -35,12 +45,7 @@ describe('parallel-executor resume', () => {
       fx.repo.dir,
       plan([task('a'), task('b'), task('c', { dependsOn: ['a', 'b'] }), task('d')]),
     );
-    const env = {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      RUNS: fx.box.file('runs'),
-      RESUMED: fx.box.file('resumed'),
-    };
+    const env = agentEnv();
     const orchestrator = spawn(
       process.execPath,
       [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
@@ -96,12 +101,7 @@ describe('parallel-executor resume', () => {
 
   it('refuses to resume a live execution; after Ctrl-C (SIGINT) it resumes', async () => {
     await writePlanJson(fx.repo.dir, plan([task('b')]));
-    const env = {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      RUNS: fx.box.file('runs'),
-      RESUMED: fx.box.file('resumed'),
-    };
+    const env = agentEnv();
     const orchestrator = spawn(
       process.execPath,
       [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
@@ -132,12 +132,7 @@ describe('parallel-executor resume', () => {
 
   it('after Ctrl-C, an agent stopped half way runs again on top of its commits: its work is not called done', async () => {
     await writePlanJson(fx.repo.dir, plan([task('b')]));
-    const env = {
-      PATH: process.env['PATH'],
-      HOME: process.env['HOME'],
-      RUNS: fx.box.file('runs'),
-      RESUMED: fx.box.file('resumed'),
-    };
+    const env = agentEnv();
     // First run: commits half the work, leaves a file uncommitted, then is stopped while it
     // works. Run again: it finds its commit in the worktree and finishes.
     const halfWay =
