@@ -116,6 +116,41 @@ describe('validatePlan', () => {
     ).toEqual([]);
   });
 
+  it('group-not-waiting: tasks of a later group that name no dependency, nor does their group', () => {
+    const table = (group2Deps: string) => `# Plan
+
+| ID | Task | Agent | Group | Depends On |
+|---|---|---|---|---|
+| T1 | Build the core | Builder-1 | 1 | — |
+| T2 | Build the API | Builder-2 | 1 | — |
+| T3 | Test the core | Validator-1 | 2 | ${group2Deps} |
+| T4 | Document it | Builder-3 | 2 | ${group2Deps} |
+`;
+    const found = (text: string) =>
+      check(text)
+        .filter((d) => d.code === 'group-not-waiting')
+        .map((d) => [d.severity, d.line, d.message]);
+    // The Group column alone orders nothing: said, on the first such task's line.
+    expect(found(table('—'))).toEqual([
+      [
+        'warning',
+        7,
+        'tasks T3, T4 of group 2 wait for nothing: they start at once, beside group 1, since neither they nor the group name a dependency',
+      ],
+    ]);
+    expect(found(table('T1'))).toEqual([]);
+    // A group whose heading says it waits for nothing was written so.
+    const headings = (deps: string) => `## Parallel Group 1: A
+- [ ] 1.1: One (Builder-1)
+## Parallel Group 2: B
+${deps}
+- [ ] 2.1: Two (Builder-2)
+`;
+    expect(found(headings('**Dependencies**: None'))).toEqual([]);
+    expect(found(headings('**Dependencies**: Group 1 complete'))).toEqual([]);
+    expect(found(headings(''))).toHaveLength(1);
+  });
+
   it('file-conflict: two tasks of one group claiming the same file (or a folder holding it)', () => {
     const found = check(`## Parallel Group 1: A
 - [ ] 1.1: One (Builder-1)

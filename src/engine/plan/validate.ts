@@ -37,6 +37,7 @@ export function validatePlan(plan: Plan, options: ValidateOptions = {}): Diagnos
     ...emptyGroups(plan),
     ...missingCriteria(plan),
     ...fileConflicts(plan.tasks),
+    ...groupsNotWaiting(plan),
     ...(options.agentDefinitions ? unknownAgents(plan.tasks, options.agentDefinitions) : []),
   ];
   return diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
@@ -153,6 +154,33 @@ function missingCriteria(plan: Plan): Diagnostic[] {
       column: task.column,
       hint: 'List what "done" means under the task, e.g. a nested "- [ ] tests pass" checklist or "**Success Criteria**:".',
     }));
+}
+
+/**
+ * Tasks of a later group that wait for nothing: neither their group (no dependencies written at
+ * all) nor they name an earlier group or one of its tasks, so they start at once, beside the
+ * first group's. A table's Group or Wave column alone orders nothing; said, since plans are often
+ * written as if it did.
+ */
+function groupsNotWaiting(plan: Plan): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  plan.groups.forEach((group, index) => {
+    if (index === 0 || group.dependsOn.length > 0 || group.dependenciesText !== null) return;
+    const free = plan.tasks.filter(
+      (task) => runnable(task) && task.group === group.id && task.dependsOn.length === 0,
+    );
+    if (free.length === 0) return;
+    const first = plan.groups[0]!;
+    found.push({
+      severity: 'warning',
+      code: 'group-not-waiting',
+      message: `task${free.length === 1 ? '' : 's'} ${free.map((task) => task.id).join(', ')} of group ${group.id} wait${free.length === 1 ? 's' : ''} for nothing: ${free.length === 1 ? 'it starts' : 'they start'} at once, beside group ${first.id}, since neither ${free.length === 1 ? 'it' : 'they'} nor the group name a dependency`,
+      line: free[0]!.line,
+      column: free[0]!.column,
+      hint: `If group ${group.id} must wait, give its tasks dependencies (e.g. Depends On: a task of group ${first.id}) or the group a "**Dependencies**: Group ${first.id} complete" line; or run one group at a time (--group ${first.id}, then --group ${group.id}).`,
+    });
+  });
+  return found;
 }
 
 /** Two tasks of one group that claim the same file (or one claims a folder holding the other's). */
