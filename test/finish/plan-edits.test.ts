@@ -97,7 +97,7 @@ describe("an agent's edit of the plan", () => {
     expect(doc.writeBack!.warnings.join('\n')).toContain('the edit touches no task and was kept');
   });
 
-  it('with --write-back working-tree, the plan file gets every status and the output names the edit left on the branch', async () => {
+  it('with --write-back working-tree, the plan file gets every status, the branch keeps the plan as at the start, and merging it leaves the plan file alone', async () => {
     const { code, stdout, doc } = await run('1.2', `sed -i '/Task 1.1:/d' ${FILE}`, [
       '--write-back',
       'working-tree',
@@ -108,10 +108,20 @@ describe("an agent's edit of the plan", () => {
     expect(text).toMatch(DONE('1.2'));
     // The tool's own write of the plan is not a change to report.
     expect(doc.checkoutChanges).toEqual([]);
+    const branch = doc.integration!.branch;
     expect(doc.writeBack!.warnings.join('\n')).toContain(
-      `task 1.2 edited ${FILE} on its branch; that edit is on ${doc.integration!.branch}`,
+      `task 1.2 edited ${FILE} on its branch; that edit is not in your plan file, and ${branch} has the plan as it was at the start`,
     );
     expect(stdout).not.toContain('NOT written back');
+    // The agent's edit is in the branch's history, not in its plan.
+    // Your HEAD is where the run started (working-tree mode commits nothing there).
+    const start = await repo.git(['show', `HEAD:${FILE}`]);
+    expect(await repo.git(['show', `${branch}:${FILE}`])).toBe(start);
+    // The next step the summary gives: merge the branch, the plan file (with its statuses,
+    // uncommitted) left as it is.
+    await repo.git(['merge', '--no-ff', '-q', '-m', 'merge', branch]);
+    const after = await readFile(join(repo.dir, FILE), 'utf8');
+    expect(after).toBe(text);
   });
 
   it('with --write-back working-tree, an edit of the plan file in the checkout is not overwritten, and the output says the statuses were not written', async () => {

@@ -73,6 +73,12 @@ export async function runReportStep(
   const resolution = onBranch
     ? await planForBranch({ state, plan: plan!, update, planFile, branch, env: options.env })
     : null;
+  // With the statuses in the user's plan file, the branch keeps the plan as it was at the base:
+  // an agent's edit of it merged there would make merging the branch conflict with that file.
+  const basePlan =
+    commitsReport && mode === 'working-tree' && update !== null && planFile !== null
+      ? await planAt(state.repo_root, state.base_sha, planFile, options.env)
+      : null;
   const text = renderReport(state, { nextGroup });
   const file = join(options.executionDir, REPORT_FILE);
   await writeFile(file, text);
@@ -94,8 +100,11 @@ export async function runReportStep(
               },
             ]
           : []),
+        ...(basePlan === null || planFile === null
+          ? []
+          : [{ path: planFile, content: () => basePlan }]),
       ],
-      message: commitMessage(state, onBranch),
+      message: commitMessage(state, onBranch, basePlan !== null),
       identity: settings.identity,
       env: options.env,
     });
@@ -204,7 +213,7 @@ async function writeWorkingTree(
     ...(onBranch.length === 0
       ? []
       : [
-          `${editorsText(onBranch)} edited ${planFile} on ${onBranch.length === 1 ? 'its' : 'their'} branch; that edit is on ${state.integration!.branch}, not in your plan file`,
+          `${editorsText(onBranch)} edited ${planFile} on ${onBranch.length === 1 ? 'its' : 'their'} branch; that edit is not in your plan file, and ${state.integration!.branch} has the plan as it was at the start (the edit is in its history, with the task's merge), so that merging it leaves your plan file alone`,
         ]),
   ];
   const next = resolution.text;
@@ -231,10 +240,12 @@ async function writeWorkingTree(
   };
 }
 
-function commitMessage(state: ExecutionState, withPlan: boolean): string {
+function commitMessage(state: ExecutionState, withPlan: boolean, basePlan = false): string {
   const subject = `parallel-executor: report of execution ${state.execution_id}`;
   const body = withPlan
     ? `The execution report, and the plan's task statuses written back (${state.plan_file}).`
-    : 'The execution report.';
+    : basePlan
+      ? `The execution report; ${state.plan_file} is kept as it was at the start, a task's edit of it left out (the statuses are written into the plan file of the checkout).`
+      : 'The execution report.';
   return `${subject}\n\n${body}`;
 }
