@@ -69,3 +69,24 @@ describe('an agent that moves HEAD inside its worktree', () => {
     expect(files.split('\n')).not.toContain('bad.txt');
   });
 });
+
+describe('an agent that expires the reflogs', () => {
+  it('warns that commits it dropped can no longer be found; an agent that leaves them alone gets no such warning', async () => {
+    const command =
+      `echo one > one.txt && git add one.txt && ${COMMIT} commit -qm one && ` +
+      'git reset -q --hard HEAD~1 && echo two > two.txt && ' +
+      'git reflog expire --expire=now --all && git gc -q --prune=now';
+    const { state } = await runPlan(repo.dir, plan([task('1')]), command, { env: agentEnv() });
+    const run = state.tasks['1']!;
+    expect(run.status).toBe('completed');
+    expect(run.warnings?.join('\n')).toMatch(
+      /the HEAD reflog of its worktree .* was emptied during the run \(git reflog expire/,
+    );
+    expect(await repo.git(['show', `${run.branch}:two.txt`])).toBe('two');
+
+    const calm = await runPlan(repo.dir, plan([task('2')]), 'echo three > three.txt', {
+      env: agentEnv(),
+    });
+    expect(calm.state.tasks['2']!.warnings?.join('\n') ?? '').not.toMatch(/reflog/);
+  });
+});

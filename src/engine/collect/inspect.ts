@@ -34,6 +34,12 @@ export interface Inspection {
    */
   wandered: boolean;
   /**
+   * The worktree's HEAD reflog is gone or empty: something expired it (`git reflog expire
+   * --expire=now --all`, often with `git gc --prune=now`), so commits the agent dropped can no
+   * longer be found, and may be pruned already.
+   */
+  reflogGone: boolean;
+  /**
    * The tool's paths `git add --all` would see (tracked, or untracked and not ignored): those the
    * collection's commit must leave out. The others are ignored (or absent) and left out anyway.
    */
@@ -66,16 +72,20 @@ export async function inspectWorktree(input: InspectInput): Promise<Inspection> 
       head: null,
       unchanged: false,
       wandered: false,
+      reflogGone: false,
       addableToolPaths: [],
     };
   }
   const [located, listed] = seen;
-  const wandered = await headWandered(located.reflog);
+  const reflog = await readFile(located.reflog, 'utf8').catch(() => null);
+  const wandered = headWandered(reflog);
+  const reflogGone = reflog === null || reflog.trim() === '';
   const result = (problems: string[], unchanged = false): Inspection => ({
     problems,
     head: located.head,
     unchanged,
     wandered,
+    reflogGone,
     addableToolPaths: listed.tools,
   });
   // A merge or rebase half done makes every other answer meaningless (HEAD may be detached
@@ -187,8 +197,7 @@ async function locate(worktree: string): Promise<Located> {
  * commits each on top of the last (`commit:`, `commit (merge):`) and moves to where HEAD already
  * was. Anything else (a reset, a checkout, an amend, a rebase, a gap) may have left commits behind.
  */
-async function headWandered(reflog: string): Promise<boolean> {
-  const text = await readFile(reflog, 'utf8').catch(() => null);
+function headWandered(text: string | null): boolean {
   if (text === null) return false;
   let previous: string | null = null;
   for (const line of text.split('\n')) {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import type { AgentEvent, AgentHandle, AgentOutcome, StopReason } from '../ports/agent-runner.js';
@@ -8,6 +9,7 @@ import { formatDuration } from '../format.js';
 import { agentKey } from './paths.js';
 import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';
+import { adminDir } from '../workspace/worktree-admin.js';
 
 export interface AttemptResult {
   /** `ok`: exited 0; `failed`: may be retried; `cancelled`: the user stopped the run; `budget`: the budget did. */
@@ -44,6 +46,7 @@ const EVENT_DRAIN_MS = 300;
  */
 export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<AttemptResult> {
   const startedAt = ctx.clock.now();
+  await noteReflog(ctx, run);
   let handle: AgentHandle;
   try {
     handle = await ctx.runner.start({
@@ -284,4 +287,13 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
     case 'waiting':
       return {};
   }
+}
+
+/** Whether the worktree has a HEAD reflog as its agent starts (RunContext.reflogged). */
+async function noteReflog(ctx: RunContext, run: TaskRun): Promise<void> {
+  const admin = await adminDir(run.worktree).catch(() => null);
+  const text =
+    admin === null ? null : await readFile(join(admin, 'logs', 'HEAD'), 'utf8').catch(() => null);
+  if (text !== null && text.trim() !== '') (ctx.reflogged ??= new Set()).add(run.task_id);
+  else ctx.reflogged?.delete(run.task_id);
 }

@@ -31,6 +31,11 @@ export interface RunContext {
   repoLock: Mutex;
   /** Per task, the untracked files replicated into its worktree (never committed). */
   replicated: Map<string, string[]>;
+  /**
+   * The tasks whose worktree had a HEAD reflog when their agent started (git keeps one unless
+   * core.logAllRefUpdates is off): one gone at the end was expired during the run.
+   */
+  reflogged?: Set<string>;
   /** Tasks whose agent's work `resume` found in place: they start at collection, not the agent. */
   collectOnResume: ReadonlySet<string>;
   /** Files tracked in the user's checkout, listed once per execution. */

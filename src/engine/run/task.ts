@@ -216,6 +216,11 @@ async function commitWork(
     if (!run.warnings.includes(warning)) run.warnings.push(warning);
   }
   if (inspected.wandered) await keepCommitsLeft(ctx, run, collected.headSha);
+  if (inspected.reflogGone && ctx.reflogged?.has(run.task_id) === true) {
+    run.warnings.push(
+      `the HEAD reflog of its worktree ${run.worktree} was emptied during the run (git reflog expire, often with git gc --prune=now, by this agent or another): commits it made and then dropped (a reset, an amend) can no longer be found, and may be gone; what its branch holds was collected`,
+    );
+  }
   return null;
 }
 
