@@ -30,20 +30,26 @@ async function stateOnDisk(): Promise<ExecutionState | null> {
   }
 }
 
+/** A run of a and b in another process, once b's agent is waiting for the gate. */
+async function runWhileBWaits() {
+  await writePlanJson(fx.repo.dir, plan([task('a'), task('b')]));
+  const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GATE: fx.box.file('gate') };
+  const orchestrator = spawn(
+    process.execPath,
+    [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+    { cwd: fx.repo.dir, env, stdio: 'ignore' },
+  );
+  const exited = once(orchestrator, 'exit');
+  await waitFor(async () => {
+    const state = await stateOnDisk();
+    return state?.tasks['b']?.status === 'in_progress' ? state : null;
+  });
+  return { env, exited, orchestrator };
+}
+
 describe('parallel-executor status --watch', () => {
   it('follows a run in another process until it ends, then says where it landed', async () => {
-    await writePlanJson(fx.repo.dir, plan([task('a'), task('b')]));
-    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GATE: fx.box.file('gate') };
-    const orchestrator = spawn(
-      process.execPath,
-      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
-      { cwd: fx.repo.dir, env, stdio: 'ignore' },
-    );
-    const exited = once(orchestrator, 'exit');
-    await waitFor(async () => {
-      const state = await stateOnDisk();
-      return state?.tasks['b']?.status === 'in_progress' ? state : null;
-    });
+    const { env, exited } = await runWhileBWaits();
 
     const watching = cli(['status', '--watch'], fx.repo.dir, env);
     // Let the watcher draw the running state first, then let b finish.
@@ -73,18 +79,7 @@ describe('parallel-executor status --watch', () => {
   });
 
   it('stops watching on Ctrl-C without a word about agents, and the run goes on', async () => {
-    await writePlanJson(fx.repo.dir, plan([task('a'), task('b')]));
-    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], GATE: fx.box.file('gate') };
-    const orchestrator = spawn(
-      process.execPath,
-      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
-      { cwd: fx.repo.dir, env, stdio: 'ignore' },
-    );
-    const exited = once(orchestrator, 'exit');
-    await waitFor(async () => {
-      const state = await stateOnDisk();
-      return state?.tasks['b']?.status === 'in_progress' ? state : null;
-    });
+    const { env, exited, orchestrator } = await runWhileBWaits();
 
     const watcher = spawn(process.execPath, [...CLI_PROCESS, 'status', '--watch'], {
       cwd: fx.repo.dir,
