@@ -59,7 +59,8 @@ export async function keepTaskState(
 /**
  * The commits the agent made and then dropped from its branch or HEAD (an amend, a reset, a
  * rewrite with commit-tree), which only the reflogs hold: kept beside `attempt`'s ref, or with no
- * attempt kept (nothing else to keep) as `<task>/left-<sha>`, and recorded in `kept_refs`. A
+ * attempt kept (nothing else to keep) as `<task>/left-<sha>`, and recorded in `kept_refs` (`note`
+ * after `why` there). A
  * failed or retried attempt must keep them as a refused one does: the branch's reset for the
  * retry, a clean, or reflog expiry would lose them.
  */
@@ -68,6 +69,7 @@ export async function keepDropped(
   run: TaskRun,
   why: string,
   attempt: KeptAttempt | null,
+  note: string | null = 'commits dropped from the branch',
 ): Promise<KeptRef[]> {
   if (run.start_sha === null) return [];
   const prefix = taskBackupPrefix(place.executionId, run.task_id);
@@ -90,7 +92,7 @@ export async function keepDropped(
       ...(run.kept_refs ?? []).map((entry) => entry.sha),
     ],
     why,
-    note: 'commits dropped from the branch',
+    ...(note === null ? {} : { note }),
   });
   (run.kept_refs ??= []).push(...dropped);
   return dropped;

@@ -1,7 +1,6 @@
 import { sep } from 'node:path';
 import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import { inspectWorktree } from '../collect/inspect.js';
-import { keepDroppedCommits } from '../collect/keep.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, showProgress, type RunContext } from './context.js';
@@ -15,7 +14,6 @@ import {
 import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
 import { namedBack } from '../workspace/worktree-admin.js';
 import { git } from '../workspace/git-exec.js';
-import { taskBackupPrefix } from '../workspace/backup.js';
 import { keepDropped, keepTaskState, taskWork } from './keep.js';
 import { BUDGET_RESUME_HINT } from './budget.js';
 
@@ -215,7 +213,7 @@ async function commitWork(
   for (const warning of collected.warnings) {
     if (!run.warnings.includes(warning)) run.warnings.push(warning);
   }
-  if (inspected.wandered) await keepCommitsLeft(ctx, run, collected.headSha);
+  if (inspected.wandered) await keepCommitsLeft(ctx, run);
   if (inspected.reflogGone && ctx.reflogged?.has(run.task_id) === true) {
     run.warnings.push(
       `the HEAD reflog of its worktree ${run.worktree} was emptied during the run (git reflog expire, often with git gc --prune=now, by this agent or another): commits it made and then dropped (a reset, an amend) can no longer be found, and may be gone; what its branch holds was collected`,
@@ -259,20 +257,10 @@ function foundWork(ctx: RunContext, run: TaskRun): AttemptResult {
  * away from, or dropped by a reset or an amend): not merged, but kept, each under a ref named
  * after it, and named in a warning, so that cleaning up the worktree loses none of them.
  */
-async function keepCommitsLeft(ctx: RunContext, run: TaskRun, head: string): Promise<void> {
-  const prefix = taskBackupPrefix(ctx.state.execution_id, run.task_id);
-  const left = await keepDroppedCommits({
-    repoRoot: ctx.state.repo_root,
-    worktree: run.worktree,
-    branch: run.branch,
-    startSha: run.start_sha!,
-    env: ctx.env,
-    refFor: (sha) => `${prefix}/left-${sha.slice(0, 12)}`,
-    kept: [head, ...(run.kept_refs ?? []).map((entry) => entry.sha)],
-    why: 'commits the agent made and left off its branch (not merged)',
-  });
+async function keepCommitsLeft(ctx: RunContext, run: TaskRun): Promise<void> {
+  const why = 'commits the agent made and left off its branch (not merged)';
+  const left = await keepDropped(keepPlaceOf(ctx, run), run, why, null, null);
   if (left.length === 0) return;
-  (run.kept_refs ??= []).push(...left);
   run.warnings = [
     ...(run.warnings ?? []),
     `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${left.map((kept) => kept.ref).join(', ')}`,
