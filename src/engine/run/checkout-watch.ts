@@ -6,6 +6,7 @@ import type { ExecutionState, TaskRunStatus } from '../state/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import {
   compareCheckouts,
+  differing,
   snapshotCheckout,
   taskCommits,
   withToolWrites,
@@ -231,9 +232,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     suspects: ReadonlySet<string>,
     taskIds: readonly string[],
   ): Promise<void> {
-    await keepStashEntries(now);
-    await keepAddedWorktrees(now);
-    await keepRefChanges(now);
+    await keepWhatChanged(now);
     const culprits = await blameChanges(state, changes, suspects, env);
     for (const change of changes) {
       const culprit = culprits.get(change.key)!;
@@ -255,6 +254,16 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       }
     }
     await store(file, stored);
+  }
+
+  /**
+   * What a change to the checkout since the start would take out of reach, kept under the
+   * execution's refs (each part does nothing when its part of the checkout is as it was).
+   */
+  async function keepWhatChanged(now: CheckoutSnapshot): Promise<void> {
+    await keepStashEntries(now);
+    await keepAddedWorktrees(now);
+    await keepRefChanges(now);
   }
 
   /**
@@ -333,7 +342,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     const options = compareOptions();
     const updates: string[] = [];
     const prefix = checkoutKeepPrefix(state.execution_id);
-    for (const [ref, was, is] of differingRefs(stored.before.refs, now.refs)) {
+    for (const [ref, was, is] of differing(stored.before.refs, now.refs)) {
       if (options.isToolRef(ref)) continue;
       const key = `ref:${ref}`;
       const refs = new Set(stored.kept?.[key] ?? []);
@@ -466,11 +475,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
         }
         reviewed ??= new Set(changes.map((change) => change.key));
         const late = (key: string) => !reviewed!.has(key);
-        if (changes.some((change) => change.key === 'stash')) await keepStashEntries(now);
-        if (changes.some((change) => change.key.startsWith('worktree:'))) {
-          await keepAddedWorktrees(now);
-        }
-        if (changes.some((change) => change.key.startsWith('ref:'))) await keepRefChanges(now);
+        await keepWhatChanged(now);
         await store(file, stored);
         const sentences = changes.map((change) => {
           const who =
@@ -599,15 +604,4 @@ async function store(file: string, stored: Stored): Promise<void> {
   const temporary = `${file}.tmp`;
   await writeFile(temporary, `${JSON.stringify(stored, null, 2)}\n`);
   await rename(temporary, file);
-}
-
-/** Refs in either map whose target differs: `[ref, before, after]`, undefined where absent. */
-function differingRefs(
-  before: Record<string, string>,
-  after: Record<string, string>,
-): Array<[string, string | undefined, string | undefined]> {
-  const refs = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...refs]
-    .filter((ref) => before[ref] !== after[ref])
-    .map((ref) => [ref, before[ref], after[ref]]);
 }

@@ -622,7 +622,8 @@ function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): Che
 }
 
 /** Each key whose value differs between two records (or is in one only), in key order. */
-function differing(
+/** Keys in either map whose value differs: `[key, before, after]`, undefined where absent; sorted. */
+export function differing(
   before: Record<string, string>,
   after: Record<string, string>,
 ): Array<[string, string | undefined, string | undefined]> {
