@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileTail } from '../file-tail.js';
 import type { IntegrationSession } from './session.js';
 import type { TestRunRecord } from './test-runs.js';
 import { escapeRegExp } from '../regexp.js';
@@ -30,7 +30,7 @@ export function suspectFinder(
   };
   return async (failing) => {
     const suspects = new Set(named);
-    const output = await readTail(failing.outputFile);
+    const output = (await readFileTail(failing.outputFile, OUTPUT_TAIL)) ?? '';
     if (output === '') return suspects;
     for (const link of session.chain) {
       const files = await filesOf(link.candidate.taskId, link.sha);
@@ -46,9 +46,4 @@ function mentions(output: string, file: string): boolean {
   const stem = name.replace(/\..*$/, '');
   if (stem.length < MIN_STEM) return false;
   return new RegExp(`(^|[^A-Za-z0-9_-])${escapeRegExp(stem)}($|[^A-Za-z0-9_-])`).test(output);
-}
-
-async function readTail(file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  return text.length > OUTPUT_TAIL ? text.slice(-OUTPUT_TAIL) : text;
 }

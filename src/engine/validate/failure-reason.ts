@@ -1,5 +1,5 @@
-import { open } from 'node:fs/promises';
 import { relative } from 'node:path';
+import { readFileTail } from '../file-tail.js';
 import { plainText } from '../terminal-text.js';
 import type { ValidationReport } from './schema.js';
 
@@ -36,7 +36,7 @@ export async function validationFailureReason(
   const what = `${VALIDATION_FAILED}: ${failed.map((c) => c.name).join(', ')}`;
   if (first.outputFile === null) return what;
   const where = relative(repoRoot, first.outputFile);
-  const text = await readTail(first.outputFile);
+  const text = await readFileTail(first.outputFile, TAIL_BYTES);
   if (text === null) return `${what}; its output is in ${where}`;
   const quoted = failureLines(text);
   if (quoted === null) return `${what}; it printed nothing (${where})`;
@@ -67,22 +67,4 @@ function bounded(lines: string[], keep: 'start' | 'end'): string {
   return keep === 'start'
     ? `${chars.slice(0, MAX_CHARS).join('')}…`
     : `…${chars.slice(-MAX_CHARS).join('')}`;
-}
-
-/** The last TAIL_BYTES of a file; null when it cannot be read. */
-async function readTail(file: string): Promise<string | null> {
-  try {
-    const handle = await open(file, 'r');
-    try {
-      const { size } = await handle.stat();
-      const start = Math.max(0, size - TAIL_BYTES);
-      const buffer = Buffer.alloc(size - start);
-      await handle.read(buffer, 0, buffer.length, start);
-      return buffer.toString('utf8');
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return null;
-  }
 }
