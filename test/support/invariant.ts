@@ -197,7 +197,9 @@ export async function checkInvariant(input: InvariantInput): Promise<InvariantRe
     const held = new Set(
       all.length === 0
         ? []
-        : (await git(repoRoot, ['rev-list', ...all, '--'])).stdout.split('\n').filter(Boolean),
+        : (await git(repoRoot, ['rev-list', '--ignore-missing', ...all, '--'])).stdout
+            .split('\n')
+            .filter(Boolean),
     );
     for (const [name, sha] of userTips) {
       const commit = await git(repoRoot, ['rev-parse', '--verify', '--quiet', `${sha}^{commit}`], {
