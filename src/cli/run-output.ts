@@ -232,6 +232,27 @@ function checkoutLines(state: ExecutionState): string[] {
   ];
 }
 
+/**
+ * What `clean` would do for this execution, said as such: it removes what landed and the worktrees
+ * of completed tasks, and keeps every failed, cancelled, conflicted or dropped task's worktree,
+ * branch and log. When no task completed, a plain clean removes nothing; only `--force` does, and
+ * it deletes unmerged work, so it is offered for once that work is no longer needed.
+ */
+function cleanStep(state: ExecutionState, id: string): string {
+  const merged = state.integration?.merged.length ?? 0;
+  if (merged > 0) {
+    return `clean up what landed (keeps what explains a failure):  parallel-executor clean ${id}`;
+  }
+  const cleaned = new Set<TaskOutcome>(['COMPLETE', 'COMPLETE_WITH_WARNINGS', 'NO_CHANGES']);
+  const completed = state.task_order.some((task) =>
+    cleaned.has(taskOutcome(state.tasks[task]!, state.integration)),
+  );
+  if (completed) {
+    return `clean up the completed tasks' worktrees (nothing landed: their branches stay, and what explains a failure):  parallel-executor clean ${id}`;
+  }
+  return `once you no longer need what this execution kept, discard it (deletes its worktrees, unmerged branches and logs):  parallel-executor clean ${id} --force`;
+}
+
 function nextStepLines(state: ExecutionState, outcome: FinishOutcome | null): string[] {
   const id = shellArg(state.execution_id);
   if (outcome === null) {
@@ -247,11 +268,7 @@ function nextStepLines(state: ExecutionState, outcome: FinishOutcome | null): st
     );
   }
   for (const step of recoverySteps(state)) steps.push(`${step.what}:  ${step.command}`);
-  if (outcome.cleanup === null) {
-    steps.push(
-      `clean up what landed (keeps what explains a failure):  parallel-executor clean ${id}`,
-    );
-  }
+  if (outcome.cleanup === null) steps.push(cleanStep(state, id));
   if (steps.length === 0) return [];
   return ['Next steps:', ...steps.map((step) => `  - ${step}`)];
 }
