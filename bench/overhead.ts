@@ -4,7 +4,8 @@
  * the same sleeps started with `xargs -P 8` in pre-made worktrees — both measured in this run,
  * alternating, medians reported. Then the same with agents that also write a file each, so that
  * collection has work to commit (what real agents leave). Each also as the second run in a
- * repository whose first run kept its worktrees ready (`workspace.pool`).
+ * repository whose first run kept its worktrees ready (`workspace.pool`). And the floor: the same
+ * xargs doing only what any tool that gives each agent a branch and takes its work back must do.
  * Run: npx tsx bench/overhead.ts [sleepSeconds=2] [rounds=3]
  */
 import { spawn } from 'node:child_process';
@@ -112,6 +113,42 @@ async function baseline(write: boolean): Promise<{ run: number; worktrees: numbe
 }
 
 /**
+ * The least any tool does that gives each agent its own branch and takes its work back, run the
+ * way xargs runs the baseline (shell, no Node): in the same pre-made worktrees, each first checks
+ * out a branch of its own, then the agent's command, then reads the worktree's status and HEAD,
+ * and with `write` commits what the agent left. No pre-flight, state, logs or safety look: a
+ * floor, not a tool.
+ */
+async function floor(write: boolean): Promise<number> {
+  const repo = await freshRepo();
+  const dirs = Array.from({ length: TASKS }, (_, i) => join(repo.dir, '.wt', `f${i + 1}`));
+  for (const dir of dirs) await git(repo.dir, ['worktree', 'add', '--quiet', '--detach', dir]);
+  const collect = write
+    ? 'git add -A && git -c user.name=b -c user.email=b@b commit --quiet -m done'
+    : 'true';
+  const started = performance.now();
+  const child = spawn(
+    'xargs',
+    [
+      '-0',
+      '-P',
+      String(TASKS),
+      '-I{}',
+      'sh',
+      '-c',
+      `cd "$1" && PE_TASK_ID="$(basename "$1")" && git checkout --quiet --force -B "task-$PE_TASK_ID" && ${agentCommand(write)} && git status --porcelain >/dev/null && ${collect} && git rev-parse HEAD >/dev/null`,
+      '_',
+      '{}',
+    ],
+    { stdio: ['pipe', 'inherit', 'inherit'] },
+  );
+  child.stdin.end(`${dirs.join('\0')}\0`);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`floor xargs exited ${code}`);
+  return performance.now() - started;
+}
+
+/**
  * Every repository of the run is removed at its end, not after its round. Removing thousands of
  * files makes ext4 without a journal (this machine's disk) skip each inode freed in the last
  * minute (five while its table block is dirty) when it allocates one, checking each in turn:
@@ -172,6 +209,7 @@ async function measure(write: boolean): Promise<void> {
   const making: number[] = [];
   const plain: number[] = [];
   const warm: number[] = [];
+  const least: number[] = [];
   for (let round = 0; round < rounds; round += 1) {
     const base = await baseline(write);
     theirs.push(base.run);
@@ -179,6 +217,7 @@ async function measure(write: boolean): Promise<void> {
     plain.push(await plainWorktrees());
     ours.push(await orchestrated(write));
     warm.push(await orchestratedWarm(write));
+    least.push(await floor(write));
   }
   const a = median(ours);
   const b = median(theirs);
@@ -201,6 +240,10 @@ async function measure(write: boolean): Promise<void> {
   const p = median(warm);
   console.log(
     `  with worktrees kept ready by the previous run (workspace.pool: ${TASKS}): ${(p / 1000).toFixed(2)} s = ${(p / b).toFixed(2)}x, overhead ${((p - b) / 1000).toFixed(2)} s`,
+  );
+  const f = median(least);
+  console.log(
+    `  floor: the same xargs, each first checking out a branch of its own and after reading its status and HEAD${write ? ' and committing what it wrote' : ''} (no Node, no pre-flight, state or safety look): ${(f / 1000).toFixed(2)} s = ${(f / b).toFixed(2)}x; the pooled run is ${(p / f).toFixed(2)}x of it`,
   );
 }
 
