@@ -89,26 +89,8 @@ async function baseline(write: boolean): Promise<{ run: number; worktrees: numbe
     // The way the engine makes them: branches one at a time, worktrees in parallel.
     await Promise.all(dirs.map((dir, i) => addWorktree(repo.dir, dir, `b${i + 1}`, 'HEAD', lock)));
     const worktrees = performance.now() - made;
-    const started = performance.now();
-    const child = spawn(
-      'xargs',
-      [
-        '-0',
-        '-P',
-        String(TASKS),
-        '-I{}',
-        'sh',
-        '-c',
-        `cd "$1" && PE_TASK_ID="$(basename "$1")" && ${agentCommand(write)}`,
-        '_',
-        '{}',
-      ],
-      { stdio: ['pipe', 'inherit', 'inherit'] },
-    );
-    child.stdin.end(`${dirs.join('\0')}\0`);
-    const [code] = (await once(child, 'exit')) as [number | null];
-    if (code !== 0) throw new Error(`xargs exited ${code}`);
-    return { run: performance.now() - started, worktrees };
+    const run = await xargsIn(dirs, agentCommand(write));
+    return { run, worktrees };
   }
 }
 
@@ -126,6 +108,14 @@ async function floor(write: boolean): Promise<number> {
   const collect = write
     ? 'git add -A && git -c user.name=b -c user.email=b@b commit --quiet -m done'
     : 'true';
+  return xargsIn(
+    dirs,
+    `git checkout --quiet --force -B "task-$PE_TASK_ID" && ${agentCommand(write)} && git status --porcelain >/dev/null && ${collect} && git rev-parse HEAD >/dev/null`,
+  );
+}
+
+/** `script` run by `xargs -P` once in each of `dirs` (its task id the folder's name), timed. */
+async function xargsIn(dirs: readonly string[], script: string): Promise<number> {
   const started = performance.now();
   const child = spawn(
     'xargs',
@@ -136,7 +126,7 @@ async function floor(write: boolean): Promise<number> {
       '-I{}',
       'sh',
       '-c',
-      `cd "$1" && PE_TASK_ID="$(basename "$1")" && git checkout --quiet --force -B "task-$PE_TASK_ID" && ${agentCommand(write)} && git status --porcelain >/dev/null && ${collect} && git rev-parse HEAD >/dev/null`,
+      `cd "$1" && PE_TASK_ID="$(basename "$1")" && ${script}`,
       '_',
       '{}',
     ],
@@ -144,7 +134,7 @@ async function floor(write: boolean): Promise<number> {
   );
   child.stdin.end(`${dirs.join('\0')}\0`);
   const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`floor xargs exited ${code}`);
+  if (code !== 0) throw new Error(`xargs exited ${code}`);
   return performance.now() - started;
 }
 
