@@ -461,6 +461,54 @@ describe('execution lifecycle', () => {
       expect(h.github.commits).toEqual([]);
     });
 
+    it('reads the state beside integration test logs bigger than it would inflate', async () => {
+      // The state artifact carries the integration test logs, whose size agent-written tests set:
+      // 80 MB of output (zipped to almost nothing) must not cost the execution its report.
+      const record = await start(h);
+      const state = executionState(record, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' });
+      h.github.artifacts.set(record.run!, [
+        {
+          id: 77_000,
+          name: STATE_ARTIFACT,
+          zip: zipFiles({
+            'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(state),
+            'integration/integration-test-01.txt': Buffer.alloc(80 * 1024 * 1024, 0x61),
+          }),
+        },
+      ]);
+      await endRun(h, record);
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      );
+      expect(report?.body).toContain('# Parallel Execution Report');
+      expect(report?.body).toContain('**Tests Passing**: 40/40');
+      expect(summaryOf(h)).toMatchObject({ status: 'completed', conclusion: 'success' });
+    });
+
+    it('never downloads an artifact too big to hold in memory', async () => {
+      const record = await start(h);
+      h.github.artifacts.set(record.run!, [
+        {
+          id: 77_000,
+          name: STATE_ARTIFACT,
+          zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': '{}' }),
+          // What GitHub lists for a state artifact whose tests wrote 5 GB of logs.
+          sizeInBytes: 5 * 1024 ** 3,
+        },
+        {
+          id: 77_001,
+          name: 'parallel-executor-report',
+          zip: zipFiles({ 'exec-report.md': '# Parallel Execution Report: from the runner\n' }),
+        },
+      ]);
+      await endRun(h, record);
+      expect(h.github.gh.requests.filter((r) => r.path.includes('/artifacts/77000/'))).toEqual([]);
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+      );
+      expect(report?.body).toContain('# Parallel Execution Report: from the runner');
+    });
+
     it("posts the report from the workflow's report artifact when there is no state", async () => {
       const record = await start(h);
       h.github.artifacts.set(record.run!, [
@@ -711,6 +759,20 @@ async function finish(
       id: record.run!,
       conclusion: run.conclusion!,
       displayTitle: run.display_title,
+    }),
+  );
+  await h.settle();
+}
+
+/** The run ends successfully with whatever artifacts the test set. */
+async function endRun(h: Harness, record: ExecutionRecord): Promise<void> {
+  Object.assign(h.github.runs.get(record.run!)!, { status: 'completed', conclusion: 'success' });
+  await h.receive(
+    'workflow_run',
+    runCompletedPayload({
+      id: record.run!,
+      conclusion: 'success',
+      displayTitle: `parallel-run ${record.execution}`,
     }),
   );
   await h.settle();

@@ -84,7 +84,8 @@ export interface FakeGitHub {
   }>;
   runs: Map<number, FakeRun>;
   jobs: Map<number, FakeJob[]>;
-  artifacts: Map<number, Array<{ id: number; name: string; zip: Buffer }>>;
+  /** `sizeInBytes`: what the list says, when a test stands in for an artifact too big to hold. */
+  artifacts: Map<number, Array<{ id: number; name: string; zip: Buffer; sizeInBytes?: number }>>;
   cancelled: number[];
   createdPulls: Array<{ number: number; head: string; base: string; title: string; body: string }>;
   commits: Array<{ path: string; branch: string; content: string; message: string }>;
@@ -573,7 +574,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
             id: a.id,
             name: a.name,
             expired: false,
-            size_in_bytes: a.zip.length,
+            size_in_bytes: a.sizeInBytes ?? a.zip.length,
           })),
         },
       };
