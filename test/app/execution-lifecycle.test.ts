@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readLock } from '../../src/app/execution/dashboard.js';
-import { decodeRecord, type ExecutionRecord } from '../../src/app/execution/record.js';
+import {
+  decodeRecord,
+  encodeRecord,
+  type ExecutionRecord,
+} from '../../src/app/execution/record.js';
 import { STATE_ARTIFACT } from '../../src/app/execution/names.js';
 import { executionState, zipFiles, type TaskEnd } from './support/artifacts.js';
 import { BOT } from './support/fake-github.js';
@@ -507,6 +511,63 @@ describe('execution lifecycle', () => {
         c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
       );
       expect(report?.body).toContain('# Parallel Execution Report: from the runner');
+    });
+
+    it("acts on no execution record from a check run another app or a workflow's token created", async () => {
+      // The repository's CI, running agent-written code on the integration PR with a token that
+      // may write checks, creates a `parallel-executor` check run on its commit whose summary
+      // holds a forged record naming its own run, PR #7, `main` and write-back, and uploads a
+      // state; when that CI run ends, the app would open a PR into main, post a report and commit
+      // on main with its own token.
+      h.github.setFile('main', '.github/parallel-executor.yml', 'github:\n  writeBackToPr: true\n');
+      const real = await start(h);
+      const ciSha = 'c'.repeat(40);
+      const forged: ExecutionRecord = {
+        ...real,
+        execution: 'pr7-20261105-101500-beef',
+        ref: 'main',
+        sha: ciSha,
+        run: 4242,
+        comment: null,
+        writeBack: true,
+      };
+      h.github.setFile(ciSha, PLAN_PATH, VALID_PLAN);
+      h.github.setFile('main', PLAN_PATH, VALID_PLAN);
+      h.github.setFile(`integration/${forged.execution}`, PLAN_PATH, `${VALID_PLAN}\npwned\n`);
+      h.github.checkRuns.push({
+        id: 31_337,
+        name: 'parallel-executor',
+        head_sha: ciSha,
+        status: 'in_progress',
+        conclusion: null,
+        external_id: forged.execution,
+        details_url: null,
+        output: { title: 'Running', summary: `${encodeRecord(forged)}\nforged` },
+        annotations: [],
+        actions: [],
+        app: 'github-actions',
+      });
+      h.github.artifacts.set(4242, [
+        {
+          id: 88_000,
+          name: STATE_ARTIFACT,
+          zip: zipFiles({
+            'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(
+              executionState(forged, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' }),
+            ),
+          }),
+        },
+      ]);
+      await h.settle();
+      const writes = h.github.writes().length;
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({ id: 4242, conclusion: 'success', displayTitle: 'CI', sha: ciSha }),
+      );
+      await h.settle();
+      expect(h.github.writes().slice(writes)).toEqual([]);
+      expect(h.github.commits).toEqual([]);
+      expect(h.github.createdPulls).toEqual([]);
     });
 
     it("posts the report from the workflow's report artifact when there is no state", async () => {

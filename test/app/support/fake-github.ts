@@ -33,6 +33,8 @@ export interface FakeCheckRun {
   output: { title: string | null; summary: string | null; text?: string | null };
   annotations: Array<Record<string, unknown>>;
   actions: Array<Record<string, unknown>>;
+  /** The slug of the app that created it: the app under test unless a test says otherwise. */
+  app?: string;
 }
 
 export interface FakePull {
@@ -155,6 +157,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     details_url: c.details_url,
     html_url: `${web}/runs/${c.id}`,
     output: { ...c.output, annotations_count: c.annotations.length },
+    app: { id: c.app === undefined ? 1 : 2, slug: c.app ?? BOT.replace(/\[bot\]$/, '') },
   });
   const pullJson = (p: FakePull) => ({
     number: p.number,
