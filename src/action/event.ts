@@ -20,6 +20,8 @@ const IssueCommentEvent = z.object({
 export type TriggerEvent =
   | {
       kind: 'comment';
+      /** `created`; `edited` and `deleted` start nothing (the workflow may listen to every type). */
+      action: string;
       commentId: number;
       body: string;
       author: string;
@@ -27,35 +29,65 @@ export type TriggerEvent =
       issueNumber: number;
       onPullRequest: boolean;
     }
-  | { kind: 'pull_request'; number: number }
+  | {
+      kind: 'pull_request';
+      /** `pull_request` or `pull_request_target`. */
+      name: string;
+      number: number;
+      /** Who caused the event (opened, pushed to, labelled the PR). */
+      sender: string | null;
+      /** The PR's head is in another repository (or one that was deleted). */
+      fromFork: boolean;
+    }
   | { kind: 'push'; ref: string; before: string; after: string }
-  | { kind: 'other'; name: string | null };
+  | {
+      kind: 'other';
+      name: string | null;
+      /** The payload's `sender`, when it has one: who caused the event. */
+      sender: string | null;
+    };
 
-const PullRequestEvent = z.object({ pull_request: z.object({ number: z.number() }) });
+const Repo = z.object({ full_name: z.string() }).nullable().optional();
+const PullRequestEvent = z.object({
+  pull_request: z.object({
+    number: z.number(),
+    head: z.object({ repo: Repo }).optional(),
+    base: z.object({ repo: Repo }).optional(),
+  }),
+  sender: User.nullable().optional(),
+});
+const AnyEvent = z.object({ sender: User.nullable().optional() });
 const PushEvent = z.object({ ref: z.string(), before: z.string(), after: z.string() });
 
 export async function readTriggerEvent(
   eventName: string | null,
   eventPath: string | null,
 ): Promise<TriggerEvent> {
-  if (
-    !eventPath ||
-    (eventName !== 'issue_comment' &&
-      eventName !== 'pull_request' &&
-      eventName !== 'pull_request_target' &&
-      eventName !== 'push')
-  ) {
-    return { kind: 'other', name: eventName };
-  }
+  if (!eventPath) return { kind: 'other', name: eventName, sender: null };
+  const known =
+    eventName === 'issue_comment' ||
+    eventName === 'pull_request' ||
+    eventName === 'pull_request_target' ||
+    eventName === 'push';
   let payload: unknown;
   try {
     payload = JSON.parse(await readFile(eventPath, 'utf8'));
   } catch (error) {
+    // Another event's payload only says who caused it: without it, nobody is known.
+    if (!known) return { kind: 'other', name: eventName, sender: null };
     throw new UsageError(
       `cannot read the event payload at ${eventPath}: ${(error as Error).message}`,
       null,
     );
   }
+  const other = (): TriggerEvent => {
+    const parsed = AnyEvent.safeParse(payload);
+    return {
+      kind: 'other',
+      name: eventName,
+      sender: parsed.success ? (parsed.data.sender?.login ?? null) : null,
+    };
+  };
   if (eventName === 'issue_comment') {
     const parsed = IssueCommentEvent.safeParse(payload);
     if (!parsed.success) {
@@ -64,9 +96,10 @@ export async function readTriggerEvent(
         null,
       );
     }
-    const { comment, issue } = parsed.data;
+    const { action, comment, issue } = parsed.data;
     return {
       kind: 'comment',
+      action,
       commentId: comment.id,
       body: comment.body ?? '',
       author: comment.user.login,
@@ -77,10 +110,19 @@ export async function readTriggerEvent(
   }
   if (eventName === 'push') {
     const push = PushEvent.safeParse(payload);
-    return push.success ? { kind: 'push', ...push.data } : { kind: 'other', name: eventName };
+    return push.success ? { kind: 'push', ...push.data } : other();
   }
+  if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return other();
   const pr = PullRequestEvent.safeParse(payload);
-  return pr.success
-    ? { kind: 'pull_request', number: pr.data.pull_request.number }
-    : { kind: 'other', name: eventName };
+  if (!pr.success) return other();
+  const { pull_request: data, sender } = pr.data;
+  const head = data.head?.repo?.full_name ?? null;
+  const base = data.base?.repo?.full_name ?? null;
+  return {
+    kind: 'pull_request',
+    name: eventName,
+    number: data.number,
+    sender: sender?.login ?? null,
+    fromFork: head === null || base === null || head.toLowerCase() !== base.toLowerCase(),
+  };
 }

@@ -23,20 +23,32 @@ export type GateResult =
     }
   | { allowed: false; reason: string };
 
+/**
+ * Events only people (or tokens) that can write to the repository cause: a push, a dispatch, a
+ * schedule someone with write access committed. Every other event is gated on who caused it.
+ */
+const WRITERS_ONLY = new Set(['push', 'workflow_dispatch', 'repository_dispatch', 'schedule']);
+
+const ALLOWED = {
+  allowed: true,
+  group: null,
+  dryRun: false,
+  pullRequest: null,
+  headSha: null,
+  headRef: null,
+} as const;
+
 export async function gateTrigger(
   event: TriggerEvent,
   forge: RepoForge | null,
   options: { allowBots: boolean },
 ): Promise<GateResult> {
-  if (event.kind !== 'comment')
-    return {
-      allowed: true,
-      group: null,
-      dryRun: false,
-      pullRequest: null,
-      headSha: null,
-      headRef: null,
-    };
+  if (event.kind === 'push') return ALLOWED;
+  if (event.kind !== 'comment') return gateOtherEvent(event, forge);
+  // `edited` and `deleted` deliveries of a command already answered (or never meant) start nothing.
+  if (event.action !== 'created') {
+    return { allowed: false, reason: `the comment was ${event.action}, not written` };
+  }
   const parsed = parseCommentCommand(event.body);
   if (!parsed) return { allowed: false, reason: 'the comment is not a /parallel-run command' };
   if (event.authorIsBot && !options.allowBots) {
@@ -98,4 +110,41 @@ export async function gateTrigger(
     headSha: pr.headSha,
     headRef: pr.headRef,
   };
+}
+
+/**
+ * A workflow may also listen to `pull_request_target`, `pull_request`, `workflow_run`, labels…:
+ * such events are caused by people without write access too (a fork's author opening a PR, a
+ * fork's workflow run ending), and `pull_request_target` hands the run this repository's secrets.
+ * They start a run only for someone with write permission, never for a fork's PR; nobody is told
+ * on the PR (a fork's author would be answered on every push).
+ */
+async function gateOtherEvent(
+  event: Exclude<TriggerEvent, { kind: 'comment' } | { kind: 'push' }>,
+  forge: RepoForge | null,
+): Promise<GateResult> {
+  const name = event.name ?? 'an unnamed event';
+  if (event.kind === 'other' && (event.name === null || WRITERS_ONLY.has(event.name))) {
+    return ALLOWED;
+  }
+  if (event.kind === 'pull_request' && event.fromFork) {
+    return { allowed: false, reason: `${name} of a pull request from a fork` };
+  }
+  if (event.sender === null) {
+    return { allowed: false, reason: `${name} names nobody who caused it` };
+  }
+  if (!forge) {
+    throw new UsageError(
+      `a run started by ${name} needs the github-token input to check the permission of ${event.sender}, who caused it`,
+      'Pass `github-token: ${{ github.token }}` (the default) and do not set it empty.',
+    );
+  }
+  const permission = await forge.getCollaboratorPermission(event.sender);
+  if (!permission.canWrite) {
+    return {
+      allowed: false,
+      reason: `${event.sender}, who caused ${name}, has ${permission.permission} permission`,
+    };
+  }
+  return ALLOWED;
 }

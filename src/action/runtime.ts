@@ -29,10 +29,22 @@ function line(message: string, data?: Record<string, unknown>): string {
   return data && Object.keys(data).length > 0 ? `${message} ${JSON.stringify(data)}` : message;
 }
 
+/**
+ * Text the runner will not read as a workflow command. It reads `::name::` at the start of a line
+ * (after spaces) and, in its first syntax, `##[name]` anywhere in a line (actions/runner's
+ * ActionCommand.TryParse: IndexOf, not StartsWith), so an agent's line or a reason quoting one,
+ * however indented, could `##[set-output name=…;]`, `##[add-mask]` or `##[stop-commands]`. A zero
+ * width space breaks both keywords; the log reads the same.
+ */
+export function inertLogText(text: string): string {
+  return text.replace(/##\[/g, '##\u200b[').replace(/^(\s*):(?=:)/gm, '$1:\u200b');
+}
+
 export function coreLogger(): Logger {
   return {
     debug: (message, data) => core.debug(line(message, data)),
-    info: (message, data) => core.info(line(message, data)),
+    // debug, warning and error are `::command::` lines whose text the runner does not parse again.
+    info: (message, data) => core.info(inertLogText(line(message, data))),
     warn: (message, data) => core.warning(line(message, data)),
     error: (message, data) => core.error(line(message, data)),
   };

@@ -61,6 +61,8 @@ export interface CheckRunInfo {
   url: string | null;
   outputTitle: string | null;
   outputSummary: string | null;
+  /** The slug of the GitHub App that created it (`github-actions` for a workflow's token). */
+  appSlug?: string | null;
 }
 
 export interface PullRequestInfo {

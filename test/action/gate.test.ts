@@ -18,6 +18,27 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A payload as the runner hands it over in GITHUB_EVENT_PATH, read as the action reads it. */
+async function eventFile(name: string, payload: unknown) {
+  const file = join(dir, `event-${Math.random().toString(36).slice(2)}.json`);
+  await writeFile(file, JSON.stringify(payload));
+  return readTriggerEvent(name, file);
+}
+
+/** A real pull_request payload for acme/widgets#7, its head in `headRepo`, caused by `sender`. */
+function pullRequestPayload(headRepo: string, sender: string, action = 'opened') {
+  const payload = retarget(webhookExample('pull_request.opened'), {
+    owner: 'acme',
+    repo: 'widgets',
+  });
+  payload.action = action as typeof payload.action;
+  payload.pull_request.number = 7;
+  payload.pull_request.base.repo.full_name = 'acme/widgets';
+  payload.pull_request.head.repo!.full_name = headRepo;
+  payload.sender.login = sender;
+  return payload;
+}
+
 /** A real issue_comment payload, as the runner would hand it over in GITHUB_EVENT_PATH. */
 async function commentEvent(
   body: string,
@@ -199,11 +220,82 @@ describe('comment gate', () => {
   it('lets other events through without asking anything', async () => {
     const gh = api();
     expect(
-      await gateTrigger({ kind: 'other', name: 'workflow_dispatch' }, forgeFor(gh), {
-        allowBots: false,
-      }),
+      await gateTrigger(
+        { kind: 'other', name: 'workflow_dispatch', sender: 'alice' },
+        forgeFor(gh),
+        {
+          allowBots: false,
+        },
+      ),
     ).toMatchObject({
       allowed: true,
     });
+  });
+
+  it('starts nothing for an edited or deleted /parallel-run comment, without a request', async () => {
+    // A workflow that listens to every issue_comment type gets these too: an old command edited
+    // (or deleted) by someone else must not start a run in its author's name.
+    const gh = api();
+    for (const action of ['edited', 'deleted'] as const) {
+      const payload = asPullRequestComment(
+        retarget(webhookExample(`issue_comment.${action}`), { owner: 'acme', repo: 'widgets' }),
+        { number: 7, body: '/parallel-run all', user: 'alice' },
+      );
+      const event = await eventFile('issue_comment', payload);
+      expect(await gateTrigger(event, forgeFor(gh), { allowBots: false })).toEqual({
+        allowed: false,
+        reason: `the comment was ${action}, not written`,
+      });
+    }
+    expect(gh.requests).toHaveLength(0);
+  });
+
+  it('refuses pull_request_target from a fork before asking anything: fork code never gets the secrets', async () => {
+    const gh = api();
+    for (const name of ['pull_request_target', 'pull_request']) {
+      const event = await eventFile(name, pullRequestPayload('mallory/widgets', 'mallory'));
+      expect(await gateTrigger(event, forgeFor(gh), { allowBots: false })).toEqual({
+        allowed: false,
+        reason: `${name} of a pull request from a fork`,
+      });
+    }
+    expect(gh.requests).toHaveLength(0);
+  });
+
+  it('gates pull request events on the permission of who caused them', async () => {
+    const gh = api();
+    hasPermission(gh, 'triage', 'trent');
+    const byTriager = await eventFile(
+      'pull_request_target',
+      pullRequestPayload('acme/widgets', 'trent', 'labeled'),
+    );
+    expect(await gateTrigger(byTriager, forgeFor(gh), { allowBots: false })).toEqual({
+      allowed: false,
+      reason: 'trent, who caused pull_request_target, has triage permission',
+    });
+    hasPermission(gh, 'write');
+    const byWriter = await eventFile('pull_request', pullRequestPayload('acme/widgets', 'alice'));
+    expect(await gateTrigger(byWriter, forgeFor(gh), { allowBots: false })).toMatchObject({
+      allowed: true,
+    });
+  });
+
+  it('gates other events that people without write access cause (workflow_run of a fork PR)', async () => {
+    const gh = api();
+    hasPermission(gh, 'read', 'mallory');
+    const payload = retarget(webhookExample('workflow_run.completed'), {
+      owner: 'acme',
+      repo: 'widgets',
+    });
+    payload.sender.login = 'mallory';
+    const event = await eventFile('workflow_run', payload);
+    expect(await gateTrigger(event, forgeFor(gh), { allowBots: false })).toEqual({
+      allowed: false,
+      reason: 'mallory, who caused workflow_run, has read permission',
+    });
+    // Without a token to ask with, it does not guess.
+    await expect(gateTrigger(event, null, { allowBots: false })).rejects.toThrow(
+      /needs the github-token input/,
+    );
   });
 });

@@ -375,6 +375,49 @@ describe('integrate mode', () => {
     expect(heads).not.toMatch(/1-3/);
   });
 
+  it('leaves out a task that changes the parallel-executor config, which the next wave would obey', async () => {
+    // The next wave checks out the integration branch: its publish job would read this file as the
+    // repository's settings and push workflow changes; its agent legs would run its commands.
+    api();
+    const agent = await writeAgent(dir, {
+      '1.3': {
+        files: {
+          '.github/parallel-executor.yml':
+            'github:\n  allowWorkflowChanges: true\nintegration:\n  branchPrefix: pwn/\n',
+        },
+      },
+    });
+    await runStep({
+      dir,
+      home,
+      remote,
+      name: 'agent-1.3',
+      ref: remote.sha,
+      inputs: {
+        mode: 'agent',
+        task: '1.3',
+        'execution-id': 'pe-5-1',
+        agent: 'command',
+        'agent-command': agent.command,
+        'bundle-dir': join(dir, 'bundle-1.3'),
+      },
+      env: agent.env,
+    });
+    await passArtifact(join(dir, 'bundle-1.3'), join(dir, 'artifacts'), '1.3');
+    const integrated = await integrateOnly({ 'app-managed': 'true' });
+    expect(integrated.outputs.merged).toBe('["1.1","1.2"]');
+    expect(integrated.runtime.annotations.map((a) => a.message).join('\n')).toMatch(
+      /task 1\.3: bundle refused: changes the parallel-executor config \(\.github\/parallel-executor\.yml\)/,
+    );
+    const published = await publishOnly({ 'app-managed': 'true' });
+    expect(published.runtime.failed).toBeNull();
+    const heads = await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
+    expect(heads).not.toMatch(/1-3/);
+    expect(
+      await remote.git(['show', 'integration/pe-5-1:.github/parallel-executor.yml']),
+    ).not.toContain('allowWorkflowChanges');
+  });
+
   describe('publish reads the result as untrusted', () => {
     const work = () => join(dir, 'runners', 'integrate', 'work');
     const sh = async (args: string[], input?: string) =>

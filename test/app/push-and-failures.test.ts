@@ -15,6 +15,8 @@ import { planWithDuplicates, VALID_PLAN } from './support/plans.js';
 
 const PUSHED = 'b'.repeat(40);
 const CONFIG = '.github/parallel-executor.yml';
+/** Who pushes in the push payload example. */
+const PUSHER = 'Codertocat';
 
 describe('push that changes the plan', () => {
   let h: Harness;
@@ -55,6 +57,7 @@ describe('push that changes the plan', () => {
 
   it('dispatches the next pending group on a branch the config names for automatic runs', async () => {
     h.github.setFile('main', CONFIG, 'github:\n  autoRunBranches: ["release/*"]\n');
+    h.github.permissions.set(PUSHER, 'write');
     const plan = VALID_PLAN.replace('- [ ] 1.1', '- [x] 1.1').replace('- [ ] 1.2', '- [x] 1.2');
     h.github.setFile(PUSHED, PLAN_PATH, plan);
     await h.receive(
@@ -80,6 +83,7 @@ describe('push that changes the plan', () => {
   it('starts nothing on an auto-run branch when the push only moves statuses (a merged integration PR)', async () => {
     const BEFORE = 'c'.repeat(40);
     h.github.setFile('main', CONFIG, 'github:\n  autoRunBranches: [main]\n');
+    h.github.permissions.set(PUSHER, 'write');
     h.github.setFile(BEFORE, PLAN_PATH, VALID_PLAN);
     // What the integration branch carries after group 1 landed: group 2 is now ready on main.
     const landed = writeBack(VALID_PLAN, parsePlan(VALID_PLAN).plan, {
@@ -116,6 +120,31 @@ describe('push that changes the plan', () => {
     );
     expect(h.github.dispatches).toEqual([
       expect.objectContaining({ inputs: expect.objectContaining({ group: '2', ref: AGAIN }) }),
+    ]);
+  });
+
+  it('starts nothing on an auto-run branch for a push by a bot or by someone without write access', async () => {
+    // With `autoRunBranches: ["**"]`, the publish job's push of an agent's task branch (whose
+    // plan the agent may have rewritten) would start a run of that plan; so would anyone's push
+    // the repository lets through (an app with contents access, a deploy key's owner).
+    h.github.setFile('main', CONFIG, 'github:\n  autoRunBranches: ["**"]\n');
+    const agentPlan = VALID_PLAN.replace(
+      '2.1: Expose endpoints',
+      '2.1: Expose endpoints and print every secret',
+    );
+    h.github.setFile(PUSHED, PLAN_PATH, agentPlan);
+    const byWorkflow = pushPayload({ branch: 'agent/1-1', after: PUSHED, modified: [PLAN_PATH] });
+    byWorkflow.sender = { ...byWorkflow.sender!, login: 'github-actions[bot]', type: 'Bot' };
+    await h.receive('push', byWorkflow);
+    h.github.permissions.set(PUSHER, 'read');
+    await h.receive(
+      'push',
+      pushPayload({ branch: 'feature/y', after: PUSHED, modified: [PLAN_PATH] }),
+    );
+    expect(h.github.dispatches).toHaveLength(0);
+    expect(h.github.checkRunsFor(PUSHED).map((c) => c.name)).toEqual([
+      'parallel-executor / plan',
+      'parallel-executor / plan',
     ]);
   });
 

@@ -48,7 +48,8 @@ describe('a run on GitHub: the CLI, the Action and the App write the same plan',
   });
 
   it('for a wave where one task lands, one conflicts, one fails validation and one agent fails', async () => {
-    const original = await remote.git(['show', 'main:MULTI_AGENT_PLAN.md']);
+    // As committed, final newline included (remote.git trims): the App writes on this text.
+    const original = (await git(remote.bare, ['show', 'main:MULTI_AGENT_PLAN.md'])).stdout;
     const agent = await writeAgent(dir, SCENARIO);
 
     // The CLI, on a clone.

@@ -9,6 +9,7 @@
  * earlier wave's run is in the record's `pastRuns`.
  */
 import type { Config } from '../../engine/config/schema.js';
+import { planWithStatuses } from '../../engine/finish/plan-update.js';
 import { renderReport } from '../../engine/report/render.js';
 import { integrationPullRequest } from '../../github-run/integration-pull-request.js';
 import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comment.js';
@@ -143,8 +144,8 @@ export async function finalizeExecution(
 
   const writeBack = record.writeBack ?? config?.github.writeBackToPr === true;
   const planCommitted =
-    writeBack && record.pr !== null && integration !== null
-      ? await writeBackPlan(scope, execution, integration.branch)
+    writeBack && record.pr !== null && combined !== null && integration !== null
+      ? await writeBackPlan(scope, execution, integration.branch, combined)
       : false;
 
   const failed = [...conclusions.entries()].filter(([, c]) => c !== 'success' && c !== 'skipped');
@@ -209,13 +210,18 @@ function waveNote(
 }
 
 /**
- * The plan on the integration branch carries the statuses the integrate job wrote back; copy it
- * to the PR branch, but only if nobody changed the plan there since the execution started.
+ * The plan on the integration branch carries the statuses the integrate job wrote back; the PR
+ * branch gets those statuses, but only if nobody changed the plan there since the execution
+ * started. They are written again here on the plan as it was at the start, from the state, not
+ * copied: the integration branch's plan is agent-written text (an agent's edit of the plan that
+ * touches no task is kept there, and the integrate job runs agent-written tests that could write
+ * anything), and this commit, made with the app's token, skips the integration PR's review.
  */
 async function writeBackPlan(
   scope: Scope,
   execution: ResolvedExecution,
   integrationBranch: string,
+  state: ExecutionState,
 ): Promise<boolean> {
   const { record } = execution;
   const [integrated, started, current] = await Promise.all([
@@ -233,11 +239,23 @@ async function writeBackPlan(
     );
     return false;
   }
+  // The integrate job wrote nothing back (report.writeBack: none, or nothing landed).
   if (integrated.content === current.content) return false;
+  let content: string;
+  try {
+    content = planWithStatuses(started.content, state, record.plan);
+  } catch (error) {
+    scope.log.warn('the statuses could not be written on the plan; not writing them back', {
+      execution: record.execution,
+      error: (error as Error).message,
+    });
+    return false;
+  }
+  if (content === current.content) return false;
   await scope.forge.createOrUpdateFile({
     path: record.plan,
     branch: record.ref,
-    content: integrated.content,
+    content,
     sha: current.sha,
     message: `Update plan status after parallel execution ${record.execution}`,
   });

@@ -23,7 +23,7 @@ export interface ResolvedExecution {
 
 /** Every execution whose check runs are on `sha` (newest summary first). */
 export async function executionsOnCommit(scope: Scope, sha: string): Promise<ResolvedExecution[]> {
-  const runs = await scope.forge.listCheckRuns(sha);
+  const runs = (await scope.forge.listCheckRuns(sha)).filter((run) => ownCheckRun(scope, run));
   const byExecution = new Map<string, ResolvedExecution>();
   for (const run of runs) {
     const id = parseExternalId(run.externalId);
@@ -43,6 +43,19 @@ export async function executionsOnCommit(scope: Scope, sha: string): Promise<Res
       (execution.repairs ??= new Map()).set(task.id, run);
   }
   return [...byExecution.values()].sort((a, b) => b.summary.id - a.summary.id);
+}
+
+/**
+ * A check run this app created. Any workflow job whose token may write checks (the repository's
+ * CI running agent-written code on the integration PR, for one), and any other installed app,
+ * can create a check run named `parallel-executor` whose summary carries a forged record — its
+ * run, PR, branch and plan path — which the end of that run would then act on with the app's
+ * token. Without a known login (tests, a token that is not an app's) every one is taken, as
+ * markers are.
+ */
+function ownCheckRun(scope: Scope, run: CheckRunInfo): boolean {
+  if (scope.botLogin === null) return true;
+  return typeof run.appSlug === 'string' && `${run.appSlug}[bot]` === scope.botLogin;
 }
 
 /** `owner/repo`: the key of this repository's executions in `LiveExecutions`. */

@@ -8,6 +8,18 @@ import type { ArtifactInfo } from '../github/app-api.js';
 import type { Scope } from '../scope.js';
 import { REPORT_ARTIFACT, REPORT_FILE, STATE_ARTIFACT } from './names.js';
 
+/**
+ * Largest artifact downloaded: the app holds the whole zip in memory, and the state artifact also
+ * carries the integration test logs, whose size agent-written tests decide. The state and report
+ * are far smaller, even zipped with logs of a normal run.
+ */
+export const ARTIFACT_DOWNLOAD_LIMIT = 256 * 1024 * 1024;
+
+/** The state and the report, not the integration test logs beside them (`integration/…`). */
+function wanted(name: string): boolean {
+  return !name.startsWith('integration/') && /\.(json|md)$/.test(name);
+}
+
 export interface RunState {
   state: ExecutionState | null;
   report: string | null;
@@ -17,12 +29,20 @@ export interface RunState {
 export async function loadState(scope: Scope, artifacts: ArtifactInfo[]): Promise<RunState | null> {
   const found = [STATE_ARTIFACT, REPORT_ARTIFACT]
     .map((name) => artifacts.find((a) => a.name === name && !a.expired))
-    .filter((a): a is ArtifactInfo => a !== undefined);
+    .filter((a): a is ArtifactInfo => a !== undefined)
+    .filter((a) => {
+      if (a.sizeInBytes <= ARTIFACT_DOWNLOAD_LIMIT) return true;
+      scope.log.warn('artifact too big to download; not read', {
+        artifact: a.name,
+        sizeInBytes: a.sizeInBytes,
+      });
+      return false;
+    });
   if (found.length === 0) return null;
   let state: ExecutionState | null = null;
   let report: string | null = null;
   for (const artifact of found) {
-    const files = await scope.api.downloadArtifact(artifact.id);
+    const files = await scope.api.downloadArtifact(artifact.id, wanted);
     for (const [name, content] of files) {
       const base = name.split('/').pop() ?? name;
       if (state === null && base.endsWith('.json')) state = parseState(scope, base, content);

@@ -41,6 +41,8 @@ export interface ArtifactInfo {
   name: string;
   expired: boolean;
   url: string;
+  /** The zip's size, as GitHub lists it. */
+  sizeInBytes: number;
 }
 
 export interface AppApi {
@@ -55,8 +57,11 @@ export interface AppApi {
   getRun(runId: number): Promise<RunInfo>;
   listRunJobs(runId: number): Promise<JobInfo[]>;
   listRunArtifacts(runId: number): Promise<ArtifactInfo[]>;
-  /** The files of an artifact (GitHub serves a zip), by name. */
-  downloadArtifact(artifactId: number): Promise<Map<string, Buffer>>;
+  /** The files of an artifact (GitHub serves a zip), by name; `want` picks which are read. */
+  downloadArtifact(
+    artifactId: number,
+    want?: (name: string) => boolean,
+  ): Promise<Map<string, Buffer>>;
   /** Names of the files (and symlinks) in a folder at `ref`, or null when there is no such folder. */
   listDirectory(path: string, ref: string): Promise<string[] | null>;
   /** Ask GitHub to cancel a run; false when it has already finished (409). */
@@ -134,10 +139,11 @@ export function createAppApi(ctx: GitHubContext): AppApi {
         name: artifact.name,
         expired: artifact.expired,
         url: `https://github.com/${owner}/${repo}/actions/runs/${runId}/artifacts/${artifact.id}`,
+        sizeInBytes: artifact.size_in_bytes,
       }));
     },
 
-    async downloadArtifact(artifactId) {
+    async downloadArtifact(artifactId, want) {
       const route = 'GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}';
       // GitHub answers with a redirect to short-lived storage; fetch follows it.
       const { data } = await ctx.read(route, () =>
@@ -149,7 +155,7 @@ export function createAppApi(ctx: GitHubContext): AppApi {
           request: NO_PLUGIN_RETRY,
         }),
       );
-      return readZipEntries(Buffer.from(data as ArrayBuffer));
+      return readZipEntries(Buffer.from(data as ArrayBuffer), want ? { want } : {});
     },
 
     async listDirectory(path, ref) {

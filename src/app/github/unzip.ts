@@ -19,8 +19,10 @@ export class ZipError extends Error {
 }
 
 export interface UnzipOptions {
-  /** Largest total of uncompressed bytes accepted (default 64 MiB). */
+  /** Largest total of uncompressed bytes accepted (default 64 MiB), of the entries wanted. */
   maxBytes?: number;
+  /** The entries to read; the others are neither inflated nor counted (default every one). */
+  want?: (name: string) => boolean;
 }
 
 export function readZipEntries(zip: Buffer, options: UnzipOptions = {}): Map<string, Buffer> {
@@ -44,7 +46,7 @@ export function readZipEntries(zip: Buffer, options: UnzipOptions = {}): Map<str
     const localOffset = zip.readUInt32LE(offset + 42);
     const name = zip.toString('utf8', offset + 46, offset + 46 + nameLength);
     offset += 46 + nameLength + extraLength + commentLength;
-    if (name.endsWith('/')) continue;
+    if (name.endsWith('/') || (options.want && !options.want(name))) continue;
     total += size;
     if (total > maxBytes) throw new ZipError(`more than ${maxBytes} bytes uncompressed`);
     const data = entryData(zip, localOffset, compressedSize, name);

@@ -4,6 +4,7 @@
  */
 import type { Context } from 'probot';
 import { onlyStatusesChanged } from '../../engine/plan/status-only.js';
+import type { Config } from '../../engine/config/schema.js';
 import type { Plan } from '../../engine/plan/schema.js';
 import { loadRepoConfig } from '../config.js';
 import { startExecution } from '../execution/start.js';
@@ -55,6 +56,11 @@ export async function onPush(
     );
     return;
   }
+  const refused = await whyNotAllowed(scope, payload.sender ?? null, config);
+  if (refused !== null) {
+    scope.log.info('auto-run: not started for this pusher', { branch, reason: refused });
+    return;
+  }
   const group = nextGroup(plan.plan);
   if (group === null) {
     scope.log.info('auto-run: no group has a task that can start', { branch });
@@ -92,6 +98,27 @@ export async function onPush(
       (ended) => finalizeEnded(scope, ended, config),
     ),
   );
+}
+
+/**
+ * Only someone with write permission starts a run, as with a comment. Pushes are not all theirs:
+ * a workflow's token pushes too (the publish job pushes every task branch, whose plan the agent
+ * may have edited, and the integration branch), and so does any app with contents access; with
+ * `autoRunBranches: ["**"]` such a push would start a run of an agent-written plan. Bots, the
+ * workflow's `github-actions[bot]` among them, only with `github.allowBots` (and write access).
+ */
+async function whyNotAllowed(
+  scope: Scope,
+  sender: { login: string; type?: string } | null,
+  config: Config,
+): Promise<string | null> {
+  if (sender === null) return 'the push names no sender';
+  const isBot = sender.type === 'Bot' || sender.login.endsWith('[bot]');
+  if (isBot && (sender.login === scope.botLogin || !config.github.allowBots)) {
+    return `pushed by a bot (${sender.login}); github.allowBots is off`;
+  }
+  const permission = await scope.forge.getCollaboratorPermission(sender.login);
+  return permission.canWrite ? null : `${sender.login} has ${permission.permission} permission`;
 }
 
 /** The rule both shells follow (engine/plan/status-only.ts): a merged integration PR runs nothing. */

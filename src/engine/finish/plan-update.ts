@@ -2,6 +2,8 @@ import { posix } from 'node:path';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
 import type { PlanWriteBack } from '../plan/write-back.js';
 import type { Plan } from '../plan/schema.js';
+import { parsePlan } from '../plan/parse.js';
+import { writeBack } from '../plan/write-back.js';
 import type { NextGroup } from '../report/next-steps.js';
 import { changedNothing, deniedCalls, integrationFate } from '../report/outcome.js';
 import { taskDurationMs } from '../report/outcome.js';
@@ -47,6 +49,18 @@ export function planUpdate(
     groups.push({ id: group.id, completed: true, ...spanOf(runs) });
   }
   return { tasks, groups, ...(reportLink === null ? {} : { reportPath: reportLink }) };
+}
+
+/**
+ * `text` (a plan as a person committed it) with the execution's statuses written on it, and
+ * nothing else: what the integrate job commits on the integration branch when no agent edited the
+ * plan, computed without reading anything an agent or an agent's test could have written. Throws
+ * when the statuses cannot be written on it (a task of the state is not in it).
+ */
+export function planWithStatuses(text: string, state: ExecutionState, planFile: string): string {
+  const plan = parsePlan(text).plan;
+  const link = state.report_path === null ? null : reportLinkFrom(planFile, state.report_path);
+  return writeBack(text, plan, planUpdate(state, plan, link));
 }
 
 function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks'][number] | null {

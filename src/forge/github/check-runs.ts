@@ -114,6 +114,7 @@ export function createCheckRunsApi(ctx: GitHubContext): CheckRunsApi {
         url: run.html_url ?? null,
         outputTitle: run.output.title ?? null,
         outputSummary: run.output.summary ?? null,
+        appSlug: run.app?.slug ?? null,
       }));
     },
   };

@@ -3,7 +3,7 @@
  * zipped by the real `zip` tool as GitHub serves artifacts.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ExecutionState, type TaskRun } from '../../../src/engine/state/schema.js';
@@ -12,8 +12,10 @@ import type { ExecutionRecord } from '../../../src/app/execution/record.js';
 export function zipFiles(files: Record<string, string | Buffer>): Buffer {
   const dir = mkdtempSync(path.join(tmpdir(), 'pe-artifact-'));
   try {
-    for (const [name, content] of Object.entries(files))
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       writeFileSync(path.join(dir, name), content);
+    }
     execFileSync('zip', ['-q', '-X', 'artifact.zip', ...Object.keys(files)], { cwd: dir });
     return readFileSync(path.join(dir, 'artifact.zip'));
   } finally {

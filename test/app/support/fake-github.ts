@@ -33,6 +33,8 @@ export interface FakeCheckRun {
   output: { title: string | null; summary: string | null; text?: string | null };
   annotations: Array<Record<string, unknown>>;
   actions: Array<Record<string, unknown>>;
+  /** The slug of the app that created it: the app under test unless a test says otherwise. */
+  app?: string;
 }
 
 export interface FakePull {
@@ -84,7 +86,8 @@ export interface FakeGitHub {
   }>;
   runs: Map<number, FakeRun>;
   jobs: Map<number, FakeJob[]>;
-  artifacts: Map<number, Array<{ id: number; name: string; zip: Buffer }>>;
+  /** `sizeInBytes`: what the list says, when a test stands in for an artifact too big to hold. */
+  artifacts: Map<number, Array<{ id: number; name: string; zip: Buffer; sizeInBytes?: number }>>;
   cancelled: number[];
   createdPulls: Array<{ number: number; head: string; base: string; title: string; body: string }>;
   commits: Array<{ path: string; branch: string; content: string; message: string }>;
@@ -154,6 +157,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     details_url: c.details_url,
     html_url: `${web}/runs/${c.id}`,
     output: { ...c.output, annotations_count: c.annotations.length },
+    app: { id: c.app === undefined ? 1 : 2, slug: c.app ?? BOT.replace(/\[bot\]$/, '') },
   });
   const pullJson = (p: FakePull) => ({
     number: p.number,
@@ -573,7 +577,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
             id: a.id,
             name: a.name,
             expired: false,
-            size_in_bytes: a.zip.length,
+            size_in_bytes: a.sizeInBytes ?? a.zip.length,
           })),
         },
       };
