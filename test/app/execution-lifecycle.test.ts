@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
 import { readLock } from '../../src/app/execution/dashboard.js';
 import {
   decodeRecord,
@@ -570,6 +571,31 @@ describe('execution lifecycle', () => {
       expect(h.github.createdPulls).toEqual([]);
     });
 
+    it("opens no PR from, and reads no plan on, a branch the state names that is not the execution's", async () => {
+      // The state artifact is uploaded by jobs that ran agent-written code: it may name the PR's
+      // own branch, or a colleague's, as the integration branch.
+      h.github.setFile('main', '.github/parallel-executor.yml', 'github:\n  writeBackToPr: true\n');
+      h.github.setFile(HEAD_REF, PLAN_PATH, VALID_PLAN);
+      h.github.setFile('colleague/feature', PLAN_PATH, `${VALID_PLAN}\npwned\n`);
+      const record = await start(h);
+      await finish(h, record, { '1.1': 'merged', '1.2': 'merged', '2.1': 'not-run' }, (state) => {
+        state.integration!.branch = 'colleague/feature';
+      });
+      expect(h.github.createdPulls).toEqual([]);
+      expect(h.github.commits).toEqual([]);
+      const asked = h.github.gh.requests.map((r) => `${r.path}?${new URLSearchParams(r.query)}`);
+      expect(asked.filter((r) => r.includes('colleague'))).toEqual([]);
+      // Nor is a next wave (2.1 waits for this one) started on it.
+      expect(JSON.stringify(h.github.dispatches)).not.toContain('colleague');
+      expect(h.github.dispatches).toHaveLength(1);
+      // The report is still posted: what ran is said, the forged branch opens nothing.
+      expect(
+        h.github.comments.some((c) =>
+          c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+        ),
+      ).toBe(true);
+    });
+
     it("posts the report from the workflow's report artifact when there is no state", async () => {
       const record = await start(h);
       h.github.artifacts.set(record.run!, [
@@ -789,8 +815,11 @@ async function finish(
   h: Harness,
   record: ExecutionRecord,
   ends: Record<string, TaskEnd>,
+  /** What a job that ran agent code may have done to the state it uploads. */
+  tamper: (state: ExecutionState) => void = () => undefined,
 ): Promise<void> {
   const state = executionState(record, ends);
+  tamper(state);
   h.github.artifacts.set(record.run!, [
     {
       id: 77_000 + record.run!,

@@ -54,7 +54,7 @@ export async function finalizeExecution(
   const now = scope.deps.clock.now().toISOString();
   const artifacts = await scope.api.listRunArtifacts(run.id);
   const loaded = await loadState(scope, artifacts);
-  const state = loaded?.state ?? null;
+  const state = ownIntegration(scope, record.execution, loaded?.state ?? null);
   const jobs = knowsEveryJob(execution, state) ? [] : await scope.api.listRunJobs(run.id);
   const settled = await settleWave(scope, execution, run, { jobs, artifacts, state });
   const { conclusions } = settled;
@@ -107,7 +107,11 @@ export async function finalizeExecution(
   // The report and the PR speak for every wave: each wave's run uploaded its own state.
   const earlierRuns = record.pastRuns.filter((id) => id !== run.id);
   const earlier = await earlierStates(scope, earlierRuns);
-  const combined = combineWaves(state ? [...earlier, state] : earlier);
+  const combined = ownIntegration(
+    scope,
+    record.execution,
+    combineWaves(state ? [...earlier, state] : earlier),
+  );
   const integration = combined?.integration ?? null;
   let pullRequest: FinalizeResult['pullRequest'] = null;
   if (combined !== null && integration && integration.merged.length > 0) {
@@ -207,6 +211,29 @@ function waveNote(
   wave: number,
 ): string {
   return `✅ Wave ${finished} landed: ${[...landed.keys()].join(', ')}. ▶️ Wave ${wave} started: ${next.join(', ')}.`;
+}
+
+/**
+ * A state artifact with its integration only when the integration's branch is this execution's
+ * own: the publish job pushes `<integration.branchPrefix><execution id>` and nothing else, and no
+ * branch of anyone else's ends with an execution id made for this execution. The artifact comes
+ * from jobs that ran agent-written code: one that names another branch (the PR's own, a
+ * colleague's) must not get a pull request opened from it, a plan read from it, or the next wave
+ * started on it in the app's name; its wave did not land.
+ */
+function ownIntegration(
+  scope: Scope,
+  execution: string,
+  state: ExecutionState | null,
+): ExecutionState | null {
+  const integration = state?.integration ?? null;
+  if (state === null || integration === null || integration.branch.endsWith(execution))
+    return state;
+  scope.log.warn('the state names an integration branch not of this execution; ignoring it', {
+    execution,
+    named: integration.branch,
+  });
+  return { ...state, integration: null };
 }
 
 /**
