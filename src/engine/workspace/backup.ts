@@ -151,12 +151,14 @@ async function startIndex(
       // file absent from the worktree is a sparse checkout's, and stays as it is.
       const marked = records.map(markedEntry).filter((entry) => entry !== null);
       const paths = (await hidingEntries(worktree, marked)).map((entry) => entry.path);
-      if (paths.length > 0) {
-        await git(
-          worktree,
-          ['update-index', '--no-assume-unchanged', '--no-skip-worktree', '-z', '--stdin'],
-          { env: indexEnv, input: `${paths.join('\0')}\0` },
-        );
+      // One flag a call: given both, update-index clears the first only (its update_one returns
+      // after the assume-unchanged mark), and a skip-worktree edit stayed out of the kept ref.
+      for (const flag of ['--no-assume-unchanged', '--no-skip-worktree']) {
+        if (paths.length === 0) break;
+        await git(worktree, ['update-index', flag, '-z', '--stdin'], {
+          env: indexEnv,
+          input: `${paths.join('\0')}\0`,
+        });
       }
       return;
     }
