@@ -5,6 +5,7 @@ import { readSmallFile } from '../small-file.js';
 import { GitError } from '../errors.js';
 import { git, NO_HOOKS } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
+import { hiddenByOwnIgnores, MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import type { Inspection } from './inspect.js';
 
 export const CONTEXT_FILE = 'AGENT_CONTEXT.md';
@@ -102,6 +103,11 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
   ]);
   const outside = linksOutside(diff);
   const warnings = outside.length === 0 ? [] : [linksWarning(outside)];
+  // Only a task that changed a .gitignore can have hidden its own files with it.
+  if (taken.stat.named.some((path) => path === '.gitignore' || path.endsWith('/.gitignore'))) {
+    const hidden = await hiddenByOwnIgnores(input.worktree, input.startSha);
+    if (hidden.length > 0) warnings.push(ownIgnoresWarning(input.worktree, hidden));
+  }
   return { headSha, committedLeftovers, restoredToolPaths, metrics, summary, warnings };
 }
 
@@ -143,6 +149,16 @@ function linksWarning(links: readonly string[]): string {
   const shown =
     links.slice(0, 5).join(', ') + (links.length > 5 ? `, and ${links.length - 5} more` : '');
   return `the task's work holds symbolic links that point outside the repository (or into its .git): ${shown}. Git merges them as links (the path, not the file), so whatever reads them later (a build, a test, a deploy) reads that path on the machine it runs on; make sure they are meant before merging, or remove them (git rm <link>) and resume`;
+}
+
+function ownIgnoresWarning(worktree: string, hidden: readonly string[]): string {
+  const shown =
+    hidden.slice(0, 5).join(', ') + (hidden.length > 5 ? `, and ${hidden.length - 5} more` : '');
+  const kept =
+    hidden.length <= MAX_KEPT_IGNORED
+      ? 'they are kept under a ref of the execution when the worktree is removed'
+      : `too many to keep (over ${MAX_KEPT_IGNORED}): they go when the worktree is removed`;
+  return `the agent's own changes to .gitignore hide files it wrote in ${worktree}: ${shown}. Git does not see them, so they were neither committed nor merged; ${kept}. If they are work, copy them out of the worktree, or commit them on the branch (git add --force)`;
 }
 
 /** Also used for failed tasks, whose bundle is just the log. */
