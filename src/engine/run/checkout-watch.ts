@@ -16,8 +16,41 @@ import {
 import { gitCommonDir } from '../workspace/repo.js';
 import { snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
-import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
+import { DEFAULT_IDENTITY, identityArgs, type GitIdentity } from '../workspace/identity.js';
 import { recordedRepairs } from '../state/repairs.js';
+
+/**
+ * The user's stash entries at the start, held by one ref (`<checkoutKeepPrefix>/stash-at-start`,
+ * a commit with each entry as a parent). A stash entry is kept by a reflog alone: an agent's `git
+ * reflog expire --expire=now --all` drops it and `git gc --prune=now` deletes it, possibly before
+ * the watch looks again and keeps what went (chaos --extra seed 8037). Held, it is still there to
+ * keep and to name.
+ */
+async function holdStashAtStart(
+  repoRoot: string,
+  executionId: string,
+  before: CheckoutSnapshot,
+  options: Pick<CheckoutWatchOptions, 'env' | 'identity'>,
+): Promise<void> {
+  if (before.stash.length === 0) return;
+  const message = "parallel-executor: the stash entries at the run's start, held against a gc";
+  const commit = await git(
+    repoRoot,
+    [
+      ...identityArgs(options.identity ?? DEFAULT_IDENTITY),
+      'commit-tree',
+      `${before.stash[0]!}^{tree}`,
+      ...before.stash.flatMap((sha) => ['-p', sha]),
+      '-m',
+      message,
+    ],
+    { env: options.env },
+  );
+  const ref = `${checkoutKeepPrefix(executionId)}/stash-at-start`;
+  await git(repoRoot, ['update-ref', '-m', message, ref, commit.stdout.trim()], {
+    env: options.env,
+  });
+}
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
 export const CHECKOUT_FILE = 'checkout.json';
@@ -168,6 +201,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       stored.blame[change.key] ??= 'before this resume (who did it cannot be told)';
     }
   }
+  if (loaded === null) await holdStashAtStart(repoRoot, state.execution_id, stored.before, options);
   await store(file, stored);
   const active = new Set<string>();
   const windows = new Set<Set<string>>();
