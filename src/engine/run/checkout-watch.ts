@@ -20,33 +20,37 @@ import { DEFAULT_IDENTITY, identityArgs, type GitIdentity } from '../workspace/i
 import { recordedRepairs } from '../state/repairs.js';
 
 /**
- * The user's stash entries at the start, held by one ref (`<checkoutKeepPrefix>/stash-at-start`,
- * a commit with each entry as a parent). A stash entry is kept by a reflog alone: an agent's `git
- * reflog expire --expire=now --all` drops it and `git gc --prune=now` deletes it, possibly before
- * the watch looks again and keeps what went (chaos --extra seed 8037). Held, it is still there to
- * keep and to name.
+ * The user's branch tips and stash entries at the start, held by one ref
+ * (`<checkoutKeepPrefix>/at-start`, a commit with each as a parent). An agent's `git branch -D`, or
+ * `git reflog expire --expire=now --all` (which drops every stash entry below the top), followed
+ * by `git gc --prune=now` deletes such commits, possibly before the watch looks again and keeps
+ * what went (chaos --extra seeds 8037, 10007). Held, they are still there to keep and to name.
  */
-async function holdStashAtStart(
+async function holdAtStart(
   repoRoot: string,
   executionId: string,
   before: CheckoutSnapshot,
   options: Pick<CheckoutWatchOptions, 'env' | 'identity'>,
 ): Promise<void> {
-  if (before.stash.length === 0) return;
-  const message = "parallel-executor: the stash entries at the run's start, held against a gc";
+  const tips = Object.entries(before.refs)
+    .filter(([ref]) => ref.startsWith('refs/heads/'))
+    .map(([, sha]) => sha);
+  const held = [...new Set([...tips, ...before.stash])];
+  if (held.length === 0) return;
+  const message = "parallel-executor: the branch tips and stash entries at the run's start";
   const commit = await git(
     repoRoot,
     [
       ...identityArgs(options.identity ?? DEFAULT_IDENTITY),
       'commit-tree',
-      `${before.stash[0]!}^{tree}`,
-      ...before.stash.flatMap((sha) => ['-p', sha]),
+      `${held[0]!}^{tree}`,
+      ...held.flatMap((sha) => ['-p', sha]),
       '-m',
       message,
     ],
     { env: options.env },
   );
-  const ref = `${checkoutKeepPrefix(executionId)}/stash-at-start`;
+  const ref = `${checkoutKeepPrefix(executionId)}/at-start`;
   await git(repoRoot, ['update-ref', '-m', message, ref, commit.stdout.trim()], {
     env: options.env,
   });
@@ -201,7 +205,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       stored.blame[change.key] ??= 'before this resume (who did it cannot be told)';
     }
   }
-  if (loaded === null) await holdStashAtStart(repoRoot, state.execution_id, stored.before, options);
+  if (loaded === null) await holdAtStart(repoRoot, state.execution_id, stored.before, options);
   await store(file, stored);
   const active = new Set<string>();
   const windows = new Set<Set<string>>();
