@@ -36,7 +36,13 @@ describe('an agent that hides its own files with .gitignore', () => {
       expect(t.warnings?.join('\n')).not.toContain('build/cache.txt');
       await expect(access(join(t.worktree, 'out'))).rejects.toThrow();
       const kept = t.kept_refs ?? [];
-      expect(kept.length).toBe(1);
+      // At collection (kept at once), and again when clean-up removed the worktree.
+      expect(kept.map((k) => k.why)).toEqual([
+        'files only its own .gitignore lines hide (not merged)',
+        'clean: worktree removed',
+      ]);
+      expect(t.warnings?.join('\n')).toContain(`; they are kept at ${kept[0]!.ref}.`);
+      expect(await repo.git(['show', `${kept[1]!.ref}:out/result.txt`])).toBe('result');
       expect(await repo.git(['show', `${kept[0]!.ref}:out/result.txt`])).toBe('result');
       expect(await filesOn(repo, kept[0]!.ref)).not.toContain('build/cache.txt');
       expect(run.invariant.ok, run.invariant.text).toBe(true);

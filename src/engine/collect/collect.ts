@@ -53,6 +53,8 @@ export interface CollectResult {
   summary: string | null;
   /** What the work holds that the user should look at before merging it (not a failure). */
   warnings: string[];
+  /** Files only ignore rules the agent wrote hide (hiddenByOwnIgnores): its work, not committed. */
+  hiddenByIgnores: string[];
 }
 
 /**
@@ -104,11 +106,20 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
   const outside = linksOutside(diff);
   const warnings = outside.length === 0 ? [] : [linksWarning(outside)];
   // Only a task that changed a .gitignore can have hidden its own files with it.
-  if (taken.stat.named.some((path) => path === '.gitignore' || path.endsWith('/.gitignore'))) {
-    const hidden = await hiddenByOwnIgnores(input.worktree, input.startSha);
-    if (hidden.length > 0) warnings.push(ownIgnoresWarning(input.worktree, hidden));
-  }
-  return { headSha, committedLeftovers, restoredToolPaths, metrics, summary, warnings };
+  const hiddenByIgnores = taken.stat.named.some(
+    (path) => path === '.gitignore' || path.endsWith('/.gitignore'),
+  )
+    ? await hiddenByOwnIgnores(input.worktree, input.startSha)
+    : [];
+  return {
+    headSha,
+    committedLeftovers,
+    restoredToolPaths,
+    metrics,
+    summary,
+    warnings,
+    hiddenByIgnores,
+  };
 }
 
 /**
@@ -151,13 +162,20 @@ function linksWarning(links: readonly string[]): string {
   return `the task's work holds symbolic links that point outside the repository (or into its .git): ${shown}. Git merges them as links (the path, not the file), so whatever reads them later (a build, a test, a deploy) reads that path on the machine it runs on; make sure they are meant before merging, or remove them (git rm <link>) and resume`;
 }
 
-function ownIgnoresWarning(worktree: string, hidden: readonly string[]): string {
+/** What a task's warning says of the files its own .gitignore lines hide (`keptAt`: their ref). */
+export function ownIgnoresWarning(
+  worktree: string,
+  hidden: readonly string[],
+  keptAt: string | null,
+): string {
   const shown =
     hidden.slice(0, 5).join(', ') + (hidden.length > 5 ? `, and ${hidden.length - 5} more` : '');
   const kept =
-    hidden.length <= MAX_KEPT_IGNORED
-      ? 'they are kept under a ref of the execution when the worktree is removed'
-      : `too many to keep (over ${MAX_KEPT_IGNORED}): they go when the worktree is removed`;
+    keptAt !== null
+      ? `they are kept at ${keptAt}`
+      : hidden.length > MAX_KEPT_IGNORED
+        ? `too many to keep under a ref (over ${MAX_KEPT_IGNORED}): they go when the worktree is removed`
+        : 'they could not be kept under a ref: they go when the worktree is removed';
   return `the agent's own changes to .gitignore hide files it wrote in ${worktree}: ${shown}. Git does not see them, so they were neither committed nor merged; ${kept}. If they are work, copy them out of the worktree, or commit them on the branch (git add --force)`;
 }
 

@@ -1,5 +1,12 @@
 import { sep } from 'node:path';
-import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
+import {
+  collectTask,
+  copyLog,
+  CONTEXT_FILE,
+  ownIgnoresWarning,
+  SUMMARY_FILE,
+} from '../collect/collect.js';
+import { MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import { inspectWorktree } from '../collect/inspect.js';
 import { keepSubmoduleCommits } from '../collect/submodule-commits.js';
 import { taskBackupPrefix } from '../workspace/backup.js';
@@ -217,6 +224,8 @@ async function commitWork(
   }
   if (inspected.wandered) await keepCommitsLeft(ctx, run);
   await keepSubmoduleWork(ctx, run);
+  if (collected.hiddenByIgnores.length > 0)
+    await keepIgnoredWork(ctx, run, collected.hiddenByIgnores);
   if (inspected.reflogGone && ctx.reflogged?.has(run.task_id) === true) {
     run.warnings.push(
       `the HEAD reflog of its worktree ${run.worktree} was emptied during the run (git reflog expire, often with git gc --prune=now, by this agent or another): commits it made and then dropped (a reset, an amend) can no longer be found, and may be gone; what its branch holds was collected`,
@@ -294,6 +303,20 @@ async function keepSubmoduleWork(ctx: RunContext, run: TaskRun): Promise<void> {
     ...(run.warnings ?? []),
     `the task's branch points submodules at commits the agent made inside them and pushed nowhere (no remote-tracking branch of the submodule holds them): ${each.join(', ')}. They existed only in the worktree's clone of the submodule, which goes with the worktree; before merging, push each to its submodule's repository (git push <the submodule's url> <kept ref>:refs/heads/<branch>), or the merged branch points at commits no one else can fetch`,
   ];
+}
+
+/**
+ * Files the agent hid with its own .gitignore lines: kept under a ref now (the snapshot takes them
+ * in), not only when the worktree is removed, and named in a warning.
+ */
+async function keepIgnoredWork(ctx: RunContext, run: TaskRun, hidden: string[]): Promise<void> {
+  let keptAt: string | null = null;
+  if (hidden.length <= MAX_KEPT_IGNORED) {
+    const why = 'files only its own .gitignore lines hide (not merged)';
+    const kept = await keepTaskState(keepPlaceOf(ctx, run), run, why).catch(() => null);
+    keptAt = kept?.ref ?? null;
+  }
+  (run.warnings ??= []).push(ownIgnoresWarning(run.worktree, hidden, keptAt));
 }
 
 /** "Did nothing" is not "done". */
