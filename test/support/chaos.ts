@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -549,9 +549,9 @@ async function keptWorktreeOf(state: ExecutionState, { entry }: LostEntry): Prom
     (a, b) => Number(b.task_id === entry.task) - Number(a.task_id === entry.task),
   );
   for (const run of runs) {
-    const text = await readFile(join(run.worktree, entry.uncommitted ?? ''), 'utf8').catch(
-      () => null,
-    );
+    const path = join(run.worktree, entry.uncommitted ?? '');
+    // A symbolic link's ledger content is its target (ledger_link).
+    const text = await readlink(path).catch(() => readFile(path, 'utf8').catch(() => null));
     if (text === entry.content) return run.task_id;
   }
   return null;
