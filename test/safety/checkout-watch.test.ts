@@ -192,6 +192,50 @@ describe('what agents leave in the stash every worktree shares', () => {
     const sentences = await watch.review();
     expect(sentences.find((s) => s.startsWith('the stash changed'))).toContain(kept);
   });
+
+  // chaos --extra seed 8037: another task's git reflog expire and gc --prune=now deleted the
+  // user's entry before the watch looked again, so there was nothing left to keep.
+  it("keeps the user's entry an agent dropped and pruned (reflog expire, gc --prune=now) before the watch looked", async () => {
+    await repo.write('README.md', 'the user was here\n');
+    await repo.git(['stash', 'push', '-q', '-m', 'user wip']);
+    const users = await repo.git(['rev-parse', 'refs/stash']);
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    await repo.git(['-C', B, 'stash', 'drop', '-q']);
+    await repo.git(['-C', B, 'reflog', 'expire', '--expire=now', '--all']);
+    await repo.git(['-C', B, 'gc', '-q', '--prune=now']);
+    ended('B');
+    await watch.afterAgent('B');
+
+    const gone = `refs/parallel-executor/${state.execution_id}/checkout/stash-gone-${users.slice(0, 12)}`;
+    const sentences = await watch.review();
+    expect(sentences.find((s) => s.startsWith('the stash changed'))).toContain(gone);
+    expect(await repo.git(['rev-parse', gone])).toBe(users);
+    expect(await repo.git(['show', `${gone}:README.md`])).toBe('the user was here');
+  });
+});
+
+describe("the user's branches an agent deletes", () => {
+  // chaos --extra seed 10007: as for the stash, a gc ran before the watch looked again.
+  it("keeps the user's branch an agent deleted and pruned before the watch looked", async () => {
+    await repo.git(['checkout', '-q', '-b', 'feature']);
+    await repo.write('feature.txt', 'only on feature\n');
+    await repo.commit('feature work');
+    const tip = await repo.git(['rev-parse', 'HEAD']);
+    await repo.git(['checkout', '-q', 'main']);
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    await repo.git(['-C', B, 'branch', '-q', '-D', 'feature']);
+    await repo.git(['-C', B, 'reflog', 'expire', '--expire=now', '--all']);
+    await repo.git(['-C', B, 'gc', '-q', '--prune=now']);
+    ended('B');
+    await watch.afterAgent('B');
+
+    const gone = `refs/parallel-executor/${state.execution_id}/checkout/ref-gone-${tip.slice(0, 12)}`;
+    const sentences = await watch.review();
+    expect(sentences.find((s) => s.startsWith('branch feature was deleted'))).toContain(gone);
+    expect(await repo.git(['show', `${gone}:feature.txt`])).toBe('only on feature');
+  });
 });
 
 describe('a worktree an agent adds of its own', () => {

@@ -232,21 +232,26 @@ describe('collection against messy agents', () => {
 });
 
 describe('a whole run with an agent that hides an edit from git', () => {
-  it('fails the task, keeps the worktree and the edit in the kept ref, never integrates it', async () => {
-    repo = await replaceRepo({ files: { 'config.txt': 'base\n', 'other.txt': 'o\n' } });
-    const command =
-      `echo mine > other.txt && ${AGENT_GIT} commit -qam other && ${LEDGER_COMMIT} && ` +
-      'git update-index --assume-unchanged config.txt && echo local > config.txt';
-    const run = await runWithLedger(repo, plan([task('1')]), command);
-    const t = run.state.tasks['1']!;
-    expect(t.status).toBe('failed');
-    expect(t.reason).toMatch(/the agent hid changes from git .*: config\.txt \(/);
-    expect(run.state.integration?.merged ?? []).toEqual([]);
-    expect(await readFile(join(t.worktree, 'config.txt'), 'utf8')).toBe('local\n');
-    expect(t.kept_refs?.length).toBeGreaterThan(0);
-    expect(await repo.git(['show', `${t.kept_refs![0]!.ref}:config.txt`])).toBe('local');
-    expect(run.invariant.ok, run.invariant.text).toBe(true);
-  });
+  // --skip-worktree: chaos --extra behaviour hideEdits; the kept ref lacked the edit, and clean
+  // --force then removed the worktree, the only place it was.
+  it.each(['--assume-unchanged', '--skip-worktree'])(
+    'git update-index %s: fails the task, keeps the worktree and the edit in the kept ref, never integrates it',
+    async (flag) => {
+      repo = await replaceRepo({ files: { 'config.txt': 'base\n', 'other.txt': 'o\n' } });
+      const command =
+        `echo mine > other.txt && ${AGENT_GIT} commit -qam other && ${LEDGER_COMMIT} && ` +
+        `git update-index ${flag} config.txt && echo local > config.txt`;
+      const run = await runWithLedger(repo, plan([task('1')]), command);
+      const t = run.state.tasks['1']!;
+      expect(t.status).toBe('failed');
+      expect(t.reason).toMatch(/the agent hid changes from git .*: config\.txt \(/);
+      expect(run.state.integration?.merged ?? []).toEqual([]);
+      expect(await readFile(join(t.worktree, 'config.txt'), 'utf8')).toBe('local\n');
+      expect(t.kept_refs?.length).toBeGreaterThan(0);
+      expect(await repo.git(['show', `${t.kept_refs![0]!.ref}:config.txt`])).toBe('local');
+      expect(run.invariant.ok, run.invariant.text).toBe(true);
+    },
+  );
 });
 
 describe("an agent that overwrites its worktree's HEAD file", () => {

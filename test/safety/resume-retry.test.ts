@@ -1,4 +1,4 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { plan, scratch, task, type Scratch } from '../engine/helpers.js';
@@ -194,6 +194,57 @@ describe('retries within a run', () => {
     expect(tree).not.toContain('half-1.txt');
     expect(result.stdout).toContain(kept);
     expect(await readFile(state.report_path!, 'utf8')).toContain(kept);
+    await expectInvariant();
+  });
+});
+
+describe("resume --retry-failed of a task whose agent deleted its worktree's .git file", () => {
+  // chaos --extra seed 11001: git still had the branch checked out in that folder, so moving it
+  // back for the retry failed, and the resume stopped with git's error, every other task left
+  // unfinished and the checkout's changes unnamed; each resume after stopped the same way.
+  it('leaves it failed, says to move the folder, then retries it once the folder is gone', async () => {
+    const agent = [
+      'echo "$PE_TASK_ID" >> "$RUNS"',
+      'n=$(wc -l < "$RUNS")',
+      'if [ "$n" -eq 1 ]; then ' +
+        [
+          'printf "broken\\n" > broken.txt',
+          'git add broken.txt',
+          'git commit -q -m broken',
+          LEDGER_LINE,
+          'rm -f .git',
+          'exit 0',
+        ].join('; ') +
+        '; fi',
+      'printf "done\\n" > done.txt',
+      'git add done.txt',
+      'git commit -q -m done',
+      LEDGER_LINE,
+    ].join('; ');
+    const first = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', agent],
+      repo.dir,
+      env,
+    );
+    expect(first.code).toBe(1);
+    const worktree = (await readStateFile(repo.dir))!.tasks['a']!.worktree;
+
+    const refused = await cli(['resume', '--retry-failed'], repo.dir, env);
+    const out = refused.stdout + refused.stderr;
+    expect(out).toContain(
+      `not retried, since its worktree ${worktree} is no longer a git worktree`,
+    );
+    expect(out).not.toContain('cannot force update the branch');
+    expect((await readStateFile(repo.dir))!.tasks['a']!.status).toBe('failed');
+    expect(await lines(box.file('runs'))).toHaveLength(1);
+    await expectInvariant();
+
+    await rename(worktree, box.file('moved'));
+    const retried = await cli(['resume', '--retry-failed'], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const state = (await readStateFile(repo.dir))!;
+    expect(state.integration!.merged).toEqual(['a']);
+    expect(await repo.git(['show', `${state.integration!.branch}:done.txt`])).toBe('done');
     await expectInvariant();
   });
 });

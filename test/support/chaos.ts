@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -532,19 +532,29 @@ async function lostEntries(
 
 /**
  * A commit or file the checker counts as lost may still sit in a worktree the tool kept (a failed
- * task's): in no ref, so still a violation, but a different fix.
+ * task's): in no ref, so still a violation, but a different fix. A file is looked for in every
+ * task's worktree (an agent writes into another task's too). The task whose worktree holds it, or
+ * null.
  */
-async function inKeptWorktree(state: ExecutionState, { entry }: LostEntry): Promise<boolean> {
-  const worktree = state.tasks[entry.task ?? '']?.worktree;
-  if (worktree === undefined) return false;
+async function keptWorktreeOf(state: ExecutionState, { entry }: LostEntry): Promise<string | null> {
+  const own = state.tasks[entry.task ?? '']?.worktree;
   if (entry.commit !== undefined) {
-    const held = await git(worktree, ['merge-base', '--is-ancestor', entry.commit, 'HEAD'], {
+    if (own === undefined) return null;
+    const held = await git(own, ['merge-base', '--is-ancestor', entry.commit, 'HEAD'], {
       allowExitCodes: [1, 128],
     }).catch(() => null);
-    return held?.exitCode === 0;
+    return held?.exitCode === 0 ? entry.task! : null;
   }
-  const text = await readFile(join(worktree, entry.uncommitted ?? ''), 'utf8').catch(() => null);
-  return text === entry.content;
+  const runs = Object.values(state.tasks).sort(
+    (a, b) => Number(b.task_id === entry.task) - Number(a.task_id === entry.task),
+  );
+  for (const run of runs) {
+    const path = join(run.worktree, entry.uncommitted ?? '');
+    // A symbolic link's ledger content is its target (ledger_link).
+    const text = await readlink(path).catch(() => readFile(path, 'utf8').catch(() => null));
+    if (text === entry.content) return run.task_id;
+  }
+  return null;
 }
 
 export interface Cause {
@@ -608,8 +618,9 @@ async function causesOf(input: {
     } else {
       cause = `${kind}: ${lastAttemptCause(entry, task, state)}`;
     }
-    const kept = await inKeptWorktree(state, lost);
-    const status = state.tasks[task.id]?.status;
+    const holder = await keptWorktreeOf(state, lost);
+    const kept = holder !== null;
+    const status = holder === null ? undefined : state.tasks[holder]?.status;
     const failed = status === 'failed' || status === 'cancelled';
     causes.push({ item, cause, inKeptWorktree: kept, inFailedWorktree: kept && failed });
   }

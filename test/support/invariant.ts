@@ -22,6 +22,8 @@ export interface LedgerEntry {
   commit?: string;
   uncommitted?: string;
   content?: string;
+  /** The file's mode as git stores it (`100755`), when the agent changed it (chmod +x). */
+  mode?: string;
 }
 
 export async function readLedger(ledgerDir: string): Promise<LedgerEntry[]> {
@@ -146,7 +148,7 @@ export async function checkInvariant(input: InvariantInput): Promise<InvariantRe
   for (const entry of input.ledger) {
     if (entry.uncommitted === undefined) continue;
     if (
-      !(await contentReachable(repoRoot, refs, entry.uncommitted, entry.content ?? '')) &&
+      !(await contentReachable(repoRoot, refs, entry.uncommitted, entry.content ?? '', entry.mode)) &&
       !(await keptInExecution(repoRoot, state, entry.uncommitted, entry.content ?? ''))
     ) {
       lostUncommitted.push(`${entry.task ?? '?'}: ${entry.uncommitted}`);
@@ -298,6 +300,7 @@ async function contentReachable(
   refs: string[],
   path: string,
   content: string,
+  mode?: string,
 ): Promise<boolean> {
   if (refs.length === 0) return false;
   const commits = (await git(repoRoot, ['rev-list', ...refs, '--', path])).stdout
@@ -305,7 +308,10 @@ async function contentReachable(
     .filter(Boolean);
   for (const commit of commits) {
     const shown = await git(repoRoot, ['show', `${commit}:${path}`], { allowExitCodes: [128] });
-    if (shown.exitCode === 0 && shown.stdout === content) return true;
+    if (shown.exitCode !== 0 || shown.stdout !== content) continue;
+    if (mode === undefined) return true;
+    const listed = await git(repoRoot, ['ls-tree', '-z', commit, '--', path]);
+    if (listed.stdout.startsWith(`${mode} `)) return true;
   }
   return false;
 }

@@ -46,7 +46,20 @@ export type BehaviourName =
   | 'gcPrune'
   | 'rewriteBranch'
   | 'mainLock'
-  | 'writeOtherTask';
+  | 'writeOtherTask'
+  | 'caseRename'
+  | 'chmodOnly'
+  | 'fileToLink'
+  | 'fileToDir'
+  | 'stashPopConflict'
+  | 'orphanBranch'
+  | 'cherryPickLeft'
+  | 'emptyCommits'
+  | 'submoduleWork'
+  | 'ignoreOwn'
+  | 'hideEdits'
+  | 'dotGitGone'
+  | 'gitNotes';
 
 /**
  * Where a piece goes in the script: the mid-operation pieces break any commit after them, and so
@@ -307,6 +320,109 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
       'done',
     ].join('\n'),
   },
+  caseRename: {
+    phase: 'work',
+    description: 'commits a file, then renames it by case only and edits it (uncommitted)',
+    shell: [
+      'new_file; commit_paths "$f"',
+      'g="work/CASE-$S-$$-$N.txt"; git mv -f -- "$f" "$g" && echo "renamed $ID" >> "$g" && ledger_file "$g"',
+    ].join('\n'),
+  },
+  chmodOnly: {
+    phase: 'work',
+    description: 'commits a file, then only makes it executable (chmod +x, uncommitted)',
+    shell: 'new_file; commit_paths "$f"; chmod +x "$f" && ledger_mode "$f" 100755',
+  },
+  fileToLink: {
+    phase: 'work',
+    description: 'commits a file, then replaces it by a symlink to another (uncommitted)',
+    shell: [
+      'new_file; commit_paths "$f"; g="$f"',
+      'new_file; ledger_file "$f"; rm -f "$g" && ln -s "$(basename "$f")" "$g" && ledger_link "$g"',
+    ].join('\n'),
+  },
+  fileToDir: {
+    phase: 'work',
+    description: 'commits a file, then replaces it by a folder of the same name (uncommitted)',
+    shell: [
+      'new_file; commit_paths "$f"; g="$f"',
+      'rm -f "$g" && mkdir "$g" && next && echo "inside $ID" > "$g/inner.txt" && ledger_file "$g/inner.txt"',
+    ].join('\n'),
+  },
+  stashPopConflict: {
+    phase: 'midOperation',
+    description: `stashes an edit of ${CONFLICT_FILE}, commits another, git stash pop conflicts`,
+    shell: [
+      `next; echo "$T's stashed $ID" > ${CONFLICT_FILE}; git add ${CONFLICT_FILE}`,
+      `ledger_file ${CONFLICT_FILE}; git stash push -q -m "task $T pop me" -- ${CONFLICT_FILE}`,
+      `next; echo "$T's committed $ID" > ${CONFLICT_FILE}; commit_paths ${CONFLICT_FILE}`,
+      'git stash pop -q >/dev/null 2>&1 || :',
+    ].join('\n'),
+  },
+  orphanBranch: {
+    phase: 'work',
+    description: 'git checkout --orphan onto a new branch and commits there',
+    shell: [
+      'git checkout -q --orphan "orphan/$S-$$" && git rm -rq --cached . >/dev/null',
+      'new_file; commit_paths "$f"',
+    ].join('\n'),
+  },
+  cherryPickLeft: {
+    phase: 'midOperation',
+    description: `commits to ${CONFLICT_FILE}, cherry-picks ${CONFLICT_BRANCH} and leaves the conflict`,
+    shell: [
+      `next; echo "$T's pick $ID" > ${CONFLICT_FILE}; commit_paths ${CONFLICT_FILE}`,
+      `git cherry-pick ${CONFLICT_BRANCH} >/dev/null 2>&1`,
+      `if grep -q '^<<<<<<<' ${CONFLICT_FILE}; then ledger_file ${CONFLICT_FILE}; fi`,
+    ].join('\n'),
+  },
+  emptyCommits: {
+    phase: 'work',
+    description: 'git commit --allow-empty, and one with an empty message',
+    shell: [
+      'git commit -q --no-verify --allow-empty -m "task $T: empty" && ledger_commit',
+      'new_file; git add -- "$f" && git commit -q --no-verify --allow-empty-message -m "" && ledger_commit',
+    ].join('\n'),
+  },
+  submoduleWork: {
+    phase: 'work',
+    description: 'adds a submodule of a local repository, commits inside it and the link',
+    shell: [
+      'src="$LEDGER/lib-$S-$$"; git init -q "$src" && echo lib > "$src/lib.txt"',
+      '(cd "$src" && git add lib.txt && git commit -q -m lib)',
+      'if git -c protocol.file.allow=always submodule add -q "$src" "mod-$S" >/dev/null 2>&1; then',
+      '  git commit -q --no-verify -m "task $T: submodule" && ledger_commit',
+      '  next; (cd "mod-$S" && echo "$ID" > inner.txt && git add inner.txt && git commit -q -m inner) &&',
+      '  git add "mod-$S" && git commit -q --no-verify -m "task $T: submodule work" && ledger_commit',
+      'fi',
+    ].join('\n'),
+  },
+  ignoreOwn: {
+    phase: 'work',
+    description: 'adds its own folder to .gitignore and writes files there (hidden from git status)',
+    shell: [
+      'echo "gen-$S/" >> .gitignore; mkdir -p "gen-$S"',
+      'next; f="gen-$S/made-$$-$N.txt"; echo "work of $T: $ID" > "$f"; ledger_file "$f"',
+    ].join('\n'),
+  },
+  hideEdits: {
+    phase: 'work',
+    description: 'git update-index --skip-worktree on src/a.txt, then edits it (hidden from status)',
+    shell: [
+      'git update-index --skip-worktree src/a.txt && next && echo "hidden $ID" >> src/a.txt',
+      'ledger_file src/a.txt',
+    ].join('\n'),
+  },
+  dotGitGone: {
+    phase: 'last',
+    description: "leaves a file uncommitted, then deletes its worktree's .git file",
+    shell: 'new_file; ledger_file "$f"; rm -f .git',
+  },
+  gitNotes: {
+    phase: 'work',
+    description: 'commits and adds a git note to the commit',
+    shell: 'new_file; commit_paths "$f"; git notes add -f -m "note of $T" HEAD 2>/dev/null || :',
+  },
 };
 
 /**
@@ -330,6 +446,19 @@ export const EXTRA_BEHAVIOURS: readonly BehaviourName[] = [
   'rewriteBranch',
   'mainLock',
   'writeOtherTask',
+  'caseRename',
+  'chmodOnly',
+  'fileToLink',
+  'fileToDir',
+  'stashPopConflict',
+  'orphanBranch',
+  'cherryPickLeft',
+  'emptyCommits',
+  'submoduleWork',
+  'ignoreOwn',
+  'hideEdits',
+  'dotGitGone',
+  'gitNotes',
 ];
 
 export const BEHAVIOUR_NAMES = Object.keys(BEHAVIOURS) as BehaviourName[];
@@ -359,6 +488,7 @@ ledger_sha() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$1" "$T" $$ >> "
 ledger_commit() { ledger_sha "$(git rev-parse HEAD)"; }
 json_name() { printf %s "$1" | awk 'BEGIN { ORS = "" } NR > 1 { print "\\n" } { print }'; }
 ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$T" $$ >> "$L"; }
+ledger_mode() { printf '{"uncommitted":"%s","content":"%s","mode":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$2" "$T" $$ >> "$L"; }
 ledger_link() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_name "$(readlink "$1")")" "$T" $$ >> "$L"; }
 new_file() { next; mkdir -p work; f="work/$S-$$-$N.txt"; echo "work of $T: $ID" > "$f"; }
 side_commit() {

@@ -19,6 +19,7 @@ import {
   refSha,
 } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
+import { hiddenByOwnIgnores } from '../workspace/own-ignores.js';
 import {
   drainPool,
   parkWorktree,
@@ -378,7 +379,9 @@ async function keepWork(
   try {
     if (
       !dropsCommits &&
-      !(removesWorktree && (await holdsOwnWork(task.worktree, input.branchSha, env)))
+      !(
+        removesWorktree && (await holdsOwnWork(task.worktree, input.branchSha, env, task.start_sha))
+      )
     )
       return [];
     const why = `clean: ${removesWorktree ? 'worktree removed' : 'unmerged branch deleted'}`;
@@ -398,11 +401,15 @@ async function keepWork(
   }
 }
 
-/** Uncommitted changes (the tool's own files aside), or a HEAD that is not in the task branch. */
+/**
+ * Uncommitted changes (the tool's own files aside), files only ignore rules the agent wrote since
+ * `start` hide, or a HEAD that is not in the task branch.
+ */
 async function holdsOwnWork(
   worktree: string,
   branchSha: string | null,
   env: Record<string, string>,
+  start: string | null = null,
 ): Promise<boolean> {
   const status = await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'], {
     env,
@@ -414,6 +421,7 @@ async function holdsOwnWork(
     .filter((entry) => entry.length > 3)
     .map((entry) => entry.slice(3));
   if (changed.some((file) => !TOOL_FILES.has(file))) return true;
+  if (start !== null && (await hiddenByOwnIgnores(worktree, start, env)).length > 0) return true;
   const head = await git(worktree, ['rev-parse', '--verify', '--quiet', 'HEAD'], {
     env,
     allowExitCodes: [1, 128],

@@ -5,6 +5,7 @@ import { readSmallFile } from '../small-file.js';
 import { GitError } from '../errors.js';
 import { git, NO_HOOKS } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
+import { hiddenByOwnIgnores, MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import type { Inspection } from './inspect.js';
 
 export const CONTEXT_FILE = 'AGENT_CONTEXT.md';
@@ -52,6 +53,8 @@ export interface CollectResult {
   summary: string | null;
   /** What the work holds that the user should look at before merging it (not a failure). */
   warnings: string[];
+  /** Files only ignore rules the agent wrote hide (hiddenByOwnIgnores): its work, not committed. */
+  hiddenByIgnores: string[];
 }
 
 /**
@@ -102,7 +105,21 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
   ]);
   const outside = linksOutside(diff);
   const warnings = outside.length === 0 ? [] : [linksWarning(outside)];
-  return { headSha, committedLeftovers, restoredToolPaths, metrics, summary, warnings };
+  // Only a task that changed a .gitignore can have hidden its own files with it.
+  const hiddenByIgnores = taken.stat.named.some(
+    (path) => path === '.gitignore' || path.endsWith('/.gitignore'),
+  )
+    ? await hiddenByOwnIgnores(input.worktree, input.startSha)
+    : [];
+  return {
+    headSha,
+    committedLeftovers,
+    restoredToolPaths,
+    metrics,
+    summary,
+    warnings,
+    hiddenByIgnores,
+  };
 }
 
 /**
@@ -143,6 +160,23 @@ function linksWarning(links: readonly string[]): string {
   const shown =
     links.slice(0, 5).join(', ') + (links.length > 5 ? `, and ${links.length - 5} more` : '');
   return `the task's work holds symbolic links that point outside the repository (or into its .git): ${shown}. Git merges them as links (the path, not the file), so whatever reads them later (a build, a test, a deploy) reads that path on the machine it runs on; make sure they are meant before merging, or remove them (git rm <link>) and resume`;
+}
+
+/** What a task's warning says of the files its own .gitignore lines hide (`keptAt`: their ref). */
+export function ownIgnoresWarning(
+  worktree: string,
+  hidden: readonly string[],
+  keptAt: string | null,
+): string {
+  const shown =
+    hidden.slice(0, 5).join(', ') + (hidden.length > 5 ? `, and ${hidden.length - 5} more` : '');
+  const kept =
+    keptAt !== null
+      ? `they are kept at ${keptAt}`
+      : hidden.length > MAX_KEPT_IGNORED
+        ? `too many to keep under a ref (over ${MAX_KEPT_IGNORED}): they go when the worktree is removed`
+        : 'they could not be kept under a ref: they go when the worktree is removed';
+  return `the agent's own changes to .gitignore hide files it wrote in ${worktree}: ${shown}. Git does not see them, so they were neither committed nor merged; ${kept}. If they are work, copy them out of the worktree, or commit them on the branch (git add --force)`;
 }
 
 /** Also used for failed tasks, whose bundle is just the log. */

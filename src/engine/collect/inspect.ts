@@ -325,7 +325,7 @@ async function hiddenChanges(
     hidden.push(...files.filter((_, i) => before[i] !== now[i]));
   }
   if (hidden.length === 0) return null;
-  return `the agent hid changes from git in its worktree ${worktree}: ${list(hidden.sort())} (marked with git update-index --assume-unchanged or --skip-worktree, which git add skips); nothing of them was committed or merged. To keep them, in ${worktree} run git update-index --no-assume-unchanged --no-skip-worktree -- <file> for each and commit them, then resume; or retry the task`;
+  return `the agent hid changes from git in its worktree ${worktree}: ${list(hidden.sort())} (marked with git update-index --assume-unchanged or --skip-worktree, which git add skips); nothing of them was committed or merged. To keep them, in ${worktree} run git update-index --no-assume-unchanged -- <file> and git update-index --no-skip-worktree -- <file> for each (one flag at a time: given both, git clears only the first) and commit them, then resume; or retry the task`;
 }
 
 /**

@@ -16,8 +16,45 @@ import {
 import { gitCommonDir } from '../workspace/repo.js';
 import { snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
-import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
+import { DEFAULT_IDENTITY, identityArgs, type GitIdentity } from '../workspace/identity.js';
 import { recordedRepairs } from '../state/repairs.js';
+
+/**
+ * The user's branch tips and stash entries at the start, held by one ref
+ * (`<checkoutKeepPrefix>/at-start`, a commit with each as a parent). An agent's `git branch -D`, or
+ * `git reflog expire --expire=now --all` (which drops every stash entry below the top), followed
+ * by `git gc --prune=now` deletes such commits, possibly before the watch looks again and keeps
+ * what went (chaos --extra seeds 8037, 10007). Held, they are still there to keep and to name.
+ */
+async function holdAtStart(
+  repoRoot: string,
+  executionId: string,
+  before: CheckoutSnapshot,
+  options: Pick<CheckoutWatchOptions, 'env' | 'identity'>,
+): Promise<void> {
+  const tips = Object.entries(before.refs)
+    .filter(([ref]) => ref.startsWith('refs/heads/'))
+    .map(([, sha]) => sha);
+  const held = [...new Set([...tips, ...before.stash])];
+  if (held.length === 0) return;
+  const message = "parallel-executor: the branch tips and stash entries at the run's start";
+  const commit = await git(
+    repoRoot,
+    [
+      ...identityArgs(options.identity ?? DEFAULT_IDENTITY),
+      'commit-tree',
+      `${held[0]!}^{tree}`,
+      ...held.flatMap((sha) => ['-p', sha]),
+      '-m',
+      message,
+    ],
+    { env: options.env },
+  );
+  const ref = `${checkoutKeepPrefix(executionId)}/at-start`;
+  await git(repoRoot, ['update-ref', '-m', message, ref, commit.stdout.trim()], {
+    env: options.env,
+  });
+}
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
 export const CHECKOUT_FILE = 'checkout.json';
@@ -168,6 +205,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       stored.blame[change.key] ??= 'before this resume (who did it cannot be told)';
     }
   }
+  if (loaded === null) await holdAtStart(repoRoot, state.execution_id, stored.before, options);
   await store(file, stored);
   const active = new Set<string>();
   const windows = new Set<Set<string>>();

@@ -11,6 +11,8 @@ import { git } from '../workspace/git-exec.js';
 import { replicatedFiles } from '../workspace/replicate.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { branchSha, isWorktreeRoot, resetWorktree } from '../workspace/worktree.js';
+import { pathExists } from '../path-exists.js';
+import { pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { changedSince, keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
 import { rememberToolRefs } from './checkout-watch.js';
@@ -230,6 +232,13 @@ async function retryFailedTask(
   const kept = await keepTaskState(place, run, `--retry-failed: the ${run.status} attempt`);
   const tip = await branchSha(place.repoRoot, run.branch);
   const keptText = kept === null ? '' : `; the failed attempt is kept as ${kept.ref}`;
+  // A folder git no longer takes for the worktree (its agent removed or replaced its .git file):
+  // git still has the branch checked out there, so it cannot be moved back (the resume stopped
+  // with git's error, every other task left as the stopped run had it), and a retry could not
+  // use the folder. It holds what the agent left: the person's to move.
+  if (!(await isWorktreeRoot(run.worktree)) && (await pathExists(run.worktree))) {
+    return `--retry-failed: not retried, since its worktree ${run.worktree} is no longer a git worktree of its own (its .git file was removed or replaced) and holds what the agent left: move that folder out of the way, then resume --retry-failed again${keptText}`;
+  }
   let message: string | null = null;
   if (run.status === 'failed' && tip !== null && failedAt !== null && tip !== failedAt) {
     const added = await commitsBetween(place.repoRoot, failedAt, tip);
@@ -254,9 +263,14 @@ async function commitsBetween(repoRoot: string, from: string, to: string): Promi
 
 /** The task branch back at its start (its state is kept under a backup ref by then). */
 async function rewindBranch(repoRoot: string, run: TaskRun, sha: string): Promise<void> {
-  if (await isWorktreeRoot(run.worktree)) await resetWorktree(run.worktree, run.branch, sha);
+  if (await isWorktreeRoot(run.worktree)) {
+    await resetWorktree(run.worktree, run.branch, sha);
+    return;
+  }
+  // Its folder moved away, git still has the branch checked out there until it forgets it.
+  await pruneWorktreesIn(repoRoot, [run.worktree]);
   // Refuses when a person checked the branch out elsewhere: the error says where.
-  else await git(repoRoot, ['branch', '--force', '--', run.branch, sha]);
+  await git(repoRoot, ['branch', '--force', '--', run.branch, sha]);
 }
 
 /** To run from the start again; the worktree, branch and start commit are reused if they exist. */

@@ -1,6 +1,15 @@
 import { sep } from 'node:path';
-import { collectTask, copyLog, CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
+import {
+  collectTask,
+  copyLog,
+  CONTEXT_FILE,
+  ownIgnoresWarning,
+  SUMMARY_FILE,
+} from '../collect/collect.js';
+import { MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import { inspectWorktree } from '../collect/inspect.js';
+import { keepSubmoduleCommits } from '../collect/submodule-commits.js';
+import { taskBackupPrefix } from '../workspace/backup.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, showProgress, type RunContext } from './context.js';
@@ -214,6 +223,9 @@ async function commitWork(
     if (!run.warnings.includes(warning)) run.warnings.push(warning);
   }
   if (inspected.wandered) await keepCommitsLeft(ctx, run);
+  await keepSubmoduleWork(ctx, run);
+  if (collected.hiddenByIgnores.length > 0)
+    await keepIgnoredWork(ctx, run, collected.hiddenByIgnores);
   if (inspected.reflogGone && ctx.reflogged?.has(run.task_id) === true) {
     run.warnings.push(
       `the HEAD reflog of its worktree ${run.worktree} was emptied during the run (git reflog expire, often with git gc --prune=now, by this agent or another): commits it made and then dropped (a reset, an amend) can no longer be found, and may be gone; what its branch holds was collected`,
@@ -265,6 +277,46 @@ async function keepCommitsLeft(ctx: RunContext, run: TaskRun): Promise<void> {
     ...(run.warnings ?? []),
     `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${left.map((kept) => kept.ref).join(', ')}`,
   ];
+}
+
+/**
+ * Commits the agent made inside a submodule that its branch now points to, pushed nowhere: kept
+ * under refs of the task (they would go with the worktree's clone of the submodule) and named in a
+ * warning, since merging the branch alone points the submodule at a commit no one else has.
+ */
+async function keepSubmoduleWork(ctx: RunContext, run: TaskRun): Promise<void> {
+  if (run.head_sha === null || run.start_sha === null) return;
+  const kept = await keepSubmoduleCommits({
+    repoRoot: ctx.state.repo_root,
+    worktree: run.worktree,
+    startSha: run.start_sha,
+    headSha: run.head_sha,
+    env: ctx.env,
+    refFor: (sha) =>
+      `${taskBackupPrefix(ctx.state.execution_id, run.task_id)}/submodule-${sha.slice(0, 12)}`,
+  });
+  if (kept.length === 0) return;
+  const why = 'a submodule commit the agent made, on no remote-tracking branch of the submodule';
+  (run.kept_refs ??= []).push(...kept.map(({ ref, sha }) => ({ ref, sha, why })));
+  const each = kept.map(({ path, sha, ref }) => `${path} at ${sha.slice(0, 12)} (kept at ${ref})`);
+  run.warnings = [
+    ...(run.warnings ?? []),
+    `the task's branch points submodules at commits the agent made inside them and pushed nowhere (no remote-tracking branch of the submodule holds them): ${each.join(', ')}. They existed only in the worktree's clone of the submodule, which goes with the worktree; before merging, push each to its submodule's repository (git push <the submodule's url> <kept ref>:refs/heads/<branch>), or the merged branch points at commits no one else can fetch`,
+  ];
+}
+
+/**
+ * Files the agent hid with its own .gitignore lines: kept under a ref now (the snapshot takes them
+ * in), not only when the worktree is removed, and named in a warning.
+ */
+async function keepIgnoredWork(ctx: RunContext, run: TaskRun, hidden: string[]): Promise<void> {
+  let keptAt: string | null = null;
+  if (hidden.length <= MAX_KEPT_IGNORED) {
+    const why = 'files only its own .gitignore lines hide (not merged)';
+    const kept = await keepTaskState(keepPlaceOf(ctx, run), run, why).catch(() => null);
+    keptAt = kept?.ref ?? null;
+  }
+  (run.warnings ??= []).push(ownIgnoresWarning(run.worktree, hidden, keptAt));
 }
 
 /** "Did nothing" is not "done". */

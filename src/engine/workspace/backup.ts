@@ -5,6 +5,7 @@ import { git } from './git-exec.js';
 import { identityArgs, type GitIdentity } from './identity.js';
 import { hidingEntries, markedEntry } from './marked-entries.js';
 import { submodulesOf } from './nested-repos.js';
+import { hiddenByOwnIgnores, MAX_KEPT_IGNORED } from './own-ignores.js';
 import { isWorktreeRoot } from './worktree.js';
 
 /**
@@ -49,7 +50,7 @@ export interface WorktreeSnapshot {
 
 /**
  * A commit of the worktree exactly as it is — HEAD plus every uncommitted change, untracked files
- * included, ignored ones not — made through a temporary index so that neither the worktree nor its
+ * included, ignored ones not (but for those only the agent's own ignore rules hide) — made through a temporary index so that neither the worktree nor its
  * index nor any branch moves. A merge in progress or conflict markers are snapshotted as files.
  * Null when there is no worktree (a folder that is not one's top counts as none) or no HEAD.
  */
@@ -84,6 +85,14 @@ export async function snapshotWorktree(
       env: indexEnv,
       input: `${['.', ...nested.map((p) => `:(top,exclude,literal)${p}`)].join('\0')}\0`,
     });
+    // Files only ignore rules the agent wrote hide are its work too (not too many: a cache is not).
+    const hidden = await hiddenByOwnIgnores(worktree, startSha ?? head, env);
+    if (hidden.length > 0 && hidden.length <= MAX_KEPT_IGNORED) {
+      await git(worktree, ['add', '--force', '--pathspec-from-file=-', '--pathspec-file-nul'], {
+        env: indexEnv,
+        input: `${hidden.map((p) => `:(top,literal)${p}`).join('\0')}\0`,
+      });
+    }
     const gitDir = (
       await git(worktree, ['rev-parse', '--absolute-git-dir'], { env })
     ).stdout.trim();
@@ -151,12 +160,14 @@ async function startIndex(
       // file absent from the worktree is a sparse checkout's, and stays as it is.
       const marked = records.map(markedEntry).filter((entry) => entry !== null);
       const paths = (await hidingEntries(worktree, marked)).map((entry) => entry.path);
-      if (paths.length > 0) {
-        await git(
-          worktree,
-          ['update-index', '--no-assume-unchanged', '--no-skip-worktree', '-z', '--stdin'],
-          { env: indexEnv, input: `${paths.join('\0')}\0` },
-        );
+      // One flag a call: given both, update-index clears the first only (its update_one returns
+      // after the assume-unchanged mark), and a skip-worktree edit stayed out of the kept ref.
+      for (const flag of ['--no-assume-unchanged', '--no-skip-worktree']) {
+        if (paths.length === 0) break;
+        await git(worktree, ['update-index', flag, '-z', '--stdin'], {
+          env: indexEnv,
+          input: `${paths.join('\0')}\0`,
+        });
       }
       return;
     }
