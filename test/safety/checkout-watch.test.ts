@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { watchCheckout } from '../../src/engine/run/checkout-watch.js';
+import { git } from '../../src/engine/workspace/git-exec.js';
 import { ExecutionState, type TaskRun } from '../../src/engine/state/schema.js';
 import { reportFixture, task as taskRun } from '../report/fixture.js';
 import { scratch, type Scratch } from '../engine/helpers.js';
@@ -236,6 +237,28 @@ describe("the user's branches an agent deletes", () => {
     expect(sentences.find((s) => s.startsWith('branch feature was deleted'))).toContain(gone);
     expect(await repo.git(['show', `${gone}:feature.txt`])).toBe('only on feature');
   });
+});
+
+describe('the tips held from the start', () => {
+  it('holds every branch of a repository of 60,000 branches (more than one command may take)', async () => {
+    // 60,000 branches, each at a commit of its own: as parents of one commit, 2.5 MB of arguments (Linux takes 2 MB at most).
+    const count = 60_000;
+    const stream = Array.from({ length: count }, (_, i) => {
+      const message = `b${i}\n`;
+      return `commit refs/heads/many/b${i}\ncommitter U <u@example.com> 1700000000 +0000\ndata ${message.length}\n${message}\n`;
+    }).join('');
+    await git(repo.dir, ['fast-import', '--quiet'], { input: stream, env: GIT_ENV });
+    const { state } = await watching();
+    const held = `refs/parallel-executor/${state.execution_id}/checkout/at-start`;
+    const reachable = new Set(
+      (await repo.git(['rev-list', held])).split('\n').filter((line) => line !== ''),
+    );
+    const tips = (await repo.git(['for-each-ref', '--format=%(objectname)', 'refs/heads/many']))
+      .split('\n')
+      .filter((line) => line !== '');
+    expect(new Set(tips).size).toBe(count);
+    expect(tips.filter((tip) => !reachable.has(tip))).toEqual([]);
+  }, 120_000);
 });
 
 describe('a worktree an agent adds of its own', () => {

@@ -19,6 +19,9 @@ import { git } from '../workspace/git-exec.js';
 import { DEFAULT_IDENTITY, identityArgs, type GitIdentity } from '../workspace/identity.js';
 import { recordedRepairs } from '../state/repairs.js';
 
+/** Parents of one holding commit: 1,000 ids are about 84 KB of arguments. */
+const HOLD_PARENTS = 1_000;
+
 /**
  * The user's branch tips and stash entries at the start, held by one ref
  * (`<checkoutKeepPrefix>/at-start`, a commit with each as a parent). An agent's `git branch -D`, or
@@ -38,22 +41,27 @@ async function holdAtStart(
   const held = [...new Set([...tips, ...before.stash])];
   if (held.length === 0) return;
   const message = "parallel-executor: the branch tips and stash entries at the run's start";
-  const commit = await git(
-    repoRoot,
-    [
-      ...identityArgs(options.identity ?? DEFAULT_IDENTITY),
-      'commit-tree',
-      `${held[0]!}^{tree}`,
-      ...held.flatMap((sha) => ['-p', sha]),
-      '-m',
-      message,
-    ],
-    { env: options.env },
-  );
+  // A repository of many thousands of branches would pass git more arguments than a process may
+  // have: a chain of commits, each holding up to HOLD_PARENTS of them and the one before.
+  let commit: string | null = null;
+  for (let at = 0; at < held.length; at += HOLD_PARENTS) {
+    const parents = [...(commit === null ? [] : [commit]), ...held.slice(at, at + HOLD_PARENTS)];
+    const made = await git(
+      repoRoot,
+      [
+        ...identityArgs(options.identity ?? DEFAULT_IDENTITY),
+        'commit-tree',
+        `${held[0]!}^{tree}`,
+        ...parents.flatMap((sha) => ['-p', sha]),
+        '-m',
+        message,
+      ],
+      { env: options.env },
+    );
+    commit = made.stdout.trim();
+  }
   const ref = `${checkoutKeepPrefix(executionId)}/at-start`;
-  await git(repoRoot, ['update-ref', '-m', message, ref, commit.stdout.trim()], {
-    env: options.env,
-  });
+  await git(repoRoot, ['update-ref', '-m', message, ref, commit!], { env: options.env });
 }
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
@@ -205,8 +213,12 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       stored.blame[change.key] ??= 'before this resume (who did it cannot be told)';
     }
   }
-  if (loaded === null) await holdAtStart(repoRoot, state.execution_id, stored.before, options);
-  await store(file, stored);
+  await Promise.all([
+    loaded === null
+      ? holdAtStart(repoRoot, state.execution_id, stored.before, options)
+      : Promise.resolve(),
+    store(file, stored),
+  ]);
   const active = new Set<string>();
   const windows = new Set<Set<string>>();
   let window = open();
