@@ -30,11 +30,15 @@ export async function completeTaskCheckRuns(
   let completed = 0;
   for (const id of state.task_order) {
     const run = state.tasks[id]!;
-    const check = runs.find(
-      (c) =>
-        c.externalId === `${state.execution_id}:${id}` &&
-        c.name === taskCheckName({ id, title: run.task }),
-    );
+    // The plan job made the task's check run before any agent ran: the first of that name and id.
+    // One made later (by a job that ran agent-written code with a checks token) is not it.
+    const check = runs
+      .filter(
+        (c) =>
+          c.externalId === `${state.execution_id}:${id}` &&
+          c.name === taskCheckName({ id, title: run.task }),
+      )
+      .sort((a, b) => a.id - b.id)[0];
     if (!check || check.status === 'completed') continue;
     const { conclusion, title, summary } = taskOutput(run, state);
     await forge.updateCheckRun(check.id, {
