@@ -14,6 +14,7 @@ import {
 import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';
 import { branchSha, isWorktreeRoot } from '../workspace/worktree.js';
+import { strandedAdmin } from '../workspace/worktree-admin.js';
 
 /** Where a task's work is kept, and with what: the same for a retry, resume and a failure. */
 export interface KeepPlace {
@@ -75,10 +76,17 @@ export async function keepDropped(
   const prefix = taskBackupPrefix(place.executionId, run.task_id);
   const tip = await branchSha(place.repoRoot, run.branch);
   const inWorktree = await isWorktreeRoot(run.worktree);
-  const head = inWorktree ? (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim() : null;
+  // Its `.git` file gone: HEAD and its reflog are read in its admin folder, never the folder.
+  const stranded = inWorktree ? null : await strandedAdmin(place.repoRoot, run.worktree);
+  const head = inWorktree
+    ? (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim()
+    : stranded === null
+      ? null
+      : await headOf(stranded, place.env);
   const dropped = await keepDroppedCommits({
     repoRoot: place.repoRoot,
     worktree: inWorktree ? run.worktree : null,
+    stranded,
     branch: run.branch,
     startSha: run.start_sha,
     env: place.env,
@@ -96,6 +104,15 @@ export async function keepDropped(
   });
   (run.kept_refs ??= []).push(...dropped);
   return dropped;
+}
+
+/** The commit HEAD of a worktree's admin folder names; null when there is none. */
+async function headOf(admin: string, env: Record<string, string>): Promise<string | null> {
+  const head = await git(admin, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
+    env: { ...env, GIT_DIR: admin },
+    allowExitCodes: [1, 128],
+  });
+  return head.exitCode === 0 ? head.stdout.trim() : null;
 }
 
 /** What a task's worktree and branch hold beyond its start commit. */
