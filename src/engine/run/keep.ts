@@ -2,6 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
+import { keepSubmoduleCommits, submoduleCommitsWarning } from '../collect/submodule-commits.js';
 import type { KeptRef, TaskRun } from '../state/schema.js';
 import {
   attemptRef,
@@ -54,7 +55,39 @@ export async function keepTaskState(
   if (kept === null) return null;
   (run.kept_refs ??= []).push(...keptRefsOf(kept, why, 'the task branch its worktree had left'));
   await keepDropped(place, run, why, kept);
+  // The kept state may point a submodule at a commit only the worktree's clone of it has: the
+  // reset for a retry or the worktree's removal that follows would lose it.
+  await keepSubmoduleWork(place, run, kept.sha);
   return kept;
+}
+
+/**
+ * Commits the agent made inside a submodule that `head` (the task's branch, or its kept state)
+ * points it at, pushed nowhere: fetched under refs of the task (they would go with the
+ * worktree's clone of the submodule), recorded in `kept_refs` and named in a warning, once each.
+ */
+export async function keepSubmoduleWork(
+  place: KeepPlace,
+  run: TaskRun,
+  head: string,
+): Promise<void> {
+  if (run.start_sha === null) return;
+  const known = new Set((run.kept_refs ?? []).map((entry) => entry.ref));
+  const kept = (
+    await keepSubmoduleCommits({
+      repoRoot: place.repoRoot,
+      worktree: run.worktree,
+      startSha: run.start_sha,
+      headSha: head,
+      env: place.env,
+      refFor: (sha) =>
+        `${taskBackupPrefix(place.executionId, run.task_id)}/submodule-${sha.slice(0, 12)}`,
+    })
+  ).filter((entry) => !known.has(entry.ref));
+  if (kept.length === 0) return;
+  const why = 'a submodule commit the agent made, on no remote-tracking branch of the submodule';
+  (run.kept_refs ??= []).push(...kept.map(({ ref, sha }) => ({ ref, sha, why })));
+  (run.warnings ??= []).push(submoduleCommitsWarning(kept));
 }
 
 /**

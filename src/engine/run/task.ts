@@ -8,8 +8,6 @@ import {
 } from '../collect/collect.js';
 import { MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import { inspectWorktree } from '../collect/inspect.js';
-import { keepSubmoduleCommits } from '../collect/submodule-commits.js';
-import { taskBackupPrefix } from '../workspace/backup.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, showProgress, type RunContext } from './context.js';
@@ -23,7 +21,7 @@ import {
 import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
 import { namedBack, strandedAdmin } from '../workspace/worktree-admin.js';
 import { git } from '../workspace/git-exec.js';
-import { keepDropped, keepTaskState, taskWork } from './keep.js';
+import { keepDropped, keepSubmoduleWork, keepTaskState, taskWork } from './keep.js';
 import { BUDGET_RESUME_HINT } from './budget.js';
 
 /**
@@ -267,7 +265,7 @@ async function commitWork(
     if (!run.warnings.includes(warning)) run.warnings.push(warning);
   }
   if (inspected.wandered) await keepCommitsLeft(ctx, run);
-  await keepSubmoduleWork(ctx, run);
+  if (run.head_sha !== null) await keepSubmoduleWork(keepPlaceOf(ctx, run), run, run.head_sha);
   if (collected.hiddenByIgnores.length > 0)
     await keepIgnoredWork(ctx, run, collected.hiddenByIgnores);
   if (inspected.reflogGone && ctx.reflogged?.has(run.task_id) === true) {
@@ -320,32 +318,6 @@ async function keepCommitsLeft(ctx: RunContext, run: TaskRun): Promise<void> {
   run.warnings = [
     ...(run.warnings ?? []),
     `the agent made commits it then left off its branch (a reset, an amend, or commits on another branch or a detached HEAD it switched away from): they are not merged; kept at ${left.map((kept) => kept.ref).join(', ')}`,
-  ];
-}
-
-/**
- * Commits the agent made inside a submodule that its branch now points to, pushed nowhere: kept
- * under refs of the task (they would go with the worktree's clone of the submodule) and named in a
- * warning, since merging the branch alone points the submodule at a commit no one else has.
- */
-async function keepSubmoduleWork(ctx: RunContext, run: TaskRun): Promise<void> {
-  if (run.head_sha === null || run.start_sha === null) return;
-  const kept = await keepSubmoduleCommits({
-    repoRoot: ctx.state.repo_root,
-    worktree: run.worktree,
-    startSha: run.start_sha,
-    headSha: run.head_sha,
-    env: ctx.env,
-    refFor: (sha) =>
-      `${taskBackupPrefix(ctx.state.execution_id, run.task_id)}/submodule-${sha.slice(0, 12)}`,
-  });
-  if (kept.length === 0) return;
-  const why = 'a submodule commit the agent made, on no remote-tracking branch of the submodule';
-  (run.kept_refs ??= []).push(...kept.map(({ ref, sha }) => ({ ref, sha, why })));
-  const each = kept.map(({ path, sha, ref }) => `${path} at ${sha.slice(0, 12)} (kept at ${ref})`);
-  run.warnings = [
-    ...(run.warnings ?? []),
-    `the task's branch points submodules at commits the agent made inside them and pushed nowhere (no remote-tracking branch of the submodule holds them): ${each.join(', ')}. They existed only in the worktree's clone of the submodule, which goes with the worktree; before merging, push each to its submodule's repository (git push <the submodule's url> <kept ref>:refs/heads/<branch>), or the merged branch points at commits no one else can fetch`,
   ];
 }
 
