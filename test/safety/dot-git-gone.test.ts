@@ -1,11 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
 import { pathExists } from '../../src/engine/path-exists.js';
 import { agentEnv, plan, scratch, task, type Scratch } from '../engine/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { AGENT_GIT, LEDGER_COMMIT, runChecked } from './collect-support.js';
+import { killHard, readStateFile, spawnRun, waitFor } from './resume-support.js';
 
 /**
  * An agent that removes its worktree's `.git` file (or writes garbage over it): git still has the
@@ -98,5 +100,54 @@ describe("an agent that removes or garbles its worktree's .git file", () => {
     expect(await repo.git(['show', `${kept!.ref}:two.txt`])).toBe('two');
     expect(await pathExists(join(t.worktree, 'left.txt'))).toBe(true);
     expect(result.invariant.ok, result.invariant.text).toBe(true);
+  });
+});
+
+describe("resume of a task whose agent removed its worktree's .git file before the orchestrator was killed", () => {
+  // Its work was found, so resume collected it; the folder is no worktree any more, so the task
+  // failed with "move them out of the way, then resume again", and a plain resume then had no
+  // task to run (the task was failed: only --retry-failed runs it again).
+  it('fails it, keeps its state through its git folder, and says to retry once the folder is moved', async () => {
+    repo = await createTempRepo({ files: { '.gitignore': 'plan.json\n', 'README.md': 'x\n' } });
+    ledger = await scratch();
+    await mkdir(ledger.file('ledger'));
+    await writePlanJson(repo.dir, plan([task('a')]));
+    const env = {
+      PATH: process.env['PATH'],
+      HOME: process.env['HOME'],
+      LEDGER: ledger.file('ledger'),
+      GO: ledger.file('go'),
+      GONE: ledger.file('gone'),
+    };
+    const first = [
+      `if [ ! -e "$GO" ]; then echo one > one.txt && git add one.txt && ${AGENT_GIT} commit -qm one && ${LEDGER_COMMIT}`,
+      'printf left > left.txt && rm -f .git && touch "$GONE"',
+      'while [ ! -e "$GO" ]; do sleep 0.1; done; exit 0; fi',
+      `echo done > done.txt && git add done.txt && ${AGENT_GIT} commit -qm done && ${LEDGER_COMMIT}`,
+    ].join('; ');
+    const run = spawnRun(repo.dir, env, ['--plan', 'plan.json', '--agent-command', first]);
+    await waitFor(async () =>
+      readFile(env.GONE).then(
+        () => true,
+        () => null,
+      ),
+    );
+    await killHard(run);
+    await writeFile(env.GO, '');
+    const resumed = await cli(['resume'], repo.dir, env);
+    const t = (await readStateFile(repo.dir))!.tasks['a']!;
+    expect(t.status, resumed.stdout + resumed.stderr).toBe('failed');
+    expect(t.reason).toContain(
+      'then retry the task (parallel-executor resume <execution> --retry-failed)',
+    );
+    const kept = /are kept at (\S+)$/.exec(t.reason ?? '')?.[1];
+    expect(kept, t.reason ?? '').toBeDefined();
+    expect(await repo.git(['show', `${kept}:left.txt`])).toBe('left');
+
+    await rename(t.worktree, ledger.file('moved'));
+    const retried = await cli(['resume', '--retry-failed'], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const state = (await readStateFile(repo.dir))!;
+    expect(state.integration!.merged).toEqual(['a']);
   });
 });
