@@ -124,6 +124,12 @@ describe('clean --force between Ctrl-C during integration and resume', () => {
     );
     expect(out).toContain(`which ${kept} holds`);
     expect(out).not.toContain(`git merge --no-ff ${a.branch}`);
+    // b (failed) is listed as kept, but clean --force removed its branch, log and outputs: named
+    // as kept there before, they are not named now.
+    const b = stopped.tasks['b']!;
+    const keptPart = out.slice(out.indexOf('Kept for you to look at'));
+    expect(keptPart).toContain('  b: agent exited with code 1');
+    for (const gone of [b.branch, b.log_file, b.output_dir]) expect(keptPart).not.toContain(gone);
     const after = await stateOnDisk();
     expect(after.integration?.merged).toEqual(['a']);
     expect(await fx.repo.git(['show', `${after.integration!.branch}:out-a.txt`])).toBe('a');
