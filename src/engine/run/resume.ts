@@ -42,7 +42,8 @@ export interface ResumeOptions extends EngineOptions {
  * groups are in the state). Nothing is deleted: each task run again has its state kept under a
  * backup ref first; work an agent left is collected and validated, not redone; a task without
  * work runs again in its worktree; completed tasks and their branches are left exactly as they
- * are; an integration that did not finish runs again.
+ * are (a branch `clean --force` deleted is made again where the task left it, from its kept ref);
+ * an integration that did not finish runs again.
  */
 export async function resumeExecution(options: ResumeOptions): Promise<ExecutionResult> {
   const root = await findRepoRoot(options.cwd);
