@@ -212,12 +212,11 @@ function keptLines(
   const lines = ['Kept for you to look at (nothing was cleaned up):'];
   for (const task of outcome.kept) {
     lines.push(`  ${task.taskId}: ${task.why}`);
+    // Only what is there: a clean --force before a resume removed some (its work is kept).
     if (task.worktree !== null) lines.push(`      worktree ${task.worktree}`);
-    lines.push(
-      `      branch   ${task.branch}`,
-      `      log      ${task.log}`,
-      `      outputs  ${task.outputs}`,
-    );
+    if (task.branch !== null) lines.push(`      branch   ${task.branch}`);
+    if (task.log !== null) lines.push(`      log      ${task.log}`);
+    if (task.outputs !== null) lines.push(`      outputs  ${task.outputs}`);
   }
   return lines;
 }

@@ -79,3 +79,59 @@ describe('Ctrl-C during integration', () => {
     expect(after.tasks['b']!.status).toBe('failed');
   });
 });
+
+describe('clean --force between Ctrl-C during integration and resume', () => {
+  // clean --force deleted a's unmerged branch (its work kept under a ref first); the resume then
+  // dropped a ("branch not found") and its next steps said to git merge the deleted branch.
+  it('makes the completed task branch again from its kept ref, and the integration merges it', async () => {
+    const started = fx.box.file('started');
+    const pass = fx.box.file('pass');
+    const tests = `if [ ! -e '${pass}' ]; then touch '${started}'; sleep 30; fi`;
+    await fx.repo.write(
+      '.github/parallel-executor.yml',
+      `integration:\n  testCommand: ${JSON.stringify(tests)}\n`,
+    );
+    await fx.repo.commit('config');
+    await writePlanJson(fx.repo.dir, plan([task('a'), task('b')]));
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'] };
+    const orchestrator = spawn(
+      process.execPath,
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent-command', AGENT],
+      { cwd: fx.repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit');
+    await waitFor(async () =>
+      access(started).then(
+        () => true,
+        () => null,
+      ),
+    );
+    orchestrator.kill('SIGINT');
+    await exited;
+    const stopped = await stateOnDisk();
+    const id = stopped.execution_id;
+    const a = stopped.tasks['a']!;
+
+    const cleaned = await cli(['clean', id, '--force'], fx.repo.dir, env);
+    expect(cleaned.stdout).toContain(`removed branch   ${a.branch}`);
+    const kept = (await stateOnDisk()).tasks['a']!.kept_refs!.at(-1)!.ref;
+
+    await writeFile(pass, '');
+    const resumed = await cli(['resume', id], fx.repo.dir, env);
+    const out = resumed.stdout + resumed.stderr;
+    expect(out).toContain(
+      `its branch ${a.branch} had been deleted (clean --force before the execution finished); made again at ${a.head_sha!.slice(0, 12)}`,
+    );
+    expect(out).toContain(`which ${kept} holds`);
+    expect(out).not.toContain(`git merge --no-ff ${a.branch}`);
+    // b (failed) is listed as kept, but clean --force removed its branch, log and outputs: named
+    // as kept there before, they are not named now.
+    const b = stopped.tasks['b']!;
+    const keptPart = out.slice(out.indexOf('Kept for you to look at'));
+    expect(keptPart).toContain('  b: agent exited with code 1');
+    for (const gone of [b.branch, b.log_file, b.output_dir]) expect(keptPart).not.toContain(gone);
+    const after = await stateOnDisk();
+    expect(after.integration?.merged).toEqual(['a']);
+    expect(await fx.repo.git(['show', `${after.integration!.branch}:out-a.txt`])).toBe('a');
+  });
+});

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { plan, scratch, task } from '../engine/helpers.js';
+import { cleanupExecution } from '../../src/engine/cleanup/cleanup.js';
+import { agentEnv, plan, scratch, task } from '../engine/helpers.js';
 import { addSubmodule, createTempRepo, FILE_PROTOCOL, type TempRepo } from '../support/git-repo.js';
 import { AGENT_GIT, LEDGER_COMMIT, runChecked } from './collect-support.js';
 
@@ -65,6 +66,82 @@ describe('an agent that commits inside a submodule of the project', () => {
       expect(t.status, t.reason ?? '').toBe('completed');
       expect(t.kept_refs ?? []).toEqual([]);
       expect(t.warnings?.join('\n') ?? '').not.toContain('submodule');
+    } finally {
+      await ledger.cleanup();
+    }
+  });
+});
+
+describe('an agent that commits inside a submodule of the project, in a task that fails', () => {
+  // Only collection fetched such a commit: a failed task's went with its worktree's clone of the
+  // submodule when clean --force removed the worktree, or when a retry reset it and a clean
+  // removed it after, while its kept ref pointed the submodule at it.
+  const inner = `(cd lib && echo fix > fix.txt && git add fix.txt && ${AGENT_GIT} commit -qm fix)`;
+  const bump = `git add lib && ${AGENT_GIT} commit -qm bump && ${LEDGER_COMMIT}`;
+
+  async function keptFix(refs: readonly { ref: string; sha: string }[] | undefined) {
+    const kept = (refs ?? []).filter((k) => /\/1\/submodule-[0-9a-f]{12}$/.test(k.ref));
+    expect(kept, JSON.stringify(refs)).toHaveLength(1);
+    expect(await repo.git(['show', `${kept[0]!.ref}:fix.txt`])).toBe('fix');
+    return kept[0]!;
+  }
+
+  it('keeps the commit under a ref of the task, named, before clean --force removes the worktree', async () => {
+    library = await createTempRepo({ files: { 'lib.txt': 'library code\n' } });
+    repo = await createTempRepo();
+    await addSubmodule(repo, library);
+    const ledger = await scratch();
+    try {
+      const run = await runChecked(
+        repo,
+        ledger.dir,
+        plan([task('1')]),
+        `${inner} && ${bump} && exit 1`,
+        {
+          env: FILE_PROTOCOL,
+        },
+      );
+      const t = run.state.tasks['1']!;
+      expect(t.status).toBe('failed');
+      const cleaned = await cleanupExecution(run.state, {
+        repoRoot: repo.dir,
+        executionDir: run.executionDir,
+        env: agentEnv(FILE_PROTOCOL),
+        force: true,
+      });
+      expect(cleaned.items.find((i) => i.kind === 'worktree')?.action).toBe('removed');
+      const kept = await keptFix(cleaned.keptRefs);
+      expect(t.warnings?.join('\n')).toContain(
+        `lib at ${kept.sha.slice(0, 12)} (kept at ${kept.ref})`,
+      );
+      expect(await repo.git(['cat-file', '-t', kept.sha])).toBe('commit');
+    } finally {
+      await ledger.cleanup();
+    }
+  });
+
+  it('keeps the commit of a failed attempt before the retry resets the worktree', async () => {
+    library = await createTempRepo({ files: { 'lib.txt': 'library code\n' } });
+    repo = await createTempRepo();
+    await addSubmodule(repo, library);
+    const ledger = await scratch();
+    try {
+      const agent = [
+        `if [ ! -e "$LEDGER/tried" ]; then touch "$LEDGER/tried" && ${inner} && ${bump} && exit 1; fi`,
+        // The next attempt puts the submodule back where the branch has it, as a fresh start.
+        'git -c protocol.file.allow=always submodule update -q',
+        `echo done > done.txt && git add done.txt && ${AGENT_GIT} commit -qm done && ${LEDGER_COMMIT}`,
+      ].join('; ');
+      const run = await runChecked(repo, ledger.dir, plan([task('1')]), agent, {
+        env: FILE_PROTOCOL,
+        settings: { retries: 1 },
+        finish: { cleanUp: true },
+      });
+      const t = run.state.tasks['1']!;
+      expect(t.status, t.reason ?? '').toBe('completed');
+      expect(t.attempts).toBe(2);
+      const kept = await keptFix(t.kept_refs);
+      expect(t.warnings?.join('\n')).toContain(`(kept at ${kept.ref})`);
     } finally {
       await ledger.cleanup();
     }

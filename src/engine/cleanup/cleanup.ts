@@ -29,7 +29,7 @@ import {
   type ParkResult,
 } from '../workspace/pool.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
-import { retryOnLock } from '../workspace/worktree.js';
+import { isWorktreeRoot, retryOnLock } from '../workspace/worktree.js';
 import {
   moveNestedRepositories,
   NestedMoveError,
@@ -165,6 +165,8 @@ export async function cleanupExecution(
       plan.branch = { remove: false, reason: why };
     } else {
       for (const ref of kept) refs.push({ taskId: task.task_id, ...ref });
+      if (plan.worktree.remove && worktrees.has(worktreeKey))
+        plan.worktree = await strandedStays(task, kept, plan.worktree);
     }
     const outputs = await cleanOutputs(
       task,
@@ -402,6 +404,27 @@ async function keepWork(
 }
 
 /**
+ * A worktree git still records whose folder is no longer one (its agent removed or replaced its
+ * `.git` file): git refuses to remove it, and what is in it is for a person to look at. Kept, with
+ * where its state is (`kept`, this clean's refs, or the ones its failure kept).
+ */
+async function strandedStays(
+  task: TaskRun,
+  kept: readonly KeptRef[],
+  decision: Decision,
+): Promise<Decision> {
+  const worktree = path.resolve(task.worktree);
+  if (!(await pathExists(worktree, { followLinks: false })) || (await isWorktreeRoot(worktree)))
+    return decision;
+  const refs = (kept.length > 0 ? kept : (task.kept_refs ?? [])).map((entry) => entry.ref);
+  const where = refs.length === 0 ? '' : `; its state is kept at ${refs.join(', ')}`;
+  return {
+    remove: false,
+    reason: `its .git file was removed or replaced, so it is no longer a git worktree: left where it is for a person to look at (move it away when done)${where}`,
+  };
+}
+
+/**
  * Uncommitted changes (the tool's own files aside), files only ignore rules the agent wrote since
  * `start` hide, or a HEAD that is not in the task branch.
  */
@@ -411,6 +434,9 @@ async function holdsOwnWork(
   env: Record<string, string>,
   start: string | null = null,
 ): Promise<boolean> {
+  // Its .git file removed or pointed elsewhere: git run there would read another checkout (the
+  // user's, above it). Kept: its state is read through its admin folder, if at all.
+  if (!(await isWorktreeRoot(worktree))) return true;
   const status = await git(worktree, ['status', '--porcelain=v1', '-z', '--untracked-files=all'], {
     env,
     allowExitCodes: [128],

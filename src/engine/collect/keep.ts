@@ -6,6 +6,11 @@ export interface DroppedCommitsInput {
   repoRoot: string;
   /** Null when the worktree is gone: the branch's reflog alone is read. */
   worktree: string | null;
+  /**
+   * For a worktree whose `.git` file is gone (`strandedAdmin`), its admin folder: HEAD's reflog is
+   * read there, with no worktree (`worktree` is null then).
+   */
+  stranded?: string | null;
   branch: string;
   startSha: string;
   env: Record<string, string>;
@@ -50,12 +55,16 @@ async function droppedCommits(
   kept: readonly string[],
 ): Promise<string[]> {
   const seen = new Set<string>();
-  for (const [cwd, ref] of [
-    [input.repoRoot, `refs/heads/${input.branch}`],
-    ...(input.worktree === null ? [] : [[input.worktree, 'HEAD'] as const]),
+  const stranded = input.stranded ?? null;
+  for (const [cwd, ref, env] of [
+    [input.repoRoot, `refs/heads/${input.branch}`, input.env],
+    ...(input.worktree === null ? [] : [[input.worktree, 'HEAD', input.env] as const]),
+    ...(stranded === null
+      ? []
+      : [[stranded, 'HEAD', { ...input.env, GIT_DIR: stranded }] as const]),
   ] as const) {
     const log = await git(cwd, ['reflog', 'show', '--format=%H', ref], {
-      env: input.env,
+      env,
       allowExitCodes: [128],
     });
     for (const sha of log.stdout.split('\n').filter(Boolean)) seen.add(sha);

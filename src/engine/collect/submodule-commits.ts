@@ -1,3 +1,4 @@
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathExists } from '../path-exists.js';
 import { git, NO_HOOKS } from '../workspace/git-exec.js';
@@ -30,8 +31,9 @@ export async function keepSubmoduleCommits(input: {
   // No .gitmodules, no submodule clone (an undeclared gitlink is refused before): no git to ask.
   if (input.headSha === input.startSha || !(await pathExists(join(input.worktree, '.gitmodules'))))
     return [];
+  // Two commits' trees, read in the repository: no git runs on a worktree whose .git is gone.
   const { stdout } = await git(
-    input.worktree,
+    input.repoRoot,
     ['diff-tree', '-r', '-z', '--no-renames', input.startSha, input.headSha, '--'],
     { env: input.env },
   );
@@ -43,6 +45,8 @@ export async function keepSubmoduleCommits(input: {
     const path = fields[i + 1]!;
     if (newMode !== '160000' || sha === undefined) continue;
     const clone = join(input.worktree, path);
+    // No clone of its own there: git would look up from it, into the worktree and above.
+    if ((await lstat(join(clone, '.git')).catch(() => null)) === null) continue;
     const held = await git(
       clone,
       ['for-each-ref', '--count=1', '--format=%(refname)', '--contains', sha, 'refs/remotes'],
@@ -70,4 +74,10 @@ export async function keepSubmoduleCommits(input: {
     if (fetched.exitCode === 0) kept.push({ path, sha, ref });
   }
   return kept;
+}
+
+/** What a task's warnings say of the submodule commits kept for it. */
+export function submoduleCommitsWarning(kept: readonly SubmoduleCommit[]): string {
+  const each = kept.map(({ path, sha, ref }) => `${path} at ${sha.slice(0, 12)} (kept at ${ref})`);
+  return `the task's branch points submodules at commits the agent made inside them and pushed nowhere (no remote-tracking branch of the submodule holds them): ${each.join(', ')}. They existed only in the worktree's clone of the submodule, which goes with the worktree; before merging, push each to its submodule's repository (git push <the submodule's url> <kept ref>:refs/heads/<branch>), or the merged branch points at commits no one else can fetch`;
 }

@@ -11,6 +11,7 @@ import { integrationFate, needsAttention } from '../report/outcome.js';
 import type { ExecutionHooks } from '../run/hooks.js';
 import { executionPaths } from '../run/paths.js';
 import { pathExists } from '../path-exists.js';
+import { branchSha } from '../workspace/worktree.js';
 import { runIntegrationStep } from './integration-step.js';
 import { notifier, type Notify } from './notify.js';
 import {
@@ -40,11 +41,14 @@ export interface FinishOptions {
 export interface KeptTask {
   taskId: string;
   why: string;
-  /** Null when the task never got one, or it is gone. */
+  /**
+   * Each null when the task never got one, or it is gone (a `clean --force` before a resume
+   * removed it: its work is under the task's kept refs, its log and outputs in an archive).
+   */
   worktree: string | null;
-  branch: string;
-  log: string;
-  outputs: string;
+  branch: string | null;
+  log: string | null;
+  outputs: string | null;
 }
 
 export interface FinishOutcome {
@@ -216,9 +220,9 @@ async function keptTasks(state: ExecutionState): Promise<KeptTask[]> {
       taskId: id,
       why,
       worktree: (await pathExists(run.worktree)) ? run.worktree : null,
-      branch: run.branch,
-      log: run.log_file,
-      outputs: run.output_dir,
+      branch: (await branchSha(state.repo_root, run.branch)) === null ? null : run.branch,
+      log: (await pathExists(run.log_file)) ? run.log_file : null,
+      outputs: (await pathExists(run.output_dir)) ? run.output_dir : null,
     });
   }
   return kept;

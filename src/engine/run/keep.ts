@@ -2,6 +2,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CONTEXT_FILE } from '../collect/collect.js';
 import { besideAttempt, keepDroppedCommits } from '../collect/keep.js';
+import { keepSubmoduleCommits, submoduleCommitsWarning } from '../collect/submodule-commits.js';
 import type { KeptRef, TaskRun } from '../state/schema.js';
 import {
   attemptRef,
@@ -14,6 +15,7 @@ import {
 import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';
 import { branchSha, isWorktreeRoot } from '../workspace/worktree.js';
+import { strandedAdmin } from '../workspace/worktree-admin.js';
 
 /** Where a task's work is kept, and with what: the same for a retry, resume and a failure. */
 export interface KeepPlace {
@@ -53,7 +55,39 @@ export async function keepTaskState(
   if (kept === null) return null;
   (run.kept_refs ??= []).push(...keptRefsOf(kept, why, 'the task branch its worktree had left'));
   await keepDropped(place, run, why, kept);
+  // The kept state may point a submodule at a commit only the worktree's clone of it has: the
+  // reset for a retry or the worktree's removal that follows would lose it.
+  await keepSubmoduleWork(place, run, kept.sha);
   return kept;
+}
+
+/**
+ * Commits the agent made inside a submodule that `head` (the task's branch, or its kept state)
+ * points it at, pushed nowhere: fetched under refs of the task (they would go with the
+ * worktree's clone of the submodule), recorded in `kept_refs` and named in a warning, once each.
+ */
+export async function keepSubmoduleWork(
+  place: KeepPlace,
+  run: TaskRun,
+  head: string,
+): Promise<void> {
+  if (run.start_sha === null) return;
+  const known = new Set((run.kept_refs ?? []).map((entry) => entry.ref));
+  const kept = (
+    await keepSubmoduleCommits({
+      repoRoot: place.repoRoot,
+      worktree: run.worktree,
+      startSha: run.start_sha,
+      headSha: head,
+      env: place.env,
+      refFor: (sha) =>
+        `${taskBackupPrefix(place.executionId, run.task_id)}/submodule-${sha.slice(0, 12)}`,
+    })
+  ).filter((entry) => !known.has(entry.ref));
+  if (kept.length === 0) return;
+  const why = 'a submodule commit the agent made, on no remote-tracking branch of the submodule';
+  (run.kept_refs ??= []).push(...kept.map(({ ref, sha }) => ({ ref, sha, why })));
+  (run.warnings ??= []).push(submoduleCommitsWarning(kept));
 }
 
 /**
@@ -75,10 +109,17 @@ export async function keepDropped(
   const prefix = taskBackupPrefix(place.executionId, run.task_id);
   const tip = await branchSha(place.repoRoot, run.branch);
   const inWorktree = await isWorktreeRoot(run.worktree);
-  const head = inWorktree ? (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim() : null;
+  // Its `.git` file gone: HEAD and its reflog are read in its admin folder, never the folder.
+  const stranded = inWorktree ? null : await strandedAdmin(place.repoRoot, run.worktree);
+  const head = inWorktree
+    ? (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim()
+    : stranded === null
+      ? null
+      : await headOf(stranded, place.env);
   const dropped = await keepDroppedCommits({
     repoRoot: place.repoRoot,
     worktree: inWorktree ? run.worktree : null,
+    stranded,
     branch: run.branch,
     startSha: run.start_sha,
     env: place.env,
@@ -96,6 +137,15 @@ export async function keepDropped(
   });
   (run.kept_refs ??= []).push(...dropped);
   return dropped;
+}
+
+/** The commit HEAD of a worktree's admin folder names; null when there is none. */
+async function headOf(admin: string, env: Record<string, string>): Promise<string | null> {
+  const head = await git(admin, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
+    env: { ...env, GIT_DIR: admin },
+    allowExitCodes: [1, 128],
+  });
+  return head.exitCode === 0 ? head.stdout.trim() : null;
 }
 
 /** What a task's worktree and branch hold beyond its start commit. */

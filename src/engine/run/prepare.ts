@@ -212,7 +212,7 @@ async function clearHalfMadeWorktree(repoRoot: string, path: string): Promise<vo
     const entries = await readdir(path).catch(() => [] as string[]);
     if (entries.some((name) => name !== '.git')) {
       throw new TaskPreparationError(
-        `${path} exists but is not a git worktree; its files were left as they are: move them out of the way, then resume again`,
+        `${path} exists but is not a git worktree; its files were left as they are: move them out of the way, then retry the task (parallel-executor resume <execution> --retry-failed)`,
       );
     }
     await rm(path, { recursive: true, force: true });

@@ -12,6 +12,7 @@ import { replicatedFiles } from '../workspace/replicate.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import { branchSha, isWorktreeRoot, resetWorktree } from '../workspace/worktree.js';
 import { pathExists } from '../path-exists.js';
+import { isAncestor, refSha } from '../workspace/backup.js';
 import { pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { changedSince, keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { execute, type EngineOptions, type ExecutionResult } from './orchestrator.js';
@@ -41,7 +42,8 @@ export interface ResumeOptions extends EngineOptions {
  * groups are in the state). Nothing is deleted: each task run again has its state kept under a
  * backup ref first; work an agent left is collected and validated, not redone; a task without
  * work runs again in its worktree; completed tasks and their branches are left exactly as they
- * are; an integration that did not finish runs again.
+ * are (a branch `clean --force` deleted is made again where the task left it, from its kept ref);
+ * an integration that did not finish runs again.
  */
 export async function resumeExecution(options: ResumeOptions): Promise<ExecutionResult> {
   const root = await findRepoRoot(options.cwd);
@@ -161,10 +163,55 @@ async function resumeLocked(
     );
     state.integration = null;
   }
+  for (const run of Object.values(state.tasks)) {
+    const message = await restoreCleanedBranch(state.repo_root, run, state.integration?.merged);
+    if (message === null) continue;
+    run.warnings = [...(run.warnings ?? []), message];
+    options.onEvent?.({ type: 'warning', taskId: run.task_id, message }, state);
+  }
   state.status = 'in_progress';
   state.finished_at = null;
   state.orchestrator_pid = ownPid;
   return execute(options, state, plan, paths, settings, true, collectOnResume);
+}
+
+/**
+ * A completed task not merged yet whose branch `clean --force` deleted (the execution was not
+ * finished; its work was kept under a ref first): the branch is made again at the commit its
+ * collection recorded and its validation passed, which a kept ref holds. Resume is asked to finish
+ * the execution, and its integration merges task branches: without the branch the task was
+ * dropped ("branch not found") and the next steps said to merge a branch that no longer exists.
+ * What the task did is what lands, nothing more: never a kept ref's later state. Returns what the
+ * user must be told; null when nothing was done.
+ */
+async function restoreCleanedBranch(
+  repoRoot: string,
+  run: TaskRun,
+  merged: readonly string[] | undefined,
+): Promise<string | null> {
+  if (run.status !== 'completed' || run.head_sha === null) return null;
+  if (merged?.includes(run.task_id) === true) return null;
+  if ((await branchSha(repoRoot, run.branch)) !== null) return null;
+  for (const kept of run.kept_refs ?? []) {
+    if ((await refSha(repoRoot, kept.ref)) !== kept.sha) continue;
+    if (!(await isAncestor(repoRoot, run.head_sha, kept.sha))) continue;
+    // Created only while absent (the empty old value): never moves a branch someone made since.
+    const made = await git(
+      repoRoot,
+      [
+        'update-ref',
+        '-m',
+        'resume: branch made again',
+        `refs/heads/${run.branch}`,
+        run.head_sha,
+        '',
+      ],
+      { allowExitCodes: [128] },
+    );
+    if (made.exitCode !== 0) return null;
+    return `resume: its branch ${run.branch} had been deleted (clean --force before the execution finished); made again at ${run.head_sha.slice(0, 12)}, the commit its collection recorded and validation passed, which ${kept.ref} holds, so that the integration merges it`;
+  }
+  return null;
 }
 
 function needsRestart(run: TaskRun, retryFailed: boolean): boolean {

@@ -8,8 +8,6 @@ import {
 } from '../collect/collect.js';
 import { MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import { inspectWorktree } from '../collect/inspect.js';
-import { keepSubmoduleCommits } from '../collect/submodule-commits.js';
-import { taskBackupPrefix } from '../workspace/backup.js';
 import type { TaskRun } from '../state/schema.js';
 import { runAttempt, type AttemptResult } from './attempt.js';
 import { save, setStatus, showProgress, type RunContext } from './context.js';
@@ -21,9 +19,9 @@ import {
   TaskPreparationError,
 } from './prepare.js';
 import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
-import { namedBack } from '../workspace/worktree-admin.js';
+import { namedBack, strandedAdmin } from '../workspace/worktree-admin.js';
 import { git } from '../workspace/git-exec.js';
-import { keepDropped, keepTaskState, taskWork } from './keep.js';
+import { keepDropped, keepSubmoduleWork, keepTaskState, taskWork } from './keep.js';
 import { BUDGET_RESUME_HINT } from './budget.js';
 
 /**
@@ -87,9 +85,44 @@ async function notOwn(run: TaskRun): Promise<boolean> {
 /** What the collection proper answers when it found the worktree not its own (and ran no git). */
 const NOT_OWN = Symbol('not its own worktree');
 
-/** Its `.git` no longer names its own admin folder (or is gone): no git is run there. */
-function notOwnWorktree(run: TaskRun): string {
-  return `its worktree ${run.worktree} is no longer a git worktree of its own (its .git file was removed, replaced, or changed to name another worktree's git folder), so no git command was run there: nothing in it was committed or merged, and no other worktree was touched. What the agent committed before is on ${run.branch}. Look at the folder, put its .git file back (or move the folder away), then retry the task (parallel-executor resume <execution> --retry-failed)`;
+/**
+ * Its `.git` no longer names its own admin folder (or is gone): no git is run there. `kept`: where
+ * its state, read through its admin folder, is kept (a `.git` removed or garbled, not pointed
+ * elsewhere).
+ */
+function notOwnWorktree(run: TaskRun, kept: string | null): string {
+  const where =
+    kept === null
+      ? `What the agent committed before is on ${run.branch}.`
+      : `Its HEAD and uncommitted files, read through its own git folder, are kept at ${kept}; what it committed on its branch is on ${run.branch}.`;
+  return `its worktree ${run.worktree} is no longer a git worktree of its own (its .git file was removed, replaced, or changed to name another worktree's git folder), so no git command was run there: nothing in it was committed or merged, and no other worktree was touched. ${where} Look at the folder, put its .git file back (or move the folder away), then retry the task (parallel-executor resume <execution> --retry-failed)`;
+}
+
+/** Failed for a worktree that is no longer its own, its state kept first when it can be. */
+async function failNotOwn(ctx: RunContext, run: TaskRun): Promise<void> {
+  await fail(ctx, run, notOwnWorktree(run, await keepStranded(ctx, run)), false);
+}
+
+/**
+ * A worktree whose `.git` file its agent removed or garbled (`strandedAdmin`): its state (HEAD,
+ * commits on no branch, uncommitted files) kept under its next attempt ref through its admin
+ * folder, which clean-up prunes once the folder has no `.git`. The refs kept, in words; null when
+ * it is not such a worktree or keeping failed.
+ */
+async function keepStranded(ctx: RunContext, run: TaskRun): Promise<string | null> {
+  if (run.start_sha === null) return null;
+  if ((await strandedAdmin(ctx.state.repo_root, run.worktree)) === null) return null;
+  const before = run.kept_refs?.length ?? 0;
+  try {
+    await keepTaskState(keepPlaceOf(ctx, run), run, `the failed attempt ${run.attempts}`);
+  } catch (error) {
+    ctx.logger.warn('could not keep a failed task under a ref', {
+      task: run.task_id,
+      error: String(error),
+    });
+  }
+  const kept = (run.kept_refs ?? []).slice(before).map((entry) => entry.ref);
+  return kept.length === 0 ? null : kept.join(', ');
 }
 
 /** Nothing left to collect there; what the agent committed is on its branch, which is kept. */
@@ -120,6 +153,15 @@ async function runAttempts(ctx: RunContext, run: TaskRun): Promise<AttemptResult
     ) {
       return result;
     }
+    // Its .git file removed or pointed elsewhere: the retry's reset would run git on whatever
+    // checkout git finds from the folder (the user's own, above it): switched to the task branch
+    // and cleaned.
+    if (await notOwn(run)) {
+      return {
+        ...result,
+        reason: `${result.reason ?? 'failed'}; not retried, since its worktree ${run.worktree} is no longer a git worktree of its own (its .git file was removed or replaced): look at the folder, move it out of the way, then resume --retry-failed`,
+      };
+    }
     ctx.emit({
       type: 'task-retry',
       taskId: run.task_id,
@@ -135,7 +177,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
   setStatus(ctx, run, 'collecting');
   // Every git command below runs in the worktree: with a `.git` the agent pointed elsewhere, it
   // would add, commit and reset in another worktree (the user's). Not one is run there then.
-  if (await notOwn(run)) return fail(ctx, run, notOwnWorktree(run), false);
+  if (await notOwn(run)) return failNotOwn(ctx, run);
   const waiting = ctx.repoLock.checkoutsOpen();
   if (waiting > 0) {
     // Seen on the dashboard for as long as it lasts (on a big repository, tens of seconds).
@@ -157,7 +199,7 @@ async function collect(ctx: RunContext, run: TaskRun, result: AttemptResult): Pr
     (await notOwn(run)) ? NOT_OWN : commitWork(ctx, run, result, keepOut),
   );
   if (waiting > 0) run.current_step = null;
-  if (settled === NOT_OWN) return fail(ctx, run, notOwnWorktree(run), false);
+  if (settled === NOT_OWN) return failNotOwn(ctx, run);
   if (settled !== null) return refuse(ctx, run, settled);
   // Its work is committed on its branch first, so a task failed for this loses nothing.
   const intrusion = await looking;
@@ -223,7 +265,7 @@ async function commitWork(
     if (!run.warnings.includes(warning)) run.warnings.push(warning);
   }
   if (inspected.wandered) await keepCommitsLeft(ctx, run);
-  await keepSubmoduleWork(ctx, run);
+  if (run.head_sha !== null) await keepSubmoduleWork(keepPlaceOf(ctx, run), run, run.head_sha);
   if (collected.hiddenByIgnores.length > 0)
     await keepIgnoredWork(ctx, run, collected.hiddenByIgnores);
   if (inspected.reflogGone && ctx.reflogged?.has(run.task_id) === true) {
@@ -280,32 +322,6 @@ async function keepCommitsLeft(ctx: RunContext, run: TaskRun): Promise<void> {
 }
 
 /**
- * Commits the agent made inside a submodule that its branch now points to, pushed nowhere: kept
- * under refs of the task (they would go with the worktree's clone of the submodule) and named in a
- * warning, since merging the branch alone points the submodule at a commit no one else has.
- */
-async function keepSubmoduleWork(ctx: RunContext, run: TaskRun): Promise<void> {
-  if (run.head_sha === null || run.start_sha === null) return;
-  const kept = await keepSubmoduleCommits({
-    repoRoot: ctx.state.repo_root,
-    worktree: run.worktree,
-    startSha: run.start_sha,
-    headSha: run.head_sha,
-    env: ctx.env,
-    refFor: (sha) =>
-      `${taskBackupPrefix(ctx.state.execution_id, run.task_id)}/submodule-${sha.slice(0, 12)}`,
-  });
-  if (kept.length === 0) return;
-  const why = 'a submodule commit the agent made, on no remote-tracking branch of the submodule';
-  (run.kept_refs ??= []).push(...kept.map(({ ref, sha }) => ({ ref, sha, why })));
-  const each = kept.map(({ path, sha, ref }) => `${path} at ${sha.slice(0, 12)} (kept at ${ref})`);
-  run.warnings = [
-    ...(run.warnings ?? []),
-    `the task's branch points submodules at commits the agent made inside them and pushed nowhere (no remote-tracking branch of the submodule holds them): ${each.join(', ')}. They existed only in the worktree's clone of the submodule, which goes with the worktree; before merging, push each to its submodule's repository (git push <the submodule's url> <kept ref>:refs/heads/<branch>), or the merged branch points at commits no one else can fetch`,
-  ];
-}
-
-/**
  * Files the agent hid with its own .gitignore lines: kept under a ref now (the snapshot takes them
  * in), not only when the worktree is removed, and named in a warning.
  */
@@ -349,10 +365,17 @@ async function fail(ctx: RunContext, run: TaskRun, reason: string, keep = true):
   await copyLog(run.log_file, run.output_dir);
   // The worktree stays for a person, but what the agent left uncommitted (or on a HEAD its branch
   // lacks) is also put under a ref now: a later retry, resume or clean can then lose nothing.
-  if (keep) await keepFailedWork(ctx, run);
+  const stranded = keep ? await keepFailedWork(ctx, run) : null;
   // The branch tip at the failure: `resume --retry-failed` tells by it what a person added since.
   run.head_sha = await branchSha(ctx.state.repo_root, run.branch).catch(() => run.head_sha);
-  setStatus(ctx, run, 'failed', reason);
+  setStatus(
+    ctx,
+    run,
+    'failed',
+    stranded === null
+      ? reason
+      : `${reason}; its worktree's .git file is gone: its HEAD and uncommitted files, read through its own git folder, are kept at ${stranded}`,
+  );
 }
 
 /** Why a task the user stopped (Ctrl-C) is cancelled: resume runs its agent again (resume.ts). */
@@ -378,9 +401,12 @@ async function stopForBudget(ctx: RunContext, run: TaskRun, reason: string): Pro
   setStatus(ctx, run, 'cancelled', `${reason}${where}; ${BUDGET_RESUME_HINT}`);
 }
 
-async function keepFailedWork(ctx: RunContext, run: TaskRun): Promise<void> {
+/** Where a worktree whose `.git` file is gone was kept (`keepStranded`), else null. */
+async function keepFailedWork(ctx: RunContext, run: TaskRun): Promise<string | null> {
+  if (run.start_sha !== null && !(await isWorktreeRoot(run.worktree)))
+    return keepStranded(ctx, run);
   try {
-    if (run.start_sha === null || !(await isWorktreeRoot(run.worktree))) return;
+    if (run.start_sha === null) return null;
     const work = await taskWork(ctx.state.repo_root, run, ctx.replicated.get(run.task_id) ?? []);
     const head = (await git(run.worktree, ['rev-parse', 'HEAD'])).stdout.trim();
     const tip = await branchSha(ctx.state.repo_root, run.branch);
@@ -394,4 +420,5 @@ async function keepFailedWork(ctx: RunContext, run: TaskRun): Promise<void> {
       error: String(error),
     });
   }
+  return null;
 }

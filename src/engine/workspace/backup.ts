@@ -7,6 +7,7 @@ import { hidingEntries, markedEntry } from './marked-entries.js';
 import { submodulesOf } from './nested-repos.js';
 import { hiddenByOwnIgnores, MAX_KEPT_IGNORED } from './own-ignores.js';
 import { isWorktreeRoot } from './worktree.js';
+import { strandedAdmin } from './worktree-admin.js';
 
 /**
  * Nothing an agent made is ever lost: before anything resets, removes or replaces a task's work
@@ -66,8 +67,14 @@ export async function snapshotWorktree(
    * of HEAD are taken for them.
    */
   startSha: string | null = null,
+  /**
+   * The worktree's admin folder, for one whose `.git` file an agent removed (`strandedAdmin`):
+   * git reaches it through that folder alone, never by looking up from the worktree.
+   */
+  stranded: string | null = null,
 ): Promise<WorktreeSnapshot | null> {
-  if (!(await isWorktreeRoot(worktree))) return null;
+  if (stranded !== null) env = { ...env, GIT_DIR: stranded, GIT_WORK_TREE: worktree };
+  else if (!(await isWorktreeRoot(worktree))) return null;
   const headResult = await git(worktree, ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], {
     env,
     allowExitCodes: [1, 128],
@@ -184,6 +191,8 @@ export interface KeptAttempt {
   branchRef: string | null;
   /** The commit `branchRef` points at (null with it). */
   branchSha: string | null;
+  /** The admin folder the worktree was read through, its `.git` file gone (`strandedAdmin`). */
+  stranded: string | null;
 }
 
 /**
@@ -224,6 +233,11 @@ export interface KeepAttemptInput {
  * (no worktree and no branch).
  */
 export async function keepAttempt(input: KeepAttemptInput): Promise<KeptAttempt | null> {
+  // A folder whose `.git` file its agent removed is kept through its admin folder, which git
+  // still has: its HEAD (commits on no branch too) and uncommitted files.
+  const stranded = (await isWorktreeRoot(input.worktree))
+    ? null
+    : await strandedAdmin(input.repoRoot, input.worktree);
   const snapshot = await snapshotWorktree(
     input.worktree,
     input.env,
@@ -231,6 +245,7 @@ export async function keepAttempt(input: KeepAttemptInput): Promise<KeptAttempt 
     `parallel-executor: uncommitted work kept (${input.why})`,
     input.exclude ?? [],
     input.startSha ?? null,
+    stranded,
   );
   const tip = await refSha(input.repoRoot, `refs/heads/${input.branch}`, input.env);
   if (snapshot === null && tip === null) return null;
@@ -243,7 +258,14 @@ export async function keepAttempt(input: KeepAttemptInput): Promise<KeptAttempt 
     branchSha = tip;
     await git(input.repoRoot, ['update-ref', '-m', input.why, branchRef, tip], { env: input.env });
   }
-  return { ref: input.ref, sha, dirty: snapshot?.dirty ?? false, branchRef, branchSha };
+  return {
+    ref: input.ref,
+    sha,
+    dirty: snapshot?.dirty ?? false,
+    branchRef,
+    branchSha,
+    stranded: snapshot === null ? null : stranded,
+  };
 }
 
 /** The next free attempt number under a task's prefix (1 when none is kept yet). */
@@ -328,7 +350,7 @@ async function agentGitlinks(
     if ((await lstat(join(worktree, path, '.git')).catch(() => null)) !== null) present.push(path);
   }
   if (present.length === 0) return [];
-  const project = await submodulesOf(worktree, start);
+  const project = await submodulesOf(worktree, start, indexEnv);
   return present.filter((path) => !project.has(path));
 }
 

@@ -151,9 +151,16 @@ async function reconnect(
  * The project's own submodules: the gitlinks of `commit` (the task's start), which the tool checks
  * out in every worktree. They are the project's, not something an agent left.
  */
-export async function submodulesOf(repoRoot: string, commit: string | null): Promise<Set<string>> {
+export async function submodulesOf(
+  repoRoot: string,
+  commit: string | null,
+  env?: Record<string, string>,
+): Promise<Set<string>> {
   if (commit === null) return new Set();
-  const listed = await git(repoRoot, ['ls-tree', '-r', '-z', commit], { allowExitCodes: [128] });
+  const listed = await git(repoRoot, ['ls-tree', '-r', '-z', commit], {
+    allowExitCodes: [128],
+    ...(env === undefined ? {} : { env }),
+  });
   if (listed.exitCode !== 0) return new Set();
   return new Set(
     listed.stdout

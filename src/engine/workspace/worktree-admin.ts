@@ -83,6 +83,30 @@ export async function ownAdmin(repoRoot: string, worktree: string): Promise<stri
 }
 
 /**
+ * The admin folder git still records for `worktree` when the folder's own `.git` is gone, or is a
+ * file that names no existing folder (text an agent wrote over it): git can then reach the
+ * worktree's HEAD, index and reflog only through that admin folder (`GIT_DIR=<admin>
+ * GIT_WORK_TREE=<worktree>`). Null for anything else: a real worktree, no record naming this
+ * folder, and a `.git` that names an existing folder (another worktree's admin folder, the user's
+ * `.git`) or is not a regular file, which stay refused: nothing of git is run on that folder.
+ */
+export async function strandedAdmin(repoRoot: string, worktree: string): Promise<string | null> {
+  if (!(await ownFolder(worktree))) return null;
+  const dotGit = await lstat(join(worktree, '.git')).catch(() => null);
+  if (dotGit !== null) {
+    if (!dotGit.isFile()) return null;
+    const named = await adminDir(worktree);
+    if (named !== null && (await lstat(named).catch(() => null)) !== null) return null;
+  }
+  const self = await real(worktree);
+  for (const record of await worktreeRecords(await commonDirOf(repoRoot))) {
+    if (!(await ownFolder(record.admin))) continue;
+    if ((await canonical(record.worktree)) === self) return record.admin;
+  }
+  return null;
+}
+
+/**
  * `git worktree prune`, for the tool's own worktrees only: the admin folders of worktrees whose
  * folder is gone and was `folders` or below one. A plain prune would also drop the user's own
  * worktrees whose folder is not where git last saw it (moved without `git worktree move`, on a
