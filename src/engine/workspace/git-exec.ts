@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { delimiter, dirname, resolve } from 'node:path';
 import { GitError, MissingDirectoryError } from '../errors.js';
 import { HelperSpawnError, runThroughHelper } from './git-helper.js';
 
@@ -14,6 +15,14 @@ export interface GitOptions {
   input?: string;
   /** The child's whole environment; omitted, git inherits the process's (the shell decides). */
   env?: Record<string, string>;
+  /**
+   * Look for the repository above `cwd` too, as git does by default: only for finding the user's
+   * repository from where they stand. Otherwise `cwd` is a repository's top (the user's checkout,
+   * a task's worktree, a nested repository) and git stops there: a task worktree whose `.git` an
+   * agent removed then fails the command instead of git finding the user's checkout above it and
+   * running the command there (a checkout, a clean, a commit on the user's branch).
+   */
+  discover?: boolean;
 }
 
 /**
@@ -25,14 +34,15 @@ export async function git(
   args: readonly string[],
   options: GitOptions = {},
 ): Promise<GitResult> {
+  // No settings read here: git gets the environment a process started now would inherit.
+  // eslint-disable-next-line no-restricted-properties
+  const base = options.env ?? process.env;
   let result;
   try {
     result = await runThroughHelper({
       cwd,
       args: [...NON_INTERACTIVE, ...args],
-      // No settings read here: git gets the environment a process started now would inherit.
-      // eslint-disable-next-line no-restricted-properties
-      env: options.env ?? process.env,
+      env: options.discover === true ? base : withCeiling(base, dirname(resolve(cwd))),
       input: options.input,
     });
   } catch (error) {
@@ -47,6 +57,18 @@ export async function git(
     return { stdout, stderr, exitCode };
   }
   throw new GitError(args, result.code, stderr || stdout, cwd);
+}
+
+/** `env` with `folder` added to GIT_CEILING_DIRECTORIES: git does not look for a repository in it. */
+function withCeiling(
+  env: Record<string, string | undefined>,
+  folder: string,
+): Record<string, string | undefined> {
+  const ceilings = env['GIT_CEILING_DIRECTORIES'];
+  return {
+    ...env,
+    GIT_CEILING_DIRECTORIES: ceilings ? `${ceilings}${delimiter}${folder}` : folder,
+  };
 }
 
 /**

@@ -18,9 +18,15 @@ export interface RepoInfo {
 }
 
 export async function findRepoRoot(cwd: string): Promise<string> {
-  const result = await git(cwd, ['rev-parse', '--show-toplevel'], { allowExitCodes: [128] });
+  const result = await git(cwd, ['rev-parse', '--show-toplevel'], {
+    allowExitCodes: [128],
+    discover: true,
+  });
   if (result.exitCode !== 0) {
-    const bare = await git(cwd, ['rev-parse', '--is-bare-repository'], { allowExitCodes: [128] });
+    const bare = await git(cwd, ['rev-parse', '--is-bare-repository'], {
+      allowExitCodes: [128],
+      discover: true,
+    });
     if (bare.stdout.trim() === 'true') {
       throw new NotInRepositoryError(
         `${cwd} is a bare git repository: it has no working tree for agents to branch from`,
