@@ -85,6 +85,17 @@ describe('parallel-executor clean', () => {
     expect(await branches(repo.root)).toEqual(['integration/g1', 'main']);
   });
 
+  it('cleans from a folder inside the repository', async () => {
+    const { repo } = await finishedRepo();
+    const sub = path.join(repo.root, 'src', 'deep');
+    await mkdir(sub, { recursive: true });
+    const t = await clean([], sub);
+    expect(t.stderr).toBe('');
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain(`Execution ${repo.executionId}:`);
+    expect(await worktreePaths(repo.root)).toEqual([repo.root]);
+  });
+
   it('prints the result as JSON', async () => {
     const { repo } = await finishedRepo();
     const t = await clean([repo.executionId, '--json'], repo.root);

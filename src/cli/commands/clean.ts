@@ -11,6 +11,7 @@ import {
   listExecutions,
 } from '../../engine/run/executions.js';
 import { mainWorktree } from '../../engine/workspace/worktree-list.js';
+import { findRepoRoot } from '../../engine/workspace/repo.js';
 import { readConfig } from '../run-settings.js';
 import { acquireRepoLock } from '../../engine/workspace/repo-lock.js';
 import { STATE_FILE, writeStateAtomic } from '../../engine/monitor/state-store.js';
@@ -154,7 +155,7 @@ async function configuredPool(repoRoot: string): Promise<{ pool?: number }> {
 /** The main worktree: executions live there even when the command runs in a linked worktree. */
 async function repositoryRoot(cwd: string): Promise<string> {
   try {
-    return await mainWorktree(cwd);
+    return await mainWorktree(await findRepoRoot(cwd));
   } catch (error) {
     if (error instanceof GitError) {
       throw new UsageError(
