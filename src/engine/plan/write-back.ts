@@ -69,7 +69,7 @@ export function writeBack(text: string, plan: Plan, update: PlanWriteBack): stri
   if (update.reportPath) {
     for (const anchor of anchors.values()) writeReport(anchor, update.reportPath, newline, add);
   }
-  return analysis.bom + applyEdits(analysis.body, edits);
+  return analysis.bom + applyEdits(analysis.raw, edits);
 }
 
 function taskIndex(analysis: Analysis, plan: Plan, id: string): number {
