@@ -10,7 +10,7 @@ import {
   parseAgentFile,
 } from '../../src/engine/plan/agents.js';
 import { findAgentsDir, loadPlan } from '../../src/engine/plan/index.js';
-import { MAX_PLAN_BYTES } from '../../src/engine/plan/plan-file.js';
+import { MAX_PLAN_BYTES } from '../../src/engine/plan/limits.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -182,7 +182,7 @@ describe('what is at the plan path, from a branch', () => {
     expect(await message('fifo.md')).toContain('plan file fifo.md is not a regular file');
     expect(await message('zero.md')).toContain('plan file zero.md is not a regular file');
     expect(await message('folder.md')).toContain('plan file folder.md is a folder');
-    expect(await message('big.md')).toMatch(/plan file big\.md is 4\.0 MB, more than the 4\.0 MB/);
+    expect(await message('big.md')).toMatch(/plan file big\.md is 0\.5 MB, more than the 0\.5 MB/);
   });
 
   it('refuses a link out of the repository, and reads one inside it where it leads', async () => {

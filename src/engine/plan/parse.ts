@@ -29,6 +29,7 @@ import {
 import { fieldsOf, type Field } from './fields.js';
 import { resolvePlan, type GroupBuild } from './resolve.js';
 import { expandRange } from './ids.js';
+import { planLimitProblem } from './limits.js';
 import { readSource, type PlanSource } from './markdown.js';
 import { buildOutline, ownBlocks, type Section } from './outline.js';
 import type { Diagnostic, Plan } from './schema.js';
@@ -72,9 +73,15 @@ interface TableRead {
 }
 
 export function analysePlan(text: string): Analysis {
-  const { bom, body, raw, tree, controls } = readSource(text);
+  // Beyond the limits nothing is parsed: an empty plan, and the error that says why.
+  const limit = planLimitProblem(text);
+  const { bom, body, raw, tree, controls } = readSource(limit === null ? text : '');
   const sections = buildOutline(tree, body.length);
-  const context: DialectContext = { body, diagnostics: [], knownAgents: new Map() };
+  const context: DialectContext = {
+    body,
+    diagnostics: limit === null ? [] : [limit],
+    knownAgents: new Map(),
+  };
   reportControls(controls, context);
   collectKnownAgents(sections, context);
 

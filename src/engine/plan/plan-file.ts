@@ -1,6 +1,7 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { MAX_PLAN_BYTES } from './limits.js';
 
 /**
  * The plan and the agent files come from a branch (a colleague's, a pull request's), so what is
@@ -8,9 +9,6 @@ import { UsageError } from '../errors.js';
  * and SIGTERM included), a link to /dev/zero filled the memory, a link committed in the branch
  * read any file of the machine as the plan.
  */
-
-/** Far above any real plan (the largest in the corpus is some 60 KB), far below a stall. */
-export const MAX_PLAN_BYTES = 4 * 1024 * 1024;
 
 /** Why the file at `file` is not one to read as text, or null; `root`: the repository it is in. */
 export async function textFileProblem(
