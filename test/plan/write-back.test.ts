@@ -317,3 +317,47 @@ describe('control characters on many lines', () => {
     expect(found[3]!.message).toContain('on 47 more line(s), from this one to line 50');
   });
 });
+
+describe('status marks inside a title cell', () => {
+  // A board with no status column: "Show a ✅ next to passing builds" was read as the title
+  // "Show a", completed (the run skipped it as done), and "Replace the ❌ icon" as failed; a
+  // write-back then replaced "✅ next to passing builds" with its own mark.
+  const text = [
+    '| ID | Task | Agent |',
+    '|---|---|---|',
+    '| T1 | Show a ✅ next to passing builds | Builder-1 |',
+    '| T2 | Replace the ❌ icon | Builder-1 |',
+    '| T3 | Scope ✅ 1h 2min | Builder-1 |',
+    '| T4 | Ship ❌ failed (tests: 2 failed) | Builder-1 |',
+    '',
+  ].join('\n');
+
+  it('are marks only at the end, followed by nothing but a time and a note', () => {
+    const { plan } = parsePlan(text);
+    expect(plan.tasks.map((task) => [task.id, task.title, task.status])).toEqual([
+      ['T1', 'Show a ✅ next to passing builds', 'pending'],
+      ['T2', 'Replace the ❌ icon', 'pending'],
+      ['T3', 'Scope', 'completed'],
+      ['T4', 'Ship', 'failed'],
+    ]);
+  });
+
+  it('write-back adds its mark after such a title, and replaces it the next time', () => {
+    const update: PlanWriteBack = {
+      tasks: [
+        { id: 'T1', outcome: 'completed', actualMs: minutes(3) },
+        { id: 'T2', outcome: 'failed', note: 'exit 1' },
+      ],
+    };
+    const out = applyTwice(text, update);
+    expect(out.split('\n').slice(2, 4)).toEqual([
+      '| T1 | Show a ✅ next to passing builds ✅ 3min | Builder-1 |',
+      '| T2 | Replace the ❌ icon ❌ failed (exit 1) | Builder-1 |',
+    ]);
+    expect(
+      parsePlan(out)
+        .plan.tasks.slice(0, 2)
+        .map((task) => task.title),
+    ).toEqual(['Show a ✅ next to passing builds', 'Replace the ❌ icon']);
+  });
+});
