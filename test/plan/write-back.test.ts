@@ -361,3 +361,26 @@ describe('status marks inside a title cell', () => {
     ).toEqual(['Show a ✅ next to passing builds', 'Replace the ❌ icon']);
   });
 });
+
+describe('status marks inside a task line with no agent parenthesis', () => {
+  // "Task 1.1: Show a ✅ next to passing builds" was the title "Show a", completed: not run.
+  const text = [
+    '## Parallel Group 1: G',
+    '',
+    '- [ ] Task 1.1: Show a ✅ next to passing builds',
+    '- [ ] Task 1.2: Done already ✅ 3min',
+    '',
+  ].join('\n');
+
+  it('reads a mark only at the end of the line, and write-back adds after the title', () => {
+    const { plan } = parsePlan(text);
+    expect(plan.tasks.map((task) => [task.id, task.title, task.status])).toEqual([
+      ['1.1', 'Show a ✅ next to passing builds', 'pending'],
+      ['1.2', 'Done already', 'completed'],
+    ]);
+    const out = applyTwice(text, { tasks: [{ id: '1.1', outcome: 'failed', note: 'exit 1' }] });
+    expect(out.split('\n')[2]).toBe(
+      '- [ ] Task 1.1: Show a ✅ next to passing builds ❌ failed (exit 1)',
+    );
+  });
+});

@@ -5,7 +5,7 @@ import { parseDuration } from '../estimates.js';
 import { itemFields, listItems } from '../fields.js';
 import { isIdLike } from '../ids.js';
 import { collapse, endOffset, flatText, startOffset, textOf } from '../markdown.js';
-import { parseStatus, STATUS_MARK } from '../status.js';
+import { parseStatus, STATUS_MARK, TRAILING_STATUS } from '../status.js';
 
 /**
  * The seed's task lines, in any list:
@@ -266,7 +266,7 @@ export function readParens(
 /**
  * Where the status mark starts (`✅ 1h 32min` after `(Builder-1, 6h)`), or -1. After an agent
  * parenthesis, only what follows it can be a mark (a title may hold ⛔, a mark may hold
- * "(warnings)"); without one, the first mark emoji after a space.
+ * "(warnings)"); without one, a mark that ends the text (see TRAILING_STATUS).
  */
 function markIndex(text: string, known: ReadonlyMap<string, string>): number {
   const groups = [...text.matchAll(/\(([^()]*)\)/gu)].reverse();
@@ -277,7 +277,8 @@ function markIndex(text: string, known: ReadonlyMap<string, string>): number {
     const lead = after.length - after.trimStart().length;
     return new RegExp(`^${STATUS_MARK.source}`, 'u').test(after.trimStart()) ? end + lead : -1;
   }
-  const match = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(text);
+  // Without one, a mark at the end only: "Show a ✅ next to passing builds" is a title.
+  const match = TRAILING_STATUS.exec(text.trimEnd());
   return match ? match.index + 1 : -1;
 }
 
