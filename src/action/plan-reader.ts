@@ -26,7 +26,7 @@ export type ReadPlan = (text: string, file: string) => PlanReading;
  */
 export async function loadPlanReader(planPath: string, workspace: string): Promise<ReadPlan> {
   const agentsDir = await findAgentsDir(dirname(planPath), workspace);
-  const loaded = agentsDir ? await loadAgentDefinitions(agentsDir) : null;
+  const loaded = agentsDir ? await loadAgentDefinitions(agentsDir, workspace) : null;
   const definitions: AgentDefinition[] | null = loaded?.definitions ?? null;
   return (text) => {
     const parsed = parsePlan(text);

@@ -2,17 +2,22 @@
  * What every mode reads from the checked-out repository: the plan, parsed and validated once,
  * with errors that say which file and what to do (the config: the engine's `readConfigFile`).
  */
-import { readFile } from 'node:fs/promises';
 import { UsageError } from '../engine/errors.js';
+import { readPlanFile } from '../engine/plan/plan-file.js';
 import type { Plan } from '../engine/plan/schema.js';
 import type { ModeDeps } from './modes/types.js';
 import type { PlanReading } from './plan-reader.js';
 
-export async function readPlanText(planPath: string, planFile: string): Promise<string> {
+export async function readPlanText(
+  planPath: string,
+  planFile: string,
+  workspace: string,
+): Promise<string> {
   try {
-    return await readFile(planPath, 'utf8');
+    return (await readPlanFile(planPath, planFile, workspace)).text;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const cause = (error as Error).cause as NodeJS.ErrnoException | undefined;
+    if (cause?.code !== 'ENOENT') throw error;
     throw new UsageError(
       `the plan ${planFile} does not exist in the checked-out repository`,
       'Check the `plan` input, and that actions/checkout ran on the ref that holds the plan.',
@@ -29,7 +34,7 @@ export async function loadPlan(
   deps: Pick<ModeDeps, 'readPlan'>,
   settings: { planPath: string; planFile: string; runner: { workspace: string } },
 ): Promise<LoadedPlan> {
-  const text = await readPlanText(settings.planPath, settings.planFile);
+  const text = await readPlanText(settings.planPath, settings.planFile, settings.runner.workspace);
   const reader = await deps.readPlan(settings.planPath, settings.runner.workspace);
   return { text, ...reader(text, settings.planFile) };
 }

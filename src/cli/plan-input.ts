@@ -40,7 +40,7 @@ export async function loadPlanForRun(file: string, cwd: string): Promise<PlanInp
   if (absolute.endsWith('.json')) {
     return { file: absolute, plan: await readPlanJson(absolute, shown), warnings: [] };
   }
-  const loaded = await loadPlan(absolute, { cwd });
+  const loaded = await loadPlan(shown, { cwd });
   const where = (d: Diagnostic & { file?: string }) =>
     `${d.file ? relative(cwd, d.file) : shown}:${d.line}:${d.column}: ${d.message}`;
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
@@ -52,7 +52,7 @@ export async function loadPlanForRun(file: string, cwd: string): Promise<PlanInp
     );
   }
   return {
-    file: absolute,
+    file: loaded.realFile,
     plan: loaded.plan,
     warnings: loaded.diagnostics.filter((d) => d.severity === 'warning').map(where),
   };

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -363,6 +363,18 @@ describe('plan mode', () => {
     await run({ runtime, env, readPlan: reader(plan) });
     expect(runtime.failed).toMatch(
       /the plan MULTI_AGENT_PLAN.md does not exist[\s\S]*hint: Check the `plan` input/,
+    );
+  });
+
+  it('refuses a plan the pull request made a link out of the checkout, and reads nothing', async () => {
+    // The plan job read /etc/hostname (or any file of the runner the link named) as the plan.
+    api();
+    await rm(join(workspace, 'MULTI_AGENT_PLAN.md'));
+    await symlink('/etc/hostname', join(workspace, 'MULTI_AGENT_PLAN.md'));
+    const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
+    await run({ runtime, env, readPlan: reader(plan) });
+    expect(runtime.failed).toMatch(
+      /plan file MULTI_AGENT_PLAN.md is a symbolic link to \/etc\/hostname, outside the repository/,
     );
   });
 

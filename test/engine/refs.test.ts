@@ -86,6 +86,17 @@ describe('branch names from plan text', () => {
     expect(uniqueName('feat/login', taken)).toBe('feat-login');
     expect(uniqueName('agent/a', taken)).toBe('agent/a-2');
   });
+
+  it('takes names that differ only in case for one (one ref on macOS and Windows)', () => {
+    // Two tasks whose Branch cells say Feature/Login and feature/login, beside a user's FEAT.
+    const taken = new Set(['FEAT', 'main']);
+    expect(uniqueName('Feature/Login', taken)).toBe('Feature/Login');
+    expect(uniqueName('feature/login', taken)).toBe('feature/login-2');
+    expect(uniqueName('feat', taken)).toBe('feat-2');
+    expect(uniqueName('Feat/x', taken)).toBe('Feat-x');
+    expect(uniqueName('FEATURE', taken)).toBe('FEATURE-2');
+    expect(uniqueName('Main', taken)).toBe('Main-2');
+  });
 });
 
 describe('names git already reads as something', () => {

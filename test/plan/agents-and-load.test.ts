@@ -1,4 +1,5 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import {
   parseAgentFile,
 } from '../../src/engine/plan/agents.js';
 import { findAgentsDir, loadPlan } from '../../src/engine/plan/index.js';
+import { MAX_PLAN_BYTES } from '../../src/engine/plan/limits.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -149,5 +151,78 @@ describe('loadPlan', () => {
     const error = await loadPlan('missing/PLAN.md', { cwd: dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).message).toBe('plan file not found: missing/PLAN.md');
+  });
+});
+
+describe('what is at the plan path, from a branch', () => {
+  // A plan (or an agent file) comes from a branch: a colleague's, a pull request's. What a branch
+  // can put at its path was read as it was: a FIFO blocked validate and run for ever (SIGTERM
+  // too), a link to /dev/zero took 600 MB and ended in "Invalid string length", a folder named
+  // x.md in .claude/agents crashed with EISDIR, and a committed link read a file outside the
+  // repository as the plan.
+  const message = async (file: string) => {
+    const error = await loadPlan(file, { cwd: dir }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    return `${(error as UsageError).message}\n${(error as UsageError).hint ?? ''}`;
+  };
+  let outside: string;
+  beforeEach(async () => {
+    await mkdir(path.join(dir, '.git'));
+    outside = await mkdtemp(path.join(tmpdir(), 'pe-plan-outside-'));
+  });
+  afterEach(async () => {
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  it('refuses a FIFO, a device, a folder and a file of many megabytes, saying which', async () => {
+    execFileSync('mkfifo', [path.join(dir, 'fifo.md')]);
+    await symlink('/dev/zero', path.join(dir, 'zero.md'));
+    await mkdir(path.join(dir, 'folder.md'));
+    await writeFile(path.join(dir, 'big.md'), 'a'.repeat(MAX_PLAN_BYTES + 1));
+    expect(await message('fifo.md')).toContain('plan file fifo.md is not a regular file');
+    expect(await message('zero.md')).toContain('plan file zero.md is not a regular file');
+    expect(await message('folder.md')).toContain('plan file folder.md is a folder');
+    expect(await message('big.md')).toMatch(/plan file big\.md is 0\.5 MB, more than the 0\.5 MB/);
+  });
+
+  it('refuses a link out of the repository, and reads one inside it where it leads', async () => {
+    await writeFile(path.join(outside, 'plan.md'), PLAN);
+    await symlink(path.join(outside, 'plan.md'), path.join(dir, 'MULTI_AGENT_PLAN.md'));
+    const said = await message('MULTI_AGENT_PLAN.md');
+    expect(said).toContain(
+      `is a symbolic link to ${await realpath(path.join(outside, 'plan.md'))}`,
+    );
+    expect(said).toContain(`outside the repository ${dir}`);
+
+    await mkdir(path.join(dir, 'docs'));
+    await writeFile(path.join(dir, 'docs', 'plan.md'), PLAN);
+    await symlink('docs/plan.md', path.join(dir, 'linked.md'));
+    const loaded = await loadPlan('linked.md', { cwd: dir });
+    expect(loaded.plan.tasks).toHaveLength(2);
+    // Write-back goes to the file itself: git holds the link's target text at linked.md.
+    expect(loaded.realFile).toBe(path.join(dir, 'docs', 'plan.md'));
+    // A plan named outside the repository on purpose is read.
+    expect((await loadPlan(path.join(outside, 'plan.md'))).plan.tasks).toHaveLength(2);
+  });
+
+  it('counts an agent file that is no plain file of the repository by its name, unread', async () => {
+    await writeFile(path.join(dir, 'MULTI_AGENT_PLAN.md'), PLAN);
+    const agents = await agentFile(dir, 'validator-1.md', '---\nname: v\ndescription: d\n---\n');
+    execFileSync('mkfifo', [path.join(agents, 'builder-1.md')]);
+    await mkdir(path.join(agents, 'folder.md'));
+    await writeFile(path.join(outside, 'secret.md'), '---\nname: secret\n');
+    await symlink(path.join(outside, 'secret.md'), path.join(agents, 'linked.md'));
+    const loaded = await loadPlan('MULTI_AGENT_PLAN.md', { cwd: dir });
+    expect(loaded.agentDefinitions!.map((d) => d.name)).toEqual([
+      'builder-1',
+      'folder',
+      'linked',
+      'v',
+    ]);
+    expect(loaded.diagnostics.map((d) => d.message)).toEqual([
+      'builder-1.md is not a regular file (a FIFO, a socket or a device: reading it may never end); only its name is used',
+      'folder.md is a folder; only its name is used',
+      `linked.md is a symbolic link to ${await realpath(path.join(outside, 'secret.md'))}, outside the repository ${dir}; only its name is used`,
+    ]);
   });
 });

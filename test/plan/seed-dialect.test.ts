@@ -228,4 +228,34 @@ describe('seed dialect', () => {
     expect(plan.tasks).toHaveLength(10);
     expect(taskById(plan.tasks, '2.1')).toMatchObject({ title: 'Implement JWT service', line: 18 });
   });
+
+  it('names a line written like the task lines beside it that is not read as a task', () => {
+    // 1.2's agent is a first name, 1.3 names none: neither runs, and a run marked the group
+    // "✅ COMPLETED" with both still unticked, without a word.
+    const text = [
+      '## Parallel Group 1: Core',
+      '',
+      '- [ ] 1.1: Build the API (Builder-1, 2h)',
+      '  - [ ] 1.9: a criterion, not a task',
+      '- [ ] 1.2: Write the migration (Dana, 1h)',
+      '- [ ] 1.3: Add docs',
+      '',
+      '## Notes',
+      '',
+      '- 2.1: a numbered note in a list with no task lines',
+      '',
+    ].join('\n');
+    const { plan, diagnostics } = parsePlan(text);
+    expect(plan.tasks.map((task) => task.id)).toEqual(['1.1']);
+    const passed = diagnostics.filter((d) => d.code === 'task-line-not-read');
+    expect(passed.map((d) => [d.severity, d.line])).toEqual([
+      ['warning', 5],
+      ['warning', 6],
+    ]);
+    expect(passed[0]!.message).toContain('"1.2"');
+    expect(passed[0]!.message).toContain('"(Dana, 1h)" names no agent the plan knows');
+    expect(passed[0]!.hint).toContain('1.2: Write the migration (Builder-1, 1h)');
+    expect(passed[1]!.message).toContain('no agent in parentheses');
+    expect(passed[1]!.message).toContain('marked completed without it');
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentDefinition } from '../../src/engine/plan/agents.js';
+import { MAX_PLAN_BYTES } from '../../src/engine/plan/limits.js';
 import { parsePlan } from '../../src/engine/plan/parse.js';
 import type { Plan, Task } from '../../src/engine/plan/schema.js';
 import { validatePlan } from '../../src/engine/plan/validate.js';
@@ -237,5 +238,42 @@ ${deps}
     expect(validatePlan(plan).map((d) => d.message)).toEqual([
       'dependency cycle: a → a (each waits for the next)',
     ]);
+  });
+});
+
+describe('plans beyond what the parser takes', () => {
+  // Markdown's cost grows with size times nesting: a 1 MB list nested 1,000 deep kept the parser
+  // busy a minute (the App, parsing a pull request's plan, answered nothing meanwhile); this
+  // 360 KB one, nested 600 deep, some 10 s.
+  const nested = (depth: number) =>
+    [
+      '## Parallel Group 1: G',
+      '',
+      '- [ ] 1.1: First (Builder-1, 1h)',
+      ...Array.from({ length: depth }, (_, i) => `${'  '.repeat(i + 1)}- x`),
+      '',
+    ].join('\n');
+
+  it('refuses a list nested more than 100 columns deep, at its line, without parsing it', () => {
+    const started = Date.now();
+    const { plan, diagnostics } = parsePlan(nested(600));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(plan.tasks).toEqual([]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'plan-too-deep', line: 53 }),
+    ]);
+    // 49 levels (100 columns to the text) is still a plan.
+    expect(parsePlan(nested(49)).plan.tasks.map((task) => task.id)).toEqual(['1.1']);
+  });
+
+  it('refuses a plan longer than 512 K characters', () => {
+    const row = '- [ ] 1.1: First (Builder-1, 1h)\n';
+    const text = `## Parallel Group 1: G\n\n${row.repeat(Math.ceil(MAX_PLAN_BYTES / row.length))}`;
+    const { plan, diagnostics } = parsePlan(text);
+    expect(plan.tasks).toEqual([]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({ severity: 'error', code: 'plan-too-large', line: 1 }),
+    ]);
+    expect(diagnostics[0]!.message).toContain('more than the 524,288 a plan may have');
   });
 });

@@ -262,3 +262,125 @@ describe('write-back errors', () => {
     );
   });
 });
+
+describe('control characters in the plan', () => {
+  // A colleague's plan with terminal escape codes in a title, an agent name and a dependency:
+  // validate and run printed them as they were (ESC ]0; retitled the terminal, ESC [2J cleared
+  // it, ESC [1A wrote over the line above), and the report and prompts carried them.
+  const ESC = '\u001b';
+  const text = [
+    `# Release${ESC}]0;pwned\u0007`,
+    '',
+    '| ID | Task | Agent | Dependencies | Status |',
+    '|---|---|---|---|---|',
+    `| T1 | Build ${ESC}[31mit${ESC}[0m | Builder-1${ESC}[2J | None | Not Started |`,
+    `| T2 | Test it | Builder-1 | T1${ESC}[1A | Not Started |`,
+    '',
+  ].join('\n');
+
+  it('reads them as U+FFFD, with a warning at each line that has one', () => {
+    const { plan, diagnostics } = parsePlan(text);
+    const everything = JSON.stringify(plan);
+    expect(everything).not.toMatch(/\\u001b|\\u0007/);
+    expect(plan.title).toBe('Release\uFFFD]0;pwned\uFFFD');
+    expect(taskById(plan.tasks, 'T1')).toMatchObject({
+      title: 'Build \uFFFD[31mit\uFFFD[0m',
+      agents: ['Builder-1\uFFFD[2J'],
+    });
+    const found = diagnostics.filter((d) => d.code === 'control-character');
+    expect(found.map((d) => [d.severity, d.line, d.column])).toEqual([
+      ['warning', 1, 10],
+      ['warning', 5, 14],
+      ['warning', 6, 32],
+    ]);
+    expect(found[0]!.message).toContain('U+001B');
+    expect(diagnostics.map((d) => d.message).join('\n')).not.toContain(ESC);
+  });
+
+  it('write-back leaves every other byte as written, escape codes included', () => {
+    const out = apply(text, { tasks: [{ id: 'T1', outcome: 'completed' }] });
+    const diff = lineDiff(text, out);
+    expect(diff.removed).toEqual([text.split('\n')[4]]);
+    expect(diff.added).toEqual([
+      `| T1 | Build ${ESC}[31mit${ESC}[0m | Builder-1${ESC}[2J | None | ✅ Completed |`,
+    ]);
+  });
+});
+
+describe('control characters on many lines', () => {
+  it('are named on the first three lines, then once for the rest', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `line ${i + 1}\u0001`);
+    const found = parsePlan(lines.join('\n')).diagnostics.filter(
+      (d) => d.code === 'control-character',
+    );
+    expect(found.map((d) => d.line)).toEqual([1, 2, 3, 4]);
+    expect(found[3]!.message).toContain('on 47 more line(s), from this one to line 50');
+  });
+});
+
+describe('status marks inside a title cell', () => {
+  // A board with no status column: "Show a ✅ next to passing builds" was read as the title
+  // "Show a", completed (the run skipped it as done), and "Replace the ❌ icon" as failed; a
+  // write-back then replaced "✅ next to passing builds" with its own mark.
+  const text = [
+    '| ID | Task | Agent |',
+    '|---|---|---|',
+    '| T1 | Show a ✅ next to passing builds | Builder-1 |',
+    '| T2 | Replace the ❌ icon | Builder-1 |',
+    '| T3 | Scope ✅ 1h 2min | Builder-1 |',
+    '| T4 | Ship ❌ failed (tests: 2 failed) | Builder-1 |',
+    '',
+  ].join('\n');
+
+  it('are marks only at the end, followed by nothing but a time and a note', () => {
+    const { plan } = parsePlan(text);
+    expect(plan.tasks.map((task) => [task.id, task.title, task.status])).toEqual([
+      ['T1', 'Show a ✅ next to passing builds', 'pending'],
+      ['T2', 'Replace the ❌ icon', 'pending'],
+      ['T3', 'Scope', 'completed'],
+      ['T4', 'Ship', 'failed'],
+    ]);
+  });
+
+  it('write-back adds its mark after such a title, and replaces it the next time', () => {
+    const update: PlanWriteBack = {
+      tasks: [
+        { id: 'T1', outcome: 'completed', actualMs: minutes(3) },
+        { id: 'T2', outcome: 'failed', note: 'exit 1' },
+      ],
+    };
+    const out = applyTwice(text, update);
+    expect(out.split('\n').slice(2, 4)).toEqual([
+      '| T1 | Show a ✅ next to passing builds ✅ 3min | Builder-1 |',
+      '| T2 | Replace the ❌ icon ❌ failed (exit 1) | Builder-1 |',
+    ]);
+    expect(
+      parsePlan(out)
+        .plan.tasks.slice(0, 2)
+        .map((task) => task.title),
+    ).toEqual(['Show a ✅ next to passing builds', 'Replace the ❌ icon']);
+  });
+});
+
+describe('status marks inside a task line with no agent parenthesis', () => {
+  // "Task 1.1: Show a ✅ next to passing builds" was the title "Show a", completed: not run.
+  const text = [
+    '## Parallel Group 1: G',
+    '',
+    '- [ ] Task 1.1: Show a ✅ next to passing builds',
+    '- [ ] Task 1.2: Done already ✅ 3min',
+    '',
+  ].join('\n');
+
+  it('reads a mark only at the end of the line, and write-back adds after the title', () => {
+    const { plan } = parsePlan(text);
+    expect(plan.tasks.map((task) => [task.id, task.title, task.status])).toEqual([
+      ['1.1', 'Show a ✅ next to passing builds', 'pending'],
+      ['1.2', 'Done already', 'completed'],
+    ]);
+    const out = applyTwice(text, { tasks: [{ id: '1.1', outcome: 'failed', note: 'exit 1' }] });
+    expect(out.split('\n')[2]).toBe(
+      '- [ ] Task 1.1: Show a ✅ next to passing builds ❌ failed (exit 1)',
+    );
+  });
+});

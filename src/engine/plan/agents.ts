@@ -4,7 +4,10 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { agentKey } from './agent-names.js';
+import { textFileProblem } from './plan-file.js';
 import type { Diagnostic } from './schema.js';
+
+const MAX_AGENT_FILE_BYTES = 1024 * 1024;
 
 /**
  * Front matter of a Claude Code agent file (`.claude/agents/<name>.md`): `name` and `description`
@@ -48,10 +51,12 @@ export type FileDiagnostic = Diagnostic & { file: string };
 /**
  * Read every `*.md` in an agents directory. A file without front matter still defines an agent
  * by its file name (real projects have such files); front matter that fails the schema is
- * reported with its file and line, and the file still counts by name.
+ * reported with its file and line, and the file still counts by name. `root`: the repository the
+ * folder is in, which a linked agent file must not lead out of.
  */
 export async function loadAgentDefinitions(
   dir: string,
+  root: string | null = null,
 ): Promise<{ definitions: AgentDefinition[]; diagnostics: FileDiagnostic[] }> {
   let entries: string[];
   try {
@@ -66,8 +71,22 @@ export async function loadAgentDefinitions(
   const diagnostics: FileDiagnostic[] = [];
   for (const entry of entries) {
     const file = path.join(dir, entry);
-    const text = await readFile(file, 'utf8');
-    const parsed = parseAgentFile(text, file);
+    // Not read when it is no plain file of the repository: it still counts by its name.
+    const problem = await textFileProblem(file, root, MAX_AGENT_FILE_BYTES).catch(
+      (error: Error) => ({ problem: `cannot be read (${error.message})` }),
+    );
+    const parsed =
+      problem === null
+        ? parseAgentFile(await readFile(file, 'utf8'), file)
+        : {
+            definition: parseAgentFile('', file).definition,
+            diagnostics: [
+              {
+                ...agentDiagnostic(file, 1, `${entry} ${problem.problem}; only its name is used`),
+                hint: "An agent file is a Markdown file in the repository's .claude/agents/; replace or remove this one.",
+              },
+            ],
+          };
     definitions.push(parsed.definition);
     diagnostics.push(...parsed.diagnostics);
   }

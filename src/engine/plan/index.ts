@@ -1,9 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
 import { pathExists } from '../path-exists.js';
 import { loadAgentDefinitions, type AgentDefinition } from './agents.js';
 import { parsePlan } from './parse.js';
+import { readPlanFile } from './plan-file.js';
 import type { Diagnostic, Plan } from './schema.js';
 import { validatePlan } from './validate.js';
 
@@ -16,6 +16,8 @@ export { findCycle } from './cycle.js';
 
 export interface LoadedPlan {
   text: string;
+  /** Where the plan really is (a link inside the repository resolved): where write-back goes. */
+  realFile: string;
   plan: Plan;
   /** Parser findings, then validation findings, by line; agent-file findings carry `file`. */
   diagnostics: Diagnostic[];
@@ -38,24 +40,11 @@ export interface LoadPlanOptions {
  */
 export async function loadPlan(file: string, options: LoadPlanOptions = {}): Promise<LoadedPlan> {
   const absolute = path.resolve(options.cwd ?? '.', file);
-  let text: string;
-  try {
-    text = await readFile(absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UsageError(
-      code === 'ENOENT'
-        ? `plan file not found: ${file}`
-        : `cannot read plan file ${file}: ${(error as Error).message}`,
-      code === 'ENOENT'
-        ? 'Pass the plan with --plan FILE (default: MULTI_AGENT_PLAN.md in the current folder).'
-        : null,
-      { cause: error },
-    );
-  }
+  const root = await repositoryRoot(path.dirname(absolute));
+  const { text, real } = await readPlanFile(absolute, file, root);
   const parsed = parsePlan(text);
   const agentsDir = await findAgentsDir(path.dirname(absolute), options.cwd ?? null);
-  const loaded = agentsDir ? await loadAgentDefinitions(agentsDir) : null;
+  const loaded = agentsDir ? await loadAgentDefinitions(agentsDir, root) : null;
   const diagnostics = [
     ...parsed.diagnostics,
     ...validatePlan(parsed.plan, { agentDefinitions: loaded?.definitions ?? null }),
@@ -63,6 +52,7 @@ export async function loadPlan(file: string, options: LoadPlanOptions = {}): Pro
   ];
   return {
     text,
+    realFile: real,
     plan: parsed.plan,
     diagnostics,
     valid: diagnostics.every((diagnostic) => diagnostic.severity !== 'error'),

@@ -11,14 +11,47 @@ const processor = unified().use(remarkParse).use(remarkGfm);
  */
 export interface PlanSource {
   bom: string;
+  /** What is parsed: `raw` with each control character replaced by U+FFFD, at the same offset. */
   body: string;
+  /** The text after the byte-order mark, as written: what write-back edits. */
+  raw: string;
   tree: Root;
+  /** Where control characters were replaced: the first of each line (1-based line and column). */
+  controls: Array<{ line: number; column: number; code: number }>;
 }
+
+// Control characters but tab, line feed and carriage return. No plan needs one, and in a title,
+// an agent name or an id they reach the terminal (ESC [2J clears it, ESC ]0; retitles it, ESC [1A
+// writes over the line above), the report and the agents' prompts.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 
 export function readSource(text: string): PlanSource {
   const bom = text.startsWith('\uFEFF') ? '\uFEFF' : '';
-  const body = bom ? text.slice(1) : text;
-  return { bom, body, tree: processor.parse(body) };
+  const raw = bom ? text.slice(1) : text;
+  const controls: PlanSource['controls'] = [];
+  // Lines counted as the matches go (a binary file has a control character every few bytes).
+  let line = 1;
+  let lineStart = 0;
+  let counted = 0;
+  // One UTF-16 unit for one: every offset (positions, write-back's spans) stays the same.
+  const body = raw.replace(CONTROL, (char, offset: number) => {
+    const reported = controls.length > 0 ? controls[controls.length - 1]!.line : 0;
+    for (
+      let at = raw.indexOf('\n', counted);
+      at !== -1 && at < offset;
+      at = raw.indexOf('\n', at + 1)
+    ) {
+      line += 1;
+      lineStart = at + 1;
+    }
+    counted = offset;
+    if (line !== reported) {
+      controls.push({ line, column: offset - lineStart + 1, code: char.charCodeAt(0) });
+    }
+    return '\uFFFD';
+  });
+  return { bom, body, raw, tree: processor.parse(body), controls };
 }
 
 /** The readable text of a node: what a person sees, without Markdown syntax. */

@@ -20,6 +20,7 @@ import { rosterAgents, tableRows, tableShape, type TableShape } from './dialects
 import {
   enrich,
   emptyEnrichment,
+  warning,
   type DialectContext,
   type GroupRef,
   type TaskDraft,
@@ -28,7 +29,8 @@ import {
 import { fieldsOf, type Field } from './fields.js';
 import { resolvePlan, type GroupBuild } from './resolve.js';
 import { expandRange } from './ids.js';
-import { readSource } from './markdown.js';
+import { planLimitProblem } from './limits.js';
+import { readSource, type PlanSource } from './markdown.js';
 import { buildOutline, ownBlocks, type Section } from './outline.js';
 import type { Diagnostic, Plan } from './schema.js';
 import { parseStatus } from './status.js';
@@ -38,7 +40,10 @@ export interface Analysis {
   plan: Plan;
   diagnostics: Diagnostic[];
   bom: string;
+  /** The text parsed: control characters replaced (see `readSource`). */
   body: string;
+  /** The text as written, at the same offsets: what write-back edits. */
+  raw: string;
   sections: Section[];
   /** Parallel to `plan.tasks`. */
   drafts: TaskDraft[];
@@ -68,9 +73,16 @@ interface TableRead {
 }
 
 export function analysePlan(text: string): Analysis {
-  const { bom, body, tree } = readSource(text);
+  // Beyond the limits nothing is parsed: an empty plan, and the error that says why.
+  const limit = planLimitProblem(text);
+  const { bom, body, raw, tree, controls } = readSource(limit === null ? text : '');
   const sections = buildOutline(tree, body.length);
-  const context: DialectContext = { body, diagnostics: [], knownAgents: new Map() };
+  const context: DialectContext = {
+    body,
+    diagnostics: limit === null ? [] : [limit],
+    knownAgents: new Map(),
+  };
+  reportControls(controls, context);
   collectKnownAgents(sections, context);
 
   const blocks = blockCandidates(sections, context);
@@ -127,10 +139,43 @@ export function analysePlan(text: string): Analysis {
     diagnostics: context.diagnostics.sort((a, b) => a.line - b.line || a.column - b.column),
     bom,
     body,
+    raw,
     sections,
     drafts,
     groups: resolved.groups,
   };
+}
+
+const SHOWN_CONTROLS = 3;
+
+/** A warning for each of the first lines with control characters, then one for the rest. */
+function reportControls(controls: PlanSource['controls'], context: DialectContext): void {
+  const hint =
+    'Remove it: a plan is text. Such characters are terminal escape codes, or what a copy from a binary file or another program left behind.';
+  for (const { line, column, code } of controls.slice(0, SHOWN_CONTROLS)) {
+    context.diagnostics.push(
+      warning(
+        'control-character',
+        `control character U+${code.toString(16).toUpperCase().padStart(4, '0')} in the plan; it is read as \uFFFD (and any others on this line too)`,
+        line,
+        column,
+        hint,
+      ),
+    );
+  }
+  const rest = controls.slice(SHOWN_CONTROLS);
+  if (rest.length === 0) return;
+  const { line, column } = rest[0]!;
+  const last = rest[rest.length - 1]!.line;
+  context.diagnostics.push(
+    warning(
+      'control-character',
+      `control characters on ${rest.length} more line(s), from this one to line ${last}; read as \uFFFD`,
+      line,
+      column,
+      `${hint} Is this file a plan at all?`,
+    ),
+  );
 }
 
 /** Agents named in rosters, `**Agents**:` lines and agent fields, to recognise them elsewhere. */

@@ -62,6 +62,15 @@ const MARKS: Array<[string, TaskStatus]> = [
 /** Emoji that start a status mark written after a task line (`… (Builder-1, 6h) ✅ 1h 32min`). */
 export const STATUS_MARK = /(?:✅|⚠️?|❌|⏭️?|⏳|🔄|🚧|⛔)/u;
 
+/**
+ * A status mark at the end of a title cell, as write-back writes it (`✅`, `✅ 1h 32min`,
+ * `⚠️ 4s (warnings)`, `❌ failed (…)`, `⏭️ Moved to Group 3`) or a person does (`⏳`): the mark,
+ * then nothing but a time and a parenthesis. `\s` before it; match from there to the end. A mark
+ * followed by words is part of the title ("Show a ✅ next to passing builds").
+ */
+export const TRAILING_STATUS =
+  /\s(?:(?:✅|⚠️?|⏳|🔄|🚧|⛔)(?:\s+\d[\d.]*\s*[a-z]+)*(?:\s*\(.*\))?|❌(?:\s+failed\b.*)?|⏭️?(?:\s.*)?)\s*$/u;
+
 export function parseStatus(raw: string): TaskStatus | null {
   const text = raw.replace(/[`*_~[\]]/g, '').trim();
   if (text === '' || /^[-—–]+$/u.test(text)) return 'pending';

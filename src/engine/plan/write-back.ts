@@ -7,7 +7,7 @@ import { fieldsOf } from './fields.js';
 import { endOffset, lineEndAt, startOffset } from './markdown.js';
 import type { Section } from './outline.js';
 import { analysePlan, type Analysis } from './parse.js';
-import { STATUS_MARK } from './status.js';
+import { TRAILING_STATUS } from './status.js';
 import type { Plan } from './schema.js';
 
 export type TaskOutcome = 'completed' | 'warnings' | 'failed' | 'skipped' | 'moved';
@@ -69,7 +69,7 @@ export function writeBack(text: string, plan: Plan, update: PlanWriteBack): stri
   if (update.reportPath) {
     for (const anchor of anchors.values()) writeReport(anchor, update.reportPath, newline, add);
   }
-  return analysis.bom + applyEdits(analysis.body, edits);
+  return analysis.bom + applyEdits(analysis.raw, edits);
 }
 
 function taskIndex(analysis: Analysis, plan: Plan, id: string): number {
@@ -232,7 +232,7 @@ function markCell(
   const { start, end } = cellInner(body, cell);
   const raw = body.slice(start, end);
   const textEnd = start + raw.trimEnd().length;
-  const existing = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(raw);
+  const existing = TRAILING_STATUS.exec(raw.trimEnd());
   if (existing && start + existing.index < textEnd) add(start + existing.index + 1, textEnd, mark);
   else add(textEnd, textEnd, ` ${mark}`);
 }

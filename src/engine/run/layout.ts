@@ -139,7 +139,7 @@ async function takenAs(repoRoot: string, name: string): Promise<string> {
   if (kinds.length > 0) return `names an existing ${kinds.join(' and ')}`;
   if (await nameInUse(repoRoot, name))
     return 'is a name git already reads as another ref or commit';
-  return 'is taken (by another task, or a branch under or above it)';
+  return 'is taken (by another task, or a branch under or above it, or one whose name differs only in case)';
 }
 
 type PlanFields =

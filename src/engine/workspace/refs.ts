@@ -134,22 +134,25 @@ export async function localBranches(cwd: string): Promise<Set<string>> {
 
 /**
  * Pick a name no existing branch and no earlier pick uses, adding `-2`, `-3`… Also avoids
- * directory/file clashes (`a/b` exists, so `a` cannot be a branch, and vice versa).
+ * directory/file clashes (`a/b` exists, so `a` cannot be a branch, and vice versa). Names are
+ * compared without case: on macOS and Windows a loose ref is a file, so `Feat` and `feat` are one
+ * ref there (two tasks' branches `Feat` and `feat` were one branch, worked on by both agents, and
+ * a task's `feat` written beside the user's packed `Feat` read as the user's branch moved).
  */
 export function uniqueName(wanted: string, taken: Set<string>): string {
+  const lower = [...taken].map((other) => other.toLowerCase());
   // Under an existing branch `feat`, no `feat/...` can exist whatever the suffix: flatten it.
-  const underBranch = [...taken].some((other) => wanted.startsWith(`${other}/`));
+  const underBranch = lower.some((other) => wanted.toLowerCase().startsWith(`${other}/`));
   const stem = underBranch ? wanted.replaceAll('/', '-') : wanted;
   let candidate = stem;
-  for (let n = 2; clashes(candidate, taken); n += 1) candidate = `${stem}-${n}`;
+  for (let n = 2; clashes(candidate, lower); n += 1) candidate = `${stem}-${n}`;
   taken.add(candidate);
   return candidate;
 }
 
-function clashes(name: string, taken: Set<string>): boolean {
-  if (taken.has(name)) return true;
-  for (const other of taken) {
-    if (other.startsWith(`${name}/`) || name.startsWith(`${other}/`)) return true;
-  }
-  return false;
+function clashes(name: string, taken: readonly string[]): boolean {
+  const lower = name.toLowerCase();
+  return taken.some(
+    (other) => other === lower || other.startsWith(`${lower}/`) || lower.startsWith(`${other}/`),
+  );
 }

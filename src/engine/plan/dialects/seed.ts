@@ -1,11 +1,11 @@
 import type { List, ListItem, Paragraph } from 'mdast';
 import { cleanAgentName, looksLikeAgent, splitAgents } from '../agent-names.js';
-import type { DialectContext, GroupRef, TaskDraft } from '../draft.js';
+import { warning, type DialectContext, type GroupRef, type TaskDraft } from '../draft.js';
 import { parseDuration } from '../estimates.js';
 import { itemFields, listItems } from '../fields.js';
 import { isIdLike } from '../ids.js';
 import { collapse, endOffset, flatText, startOffset, textOf } from '../markdown.js';
-import { parseStatus, STATUS_MARK } from '../status.js';
+import { parseStatus, STATUS_MARK, TRAILING_STATUS } from '../status.js';
 
 /**
  * The seed's task lines, in any list:
@@ -43,17 +43,49 @@ export function readTaskLines(
   dialect: DialectContext,
 ): TaskDraft[] {
   const drafts: TaskDraft[] = [];
+  const passedOver: ListItem[] = [];
+  let ownTasks = 0;
   for (const item of list.children) {
     const draft = readTaskLine(item, list, context, dialect);
     if (draft) {
       drafts.push(draft);
+      ownTasks += 1;
       continue;
     }
+    passedOver.push(item);
     for (const child of item.children) {
       if (child.type === 'list') drafts.push(...readTaskLines(child, context, dialect));
     }
   }
+  // Beside task lines, a line written like one is a task the author meant: said, not skipped.
+  if (ownTasks > 0) for (const item of passedOver) reportPassedOver(item, dialect);
   return drafts;
+}
+
+/**
+ * A list item with a task id (`1.2: …`, `Task 1.2: …`) that is not read as a task, in a list whose
+ * other lines are tasks: its agent is missing or not recognised. Not run, yet its group could be
+ * marked completed without it, so the user is told where it is and what to write.
+ */
+function reportPassedOver(item: ListItem, dialect: DialectContext): void {
+  const paragraph = item.children[0];
+  if (paragraph?.type !== 'paragraph') return;
+  const head = readHead(paragraph);
+  if (head?.id == null) return;
+  const parens = /^(.*?)\s*\(([^()]*)\)\s*$/su.exec(head.rest.trim());
+  const title = cleanTitle(parens ? parens[1]! : head.rest) || 'Its title';
+  const why = parens
+    ? `"(${parens[2]!.trim()})" names no agent the plan knows`
+    : 'it names no agent in parentheses';
+  dialect.diagnostics.push(
+    warning(
+      'task-line-not-read',
+      `"${head.id}" is written like the task lines beside it but is not read as a task (${why}): it will not run, and its group can be marked completed without it`,
+      item.position?.start.line ?? 1,
+      item.position?.start.column ?? 1,
+      `Name its agent like theirs, e.g. "${head.id}: ${title} (Builder-1, 1h)". Agents read as such look like Role-N (Builder-1, Validator-2), or are named in an **Agent**: field or an agents table of the plan.`,
+    ),
+  );
 }
 
 function readTaskLine(
@@ -234,7 +266,7 @@ export function readParens(
 /**
  * Where the status mark starts (`✅ 1h 32min` after `(Builder-1, 6h)`), or -1. After an agent
  * parenthesis, only what follows it can be a mark (a title may hold ⛔, a mark may hold
- * "(warnings)"); without one, the first mark emoji after a space.
+ * "(warnings)"); without one, a mark that ends the text (see TRAILING_STATUS).
  */
 function markIndex(text: string, known: ReadonlyMap<string, string>): number {
   const groups = [...text.matchAll(/\(([^()]*)\)/gu)].reverse();
@@ -245,7 +277,8 @@ function markIndex(text: string, known: ReadonlyMap<string, string>): number {
     const lead = after.length - after.trimStart().length;
     return new RegExp(`^${STATUS_MARK.source}`, 'u').test(after.trimStart()) ? end + lead : -1;
   }
-  const match = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u').exec(text);
+  // Without one, a mark at the end only: "Show a ✅ next to passing builds" is a title.
+  const match = TRAILING_STATUS.exec(text.trimEnd());
   return match ? match.index + 1 : -1;
 }
 

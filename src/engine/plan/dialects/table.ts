@@ -6,9 +6,7 @@ import { parseDuration } from '../estimates.js';
 import { idRange, isIdLike } from '../ids.js';
 import { labelKey, normaliseLabel, type FieldKey } from '../labels.js';
 import { codeSpans, collapse, endOffset, flatText, startOffset } from '../markdown.js';
-import { parseStatus, STATUS_MARK } from '../status.js';
-
-const TRAILING_MARK = new RegExp(String.raw`\s${STATUS_MARK.source}`, 'u');
+import { parseStatus, TRAILING_STATUS } from '../status.js';
 
 /** How a table's columns map to task fields, and what kind of table it is. */
 export interface TableShape {
@@ -192,7 +190,7 @@ export function tableRows(
     const titleCell = cellOf(cells, 'title');
     // Without a status column, write-back marks the title cell (`Scope ✅ 1h 2min`): read it back.
     const written = collapse(textOf(cells, 'title').replace(/\*\*/g, ''));
-    const mark = statusCell ? -1 : written.search(TRAILING_MARK);
+    const mark = statusCell ? -1 : written.search(TRAILING_STATUS);
     const title = (mark === -1 ? written : written.slice(0, mark).trim()) || id;
     if (!id && !title) continue;
     const statusText = statusCell ? flatText(statusCell) : '';
