@@ -7,7 +7,7 @@ import {
   findAgentsDir,
   loadAgentDefinitions,
   parsePlan,
-  validatePlan,
+  planDiagnostics,
 } from '../engine/plan/index.js';
 import type { AgentDefinition } from '../engine/plan/agents.js';
 import type { Diagnostic, Plan } from '../engine/plan/schema.js';
@@ -33,8 +33,7 @@ export async function loadPlanReader(planPath: string, workspace: string): Promi
     return {
       plan: parsed.plan,
       diagnostics: [
-        ...parsed.diagnostics,
-        ...validatePlan(parsed.plan, { agentDefinitions: definitions }),
+        ...planDiagnostics(parsed, { agentDefinitions: definitions }),
         ...(loaded?.diagnostics ?? []),
       ],
     };

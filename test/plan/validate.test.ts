@@ -3,7 +3,7 @@ import type { AgentDefinition } from '../../src/engine/plan/agents.js';
 import { MAX_PLAN_BYTES } from '../../src/engine/plan/limits.js';
 import { parsePlan } from '../../src/engine/plan/parse.js';
 import type { Plan, Task } from '../../src/engine/plan/schema.js';
-import { validatePlan } from '../../src/engine/plan/validate.js';
+import { planDiagnostics, validatePlan } from '../../src/engine/plan/validate.js';
 
 function check(text: string, agentDefinitions?: AgentDefinition[] | null) {
   return validatePlan(parsePlan(text).plan, { agentDefinitions });
@@ -275,5 +275,8 @@ describe('plans beyond what the parser takes', () => {
       expect.objectContaining({ severity: 'error', code: 'plan-too-large', line: 1 }),
     ]);
     expect(diagnostics[0]!.message).toContain('more than the 524,288 a plan may have');
+    // What validate, run, the Action and the App report: that it was not read, not also that it
+    // has no tasks.
+    expect(planDiagnostics({ plan, diagnostics }).map((d) => d.code)).toEqual(['plan-too-large']);
   });
 });

@@ -6,7 +6,7 @@
 import type { AgentDefinition } from '../../engine/plan/agents.js';
 import { parsePlan } from '../../engine/plan/parse.js';
 import type { Diagnostic, Plan } from '../../engine/plan/schema.js';
-import { validatePlan } from '../../engine/plan/validate.js';
+import { planDiagnostics } from '../../engine/plan/validate.js';
 import type { Scope } from '../scope.js';
 
 export const AGENTS_DIR = '.claude/agents';
@@ -35,7 +35,7 @@ export function checkPlanText(
   agentDefinitions: AgentDefinition[] | null,
 ): PlanResult {
   const parsed = parsePlan(text);
-  const diagnostics = [...parsed.diagnostics, ...validatePlan(parsed.plan, { agentDefinitions })]
+  const diagnostics = planDiagnostics(parsed, { agentDefinitions })
     // Findings in agent files are the validate CLI's business; annotations here sit on the plan.
     .filter((d) => d.file === undefined)
     .sort((a, b) => a.line - b.line || a.column - b.column);

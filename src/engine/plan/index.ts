@@ -5,10 +5,10 @@ import { loadAgentDefinitions, type AgentDefinition } from './agents.js';
 import { parsePlan } from './parse.js';
 import { readPlanFile } from './plan-file.js';
 import type { Diagnostic, Plan } from './schema.js';
-import { validatePlan } from './validate.js';
+import { planDiagnostics } from './validate.js';
 
 export { parsePlan } from './parse.js';
-export { validatePlan } from './validate.js';
+export { planDiagnostics, validatePlan } from './validate.js';
 export { writeBack, type PlanWriteBack, type TaskOutcome } from './write-back.js';
 export { parseDuration } from './estimates.js';
 export { findAgentDefinition, loadAgentDefinitions, type AgentDefinition } from './agents.js';
@@ -46,8 +46,7 @@ export async function loadPlan(file: string, options: LoadPlanOptions = {}): Pro
   const agentsDir = await findAgentsDir(path.dirname(absolute), options.cwd ?? null);
   const loaded = agentsDir ? await loadAgentDefinitions(agentsDir, root) : null;
   const diagnostics = [
-    ...parsed.diagnostics,
-    ...validatePlan(parsed.plan, { agentDefinitions: loaded?.definitions ?? null }),
+    ...planDiagnostics(parsed, { agentDefinitions: loaded?.definitions ?? null }),
     ...(loaded?.diagnostics ?? []),
   ];
   return {

@@ -13,6 +13,9 @@ export const MAX_NESTING = 100;
 // Indentation, `>` and list markers (`-`, `*`, `+`, `1.`, `1)`) before the text of a line.
 const PREFIX = /^[ \t>]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+[ \t>]*)*/u;
 
+/** The codes of `planLimitProblem`'s errors: a plan with one was not read at all. */
+export const LIMIT_CODES: ReadonlySet<string> = new Set(['plan-too-large', 'plan-too-deep']);
+
 /** An error when the text is beyond these limits (then it is not parsed), else null. */
 export function planLimitProblem(text: string): Diagnostic | null {
   if (text.length > MAX_PLAN_BYTES) {

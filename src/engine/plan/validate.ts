@@ -1,3 +1,4 @@
+import { LIMIT_CODES } from './limits.js';
 import { findCycle } from './cycle.js';
 import { findAgentDefinition, type AgentDefinition } from './agents.js';
 import { didYouMean, nearIds } from './near-ids.js';
@@ -12,6 +13,18 @@ const KNOWN_DIALECTS =
   'Parallel Group task lines ("- [ ] 2.1: Implement JWT service (Builder-1, 6h)"), ' +
   'task tables (a GFM table with an ID column and a Task/Title column) and ' +
   'task blocks ("### Task: …" or "### TASK_003: …" followed by "**Agent**: …")';
+
+/**
+ * A parse's findings, then the plan's (`validatePlan`). A plan beyond the parser's limits was not
+ * read: its one finding says so, not also "no tasks found".
+ */
+export function planDiagnostics(
+  parsed: { plan: Plan; diagnostics: readonly Diagnostic[] },
+  options: ValidateOptions = {},
+): Diagnostic[] {
+  const unread = parsed.diagnostics.some((d) => LIMIT_CODES.has(d.code));
+  return [...parsed.diagnostics, ...(unread ? [] : validatePlan(parsed.plan, options))];
+}
 
 /**
  * The seed's Phase 1 checks, as diagnostics with the plan line to fix. Tasks already completed
