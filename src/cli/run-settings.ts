@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import type { AgentSettings } from '../engine/agents/create-runner.js';
 import { agentKindName } from '../engine/agents/kinds.js';
 import { Config } from '../engine/config/schema.js';
-import { configuredPlan, parseConfig } from '../engine/config/load.js';
+import { configuredPlan, parseConfig, readConfigText } from '../engine/config/load.js';
 import { locateConfig } from '../engine/config/locate.js';
 import { ConfigurationError, UsageError } from '../engine/errors.js';
 import { agentOptionsFromConfig } from '../engine/run/config-settings.js';
@@ -45,7 +44,7 @@ export async function readConfig(
 ): Promise<Config> {
   const location = await locateConfig(repoRoot, explicit, cwd);
   if (location === null) return Config.parse({});
-  return parseConfig(await readFile(location.absolute, 'utf8'), location.shown);
+  return parseConfig(await readConfigText(location, repoRoot), location.shown);
 }
 
 /** What `checkConfig` found wrong in the config file, at its absolute path. */
@@ -65,7 +64,7 @@ export async function checkConfig(
 ): Promise<{ config: Config; problems: ConfigProblems | null }> {
   const location = await locateConfig(repoRoot, explicit, cwd);
   if (location === null) return { config: Config.parse({}), problems: null };
-  const text = await readFile(location.absolute, 'utf8');
+  const text = await readConfigText(location, repoRoot);
   try {
     return { config: parseConfig(text, location.shown), problems: null };
   } catch (error) {

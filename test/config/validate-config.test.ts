@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/engine/config/load.js';
 import { settingsFromConfig } from '../../src/engine/run/config-settings.js';
@@ -13,6 +18,7 @@ const PLAN = `# Plan
 `;
 
 const CONFIG = '.github/parallel-executor.yml';
+const execFileAsync = promisify(execFile);
 
 let repo: TempRepo;
 beforeEach(async () => {
@@ -100,5 +106,43 @@ describe('validate checks .github/parallel-executor.yml by the rules run reads i
     expect(t.stdout).toContain(
       `${CONFIG}:3:1 error invalid-config "agent.modle": unrecognized key "modle"`,
     );
+  });
+});
+
+describe('what sits at the config path is checked before it is read, as the plan is', () => {
+  const configAt = () => join(repo.dir, CONFIG);
+
+  it('refuses a link to a device (/dev/zero filled the memory), naming the file', async () => {
+    await mkdir(join(repo.dir, '.github'), { recursive: true });
+    await symlink('/dev/zero', configAt());
+    for (const argv of [['validate'], ['run', '--dry-run', '--agent-command', 'true']]) {
+      const t = await cli(argv, repo.dir);
+      expect(t.code, argv.join(' ')).not.toBe(0);
+      expect(t.stdout + t.stderr).toMatch(/parallel-executor\.yml.*is not a regular file/);
+    }
+  });
+
+  it('refuses a FIFO at once instead of waiting on it for ever', async () => {
+    await mkdir(join(repo.dir, '.github'), { recursive: true });
+    await execFileAsync('mkfifo', [configAt()]);
+    const t = await cli(['validate'], repo.dir);
+    expect(t.code).not.toBe(0);
+    expect(t.stdout + t.stderr).toMatch(/is not a regular file \(a FIFO/);
+  });
+
+  it('refuses a committed link to a file outside the repository', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'pe-outside-'));
+    try {
+      await writeFile(join(outside, 'secret.yml'), 'plan: MULTI_AGENT_PLAN.md\n');
+      await mkdir(join(repo.dir, '.github'), { recursive: true });
+      await symlink(join(outside, 'secret.yml'), configAt());
+      const t = await cli(['validate'], repo.dir);
+      expect(t.code).not.toBe(0);
+      expect(t.stdout + t.stderr).toMatch(
+        /is a symbolic link to .*secret\.yml, outside the repository/,
+      );
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 });

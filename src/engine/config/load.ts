@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { ConfigurationError } from '../errors.js';
-import { locateConfig } from './locate.js';
+import { textFileProblem } from '../plan/plan-file.js';
+import { locateConfig, type ConfigLocation } from './locate.js';
 import { Config, CONFIG_PATH } from './schema.js';
 
 /**
@@ -20,20 +21,38 @@ export function configFromText(text: string | null, file: string = CONFIG_PATH):
 export async function readConfigFile(root: string): Promise<Config> {
   const location = await locateConfig(root);
   if (location === null) return Config.parse({});
-  let text: string;
-  try {
-    text = await readFile(location.absolute, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // Not silently the defaults: the user meant something by that file.
-    throw new ConfigurationError(
-      location.shown,
-      null,
-      `cannot be read (${code ?? (error as Error).message})`,
+  return parseConfig(await readConfigText(location, root), location.shown);
+}
+
+/** Larger is not a file of settings. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * The config file's text. It comes from a branch as the plan does, so what is at its path gets the
+ * plan's checks first (`textFileProblem`: a FIFO, a device, a folder, a link out of the
+ * repository, a file too large): each, and a file that cannot be read, a ConfigurationError that
+ * names it. Never silently the defaults: the user meant something by that file.
+ */
+export async function readConfigText(location: ConfigLocation, root: string): Promise<string> {
+  const refuse = (problem: string, hint: string) =>
+    new ConfigurationError(location.shown, null, problem, hint);
+  const cannot = (error: unknown) =>
+    refuse(
+      `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
       'Make it a readable YAML file, or remove it to use the defaults.',
     );
+  let found: Awaited<ReturnType<typeof textFileProblem>>;
+  try {
+    found = await textFileProblem(location.absolute, root, MAX_CONFIG_BYTES, 'config');
+  } catch (error) {
+    throw cannot(error);
   }
-  return parseConfig(text, location.shown);
+  if (found !== null) throw refuse(found.problem, found.hint);
+  try {
+    return await readFile(location.absolute, 'utf8');
+  } catch (error) {
+    throw cannot(error);
+  }
 }
 
 /**

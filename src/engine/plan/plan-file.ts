@@ -15,21 +15,26 @@ export async function textFileProblem(
   file: string,
   root: string | null,
   maxBytes: number,
+  kind: 'plan' | 'config' = 'plan',
 ): Promise<{ problem: string; hint: string } | null> {
   const info = await stat(file);
+  const format = kind === 'plan' ? 'Markdown' : 'YAML';
   if (info.isDirectory()) {
-    return { problem: 'is a folder', hint: 'Name the Markdown file itself.' };
+    return { problem: 'is a folder', hint: `Name the ${format} file itself.` };
   }
   if (!info.isFile()) {
     return {
       problem: 'is not a regular file (a FIFO, a socket or a device: reading it may never end)',
-      hint: 'Name a Markdown file.',
+      hint: `Name a ${format} file.`,
     };
   }
   if (info.size > maxBytes) {
     return {
-      problem: `is ${megabytes(info.size)}, more than the ${megabytes(maxBytes)} a plan may be`,
-      hint: 'Is it the plan? A plan is a Markdown file of text; split a larger one by group.',
+      problem: `is ${megabytes(info.size)}, more than the ${megabytes(maxBytes)} a ${kind} may be`,
+      hint:
+        kind === 'plan'
+          ? 'Is it the plan? A plan is a Markdown file of text; split a larger one by group.'
+          : 'Is it the configuration? It is a short YAML file of settings.',
     };
   }
   if (root === null) return null;
