@@ -96,6 +96,7 @@ describe('readConfigFile', () => {
     await mkdir(join(dir, CONFIG_PATH), { recursive: true });
     const error = await readConfigFile(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toBe(`${CONFIG_PATH}: cannot be read (EISDIR)`);
+    expect((error as Error).message).toBe(`${CONFIG_PATH}: is a folder`);
+    expect((error as ConfigurationError).hint).toBe('Name the YAML file itself.');
   });
 });
