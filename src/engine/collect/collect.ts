@@ -156,10 +156,13 @@ function escapes(path: string, target: string): boolean {
   return parts[0] === '.git';
 }
 
+/** The first five paths of a warning's list, and how many more there are. */
+function firstFive(paths: readonly string[]): string {
+  return paths.slice(0, 5).join(', ') + (paths.length > 5 ? `, and ${paths.length - 5} more` : '');
+}
+
 function linksWarning(links: readonly string[]): string {
-  const shown =
-    links.slice(0, 5).join(', ') + (links.length > 5 ? `, and ${links.length - 5} more` : '');
-  return `the task's work holds symbolic links that point outside the repository (or into its .git): ${shown}. Git merges them as links (the path, not the file), so whatever reads them later (a build, a test, a deploy) reads that path on the machine it runs on; make sure they are meant before merging, or remove them (git rm <link>) and resume`;
+  return `the task's work holds symbolic links that point outside the repository (or into its .git): ${firstFive(links)}. Git merges them as links (the path, not the file), so whatever reads them later (a build, a test, a deploy) reads that path on the machine it runs on; make sure they are meant before merging, or remove them (git rm <link>) and resume`;
 }
 
 /** What a task's warning says of the files its own .gitignore lines hide (`keptAt`: their ref). */
@@ -168,15 +171,13 @@ export function ownIgnoresWarning(
   hidden: readonly string[],
   keptAt: string | null,
 ): string {
-  const shown =
-    hidden.slice(0, 5).join(', ') + (hidden.length > 5 ? `, and ${hidden.length - 5} more` : '');
   const kept =
     keptAt !== null
       ? `they are kept at ${keptAt}`
       : hidden.length > MAX_KEPT_IGNORED
         ? `too many to keep under a ref (over ${MAX_KEPT_IGNORED}): they go when the worktree is removed`
         : 'they could not be kept under a ref: they go when the worktree is removed';
-  return `the agent's own changes to .gitignore hide files it wrote in ${worktree}: ${shown}. Git does not see them, so they were neither committed nor merged; ${kept}. If they are work, copy them out of the worktree, or commit them on the branch (git add --force)`;
+  return `the agent's own changes to .gitignore hide files it wrote in ${worktree}: ${firstFive(hidden)}. Git does not see them, so they were neither committed nor merged; ${kept}. If they are work, copy them out of the worktree, or commit them on the branch (git add --force)`;
 }
 
 /** Also used for failed tasks, whose bundle is just the log. */
