@@ -131,6 +131,23 @@ describe('a look after agents that end close together', () => {
   });
 });
 
+describe('a look after the last agents end', () => {
+  it('waits for an agent that ended but has not asked yet, not only for running ones', async () => {
+    // Both agents have ended (their status says so), B's own checks before its look come a moment
+    // after A asked: no agent runs, yet B is on its way, and one look serves both.
+    const { trace, watch, intrude, ended } = await watching();
+    await intrude();
+    ended('A');
+    ended('B');
+    const a = watch.afterAgent('A');
+    await new Promise((resolve) => setImmediate(resolve));
+    const forB = await watch.afterAgent('B');
+    expect(await a).toBeNull();
+    expect(forB).toMatch(/it changed your checkout: .*branch main moved/);
+    expect(await looksIn(trace)).toBe(2);
+  });
+});
+
 describe('the review at the end of the run', () => {
   it('goes by the look after the last agent when nothing of the run could write since', async () => {
     const { trace, watch, intrude, ended } = await watching();

@@ -1,6 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState, TaskRunStatus } from '../state/schema.js';
 import { isActive } from '../schedule/scheduler.js';
@@ -231,6 +230,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   // look ended).
   let busySinceLook = true;
   let lastLookEnded = 0;
+  let wakeGather: (() => void) | null = null;
 
   function open(): Set<string> {
     const set = new Set(active);
@@ -244,15 +244,36 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
    * Before a look after agents: while other agents still run and the last one ended less than
    * GATHER_MS ago, the look waits (GATHER_MAX_MS at most), so that agents ending close together
    * (started together, given the same kind of work) share it rather than take two in a row, the
-   * first of them slowed by the others' collection.
+   * first of them slowed by the others' collection. It ends as soon as no agent runs and every
+   * one that ended has joined it.
    */
   async function gather(): Promise<void> {
     const started = Date.now();
     for (;;) {
-      const running = Object.values(state.tasks).some((run) => run.status === 'in_progress');
+      // An agent still running, or one that ended and is on its way here (its status says
+      // collecting, its look is yet to come, it has not joined this one).
+      const running = Object.values(state.tasks).some(
+        (run) =>
+          run.status === 'in_progress' ||
+          (run.status === 'collecting' &&
+            unchecked.has(run.task_id) &&
+            waiting?.ids.includes(run.task_id) !== true),
+      );
       const quiet = Date.now() - (waiting?.last ?? 0);
       if (!running || quiet >= GATHER_MS || Date.now() - started >= GATHER_MAX_MS) return;
-      await delay(Math.min(GATHER_MS - quiet, GATHER_MAX_MS - (Date.now() - started)));
+      // Woken early when a task's status changes: once the last agent has ended, nothing is
+      // left to wait for (the end of the run waits on this look).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          resolve,
+          Math.min(GATHER_MS - quiet, GATHER_MAX_MS - (Date.now() - started)),
+        );
+        wakeGather = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wakeGather = null;
     }
   }
 
@@ -466,6 +487,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
     observe(event) {
       if (event.type !== 'task-status') return;
       if (RUNS_PROCESSES.has(event.status)) busySinceLook = true;
+      wakeGather?.();
       if (event.status === 'preparing') {
         active.add(event.taskId);
         unchecked.add(event.taskId);
@@ -489,6 +511,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
       }
       waiting.ids.push(taskId);
       waiting.last = Date.now();
+      wakeGather?.();
       await waiting.done;
       return takePending(taskId);
     },
