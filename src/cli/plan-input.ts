@@ -1,7 +1,8 @@
-import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { PreflightError, UsageError } from '../engine/errors.js';
-import { loadPlan } from '../engine/plan/index.js';
+import { loadPlan, repositoryRoot } from '../engine/plan/index.js';
+import { neutralise } from '../engine/plan/markdown.js';
+import { readPlanFile } from '../engine/plan/plan-file.js';
 import { Plan, type Diagnostic } from '../engine/plan/schema.js';
 import type { Config } from '../engine/config/schema.js';
 
@@ -38,7 +39,7 @@ export async function loadPlanForRun(file: string, cwd: string): Promise<PlanInp
   const absolute = resolve(cwd, file);
   const shown = relative(cwd, absolute) || file;
   if (absolute.endsWith('.json')) {
-    return { file: absolute, plan: await readPlanJson(absolute, shown), warnings: [] };
+    return { file: absolute, ...(await readPlanJson(absolute, shown)) };
   }
   const loaded = await loadPlan(shown, { cwd });
   const where = (d: Diagnostic & { file?: string }) =>
@@ -58,15 +59,16 @@ export async function loadPlanForRun(file: string, cwd: string): Promise<PlanInp
   };
 }
 
-async function readPlanJson(absolute: string, shown: string): Promise<Plan> {
-  const text = await readFile(absolute, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new UsageError(
-      error.code === 'ENOENT'
-        ? `plan file not found: ${shown}`
-        : `cannot read ${shown}: ${error.message}`,
-      'Pass the plan with --plan FILE.',
-    );
-  });
+/**
+ * A `.json` plan gets the Markdown plan's checks: its path (a FIFO, a device, a link out of the
+ * repository, its size: `readPlanFile`), and control and bidirectional characters in its text
+ * (escaped in JSON, `\u001b` is a real ESC once parsed) read as U+FFFD, with a warning.
+ */
+async function readPlanJson(
+  absolute: string,
+  shown: string,
+): Promise<{ plan: Plan; warnings: string[] }> {
+  const { text } = await readPlanFile(absolute, shown, await repositoryRoot(dirname(absolute)));
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -82,5 +84,41 @@ async function readPlanJson(absolute: string, shown: string): Promise<Plan> {
     const issue = result.error.issues[0]!;
     throw new UsageError(`${shown}: "${issue.path.join('.')}": ${issue.message}`);
   }
-  return result.data;
+  const where: string[] = [];
+  const plan = neutraliseStrings(result.data, [], where) as Plan;
+  const shownPaths =
+    where.slice(0, 5).join(', ') + (where.length > 5 ? ` and ${where.length - 5} more` : '');
+  return {
+    plan,
+    warnings:
+      where.length === 0
+        ? []
+        : [
+            `${shown}: control or bidirectional characters in ${shownPaths}; read as \uFFFD (a plan is text: remove them)`,
+          ],
+  };
+}
+
+/** `value` with every string neutralised; the path of each string that changed added to `where`. */
+function neutraliseStrings(
+  value: unknown,
+  path: readonly (string | number)[],
+  where: string[],
+): unknown {
+  if (typeof value === 'string') {
+    const { text, replaced } = neutralise(value);
+    if (replaced > 0) where.push(path.join('.'));
+    return text;
+  }
+  if (Array.isArray(value))
+    return value.map((item, i) => neutraliseStrings(item, [...path, i], where));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [
+        key,
+        neutraliseStrings(item, [...path, key], where),
+      ]),
+    );
+  }
+  return value;
 }

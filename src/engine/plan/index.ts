@@ -76,7 +76,8 @@ export async function findAgentsDir(from: string, cwd: string | null): Promise<s
   return fallback && (await isDirectory(fallback)) ? fallback : null;
 }
 
-async function repositoryRoot(from: string): Promise<string | null> {
+/** The nearest folder holding `.git`, from `from` up; null outside a repository. */
+export async function repositoryRoot(from: string): Promise<string | null> {
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (await pathExists(path.join(dir, '.git'))) return dir;
     if (path.dirname(dir) === dir) return null;

@@ -22,9 +22,30 @@ export interface PlanSource {
 
 // Control characters but tab, line feed and carriage return. No plan needs one, and in a title,
 // an agent name or an id they reach the terminal (ESC [2J clears it, ESC ]0; retitles it, ESC [1A
-// writes over the line above), the report and the agents' prompts.
+// writes over the line above), the report and the agents' prompts. With them the bidirectional
+// embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): a title holding one shows
+// its text in another order than it is read (in the terminal, the dashboard, the pull request), so
+// that what a reviewer sees is not what the agent is told. Right-to-left text needs none of them.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Whether `code` is one of the bidirectional formatting characters CONTROL replaces. */
+export function isBidiControl(code: number): boolean {
+  return (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+}
+
+/**
+ * `text` with each character CONTROL names replaced by U+FFFD, and how many were (for a plan
+ * read from JSON, where no line says where).
+ */
+export function neutralise(text: string): { text: string; replaced: number } {
+  let replaced = 0;
+  const out = text.replace(CONTROL, () => {
+    replaced += 1;
+    return '\uFFFD';
+  });
+  return { text: out, replaced };
+}
 
 export function readSource(text: string): PlanSource {
   const bom = text.startsWith('\uFEFF') ? '\uFEFF' : '';

@@ -30,7 +30,7 @@ import { fieldsOf, type Field } from './fields.js';
 import { resolvePlan, type GroupBuild } from './resolve.js';
 import { expandRange } from './ids.js';
 import { planLimitProblem } from './limits.js';
-import { readSource, type PlanSource } from './markdown.js';
+import { isBidiControl, readSource, type PlanSource } from './markdown.js';
 import { buildOutline, ownBlocks, type Section } from './outline.js';
 import type { Diagnostic, Plan } from './schema.js';
 import { parseStatus } from './status.js';
@@ -156,7 +156,7 @@ function reportControls(controls: PlanSource['controls'], context: DialectContex
     context.diagnostics.push(
       warning(
         'control-character',
-        `control character U+${code.toString(16).toUpperCase().padStart(4, '0')} in the plan; it is read as \uFFFD (and any others on this line too)`,
+        `${isBidiControl(code) ? 'bidirectional control character (it shows text in another order than it is read)' : 'control character'} U+${code.toString(16).toUpperCase().padStart(4, '0')} in the plan; it is read as \uFFFD (and any others on this line too)`,
         line,
         column,
         hint,
