@@ -121,6 +121,45 @@ describe('cleanupExecution on a successful execution', () => {
   });
 });
 
+describe("the hold on the start's branch tips", () => {
+  // `run` holds the branch tips and stash entries of its start under one ref for as long as an
+  // agent could delete them; it stayed after every clean, a commit with every branch as a parent.
+  const hold = (repo: TestRepo) => `refs/parallel-executor/${repo.executionId}/checkout/at-start`;
+  const held = async (repo: TestRepo) =>
+    spawnSync('git', ['rev-parse', '--verify', '--quiet', hold(repo)], { cwd: repo.root })
+      .status === 0;
+
+  it('goes with a clean that leaves nothing of the execution', async () => {
+    const repo = await newRepo();
+    const tasks = [await addTask(repo, { id: '1.1' })];
+    await integrate(repo, tasks);
+    const state = await writeState(repo, tasks, { integration: integrationResult(['1.1']) });
+    spawnSync('git', ['update-ref', hold(repo), 'HEAD'], { cwd: repo.root });
+    expect(await held(repo)).toBe(true);
+    const result = await cleanupExecution(state, {
+      repoRoot: repo.root,
+      executionDir: repo.executionDir,
+      env: TEST_ENV,
+    });
+    expect(result.complete).toBe(true);
+    expect(await held(repo)).toBe(false);
+  });
+
+  it('stays while a task is kept (a resume can still run)', async () => {
+    const repo = await newRepo();
+    const failed = await addTask(repo, { id: '1.1', status: 'failed', reason: 'tests failed' });
+    const state = await writeState(repo, [failed], { status: 'failed' });
+    spawnSync('git', ['update-ref', hold(repo), 'HEAD'], { cwd: repo.root });
+    const result = await cleanupExecution(state, {
+      repoRoot: repo.root,
+      executionDir: repo.executionDir,
+      env: TEST_ENV,
+    });
+    expect(result.complete).toBe(false);
+    expect(await held(repo)).toBe(true);
+  });
+});
+
 describe('cleanupExecution on a failed execution', () => {
   async function failedExecution(repo: TestRepo) {
     const merged = await addTask(repo, { id: '2.1' });

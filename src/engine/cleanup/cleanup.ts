@@ -8,6 +8,7 @@ import { pathExists } from '../path-exists.js';
 import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
 import { replicatedFiles } from '../workspace/replicate.js';
+import { atStartRef } from '../run/checkout-watch.js';
 import { keepTaskState } from '../run/keep.js';
 import { keptFolderOf } from '../run/paths.js';
 import {
@@ -230,6 +231,13 @@ export async function cleanupExecution(
   ]);
   const errors = items.filter((item) => item.action === 'error').length;
   const kept = items.filter((item) => item.action === 'kept').length;
+  // Nothing of the execution is left to resume: the hold on the start's branch tips goes too.
+  if (errors === 0 && kept === 0) {
+    await git(repoRoot, ['update-ref', '-d', atStartRef(state.execution_id)], {
+      env: options.env,
+      allowExitCodes: [1],
+    });
+  }
   return {
     executionId: state.execution_id,
     executionDir,

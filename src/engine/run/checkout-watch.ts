@@ -59,8 +59,18 @@ async function holdAtStart(
     );
     commit = made.stdout.trim();
   }
-  const ref = `${checkoutKeepPrefix(executionId)}/at-start`;
-  await git(repoRoot, ['update-ref', '-m', message, ref, commit!], { env: options.env });
+  await git(repoRoot, ['update-ref', '-m', message, atStartRef(executionId), commit!], {
+    env: options.env,
+  });
+}
+
+/**
+ * The ref holding the branch tips and stash entries of the execution's start (`holdAtStart`). A
+ * hold for while the execution can run: what an agent moved or deleted has its own ref by its end
+ * (`ref-gone-<sha>`, `stash-gone-<sha>`), so a clean that leaves nothing of the execution deletes it.
+ */
+export function atStartRef(executionId: string): string {
+  return `${checkoutKeepPrefix(executionId)}/at-start`;
 }
 
 /** In the execution folder: the checkout as it was when the run started, and who changed what. */
