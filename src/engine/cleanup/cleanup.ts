@@ -9,7 +9,7 @@ import { orderedTasks } from '../report/outcome.js';
 import { isExecutionRunning } from '../run/executions.js';
 import { replicatedFiles } from '../workspace/replicate.js';
 import { atStartRef } from '../run/checkout-watch.js';
-import { keepTaskState } from '../run/keep.js';
+import { keepPinLeft, keepTaskState } from '../run/keep.js';
 import { keptFolderOf } from '../run/paths.js';
 import {
   attemptRef,
@@ -387,24 +387,26 @@ async function keepWork(
   const removesWorktree = plan.worktree.remove && input.registered;
   const dropsCommits = plan.branch.remove && input.branchSha !== null && !input.merged;
   try {
-    if (
-      !dropsCommits &&
-      !(
-        removesWorktree && (await holdsOwnWork(task.worktree, input.branchSha, env, task.start_sha))
-      )
-    )
-      return [];
-    const why = `clean: ${removesWorktree ? 'worktree removed' : 'unmerged branch deleted'}`;
     const before = task.kept_refs?.length ?? 0;
     const place = {
       repoRoot,
       executionId: state.execution_id,
       env,
       identity: input.options.identity ?? DEFAULT_IDENTITY,
-      // The default configuration copies (`.env*`, `.claude/`): a kept ref never holds them.
-      toolFiles: await replicatedFiles(repoRoot, []),
     };
-    await keepTaskState(place, task, why);
+    // Commits pinned while its agent ran that no collection kept (the orchestrator was killed):
+    // kept as `left-<sha>` refs, and the pin goes, whatever else is removed or kept.
+    await keepPinLeft(place, task, 'clean: commits pinned while its agent ran, never collected');
+    if (
+      !dropsCommits &&
+      !(
+        removesWorktree && (await holdsOwnWork(task.worktree, input.branchSha, env, task.start_sha))
+      )
+    )
+      return (task.kept_refs ?? []).slice(before);
+    const why = `clean: ${removesWorktree ? 'worktree removed' : 'unmerged branch deleted'}`;
+    // The default configuration copies (`.env*`, `.claude/`): a kept ref never holds them.
+    await keepTaskState({ ...place, toolFiles: await replicatedFiles(repoRoot, []) }, task, why);
     return (task.kept_refs ?? []).slice(before);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));

@@ -18,6 +18,11 @@ export interface DroppedCommitsInput {
   refFor: (sha: string, index: number) => string;
   /** Commits already kept (the attempt and its branch ref, the new head): what they hold needs no ref. */
   kept: readonly string[];
+  /**
+   * Commits pinned while the agent ran (run/pin.ts): read as if the reflogs still named them, for
+   * another agent's `reflog expire` may have emptied those.
+   */
+  pinned?: readonly string[];
   /** The refs' reflog message, and what each `kept_refs` entry says (`note` after it, in brackets). */
   why: string;
   note?: string;
@@ -69,6 +74,7 @@ async function droppedCommits(
     });
     for (const sha of log.stdout.split('\n').filter(Boolean)) seen.add(sha);
   }
+  for (const sha of input.pinned ?? []) seen.add(sha);
   const candidates: string[] = [];
   for (const sha of seen) {
     if (sha === input.startSha) continue;

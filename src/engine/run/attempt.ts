@@ -10,6 +10,7 @@ import { agentKey } from './paths.js';
 import { reportLeftBehind } from './processes.js';
 import { statusFileOf } from './prepare.js';
 import { adminDir } from '../workspace/worktree-admin.js';
+import { pinRef, startPinning, type Pinner } from './pin.js';
 
 export interface AttemptResult {
   /** `ok`: exited 0; `failed`: may be retried; `cancelled`: the user stopped the run; `budget`: the budget did. */
@@ -46,7 +47,9 @@ const EVENT_DRAIN_MS = 300;
  */
 export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<AttemptResult> {
   const startedAt = ctx.clock.now();
-  await noteReflog(ctx, run);
+  const admin = await adminDir(run.worktree).catch(() => null);
+  await noteReflog(ctx, run, admin);
+  const pinner = await pinWhileRunning(ctx, run, admin);
   let handle: AgentHandle;
   try {
     handle = await ctx.runner.start({
@@ -67,6 +70,7 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
       },
     });
   } catch (error) {
+    await pinner?.stop();
     return failure(`the agent could not start: ${(error as Error).message}`, null, 0);
   }
   run.pid = handle.pid;
@@ -145,6 +149,8 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
     clearTimeout(idle);
     ctx.signal.removeEventListener('abort', onAbort);
     untrack();
+    // What the agent committed last is pinned before collection looks.
+    await pinner?.stop();
   }
   // The process's event stream ends before `done` resolves, so this normally returns at once;
   // the limit only guards against an adapter whose stream never ends.
@@ -290,10 +296,49 @@ function onEvent(ctx: RunContext, run: TaskRun, event: AgentEvent): EventNote {
 }
 
 /** Whether the worktree has a HEAD reflog as its agent starts (RunContext.reflogged). */
-async function noteReflog(ctx: RunContext, run: TaskRun): Promise<void> {
-  const admin = await adminDir(run.worktree).catch(() => null);
+async function noteReflog(ctx: RunContext, run: TaskRun, admin: string | null): Promise<void> {
   const text =
     admin === null ? null : await readFile(join(admin, 'logs', 'HEAD'), 'utf8').catch(() => null);
   if (text !== null && text.trim() !== '') (ctx.reflogged ??= new Set()).add(run.task_id);
   else ctx.reflogged?.delete(run.task_id);
+}
+
+/**
+ * The commits the agent makes, pinned as they appear (run/pin.ts), so that another agent's
+ * `reflog expire` and `gc --prune=now` cannot take those it drops before collection keeps them.
+ * Null when there is nothing to follow (no admin folder); a failure to start is logged, and the
+ * attempt goes on as before.
+ */
+async function pinWhileRunning(
+  ctx: RunContext,
+  run: TaskRun,
+  admin: string | null,
+): Promise<Pinner | null> {
+  if (admin === null || run.start_sha === null) return null;
+  const onError = (error: unknown): void => {
+    ctx.logger.warn('could not pin the commits of a running agent', {
+      task: run.task_id,
+      error: String(error),
+    });
+  };
+  try {
+    return await startPinning({
+      repoRoot: ctx.state.repo_root,
+      admin,
+      branch: run.branch,
+      ref: pinRef(ctx.state.execution_id, run.task_id),
+      env: ctx.env,
+      identity: ctx.settings.identity,
+      skip: [run.start_sha],
+      onFull: (message) => {
+        (run.warnings ??= []).push(message);
+        save(ctx);
+        ctx.emit({ type: 'warning', taskId: run.task_id, message });
+      },
+      onError,
+    });
+  } catch (error) {
+    onError(error);
+    return null;
+  }
 }

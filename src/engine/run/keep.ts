@@ -16,6 +16,7 @@ import { git } from '../workspace/git-exec.js';
 import type { GitIdentity } from '../workspace/identity.js';
 import { branchSha, isWorktreeRoot } from '../workspace/worktree.js';
 import { strandedAdmin } from '../workspace/worktree-admin.js';
+import { dropPin, pinRef, readPin } from './pin.js';
 
 /** Where a task's work is kept, and with what: the same for a retry, resume and a failure. */
 export interface KeepPlace {
@@ -107,6 +108,10 @@ export async function keepDropped(
 ): Promise<KeptRef[]> {
   if (run.start_sha === null) return [];
   const prefix = taskBackupPrefix(place.executionId, run.task_id);
+  // What was pinned while the agent ran is read as the reflogs are, then the pin goes: what it
+  // held is on the branch, in `kept`, or kept below.
+  const pinned = pinRef(place.executionId, run.task_id);
+  const pin = await readPin(place.repoRoot, pinned, place.env);
   const tip = await branchSha(place.repoRoot, run.branch);
   const inWorktree = await isWorktreeRoot(run.worktree);
   // Its `.git` file gone: HEAD and its reflog are read in its admin folder, never the folder.
@@ -134,9 +139,48 @@ export async function keepDropped(
     ],
     why,
     ...(note === null ? {} : { note }),
+    ...(pin === null ? {} : { pinned: pin.commits }),
   });
   (run.kept_refs ??= []).push(...dropped);
+  if (pin !== null) await dropPin(place.repoRoot, pinned, pin, place.env);
   return dropped;
+}
+
+/**
+ * After a collection that kept nothing dropped (its HEAD's reflog showed no reset or amend): when
+ * the pin holds commits that `heads` (the branch, the collected head) do not contain, an expire
+ * took those from the reflog, and they are kept as dropped ones (`keepLeft`, which drops the
+ * pin); else the pin is deleted. One rev-list, whatever the number pinned.
+ */
+export async function settlePin(
+  place: KeepPlace,
+  run: TaskRun,
+  heads: readonly string[],
+  keepLeft: () => Promise<void>,
+): Promise<void> {
+  const ref = pinRef(place.executionId, run.task_id);
+  const pin = await readPin(place.repoRoot, ref, place.env);
+  if (pin === null) return;
+  const off = await git(place.repoRoot, ['rev-list', '--count', '--stdin'], {
+    env: place.env,
+    input: `${[...pin.commits, ...heads.map((sha) => `^${sha}`)].join('\n')}\n`,
+    allowExitCodes: [128],
+  });
+  // Cannot tell (an id the agent forged into the pin): the full search decides.
+  if (off.exitCode !== 0 || Number(off.stdout.trim()) > 0) await keepLeft();
+  else await dropPin(place.repoRoot, ref, pin, place.env);
+}
+
+/**
+ * A pin no keeping has taken yet (the task failed with its worktree gone or not its own, or
+ * `clean` found the task as a killed orchestrator left it): what it holds off the branch is kept
+ * as `left-<sha>` refs, recorded in `kept_refs`, and the pin goes. Nothing when there is no pin.
+ */
+export async function keepPinLeft(place: KeepPlace, run: TaskRun, why: string): Promise<KeptRef[]> {
+  if (run.start_sha === null) return [];
+  const pin = await readPin(place.repoRoot, pinRef(place.executionId, run.task_id), place.env);
+  if (pin === null) return [];
+  return keepDropped(place, run, why, null);
 }
 
 /** The commit HEAD of a worktree's admin folder names; null when there is none. */

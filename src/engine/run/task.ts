@@ -21,7 +21,14 @@ import {
 import { branchSha, isWorktreeRoot, reattachTaskBranch } from '../workspace/worktree.js';
 import { namedBack, strandedAdmin } from '../workspace/worktree-admin.js';
 import { git } from '../workspace/git-exec.js';
-import { keepDropped, keepSubmoduleWork, keepTaskState, taskWork } from './keep.js';
+import {
+  keepDropped,
+  keepPinLeft,
+  keepSubmoduleWork,
+  keepTaskState,
+  settlePin,
+  taskWork,
+} from './keep.js';
 import { BUDGET_RESUME_HINT } from './budget.js';
 
 /**
@@ -265,12 +272,18 @@ async function commitWork(
     if (!run.warnings.includes(warning)) run.warnings.push(warning);
   }
   if (inspected.wandered) await keepCommitsLeft(ctx, run);
+  else {
+    // The HEAD reflog shows no reset or amend, but an expire may have emptied it: what was
+    // pinned while the agent ran tells.
+    const heads = [run.head_sha, inspected.head?.sha].filter((sha): sha is string => !!sha);
+    await settlePin(keepPlaceOf(ctx, run), run, heads, () => keepCommitsLeft(ctx, run));
+  }
   if (run.head_sha !== null) await keepSubmoduleWork(keepPlaceOf(ctx, run), run, run.head_sha);
   if (collected.hiddenByIgnores.length > 0)
     await keepIgnoredWork(ctx, run, collected.hiddenByIgnores);
   if (inspected.reflogGone && ctx.reflogged?.has(run.task_id) === true) {
     run.warnings.push(
-      `the HEAD reflog of its worktree ${run.worktree} was emptied during the run (git reflog expire, often with git gc --prune=now, by this agent or another): commits it made and then dropped (a reset, an amend) can no longer be found, and may be gone; what its branch holds was collected`,
+      `the HEAD reflog of its worktree ${run.worktree} was emptied during the run (git reflog expire, often with git gc --prune=now, by this agent or another): the commits it made were pinned as they appeared, so those it dropped (a reset, an amend) are kept and named here; one made, dropped and pruned within milliseconds could not be pinned and may be gone; what its branch holds was collected`,
     );
   }
   return null;
@@ -366,6 +379,16 @@ async function fail(ctx: RunContext, run: TaskRun, reason: string, keep = true):
   // The worktree stays for a person, but what the agent left uncommitted (or on a HEAD its branch
   // lacks) is also put under a ref now: a later retry, resume or clean can then lose nothing.
   const stranded = keep ? await keepFailedWork(ctx, run) : null;
+  // What was pinned while its agent ran, when nothing above kept it (its worktree gone or not its
+  // own): `resume --retry-failed` and `clean` would not look for it there.
+  await keepPinLeft(keepPlaceOf(ctx, run), run, `the failed attempt ${run.attempts}`).catch(
+    (error: unknown) => {
+      ctx.logger.warn('could not keep the commits pinned while a failed task ran', {
+        task: run.task_id,
+        error: String(error),
+      });
+    },
+  );
   // The branch tip at the failure: `resume --retry-failed` tells by it what a person added since.
   run.head_sha = await branchSha(ctx.state.repo_root, run.branch).catch(() => run.head_sha);
   setStatus(
