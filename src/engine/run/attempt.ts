@@ -150,7 +150,9 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
     ctx.signal.removeEventListener('abort', onAbort);
     untrack();
     // What the agent committed last is pinned before collection looks.
-    await pinner?.stop();
+    const held = (await pinner?.stop()) ?? true;
+    if (held) ctx.unpinned?.delete(run.task_id);
+    else (ctx.unpinned ??= new Set()).add(run.task_id);
   }
   // The process's event stream ends before `done` resolves, so this normally returns at once;
   // the limit only guards against an adapter whose stream never ends.

@@ -36,6 +36,11 @@ export interface RunContext {
    * core.logAllRefUpdates is off): one gone at the end was expired during the run.
    */
   reflogged?: Set<string>;
+  /**
+   * The tasks whose last attempt in this process ended with no pin ref (none was there and its
+   * agent's commits needed none: run/pin.ts): their collection need not look for one.
+   */
+  unpinned?: Set<string>;
   /** Tasks whose agent's work `resume` found in place: they start at collection, not the agent. */
   collectOnResume: ReadonlySet<string>;
   /** Files tracked in the user's checkout, listed once per execution. */

@@ -49,6 +49,9 @@ const POLL_MS = 500;
 
 const MESSAGE = 'parallel-executor: commits pinned while the agent ran';
 
+/** When a pin left by an earlier attempt is looked for, if no commit asked sooner. */
+const EXISTING_AFTER_MS = 200;
+
 /** `refs/parallel-executor/<execution>/<task>/pinned`. */
 export function pinRef(executionId: string, taskId: string): string {
   return `${taskBackupPrefix(executionId, taskId)}/pinned`;
@@ -104,8 +107,12 @@ export interface PinInput {
 }
 
 export interface Pinner {
-  /** One last look, then no more: resolves once what was seen is pinned (or could not be). */
-  stop(): Promise<void>;
+  /**
+   * One last look, then no more: resolves once what was seen is pinned (or could not be), with
+   * whether the pin ref may exist (false: there was none and nothing was pinned, so collection
+   * need not read it).
+   */
+  stop(): Promise<boolean>;
 }
 
 interface Followed {
@@ -132,9 +139,19 @@ export async function startPinning(input: PinInput): Promise<Pinner> {
     return { path, key, ino, offset: size };
   });
   const max = input.max ?? MAX_PINNED;
-  const existing = await readPin(input.repoRoot, input.ref, input.env);
-  let pinned = existing?.commits ?? [];
-  const seen = new Set<string>([...input.skip, ...pinned]);
+  // A pin an earlier attempt or a killed run left, taken in before the first pin is written: read
+  // then, or EXISTING_AFTER_MS after the start, while the agent works (not as it starts: neither
+  // this agent's start nor the others' started beside it waits for a git process of this).
+  let reading: Promise<Pin | null> | null = null;
+  const existing = () => {
+    reading ??= readPin(input.repoRoot, input.ref, input.env);
+    return reading;
+  };
+  const early = setTimeout(() => existing().catch(() => undefined), EXISTING_AFTER_MS);
+  early.unref();
+  let pinned: string[] = [];
+  let readExisting = false;
+  const seen = new Set<string>(input.skip);
   let waiting: string[] = [];
   let full = false;
   let running: Promise<void> | null = null;
@@ -145,6 +162,11 @@ export async function startPinning(input: PinInput): Promise<Pinner> {
   let failed = false;
 
   const pinNew = async (): Promise<void> => {
+    if (!readExisting) {
+      pinned = (await existing())?.commits ?? [];
+      for (const sha of pinned) seen.add(sha);
+      readExisting = true;
+    }
     const found = files.flatMap((file) => idsIn(readNew(file)));
     const fresh: string[] = [];
     for (const id of found) {
@@ -230,6 +252,9 @@ export async function startPinning(input: PinInput): Promise<Pinner> {
       await running;
       stopped = true;
       await look();
+      clearTimeout(early);
+      const had = await existing().catch(() => undefined);
+      return had !== null || pinned.length > 0 || failed;
     },
   };
 }

@@ -272,7 +272,7 @@ async function commitWork(
     if (!run.warnings.includes(warning)) run.warnings.push(warning);
   }
   if (inspected.wandered) await keepCommitsLeft(ctx, run);
-  else {
+  else if (ctx.unpinned?.has(run.task_id) !== true) {
     // The HEAD reflog shows no reset or amend, but an expire may have emptied it: what was
     // pinned while the agent ran tells.
     const heads = [run.head_sha, inspected.head?.sha].filter((sha): sha is string => !!sha);
