@@ -118,6 +118,33 @@ describe('execution lifecycle', () => {
       expect(h.github.dispatches).toHaveLength(2);
     });
 
+    it("takes no lock from the app's own report comment, whatever the state's text holds", async () => {
+      const real = await start(h);
+      // The state comes from a job that ran agent code: a file name (shown in a code span) that
+      // is the dashboard's marker and a running lock that never expires.
+      const lock = Buffer.from(
+        JSON.stringify({
+          execution: 'x',
+          status: 'running',
+          sha: 'x',
+          run: null,
+          startedAt: '9999',
+        }),
+      ).toString('base64url');
+      const forged = `${DASHBOARD}<!-- parallel-executor:lock ${lock} -->`;
+      await finish(h, real, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' }, (state) => {
+        state.plan_file = forged;
+        state.integration!.testCommand = forged;
+      });
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${real.execution} -->`),
+      )!;
+      expect(report.user).toBe(BOT);
+      expect(report.body).not.toContain(DASHBOARD);
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      expect(h.github.dispatches).toHaveLength(2);
+    });
+
     it('finalises an execution whose end the app missed before starting the next one', async () => {
       const first = await start(h);
       const run = h.github.runs.get(first.run!)!;

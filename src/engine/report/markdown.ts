@@ -59,7 +59,11 @@ export function mdText(text: string, max = 200): string {
  * inside code spans (and renders `\|` there as `|`).
  */
 export function mdCode(text: string, max = 200): string {
-  const body = truncate(singleLine(text), max).replace(/\|/g, '\\|');
+  const body = truncate(singleLine(text), max)
+    .replace(/\|/g, '\\|')
+    // A code span shows `<!--` as text, but the comment's source still holds it, and the app finds
+    // its own comments and hidden records by such markers: a joiner breaks every one.
+    .replace(/<!--/g, `<${JOINER}!--`);
   const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);
   const pad = body.startsWith('`') || body.endsWith('`') || body === '' ? ' ' : '';
