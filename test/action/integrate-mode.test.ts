@@ -504,6 +504,42 @@ describe('integrate mode', () => {
       );
     });
 
+    it('refuses a state that calls tasks merged when the result holds no integration branch', async () => {
+      api();
+      await integrateOnly({ 'app-managed': 'true' });
+      const result = await readJson<ResultFile>('result.json');
+      // The task branches only: nothing for the state's merges to be checked against.
+      await writeJson('result.json', { ...result, integration: null });
+      await rebundle(
+        Object.fromEntries(result.task_branches.map((t) => [`refs/heads/${t.branch}`, t.head_sha])),
+        remote.sha,
+      );
+      const published = await publishOnly({ 'app-managed': 'true' });
+      expect(published.runtime.failed).toMatch(
+        /the integrate job's result was refused, nothing was published: the state calls task 1\.1 merged, but the result holds no integration branch/,
+      );
+      expect(published.outputs.merged).toBeUndefined();
+      expect(await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads'])).toBe(
+        'main',
+      );
+    });
+
+    it('calls nothing merged when the integration branch was not pushed', async () => {
+      api();
+      await integrateOnly({ 'app-managed': 'true' });
+      // Someone else's integration/pe-5-1 is on the remote already: the push is refused, not forced.
+      const other = await remote.git(['commit-tree', 'main^{tree}', '-m', 'not this execution']);
+      await remote.git(['update-ref', 'refs/heads/integration/pe-5-1', other]);
+      const published = await publishOnly({ 'app-managed': 'true' });
+      expect(published.runtime.failed).toMatch(/left branches out/);
+      expect(await remote.git(['rev-parse', 'integration/pe-5-1'])).toBe(other);
+      expect(published.outputs['integration-branch']).toBe('');
+      expect(published.outputs.merged).toBe('[]');
+      const report = await readFile(published.outputs.report!, 'utf8');
+      expect(report).toMatch(/- \*\*Merged\*\*: 0 of 3 tasks/);
+      expect(report).toMatch(/1\.1.*the integration branch integration\/pe-5-1 was not pushed/);
+    });
+
     it('runs no git hook while it fetches and pushes', async () => {
       api();
       await integrateOnly({ 'app-managed': 'true' });

@@ -115,6 +115,11 @@ function identityProblem(
   if (state.integration && state.integration.branch !== input.integrationBranch) {
     return `the state names the integration branch ${state.integration.branch}, not ${input.integrationBranch}`;
   }
+  // Merges are checked against the integration branch's commits: without one, none can be true.
+  const merged = state.integration?.merged ?? [];
+  if (result.integration === null && merged.length > 0) {
+    return `the state calls task ${merged[0]} merged, but the result holds no integration branch`;
+  }
   const stranger = state.task_order.find((id) => !input.plan.tasks.some((t) => t.id === id));
   if (stranger !== undefined) return `the state names task ${stranger}, which is not in the plan`;
   const unknown = Object.keys(state.tasks).find((id) => !state.task_order.includes(id));

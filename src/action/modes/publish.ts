@@ -95,7 +95,6 @@ export async function runPublishMode(
       'The integrate job runs agent-written code, so its result is checked before anything is pushed. Look at the integrate job of this run; start the run again once it is fixed.',
     );
   }
-  const { state } = received;
   const problems: string[] = [];
   const warn = (message: string) => {
     problems.push(message);
@@ -116,6 +115,11 @@ export async function runPublishMode(
   for (const failure of pushed.failures) warn(failure);
   const integrationPushed = pushed.branches.includes(integrationBranch);
   const pushedTaskBranches = pushed.branches.filter((b) => b !== integrationBranch);
+  // What the report, the check runs and the outputs call merged is what the remote now holds.
+  const state =
+    integrationPushed || settings.dryRun
+      ? received.state
+      : notMerged(received.state, `the integration branch ${integrationBranch} was not pushed`);
 
   const report = renderReport(state, { now: deps.clock.now() });
   // The path is an output later steps of the job read; the runner's temp folder goes after it.
@@ -187,6 +191,30 @@ export async function runPublishMode(
     comment: published.comment,
     nextWave: next,
     problems,
+  };
+}
+
+/** The state with every merge taken back (its tasks left out, with `reason`): nothing landed. */
+function notMerged(state: ExecutionState, reason: string): ExecutionState {
+  const integration = state.integration;
+  if (integration === null || integration.merged.length === 0) return state;
+  return {
+    ...state,
+    integration: {
+      ...integration,
+      merged: [],
+      dropped: [
+        ...integration.dropped,
+        ...integration.merged.map((taskId) => ({ taskId, reason })),
+      ],
+      ...(integration.repairs
+        ? {
+            repairs: integration.repairs.map((r) =>
+              r.outcome === 'merged' ? { ...r, outcome: 'failed' as const, reason } : r,
+            ),
+          }
+        : {}),
+    },
   };
 }
 
