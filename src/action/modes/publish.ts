@@ -88,6 +88,7 @@ export async function runPublishMode(
       ),
     ),
     allowWorkflowChanges: config.github.allowWorkflowChanges,
+    planFile: relative(root, settings.planPath).split(sep).join('/'),
   });
   if (!received.ok) {
     throw new ParallelExecutorError(
