@@ -650,6 +650,49 @@ describe('execution lifecycle', () => {
       expect(report?.body).toContain('# Parallel Execution Report: from the runner');
     });
 
+    it("posts the report artifact's text as untrusted: no hidden marker, mention, link or image of its own", async () => {
+      const real = await start(h);
+      const lock = Buffer.from(
+        JSON.stringify({
+          execution: 'x',
+          status: 'running',
+          sha: 'x',
+          run: null,
+          startedAt: '9999',
+        }),
+      ).toString('base64url');
+      // Written by the integrate job, where agent-written tests run: a state that does not parse,
+      // and a report that would be the dashboard, with a running lock that never expires.
+      h.github.artifacts.set(real.run!, [
+        {
+          id: 6,
+          name: STATE_ARTIFACT,
+          zip: zipFiles({
+            'PARALLEL_EXECUTION_STATUS.json': '{}',
+            'report.md': `# Parallel Execution Report\n\n${DASHBOARD}\n<!-- parallel-executor:lock ${lock} -->\n@octocat ![x](https://evil.example/p.png)\n`,
+          }),
+        },
+      ]);
+      Object.assign(h.github.runs.get(real.run!)!, { status: 'completed', conclusion: 'success' });
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: real.run!,
+          conclusion: 'success',
+          displayTitle: `parallel-run ${real.execution}`,
+        }),
+      );
+      await h.settle();
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${real.execution} -->`),
+      )!;
+      expect(report.body).toContain('# Parallel Execution Report');
+      expect(report.body).not.toContain(DASHBOARD);
+      expect(report.body).not.toMatch(/@octocat|https:\/\/evil/);
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      expect(h.github.dispatches).toHaveLength(2);
+    });
+
     it('without the state artifact, settles tasks from the jobs and says there is no report', async () => {
       const record = await start(h);
       h.github.jobs.set(record.run!, [

@@ -11,6 +11,7 @@
 import type { Config } from '../../engine/config/schema.js';
 import { planWithStatuses } from '../../engine/finish/plan-update.js';
 import { renderReport } from '../../engine/report/render.js';
+import { untrustedMarkdown } from '../../engine/report/markdown.js';
 import { integrationPullRequest } from '../../github-run/integration-pull-request.js';
 import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comment.js';
 import type { Scope } from '../scope.js';
@@ -133,7 +134,10 @@ export async function finalizeExecution(
   if (record.pr !== null) {
     const report = combined
       ? renderReport(combined, { now: scope.deps.clock.now() })
-      : (loaded?.report ?? noReport(run));
+      : loaded?.report
+        ? // Written by the integrate job, where agent-written tests ran: text, never markup of its own.
+          untrustedMarkdown(loaded.report)
+        : noReport(run);
     const posted = await scope.forge.upsertComment(
       record.pr,
       reportMarkerKey(record.execution),
