@@ -530,14 +530,19 @@ describe('integrate mode', () => {
       // Someone else's integration/pe-5-1 is on the remote already: the push is refused, not forced.
       const other = await remote.git(['commit-tree', 'main^{tree}', '-m', 'not this execution']);
       await remote.git(['update-ref', 'refs/heads/integration/pe-5-1', other]);
-      const published = await publishOnly({ 'app-managed': 'true' });
-      expect(published.runtime.failed).toMatch(/left branches out/);
+      const publishedRun = await publishOnly({ 'app-managed': 'true' });
+      expect(publishedRun.runtime.failed).toMatch(/left branches out/);
       expect(await remote.git(['rev-parse', 'integration/pe-5-1'])).toBe(other);
-      expect(published.outputs['integration-branch']).toBe('');
-      expect(published.outputs.merged).toBe('[]');
-      const report = await readFile(published.outputs.report!, 'utf8');
+      expect(publishedRun.outputs['integration-branch']).toBe('');
+      expect(publishedRun.outputs.merged).toBe('[]');
+      const report = await readFile(publishedRun.outputs.report!, 'utf8');
       expect(report).toMatch(/- \*\*Merged\*\*: 0 of 3 tasks/);
       expect(report).toMatch(/1\.1.*the integration branch integration\/pe-5-1 was not pushed/);
+      // The state the workflow uploads for the GitHub App says the same.
+      const published = JSON.parse(
+        await readFile(publishedRun.outputs.state!, 'utf8'),
+      ) as ExecutionState;
+      expect(published.integration!.merged).toEqual([]);
     });
 
     it('pushes no integration branch whose plan says more than the statuses: the next wave would run it', async () => {

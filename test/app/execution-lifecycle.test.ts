@@ -693,6 +693,114 @@ describe('execution lifecycle', () => {
       expect(h.github.dispatches).toHaveLength(2);
     });
 
+    describe("the reusable workflow's run: the state its publish job checked", () => {
+      /** The run as the reusable workflow leaves it; `forged`: what the integrate job uploaded. */
+      const endRun = async (
+        record: ExecutionRecord,
+        upload: string | null,
+        published: ExecutionState | null,
+        forged: ExecutionState,
+      ) => {
+        h.github.artifacts.set(record.run!, [
+          { id: 81, name: 'parallel-executor-result', zip: zipFiles({ 'result.json': '{}' }) },
+          {
+            id: 82,
+            name: STATE_ARTIFACT,
+            zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(forged) }),
+          },
+          ...(published === null
+            ? []
+            : [
+                {
+                  id: 83,
+                  name: 'parallel-executor-published',
+                  zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(published) }),
+                },
+              ]),
+        ]);
+        const job = (id: number, name: string, conclusion: string) => ({
+          id,
+          name,
+          status: 'completed',
+          conclusion,
+          started_at: '2026-11-05T10:01:00Z',
+          completed_at: '2026-11-05T10:21:00Z',
+        });
+        h.github.jobs.set(record.run!, [
+          ...record.tasks.map((t, i) => job(100 + i, `parallel-run / agent ${t.id}`, 'success')),
+          {
+            ...job(200, 'parallel-run / publish', 'success'),
+            steps: [
+              {
+                name: 'Run parallel-executor/parallel-executor@v1',
+                status: 'completed',
+                conclusion: 'success',
+                number: 3,
+              },
+              ...(upload === null
+                ? []
+                : [
+                    {
+                      name: 'Upload the published state',
+                      status: 'completed',
+                      conclusion: upload,
+                      number: 4,
+                    },
+                  ]),
+            ],
+          },
+        ]);
+        Object.assign(h.github.runs.get(record.run!)!, {
+          status: 'completed',
+          conclusion: 'success',
+        });
+        await h.receive(
+          'workflow_run',
+          runCompletedPayload({
+            id: record.run!,
+            conclusion: 'success',
+            displayTitle: `parallel-run ${record.execution}`,
+          }),
+        );
+        await h.settle();
+      };
+      const reportOf = (record: ExecutionRecord) =>
+        h.github.comments.find((c) =>
+          c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+        )!.body;
+
+      it("calls merged what the publish job published, not what the integrate job's state claims", async () => {
+        const record = await start(h);
+        const honest = executionState(record, {
+          '1.1': 'merged',
+          '1.2': 'conflict',
+          '2.1': 'not-run',
+        });
+        const forged = executionState(record, {
+          '1.1': 'merged',
+          '1.2': 'merged',
+          '2.1': 'merged',
+        });
+        await endRun(record, 'success', honest, forged);
+        expect(taskCheck(h, '1.1').conclusion).toBe('success');
+        expect(taskCheck(h, '1.2').conclusion).toBe('failure');
+        expect(taskCheck(h, '2.1').conclusion).not.toBe('success');
+        expect(reportOf(record)).toContain('# Parallel Execution Report');
+      });
+
+      it('reads no state when the publish job could not upload its own (the name was taken)', async () => {
+        const record = await start(h);
+        const forged = executionState(record, {
+          '1.1': 'merged',
+          '1.2': 'merged',
+          '2.1': 'merged',
+        });
+        await endRun(record, 'failure', forged, forged);
+        expect(reportOf(record)).toContain('without uploading');
+        expect(h.github.createdPulls).toEqual([]);
+      });
+    });
+
     it('without the state artifact, settles tasks from the jobs and says there is no report', async () => {
       const record = await start(h);
       h.github.jobs.set(record.run!, [

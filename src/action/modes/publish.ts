@@ -29,7 +29,7 @@ import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comm
 import { completeTaskCheckRuns } from '../integrate/publish.js';
 import { pushBranches, pushSecrets, type PushAuth } from '../integrate/push.js';
 import { receiveResult, type ReceivedBranch } from '../integrate/receive.js';
-import { STATE_REPORT_FILE } from '../integrate/result.js';
+import { STATE_FILE, STATE_REPORT_FILE } from '../integrate/result.js';
 import { safeGit } from '../integrate/safe-git.js';
 import { readConfigFile } from '../../engine/config/load.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
@@ -126,8 +126,13 @@ export async function runPublishMode(
   // The path is an output later steps of the job read; the runner's temp folder goes after it.
   const temp = settings.runner.temp ?? tmpdir();
   await mkdir(temp, { recursive: true });
-  const reportFile = join(await mkdtemp(join(temp, 'pe-publish-')), STATE_REPORT_FILE);
+  const publishDir = await mkdtemp(join(temp, 'pe-publish-'));
+  const reportFile = join(publishDir, STATE_REPORT_FILE);
   await writeFile(reportFile, report);
+  // The state as checked and published here, for the GitHub App (the `parallel-executor-published`
+  // artifact): the integrate job's own copy is whatever its agent-written tests left.
+  const stateFile = join(publishDir, STATE_FILE);
+  await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   const reportPath = integrationPushed ? state.report_path : null;
   const published = await publish({
     settings,
@@ -166,6 +171,7 @@ export async function runPublishMode(
   runtime.setOutput('integration-branch', integrationPushed ? integrationBranch : '');
   runtime.setOutput('pull-request', published.pullRequest?.url ?? '');
   runtime.setOutput('report', reportFile);
+  runtime.setOutput('state', stateFile);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
   setUsageOutputs(runtime, state);
   runtime.setOutput(

@@ -15,6 +15,7 @@ import { untrustedMarkdown } from '../../engine/report/markdown.js';
 import { integrationPullRequest } from '../../github-run/integration-pull-request.js';
 import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comment.js';
 import type { Scope } from '../scope.js';
+import type { JobInfo } from '../github/app-api.js';
 import { combineWaves } from './combine.js';
 import { RETRY_FAILED_ACTION, STATE_ARTIFACT } from './names.js';
 import { decideNextWave, dispatchNextWave, type WaveOutcome } from './next-wave.js';
@@ -54,9 +55,11 @@ export async function finalizeExecution(
   cancelDashboardRedraw(scope, record.execution);
   const now = scope.deps.clock.now().toISOString();
   const artifacts = await scope.api.listRunArtifacts(run.id);
-  const loaded = await loadState(scope, artifacts);
+  let listed: Promise<JobInfo[]> | null = null;
+  const runJobs = () => (listed ??= scope.api.listRunJobs(run.id));
+  const loaded = await loadState(scope, artifacts, runJobs);
   const state = ownIntegration(scope, record.execution, loaded?.state ?? null);
-  const jobs = knowsEveryJob(execution, state) ? [] : await scope.api.listRunJobs(run.id);
+  const jobs = knowsEveryJob(execution, state) ? [] : await runJobs();
   const settled = await settleWave(scope, execution, run, { jobs, artifacts, state });
   const { conclusions } = settled;
 
