@@ -524,6 +524,20 @@ describe('integrate mode', () => {
       );
     });
 
+    it('refuses a result with an integration branch that the state merged nothing into', async () => {
+      api();
+      await integrateOnly({ 'app-managed': 'true' });
+      const state = await readJson<ExecutionState>('PARALLEL_EXECUTION_STATUS.json');
+      await writeJson('PARALLEL_EXECUTION_STATUS.json', { ...state, integration: null });
+      const published = await publishOnly({ 'app-managed': 'true' });
+      expect(published.runtime.failed).toMatch(
+        /the result names the integration branch integration\/pe-5-1, but the state merged no task into it/,
+      );
+      expect(await remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads'])).toBe(
+        'main',
+      );
+    });
+
     it('calls nothing merged when the integration branch was not pushed', async () => {
       api();
       await integrateOnly({ 'app-managed': 'true' });

@@ -127,6 +127,10 @@ function identityProblem(
   if (result.integration === null && merged.length > 0) {
     return `the state calls task ${merged[0]} merged, but the result holds no integration branch`;
   }
+  // The integrate job leaves an integration branch only when something landed on it.
+  if (result.integration !== null && merged.length === 0) {
+    return `the result names the integration branch ${result.integration.branch}, but the state merged no task into it`;
+  }
   const stranger = state.task_order.find((id) => !input.plan.tasks.some((t) => t.id === id));
   if (stranger !== undefined) return `the state names task ${stranger}, which is not in the plan`;
   const unknown = Object.keys(state.tasks).find((id) => !state.task_order.includes(id));
