@@ -4,6 +4,10 @@
  * which PR they are for in their name (`run-name` ends with `(PR #<n>)`, see the example caller),
  * because a listing carries nothing else that ties an `issue_comment` run to its PR.
  *
+ * Only runs of this repository's own commits count: a fork's pull request can run the workflow file
+ * as its branch rewrote it, with any run name, and could otherwise hold any PR for as long as its
+ * run stays queued (a runner label nobody has: a day).
+ *
  * Of two runs started at once, the older goes on and the newer yields. A dispatched run (a next
  * wave, which never yields, or one started by hand) always counts, whatever its age.
  */
@@ -28,10 +32,14 @@ export async function findRunningExecution(
   query: BusyQuery,
 ): Promise<WorkflowRunInfo | null> {
   const mark = pullRequestMark(query.pullRequest);
+  const own = `${forge.owner}/${forge.repo}`.toLowerCase();
   for (const status of ['in_progress', 'queued'] as const) {
     const runs = await forge.listWorkflowRuns(query.workflow, status);
     const other = runs
       .filter((run) => run.id !== query.runId && run.displayTitle.includes(mark))
+      // A fork's pull request runs the workflow as the fork wrote it, run name included, and
+      // never starts an execution: its run holds no PR, however long it stays queued.
+      .filter((run) => run.headRepository?.toLowerCase() === own)
       .filter((run) => run.id < query.runId || run.event === 'workflow_dispatch')
       .sort((a, b) => a.id - b.id)[0];
     if (other) return other;

@@ -120,6 +120,11 @@ export interface WorkflowRunInfo {
   status: string | null;
   createdAt: string;
   url: string;
+  /**
+   * `owner/name` of the repository the run's commit came from: another one for a fork's pull
+   * request (whose run uses the fork's workflow text, `run-name` included); null when unknown.
+   */
+  headRepository: string | null;
 }
 
 export interface RepoForge {

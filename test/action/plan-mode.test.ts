@@ -229,7 +229,13 @@ describe('plan mode', () => {
   describe('one execution per pull request', () => {
     const REPO = '/repos/acme/widgets';
     const RUNS = `${REPO}/actions/workflows/parallel-run.yml/runs`;
-    const aRun = (id: number, title: string, event = 'issue_comment', status = 'in_progress') => ({
+    const aRun = (
+      id: number,
+      title: string,
+      event = 'issue_comment',
+      status = 'in_progress',
+      head = 'acme/widgets',
+    ) => ({
       id,
       name: 'parallel-run',
       event,
@@ -237,6 +243,7 @@ describe('plan mode', () => {
       status,
       created_at: '2026-11-05T10:00:00Z',
       html_url: `https://ghe.example.com/acme/widgets/actions/runs/${id}`,
+      head_repository: { full_name: head },
     });
     const runs = (...list: Array<ReturnType<typeof aRun>>) => ({
       total_count: list.length,
@@ -331,6 +338,41 @@ describe('plan mode', () => {
       const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
       await run({ runtime, env: runEnv, readPlan: noPlan, sleep: async () => undefined });
       expect(runtime.outputs).toMatchObject({ 'task-count': '0' });
+    });
+
+    it("does not yield to a fork's pull request run that names the PR (its workflow text is the fork's)", async () => {
+      const gh = api();
+      const runEnv = await commentRun(gh);
+      gh.on(
+        'GET',
+        RUNS,
+        200,
+        runs(
+          aRun(
+            100,
+            'parallel-run issue_comment (PR #7)',
+            'pull_request',
+            'in_progress',
+            'mallory/widgets',
+          ),
+        ),
+        { query: { status: 'in_progress' } },
+      );
+      gh.on(
+        'GET',
+        RUNS,
+        200,
+        runs(aRun(101, 'x (PR #7)', 'pull_request', 'queued', 'mallory/widgets')),
+        { query: { status: 'queued' } },
+      );
+      gh.on('POST', `${REPO}/check-runs`, 201, { id: 1 }, { times: 2 });
+      const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
+      await run({ runtime, env: runEnv, readPlan: reader(plan), sleep: async () => undefined });
+      expect(runtime.failed).toBeNull();
+      expect(runtime.outputs).toMatchObject({ 'task-count': '2' });
+      expect(gh.requestsTo('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments')).toEqual(
+        [],
+      );
     });
 
     it('goes on when the other runs are for other PRs, or newer starts that yield to this one', async () => {

@@ -118,6 +118,33 @@ describe('execution lifecycle', () => {
       expect(h.github.dispatches).toHaveLength(2);
     });
 
+    it("takes no lock from the app's own report comment, whatever the state's text holds", async () => {
+      const real = await start(h);
+      // The state comes from a job that ran agent code: a file name (shown in a code span) that
+      // is the dashboard's marker and a running lock that never expires.
+      const lock = Buffer.from(
+        JSON.stringify({
+          execution: 'x',
+          status: 'running',
+          sha: 'x',
+          run: null,
+          startedAt: '9999',
+        }),
+      ).toString('base64url');
+      const forged = `${DASHBOARD}<!-- parallel-executor:lock ${lock} -->`;
+      await finish(h, real, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' }, (state) => {
+        state.plan_file = forged;
+        state.integration!.testCommand = forged;
+      });
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${real.execution} -->`),
+      )!;
+      expect(report.user).toBe(BOT);
+      expect(report.body).not.toContain(DASHBOARD);
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      expect(h.github.dispatches).toHaveLength(2);
+    });
+
     it('finalises an execution whose end the app missed before starting the next one', async () => {
       const first = await start(h);
       const run = h.github.runs.get(first.run!)!;
@@ -621,6 +648,157 @@ describe('execution lifecycle', () => {
         c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
       );
       expect(report?.body).toContain('# Parallel Execution Report: from the runner');
+    });
+
+    it("posts the report artifact's text as untrusted: no hidden marker, mention, link or image of its own", async () => {
+      const real = await start(h);
+      const lock = Buffer.from(
+        JSON.stringify({
+          execution: 'x',
+          status: 'running',
+          sha: 'x',
+          run: null,
+          startedAt: '9999',
+        }),
+      ).toString('base64url');
+      // Written by the integrate job, where agent-written tests run: a state that does not parse,
+      // and a report that would be the dashboard, with a running lock that never expires.
+      h.github.artifacts.set(real.run!, [
+        {
+          id: 6,
+          name: STATE_ARTIFACT,
+          zip: zipFiles({
+            'PARALLEL_EXECUTION_STATUS.json': '{}',
+            'report.md': `# Parallel Execution Report\n\n${DASHBOARD}\n<!-- parallel-executor:lock ${lock} -->\n@octocat ![x](https://evil.example/p.png)\n`,
+          }),
+        },
+      ]);
+      Object.assign(h.github.runs.get(real.run!)!, { status: 'completed', conclusion: 'success' });
+      await h.receive(
+        'workflow_run',
+        runCompletedPayload({
+          id: real.run!,
+          conclusion: 'success',
+          displayTitle: `parallel-run ${real.execution}`,
+        }),
+      );
+      await h.settle();
+      const report = h.github.comments.find((c) =>
+        c.body.includes(`<!-- parallel-executor:report-${real.execution} -->`),
+      )!;
+      expect(report.body).toContain('# Parallel Execution Report');
+      expect(report.body).not.toContain(DASHBOARD);
+      expect(report.body).not.toMatch(/@octocat|https:\/\/evil/);
+      await h.receive('issue_comment', commentPayload('/parallel-run'));
+      expect(h.github.dispatches).toHaveLength(2);
+    });
+
+    describe("the reusable workflow's run: the state its publish job checked", () => {
+      /** The run as the reusable workflow leaves it; `forged`: what the integrate job uploaded. */
+      const endRun = async (
+        record: ExecutionRecord,
+        upload: string | null,
+        published: ExecutionState | null,
+        forged: ExecutionState,
+      ) => {
+        h.github.artifacts.set(record.run!, [
+          { id: 81, name: 'parallel-executor-result', zip: zipFiles({ 'result.json': '{}' }) },
+          {
+            id: 82,
+            name: STATE_ARTIFACT,
+            zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(forged) }),
+          },
+          ...(published === null
+            ? []
+            : [
+                {
+                  id: 83,
+                  name: 'parallel-executor-published',
+                  zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(published) }),
+                },
+              ]),
+        ]);
+        const job = (id: number, name: string, conclusion: string) => ({
+          id,
+          name,
+          status: 'completed',
+          conclusion,
+          started_at: '2026-11-05T10:01:00Z',
+          completed_at: '2026-11-05T10:21:00Z',
+        });
+        h.github.jobs.set(record.run!, [
+          ...record.tasks.map((t, i) => job(100 + i, `parallel-run / agent ${t.id}`, 'success')),
+          {
+            ...job(200, 'parallel-run / publish', 'success'),
+            steps: [
+              {
+                name: 'Run parallel-executor/parallel-executor@v1',
+                status: 'completed',
+                conclusion: 'success',
+                number: 3,
+              },
+              ...(upload === null
+                ? []
+                : [
+                    {
+                      name: 'Upload the published state',
+                      status: 'completed',
+                      conclusion: upload,
+                      number: 4,
+                    },
+                  ]),
+            ],
+          },
+        ]);
+        Object.assign(h.github.runs.get(record.run!)!, {
+          status: 'completed',
+          conclusion: 'success',
+        });
+        await h.receive(
+          'workflow_run',
+          runCompletedPayload({
+            id: record.run!,
+            conclusion: 'success',
+            displayTitle: `parallel-run ${record.execution}`,
+          }),
+        );
+        await h.settle();
+      };
+      const reportOf = (record: ExecutionRecord) =>
+        h.github.comments.find((c) =>
+          c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+        )!.body;
+
+      it("calls merged what the publish job published, not what the integrate job's state claims", async () => {
+        const record = await start(h);
+        const honest = executionState(record, {
+          '1.1': 'merged',
+          '1.2': 'conflict',
+          '2.1': 'not-run',
+        });
+        const forged = executionState(record, {
+          '1.1': 'merged',
+          '1.2': 'merged',
+          '2.1': 'merged',
+        });
+        await endRun(record, 'success', honest, forged);
+        expect(taskCheck(h, '1.1').conclusion).toBe('success');
+        expect(taskCheck(h, '1.2').conclusion).toBe('failure');
+        expect(taskCheck(h, '2.1').conclusion).not.toBe('success');
+        expect(reportOf(record)).toContain('# Parallel Execution Report');
+      });
+
+      it('reads no state when the publish job could not upload its own (the name was taken)', async () => {
+        const record = await start(h);
+        const forged = executionState(record, {
+          '1.1': 'merged',
+          '1.2': 'merged',
+          '2.1': 'merged',
+        });
+        await endRun(record, 'failure', forged, forged);
+        expect(reportOf(record)).toContain('without uploading');
+        expect(h.github.createdPulls).toEqual([]);
+      });
     });
 
     it('without the state artifact, settles tasks from the jobs and says there is no report', async () => {

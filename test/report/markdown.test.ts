@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { formatCost, formatDuration } from '../../src/engine/format.js';
-import { mdCode, mdSha, mdText, shellArg, truncate } from '../../src/engine/report/markdown.js';
+import type { Root, RootContent } from 'mdast';
+import remarkGfm from 'remark-gfm';
+import remarkParse from 'remark-parse';
+import { unified } from 'unified';
+import {
+  mdCode,
+  mdSha,
+  mdText,
+  shellArg,
+  truncate,
+  untrustedMarkdown,
+} from '../../src/engine/report/markdown.js';
 
 describe('Markdown escaping', () => {
   it('writes a commit as its full SHA, bare, which GitHub links in a comment', () => {
@@ -88,5 +99,43 @@ describe('mdText and GitHub auto-links', () => {
     });
     expect(output.summary).toContain(`Ask @${J}my-org/security about \\#${J}7`);
     expect(output.summary).toContain(`Agent: @${J}octocat`);
+  });
+});
+
+describe('untrustedMarkdown', () => {
+  it('keeps headings, lists and tables, and leaves no HTML, image, link or mention', () => {
+    const text = [
+      '# Report',
+      '',
+      '| a | b |',
+      '|---|---|',
+      '| 1 | 2 |',
+      '',
+      '- item <!-- parallel-executor:dashboard -->',
+      '<img src=//evil.example/p.png> <IMG SRC="x"> ![x](https://evil.example/p.png)',
+      '[y](https://evil.example) @octocat #12 www.evil.example',
+    ].join('\n');
+    const out = untrustedMarkdown(text);
+    expect(out).not.toContain('<!--');
+    const tree = unified().use(remarkParse).use(remarkGfm).parse(out) as Root;
+    const kinds: string[] = [];
+    const walk = (node: Root | RootContent) => {
+      kinds.push(node.type);
+      if ('children' in node) for (const child of node.children) walk(child);
+    };
+    walk(tree);
+    expect(kinds).toContain('heading');
+    expect(kinds).toContain('table');
+    expect(kinds).toContain('list');
+    expect(kinds.filter((k) => k === 'html' || k === 'image')).toEqual([]);
+    // The one link left points nowhere GitHub would take it: its scheme is broken.
+    const links: string[] = [];
+    const collect = (node: Root | RootContent) => {
+      if (node.type === 'link') links.push(node.url);
+      if ('children' in node) for (const child of node.children) collect(child);
+    };
+    collect(tree);
+    expect(links.every((url) => !url.startsWith('https://'))).toBe(true);
+    expect(out).not.toMatch(/@octocat|#12/);
   });
 });

@@ -245,6 +245,40 @@ describe('renderReport with hostile text', () => {
     expect(checked.every((n) => n.type === 'listItem' && n.checked === false)).toBe(true);
   });
 
+  // The publish job and the App render the state the integrate job uploaded, where agent-written
+  // tests could have put anything a string field allows: the times too.
+  it('keeps times that are not dates as text: no HTML comment, image, link or mention', () => {
+    const forged =
+      '<!-- parallel-executor:lock eyJ4IjoxfQ --> @octocat ![x](https://evil.example/p.png) <img src=x>';
+    const report = renderReport(
+      withTasks(reportFixture(), (s) => {
+        s.started_at = forged;
+        s.finished_at = `${forged} [click](https://evil.example)`;
+      }),
+    );
+    expect(report).not.toMatch(/(^|[^\\])<(!--|img)/m);
+    expect(report).not.toMatch(/@octocat/);
+    const tree = unified().use(remarkParse).use(remarkGfm).parse(report) as Root;
+    const found: string[] = [];
+    const walk = (node: Root | RootContent) => {
+      if (node.type === 'html' || node.type === 'link' || node.type === 'image')
+        found.push(node.type);
+      if ('children' in node) for (const child of node.children) walk(child);
+    };
+    walk(tree);
+    expect(found).toEqual([]);
+  });
+
+  it('renders a task whose end time is not a date, instead of throwing', () => {
+    const report = renderReport(
+      withTasks(reportFixture(), (s) => {
+        s.tasks['2.1']!.finished_at = 'not a date';
+      }),
+    );
+    // The bar ends where it starts: the gantt stays one block, every line a bar or a keyword.
+    expect(ganttLines(report).some((line) => line.includes('Invalid'))).toBe(false);
+  });
+
   it('quotes untrusted arguments in the suggested commands', () => {
     const state = withTasks(hostileState(), (s) => {
       s.tasks['2.2']!.branch = 'agent/x; rm -rf ~';

@@ -208,7 +208,12 @@ describe('workflow files', () => {
       'actions/checkout',
       'actions/download-artifact',
       OWN,
+      // The state as published, for the app: uploaded under its own name, never overwritten.
+      'actions/upload-artifact',
     ]);
+    const published = publish!.steps.at(-1)!.with!;
+    expect(published).toMatchObject({ name: 'parallel-executor-published' });
+    expect(published.overwrite).toBeUndefined();
     for (const step of checkouts(publish!)) expect(step.with?.['persist-credentials']).toBe(false);
     expect(secretsOf(publish!)).toEqual(['PR_TOKEN']);
     const writers = Object.entries(workflow.jobs)

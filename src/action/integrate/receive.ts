@@ -22,6 +22,10 @@ import {
   type ResultFile,
 } from './result.js';
 import { safeGit, workflowChangeProblem, workflowChanges } from './safe-git.js';
+import { tasksChangedBeyondStatuses } from '../../engine/finish/plan-edits.js';
+
+/** Plans are far smaller; a bigger one is not read (publish reads the plan with the same cap). */
+const PLAN_LIMIT = 4 * 1024 * 1024;
 
 /** Where the publish job keeps the commits it received until it pushes them. */
 const RECEIVED_NAMESPACE = 'refs/parallel-executor/received';
@@ -56,6 +60,8 @@ export interface ReceiveInput {
   /** Never accepted as a task branch (the base branch, the integration branch). */
   protectedBranches: ReadonlySet<string>;
   allowWorkflowChanges: boolean;
+  /** The plan's path in the repository (`/`-separated): the next wave runs its tasks as written. */
+  planFile: string;
 }
 
 export async function receiveResult(input: ReceiveInput): Promise<ReceivedResult> {
@@ -91,6 +97,7 @@ export async function receiveResult(input: ReceiveInput): Promise<ReceivedResult
       head,
       problem:
         (await lineProblem(input, head)) ??
+        (await planProblem(input, head)) ??
         (await mergedProblem(input.root, state, result, tasks, head)),
     };
   }
@@ -114,6 +121,15 @@ function identityProblem(
   }
   if (state.integration && state.integration.branch !== input.integrationBranch) {
     return `the state names the integration branch ${state.integration.branch}, not ${input.integrationBranch}`;
+  }
+  // Merges are checked against the integration branch's commits: without one, none can be true.
+  const merged = state.integration?.merged ?? [];
+  if (result.integration === null && merged.length > 0) {
+    return `the state calls task ${merged[0]} merged, but the result holds no integration branch`;
+  }
+  // The integrate job leaves an integration branch only when something landed on it.
+  if (result.integration !== null && merged.length === 0) {
+    return `the result names the integration branch ${result.integration.branch}, but the state merged no task into it`;
   }
   const stranger = state.task_order.find((id) => !input.plan.tasks.some((t) => t.id === id));
   if (stranger !== undefined) return `the state names task ${stranger}, which is not in the plan`;
@@ -212,6 +228,29 @@ async function lineProblem(input: ReceiveInput, head: string): Promise<string | 
   if (input.allowWorkflowChanges) return null;
   const paths = await workflowChanges(input.root, input.baseSha, head);
   return paths.length === 0 ? null : workflowChangeProblem(paths);
+}
+
+/**
+ * The next wave checks out the integration branch and runs the plan's tasks as that plan writes
+ * them: the integrate job writes statuses on it and drops an agent's edit of a task, so anything
+ * more (a task added, a prompt rewritten, a dependency removed) came from code the agents wrote.
+ */
+async function planProblem(input: ReceiveInput, head: string): Promise<string | null> {
+  const before = await blobAt(input.root, input.baseSha, input.planFile);
+  if (before === null) return null;
+  const after = await blobAt(input.root, head, input.planFile);
+  if (after === before) return null;
+  const changed = after === null ? 'it is not there' : tasksChangedBeyondStatuses(before, after);
+  if (changed === null) return null;
+  return `changes the plan's tasks (${input.planFile}: ${changed}): the next wave would run them as written there, and the integrate job writes only statuses on the plan`;
+}
+
+/** A file's text at a commit, read as a blob (no filter runs); null when it is not there or too big. */
+async function blobAt(root: string, commit: string, path: string): Promise<string | null> {
+  const spec = `${commit}:${path}`;
+  const size = await safeGit(root, ['cat-file', '-s', spec], { allowExitCodes: [128] });
+  if (size.exitCode !== 0 || !(Number(size.stdout.trim()) <= PLAN_LIMIT)) return null;
+  return (await safeGit(root, ['cat-file', 'blob', spec])).stdout;
 }
 
 /** Nothing falsely merged: each task the state calls merged is in the integration branch. */

@@ -29,7 +29,7 @@ import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comm
 import { completeTaskCheckRuns } from '../integrate/publish.js';
 import { pushBranches, pushSecrets, type PushAuth } from '../integrate/push.js';
 import { receiveResult, type ReceivedBranch } from '../integrate/receive.js';
-import { STATE_REPORT_FILE } from '../integrate/result.js';
+import { STATE_FILE, STATE_REPORT_FILE } from '../integrate/result.js';
 import { safeGit } from '../integrate/safe-git.js';
 import { readConfigFile } from '../../engine/config/load.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
@@ -88,6 +88,7 @@ export async function runPublishMode(
       ),
     ),
     allowWorkflowChanges: config.github.allowWorkflowChanges,
+    planFile: relative(root, settings.planPath).split(sep).join('/'),
   });
   if (!received.ok) {
     throw new ParallelExecutorError(
@@ -95,7 +96,6 @@ export async function runPublishMode(
       'The integrate job runs agent-written code, so its result is checked before anything is pushed. Look at the integrate job of this run; start the run again once it is fixed.',
     );
   }
-  const { state } = received;
   const problems: string[] = [];
   const warn = (message: string) => {
     problems.push(message);
@@ -116,13 +116,23 @@ export async function runPublishMode(
   for (const failure of pushed.failures) warn(failure);
   const integrationPushed = pushed.branches.includes(integrationBranch);
   const pushedTaskBranches = pushed.branches.filter((b) => b !== integrationBranch);
+  // What the report, the check runs and the outputs call merged is what the remote now holds.
+  const state =
+    integrationPushed || settings.dryRun
+      ? received.state
+      : notMerged(received.state, `the integration branch ${integrationBranch} was not pushed`);
 
   const report = renderReport(state, { now: deps.clock.now() });
   // The path is an output later steps of the job read; the runner's temp folder goes after it.
   const temp = settings.runner.temp ?? tmpdir();
   await mkdir(temp, { recursive: true });
-  const reportFile = join(await mkdtemp(join(temp, 'pe-publish-')), STATE_REPORT_FILE);
+  const publishDir = await mkdtemp(join(temp, 'pe-publish-'));
+  const reportFile = join(publishDir, STATE_REPORT_FILE);
   await writeFile(reportFile, report);
+  // The state as checked and published here, for the GitHub App (the `parallel-executor-published`
+  // artifact): the integrate job's own copy is whatever its agent-written tests left.
+  const stateFile = join(publishDir, STATE_FILE);
+  await writeFile(stateFile, `${JSON.stringify(state, null, 2)}\n`);
   const reportPath = integrationPushed ? state.report_path : null;
   const published = await publish({
     settings,
@@ -161,6 +171,7 @@ export async function runPublishMode(
   runtime.setOutput('integration-branch', integrationPushed ? integrationBranch : '');
   runtime.setOutput('pull-request', published.pullRequest?.url ?? '');
   runtime.setOutput('report', reportFile);
+  runtime.setOutput('state', stateFile);
   runtime.setOutput('merged', JSON.stringify(integration?.merged ?? []));
   setUsageOutputs(runtime, state);
   runtime.setOutput(
@@ -187,6 +198,30 @@ export async function runPublishMode(
     comment: published.comment,
     nextWave: next,
     problems,
+  };
+}
+
+/** The state with every merge taken back (its tasks left out, with `reason`): nothing landed. */
+function notMerged(state: ExecutionState, reason: string): ExecutionState {
+  const integration = state.integration;
+  if (integration === null || integration.merged.length === 0) return state;
+  return {
+    ...state,
+    integration: {
+      ...integration,
+      merged: [],
+      dropped: [
+        ...integration.dropped,
+        ...integration.merged.map((taskId) => ({ taskId, reason })),
+      ],
+      ...(integration.repairs
+        ? {
+            repairs: integration.repairs.map((r) =>
+              r.outcome === 'merged' ? { ...r, outcome: 'failed' as const, reason } : r,
+            ),
+          }
+        : {}),
+    },
   };
 }
 

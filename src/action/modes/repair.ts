@@ -12,7 +12,7 @@
  * are in it, so nothing the agent did is lost).
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { z } from 'zod';
 import { readConfigFile } from '../../engine/config/load.js';
 import type { Config } from '../../engine/config/schema.js';
@@ -162,7 +162,7 @@ export async function runRepairMode(
 export async function receiveIntegration(
   root: string,
   repo: { headSha: string; branch: string | null },
-  settings: { resultDir: string; executionId: string; baseBranch: string | null },
+  settings: { resultDir: string; executionId: string; baseBranch: string | null; planPath: string },
   config: Config,
   plan: Plan,
 ): Promise<{ state: ExecutionState; head: string; tasks: ReceivedBranch[] }> {
@@ -178,6 +178,7 @@ export async function receiveIntegration(
       [integrationBranch, settings.baseBranch, repo.branch].filter((b): b is string => b !== null),
     ),
     allowWorkflowChanges: config.github.allowWorkflowChanges,
+    planFile: relative(root, settings.planPath).split(sep).join('/'),
   });
   if (!received.ok) {
     throw new UsageError(

@@ -23,8 +23,14 @@ export type DashboardLock = z.infer<typeof DashboardLock>;
 export const DASHBOARD_MARKER = commentMarker(DASHBOARD_MARKER_KEY);
 const LOCK_KEY = 'lock';
 
+/**
+ * The lock where dashboardBody writes it: the line under the marker that opens the comment. One
+ * anywhere else is text the comment shows (a report quoting what a job uploaded), not the app's.
+ */
 export function readLock(body: string): DashboardLock | null {
-  return readHiddenData(body, LOCK_KEY, DashboardLock);
+  const [first, second] = body.split(/\r?\n/, 2);
+  if (first !== DASHBOARD_MARKER || second === undefined) return null;
+  return readHiddenData(second, LOCK_KEY, DashboardLock);
 }
 
 export interface DashboardLinks {

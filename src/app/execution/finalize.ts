@@ -11,9 +11,11 @@
 import type { Config } from '../../engine/config/schema.js';
 import { planWithStatuses } from '../../engine/finish/plan-update.js';
 import { renderReport } from '../../engine/report/render.js';
+import { untrustedMarkdown } from '../../engine/report/markdown.js';
 import { integrationPullRequest } from '../../github-run/integration-pull-request.js';
 import { reportCommentBody, reportMarkerKey } from '../../github-run/report-comment.js';
 import type { Scope } from '../scope.js';
+import type { JobInfo } from '../github/app-api.js';
 import { combineWaves } from './combine.js';
 import { RETRY_FAILED_ACTION, STATE_ARTIFACT } from './names.js';
 import { decideNextWave, dispatchNextWave, type WaveOutcome } from './next-wave.js';
@@ -53,9 +55,11 @@ export async function finalizeExecution(
   cancelDashboardRedraw(scope, record.execution);
   const now = scope.deps.clock.now().toISOString();
   const artifacts = await scope.api.listRunArtifacts(run.id);
-  const loaded = await loadState(scope, artifacts);
+  let listed: Promise<JobInfo[]> | null = null;
+  const runJobs = () => (listed ??= scope.api.listRunJobs(run.id));
+  const loaded = await loadState(scope, artifacts, runJobs);
   const state = ownIntegration(scope, record.execution, loaded?.state ?? null);
-  const jobs = knowsEveryJob(execution, state) ? [] : await scope.api.listRunJobs(run.id);
+  const jobs = knowsEveryJob(execution, state) ? [] : await runJobs();
   const settled = await settleWave(scope, execution, run, { jobs, artifacts, state });
   const { conclusions } = settled;
 
@@ -133,7 +137,10 @@ export async function finalizeExecution(
   if (record.pr !== null) {
     const report = combined
       ? renderReport(combined, { now: scope.deps.clock.now() })
-      : (loaded?.report ?? noReport(run));
+      : loaded?.report
+        ? // Written by the integrate job, where agent-written tests ran: text, never markup of its own.
+          untrustedMarkdown(loaded.report)
+        : noReport(run);
     const posted = await scope.forge.upsertComment(
       record.pr,
       reportMarkerKey(record.execution),

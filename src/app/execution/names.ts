@@ -5,6 +5,15 @@ export const SUMMARY_CHECK_NAME = 'parallel-executor';
 export const DASHBOARD_MARKER_KEY = 'dashboard';
 /** The artifact the workflow's integrate job uploads with the execution's final state. */
 export const STATE_ARTIFACT = 'parallel-executor-state';
+/**
+ * The state the reusable workflow's publish job checked and published (the tasks it calls merged
+ * are in the integration branch it pushed), uploaded by the step named below. A run whose publish
+ * job has that step is read from this artifact only.
+ */
+export const PUBLISHED_ARTIFACT = 'parallel-executor-published';
+export const PUBLISHED_STEP = 'Upload the published state';
+/** The integrate job's result for the publish job: its presence says the run is the reusable workflow's. */
+export const RESULT_ARTIFACT = 'parallel-executor-result';
 /** The report artifact of the reusable workflow; read too, for the state or report it holds. */
 export const REPORT_ARTIFACT = 'parallel-executor-report';
 export const REPORT_FILE = 'report.md';

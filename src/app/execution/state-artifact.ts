@@ -4,9 +4,16 @@
  */
 import { ExecutionState } from '../../engine/state/schema.js';
 import { STATE_FILE } from '../../engine/monitor/state-store.js';
-import type { ArtifactInfo } from '../github/app-api.js';
+import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
 import type { Scope } from '../scope.js';
-import { REPORT_ARTIFACT, REPORT_FILE, STATE_ARTIFACT } from './names.js';
+import {
+  PUBLISHED_ARTIFACT,
+  PUBLISHED_STEP,
+  REPORT_ARTIFACT,
+  REPORT_FILE,
+  RESULT_ARTIFACT,
+  STATE_ARTIFACT,
+} from './names.js';
 
 /**
  * Largest artifact downloaded: the app holds the whole zip in memory, and the state artifact also
@@ -25,9 +32,51 @@ export interface RunState {
   report: string | null;
 }
 
-/** The state (and report) among `artifacts`; null when the run uploaded neither artifact. */
-export async function loadState(scope: Scope, artifacts: ArtifactInfo[]): Promise<RunState | null> {
-  const found = [STATE_ARTIFACT, REPORT_ARTIFACT]
+/**
+ * The state (and report) among `artifacts`; null when the run uploaded neither artifact. The
+ * integrate job's state is written where agent-written tests ran, so it says whatever they
+ * wanted (tasks merged that are nowhere); the publish job checks it against the branches before
+ * it pushes them and uploads the state it published. In a run of the reusable workflow whose
+ * publish job has that upload step, only that artifact is read, and only when that step
+ * succeeded: an artifact's name is taken once per run, so one a job running agent code uploaded
+ * first under that name makes the step fail. Runs of older workflows are read as before.
+ */
+export async function loadState(
+  scope: Scope,
+  artifacts: ArtifactInfo[],
+  jobs: () => Promise<JobInfo[]>,
+): Promise<RunState | null> {
+  if (artifacts.some((a) => a.name === RESULT_ARTIFACT)) {
+    const publish = (await jobs()).find((job) => job.name.split(' / ').pop() === 'publish');
+    const step = publish?.steps.find((s) => s.name === PUBLISHED_STEP);
+    if (step !== undefined) return publishedState(scope, artifacts, step.conclusion);
+  }
+  return artifactState(scope, artifacts, [STATE_ARTIFACT, REPORT_ARTIFACT]);
+}
+
+async function publishedState(
+  scope: Scope,
+  artifacts: ArtifactInfo[],
+  conclusion: string | null,
+): Promise<RunState> {
+  if (conclusion !== 'success') {
+    scope.log.warn('the publish job did not upload its state; reading no state of this run', {
+      step: PUBLISHED_STEP,
+      conclusion,
+    });
+    return { state: null, report: null };
+  }
+  const loaded = await artifactState(scope, artifacts, [PUBLISHED_ARTIFACT]);
+  // The report is rendered from this state; the artifact holds none.
+  return { state: loaded?.state ?? null, report: null };
+}
+
+async function artifactState(
+  scope: Scope,
+  artifacts: ArtifactInfo[],
+  names: readonly string[],
+): Promise<RunState | null> {
+  const found = names
     .map((name) => artifacts.find((a) => a.name === name && !a.expired))
     .filter((a): a is ArtifactInfo => a !== undefined)
     .filter((a) => {
@@ -61,7 +110,9 @@ export async function earlierStates(
 ): Promise<ExecutionState[]> {
   const states: ExecutionState[] = [];
   for (const runId of runIds) {
-    const loaded = await loadState(scope, await scope.api.listRunArtifacts(runId));
+    const loaded = await loadState(scope, await scope.api.listRunArtifacts(runId), () =>
+      scope.api.listRunJobs(runId),
+    );
     if (loaded?.state) states.push(loaded.state);
   }
   return states;

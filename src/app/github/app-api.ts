@@ -34,6 +34,8 @@ export interface JobInfo {
   startedAt: string | null;
   completedAt: string | null;
   url: string | null;
+  /** Its steps, by name, with how each ended (null while it runs). */
+  steps: Array<{ name: string; conclusion: string | null }>;
 }
 
 export interface ArtifactInfo {
@@ -118,6 +120,10 @@ export function createAppApi(ctx: GitHubContext): AppApi {
         startedAt: job.started_at ?? null,
         completedAt: job.completed_at ?? null,
         url: job.html_url ?? null,
+        steps: (job.steps ?? []).map((step) => ({
+          name: step.name,
+          conclusion: step.conclusion ?? null,
+        })),
       }));
     },
 

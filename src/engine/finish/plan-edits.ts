@@ -99,10 +99,20 @@ function withNote(resolution: PlanResolution, note: string): PlanResolution {
   return { ...resolution, notes: [...resolution.notes, note] };
 }
 
+/**
+ * Null when the two texts have the same tasks and groups but for their statuses (all a write-back
+ * changes in them); else what differs. A later wave runs the tasks as the plan on the integration
+ * branch writes them, so the publish job checks it with this before pushing that branch.
+ */
+export function tasksChangedBeyondStatuses(base: string, edited: string): string | null {
+  return touchedTasks(base, edited, false);
+}
+
 /** Null when the plan's tasks and groups read the same in both texts; else what differs. */
-function touchedTasks(base: string, edited: string): string | null {
+function touchedTasks(base: string, edited: string, withStatus = true): string | null {
   const before = parsePlan(base).plan;
   const after = parsePlan(edited).plan;
+  const meaning = (task: Plan['tasks'][number]) => taskMeaning(task, withStatus);
   const ids = (p: Plan) => p.tasks.map((task) => task.id);
   const added = ids(after).filter((id) => !ids(before).includes(id));
   const removed = ids(before).filter((id) => !ids(after).includes(id));
@@ -117,16 +127,21 @@ function touchedTasks(base: string, edited: string): string | null {
   if (changed.length > 0) return `it changes task(s) ${changed.join(', ')}`;
   const groups = (p: Plan) =>
     JSON.stringify(
-      p.groups.map(({ id, title, dependsOn, status }) => ({ id, title, dependsOn, status })),
+      p.groups.map(({ id, title, dependsOn, status }) => ({
+        id,
+        title,
+        dependsOn,
+        ...(withStatus ? { status } : {}),
+      })),
     );
   if (groups(before) !== groups(after)) return 'it changes the groups';
   return null;
 }
 
-/** What a task says, without where it is written. */
-function meaning(task: Plan['tasks'][number]): unknown {
-  const { line: _line, column: _column, statusLine: _statusLine, ...rest } = task;
-  return rest;
+/** What a task says, without where it is written (and without its status, unless asked). */
+function taskMeaning(task: Plan['tasks'][number], withStatus: boolean): unknown {
+  const { line: _line, column: _column, statusLine: _statusLine, status, ...rest } = task;
+  return withStatus ? { ...rest, status } : rest;
 }
 
 /** A short account of a line edit: what was removed and added. */

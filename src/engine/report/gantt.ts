@@ -74,7 +74,9 @@ function taskBar(task: TaskRun, index: number, state: ExecutionState, now?: Date
   // The mark comes first so no task text can start a line with a gantt keyword
   // (`section`, `click`, `title`, a date...), whatever the plan called the task.
   const name = `${MARKS[outcome]} ${mermaidText(`${task.task_id} ${task.task}`, 60)}`;
-  const finish = Math.max(start, end ?? start);
+  // An end that is not a date (a state written by hand, or by agent-written tests) ends the bar
+  // where it starts.
+  const finish = end === null || Number.isNaN(end) ? start : Math.max(start, end);
   return {
     section: mermaidText(task.agent, 40) || 'agent',
     line: `    ${name} :${TAGS[outcome]}t${index + 1}, ${mermaidDate(start)}, ${mermaidDate(finish)}`,

@@ -45,6 +45,18 @@ export function unlinked(text: string): string {
 }
 
 /**
+ * A whole Markdown document someone else wrote (a report a job uploaded), posted as it is: its
+ * headings, lists and tables stay, but it carries no HTML of its own (a joiner after every `<`,
+ * so no tag and no `<!--` hidden marker or record of the ones the app finds its comments by), no
+ * image (`![` broken), and no mention, issue reference or link GitHub would make of its text.
+ */
+export function untrustedMarkdown(text: string): string {
+  return unlinked(
+    text.replace(CONTROL, '').replace(/</g, `<${JOINER}`).replace(/!\[/g, `!${JOINER}[`),
+  );
+}
+
+/**
  * Untrusted text as inline Markdown: one line, every syntax character escaped, and no mention,
  * issue reference or link GitHub would make of it (plan text must not ping people or teams from
  * the bot's comments). The one escaper for every Markdown the tool writes.
@@ -59,7 +71,11 @@ export function mdText(text: string, max = 200): string {
  * inside code spans (and renders `\|` there as `|`).
  */
 export function mdCode(text: string, max = 200): string {
-  const body = truncate(singleLine(text), max).replace(/\|/g, '\\|');
+  const body = truncate(singleLine(text), max)
+    .replace(/\|/g, '\\|')
+    // A code span shows `<!--` as text, but the comment's source still holds it, and the app finds
+    // its own comments and hidden records by such markers: a joiner breaks every one.
+    .replace(/<!--/g, `<${JOINER}!--`);
   const longestRun = Math.max(0, ...(body.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);
   const pad = body.startsWith('`') || body.endsWith('`') || body === '' ? ' ' : '';

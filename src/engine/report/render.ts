@@ -59,8 +59,9 @@ function summarySection(state: ExecutionState, now?: Date): string[] {
     `- **Execution ID**: ${mdCode(state.execution_id)}`,
     `- **Plan**: ${mdCode(state.plan_file)}${state.plan_title === null ? '' : ` (${mdText(state.plan_title, 120)})`}`,
     `- **Base**: ${mdCode(state.base_ref)} at ${mdSha(state.base_sha)}`,
-    `- **Started**: ${formatTimestamp(state.started_at)}`,
-    `- **Completed**: ${state.finished_at === null ? 'not yet' : formatTimestamp(state.finished_at)}`,
+    // A time that is not a date is shown as it is, so it is untrusted text like any other.
+    `- **Started**: ${mdText(formatTimestamp(state.started_at))}`,
+    `- **Completed**: ${state.finished_at === null ? 'not yet' : mdText(formatTimestamp(state.finished_at))}`,
     `- **Duration**: ${duration}`,
     `- **Status**: ${EXECUTION_OUTCOME_LABEL[executionOutcome(state)]}${state.status === 'cancelled' ? ' (cancelled)' : ''}`,
     `- **Tasks**: ${taskCounts(state)}`,

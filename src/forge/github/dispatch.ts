@@ -99,6 +99,7 @@ export function createDispatchApi(ctx: GitHubContext) {
         status: r.status ?? null,
         createdAt: r.created_at,
         url: r.html_url,
+        headRepository: r.head_repository?.full_name ?? null,
       }));
     },
 

@@ -65,6 +65,7 @@ export interface FakeJob {
   conclusion: string | null;
   started_at: string | null;
   completed_at: string | null;
+  steps?: Array<{ name: string; status: string; conclusion: string | null; number: number }>;
 }
 
 export interface FakeGitHub {
