@@ -328,6 +328,50 @@ describe('execution lifecycle', () => {
       expect(taskCheck(h, '1.2').status).toBe('in_progress');
     });
 
+    it('takes no fork’s run named after the execution for it, when the dispatch gave no run id', async () => {
+      // A slow server: 204, and the dispatched run not listed yet, so the record has no run id.
+      h.github.dispatchAnswer = 'no-content-unlisted';
+      const record = await start(h);
+      expect(record.run).toBeNull();
+      // A fork's pull request runs a workflow of its own on the same commit, named after the
+      // execution (its id is on the dashboard), its artifacts saying every task merged.
+      const fork = 9500;
+      h.github.runs.set(fork, {
+        id: fork,
+        created_at: '2026-11-05T10:00:00Z',
+        status: 'in_progress',
+        conclusion: null,
+        display_title: `parallel-run ${record.execution}`,
+        head_sha: HEAD_SHA,
+        head_branch: HEAD_REF,
+        path: '.github/workflows/parallel-run.yml',
+        event: 'pull_request',
+        head_repository: 'mallory/parallel-fork',
+      });
+      await finish(
+        h,
+        { ...record, run: fork },
+        { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' },
+      );
+      const reports = () =>
+        h.github.comments.filter((c) =>
+          c.body.includes(`<!-- parallel-executor:report-${record.execution} -->`),
+        );
+      expect(reports()).toEqual([]);
+      expect(recordOf(h).run).toBeNull();
+      expect(taskCheck(h, '1.1').status).not.toBe('completed');
+      // The execution's own run (dispatched here) is taken by its name when it ends.
+      const own = h.github.dispatches.length + 9000;
+      await finish(
+        h,
+        { ...record, run: own },
+        { '1.1': 'merged', '1.2': 'failed', '2.1': 'not-run' },
+      );
+      expect(recordOf(h).run).toBe(own);
+      expect(reports()).toHaveLength(1);
+      expect(taskCheck(h, '1.1')).toMatchObject({ conclusion: 'success' });
+    });
+
     it('finds its run by the execution id in the run name when the dispatch gave no run id (204)', async () => {
       h.github.dispatchAnswer = 'no-content';
       await h.receive('issue_comment', commentPayload('/parallel-run'));
@@ -1027,6 +1071,8 @@ async function finish(
       id: record.run!,
       conclusion: run.conclusion!,
       displayTitle: run.display_title,
+      ...(run.event === undefined ? {} : { event: run.event }),
+      ...(run.head_repository === undefined ? {} : { headRepository: run.head_repository }),
     }),
   );
   await h.settle();

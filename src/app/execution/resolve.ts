@@ -5,6 +5,7 @@
 import { statusOf } from '../../forge/github/context.js';
 import type { CheckRunInfo } from '../../forge/types.js';
 import type { Scope } from '../scope.js';
+import type { RunInfo } from '../github/app-api.js';
 import { DASHBOARD_MARKER, readLock } from './dashboard.js';
 import { parseExternalId } from './id.js';
 import { repairCheckName, SUMMARY_CHECK_NAME } from './names.js';
@@ -95,7 +96,7 @@ export async function resolveByRun(
   scope: Scope,
   sha: string,
   runId: number,
-  known: { displayTitle: string; url: string } | null = null,
+  known: KnownRun | null = null,
   options: { cached?: boolean } = {},
 ): Promise<ResolvedExecution | null> {
   if (options.cached) {
@@ -110,7 +111,7 @@ async function findByRun(
   scope: Scope,
   sha: string,
   runId: number,
-  known: { displayTitle: string; url: string } | null,
+  known: KnownRun | null,
 ): Promise<ResolvedExecution | null> {
   const all = await executionsOnCommit(scope, sha);
   const recorded = all.find((e) => e.record.run === runId);
@@ -119,6 +120,10 @@ async function findByRun(
   if (all.some((e) => e.record.pastRuns.includes(runId))) return null;
   const run = known ?? (await getRunOrNull(scope, runId));
   if (!run) return null;
+  // Taken by its name only when it is a dispatch in this repository, as the app's are: a fork's
+  // pull request can run a workflow of its own with any run name (the execution id is on the
+  // dashboard), and its artifacts would then speak for the execution.
+  if (!dispatchedHere(scope, run)) return null;
   const match =
     all.find((e) => e.record.run === null && run.displayTitle.includes(e.record.execution)) ??
     (await resolveThroughDashboard(scope, run.displayTitle, runId));
@@ -128,6 +133,17 @@ async function findByRun(
   // The run's end writes the whole record anyway; a job event saves it now for the next one.
   if (!known) await saveRecord(scope, match);
   return match;
+}
+
+/** What a workflow run event already says of its run (no read of the run needed). */
+export type KnownRun = Pick<RunInfo, 'displayTitle' | 'url' | 'event' | 'headRepository'>;
+
+function dispatchedHere(scope: Scope, run: KnownRun): boolean {
+  return (
+    run.event === 'workflow_dispatch' &&
+    (run.headRepository === null ||
+      run.headRepository.toLowerCase() === `${scope.owner}/${scope.repo}`.toLowerCase())
+  );
 }
 
 async function getRunOrNull(scope: Scope, runId: number) {

@@ -24,6 +24,10 @@ export interface RunInfo {
   headSha: string;
   headBranch: string | null;
   path: string | null;
+  /** What started it (`workflow_dispatch` for the app's own); null when GitHub did not say. */
+  event: string | null;
+  /** `owner/repo` its workflow file came from (a fork's for a fork's pull request). */
+  headRepository: string | null;
 }
 
 export interface JobInfo {
@@ -95,6 +99,8 @@ export function createAppApi(ctx: GitHubContext): AppApi {
         headSha: data.head_sha,
         headBranch: data.head_branch ?? null,
         path: data.path ?? null,
+        event: data.event ?? null,
+        headRepository: data.head_repository?.full_name ?? null,
       };
     },
 

@@ -44,6 +44,8 @@ export async function onWorkflowRunCompleted(
     const execution = await resolveByRun(scope, run.head_sha, run.id, {
       displayTitle: run.display_title ?? run.name ?? '',
       url: run.html_url,
+      event: run.event ?? null,
+      headRepository: run.head_repository?.full_name ?? null,
     });
     if (!execution) {
       scope.deps.foreignRuns.firstSight(String(run.id));

@@ -189,6 +189,9 @@ export function runCompletedPayload(run: {
   conclusion: string;
   displayTitle: string;
   sha?: string;
+  /** Default `workflow_dispatch` from this repository, as the app's own runs. */
+  event?: string;
+  headRepository?: string;
 }) {
   const payload = retarget(webhookExample('workflow_run.completed'), { owner: OWNER, repo: REPO });
   payload.repository.default_branch = 'main';
@@ -201,6 +204,11 @@ export function runCompletedPayload(run: {
     display_title: run.displayTitle,
     html_url: `https://github.com/${OWNER}/${REPO}/actions/runs/${run.id}`,
     path: '.github/workflows/parallel-run.yml',
+    event: run.event ?? 'workflow_dispatch',
+    head_repository: {
+      ...payload.workflow_run.head_repository,
+      full_name: run.headRepository ?? `${OWNER}/${REPO}`,
+    },
   });
   return withInstallation(payload, 42);
 }

@@ -56,6 +56,12 @@ export interface FakeRun {
   head_sha: string;
   head_branch: string;
   path: string;
+  /** What started it (default `workflow_dispatch`, as the app's dispatches). */
+  event?: string;
+  /** Where its workflow came from (default this repository; a fork's for a fork's pull request). */
+  head_repository?: string;
+  /** Not in the runs list (yet): `dispatchAnswer: 'no-content-unlisted'`. */
+  unlisted?: boolean;
 }
 
 export interface FakeJob {
@@ -92,8 +98,12 @@ export interface FakeGitHub {
   cancelled: number[];
   createdPulls: Array<{ number: number; head: string; base: string; title: string; body: string }>;
   commits: Array<{ path: string; branch: string; content: string; message: string }>;
-  /** How the dispatch API answers: with run details (200) or without (204, older servers). */
-  dispatchAnswer: 'details' | 'no-content' | 'server-error';
+  /**
+   * How the dispatch API answers: with run details (200) or without (204, older servers);
+   * `no-content-unlisted`: 204, and the run does not show in the runs list yet (a slow server),
+   * so the app dispatches without learning its id.
+   */
+  dispatchAnswer: 'details' | 'no-content' | 'no-content-unlisted' | 'server-error';
   /** Next workflow run id handed out by a dispatch. */
   nextRunId: number;
   /** Add a comment made by someone else (or by the app, with `user: BOT`). */
@@ -184,6 +194,8 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     head_branch: r.head_branch,
     path: r.path,
     html_url: `${web}/actions/runs/${r.id}`,
+    event: r.event ?? 'workflow_dispatch',
+    head_repository: { full_name: r.head_repository ?? `${OWNER}/${REPO}` },
   });
   /** One page of a listing, with the `Link` header GitHub sends when there is a next page. */
   const page = <T>(
@@ -507,6 +519,7 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
         head_sha: headSha,
         head_branch: String(b.ref),
         path: `.github/workflows/${req.params.workflow_id}`,
+        ...(state.dispatchAnswer === 'no-content-unlisted' ? { unlisted: true } : {}),
       });
       if (details && state.dispatchAnswer === 'details') {
         return {
@@ -526,8 +539,11 @@ export function fakeGitHub(gh: GitHubApiMock, options: { now?: () => Date } = {}
     'GET',
     '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs',
     (req) => {
-      const runs = [...state.runs.values()].filter((r) =>
-        r.path.endsWith(`/${req.params.workflow_id}`),
+      const runs = [...state.runs.values()].filter(
+        (r) =>
+          r.path.endsWith(`/${req.params.workflow_id}`) &&
+          r.unlisted !== true &&
+          (req.query.event === undefined || (r.event ?? 'workflow_dispatch') === req.query.event),
       );
       return { status: 200, body: { total_count: runs.length, workflow_runs: runs.map(runJson) } };
     },
