@@ -9,7 +9,10 @@
  * run stays queued (a runner label nobody has: a day).
  *
  * Of two runs started at once, the older goes on and the newer yields. A dispatched run (a next
- * wave, which never yields, or one started by hand) always counts, whatever its age.
+ * wave, which never yields, or one started by hand) always counts, whatever its age. A run started
+ * by someone without write permission counts for nothing: its gate stops it, and anyone can
+ * comment `/parallel-run`, so such runs, started one after the other, would otherwise hold a PR
+ * for as long as someone keeps commenting.
  */
 import type { RepoForge, WorkflowRunInfo } from '../forge/types.js';
 
@@ -24,6 +27,8 @@ export interface BusyQuery {
   pullRequest: number;
   /** This run's id: it never counts against itself. */
   runId: number;
+  /** People known to have write permission (this run's, checked by its gate): not asked again. */
+  writers?: readonly string[];
 }
 
 /** Another run working on the PR, or null. */
@@ -33,16 +38,32 @@ export async function findRunningExecution(
 ): Promise<WorkflowRunInfo | null> {
   const mark = pullRequestMark(query.pullRequest);
   const own = `${forge.owner}/${forge.repo}`.toLowerCase();
+  const writers = new Map<string, Promise<boolean>>(
+    (query.writers ?? []).map((writer) => [writer, Promise.resolve(true)]),
+  );
+  const canWrite = (actor: string) => {
+    if (!writers.has(actor)) {
+      writers.set(
+        actor,
+        forge.getCollaboratorPermission(actor).then((permission) => permission.canWrite),
+      );
+    }
+    return writers.get(actor)!;
+  };
   for (const status of ['in_progress', 'queued'] as const) {
     const runs = await forge.listWorkflowRuns(query.workflow, status);
-    const other = runs
+    const candidates = runs
       .filter((run) => run.id !== query.runId && run.displayTitle.includes(mark))
       // A fork's pull request runs the workflow as the fork wrote it, run name included, and
       // never starts an execution: its run holds no PR, however long it stays queued.
       .filter((run) => run.headRepository?.toLowerCase() === own)
       .filter((run) => run.id < query.runId || run.event === 'workflow_dispatch')
-      .sort((a, b) => a.id - b.id)[0];
-    if (other) return other;
+      .sort((a, b) => a.id - b.id);
+    for (const run of candidates) {
+      // A dispatch needs write permission already; an unknown starter counts, to be safe.
+      if (run.event === 'workflow_dispatch' || run.actor === null || (await canWrite(run.actor)))
+        return run;
+    }
   }
   return null;
 }

@@ -125,6 +125,8 @@ export interface WorkflowRunInfo {
    * request (whose run uses the fork's workflow text, `run-name` included); null when unknown.
    */
   headRepository: string | null;
+  /** Who started it (the commenter of an `issue_comment` run); null when unknown. */
+  actor: string | null;
 }
 
 export interface RepoForge {

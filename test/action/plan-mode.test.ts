@@ -235,6 +235,7 @@ describe('plan mode', () => {
       event = 'issue_comment',
       status = 'in_progress',
       head = 'acme/widgets',
+      actor = 'alice',
     ) => ({
       id,
       name: 'parallel-run',
@@ -244,6 +245,7 @@ describe('plan mode', () => {
       created_at: '2026-11-05T10:00:00Z',
       html_url: `https://ghe.example.com/acme/widgets/actions/runs/${id}`,
       head_repository: { full_name: head },
+      triggering_actor: { login: actor },
     });
     const runs = (...list: Array<ReturnType<typeof aRun>>) => ({
       total_count: list.length,
@@ -338,6 +340,62 @@ describe('plan mode', () => {
       const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
       await run({ runtime, env: runEnv, readPlan: noPlan, sleep: async () => undefined });
       expect(runtime.outputs).toMatchObject({ 'task-count': '0' });
+    });
+
+    it('does not yield to the runs of someone without write permission commenting /parallel-run', async () => {
+      // Anyone can comment: runs started one after the other would hold the PR for as long as
+      // someone keeps commenting (each is stopped by its gate, but counted while it runs).
+      const gh = api();
+      const runEnv = await commentRun(gh);
+      gh.on(
+        'GET',
+        RUNS,
+        200,
+        runs(
+          aRun(
+            100,
+            'parallel-run issue_comment (PR #7)',
+            'issue_comment',
+            'in_progress',
+            'acme/widgets',
+            'mallory',
+          ),
+        ),
+        { query: { status: 'in_progress' } },
+      );
+      gh.on(
+        'GET',
+        RUNS,
+        200,
+        runs(
+          aRun(
+            101,
+            'parallel-run issue_comment (PR #7)',
+            'issue_comment',
+            'queued',
+            'acme/widgets',
+            'mallory',
+          ),
+        ),
+        { query: { status: 'queued' } },
+      );
+      gh.on('GET', `${REPO}/collaborators/mallory/permission`, 200, {
+        permission: 'read',
+        role_name: 'read',
+        user: null,
+      });
+      gh.on('POST', `${REPO}/check-runs`, 201, { id: 1 }, { times: 2 });
+      const runtime = recordingRuntime({ mode: 'plan', 'github-token': 't' });
+      await run({ runtime, env: runEnv, readPlan: reader(plan), sleep: async () => undefined });
+      expect(runtime.failed).toBeNull();
+      expect(runtime.outputs).toMatchObject({ 'task-count': '2' });
+      expect(gh.requestsTo('POST', '/repos/{owner}/{repo}/issues/{issue_number}/comments')).toEqual(
+        [],
+      );
+      // Asked once for the two runs.
+      expect(
+        gh.requestsTo('GET', '/repos/{owner}/{repo}/collaborators/{username}/permission'),
+      ).toHaveLength(2);
     });
 
     it("does not yield to a fork's pull request run that names the PR (its workflow text is the fork's)", async () => {

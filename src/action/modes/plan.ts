@@ -43,6 +43,8 @@ export async function runPlanMode(settings: PlanSettings, deps: ModeDeps): Promi
     deps,
     gate.pullRequest ?? pullRequestOf(settings.pullRequest, event),
     dryRun,
+    // The gate found the commenter can write: not asked again for their other runs.
+    event.kind === 'comment' ? [event.author] : [],
   );
   if (running) {
     await deps.forge!.createComment(running.pullRequest, busyReply(running.run));
@@ -123,6 +125,7 @@ async function runningElsewhere(
   deps: ModeDeps,
   pullRequest: number | null,
   dryRun: boolean,
+  writers: readonly string[],
 ): Promise<{ pullRequest: number; run: WorkflowRunInfo } | null> {
   if (!deps.forge || pullRequest === null || dryRun) return null;
   if (settings.appManaged || settings.executionId !== null) return null;
@@ -141,6 +144,7 @@ async function runningElsewhere(
     workflow: workflowFile(workflow),
     pullRequest,
     runId,
+    writers,
   });
   return run ? { pullRequest, run } : null;
 }

@@ -100,6 +100,7 @@ export function createDispatchApi(ctx: GitHubContext) {
         createdAt: r.created_at,
         url: r.html_url,
         headRepository: r.head_repository?.full_name ?? null,
+        actor: r.triggering_actor?.login ?? r.actor?.login ?? null,
       }));
     },
 
