@@ -282,8 +282,9 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
     phase: 'work',
     description:
       'commits, resets it away, then git reflog expire --expire=now --all and git gc --prune=now',
-    // The commit it prunes itself is not in the ledger: no tool can keep what is gone before the
-    // agent ends. What the prune does to the others' work (and the user's) is what is checked.
+    // The commit it prunes itself is not in the ledger: the pin (run/pin.ts) usually keeps it, but
+    // one made, reset and pruned within milliseconds can be gone before any tool sees it. What the
+    // prune does to the others' work (pinned as it was made) and the user's is what is checked.
     shell: [
       'new_file; git add -- "$f" && git commit -q --no-verify -m "task $T: gone"',
       'git reset -q --hard HEAD~1',
