@@ -167,6 +167,28 @@ describe('parallel-executor run', () => {
     }
   });
 
+  it('says to set a status back or add tasks when every task is completed, not to run what they wait for', async () => {
+    await writePlanJson(
+      repo.dir,
+      plan([
+        task('1.1', { status: 'completed' }),
+        task('2.1', { group: '2', status: 'completed' }),
+      ]),
+    );
+    for (const argv of [[], ['--group', '2'], ['--tasks', '1.1']]) {
+      const result = await cli(['run', '--plan', 'plan.json', ...AGENT, ...argv], repo.dir);
+      expect({ argv, code: result.code }).toEqual({ argv, code: 2 });
+      expect(result.stderr).toContain(
+        'hint: To run a completed task again, set its status back to pending in the plan',
+      );
+      expect(result.stderr).not.toContain('Run what they wait for first');
+    }
+    // Something else holds a task back: the hint for that stays.
+    await writePlanJson(repo.dir, plan([task('1.1', { status: 'failed' })]));
+    const failed = await cli(['run', '--plan', 'plan.json', ...AGENT], repo.dir);
+    expect(failed.stderr).toContain('retry a failed task with --tasks ID');
+  });
+
   it('says how to install or configure Claude Code when it is the agent and cannot run', async () => {
     const result = await cli(['run', '--plan', 'plan.json'], repo.dir, { PATH: '/nonexistent' });
     expect(result.code).toBe(1);

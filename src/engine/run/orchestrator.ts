@@ -9,7 +9,13 @@ import type { AgentRunner } from '../ports/agent-runner.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Plan } from '../plan/schema.js';
-import { LOCAL_SELECTION, nothingToRun, selectTasks, type Selection } from '../schedule/select.js';
+import {
+  LOCAL_SELECTION,
+  nothingLeftHint,
+  nothingToRun,
+  selectTasks,
+  type Selection,
+} from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import {
@@ -180,7 +186,8 @@ function select(options: RunOptions): Selection {
   if (selection.tasks.length === 0) {
     throw new UsageError(
       nothingToRun(selection),
-      'Run what they wait for first (--group all runs everything in order), or retry a failed task with --tasks ID.',
+      nothingLeftHint(selection) ??
+        'Run what they wait for first (--group all runs everything in order), or retry a failed task with --tasks ID.',
     );
   }
   for (const { task, reason } of selection.left) {
