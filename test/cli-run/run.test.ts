@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
@@ -89,6 +89,29 @@ describe('parallel-executor run', () => {
     expect(result.stdout).toContain('agent exited with code 1');
     expect(result.stdout).toContain('1.2 skipped');
     expect(result.stdout).not.toContain('2.1');
+  });
+
+  it("leaves clean out of the report's next steps when the run cleans up after it, not otherwise", async () => {
+    // The run removes the worktrees and merged branches right after the report: the report said
+    // "Clean up …: parallel-executor clean <id>", which then found "0 removed, 12 already gone".
+    const done = await cli(['run', '--plan', 'plan.json', ...AGENT, '--json'], repo.dir);
+    expect(done.code).toBe(0);
+    const doc = JSON.parse(done.stdout) as { report: string; cleanup: unknown };
+    expect(doc.cleanup).not.toBeNull();
+    const report = await readFile(doc.report, 'utf8');
+    expect(report).toContain('## Next Steps');
+    expect(report).not.toContain('parallel-executor clean');
+
+    await writePlanJson(repo.dir, plan([task('3.1', { group: '3' })]));
+    const failed = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', 'exit 1', '--json'],
+      repo.dir,
+    );
+    expect(failed.code).toBe(1);
+    const kept = JSON.parse(failed.stdout) as { report: string };
+    expect(await readFile(kept.report, 'utf8')).toMatch(
+      /Clean up worktrees and merged branches: `parallel-executor clean exec_\d+_\d+`/,
+    );
   });
 
   it('takes settings from the config file, flags winning', async () => {
