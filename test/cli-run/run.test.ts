@@ -114,6 +114,25 @@ describe('parallel-executor run', () => {
     );
   });
 
+  it('warns before running again tasks an earlier integration branch, not merged yet, holds', async () => {
+    // Ran, did not merge, ran again: the same tasks were redone (and paid for) without a word.
+    const first = await cli(['run', '--plan', 'plan.json', ...AGENT, '--json'], repo.dir);
+    expect(first.code).toBe(0);
+    const branch = (JSON.parse(first.stdout) as { integration: { branch: string } }).integration
+      .branch;
+    const again = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(
+      `! earlier run   ${branch} holds 1.1, 1.2, 2.1, not merged into main: they run again`,
+    );
+    expect(again.stdout).toContain(`merge it first (git merge --no-ff ${branch})`);
+    expect(again.stdout).toContain('GO');
+
+    await repo.git(['merge', '-q', '--no-ff', '-m', 'merge', branch]);
+    const merged = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
+    expect(merged.stdout).not.toContain('earlier run');
+  });
+
   it('takes settings from the config file, flags winning', async () => {
     await repo.write(
       '.github/parallel-executor.yml',

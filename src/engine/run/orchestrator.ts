@@ -168,6 +168,7 @@ async function prepare(
     runner: options.runner,
     replicate: settings.replicate,
     tracked,
+    taskIds: selection.tasks.map((task) => task.id),
   });
   options.onPreflight?.(preflight);
   return { repo, selection, settings, preflight, tracked, pool };
