@@ -29,7 +29,31 @@ describe('cli', () => {
     expect(t.code).toBe(2);
     expect(t.stderr).toContain("Unknown option '--bogus'");
     expect(t.stderr).not.toContain('positional');
-    expect(t.stderr).toContain('parallel-executor <command> --help');
+    // The command typed, not a placeholder; no guess for a word close to no option.
+    expect(t.stderr).toContain('hint: `parallel-executor validate --help` lists its options.');
+  });
+
+  it('names the option or command a typo was probably meant to be', async () => {
+    const cases: Array<[string[], string]> = [
+      [
+        ['run', '--concurency', '2'],
+        'hint: did you mean --concurrency? `parallel-executor run --help`',
+      ],
+      [['run', '--dryrun'], 'hint: did you mean --dry-run?'],
+      [
+        ['resume', '--retry-faild'],
+        'hint: did you mean --retry-failed? `parallel-executor resume --help`',
+      ],
+      [['clean', '--forse'], 'hint: did you mean --force?'],
+      [['statuss'], 'unknown command "statuss" (did you mean status?)'],
+    ];
+    for (const [argv, said] of cases) {
+      const t = await cli(argv, process.cwd());
+      expect({ argv, code: t.code }).toEqual({ argv, code: 2 });
+      expect(t.stderr).toContain(said);
+    }
+    const far = await cli(['frobnicate'], process.cwd());
+    expect(far.stderr).not.toContain('did you mean');
   });
 
   it('answers a bad config file with exit 2, naming the file, the line and the key', async () => {

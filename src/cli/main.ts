@@ -92,7 +92,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
   const entry = COMMANDS[name];
   if (entry === undefined) {
-    io.stderr.write(`parallel-executor: unknown command "${name}"\n\n${usage()}\n`);
+    const near = closestName(name, Object.keys(COMMANDS));
+    const guess = near === null ? '' : ` (did you mean ${near}?)`;
+    io.stderr.write(`parallel-executor: unknown command "${name}"${guess}\n\n${usage()}\n`);
     return EXIT_USAGE;
   }
   let code: number;
@@ -100,7 +102,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     const command = await entry.load();
     code = await command(rest, io);
   } catch (error) {
-    code = reportError(error, io, { json: wantsJson(rest) });
+    code = reportError(error, io, { json: wantsJson(rest), command: name });
   }
   // Stopped by a signal: the command saved its state and said so; the exit code says it too.
   if (io.signal.aborted) return io.signal.reason === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
@@ -120,8 +122,12 @@ interface ErrorReport {
  * The one place errors become words and exit codes. With `--json`, stdout also gets a document,
  * `{"error": {"message", "hint", "kind"}}`, so a script reading it learns why instead of nothing.
  */
-export function reportError(error: unknown, io: CliIo, options: { json?: boolean } = {}): number {
-  const report = describeError(error);
+export function reportError(
+  error: unknown,
+  io: CliIo,
+  options: { json?: boolean; command?: string } = {},
+): number {
+  const report = describeError(error, options.command ?? '<command>');
   io.stderr.write(`parallel-executor: ${report.message}\n`);
   if (report.hint !== null) io.stderr.write(`hint: ${report.hint}\n`);
   if (options.json === true) {
@@ -131,13 +137,14 @@ export function reportError(error: unknown, io: CliIo, options: { json?: boolean
   return report.exitCode;
 }
 
-function describeError(error: unknown): ErrorReport {
+function describeError(error: unknown, command: string): ErrorReport {
   if (isParseArgsError(error)) {
     // Node's text goes on about positionals after `--`; the first sentence is what matters here.
     const [first] = error.message.split(/(?<=\.) /);
+    const near = (error as Error & { nearOption?: string }).nearOption;
     return {
       message: first ?? error.message,
-      hint: 'run `parallel-executor <command> --help` for its options.',
+      hint: `${near === undefined ? '' : `did you mean --${near}? `}\`parallel-executor ${command} --help\` lists its options.`,
       kind: 'usage',
       exitCode: EXIT_USAGE,
     };
@@ -187,5 +194,46 @@ export function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[
   argv: string[],
   options: T,
 ) {
-  return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    // `--concurency`: the option meant, for the hint (the command is named there too).
+    const typed = isParseArgsError(error) && /^Unknown option '--([^'=]+)'/u.exec(error.message);
+    const near = typed ? closestName(typed[1]!, Object.keys(options ?? {})) : null;
+    if (near !== null) Object.assign(error as Error, { nearOption: near });
+    throw error;
+  }
+}
+
+/** The name a mistyped one was probably meant to be (at most 2 edits, fewer for short words). */
+export function closestName(typed: string, names: readonly string[]): string | null {
+  const allowed = Math.min(2, Math.floor(typed.length / 4));
+  let best: string | null = null;
+  let bestDistance = allowed + 1;
+  for (const name of names) {
+    const distance = editDistance(typed.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, an adjacent swap counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }

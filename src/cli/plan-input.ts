@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { PreflightError, UsageError } from '../engine/errors.js';
 import { loadPlan, repositoryRoot } from '../engine/plan/index.js';
@@ -5,6 +6,7 @@ import { neutralise } from '../engine/plan/markdown.js';
 import { readPlanFile } from '../engine/plan/plan-file.js';
 import { Plan, type Diagnostic } from '../engine/plan/schema.js';
 import type { Config } from '../engine/config/schema.js';
+import { git } from '../engine/workspace/git-exec.js';
 
 export interface PlanInput {
   /** Absolute path of the plan file. */
@@ -28,6 +30,61 @@ export function planPath(
   repoRoot: string,
 ): string {
   return flag !== undefined ? resolve(cwd, flag) : resolve(repoRoot, config.plan);
+}
+
+/**
+ * When there is no plan at `file`: where it was looked for, and the local branches that hold a
+ * file at that path. "Pass the plan with --plan FILE (default: MULTI_AGENT_PLAN.md in the current
+ * folder)" was said from a subfolder, where the default is the repository's top, and to a user
+ * whose plan was committed on the feature branch they had not switched to.
+ */
+export async function missingPlan(
+  file: string,
+  flag: string | undefined,
+  repoRoot: string,
+  cwd: string,
+): Promise<UsageError | null> {
+  if (existsSync(file)) return null;
+  const shown = relative(cwd, file) || file;
+  const inRepo = relative(repoRoot, file);
+  const where =
+    flag !== undefined
+      ? `${flag} from ${cwd} (--plan)`
+      : `${inRepo} at the top of the repository ${repoRoot} (\`plan:\` in the config names another)`;
+  const branches =
+    inRepo.startsWith('..') || inRepo === '' ? [] : await branchesWith(repoRoot, inRepo);
+  const onBranch =
+    branches.length > 0
+      ? ` It is committed on ${branches.length === 1 ? 'branch' : 'branches'} ${branches
+          .slice(0, 5)
+          .join(
+            ', ',
+          )}${branches.length > 5 ? ', …' : ''}: switch to the one to run (\`git switch ${branches[0]}\`), since a run starts from the branch you are on.`
+      : ' Write the plan there, or name it with --plan FILE.';
+  return new UsageError(`plan file not found: ${shown}`, `Looked for ${where}.${onBranch}`);
+}
+
+/**
+ * Local branches whose tree has a file at `path` (relative to the repository's top), the latest
+ * committed first.
+ */
+async function branchesWith(repoRoot: string, path: string): Promise<string[]> {
+  const refs = await git(
+    repoRoot,
+    ['for-each-ref', '--sort=-committerdate', '--format=%(refname:short)', 'refs/heads/'],
+    { allowExitCodes: [128] },
+  );
+  // The tool's own branches hold the plan of the runs they come from: not what the user means.
+  const names = refs.stdout
+    .split('\n')
+    .filter((name) => name !== '' && !/^(agent|integration)\//u.test(name));
+  if (refs.exitCode !== 0 || names.length === 0) return [];
+  const found = await git(repoRoot, ['cat-file', '--batch-check=%(objecttype)'], {
+    input: names.map((name) => `refs/heads/${name}:${path}\n`).join(''),
+    allowExitCodes: [128],
+  });
+  const types = found.stdout.split('\n');
+  return names.filter((_, index) => types[index] === 'blob');
 }
 
 /**

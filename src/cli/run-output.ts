@@ -14,6 +14,7 @@ import {
 } from '../engine/report/outcome.js';
 import { shellArg } from '../engine/report/markdown.js';
 import { recoverySteps } from '../engine/report/recovery.js';
+import { repairLine } from '../engine/report/repairs.js';
 import { dirname, join } from 'node:path';
 
 const MARK = { ok: '✔', warn: '!', fail: '✖' } as const;
@@ -159,6 +160,15 @@ function integrationLines(state: ExecutionState, outcome: FinishOutcome | null):
     lines.push(`  dropped: ${dropped.taskId}: ${dropped.reason}`);
   }
   for (const note of integration.notes ?? []) lines.push(`  note: ${note}`);
+  // The report and the live lines said so; the summary did not, and a failed repair's branch
+  // stayed without a word (the task's line gives the first failure only).
+  for (const repair of integration.repairs ?? []) {
+    lines.push(`  repair: ${repairLine(repair)}`);
+    if (repair.outcome === 'failed') {
+      lines.push(`      branch ${repair.branch}`);
+      for (const ref of repair.keptRefs) lines.push(`      kept   ${ref}`);
+    }
+  }
   return lines;
 }
 

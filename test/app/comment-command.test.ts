@@ -165,6 +165,16 @@ describe('/parallel-run on a pull request', () => {
     );
   });
 
+  it('starts nothing when every task is completed, and says to set a status back, not to retry', async () => {
+    // "/parallel-run retry <task>" runs nothing for a completed task either.
+    h.github.setFile(HEAD_SHA, PLAN_PATH, VALID_PLAN.replaceAll('- [ ]', '- [x]'));
+    await h.receive('issue_comment', commentPayload('/parallel-run'));
+    expect(h.github.dispatches).toHaveLength(0);
+    expect(h.github.comments.at(-1)?.body).toBe(
+      `Nothing was started: the plan has no task to run: every task of it is already completed (in the plan at \`${HEAD_REF}\`, ${HEAD_SHA}). To run a completed task again, set its status back to pending in the plan (an unticked "- [ ]", no ✅); or add new tasks to it.`,
+    );
+  });
+
   it('answers an unknown group with the groups the plan has, and starts nothing', async () => {
     await h.receive('issue_comment', commentPayload('/parallel-run 9'));
     expect(h.github.dispatches).toHaveLength(0);

@@ -99,6 +99,29 @@ describe('parallel-executor resume', () => {
     expect(await fx.repo.git(['branch', '--list', before.tasks['a']!.branch])).toBe('');
   });
 
+  it('says an execution that had finished has nothing to resume before showing its summary', async () => {
+    await writePlanJson(fx.repo.dir, plan([task('a')]));
+    await writeFile(fx.box.file('resumed'), '');
+    const env = agentEnv();
+    const ran = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', AGENT],
+      fx.repo.dir,
+      env,
+    );
+    expect(ran.code).toBe(0);
+    const resumed = await cli(['resume'], fx.repo.dir, env);
+    expect(resumed.code).toBe(0);
+    // "Execution …: SUCCESS in 1.2s" alone read as what this resume did; no agent ran again.
+    const id = (await readStateFile())!.execution_id;
+    expect(resumed.stdout).toMatch(
+      new RegExp(
+        `^Execution ${id} had finished, every task integrated: nothing to resume\\. Its summary:\\n`,
+      ),
+    );
+    expect(resumed.stdout).toContain(`Execution ${id}: SUCCESS`);
+    expect((await readFile(fx.box.file('runs'), 'utf8')).trim().split('\n')).toHaveLength(1);
+  });
+
   it('refuses to resume a live execution; after Ctrl-C (SIGINT) it resumes', async () => {
     await writePlanJson(fx.repo.dir, plan([task('b')]));
     const env = agentEnv();

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
@@ -91,6 +91,48 @@ describe('parallel-executor run', () => {
     expect(result.stdout).not.toContain('2.1');
   });
 
+  it("leaves clean out of the report's next steps when the run cleans up after it, not otherwise", async () => {
+    // The run removes the worktrees and merged branches right after the report: the report said
+    // "Clean up …: parallel-executor clean <id>", which then found "0 removed, 12 already gone".
+    const done = await cli(['run', '--plan', 'plan.json', ...AGENT, '--json'], repo.dir);
+    expect(done.code).toBe(0);
+    const doc = JSON.parse(done.stdout) as { report: string; cleanup: unknown };
+    expect(doc.cleanup).not.toBeNull();
+    const report = await readFile(doc.report, 'utf8');
+    expect(report).toContain('## Next Steps');
+    expect(report).not.toContain('parallel-executor clean');
+
+    await writePlanJson(repo.dir, plan([task('3.1', { group: '3' })]));
+    const failed = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', 'exit 1', '--json'],
+      repo.dir,
+    );
+    expect(failed.code).toBe(1);
+    const kept = JSON.parse(failed.stdout) as { report: string };
+    expect(await readFile(kept.report, 'utf8')).toMatch(
+      /Clean up worktrees and merged branches: `parallel-executor clean exec_\d+_\d+`/,
+    );
+  });
+
+  it('warns before running again tasks an earlier integration branch, not merged yet, holds', async () => {
+    // Ran, did not merge, ran again: the same tasks were redone (and paid for) without a word.
+    const first = await cli(['run', '--plan', 'plan.json', ...AGENT, '--json'], repo.dir);
+    expect(first.code).toBe(0);
+    const branch = (JSON.parse(first.stdout) as { integration: { branch: string } }).integration
+      .branch;
+    const again = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain(
+      `! earlier run   ${branch} holds 1.1, 1.2, 2.1, not merged into main: they run again`,
+    );
+    expect(again.stdout).toContain(`merge it first (git merge --no-ff ${branch})`);
+    expect(again.stdout).toContain('GO');
+
+    await repo.git(['merge', '-q', '--no-ff', '-m', 'merge', branch]);
+    const merged = await cli(['run', '--plan', 'plan.json', ...AGENT, '--dry-run'], repo.dir);
+    expect(merged.stdout).not.toContain('earlier run');
+  });
+
   it('takes settings from the config file, flags winning', async () => {
     await repo.write(
       '.github/parallel-executor.yml',
@@ -165,6 +207,28 @@ describe('parallel-executor run', () => {
       expect({ argv, code: result.code }).toEqual({ argv, code: 2 });
       expect(result.stderr).toMatch(/parallel-executor: /);
     }
+  });
+
+  it('says to set a status back or add tasks when every task is completed, not to run what they wait for', async () => {
+    await writePlanJson(
+      repo.dir,
+      plan([
+        task('1.1', { status: 'completed' }),
+        task('2.1', { group: '2', status: 'completed' }),
+      ]),
+    );
+    for (const argv of [[], ['--group', '2'], ['--tasks', '1.1']]) {
+      const result = await cli(['run', '--plan', 'plan.json', ...AGENT, ...argv], repo.dir);
+      expect({ argv, code: result.code }).toEqual({ argv, code: 2 });
+      expect(result.stderr).toContain(
+        'hint: To run a completed task again, set its status back to pending in the plan',
+      );
+      expect(result.stderr).not.toContain('Run what they wait for first');
+    }
+    // Something else holds a task back: the hint for that stays.
+    await writePlanJson(repo.dir, plan([task('1.1', { status: 'failed' })]));
+    const failed = await cli(['run', '--plan', 'plan.json', ...AGENT], repo.dir);
+    expect(failed.stderr).toContain('retry a failed task with --tasks ID');
   });
 
   it('says how to install or configure Claude Code when it is the agent and cannot run', async () => {

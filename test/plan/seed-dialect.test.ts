@@ -258,4 +258,58 @@ describe('seed dialect', () => {
     expect(passed[1]!.message).toContain('no agent in parentheses');
     expect(passed[1]!.message).toContain('marked completed without it');
   });
+
+  it('names the part of an agent parenthesis that is neither an agent nor an estimate', () => {
+    // Builder-2 is an agent of the plan: "names no agent the plan knows" sent the user looking
+    // at the agent, when "depends on 1.1" was what kept the line from being read.
+    const text = [
+      '## Parallel Group 1: Core',
+      '',
+      '- [ ] 1.1: Build the API (Builder-1, 2h)',
+      '- [ ] 1.2: Export to JSON (Builder-2, 1h, depends on 1.1)',
+      '',
+    ].join('\n');
+    const { plan, diagnostics } = parsePlan(text);
+    expect(plan.tasks.map((task) => task.id)).toEqual(['1.1']);
+    const [passed] = diagnostics.filter((d) => d.code === 'task-line-not-read');
+    expect(passed!.message).toContain(
+      '"depends on 1.1" in "(Builder-2, 1h, depends on 1.1)" is neither an agent nor an estimate',
+    );
+    expect(passed!.message).not.toContain('names no agent');
+    expect(passed!.hint).toContain('"1.2: Export to JSON (Builder-2, 1h)"');
+    expect(passed!.hint).toContain('"- Dependencies: <task id>, …"');
+  });
+
+  it("reads a task's own dependencies from a line under it, its label bold or not", () => {
+    // A plain "- Dependencies: 1.1" was a detail: 1.2 ran beside 1.1, and validate said nothing.
+    const text = [
+      '## Parallel Group 1: Core',
+      '',
+      '- [ ] 1.1: Build the API (Builder-1, 2h)',
+      '- [ ] 1.2: Export to JSON (Builder-2, 1h)',
+      '  - Dependencies: 1.1',
+      '  - [ ] JSON matches the API',
+      '- [ ] 1.3: Export to CSV (Builder-3, 1h)',
+      '  - Depends on: 1.l',
+      '- [ ] 1.4: Docs (Builder-4, 1h)',
+      '  - **Dependencies**: 1.2',
+      '- [ ] 1.5: Notes (Builder-5, 1h)',
+      '  - Note: depends on nothing',
+      '',
+    ].join('\n');
+    const { plan } = parsePlan(text);
+    expect(plan.tasks.map((task) => [task.id, task.dependsOn])).toEqual([
+      ['1.1', []],
+      ['1.2', ['1.1']],
+      ['1.3', ['1.l']],
+      ['1.4', ['1.2']],
+      ['1.5', []],
+    ]);
+    expect(taskById(plan.tasks, '1.2').criteria).toEqual(['JSON matches the API']);
+    expect(taskById(plan.tasks, '1.5').details).toContain('Note: depends on nothing');
+    const unknown = validatePlan(plan).filter((d) => d.code === 'unknown-dependency');
+    expect(unknown.map((d) => [d.line, d.message])).toEqual([
+      [7, 'task 1.3 depends on "1.l", which is not a task in this plan; did you mean 1.1?'],
+    ]);
+  });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../cli-run/helpers.js';
+import { createTempRepo } from '../support/git-repo.js';
 import { repoRoot } from './helpers.js';
 
 const run = promisify(execFile);
@@ -106,6 +107,36 @@ describe('parallel-executor validate (in process)', () => {
     expect(JSON.parse(missing.stdout)).toMatchObject({
       error: { message: 'plan file not found: nowhere/PLAN.md', kind: 'usage' },
     });
+  });
+
+  it('a missing plan: where it was looked for, and the branches that hold one', async () => {
+    // The plan is committed on the feature branch; main, checked out, has none. From a subfolder,
+    // "default: MULTI_AGENT_PLAN.md in the current folder" was wrong twice over.
+    const repo = await createTempRepo({ files: { 'src/app.py': 'x = 1\n' } });
+    try {
+      await repo.git(['switch', '-q', '-c', 'feature/plan']);
+      await repo.write('MULTI_AGENT_PLAN.md', BROKEN);
+      await repo.commit('the plan');
+      await repo.git(['switch', '-q', 'main']);
+      await repo.git(['branch', 'agent/builder-1/x', 'feature/plan']);
+      for (const argv of [['validate'], ['run', '--agent-command', 'true']]) {
+        const missing = await cli(argv, path.join(repo.dir, 'src'));
+        expect(missing.code).toBe(2);
+        expect(missing.stderr).toContain('plan file not found: ../MULTI_AGENT_PLAN.md');
+        expect(missing.stderr).toContain(
+          `hint: Looked for MULTI_AGENT_PLAN.md at the top of the repository ${repo.dir}`,
+        );
+        expect(missing.stderr).toContain(
+          'It is committed on branch feature/plan: switch to the one to run (`git switch feature/plan`)',
+        );
+      }
+      const named = await cli(['validate', '--plan', 'PLAN.md'], path.join(repo.dir, 'src'));
+      expect(named.stderr).toContain(
+        `hint: Looked for PLAN.md from ${path.join(repo.dir, 'src')} (--plan). Write the plan there, or name it with --plan FILE.`,
+      );
+    } finally {
+      await repo.cleanup();
+    }
   });
 
   it('--help prints the options and exits 0', async () => {

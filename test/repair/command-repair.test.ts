@@ -153,6 +153,29 @@ describe('repair with a command agent', () => {
     }
   });
 
+  it("the terminal summary names each repair, and a failed one's branch and kept refs", async () => {
+    // The report said it; the summary under "Integration branch" did not, and the failed repair's
+    // branch stayed in \`git branch\` with no word of where it came from.
+    await writePlanJson(repo.dir, plan([task('c'), task('d')]));
+    const markers = `if [ -n "$PE_REPAIR" ]; then git add -A && git commit -qm "kept the markers" && ${RECORD}; else ${CONFLICTING}; fi`;
+    const result = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', markers, '--repair-attempts', '1'],
+      repo.dir,
+      { LEDGER: ledger },
+    );
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(
+      /\n {2}repair: d: not repaired after a merge conflict with c in shared\.txt \(1 attempt\): conflict markers were committed in shared\.txt \(/,
+    );
+    const branch = /\n {6}branch (agent\/\S+-repair)\n/.exec(result.stdout)?.[1];
+    expect(branch).toBeDefined();
+    expect(await repo.git(['log', '-1', '--format=%s', branch!])).toBe('kept the markers');
+    const kept = /\n {6}kept {3}(refs\/parallel-executor\/\S+\/d-repair\/attempt-1)\n/.exec(
+      result.stdout,
+    )?.[1];
+    expect(await repo.git(['log', '-1', '--format=%s', kept!])).toBe('kept the markers');
+  });
+
   it("a repair that abandons the merge (the task's commits gone) fails, and nothing is called merged", async () => {
     await writePlanJson(repo.dir, plan([task('c'), task('d')]));
     const abandon = `if [ -n "$PE_REPAIR" ]; then git merge --abort && echo mine > shared.txt && git commit -qam "took mine" && ${RECORD}; else ${CONFLICTING}; fi`;

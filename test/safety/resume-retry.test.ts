@@ -146,6 +146,54 @@ describe('resume --retry-failed', () => {
   });
 });
 
+/** FLAKY_AGENT that first copies its AGENT_CONTEXT.md to `$CONTEXTS/<run number>.md`. */
+const CONTEXT_AGENT = `n0=$(($(cat "$RUNS" 2>/dev/null | wc -l) + 1)); cp "$PE_CONTEXT_FILE" "$CONTEXTS/$n0.md"; ${FLAKY_AGENT}`;
+
+describe("a retry's agent is told about the attempt before it", () => {
+  it('resume --retry-failed: the failure and the commits it builds on, a fix by hand among them', async () => {
+    await mkdir(box.file('contexts'));
+    env['CONTEXTS'] = box.file('contexts');
+    const agent = ['--agent-command', CONTEXT_AGENT];
+    const first = await cli(['run', '--plan', 'plan.json', ...agent], repo.dir, env);
+    expect(first.code).toBe(1);
+    const failed = (await readStateFile(repo.dir))!.tasks['a']!;
+    expect(failed.reason).toMatch(/exit/);
+    expect(await readFile(box.file('contexts/1.md'), 'utf8')).not.toContain('Earlier Attempts');
+    await writeFile(join(failed.worktree, 'fixed.txt'), 'fixed by hand\n');
+    await repo.git(['add', 'fixed.txt'], failed.worktree);
+    await repo.git(['commit', '-q', '-m', 'fix by hand'], failed.worktree);
+
+    const retried = await cli(['resume', '--retry-failed', ...agent], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const context = await readFile(box.file('contexts/2.md'), 'utf8');
+    // The first attempt's "broken attempt 1" commit and the fix by hand: the agent must not start
+    // over on them, as a brief that says only "starts from the base commit" would have it do.
+    expect(context).toContain('## Earlier Attempts\nThis is attempt 2 of this task.');
+    expect(context).toContain(`> ${failed.reason!.split('\n')[0]}`);
+    expect(context).toContain(
+      `This branch already holds 2 commit(s) made since the task started (\`git log --stat ${failed.start_sha!.slice(0, 12)}..HEAD\`)`,
+    );
+    await expectInvariant();
+  });
+
+  it('--retries: the failure, and that the worktree starts again from the start commit', async () => {
+    await mkdir(box.file('contexts'));
+    env['CONTEXTS'] = box.file('contexts');
+    env['SUCCEED_FROM'] = '2';
+    const result = await cli(
+      ['run', '--plan', 'plan.json', '--retries', '1', '--agent-command', CONTEXT_AGENT],
+      repo.dir,
+      env,
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const context = await readFile(box.file('contexts/2.md'), 'utf8');
+    expect(context).toContain('## Earlier Attempts\nThis is attempt 2 of this task.');
+    expect(context).toMatch(/The attempt before this one ended so:\n> .*exit/);
+    expect(context).toContain("This worktree starts again from the task's start commit");
+    await expectInvariant();
+  });
+});
+
 describe('resume --retry-failed after a fix left uncommitted', () => {
   it('names the files edited after the failure, where they are kept, and how to build on them', async () => {
     env['SUCCEED_FROM'] = '2';

@@ -28,6 +28,7 @@ import {
 } from '../../forge/workflow.js';
 import { UsageError } from '../../engine/errors.js';
 import {
+  nothingLeftHint,
   nothingToRun,
   selectTasks,
   WAVE_SELECTION,
@@ -122,7 +123,10 @@ export async function runTasks(
   if (selection.tasks.length === 0) {
     await scope.forge.createComment(
       pr.number,
-      `Nothing was started: ${mdText(nothingToRun(selection))} (in the plan at ${mdCode(pr.headRef)}, ${mdSha(pr.headSha)}). Run what they wait for first, or name a task to run it again: \`/parallel-run retry <task>\`.`,
+      `Nothing was started: ${mdText(nothingToRun(selection))} (in the plan at ${mdCode(pr.headRef)}, ${mdSha(pr.headSha)}). ${
+        nothingLeftHint(selection) ??
+        'Run what they wait for first, or name a task to run it again: `/parallel-run retry <task>`.'
+      }`,
     );
     return null;
   }

@@ -6,7 +6,7 @@ import { resolveSettings } from '../../engine/run/settings.js';
 import { readConfig } from '../run-settings.js';
 import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
-import { runnerFor, runSession } from '../engine-session.js';
+import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { executionFromArgs } from '../execution-arg.js';
 import {
   FINISH_FLAG_OPTIONS,
@@ -56,6 +56,13 @@ export const resumeCommand: Command = async (argv, io) => {
   }
   const json = values.json ?? false;
   const { repoRoot, state } = await executionFromArgs('resume', positionals, io.cwd);
+  // Resume finds nothing to do and shows the summary: said first, or "SUCCESS in 38s" reads as
+  // what this resume did.
+  if (state.status === 'completed') {
+    humanStream(io, json).write(
+      `Execution ${state.execution_id} had finished, every task integrated: nothing to resume. Its summary:\n`,
+    );
+  }
   const record = await readRunRecord(executionPaths(repoRoot, state.execution_id));
   const settings = resolveSettings({
     ...record?.settings,

@@ -7,7 +7,7 @@ import { EXIT_OK, type Command } from '../io.js';
 import { parseOptions } from '../main.js';
 import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
-import { loadPlanForRun, planPath } from '../plan-input.js';
+import { loadPlanForRun, missingPlan, planPath } from '../plan-input.js';
 import { formatPreflight, formatPreview } from '../run-output.js';
 import {
   agentEnvironment,
@@ -106,10 +106,10 @@ export const runCommand: Command = async (argv, io) => {
   const choices = finishChoices(config, values);
   const env = agentEnvironment(io.env);
   const runner = runnerFor(agent, env, repoRoot);
-  const { file, plan, warnings } = await loadPlanForRun(
-    planPath(values.plan, config, io.cwd, repoRoot),
-    io.cwd,
-  );
+  const wanted = planPath(values.plan, config, io.cwd, repoRoot);
+  const missing = await missingPlan(wanted, values.plan, repoRoot, io.cwd);
+  if (missing !== null) throw missing;
+  const { file, plan, warnings } = await loadPlanForRun(wanted, io.cwd);
   const human = humanStream(io, json);
   for (const warning of warnings) human.write(`warning: ${warning}\n`);
   const options = {

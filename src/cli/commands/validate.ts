@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { NotInRepositoryError, UsageError } from '../../engine/errors.js';
 import { findRepoRoot } from '../../engine/workspace/repo.js';
-import { planPath } from '../plan-input.js';
+import { missingPlan, planPath } from '../plan-input.js';
 import { checkConfig, type ConfigProblems } from '../run-settings.js';
 import { loadPlan, type LoadedPlan } from '../../engine/plan/index.js';
 import type { Diagnostic } from '../../engine/plan/schema.js';
@@ -50,7 +50,10 @@ export const validateCommand: Command = async (argv, io) => {
   });
   // The config `run` would read, by the same rules; its mistakes are findings like the plan's.
   const { config, problems } = await checkConfig(root, values.config ?? null, io.cwd);
-  const file = path.relative(io.cwd, planPath(values.plan, config, io.cwd, root));
+  const wanted = planPath(values.plan, config, io.cwd, root);
+  const missing = await missingPlan(wanted, values.plan, root, io.cwd);
+  if (missing !== null) throw missing;
+  const file = path.relative(io.cwd, wanted);
   const loaded = await loadPlan(file, { cwd: io.cwd });
   const waves = computeWaves(loaded.plan.tasks);
   const diagnostics = [...configDiagnostics(problems), ...loaded.diagnostics].map((diagnostic) => ({

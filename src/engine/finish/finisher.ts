@@ -21,7 +21,7 @@ import {
   runRepairStep,
 } from './repair-step.js';
 import { runReportStep, type ReportOutcome } from './report-step.js';
-import type { FinishSettings } from './settings.js';
+import { cleansUpAfterReport, type FinishSettings } from './settings.js';
 import { createValidationStep } from './validation-step.js';
 
 export interface FinishOptions {
@@ -176,7 +176,7 @@ async function finishExecution(
     outcome.reportError = message(error);
     notify(state, `the report could not be written: ${outcome.reportError}`);
   }
-  if (state.status === 'completed' && (settings.cleanUp ?? true)) {
+  if (cleansUpAfterReport(state, settings)) {
     outcome.cleanup = await cleanupExecution(state, {
       repoRoot: state.repo_root,
       executionDir,

@@ -12,7 +12,7 @@ import { commitOnBranch } from './branch-commit.js';
 import type { Notify } from './notify.js';
 import { editorsText, planAt, planEditors, planForBranch, resolvePlan } from './plan-edits.js';
 import { nextGroupOf, planUpdate, reportLinkFrom } from './plan-update.js';
-import type { FinishSettings, WriteBackMode } from './settings.js';
+import { cleansUpAfterReport, type FinishSettings, type WriteBackMode } from './settings.js';
 
 export const REPORT_FILE = 'report.md';
 
@@ -79,7 +79,7 @@ export async function runReportStep(
     commitsReport && mode === 'working-tree' && update !== null && planFile !== null
       ? await planAt(state.repo_root, state.base_sha, planFile, options.env)
       : null;
-  const text = renderReport(state, { nextGroup });
+  const text = renderReport(state, { nextGroup, cleansUp: cleansUpAfterReport(state, settings) });
   const file = join(options.executionDir, REPORT_FILE);
   await writeFile(file, text);
   options.notify(state, `report written: ${file}`);

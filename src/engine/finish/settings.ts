@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import type { ExecutionState } from '../state/schema.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 
 export type WriteBackMode = Config['report']['writeBack'];
@@ -35,3 +36,8 @@ export const DEFAULT_FINISH_SETTINGS: FinishSettings = {
   setupCommand: null,
   identity: DEFAULT_IDENTITY,
 };
+
+/** Whether a finished execution is cleaned up right after its report: once every task landed. */
+export function cleansUpAfterReport(state: ExecutionState, settings: FinishSettings): boolean {
+  return state.status === 'completed' && (settings.cleanUp ?? true);
+}

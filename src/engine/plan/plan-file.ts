@@ -96,7 +96,7 @@ function unreadable(error: unknown, shown: string): UsageError {
       ? `plan file not found: ${shown}`
       : `cannot read plan file ${shown}: ${(error as Error).message}`,
     code === 'ENOENT'
-      ? 'Pass the plan with --plan FILE (default: MULTI_AGENT_PLAN.md in the current folder).'
+      ? "Pass the plan with --plan FILE (default: the config's plan:, MULTI_AGENT_PLAN.md, at the repository's top)."
       : null,
     { cause: error },
   );

@@ -8,8 +8,16 @@ export interface NextGroup {
   title: string | null;
 }
 
-/** "Next Steps": a checklist with the exact commands to run. */
-export function renderNextSteps(state: ExecutionState, nextGroup: NextGroup | null): string[] {
+/**
+ * "Next Steps": a checklist with the exact commands to run. `cleansUp`: the run cleans up right
+ * after the report is written, so `parallel-executor clean` is not a step left to the reader (it
+ * answered "0 removed, 12 already gone").
+ */
+export function renderNextSteps(
+  state: ExecutionState,
+  nextGroup: NextGroup | null,
+  cleansUp = false,
+): string[] {
   const steps: string[] = [];
   const integration = state.integration;
   const running = state.status === 'pending' || state.status === 'in_progress';
@@ -23,7 +31,7 @@ export function renderNextSteps(state: ExecutionState, nextGroup: NextGroup | nu
       steps.push(`${capitalise(mdText(step.what, 200))}: ${mdCode(step.command)}`);
     }
   }
-  if (!running) {
+  if (!running && !cleansUp) {
     const kept = tasks.filter((task) => needsAttention(task, integration)).length;
     const keptNote =
       kept > 0

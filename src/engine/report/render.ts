@@ -24,6 +24,8 @@ export interface ReportOptions {
   now?: Date;
   /** The plan's next group, for the "Next Steps" command (the state does not know the plan). */
   nextGroup?: NextGroup | null;
+  /** The run cleans up right after this report (a fully integrated local run): no clean-up step. */
+  cleansUp?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export function renderReport(state: ExecutionState, options: ReportOptions = {})
     ...timelineSection(state, options.now),
     ...renderIssuesSection(state),
     ...renderCheckoutSection(state),
-    ...renderNextSteps(state, options.nextGroup ?? null),
+    ...renderNextSteps(state, options.nextGroup ?? null, options.cleansUp ?? false),
   ];
   return `${lines.join('\n').trimEnd()}\n`;
 }

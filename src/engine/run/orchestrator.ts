@@ -9,7 +9,13 @@ import type { AgentRunner } from '../ports/agent-runner.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import { silentLogger, type Logger } from '../ports/logger.js';
 import type { Plan } from '../plan/schema.js';
-import { LOCAL_SELECTION, nothingToRun, selectTasks, type Selection } from '../schedule/select.js';
+import {
+  LOCAL_SELECTION,
+  nothingLeftHint,
+  nothingToRun,
+  selectTasks,
+  type Selection,
+} from '../schedule/select.js';
 import { createMutex } from '../workspace/mutex.js';
 import { acquireRepoLock, type RepoLock } from '../workspace/repo-lock.js';
 import {
@@ -162,6 +168,7 @@ async function prepare(
     runner: options.runner,
     replicate: settings.replicate,
     tracked,
+    taskIds: selection.tasks.map((task) => task.id),
   });
   options.onPreflight?.(preflight);
   return { repo, selection, settings, preflight, tracked, pool };
@@ -180,7 +187,8 @@ function select(options: RunOptions): Selection {
   if (selection.tasks.length === 0) {
     throw new UsageError(
       nothingToRun(selection),
-      'Run what they wait for first (--group all runs everything in order), or retry a failed task with --tasks ID.',
+      nothingLeftHint(selection) ??
+        'Run what they wait for first (--group all runs everything in order), or retry a failed task with --tasks ID.',
     );
   }
   for (const { task, reason } of selection.left) {

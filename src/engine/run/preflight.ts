@@ -7,6 +7,7 @@ import { portInUse } from '../workspace/ports.js';
 import { replicatedFiles } from '../workspace/replicate.js';
 import { userDirtyFiles, type RepoInfo } from '../workspace/repo.js';
 import { pathExists } from '../path-exists.js';
+import { listExecutions } from './executions.js';
 import { worktreeRootCheck } from './worktree-root.js';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail';
@@ -42,12 +43,15 @@ export interface PreflightInput {
   replicate?: readonly string[];
   /** The checkout's tracked files, when the caller lists them anyway (the run keeps them). */
   tracked?: Promise<Set<string>>;
+  /** The ids of the tasks to run: earlier integrations of theirs not merged yet are named. */
+  taskIds?: readonly string[];
 }
 
 export async function runPreflight(input: PreflightInput): Promise<PreflightReport> {
   // The slow ones (the checkout's size, ports, the agent's own check) at once, reported in order.
-  const checks: PreflightCheck[] = await Promise.all([
+  const found = await Promise.all([
     planCheck(input),
+    unmergedCheck(input),
     headCheck(input.repo),
     (input.tracked ?? Promise.resolve(undefined))
       .then((tracked) => replicatedFiles(input.repo.root, input.replicate ?? [], tracked))
@@ -58,7 +62,53 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
     portCheck(input),
     agentCheck(input.runner),
   ]);
+  const checks = found.filter((check): check is PreflightCheck => check !== null);
   return { go: checks.every((check) => check.level !== 'fail'), checks };
+}
+
+/** The latest executions looked at for an integration branch not merged yet. */
+const UNMERGED_LOOKED_AT = 3;
+
+/**
+ * A task to run that an earlier execution already integrated, on a branch not merged into HEAD:
+ * the plan on HEAD still says pending (its statuses are on that branch), so the task runs and is
+ * paid for again. A user who ran, did not merge, and ran again got the same three tasks redone
+ * without a word. A warning, not a failure: running again may be what they want.
+ */
+async function unmergedCheck(input: PreflightInput): Promise<PreflightCheck | null> {
+  const ids = new Set(input.taskIds ?? []);
+  if (ids.size === 0) return null;
+  const earlier = (await listExecutions(input.repo.root).catch(() => []))
+    .map((entry) => entry.state?.integration ?? null)
+    .filter((integration) => integration !== null)
+    .filter((integration) => integration.merged.some((id) => ids.has(id)))
+    .slice(-UNMERGED_LOOKED_AT)
+    .reverse();
+  for (const integration of earlier) {
+    const tip = await git(
+      input.repo.root,
+      ['rev-parse', '--verify', '--quiet', `refs/heads/${integration.branch}`],
+      { allowExitCodes: [1] },
+    );
+    // Deleted since: the user's own doing, not this run's to question. (Its tip is past headSha:
+    // the report and the plan's statuses are committed on it after the merges.)
+    if (tip.exitCode !== 0) continue;
+    const merged = await git(
+      input.repo.root,
+      ['merge-base', '--is-ancestor', integration.headSha, input.repo.headSha],
+      { allowExitCodes: [1] },
+    );
+    if (merged.exitCode === 0) continue;
+    const again = integration.merged.filter((id) => ids.has(id));
+    const where = input.repo.branch ?? 'HEAD';
+    return check(
+      'earlier run',
+      'warn',
+      `${integration.branch} holds ${again.join(', ')}, not merged into ${where}: they run again`,
+      `To keep that work instead, stop here and merge it first (git merge --no-ff ${integration.branch}); delete the branch if you do not want it.`,
+    );
+  }
+  return null;
 }
 
 function check(name: string, level: CheckLevel, detail: string, hint: string | null = null) {

@@ -256,6 +256,7 @@ export async function resetTaskWorkspace(
   }
   await moveNestedAside(ctx, run);
   await resetWorktree(run.worktree, run.branch, run.start_sha);
+  run.last_reason = reason;
   await populateWorktree(ctx, run);
 }
 
@@ -461,5 +462,20 @@ async function contextFor(ctx: RunContext, run: TaskRun): Promise<string> {
     port: run.port,
     portsPerAgent: ctx.settings.portsPerAgent,
     gitReadOnly: ctx.runner.gitReadOnly === true,
+    earlier:
+      run.attempts > 0 && run.start_sha !== null
+        ? {
+            attempts: run.attempts,
+            reason: run.last_reason ?? null,
+            startSha: run.start_sha,
+            commits: await commitsSince(run.worktree, run.start_sha),
+          }
+        : null,
   });
+}
+
+/** Commits HEAD holds beyond `start` (a retry's branch: the earlier work, a fix by hand). */
+async function commitsSince(worktree: string, start: string): Promise<number> {
+  const { stdout } = await git(worktree, ['rev-list', '--count', `${start}..HEAD`, '--']);
+  return Number(stdout.trim()) || 0;
 }

@@ -331,6 +331,11 @@ function restart(run: TaskRun): void {
 /** Unsettled again; what the task made so far (start commit, time, attempts) stays. */
 function reopen(run: TaskRun): void {
   run.status = 'pending';
+  // For the next attempt's agent, which is not to run `parallel-executor resume` itself.
+  run.last_reason =
+    run.reason === STOPPED_BY_USER
+      ? 'stopped by the user (Ctrl-C) before it finished'
+      : (run.reason ?? run.last_reason ?? null);
   run.reason = null;
   run.pid = null;
   run.current_step = null;

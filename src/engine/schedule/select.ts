@@ -127,6 +127,18 @@ export function nothingToRun(selection: Selection): string {
 }
 
 /**
+ * What to do when a selection runs nothing because every task in it is completed, or null when
+ * something else holds it back (a task it waits for, a failed or held task): "run what they wait
+ * for first, or retry a failed task" said to a user whose plan is done sent them looking for
+ * tasks that do not exist, and a retry of a completed task runs nothing either.
+ */
+export function nothingLeftHint(selection: Selection): string | null {
+  if (selection.tasks.length > 0 || selection.left.length === 0) return null;
+  if (!selection.left.every((l) => isCompleted(l.task))) return null;
+  return 'To run a completed task again, set its status back to pending in the plan (an unticked "- [ ]", no ✅); or add new tasks to it.';
+}
+
+/**
  * The group an automatic run (a push on an auto-run branch) starts: the first, in plan order,
  * with a task to run — or null when that group has nothing that can run yet (it waits for work
  * outside it) or no group has work. Never skips ahead of a group that still has work.

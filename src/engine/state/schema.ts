@@ -78,6 +78,11 @@ export const TaskRun = z.object({
   attempts: z.number().int().nonnegative(),
   exit_code: z.number().int().nullable(),
   reason: z.string().nullable(),
+  /**
+   * Why the attempt before this one ended (a failure, a stop), kept when a retry or `resume` sets
+   * `reason` back to null: the retry's agent is told (AGENT_CONTEXT.md, "Earlier Attempts").
+   */
+  last_reason: z.string().nullable().optional(),
   log_file: z.string(),
   output_dir: z.string(),
   port: z.number().int(),

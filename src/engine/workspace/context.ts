@@ -21,6 +21,20 @@ export interface AgentContextInput {
   portsPerAgent: number;
   /** The agent cannot write `.git` (Codex's sandbox): it must not commit; the tool does. */
   gitReadOnly?: boolean;
+  /** A retry (`--retries`, `resume`, `resume --retry-failed`): what came before it. */
+  earlier?: EarlierAttempts | null;
+}
+
+/** What a retried task's agent is told about the attempts before it. */
+export interface EarlierAttempts {
+  /** Attempts made before this one. */
+  attempts: number;
+  /** Why the last one ended (a failure, a stop), when known. */
+  reason: string | null;
+  /** The commit the task's branch started from. */
+  startSha: string;
+  /** Commits the branch holds beyond its start: the earlier work, a fix made by hand since. */
+  commits: number;
 }
 
 export interface DependencyContext {
@@ -37,6 +51,7 @@ export interface DependencyContext {
 
 const MAX_FILES_LISTED = 30;
 const MAX_SUMMARY = 2000;
+const MAX_REASON = 2000;
 
 /** AGENT_CONTEXT.md, shaped like the seed's Step 2.2 context bundle. */
 export function renderAgentContext(input: AgentContextInput): string {
@@ -53,6 +68,7 @@ export function renderAgentContext(input: AgentContextInput): string {
     '## Dependencies Met',
     ...dependencyLines(input.dependencies),
     '',
+    ...earlierLines(input.earlier ?? null),
     '## Expected Output',
     ...(task.files.length > 0
       ? task.files.map((file) => `- ${file}`)
@@ -137,8 +153,36 @@ function messageLines(input: AgentContextInput): string[] {
   ];
 }
 
+/**
+ * A retry's agent would otherwise read the brief of a fresh start: on a branch that holds the
+ * earlier attempt's commits (and a fix a person committed after it) it would redo the task over
+ * them, and it would not know what went wrong the last time.
+ */
+function earlierLines(earlier: EarlierAttempts | null): string[] {
+  if (earlier === null || earlier.attempts === 0) return [];
+  const lines = ['## Earlier Attempts', `This is attempt ${earlier.attempts + 1} of this task.`];
+  if (earlier.reason !== null && earlier.reason.trim() !== '') {
+    const reason = earlier.reason.trim();
+    const cut = reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
+    lines.push(
+      'The attempt before this one ended so:',
+      ...cut.split('\n').map((l) => `> ${l}`),
+      '',
+    );
+  }
+  const start = earlier.startSha.slice(0, 12);
+  lines.push(
+    earlier.commits > 0
+      ? `This branch already holds ${earlier.commits} commit(s) made since the task started (\`git log --stat ${start}..HEAD\`): the earlier work, and any fix a person committed after it. Build on them; do not start over.`
+      : `This worktree starts again from the task's start commit (${start}): the earlier attempt's work is not in it.`,
+    '',
+  );
+  return lines;
+}
+
 function dependencyLines(dependencies: DependencyContext[]): string[] {
-  if (dependencies.length === 0) return ['- None: this task starts from the base commit.'];
+  if (dependencies.length === 0)
+    return ["- None: this task's branch started from the base commit."];
   const lines: string[] = [];
   for (const dep of dependencies) {
     const where =

@@ -3,6 +3,7 @@ import { cleanAgentName, looksLikeAgent, splitAgents } from '../agent-names.js';
 import { warning, type DialectContext, type GroupRef, type TaskDraft } from '../draft.js';
 import { parseDuration } from '../estimates.js';
 import { itemFields, listItems } from '../fields.js';
+import { labelKey } from '../labels.js';
 import { isIdLike } from '../ids.js';
 import { collapse, endOffset, flatText, startOffset, textOf } from '../markdown.js';
 import { parseStatus, STATUS_MARK, TRAILING_STATUS } from '../status.js';
@@ -74,18 +75,44 @@ function reportPassedOver(item: ListItem, dialect: DialectContext): void {
   if (head?.id == null) return;
   const parens = /^(.*?)\s*\(([^()]*)\)\s*$/su.exec(head.rest.trim());
   const title = cleanTitle(parens ? parens[1]! : head.rest) || 'Its title';
+  const line = item.position?.start.line ?? 1;
+  const column = item.position?.start.column ?? 1;
+  const consequence = 'it will not run, and its group can be marked completed without it';
+  // An agent is there, with something else beside it (`depends on 1.1`, a note): that is what
+  // keeps the line from being read, not the agent.
+  const parts = parens ? parens[2]!.split(/\s*[,;]\s*/u).filter((part) => part.trim() !== '') : [];
+  const known = dialect.knownAgents;
+  const stray = parts.filter((part) => !readParens(part, known));
+  if (stray.length > 0 && stray.length < parts.length && parts.some((p) => isAgentPart(p, known))) {
+    const kept = parts.filter((part) => !stray.includes(part)).join(', ');
+    dialect.diagnostics.push(
+      warning(
+        'task-line-not-read',
+        `"${head.id}" is written like the task lines beside it but is not read as a task (${stray.map((part) => `"${part.trim()}"`).join(', ')} in "(${parens![2]!.trim()})" is neither an agent nor an estimate): ${consequence}`,
+        line,
+        column,
+        `Keep only its agent and estimate in the parentheses, "${head.id}: ${title} (${kept})"; its dependencies go on a line under it, "- Dependencies: <task id>, …".`,
+      ),
+    );
+    return;
+  }
   const why = parens
     ? `"(${parens[2]!.trim()})" names no agent the plan knows`
     : 'it names no agent in parentheses';
   dialect.diagnostics.push(
     warning(
       'task-line-not-read',
-      `"${head.id}" is written like the task lines beside it but is not read as a task (${why}): it will not run, and its group can be marked completed without it`,
-      item.position?.start.line ?? 1,
-      item.position?.start.column ?? 1,
+      `"${head.id}" is written like the task lines beside it but is not read as a task (${why}): ${consequence}`,
+      line,
+      column,
       `Name its agent like theirs, e.g. "${head.id}: ${title} (Builder-1, 1h)". Agents read as such look like Role-N (Builder-1, Validator-2), or are named in an **Agent**: field or an agents table of the plan.`,
     ),
   );
+}
+
+/** One part of a task line's parenthesis that names an agent (`Builder-2`, `Agent: Ana`). */
+function isAgentPart(part: string, known: ReadonlyMap<string, string>): boolean {
+  return (readParens(part, known)?.agents.length ?? 0) > 0;
 }
 
 function readTaskLine(
@@ -349,6 +376,14 @@ function readNestedItem(sub: ListItem, body: string, nested: Nested): void {
   }
   const [field] = itemFields(sub, body);
   if (!field?.key) {
+    // `- Dependencies: 1.1` under a task line, the label not bold: what a person writes for a
+    // task's own dependencies. Read as a detail, the task ran beside the one it waits for, and
+    // validate said nothing.
+    const plain = /^([^:：]{1,40})[:：]\s*(\S.*)$/su.exec(text);
+    if (plain && labelKey(plain[1]!) === 'dependencies') {
+      nested.dependencies.push(plain[2]!.trim());
+      return;
+    }
     if (text) nested.details.push(text);
     return;
   }
