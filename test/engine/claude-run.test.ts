@@ -85,7 +85,10 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     // not billed), since the stopped attempt could not report a reply it never printed.
     let fresh = 0;
     const answer: ScriptedTurn = (request) => {
-      const said = JSON.stringify(request.body?.['messages'] ?? []);
+      // What the attempt's own turns said (its tool calls and their results), not its prompt: a
+      // retry's prompt tells of the attempt before it, file names included.
+      const messages = (request.body?.['messages'] ?? []) as unknown[];
+      const said = JSON.stringify(messages.slice(1));
       if (said.includes('sleep 60')) {
         return { status: 400, errorType: 'invalid_request_error', message: 'scripted: stopped' };
       }
