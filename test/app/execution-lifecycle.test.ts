@@ -52,6 +52,11 @@ function dashboardEdits(h: Harness): number {
     .length;
 }
 
+/** A dashboard lock, as an attacker would write it: running, never expiring. */
+const NEVER_ENDING_LOCK = Buffer.from(
+  JSON.stringify({ execution: 'x', status: 'running', sha: 'x', run: null, startedAt: '9999' }),
+).toString('base64url');
+
 async function start(h: Harness): Promise<ExecutionRecord> {
   await h.receive('issue_comment', commentPayload('/parallel-run'));
   return recordOf(h);
@@ -122,15 +127,7 @@ describe('execution lifecycle', () => {
       const real = await start(h);
       // The state comes from a job that ran agent code: a file name (shown in a code span) that
       // is the dashboard's marker and a running lock that never expires.
-      const lock = Buffer.from(
-        JSON.stringify({
-          execution: 'x',
-          status: 'running',
-          sha: 'x',
-          run: null,
-          startedAt: '9999',
-        }),
-      ).toString('base64url');
+      const lock = NEVER_ENDING_LOCK;
       const forged = `${DASHBOARD}<!-- parallel-executor:lock ${lock} -->`;
       await finish(h, real, { '1.1': 'merged', '1.2': 'merged', '2.1': 'merged' }, (state) => {
         state.plan_file = forged;
@@ -696,15 +693,7 @@ describe('execution lifecycle', () => {
 
     it("posts the report artifact's text as untrusted: no hidden marker, mention, link or image of its own", async () => {
       const real = await start(h);
-      const lock = Buffer.from(
-        JSON.stringify({
-          execution: 'x',
-          status: 'running',
-          sha: 'x',
-          run: null,
-          startedAt: '9999',
-        }),
-      ).toString('base64url');
+      const lock = NEVER_ENDING_LOCK;
       // Written by the integrate job, where agent-written tests run: a state that does not parse,
       // and a report that would be the dashboard, with a running lock that never expires.
       h.github.artifacts.set(real.run!, [
