@@ -280,6 +280,23 @@ describe('seed dialect', () => {
     expect(passed!.hint).toContain('"- Dependencies: <task id>, …"');
   });
 
+  it('suggests the agent meant when it is written without its hyphen', () => {
+    // "(Builder 2, 1h)" was told to write Builder-1, another agent.
+    const text = [
+      '## Parallel Group 1: Core',
+      '',
+      '- [ ] 1.1: Build the API (Builder-1, 2h)',
+      '- [ ] 1.2: Write the lexer (Builder 2, 1h)',
+      '- [ ] 1.3: Write the docs (validator_3)',
+      '',
+    ].join('\n');
+    const passed = parsePlan(text).diagnostics.filter((d) => d.code === 'task-line-not-read');
+    expect(passed.map((d) => d.hint)).toEqual([
+      expect.stringContaining('"1.2: Write the lexer (Builder-2, 1h)"'),
+      expect.stringContaining('"1.3: Write the docs (validator-3)"'),
+    ]);
+  });
+
   it("reads a task's own dependencies from a line under it, its label bold or not", () => {
     // A plain "- Dependencies: 1.1" was a detail: 1.2 ran beside 1.1, and validate said nothing.
     const text = [

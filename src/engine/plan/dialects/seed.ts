@@ -99,13 +99,20 @@ function reportPassedOver(item: ListItem, dialect: DialectContext): void {
   const why = parens
     ? `"(${parens[2]!.trim()})" names no agent the plan knows`
     : 'it names no agent in parentheses';
+  // `Builder 2`, `builder_2`: the agent meant, written without its hyphen.
+  const meant = parts.map((part) => /^([A-Za-z][A-Za-z]*)[\s_]+(\d+)$/u.exec(part.trim()));
+  const suggested = meant.some((match) => match !== null)
+    ? parts
+        .map((part, i) => (meant[i] ? `${meant[i]![1]}-${meant[i]![2]}` : part.trim()))
+        .join(', ')
+    : 'Builder-1, 1h';
   dialect.diagnostics.push(
     warning(
       'task-line-not-read',
       `"${head.id}" is written like the task lines beside it but is not read as a task (${why}): ${consequence}`,
       line,
       column,
-      `Name its agent like theirs, e.g. "${head.id}: ${title} (Builder-1, 1h)". Agents read as such look like Role-N (Builder-1, Validator-2), or are named in an **Agent**: field or an agents table of the plan.`,
+      `Name its agent like theirs, e.g. "${head.id}: ${title} (${suggested})". Agents read as such look like Role-N (Builder-1, Validator-2), or are named in an **Agent**: field or an agents table of the plan.`,
     ),
   );
 }
