@@ -233,6 +233,28 @@ describe('what agents leave in the stash every worktree shares', () => {
   });
 });
 
+describe('an agent stash entry whose list another agent emptied', () => {
+  // chaos --extra seed 40009: B stashed its edit (its pop then conflicted, the entry stayed), A
+  // ran git reflog expire --expire=now --all: the stash's list (its reflog) was empty, refs/stash
+  // still named B's entry, and the watch, reading the list, neither saw nor kept it.
+  it('is kept, read from refs/stash itself', async () => {
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    await writeFile(join(B, 'wip.txt'), 'only in the stash\n');
+    await repo.git(['-C', B, 'add', 'wip.txt']);
+    await repo.git(['-C', B, 'stash', 'push', '-q', '-m', 'B wip', '--', 'wip.txt']);
+    const entry = await repo.git(['rev-parse', 'refs/stash']);
+    await repo.git(['-C', B, 'reflog', 'expire', '--expire=now', '--all']);
+    expect(await repo.git(['stash', 'list'])).toBe('');
+    ended('B');
+    await watch.afterAgent('B');
+    const kept = `refs/parallel-executor/${state.execution_id}/checkout/stash-${entry.slice(0, 12)}`;
+    const sentences = await watch.review();
+    expect(sentences.find((s) => s.startsWith('the stash changed'))).toContain(kept);
+    expect(await repo.git(['show', `${kept}:wip.txt`])).toBe('only in the stash');
+  });
+});
+
 describe("the user's branches an agent deletes", () => {
   // chaos --extra seed 10007: as for the stash, a gc ran before the watch looked again.
   it("keeps the user's branch an agent deleted and pruned before the watch looked", async () => {

@@ -144,20 +144,23 @@ export async function snapshotCheckout(
   const refs: Record<string, string> = {};
   const peeled: Record<string, string> = {};
   const replaced: Record<string, string> = {};
-  let stashed = false;
+  let stashTop: string | null = null;
   for (const line of refLines.split('\n').filter(Boolean)) {
     const [ref, sha, target] = line.split(' ');
-    if (ref === 'refs/stash') stashed = true;
+    if (ref === 'refs/stash') stashTop = sha!;
     if (ref!.startsWith('refs/replace/')) replaced[ref!.slice('refs/replace/'.length)] = sha!;
     if (!ref!.startsWith('refs/heads/') && !ref!.startsWith('refs/tags/')) continue;
     refs[ref!] = sha!;
     if (target) peeled[ref!] = target;
   }
   // Most checkouts have no stash: its list is read only when there is one.
-  const stashOut = stashed
-    ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128])
-    : '';
+  const stashOut =
+    stashTop !== null ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128]) : '';
   const stash = stashOut.split('\n').filter(Boolean);
+  // The list is the reflog of refs/stash; `git reflog expire --expire=now --all` (an agent's
+  // clean-up) empties it and leaves the ref: the top entry, an agent's `git stash` say, is still
+  // one, and is kept like any other.
+  if (stashTop !== null && !stash.includes(stashTop)) stash.unshift(stashTop);
   return {
     version: 1,
     headRef: head.ref,
