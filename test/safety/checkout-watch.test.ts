@@ -255,6 +255,29 @@ describe('an agent stash entry whose list another agent emptied', () => {
   });
 });
 
+describe("the user's stash entry whose list an agent emptied", () => {
+  // chaos --extra seeds 50013, 50016: an agent's git reflog expire --expire=now --all left
+  // refs/stash naming the user's entry, but git stash list shows nothing: to the user it is gone.
+  it('is named as gone and kept, though refs/stash still names it', async () => {
+    await repo.write('README.md', 'the user was here\n');
+    await repo.git(['stash', 'push', '-q', '-m', 'user wip']);
+    const users = await repo.git(['rev-parse', 'refs/stash']);
+    const { state, watch, ended } = await watching();
+    const B = state.tasks['B']!.worktree;
+    await repo.git(['-C', B, 'reflog', 'expire', '--expire=now', '--all']);
+    expect(await repo.git(['stash', 'list'])).toBe('');
+    ended('B');
+    await watch.afterAgent('B');
+    const gone = `refs/parallel-executor/${state.execution_id}/checkout/stash-gone-${users.slice(0, 12)}`;
+    const sentences = await watch.review();
+    const said = sentences.find((s) => s.startsWith('the stash changed'));
+    expect(said).toContain('1 stash entry gone');
+    expect(said).toContain(gone);
+    expect(said).not.toContain('new stash entr');
+    expect(await repo.git(['show', `${gone}:README.md`])).toBe('the user was here');
+  });
+});
+
 describe("the user's branches an agent deletes", () => {
   // chaos --extra seed 10007: as for the stash, a gc ran before the watch looked again.
   it("keeps the user's branch an agent deleted and pruned before the watch looked", async () => {

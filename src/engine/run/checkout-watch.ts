@@ -7,6 +7,8 @@ import {
   compareCheckouts,
   differing,
   snapshotCheckout,
+  stashDifference,
+  stashHeld,
   taskCommits,
   withToolWrites,
   type CheckoutChange,
@@ -37,7 +39,7 @@ async function holdAtStart(
   const tips = Object.entries(before.refs)
     .filter(([ref]) => ref.startsWith('refs/heads/'))
     .map(([, sha]) => sha);
-  const held = [...new Set([...tips, ...before.stash])];
+  const held = [...new Set([...tips, ...stashHeld(before)])];
   if (held.length === 0) return;
   const message = "parallel-executor: the branch tips and stash entries at the run's start";
   // A repository of many thousands of branches would pass git more arguments than a process may
@@ -355,13 +357,10 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
    * (`<checkoutKeepPrefix>/stash-<sha>`, `stash-gone-<sha>`), which the change's sentence names.
    */
   async function keepStashEntries(now: CheckoutSnapshot): Promise<void> {
-    const had = new Set(stored.before.stash);
-    const has = new Set(now.stash);
+    const { added, dropped } = stashDifference(stored.before, now);
     const entries = [
-      ...now.stash.filter((sha) => !had.has(sha)).map((sha) => ['stash', sha] as const),
-      ...stored.before.stash
-        .filter((sha) => !has.has(sha))
-        .map((sha) => ['stash-gone', sha] as const),
+      ...added.map((sha) => ['stash', sha] as const),
+      ...dropped.map((sha) => ['stash-gone', sha] as const),
     ];
     if (entries.length === 0) return;
     const refs = new Set(stored.kept?.['stash'] ?? []);

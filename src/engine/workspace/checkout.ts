@@ -22,8 +22,13 @@ export interface CheckoutSnapshot {
   refs: Record<string, string>;
   /** What annotated tags point at (tag ref → commit), for telling whose commit it is. */
   peeled: Record<string, string>;
-  /** Stash entries, newest first. */
+  /** Stash entries, newest first: the list `git stash list` shows (the reflog of refs/stash). */
   stash: string[];
+  /**
+   * What refs/stash names (null: no stash). Not in `stash` when `git reflog expire` emptied the
+   * list: no longer listed, yet still an entry that holds work (older stored snapshots lack it).
+   */
+  stashTop?: string | null;
   /**
    * The config file's path, its text, and its settings (`key=value`, in file order). The settings
    * are read only when two texts differ (compareCheckouts); older stored snapshots have them.
@@ -157,10 +162,6 @@ export async function snapshotCheckout(
   const stashOut =
     stashTop !== null ? await run(['log', '-g', '--format=%H', 'refs/stash', '--'], [128]) : '';
   const stash = stashOut.split('\n').filter(Boolean);
-  // The list is the reflog of refs/stash; `git reflog expire --expire=now --all` (an agent's
-  // clean-up) empties it and leaves the ref: the top entry, an agent's `git stash` say, is still
-  // one, and is kept like any other.
-  if (stashTop !== null && !stash.includes(stashTop)) stash.unshift(stashTop);
   return {
     version: 1,
     headRef: head.ref,
@@ -168,6 +169,7 @@ export async function snapshotCheckout(
     refs,
     peeled,
     stash,
+    stashTop,
     configFile,
     configText,
     files,
@@ -518,11 +520,34 @@ async function replaceChanges(
   return changes;
 }
 
-function stashChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
-  const had = new Set(before.stash);
+/**
+ * The stash entries a snapshot holds: those listed, and the one refs/stash names when `git reflog
+ * expire --expire=now --all` (an agent's clean-up) emptied the list and left the ref, an agent's
+ * `git stash` of its work say, which is still to be kept.
+ */
+export function stashHeld(snapshot: CheckoutSnapshot): string[] {
+  const top = snapshot.stashTop ?? null;
+  return top === null || snapshot.stash.includes(top) ? snapshot.stash : [top, ...snapshot.stash];
+}
+
+/**
+ * Entries held now that were not (new, even if no longer listed), and entries listed before that
+ * are not listed now (gone from what `git stash list` shows, even if refs/stash still names one).
+ */
+export function stashDifference(
+  before: CheckoutSnapshot,
+  after: CheckoutSnapshot,
+): { added: string[]; dropped: string[] } {
+  const had = new Set(stashHeld(before));
   const has = new Set(after.stash);
-  const added = after.stash.filter((sha) => !had.has(sha));
-  const dropped = before.stash.filter((sha) => !has.has(sha));
+  return {
+    added: stashHeld(after).filter((sha) => !had.has(sha)),
+    dropped: before.stash.filter((sha) => !has.has(sha)),
+  };
+}
+
+function stashChange(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange | null {
+  const { added, dropped } = stashDifference(before, after);
   if (added.length === 0 && dropped.length === 0) return null;
   const parts = [
     ...(added.length > 0
