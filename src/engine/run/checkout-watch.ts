@@ -15,13 +15,10 @@ import {
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
 import { gitCommonDir } from '../workspace/repo.js';
-import { snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
+import { holdingCommit, snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
-import { DEFAULT_IDENTITY, identityArgs, type GitIdentity } from '../workspace/identity.js';
+import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
 import { recordedRepairs } from '../state/repairs.js';
-
-/** Parents of one holding commit: 1,000 ids are about 84 KB of arguments. */
-const HOLD_PARENTS = 1_000;
 
 /**
  * The user's branch tips and stash entries at the start, held by one ref
@@ -42,26 +39,14 @@ async function holdAtStart(
   const held = [...new Set([...tips, ...stashHeld(before)])];
   if (held.length === 0) return;
   const message = "parallel-executor: the branch tips and stash entries at the run's start";
-  // A repository of many thousands of branches would pass git more arguments than a process may
-  // have: a chain of commits, each holding up to HOLD_PARENTS of them and the one before.
-  let commit: string | null = null;
-  for (let at = 0; at < held.length; at += HOLD_PARENTS) {
-    const parents = [...(commit === null ? [] : [commit]), ...held.slice(at, at + HOLD_PARENTS)];
-    const made = await git(
-      repoRoot,
-      [
-        ...identityArgs(options.identity ?? DEFAULT_IDENTITY),
-        'commit-tree',
-        `${held[0]!}^{tree}`,
-        ...parents.flatMap((sha) => ['-p', sha]),
-        '-m',
-        message,
-      ],
-      { env: options.env },
-    );
-    commit = made.stdout.trim();
-  }
-  await git(repoRoot, ['update-ref', '-m', message, atStartRef(executionId), commit!], {
+  const commit = await holdingCommit(
+    repoRoot,
+    held,
+    message,
+    options.identity ?? DEFAULT_IDENTITY,
+    options.env,
+  );
+  await git(repoRoot, ['update-ref', '-m', message, atStartRef(executionId), commit], {
     env: options.env,
   });
 }

@@ -2,9 +2,9 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync, watch } 
 import type { FSWatcher } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ticker } from '../agents/ticker.js';
-import { taskBackupPrefix } from '../workspace/backup.js';
+import { holdingCommit, taskBackupPrefix } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
-import { identityArgs, type GitIdentity } from '../workspace/identity.js';
+import type { GitIdentity } from '../workspace/identity.js';
 
 /**
  * Commits an agent made and then dropped (an amend, a reset, commits on a detached HEAD) are found
@@ -35,7 +35,7 @@ import { identityArgs, type GitIdentity } from '../workspace/identity.js';
  * and the task gets a warning), and of a reflog at most READ_BYTES are read at a time.
  */
 
-/** Pinned commits per task (and attempt): one holding commit, as the checkout watch's HOLD_PARENTS. */
+/** Pinned commits per task (and attempt): one holding commit (holdingCommit's HOLD_PARENTS). */
 export const MAX_PINNED = 1_000;
 
 /** Ids looked at per task (pinned, or found not to be commits): forged lines stop counting past it. */
@@ -192,21 +192,8 @@ export async function startPinning(input: PinInput): Promise<Pinner> {
     if (adding.length === 0) return;
     const all = [...pinned, ...adding];
     try {
-      const made = await git(
-        input.repoRoot,
-        [
-          ...identityArgs(input.identity),
-          'commit-tree',
-          `${adding[0]!}^{tree}`,
-          ...all.flatMap((sha) => ['-p', sha]),
-          '-m',
-          MESSAGE,
-        ],
-        { env: input.env },
-      );
-      await git(input.repoRoot, ['update-ref', '-m', MESSAGE, input.ref, made.stdout.trim()], {
-        env: input.env,
-      });
+      const made = await holdingCommit(input.repoRoot, all, MESSAGE, input.identity, input.env);
+      await git(input.repoRoot, ['update-ref', '-m', MESSAGE, input.ref, made], { env: input.env });
       pinned = all;
     } catch (error) {
       // A gc holding the refs' lock, or a commit pruned since cat-file saw it: looked at again

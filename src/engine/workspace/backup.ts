@@ -31,6 +31,42 @@ function refComponent(text: string): string {
   return cleaned.length > 0 ? cleaned.slice(0, 80) : 'task';
 }
 
+/** Parents of one holding commit: 1,000 ids are about 84 KB of arguments. */
+const HOLD_PARENTS = 1_000;
+
+/**
+ * A commit that holds every one of `commits` (as its parents), for one ref to keep them all from
+ * gc; its tree is the first one's. Many thousands would pass git more arguments than a process may
+ * have: then a chain of commits, each holding up to HOLD_PARENTS of them and the one before.
+ * Returns the last commit of the chain. `commits` must not be empty.
+ */
+export async function holdingCommit(
+  repoRoot: string,
+  commits: readonly string[],
+  message: string,
+  identity: GitIdentity,
+  env: Record<string, string>,
+): Promise<string> {
+  let commit: string | null = null;
+  for (let at = 0; at < commits.length; at += HOLD_PARENTS) {
+    const parents = [...(commit === null ? [] : [commit]), ...commits.slice(at, at + HOLD_PARENTS)];
+    const made = await git(
+      repoRoot,
+      [
+        ...identityArgs(identity),
+        'commit-tree',
+        `${commits[0]!}^{tree}`,
+        ...parents.flatMap((sha) => ['-p', sha]),
+        '-m',
+        message,
+      ],
+      { env },
+    );
+    commit = made.stdout.trim();
+  }
+  return commit!;
+}
+
 /** `refs/parallel-executor/<execution>/<task>`: every ref kept for one task starts with this. */
 export function taskBackupPrefix(executionId: string, taskId: string): string {
   return `${BACKUP_NAMESPACE}/${refComponent(executionId)}/${refComponent(taskId)}`;
