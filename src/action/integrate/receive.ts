@@ -21,11 +21,8 @@ import {
   RESULT_BUNDLE,
   type ResultFile,
 } from './result.js';
-import { safeGit, workflowChangeProblem, workflowChanges } from './safe-git.js';
+import { planBlobAt, safeGit, workflowChangeProblem, workflowChanges } from './safe-git.js';
 import { tasksChangedBeyondStatuses } from '../../engine/finish/plan-edits.js';
-
-/** Plans are far smaller; a bigger one is not read (publish reads the plan with the same cap). */
-const PLAN_LIMIT = 4 * 1024 * 1024;
 
 /** Where the publish job keeps the commits it received until it pushes them. */
 const RECEIVED_NAMESPACE = 'refs/parallel-executor/received';
@@ -236,21 +233,13 @@ async function lineProblem(input: ReceiveInput, head: string): Promise<string | 
  * more (a task added, a prompt rewritten, a dependency removed) came from code the agents wrote.
  */
 async function planProblem(input: ReceiveInput, head: string): Promise<string | null> {
-  const before = await blobAt(input.root, input.baseSha, input.planFile);
+  const before = await planBlobAt(input.root, input.baseSha, input.planFile);
   if (before === null) return null;
-  const after = await blobAt(input.root, head, input.planFile);
+  const after = await planBlobAt(input.root, head, input.planFile);
   if (after === before) return null;
   const changed = after === null ? 'it is not there' : tasksChangedBeyondStatuses(before, after);
   if (changed === null) return null;
   return `changes the plan's tasks (${input.planFile}: ${changed}): the next wave would run them as written there, and the integrate job writes only statuses on the plan`;
-}
-
-/** A file's text at a commit, read as a blob (no filter runs); null when it is not there or too big. */
-async function blobAt(root: string, commit: string, path: string): Promise<string | null> {
-  const spec = `${commit}:${path}`;
-  const size = await safeGit(root, ['cat-file', '-s', spec], { allowExitCodes: [128] });
-  if (size.exitCode !== 0 || !(Number(size.stdout.trim()) <= PLAN_LIMIT)) return null;
-  return (await safeGit(root, ['cat-file', 'blob', spec])).stdout;
 }
 
 /** Nothing falsely merged: each task the state calls merged is in the integration branch. */

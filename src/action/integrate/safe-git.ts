@@ -60,3 +60,21 @@ export function workflowChangeProblem(paths: readonly string[]): string {
   const shown = paths.slice(0, 3).join(', ') + (paths.length > 3 ? ', …' : '');
   return `${WORKFLOW_CHANGE_REASON} (${shown}): GitHub refuses such a push without the workflows permission; set github.allowWorkflowChanges: true in .github/parallel-executor.yml, with a token that has it, to integrate such tasks`;
 }
+
+/** Plans are far smaller: a bigger file at the plan's path is not read. */
+const PLAN_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * The plan's text at a commit (`path` `/`-separated), read as a blob (no filter runs); null when it
+ * is not there or bigger than a plan is.
+ */
+export async function planBlobAt(
+  root: string,
+  commit: string,
+  path: string,
+): Promise<string | null> {
+  const spec = `${commit}:${path}`;
+  const size = await safeGit(root, ['cat-file', '-s', spec], { allowExitCodes: [128] });
+  if (size.exitCode !== 0 || !(Number(size.stdout.trim()) <= PLAN_LIMIT)) return null;
+  return (await safeGit(root, ['cat-file', 'blob', spec])).stdout;
+}

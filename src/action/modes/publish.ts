@@ -30,15 +30,12 @@ import { completeTaskCheckRuns } from '../integrate/publish.js';
 import { pushBranches, pushSecrets, type PushAuth } from '../integrate/push.js';
 import { receiveResult, type ReceivedBranch } from '../integrate/receive.js';
 import { STATE_FILE, STATE_REPORT_FILE } from '../integrate/result.js';
-import { safeGit } from '../integrate/safe-git.js';
+import { planBlobAt, safeGit } from '../integrate/safe-git.js';
 import { readConfigFile } from '../../engine/config/load.js';
 import { loadPlan, requireRunnable } from '../repo-files.js';
 import type { PublishSettings } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
 import type { ModeDeps } from './types.js';
-
-/** The plan on the integration branch is read for the next wave only; plans are far smaller. */
-const PLAN_LIMIT = 4 * 1024 * 1024;
 
 export interface PublishModeResult {
   state: ExecutionState;
@@ -275,15 +272,14 @@ async function planOnBranch(
   settings: PublishSettings,
   warn: (message: string) => void,
 ): Promise<Plan | null> {
-  const spec = `${head}:${relative(root, settings.planPath).split(sep).join('/')}`;
-  const size = await safeGit(root, ['cat-file', '-s', spec], { allowExitCodes: [128] });
-  const bytes = Number(size.stdout.trim());
-  if (size.exitCode !== 0 || !(bytes <= PLAN_LIMIT)) {
+  // Read for the next wave only.
+  const text = await planBlobAt(root, head, relative(root, settings.planPath).split(sep).join('/'));
+  if (text === null) {
     warn(`the plan on the integration branch could not be read (${settings.planFile})`);
     return null;
   }
   try {
-    return parsePlan((await safeGit(root, ['cat-file', 'blob', spec])).stdout).plan;
+    return parsePlan(text).plan;
   } catch (error) {
     warn(`the plan on the integration branch does not parse: ${(error as Error).message}`);
     return null;
