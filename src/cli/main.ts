@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigurationError, ParallelExecutorError, UsageError } from '../engine/errors.js';
+import { editDistance } from '../engine/plan/near-ids.js';
 import {
   EXIT_FAILED,
   EXIT_INTERRUPTED,
@@ -218,22 +219,4 @@ export function closestName(typed: string, names: readonly string[]): string | n
     }
   }
   return best;
-}
-
-/** Levenshtein distance, an adjacent swap counted as one edit. */
-function editDistance(a: string, b: string): number {
-  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i += 1) {
-    for (let j = 1; j <= b.length; j += 1) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        value = Math.min(value, rows[i - 2]![j - 2]! + 1);
-      }
-      rows[i]![j] = value;
-    }
-  }
-  return rows[a.length]![b.length]!;
 }

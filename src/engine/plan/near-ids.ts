@@ -14,21 +14,22 @@ function confusedKey(text: string): string {
   return plainKey(text).replace(/[LI]/g, '1').replace(/O/g, '0');
 }
 
-/** Levenshtein distance, with an adjacent swap counted as one edit; stops early above 1. */
-function withinOneEdit(a: string, b: string): boolean {
-  if (Math.abs(a.length - b.length) > 1) return false;
-  if (a.length === b.length) {
-    const diff = [...a]
-      .map((char, index) => (char === b[index] ? -1 : index))
-      .filter((i) => i >= 0);
-    if (diff.length <= 1) return true;
-    const [i, j] = diff;
-    return diff.length === 2 && j === i! + 1 && a[i!] === b[j] && a[j] === b[i!];
+/** Levenshtein distance, an adjacent swap counted as one edit (the CLI's option names use it too). */
+export function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i += 1) {
+    for (let j = 1; j <= b.length; j += 1) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      }
+      rows[i]![j] = value;
+    }
   }
-  const [short, long] = a.length < b.length ? [a, b] : [b, a];
-  let index = 0;
-  while (index < short.length && short[index] === long[index]) index += 1;
-  return short.slice(index) === long.slice(index + 1);
+  return rows[a.length]![b.length]!;
 }
 
 /**
@@ -49,7 +50,7 @@ export function nearIds(word: string, ids: readonly string[]): string[] {
   let found = keyed.filter((entry) => entry.confused === confused);
   if (found.length === 0 && (/\d/u.test(plain) || plain.length === 2)) {
     found = keyed.filter(
-      (entry) => entry.plain[0] === plain[0] && withinOneEdit(entry.plain, plain),
+      (entry) => entry.plain[0] === plain[0] && editDistance(entry.plain, plain) <= 1,
     );
   }
   return [...new Set(found.map((entry) => entry.id))].filter((id) => id !== trimmed);
