@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { archiveTaskOutputs } from '../../src/engine/cleanup/archive.js';
 import { cleanupExecution, type CleanupItem } from '../../src/engine/cleanup/cleanup.js';
+import { git } from '../../src/engine/workspace/git-exec.js';
 import {
   addTask,
   branches,
@@ -75,6 +76,43 @@ describe('cleanupExecution on a successful execution', () => {
       encoding: 'utf8',
     });
     expect(extracted.stdout).toBe('diff of 1.2\n');
+  });
+
+  it('keeps the integration branch until it is merged into the base, then a clean deletes it', async () => {
+    const repo = await newRepo();
+    const tasks = [await addTask(repo, { id: '1.1' }), await addTask(repo, { id: '1.2' })];
+    await integrate(repo, tasks);
+    const head = (
+      await git(repo.root, ['rev-parse', 'integration/g1'], { env: TEST_ENV })
+    ).stdout.trim();
+    const state = await writeState(repo, tasks, {
+      integration: integrationResult(['1.1', '1.2'], { headSha: head }),
+    });
+    const clean = () =>
+      cleanupExecution(state, {
+        repoRoot: repo.root,
+        executionDir: repo.executionDir,
+        env: TEST_ENV,
+      });
+
+    const first = await clean();
+    expect(first.items.filter((item) => item.integration !== undefined)).toEqual([]);
+    expect(await branches(repo.root)).toEqual(['integration/g1', 'main']);
+
+    // The user merges it; their next clean of the execution tidies the branch away.
+    await git(repo.root, ['merge', '-q', '--ff-only', 'integration/g1'], { env: TEST_ENV });
+    const second = await clean();
+    expect(second.items.filter((item) => item.integration !== undefined)).toEqual([
+      {
+        taskId: 'integration',
+        integration: 'current',
+        kind: 'branch',
+        target: 'integration/g1',
+        action: 'removed',
+        reason: `merged into main (was ${head.slice(0, 7)})`,
+      },
+    ]);
+    expect(await branches(repo.root)).toEqual(['main']);
   });
 
   it('is idempotent: a second run finds everything already gone', async () => {

@@ -300,4 +300,76 @@ describe('clean-up of repairs', () => {
     expect(await branches(repo.root)).toEqual(['integration/g1', 'main']);
     expect(forced.errors).toBe(0);
   });
+
+  it('removes the repairs of an integration resume set aside once their task is done, keeping their work under a ref', async () => {
+    const repo = await newRepo();
+    const c = await addTask(repo, { id: 'c' });
+    const d = await addTask(repo, { id: 'd' });
+    await integrate(repo, [c]);
+    // The first integration: d conflicted, its repair failed; resume --retry-failed ran d again
+    // and integrated both into integration/g1-2.
+    const failed = await repairAttempt(repo, d, 'agent/builder/d-repair', 'repair-d-1');
+    await writeFile(path.join(failed.worktree, 'attempt.txt'), 'the repair agent tried\n');
+    await run(failed.worktree, ['add', '-A']);
+    await run(failed.worktree, ['commit', '-q', '-m', 'repair attempt']);
+    const failedHead = await run(failed.worktree, ['rev-parse', 'HEAD']);
+    await run(repo.root, ['worktree', 'remove', failed.worktree]);
+    const earlierTip = await run(repo.root, ['rev-parse', 'integration/g1']);
+    await run(repo.root, ['branch', 'integration/g1-2', 'integration/g1']);
+    await run(repo.root, ['switch', '-q', 'integration/g1-2']);
+    await run(repo.root, ['merge', '-q', '--no-ff', '-m', 'Integrate d', d.branch]);
+    await run(repo.root, ['switch', '-q', 'main']);
+    const earlier = {
+      ...integrationResult(['c'], {
+        headSha: earlierTip,
+        repairs: [
+          record(
+            'd',
+            'failed',
+            [
+              {
+                attempt: 1,
+                branch: 'agent/builder/d-repair',
+                worktree: failed.worktree,
+                baseSha: failed.base,
+                headSha: failedHead,
+              },
+            ],
+            [],
+          ),
+        ],
+      }),
+      tip: earlierTip,
+      reportSha: null,
+    };
+    const state = await writeState(repo, [c, d], {
+      integration: integrationResult(['c', 'd'], { branch: 'integration/g1-2' }),
+      earlier_integrations: [earlier],
+    });
+
+    const result = await cleanupExecution(state, {
+      repoRoot: repo.root,
+      executionDir: repo.executionDir,
+      env: TEST_ENV,
+    });
+
+    expect(result.errors).toBe(0);
+    const ref = `refs/parallel-executor/${repo.executionId}/d-repair/attempt-1`;
+    expect(repairItems(result.items, 'd').find((item) => item.kind === 'branch')).toMatchObject({
+      action: 'removed',
+      reason: expect.stringMatching(
+        /^a repair for integration\/g1, the integration resume set aside; not merged into integration\/g1-2 or main; its work is kept as \S+ \(was [0-9a-f]{7}\)$/,
+      ),
+    });
+    expect(await run(repo.root, ['show', `${ref}:attempt.txt`])).toBe('the repair agent tried');
+    expect(state.earlier_integrations![0]!.repairs![0]!.keptRefs).toEqual([ref]);
+    // The set-aside integration goes too: c's commit, all it merged, is in integration/g1-2.
+    expect(result.items.find((item) => item.integration === 'earlier')).toMatchObject({
+      kind: 'branch',
+      target: 'integration/g1',
+      action: 'removed',
+    });
+    expect(await branches(repo.root)).toEqual(['integration/g1-2', 'main']);
+    expect(result.complete).toBe(true);
+  });
 });

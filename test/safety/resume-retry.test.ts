@@ -296,3 +296,69 @@ describe("resume --retry-failed of a task whose agent deleted its worktree's .gi
     await expectInvariant();
   });
 });
+
+describe('clean after resume --retry-failed', () => {
+  // Each resume --retry-failed set the earlier integration branch aside and forgot it: clean never
+  // removed it, nor the repairs made for it, and a branch per retry piled up.
+  const AGENT = [
+    'printf "%s\\n" "$PE_TASK_ID" > "$PE_TASK_ID.txt"',
+    'git add "$PE_TASK_ID.txt"',
+    'git commit -q -m "work $PE_TASK_ID"',
+    LEDGER_LINE,
+    'if [ "$PE_TASK_ID" = b ] && [ ! -e "$FIXED" ]; then exit 1; fi',
+  ].join('; ');
+
+  async function failThenRetry(beforeRetry: (earlier: string) => Promise<void>) {
+    env['FIXED'] = box.file('fixed');
+    await writePlanJson(repo.dir, plan([task('a'), task('b')]));
+    const first = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', AGENT],
+      repo.dir,
+      env,
+    );
+    expect(first.code, first.stdout + first.stderr).toBe(1);
+    const earlier = (await readStateFile(repo.dir))!.integration!.branch;
+    await beforeRetry(earlier);
+    await writeFile(box.file('fixed'), '');
+    const retried = await cli(['resume', '--retry-failed'], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const state = (await readStateFile(repo.dir))!;
+    expect(state.integration!.merged.sort()).toEqual(['a', 'b']);
+    expect(state.integration!.branch).not.toBe(earlier);
+    return { earlier, current: state.integration!.branch, id: state.execution_id };
+  }
+
+  it('deletes the integration the resume set aside once everything it merged is in the new one', async () => {
+    const { earlier, current } = await failThenRetry(async () => {});
+    // The retried run's own clean-up removed it: only the tool's merges were on it.
+    const branches = (await repo.git(['branch', '--format=%(refname:short)'])).split('\n');
+    expect(branches).not.toContain(earlier);
+    expect(branches).toContain(current);
+    await expectInvariant();
+  });
+
+  it('keeps one holding a commit found nowhere else unless --force, which keeps its tip under a ref', async () => {
+    const { earlier, id } = await failThenRetry(async (branch) => {
+      // A fix made on the integration branch by hand before the retry.
+      const fixer = box.file('fixer');
+      await repo.git(['worktree', 'add', '-q', fixer, branch]);
+      await writeFile(join(fixer, 'by-hand.txt'), 'by hand\n');
+      await repo.git(['add', 'by-hand.txt'], fixer);
+      await repo.git(['commit', '-q', '-m', 'fix by hand'], fixer);
+      await repo.git(['worktree', 'remove', fixer]);
+    });
+    const cleaned = await cli(['clean'], repo.dir, env);
+    expect(cleaned.stdout).toContain(
+      `kept    branch   ${earlier} (earlier integration: an earlier integration, set aside by resume; 1 commit(s) on it are in neither`,
+    );
+    expect(await repo.git(['branch', '--list', earlier])).not.toBe('');
+
+    const forced = await cli(['clean', '--force'], repo.dir, env);
+    expect(forced.code, forced.stdout + forced.stderr).toBe(0);
+    const holder = `refs/parallel-executor/${id}/integration/attempt-1`;
+    expect(forced.stdout).toContain(`its tip is kept as ${holder}`);
+    expect(await repo.git(['branch', '--list', earlier])).toBe('');
+    expect(await repo.git(['show', `${holder}:by-hand.txt`])).toBe('by hand');
+    await expectInvariant();
+  });
+});

@@ -204,8 +204,10 @@ function itemLine(item: CleanupItem, repoRoot: string): string {
   return `${item.action.padEnd(7)} ${item.kind.padEnd(8)} ${target} (${ownerText(item)}: ${item.reason})`;
 }
 
-/** `2.2`, or `2.2 repair attempt 1` for a repair's worktree or branch. */
+/** `2.2`, `2.2 repair attempt 1` for a repair's worktree or branch, or `integration`. */
 function ownerText(item: CleanupItem): string {
+  if (item.integration !== undefined)
+    return item.integration === 'earlier' ? 'earlier integration' : 'integration';
   if (item.repair === undefined) return item.taskId;
   const attempt = item.repair.attempt === null ? '' : ` attempt ${item.repair.attempt}`;
   return `${item.taskId} repair${attempt}`;

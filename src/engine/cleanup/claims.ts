@@ -7,7 +7,7 @@ import { recordedRepairs } from '../state/repairs.js';
  * Worktree folders and branch names are freed by clean-up and then reused by later executions, so
  * an old state may name a worktree or branch that is now another execution's work. The newest
  * execution that records a name owns it: these are the names executions newer than the one being
- * cleaned record (their tasks' and their repairs'), with the id of the newest.
+ * cleaned record (their tasks', their repairs' and their integrations'), with the id of the newest.
  */
 export interface Claims {
   /** Resolved worktree path → execution id. */
@@ -26,6 +26,8 @@ export async function newerClaims(repoRoot: string, state: ExecutionState): Prom
       claims.worktrees.set(path.resolve(run.worktree), other.execution_id);
       claims.branches.set(run.branch, other.execution_id);
     }
+    for (const integration of [other.integration, ...(other.earlier_integrations ?? [])])
+      if (integration != null) claims.branches.set(integration.branch, other.execution_id);
     for (const repair of recordedRepairs(other)) {
       if (repair.worktree !== null)
         claims.worktrees.set(path.resolve(repair.worktree), other.execution_id);

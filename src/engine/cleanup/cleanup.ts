@@ -56,7 +56,10 @@ import {
 } from '../workspace/worktree-list.js';
 
 export interface CleanupItem {
+  /** The task's id; `integration` for an integration branch (`integration` set). */
   taskId: string;
+  /** Set for an integration branch: `earlier` for one `resume` set aside. */
+  integration?: 'current' | 'earlier';
   /** Set for a repair attempt's worktree or branch: the attempt's number (null: not recorded). */
   repair?: { attempt: number | null };
   kind: 'worktree' | 'branch' | 'outputs';
@@ -215,6 +218,9 @@ export async function cleanupExecution(
     items.push(...done.items);
     keptRefs.push(...done.refs);
   }
+  const integrations = await cleanIntegrations(state, { options, targets, claims, worktrees });
+  items.push(...integrations.items);
+  keptRefs.push(...integrations.refs);
   const order = new Map(tasks.map((task, i) => [task.task_id, i]));
   archives.sort((a, b) => order.get(a.taskId)! - order.get(b.taskId)!);
   // A pool made smaller (or turned off) gives its disk space back.
@@ -247,6 +253,153 @@ export async function cleanupExecution(
     complete: errors === 0 && kept === 0,
     errors,
   };
+}
+
+/**
+ * The integration branches of this execution nothing needs any more: each one `resume` set aside
+ * whose every commit but the tool's merges is in the integration that replaced it or the base,
+ * and the integration itself once merged into the base (the user merged it). A set-aside one
+ * holding commits found nowhere else (a repair's fix) is kept unless `force`, which keeps its tip
+ * under `refs/parallel-executor/<execution>/integration/attempt-<n>` first. One that moved since
+ * recorded, that a newer execution records, or that is checked out is left alone. The current
+ * integration while not merged is no item: it is what the run made.
+ */
+async function cleanIntegrations(
+  state: ExecutionState,
+  ctx: Pick<RepairCleanupContext, 'options' | 'targets' | 'claims' | 'worktrees'>,
+): Promise<{ items: CleanupItem[]; refs: CleanupKeptRef[] }> {
+  const { repoRoot, env } = ctx.options;
+  const items: CleanupItem[] = [];
+  const refs: CleanupKeptRef[] = [];
+  const seen = new Set<string>();
+  // The tip each was left at: its merges, then the finish step's report commit.
+  const report = state.report_commit;
+  const entries = [
+    ...(state.earlier_integrations ?? []).map((entry) => ({
+      entry,
+      tip: entry.tip ?? entry.headSha,
+      earlier: true,
+    })),
+    ...(state.integration === null
+      ? []
+      : [
+          {
+            entry: state.integration,
+            tip:
+              report != null && report.branch === state.integration.branch
+                ? report.sha
+                : state.integration.headSha,
+            earlier: false,
+          },
+        ]),
+  ];
+  for (const { entry, tip, earlier } of entries.reverse()) {
+    if (seen.has(entry.branch)) continue;
+    seen.add(entry.branch);
+    const item = (action: CleanupItem['action'], reason: string): CleanupItem => ({
+      taskId: 'integration',
+      integration: earlier ? 'earlier' : 'current',
+      kind: 'branch',
+      target: entry.branch,
+      action,
+      reason,
+    });
+    const ref = `refs/heads/${entry.branch}`;
+    const sha = await resolveBranch(repoRoot, entry.branch);
+    if (sha === null) {
+      if (earlier) items.push(item('absent', 'no such branch'));
+      continue;
+    }
+    const other = ctx.claims.branches.get(entry.branch);
+    const checkedOut = [...ctx.worktrees.values()].find((tree) => tree.branch === ref);
+    const base = ctx.targets.find((target) => target.label === state.base_ref);
+    if (!earlier) {
+      // Only once merged into the base, as it was made, by no one else's, checked out nowhere.
+      if (other !== undefined || checkedOut !== undefined || sha !== tip) continue;
+      if (base === undefined || !(await isAncestor(repoRoot, sha, base.ref, env))) continue;
+      items.push(await deleteBranchRef(ref, sha, repoRoot, item, `merged into ${base.label}`));
+      continue;
+    }
+    const what = 'an earlier integration, set aside by resume';
+    if (other !== undefined) {
+      items.push(item('kept', `the branch now belongs to execution ${other}: not this one's`));
+      continue;
+    }
+    if (sha !== tip) {
+      items.push(
+        item(
+          'kept',
+          `${what}; it moved since (${tip.slice(0, 7)}, now ${sha.slice(0, 7)}): left alone`,
+        ),
+      );
+      continue;
+    }
+    if (checkedOut !== undefined) {
+      items.push(item('kept', `${what}; checked out in ${checkedOut.path}`));
+      continue;
+    }
+    const newer = ctx.targets.filter((target) => target.label !== entry.branch);
+    const { stdout } = await git(
+      repoRoot,
+      ['rev-list', '--no-merges', sha, '--not', ...newer.map((t) => t.ref)],
+      { env },
+    );
+    // The finish step's report commit is the tool's own text, rewritten by the next report.
+    const report = 'reportSha' in entry ? entry.reportSha : null;
+    const alone = stdout.split('\n').filter((line) => line !== '' && line !== report).length;
+    const into = newer.map((target) => target.label).join(' or ') || 'no other branch';
+    if (alone === 0) {
+      items.push(
+        await deleteBranchRef(
+          ref,
+          sha,
+          repoRoot,
+          item,
+          `${what}; every commit it merged is in ${into}`,
+        ),
+      );
+      continue;
+    }
+    if (!(ctx.options.force ?? false)) {
+      items.push(
+        item(
+          'kept',
+          `${what}; ${alone} commit(s) on it are in neither ${into}: kept so they are not lost (--force deletes it, keeping them under a ref)`,
+        ),
+      );
+      continue;
+    }
+    const n = await nextAttemptNumber(repoRoot, state.execution_id, 'integration', env);
+    const holder = attemptRef(state.execution_id, 'integration', n);
+    const why = `clean --force: ${what}, with ${alone} commit(s) in neither ${into}`;
+    try {
+      await git(repoRoot, ['update-ref', '-m', why, holder, sha], { env });
+    } catch (error) {
+      items.push(item('error', `keeping its tip under ${holder} failed: ${message(error)}`));
+      continue;
+    }
+    refs.push({ taskId: 'integration', ref: holder, sha, why });
+    items.push(
+      await deleteBranchRef(ref, sha, repoRoot, item, `${why}; its tip is kept as ${holder}`),
+    );
+  }
+  return { items, refs };
+}
+
+async function deleteBranchRef(
+  ref: string,
+  sha: string,
+  repoRoot: string,
+  item: (action: CleanupItem['action'], reason: string) => CleanupItem,
+  reason: string,
+): Promise<CleanupItem> {
+  try {
+    // With the expected value: no deletion if the branch moved since it was checked.
+    await git(repoRoot, ['update-ref', '-d', ref, sha]);
+    return item('removed', `${reason} (was ${sha.slice(0, 7)})`);
+  } catch (error) {
+    return item('error', message(error));
+  }
 }
 
 /** A worktree and branch clean may remove: a task's own, or one of its repair attempts'. */
@@ -500,7 +653,7 @@ async function cleanRepair(
     repair.worktree === null ? null : await canonicalPath(path.resolve(repoRoot, repair.worktree));
   const entry = worktreeKey === null ? undefined : ctx.worktrees.get(worktreeKey);
   const plan = await ownPlan(
-    planRepairCleanup(task, state, mergedInto, repair.inFlight, ctx.options),
+    planRepairCleanup(task, state, mergedInto, repair.inFlight, repair.setAside, ctx.options),
     { subject, state, repoRoot, branchSha, claims: ctx.claims, worktree: entry },
   );
   await moveNestedBeforeRemoval(

@@ -107,13 +107,15 @@ const REASON_MAX = 160;
  * What to remove of one repair attempt (its worktree and branch) and why: as for its task's own
  * (`planTaskCleanup`, with whether the repair branch is merged), so a task kept for a failure
  * keeps its repairs too. An attempt still under way when the orchestrator stopped (`inFlight`)
- * is resume's to continue: kept unless `force`.
+ * is resume's to continue: kept unless `force`. A repair for an integration `resume` set aside
+ * (`setAside`, that integration's branch) is removed with its task's worktree.
  */
 export function planRepairCleanup(
   task: TaskRun,
   state: ExecutionState,
   mergedInto: string | null,
   inFlight: boolean,
+  setAside: string | null,
   options: CleanupOptions = {},
 ): Pick<TaskCleanupPlan, 'worktree' | 'branch'> {
   if (inFlight && !(options.force ?? false)) {
@@ -121,5 +123,15 @@ export function planRepairCleanup(
     return { worktree: keep(reason), branch: keep(reason) };
   }
   const { worktree, branch } = planTaskCleanup(task, state, mergedInto, options);
+  // A repair for an integration resume set aside is merged nowhere that still counts: once its
+  // task is not kept for a look, it goes too, its commits kept under a ref first.
+  if (setAside !== null && !branch.remove && worktree.remove)
+    return {
+      worktree,
+      branch: {
+        remove: true,
+        reason: `a repair for ${setAside}, the integration resume set aside; not merged into ${mergeTargetsText(state)}`,
+      },
+    };
   return { worktree, branch };
 }

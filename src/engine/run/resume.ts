@@ -104,6 +104,7 @@ async function resumeLocked(
     ...[state.integration?.branch, state.integration_progress?.branch].filter(
       (branch): branch is string => branch !== undefined,
     ),
+    ...(state.earlier_integrations ?? []).map((earlier) => earlier.branch),
     ...recordedRepairs(state).map((repair) => repair.branch),
   ]);
   const plan = await readPlanSnapshot(paths.planSnapshot);
@@ -157,10 +158,24 @@ async function resumeLocked(
       {
         type: 'note',
         taskId: null,
-        message: `the earlier integration branch ${state.integration.branch} is kept; the tasks run again are integrated with the others into a new one`,
+        message: `the earlier integration branch ${state.integration.branch} is set aside (\`clean\` deletes it once everything it merged is in the new one); the tasks run again are integrated with the others into a new one`,
       },
       state,
     );
+    const tip = await refSha(
+      state.repo_root,
+      `refs/heads/${state.integration.branch}`,
+      options.env,
+    );
+    state.earlier_integrations = [
+      ...(state.earlier_integrations ?? []),
+      {
+        ...state.integration,
+        tip,
+        reportSha:
+          state.report_commit?.branch === state.integration.branch ? state.report_commit.sha : null,
+      },
+    ];
     state.integration = null;
   }
   for (const run of Object.values(state.tasks)) {

@@ -15,16 +15,17 @@ export interface RecordedRepair {
   inFlight: boolean;
   /** Where work kept by clean is recorded; null for an attempt under way without a record yet. */
   record: RepairRecord | null;
+  /** The branch of the earlier integration `resume` set aside that this repair was for, or null. */
+  setAside: string | null;
 }
 
 /**
- * Every repair attempt's branch and worktree this execution's state records: each record's
- * attempts (a record older than those: its last branch), then the attempts under way. These
+ * Every repair attempt's branch and worktree this execution's state records, for its integration
+ * and the earlier ones `resume` set aside: each record's attempts (a record older than those: its
+ * last branch), then the attempts under way. These
  * names, and no others, are what clean may remove for the repairs.
  */
 export function recordedRepairs(state: ExecutionState): RecordedRepair[] {
-  const integration = state.integration;
-  if (integration === null) return [];
   const found: RecordedRepair[] = [];
   const seen = new Set<string>();
   const add = (entry: RecordedRepair) => {
@@ -32,29 +33,40 @@ export function recordedRepairs(state: ExecutionState): RecordedRepair[] {
     seen.add(entry.branch);
     found.push(entry);
   };
-  for (const record of integration.repairs ?? []) {
-    for (const workspace of record.workspaces ?? []) {
+  const integrations = [
+    ...(state.integration === null ? [] : [{ integration: state.integration, setAside: null }]),
+    ...(state.earlier_integrations ?? []).map((integration) => ({
+      integration,
+      setAside: integration.branch,
+    })),
+  ];
+  for (const { integration, setAside } of integrations) {
+    for (const record of integration.repairs ?? []) {
+      for (const workspace of record.workspaces ?? []) {
+        add({
+          taskId: record.taskId,
+          attempt: workspace.attempt,
+          branch: workspace.branch,
+          worktree: workspace.worktree,
+          headSha: workspace.headSha,
+          inFlight: false,
+          record,
+          setAside,
+        });
+      }
       add({
         taskId: record.taskId,
-        attempt: workspace.attempt,
-        branch: workspace.branch,
-        worktree: workspace.worktree,
-        headSha: workspace.headSha,
+        attempt: null,
+        branch: record.branch,
+        worktree: null,
+        headSha: null,
         inFlight: false,
         record,
+        setAside,
       });
     }
-    add({
-      taskId: record.taskId,
-      attempt: null,
-      branch: record.branch,
-      worktree: null,
-      headSha: null,
-      inFlight: false,
-      record,
-    });
   }
-  for (const entry of integration.repairing?.attempts ?? []) {
+  for (const entry of state.integration?.repairing?.attempts ?? []) {
     add({
       taskId: entry.taskId,
       attempt: entry.attempt,
@@ -62,7 +74,8 @@ export function recordedRepairs(state: ExecutionState): RecordedRepair[] {
       worktree: entry.worktree,
       headSha: null,
       inFlight: true,
-      record: (integration.repairs ?? []).find((r) => r.taskId === entry.taskId) ?? null,
+      record: (state.integration?.repairs ?? []).find((r) => r.taskId === entry.taskId) ?? null,
+      setAside: null,
     });
   }
   return found;

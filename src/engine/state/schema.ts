@@ -162,6 +162,16 @@ export const ExecutionState = z.object({
   failed_tasks: z.array(z.string()),
   messages: z.array(AgentMessage),
   integration: IntegrationResult.nullable(),
+  /**
+   * Integrations `resume` set aside (tasks run again are integrated into a new one), oldest first:
+   * their branches and repairs stay this execution's own, for `clean` to remove. `tip`: the
+   * branch's tip then (null: it was gone); `reportSha`: the finish step's report commit on it.
+   */
+  earlier_integrations: z
+    .array(
+      IntegrationResult.extend({ tip: z.string().nullable(), reportSha: z.string().nullable() }),
+    )
+    .optional(),
   /** Where a running integration is (merging, test run k, bisecting); the last one stays. */
   integration_progress: IntegrationProgress.nullable().optional(),
   report_path: z.string().nullable(),
