@@ -2,7 +2,7 @@ import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionPreview } from '../engine/run/orchestrator.js';
 import type { PreflightReport } from '../engine/run/preflight.js';
 import type { FinishOutcome } from '../engine/finish/finisher.js';
-import { elapsedMs, formatCost, formatDuration } from '../engine/format.js';
+import { activeMs, formatCost, formatDuration } from '../engine/format.js';
 import { taskUsage } from '../engine/report/usage.js';
 import {
   executionOutcome,
@@ -86,7 +86,7 @@ export function formatSummary(
 ): string {
   // The report's status word and wall time, so the terminal and the report tell one story.
   const cancelled = state.status === 'cancelled' ? ' (cancelled)' : '';
-  const wall = elapsedMs(state.started_at, state.finished_at);
+  const wall = activeMs(state.started_at, state.finished_at, state.stopped_ms);
   const lines = [
     '',
     `Execution ${state.execution_id}: ${executionOutcome(state)}${cancelled}${wall === null ? '' : ` in ${formatDuration(wall)}`}`,

@@ -87,6 +87,19 @@ export function elapsedMs(from: string | null, to: string | Date | null): number
   return Math.max(0, end - start);
 }
 
+/**
+ * How long something ran: from `from` to `to`, less `stoppedMs`, the time it stood stopped
+ * before a resume went on with it. Null as `elapsedMs`.
+ */
+export function activeMs(
+  from: string | null,
+  to: string | Date | null,
+  stoppedMs: number | undefined,
+): number | null {
+  const elapsed = elapsedMs(from, to);
+  return elapsed === null ? null : Math.max(0, elapsed - (stoppedMs ?? 0));
+}
+
 function pad2(value: number): string {
   return String(value).padStart(2, '0');
 }

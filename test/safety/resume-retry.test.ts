@@ -12,6 +12,7 @@ import {
   type CheckoutSnapshot,
 } from '../support/invariant.js';
 import { lines, readStateFile } from './resume-support.js';
+import { executionPaths } from '../../src/engine/run/paths.js';
 
 /**
  * Retries never throw work away: a failed attempt is kept under `attempt-<n>` (in-run retries and
@@ -360,5 +361,38 @@ describe('clean after resume --retry-failed', () => {
     expect(await repo.git(['branch', '--list', earlier])).toBe('');
     expect(await repo.git(['show', `${holder}:by-hand.txt`])).toBe('by hand');
     await expectInvariant();
+  });
+});
+
+describe('durations after a resume', () => {
+  // "SUCCESS in 1h0m" for a run of seconds: the hour it stood failed before the retry counted.
+  it('leave out the time the execution stood stopped, in the summary, the report and the state', async () => {
+    env['SUCCEED_FROM'] = '2';
+    const first = await run();
+    expect(first.code).toBe(1);
+    // The failure was an hour ago: the state's times moved back by that much.
+    const failed = (await readStateFile(repo.dir))!;
+    const { stateFile } = executionPaths(repo.dir, failed.execution_id);
+    const hourEarlier = (time: string | null) =>
+      time === null ? null : new Date(Date.parse(time) - 3_600_000).toISOString();
+    failed.started_at = hourEarlier(failed.started_at)!;
+    failed.finished_at = hourEarlier(failed.finished_at);
+    for (const task of Object.values(failed.tasks)) {
+      task.started_at = hourEarlier(task.started_at);
+      task.finished_at = hourEarlier(task.finished_at);
+    }
+    await writeFile(stateFile, JSON.stringify(failed, null, 2));
+
+    const retried = await cli(['resume', '--retry-failed'], repo.dir, env);
+    expect(retried.code, retried.stdout + retried.stderr).toBe(0);
+    const state = (await readStateFile(repo.dir))!;
+    expect(state.stopped_ms).toBeGreaterThanOrEqual(3_600_000);
+    // Seconds, not an hour: the summary line, the task's line and the report.
+    const summary = /Execution \S+: SUCCESS in (\S+)/.exec(retried.stdout);
+    const seconds = String.raw`(\d+ms|\d+(\.\d+)?s)`;
+    expect(summary?.[1], retried.stdout).toMatch(new RegExp(`^${seconds}$`));
+    expect(retried.stdout).toMatch(new RegExp(` a \\S+ in ${seconds}[, ]`));
+    const report = await readFile(state.report_path!, 'utf8');
+    expect(report).toMatch(new RegExp(`- \\*\\*Duration\\*\\*: ${seconds}\n`));
   });
 });

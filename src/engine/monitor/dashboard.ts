@@ -1,7 +1,7 @@
 import stringWidth from 'string-width';
 import type { IntegrationResult } from '../integrate/schema.js';
 import {
-  elapsedMs,
+  activeMs,
   formatClock,
   formatCost,
   formatCount,
@@ -145,7 +145,7 @@ function integrationLine(state: ExecutionState): Segment[] | null {
 function footer(state: ExecutionState, tasks: TaskRun[], now: Date): Segment[] {
   const counts = countOutcomes(tasks, state.integration);
   const done = counts.COMPLETE + counts.COMPLETE_WITH_WARNINGS;
-  const runtime = elapsedMs(state.started_at, state.finished_at ?? now);
+  const runtime = activeMs(state.started_at, state.finished_at ?? now, state.stopped_ms);
   const parts = [`Completed: ${done}/${tasks.length}`, `Failed: ${counts.FAILED}/${tasks.length}`];
   if (counts.NO_CHANGES > 0) parts.push(`No changes: ${counts.NO_CHANGES}`);
   if (counts.DROPPED > 0) parts.push(`Not merged: ${counts.DROPPED}`);
@@ -282,7 +282,7 @@ function taskDetail(
 }
 
 function taskElapsed(task: TaskRun, now: Date): number | null {
-  return elapsedMs(task.started_at, task.finished_at ?? now);
+  return activeMs(task.started_at, task.finished_at ?? now, task.stopped_ms);
 }
 
 function countOutcomes(
@@ -330,7 +330,11 @@ export function renderDashboardMarkdown(
 ): string {
   const tasks = orderedTasks(state);
   const running = state.status === 'pending' || state.status === 'in_progress';
-  const runtime = elapsedMs(state.started_at, state.finished_at ?? options.now ?? null);
+  const runtime = activeMs(
+    state.started_at,
+    state.finished_at ?? options.now ?? null,
+    state.stopped_ms,
+  );
   const rows = tasks.map((task) => {
     const outcome = taskOutcome(task, state.integration);
     const percent = settledWell(outcome) ? 100 : Math.round(task.progress_percent);
@@ -380,7 +384,7 @@ export function renderDashboardMarkdown(
 
 function markdownElapsed(task: TaskRun, now?: Date): string {
   if (task.started_at === null) return '—';
-  const ms = elapsedMs(task.started_at, task.finished_at ?? now ?? null);
+  const ms = activeMs(task.started_at, task.finished_at ?? now ?? null, task.stopped_ms);
   if (ms !== null) return formatDuration(ms);
   const started = new Date(task.started_at);
   return Number.isNaN(started.getTime()) ? '—' : `since ${formatTimeOfDay(started)} UTC`;

@@ -1,5 +1,5 @@
 import type { ExecutionState, TaskRun } from '../state/schema.js';
-import { elapsedMs } from '../format.js';
+import { activeMs } from '../format.js';
 import { orderedTasks, taskDurationMs } from './outcome.js';
 import { totalUsage, usageReporters, type Usage } from './usage.js';
 
@@ -79,7 +79,7 @@ function parallelEfficiency(
   tasks: TaskRun[],
   now: Date | undefined,
 ): ParallelEfficiency {
-  const wallMs = elapsedMs(state.started_at, state.finished_at ?? now ?? null);
+  const wallMs = activeMs(state.started_at, state.finished_at ?? now ?? null, state.stopped_ms);
   // Only tasks that ran: an estimate for work that never started says nothing about speed.
   const ran = tasks.filter((task) => task.started_at !== null);
   const estimated = ran.filter((task) => task.estimate_hours !== null);

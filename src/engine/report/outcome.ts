@@ -1,6 +1,6 @@
 import type { IntegrationResult } from '../integrate/schema.js';
 import type { ExecutionState, TaskRun } from '../state/schema.js';
-import { elapsedMs } from '../format.js';
+import { activeMs } from '../format.js';
 import { PERMISSION_DENIED } from '../ports/agent-runner.js';
 
 /** How a task ended, in the seed's vocabulary (plus the states a live view also needs). */
@@ -206,5 +206,5 @@ export function executionTitle(state: ExecutionState): string {
  * and the parallel speed-up agree. `now` stands in for the end of a running task.
  */
 export function taskDurationMs(task: TaskRun, now?: Date): number | null {
-  return elapsedMs(task.started_at, task.finished_at ?? now ?? null);
+  return activeMs(task.started_at, task.finished_at ?? now ?? null, task.stopped_ms);
 }

@@ -1,5 +1,5 @@
 import type { ExecutionState } from '../state/schema.js';
-import { elapsedMs, formatDuration, formatRatio, formatTimestamp } from '../format.js';
+import { activeMs, formatDuration, formatRatio, formatTimestamp } from '../format.js';
 import { renderBudgetSection } from './budget.js';
 import { renderCheckoutSection } from './checkout-section.js';
 import { renderGantt } from './gantt.js';
@@ -52,7 +52,7 @@ export function renderReport(state: ExecutionState, options: ReportOptions = {})
 }
 
 function summarySection(state: ExecutionState, now?: Date): string[] {
-  const wall = elapsedMs(state.started_at, state.finished_at ?? now ?? null);
+  const wall = activeMs(state.started_at, state.finished_at ?? now ?? null, state.stopped_ms);
   const running = state.finished_at === null;
   const duration =
     wall === null ? 'still running' : `${formatDuration(wall)}${running ? ' so far' : ''}`;

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { TaskRun } from '../state/schema.js';
@@ -129,6 +129,15 @@ async function resumeLocked(
     identity: settings.identity,
     toolFiles,
   };
+  // The time it stood stopped is not time it ran: the execution's, and each task's that goes on.
+  const stoppedAt = await stopTime(state.finished_at, paths.stateFile);
+  const resumedAt = Date.now();
+  state.stopped_ms = (state.stopped_ms ?? 0) + Math.max(0, resumedAt - stoppedAt);
+  for (const run of restartable) {
+    if (run.started_at === null) continue;
+    const end = run.finished_at === null ? stoppedAt : Date.parse(run.finished_at);
+    if (!Number.isNaN(end)) run.stopped_ms = (run.stopped_ms ?? 0) + Math.max(0, resumedAt - end);
+  }
   const collectOnResume = new Set<string>();
   for (const run of restartable) {
     const unfinished = needsRestart(run, false);
@@ -335,11 +344,19 @@ async function rewindBranch(repoRoot: string, run: TaskRun, sha: string): Promis
   await git(repoRoot, ['branch', '--force', '--', run.branch, sha]);
 }
 
+/** When a stopped execution stopped: its end, or (killed) the last time its state was saved. */
+async function stopTime(finishedAt: string | null, stateFile: string): Promise<number> {
+  const finished = finishedAt === null ? Number.NaN : Date.parse(finishedAt);
+  if (!Number.isNaN(finished)) return finished;
+  return (await stat(stateFile).catch(() => null))?.mtimeMs ?? Date.now();
+}
+
 /** To run from the start again; the worktree, branch and start commit are reused if they exist. */
 function restart(run: TaskRun): void {
   reopen(run);
   run.progress_percent = 0;
   run.started_at = null;
+  run.stopped_ms = 0;
   run.head_sha = null;
 }
 

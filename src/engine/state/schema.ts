@@ -68,6 +68,8 @@ export const TaskRun = z.object({
   current_step: z.string().nullable(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
+  /** Time between its stop (a failure, Ctrl-C, a crash) and the resume that went on with it. */
+  stopped_ms: z.number().nonnegative().optional(),
   worktree: z.string(),
   branch: z.string(),
   /** The commit the task's branch started from (base, or base with dependencies merged). */
@@ -155,6 +157,8 @@ export const ExecutionState = z.object({
   status: ExecutionStatus,
   /** Pid of the orchestrator that owns this execution; resume checks it is gone. */
   orchestrator_pid: z.number().int().nullable(),
+  /** Time between each stop and the resume after it: not part of the execution's duration. */
+  stopped_ms: z.number().nonnegative().optional(),
   tasks: z.record(z.string(), TaskRun),
   /** Task ids in plan order (records do not keep order reliably across tools). */
   task_order: z.array(z.string()),
