@@ -217,6 +217,25 @@ describe('write-back, table boards without a status column', () => {
     });
     expect(taskById(plan.tasks, 'A2').status).toBe('failed');
   });
+
+  it('links the report once under a group heading whose tasks are a table, run after run', () => {
+    // The group's heading and its table each led to the place after the table: two links.
+    const before = readSharedPlan('mrpeanut01__elevator-sim__MULTI_AGENT_PLAN.md');
+    const { plan } = parsePlan(before);
+    const group = plan.tasks.find((task) => task.id === 'A0')!.group!;
+    const update = (reportPath: string): PlanWriteBack => ({
+      tasks: plan.tasks
+        .filter((task) => task.group === group)
+        .map((task) => ({ id: task.id, outcome: 'completed', actualMs: minutes(5) })),
+      groups: [{ id: group, completed: true, actualMs: minutes(20) }],
+      reportPath,
+    });
+    const once = writeBack(before, plan, update('reports/one.md'));
+    expect(once.match(/\*\*Execution Report\*\*/g)).toHaveLength(1);
+    const twice = writeBack(once, plan, update('reports/two.md'));
+    expect(twice.match(/\*\*Execution Report\*\*/g)).toHaveLength(1);
+    expect(twice).toContain('| all of A0–A7 |\n\n**Execution Report**: reports/two.md\n\n### WS-B');
+  });
 });
 
 describe('write-back, task blocks', () => {

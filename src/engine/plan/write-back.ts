@@ -67,7 +67,13 @@ export function writeBack(text: string, plan: Plan, update: PlanWriteBack): stri
     if (anchor) anchors.set(anchor.key, anchor);
   }
   if (update.reportPath) {
-    for (const anchor of anchors.values()) writeReport(anchor, update.reportPath, newline, add);
+    // A group's heading and its tasks' table can both lead to one place: one link there.
+    const places = new Map<string, ReportAnchor>();
+    for (const anchor of anchors.values()) {
+      const place = anchor.existing ? `at:${anchor.existing.start}` : `after:${anchor.after}`;
+      if (!places.has(place)) places.set(place, anchor);
+    }
+    for (const anchor of places.values()) writeReport(anchor, update.reportPath, newline, add);
   }
   return analysis.bom + applyEdits(analysis.raw, edits);
 }
