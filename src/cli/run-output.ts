@@ -2,6 +2,9 @@ import type { ExecutionState } from '../engine/state/schema.js';
 import type { ExecutionPreview } from '../engine/run/orchestrator.js';
 import type { PreflightReport } from '../engine/run/preflight.js';
 import type { FinishOutcome } from '../engine/finish/finisher.js';
+import type { FinishSettings } from '../engine/finish/settings.js';
+import { integrationTestCommand } from '../engine/integrate/test-command.js';
+import { detectChecks, type DetectedCheck } from '../engine/validate/detect.js';
 import { activeMs, formatCost, formatDuration } from '../engine/format.js';
 import { taskUsage } from '../engine/report/usage.js';
 import {
@@ -32,8 +35,48 @@ export function formatPreflight(report: PreflightReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** What `--dry-run` says of the steps after the agents: the checks, the integration, the plan. */
+export interface FinishPreview {
+  /** Each check as the repository's checkout says now (a worktree is looked at again later). */
+  checks: DetectedCheck[];
+  integration: {
+    strategy: FinishSettings['integration']['strategy'];
+    detectConflicts: boolean;
+    /** Null: none configured or found. */
+    testCommand: string | null;
+    repairAttempts: number;
+  };
+  writeBack: FinishSettings['report']['writeBack'];
+}
+
+export async function finishPreview(
+  repoRoot: string,
+  settings: FinishSettings,
+): Promise<FinishPreview> {
+  return {
+    checks: await detectChecks(repoRoot, settings.validation),
+    integration: {
+      strategy: settings.integration.strategy,
+      detectConflicts: settings.integration.detectConflicts,
+      testCommand: await integrationTestCommand(repoRoot, settings),
+      repairAttempts: settings.integration.repair?.attempts ?? 0,
+    },
+    writeBack: settings.report.writeBack,
+  };
+}
+
+const WRITE_BACK_TEXT: Record<FinishSettings['report']['writeBack'], string> = {
+  'integration-branch': "the plan's statuses committed with the report on the integration branch",
+  'working-tree': "the plan's statuses written into your plan file",
+  none: 'the plan left alone (the report is still written)',
+};
+
 /** `--dry-run`: what would be created and run. */
-export function formatPreview(preview: ExecutionPreview, agentLine: string): string {
+export function formatPreview(
+  preview: ExecutionPreview,
+  agentLine: string,
+  after: FinishPreview | null = null,
+): string {
   const lines = [
     '',
     `Dry run: nothing was created. An execution now would be ${preview.executionId}:`,
@@ -58,7 +101,31 @@ export function formatPreview(preview: ExecutionPreview, agentLine: string): str
       `      worktree ${task.worktree}`,
     );
   }
+  if (after !== null) lines.push(...finishLines(after));
   return `${lines.join('\n')}\n`;
+}
+
+function finishLines(after: FinishPreview): string[] {
+  const width = Math.max(...after.checks.map((check) => check.name.length));
+  const { integration } = after;
+  const repairs =
+    integration.repairAttempts === 0
+      ? 'no repair'
+      : `a task left out handed back to its agent up to ${integration.repairAttempts} time(s)`;
+  return [
+    '',
+    "Checks of each task's work, as the checkout says now (each worktree is looked at again when",
+    'its agent is done: an agent that adds a test script gets it run):',
+    ...after.checks.map((check) =>
+      check.command === null
+        ? `  ${check.name.padEnd(width)}  ${check.note}`
+        : `  ${check.name.padEnd(width)}  ${check.command}  (${check.note}${check.critical ? ', critical' : ''})`,
+    ),
+    '',
+    `Integration: ${integration.strategy}${integration.detectConflicts ? ', conflicts checked first' : ''}; ` +
+      `tests: ${integration.testCommand ?? 'none found (set integration.testCommand)'}; ${repairs}`,
+    `Write-back: ${WRITE_BACK_TEXT[after.writeBack]}`,
+  ];
 }
 
 /** The report's outcome words, for a terminal: a mark, then the word. */

@@ -162,6 +162,42 @@ describe('parallel-executor run', () => {
     expect(await repo.git(['branch', '--list', 'agent/*'])).toBe('');
   });
 
+  it('--dry-run lists the checks that would run, the integration and the write-back', async () => {
+    await repo.write(
+      'package.json',
+      JSON.stringify({ scripts: { lint: 'eslint .', test: 'vitest run' } }),
+    );
+    await repo.write(
+      '.github/parallel-executor.yml',
+      'validation:\n  build: make all\n  coverage: false\nintegration:\n  strategy: serial\n',
+    );
+    await repo.commit('checks');
+    const result = await cli(
+      ['run', '--plan', 'plan.json', ...AGENT, '--dry-run', '--repair-attempts', '2'],
+      repo.dir,
+    );
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines).toContain('  lint      npm run lint  (package.json script "lint")');
+    expect(lines).toContain('  tests     npm test  (package.json script "test", critical)');
+    expect(lines).toContain('  coverage  skipped: disabled in .github/parallel-executor.yml');
+    expect(lines).toContain('  build     make all  (from .github/parallel-executor.yml, critical)');
+    expect(lines).toContain(
+      'Integration: serial, conflicts checked first; tests: npm test; a task left out handed back to its agent up to 2 time(s)',
+    );
+    const json = await cli(
+      ['run', '--plan', 'plan.json', ...AGENT, '--dry-run', '--json'],
+      repo.dir,
+    );
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      checks: expect.arrayContaining([
+        expect.objectContaining({ name: 'tests', command: 'npm test', critical: true }),
+      ]),
+      integration: { strategy: 'serial', testCommand: 'npm test', repairAttempts: 0 },
+      writeBack: 'integration-branch',
+    });
+  });
+
   it('refuses a dirty tree with the list of files, and exits 1', async () => {
     await repo.write('README.md', 'changed\n');
     const result = await cli(['run', '--plan', 'plan.json', ...AGENT], repo.dir);

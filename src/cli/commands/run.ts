@@ -8,7 +8,7 @@ import { parseOptions } from '../main.js';
 import { humanStream, runnerFor, runSession } from '../engine-session.js';
 import { FINISH_FLAG_OPTIONS, finishChoices, finishSettings } from '../finish-settings.js';
 import { loadPlanForRun, missingPlan, planPath } from '../plan-input.js';
-import { formatPreflight, formatPreview } from '../run-output.js';
+import { finishPreview, formatPreflight, formatPreview } from '../run-output.js';
 import {
   agentEnvironment,
   agentSettings,
@@ -125,20 +125,17 @@ export const runCommand: Command = async (argv, io) => {
     onPreflight: (report: Parameters<typeof formatPreflight>[0]) =>
       human.write(formatPreflight(report)),
   };
+  const finish = finishSettings(config, choices, settings, agent.kind);
   if (values['dry-run']) {
     const preview = await previewExecution(options);
     const agentLine = AGENT_KINDS[agent.kind].describe(agent);
-    if (json) io.stdout.write(`${JSON.stringify(preview, null, 2)}\n`);
-    else io.stdout.write(formatPreview(preview, agentLine));
+    const after = await finishPreview(preview.repoRoot, finish);
+    if (json) io.stdout.write(`${JSON.stringify({ ...preview, ...after }, null, 2)}\n`);
+    else io.stdout.write(formatPreview(preview, agentLine, after));
     return preview.preflight.go ? EXIT_OK : 1;
   }
-  return runSession(
-    io,
-    json,
-    finishSettings(config, choices, settings, agent.kind),
-    env,
-    runner,
-    (session) => runExecution({ ...options, shellRecord: { agent, finish: choices }, ...session }),
+  return runSession(io, json, finish, env, runner, (session) =>
+    runExecution({ ...options, shellRecord: { agent, finish: choices }, ...session }),
   );
 };
 
