@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigurationError, ParallelExecutorError, UsageError } from '../engine/errors.js';
-import { editDistance } from '../engine/plan/near-ids.js';
+import { closestName } from '../engine/plan/near-ids.js';
 import {
   EXIT_FAILED,
   EXIT_INTERRUPTED,
@@ -204,19 +204,4 @@ export function parseOptions<T extends NonNullable<Parameters<typeof parseArgs>[
     if (near !== null) Object.assign(error as Error, { nearOption: near });
     throw error;
   }
-}
-
-/** The name a mistyped one was probably meant to be (at most 2 edits, fewer for short words). */
-export function closestName(typed: string, names: readonly string[]): string | null {
-  const allowed = Math.min(2, Math.floor(typed.length / 4));
-  let best: string | null = null;
-  let bestDistance = allowed + 1;
-  for (const name of names) {
-    const distance = editDistance(typed.toLowerCase(), name.toLowerCase());
-    if (distance < bestDistance) {
-      best = name;
-      bestDistance = distance;
-    }
-  }
-  return best;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/engine/config/load.js';
+import type { ConfigurationError } from '../../src/engine/errors.js';
 import { settingsFromConfig } from '../../src/engine/run/config-settings.js';
 import { cli } from '../cli-run/helpers.js';
 import { createTempRepo, type TempRepo } from '../support/git-repo.js';
@@ -104,8 +105,37 @@ describe('validate checks .github/parallel-executor.yml by the rules run reads i
       `${CONFIG}:2:1 error invalid-config "agent.kindd": unrecognized key "kindd"`,
     );
     expect(t.stdout).toContain(
-      `${CONFIG}:3:1 error invalid-config "agent.modle": unrecognized key "modle"`,
+      `${CONFIG}:3:1 error invalid-config "agent.modle": unrecognized key "modle" (did you mean "model"?)`,
     );
+  });
+
+  it('says which key or value was meant, what a check command must be, and where YAML broke', () => {
+    const problems = (text: string): string[] => {
+      try {
+        parseConfig(text, CONFIG);
+      } catch (error) {
+        return (error as ConfigurationError).problems.map(
+          (problem) => `${problem.line}: ${problem.message}`,
+        );
+      }
+      throw new Error('accepted');
+    };
+    expect(
+      problems(
+        'timeout:\n  task: 5m\nagent:\n  kind: claud\nvalidation:\n  test: npm test\n  lint: [eslint]\n',
+      ),
+    ).toEqual([
+      '1: "timeout": unrecognized key "timeout" (did you mean "timeouts"?)',
+      '4: "agent.kind": Invalid option: expected one of "claude-code"|"codex"|"command" (did you mean "claude-code"?)',
+      '6: "validation.test": unrecognized key "test" (did you mean "tests"?)',
+      '7: "validation.lint": expected a shell command (text), or false to turn the check off',
+    ]);
+    // Far from every key: no guess.
+    expect(problems('zzzzzz: 1\n')).toEqual(['1: "zzzzzz": unrecognized key "zzzzzz"']);
+    // An unclosed quote: the line it ran to, not none.
+    expect(problems('validation:\n  tests: "npm test\n')).toEqual([
+      '3: invalid YAML: Missing closing "quote',
+    ]);
   });
 });
 

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import { ConfigurationError } from '../errors.js';
+import { z } from 'zod';
+import { closestName } from '../plan/near-ids.js';
 import { textFileProblem } from '../plan/plan-file.js';
 import { locateConfig, type ConfigLocation } from './locate.js';
 import { Config, CONFIG_PATH } from './schema.js';
@@ -65,7 +67,7 @@ export function parseConfig(text: string, file: string): Config {
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
     const problems = doc.errors.map((yamlError) => ({
-      line: yamlError.linePos?.[0].line ?? null,
+      line: yamlError.linePos?.[0].line ?? lineCounter.linePos(yamlError.pos[0]).line,
       message: `invalid YAML: ${yamlError.message.split('\n')[0]}`,
     }));
     throw configurationError(file, problems, 'Fix the YAML syntax.');
@@ -83,7 +85,11 @@ export function parseConfig(text: string, file: string): Config {
       const line = node?.range ? lineCounter.linePos(node.range[0]).line : null;
       const where = at.length > 0 ? `"${at.join('.')}"` : 'the top level';
       const message = key === null ? issue.message : `unrecognized key "${key}"`;
-      return { line, message: `${where}: ${message}` };
+      const near = key === null ? nearValue(issue, valueAt(raw, path)) : nearKey(path, key);
+      return {
+        line,
+        message: `${where}: ${message}${near === null ? '' : ` (did you mean "${near}"?)`}`,
+      };
     });
   });
   throw configurationError(
@@ -91,6 +97,41 @@ export function parseConfig(text: string, file: string): Config {
     problems,
     'See the configuration section of the README for the accepted keys and values.',
   );
+}
+
+/** For a value not among the accepted ones (`kind: claud`): the one meant, if one is near. */
+function nearValue(issue: z.core.$ZodIssue, value: unknown): string | null {
+  if (issue.code !== 'invalid_value' || typeof value !== 'string') return null;
+  const values = issue.values.filter((entry): entry is string => typeof entry === 'string');
+  const typed = value.trim().toLowerCase();
+  const starting = values.filter((entry) => typed !== '' && entry.startsWith(typed));
+  return closestName(value, values) ?? (starting.length === 1 ? starting[0]! : null);
+}
+
+/** For an unknown key (`timeout:` for `timeouts:`): the key of that section meant, if one is near. */
+function nearKey(path: readonly string[], key: string): string | null {
+  let schema: z.core.$ZodType | undefined = Config;
+  for (const step of [...path, null]) {
+    // Through optional, default and transform wrappers to the object they hold.
+    while (schema !== undefined && !(schema instanceof z.ZodObject)) {
+      const def = schema._zod.def as { innerType?: z.core.$ZodType; in?: z.core.$ZodType };
+      schema = def.innerType ?? def.in;
+    }
+    if (schema === undefined) return null;
+    const shape = (schema as z.ZodObject).shape as Record<string, z.core.$ZodType>;
+    if (step === null) return closestName(key, Object.keys(shape));
+    schema = shape[step];
+  }
+  return null;
+}
+
+function valueAt(raw: unknown, path: readonly string[]): unknown {
+  let value = raw;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
 }
 
 function configurationError(

@@ -150,7 +150,11 @@ export const Config = z
       .object({
         strategy: z.enum(['batch-bisect', 'serial']).default('batch-bisect'),
         /** Default: the validation tests command. */
-        testCommand: z.union([z.string().min(1), z.literal(false)]).optional(),
+        testCommand: z
+          .union([z.string().min(1), z.literal(false)], {
+            error: 'expected a shell command (text), or false for no integration tests',
+          })
+          .optional(),
         detectConflicts: z.boolean().default(true),
         branchPrefix: z.string().default('integration/'),
         /**

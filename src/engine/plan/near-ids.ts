@@ -63,3 +63,18 @@ export function didYouMean(candidates: readonly string[]): string {
   const shown = candidates.slice(0, 4).join(', ');
   return `did you mean one of ${shown}${candidates.length > 4 ? ', …' : ''}?`;
 }
+
+/** The name a mistyped one was probably meant to be (at most 2 edits, fewer for short words). */
+export function closestName(typed: string, names: readonly string[]): string | null {
+  const allowed = Math.min(2, Math.floor(typed.length / 4));
+  let best: string | null = null;
+  let bestDistance = allowed + 1;
+  for (const name of names) {
+    const distance = editDistance(typed.toLowerCase(), name.toLowerCase());
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}

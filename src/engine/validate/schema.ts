@@ -4,7 +4,11 @@ export const CheckName = z.enum(['lint', 'tests', 'coverage', 'security', 'build
 export type CheckName = z.infer<typeof CheckName>;
 
 /** A check's command in the config: shell text, or `false` to turn the check off. */
-const CheckCommand = z.union([z.string().min(1), z.literal(false)]).optional();
+const CheckCommand = z
+  .union([z.string().min(1), z.literal(false)], {
+    error: 'expected a shell command (text), or false to turn the check off',
+  })
+  .optional();
 
 /** `validation:` in `.github/parallel-executor.yml`: one key per check, and how they count. */
 export const ValidationConfig = z
