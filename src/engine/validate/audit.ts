@@ -1,3 +1,5 @@
+import { plainText } from '../terminal-text.js';
+
 export const SEVERITIES = ['critical', 'high', 'moderate', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export type AuditCounts = Record<Severity, number>;
@@ -41,7 +43,10 @@ function readReport(parsed: unknown): AuditReading {
       (text): text is string => typeof text === 'string' && text.trim() !== '',
     );
     const code = typeof report.error.code === 'string' ? `${report.error.code}: ` : '';
-    const first = said?.trim().split('\n')[0] ?? 'unknown error (no message in its JSON)';
+    const first =
+      said === undefined
+        ? 'unknown error (no message in its JSON)'
+        : plainText(said.trim().split('\n')[0] ?? '');
     return { kind: 'error', message: `${code}${first}` };
   }
   if (report.type === 'error') {
