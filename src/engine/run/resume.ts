@@ -166,6 +166,10 @@ async function resumeLocked(
     );
     state.integration = null;
   }
+  // A new integration will run: the last one's progress ("done after 1 test run · merged 2/2", or
+  // where a stopped one was) is not where this one is, and the live picture and status show it
+  // until the new one reports. Its branch was remembered above as the tool's own.
+  if (restartable.length > 0) state.integration_progress = null;
   for (const run of Object.values(state.tasks)) {
     const message = await restoreCleanedBranch(
       state.repo_root,
