@@ -171,7 +171,7 @@ describe('/parallel-run on a pull request', () => {
     await h.receive('issue_comment', commentPayload('/parallel-run'));
     expect(h.github.dispatches).toHaveLength(0);
     expect(h.github.comments.at(-1)?.body).toBe(
-      `Nothing was started: the plan has no task to run: every task of it is already completed (in the plan at \`${HEAD_REF}\`, ${HEAD_SHA}). To run a completed task again, set its status back to pending in the plan (an unticked "- [ ]", no ✅); or add new tasks to it.`,
+      `Nothing was started: the plan has no task to run: every task of it is already completed (in the plan at \`${HEAD_REF}\`, ${HEAD_SHA}). To run a completed task again, set its status back to pending in the plan (an unticked "- [ ]", no ✅, under a group heading without ✅ COMPLETED, which makes every open task under it completed); or add new tasks to it.`,
     );
   });
 

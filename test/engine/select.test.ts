@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '../../src/engine/plan/schema.js';
+import { parsePlan } from '../../src/engine/plan/parse.js';
 import {
   LOCAL_SELECTION,
   nextGroup,
+  nothingLeftHint,
   nothingToRun,
   selectTasks,
   WAVE_SELECTION,
@@ -70,7 +72,7 @@ describe('selectTasks: what runs', () => {
     const s = wave(thePlan(), { group: null, tasks: ['1.1'] });
     expect(s.tasks).toEqual([]);
     expect(nothingToRun(s)).toBe(
-      'nothing of group G1 can run: 1.1 is completed in the plan (set its status back to pending there to run it again)',
+      'nothing of group G1 can run: 1.1 is completed in the plan (set its status back to pending there to run it again, and take ✅ COMPLETED off its group heading if there)',
     );
     expect(() => wave(thePlan(), { group: null, tasks: ['1.1', '9.9'] })).toThrow(
       /the plan has no task 9\.9/,
@@ -126,5 +128,23 @@ describe('nextGroup', () => {
     expect(nextGroup(p)).toBeNull();
     p.tasks[2]!.status = 'completed';
     expect(nextGroup(p)).toBeNull();
+  });
+});
+
+describe('the hint when every task is completed', () => {
+  // On a real project: after a run wrote "## Parallel Group 5: Slow ✅ COMPLETED", the user unticked
+  // 5.1 as the hint said ("an unticked - [ ], no ✅") and got the same refusal and the same hint:
+  // the heading's COMPLETED still made the open task completed.
+  it('names the group heading, and following it runs the task', () => {
+    const done =
+      '## Parallel Group 5: Slow ✅ COMPLETED\n\n- [ ] 5.1: Slow work (Builder-1, 30min)\n';
+    const before = selectTasks(parsePlan(done).plan, { group: 'all' }, LOCAL_SELECTION);
+    expect(ids(before.tasks)).toEqual([]);
+    expect(nothingLeftHint(before)).toContain(
+      'under a group heading without ✅ COMPLETED, which makes every open task under it completed',
+    );
+    const followed = done.replace(' ✅ COMPLETED', '');
+    const after = selectTasks(parsePlan(followed).plan, { group: 'all' }, LOCAL_SELECTION);
+    expect(ids(after.tasks)).toEqual(['5.1']);
   });
 });

@@ -60,6 +60,22 @@ describe('one story across terminal, JSON and report', () => {
     expect(formatSummary(state, 'state.json')).toContain('2.1 complete in 6s');
   });
 
+  it('never calls a run that took longer than its tasks a saving', () => {
+    // On a real project: three tasks of 1 s and an integration of 2 s read "Parallel speed-up:
+    // 0.8× (…; 0ms less than running them one after another)".
+    const state = timeline();
+    for (const task of Object.values(state.tasks))
+      task.finished_at = at((Date.parse(task.started_at!) - T0) / 1000 + 2);
+    const { efficiency } = computeMetrics(state);
+    expect(efficiency.sumTaskMs).toBe(6_000);
+    const report = renderReport(state);
+    expect(report).toContain('Parallel speed-up: 0.6×');
+    expect(report).not.toContain('less than running them one after another');
+    expect(report).toContain(
+      "nothing saved: the wall time is 4s more than the tasks' own, spent outside them (integration, the report, waiting)",
+    );
+  });
+
   it('never calls a task left out of the integration complete', () => {
     const state = timeline();
     const json = executionSummary(state);

@@ -89,6 +89,28 @@ describe('parseAudit', () => {
     expect(parseAudit('0 vulnerabilities')).toEqual({ kind: 'unreadable' });
   });
 
+  it("says why npm 11's audit could not run when its error summary is empty", () => {
+    // What npm 11.19 printed here when the registry refused the bulk advisory request.
+    const npm11 = JSON.stringify({
+      message:
+        '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk',
+      method: 'POST',
+      uri: 'https://registry.npmjs.org/-/npm/v1/security/advisories/bulk',
+      statusCode: 405,
+      body: '',
+      error: { summary: '', detail: '' },
+    });
+    expect(parseAudit(npm11)).toEqual({
+      kind: 'error',
+      message:
+        '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk',
+    });
+    expect(parseAudit(JSON.stringify({ error: { summary: '' } }))).toEqual({
+      kind: 'error',
+      message: 'unknown error (no message in its JSON)',
+    });
+  });
+
   it('reads pnpm audit JSON (npm 6 shape) and Yarn classic JSON lines', () => {
     // pnpm audit --json: advisories plus metadata.vulnerabilities, as npm 6 printed.
     const pnpm = JSON.stringify({

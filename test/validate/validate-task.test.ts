@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ValidationReport } from '../../src/engine/validate/schema.js';
 import { validateTask, type ValidateTaskOptions } from '../../src/engine/validate/validate-task.js';
+import { validationFailureReason } from '../../src/engine/validate/failure-reason.js';
+import { describeResults } from '../../src/engine/finish/validation-step.js';
+import { validationSummary } from '../../src/engine/report/task-section.js';
 import {
   auditJson,
   childEnv,
@@ -182,6 +185,60 @@ describe('validateTask', () => {
     expect(report.status).toBe('COMPLETE_WITH_WARNINGS');
   });
 
+  it('says a coverage below the minimum is why a task failed, not the coverage table its command printed', async () => {
+    // A real coverage command exits 0 and prints a table; c8 on is-number printed one like it.
+    const table = [
+      '----------|---------|----------|---------|---------|-------------------',
+      'File      | % Stmts | % Branch | % Funcs | % Lines | Uncovered Line #s ',
+      'All files |      70 |     87.5 |      50 |      70 |                   ',
+      ' index.js |      70 |     87.5 |      50 |      70 | 21-29             ',
+    ].join('\\n');
+    await writeFiles(worktree, {
+      'write-coverage.mjs': `${WRITE_SUMMARY.replace('pct: 82.5', 'pct: 70')}console.log('${table}');\n`,
+    });
+    const report = await validateTask(
+      options({
+        tests: 'true',
+        coverage: 'node write-coverage.mjs',
+        critical: ['tests', 'coverage'],
+        minCoverage: 90,
+      }),
+    );
+    expect(report.status).toBe('FAILED');
+    const coverage = report.checks.find((check) => check.name === 'coverage');
+    expect(coverage).toMatchObject({
+      passed: false,
+      exitCode: 0,
+      failure: '70% of lines covered, below the minimum 90% (coverage/coverage-summary.json)',
+    });
+    expect(await validationFailureReason(report, work.path)).toBe(
+      'validation failed: coverage; 70% of lines covered, below the minimum 90% (coverage/coverage-summary.json)',
+    );
+    expect(describeResults(report.checks)).toContain(
+      'coverage ✖ (70% of lines covered, below the minimum 90% (coverage/coverage-summary.json); exit 0, ',
+    );
+    expect(validationSummary(report)).toContain(
+      'Failed: coverage (70% of lines covered, below the minimum 90% (coverage/coverage-summary.json); exit 0, critical)',
+    );
+
+    // A coverage command that itself fails says why in its output: that is quoted, as before.
+    await writeFiles(worktree, {
+      'fail.mjs': "console.error('Error: 3 tests failed'); process.exit(1);\n",
+    });
+    const broken = await validateTask(
+      options({
+        tests: 'true',
+        coverage: 'node fail.mjs',
+        critical: ['coverage'],
+        minCoverage: 90,
+      }),
+    );
+    expect(broken.checks.find((check) => check.name === 'coverage')!.failure).toBeUndefined();
+    expect(await validationFailureReason(broken, work.path)).toBe(
+      'validation failed: coverage; its output says: Error: 3 tests failed',
+    );
+  });
+
   it('ignores a coverage report older than the run', async () => {
     await writeFiles(worktree, {
       'coverage/coverage-summary.json': JSON.stringify({ total: { lines: { pct: 99 } } }),
@@ -218,6 +275,16 @@ describe('validateTask', () => {
     expect(broken.audit).toBeNull();
     expect(broken.checks.find((check) => check.name === 'security')!.note).toContain(
       'the audit could not run: ENOTFOUND: request failed',
+    );
+    // Critical, the task's reason says the audit did not run, not the tail of its JSON.
+    const blocking = await validateTask(
+      options({ security: 'cat error.json; exit 1', critical: ['security'] }),
+    );
+    expect(await validationFailureReason(blocking, work.path)).toBe(
+      'validation failed: security; the audit could not run: ENOTFOUND: request failed',
+    );
+    expect(await validationFailureReason(high, work.path)).toBe(
+      'validation failed: security; 0 critical, 1 high, 0 moderate, 4 low vulnerabilities (fails on high and above)',
     );
   });
 

@@ -77,7 +77,8 @@ export function describeResults(checks: readonly CheckResult[]): string {
       if (check.passed) return `${check.name} ✔`;
       const exit = check.exitCode === null ? 'stopped' : `exit ${check.exitCode}`;
       const file = check.outputFile === null ? '' : `, ${check.outputFile}`;
-      return `${check.name} ✖ (${exit}${file})`;
+      const why = typeof check.failure === 'string' ? `${check.failure}; ` : '';
+      return `${check.name} ✖ (${why}${exit}${file})`;
     })
     .join(', ');
 }

@@ -265,7 +265,10 @@ export async function attemptRepair(
     attempt.validation = report;
     if (report.status === 'FAILED') {
       const failed = report.checks.filter((c) => !c.passed && !c.skipped && c.critical);
-      attempt.problem = `the repaired branch fails its validation: ${failed.map((c) => c.name).join(', ')}`;
+      // A check failed by what was read from it (coverage below the minimum) says why; the
+      // others' output is in the attempt's validation folder.
+      const why = failed.find((c) => typeof c.failure === 'string')?.failure;
+      attempt.problem = `the repaired branch fails its validation: ${failed.map((c) => c.name).join(', ')}${why === undefined ? '' : `; ${why}`}`;
     }
   } catch (error) {
     attempt.problem = options.signal?.aborted

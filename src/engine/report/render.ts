@@ -138,9 +138,14 @@ function efficiencyLines(e: ExecutionMetrics['efficiency']): string[] {
     );
   }
   if (e.parallelSpeedup !== null && e.sumTaskMs !== null && e.wallMs !== null) {
-    const saved = Math.max(0, e.sumTaskMs - e.wallMs);
+    // Below 1× nothing was saved: "0ms less" read as a saving. The wall time also holds what is
+    // no task's time (the integration, the report, a wait for a dependency or a resume).
+    const comparison =
+      e.sumTaskMs > e.wallMs
+        ? `${formatDuration(e.sumTaskMs - e.wallMs)} less than running them one after another`
+        : `nothing saved: the wall time is ${formatDuration(e.wallMs - e.sumTaskMs)} more than the tasks' own, spent outside them (integration, the report, waiting)`;
     lines.push(
-      `  - Parallel speed-up: ${formatRatio(e.parallelSpeedup)} (sum of task durations ÷ wall time: on average ${e.parallelSpeedup.toFixed(1)} tasks ran at once; ${formatDuration(saved)} less than running them one after another)`,
+      `  - Parallel speed-up: ${formatRatio(e.parallelSpeedup)} (sum of task durations ÷ wall time: on average ${e.parallelSpeedup.toFixed(1)} tasks ran at once; ${comparison})`,
     );
   }
   return lines;

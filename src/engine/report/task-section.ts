@@ -189,7 +189,9 @@ export function validationSummary(validation: ValidationReport | null): string {
 
 export function failedCheckText(check: CheckResult): string {
   const exit = check.exitCode === null ? 'no exit code' : `exit ${check.exitCode}`;
-  return `${check.name} (${exit}, ${check.critical ? 'critical' : 'non-blocking'})`;
+  // Exit 0 and failed says nothing without what was read (coverage below the minimum).
+  const why = typeof check.failure === 'string' ? `${mdText(check.failure, 160)}; ` : '';
+  return `${check.name} (${why}${exit}, ${check.critical ? 'critical' : 'non-blocking'})`;
 }
 
 function skippedCheckText(check: CheckResult): string {

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { TaskRun } from '../state/schema.js';
+import type { IntegrationResult } from '../integrate/schema.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { settleInterruptedRepairs } from '../repair/interrupted.js';
@@ -150,6 +151,8 @@ async function resumeLocked(
   }
   state.completed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'completed');
   state.failed_tasks = state.task_order.filter((id) => state.tasks[id]!.status === 'failed');
+  // Set aside below when tasks run again; a task it merged may have lost its branch to clean since.
+  const earlier = state.integration;
   if (restartable.length > 0 && state.integration !== null) {
     // Repairs under way are kept (work under refs, worktrees removed) before their integration
     // is set aside: tasks run again make every repair start again from a new integration.
@@ -187,8 +190,17 @@ async function resumeLocked(
     ];
     state.integration = null;
   }
+  // A new integration will run: the last one's progress ("done after 1 test run · merged 2/2", or
+  // where a stopped one was) is not where this one is, and the live picture and status show it
+  // until the new one reports. Its branch was remembered above as the tool's own.
+  if (restartable.length > 0) state.integration_progress = null;
   for (const run of Object.values(state.tasks)) {
-    const message = await restoreCleanedBranch(state.repo_root, run, state.integration?.merged);
+    const message = await restoreCleanedBranch(
+      state.repo_root,
+      run,
+      state.integration?.merged,
+      state.integration === null ? earlier : null,
+    );
     if (message === null) continue;
     run.warnings = [...(run.warnings ?? []), message];
     options.onEvent?.({ type: 'warning', taskId: run.task_id, message }, state);
@@ -207,35 +219,46 @@ async function resumeLocked(
  * dropped ("branch not found") and the next steps said to merge a branch that no longer exists.
  * What the task did is what lands, nothing more: never a kept ref's later state. Returns what the
  * user must be told; null when nothing was done.
+ *
+ * So is the branch of a completed task the earlier integration (`setAside`, which this resume
+ * replaces with a new one, tasks being run again) had merged, which a plain `clean` deleted as
+ * merged: the next steps of a partial run offer both the clean and `resume --retry-failed`, and in
+ * that order the new integration dropped every such task ("branch not found"), its work left only
+ * on the earlier integration branch, and said to merge by hand branches that no longer existed.
  */
 async function restoreCleanedBranch(
   repoRoot: string,
   run: TaskRun,
   merged: readonly string[] | undefined,
+  setAside: IntegrationResult | null,
 ): Promise<string | null> {
   if (run.status !== 'completed' || run.head_sha === null) return null;
   if (merged?.includes(run.task_id) === true) return null;
   if ((await branchSha(repoRoot, run.branch)) !== null) return null;
+  if (
+    setAside?.merged.includes(run.task_id) === true &&
+    (await isAncestor(repoRoot, run.head_sha, setAside.headSha))
+  ) {
+    if (!(await createBranch(repoRoot, run.branch, run.head_sha))) return null;
+    return `resume: its branch ${run.branch} had been deleted by clean once merged into ${setAside.branch}, which this resume replaces; made again at ${run.head_sha.slice(0, 12)}, the commit its collection recorded and validation passed, which ${setAside.branch} holds, so that the new integration merges it`;
+  }
   for (const kept of run.kept_refs ?? []) {
     if ((await refSha(repoRoot, kept.ref)) !== kept.sha) continue;
     if (!(await isAncestor(repoRoot, run.head_sha, kept.sha))) continue;
-    // Created only while absent (the empty old value): never moves a branch someone made since.
-    const made = await git(
-      repoRoot,
-      [
-        'update-ref',
-        '-m',
-        'resume: branch made again',
-        `refs/heads/${run.branch}`,
-        run.head_sha,
-        '',
-      ],
-      { allowExitCodes: [128] },
-    );
-    if (made.exitCode !== 0) return null;
+    if (!(await createBranch(repoRoot, run.branch, run.head_sha))) return null;
     return `resume: its branch ${run.branch} had been deleted (clean --force before the execution finished); made again at ${run.head_sha.slice(0, 12)}, the commit its collection recorded and validation passed, which ${kept.ref} holds, so that the integration merges it`;
   }
   return null;
+}
+
+/** The branch made at `sha` only while absent (the empty old value): never moves one someone made since. */
+async function createBranch(repoRoot: string, branch: string, sha: string): Promise<boolean> {
+  const made = await git(
+    repoRoot,
+    ['update-ref', '-m', 'resume: branch made again', `refs/heads/${branch}`, sha, ''],
+    { allowExitCodes: [128] },
+  );
+  return made.exitCode === 0;
 }
 
 function needsRestart(run: TaskRun, retryFailed: boolean): boolean {

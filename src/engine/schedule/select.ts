@@ -135,7 +135,7 @@ export function nothingToRun(selection: Selection): string {
 export function nothingLeftHint(selection: Selection): string | null {
   if (selection.tasks.length > 0 || selection.left.length === 0) return null;
   if (!selection.left.every((l) => isCompleted(l.task))) return null;
-  return 'To run a completed task again, set its status back to pending in the plan (an unticked "- [ ]", no ✅); or add new tasks to it.';
+  return 'To run a completed task again, set its status back to pending in the plan (an unticked "- [ ]", no ✅, under a group heading without ✅ COMPLETED, which makes every open task under it completed); or add new tasks to it.';
 }
 
 /**
@@ -222,7 +222,7 @@ function namedScope(plan: Plan, ids: readonly string[]): Scope {
 function statusReason(task: Task, named: boolean): string | null {
   if (isCompleted(task)) {
     return named
-      ? 'is completed in the plan (set its status back to pending there to run it again)'
+      ? 'is completed in the plan (set its status back to pending there to run it again, and take ✅ COMPLETED off its group heading if there)'
       : 'is completed';
   }
   if (named || task.status === 'pending') return null;

@@ -1,3 +1,5 @@
+import { plainText } from '../terminal-text.js';
+
 export const SEVERITIES = ['critical', 'high', 'moderate', 'low', 'info'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 export type AuditCounts = Record<Severity, number>;
@@ -28,16 +30,24 @@ export function parseAudit(text: string): AuditReading {
 function readReport(parsed: unknown): AuditReading {
   if (typeof parsed !== 'object' || parsed === null) return { kind: 'unreadable' };
   const report = parsed as {
-    error?: { summary?: unknown; code?: unknown };
+    error?: { summary?: unknown; detail?: unknown; code?: unknown };
+    message?: unknown;
     metadata?: { vulnerabilities?: unknown };
     type?: unknown;
     data?: unknown;
   };
   if (typeof report.error === 'object' && report.error !== null) {
-    const summary =
-      typeof report.error.summary === 'string' ? report.error.summary : 'unknown error';
+    // npm 11 leaves summary and detail empty when the registry refuses the audit and says why in
+    // the top-level message (`405 Method Not Allowed - POST https://…/advisories/bulk`).
+    const said = [report.error.summary, report.error.detail, report.message].find(
+      (text): text is string => typeof text === 'string' && text.trim() !== '',
+    );
     const code = typeof report.error.code === 'string' ? `${report.error.code}: ` : '';
-    return { kind: 'error', message: `${code}${summary.split('\n')[0]}` };
+    const first =
+      said === undefined
+        ? 'unknown error (no message in its JSON)'
+        : plainText(said.trim().split('\n')[0] ?? '');
+    return { kind: 'error', message: `${code}${first}` };
   }
   if (report.type === 'error') {
     const message = typeof report.data === 'string' ? report.data : 'unknown error';

@@ -14,6 +14,8 @@ export interface Findings {
 export interface Verdict {
   passed: boolean;
   note: string | null;
+  /** When it failed by this reading rather than by its exit code: why, for the task's reason. */
+  failure?: string;
 }
 
 /** A command for a check, or null with the reason; the note is shown to the user as is. */

@@ -24,7 +24,9 @@ const COUNT_LINE = /^#\s*(?:tests|suites|pass|fail|cancelled|skipped|todo|durati
 /**
  * Why a task failed its validation, in one line: the critical checks that failed, once, and what
  * the first one's output says of the failure (its failure lines, else its last lines; plain text,
- * bounded), or where that output is when there is none to quote.
+ * bounded), or where that output is when there is none to quote. A check that failed by what was
+ * read from it rather than by its exit code (coverage below the minimum, an audit) says that
+ * instead: its output's last lines would be a coverage table or audit JSON that never says why.
  */
 export async function validationFailureReason(
   report: ValidationReport,
@@ -34,13 +36,14 @@ export async function validationFailureReason(
   const first = failed[0];
   if (first === undefined) return `${VALIDATION_FAILED}: see the validation report`;
   const what = `${VALIDATION_FAILED}: ${failed.map((c) => c.name).join(', ')}`;
+  const whose = failed.length > 1 ? ` (${first.name})` : '';
+  if (typeof first.failure === 'string') return `${what}; ${first.failure}${whose}`;
   if (first.outputFile === null) return what;
   const where = relative(repoRoot, first.outputFile);
   const text = await readFileTail(first.outputFile, TAIL_BYTES);
   if (text === null) return `${what}; its output is in ${where}`;
   const quoted = failureLines(text);
   if (quoted === null) return `${what}; it printed nothing (${where})`;
-  const whose = failed.length > 1 ? ` (${first.name})` : '';
   return `${what}; ${quoted.said}${whose}: ${quoted.text}`;
 }
 

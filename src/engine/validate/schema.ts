@@ -36,6 +36,12 @@ export const CheckResult = z.object({
   skipped: z.boolean(),
   /** Why it was skipped or where the command came from (`package.json script "lint"`, config). */
   note: z.string().nullable(),
+  /**
+   * Why it failed when neither its exit code nor its output says it: what was read from what it
+   * wrote (coverage below the minimum, no coverage report with a minimum set, vulnerabilities, an
+   * audit that could not run). Absent when it passed, and in reports written before it existed.
+   */
+  failure: z.string().nullable().optional(),
   critical: z.boolean(),
   durationMs: z.number().nonnegative(),
   /** Absolute path of the file holding the command's output. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../format.js';
 import { runCommand, type RunCommandResult } from '../exec/run-command.js';
 import type { Severity } from './audit.js';
-import type { Findings } from './check.js';
+import type { Findings, Verdict } from './check.js';
 import { CHECKS } from './checks.js';
 import { classify } from './classify.js';
 import { detectChecks, type DetectedCheck, type ValidationConfig } from './detect.js';
@@ -104,7 +104,12 @@ async function runCheck(
     auditFailOn: options.auditFailOn ?? 'high',
     findings,
   });
-  return { ...base, passed: verdict.passed, note: joinNotes(check.note, verdict.note) };
+  return {
+    ...base,
+    passed: verdict.passed,
+    note: joinNotes(check.note, verdict.note),
+    ...failureOf(verdict),
+  };
 }
 
 /**
@@ -129,7 +134,15 @@ function withoutCommand(
     minCoverage: config.minCoverage,
     findings,
   });
-  if (verdict) return { ...base, skipped: false, passed: verdict.passed, note: verdict.note };
+  if (verdict) {
+    return {
+      ...base,
+      skipped: false,
+      passed: verdict.passed,
+      note: verdict.note,
+      ...failureOf(verdict),
+    };
+  }
   // Skipped checks did not pass: they did not run. Classification ignores them.
   return { ...base, skipped: true, passed: false, note: check.note };
 }
@@ -139,6 +152,11 @@ function stoppedNote(run: RunCommandResult, timeoutMs: number | undefined): stri
   if (run.aborted) return 'stopped: the run was cancelled';
   if (run.exitCode === null) return `killed by ${run.signal ?? 'a signal'}`;
   return null;
+}
+
+/** The verdict's own reason for a failure, kept beside the note (the reason and report use it). */
+function failureOf(verdict: Verdict): { failure?: string } {
+  return !verdict.passed && verdict.failure !== undefined ? { failure: verdict.failure } : {};
 }
 
 function joinNotes(first: string, second: string | null): string {

@@ -58,7 +58,8 @@ const LOCKFILE_OF: Record<PackageManagerName, string> = {
 function securityVerdict({ run, output, auditFailOn: failOn, findings }: JudgeInput): Verdict {
   const reading = parseAudit(output);
   if (reading.kind === 'error') {
-    return { passed: false, note: `the audit could not run: ${reading.message}` };
+    const note = `the audit could not run: ${reading.message}`;
+    return { passed: false, note, failure: note };
   }
   if (reading.kind === 'unreadable') {
     // A security command of the user's own that prints no audit JSON we read: its exit code decides.
@@ -68,6 +69,11 @@ function securityVerdict({ run, output, auditFailOn: failOn, findings }: JudgeIn
   findings.audit = reading.counts;
   const { critical, high, moderate, low } = reading.counts;
   const summary = `${critical} critical, ${high} high, ${moderate} moderate, ${low} low`;
-  const fails = auditFails(reading.counts, failOn);
-  return { passed: !fails, note: `${summary} (fails on ${failOn} and above)` };
+  const note = `${summary} (fails on ${failOn} and above)`;
+  if (!auditFails(reading.counts, failOn)) return { passed: true, note };
+  return {
+    passed: false,
+    note,
+    failure: `${summary} vulnerabilities (fails on ${failOn} and above)`,
+  };
 }
