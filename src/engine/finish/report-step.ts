@@ -12,6 +12,7 @@ import { commitOnBranch } from './branch-commit.js';
 import type { Notify } from './notify.js';
 import { editorsText, planAt, planEditors, planForBranch, resolvePlan } from './plan-edits.js';
 import { nextGroupOf, planUpdate, reportLinkFrom } from './plan-update.js';
+import { changedNothing } from '../report/outcome.js';
 import { cleansUpAfterReport, type FinishSettings, type WriteBackMode } from './settings.js';
 
 export const REPORT_FILE = 'report.md';
@@ -126,7 +127,7 @@ export async function runReportStep(
           error === null
             ? planChanged
               ? `plan statuses committed on ${branch}`
-              : `the plan on ${branch} already says so`
+              : unchangedNote(state, `the plan on ${branch}`)
             : `NOT written back: ${error}`,
         warnings: resolution?.notes ?? [],
       };
@@ -226,7 +227,7 @@ async function writeWorkingTree(
       mode: 'working-tree',
       file,
       changed: false,
-      note: `${file} already says so`,
+      note: unchangedNote(state, file),
       warnings,
     };
   }
@@ -248,4 +249,18 @@ function commitMessage(state: ExecutionState, withPlan: boolean, basePlan = fals
       ? `The execution report; ${state.plan_file} is kept as it was at the start, a task's edit of it left out (the statuses are written into the plan file of the checkout).`
       : 'The execution report.';
   return `${subject}\n\n${body}`;
+}
+
+/**
+ * Why the plan was left as it was. A merged task that changed nothing stays open in the plan (see
+ * planUpdate): "already says so" read as if the plan said it was done.
+ */
+function unchangedNote(state: ExecutionState, where: string): string {
+  const open = (state.integration?.merged ?? []).filter((id) => {
+    const run = state.tasks[id];
+    return run !== undefined && changedNothing(run);
+  });
+  if (open.length === 0) return `${where} already says so`;
+  const stay = open.length === 1 ? 'stays' : 'stay';
+  return `${where} is unchanged: ${open.join(', ')} changed nothing, so ${stay} open there`;
 }
