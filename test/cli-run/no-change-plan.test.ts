@@ -40,3 +40,17 @@ describe('the plan after a run whose task changed nothing', () => {
     );
   });
 });
+
+describe('the plan after a run where no task was ready to merge', () => {
+  // Every task failed: the output said "the integration did not finish (see above)" under
+  // "Integration: nothing validated to merge", of an integration that never started.
+  it('says there was no integration branch to write it on, not that an integration failed', async () => {
+    const result = await cli(['run', '--agent-command', 'exit 3'], repo.dir);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('Integration: nothing validated to merge.');
+    expect(result.stdout).toContain(
+      'Plan: no task was ready to merge, so there is no integration branch to commit the plan on',
+    );
+    expect(result.stdout).not.toContain('did not finish');
+  });
+});

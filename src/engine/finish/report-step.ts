@@ -133,9 +133,12 @@ export async function runReportStep(
       };
     }
   } else if (mode === 'integration-branch' && update !== null) {
+    // An integration that never started (no task was ready to merge) did not fail to finish.
     writeBackOutcome = skipped(
       mode,
-      'the integration did not finish (see above), so the plan was not written back',
+      state.integration_progress == null
+        ? 'no task was ready to merge, so there is no integration branch to commit the plan on: it was not written back (--write-back working-tree writes the statuses into your plan file)'
+        : 'the integration did not finish (see above), so the plan was not written back',
     );
   }
   if (mode === 'working-tree' && update !== null && planFile !== null) {
