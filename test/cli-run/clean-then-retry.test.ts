@@ -60,5 +60,16 @@ describe('clean, then resume --retry-failed, as a partial run’s next steps off
     expect([...after.integration!.merged].sort()).toEqual(['a', 'b']);
     expect(await fx.repo.git(['show', `${after.integration!.branch}:out-a.txt`])).toBe('a');
     expect(await fx.repo.git(['show', `${after.integration!.branch}:fix.txt`])).toBe('fixed');
+
+    // What the retry kept of b's branch is the hand fix it built on, and is named so: the summary
+    // said "2 attempts" (the second one merged) beside "kept …/attempt-2: the failed attempt".
+    const whys = (after.tasks['b']!.kept_refs ?? []).map((kept) => kept.why);
+    expect(whys).toContain(
+      '--retry-failed: the branch the retry builds on (the failed attempt and 1 commit(s) made after it)',
+    );
+    expect(whys).not.toContain('--retry-failed: the failed attempt');
+    expect(out).toContain(
+      'the retry starts from there, not from the start commit; the branch as it was is kept as',
+    );
   });
 });

@@ -26,6 +26,7 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
   const shell = options.shell ?? '/bin/sh';
   return {
     kind: 'command',
+    command: options.command,
     async preflight() {
       if (options.command.trim() === '') {
         throw new PreflightError(

@@ -12,6 +12,7 @@ import { commitOnBranch } from './branch-commit.js';
 import type { Notify } from './notify.js';
 import { editorsText, planAt, planEditors, planForBranch, resolvePlan } from './plan-edits.js';
 import { nextGroupOf, planUpdate, reportLinkFrom } from './plan-update.js';
+import { changedNothing } from '../report/outcome.js';
 import { cleansUpAfterReport, type FinishSettings, type WriteBackMode } from './settings.js';
 
 export const REPORT_FILE = 'report.md';
@@ -126,15 +127,18 @@ export async function runReportStep(
           error === null
             ? planChanged
               ? `plan statuses committed on ${branch}`
-              : `the plan on ${branch} already says so`
+              : unchangedNote(state, `the plan on ${branch}`)
             : `NOT written back: ${error}`,
         warnings: resolution?.notes ?? [],
       };
     }
   } else if (mode === 'integration-branch' && update !== null) {
+    // An integration that never started (no task was ready to merge) did not fail to finish.
     writeBackOutcome = skipped(
       mode,
-      'the integration did not finish (see above), so the plan was not written back',
+      state.integration_progress == null
+        ? 'no task was ready to merge, so there is no integration branch to commit the plan on: it was not written back (--write-back working-tree writes the statuses into your plan file)'
+        : 'the integration did not finish (see above), so the plan was not written back',
     );
   }
   if (mode === 'working-tree' && update !== null && planFile !== null) {
@@ -226,7 +230,7 @@ async function writeWorkingTree(
       mode: 'working-tree',
       file,
       changed: false,
-      note: `${file} already says so`,
+      note: unchangedNote(state, file),
       warnings,
     };
   }
@@ -248,4 +252,18 @@ function commitMessage(state: ExecutionState, withPlan: boolean, basePlan = fals
       ? `The execution report; ${state.plan_file} is kept as it was at the start, a task's edit of it left out (the statuses are written into the plan file of the checkout).`
       : 'The execution report.';
   return `${subject}\n\n${body}`;
+}
+
+/**
+ * Why the plan was left as it was. A merged task that changed nothing stays open in the plan (see
+ * planUpdate): "already says so" read as if the plan said it was done.
+ */
+function unchangedNote(state: ExecutionState, where: string): string {
+  const open = (state.integration?.merged ?? []).filter((id) => {
+    const run = state.tasks[id];
+    return run !== undefined && changedNothing(run);
+  });
+  if (open.length === 0) return `${where} already says so`;
+  const stay = open.length === 1 ? 'stays' : 'stay';
+  return `${where} is unchanged: ${open.join(', ')} changed nothing, so ${stay} open there`;
 }

@@ -126,6 +126,11 @@ export interface AgentRunner {
    * commit, and collection commits what it leaves in the worktree.
    */
   readonly gitReadOnly?: boolean;
+  /**
+   * A `command` runner's command line, run in each task's worktree: the pre-flight checks that a
+   * program it names by a path is there (a script not committed is not in the worktrees).
+   */
+  readonly command?: string;
   /** Fails fast with an actionable error when the agent cannot run here (binary or key missing). */
   preflight(): Promise<void>;
   start(launch: AgentLaunch): Promise<AgentHandle>;

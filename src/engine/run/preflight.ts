@@ -1,5 +1,5 @@
 import { statfs } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, join, posix } from 'node:path';
 import { ParallelExecutorError } from '../errors.js';
 import type { AgentRunner } from '../ports/agent-runner.js';
 import { git } from '../workspace/git-exec.js';
@@ -60,7 +60,7 @@ export async function runPreflight(input: PreflightInput): Promise<PreflightRepo
     diskCheck(input),
     envCheck(input),
     portCheck(input),
-    agentCheck(input.runner),
+    agentCheck(input),
   ]);
   const checks = found.filter((check): check is PreflightCheck => check !== null);
   return { go: checks.every((check) => check.level !== 'fail'), checks };
@@ -242,13 +242,74 @@ async function portCheck(input: PreflightInput): Promise<PreflightCheck> {
   return check('ports', 'ok', detail);
 }
 
-async function agentCheck(runner: AgentRunner | null): Promise<PreflightCheck> {
+async function agentCheck(input: PreflightInput): Promise<PreflightCheck> {
+  const { runner } = input;
   if (runner === null) return check('agent', 'ok', 'not checked');
   try {
     await runner.preflight();
-    return check('agent', 'ok', runner.kind);
   } catch (error) {
     const hint = error instanceof ParallelExecutorError ? error.hint : null;
     return check('agent', 'fail', `${runner.kind}: ${(error as Error).message}`, hint);
   }
+  const problem =
+    runner.command === undefined ? null : await commandPathProblem(input, runner.command);
+  if (problem !== null)
+    return check('agent', 'fail', `${runner.kind}: ${problem.detail}`, problem.hint);
+  return check('agent', 'ok', runner.kind);
+}
+
+/**
+ * The program a command agent names by a path (`./scripts/agent.sh`, `tools/run`, `/opt/agent`),
+ * looked for where it will run: each task's worktree is a new checkout of HEAD plus the replicated
+ * files, so a relative path must be committed there (executable) or replicated; a script only in
+ * the checkout, ignored or not yet added, failed every task with `sh: ./agent.sh: not found` after
+ * a pre-flight that said GO. Commands that start otherwise (a program on PATH, `sh x.sh`, quotes,
+ * variables, `VAR=value cmd`) are not second-guessed.
+ */
+async function commandPathProblem(
+  input: PreflightInput,
+  command: string,
+): Promise<{ detail: string; hint: string } | null> {
+  const program = /^\s*([^\s'"$`=;&|<>()\\]+)(?:\s|$)/.exec(command)?.[1];
+  if (program === undefined || !program.includes('/')) return null;
+  if (isAbsolute(program)) {
+    if (await pathExists(program)) return null;
+    return {
+      detail: `the agent command's program ${program} does not exist`,
+      hint: 'Give the path of your agent program, or fix agent.command / --agent-command.',
+    };
+  }
+  const { root, headSha, branch } = input.repo;
+  const rel = posix.normalize(program);
+  if (rel === '..' || rel.startsWith('../')) {
+    return {
+      detail: `the agent command runs ${program}, a path above the task's worktree it runs in (under ${input.worktreeRoot})`,
+      hint: 'Give the absolute path of your agent program.',
+    };
+  }
+  const at = `${branch ?? 'HEAD'} at ${headSha.slice(0, 12)}`;
+  const fix = `Commit it, give its absolute path (${join(root, rel)}), or list it in workspace.replicate in .github/parallel-executor.yml (copied into every worktree).`;
+  const entry = await git(root, ['ls-tree', headSha, '--', rel], { allowExitCodes: [128] });
+  const mode = /^(\d+) blob /.exec(entry.stdout)?.[1];
+  if (mode === '100644') {
+    return {
+      detail: `the agent command runs ${program}, which is committed without its executable bit`,
+      hint: `Run \`git update-index --chmod=+x ${rel}\` and commit, or start the command with \`sh ${program}\`.`,
+    };
+  }
+  if (mode !== undefined) return null;
+  const replicated = await (input.tracked ?? Promise.resolve(undefined)).then((tracked) =>
+    replicatedFiles(root, input.replicate ?? [], tracked),
+  );
+  if (replicated.includes(rel)) return null;
+  if (await pathExists(join(root, rel))) {
+    return {
+      detail: `the agent command runs ${program}, which is in your checkout but not committed: each task runs in a new worktree of ${at}, where it is not`,
+      hint: fix,
+    };
+  }
+  return {
+    detail: `the agent command runs ${program}, which is not in the repository (${at}); it runs in each task's worktree, from its root`,
+    hint: fix,
+  };
 }

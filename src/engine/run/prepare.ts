@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CONTEXT_FILE, SUMMARY_FILE } from '../collect/collect.js';
 import type { TaskRun } from '../state/schema.js';
@@ -31,6 +31,11 @@ import {
 import { keepDropped, keepTaskState, taskWork, workText, type KeepPlace } from './keep.js';
 import { agentKey, fileKeyOf, keptFolderOf } from './paths.js';
 import type { RunContext } from './context.js';
+import { readFileTail } from '../file-tail.js';
+import { outputSays } from '../validate/failure-reason.js';
+
+/** Read from the end of what a failed setup command printed: its error is usually there. */
+const SETUP_TAIL_BYTES = 16 * 1024;
 
 export class TaskPreparationError extends Error {}
 
@@ -73,6 +78,10 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
   await populateWorktree(ctx, run);
   await keepToolFilesOut(ctx, run);
   if (ctx.settings.setupCommand !== null) {
+    const logged = await stat(run.log_file).then(
+      (info) => info.size,
+      () => 0,
+    );
     const result = await runSetupCommand(
       ctx.settings.setupCommand,
       run.worktree,
@@ -81,8 +90,19 @@ export async function prepareTask(ctx: RunContext, run: TaskRun): Promise<void> 
       ctx.signal,
     );
     if (result.exitCode !== 0 && !ctx.signal.aborted) {
+      // What it printed says why (`npm ci` without a lockfile); only the path said nothing.
+      const size = await stat(run.log_file).then(
+        (info) => info.size,
+        () => 0,
+      );
+      const printed =
+        size > logged
+          ? await readFileTail(run.log_file, Math.min(size - logged, SETUP_TAIL_BYTES))
+          : null;
+      // Its first line is the command as the log shows it (`$ npm ci`), not what it printed.
+      const said = printed === null ? null : outputSays(printed.replace(/^\$ [^\n]*\n/, ''));
       throw new TaskPreparationError(
-        `setup command failed (${result.exitCode === null ? `signal ${result.signal}` : `exit ${result.exitCode}`}); its output is in ${run.log_file}`,
+        `setup command failed (${result.exitCode === null ? `signal ${result.signal}` : `exit ${result.exitCode}`})${said === null ? '' : `; ${said}`}; its output is in ${run.log_file}`,
       );
     }
   }

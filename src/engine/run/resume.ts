@@ -323,9 +323,22 @@ async function retryFailedTask(
   // built on, so they are named (kept with the attempt) with how to use them.
   const work = await taskWork(place.repoRoot, run, toolFiles);
   const edited = await changedSince(run.worktree, work.changed ?? [], run.finished_at);
-  const kept = await keepTaskState(place, run, `--retry-failed: the ${run.status} attempt`);
   const tip = await branchSha(place.repoRoot, run.branch);
-  const keptText = kept === null ? '' : `; the failed attempt is kept as ${kept.ref}`;
+  // With commits made after the failure (a fix by hand) the branch kept is the fix the retry
+  // builds on, not "the failed attempt": named so, a successful retry's summary read "2 attempts"
+  // beside "kept …/attempt-2: --retry-failed: the failed attempt".
+  const fixed = run.status === 'failed' && tip !== null && failedAt !== null && tip !== failedAt;
+  const added = fixed ? await commitsBetween(place.repoRoot, failedAt, tip) : 0;
+  const why = fixed
+    ? `--retry-failed: the branch the retry builds on (the failed attempt and ${added} commit(s) made after it)`
+    : `--retry-failed: the ${run.status} attempt`;
+  const kept = await keepTaskState(place, run, why);
+  const keptText =
+    kept === null
+      ? ''
+      : fixed
+        ? `; the branch as it was is kept as ${kept.ref}`
+        : `; the failed attempt is kept as ${kept.ref}`;
   // A folder git no longer takes for the worktree (its agent removed or replaced its .git file):
   // git still has the branch checked out there, so it cannot be moved back (the resume stopped
   // with git's error, every other task left as the stopped run had it), and a retry could not
@@ -334,8 +347,7 @@ async function retryFailedTask(
     return `--retry-failed: not retried, since its worktree ${run.worktree} is no longer a git worktree of its own (its .git file was removed or replaced) and holds what the agent left: move that folder out of the way, then resume --retry-failed again${keptText}`;
   }
   let message: string | null = null;
-  if (run.status === 'failed' && tip !== null && failedAt !== null && tip !== failedAt) {
-    const added = await commitsBetween(place.repoRoot, failedAt, tip);
+  if (fixed) {
     message = `--retry-failed: building on ${added} commit(s) made after the failure (${run.branch} at ${tip.slice(0, 12)}): the retry starts from there, not from the start commit${keptText}`;
   } else {
     if (tip !== null && run.start_sha !== null && tip !== run.start_sha) {

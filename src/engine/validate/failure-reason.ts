@@ -47,6 +47,15 @@ export async function validationFailureReason(
   return `${what}; ${quoted.said}${whose}: ${quoted.text}`;
 }
 
+/**
+ * What a command's output says of its failure, for a reason: `its output says: <failure lines>`
+ * or `last output: <last lines>`, bounded; null when it printed nothing.
+ */
+export function outputSays(text: string): string | null {
+  const quoted = failureLines(text);
+  return quoted === null ? null : `${quoted.said}: ${quoted.text}`;
+}
+
 /** What the output says of the failure: its failure lines (the first few), else its last lines. */
 function failureLines(text: string): { said: string; text: string } | null {
   const lines = plainText(text)
