@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { TaskMetrics } from '../state/schema.js';
 import { readSmallFile } from '../small-file.js';
 import { GitError } from '../errors.js';
-import { git, NO_HOOKS } from '../workspace/git-exec.js';
+import { git, NO_HOOKS, RAW_DIFF } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
 import { hiddenByOwnIgnores, MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import type { Inspection } from './inspect.js';
@@ -197,8 +197,10 @@ async function takeDiff(
   const range = [input.startSha, head ?? 'HEAD'];
   const [headSha, diff, numstat] = await Promise.all([
     head ?? git(input.worktree, ['rev-parse', 'HEAD']).then((result) => result.stdout.trim()),
-    git(input.worktree, ['diff', '--binary', ...range, '--']),
-    git(input.worktree, ['diff', '--numstat', '-z', ...range, '--']),
+    // The repository's config may name an external diff or a textconv command (an agent's, in the
+    // config every worktree shares): neither runs, and the diff is git's own.
+    git(input.worktree, ['diff', ...RAW_DIFF, '--binary', ...range, '--']),
+    git(input.worktree, ['diff', ...RAW_DIFF, '--numstat', '-z', ...range, '--']),
   ]);
   if (headSha === input.startSha) return { headSha, diff: '', stat: readNumstat('') };
   return { headSha, diff: diff.stdout, stat: readNumstat(numstat.stdout) };

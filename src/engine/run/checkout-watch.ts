@@ -113,6 +113,8 @@ export interface CheckoutWatch {
    * `nothingLeft`: the caller found no process of the run still there (see REVIEW_REUSE_MS).
    */
   review(toolPaths?: readonly string[], options?: { nothingLeft?: boolean }): Promise<string[]>;
+  /** The repository's git config file and its text when the execution started. */
+  readonly startConfig: { file: string; text: string };
 }
 
 /**
@@ -478,6 +480,7 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   }
 
   return {
+    startConfig: { file: stored.before.configFile, text: stored.before.configText },
     observe(event) {
       if (event.type !== 'task-status') return;
       if (RUNS_PROCESSES.has(event.status)) busySinceLook = true;

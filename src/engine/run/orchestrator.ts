@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { PreflightError, UsageError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState } from '../state/schema.js';
@@ -26,6 +26,8 @@ import {
   type PoolLook,
 } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
+import { addConfigGuard } from '../workspace/git-exec.js';
+import { configEntries, configGuard } from '../workspace/config-guard.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { watchBudget } from './budget.js';
@@ -339,6 +341,47 @@ export async function execute(
     identity: settings.identity,
     ...(started === undefined ? {} : { firstLook: started.firstLook }),
   });
+  // From now until the end (integration and validation included), the tool's git does not run
+  // filters, merge drivers or other commands set in the shared config since the start.
+  const releaseGuard = addConfigGuard(
+    configGuard({
+      commonDir: dirname(checkout.startConfig.file),
+      startText: checkout.startConfig.text,
+      roots: [state.repo_root, worktreeRootOf(state.repo_root, settings)],
+      parse: (text) => configEntries(state.repo_root, text, options.env),
+    }),
+  );
+  try {
+    return await executeGuarded(options, state, plan, paths, settings, resumed, {
+      collectOnResume,
+      started,
+      checkout,
+      signal,
+      tracked,
+      excluded,
+    });
+  } finally {
+    releaseGuard();
+  }
+}
+
+async function executeGuarded(
+  options: EngineOptions,
+  state: ExecutionState,
+  plan: Plan,
+  paths: ExecutionPaths,
+  settings: ExecutionSettings,
+  resumed: boolean,
+  run: {
+    collectOnResume: ReadonlySet<string>;
+    started: Started | undefined;
+    checkout: CheckoutWatch;
+    signal: AbortSignal;
+    tracked: Promise<Set<string>>;
+    excluded: ToolFilesExcluded;
+  },
+): Promise<ExecutionResult> {
+  const { collectOnResume, started, checkout, signal, tracked, excluded } = run;
   const clock = options.clock ?? systemClock;
   const ctx: RunContext = {
     state,

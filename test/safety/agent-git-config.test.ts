@@ -1,0 +1,90 @@
+/**
+ * What an agent writes into the git config every worktree shares (`.git/config`), and into the
+ * shared `.git/info/attributes` and hooks folder, is not run by the tool's own git and does not
+ * change what it commits or merges: fsmonitor, hooks, an external diff, textconv, a clean
+ * filter, a merge driver that says every merge went cleanly.
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { cli, writePlanJson } from '../cli-run/helpers.js';
+import { plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';
+import { createTempRepo, type TempRepo } from '../support/git-repo.js';
+
+let repo: TempRepo;
+let box: Scratch;
+beforeEach(async () => {
+  repo = await createTempRepo({
+    files: { '.gitignore': 'plan.json\n', 'README.md': 'x\n', 'shared.txt': 'base\n' },
+  });
+  box = await scratch();
+});
+afterEach(async () => {
+  await repo.cleanup();
+  await box.cleanup();
+});
+
+/** Shell: the repository's common git folder, from inside a task's worktree. */
+const COMMON = '"$(git rev-parse --git-common-dir)"';
+
+/** Every file an agent's command left in the scratch folder: `name: lines`. */
+async function evidence(): Promise<string[]> {
+  const names = await readdir(box.dir);
+  return Promise.all(names.map(async (name) => `${name}: ${await box.read(name)}`));
+}
+
+describe("an agent's git config", () => {
+  it("runs nothing in the tool's git and changes nothing the tool commits for another task", async () => {
+    const S = box.dir;
+    // Task a sets it all up and ends; then task b writes its file, which the tool commits.
+    const setUp = [
+      `git config core.fsmonitor "echo fsmonitor >> ${S}/fsmonitor; exit 1"`,
+      `git config filter.x.clean "echo clean >> ${S}/clean; sed s/b/EVIL/"`,
+      `git config diff.external "${S}/never-there"`,
+      `git config diff.x.textconv "echo textconv >> ${S}/textconv; cat"`,
+      `mkdir -p ${COMMON}/info ${COMMON}/hooks`,
+      `printf '* filter=x diff=x\\n' >> ${COMMON}/info/attributes`,
+      `printf '#!/bin/sh\\necho hook >> ${S}/hook\\n' > ${COMMON}/hooks/reference-transaction`,
+      `chmod +x ${COMMON}/hooks/reference-transaction`,
+      'echo a > a.txt',
+    ].join(' && ');
+    const command = `if [ "$PE_TASK_ID" = a ]; then ${setUp}; else sleep 1; echo b > b.txt; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
+
+    // Read before any git of the test's own runs in the repository.
+    expect(await evidence()).toEqual([]);
+    expect(state.tasks['a']!.status).toBe('completed');
+    expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+    const branch = state.tasks['b']!.branch;
+    expect(
+      await repo.git(['-c', 'core.hooksPath=/dev/null', 'cat-file', 'blob', `${branch}:b.txt`]),
+    ).toBe('b');
+    // The change is named (the user's own git runs them from now on).
+    expect(state.checkout_changes?.join('\n')).toMatch(/core\.fsmonitor set/);
+  });
+
+  it('a merge driver an agent set does not hide a conflict between two tasks', async () => {
+    await writePlanJson(repo.dir, plan([task('a'), task('b')]));
+    const S = box.dir;
+    const setUp = [
+      `git config merge.x.driver "echo merge >> ${S}/merge; true"`,
+      `mkdir -p ${COMMON}/info`,
+      `printf 'shared.txt merge=x\\n' >> ${COMMON}/info/attributes`,
+      'echo a > shared.txt',
+    ].join(' && ');
+    const command = `if [ "$PE_TASK_ID" = a ]; then ${setUp}; else sleep 0.5; echo b > shared.txt; fi`;
+    const result = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', command, '--json'],
+      repo.dir,
+    );
+    expect(await evidence()).toEqual([]);
+    const doc = JSON.parse(result.stdout) as {
+      integration: { merged: string[]; conflicts: Array<{ taskId: string; files: string[] }> };
+    };
+    expect(doc.integration.merged).toEqual(['a']);
+    expect(doc.integration.conflicts).toEqual([
+      expect.objectContaining({ taskId: 'b', files: ['shared.txt'] }),
+    ]);
+    // The user's config still has it, and the output names it.
+    expect(await readFile(`${repo.dir}/.git/config`, 'utf8')).toContain('[merge "x"]');
+  });
+});
