@@ -59,7 +59,9 @@ describe("an agent's git config", () => {
       await repo.git(['-c', 'core.hooksPath=/dev/null', 'cat-file', 'blob', `${branch}:b.txt`]),
     ).toBe('b');
     // The change is named (the user's own git runs them from now on).
-    expect(state.checkout_changes?.join('\n')).toMatch(/core\.fsmonitor set/);
+    expect(state.checkout_changes?.join('\n')).toMatch(
+      /core\.fsmonitor set \(git runs its command at every status in your checkout\), filter\.x\.clean set \(git runs it on add and checkout\), diff\.external set \(git diff runs it\), diff\.x\.textconv set \(git diff runs it\); your own git acts on them from now on/,
+    );
   });
 
   it('a merge driver an agent set does not hide a conflict between two tasks', async () => {

@@ -613,17 +613,46 @@ function configChange(
   const added = [...new Set(after.filter((e) => !had.has(e)).map(keyOf))];
   const removed = [...new Set(before.filter((e) => !has.has(e)).map(keyOf))];
   // Values are left out on purpose: a config may hold credentials (a remote's URL, a header).
+  const effect = (key: string) => {
+    const note = CONFIG_EFFECTS.find(([pattern]) => pattern.test(key))?.[1];
+    return note === undefined ? '' : ` (${note})`;
+  };
   const settings = [
-    ...added.map((key) => (removed.includes(key) ? `${key} changed` : `${key} set`)),
+    ...added.map((key) => `${key} ${removed.includes(key) ? 'changed' : 'set'}${effect(key)}`),
     ...removed.filter((key) => !added.includes(key)).map((key) => `${key} removed`),
   ];
   const what = settings.length > 0 ? settings.join(', ') : 'comments or layout only';
+  const risky = added.filter((key) => effect(key) !== '');
+  const check =
+    risky.length === 0
+      ? ''
+      : `; your own git acts on ${risky.length === 1 ? 'it' : 'them'} from now on: check with git config --local --list, remove one with git config --local --unset-all ${risky[0]}`;
   return {
     key: 'config',
-    text: `the repository's git config (${configFile}) changed: ${what}`,
+    text: `the repository's git config (${configFile}) changed: ${what}${check}`,
     commits: [],
   };
 }
+
+/**
+ * Settings an agent may set that make your own git run a command, or send or merge something
+ * elsewhere than before: the config change names what each does (keys as git lists them).
+ */
+const CONFIG_EFFECTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^core\.fsmonitor$/, 'git runs its command at every status in your checkout'],
+  [/^core\.hookspath$/, 'git runs the hooks of the folder it names'],
+  [/^filter\..+\.(clean|smudge|process)$/, 'git runs it on add and checkout'],
+  [/^merge\.(.+\.driver|default)$/, 'your merges use it: a driver can hide a conflict'],
+  [/^diff\.(.+\.(textconv|command)|external)$/, 'git diff runs it'],
+  [/^remote\..+\.(url|pushurl)$/, 'your fetches and pushes go where it says'],
+  [/^url\..+\.(insteadof|pushinsteadof)$/, 'your fetches and pushes go where it says'],
+  [/^(include\.path|includeif\..+\.path)$/, 'git reads the settings of the file it names'],
+  [/^alias\./, 'an alias can run any command'],
+  [
+    /^(core\.(sshcommand|askpass|pager|editor|worktree|gitproxy)|gpg\.(.+\.)?program|sequence\.editor|credential\..*helper|pager\..+)$/,
+    'git runs or reads what it names',
+  ],
+];
 
 function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
   if (before.worktrees === undefined || after.worktrees === undefined) return [];
