@@ -89,4 +89,65 @@ describe("an agent's git config", () => {
     // The user's config still has it, and the output names it.
     expect(await readFile(`${repo.dir}/.git/config`, 'utf8')).toContain('[merge "x"]');
   });
+  for (const [where, setUp] of [
+    ['a .gitattributes it commits', `printf 'shared.txt merge=union\\n' > .gitattributes`],
+    [
+      '.git/info/attributes',
+      `mkdir -p ${COMMON}/info && printf 'shared.txt merge=union\\n' >> ${COMMON}/info/attributes`,
+    ],
+  ]) {
+    it(`git's union merge named in ${where} does not hide a conflict between two tasks`, async () => {
+      await writePlanJson(repo.dir, plan([task('a'), task('b')]));
+      const command = `if [ "$PE_TASK_ID" = a ]; then ${setUp} && echo a > shared.txt; else sleep 0.5; echo b > shared.txt; fi`;
+      const result = await cli(
+        ['run', '--plan', 'plan.json', '--agent-command', command, '--json'],
+        repo.dir,
+      );
+      const doc = JSON.parse(result.stdout) as {
+        integration: { merged: string[]; conflicts: Array<{ taskId: string; files: string[] }> };
+        checkoutChanges: string[];
+      };
+      expect(doc.integration.merged).toEqual(['a']);
+      expect(doc.integration.conflicts).toEqual([
+        expect.objectContaining({ taskId: 'b', files: ['shared.txt'] }),
+      ]);
+      if (where === '.git/info/attributes') {
+        expect(doc.checkoutChanges.join('\n')).toMatch(
+          /info\/attributes changed: its attributes apply to every file of your checkout/,
+        );
+      }
+    });
+  }
+
+  it('union the repository uses itself still merges as it says', async () => {
+    await repo.write('.gitattributes', 'shared.txt merge=union\n');
+    await repo.git(['add', '.gitattributes']);
+    await repo.git(['commit', '-qm', 'union for shared.txt']);
+    await writePlanJson(repo.dir, plan([task('a'), task('b')]));
+    const command = `if [ "$PE_TASK_ID" = a ]; then echo a > shared.txt; else sleep 0.5; echo b > shared.txt; fi`;
+    const result = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', command, '--json'],
+      repo.dir,
+    );
+    const doc = JSON.parse(result.stdout) as {
+      integration: { merged: string[]; conflicts: unknown[]; headSha: string };
+    };
+    expect(doc.integration.merged).toEqual(['a', 'b']);
+    expect(await repo.git(['show', `${doc.integration.headSha}:shared.txt`])).toBe('a\nb');
+  });
+
+  it("patterns an agent adds to .git/info/exclude are named, and the files they hide of another task's are kept", async () => {
+    const setUp = `mkdir -p ${COMMON}/info && printf '*.ts\\n' >> ${COMMON}/info/exclude && echo a > a.txt`;
+    const command = `if [ "$PE_TASK_ID" = a ]; then ${setUp}; else sleep 0.5; echo b > b.ts; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
+    expect(state.checkout_changes?.join('\n')).toMatch(
+      /info\/exclude changed \(the tool's own lines left out\): git add and git status do not see the files its patterns match/,
+    );
+    const b = state.tasks['b']!;
+    const warning = b.warnings?.find((text) => text.includes('b.ts')) ?? '';
+    expect(warning).toMatch(/\.git\/info\/exclude, which every worktree shares\) hide files/);
+    const kept = /they are kept at (\S+)\./.exec(warning)?.[1];
+    expect(kept).toBeDefined();
+    expect(await repo.git(['show', `${kept}:b.ts`])).toBe('b');
+  });
 });

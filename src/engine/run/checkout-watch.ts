@@ -113,8 +113,16 @@ export interface CheckoutWatch {
    * `nothingLeft`: the caller found no process of the run still there (see REVIEW_REUSE_MS).
    */
   review(toolPaths?: readonly string[], options?: { nothingLeft?: boolean }): Promise<string[]>;
-  /** The repository's git config file and its text when the execution started. */
-  readonly startConfig: { file: string; text: string };
+  /**
+   * The repository's git config file and its text when the execution started, and the texts of
+   * `.git/info/attributes` and `exclude` then (undefined: a snapshot stored by an older version).
+   */
+  readonly startConfig: {
+    file: string;
+    text: string;
+    infoAttributes: string | undefined;
+    infoExclude: string | undefined;
+  };
 }
 
 /**
@@ -480,7 +488,12 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   }
 
   return {
-    startConfig: { file: stored.before.configFile, text: stored.before.configText },
+    startConfig: {
+      file: stored.before.configFile,
+      text: stored.before.configText,
+      infoAttributes: stored.before.infoAttributes,
+      infoExclude: stored.before.infoExclude,
+    },
     observe(event) {
       if (event.type !== 'task-status') return;
       if (RUNS_PROCESSES.has(event.status)) busySinceLook = true;

@@ -27,7 +27,7 @@ import {
 } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { addConfigGuard } from '../workspace/git-exec.js';
-import { configEntries, configGuard } from '../workspace/config-guard.js';
+import { configEntries, configGuard, unionInUse } from '../workspace/config-guard.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { watchBudget } from './budget.js';
@@ -347,6 +347,13 @@ export async function execute(
     configGuard({
       commonDir: dirname(checkout.startConfig.file),
       startText: checkout.startConfig.text,
+      startExclude: checkout.startConfig.infoExclude,
+      unionInUse: await unionInUse(
+        state.repo_root,
+        state.base_sha,
+        checkout.startConfig.infoAttributes,
+        options.env,
+      ),
       roots: [state.repo_root, worktreeRootOf(state.repo_root, settings)],
       parse: (text) => configEntries(state.repo_root, text, options.env),
     }),

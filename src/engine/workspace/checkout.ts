@@ -3,6 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
+import { excludePatterns } from './config-guard.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
 import { worktreeRecords } from './worktree-admin.js';
 
@@ -69,6 +70,13 @@ export interface CheckoutSnapshot {
    * Older stored snapshots lack it.
    */
   indexLock?: boolean;
+  /**
+   * The text of `.git/info/attributes` and `.git/info/exclude` ('' when absent), which apply in
+   * every worktree: attributes choose filters and merge drivers for every file, exclude patterns
+   * hide files from `git add`. Older stored snapshots lack them.
+   */
+  infoAttributes?: string;
+  infoExclude?: string;
 }
 
 export interface SnapshotOptions {
@@ -179,8 +187,13 @@ export async function snapshotCheckout(
     replaced,
     worktrees,
     indexLock,
+    infoAttributes: readSmallFile(join(common, 'info', 'attributes'), INFO_LIMIT)?.text ?? '',
+    infoExclude: readSmallFile(join(common, 'info', 'exclude'), INFO_LIMIT)?.text ?? '',
   };
 }
+
+/** `.git/info/attributes` and `exclude` are small; a bigger one is read as absent. */
+const INFO_LIMIT = 4 * 1024 * 1024;
 
 /**
  * The linked worktrees git knows, read from their admin folders (`<common>/worktrees/<name>`:
@@ -306,7 +319,7 @@ async function contentStates(
 export interface CheckoutChange {
   /**
    * Stable identity: `HEAD`, `ref:<full ref>`, `replace:<object>`, `stash`, `config`,
-   * `hook:<name>`, `worktree:<folder>`, `lock:index.lock`, `file:<path>`, `ignored:<path>`.
+   * `info:attributes`, `info:exclude`, `hook:<name>`, `worktree:<folder>`, `lock:index.lock`, `file:<path>`, `ignored:<path>`.
    */
   key: string;
   text: string;
@@ -365,6 +378,7 @@ export async function compareCheckouts(
     ]);
     changes.push(configChange(after.configFile, was, now));
   }
+  changes.push(...infoChanges(before, after));
   changes.push(...hookChanges(before, after));
   changes.push(...worktreeChanges(before, after));
   const lock = lockChange(before, after);
@@ -653,6 +667,42 @@ const CONFIG_EFFECTS: ReadonlyArray<readonly [RegExp, string]> = [
     'git runs or reads what it names',
   ],
 ];
+
+/** `.git/info/attributes` and `.git/info/exclude`, when both snapshots read them. */
+function infoChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
+  const info = join(dirname(after.configFile), 'info');
+  const changes: CheckoutChange[] = [];
+  if (
+    before.infoAttributes !== undefined &&
+    after.infoAttributes !== undefined &&
+    before.infoAttributes !== after.infoAttributes
+  ) {
+    changes.push({
+      key: 'info:attributes',
+      text: `${join(info, 'attributes')} changed: its attributes apply to every file of your checkout (filters your git runs on add and checkout, merge drivers, line endings); see what it says with cat`,
+      commits: [],
+    });
+  }
+  if (
+    before.infoExclude !== undefined &&
+    after.infoExclude !== undefined &&
+    excludeAdded(before.infoExclude, after.infoExclude)
+  ) {
+    changes.push({
+      key: 'info:exclude',
+      text: `${join(info, 'exclude')} changed (the tool's own lines left out): git add and git status do not see the files its patterns match, in your checkout and every worktree`,
+      commits: [],
+    });
+  }
+  return changes;
+}
+
+/** Whether a pattern came or went, comments and the tool's own lines left out. */
+function excludeAdded(before: string, after: string): boolean {
+  const had = excludePatterns(before);
+  const has = excludePatterns(after);
+  return [...has].some((line) => !had.has(line)) || [...had].some((line) => !has.has(line));
+}
 
 function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
   if (before.worktrees === undefined || after.worktrees === undefined) return [];

@@ -10,12 +10,20 @@
  * start's value back or a harmless one (command-line settings, which git reads last). The config file is read on
  * each call (a small file); git is asked to parse it only when its text changed.
  *
+ * Attributes need no config for git's built-in `union` merge, which never reports a conflict:
+ * unless the repository used it at the start, `merge.union.driver` makes it a plain three-way
+ * merge for the tool. And the guard knows `.git/info/exclude` as it was, so that files a pattern
+ * added since hides in a task's worktree are kept (own-ignores.ts).
+ *
  * What it does not cover: a worktree's own `config.worktree` (with `extensions.worktreeConfig`
- * set during the run, named in the report as a config change), and your global config.
+ * set during the run, named in the report as a config change), a file an include names changed
+ * while the config's text stays the same, and your global config.
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
+import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
+import { toolExcludeLines } from './repo.js';
 
 /** A setting the guard puts back: the start's last value, or this one when it had none. */
 interface Guarded {
@@ -52,8 +60,16 @@ export interface ConfigGuardOptions {
   commonDir: string;
   /** The config file's text when the execution started (the checkout watch's snapshot). */
   startText: string;
+  /** The text of `.git/info/exclude` when the execution started (undefined: not known). */
+  startExclude?: string | undefined;
   /** Folders whose git calls are guarded: the repository's top and the worktrees' folder. */
   roots: readonly string[];
+  /**
+   * Whether the repository uses git's `union` merge (an attribute at the start says so): when not,
+   * `merge=union` can only be an agent's (a `.gitattributes` it committed, a line in
+   * `.git/info/attributes`), and the tool's merges take it as a plain three-way merge.
+   */
+  unionInUse: boolean;
   /** Parses a config text into `[key, value]` entries (git config --list -z), in file order. */
   parse: (text: string) => Promise<Array<[string, string]>>;
 }
@@ -61,6 +77,12 @@ export interface ConfigGuardOptions {
 export interface ConfigGuard {
   /** Whether a git call in `cwd` is the guard's to harden. */
   covers(cwd: string): boolean;
+  /**
+   * The patterns of `.git/info/exclude` at the start when the file now has others (an agent's
+   * lines hide files from every worktree's `git add`), else null. The tool's own lines are not
+   * counted.
+   */
+  startExcludes(): { file: string; patterns: ReadonlySet<string> } | null;
   /**
    * The settings to give git now, as `[key, value]` (none while the config is as it was at the
    * start). Passed through GIT_CONFIG_COUNT rather than `-c`: a subsection may hold a `=`.
@@ -72,6 +94,10 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
   const file = join(options.commonDir, 'config');
   let trusted: Promise<Map<string, string[]>> | null = null;
   let last: { text: string; pairs: Promise<Array<[string, string]>> } | null = null;
+  // A driver of the config's own is found before git's built-in one of the same name.
+  const always: Array<[string, string]> = options.unionInUse
+    ? []
+    : [['merge.union.driver', MERGE_FILE]];
 
   const byKey = async (text: string) => {
     const map = new Map<string, string[]>();
@@ -95,7 +121,18 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
     return pairs;
   }
 
+  const excludeFile = join(options.commonDir, 'info', 'exclude');
+  const startPatterns =
+    options.startExclude === undefined ? null : excludePatterns(options.startExclude);
+
   return {
+    startExcludes() {
+      if (startPatterns === null) return null;
+      const now = excludePatterns(readSmallFile(excludeFile, EXCLUDE_LIMIT)?.text ?? '');
+      return [...now].some((line) => !startPatterns.has(line))
+        ? { file: excludeFile, patterns: startPatterns }
+        : null;
+    },
     covers(cwd) {
       return options.roots.some((root) => {
         const path = relative(root, cwd);
@@ -104,12 +141,25 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
     },
     async overrides() {
       const text = await readFile(file, 'utf8').catch(() => '');
-      if (text === options.startText) return [];
-      if (last?.text !== text) last = { text, pairs: compute(text) };
+      if (text === options.startText) return always;
+      if (last?.text !== text) last = { text, pairs: compute(text).then((p) => [...p, ...always]) };
       return last.pairs;
     },
   };
 }
+
+/** An exclude file's patterns: comments, blank lines and the tool's own lines left out. */
+export function excludePatterns(text: string): Set<string> {
+  return new Set(
+    text
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#') && !toolExcludeLines.has(line)),
+  );
+}
+
+/** info/exclude is small; a bigger one is read as empty. */
+const EXCLUDE_LIMIT = 4 * 1024 * 1024;
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
@@ -138,4 +188,34 @@ export async function configEntries(
       const at = entry.indexOf('\n');
       return at === -1 ? [entry, ''] : [entry.slice(0, at), entry.slice(at + 1)];
     });
+}
+
+/**
+ * Whether git's `union` merge is named where attributes come from at the execution's start: the
+ * base commit's `.gitattributes` files, `.git/info/attributes` (its text then) or the attributes
+ * file of your own config. Not proof it applies to a file; enough to leave union alone.
+ */
+export async function unionInUse(
+  repoRoot: string,
+  baseSha: string,
+  infoAttributes: string | undefined,
+  env: Record<string, string>,
+): Promise<boolean> {
+  if (infoAttributes === undefined || infoAttributes.includes('union')) return true;
+  const named = await git(repoRoot, ['config', '--path', '--get', 'core.attributesFile'], {
+    env,
+    unguarded: true,
+    allowExitCodes: [1],
+  });
+  const home = env['HOME'] ?? '';
+  const own =
+    named.stdout.trim() ||
+    join(env['XDG_CONFIG_HOME'] || join(home, '.config'), 'git', 'attributes');
+  if ((await readFile(own, 'utf8').catch(() => '')).includes('union')) return true;
+  const found = await git(
+    repoRoot,
+    ['grep', '-q', '-I', '-F', '-e', 'union', baseSha, '--', ':(glob)**/.gitattributes'],
+    { env, unguarded: true, allowExitCodes: [1] },
+  );
+  return found.exitCode === 0;
 }

@@ -39,6 +39,12 @@ export function addConfigGuard(guard: ConfigGuard): () => void {
   return () => guards.delete(guard);
 }
 
+/** The guard whose folders hold `cwd`, if one is on. */
+export function configGuardFor(cwd: string): ConfigGuard | undefined {
+  for (const guard of guards) if (guard.covers(cwd)) return guard;
+  return undefined;
+}
+
 /** `env` with the settings of the guards covering `cwd` added (GIT_CONFIG_COUNT, …). */
 async function guarded(
   cwd: string,
