@@ -22,7 +22,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { readSmallFile } from '../small-file.js';
-import { git } from './git-exec.js';
+import { configGuardFor, git } from './git-exec.js';
 import { toolExcludeLines } from './repo.js';
 
 /** A setting the guard puts back: the start's last value, or this one when it had none. */
@@ -218,4 +218,25 @@ export async function unionInUse(
     { env, unguarded: true, allowExitCodes: [1] },
   );
   return found.exitCode === 0;
+}
+
+/**
+ * For merges made outside a run's guard (the Action's integrate job, on a fresh checkout): `-c`
+ * settings that make git's `union` merge a plain three-way one unless the repository uses it at
+ * `baseSha` (a task branch's `.gitattributes` could otherwise hide every conflict of the files it
+ * names). Inside a run the guard does so already.
+ */
+export async function unionAsThreeWay(
+  repoRoot: string,
+  baseSha: string,
+  env: Record<string, string>,
+): Promise<string[]> {
+  if (configGuardFor(repoRoot) !== undefined) return [];
+  const common = (
+    await git(repoRoot, ['rev-parse', '--path-format=absolute', '--git-common-dir'], { env })
+  ).stdout.trim();
+  const info = readSmallFile(join(common, 'info', 'attributes'), EXCLUDE_LIMIT)?.text ?? '';
+  return (await unionInUse(repoRoot, baseSha, info, env))
+    ? []
+    : ['-c', `merge.union.driver=${MERGE_FILE}`];
 }
