@@ -64,6 +64,22 @@ describe("an agent's git config", () => {
     );
   });
 
+  it("a filter set in a file the config includes, or in another task's config.worktree, does not run either", async () => {
+    const S = box.dir;
+    const setUp = [
+      `printf '[filter "x"]\\n\\tclean = "echo included >> ${S}/included; cat"\\n' > ${S}/evil.cfg`,
+      `git config include.path ${S}/evil.cfg`,
+      'git config extensions.worktreeConfig true',
+      `for d in ${COMMON}/worktrees/*; do printf '[filter "y"]\\n\\tclean = "echo per-worktree >> ${S}/per-worktree; cat"\\n' > "$d/config.worktree"; done`,
+      `mkdir -p ${COMMON}/info && printf '*.txt filter=x\\n*.md filter=y\\n' >> ${COMMON}/info/attributes`,
+      'echo a > a.txt',
+    ].join(' && ');
+    const command = `if [ "$PE_TASK_ID" = a ]; then ${setUp}; else sleep 1; echo b > b.txt; echo b > b.md; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
+    expect((await evidence()).filter((line) => !line.startsWith('evil.cfg'))).toEqual([]);
+    expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+  });
+
   it('a merge driver an agent set does not hide a conflict between two tasks', async () => {
     await writePlanJson(repo.dir, plan([task('a'), task('b')]));
     const S = box.dir;

@@ -661,6 +661,7 @@ const CONFIG_EFFECTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^remote\..+\.(url|pushurl)$/, 'your fetches and pushes go where it says'],
   [/^url\..+\.(insteadof|pushinsteadof)$/, 'your fetches and pushes go where it says'],
   [/^(include\.path|includeif\..+\.path)$/, 'git reads the settings of the file it names'],
+  [/^extensions\.worktreeconfig$/, "git reads each worktree's config.worktree too"],
   [/^alias\./, 'an alias can run any command'],
   [
     /^(core\.(sshcommand|askpass|pager|editor|worktree|gitproxy)|gpg\.(.+\.)?program|sequence\.editor|credential\..*helper|pager\..+)$/,

@@ -15,11 +15,11 @@
  * merge for the tool. And the guard knows `.git/info/exclude` as it was, so that files a pattern
  * added since hides in a task's worktree are kept (own-ignores.ts).
  *
- * What it does not cover: a worktree's own `config.worktree` (with `extensions.worktreeConfig`
- * set during the run, named in the report as a config change), a file an include names changed
- * while the config's text stays the same, and your global config.
+ * With `extensions.worktreeConfig` on, each worktree's `config.worktree` is read too, as part
+ * of the config. What it does not cover: a file an include names changed while the config's text
+ * stays the same, and your global config.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { configGuardFor, git } from './git-exec.js';
@@ -141,11 +141,33 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
     },
     async overrides() {
       const text = await readFile(file, 'utf8').catch(() => '');
-      if (text === options.startText) return always;
-      if (last?.text !== text) last = { text, pairs: compute(text).then((p) => [...p, ...always]) };
+      const perWorktree = await worktreeConfigs(options.commonDir, text);
+      if (text === options.startText && perWorktree === '') return always;
+      // Read as one text: what any worktree's own file sets counts as set.
+      const all = perWorktree === '' ? text : `${text}\n${perWorktree}`;
+      if (last?.text !== all)
+        last = { text: all, pairs: compute(all).then((p) => [...p, ...always]) };
       return last.pairs;
     },
   };
+}
+
+/**
+ * With `extensions.worktreeConfig` on, git also reads each worktree's `config.worktree` (the main
+ * one's in the common folder, the others' in `worktrees/<name>/`): an agent can write any of
+ * them. Their texts, one after the other ('' when the extension is off or they are empty).
+ */
+async function worktreeConfigs(commonDir: string, config: string): Promise<string> {
+  if (!/worktreeconfig/i.test(config)) return '';
+  const names = await readdir(join(commonDir, 'worktrees')).catch(() => [] as string[]);
+  const files = [
+    join(commonDir, 'config.worktree'),
+    ...names.map((name) => join(commonDir, 'worktrees', name, 'config.worktree')),
+  ];
+  return files
+    .map((path) => readSmallFile(path, EXCLUDE_LIMIT)?.text ?? '')
+    .filter((text) => text.trim() !== '')
+    .join('\n');
 }
 
 /** An exclude file's patterns: comments, blank lines and the tool's own lines left out. */
