@@ -105,6 +105,39 @@ describe("an agent's git config", () => {
     // The user's config still has it, and the output names it.
     expect(await readFile(`${repo.dir}/.git/config`, 'utf8')).toContain('[merge "x"]');
   });
+  it('a merge driver an agent set in one run is not trusted by the next run either, which says so', async () => {
+    const S = box.dir;
+    await writePlanJson(repo.dir, plan([task('a')]));
+    const setUp = [
+      `git config merge.x.driver "echo merge >> ${S}/merge; true"`,
+      `mkdir -p ${COMMON}/info`,
+      `printf 'shared.txt merge=x\\n' >> ${COMMON}/info/attributes`,
+      'echo a > a.txt',
+    ].join(' && ');
+    const first = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', setUp, '--json'],
+      repo.dir,
+    );
+    expect(first.code, first.stderr).toBe(0);
+    await writePlanJson(repo.dir, plan([task('c'), task('d')]));
+    const command = `if [ "$PE_TASK_ID" = c ]; then echo c > shared.txt; else sleep 0.5; echo d > shared.txt; fi`;
+    const second = await cli(
+      ['run', '--plan', 'plan.json', '--agent-command', command, '--json'],
+      repo.dir,
+    );
+    expect(await evidence()).toEqual([]);
+    const doc = JSON.parse(second.stdout) as {
+      integration: { merged: string[]; conflicts: Array<{ taskId: string; files: string[] }> };
+    };
+    expect(doc.integration.merged).toEqual(['c']);
+    expect(doc.integration.conflicts).toEqual([
+      expect.objectContaining({ taskId: 'd', files: ['shared.txt'] }),
+    ]);
+    expect(second.stderr + second.stdout).toMatch(
+      /has settings that came while execution exec_\S+ ran or since: merge\.x\.driver\. This run's merges do not use them/,
+    );
+  });
+
   for (const [where, setUp] of [
     ['a .gitattributes it commits', `printf 'shared.txt merge=union\\n' > .gitattributes`],
     [

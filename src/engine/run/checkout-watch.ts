@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState, TaskRunStatus } from '../state/schema.js';
@@ -15,6 +15,7 @@ import {
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
 import { gitCommonDir } from '../workspace/repo.js';
+import { executionsDir } from './paths.js';
 import { holdingCommit, snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
@@ -665,6 +666,24 @@ async function commitsByTask(
     );
   }
   return owners;
+}
+
+/**
+ * The repository's git config text when its latest execution other than `executionId` started
+ * (that execution's stored snapshot), with its id; null when there is none to read. Execution
+ * ids sort by their start time.
+ */
+export async function previousStartConfig(
+  repoRoot: string,
+  executionId: string,
+): Promise<{ id: string; text: string } | null> {
+  const names = await readdir(executionsDir(repoRoot)).catch(() => [] as string[]);
+  const earlier = names.filter((name) => name !== executionId && name < executionId).sort();
+  for (const id of earlier.reverse().slice(0, 3)) {
+    const stored = await load(join(executionsDir(repoRoot), id, CHECKOUT_FILE));
+    if (stored !== null) return { id, text: stored.before.configText };
+  }
+  return null;
 }
 
 async function load(file: string): Promise<Stored | null> {

@@ -27,12 +27,13 @@ import {
 } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { addConfigGuard } from '../workspace/git-exec.js';
-import { configEntries, configGuard, unionInUse } from '../workspace/config-guard.js';
+import { carriedOver, configEntries, configGuard, unionInUse } from '../workspace/config-guard.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { watchBudget } from './budget.js';
 import {
   lookAtCheckout,
+  previousStartConfig,
   watchCheckout,
   type CheckoutWatch,
   type FirstLook,
@@ -342,7 +343,12 @@ export async function execute(
     ...(started === undefined ? {} : { firstLook: started.firstLook }),
   });
   // From now until the end (integration and validation included), the tool's git does not run
-  // filters, merge drivers or other commands set in the shared config since the start.
+  // filters, merge drivers or other commands set in the shared config since the start, nor merge
+  // drivers set while the previous execution ran and still there.
+  const parse = (text: string) => configEntries(state.repo_root, text, options.env);
+  const previous = await previousStartConfig(state.repo_root, state.execution_id);
+  const carried =
+    previous === null ? [] : await carriedOver(previous.text, checkout.startConfig.text, parse);
   const releaseGuard = addConfigGuard(
     configGuard({
       commonDir: dirname(checkout.startConfig.file),
@@ -355,9 +361,14 @@ export async function execute(
         options.env,
       ),
       roots: [state.repo_root, worktreeRootOf(state.repo_root, settings)],
-      parse: (text) => configEntries(state.repo_root, text, options.env),
+      carried: new Set(carried.map(([key, value]) => `${key}\n${value}`)),
+      parse,
     }),
   );
+  const carriedNote =
+    previous === null || carried.length === 0
+      ? null
+      : `the repository's git config (${checkout.startConfig.file}) has settings that came while execution ${previous.id} ran or since: ${[...new Set(carried.map(([key]) => key))].join(', ')}. This run's merges do not use them (a driver an agent set can hide a conflict); if an agent set them, remove each with git config --local --unset-all <key>; if you did, they are used from the next run on`;
   try {
     return await executeGuarded(options, state, plan, paths, settings, resumed, {
       collectOnResume,
@@ -366,6 +377,7 @@ export async function execute(
       signal,
       tracked,
       excluded,
+      carriedNote,
     });
   } finally {
     releaseGuard();
@@ -386,9 +398,10 @@ async function executeGuarded(
     signal: AbortSignal;
     tracked: Promise<Set<string>>;
     excluded: ToolFilesExcluded;
+    carriedNote: string | null;
   },
 ): Promise<ExecutionResult> {
-  const { collectOnResume, started, checkout, signal, tracked, excluded } = run;
+  const { collectOnResume, started, checkout, signal, tracked, excluded, carriedNote } = run;
   const clock = options.clock ?? systemClock;
   const ctx: RunContext = {
     state,
@@ -437,6 +450,7 @@ async function executeGuarded(
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   if (!resumed) announceWarnings(ctx);
+  if (carriedNote !== null) ctx.emit({ type: 'warning', message: carriedNote, taskId: null });
   try {
     await executeTasks(ctx);
   } finally {

@@ -70,6 +70,11 @@ export interface ConfigGuardOptions {
    * `.git/info/attributes`), and the tool's merges take it as a plain three-way merge.
    */
   unionInUse: boolean;
+  /**
+   * Settings in `startText` not trusted all the same (`key\nvalue`): those added while the
+   * repository's previous execution ran, still there (carriedOver).
+   */
+  carried?: ReadonlySet<string>;
   /** Parses a config text into `[key, value]` entries (git config --list -z), in file order. */
   parse: (text: string) => Promise<Array<[string, string]>>;
 }
@@ -99,16 +104,17 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
     ? []
     : [['merge.union.driver', MERGE_FILE]];
 
-  const byKey = async (text: string) => {
+  const byKey = async (text: string, trustedOnly = false) => {
     const map = new Map<string, string[]>();
     for (const [key, value] of await options.parse(text)) {
+      if (trustedOnly && options.carried?.has(`${key}\n${value}`) === true) continue;
       map.set(key, [...(map.get(key) ?? []), value]);
     }
     return map;
   };
 
   async function compute(text: string): Promise<Array<[string, string]>> {
-    trusted ??= byKey(options.startText);
+    trusted ??= byKey(options.startText, true);
     const [start, now] = await Promise.all([trusted, byKey(text)]);
     const pairs: Array<[string, string]> = [];
     for (const [key, values] of now) {
@@ -121,6 +127,7 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
     return pairs;
   }
 
+  const carried = options.carried?.size ?? 0;
   const excludeFile = join(options.commonDir, 'info', 'exclude');
   const startPatterns =
     options.startExclude === undefined ? null : excludePatterns(options.startExclude);
@@ -142,7 +149,7 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
     async overrides() {
       const text = await readFile(file, 'utf8').catch(() => '');
       const perWorktree = await worktreeConfigs(options.commonDir, text);
-      if (text === options.startText && perWorktree === '') return always;
+      if (text === options.startText && perWorktree === '' && carried === 0) return always;
       // Read as one text: what any worktree's own file sets counts as set.
       const all = perWorktree === '' ? text : `${text}\n${perWorktree}`;
       if (last?.text !== all)
@@ -150,6 +157,31 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
       return last.pairs;
     },
   };
+}
+
+/**
+ * The merge settings (a driver, `merge.default`) of `now` (a config text) that `previous` (the
+ * text when the repository's previous execution started) did not have: set while it ran or
+ * since, by one of its agents or by you. A run trusts the config as it finds it, so without this
+ * a driver an agent set to hide conflicts, which that run named, would be trusted by the next
+ * one. Only merge settings: not using one only reports a conflict git could have resolved, while
+ * not using a filter you set up since (git-crypt's) would commit what it should have cleaned, and
+ * your own git runs a filter anyway from the moment it is there.
+ */
+export async function carriedOver(
+  previous: string,
+  now: string,
+  parse: (text: string) => Promise<Array<[string, string]>>,
+): Promise<Array<[string, string]>> {
+  if (previous === now) return [];
+  const [before, after] = await Promise.all([parse(previous), parse(now)]);
+  const had = new Set(before.map(([key, value]) => `${key}\n${value}`));
+  return after.filter(
+    ([key, value]) =>
+      !had.has(`${key}\n${value}`) &&
+      key.startsWith('merge.') &&
+      GUARDED.some((rule) => rule.pattern.test(key)),
+  );
 }
 
 /**
