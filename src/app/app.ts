@@ -42,7 +42,8 @@ export interface AppOptions {
   checkRunFinishedDelayMs?: number;
   /**
    * The app's login (`my-app[bot]`); only its comments are trusted to carry state. Default: asked
-   * from GitHub once (`GET /app`); null trusts markers from anyone (tests, tokens that are not an app).
+   * from GitHub once (`GET /app`; an event during which that fails is not handled); null trusts
+   * markers from anyone (tests).
    */
   botLogin?: string | null;
   deliveryCacheSize?: number;
@@ -118,18 +119,24 @@ export function createApp(options: AppOptions = {}): ParallelExecutorApp {
     },
   };
 
+  /**
+   * The app's own login. A failure to learn it fails the event (its delivery can be sent again):
+   * taking null then would trust every comment and check run as the app's own, for that event,
+   * so anyone's dashboard with a running lock would hold the PR and a check run another app made
+   * would speak for an execution. The next event asks again.
+   */
   async function lookUpBotLogin(): Promise<string | null> {
     try {
       const octokit = await probot!.auth();
       const { data } = await octokit.request('GET /app');
       return data?.slug ? `${data.slug}[bot]` : null;
     } catch (error) {
-      probot?.log.warn(
+      probot?.log.error(
         { err: error },
-        'could not learn the app login; trusting markers from anyone',
+        'could not learn the app login (GET /app); the event is not handled, send it again',
       );
       botLogin = null;
-      return null;
+      throw error;
     }
   }
 

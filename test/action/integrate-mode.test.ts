@@ -5,7 +5,9 @@
  * its push at `main`, a bundle in the wrong folder, a missing artifact — without letting any of
  * them through.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile, cp } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { useLegDirs } from './leg-fixture.js';
@@ -616,8 +618,10 @@ describe('integrate mode', () => {
         GIT_CONFIG_KEY_0: 'core.hooksPath',
         GIT_CONFIG_VALUE_0: hooks,
       };
-      // The hooks do run for git as the step's environment configures it…
-      await git(work(), ['update-ref', 'refs/heads/hook-probe', remote.sha], {
+      // The hooks do run for git as the step's environment configures it (plain git: the
+      // engine's own runs none)…
+      await promisify(execFile)('git', ['update-ref', 'refs/heads/hook-probe', remote.sha], {
+        cwd: work(),
         env: { ...testGitEnv(home), ...hookEnv },
       });
       expect(await readFile(canary, 'utf8')).toContain('reference-transaction');

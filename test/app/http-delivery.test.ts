@@ -13,7 +13,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app/app.js';
 import { createServerlessHandler } from '../../src/app/serverless.js';
 import { githubApi, type GitHubApiMock } from '../support/github-api.js';
-import { commentPayload, HEAD_SHA, PLAN_PATH, PR, testOctokit } from './support/app-harness.js';
+import {
+  commentPayload,
+  HEAD_SHA,
+  PLAN_PATH,
+  PR,
+  testOctokit,
+  WORKFLOW_PATH,
+  WORKFLOW_TEXT,
+} from './support/app-harness.js';
 import { BOT, fakeGitHub, OWNER, REPO, type FakeGitHub } from './support/fake-github.js';
 import { VALID_PLAN } from './support/plans.js';
 
@@ -168,5 +176,51 @@ describe('serverless entry, configured by the environment', () => {
     expect(github.comments.at(-1)?.body).toContain('No execution is running');
 
     expect((await fetch(`${listening.url}/elsewhere`)).status).toBe(404);
+  });
+
+  it("does not trust anyone's comments as its own when it could not learn its login: the delivery fails, and its redelivery is answered", async () => {
+    gh = githubApi({ baseUrl: 'https://ghe.example.com/api/v3' });
+    // The app's JWT refused once (a clock ahead of GitHub's): its login is not known then.
+    gh.reply('GET', '/app', () => ({
+      status: 401,
+      body: {
+        message:
+          "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+      },
+    }));
+    const github = fakeGitHub(gh);
+    seed(github);
+    github.setFile('main', WORKFLOW_PATH, WORKFLOW_TEXT);
+    // Anyone may comment: a dashboard with a running lock that never ends.
+    const lock = Buffer.from(
+      JSON.stringify({ execution: 'x', status: 'running', sha: 'x', run: null, startedAt: '9999' }),
+    ).toString('base64url');
+    github.addComment(
+      PR,
+      `<!-- parallel-executor:dashboard -->\n<!-- parallel-executor:lock ${lock} -->`,
+      'mallory',
+    );
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const handler = await createServerlessHandler({
+      env: {
+        APP_ID: '12345',
+        PRIVATE_KEY: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+        WEBHOOK_SECRET: SECRET,
+        GHE_HOST: 'ghe.example.com',
+        LOG_LEVEL: 'fatal',
+      },
+      app: { writeSpacingMs: 0, dashboardDelayMs: 0, dashboardMinIntervalMs: 0 },
+    });
+    const listening = await listen((req, res) => void handler(req, res));
+    server = listening.server;
+    const body = JSON.stringify(commentPayload('/parallel-run'));
+    const first = await deliver(listening.url, body, sign(body), 'l-1');
+    // Any answer but 2xx is a failed delivery GitHub lists for sending again.
+    expect(first.status).toBeGreaterThanOrEqual(400);
+    expect(github.comments.filter((c) => c.user !== 'mallory')).toEqual([]);
+    // GitHub's redelivery keeps the id: it is handled, with only the app's own comments trusted.
+    expect((await deliver(listening.url, body, sign(body), 'l-1')).status).toBe(200);
+    expect(github.dispatches).toHaveLength(1);
+    expect(github.comments.map((c) => c.body).join('\n')).not.toContain('already running');
   });
 });

@@ -188,6 +188,25 @@ describe('integrate, batch-bisect', () => {
     await expectWholeBranch(repo, result, agentsOf(all));
   });
 
+  it("a task branch's .gitattributes naming git's union merge does not hide its conflict with another (the Action's integrate job has no run guard)", async () => {
+    await repo.branch('task/X1', {
+      '.gitattributes': 'shared.txt merge=union\n',
+      'shared.txt': 'line 1\nX1 was here\nline 3\n',
+    });
+    await repo.branch('task/X2', { 'shared.txt': 'line 1\nX2 was here\nline 3\n' });
+    const result = await integrate(
+      options(
+        [
+          { taskId: 'X1', agent: 'builder-x1', branch: 'task/X1', dependsOn: [] },
+          { taskId: 'X2', agent: 'builder-x2', branch: 'task/X2', dependsOn: [] },
+        ],
+        { detectConflicts: false },
+      ),
+    );
+    expect(result.conflicts).toEqual([{ taskId: 'X2', files: ['shared.txt'], with: ['X1'] }]);
+    expect(result.merged).toEqual(['X1']);
+  });
+
   it('reports a textual conflict with its files and the branch it collided with, merges the rest', async () => {
     const candidates = await taskBranches(repo, 6);
     await repo.branch('task/X1', {

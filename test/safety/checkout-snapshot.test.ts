@@ -78,7 +78,9 @@ describe('a snapshot of the checkout', () => {
     ]);
     const set = await compare(before)();
     expect(set.map((change) => change.text)).toEqual([
-      expect.stringMatching(/git config \(.*config\) changed: remote\.origin\.url set$/),
+      expect.stringMatching(
+        /git config \(.*config\) changed: remote\.origin\.url set \(your fetches and pushes go where it says\); your own git acts on it from now on: check with git config --local --list, remove one with git config --local --unset-all remote\.origin\.url$/,
+      ),
     ]);
     expect(JSON.stringify(set)).not.toContain('secret');
     const middle = await snapshotCheckout(repo.dir, { env: GIT_ENV });

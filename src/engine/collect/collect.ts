@@ -3,9 +3,13 @@ import { join } from 'node:path';
 import type { TaskMetrics } from '../state/schema.js';
 import { readSmallFile } from '../small-file.js';
 import { GitError } from '../errors.js';
-import { git, NO_HOOKS } from '../workspace/git-exec.js';
+import { git, NO_HOOKS, RAW_DIFF } from '../workspace/git-exec.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
-import { hiddenByOwnIgnores, MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
+import {
+  excludedSinceStart,
+  hiddenByOwnIgnores,
+  MAX_KEPT_IGNORED,
+} from '../workspace/own-ignores.js';
 import type { Inspection } from './inspect.js';
 
 export const CONTEXT_FILE = 'AGENT_CONTEXT.md';
@@ -105,12 +109,13 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
   ]);
   const outside = linksOutside(diff);
   const warnings = outside.length === 0 ? [] : [linksWarning(outside)];
-  // Only a task that changed a .gitignore can have hidden its own files with it.
-  const hiddenByIgnores = taken.stat.named.some(
-    (path) => path === '.gitignore' || path.endsWith('/.gitignore'),
-  )
-    ? await hiddenByOwnIgnores(input.worktree, input.startSha)
-    : [];
+  // Only a task that changed a .gitignore can have hidden its own files with it, or any agent
+  // that added a line to the shared .git/info/exclude.
+  const hiddenByIgnores =
+    taken.stat.named.some((path) => path === '.gitignore' || path.endsWith('/.gitignore')) ||
+    excludedSinceStart(input.worktree) !== null
+      ? await hiddenByOwnIgnores(input.worktree, input.startSha)
+      : [];
   return {
     headSha,
     committedLeftovers,
@@ -177,7 +182,11 @@ export function ownIgnoresWarning(
       : hidden.length > MAX_KEPT_IGNORED
         ? `too many to keep under a ref (over ${MAX_KEPT_IGNORED}): they go when the worktree is removed`
         : 'they could not be kept under a ref: they go when the worktree is removed';
-  return `the agent's own changes to .gitignore hide files it wrote in ${worktree}: ${firstFive(hidden)}. Git does not see them, so they were neither committed nor merged; ${kept}. If they are work, copy them out of the worktree, or commit them on the branch (git add --force)`;
+  const rules =
+    excludedSinceStart(worktree) === null
+      ? "the agent's own changes to .gitignore hide"
+      : 'ignore lines added during the run (its own .gitignore lines, or .git/info/exclude, which every worktree shares) hide';
+  return `${rules} files it wrote in ${worktree}: ${firstFive(hidden)}. Git does not see them, so they were neither committed nor merged; ${kept}. If they are work, copy them out of the worktree, or commit them on the branch (git add --force)`;
 }
 
 /** Also used for failed tasks, whose bundle is just the log. */
@@ -197,8 +206,10 @@ async function takeDiff(
   const range = [input.startSha, head ?? 'HEAD'];
   const [headSha, diff, numstat] = await Promise.all([
     head ?? git(input.worktree, ['rev-parse', 'HEAD']).then((result) => result.stdout.trim()),
-    git(input.worktree, ['diff', '--binary', ...range, '--']),
-    git(input.worktree, ['diff', '--numstat', '-z', ...range, '--']),
+    // The repository's config may name an external diff or a textconv command (an agent's, in the
+    // config every worktree shares): neither runs, and the diff is git's own.
+    git(input.worktree, ['diff', ...RAW_DIFF, '--binary', ...range, '--']),
+    git(input.worktree, ['diff', ...RAW_DIFF, '--numstat', '-z', ...range, '--']),
   ]);
   if (headSha === input.startSha) return { headSha, diff: '', stat: readNumstat('') };
   return { headSha, diff: diff.stdout, stat: readNumstat(numstat.stdout) };

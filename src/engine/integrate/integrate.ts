@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from '../ports/logger.js';
 import { batchBisect } from './batch-bisect.js';
 import { orderCandidates, type IntegrationCandidate } from './candidates.js';
 import { predictConflicts } from './conflicts.js';
+import { unionAsThreeWay } from '../workspace/config-guard.js';
 import { assertClean, identityConfig, repoGit, resolveCommit, type RepoGit } from './repo.js';
 import { pruneWorktreesIn } from '../workspace/worktree-admin.js';
 import { actOnRisks, findRisks, type OnRisk } from './risks.js';
@@ -82,12 +83,15 @@ export async function integrate(options: IntegrateOptions): Promise<IntegrationR
     );
   }
   const ordered = orderCandidates(options.candidates);
-  const identity = await identityConfig(options.repoRoot, options.env);
+  const mergeConfig = [
+    ...(await identityConfig(options.repoRoot, options.env)),
+    ...(await unionAsThreeWay(options.repoRoot, baseSha, options.env)),
+  ];
   await mkdir(options.logDir, { recursive: true });
   await mkdir(options.workdir, { recursive: true });
   const worktree = await mkdtemp(join(options.workdir, 'integration-'));
   await root.run(['worktree', 'add', '-q', '-b', options.branchName, worktree, baseSha]);
-  const repo = repoGit(worktree, options.env, identity);
+  const repo = repoGit(worktree, options.env, mergeConfig);
   try {
     const session = new IntegrationSession(
       repo,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Plan } from '../plan/schema.js';
 import type { ExecutionState } from '../state/schema.js';
-import { git } from '../workspace/git-exec.js';
+import { git, RAW_DIFF } from '../workspace/git-exec.js';
 import type { RepairTarget } from './targets.js';
 import type { RepairWorkspace } from './workspace.js';
 
@@ -124,9 +124,13 @@ async function intentOf(
   if (run?.start_sha) {
     const range = [run.start_sha, run.head_sha ?? `refs/heads/${branch}`];
     const paths = files.length > 0 ? ['--', ...files] : [];
-    const result = await git(input.ws.worktree, ['diff', '--no-color', ...range, ...paths], {
-      allowExitCodes: [128],
-    });
+    const result = await git(
+      input.ws.worktree,
+      ['diff', '--no-color', ...RAW_DIFF, ...range, ...paths],
+      {
+        allowExitCodes: [128],
+      },
+    );
     diff = result.stdout;
     const names = await git(input.ws.worktree, ['diff', '--name-only', ...range], {
       allowExitCodes: [128],

@@ -1,4 +1,4 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState, TaskRunStatus } from '../state/schema.js';
@@ -15,6 +15,7 @@ import {
   type CheckoutSnapshot,
 } from '../workspace/checkout.js';
 import { gitCommonDir } from '../workspace/repo.js';
+import { executionsDir } from './paths.js';
 import { holdingCommit, snapshotWorktree, taskBackupPrefix } from '../workspace/backup.js';
 import { git } from '../workspace/git-exec.js';
 import { DEFAULT_IDENTITY, type GitIdentity } from '../workspace/identity.js';
@@ -113,6 +114,16 @@ export interface CheckoutWatch {
    * `nothingLeft`: the caller found no process of the run still there (see REVIEW_REUSE_MS).
    */
   review(toolPaths?: readonly string[], options?: { nothingLeft?: boolean }): Promise<string[]>;
+  /**
+   * The repository's git config file and its text when the execution started, and the texts of
+   * `.git/info/attributes` and `exclude` then (undefined: a snapshot stored by an older version).
+   */
+  readonly startConfig: {
+    file: string;
+    text: string;
+    infoAttributes: string | undefined;
+    infoExclude: string | undefined;
+  };
 }
 
 /**
@@ -478,6 +489,12 @@ export async function watchCheckout(options: CheckoutWatchOptions): Promise<Chec
   }
 
   return {
+    startConfig: {
+      file: stored.before.configFile,
+      text: stored.before.configText,
+      infoAttributes: stored.before.infoAttributes,
+      infoExclude: stored.before.infoExclude,
+    },
     observe(event) {
       if (event.type !== 'task-status') return;
       if (RUNS_PROCESSES.has(event.status)) busySinceLook = true;
@@ -649,6 +666,24 @@ async function commitsByTask(
     );
   }
   return owners;
+}
+
+/**
+ * The repository's git config text when its latest execution other than `executionId` started
+ * (that execution's stored snapshot), with its id; null when there is none to read. Execution
+ * ids sort by their start time.
+ */
+export async function previousStartConfig(
+  repoRoot: string,
+  executionId: string,
+): Promise<{ id: string; text: string } | null> {
+  const names = await readdir(executionsDir(repoRoot)).catch(() => [] as string[]);
+  const earlier = names.filter((name) => name !== executionId && name < executionId).sort();
+  for (const id of earlier.reverse().slice(0, 3)) {
+    const stored = await load(join(executionsDir(repoRoot), id, CHECKOUT_FILE));
+    if (stored !== null) return { id, text: stored.before.configText };
+  }
+  return null;
 }
 
 async function load(file: string): Promise<Stored | null> {

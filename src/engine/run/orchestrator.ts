@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { PreflightError, UsageError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState } from '../state/schema.js';
@@ -26,11 +26,14 @@ import {
   type PoolLook,
 } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
+import { addConfigGuard } from '../workspace/git-exec.js';
+import { carriedOver, configEntries, configGuard, unionInUse } from '../workspace/config-guard.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { watchBudget } from './budget.js';
 import {
   lookAtCheckout,
+  previousStartConfig,
   watchCheckout,
   type CheckoutWatch,
   type FirstLook,
@@ -339,6 +342,66 @@ export async function execute(
     identity: settings.identity,
     ...(started === undefined ? {} : { firstLook: started.firstLook }),
   });
+  // From now until the end (integration and validation included), the tool's git does not run
+  // filters, merge drivers or other commands set in the shared config since the start, nor merge
+  // drivers set while the previous execution ran and still there.
+  const parse = (text: string) => configEntries(state.repo_root, text, options.env);
+  const previous = await previousStartConfig(state.repo_root, state.execution_id);
+  const carried =
+    previous === null ? [] : await carriedOver(previous.text, checkout.startConfig.text, parse);
+  const releaseGuard = addConfigGuard(
+    configGuard({
+      commonDir: dirname(checkout.startConfig.file),
+      startText: checkout.startConfig.text,
+      startExclude: checkout.startConfig.infoExclude,
+      unionInUse: await unionInUse(
+        state.repo_root,
+        state.base_sha,
+        checkout.startConfig.infoAttributes,
+        options.env,
+      ),
+      roots: [state.repo_root, worktreeRootOf(state.repo_root, settings)],
+      carried: new Set(carried.map(([key, value]) => `${key}\n${value}`)),
+      parse,
+    }),
+  );
+  const carriedNote =
+    previous === null || carried.length === 0
+      ? null
+      : `the repository's git config (${checkout.startConfig.file}) has settings that came while execution ${previous.id} ran or since: ${[...new Set(carried.map(([key]) => key))].join(', ')}. This run's merges do not use them (a driver an agent set can hide a conflict); if an agent set them, remove each with git config --local --unset-all <key>; if you did, they are used from the next run on`;
+  try {
+    return await executeGuarded(options, state, plan, paths, settings, resumed, {
+      collectOnResume,
+      started,
+      checkout,
+      signal,
+      tracked,
+      excluded,
+      carriedNote,
+    });
+  } finally {
+    releaseGuard();
+  }
+}
+
+async function executeGuarded(
+  options: EngineOptions,
+  state: ExecutionState,
+  plan: Plan,
+  paths: ExecutionPaths,
+  settings: ExecutionSettings,
+  resumed: boolean,
+  run: {
+    collectOnResume: ReadonlySet<string>;
+    started: Started | undefined;
+    checkout: CheckoutWatch;
+    signal: AbortSignal;
+    tracked: Promise<Set<string>>;
+    excluded: ToolFilesExcluded;
+    carriedNote: string | null;
+  },
+): Promise<ExecutionResult> {
+  const { collectOnResume, started, checkout, signal, tracked, excluded, carriedNote } = run;
   const clock = options.clock ?? systemClock;
   const ctx: RunContext = {
     state,
@@ -387,6 +450,7 @@ export async function execute(
   await ctx.writer.save(state);
   ctx.emit({ type: 'execution-started', executionId: state.execution_id, resumed });
   if (!resumed) announceWarnings(ctx);
+  if (carriedNote !== null) ctx.emit({ type: 'warning', message: carriedNote, taskId: null });
   try {
     await executeTasks(ctx);
   } finally {

@@ -3,6 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
+import { excludePatterns } from './config-guard.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
 import { worktreeRecords } from './worktree-admin.js';
 
@@ -69,6 +70,13 @@ export interface CheckoutSnapshot {
    * Older stored snapshots lack it.
    */
   indexLock?: boolean;
+  /**
+   * The text of `.git/info/attributes` and `.git/info/exclude` ('' when absent), which apply in
+   * every worktree: attributes choose filters and merge drivers for every file, exclude patterns
+   * hide files from `git add`. Older stored snapshots lack them.
+   */
+  infoAttributes?: string;
+  infoExclude?: string;
 }
 
 export interface SnapshotOptions {
@@ -179,8 +187,13 @@ export async function snapshotCheckout(
     replaced,
     worktrees,
     indexLock,
+    infoAttributes: readSmallFile(join(common, 'info', 'attributes'), INFO_LIMIT)?.text ?? '',
+    infoExclude: readSmallFile(join(common, 'info', 'exclude'), INFO_LIMIT)?.text ?? '',
   };
 }
+
+/** `.git/info/attributes` and `exclude` are small; a bigger one is read as absent. */
+const INFO_LIMIT = 4 * 1024 * 1024;
 
 /**
  * The linked worktrees git knows, read from their admin folders (`<common>/worktrees/<name>`:
@@ -306,7 +319,7 @@ async function contentStates(
 export interface CheckoutChange {
   /**
    * Stable identity: `HEAD`, `ref:<full ref>`, `replace:<object>`, `stash`, `config`,
-   * `hook:<name>`, `worktree:<folder>`, `lock:index.lock`, `file:<path>`, `ignored:<path>`.
+   * `info:attributes`, `info:exclude`, `hook:<name>`, `worktree:<folder>`, `lock:index.lock`, `file:<path>`, `ignored:<path>`.
    */
   key: string;
   text: string;
@@ -365,6 +378,7 @@ export async function compareCheckouts(
     ]);
     changes.push(configChange(after.configFile, was, now));
   }
+  changes.push(...infoChanges(before, after));
   changes.push(...hookChanges(before, after));
   changes.push(...worktreeChanges(before, after));
   const lock = lockChange(before, after);
@@ -613,16 +627,82 @@ function configChange(
   const added = [...new Set(after.filter((e) => !had.has(e)).map(keyOf))];
   const removed = [...new Set(before.filter((e) => !has.has(e)).map(keyOf))];
   // Values are left out on purpose: a config may hold credentials (a remote's URL, a header).
+  const effect = (key: string) => {
+    const note = CONFIG_EFFECTS.find(([pattern]) => pattern.test(key))?.[1];
+    return note === undefined ? '' : ` (${note})`;
+  };
   const settings = [
-    ...added.map((key) => (removed.includes(key) ? `${key} changed` : `${key} set`)),
+    ...added.map((key) => `${key} ${removed.includes(key) ? 'changed' : 'set'}${effect(key)}`),
     ...removed.filter((key) => !added.includes(key)).map((key) => `${key} removed`),
   ];
   const what = settings.length > 0 ? settings.join(', ') : 'comments or layout only';
+  const risky = added.filter((key) => effect(key) !== '');
+  const check =
+    risky.length === 0
+      ? ''
+      : `; your own git acts on ${risky.length === 1 ? 'it' : 'them'} from now on: check with git config --local --list, remove one with git config --local --unset-all ${risky[0]}`;
   return {
     key: 'config',
-    text: `the repository's git config (${configFile}) changed: ${what}`,
+    text: `the repository's git config (${configFile}) changed: ${what}${check}`,
     commits: [],
   };
+}
+
+/**
+ * Settings an agent may set that make your own git run a command, or send or merge something
+ * elsewhere than before: the config change names what each does (keys as git lists them).
+ */
+const CONFIG_EFFECTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^core\.fsmonitor$/, 'git runs its command at every status in your checkout'],
+  [/^core\.hookspath$/, 'git runs the hooks of the folder it names'],
+  [/^filter\..+\.(clean|smudge|process)$/, 'git runs it on add and checkout'],
+  [/^merge\.(.+\.driver|default)$/, 'your merges use it: a driver can hide a conflict'],
+  [/^diff\.(.+\.(textconv|command)|external)$/, 'git diff runs it'],
+  [/^remote\..+\.(url|pushurl)$/, 'your fetches and pushes go where it says'],
+  [/^url\..+\.(insteadof|pushinsteadof)$/, 'your fetches and pushes go where it says'],
+  [/^(include\.path|includeif\..+\.path)$/, 'git reads the settings of the file it names'],
+  [/^extensions\.worktreeconfig$/, "git reads each worktree's config.worktree too"],
+  [/^alias\./, 'an alias can run any command'],
+  [
+    /^(core\.(sshcommand|askpass|pager|editor|worktree|gitproxy)|gpg\.(.+\.)?program|sequence\.editor|credential\..*helper|pager\..+)$/,
+    'git runs or reads what it names',
+  ],
+];
+
+/** `.git/info/attributes` and `.git/info/exclude`, when both snapshots read them. */
+function infoChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
+  const info = join(dirname(after.configFile), 'info');
+  const changes: CheckoutChange[] = [];
+  if (
+    before.infoAttributes !== undefined &&
+    after.infoAttributes !== undefined &&
+    before.infoAttributes !== after.infoAttributes
+  ) {
+    changes.push({
+      key: 'info:attributes',
+      text: `${join(info, 'attributes')} changed: its attributes apply to every file of your checkout (filters your git runs on add and checkout, merge drivers, line endings); see what it says with cat`,
+      commits: [],
+    });
+  }
+  if (
+    before.infoExclude !== undefined &&
+    after.infoExclude !== undefined &&
+    excludeAdded(before.infoExclude, after.infoExclude)
+  ) {
+    changes.push({
+      key: 'info:exclude',
+      text: `${join(info, 'exclude')} changed (the tool's own lines left out): git add and git status do not see the files its patterns match, in your checkout and every worktree`,
+      commits: [],
+    });
+  }
+  return changes;
+}
+
+/** Whether a pattern came or went, comments and the tool's own lines left out. */
+function excludeAdded(before: string, after: string): boolean {
+  const had = excludePatterns(before);
+  const has = excludePatterns(after);
+  return [...has].some((line) => !had.has(line)) || [...had].some((line) => !has.has(line));
 }
 
 function worktreeChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, resolve } from 'node:path';
 import { GitError, MissingDirectoryError } from '../errors.js';
+import type { ConfigGuard } from './config-guard.js';
 import { HelperSpawnError, runThroughHelper } from './git-helper.js';
 
 export interface GitResult {
@@ -23,6 +24,44 @@ export interface GitOptions {
    * running the command there (a checkout, a clean, a commit on the user's branch).
    */
   discover?: boolean;
+  /** Not hardened by a config guard (the guard's own reading of the config). */
+  unguarded?: boolean;
+}
+
+const guards = new Set<ConfigGuard>();
+
+/**
+ * Harden every git call under the guard's folders until the returned function is called (see
+ * config-guard.ts).
+ */
+export function addConfigGuard(guard: ConfigGuard): () => void {
+  guards.add(guard);
+  return () => guards.delete(guard);
+}
+
+/** The guard whose folders hold `cwd`, if one is on. */
+export function configGuardFor(cwd: string): ConfigGuard | undefined {
+  for (const guard of guards) if (guard.covers(cwd)) return guard;
+  return undefined;
+}
+
+/** `env` with the settings of the guards covering `cwd` added (GIT_CONFIG_COUNT, …). */
+async function guarded(
+  cwd: string,
+  env: Record<string, string | undefined>,
+): Promise<Record<string, string | undefined>> {
+  if (guards.size === 0) return env;
+  const pairs = [];
+  for (const guard of guards) if (guard.covers(cwd)) pairs.push(...(await guard.overrides()));
+  if (pairs.length === 0) return env;
+  const had = Number(env['GIT_CONFIG_COUNT'] ?? '0');
+  const first = Number.isInteger(had) && had > 0 ? had : 0;
+  const added: Record<string, string> = { GIT_CONFIG_COUNT: String(first + pairs.length) };
+  pairs.forEach(([key, value], i) => {
+    added[`GIT_CONFIG_KEY_${first + i}`] = key;
+    added[`GIT_CONFIG_VALUE_${first + i}`] = value;
+  });
+  return { ...env, ...added };
 }
 
 /**
@@ -37,12 +76,13 @@ export async function git(
   // No settings read here: git gets the environment a process started now would inherit.
   // eslint-disable-next-line no-restricted-properties
   const base = options.env ?? process.env;
+  const env = options.discover === true ? base : withCeiling(base, dirname(resolve(cwd)));
   let result;
   try {
     result = await runThroughHelper({
       cwd,
       args: [...NON_INTERACTIVE, ...args],
-      env: options.discover === true ? base : withCeiling(base, dirname(resolve(cwd))),
+      env: options.unguarded === true ? env : await guarded(cwd, env),
       input: options.input,
     });
   } catch (error) {
@@ -73,9 +113,13 @@ function withCeiling(
 
 /**
  * For the tool's own commits, merges and checkouts: no hook of the repository's (or one an agent
- * planted) runs in the orchestrator.
+ * planted) runs in the orchestrator. Every call has it already (NON_INTERACTIVE); kept where a
+ * call says so itself.
  */
 export const NO_HOOKS: readonly string[] = ['-c', 'core.hooksPath=/dev/null'];
+
+/** For `git diff` and `git log -p`: no `diff.external` or `diff.<driver>.command`, no textconv. */
+export const RAW_DIFF: readonly string[] = ['--no-ext-diff', '--no-textconv'];
 
 /**
  * Node reports a missing working directory as `spawn git ENOENT`, as if git were not installed;
@@ -98,6 +142,13 @@ function spawnFailure(args: readonly string[], cwd: string, error: HelperSpawnEr
 const NON_INTERACTIVE = [
   '-c',
   'core.useReplaceRefs=false',
+  // Worktrees share the repository's config and hooks folder, so an agent can set
+  // core.fsmonitor or put a hook (reference-transaction runs on every ref update) there: the
+  // tool's own git runs neither. Neither is needed: fsmonitor only makes status faster.
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'core.hooksPath=/dev/null',
   // The tool's commits and merges do not start `git maintenance run --auto` (a process each, and
   // a detached gc that could outlive the run and race with worktree removal); the user's next
   // commit does.

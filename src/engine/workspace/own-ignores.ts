@@ -1,4 +1,5 @@
-import { git } from './git-exec.js';
+import { resolve } from 'node:path';
+import { configGuardFor, git } from './git-exec.js';
 
 /** Above this many, files an agent's own ignore rules hide are named but not kept (a cache, say). */
 export const MAX_KEPT_IGNORED = 1000;
@@ -6,9 +7,11 @@ export const MAX_KEPT_IGNORED = 1000;
 /**
  * Untracked files that only ignore rules the agent wrote hide: a pattern on a line that a
  * `.gitignore` of the worktree has and had not at `base` (an agent that adds its output folder to
- * .gitignore, then writes its work there). `git status` and `git add --all` skip them, so nothing
- * commits or keeps them and they would go with the worktree. Files the project's rules (or the
- * user's) ignore are left alone: build output, caches.
+ * .gitignore, then writes its work there), or that `.git/info/exclude` has and had not when the
+ * execution started (any agent's: the file applies to every worktree; known while the run's
+ * config guard is on). `git status` and `git add --all` skip them, so nothing commits or keeps
+ * them and they would go with the worktree. Files the project's rules (or the user's) ignore are
+ * left alone: build output, caches.
  */
 export async function hiddenByOwnIgnores(
   worktree: string,
@@ -31,7 +34,8 @@ export async function hiddenByOwnIgnores(
     run(['ls-files', '--others', '--exclude-standard', '-z', '--', ignoreFiles]),
   ]);
   const own = new Set([...changed, ...added]);
-  if (own.size === 0) return [];
+  const excludes = excludedSinceStart(worktree);
+  if (own.size === 0 && excludes === null) return [];
   const ignored = await run(['ls-files', '--others', '--ignored', '--exclude-standard', '-z']);
   if (ignored.length === 0) return [];
   // `<source>\0<line>\0<pattern>\0<path>\0` per path: the rule that decides it.
@@ -46,6 +50,10 @@ export async function hiddenByOwnIgnores(
   const hidden: string[] = [];
   for (let i = 0; i + 3 < fields.length; i += 4) {
     const [source, , pattern, path] = fields.slice(i, i + 4) as [string, string, string, string];
+    if (excludes !== null && resolve(worktree, source) === excludes.file) {
+      if (!excludes.patterns.has(pattern)) hidden.push(path);
+      continue;
+    }
     if (!own.has(source)) continue;
     if (!before.has(source)) {
       const shown = await git(worktree, ['cat-file', 'blob', `${base}:${source}`], {
@@ -57,4 +65,11 @@ export async function hiddenByOwnIgnores(
     if (!before.get(source)!.has(pattern)) hidden.push(path);
   }
   return hidden;
+}
+
+/** See ConfigGuard.startExcludes. */
+export function excludedSinceStart(
+  worktree: string,
+): { file: string; patterns: ReadonlySet<string> } | null {
+  return configGuardFor(worktree)?.startExcludes() ?? null;
 }

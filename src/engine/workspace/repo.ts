@@ -105,17 +105,24 @@ function parsePorcelainZ(text: string): string[] {
   return paths;
 }
 
+/** The comments above the blocks of lines the tool appends to info/exclude (`# <reason>`). */
+const TOOL_EXCLUDE_REASONS = {
+  toolDir: "parallel-executor's worktrees, logs and state",
+  toolFiles: 'files parallel-executor puts in task worktrees',
+} as const;
+
+/**
+ * The lines this process appended to info/exclude: the checkout watch does not name them as a
+ * change (the run's note does).
+ */
+export const toolExcludeLines = new Set<string>();
+
 /**
  * Keep the tool's folder out of git without editing the user's .gitignore: `info/exclude` lives in
  * the common git dir, so it also covers every worktree the tool creates.
  */
 export async function excludeToolDir(root: string, commonDir?: string): Promise<void> {
-  await appendExcludes(
-    root,
-    [`/${TOOL_DIR}/`],
-    "parallel-executor's worktrees, logs and state",
-    commonDir,
-  );
+  await appendExcludes(root, [`/${TOOL_DIR}/`], TOOL_EXCLUDE_REASONS.toolDir, commonDir);
 }
 
 /**
@@ -136,7 +143,7 @@ export async function excludeFromGit(
   });
   const already = new Set(ignored.stdout.split('\0'));
   const lines = paths.filter((path) => !already.has(path)).map((path) => `/${escapePattern(path)}`);
-  return appendExcludes(root, lines, 'files parallel-executor puts in task worktrees', commonDir);
+  return appendExcludes(root, lines, TOOL_EXCLUDE_REASONS.toolFiles, commonDir);
 }
 
 /** A path as a gitignore pattern that matches only itself. */
@@ -159,6 +166,7 @@ async function appendExcludes(
   await mkdir(join(commonDir, 'info'), { recursive: true });
   const prefix = existing.length > 0 && !existing.endsWith('\n') ? '\n' : '';
   await appendFile(file, `${prefix}# ${why}\n${missing.join('\n')}\n`);
+  for (const line of missing) toolExcludeLines.add(line);
   return missing;
 }
 

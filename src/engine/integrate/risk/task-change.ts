@@ -53,6 +53,7 @@ export async function taskChange(
     '-U0',
     '--no-color',
     '--no-ext-diff',
+    '--no-textconv',
     '-M',
     base,
     tip,
