@@ -62,6 +62,21 @@ describe('planUpdate', () => {
       note: 'lint failed',
       actualMs: 1_604_000,
     });
+    // An audit that could not run found nothing: said so, not "failed".
+    const checks = state.tasks['2.2']!.validation!.checks;
+    checks.push({
+      ...checks.find((c) => c.name === 'lint')!,
+      name: 'security',
+      failure: 'the audit could not run: 405 Method Not Allowed',
+    });
+    expect(planUpdate(state, groupPlan, null).tasks[1]!.note).toBe(
+      'lint failed; security could not run',
+    );
+    checks.splice(
+      checks.findIndex((c) => c.name === 'lint'),
+      1,
+    );
+    expect(planUpdate(state, groupPlan, null).tasks[1]!.note).toBe('security could not run');
     // 14:31:15.120 (2.1 starts) to 15:08:30.000 (2.3 ends).
     expect(update.groups).toEqual([{ id: '2', completed: true, actualMs: 2_234_880 }]);
     expect(update).not.toHaveProperty('reportPath');

@@ -27,7 +27,8 @@ const HELP = `Usage: parallel-executor run [--plan FILE] [--group ID|all] [--tas
 
 Run the plan's tasks concurrently, each by a real agent in its own git worktree and branch,
 as soon as its dependencies are done; validate each task's work in its worktree (lint, tests,
-coverage, audit, build: from the config, or found in package.json); merge the validated branches
+coverage, audit, build: from the config, else found in package.json, a Makefile, or a Rust, Go or
+Python project; --dry-run lists them); merge the validated branches
 into a new integration branch (integration/group-<id> or integration/<execution-id>) and test
 it; write the report and commit it there with the plan's updated statuses; clean up after a fully
 integrated run. Your checkout is never touched. Settings also come from

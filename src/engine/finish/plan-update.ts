@@ -86,8 +86,28 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
   // Nothing was done: the plan keeps the task open (the report says why).
   if (changedNothing(run)) return null;
   if (run.validation?.status === 'COMPLETE_WITH_WARNINGS') {
-    const failed = run.validation.checks.filter((c) => !c.passed && !c.skipped).map((c) => c.name);
-    return { id, outcome: 'warnings', note: `${failed.join(', ')} failed`, ...actual };
+    const checks = run.validation.checks.filter((c) => !c.passed && !c.skipped);
+    // An audit that could not run (a registry down) found nothing wrong: it is not "failed".
+    const unrun = (c: (typeof checks)[number]) => c.failure?.startsWith(AUDIT_NOT_RUN) === true;
+    const notes = [
+      ...(checks.some((c) => !unrun(c))
+        ? [
+            `${checks
+              .filter((c) => !unrun(c))
+              .map((c) => c.name)
+              .join(', ')} failed`,
+          ]
+        : []),
+      ...(checks.some(unrun)
+        ? [
+            `${checks
+              .filter(unrun)
+              .map((c) => c.name)
+              .join(', ')} could not run`,
+          ]
+        : []),
+    ];
+    return { id, outcome: 'warnings', note: notes.join('; '), ...actual };
   }
   const denied = deniedCalls(run);
   if (denied.length > 0) {
@@ -112,6 +132,8 @@ function spanOf(runs: readonly TaskRun[]): { actualMs?: number } {
   if (starts.length === 0 || ends.length === 0) return {};
   return { actualMs: Math.max(0, Math.max(...ends) - Math.min(...starts)) };
 }
+
+const AUDIT_NOT_RUN = 'the audit could not run';
 
 /** Which checks failed, not what they printed (that is in the report); else the reason's end. */
 function failedNote(reason: string): string {
