@@ -16,6 +16,14 @@ export interface ScriptedReply {
   /** Default: `tool_use` when a block uses a tool, else `end_turn`. */
   stopReason?: 'end_turn' | 'tool_use' | 'max_tokens';
   usage?: { input_tokens: number; output_tokens: number };
+  /** Held this long before the response starts (a stalled API). */
+  delayMs?: number;
+  /**
+   * Mid-stream: after `message_start`, the stream holds for `ms`, then goes on (`then: 'finish'`),
+   * ends without the rest (`'cut'`: the connection closes), or sends a line that is not JSON
+   * (`'garbage'`) and closes.
+   */
+  midStream?: { ms: number; then: 'finish' | 'cut' | 'garbage' };
 }
 
 export interface ScriptedFailure {
@@ -108,8 +116,9 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
       const id = `msg_scripted_${messageCount}`;
       const model =
         typeof request.body?.['model'] === 'string' ? request.body['model'] : 'claude-scripted';
+      if (answer.delayMs !== undefined) await sleep(answer.delayMs);
       if (!request.stream) return json(res, 200, messageJson(id, model, answer, messageCount));
-      streamReply(res, id, model, answer, messageCount);
+      await streamReply(res, id, model, answer, messageCount);
     })().catch((error: unknown) => {
       surprises.push(`server error: ${String(error)}`);
       if (!res.headersSent)
@@ -210,13 +219,17 @@ function messageJson(
   };
 }
 
-function streamReply(
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function streamReply(
   res: ServerResponse,
   id: string,
   model: string,
   reply: ScriptedReply,
   turn: number,
-): void {
+): Promise<void> {
   const usage = reply.usage ?? DEFAULT_USAGE;
   res.writeHead(200, {
     'content-type': 'text/event-stream',
@@ -238,6 +251,18 @@ function streamReply(
       usage: { input_tokens: usage.input_tokens, output_tokens: 1 },
     },
   });
+  if (reply.midStream !== undefined) {
+    await sleep(reply.midStream.ms);
+    if (reply.midStream.then === 'cut') {
+      res.destroy();
+      return;
+    }
+    if (reply.midStream.then === 'garbage') {
+      res.write('event: content_block_start\ndata: {"type":"content_block_start", not json\n\n');
+      res.end();
+      return;
+    }
+  }
   contentOf(reply, turn).forEach((block, index) => {
     if (block['type'] === 'text') {
       send('content_block_start', { index, content_block: { type: 'text', text: '' } });

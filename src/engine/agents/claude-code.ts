@@ -120,6 +120,10 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
           credential: credentialName({ ...launch.env, ...options.extraEnv }),
         }),
         graceMs: options.graceMs,
+        // In print mode Claude Code ends its turn on SIGINT and asks the model nothing more. On
+        // SIGTERM it shuts down at leisure (the user's SessionEnd hooks) while its loop goes on:
+        // the command the tree's SIGTERM killed returns, and it asks the model for the next turn.
+        interrupt: 'SIGINT',
         lastLines: options.lastLines,
       });
     },

@@ -53,6 +53,9 @@ export function createClaudeStreamInterpreter(options: {
   let lastUsage: string | null = null;
   let result: Json | null = null;
   let fatal: string | null = null;
+  // Told to stop (the SIGINT of a stop): its turn ends with this note, and the result that follows
+  // is an error (`error_during_execution`) the agent did not make.
+  let interrupted = false;
   /** The first failure no retry can fix, once: the orchestrator stops the agent on it. */
   const fatalEvent = (reason: string | null): AgentEvent[] => {
     if (reason === null || fatal !== null) return [];
@@ -251,6 +254,13 @@ export function createClaudeStreamInterpreter(options: {
       .map(record)
       .filter((block): block is Json => block !== null && block['type'] === 'tool_result');
     const outputs = results.map((block) => onToolResult(block, line));
+    if (
+      list(message['content'])
+        .map(record)
+        .some((block) => text(block?.['text'])?.startsWith('[Request interrupted by user') === true)
+    ) {
+      interrupted = true;
+    }
     return [
       ...outputLines(outputs, 'user message'),
       ...results.flatMap(deniedInResult),
@@ -322,12 +332,13 @@ export function createClaudeStreamInterpreter(options: {
     result = line;
     const { tokens, costUsd: cost } = resultUsage(line);
     const events: AgentEvent[] = [];
-    const isError = line['is_error'] === true;
+    const stopped = interrupted && line['subtype'] === 'error_during_execution';
+    const isError = line['is_error'] === true && !stopped;
     const summary = text(line['result']);
     const turnsUsed = String(line['num_turns'] ?? turns.size);
     events.push({
       type: 'output',
-      line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, ${formatCost(cost)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
+      line: `result: ${stopped ? 'stopped' : isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, ${formatCost(cost)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
     });
     for (const entry of list(line['permission_denials']).map(record)) {
       if (entry === null) continue;
@@ -396,7 +407,12 @@ export function createClaudeStreamInterpreter(options: {
         cacheCreationTokens: tokens?.cacheCreationTokens ?? null,
         costUsd,
         summary: text(result['result']),
-        agentError: fatal ?? (result['is_error'] === true ? resultError(result) : null),
+        agentError:
+          fatal ??
+          (result['is_error'] === true &&
+          !(interrupted && result['subtype'] === 'error_during_execution')
+            ? resultError(result)
+            : null),
       };
     },
   };
