@@ -53,6 +53,14 @@ export const CLAUDE_PERMISSION_MODES = [
 export type ClaudePermissionMode = (typeof CLAUDE_PERMISSION_MODES)[number];
 
 /**
+ * In print mode Claude Code ends its turn on SIGINT (the running tool is rejected), prints its
+ * result and exits, asking the model nothing more. On SIGTERM it shuts down at leisure (it runs
+ * the user's SessionEnd hooks) while its loop goes on: the command the tree's SIGTERM killed
+ * returns, and it asks the model for the next turn, runs its tools, and the next.
+ */
+export const CLAUDE_INTERRUPT: NodeJS.Signals = 'SIGINT';
+
+/**
  * Tools never offered: `SendMessage` addresses the members of a Claude Code agent team, and a task's
  * agent is in none ("No agent named 'builder-2' is currently addressable"); agents of a plan talk
  * through the inbox files instead.
@@ -76,6 +84,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
 
   return {
     kind: 'claude-code',
+    interrupt: CLAUDE_INTERRUPT,
     async preflight() {
       const binary = await locate(shellEnv['PATH'] ?? '', options.cwd ?? '.');
       if (binary === null) {
@@ -120,10 +129,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
           credential: credentialName({ ...launch.env, ...options.extraEnv }),
         }),
         graceMs: options.graceMs,
-        // In print mode Claude Code ends its turn on SIGINT and asks the model nothing more. On
-        // SIGTERM it shuts down at leisure (the user's SessionEnd hooks) while its loop goes on:
-        // the command the tree's SIGTERM killed returns, and it asks the model for the next turn.
-        interrupt: 'SIGINT',
+        interrupt: CLAUDE_INTERRUPT,
         lastLines: options.lastLines,
       });
     },

@@ -113,7 +113,8 @@ export interface AgentHandle {
   /** Resolves when the process tree is gone. */
   done: Promise<AgentOutcome>;
   /**
-   * SIGTERM the process tree, then SIGKILL after the grace period (default 10 s); resolves when
+   * The runner's `interrupt` to the agent alone, if it has one, and the process tree's SIGTERM
+   * once the agent has exited; SIGKILL when the grace period is over (default 10 s). Resolves when
    * the tree is gone and `done` has resolved. The first reason given is the one reported.
    */
   stop(reason: StopReason, graceMs?: number): Promise<void>;
@@ -131,6 +132,12 @@ export interface AgentRunner {
    * program it names by a path is there (a script not committed is not in the worktrees).
    */
   readonly command?: string;
+  /**
+   * The signal on which the agent ends its work at once, sent to it alone before its tree gets
+   * SIGTERM (Claude Code: SIGINT; on SIGTERM it goes on asking the model while it shuts down).
+   * `resume` sends it to the agents a dead orchestrator left running, too.
+   */
+  readonly interrupt?: NodeJS.Signals;
   /** Fails fast with an actionable error when the agent cannot run here (binary or key missing). */
   preflight(): Promise<void>;
   start(launch: AgentLaunch): Promise<AgentHandle>;

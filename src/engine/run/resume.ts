@@ -23,6 +23,7 @@ import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
 import { STOPPED_BY_USER } from './task.js';
 import {
+  interruptExecutionAgents,
   killProcessGroup,
   reportLeftBehind,
   reportUnread,
@@ -112,6 +113,11 @@ async function resumeLocked(
   // Orphans of the dead orchestrator, its agents' setsid'ed children included, stop before their
   // worktrees are touched.
   const emit = (event: ExecutionEvent): void => options.onEvent?.(event, state);
+  // The agents themselves first, the way they stop at once: on SIGTERM Claude Code goes on
+  // asking the model (and writing in its worktree) while it shuts down.
+  if (options.runner.interrupt !== undefined) {
+    await interruptExecutionAgents(state, options.runner.interrupt, settings.graceMs);
+  }
   const orphans = await stopExecutionProcesses(state, settings.graceMs);
   for (const [taskId, left] of orphans?.byTask ?? []) {
     reportLeftBehind(state, emit, taskId, left, 'by the stopped orchestrator');

@@ -1,0 +1,88 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ExecutionState } from '../../src/engine/state/schema.js';
+import { isProcessAlive } from '../../src/engine/agents/process-group.js';
+import { plan, task } from '../engine/helpers.js';
+import { CLAUDE } from '../support/claude-cli.js';
+import { useClaudeFixture } from '../support/claude-fixture.js';
+import type { RecordedRequest, ScriptedReply } from '../support/scripted-model.js';
+import { waitFor } from '../support/wait.js';
+import { CLI_PROCESS, cli, writePlanJson } from './helpers.js';
+
+/**
+ * The real Claude Code CLI under `parallel-executor run`, the orchestrator killed with SIGKILL
+ * while the agent works: the agent lives on (it is in a session of its own), and `resume` stops it.
+ */
+const claude = useClaudeFixture({ '.gitignore': 'plan.json\n', 'README.md': 'x\n' });
+
+async function readState(dir: string): Promise<ExecutionState | null> {
+  const executions = join(dir, '.parallel-executor', 'executions');
+  const [id] = await readdir(executions).catch(() => [] as string[]);
+  if (id === undefined) return null;
+  const text = await readFile(join(executions, id, 'PARALLEL_EXECUTION_STATUS.json'), 'utf8');
+  return JSON.parse(text) as ExecutionState;
+}
+
+describe('resume after the orchestrator was killed while Claude Code worked', () => {
+  it('stops the agent it left running without letting it ask the model another turn', async () => {
+    // The user's own SessionEnd hook: on SIGTERM the CLI runs it before it exits, and its loop
+    // went on meanwhile (29 turns, each a file written in the worktree resume then collected).
+    await mkdir(join(claude.home, '.claude'), { recursive: true });
+    await writeFile(
+      join(claude.home, '.claude', 'settings.json'),
+      JSON.stringify({
+        hooks: { SessionEnd: [{ hooks: [{ type: 'command', command: 'sleep 4' }] }] },
+      }),
+    );
+    let turn = 0;
+    const model = await claude.startModel(
+      Array.from({ length: 30 }, () => (request: RecordedRequest): ScriptedReply => {
+        turn += 1;
+        if (turn === 1) {
+          const command = 'echo a > a.txt && touch working && sleep 30';
+          return { blocks: [{ type: 'tool_use', name: 'Bash', input: { command } }] };
+        }
+        const file = join(request.workingDirectory ?? '', `after-${turn}.txt`);
+        return {
+          blocks: [{ type: 'tool_use', name: 'Write', input: { file_path: file, content: 'x\n' } }],
+        };
+      }),
+    );
+    await writePlanJson(claude.repo.dir, plan([task('1.1')]));
+    const env = { ...claude.env(model.url), PATH: `${dirname(CLAUDE)}:${process.env['PATH']}` };
+    const orchestrator = spawn(
+      process.execPath,
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent', 'claude-code'],
+      { cwd: claude.repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit');
+    const running = await waitFor(async () => {
+      const state = await readState(claude.repo.dir).catch(() => null);
+      const run = state?.tasks['1.1'];
+      return run?.pid != null && existsSync(join(run.worktree, 'working')) ? run : null;
+    });
+    orchestrator.kill('SIGKILL');
+    await exited;
+    expect(isProcessAlive(running.pid!)).toBe(true);
+
+    const resumedAt = Date.now();
+    const resumed = await cli(['resume'], claude.repo.dir, env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(isProcessAlive(running.pid!)).toBe(false);
+    const calls = model.requests.filter((request) => request.path === '/v1/messages');
+    expect(calls.filter((request) => request.receivedAt >= resumedAt).length).toBe(0);
+    expect(calls).toHaveLength(1);
+    const state = (await readState(claude.repo.dir))!;
+    expect(state.tasks['1.1']!.status).toBe('completed');
+    expect(state.integration?.merged).toEqual(['1.1']);
+    // What the agent did before the orchestrator died, and nothing after.
+    const merged = state.integration!.branch;
+    expect(await claude.repo.git(['show', `${merged}:a.txt`])).toBe('a');
+    const files = await claude.repo.git(['ls-tree', '-r', '--name-only', merged]);
+    expect(files.split('\n').filter((file) => file.startsWith('after-'))).toEqual([]);
+  }, 60_000);
+});
