@@ -28,7 +28,7 @@ async function readState(dir: string): Promise<ExecutionState | null> {
 }
 
 describe('resume after the orchestrator was killed while Claude Code worked', () => {
-  it('stops the agent it left running without letting it ask the model another turn', async () => {
+  it('stops the agent it left running without letting it ask the model another turn, its tokens saved', async () => {
     // The user's own SessionEnd hook: on SIGTERM the CLI runs it before it exits, and its loop
     // went on meanwhile (29 turns, each a file written in the worktree resume then collected).
     await mkdir(join(claude.home, '.claude'), { recursive: true });
@@ -44,7 +44,10 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
         turn += 1;
         if (turn === 1) {
           const command = 'echo a > a.txt && touch working && sleep 30';
-          return { blocks: [{ type: 'tool_use', name: 'Bash', input: { command } }] };
+          return {
+            blocks: [{ type: 'tool_use', name: 'Bash', input: { command } }],
+            usage: { input_tokens: 1000, output_tokens: 40 },
+          };
         }
         const file = join(request.workingDirectory ?? '', `after-${turn}.txt`);
         return {
@@ -65,6 +68,11 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
       const run = state?.tasks['1.1'];
       return run?.pid != null && existsSync(join(run.worktree, 'working')) ? run : null;
     });
+    // What the state says of the tokens when the orchestrator dies is what the report will say
+    // of them: the whole first message, its output count (the stream's last event) included.
+    const usage = async () => (await readState(claude.repo.dir))?.tasks['1.1']?.usage;
+    await waitFor(async () => (await usage())?.output_tokens === 40, 3_000).catch(() => false);
+    expect(await usage()).toMatchObject({ input_tokens: 1000, output_tokens: 40 });
     orchestrator.kill('SIGKILL');
     await exited;
     expect(isProcessAlive(running.pid!)).toBe(true);
@@ -78,6 +86,7 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
     expect(calls).toHaveLength(1);
     const state = (await readState(claude.repo.dir))!;
     expect(state.tasks['1.1']!.status).toBe('completed');
+    expect(state.tasks['1.1']!.usage).toMatchObject(model.billed());
     expect(state.integration?.merged).toEqual(['1.1']);
     // What the agent did before the orchestrator died, and nothing after.
     const merged = state.integration!.branch;

@@ -110,22 +110,27 @@ export function createClaudeStreamInterpreter(options: {
   };
   /** The message being streamed, per (sub)agent: `message_delta` carries its final output count. */
   const streaming = new Map<string, string>();
-  const onStreamEvent = (line: Json): void => {
+  /** True when the event carried usage (a message's start or end). */
+  const onStreamEvent = (line: Json): boolean => {
     const event = record(line['event']);
     const agent = text(line['parent_tool_use_id']) ?? '';
     if (event?.['type'] === 'message_start') {
       const message = record(event['message']);
       const id = text(message?.['id']);
       const usage = record(message?.['usage']);
-      if (id === null) return;
+      if (id === null) return false;
       streaming.set(agent, id);
-      if (usage !== null) countMessage(id, readTokens(usage));
+      if (usage === null) return false;
+      countMessage(id, readTokens(usage));
+      return true;
     } else if (event?.['type'] === 'message_delta') {
       const id = streaming.get(agent);
       const usage = record(event['usage']);
-      if (id === undefined || usage === null) return;
+      if (id === undefined || usage === null) return false;
       countMessage(id, { ...readTokens({}), outputTokens: number(usage['output_tokens']) });
+      return true;
     }
+    return false;
   };
 
   const messageTotals = (): Tokens => sumTokens([...usageByMessage.values()]);
@@ -378,9 +383,11 @@ export function createClaudeStreamInterpreter(options: {
           return onResult(line);
         case 'stream_event':
           // A token of a reply being streamed (--include-partial-messages): life, nothing to show;
-          // the whole message follows as an `assistant` line. Its start and end carry usage.
-          onStreamEvent(line);
-          return [{ type: 'alive' }];
+          // the whole message follows as an `assistant` line. Its start and end carry usage, the
+          // end its output count, which comes after the `assistant` line: said at once, or the
+          // running totals (the state a killed orchestrator leaves, the budget) lack it until the
+          // next message.
+          return onStreamEvent(line) ? [{ type: 'alive' }, ...usageEvent()] : [{ type: 'alive' }];
         default:
           return [{ type: 'output', line: `${text(line['type']) ?? 'event'}` }];
       }
