@@ -94,4 +94,67 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
     const files = await claude.repo.git(['ls-tree', '-r', '--name-only', merged]);
     expect(files.split('\n').filter((file) => file.startsWith('after-'))).toEqual([]);
   }, 60_000);
+
+  it('counts the turns the agent took after the orchestrator died, read from its session', async () => {
+    const model = await claude.startModel([
+      {
+        blocks: [
+          { type: 'tool_use', name: 'Bash', input: { command: 'touch working && sleep 3' } },
+        ],
+        usage: { input_tokens: 1000, output_tokens: 40 },
+      },
+      (request) => ({
+        blocks: [
+          {
+            type: 'tool_use',
+            name: 'Write',
+            input: {
+              file_path: join(request.workingDirectory ?? '', 'late.txt'),
+              content: 'late\n',
+            },
+          },
+        ],
+        usage: { input_tokens: 2000, output_tokens: 50 },
+      }),
+      {
+        blocks: [{ type: 'text', text: 'Done.' }],
+        usage: { input_tokens: 3000, output_tokens: 5 },
+      },
+    ]);
+    await writePlanJson(claude.repo.dir, plan([task('1.1')]));
+    const env = { ...claude.env(model.url), PATH: `${dirname(CLAUDE)}:${process.env['PATH']}` };
+    const orchestrator = spawn(
+      process.execPath,
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent', 'claude-code'],
+      { cwd: claude.repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit');
+    const running = await waitFor(async () => {
+      const state = await readState(claude.repo.dir).catch(() => null);
+      const run = state?.tasks['1.1'];
+      return run?.pid != null && existsSync(join(run.worktree, 'working')) ? run : null;
+    });
+    // The first reply as the state has it (written within 250 ms of the event): what the
+    // orchestrator read before it died.
+    await waitFor(async () => {
+      const usage = (await readState(claude.repo.dir))?.tasks['1.1']?.usage;
+      return usage?.output_tokens === 40;
+    }, 3_000);
+    orchestrator.kill('SIGKILL');
+    await exited;
+    // The agent finishes on its own, with nobody reading what it prints.
+    await waitFor(async () => !isProcessAlive(running.pid!), 20_000);
+    expect(model.unusedTurns()).toBe(0);
+
+    const resumed = await cli(['resume'], claude.repo.dir, env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const state = (await readState(claude.repo.dir))!;
+    const run = state.tasks['1.1']!;
+    expect(run.status).toBe('completed');
+    expect(await claude.repo.git(['show', `${state.integration!.branch}:late.txt`])).toBe('late');
+    expect(run.usage).toMatchObject({ ...model.billed(), cost_usd: null });
+    expect(resumed.stdout + resumed.stderr).toContain(
+      'the agent went on after the orchestrator stopped: 2 more model replies (5000 input, 55 output',
+    );
+  }, 60_000);
 });

@@ -6,6 +6,7 @@ import { resolveAgentBinary } from './agent-binary.js';
 import { hasClaudeCredentials } from './claude-binary.js';
 import type { AgentKind } from './kind.js';
 import { createClaudeStreamInterpreter } from './claude-stream.js';
+import { unseenClaudeUsage } from './claude-transcript.js';
 import { startAgentProcess } from './process.js';
 
 /** Claude Code's own settings (config `agent:`, action inputs), each one flag of the CLI. */
@@ -85,6 +86,8 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
   return {
     kind: 'claude-code',
     interrupt: CLAUDE_INTERRUPT,
+    // The agent's own environment: where its transcripts are (HOME, CLAUDE_CONFIG_DIR).
+    unseenUsage: ({ logFile, env }) => unseenClaudeUsage(logFile, { ...env, ...options.extraEnv }),
     async preflight() {
       const binary = await locate(shellEnv['PATH'] ?? '', options.cwd ?? '.');
       if (binary === null) {

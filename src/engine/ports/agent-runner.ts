@@ -138,7 +138,28 @@ export interface AgentRunner {
    * `resume` sends it to the agents a dead orchestrator left running, too.
    */
   readonly interrupt?: NodeJS.Signals;
+  /**
+   * What an attempt spent that its output never showed, read once its agent is gone: `resume`
+   * asks it of the attempts a dead orchestrator was following (Claude Code went on in a session
+   * of its own; its session transcript has the turns). Null when there is none or it cannot be told.
+   */
+  unseenUsage?(attempt: {
+    logFile: string;
+    env: Record<string, string | undefined>;
+  }): Promise<UnseenUsage | null>;
   /** Fails fast with an actionable error when the agent cannot run here (binary or key missing). */
   preflight(): Promise<void>;
   start(launch: AgentLaunch): Promise<AgentHandle>;
+}
+
+/** Tokens an agent spent that its output did not show (their cost is not known). */
+export interface UnseenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  /** How many model replies they are. */
+  messages: number;
+  /** Where they were read, for the message: the agent's session. */
+  session: string;
 }

@@ -1,8 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
 import type { IntegrationResult } from '../integrate/schema.js';
+import { addUsage } from '../state/usage.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { settleInterruptedRepairs } from '../repair/interrupted.js';
@@ -128,6 +130,12 @@ async function resumeLocked(
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
   }
+  // What the agents did after the orchestrator died is in no figure yet: it read their output.
+  for (const run of Object.values(state.tasks)) {
+    if (run.status !== 'in_progress') continue;
+    const message = await countUnseenUsage(options.runner, run, options.env);
+    if (message !== null) emit({ type: 'note', taskId: run.task_id, message });
+  }
   const toolFiles = await replicatedFiles(state.repo_root, settings.replicate);
   const place: KeepPlace = {
     repoRoot: state.repo_root,
@@ -215,6 +223,22 @@ async function resumeLocked(
   state.finished_at = null;
   state.orchestrator_pid = ownPid;
   return execute(options, state, plan, paths, settings, true, collectOnResume);
+}
+
+/**
+ * Adds to the task's usage what its last attempt spent that the orchestrator never read (the
+ * runner tells, from the agent's own records); returns what the user is told, or null.
+ */
+async function countUnseenUsage(
+  runner: AgentRunner,
+  run: TaskRun,
+  env: Record<string, string | undefined>,
+): Promise<string | null> {
+  const unseen = await runner.unseenUsage?.({ logFile: run.log_file, env }).catch(() => null);
+  if (unseen == null) return null;
+  run.usage = addUsage(run.usage ?? null, { ...unseen, costUsd: null });
+  const tokens = `${unseen.inputTokens} input, ${unseen.outputTokens} output, ${unseen.cacheReadTokens} cache-read and ${unseen.cacheCreationTokens} cache-write tokens`;
+  return `resume: the agent went on after the orchestrator stopped: ${unseen.messages} more model repl${unseen.messages === 1 ? 'y' : 'ies'} (${tokens}), read from its session ${unseen.session}, are added to the task's usage; their cost is not known`;
 }
 
 /**
