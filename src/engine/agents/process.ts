@@ -251,6 +251,9 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
   };
   const interruptFirst = async (signal: NodeJS.Signals, graceMs: number): Promise<void> => {
     const started = Date.now();
+    // The groups its commands run in are learned while it lives: once it has exited they are
+    // children of pid 1, out of the tree's reach.
+    tree.refresh();
     try {
       process.kill(pid, signal);
     } catch {
