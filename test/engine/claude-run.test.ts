@@ -310,4 +310,42 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     expect(priced).toHaveLength(1);
     expect(run.usage?.cost_usd).toBe(priced[0]);
   }, 60_000);
+
+  it('stops an agent whose model stalled mid-reply as hung, with the tokens and cost it priced', async () => {
+    const model = await claude.startModel([
+      (request) => ({
+        blocks: [
+          {
+            type: 'tool_use',
+            name: 'Write',
+            input: { file_path: join(request.workingDirectory ?? '', 'a.txt'), content: 'a\n' },
+          },
+        ],
+        usage: { input_tokens: 1000, output_tokens: 40 },
+      }),
+      // The reply starts, then nothing for longer than the idle limit.
+      { blocks: [{ type: 'text', text: 'never sent' }], stallMs: 60_000 },
+    ]);
+    const env = claude.env(model.url);
+    const { state } = await runPlan(claude.repo.dir, plan([task('1.1')]), '', {
+      runner: claude.runner(env, ['Write']),
+      env,
+      // The idle limit above the CLI's silent start-up; a grace in which it can end its turn.
+      settings: { idleTimeoutMs: 5_000, graceMs: 8_000 },
+    });
+
+    const run = state.tasks['1.1']!;
+    expect(run.status).toBe('failed');
+    expect(run.reason).toMatch(/^hung: no output and no status change for 5s/);
+    expect(model.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(2);
+    // Stopped with SIGINT, the CLI ends its turn and prints its result: what it priced is the
+    // attempt's cost (on SIGTERM it printed none, and the cost was unknown).
+    const priced = (await readFile(run.log_file, 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('{"type":"result"'))
+      .map((line) => (JSON.parse(line) as { total_cost_usd: number }).total_cost_usd);
+    expect(priced).toHaveLength(1);
+    expect(run.usage?.cost_usd).toBe(priced[0]);
+    expect(run.usage).toMatchObject({ input_tokens: 1000, output_tokens: 40 });
+  }, 60_000);
 });

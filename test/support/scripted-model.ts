@@ -16,14 +16,8 @@ export interface ScriptedReply {
   /** Default: `tool_use` when a block uses a tool, else `end_turn`. */
   stopReason?: 'end_turn' | 'tool_use' | 'max_tokens';
   usage?: { input_tokens: number; output_tokens: number };
-  /** Held this long before the response starts (a stalled API). */
-  delayMs?: number;
-  /**
-   * Mid-stream: after `message_start`, the stream holds for `ms`, then goes on (`then: 'finish'`),
-   * ends without the rest (`'cut'`: the connection closes), or sends a line that is not JSON
-   * (`'garbage'`) and closes.
-   */
-  midStream?: { ms: number; then: 'finish' | 'cut' | 'garbage' };
+  /** After `message_start`, the stream holds this long before the rest (an API stalled mid-reply). */
+  stallMs?: number;
 }
 
 export interface ScriptedFailure {
@@ -116,7 +110,6 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
       const id = `msg_scripted_${messageCount}`;
       const model =
         typeof request.body?.['model'] === 'string' ? request.body['model'] : 'claude-scripted';
-      if (answer.delayMs !== undefined) await sleep(answer.delayMs);
       if (!request.stream) return json(res, 200, messageJson(id, model, answer, messageCount));
       await streamReply(res, id, model, answer, messageCount);
     })().catch((error: unknown) => {
@@ -219,10 +212,6 @@ function messageJson(
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function streamReply(
   res: ServerResponse,
   id: string,
@@ -251,17 +240,10 @@ async function streamReply(
       usage: { input_tokens: usage.input_tokens, output_tokens: 1 },
     },
   });
-  if (reply.midStream !== undefined) {
-    await sleep(reply.midStream.ms);
-    if (reply.midStream.then === 'cut') {
-      res.destroy();
-      return;
-    }
-    if (reply.midStream.then === 'garbage') {
-      res.write('event: content_block_start\ndata: {"type":"content_block_start", not json\n\n');
-      res.end();
-      return;
-    }
+  if (reply.stallMs !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, reply.stallMs));
+    // The client gave up meanwhile (it was stopped): nothing more to send.
+    if (res.destroyed) return;
   }
   contentOf(reply, turn).forEach((block, index) => {
     if (block['type'] === 'text') {
