@@ -82,9 +82,9 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
         ],
         usage,
       });
-    // Each call answered by what it is, not by its place: a CLI told to stop (SIGTERM) aborts its
-    // command and may still ask the next turn before it is killed; that call is refused (and so
-    // not billed), since the stopped attempt could not report a reply it never printed.
+    // Each call answered by what it is, not by its place. A CLI told to stop (SIGINT) ends its turn
+    // and asks nothing more; should one ask after its command was stopped, the call is refused
+    // (and so not billed), since the stopped attempt could not report a reply it never printed.
     let fresh = 0;
     const answer: ScriptedTurn = (request) => {
       // What the attempt's own turns said (its tool calls and their results), not its prompt: a
