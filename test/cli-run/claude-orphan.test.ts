@@ -157,4 +157,63 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
       'the agent went on after the orchestrator stopped: 2 more model replies (5000 input, 55 output',
     );
   }, 60_000);
+
+  it('after Ctrl-C twice, resume runs the stopped agent again on top of its commit: its work is not called done', async () => {
+    // A short grace for resume's stop of what the agent left (a command that ignores SIGTERM).
+    await mkdir(join(claude.repo.dir, '.github'));
+    await writeFile(
+      join(claude.repo.dir, '.github', 'parallel-executor.yml'),
+      'timeouts: { grace: 1s }\n',
+    );
+    await claude.repo.git(['add', '-A']);
+    await claude.repo.git(['commit', '-qm', 'config']);
+    let resumed = false;
+    const model = await claude.startModel(
+      Array.from({ length: 4 }, () => (): ScriptedReply => {
+        if (resumed) return { blocks: [{ type: 'text', text: 'Finished the rest.' }] };
+        // Half the work committed, then a command that outlives the agent's stop for a while:
+        // the orchestrator is still stopping it when the second Ctrl-C comes.
+        const command =
+          'echo half > half.txt && git add -A && git -c user.name=A -c user.email=a@a.invalid commit -qm half && ' +
+          `setsid sh -c "trap '' TERM INT; sleep 60"`;
+        return { blocks: [{ type: 'tool_use', name: 'Bash', input: { command } }] };
+      }),
+    );
+    await writePlanJson(claude.repo.dir, plan([task('1.1')]));
+    const env = { ...claude.env(model.url), PATH: `${dirname(CLAUDE)}:${process.env['PATH']}` };
+    const orchestrator = spawn(
+      process.execPath,
+      [...CLI_PROCESS, 'run', '--plan', 'plan.json', '--agent', 'claude-code'],
+      { cwd: claude.repo.dir, env, stdio: 'ignore' },
+    );
+    const exited = once(orchestrator, 'exit') as Promise<[number | null, string | null]>;
+    await waitFor(async () => {
+      const state = await readState(claude.repo.dir).catch(() => null);
+      const run = state?.tasks['1.1'];
+      if (run?.pid == null) return false;
+      const log = await claude.repo.git(['log', '--format=%s', '-1', run.branch]).catch(() => '');
+      return log === 'half';
+    });
+    orchestrator.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    orchestrator.kill('SIGINT');
+    expect((await exited)[0]).toBe(130);
+    const stopped = (await readState(claude.repo.dir))!;
+    // Ended before the agent was gone; the user's stop is recorded all the same.
+    expect(stopped.tasks['1.1']).toMatchObject({
+      status: 'in_progress',
+      reason: 'stopped by the user; resume with `parallel-executor resume`',
+    });
+
+    resumed = true;
+    const result = await cli(['resume'], claude.repo.dir, env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).toMatch(
+      /stopped before it finished \(Ctrl-C\).*runs again on top of the 1 commit\(s\) it made/,
+    );
+    expect(model.unusedTurns()).toBe(2);
+    const done = (await readState(claude.repo.dir))!;
+    expect(done.tasks['1.1']!.status).toBe('completed');
+    expect(await claude.repo.git(['show', `${done.integration!.branch}:half.txt`])).toBe('half');
+  }, 60_000);
 });

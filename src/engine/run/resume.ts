@@ -315,7 +315,10 @@ async function resumeUnfinished(
 ): Promise<string | null> {
   const work = await taskWork(place.repoRoot, run, toolFiles);
   const found = work.commits > 0 || work.dirty;
-  const stopped = run.status === 'cancelled' && run.reason === STOPPED_BY_USER;
+  // Cancelled, or still in progress with the user's stop recorded (a second Ctrl-C ended the
+  // orchestrator before the agent was gone).
+  const stopped =
+    run.reason === STOPPED_BY_USER && (run.status === 'cancelled' || isActive(run.status));
   const kept = await keepTaskState(
     place,
     run,
