@@ -1,9 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RecordedRequest, type ScriptedTurn } from '../support/scripted-model.js';
 import { useClaudeFixture } from '../support/claude-fixture.js';
 import { resumeExecution } from '../../src/engine/run/resume.js';
+import { waitFor } from '../support/wait.js';
 import { FAST, plan, runPlan, task } from './helpers.js';
 
 const claude = useClaudeFixture();
@@ -80,9 +82,9 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
         ],
         usage,
       });
-    // Each call answered by what it is, not by its place: a CLI told to stop (SIGTERM) aborts its
-    // command and may still ask the next turn before it is killed; that call is refused (and so
-    // not billed), since the stopped attempt could not report a reply it never printed.
+    // Each call answered by what it is, not by its place. A CLI told to stop (SIGINT) ends its turn
+    // and asks nothing more; should one ask after its command was stopped, the call is refused
+    // (and so not billed), since the stopped attempt could not report a reply it never printed.
     let fresh = 0;
     const answer: ScriptedTurn = (request) => {
       // What the attempt's own turns said (its tool calls and their results), not its prompt: a
@@ -245,4 +247,105 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     expect(retried!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(8_900);
     expect(model.surprises).toEqual([]);
   });
+
+  it('asks the model nothing more once stopped (Ctrl-C), even while its shutdown runs the user’s SessionEnd hook', async () => {
+    // The user's own Claude Code settings: a SessionEnd hook that takes a while. On SIGTERM the
+    // CLI runs it before it exits, and its loop went on meanwhile: the command the SIGTERM killed
+    // returned, and it asked the model for the next turn, and the next (30 turns, 29 files).
+    await mkdir(join(claude.home, '.claude'), { recursive: true });
+    await writeFile(
+      join(claude.home, '.claude', 'settings.json'),
+      JSON.stringify({
+        hooks: { SessionEnd: [{ hooks: [{ type: 'command', command: 'sleep 4' }] }] },
+      }),
+    );
+    const controller = new AbortController();
+    let first = true;
+    const model = await claude.startModel(
+      Array.from({ length: 30 }, () => (request: RecordedRequest) => {
+        const dir = request.workingDirectory ?? '';
+        if (first) {
+          first = false;
+          const command = `touch ${join(dir, '.started')} && sleep 30`;
+          return { blocks: [{ type: 'tool_use', name: 'Bash', input: { command } }] };
+        }
+        const file = join(dir, `after-${model.requests.length}.txt`);
+        return {
+          blocks: [{ type: 'tool_use', name: 'Write', input: { file_path: file, content: 'x\n' } }],
+        };
+      }),
+    );
+    const env = claude.env(model.url);
+    let worktree = '';
+    let stoppedAt = Number.POSITIVE_INFINITY;
+    const running = runPlan(claude.repo.dir, plan([task('1.1')]), '', {
+      runner: claude.runner(env, ['Bash', 'Write']),
+      env,
+      signal: controller.signal,
+      // Longer than the hook: the CLI is not cut short before it would have gone on.
+      settings: { graceMs: 8_000 },
+      onEvent: (_event, state) => {
+        worktree = state.tasks['1.1']?.worktree ?? '';
+      },
+    });
+    await waitFor(async () => worktree !== '' && existsSync(join(worktree, '.started')));
+    stoppedAt = Date.now();
+    controller.abort('SIGINT');
+    const { state, events } = await running;
+
+    const run = state.tasks['1.1']!;
+    expect(run.status).toBe('cancelled');
+    // The interrupted turn's end is no error of the agent's to warn about.
+    expect(events.filter((event) => event.type === 'warning')).toEqual([]);
+    const calls = model.requests.filter((r) => r.path === '/v1/messages');
+    expect(calls.filter((r) => r.receivedAt >= stoppedAt).length).toBe(0);
+    expect(calls).toHaveLength(1);
+    expect(existsSync(join(worktree, 'after-2.txt'))).toBe(false);
+    // What it spent is what the model billed, priced by the CLI in the result it printed.
+    expect(run.usage).toMatchObject(model.billed());
+    const priced = (await readFile(run.log_file, 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('{"type":"result"'))
+      .map((line) => (JSON.parse(line) as { total_cost_usd: number }).total_cost_usd);
+    expect(priced).toHaveLength(1);
+    expect(run.usage?.cost_usd).toBe(priced[0]);
+  }, 60_000);
+
+  it('stops an agent whose model stalled mid-reply as hung, with the tokens and cost it priced', async () => {
+    const model = await claude.startModel([
+      (request) => ({
+        blocks: [
+          {
+            type: 'tool_use',
+            name: 'Write',
+            input: { file_path: join(request.workingDirectory ?? '', 'a.txt'), content: 'a\n' },
+          },
+        ],
+        usage: { input_tokens: 1000, output_tokens: 40 },
+      }),
+      // The reply starts, then nothing for longer than the idle limit.
+      { blocks: [{ type: 'text', text: 'never sent' }], stallMs: 60_000 },
+    ]);
+    const env = claude.env(model.url);
+    const { state } = await runPlan(claude.repo.dir, plan([task('1.1')]), '', {
+      runner: claude.runner(env, ['Write']),
+      env,
+      // The idle limit above the CLI's silent start-up; a grace in which it can end its turn.
+      settings: { idleTimeoutMs: 5_000, graceMs: 8_000 },
+    });
+
+    const run = state.tasks['1.1']!;
+    expect(run.status).toBe('failed');
+    expect(run.reason).toMatch(/^hung: no output and no status change for 5s/);
+    expect(model.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(2);
+    // Stopped with SIGINT, the CLI ends its turn and prints its result: what it priced is the
+    // attempt's cost (on SIGTERM it printed none, and the cost was unknown).
+    const priced = (await readFile(run.log_file, 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('{"type":"result"'))
+      .map((line) => (JSON.parse(line) as { total_cost_usd: number }).total_cost_usd);
+    expect(priced).toHaveLength(1);
+    expect(run.usage?.cost_usd).toBe(priced[0]);
+    expect(run.usage).toMatchObject({ input_tokens: 1000, output_tokens: 40 });
+  }, 60_000);
 });

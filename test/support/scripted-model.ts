@@ -16,6 +16,8 @@ export interface ScriptedReply {
   /** Default: `tool_use` when a block uses a tool, else `end_turn`. */
   stopReason?: 'end_turn' | 'tool_use' | 'max_tokens';
   usage?: { input_tokens: number; output_tokens: number };
+  /** After `message_start`, the stream holds this long before the rest (an API stalled mid-reply). */
+  stallMs?: number;
 }
 
 export interface ScriptedFailure {
@@ -109,7 +111,7 @@ export async function startScriptedModel(script: ScriptedTurn[]): Promise<Script
       const model =
         typeof request.body?.['model'] === 'string' ? request.body['model'] : 'claude-scripted';
       if (!request.stream) return json(res, 200, messageJson(id, model, answer, messageCount));
-      streamReply(res, id, model, answer, messageCount);
+      await streamReply(res, id, model, answer, messageCount);
     })().catch((error: unknown) => {
       surprises.push(`server error: ${String(error)}`);
       if (!res.headersSent)
@@ -210,13 +212,13 @@ function messageJson(
   };
 }
 
-function streamReply(
+async function streamReply(
   res: ServerResponse,
   id: string,
   model: string,
   reply: ScriptedReply,
   turn: number,
-): void {
+): Promise<void> {
   const usage = reply.usage ?? DEFAULT_USAGE;
   res.writeHead(200, {
     'content-type': 'text/event-stream',
@@ -238,6 +240,11 @@ function streamReply(
       usage: { input_tokens: usage.input_tokens, output_tokens: 1 },
     },
   });
+  if (reply.stallMs !== undefined) {
+    await new Promise((resolve) => setTimeout(resolve, reply.stallMs));
+    // The client gave up meanwhile (it was stopped): nothing more to send.
+    if (res.destroyed) return;
+  }
   contentOf(reply, turn).forEach((block, index) => {
     if (block['type'] === 'text') {
       send('content_block_start', { index, content_block: { type: 'text', text: '' } });

@@ -6,6 +6,7 @@ import { resolveAgentBinary } from './agent-binary.js';
 import { hasClaudeCredentials } from './claude-binary.js';
 import type { AgentKind } from './kind.js';
 import { createClaudeStreamInterpreter } from './claude-stream.js';
+import { unseenClaudeUsage } from './claude-transcript.js';
 import { startAgentProcess } from './process.js';
 
 /** Claude Code's own settings (config `agent:`, action inputs), each one flag of the CLI. */
@@ -53,6 +54,14 @@ export const CLAUDE_PERMISSION_MODES = [
 export type ClaudePermissionMode = (typeof CLAUDE_PERMISSION_MODES)[number];
 
 /**
+ * In print mode Claude Code ends its turn on SIGINT (the running tool is rejected), prints its
+ * result and exits, asking the model nothing more. On SIGTERM it shuts down at leisure (it runs
+ * the user's SessionEnd hooks) while its loop goes on: the command the tree's SIGTERM killed
+ * returns, and it asks the model for the next turn, runs its tools, and the next.
+ */
+export const CLAUDE_INTERRUPT: NodeJS.Signals = 'SIGINT';
+
+/**
  * Tools never offered: `SendMessage` addresses the members of a Claude Code agent team, and a task's
  * agent is in none ("No agent named 'builder-2' is currently addressable"); agents of a plan talk
  * through the inbox files instead.
@@ -76,6 +85,9 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
 
   return {
     kind: 'claude-code',
+    interrupt: CLAUDE_INTERRUPT,
+    // The agent's own environment: where its transcripts are (HOME, CLAUDE_CONFIG_DIR).
+    unseenUsage: ({ logFile, env }) => unseenClaudeUsage(logFile, { ...env, ...options.extraEnv }),
     async preflight() {
       const binary = await locate(shellEnv['PATH'] ?? '', options.cwd ?? '.');
       if (binary === null) {
@@ -120,6 +132,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
           credential: credentialName({ ...launch.env, ...options.extraEnv }),
         }),
         graceMs: options.graceMs,
+        interrupt: CLAUDE_INTERRUPT,
         lastLines: options.lastLines,
       });
     },

@@ -53,6 +53,9 @@ export function createClaudeStreamInterpreter(options: {
   let lastUsage: string | null = null;
   let result: Json | null = null;
   let fatal: string | null = null;
+  // Told to stop (the SIGINT of a stop): its turn ends with this note, and the result that follows
+  // is an error (`error_during_execution`) the agent did not make.
+  let interrupted = false;
   /** The first failure no retry can fix, once: the orchestrator stops the agent on it. */
   const fatalEvent = (reason: string | null): AgentEvent[] => {
     if (reason === null || fatal !== null) return [];
@@ -107,22 +110,27 @@ export function createClaudeStreamInterpreter(options: {
   };
   /** The message being streamed, per (sub)agent: `message_delta` carries its final output count. */
   const streaming = new Map<string, string>();
-  const onStreamEvent = (line: Json): void => {
+  /** True when the event carried usage (a message's start or end). */
+  const onStreamEvent = (line: Json): boolean => {
     const event = record(line['event']);
     const agent = text(line['parent_tool_use_id']) ?? '';
     if (event?.['type'] === 'message_start') {
       const message = record(event['message']);
       const id = text(message?.['id']);
       const usage = record(message?.['usage']);
-      if (id === null) return;
+      if (id === null) return false;
       streaming.set(agent, id);
-      if (usage !== null) countMessage(id, readTokens(usage));
+      if (usage === null) return false;
+      countMessage(id, readTokens(usage));
+      return true;
     } else if (event?.['type'] === 'message_delta') {
       const id = streaming.get(agent);
       const usage = record(event['usage']);
-      if (id === undefined || usage === null) return;
+      if (id === undefined || usage === null) return false;
       countMessage(id, { ...readTokens({}), outputTokens: number(usage['output_tokens']) });
+      return true;
     }
+    return false;
   };
 
   const messageTotals = (): Tokens => sumTokens([...usageByMessage.values()]);
@@ -251,6 +259,13 @@ export function createClaudeStreamInterpreter(options: {
       .map(record)
       .filter((block): block is Json => block !== null && block['type'] === 'tool_result');
     const outputs = results.map((block) => onToolResult(block, line));
+    if (
+      list(message['content'])
+        .map(record)
+        .some((block) => text(block?.['text'])?.startsWith('[Request interrupted by user') === true)
+    ) {
+      interrupted = true;
+    }
     return [
       ...outputLines(outputs, 'user message'),
       ...results.flatMap(deniedInResult),
@@ -322,12 +337,13 @@ export function createClaudeStreamInterpreter(options: {
     result = line;
     const { tokens, costUsd: cost } = resultUsage(line);
     const events: AgentEvent[] = [];
-    const isError = line['is_error'] === true;
+    const stopped = interrupted && line['subtype'] === 'error_during_execution';
+    const isError = line['is_error'] === true && !stopped;
     const summary = text(line['result']);
     const turnsUsed = String(line['num_turns'] ?? turns.size);
     events.push({
       type: 'output',
-      line: `result: ${isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, ${formatCost(cost)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
+      line: `result: ${stopped ? 'stopped' : isError ? 'error' : 'success'} after ${turnsUsed} turns${cost === null ? '' : `, ${formatCost(cost)}`}${summary === null ? '' : `: ${clip(firstLine(summary))}`}`,
     });
     for (const entry of list(line['permission_denials']).map(record)) {
       if (entry === null) continue;
@@ -367,9 +383,11 @@ export function createClaudeStreamInterpreter(options: {
           return onResult(line);
         case 'stream_event':
           // A token of a reply being streamed (--include-partial-messages): life, nothing to show;
-          // the whole message follows as an `assistant` line. Its start and end carry usage.
-          onStreamEvent(line);
-          return [{ type: 'alive' }];
+          // the whole message follows as an `assistant` line. Its start and end carry usage, the
+          // end its output count, which comes after the `assistant` line: said at once, or the
+          // running totals (the state a killed orchestrator leaves, the budget) lack it until the
+          // next message.
+          return onStreamEvent(line) ? [{ type: 'alive' }, ...usageEvent()] : [{ type: 'alive' }];
         default:
           return [{ type: 'output', line: `${text(line['type']) ?? 'event'}` }];
       }
@@ -396,7 +414,12 @@ export function createClaudeStreamInterpreter(options: {
         cacheCreationTokens: tokens?.cacheCreationTokens ?? null,
         costUsd,
         summary: text(result['result']),
-        agentError: fatal ?? (result['is_error'] === true ? resultError(result) : null),
+        agentError:
+          fatal ??
+          (result['is_error'] === true &&
+          !(interrupted && result['subtype'] === 'error_during_execution')
+            ? resultError(result)
+            : null),
       };
     },
   };

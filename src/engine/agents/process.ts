@@ -60,6 +60,12 @@ export interface ProcessLaunch {
   lastLines?: number;
   /** Grace between SIGTERM and SIGKILL when `stop()` is given none (default 10 s). */
   graceMs?: number;
+  /**
+   * Sent to the agent alone when it is stopped, before the SIGTERM to its tree: the signal on
+   * which it ends its work at once (Claude Code's SIGINT). The tree's SIGTERM follows once the
+   * agent has exited, or when the grace is over, with what is left of it.
+   */
+  interrupt?: NodeJS.Signals;
   /** Grace for processes the agent left behind in its group after it exited by itself (default 2 s). */
   leftoverGraceMs?: number;
   /** Status-file poll interval, the fallback to fs.watch (default 500 ms). */
@@ -232,6 +238,32 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     termination ??= terminateTree(tree, graceMs, KILL_WAIT_MS);
     return termination;
   };
+  // A stop asked while the agent runs: its own interrupt first, and the tree left alone until it
+  // has exited. A SIGTERM to the tree at once kills the command a tool runs, whose result the
+  // agent then sends on to the model in a new turn while it shuts down.
+  let interrupting: Promise<void> | null = null;
+  const interruptThenTerminate = (graceMs: number): Promise<void> => {
+    if (launch.interrupt === undefined || leaderExited || termination !== null) {
+      return interrupting ?? terminate(graceMs);
+    }
+    interrupting ??= interruptFirst(launch.interrupt, graceMs);
+    return interrupting;
+  };
+  const interruptFirst = async (signal: NodeJS.Signals, graceMs: number): Promise<void> => {
+    const started = Date.now();
+    // The groups its commands run in are learned while it lives: once it has exited they are
+    // children of pid 1, out of the tree's reach.
+    tree.refresh();
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return terminate(graceMs);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    return terminate(Math.max(0, graceMs - (Date.now() - started)));
+  };
 
   const lifetime = new AbortController();
   const done: Promise<AgentOutcome> = (async () => {
@@ -274,7 +306,7 @@ export async function startAgentProcess(launch: ProcessLaunch): Promise<AgentHan
     if (finished) return;
     // An agent that already ended by itself was not stopped, whatever is still being cleaned up.
     if (!leaderExited) stoppedBecause ??= reason;
-    await terminate(graceMs);
+    await interruptThenTerminate(graceMs);
     await done;
   };
   const onAbort = (): void => void stop('cancelled');

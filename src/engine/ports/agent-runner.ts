@@ -113,7 +113,8 @@ export interface AgentHandle {
   /** Resolves when the process tree is gone. */
   done: Promise<AgentOutcome>;
   /**
-   * SIGTERM the process tree, then SIGKILL after the grace period (default 10 s); resolves when
+   * The runner's `interrupt` to the agent alone, if it has one, and the process tree's SIGTERM
+   * once the agent has exited; SIGKILL when the grace period is over (default 10 s). Resolves when
    * the tree is gone and `done` has resolved. The first reason given is the one reported.
    */
   stop(reason: StopReason, graceMs?: number): Promise<void>;
@@ -131,7 +132,34 @@ export interface AgentRunner {
    * program it names by a path is there (a script not committed is not in the worktrees).
    */
   readonly command?: string;
+  /**
+   * The signal on which the agent ends its work at once, sent to it alone before its tree gets
+   * SIGTERM (Claude Code: SIGINT; on SIGTERM it goes on asking the model while it shuts down).
+   * `resume` sends it to the agents a dead orchestrator left running, too.
+   */
+  readonly interrupt?: NodeJS.Signals;
+  /**
+   * What an attempt spent that its output never showed, read once its agent is gone: `resume`
+   * asks it of the attempts a dead orchestrator was following (Claude Code went on in a session
+   * of its own; its session transcript has the turns). Null when there is none or it cannot be told.
+   */
+  unseenUsage?(attempt: {
+    logFile: string;
+    env: Record<string, string | undefined>;
+  }): Promise<UnseenUsage | null>;
   /** Fails fast with an actionable error when the agent cannot run here (binary or key missing). */
   preflight(): Promise<void>;
   start(launch: AgentLaunch): Promise<AgentHandle>;
+}
+
+/** Tokens an agent spent that its output did not show (their cost is not known). */
+export interface UnseenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  cacheCreationTokens: number;
+  /** How many model replies they are. */
+  messages: number;
+  /** Where they were read, for the message: the agent's session. */
+  session: string;
 }

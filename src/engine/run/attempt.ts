@@ -12,6 +12,9 @@ import { statusFileOf } from './prepare.js';
 import { adminDir } from '../workspace/worktree-admin.js';
 import { pinRef, startPinning, type Pinner } from './pin.js';
 
+/** Why a task the user stopped (Ctrl-C) is cancelled: resume runs its agent again (resume.ts). */
+export const STOPPED_BY_USER = 'stopped by the user; resume with `parallel-executor resume`';
+
 export interface AttemptResult {
   /** `ok`: exited 0; `failed`: may be retried; `cancelled`: the user stopped the run; `budget`: the budget did. */
   kind: 'ok' | 'failed' | 'cancelled' | 'budget';
@@ -103,9 +106,18 @@ export async function runAttempt(ctx: RunContext, run: TaskRun): Promise<Attempt
     const waitMs = Math.max(0, waitingUntil - Date.now());
     idle = setTimeout(() => stop('idle'), waitMs + ctx.settings.idleTimeoutMs);
   };
-  const onAbort = () => stop('cancelled');
+  // The user's stop is in the state file at once, before the agent is gone: a second Ctrl-C ends
+  // the orchestrator in the grace, and `resume` must still know the agent did not finish (work an
+  // agent left when the orchestrator died is otherwise taken as done).
+  const onAbort = () => {
+    if (stopReason === null) {
+      run.reason = STOPPED_BY_USER;
+      save(ctx);
+    }
+    stop('cancelled');
+  };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  if (ctx.signal.aborted) stop('cancelled');
+  if (ctx.signal.aborted) onAbort();
   // What the task spent before this attempt; the attempt's running totals are added on top.
   const usageBefore = run.usage ?? null;
   const untrack = ctx.budget.track(run.task_id, (why) => {

@@ -1,16 +1,19 @@
-import { createProcessTree, terminateTree } from '../agents/process-group.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createProcessTree, isProcessAlive, terminateTree } from '../agents/process-group.js';
 import {
   describeProcess,
   describeUnread,
   findMarkedProcesses,
   stopProcesses,
   type MarkedProcess,
+  type ProcessOwner,
 } from '../agents/stray-processes.js';
 import type { ExecutionEvent } from '../monitor/events.js';
 import type { ExecutionState } from '../state/schema.js';
 
 /** After SIGKILL only uninterruptible sleep keeps a process; do not wait forever on one. */
 const KILL_WAIT_MS = 5_000;
+const POLL_MS = 50;
 
 /**
  * End an agent left behind by an orchestrator that died: its process tree (its group, and the
@@ -36,6 +39,49 @@ export interface ExecutionProcesses {
   unread: string | null;
 }
 
+/** The tasks of the execution, and the repairs the state shows under way, as process owners. */
+function executionOwners(state: ExecutionState): ProcessOwner[] {
+  return [
+    ...Object.values(state.tasks).map((run) => ({ taskId: run.task_id, worktree: run.worktree })),
+    // The repair agents under way when the orchestrator stopped run in worktrees of their own.
+    ...(state.integration?.repairing?.attempts ?? []),
+  ].map((owner) => ({
+    executionId: state.execution_id,
+    taskId: owner.taskId,
+    worktree: owner.worktree,
+  }));
+}
+
+/**
+ * Sends `signal` to the task agents a dead orchestrator left running (a task's recorded pid whose
+ * environment names the execution and the task's worktree: never a process that only reuses the
+ * pid) and waits up to `graceMs` for them to exit. The agent's own way to stop (Claude Code's
+ * SIGINT ends its turn), before `stopExecutionProcesses` sends the SIGTERM on which it goes on
+ * asking the model while it shuts down. Returns how many were sent the signal.
+ */
+export async function interruptExecutionAgents(
+  state: ExecutionState,
+  signal: NodeJS.Signals,
+  graceMs: number,
+): Promise<number> {
+  const marked = await findMarkedProcesses(executionOwners(state));
+  const agents = (marked?.found ?? [])
+    .filter((entry) => state.tasks[entry.taskId]?.pid === entry.pid)
+    .filter((entry) => {
+      try {
+        process.kill(entry.pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  const deadline = Date.now() + graceMs;
+  while (agents.some((entry) => isProcessAlive(entry.pid)) && Date.now() < deadline) {
+    await delay(POLL_MS);
+  }
+  return agents.length;
+}
+
 /**
  * Stops every process still carrying the execution's id and one of its task's worktrees (or of
  * a repair attempt the state shows under way) in its environment: what the agents started outside their trees (setsid, nohup, daemons), or the
@@ -45,16 +91,7 @@ export async function stopExecutionProcesses(
   state: ExecutionState,
   graceMs: number,
 ): Promise<ExecutionProcesses | null> {
-  const owners = [
-    ...Object.values(state.tasks).map((run) => ({ taskId: run.task_id, worktree: run.worktree })),
-    // The repair agents under way when the orchestrator stopped run in worktrees of their own.
-    ...(state.integration?.repairing?.attempts ?? []),
-  ].map((owner) => ({
-    executionId: state.execution_id,
-    taskId: owner.taskId,
-    worktree: owner.worktree,
-  }));
-  const marked = await findMarkedProcesses(owners);
+  const marked = await findMarkedProcesses(executionOwners(state));
   if (marked === null) return null;
   const byTask = new Map<string, LeftBehind>();
   const unread = marked.unread.length > 0 ? describeUnread(marked.unread) : null;

@@ -1,8 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ParallelExecutorError, PreflightError } from '../errors.js';
 import type { ExecutionEvent } from '../monitor/events.js';
+import type { AgentRunner } from '../ports/agent-runner.js';
 import type { TaskRun } from '../state/schema.js';
 import type { IntegrationResult } from '../integrate/schema.js';
+import { addUsage } from '../state/usage.js';
 import { Plan } from '../plan/schema.js';
 import { isActive } from '../schedule/scheduler.js';
 import { settleInterruptedRepairs } from '../repair/interrupted.js';
@@ -23,6 +25,7 @@ import { executionPaths } from './paths.js';
 import { readRunRecord } from './record.js';
 import { STOPPED_BY_USER } from './task.js';
 import {
+  interruptExecutionAgents,
   killProcessGroup,
   reportLeftBehind,
   reportUnread,
@@ -112,6 +115,11 @@ async function resumeLocked(
   // Orphans of the dead orchestrator, its agents' setsid'ed children included, stop before their
   // worktrees are touched.
   const emit = (event: ExecutionEvent): void => options.onEvent?.(event, state);
+  // The agents themselves first, the way they stop at once: on SIGTERM Claude Code goes on
+  // asking the model (and writing in its worktree) while it shuts down.
+  if (options.runner.interrupt !== undefined) {
+    await interruptExecutionAgents(state, options.runner.interrupt, settings.graceMs);
+  }
   const orphans = await stopExecutionProcesses(state, settings.graceMs);
   for (const [taskId, left] of orphans?.byTask ?? []) {
     reportLeftBehind(state, emit, taskId, left, 'by the stopped orchestrator');
@@ -121,6 +129,12 @@ async function resumeLocked(
   }
   for (const run of Object.values(state.tasks)) {
     if (run.pid !== null) await killProcessGroup(run.pid, settings.graceMs);
+  }
+  // What the agents did after the orchestrator died is in no figure yet: it read their output.
+  for (const run of Object.values(state.tasks)) {
+    if (run.status !== 'in_progress') continue;
+    const message = await countUnseenUsage(options.runner, run, options.env);
+    if (message !== null) emit({ type: 'note', taskId: run.task_id, message });
   }
   const toolFiles = await replicatedFiles(state.repo_root, settings.replicate);
   const place: KeepPlace = {
@@ -212,6 +226,22 @@ async function resumeLocked(
 }
 
 /**
+ * Adds to the task's usage what its last attempt spent that the orchestrator never read (the
+ * runner tells, from the agent's own records); returns what the user is told, or null.
+ */
+async function countUnseenUsage(
+  runner: AgentRunner,
+  run: TaskRun,
+  env: Record<string, string | undefined>,
+): Promise<string | null> {
+  const unseen = await runner.unseenUsage?.({ logFile: run.log_file, env }).catch(() => null);
+  if (unseen == null) return null;
+  run.usage = addUsage(run.usage ?? null, { ...unseen, costUsd: null });
+  const tokens = `${unseen.inputTokens} input, ${unseen.outputTokens} output, ${unseen.cacheReadTokens} cache-read and ${unseen.cacheCreationTokens} cache-write tokens`;
+  return `resume: the agent went on after the orchestrator stopped: ${unseen.messages} more model repl${unseen.messages === 1 ? 'y' : 'ies'} (${tokens}), read from its session ${unseen.session}, are added to the task's usage; their cost is not known`;
+}
+
+/**
  * A completed task not merged yet whose branch `clean --force` deleted (the execution was not
  * finished; its work was kept under a ref first): the branch is made again at the commit its
  * collection recorded and its validation passed, which a kept ref holds. Resume is asked to finish
@@ -285,7 +315,10 @@ async function resumeUnfinished(
 ): Promise<string | null> {
   const work = await taskWork(place.repoRoot, run, toolFiles);
   const found = work.commits > 0 || work.dirty;
-  const stopped = run.status === 'cancelled' && run.reason === STOPPED_BY_USER;
+  // Cancelled, or still in progress with the user's stop recorded (a second Ctrl-C ended the
+  // orchestrator before the agent was gone).
+  const stopped =
+    run.reason === STOPPED_BY_USER && (run.status === 'cancelled' || isActive(run.status));
   const kept = await keepTaskState(
     place,
     run,

@@ -9,7 +9,7 @@ import {
 import { MAX_KEPT_IGNORED } from '../workspace/own-ignores.js';
 import { inspectWorktree } from '../collect/inspect.js';
 import type { TaskRun } from '../state/schema.js';
-import { runAttempt, type AttemptResult } from './attempt.js';
+import { runAttempt, STOPPED_BY_USER, type AttemptResult } from './attempt.js';
 import { save, setStatus, showProgress, type RunContext } from './context.js';
 import {
   keepPlaceOf,
@@ -401,8 +401,7 @@ async function fail(ctx: RunContext, run: TaskRun, reason: string, keep = true):
   );
 }
 
-/** Why a task the user stopped (Ctrl-C) is cancelled: resume runs its agent again (resume.ts). */
-export const STOPPED_BY_USER = 'stopped by the user; resume with `parallel-executor resume`';
+export { STOPPED_BY_USER };
 
 function cancel(ctx: RunContext, run: TaskRun): void {
   setStatus(ctx, run, 'cancelled', STOPPED_BY_USER);
