@@ -28,7 +28,7 @@ async function readState(dir: string): Promise<ExecutionState | null> {
 }
 
 describe('resume after the orchestrator was killed while Claude Code worked', () => {
-  it('stops the agent it left running without letting it ask the model another turn, its tokens saved', async () => {
+  it('stops the agent it left running without letting it ask the model another turn, then runs the unfinished task again', async () => {
     // The user's own SessionEnd hook: on SIGTERM the CLI runs it before it exits, and its loop
     // went on meanwhile (29 turns, each a file written in the worktree resume then collected).
     await mkdir(join(claude.home, '.claude'), { recursive: true });
@@ -39,6 +39,7 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
       }),
     );
     let turn = 0;
+    let orphanGone = false;
     const model = await claude.startModel(
       Array.from({ length: 30 }, () => (request: RecordedRequest): ScriptedReply => {
         turn += 1;
@@ -49,6 +50,12 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
             usage: { input_tokens: 1000, output_tokens: 40 },
           };
         }
+        // The agent run again once the orphan is gone: it does the work and ends.
+        if (orphanGone && turn === 2) {
+          const command = 'echo a > a.txt && git add a.txt && git commit -q -m a';
+          return { blocks: [{ type: 'tool_use', name: 'Bash', input: { command } }] };
+        }
+        if (orphanGone) return { blocks: [{ type: 'text', text: 'Done.' }] };
         const file = join(request.workingDirectory ?? '', `after-${turn}.txt`);
         return {
           blocks: [{ type: 'tool_use', name: 'Write', input: { file_path: file, content: 'x\n' } }],
@@ -77,18 +84,25 @@ describe('resume after the orchestrator was killed while Claude Code worked', ()
     await exited;
     expect(isProcessAlive(running.pid!)).toBe(true);
 
-    const resumedAt = Date.now();
-    const resumed = await cli(['resume'], claude.repo.dir, env);
+    // When the orphan is gone, as seen from here while resume runs.
+    const watch = setInterval(() => {
+      if (!orphanGone && !isProcessAlive(running.pid!)) orphanGone = true;
+    }, 5);
+    const resumed = await cli(['resume'], claude.repo.dir, env).finally(() => clearInterval(watch));
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(isProcessAlive(running.pid!)).toBe(false);
+    // The orphan asked nothing more: every request after the first is the new attempt's.
     const calls = model.requests.filter((request) => request.path === '/v1/messages');
-    expect(calls.filter((request) => request.receivedAt >= resumedAt).length).toBe(0);
-    expect(calls).toHaveLength(1);
+    expect(calls).toHaveLength(3);
+    expect(turn).toBe(3);
+    expect(resumed.stdout + resumed.stderr).toContain(
+      'resume: the agent was still running when the orchestrator stopped, stopped now by this resume, so its work is not taken as done: it runs again',
+    );
     const state = (await readState(claude.repo.dir))!;
     expect(state.tasks['1.1']!.status).toBe('completed');
     expect(state.tasks['1.1']!.usage).toMatchObject(model.billed());
     expect(state.integration?.merged).toEqual(['1.1']);
-    // What the agent did before the orchestrator died, and nothing after.
+    // What the new attempt did, and nothing the orphan could have done after the orchestrator died.
     const merged = state.integration!.branch;
     expect(await claude.repo.git(['show', `${merged}:a.txt`])).toBe('a');
     const files = await claude.repo.git(['ls-tree', '-r', '--name-only', merged]);

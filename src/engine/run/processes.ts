@@ -53,33 +53,35 @@ function executionOwners(state: ExecutionState): ProcessOwner[] {
 }
 
 /**
- * Sends `signal` to the task agents a dead orchestrator left running (a task's recorded pid whose
- * environment names the execution and the task's worktree: never a process that only reuses the
- * pid) and waits up to `graceMs` for them to exit. The agent's own way to stop (Claude Code's
- * SIGINT ends its turn), before `stopExecutionProcesses` sends the SIGTERM on which it goes on
- * asking the model while it shuts down. Returns how many were sent the signal.
+ * The task agents a dead orchestrator left running (a task's recorded pid whose environment names
+ * the execution and the task's worktree: never a process that only reuses the pid), by task id:
+ * they had not finished. With `signal`, each is sent it and waited for up to `graceMs`: the
+ * agent's own way to stop (Claude Code's SIGINT ends its turn), before `stopExecutionProcesses`
+ * sends the SIGTERM on which it goes on asking the model while it shuts down.
  */
 export async function interruptExecutionAgents(
   state: ExecutionState,
-  signal: NodeJS.Signals,
+  signal: NodeJS.Signals | undefined,
   graceMs: number,
-): Promise<number> {
+): Promise<Set<string>> {
   const marked = await findMarkedProcesses(executionOwners(state));
-  const agents = (marked?.found ?? [])
-    .filter((entry) => state.tasks[entry.taskId]?.pid === entry.pid)
-    .filter((entry) => {
-      try {
-        process.kill(entry.pid, signal);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+  const alive = (marked?.found ?? []).filter(
+    (entry) => state.tasks[entry.taskId]?.pid === entry.pid,
+  );
+  if (signal === undefined) return new Set(alive.map((entry) => entry.taskId));
+  const agents = alive.filter((entry) => {
+    try {
+      process.kill(entry.pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  });
   const deadline = Date.now() + graceMs;
   while (agents.some((entry) => isProcessAlive(entry.pid)) && Date.now() < deadline) {
     await delay(POLL_MS);
   }
-  return agents.length;
+  return new Set(alive.map((entry) => entry.taskId));
 }
 
 /**

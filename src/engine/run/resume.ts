@@ -116,10 +116,13 @@ async function resumeLocked(
   // worktrees are touched.
   const emit = (event: ExecutionEvent): void => options.onEvent?.(event, state);
   // The agents themselves first, the way they stop at once: on SIGTERM Claude Code goes on
-  // asking the model (and writing in its worktree) while it shuts down.
-  if (options.runner.interrupt !== undefined) {
-    await interruptExecutionAgents(state, options.runner.interrupt, settings.graceMs);
-  }
+  // asking the model (and writing in its worktree) while it shuts down. One still running had not
+  // finished: its work is not taken as done.
+  const unfinishedAgents = await interruptExecutionAgents(
+    state,
+    options.runner.interrupt,
+    settings.graceMs,
+  );
   const orphans = await stopExecutionProcesses(state, settings.graceMs);
   for (const [taskId, left] of orphans?.byTask ?? []) {
     reportLeftBehind(state, emit, taskId, left, 'by the stopped orchestrator');
@@ -157,7 +160,7 @@ async function resumeLocked(
   for (const run of restartable) {
     const unfinished = needsRestart(run, false);
     const message = unfinished
-      ? await resumeUnfinished(place, run, toolFiles, collectOnResume)
+      ? await resumeUnfinished(place, run, toolFiles, collectOnResume, unfinishedAgents)
       : await retryFailedTask(place, run, toolFiles);
     if (message === null) continue;
     run.warnings = [...(run.warnings ?? []), message];
@@ -312,13 +315,18 @@ async function resumeUnfinished(
   run: TaskRun,
   toolFiles: readonly string[],
   collectOnResume: Set<string>,
+  unfinishedAgents: ReadonlySet<string>,
 ): Promise<string | null> {
   const work = await taskWork(place.repoRoot, run, toolFiles);
   const found = work.commits > 0 || work.dirty;
   // Cancelled, or still in progress with the user's stop recorded (a second Ctrl-C ended the
   // orchestrator before the agent was gone).
-  const stopped =
+  const byUser =
     run.reason === STOPPED_BY_USER && (run.status === 'cancelled' || isActive(run.status));
+  // Its agent was still running when this resume began: stopped half way, like one stopped by
+  // the user (the orchestrator was killed under it).
+  const running = !byUser && isActive(run.status) && unfinishedAgents.has(run.task_id);
+  const stopped = byUser || running;
   const kept = await keepTaskState(
     place,
     run,
@@ -333,7 +341,10 @@ async function resumeUnfinished(
     const uncommitted =
       work.dirty && kept !== null ? `; what it left uncommitted is kept as ${kept.ref}` : '';
     const on = work.commits > 0 ? ` on top of the ${work.commits} commit(s) it made` : '';
-    return `resume: the agent was stopped before it finished (Ctrl-C), so its work is not taken as done: it runs again${on}${uncommitted}`;
+    const why = running
+      ? 'was still running when the orchestrator stopped, stopped now by this resume'
+      : 'was stopped before it finished (Ctrl-C)';
+    return `resume: the agent ${why}, so its work is not taken as done: it runs again${on}${uncommitted}`;
   }
   collectOnResume.add(run.task_id);
   reopen(run);
