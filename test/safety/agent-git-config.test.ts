@@ -4,7 +4,7 @@
  * change what it commits or merges: fsmonitor, hooks, an external diff, textconv, a clean
  * filter, a merge driver that says every merge went cleanly.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';
@@ -78,6 +78,26 @@ describe("an agent's git config", () => {
     const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
     expect((await evidence()).filter((line) => !line.startsWith('evil.cfg'))).toEqual([]);
     expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+  });
+
+  it("core.worktree set in the shared config does not move the tool's git at the checkout's top, and the change says how to undo it", async () => {
+    const other = `${box.dir}/elsewhere`;
+    await mkdir(other);
+    const command = `if [ "$PE_TASK_ID" = a ]; then git config core.worktree ${other}; echo a > a.txt; else sleep 1; echo b > b.txt; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
+
+    expect(state.tasks['a']!.status).toBe('completed');
+    expect(state.tasks['b']!.status).toBe('completed');
+    // The checkout watch looked at the checkout, not at the empty folder: nothing was deleted.
+    const changes = state.checkout_changes ?? [];
+    expect(changes.filter((c) => c.includes('was deleted in your checkout'))).toEqual([]);
+    expect(changes.join('\n')).toMatch(
+      /core\.worktree set \(your git in your checkout works on the folder it names instead: git status there shows your files deleted.*undo with git config --local --unset core\.worktree\)/,
+    );
+    // The user's own git does follow it until it is undone as the change says.
+    expect(await repo.git(['status', '--short'])).toContain('D README.md');
+    await repo.git(['config', '--local', '--unset', 'core.worktree']);
+    expect(await repo.git(['status', '--short'])).toBe('');
   });
 
   it('a merge driver an agent set does not hide a conflict between two tasks', async () => {

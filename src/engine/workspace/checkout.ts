@@ -664,7 +664,11 @@ const CONFIG_EFFECTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^extensions\.worktreeconfig$/, "git reads each worktree's config.worktree too"],
   [/^alias\./, 'an alias can run any command'],
   [
-    /^(core\.(sshcommand|askpass|pager|editor|worktree|gitproxy)|gpg\.(.+\.)?program|sequence\.editor|credential\..*helper|pager\..+)$/,
+    /^core\.worktree$/,
+    "your git in your checkout works on the folder it names instead: git status there shows your files deleted, git add, commit and checkout act on that folder; the tool's git did not follow it; undo with git config --local --unset core.worktree",
+  ],
+  [
+    /^(core\.(sshcommand|askpass|pager|editor|gitproxy)|gpg\.(.+\.)?program|sequence\.editor|credential\..*helper|pager\..+)$/,
     'git runs or reads what it names',
   ],
 ];

@@ -15,12 +15,15 @@
  * merge for the tool. And the guard knows `.git/info/exclude` as it was, so that files a pattern
  * added since hides in a task's worktree are kept (own-ignores.ts).
  *
+ * `core.worktree` set since the start is not let move the top's work tree elsewhere for the
+ * tool's git (workTree: GIT_WORK_TREE, which git reads before the config).
+ *
  * With `extensions.worktreeConfig` on, each worktree's `config.worktree` is read too, as part
  * of the config. What it does not cover: a file an include names changed while the config's text
  * stays the same, and your global config.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { configGuardFor, git } from './git-exec.js';
 import { toolExcludeLines } from './repo.js';
@@ -62,7 +65,9 @@ export interface ConfigGuardOptions {
   startText: string;
   /** The text of `.git/info/exclude` when the execution started (undefined: not known). */
   startExclude?: string | undefined;
-  /** Folders whose git calls are guarded: the repository's top and the worktrees' folder. */
+  /**
+   * Folders whose git calls are guarded: the repository's top (first) and the worktrees' folder.
+   */
   roots: readonly string[];
   /**
    * Whether the repository uses git's `union` merge (an attribute at the start says so): when not,
@@ -93,6 +98,13 @@ export interface ConfigGuard {
    * start). Passed through GIT_CONFIG_COUNT rather than `-c`: a subsection may hold a `=`.
    */
   overrides(): Promise<ReadonlyArray<readonly [string, string]>>;
+  /**
+   * The work tree to name for a git call in `cwd` (GIT_WORK_TREE), or null. `core.worktree` in
+   * the shared config moves the work tree of the repository's top (linked worktrees ignore it)
+   * to the folder it names, and git reads it from the config file only: `-c` does not override
+   * it. So unless the config had it at the start, a call at the top names the top itself.
+   */
+  workTree(cwd: string): Promise<string | null>;
 }
 
 export function configGuard(options: ConfigGuardOptions): ConfigGuard {
@@ -132,7 +144,17 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
   const startPatterns =
     options.startExclude === undefined ? null : excludePatterns(options.startExclude);
 
+  const top = options.roots[0] === undefined ? null : resolve(options.roots[0]);
+  let ownWorkTree: Promise<boolean> | null = null;
+
   return {
+    async workTree(cwd) {
+      if (top === null || resolve(cwd) !== top) return null;
+      ownWorkTree ??= options
+        .parse(options.startText)
+        .then((pairs) => pairs.some(([key]) => key === 'core.worktree'));
+      return (await ownWorkTree) ? null : top;
+    },
     startExcludes() {
       if (startPatterns === null) return null;
       const now = excludePatterns(readSmallFile(excludeFile, EXCLUDE_LIMIT)?.text ?? '');
