@@ -4,7 +4,7 @@
  * change what it commits or merges: fsmonitor, hooks, an external diff, textconv, a clean
  * filter, a merge driver that says every merge went cleanly.
  */
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';
@@ -98,6 +98,29 @@ describe("an agent's git config", () => {
     expect(await repo.git(['status', '--short'])).toContain('D README.md');
     await repo.git(['config', '--local', '--unset', 'core.worktree']);
     expect(await repo.git(['status', '--short'])).toBe('');
+  });
+
+  it('a filter written later into a file the config already included, or into one it includes by a relative path, does not run', async () => {
+    const S = box.dir;
+    // The user's own include, there before the run, harmless then.
+    await writeFile(`${S}/user.cfg`, '[user]\n\tname = Someone\n');
+    await repo.git(['config', 'include.path', `${S}/user.cfg`]);
+    // Task a leaves .git/config as it was and edits the file it includes; task c names a file
+    // beside it by a relative path (git reads it from the config's folder).
+    const setUp = [
+      `printf '[filter "x"]\\n\\tclean = "echo edited >> ${S}/edited; cat"\\n' >> ${S}/user.cfg`,
+      `mkdir -p ${COMMON}/info && printf '*.txt filter=x\\n*.md filter=z\\n' >> ${COMMON}/info/attributes`,
+      'echo a > a.txt',
+    ].join(' && ');
+    const relative = [
+      `printf '[filter "z"]\\n\\tclean = "echo relative >> ${S}/relative; cat"\\n' > ${COMMON}/evil.cfg`,
+      'git config --add include.path evil.cfg',
+      'echo c > c.txt',
+    ].join(' && ');
+    const command = `case "$PE_TASK_ID" in a) ${setUp};; c) sleep 0.3; ${relative};; *) sleep 1.5; echo b > b.txt; echo b > b.md;; esac`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b'), task('c')]), command);
+    expect((await evidence()).filter((line) => !line.startsWith('user.cfg'))).toEqual([]);
+    expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
   });
 
   it('a merge driver an agent set does not hide a conflict between two tasks', async () => {
