@@ -121,6 +121,10 @@ describe("an agent's git config", () => {
     const { state } = await runPlan(repo.dir, plan([task('a'), task('b'), task('c')]), command);
     expect((await evidence()).filter((line) => !line.startsWith('user.cfg'))).toEqual([]);
     expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+    // The user's own git reads the edited file: the change is named.
+    expect(state.checkout_changes?.join('\n')).toContain(
+      `${S}/user.cfg changed; it is included by the repository's git config`,
+    );
   });
 
   it('a merge driver an agent set does not hide a conflict between two tasks', async () => {
