@@ -70,6 +70,7 @@ const Inputs = z.object({
   'pr-number': z.string().regex(/^\d*$/, { message: 'must be a pull request number' }),
   'base-branch': z.string(),
   'result-dir': z.string(),
+  'result-upload': z.enum(['', 'success', 'failure', 'cancelled', 'skipped']),
   'budget-usd': z.string(),
   'budget-tokens': z.string(),
 });
@@ -178,6 +179,12 @@ export interface PublishSettings extends CommonSettings {
   budget: BudgetLimits | null;
   /** Absolute folder holding the integrate job's result, as download-artifact lays it out. */
   resultDir: string;
+  /**
+   * How the step that uploaded that result ended in the job that made it (`result-upload`, the
+   * step's outcome), or null when the workflow does not say: anything but success means the
+   * artifact under the result's name is not that job's.
+   */
+  resultUpload: string | null;
 }
 
 /**
@@ -284,7 +291,8 @@ export function readSettings(
       { usd: inputs['budget-usd'] || undefined, tokens: inputs['budget-tokens'] || undefined },
       (key) => `input "budget-${key}"`,
     );
-    return { ...common, mode: 'publish', executionId, resultDir, budget };
+    const resultUpload = inputs['result-upload'] || null;
+    return { ...common, mode: 'publish', executionId, resultDir, resultUpload, budget };
   }
   if (!inputs.task)
     throw usage(

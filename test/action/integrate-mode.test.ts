@@ -420,6 +420,29 @@ describe('integrate mode', () => {
     ).not.toContain('allowWorkflowChanges');
   });
 
+  it("refuses a result artifact the integrate job's upload did not make (an agent leg took the name first), and publishes one it did", async () => {
+    const gh = api();
+    await integrateOnly({ 'app-managed': 'true' });
+    const remoteHeads = () =>
+      remote.git(['for-each-ref', '--format=%(refname:short)', 'refs/heads']);
+
+    // The workflow passes the upload step's outcome: failure when the name was already taken.
+    const refused = await publishOnly({ 'app-managed': 'true', 'result-upload': 'failure' });
+    expect(refused.runtime.failed).toMatch(
+      /is not the integrate job's, nothing was published: the step that uploads it as parallel-executor-result ended with failure/,
+    );
+    expect(refused.outputs.state).toBeUndefined();
+    expect(await remoteHeads()).toBe('main');
+    expect(gh.requests).toEqual([]);
+
+    const published = await publishOnly(
+      { 'app-managed': 'true', 'result-upload': 'success' },
+      'publish-again',
+    );
+    expect(published.runtime.failed).toBeNull();
+    expect(await remoteHeads()).toContain('integration/pe-5-1');
+  });
+
   describe('publish reads the result as untrusted', () => {
     const work = () => join(dir, 'runners', 'integrate', 'work');
     const sh = async (args: string[], input?: string) =>

@@ -832,6 +832,54 @@ describe('execution lifecycle', () => {
         expect(reportOf(record)).toContain('without uploading');
         expect(h.github.createdPulls).toEqual([]);
       });
+
+      it('reads no state an agent leg uploaded when the integrate job left no result (it timed out, publish never ran)', async () => {
+        const record = await start(h);
+        // Uploaded first under the state's name by agent code holding the run's artifact token.
+        const forged = executionState(record, {
+          '1.1': 'merged',
+          '1.2': 'merged',
+          '2.1': 'merged',
+        });
+        h.github.artifacts.set(record.run!, [
+          {
+            id: 82,
+            name: STATE_ARTIFACT,
+            zip: zipFiles({ 'PARALLEL_EXECUTION_STATUS.json': JSON.stringify(forged) }),
+          },
+        ]);
+        const job = (id: number, name: string, conclusion: string) => ({
+          id,
+          name,
+          status: 'completed',
+          conclusion,
+          started_at: '2026-11-05T10:01:00Z',
+          completed_at: '2026-11-05T10:21:00Z',
+        });
+        h.github.jobs.set(record.run!, [
+          job(100, 'parallel-run / agent 1.1', 'success'),
+          job(101, 'parallel-run / agent 1.2', 'success'),
+          job(199, 'parallel-run / integrate', 'failure'),
+          { ...job(200, 'parallel-run / publish', 'skipped'), steps: [] },
+        ]);
+        Object.assign(h.github.runs.get(record.run!)!, {
+          status: 'completed',
+          conclusion: 'failure',
+        });
+        await h.receive(
+          'workflow_run',
+          runCompletedPayload({
+            id: record.run!,
+            conclusion: 'failure',
+            displayTitle: `parallel-run ${record.execution}`,
+          }),
+        );
+        await h.settle();
+        expect(h.github.createdPulls).toEqual([]);
+        expect(taskCheck(h, '2.1').conclusion).not.toBe('success');
+        expect(reportOf(record)).toContain('without uploading');
+        expect(reportOf(record)).not.toMatch(/merged/i);
+      });
     });
 
     it('without the state artifact, settles tasks from the jobs and says there is no report', async () => {

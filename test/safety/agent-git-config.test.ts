@@ -4,7 +4,7 @@
  * change what it commits or merges: fsmonitor, hooks, an external diff, textconv, a clean
  * filter, a merge driver that says every merge went cleanly.
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cli, writePlanJson } from '../cli-run/helpers.js';
 import { plan, runPlan, scratch, task, type Scratch } from '../engine/helpers.js';
@@ -78,6 +78,53 @@ describe("an agent's git config", () => {
     const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
     expect((await evidence()).filter((line) => !line.startsWith('evil.cfg'))).toEqual([]);
     expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+  });
+
+  it("core.worktree set in the shared config does not move the tool's git at the checkout's top, and the change says how to undo it", async () => {
+    const other = `${box.dir}/elsewhere`;
+    await mkdir(other);
+    const command = `if [ "$PE_TASK_ID" = a ]; then git config core.worktree ${other}; echo a > a.txt; else sleep 1; echo b > b.txt; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
+
+    expect(state.tasks['a']!.status).toBe('completed');
+    expect(state.tasks['b']!.status).toBe('completed');
+    // The checkout watch looked at the checkout, not at the empty folder: nothing was deleted.
+    const changes = state.checkout_changes ?? [];
+    expect(changes.filter((c) => c.includes('was deleted in your checkout'))).toEqual([]);
+    expect(changes.join('\n')).toMatch(
+      /core\.worktree set \(your git in your checkout works on the folder it names instead: git status there shows your files deleted.*undo with git config --local --unset core\.worktree\)/,
+    );
+    // The user's own git does follow it until it is undone as the change says.
+    expect(await repo.git(['status', '--short'])).toContain('D README.md');
+    await repo.git(['config', '--local', '--unset', 'core.worktree']);
+    expect(await repo.git(['status', '--short'])).toBe('');
+  });
+
+  it('a filter written later into a file the config already included, or into one it includes by a relative path, does not run', async () => {
+    const S = box.dir;
+    // The user's own include, there before the run, harmless then.
+    await writeFile(`${S}/user.cfg`, '[user]\n\tname = Someone\n');
+    await repo.git(['config', 'include.path', `${S}/user.cfg`]);
+    // Task a leaves .git/config as it was and edits the file it includes; task c names a file
+    // beside it by a relative path (git reads it from the config's folder).
+    const setUp = [
+      `printf '[filter "x"]\\n\\tclean = "echo edited >> ${S}/edited; cat"\\n' >> ${S}/user.cfg`,
+      `mkdir -p ${COMMON}/info && printf '*.txt filter=x\\n*.md filter=z\\n' >> ${COMMON}/info/attributes`,
+      'echo a > a.txt',
+    ].join(' && ');
+    const relative = [
+      `printf '[filter "z"]\\n\\tclean = "echo relative >> ${S}/relative; cat"\\n' > ${COMMON}/evil.cfg`,
+      'git config --add include.path evil.cfg',
+      'echo c > c.txt',
+    ].join(' && ');
+    const command = `case "$PE_TASK_ID" in a) ${setUp};; c) sleep 0.3; ${relative};; *) sleep 1.5; echo b > b.txt; echo b > b.md;; esac`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b'), task('c')]), command);
+    expect((await evidence()).filter((line) => !line.startsWith('user.cfg'))).toEqual([]);
+    expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+    // The user's own git reads the edited file: the change is named.
+    expect(state.checkout_changes?.join('\n')).toContain(
+      `${S}/user.cfg changed; it is included by the repository's git config`,
+    );
   });
 
   it('a merge driver an agent set does not hide a conflict between two tasks', async () => {

@@ -169,6 +169,7 @@ describe("git's worktree race, where the engine reads every worktree beside anot
       taskId: '1.1',
       taskBranch: task!.branch,
       integrationHead: await run(repo.root, ['rev-parse', 'main']),
+      baseSha: await run(repo.root, ['rev-parse', 'main']),
       env: TEST_ENV,
       identity: TEST_IDENTITY,
     });

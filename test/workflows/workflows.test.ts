@@ -228,6 +228,29 @@ describe('workflow files', () => {
     ).toEqual(['checks', 'issues']);
   });
 
+  it('read the result artifact only where the job that should have made it did: an agent leg can take the name first', async () => {
+    interface Job {
+      if?: string;
+      outputs?: Record<string, string>;
+      steps: Array<{ id?: string; if?: string; uses?: string; with?: Record<string, unknown> }>;
+    }
+    const text = await readFile(join(ROOT, '.github', 'workflows', 'parallel-run.yml'), 'utf8');
+    const jobs = (parse(text) as { jobs: Record<string, Job> }).jobs;
+    for (const name of ['integrate', 'integrate-repairs']) {
+      const job = jobs[name]!;
+      const upload = job.steps.find((s) => s.id === 'upload-result');
+      expect(upload?.uses, name).toMatch(/^actions\/upload-artifact@/);
+      expect(upload?.with?.name, name).toBe('parallel-executor-result');
+      // The runner sets an outcome; nothing a step runs can write it.
+      expect(job.outputs?.['result-upload'], name).toBe('${{ steps.upload-result.outcome }}');
+    }
+    expect(jobs.repair!.if).toContain("needs.integrate.outputs.result-upload == 'success'");
+    const publish = jobs.publish!.steps.find((s) => s.with?.mode === 'publish')!;
+    expect(publish.with?.['result-upload']).toBe(
+      "${{ needs.integrate-repairs.outputs.result-upload == 'success' && 'success' || needs.integrate.outputs.result-upload }}",
+    );
+  });
+
   it('put no expression inside a run: script', async () => {
     for (const file of await workflowFiles()) {
       expect(findRunInjections(await readFile(file, 'utf8')), file).toEqual([]);

@@ -37,6 +37,9 @@ import type { PublishSettings } from '../settings.js';
 import { pullRequestOf, targetBranch } from '../target.js';
 import type { ModeDeps } from './types.js';
 
+/** The result's artifact name in the reusable workflow (src/app/execution/names.ts). */
+const RESULT_ARTIFACT_NAME = 'parallel-executor-result';
+
 export interface PublishModeResult {
   state: ExecutionState;
   integrationBranch: string | null;
@@ -52,6 +55,12 @@ export async function runPublishMode(
   deps: ModeDeps,
 ): Promise<PublishModeResult> {
   const { runtime } = deps;
+  if (settings.resultUpload !== null && settings.resultUpload !== 'success') {
+    throw new ParallelExecutorError(
+      `the result in ${settings.resultDir} is not the integrate job's, nothing was published: the step that uploads it as ${RESULT_ARTIFACT_NAME} ended with ${settings.resultUpload}`,
+      "An artifact name is taken once per run, and the agent and repair legs run agent code that can reach the run's artifact token: one may have uploaded an artifact under that name first (the upload step then says it already exists). Look at that step in the integrate (or integrate repairs) job; start the run again.",
+    );
+  }
   const config = await readConfigFile(settings.runner.workspace);
   const plan = requireRunnable(await loadPlan(deps, settings), settings.planFile);
   const event = await readTriggerEvent(settings.runner.eventName, settings.runner.eventPath);

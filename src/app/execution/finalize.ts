@@ -57,7 +57,7 @@ export async function finalizeExecution(
   const artifacts = await scope.api.listRunArtifacts(run.id);
   let listed: Promise<JobInfo[]> | null = null;
   const runJobs = () => (listed ??= scope.api.listRunJobs(run.id));
-  const loaded = await loadState(scope, artifacts, runJobs);
+  const loaded = await loadState(scope, artifacts, runJobs, run.conclusion);
   const state = ownIntegration(scope, record.execution, loaded?.state ?? null);
   const jobs = knowsEveryJob(execution, state) ? [] : await runJobs();
   const settled = await settleWave(scope, execution, run, { jobs, artifacts, state });

@@ -39,17 +39,39 @@ export interface RunState {
  * it pushes them and uploads the state it published. In a run of the reusable workflow whose
  * publish job has that upload step, only that artifact is read, and only when that step
  * succeeded: an artifact's name is taken once per run, so one a job running agent code uploaded
- * first under that name makes the step fail. Runs of older workflows are read as before.
+ * first under that name makes the step fail. A run of it whose publish job never ran is read for
+ * no state either: an agent leg holds the run's artifact token and can upload
+ * `parallel-executor-state` first, and a test the integrate job runs can write what it uploads.
+ * Runs of older workflows are read as before.
  */
 export async function loadState(
   scope: Scope,
   artifacts: ArtifactInfo[],
   jobs: () => Promise<JobInfo[]>,
+  /**
+   * The run's conclusion. A successful run of the reusable workflow has its result (its publish
+   * job downloads it): a state without one is then another workflow's, read without asking for
+   * the jobs.
+   */
+  conclusion: string | null,
 ): Promise<RunState | null> {
-  if (artifacts.some((a) => a.name === RESULT_ARTIFACT)) {
+  const result = artifacts.some((a) => a.name === RESULT_ARTIFACT);
+  const other = artifacts.some((a) => a.name === STATE_ARTIFACT || a.name === REPORT_ARTIFACT);
+  if (result || (other && conclusion !== 'success')) {
     const publish = (await jobs()).find((job) => job.name.split(' / ').pop() === 'publish');
     const step = publish?.steps.find((s) => s.name === PUBLISHED_STEP);
     if (step !== undefined) return publishedState(scope, artifacts, step.conclusion);
+    // The reusable workflow's run whose publish job never ran (skipped or cancelled: no steps),
+    // or that left no result (the integrate job timed out): the state there is not one the
+    // publish job checked, and without a result the integrate job uploaded none (it uploads its
+    // state beside the result), so a job running agent code did, under the name.
+    if (publish !== undefined && (!result || publish.steps.length === 0)) {
+      scope.log.warn('the publish job did not run; reading no state of this run', {
+        publish: publish.conclusion,
+        result,
+      });
+      return { state: null, report: null };
+    }
   }
   return artifactState(scope, artifacts, [STATE_ARTIFACT, REPORT_ARTIFACT]);
 }
@@ -110,8 +132,12 @@ export async function earlierStates(
 ): Promise<ExecutionState[]> {
   const states: ExecutionState[] = [];
   for (const runId of runIds) {
-    const loaded = await loadState(scope, await scope.api.listRunArtifacts(runId), () =>
-      scope.api.listRunJobs(runId),
+    // An earlier wave's run ended in success: the next wave starts only after a clean one.
+    const loaded = await loadState(
+      scope,
+      await scope.api.listRunArtifacts(runId),
+      () => scope.api.listRunJobs(runId),
+      'success',
     );
     if (loaded?.state) states.push(loaded.state);
   }

@@ -201,6 +201,7 @@ export async function attemptRepair(
       taskId: target.taskId,
       taskBranch: run.branch,
       integrationHead: state.integration!.headSha,
+      baseSha: state.base_sha,
       env: options.env,
       identity: options.identity,
     });

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { repoGit, type RepoGit } from '../integrate/repo.js';
+import { unionAsThreeWay } from '../workspace/config-guard.js';
 import { identityArgs, type GitIdentity } from '../workspace/identity.js';
 import { freeBranchName, localBranches, slugify } from '../workspace/refs.js';
 import { addWorktree, branchSha } from '../workspace/worktree.js';
@@ -25,6 +26,11 @@ export interface OpenRepairInput {
   taskId: string;
   taskBranch: string;
   integrationHead: string;
+  /**
+   * The execution's base commit: whether the repository uses git's `union` merge is read there
+   * (the integration head may hold a task's `.gitattributes`).
+   */
+  baseSha: string;
   env: Record<string, string>;
   identity: GitIdentity;
 }
@@ -32,7 +38,10 @@ export interface OpenRepairInput {
 /**
  * A fresh worktree on a new branch `<task branch>-repair…` at the integration head, with the
  * task's branch merged into it. A conflict is not aborted: the merge stays in progress with the
- * markers in the files, which is what the agent is asked to resolve.
+ * markers in the files, which is what the agent is asked to resolve. Outside a run's config
+ * guard (the Action's repair leg) git's `union` merge is a plain three-way one unless the
+ * repository used it at the base, as in the integration: a task branch's `.gitattributes` naming
+ * it would otherwise make the conflict the task was left out for merge as both sides' lines.
  */
 export async function openRepairWorkspace(input: OpenRepairInput): Promise<RepairWorkspace> {
   const taskTip = await branchSha(input.repoRoot, input.taskBranch);
@@ -47,7 +56,10 @@ export async function openRepairWorkspace(input: OpenRepairInput): Promise<Repai
   await mkdir(input.dir, { recursive: true });
   const worktree = await mkdtemp(join(input.dir, `repair-${slugify(input.taskId, 30) || 'task'}-`));
   await addWorktree(input.repoRoot, worktree, branch, input.integrationHead);
-  const git = repoGit(worktree, input.env, identityArgs(input.identity));
+  const git = repoGit(worktree, input.env, [
+    ...identityArgs(input.identity),
+    ...(await unionAsThreeWay(input.repoRoot, input.baseSha, input.env)),
+  ]);
   const message = `Repair task ${input.taskId}: merge ${input.taskBranch} into the integration branch`;
   const merge = await git.run(['merge', '--no-ff', '--no-edit', '-m', message, taskTip], [1]);
   const unmerged = await git.run(['diff', '--name-only', '--diff-filter=U']);

@@ -27,7 +27,13 @@ import {
 } from '../workspace/pool.js';
 import { trackedFiles } from '../workspace/replicate.js';
 import { addConfigGuard } from '../workspace/git-exec.js';
-import { carriedOver, configEntries, configGuard, unionInUse } from '../workspace/config-guard.js';
+import {
+  carriedOver,
+  configEntries,
+  configFileEntries,
+  configGuard,
+  unionInUse,
+} from '../workspace/config-guard.js';
 import { assignPorts } from '../workspace/ports.js';
 import { excludeToolDir, findRepoRoot, inspectRepo, type RepoInfo } from '../workspace/repo.js';
 import { watchBudget } from './budget.js';
@@ -363,6 +369,8 @@ export async function execute(
       roots: [state.repo_root, worktreeRootOf(state.repo_root, settings)],
       carried: new Set(carried.map(([key, value]) => `${key}\n${value}`)),
       parse,
+      parseFile: (file) => configFileEntries(state.repo_root, file, options.env),
+      home: options.env['HOME'],
     }),
   );
   const carriedNote =

@@ -3,7 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
-import { excludePatterns } from './config-guard.js';
+import { configFileEntries, excludePatterns } from './config-guard.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
 import { worktreeRecords } from './worktree-admin.js';
 
@@ -77,6 +77,13 @@ export interface CheckoutSnapshot {
    */
   infoAttributes?: string;
   infoExclude?: string;
+  /**
+   * The files the config's includes name (`include.path`, `includeIf.*.path`): path → content
+   * hash, or `absent`. Their settings are the config's, and one can change while `.git/config`
+   * stays the same. Read only when the config's text names an include; older stored snapshots
+   * lack it.
+   */
+  included?: Record<string, string>;
 }
 
 export interface SnapshotOptions {
@@ -187,6 +194,7 @@ export async function snapshotCheckout(
     replaced,
     worktrees,
     indexLock,
+    included: await includedFiles(repoRoot, configFile, configText, options.env),
     infoAttributes: readSmallFile(join(common, 'info', 'attributes'), INFO_LIMIT)?.text ?? '',
     infoExclude: readSmallFile(join(common, 'info', 'exclude'), INFO_LIMIT)?.text ?? '',
   };
@@ -379,6 +387,7 @@ export async function compareCheckouts(
     changes.push(configChange(after.configFile, was, now));
   }
   changes.push(...infoChanges(before, after));
+  changes.push(...includedChanges(before, after));
   changes.push(...hookChanges(before, after));
   changes.push(...worktreeChanges(before, after));
   const lock = lockChange(before, after);
@@ -664,10 +673,53 @@ const CONFIG_EFFECTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^extensions\.worktreeconfig$/, "git reads each worktree's config.worktree too"],
   [/^alias\./, 'an alias can run any command'],
   [
-    /^(core\.(sshcommand|askpass|pager|editor|worktree|gitproxy)|gpg\.(.+\.)?program|sequence\.editor|credential\..*helper|pager\..+)$/,
+    /^core\.worktree$/,
+    "your git in your checkout works on the folder it names instead: git status there shows your files deleted, git add, commit and checkout act on that folder; the tool's git did not follow it; undo with git config --local --unset core.worktree",
+  ],
+  [
+    /^(core\.(sshcommand|askpass|pager|editor|gitproxy)|gpg\.(.+\.)?program|sequence\.editor|credential\..*helper|pager\..+)$/,
     'git runs or reads what it names',
   ],
 ];
+
+/** The files the config includes, with a hash of each (values are never kept). */
+async function includedFiles(
+  repoRoot: string,
+  configFile: string,
+  configText: string,
+  env: Record<string, string> | undefined,
+): Promise<Record<string, string>> {
+  if (!/include/i.test(configText)) return {};
+  const { includes } = await configFileEntries(repoRoot, configFile, env);
+  const hashes: Record<string, string> = {};
+  for (const path of includes) {
+    const read = readSmallFile(path, INFO_LIMIT);
+    hashes[path] = read === null ? 'absent' : createHash('sha1').update(read.text).digest('hex');
+  }
+  return hashes;
+}
+
+/** A file the config includes that changed, came or went while `.git/config` may stay the same. */
+function includedChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {
+  if (before.included === undefined || after.included === undefined) return [];
+  const changes: CheckoutChange[] = [];
+  for (const [path, was, now] of differing(before.included, after.included)) {
+    // A file no longer included is said by the config change (include.path removed).
+    if (now === undefined) continue;
+    const what =
+      was === undefined
+        ? 'is now included by'
+        : now === 'absent'
+          ? 'was deleted; it is included by'
+          : 'changed; it is included by';
+    changes.push({
+      key: `included:${path}`,
+      text: `${path} ${what} the repository's git config (${after.configFile}): your own git reads its settings as the config's (a filter, merge driver or core.fsmonitor there runs in your checkout); see what it says with cat, and remove what you did not set`,
+      commits: [],
+    });
+  }
+  return changes;
+}
 
 /** `.git/info/attributes` and `.git/info/exclude`, when both snapshots read them. */
 function infoChanges(before: CheckoutSnapshot, after: CheckoutSnapshot): CheckoutChange[] {

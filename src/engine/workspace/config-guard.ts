@@ -15,12 +15,16 @@
  * merge for the tool. And the guard knows `.git/info/exclude` as it was, so that files a pattern
  * added since hides in a task's worktree are kept (own-ignores.ts).
  *
+ * `core.worktree` set since the start is not let move the top's work tree elsewhere for the
+ * tool's git (workTree: GIT_WORK_TREE, which git reads before the config).
+ *
  * With `extensions.worktreeConfig` on, each worktree's `config.worktree` is read too, as part
- * of the config. What it does not cover: a file an include names changed while the config's text
- * stays the same, and your global config.
+ * of the config, and so are the files its includes name: one edited while `.git/config` stays
+ * the same counts as a change (their texts at the start are read when the guard is made, before
+ * any agent runs). What it does not cover: your global config.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { configGuardFor, git } from './git-exec.js';
 import { toolExcludeLines } from './repo.js';
@@ -62,7 +66,9 @@ export interface ConfigGuardOptions {
   startText: string;
   /** The text of `.git/info/exclude` when the execution started (undefined: not known). */
   startExclude?: string | undefined;
-  /** Folders whose git calls are guarded: the repository's top and the worktrees' folder. */
+  /**
+   * Folders whose git calls are guarded: the repository's top (first) and the worktrees' folder.
+   */
   roots: readonly string[];
   /**
    * Whether the repository uses git's `union` merge (an attribute at the start says so): when not,
@@ -77,6 +83,20 @@ export interface ConfigGuardOptions {
   carried?: ReadonlySet<string>;
   /** Parses a config text into `[key, value]` entries (git config --list -z), in file order. */
   parse: (text: string) => Promise<Array<[string, string]>>;
+  /**
+   * Parses the config file itself, its includes followed as git follows them (a relative one
+   * from the including file's folder, which a text on stdin cannot give), with the files they
+   * name (configFileEntries).
+   */
+  parseFile: (file: string) => Promise<ParsedConfig>;
+  /** For an include named `~/…` in a text read from stdin. */
+  home?: string | undefined;
+}
+
+export interface ParsedConfig {
+  entries: Array<[string, string]>;
+  /** The files its includes name (absolute), read or not. */
+  includes: string[];
 }
 
 export interface ConfigGuard {
@@ -93,34 +113,69 @@ export interface ConfigGuard {
    * start). Passed through GIT_CONFIG_COUNT rather than `-c`: a subsection may hold a `=`.
    */
   overrides(): Promise<ReadonlyArray<readonly [string, string]>>;
+  /**
+   * The work tree to name for a git call in `cwd` (GIT_WORK_TREE), or null. `core.worktree` in
+   * the shared config moves the work tree of the repository's top (linked worktrees ignore it)
+   * to the folder it names, and git reads it from the config file only: `-c` does not override
+   * it. So unless the config had it at the start, a call at the top names the top itself.
+   */
+  workTree(cwd: string): Promise<string | null>;
 }
 
 export function configGuard(options: ConfigGuardOptions): ConfigGuard {
   const file = join(options.commonDir, 'config');
-  let trusted: Promise<Map<string, string[]>> | null = null;
-  let last: { text: string; pairs: Promise<Array<[string, string]>> } | null = null;
+  let last: {
+    key: string;
+    includes: string[];
+    pairs: Promise<Array<[string, string]>>;
+  } | null = null;
   // A driver of the config's own is found before git's built-in one of the same name.
   const always: Array<[string, string]> = options.unionInUse
     ? []
     : [['merge.union.driver', MERGE_FILE]];
 
-  const byKey = async (text: string, trustedOnly = false) => {
+  const byKey = (entries: Array<[string, string]>, trustedOnly = false) => {
     const map = new Map<string, string[]>();
-    for (const [key, value] of await options.parse(text)) {
+    for (const [key, value] of entries) {
       if (trustedOnly && options.carried?.has(`${key}\n${value}`) === true) continue;
       map.set(key, [...(map.get(key) ?? []), value]);
     }
     return map;
   };
 
-  async function compute(text: string): Promise<Array<[string, string]>> {
-    trusted ??= byKey(options.startText, true);
-    const [start, now] = await Promise.all([trusted, byKey(text)]);
+  // The start as git read it, and the files its includes name as they were: read now, before
+  // any agent starts (the file itself when it still holds the start's text, so that relative
+  // includes are followed; else the text, as on a resume).
+  const start = (async () => {
+    const current = await readFile(file, 'utf8').catch(() => null);
+    const parsed =
+      current === options.startText
+        ? await options.parseFile(file)
+        : textIncludes(await options.parse(options.startText), options.commonDir, options.home);
+    return {
+      trusted: byKey(parsed.entries, true),
+      includes: parsed.includes,
+      included: includedTexts(parsed.includes),
+    };
+  })();
+
+  async function compute(
+    text: string,
+    perWorktree: string,
+    found: (includes: string[]) => void,
+  ): Promise<Array<[string, string]>> {
+    const [begin, parsed, worktrees] = await Promise.all([
+      start,
+      text === '' ? { entries: [], includes: [] } : options.parseFile(file),
+      perWorktree === '' ? [] : options.parse(perWorktree),
+    ]);
+    found(parsed.includes);
+    const now = byKey([...parsed.entries, ...worktrees]);
     const pairs: Array<[string, string]> = [];
     for (const [key, values] of now) {
       const guarded = GUARDED.find((rule) => rule.pattern.test(key));
       if (guarded === undefined) continue;
-      const before = start.get(key);
+      const before = begin.trusted.get(key);
       if (before !== undefined && sameValues(before, values)) continue;
       pairs.push([key, before?.at(-1) ?? guarded.neutral]);
     }
@@ -132,7 +187,17 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
   const startPatterns =
     options.startExclude === undefined ? null : excludePatterns(options.startExclude);
 
+  const top = options.roots[0] === undefined ? null : resolve(options.roots[0]);
+  let ownWorkTree: Promise<boolean> | null = null;
+
   return {
+    async workTree(cwd) {
+      if (top === null || resolve(cwd) !== top) return null;
+      ownWorkTree ??= options
+        .parse(options.startText)
+        .then((pairs) => pairs.some(([key]) => key === 'core.worktree'));
+      return (await ownWorkTree) ? null : top;
+    },
     startExcludes() {
       if (startPatterns === null) return null;
       const now = excludePatterns(readSmallFile(excludeFile, EXCLUDE_LIMIT)?.text ?? '');
@@ -147,13 +212,30 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
       });
     },
     async overrides() {
+      const begin = await start;
       const text = await readFile(file, 'utf8').catch(() => '');
       const perWorktree = await worktreeConfigs(options.commonDir, text);
-      if (text === options.startText && perWorktree === '' && carried === 0) return always;
-      // Read as one text: what any worktree's own file sets counts as set.
-      const all = perWorktree === '' ? text : `${text}\n${perWorktree}`;
-      if (last?.text !== all)
-        last = { text: all, pairs: compute(all).then((p) => [...p, ...always]) };
+      // A file an include names counts as the config's text: it can change while .git/config
+      // stays the same.
+      const includes = [...new Set([...begin.includes, ...(last?.includes ?? [])])];
+      const included = includedTexts(includes);
+      if (
+        text === options.startText &&
+        perWorktree === '' &&
+        carried === 0 &&
+        includes.length === begin.includes.length &&
+        included === begin.included
+      )
+        return always;
+      // What any worktree's own file sets counts as set.
+      const key = `${text}\0${perWorktree}\0${included}`;
+      if (last?.key !== key) {
+        const entry: NonNullable<typeof last> = { key, includes, pairs: Promise.resolve([]) };
+        entry.pairs = compute(text, perWorktree, (found) => {
+          entry.includes = [...new Set([...includes, ...found])];
+        }).then((p) => [...p, ...always]);
+        last = entry;
+      }
       return last.pairs;
     },
   };
@@ -217,6 +299,72 @@ const EXCLUDE_LIMIT = 4 * 1024 * 1024;
 
 function sameValues(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/** The texts of the files `paths` names, as one string that changes when any of them does. */
+function includedTexts(paths: readonly string[]): string {
+  return paths
+    .map((path) => `${path}\n${readSmallFile(path, EXCLUDE_LIMIT)?.text ?? ''}`)
+    .join('\0');
+}
+
+const INCLUDE_KEY = /^(include\.path|includeif\..+\.path)$/;
+
+/**
+ * The files a config text's includes name (a text read from stdin: a relative one is taken from
+ * the common folder, as for .git/config; `~/` from `home`).
+ */
+function textIncludes(
+  entries: Array<[string, string]>,
+  commonDir: string,
+  home: string | undefined,
+): ParsedConfig {
+  const includes = entries
+    .filter(([key]) => INCLUDE_KEY.test(key))
+    .map(([, value]) => includedPath(value, commonDir, home))
+    .filter((path): path is string => path !== null);
+  return { entries, includes };
+}
+
+function includedPath(value: string, from: string, home: string | undefined): string | null {
+  if (value.startsWith('~/')) return home === undefined ? null : join(home, value.slice(2));
+  return isAbsolute(value) ? value : join(from, value);
+}
+
+/**
+ * A config file's `[key, value]` entries as git reads it, its includes followed (relative ones
+ * from the including file's folder), and the files those includes name. When git cannot follow
+ * them (a cycle, a file it refuses), the file alone.
+ */
+export async function configFileEntries(
+  cwd: string,
+  file: string,
+  env?: Record<string, string>,
+): Promise<ParsedConfig> {
+  const list = (includes: string[]) =>
+    git(cwd, ['config', '--file', file, ...includes, '--show-origin', '--list', '-z'], {
+      ...(env === undefined ? {} : { env }),
+      unguarded: true,
+      allowExitCodes: [1, 128],
+    });
+  let listed = await list(['--includes']);
+  if (listed.exitCode !== 0) listed = await list([]);
+  const fields = listed.stdout.split('\0');
+  const entries: Array<[string, string]> = [];
+  const includes: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const origin = fields[i]!;
+    const entry = fields[i + 1]!;
+    const at = entry.indexOf('\n');
+    const key = at === -1 ? entry : entry.slice(0, at);
+    const value = at === -1 ? '' : entry.slice(at + 1);
+    entries.push([key, value]);
+    if (!INCLUDE_KEY.test(key)) continue;
+    const from = dirname(resolve(cwd, origin.startsWith('file:') ? origin.slice(5) : file));
+    const path = includedPath(value, from, env?.['HOME']);
+    if (path !== null) includes.push(path);
+  }
+  return { entries, includes };
 }
 
 /** A config text's `[key, value]` entries, its includes followed (what git would read). */

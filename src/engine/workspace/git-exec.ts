@@ -52,7 +52,15 @@ async function guarded(
 ): Promise<Record<string, string | undefined>> {
   if (guards.size === 0) return env;
   const pairs = [];
-  for (const guard of guards) if (guard.covers(cwd)) pairs.push(...(await guard.overrides()));
+  let workTree: string | null = null;
+  for (const guard of guards) {
+    if (!guard.covers(cwd)) continue;
+    pairs.push(...(await guard.overrides()));
+    workTree ??= await guard.workTree(cwd);
+  }
+  // The environment's own choice stands (GIT_DIR or GIT_WORK_TREE given by whoever started us).
+  if (workTree !== null && env['GIT_WORK_TREE'] === undefined && env['GIT_DIR'] === undefined)
+    env = { ...env, GIT_WORK_TREE: workTree };
   if (pairs.length === 0) return env;
   const had = Number(env['GIT_CONFIG_COUNT'] ?? '0');
   const first = Number.isInteger(had) && had > 0 ? had : 0;
