@@ -16,6 +16,8 @@ export function artifactName(taskId: string): string {
   return `agent-${taskId}`;
 }
 
+export { isArtifactOf } from '../forge/artifact-names.js';
+
 const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, 'must be a full commit SHA');
 
 /** `completed`, `failed`, or `blocked` (did not run: a dependency is not done, or a dry run). */

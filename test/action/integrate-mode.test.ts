@@ -6,7 +6,7 @@
  * them through.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile, cp } from 'node:fs/promises';
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -260,6 +260,24 @@ describe('integrate mode', () => {
     const written = await remote.git(['show', 'integration/pe-5-1:MULTI_AGENT_PLAN.md']);
     expect(written).toMatch(/^- \[x\] 1\.1: Add feature A \(Builder-1, 1h\) ✅ \S+$/m);
     expect(written).toMatch(/^- \[x\] 1\.2: .* ✅ \S+$/m);
+  });
+
+  it("takes a leg's bundle under its drawn name, and refuses a task with two bundles (one another leg's agent uploaded)", async () => {
+    const artifacts = join(dir, 'artifacts');
+    // 1.1's leg uploaded under the name it drew; another leg's agent, holding the run's artifact
+    // token, uploaded a second bundle for 1.2 beside 1.2's own.
+    await rename(join(artifacts, 'agent-1.1'), join(artifacts, 'agent-1.1-0123456789abcdef'));
+    await cp(join(artifacts, 'agent-1.2'), join(artifacts, 'agent-1.2-00000000deadbeef'), {
+      recursive: true,
+    });
+    const integrated = await integrateOnly({ 'base-branch': 'main' });
+    expect(integrated.outputs).toMatchObject({ merged: '["1.1"]' });
+    const warnings = integrated.runtime.annotations.map((a) => a.message);
+    for (const folder of ['agent-1.2', 'agent-1.2-00000000deadbeef']) {
+      expect(warnings).toContain(
+        `bundle ${folder} ignored: task 1.2 has 2 bundles (agent-1.2, agent-1.2-00000000deadbeef): one was uploaded by another job, whose agent can reach the run's artifact token; neither is integrated`,
+      );
+    }
   });
 
   it('refuses a task.json that aims at main and a bundle in the wrong folder, and lands the rest', async () => {

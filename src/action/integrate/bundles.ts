@@ -6,7 +6,7 @@
  * branch at the head it claims; only then is it fetched into the local branch.
  */
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Plan, Task } from '../../engine/plan/schema.js';
 import { leadAgent } from '../../engine/run/layout.js';
 import { git } from '../../engine/workspace/git-exec.js';
@@ -15,7 +15,13 @@ import {
   isValidBranchName,
   sanitizeBranchName,
 } from '../../engine/workspace/refs.js';
-import { artifactName, BUNDLE_FILE, readTaskFile, type TaskFile } from '../task-file.js';
+import {
+  artifactName,
+  BUNDLE_FILE,
+  isArtifactOf,
+  readTaskFile,
+  type TaskFile,
+} from '../task-file.js';
 import { escapeRegExp } from '../../engine/regexp.js';
 
 export interface ReceivedTask {
@@ -55,7 +61,7 @@ export async function readBundles(
       continue;
     }
     const { file } = reading;
-    if (entry.name !== artifactName(file.task_id)) {
+    if (!isArtifactOf(entry.name, file.task_id)) {
       result.problems.push({
         folder: entry.name,
         problem: `holds task ${file.task_id}, expected in ${artifactName(file.task_id)}`,
@@ -70,10 +76,22 @@ export async function readBundles(
         folder: entry.name,
         problem: `task ${file.task_id} is not in the plan`,
       });
-    } else if (result.tasks.some((t) => t.file.task_id === file.task_id)) {
-      result.problems.push({ folder: entry.name, problem: `task ${file.task_id} appears twice` });
     } else {
       result.tasks.push({ dir, file, fetched: false, problem: null });
+    }
+  }
+  // Two bundles for one task: another leg's agent uploaded one under its name (the run's artifact
+  // token is within an agent's reach). Which is the task's own cannot be told: neither is taken.
+  for (const task of [...result.tasks]) {
+    const same = result.tasks.filter((t) => t.file.task_id === task.file.task_id);
+    if (same.length < 2) continue;
+    const folders = same.map((t) => basename(t.dir));
+    result.tasks = result.tasks.filter((t) => t.file.task_id !== task.file.task_id);
+    for (const folder of folders) {
+      result.problems.push({
+        folder,
+        problem: `task ${task.file.task_id} has ${folders.length} bundles (${folders.join(', ')}): one was uploaded by another job, whose agent can reach the run's artifact token; neither is integrated`,
+      });
     }
   }
   return result;

@@ -47,6 +47,7 @@ import {
 import type { ModeDeps } from './types.js';
 import type { AgentRunner } from '../../engine/ports/agent-runner.js';
 import { escapeRegExp } from '../../engine/regexp.js';
+import { isArtifactOf } from '../task-file.js';
 
 const REPAIR_FILE_LIMIT = 64 * 1024;
 /** The repair legs' artifacts, as download-artifact (`pattern: repair-*`) lays them out. */
@@ -84,9 +85,23 @@ export async function runIntegrateRepairsMode(
   const attempts: Attempt[] = [];
   const records: RepairRecord[] = [];
   const files = new Map<string, RepairFile>();
-  for (const folder of await repairFolders(settings.bundleDir)) {
-    const taskId = FOLDER.exec(folder)![1]!;
+  const folders = await repairFolders(settings.bundleDir);
+  // The task each folder is for: `repair-<task>`, or that with the leg's `-<16 hex digits>`.
+  const taskOf = (folder: string) =>
+    targets.find((t) => isArtifactOf(folder, t.taskId, 'repair-'))?.taskId ??
+    FOLDER.exec(folder)![1]!;
+  for (const folder of folders) {
+    const taskId = taskOf(folder);
     const target = targets.find((t) => t.taskId === taskId);
+    const twins = folders.filter((other) => taskOf(other) === taskId);
+    if (twins.length > 1) {
+      // Another leg's agent uploaded one under this task's name (the run's artifact token is
+      // within its reach): which is the task's own cannot be told, so neither is taken.
+      warn(
+        `repair of task ${taskId} refused: ${twins.length} repair bundles (${twins.join(', ')}), one uploaded by another job, whose agent can reach the run's artifact token`,
+      );
+      continue;
+    }
     const dir = join(settings.bundleDir, folder);
     const read = await readCapped(dir, REPAIR_FILE, REPAIR_FILE_LIMIT, RepairFile);
     if (!read.ok) {

@@ -3,6 +3,7 @@
  * integrate job uploaded, else from the jobs), and tell apart the tasks no wave has run yet. When
  * the execution stops, those get their reason.
  */
+import { isArtifactOf } from '../../forge/artifact-names.js';
 import type { ExecutionState } from '../../engine/state/schema.js';
 import type { CheckRunInput } from '../../forge/types.js';
 import type { ArtifactInfo, JobInfo } from '../github/app-api.js';
@@ -72,7 +73,9 @@ export async function settleWave(
       finishedAt: known.finishedAt ?? job?.completedAt ?? (job ? now : null),
       jobUrl: known.jobUrl ?? job?.url ?? null,
     };
-    const artifact = found.artifacts.find((a) => a.name === `agent-${task.id}`) ?? null;
+    // Linked only when it is the one artifact for the task (another could be an agent's upload).
+    const named = found.artifacts.filter((a) => isArtifactOf(a.name, task.id));
+    const artifact = named.length === 1 ? named[0]! : null;
     let update: TaskCheckUpdate;
     if (taskRun) {
       const final = finalOutput(task, data, taskRun, state?.integration ?? null, {
