@@ -363,8 +363,11 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
     phase: 'midOperation',
     description: `stashes an edit of ${CONFLICT_FILE}, commits another, git stash pop conflicts`,
     shell: [
-      `next; echo "$T's stashed $ID" > ${CONFLICT_FILE}; git add ${CONFLICT_FILE}`,
-      `ledger_file ${CONFLICT_FILE}; git stash push -q -m "task $T pop me" -- ${CONFLICT_FILE}`,
+      // In the ledger once stashed: when its own add or stash fails (a filter another agent set
+      // up), the next line overwrites it, and nothing could have kept it.
+      `next; echo "$T's stashed $ID" > ${CONFLICT_FILE}; cp ${CONFLICT_FILE} "$L.stashed"`,
+      `if git add ${CONFLICT_FILE} && git stash push -q -m "task $T pop me" -- ${CONFLICT_FILE}; then`,
+      `  ledger_as ${CONFLICT_FILE} "$L.stashed"; fi; rm -f "$L.stashed"`,
       `next; echo "$T's committed $ID" > ${CONFLICT_FILE}; commit_paths ${CONFLICT_FILE}`,
       'git stash pop -q >/dev/null 2>&1 || :',
     ].join('\n'),
@@ -446,17 +449,12 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
   crlfFiles: {
     phase: 'work',
     description: 'commits a file with CRLF line ends, leaves another uncommitted',
-    // What the task's own attributes at its end say its git does to the uncommitted one (text or
-    // text=auto stores LF) is what it expects committed; nothing else may change its bytes. Told
-    // at exit: a .gitattributes it commits after this piece counts too.
+    // In the ledger at exit, as the task's own attributes then make git store it (ledger_file):
+    // a .gitattributes it commits after this piece counts too; nothing else may change its bytes.
     shell: [
       String.raw`next; mkdir -p work; f="work/crlf-$S-$$-$N.txt"; printf 'crlf of %s\r\nsecond line\r\n' "$ID" > "$f"; commit_paths "$f"`,
       String.raw`next; crlf="work/crlf-$S-$$-$N.txt"; printf 'crlf of %s\r\nsecond line\r\n' "$ID" > "$crlf"`,
-      'ledger_crlf() {',
-      '  if ! git check-attr text -- "$crlf" 2>/dev/null | grep -q ": \\(set\\|auto\\)$"; then ledger_file "$crlf"; else',
-      String.raw`    tr -d '\r' < "$crlf" > "$crlf.lf"; ledger_as "$crlf" "$crlf.lf"; rm -f "$crlf.lf"; fi`,
-      '}',
-      "trap 'ledger_crlf' EXIT",
+      'trap \'ledger_file "$crlf"\' EXIT',
     ].join('\n'),
   },
   pullRebase: {
@@ -580,7 +578,12 @@ json_text() { awk 'BEGIN { ORS = "" } { gsub(/\r/, "\\r"); print $0 "\\n" }' "$1
 ledger_sha() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$1" "$T" $$ >> "$L"; }
 ledger_commit() { ledger_sha "$(git rev-parse HEAD)"; }
 json_name() { printf %s "$1" | awk 'BEGIN { ORS = "" } NR > 1 { print "\\n" } { print }'; }
-ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$T" $$ >> "$L"; }
+ledger_file() {
+  if git check-attr text -- "$1" 2>/dev/null | grep -q ": \(set\|auto\)$"; then
+    tr -d '\r' < "$1" > "$L.lf"; ledger_as "$1" "$L.lf"; rm -f "$L.lf"; return
+  fi
+  printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$T" $$ >> "$L"
+}
 ledger_as() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$2")" "$T" $$ >> "$L"; }
 ledger_mode() { printf '{"uncommitted":"%s","content":"%s","mode":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$2" "$T" $$ >> "$L"; }
 ledger_link() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_name "$(readlink "$1")")" "$T" $$ >> "$L"; }
