@@ -157,6 +157,39 @@ describe('kill -9 during resume --retry-failed and clean of an earlier integrati
     await expectInvariant(state);
   });
 
+  it('killed while the new integration is tested, resumed, cleaned: nothing lost, the earlier one deleted', async () => {
+    await writeFile(
+      `${repo.dir}/.github/parallel-executor.yml`,
+      'timeouts:\n  grace: 1s\nintegration:\n  testCommand: "sleep 1.5"\n',
+    );
+    await repo.git(['commit', '-qam', 'integration tests take a moment']);
+    before = await snapshotCheckout(repo.dir);
+    const first = await partialRunCleaned();
+    const earlier = first.integration!.branch;
+    const resume = spawnCli(repo.dir, env, ['resume', '--retry-failed']);
+    await waitFor(
+      async () => {
+        const state = await readStateFile(repo.dir);
+        const progress = state?.integration_progress;
+        return state?.integration === null && progress != null && progress.branch !== earlier;
+      },
+      30_000,
+      20,
+    );
+    await killHard(resume);
+    await expectInvariant((await readStateFile(repo.dir))!);
+    const resumed = await cli(['resume', '--json'], repo.dir, env);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    let state = (await readStateFile(repo.dir))!;
+    expect(state.integration?.merged).toEqual(['a', 'b', 'c']);
+    await expectInvariant(state);
+    const last = await cli(['clean', '--json'], repo.dir, env);
+    expect(last.code, last.stderr).toBe(0);
+    state = (await readStateFile(repo.dir))!;
+    expect(await branchExists(earlier)).toBe(false);
+    await expectInvariant(state);
+  });
+
   it('killed after it moved the failed branch back to its start, before it saved: the retry again says what it keeps', async () => {
     const first = await cli(['run', '--plan', 'plan.json', '--agent-command', AGENT], repo.dir, env);
     expect(first.code, first.stderr).toBe(1);
