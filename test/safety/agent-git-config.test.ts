@@ -127,6 +127,40 @@ describe("an agent's git config", () => {
     );
   });
 
+  it('a filter in a file a relative include.path names, written after the include, does not run either', async () => {
+    const S = box.dir;
+    // What `git lfs install --local` writes, with no git-lfs here: a required filter that fails.
+    const lfs = `[filter "lfs"]\\n\\tclean = "echo lfs >> ${S}/lfs; git-lfs clean -- %%f"\\n\\trequired = true\\n`;
+    const setUp = [
+      'g="$(pwd -P)/agent.gitconfig"; : > "$g"',
+      `git config include.path "$(realpath --relative-to=${COMMON} "$g")"`,
+      `mkdir -p ${COMMON}/info && printf '*.txt filter=lfs\\n' >> ${COMMON}/info/attributes`,
+      'sleep 0.5',
+      `printf '${lfs}' > "$g"`,
+    ].join(' && ');
+    const command = `if [ "$PE_TASK_ID" = a ]; then ${setUp}; else sleep 1.5; echo b > b.txt; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
+    expect(await evidence()).toEqual([]);
+    expect(state.tasks['a']).toMatchObject({ status: 'completed', reason: null });
+    expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+    const branch = state.tasks['b']!.branch;
+    expect(await repo.git(['cat-file', 'blob', `${branch}:b.txt`])).toBe('b');
+  });
+
+  it("core.autocrlf an agent set does not change the line ends of another task's files", async () => {
+    const setUp = 'git config core.autocrlf true && echo a > a.txt';
+    const command = `if [ "$PE_TASK_ID" = a ]; then ${setUp}; else sleep 1; printf 'b\\r\\nb\\r\\n' > b.txt; fi`;
+    const { state } = await runPlan(repo.dir, plan([task('a'), task('b')]), command);
+    expect(state.tasks['b']).toMatchObject({ status: 'completed', reason: null });
+    const branch = state.tasks['b']!.branch;
+    const blob = await repo.git(['rev-parse', `${branch}:b.txt`]);
+    const bytes = await repo.git(['cat-file', '-s', blob]);
+    expect(bytes).toBe('6');
+    expect(state.checkout_changes?.join('\n')).toMatch(
+      /core\.autocrlf set \(your add and checkout change line ends\)/,
+    );
+  });
+
   it('a merge driver an agent set does not hide a conflict between two tasks', async () => {
     await writePlanJson(repo.dir, plan([task('a'), task('b')]));
     const S = box.dir;
@@ -240,6 +274,10 @@ describe("an agent's git config", () => {
       /info\/exclude changed \(the tool's own lines left out\): git add and git status do not see the files its patterns match/,
     );
     const b = state.tasks['b']!;
+    // The tool's own file (AGENT_CONTEXT.md, hidden by the tool's own line) is nobody's work.
+    for (const run of Object.values(state.tasks)) {
+      expect(run.warnings?.join('\n') ?? '').not.toContain('AGENT_CONTEXT.md');
+    }
     const warning = b.warnings?.find((text) => text.includes('b.ts')) ?? '';
     expect(warning).toMatch(/\.git\/info\/exclude, which every worktree shares\) hide files/);
     const kept = /they are kept at (\S+)\./.exec(warning)?.[1];

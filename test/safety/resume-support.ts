@@ -35,7 +35,16 @@ export function spawnRun(
   env: Record<string, string | undefined>,
   args: string[],
 ): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(process.execPath, ['--import', TSX, BIN, 'run', ...args], {
+  return spawnCli(cwd, env, ['run', ...args]);
+}
+
+/** Any command of the CLI (`resume`, `clean`…) in a subprocess, to be killed. */
+export function spawnCli(
+  cwd: string,
+  env: Record<string, string | undefined>,
+  args: string[],
+): { child: ChildProcess; exited: Promise<unknown> } {
+  const child = spawn(process.execPath, ['--import', TSX, BIN, ...args], {
     cwd,
     env,
     stdio: 'ignore',

@@ -59,7 +59,16 @@ export type BehaviourName =
   | 'ignoreOwn'
   | 'hideEdits'
   | 'dotGitGone'
-  | 'gitNotes';
+  | 'gitNotes'
+  | 'configEmail'
+  | 'autocrlf'
+  | 'crlfFiles'
+  | 'pullRebase'
+  | 'includeConfig'
+  | 'eolAttributes'
+  | 'lfsAttributes'
+  | 'worktreeConfig'
+  | 'excludeLog';
 
 /**
  * Where a piece goes in the script: the mid-operation pieces break any commit after them, and so
@@ -354,8 +363,11 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
     phase: 'midOperation',
     description: `stashes an edit of ${CONFLICT_FILE}, commits another, git stash pop conflicts`,
     shell: [
-      `next; echo "$T's stashed $ID" > ${CONFLICT_FILE}; git add ${CONFLICT_FILE}`,
-      `ledger_file ${CONFLICT_FILE}; git stash push -q -m "task $T pop me" -- ${CONFLICT_FILE}`,
+      // In the ledger once stashed: when its own add or stash fails (a filter another agent set
+      // up), the next line overwrites it, and nothing could have kept it.
+      `next; echo "$T's stashed $ID" > ${CONFLICT_FILE}; cp ${CONFLICT_FILE} "$L.stashed"`,
+      `if git add ${CONFLICT_FILE} && git stash push -q -m "task $T pop me" -- ${CONFLICT_FILE}; then`,
+      `  ledger_as ${CONFLICT_FILE} "$L.stashed"; fi; rm -f "$L.stashed"`,
       `next; echo "$T's committed $ID" > ${CONFLICT_FILE}; commit_paths ${CONFLICT_FILE}`,
       'git stash pop -q >/dev/null 2>&1 || :',
     ].join('\n'),
@@ -424,6 +436,75 @@ export const BEHAVIOURS: Record<BehaviourName, Behaviour> = {
     description: 'commits and adds a git note to the commit',
     shell: 'new_file; commit_paths "$f"; git notes add -f -m "note of $T" HEAD 2>/dev/null || :',
   },
+  configEmail: {
+    phase: 'work',
+    description: 'sets user.email with git config (the shared config)',
+    shell: 'git config user.email "agent-$S@example.invalid"',
+  },
+  autocrlf: {
+    phase: 'setup',
+    description: 'git config core.autocrlf true (the shared config: every worktree converts)',
+    shell: 'git config core.autocrlf true',
+  },
+  crlfFiles: {
+    phase: 'work',
+    description: 'commits a file with CRLF line ends, leaves another uncommitted',
+    // In the ledger at exit, as the task's own attributes then make git store it (ledger_file):
+    // a .gitattributes it commits after this piece counts too; nothing else may change its bytes.
+    shell: [
+      String.raw`next; mkdir -p work; f="work/crlf-$S-$$-$N.txt"; printf 'crlf of %s\r\nsecond line\r\n' "$ID" > "$f"; commit_paths "$f"`,
+      String.raw`next; crlf="work/crlf-$S-$$-$N.txt"; printf 'crlf of %s\r\nsecond line\r\n' "$ID" > "$crlf"`,
+      'trap \'ledger_file "$crlf"\' EXIT',
+    ].join('\n'),
+  },
+  pullRebase: {
+    phase: 'work',
+    description: 'git config pull.rebase true (the shared config)',
+    shell: 'git config pull.rebase true',
+  },
+  includeConfig: {
+    phase: 'setup',
+    description:
+      "writes git lfs install's filter (required, no git-lfs here) in a file of its worktree and includes it by a relative include.path",
+    shell: [
+      'g="$(pwd -P)/.agent-$S.gitconfig"',
+      String.raw`printf '[filter "lfs"]\n\tclean = git-lfs clean -- %%f\n\tsmudge = git-lfs smudge -- %%f\n\tprocess = git-lfs filter-process\n\trequired = true\n' > "$g"`,
+      'ledger_file ".agent-$S.gitconfig"',
+      'git config --add include.path "$(realpath --relative-to="$(git rev-parse --path-format=absolute --git-common-dir)" "$g")"',
+    ].join('\n'),
+  },
+  eolAttributes: {
+    phase: 'work',
+    description: "commits a .gitattributes with '* text=auto eol=crlf', leaves a file uncommitted",
+    shell: [
+      "printf '* text=auto eol=crlf\\n' >> .gitattributes; commit_paths .gitattributes",
+      'new_file; ledger_file "$f"',
+    ].join('\n'),
+  },
+  lfsAttributes: {
+    phase: 'work',
+    description: "commits a .gitattributes with '*.txt filter=lfs' (no git-lfs), leaves a .txt uncommitted",
+    shell: [
+      "printf '*.txt filter=lfs diff=lfs merge=lfs -text\\n' >> .gitattributes; commit_paths .gitattributes",
+      'new_file; ledger_file "$f"',
+    ].join('\n'),
+  },
+  worktreeConfig: {
+    phase: 'work',
+    description: 'git config extensions.worktreeConfig true, then git config --worktree user.email',
+    shell: [
+      'git config extensions.worktreeConfig true',
+      'git config --worktree user.email "wt-$S@example.invalid"',
+    ].join('\n'),
+  },
+  excludeLog: {
+    phase: 'work',
+    description: "echo '*.log' >> .git/info/exclude (the shared one), leaves its own .log file",
+    shell: [
+      'echo "*.log" >> "$(git rev-parse --git-path info/exclude)"',
+      'next; mkdir -p work; f="work/run-$S-$$-$N.log"; echo "log of $T: $ID" > "$f"; ledger_file "$f"',
+    ].join('\n'),
+  },
 };
 
 /**
@@ -460,6 +541,15 @@ export const EXTRA_BEHAVIOURS: readonly BehaviourName[] = [
   'hideEdits',
   'dotGitGone',
   'gitNotes',
+  'configEmail',
+  'autocrlf',
+  'crlfFiles',
+  'pullRebase',
+  'includeConfig',
+  'eolAttributes',
+  'lfsAttributes',
+  'worktreeConfig',
+  'excludeLog',
 ];
 
 export const BEHAVIOUR_NAMES = Object.keys(BEHAVIOURS) as BehaviourName[];
@@ -484,11 +574,17 @@ export GIT_COMMITTER_NAME='Messy Agent' GIT_COMMITTER_EMAIL='messy@example.inval
 echo "$$" >> "$LEDGER/pids"
 echo "$$" >> "$LEDGER/$S.attempts"
 next() { N=$((N + 1)); ID="$PE_EXECUTION_ID $$ $N"; }
-json_text() { awk 'BEGIN { ORS = "" } { print $0 "\\n" }' "$1"; }
+json_text() { awk 'BEGIN { ORS = "" } { gsub(/\r/, "\\r"); print $0 "\\n" }' "$1"; }
 ledger_sha() { printf '{"commit":"%s","task":"%s","pid":%s}\n' "$1" "$T" $$ >> "$L"; }
 ledger_commit() { ledger_sha "$(git rev-parse HEAD)"; }
 json_name() { printf %s "$1" | awk 'BEGIN { ORS = "" } NR > 1 { print "\\n" } { print }'; }
-ledger_file() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$T" $$ >> "$L"; }
+ledger_file() {
+  if git check-attr text -- "$1" 2>/dev/null | grep -q ": \(set\|auto\)$"; then
+    tr -d '\r' < "$1" > "$L.lf"; ledger_as "$1" "$L.lf"; rm -f "$L.lf"; return
+  fi
+  printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$T" $$ >> "$L"
+}
+ledger_as() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$2")" "$T" $$ >> "$L"; }
 ledger_mode() { printf '{"uncommitted":"%s","content":"%s","mode":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_text "$1")" "$2" "$T" $$ >> "$L"; }
 ledger_link() { printf '{"uncommitted":"%s","content":"%s","task":"%s","pid":%s}\n' "$(json_name "$1")" "$(json_name "$(readlink "$1")")" "$T" $$ >> "$L"; }
 new_file() { next; mkdir -p work; f="work/$S-$$-$N.txt"; echo "work of $T: $ID" > "$f"; }

@@ -371,18 +371,34 @@ async function retryFailedTask(
   // With commits made after the failure (a fix by hand) the branch kept is the fix the retry
   // builds on, not "the failed attempt": named so, a successful retry's summary read "2 attempts"
   // beside "kept …/attempt-2: --retry-failed: the failed attempt".
-  const fixed = run.status === 'failed' && tip !== null && failedAt !== null && tip !== failedAt;
+  // A branch back at its start is no fix: so a resume --retry-failed killed after it moved the
+  // branch back, before it saved, left it (the next one said 'building on 0 commit(s) made after
+  // the failure … not from the start commit' of the start commit, and kept that as the failed
+  // attempt and 0 commits).
+  const fixed =
+    run.status === 'failed' &&
+    tip !== null &&
+    failedAt !== null &&
+    tip !== failedAt &&
+    tip !== run.start_sha;
   const added = fixed ? await commitsBetween(place.repoRoot, failedAt, tip) : 0;
-  const why = fixed
-    ? `--retry-failed: the branch the retry builds on (the failed attempt and ${added} commit(s) made after it)`
-    : `--retry-failed: the ${run.status} attempt`;
+  const movedBack = tip !== null && failedAt !== null && tip !== failedAt && !fixed;
+  const why = !fixed
+    ? movedBack
+      ? `--retry-failed: the worktree as it was, its branch already back at the start commit (the ${run.status} attempt was at ${failedAt.slice(0, 12)})`
+      : `--retry-failed: the ${run.status} attempt`
+    : added > 0
+      ? `--retry-failed: the branch the retry builds on (the failed attempt and ${added} commit(s) made after it)`
+      : `--retry-failed: the branch the retry builds on (moved back from the failed attempt at ${failedAt.slice(0, 12)})`;
   const kept = await keepTaskState(place, run, why);
   const keptText =
     kept === null
       ? ''
       : fixed
         ? `; the branch as it was is kept as ${kept.ref}`
-        : `; the failed attempt is kept as ${kept.ref}`;
+        : movedBack
+          ? `; the worktree as it was is kept as ${kept.ref}`
+          : `; the failed attempt is kept as ${kept.ref}`;
   // A folder git no longer takes for the worktree (its agent removed or replaced its .git file):
   // git still has the branch checked out there, so it cannot be moved back (the resume stopped
   // with git's error, every other task left as the stopped run had it), and a retry could not
@@ -392,7 +408,11 @@ async function retryFailedTask(
   }
   let message: string | null = null;
   if (fixed) {
-    message = `--retry-failed: building on ${added} commit(s) made after the failure (${run.branch} at ${tip.slice(0, 12)}): the retry starts from there, not from the start commit${keptText}`;
+    const what =
+      added > 0
+        ? `${added} commit(s) made after the failure`
+        : `the branch moved back after the failure`;
+    message = `--retry-failed: building on ${what} (${run.branch} at ${tip.slice(0, 12)}): the retry starts from there, not from the start commit${keptText}`;
   } else {
     if (tip !== null && run.start_sha !== null && tip !== run.start_sha) {
       await rewindBranch(place.repoRoot, run, run.start_sha);

@@ -672,6 +672,7 @@ const CONFIG_EFFECTS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^(include\.path|includeif\..+\.path)$/, 'git reads the settings of the file it names'],
   [/^extensions\.worktreeconfig$/, "git reads each worktree's config.worktree too"],
   [/^alias\./, 'an alias can run any command'],
+  [/^core\.(autocrlf|eol|safecrlf)$/, 'your add and checkout change line ends'],
   [
     /^core\.worktree$/,
     "your git in your checkout works on the folder it names instead: git status there shows your files deleted, git add, commit and checkout act on that folder; the tool's git did not follow it; undo with git config --local --unset core.worktree",

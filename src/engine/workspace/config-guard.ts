@@ -4,7 +4,8 @@
  * merges: a clean filter (`filter.<name>.clean`, with `* filter=<name>` in `.git/info/attributes`
  * or a `.gitattributes`) rewrites every other task's files as the tool commits them, a merge
  * driver that exits 0 (`merge.<name>.driver`, or `merge.default`) makes a conflict between two
- * tasks a clean merge, with one side's work gone. The guard holds the config's settings as they
+ * tasks a clean merge, with one side's work gone, and `core.autocrlf` changes the line ends of
+ * every other task's files as the tool commits them. The guard holds the config's settings as they
  * were when the execution started; while it is on, each git call of the tool's under the
  * repository or its worktree folder gets, for each such setting added or changed since, the
  * start's value back or a harmless one (command-line settings, which git reads last). The config file is read on
@@ -57,6 +58,11 @@ const GUARDED: readonly Guarded[] = [
   { pattern: /^core\.askpass$/, neutral: '' },
   { pattern: /^core\.bare$/, neutral: 'false' },
   { pattern: /^core\.attributesfile$/, neutral: '' },
+  // Line ends: another task's CRLF file is committed as it is, not as an agent's core.autocrlf
+  // would convert it (nor refused by a core.safecrlf).
+  { pattern: /^core\.autocrlf$/, neutral: 'false' },
+  { pattern: /^core\.eol$/, neutral: 'native' },
+  { pattern: /^core\.safecrlf$/, neutral: 'warn' },
 ];
 
 export interface ConfigGuardOptions {
@@ -105,7 +111,7 @@ export interface ConfigGuard {
   /**
    * The patterns of `.git/info/exclude` at the start when the file now has others (an agent's
    * lines hide files from every worktree's `git add`), else null. The tool's own lines are not
-   * counted.
+   * counted as others, and are among the patterns returned.
    */
   startExcludes(): { file: string; patterns: ReadonlySet<string> } | null;
   /**
@@ -201,9 +207,9 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
     startExcludes() {
       if (startPatterns === null) return null;
       const now = excludePatterns(readSmallFile(excludeFile, EXCLUDE_LIMIT)?.text ?? '');
-      return [...now].some((line) => !startPatterns.has(line))
-        ? { file: excludeFile, patterns: startPatterns }
-        : null;
+      if (![...now].some((line) => !startPatterns.has(line))) return null;
+      // The tool's own lines (AGENT_CONTEXT.md's) hide nothing of an agent's.
+      return { file: excludeFile, patterns: new Set([...startPatterns, ...toolExcludeLines]) };
     },
     covers(cwd) {
       return options.roots.some((root) => {
