@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createCommandRunner, type CommandRunnerOptions } from '../../src/engine/agents/command.js';
@@ -83,11 +83,14 @@ describe('command agent runner', () => {
 
   it('turns status-file writes into progress and error events while the agent runs, tolerating partial JSON', async () => {
     const launch = sandbox.launch();
+    // The second write waits until the first was seen: on a loaded machine a read 0.3 s late saw
+    // only the last one (the test then waited for 40 until its timeout).
+    const seen = join(sandbox.root, 'seen-40');
     const command = [
       `printf '{"progress_percent": 4' > "$PE_STATUS_FILE"`, // caught mid-write: ignored
       'sleep 0.3',
       `printf '{"progress_percent": 40, "current_step": "writing tests", "has_error": false}' > "$PE_STATUS_FILE"`,
-      'sleep 0.3',
+      `while [ ! -e '${seen}' ]; do sleep 0.05; done`,
       // An atomic writer: temp file renamed over the status file.
       `printf '{"progress_percent": "75", "current_step": "lint", "has_error": true, "message": "lint failed"}' > "$PE_STATUS_FILE.tmp"`,
       `mv "$PE_STATUS_FILE.tmp" "$PE_STATUS_FILE"`,
@@ -98,6 +101,7 @@ describe('command agent runner', () => {
     const recorder = recordEvents(handle);
 
     const first = await recorder.waitFor((e) => e.type === 'progress' && e.percent === 40);
+    await writeFile(seen, '');
     const error = await recorder.waitFor((e) => e.type === 'error');
     const written = await recorder.waitFor((e) => e.type === 'output' && e.line === 'written');
     const last = await recorder.waitFor((e) => e.type === 'progress' && e.percent === 75);
