@@ -352,7 +352,10 @@ export async function execute(
   // filters, merge drivers or other commands set in the shared config since the start, nor merge
   // drivers set while the previous execution ran and still there.
   const parse = (text: string) => configEntries(state.repo_root, text, options.env);
-  const previous = await previousStartConfig(state.repo_root, state.execution_id);
+  const [previous, union] = await Promise.all([
+    previousStartConfig(state.repo_root, state.execution_id),
+    unionInUse(state.repo_root, state.base_sha, checkout.startConfig.infoAttributes, options.env),
+  ]);
   const carried =
     previous === null ? [] : await carriedOver(previous.text, checkout.startConfig.text, parse);
   const releaseGuard = addConfigGuard(
@@ -360,12 +363,7 @@ export async function execute(
       commonDir: dirname(checkout.startConfig.file),
       startText: checkout.startConfig.text,
       startExclude: checkout.startConfig.infoExclude,
-      unionInUse: await unionInUse(
-        state.repo_root,
-        state.base_sha,
-        checkout.startConfig.infoAttributes,
-        options.env,
-      ),
+      unionInUse: union,
       roots: [state.repo_root, worktreeRootOf(state.repo_root, settings)],
       carried: new Set(carried.map(([key, value]) => `${key}\n${value}`)),
       parse,

@@ -130,6 +130,7 @@ export interface ConfigGuard {
 
 export function configGuard(options: ConfigGuardOptions): ConfigGuard {
   const file = join(options.commonDir, 'config');
+  let looking: Promise<ReadonlyArray<readonly [string, string]>> | null = null;
   let last: {
     key: string;
     includes: string[];
@@ -189,6 +190,9 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
   }
 
   const carried = options.carried?.size ?? 0;
+  // Without an include, a config as it was at the start needs no parse: the run's first git
+  // calls do not wait for the start's.
+  const includesNothing = !/^\s*\[\s*include/im.test(options.startText);
   const excludeFile = join(options.commonDir, 'info', 'exclude');
   const startPatterns =
     options.startExclude === undefined ? null : excludePatterns(options.startExclude);
@@ -217,34 +221,46 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
         return path === '' || (!path.startsWith('..') && !isAbsolute(path));
       });
     },
-    async overrides() {
-      const begin = await start;
-      const text = await readFile(file, 'utf8').catch(() => '');
-      const perWorktree = await worktreeConfigs(options.commonDir, text);
-      // A file an include names counts as the config's text: it can change while .git/config
-      // stays the same.
-      const includes = [...new Set([...begin.includes, ...(last?.includes ?? [])])];
-      const included = includedTexts(includes);
-      if (
-        text === options.startText &&
-        perWorktree === '' &&
-        carried === 0 &&
-        includes.length === begin.includes.length &&
-        included === begin.included
-      )
-        return always;
-      // What any worktree's own file sets counts as set.
-      const key = `${text}\0${perWorktree}\0${included}`;
-      if (last?.key !== key) {
-        const entry: NonNullable<typeof last> = { key, includes, pairs: Promise.resolve([]) };
-        entry.pairs = compute(text, perWorktree, (found) => {
-          entry.includes = [...new Set([...includes, ...found])];
-        }).then((p) => [...p, ...always]);
-        last = entry;
-      }
-      return last.pairs;
+    overrides() {
+      // Calls that start together (a collection's, every task's at once) share one look: a
+      // setting written while it reads is caught by the next call, as one written during a
+      // call's own git is.
+      looking ??= look().finally(() => {
+        looking = null;
+      });
+      return looking;
     },
   };
+
+  async function look(): Promise<ReadonlyArray<readonly [string, string]>> {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    const perWorktree = await worktreeConfigs(options.commonDir, text);
+    if (includesNothing && text === options.startText && perWorktree === '' && carried === 0)
+      return always;
+    const begin = await start;
+    // A file an include names counts as the config's text: it can change while .git/config
+    // stays the same.
+    const includes = [...new Set([...begin.includes, ...(last?.includes ?? [])])];
+    const included = includedTexts(includes);
+    if (
+      text === options.startText &&
+      perWorktree === '' &&
+      carried === 0 &&
+      includes.length === begin.includes.length &&
+      included === begin.included
+    )
+      return always;
+    // What any worktree's own file sets counts as set.
+    const key = `${text}\0${perWorktree}\0${included}`;
+    if (last?.key !== key) {
+      const entry: NonNullable<typeof last> = { key, includes, pairs: Promise.resolve([]) };
+      entry.pairs = compute(text, perWorktree, (found) => {
+        entry.includes = [...new Set([...includes, ...found])];
+      }).then((p) => [...p, ...always]);
+      last = entry;
+    }
+    return last.pairs;
+  }
 }
 
 /**
