@@ -272,12 +272,13 @@ async function cleanIntegrations(
   const items: CleanupItem[] = [];
   const refs: CleanupKeptRef[] = [];
   const seen = new Set<string>();
-  // The tip each was left at: its merges, then the finish step's report commit.
+  // The tip each was left at: its merges, then the finish step's report commit (`reportSha`).
   const report = state.report_commit;
   const entries = [
     ...(state.earlier_integrations ?? []).map((entry) => ({
       entry,
       tip: entry.tip ?? entry.headSha,
+      reportSha: entry.reportSha,
       earlier: true,
     })),
     ...(state.integration === null
@@ -289,11 +290,12 @@ async function cleanIntegrations(
               report != null && report.branch === state.integration.branch
                 ? report.sha
                 : state.integration.headSha,
+            reportSha: null,
             earlier: false,
           },
         ]),
   ];
-  for (const { entry, tip, earlier } of entries.reverse()) {
+  for (const { entry, tip, reportSha, earlier } of entries.reverse()) {
     if (seen.has(entry.branch)) continue;
     seen.add(entry.branch);
     const item = (action: CleanupItem['action'], reason: string): CleanupItem => ({
@@ -345,8 +347,7 @@ async function cleanIntegrations(
       { env },
     );
     // The finish step's report commit is the tool's own text, rewritten by the next report.
-    const report = 'reportSha' in entry ? entry.reportSha : null;
-    const alone = stdout.split('\n').filter((line) => line !== '' && line !== report).length;
+    const alone = stdout.split('\n').filter((line) => line !== '' && line !== reportSha).length;
     const into = newer.map((target) => target.label).join(' or ') || 'no other branch';
     if (alone === 0) {
       items.push(
@@ -394,7 +395,8 @@ async function deleteBranchRef(
   reason: string,
 ): Promise<CleanupItem> {
   try {
-    // With the expected value: no deletion if the branch moved since it was checked.
+    // update-ref with the expected value: a full ref name (never read as an option) and no
+    // deletion if the branch moved since it was checked.
     await git(repoRoot, ['update-ref', '-d', ref, sha]);
     return item('removed', `${reason} (was ${sha.slice(0, 7)})`);
   } catch (error) {
@@ -945,14 +947,7 @@ async function cleanBranch(
   const ref = `refs/heads/${subject.branch}`;
   const checkedOut = [...worktrees.values()].find((entry) => entry.branch === ref);
   if (checkedOut !== undefined) return item('kept', `checked out in ${checkedOut.path}`);
-  try {
-    // update-ref with the expected value: a full ref name (never read as an option) and no
-    // deletion if the branch moved since it was checked.
-    await git(repoRoot, ['update-ref', '-d', ref, sha]);
-    return item('removed', `${decision.reason} (was ${sha.slice(0, 7)})`);
-  } catch (error) {
-    return item('error', message(error));
-  }
+  return deleteBranchRef(ref, sha, repoRoot, item, decision.reason);
 }
 
 async function indexWorktrees(repoRoot: string): Promise<Map<string, WorktreeEntry>> {

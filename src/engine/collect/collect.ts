@@ -111,10 +111,11 @@ export async function collectTask(input: CollectInput): Promise<CollectResult> {
   const warnings = outside.length === 0 ? [] : [linksWarning(outside)];
   // Only a task that changed a .gitignore can have hidden its own files with it, or any agent
   // that added a line to the shared .git/info/exclude.
+  const excludes = excludedSinceStart(input.worktree);
   const hiddenByIgnores =
     taken.stat.named.some((path) => path === '.gitignore' || path.endsWith('/.gitignore')) ||
-    excludedSinceStart(input.worktree) !== null
-      ? await hiddenByOwnIgnores(input.worktree, input.startSha)
+    excludes !== null
+      ? await hiddenByOwnIgnores(input.worktree, input.startSha, undefined, excludes)
       : [];
   return {
     headSha,

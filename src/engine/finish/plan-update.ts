@@ -9,6 +9,7 @@ import { changedNothing, deniedCalls, integrationFate } from '../report/outcome.
 import { taskDurationMs } from '../report/outcome.js';
 import { shortReason } from '../short-reason.js';
 import { VALIDATION_FAILED } from '../validate/failure-reason.js';
+import { AUDIT_NOT_RUN } from '../validate/checks/security.js';
 
 const NOTE_MAX = 90;
 
@@ -89,23 +90,11 @@ function taskUpdate(run: TaskRun, state: ExecutionState): PlanWriteBack['tasks']
     const checks = run.validation.checks.filter((c) => !c.passed && !c.skipped);
     // An audit that could not run (a registry down) found nothing wrong: it is not "failed".
     const unrun = (c: (typeof checks)[number]) => c.failure?.startsWith(AUDIT_NOT_RUN) === true;
+    const failed = checks.filter((c) => !unrun(c)).map((c) => c.name);
+    const notRun = checks.filter(unrun).map((c) => c.name);
     const notes = [
-      ...(checks.some((c) => !unrun(c))
-        ? [
-            `${checks
-              .filter((c) => !unrun(c))
-              .map((c) => c.name)
-              .join(', ')} failed`,
-          ]
-        : []),
-      ...(checks.some(unrun)
-        ? [
-            `${checks
-              .filter(unrun)
-              .map((c) => c.name)
-              .join(', ')} could not run`,
-          ]
-        : []),
+      ...(failed.length > 0 ? [`${failed.join(', ')} failed`] : []),
+      ...(notRun.length > 0 ? [`${notRun.join(', ')} could not run`] : []),
     ];
     return { id, outcome: 'warnings', note: notes.join('; '), ...actual };
   }
@@ -132,8 +121,6 @@ function spanOf(runs: readonly TaskRun[]): { actualMs?: number } {
   if (starts.length === 0 || ends.length === 0) return {};
   return { actualMs: Math.max(0, Math.max(...ends) - Math.min(...starts)) };
 }
-
-const AUDIT_NOT_RUN = 'the audit could not run';
 
 /** Which checks failed, not what they printed (that is in the report); else the reason's end. */
 function failedNote(reason: string): string {

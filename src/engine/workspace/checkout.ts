@@ -3,7 +3,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { readSmallFile } from '../small-file.js';
 import { git } from './git-exec.js';
-import { configFileEntries, excludePatterns } from './config-guard.js';
+import { configFileEntries, excludePatterns, mayInclude } from './config-guard.js';
 import { gitCommonDir, TOOL_DIR } from './repo.js';
 import { worktreeRecords } from './worktree-admin.js';
 
@@ -690,7 +690,7 @@ async function includedFiles(
   configText: string,
   env: Record<string, string> | undefined,
 ): Promise<Record<string, string>> {
-  if (!/include/i.test(configText)) return {};
+  if (!mayInclude(configText)) return {};
   const { includes } = await configFileEntries(repoRoot, configFile, env);
   const hashes: Record<string, string> = {};
   for (const path of includes) {

@@ -192,7 +192,7 @@ export function configGuard(options: ConfigGuardOptions): ConfigGuard {
   const carried = options.carried?.size ?? 0;
   // Without an include, a config as it was at the start needs no parse: the run's first git
   // calls do not wait for the start's.
-  const includesNothing = !/^\s*\[\s*include/im.test(options.startText);
+  const includesNothing = !mayInclude(options.startText);
   const excludeFile = join(options.commonDir, 'info', 'exclude');
   const startPatterns =
     options.startExclude === undefined ? null : excludePatterns(options.startExclude);
@@ -304,6 +304,14 @@ async function worktreeConfigs(commonDir: string, config: string): Promise<strin
     .map((path) => readSmallFile(path, EXCLUDE_LIMIT)?.text ?? '')
     .filter((text) => text.trim() !== '')
     .join('\n');
+}
+
+/**
+ * Whether a config text may name another file (`[include]`, `[includeIf …]`): only then are its
+ * settings more than its own text says. Loose on purpose: a false yes costs a parse.
+ */
+export function mayInclude(configText: string): boolean {
+  return /include/i.test(configText);
 }
 
 /** An exclude file's patterns: comments, blank lines and the tool's own lines left out. */

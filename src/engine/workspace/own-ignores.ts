@@ -17,6 +17,8 @@ export async function hiddenByOwnIgnores(
   worktree: string,
   base: string,
   env?: Record<string, string>,
+  /** `excludedSinceStart(worktree)`, when the caller read it already. */
+  excludes: ReturnType<typeof excludedSinceStart> = excludedSinceStart(worktree),
 ): Promise<string[]> {
   const run = async (args: string[], input?: string) =>
     (
@@ -34,7 +36,6 @@ export async function hiddenByOwnIgnores(
     run(['ls-files', '--others', '--exclude-standard', '-z', '--', ignoreFiles]),
   ]);
   const own = new Set([...changed, ...added]);
-  const excludes = excludedSinceStart(worktree);
   if (own.size === 0 && excludes === null) return [];
   const ignored = await run(['ls-files', '--others', '--ignored', '--exclude-standard', '-z']);
   if (ignored.length === 0) return [];

@@ -55,10 +55,13 @@ const LOCKFILE_OF: Record<PackageManagerName, string> = {
   bun: 'bun.lock',
 };
 
+/** How an audit that could not run (a registry down) begins its failure: it found nothing wrong. */
+export const AUDIT_NOT_RUN = 'the audit could not run';
+
 function securityVerdict({ run, output, auditFailOn: failOn, findings }: JudgeInput): Verdict {
   const reading = parseAudit(output);
   if (reading.kind === 'error') {
-    const note = `the audit could not run: ${reading.message}`;
+    const note = `${AUDIT_NOT_RUN}: ${reading.message}`;
     return { passed: false, note, failure: note };
   }
   if (reading.kind === 'unreadable') {
