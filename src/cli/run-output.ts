@@ -4,7 +4,7 @@ import type { PreflightReport } from '../engine/run/preflight.js';
 import type { FinishOutcome } from '../engine/finish/finisher.js';
 import type { FinishSettings } from '../engine/finish/settings.js';
 import { integrationTestCommand } from '../engine/integrate/test-command.js';
-import { detectChecks, type DetectedCheck } from '../engine/validate/detect.js';
+import { checkText, detectChecks, type DetectedCheck } from '../engine/validate/detect.js';
 import { activeMs, formatCost, formatDuration } from '../engine/format.js';
 import { taskUsage } from '../engine/report/usage.js';
 import {
@@ -116,11 +116,7 @@ function finishLines(after: FinishPreview): string[] {
     '',
     "Checks of each task's work, as the checkout says now (each worktree is looked at again when",
     'its agent is done: an agent that adds a test script gets it run):',
-    ...after.checks.map((check) =>
-      check.command === null
-        ? `  ${check.name.padEnd(width)}  ${check.note}`
-        : `  ${check.name.padEnd(width)}  ${check.command}  (${check.note}${check.critical ? ', critical' : ''})`,
-    ),
+    ...after.checks.map((check) => `  ${check.name.padEnd(width)}  ${checkText(check, '  ')}`),
     '',
     `Integration: ${integration.strategy}${integration.detectConflicts ? ', conflicts checked first' : ''}; ` +
       `tests: ${integration.testCommand ?? 'none found (set integration.testCommand)'}; ${repairs}`,

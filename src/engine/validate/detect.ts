@@ -123,9 +123,12 @@ function fromScripts(name: CheckName, js: JsProject): Found | { miss: string | n
 
 /** One line per check, for the shells to print: what runs and where it came from, or why not. */
 export function describeChecks(checks: readonly DetectedCheck[]): string[] {
-  return checks.map((check) =>
-    check.command === null
-      ? `${check.name}: ${check.note}`
-      : `${check.name}: ${check.command} (${check.note}${check.critical ? ', critical' : ''})`,
-  );
+  return checks.map((check) => `${check.name}: ${checkText(check)}`);
+}
+
+/** A check's command and where it came from (`gap` before that), or why it is skipped. */
+export function checkText(check: DetectedCheck, gap = ' '): string {
+  return check.command === null
+    ? check.note
+    : `${check.command}${gap}(${check.note}${check.critical ? ', critical' : ''})`;
 }
