@@ -339,13 +339,15 @@ describe('an execution run by the real Claude Code CLI (scripted model)', () => 
     expect(run.reason).toMatch(/^hung: no output and no status change for 5s/);
     expect(model.requests.filter((r) => r.path === '/v1/messages')).toHaveLength(2);
     // Stopped with SIGINT, the CLI ends its turn and prints its result: what it priced is the
-    // attempt's cost (on SIGTERM it printed none, and the cost was unknown).
+    // attempt's cost (on SIGTERM it printed none, and the cost was unknown). The CLI does not
+    // always print it when the signal lands mid-stream on a loaded machine (1 run in 3 here, the
+    // fresh-clone CI among them): then the cost is unknown, never one the tool made up.
     const priced = (await readFile(run.log_file, 'utf8'))
       .split('\n')
       .filter((line) => line.startsWith('{"type":"result"'))
       .map((line) => (JSON.parse(line) as { total_cost_usd: number }).total_cost_usd);
-    expect(priced).toHaveLength(1);
-    expect(run.usage?.cost_usd).toBe(priced[0]);
+    expect(priced.length).toBeLessThanOrEqual(1);
+    expect(run.usage?.cost_usd ?? null).toBe(priced[0] ?? null);
     expect(run.usage).toMatchObject({ input_tokens: 1000, output_tokens: 40 });
   }, 60_000);
 });
